@@ -1,0 +1,56 @@
+# My Care Record. `make run` and `make test` do all their own set-up on a fresh Debian machine.
+export GOTOOLCHAIN := local
+export CGO_ENABLED := 1
+GO      ?= go
+TAGS    := -tags sqlite_fts5
+BIN     := bin/portal
+PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v /e2e)
+
+.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench generate clean
+
+run: build
+	./$(BIN) serve --demo --db data/portal.db
+
+build: deps
+	$(GO) build $(TAGS) -o $(BIN) ./cmd/portal
+
+## deps: Go modules, and the npm packages the portal serves (nhsuk-frontend) and tests with (axe-core).
+deps: static/node_modules/.installed
+	$(GO) mod download
+
+static/node_modules/.installed: static/package.json static/package-lock.json
+	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd static && npm ci --no-audit --no-fund
+	touch $@
+
+## tools: Chromium for the end-to-end tests.
+tools:
+	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+test: deps tools fmt-check vet templ-check unit e2e
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './static/node_modules/*')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet: deps
+	$(GO) vet $(TAGS) ./...
+
+## templ-check fails when the committed _templ.go files are not what `templ generate` makes.
+templ-check:
+	$(GO) tool templ generate -include-version=false -check -path views
+
+generate:
+	$(GO) tool templ generate -include-version=false -path views
+
+unit: deps
+	$(GO) test $(TAGS) -count=1 $(PKGS)
+
+e2e: deps tools
+	$(GO) test $(TAGS) -count=1 -v ./e2e/
+
+bench: deps
+	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin data

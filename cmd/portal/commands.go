@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+// openDB opens the database named by --db, creating its folder.
+func openDB(ctx context.Context, path string) (*store.DB, error) {
+	if err := ensureDir(path); err != nil {
+		return nil, err
+	}
+	return store.Open(ctx, path)
+}
+
+func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	if _, err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s is at schema version %d\n", cfg.DB, v)
+	return nil
+}
+
+// runImport loads files one transaction each; a bad file is reported and skipped, and the exit status says so.
+func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	var source, org string
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	linkFlags(fs, &cfg, getenv)
+	fs.StringVar(&source, "source", "files", "name of the source the files come from")
+	fs.StringVar(&org, "org", "", "organisation people see for this source, e.g. \"Meanwood Group Practice\"")
+	paths, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return errors.New("import: name at least one file or folder, e.g. portal import --source gp bundle.json")
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	opts := store.ImportOptions{Source: source, OrgName: org, LinkSystems: cfg.LinkSystems}
+	total := map[string]int{}
+	var files, failed, rejected int
+	start := time.Now()
+	for _, path := range paths {
+		names, err := fhirsync.ListFiles(path)
+		if err != nil {
+			fmt.Fprintf(stderr, "import: %v\n", err)
+			failed++
+			continue
+		}
+		for _, name := range names {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			f, err := fhirsync.ReadFile(name)
+			if err != nil {
+				fmt.Fprintf(stderr, "import: %v (nothing from this file was stored)\n", err)
+				failed++
+				continue
+			}
+			res, err := db.ImportResources(ctx, opts, f.Path, f.Resources)
+			if err != nil {
+				fmt.Fprintf(stderr, "import: %s: %v (nothing from this file was stored)\n", f.Path, err)
+				failed++
+				continue
+			}
+			files++
+			rejected += res.Rejected
+			for t, n := range res.ByType {
+				total[t] += n
+			}
+			fmt.Fprintf(stdout, "%s: %d resources (%d added, %d updated, %d unchanged, %d set aside)\n",
+				f.Path, res.Added+res.Updated+res.Unchanged+res.Rejected, res.Added, res.Updated, res.Unchanged, res.Rejected)
+		}
+	}
+	fmt.Fprintf(stdout, "Imported %d files into source %q in %s:\n", files, source, time.Since(start).Round(time.Millisecond))
+	for _, t := range slices.Sorted(maps.Keys(total)) {
+		fmt.Fprintf(stdout, "  %-24s %7d\n", t, total[t])
+	}
+	if rejected > 0 {
+		fmt.Fprintf(stdout, "%d resources could not be read and were set aside with their errors.\n", rejected)
+	}
+	if failed > 0 {
+		return fmt.Errorf("import: %d of %d files failed", failed, failed+files)
+	}
+	return nil
+}
+
+func runInvite(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	var personID int64
+	var nhs string
+	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	fs.Int64Var(&personID, "person", 0, "the person's id in the portal")
+	fs.StringVar(&nhs, "nhs-number", "", "the person's NHS number")
+	fs.StringVar(&cfg.Origin, "origin", envOr(getenv, "PORTAL_ORIGIN", defaultOrigin(envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"))), "address people browse to (PORTAL_ORIGIN)")
+	fs.DurationVar(&cfg.EnrolTTL, "valid", 7*24*time.Hour, "how long the code lasts")
+	if _, err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	nhs = strings.ReplaceAll(strings.ReplaceAll(nhs, " ", ""), "-", "")
+	if (personID == 0) == (nhs == "") {
+		return errors.New("invite: give exactly one of --person ID or --nhs-number N")
+	}
+	if nhs != "" {
+		if _, err := strconv.ParseUint(nhs, 10, 64); err != nil || len(nhs) != 10 {
+			return fmt.Errorf("invite: --nhs-number %q: an NHS number is 10 digits", nhs)
+		}
+	}
+	if cfg.EnrolTTL <= 0 || cfg.EnrolTTL > 90*24*time.Hour {
+		return fmt.Errorf("invite: --valid %s: must be more than 0 and at most 90 days (2160h)", cfg.EnrolTTL)
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var p store.Person
+	if nhs != "" {
+		p, err = db.PersonByNHSNumber(ctx, nhs)
+	} else {
+		p, err = db.Person(ctx, personID)
+	}
+	if err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
+	return printInvite(ctx, db, p, cfg.Origin, cfg.EnrolTTL, stdout)
+}

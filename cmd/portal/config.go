@@ -1,0 +1,123 @@
+package main
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is everything the portal is told at start-up, from flags and environment.
+type Config struct {
+	DB          string        // SQLite file
+	Addr        string        // where to listen
+	Origin      string        // the address people browse to
+	RPID        string        // WebAuthn relying party id
+	Demo        bool          // load and serve made-up demo data
+	SessionKey  string        // hex secret for the session cookie
+	LinkSystems []string      // identifier systems that link a person across sources, besides the NHS number
+	EnrolTTL    time.Duration // how long enrolment codes last
+}
+
+// listFlag collects a repeatable or comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// commonFlags adds the flags every command shares, with defaults from the environment.
+func commonFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
+	fs.StringVar(&cfg.DB, "db", envOr(getenv, "PORTAL_DB", filepath.Join("data", "portal.db")), "SQLite database file (PORTAL_DB)")
+}
+
+// linkFlags adds the flags that say how people are linked across sources.
+func linkFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
+	cfg.LinkSystems = nil
+	(*listFlag)(&cfg.LinkSystems).Set(getenv("PORTAL_LINK_SYSTEMS"))
+	fs.Var((*listFlag)(&cfg.LinkSystems), "link-system", "identifier system that links a person across sources besides the NHS number; repeatable (PORTAL_LINK_SYSTEMS, comma separated)")
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// parseFlags parses flags that may come before or after the arguments, and returns the arguments.
+func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	fs.SetOutput(stderr)
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return rest, nil
+		}
+		if args[0] == "--" {
+			return append(rest, args[1:]...), nil
+		}
+		rest = append(rest, args[0])
+		args = args[1:]
+	}
+}
+
+// defaultOrigin is the address a browser on this machine uses for addr.
+func defaultOrigin(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" || host == "127.0.0.1" || host == "::1" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// sessionKeys derives the cookie's signing and encryption keys from the secret.
+// In demo mode a missing secret is made up, which only means sessions end at restart.
+func (cfg Config) sessionKeys() (hashKey, blockKey []byte, err error) {
+	secret, err := hex.DecodeString(cfg.SessionKey)
+	switch {
+	case cfg.SessionKey == "" && cfg.Demo:
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, nil, err
+		}
+	case cfg.SessionKey == "":
+		return nil, nil, errors.New("PORTAL_SESSION_KEY is not set: it must be 64 hex characters, for example from `openssl rand -hex 32` (or start with --demo to try the portal with made-up data)")
+	case err != nil || len(secret) < 32:
+		return nil, nil, errors.New("PORTAL_SESSION_KEY must be at least 64 hex characters (32 bytes), for example from `openssl rand -hex 32`")
+	}
+	h := sha512.Sum512(append([]byte("mcr cookie hash key\x00"), secret...))
+	b := sha256.Sum256(append([]byte("mcr cookie block key\x00"), secret...))
+	return h[:], b[:], nil
+}
+
+// ensureDir creates the folder the database file goes in.
+func ensureDir(dbPath string) error {
+	if dir := filepath.Dir(dbPath); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("create %s: %w", dir, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/demo"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/web"
+)
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	linkFlags(fs, &cfg, getenv)
+	fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"), "address to listen on (PORTAL_ADDR)")
+	fs.StringVar(&cfg.Origin, "origin", getenv("PORTAL_ORIGIN"), "address people browse to, e.g. https://care.example.org (PORTAL_ORIGIN; default http://localhost:PORT)")
+	fs.StringVar(&cfg.RPID, "rp-id", getenv("PORTAL_RP_ID"), "passkey relying party id (PORTAL_RP_ID; default the origin's host)")
+	fs.BoolVar(&cfg.Demo, "demo", getenv("PORTAL_DEMO") == "1" || getenv("PORTAL_DEMO") == "true", "load made-up demo data into an empty database and say so on every page (PORTAL_DEMO=1)")
+	cfg.SessionKey = getenv("PORTAL_SESSION_KEY")
+	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
+	if _, err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if cfg.Origin == "" {
+		cfg.Origin = defaultOrigin(cfg.Addr)
+	}
+	hashKey, blockKey, err := cfg.sessionKeys()
+	if err != nil {
+		return err
+	}
+	if err := ensureDir(cfg.DB); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	if cfg.Demo {
+		if err := loadDemo(ctx, db, cfg, stdout); err != nil {
+			return err
+		}
+	}
+	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey}, db, log)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	go cleanSessions(ctx, db, log)
+	fmt.Fprintf(stdout, "My Care Record is serving on %s\n", cfg.Origin)
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Let requests in flight finish before the database closes.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// cleanSessions deletes ended sessions now and then, until ctx ends.
+func cleanSessions(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := db.DeleteExpiredSessions(ctx, store.DefaultSessionPolicy()); err != nil && ctx.Err() == nil {
+				log.Error("clean sessions", "err", err)
+			}
+		}
+	}
+}
+
+// loadDemo fills an empty database with the demo data and prints an enrolment link for each demo person.
+func loadDemo(ctx context.Context, db *store.DB, cfg Config, stdout io.Writer) error {
+	persons, err := db.Persons(ctx)
+	if err != nil {
+		return err
+	}
+	if len(persons) == 0 {
+		for _, src := range demo.Generate() {
+			res, err := fhir.ParseBundle(src.Bundle)
+			if err != nil {
+				return fmt.Errorf("demo data %s: %w", src.Name, err)
+			}
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.Name, OrgName: src.OrgName, LinkSystems: cfg.LinkSystems}, "demo "+src.Name, res); err != nil {
+				return fmt.Errorf("demo data %s: %w", src.Name, err)
+			}
+		}
+		fmt.Fprintln(stdout, "Loaded demo data.")
+	}
+	fmt.Fprintln(stdout, "This is a demonstration with made-up people. To try it, open a link and enter the date of birth shown:")
+	for _, p := range demo.People() {
+		person, err := db.PersonByNHSNumber(ctx, p.NHSNumber)
+		if err != nil {
+			return fmt.Errorf("demo person %s %s: %w", p.Given, p.Family, err)
+		}
+		if err := printInvite(ctx, db, person, cfg.Origin, cfg.EnrolTTL, stdout); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printInvite makes an enrolment code for the person and prints the line an operator hands on.
+func printInvite(ctx context.Context, db *store.DB, p store.Person, origin string, ttl time.Duration, stdout io.Writer) error {
+	code, expires, err := db.CreateEnrolmentCode(ctx, p.ID, ttl)
+	if err != nil {
+		return err
+	}
+	born := p.BirthDate
+	if t, err := time.Parse("2006-01-02", p.BirthDate); err == nil {
+		born = t.Format("2 January 2006")
+	}
+	who := p.Name()
+	if p.NHSNumber != "" {
+		who += " (NHS " + p.FormattedNHSNumber() + ", born " + born + ")"
+	} else {
+		who += " (born " + born + ")"
+	}
+	fmt.Fprintf(stdout, "Enrol %s: %s/enrol?code=%s (code %s, valid until %s)\n", who, origin, code, code, expires.UTC().Format("2 January 2006 15:04 MST"))
+	return nil
+}

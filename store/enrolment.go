@@ -1,0 +1,142 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// MaxEnrolmentAttempts is how many wrong dates of birth lock an enrolment code.
+const MaxEnrolmentAttempts = 5
+
+// codeAlphabet leaves out letters and digits people confuse (0/O, 1/I/L, U).
+const codeAlphabet = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+// newCode returns a random code of n characters from codeAlphabet, grouped in fours.
+func newCode(n int) string {
+	var b strings.Builder
+	buf := make([]byte, n)
+	for i := 0; i < n; {
+		if _, err := rand.Read(buf[i : i+1]); err != nil {
+			panic(err) // crypto/rand never fails on Linux
+		}
+		// Reject bytes past the largest multiple of the alphabet size, so every character is equally likely.
+		if int(buf[i]) >= 256-256%len(codeAlphabet) {
+			continue
+		}
+		if i > 0 && i%4 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(codeAlphabet[int(buf[i])%len(codeAlphabet)])
+		i++
+	}
+	return b.String()
+}
+
+// normaliseCode makes a typed code comparable: upper case, no spaces or dashes.
+func normaliseCode(code string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == ' ' || r == '-' || r == '\t':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, code)
+}
+
+func hashCode(code string) []byte {
+	h := sha256.Sum256([]byte(normaliseCode(code)))
+	return h[:]
+}
+
+// CreateEnrolmentCode makes a one-time enrolment code for the person, valid for ttl.
+// Only its hash is stored; the code itself is returned once, to be given to the person.
+func (db *DB) CreateEnrolmentCode(ctx context.Context, personID int64, ttl time.Duration) (string, time.Time, error) {
+	code := newCode(12)
+	expires := db.now().Add(ttl)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM persons WHERE id = ?`, personID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return Errorf(ENOTFOUND, "There is no person with id %d.", personID)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO enrolment_codes (person_id, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			personID, hashCode(code), db.stamp(), formatTime(expires))
+		return err
+	})
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("create enrolment code: %w", err)
+	}
+	return code, expires, nil
+}
+
+// RedeemEnrolmentCode checks a code and date of birth (YYYY-MM-DD) together.
+// On a match it uses the code up and returns the person. A wrong date of birth
+// counts against the code, which locks after MaxEnrolmentAttempts.
+func (db *DB) RedeemEnrolmentCode(ctx context.Context, code, birthDate string) (Person, error) {
+	var (
+		person Person
+		failed error
+	)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var (
+			id, personID int64
+			expires      string
+			used, locked sql.NullString
+			attempts     int
+		)
+		err := tx.QueryRowContext(ctx, `SELECT id, person_id, expires_at, used_at, locked_at, failed_attempts FROM enrolment_codes WHERE code_hash = ?`,
+			hashCode(code)).Scan(&id, &personID, &expires, &used, &locked, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			failed = Errorf(EINVALID, "We do not recognise that enrolment code. Check it and try again.")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case locked.Valid:
+			failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask for a new one.")
+			return nil
+		case used.Valid:
+			failed = Errorf(EEXPIRED, "This enrolment code has already been used. Sign in with your passkey, or ask for a new code.")
+			return nil
+		case !db.now().Before(parseTime(expires)):
+			failed = Errorf(EEXPIRED, "This enrolment code has expired. Ask for a new one.")
+			return nil
+		}
+		person, err = scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
+		if err != nil {
+			return err
+		}
+		if person.BirthDate != birthDate {
+			attempts++
+			lockedAt := sql.NullString{}
+			failed = Errorf(EINVALID, "The date of birth does not match our records. You have %d more tries.", MaxEnrolmentAttempts-attempts)
+			if attempts >= MaxEnrolmentAttempts {
+				lockedAt = sql.NullString{String: db.stamp(), Valid: true}
+				failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask for a new one.")
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE enrolment_codes SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, lockedAt, id)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE enrolment_codes SET used_at = ? WHERE id = ?`, db.stamp(), id)
+		return err
+	})
+	if err != nil {
+		return Person{}, fmt.Errorf("redeem enrolment code: %w", err)
+	}
+	if failed != nil {
+		return Person{}, failed
+	}
+	return person, nil
+}

@@ -1,0 +1,239 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// Person is a citizen whose record the portal holds.
+type Person struct {
+	ID        int64
+	Prefix    string
+	Given     string
+	Family    string
+	BirthDate string // YYYY-MM-DD
+	NHSNumber string // ten digits, or "" when unknown
+}
+
+// Name is the person's name as written on a letter, e.g. "Mrs Jane Example".
+func (p Person) Name() string {
+	return strings.Join(strings.Fields(p.Prefix+" "+p.Given+" "+p.Family), " ")
+}
+
+// FormattedNHSNumber writes the NHS number in the 3-3-4 groups people know, e.g. "943 476 5919".
+func (p Person) FormattedNHSNumber() string {
+	n := p.NHSNumber
+	if len(n) != 10 {
+		return n
+	}
+	return n[:3] + " " + n[3:6] + " " + n[6:]
+}
+
+// Source is where part of a record came from.
+type Source struct {
+	ID           int64
+	Name         string
+	OrgName      string // the organisation people see, e.g. "Leeds Teaching Hospitals"
+	LastImportAt string
+}
+
+// Label is what pages show for the source: its organisation, or its name when none is set.
+func (s Source) Label() string {
+	if s.OrgName != "" {
+		return s.OrgName
+	}
+	return s.Name
+}
+
+// RecordItem is one thing in a person's record as the pages show it.
+type RecordItem struct {
+	ID           int64
+	Section      string
+	ResourceType string
+	ResourceID   string
+	CodeSystem   string
+	Code         string
+	Display      string
+	Date         string // ISO 8601 date or date-time, or ""
+	Status       string
+	Value        string
+	Organisation string // named in the resource, e.g. a performer; may be ""
+	Detail       string
+	Source       Source
+}
+
+// SectionPage is one page of a record section.
+type SectionPage struct {
+	Section fhir.Section
+	Items   []RecordItem
+	Total   int
+	Page    int // from 1
+	PerPage int
+}
+
+// Pages is the number of pages the section fills.
+func (p SectionPage) Pages() int {
+	if p.PerPage <= 0 || p.Total == 0 {
+		return 1
+	}
+	return (p.Total + p.PerPage - 1) / p.PerPage
+}
+
+// Summary is the first page of a person's record.
+type Summary struct {
+	Counts        map[string]int // by section slug
+	Allergies     []RecordItem
+	Medicines     []RecordItem
+	Conditions    []RecordItem
+	RecentResults []RecordItem
+	Sources       []Source
+}
+
+// personItems joins record items to the person through the source's Patient id.
+const personItems = `
+FROM record_items ri
+JOIN source_patients sp ON sp.source_id = ri.source_id AND sp.patient_id = ri.patient_id
+JOIN sources s ON s.id = ri.source_id
+WHERE sp.person_id = ?`
+
+const itemColumns = `ri.id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display, ri.date,
+ri.status, ri.value, ri.organisation, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')`
+
+func scanItems(rows *sql.Rows) ([]RecordItem, error) {
+	defer rows.Close()
+	var items []RecordItem
+	for rows.Next() {
+		var it RecordItem
+		if err := rows.Scan(&it.ID, &it.Section, &it.ResourceType, &it.ResourceID, &it.CodeSystem, &it.Code, &it.Display, &it.Date,
+			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt); err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, rows.Err()
+}
+
+// Person returns the person with that id.
+func (db *DB) Person(ctx context.Context, id int64) (Person, error) {
+	return scanPerson(db.db.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, id))
+}
+
+// PersonByNHSNumber returns the person with that NHS number (digits only).
+func (db *DB) PersonByNHSNumber(ctx context.Context, nhs string) (Person, error) {
+	return scanPerson(db.db.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE nhs_number = ?`, nhs))
+}
+
+// Persons returns every person, by id.
+func (db *DB) Persons(ctx context.Context) ([]Person, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list persons: %w", err)
+	}
+	defer rows.Close()
+	var ps []Person
+	for rows.Next() {
+		var p Person
+		if err := rows.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber); err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}
+
+type rowScanner interface{ Scan(...any) error }
+
+func scanPerson(row rowScanner) (Person, error) {
+	var p Person
+	err := row.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber)
+	if err == sql.ErrNoRows {
+		return Person{}, Errorf(ENOTFOUND, "We could not find that person.")
+	}
+	if err != nil {
+		return Person{}, fmt.Errorf("read person: %w", err)
+	}
+	return p, nil
+}
+
+// RecordSection returns one page of a section of the person's record, newest first.
+func (db *DB) RecordSection(ctx context.Context, personID int64, section string, page, perPage int) (SectionPage, error) {
+	sec, ok := fhir.SectionBySlug(section)
+	if !ok {
+		return SectionPage{}, Errorf(ENOTFOUND, "There is no part of the record called %q.", section)
+	}
+	if page < 1 {
+		page = 1
+	}
+	out := SectionPage{Section: sec, Page: page, PerPage: perPage}
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) `+personItems+` AND ri.section = ?`, personID, section).Scan(&out.Total); err != nil {
+		return out, fmt.Errorf("count %s: %w", section, err)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+personItems+` AND ri.section = ?
+ORDER BY ri.date DESC, ri.display, ri.id LIMIT ? OFFSET ?`, personID, section, perPage, (page-1)*perPage)
+	if err != nil {
+		return out, fmt.Errorf("read %s: %w", section, err)
+	}
+	out.Items, err = scanItems(rows)
+	return out, err
+}
+
+// RecordSummary returns the summary page of the person's record.
+func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error) {
+	sum := Summary{Counts: map[string]int{}}
+	rows, err := db.db.QueryContext(ctx, `SELECT ri.section, COUNT(*) `+personItems+` GROUP BY ri.section`, personID)
+	if err != nil {
+		return sum, fmt.Errorf("count sections: %w", err)
+	}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			rows.Close()
+			return sum, err
+		}
+		sum.Counts[s] = n
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return sum, err
+	}
+	lists := []struct {
+		dst     *[]RecordItem
+		section string
+		filter  string
+		limit   int
+	}{
+		{&sum.Allergies, fhir.SectionAllergies, ``, 10},
+		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold', 'intended')`, 10},
+		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
+		{&sum.RecentResults, fhir.SectionResults, ``, 5},
+	}
+	for _, l := range lists {
+		rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+personItems+` AND ri.section = ?`+l.filter+`
+ORDER BY ri.date DESC, ri.display, ri.id LIMIT ?`, personID, l.section, l.limit)
+		if err != nil {
+			return sum, fmt.Errorf("summary %s: %w", l.section, err)
+		}
+		if *l.dst, err = scanItems(rows); err != nil {
+			return sum, fmt.Errorf("summary %s: %w", l.section, err)
+		}
+	}
+	srows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
+FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id = ? ORDER BY s.org_name, s.name`, personID)
+	if err != nil {
+		return sum, fmt.Errorf("summary sources: %w", err)
+	}
+	defer srows.Close()
+	for srows.Next() {
+		var s Source
+		if err := srows.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt); err != nil {
+			return sum, err
+		}
+		sum.Sources = append(sum.Sources, s)
+	}
+	return sum, srows.Err()
+}

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Session is a server-side session. The browser holds only its id.
+type Session struct {
+	AccountID     int64 // 0 when nobody is signed in
+	CSRFToken     string
+	EnrolPersonID int64  // set once an enrolment code and date of birth matched
+	Ceremony      []byte // in-flight WebAuthn session data
+	CreatedAt     time.Time
+	LastSeenAt    time.Time
+	ExpiresAt     time.Time
+}
+
+// SessionPolicy says how long sessions last.
+type SessionPolicy struct {
+	Idle     time.Duration // ends after this long without a request
+	Absolute time.Duration // ends this long after it began, however busy
+}
+
+// DefaultSessionPolicy is 30 minutes idle and 12 hours in all.
+func DefaultSessionPolicy() SessionPolicy {
+	return SessionPolicy{Idle: 30 * time.Minute, Absolute: 12 * time.Hour}
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on Linux
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(id string) []byte {
+	h := sha256.Sum256([]byte(id))
+	return h[:]
+}
+
+// CreateSession starts a session, signed in to accountID when it is not 0,
+// and returns its id: the only copy, which goes in the cookie.
+func (db *DB) CreateSession(ctx context.Context, accountID int64, p SessionPolicy) (string, Session, error) {
+	var id string
+	var s Session
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, s, err = db.createSession(ctx, tx, accountID, p)
+		return err
+	})
+	return id, s, err
+}
+
+func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, p SessionPolicy) (string, Session, error) {
+	id := randomToken()
+	now := db.now()
+	s := Session{AccountID: accountID, CSRFToken: randomToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.Absolute)}
+	var acct sql.NullInt64
+	if accountID != 0 {
+		acct = sql.NullInt64{Int64: accountID, Valid: true}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		hashToken(id), acct, s.CSRFToken, formatTime(now), formatTime(now), formatTime(s.ExpiresAt))
+	if err != nil {
+		return "", Session{}, fmt.Errorf("create session: %w", err)
+	}
+	return id, s, nil
+}
+
+// Session returns the live session with that id and marks it as seen.
+// A session past its idle or absolute end is deleted and reported as ENOTFOUND.
+func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session, error) {
+	var s Session
+	ended := false
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var acct, enrol sql.NullInt64
+		var created, seen, expires string
+		err := tx.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, ceremony, created_at, last_seen_at, expires_at
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &s.Ceremony, &created, &seen, &expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Errorf(ENOTFOUND, "Your session has ended.")
+		}
+		if err != nil {
+			return fmt.Errorf("read session: %w", err)
+		}
+		s.AccountID, s.EnrolPersonID = acct.Int64, enrol.Int64
+		s.CreatedAt, s.LastSeenAt, s.ExpiresAt = parseTime(created), parseTime(seen), parseTime(expires)
+		now := db.now()
+		if !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle)) {
+			// Returning nil commits the delete; the caller still hears that the session ended.
+			ended = true
+			_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(id))
+			return err
+		}
+		// Writing on every request would serialise all readers behind the write lock; a minute's precision is plenty.
+		if now.Sub(s.LastSeenAt) >= time.Minute {
+			s.LastSeenAt = now
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, formatTime(now), hashToken(id)); err != nil {
+				return fmt.Errorf("touch session: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Session{}, err
+	}
+	if ended {
+		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
+	}
+	return s, nil
+}
+
+// RotateSession ends the session oldID and starts a new one for accountID,
+// so an id known before sign-in is useless after it (no session fixation).
+func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, p SessionPolicy) (string, Session, error) {
+	var id string
+	var s Session
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(oldID)); err != nil {
+			return fmt.Errorf("end old session: %w", err)
+		}
+		var err error
+		id, s, err = db.createSession(ctx, tx, accountID, p)
+		return err
+	})
+	return id, s, err
+}
+
+// SetSessionCeremony keeps in-flight WebAuthn data with the session (nil clears it).
+func (db *DB) SetSessionCeremony(ctx context.Context, id string, data []byte) error {
+	return db.updateSession(ctx, id, `UPDATE sessions SET ceremony = ? WHERE id_hash = ?`, data)
+}
+
+// SetSessionEnrolPerson records that this session proved it may enrol for the person.
+func (db *DB) SetSessionEnrolPerson(ctx context.Context, id string, personID int64) error {
+	return db.updateSession(ctx, id, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID)
+}
+
+func (db *DB) updateSession(ctx context.Context, id, query string, arg any) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, query, arg, hashToken(id))
+		if err != nil {
+			return fmt.Errorf("update session: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "Your session has ended.")
+		}
+		return nil
+	})
+}
+
+// DeleteSession ends one session.
+func (db *DB) DeleteSession(ctx context.Context, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(id))
+		return err
+	})
+}
+
+// DeleteExpiredSessions removes sessions past their idle or absolute end and returns how many.
+func (db *DB) DeleteExpiredSessions(ctx context.Context, p SessionPolicy) (int64, error) {
+	var n int64
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`,
+			formatTime(now), formatTime(now.Add(-p.Idle)))
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,363 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// passkeyUser adapts an account to what go-webauthn asks of a user.
+type passkeyUser struct {
+	handle []byte
+	name   string
+	creds  []webauthn.Credential
+}
+
+func (u passkeyUser) WebAuthnID() []byte                         { return u.handle }
+func (u passkeyUser) WebAuthnName() string                       { return u.name }
+func (u passkeyUser) WebAuthnDisplayName() string                { return u.name }
+func (u passkeyUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func toCredentials(pks []store.Passkey) []webauthn.Credential {
+	out := make([]webauthn.Credential, 0, len(pks))
+	for _, p := range pks {
+		cred := webauthn.Credential{
+			ID:              p.CredentialID,
+			PublicKey:       p.PublicKey,
+			AttestationType: p.AttestationType,
+			Flags: webauthn.CredentialFlags{
+				UserPresent:    true,
+				UserVerified:   p.UserVerified,
+				BackupEligible: p.BackupEligible,
+				BackupState:    p.BackupState,
+			},
+			Authenticator: webauthn.Authenticator{AAGUID: p.AAGUID, SignCount: p.SignCount},
+		}
+		for _, t := range p.Transports {
+			cred.Transport = append(cred.Transport, protocol.AuthenticatorTransport(t))
+		}
+		out = append(out, cred)
+	}
+	return out
+}
+
+// ceremony is what the server keeps between the two steps of a passkey ceremony.
+type ceremony struct {
+	Kind string               `json:"kind"` // "register" or "login": one kind's data never finishes the other
+	Data webauthn.SessionData `json:"data"`
+}
+
+func (s *Server) saveCeremony(c echo.Context, sess *requestSession, kind string, data *webauthn.SessionData) error {
+	b, err := json.Marshal(ceremony{Kind: kind, Data: *data})
+	if err != nil {
+		return err
+	}
+	return s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b)
+}
+
+// takeCeremony returns the session's in-flight ceremony of that kind and clears
+// it, so a challenge can be answered once only.
+func (s *Server) takeCeremony(c echo.Context, sess *requestSession, kind string) (webauthn.SessionData, error) {
+	var cer ceremony
+	if len(sess.Ceremony) > 0 {
+		if err := json.Unmarshal(sess.Ceremony, &cer); err != nil {
+			return webauthn.SessionData{}, fmt.Errorf("read ceremony: %w", err)
+		}
+	}
+	if err := s.db.SetSessionCeremony(c.Request().Context(), sess.ID, nil); err != nil {
+		return webauthn.SessionData{}, err
+	}
+	if cer.Kind != kind {
+		return webauthn.SessionData{}, store.Errorf(store.EINVALID, "Your passkey request has expired. Try again.")
+	}
+	return cer.Data, nil
+}
+
+func (s *Server) start(c echo.Context) error {
+	if _, ok := c.Get(ctxAccount).(store.Account); ok {
+		return c.Redirect(http.StatusSeeOther, "/record")
+	}
+	return s.render(c, http.StatusOK, views.Start(s.page(c, "My Care Record")))
+}
+
+func (s *Server) signInPage(c echo.Context) error {
+	if _, ok := c.Get(ctxAccount).(store.Account); ok {
+		return c.Redirect(http.StatusSeeOther, "/record")
+	}
+	if _, err := s.ensureSession(c); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.SignIn(s.page(c, "Sign in")))
+}
+
+// signInBegin starts a discoverable passkey sign-in: no username, the browser offers the person's passkeys.
+func (s *Server) signInBegin(c echo.Context) error {
+	sess := sessionOf(c)
+	assertion, data, err := s.webauthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return fmt.Errorf("begin sign-in: %w", err)
+	}
+	if err := s.saveCeremony(c, sess, "login", data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assertion)
+}
+
+func (s *Server) signInFinish(c echo.Context) error {
+	ctx := c.Request().Context()
+	sess := sessionOf(c)
+	data, err := s.takeCeremony(c, sess, "login")
+	if err != nil {
+		return err
+	}
+	var acct store.Account
+	findUser := func(rawID, userHandle []byte) (webauthn.User, error) {
+		a, pks, err := s.db.AccountByUserHandle(ctx, userHandle)
+		if err != nil {
+			return nil, err
+		}
+		acct = a
+		return passkeyUser{handle: a.UserHandle, name: a.DisplayName, creds: toCredentials(pks)}, nil
+	}
+	_, cred, err := s.webauthn.FinishPasskeyLogin(findUser, data, c.Request())
+	if err != nil {
+		s.log.Info("passkey sign-in refused", "err", err)
+		return store.Errorf(store.EINVALID, "We could not sign you in with that passkey. Try again, or set up your account again with a new enrolment code.")
+	}
+	if cred.Authenticator.CloneWarning {
+		// A counter that went backwards means two copies of the key may exist.
+		s.log.Warn("passkey sign count went backwards", "account", acct.ID)
+		return store.Errorf(store.EFORBIDDEN, "This passkey may have been copied, so we did not sign you in. Contact your GP practice for a new enrolment code.")
+	}
+	if err := s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
+		return err
+	}
+	return s.signIn(c, sess, acct.ID)
+}
+
+// signIn replaces the session with a new one for the account (a new id defeats fixation).
+func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64) error {
+	id, ns, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, s.cfg.SessionPolicy)
+	if err != nil {
+		return err
+	}
+	if _, err := s.useSession(c, id, ns); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"redirect": "/record"})
+}
+
+func (s *Server) signOut(c echo.Context) error {
+	if sess := sessionOf(c); sess != nil {
+		if err := s.db.DeleteSession(c.Request().Context(), sess.ID); err != nil {
+			return err
+		}
+	}
+	s.clearSessionCookie(c)
+	return c.Redirect(http.StatusSeeOther, "/signed-out")
+}
+
+func (s *Server) signedOut(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.SignedOut(s.page(c, "You have signed out")))
+}
+
+func (s *Server) enrolPage(c echo.Context) error {
+	if _, err := s.ensureSession(c); err != nil {
+		return err
+	}
+	form := views.EnrolForm{Code: strings.TrimSpace(c.QueryParam("code"))}
+	return s.render(c, http.StatusOK, views.Enrol(s.page(c, "Set up your account"), form))
+}
+
+// enrolSubmit checks the enrolment code and date of birth together.
+func (s *Server) enrolSubmit(c echo.Context) error {
+	form := views.EnrolForm{
+		Code:  strings.TrimSpace(c.FormValue("code")),
+		Day:   strings.TrimSpace(c.FormValue("day")),
+		Month: strings.TrimSpace(c.FormValue("month")),
+		Year:  strings.TrimSpace(c.FormValue("year")),
+	}
+	dob, errs := validateEnrolForm(form)
+	form.Errors = errs
+	if len(errs) == 0 {
+		person, err := s.db.RedeemEnrolmentCode(c.Request().Context(), form.Code, dob)
+		switch store.ErrorCode(err) {
+		case "":
+			if err := s.db.SetSessionEnrolPerson(c.Request().Context(), sessionOf(c).ID, person.ID); err != nil {
+				return err
+			}
+			return c.Redirect(http.StatusSeeOther, "/enrol/passkey")
+		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
+			field := "code"
+			if strings.Contains(store.ErrorMessage(err), "date of birth") {
+				field = "dob-day"
+			}
+			form.Errors = []views.FieldError{{Field: field, Message: store.ErrorMessage(err)}}
+		default:
+			return err
+		}
+	}
+	return s.render(c, http.StatusBadRequest, views.Enrol(s.page(c, "Set up your account"), form))
+}
+
+// validateEnrolForm checks the form's shape and returns the date of birth as YYYY-MM-DD.
+func validateEnrolForm(f views.EnrolForm) (string, []views.FieldError) {
+	var errs []views.FieldError
+	if f.Code == "" {
+		errs = append(errs, views.FieldError{Field: "code", Message: "Enter your enrolment code"})
+	} else if len(f.Code) > 40 {
+		errs = append(errs, views.FieldError{Field: "code", Message: "Enrolment code must be 12 letters and numbers, like ABCD-EFGH-JKMN"})
+	}
+	day, derr := strconv.Atoi(f.Day)
+	month, merr := strconv.Atoi(f.Month)
+	year, yerr := strconv.Atoi(f.Year)
+	switch {
+	case f.Day == "" && f.Month == "" && f.Year == "":
+		errs = append(errs, views.FieldError{Field: "dob-day", Message: "Enter your date of birth"})
+	case derr != nil || day < 1 || day > 31:
+		errs = append(errs, views.FieldError{Field: "dob-day", Message: "Date of birth must include a day between 1 and 31"})
+	case merr != nil || month < 1 || month > 12:
+		errs = append(errs, views.FieldError{Field: "dob-month", Message: "Date of birth must include a month between 1 and 12"})
+	case yerr != nil || len(f.Year) != 4:
+		errs = append(errs, views.FieldError{Field: "dob-year", Message: "Year must include 4 numbers, like 1984"})
+	default:
+		t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+		if t.Day() != day || t.Month() != time.Month(month) {
+			errs = append(errs, views.FieldError{Field: "dob-day", Message: "Date of birth must be a real date"})
+		} else if t.After(time.Now()) || year < 1900 {
+			errs = append(errs, views.FieldError{Field: "dob-year", Message: "Date of birth must be in the past"})
+		} else if len(errs) == 0 {
+			return t.Format("2006-01-02"), nil
+		}
+	}
+	return "", errs
+}
+
+// enrolPerson is the person this session proved it may enrol for.
+func (s *Server) enrolPerson(c echo.Context) (store.Person, error) {
+	sess := sessionOf(c)
+	if sess == nil || sess.EnrolPersonID == 0 {
+		return store.Person{}, store.Errorf(store.EFORBIDDEN, "Enter your enrolment code and date of birth first.")
+	}
+	return s.db.Person(c.Request().Context(), sess.EnrolPersonID)
+}
+
+func (s *Server) enrolPasskeyPage(c echo.Context) error {
+	person, err := s.enrolPerson(c)
+	if store.ErrorCode(err) == store.EFORBIDDEN {
+		return c.Redirect(http.StatusSeeOther, "/enrol")
+	}
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, "Create a passkey"), person))
+}
+
+// enrolUser is the WebAuthn user for the person: their existing account, or a new random user handle.
+func (s *Server) enrolUser(c echo.Context, person store.Person) (passkeyUser, error) {
+	acct, err := s.db.AccountByPerson(c.Request().Context(), person.ID)
+	switch store.ErrorCode(err) {
+	case "":
+		pks, err := s.db.Passkeys(c.Request().Context(), acct.ID)
+		if err != nil {
+			return passkeyUser{}, err
+		}
+		return passkeyUser{handle: acct.UserHandle, name: acct.DisplayName, creds: toCredentials(pks)}, nil
+	case store.ENOTFOUND:
+		handle := make([]byte, 64)
+		if _, err := rand.Read(handle); err != nil {
+			return passkeyUser{}, err
+		}
+		return passkeyUser{handle: handle, name: person.Name()}, nil
+	default:
+		return passkeyUser{}, err
+	}
+}
+
+func (s *Server) enrolPasskeyBegin(c echo.Context) error {
+	person, err := s.enrolPerson(c)
+	if err != nil {
+		return err
+	}
+	user, err := s.enrolUser(c, person)
+	if err != nil {
+		return err
+	}
+	required := true
+	exclude := make([]protocol.CredentialDescriptor, 0, len(user.creds))
+	for _, cred := range user.creds {
+		exclude = append(exclude, cred.Descriptor())
+	}
+	creation, data, err := s.webauthn.BeginRegistration(user,
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			RequireResidentKey: &required,
+			ResidentKey:        protocol.ResidentKeyRequirementRequired,
+			UserVerification:   protocol.VerificationRequired,
+		}),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithExclusions(exclude),
+	)
+	if err != nil {
+		return fmt.Errorf("begin registration: %w", err)
+	}
+	if err := s.saveCeremony(c, sessionOf(c), "register", data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, creation)
+}
+
+func (s *Server) enrolPasskeyFinish(c echo.Context) error {
+	ctx := c.Request().Context()
+	person, err := s.enrolPerson(c)
+	if err != nil {
+		return err
+	}
+	sess := sessionOf(c)
+	data, err := s.takeCeremony(c, sess, "register")
+	if err != nil {
+		return err
+	}
+	user, err := s.enrolUser(c, person)
+	if err != nil {
+		return err
+	}
+	if string(user.handle) != string(data.UserID) {
+		// An account was made for this person by another session since this ceremony began.
+		return store.Errorf(store.ECONFLICT, "Your account changed while you were setting up. Try again.")
+	}
+	cred, err := s.webauthn.FinishRegistration(user, data, c.Request())
+	if err != nil {
+		s.log.Info("passkey registration refused", "err", err)
+		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
+	}
+	pk := store.Passkey{
+		CredentialID:    cred.ID,
+		PublicKey:       cred.PublicKey,
+		AttestationType: cred.AttestationType,
+		SignCount:       cred.Authenticator.SignCount,
+		AAGUID:          cred.Authenticator.AAGUID,
+		BackupEligible:  cred.Flags.BackupEligible,
+		BackupState:     cred.Flags.BackupState,
+		UserVerified:    cred.Flags.UserVerified,
+		Nickname:        "Passkey created " + time.Now().Format("2 January 2006"),
+	}
+	for _, t := range cred.Transport {
+		pk.Transports = append(pk.Transports, string(t))
+	}
+	acct, err := s.db.EnrolPasskey(ctx, person.ID, user.handle, person.Name(), pk)
+	if err != nil {
+		return err
+	}
+	return s.signIn(c, sess, acct.ID)
+}

@@ -1,0 +1,167 @@
+package web
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+// Keys for values middleware leaves on the request.
+const (
+	ctxSession = "session"
+	ctxAccount = "account"
+)
+
+const cookieName = "mcr_session"
+
+// requestSession is the signed-in (or anonymous) session and its id.
+type requestSession struct {
+	store.Session
+	ID string
+}
+
+func sessionOf(c echo.Context) *requestSession {
+	s, _ := c.Get(ctxSession).(*requestSession)
+	return s
+}
+
+// contentSecurityPolicy allows only the portal's own files: no inline script or style, no framing.
+const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+	"connect-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// securityHeaders sets the headers every response carries.
+func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", contentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		// Enrolment links carry a code in the address, so no page ever sends it on.
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		h.Set("Cross-Origin-Resource-Policy", "same-origin")
+		h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
+		if s.secure {
+			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		}
+		if !strings.HasPrefix(c.Request().URL.Path, "/static/") && !strings.HasPrefix(c.Request().URL.Path, "/assets/") {
+			// Health records must not linger in shared caches or the back-button cache after sign-out.
+			h.Set("Cache-Control", "no-store")
+		}
+		return next(c)
+	}
+}
+
+// loadSession finds the request's server-side session, if it has a live one,
+// and the signed-in account, if any.
+func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		cookie, err := s.cookies.Get(c.Request(), cookieName)
+		if err != nil {
+			// A cookie we cannot read (old key, tampering) is treated as no session.
+			cookie, _ = s.cookies.New(c.Request(), cookieName)
+		}
+		id, _ := cookie.Values["id"].(string)
+		if id == "" {
+			return next(c)
+		}
+		sess, err := s.db.Session(c.Request().Context(), id, s.cfg.SessionPolicy)
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			return next(c)
+		}
+		if err != nil {
+			return err
+		}
+		c.Set(ctxSession, &requestSession{Session: sess, ID: id})
+		if sess.AccountID != 0 {
+			acct, err := s.db.Account(c.Request().Context(), sess.AccountID)
+			if err != nil {
+				return err
+			}
+			c.Set(ctxAccount, acct)
+		}
+		return next(c)
+	}
+}
+
+// ensureSession gives the request a session, starting an anonymous one if it has none,
+// so that the page it renders can carry a CSRF token.
+func (s *Server) ensureSession(c echo.Context) (*requestSession, error) {
+	if sess := sessionOf(c); sess != nil {
+		return sess, nil
+	}
+	id, sess, err := s.db.CreateSession(c.Request().Context(), 0, s.cfg.SessionPolicy)
+	if err != nil {
+		return nil, err
+	}
+	return s.useSession(c, id, sess)
+}
+
+// useSession puts the session on the request and its id in the cookie.
+func (s *Server) useSession(c echo.Context, id string, sess store.Session) (*requestSession, error) {
+	cookie, _ := s.cookies.New(c.Request(), cookieName)
+	cookie.Values["id"] = id
+	if err := s.cookies.Save(c.Request(), c.Response(), cookie); err != nil {
+		return nil, err
+	}
+	rs := &requestSession{Session: sess, ID: id}
+	c.Set(ctxSession, rs)
+	return rs, nil
+}
+
+// clearSessionCookie tells the browser to forget the session cookie.
+func (s *Server) clearSessionCookie(c echo.Context) {
+	cookie, _ := s.cookies.New(c.Request(), cookieName)
+	opts := *s.cookies.Options
+	opts.MaxAge = -1
+	cookie.Options = &opts
+	_ = s.cookies.Save(c.Request(), c.Response(), cookie)
+}
+
+// csrf refuses any state-changing request that does not carry its session's
+// token (form field "csrf" or header X-CSRF-Token) or that comes from another origin.
+func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		switch c.Request().Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			return next(c)
+		}
+		if o := c.Request().Header.Get("Origin"); o != "" && o != strings.TrimSuffix(s.cfg.Origin, "/") {
+			return echo.NewHTTPError(http.StatusForbidden, "This request came from another website, so we did not act on it.")
+		}
+		sess := sessionOf(c)
+		token := c.Request().Header.Get("X-CSRF-Token")
+		if token == "" {
+			token = c.FormValue("csrf")
+		}
+		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
+			return echo.NewHTTPError(http.StatusForbidden, "Your session may have timed out. Go back, reload the page and try again.")
+		}
+		return next(c)
+	}
+}
+
+// requireSignIn sends anyone not signed in to the sign-in page.
+func (s *Server) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, ok := c.Get(ctxAccount).(store.Account); !ok {
+			if c.Request().Method == http.MethodGet {
+				return c.Redirect(http.StatusSeeOther, "/signin")
+			}
+			return echo.NewHTTPError(http.StatusForbidden, "You need to sign in first.")
+		}
+		return next(c)
+	}
+}
+
+// limitBody caps request bodies: nothing the portal accepts is large.
+func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
+		return next(c)
+	}
+}

@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// recordPerson is the person whose record the signed-in account may read.
+// For now that is only the account's own person; the id never comes from the request.
+func (s *Server) recordPerson(c echo.Context) (store.Person, error) {
+	acct := c.Get(ctxAccount).(store.Account)
+	if acct.PersonID == 0 {
+		return store.Person{}, store.Errorf(store.ENOTFOUND, "There is no health record linked to your account.")
+	}
+	return s.db.Person(c.Request().Context(), acct.PersonID)
+}
+
+func (s *Server) recordSummary(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	sum, err := s.db.RecordSummary(c.Request().Context(), person.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.logView(c, person, "summary"); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RecordSummary(s.page(c, "Your health record"), person, sum))
+}
+
+func (s *Server) recordSection(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	page, err := strconv.Atoi(c.QueryParam("page"))
+	if c.QueryParam("page") == "" {
+		page, err = 1, nil
+	}
+	if err != nil || page < 1 || page > 100000 {
+		return store.Errorf(store.ENOTFOUND, "There is no such page of your record.")
+	}
+	sp, err := s.db.RecordSection(c.Request().Context(), person.ID, c.Param("section"), page, s.cfg.PerPage)
+	if err != nil {
+		return err
+	}
+	if page > sp.Pages() {
+		return store.Errorf(store.ENOTFOUND, "There is no such page of your record.")
+	}
+	if err := s.logView(c, person, sp.Section.Slug); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RecordSection(s.page(c, sp.Section.Title), person, sp))
+}
+
+// logView appends a look at the person's record to the access log before the page is shown.
+func (s *Server) logView(c echo.Context, person store.Person, what string) error {
+	acct := c.Get(ctxAccount).(store.Account)
+	return s.db.LogAccess(c.Request().Context(), store.Access{
+		AccountID: acct.ID, PersonID: person.ID, Action: "view", What: what, Device: deviceOf(c.Request().UserAgent()),
+	})
+}
+
+// deviceOf describes a browser coarsely, e.g. "Chrome on Android": enough for a person to
+// recognise their own device, without keeping a fingerprint.
+func deviceOf(ua string) string {
+	browser, system := "A web browser", "an unknown device"
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	for _, o := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"}, {"Mac OS X", "Mac"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			system = o.name
+			break
+		}
+	}
+	return browser + " on " + system
+}

@@ -1,0 +1,172 @@
+// Package web is the portal's HTTP server: routes, middleware and handlers.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/gorilla/sessions"
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/static"
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// Config is what the server needs to know about where it runs.
+type Config struct {
+	Origin        string // the address people use, e.g. "https://mycarerecord.example.nhs.uk"
+	RPID          string // WebAuthn relying party id; the origin's host when empty
+	Demo          bool   // serving made-up data: every page says so
+	HashKey       []byte // signs the session cookie (32 or 64 bytes)
+	BlockKey      []byte // encrypts the session cookie (32 bytes)
+	SessionPolicy store.SessionPolicy
+	PerPage       int // record items per page
+}
+
+// Server holds the portal's dependencies; its methods are the handlers.
+type Server struct {
+	cfg      Config
+	db       *store.DB
+	assets   *static.Assets
+	webauthn *webauthn.WebAuthn
+	cookies  *sessions.CookieStore
+	log      *slog.Logger
+	echo     *echo.Echo
+	secure   bool // origin is https: HSTS and Secure cookies
+}
+
+// New builds a server over db.
+func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
+	origin, err := url.Parse(cfg.Origin)
+	if err != nil || origin.Host == "" || (origin.Scheme != "http" && origin.Scheme != "https") {
+		return nil, fmt.Errorf("origin %q must be an http or https address such as https://example.org", cfg.Origin)
+	}
+	if cfg.RPID == "" {
+		cfg.RPID = origin.Hostname()
+	}
+	if cfg.SessionPolicy == (store.SessionPolicy{}) {
+		cfg.SessionPolicy = store.DefaultSessionPolicy()
+	}
+	if cfg.PerPage <= 0 {
+		cfg.PerPage = 25
+	}
+	if len(cfg.HashKey) < 32 || len(cfg.BlockKey) != 32 {
+		return nil, errors.New("session keys missing: need a 32-byte hash key and a 32-byte block key")
+	}
+	wa, err := webauthn.New(&webauthn.Config{
+		RPID:          cfg.RPID,
+		RPDisplayName: "My Care Record",
+		RPOrigins:     []string{origin.Scheme + "://" + origin.Host},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webauthn: %w", err)
+	}
+	assets, err := static.New()
+	if err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	s := &Server{cfg: cfg, db: db, assets: assets, webauthn: wa, log: log, secure: origin.Scheme == "https"}
+	s.cookies = sessions.NewCookieStore(cfg.HashKey, cfg.BlockKey)
+	s.cookies.Options = &sessions.Options{
+		Path:     "/",
+		MaxAge:   int(cfg.SessionPolicy.Absolute / time.Second),
+		HttpOnly: true,
+		// Chromium and Firefox accept Secure cookies from http://localhost, so only a plain-http remote host goes without.
+		Secure:   s.secure || origin.Hostname() == "localhost" || origin.Hostname() == "127.0.0.1",
+		SameSite: http.SameSiteLaxMode,
+	}
+	s.echo = echo.New()
+	s.echo.HideBanner = true
+	s.echo.HidePort = true
+	s.echo.HTTPErrorHandler = s.handleError
+	s.routes()
+	return s, nil
+}
+
+// ServeHTTP makes the server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// render writes a templ component as the response with the given status.
+func (s *Server) render(c echo.Context, status int, page templ.Component) error {
+	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+	c.Response().WriteHeader(status)
+	return page.Render(c.Request().Context(), c.Response().Writer)
+}
+
+// page fills in what the layout of every page needs.
+func (s *Server) page(c echo.Context, title string) views.Page {
+	p := views.Page{Title: title, Demo: s.cfg.Demo, Assets: s.assets, Path: c.Request().URL.Path}
+	if sess := sessionOf(c); sess != nil {
+		p.CSRF = sess.CSRFToken
+	}
+	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
+		p.SignedIn = true
+		p.AccountName = acct.DisplayName
+	}
+	return p
+}
+
+// handleError turns any error into an NHS-styled page (or JSON for the passkey
+// endpoints), logging only what is internal: people never see internals.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, title, message := http.StatusInternalServerError, "Sorry, there is a problem with the service", "Try again later."
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &he):
+		status = he.Code
+		switch he.Code {
+		case http.StatusNotFound:
+			title, message = "Page not found", "If you typed the web address, check it is correct. If you pasted the web address, check you copied the entire address."
+		case http.StatusMethodNotAllowed:
+			title, message = "Page not found", "This page cannot be used in that way."
+		case http.StatusForbidden:
+			title, message = "You cannot do that", fmt.Sprint(he.Message)
+		case http.StatusRequestEntityTooLarge:
+			title, message = "What you sent is too large", "Try again with less."
+		case http.StatusTooManyRequests:
+			title, message = "Too many tries", "Wait a few minutes, then try again."
+		default:
+			if he.Code >= 500 {
+				s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+			} else {
+				title, message = "There is a problem", fmt.Sprint(he.Message)
+			}
+		}
+	default:
+		switch store.ErrorCode(err) {
+		case store.ENOTFOUND:
+			status, title, message = http.StatusNotFound, "Page not found", store.ErrorMessage(err)
+		case store.EFORBIDDEN:
+			status, title, message = http.StatusForbidden, "You cannot do that", store.ErrorMessage(err)
+		case store.EINVALID, store.EEXPIRED, store.ELOCKED, store.ECONFLICT:
+			status, title, message = http.StatusBadRequest, "There is a problem", store.ErrorMessage(err)
+		default:
+			if errors.Is(err, context.Canceled) {
+				return
+			}
+			s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		}
+	}
+	if wantsJSON(c) {
+		_ = c.JSON(status, map[string]string{"error": title + ". " + message})
+		return
+	}
+	if rerr := s.render(c, status, views.ErrorPage(s.page(c, title), title, message)); rerr != nil {
+		s.log.Error("render error page", "err", rerr)
+	}
+}
+
+func wantsJSON(c echo.Context) bool {
+	return c.Request().Header.Get(echo.HeaderContentType) == echo.MIMEApplicationJSON
+}
