@@ -1,0 +1,194 @@
+package fhir_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+func TestProjectExamples(t *testing.T) {
+	tests := []struct {
+		name string
+		raw  string
+		want fhir.Item
+	}{
+		{
+			name: "allergy with reaction",
+			raw: `{"resourceType":"AllergyIntolerance","id":"a","clinicalStatus":{"coding":[{"code":"active"}]},"criticality":"high",
+"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"recordedDate":"2019-04-02",
+"reaction":[{"manifestation":[{"text":"Hives"}]}]}`,
+			want: fhir.Item{Section: "allergies", CodeSystem: "http://snomed.info/sct", Code: "764146007", Display: "Penicillin", Date: "2019-04-02",
+				Status: "active", Detail: "High risk. Reaction: Hives"},
+		},
+		{
+			name: "medicine with dosage and no text: the coding's display is used",
+			raw: `{"resourceType":"MedicationRequest","id":"m","status":"active","authoredOn":"2024-01-05",
+"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500mg tablets"}]},
+"dosageInstruction":[{"text":"One tablet twice a day"}],"requester":{"display":"Dr Sarah Patel"}}`,
+			want: fhir.Item{Section: "medicines", CodeSystem: "http://snomed.info/sct", Code: "325278007", Display: "Metformin 500mg tablets",
+				Date: "2024-01-05", Status: "active", Detail: "One tablet twice a day", Organisation: "Dr Sarah Patel"},
+		},
+		{
+			name: "bare code only: words, not the code",
+			raw:  `{"resourceType":"Condition","id":"c","code":{"coding":[{"system":"http://snomed.info/sct","code":"44054006"}]}}`,
+			want: fhir.Item{Section: "conditions", CodeSystem: "http://snomed.info/sct", Code: "44054006", Display: "Condition (not named)"},
+		},
+		{
+			name: "observation quantity",
+			raw: `{"resourceType":"Observation","id":"o","status":"final","code":{"text":"HbA1c"},"effectiveDateTime":"2026-03-01T09:00:00Z",
+"valueQuantity":{"value":48,"unit":"mmol/mol"},"referenceRange":[{"low":{"value":20},"high":{"value":41,"unit":"mmol/mol"}}]}`,
+			want: fhir.Item{Section: "results", Display: "HbA1c", Date: "2026-03-01T09:00:00Z", Status: "final", Value: "48 mmol/mol",
+				Detail: "Normal range: 20 to 41 mmol/mol"},
+		},
+		{
+			name: "blood pressure components",
+			raw: `{"resourceType":"Observation","id":"bp","status":"final","code":{"text":"Blood pressure"},"effectiveDateTime":"2026-03-01",
+"component":[{"code":{"text":"Systolic"},"valueQuantity":{"value":128,"unit":"mmHg"}},{"code":{"text":"Diastolic"},"valueQuantity":{"value":82,"unit":"mmHg"}}]}`,
+			want: fhir.Item{Section: "results", Display: "Blood pressure", Date: "2026-03-01", Status: "final", Value: "Systolic: 128 mmHg; Diastolic: 82 mmHg"},
+		},
+		{
+			name: "encounter without type uses its class in words",
+			raw:  `{"resourceType":"Encounter","id":"e","status":"finished","class":{"code":"EMER"},"period":{"start":"2025-12-24"},"serviceProvider":{"display":"Leeds General Infirmary"}}`,
+			want: fhir.Item{Section: "encounters", Display: "Emergency visit", Date: "2025-12-24", Status: "finished", Organisation: "Leeds General Infirmary"},
+		},
+		{
+			name: "appointment",
+			raw: `{"resourceType":"Appointment","id":"ap","status":"booked","serviceType":[{"text":"Diabetes review"}],"start":"2026-12-01T10:00:00Z",
+"participant":[{"actor":{"reference":"Patient/p","display":"Jane"}},{"actor":{"reference":"Practitioner/x","display":"Nurse Amy Lee"}}]}`,
+			want: fhir.Item{Section: "encounters", Display: "Diabetes review", Date: "2026-12-01T10:00:00Z", Status: "booked", Organisation: "Nurse Amy Lee"},
+		},
+		{
+			name: "care team member",
+			raw: `{"resourceType":"CareTeam","id":"ct","status":"active","name":"Diabetes team","participant":[{"role":[{"text":"Diabetes nurse"}],
+"member":{"reference":"Practitioner/n","display":"Amy Lee"}}],"managingOrganization":[{"display":"Meanwood Group Practice"}]}`,
+			want: fhir.Item{Section: "care-team", Display: "Amy Lee", Status: "active", Detail: "Diabetes nurse · Diabetes team", Organisation: "Meanwood Group Practice"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(tt.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := fhir.Project(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) != 1 {
+				t.Fatalf("got %d items, want 1", len(items))
+			}
+			got := items[0]
+			got.DedupKey = ""
+			if got != tt.want {
+				t.Errorf("got  %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDedupKeyIgnoresSourceAndTime(t *testing.T) {
+	a := `{"resourceType":"Observation","id":"gp-1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"effectiveDateTime":"2026-03-01T09:00:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`
+	b := `{"resourceType":"Observation","id":"hosp-9","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Haemoglobin A1c"}]},"effectiveDateTime":"2026-03-01T11:30:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`
+	c := strings.Replace(b, `"value":48`, `"value":53`, 1)
+	key := func(raw string) string {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := fhir.Project(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return items[0].DedupKey
+	}
+	if key(a) != key(b) {
+		t.Errorf("same test, same day, same value: keys differ: %q, %q", key(a), key(b))
+	}
+	if key(b) == key(c) {
+		t.Error("different values share a key: that would merge two different results")
+	}
+}
+
+func TestParsePatientName(t *testing.T) {
+	raw := `{"resourceType":"Patient","id":"p","name":[{"use":"official","prefix":["Mr."],"given":["Lawerence6"],"family":"Baumbach677"}],
+"birthDate":"1950-02-03","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"943 476 5919"}]}`
+	got, err := fhir.ParsePatient([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Prefix != "Mr." || got.Given != "Lawerence" || got.Family != "Baumbach" || got.NHSNumber != "9434765919" || got.BirthDate != "1950-02-03" {
+		t.Errorf("got %+v", got)
+	}
+}
+
+// TestProjectSynthea projects every resource in the shared Synthea data (written
+// by no one here): every known type must read without error, and every item must
+// say in words what it is.
+func TestProjectSynthea(t *testing.T) {
+	names, err := filepath.Glob("../../../shared/fhir/synthea/*.json")
+	if err != nil || len(names) == 0 {
+		t.Fatalf("shared FHIR data missing beside the repository: %v", err)
+	}
+	bySection := map[string]int{}
+	unknown := map[string]bool{}
+	for _, name := range names {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := fhir.ParseBundle(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, r := range res {
+			items, err := fhir.Project(r)
+			if err != nil {
+				t.Errorf("%s: %v", filepath.Base(name), err)
+				continue
+			}
+			if !fhir.Known(r.Type) {
+				unknown[r.Type] = true
+			}
+			for _, it := range items {
+				bySection[it.Section]++
+				if strings.TrimSpace(it.Display) == "" || it.Display == it.Code {
+					t.Errorf("%s/%s shows %q", r.Type, r.ID, it.Display)
+				}
+				if it.DedupKey == "" {
+					t.Errorf("%s/%s has no de-duplication key", r.Type, r.ID)
+				}
+			}
+		}
+	}
+	for _, s := range []string{"allergies", "medicines", "conditions", "immunisations", "results", "encounters", "procedures", "documents", "care-plans"} {
+		if bySection[s] == 0 {
+			t.Errorf("no items in section %s", s)
+		}
+	}
+	for _, typ := range []string{"Claim", "ExplanationOfBenefit", "Provenance"} {
+		if !unknown[typ] {
+			t.Errorf("%s should be stored raw, not projected", typ)
+		}
+	}
+}
+
+func TestParseErrorsSayWhere(t *testing.T) {
+	tests := []struct {
+		name, in, want string
+	}{
+		{"syntax", "{\n\"resourceType\": \"Bundle\",\n\"type\": collection}", "line 3, column 9"},
+		{"wrong type", `{"resourceType": "Bundle", "type": 5}`, "type should be string"},
+		{"entry number", `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Patient","id":"a"}},{"resource":{"resourceType":"Patient","id":"bad id!"}}]}`, "entry 2:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := fhir.ParseBundle([]byte(tt.in))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,172 @@
+// Package fhir reads the FHIR R4 JSON the portal caches and projects each
+// resource into the record items its pages show.
+//
+// It deliberately decodes only the fields the pages use into small structs
+// and keeps every resource's raw JSON, so nothing a source sent is lost and
+// export can give it back unchanged.
+package fhir
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// NHSNumberSystem is the identifier system of the NHS number.
+const NHSNumberSystem = "https://fhir.nhs.uk/Id/nhs-number"
+
+// Resource is one FHIR resource as received: its type, id and version, and its raw JSON.
+type Resource struct {
+	Type        string
+	ID          string
+	VersionID   string
+	LastUpdated string
+	FullURL     string // the bundle entry's fullUrl, e.g. "urn:uuid:…", used to resolve references within a file
+	Raw         json.RawMessage
+}
+
+// header is what every resource has.
+type header struct {
+	ResourceType string `json:"resourceType"`
+	ID           string `json:"id"`
+	Meta         struct {
+		VersionID   string `json:"versionId"`
+		LastUpdated string `json:"lastUpdated"`
+	} `json:"meta"`
+}
+
+// bundleTypes are the kinds of Bundle that carry resources to load.
+var bundleTypes = map[string]bool{"collection": true, "transaction": true, "batch": true, "searchset": true, "history": true, "document": true, "message": true, "transaction-response": true, "batch-response": true}
+
+// ParseBundle reads a FHIR R4 Bundle and returns the resources in its entries.
+// Errors say where: the line and column of a JSON syntax error, or the entry number.
+func ParseBundle(data []byte) ([]Resource, error) {
+	var b struct {
+		ResourceType string `json:"resourceType"`
+		Type         string `json:"type"`
+		Entry        []struct {
+			FullURL  string          `json:"fullUrl"`
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(data, &b); err != nil {
+		return nil, jsonError(data, err)
+	}
+	if b.ResourceType != "Bundle" {
+		if b.ResourceType == "" {
+			return nil, errors.New("not a FHIR resource: there is no resourceType")
+		}
+		return nil, fmt.Errorf("resourceType is %q, expected \"Bundle\"", b.ResourceType)
+	}
+	if !bundleTypes[b.Type] {
+		return nil, fmt.Errorf("bundle type %q is not one the portal loads (collection, transaction, batch, searchset …)", b.Type)
+	}
+	out := make([]Resource, 0, len(b.Entry))
+	for i, e := range b.Entry {
+		if len(e.Resource) == 0 || string(e.Resource) == "null" {
+			continue // e.g. a DELETE in a transaction, or a response entry without a body
+		}
+		r, err := ParseResource(e.Resource)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i+1, err)
+		}
+		r.FullURL = e.FullURL
+		if r.ID == "" {
+			// Transaction bundles may leave the id to the server; the fullUrl names the resource within the file.
+			r.ID = strings.TrimPrefix(e.FullURL, "urn:uuid:")
+			if r.ID == "" || strings.Contains(r.ID, "/") {
+				return nil, fmt.Errorf("entry %d: the %s has no id and no urn:uuid fullUrl to name it", i+1, r.Type)
+			}
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ParseNDJSON reads newline-delimited FHIR resources (bulk data export format), one per line.
+// Blank lines are skipped; errors name the line.
+func ParseNDJSON(data []byte) ([]Resource, error) {
+	var out []Resource
+	for n, line := range bytes.Split(data, []byte("\n")) {
+		line = bytes.TrimSpace(line)
+		if len(line) == 0 {
+			continue
+		}
+		r, err := ParseResource(line)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", n+1, err)
+		}
+		if r.ID == "" {
+			return nil, fmt.Errorf("line %d: the %s has no id", n+1, r.Type)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// ParseResource reads one resource's header and keeps its JSON, compacted.
+func ParseResource(raw []byte) (Resource, error) {
+	var h header
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return Resource{}, jsonError(raw, err)
+	}
+	if h.ResourceType == "" {
+		return Resource{}, errors.New("not a FHIR resource: there is no resourceType")
+	}
+	if !validID(h.ID) {
+		return Resource{}, fmt.Errorf("the %s id %q is not a valid FHIR id (letters, digits, '-' and '.', at most 64)", h.ResourceType, h.ID)
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return Resource{}, jsonError(raw, err)
+	}
+	return Resource{Type: h.ResourceType, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: buf.Bytes()}, nil
+}
+
+func validID(id string) bool {
+	if len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonError turns a decoding error into one that says where in the text it is.
+func jsonError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input",
+		err.Error() == "unexpected end of JSON input":
+		line, col := position(data, int64(len(data)))
+		return fmt.Errorf("line %d, column %d: invalid JSON: the text ends too soon", line, col)
+	case errors.As(err, &syn):
+		line, col := position(data, syn.Offset-1) // Offset counts the offending byte
+		return fmt.Errorf("line %d, column %d: invalid JSON: %s", line, col, syn.Error())
+	case errors.As(err, &typ):
+		line, col := position(data, typ.Offset)
+		field := typ.Field
+		if field == "" {
+			field = "the document"
+		}
+		return fmt.Errorf("line %d, column %d: %s should be %s, not a JSON %s", line, col, field, typ.Type, typ.Value)
+	}
+	return fmt.Errorf("invalid JSON: %w", err)
+}
+
+// position converts a byte offset to a 1-based line and column.
+func position(data []byte, offset int64) (line, col int) {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	before := data[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(offset) - bytes.LastIndexByte(before, '\n')
+	return line, col
+}

@@ -1,0 +1,108 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// PatientInfo is what the portal needs from a Patient to know who it is about.
+type PatientInfo struct {
+	ID          string
+	Prefix      string
+	Given       string
+	Family      string
+	BirthDate   string // YYYY-MM-DD, or a partial date as given
+	NHSNumber   string // ten digits, or ""
+	Identifiers []Identifier
+}
+
+// ParsePatient reads a Patient resource.
+func ParsePatient(raw []byte) (PatientInfo, error) {
+	var p struct {
+		ID         string       `json:"id"`
+		Identifier []Identifier `json:"identifier"`
+		Name       []HumanName  `json:"name"`
+		BirthDate  string       `json:"birthDate"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return PatientInfo{}, fmt.Errorf("Patient: %w", jsonError(raw, err))
+	}
+	info := PatientInfo{ID: p.ID, BirthDate: p.BirthDate, Identifiers: p.Identifier}
+	if n, ok := officialName(p.Name); ok {
+		info.Prefix = cleanName(strings.Join(n.Prefix, " "))
+		info.Given = cleanName(strings.Join(n.Given, " "))
+		info.Family = cleanName(n.Family)
+		if info.Given == "" && info.Family == "" {
+			info.Family = cleanName(n.Text)
+		}
+	}
+	for _, id := range p.Identifier {
+		if id.System == NHSNumberSystem {
+			info.NHSNumber = strings.ReplaceAll(id.Value, " ", "")
+		}
+	}
+	return info, nil
+}
+
+// officialName picks the name in use: official, then usual, then the first.
+func officialName(names []HumanName) (HumanName, bool) {
+	for _, use := range []string{"official", "usual"} {
+		for _, n := range names {
+			if n.Use == use {
+				return n, true
+			}
+		}
+	}
+	if len(names) > 0 {
+		return names[0], true
+	}
+	return HumanName{}, false
+}
+
+// cleanName removes the digits Synthea appends to made-up names ("Lawerence6" → "Lawerence").
+func cleanName(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		if t := strings.TrimRight(w, "0123456789"); t != "" {
+			words[i] = t
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// PatientRef returns the reference to the patient a resource is about
+// (its subject or patient), or "" when it is not about a patient.
+// A Patient refers to itself as "Patient/{id}".
+func PatientRef(r Resource) string {
+	if r.Type == "Patient" {
+		return "Patient/" + r.ID
+	}
+	var v struct {
+		Subject     *Reference `json:"subject"`
+		Patient     *Reference `json:"patient"`
+		Beneficiary *Reference `json:"beneficiary"`
+		Participant []struct {
+			Actor *Reference `json:"actor"`
+		} `json:"participant"`
+	}
+	if json.Unmarshal(r.Raw, &v) != nil {
+		return ""
+	}
+	switch {
+	case v.Subject != nil && v.Subject.Reference != "":
+		return v.Subject.Reference
+	case v.Patient != nil && v.Patient.Reference != "":
+		return v.Patient.Reference
+	case v.Beneficiary != nil && v.Beneficiary.Reference != "":
+		return v.Beneficiary.Reference
+	}
+	if r.Type == "Appointment" {
+		for _, p := range v.Participant {
+			if p.Actor != nil && strings.Contains(p.Actor.Reference, "Patient") {
+				return p.Actor.Reference
+			}
+		}
+	}
+	return ""
+}

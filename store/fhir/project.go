@@ -1,0 +1,650 @@
+package fhir
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// Item is one entry of a record section, projected from a resource.
+type Item struct {
+	Section      string
+	CodeSystem   string
+	Code         string
+	Display      string // plain words; never a bare code
+	Date         string // ISO 8601 date or date-time, or ""
+	Status       string // the FHIR status code, e.g. "active"; pages put it in words
+	Value        string // e.g. "48 mmol/mol"
+	Organisation string // an organisation or person named in the resource, or ""
+	Detail       string // a line more, e.g. dosage or reaction
+	DedupKey     string // the same fact from two sources has the same key
+}
+
+// projector reads one resource type.
+type projector func(raw []byte) ([]Item, error)
+
+// projectors lists the resource types the portal understands. Patient,
+// Organization and Practitioner are read for who and where, not shown as items.
+var projectors = map[string]projector{
+	"AllergyIntolerance":  projectAllergy,
+	"MedicationRequest":   projectMedicationRequest,
+	"MedicationStatement": projectMedicationStatement,
+	"Condition":           projectCondition,
+	"Immunization":        projectImmunization,
+	"Observation":         projectObservation,
+	"DiagnosticReport":    projectDiagnosticReport,
+	"Encounter":           projectEncounter,
+	"Appointment":         projectAppointment,
+	"Procedure":           projectProcedure,
+	"DocumentReference":   projectDocument,
+	"CarePlan":            projectCarePlan,
+	"CareTeam":            projectCareTeam,
+	"Patient":             checkPatient,
+	"Organization":        checkNamed,
+	"Practitioner":        checkNamed,
+}
+
+// Known reports whether the portal reads this resource type. Other types are
+// stored raw and counted, never refused.
+func Known(resourceType string) bool {
+	_, ok := projectors[resourceType]
+	return ok
+}
+
+// Project turns a resource into the items its record section shows. Unknown
+// types give no items and no error; a known type whose fields have the wrong
+// JSON shape gives an error saying which.
+func Project(r Resource) ([]Item, error) {
+	p, ok := projectors[r.Type]
+	if !ok {
+		return nil, nil
+	}
+	items, err := p(r.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", r.Type, r.ID, jsonError(r.Raw, err))
+	}
+	return items, nil
+}
+
+// item fills the parts every item shares from a concept.
+func item(section string, code CodeableConcept, fallback, date, status string) Item {
+	c := code.First()
+	display := code.Words()
+	if display == "" {
+		display = fallback
+	}
+	it := Item{Section: section, CodeSystem: c.System, Code: c.Code, Display: display, Date: date, Status: status}
+	it.DedupKey = dedupKey(it)
+	return it
+}
+
+// dedupKey names a fact independently of its source: the coded thing and its day.
+// Items without a code are keyed by their words.
+func dedupKey(it Item) string {
+	what := it.CodeSystem + "|" + it.Code
+	if it.Code == "" {
+		what = "text|" + strings.ToLower(it.Display)
+	}
+	day := it.Date
+	if len(day) > 10 {
+		day = day[:10]
+	}
+	return strings.Join([]string{it.Section, what, day, it.Value}, "|")
+}
+
+func projectAllergy(raw []byte) ([]Item, error) {
+	var v struct {
+		ClinicalStatus     CodeableConcept `json:"clinicalStatus"`
+		VerificationStatus CodeableConcept `json:"verificationStatus"`
+		Criticality        string          `json:"criticality"`
+		Code               CodeableConcept `json:"code"`
+		OnsetDateTime      string          `json:"onsetDateTime"`
+		RecordedDate       string          `json:"recordedDate"`
+		Recorder           Reference       `json:"recorder"`
+		Reaction           []struct {
+			Manifestation []CodeableConcept `json:"manifestation"`
+			Severity      string            `json:"severity"`
+		} `json:"reaction"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	status := v.ClinicalStatus.Code()
+	if v.VerificationStatus.Code() == "entered-in-error" {
+		status = "entered-in-error"
+	}
+	it := item(SectionAllergies, v.Code, "Allergy or reaction (not named)", firstNonEmpty(v.OnsetDateTime, v.RecordedDate), status)
+	var reactions []string
+	for _, r := range v.Reaction {
+		for _, m := range r.Manifestation {
+			if w := m.Words(); w != "" {
+				reactions = append(reactions, w)
+			}
+		}
+	}
+	if len(reactions) > 0 {
+		it.Detail = "Reaction: " + strings.Join(reactions, ", ")
+	}
+	if v.Criticality == "high" {
+		it.Detail = strings.TrimSpace("High risk. " + it.Detail)
+	}
+	it.Organisation = v.Recorder.Display
+	return []Item{it}, nil
+}
+
+type dosage struct {
+	Text string `json:"text"`
+}
+
+func dosageText(ds []dosage) string {
+	for _, d := range ds {
+		if d.Text != "" {
+			return d.Text
+		}
+	}
+	return ""
+}
+
+func projectMedicationRequest(raw []byte) ([]Item, error) {
+	var v struct {
+		Status                    string          `json:"status"`
+		MedicationCodeableConcept CodeableConcept `json:"medicationCodeableConcept"`
+		MedicationReference       Reference       `json:"medicationReference"`
+		AuthoredOn                string          `json:"authoredOn"`
+		Requester                 Reference       `json:"requester"`
+		DosageInstruction         []dosage        `json:"dosageInstruction"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	med := v.MedicationCodeableConcept
+	if med.Words() == "" && v.MedicationReference.Display != "" {
+		med.Text = v.MedicationReference.Display
+	}
+	it := item(SectionMedicines, med, "Medicine (name not recorded)", v.AuthoredOn, v.Status)
+	it.Detail = dosageText(v.DosageInstruction)
+	it.Organisation = v.Requester.Display
+	return []Item{it}, nil
+}
+
+func projectMedicationStatement(raw []byte) ([]Item, error) {
+	var v struct {
+		Status                    string          `json:"status"`
+		MedicationCodeableConcept CodeableConcept `json:"medicationCodeableConcept"`
+		MedicationReference       Reference       `json:"medicationReference"`
+		EffectiveDateTime         string          `json:"effectiveDateTime"`
+		EffectivePeriod           Period          `json:"effectivePeriod"`
+		DateAsserted              string          `json:"dateAsserted"`
+		InformationSource         Reference       `json:"informationSource"`
+		Dosage                    []dosage        `json:"dosage"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	med := v.MedicationCodeableConcept
+	if med.Words() == "" && v.MedicationReference.Display != "" {
+		med.Text = v.MedicationReference.Display
+	}
+	it := item(SectionMedicines, med, "Medicine (name not recorded)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status)
+	it.Detail = dosageText(v.Dosage)
+	it.Organisation = v.InformationSource.Display
+	return []Item{it}, nil
+}
+
+func projectCondition(raw []byte) ([]Item, error) {
+	var v struct {
+		ClinicalStatus     CodeableConcept `json:"clinicalStatus"`
+		VerificationStatus CodeableConcept `json:"verificationStatus"`
+		Code               CodeableConcept `json:"code"`
+		OnsetDateTime      string          `json:"onsetDateTime"`
+		OnsetPeriod        Period          `json:"onsetPeriod"`
+		AbatementDateTime  string          `json:"abatementDateTime"`
+		RecordedDate       string          `json:"recordedDate"`
+		Recorder           Reference       `json:"recorder"`
+		Asserter           Reference       `json:"asserter"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	status := v.ClinicalStatus.Code()
+	if v.VerificationStatus.Code() == "entered-in-error" {
+		status = "entered-in-error"
+	}
+	it := item(SectionConditions, v.Code, "Condition (not named)", firstNonEmpty(v.OnsetDateTime, v.OnsetPeriod.Start, v.RecordedDate), status)
+	if v.AbatementDateTime != "" {
+		it.Detail = "Ended " + v.AbatementDateTime[:min(10, len(v.AbatementDateTime))]
+	}
+	it.Organisation = firstNonEmpty(v.Recorder.Display, v.Asserter.Display)
+	return []Item{it}, nil
+}
+
+func projectImmunization(raw []byte) ([]Item, error) {
+	var v struct {
+		Status             string          `json:"status"`
+		VaccineCode        CodeableConcept `json:"vaccineCode"`
+		OccurrenceDateTime string          `json:"occurrenceDateTime"`
+		Recorded           string          `json:"recorded"`
+		Performer          []struct {
+			Actor Reference `json:"actor"`
+		} `json:"performer"`
+		ProtocolApplied []struct {
+			DoseNumberPositiveInt int `json:"doseNumberPositiveInt"`
+		} `json:"protocolApplied"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", firstNonEmpty(v.OccurrenceDateTime, v.Recorded), v.Status)
+	for _, p := range v.Performer {
+		if it.Organisation = p.Actor.Display; it.Organisation != "" {
+			break
+		}
+	}
+	if len(v.ProtocolApplied) > 0 && v.ProtocolApplied[0].DoseNumberPositiveInt > 0 {
+		it.Detail = fmt.Sprintf("Dose %d", v.ProtocolApplied[0].DoseNumberPositiveInt)
+	}
+	return []Item{it}, nil
+}
+
+type observationValue struct {
+	ValueQuantity        *Quantity        `json:"valueQuantity"`
+	ValueCodeableConcept *CodeableConcept `json:"valueCodeableConcept"`
+	ValueString          string           `json:"valueString"`
+	ValueBoolean         *bool            `json:"valueBoolean"`
+	ValueInteger         *json.Number     `json:"valueInteger"`
+}
+
+func (o observationValue) String() string {
+	switch {
+	case o.ValueQuantity != nil:
+		return o.ValueQuantity.String()
+	case o.ValueCodeableConcept != nil:
+		return o.ValueCodeableConcept.Words()
+	case o.ValueBoolean != nil:
+		if *o.ValueBoolean {
+			return "Yes"
+		}
+		return "No"
+	case o.ValueInteger != nil:
+		return string(*o.ValueInteger)
+	}
+	return o.ValueString
+}
+
+func projectObservation(raw []byte) ([]Item, error) {
+	var v struct {
+		observationValue
+		Status            string          `json:"status"`
+		Code              CodeableConcept `json:"code"`
+		EffectiveDateTime string          `json:"effectiveDateTime"`
+		EffectivePeriod   Period          `json:"effectivePeriod"`
+		Issued            string          `json:"issued"`
+		Performer         []Reference     `json:"performer"`
+		ReferenceRange    []struct {
+			Low  *Quantity `json:"low"`
+			High *Quantity `json:"high"`
+			Text string    `json:"text"`
+		} `json:"referenceRange"`
+		Interpretation []CodeableConcept `json:"interpretation"`
+		Component      []struct {
+			observationValue
+			Code CodeableConcept `json:"code"`
+		} `json:"component"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	it := item(SectionResults, v.Code, "Test result (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
+	it.Value = v.observationValue.String()
+	if it.Value == "" && len(v.Component) > 0 {
+		var parts []string
+		for _, c := range v.Component {
+			if val := c.observationValue.String(); val != "" {
+				parts = append(parts, firstNonEmpty(c.Code.Words(), "Part")+": "+val)
+			}
+		}
+		it.Value = strings.Join(parts, "; ")
+	}
+	var detail []string
+	for _, rr := range v.ReferenceRange {
+		switch {
+		case rr.Text != "":
+			detail = append(detail, "Normal range: "+rr.Text)
+		case rr.Low != nil && rr.High != nil:
+			detail = append(detail, "Normal range: "+string(rr.Low.Value)+" to "+rr.High.String())
+		}
+	}
+	for _, in := range v.Interpretation {
+		if w := in.Words(); w != "" {
+			detail = append(detail, w)
+		}
+	}
+	it.Detail = strings.Join(detail, ". ")
+	for _, p := range v.Performer {
+		if it.Organisation = p.Display; it.Organisation != "" {
+			break
+		}
+	}
+	it.DedupKey = dedupKey(it)
+	return []Item{it}, nil
+}
+
+func projectDiagnosticReport(raw []byte) ([]Item, error) {
+	var v struct {
+		Status            string          `json:"status"`
+		Code              CodeableConcept `json:"code"`
+		EffectiveDateTime string          `json:"effectiveDateTime"`
+		EffectivePeriod   Period          `json:"effectivePeriod"`
+		Issued            string          `json:"issued"`
+		Performer         []Reference     `json:"performer"`
+		Result            []Reference     `json:"result"`
+		Conclusion        string          `json:"conclusion"`
+		PresentedForm     []Attachment    `json:"presentedForm"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	section := SectionResults
+	if len(v.Result) == 0 && len(v.PresentedForm) > 0 {
+		section = SectionDocuments // a written report, such as a clinic note
+	}
+	it := item(section, v.Code, "Report (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
+	switch {
+	case v.Conclusion != "":
+		it.Detail = v.Conclusion
+	case len(v.Result) == 1:
+		it.Detail = "1 result"
+	case len(v.Result) > 1:
+		it.Detail = fmt.Sprintf("%d results", len(v.Result))
+	}
+	for _, p := range v.Performer {
+		if it.Organisation = p.Display; it.Organisation != "" {
+			break
+		}
+	}
+	return []Item{it}, nil
+}
+
+func projectEncounter(raw []byte) ([]Item, error) {
+	var v struct {
+		Status          string            `json:"status"`
+		Class           Coding            `json:"class"`
+		Type            []CodeableConcept `json:"type"`
+		Period          Period            `json:"period"`
+		ServiceProvider Reference         `json:"serviceProvider"`
+		ReasonCode      []CodeableConcept `json:"reasonCode"`
+		Location        []struct {
+			Location Reference `json:"location"`
+		} `json:"location"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	var typ CodeableConcept
+	if len(v.Type) > 0 {
+		typ = v.Type[0]
+	}
+	fallback := encounterClass[v.Class.Code]
+	if fallback == "" {
+		fallback = firstNonEmpty(v.Class.Display, "Visit")
+	}
+	it := item(SectionEncounters, typ, fallback, v.Period.Start, v.Status)
+	var reasons []string
+	for _, r := range v.ReasonCode {
+		if w := r.Words(); w != "" {
+			reasons = append(reasons, w)
+		}
+	}
+	if len(reasons) > 0 {
+		it.Detail = "Reason: " + strings.Join(reasons, ", ")
+	}
+	it.Organisation = v.ServiceProvider.Display
+	if it.Organisation == "" && len(v.Location) > 0 {
+		it.Organisation = v.Location[0].Location.Display
+	}
+	return []Item{it}, nil
+}
+
+// encounterClass names the v3 ActCode encounter classes in plain words.
+var encounterClass = map[string]string{
+	"AMB": "Outpatient or clinic visit", "EMER": "Emergency visit", "IMP": "Hospital stay", "ACUTE": "Hospital stay",
+	"HH": "Home visit", "VR": "Video or phone appointment", "OBSENC": "Observation stay", "SS": "Day case",
+}
+
+func projectAppointment(raw []byte) ([]Item, error) {
+	var v struct {
+		Status          string            `json:"status"`
+		ServiceType     []CodeableConcept `json:"serviceType"`
+		AppointmentType CodeableConcept   `json:"appointmentType"`
+		Description     string            `json:"description"`
+		Start           string            `json:"start"`
+		Participant     []struct {
+			Actor Reference `json:"actor"`
+		} `json:"participant"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	what := v.AppointmentType
+	if len(v.ServiceType) > 0 && v.ServiceType[0].Words() != "" {
+		what = v.ServiceType[0]
+	}
+	if what.Words() == "" && v.Description != "" {
+		what.Text = v.Description
+	}
+	it := item(SectionEncounters, what, "Appointment", v.Start, v.Status)
+	for _, p := range v.Participant {
+		if d := p.Actor.Display; d != "" && !strings.HasPrefix(p.Actor.Reference, "Patient") {
+			it.Organisation = d
+			break
+		}
+	}
+	if v.Description != "" && v.Description != it.Display {
+		it.Detail = v.Description
+	}
+	return []Item{it}, nil
+}
+
+func projectProcedure(raw []byte) ([]Item, error) {
+	var v struct {
+		Status            string          `json:"status"`
+		Code              CodeableConcept `json:"code"`
+		PerformedDateTime string          `json:"performedDateTime"`
+		PerformedPeriod   Period          `json:"performedPeriod"`
+		Performer         []struct {
+			Actor Reference `json:"actor"`
+		} `json:"performer"`
+		Location   Reference         `json:"location"`
+		ReasonCode []CodeableConcept `json:"reasonCode"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
+	for _, p := range v.Performer {
+		if it.Organisation = p.Actor.Display; it.Organisation != "" {
+			break
+		}
+	}
+	if it.Organisation == "" {
+		it.Organisation = v.Location.Display
+	}
+	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
+		it.Detail = "Reason: " + v.ReasonCode[0].Words()
+	}
+	return []Item{it}, nil
+}
+
+func projectDocument(raw []byte) ([]Item, error) {
+	var v struct {
+		Status      string            `json:"status"`
+		DocStatus   string            `json:"docStatus"`
+		Type        CodeableConcept   `json:"type"`
+		Category    []CodeableConcept `json:"category"`
+		Date        string            `json:"date"`
+		Description string            `json:"description"`
+		Author      []Reference       `json:"author"`
+		Custodian   Reference         `json:"custodian"`
+		Content     []struct {
+			Attachment Attachment `json:"attachment"`
+		} `json:"content"`
+		Context struct {
+			Period Period `json:"period"`
+		} `json:"context"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	what := v.Type
+	if what.Words() == "" && v.Description != "" {
+		what.Text = v.Description
+	}
+	if what.Words() == "" && len(v.Content) > 0 {
+		what.Text = v.Content[0].Attachment.Title
+	}
+	it := item(SectionDocuments, what, "Document", firstNonEmpty(v.Date, v.Context.Period.Start), v.Status)
+	it.Organisation = v.Custodian.Display
+	if it.Organisation == "" {
+		for _, a := range v.Author {
+			if it.Organisation = a.Display; it.Organisation != "" {
+				break
+			}
+		}
+	}
+	if v.Description != "" && v.Description != it.Display {
+		it.Detail = v.Description
+	}
+	return []Item{it}, nil
+}
+
+func projectCarePlan(raw []byte) ([]Item, error) {
+	var v struct {
+		Status      string            `json:"status"`
+		Title       string            `json:"title"`
+		Description string            `json:"description"`
+		Category    []CodeableConcept `json:"category"`
+		Period      Period            `json:"period"`
+		Created     string            `json:"created"`
+		Author      Reference         `json:"author"`
+		Activity    []struct {
+			Detail struct {
+				Code   CodeableConcept `json:"code"`
+				Status string          `json:"status"`
+			} `json:"detail"`
+		} `json:"activity"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	// Synthea's first category is a generic "care plan" code; the specific one is last.
+	var what CodeableConcept
+	for _, c := range v.Category {
+		if c.Words() != "" {
+			what = c
+		}
+	}
+	if v.Title != "" {
+		what = CodeableConcept{Coding: what.Coding, Text: v.Title}
+	}
+	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), v.Status)
+	var acts []string
+	seen := map[string]bool{}
+	for _, a := range v.Activity {
+		if w := a.Detail.Code.Words(); w != "" && !seen[w] {
+			seen[w] = true
+			acts = append(acts, w)
+		}
+	}
+	if len(acts) > 0 {
+		it.Detail = "Includes: " + strings.Join(acts, ", ")
+	} else {
+		it.Detail = v.Description
+	}
+	it.Organisation = v.Author.Display
+	return []Item{it}, nil
+}
+
+func projectCareTeam(raw []byte) ([]Item, error) {
+	var v struct {
+		Status      string `json:"status"`
+		Name        string `json:"name"`
+		Period      Period `json:"period"`
+		Participant []struct {
+			Role   []CodeableConcept `json:"role"`
+			Member Reference         `json:"member"`
+			Period Period            `json:"period"`
+		} `json:"participant"`
+		ManagingOrganization []Reference `json:"managingOrganization"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	org := ""
+	if len(v.ManagingOrganization) > 0 {
+		org = v.ManagingOrganization[0].Display
+	}
+	var items []Item
+	for _, p := range v.Participant {
+		if p.Member.Display == "" || strings.HasPrefix(p.Member.Reference, "Patient") {
+			continue
+		}
+		var role CodeableConcept
+		if len(p.Role) > 0 {
+			role = p.Role[0]
+		}
+		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
+		it.Display = p.Member.Display
+		if r := role.Words(); r != "" {
+			it.Detail = r
+		}
+		if v.Name != "" {
+			it.Detail = strings.TrimPrefix(it.Detail+" · "+v.Name, " · ")
+		}
+		it.Organisation = org
+		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code}, "|")
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, v.Status)
+		it.Organisation = org
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// checkPatient and checkNamed read the resource to catch a malformed one; they give no items.
+func checkPatient(raw []byte) ([]Item, error) {
+	_, err := ParsePatient(raw)
+	return nil, err
+}
+
+func checkNamed(raw []byte) ([]Item, error) {
+	_, err := ParseName(raw)
+	return nil, err
+}
+
+// ParseName reads the name of an Organization or Practitioner, in plain words.
+func ParseName(raw []byte) (string, error) {
+	var v struct {
+		Name json.RawMessage `json:"name"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", err
+	}
+	if len(v.Name) == 0 {
+		return "", nil
+	}
+	var s string
+	if json.Unmarshal(v.Name, &s) == nil {
+		return s, nil // Organization.name
+	}
+	var names []HumanName
+	if err := json.Unmarshal(v.Name, &names); err != nil {
+		return "", fmt.Errorf("name should be text or a list of names: %w", err)
+	}
+	n, _ := officialName(names)
+	if n.Text != "" {
+		return cleanName(n.Text), nil
+	}
+	return cleanName(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " ")), nil
+}

@@ -1,0 +1,111 @@
+package fhir
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Coding is a code from a code system, with the words it stands for.
+type Coding struct {
+	System  string `json:"system"`
+	Code    string `json:"code"`
+	Display string `json:"display"`
+}
+
+// CodeableConcept is a concept given as text and/or codings.
+type CodeableConcept struct {
+	Coding []Coding `json:"coding"`
+	Text   string   `json:"text"`
+}
+
+// Words is what the concept means in plain words: its text, else the first
+// coding's display. It is "" when only bare codes are given.
+func (c CodeableConcept) Words() string {
+	if t := strings.TrimSpace(c.Text); t != "" {
+		return t
+	}
+	for _, cd := range c.Coding {
+		if d := strings.TrimSpace(cd.Display); d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// First is the first coding that has a code.
+func (c CodeableConcept) First() Coding {
+	for _, cd := range c.Coding {
+		if cd.Code != "" {
+			return cd
+		}
+	}
+	return Coding{}
+}
+
+// Code returns the code of the first coding, the usual way status is given.
+func (c CodeableConcept) Code() string { return c.First().Code }
+
+// Reference points at another resource, often with its display name.
+type Reference struct {
+	Reference string `json:"reference"`
+	Display   string `json:"display"`
+}
+
+// Period is a time span; either end may be missing.
+type Period struct {
+	Start string `json:"start"`
+	End   string `json:"end"`
+}
+
+// Quantity is a measured amount.
+type Quantity struct {
+	Value      json.Number `json:"value"`
+	Comparator string      `json:"comparator"`
+	Unit       string      `json:"unit"`
+	System     string      `json:"system"`
+	Code       string      `json:"code"`
+}
+
+// String writes the quantity as people read it, e.g. "48 mmol/mol".
+func (q Quantity) String() string {
+	if q.Value == "" {
+		return ""
+	}
+	unit := q.Unit
+	if unit == "" {
+		unit = q.Code
+	}
+	return strings.TrimSpace(q.Comparator + string(q.Value) + " " + unit)
+}
+
+// Identifier is a business identifier such as an NHS number.
+type Identifier struct {
+	System string `json:"system"`
+	Value  string `json:"value"`
+}
+
+// HumanName is a person's name.
+type HumanName struct {
+	Use    string   `json:"use"`
+	Text   string   `json:"text"`
+	Family string   `json:"family"`
+	Given  []string `json:"given"`
+	Prefix []string `json:"prefix"`
+}
+
+// Attachment is document content, inline or by URL.
+type Attachment struct {
+	ContentType string `json:"contentType"`
+	URL         string `json:"url"`
+	Title       string `json:"title"`
+	Size        int64  `json:"size"`
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,98 @@
+// Package fhirsync brings FHIR data into the store: from files today, and
+// from upstream FHIR servers.
+package fhirsync
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// File is one file's resources, ready to import in one transaction.
+type File struct {
+	Path      string
+	Resources []fhir.Resource
+}
+
+// maxFileSize bounds what one file may hold, so a wrong path cannot exhaust memory.
+const maxFileSize = 512 << 20
+
+// isFHIRFile reports whether a name looks like a Bundle (.json) or NDJSON (.ndjson, .jsonl) file.
+func isFHIRFile(name string) bool {
+	switch strings.ToLower(filepath.Ext(name)) {
+	case ".json", ".ndjson", ".jsonl":
+		return true
+	}
+	return false
+}
+
+// ListFiles returns path itself when it is a file, or the FHIR files under it, sorted, when it is a folder.
+func ListFiles(path string) ([]string, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	if !info.IsDir() {
+		return []string{path}, nil
+	}
+	var names []string
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && isFHIRFile(d.Name()) {
+			names = append(names, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s: the folder has no .json, .ndjson or .jsonl files", path)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// ReadFile reads a Bundle (.json) or NDJSON (.ndjson, .jsonl) file. Its errors begin with the path.
+func ReadFile(path string) (File, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	if info.Size() > maxFileSize {
+		return File{}, fmt.Errorf("%s: the file is %d MB; the most one file may hold is %d MB", path, info.Size()>>20, maxFileSize>>20)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	}
+	var res []fhir.Resource
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".ndjson", ".jsonl":
+		res, err = fhir.ParseNDJSON(data)
+	default:
+		res, err = fhir.ParseBundle(data)
+	}
+	if err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return File{Path: path, Resources: res}, nil
+}
+
+// unwrapPathError drops the path an *fs.PathError repeats, since the caller already names it.
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

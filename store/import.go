@@ -1,0 +1,323 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// ImportOptions says where resources come from and how people are linked.
+type ImportOptions struct {
+	Source      string   // source name, e.g. "meanwood-gp"; created when new
+	OrgName     string   // organisation people see for the source; kept as it is when ""
+	LinkSystems []string // identifier systems that link persons across sources besides the NHS number
+}
+
+// ImportResult counts what one import did.
+type ImportResult struct {
+	ByType     map[string]int // resources read, by type (including unchanged ones)
+	Added      int
+	Updated    int
+	Unchanged  int // identical to what was stored: nothing written
+	Rejected   int // known types whose fields could not be read: set aside with the error
+	Unknown    int // types the portal does not show: stored raw
+	Items      int // record items written
+	NewPersons int
+}
+
+// ImportResources stores resources from one origin (a file or a page of a
+// search) for a source, in one transaction: either all of it is stored or none.
+// Stored resources whose JSON is identical are left untouched, so importing the
+// same data twice changes nothing.
+func (db *DB) ImportResources(ctx context.Context, opts ImportOptions, origin string, res []fhir.Resource) (ImportResult, error) {
+	out := ImportResult{ByType: map[string]int{}}
+	if strings.TrimSpace(opts.Source) == "" {
+		return out, Errorf(EINVALID, "A source name is needed to import.")
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		im, err := newImporter(ctx, tx, db.stamp(), opts)
+		if err != nil {
+			return err
+		}
+		defer im.close()
+		patients := patientsByURL(res)
+		// Patients first, so persons exist before anything about them.
+		for pass := 0; pass < 2; pass++ {
+			for i, r := range res {
+				if (r.Type == "Patient") != (pass == 0) {
+					continue
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if err := im.put(ctx, &out, fmt.Sprintf("%s, resource %d", origin, i+1), r, resolvePatient(fhir.PatientRef(r), patients)); err != nil {
+					return fmt.Errorf("%s %s/%s: %w", origin, r.Type, r.ID, err)
+				}
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
+		return err
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return out, nil
+}
+
+// importer holds one import's prepared statements.
+type importer struct {
+	tx       *sql.Tx
+	now      string
+	sourceID int64
+	opts     ImportOptions
+	existing *sql.Stmt
+	upsert   *sql.Stmt
+	delItems *sql.Stmt
+	addItem  *sql.Stmt
+}
+
+func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
+	id, err := ensureSource(ctx, tx, now, opts.Source, opts.OrgName)
+	if err != nil {
+		return nil, err
+	}
+	im := &importer{tx: tx, now: now, sourceID: id, opts: opts}
+	stmts := []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&im.existing, `SELECT json FROM resources WHERE source_id = ? AND type = ? AND id = ?`},
+		{&im.upsert, `INSERT INTO resources (source_id, type, id, version_id, last_updated, patient_id, json, stored_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source_id, type, id) DO UPDATE SET version_id = excluded.version_id, last_updated = excluded.last_updated,
+patient_id = excluded.patient_id, json = excluded.json, stored_at = excluded.stored_at`},
+		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ?`},
+		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, section, code_system, code,
+display, date, status, value, organisation, detail, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	}
+	for _, s := range stmts {
+		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
+			im.close()
+			return nil, fmt.Errorf("prepare import: %w", err)
+		}
+	}
+	return im, nil
+}
+
+func (im *importer) close() {
+	for _, s := range []*sql.Stmt{im.existing, im.upsert, im.delItems, im.addItem} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// put stores one resource and its record items, unless it is unchanged.
+func (im *importer) put(ctx context.Context, out *ImportResult, place string, r fhir.Resource, patientID string) error {
+	out.ByType[r.Type]++
+	var old []byte
+	switch err := im.existing.QueryRowContext(ctx, im.sourceID, r.Type, r.ID).Scan(&old); err {
+	case nil:
+		if bytes.Equal(old, r.Raw) {
+			out.Unchanged++
+			return nil
+		}
+	case sql.ErrNoRows:
+		old = nil
+	default:
+		return err
+	}
+	items, perr := fhir.Project(r)
+	if perr != nil {
+		// Keep what was stored before; set the new version aside with its reason.
+		out.Rejected++
+		_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, r.Type, r.ID, perr.Error(), []byte(r.Raw), im.now)
+		return err
+	}
+	if !fhir.Known(r.Type) {
+		out.Unknown++
+	}
+	if r.Type == "Patient" {
+		created, err := im.linkPatient(ctx, r)
+		if err != nil {
+			return err
+		}
+		if created {
+			out.NewPersons++
+		}
+	}
+	if _, err := im.upsert.ExecContext(ctx, im.sourceID, r.Type, r.ID, r.VersionID, r.LastUpdated, patientID, []byte(r.Raw), im.now); err != nil {
+		return err
+	}
+	if old != nil {
+		out.Updated++
+		if _, err := im.delItems.ExecContext(ctx, im.sourceID, r.Type, r.ID); err != nil {
+			return err
+		}
+	} else {
+		out.Added++
+	}
+	if patientID == "" {
+		return nil // not about a patient: nothing to show in a record
+	}
+	for _, it := range items {
+		if _, err := im.addItem.ExecContext(ctx, im.sourceID, r.Type, r.ID, patientID, it.Section, it.CodeSystem, it.Code,
+			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey); err != nil {
+			return err
+		}
+		out.Items++
+	}
+	return nil
+}
+
+// linkPatient connects a source's Patient to a person: the one already linked,
+// else the one with the same NHS number or linking identifier, else a new person.
+func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created bool, err error) {
+	info, err := fhir.ParsePatient(r.Raw)
+	if err != nil {
+		return false, err
+	}
+	var personID int64
+	err = im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, r.ID).Scan(&personID)
+	if err != nil && err != sql.ErrNoRows {
+		return false, err
+	}
+	links := linkIdentifiers(info, im.opts.LinkSystems)
+	for _, id := range links {
+		if personID != 0 {
+			break
+		}
+		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, id.System, id.Value).Scan(&personID)
+		if err != nil && err != sql.ErrNoRows {
+			return false, err
+		}
+	}
+	if personID == 0 {
+		var nhs any
+		if info.NHSNumber != "" {
+			nhs = info.NHSNumber
+		}
+		res, err := im.tx.ExecContext(ctx, `INSERT INTO persons (prefix, given, family, birth_date, nhs_number, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			info.Prefix, info.Given, info.Family, info.BirthDate, nhs, im.now)
+		if err != nil {
+			return false, fmt.Errorf("add person: %w", err)
+		}
+		if personID, err = res.LastInsertId(); err != nil {
+			return false, err
+		}
+		created = true
+	} else {
+		// The latest word on a name or birth date wins; an NHS number is only ever added, never changed.
+		if _, err := im.tx.ExecContext(ctx, `UPDATE persons SET
+prefix = CASE WHEN ? = '' THEN prefix ELSE ? END, given = CASE WHEN ? = '' THEN given ELSE ? END,
+family = CASE WHEN ? = '' THEN family ELSE ? END, birth_date = CASE WHEN ? = '' THEN birth_date ELSE ? END,
+nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
+			info.Prefix, info.Prefix, info.Given, info.Given, info.Family, info.Family, info.BirthDate, info.BirthDate, info.NHSNumber, personID); err != nil {
+			return false, fmt.Errorf("update person: %w", err)
+		}
+	}
+	for _, id := range links {
+		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, personID, id.System, id.Value); err != nil {
+			return false, err
+		}
+	}
+	_, err = im.tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id) VALUES (?, ?, ?)
+ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id`, im.sourceID, r.ID, personID)
+	return created, err
+}
+
+// linkIdentifiers are the patient's identifiers that say who the person is across sources.
+func linkIdentifiers(info fhir.PatientInfo, systems []string) []fhir.Identifier {
+	var out []fhir.Identifier
+	if info.NHSNumber != "" {
+		out = append(out, fhir.Identifier{System: fhir.NHSNumberSystem, Value: info.NHSNumber})
+	}
+	for _, id := range info.Identifiers {
+		if id.Value == "" || id.System == fhir.NHSNumberSystem {
+			continue
+		}
+		for _, s := range systems {
+			if id.System == s {
+				out = append(out, id)
+			}
+		}
+	}
+	return out
+}
+
+// patientsByURL maps how resources in one file may refer to a Patient (fullUrl,
+// Patient/id, identifier) to the Patient's id.
+func patientsByURL(res []fhir.Resource) map[string]string {
+	m := map[string]string{}
+	for _, r := range res {
+		if r.Type != "Patient" {
+			continue
+		}
+		m["Patient/"+r.ID] = r.ID
+		if r.FullURL != "" {
+			m[r.FullURL] = r.ID
+		}
+		if info, err := fhir.ParsePatient(r.Raw); err == nil {
+			for _, id := range info.Identifiers {
+				m["Patient?identifier="+id.System+"|"+id.Value] = r.ID
+			}
+		}
+	}
+	return m
+}
+
+// resolvePatient turns a reference into the Patient id at the source.
+func resolvePatient(ref string, patients map[string]string) string {
+	if ref == "" {
+		return ""
+	}
+	if id, ok := patients[ref]; ok {
+		return id
+	}
+	if i := strings.LastIndex(ref, "Patient/"); i >= 0 {
+		id := ref[i+len("Patient/"):]
+		if j := strings.Index(id, "/"); j >= 0 {
+			id = id[:j] // Patient/x/_history/2
+		}
+		return id
+	}
+	return strings.TrimPrefix(ref, "urn:uuid:")
+}
+
+// ensureSource returns the source's id, adding it when new.
+func ensureSource(ctx context.Context, tx *sql.Tx, now, name, org string) (int64, error) {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, created_at) VALUES (?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET org_name = CASE WHEN excluded.org_name = '' THEN org_name ELSE excluded.org_name END`, name, org, now)
+	if err != nil {
+		return 0, fmt.Errorf("add source %q: %w", name, err)
+	}
+	var id int64
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE name = ?`, name).Scan(&id); err != nil {
+		return 0, fmt.Errorf("find source %q: %w", name, err)
+	}
+	return id, nil
+}
+
+// ResourceCounts returns how many resources are stored, by type, across all sources.
+func (db *DB) ResourceCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT type, COUNT(*) FROM resources GROUP BY type`)
+	if err != nil {
+		return nil, fmt.Errorf("count resources: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var t string
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		out[t] = n
+	}
+	return out, rows.Err()
+}
