@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const largestBundle = "../../../shared/fhir/synthea/Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"
+
+func noEnv(string) string { return "" }
+
+// portal runs the program as a command line would, returning what it printed.
+func portal(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err = run(context.Background(), args, noEnv, &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+func TestImportCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+
+	// Flags may come after the arguments.
+	out, _, err := portal(t, "import", largestBundle, "--db", db, "--source", "synthea")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^\s+Observation\s+\d+$`).MatchString(out) || !strings.Contains(out, "Imported 1 files") {
+		t.Errorf("import did not print counts per type:\n%s", out)
+	}
+
+	again, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(again, "(0 added, 0 updated,") {
+		t.Errorf("re-import should change nothing:\n%s", again)
+	}
+
+	bad := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(bad, []byte("{\"resourceType\": \"Bundle\",\n\"type\": \"collection\",\n\"entry\": [,]}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := portal(t, "import", "--db", db, bad, largestBundle)
+	if err == nil {
+		t.Fatal("a malformed file must give a non-zero exit")
+	}
+	if !strings.Contains(stderr, bad+": line 3, column 11") {
+		t.Errorf("error should name the file and place, got:\n%s", stderr)
+	}
+	check, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle)
+	if err != nil || !strings.Contains(check, "(0 added, 0 updated,") {
+		t.Errorf("data stored before the bad file changed: %v\n%s", err, check)
+	}
+
+	if _, _, err := portal(t, "import", "--db", db, filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "1 of 1 files failed") {
+		t.Errorf("missing file: got %v", err)
+	}
+	if _, _, err := portal(t, "import", "--db", db); err == nil {
+		t.Error("import with no files should fail")
+	}
+}
+
+func TestInviteCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantOut string
+		wantErr string
+	}{
+		{"by person id", []string{"--person", "1"}, "/enrol?code=", ""},
+		{"flags after nothing else", []string{"--db", db, "--person", "1", "--origin", "https://care.example.org"}, "https://care.example.org/enrol?code=", ""},
+		{"unknown person", []string{"--person", "99"}, "", "could not find"},
+		{"bad NHS number", []string{"--nhs-number", "123"}, "", "10 digits"},
+		{"neither", nil, "", "exactly one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := portal(t, append([]string{"invite", "--db", db}, tt.args...)...)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("got error %v, want it to say %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("got %v, output %q; want %q", err, out, tt.wantOut)
+			}
+		})
+	}
+}
+
+func TestServeNeedsSessionKeyOutsideDemo(t *testing.T) {
+	_, _, err := portal(t, "serve", "--db", filepath.Join(t.TempDir(), "portal.db"))
+	if err == nil || !strings.Contains(err.Error(), "PORTAL_SESSION_KEY") {
+		t.Errorf("got %v, want a clear error about PORTAL_SESSION_KEY", err)
+	}
+}
+
+func TestUnknownCommand(t *testing.T) {
+	_, stderr, err := portal(t, "frobnicate")
+	if err == nil || !strings.Contains(stderr, "Usage:") {
+		t.Errorf("got %v, %q", err, stderr)
+	}
+}
+
+func TestServeDemoPrintsEnrolmentLinks(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	db := filepath.Join(t.TempDir(), "data", "portal.db")
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0"}, noEnv, &out, &bytes.Buffer{})
+	}()
+	line := regexp.MustCompile(`Enrol Mrs Jane Example \(NHS 943 476 5919, born 14 March 1957\): http://localhost:0/enrol\?code=[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}`)
+	for !strings.Contains(out.String(), "is serving on") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve stopped: %v\n%s", err, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	if !line.MatchString(out.String()) {
+		t.Errorf("demo enrolment line missing:\n%s", out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("graceful shutdown: %v", err)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Errorf("database file not created: %v", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe to read while the server writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
