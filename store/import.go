@@ -96,8 +96,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, type, id) DO UPDATE SET version_id = excluded.version_id, last_updated = excluded.last_updated,
 patient_id = excluded.patient_id, json = excluded.json, stored_at = excluded.stored_at`},
 		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ?`},
-		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
+display, date, status, value, organisation, detail, dedup_key)
+VALUES (?1, ?2, ?3, ?4, (SELECT person_id FROM source_patients WHERE source_id = ?1 AND patient_id = ?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`},
 	}
 	for _, s := range stmts {
 		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
@@ -226,8 +227,13 @@ nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
 			return false, err
 		}
 	}
-	_, err = im.tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id) VALUES (?, ?, ?)
-ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id`, im.sourceID, r.ID, personID)
+	if _, err = im.tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id) VALUES (?, ?, ?)
+ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id`, im.sourceID, r.ID, personID); err != nil {
+		return false, err
+	}
+	// Items stored before their Patient arrived (or linked to someone else before) follow the link.
+	_, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
+		personID, im.sourceID, r.ID, personID)
 	return created, err
 }
 

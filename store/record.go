@@ -93,15 +93,14 @@ type Summary struct {
 	Sources       []Source
 }
 
-// personItems joins record items to the person through the source's Patient id.
-const personItems = `
-FROM record_items ri
-JOIN source_patients sp ON sp.source_id = ri.source_id AND sp.patient_id = ri.patient_id
-JOIN sources s ON s.id = ri.source_id
-WHERE sp.person_id = ?`
-
 const itemColumns = `ri.id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display, ri.date,
 ri.status, ri.value, ri.organisation, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')`
+
+// pageOfItems reads the person's items newest first, straight off the record_items_person index.
+func pageOfItems(filter, limit string) string {
+	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ?` + filter + ` ORDER BY ri.date DESC, ri.id DESC ` + limit
+}
 
 func scanItems(rows *sql.Rows) ([]RecordItem, error) {
 	defer rows.Close()
@@ -169,11 +168,10 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 		page = 1
 	}
 	out := SectionPage{Section: sec, Page: page, PerPage: perPage}
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) `+personItems+` AND ri.section = ?`, personID, section).Scan(&out.Total); err != nil {
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM record_items WHERE person_id = ? AND section = ?`, personID, section).Scan(&out.Total); err != nil {
 		return out, fmt.Errorf("count %s: %w", section, err)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+personItems+` AND ri.section = ?
-ORDER BY ri.date DESC, ri.display, ri.id LIMIT ? OFFSET ?`, personID, section, perPage, (page-1)*perPage)
+	rows, err := db.db.QueryContext(ctx, pageOfItems(` AND ri.section = ?`, `LIMIT ? OFFSET ?`), personID, section, perPage, (page-1)*perPage)
 	if err != nil {
 		return out, fmt.Errorf("read %s: %w", section, err)
 	}
@@ -184,7 +182,7 @@ ORDER BY ri.date DESC, ri.display, ri.id LIMIT ? OFFSET ?`, personID, section, p
 // RecordSummary returns the summary page of the person's record.
 func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error) {
 	sum := Summary{Counts: map[string]int{}}
-	rows, err := db.db.QueryContext(ctx, `SELECT ri.section, COUNT(*) `+personItems+` GROUP BY ri.section`, personID)
+	rows, err := db.db.QueryContext(ctx, `SELECT section, COUNT(*) FROM record_items WHERE person_id = ? GROUP BY section`, personID)
 	if err != nil {
 		return sum, fmt.Errorf("count sections: %w", err)
 	}
@@ -213,8 +211,7 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		{&sum.RecentResults, fhir.SectionResults, ``, 5},
 	}
 	for _, l := range lists {
-		rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+personItems+` AND ri.section = ?`+l.filter+`
-ORDER BY ri.date DESC, ri.display, ri.id LIMIT ?`, personID, l.section, l.limit)
+		rows, err := db.db.QueryContext(ctx, pageOfItems(` AND ri.section = ?`+l.filter, `LIMIT ?`), personID, l.section, l.limit)
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
 		}
