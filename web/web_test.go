@@ -212,7 +212,7 @@ func TestSecurityHeaders(t *testing.T) {
 			if !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") || !strings.Contains(csp, "script-src 'self'") {
 				t.Errorf("CSP %q", csp)
 			}
-			for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"} {
+			for h, want := range map[string]string{"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store"} {
 				if got := resp.Header.Get(h); got != want {
 					t.Errorf("%s = %q, want %q", h, got, want)
 				}
