@@ -1,0 +1,358 @@
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// dateLayouts are the shapes of FHIR date and dateTime values, and of SQLite's
+// datetime(), most precise first.
+func dateLayouts() []struct{ layout, format string } {
+	return []struct{ layout, format string }{
+		{time.RFC3339Nano, "2 January 2006"},
+		{"2006-01-02T15:04:05", "2 January 2006"},
+		{"2006-01-02T15:04", "2 January 2006"},
+		{"2006-01-02 15:04:05", "2 January 2006"},
+		{"2006-01-02", "2 January 2006"},
+		{"2006-01", "January 2006"},
+		{"2006", "2006"},
+	}
+}
+
+// formatDate writes a FHIR date or date-time the way people read it:
+// "14 March 2026", or "March 2026" and "2026" for partial dates. A date-time
+// keeps the date as written where it was recorded (its own offset), so a
+// result taken late in the evening is not moved to the next day. An empty
+// date is "Date not recorded"; one that cannot be read is shown as it is.
+func formatDate(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "Date not recorded"
+	}
+	for _, l := range dateLayouts() {
+		if t, err := time.Parse(l.layout, s); err == nil {
+			return t.Format(l.format)
+		}
+	}
+	return s
+}
+
+// statusWord is a FHIR status code (from any resource the record shows) in plain words.
+func statusWord(code string) (string, bool) {
+	switch code {
+	case "active":
+		return "Active", true
+	case "inactive":
+		return "Inactive", true
+	case "resolved":
+		return "Resolved", true
+	case "remission":
+		return "In remission", true
+	case "recurrence", "relapse":
+		return "Returned", true
+	case "completed":
+		return "Completed", true
+	case "stopped":
+		return "Stopped", true
+	case "entered-in-error":
+		return "Recorded in error", true
+	case "finished":
+		return "Finished", true
+	case "final":
+		return "Final", true
+	case "amended":
+		return "Amended", true
+	case "corrected":
+		return "Corrected", true
+	case "appended":
+		return "Added to", true
+	case "preliminary":
+		return "Preliminary", true
+	case "registered":
+		return "Registered", true
+	case "partial":
+		return "Partial", true
+	case "current":
+		return "Current", true
+	case "superseded":
+		return "Replaced", true
+	case "in-progress":
+		return "In progress", true
+	case "booked":
+		return "Booked", true
+	case "arrived":
+		return "Arrived", true
+	case "checked-in":
+		return "Checked in", true
+	case "fulfilled":
+		return "Attended", true
+	case "noshow":
+		return "Did not attend", true
+	case "cancelled":
+		return "Cancelled", true
+	case "not-done":
+		return "Not done", true
+	case "on-hold":
+		return "On hold", true
+	case "unconfirmed":
+		return "Unconfirmed", true
+	case "confirmed":
+		return "Confirmed", true
+	case "provisional":
+		return "Provisional", true
+	case "differential":
+		return "Possible", true
+	case "refuted":
+		return "Ruled out", true
+	case "draft":
+		return "Draft", true
+	case "revoked":
+		return "Withdrawn", true
+	case "intended", "planned":
+		return "Planned", true
+	case "proposed":
+		return "Proposed", true
+	case "pending":
+		return "Pending", true
+	case "waitlist":
+		return "On the waiting list", true
+	case "triaged":
+		return "Triaged", true
+	case "onleave":
+		return "On leave", true
+	case "suspended":
+		return "Suspended", true
+	case "unknown":
+		return "Unknown", true
+	case "not-taken":
+		return "Not taken", true
+	case "on-target":
+		return "On target", true
+	}
+	return "", false
+}
+
+// statusText writes a FHIR status code in plain words: "in-progress" is
+// "In progress". An unknown code is made readable ("some-code" is "Some code");
+// an empty one is "Not recorded".
+func statusText(code string) string {
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "Not recorded"
+	}
+	if w, ok := statusWord(strings.ToLower(code)); ok {
+		return w
+	}
+	return humanise(code)
+}
+
+// humanise turns a code such as "some-code" or "some_code" into "Some code".
+func humanise(code string) string {
+	s := strings.Join(strings.Fields(strings.NewReplacer("-", " ", "_", " ").Replace(code)), " ")
+	if s == "" {
+		return "Not recorded"
+	}
+	s = strings.ToLower(s)
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// itemName is what the item is, never blank.
+func itemName(it store.RecordItem) string {
+	if d := strings.TrimSpace(it.Display); d != "" {
+		return d
+	}
+	return "Unnamed item"
+}
+
+// itemFrom says where the item came from: the source, and the organisation
+// named in the item when that is someone else.
+func itemFrom(it store.RecordItem) string {
+	label := it.Source.Label()
+	org := strings.TrimSpace(it.Organisation)
+	if org != "" && !strings.EqualFold(org, label) {
+		if label == "" {
+			return org
+		}
+		return label + " (" + org + ")"
+	}
+	if label == "" {
+		return "Not recorded"
+	}
+	return label
+}
+
+// lastUpdated says when a source's data was last brought in.
+func lastUpdated(s store.Source) string {
+	if strings.TrimSpace(s.LastImportAt) == "" {
+		return "Not brought in yet"
+	}
+	return "Last updated " + formatDate(s.LastImportAt)
+}
+
+// count is the number of items in a section: store.Summary.Counts leaves out
+// the empty ones.
+func count(counts map[string]int, slug string) int {
+	return counts[slug]
+}
+
+// countText is a count in words: "1 item", "3 items", "no items".
+func countText(n int) string {
+	switch n {
+	case 0:
+		return "no items"
+	case 1:
+		return "1 item"
+	default:
+		return strconv.Itoa(n) + " items"
+	}
+}
+
+// sectionURL is the address of a section of the record.
+func sectionURL(slug string) string {
+	return "/record/" + slug
+}
+
+// pageURL is the link to a page of the current section.
+func pageURL(n int) string {
+	return fmt.Sprintf("?page=%d", n)
+}
+
+// pageOf is "Page 2 of 7".
+func pageOf(n, of int) string {
+	return fmt.Sprintf("Page %d of %d", n, of)
+}
+
+// showing is "Showing 26 to 50 of 130 items" for a page of a section.
+func showing(sp store.SectionPage) string {
+	if sp.Total == 0 || len(sp.Items) == 0 {
+		return ""
+	}
+	first := (sp.Page-1)*sp.PerPage + 1
+	if sp.PerPage <= 0 {
+		first = 1
+	}
+	last := first + len(sp.Items) - 1
+	if first == 1 && last == sp.Total {
+		return "Showing " + countText(sp.Total) + "."
+	}
+	return fmt.Sprintf("Showing %d to %d of %d items.", first, last, sp.Total)
+}
+
+// anyValue reports whether any item has a value, so the table needs a column for it.
+func anyValue(items []store.RecordItem) bool {
+	for _, it := range items {
+		if strings.TrimSpace(it.Value) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// currentNav is the aria-current value for a navigation link to href when the
+// page is at path: "page" on that page, "true" below it, "" elsewhere.
+func currentNav(path, href string) string {
+	switch {
+	case path == href:
+		return "page"
+	case href != "/" && strings.HasPrefix(path, href+"/"):
+		return "true"
+	default:
+		return ""
+	}
+}
+
+// plural is one or many by n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// sectionEmpty is what an empty section says, kindly.
+func sectionEmpty(slug string) string {
+	if s, ok := fhir.SectionBySlug(slug); ok {
+		return sectionEmptyText(s)
+	}
+	return "Nothing has been recorded here yet."
+}
+
+func sectionEmptyText(s fhir.Section) string {
+	if s.Empty != "" {
+		return s.Empty
+	}
+	return "Nothing has been recorded here yet."
+}
+
+// sectionCounts is what the section navigation knows on a section page: only
+// this section's total. Other sections show no count there.
+func sectionCounts(sp store.SectionPage) map[string]int {
+	return map[string]int{sp.Section.Slug: sp.Total}
+}
+
+// itemHeading names the first column of a section's table.
+func itemHeading(slug string) string {
+	switch slug {
+	case fhir.SectionAllergies:
+		return "Allergy or reaction"
+	case fhir.SectionMedicines:
+		return "Medicine"
+	case fhir.SectionConditions:
+		return "Condition"
+	case fhir.SectionImmunisations:
+		return "Vaccination"
+	case fhir.SectionResults:
+		return "Test"
+	case fhir.SectionEncounters:
+		return "Visit or appointment"
+	case fhir.SectionProcedures:
+		return "Procedure"
+	case fhir.SectionDocuments:
+		return "Document"
+	case fhir.SectionCarePlans:
+		return "Care plan"
+	case fhir.SectionCareTeam:
+		return "Person or team"
+	default:
+		return "Item"
+	}
+}
+
+// valueHeading names the value column of a section's table.
+func valueHeading(slug string) string {
+	if slug == fhir.SectionResults {
+		return "Result"
+	}
+	return "Details"
+}
+
+// tableCaption describes the table for screen readers: "Medicines, page 2 of 7".
+func tableCaption(sp store.SectionPage) string {
+	if sp.Pages() > 1 {
+		return sp.Section.Title + ", page " + strconv.Itoa(sp.Page) + " of " + strconv.Itoa(sp.Pages())
+	}
+	return sp.Section.Title
+}
+
+// allCounts fills in the sections store.Summary.Counts leaves out (the empty
+// ones), so the navigation shows a count for every section.
+func allCounts(counts map[string]int) map[string]int {
+	all := make(map[string]int, len(counts))
+	for _, s := range fhir.Sections() {
+		all[s.Slug] = counts[s.Slug]
+	}
+	return all
+}
+
+// navCount is the count the navigation shows for a section, or -1 for none.
+func navCount(counts map[string]int, slug string) int {
+	if n, ok := counts[slug]; ok {
+		return n
+	}
+	return -1
+}

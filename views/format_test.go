@@ -1,0 +1,188 @@
+package views
+
+import (
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+func TestFormatDate(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"2026-03-14", "14 March 2026"},
+		{"2026-03-04", "4 March 2026"},
+		{"2026-03", "March 2026"},
+		{"2026", "2026"},
+		{"", "Date not recorded"},
+		{"   ", "Date not recorded"},
+		{"2026-03-14T09:30:00Z", "14 March 2026"},
+		{"2026-03-14T09:30:00.123Z", "14 March 2026"},
+		{"2026-06-14T23:30:00+01:00", "14 June 2026"}, // the date where it was recorded
+		{"2026-06-14T00:30:00-05:00", "14 June 2026"},
+		{"2026-03-14T09:30:00", "14 March 2026"},
+		{"2026-03-14 09:30:00", "14 March 2026"}, // SQLite datetime()
+		{"1957-03-14", "14 March 1957"},
+		{"not a date", "not a date"},
+		{"2026-02-30", "2026-02-30"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := formatDate(tt.in); got != tt.want {
+				t.Errorf("formatDate(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestStatusText(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"active", "Active"},
+		{"ACTIVE", "Active"},
+		{"completed", "Completed"},
+		{"resolved", "Resolved"},
+		{"inactive", "Inactive"},
+		{"stopped", "Stopped"},
+		{"entered-in-error", "Recorded in error"},
+		{"finished", "Finished"},
+		{"final", "Final"},
+		{"amended", "Amended"},
+		{"preliminary", "Preliminary"},
+		{"current", "Current"},
+		{"in-progress", "In progress"},
+		{"booked", "Booked"},
+		{"cancelled", "Cancelled"},
+		{"not-done", "Not done"},
+		{"on-hold", "On hold"},
+		{"unconfirmed", "Unconfirmed"},
+		{"confirmed", "Confirmed"},
+		{"refuted", "Ruled out"},
+		{"noshow", "Did not attend"},
+		{"some-code", "Some code"},
+		{"SOME_OTHER-code", "Some other code"},
+		{"", "Not recorded"},
+		{" - ", "Not recorded"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := statusText(tt.in); got != tt.want {
+				t.Errorf("statusText(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestItemNameAndFrom(t *testing.T) {
+	gp := store.Source{Name: "gp", OrgName: "Meanwood Group Practice"}
+	tests := []struct {
+		name           string
+		it             store.RecordItem
+		wantName, from string
+	}{
+		{"plain", store.RecordItem{Display: "Penicillin", Source: gp}, "Penicillin", "Meanwood Group Practice"},
+		{"blank display", store.RecordItem{Display: "  ", Source: gp}, "Unnamed item", "Meanwood Group Practice"},
+		{"organisation is the source", store.RecordItem{Display: "x", Organisation: "meanwood group practice", Source: gp}, "x", "Meanwood Group Practice"},
+		{"another organisation", store.RecordItem{Display: "x", Organisation: "Leeds Pathology", Source: gp}, "x", "Meanwood Group Practice (Leeds Pathology)"},
+		{"source without org name", store.RecordItem{Display: "x", Source: store.Source{Name: "lab-feed"}}, "x", "lab-feed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := itemName(tt.it); got != tt.wantName {
+				t.Errorf("itemName = %q, want %q", got, tt.wantName)
+			}
+			if got := itemFrom(tt.it); got != tt.from {
+				t.Errorf("itemFrom = %q, want %q", got, tt.from)
+			}
+		})
+	}
+}
+
+func TestShowing(t *testing.T) {
+	items := func(n int) []store.RecordItem { return make([]store.RecordItem, n) }
+	tests := []struct {
+		name string
+		sp   store.SectionPage
+		want string
+	}{
+		{"empty", store.SectionPage{PerPage: 25}, ""},
+		{"one", store.SectionPage{Items: items(1), Total: 1, Page: 1, PerPage: 25}, "Showing 1 item."},
+		{"all on one page", store.SectionPage{Items: items(3), Total: 3, Page: 1, PerPage: 25}, "Showing 3 items."},
+		{"second page", store.SectionPage{Items: items(25), Total: 130, Page: 2, PerPage: 25}, "Showing 26 to 50 of 130 items."},
+		{"last page", store.SectionPage{Items: items(5), Total: 130, Page: 6, PerPage: 25}, "Showing 126 to 130 of 130 items."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := showing(tt.sp); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCurrentNav(t *testing.T) {
+	tests := []struct{ path, href, want string }{
+		{"/record", "/record", "page"},
+		{"/record/medicines", "/record", "true"},
+		{"/recordings", "/record", ""},
+		{"/", "/record", ""},
+		{"/signin", "/", ""},
+	}
+	for _, tt := range tests {
+		if got := currentNav(tt.path, tt.href); got != tt.want {
+			t.Errorf("currentNav(%q, %q) = %q, want %q", tt.path, tt.href, got, tt.want)
+		}
+	}
+}
+
+func TestTitle(t *testing.T) {
+	tests := []struct {
+		p    Page
+		want string
+	}{
+		{Page{Title: "Sign in"}, "Sign in – My Care Record"},
+		{Page{Title: "My Care Record"}, "My Care Record"},
+		{Page{}, "My Care Record"},
+		{Page{Title: "Set up your account", HasErrors: true}, "Error: Set up your account – My Care Record"},
+	}
+	for _, tt := range tests {
+		if got := tt.p.title(); got != tt.want {
+			t.Errorf("title(%+v) = %q, want %q", tt.p, got, tt.want)
+		}
+	}
+}
+
+func TestSectionHelpers(t *testing.T) {
+	for _, s := range fhir.Sections() {
+		if itemHeading(s.Slug) == "Item" {
+			t.Errorf("section %s has no column heading of its own", s.Slug)
+		}
+		if sectionEmpty(s.Slug) != s.Empty {
+			t.Errorf("section %s: empty text %q", s.Slug, sectionEmpty(s.Slug))
+		}
+	}
+	if got := allCounts(map[string]int{"medicines": 3}); got["medicines"] != 3 || len(got) != len(fhir.Sections()) {
+		t.Errorf("allCounts = %v", got)
+	}
+	if got := navCount(map[string]int{}, "medicines"); got != -1 {
+		t.Errorf("navCount of a missing section = %d, want -1", got)
+	}
+}
+
+func TestDateAllWrong(t *testing.T) {
+	tests := []struct {
+		msg  string
+		want bool
+	}{
+		{"Enter your date of birth", true},
+		{"Date of birth must be a real date", true},
+		{"Date of birth must include a day between 1 and 31", false},
+		{"The date of birth does not match our records", true},
+	}
+	for _, tt := range tests {
+		if got := dateAllWrong([]FieldError{{"dob-day", tt.msg}}); got != tt.want {
+			t.Errorf("dateAllWrong(%q) = %v, want %v", tt.msg, got, tt.want)
+		}
+	}
+	if dateAllWrong([]FieldError{{"dob-year", "Year must include 4 numbers, like 1984"}}) {
+		t.Error("a year error marks every box")
+	}
+}

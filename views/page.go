@@ -1,0 +1,111 @@
+// Package views renders the portal's pages as templ components in the NHS.UK
+// frontend's markup. Views take typed data and never look at the request.
+package views
+
+import "strings"
+
+// AssetURLs gives the content-hashed address of a static file by name:
+// "nhsuk.css", "nhsuk.js", "portal.css", "portal.js" or "passkey.js".
+// *static.Assets satisfies it.
+type AssetURLs interface{ URL(name string) string }
+
+// Page is what the layout of every page needs to know.
+type Page struct {
+	Title       string // the page's own title; the layout adds " – My Care Record" (and "Error: " when a form has errors)
+	Demo        bool   // serving made-up data: every page says so
+	SignedIn    bool
+	AccountName string
+	CSRF        string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
+	Assets      AssetURLs
+	Path        string // the current URL path, to mark the current navigation item
+
+	// Passkey loads passkey.js. SignIn and EnrolPasskey set it themselves; handlers need not.
+	Passkey bool
+	// HasErrors puts "Error: " before the title. Enrol sets it when its form has errors.
+	HasErrors bool
+}
+
+// FieldError is a problem with one form field. Field is the id of the input it
+// is about, so the error summary can link to it.
+type FieldError struct{ Field, Message string }
+
+// EnrolForm is the enrolment form as sent, with anything wrong with it.
+type EnrolForm struct {
+	Code, Day, Month, Year string
+	Errors                 []FieldError
+}
+
+// Form field names the enrolment form posts. The ids are dob-day, dob-month and
+// dob-year (what the error summary links to); the names are what the handler reads.
+const (
+	FieldCode  = "code"
+	FieldDay   = "day"
+	FieldMonth = "month"
+	FieldYear  = "year"
+)
+
+func (p Page) title() string {
+	t := p.Title
+	switch t {
+	case "", serviceName:
+		t = serviceName
+	default:
+		t += " – " + serviceName
+	}
+	if p.HasErrors {
+		t = "Error: " + t
+	}
+	return t
+}
+
+func (p Page) asset(name string) string {
+	if p.Assets == nil {
+		return ""
+	}
+	return p.Assets.URL(name)
+}
+
+// withPasskey is the page with passkey.js loaded.
+func withPasskey(p Page) Page {
+	p.Passkey = true
+	return p
+}
+
+// withErrors is the page titled as having errors when there are any.
+func withErrors(p Page, errs []FieldError) Page {
+	if len(errs) > 0 {
+		p.HasErrors = true
+	}
+	return p
+}
+
+const serviceName = "My Care Record"
+
+// errorFor is the message for the field, or "".
+func errorFor(errs []FieldError, field string) string {
+	for _, e := range errs {
+		if e.Field == field {
+			return e.Message
+		}
+	}
+	return ""
+}
+
+// dateError is the first message about the date of birth, in day-month-year order:
+// the date input shows one message for all three boxes.
+func dateError(errs []FieldError) string {
+	for _, f := range []string{"dob-day", "dob-month", "dob-year"} {
+		if m := errorFor(errs, f); m != "" {
+			return m
+		}
+	}
+	return ""
+}
+
+// dateAllWrong reports whether the date error is about the date as a whole
+// (missing, not a real date, not the one we hold) rather than about the day
+// box alone, so all three boxes are marked.
+func dateAllWrong(errs []FieldError) bool {
+	m := errorFor(errs, "dob-day")
+	return m != "" && !strings.Contains(strings.ToLower(m), " day ")
+}

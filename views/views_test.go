@@ -1,0 +1,449 @@
+package views_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/a-h/templ"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/views"
+)
+
+// fakeAssets names files the way static.Assets does, without the files.
+type fakeAssets struct{}
+
+func (fakeAssets) URL(name string) string {
+	i := strings.LastIndex(name, ".")
+	return "/static/" + name[:i] + ".0123456789" + name[i:]
+}
+
+const token = "csrf-token-value"
+
+func page(title, path string, signedIn bool) views.Page {
+	p := views.Page{Title: title, Demo: true, CSRF: token, Assets: fakeAssets{}, Path: path}
+	if signedIn {
+		p.SignedIn, p.AccountName = true, "Mrs Jane Example"
+	}
+	return p
+}
+
+var jane = store.Person{ID: 1, Prefix: "Mrs", Given: "Jane", Family: "Example", BirthDate: "1957-03-14", NHSNumber: "9434765919"}
+
+var gp = store.Source{ID: 1, Name: "gp", OrgName: "Meanwood Group Practice", LastImportAt: "2026-11-20T10:00:00Z"}
+
+func items(section string, n int) []store.RecordItem {
+	var its []store.RecordItem
+	for i := range n {
+		its = append(its, store.RecordItem{
+			ID: int64(i + 1), Section: section, Display: fmt.Sprintf("Thing %d", i+1), Date: "2026-03-14T09:30:00Z",
+			Status: "active", Value: "48 mmol/mol", Organisation: "Leeds Pathology", Detail: "Taken at the surgery", Source: gp,
+		})
+	}
+	return its
+}
+
+func section(slug string) fhir.Section {
+	s, _ := fhir.SectionBySlug(slug)
+	return s
+}
+
+func render(t *testing.T, c templ.Component) (*goquery.Document, string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := c.Render(context.Background(), &buf); err != nil {
+		t.Fatal(err)
+	}
+	html := buf.String()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, html
+}
+
+// pages is every page, in the states worth checking.
+func pages() []struct {
+	name     string
+	c        templ.Component
+	signedIn bool
+} {
+	summary := store.Summary{
+		Counts:        map[string]int{"allergies": 1, "medicines": 3, "results": 12},
+		Allergies:     items("allergies", 1),
+		Medicines:     items("medicines", 3),
+		RecentResults: items("results", 5),
+		Sources:       []store.Source{gp, {ID: 2, Name: "leeds-lab"}},
+	}
+	manyPages := store.SectionPage{Section: section("results"), Items: items("results", 25), Total: 130, Page: 2, PerPage: 25}
+	odd := store.SectionPage{Section: section("medicines"), Items: []store.RecordItem{{Display: "", Date: "", Status: "", Source: gp}}, Total: 1, Page: 1, PerPage: 25}
+	return []struct {
+		name     string
+		c        templ.Component
+		signedIn bool
+	}{
+		{"start", views.Start(page("My Care Record", "/", false)), false},
+		{"sign in", views.SignIn(page("Sign in", "/signin", false)), false},
+		{"enrol", views.Enrol(page("Set up your account", "/enrol", false), views.EnrolForm{Code: "ABCD"}), false},
+		{"enrol with errors", views.Enrol(page("Set up your account", "/enrol", false), views.EnrolForm{
+			Code: "<script>alert(1)</script>", Day: "31", Month: "2", Year: "1957",
+			Errors: []views.FieldError{{"code", "Enter your enrolment code"}, {"dob-day", "Date of birth must be a real date"}},
+		}), false},
+		{"enrol passkey", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane), false},
+		{"record summary", views.RecordSummary(page("Your health record", "/record", true), jane, summary), true},
+		{"empty record summary", views.RecordSummary(page("Your health record", "/record", true), jane, store.Summary{}), true},
+		{"section, page 2 of 6", views.RecordSection(page("Test results", "/record/results", true), jane, manyPages), true},
+		{"empty section", views.RecordSection(page("Allergies", "/record/allergies", true), jane, store.SectionPage{Section: section("allergies"), Page: 1, PerPage: 25}), true},
+		{"section with blank fields", views.RecordSection(page("Medicines", "/record/medicines", true), jane, odd), true},
+		{"signed out", views.SignedOut(page("You have signed out", "/signed-out", false)), false},
+		{"error", views.ErrorPage(page("Page not found", "/nope", false), "Page not found", "Check the address."), false},
+	}
+}
+
+func TestEveryPage(t *testing.T) {
+	for _, tt := range pages() {
+		t.Run(tt.name, func(t *testing.T) {
+			d, html := render(t, tt.c)
+			if !strings.HasPrefix(html, "<!doctype html>") && !strings.HasPrefix(html, "<!DOCTYPE html>") {
+				t.Errorf("no doctype: %.40s", html)
+			}
+			if lang, _ := d.Find("html").Attr("lang"); lang != "en" {
+				t.Errorf(`<html lang=%q>, want "en"`, lang)
+			}
+			if n := d.Find("h1").Length(); n != 1 {
+				t.Errorf("%d h1 elements, want 1", n)
+			}
+			if n := d.Find("head > title").Length(); n != 1 || !strings.HasSuffix(d.Find("head > title").Text(), "My Care Record") {
+				t.Errorf("title %q", d.Find("head > title").Text())
+			}
+			first := d.Find("a[href], button, input:not([type=hidden]), select, textarea, [tabindex]:not([tabindex='-1'])").First()
+			if !first.Is("a.nhsuk-skip-link[href='#maincontent']") || strings.TrimSpace(first.Text()) != "Skip to main content" {
+				h, _ := goquery.OuterHtml(first)
+				t.Errorf("first focusable element is %s, want the skip link", h)
+			}
+			if d.Find("main#maincontent").Length() != 1 || d.Find("header").Length() != 1 || d.Find("footer").Length() != 1 {
+				t.Error("missing a header, main#maincontent or footer landmark")
+			}
+			d.Find("nav").Each(func(_ int, s *goquery.Selection) {
+				if l, _ := s.Attr("aria-label"); l == "" {
+					t.Error("a nav without an aria-label")
+				}
+			})
+			if d.Find("[style]").Length() > 0 || strings.Contains(html, "style=") {
+				t.Error("an inline style attribute (the CSP forbids it)")
+			}
+			if d.Find("style").Length() > 0 {
+				t.Error("a <style> element (the CSP forbids it)")
+			}
+			d.Find("script").Each(func(_ int, s *goquery.Selection) {
+				if src, _ := s.Attr("src"); src == "" || strings.TrimSpace(s.Text()) != "" {
+					t.Errorf("inline script (the CSP forbids it): %s", s.Text())
+				}
+			})
+			d.Find("*").Each(func(_ int, s *goquery.Selection) {
+				for _, a := range s.Nodes[0].Attr {
+					if strings.HasPrefix(strings.ToLower(a.Key), "on") {
+						t.Errorf("inline event handler %s", a.Key)
+					}
+				}
+			})
+			if c, _ := d.Find(`meta[name="csrf-token"]`).Attr("content"); c != token {
+				t.Errorf("csrf-token meta %q", c)
+			}
+			d.Find(`form[method="post"]`).Each(func(_ int, f *goquery.Selection) {
+				if v, _ := f.Find(`input[type="hidden"][name="csrf"]`).Attr("value"); v != token {
+					t.Errorf("POST form to %s without the CSRF token", f.AttrOr("action", "?"))
+				}
+			})
+			if got := strings.TrimSpace(d.Find(".mcr-demo-banner").Text()); got != "This is a demonstration. Everyone and everything in it is made up." {
+				t.Errorf("demo banner %q", got)
+			}
+			ids := map[string]bool{}
+			d.Find("[id]").Each(func(_ int, s *goquery.Selection) {
+				id, _ := s.Attr("id")
+				if ids[id] {
+					t.Errorf("duplicate id %q", id)
+				}
+				ids[id] = true
+			})
+			d.Find("label[for]").Each(func(_ int, s *goquery.Selection) {
+				if f, _ := s.Attr("for"); !ids[f] {
+					t.Errorf("label for missing #%s", f)
+				}
+			})
+			d.Find("[aria-describedby]").Each(func(_ int, s *goquery.Selection) {
+				for _, id := range strings.Fields(s.AttrOr("aria-describedby", "")) {
+					if !ids[id] {
+						t.Errorf("aria-describedby names missing #%s", id)
+					}
+				}
+			})
+			for _, name := range []string{"nhsuk.css", "portal.css"} {
+				if d.Find(`link[rel="stylesheet"][href="`+fakeAssets{}.URL(name)+`"]`).Length() != 1 {
+					t.Errorf("no stylesheet %s", name)
+				}
+			}
+			for _, name := range []string{"nhsuk.js", "portal.js"} {
+				if d.Find(`script[type="module"][src="`+fakeAssets{}.URL(name)+`"]`).Length() != 1 {
+					t.Errorf("no module script %s", name)
+				}
+			}
+			signOut := d.Find(`form[action="/signout"] input[name="csrf"]`)
+			if tt.signedIn {
+				if v, _ := signOut.Attr("value"); v != token {
+					t.Error("signed in, but no sign-out form with the CSRF token")
+				}
+				if d.Find(`a[href="/record"][aria-current]`).Length() == 0 {
+					t.Error("record page does not mark 'Your record' as current")
+				}
+			} else {
+				if signOut.Length() != 0 {
+					t.Error("signed out, but a sign-out form")
+				}
+				if d.Find(`header a[href="/signin"]`).Length() != 1 {
+					t.Error("signed out, but no sign-in link in the header")
+				}
+			}
+		})
+	}
+}
+
+func TestNoDemoBannerWhenNotDemo(t *testing.T) {
+	p := page("Sign in", "/signin", false)
+	p.Demo = false
+	d, _ := render(t, views.SignIn(p))
+	if d.Find(".mcr-demo-banner").Length() != 0 {
+		t.Fatal("demo banner on a real service")
+	}
+}
+
+func TestLayoutWithoutAssets(t *testing.T) {
+	p := page("Sign in", "/signin", false)
+	p.Assets = nil
+	d, _ := render(t, views.SignIn(p))
+	if n := d.Find(`link[rel="stylesheet"], script`).Length(); n != 0 {
+		t.Fatalf("%d asset tags with no assets", n)
+	}
+}
+
+func TestPasskeyPages(t *testing.T) {
+	tests := []struct {
+		name, button, begin, finish string
+		c                           templ.Component
+	}{
+		{"sign in", "#passkey-signin", "/signin/begin", "/signin/finish", views.SignIn(page("Sign in", "/signin", false))},
+		{"enrol", "#passkey-create", "/enrol/passkey/begin", "/enrol/passkey/finish", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, _ := render(t, tt.c)
+			if d.Find(`script[type="module"][src="`+fakeAssets{}.URL("passkey.js")+`"]`).Length() != 1 {
+				t.Error("passkey.js not loaded")
+			}
+			b := d.Find(tt.button)
+			if b.Length() != 1 || b.AttrOr("data-begin", "") != tt.begin || b.AttrOr("data-finish", "") != tt.finish || b.AttrOr("type", "") != "button" {
+				h, _ := goquery.OuterHtml(b)
+				t.Errorf("button: %s", h)
+			}
+			if _, hidden := b.Attr("hidden"); !hidden {
+				t.Error("button shown before JavaScript has checked passkeys work")
+			}
+			e := d.Find("#passkey-error")
+			if _, hidden := e.Attr("hidden"); !hidden || e.AttrOr("role", "") != "alert" || e.AttrOr("tabindex", "") != "-1" || e.Find(".nhsuk-error-summary__body p").Length() != 1 {
+				h, _ := goquery.OuterHtml(e)
+				t.Errorf("error summary: %s", h)
+			}
+			if !strings.Contains(d.Find("[data-passkey-nojs]").Text(), "You need JavaScript turned on to use a passkey") {
+				t.Error("no message for people without JavaScript")
+			}
+		})
+	}
+	d, _ := render(t, views.SignIn(page("Sign in", "/signin", false)))
+	in := d.Find("#passkey-username")
+	if in.AttrOr("autocomplete", "") != "username webauthn" || d.Find(`label[for="passkey-username"]`).Length() != 1 {
+		t.Error("no labelled #passkey-username with autocomplete 'username webauthn'")
+	}
+	if d.Find(`main a[href="/enrol"]`).Length() == 0 {
+		t.Error("sign-in page does not link to enrolment")
+	}
+	d, _ = render(t, views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane))
+	if !strings.Contains(d.Find("main").Text(), "You are setting up My Care Record for Mrs Jane Example") {
+		t.Error("enrolment does not say whom it is for")
+	}
+	d, _ = render(t, views.Start(page("My Care Record", "/", false)))
+	if d.Find(`main a[href="/signin"]`).Length() != 1 || d.Find(`main a[href="/enrol"]`).Length() != 1 {
+		t.Error("start page lacks its two ways in")
+	}
+	if d.Find(`script[src*="passkey"]`).Length() != 0 {
+		t.Error("passkey.js loaded where there is no passkey button")
+	}
+}
+
+func TestEnrolForm(t *testing.T) {
+	f := views.EnrolForm{
+		Code: `"><script>alert(1)</script>`, Day: "31", Month: "2", Year: "1957",
+		Errors: []views.FieldError{{"code", "Enter your enrolment code"}, {"dob-year", "Year must include 4 numbers, like 1984"}},
+	}
+	d, html := render(t, views.Enrol(page("Set up your account", "/enrol", false), f))
+	if strings.Contains(html, "<script>alert") {
+		t.Fatal("form value reflected unescaped")
+	}
+	if got := d.Find("head > title").Text(); got != "Error: Set up your account – My Care Record" {
+		t.Errorf("title %q", got)
+	}
+	links := d.Find(".nhsuk-error-summary a")
+	if links.Length() != 2 || links.Eq(0).AttrOr("href", "") != "#code" || links.Eq(1).AttrOr("href", "") != "#dob-year" {
+		t.Errorf("error summary links: %q", links.Text())
+	}
+	form := d.Find(`form[method="post"][action="/enrol"]`)
+	if form.Length() != 1 {
+		t.Fatal("no POST form to /enrol")
+	}
+	for _, tt := range []struct{ id, name, value, autocomplete string }{
+		{"code", "code", f.Code, "off"},
+		{"dob-day", "day", "31", "bday-day"},
+		{"dob-month", "month", "2", "bday-month"},
+		{"dob-year", "year", "1957", "bday-year"},
+	} {
+		in := form.Find("#" + tt.id)
+		if in.AttrOr("name", "") != tt.name || in.AttrOr("value", "") != tt.value || in.AttrOr("autocomplete", "") != tt.autocomplete {
+			h, _ := goquery.OuterHtml(in)
+			t.Errorf("#%s: %s", tt.id, h)
+		}
+	}
+	if form.Find("#code").AttrOr("spellcheck", "") != "false" {
+		t.Error("code input is spell-checked")
+	}
+	if !form.Find("#code").HasClass("nhsuk-input--error") || !form.Find("#dob-year").HasClass("nhsuk-input--error") || form.Find("#dob-day").HasClass("nhsuk-input--error") {
+		t.Error("wrong inputs marked as in error")
+	}
+	if n := d.Find(".nhsuk-form-group--error > .nhsuk-error-message, .nhsuk-form-group--error > fieldset > .nhsuk-error-message").Length(); n != 2 {
+		t.Errorf("%d field error messages, want 2", n)
+	}
+	if d.Find("fieldset legend").Text() != "Date of birth" {
+		t.Errorf("legend %q", d.Find("fieldset legend").Text())
+	}
+	if got := strings.TrimSpace(form.Find("button").Text()); got != "Continue" {
+		t.Errorf("button %q", got)
+	}
+	// No errors: no summary, no error classes, plain title.
+	d, _ = render(t, views.Enrol(page("Set up your account", "/enrol", false), views.EnrolForm{}))
+	if d.Find(".nhsuk-error-summary, .nhsuk-form-group--error, .nhsuk-error-message").Length() != 0 || strings.HasPrefix(d.Find("head > title").Text(), "Error") {
+		t.Error("error markup without errors")
+	}
+}
+
+func TestRecordSummary(t *testing.T) {
+	sum := store.Summary{
+		Counts:    map[string]int{"allergies": 0, "medicines": 4, "conditions": 2},
+		Medicines: items("medicines", 2),
+		Sources:   []store.Source{gp, {ID: 2, Name: "leeds-lab"}},
+	}
+	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
+	main := d.Find("main").Text()
+	for _, want := range []string{"Mrs Jane Example", "943 476 5919", "14 March 1957", "Thing 1", "Meanwood Group Practice", "leeds-lab",
+		"Last updated 20 November 2026", "Not brought in yet", section("allergies").Empty, "No health conditions are recorded as current for you.", section("results").Empty} {
+		if !strings.Contains(main, want) {
+			t.Errorf("summary lacks %q", want)
+		}
+	}
+	nav := d.Find(`nav[aria-label="Parts of your record"]`)
+	if n := nav.Find(`a[href^="/record/"]`).Length(); n != len(fhir.Sections()) {
+		t.Errorf("section navigation has %d sections, want %d", n, len(fhir.Sections()))
+	}
+	if got := strings.Join(strings.Fields(nav.Find(`a[href="/record/medicines"]`).Text()), " "); got != "Medicines (4 items)" {
+		t.Errorf("medicines nav link %q", got)
+	}
+	if got := strings.Join(strings.Fields(nav.Find(`a[href="/record/care-team"]`).Text()), " "); got != "Care team (0 items)" {
+		t.Errorf("care team nav link %q", got)
+	}
+	if nav.Find(`a[href="/record"][aria-current="page"]`).Length() != 1 {
+		t.Error("summary not marked current")
+	}
+	if d.Find(`main a[href="/record/medicines"]`).FilterFunction(func(_ int, s *goquery.Selection) bool {
+		return strings.Contains(s.Text(), "See all medicines (4)")
+	}).Length() != 1 {
+		t.Error("no link to all medicines")
+	}
+}
+
+func TestRecordSection(t *testing.T) {
+	sp := store.SectionPage{Section: section("results"), Items: items("results", 25), Total: 130, Page: 2, PerPage: 25}
+	d, _ := render(t, views.RecordSection(page("Test results", "/record/results", true), jane, sp))
+	if got := d.Find("h1").Text(); got != "Test results" {
+		t.Errorf("h1 %q", got)
+	}
+	if d.Find(`nav[aria-label="Parts of your record"] a[href="/record/results"][aria-current="page"]`).Length() != 1 {
+		t.Error("current section not marked")
+	}
+	rows := d.Find("table tbody tr")
+	if rows.Length() != 25 {
+		t.Fatalf("%d rows, want 25", rows.Length())
+	}
+	row := strings.Join(strings.Fields(rows.First().Text()), " ")
+	for _, want := range []string{"Thing 1", "Taken at the surgery", "48 mmol/mol", "14 March 2026", "Active", "Meanwood Group Practice (Leeds Pathology)"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row %q lacks %q", row, want)
+		}
+	}
+	if got := d.Find("table thead th").Length(); got != 5 {
+		t.Errorf("%d columns, want 5", got)
+	}
+	pg := d.Find(`nav[aria-label="Pagination"]`)
+	if pg.Find(`a[rel="prev"][href="?page=1"]`).Length() != 1 || pg.Find(`a[rel="next"][href="?page=3"]`).Length() != 1 {
+		t.Error("pagination links wrong")
+	}
+	if !strings.Contains(pg.Text(), "Page 1 of 6") || !strings.Contains(pg.Text(), "Page 3 of 6") {
+		t.Errorf("pagination text %q", pg.Text())
+	}
+	if !strings.Contains(d.Find("main").Text(), "Showing 26 to 50 of 130 items.") {
+		t.Error("no 'Showing' line")
+	}
+
+	// The first page has no Previous; one page has no pagination at all.
+	sp.Page = 1
+	d, _ = render(t, views.RecordSection(page("Test results", "/record/results", true), jane, sp))
+	if d.Find(`a[rel="prev"]`).Length() != 0 || d.Find(`a[rel="next"]`).Length() != 1 {
+		t.Error("first page pagination")
+	}
+	sp = store.SectionPage{Section: section("medicines"), Items: []store.RecordItem{{Source: gp}}, Total: 1, Page: 1, PerPage: 25}
+	d, _ = render(t, views.RecordSection(page("Medicines", "/record/medicines", true), jane, sp))
+	if d.Find(`nav[aria-label="Pagination"]`).Length() != 0 {
+		t.Error("pagination for one page")
+	}
+	row = strings.Join(strings.Fields(d.Find("table tbody tr").Text()), " ")
+	for _, want := range []string{"Unnamed item", "Date not recorded", "Not recorded"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("row %q lacks %q", row, want)
+		}
+	}
+	if got := d.Find("table thead th").Length(); got != 4 {
+		t.Errorf("%d columns with no values, want 4", got)
+	}
+
+	// An empty section says so kindly.
+	sp = store.SectionPage{Section: section("allergies"), Page: 1, PerPage: 25}
+	d, _ = render(t, views.RecordSection(page("Allergies", "/record/allergies", true), jane, sp))
+	if got := strings.TrimSpace(d.Find(".nhsuk-inset-text p").Text()); got != sp.Section.Empty {
+		t.Errorf("empty section says %q", got)
+	}
+	if d.Find("table").Length() != 0 {
+		t.Error("a table for an empty section")
+	}
+}
+
+func TestErrorAndSignedOut(t *testing.T) {
+	d, _ := render(t, views.ErrorPage(page("Page not found", "/x", false), "Page not found", "Check the <address>."))
+	if d.Find("h1").Text() != "Page not found" || !strings.Contains(d.Find("main p").First().Text(), "Check the <address>.") || d.Find(`main a[href="/"]`).Length() != 1 {
+		t.Error("error page")
+	}
+	d, _ = render(t, views.SignedOut(page("You have signed out", "/signed-out", false)))
+	if d.Find("h1").Text() != "You have signed out" || d.Find(`main a[href="/signin"]`).Length() != 1 {
+		t.Error("signed-out page")
+	}
+}
