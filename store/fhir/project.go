@@ -224,10 +224,8 @@ func projectImmunization(raw []byte) ([]Item, error) {
 		VaccineCode        CodeableConcept `json:"vaccineCode"`
 		OccurrenceDateTime string          `json:"occurrenceDateTime"`
 		Recorded           string          `json:"recorded"`
-		Performer          []struct {
-			Actor Reference `json:"actor"`
-		} `json:"performer"`
-		ProtocolApplied []struct {
+		Performer          []actor         `json:"performer"`
+		ProtocolApplied    []struct {
 			DoseNumberPositiveInt int `json:"doseNumberPositiveInt"`
 		} `json:"protocolApplied"`
 	}
@@ -235,11 +233,7 @@ func projectImmunization(raw []byte) ([]Item, error) {
 		return nil, err
 	}
 	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", firstNonEmpty(v.OccurrenceDateTime, v.Recorded), v.Status)
-	for _, p := range v.Performer {
-		if it.Organisation = p.Actor.Display; it.Organisation != "" {
-			break
-		}
-	}
+	it.Organisation = firstDisplay(actorRefs(v.Performer)...)
 	if len(v.ProtocolApplied) > 0 && v.ProtocolApplied[0].DoseNumberPositiveInt > 0 {
 		it.Detail = fmt.Sprintf("Dose %d", v.ProtocolApplied[0].DoseNumberPositiveInt)
 	}
@@ -320,11 +314,7 @@ func projectObservation(raw []byte) ([]Item, error) {
 		}
 	}
 	it.Detail = strings.Join(detail, ". ")
-	for _, p := range v.Performer {
-		if it.Organisation = p.Display; it.Organisation != "" {
-			break
-		}
-	}
+	it.Organisation = firstDisplay(v.Performer...)
 	it.DedupKey = dedupKey(it)
 	return []Item{it}, nil
 }
@@ -357,11 +347,7 @@ func projectDiagnosticReport(raw []byte) ([]Item, error) {
 	case len(v.Result) > 1:
 		it.Detail = fmt.Sprintf("%d results", len(v.Result))
 	}
-	for _, p := range v.Performer {
-		if it.Organisation = p.Display; it.Organisation != "" {
-			break
-		}
-	}
+	it.Organisation = firstDisplay(v.Performer...)
 	return []Item{it}, nil
 }
 
@@ -418,9 +404,7 @@ func projectAppointment(raw []byte) ([]Item, error) {
 		AppointmentType CodeableConcept   `json:"appointmentType"`
 		Description     string            `json:"description"`
 		Start           string            `json:"start"`
-		Participant     []struct {
-			Actor Reference `json:"actor"`
-		} `json:"participant"`
+		Participant     []actor           `json:"participant"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
@@ -447,28 +431,19 @@ func projectAppointment(raw []byte) ([]Item, error) {
 
 func projectProcedure(raw []byte) ([]Item, error) {
 	var v struct {
-		Status            string          `json:"status"`
-		Code              CodeableConcept `json:"code"`
-		PerformedDateTime string          `json:"performedDateTime"`
-		PerformedPeriod   Period          `json:"performedPeriod"`
-		Performer         []struct {
-			Actor Reference `json:"actor"`
-		} `json:"performer"`
-		Location   Reference         `json:"location"`
-		ReasonCode []CodeableConcept `json:"reasonCode"`
+		Status            string            `json:"status"`
+		Code              CodeableConcept   `json:"code"`
+		PerformedDateTime string            `json:"performedDateTime"`
+		PerformedPeriod   Period            `json:"performedPeriod"`
+		Performer         []actor           `json:"performer"`
+		Location          Reference         `json:"location"`
+		ReasonCode        []CodeableConcept `json:"reasonCode"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
-	for _, p := range v.Performer {
-		if it.Organisation = p.Actor.Display; it.Organisation != "" {
-			break
-		}
-	}
-	if it.Organisation == "" {
-		it.Organisation = v.Location.Display
-	}
+	it.Organisation = firstDisplay(append(actorRefs(v.Performer), v.Location)...)
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
 		it.Detail = "Reason: " + v.ReasonCode[0].Words()
 	}
@@ -503,14 +478,7 @@ func projectDocument(raw []byte) ([]Item, error) {
 		what.Text = v.Content[0].Attachment.Title
 	}
 	it := item(SectionDocuments, what, "Document", firstNonEmpty(v.Date, v.Context.Period.Start), v.Status)
-	it.Organisation = v.Custodian.Display
-	if it.Organisation == "" {
-		for _, a := range v.Author {
-			if it.Organisation = a.Display; it.Organisation != "" {
-				break
-			}
-		}
-	}
+	it.Organisation = firstDisplay(append([]Reference{v.Custodian}, v.Author...)...)
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
 	}

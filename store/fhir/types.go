@@ -109,3 +109,26 @@ func firstNonEmpty(s ...string) string {
 	}
 	return ""
 }
+
+// actor is a performer or participant slot naming who took part.
+type actor struct {
+	Actor Reference `json:"actor"`
+}
+
+func actorRefs(as []actor) []Reference {
+	refs := make([]Reference, len(as))
+	for i, a := range as {
+		refs[i] = a.Actor
+	}
+	return refs
+}
+
+// firstDisplay is the first name given among refs, or "".
+func firstDisplay(refs ...Reference) string {
+	for _, r := range refs {
+		if d := strings.TrimSpace(r.Display); d != "" {
+			return d
+		}
+	}
+	return ""
+}
