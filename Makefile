@@ -50,7 +50,7 @@ e2e: deps tools
 	$(GO) test $(TAGS) -count=1 -v ./e2e/
 
 bench: deps
-	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem -v $(PKGS)
 
 clean:
 	rm -rf bin data
