@@ -19,9 +19,10 @@ import (
 
 // passkeyUser adapts an account to what go-webauthn asks of a user.
 type passkeyUser struct {
-	handle []byte
-	name   string
-	creds  []webauthn.Credential
+	handle   []byte
+	name     string
+	creds    []webauthn.Credential
+	existing bool // an account already holds this handle
 }
 
 func (u passkeyUser) WebAuthnID() []byte                         { return u.handle }
@@ -273,7 +274,7 @@ func (s *Server) enrolUser(c echo.Context, person store.Person) (passkeyUser, er
 		if err != nil {
 			return passkeyUser{}, err
 		}
-		return passkeyUser{handle: acct.UserHandle, name: acct.DisplayName, creds: toCredentials(pks)}, nil
+		return passkeyUser{handle: acct.UserHandle, name: acct.DisplayName, creds: toCredentials(pks), existing: true}, nil
 	case store.ENOTFOUND:
 		handle := make([]byte, 64)
 		if _, err := rand.Read(handle); err != nil {
@@ -332,7 +333,11 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if string(user.handle) != string(data.UserID) {
+	switch {
+	case !user.existing:
+		// No account yet: the handle is the random one made when the ceremony began.
+		user.handle = data.UserID
+	case string(user.handle) != string(data.UserID):
 		// An account was made for this person by another session since this ceremony began.
 		return store.Errorf(store.ECONFLICT, "Your account changed while you were setting up. Try again.")
 	}

@@ -159,7 +159,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		}
 	}
 	if wantsJSON(c) {
-		_ = c.JSON(status, map[string]string{"error": title + ". " + message})
+		// The page's error box already has a heading: send only what to do.
+		_ = c.JSON(status, map[string]string{"error": message})
 		return
 	}
 	if rerr := s.render(c, status, views.ErrorPage(s.page(c, title), title, message)); rerr != nil {
