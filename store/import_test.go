@@ -407,3 +407,46 @@ func BenchmarkImportLargestBundle(b *testing.B) {
 	})
 	b.Logf("import of %d resources: %.0f resources/s, %.1fx the time of parsing alone (%.1f ms)", n, float64(n)/(importNs/1e9), importNs/parseNs, parseNs/1e6)
 }
+
+// TestImportLinksByConfiguredSystem checks linking without NHS numbers: the same
+// Synthea patient from two sources is one person only when its identifier system
+// is configured to link.
+func TestImportLinksByConfiguredSystem(t *testing.T) {
+	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		links       []string
+		wantPersons int
+	}{
+		{"linked by the Synthea identifier", []string{"https://github.com/synthetichealth/synthea"}, 1},
+		{"not linked without a configured system", nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			for _, src := range []string{"hospital", "community"} {
+				if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src, LinkSystems: tt.links}, f.Path, f.Resources); err != nil {
+					t.Fatal(err)
+				}
+			}
+			persons, err := db.Persons(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(persons) != tt.wantPersons {
+				t.Fatalf("got %d persons, want %d", len(persons), tt.wantPersons)
+			}
+			sum, err := db.RecordSummary(ctx, persons[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(sum.Sources), 3-tt.wantPersons; got != want {
+				t.Errorf("first person's record comes from %d sources, want %d", got, want)
+			}
+		})
+	}
+}

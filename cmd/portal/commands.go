@@ -68,7 +68,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 
 	opts := store.ImportOptions{Source: source, OrgName: org, LinkSystems: cfg.LinkSystems}
 	total := map[string]int{}
-	var files, failed, rejected int
+	var files, failed, rejected, unknown int
 	start := time.Now()
 	for _, path := range paths {
 		names, err := fhirsync.ListFiles(path)
@@ -95,6 +95,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			files++
 			rejected += res.Rejected
+			unknown += res.Unknown
 			for t, n := range res.ByType {
 				total[t] += n
 			}
@@ -105,6 +106,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	fmt.Fprintf(stdout, "Imported %d files into source %q in %s:\n", files, source, time.Since(start).Round(time.Millisecond))
 	for _, t := range slices.Sorted(maps.Keys(total)) {
 		fmt.Fprintf(stdout, "  %-24s %7d\n", t, total[t])
+	}
+	if unknown > 0 {
+		fmt.Fprintf(stdout, "%d resources are of types the record pages do not show yet; they are stored whole for export.\n", unknown)
 	}
 	if rejected > 0 {
 		fmt.Fprintf(stdout, "%d resources could not be read and were set aside with their errors.\n", rejected)
