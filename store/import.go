@@ -27,6 +27,7 @@ type ImportResult struct {
 	Unknown    int // types the portal does not show: stored raw
 	Items      int // record items written
 	NewPersons int
+	Deleted    int // resources removed because upstream deleted them
 }
 
 // ImportResources stores resources from one origin (a file or a page of a
@@ -34,38 +35,46 @@ type ImportResult struct {
 // Stored resources whose JSON is identical are left untouched, so importing the
 // same data twice changes nothing.
 func (db *DB) ImportResources(ctx context.Context, opts ImportOptions, origin string, res []fhir.Resource) (ImportResult, error) {
-	out := ImportResult{ByType: map[string]int{}}
-	if strings.TrimSpace(opts.Source) == "" {
-		return out, Errorf(EINVALID, "A source name is needed to import.")
-	}
+	var out ImportResult
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		im, err := newImporter(ctx, tx, db.stamp(), opts)
-		if err != nil {
-			return err
-		}
-		defer im.close()
-		patients := patientsByURL(res)
-		// Patients first, so persons exist before anything about them.
-		for pass := 0; pass < 2; pass++ {
-			for i, r := range res {
-				if (r.Type == "Patient") != (pass == 0) {
-					continue
-				}
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				if err := im.put(ctx, &out, fmt.Sprintf("%s, resource %d", origin, i+1), r, resolvePatient(fhir.PatientRef(r), patients)); err != nil {
-					return fmt.Errorf("%s %s/%s: %w", origin, r.Type, r.ID, err)
-				}
-			}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
+		var err error
+		out, err = importTx(ctx, tx, db.stamp(), opts, origin, res)
 		return err
 	})
 	if err != nil {
 		return ImportResult{}, err
 	}
 	return out, nil
+}
+
+// importTx stores resources inside a transaction that the caller commits.
+func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, origin string, res []fhir.Resource) (ImportResult, error) {
+	out := ImportResult{ByType: map[string]int{}}
+	if strings.TrimSpace(opts.Source) == "" {
+		return out, Errorf(EINVALID, "A source name is needed to import.")
+	}
+	im, err := newImporter(ctx, tx, now, opts)
+	if err != nil {
+		return out, err
+	}
+	defer im.close()
+	patients := patientsByURL(res)
+	// Patients first, so persons exist before anything about them.
+	for pass := 0; pass < 2; pass++ {
+		for i, r := range res {
+			if (r.Type == "Patient") != (pass == 0) {
+				continue
+			}
+			if err := ctx.Err(); err != nil {
+				return out, err
+			}
+			if err := im.put(ctx, &out, fmt.Sprintf("%s, resource %d", origin, i+1), r, resolvePatient(fhir.PatientRef(r), patients)); err != nil {
+				return out, fmt.Errorf("%s %s/%s: %w", origin, r.Type, r.ID, err)
+			}
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
+	return out, err
 }
 
 // importer holds one import's prepared statements.

@@ -39,6 +39,9 @@ type Source struct {
 	Name         string
 	OrgName      string // the organisation people see, e.g. "Leeds Teaching Hospitals"
 	LastImportAt string
+	BaseURL      string            // the FHIR server, or "" for a set of imported files
+	AuthKind     string            // none, bearer or smart-backend
+	AuthConfig   map[string]string // where the secrets are (file paths, environment variable names), never the secrets
 }
 
 // Label is what pages show for the source: its organisation, or its name when none is set.

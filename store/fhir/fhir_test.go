@@ -192,3 +192,16 @@ func TestParseErrorsSayWhere(t *testing.T) {
 		})
 	}
 }
+
+func TestWithMetaSource(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"resourceType":"Patient","id":"a"}`, `{"id":"a","meta":{"source":"https://gp.example/fhir"},"resourceType":"Patient"}`},
+		{`{"resourceType":"Patient","id":"a","meta":{"versionId":"3","source":"old"}}`, `{"id":"a","meta":{"source":"https://gp.example/fhir","versionId":"3"},"resourceType":"Patient"}`},
+	}
+	for _, tt := range tests {
+		got, err := fhir.WithMetaSource([]byte(tt.in), "https://gp.example/fhir")
+		if err != nil || string(got) != tt.want {
+			t.Errorf("WithMetaSource(%s) = %s, %v; want %s", tt.in, got, err, tt.want)
+		}
+	}
+}

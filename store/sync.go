@@ -1,0 +1,447 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// Auth kinds a FHIR source may use.
+const (
+	AuthNone         = "none"
+	AuthBearer       = "bearer"
+	AuthSMARTBackend = "smart-backend"
+)
+
+// AddSource adds a FHIR server as a source. Its name must be new.
+func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
+	if err := validSource(src); err != nil {
+		return Source{}, err
+	}
+	if src.AuthKind == "" {
+		src.AuthKind = AuthNone
+	}
+	cfg, err := json.Marshal(src.AuthConfig)
+	if err != nil {
+		return Source{}, err
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, base_url, auth_kind, auth_config, created_at) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind, string(cfg), db.stamp())
+		if err != nil {
+			return fmt.Errorf("add source: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ECONFLICT, "There is already a source called %q.", src.Name)
+		}
+		src.ID, err = res.LastInsertId()
+		return err
+	})
+	return src, err
+}
+
+func validSource(src Source) error {
+	if src.Name == "" || strings.ContainsAny(src.Name, " \t\n/") {
+		return Errorf(EINVALID, "A source name must be one word, like leeds-hospitals.")
+	}
+	u, err := url.Parse(src.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return Errorf(EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", src.BaseURL)
+	}
+	switch src.AuthKind {
+	case "", AuthNone, AuthBearer, AuthSMARTBackend:
+	default:
+		return Errorf(EINVALID, "Authentication %q is not one of none, bearer or smart-backend.", src.AuthKind)
+	}
+	return nil
+}
+
+const sourceColumns = `id, name, org_name, COALESCE(last_import_at, ''), base_url, auth_kind, auth_config`
+
+func scanSource(row rowScanner) (Source, error) {
+	var s Source
+	var cfg string
+	if err := row.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &s.BaseURL, &s.AuthKind, &cfg); err != nil {
+		return Source{}, err
+	}
+	if err := json.Unmarshal([]byte(cfg), &s.AuthConfig); err != nil {
+		return Source{}, fmt.Errorf("source %s: auth config: %w", s.Name, err)
+	}
+	return s, nil
+}
+
+// Sources lists every source, by name.
+func (db *DB) Sources(ctx context.Context) ([]Source, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+sourceColumns+` FROM sources ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list sources: %w", err)
+	}
+	defer rows.Close()
+	var out []Source
+	for rows.Next() {
+		s, err := scanSource(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// SourceByName returns the source with that name.
+func (db *DB) SourceByName(ctx context.Context, name string) (Source, error) {
+	s, err := scanSource(db.db.QueryRowContext(ctx, `SELECT `+sourceColumns+` FROM sources WHERE name = ?`, name))
+	if err == sql.ErrNoRows {
+		return Source{}, Errorf(ENOTFOUND, "There is no source called %q.", name)
+	}
+	return s, err
+}
+
+// RemoveSource removes a source and everything cached from it.
+func (db *DB) RemoveSource(ctx context.Context, name string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("remove source: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "There is no source called %q.", name)
+		}
+		return nil
+	})
+}
+
+// Checkpoint is how far the pull of one resource type has got.
+type Checkpoint struct {
+	Watermark string // every resource last updated up to here is stored
+	NextURL   string // the next page of a search in progress, or ""
+	Pending   string // the newest lastUpdated the search in progress has seen
+}
+
+// Checkpoint returns the checkpoint of a person's pull of a resource type from a source.
+func (db *DB) Checkpoint(ctx context.Context, sourceID, personID int64, resourceType string) (Checkpoint, error) {
+	var cp Checkpoint
+	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending FROM sync_checkpoints
+WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending)
+	if err == sql.ErrNoRows {
+		return Checkpoint{}, nil
+	}
+	return cp, err
+}
+
+// Rejected is a resource kept aside because it could not be read.
+type Rejected struct {
+	Type, ID, Error string
+	Raw             []byte
+}
+
+// PageUpdate is one fetched page to apply: what came, what upstream deleted,
+// what could not be read, and the checkpoint that follows it.
+type PageUpdate struct {
+	Source       string // source name
+	PersonID     int64
+	ResourceType string
+	Origin       string // where the page came from, e.g. its URL
+	LinkSystems  []string
+	Resources    []fhir.Resource
+	Deleted      []fhir.Resource // only Type and ID are used
+	Rejected     []Rejected
+	Checkpoint   *Checkpoint // stored with the page; nil for none
+}
+
+// ApplyPage stores a fetched page and its checkpoint in one transaction, so a
+// crash leaves either both or neither.
+func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error) {
+	var out ImportResult
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.stamp()
+		var err error
+		out, err = importTx(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, u.Resources)
+		if err != nil {
+			return err
+		}
+		var sourceID int64
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE name = ?`, u.Source).Scan(&sourceID); err != nil {
+			return err
+		}
+		for _, d := range u.Deleted {
+			res, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, d.Type, d.ID)
+			if err != nil {
+				return fmt.Errorf("delete %s/%s: %w", d.Type, d.ID, err)
+			}
+			n, _ := res.RowsAffected()
+			out.Deleted += int(n)
+		}
+		for _, r := range u.Rejected {
+			out.Rejected++
+			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, sourceID, u.Origin, r.Type, r.ID, r.Error, r.Raw, now); err != nil {
+				return err
+			}
+		}
+		if u.Checkpoint == nil {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, watermark, next_url, pending, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET watermark = excluded.watermark, next_url = excluded.next_url,
+pending = excluded.pending, updated_at = excluded.updated_at`,
+			sourceID, u.PersonID, u.ResourceType, u.Checkpoint.Watermark, u.Checkpoint.NextURL, u.Checkpoint.Pending, now)
+		return err
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return out, nil
+}
+
+// Reconcile removes a person's cached resources of one type from a source that
+// upstream no longer has: present is every id upstream listed. It is for a full
+// listing only; a partial one would delete good data.
+func (db *DB) Reconcile(ctx context.Context, sourceID, personID int64, resourceType string, present []string) (int, error) {
+	keep := make(map[string]bool, len(present))
+	for _, id := range present {
+		keep[id] = true
+	}
+	deleted := 0
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM resources r
+JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
+WHERE r.source_id = ? AND sp.person_id = ? AND r.type = ?`, sourceID, personID, resourceType)
+		if err != nil {
+			return err
+		}
+		var gone []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			if !keep[id] {
+				gone = append(gone, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range gone {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, resourceType, id); err != nil {
+				return err
+			}
+		}
+		deleted = len(gone)
+		return nil
+	})
+	return deleted, err
+}
+
+// PatientAt returns the id of the person's Patient at the source, or "" when none is linked.
+func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, error) {
+	var id string
+	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY patient_id LIMIT 1`,
+		sourceID, personID).Scan(&id)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return id, err
+}
+
+// PersonIdentifiers returns the identifiers that link the person across sources.
+func (db *DB) PersonIdentifiers(ctx context.Context, personID int64) ([]fhir.Identifier, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT system, value FROM person_identifiers WHERE person_id = ? ORDER BY system = ? DESC, system`, personID, fhir.NHSNumberSystem)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []fhir.Identifier
+	for rows.Next() {
+		var id fhir.Identifier
+		if err := rows.Scan(&id.System, &id.Value); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// PersonByIdentifier returns the person with that identifier.
+func (db *DB) PersonByIdentifier(ctx context.Context, system, value string) (Person, error) {
+	return scanPerson(db.db.QueryRowContext(ctx, `SELECT p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, '')
+FROM persons p JOIN person_identifiers pi ON pi.person_id = p.id WHERE pi.system = ? AND pi.value = ?`, system, value))
+}
+
+// SyncStatus is how a person's sync with one source stands.
+type SyncStatus struct {
+	Source           Source
+	RunningSince     string
+	LastAttemptAt    string
+	LastSuccessAt    string
+	LastReconciledAt string
+	LastError        string // in plain words
+	FailingSince     string
+}
+
+// SyncStarted records that a sync of the person from the source has begun.
+func (db *DB) SyncStarted(ctx context.Context, sourceID, personID int64) error {
+	now := db.stamp()
+	_, err := db.db.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, running_since, last_attempt_at) VALUES (?, ?, ?, ?)
+ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.running_since, last_attempt_at = excluded.last_attempt_at`,
+		sourceID, personID, now, now)
+	return err
+}
+
+// SyncFinished records how a sync ended: errText is "" on success, else what went wrong in plain words.
+func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, errText string, reconciled bool) error {
+	now := db.stamp()
+	var err error
+	if errText == "" {
+		rec := ""
+		if reconciled {
+			rec = now
+		}
+		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_success_at = ?, last_error = '', failing_since = '',
+last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, now, rec, rec, sourceID, personID)
+	} else {
+		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_error = ?,
+failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END WHERE source_id = ? AND person_id = ?`, errText, now, sourceID, personID)
+	}
+	return err
+}
+
+// ClearRunning forgets syncs marked running by a process that has stopped.
+func (db *DB) ClearRunning(ctx context.Context) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '' WHERE running_since != ''`)
+	return err
+}
+
+// SyncStatuses returns the person's sync state with every FHIR server source.
+func (db *DB) SyncStatuses(ctx context.Context, personID int64) ([]SyncStatus, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
+COALESCE(st.running_since, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''), COALESCE(st.last_reconciled_at, ''),
+COALESCE(st.last_error, ''), COALESCE(st.failing_since, '')
+FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?
+WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("sync status: %w", err)
+	}
+	defer rows.Close()
+	var out []SyncStatus
+	for rows.Next() {
+		var st SyncStatus
+		var cfg string
+		if err := rows.Scan(&st.Source.ID, &st.Source.Name, &st.Source.OrgName, &st.Source.LastImportAt, &st.Source.BaseURL, &st.Source.AuthKind, &cfg,
+			&st.RunningSince, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince); err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal([]byte(cfg), &st.Source.AuthConfig); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// CachedResource is one resource in the cache, with the source it came from.
+type CachedResource struct {
+	Source Source
+	Type   string
+	ID     string
+	Raw    []byte
+}
+
+// PersonResources calls fn for every cached resource about the person, source by source.
+func (db *DB) PersonResources(ctx context.Context, personID int64, fn func(CachedResource) error) error {
+	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, s.base_url, r.type, r.id, r.json FROM resources r
+JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
+JOIN sources s ON s.id = r.source_id
+WHERE sp.person_id = ? ORDER BY s.name, r.type, r.id`, personID)
+	if err != nil {
+		return fmt.Errorf("read record: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c CachedResource
+		if err := rows.Scan(&c.Source.ID, &c.Source.Name, &c.Source.OrgName, &c.Source.BaseURL, &c.Type, &c.ID, &c.Raw); err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// referencePattern finds literal references such as "Organization/123" in stored JSON.
+var referencePattern = regexp.MustCompile(`"reference"\s*:\s*"(?:[^"]*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})"`)
+
+// MissingReferences returns, by type, the ids of resources of the given types
+// that the person's resources from the source refer to and the cache does not hold.
+func (db *DB) MissingReferences(ctx context.Context, sourceID, personID int64, types map[string]bool) (map[string][]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT r.json FROM resources r
+JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
+WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	wanted := map[string][]string{}
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		for _, m := range referencePattern.FindAllSubmatch(raw, -1) {
+			typ, id := string(m[1]), string(m[2])
+			if !types[typ] || seen[typ+"/"+id] {
+				continue
+			}
+			seen[typ+"/"+id] = true
+			wanted[typ] = append(wanted[typ], id)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for typ, ids := range wanted {
+		for _, id := range ids {
+			var one int
+			err := db.db.QueryRowContext(ctx, `SELECT 1 FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, typ, id).Scan(&one)
+			if err == sql.ErrNoRows {
+				out[typ] = append(out[typ], id)
+			} else if err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// PersonsAt returns every person who has a Patient at the source.
+func (db *DB) PersonsAt(ctx context.Context, sourceID int64) ([]Person, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, '')
+FROM persons p JOIN source_patients sp ON sp.person_id = p.id WHERE sp.source_id = ? ORDER BY p.id`, sourceID)
+	if err != nil {
+		return nil, fmt.Errorf("persons at source: %w", err)
+	}
+	defer rows.Close()
+	var ps []Person
+	for rows.Next() {
+		var p Person
+		if err := rows.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber); err != nil {
+			return nil, err
+		}
+		ps = append(ps, p)
+	}
+	return ps, rows.Err()
+}

@@ -1,0 +1,121 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+func TestAddSource(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	tests := []struct {
+		name     string
+		src      store.Source
+		wantCode string
+	}{
+		{"plain", store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "https://fhir.lth.example/r4"}, ""},
+		{"bearer with secret file", store.Source{Name: "gp", BaseURL: "http://localhost:9/fhir", AuthKind: store.AuthBearer,
+			AuthConfig: map[string]string{"token-file": "/run/secrets/gp"}}, ""},
+		{"same name", store.Source{Name: "lth", BaseURL: "https://other.example"}, store.ECONFLICT},
+		{"two words", store.Source{Name: "two words", BaseURL: "https://x.example"}, store.EINVALID},
+		{"no scheme", store.Source{Name: "x", BaseURL: "fhir.example.org"}, store.EINVALID},
+		{"unknown auth", store.Source{Name: "y", BaseURL: "https://y.example", AuthKind: "basic"}, store.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := db.AddSource(ctx, tt.src)
+			if got := store.ErrorCode(err); got != tt.wantCode {
+				t.Fatalf("got %q (%v), want %q", got, err, tt.wantCode)
+			}
+			if tt.wantCode != "" {
+				return
+			}
+			got, err := db.SourceByName(ctx, tt.src.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.BaseURL != tt.src.BaseURL || got.AuthConfig["token-file"] != tt.src.AuthConfig["token-file"] {
+				t.Errorf("stored %+v, want %+v", got, tt.src)
+			}
+		})
+	}
+	if err := db.RemoveSource(ctx, "gp"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SourceByName(ctx, "gp"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("removed source still there: %v", err)
+	}
+}
+
+func observation(id, patient, updated string) fhir.Resource {
+	raw := fmt.Sprintf(`{"resourceType":"Observation","id":%q,"meta":{"lastUpdated":%q},"status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/%s"},"valueQuantity":{"value":70,"unit":"/min"}}`, id, updated, patient)
+	return fhir.Resource{Type: "Observation", ID: id, LastUpdated: updated, Raw: []byte(raw)}
+}
+
+// TestApplyPageIsAtomic checks that a page and its checkpoint are stored
+// together or not at all, and that deletions and reconciliation remove items.
+func TestApplyPageIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://localhost:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	patient := fmt.Sprintf(`{"resourceType":"Patient","id":"pt1","identifier":[{"system":%q,"value":"9434765919"}]}`, fhir.NHSNumberSystem)
+	page1 := []fhir.Resource{{Type: "Patient", ID: "pt1", Raw: []byte(patient)}, observation("o1", "pt1", "2026-01-01T00:00:00Z"), observation("o2", "pt1", "2026-01-02T00:00:00Z")}
+	cp1 := store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?page=2", Pending: "2026-01-02T00:00:00Z"}
+	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test", Resources: page1, Checkpoint: &cp1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Checkpoint(ctx, src.ID, person.ID, "Observation")
+	if err != nil || got != cp1 {
+		t.Fatalf("checkpoint %+v, %v; want %+v", got, err, cp1)
+	}
+	results := func() int {
+		sp, err := db.RecordSection(ctx, person.ID, fhir.SectionResults, 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sp.Total
+	}
+	if n := results(); n != 2 {
+		t.Fatalf("results after page 1: %d, want 2", n)
+	}
+
+	// A page that fails to commit leaves neither its resources nor its checkpoint.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	cp2 := store.Checkpoint{Watermark: "2026-01-03T00:00:00Z"}
+	if _, err := db.ApplyPage(cancelled, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test",
+		Resources: []fhir.Resource{observation("o3", "pt1", "2026-01-03T00:00:00Z")}, Checkpoint: &cp2}); err == nil {
+		t.Fatal("cancelled apply succeeded")
+	}
+	if got, _ := db.Checkpoint(ctx, src.ID, person.ID, "Observation"); got != cp1 {
+		t.Errorf("checkpoint moved without its page: %+v", got)
+	}
+	if n := results(); n != 2 {
+		t.Errorf("results after failed page: %d, want 2", n)
+	}
+
+	// A deletion from upstream removes the item; a reconciliation removes what upstream no longer lists.
+	res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "history",
+		Deleted: []fhir.Resource{{Type: "Observation", ID: "o1"}}})
+	if err != nil || res.Deleted != 1 {
+		t.Fatalf("delete: %+v, %v", res, err)
+	}
+	if n := results(); n != 1 {
+		t.Errorf("results after delete: %d, want 1", n)
+	}
+	n, err := db.Reconcile(ctx, src.ID, person.ID, "Observation", nil)
+	if err != nil || n != 1 {
+		t.Fatalf("reconcile: %d, %v", n, err)
+	}
+	if n := results(); n != 0 {
+		t.Errorf("results after reconcile: %d, want 0", n)
+	}
+}
