@@ -15,12 +15,18 @@ build: deps
 	$(GO) build $(TAGS) -o $(BIN) ./cmd/portal
 
 ## deps: Go modules, and the npm packages the portal serves (nhsuk-frontend) and tests with (axe-core).
-deps: static/node_modules/.installed
+deps: static/node_modules/.installed e2e/fhirserver/node_modules/.installed
 	$(GO) mod download
 
 static/node_modules/.installed: static/package.json static/package-lock.json
 	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 	cd static && npm ci --no-audit --no-fund
+	touch $@
+
+## The real FHIR server the sync tests run against (Medplum's FHIR router, test only).
+e2e/fhirserver/node_modules/.installed: e2e/fhirserver/package.json e2e/fhirserver/package-lock.json
+	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	cd e2e/fhirserver && npm ci --no-audit --no-fund
 	touch $@
 
 ## tools: Chromium for the end-to-end tests.
