@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -161,13 +162,20 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 	var out ImportResult
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
-		var err error
-		out, err = importTx(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, u.Resources)
+		sourceID, err := ensureSource(ctx, tx, now, u.Source, "")
 		if err != nil {
 			return err
 		}
-		var sourceID int64
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM sources WHERE name = ?`, u.Source).Scan(&sourceID); err != nil {
+		// Whatever was kept aside before is settled by a new version; if that one
+		// cannot be read either, the import keeps it aside again.
+		for _, r := range append(append([]fhir.Resource(nil), u.Resources...), u.Deleted...) {
+			if _, err := tx.ExecContext(ctx, `UPDATE rejected_resources SET resolved_at = ? WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = ''`,
+				now, sourceID, r.Type, r.ID); err != nil {
+				return err
+			}
+		}
+		out, err = importTx(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, u.Resources)
+		if err != nil {
 			return err
 		}
 		for _, d := range u.Deleted {
@@ -444,4 +452,43 @@ FROM persons p JOIN source_patients sp ON sp.person_id = p.id WHERE sp.source_id
 		ps = append(ps, p)
 	}
 	return ps, rows.Err()
+}
+
+// RecentlyActivePersons returns the persons whose accounts have had a session in use since then.
+func (db *DB) RecentlyActivePersons(ctx context.Context, since time.Time) ([]int64, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT a.person_id FROM sessions s JOIN accounts a ON a.id = s.account_id
+WHERE s.last_seen_at >= ? AND a.person_id IS NOT NULL`, formatTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("recently active persons: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Unresolved returns the resources from the source kept aside as unreadable and
+// not yet replaced by a readable version, at most limit of them.
+func (db *DB) Unresolved(ctx context.Context, sourceID int64, limit int) ([]fhir.Resource, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT type, resource_id FROM rejected_resources
+WHERE source_id = ? AND resolved_at = '' AND resource_id != '' ORDER BY type, resource_id LIMIT ?`, sourceID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("unresolved resources: %w", err)
+	}
+	defer rows.Close()
+	var out []fhir.Resource
+	for rows.Next() {
+		var r fhir.Resource
+		if err := rows.Scan(&r.Type, &r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +27,8 @@ type Config struct {
 	SessionKey  string        // hex secret for the session cookie
 	LinkSystems []string      // identifier systems that link a person across sources, besides the NHS number
 	EnrolTTL    time.Duration // how long enrolment codes last
+	SyncWorkers int           // persons synced at once in the background
+	Freshness   time.Duration // how old a person's data may be before sign-in syncs it
 }
 
 // listFlag collects a repeatable or comma-separated flag.
@@ -51,6 +54,20 @@ func linkFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
 	cfg.LinkSystems = nil
 	(*listFlag)(&cfg.LinkSystems).Set(getenv("PORTAL_LINK_SYSTEMS"))
 	fs.Var((*listFlag)(&cfg.LinkSystems), "link-system", "identifier system that links a person across sources besides the NHS number; repeatable (PORTAL_LINK_SYSTEMS, comma separated)")
+}
+
+func envInt(getenv func(string) string, key string, def int) int {
+	if n, err := strconv.Atoi(getenv(key)); err == nil {
+		return n
+	}
+	return def
+}
+
+func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(key)); err == nil {
+		return d
+	}
+	return def
 }
 
 func envOr(getenv func(string) string, key, def string) string {

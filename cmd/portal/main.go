@@ -25,6 +25,9 @@ const usage = `Usage: portal [command] [flags] [arguments]
 Commands:
   serve     serve the portal (the default)
   import    load FHIR R4 Bundle or NDJSON files into the cache
+  source    add, list or remove the FHIR servers records come from
+  sync      bring records up to date from FHIR server sources
+  export    write a person's cached record as a FHIR R4 Bundle
   invite    print a one-time enrolment code and link for a person
   migrate   create or update the database, then stop
 
@@ -42,6 +45,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runServe(ctx, args, getenv, stdout, stderr)
 	case "import":
 		return runImport(ctx, args, getenv, stdout, stderr)
+	case "source":
+		return runSource(ctx, args, getenv, stdout, stderr)
+	case "sync":
+		return runSync(ctx, args, getenv, stdout, stderr)
+	case "export":
+		return runExport(ctx, args, getenv, stdout, stderr)
 	case "invite":
 		return runInvite(ctx, args, getenv, stdout, stderr)
 	case "migrate":

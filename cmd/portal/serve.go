@@ -14,6 +14,7 @@ import (
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/demo"
 	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/store/fhirsync"
 	"github.com/mycarerecord/portal/web"
 )
 
@@ -28,6 +29,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&cfg.Demo, "demo", getenv("PORTAL_DEMO") == "1" || getenv("PORTAL_DEMO") == "true", "load made-up demo data into an empty database and say so on every page (PORTAL_DEMO=1)")
 	cfg.SessionKey = getenv("PORTAL_SESSION_KEY")
 	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
+	fs.IntVar(&cfg.SyncWorkers, "sync-workers", envInt(getenv, "PORTAL_SYNC_WORKERS", 2), "persons synced at once in the background (PORTAL_SYNC_WORKERS)")
+	fs.DurationVar(&cfg.Freshness, "sync-freshness", envDuration(getenv, "PORTAL_SYNC_FRESHNESS", 15*time.Minute), "sync a person at sign-in when their data is older than this (PORTAL_SYNC_FRESHNESS)")
 	if _, err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -53,7 +56,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return err
 		}
 	}
-	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey}, db, log)
+	clients := fhirsync.NewClients(getenv, fhirsync.ClientOptions{})
+	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems}
+	worker := fhirsync.NewWorker(puller, log, fhirsync.WorkerOptions{Concurrency: cfg.SyncWorkers, Freshness: cfg.Freshness})
+	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker}, db, log)
 	if err != nil {
 		return err
 	}
@@ -69,6 +75,14 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 	}
 	go cleanSessions(ctx, db, log)
+	workCtx, stopWork := context.WithCancel(ctx)
+	defer stopWork()
+	workDone := make(chan struct{})
+	go func() {
+		defer close(workDone)
+		go worker.RunPeriodic(workCtx, 5*time.Minute, time.Hour)
+		worker.Run(workCtx)
+	}()
 	fmt.Fprintf(stdout, "My Care Record is serving on %s\n", cfg.Origin)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()
@@ -83,6 +97,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
+	// Stop background syncs: each stops between pages, whose checkpoints are already stored.
+	stopWork()
+	<-workDone
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -30,3 +30,7 @@ CREATE TABLE sync_status (
     failing_since    TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (source_id, person_id)
 );
+
+-- A resource kept aside is read again on later syncs until a readable version arrives.
+ALTER TABLE rejected_resources ADD COLUMN resolved_at TEXT NOT NULL DEFAULT '';
+CREATE INDEX rejected_resources_open ON rejected_resources(source_id, resolved_at);

@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+// runSource adds, lists and removes FHIR server sources.
+func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("source: say add, list or remove, e.g. portal source list")
+	}
+	verb, args := args[0], args[1:]
+	var cfg Config
+	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	src := store.Source{AuthConfig: map[string]string{}}
+	if verb == "add" {
+		fs.StringVar(&src.OrgName, "org", "", "organisation people see, e.g. \"Leeds Teaching Hospitals\"")
+		fs.StringVar(&src.AuthKind, "auth", store.AuthNone, "none, bearer or smart-backend")
+		for _, f := range []struct{ name, usage string }{
+			{"token-file", "bearer: file holding the token"},
+			{"token-env", "bearer: environment variable holding the token"},
+			{"client-id", "smart-backend: the client id registered with the server"},
+			{"token-url", "smart-backend: the token endpoint"},
+			{"key-file", "smart-backend: PEM file with the private key (RSA for RS384, EC P-384 for ES384)"},
+			{"key-id", "smart-backend: the key's kid"},
+			{"alg", "smart-backend: RS384 or ES384 (default from the key)"},
+			{"scope", "smart-backend: scopes to ask for (default system/*.read)"},
+		} {
+			fs.Func(f.name, f.usage, func(v string) error { src.AuthConfig[f.name] = v; return nil })
+		}
+	}
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	switch verb {
+	case "add":
+		if len(rest) != 2 {
+			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
+		}
+		src.Name, src.BaseURL = rest[0], strings.TrimSuffix(rest[1], "/")
+		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
+		if _, err := db.AddSource(ctx, src); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
+		fmt.Fprintf(stdout, "Added source %s (%s).\n", src.Name, src.BaseURL)
+	case "list":
+		srcs, err := db.Sources(ctx)
+		if err != nil {
+			return err
+		}
+		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "NAME\tORGANISATION\tADDRESS\tAUTH")
+		for _, s := range srcs {
+			addr := s.BaseURL
+			if addr == "" {
+				addr = "(imported files)"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.OrgName, addr, s.AuthKind)
+		}
+		return w.Flush()
+	case "remove":
+		if len(rest) != 1 {
+			return errors.New("source remove: give the source's name")
+		}
+		if err := db.RemoveSource(ctx, rest[0]); err != nil {
+			return fmt.Errorf("source remove: %w", err)
+		}
+		fmt.Fprintf(stdout, "Removed source %s and everything cached from it.\n", rest[0])
+	default:
+		return fmt.Errorf("source: unknown action %q: say add, list or remove", verb)
+	}
+	return nil
+}
+
+// personFlags are the ways a command names a person.
+type personFlags struct {
+	id         int64
+	nhs        string
+	identifier string
+}
+
+func (pf *personFlags) add(fs *flag.FlagSet) {
+	fs.Int64Var(&pf.id, "person", 0, "the person's id in the portal")
+	fs.StringVar(&pf.nhs, "nhs-number", "", "the person's NHS number")
+	fs.StringVar(&pf.identifier, "identifier", "", "the person's identifier as SYSTEM|VALUE")
+}
+
+func (pf personFlags) given() bool { return pf.id != 0 || pf.nhs != "" || pf.identifier != "" }
+
+// system and value of the identifier given, turning --nhs-number into one.
+func (pf personFlags) systemValue() (string, string, error) {
+	if pf.nhs != "" {
+		nhs := strings.NewReplacer(" ", "", "-", "").Replace(pf.nhs)
+		if len(nhs) != 10 || strings.Trim(nhs, "0123456789") != "" {
+			return "", "", fmt.Errorf("--nhs-number %q: an NHS number is 10 digits", pf.nhs)
+		}
+		return fhir.NHSNumberSystem, nhs, nil
+	}
+	system, value, ok := strings.Cut(pf.identifier, "|")
+	if !ok || system == "" || value == "" {
+		return "", "", fmt.Errorf("--identifier %q: write it as SYSTEM|VALUE, e.g. https://fhir.nhs.uk/Id/nhs-number|9434765919", pf.identifier)
+	}
+	return system, value, nil
+}
+
+// find returns the person named by the flags from the local cache.
+func (pf personFlags) find(ctx context.Context, db *store.DB) (store.Person, error) {
+	if pf.id != 0 {
+		return db.Person(ctx, pf.id)
+	}
+	system, value, err := pf.systemValue()
+	if err != nil {
+		return store.Person{}, err
+	}
+	if system == fhir.NHSNumberSystem {
+		return db.PersonByNHSNumber(ctx, value)
+	}
+	return db.PersonByIdentifier(ctx, system, value)
+}
+
+// runSync pulls records from FHIR server sources, printing progress and a summary per source.
+func runSync(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	var sourceName string
+	var pf personFlags
+	var full bool
+	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	linkFlags(fs, &cfg, getenv)
+	fs.StringVar(&sourceName, "source", "", "only this source (default: every FHIR server source)")
+	pf.add(fs)
+	fs.BoolVar(&full, "full", false, "also list everything upstream holds, to find deletions")
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("sync: unexpected %q", rest[0])
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srcs, err := syncSources(ctx, db, sourceName)
+	if err != nil {
+		return err
+	}
+	cl := fhirsync.NewClients(getenv, fhirsync.ClientOptions{})
+	puller := &fhirsync.Puller{DB: db, Client: cl.Get, LinkSystems: cfg.LinkSystems}
+	if full {
+		puller.Reconcile = time.Nanosecond
+	}
+	out := bufio.NewWriter(stdout)
+	defer out.Flush()
+	failed := 0
+	for _, src := range srcs {
+		persons, err := syncPersons(ctx, db, puller, src, pf)
+		if err != nil {
+			fmt.Fprintf(out, "%s: %s\n", src.Name, fhirsync.Explain(err))
+			fmt.Fprintf(stderr, "sync: %s: %v\n", src.Name, err)
+			failed++
+			continue
+		}
+		total := fhirsync.Summary{Source: src.Name}
+		for _, p := range persons {
+			start := time.Now()
+			sum, err := puller.PullPerson(ctx, src, p.ID, func(pr fhirsync.Progress) {
+				r := pr.Result
+				fmt.Fprintf(out, "%s %s (person %d): %d added, %d updated, %d set aside\n", src.Name, pr.ResourceType, p.ID, r.Added, r.Updated, r.Rejected)
+				out.Flush()
+			})
+			total.Added += sum.Added
+			total.Updated += sum.Updated
+			total.Deleted += sum.Deleted
+			total.Rejected += sum.Rejected
+			if err != nil {
+				failed++
+				fmt.Fprintf(stderr, "sync: %s, person %d: %v\n", src.Name, p.ID, err)
+				continue
+			}
+			fmt.Fprintf(out, "%s: %s brought up to date in %s\n", src.Name, p.Name(), time.Since(start).Round(time.Millisecond))
+		}
+		fmt.Fprintf(out, "%s: %d added, %d updated, %d deleted, %d failed to read\n", src.Name, total.Added, total.Updated, total.Deleted, total.Rejected)
+	}
+	if failed > 0 {
+		return fmt.Errorf("sync: %d failed (see above)", failed)
+	}
+	return nil
+}
+
+// syncSources returns the named FHIR server source, or all of them.
+func syncSources(ctx context.Context, db *store.DB, name string) ([]store.Source, error) {
+	if name != "" {
+		src, err := db.SourceByName(ctx, name)
+		if err != nil {
+			return nil, fmt.Errorf("sync: %w", err)
+		}
+		if src.BaseURL == "" {
+			return nil, fmt.Errorf("sync: %s is a set of imported files, not a FHIR server", name)
+		}
+		return []store.Source{src}, nil
+	}
+	all, err := db.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Source
+	for _, s := range all {
+		if s.BaseURL != "" {
+			out = append(out, s)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("sync: there are no FHIR server sources yet: add one with portal source add NAME URL")
+	}
+	return out, nil
+}
+
+// syncPersons returns the person the flags name (finding them at the source
+// and adding them when new), or every person the source already knows.
+func syncPersons(ctx context.Context, db *store.DB, puller *fhirsync.Puller, src store.Source, pf personFlags) ([]store.Person, error) {
+	if !pf.given() {
+		return db.PersonsAt(ctx, src.ID)
+	}
+	p, err := pf.find(ctx, db)
+	if store.ErrorCode(err) == store.ENOTFOUND && pf.id == 0 {
+		system, value, verr := pf.systemValue()
+		if verr != nil {
+			return nil, verr
+		}
+		p, err = puller.FindPerson(ctx, src, system, value)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []store.Person{p}, nil
+}
+
+// runExport writes a person's cached record as a FHIR R4 Bundle of type
+// collection, each resource's meta.source naming where it came from.
+func runExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var cfg Config
+	var pf personFlags
+	var outPath string
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	pf.add(fs)
+	fs.StringVar(&outPath, "out", "", "file to write (default: standard output)")
+	if _, err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	if !pf.given() {
+		return errors.New("export: name the person with --person ID, --nhs-number N or --identifier SYSTEM|VALUE")
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	p, err := pf.find(ctx, db)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	w := stdout
+	var f *os.File
+	if outPath != "" {
+		// Write beside the target and rename, so a failed export never leaves half a file.
+		if f, err = os.CreateTemp(dirOf(outPath), ".export-*"); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer os.Remove(f.Name())
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	n, err := writeBundle(ctx, db, p.ID, bw)
+	if err == nil {
+		err = bw.Flush()
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Rename(f.Name(), outPath)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	if outPath != "" {
+		fmt.Fprintf(stdout, "Wrote %d resources for %s to %s\n", n, p.Name(), outPath)
+	}
+	return nil
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
+		return path[:i+1]
+	}
+	return "."
+}
+
+// writeBundle streams the person's resources as a collection Bundle.
+func writeBundle(ctx context.Context, db *store.DB, personID int64, w io.Writer) (int, error) {
+	ts, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339))
+	if _, err := fmt.Fprintf(w, `{"resourceType":"Bundle","type":"collection","timestamp":%s,"entry":[`, ts); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := db.PersonResources(ctx, personID, func(c store.CachedResource) error {
+		source := c.Source.BaseURL
+		if source == "" {
+			source = "urn:mycarerecord:source:" + c.Source.Name
+		}
+		raw, err := fhir.WithMetaSource(c.Raw, source)
+		if err != nil {
+			return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
+		}
+		sep := ","
+		if n == 0 {
+			sep = ""
+		}
+		fullURL := ""
+		if c.Source.BaseURL != "" {
+			u, _ := json.Marshal(c.Source.BaseURL + "/" + c.Type + "/" + c.ID)
+			fullURL = `"fullUrl":` + string(u) + `,`
+		}
+		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, fullURL, raw); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	_, err = io.WriteString(w, "]}\n")
+	return n, err
+}

@@ -1,0 +1,884 @@
+package fhirsync
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// ErrCircuitOpen is wrapped by the errors of calls refused at once because the
+// source has failed repeatedly and is being left alone for a while.
+var ErrCircuitOpen = errors.New("the source has failed several times in a row, so calls to it are paused for a while")
+
+// ErrForeignURL is wrapped by the errors of calls to a URL outside the source's
+// base URL: the Client never sends a source's credentials anywhere else.
+var ErrForeignURL = errors.New("the link is not under the source's base URL, so it was not followed")
+
+// ErrMalformedResource is wrapped when a resource arrived whole but does not
+// read as the FHIR R4 its type says.
+var ErrMalformedResource = errors.New("the resource does not read as FHIR R4")
+
+// UpstreamError is a failed exchange with a server, in words a person can read.
+type UpstreamError struct {
+	Status    int    // the HTTP status, or 0 when no answer came
+	Message   string // what went wrong: the server's OperationOutcome ("The server said: …"), else the status text or the network failure
+	Retryable bool   // whether trying again later may work
+
+	cause error
+}
+
+// Error says what the server answered.
+func (e *UpstreamError) Error() string {
+	switch {
+	case e.Status == 0, e.Status >= 200 && e.Status <= 299:
+		return e.Message // no answer, or an answer that said yes but arrived broken
+	case e.Message == "" || e.Message == http.StatusText(e.Status):
+		return "the server answered " + statusLine(e.Status)
+	default:
+		sep := ": "
+		if r, _ := utf8.DecodeRuneInString(e.Message); unicode.IsUpper(r) {
+			sep = ". "
+		}
+		return "the server answered " + statusLine(e.Status) + sep + e.Message
+	}
+}
+
+// Unwrap gives the underlying network error, if any.
+func (e *UpstreamError) Unwrap() error { return e.cause }
+
+// ClientOptions tunes a Client. Zero values take the defaults.
+type ClientOptions struct {
+	Timeout          time.Duration // per request; default 20s
+	MaxAttempts      int           // tries per call, the first included; default 5
+	BaseDelay        time.Duration // first back-off; default 500ms; exponential with full jitter, capped at MaxDelay
+	MaxDelay         time.Duration // default 30s; also caps Retry-After
+	BreakerThreshold int           // consecutive failed calls (after retries) that open the breaker; default 5
+	BreakerCooldown  time.Duration // how long it stays open before one trial call; default 1 min
+	HTTPClient       *http.Client
+	Sleep            func(ctx context.Context, d time.Duration) error // for tests; default a real sleep honouring ctx
+	Now              func() time.Time
+}
+
+// Client talks FHIR R4 REST to one source. It retries, backs off and trips a
+// circuit breaker per source. It is safe for concurrent use.
+type Client struct {
+	base   *url.URL // no trailing slash
+	auth   Auth
+	opts   ClientOptions
+	jitter func(ceiling time.Duration) time.Duration // tests replace it to see the ceilings
+
+	mu       sync.Mutex // guards the breaker below
+	failures int        // consecutive failed calls
+	open     bool
+	openedAt time.Time
+	trial    bool // a half-open trial call is in flight
+}
+
+// maxResponseSize bounds one answer held in memory, so a broken server cannot exhaust it.
+const maxResponseSize = 256 << 20
+
+// NewClient returns a Client for the FHIR server at baseURL (e.g. "https://fhir.example.org/r4").
+// A nil auth sends no credentials.
+func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
+	u, err := url.Parse(strings.TrimSpace(baseURL))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("the FHIR base URL must be an absolute http or https URL")
+	}
+	if u.User != nil {
+		return nil, errors.New("the FHIR base URL must not carry a user name or password; configure the source's auth instead")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, errors.New("the FHIR base URL must not have a query or fragment")
+	}
+	u.Scheme = strings.ToLower(u.Scheme)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	if auth == nil {
+		auth = NoAuth()
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 20 * time.Second
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.BaseDelay <= 0 {
+		opts.BaseDelay = 500 * time.Millisecond
+	}
+	if opts.MaxDelay <= 0 {
+		opts.MaxDelay = 30 * time.Second
+	}
+	if opts.BreakerThreshold <= 0 {
+		opts.BreakerThreshold = 5
+	}
+	if opts.BreakerCooldown <= 0 {
+		opts.BreakerCooldown = time.Minute
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{}
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Client{base: u, auth: auth, opts: opts, jitter: fullJitter}, nil
+}
+
+// BaseURL returns the server's base URL, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// BreakerOpen reports whether the circuit breaker is open (or half-open,
+// awaiting its trial call): the source has been failing.
+func (c *Client) BreakerOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.open
+}
+
+// Page is one searchset or history page.
+type Page struct {
+	Resources []fhir.Resource // entries that read, matches and includes alike
+	Rejected  []Rejected      // entries kept aside with the reason; the rest of the page still counts
+	Next      string          // absolute URL of the next page, or ""
+	Total     int             // Bundle.total, or -1
+	Deleted   []fhir.Resource // history entries whose request.method is DELETE: Type and ID (and VersionID, LastUpdated when given), no Raw
+	Warnings  []string        // what OperationOutcome entries (search.mode "outcome") said, in words
+}
+
+// Rejected is a Bundle entry that could not be used, kept with the reason.
+type Rejected struct {
+	Type, ID string // as far as they could be read
+	Error    string
+	Raw      []byte // the entry's resource JSON, or the whole entry when it has none
+}
+
+// Search runs GET base/resourceType?params and reads the searchset page.
+func (c *Client) Search(ctx context.Context, resourceType string, params url.Values) (Page, error) {
+	if !validType(resourceType) {
+		return Page{}, fmt.Errorf("searching: %q is not a FHIR resource type", resourceType)
+	}
+	u := c.base.JoinPath(resourceType)
+	u.RawQuery = params.Encode()
+	p, err := c.page(ctx, u)
+	if err != nil {
+		return Page{}, fmt.Errorf("searching %s: %w", resourceType, err)
+	}
+	return p, nil
+}
+
+// Next fetches the page a Page.Next link names. It refuses a URL not under the
+// base URL (scheme, host and path prefix), so credentials never go elsewhere.
+func (c *Client) Next(ctx context.Context, pageURL string) (Page, error) {
+	u, err := c.underBase(pageURL)
+	if err != nil {
+		return Page{}, fmt.Errorf("fetching the next page: %w", err)
+	}
+	p, err := c.page(ctx, u)
+	if err != nil {
+		return Page{}, fmt.Errorf("fetching the next page: %w", err)
+	}
+	return p, nil
+}
+
+// History runs GET base/resourceType/_history?_since=since (base/_history when
+// resourceType is ""; no _since when since is ""). Deletions come in Page.Deleted.
+func (c *Client) History(ctx context.Context, resourceType string, since string) (Page, error) {
+	var u *url.URL
+	switch {
+	case resourceType == "":
+		u = c.base.JoinPath("_history")
+	case validType(resourceType):
+		u = c.base.JoinPath(resourceType, "_history")
+	default:
+		return Page{}, fmt.Errorf("reading history: %q is not a FHIR resource type", resourceType)
+	}
+	if since != "" {
+		u.RawQuery = url.Values{"_since": {since}}.Encode()
+	}
+	p, err := c.page(ctx, u)
+	if err != nil {
+		return Page{}, fmt.Errorf("reading %s history: %w", strings.TrimSpace(resourceType+" "), err)
+	}
+	return p, nil
+}
+
+// Read runs GET base/resourceType/id. When the resource arrives whole but does
+// not read (fhir.Project fails), Read returns it together with an error wrapping
+// ErrMalformedResource, so the caller can keep it aside.
+func (c *Client) Read(ctx context.Context, resourceType, id string) (fhir.Resource, error) {
+	if !validType(resourceType) || !validID(id) {
+		return fhir.Resource{}, fmt.Errorf("reading: %q/%q is not a FHIR resource type and id", resourceType, id)
+	}
+	where := resourceType + "/" + id
+	_, body, err := c.call(ctx, request{method: http.MethodGet, url: c.base.JoinPath(resourceType, id), auth: true, check: checkJSON})
+	if err != nil {
+		return fhir.Resource{}, fmt.Errorf("reading %s: %w", where, err)
+	}
+	r, err := fhir.ParseResource(body)
+	if err != nil {
+		return fhir.Resource{}, fmt.Errorf("reading %s: %w: %v", where, ErrMalformedResource, err)
+	}
+	if r.Type == "OperationOutcome" && resourceType != r.Type {
+		return fhir.Resource{}, fmt.Errorf("reading %s: %w", where, &UpstreamError{Status: http.StatusOK, Message: "The server said: " + clip(c.redact(outcomeText(body)))})
+	}
+	if r.Type != resourceType || (r.ID != "" && r.ID != id) {
+		return fhir.Resource{}, fmt.Errorf("reading %s: the server sent %s/%s instead", where, r.Type, r.ID)
+	}
+	if r.ID == "" {
+		r.ID = id
+	}
+	if _, err := fhir.Project(r); err != nil {
+		return r, fmt.Errorf("reading %s: %w: %v", where, ErrMalformedResource, err)
+	}
+	return r, nil
+}
+
+// Do sends method to path (relative to the base URL, may carry a query, or an
+// absolute URL under it) with auth, retries and the breaker. A body goes as
+// application/fhir+json unless header says otherwise. Retries repeat a POST, so
+// a create should be conditional (If-None-Exist) or a PUT. The response's body
+// is already read and returned; on a status outside 2xx the response and body
+// come back with the *UpstreamError.
+func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, []byte, error) {
+	if method == "" || strings.ContainsAny(method, " \t\r\n") {
+		return nil, nil, fmt.Errorf("%q is not an HTTP method", method)
+	}
+	u, err := c.resolve(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", method, err)
+	}
+	resp, rbody, err := c.call(ctx, request{method: method, url: u, body: body, header: header, auth: true})
+	if err != nil {
+		return resp, rbody, fmt.Errorf("%s %s: %w", method, safeURL(u), err)
+	}
+	return resp, rbody, nil
+}
+
+// Get fetches rawURL (absolute, or relative to the base URL) with retries and
+// the breaker, for bulk data status and files. Credentials go only to the base
+// URL's own scheme and host; a file elsewhere (e.g. object storage) is fetched without them.
+func (c *Client) Get(ctx context.Context, rawURL string) ([]byte, http.Header, error) {
+	ref, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, errors.New("GET: the URL does not parse")
+	}
+	u := c.base.JoinPath("/").ResolveReference(ref)
+	if u.User != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, nil, errors.New("GET: only http and https URLs without a user name or password are fetched")
+	}
+	auth := sameOrigin(u, c.base)
+	resp, body, err := c.call(ctx, request{method: http.MethodGet, url: u, auth: auth,
+		header: http.Header{"Accept": {"application/fhir+json, application/fhir+ndjson, application/json;q=0.9, */*;q=0.8"}}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("GET %s: %w", safeURL(u), err)
+	}
+	return body, resp.Header, nil
+}
+
+// request is one call's worth of what to send.
+type request struct {
+	method string
+	url    *url.URL
+	body   []byte
+	header http.Header
+	auth   bool               // send the source's credentials
+	check  func([]byte) error // an error means the answer is broken (e.g. cut short) and worth trying again
+}
+
+// call runs one call through the breaker and the retries.
+func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, error) {
+	trial, err := c.admit()
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, body, err := c.retry(ctx, rq, trial)
+	var ue *UpstreamError
+	failed := err != nil && errors.As(err, &ue) && ue.Retryable
+	abandoned := err != nil && ctx.Err() != nil
+	c.settle(trial, failed, abandoned)
+	return resp, body, err
+}
+
+// admit lets a call through unless the breaker is open; after the cooldown it
+// lets exactly one trial call through.
+func (c *Client) admit() (trial bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.open {
+		return false, nil
+	}
+	if c.trial || c.opts.Now().Sub(c.openedAt) < c.opts.BreakerCooldown {
+		return false, fmt.Errorf("%s: %w", c.base.Host, ErrCircuitOpen)
+	}
+	c.trial = true
+	return true, nil
+}
+
+// settle records how a call went. A server that answers, even with a 404, is
+// alive: only failures worth retrying count towards opening the breaker, and
+// a call the caller abandoned counts for nothing.
+func (c *Client) settle(trial, failed, abandoned bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if trial {
+		c.trial = false
+	}
+	switch {
+	case abandoned:
+	case !failed:
+		c.failures, c.open = 0, false
+	default:
+		c.failures++
+		if trial || c.failures >= c.opts.BreakerThreshold {
+			c.open, c.openedAt = true, c.opts.Now()
+		}
+	}
+}
+
+// retry tries rq up to MaxAttempts times (once for a half-open trial).
+func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Response, []byte, error) {
+	attempts := c.opts.MaxAttempts
+	if trial {
+		attempts = 1
+	}
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		resp, body, sentAuth, err := c.once(ctx, rq)
+		if err == nil {
+			return resp, body, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		var ue *UpstreamError
+		if !errors.As(err, &ue) {
+			return resp, body, err
+		}
+		if resp != nil && ue.Status == http.StatusUnauthorized && rq.auth && !refreshed {
+			// A cached token the server no longer accepts: drop it and try once more at once.
+			if inv, ok := c.auth.(invalidator); ok {
+				inv.invalidate(strings.TrimPrefix(sentAuth, "Bearer "))
+				refreshed = true
+				attempt--
+				continue
+			}
+		}
+		if !ue.Retryable || attempt >= attempts {
+			return resp, body, err
+		}
+		if err := c.opts.Sleep(ctx, c.delay(attempt, resp)); err != nil {
+			return nil, nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
+		}
+	}
+}
+
+// once makes one attempt within the per-request timeout. It returns the
+// Authorization header it sent, so a refused token can be dropped.
+func (c *Client) once(ctx context.Context, rq request) (*http.Response, []byte, string, error) {
+	actx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+	defer cancel()
+	var rd io.Reader
+	if rq.body != nil {
+		rd = bytes.NewReader(rq.body)
+	}
+	req, err := http.NewRequestWithContext(actx, rq.method, rq.url.String(), rd)
+	if err != nil {
+		return nil, nil, "", errors.New("could not build the request")
+	}
+	for k, vs := range rq.header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	if req.Header.Get("Accept") == "" {
+		req.Header.Set("Accept", "application/fhir+json")
+	}
+	if rq.body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/fhir+json")
+	}
+	if rq.auth {
+		if err := c.auth.Authorize(actx, req); err != nil {
+			if ctx.Err() == nil && actx.Err() != nil {
+				return nil, nil, "", &UpstreamError{Message: "getting credentials took longer than " + c.opts.Timeout.String(), Retryable: true, cause: err}
+			}
+			return nil, nil, "", err
+		}
+	} else {
+		req.Header.Del("Authorization")
+	}
+	sentAuth := req.Header.Get("Authorization")
+	resp, err := c.opts.HTTPClient.Do(req)
+	if err != nil {
+		return nil, nil, sentAuth, c.networkError(actx, "could not reach the server", err)
+	}
+	orig := resp.Body
+	defer orig.Close()
+	body, err := io.ReadAll(io.LimitReader(orig, maxResponseSize+1))
+	if err != nil {
+		return resp, nil, sentAuth, c.networkError(actx, "the answer was cut short", err)
+	}
+	if len(body) > maxResponseSize {
+		return resp, nil, sentAuth, &UpstreamError{Status: resp.StatusCode, Message: fmt.Sprintf("the answer is larger than %d MB", maxResponseSize>>20)}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp, body, sentAuth, c.statusError(resp.StatusCode, body)
+	}
+	if rq.check != nil {
+		if err := rq.check(body); err != nil {
+			return resp, body, sentAuth, &UpstreamError{Status: resp.StatusCode, Message: err.Error(), Retryable: true, cause: err}
+		}
+	}
+	return resp, body, sentAuth, nil
+}
+
+// networkError describes a failure with no usable answer. All are worth retrying.
+func (c *Client) networkError(actx context.Context, what string, err error) error {
+	reason := networkReason(err)
+	if errors.Is(actx.Err(), context.DeadlineExceeded) {
+		reason = "no answer within " + c.opts.Timeout.String()
+	}
+	return &UpstreamError{Message: what + ": " + clip(c.redact(reason)), Retryable: true, cause: err}
+}
+
+// networkReason puts a transport error in words, without the URL.
+func networkReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "the connection closed before the answer was complete"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the connection was refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the connection was reset"
+	case errors.As(err, &dns):
+		return "the host name " + dns.Name + " could not be found"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "no answer in time"
+	}
+	return err.Error()
+}
+
+// statusError reads a failed answer: its OperationOutcome in words, else the status text.
+func (c *Client) statusError(status int, body []byte) *UpstreamError {
+	msg := http.StatusText(status)
+	if said := outcomeText(body); said != "" {
+		msg = "The server said: " + said
+	}
+	if msg == "" {
+		msg = "HTTP status " + strconv.Itoa(status)
+	}
+	return &UpstreamError{Status: status, Message: clip(c.redact(msg)), Retryable: retryableStatus(status)}
+}
+
+// retryableStatus: timeouts, throttling and server errors, except those that
+// say the server will never do it.
+func retryableStatus(status int) bool {
+	switch status {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return true
+	case http.StatusNotImplemented, http.StatusHTTPVersionNotSupported:
+		return false
+	}
+	return status >= 500
+}
+
+// delay is how long to wait before the next attempt: Retry-After when the
+// server gave one, else exponential back-off with full jitter, both capped at MaxDelay.
+func (c *Client) delay(attempt int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok {
+			return min(d, c.opts.MaxDelay)
+		}
+	}
+	ceiling := c.opts.BaseDelay
+	for i := 1; i < attempt && ceiling < c.opts.MaxDelay; i++ {
+		ceiling *= 2
+	}
+	return c.jitter(min(ceiling, c.opts.MaxDelay))
+}
+
+// fullJitter picks uniformly in [0, ceiling], so many clients retrying at once spread out.
+func fullJitter(ceiling time.Duration) time.Duration {
+	if ceiling <= 0 {
+		return 0
+	}
+	return time.Duration(rand.Int64N(int64(ceiling) + 1))
+}
+
+// retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func retryAfter(v string, now time.Time) (time.Duration, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(24*time.Hour/time.Second) {
+			secs = int64(24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// redact scrubs the Auth's secrets from text a server or the network produced.
+func (c *Client) redact(s string) string {
+	if sh, ok := c.auth.(secretHolder); ok {
+		return redact(s, sh.secrets()...)
+	}
+	return s
+}
+
+// checkJSON catches an answer cut short: a broken connection often looks like that.
+func checkJSON(body []byte) error {
+	var v json.RawMessage
+	if err := json.Unmarshal(body, &v); err != nil {
+		var syn *json.SyntaxError
+		if errors.As(err, &syn) {
+			return fmt.Errorf("the answer is not valid JSON at byte %d of %d; it may have been cut short", syn.Offset, len(body))
+		}
+		return errors.New("the answer is not valid JSON; it may have been cut short")
+	}
+	return nil
+}
+
+// page fetches and reads one Bundle page.
+func (c *Client) page(ctx context.Context, u *url.URL) (Page, error) {
+	_, body, err := c.call(ctx, request{method: http.MethodGet, url: u, auth: true, check: checkJSON})
+	if err != nil {
+		return Page{}, err
+	}
+	return parsePage(body, u)
+}
+
+// parsePage reads a searchset or history Bundle leniently: one bad entry is
+// kept aside and never spoils the rest.
+func parsePage(body []byte, pageURL *url.URL) (Page, error) {
+	var b struct {
+		ResourceType string            `json:"resourceType"`
+		Total        *int              `json:"total"`
+		Link         []json.RawMessage `json:"link"`
+		Entry        []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(body, &b); err != nil {
+		return Page{}, fmt.Errorf("the answer is not a FHIR Bundle: %v", err)
+	}
+	switch b.ResourceType {
+	case "Bundle":
+	case "OperationOutcome":
+		return Page{}, &UpstreamError{Status: http.StatusOK, Message: "The server said: " + clip(outcomeText(body))}
+	case "":
+		return Page{}, errors.New("the answer is not a FHIR Bundle: it has no resourceType")
+	default:
+		return Page{}, fmt.Errorf("the answer is a %s, not a Bundle", clip(b.ResourceType))
+	}
+	p := Page{Total: -1}
+	if b.Total != nil {
+		p.Total = *b.Total
+	}
+	for _, raw := range b.Link {
+		var l struct {
+			Relation string `json:"relation"`
+			URL      string `json:"url"`
+		}
+		if json.Unmarshal(raw, &l) != nil || l.Relation != "next" || l.URL == "" {
+			continue
+		}
+		if next, err := pageURL.Parse(l.URL); err == nil {
+			p.Next = next.String()
+		}
+	}
+	for i, raw := range b.Entry {
+		p.addEntry(i+1, raw)
+	}
+	return p, nil
+}
+
+// addEntry sorts one Bundle entry into resources, deletions, warnings or rejects.
+func (p *Page) addEntry(n int, raw json.RawMessage) {
+	var e struct {
+		FullURL  string          `json:"fullUrl"`
+		Resource json.RawMessage `json:"resource"`
+		Search   struct {
+			Mode string `json:"mode"`
+		} `json:"search"`
+		Request struct {
+			Method string `json:"method"`
+			URL    string `json:"url"`
+		} `json:"request"`
+		Response struct {
+			Etag         string `json:"etag"`
+			LastModified string `json:"lastModified"`
+		} `json:"response"`
+	}
+	reject := func(res json.RawMessage, msg string) {
+		typ, id := peek(res)
+		p.Rejected = append(p.Rejected, Rejected{Type: typ, ID: id, Error: fmt.Sprintf("entry %d: %s", n, msg), Raw: bytes.Clone(res)})
+	}
+	if err := json.Unmarshal(raw, &e); err != nil {
+		if res, ok := rawField(raw, "resource"); ok {
+			reject(res, "the entry does not read: "+err.Error())
+		} else {
+			reject(raw, "the entry does not read: "+err.Error())
+		}
+		return
+	}
+	hasResource := len(e.Resource) > 0 && string(e.Resource) != "null"
+	if strings.EqualFold(e.Request.Method, http.MethodDelete) {
+		typ, id, version := refParts(e.Request.URL)
+		if typ == "" {
+			typ, id, version = refParts(e.FullURL)
+		}
+		if typ == "" || !validID(id) {
+			reject(raw, "a deletion that does not say which resource was deleted")
+			return
+		}
+		if version == "" {
+			version = etagVersion(e.Response.Etag)
+		}
+		p.Deleted = append(p.Deleted, fhir.Resource{Type: typ, ID: id, VersionID: version, LastUpdated: e.Response.LastModified, FullURL: e.FullURL})
+		return
+	}
+	if !hasResource {
+		reject(raw, "the entry has no resource")
+		return
+	}
+	r, err := fhir.ParseResource(e.Resource)
+	if err != nil {
+		reject(e.Resource, err.Error())
+		return
+	}
+	if r.Type == "OperationOutcome" {
+		if said := outcomeText(e.Resource); said != "" {
+			p.Warnings = append(p.Warnings, "The server said: "+clip(said))
+		}
+		return
+	}
+	if r.ID == "" {
+		reject(e.Resource, "the "+r.Type+" has no id")
+		return
+	}
+	r.FullURL = e.FullURL
+	if _, err := fhir.Project(r); err != nil {
+		reject(e.Resource, err.Error())
+		return
+	}
+	p.Resources = append(p.Resources, r)
+}
+
+// rawField returns one member of a JSON object without reading the rest.
+func rawField(raw json.RawMessage, name string) (json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, false
+	}
+	v, ok := m[name]
+	return v, ok && len(v) > 0 && string(v) != "null"
+}
+
+// peek reads what it can of a resource's type and id, for a rejected entry.
+func peek(raw json.RawMessage) (typ, id string) {
+	var h struct {
+		ResourceType any `json:"resourceType"`
+		ID           any `json:"id"`
+	}
+	if json.Unmarshal(raw, &h) != nil {
+		return "", ""
+	}
+	typ, _ = h.ResourceType.(string)
+	id, _ = h.ID.(string)
+	return clip(typ), clip(id)
+}
+
+// refParts splits "Type/id", "Type/id/_history/v" or an absolute URL ending so.
+func refParts(ref string) (typ, id, version string) {
+	if u, err := url.Parse(ref); err == nil {
+		ref = u.Path
+	}
+	parts := strings.Split(strings.Trim(ref, "/"), "/")
+	if n := len(parts); n >= 4 && parts[n-2] == "_history" {
+		version = parts[n-1]
+		parts = parts[:n-2]
+	}
+	n := len(parts)
+	if n < 2 || !validType(parts[n-2]) {
+		return "", "", ""
+	}
+	return parts[n-2], parts[n-1], version
+}
+
+// etagVersion reads the version from an ETag such as W/"3".
+func etagVersion(etag string) string {
+	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(etag), "W/"), `"`)
+}
+
+// outcomeText reads an OperationOutcome's issues in words, or "" if body is not one.
+func outcomeText(body []byte) string {
+	var oo struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Diagnostics string `json:"diagnostics"`
+			Details     struct {
+				Text string `json:"text"`
+			} `json:"details"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" {
+		return ""
+	}
+	var said []string
+	seen := map[string]bool{}
+	for _, is := range oo.Issue {
+		for _, s := range []string{is.Details.Text, is.Diagnostics} {
+			s = strings.TrimSpace(s)
+			if s != "" && !seen[s] {
+				seen[s] = true
+				said = append(said, s)
+			}
+		}
+	}
+	return strings.Join(said, "; ")
+}
+
+// resolve turns a Do path into a URL under the base.
+func (c *Client) resolve(p string) (*url.URL, error) {
+	ref, err := url.Parse(p)
+	if err != nil {
+		return nil, errors.New("the path does not parse as a URL")
+	}
+	if ref.IsAbs() || ref.Host != "" {
+		return c.underBase(p)
+	}
+	u := c.base.JoinPath(ref.Path)
+	u.RawQuery = ref.RawQuery
+	return c.underBase(u.String())
+}
+
+// underBase parses raw (absolute, or relative to the base URL) and refuses it
+// unless it has the base's scheme and host and its path lies under the base path.
+func (c *Client) underBase(raw string) (*url.URL, error) {
+	ref, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("the URL does not parse: %w", ErrForeignURL)
+	}
+	u := c.base.JoinPath("/").ResolveReference(ref)
+	clean := path.Clean("/" + u.Path)
+	basePath := c.base.Path
+	underPath := basePath == "" || clean == basePath || strings.HasPrefix(clean, basePath+"/")
+	if u.User != nil || !sameOrigin(u, c.base) || !underPath {
+		return nil, fmt.Errorf("refused %s: %w (%s)", safeURL(u), ErrForeignURL, c.base)
+	}
+	return u, nil
+}
+
+// sameOrigin compares scheme, host and port, with default ports filled in.
+func sameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if strings.EqualFold(u.Scheme, "https") {
+			return "443"
+		}
+		return "80"
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+// safeURL shows a URL without user info or query, which may carry things not to repeat.
+func safeURL(u *url.URL) string {
+	v := *u
+	v.User, v.RawQuery, v.ForceQuery, v.Fragment = nil, "", false, ""
+	return v.String()
+}
+
+// validType: a FHIR resource type name, so it cannot smuggle a path.
+func validType(s string) bool {
+	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// validID: the FHIR id rule.
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// statusLine is e.g. "404 Not Found".
+func statusLine(status int) string {
+	return strings.TrimSpace(strconv.Itoa(status) + " " + http.StatusText(status))
+}
+
+// clip keeps text from a server to one short line.
+func clip(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	const most = 500
+	if utf8.RuneCountInString(s) > most {
+		s = string([]rune(s)[:most]) + "…"
+	}
+	return strings.TrimSpace(s)
+}

@@ -1,0 +1,499 @@
+package fhirsync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// PullTypes are the resource types pulled for each person: those the record pages show.
+var pullTypes = []string{
+	"AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Condition", "Immunization", "Observation",
+	"DiagnosticReport", "Encounter", "Appointment", "Procedure", "DocumentReference", "CarePlan", "CareTeam",
+}
+
+// PullTypes returns the resource types pulled for each person.
+func PullTypes() []string { return append([]string(nil), pullTypes...) }
+
+// referenceTypes are the resources that record items point at and pages name.
+var referenceTypes = map[string]bool{"Organization": true, "Practitioner": true, "Location": true, "Medication": true}
+
+// Puller pulls people's records from FHIR servers into the store.
+type Puller struct {
+	DB          *store.DB
+	Client      func(src store.Source) (*Client, error) // one client per source, kept by the caller
+	PageSize    int                                     // _count; default 100
+	Overlap     time.Duration                           // how far before the watermark each search starts again; default 1 minute
+	Reconcile   time.Duration                           // how often a full listing looks for deletions; default 24 hours
+	LinkSystems []string
+	Now         func() time.Time
+}
+
+// Progress is reported after every page.
+type Progress struct {
+	Source       string
+	ResourceType string
+	Result       store.ImportResult
+}
+
+// Summary counts one person's pull from one source.
+type Summary struct {
+	Source   string
+	Added    int
+	Updated  int
+	Deleted  int
+	Rejected int
+	Pages    int
+}
+
+func (s *Summary) add(r store.ImportResult) {
+	s.Added += r.Added
+	s.Updated += r.Updated
+	s.Deleted += r.Deleted
+	s.Rejected += r.Rejected
+	s.Pages++
+}
+
+// ErrNoRecord means the source holds no Patient for the person.
+var ErrNoRecord = errors.New("this organisation has no record for this person")
+
+func (p *Puller) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+// PullPerson brings one person's record from one source up to date. Each page
+// is stored with its checkpoint, so a stopped pull resumes where it was. The
+// person's sync status records how it ended.
+func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int64, progress func(Progress)) (Summary, error) {
+	sum := Summary{Source: src.Name}
+	if err := p.DB.SyncStarted(ctx, src.ID, personID); err != nil {
+		return sum, err
+	}
+	reconciled, err := p.pull(ctx, src, personID, progress, &sum)
+	msg := ""
+	if err != nil {
+		msg = Explain(err)
+	}
+	// Record the end even when ctx was cancelled, so pages do not show "Updating…" for ever.
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, msg, reconciled); ferr != nil && err == nil {
+		err = ferr
+	}
+	return sum, err
+}
+
+func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, progress func(Progress), sum *Summary) (reconciled bool, err error) {
+	client, err := p.Client(src)
+	if err != nil {
+		return false, err
+	}
+	patientID, err := p.findPatient(ctx, client, src, personID, sum)
+	if err != nil {
+		return false, err
+	}
+	for _, typ := range pullTypes {
+		if err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum); err != nil {
+			return false, fmt.Errorf("%s: %w", typ, err)
+		}
+	}
+	if err := p.retryRejected(ctx, client, src, personID, sum); err != nil {
+		return false, fmt.Errorf("resources kept aside: %w", err)
+	}
+	if err := p.resolveReferences(ctx, client, src, personID, sum); err != nil {
+		return false, fmt.Errorf("referenced resources: %w", err)
+	}
+	if p.dueForReconcile(ctx, src, personID) {
+		for _, typ := range pullTypes {
+			if err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum); err != nil {
+				return false, fmt.Errorf("%s deletions: %w", typ, err)
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// findPatient returns the person's Patient id at the source, searching by
+// their identifiers (NHS number first) the first time and storing the Patient.
+func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) (string, error) {
+	id, err := p.DB.PatientAt(ctx, src.ID, personID)
+	if err != nil || id != "" {
+		return id, err
+	}
+	ids, err := p.DB.PersonIdentifiers(ctx, personID)
+	if err != nil {
+		return "", err
+	}
+	for _, ident := range ids {
+		page, err := c.Search(ctx, "Patient", url.Values{"identifier": {ident.System + "|" + ident.Value}})
+		if err != nil {
+			return "", err
+		}
+		for _, r := range page.Resources {
+			if r.Type != "Patient" {
+				continue
+			}
+			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: "Patient",
+				Origin: "Patient?identifier=" + ident.System + "|" + ident.Value, LinkSystems: p.linkSystems(ident.System), Resources: []fhir.Resource{r}})
+			if err != nil {
+				return "", err
+			}
+			sum.add(res)
+			return r.ID, nil
+		}
+	}
+	return "", ErrNoRecord
+}
+
+// FindPerson searches the source for a Patient with the identifier, stores it
+// (adding the person when new) and returns the person.
+func (p *Puller) FindPerson(ctx context.Context, src store.Source, system, value string) (store.Person, error) {
+	c, err := p.Client(src)
+	if err != nil {
+		return store.Person{}, err
+	}
+	page, err := c.Search(ctx, "Patient", url.Values{"identifier": {system + "|" + value}})
+	if err != nil {
+		return store.Person{}, err
+	}
+	for _, r := range page.Resources {
+		if r.Type != "Patient" {
+			continue
+		}
+		if _, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, ResourceType: "Patient", Origin: "Patient?identifier=" + system + "|" + value,
+			LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}}); err != nil {
+			return store.Person{}, err
+		}
+		if system == fhir.NHSNumberSystem {
+			return p.DB.PersonByNHSNumber(ctx, value)
+		}
+		return p.DB.PersonByIdentifier(ctx, system, value)
+	}
+	return store.Person{}, ErrNoRecord
+}
+
+// linkSystems makes sure the identifier a Patient was found by links it to the person.
+func (p *Puller) linkSystems(system string) []string {
+	for _, s := range p.LinkSystems {
+		if s == system {
+			return p.LinkSystems
+		}
+	}
+	return append(append([]string(nil), p.LinkSystems...), system)
+}
+
+// pullType fetches what changed for one resource type since the watermark, page by page.
+func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) error {
+	cp, err := p.DB.Checkpoint(ctx, src.ID, personID, typ)
+	if err != nil {
+		return err
+	}
+	if cp.Watermark != "" && cp.NextURL == "" {
+		if err := p.pullDeletions(ctx, c, src, personID, typ, cp.Watermark, sum); err != nil {
+			return err
+		}
+	}
+	for {
+		var page Page
+		if cp.NextURL != "" {
+			page, err = c.Next(ctx, cp.NextURL)
+		} else {
+			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
+		}
+		if err != nil {
+			return err
+		}
+		// The watermark only moves when a whole search is stored, to the newest
+		// change it saw; until then the next link is the checkpoint.
+		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: newest(cp.Pending, page.Resources)}
+		if page.Next == "" {
+			next = store.Checkpoint{Watermark: maxTime(cp.Watermark, next.Pending)}
+		}
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ,
+			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next})
+		if err != nil {
+			return err
+		}
+		sum.add(res)
+		if progress != nil {
+			progress(Progress{Source: src.Name, ResourceType: typ, Result: res})
+		}
+		cp = next
+		if cp.NextURL == "" {
+			return nil
+		}
+	}
+}
+
+// pullDeletions applies the deletions the type's history shows since the
+// watermark. A server without type history is left to full reconciliation.
+func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, typ, watermark string, sum *Summary) error {
+	page, err := c.History(ctx, typ, p.since(watermark))
+	for {
+		var ue *UpstreamError
+		if errors.As(err, &ue) && !ue.Retryable {
+			return nil // no history here: reconciliation finds deletions instead
+		}
+		if err != nil {
+			return err
+		}
+		if len(page.Deleted) > 0 {
+			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted})
+			if err != nil {
+				return err
+			}
+			sum.Deleted += res.Deleted
+		}
+		if page.Next == "" {
+			return nil
+		}
+		page, err = c.Next(ctx, page.Next)
+	}
+}
+
+// since is the time a search for changes starts from: a little before the
+// watermark, since a change committed upstream at the same instant as the newest
+// one seen may not have been visible yet. Re-reading an unchanged resource costs
+// nothing; it is compared and left alone.
+func (p *Puller) since(watermark string) string {
+	overlap := p.Overlap
+	if overlap == 0 {
+		overlap = time.Minute
+	}
+	t, err := time.Parse(time.RFC3339Nano, watermark)
+	if err != nil {
+		return ""
+	}
+	return t.Add(-overlap).UTC().Format(time.RFC3339Nano)
+}
+
+func (p *Puller) searchParams(typ, patientID, watermark string) url.Values {
+	size := p.PageSize
+	if size <= 0 {
+		size = 100
+	}
+	q := url.Values{"_count": {strconv.Itoa(size)}, "_sort": {"_lastUpdated"}}
+	q.Set(patientParam(typ), "Patient/"+patientID)
+	if since := p.since(watermark); since != "" {
+		q.Set("_lastUpdated", "gt"+since)
+	}
+	return q
+}
+
+// patientParam is the search parameter that names the patient for a type.
+func patientParam(typ string) string {
+	switch typ {
+	case "Observation", "DiagnosticReport", "Encounter", "Condition", "MedicationRequest", "MedicationStatement",
+		"Procedure", "DocumentReference", "CarePlan", "CareTeam":
+		return "subject"
+	}
+	return "patient" // AllergyIntolerance, Immunization, Appointment
+}
+
+// newest is the latest lastUpdated among the resources, or since when later.
+func newest(since string, res []fhir.Resource) string {
+	for _, r := range res {
+		since = maxTime(since, r.LastUpdated)
+	}
+	return since
+}
+
+func maxTime(a, b string) string {
+	ta, erra := time.Parse(time.RFC3339Nano, a)
+	tb, errb := time.Parse(time.RFC3339Nano, b)
+	switch {
+	case errb != nil:
+		return a
+	case erra != nil || tb.After(ta):
+		return b
+	}
+	return a
+}
+
+func toRejected(rs []Rejected) []store.Rejected {
+	out := make([]store.Rejected, len(rs))
+	for i, r := range rs {
+		out[i] = store.Rejected{Type: r.Type, ID: r.ID, Error: r.Error, Raw: r.Raw}
+	}
+	return out
+}
+
+// retryRejected reads again, one by one, resources kept aside as unreadable
+// (often damaged on the way), since the watermark has moved past them.
+func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) error {
+	todo, err := p.DB.Unresolved(ctx, src.ID, 200)
+	if err != nil {
+		return err
+	}
+	for _, r := range todo {
+		got, err := c.Read(ctx, r.Type, r.ID)
+		var ue *UpstreamError
+		update := store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: r.Type, Origin: src.BaseURL + "/" + r.Type + "/" + r.ID, LinkSystems: p.LinkSystems}
+		switch {
+		case err == nil:
+			update.Resources = []fhir.Resource{got}
+		case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
+			update.Deleted = []fhir.Resource{r}
+		case errors.Is(err, ErrMalformedResource):
+			continue // still unreadable upstream: it stays aside
+		default:
+			return err
+		}
+		res, err := p.DB.ApplyPage(ctx, update)
+		if err != nil {
+			return err
+		}
+		sum.add(res)
+	}
+	return nil
+}
+
+// resolveReferences fetches the organisations, practitioners, locations and
+// medicines the person's resources point at and the cache does not hold yet,
+// in batches, a few at a time.
+func (p *Puller) resolveReferences(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) error {
+	missing, err := p.DB.MissingReferences(ctx, src.ID, personID, referenceTypes)
+	if err != nil {
+		return err
+	}
+	const batch, workers = 50, 4
+	type job struct {
+		typ string
+		ids []string
+	}
+	var jobs []job
+	for typ, ids := range missing {
+		for len(ids) > 0 {
+			n := min(batch, len(ids))
+			jobs = append(jobs, job{typ, ids[:n]})
+			ids = ids[n:]
+		}
+	}
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, workers)
+	)
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := p.fetchAll(ctx, c, src, personID, j.typ, url.Values{"_id": {strings.Join(j.ids, ",")}, "_count": {strconv.Itoa(batch)}}, sum, &mu)
+			if err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// fetchAll stores every page of a search that has no checkpoint of its own.
+func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, personID int64, typ string, q url.Values, sum *Summary, mu *sync.Mutex) error {
+	page, err := c.Search(ctx, typ, q)
+	for {
+		if err != nil {
+			return err
+		}
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ,
+			Resources: page.Resources, Rejected: toRejected(page.Rejected)})
+		if err != nil {
+			return err
+		}
+		mu.Lock()
+		sum.add(res)
+		mu.Unlock()
+		if page.Next == "" {
+			return nil
+		}
+		page, err = c.Next(ctx, page.Next)
+	}
+}
+
+func (p *Puller) dueForReconcile(ctx context.Context, src store.Source, personID int64) bool {
+	every := p.Reconcile
+	if every == 0 {
+		every = 24 * time.Hour
+	}
+	if every < 0 {
+		return false
+	}
+	sts, err := p.DB.SyncStatuses(ctx, personID)
+	if err != nil {
+		return false
+	}
+	for _, st := range sts {
+		if st.Source.ID == src.ID {
+			t, err := time.Parse("2006-01-02T15:04:05.000000000Z", st.LastReconciledAt)
+			return err != nil || p.now().Sub(t) >= every
+		}
+	}
+	return true
+}
+
+// reconcileType lists every id upstream holds for the person and type, and
+// removes from the cache what is no longer there. Only a complete listing counts.
+func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, sum *Summary) error {
+	q := url.Values{"_elements": {"id"}, "_count": {"500"}}
+	q.Set(patientParam(typ), "Patient/"+patientID)
+	page, err := c.Search(ctx, typ, q)
+	var ids []string
+	for {
+		if err != nil {
+			return err
+		}
+		for _, r := range page.Resources {
+			if r.Type == typ {
+				ids = append(ids, r.ID)
+			}
+		}
+		for _, r := range page.Rejected {
+			ids = append(ids, r.ID) // still upstream, even if unreadable
+		}
+		if page.Next == "" {
+			break
+		}
+		page, err = c.Next(ctx, page.Next)
+	}
+	n, err := p.DB.Reconcile(ctx, src.ID, personID, typ, ids)
+	sum.Deleted += n
+	return err
+}
+
+// Explain puts a sync error in words a person can read.
+func Explain(err error) string {
+	var ue *UpstreamError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrNoRecord):
+		return "This organisation has no record for you."
+	case errors.Is(err, ErrCircuitOpen):
+		return "We could not reach this organisation's system. We will try again soon."
+	case errors.As(err, &ue):
+		return ue.Message
+	case errors.Is(err, context.DeadlineExceeded):
+		return "This organisation's system took too long to answer. We will try again soon."
+	}
+	return "We could not update your record from this organisation. We will try again soon."
+}

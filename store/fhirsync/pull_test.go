@@ -1,0 +1,353 @@
+package fhirsync_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/e2e/upstream"
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+const (
+	largest       = "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"
+	syntheaSystem = "https://github.com/synthetichealth/synthea"
+)
+
+// fastClient retries quickly so fault tests run in seconds, with a breaker
+// that does not open on purpose-made faults.
+var fastClient = fhirsync.ClientOptions{Timeout: 10 * time.Second, MaxAttempts: 8, BaseDelay: time.Millisecond, MaxDelay: 20 * time.Millisecond, BreakerThreshold: 1000}
+
+func openDB(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// startServer runs the real FHIR server with the largest Synthea patient and
+// the organisations and practitioners it refers to, and returns the patient's id.
+func startServer(t *testing.T) (*upstream.Server, string) {
+	t.Helper()
+	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle), upstream.SharedBundle(t, largest))
+	pts := srv.Resources(t, "Patient", "")
+	if len(pts) != 1 {
+		t.Fatalf("server holds %d patients, want 1", len(pts))
+	}
+	var pt struct{ ID string }
+	if err := json.Unmarshal(pts[0], &pt); err != nil {
+		t.Fatal(err)
+	}
+	return srv, pt.ID
+}
+
+type versions map[string]string // "Type/id" → versionId
+
+// upstreamCopy is every resource the server holds about the patient, of the types pulled.
+func upstreamCopy(t *testing.T, srv *upstream.Server, patientID string) versions {
+	t.Helper()
+	out := versions{}
+	for _, typ := range fhirsync.PullTypes() {
+		for _, raw := range srv.Resources(t, typ, "patient=Patient/"+patientID) {
+			id, v := idVersion(t, raw)
+			out[typ+"/"+id] = v
+		}
+	}
+	return out
+}
+
+// localCopy is every cached resource about the person of the types pulled.
+func localCopy(t *testing.T, db *store.DB, personID int64) versions {
+	t.Helper()
+	pulled := map[string]bool{}
+	for _, typ := range fhirsync.PullTypes() {
+		pulled[typ] = true
+	}
+	out := versions{}
+	err := db.PersonResources(context.Background(), personID, func(c store.CachedResource) error {
+		if pulled[c.Type] {
+			key := c.Type + "/" + c.ID
+			if _, dup := out[key]; dup {
+				return fmt.Errorf("%s cached twice", key)
+			}
+			_, out[key] = idVersion(t, c.Raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func idVersion(t *testing.T, raw []byte) (string, string) {
+	var r struct {
+		ID   string
+		Meta struct{ VersionID string }
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.ID, r.Meta.VersionID
+}
+
+func sameCopy(t *testing.T, want, got versions) {
+	t.Helper()
+	var diffs []string
+	for k, v := range want {
+		if g, ok := got[k]; !ok {
+			diffs = append(diffs, "missing "+k)
+		} else if g != v {
+			diffs = append(diffs, fmt.Sprintf("%s: version %s, upstream has %s", k, g, v))
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			diffs = append(diffs, "extra "+k)
+		}
+	}
+	sort.Strings(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("cache differs from upstream in %d places (of %d upstream): %s", len(diffs), len(want), strings.Join(diffs[:min(10, len(diffs))], "; "))
+	}
+}
+
+// TestPullIsAnExactCopy syncs the largest Synthea patient from a real FHIR
+// server, then changes, deletes and adds resources upstream and syncs again.
+func TestPullIsAnExactCopy(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, PageSize: 50}
+	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sum, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := upstreamCopy(t, srv, patientID)
+	t.Logf("first sync: %+v, %d resources upstream, %s", sum, len(want), time.Since(start).Round(time.Millisecond))
+	if len(want) < 1000 {
+		t.Fatalf("upstream holds only %d resources for the patient: the server did not load the bundle", len(want))
+	}
+	sameCopy(t, want, localCopy(t, db, person.ID))
+
+	// A second sync with nothing changed upstream changes nothing here.
+	again, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil || again.Added != 0 || again.Updated != 0 || again.Deleted != 0 {
+		t.Errorf("sync with nothing new: %+v, %v", again, err)
+	}
+
+	// Upstream changes one observation, deletes one immunisation and adds a condition.
+	obs := srv.Search(t, "Observation?patient=Patient/"+patientID+"&_count=1").Entry[0].Resource
+	obsID, _ := idVersion(t, obs)
+	changed := strings.Replace(string(obs), `"status":"final"`, `"status":"amended"`, 1)
+	if status, body := srv.Do(t, "PUT", "/Observation/"+obsID, []byte(changed)); status != 200 {
+		t.Fatalf("update observation: %d %s", status, body)
+	}
+	imm := srv.Search(t, "Immunization?patient=Patient/"+patientID+"&_count=1").Entry[0].Resource
+	immID, _ := idVersion(t, imm)
+	if status, body := srv.Do(t, "DELETE", "/Immunization/"+immID, nil); status != 200 && status != 204 {
+		t.Fatalf("delete immunisation: %d %s", status, body)
+	}
+	cond := `{"resourceType":"Condition","subject":{"reference":"Patient/` + patientID + `"},"code":{"text":"Hay fever"},"clinicalStatus":{"coding":[{"code":"active"}]}}`
+	if status, body := srv.Do(t, "POST", "/Condition", []byte(cond)); status != 201 {
+		t.Fatalf("add condition: %d %s", status, body)
+	}
+	puller.Reconcile = -1 // the type history shows the deletion; no full listing needed
+	inc, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inc.Added != 1 || inc.Updated != 1 || inc.Deleted != 1 {
+		t.Errorf("incremental sync: %+v, want 1 added, 1 updated, 1 deleted", inc)
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+	sp, err := db.RecordSection(ctx, person.ID, "conditions", 1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, it := range sp.Items {
+		found = found || it.Display == "Hay fever"
+	}
+	if !found {
+		t.Error("the new condition is not on the conditions page")
+	}
+}
+
+// TestPullConvergesUnderFaults syncs through a proxy that fails one request in
+// five (delays, dropped connections, 500s, 429s with Retry-After, cut bodies,
+// damaged resources) until the cache is an exact copy.
+func TestPullConvergesUnderFaults(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{Rate: 0.2, Seed: 42, Delay: 20 * time.Millisecond})
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, PageSize: 100}
+	var person store.Person
+	for try := 0; ; try++ {
+		if person, err = puller.FindPerson(ctx, src, syntheaSystem, patientID); err == nil {
+			break
+		}
+		if try == 10 {
+			t.Fatal(err)
+		}
+	}
+	runs := 0
+	for ; runs < 30; runs++ {
+		_, err := puller.PullPerson(ctx, src, person.ID, nil)
+		open, uerr := db.Unresolved(ctx, src.ID, 1)
+		if uerr != nil {
+			t.Fatal(uerr)
+		}
+		if err == nil && len(open) == 0 {
+			break
+		}
+	}
+	t.Logf("converged after %d syncs; proxy: %d requests, %d faults %v", runs+1, proxy.Requests(), proxy.Injected(), proxy.InjectedByKind())
+	if proxy.Injected() == 0 {
+		t.Fatal("the proxy injected no faults")
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+}
+
+// TestFailingSourceDoesNotStopAnother pulls one person from a working source
+// and from one that does not answer.
+func TestFailingSourceDoesNotStopAnother(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	db := openDB(t)
+	good, err := db.AddSource(ctx, store.Source{Name: "good", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := db.AddSource(ctx, store.Source{Name: "dead", OrgName: "Dead Hospital", BaseURL: "http://127.0.0.1:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	person, err := puller.FindPerson(ctx, good, syntheaSystem, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := puller.PullPerson(ctx, bad, person.ID, nil); err == nil {
+		t.Fatal("a source that does not answer reported success")
+	}
+	if _, err := puller.PullPerson(ctx, good, person.ID, nil); err != nil {
+		t.Fatalf("working source failed after the dead one: %v", err)
+	}
+	sts, err := db.SyncStatuses(ctx, person.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range sts {
+		switch st.Source.Name {
+		case "dead":
+			if st.LastError == "" || st.FailingSince == "" {
+				t.Errorf("dead source status: %+v", st)
+			}
+			if strings.Contains(st.LastError, "127.0.0.1") {
+				t.Errorf("status shown to people leaks an address: %q", st.LastError)
+			}
+		case "good":
+			if st.LastError != "" || st.LastSuccessAt == "" {
+				t.Errorf("good source status: %+v", st)
+			}
+		}
+	}
+}
+
+// TestReconcileFindsDeletions removes a resource upstream in a way its history
+// does not show (as on servers without history) and checks a full listing finds it.
+func TestReconcileFindsDeletions(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
+	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Empty the server and load the patient again without one procedure: history starts afresh.
+	if status, body := srv.Do(t, "POST", "/$reset", nil); status >= 300 {
+		t.Fatalf("reset: %d %s", status, body)
+	}
+	for _, name := range []string{upstream.HospitalBundle, upstream.PractitionerBundle, largest} {
+		srv.Load(t, withoutFirst(t, upstream.SharedBundle(t, name), "Procedure"))
+	}
+	puller.Reconcile = time.Nanosecond
+	sum, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Deleted != 1 {
+		t.Errorf("reconciliation deleted %d, want 1", sum.Deleted)
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+}
+
+// withoutFirst is the bundle file with its first resource of that type left out.
+func withoutFirst(t *testing.T, path, typ string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]json.RawMessage
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	var entries []struct {
+		Resource struct{ ResourceType string } `json:"resource"`
+	}
+	var raw []json.RawMessage
+	if err := json.Unmarshal(b["entry"], &entries); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b["entry"], &raw); err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		if e.Resource.ResourceType == typ {
+			raw = append(raw[:i], raw[i+1:]...)
+			break
+		}
+	}
+	if b["entry"], err = json.Marshal(raw); err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -1,0 +1,95 @@
+package fhirsync
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+// AuthFor builds a source's credentials from the files or environment variables
+// its configuration names. Secrets are read when needed and never printed.
+func AuthFor(src store.Source, getenv func(string) string) (Auth, error) {
+	c := src.AuthConfig
+	switch src.AuthKind {
+	case "", store.AuthNone:
+		return NoAuth(), nil
+	case store.AuthBearer:
+		token, err := secret(c["token-file"], c["token-env"], getenv)
+		if err != nil {
+			return nil, fmt.Errorf("bearer token: %w", err)
+		}
+		return BearerAuth(token), nil
+	case store.AuthSMARTBackend:
+		if c["client-id"] == "" || c["token-url"] == "" || c["key-file"] == "" {
+			return nil, errors.New("smart-backend needs --client-id, --token-url and --key-file")
+		}
+		key, err := os.ReadFile(c["key-file"])
+		if err != nil {
+			return nil, fmt.Errorf("private key: %w", err)
+		}
+		scope := c["scope"]
+		if scope == "" {
+			scope = "system/*.read"
+		}
+		return SMARTBackendAuth(SMARTConfig{TokenURL: c["token-url"], ClientID: c["client-id"], Scope: scope,
+			KeyID: c["key-id"], PrivateKeyPEM: key, Alg: c["alg"]})
+	}
+	return nil, fmt.Errorf("unknown authentication %q", src.AuthKind)
+}
+
+func secret(file, env string, getenv func(string) string) (string, error) {
+	switch {
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", err
+		}
+		if s := strings.TrimSpace(string(b)); s != "" {
+			return s, nil
+		}
+		return "", fmt.Errorf("%s is empty", file)
+	case env != "":
+		if s := getenv(env); s != "" {
+			return s, nil
+		}
+		return "", fmt.Errorf("environment variable %s is not set", env)
+	}
+	return "", errors.New("say where it is with --token-file FILE or --token-env VARIABLE")
+}
+
+// Clients makes one Client per source and keeps it, so every pull from a
+// source shares its circuit breaker and token cache.
+type Clients struct {
+	getenv func(string) string
+	opts   ClientOptions
+	mu     sync.Mutex
+	made   map[int64]*Client
+}
+
+// NewClients returns an empty set of clients that read secrets through getenv.
+func NewClients(getenv func(string) string, opts ClientOptions) *Clients {
+	return &Clients{getenv: getenv, opts: opts, made: map[int64]*Client{}}
+}
+
+// Get returns the source's client, making it the first time.
+func (c *Clients) Get(src store.Source) (*Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.made[src.ID]; ok {
+		return cl, nil
+	}
+	auth, err := AuthFor(src, c.getenv)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	cl, err := NewClient(src.BaseURL, auth, c.opts)
+	if err != nil {
+		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	c.made[src.ID] = cl
+	return cl, nil
+}

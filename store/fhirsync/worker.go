@@ -1,0 +1,148 @@
+package fhirsync
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Worker runs pulls in the background, a bounded number at a time, so no
+// request ever waits on an upstream server. Requests only queue work.
+type Worker struct {
+	puller      *Puller
+	log         *slog.Logger
+	concurrency int
+	freshness   time.Duration
+	now         func() time.Time
+
+	queue   chan int64
+	mu      sync.Mutex
+	pending map[int64]bool // queued or running, so a person is never pulled twice at once
+}
+
+// WorkerOptions tune the worker.
+type WorkerOptions struct {
+	Concurrency int           // persons pulled at once; default 2
+	Freshness   time.Duration // data younger than this is not pulled again on sign-in; default 15 minutes
+	QueueSize   int           // default 1000; when full, new work is dropped and picked up by the next round
+}
+
+// NewWorker returns a worker; Run starts it.
+func NewWorker(p *Puller, log *slog.Logger, opts WorkerOptions) *Worker {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 2
+	}
+	if opts.Freshness <= 0 {
+		opts.Freshness = 15 * time.Minute
+	}
+	if opts.QueueSize <= 0 {
+		opts.QueueSize = 1000
+	}
+	return &Worker{puller: p, log: log, concurrency: opts.Concurrency, freshness: opts.Freshness, now: time.Now,
+		queue: make(chan int64, opts.QueueSize), pending: map[int64]bool{}}
+}
+
+// Enqueue asks for the person to be pulled from every FHIR server source. It
+// never blocks; it reports whether the work was queued.
+func (w *Worker) Enqueue(personID int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.pending[personID] {
+		return true
+	}
+	select {
+	case w.queue <- personID:
+		w.pending[personID] = true
+		return true
+	default:
+		return false
+	}
+}
+
+// EnqueueIfStale queues the person when any source's data is older than the
+// freshness, or has never been pulled.
+func (w *Worker) EnqueueIfStale(ctx context.Context, personID int64) {
+	sts, err := w.puller.DB.SyncStatuses(ctx, personID)
+	if err != nil {
+		w.log.Error("sync status", "person", personID, "err", err)
+		return
+	}
+	for _, st := range sts {
+		last, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
+		if st.RunningSince == "" && (err != nil || w.now().Sub(last) >= w.freshness) {
+			w.Enqueue(personID)
+			return
+		}
+	}
+}
+
+// Run pulls queued persons until ctx ends. A pull in progress is cancelled;
+// its last stored page and checkpoint stand, so the next run resumes there.
+func (w *Worker) Run(ctx context.Context) {
+	if err := w.puller.DB.ClearRunning(ctx); err != nil {
+		w.log.Error("clear running syncs", "err", err)
+	}
+	var wg sync.WaitGroup
+	for range w.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case id := <-w.queue:
+					w.pullAll(ctx, id)
+					w.mu.Lock()
+					delete(w.pending, id)
+					w.mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// RunPeriodic queues, every interval, the persons whose sessions were active
+// within the last active period, until ctx ends.
+func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ids, err := w.puller.DB.RecentlyActivePersons(ctx, w.now().Add(-active))
+			if err != nil {
+				w.log.Error("recently active persons", "err", err)
+				continue
+			}
+			for _, id := range ids {
+				w.EnqueueIfStale(ctx, id)
+			}
+		}
+	}
+}
+
+func (w *Worker) pullAll(ctx context.Context, personID int64) {
+	srcs, err := w.puller.DB.Sources(ctx)
+	if err != nil {
+		w.log.Error("list sources", "err", err)
+		return
+	}
+	for _, src := range srcs {
+		if src.BaseURL == "" || ctx.Err() != nil {
+			continue
+		}
+		start := time.Now()
+		sum, err := w.puller.PullPerson(ctx, src, personID, nil)
+		if err != nil {
+			w.log.Warn("sync failed", "source", src.Name, "person", personID, "err", err)
+			continue
+		}
+		w.log.Info("synced", "source", src.Name, "person", personID, "added", sum.Added, "updated", sum.Updated,
+			"deleted", sum.Deleted, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
+	}
+}
