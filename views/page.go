@@ -2,7 +2,12 @@
 // frontend's markup. Views take typed data and never look at the request.
 package views
 
-import "strings"
+import (
+	"strings"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+)
 
 // AssetURLs gives the content-hashed address of a static file by name:
 // "nhsuk.css", "nhsuk.js", "portal.css", "portal.js" or "passkey.js".
@@ -23,6 +28,11 @@ type Page struct {
 	Passkey bool
 	// HasErrors puts "Error: " before the title. Enrol sets it when its form has errors.
 	HasErrors bool
+
+	// Sync is how the record shown stands with each FHIR server source; record pages show it.
+	Sync []store.SyncStatus
+	// Now is when the page is made, for "4 minutes ago".
+	Now time.Time
 }
 
 // FieldError is a problem with one form field. Field is the id of the input it

@@ -144,6 +144,9 @@ func (s *Server) signInFinish(c echo.Context) error {
 	if err := s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
 		return err
 	}
+	if s.cfg.Sync != nil && acct.PersonID != 0 {
+		s.cfg.Sync.EnqueueIfStale(ctx, acct.PersonID)
+	}
 	return s.signIn(c, sess, acct.ID)
 }
 

@@ -33,7 +33,11 @@ func (s *Server) recordSummary(c echo.Context) error {
 	if err := s.logView(c, person, "summary"); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.RecordSummary(s.page(c, "Your health record"), person, sum))
+	p, err := s.recordPage(c, "Your health record", person)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RecordSummary(p, person, sum))
 }
 
 func (s *Server) recordSection(c echo.Context) error {
@@ -58,7 +62,19 @@ func (s *Server) recordSection(c echo.Context) error {
 	if err := s.logView(c, person, sp.Section.Slug); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.RecordSection(s.page(c, sp.Section.Title), person, sp))
+	p, err := s.recordPage(c, sp.Section.Title, person)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RecordSection(p, person, sp))
+}
+
+// recordPage is a page of the person's record, saying how up to date each source is.
+func (s *Server) recordPage(c echo.Context, title string, person store.Person) (views.Page, error) {
+	p := s.page(c, title)
+	var err error
+	p.Sync, err = s.db.SyncStatuses(c.Request().Context(), person.ID)
+	return p, err
 }
 
 // logView appends a look at the person's record to the access log before the page is shown.

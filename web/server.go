@@ -29,6 +29,13 @@ type Config struct {
 	BlockKey      []byte // encrypts the session cookie (32 bytes)
 	SessionPolicy store.SessionPolicy
 	PerPage       int // record items per page
+	Sync          SyncQueue
+}
+
+// SyncQueue takes requests to bring a person's record up to date in the
+// background; a request never waits for upstream.
+type SyncQueue interface {
+	EnqueueIfStale(ctx context.Context, personID int64)
 }
 
 // Server holds the portal's dependencies; its methods are the handlers.
@@ -103,7 +110,7 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 
 // page fills in what the layout of every page needs.
 func (s *Server) page(c echo.Context, title string) views.Page {
-	p := views.Page{Title: title, Demo: s.cfg.Demo, Assets: s.assets, Path: c.Request().URL.Path}
+	p := views.Page{Title: title, Demo: s.cfg.Demo, Assets: s.assets, Path: c.Request().URL.Path, Now: time.Now()}
 	if sess := sessionOf(c); sess != nil {
 		p.CSRF = sess.CSRFToken
 	}

@@ -1,0 +1,73 @@
+package views
+
+import (
+	"fmt"
+	"time"
+)
+
+// syncLine is one source's state in words, and whether it is a warning.
+type syncLine struct {
+	Text    string
+	Warning bool
+	Running bool
+}
+
+// runningFor is how long a sync may be marked running before the mark is taken
+// as left behind by a process that stopped.
+const runningFor = 10 * time.Minute
+
+func syncLines(p Page) []syncLine {
+	var out []syncLine
+	for _, st := range p.Sync {
+		org := st.Source.Label()
+		var l syncLine
+		success, okSuccess := parseStamp(st.LastSuccessAt)
+		running, okRunning := parseStamp(st.RunningSince)
+		switch {
+		case okRunning && p.Now.Sub(running) < runningFor:
+			l = syncLine{Text: "Updating from " + org + "…", Running: true}
+		case st.LastError != "" && okSuccess:
+			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s: %s You are seeing what it sent %s.", org, st.LastError, ago(p.Now, success)), Warning: true}
+		case st.LastError != "":
+			l = syncLine{Text: fmt.Sprintf("We could not get your record from %s yet: %s", org, st.LastError), Warning: true}
+		case okSuccess:
+			l = syncLine{Text: "Updated from " + org + " " + ago(p.Now, success) + "."}
+		default:
+			l = syncLine{Text: "Waiting to update from " + org + "."}
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+func anyRunning(lines []syncLine) bool {
+	for _, l := range lines {
+		if l.Running {
+			return true
+		}
+	}
+	return false
+}
+
+func parseStamp(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil && s != ""
+}
+
+// ago says how long ago t was, in the words people use.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < 2*time.Minute:
+		return "1 minute ago"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d/time.Minute))
+	case d < 2*time.Hour:
+		return "1 hour ago"
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d/time.Hour))
+	}
+	return "on " + t.Format("2 January 2006")
+}
