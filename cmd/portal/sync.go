@@ -190,6 +190,9 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			start := time.Now()
 			sum, err := puller.PullPerson(ctx, src, p.ID, func(pr fhirsync.Progress) {
 				r := pr.Result
+				if r.Added+r.Updated+r.Deleted+r.Rejected == 0 {
+					return
+				}
 				fmt.Fprintf(out, "%s %s (person %d): %d added, %d updated, %d set aside\n", src.Name, pr.ResourceType, p.ID, r.Added, r.Updated, r.Rejected)
 				out.Flush()
 			})
@@ -197,8 +200,13 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			total.Updated += sum.Updated
 			total.Deleted += sum.Deleted
 			total.Rejected += sum.Rejected
+			if errors.Is(err, fhirsync.ErrNoRecord) {
+				fmt.Fprintf(out, "%s: no record for %s\n", src.Name, p.Name())
+				continue
+			}
 			if err != nil {
 				failed++
+				fmt.Fprintf(out, "%s: %s: %s\n", src.Name, p.Name(), fhirsync.Explain(err))
 				fmt.Fprintf(stderr, "sync: %s, person %d: %v\n", src.Name, p.ID, err)
 				continue
 			}
@@ -241,10 +249,11 @@ func syncSources(ctx context.Context, db *store.DB, name string) ([]store.Source
 }
 
 // syncPersons returns the person the flags name (finding them at the source
-// and adding them when new), or every person the source already knows.
+// and adding them when new), or every person.
 func syncPersons(ctx context.Context, db *store.DB, puller *fhirsync.Puller, src store.Source, pf personFlags) ([]store.Person, error) {
 	if !pf.given() {
-		return db.PersonsAt(ctx, src.ID)
+		// Everyone the portal knows: those not yet linked at this source are looked for there by identifier.
+		return db.Persons(ctx)
 	}
 	p, err := pf.find(ctx, db)
 	if store.ErrorCode(err) == store.ENOTFOUND && pf.id == 0 {
