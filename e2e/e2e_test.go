@@ -179,6 +179,10 @@ func TestPatientJourney(t *testing.T) {
 	status = tb.clickThenLoad("sign in with the passkey button", "#passkey-signin")
 	wantPage(tb, "/record", status)
 	checkRecordPage(tb, "Jane")
+	// Signing in queued a sync with the unreachable source: the page says how that source stands.
+	if text := tb.text(); !strings.Contains(text, "Leeds Community Healthcare") {
+		t.Errorf("the record page does not say how the FHIR source stands: %.400s", text)
+	}
 	if n := len(tb.credentials(auth)); n != 1 {
 		t.Errorf("virtual authenticator holds %d credentials after sign-in, want still 1", n)
 	}

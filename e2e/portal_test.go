@@ -67,9 +67,18 @@ func startPortal(t *testing.T) *portal {
 	dir := t.TempDir()
 	base := fmt.Sprintf("http://localhost:%d", port)
 
+	// A FHIR server source that does not answer: signing in queues a background
+	// sync that fails, so every record page shows its "not up to date" warning
+	// (or "Updating…" while it retries), and axe checks that markup too.
+	db := filepath.Join(dir, "portal.db")
+	if out, err := exec.Command(suite.portalBin, "source", "add", "community", "http://127.0.0.1:1/fhir",
+		"--org", "Leeds Community Healthcare", "--db", db).CombinedOutput(); err != nil {
+		t.Fatalf("source add: %v\n%s", err, out)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, suite.portalBin, "serve",
-		"--db", filepath.Join(dir, "portal.db"),
+		"--db", db,
 		"--addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"--origin", base,
 		"--demo")

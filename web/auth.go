@@ -367,5 +367,8 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if s.cfg.Sync != nil {
+		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
+	}
 	return s.signIn(c, sess, acct.ID)
 }

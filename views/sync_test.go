@@ -1,0 +1,58 @@
+package views
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+func TestSyncLines(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
+	stamp := func(d time.Duration) string { return now.Add(-d).Format("2006-01-02T15:04:05.000000000Z") }
+	lth := store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals"}
+	tests := []struct {
+		name        string
+		st          store.SyncStatus
+		want        string
+		warn, again bool
+	}{
+		{"updated", store.SyncStatus{Source: lth, LastSuccessAt: stamp(4 * time.Minute)}, "Updated from Leeds Teaching Hospitals 4 minutes ago.", false, false},
+		{"running", store.SyncStatus{Source: lth, RunningSince: stamp(time.Minute), LastSuccessAt: stamp(time.Hour)}, "Updating from Leeds Teaching Hospitals…", false, true},
+		{"running mark left by a stopped process", store.SyncStatus{Source: lth, RunningSince: stamp(time.Hour), LastSuccessAt: stamp(2 * time.Hour)}, "Updated from Leeds Teaching Hospitals 2 hours ago.", false, false},
+		{"failing with data", store.SyncStatus{Source: lth, LastSuccessAt: stamp(26 * time.Hour), LastError: "We could not reach this organisation's system. We will try again soon.", FailingSince: stamp(time.Hour)},
+			"We could not update your record from Leeds Teaching Hospitals: We could not reach this organisation's system. We will try again soon. You are seeing what it sent on 24 November 2026.", true, false},
+		{"never reached", store.SyncStatus{Source: lth, LastError: "This organisation's system took too long to answer."}, "We could not get your record from Leeds Teaching Hospitals yet: This organisation's system took too long to answer.", true, false},
+		{"not tried yet", store.SyncStatus{Source: lth}, "Waiting to update from Leeds Teaching Hospitals.", false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lines := syncLines(Page{Now: now, Sync: []store.SyncStatus{tt.st}})
+			if len(lines) != 1 {
+				t.Fatalf("got %d lines", len(lines))
+			}
+			if got := lines[0]; got.Text != tt.want || got.Warning != tt.warn || anyRunning(lines) != tt.again {
+				t.Errorf("got %+v\nwant %q warning=%v running=%v", got, tt.want, tt.warn, tt.again)
+			}
+		})
+	}
+}
+
+func TestSyncStatusMarkup(t *testing.T) {
+	now := time.Now()
+	p := Page{Title: "Medicines", Now: now, Path: "/record/medicines", Sync: []store.SyncStatus{
+		{Source: store.Source{OrgName: "Leeds Teaching Hospitals"}, LastError: "The server said: down for maintenance."},
+		{Source: store.Source{OrgName: "Meanwood Group Practice"}, RunningSince: now.UTC().Format(time.RFC3339Nano)},
+	}}
+	var b strings.Builder
+	if err := syncStatus(p).Render(t.Context(), &b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{"nhsuk-warning-callout", "down for maintenance", "Updating from Meanwood Group Practice", `href="/record/medicines"`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("markup lacks %q:\n%s", want, html)
+		}
+	}
+}
