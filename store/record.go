@@ -131,15 +131,25 @@ func (db *DB) PersonByNHSNumber(ctx context.Context, nhs string) (Person, error)
 
 // Persons returns every person, by id.
 func (db *DB) Persons(ctx context.Context) ([]Person, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons ORDER BY id`)
+	return db.queryPersons(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons ORDER BY id`)
+}
+
+// PersonsAt returns every person who has a Patient at the source.
+func (db *DB) PersonsAt(ctx context.Context, sourceID int64) ([]Person, error) {
+	return db.queryPersons(ctx, `SELECT DISTINCT p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, '')
+FROM persons p JOIN source_patients sp ON sp.person_id = p.id WHERE sp.source_id = ? ORDER BY p.id`, sourceID)
+}
+
+func (db *DB) queryPersons(ctx context.Context, query string, args ...any) ([]Person, error) {
+	rows, err := db.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list persons: %w", err)
 	}
 	defer rows.Close()
 	var ps []Person
 	for rows.Next() {
-		var p Person
-		if err := rows.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber); err != nil {
+		p, err := scanPerson(rows)
+		if err != nil {
 			return nil, err
 		}
 		ps = append(ps, p)

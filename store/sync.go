@@ -435,25 +435,6 @@ WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
 	return out, nil
 }
 
-// PersonsAt returns every person who has a Patient at the source.
-func (db *DB) PersonsAt(ctx context.Context, sourceID int64) ([]Person, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, '')
-FROM persons p JOIN source_patients sp ON sp.person_id = p.id WHERE sp.source_id = ? ORDER BY p.id`, sourceID)
-	if err != nil {
-		return nil, fmt.Errorf("persons at source: %w", err)
-	}
-	defer rows.Close()
-	var ps []Person
-	for rows.Next() {
-		var p Person
-		if err := rows.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber); err != nil {
-			return nil, err
-		}
-		ps = append(ps, p)
-	}
-	return ps, rows.Err()
-}
-
 // RecentlyActivePersons returns the persons whose accounts have had a session in use since then.
 func (db *DB) RecentlyActivePersons(ctx context.Context, since time.Time) ([]int64, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT a.person_id FROM sessions s JOIN accounts a ON a.id = s.account_id

@@ -145,6 +145,14 @@ func dosageText(ds []dosage) string {
 	return ""
 }
 
+// medicine is the medicine named by a concept, or by a reference's display when the concept has no words.
+func medicine(cc CodeableConcept, ref Reference) CodeableConcept {
+	if cc.Words() == "" && ref.Display != "" {
+		cc.Text = ref.Display
+	}
+	return cc
+}
+
 func projectMedicationRequest(raw []byte) ([]Item, error) {
 	var v struct {
 		Status                    string          `json:"status"`
@@ -157,10 +165,7 @@ func projectMedicationRequest(raw []byte) ([]Item, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
-	med := v.MedicationCodeableConcept
-	if med.Words() == "" && v.MedicationReference.Display != "" {
-		med.Text = v.MedicationReference.Display
-	}
+	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", v.AuthoredOn, v.Status)
 	it.Detail = dosageText(v.DosageInstruction)
 	it.Organisation = v.Requester.Display
@@ -181,10 +186,7 @@ func projectMedicationStatement(raw []byte) ([]Item, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, err
 	}
-	med := v.MedicationCodeableConcept
-	if med.Words() == "" && v.MedicationReference.Display != "" {
-		med.Text = v.MedicationReference.Display
-	}
+	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status)
 	it.Detail = dosageText(v.Dosage)
 	it.Organisation = v.InformationSource.Display
