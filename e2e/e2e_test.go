@@ -158,6 +158,16 @@ func TestPatientJourney(t *testing.T) {
 		}
 		tb.checkPage()
 	}
+	// A section that does not exist answers with the NHS "Page not found" page, also checked by axe.
+	tb.allow("the server responded with a status of 404")
+	resp = tb.navigate(p.BaseURL + "/record/no-such-section")
+	if resp.Status != http.StatusNotFound {
+		t.Errorf("/record/no-such-section answered %d, want 404", resp.Status)
+	}
+	if h1 := eval[string](tb, `document.querySelector('h1')?.innerText ?? ''`); h1 != "Page not found" {
+		t.Errorf("the not-found page's heading is %q", h1)
+	}
+	tb.checkPage()
 	stepDone("record sections")
 
 	// 5. Sign out; the record is then out of reach.
