@@ -153,6 +153,8 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	fs.StringVar(&sourceName, "source", "", "only this source (default: every FHIR server source)")
 	pf.add(fs)
 	fs.BoolVar(&full, "full", false, "also list everything upstream holds, to find deletions")
+	var bulk string
+	fs.StringVar(&bulk, "bulk", "", "populate the cache with a bulk data export ($export) of everything this source holds")
 	rest, err := parseFlags(fs, args, stderr)
 	if err != nil {
 		return err
@@ -165,6 +167,24 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer db.Close()
+	if bulk != "" {
+		if sourceName != "" || pf.given() {
+			return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")
+		}
+		srcs, err := syncSources(ctx, db, bulk)
+		if err != nil {
+			return err
+		}
+		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{}).Get, LinkSystems: cfg.LinkSystems}
+		start := time.Now()
+		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, msg) })
+		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Rejected, time.Since(start).Round(time.Millisecond))
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %s\n", bulk, fhirsync.Explain(err))
+			return fmt.Errorf("sync --bulk %s: %w", bulk, err)
+		}
+		return nil
+	}
 	srcs, err := syncSources(ctx, db, sourceName)
 	if err != nil {
 		return err

@@ -29,6 +29,7 @@
 //     to Type/id, as FHIR servers do in transactions;
 //   - POST /$load takes a Bundle and stores it keeping the ids in it (like the files on
 //     the command line); POST /$reset empties the server (test helpers, not FHIR).
+//   - GET /$export, a Bulk Data system-level export (see "Bulk Data export" below).
 'use strict';
 
 const http = require('node:http');
@@ -677,6 +678,147 @@ function historyBundle(resourceType, params, selfPath, base) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Bulk Data export (FHIR Bulk Data Access 2.0, system level), kept in memory.
+//
+//   GET {base}/$export  (Prefer: respond-async; optional _type, _since, _outputFormat)
+//     -> 202, Content-Location: {base}/$export-status/{job}
+//   GET {base}/$export-status/{job}
+//     -> 202 with Retry-After: 1 and X-Progress for the first EXPORT_PENDING_POLLS polls,
+//        then 200 with the manifest (one NDJSON file per resource type)
+//   DELETE {base}/$export-status/{job}  -> 202; the job and its files are gone
+//   GET {base}/$export-file/{job}/{Type}.ndjson  -> application/fhir+ndjson, streamed
+//
+// A job is a snapshot of the stored resources taken at kick-off: stored objects are never
+// mutated (an update stores a new object), so holding references is enough.
+
+const EXPORT_PENDING_POLLS = 2;
+const exportJobs = new Map(); // job id -> { types: Map(type -> [resource]), transactionTime, request, polls }
+
+function startExport(req, query, base, res) {
+  const prefer = String(req.headers.prefer ?? '').toLowerCase();
+  if (!prefer.split(/[;,]/).some((p) => p.trim() === 'respond-async')) {
+    send(res, 400, outcome('error', 'invalid', 'A bulk export needs the header Prefer: respond-async'));
+    return;
+  }
+  const format = query.get('_outputFormat');
+  if (format && !['application/fhir+ndjson', 'application/ndjson', 'ndjson'].includes(format)) {
+    send(res, 400, outcome('error', 'not-supported', `Unsupported _outputFormat ${format}`));
+    return;
+  }
+  let wanted;
+  if (query.get('_type')) {
+    wanted = query
+      .getAll('_type')
+      .flatMap((v) => v.split(','))
+      .map((t) => t.trim())
+      .filter(Boolean);
+    for (const t of wanted) {
+      if (!globalSchema.types[t]?.searchParams) {
+        send(res, 400, outcome('error', 'not-supported', `Unknown resource type ${t} in _type`));
+        return;
+      }
+    }
+  }
+  let sinceMs;
+  if (query.get('_since')) {
+    sinceMs = Date.parse(query.get('_since'));
+    if (Number.isNaN(sinceMs)) {
+      send(res, 400, outcome('error', 'invalid', `Invalid _since: ${query.get('_since')}`));
+      return;
+    }
+  }
+  const types = new Map();
+  for (const [type, byId] of repo.resources) {
+    if (wanted && !wanted.includes(type)) {
+      continue;
+    }
+    const list = [];
+    for (const r of byId.values()) {
+      if (sinceMs === undefined || Date.parse(r.meta?.lastUpdated ?? '') > sinceMs) {
+        list.push(r);
+      }
+    }
+    if (list.length) {
+      types.set(type, list);
+    }
+  }
+  const id = generateId();
+  const q = query.toString();
+  exportJobs.set(id, {
+    types,
+    transactionTime: new Date().toISOString(),
+    request: `${base}/$export${q ? '?' + q : ''}`,
+    polls: 0,
+  });
+  send(res, 202, outcome('information', 'informational', 'Export started'), {
+    'Content-Location': `${base}/$export-status/${id}`,
+  });
+}
+
+function exportStatus(id, method, base, res) {
+  const job = exportJobs.get(id);
+  if (!job) {
+    send(res, 404, outcome('error', 'not-found', `No export job ${id}`));
+    return;
+  }
+  if (method === 'DELETE') {
+    exportJobs.delete(id);
+    send(res, 202, outcome('information', 'informational', 'Export deleted'));
+    return;
+  }
+  job.polls++;
+  if (job.polls <= EXPORT_PENDING_POLLS) {
+    res.writeHead(202, {
+      'Retry-After': '1',
+      'X-Progress': `preparing files (${job.polls} of ${EXPORT_PENDING_POLLS})`,
+      'Content-Length': 0,
+    });
+    res.end();
+    return;
+  }
+  const output = [...job.types.entries()].map(([type, list]) => ({
+    type,
+    url: `${base}/$export-file/${id}/${type}.ndjson`,
+    count: list.length,
+  }));
+  send(
+    res,
+    200,
+    { transactionTime: job.transactionTime, request: job.request, requiresAccessToken: false, output, error: [] },
+    { 'Content-Type': 'application/json; charset=utf-8', Expires: new Date(Date.now() + 3600e3).toUTCString() }
+  );
+}
+
+// Streams one type's NDJSON, about 64 KB a write, waiting for the socket to drain.
+async function exportFile(id, fileName, res) {
+  const job = exportJobs.get(id);
+  const type = /^([A-Za-z]+)\.ndjson$/.exec(fileName)?.[1];
+  const list = job && type ? job.types.get(type) : undefined;
+  if (!list) {
+    send(res, 404, outcome('error', 'not-found', `No export file ${id}/${fileName}`));
+    return;
+  }
+  res.writeHead(200, { 'Content-Type': 'application/fhir+ndjson' });
+  let chunk = '';
+  for (const r of list) {
+    chunk += JSON.stringify(r) + '\n';
+    if (chunk.length >= 65536) {
+      if (!res.write(chunk)) {
+        await new Promise((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        });
+      }
+      chunk = '';
+      if (res.destroyed) {
+        return;
+      }
+    }
+  }
+  res.end(chunk);
+}
+
+// ---------------------------------------------------------------------------------------
 // CapabilityStatement.
 
 let capabilityJSON;
@@ -803,6 +945,18 @@ async function handle(req, res, origin, basePath) {
     }
     const [status, b] = historyBundle(segments[0], query, `${segments[0]}/_history`, base);
     send(res, status, b);
+    return;
+  }
+  if (method === 'GET' && segments.length === 1 && segments[0] === '$export') {
+    startExport(req, query, base, res);
+    return;
+  }
+  if ((method === 'GET' || method === 'DELETE') && segments.length === 2 && segments[0] === '$export-status') {
+    exportStatus(segments[1], method, base, res);
+    return;
+  }
+  if (method === 'GET' && segments.length === 3 && segments[0] === '$export-file') {
+    await exportFile(segments[1], segments[2], res);
     return;
   }
   if (method === 'POST' && segments.length === 1 && segments[0] === '$load') {

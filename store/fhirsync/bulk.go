@@ -1,0 +1,615 @@
+package fhirsync
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// FHIR Bulk Data Access (system-level $export): kick-off, polling the status
+// URL, and importing the NDJSON files as they stream in, a batch per
+// transaction, so memory stays flat whatever the size of the files.
+
+// DefaultBulkBatch is how many resources ImportNDJSON stores per transaction
+// when it is given no batch size.
+const DefaultBulkBatch = 1000
+
+const (
+	// maxPollDelay caps one wait between status checks, whatever Retry-After says.
+	maxPollDelay = 5 * time.Minute
+	// minPollDelay keeps a server answering Retry-After: 0 from being polled in a tight loop.
+	minPollDelay = 100 * time.Millisecond
+	// maxExportWait bounds the total time spent waiting for one export to finish.
+	maxExportWait = 24 * time.Hour
+	// maxNDJSONLine bounds one line held in memory; a longer one is set aside unread.
+	maxNDJSONLine = 64 << 20
+)
+
+// Manifest is a finished bulk export: where its files are.
+type Manifest struct {
+	TransactionTime     string       `json:"transactionTime"`
+	Request             string       `json:"request"`
+	RequiresAccessToken bool         `json:"requiresAccessToken"`
+	Output              []ExportFile `json:"output"`
+	Error               []ExportFile `json:"error"` // NDJSON files of OperationOutcomes
+	// StatusURL is the job's status URL (absolute, under the base URL). A
+	// DELETE to it tells the server the files may go.
+	StatusURL string `json:"-"`
+}
+
+// ExportFile is one NDJSON file of a bulk export.
+type ExportFile struct {
+	Type  string `json:"type"`
+	URL   string `json:"url"` // absolute, and checked to be under the source's base URL
+	Count int    `json:"count,omitempty"`
+}
+
+// BulkExport runs a system-level $export (all resource types when types is
+// empty; only resources changed after since, an RFC 3339 instant, when it is
+// not ""): it kicks the export off, polls its status URL honouring Retry-After
+// until the manifest is ready and returns it. progress, when not nil, hears
+// each wait in words. Status and file URLs must lie under the base URL, like
+// the next links Next follows. If ctx ends or the export fails, the job is
+// cancelled at the server (best effort).
+func (c *Client) BulkExport(ctx context.Context, types []string, since string, progress func(string)) (Manifest, error) {
+	q := url.Values{}
+	for _, t := range types {
+		if !validType(t) {
+			return Manifest{}, fmt.Errorf("bulk export: %q is not a FHIR resource type", t)
+		}
+	}
+	if len(types) > 0 {
+		q.Set("_type", strings.Join(types, ","))
+	}
+	if since != "" {
+		if _, err := time.Parse(time.RFC3339Nano, since); err != nil {
+			return Manifest{}, fmt.Errorf("bulk export: since %q is not an RFC 3339 instant", since)
+		}
+		q.Set("_since", since)
+	}
+	kickoff := "$export"
+	if len(q) > 0 {
+		kickoff += "?" + q.Encode()
+	}
+	resp, _, err := c.Do(ctx, http.MethodGet, kickoff, nil, http.Header{"Prefer": {"respond-async"}, "Accept": {"application/fhir+json"}})
+	if err != nil {
+		return Manifest{}, fmt.Errorf("starting a bulk export: %w", err)
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return Manifest{}, fmt.Errorf("starting a bulk export: the server answered %s, not 202 Accepted", statusLine(resp.StatusCode))
+	}
+	loc := resp.Header.Get("Content-Location")
+	if loc == "" {
+		return Manifest{}, errors.New("starting a bulk export: the server did not say where to check on it (no Content-Location)")
+	}
+	status, err := c.underBase(loc)
+	if err != nil {
+		return Manifest{}, fmt.Errorf("starting a bulk export: the status URL: %w", err)
+	}
+	m, err := c.pollExport(ctx, status, progress)
+	if err != nil {
+		c.cancelExport(ctx, status.String())
+		return Manifest{}, err
+	}
+	return m, nil
+}
+
+// pollExport checks the status URL until the export is done.
+func (c *Client) pollExport(ctx context.Context, status *url.URL, progress func(string)) (Manifest, error) {
+	var waited time.Duration
+	for n := 1; ; n++ {
+		resp, body, err := c.Do(ctx, http.MethodGet, status.String(), nil, http.Header{"Accept": {"application/json"}})
+		if err != nil {
+			return Manifest{}, fmt.Errorf("checking on the bulk export: %w", err)
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			m, err := c.readManifest(body)
+			if err != nil {
+				return Manifest{}, fmt.Errorf("reading the bulk export's manifest: %w", err)
+			}
+			m.StatusURL = status.String()
+			return m, nil
+		case http.StatusAccepted:
+		default:
+			return Manifest{}, fmt.Errorf("checking on the bulk export: the server answered %s", statusLine(resp.StatusCode))
+		}
+		d := c.pollDelay(n, resp.Header.Get("Retry-After"))
+		if waited += d; waited > maxExportWait {
+			return Manifest{}, fmt.Errorf("the bulk export was not ready after %s of waiting", maxExportWait)
+		}
+		if progress != nil {
+			msg := "Export in progress"
+			if p := clip(c.redact(resp.Header.Get("X-Progress"))); p != "" {
+				msg += ": " + p
+			}
+			progress(fmt.Sprintf("%s; checking again in %s", msg, d))
+		}
+		if err := c.opts.Sleep(ctx, d); err != nil {
+			return Manifest{}, fmt.Errorf("waiting for the bulk export: %w", err)
+		}
+	}
+}
+
+// pollDelay is the wait before status check n+1: Retry-After when given,
+// else exponential from 1s, bounded either way.
+func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
+	d, ok := retryAfter(retryAfterHeader, c.opts.Now())
+	if !ok {
+		d = time.Second << min(n-1, 6) // 1s, 2s, 4s … 64s
+	}
+	return min(max(d, minPollDelay), maxPollDelay)
+}
+
+// readManifest reads a completion manifest and checks every file is under the base URL.
+func (c *Client) readManifest(body []byte) (Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(body, &m); err != nil {
+		return Manifest{}, fmt.Errorf("the manifest is not valid JSON: %v", err)
+	}
+	for _, files := range [][]ExportFile{m.Output, m.Error} {
+		for i, f := range files {
+			if !validType(f.Type) {
+				return Manifest{}, fmt.Errorf("file %d: %q is not a FHIR resource type", i+1, clip(f.Type))
+			}
+			u, err := c.underBase(f.URL)
+			if err != nil {
+				return Manifest{}, fmt.Errorf("the %s file: %w", f.Type, err)
+			}
+			files[i].URL = u.String()
+		}
+	}
+	return m, nil
+}
+
+// cancelExport asks the server to drop the job and its files, even when ctx has ended.
+func (c *Client) cancelExport(ctx context.Context, statusURL string) {
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	c.Do(dctx, http.MethodDelete, statusURL, nil, nil) //nolint:errcheck // best effort: the server expires jobs anyway
+}
+
+// PullBulk populates the cache from a source with a system-level bulk export:
+// every file is downloaded as a stream and imported in batches, Patients first
+// so persons exist before their data. Running it again changes nothing unless
+// upstream changed. progress, when not nil, hears how it goes in words.
+func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(string)) (Summary, error) {
+	sum := Summary{Source: src.Name}
+	say := func(format string, args ...any) {
+		if progress != nil {
+			progress(fmt.Sprintf(format, args...))
+		}
+	}
+	c, err := p.Client(src)
+	if err != nil {
+		return sum, err
+	}
+	m, err := c.BulkExport(ctx, nil, "", progress)
+	if err != nil {
+		return sum, err
+	}
+	files := slices.Clone(m.Output)
+	slices.SortStableFunc(files, func(a, b ExportFile) int {
+		return boolInt(b.Type == "Patient") - boolInt(a.Type == "Patient")
+	})
+	say("Export ready: %d files", len(files))
+	opts := store.ImportOptions{Source: src.Name, LinkSystems: p.LinkSystems}
+	for _, f := range files {
+		start, lastSaid := time.Now(), time.Now()
+		res, err := p.importExportFile(ctx, c, opts, f, func(r store.ImportResult) {
+			if time.Since(lastSaid) >= 2*time.Second {
+				lastSaid = time.Now()
+				say("%s: %d read so far", f.Type, total(r))
+			}
+		})
+		sum.Added += res.Added
+		sum.Updated += res.Updated
+		sum.Deleted += res.Deleted
+		sum.Rejected += res.Rejected
+		sum.Pages += res.batches
+		if err != nil {
+			return sum, fmt.Errorf("%s file: %w", f.Type, err)
+		}
+		say("%s: %d read, %d added, %d updated, %d unchanged, %d set aside, in %s", f.Type, total(res.ImportResult),
+			res.Added, res.Updated, res.Unchanged, res.Rejected, time.Since(start).Round(time.Millisecond))
+	}
+	for _, f := range m.Error {
+		if err := c.readErrorFile(ctx, f, say); err != nil {
+			say("Could not read the export's list of problems: %s", Explain(err)) // the data itself is stored
+		}
+	}
+	c.cancelExport(ctx, m.StatusURL) // all downloaded: the server may delete the files
+	return sum, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// total is how many resources an import read.
+func total(r store.ImportResult) int {
+	n := 0
+	for _, v := range r.ByType {
+		n += v
+	}
+	return n
+}
+
+// bulkResult is an import's counts and how many transactions it took.
+type bulkResult struct {
+	store.ImportResult
+	batches int
+}
+
+// importExportFile streams one export file into the store. If the connection
+// breaks mid-file it asks again and skips the lines already stored.
+func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.ImportOptions, f ExportFile, onBatch func(store.ImportResult)) (bulkResult, error) {
+	u, err := c.underBase(f.URL)
+	if err != nil {
+		return bulkResult{}, err
+	}
+	var out bulkResult
+	done, failures := 0, 0 // lines stored; failed tries since the last progress
+	for {
+		body, err := c.openStream(ctx, u)
+		if err != nil {
+			return out, fmt.Errorf("GET %s: %w", safeURL(u), err)
+		}
+		res, lines, err := importNDJSON(ctx, p.DB, opts, safeURL(u), body, DefaultBulkBatch, done, func(r store.ImportResult) {
+			if onBatch != nil {
+				var sofar store.ImportResult
+				addResult(&sofar, out.ImportResult)
+				addResult(&sofar, r)
+				onBatch(sofar)
+			}
+		})
+		body.Close()
+		addResult(&out.ImportResult, res.ImportResult)
+		out.batches += res.batches
+		if err == nil {
+			return out, nil
+		}
+		var se *streamError
+		if !errors.As(err, &se) || ctx.Err() != nil {
+			return out, err
+		}
+		if lines > done {
+			done, failures = lines, 0 // progress was made: a fresh set of tries
+		}
+		if failures++; failures >= c.opts.MaxAttempts {
+			return out, err
+		}
+		if err := c.opts.Sleep(ctx, c.delay(failures, nil)); err != nil {
+			return out, err
+		}
+	}
+}
+
+// readErrorFile reports what the OperationOutcomes in an export's error file say.
+func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(string, ...any)) error {
+	u, err := c.underBase(f.URL)
+	if err != nil {
+		return err
+	}
+	body, err := c.openStream(ctx, u)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	br := bufio.NewReader(io.LimitReader(body, maxResponseSize))
+	for n := 1; ; n++ {
+		line, err := br.ReadBytes('\n')
+		if s := outcomeText(bytes.TrimSpace(line)); s != "" {
+			say("The server reported a problem with the export: %s", clip(c.redact(s)))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: %w", n, err)
+		}
+	}
+}
+
+// ImportNDJSON stores the FHIR resources of newline-delimited JSON (one per
+// line, as bulk export files hold them) read from r, batch resources per
+// transaction (DefaultBulkBatch when batch <= 0), so memory does not grow with
+// the size of the input. A line that does not read as a resource is kept aside
+// as rejected, with its line number, and the rest are still stored. origin says
+// where the lines came from (a file name or URL). The counts of all batches
+// are summed; on an error, those of the batches already stored are returned.
+func ImportNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch int) (store.ImportResult, error) {
+	res, _, err := importNDJSON(ctx, db, opts, origin, r, batch, 0, nil)
+	return res.ImportResult, err
+}
+
+// ndjsonChunk is one batch of lines, read and ready to store.
+type ndjsonChunk struct {
+	resources   []fhir.Resource
+	rejected    []store.Rejected
+	first, last int // line numbers
+}
+
+// streamError is a failure to read the input (rather than to store it): worth
+// asking again for the rest of a file.
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }
+
+// importNDJSON reads lines in one goroutine while storing the previous batch in
+// this one, skipping the first skip lines (stored by an earlier attempt). It
+// returns the counts and the number of the last line stored.
+func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch, skip int, onBatch func(store.ImportResult)) (bulkResult, int, error) {
+	if batch <= 0 {
+		batch = DefaultBulkBatch
+	}
+	out := bulkResult{ImportResult: store.ImportResult{ByType: map[string]int{}}}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	chunks := make(chan ndjsonChunk, 1) // one batch read ahead while one is stored
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(chunks)
+		readErr <- readNDJSON(rctx, r, batch, skip, chunks)
+	}()
+	done := skip
+	var storeErr error
+	for ch := range chunks {
+		if storeErr != nil {
+			continue // drain, so the reader stops
+		}
+		where := fmt.Sprintf("%s lines %d-%d", origin, ch.first, ch.last)
+		var res store.ImportResult
+		var err error
+		switch {
+		case len(ch.rejected) > 0:
+			// The rare batch with a bad line: stored with its rejects in one transaction.
+			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, Origin: where, LinkSystems: opts.LinkSystems,
+				Resources: ch.resources, Rejected: ch.rejected})
+		case len(ch.resources) > 0:
+			res, err = db.ImportResources(ctx, opts, where, ch.resources)
+		}
+		if err != nil {
+			storeErr = fmt.Errorf("storing %s: %w", where, err)
+			cancel()
+			continue
+		}
+		addResult(&out.ImportResult, res)
+		out.batches++
+		done = ch.last
+		if onBatch != nil {
+			onBatch(out.ImportResult)
+		}
+	}
+	rerr := <-readErr
+	switch {
+	case storeErr != nil:
+		return out, done, storeErr
+	case ctx.Err() != nil:
+		return out, done, ctx.Err()
+	case rerr != nil:
+		return out, done, rerr
+	}
+	return out, done, nil
+}
+
+// readNDJSON parses lines into batches and sends them on out. Lines may be
+// longer than any buffer (up to maxNDJSONLine).
+func readNDJSON(ctx context.Context, r io.Reader, batch, skip int, out chan<- ndjsonChunk) error {
+	br := bufio.NewReaderSize(r, 256<<10)
+	ch := ndjsonChunk{resources: make([]fhir.Resource, 0, batch)}
+	send := func() error {
+		if len(ch.resources) == 0 && len(ch.rejected) == 0 {
+			return nil
+		}
+		select {
+		case out <- ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		ch = ndjsonChunk{resources: make([]fhir.Resource, 0, batch)}
+		return nil
+	}
+	var long []byte // a line longer than the reader's buffer, gathered
+	tooLong := false
+	for n := 1; ; n++ {
+		frag, err := br.ReadSlice('\n')
+		for err == bufio.ErrBufferFull {
+			if !tooLong {
+				long = append(long, frag...)
+				if len(long) > maxNDJSONLine {
+					tooLong, long = true, nil
+				}
+			}
+			frag, err = br.ReadSlice('\n')
+		}
+		if err != nil && err != io.EOF {
+			return &streamError{fmt.Errorf("reading line %d: %w", n, err)}
+		}
+		line := frag
+		if len(long) > 0 {
+			long = append(long, frag...)
+			line = long
+		}
+		if n > skip {
+			if ch.first == 0 {
+				ch.first = n
+			}
+			switch line = bytes.TrimSpace(line); {
+			case tooLong:
+				ch.rejected = append(ch.rejected, store.Rejected{Error: fmt.Sprintf("line %d: longer than %d MB, not read", n, maxNDJSONLine>>20)})
+			case len(line) > 0:
+				res, perr := fhir.ParseResource(line)
+				if perr == nil && res.ID == "" {
+					perr = fmt.Errorf("the %s has no id", res.Type)
+				}
+				if perr != nil {
+					typ, id := peek(line)
+					ch.rejected = append(ch.rejected, store.Rejected{Type: typ, ID: id, Error: fmt.Sprintf("line %d: %v", n, perr), Raw: bytes.Clone(line)})
+				} else {
+					ch.resources = append(ch.resources, res)
+				}
+			}
+			ch.last = n
+		}
+		if cap(long) > 1<<20 {
+			long = nil // do not keep a very long line's buffer for the rest of the file
+		}
+		long, tooLong = long[:0], false
+		if err == io.EOF {
+			return send()
+		}
+		if len(ch.resources)+len(ch.rejected) >= batch {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// addResult adds r's counts to dst.
+func addResult(dst *store.ImportResult, r store.ImportResult) {
+	if dst.ByType == nil {
+		dst.ByType = map[string]int{}
+	}
+	for k, v := range r.ByType {
+		dst.ByType[k] += v
+	}
+	dst.Added += r.Added
+	dst.Updated += r.Updated
+	dst.Unchanged += r.Unchanged
+	dst.Rejected += r.Rejected
+	dst.Unknown += r.Unknown
+	dst.Items += r.Items
+	dst.NewPersons += r.NewPersons
+	dst.Deleted += r.Deleted
+}
+
+// openStream GETs u (under the base URL) with the source's credentials and
+// returns the body to read as it arrives, rather than held whole in memory like
+// the Client's other answers. Until the answer starts it retries and counts
+// towards the breaker as other calls do; the per-request timeout applies to
+// waiting for the answer and to each wait for more of it, not to the whole
+// download. A failure while reading is the caller's to retry.
+func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	trial, err := c.admit()
+	if err != nil {
+		return nil, err
+	}
+	attempts := c.opts.MaxAttempts
+	if trial {
+		attempts = 1
+	}
+	for attempt := 1; ; attempt++ {
+		body, resp, err := c.streamOnce(ctx, u)
+		if err == nil {
+			c.settle(trial, false, false)
+			return body, nil
+		}
+		var ue *UpstreamError
+		retryable := errors.As(err, &ue) && ue.Retryable
+		if ctx.Err() != nil {
+			c.settle(trial, false, true)
+			return nil, ctx.Err()
+		}
+		if !retryable || attempt >= attempts {
+			c.settle(trial, retryable, false)
+			return nil, err
+		}
+		if err := c.opts.Sleep(ctx, c.delay(attempt, resp)); err != nil {
+			c.settle(trial, false, true)
+			return nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
+		}
+	}
+}
+
+// streamOnce makes one attempt. The idle timer cancels the request when the
+// server keeps us waiting longer than the per-request timeout.
+func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *http.Response, error) {
+	sctx, cancel := context.WithCancel(ctx)
+	idle := &idleTimer{timeout: c.opts.Timeout}
+	idle.t = time.AfterFunc(c.opts.Timeout, func() { idle.fired.Store(true); cancel() })
+	fail := func(resp *http.Response, err error) (io.ReadCloser, *http.Response, error) {
+		idle.t.Stop()
+		cancel()
+		return nil, resp, err
+	}
+	req, err := http.NewRequestWithContext(sctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(nil, errors.New("could not build the request"))
+	}
+	req.Header.Set("Accept", "application/fhir+ndjson")
+	if err := c.auth.Authorize(sctx, req); err != nil {
+		return fail(nil, err)
+	}
+	resp, err := c.opts.HTTPClient.Do(req)
+	if err != nil {
+		if idle.fired.Load() && ctx.Err() == nil {
+			return fail(nil, &UpstreamError{Message: "could not reach the server: no answer within " + c.opts.Timeout.String(), Retryable: true, cause: err})
+		}
+		return fail(nil, c.networkError(sctx, "could not reach the server", err))
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		return fail(resp, c.statusError(resp.StatusCode, body))
+	}
+	idle.t.Stop()
+	return &idleReader{body: resp.Body, idle: idle, cancel: cancel, callerErr: ctx.Err}, resp, nil
+}
+
+// idleTimer runs only while waiting for the server.
+type idleTimer struct {
+	t       *time.Timer
+	timeout time.Duration
+	fired   atomic.Bool
+}
+
+// idleReader is a response body whose reads each get the per-request timeout.
+type idleReader struct {
+	body      io.ReadCloser
+	idle      *idleTimer
+	cancel    context.CancelFunc
+	callerErr func() error // the caller's ctx.Err, to tell its cancellation from a stall
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	r.idle.t.Reset(r.idle.timeout)
+	n, err := r.body.Read(p)
+	r.idle.t.Stop()
+	if err != nil && err != io.EOF {
+		switch {
+		case r.callerErr() != nil:
+			return n, r.callerErr()
+		case r.idle.fired.Load():
+			err = &UpstreamError{Message: "the answer stalled: nothing more for " + r.idle.timeout.String(), Retryable: true, cause: err}
+		default:
+			err = &UpstreamError{Message: "the answer was cut short: " + clip(networkReason(err)), Retryable: true, cause: err}
+		}
+	}
+	return n, err
+}
+
+func (r *idleReader) Close() error {
+	r.idle.t.Stop()
+	err := r.body.Close()
+	r.cancel()
+	return err
+}

@@ -1,0 +1,382 @@
+package fhirsync_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/e2e/upstream"
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+const bulkLargest = "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"
+
+// sleepRecorder stands in for the client's sleep: it notes each wait and returns at once.
+type sleepRecorder struct {
+	mu     sync.Mutex
+	delays []time.Duration
+}
+
+func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.delays = append(s.delays, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleepRecorder) waits() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.delays)
+}
+
+func bulkDB(t testing.TB) (*store.DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, path
+}
+
+func bulkServer(t testing.TB) *upstream.Server {
+	t.Helper()
+	return upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
+		upstream.SharedBundle(t, bulkLargest))
+}
+
+// serverCounts asks the server how many resources of each type it holds.
+func serverCounts(t *testing.T, srv *upstream.Server, types []string) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for _, typ := range types {
+		b := srv.Search(t, typ+"?_summary=count")
+		if b.Total == nil {
+			t.Fatalf("%s?_summary=count has no total", typ)
+		}
+		if *b.Total > 0 {
+			out[typ] = *b.Total
+		}
+	}
+	return out
+}
+
+// bundleTypes lists the resource types in the shared bundles the server was started with.
+func bundleTypes(t *testing.T) []string {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, name := range []string{upstream.HospitalBundle, upstream.PractitionerBundle, bulkLargest} {
+		data, err := os.ReadFile(upstream.SharedBundle(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b struct {
+			Entry []struct {
+				Resource struct{ ResourceType string } `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range b.Entry {
+			seen[e.Resource.ResourceType] = true
+		}
+	}
+	var out []string
+	for typ := range seen {
+		out = append(out, typ)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func sameCounts(t *testing.T, want, got map[string]int) {
+	t.Helper()
+	var diffs []string
+	for typ, n := range want {
+		if got[typ] != n {
+			diffs = append(diffs, fmt.Sprintf("%s: %d cached, %d upstream", typ, got[typ], n))
+		}
+	}
+	for typ, n := range got {
+		if _, ok := want[typ]; !ok {
+			diffs = append(diffs, fmt.Sprintf("%s: %d cached, none upstream", typ, n))
+		}
+	}
+	slices.Sort(diffs)
+	if len(diffs) > 0 {
+		t.Errorf("cache differs from upstream: %s", strings.Join(diffs, "; "))
+	}
+}
+
+// TestPullBulkImportsEverything exports the whole test server (the largest
+// Synthea patient, the shared organisations and practitioners) and checks the
+// cache holds exactly what the server holds, that the status URL was polled
+// as Retry-After said, and that a second run changes nothing.
+func TestPullBulkImportsEverything(t *testing.T) {
+	ctx := context.Background()
+	srv := bulkServer(t)
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleeps sleepRecorder
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Timeout: 10 * time.Second, Sleep: sleeps.sleep}).Get}
+	var said []string
+	start := time.Now()
+	sum, err := puller.PullBulk(ctx, src, func(s string) { said = append(said, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bulk pull: %+v in %s", sum, time.Since(start).Round(time.Millisecond))
+	if got, want := sleeps.waits(), []time.Duration{time.Second, time.Second}; !slices.Equal(got, want) {
+		t.Errorf("waits between status checks: %v, want %v (Retry-After: 1, twice)", got, want)
+	}
+	if !slices.ContainsFunc(said, func(s string) bool { return strings.Contains(s, "preparing files (1 of 2)") }) {
+		t.Errorf("progress did not pass on X-Progress: %q", said)
+	}
+	if i, j := slices.IndexFunc(said, func(s string) bool { return strings.HasPrefix(s, "Patient: 1 read") }),
+		slices.IndexFunc(said, func(s string) bool { return strings.HasPrefix(s, "Observation: ") && strings.Contains(s, " added") }); i < 0 || j < 0 || i > j {
+		t.Errorf("the Patient file was not imported first: %q", said)
+	}
+
+	want := serverCounts(t, srv, bundleTypes(t))
+	got, err := db.ResourceCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want["Observation"] < 500 || want["Organization"] < 100 {
+		t.Fatalf("the server holds too little: %v", want)
+	}
+	sameCounts(t, want, got)
+	n := 0
+	for _, v := range want {
+		n += v
+	}
+	if sum.Added != n || sum.Updated != 0 || sum.Rejected != 0 {
+		t.Errorf("summary %+v, want %d added", sum, n)
+	}
+
+	persons, err := db.PersonsAt(ctx, src.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(persons) != 1 || !strings.Contains(persons[0].Name(), "Baumbach") {
+		t.Fatalf("persons at the source: %+v", persons)
+	}
+	sp, err := db.RecordSection(ctx, persons[0].ID, "conditions", 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sp.Items) == 0 {
+		t.Error("the person's conditions page is empty after the bulk import")
+	}
+
+	again, err := puller.PullBulk(ctx, src, nil)
+	if err != nil || again.Added != 0 || again.Updated != 0 || again.Rejected != 0 {
+		t.Errorf("second bulk pull: %+v, %v; want nothing changed", again, err)
+	}
+	got2, err := db.ResourceCounts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameCounts(t, want, got2)
+}
+
+// TestPullBulkConvergesUnderFaults exports through a proxy that fails a third
+// of the requests (500s, 429s, dropped connections, bodies cut in half): broken
+// downloads resume after the lines already stored, without reading any twice.
+func TestPullBulkConvergesUnderFaults(t *testing.T) {
+	ctx := context.Background()
+	srv := bulkServer(t)
+	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{Rate: 0.3, Seed: 7,
+		Kinds: []upstream.Fault{upstream.Fault500, upstream.Fault429, upstream.FaultDrop, upstream.FaultTruncate}})
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleeps sleepRecorder
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Timeout: 10 * time.Second, MaxAttempts: 10, BreakerThreshold: 1000, Sleep: sleeps.sleep}).Get}
+	var said []string
+	sum, err := puller.PullBulk(ctx, src, func(s string) { said = append(said, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("bulk pull through faults: %+v; proxy: %d requests, faults %v", sum, proxy.Requests(), proxy.InjectedByKind())
+	if proxy.InjectedByKind()[upstream.FaultTruncate] == 0 {
+		t.Fatal("the proxy cut no body short")
+	}
+	sameCounts(t, serverCounts(t, srv, bundleTypes(t)), mustCounts(t, db))
+	files := 0
+	for _, s := range said {
+		var typ string
+		var read, added, updated, unchanged int
+		if n, _ := fmt.Sscanf(s, "%s %d read, %d added, %d updated, %d unchanged", &typ, &read, &added, &updated, &unchanged); n == 5 {
+			files++
+			if unchanged != 0 || read != added {
+				t.Errorf("%s: a resumed download read lines again", s)
+			}
+		}
+	}
+	if files < 10 {
+		t.Errorf("progress reported %d files: %q", files, said)
+	}
+}
+
+func mustCounts(t *testing.T, db *store.DB) map[string]int {
+	t.Helper()
+	got, err := db.ResourceCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// TestImportNDJSONSetsAsideBadLines imports NDJSON with an unreadable line, a
+// resource without an id and a line of several megabytes, in small batches.
+func TestImportNDJSONSetsAsideBadLines(t *testing.T) {
+	ctx := context.Background()
+	db, path := bulkDB(t)
+	big := strings.Repeat("x", 3<<20) // longer than any default scanner buffer
+	lines := []string{
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"Smith","given":["Ann"]}],"birthDate":"1970-01-01"}`,
+		`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2024-01-01"}`,
+		`{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"Height"`, // line 3: cut short
+		``,
+		`{"resourceType":"Observation","status":"final","code":{"text":"No id"},"subject":{"reference":"Patient/p1"}}`, // line 5
+		`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"Note"},"subject":{"reference":"Patient/p1"},"note":[{"text":"` + big + `"}]}`,
+		`{"resourceType":"Condition","id":"c1","code":{"text":"Asthma"},"subject":{"reference":"Patient/p1"},"clinicalStatus":{"coding":[{"code":"active"}]}}`,
+	}
+	input := strings.Join(lines, "\n") // no newline after the last line
+	opts := store.ImportOptions{Source: "bulkfile"}
+	res, err := fhirsync.ImportNDJSON(ctx, db, opts, "test.ndjson", strings.NewReader(input), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 4 || res.Rejected != 2 || res.NewPersons != 1 {
+		t.Errorf("import: %+v, want 4 added, 2 rejected, 1 new person", res)
+	}
+	counts := mustCounts(t, db)
+	if counts["Observation"] != 2 || counts["Condition"] != 1 || counts["Patient"] != 1 {
+		t.Errorf("stored: %v", counts)
+	}
+
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	rows, err := raw.QueryContext(ctx, `SELECT type, resource_id, error FROM rejected_resources ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var rejected []string
+	for rows.Next() {
+		var typ, id, msg string
+		if err := rows.Scan(&typ, &id, &msg); err != nil {
+			t.Fatal(err)
+		}
+		rejected = append(rejected, typ+"|"+id+"|"+msg)
+	}
+	if len(rejected) != 2 || !strings.HasPrefix(rejected[0], "||line 3: ") || !strings.HasPrefix(rejected[1], "Observation||line 5: ") {
+		t.Errorf("rejected: %q; want line 3 (cut short) and line 5 (no id)", rejected)
+	}
+
+	again, err := fhirsync.ImportNDJSON(ctx, db, opts, "test.ndjson", strings.NewReader(input), 1000)
+	if err != nil || again.Added != 0 || again.Updated != 0 || again.Unchanged != 4 {
+		t.Errorf("second import: %+v, %v; want 4 unchanged", again, err)
+	}
+}
+
+// TestBulkExportRefusesForeignURLs checks status and file URLs must be under
+// the base URL, that without Retry-After the status is polled with growing
+// waits, and that an export given up is cancelled at the server.
+func TestBulkExportRefusesForeignURLs(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		status, file string // paths or absolute URLs; "" means on this server
+	}{
+		{name: "status elsewhere", status: "http://elsewhere.example/fhir/$export-status/1"},
+		{name: "status outside the base path", status: "/other/$export-status/1"},
+		{name: "file elsewhere", file: "http://elsewhere.example/files/Patient.ndjson"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			polls, deletes := 0, 0
+			var srv *httptest.Server
+			srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case r.URL.Path == "/fhir/$export":
+					if r.Header.Get("Prefer") != "respond-async" {
+						w.WriteHeader(http.StatusBadRequest)
+						return
+					}
+					loc := srv.URL + "/fhir/$export-status/1"
+					if tc.status != "" {
+						loc = tc.status
+					}
+					w.Header().Set("Content-Location", loc)
+					w.WriteHeader(http.StatusAccepted)
+				case r.URL.Path == "/fhir/$export-status/1" && r.Method == http.MethodDelete:
+					deletes++
+					w.WriteHeader(http.StatusAccepted)
+				case r.URL.Path == "/fhir/$export-status/1":
+					if polls++; polls <= 2 {
+						w.WriteHeader(http.StatusAccepted) // no Retry-After
+						return
+					}
+					file := srv.URL + "/fhir/files/Patient.ndjson"
+					if tc.file != "" {
+						file = tc.file
+					}
+					fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]}`, file)
+				default:
+					w.WriteHeader(http.StatusNotFound)
+				}
+			}))
+			defer srv.Close()
+			var sleeps sleepRecorder
+			c, err := fhirsync.NewClient(srv.URL+"/fhir", nil, fhirsync.ClientOptions{Sleep: sleeps.sleep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.BulkExport(context.Background(), []string{"Patient"}, "", nil)
+			if !errors.Is(err, fhirsync.ErrForeignURL) {
+				t.Fatalf("got %v, want a refusal of a foreign URL", err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.file != "" {
+				if got, want := sleeps.waits(), []time.Duration{time.Second, 2 * time.Second}; !slices.Equal(got, want) {
+					t.Errorf("waits without Retry-After: %v, want %v", got, want)
+				}
+				if deletes != 1 {
+					t.Errorf("%d DELETEs of the status URL, want 1 (cancel the export given up)", deletes)
+				}
+			} else if polls != 0 {
+				t.Errorf("polled a foreign status URL %d times", polls)
+			}
+		})
+	}
+}
