@@ -1,11 +1,12 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -35,6 +36,31 @@ type ImportResult struct {
 // Stored resources whose JSON is identical are left untouched, so importing the
 // same data twice changes nothing.
 func (db *DB) ImportResources(ctx context.Context, opts ImportOptions, origin string, res []fhir.Resource) (ImportResult, error) {
+	return db.ImportPrepared(ctx, opts, origin, PrepareAll(res))
+}
+
+// PrepareAll reads resources for storing on every core, so that the one
+// database writer is left only SQL to run.
+func PrepareAll(res []fhir.Resource) []fhir.Prepared {
+	out := make([]fhir.Prepared, len(res))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(res)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(res); i += workers {
+				out[i] = fhir.Prepare(res[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// ImportPrepared is ImportResources for resources already prepared, so a
+// caller can prepare the next batch while this one is written.
+func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
 	var out ImportResult
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -48,7 +74,7 @@ func (db *DB) ImportResources(ctx context.Context, opts ImportOptions, origin st
 }
 
 // importTx stores resources inside a transaction that the caller commits.
-func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, origin string, res []fhir.Resource) (ImportResult, error) {
+func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
 	out := ImportResult{ByType: map[string]int{}}
 	if strings.TrimSpace(opts.Source) == "" {
 		return out, Errorf(EINVALID, "A source name is needed to import.")
@@ -61,15 +87,15 @@ func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, o
 	patients := patientsByURL(res)
 	// Patients first, so persons exist before anything about them.
 	for pass := 0; pass < 2; pass++ {
-		for i, r := range res {
-			if (r.Type == "Patient") != (pass == 0) {
+		for i, p := range res {
+			if (p.Type == "Patient") != (pass == 0) {
 				continue
 			}
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			if err := im.put(ctx, &out, fmt.Sprintf("%s, resource %d", origin, i+1), r, resolvePatient(fhir.PatientRef(r), patients)); err != nil {
-				return out, fmt.Errorf("%s %s/%s: %w", origin, r.Type, r.ID, err)
+			if err := im.put(ctx, &out, fmt.Sprintf("%s, resource %d", origin, i+1), p, resolvePatient(p.PatientRef, patients)); err != nil {
+				return out, fmt.Errorf("%s %s/%s: %w", origin, p.Type, p.ID, err)
 			}
 		}
 	}
@@ -83,10 +109,11 @@ type importer struct {
 	now      string
 	sourceID int64
 	opts     ImportOptions
-	existing *sql.Stmt
-	upsert   *sql.Stmt
+	insert   *sql.Stmt
+	update   *sql.Stmt
 	delItems *sql.Stmt
 	addItem  *sql.Stmt
+	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -94,20 +121,19 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{tx: tx, now: now, sourceID: id, opts: opts}
+	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}}
 	stmts := []struct {
 		dst **sql.Stmt
 		sql string
 	}{
-		{&im.existing, `SELECT json FROM resources WHERE source_id = ? AND type = ? AND id = ?`},
-		{&im.upsert, `INSERT INTO resources (source_id, type, id, version_id, last_updated, patient_id, json, stored_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (source_id, type, id) DO UPDATE SET version_id = excluded.version_id, last_updated = excluded.last_updated,
-patient_id = excluded.patient_id, json = excluded.json, stored_at = excluded.stored_at`},
+		// New resources are one statement; a known one is rewritten only when its JSON differs.
+		{&im.insert, `INSERT OR IGNORE INTO resources (source_id, type, id, version_id, last_updated, patient_id, json, stored_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
+WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7`},
 		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ?`},
 		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key)
-VALUES (?1, ?2, ?3, ?4, (SELECT person_id FROM source_patients WHERE source_id = ?1 AND patient_id = ?4), ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)`},
+display, date, status, value, organisation, detail, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	}
 	for _, s := range stmts {
 		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
@@ -119,7 +145,7 @@ VALUES (?1, ?2, ?3, ?4, (SELECT person_id FROM source_patients WHERE source_id =
 }
 
 func (im *importer) close() {
-	for _, s := range []*sql.Stmt{im.existing, im.upsert, im.delItems, im.addItem} {
+	for _, s := range []*sql.Stmt{im.insert, im.update, im.delItems, im.addItem} {
 		if s != nil {
 			s.Close()
 		}
@@ -127,33 +153,40 @@ func (im *importer) close() {
 }
 
 // put stores one resource and its record items, unless it is unchanged.
-func (im *importer) put(ctx context.Context, out *ImportResult, place string, r fhir.Resource, patientID string) error {
-	out.ByType[r.Type]++
-	var old []byte
-	switch err := im.existing.QueryRowContext(ctx, im.sourceID, r.Type, r.ID).Scan(&old); err {
-	case nil:
-		if bytes.Equal(old, r.Raw) {
-			out.Unchanged++
-			return nil
-		}
-	case sql.ErrNoRows:
-		old = nil
-	default:
-		return err
-	}
-	items, perr := fhir.Project(r)
-	if perr != nil {
+func (im *importer) put(ctx context.Context, out *ImportResult, place string, p fhir.Prepared, patientID string) error {
+	out.ByType[p.Type]++
+	if p.Err != nil {
 		// Keep what was stored before; set the new version aside with its reason.
 		out.Rejected++
 		_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, r.Type, r.ID, perr.Error(), []byte(r.Raw), im.now)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), []byte(p.Raw), im.now)
 		return err
 	}
-	if !fhir.Known(r.Type) {
+	args := []any{im.sourceID, p.Type, p.ID, p.VersionID, p.LastUpdated, patientID, []byte(p.Raw), im.now}
+	res, err := im.insert.ExecContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		out.Added++
+	} else {
+		if res, err = im.update.ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			out.Unchanged++
+			return nil
+		}
+		out.Updated++
+		if _, err := im.delItems.ExecContext(ctx, im.sourceID, p.Type, p.ID); err != nil {
+			return err
+		}
+	}
+	if !fhir.Known(p.Type) {
 		out.Unknown++
 	}
-	if r.Type == "Patient" {
-		created, err := im.linkPatient(ctx, r)
+	if p.Type == "Patient" {
+		created, err := im.linkPatient(ctx, p.Resource)
 		if err != nil {
 			return err
 		}
@@ -161,28 +194,35 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, r.Type, r.ID, perr.Error(), [
 			out.NewPersons++
 		}
 	}
-	if _, err := im.upsert.ExecContext(ctx, im.sourceID, r.Type, r.ID, r.VersionID, r.LastUpdated, patientID, []byte(r.Raw), im.now); err != nil {
-		return err
-	}
-	if old != nil {
-		out.Updated++
-		if _, err := im.delItems.ExecContext(ctx, im.sourceID, r.Type, r.ID); err != nil {
-			return err
-		}
-	} else {
-		out.Added++
-	}
-	if patientID == "" {
+	if patientID == "" || len(p.Items) == 0 {
 		return nil // not about a patient: nothing to show in a record
 	}
-	for _, it := range items {
-		if _, err := im.addItem.ExecContext(ctx, im.sourceID, r.Type, r.ID, patientID, it.Section, it.CodeSystem, it.Code,
+	person, err := im.personOf(ctx, patientID)
+	if err != nil {
+		return err
+	}
+	for _, it := range p.Items {
+		if _, err := im.addItem.ExecContext(ctx, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
 			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey); err != nil {
 			return err
 		}
 		out.Items++
 	}
 	return nil
+}
+
+// personOf is the person the source's Patient is linked to, if any yet.
+func (im *importer) personOf(ctx context.Context, patientID string) (sql.NullInt64, error) {
+	if p, ok := im.persons[patientID]; ok {
+		return p, nil
+	}
+	var p sql.NullInt64
+	err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, patientID).Scan(&p)
+	if err != nil && err != sql.ErrNoRows {
+		return p, err
+	}
+	im.persons[patientID] = p
+	return p, nil
 }
 
 // linkPatient connects a source's Patient to a person: the one already linked,
@@ -240,6 +280,7 @@ nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
 ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id`, im.sourceID, r.ID, personID); err != nil {
 		return false, err
 	}
+	im.persons[r.ID] = sql.NullInt64{Int64: personID, Valid: true}
 	// Items stored before their Patient arrived (or linked to someone else before) follow the link.
 	_, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
 		personID, im.sourceID, r.ID, personID)
@@ -267,7 +308,7 @@ func linkIdentifiers(info fhir.PatientInfo, systems []string) []fhir.Identifier 
 
 // patientsByURL maps how resources in one file may refer to a Patient (fullUrl,
 // Patient/id, identifier) to the Patient's id.
-func patientsByURL(res []fhir.Resource) map[string]string {
+func patientsByURL(res []fhir.Prepared) map[string]string {
 	m := map[string]string{}
 	for _, r := range res {
 		if r.Type != "Patient" {

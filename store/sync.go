@@ -160,6 +160,7 @@ type PageUpdate struct {
 // crash leaves either both or neither.
 func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error) {
 	var out ImportResult
+	prepared := PrepareAll(u.Resources)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
 		sourceID, err := ensureSource(ctx, tx, now, u.Source, "")
@@ -174,7 +175,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		out, err = importTx(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, u.Resources)
+		out, err = importTx(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, prepared)
 		if err != nil {
 			return err
 		}

@@ -21,7 +21,24 @@ type Item struct {
 }
 
 // projector reads one resource type.
-type projector func(raw []byte) ([]Item, error)
+type projector func(raw []byte) ([]Item, about, error)
+
+// about is where a resource names the patient it is about; each projector's
+// struct embeds it, so one decode gives both the items and the patient.
+type about struct {
+	Subject *Reference `json:"subject"`
+	Patient *Reference `json:"patient"`
+}
+
+func (a about) ref() string {
+	if a.Subject != nil && a.Subject.Reference != "" {
+		return a.Subject.Reference
+	}
+	if a.Patient != nil {
+		return a.Patient.Reference
+	}
+	return ""
+}
 
 // projectors lists the resource types the portal understands. Patient,
 // Organization and Practitioner are read for who and where, not shown as items.
@@ -55,15 +72,43 @@ func Known(resourceType string) bool {
 // types give no items and no error; a known type whose fields have the wrong
 // JSON shape gives an error saying which.
 func Project(r Resource) ([]Item, error) {
+	p := Prepare(r)
+	return p.Items, p.Err
+}
+
+// Prepared is a resource read for storing: its items, the patient it is about,
+// and any error reading it. Preparing is pure, so callers may do it in parallel
+// and leave the database writer only SQL to run.
+type Prepared struct {
+	Resource
+	PatientRef string // as written in the resource, e.g. "Patient/123" or "urn:uuid:…"; see PatientRef
+	Items      []Item
+	Err        error
+}
+
+// Prepare reads a resource once for its items and its patient.
+func Prepare(r Resource) Prepared {
+	out := Prepared{Resource: r}
 	p, ok := projectors[r.Type]
 	if !ok {
-		return nil, nil
+		out.PatientRef = PatientRef(r)
+		return out
 	}
-	items, err := p(r.Raw)
+	items, ab, err := p(r.Raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s/%s: %w", r.Type, r.ID, jsonError(r.Raw, err))
+		out.Err = fmt.Errorf("%s/%s: %w", r.Type, r.ID, jsonError(r.Raw, err))
+		return out
 	}
-	return items, nil
+	out.Items = items
+	switch r.Type {
+	case "Patient":
+		out.PatientRef = "Patient/" + r.ID
+	case "Appointment":
+		out.PatientRef = PatientRef(r) // named among its participants
+	default:
+		out.PatientRef = ab.ref()
+	}
+	return out
 }
 
 // item fills the parts every item shares from a concept.
@@ -92,8 +137,9 @@ func dedupKey(it Item) string {
 	return strings.Join([]string{it.Section, what, day, it.Value}, "|")
 }
 
-func projectAllergy(raw []byte) ([]Item, error) {
+func projectAllergy(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		ClinicalStatus     CodeableConcept `json:"clinicalStatus"`
 		VerificationStatus CodeableConcept `json:"verificationStatus"`
 		Criticality        string          `json:"criticality"`
@@ -107,7 +153,7 @@ func projectAllergy(raw []byte) ([]Item, error) {
 		} `json:"reaction"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	status := v.ClinicalStatus.Code()
 	if v.VerificationStatus.Code() == "entered-in-error" {
@@ -129,7 +175,7 @@ func projectAllergy(raw []byte) ([]Item, error) {
 		it.Detail = strings.TrimSpace("High risk. " + it.Detail)
 	}
 	it.Organisation = v.Recorder.Display
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
 type dosage struct {
@@ -153,8 +199,9 @@ func medicine(cc CodeableConcept, ref Reference) CodeableConcept {
 	return cc
 }
 
-func projectMedicationRequest(raw []byte) ([]Item, error) {
+func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status                    string          `json:"status"`
 		MedicationCodeableConcept CodeableConcept `json:"medicationCodeableConcept"`
 		MedicationReference       Reference       `json:"medicationReference"`
@@ -163,17 +210,18 @@ func projectMedicationRequest(raw []byte) ([]Item, error) {
 		DosageInstruction         []dosage        `json:"dosageInstruction"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", v.AuthoredOn, v.Status)
 	it.Detail = dosageText(v.DosageInstruction)
 	it.Organisation = v.Requester.Display
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectMedicationStatement(raw []byte) ([]Item, error) {
+func projectMedicationStatement(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status                    string          `json:"status"`
 		MedicationCodeableConcept CodeableConcept `json:"medicationCodeableConcept"`
 		MedicationReference       Reference       `json:"medicationReference"`
@@ -184,17 +232,18 @@ func projectMedicationStatement(raw []byte) ([]Item, error) {
 		Dosage                    []dosage        `json:"dosage"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status)
 	it.Detail = dosageText(v.Dosage)
 	it.Organisation = v.InformationSource.Display
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectCondition(raw []byte) ([]Item, error) {
+func projectCondition(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		ClinicalStatus     CodeableConcept `json:"clinicalStatus"`
 		VerificationStatus CodeableConcept `json:"verificationStatus"`
 		Code               CodeableConcept `json:"code"`
@@ -206,7 +255,7 @@ func projectCondition(raw []byte) ([]Item, error) {
 		Asserter           Reference       `json:"asserter"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	status := v.ClinicalStatus.Code()
 	if v.VerificationStatus.Code() == "entered-in-error" {
@@ -217,11 +266,12 @@ func projectCondition(raw []byte) ([]Item, error) {
 		it.Detail = "Ended " + v.AbatementDateTime[:min(10, len(v.AbatementDateTime))]
 	}
 	it.Organisation = firstNonEmpty(v.Recorder.Display, v.Asserter.Display)
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectImmunization(raw []byte) ([]Item, error) {
+func projectImmunization(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status             string          `json:"status"`
 		VaccineCode        CodeableConcept `json:"vaccineCode"`
 		OccurrenceDateTime string          `json:"occurrenceDateTime"`
@@ -232,14 +282,14 @@ func projectImmunization(raw []byte) ([]Item, error) {
 		} `json:"protocolApplied"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", firstNonEmpty(v.OccurrenceDateTime, v.Recorded), v.Status)
 	it.Organisation = firstDisplay(actorRefs(v.Performer)...)
 	if len(v.ProtocolApplied) > 0 && v.ProtocolApplied[0].DoseNumberPositiveInt > 0 {
 		it.Detail = fmt.Sprintf("Dose %d", v.ProtocolApplied[0].DoseNumberPositiveInt)
 	}
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
 type observationValue struct {
@@ -267,8 +317,9 @@ func (o observationValue) String() string {
 	return o.ValueString
 }
 
-func projectObservation(raw []byte) ([]Item, error) {
+func projectObservation(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		observationValue
 		Status            string          `json:"status"`
 		Code              CodeableConcept `json:"code"`
@@ -288,7 +339,7 @@ func projectObservation(raw []byte) ([]Item, error) {
 		} `json:"component"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	it := item(SectionResults, v.Code, "Test result (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
 	it.Value = v.observationValue.String()
@@ -318,11 +369,12 @@ func projectObservation(raw []byte) ([]Item, error) {
 	it.Detail = strings.Join(detail, ". ")
 	it.Organisation = firstDisplay(v.Performer...)
 	it.DedupKey = dedupKey(it)
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectDiagnosticReport(raw []byte) ([]Item, error) {
+func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status            string          `json:"status"`
 		Code              CodeableConcept `json:"code"`
 		EffectiveDateTime string          `json:"effectiveDateTime"`
@@ -334,7 +386,7 @@ func projectDiagnosticReport(raw []byte) ([]Item, error) {
 		PresentedForm     []Attachment    `json:"presentedForm"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	section := SectionResults
 	if len(v.Result) == 0 && len(v.PresentedForm) > 0 {
@@ -350,11 +402,12 @@ func projectDiagnosticReport(raw []byte) ([]Item, error) {
 		it.Detail = fmt.Sprintf("%d results", len(v.Result))
 	}
 	it.Organisation = firstDisplay(v.Performer...)
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectEncounter(raw []byte) ([]Item, error) {
+func projectEncounter(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status          string            `json:"status"`
 		Class           Coding            `json:"class"`
 		Type            []CodeableConcept `json:"type"`
@@ -366,7 +419,7 @@ func projectEncounter(raw []byte) ([]Item, error) {
 		} `json:"location"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	var typ CodeableConcept
 	if len(v.Type) > 0 {
@@ -390,7 +443,7 @@ func projectEncounter(raw []byte) ([]Item, error) {
 	if it.Organisation == "" && len(v.Location) > 0 {
 		it.Organisation = v.Location[0].Location.Display
 	}
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
 // encounterClass names the v3 ActCode encounter classes in plain words.
@@ -399,8 +452,9 @@ var encounterClass = map[string]string{
 	"HH": "Home visit", "VR": "Video or phone appointment", "OBSENC": "Observation stay", "SS": "Day case",
 }
 
-func projectAppointment(raw []byte) ([]Item, error) {
+func projectAppointment(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status          string            `json:"status"`
 		ServiceType     []CodeableConcept `json:"serviceType"`
 		AppointmentType CodeableConcept   `json:"appointmentType"`
@@ -409,7 +463,7 @@ func projectAppointment(raw []byte) ([]Item, error) {
 		Participant     []actor           `json:"participant"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	what := v.AppointmentType
 	if len(v.ServiceType) > 0 && v.ServiceType[0].Words() != "" {
@@ -428,11 +482,12 @@ func projectAppointment(raw []byte) ([]Item, error) {
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
 	}
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectProcedure(raw []byte) ([]Item, error) {
+func projectProcedure(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status            string            `json:"status"`
 		Code              CodeableConcept   `json:"code"`
 		PerformedDateTime string            `json:"performedDateTime"`
@@ -442,18 +497,19 @@ func projectProcedure(raw []byte) ([]Item, error) {
 		ReasonCode        []CodeableConcept `json:"reasonCode"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
 	it.Organisation = firstDisplay(append(actorRefs(v.Performer), v.Location)...)
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
 		it.Detail = "Reason: " + v.ReasonCode[0].Words()
 	}
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectDocument(raw []byte) ([]Item, error) {
+func projectDocument(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status      string            `json:"status"`
 		DocStatus   string            `json:"docStatus"`
 		Type        CodeableConcept   `json:"type"`
@@ -470,7 +526,7 @@ func projectDocument(raw []byte) ([]Item, error) {
 		} `json:"context"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	what := v.Type
 	if what.Words() == "" && v.Description != "" {
@@ -484,11 +540,12 @@ func projectDocument(raw []byte) ([]Item, error) {
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
 	}
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectCarePlan(raw []byte) ([]Item, error) {
+func projectCarePlan(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status      string            `json:"status"`
 		Title       string            `json:"title"`
 		Description string            `json:"description"`
@@ -504,7 +561,7 @@ func projectCarePlan(raw []byte) ([]Item, error) {
 		} `json:"activity"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	// Synthea's first category is a generic "care plan" code; the specific one is last.
 	var what CodeableConcept
@@ -531,11 +588,12 @@ func projectCarePlan(raw []byte) ([]Item, error) {
 		it.Detail = v.Description
 	}
 	it.Organisation = v.Author.Display
-	return []Item{it}, nil
+	return []Item{it}, v.about, nil
 }
 
-func projectCareTeam(raw []byte) ([]Item, error) {
+func projectCareTeam(raw []byte) ([]Item, about, error) {
 	var v struct {
+		about
 		Status      string `json:"status"`
 		Name        string `json:"name"`
 		Period      Period `json:"period"`
@@ -547,7 +605,7 @@ func projectCareTeam(raw []byte) ([]Item, error) {
 		ManagingOrganization []Reference `json:"managingOrganization"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, err
+		return nil, about{}, err
 	}
 	org := ""
 	if len(v.ManagingOrganization) > 0 {
@@ -579,18 +637,18 @@ func projectCareTeam(raw []byte) ([]Item, error) {
 		it.Organisation = org
 		items = append(items, it)
 	}
-	return items, nil
+	return items, v.about, nil
 }
 
 // checkPatient and checkNamed read the resource to catch a malformed one; they give no items.
-func checkPatient(raw []byte) ([]Item, error) {
+func checkPatient(raw []byte) ([]Item, about, error) {
 	_, err := ParsePatient(raw)
-	return nil, err
+	return nil, about{}, err
 }
 
-func checkNamed(raw []byte) ([]Item, error) {
+func checkNamed(raw []byte) ([]Item, about, error) {
 	_, err := ParseName(raw)
-	return nil, err
+	return nil, about{}, err
 }
 
 // ParseName reads the name of an Organization or Practitioner, in plain words.

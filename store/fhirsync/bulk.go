@@ -342,6 +342,7 @@ func ImportNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 // ndjsonChunk is one batch of lines, read and ready to store.
 type ndjsonChunk struct {
 	resources   []fhir.Resource
+	prepared    []fhir.Prepared // the resources read for storing, on the reading side, so the writer runs only SQL
 	rejected    []store.Rejected
 	first, last int // line numbers
 }
@@ -384,7 +385,7 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, Origin: where, LinkSystems: opts.LinkSystems,
 				Resources: ch.resources, Rejected: ch.rejected})
 		case len(ch.resources) > 0:
-			res, err = db.ImportResources(ctx, opts, where, ch.resources)
+			res, err = db.ImportPrepared(ctx, opts, where, ch.prepared)
 		}
 		if err != nil {
 			storeErr = fmt.Errorf("storing %s: %w", where, err)
@@ -418,6 +419,9 @@ func readNDJSON(ctx context.Context, r io.Reader, batch, skip int, out chan<- nd
 	send := func() error {
 		if len(ch.resources) == 0 && len(ch.rejected) == 0 {
 			return nil
+		}
+		if len(ch.rejected) == 0 {
+			ch.prepared = store.PrepareAll(ch.resources)
 		}
 		select {
 		case out <- ch:
