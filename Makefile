@@ -4,7 +4,7 @@ export CGO_ENABLED := 1
 GO      ?= go
 TAGS    := -tags sqlite_fts5
 BIN     := bin/portal
-PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v /e2e)
+PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v '/e2e$$')
 
 .PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench generate clean
 
