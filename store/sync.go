@@ -474,3 +474,16 @@ WHERE source_id = ? AND resolved_at = '' AND resource_id != '' ORDER BY type, re
 	}
 	return out, rows.Err()
 }
+
+// BulkSince returns the transactionTime of the source's last complete bulk export, or "".
+func (db *DB) BulkSince(ctx context.Context, sourceID int64) (string, error) {
+	var since string
+	err := db.db.QueryRowContext(ctx, `SELECT bulk_since FROM sources WHERE id = ?`, sourceID).Scan(&since)
+	return since, err
+}
+
+// SetBulkSince records that everything up to the export's transactionTime is stored.
+func (db *DB) SetBulkSince(ctx context.Context, sourceID int64, since string) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE sources SET bulk_since = ? WHERE id = ?`, since, sourceID)
+	return err
+}

@@ -197,7 +197,15 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	if err != nil {
 		return sum, err
 	}
-	m, err := c.BulkExport(ctx, nil, "", progress)
+	// Only what changed since the last complete export; the first asks for everything.
+	since, err := p.DB.BulkSince(ctx, src.ID)
+	if err != nil {
+		return sum, err
+	}
+	if since != "" {
+		say("Asking for changes since %s", since)
+	}
+	m, err := c.BulkExport(ctx, nil, since, progress)
 	if err != nil {
 		return sum, err
 	}
@@ -232,6 +240,12 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		}
 	}
 	c.cancelExport(ctx, m.StatusURL) // all downloaded: the server may delete the files
+	// Every file is stored: the next export can start from this one's time.
+	if m.TransactionTime != "" {
+		if err := p.DB.SetBulkSince(ctx, src.ID, m.TransactionTime); err != nil {
+			return sum, err
+		}
+	}
 	return sum, nil
 }
 

@@ -197,6 +197,22 @@ func TestPullBulkImportsEverything(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameCounts(t, want, got2)
+
+	// The second export asked only for changes since the first: after one change upstream,
+	// the third brings just that one.
+	obs := srv.Search(t, "Observation?_count=1").Entry[0].Resource
+	var o struct{ ID string }
+	if err := json.Unmarshal(obs, &o); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond) // the server's clock has millisecond steps
+	if status, body := srv.Do(t, "PUT", "/Observation/"+o.ID, []byte(strings.Replace(string(obs), `"status":"final"`, `"status":"amended"`, 1))); status != 200 {
+		t.Fatalf("update: %d %s", status, body)
+	}
+	third, err := puller.PullBulk(ctx, src, nil)
+	if err != nil || third.Updated != 1 || third.Added != 0 || third.Pages > 2 {
+		t.Errorf("incremental bulk pull: %+v, %v; want just the changed observation", third, err)
+	}
 }
 
 // TestPullBulkConvergesUnderFaults exports through a proxy that fails a third

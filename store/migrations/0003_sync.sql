@@ -34,3 +34,6 @@ CREATE TABLE sync_status (
 -- A resource kept aside is read again on later syncs until a readable version arrives.
 ALTER TABLE rejected_resources ADD COLUMN resolved_at TEXT NOT NULL DEFAULT '';
 CREATE INDEX rejected_resources_open ON rejected_resources(source_id, resolved_at);
+
+-- The transactionTime of the last complete bulk export from the source: the next asks only for what changed since.
+ALTER TABLE sources ADD COLUMN bulk_since TEXT NOT NULL DEFAULT '';
