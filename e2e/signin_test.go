@@ -1,0 +1,35 @@
+package e2e
+
+import (
+	"strconv"
+	"testing"
+
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+)
+
+// signedIn starts a portal with demo data and enrols its first demo person
+// (Jane Example) with a passkey in a new tab, returning the tab on /record.
+// Journeys other than enrolment itself start here.
+func signedIn(t *testing.T) (*portal, *tab, webauthn.AuthenticatorID) {
+	t.Helper()
+	p := startPortal(t)
+	jane := p.Invites[0]
+	tb := newTab(t)
+	tb.navigate(p.BaseURL + "/")
+	auth := tb.addPasskeyAuthenticator()
+	resp := tb.navigate(jane.URL)
+	wantPage(tb, "/enrol", resp.Status)
+	tb.do("enter the date of birth",
+		chromedp.SetValue(chromedp.CSS("#code"), jane.Code),
+		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(jane.BirthDate.Day())),
+		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(jane.BirthDate.Month()))),
+		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(jane.BirthDate.Year())),
+	)
+	resp = tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit)))
+	wantPage(tb, "/enrol/passkey", resp.Status)
+	tb.waitVisible("#passkey-create")
+	status := tb.clickThenLoad("create a passkey", "#passkey-create")
+	wantPage(tb, "/record", status)
+	return p, tb, auth
+}
