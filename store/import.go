@@ -99,6 +99,9 @@ func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, o
 			}
 		}
 	}
+	if err := im.touched.refresh(ctx, tx); err != nil {
+		return out, err
+	}
 	_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
 	return out, err
 }
@@ -114,6 +117,7 @@ type importer struct {
 	delItems *sql.Stmt
 	addItem  *sql.Stmt
 	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
+	touched  touchedFacts             // facts whose entries may have changed
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -121,7 +125,7 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}}
+	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{}}
 	stmts := []struct {
 		dst **sql.Stmt
 		sql string
@@ -131,7 +135,7 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
 WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7`},
-		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ?`},
+		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? RETURNING person_id, dedup_key`},
 		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
 display, date, status, value, organisation, detail, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	}
@@ -178,7 +182,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 			return nil
 		}
 		out.Updated++
-		if _, err := im.delItems.ExecContext(ctx, im.sourceID, p.Type, p.ID); err != nil {
+		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
 			return err
 		}
 	}
@@ -206,6 +210,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey); err != nil {
 			return err
 		}
+		im.touched.add(person, it.DedupKey)
 		out.Items++
 	}
 	return nil
@@ -281,6 +286,7 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 		return false, err
 	}
 	im.persons[r.ID] = sql.NullInt64{Int64: personID, Valid: true}
+	im.touched.all(personID) // items linked now may repeat what another source said
 	// Items stored before their Patient arrived (or linked to someone else before) follow the link.
 	_, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
 		personID, im.sourceID, r.ID, personID)

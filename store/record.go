@@ -66,7 +66,21 @@ type RecordItem struct {
 	Value        string
 	Organisation string // named in the resource, e.g. a performer; may be ""
 	Detail       string
-	Source       Source
+	Source       Source   // the source whose report is shown
+	Sources      []Source // every source that reported the same fact, the shown one first
+	DedupKey     string
+}
+
+// SourceLabels names every source that reported the item, e.g. "Leeds Teaching Hospitals, Meanwood Group Practice".
+func (it RecordItem) SourceLabels() string {
+	if len(it.Sources) == 0 {
+		return it.Source.Label()
+	}
+	labels := make([]string, len(it.Sources))
+	for i, s := range it.Sources {
+		labels[i] = s.Label()
+	}
+	return strings.Join(labels, ", ")
 }
 
 // SectionPage is one page of a record section.
@@ -97,12 +111,54 @@ type Summary struct {
 }
 
 const itemColumns = `ri.id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display, ri.date,
-ri.status, ri.value, ri.organisation, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')`
+ri.status, ri.value, ri.organisation, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), ri.dedup_key`
 
-// pageOfItems reads the person's items newest first, straight off the record_items_person index.
+// pageOfItems reads the person's entries newest first, one per fact (the first
+// report of each), straight off the record_items_person index.
 func pageOfItems(filter, limit string) string {
 	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.person_id = ?` + filter + ` ORDER BY ri.date DESC, ri.id DESC ` + limit
+WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0` + filter + ` ORDER BY ri.date DESC, ri.id DESC ` + limit
+}
+
+// withSources names, for each item, every source that reported the same fact.
+func (db *DB) withSources(ctx context.Context, personID int64, items []RecordItem) error {
+	if len(items) == 0 {
+		return nil
+	}
+	keys := make([]any, 0, len(items)+1)
+	keys = append(keys, personID)
+	for _, it := range items {
+		keys = append(keys, it.DedupKey)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.dedup_key, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
+FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ? AND ri.dedup_key IN (?`+strings.Repeat(", ?", len(items)-1)+`) ORDER BY s.org_name, s.name`, keys...)
+	if err != nil {
+		return fmt.Errorf("sources of items: %w", err)
+	}
+	defer rows.Close()
+	byKey := map[string][]Source{}
+	for rows.Next() {
+		var key string
+		var src Source
+		if err := rows.Scan(&key, &src.ID, &src.Name, &src.OrgName, &src.LastImportAt); err != nil {
+			return err
+		}
+		byKey[key] = append(byKey[key], src)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range items {
+		srcs := []Source{items[i].Source}
+		for _, s := range byKey[items[i].DedupKey] {
+			if s.ID != items[i].Source.ID {
+				srcs = append(srcs, s)
+			}
+		}
+		items[i].Sources = srcs
+	}
+	return nil
 }
 
 func scanItems(rows *sql.Rows) ([]RecordItem, error) {
@@ -111,7 +167,7 @@ func scanItems(rows *sql.Rows) ([]RecordItem, error) {
 	for rows.Next() {
 		var it RecordItem
 		if err := rows.Scan(&it.ID, &it.Section, &it.ResourceType, &it.ResourceID, &it.CodeSystem, &it.Code, &it.Display, &it.Date,
-			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt); err != nil {
+			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.DedupKey); err != nil {
 			return nil, err
 		}
 		items = append(items, it)
@@ -181,21 +237,23 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 		page = 1
 	}
 	out := SectionPage{Section: sec, Page: page, PerPage: perPage}
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM record_items WHERE person_id = ? AND section = ?`, personID, section).Scan(&out.Total); err != nil {
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM record_items WHERE person_id = ? AND section = ? AND dup = 0`, personID, section).Scan(&out.Total); err != nil {
 		return out, fmt.Errorf("count %s: %w", section, err)
 	}
-	rows, err := db.db.QueryContext(ctx, pageOfItems(` AND ri.section = ?`, `LIMIT ? OFFSET ?`), personID, section, perPage, (page-1)*perPage)
+	rows, err := db.db.QueryContext(ctx, pageOfItems(``, `LIMIT ? OFFSET ?`), personID, section, perPage, (page-1)*perPage)
 	if err != nil {
 		return out, fmt.Errorf("read %s: %w", section, err)
 	}
-	out.Items, err = scanItems(rows)
-	return out, err
+	if out.Items, err = scanItems(rows); err != nil {
+		return out, err
+	}
+	return out, db.withSources(ctx, personID, out.Items)
 }
 
 // RecordSummary returns the summary page of the person's record.
 func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error) {
 	sum := Summary{Counts: map[string]int{}}
-	rows, err := db.db.QueryContext(ctx, `SELECT section, COUNT(*) FROM record_items WHERE person_id = ? GROUP BY section`, personID)
+	rows, err := db.db.QueryContext(ctx, `SELECT section, COUNT(*) FROM record_items WHERE person_id = ? AND dup = 0 GROUP BY section`, personID)
 	if err != nil {
 		return sum, fmt.Errorf("count sections: %w", err)
 	}
@@ -224,12 +282,15 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		{&sum.RecentResults, fhir.SectionResults, ``, 5},
 	}
 	for _, l := range lists {
-		rows, err := db.db.QueryContext(ctx, pageOfItems(` AND ri.section = ?`+l.filter, `LIMIT ?`), personID, l.section, l.limit)
+		rows, err := db.db.QueryContext(ctx, pageOfItems(l.filter, `LIMIT ?`), personID, l.section, l.limit)
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
 		}
 		if *l.dst, err = scanItems(rows); err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
+		}
+		if err := db.withSources(ctx, personID, *l.dst); err != nil {
+			return sum, err
 		}
 	}
 	srows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')

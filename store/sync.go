@@ -187,6 +187,11 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 			n, _ := res.RowsAffected()
 			out.Deleted += int(n)
 		}
+		if out.Deleted > 0 && u.PersonID != 0 {
+			if _, err := tx.ExecContext(ctx, markAllDups, u.PersonID); err != nil {
+				return err
+			}
+		}
 		for _, r := range u.Rejected {
 			out.Rejected++
 			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
@@ -247,6 +252,10 @@ WHERE r.source_id = ? AND sp.person_id = ? AND r.type = ?`, sourceID, personID, 
 			}
 		}
 		deleted = len(gone)
+		if deleted > 0 {
+			_, err = tx.ExecContext(ctx, markAllDups, personID)
+			return err
+		}
 		return nil
 	})
 	return deleted, err

@@ -172,7 +172,7 @@ func itemName(it store.RecordItem) string {
 // itemFrom says where the item came from: the source, and the organisation
 // named in the item when that is someone else.
 func itemFrom(it store.RecordItem) string {
-	label := it.Source.Label()
+	label := it.SourceLabels()
 	org := strings.TrimSpace(it.Organisation)
 	if org != "" && !strings.EqualFold(org, label) {
 		if label == "" {

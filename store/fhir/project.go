@@ -123,12 +123,24 @@ func item(section string, code CodeableConcept, fallback, date, status string) I
 	return it
 }
 
-// dedupKey names a fact independently of its source: the coded thing and its day.
+// dedupKey names a fact independently of its source, so the same fact from two
+// sources shows once. What counts as the same fact depends on the section:
+//   - allergies and conditions: the same coded thing, whenever recorded;
+//   - medicines: the same coded medicine with the same dosage, whenever prescribed;
+//   - results, vaccinations, procedures and the rest: the same coded thing on the
+//     same day with the same value (so two different results never merge).
+//
 // Items without a code are keyed by their words.
 func dedupKey(it Item) string {
 	what := it.CodeSystem + "|" + it.Code
 	if it.Code == "" {
 		what = "text|" + strings.ToLower(it.Display)
+	}
+	switch it.Section {
+	case SectionAllergies, SectionConditions:
+		return it.Section + "|" + what
+	case SectionMedicines:
+		return it.Section + "|" + what + "|" + strings.ToLower(strings.Join(strings.Fields(it.Detail), " "))
 	}
 	day := it.Date
 	if len(day) > 10 {
@@ -215,6 +227,7 @@ func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", v.AuthoredOn, v.Status)
 	it.Detail = dosageText(v.DosageInstruction)
+	it.DedupKey = dedupKey(it)
 	it.Organisation = v.Requester.Display
 	return []Item{it}, v.about, nil
 }
@@ -237,6 +250,7 @@ func projectMedicationStatement(raw []byte) ([]Item, about, error) {
 	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status)
 	it.Detail = dosageText(v.Dosage)
+	it.DedupKey = dedupKey(it)
 	it.Organisation = v.InformationSource.Display
 	return []Item{it}, v.about, nil
 }

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+)
+
+// touchedFacts are the facts (person and dedup key) an import changed, so that
+// which item stands for each fact can be worked out again before it commits.
+type touchedFacts map[int64]map[string]bool // person → keys; an empty key means all of the person's
+
+func (t touchedFacts) add(person sql.NullInt64, key string) {
+	if !person.Valid || key == "" {
+		return
+	}
+	if t[person.Int64] == nil {
+		t[person.Int64] = map[string]bool{}
+	}
+	t[person.Int64][key] = true
+}
+
+func (t touchedFacts) all(person int64) {
+	if t[person] == nil {
+		t[person] = map[string]bool{}
+	}
+	t[person][""] = true
+}
+
+// deleted removes a resource's items, noting the facts they stood for.
+func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64, typ, id string) error {
+	rows, err := del.QueryContext(ctx, sourceID, typ, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var person sql.NullInt64
+		var key string
+		if err := rows.Scan(&person, &key); err != nil {
+			return err
+		}
+		t.add(person, key)
+	}
+	return rows.Err()
+}
+
+// markDups sets each of a fact's items to dup when another source reported the
+// same fact first, so pages show one entry per fact, the earliest report.
+const markDups = `UPDATE record_items SET dup = EXISTS (SELECT 1 FROM record_items o
+WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
+AND o.source_id != record_items.source_id AND o.id < record_items.id)
+WHERE person_id = ? AND dedup_key = ?`
+
+const markAllDups = `UPDATE record_items SET dup = EXISTS (SELECT 1 FROM record_items o
+WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
+AND o.source_id != record_items.source_id AND o.id < record_items.id)
+WHERE person_id = ? AND dedup_key != ''`
+
+// refresh works out again which item stands for each touched fact.
+func (t touchedFacts) refresh(ctx context.Context, tx *sql.Tx) error {
+	stmt, err := tx.PrepareContext(ctx, markDups)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for person, keys := range t {
+		if keys[""] {
+			if _, err := tx.ExecContext(ctx, markAllDups, person); err != nil {
+				return err
+			}
+			continue
+		}
+		for key := range keys {
+			if _, err := stmt.ExecContext(ctx, person, key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

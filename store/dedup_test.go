@@ -1,0 +1,152 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+// two imports the same patient at a GP and a hospital, each with one resource,
+// and returns the entries of the section.
+func two(t *testing.T, section, gp, hospital string) []store.RecordItem {
+	t.Helper()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	pt := func(id string) fhir.Resource {
+		raw := fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, id, fhir.NHSNumberSystem)
+		return fhir.Resource{Type: "Patient", ID: id, Raw: []byte(raw)}
+	}
+	for _, src := range []struct{ name, org, res string }{{"gp", "Meanwood Group Practice", gp}, {"lth", "Leeds Teaching Hospitals", hospital}} {
+		if src.res == "" {
+			continue
+		}
+		r, err := fhir.ParseResource([]byte(src.res))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name, OrgName: src.org}, "test", []fhir.Resource{pt("p-" + src.name), r}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := db.RecordSection(ctx, p.ID, section, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sp.Total != len(sp.Items) {
+		t.Fatalf("total %d but %d entries", sp.Total, len(sp.Items))
+	}
+	return sp.Items
+}
+
+func TestOneEntryPerFact(t *testing.T) {
+	const (
+		hba1c = `{"resourceType":"Observation","id":"%s","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"subject":{"reference":"Patient/p-%s"},"effectiveDateTime":"%s","valueQuantity":{"value":%s,"unit":"mmol/mol"}}`
+		allergy = `{"resourceType":"AllergyIntolerance","id":"%s","code":{"coding":[{"system":"%s","code":"764146007","display":"Penicillin"}]},"patient":{"reference":"Patient/p-%s"},"recordedDate":"%s"}`
+		med     = `{"resourceType":"MedicationRequest","id":"%s","status":"active","medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500mg tablets"}]},"subject":{"reference":"Patient/p-%s"},"authoredOn":"%s","dosageInstruction":[{"text":"%s"}]}`
+		snomed  = "http://snomed.info/sct"
+	)
+	tests := []struct {
+		name        string
+		section     string
+		gp, lth     string
+		wantEntries int
+	}{
+		{"same result, same day, other time: one entry", "results",
+			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T14:30:00Z", "48"), 1},
+		{"same test, different value: two", "results",
+			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T09:00:00Z", "53"), 2},
+		{"same test and value, another day: two", "results",
+			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-02", "48"), 2},
+		{"same allergy recorded years apart: one", "allergies",
+			fmt.Sprintf(allergy, "a1", snomed, "gp", "2019-04-02"), fmt.Sprintf(allergy, "a2", snomed, "lth", "2024-11-20"), 1},
+		{"same code in another code system: two", "allergies",
+			fmt.Sprintf(allergy, "a1", snomed, "gp", "2019-04-02"), fmt.Sprintf(allergy, "a2", "http://example.org/local-codes", "lth", "2019-04-02"), 2},
+		{"same medicine and dose: one", "medicines",
+			fmt.Sprintf(med, "m1", "gp", "2024-01-05", "One tablet twice a day"), fmt.Sprintf(med, "m2", "lth", "2024-02-11", "One  tablet twice a day"), 1},
+		{"same medicine, other dose: two", "medicines",
+			fmt.Sprintf(med, "m1", "gp", "2024-01-05", "One tablet twice a day"), fmt.Sprintf(med, "m2", "lth", "2024-01-05", "Two tablets twice a day"), 2},
+		{"one source only: one", "medicines", fmt.Sprintf(med, "m1", "gp", "2024-01-05", "One tablet twice a day"), "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			items := two(t, tt.section, tt.gp, tt.lth)
+			if len(items) != tt.wantEntries {
+				t.Fatalf("got %d entries, want %d", len(items), tt.wantEntries)
+			}
+			if tt.wantEntries == 1 && tt.lth != "" {
+				if got, want := items[0].SourceLabels(), "Meanwood Group Practice, Leeds Teaching Hospitals"; got != want {
+					t.Errorf("sources: got %q, want %q", got, want)
+				}
+			}
+			if tt.wantEntries == 2 {
+				for _, it := range items {
+					if len(it.Sources) != 1 {
+						t.Errorf("%s names %d sources, want its own only", it.Display, len(it.Sources))
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestDedupOverSyntheaFromTwoSources imports the largest shared Synthea bundle
+// under two source names, linked by the Synthea identifier: every fact shows
+// once with both sources named, and no two different facts merge (the number
+// of entries is exactly what one source alone gives).
+func TestDedupOverSyntheaFromTwoSources(t *testing.T) {
+	ctx := context.Background()
+	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := []string{"https://github.com/synthetichealth/synthea"}
+	entries := func(db *store.DB) map[string]store.SectionPage {
+		ps, err := db.Persons(ctx)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("persons: %d, %v", len(ps), err)
+		}
+		out := map[string]store.SectionPage{}
+		for _, sec := range fhir.Sections() {
+			sp, err := db.RecordSection(ctx, ps[0].ID, sec.Slug, 1, 100000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[sec.Slug] = sp
+		}
+		return out
+	}
+	one := mustOpenDB(t)
+	if _, err := one.ImportResources(ctx, store.ImportOptions{Source: "gp", LinkSystems: links}, f.Path, f.Resources); err != nil {
+		t.Fatal(err)
+	}
+	both := mustOpenDB(t)
+	for _, src := range []string{"gp", "hospital"} {
+		if _, err := both.ImportResources(ctx, store.ImportOptions{Source: src, LinkSystems: links}, f.Path, f.Resources); err != nil {
+			t.Fatal(err)
+		}
+	}
+	single, double := entries(one), entries(both)
+	for slug, sp := range double {
+		if sp.Total != single[slug].Total {
+			t.Errorf("%s: %d entries from two sources, %d from one: facts were merged or repeated", slug, sp.Total, single[slug].Total)
+		}
+		for _, it := range sp.Items {
+			if len(it.Sources) != 2 {
+				t.Errorf("%s: %q names %d sources, want both", slug, it.Display, len(it.Sources))
+				break
+			}
+		}
+	}
+	if double["results"].Total == 0 || double["medicines"].Total == 0 {
+		t.Fatal("the test data has no results or medicines")
+	}
+}
