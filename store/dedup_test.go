@@ -49,7 +49,7 @@ func two(t *testing.T, section, gp, hospital string) []store.RecordItem {
 
 func TestOneEntryPerFact(t *testing.T) {
 	const (
-		hba1c = `{"resourceType":"Observation","id":"%s","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"subject":{"reference":"Patient/p-%s"},"effectiveDateTime":"%s","valueQuantity":{"value":%s,"unit":"mmol/mol"}}`
+		hba1c   = `{"resourceType":"Observation","id":"%s","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"subject":{"reference":"Patient/p-%s"},"effectiveDateTime":"%s","valueQuantity":{"value":%s,"unit":"mmol/mol"}}`
 		allergy = `{"resourceType":"AllergyIntolerance","id":"%s","code":{"coding":[{"system":"%s","code":"764146007","display":"Penicillin"}]},"patient":{"reference":"Patient/p-%s"},"recordedDate":"%s"}`
 		med     = `{"resourceType":"MedicationRequest","id":"%s","status":"active","medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500mg tablets"}]},"subject":{"reference":"Patient/p-%s"},"authoredOn":"%s","dosageInstruction":[{"text":"%s"}]}`
 		snomed  = "http://snomed.info/sct"
