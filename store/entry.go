@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// Report is one source's report of a fact: its item and when the source last changed it.
+type Report struct {
+	Item        RecordItem
+	VersionID   string
+	LastUpdated string // meta.lastUpdated at the source, or ""
+	StoredAt    string // when the portal stored this version
+}
+
+// Attachment is a document's content as the resource describes it.
+type Attachment struct {
+	Index       int // its place in the resource, for the download address
+	ContentType string
+	Title       string
+	Size        int64
+	HasData     bool   // the content is in the resource and can be downloaded
+	URL         string // the content is held elsewhere
+	Text        string // plain text content, to show on the page (escaped by the view)
+}
+
+// Entry is one fact in a person's record with everything known about it.
+type Entry struct {
+	Item        RecordItem // the report that stands for the fact
+	Reports     []Report   // every source's report, the standing one first
+	Related     []RecordItem
+	Attachments []Attachment
+}
+
+// RecordEntry returns the fact an item belongs to, only from the person's own record.
+func (db *DB) RecordEntry(ctx context.Context, personID, itemID int64) (Entry, error) {
+	var e Entry
+	rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.id = ? AND ri.person_id = ?`, itemID, personID)
+	if err != nil {
+		return e, fmt.Errorf("read entry: %w", err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return e, err
+	}
+	if len(items) == 0 {
+		return e, Errorf(ENOTFOUND, "There is no such entry in your record.")
+	}
+	e.Item = items[0]
+	rrows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+`, r.version_id, r.last_updated, r.stored_at, r.json
+FROM record_items ri JOIN sources s ON s.id = ri.source_id
+JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != '')) ORDER BY ri.dup, ri.id`, personID, itemID, e.Item.DedupKey)
+	if err != nil {
+		return e, fmt.Errorf("read reports: %w", err)
+	}
+	defer rrows.Close()
+	var raw []byte
+	for rrows.Next() {
+		var r Report
+		var j []byte
+		it := &r.Item
+		if err := rrows.Scan(&it.ID, &it.Section, &it.ResourceType, &it.ResourceID, &it.CodeSystem, &it.Code, &it.Display, &it.Date,
+			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.DedupKey,
+			&r.VersionID, &r.LastUpdated, &r.StoredAt, &j); err != nil {
+			return e, err
+		}
+		if it.ID == itemID {
+			raw = j
+			e.Reports = append([]Report{r}, e.Reports...)
+		} else {
+			e.Reports = append(e.Reports, r)
+		}
+	}
+	if err := rrows.Err(); err != nil {
+		return e, err
+	}
+	for _, r := range e.Reports {
+		e.Item.Sources = append(e.Item.Sources, r.Item.Source)
+	}
+	e.Attachments = attachments(raw)
+	e.Related, err = db.related(ctx, personID, e.Item, raw)
+	return e, err
+}
+
+// attachments lists a DocumentReference's content or a DiagnosticReport's presented form.
+func attachments(raw []byte) []Attachment {
+	var v struct {
+		Content []struct {
+			Attachment rawAttachment `json:"attachment"`
+		} `json:"content"`
+		PresentedForm []rawAttachment `json:"presentedForm"`
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	all := v.PresentedForm
+	for _, c := range v.Content {
+		all = append(all, c.Attachment)
+	}
+	out := make([]Attachment, 0, len(all))
+	for i, a := range all {
+		at := Attachment{Index: i, ContentType: a.ContentType, Title: a.Title, Size: a.Size, HasData: len(a.Data) > 0, URL: a.URL}
+		if at.HasData && strings.HasPrefix(strings.ToLower(a.ContentType), "text/plain") && len(a.Data) < 200_000 {
+			at.Text = string(a.Data)
+		}
+		out = append(out, at)
+	}
+	return out
+}
+
+type rawAttachment struct {
+	ContentType string `json:"contentType"`
+	Data        []byte `json:"data"` // base64 in JSON, decoded by encoding/json
+	URL         string `json:"url"`
+	Title       string `json:"title"`
+	Size        int64  `json:"size"`
+}
+
+// AttachmentData returns one attachment's content from the person's own record.
+func (db *DB) AttachmentData(ctx context.Context, personID, itemID int64, index int) (Attachment, []byte, error) {
+	var raw []byte
+	err := db.db.QueryRowContext(ctx, `SELECT r.json FROM record_items ri
+JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+WHERE ri.id = ? AND ri.person_id = ?`, itemID, personID).Scan(&raw)
+	if err == sql.ErrNoRows {
+		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in your record.")
+	}
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	var v struct {
+		Content []struct {
+			Attachment rawAttachment `json:"attachment"`
+		} `json:"content"`
+		PresentedForm []rawAttachment `json:"presentedForm"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return Attachment{}, nil, fmt.Errorf("read attachment: %w", err)
+	}
+	all := v.PresentedForm
+	for _, c := range v.Content {
+		all = append(all, c.Attachment)
+	}
+	if index < 0 || index >= len(all) || len(all[index].Data) == 0 {
+		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in your record.")
+	}
+	a := all[index]
+	return Attachment{Index: index, ContentType: a.ContentType, Title: a.Title, Size: int64(len(a.Data)), HasData: true}, a.Data, nil
+}
+
+// references finds the resources a resource points at, by type and id.
+var references = regexp.MustCompile(`"reference"\s*:\s*"(?:[^"]*/)?(Observation|Condition|Procedure|DiagnosticReport|MedicationRequest|Immunization|DocumentReference|CarePlan|Encounter)/([A-Za-z0-9\-.]{1,64})"`)
+
+var uuidReferences = regexp.MustCompile(`"reference"\s*:\s*"urn:uuid:([A-Za-z0-9\-.]{1,64})"`)
+
+// related returns the person's entries the resource points at (a report's
+// results) and, for an encounter or report, the entries that point at it (an
+// encounter's diagnoses and procedures).
+func (db *DB) related(ctx context.Context, personID int64, it RecordItem, raw []byte) ([]RecordItem, error) {
+	var out []RecordItem
+	seen := map[int64]bool{it.ID: true}
+	add := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		items, err := scanItems(rows)
+		for _, x := range items {
+			if !seen[x.ID] {
+				seen[x.ID] = true
+				out = append(out, x)
+			}
+		}
+		return err
+	}
+	for _, m := range references.FindAllSubmatch(raw, 50) {
+		if string(m[1]) == "Encounter" && it.ResourceType != "DiagnosticReport" {
+			continue // every item names its encounter; only a report's is worth showing
+		}
+		if err := add(db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_type = ? AND ri.resource_id = ?`, personID, it.Source.ID, string(m[1]), string(m[2]))); err != nil {
+			return nil, err
+		}
+	}
+	// Bundles refer within themselves by urn:uuid; the uuid is the resource's id here.
+	for _, m := range uuidReferences.FindAllSubmatch(raw, 50) {
+		if err := add(db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_id = ? AND ri.resource_type NOT IN ('Encounter', 'Patient')`, personID, it.Source.ID, string(m[1]))); err != nil {
+			return nil, err
+		}
+	}
+	if it.ResourceType == "Encounter" {
+		// Items made during the encounter name it, by id or (in bundles) by urn:uuid.
+		if err := add(db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+WHERE ri.person_id = ? AND ri.source_id = ? AND ri.section IN (?, ?, ?) AND ri.dup = 0
+AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0) ORDER BY ri.date DESC LIMIT 50`,
+			personID, it.Source.ID, fhir.SectionConditions, fhir.SectionProcedures, fhir.SectionMedicines,
+			`"Encounter/`+it.ResourceID+`"`, `"urn:uuid:`+it.ResourceID+`"`)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
