@@ -289,6 +289,18 @@ func eval[T any](tb *tab, expr string) T {
 	return v
 }
 
+// evalAsync evaluates a JavaScript expression that gives a promise, and decodes what it resolves to.
+func evalAsync[T any](tb *tab, expr string) T {
+	tb.t.Helper()
+	ctx, cancel := tb.step()
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		tb.t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
 // location is the address of the page in the tab, or an error text.
 func (tb *tab) location() string {
 	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)

@@ -32,6 +32,7 @@ type invite struct {
 type portal struct {
 	BaseURL string // http://localhost:PORT, the origin passkeys are bound to
 	Invites []invite
+	DB      string // its SQLite file, for the portal's own commands while it runs
 }
 
 // Enrol http://localhost:PORT/enrol?... lines, e.g.
@@ -138,7 +139,7 @@ func startPortal(t *testing.T) *portal {
 		}
 	})
 
-	p := &portal{BaseURL: base}
+	p := &portal{BaseURL: base, DB: db}
 	deadline := time.After(60 * time.Second)
 	serving := false
 	for !serving {

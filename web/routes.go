@@ -36,6 +36,26 @@ func (s *Server) routes() {
 	signedIn := app.Group("", s.requireSignIn)
 	signedIn.GET("/record", s.recordSummary)
 	signedIn.GET("/record/:section", s.recordSection)
+	signedIn.GET("/record/item/:id", s.recordEntry)
+	signedIn.GET("/record/item/:id/attachment/:n", s.recordAttachment)
+	signedIn.GET("/record/search", s.recordSearch)       // web/search.go
+	signedIn.GET("/record/results/tests", s.resultTests) // web/results.go: results grouped by test
+	signedIn.GET("/record/results/:code", s.resultTrend) // one test's results, charted
+
+	// Taking the record away, the account's passkeys and sessions (web/export.go, web/account.go),
+	// and the public accessibility statement.
+	signedIn.GET("/record/download", s.recordDownload)
+	signedIn.GET("/record/print", s.recordPrint)
+	signedIn.GET("/account", s.accountPage)
+	signedIn.POST("/account/passkeys/begin", s.addPasskeyBegin)
+	signedIn.POST("/account/passkeys/finish", s.addPasskeyFinish)
+	signedIn.GET("/account/passkeys/:id/rename", s.renamePasskeyPage)
+	signedIn.POST("/account/passkeys/:id/rename", s.renamePasskey)
+	signedIn.GET("/account/passkeys/:id/remove", s.removeLastPasskeyPage)
+	signedIn.POST("/account/passkeys/:id/remove", s.removePasskey)
+	signedIn.POST("/account/sessions/signout-others", s.signOutOthers)
+	app.GET("/account/removed", s.passkeysRemoved)
+	app.GET("/accessibility", s.accessibility)
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -1,0 +1,79 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+func reportsHeading(e store.Entry) string {
+	if len(e.Reports) > 1 {
+		return fmt.Sprintf("Recorded by %d organisations", len(e.Reports))
+	}
+	return "Where this comes from"
+}
+
+// reportText is one source's report in words.
+func reportText(r store.Report) string {
+	parts := []string{itemName(r.Item)}
+	if r.Item.Value != "" {
+		parts = append(parts, r.Item.Value)
+	}
+	parts = append(parts, statusText(r.Item.Status))
+	if r.Item.Detail != "" {
+		parts = append(parts, r.Item.Detail)
+	}
+	return strings.Join(parts, ". ")
+}
+
+// reportUpdated says when the source last changed its report, or when we stored it.
+func reportUpdated(r store.Report) string {
+	if r.LastUpdated != "" {
+		return formatDate(r.LastUpdated)
+	}
+	return "Received " + formatDate(r.StoredAt)
+}
+
+func attachmentLabel(a store.Attachment) string {
+	kind := "file"
+	switch {
+	case strings.HasPrefix(a.ContentType, "application/pdf"):
+		kind = "PDF"
+	case strings.HasPrefix(a.ContentType, "text/plain"):
+		kind = "text file"
+	case strings.HasPrefix(a.ContentType, "text/html"):
+		kind = "web page file"
+	case strings.HasPrefix(a.ContentType, "image/"):
+		kind = "image"
+	}
+	name := firstNonEmpty(a.Title, "the document")
+	return fmt.Sprintf("Download %s (%s)", name, kind)
+}
+
+func relatedHeading(it store.RecordItem) string {
+	switch it.ResourceType {
+	case "Encounter":
+		return "Found or done at this visit"
+	case "DiagnosticReport":
+		return "Results in this report"
+	}
+	return "Related"
+}
+
+func relatedMeta(r store.RecordItem) string {
+	s := " – " + sectionTitle(r.Section) + ", " + formatDate(r.Date)
+	if r.Value != "" {
+		s += ": " + r.Value
+	}
+	return s
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
+}
