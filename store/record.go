@@ -130,9 +130,10 @@ func (db *DB) withSources(ctx context.Context, personID int64, items []RecordIte
 	for _, it := range items {
 		keys = append(keys, it.DedupKey)
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.dedup_key, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
-FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.person_id = ? AND ri.dedup_key IN (?`+strings.Repeat(", ?", len(items)-1)+`) ORDER BY s.org_name, s.name`, keys...)
+	// The distinct (fact, source) pairs come straight off the record_items_person_key index.
+	rows, err := db.db.QueryContext(ctx, `SELECT k.dedup_key, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
+FROM (SELECT DISTINCT dedup_key, source_id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(items)-1)+`)) k
+JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, keys...)
 	if err != nil {
 		return fmt.Errorf("sources of items: %w", err)
 	}
