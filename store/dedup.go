@@ -44,16 +44,18 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 	return rows.Err()
 }
 
-// markDups sets each of a fact's items to dup when another source reported the
-// same fact first, so pages show one entry per fact, the earliest report.
-const markDups = `UPDATE record_items SET dup = EXISTS (SELECT 1 FROM record_items o
+// markDups works out which source's items stand for a fact: the source that
+// reported it most often (a repeat prescription is several facts at one
+// source), the lowest-numbered on a tie. Every other source's items for the
+// fact are dup. Only the set of items decides, never the order they arrived in.
+const markDups = `UPDATE record_items SET dup = (source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
-AND o.source_id != record_items.source_id AND o.id < record_items.id)
+GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))
 WHERE person_id = ? AND dedup_key = ?`
 
-const markAllDups = `UPDATE record_items SET dup = EXISTS (SELECT 1 FROM record_items o
+const markAllDups = `UPDATE record_items SET dup = (source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
-AND o.source_id != record_items.source_id AND o.id < record_items.id)
+GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))
 WHERE person_id = ? AND dedup_key != ''`
 
 // refresh works out again which item stands for each touched fact.

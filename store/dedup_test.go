@@ -150,3 +150,45 @@ func TestDedupOverSyntheaFromTwoSources(t *testing.T) {
 		t.Fatal("the test data has no results or medicines")
 	}
 }
+
+// TestDedupDoesNotDependOnOrder imports the same reports from two sources in
+// every order: a repeat prescription at one source and a single report of it
+// at another give the same entries whichever arrives first.
+func TestDedupDoesNotDependOnOrder(t *testing.T) {
+	med := `{"resourceType":"MedicationRequest","id":"%s","status":"active","medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500mg tablets"}]},"subject":{"reference":"Patient/p-%s"},"authoredOn":"%s","dosageInstruction":[{"text":"One tablet twice a day"}]}`
+	type report struct{ source, id, date string }
+	orders := [][]report{
+		{{"gp", "m1", "2024-01-05"}, {"gp", "m2", "2024-04-05"}, {"lth", "h1", "2024-02-01"}},
+		{{"lth", "h1", "2024-02-01"}, {"gp", "m1", "2024-01-05"}, {"gp", "m2", "2024-04-05"}},
+		{{"gp", "m1", "2024-01-05"}, {"lth", "h1", "2024-02-01"}, {"gp", "m2", "2024-04-05"}},
+	}
+	for i, order := range orders {
+		t.Run(fmt.Sprint("order ", i), func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			for _, r := range order {
+				pt := fmt.Sprintf(`{"resourceType":"Patient","id":"p-%s","identifier":[{"system":%q,"value":"9434765919"}]}`, r.source, fhir.NHSNumberSystem)
+				res := []fhir.Resource{{Type: "Patient", ID: "p-" + r.source, Raw: []byte(pt)}, {Type: "MedicationRequest", ID: r.id, Raw: []byte(fmt.Sprintf(med, r.id, r.source, r.date))}}
+				if _, err := db.ImportResources(ctx, store.ImportOptions{Source: r.source}, "test", res); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := db.PersonByNHSNumber(ctx, "9434765919")
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp, err := db.RecordSection(ctx, p.ID, "medicines", 1, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sp.Total != 2 {
+				t.Fatalf("got %d entries, want the GP's two prescriptions", sp.Total)
+			}
+			for _, it := range sp.Items {
+				if it.Source.Name != "gp" || len(it.Sources) != 2 {
+					t.Errorf("entry %s from %s naming %d sources", it.ResourceID, it.Source.Name, len(it.Sources))
+				}
+			}
+		})
+	}
+}
