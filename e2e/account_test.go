@@ -1,0 +1,259 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+)
+
+// press focuses a link or button and presses Enter on it, as a keyboard user
+// would, and returns the status of the page that loads.
+func (tb *tab) press(what, selector string) int64 {
+	tb.t.Helper()
+	tb.focus(what, selector)
+	resp := tb.follow(what, chromedp.KeyEvent(kb.Enter))
+	return resp.Status
+}
+
+// pressThenLoad is press for a button whose script talks to the server before
+// the page moves on, as the passkey buttons do.
+func (tb *tab) pressThenLoad(what, selector string) int64 {
+	tb.t.Helper()
+	tb.focus(what, selector)
+	tb.do(what,
+		chromedp.Evaluate[chromedp.Void](`window.__e2eBeforeClick = true`),
+		chromedp.KeyEvent(kb.Enter),
+	)
+	return tb.waitFor(what, func(st pageState) bool { return !st.Old && st.Ready })
+}
+
+// focus moves the keyboard focus to the element and waits until it has it:
+// the NHS.UK frontend's scripts can still be setting the page up just after it loads.
+func (tb *tab) focus(what, selector string) {
+	tb.t.Helper()
+	for range 50 {
+		tb.do(what, chromedp.Focus(chromedp.CSS(selector)))
+		if eval[bool](tb, `document.activeElement === document.querySelector(`+jsString(selector)+`)`) {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	tb.t.Fatalf("%s: %s does not take the focus", what, selector)
+}
+
+// wantOn checks the tab is on path (query string aside) and loaded with status 200.
+func wantOn(tb *tab, path string, status int64) {
+	tb.t.Helper()
+	wantPage(tb, path, status)
+	if n := tb.nodeCount("h1"); n != 1 {
+		tb.t.Errorf("%s has %d h1 elements, want 1", tb.location(), n)
+	}
+}
+
+// passkeyNames are the names of the passkeys the account page lists.
+func passkeyNames(tb *tab) []string {
+	tb.t.Helper()
+	return eval[[]string](tb, `[...document.querySelectorAll('.mcr-passkey h3')].map(h => h.innerText.trim())`)
+}
+
+// TestAccountJourney manages Jane's passkeys and sessions from the account
+// page, by keyboard: adding a passkey on a second authenticator (the first
+// one, holding a passkey already, is refused by excludeCredentials), renaming
+// it, removing the first, signing another browser out, and finally removing
+// the last passkey, which signs her out everywhere. axe checks every page.
+func TestAccountJourney(t *testing.T) {
+	p, tb, auth := signedIn(t)
+
+	// 1. From the record, the header's "Your account" link.
+	status := tb.press("open Your account", `.nhsuk-header__navigation a[href="/account"]`)
+	wantOn(tb, "/account", status)
+	if got := passkeyNames(tb); len(got) != 1 {
+		t.Fatalf("account page lists passkeys %q, want Jane's one", got)
+	}
+	text := tb.text()
+	for _, want := range []string{"Your account", "Created", "Last used", "On one device", "You are not signed in to My Care Record anywhere else."} {
+		if !strings.Contains(text, want) {
+			t.Errorf("/account does not say %q: %.600s", want, text)
+		}
+	}
+	tb.waitVisible("#passkey-create")
+	tb.checkPage()
+
+	// 2. The authenticator that already holds Jane's passkey is told to make no second one.
+	tb.do("add a passkey on the same authenticator", chromedp.Focus(chromedp.CSS("#passkey-create")), chromedp.KeyEvent(kb.Enter))
+	tb.waitVisible("#passkey-error")
+	if msg := eval[string](tb, `document.getElementById('passkey-error').innerText`); !strings.Contains(msg, "already has a passkey") {
+		t.Errorf("adding a passkey where one exists says %q", msg)
+	}
+	if n := len(tb.credentials(auth)); n != 1 {
+		t.Errorf("the first authenticator holds %d credentials, want still 1", n)
+	}
+	tb.checkPage()
+
+	// 3. A second device: the first authenticator goes (its passkey kept for another browser below).
+	first := tb.credentials(auth)[0]
+	tb.removeAuthenticator(auth)
+	second := tb.addPasskeyAuthenticator()
+	status = tb.pressThenLoad("add a passkey on a second authenticator", "#passkey-create")
+	wantOn(tb, "/account", status)
+	if got := passkeyNames(tb); len(got) != 2 {
+		t.Fatalf("after adding, the page lists %q, want 2 passkeys", got)
+	}
+	if n := len(tb.credentials(second)); n != 1 {
+		t.Errorf("the second authenticator holds %d credentials, want 1", n)
+	}
+	if text := tb.text(); !strings.Contains(text, "You have added a passkey") {
+		t.Errorf("no confirmation of the new passkey: %.400s", text)
+	}
+	tb.checkPage()
+
+	// 4. Jane signs in in another browser with the first passkey.
+	other := newTab(t)
+	other.navigate(p.BaseURL + "/")
+	otherAuth := other.addPasskeyAuthenticator()
+	other.addCredential(otherAuth, first)
+	status = other.waitForPage("sign in in another browser", p.BaseURL+"/signin", "/record")
+	wantPage(other, "/record", status)
+	other.checkConsole("other browser signed in")
+	resp := tb.navigate(p.BaseURL + "/account")
+	wantOn(tb, "/account", resp.Status)
+	if text := tb.text(); !strings.Contains(text, "You are also signed in on 1 other device or browser.") {
+		t.Errorf("account page does not count the other session: %.600s", text)
+	}
+
+	// 5. Rename the new passkey: an empty name first.
+	status = tb.press("rename the new passkey", `.mcr-passkey ~ .mcr-passkey a[href$="/rename"]`)
+	if !strings.HasSuffix(tb.path(), "/rename") || status != 200 {
+		t.Fatalf("rename page: %s answered %d", tb.path(), status)
+	}
+	renamePath := tb.path()
+	tb.checkPage()
+	tb.focus("clear the name", "#nickname")
+	tb.do("clear the name", chromedp.KeyEvent("a", chromedp.KeyModifiers(chromedp.ModifierCtrl)), chromedp.KeyEvent(kb.Delete))
+	if v := value(tb, "#nickname"); v != "" {
+		t.Fatalf("the name box still holds %q", v)
+	}
+	tb.allow("the server responded with a status of 400")
+	status = tb.press("save an empty name", `form[action="`+renamePath+`"] button[type="submit"]`)
+	if status != 400 || tb.path() != renamePath {
+		t.Errorf("an empty name: %d on %s, want 400 with the form again", status, tb.path())
+	}
+	checkErrorSummary(tb)
+	tb.checkPage()
+	tb.do("type a name", chromedp.SendKeys(chromedp.CSS("#nickname"), "Jane's laptop"))
+	status = tb.press("save the name", `form[action="`+renamePath+`"] button[type="submit"]`)
+	wantOn(tb, "/account", status)
+	if got := passkeyNames(tb); len(got) != 2 || got[1] != "Jane's laptop" {
+		t.Errorf("after renaming, passkeys %q", got)
+	}
+	tb.checkPage()
+
+	// 6. Remove the first passkey: one button, no confirmation while another is left.
+	status = tb.press("remove the first passkey", `.mcr-passkey form[action$="/remove"] button`)
+	wantOn(tb, "/account", status)
+	if got := passkeyNames(tb); len(got) != 1 || got[0] != "Jane's laptop" {
+		t.Errorf("after removing the first, passkeys %q", got)
+	}
+	if text := tb.text(); !strings.Contains(text, "You have removed the passkey") {
+		t.Errorf("no confirmation of the removal: %.400s", text)
+	}
+	tb.checkPage()
+
+	// 7. Sign out of all other sessions: the other browser is signed out, this one is not.
+	status = tb.press("sign out of all other sessions", `form[action="/account/sessions/signout-others"] button`)
+	wantOn(tb, "/account", status)
+	if text := tb.text(); !strings.Contains(text, "You have signed out of all other sessions") || !strings.Contains(text, "You are not signed in to My Care Record anywhere else.") {
+		t.Errorf("no confirmation of signing out other sessions: %.600s", text)
+	}
+	tb.checkPage()
+	// The sign-in page there offers the first passkey through autofill at once; it was removed, so the portal refuses it.
+	other.allow("/signin/finish: Failed to load resource: the server responded with a status of 400")
+	other.navigate(p.BaseURL + "/record")
+	if got := other.path(); got != "/signin" {
+		t.Errorf("the other browser still reaches %s after being signed out", got)
+	}
+	time.Sleep(time.Second)
+	if got := other.path(); got != "/signin" {
+		t.Errorf("the removed passkey signed the other browser in again (on %s)", got)
+	}
+	other.checkConsole("other browser signed out")
+
+	// 8. Remove the last passkey: a confirmation page says how to get back in; then signed out everywhere.
+	status = tb.press("remove the last passkey", `.mcr-passkey a[href$="/remove"]`)
+	if !strings.HasSuffix(tb.path(), "/remove") || status != 200 {
+		t.Fatalf("confirmation page: %s answered %d", tb.path(), status)
+	}
+	if text := tb.text(); !strings.Contains(text, "Remove your only passkey?") || !strings.Contains(text, "new enrolment code from your GP practice") {
+		t.Errorf("the confirmation page does not explain what happens: %.600s", text)
+	}
+	tb.checkPage()
+	status = tb.press("confirm removing the last passkey", `form[action$="/remove"] button[type="submit"]`)
+	wantOn(tb, "/account/removed", status)
+	if text := tb.text(); !strings.Contains(text, "signed out of My Care Record on every device") {
+		t.Errorf("after removing the last passkey: %.400s", text)
+	}
+	tb.checkPage()
+	resp = tb.navigate(p.BaseURL + "/record")
+	if got := tb.path(); got != "/signin" {
+		t.Errorf("after removing the last passkey the record is still open (on %s, %d)", got, resp.Status)
+	}
+	tb.checkConsole("signed out")
+}
+
+// TestAccessibilityStatement reads the statement from the footer, signed out, by keyboard.
+func TestAccessibilityStatement(t *testing.T) {
+	p := startPortal(t)
+	tb := newTab(t)
+	resp := tb.navigate(p.BaseURL + "/")
+	wantOn(tb, "/", resp.Status)
+	status := tb.press("open the accessibility statement", `footer a[href="/accessibility"]`)
+	wantOn(tb, "/accessibility", status)
+	if text := tb.text(); !strings.Contains(text, "WCAG") || !strings.Contains(text, "Enforcement procedure") {
+		t.Errorf("accessibility statement: %.400s", text)
+	}
+	tb.checkPage()
+}
+
+// removeAuthenticator takes a virtual authenticator away, as if the device were lost.
+func (tb *tab) removeAuthenticator(id webauthn.AuthenticatorID) {
+	tb.t.Helper()
+	ctx, cancel := tb.step()
+	defer cancel()
+	if _, err := chromedp.Call(ctx, webauthn.RemoveVirtualAuthenticator, webauthn.RemoveVirtualAuthenticatorParams{AuthenticatorID: id}); err != nil {
+		tb.t.Fatalf("WebAuthn.removeVirtualAuthenticator: %v", err)
+	}
+}
+
+// addCredential puts a copy of a passkey into a virtual authenticator.
+func (tb *tab) addCredential(id webauthn.AuthenticatorID, cred *webauthn.Credential) {
+	tb.t.Helper()
+	ctx, cancel := tb.step()
+	defer cancel()
+	// Only the key and what it is for. cdproto's own parameters always send
+	// generateCmtgKeyOnNextOperation, which this Chromium's authenticator refuses.
+	type credential struct {
+		CredentialID         []byte  `json:"credentialId"`
+		IsResidentCredential bool    `json:"isResidentCredential"`
+		RpID                 string  `json:"rpId"`
+		PrivateKey           []byte  `json:"privateKey"`
+		UserHandle           []byte  `json:"userHandle"`
+		SignCount            float64 `json:"signCount"`
+	}
+	type params struct {
+		AuthenticatorID webauthn.AuthenticatorID `json:"authenticatorId"`
+		Credential      credential               `json:"credential"`
+	}
+	addCredential := cdp.Command[params, cdp.Empty]{Method: webauthn.CommandAddCredential}
+	_, err := chromedp.Call(ctx, addCredential, params{AuthenticatorID: id, Credential: credential{
+		CredentialID: cred.CredentialID, IsResidentCredential: cred.IsResidentCredential, RpID: cred.RpID,
+		PrivateKey: cred.PrivateKey, UserHandle: cred.UserHandle, SignCount: cred.SignCount,
+	}})
+	if err != nil {
+		tb.t.Fatalf("WebAuthn.addCredential: %v", err)
+	}
+}

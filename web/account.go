@@ -1,0 +1,218 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// ceremonyAdd is the kind of ceremony that adds a passkey to a signed-in
+// account. It differs from enrolment's "register", so a ceremony begun on one
+// page can never be finished on the other.
+const ceremonyAdd = "add"
+
+// signedInAccount is the account the request is signed in to (requireSignIn guarantees one).
+func signedInAccount(c echo.Context) store.Account {
+	return c.Get(ctxAccount).(store.Account)
+}
+
+// beginPasskeyRegistration starts creating a discoverable, user-verified
+// passkey for user, excluding the credentials the user already has, so an
+// authenticator that holds one says so instead of making a second.
+func (s *Server) beginPasskeyRegistration(user passkeyUser) (*protocol.CredentialCreation, *webauthn.SessionData, error) {
+	required := true
+	exclude := make([]protocol.CredentialDescriptor, 0, len(user.creds))
+	for _, cred := range user.creds {
+		exclude = append(exclude, cred.Descriptor())
+	}
+	return s.webauthn.BeginRegistration(user,
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			RequireResidentKey: &required,
+			ResidentKey:        protocol.ResidentKeyRequirementRequired,
+			UserVerification:   protocol.VerificationRequired,
+		}),
+		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
+		webauthn.WithExclusions(exclude),
+	)
+}
+
+// passkeyOf is the stored form of a newly registered credential.
+func passkeyOf(cred *webauthn.Credential, nickname string) store.Passkey {
+	pk := store.Passkey{
+		CredentialID:    cred.ID,
+		PublicKey:       cred.PublicKey,
+		AttestationType: cred.AttestationType,
+		SignCount:       cred.Authenticator.SignCount,
+		AAGUID:          cred.Authenticator.AAGUID,
+		BackupEligible:  cred.Flags.BackupEligible,
+		BackupState:     cred.Flags.BackupState,
+		UserVerified:    cred.Flags.UserVerified,
+		Nickname:        nickname,
+	}
+	for _, t := range cred.Transport {
+		pk.Transports = append(pk.Transports, string(t))
+	}
+	return pk
+}
+
+// accountUser is the signed-in account as a WebAuthn user, with its passkeys.
+func (s *Server) accountUser(c echo.Context) (passkeyUser, error) {
+	acct := signedInAccount(c)
+	pks, err := s.db.Passkeys(c.Request().Context(), acct.ID)
+	if err != nil {
+		return passkeyUser{}, err
+	}
+	return passkeyUser{handle: acct.UserHandle, name: acct.DisplayName, creds: toCredentials(pks), existing: true}, nil
+}
+
+// accountPage shows the account's passkeys and sessions.
+func (s *Server) accountPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	acct := signedInAccount(c)
+	pks, err := s.db.Passkeys(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	others, err := s.db.OtherSessions(ctx, acct.ID, sessionOf(c).ID, s.cfg.SessionPolicy)
+	if err != nil {
+		return err
+	}
+	v := views.AccountView{Passkeys: pks, OtherSessions: others, Done: c.QueryParam("done")}
+	return s.render(c, http.StatusOK, views.Account(s.page(c, "Your account"), v))
+}
+
+func (s *Server) addPasskeyBegin(c echo.Context) error {
+	user, err := s.accountUser(c)
+	if err != nil {
+		return err
+	}
+	creation, data, err := s.beginPasskeyRegistration(user)
+	if err != nil {
+		return err
+	}
+	if err := s.saveCeremony(c, sessionOf(c), ceremonyAdd, data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, creation)
+}
+
+func (s *Server) addPasskeyFinish(c echo.Context) error {
+	data, err := s.takeCeremony(c, sessionOf(c), ceremonyAdd)
+	if err != nil {
+		return err
+	}
+	user, err := s.accountUser(c)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(user.handle, data.UserID) {
+		return store.Errorf(store.EINVALID, "Your passkey request has expired. Try again.")
+	}
+	cred, err := s.webauthn.FinishRegistration(user, data, c.Request())
+	if err != nil {
+		s.log.Info("passkey registration refused", "err", err)
+		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
+	}
+	pk := passkeyOf(cred, "Passkey added "+time.Now().Format("2 January 2006"))
+	if err := s.db.AddPasskey(c.Request().Context(), signedInAccount(c).ID, pk); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneAdded})
+}
+
+// accountPasskey is the signed-in account's passkey named in the address;
+// anything else, including another account's passkey, is not found.
+func (s *Server) accountPasskey(c echo.Context) (store.Passkey, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return store.Passkey{}, store.Errorf(store.ENOTFOUND, "We could not find that passkey in your account.")
+	}
+	return s.db.AccountPasskey(c.Request().Context(), signedInAccount(c).ID, id)
+}
+
+func (s *Server) renamePasskeyPage(c echo.Context) error {
+	pk, err := s.accountPasskey(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RenamePasskey(s.page(c, "Rename your passkey"), pk, views.RenameForm{Nickname: pk.Nickname}))
+}
+
+func (s *Server) renamePasskey(c echo.Context) error {
+	pk, err := s.accountPasskey(c)
+	if err != nil {
+		return err
+	}
+	form := views.RenameForm{Nickname: c.FormValue("nickname")}
+	err = s.db.RenamePasskey(c.Request().Context(), pk.AccountID, pk.ID, form.Nickname)
+	switch store.ErrorCode(err) {
+	case "":
+		return c.Redirect(http.StatusSeeOther, "/account?done="+views.DoneRenamed)
+	case store.EINVALID:
+		form.Errors = []views.FieldError{{Field: "nickname", Message: store.ErrorMessage(err)}}
+		return s.render(c, http.StatusBadRequest, views.RenamePasskey(s.page(c, "Rename your passkey"), pk, form))
+	default:
+		return err
+	}
+}
+
+// removeLastPasskeyPage asks for confirmation before the last passkey goes.
+func (s *Server) removeLastPasskeyPage(c echo.Context) error {
+	pk, err := s.accountPasskey(c)
+	if err != nil {
+		return err
+	}
+	pks, err := s.db.Passkeys(c.Request().Context(), pk.AccountID)
+	if err != nil {
+		return err
+	}
+	if len(pks) > 1 {
+		// Not the last one: the account page removes it with one button.
+		return c.Redirect(http.StatusSeeOther, "/account#passkey-"+strconv.FormatInt(pk.ID, 10))
+	}
+	return s.render(c, http.StatusOK, views.RemoveLastPasskey(s.page(c, "Remove your only passkey?"), pk))
+}
+
+// removePasskey removes a passkey. The last one goes only once confirmed, and
+// then every session of the account ends with it, this one included.
+func (s *Server) removePasskey(c echo.Context) error {
+	pk, err := s.accountPasskey(c)
+	if err != nil {
+		return err
+	}
+	left, err := s.db.RemovePasskey(c.Request().Context(), pk.AccountID, pk.ID, c.FormValue("confirm") == "yes")
+	switch {
+	case store.ErrorCode(err) == store.ECONFLICT:
+		return c.Redirect(http.StatusSeeOther, "/account/passkeys/"+strconv.FormatInt(pk.ID, 10)+"/remove")
+	case err != nil:
+		return err
+	case left == 0:
+		s.clearSessionCookie(c)
+		return c.Redirect(http.StatusSeeOther, "/account/removed")
+	}
+	return c.Redirect(http.StatusSeeOther, "/account?done="+views.DoneRemoved)
+}
+
+// passkeysRemoved is where a person lands, signed out, after removing their last passkey.
+func (s *Server) passkeysRemoved(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.PasskeysRemoved(s.page(c, "You have removed your passkey")))
+}
+
+func (s *Server) signOutOthers(c echo.Context) error {
+	if _, err := s.db.DeleteOtherSessions(c.Request().Context(), signedInAccount(c).ID, sessionOf(c).ID); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account?done="+views.DoneSignedOutOthers)
+}
+
+func (s *Server) accessibility(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.Accessibility(s.page(c, "Accessibility statement")))
+}
