@@ -1,0 +1,67 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/views"
+)
+
+// searchPerSection is how many matches the search page shows from each section
+// before offering "See all"; the one-section pages show this many a page too.
+const searchPerSection = 20
+
+// recordSearch searches the signed-in person's own record: GET /record/search?q=…,
+// optionally narrowed to one section (&section=slug&page=n) for the "See all" pages.
+// It works as a plain GET form, without JavaScript.
+func (s *Server) recordSearch(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	form := views.SearchForm{Query: strings.TrimSpace(c.QueryParam(views.FieldSearch)), Section: c.QueryParam("section")}
+	if form.Section != "" {
+		if _, ok := fhir.SectionBySlug(form.Section); !ok {
+			return store.Errorf(store.ENOTFOUND, "There is no part of the record called %q.", form.Section)
+		}
+	}
+	page := 1
+	if v := c.QueryParam("page"); v != "" {
+		if page, err = strconv.Atoi(v); err != nil || page < 1 || page > 100000 || form.Section == "" {
+			return store.Errorf(store.ENOTFOUND, "There is no such page of search results.")
+		}
+	}
+	if form.Query == "" {
+		// Nothing is read from the record, so there is nothing to log: the page is the box alone.
+		return s.render(c, http.StatusOK, views.RecordSearch(s.page(c, "Search your record"), person, form, store.SearchResults{}, searchPerSection))
+	}
+	if utf8.RuneCountInString(form.Query) > store.MaxSearchLength {
+		form.Errors = []views.FieldError{{Field: views.FieldSearch, Message: "Your search must be " + strconv.Itoa(store.MaxSearchLength) + " characters or fewer"}}
+		return s.render(c, http.StatusBadRequest, views.RecordSearch(s.page(c, "Search your record"), person, form, store.SearchResults{}, searchPerSection))
+	}
+	// The access log records that the record was searched, never what for: a
+	// search can say more than the record does ("HIV", "termination"), and the
+	// log is shown to carers and kept for good.
+	if err := s.logView(c, person, "search"); err != nil {
+		return err
+	}
+	res, err := s.db.SearchRecord(c.Request().Context(), person.ID, form.Query,
+		store.SearchOptions{Section: form.Section, PerSection: searchPerSection, Page: page})
+	if err != nil {
+		return err
+	}
+	if page > 1 && len(res.Sections) == 0 {
+		return store.Errorf(store.ENOTFOUND, "There is no such page of search results.")
+	}
+	p, err := s.recordPage(c, "Search results for ‘"+form.Query+"’", person)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RecordSearch(p, person, form, res, searchPerSection))
+}
