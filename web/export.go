@@ -2,10 +2,6 @@ package web
 
 import (
 	"bufio"
-	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -15,52 +11,6 @@ import (
 	"github.com/mycarerecord/portal/store/fhir"
 	"github.com/mycarerecord/portal/views"
 )
-
-// SourceURI is what an exported resource's meta.source says about where it
-// came from: the FHIR server's address, or a URN naming a set of imported files.
-func SourceURI(s store.Source) string {
-	if s.BaseURL != "" {
-		return s.BaseURL
-	}
-	return "urn:mycarerecord:source:" + s.Name
-}
-
-// WriteBundle streams every cached resource about the person as a FHIR R4
-// Bundle of type collection, each resource's meta.source naming where it came
-// from, and returns how many resources it wrote. `portal export` and the
-// download page both write through it, so the two can never differ.
-func WriteBundle(ctx context.Context, db *store.DB, personID int64, w io.Writer) (int, error) {
-	ts, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339))
-	if _, err := fmt.Fprintf(w, `{"resourceType":"Bundle","type":"collection","timestamp":%s,"entry":[`, ts); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := db.PersonResources(ctx, personID, func(c store.CachedResource) error {
-		raw, err := fhir.WithMetaSource(c.Raw, SourceURI(c.Source))
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
-		}
-		sep := ","
-		if n == 0 {
-			sep = ""
-		}
-		fullURL := ""
-		if c.Source.BaseURL != "" {
-			u, _ := json.Marshal(c.Source.BaseURL + "/" + c.Type + "/" + c.ID)
-			fullURL = `"fullUrl":` + string(u) + `,`
-		}
-		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, fullURL, raw); err != nil {
-			return err
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		return n, err
-	}
-	_, err = io.WriteString(w, "]}\n")
-	return n, err
-}
 
 // logRecordUse appends a use of the person's record other than a page view
 // (a download, a printout) to the access log.
@@ -86,7 +36,7 @@ func (s *Server) recordDownload(c echo.Context) error {
 	h.Set(echo.HeaderContentDisposition, `attachment; filename="my-care-record-`+time.Now().Format("2006-01-02")+`.json"`)
 	c.Response().WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(c.Response(), 64<<10)
-	if _, err := WriteBundle(c.Request().Context(), s.db, person.ID, bw); err != nil {
+	if _, err := s.db.WriteBundle(c.Request().Context(), person.ID, bw); err != nil {
 		// The status has gone: all that can be done is to stop, leaving a file no FHIR tool will read as whole.
 		s.log.Error("record download failed part way", "err", err)
 		return nil

@@ -214,7 +214,7 @@ func TestDownloadRecordRoundTrip(t *testing.T) {
 	}
 	defer fresh.Close()
 	for _, src := range demo.Generate() {
-		uri := web.SourceURI(store.Source{Name: src.Name})
+		uri := store.Source{Name: src.Name}.URI()
 		if _, err := fresh.ImportResources(ctx, store.ImportOptions{Source: src.Name, OrgName: src.OrgName}, "download", bySource[uri]); err != nil {
 			t.Fatalf("import %s: %v", uri, err)
 		}
@@ -234,7 +234,7 @@ func TestDownloadRecordRoundTrip(t *testing.T) {
 func TestWriteBundleCounts(t *testing.T) {
 	f := newFixture(t)
 	var b strings.Builder
-	n, err := web.WriteBundle(context.Background(), f.db, f.jane.ID, &b)
+	n, err := f.db.WriteBundle(context.Background(), f.jane.ID, &b)
 	if err != nil {
 		t.Fatal(err)
 	}

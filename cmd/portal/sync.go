@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -325,7 +324,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		w = f
 	}
 	bw := bufio.NewWriter(w)
-	n, err := writeBundle(ctx, db, p.ID, bw)
+	n, err := db.WriteBundle(ctx, p.ID, bw)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -351,42 +350,4 @@ func dirOf(path string) string {
 		return path[:i+1]
 	}
 	return "."
-}
-
-// writeBundle streams the person's resources as a collection Bundle.
-func writeBundle(ctx context.Context, db *store.DB, personID int64, w io.Writer) (int, error) {
-	ts, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339))
-	if _, err := fmt.Fprintf(w, `{"resourceType":"Bundle","type":"collection","timestamp":%s,"entry":[`, ts); err != nil {
-		return 0, err
-	}
-	n := 0
-	err := db.PersonResources(ctx, personID, func(c store.CachedResource) error {
-		source := c.Source.BaseURL
-		if source == "" {
-			source = "urn:mycarerecord:source:" + c.Source.Name
-		}
-		raw, err := fhir.WithMetaSource(c.Raw, source)
-		if err != nil {
-			return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
-		}
-		sep := ","
-		if n == 0 {
-			sep = ""
-		}
-		fullURL := ""
-		if c.Source.BaseURL != "" {
-			u, _ := json.Marshal(c.Source.BaseURL + "/" + c.Type + "/" + c.ID)
-			fullURL = `"fullUrl":` + string(u) + `,`
-		}
-		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, fullURL, raw); err != nil {
-			return err
-		}
-		n++
-		return nil
-	})
-	if err != nil {
-		return n, err
-	}
-	_, err = io.WriteString(w, "]}\n")
-	return n, err
 }
