@@ -87,7 +87,7 @@ func TestAccountJourney(t *testing.T) {
 	// 2. The authenticator that already holds Jane's passkey is told to make no second one.
 	tb.do("add a passkey on the same authenticator", chromedp.Focus(chromedp.CSS("#passkey-create")), chromedp.KeyEvent(kb.Enter))
 	tb.waitVisible("#passkey-error")
-	if msg := eval[string](tb, `document.getElementById('passkey-error').innerText`); !strings.Contains(msg, "already has a passkey") {
+	if msg := eval[string](tb, `document.getElementById('passkey-error').innerText`); !strings.Contains(msg, "already holds one of your passkeys") {
 		t.Errorf("adding a passkey where one exists says %q", msg)
 	}
 	if n := len(tb.credentials(auth)); n != 1 {

@@ -167,7 +167,7 @@ func Account(p Page, v AccountView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<button class=\"nhsuk-button nhsuk-button--secondary\" id=\"passkey-create\" type=\"button\" data-begin=\"/account/passkeys/begin\" data-finish=\"/account/passkeys/finish\" hidden>Add a passkey</button><h2 class=\"nhsuk-heading-m\">Where you are signed in</h2><p id=\"other-sessions\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<button class=\"nhsuk-button nhsuk-button--secondary\" id=\"passkey-create\" type=\"button\" data-begin=\"/account/passkeys/begin\" data-finish=\"/account/passkeys/finish\" data-exists=\"This device or password manager already holds one of your passkeys. Add the new one on another device or in another password manager.\" hidden>Add a passkey</button><h2 class=\"nhsuk-heading-m\">Where you are signed in</h2><p id=\"other-sessions\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -62,8 +62,11 @@ function messageFor(err) {
     case 'NotAllowedError':
     case 'AbortError':
       return messages.cancelled;
-    case 'InvalidStateError':
-      return messages.exists;
+    case 'InvalidStateError': {
+      // A page can say what fits it, e.g. the account page adding a second passkey.
+      const own = document.querySelector('[data-exists]');
+      return (own && own.dataset.exists) || messages.exists;
+    }
     case 'SecurityError':
       return messages.security;
     case 'NotSupportedError':
