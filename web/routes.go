@@ -39,7 +39,7 @@ func (s *Server) routes() {
 	signedIn.GET("/record/item/:id", s.recordEntry)
 	signedIn.GET("/record/item/:id/attachment/:n", s.recordAttachment)
 	signedIn.GET("/record/search", s.recordSearch)       // web/search.go
-	signedIn.GET("/record/results/tests", s.resultTests) // web/results.go: results grouped by test
+	signedIn.GET("/record/results", s.resultTests)       // web/results.go: results grouped by test, before /record/:section
 	signedIn.GET("/record/results/:code", s.resultTrend) // one test's results, charted
 
 	// Taking the record away, the account's passkeys and sessions (web/export.go, web/account.go),

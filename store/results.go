@@ -1,0 +1,1023 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// ResultTest is one kind of test in a person's results, such as HbA1c, with
+// its newest result.
+type ResultTest struct {
+	Key        string // in the trend page's address, e.g. "loinc-59261-8"
+	CodeSystem string
+	Code       string
+	Name       string // the newest result's name for the test
+	Latest     Result
+	Trend      bool // two or more results with a number: enough to draw how it changed
+}
+
+// Result is one result of a test. When several sources sent the same result
+// (same time, same value) it is one Result naming every source.
+type Result struct {
+	Item     RecordItem // the newest copy
+	Sources  []Source   // every source that sent it, the item's own first
+	Measures []Measure  // the value, or one per part (blood pressure has two); empty when the value is not a number
+	Text     string     // the value as written when it is not a number, e.g. "Positive"
+	Exact    bool       // Measures were read from the resource itself, with ranges and flags
+}
+
+// Measure is one number in a result.
+type Measure struct {
+	Name       string  // the part, e.g. "Systolic blood pressure"; "" for the result's own value
+	Value      float64 // as written
+	Number     string  // as written, e.g. "48"
+	Comparator string  // "<", ">", "<=" or ">=", or ""
+	Unit       string  // as received: the display unit, or the UCUM code when there is none
+	UnitCode   string  // the UCUM code, when given
+	Range      Range
+	Flag       string // compared with the normal range, in words: "High", "Low", "Normal"…; "" when unknown
+}
+
+// Range is a normal (reference) range.
+type Range struct {
+	Low, High       float64
+	HasLow, HasHigh bool
+	Text            string // as the source wrote it, when it did
+	Unit            string
+}
+
+// Known reports whether the range says anything.
+func (r Range) Known() bool { return r.HasLow || r.HasHigh || r.Text != "" }
+
+// String is the range in words, e.g. "20 to 41 mmol/mol", "below 5 mmol/L".
+func (r Range) String() string {
+	unit := ""
+	if r.Unit != "" {
+		unit = " " + DisplayUnit(r.Unit)
+	}
+	switch {
+	case r.HasLow && r.HasHigh:
+		return formatNumber(r.Low) + " to " + formatNumber(r.High) + unit
+	case r.HasHigh:
+		return "below " + formatNumber(r.High) + unit
+	case r.HasLow:
+		return "above " + formatNumber(r.Low) + unit
+	}
+	return r.Text
+}
+
+// ValueText is the measure as people read it, e.g. "48 mmol/mol".
+func (m Measure) ValueText() string {
+	s := m.Comparator + m.Number
+	if m.Unit != "" {
+		s += " " + DisplayUnit(m.Unit)
+	}
+	return s
+}
+
+// Trend is every result of one test, for its trend page.
+type Trend struct {
+	Test    ResultTest
+	Series  []Series // one per part and kind of unit; never two kinds of unit in one
+	Results []Result // this page of results, newest first, read exactly from the resources
+	Total   int      // results in all
+	Page    int      // from 1
+	PerPage int
+}
+
+// Pages is the number of pages the results fill.
+func (t Trend) Pages() int {
+	if t.PerPage <= 0 || t.Total == 0 {
+		return 1
+	}
+	return (t.Total + t.PerPage - 1) / t.PerPage
+}
+
+// Series is the numbers of one part of a test in one kind of unit, oldest
+// first, ready to chart: values in other units of the same kind are converted.
+type Series struct {
+	Name   string // the part, e.g. "Systolic blood pressure", or ""
+	Unit   string // as people read it, e.g. "mmol/mol"
+	Points []Point
+	Range  Range // the newest result's normal range, in Unit
+}
+
+// Point is one value of a series.
+type Point struct {
+	Date  time.Time
+	Value float64 // in the series' unit
+}
+
+// TestKey is the address of a test's trend page: "loinc-" or "snomed-" and the
+// code, a short hash of another code system and the code, or for results
+// without a code a hash of the name.
+func TestKey(system, code, display string) string {
+	switch {
+	case code == "":
+		return "name-" + shortHash(strings.ToLower(strings.Join(strings.Fields(display), " ")))
+	case !urlSafe(code):
+		return "code-" + shortHash(system+"|"+code)
+	case system == "http://loinc.org":
+		return "loinc-" + code
+	case system == "http://snomed.info/sct":
+		return "snomed-" + code
+	}
+	return "c" + shortHash(system)[:8] + "-" + code
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:8])
+}
+
+func urlSafe(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// numericValue is SQL true when a result's value starts with a number or has
+// parts that do ("Systolic blood pressure: 128 mm[Hg]; …").
+const numericValue = `(value GLOB '[0-9]*' OR value GLOB '[<>]*[0-9]*' OR value GLOB '-[0-9]*' OR value GLOB '*: [0-9]*' OR value GLOB '*: [<>]*[0-9]*')`
+
+// testRef is a test as the record holds it: a code system and code, or for
+// results without a code, a name.
+type testRef struct{ system, code, name string }
+
+func (t testRef) key() string { return TestKey(t.system, t.code, t.name) }
+
+// sameTest is the SQL that picks a coded test's results, straight off the
+// record_items_results index, and its arguments.
+func (t testRef) sameTest(personID int64) (string, []any) {
+	return ` AND ri.section = ? AND ri.code_system = ? AND ri.code = ?`, []any{personID, fhir.SectionResults, t.system, t.code}
+}
+
+// ResultTests returns the person's results grouped by test (code system and
+// code; by name when there is no code), the test with the newest result first.
+func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, error) {
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("result tests: %w", err)
+	}
+	defer tx.Rollback()
+	q, err := newExactReader(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	defer q.Close()
+	refs, err := codedTests(ctx, tx, personID)
+	if err != nil {
+		return nil, err
+	}
+	var out []ResultTest
+	for _, ref := range refs {
+		items, err := testItems(ctx, tx, personID, ref, 8)
+		if err != nil {
+			return nil, err
+		}
+		if len(items) == 0 {
+			continue
+		}
+		t := ResultTest{Key: ref.key(), CodeSystem: ref.system, Code: ref.code, Latest: mergeResults(items)[0]}
+		// Two different numbers make a trend; copies of one result from two sources do not.
+		f, args := ref.sameTest(personID)
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT ri.date, ri.value FROM record_items ri WHERE ri.person_id = ?`+f+
+			` AND `+strings.ReplaceAll(numericValue, "value", "ri.value")+` ORDER BY ri.date DESC, ri.value DESC LIMIT 2`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("result tests: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			n++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("result tests: %w", err)
+		}
+		t.Trend = n >= 2
+		out = append(out, t)
+	}
+	// The few results without a code are grouped by name, whatever its case and spacing.
+	uncoded, err := testItems(ctx, tx, personID, testRef{}, 0)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string][]RecordItem{}
+	var names []string
+	for _, it := range uncoded {
+		k := TestKey("", "", it.Display)
+		if _, ok := byName[k]; !ok {
+			names = append(names, k)
+		}
+		byName[k] = append(byName[k], it)
+	}
+	for _, k := range names {
+		rs := mergeResults(byName[k])
+		t := ResultTest{Key: k, Latest: rs[0]}
+		n := 0
+		for _, r := range rs {
+			if len(r.Measures) > 0 {
+				n++
+			}
+		}
+		t.Trend = n >= 2
+		out = append(out, t)
+	}
+	for i := range out {
+		if err := readExact(ctx, q, &out[i].Latest); err != nil {
+			return nil, err
+		}
+		out[i].Name = out[i].Latest.Item.Display
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })
+	return out, tx.Commit()
+}
+
+// codedTests lists the person's coded tests by skipping through the
+// record_items_results index from one code to the next: a handful of seeks,
+// however many thousand results each test has.
+func codedTests(ctx context.Context, tx *sql.Tx, personID int64) ([]testRef, error) {
+	sameSystem, err := tx.PrepareContext(ctx, `SELECT code_system, code FROM record_items
+WHERE person_id = ? AND section = ? AND code_system = ? AND code > ? ORDER BY code LIMIT 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list tests: %w", err)
+	}
+	defer sameSystem.Close()
+	nextSystem, err := tx.PrepareContext(ctx, `SELECT code_system, code FROM record_items
+WHERE person_id = ? AND section = ? AND code_system > ? AND code <> '' ORDER BY code_system, code LIMIT 1`)
+	if err != nil {
+		return nil, fmt.Errorf("list tests: %w", err)
+	}
+	defer nextSystem.Close()
+	var out []testRef
+	cur := testRef{}
+	for {
+		next := testRef{}
+		err := sameSystem.QueryRowContext(ctx, personID, fhir.SectionResults, cur.system, cur.code).Scan(&next.system, &next.code)
+		if err == sql.ErrNoRows {
+			err = nextSystem.QueryRowContext(ctx, personID, fhir.SectionResults, cur.system).Scan(&next.system, &next.code)
+		}
+		if err == sql.ErrNoRows {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list tests: %w", err)
+		}
+		out = append(out, next)
+		cur = next
+	}
+}
+
+// testItems reads a test's results newest first (in the index's order, so
+// no more rows are read than are returned), every copy from every source; limit 0 reads them all. A test without a code is the results
+// without a code named ref.name, or all of them when that is "".
+func testItems(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, limit int) ([]RecordItem, error) {
+	filter, args := ref.sameTest(personID)
+	if ref.code == "" {
+		filter, args = ` AND ri.section = ? AND ri.code_system = '' AND ri.code = ''`, []any{personID, fhir.SectionResults}
+	}
+	lim := ""
+	if limit > 0 {
+		lim = `LIMIT ` + strconv.Itoa(limit)
+	}
+	return queryTestItems(ctx, tx, ref, filter, lim, args...)
+}
+
+func queryTestItems(ctx context.Context, tx *sql.Tx, ref testRef, filter, limit string, args ...any) ([]RecordItem, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ?`+filter+` ORDER BY ri.date DESC, ri.value DESC `+limit, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	items, err := scanItems(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	if ref.code != "" || ref.name == "" {
+		return items, nil
+	}
+	key, named := ref.key(), items[:0]
+	for _, it := range items {
+		if TestKey("", "", it.Display) == key {
+			named = append(named, it)
+		}
+	}
+	return named, nil
+}
+
+// mergeResults makes one Result of copies of the same result from several
+// sources: the same test at the same time with the same value. Items come
+// newest first and stay so.
+func mergeResults(items []RecordItem) []Result {
+	var out []Result
+	seen := map[string]int{}
+	for _, it := range items {
+		k := it.Date + "|" + it.Value
+		if i, ok := seen[k]; ok && it.Date != "" {
+			if !hasSource(out[i].Sources, it.Source.ID) {
+				out[i].Sources = append(out[i].Sources, it.Source)
+			}
+			continue
+		}
+		seen[k] = len(out)
+		out = append(out, newResult(it))
+	}
+	return out
+}
+
+func newResult(it RecordItem) Result {
+	r := Result{Item: it}
+	if it.Source.ID != 0 {
+		r.Sources = []Source{it.Source}
+	}
+	r.Measures, r.Text = parseValue(it.Value)
+	if r.Measures == nil && r.Text == "" && it.ResourceType == "DiagnosticReport" {
+		r.Text = it.Detail // a report's conclusion, or how many results it has
+	}
+	return r
+}
+
+func hasSource(srcs []Source, id int64) bool {
+	for _, s := range srcs {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// lightRow is a result as the index holds it: enough to chart thousands.
+type lightRow struct{ date, value string }
+
+// lightRows reads a test's results newest first, each once, with only the
+// date and value, straight off the record_items_results index. complete
+// fills in the rest for the few a page lists.
+func lightRows(ctx context.Context, tx *sql.Tx, personID int64, ref testRef) ([]lightRow, error) {
+	if ref.code == "" {
+		items, err := testItems(ctx, tx, personID, ref, 0)
+		var out []lightRow
+		for _, r := range mergeResults(items) {
+			out = append(out, lightRow{r.Item.Date, r.Item.Value})
+		}
+		return out, err
+	}
+	// One row holding them all: thousands of rows one by one through the
+	// driver cost more than the page's whole budget. The index gives them in
+	// order, and copies of a result from two sources side by side.
+	f, args := ref.sameTest(personID)
+	var all sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT string_agg(d || char(31) || v, char(30))
+FROM (SELECT ri.date AS d, ri.value AS v FROM record_items ri WHERE ri.person_id = ?`+f+` ORDER BY ri.date DESC, ri.value DESC)`, args...).Scan(&all)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	if !all.Valid || all.String == "" {
+		return nil, nil
+	}
+	out := make([]lightRow, 0, strings.Count(all.String, "\x1e")+1)
+	sorted := true
+	for row := range strings.SplitSeq(all.String, "\x1e") {
+		d, v, _ := strings.Cut(row, "\x1f")
+		r := lightRow{d, v}
+		if n := len(out); n > 0 {
+			if out[n-1] == r {
+				continue
+			}
+			if prev := out[n-1]; prev.date < d || prev.date == d && prev.value < v {
+				sorted = false
+			}
+		}
+		out = append(out, r)
+	}
+	if !sorted { // SQLite does not promise an aggregate keeps its input's order
+		sort.Slice(out, func(i, j int) bool {
+			if out[i].date != out[j].date {
+				return out[i].date > out[j].date
+			}
+			return out[i].value > out[j].value
+		})
+		uniq := out[:0]
+		for _, r := range out {
+			if len(uniq) == 0 || uniq[len(uniq)-1] != r {
+				uniq = append(uniq, r)
+			}
+		}
+		out = uniq
+	}
+	return out, nil
+}
+
+// lightResults are rows as Results for complete to fill in.
+func lightResults(rows []lightRow) []Result {
+	out := make([]Result, len(rows))
+	for i, r := range rows {
+		out[i] = newResult(RecordItem{Date: r.date, Value: r.value})
+	}
+	return out
+}
+
+// complete reads in full the results lightResults read light, with every
+// source that sent each, from the record items of their dates.
+func complete(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, rs []Result) error {
+	if len(rs) == 0 || ref.code == "" {
+		return nil
+	}
+	f, args := ref.sameTest(personID)
+	items, err := queryTestItems(ctx, tx, ref, f+` AND ri.date BETWEEN ? AND ?`, "", append(args, rs[len(rs)-1].Item.Date, rs[0].Item.Date)...)
+	if err != nil {
+		return err
+	}
+	full := map[string]Result{}
+	for _, r := range mergeResults(items) {
+		full[r.Item.Date+"|"+r.Item.Value] = r
+	}
+	for i := range rs {
+		if r, ok := full[rs[i].Item.Date+"|"+rs[i].Item.Value]; ok {
+			rs[i] = r
+		}
+	}
+	return nil
+}
+
+// ResultTrend returns every result of the test with that key, for its trend
+// page: the series to chart (all of them) and one page of results to list.
+func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page, perPage int) (Trend, error) {
+	notFound := Errorf(ENOTFOUND, "There is no test like that in your results.")
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return Trend{}, fmt.Errorf("result trend: %w", err)
+	}
+	defer tx.Rollback()
+	q, err := newExactReader(ctx, tx)
+	if err != nil {
+		return Trend{}, err
+	}
+	defer q.Close()
+	ref, ok, err := resolveKey(ctx, tx, personID, key)
+	if err != nil {
+		return Trend{}, err
+	}
+	if !ok {
+		return Trend{}, notFound
+	}
+	rows, err := lightRows(ctx, tx, personID, ref)
+	if err != nil {
+		return Trend{}, err
+	}
+	if len(rows) == 0 {
+		return Trend{}, notFound
+	}
+	if page < 1 {
+		page = 1
+	}
+	tr := Trend{Total: len(rows), Page: page, PerPage: perPage}
+	if perPage <= 0 {
+		tr.PerPage = len(rows)
+	}
+	if tr.Page > tr.Pages() {
+		return Trend{}, Errorf(ENOTFOUND, "There is no such page of this test's results.")
+	}
+	from := (tr.Page - 1) * tr.PerPage
+	tr.Results = lightResults(rows[from:min(from+tr.PerPage, len(rows))])
+	if err := complete(ctx, tx, personID, ref, tr.Results); err != nil {
+		return Trend{}, err
+	}
+	// Results read in full, so the chart's few look-ups reuse the page's.
+	exact := map[lightRow]Result{}
+	for i := range tr.Results {
+		if err := readExact(ctx, q, &tr.Results[i]); err != nil {
+			return Trend{}, err
+		}
+		exact[lightRow{tr.Results[i].Item.Date, tr.Results[i].Item.Value}] = tr.Results[i]
+	}
+	lookup := func(rw lightRow) (Result, error) {
+		if r, ok := exact[rw]; ok {
+			return r, nil
+		}
+		rs := lightResults([]lightRow{rw})
+		if err := complete(ctx, tx, personID, ref, rs); err != nil {
+			return Result{}, err
+		}
+		if err := readExact(ctx, q, &rs[0]); err != nil {
+			return Result{}, err
+		}
+		exact[rw] = rs[0]
+		return rs[0], nil
+	}
+	var numeric int
+	tr.Series, numeric, err = buildSeries(rows, lookup)
+	if err != nil {
+		return Trend{}, err
+	}
+	latest, err := lookup(rows[0])
+	if err != nil {
+		return Trend{}, err
+	}
+	tr.Test = ResultTest{Key: key, CodeSystem: ref.system, Code: ref.code, Name: latest.Item.Display, Latest: latest, Trend: numeric >= 2}
+	return tr, tx.Commit()
+}
+
+// resolveKey finds the test a key names among the person's results.
+func resolveKey(ctx context.Context, tx *sql.Tx, personID int64, key string) (testRef, bool, error) {
+	prefix, rest, ok := strings.Cut(key, "-")
+	if !ok || rest == "" {
+		return testRef{}, false, nil
+	}
+	switch {
+	case prefix == "loinc" || prefix == "snomed":
+		ref := testRef{system: map[string]string{"loinc": "http://loinc.org", "snomed": "http://snomed.info/sct"}[prefix], code: rest}
+		f, args := ref.sameTest(personID)
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM record_items ri WHERE ri.person_id = ?`+f+` LIMIT 1`, args...).Scan(&one)
+		if err == sql.ErrNoRows {
+			return testRef{}, false, nil
+		}
+		return ref, err == nil, err
+	case prefix == "name":
+		items, err := testItems(ctx, tx, personID, testRef{}, 0)
+		if err != nil {
+			return testRef{}, false, err
+		}
+		for _, it := range items {
+			if TestKey("", "", it.Display) == key {
+				return testRef{name: it.Display}, true, nil
+			}
+		}
+		return testRef{}, false, nil
+	}
+	refs, err := codedTests(ctx, tx, personID)
+	if err != nil {
+		return testRef{}, false, err
+	}
+	for _, ref := range refs {
+		if ref.key() == key {
+			return ref, true, nil
+		}
+	}
+	return testRef{}, false, nil
+}
+
+// parseValue reads the numbers in a record item's value as the projection
+// wrote it: "48 mmol/mol", "<0.5 mg/L", or parts
+// "Systolic blood pressure: 128 mm[Hg]; Diastolic blood pressure: 82 mm[Hg]".
+// A value with no number is given back as text.
+func parseValue(v string) ([]Measure, string) {
+	v = strings.TrimSpace(v)
+	if ms := parseValueInto(nil, v); ms != nil {
+		return ms, ""
+	}
+	return nil, v
+}
+
+// parseValueInto is parseValue appending to dst, for reading thousands of
+// values without allocating: nil when the value has no number.
+func parseValueInto(dst []Measure, v string) []Measure {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	for part := range strings.SplitSeq(v, "; ") {
+		name, val := "", part
+		if i := strings.LastIndex(part, ": "); i >= 0 {
+			name, val = strings.TrimSpace(part[:i]), part[i+2:]
+		}
+		m, ok := parseQuantity(val)
+		if !ok {
+			return nil
+		}
+		m.Name = name
+		dst = append(dst, m)
+	}
+	return dst
+}
+
+func parseQuantity(s string) (Measure, bool) {
+	s = strings.TrimSpace(s)
+	var m Measure
+	for _, c := range []string{"<=", ">=", "<", ">"} {
+		if strings.HasPrefix(s, c) {
+			m.Comparator, s = c, strings.TrimSpace(s[len(c):])
+			break
+		}
+	}
+	num, unit, _ := strings.Cut(s, " ")
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return Measure{}, false
+	}
+	m.Value, m.Number, m.Unit = f, num, strings.TrimSpace(unit)
+	return m, true
+}
+
+// observation is the part of an Observation a result's numbers come from.
+type observation struct {
+	ValueQuantity  *fhir.Quantity         `json:"valueQuantity"`
+	ReferenceRange []referenceRange       `json:"referenceRange"`
+	Interpretation []fhir.CodeableConcept `json:"interpretation"`
+	Component      []observationComponent `json:"component"`
+}
+
+type observationComponent struct {
+	Code           fhir.CodeableConcept   `json:"code"`
+	ValueQuantity  *fhir.Quantity         `json:"valueQuantity"`
+	ReferenceRange []referenceRange       `json:"referenceRange"`
+	Interpretation []fhir.CodeableConcept `json:"interpretation"`
+}
+
+type referenceRange struct {
+	Low  *fhir.Quantity `json:"low"`
+	High *fhir.Quantity `json:"high"`
+	Text string         `json:"text"`
+}
+
+// exactReader reads results' numbers from their resources with one
+// prepared statement for the whole page.
+type exactReader struct{ read *sql.Stmt }
+
+func newExactReader(ctx context.Context, tx *sql.Tx) (*exactReader, error) {
+	st, err := tx.PrepareContext(ctx, `SELECT json_extract(CAST(json AS TEXT), '$.valueQuantity', '$.referenceRange', '$.interpretation', '$.component')
+FROM resources WHERE source_id = ? AND type = ? AND id = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("read results: %w", err)
+	}
+	return &exactReader{st}, nil
+}
+
+func (q *exactReader) Close() error { return q.read.Close() }
+
+// readExact reads a result's numbers, units, normal ranges and flags from the
+// resource as the source sent it. A resource that cannot be read leaves the
+// result as the record item has it.
+func readExact(ctx context.Context, q *exactReader, r *Result) error {
+	if r.Exact || r.Item.ResourceType != "Observation" {
+		return nil
+	}
+	// SQLite picks out the four fields, so Go decodes a few hundred bytes, not the resource.
+	var raw []byte
+	err := q.read.QueryRowContext(ctx, r.Item.Source.ID, r.Item.ResourceType, r.Item.ResourceID).Scan(&raw)
+	if err == sql.ErrNoRows {
+		return nil
+	}
+	if err != nil {
+		// A resource SQLite cannot read as JSON is shown as the record item has it.
+		if strings.Contains(err.Error(), "JSON") {
+			return nil
+		}
+		return fmt.Errorf("read result %s: %w", r.Item.ResourceID, err)
+	}
+	var parts [4]json.RawMessage
+	var o observation
+	if json.Unmarshal(raw, &parts) != nil {
+		return nil
+	}
+	for i, dst := range []any{&o.ValueQuantity, &o.ReferenceRange, &o.Interpretation, &o.Component} {
+		if len(parts[i]) > 0 && json.Unmarshal(parts[i], dst) != nil {
+			return nil
+		}
+	}
+	var ms []Measure
+	if o.ValueQuantity != nil {
+		m, ok := exactMeasure("", *o.ValueQuantity, o.ReferenceRange, o.Interpretation)
+		if ok {
+			ms = append(ms, m)
+		}
+	} else {
+		for _, c := range o.Component {
+			if c.ValueQuantity == nil {
+				continue
+			}
+			if m, ok := exactMeasure(firstWords(c.Code, "Part"), *c.ValueQuantity, c.ReferenceRange, c.Interpretation); ok {
+				ms = append(ms, m)
+			}
+		}
+	}
+	if len(ms) > 0 {
+		r.Measures, r.Text = ms, ""
+	}
+	r.Exact = true
+	return nil
+}
+
+func firstWords(c fhir.CodeableConcept, otherwise string) string {
+	if w := c.Words(); w != "" {
+		return w
+	}
+	return otherwise
+}
+
+func exactMeasure(name string, q fhir.Quantity, ranges []referenceRange, interp []fhir.CodeableConcept) (Measure, bool) {
+	f, err := strconv.ParseFloat(string(q.Value), 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return Measure{}, false
+	}
+	m := Measure{Name: name, Value: f, Number: string(q.Value), Comparator: q.Comparator, Unit: q.Unit}
+	if q.System == ucum || q.System == "" {
+		m.UnitCode = q.Code
+	}
+	if m.Unit == "" {
+		m.Unit = q.Code
+	}
+	if len(ranges) > 0 {
+		rr := ranges[0]
+		m.Range.Text = strings.TrimSpace(rr.Text)
+		for _, b := range []struct {
+			q   *fhir.Quantity
+			v   *float64
+			has *bool
+		}{{rr.Low, &m.Range.Low, &m.Range.HasLow}, {rr.High, &m.Range.High, &m.Range.HasHigh}} {
+			if b.q == nil {
+				continue
+			}
+			if v, err := strconv.ParseFloat(string(b.q.Value), 64); err == nil {
+				*b.v, *b.has = v, true
+				if m.Range.Unit == "" {
+					m.Range.Unit = firstNonBlank(b.q.Unit, b.q.Code)
+				}
+			}
+		}
+		// A range in another kind of unit cannot be compared with the value.
+		if m.Range.Unit != "" && !SameKindOfUnit(m.Range.Unit, firstNonBlank(m.UnitCode, m.Unit)) {
+			m.Range.HasLow, m.Range.HasHigh = false, false
+		} else if m.Range.Unit != "" {
+			f := UnitFactor(m.Range.Unit, firstNonBlank(m.UnitCode, m.Unit))
+			m.Range.Low, m.Range.High = m.Range.Low*f, m.Range.High*f
+			m.Range.Unit = m.Unit
+		} else {
+			m.Range.Unit = m.Unit
+		}
+	}
+	m.Flag = Flag(interp, m.Value, m.Range)
+	return m, true
+}
+
+func firstNonBlank(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return strings.TrimSpace(s)
+		}
+	}
+	return ""
+}
+
+// interpretationWords are the HL7 observation interpretation codes in words.
+var interpretationWords = map[string]string{
+	"H": "High", "HU": "Very high", "HH": "Very high", "H>": "Very high",
+	"L": "Low", "LU": "Very low", "LL": "Very low", "L<": "Very low",
+	"N": "Normal", "A": "Outside the normal range", "AA": "Far outside the normal range",
+	"POS": "Positive", "NEG": "Negative", "DET": "Detected", "ND": "Not detected",
+	"IND": "Unclear", "E": "Equivocal", "EX": "Outside the range the test can measure",
+	"<": "Below the range the test can measure", ">": "Above the range the test can measure",
+	"I": "Intermediate", "R": "Resistant", "S": "Susceptible", "W": "Worse", "B": "Better", "U": "Significant change up", "D": "Significant change down",
+}
+
+// Flag is how a value compares with its normal range, in words: the
+// source's own interpretation when it gives one, else worked out from the
+// range; "" when neither is known.
+func Flag(interp []fhir.CodeableConcept, value float64, r Range) string {
+	for _, in := range interp {
+		for _, c := range in.Coding {
+			if w, ok := interpretationWords[strings.ToUpper(strings.TrimSpace(c.Code))]; ok {
+				return w
+			}
+		}
+		if w := in.Words(); w != "" {
+			return strings.ToUpper(w[:1]) + w[1:]
+		}
+	}
+	switch {
+	case r.HasHigh && value > r.High:
+		return "High"
+	case r.HasLow && value < r.Low:
+		return "Low"
+	case r.HasHigh || r.HasLow:
+		return "Normal"
+	}
+	return ""
+}
+
+// buildSeries puts a test's numbers into series to chart: one per part and
+// kind of unit, in the unit most of its values were given in, values in other
+// units of the same kind converted, different kinds never mixed. Rows come
+// newest first. It also counts the results that have numbers.
+func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Series, int, error) {
+	type seriesKey struct{ name, kind string }
+	type raw struct {
+		date  time.Time
+		value float64
+		unit  string // the UCUM code, else the unit as written
+	}
+	type building struct {
+		key    seriesKey
+		raws   []raw // newest first
+		counts map[string]int
+		newest lightRow
+	}
+	index := map[seriesKey]*building{}
+	var order []*building
+	// The UCUM code behind each unit as written, read once from a resource
+	// that uses it, so "millimoles per mole" and "mmol/mol" are one unit.
+	codes := map[[2]string]string{}
+	kinds := map[string]string{}
+	numeric := 0
+	var buf [4]Measure
+	for _, rw := range rows {
+		ms := parseValueInto(buf[:0], rw.value)
+		if len(ms) == 0 {
+			continue
+		}
+		numeric++
+		d, dated := parseDate(rw.date)
+		for _, m := range ms {
+			ck := [2]string{m.Name, m.Unit}
+			unit, ok := codes[ck]
+			if !ok {
+				unit = m.Unit
+				rep, err := lookup(rw)
+				if err != nil {
+					return nil, 0, err
+				}
+				for _, em := range rep.Measures {
+					if em.Name == m.Name && em.Unit == m.Unit && em.UnitCode != "" {
+						unit = em.UnitCode
+					}
+				}
+				codes[ck] = unit
+			}
+			kind, ok := kinds[unit]
+			if !ok {
+				kind = UnitKind(unit)
+				kinds[unit] = kind
+			}
+			k := seriesKey{m.Name, kind}
+			b, ok := index[k]
+			if !ok {
+				b = &building{key: k, counts: map[string]int{}, newest: rw}
+				index[k] = b
+				order = append(order, b)
+			}
+			if dated {
+				b.raws = append(b.raws, raw{d, m.Value, unit})
+				b.counts[unit]++
+			}
+		}
+	}
+	out := make([]Series, 0, len(order))
+	for _, b := range order {
+		s := Series{Name: b.key.name}
+		best, bestUnit := 0, ""
+		for _, rw := range b.raws { // newest first, so a tie goes to the newest unit
+			if n := b.counts[rw.unit]; n > best {
+				bestUnit, best = rw.unit, n
+			}
+		}
+		if bestUnit == "" {
+			continue // no value with a date
+		}
+		s.Unit = DisplayUnit(bestUnit)
+		factors := map[string]float64{}
+		s.Points = make([]Point, len(b.raws))
+		for i, rw := range b.raws {
+			f, ok := factors[rw.unit]
+			if !ok {
+				f = UnitFactor(rw.unit, bestUnit)
+				factors[rw.unit] = f
+			}
+			s.Points[len(b.raws)-1-i] = Point{Date: rw.date, Value: rw.value * f}
+		}
+		r, err := lookup(b.newest)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, m := range r.Measures {
+			u := firstNonBlank(m.UnitCode, m.Unit)
+			if m.Name == s.Name && m.Range.Known() && SameKindOfUnit(u, bestUnit) {
+				f := UnitFactor(u, bestUnit)
+				s.Range = m.Range
+				s.Range.Low, s.Range.High, s.Range.Unit = m.Range.Low*f, m.Range.High*f, s.Unit
+				break
+			}
+		}
+		out = append(out, s)
+	}
+	return out, numeric, nil
+}
+
+// parseDate reads a FHIR date or date-time.
+func parseDate(s string) (time.Time, bool) {
+	for _, l := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02", "2006-01", "2006"} {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
+const ucum = "http://unitsofmeasure.org"
+
+// unit is one way of writing a unit: the kind of quantity it measures, how
+// many of the kind's base unit it is, and how people read it.
+type unit struct {
+	kind    string
+	factor  float64
+	display string
+}
+
+// units are the ways of writing units that mean the same thing, by their
+// folded form (see foldUnit). Units of one kind convert into each other.
+var units = func() map[string]unit {
+	m := map[string]unit{}
+	add := func(kind string, factor float64, display string, spellings ...string) {
+		for _, s := range append(spellings, display) {
+			m[foldUnit(s)] = unit{kind, factor, display}
+		}
+	}
+	add("ratio-mmol/mol", 1, "mmol/mol", "mmol/mol", "millimoles per mole", "millimole per mole")
+	add("fraction", 1, "%", "percent", "per cent", "pct", "%{HbA1c}")
+	add("mass", 1, "kg", "kilogram", "kilograms", "kgs")
+	add("mass", 0.001, "g", "gram", "grams", "gm")
+	add("mass", 1e-6, "mg", "milligram", "milligrams")
+	add("mass", 0.45359237, "lb", "[lb_av]", "lbs", "pound", "pounds")
+	add("mass", 6.35029318, "st", "[stone_av]", "stone")
+	add("pressure-mmHg", 1, "mmHg", "mm[Hg]", "mm Hg", "millimetres of mercury", "millimeters of mercury")
+	add("length", 1, "m", "metre", "metres", "meter", "meters")
+	add("length", 0.01, "cm", "centimetre", "centimetres", "centimeter", "centimeters")
+	add("length", 0.0254, "in", "[in_i]", "inch", "inches")
+	add("molar-concentration", 1e-3, "mmol/L", "mmol/l", "mmol/litre", "mmol per litre", "millimoles per litre")
+	add("molar-concentration", 1e-6, "µmol/L", "umol/L", "umol/l", "µmol/l", "micromol/L", "micromoles per litre")
+	add("molar-concentration", 1e-9, "nmol/L", "nmol/l")
+	add("mass-concentration", 1, "g/L", "g/l")
+	add("mass-concentration", 10, "g/dL", "g/dl")
+	add("mass-concentration", 0.01, "mg/dL", "mg/dl", "milligrams per decilitre")
+	add("mass-concentration", 0.001, "mg/L", "mg/l")
+	add("cell-count", 1, "×10⁹/L", "10*9/L", "10^9/L", "x10^9/L", "x10*9/L", "10*9/l", "10^9/l", "x10^9/l", "×10^9/L", "/nL", "10*3/uL", "10^3/uL", "K/uL")
+	add("cell-count-12", 1, "×10¹²/L", "10*12/L", "10^12/L", "x10^12/L", "10*6/uL", "M/uL")
+	add("egfr", 1, "mL/min/1.73m²", "mL/min/{1.73_m2}", "mL/min/1.73m2", "ml/min/1.73m2", "mL/min/1.73 m2", "ml/min/1.73m^2", "mL/min/[1.73m2]")
+	add("temperature-c", 1, "°C", "Cel", "degC", "degrees C", "celsius")
+	add("rate-per-minute", 1, "beats per minute", "/min", "bpm", "beats/min", "{beats}/min", "per minute")
+	add("bmi", 1, "kg/m²", "kg/m2", "kg/m^2")
+	add("ratio-ml-min", 1, "mL/min", "ml/min")
+	return m
+}()
+
+// foldUnit is a unit written without spaces, in lower case, with "µ" as "u":
+// the form that tells whether two spellings are the same unit.
+func foldUnit(s string) string {
+	s = strings.ToLower(strings.Join(strings.Fields(s), ""))
+	return strings.ReplaceAll(strings.ReplaceAll(s, "µ", "u"), "μ", "u")
+}
+
+// NormaliseUnit is the way people read a unit, whichever way it was written:
+// "mm[Hg]" is "mmHg", "mg/dl" is "mg/dL", "percent" is "%". A unit it does
+// not know is given back with its spaces tidied.
+func NormaliseUnit(s string) string { return DisplayUnit(s) }
+
+// DisplayUnit is NormaliseUnit; the name says what the views use it for.
+func DisplayUnit(s string) string {
+	if u, ok := units[foldUnit(s)]; ok {
+		return u.display
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// UnitKind is the kind of quantity a unit measures: two units of the same
+// kind can be charted together after conversion. An unknown unit is its own
+// kind, so it is never mixed with another.
+func UnitKind(s string) string {
+	if u, ok := units[foldUnit(s)]; ok {
+		return u.kind
+	}
+	return "unit:" + foldUnit(s)
+}
+
+// SameKindOfUnit reports whether values in the two units can be compared.
+func SameKindOfUnit(a, b string) bool { return UnitKind(a) == UnitKind(b) }
+
+// UnitFactor is what to multiply a value in unit from by to have it in unit
+// to; 1 when they are not of the same kind (callers check that first).
+func UnitFactor(from, to string) float64 {
+	a, okA := units[foldUnit(from)]
+	b, okB := units[foldUnit(to)]
+	if !okA || !okB || a.kind != b.kind || b.factor == 0 {
+		return 1
+	}
+	return a.factor / b.factor
+}
+
+// formatNumber writes a number without trailing zeros: 41, 5.5, 0.25.
+func formatNumber(f float64) string {
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}

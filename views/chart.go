@@ -1,0 +1,304 @@
+package views
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+// The chart's drawing space, in SVG user units; CSS scales it to the page.
+const (
+	chartWidth  = 640.0
+	chartHeight = 320.0
+	plotLeft    = 64.0
+	plotRight   = chartWidth - 20
+	plotTop     = 16.0
+	plotBottom  = chartHeight - 48
+	// maxMarkers is how many points still get a dot each; more would blur into the line.
+	maxMarkers = 60
+)
+
+// chart is a series laid out as an SVG line chart.
+type chart struct {
+	ID      string // prefix for the ids of its title and description
+	Title   string
+	Desc    string
+	Path    string // the line, as SVG path data
+	Markers []chartXY
+	Band    *chartBox // the normal range, when known
+	XTicks  []chartTick
+	YTicks  []chartTick
+	Unit    string
+}
+
+type chartXY struct{ X, Y float64 }
+
+type chartBox struct{ X, Y, W, H float64 }
+
+type chartTick struct {
+	Pos   float64 // x for the time axis, y for the value axis
+	Label string
+}
+
+// f writes a coordinate with at most one decimal place.
+func f(v float64) string { return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64) }
+
+// newChart lays out a series: time across, values up, the normal range as a
+// band behind the line. A series needs two points with different dates or
+// values to be worth drawing; see chartable.
+func newChart(id, testName string, s store.Series) chart {
+	c := chart{ID: id, Unit: s.Unit}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, p := range s.Points {
+		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)
+	}
+	if s.Range.HasLow {
+		lo = math.Min(lo, s.Range.Low)
+	}
+	if s.Range.HasHigh {
+		hi = math.Max(hi, s.Range.High)
+	}
+	ticks, lo, hi := niceTicks(lo, hi, 5)
+	t0, t1 := s.Points[0].Date, s.Points[len(s.Points)-1].Date
+	if !t1.After(t0) {
+		t0, t1 = t0.Add(-24*time.Hour), t1.Add(24*time.Hour)
+	}
+	x := func(t time.Time) float64 {
+		return plotLeft + (plotRight-plotLeft)*float64(t.Sub(t0))/float64(t1.Sub(t0))
+	}
+	y := func(v float64) float64 { return plotBottom - (plotBottom-plotTop)*(v-lo)/(hi-lo) }
+
+	b := make([]byte, 0, len(s.Points)*16)
+	for i, p := range s.Points {
+		if i == 0 {
+			b = append(b, 'M')
+		} else {
+			b = append(b, " L"...)
+		}
+		b = strconv.AppendFloat(b, math.Round(x(p.Date)*10)/10, 'f', -1, 64)
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, math.Round(y(p.Value)*10)/10, 'f', -1, 64)
+	}
+	c.Path = string(b)
+	if len(s.Points) <= maxMarkers {
+		for _, p := range s.Points {
+			c.Markers = append(c.Markers, chartXY{x(p.Date), y(p.Value)})
+		}
+	}
+	if s.Range.HasLow || s.Range.HasHigh {
+		top, bottom := plotTop, plotBottom
+		if s.Range.HasHigh {
+			top = y(s.Range.High)
+		}
+		if s.Range.HasLow {
+			bottom = y(s.Range.Low)
+		}
+		c.Band = &chartBox{plotLeft, top, plotRight - plotLeft, bottom - top}
+	}
+	for _, v := range ticks {
+		c.YTicks = append(c.YTicks, chartTick{y(v), formatValue(v)})
+	}
+	for _, t := range timeTicks(t0, t1, 6) {
+		c.XTicks = append(c.XTicks, chartTick{x(t.at), t.label})
+	}
+	c.Title = chartTitle(testName, s)
+	c.Desc = chartDesc(s)
+	return c
+}
+
+// chartable reports whether a series has a trend to draw: two or more points.
+func chartable(s store.Series) bool { return len(s.Points) >= 2 }
+
+func chartTitle(testName string, s store.Series) string {
+	name := testName
+	if s.Name != "" {
+		name = s.Name
+	}
+	return "Chart of your " + lowerFirst(name) + " results in " + s.Unit + " over time"
+}
+
+// chartDesc says in words what the chart shows, for people who cannot see it.
+func chartDesc(s store.Series) string {
+	first, last := s.Points[0], s.Points[len(s.Points)-1]
+	lo, hi := first, first
+	for _, p := range s.Points {
+		if p.Value < lo.Value {
+			lo = p
+		}
+		if p.Value > hi.Value {
+			hi = p
+		}
+	}
+	d := fmt.Sprintf("%d results from %s to %s. Lowest %s %s in %s, highest %s %s in %s.",
+		len(s.Points), first.Date.Format("January 2006"), last.Date.Format("January 2006"),
+		formatValue(lo.Value), s.Unit, lo.Date.Format("January 2006"), formatValue(hi.Value), s.Unit, hi.Date.Format("January 2006"))
+	if s.Range.HasLow || s.Range.HasHigh {
+		r := s.Range
+		r.Unit = s.Unit
+		d += " The shaded band is the normal range, " + r.String() + "."
+	}
+	return d + " The table below lists every result."
+}
+
+// niceTicks picks about n round values for an axis that covers lo to hi,
+// and gives back the axis' own ends, which are ticks too.
+func niceTicks(lo, hi float64, n int) ([]float64, float64, float64) {
+	if math.IsInf(lo, 0) || math.IsInf(hi, 0) || math.IsNaN(lo) || math.IsNaN(hi) {
+		lo, hi = 0, 1
+	}
+	if hi-lo < 1e-9 {
+		pad := math.Max(math.Abs(lo)*0.1, 1)
+		lo, hi = lo-pad, hi+pad
+	}
+	step := niceNumber((hi - lo) / float64(max(n-1, 1)))
+	// Rounded to nine decimal places, so 0.35 is not 0.35000000000000003.
+	tidy := func(v float64) float64 { return math.Round(v*1e9) / 1e9 }
+	lo, hi = tidy(math.Floor(lo/step)*step), tidy(math.Ceil(hi/step)*step)
+	var ticks []float64
+	for i := 0; ; i++ {
+		v := tidy(lo + float64(i)*step)
+		if v > hi+step/2 {
+			break
+		}
+		ticks = append(ticks, v)
+	}
+	return ticks, lo, hi
+}
+
+// niceNumber is 1, 2, 2.5 or 5 times a power of ten, at least x.
+func niceNumber(x float64) float64 {
+	if x <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(x)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m*p >= x-1e-12 {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+type timeTick struct {
+	at    time.Time
+	label string
+}
+
+// timeTicks marks years, or months for a span of under two years, at most n of them.
+func timeTicks(t0, t1 time.Time, n int) []timeTick {
+	var out []timeTick
+	if t1.Sub(t0) >= 2*365*24*time.Hour {
+		years := t1.Year() - t0.Year()
+		step := max(1, int(math.Ceil(float64(years)/float64(n))))
+		for y := t0.Year() + 1; y <= t1.Year(); y++ {
+			if (y-t0.Year()-1)%step == 0 {
+				out = append(out, timeTick{time.Date(y, 1, 1, 0, 0, 0, 0, time.UTC), strconv.Itoa(y)})
+			}
+		}
+		return out
+	}
+	months := (t1.Year()-t0.Year())*12 + int(t1.Month()) - int(t0.Month())
+	step := max(1, int(math.Ceil(float64(months)/float64(n))))
+	m := time.Date(t0.Year(), t0.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	for i := 0; !m.After(t1); i, m = i+1, m.AddDate(0, 1, 0) {
+		if i%step == 0 {
+			out = append(out, timeTick{m, m.Format("Jan 2006")})
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, timeTick{t0, t0.Format("2 Jan 2006")})
+	}
+	return out
+}
+
+// formatValue writes a value for people: no trailing zeros, at most two decimal places.
+func formatValue(v float64) string {
+	v = math.Round(v*100) / 100
+	if v == 0 {
+		v = 0 // not "-0"
+	}
+	return strconv.FormatFloat(v, 'f', -1, 64)
+}
+
+// testNames are plain names for common tests, by LOINC code: what people
+// call them, not how a laboratory catalogue spells them.
+var testNames = map[string]string{
+	"59261-8": "HbA1c", "4548-4": "HbA1c", "17856-6": "HbA1c", "4549-2": "HbA1c",
+	"29463-7": "weight", "3141-9": "weight", "8302-2": "height", "39156-5": "body mass index (BMI)",
+	"85354-9": "blood pressure", "55284-4": "blood pressure", "8480-6": "systolic blood pressure", "8462-4": "diastolic blood pressure",
+	"14647-2": "cholesterol", "2093-3": "cholesterol", "2085-9": "HDL cholesterol", "13457-7": "LDL cholesterol", "2571-8": "triglycerides",
+	"62238-1": "eGFR (kidney function)", "33914-3": "eGFR (kidney function)", "69405-9": "eGFR (kidney function)", "2160-0": "creatinine",
+	"718-7": "haemoglobin", "6690-2": "white cell count", "777-3": "platelet count",
+	"2345-7": "glucose", "2339-0": "glucose", "8867-4": "heart rate", "8310-5": "temperature",
+}
+
+// testName is what the sentence calls a test: its plain name when known, else its name as recorded.
+func testName(t store.ResultTest) string {
+	if t.CodeSystem == "http://loinc.org" {
+		if n, ok := testNames[t.Code]; ok {
+			return n
+		}
+	}
+	if n := strings.TrimSpace(t.Name); n != "" {
+		return n
+	}
+	return "test"
+}
+
+// testHeading is the test's plain name as a heading: "HbA1c", "Weight".
+func testHeading(t store.ResultTest) string {
+	n := testName(t)
+	if w, _, _ := strings.Cut(n, " "); strings.ContainsFunc(w[1:], unicode.IsUpper) {
+		return n // an abbreviation such as "eGFR" keeps its case
+	}
+	return strings.ToUpper(n[:1]) + n[1:]
+}
+
+// trendSentence is the series in one sentence: "Your HbA1c went from 48 to
+// 53 mmol/mol between March and September 2026."
+func trendSentence(testName string, s store.Series) string {
+	if len(s.Points) == 0 {
+		return ""
+	}
+	name := lowerFirst(testName)
+	if s.Name != "" {
+		name = lowerFirst(s.Name)
+	}
+	first, last := s.Points[0], s.Points[len(s.Points)-1]
+	when := between(first.Date, last.Date)
+	a, b := formatValue(first.Value), formatValue(last.Value)
+	if a == b {
+		return fmt.Sprintf("Your %s was %s %s at the start and at the end of the %d results %s.", name, a, s.Unit, len(s.Points), when)
+	}
+	return fmt.Sprintf("Your %s went from %s to %s %s %s.", name, a, b, s.Unit, when)
+}
+
+// between is "between March and September 2026", "between March 2017 and
+// September 2026", or "in March 2026".
+func between(a, b time.Time) string {
+	switch {
+	case a.Year() == b.Year() && a.Month() == b.Month():
+		return "in " + a.Format("January 2006")
+	case a.Year() == b.Year():
+		return "between " + a.Format("January") + " and " + b.Format("January 2006")
+	}
+	return "between " + a.Format("January 2006") + " and " + b.Format("January 2006")
+}
+
+// lowerFirst lowers the first letter unless the first word is an
+// abbreviation ("HbA1c", "LDL cholesterol").
+func lowerFirst(s string) string {
+	w, _, _ := strings.Cut(s, " ")
+	if w == "" || strings.ContainsFunc(w[1:], unicode.IsUpper) {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// TrendTitle is the title of a test's page of results, e.g. "HbA1c results".
+func TrendTitle(t store.ResultTest) string { return testHeading(t) + " results" }

@@ -1,0 +1,66 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// resultsPerPage is how many results a test's page lists; the chart above
+// the table always shows every one.
+const resultsPerPage = 25
+
+// resultTests shows the person's results grouped by test.
+func (s *Server) resultTests(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	if err := s.logView(c, person, "results"); err != nil {
+		return err
+	}
+	tests, err := s.db.ResultTests(c.Request().Context(), person.ID)
+	if err != nil {
+		return err
+	}
+	p, err := s.recordPage(c, "Test results", person)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.ResultTests(p, person, tests))
+}
+
+// resultTrend shows every result of one test: how it changed, as a chart, a
+// sentence and a table.
+func (s *Server) resultTrend(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	page := 1
+	if q := c.QueryParam("page"); q != "" {
+		if page, err = strconv.Atoi(q); err != nil || page < 1 || page > 100000 {
+			return store.Errorf(store.ENOTFOUND, "There is no such page of this test's results.")
+		}
+	}
+	key := c.Param("code")
+	if len(key) > 100 {
+		return store.Errorf(store.ENOTFOUND, "There is no test like that in your results.")
+	}
+	if err := s.logView(c, person, "results:"+key); err != nil {
+		return err
+	}
+	tr, err := s.db.ResultTrend(c.Request().Context(), person.ID, key, page, resultsPerPage)
+	if err != nil {
+		return err
+	}
+	p, err := s.recordPage(c, views.TrendTitle(tr.Test), person)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.ResultTrend(p, person, tr))
+}

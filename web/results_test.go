@@ -1,0 +1,162 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/demo"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// resultsFixture is the fixture with the demo organisations' records, so Jane
+// Example has HbA1c results from her GP and the hospital.
+func resultsFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := newFixture(t)
+	for _, src := range demo.Generate() {
+		res, err := fhir.ParseBundle(src.Bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.ImportResources(context.Background(), store.ImportOptions{Source: src.Name, OrgName: src.OrgName}, src.Name, res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+const hba1cTrend = "/record/results/loinc-59261-8"
+
+func TestResultTestsPage(t *testing.T) {
+	f := resultsFixture(t)
+	jane := f.signIn(t, f.jane)
+	resp := f.get(t, "/record/results", jane)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	d := doc(t, resp)
+	if n := d.Find("h1").Length(); n != 1 {
+		t.Errorf("%d h1", n)
+	}
+	link := d.Find(`a[href="` + hba1cTrend + `"]`)
+	if link.Length() != 1 {
+		t.Fatalf("no link to the HbA1c trend page")
+	}
+	row := link.Closest("tr").Text()
+	for _, want := range []string{"HbA1c", "mmol/mol", "20 to 41 mmol/mol"} {
+		if !strings.Contains(row, want) {
+			t.Errorf("HbA1c row %q lacks %q", strings.Join(strings.Fields(row), " "), want)
+		}
+	}
+	// Every test says in words how its newest result compares with the range.
+	d.Find("tbody tr").Each(func(i int, s *goquery.Selection) {
+		cell := strings.TrimSpace(s.Find("td").Eq(2).Text())
+		if cell == "" {
+			t.Errorf("row %d has no words for how it compares with the normal range", i)
+		}
+	})
+	log, err := f.db.AccessLog(context.Background(), f.jane.ID, 1)
+	if err != nil || len(log) != 1 || log[0].What != "results" {
+		t.Errorf("access log %+v, %v; want a view of results", log, err)
+	}
+}
+
+func TestResultTrendPage(t *testing.T) {
+	f := resultsFixture(t)
+	jane := f.signIn(t, f.jane)
+	resp := f.get(t, hba1cTrend, jane)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	d := doc(t, resp)
+	svg := d.Find(`main svg[role="img"]`)
+	if svg.Length() != 1 {
+		t.Fatalf("%d svg role=img, want 1", svg.Length())
+	}
+	ids := strings.Fields(svg.AttrOr("aria-labelledby", ""))
+	if len(ids) == 0 || d.Find("#"+ids[0]).Text() == "" || svg.Find("title").Length() != 1 || svg.Find("desc").Length() != 1 {
+		t.Errorf("the chart has no accessible name: aria-labelledby %q", ids)
+	}
+	if svg.Find("rect.mcr-chart__band").Length() != 1 || svg.Find("path.mcr-chart__line").Length() != 1 {
+		t.Errorf("the chart lacks the normal range band or the line")
+	}
+	for _, attr := range []string{"style", "onload", "onclick"} {
+		if n := d.Find("[" + attr + "]").Length(); n != 0 {
+			t.Errorf("%d elements with %s=, which the CSP forbids", n, attr)
+		}
+	}
+	sentence := strings.TrimSpace(d.Find(".mcr-chart-summary").First().Text())
+	if !strings.HasPrefix(sentence, "Your HbA1c went from ") || !strings.Contains(sentence, " mmol/mol between March 2017 and ") {
+		t.Errorf("summary sentence %q", sentence)
+	}
+	table := d.Find("main table")
+	if table.Length() != 1 || strings.TrimSpace(table.Find("caption").Text()) == "" {
+		t.Fatalf("want one table with a caption")
+	}
+	if n := table.Find(`thead th[scope="col"]`).Length(); n != 5 {
+		t.Errorf("%d column headers", n)
+	}
+	rows := table.Find("tbody tr")
+	// 19 from the GP, 3 from the hospital of which 2 are the GP's own: 20 results.
+	if rows.Length() != 20 {
+		t.Errorf("%d rows, want 20 (the GP's and the hospital's copies of a result once)", rows.Length())
+	}
+	both := 0
+	rows.Each(func(_ int, s *goquery.Selection) {
+		from := s.Find("td").Last().Text()
+		if strings.Contains(from, "Meanwood") && strings.Contains(from, "Leeds Teaching Hospitals") {
+			both++
+		}
+		if s.Find(`th[scope="row"] a[href^="/record/item/"]`).Length() != 1 {
+			t.Errorf("a result's date does not link to its details")
+		}
+		if flag := strings.TrimSpace(s.Find("td").Eq(2).Text()); flag != "High" && flag != "Normal" && flag != "Low" {
+			t.Errorf("flag %q, want High, Normal or Low in words", flag)
+		}
+	})
+	if both != 2 {
+		t.Errorf("%d results name both sources, want 2", both)
+	}
+	log, err := f.db.AccessLog(context.Background(), f.jane.ID, 1)
+	if err != nil || len(log) != 1 || log[0].What != "results:loinc-59261-8" {
+		t.Errorf("access log %+v, %v", log, err)
+	}
+}
+
+func TestResultPagesGuarded(t *testing.T) {
+	f := resultsFixture(t)
+	for _, path := range []string{"/record/results", hba1cTrend} {
+		resp := f.get(t, path, nil)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin" {
+			t.Errorf("%s anonymous: %d to %q, want 303 to /signin", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	amir := f.signIn(t, f.amir) // the fixture's Amir has no results
+	jane := f.signIn(t, f.jane)
+	for _, tc := range []struct {
+		path   string
+		cookie *http.Cookie
+	}{
+		{hba1cTrend, amir},
+		{"/record/results/loinc-0000-0", jane},
+		{"/record/results/nonsense", jane},
+		{hba1cTrend + "?page=2", jane},
+		{hba1cTrend + "?page=x", jane},
+		{"/record/results/" + strings.Repeat("a", 200), jane},
+	} {
+		if resp := f.get(t, tc.path, tc.cookie); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %d, want 404", tc.path, resp.StatusCode)
+		} else if h1 := doc(t, resp).Find("h1").Text(); h1 != "Page not found" {
+			t.Errorf("%s: h1 %q", tc.path, h1)
+		}
+	}
+	resp := f.get(t, "/record/results", amir)
+	if body := doc(t, resp).Find("main").Text(); strings.Contains(body, "HbA1c") || !strings.Contains(body, "You do not have any test results yet") {
+		t.Errorf("Amir's results page shows someone else's results or no empty message: %.300q", body)
+	}
+}
