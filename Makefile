@@ -6,7 +6,7 @@ TAGS    := -tags sqlite_fts5
 BIN     := bin/portal
 PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v '/e2e$$')
 
-.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench generate clean
+.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench generate clean screenshots
 
 run: build
 	./$(BIN) serve --demo --db data/portal.db
@@ -54,6 +54,10 @@ unit: deps
 
 e2e: deps tools
 	$(GO) test $(TAGS) -count=1 -v ./e2e/
+
+## screenshots: the README's pictures, taken by the browser tests.
+screenshots: deps tools
+	SCREENSHOTS_DIR=$(CURDIR)/e2e/screenshots $(GO) test $(TAGS) -count=1 -run TestScreenshots ./e2e/
 
 bench: deps
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem -v $(PKGS)
