@@ -298,20 +298,7 @@ func (s *Server) enrolPasskeyBegin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	required := true
-	exclude := make([]protocol.CredentialDescriptor, 0, len(user.creds))
-	for _, cred := range user.creds {
-		exclude = append(exclude, cred.Descriptor())
-	}
-	creation, data, err := s.webauthn.BeginRegistration(user,
-		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
-			RequireResidentKey: &required,
-			ResidentKey:        protocol.ResidentKeyRequirementRequired,
-			UserVerification:   protocol.VerificationRequired,
-		}),
-		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
-		webauthn.WithExclusions(exclude),
-	)
+	creation, data, err := s.beginPasskeyRegistration(user)
 	if err != nil {
 		return fmt.Errorf("begin registration: %w", err)
 	}
@@ -349,20 +336,7 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 		s.log.Info("passkey registration refused", "err", err)
 		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
 	}
-	pk := store.Passkey{
-		CredentialID:    cred.ID,
-		PublicKey:       cred.PublicKey,
-		AttestationType: cred.AttestationType,
-		SignCount:       cred.Authenticator.SignCount,
-		AAGUID:          cred.Authenticator.AAGUID,
-		BackupEligible:  cred.Flags.BackupEligible,
-		BackupState:     cred.Flags.BackupState,
-		UserVerified:    cred.Flags.UserVerified,
-		Nickname:        "Passkey created " + time.Now().Format("2 January 2006"),
-	}
-	for _, t := range cred.Transport {
-		pk.Transports = append(pk.Transports, string(t))
-	}
+	pk := passkeyOf(cred, "Passkey created "+time.Now().Format("2 January 2006"))
 	acct, err := s.db.EnrolPasskey(ctx, person.ID, user.handle, person.Name(), pk)
 	if err != nil {
 		return err
