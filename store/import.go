@@ -137,7 +137,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7`},
 		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? RETURNING person_id, dedup_key`},
 		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+display, date, status, value, organisation, detail, dedup_key, exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 	}
 	for _, s := range stmts {
 		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
@@ -207,7 +207,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 	}
 	for _, it := range p.Items {
 		if _, err := im.addItem.ExecContext(ctx, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
-			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey); err != nil {
+			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
+			sql.NullString{String: it.Exact, Valid: it.Exact != ""}); err != nil {
 			return err
 		}
 		im.touched.add(person, it.DedupKey)

@@ -237,6 +237,13 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		t.Trend = n >= 2
 		out = append(out, t)
 	}
+	latest := make([]Result, len(out))
+	for i := range out {
+		latest[i] = out[i].Latest
+	}
+	if err := q.prefetch(ctx, latest); err != nil {
+		return nil, err
+	}
 	for i := range out {
 		if err := readExact(ctx, q, &out[i].Latest); err != nil {
 			return nil, err
@@ -378,20 +385,34 @@ func lightRows(ctx context.Context, tx *sql.Tx, personID int64, ref testRef) ([]
 	// One row holding them all: thousands of rows one by one through the
 	// driver cost more than the page's whole budget. The index gives them in
 	// order, and copies of a result from two sources side by side.
+	// Dates and values in two lists, in the same order: SQLite then builds no
+	// string per row.
 	f, args := ref.sameTest(personID)
-	var all sql.NullString
-	err := tx.QueryRowContext(ctx, `SELECT string_agg(d || char(31) || v, char(30))
-FROM (SELECT ri.date AS d, ri.value AS v FROM record_items ri WHERE ri.person_id = ?`+f+` ORDER BY ri.date DESC, ri.value DESC)`, args...).Scan(&all)
+	var dates, values sql.NullString
+	err := tx.QueryRowContext(ctx, `SELECT string_agg(d, char(30)), string_agg(v, char(30))
+FROM (SELECT ri.date AS d, ri.value AS v FROM record_items ri WHERE ri.person_id = ?`+f+` ORDER BY ri.date DESC, ri.value DESC)`, args...).Scan(&dates, &values)
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
-	if !all.Valid || all.String == "" {
+	if !dates.Valid || dates.String == "" {
 		return nil, nil
 	}
-	out := make([]lightRow, 0, strings.Count(all.String, "\x1e")+1)
+	n := strings.Count(dates.String, "\x1e") + 1
+	if strings.Count(values.String, "\x1e")+1 != n {
+		// A value holding the separator: read them the slow way.
+		items, err := testItems(ctx, tx, personID, ref, 0)
+		var out []lightRow
+		for _, r := range mergeResults(items) {
+			out = append(out, lightRow{r.Item.Date, r.Item.Value})
+		}
+		return out, err
+	}
+	out := make([]lightRow, 0, n)
 	sorted := true
-	for row := range strings.SplitSeq(all.String, "\x1e") {
-		d, v, _ := strings.Cut(row, "\x1f")
+	vs := values.String
+	for d := range strings.SplitSeq(dates.String, "\x1e") {
+		v, rest, _ := strings.Cut(vs, "\x1e")
+		vs = rest
 		r := lightRow{d, v}
 		if n := len(out); n > 0 {
 			if out[n-1] == r {
@@ -496,6 +517,9 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 	if err := complete(ctx, tx, personID, ref, tr.Results); err != nil {
 		return Trend{}, err
 	}
+	if err := q.prefetch(ctx, tr.Results); err != nil {
+		return Trend{}, err
+	}
 	// Results read in full, so the chart's few look-ups reuse the page's.
 	exact := map[lightRow]Result{}
 	for i := range tr.Results {
@@ -590,7 +614,9 @@ func parseValueInto(dst []Measure, v string) []Measure {
 	if v == "" {
 		return nil
 	}
-	for part := range strings.SplitSeq(v, "; ") {
+	for more := true; more; {
+		var part string
+		part, v, more = strings.Cut(v, "; ")
 		name, val := "", part
 		if i := strings.LastIndex(part, ": "); i >= 0 {
 			name, val = strings.TrimSpace(part[:i]), part[i+2:]
@@ -644,20 +670,115 @@ type referenceRange struct {
 	Text string         `json:"text"`
 }
 
-// exactReader reads results' numbers from their resources with one
-// prepared statement for the whole page.
-type exactReader struct{ read *sql.Stmt }
-
-func newExactReader(ctx context.Context, tx *sql.Tx) (*exactReader, error) {
-	st, err := tx.PrepareContext(ctx, `SELECT json_extract(CAST(json AS TEXT), '$.valueQuantity', '$.referenceRange', '$.interpretation', '$.component')
-FROM resources WHERE source_id = ? AND type = ? AND id = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("read results: %w", err)
-	}
-	return &exactReader{st}, nil
+// exactReader reads results' numbers with statements prepared once for the
+// whole page, when first needed: from the record item, where the import kept
+// them, else (a result stored before it did) from the resource.
+type exactReader struct {
+	tx         *sql.Tx
+	kept, read *sql.Stmt
+	known      map[int64][]byte // read ahead by prefetch
 }
 
-func (q *exactReader) Close() error { return q.read.Close() }
+func newExactReader(ctx context.Context, tx *sql.Tx) (*exactReader, error) {
+	return &exactReader{tx: tx}, nil
+}
+
+func (q *exactReader) stmt(ctx context.Context, st **sql.Stmt, query string) (*sql.Stmt, error) {
+	if *st == nil {
+		var err error
+		if *st, err = q.tx.PrepareContext(ctx, query); err != nil {
+			return nil, fmt.Errorf("read results: %w", err)
+		}
+	}
+	return *st, nil
+}
+
+// prefetch reads in one query what the import kept for a page of results,
+// so that readExact need not ask for each.
+func (q *exactReader) prefetch(ctx context.Context, rs []Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(rs))
+	for _, r := range rs {
+		if r.Item.ID != 0 && r.Item.ResourceType == "Observation" {
+			args = append(args, r.Item.ID)
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	rows, err := q.tx.QueryContext(ctx, `SELECT id, exact FROM record_items WHERE exact IS NOT NULL AND id IN (?`+strings.Repeat(", ?", len(args)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("read results: %w", err)
+	}
+	defer rows.Close()
+	if q.known == nil {
+		q.known = map[int64][]byte{}
+	}
+	for rows.Next() {
+		var id int64
+		var exact []byte
+		if err := rows.Scan(&id, &exact); err != nil {
+			return fmt.Errorf("read results: %w", err)
+		}
+		q.known[id] = exact
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read results: %w", err)
+	}
+	return nil
+}
+
+func (q *exactReader) Close() error {
+	for _, st := range []*sql.Stmt{q.kept, q.read} {
+		if st != nil {
+			st.Close()
+		}
+	}
+	return nil
+}
+
+// parts reads the JSON array [valueQuantity, referenceRange, interpretation,
+// component] of a result; nil when there is none to read.
+func (q *exactReader) parts(ctx context.Context, it RecordItem) ([]byte, error) {
+	if kept, ok := q.known[it.ID]; ok {
+		return kept, nil
+	}
+	var kept []byte
+	if it.ID != 0 {
+		st, err := q.stmt(ctx, &q.kept, `SELECT exact FROM record_items WHERE id = ?`)
+		if err != nil {
+			return nil, err
+		}
+		err = st.QueryRowContext(ctx, it.ID).Scan(&kept)
+		if err != nil && err != sql.ErrNoRows {
+			return nil, fmt.Errorf("read result %s: %w", it.ResourceID, err)
+		}
+		if kept != nil {
+			return kept, nil
+		}
+	}
+	// SQLite picks out the four fields, so Go decodes a few hundred bytes, not the resource.
+	var raw []byte
+	st, err := q.stmt(ctx, &q.read, `SELECT json_extract(CAST(json AS TEXT), '$.valueQuantity', '$.referenceRange', '$.interpretation', '$.component')
+FROM resources WHERE source_id = ? AND type = ? AND id = ?`)
+	if err != nil {
+		return nil, err
+	}
+	err = st.QueryRowContext(ctx, it.Source.ID, it.ResourceType, it.ResourceID).Scan(&raw)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		// A resource SQLite cannot read as JSON is shown as the record item has it.
+		if strings.Contains(err.Error(), "JSON") {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read result %s: %w", it.ResourceID, err)
+	}
+	return raw, nil
+}
 
 // readExact reads a result's numbers, units, normal ranges and flags from the
 // resource as the source sent it. A resource that cannot be read leaves the
@@ -666,27 +787,43 @@ func readExact(ctx context.Context, q *exactReader, r *Result) error {
 	if r.Exact || r.Item.ResourceType != "Observation" {
 		return nil
 	}
-	// SQLite picks out the four fields, so Go decodes a few hundred bytes, not the resource.
-	var raw []byte
-	err := q.read.QueryRowContext(ctx, r.Item.Source.ID, r.Item.ResourceType, r.Item.ResourceID).Scan(&raw)
-	if err == sql.ErrNoRows {
+	raw, err := q.parts(ctx, r.Item)
+	if err != nil || raw == nil {
+		return err
+	}
+	if ems, ok := fhir.ExactMeasures(string(raw)); ok {
+		var ms []Measure
+		for _, em := range ems {
+			var rr []referenceRange
+			if em.Range != nil {
+				rr = []referenceRange{{Low: em.Range.Low, High: em.Range.High, Text: em.Range.Text}}
+			}
+			if m, ok := exactMeasure(em.Name, em.Quantity, rr, em.Interpretation); ok {
+				ms = append(ms, m)
+			}
+		}
+		if len(ms) > 0 {
+			r.Measures, r.Text = ms, ""
+		}
+		r.Exact = true
 		return nil
 	}
-	if err != nil {
-		// A resource SQLite cannot read as JSON is shown as the record item has it.
-		if strings.Contains(err.Error(), "JSON") {
-			return nil
-		}
-		return fmt.Errorf("read result %s: %w", r.Item.ResourceID, err)
-	}
+	decodeExact(raw, r)
+	return nil
+}
+
+// decodeExact reads a result's measures from the JSON array [valueQuantity,
+// referenceRange, interpretation, component]; JSON it cannot read leaves the
+// result as the record item has it.
+func decodeExact(raw []byte, r *Result) {
 	var parts [4]json.RawMessage
 	var o observation
 	if json.Unmarshal(raw, &parts) != nil {
-		return nil
+		return
 	}
 	for i, dst := range []any{&o.ValueQuantity, &o.ReferenceRange, &o.Interpretation, &o.Component} {
 		if len(parts[i]) > 0 && json.Unmarshal(parts[i], dst) != nil {
-			return nil
+			return
 		}
 	}
 	var ms []Measure
@@ -709,7 +846,6 @@ func readExact(ctx context.Context, q *exactReader, r *Result) error {
 		r.Measures, r.Text = ms, ""
 	}
 	r.Exact = true
-	return nil
 }
 
 func firstWords(c fhir.CodeableConcept, otherwise string) string {
@@ -823,7 +959,7 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 	type building struct {
 		key    seriesKey
 		raws   []raw // newest first
-		counts map[string]int
+		counts map[string]*int
 		newest lightRow
 	}
 	index := map[seriesKey]*building{}
@@ -834,6 +970,15 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 	kinds := map[string]string{}
 	numeric := 0
 	var buf [4]Measure
+	// Where the last row's measures went, part by part: the next row nearly
+	// always has the same parts in the same units, so thousands of rows need
+	// no map look-ups.
+	type place struct {
+		name, written, unit string
+		b                   *building
+		count               *int
+	}
+	var last [4]place
 	for _, rw := range rows {
 		ms := parseValueInto(buf[:0], rw.value)
 		if len(ms) == 0 {
@@ -841,7 +986,15 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 		}
 		numeric++
 		d, dated := parseDate(rw.date)
-		for _, m := range ms {
+		for i, m := range ms {
+			if i < len(last) && last[i].b != nil && last[i].name == m.Name && last[i].written == m.Unit {
+				if dated {
+					p := &last[i]
+					p.b.raws = append(p.b.raws, raw{d, m.Value, p.unit})
+					*p.count++
+				}
+				continue
+			}
 			ck := [2]string{m.Name, m.Unit}
 			unit, ok := codes[ck]
 			if !ok {
@@ -865,13 +1018,21 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 			k := seriesKey{m.Name, kind}
 			b, ok := index[k]
 			if !ok {
-				b = &building{key: k, counts: map[string]int{}, newest: rw}
+				b = &building{key: k, counts: map[string]*int{}, newest: rw, raws: make([]raw, 0, len(rows))}
 				index[k] = b
 				order = append(order, b)
 			}
+			count := b.counts[unit]
+			if count == nil {
+				count = new(int)
+				b.counts[unit] = count
+			}
 			if dated {
 				b.raws = append(b.raws, raw{d, m.Value, unit})
-				b.counts[unit]++
+				*count++
+			}
+			if i < len(last) {
+				last[i] = place{m.Name, m.Unit, unit, b, count}
 			}
 		}
 	}
@@ -880,7 +1041,7 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 		s := Series{Name: b.key.name}
 		best, bestUnit := 0, ""
 		for _, rw := range b.raws { // newest first, so a tie goes to the newest unit
-			if n := b.counts[rw.unit]; n > best {
+			if n := *b.counts[rw.unit]; n > best {
 				bestUnit, best = rw.unit, n
 			}
 		}

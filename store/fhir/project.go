@@ -18,6 +18,11 @@ type Item struct {
 	Organisation string // an organisation or person named in the resource, or ""
 	Detail       string // a line more, e.g. dosage or reaction
 	DedupKey     string // the same fact from two sources has the same key
+	// Exact is, for an Observation, the parts of it a result's numbers come
+	// from, kept so that a trend page need not read thousands of resources
+	// (see ExactMeasures for the form). "" for other resources, and for an
+	// Observation whose parts could not be kept: readers then go to the resource.
+	Exact string
 }
 
 // projector reads one resource type.
@@ -335,21 +340,20 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
 		observationValue
-		Status            string          `json:"status"`
-		Code              CodeableConcept `json:"code"`
-		EffectiveDateTime string          `json:"effectiveDateTime"`
-		EffectivePeriod   Period          `json:"effectivePeriod"`
-		Issued            string          `json:"issued"`
-		Performer         []Reference     `json:"performer"`
-		ReferenceRange    []struct {
-			Low  *Quantity `json:"low"`
-			High *Quantity `json:"high"`
-			Text string    `json:"text"`
-		} `json:"referenceRange"`
-		Interpretation []CodeableConcept `json:"interpretation"`
-		Component      []struct {
+		Status            string            `json:"status"`
+		Code              CodeableConcept   `json:"code"`
+		EffectiveDateTime string            `json:"effectiveDateTime"`
+		EffectivePeriod   Period            `json:"effectivePeriod"`
+		Issued            string            `json:"issued"`
+		Performer         []Reference       `json:"performer"`
+		ReferenceRange    []exactRange      `json:"referenceRange"`
+		Interpretation    []CodeableConcept `json:"interpretation"`
+		Component         []struct {
 			observationValue
 			Code CodeableConcept `json:"code"`
+			// Read only for Item.Exact, so a malformed one never refuses the resource.
+			ReferenceRange json.RawMessage `json:"referenceRange"`
+			Interpretation json.RawMessage `json:"interpretation"`
 		} `json:"component"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
@@ -383,7 +387,160 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	it.Detail = strings.Join(detail, ". ")
 	it.Organisation = firstDisplay(v.Performer...)
 	it.DedupKey = dedupKey(it)
+	// The numbers, as ExactMeasures describes.
+	var b strings.Builder
+	b.WriteString(exactVersion)
+	ok := true
+	if v.ValueQuantity != nil {
+		ok = writeExact(&b, "", *v.ValueQuantity, v.ReferenceRange, v.Interpretation)
+	} else {
+		for _, c := range v.Component {
+			if c.ValueQuantity == nil {
+				continue
+			}
+			var rr []exactRange
+			var in []CodeableConcept
+			if len(c.ReferenceRange) > 0 && json.Unmarshal(c.ReferenceRange, &rr) != nil ||
+				len(c.Interpretation) > 0 && json.Unmarshal(c.Interpretation, &in) != nil {
+				ok = false
+				break
+			}
+			name := c.Code.Words()
+			if name == "" {
+				name = "Part"
+			}
+			if !writeExact(&b, name, *c.ValueQuantity, rr, in) {
+				ok = false
+				break
+			}
+		}
+	}
+	if ok {
+		it.Exact = b.String()
+	}
 	return []Item{it}, v.about, nil
+}
+
+// exactRange is an Observation's normal (reference) range.
+type exactRange struct {
+	Low  *Quantity `json:"low"`
+	High *Quantity `json:"high"`
+	Text string    `json:"text"`
+}
+
+// exactVersion starts Item.Exact in the form ExactMeasures reads.
+const exactVersion = "m1"
+
+// ExactMeasures reads Item.Exact: for each measure (the result's own
+// valueQuantity, or each component's) its name ("" for the result's own
+// value), quantity, first normal range and interpretations, as the resource
+// gave them. ok is false when exact is not in this form.
+//
+// The form is exactVersion, then per measure a record separator (0x1E) and
+// fields separated by unit separators (0x1F): name, value, comparator, unit,
+// system, code, "1" when there is a range, range text, low value, unit and
+// code, high value, unit and code, then the interpretations separated by
+// group separators (0x1D), each its words and then its codes, separated by
+// file separators (0x1C). A resource whose text holds those characters is
+// not kept in this form.
+func ExactMeasures(exact string) (ms []ExactMeasure, ok bool) {
+	rest, ok := strings.CutPrefix(exact, exactVersion)
+	if !ok {
+		return nil, false
+	}
+	if rest == "" {
+		return nil, true
+	}
+	for rec := range strings.SplitSeq(rest[1:], "\x1e") {
+		var f [15]string
+		n := 0
+		for field := range strings.SplitSeq(rec, "\x1f") {
+			if n == len(f) {
+				return nil, false
+			}
+			f[n] = field
+			n++
+		}
+		if n != len(f) {
+			return nil, false
+		}
+		m := ExactMeasure{Name: f[0], Quantity: Quantity{Value: json.Number(f[1]), Comparator: f[2], Unit: f[3], System: f[4], Code: f[5]}}
+		if f[6] == "1" {
+			m.Range = &ExactRange{Text: f[7]}
+			if f[8] != "" {
+				m.Range.Low = &Quantity{Value: json.Number(f[8]), Unit: f[9], Code: f[10]}
+			}
+			if f[11] != "" {
+				m.Range.High = &Quantity{Value: json.Number(f[11]), Unit: f[12], Code: f[13]}
+			}
+		}
+		if f[14] != "" {
+			for concept := range strings.SplitSeq(f[14], "\x1d") {
+				words, codes, _ := strings.Cut(concept, "\x1c")
+				cc := CodeableConcept{Text: words}
+				if codes != "" {
+					for code := range strings.SplitSeq(codes, "\x1c") {
+						cc.Coding = append(cc.Coding, Coding{Code: code})
+					}
+				}
+				m.Interpretation = append(m.Interpretation, cc)
+			}
+		}
+		ms = append(ms, m)
+	}
+	return ms, true
+}
+
+// ExactMeasure is one measure of a result as Item.Exact keeps it.
+type ExactMeasure struct {
+	Name           string // "" for the result's own value
+	Quantity       Quantity
+	Range          *ExactRange // the first normal range, when there is one
+	Interpretation []CodeableConcept
+}
+
+// ExactRange is a normal range as Item.Exact keeps it.
+type ExactRange struct {
+	Low, High *Quantity
+	Text      string
+}
+
+// writeExact adds one measure to an Item.Exact; false when a field holds a
+// separator.
+func writeExact(b *strings.Builder, name string, q Quantity, ranges []exactRange, interp []CodeableConcept) bool {
+	f := make([]string, 0, 15)
+	f = append(f, name, string(q.Value), q.Comparator, q.Unit, q.System, q.Code)
+	if len(ranges) > 0 {
+		r := ranges[0]
+		f = append(f, "1", r.Text)
+		for _, q := range []*Quantity{r.Low, r.High} {
+			if q == nil || q.Value == "" {
+				f = append(f, "", "", "")
+			} else {
+				f = append(f, string(q.Value), q.Unit, q.Code)
+			}
+		}
+	} else {
+		f = append(f, "", "", "", "", "", "", "", "")
+	}
+	var in []string
+	for _, c := range interp {
+		parts := []string{c.Words()}
+		for _, cd := range c.Coding {
+			parts = append(parts, cd.Code)
+		}
+		f = append(f, parts...) // to be checked below, then dropped
+		in = append(in, strings.Join(parts, "\x1c"))
+	}
+	for _, s := range f {
+		if strings.ContainsAny(s, "\x1c\x1d\x1e\x1f") {
+			return false
+		}
+	}
+	f = append(f[:14], strings.Join(in, "\x1d"))
+	b.WriteString("\x1e")
+	b.WriteString(strings.Join(f, "\x1f"))
+	return true
 }
 
 func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
