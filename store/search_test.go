@@ -376,3 +376,53 @@ func TestSearchRecordRanksNamesFirst(t *testing.T) {
 		t.Fatalf("got %q, want %q", got, want)
 	}
 }
+
+// TestSearchRecordBroad checks a section with more matches than bm25 ranks:
+// every one is counted, they come newest first (the page says so), the pages
+// reach them all once, and the scope tokens the index keeps cannot be searched.
+func TestSearchRecordBroad(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	res := []fhir.Resource{searchPatient("p", "9434765870", "Sam")}
+	const n = 320
+	for i := range n {
+		res = append(res, searchObservation(fmt.Sprintf("o%d", i), "p", "2093-3", "Cholesterol", fmt.Sprintf("%04d-01-01T10:00:00Z", 1700+i)))
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.SearchRecord(ctx, p.ID, "chol", store.SearchOptions{PerSection: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Sections) != 1 || r.Total != n || r.Sections[0].Total != n || len(r.Sections[0].Items) != 20 || !r.Sections[0].Newest {
+		t.Fatalf("total %d, sections %d; want one section of %d, 20 shown, newest first", r.Total, len(r.Sections), n)
+	}
+	seen := map[int64]bool{}
+	last := "9999"
+	for page := 1; page <= (n+19)/20; page++ {
+		r, err := db.SearchRecord(ctx, p.ID, "cholesterol", store.SearchOptions{Section: fhir.SectionResults, PerSection: 20, Page: page})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range r.Sections[0].Items {
+			if it.Date >= last {
+				t.Fatalf("page %d: %s after %s, want newest first", page, it.Date, last)
+			}
+			last = it.Date
+			seen[it.ID] = true
+		}
+	}
+	if len(seen) != n {
+		t.Errorf("the pages show %d different results, want %d", len(seen), n)
+	}
+	for _, q := range []string{fmt.Sprintf("0p%dv", p.ID), fmt.Sprintf("0p%dresults", p.ID), "0p"} {
+		if r, err := db.SearchRecord(ctx, p.ID, q, store.SearchOptions{}); err != nil || r.Total != 0 {
+			t.Errorf("search %q: %d matches (%v), want none: the scope is not text", q, r.Total, err)
+		}
+	}
+}
