@@ -156,6 +156,19 @@ func TestPatientJourney(t *testing.T) {
 				t.Errorf("%s does not show %q from Jane's demo record", path, fact)
 			}
 		}
+		if slug == "medicines" {
+			// One entry per fact: Metformin from the GP and the hospital is one row naming both.
+			rows := eval[[]string](tb, `[...document.querySelectorAll('main tbody tr')].map(r => r.innerText).filter(t => /metformin/i.test(t))`)
+			both := 0
+			for _, r := range rows {
+				if strings.Contains(r, "Meanwood Group Practice") && strings.Contains(r, "Leeds Teaching Hospitals") {
+					both++
+				}
+			}
+			if both == 0 {
+				t.Errorf("no Metformin row on %s names both the GP and the hospital: %q", path, rows)
+			}
+		}
 		tb.checkPage()
 	}
 	// A section that does not exist answers with the NHS "Page not found" page, also checked by axe.
