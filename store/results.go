@@ -979,8 +979,49 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 		count               *int
 	}
 	var last [4]place
+	// sameShape reads a value written like the last row's ("Systolic blood
+	// pressure: 128 mm[Hg]; …" with the same names and units) by comparing
+	// it with them; false when it is not, for parseValueInto to read.
+	sameShape := func(v string) ([]Measure, bool) {
+		ms := buf[:0]
+		for i := 0; ; i++ {
+			if i >= len(last) || last[i].b == nil {
+				return nil, false
+			}
+			p := &last[i]
+			part, rest, more := strings.Cut(v, "; ")
+			if p.name != "" {
+				n := len(p.name)
+				if len(part) < n+2 || part[:n] != p.name || part[n:n+2] != ": " {
+					return nil, false
+				}
+				part = part[n+2:]
+			}
+			num := part
+			if n := len(p.written); n > 0 {
+				if len(part) < n+1 || part[len(part)-n:] != p.written || part[len(part)-n-1] != ' ' {
+					return nil, false
+				}
+				num = part[:len(part)-n-1]
+			}
+			// ParseFloat takes nothing but a number: a comparator, or
+			// anything else, is for parseValueInto.
+			f, err := strconv.ParseFloat(num, 64)
+			if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+				return nil, false
+			}
+			ms = append(ms, Measure{Name: p.name, Value: f, Number: num, Unit: p.written})
+			if !more {
+				return ms, true
+			}
+			v = rest
+		}
+	}
 	for _, rw := range rows {
-		ms := parseValueInto(buf[:0], rw.value)
+		ms, ok := sameShape(rw.value)
+		if !ok {
+			ms = parseValueInto(buf[:0], rw.value)
+		}
 		if len(ms) == 0 {
 			continue
 		}
@@ -1051,11 +1092,15 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 		s.Unit = DisplayUnit(bestUnit)
 		factors := map[string]float64{}
 		s.Points = make([]Point, len(b.raws))
+		lastUnit, f := "", 1.0
 		for i, rw := range b.raws {
-			f, ok := factors[rw.unit]
-			if !ok {
-				f = UnitFactor(rw.unit, bestUnit)
-				factors[rw.unit] = f
+			if i == 0 || rw.unit != lastUnit {
+				var ok bool
+				if f, ok = factors[rw.unit]; !ok {
+					f = UnitFactor(rw.unit, bestUnit)
+					factors[rw.unit] = f
+				}
+				lastUnit = rw.unit
 			}
 			s.Points[len(b.raws)-1-i] = Point{Date: rw.date, Value: rw.value * f}
 		}

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store/demo"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -114,5 +116,53 @@ func TestExactKeptThreeWays(t *testing.T) {
 	}
 	if fromResources := read(); !reflect.DeepEqual(fromResources, imported) {
 		t.Error("results read from the resources differ from those read after an import")
+	}
+}
+
+// TestSeriesReadLikeTheLastRow proves that reading a value by comparing it
+// with the last row's names and units gives the same points as reading it
+// alone, whatever the values in between look like.
+func TestSeriesReadLikeTheLastRow(t *testing.T) {
+	values := []string{
+		"Systolic blood pressure: 128 mm[Hg]; Diastolic blood pressure: 82 mm[Hg]",
+		"Systolic blood pressure: 131 mm[Hg]; Diastolic blood pressure: 79.5 mm[Hg]",
+		"Systolic blood pressure: <90 mm[Hg]; Diastolic blood pressure: 60 mm[Hg]",
+		"Systolic blood pressure: 120 mm[Hg]",
+		"Systolic blood pressure: 121 mm[Hg]; Diastolic blood pressure: 70 mm[Hg]; Pulse: 60 /min",
+		"Systolic blood pressure: Foo: 5 mm[Hg]",
+		"Systolic blood pressure:  122 mm[Hg]; Diastolic blood pressure: 71 mm[Hg] ",
+		"Systolic blood pressure: 123 mm[Hg]; Diastolic blood pressure: 72 mm[Hg]",
+		"Systolic blood pressure: 124 mmHg; Diastolic blood pressure: 73 mm[Hg]",
+		"Systolic blood pressure: Inf mm[Hg]; Diastolic blood pressure: 74 mm[Hg]",
+		"Systolic blood pressure: 1e2 mm[Hg]; Diastolic blood pressure: -1 mm[Hg]",
+		"48 mmol/mol", "49 mmol/mol", " 50 mmol/mol", ">51 mmol/mol", "52 mmol/mol ", "53", "54 mmol/mol", "55:1 mmol/mol", "56  mmol/mol", "Positive",
+	}
+	var rows []lightRow
+	for i, v := range values {
+		rows = append(rows, lightRow{date: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -i).Format(time.RFC3339), value: v})
+	}
+	lookup := func(rw lightRow) (Result, error) { return newResult(RecordItem{Date: rw.date, Value: rw.value}), nil }
+	points := func(rows []lightRow) map[string]float64 {
+		series, _, err := buildSeries(rows, lookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]float64{}
+		for _, s := range series {
+			for _, p := range s.Points {
+				out[s.Name+"|"+s.Unit+"|"+p.Date.Format(time.RFC3339)] = p.Value
+			}
+		}
+		return out
+	}
+	got, want := points(rows), map[string]float64{}
+	for _, rw := range rows {
+		maps.Copy(want, points([]lightRow{rw}))
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("read together:\n%v\nread alone:\n%v", got, want)
+	}
+	if len(got) < 20 {
+		t.Errorf("only %d points: %v", len(got), got)
 	}
 }

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type chart struct {
 	Title   string
 	Desc    string
 	Path    string // the line, as SVG path data
+	Thinned bool   // the line goes through each pixel column's lowest and highest points only
 	Markers []chartXY
 	Band    *chartBox // the normal range, when known
 	XTicks  []chartTick
@@ -73,18 +75,7 @@ func newChart(id, testName string, s store.Series) chart {
 	}
 	y := func(v float64) float64 { return plotBottom - (plotBottom-plotTop)*(v-lo)/(hi-lo) }
 
-	b := make([]byte, 0, len(s.Points)*16)
-	for i, p := range s.Points {
-		if i == 0 {
-			b = append(b, 'M')
-		} else {
-			b = append(b, " L"...)
-		}
-		b = strconv.AppendFloat(b, math.Round(x(p.Date)*10)/10, 'f', -1, 64)
-		b = append(b, ' ')
-		b = strconv.AppendFloat(b, math.Round(y(p.Value)*10)/10, 'f', -1, 64)
-	}
-	c.Path = string(b)
+	c.Path, c.Thinned = linePath(s.Points, t0, t1, lo, hi)
 	if len(s.Points) <= maxMarkers {
 		for _, p := range s.Points {
 			c.Markers = append(c.Markers, chartXY{x(p.Date), y(p.Value)})
@@ -109,6 +100,92 @@ func newChart(id, testName string, s store.Series) chart {
 	c.Title = chartTitle(testName, s)
 	c.Desc = chartDesc(s)
 	return c
+}
+
+// linePath is the series' line as SVG path data, coordinates to a tenth of a
+// unit. A series with more points than twice the plot's width in units is
+// drawn through each unit-wide column's lowest and highest points, in the
+// order they came (and the first and last): at the chart's size nearly the
+// same picture, with far fewer points to write. The table keeps every result.
+func linePath(pts []store.Point, t0, t1 time.Time, lo, hi float64) (string, bool) {
+	// Tenths of a unit, as integers: much cheaper to write than floats.
+	sx := (plotRight - plotLeft) * 10 / float64(t1.Sub(t0))
+	sy := (plotBottom - plotTop) * 10 / (hi - lo)
+	// Seconds and nanoseconds apart, as time.Time.Sub would saturate for dates centuries apart.
+	bs, bn := t0.Unix(), int64(t0.Nanosecond())
+	px := func(p store.Point) int64 {
+		d := float64(p.Date.Unix()-bs)*1e9 + float64(int64(p.Date.Nanosecond())-bn)
+		return int64(math.Round(plotLeft*10 + d*sx))
+	}
+	py := func(p store.Point) int64 { return int64(math.Round(plotBottom*10 - (p.Value-lo)*sy)) }
+	b := make([]byte, 0, min(len(pts), 2*int(plotRight-plotLeft+1))*14+8)
+	n := 0
+	point := func(x, y int64) {
+		if n == 0 {
+			b = append(b, 'M')
+		} else {
+			b = append(b, " L"...)
+		}
+		n++
+		b = appendTenths(b, x)
+		b = append(b, ' ')
+		b = appendTenths(b, y)
+	}
+	thin := len(pts) > 2*int(plotRight-plotLeft)
+	if !thin {
+		for _, p := range pts {
+			point(px(p), py(p))
+		}
+		return string(b), false
+	}
+	// One column at a time: its points' lowest and highest y, in time order.
+	for i := 0; i < len(pts); {
+		x := px(pts[i])
+		col := x / 10
+		j, ylo, yhi, ilo, ihi := i, py(pts[i]), py(pts[i]), i, i
+		for j++; j < len(pts); j++ {
+			xj := px(pts[j])
+			if xj/10 != col {
+				break
+			}
+			if y := py(pts[j]); y < ylo {
+				ylo, ilo = y, j
+			} else if y > yhi {
+				yhi, ihi = y, j
+			}
+		}
+		// The series' first and last points stay, so the line spans it all.
+		keep := [4]int{ilo, ihi, -1, -1}
+		if i == 0 {
+			keep[2] = 0
+		}
+		if j == len(pts) {
+			keep[3] = len(pts) - 1
+		}
+		slices.Sort(keep[:])
+		prev := -1
+		for _, k := range keep {
+			if k >= 0 && k != prev {
+				point(px(pts[k]), py(pts[k]))
+				prev = k
+			}
+		}
+		i = j
+	}
+	return string(b), true
+}
+
+// appendTenths writes v tenths as a decimal: 1234 is "123.4", 120 is "12".
+func appendTenths(b []byte, v int64) []byte {
+	if v < 0 {
+		b = append(b, '-')
+		v = -v
+	}
+	b = strconv.AppendInt(b, v/10, 10)
+	if d := v % 10; d != 0 {
+		b = append(b, '.', byte('0'+d))
+	}
+	return b
 }
 
 // chartable reports whether a series has a trend to draw: two or more points.

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -119,6 +120,49 @@ func TestNewChart(t *testing.T) {
 		c := newChart("c", "weight", store.Series{Unit: "kg", Points: pts})
 		if len(c.Markers) != 0 || c.Band != nil || strings.Count(c.Path, "L") != 499 {
 			t.Errorf("%d markers, band %v, %d segments", len(c.Markers), c.Band, strings.Count(c.Path, "L"))
+		}
+	})
+	t.Run("more points than the plot is wide: each column's lowest and highest", func(t *testing.T) {
+		var pts []store.Point
+		for i := range 5000 {
+			pts = append(pts, store.Point{Date: day(2000, 1, 1).Add(time.Duration(i) * 7 * time.Hour), Value: float64(10 + (i*37)%81)})
+		}
+		pts[2500].Value, pts[4001].Value = 100, 0 // one high and one low value among thousands are still drawn
+		c := newChart("c", "weight", store.Series{Unit: "kg", Points: pts})
+		full := newChart("c", "weight", store.Series{Unit: "kg", Points: pts[:1000]})
+		if !c.Thinned || full.Thinned {
+			t.Fatalf("thinned %v, %v", c.Thinned, full.Thinned)
+		}
+		coords := func(path string) [][2]float64 {
+			var out [][2]float64
+			for _, seg := range strings.FieldsFunc(path, func(r rune) bool { return r == 'M' || r == 'L' }) {
+				var x, y float64
+				if _, err := fmt.Sscan(seg, &x, &y); err != nil {
+					t.Fatalf("segment %q: %v", seg, err)
+				}
+				out = append(out, [2]float64{x, y})
+			}
+			return out
+		}
+		got := coords(c.Path)
+		if n := len(got); n > 2*int(plotRight-plotLeft+1)+2 || n < int(plotRight-plotLeft) {
+			t.Errorf("%d points drawn", n)
+		}
+		if got[0][0] != plotLeft || got[len(got)-1][0] != plotRight {
+			t.Errorf("line runs from %v to %v", got[0], got[len(got)-1])
+		}
+		top, bottom := plotBottom, plotTop
+		for i, p := range got {
+			if i > 0 && p[0] < got[i-1][0] {
+				t.Fatalf("point %d goes back in time: %v after %v", i, p, got[i-1])
+			}
+			top, bottom = math.Min(top, p[1]), math.Max(bottom, p[1])
+		}
+		if top != plotTop || bottom != plotBottom {
+			t.Errorf("line spans y %v to %v, want the highest and lowest values %v to %v", top, bottom, plotTop, plotBottom)
+		}
+		if n := len(coords(full.Path)); n != 1000 {
+			t.Errorf("%d of 1000 points drawn", n)
 		}
 	})
 	t.Run("same day twice", func(t *testing.T) {

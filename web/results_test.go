@@ -85,6 +85,9 @@ func TestResultTrendPage(t *testing.T) {
 	if svg.Find("rect.mcr-chart__band").Length() != 1 || svg.Find("path.mcr-chart__line").Length() != 1 {
 		t.Errorf("the chart lacks the normal range band or the line")
 	}
+	if key := d.Find("figcaption").Text(); !strings.Contains(key, "The line shows your results.") || strings.Contains(key, "too close together") {
+		t.Errorf("chart key %q: twenty results are drawn every one", key)
+	}
 	for _, attr := range []string{"style", "onload", "onclick"} {
 		if n := d.Find("[" + attr + "]").Length(); n != 0 {
 			t.Errorf("%d elements with %s=, which the CSP forbids", n, attr)
