@@ -86,3 +86,9 @@ WHEN COALESCE(NULLIF(old.org_name, ''), old.name) IS NOT COALESCE(NULLIF(new.org
         display, code, value, detail, organisation, COALESCE(NULLIF(new.org_name, ''), new.name)
     FROM record_items WHERE source_id = new.id;
 END;
+
+-- A match in another source's copy of a fact (dup = 1) leads to the fact's shown
+-- entry: its first shown item by (person, dedup_key) is one seek here, where the
+-- wider record_items_person_key index would visit every report of the fact
+-- (hundreds for a repeat prescription).
+CREATE INDEX record_items_shown_key ON record_items(person_id, dedup_key, id) WHERE dup = 0;
