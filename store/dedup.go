@@ -48,15 +48,15 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // reported it most often (a repeat prescription is several facts at one
 // source), the lowest-numbered on a tie. Every other source's items for the
 // fact are dup. Only the set of items decides, never the order they arrived in.
-const markDups = `UPDATE record_items SET dup = (source_id != (SELECT o.source_id FROM record_items o
+const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
-GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))
-WHERE person_id = ? AND dedup_key = ?`
+GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))`
 
-const markAllDups = `UPDATE record_items SET dup = (source_id != (SELECT o.source_id FROM record_items o
-WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
-GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))
-WHERE person_id = ? AND dedup_key != ''`
+// Only rows whose mark changes are written: rewriting an unchanged row would
+// still touch its indexes and the search index's triggers.
+const markDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person_id = ? AND dedup_key = ? AND dup != ` + standsAside
+
+const markAllDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person_id = ? AND dedup_key != '' AND dup != ` + standsAside
 
 // refresh works out again which item stands for each touched fact.
 func (t touchedFacts) refresh(ctx context.Context, tx *sql.Tx) error {
@@ -66,7 +66,9 @@ func (t touchedFacts) refresh(ctx context.Context, tx *sql.Tx) error {
 	}
 	defer stmt.Close()
 	for person, keys := range t {
-		if keys[""] {
+		// Many facts of one person are cheaper to work out in one pass over the
+		// person's items than one statement each.
+		if keys[""] || len(keys) > 32 {
 			if _, err := tx.ExecContext(ctx, markAllDups, person); err != nil {
 				return err
 			}
