@@ -92,18 +92,9 @@ WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != '
 
 // attachments lists a DocumentReference's content or a DiagnosticReport's presented form.
 func attachments(raw []byte) []Attachment {
-	var v struct {
-		Content []struct {
-			Attachment rawAttachment `json:"attachment"`
-		} `json:"content"`
-		PresentedForm []rawAttachment `json:"presentedForm"`
-	}
-	if json.Unmarshal(raw, &v) != nil {
+	all, err := rawAttachments(raw)
+	if err != nil {
 		return nil
-	}
-	all := v.PresentedForm
-	for _, c := range v.Content {
-		all = append(all, c.Attachment)
 	}
 	out := make([]Attachment, 0, len(all))
 	for i, a := range all {
@@ -114,6 +105,25 @@ func attachments(raw []byte) []Attachment {
 		out = append(out, at)
 	}
 	return out
+}
+
+// rawAttachments are a report's presented form followed by a document's
+// content, in the order their download addresses number them.
+func rawAttachments(raw []byte) ([]rawAttachment, error) {
+	var v struct {
+		Content []struct {
+			Attachment rawAttachment `json:"attachment"`
+		} `json:"content"`
+		PresentedForm []rawAttachment `json:"presentedForm"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	all := v.PresentedForm
+	for _, c := range v.Content {
+		all = append(all, c.Attachment)
+	}
+	return all, nil
 }
 
 type rawAttachment struct {
@@ -136,18 +146,9 @@ WHERE ri.id = ? AND ri.person_id = ?`, itemID, personID).Scan(&raw)
 	if err != nil {
 		return Attachment{}, nil, err
 	}
-	var v struct {
-		Content []struct {
-			Attachment rawAttachment `json:"attachment"`
-		} `json:"content"`
-		PresentedForm []rawAttachment `json:"presentedForm"`
-	}
-	if err := json.Unmarshal(raw, &v); err != nil {
+	all, err := rawAttachments(raw)
+	if err != nil {
 		return Attachment{}, nil, fmt.Errorf("read attachment: %w", err)
-	}
-	all := v.PresentedForm
-	for _, c := range v.Content {
-		all = append(all, c.Attachment)
 	}
 	if index < 0 || index >= len(all) || len(all[index].Data) == 0 {
 		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in your record.")

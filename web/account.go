@@ -131,9 +131,9 @@ func (s *Server) addPasskeyFinish(c echo.Context) error {
 // accountPasskey is the signed-in account's passkey named in the address;
 // anything else, including another account's passkey, is not found.
 func (s *Server) accountPasskey(c echo.Context) (store.Passkey, error) {
-	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
-	if err != nil || id <= 0 {
-		return store.Passkey{}, store.Errorf(store.ENOTFOUND, "We could not find that passkey in your account.")
+	id, err := idParam(c, "id", "We could not find that passkey in your account.")
+	if err != nil {
+		return store.Passkey{}, err
 	}
 	return s.db.AccountPasskey(c.Request().Context(), signedInAccount(c).ID, id)
 }

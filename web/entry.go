@@ -13,13 +13,26 @@ import (
 	"github.com/mycarerecord/portal/views"
 )
 
-// idParam reads a positive number from the path, or says the page does not exist.
-func idParam(c echo.Context, name string) (int64, error) {
+// idParam reads a positive number from the path, or says in words that there is no such thing.
+func idParam(c echo.Context, name, notFound string) (int64, error) {
 	n, err := strconv.ParseInt(c.Param(name), 10, 64)
 	if err != nil || n <= 0 {
-		return 0, store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
+		return 0, store.Errorf(store.ENOTFOUND, "%s", notFound)
 	}
 	return n, nil
+}
+
+// pageParam reads ?page= (1 when absent), or says there is no such page of what.
+func pageParam(c echo.Context, what string) (int, error) {
+	q := c.QueryParam("page")
+	if q == "" {
+		return 1, nil
+	}
+	page, err := strconv.Atoi(q)
+	if err != nil || page < 1 || page > 100000 {
+		return 0, store.Errorf(store.ENOTFOUND, "There is no such page of %s.", what)
+	}
+	return page, nil
 }
 
 // recordEntry shows one fact with every source's report of it and what it relates to.
@@ -28,7 +41,7 @@ func (s *Server) recordEntry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "id")
+	id, err := idParam(c, "id", "There is no such entry in your record.")
 	if err != nil {
 		return err
 	}
@@ -53,7 +66,7 @@ func (s *Server) recordAttachment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "id")
+	id, err := idParam(c, "id", "There is no such entry in your record.")
 	if err != nil {
 		return err
 	}

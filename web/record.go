@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -45,12 +44,9 @@ func (s *Server) recordSection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := strconv.Atoi(c.QueryParam("page"))
-	if c.QueryParam("page") == "" {
-		page, err = 1, nil
-	}
-	if err != nil || page < 1 || page > 100000 {
-		return store.Errorf(store.ENOTFOUND, "There is no such page of your record.")
+	page, err := pageParam(c, "your record")
+	if err != nil {
+		return err
 	}
 	sp, err := s.db.RecordSection(c.Request().Context(), person.ID, c.Param("section"), page, s.cfg.PerPage)
 	if err != nil {
@@ -79,10 +75,7 @@ func (s *Server) recordPage(c echo.Context, title string, person store.Person) (
 
 // logView appends a look at the person's record to the access log before the page is shown.
 func (s *Server) logView(c echo.Context, person store.Person, what string) error {
-	acct := c.Get(ctxAccount).(store.Account)
-	return s.db.LogAccess(c.Request().Context(), store.Access{
-		AccountID: acct.ID, PersonID: person.ID, Action: "view", What: what, Device: deviceOf(c.Request().UserAgent()),
-	})
+	return s.logRecordUse(c, person, "view", what)
 }
 
 // deviceOf describes a browser coarsely, e.g. "Chrome on Android": enough for a person to

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -41,11 +40,9 @@ func (s *Server) resultTrend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page := 1
-	if q := c.QueryParam("page"); q != "" {
-		if page, err = strconv.Atoi(q); err != nil || page < 1 || page > 100000 {
-			return store.Errorf(store.ENOTFOUND, "There is no such page of this test's results.")
-		}
+	page, err := pageParam(c, "this test's results")
+	if err != nil {
+		return err
 	}
 	key := c.Param("code")
 	if len(key) > 100 {

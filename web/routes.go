@@ -31,6 +31,8 @@ func (s *Server) routes() {
 	app.POST("/enrol/passkey/finish", s.enrolPasskeyFinish)
 	app.GET("/signed-out", s.signedOut)
 	app.POST("/signout", s.signOut)
+	app.GET("/account/removed", s.passkeysRemoved) // signed out by removing the last passkey
+	app.GET("/accessibility", s.accessibility)
 
 	// Signed in: the account's own record.
 	signedIn := app.Group("", s.requireSignIn)
@@ -42,8 +44,7 @@ func (s *Server) routes() {
 	signedIn.GET("/record/results", s.resultTests)       // web/results.go: results grouped by test, before /record/:section
 	signedIn.GET("/record/results/:code", s.resultTrend) // one test's results, charted
 
-	// Taking the record away, the account's passkeys and sessions (web/export.go, web/account.go),
-	// and the public accessibility statement.
+	// Taking the record away, the account's passkeys and sessions (web/export.go, web/account.go).
 	signedIn.GET("/record/download", s.recordDownload)
 	signedIn.GET("/record/print", s.recordPrint)
 	signedIn.GET("/account", s.accountPage)
@@ -54,8 +55,6 @@ func (s *Server) routes() {
 	signedIn.GET("/account/passkeys/:id/remove", s.removeLastPasskeyPage)
 	signedIn.POST("/account/passkeys/:id/remove", s.removePasskey)
 	signedIn.POST("/account/sessions/signout-others", s.signOutOthers)
-	app.GET("/account/removed", s.passkeysRemoved)
-	app.GET("/accessibility", s.accessibility)
 }
 
 func (s *Server) healthz(c echo.Context) error {

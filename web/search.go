@@ -31,11 +31,12 @@ func (s *Server) recordSearch(c echo.Context) error {
 			return store.Errorf(store.ENOTFOUND, "There is no part of the record called %q.", form.Section)
 		}
 	}
-	page := 1
-	if v := c.QueryParam("page"); v != "" {
-		if page, err = strconv.Atoi(v); err != nil || page < 1 || page > 100000 || form.Section == "" {
-			return store.Errorf(store.ENOTFOUND, "There is no such page of search results.")
-		}
+	page, err := pageParam(c, "search results")
+	if err != nil {
+		return err
+	}
+	if c.QueryParam("page") != "" && form.Section == "" {
+		return store.Errorf(store.ENOTFOUND, "There is no such page of search results.") // pages are per section
 	}
 	if form.Query == "" {
 		// Nothing is read from the record, so there is nothing to log: the page is the box alone.
