@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store/demo"
 )
@@ -403,5 +404,28 @@ func TestThirdPersonHasLittleData(t *testing.T) {
 		if n > 2 {
 			t.Errorf("%s has %d resources for %s, want very few", s.Name, n, third.Name())
 		}
+	}
+}
+
+func TestPopulace(t *testing.T) {
+	people := demo.Populace(2000)
+	seen := map[string]bool{}
+	for _, p := range append(demo.People(), demo.LargePerson()) {
+		seen[p.NHSNumber] = true
+	}
+	for _, p := range people {
+		if !demo.ValidNHSNumber(p.NHSNumber) {
+			t.Fatalf("%s: invalid NHS number %s", p.Name(), p.NHSNumber)
+		}
+		if seen[p.NHSNumber] {
+			t.Fatalf("NHS number %s given twice", p.NHSNumber)
+		}
+		seen[p.NHSNumber] = true
+		if _, err := time.Parse("2006-01-02", p.BirthDate); err != nil {
+			t.Fatalf("%s: birth date %q: %v", p.Name(), p.BirthDate, err)
+		}
+	}
+	if got := len(demo.Population(people[:250], 100)); got != 3 {
+		t.Fatalf("250 people at 100 a bundle: %d bundles, want 3", got)
 	}
 }
