@@ -6,7 +6,7 @@ TAGS    := -tags sqlite_fts5
 BIN     := bin/portal
 PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v '/e2e$$')
 
-.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench generate clean screenshots
+.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots
 
 run: build
 	./$(BIN) serve --demo --db data/portal.db
@@ -61,6 +61,10 @@ screenshots: deps tools
 
 bench: deps
 	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem -v $(PKGS)
+
+## load: the real binary under 200 signed-in sessions on a 10,000-person population (see README).
+load: build
+	PORTAL_LOAD=1 PORTAL_BIN=$(CURDIR)/$(BIN) $(GO) test $(TAGS) -count=1 -timeout 30m -v -run TestLoad ./e2e/load/
 
 clean:
 	rm -rf bin data
