@@ -64,8 +64,13 @@ func (b *lockedBuffer) String() string {
 // server's output is logged when the test fails.
 func startPortal(t *testing.T) *portal {
 	t.Helper()
+	return startPortalIn(t, t.TempDir())
+}
+
+// startPortalIn is startPortal with the database in dir.
+func startPortalIn(t *testing.T, dir string) *portal {
+	t.Helper()
 	port := freePort(t)
-	dir := t.TempDir()
 	base := fmt.Sprintf("http://localhost:%d", port)
 
 	// A FHIR server source that does not answer: signing in queues a background

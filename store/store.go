@@ -67,8 +67,9 @@ func ErrorMessage(err error) string {
 
 // DB is the portal's SQLite database.
 type DB struct {
-	db  *sql.DB
-	now func() time.Time
+	db    *sql.DB
+	now   func() time.Time
+	space space // the disk's free space, and the reserve kept for when it fills (space.go)
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with
@@ -87,6 +88,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
+	}
+	if path != ":memory:" {
+		db.openSpace(path)
 	}
 	return db, nil
 }

@@ -16,8 +16,9 @@ func (s *Server) routes() {
 	e.GET("/assets/*", echo.WrapHandler(s.assets))
 	e.GET("/healthz", s.healthz)
 
-	// Everything else knows its session and checks CSRF on every state-changing request.
-	app := e.Group("", limitBody, s.loadSession, s.csrf)
+	// Everything else knows its session, checks CSRF on every state-changing request,
+	// and refuses changes while the disk is full (web/space.go).
+	app := e.Group("", limitBody, s.loadSession, s.csrf, s.refuseWhenFull)
 
 	// Public.
 	app.GET("/", s.start)

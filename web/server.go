@@ -143,6 +143,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 			title, message = "What you sent is too large", "Try again with less."
 		case http.StatusTooManyRequests:
 			title, message = "Too many tries", "Wait a few minutes, then try again."
+		case http.StatusServiceUnavailable:
+			title, message = cantSaveTitle, fmt.Sprint(he.Message)
 		default:
 			if he.Code >= 500 {
 				s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
@@ -150,6 +152,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 				title, message = "There is a problem", fmt.Sprint(he.Message)
 			}
 		}
+	case store.IsNoSpace(err) || store.IsReadOnly(err):
+		// Reads go on; this change could not be saved, and nothing already stored is lost.
+		s.db.WriteFailed(err)
+		s.log.Error("could not write to the database", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		status, title, message = http.StatusServiceUnavailable, cantSaveTitle, cantSaveMessage
 	default:
 		switch store.ErrorCode(err) {
 		case store.ENOTFOUND:

@@ -75,6 +75,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 	}
 	go cleanSessions(ctx, db, log)
+	go db.WatchSpace(ctx, 2*time.Second, log) // gives up the reserve when the disk fills (store/space.go)
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
 	workDone := make(chan struct{})

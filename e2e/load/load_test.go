@@ -15,7 +15,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -300,124 +299,24 @@ func serve(t *testing.T, bin, db string, port int, base string) server {
 	return server{}
 }
 
-// session is one browser's cookie jar, kept by hand: the portal's cookie is
-// Secure, which Go's cookie jar will not send to http://localhost.
+// session is a signed-in load-test session and its person's result trend pages.
 type session struct {
-	base   string
-	client *http.Client
-	mu     sync.Mutex
-	cookie string
-	csrf   string
-	trends []string // the person's result trend pages
-}
-
-var transport = &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, IdleConnTimeout: time.Minute}
-
-func newSession(base string) *session {
-	return &session{base: base, client: &http.Client{
-		Transport:     transport,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-var csrfField = regexp.MustCompile(`name="csrf(?:-token)?" (?:value|content)="([^"]+)"`)
-
-// do sends a request with the session's cookie and CSRF token and keeps any new cookie.
-func (s *session) do(method, path, contentType string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequest(method, s.base+path, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	s.mu.Lock()
-	if s.cookie != "" {
-		req.Header.Set("Cookie", s.cookie)
-	}
-	if s.csrf != "" {
-		req.Header.Set("X-CSRF-Token", s.csrf)
-	}
-	s.mu.Unlock()
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	s.mu.Lock()
-	for _, c := range resp.Cookies() {
-		if c.MaxAge < 0 {
-			s.cookie = ""
-		} else {
-			s.cookie = c.Name + "=" + c.Value
-		}
-	}
-	if m := csrfField.FindSubmatch(b); m != nil {
-		s.csrf = string(m[1])
-	}
-	s.mu.Unlock()
-	return resp.StatusCode, b, err
-}
-
-// ceremony posts JSON to a passkey endpoint and returns the JSON answer.
-func (s *session) ceremony(path string, body []byte) ([]byte, error) {
-	status, b, err := s.do(http.MethodPost, path, "application/json", body)
-	if err != nil {
-		return nil, err
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("POST %s: %d %s", path, status, b)
-	}
-	return b, nil
+	*softkey.Session
+	trends []string
 }
 
 // signUp enrols a passkey for the person with their code, then signs in
-// afresh with that passkey, returning the signed-in session.
+// afresh with that passkey in a new session, as people do.
 func signUp(base string, p demo.Person, code string) (*session, error) {
-	s := newSession(base)
-	if status, _, err := s.do(http.MethodGet, "/enrol?code="+url.QueryEscape(code), "", nil); err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("enrol page: %d %v", status, err)
-	}
-	born, _ := time.Parse("2006-01-02", p.BirthDate)
-	form := url.Values{"code": {code}, "day": {strconv.Itoa(born.Day())}, "month": {strconv.Itoa(int(born.Month()))},
-		"year": {strconv.Itoa(born.Year())}, "csrf": {s.csrf}}
-	if status, b, err := s.do(http.MethodPost, "/enrol", "application/x-www-form-urlencoded", []byte(form.Encode())); err != nil || status != http.StatusSeeOther {
-		return nil, fmt.Errorf("enrol: %d %v %s", status, err, b)
-	}
-	opts, err := s.ceremony("/enrol/passkey/begin", nil)
+	key, err := softkey.NewSession(base).Enrol(code, p.BirthDate)
 	if err != nil {
 		return nil, err
 	}
-	key, resp, err := softkey.Create(opts, base)
-	if err != nil {
+	s := &session{Session: softkey.NewSession(base)}
+	if err := s.SignIn(key); err != nil {
 		return nil, err
 	}
-	if _, err := s.ceremony("/enrol/passkey/finish", resp); err != nil {
-		return nil, err
-	}
-
-	// A new browser session signs in with the passkey just made.
-	s = newSession(base)
-	if status, _, err := s.do(http.MethodGet, "/signin", "", nil); err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("sign-in page: %d %v", status, err)
-	}
-	opts, err = s.ceremony("/signin/begin", nil)
-	if err != nil {
-		return nil, err
-	}
-	if resp, err = key.Get(opts); err != nil {
-		return nil, err
-	}
-	if _, err := s.ceremony("/signin/finish", resp); err != nil {
-		return nil, err
-	}
-	if status, _, err := s.do(http.MethodGet, "/record", "", nil); err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("record after sign-in: %d %v", status, err)
-	}
-	// Each person's own results have their own trend pages.
-	status, b, err := s.do(http.MethodGet, "/record/results", "", nil)
+	status, b, err := s.Get("/record/results")
 	if err != nil || status != http.StatusOK {
 		return nil, fmt.Errorf("results: %d %v", status, err)
 	}
@@ -464,7 +363,7 @@ var (
 // discover finds the pages of the mix from the large record's own pages.
 func discover(t *testing.T, s *session) mix {
 	get := func(path string) []byte {
-		status, b, err := s.do(http.MethodGet, path, "", nil)
+		status, b, err := s.Get(path)
 		if err != nil || status != http.StatusOK {
 			t.Fatalf("GET %s: %d %v", path, status, err)
 		}
@@ -476,7 +375,7 @@ func discover(t *testing.T, s *session) mix {
 	}
 	m.paths["trend"] = []string{"/record/results/"} // replaced by one of the session's own tests
 	m.paths["search"] = []string{"/record/search?q=metformin", "/record/search?q=blood+pressure", "/record/search?q=penicillin", "/record/search?q=flu"}
-	if status, _, _ := s.do(http.MethodGet, "/choices", "", nil); status == http.StatusOK {
+	if status, _, _ := s.Get("/choices"); status == http.StatusOK {
 		m.paths["choices"] = []string{"/choices", "/choices/history"}
 	}
 	sl := staticLink.FindSubmatch(get("/record")) // the portal's own script: a small static file
@@ -519,7 +418,7 @@ func newRecorder() *recorder { return &recorder{byKind: map[string]*latencies{}}
 
 func (r *recorder) do(s *session, kind, path string) {
 	start := time.Now()
-	status, _, err := s.do(http.MethodGet, path, "", nil)
+	status, _, err := s.Get(path)
 	d := time.Since(start)
 	r.mu.Lock()
 	defer r.mu.Unlock()
