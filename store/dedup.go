@@ -3,11 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 )
 
 // touchedFacts are the facts (person and dedup key) an import changed, so that
-// which item stands for each fact can be worked out again before it commits.
-type touchedFacts map[int64]map[string]bool // person → keys; an empty key means all of the person's
+// which item stands for each fact, and what the search index holds for it,
+// can be worked out again before it commits.
+type touchedFacts map[int64]map[string]bool // person → key → whether a report of it was removed; an empty key means all of the person's
 
 func (t touchedFacts) add(person sql.NullInt64, key string) {
 	if !person.Valid || key == "" {
@@ -16,7 +18,9 @@ func (t touchedFacts) add(person sql.NullInt64, key string) {
 	if t[person.Int64] == nil {
 		t[person.Int64] = map[string]bool{}
 	}
-	t[person.Int64][key] = true
+	if _, ok := t[person.Int64][key]; !ok {
+		t[person.Int64][key] = false
+	}
 }
 
 func (t touchedFacts) all(person int64) {
@@ -40,6 +44,9 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 			return err
 		}
 		t.add(person, key)
+		if person.Valid && key != "" {
+			t[person.Int64][key] = true // its entry's words may lose this report's
+		}
 	}
 	return rows.Err()
 }
@@ -56,28 +63,255 @@ GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))`
 // still touch its indexes and the search index's triggers.
 const markDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person_id = ? AND dedup_key = ? AND dup != ` + standsAside
 
-const markAllDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person_id = ? AND dedup_key != '' AND dup != ` + standsAside
+// A fact reported by one source, with no item marked, is right as it is: only
+// the others are worked out (most of a bulk-loaded region's facts have one source).
+const markAllDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person_id = ?1 AND dedup_key IN (
+SELECT dedup_key FROM record_items WHERE person_id = ?1 AND dedup_key != '' GROUP BY dedup_key HAVING COUNT(DISTINCT source_id) > 1 OR MAX(dup) = 1
+) AND dup != ` + standsAside
 
-// refresh works out again which item stands for each touched fact.
+// An entry's words in the search index include those of the other sources'
+// reports of its fact (migration 0010), so once the duplicates of a fact are
+// worked out its entries are indexed again: when it has other reports, or had
+// one removed. Items in a bulk load's backlog are left for its catch-up.
+const (
+	reindexFact = `person_id = ?1 AND dedup_key = ?2 AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)
+AND (?3 OR EXISTS (SELECT 1 FROM record_items d WHERE d.person_id = ?1 AND d.dedup_key = ?2 AND d.dup = 1))`
+	reindexPerson = `person_id = ?1 AND dedup_key != '' AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)
+AND EXISTS (SELECT 1 FROM record_items d WHERE d.person_id = ?1 AND d.dedup_key = record_search_rows.dedup_key AND d.dup = 1)`
+	reindexDelete = `DELETE FROM record_search WHERE rowid IN (SELECT fts_rowid FROM record_search_rows WHERE `
+	reindexInsert = `INSERT INTO record_search (rowid, scope, display, code, value, detail, organisation, source, others)
+SELECT fts_rowid, scope, display, code, value, detail, organisation, source, others FROM record_search_rows WHERE `
+)
+
+// refresher runs the statements that work out a fact again.
+type refresher struct {
+	mark, del, ins          *sql.Stmt // one fact
+	markAll, delAll, insAll *sql.Stmt // every fact of a person
+	shared                  *sql.Stmt // whether any fact of a person may have two sources' reports
+}
+
+// sharedFacts is false when all a person's items come from one source and none
+// is marked: then every item stands for its fact and no entry has other
+// reports' words, so there is nothing to work out (most persons of a bulk load).
+const sharedFacts = `SELECT EXISTS (SELECT 1 FROM record_items WHERE person_id = ?1 AND dup = 1)
+OR (SELECT COUNT(DISTINCT source_id) FROM record_items WHERE person_id = ?1) > 1`
+
+func newRefresher(ctx context.Context, tx *sql.Tx) (*refresher, error) {
+	r := &refresher{}
+	var err error
+	for _, s := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{{&r.mark, markDups}, {&r.del, reindexDelete + reindexFact + `)`}, {&r.ins, reindexInsert + reindexFact},
+		{&r.markAll, markAllDups}, {&r.delAll, reindexDelete + reindexPerson + `)`}, {&r.insAll, reindexInsert + reindexPerson},
+		{&r.shared, sharedFacts}} {
+		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
+			r.close()
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+func (r *refresher) close() {
+	for _, s := range []*sql.Stmt{r.mark, r.del, r.ins, r.markAll, r.delAll, r.insAll, r.shared} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// fact works out one fact's duplicates and indexes its entries again.
+func (r *refresher) fact(ctx context.Context, person int64, key string, removed bool) error {
+	if _, err := r.mark.ExecContext(ctx, person, key); err != nil {
+		return fmt.Errorf("mark duplicates: %w", err)
+	}
+	for _, s := range []*sql.Stmt{r.del, r.ins} {
+		if _, err := s.ExecContext(ctx, person, key, removed); err != nil {
+			return fmt.Errorf("index a fact for search: %w", err)
+		}
+	}
+	return nil
+}
+
+// person works out every fact of the person at once.
+func (r *refresher) person(ctx context.Context, person int64, keys map[string]bool) error {
+	var shared bool
+	if err := r.shared.QueryRowContext(ctx, person).Scan(&shared); err != nil {
+		return fmt.Errorf("mark duplicates: %w", err)
+	}
+	if shared {
+		if _, err := r.markAll.ExecContext(ctx, person); err != nil {
+			return fmt.Errorf("mark duplicates: %w", err)
+		}
+		for _, s := range []*sql.Stmt{r.delAll, r.insAll} {
+			if _, err := s.ExecContext(ctx, person); err != nil {
+				return fmt.Errorf("index facts for search: %w", err)
+			}
+		}
+	}
+	for key, removed := range keys {
+		// A fact that lost its last other report is not covered above.
+		if removed && key != "" {
+			if err := r.fact(ctx, person, key, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// refresh works out again which item stands for each touched fact, and what
+// the search index holds for it.
 func (t touchedFacts) refresh(ctx context.Context, tx *sql.Tx) error {
-	stmt, err := tx.PrepareContext(ctx, markDups)
+	if len(t) == 0 {
+		return nil
+	}
+	r, err := newRefresher(ctx, tx)
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
+	defer r.close()
 	for person, keys := range t {
 		// Many facts of one person are cheaper to work out in one pass over the
 		// person's items than one statement each.
-		if keys[""] || len(keys) > 32 {
-			if _, err := tx.ExecContext(ctx, markAllDups, person); err != nil {
+		if _, all := keys[""]; all || len(keys) > 32 {
+			if err := r.person(ctx, person, keys); err != nil {
 				return err
 			}
 			continue
 		}
-		for key := range keys {
-			if _, err := stmt.ExecContext(ctx, person, key); err != nil {
+		for key, removed := range keys {
+			if err := r.fact(ctx, person, key, removed); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// A bulk load (ImportBulk) leaves the search index and the duplicate marks of
+// what it stores to be done once at the end; migration 0010 explains the two
+// backlog tables that say what is left.
+
+// startBacklog notes, once per load, that the items stored from now on wait
+// for the search index.
+func startBacklog(ctx context.Context, tx *sql.Tx) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO search_backlog (after_id)
+SELECT COALESCE((SELECT MAX(id) FROM record_items), 0) WHERE NOT EXISTS (SELECT 1 FROM search_backlog)`)
+	if err != nil {
+		return fmt.Errorf("note the search backlog: %w", err)
+	}
+	return nil
+}
+
+// postpone notes the touched persons for their duplicates to be worked out
+// when the bulk load ends.
+func (t touchedFacts) postpone(ctx context.Context, tx *sql.Tx) error {
+	if len(t) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO dedup_backlog (person_id) VALUES (?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for person := range t {
+		if _, err := stmt.ExecContext(ctx, person); err != nil {
+			return fmt.Errorf("note the dedup backlog: %w", err)
+		}
+	}
+	return nil
+}
+
+// finishBacklog does what bulk loads left: adds up to items items to the
+// search index, then, once none is left, works out the duplicate marks of up
+// to persons persons (all of either when 0). The index comes first so that
+// working out a fact indexes its entries once, with their final words. It
+// reports whether anything is still left.
+func finishBacklog(ctx context.Context, tx *sql.Tx, persons, items int) (more bool, err error) {
+	var after, last sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT MIN(after_id) FROM search_backlog), (SELECT MAX(id) FROM record_items)`).Scan(&after, &last); err != nil {
+		return false, fmt.Errorf("read the search backlog: %w", err)
+	}
+	if after.Valid {
+		upto := last.Int64
+		if items > 0 && after.Int64+int64(items) < upto {
+			upto = after.Int64 + int64(items)
+			more = true
+		}
+		// The rows the triggers would have written, in one statement.
+		if _, err := tx.ExecContext(ctx, reindexInsert+`item_id > ? AND item_id <= ?`, after.Int64, upto); err != nil {
+			return false, fmt.Errorf("index the search backlog: %w", err)
+		}
+		if more {
+			_, err = tx.ExecContext(ctx, `UPDATE search_backlog SET after_id = ?`, upto)
+			return true, err
+		}
+		if _, err = tx.ExecContext(ctx, `DELETE FROM search_backlog`); err != nil {
+			return false, err
+		}
+		if persons > 0 {
+			return true, nil // a transaction of its own for the duplicates
+		}
+	}
+	limit := persons
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	var ids []int64
+	rows, err := tx.QueryContext(ctx, `SELECT person_id FROM dedup_backlog ORDER BY person_id LIMIT ?`, limit)
+	if err != nil {
+		return false, fmt.Errorf("read the dedup backlog: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return false, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return false, err
+	}
+	r, err := newRefresher(ctx, tx)
+	if err != nil {
+		return false, err
+	}
+	defer r.close()
+	for _, id := range ids {
+		if err := r.person(ctx, id, nil); err != nil {
+			return false, err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM dedup_backlog WHERE person_id <= ?`, ids[len(ids)-1]); err != nil {
+		return false, err
+	}
+	return persons > 0 && len(ids) == persons, nil
+}
+
+// Bulk loads finish their backlog in transactions of this size, so that no
+// one transaction grows with the size of the load.
+const (
+	finishPersons = 2000
+	finishItems   = 100_000
+)
+
+// FinishBulkLoad does what bulk loads (ImportBulk) left for the end: works out
+// the duplicate marks of every person they touched, then adds the items they
+// stored to the search index, a part per transaction. Nothing is lost if it is
+// stopped: the next call, or the next import of any kind, carries on.
+func (db *DB) FinishBulkLoad(ctx context.Context) error {
+	for more := true; more; {
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			more, err = finishBacklog(ctx, tx, finishPersons, finishItems)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("finish the bulk load: %w", err)
 		}
 	}
 	return nil

@@ -73,11 +73,41 @@ func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin str
 	return out, nil
 }
 
+// ImportBulk is ImportPrepared for one batch of a bulk load: the items it
+// stores are left out of the search index, and the duplicate marks of the
+// persons it touches are not worked out, until FinishBulkLoad (or any other
+// import) does both for the whole load at once. What is left is noted in the
+// same transaction as the rows, so a load killed half way is finished later
+// with nothing lost. Until then, search does not find the new items and a
+// fact reported by two sources may show twice.
+func (db *DB) ImportBulk(ctx context.Context, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
+	var out ImportResult
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = importTxMode(ctx, tx, db.stamp(), opts, origin, res, true)
+		return err
+	})
+	if err != nil {
+		return ImportResult{}, err
+	}
+	return out, nil
+}
+
 // importTx stores resources inside a transaction that the caller commits.
 func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
+	return importTxMode(ctx, tx, now, opts, origin, res, false)
+}
+
+// importTxMode is importTx, for one batch of a bulk load when bulk is set.
+func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, origin string, res []fhir.Prepared, bulk bool) (ImportResult, error) {
 	out := ImportResult{ByType: map[string]int{}}
 	if strings.TrimSpace(opts.Source) == "" {
 		return out, Errorf(EINVALID, "A source name is needed to import.")
+	}
+	if bulk {
+		if err := startBacklog(ctx, tx); err != nil {
+			return out, err
+		}
 	}
 	im, err := newImporter(ctx, tx, now, opts)
 	if err != nil {
@@ -99,7 +129,19 @@ func importTx(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions, o
 			}
 		}
 	}
-	if err := im.touched.refresh(ctx, tx); err != nil {
+	if err := im.flush(ctx); err != nil {
+		return out, err
+	}
+	if bulk {
+		err = im.touched.postpone(ctx, tx)
+	} else {
+		// Another import's bulk load may have left work; this one finishes it,
+		// so a load killed half way never leaves the record wrong for long.
+		if err = im.touched.refresh(ctx, tx); err == nil {
+			_, err = finishBacklog(ctx, tx, 0, 0)
+		}
+	}
+	if err != nil {
 		return out, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
@@ -116,6 +158,8 @@ type importer struct {
 	update   *sql.Stmt
 	delItems *sql.Stmt
 	addItem  *sql.Stmt
+	addItems *sql.Stmt                // itemsPerInsert items in one statement
+	pending  []any                    // the arguments of items not yet inserted, itemArgs each
 	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
 	touched  touchedFacts             // facts whose entries may have changed
 }
@@ -136,8 +180,8 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
 WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7`},
 		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? RETURNING person_id, dedup_key`},
-		{&im.addItem, `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key, exact) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&im.addItem, addItemsSQL(1)},
+		{&im.addItems, addItemsSQL(itemsPerInsert)},
 	}
 	for _, s := range stmts {
 		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
@@ -149,7 +193,7 @@ display, date, status, value, organisation, detail, dedup_key, exact) VALUES (?,
 }
 
 func (im *importer) close() {
-	for _, s := range []*sql.Stmt{im.insert, im.update, im.delItems, im.addItem} {
+	for _, s := range []*sql.Stmt{im.insert, im.update, im.delItems, im.addItem, im.addItems} {
 		if s != nil {
 			s.Close()
 		}
@@ -182,6 +226,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 			return nil
 		}
 		out.Updated++
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
 		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
 			return err
 		}
@@ -190,6 +237,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 		out.Unknown++
 	}
 	if p.Type == "Patient" {
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
 		created, err := im.linkPatient(ctx, p.Resource)
 		if err != nil {
 			return err
@@ -206,14 +256,47 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 		return err
 	}
 	for _, it := range p.Items {
-		if _, err := im.addItem.ExecContext(ctx, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
+		im.pending = append(im.pending, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
 			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
-			sql.NullString{String: it.Exact, Valid: it.Exact != ""}); err != nil {
-			return err
+			sql.NullString{String: it.Exact, Valid: it.Exact != ""})
+		if len(im.pending) == itemsPerInsert*itemArgs {
+			if err := im.flush(ctx); err != nil {
+				return err
+			}
 		}
 		im.touched.add(person, it.DedupKey)
 		out.Items++
 	}
+	return nil
+}
+
+// Record items are inserted itemsPerInsert to a statement: one statement a row
+// cost a bulk load as much as the row itself.
+const (
+	itemsPerInsert = 32
+	itemArgs       = 16
+)
+
+func addItemsSQL(n int) string {
+	row := `(?` + strings.Repeat(", ?", itemArgs-1) + `)`
+	return `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
+display, date, status, value, organisation, detail, dedup_key, exact) VALUES ` + row + strings.Repeat(", "+row, n-1)
+}
+
+// flush inserts the items put so far. Anything that reads or changes
+// record_items in the import flushes first.
+func (im *importer) flush(ctx context.Context) error {
+	for len(im.pending) > 0 {
+		stmt, n := im.addItem, itemArgs
+		if len(im.pending) >= itemsPerInsert*itemArgs {
+			stmt, n = im.addItems, itemsPerInsert*itemArgs
+		}
+		if _, err := stmt.ExecContext(ctx, im.pending[:n]...); err != nil {
+			return err
+		}
+		im.pending = im.pending[n:]
+	}
+	im.pending = im.pending[:0]
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -42,39 +43,47 @@ type SearchSection struct {
 // More reports whether the section has more matches than it shows.
 func (s SearchSection) More() bool { return s.Offset+len(s.Items) < s.Total }
 
-// searchRank is bm25 with one weight per column of record_search: a match in
-// the display name above one in a code, then the value or detail, then the
-// organisations. The scope column only says whose and where, so it weighs nothing.
-const searchRank = `bm25(record_search, 0.0, 10.0, 5.0, 2.0, 2.0, 1.0, 1.0)`
+// searchRank is bm25 with one weight per column of record_search (migration
+// 0010): a match in the display name above one in a code, then the value or
+// detail, then the organisations, and last the words only another source's
+// report of the fact has. The scope column only says whose and where, so it
+// weighs nothing.
+const searchRank = `bm25(record_search, 0.0, 10.0, 5.0, 2.0, 2.0, 1.0, 1.0, 1.0)`
 
 // searchRanked is how many matches a section may have for bm25 to rank them
-// all. bm25 costs a couple of microseconds a match, so a section with more
-// (every result from one organisation, a common test) lists them newest first,
-// which needs no sort at all: the section's date index is walked until the
-// page is full.
-const searchRanked = 300
+// all. bm25 costs several microseconds a match (it reads each row's size), so
+// a section with more (every result from one organisation, a common test)
+// lists them newest first, which needs no sort at all: the section's date
+// index is walked until the page is full.
+const searchRanked = 100
 
-// searchHit is one fact a search found, with what orders it.
+// searchIDBits is where migration 0010 puts an item's section number in the
+// search index's rowid: above the item's id.
+const searchIDBits = 40
+
+// searchHit is one entry a search found, with what orders it.
 type searchHit struct {
-	id    int64
-	rank  float64
-	date  string
-	shown bool // another source's report found this entry, which also matches by itself
+	id   int64
+	rank float64
+	date string
 }
 
 // SearchRecord finds the items of the person's record that contain every word of
 // text (the last word may be the start of a word), in display names, codes,
 // values, details and organisation names, grouped by section. A section with
 // up to searchRanked matches lists the best first (newest first among equals);
-// one with more lists them newest first. A hit in another source's report of
-// a fact (dup = 1) finds the fact's one entry. Text is never read as FTS5
-// syntax: each word is quoted, so quotes, AND, NEAR, brackets and stars are
-// only characters to look for.
+// one with more lists them newest first. Each fact is one entry, as on the
+// pages, and is found by the words of any source's report of it. Text is never
+// read as FTS5 syntax: each word is quoted, so quotes, AND, NEAR, brackets and
+// stars are only characters to look for.
 //
-// The person and section are tokens in the index (migration 0009), so FTS5
-// finds only this person's matches and the words are looked up once: the
-// expensive part of a broad search, merging the doclists of every word a
-// prefix stands for, is paid once per pass, and there are at most two passes.
+// Only the entries the pages show are in the index, each with the words of the
+// fact's other reports, and the person and section are tokens in it (migration
+// 0010): FTS5 finds only this person's entries, and their rowids say their
+// sections, so matches are counted without reading record_items. Only the
+// entries a page shows, and the newest of a section with too many to rank,
+// are read from it. A broad word (a prefix, an organisation) is looked up at
+// most twice.
 func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt SearchOptions) (SearchResults, error) {
 	out := SearchResults{Query: text, Page: 1}
 	if utf8.RuneCountInString(text) > MaxSearchLength {
@@ -97,126 +106,97 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 		return out, nil
 	}
 	// The words typed are looked for in the text columns only, never in scope.
-	words := `{display code value detail organisation source} : (` + terms + `)`
+	words := `{display code value detail organisation source others} : (` + terms + `)`
 	person := fmt.Sprintf("0p%d", personID)
-	scope := person + "v" // every shown item of the person
+	scope := person + "v" // every entry of the person
 	if opt.Section != "" {
 		scope = person + strings.ReplaceAll(opt.Section, "-", "")
 	}
 	offset := (out.Page - 1) * opt.PerSection
 	need := offset + opt.PerSection
 
-	// Pass 1: the person's matches (w), counted by section; the entries that
-	// other sources' reports lead to; and, for each section with too many
-	// matches to rank, the newest the page needs.
-	args := []any{`scope : ("` + scope + `" OR "` + person + `dup") AND ` + words, personID, searchRanked, need}
-	in := make([]string, len(sections))
-	for i, s := range sections {
-		args = append(args, s.Slug)
-		in[i] = fmt.Sprintf("?%d", len(args))
-	}
-	// k counts through record_items_shown (migration 0009), a narrow covering
-	// index: the planner would otherwise look each match up in the wide table,
-	// which costs ten times as much.
-	var q strings.Builder
-	q.WriteString(`WITH w AS MATERIALIZED (SELECT rowid AS id FROM record_search WHERE record_search MATCH ?1),
-k AS MATERIALIZED (SELECT ri.section, COUNT(*) AS n FROM w CROSS JOIN record_items ri INDEXED BY record_items_shown ON ri.id = w.id
-	WHERE ri.dup = 0 GROUP BY ri.section)
-SELECT 0, section, n, '', 0 FROM k
-UNION ALL SELECT 1, f.section, f.id, f.date, f.dup = 0 AND f.id IN w FROM (
-	SELECT DISTINCT COALESCE((SELECT MIN(o.id) FROM record_items o
-		WHERE o.person_id = ri.person_id AND o.dedup_key = ri.dedup_key AND o.dup = 0), ri.id) AS id
-	FROM record_items ri WHERE ri.person_id = ?2 AND ri.section IN (` + strings.Join(fhirSlugs(), ", ") + `) AND ri.dup = 1 AND ri.id IN w
-) d CROSS JOIN record_items f ON f.id = d.id`)
-	for _, p := range in {
-		// LIMIT 0 (a section with few matches or none) never starts the walk.
-		fmt.Fprintf(&q, `
-UNION ALL SELECT * FROM (SELECT 2, ri.section, ri.id, ri.date, 0 FROM record_items ri
-	WHERE ri.person_id = ?2 AND ri.section = %[1]s AND ri.dup = 0 AND ri.id IN w ORDER BY ri.date DESC, ri.id DESC
-	LIMIT COALESCE((SELECT CASE WHEN n > ?3 THEN ?4 ELSE 0 END FROM k WHERE section = %[1]s), 0))`, p)
-	}
+	// Pass 1: the person's matches, counted by section from their rowids.
+	//
+	// CONSENT: for a carer (store.IsForCarer(ctx)) the one extra condition on
+	// ri (items withheld from sharing left out) goes in three places: here,
+	// where the matches must then be read through record_items (FROM
+	// record_search CROSS JOIN record_items ri ON ri.id = rowid & ?3 WHERE
+	// record_search MATCH ?1 AND <condition>), the newest walk (newestHits),
+	// and pass 2's join.
 	counts := map[string]int{}
-	dups := map[string][]searchHit{}   // by section
-	newest := map[string][]searchHit{} // by section
-	rows, err := db.db.QueryContext(ctx, q.String(), args...)
+	matched := map[int64]map[int64]bool{} // section number → ids
+	// The ids come as one string per section: a row each would cost more to hand over than to find.
+	rows, err := db.db.QueryContext(ctx, `SELECT rowid >> ?2, group_concat(rowid & ?3) FROM record_search WHERE record_search MATCH ?1 GROUP BY 1`,
+		`scope : "`+scope+`" AND `+words, searchIDBits, int64(1)<<searchIDBits-1)
 	if err != nil {
 		return out, fmt.Errorf("search record: %w", err)
 	}
 	for rows.Next() {
-		var kind int
-		var section string
-		var h searchHit
-		if err := rows.Scan(&kind, &section, &h.id, &h.date, &h.shown); err != nil {
+		var sn int64
+		var list string
+		if err := rows.Scan(&sn, &list); err != nil {
 			rows.Close()
 			return out, fmt.Errorf("search record: %w", err)
 		}
-		switch kind {
-		case 0:
-			counts[section] = int(h.id)
-		case 1:
-			dups[section] = append(dups[section], h)
-		case 2:
-			newest[section] = append(newest[section], h)
+		ids := map[int64]bool{}
+		for f := range strings.SplitSeq(list, ",") {
+			id, err := strconv.ParseInt(f, 10, 64)
+			if err != nil {
+				rows.Close()
+				return out, fmt.Errorf("search record: %w", err)
+			}
+			ids[id] = true
 		}
+		matched[sn] = ids
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("search record: %w", err)
 	}
+	if len(matched) == 0 {
+		return out, nil
+	}
+	bySlug, err := db.searchSections(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, s := range sections {
+		counts[s.Slug] = len(matched[bySlug[s.Slug]])
+	}
 
-	// Pass 2: bm25 for the sections with few enough matches to rank, and for
-	// the other sources' reports that lead to entries in them.
-	hits := map[string][]searchHit{}
-	var ranked []string
-	rankDups := false
+	// A section with too many matches to rank lists the newest the page needs,
+	// walking the section's date index until the page is full.
+	hits := map[string][]searchHit{} // by section
 	for _, s := range sections {
 		if counts[s.Slug] > searchRanked {
-			hits[s.Slug] = mergeHits(newest[s.Slug], dups[s.Slug])
-			continue
-		}
-		if counts[s.Slug] > 0 {
-			ranked = append(ranked, `"`+person+strings.ReplaceAll(s.Slug, "-", "")+`"`)
-		}
-		if len(dups[s.Slug]) > 0 {
-			rankDups = true
-		}
-	}
-	if rankDups {
-		ranked = append(ranked, `"`+person+`dup"`)
-	}
-	if len(ranked) > 0 {
-		facts := map[int64]searchHit{} // the entries other sources' reports lead to
-		for _, ds := range dups {
-			for _, d := range ds {
-				facts[d.id] = d
+			if hits[s.Slug], err = db.newestHits(ctx, personID, s.Slug, matched[bySlug[s.Slug]], need); err != nil {
+				return out, err
 			}
 		}
-		best := map[int64]float64{}
+	}
+
+	// Pass 2: bm25 for the sections with few enough matches to rank.
+	var ranked []string
+	for _, s := range sections {
+		if n := counts[s.Slug]; n > 0 && n <= searchRanked {
+			ranked = append(ranked, `"`+person+strings.ReplaceAll(s.Slug, "-", "")+`"`)
+		}
+	}
+	if len(ranked) > 0 {
 		rows, err := db.db.QueryContext(ctx, `WITH m AS MATERIALIZED (
-	SELECT rowid AS id, `+searchRank+` AS r FROM record_search WHERE record_search MATCH ?1
+	SELECT rowid AS r, `+searchRank+` AS rank FROM record_search WHERE record_search MATCH ?1
 )
-SELECT CASE WHEN ri.dup = 0 THEN ri.id ELSE COALESCE((SELECT MIN(o.id) FROM record_items o
-	WHERE o.person_id = ri.person_id AND o.dedup_key = ri.dedup_key AND o.dup = 0), ri.id) END, m.r, ri.section, ri.date, ri.dup
-FROM m CROSS JOIN record_items ri ON ri.id = m.id`, `scope : (`+strings.Join(ranked, " OR ")+`) AND `+words)
+SELECT ri.id, m.rank, ri.section, ri.date FROM m CROSS JOIN record_items ri ON ri.id = m.r & ?2`,
+			`scope : (`+strings.Join(ranked, " OR ")+`) AND `+words, int64(1)<<searchIDBits-1)
 		if err != nil {
 			return out, fmt.Errorf("search record: %w", err)
 		}
 		for rows.Next() {
 			var h searchHit
 			var section string
-			var dup bool
-			if err := rows.Scan(&h.id, &h.rank, &section, &h.date, &dup); err != nil {
+			if err := rows.Scan(&h.id, &h.rank, &section, &h.date); err != nil {
 				rows.Close()
 				return out, fmt.Errorf("search record: %w", err)
-			}
-			if dup {
-				if _, ok := facts[h.id]; !ok {
-					continue // an entry in a section listed newest first
-				}
-				if r, seen := best[h.id]; !seen || h.rank < r {
-					best[h.id] = h.rank
-				}
-				continue
 			}
 			hits[section] = append(hits[section], h)
 		}
@@ -225,14 +205,9 @@ FROM m CROSS JOIN record_items ri ON ri.id = m.id`, `scope : (`+strings.Join(ran
 			return out, fmt.Errorf("search record: %w", err)
 		}
 		for _, s := range sections {
-			if counts[s.Slug] > searchRanked {
-				continue
+			if counts[s.Slug] <= searchRanked {
+				sortHits(hits[s.Slug])
 			}
-			extra := dups[s.Slug]
-			for i := range extra {
-				extra[i].rank = best[extra[i].id]
-			}
-			hits[s.Slug] = mergeHits(hits[s.Slug], extra)
 		}
 	}
 
@@ -244,11 +219,6 @@ FROM m CROSS JOIN record_items ri ON ri.id = m.id`, `scope : (`+strings.Join(ran
 	var ids []any
 	for _, s := range sections {
 		total := counts[s.Slug]
-		for _, d := range dups[s.Slug] {
-			if !d.shown {
-				total++
-			}
-		}
 		if total == 0 {
 			continue
 		}
@@ -261,7 +231,7 @@ FROM m CROSS JOIN record_items ri ON ri.id = m.id`, `scope : (`+strings.Join(ran
 		for _, x := range h {
 			ids = append(ids, x.id)
 		}
-		secs = append(secs, found{SearchSection{Section: s, Total: total, Offset: offset, Newest: counts[s.Slug] > searchRanked}, h})
+		secs = append(secs, found{SearchSection{Section: s, Total: total, Offset: offset, Newest: total > searchRanked}, h})
 	}
 	if len(ids) == 0 {
 		return out, nil
@@ -293,31 +263,63 @@ WHERE ri.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 	return out, nil
 }
 
-// fhirSlugs are "'allergies', 'medicines', …": every section, as SQL literals.
-func fhirSlugs() []string {
-	var out []string
-	for _, s := range fhir.Sections() {
-		out = append(out, "'"+s.Slug+"'")
+// searchSections is each section's number in the search index's rowids (migration 0010).
+func (db *DB) searchSections(ctx context.Context) (map[string]int64, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT slug, n FROM search_sections`)
+	if err != nil {
+		return nil, fmt.Errorf("search record: %w", err)
 	}
-	return out
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var slug string
+		var n int64
+		if err := rows.Scan(&slug, &n); err != nil {
+			return nil, fmt.Errorf("search record: %w", err)
+		}
+		out[slug] = n
+	}
+	return out, rows.Err()
 }
 
-// mergeHits adds the entries found through other sources' reports to a
-// section's own matches, one hit per entry at its best rank, best first and
-// newest first among equals.
-func mergeHits(hits, extra []searchHit) []searchHit {
-	at := make(map[int64]int, len(hits))
-	for i, h := range hits {
-		at[h.id] = i
-	}
-	for _, e := range extra {
-		if i, ok := at[e.id]; ok {
-			hits[i].rank = min(hits[i].rank, e.rank)
-			continue
+// newestHits walks a section's entries newest first, a growing stretch at a
+// time, keeping those a search matched, until it has need of them.
+func (db *DB) newestHits(ctx context.Context, personID int64, section string, matched map[int64]bool, need int) ([]searchHit, error) {
+	var hits []searchHit
+	lastDate, lastID := "\uffff", int64(1)<<62 // before the newest
+	for stretch := max(2*need, 64); ; stretch = min(4*stretch, 4096) {
+		// CONSENT: a carer's extra condition on ri goes here too.
+		rows, err := db.db.QueryContext(ctx, `SELECT ri.id, ri.date FROM record_items ri
+WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0 AND (ri.date < ? OR (ri.date = ? AND ri.id < ?))
+ORDER BY ri.date DESC, ri.id DESC LIMIT ?`, personID, section, lastDate, lastDate, lastID, stretch)
+		if err != nil {
+			return nil, fmt.Errorf("search record: %w", err)
 		}
-		at[e.id] = len(hits)
-		hits = append(hits, e)
+		n := 0
+		for rows.Next() {
+			var h searchHit
+			if err := rows.Scan(&h.id, &h.date); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("search record: %w", err)
+			}
+			n++
+			lastDate, lastID = h.date, h.id
+			if matched[h.id] && len(hits) < need {
+				hits = append(hits, h)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("search record: %w", err)
+		}
+		if len(hits) >= need || n < stretch {
+			return hits, nil
+		}
 	}
+}
+
+// sortHits puts a section's matches best first, newest first among equals.
+func sortHits(hits []searchHit) {
 	slices.SortStableFunc(hits, func(a, b searchHit) int {
 		if c := cmp.Compare(a.rank, b.rank); c != 0 {
 			return c
@@ -327,7 +329,6 @@ func mergeHits(hits, extra []searchHit) []searchHit {
 		}
 		return cmp.Compare(b.id, a.id)
 	})
-	return hits
 }
 
 // ftsQuery turns what a person typed into an FTS5 query that means "every word,
@@ -339,7 +340,14 @@ func mergeHits(hits, extra []searchHit) []searchHit {
 func ftsQuery(text string) string {
 	var terms []string
 	lastLen := 0
-	for _, w := range strings.Fields(strings.ToValidUTF8(text, " ")) {
+	// Control characters become spaces: FTS5 ends a query string at a NUL (found by FuzzRecordParams).
+	text = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(text, " "))
+	for _, w := range strings.Fields(text) {
 		n := 0
 		for _, r := range w {
 			if unicode.IsLetter(r) || unicode.IsNumber(r) {

@@ -109,9 +109,11 @@ func TestSearchRecord(t *testing.T) {
 		{"only the last word is a prefix", "metf tablets", nil},
 		{"a one-letter last word is a whole word", "ramipril r", nil},
 		{"best match first, newest first among equals", "500mg", []string{"medicines: Metformin 500mg tablets (Meanwood Group Practice, Leeds Teaching Hospitals)"}},
+		// Within medicines both match once, in the source's name; bm25 puts the
+		// entry with fewer words first, and metformin's include the hospital's report.
 		{"sections in the record's order", "meanwood", []string{
 			"allergies: Allergy to penicillin (Meanwood Group Practice)",
-			"medicines: Metformin 500mg tablets (Meanwood Group Practice, Leeds Teaching Hospitals)", "medicines: Ramipril 5mg capsules (Meanwood Group Practice)",
+			"medicines: Ramipril 5mg capsules (Meanwood Group Practice)", "medicines: Metformin 500mg tablets (Meanwood Group Practice, Leeds Teaching Hospitals)",
 			"results: HbA1c level (Meanwood Group Practice)"}},
 		{"empty", "", nil},
 		{"only spaces", "   \t ", nil},

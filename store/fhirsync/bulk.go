@@ -240,6 +240,11 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		}
 	}
 	c.cancelExport(ctx, m.StatusURL) // all downloaded: the server may delete the files
+	// The files were stored without the search index or duplicate marks: both are worked out once, now.
+	say("Indexing for search and finding facts reported twice")
+	if err := p.DB.FinishBulkLoad(ctx); err != nil {
+		return sum, err
+	}
 	// Every file is stored: the next export can start from this one's time.
 	if m.TransactionTime != "" {
 		if err := p.DB.SetBulkSince(ctx, src.ID, m.TransactionTime); err != nil {
@@ -348,9 +353,15 @@ func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(strin
 // as rejected, with its line number, and the rest are still stored. origin says
 // where the lines came from (a file name or URL). The counts of all batches
 // are summed; on an error, those of the batches already stored are returned.
+// The batches are a bulk load (store.ImportBulk): search indexing and the
+// marking of duplicates wait until every line is stored, then are done once
+// (store.FinishBulkLoad); after an error, the next import does them.
 func ImportNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch int) (store.ImportResult, error) {
 	res, _, err := importNDJSON(ctx, db, opts, origin, r, batch, 0, nil)
-	return res.ImportResult, err
+	if err != nil {
+		return res.ImportResult, err // what is stored waits for the next import to be indexed
+	}
+	return res.ImportResult, db.FinishBulkLoad(ctx)
 }
 
 // ndjsonChunk is one batch of lines, read and ready to store.
@@ -399,7 +410,7 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, Origin: where, LinkSystems: opts.LinkSystems,
 				Resources: ch.resources, Rejected: ch.rejected})
 		case len(ch.resources) > 0:
-			res, err = db.ImportPrepared(ctx, opts, where, ch.prepared)
+			res, err = db.ImportBulk(ctx, opts, where, ch.prepared)
 		}
 		if err != nil {
 			storeErr = fmt.Errorf("storing %s: %w", where, err)

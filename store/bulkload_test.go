@@ -1,0 +1,186 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// bulkSources are two sources' reports about one person: the same metformin
+// prescription (one fact, two reports) and an HbA1c result each with its own value.
+func bulkSources(t *testing.T) map[string][]fhir.Resource {
+	t.Helper()
+	const (
+		pt  = `{"resourceType":"Patient","id":"p-%[1]s","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Bo"],"family":"Bulk"}]}`
+		med = `{"resourceType":"MedicationRequest","id":"m-%[1]s","status":"active","medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"325278007","display":"Metformin 500mg tablets"}]},"subject":{"reference":"Patient/p-%[1]s"},"authoredOn":"2024-01-05","dosageInstruction":[{"text":"One tablet twice a day"}]}`
+		obs = `{"resourceType":"Observation","id":"o-%[1]s","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"subject":{"reference":"Patient/p-%[1]s"},"effectiveDateTime":"2026-03-01","valueQuantity":{"value":%[2]d,"unit":"mmol/mol"}}`
+	)
+	out := map[string][]fhir.Resource{}
+	for i, src := range []string{"gp", "lth"} {
+		for _, raw := range []string{fmt.Sprintf(pt, src), fmt.Sprintf(med, src), fmt.Sprintf(obs, src, 48+i)} {
+			r, err := fhir.ParseResource([]byte(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[src] = append(out[src], r)
+		}
+	}
+	return out
+}
+
+var bulkOrgs = map[string]string{"gp": "Meanwood Group Practice", "lth": "Leeds Teaching Hospitals"}
+
+// recordSeen is what the person's pages and searches show, in words to compare.
+func recordSeen(t *testing.T, db *store.DB) string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, sec := range []string{"medicines", "results"} {
+		sp, err := db.RecordSection(ctx, p.ID, sec, 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range sp.Items {
+			fmt.Fprintf(&b, "%s: %s %s from %s\n", sec, it.Display, it.Value, it.SourceLabels())
+		}
+	}
+	for _, q := range []string{"metformin", "hba1c", "meanwood", "leeds"} {
+		res, err := db.SearchRecord(ctx, p.ID, q, store.SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "search %q: %d found", q, res.Total)
+		for _, s := range res.Sections {
+			for _, it := range s.Items {
+				fmt.Fprintf(&b, "; %s: %s %s", s.Section.Slug, it.Display, it.Value)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// TestBulkLoadFinishes loads the same data as a bulk load left unfinished (as
+// when the process is killed before its end), then finishes it in each way
+// the portal can: the record then searches and shows one entry per fact
+// exactly as an ordinary import leaves it.
+func TestBulkLoadFinishes(t *testing.T) {
+	ctx := context.Background()
+	data := bulkSources(t)
+	control := mustOpenDB(t)
+	for _, src := range []string{"gp", "lth"} {
+		if _, err := control.ImportResources(ctx, store.ImportOptions{Source: src, OrgName: bulkOrgs[src]}, "test", data[src]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := recordSeen(t, control)
+	if !strings.Contains(want, "medicines: Metformin 500mg tablets") || !strings.Contains(want, `search "metformin": 1 found`) ||
+		!strings.Contains(want, "Meanwood Group Practice, Leeds Teaching Hospitals") {
+		t.Fatalf("the ordinary import does not show what this test expects:\n%s", want)
+	}
+	for _, finish := range []struct {
+		name string
+		fn   func(t *testing.T, db *store.DB, path string) *store.DB
+	}{
+		{"FinishBulkLoad", func(t *testing.T, db *store.DB, _ string) *store.DB {
+			if err := db.FinishBulkLoad(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}},
+		{"the next ordinary import", func(t *testing.T, db *store.DB, _ string) *store.DB {
+			other := `{"resourceType":"Patient","id":"someone-else","name":[{"family":"Other"}]}`
+			r, err := fhir.ParseResource([]byte(other))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "elsewhere"}, "test", []fhir.Resource{r}); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}},
+		{"reopened after a kill, then the load run again", func(t *testing.T, db *store.DB, path string) *store.DB {
+			db.Close()
+			db, err := store.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			for _, src := range []string{"gp", "lth"} { // everything is unchanged: nothing is written again
+				if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: src, OrgName: bulkOrgs[src]}, "again", store.PrepareAll(data[src])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := db.FinishBulkLoad(ctx); err != nil {
+				t.Fatal(err)
+			}
+			return db
+		}},
+	} {
+		t.Run(finish.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "portal.db")
+			db, err := store.Open(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			for _, src := range []string{"gp", "lth"} {
+				if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: src, OrgName: bulkOrgs[src]}, "bulk", store.PrepareAll(data[src])); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := recordSeen(t, db); got == want {
+				t.Fatalf("an unfinished bulk load already shows the finished record; the test proves nothing:\n%s", got)
+			}
+			db = finish.fn(t, db, path)
+			if got := recordSeen(t, db); got != want {
+				t.Errorf("after the bulk load:\n%s\nafter an ordinary import:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// TestBulkLoadThenChanges checks that the search index follows changes made
+// after a bulk load's backlog is indexed: an updated resource is found by its
+// new words only.
+func TestBulkLoadThenChanges(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	data := bulkSources(t)
+	if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "gp", OrgName: bulkOrgs["gp"]}, "bulk", store.PrepareAll(data["gp"])); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(data["gp"][1].Raw), "Metformin 500mg tablets", "Gliclazide 40mg tablets", 1)
+	r, err := fhir.ParseResource([]byte(changed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "update", []fhir.Resource{r}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{"metformin": 0, "gliclazide": 1, "hba1c": 1} {
+		res, err := db.SearchRecord(ctx, p.ID, q, store.SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Total != want {
+			t.Errorf("search %q: got %d, want %d", q, res.Total, want)
+		}
+	}
+}
