@@ -78,6 +78,9 @@ func PatientRef(r Resource) string {
 	if r.Type == "Patient" {
 		return "Patient/" + r.ID
 	}
+	if r.Type == "AuditEvent" {
+		return AuditEventPatientRef(r.Raw) // names the patient among its entities
+	}
 	var v struct {
 		Subject     *Reference `json:"subject"`
 		Patient     *Reference `json:"patient"`

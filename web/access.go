@@ -1,0 +1,156 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// logRecordUse appends a use of the person's record (a page view, a download, a
+// printout, a change of choices or of who may act for them) to the access log,
+// saying who did it: the person themselves, or a carer acting for them.
+func (s *Server) logRecordUse(c echo.Context, person store.Person, action, what string) error {
+	acct := c.Get(ctxAccount).(store.Account)
+	p := s.performer(c)
+	a := store.Access{
+		AccountID: acct.ID, PersonID: person.ID, Action: action, What: what, Device: deviceOf(c.Request().UserAgent()),
+		ActorKind: store.ActorSelf, ActorName: p.Name,
+	}
+	// Anyone else's account is a carer's, acting or (giving up their access) not.
+	if p.Carer || acct.PersonID != person.ID {
+		a.ActorKind, a.Relationship = store.ActorCarer, p.Relationship
+	}
+	if a.ActorName == "" {
+		a.ActorName = acct.DisplayName
+	}
+	return s.db.LogAccess(c.Request().Context(), a)
+}
+
+// deviceOf describes a browser coarsely, e.g. "Chrome on Android": enough for a person to
+// recognise their own device, without keeping a fingerprint. Only these fixed words are
+// stored, never the user agent itself or an IP address.
+func deviceOf(ua string) string {
+	browser, system := "A web browser", "an unknown device"
+	// Order matters: most browsers also claim to be Chrome or Safari, and iPhones claim to be Macs.
+	for _, b := range []struct{ token, name string }{
+		{"Edg/", "Edge"}, {"EdgA/", "Edge"}, {"EdgiOS/", "Edge"}, {"OPR/", "Opera"}, {"SamsungBrowser/", "Samsung Internet"},
+		{"Firefox/", "Firefox"}, {"FxiOS/", "Firefox"}, {"CriOS/", "Chrome"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
+	} {
+		if strings.Contains(ua, b.token) {
+			browser = b.name
+			break
+		}
+	}
+	for _, o := range []struct{ token, name string }{
+		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"CrOS", "a Chromebook"}, {"Windows", "Windows"},
+		{"Mac OS X", "Mac"}, {"Macintosh", "Mac"}, {"Linux", "Linux"},
+	} {
+		if strings.Contains(ua, o.token) {
+			system = o.name
+			break
+		}
+	}
+	return browser + " on " + system
+}
+
+// accessLog is "Who has looked at my record": the person's own access log with what
+// their sources reported. Looking at it is not itself logged: it shows no part of the
+// record, only the person sees it, and an entry for every look would bury the entries
+// they came to read.
+func (s *Server) accessLog(c echo.Context) error {
+	a, err := s.actor(c)
+	if err != nil {
+		return err
+	}
+	if a.Carer() {
+		// Who looked at a record, and from where, is the person's own business, whatever else they share.
+		return store.Errorf(store.EFORBIDDEN, "Only %s can see who has looked at their record.", a.Person.Name())
+	}
+	page, err := pageParam(c, "your access log")
+	if err != nil {
+		return err
+	}
+	form := views.AccessLogForm{
+		Who:     c.QueryParam(views.FieldAccessWho),
+		FromDay: c.QueryParam("from-day"), FromMonth: c.QueryParam("from-month"), FromYear: c.QueryParam("from-year"),
+		ToDay: c.QueryParam("to-day"), ToMonth: c.QueryParam("to-month"), ToYear: c.QueryParam("to-year"),
+	}
+	filter := store.AccessFilter{Who: form.Who}
+	from, fromErr := parseFilterDate("from", "Date from", form.FromDay, form.FromMonth, form.FromYear)
+	to, toErr := parseFilterDate("to", "Date to", form.ToDay, form.ToMonth, form.ToYear)
+	for _, e := range []*views.FieldError{fromErr, toErr} {
+		if e != nil {
+			form.Errors = append(form.Errors, *e)
+		}
+	}
+	if fromErr == nil && toErr == nil && !from.IsZero() && !to.IsZero() && to.Before(from) {
+		form.Errors = append(form.Errors, views.FieldError{Field: "to-day", Message: "Date to must be the same as or after date from"})
+	}
+	if len(form.Errors) == 0 {
+		filter.From = from
+		if !to.IsZero() {
+			filter.To = to.AddDate(0, 0, 1) // the whole of the last day
+		}
+	}
+	lp, err := s.db.PersonAccessLog(c.Request().Context(), a.Person.ID, filter, page, s.cfg.PerPage)
+	if err != nil && store.ErrorCode(err) != store.EINVALID {
+		return err
+	}
+	known := form.Who == store.AccessByAnyone
+	for _, w := range lp.Who {
+		known = known || w.Key == form.Who
+	}
+	if err != nil || !known {
+		form.Errors = append([]views.FieldError{{Field: views.FieldAccessWho, Message: "Select who from the list"}}, form.Errors...)
+		if lp, err = s.db.PersonAccessLog(c.Request().Context(), a.Person.ID, store.AccessFilter{}, 1, s.cfg.PerPage); err != nil {
+			return err
+		}
+	}
+	if page > lp.Pages() {
+		return store.Errorf(store.ENOTFOUND, "There is no such page of your access log.")
+	}
+	status := http.StatusOK
+	if len(form.Errors) > 0 {
+		status = http.StatusBadRequest
+	}
+	return s.render(c, status, views.AccessLog(s.page(c, "Who has looked at your record"), a.Person, form, lp))
+}
+
+// parseFilterDate reads one of the filter's dates (day, month, year boxes), in
+// the portal's time zone; all three empty means no date.
+func parseFilterDate(id, label, day, month, year string) (time.Time, *views.FieldError) {
+	day, month, year = strings.TrimSpace(day), strings.TrimSpace(month), strings.TrimSpace(year)
+	if day == "" && month == "" && year == "" {
+		return time.Time{}, nil
+	}
+	var missing []string
+	for _, p := range []struct{ v, name string }{{day, "day"}, {month, "month"}, {year, "year"}} {
+		if p.v == "" {
+			missing = append(missing, p.name)
+		}
+	}
+	if len(missing) > 0 {
+		field := id + "-" + missing[0]
+		return time.Time{}, &views.FieldError{Field: field, Message: label + " must include a " + strings.Join(missing, " and a ")}
+	}
+	if len(year) != 4 {
+		return time.Time{}, &views.FieldError{Field: id + "-year", Message: "Year must include 4 numbers"}
+	}
+	d, derr := strconv.Atoi(day)
+	m, merr := strconv.Atoi(month)
+	y, yerr := strconv.Atoi(year)
+	if derr != nil || merr != nil || yerr != nil || m < 1 || m > 12 || d < 1 || d > 31 {
+		return time.Time{}, &views.FieldError{Field: id + "-day", Message: label + " must be a real date"}
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.Local)
+	if t.Day() != d || int(t.Month()) != m {
+		return time.Time{}, &views.FieldError{Field: id + "-day", Message: label + " must be a real date"}
+	}
+	return t, nil
+}

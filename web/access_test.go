@@ -1,0 +1,214 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// hospitalAudit has the hospital send Jane's Patient and its record of a doctor reading one of her documents.
+func hospitalAudit(t *testing.T, f *fixture) {
+	t.Helper()
+	raw := `{"resourceType":"AuditEvent","id":"ae-1","type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest"},
+"subtype":[{"system":"http://hl7.org/fhir/restful-interaction","code":"read"}],"action":"R","recorded":"2026-03-02T09:30:00Z","outcome":"0",
+"agent":[{"who":{"reference":"Practitioner/p1","display":"Dr A Jones"},"requestor":true,"network":{"address":"10.12.0.5","type":"2"}}],
+"source":{"observer":{"reference":"Organization/rr8","display":"Leeds Teaching Hospitals"}},
+"entity":[{"what":{"reference":"Patient/h-jane"}},{"what":{"reference":"DocumentReference/d1"}}]}`
+	res := []fhir.Resource{
+		{Type: "Patient", ID: "h-jane", Raw: []byte(`{"resourceType":"Patient","id":"h-jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`)},
+		{Type: "AuditEvent", ID: "ae-1", Raw: []byte(raw)},
+	}
+	if _, err := f.db.ImportResources(context.Background(), store.ImportOptions{Source: "lth", OrgName: "Leeds Teaching Hospitals NHS Trust"}, "audit", res); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// accessRows is the access log table as the person reads it, one "who | what | from" a row.
+func accessRows(d *goquery.Document) []string {
+	var out []string
+	d.Find("#access-log tbody tr").Each(func(_ int, tr *goquery.Selection) {
+		var cells []string
+		tr.Find("td").Each(func(i int, td *goquery.Selection) {
+			if i > 0 {
+				td.Find(".nhsuk-table__heading").Remove()
+				cells = append(cells, strings.TrimSpace(td.Text()))
+			}
+		})
+		out = append(out, strings.Join(cells, " | "))
+	})
+	return out
+}
+
+func TestAccessLogPage(t *testing.T) {
+	f := newFixture(t)
+	hospitalAudit(t, f)
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	get := func(path string, cookie *http.Cookie, ua string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, path, nil)
+		req.Header.Set("User-Agent", ua)
+		req.Header.Set("X-Forwarded-For", "203.0.113.9")
+		req.AddCookie(cookie)
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	const firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	const android = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
+	for _, p := range []string{"/record", "/record/medicines", "/record/download"} {
+		if resp := get(p, jane, firefox); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	if resp := get("/record/medicines", john.cookie, android); resp.StatusCode != http.StatusOK {
+		t.Fatalf("carer's view: %d", resp.StatusCode)
+	}
+	before := len(accessLog(t, f, f.jane))
+
+	resp := get("/record/access-log", jane, firefox)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("access log: %d", resp.StatusCode)
+	}
+	d := doc(t, resp)
+	got := accessRows(d)
+	want := []string{
+		"Your carer John Smith (son) | Viewed your medicines | Chrome on Android",
+		"You | Downloaded your whole record | Firefox on Windows",
+		"You | Viewed your medicines | Firefox on Windows",
+		"You | Viewed your record summary | Firefox on Windows",
+		"Dr A Jones at Leeds Teaching Hospitals | Viewed a document in your record | Reported by Leeds Teaching Hospitals NHS Trust",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	body := d.Find("main").Text()
+	for _, never := range []string{"10.12.0.5", "203.0.113.9", "Mozilla"} {
+		if strings.Contains(body, never) {
+			t.Errorf("the page shows %q", never)
+		}
+	}
+	if n := d.Find("h1").Length(); n != 1 || d.Find("h1").Text() != "Who has looked at your record" {
+		t.Errorf("h1 %q (%d)", d.Find("h1").Text(), n)
+	}
+	if d.Find(`.mcr-section-nav a[aria-current="page"][href="/record/access-log"]`).Length() != 1 {
+		t.Error("the record navigation does not mark the access log")
+	}
+	if after := len(accessLog(t, f, f.jane)); after != before {
+		t.Errorf("looking at the access log wrote %d entries; it is not a look at the record", after-before)
+	}
+	var options []string
+	d.Find("select#who option").Each(func(_ int, o *goquery.Selection) { options = append(options, o.Text()) })
+	if strings.Join(options, "; ") != "Everyone; You; Your carer John Smith (son); Dr A Jones at Leeds Teaching Hospitals" {
+		t.Errorf("who options: %v", options)
+	}
+
+	t.Run("the account page links to it", func(t *testing.T) {
+		if doc(t, get("/account", jane, firefox)).Find(`main a[href="/record/access-log"]`).Length() != 1 {
+			t.Error("no link on the account page")
+		}
+	})
+	t.Run("a carer acting for the person is refused", func(t *testing.T) {
+		if resp := get("/record/access-log", john.cookie, android); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("status %d, want 403", resp.StatusCode)
+		}
+	})
+	t.Run("by who", func(t *testing.T) {
+		key, _ := d.Find("select#who option").Eq(2).Attr("value")
+		rows := accessRows(doc(t, get("/record/access-log?who="+url.QueryEscape(key), jane, firefox)))
+		if len(rows) != 1 || !strings.HasPrefix(rows[0], "Your carer John Smith") {
+			t.Errorf("carer's rows: %v", rows)
+		}
+		key, _ = d.Find("select#who option").Eq(3).Attr("value")
+		rows = accessRows(doc(t, get("/record/access-log?who="+url.QueryEscape(key), jane, firefox)))
+		if len(rows) != 1 || !strings.HasPrefix(rows[0], "Dr A Jones") {
+			t.Errorf("doctor's rows: %v", rows)
+		}
+		rows = accessRows(doc(t, get("/record/access-log?who=you", jane, firefox)))
+		if len(rows) != 3 {
+			t.Errorf("your rows: %v", rows)
+		}
+	})
+	t.Run("by date", func(t *testing.T) {
+		q := url.Values{"from-day": {"1"}, "from-month": {"3"}, "from-year": {"2026"}, "to-day": {"2"}, "to-month": {"3"}, "to-year": {"2026"}}
+		rows := accessRows(doc(t, get("/record/access-log?"+q.Encode(), jane, firefox)))
+		if len(rows) != 1 || !strings.HasPrefix(rows[0], "Dr A Jones") {
+			t.Errorf("1 to 2 March 2026: %v", rows)
+		}
+		today := time.Now()
+		q = url.Values{"from-day": {strconv.Itoa(today.Day())}, "from-month": {strconv.Itoa(int(today.Month()))}, "from-year": {strconv.Itoa(today.Year())}}
+		if rows := accessRows(doc(t, get("/record/access-log?"+q.Encode(), jane, firefox))); len(rows) != 4 {
+			t.Errorf("from today: %v", rows)
+		}
+		q = url.Values{"to-day": {"1"}, "to-month": {"1"}, "to-year": {"2026"}}
+		d := doc(t, get("/record/access-log?"+q.Encode(), jane, firefox))
+		if len(accessRows(d)) != 0 || !strings.Contains(d.Find("main").Text(), "Nobody matching your filter") {
+			t.Errorf("before 2026: %v", accessRows(d))
+		}
+	})
+	t.Run("bad filters", func(t *testing.T) {
+		for _, tt := range []struct{ query, link, message string }{
+			{"from-day=31&from-month=2&from-year=2026", "#from-day", "Date from must be a real date"},
+			{"from-day=1&from-year=2026", "#from-month", "Date from must include a month"},
+			{"to-day=1&to-month=2&to-year=26", "#to-year", "Year must include 4 numbers"},
+			{"from-day=2&from-month=3&from-year=2026&to-day=1&to-month=3&to-year=2026", "#to-day", "Date to must be the same as or after date from"},
+			{"who=carer-99999", "#who", "Select who from the list"},
+			{"who=somebody", "#who", "Select who from the list"},
+		} {
+			resp := get("/record/access-log?"+tt.query, jane, firefox)
+			if resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("%s: status %d, want 400", tt.query, resp.StatusCode)
+			}
+			d := doc(t, resp)
+			link := d.Find(".nhsuk-error-summary a")
+			if href, _ := link.Attr("href"); href != tt.link || link.Text() != tt.message {
+				t.Errorf("%s: error summary %q → %q, want %q → %q", tt.query, link.Text(), href, tt.message, tt.link)
+			}
+			if !strings.HasPrefix(d.Find("title").Text(), "Error: ") || len(accessRows(d)) != 0 {
+				t.Errorf("%s: title %q, %d rows", tt.query, d.Find("title").Text(), len(accessRows(d)))
+			}
+		}
+	})
+	t.Run("pages keep the filter", func(t *testing.T) {
+		for range 30 {
+			get("/record/medicines", jane, firefox)
+		}
+		d := doc(t, get("/record/access-log?who=you", jane, firefox))
+		if got := d.Find("#access-showing").Text(); got != "Showing 1 to 25 of 33 entries, newest first." {
+			t.Errorf("showing %q", got)
+		}
+		next, _ := d.Find(`a[rel="next"]`).Attr("href")
+		if next != "/record/access-log?page=2&who=you" {
+			t.Fatalf("next %q", next)
+		}
+		rows := accessRows(doc(t, get(next, jane, firefox)))
+		if len(rows) != 8 || rows[7] != "You | Viewed your record summary | Firefox on Windows" {
+			t.Errorf("page 2: %v", rows)
+		}
+		if resp := get("/record/access-log?who=you&page=3", jane, firefox); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("page 3: %d", resp.StatusCode)
+		}
+	})
+	t.Run("another person sees only their own", func(t *testing.T) {
+		amir := f.signIn(t, f.amir)
+		d := doc(t, get("/record/access-log", amir, firefox))
+		if rows := accessRows(d); len(rows) != 0 || !strings.Contains(d.Find("main").Text(), "Nobody has looked at your record yet") {
+			t.Errorf("Amir's log: %v", rows)
+		}
+	})
+	t.Run("the chain holds", func(t *testing.T) {
+		if c, err := f.db.CheckAccessLog(context.Background()); err != nil || !c.Intact() {
+			t.Errorf("%+v, %v", c, err)
+		}
+	})
+}
