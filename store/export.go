@@ -29,7 +29,14 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		return 0, err
 	}
 	n := 0
-	err := db.PersonResources(ctx, personID, func(c CachedResource) error {
+	hidden, err := db.withheldResources(ctx, personID) // for a carer: what the person keeps out of sharing
+	if err != nil {
+		return 0, err
+	}
+	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
+		if hidden[resourceKey{c.Source.ID, c.Type, c.ID}] {
+			return nil
+		}
 		raw, err := fhir.WithMetaSource(c.Raw, c.Source.URI())
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
@@ -51,6 +58,22 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	})
 	if err != nil {
 		return n, err
+	}
+	// Who the person lets act for them, as RelatedPerson and Consent (store/carers.go).
+	carers, err := db.carerResources(ctx, personID)
+	if err != nil {
+		return n, err
+	}
+	for _, e := range carers {
+		sep := ","
+		if n == 0 {
+			sep = ""
+		}
+		u, _ := json.Marshal(e.FullURL)
+		if _, err := fmt.Fprintf(w, `%s{"fullUrl":%s,"resource":%s}`, sep, u, e.Raw); err != nil {
+			return n, err
+		}
+		n++
 	}
 	_, err = io.WriteString(w, "]}\n")
 	return n, err

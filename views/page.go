@@ -29,6 +29,11 @@ type Page struct {
 	// HasErrors puts "Error: " before the title. Enrol sets it when its form has errors.
 	HasErrors bool
 
+	// Acting is whom a carer is acting for: every page then says so, with a way to switch. Nil for their own record.
+	Acting *Acting
+	// OwnRecord: the signed-in account has a record of its own (carers may not), so the header offers its carers page.
+	OwnRecord bool
+
 	// Sync is how the record shown stands with each FHIR server source; record pages show it.
 	Sync []store.SyncStatus
 	// Now is when the page is made, for "4 minutes ago".

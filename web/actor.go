@@ -1,24 +1,41 @@
 package web
 
 import (
+	"net/http"
+	"strconv"
+	"strings"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/views"
 )
 
-// actor is who is asking and for whom: the signed-in account and the person
-// whose record they are using. Carers acting for someone come with the carers work.
+// Keys for what the acting-for middleware leaves on the request.
+const (
+	ctxGrant   = "grant"   // store.Grant: the session acts for someone under it (active or not)
+	ctxGuarded = "guarded" // bool: a route guard has checked the grant's scope for this request
+)
+
+// actor is who is asking and for whom: the signed-in account, the person
+// whose record they are using, and, when that is someone else's, the grant
+// that lets them.
 type actor struct {
 	Account store.Account
 	Person  store.Person
+	Grant   *store.Grant // nil for the account's own record
 }
 
 // Carer says whether the account is using someone else's record.
-func (a actor) Carer() bool { return a.Account.PersonID != a.Person.ID }
+func (a actor) Carer() bool { return a.Grant != nil }
 
 // May says whether the actor may use a part of the record ("medicines") or do
-// something with it ("choices", "download"). People may do everything with their own record.
-func (a actor) May(scope string) bool { return !a.Carer() }
+// something with it ("choices", "download"). People may do everything with
+// their own record; a carer only what the grant allows, while it is active.
+func (a actor) May(scope string) bool {
+	return a.Grant == nil || (a.Grant.Active() && a.Grant.Has(scope))
+}
 
 // actor gives the signed-in account and the person whose record it is using.
 func (s *Server) actor(c echo.Context) (actor, error) {
@@ -26,11 +43,216 @@ func (s *Server) actor(c echo.Context) (actor, error) {
 	if err != nil {
 		return actor{}, err
 	}
-	return actor{Account: c.Get(ctxAccount).(store.Account), Person: person}, nil
+	a := actor{Account: signedInAccount(c), Person: person}
+	if g, ok := actingGrant(c); ok {
+		a.Grant = &g
+	}
+	return a, nil
 }
 
 // performer names who is making a change, for the record of decisions.
 func (s *Server) performer(c echo.Context) store.Performer {
-	acct := c.Get(ctxAccount).(store.Account)
-	return store.Performer{AccountID: acct.ID, Name: acct.DisplayName}
+	acct := signedInAccount(c)
+	p := store.Performer{AccountID: acct.ID, Name: acct.DisplayName}
+	if g, ok := actingGrant(c); ok {
+		p.Carer, p.Relationship = true, g.Relationship
+	}
+	return p
+}
+
+// actingGrant is the grant the session acts under, as read on this request.
+func actingGrant(c echo.Context) (store.Grant, bool) {
+	g, ok := c.Get(ctxGrant).(store.Grant)
+	return g, ok
+}
+
+// recordPerson is the person whose record the signed-in account is using:
+// their own, or, while acting for someone, that person, and only when the
+// grant is active and a route guard has checked its scope for this request.
+// The person is never taken from the request.
+func (s *Server) recordPerson(c echo.Context) (store.Person, error) {
+	if g, ok := actingGrant(c); ok {
+		if !g.Active() {
+			return store.Person{}, store.Errorf(store.EFORBIDDEN, "Your access to %s's record has %s.", g.Person.Name(), g.EndedWords())
+		}
+		if guarded, _ := c.Get(ctxGuarded).(bool); !guarded {
+			// A route with no guard is not for carers: refuse rather than show everything.
+			return store.Person{}, store.Errorf(store.EFORBIDDEN, "You cannot use this page for %s.", g.Person.Name())
+		}
+		return g.Person, nil
+	}
+	acct := signedInAccount(c)
+	if acct.PersonID == 0 {
+		return store.Person{}, store.Errorf(store.ENOTFOUND, "There is no health record linked to your account.")
+	}
+	return s.db.Person(c.Request().Context(), acct.PersonID)
+}
+
+// loadActing reads, on every request, whom the session acts for and the grant
+// as it stands now: a revocation or an end date that has passed applies at the
+// next click, whatever the session remembers. Reads made for a carer leave out
+// what the person has withheld.
+func (s *Server) loadActing(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		sess := sessionOf(c)
+		g, ok, err := s.db.ActingGrant(c.Request().Context(), sess.ID, signedInAccount(c).ID)
+		if err != nil {
+			return err
+		}
+		if ok {
+			c.Set(ctxGrant, g)
+			c.SetRequest(c.Request().WithContext(store.ForCarer(c.Request().Context())))
+		}
+		return next(c)
+	}
+}
+
+// actingView is whom the page is acting for, for the banner and navigation.
+func actingView(c echo.Context) *views.Acting {
+	g, ok := actingGrant(c)
+	if !ok {
+		return nil
+	}
+	return &views.Acting{Name: g.Person.Name(), Relationship: g.Relationship, Scopes: g.Scopes, Active: g.Active()}
+}
+
+// Route guards. Each one lets the account's own record through, and lets a
+// carer through only with an active grant that covers what the route shows.
+
+// may guards a route showing one part of the record, or doing one thing with it.
+func (s *Server) may(scope string) echo.MiddlewareFunc {
+	return s.guard(func(echo.Context, store.Grant) (string, error) { return scope, nil })
+}
+
+// mayAny guards a route every carer may use (the summary, search): the handler
+// shows only the sections the grant covers.
+func (s *Server) mayAny() echo.MiddlewareFunc {
+	return s.guard(func(echo.Context, store.Grant) (string, error) { return "", nil })
+}
+
+// maySection guards /record/:section: the section in the address is the scope.
+// An unknown section passes on, to be "not found".
+func (s *Server) maySection() echo.MiddlewareFunc {
+	return s.guard(func(c echo.Context, _ store.Grant) (string, error) {
+		if _, ok := fhir.SectionBySlug(c.Param("section")); !ok {
+			return "", nil
+		}
+		return c.Param("section"), nil
+	})
+}
+
+// maySearch guards /record/search: a search of one section (?section=) needs
+// that section; a search of them all shows only granted sections (grantedResults).
+func (s *Server) maySearch() echo.MiddlewareFunc {
+	return s.guard(func(c echo.Context, _ store.Grant) (string, error) {
+		if _, ok := fhir.SectionBySlug(c.QueryParam("section")); ok {
+			return c.QueryParam("section"), nil
+		}
+		return "", nil
+	})
+}
+
+// grantedResults leaves out of search results the sections a carer may not see.
+func grantedResults(c echo.Context, res store.SearchResults) store.SearchResults {
+	g, ok := actingGrant(c)
+	if !ok {
+		return res
+	}
+	kept := res.Sections[:0:0]
+	for _, sec := range res.Sections {
+		if g.Has(sec.Section.Slug) {
+			kept = append(kept, sec)
+		} else {
+			res.Total -= sec.Total
+		}
+	}
+	res.Sections = kept
+	return res
+}
+
+// grantedItems leaves out items of sections a carer may not see (an entry's related items).
+func grantedItems(c echo.Context, items []store.RecordItem) []store.RecordItem {
+	g, ok := actingGrant(c)
+	if !ok {
+		return items
+	}
+	var kept []store.RecordItem
+	for _, it := range items {
+		if g.Has(it.Section) {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}
+
+// mayItem guards /record/item/:id and its attachments, and any route naming an
+// item as ?item= (the choices page keeping one entry out): the item's section is
+// the scope. An item that is not the person's passes on, to be "not found".
+func (s *Server) mayItem() echo.MiddlewareFunc {
+	return s.guard(func(c echo.Context, g store.Grant) (string, error) {
+		raw := c.Param("id")
+		if raw == "" {
+			raw = c.QueryParam("item")
+		}
+		if raw == "" {
+			return "", nil
+		}
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil {
+			return "", nil
+		}
+		section, err := s.db.ItemSection(c.Request().Context(), g.PersonID, id)
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			return "", nil
+		}
+		return section, err
+	})
+}
+
+// ownOnly guards a route about the account's own record that a carer never
+// uses for someone else (their access log, their carers).
+func (s *Server) ownOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if g, ok := actingGrant(c); ok {
+			return s.refuse(c, g, "This page is only about your own record. Switch to yourself to use it.")
+		}
+		return next(c)
+	}
+}
+
+// guard builds a route guard: scopeOf names the scope the request needs
+// ("" for none beyond an active grant).
+func (s *Server) guard(scopeOf func(echo.Context, store.Grant) (string, error)) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			g, ok := actingGrant(c)
+			if !ok {
+				if signedInAccount(c).PersonID == 0 && c.Request().Method == http.MethodGet {
+					// A carer with no record of their own: choose whom to act for.
+					return c.Redirect(http.StatusSeeOther, "/acting-for")
+				}
+				return next(c)
+			}
+			if !g.Active() {
+				return s.refuse(c, g, "Your access to "+g.Person.Name()+"'s record has "+g.EndedWords()+".")
+			}
+			scope, err := scopeOf(c, g)
+			if err != nil {
+				return err
+			}
+			if scope != "" && !g.Has(scope) {
+				return s.refuse(c, g, g.Person.Name()+" has not given you access to "+strings.ToLower(views.ScopeTitle(scope))+".")
+			}
+			c.Set(ctxGuarded, true)
+			return next(c)
+		}
+	}
+}
+
+// refuse answers 403 with a page saying why and how to switch.
+func (s *Server) refuse(c echo.Context, g store.Grant, why string) error {
+	if wantsJSON(c) {
+		return c.JSON(http.StatusForbidden, map[string]string{"error": why})
+	}
+	return s.render(c, http.StatusForbidden, views.CarerRefused(s.page(c, "You cannot see this page"), g, why))
 }

@@ -159,6 +159,14 @@ func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64) e
 	if _, err := s.useSession(c, id, ns); err != nil {
 		return err
 	}
+	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go).
+	held, err := s.db.MoveInvitationHold(c.Request().Context(), sess.ID, id)
+	if err != nil {
+		return err
+	}
+	if held {
+		return c.JSON(http.StatusOK, map[string]string{"redirect": "/carers/accept/confirm"})
+	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/record"})
 }
 

@@ -1,0 +1,181 @@
+package e2e
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// tick focuses a checkbox or radio and presses Space on it, as a keyboard user would.
+func (tb *tab) tick(what, selector string) {
+	tb.t.Helper()
+	tb.focus(what, selector)
+	tb.do(what, chromedp.KeyEvent(" "))
+	if !eval[bool](tb, `document.querySelector(`+jsString(selector)+`).checked`) {
+		tb.t.Fatalf("%s: %s is not ticked", what, selector)
+	}
+}
+
+// typeInto focuses a text box and types into it.
+func (tb *tab) typeInto(what, selector, text string) {
+	tb.t.Helper()
+	tb.focus(what, selector)
+	tb.do(what, chromedp.KeyEvent(text))
+}
+
+// navTexts are the links of the record's section navigation.
+func navTexts(tb *tab) []string {
+	tb.t.Helper()
+	return eval[[]string](tb, `[...document.querySelectorAll('.mcr-section-nav a')].map(a => a.innerText.trim().split('\n')[0].replace(/\s*\(.*$/, ''))`)
+}
+
+// TestCarerJourney: Jane invites John to see her medicines and conditions;
+// John, in a browser of his own, accepts with a passkey of his own (he has no
+// record), chooses to act for Jane, sees the banner and only what he was
+// given, and is refused anything else. Jane stops his access; John's next
+// click is refused. Keyboard only where a form allows it; axe on every page.
+func TestCarerJourney(t *testing.T) {
+	p, jane, _ := signedIn(t)
+	who := p.Invites[0]
+
+	// 1. Jane: "Your carers" in the header, then "Invite someone". The header's
+	// script may still be laying out its menu (moving links) just after the page loads: wait for it.
+	jane.do("wait for the header's script", chromedp.WaitReady(chromedp.CSS(`.nhsuk-header[data-nhsuk-header-init]`)))
+	status := jane.press("open Your carers", `.nhsuk-header__navigation a[href="/carers"]`)
+	wantOn(jane, "/carers", status)
+	jane.checkPage()
+	status = jane.press("invite someone", `a[href="/carers/invite"]`)
+	wantOn(jane, "/carers/invite", status)
+	jane.checkPage()
+
+	// An empty form says what is missing, in an NHS error summary.
+	jane.allow("400")
+	resp := jane.follow("send an empty invitation", chromedp.Click(chromedp.CSS(`form[action="/carers/invite"] button[type=submit]`)))
+	if resp.Status != 400 || jane.nodeCount(".nhsuk-error-summary a[href='#carer-name']") != 1 {
+		t.Fatalf("empty invitation: status %d, errors %q", resp.Status, jane.shownErrors())
+	}
+	jane.checkPage()
+
+	jane.typeInto("type the carer's name", "#carer-name", "John Smith")
+	jane.typeInto("type the relationship", "#relationship", "son")
+	jane.tick("tick medicines", "#scope-medicines")
+	jane.tick("tick conditions", "#scope-conditions")
+	status = jane.press("create the invitation", `form[action="/carers/invite"] button[type=submit]`)
+	wantOn(jane, "/carers/invite", status)
+	code := strings.TrimSpace(eval[string](jane, `document.getElementById('invite-code').innerText`))
+	link := strings.TrimSpace(eval[string](jane, `document.getElementById('invite-link').innerText`))
+	if len(code) != 14 || !strings.HasPrefix(link, p.BaseURL+"/carers/accept?code=") {
+		t.Fatalf("invitation code %q, link %q", code, link)
+	}
+	jane.checkPage()
+
+	// 2. John opens the link in his own browser and proves he knows Jane's date of birth.
+	john := newTab(t)
+	john.navigate(p.BaseURL + "/")
+	john.addPasskeyAuthenticator()
+	status = john.navigate(link).Status
+	wantOn(john, "/carers/accept", int64(status))
+	if got := value(john, "#code"); got != code {
+		t.Errorf("the link filled in code %q, want %q", got, code)
+	}
+	john.checkPage()
+	john.typeInto("day", "#dob-day", strconv.Itoa(who.BirthDate.Day()))
+	john.typeInto("month", "#dob-month", strconv.Itoa(int(who.BirthDate.Month())))
+	john.typeInto("year", "#dob-year", strconv.Itoa(who.BirthDate.Year()))
+	status = john.press("continue", `form[action="/carers/accept"] button[type=submit]`)
+	wantOn(john, "/carers/accept/confirm", status)
+	if got := eval[string](john, `document.getElementById('inviter-name').innerText`); got != who.Name {
+		t.Errorf("confirm page names %q, want %q", got, who.Name)
+	}
+	john.waitVisible("#passkey-create")
+	john.checkPage()
+
+	// He is new: he creates a passkey, comes back signed in, and accepts.
+	status = john.pressThenLoad("create a passkey", "#passkey-create")
+	wantOn(john, "/carers/accept/confirm", int64(status))
+	john.checkPage()
+	status = john.press("accept", "#accept-invitation")
+	wantOn(john, "/acting-for", status)
+	john.checkPage()
+
+	// 3. He chooses Jane.
+	john.tick("choose Jane", `input[name=who]`)
+	status = john.press("continue", `form[action="/acting-for"] button[type=submit]`)
+	wantOn(john, "/record", status)
+	banner := eval[string](john, `document.querySelector('.mcr-acting-banner')?.innerText ?? ''`)
+	if !strings.Contains(banner, "You are acting for") || !strings.Contains(banner, who.Name) {
+		t.Errorf("banner says %q", banner)
+	}
+	nav := navTexts(john)
+	for _, want := range []string{"Medicines", "Conditions"} {
+		if !strings.Contains(strings.Join(nav, "|"), want) {
+			t.Errorf("navigation %q lacks %s", nav, want)
+		}
+	}
+	for _, not := range []string{"Allergies", "Test results", "Documents"} {
+		if strings.Contains(strings.Join(nav, "|"), not) {
+			t.Errorf("navigation %q offers %s, which Jane did not give", nav, not)
+		}
+	}
+	if strings.Contains(john.text(), "Download your record") {
+		t.Error("the summary offers a download John was not given")
+	}
+	john.checkPage()
+	status = john.press("open medicines", `.mcr-section-nav a[href="/record/medicines"]`)
+	wantOn(john, "/record/medicines", status)
+	if !strings.Contains(john.text(), "Metformin") {
+		t.Error("John cannot see Jane's medicines")
+	}
+	john.checkPage()
+
+	// A section he was not given, typed in: a clear 403 page.
+	john.allow("403")
+	resp = john.navigate(p.BaseURL + "/record/allergies")
+	if resp.Status != 403 || !strings.Contains(john.text(), "has not given you access to allergies") {
+		t.Errorf("ungranted section: status %d, says %.300s", resp.Status, john.text())
+	}
+	john.checkPage()
+	john.navigate(p.BaseURL + "/record/medicines")
+	john.checkPage()
+
+	// 4. Jane sees John as active, and stops his access.
+	jane.navigate(p.BaseURL + "/carers")
+	if !strings.Contains(jane.text(), "Active") {
+		t.Errorf("Jane's list does not show John as active: %.400s", jane.text())
+	}
+	jane.checkPage()
+	status = jane.press("change or stop", `.nhsuk-card a[href^="/carers/"]`)
+	if !strings.HasPrefix(jane.path(), "/carers/") || status != 200 {
+		t.Fatalf("grant page: %s %d", jane.path(), status)
+	}
+	grantPath := jane.path()
+	jane.checkPage()
+	status = jane.press("stop access", `a[href="`+grantPath+`/revoke"]`)
+	wantOn(jane, grantPath+"/revoke", status)
+	jane.checkPage()
+	status = jane.press("confirm", `form[action="`+grantPath+`/revoke"] button[type=submit]`)
+	wantOn(jane, "/carers", status)
+	if !strings.Contains(jane.text(), "Revoked") {
+		t.Errorf("after stopping, Jane's list says %.400s", jane.text())
+	}
+	jane.checkPage()
+
+	// 5. John's very next click, in the session he already had open, is refused.
+	john.allow("403")
+	resp = john.follow("click Conditions", chromedp.Click(chromedp.CSS(`.mcr-section-nav a[href="/record/conditions"]`)))
+	if resp.Status != 403 || !strings.Contains(john.text(), "stopped by") || strings.Contains(john.text(), "Metformin") {
+		t.Errorf("after revocation: status %d, page says %.300s", resp.Status, john.text())
+	}
+	john.checkPage()
+	// He can still see what happened, from his side.
+	status = john.press("whose record", `a[href="/acting-for"]`)
+	wantOn(john, "/acting-for", status)
+	john.checkPage()
+	john.navigate(p.BaseURL + "/caring")
+	if !strings.Contains(john.text(), "Revoked") || !strings.Contains(john.text(), "Stopped John Smith's access") {
+		t.Errorf("John's side does not show the revocation: %.500s", john.text())
+	}
+	john.checkPage()
+}

@@ -1,0 +1,765 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// Actions a grant may allow besides reading sections of the record.
+const (
+	ScopeChoices  = "choices"  // manage the person's sharing choices
+	ScopeDownload = "download" // download or print the whole record
+)
+
+// Limits on invitations and grants.
+const (
+	InvitationTTL         = 7 * 24 * time.Hour // an invitation code lasts a week unless redeemed
+	MaxInvitationAttempts = 5                  // wrong dates of birth before a code locks
+	MaxGrantYears         = 5                  // the longest end date a person may choose
+	ParentalAge           = 16                 // parental responsibility ends at this birthday
+)
+
+// Grant statuses, as both sides see them.
+const (
+	GrantInvited = "invited"            // code given, not yet accepted
+	GrantExpired = "invitation expired" // the code ran out before anyone used it
+	GrantLocked  = "invitation locked"  // too many wrong tries
+	GrantActive  = "active"
+	GrantEnded   = "ended" // its end date (or the child's 16th birthday) passed
+	GrantRevoked = "revoked"
+	GrantGivenUp = "given up"
+)
+
+// CarerScopes lists every scope a grant may hold: the record's sections in
+// page order, then the actions.
+func CarerScopes() []string {
+	var out []string
+	for _, s := range fhir.Sections() {
+		out = append(out, s.Slug)
+	}
+	return append(out, ScopeChoices, ScopeDownload)
+}
+
+// Grant is a person's permission for a carer to act for them, from the
+// invitation on. Status is worked out when it is read, so an end date that
+// has passed ends the grant at once, without any job running.
+type Grant struct {
+	ID               int64
+	PersonID         int64
+	Person           Person // whose record: filled in for the carer's lists
+	InvitedBy        int64
+	CarerName        string
+	Relationship     string
+	Scopes           []string
+	EndsAt           time.Time // zero: until the person cancels
+	Parental         bool
+	CodeExpiresAt    time.Time
+	GranteeAccountID int64 // 0 until accepted
+	AcceptedAt       time.Time
+	RevokedAt        time.Time
+	GivenUpAt        time.Time
+	CreatedAt        time.Time
+	Status           string
+}
+
+// Has says whether the grant allows the scope (a section slug or an action).
+func (g Grant) Has(scope string) bool { return slices.Contains(g.Scopes, scope) }
+
+// Active says whether the carer may act for the person now.
+func (g Grant) Active() bool { return g.Status == GrantActive }
+
+// Pending says whether the invitation can still be accepted.
+func (g Grant) Pending() bool { return g.Status == GrantInvited }
+
+// Open says whether the person can still change or end it.
+func (g Grant) Open() bool { return g.Status == GrantInvited || g.Status == GrantActive }
+
+// EndedAt is when it stopped being usable, or zero while it still is.
+func (g Grant) EndedAt() time.Time {
+	switch g.Status {
+	case GrantRevoked:
+		return g.RevokedAt
+	case GrantGivenUp:
+		return g.GivenUpAt
+	case GrantEnded:
+		return g.EndsAt
+	case GrantExpired:
+		return g.CodeExpiresAt
+	}
+	return time.Time{}
+}
+
+// GrantEvent is one thing that happened to a grant.
+type GrantEvent struct {
+	At        time.Time
+	AccountID int64 // 0 when the portal did it
+	What      string
+}
+
+// Invitation is what a person fills in to invite a carer.
+type Invitation struct {
+	CarerName    string
+	Relationship string
+	Scopes       []string
+	EndsAt       time.Time // zero: until cancelled
+	Parental     bool
+}
+
+const grantColumns = `g.id, g.person_id, g.invited_by, g.carer_name, g.relationship, g.scopes, COALESCE(g.ends_at, ''), g.parental,
+g.code_expires_at, COALESCE(g.locked_at, ''), COALESCE(g.grantee_account_id, 0), COALESCE(g.accepted_at, ''),
+COALESCE(g.revoked_at, ''), COALESCE(g.given_up_at, ''), g.created_at,
+p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, '')`
+
+const grantFrom = ` FROM carer_grants g JOIN persons p ON p.id = g.person_id `
+
+func (db *DB) scanGrant(row rowScanner) (Grant, error) {
+	var (
+		g                                                      Grant
+		scopes, ends, expires, locked, accepted, revoked, gave string
+		created                                                string
+	)
+	err := row.Scan(&g.ID, &g.PersonID, &g.InvitedBy, &g.CarerName, &g.Relationship, &scopes, &ends, &g.Parental,
+		&expires, &locked, &g.GranteeAccountID, &accepted, &revoked, &gave, &created,
+		&g.Person.ID, &g.Person.Prefix, &g.Person.Given, &g.Person.Family, &g.Person.BirthDate, &g.Person.NHSNumber)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Grant{}, Errorf(ENOTFOUND, "We could not find that carer's access.")
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("read grant: %w", err)
+	}
+	g.Scopes = strings.Fields(scopes)
+	g.EndsAt, g.CodeExpiresAt, g.AcceptedAt = optTime(ends), parseTime(expires), optTime(accepted)
+	g.RevokedAt, g.GivenUpAt, g.CreatedAt = optTime(revoked), optTime(gave), parseTime(created)
+	now := db.now()
+	switch {
+	case !g.RevokedAt.IsZero():
+		g.Status = GrantRevoked
+	case !g.GivenUpAt.IsZero():
+		g.Status = GrantGivenUp
+	case g.AcceptedAt.IsZero() && locked != "":
+		g.Status = GrantLocked
+	case g.AcceptedAt.IsZero() && !now.Before(g.CodeExpiresAt):
+		g.Status = GrantExpired
+	case g.AcceptedAt.IsZero():
+		g.Status = GrantInvited
+	case !g.EndsAt.IsZero() && !now.Before(g.EndsAt):
+		g.Status = GrantEnded
+	default:
+		g.Status = GrantActive
+	}
+	return g, nil
+}
+
+func optTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	return parseTime(s)
+}
+
+func optStamp(t time.Time) sql.NullString {
+	if t.IsZero() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: formatTime(t), Valid: true}
+}
+
+// sixteenth is the day the person turns ParentalAge, or zero when the date of birth is unknown.
+func sixteenth(p Person) time.Time {
+	dob, err := time.Parse("2006-01-02", p.BirthDate)
+	if err != nil {
+		return time.Time{}
+	}
+	return dob.AddDate(ParentalAge, 0, 0)
+}
+
+// checkTerms checks scopes and an end date, and caps a parental grant at the
+// child's 16th birthday. It returns the end date to store.
+func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parental bool) (time.Time, error) {
+	valid := CarerScopes()
+	sections := 0
+	for _, s := range scopes {
+		if !slices.Contains(valid, s) {
+			return ends, Errorf(EINVALID, "We do not know the permission %q.", s)
+		}
+		if s != ScopeChoices && s != ScopeDownload {
+			sections++
+		}
+	}
+	if sections == 0 {
+		return ends, Errorf(EINVALID, "Choose at least one part of your record they can see.")
+	}
+	if slices.Contains(scopes, ScopeDownload) && sections < len(fhir.Sections()) {
+		// A download is the whole record: it cannot leave out sections.
+		return ends, Errorf(EINVALID, "To let them download your record, also let them see every part of it.")
+	}
+	now := db.now()
+	if !ends.IsZero() {
+		if !ends.After(now) {
+			return ends, Errorf(EINVALID, "The end date must be in the future.")
+		}
+		if ends.After(now.AddDate(MaxGrantYears, 0, 1)) {
+			return ends, Errorf(EINVALID, "The end date must be within %d years.", MaxGrantYears)
+		}
+	}
+	if parental {
+		sixteen := sixteenth(person)
+		if sixteen.IsZero() || !sixteen.After(now) {
+			return ends, Errorf(EINVALID, "Parental responsibility can only be given for a child under %d.", ParentalAge)
+		}
+		if ends.IsZero() || ends.After(sixteen) {
+			ends = sixteen
+		}
+	}
+	return ends, nil
+}
+
+// orderScopes puts scopes in CarerScopes order without repeats, so they read the same everywhere.
+func orderScopes(scopes []string) []string {
+	var out []string
+	for _, s := range CarerScopes() {
+		if slices.Contains(scopes, s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range scopes {
+		if !slices.Contains(out, s) {
+			out = append(out, s) // unknown: kept so checkTerms can name it
+		}
+	}
+	return out
+}
+
+// CreateInvitation makes an invitation for a carer to act for the person and
+// returns it with its one-time code. Only the code's hash is kept: the code is
+// shown once, to be given to the carer. It expires after InvitationTTL.
+func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, inv Invitation) (Grant, string, error) {
+	inv.CarerName = strings.TrimSpace(inv.CarerName)
+	inv.Relationship = strings.TrimSpace(inv.Relationship)
+	switch {
+	case inv.CarerName == "":
+		return Grant{}, "", Errorf(EINVALID, "Enter the name of the person you are inviting.")
+	case utf8.RuneCountInString(inv.CarerName) > 100:
+		return Grant{}, "", Errorf(EINVALID, "Their name must be 100 characters or fewer.")
+	case inv.Relationship == "":
+		return Grant{}, "", Errorf(EINVALID, "Enter how they are related to you.")
+	case utf8.RuneCountInString(inv.Relationship) > 60:
+		return Grant{}, "", Errorf(EINVALID, "How they are related to you must be 60 characters or fewer.")
+	}
+	code := newCode(12)
+	var g Grant
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		person, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
+		if err != nil {
+			return err
+		}
+		scopes := orderScopes(inv.Scopes)
+		ends, err := db.checkTerms(person, scopes, inv.EndsAt, inv.Parental)
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		res, err := tx.ExecContext(ctx, `INSERT INTO carer_grants (person_id, invited_by, carer_name, relationship, scopes, ends_at, parental,
+code_hash, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			personID, byAccount, inv.CarerName, inv.Relationship, strings.Join(scopes, " "), optStamp(ends), inv.Parental,
+			hashCode(code), formatTime(now.Add(InvitationTTL)), formatTime(now))
+		if err != nil {
+			return fmt.Errorf("create invitation: %w", err)
+		}
+		id, _ := res.LastInsertId()
+		if err := db.grantEvent(ctx, tx, id, byAccount, fmt.Sprintf("Invited %s (%s)", inv.CarerName, inv.Relationship)); err != nil {
+			return err
+		}
+		g, err = db.grantTx(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return Grant{}, "", err
+	}
+	return g, code, nil
+}
+
+func (db *DB) grantEvent(ctx context.Context, tx *sql.Tx, grantID, accountID int64, what string) error {
+	acct := sql.NullInt64{Int64: accountID, Valid: accountID != 0}
+	_, err := tx.ExecContext(ctx, `INSERT INTO carer_grant_events (grant_id, at, account_id, what) VALUES (?, ?, ?, ?)`, grantID, db.stamp(), acct, what)
+	if err != nil {
+		return fmt.Errorf("record grant change: %w", err)
+	}
+	return nil
+}
+
+func (db *DB) grantTx(ctx context.Context, tx *sql.Tx, id int64) (Grant, error) {
+	return db.scanGrant(tx.QueryRowContext(ctx, `SELECT `+grantColumns+grantFrom+`WHERE g.id = ?`, id))
+}
+
+// Grant returns one grant (or invitation) by id.
+func (db *DB) Grant(ctx context.Context, id int64) (Grant, error) {
+	return db.scanGrant(db.db.QueryRowContext(ctx, `SELECT `+grantColumns+grantFrom+`WHERE g.id = ?`, id))
+}
+
+func (db *DB) queryGrants(ctx context.Context, where string, args ...any) ([]Grant, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT `+grantColumns+grantFrom+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list grants: %w", err)
+	}
+	defer rows.Close()
+	var out []Grant
+	for rows.Next() {
+		g, err := db.scanGrant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// GrantsForPerson lists everyone the person has invited, newest first.
+func (db *DB) GrantsForPerson(ctx context.Context, personID int64) ([]Grant, error) {
+	return db.queryGrants(ctx, `WHERE g.person_id = ? ORDER BY g.id DESC`, personID)
+}
+
+// GrantsForAccount lists the grants the account has accepted, active or not, newest first.
+func (db *DB) GrantsForAccount(ctx context.Context, accountID int64) ([]Grant, error) {
+	return db.queryGrants(ctx, `WHERE g.grantee_account_id = ? ORDER BY g.id DESC`, accountID)
+}
+
+// ActiveGrantsForAccount lists the people the account may act for now, by name.
+func (db *DB) ActiveGrantsForAccount(ctx context.Context, accountID int64) ([]Grant, error) {
+	all, err := db.GrantsForAccount(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Grant
+	for _, g := range all {
+		if g.Active() {
+			out = append(out, g)
+		}
+	}
+	slices.SortFunc(out, func(a, b Grant) int { return strings.Compare(a.Person.Name(), b.Person.Name()) })
+	return out, nil
+}
+
+// GrantEvents returns what happened to the grant, oldest first.
+func (db *DB) GrantEvents(ctx context.Context, grantID int64) ([]GrantEvent, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT at, COALESCE(account_id, 0), what FROM carer_grant_events WHERE grant_id = ? ORDER BY id`, grantID)
+	if err != nil {
+		return nil, fmt.Errorf("grant history: %w", err)
+	}
+	defer rows.Close()
+	var out []GrantEvent
+	for rows.Next() {
+		var e GrantEvent
+		var at string
+		if err := rows.Scan(&at, &e.AccountID, &e.What); err != nil {
+			return nil, err
+		}
+		e.At = parseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// CheckInvitation checks an invitation code together with the date of birth
+// (YYYY-MM-DD) of the person who gave it. On a match the session holds the
+// invitation until its account accepts it. A wrong date of birth counts
+// against the code, which locks after MaxInvitationAttempts.
+func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID string) (Grant, error) {
+	var (
+		g      Grant
+		failed error
+	)
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var attempts int
+		err := tx.QueryRowContext(ctx, `SELECT id, failed_attempts FROM carer_grants WHERE code_hash = ?`, hashCode(code)).Scan(&id, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			failed = Errorf(EINVALID, "We do not recognise that invitation code. Check it and try again.")
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("check invitation: %w", err)
+		}
+		if g, err = db.grantTx(ctx, tx, id); err != nil {
+			return err
+		}
+		if failed = invitationUnusable(g); failed != nil {
+			return nil
+		}
+		if g.Person.BirthDate != birthDate {
+			attempts++
+			locked := sql.NullString{}
+			failed = Errorf(EINVALID, "The date of birth does not match the date of birth of the person who invited you. You have %d more tries.", MaxInvitationAttempts-attempts)
+			if attempts >= MaxInvitationAttempts {
+				locked = sql.NullString{String: db.stamp(), Valid: true}
+				failed = Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask for a new one.")
+			}
+			_, err := tx.ExecContext(ctx, `UPDATE carer_grants SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, locked, id)
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE id = ?`, hashToken(sessionID), id)
+		return err
+	})
+	if err != nil {
+		return Grant{}, err
+	}
+	if failed != nil {
+		return Grant{}, failed
+	}
+	return g, nil
+}
+
+// invitationUnusable says why an invitation cannot be accepted, or nil when it can.
+func invitationUnusable(g Grant) error {
+	switch g.Status {
+	case GrantInvited:
+		return nil
+	case GrantLocked:
+		return Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask for a new one.")
+	case GrantExpired:
+		return Errorf(EEXPIRED, "This invitation has expired. Ask for a new one.")
+	case GrantRevoked:
+		return Errorf(EEXPIRED, "This invitation has been cancelled.")
+	}
+	return Errorf(EEXPIRED, "This invitation has already been used.")
+}
+
+// HeldInvitation returns the invitation this session proved it may accept.
+func (db *DB) HeldInvitation(ctx context.Context, sessionID string) (Grant, error) {
+	g, err := db.scanGrant(db.db.QueryRowContext(ctx, `SELECT `+grantColumns+grantFrom+`WHERE g.held_by_session = ? ORDER BY g.id DESC LIMIT 1`, hashToken(sessionID)))
+	if ErrorCode(err) == ENOTFOUND {
+		return Grant{}, Errorf(EFORBIDDEN, "Enter your invitation code and the date of birth of the person who invited you first.")
+	}
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := invitationUnusable(g); err != nil {
+		return Grant{}, err
+	}
+	return g, nil
+}
+
+// MoveInvitationHold passes a held invitation on from a session to the one
+// replacing it at sign-in, and says whether there was one.
+func (db *DB) MoveInvitationHold(ctx context.Context, oldSessionID, newSessionID string) (bool, error) {
+	var moved bool
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ? AND accepted_at IS NULL`,
+			hashToken(newSessionID), hashToken(oldSessionID))
+		if err != nil {
+			return fmt.Errorf("keep invitation: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		moved = n > 0
+		return nil
+	})
+	return moved, err
+}
+
+// AcceptInvitation makes the invitation the session holds a grant to the
+// account: from now on, the account may act for the person.
+func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID int64) (Grant, error) {
+	var g Grant
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM carer_grants WHERE held_by_session = ? ORDER BY id DESC LIMIT 1`, hashToken(sessionID)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Errorf(EFORBIDDEN, "Enter your invitation code and the date of birth of the person who invited you first.")
+		}
+		if err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
+		}
+		if g, err = db.grantTx(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := invitationUnusable(g); err != nil {
+			return err
+		}
+		var own sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT person_id FROM accounts WHERE id = ?`, accountID).Scan(&own); err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
+		}
+		if own.Valid && own.Int64 == g.PersonID {
+			return Errorf(EINVALID, "This is an invitation to your own record. Give the code to the person you want to help you.")
+		}
+		var dup int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM carer_grants WHERE person_id = ? AND grantee_account_id = ? AND revoked_at IS NULL AND given_up_at IS NULL
+AND (ends_at IS NULL OR ends_at > ?)`, g.PersonID, accountID, db.stamp()).Scan(&dup); err != nil {
+			return err
+		}
+		if dup > 0 {
+			return Errorf(ECONFLICT, "You can already act for %s. Ask them to change what you can see instead.", g.Person.Name())
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET grantee_account_id = ?, accepted_at = ?, held_by_session = NULL WHERE id = ?`,
+			accountID, db.stamp(), id); err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
+		}
+		if err := db.grantEvent(ctx, tx, id, accountID, fmt.Sprintf("%s accepted the invitation", g.CarerName)); err != nil {
+			return err
+		}
+		g, err = db.grantTx(ctx, tx, id)
+		return err
+	})
+	return g, err
+}
+
+// CreateCarerAccount makes an account with no record of its own, for a carer,
+// with its first passkey.
+func (db *DB) CreateCarerAccount(ctx context.Context, userHandle []byte, displayName string, pk Passkey) (Account, error) {
+	var acct Account
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.stamp()
+		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (user_handle, person_id, display_name, created_at) VALUES (?, NULL, ?, ?)`,
+			userHandle, displayName, now)
+		if err != nil {
+			return fmt.Errorf("create account: %w", err)
+		}
+		id, _ := res.LastInsertId()
+		acct = Account{ID: id, UserHandle: userHandle, DisplayName: displayName, CreatedAt: parseTime(now)}
+		pk.AccountID = id
+		return db.insertPasskey(ctx, tx, pk)
+	})
+	return acct, err
+}
+
+// personGrant reads a grant of the person's, for the person to change.
+func (db *DB) personGrant(ctx context.Context, tx *sql.Tx, personID, grantID int64) (Grant, error) {
+	g, err := db.grantTx(ctx, tx, grantID)
+	if err != nil {
+		return Grant{}, err
+	}
+	if g.PersonID != personID {
+		return Grant{}, Errorf(ENOTFOUND, "We could not find that carer's access.")
+	}
+	return g, nil
+}
+
+// PersonGrant returns one of the person's grants (or invitations), only theirs.
+func (db *DB) PersonGrant(ctx context.Context, personID, grantID int64) (Grant, error) {
+	var g Grant
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		g, err = db.personGrant(ctx, tx, personID, grantID)
+		return err
+	})
+	return g, err
+}
+
+// ChangeGrant sets what the carer may see and do, and until when. Changes
+// apply on the carer's next request.
+func (db *DB) ChangeGrant(ctx context.Context, personID, grantID, byAccount int64, scopes []string, ends time.Time) (Grant, error) {
+	var g Grant
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		old, err := db.personGrant(ctx, tx, personID, grantID)
+		if err != nil {
+			return err
+		}
+		if !old.Open() {
+			return Errorf(ECONFLICT, "This access has ended, so it cannot be changed. Invite them again instead.")
+		}
+		scopes = orderScopes(scopes)
+		ends, err = db.checkTerms(old.Person, scopes, ends, old.Parental)
+		if err != nil {
+			return err
+		}
+		var changes []string
+		if strings.Join(scopes, " ") != strings.Join(old.Scopes, " ") {
+			changes = append(changes, "what they can see and do")
+		}
+		if !ends.Equal(old.EndsAt) {
+			if ends.IsZero() {
+				changes = append(changes, "the end date to when you cancel it")
+			} else {
+				changes = append(changes, "the end date to "+ends.Format("2 January 2006"))
+			}
+		}
+		if len(changes) == 0 {
+			g = old
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET scopes = ?, ends_at = ? WHERE id = ?`,
+			strings.Join(scopes, " "), optStamp(ends), grantID); err != nil {
+			return fmt.Errorf("change grant: %w", err)
+		}
+		if err := db.grantEvent(ctx, tx, grantID, byAccount, "Changed "+strings.Join(changes, " and ")); err != nil {
+			return err
+		}
+		g, err = db.grantTx(ctx, tx, grantID)
+		return err
+	})
+	return g, err
+}
+
+// RevokeGrant ends the carer's access (or cancels the invitation) at once.
+func (db *DB) RevokeGrant(ctx context.Context, personID, grantID, byAccount int64) (Grant, error) {
+	var g Grant
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		old, err := db.personGrant(ctx, tx, personID, grantID)
+		if err != nil {
+			return err
+		}
+		if !old.Open() {
+			return Errorf(ECONFLICT, "This access has already ended.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET revoked_at = ?, held_by_session = NULL WHERE id = ?`, db.stamp(), grantID); err != nil {
+			return fmt.Errorf("revoke grant: %w", err)
+		}
+		what := "Stopped " + old.CarerName + "'s access"
+		if old.Pending() {
+			what = "Cancelled the invitation"
+		}
+		if err := db.grantEvent(ctx, tx, grantID, byAccount, what); err != nil {
+			return err
+		}
+		g, err = db.grantTx(ctx, tx, grantID)
+		return err
+	})
+	return g, err
+}
+
+// GiveUpGrant ends a carer's own access to someone's record, at the carer's wish.
+func (db *DB) GiveUpGrant(ctx context.Context, accountID, grantID int64) (Grant, error) {
+	var g Grant
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		old, err := db.grantTx(ctx, tx, grantID)
+		if err != nil {
+			return err
+		}
+		if old.GranteeAccountID != accountID {
+			return Errorf(ENOTFOUND, "We could not find that carer's access.")
+		}
+		if !old.Active() {
+			return Errorf(ECONFLICT, "This access has already ended.")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET given_up_at = ? WHERE id = ?`, db.stamp(), grantID); err != nil {
+			return fmt.Errorf("give up grant: %w", err)
+		}
+		if err := db.grantEvent(ctx, tx, grantID, accountID, old.CarerName+" gave up their access"); err != nil {
+			return err
+		}
+		g, err = db.grantTx(ctx, tx, grantID)
+		return err
+	})
+	return g, err
+}
+
+// SetActingFor records whom the session's account acts for: the grant, or 0 for themselves.
+// The grant must be the account's and active now.
+func (db *DB) SetActingFor(ctx context.Context, sessionID string, accountID, grantID int64) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		grant := sql.NullInt64{}
+		if grantID != 0 {
+			g, err := db.grantTx(ctx, tx, grantID)
+			if ErrorCode(err) == ENOTFOUND || (err == nil && g.GranteeAccountID != accountID) {
+				return Errorf(EFORBIDDEN, "You cannot act for that person.")
+			}
+			if err != nil {
+				return err
+			}
+			if !g.Active() {
+				return Errorf(EFORBIDDEN, "Your access to %s's record has %s.", g.Person.Name(), endedWords(g))
+			}
+			grant = sql.NullInt64{Int64: grantID, Valid: true}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_grant_id = ? WHERE id_hash = ? AND account_id = ?`, grant, hashToken(sessionID), accountID)
+		if err != nil {
+			return fmt.Errorf("set acting for: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "Your session has ended.")
+		}
+		return nil
+	})
+}
+
+// endedWords says how a grant that is no longer active came to end, to follow "has".
+func endedWords(g Grant) string {
+	switch g.Status {
+	case GrantRevoked:
+		return "been stopped by " + g.Person.Name()
+	case GrantGivenUp:
+		return "been given up"
+	case GrantEnded:
+		return "ended"
+	}
+	return "not started"
+}
+
+// EndedWords says how the grant ended, to follow "Your access has".
+func (g Grant) EndedWords() string { return endedWords(g) }
+
+// ActingGrant returns the grant the session acts under, read afresh (so a
+// revocation or an end date that passed shows at once), and whether there is
+// one. A grant that is not the account's is never returned.
+func (db *DB) ActingGrant(ctx context.Context, sessionID string, accountID int64) (Grant, bool, error) {
+	var id sql.NullInt64
+	err := db.db.QueryRowContext(ctx, `SELECT acting_grant_id FROM sessions WHERE id_hash = ? AND account_id = ?`, hashToken(sessionID), accountID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && !id.Valid) {
+		return Grant{}, false, nil
+	}
+	if err != nil {
+		return Grant{}, false, fmt.Errorf("acting for: %w", err)
+	}
+	g, err := db.Grant(ctx, id.Int64)
+	if ErrorCode(err) == ENOTFOUND {
+		return Grant{}, false, nil
+	}
+	if err != nil {
+		return Grant{}, false, err
+	}
+	if g.GranteeAccountID != accountID {
+		return Grant{}, false, nil
+	}
+	return g, true, nil
+}
+
+// ItemSection returns the section of one of the person's record items, so a
+// carer's access to the section can be checked before the item is read.
+func (db *DB) ItemSection(ctx context.Context, personID, itemID int64) (string, error) {
+	var section string
+	err := db.db.QueryRowContext(ctx, `SELECT section FROM record_items WHERE id = ? AND person_id = ?`, itemID, personID).Scan(&section)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", Errorf(ENOTFOUND, "There is no such entry in the record.")
+	}
+	if err != nil {
+		return "", fmt.Errorf("item section: %w", err)
+	}
+	return section, nil
+}
+
+// carerResources writes the person's active carer grants as FHIR RelatedPerson
+// and Consent resources, for the record download. A carer's own download
+// leaves them out: who else helps the person is not theirs to take away.
+func (db *DB) carerResources(ctx context.Context, personID int64) ([]fhir.BundleEntry, error) {
+	if IsForCarer(ctx) {
+		return nil, nil
+	}
+	grants, err := db.GrantsForPerson(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	var out []fhir.BundleEntry
+	for _, g := range grants {
+		if !g.Active() {
+			continue
+		}
+		entries, err := fhir.BuildCarerAccess(fhir.CarerAccess{
+			ID: fmt.Sprintf("carer-%d", g.ID), NHSNumber: g.Person.NHSNumber, PatientName: g.Person.Name(),
+			CarerName: g.CarerName, Relationship: g.Relationship, Scopes: g.Scopes,
+			Start: g.AcceptedAt, End: g.EndsAt, Parental: g.Parental,
+		})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, entries...)
+	}
+	return out, nil
+}

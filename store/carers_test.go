@@ -1,0 +1,364 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// carerSetup is a patient with an account, a carer account with none, and a settable clock.
+type carerSetup struct {
+	db      *store.DB
+	clock   *clock
+	patient store.Person
+	own     store.Account // the patient's account
+	carer   store.Account
+}
+
+func newCarerSetup(t *testing.T, birthDate string) carerSetup {
+	t.Helper()
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	clk := &clock{t: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+	db.SetClock(clk.now)
+	patient := addPerson(t, db, "9000000009", birthDate)
+	own, err := db.EnrolPasskey(ctx, patient.ID, []byte("patient-handle"), patient.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carer, err := db.CreateCarerAccount(ctx, []byte("carer-handle"), "John Smith", store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if carer.PersonID != 0 {
+		t.Fatalf("carer account has person %d, want none", carer.PersonID)
+	}
+	return carerSetup{db: db, clock: clk, patient: patient, own: own, carer: carer}
+}
+
+// grant invites and accepts, returning the active grant and the carer's session id.
+func (s carerSetup) grant(t *testing.T, scopes ...string) (store.Grant, string) {
+	t.Helper()
+	ctx := context.Background()
+	_, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
+		t.Fatal(err)
+	}
+	signedIn, _, err := s.db.RotateSession(ctx, sess, s.carer.ID, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved, err := s.db.MoveInvitationHold(ctx, sess, signedIn); err != nil || !moved {
+		t.Fatalf("move hold = %v, %v; want true", moved, err)
+	}
+	g, err := s.db.AcceptInvitation(ctx, signedIn, s.carer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Active() {
+		t.Fatalf("accepted grant status %q, want active", g.Status)
+	}
+	return g, signedIn
+}
+
+func TestInvitationCode(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		attempts []string // dates of birth tried
+		advance  time.Duration
+		want     []string // error code after each ("" = held)
+	}{
+		{"right date of birth", []string{"1957-03-14"}, 0, []string{""}},
+		{"expires after 7 days", []string{"1957-03-14"}, store.InvitationTTL, []string{store.EEXPIRED}},
+		{"still good just before", []string{"1957-03-14"}, store.InvitationTTL - time.Minute, []string{""}},
+		{"wrong then right", []string{"1957-03-15", "1957-03-14"}, 0, []string{store.EINVALID, ""}},
+		{"locks after five wrong tries", []string{"1900-01-01", "1900-01-02", "1900-01-03", "1900-01-04", "1900-01-05", "1957-03-14"}, 0,
+			[]string{store.EINVALID, store.EINVALID, store.EINVALID, store.EINVALID, store.ELOCKED, store.ELOCKED}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCarerSetup(t, "1957-03-14")
+			_, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.clock.t = s.clock.t.Add(tt.advance)
+			for i, dob := range tt.attempts {
+				_, err := s.db.CheckInvitation(ctx, code, dob, "session")
+				if got := store.ErrorCode(err); got != tt.want[i] {
+					t.Fatalf("attempt %d (%s): code %q (%v), want %q", i+1, dob, got, err, tt.want[i])
+				}
+			}
+		})
+	}
+	t.Run("unknown code", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		if _, err := s.db.CheckInvitation(ctx, "AAAA-BBBB-CCCC", "1957-03-14", "x"); store.ErrorCode(err) != store.EINVALID {
+			t.Fatalf("err = %v, want invalid", err)
+		}
+	})
+	t.Run("single use", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}})
+		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "a"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "b"); store.ErrorCode(err) != store.EEXPIRED {
+			t.Fatalf("second use: %v, want expired", err)
+		}
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID); store.ErrorCode(err) != store.EFORBIDDEN {
+			t.Fatalf("second accept: %v, want forbidden", err)
+		}
+	})
+	t.Run("not your own carer", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Me", Relationship: "self", Scopes: []string{"medicines"}})
+		s.db.CheckInvitation(ctx, code, "1957-03-14", "a")
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.own.ID); store.ErrorCode(err) != store.EINVALID {
+			t.Fatalf("accepting own invitation: %v, want invalid", err)
+		}
+	})
+}
+
+func TestInvitationTerms(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	all := store.CarerScopes()
+	tests := []struct {
+		name string
+		inv  store.Invitation
+		want string
+	}{
+		{"fine", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"medicines"}, EndsAt: now.AddDate(1, 0, 0)}, ""},
+		{"until cancelled", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"medicines", "choices"}}, ""},
+		{"everything", store.Invitation{CarerName: "A", Relationship: "b", Scopes: all, EndsAt: now.AddDate(5, 0, 0)}, ""},
+		{"no name", store.Invitation{Relationship: "b", Scopes: []string{"medicines"}}, store.EINVALID},
+		{"no relationship", store.Invitation{CarerName: "A", Scopes: []string{"medicines"}}, store.EINVALID},
+		{"no section", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"choices"}}, store.EINVALID},
+		{"unknown scope", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"medicines", "admin"}}, store.EINVALID},
+		{"download without every section", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"medicines", "download"}}, store.EINVALID},
+		{"more than 5 years", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"medicines"}, EndsAt: now.AddDate(5, 0, 2)}, store.EINVALID},
+		{"in the past", store.Invitation{CarerName: "A", Relationship: "b", Scopes: []string{"medicines"}, EndsAt: now.Add(-time.Hour)}, store.EINVALID},
+		{"parental for an adult", store.Invitation{CarerName: "A", Relationship: "mother", Scopes: []string{"medicines"}, Parental: true}, store.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCarerSetup(t, "1957-03-14")
+			g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, tt.inv)
+			if got := store.ErrorCode(err); got != tt.want {
+				t.Fatalf("code %q (%v), want %q", got, err, tt.want)
+			}
+			if err == nil && (code == "" || g.Status != store.GrantInvited || !g.CodeExpiresAt.Equal(now.Add(store.InvitationTTL))) {
+				t.Fatalf("invitation %+v code %q", g, code)
+			}
+		})
+	}
+}
+
+func TestGrantLifecycle(t *testing.T) {
+	ctx := context.Background()
+	policy := store.DefaultSessionPolicy()
+
+	t.Run("acting, then revoked on the next read", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		g, sess := s.grant(t, fhir.SectionMedicines, fhir.SectionAllergies)
+		if !g.Has("medicines") || g.Has("conditions") {
+			t.Fatalf("scopes %v", g.Scopes)
+		}
+		if err := s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := s.db.ActingGrant(ctx, sess, s.carer.ID)
+		if err != nil || !ok || !got.Active() || got.Person.ID != s.patient.ID {
+			t.Fatalf("acting grant = %+v, %v, %v", got, ok, err)
+		}
+		if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err = s.db.ActingGrant(ctx, sess, s.carer.ID)
+		if err != nil || !ok || got.Status != store.GrantRevoked {
+			t.Fatalf("after revoke: %+v, %v, %v; want revoked", got.Status, ok, err)
+		}
+		if err := s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID); store.ErrorCode(err) != store.EFORBIDDEN {
+			t.Fatalf("acting under revoked grant: %v, want forbidden", err)
+		}
+		if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID); store.ErrorCode(err) != store.ECONFLICT {
+			t.Fatalf("revoke twice: %v", err)
+		}
+		ev, err := s.db.GrantEvents(ctx, g.ID)
+		if err != nil || len(ev) != 3 {
+			t.Fatalf("events %+v, %v; want invited, accepted, stopped", ev, err)
+		}
+	})
+
+	t.Run("end date passes", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		g, sess := s.grant(t, "medicines")
+		if _, err := s.db.ChangeGrant(ctx, s.patient.ID, g.ID, s.own.ID, []string{"medicines", "conditions"}, s.clock.t.AddDate(0, 1, 0)); err != nil {
+			t.Fatal(err)
+		}
+		s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID)
+		got, _, _ := s.db.ActingGrant(ctx, sess, s.carer.ID)
+		if !got.Active() || !got.Has("conditions") {
+			t.Fatalf("after change: %+v", got)
+		}
+		s.clock.t = s.clock.t.AddDate(0, 1, 0)
+		got, ok, _ := s.db.ActingGrant(ctx, sess, s.carer.ID)
+		if !ok || got.Status != store.GrantEnded {
+			t.Fatalf("after end date: %q, want ended", got.Status)
+		}
+	})
+
+	t.Run("carer gives up", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		g, _ := s.grant(t, "medicines")
+		other, _ := s.db.CreateCarerAccount(ctx, []byte("other"), "Other", store.Passkey{CredentialID: []byte("o1"), PublicKey: []byte("k")})
+		if _, err := s.db.GiveUpGrant(ctx, other.ID, g.ID); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Fatalf("someone else gives up: %v", err)
+		}
+		if _, err := s.db.GiveUpGrant(ctx, s.carer.ID, g.ID); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := s.db.GrantsForPerson(ctx, s.patient.ID)
+		if len(list) != 1 || list[0].Status != store.GrantGivenUp {
+			t.Fatalf("patient sees %+v", list)
+		}
+		active, _ := s.db.ActiveGrantsForAccount(ctx, s.carer.ID)
+		if len(active) != 0 {
+			t.Fatalf("still active: %+v", active)
+		}
+	})
+
+	t.Run("another account cannot use the grant", func(t *testing.T) {
+		s := newCarerSetup(t, "1957-03-14")
+		g, _ := s.grant(t, "medicines")
+		other, _ := s.db.CreateCarerAccount(ctx, []byte("other"), "Other", store.Passkey{CredentialID: []byte("o1"), PublicKey: []byte("k")})
+		sess, _, _ := s.db.CreateSession(ctx, other.ID, policy)
+		if err := s.db.SetActingFor(ctx, sess, other.ID, g.ID); store.ErrorCode(err) != store.EFORBIDDEN {
+			t.Fatalf("other account acting: %v, want forbidden", err)
+		}
+		if _, ok, _ := s.db.ActingGrant(ctx, sess, other.ID); ok {
+			t.Fatal("other account acting")
+		}
+		if _, err := s.db.ChangeGrant(ctx, other.ID+1000, g.ID, other.ID, []string{"medicines"}, time.Time{}); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Fatalf("changing someone else's grant: %v", err)
+		}
+	})
+
+	t.Run("parental responsibility ends at 16", func(t *testing.T) {
+		s := newCarerSetup(t, "2012-05-01") // 14 at the start
+		g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"}, Parental: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := time.Date(2028, 5, 1, 0, 0, 0, 0, time.UTC); !g.EndsAt.Equal(want) {
+			t.Fatalf("ends %v, want %v", g.EndsAt, want)
+		}
+		s.db.CheckInvitation(ctx, code, "2012-05-01", "a")
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID); err != nil {
+			t.Fatal(err)
+		}
+		s.clock.t = time.Date(2028, 5, 1, 0, 0, 0, 0, time.UTC)
+		g, _ = s.db.Grant(ctx, g.ID)
+		if g.Status != store.GrantEnded {
+			t.Fatalf("status on 16th birthday %q, want ended", g.Status)
+		}
+	})
+}
+
+func TestItemSection(t *testing.T) {
+	ctx := context.Background()
+	s := newCarerSetup(t, "1957-03-14")
+	if _, err := s.db.ItemSection(ctx, s.patient.ID, 999); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Fatalf("no item: %v", err)
+	}
+}
+
+func TestCarerAccessInDownload(t *testing.T) {
+	ctx := context.Background()
+	s := newCarerSetup(t, "1957-03-14")
+	g, _ := s.grant(t, fhir.SectionMedicines, store.ScopeChoices)
+
+	bundle := func(ctx context.Context) map[string][]map[string]any {
+		t.Helper()
+		var b strings.Builder
+		if _, err := s.db.WriteBundle(ctx, s.patient.ID, &b); err != nil {
+			t.Fatal(err)
+		}
+		var out struct {
+			Entry []struct {
+				FullURL  string         `json:"fullUrl"`
+				Resource map[string]any `json:"resource"`
+			} `json:"entry"`
+		}
+		if err := json.Unmarshal([]byte(b.String()), &out); err != nil {
+			t.Fatalf("bundle is not JSON: %v\n%s", err, b.String())
+		}
+		byType := map[string][]map[string]any{}
+		for _, e := range out.Entry {
+			rt, _ := e.Resource["resourceType"].(string)
+			e.Resource["_fullUrl"] = e.FullURL
+			byType[rt] = append(byType[rt], e.Resource)
+		}
+		return byType
+	}
+
+	// The carer's Consent is the one naming the RelatedPerson (the person's own choices may be Consents too).
+	carerConsents := func(got map[string][]map[string]any) []map[string]any {
+		var out []map[string]any
+		for _, c := range got["Consent"] {
+			raw, _ := json.Marshal(c)
+			for _, rp := range got["RelatedPerson"] {
+				if strings.Contains(string(raw), rp["_fullUrl"].(string)) {
+					out = append(out, c)
+				}
+			}
+		}
+		return out
+	}
+	got := bundle(ctx)
+	if len(got["RelatedPerson"]) != 1 || len(carerConsents(got)) != 1 {
+		t.Fatalf("bundle has %d RelatedPerson and %d carer Consent, want 1 each", len(got["RelatedPerson"]), len(carerConsents(got)))
+	}
+	rp, consent := got["RelatedPerson"][0], carerConsents(got)[0]
+	raw, _ := json.Marshal(rp)
+	for _, want := range []string{`"SONC"`, `"John Smith"`, `"9000000009"`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("RelatedPerson lacks %s: %s", want, raw)
+		}
+	}
+	raw, _ = json.Marshal(consent)
+	for _, want := range []string{`"patient-privacy"`, `"MedicationRequest"`, `"choices"`, `"permit"`, `"reference":"` + rp["_fullUrl"].(string) + `"`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("Consent lacks %s: %s", want, raw)
+		}
+	}
+	if strings.Contains(string(raw), `"Condition"`) {
+		t.Errorf("Consent grants a section not given: %s", raw)
+	}
+	if got := bundle(store.ForCarer(ctx)); len(got["RelatedPerson"]) != 0 {
+		t.Error("a carer's download names the person's carers")
+	}
+	if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := bundle(ctx); len(got["RelatedPerson"]) != 0 {
+		t.Error("a revoked grant is still in the download")
+	}
+}

@@ -1,0 +1,150 @@
+package views
+
+import (
+	"context"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/a-h/templ"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// Acting is whom a carer is acting for, for the banner on every page and the
+// section navigation. Nil in Page when the account uses its own record.
+type Acting struct {
+	Name         string   // e.g. "Mary Smith"
+	Relationship string   // e.g. "mother"
+	Scopes       []string // what the grant allows: section slugs, "choices", "download"
+	Active       bool     // false once the grant has ended or been stopped
+}
+
+// May says whether the carer may see the section or do the action.
+func (a *Acting) May(scope string) bool {
+	return a == nil || (a.Active && slices.Contains(a.Scopes, scope))
+}
+
+type actingKey struct{}
+
+// actingScope renders its children knowing whom the page is acting for, so
+// shared pieces (the section navigation, the summary cards) show only what the
+// carer may see without every page passing it down.
+func actingScope(a *Acting) templ.Component {
+	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
+		return templ.GetChildren(ctx).Render(context.WithValue(ctx, actingKey{}, a), w)
+	})
+}
+
+// mayShow says whether the page being rendered may show the section (or action).
+func mayShow(ctx context.Context, scope string) bool {
+	a, _ := ctx.Value(actingKey{}).(*Acting)
+	return a.May(scope)
+}
+
+// scopeTitle names a scope in plain words.
+func scopeTitle(scope string) string {
+	switch scope {
+	case store.ScopeChoices:
+		return "Manage sharing choices"
+	case store.ScopeDownload:
+		return "Download or print the record"
+	}
+	if s, ok := fhir.SectionBySlug(scope); ok {
+		return s.Title
+	}
+	return scope
+}
+
+// ScopeTitle names a scope (a section slug or an action) in plain words.
+func ScopeTitle(scope string) string { return scopeTitle(scope) }
+
+// InviteForm is the invitation form as sent, with anything wrong with it.
+type InviteForm struct {
+	Name, Relationship string
+	Scopes             []string
+	Ends               string // "12m" (default), "date" or "never"
+	Day, Month, Year   string // the end date when Ends is "date"
+	Parental           bool
+	Errors             []FieldError
+}
+
+// Has says whether the form has the scope ticked.
+func (f InviteForm) Has(scope string) bool { return slices.Contains(f.Scopes, scope) }
+
+// AcceptForm is the form a carer fills in to accept an invitation.
+type AcceptForm struct {
+	Code, Day, Month, Year string
+	Errors                 []FieldError
+}
+
+// GrantView is a grant with its history, for the pages that show one.
+type GrantView struct {
+	Grant  store.Grant
+	Events []store.GrantEvent
+}
+
+// Invited is what the page shown once after inviting needs: the code and the link.
+type Invited struct {
+	Grant store.Grant
+	Code  string
+	Link  string
+}
+
+// grantEnds says until when a grant lasts.
+func grantEnds(g store.Grant) string {
+	if g.EndsAt.IsZero() {
+		return "Until cancelled"
+	}
+	return g.EndsAt.Format("2 January 2006")
+}
+
+func longDateTime(t time.Time) string {
+	return t.In(londonOrUTC()).Format("2 January 2006 at 3:04pm")
+}
+
+func londonOrUTC() *time.Location {
+	if l, err := time.LoadLocation("Europe/London"); err == nil {
+		return l
+	}
+	return time.UTC
+}
+
+// statusTag is the NHS tag colour for a grant's status.
+func statusTag(status string) string {
+	switch status {
+	case store.GrantActive:
+		return "nhsuk-tag nhsuk-tag--green"
+	case store.GrantInvited:
+		return "nhsuk-tag nhsuk-tag--blue"
+	case store.GrantRevoked, store.GrantLocked:
+		return "nhsuk-tag nhsuk-tag--red"
+	}
+	return "nhsuk-tag nhsuk-tag--grey"
+}
+
+// grantStatus is a grant's status for people, with a capital letter.
+func grantStatus(status string) string {
+	if status == "" {
+		return ""
+	}
+	return string(status[0]-'a'+'A') + status[1:]
+}
+
+// describedBy joins the ids of a field's hint ("id-hint") and error ("id-error") that exist.
+func describedBy(id string, hint, err bool) string {
+	out := ""
+	if hint {
+		out = id + "-hint"
+	}
+	if err {
+		if out != "" {
+			out += " "
+		}
+		out += id + "-error"
+	}
+	return out
+}
+
+func contains(list []string, s string) bool { return slices.Contains(list, s) }

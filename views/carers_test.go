@@ -1,0 +1,52 @@
+package views_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/views"
+)
+
+func TestActingBanner(t *testing.T) {
+	p := page("Medicines", "/record/medicines", true)
+	p.Acting = &views.Acting{Name: "Mrs Jane Example", Relationship: "mother", Scopes: []string{fhir.SectionMedicines}, Active: true}
+	sp := store.SectionPage{Section: section(fhir.SectionMedicines), Items: items(fhir.SectionMedicines, 2), Total: 2, Page: 1, PerPage: 25}
+	d, _ := render(t, views.RecordSection(p, jane, sp))
+
+	banner := d.Find(`.mcr-acting-banner[role=region]`)
+	if banner.Length() != 1 {
+		t.Fatal("no acting-for banner")
+	}
+	if got := strings.Join(strings.Fields(banner.Text()), " "); !strings.Contains(got, "You are acting for Mrs Jane Example (mother)") {
+		t.Errorf("banner says %q", got)
+	}
+	if href, _ := banner.Find("a").Attr("href"); href != "/acting-for" {
+		t.Errorf("switch link goes to %q", href)
+	}
+	var nav []string
+	d.Find(".mcr-section-nav a").Each(func(_ int, s *goquery.Selection) { nav = append(nav, s.AttrOr("href", "")) })
+	for _, href := range nav {
+		if strings.HasPrefix(href, "/record/") && href != "/record/medicines" && href != "/record/search" {
+			t.Errorf("navigation offers %s, which the carer was not given (all: %v)", href, nav)
+		}
+	}
+	if d.Find(`.nhsuk-header__navigation a[href="/carers"]`).Length() != 0 {
+		t.Error("the header offers the person's carers page while acting for someone")
+	}
+
+	// Without acting: no banner, every section.
+	p.Acting = nil
+	d, _ = render(t, views.RecordSection(p, jane, sp))
+	if d.Find(".mcr-acting-banner").Length() != 0 {
+		t.Error("banner on the account's own record")
+	}
+	for _, sec := range fhir.Sections() {
+		if d.Find(`.mcr-section-nav a[href="/record/`+sec.Slug+`"]`).Length() != 1 {
+			t.Errorf("own record navigation lacks %s", sec.Slug)
+		}
+	}
+}

@@ -1,0 +1,473 @@
+package web
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// Carers: a person invites someone to act for them (/carers), the carer
+// accepts (/carers/accept), chooses whom to act for (/acting-for) and can
+// give their access up (/caring).
+
+// actingForPage lets the account choose between its own record and those it may act for.
+func (s *Server) actingForPage(c echo.Context) error {
+	acct := signedInAccount(c)
+	grants, err := s.db.ActiveGrantsForAccount(c.Request().Context(), acct.ID)
+	if err != nil {
+		return err
+	}
+	var current int64
+	if g, ok := actingGrant(c); ok {
+		current = g.ID
+		if !g.Active() {
+			// The grant has ended: stop acting under it, so the banner goes and the choice is fresh.
+			if err := s.db.SetActingFor(c.Request().Context(), sessionOf(c).ID, acct.ID, 0); err != nil {
+				return err
+			}
+			c.Set(ctxGrant, nil)
+			current = 0
+		}
+	}
+	return s.render(c, http.StatusOK, views.ActingFor(s.page(c, "Whose record do you want to use?"), acct.PersonID != 0, grants, current))
+}
+
+// actingForSubmit switches whom the session acts for. The grant is checked
+// here and again on every request that follows.
+func (s *Server) actingForSubmit(c echo.Context) error {
+	acct := signedInAccount(c)
+	var grantID int64
+	switch who := c.FormValue("who"); who {
+	case "self":
+		if acct.PersonID == 0 {
+			return store.Errorf(store.EINVALID, "There is no health record linked to your account.")
+		}
+	case "":
+		return store.Errorf(store.EINVALID, "Choose whose record you want to use.")
+	default:
+		id, err := strconv.ParseInt(who, 10, 64)
+		if err != nil || id <= 0 {
+			return store.Errorf(store.EINVALID, "Choose whose record you want to use.")
+		}
+		grantID = id
+	}
+	if err := s.db.SetActingFor(c.Request().Context(), sessionOf(c).ID, acct.ID, grantID); err != nil {
+		return err
+	}
+	if s.cfg.Sync != nil && grantID != 0 {
+		if g, err := s.db.Grant(c.Request().Context(), grantID); err == nil {
+			s.cfg.Sync.EnqueueIfStale(c.Request().Context(), g.PersonID)
+		}
+	}
+	return c.Redirect(http.StatusSeeOther, "/record")
+}
+
+// carersPage lists everyone the person has invited to act for them.
+func (s *Server) carersPage(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	grants, err := s.db.GrantsForPerson(c.Request().Context(), person.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Carers(s.page(c, "People who can act for you"), grants, carersDone(c.QueryParam("done"))))
+}
+
+func carersDone(done string) string {
+	switch done {
+	case "changed":
+		return "You have changed their access. It applies from their next click."
+	case "revoked":
+		return "You have stopped their access. They can no longer see your record."
+	case "gave-up":
+		return "You have given up your access. You can no longer see their record."
+	}
+	return ""
+}
+
+func (s *Server) invitePage(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	f := views.InviteForm{Ends: "12m"}
+	if again := c.QueryParam("again"); again != "" {
+		// Inviting someone again (a parent after the 16th birthday): start from what they had.
+		if id, err := strconv.ParseInt(again, 10, 64); err == nil {
+			if g, err := s.db.PersonGrant(c.Request().Context(), person.ID, id); err == nil {
+				f.Name, f.Relationship, f.Scopes = g.CarerName, g.Relationship, g.Scopes
+			}
+		}
+	}
+	return s.render(c, http.StatusOK, views.Invite(s.page(c, "Invite someone to act for you"), f))
+}
+
+// readTerms reads the scopes and end date of the invite and change forms.
+func readTerms(c echo.Context, f *views.InviteForm) time.Time {
+	form, _ := c.FormParams()
+	f.Scopes = form["scope"]
+	f.Ends = c.FormValue("ends")
+	f.Day, f.Month, f.Year = strings.TrimSpace(c.FormValue("ends-day")), strings.TrimSpace(c.FormValue("ends-month")), strings.TrimSpace(c.FormValue("ends-year"))
+	if len(f.Scopes) == 0 {
+		f.Errors = append(f.Errors, views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "Choose at least one part of your record they can see"})
+	}
+	switch f.Ends {
+	case "never":
+		return time.Time{}
+	case "date":
+		day, derr := strconv.Atoi(f.Day)
+		month, merr := strconv.Atoi(f.Month)
+		year, yerr := strconv.Atoi(f.Year)
+		t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+		if derr != nil || merr != nil || yerr != nil || len(f.Year) != 4 || t.Day() != day || t.Month() != time.Month(month) {
+			f.Errors = append(f.Errors, views.FieldError{Field: "ends-day", Message: "End date must be a real date, like 27 3 2027"})
+		}
+		return t
+	default:
+		f.Ends = "12m"
+		return time.Now().AddDate(1, 0, 0)
+	}
+}
+
+// termsError puts a store's complaint about the terms against the field it is about.
+func termsError(err error) views.FieldError {
+	msg := store.ErrorMessage(err)
+	field := "scope-" + store.CarerScopes()[0]
+	switch {
+	case strings.Contains(msg, "name"):
+		field = "carer-name"
+	case strings.Contains(msg, "related"):
+		field = "relationship"
+	case strings.Contains(msg, "end date"):
+		field = "ends-day"
+	case strings.Contains(msg, "Parental"):
+		field = "parental"
+	}
+	return views.FieldError{Field: field, Message: strings.TrimSuffix(msg, ".")}
+}
+
+// inviteSubmit creates an invitation and shows its code, once.
+func (s *Server) inviteSubmit(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	f := views.InviteForm{Name: strings.TrimSpace(c.FormValue("name")), Relationship: strings.TrimSpace(c.FormValue("relationship")), Parental: c.FormValue("parental") == "yes"}
+	if f.Name == "" {
+		f.Errors = append(f.Errors, views.FieldError{Field: "carer-name", Message: "Enter their full name"})
+	}
+	if f.Relationship == "" {
+		f.Errors = append(f.Errors, views.FieldError{Field: "relationship", Message: "Enter how they are related to you"})
+	}
+	ends := readTerms(c, &f)
+	if len(f.Errors) == 0 {
+		g, code, err := s.db.CreateInvitation(c.Request().Context(), person.ID, signedInAccount(c).ID,
+			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental})
+		switch store.ErrorCode(err) {
+		case "":
+			if err := s.logRecordUse(c, person, "grant", fmt.Sprintf("invited %s (%s)", g.CarerName, g.Relationship)); err != nil {
+				return err
+			}
+			link := strings.TrimSuffix(s.cfg.Origin, "/") + "/carers/accept?code=" + url.QueryEscape(code)
+			return s.render(c, http.StatusOK, views.InviteCreated(s.page(c, "Invitation for "+g.CarerName), views.Invited{Grant: g, Code: code, Link: link}))
+		case store.EINVALID:
+			f.Errors = append(f.Errors, termsError(err))
+		default:
+			return err
+		}
+	}
+	return s.render(c, http.StatusBadRequest, views.Invite(s.page(c, "Invite someone to act for you"), f))
+}
+
+// personGrant is the grant named in the address, only if it is the person's own.
+func (s *Server) personGrant(c echo.Context) (store.Person, store.Grant, error) {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return person, store.Grant{}, err
+	}
+	id, err := idParam(c, "id", "We could not find that carer's access.")
+	if err != nil {
+		return person, store.Grant{}, err
+	}
+	g, err := s.db.PersonGrant(c.Request().Context(), person.ID, id)
+	return person, g, err
+}
+
+// termsForm is the change form filled in with the grant as it stands.
+func termsForm(g store.Grant) views.InviteForm {
+	f := views.InviteForm{Scopes: g.Scopes, Ends: "never"}
+	if !g.EndsAt.IsZero() {
+		f.Ends = "date"
+		f.Day, f.Month, f.Year = strconv.Itoa(g.EndsAt.Day()), strconv.Itoa(int(g.EndsAt.Month())), strconv.Itoa(g.EndsAt.Year())
+	}
+	return f
+}
+
+func (s *Server) grantPage(c echo.Context) error {
+	_, g, err := s.personGrant(c)
+	if err != nil {
+		return err
+	}
+	events, err := s.db.GrantEvents(c.Request().Context(), g.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.GrantPage(s.page(c, g.CarerName), views.GrantView{Grant: g, Events: events}, termsForm(g)))
+}
+
+// grantChange sets new scopes and end date; the carer's next request sees them.
+func (s *Server) grantChange(c echo.Context) error {
+	person, g, err := s.personGrant(c)
+	if err != nil {
+		return err
+	}
+	f := views.InviteForm{}
+	ends := readTerms(c, &f)
+	if f.Ends == "12m" {
+		ends = g.EndsAt // the change form offers no "12 months": keep the date as it is
+	}
+	if len(f.Errors) == 0 {
+		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends)
+		switch store.ErrorCode(err) {
+		case "":
+			if err := s.logRecordUse(c, person, "grant", fmt.Sprintf("changed %s's access", g.CarerName)); err != nil {
+				return err
+			}
+			return c.Redirect(http.StatusSeeOther, "/carers?done=changed")
+		case store.EINVALID:
+			f.Errors = append(f.Errors, termsError(err))
+		default:
+			return err
+		}
+	}
+	events, err := s.db.GrantEvents(c.Request().Context(), g.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusBadRequest, views.GrantPage(s.page(c, g.CarerName), views.GrantView{Grant: g, Events: events}, f))
+}
+
+func (s *Server) revokePage(c echo.Context) error {
+	_, g, err := s.personGrant(c)
+	if err != nil {
+		return err
+	}
+	path := "/carers/" + strconv.FormatInt(g.ID, 10)
+	heading, text, button := "Stop "+g.CarerName+"'s access?", g.CarerName+" will not be able to see or do anything with your record from their next click. To let them again, you would need to send a new invitation.", "Stop access"
+	if g.Pending() {
+		heading, text, button = "Cancel the invitation to "+g.CarerName+"?", "The code you gave them will stop working.", "Cancel invitation"
+	}
+	return s.render(c, http.StatusOK, views.ConfirmEnd(s.page(c, heading), heading, text, path+"/revoke", button, path))
+}
+
+func (s *Server) revokeSubmit(c echo.Context) error {
+	person, g, err := s.personGrant(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.RevokeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID); err != nil {
+		return err
+	}
+	if err := s.logRecordUse(c, person, "grant", fmt.Sprintf("stopped %s's access", g.CarerName)); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/carers?done=revoked")
+}
+
+// caringPage lists the people the account helps, with what happened to each grant.
+func (s *Server) caringPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	grants, err := s.db.GrantsForAccount(ctx, signedInAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	list := make([]views.GrantView, 0, len(grants))
+	for _, g := range grants {
+		ev, err := s.db.GrantEvents(ctx, g.ID)
+		if err != nil {
+			return err
+		}
+		list = append(list, views.GrantView{Grant: g, Events: ev})
+	}
+	return s.render(c, http.StatusOK, views.Caring(s.page(c, "People you help"), list, carersDone(c.QueryParam("done"))))
+}
+
+// carerGrant is the grant named in the address, only if the account holds it.
+func (s *Server) carerGrant(c echo.Context) (store.Grant, error) {
+	id, err := idParam(c, "id", "We could not find that access.")
+	if err != nil {
+		return store.Grant{}, err
+	}
+	g, err := s.db.Grant(c.Request().Context(), id)
+	if err != nil {
+		return g, err
+	}
+	if g.GranteeAccountID != signedInAccount(c).ID {
+		return store.Grant{}, store.Errorf(store.ENOTFOUND, "We could not find that access.")
+	}
+	return g, nil
+}
+
+func (s *Server) giveUpPage(c echo.Context) error {
+	g, err := s.carerGrant(c)
+	if err != nil {
+		return err
+	}
+	heading := "Give up your access to " + g.Person.Name() + "'s record?"
+	return s.render(c, http.StatusOK, views.ConfirmEnd(s.page(c, heading), heading,
+		"You will no longer be able to see or do anything with their record. To help them again, they would need to invite you again.",
+		"/caring/"+strconv.FormatInt(g.ID, 10)+"/give-up", "Give up access", "/caring"))
+}
+
+func (s *Server) giveUpSubmit(c echo.Context) error {
+	g, err := s.carerGrant(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.GiveUpGrant(c.Request().Context(), signedInAccount(c).ID, g.ID); err != nil {
+		return err
+	}
+	if err := s.logRecordUse(c, g.Person, "grant", fmt.Sprintf("%s gave up their access", g.CarerName)); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/caring?done=gave-up")
+}
+
+// acceptPage asks for the invitation code (filled in from the link) and the inviter's date of birth.
+func (s *Server) acceptPage(c echo.Context) error {
+	if _, err := s.ensureSession(c); err != nil {
+		return err
+	}
+	f := views.AcceptForm{Code: strings.TrimSpace(c.QueryParam("code"))}
+	return s.render(c, http.StatusOK, views.AcceptStart(s.page(c, "Accept an invitation"), f))
+}
+
+func (s *Server) acceptSubmit(c echo.Context) error {
+	f := views.AcceptForm{
+		Code:  strings.TrimSpace(c.FormValue("code")),
+		Day:   strings.TrimSpace(c.FormValue(views.FieldDay)),
+		Month: strings.TrimSpace(c.FormValue(views.FieldMonth)),
+		Year:  strings.TrimSpace(c.FormValue(views.FieldYear)),
+	}
+	if f.Code == "" {
+		f.Errors = append(f.Errors, views.FieldError{Field: "code", Message: "Enter the invitation code"})
+	} else if len(f.Code) > 40 {
+		f.Errors = append(f.Errors, views.FieldError{Field: "code", Message: "Invitation code must be 12 letters and numbers, like ABCD-EFGH-JKMN"})
+	}
+	dob, errs := validateEnrolForm(views.EnrolForm{Code: "-", Day: f.Day, Month: f.Month, Year: f.Year})
+	for _, e := range errs {
+		e.Message = strings.Replace(strings.Replace(e.Message, "your date of birth", "their date of birth", 1), "Date of birth", "Their date of birth", 1)
+		f.Errors = append(f.Errors, e)
+	}
+	if len(f.Errors) == 0 {
+		sess := sessionOf(c)
+		if sess == nil {
+			return store.Errorf(store.EFORBIDDEN, "Your session may have timed out. Go back, reload the page and try again.")
+		}
+		_, err := s.db.CheckInvitation(c.Request().Context(), f.Code, dob, sess.ID)
+		switch store.ErrorCode(err) {
+		case "":
+			return c.Redirect(http.StatusSeeOther, "/carers/accept/confirm")
+		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
+			field := "code"
+			if strings.Contains(store.ErrorMessage(err), "date of birth") {
+				field = "dob-day"
+			}
+			f.Errors = []views.FieldError{{Field: field, Message: store.ErrorMessage(err)}}
+		default:
+			return err
+		}
+	}
+	return s.render(c, http.StatusBadRequest, views.AcceptStart(s.page(c, "Accept an invitation"), f))
+}
+
+// heldInvitation is the invitation this session has proved it may accept.
+func (s *Server) heldInvitation(c echo.Context) (store.Grant, error) {
+	sess := sessionOf(c)
+	if sess == nil {
+		return store.Grant{}, store.Errorf(store.EFORBIDDEN, "Enter your invitation code and the date of birth of the person who invited you first.")
+	}
+	return s.db.HeldInvitation(c.Request().Context(), sess.ID)
+}
+
+// acceptConfirmPage shows whose invitation it is; a signed-in carer accepts with
+// one click, anyone else signs in or creates a passkey first.
+func (s *Server) acceptConfirmPage(c echo.Context) error {
+	g, err := s.heldInvitation(c)
+	if store.ErrorCode(err) == store.EFORBIDDEN {
+		return c.Redirect(http.StatusSeeOther, "/carers/accept")
+	}
+	if err != nil {
+		return err
+	}
+	_, signedIn := c.Get(ctxAccount).(store.Account)
+	return s.render(c, http.StatusOK, views.AcceptConfirm(s.page(c, "Check this is the right person"), g, signedIn))
+}
+
+// acceptConfirmSubmit turns the held invitation into a grant to the signed-in account.
+func (s *Server) acceptConfirmSubmit(c echo.Context) error {
+	g, err := s.db.AcceptInvitation(c.Request().Context(), sessionOf(c).ID, signedInAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	if err := s.logRecordUse(c, g.Person, "grant", fmt.Sprintf("%s accepted the invitation", g.CarerName)); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/acting-for")
+}
+
+// acceptPasskeyBegin starts creating a passkey for a new carer account, with no record of its own.
+func (s *Server) acceptPasskeyBegin(c echo.Context) error {
+	g, err := s.heldInvitation(c)
+	if err != nil {
+		return err
+	}
+	handle := make([]byte, 64)
+	if _, err := rand.Read(handle); err != nil {
+		return err
+	}
+	creation, data, err := s.beginPasskeyRegistration(passkeyUser{handle: handle, name: g.CarerName})
+	if err != nil {
+		return fmt.Errorf("begin registration: %w", err)
+	}
+	if err := s.saveCeremony(c, sessionOf(c), "register", data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, creation)
+}
+
+// acceptPasskeyFinish saves the new carer account and signs it in; sign-in
+// brings the held invitation along and sends them back to accept it.
+func (s *Server) acceptPasskeyFinish(c echo.Context) error {
+	g, err := s.heldInvitation(c)
+	if err != nil {
+		return err
+	}
+	sess := sessionOf(c)
+	data, err := s.takeCeremony(c, sess, "register")
+	if err != nil {
+		return err
+	}
+	user := passkeyUser{handle: data.UserID, name: g.CarerName}
+	cred, err := s.webauthn.FinishRegistration(user, data, c.Request())
+	if err != nil {
+		s.log.Info("carer passkey registration refused", "err", err)
+		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
+	}
+	acct, err := s.db.CreateCarerAccount(c.Request().Context(), user.handle, g.CarerName, passkeyOf(cred, "Passkey created "+time.Now().Format("2 January 2006")))
+	if err != nil {
+		return err
+	}
+	return s.signIn(c, sess, acct.ID)
+}

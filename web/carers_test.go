@@ -1,0 +1,444 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+func docOf(t *testing.T, html string) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(html))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// carerSession is a carer's account and signed-in session.
+type carerSession struct {
+	acct   store.Account
+	id     string
+	cookie *http.Cookie
+}
+
+// newCarer makes an account with no record of its own, signed in.
+func (f *fixture) newCarer(t testing.TB, name string) carerSession {
+	t.Helper()
+	ctx := context.Background()
+	acct, err := f.db.CreateCarerAccount(ctx, []byte("handle-"+name), name, store.Passkey{CredentialID: []byte("cred-" + name), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := f.db.CreateSession(ctx, acct.ID, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return carerSession{acct: acct, id: id, cookie: sessionCookie(t, id)}
+}
+
+// ownAccount is the person's account (f.signIn makes it).
+func (f *fixture) ownAccount(t testing.TB, p store.Person) store.Account {
+	t.Helper()
+	a, err := f.db.AccountByPerson(context.Background(), p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// grant has the person invite the carer with the scopes, the carer accept, and the carer act for them.
+func (f *fixture) grant(t testing.TB, p store.Person, by store.Account, carer carerSession, scopes ...string) store.Grant {
+	t.Helper()
+	ctx := context.Background()
+	_, code, err := f.db.CreateInvitation(ctx, p.ID, by.ID, store.Invitation{CarerName: carer.acct.DisplayName, Relationship: "son", Scopes: scopes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, carer.id); err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.SetActingFor(ctx, carer.id, carer.acct.ID, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func sessionCSRF(t testing.TB, f *fixture, id string) string {
+	t.Helper()
+	s, err := f.db.Session(context.Background(), id, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s.CSRFToken
+}
+
+func TestCarerSeesOnlyWhatIsGranted(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines", "conditions")
+
+	resp := f.get(t, "/record/medicines", john.cookie)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("granted section: status %d", resp.StatusCode)
+	}
+	d := doc(t, resp)
+	if got := d.Find(".mcr-acting-banner").Text(); !strings.Contains(got, "You are acting for") || !strings.Contains(got, "Jane Example") {
+		t.Errorf("banner %q", got)
+	}
+	if href, _ := d.Find(".mcr-acting-banner a").Attr("href"); href != "/acting-for" {
+		t.Errorf("switch link %q", href)
+	}
+	if !strings.Contains(d.Find("main").Text(), "Metformin") {
+		t.Error("granted medicines not shown")
+	}
+	var nav []string
+	d.Find(".mcr-section-nav a").Each(func(_ int, s *goquery.Selection) { nav = append(nav, strings.TrimSpace(s.Text())) })
+	for _, n := range nav {
+		if strings.HasPrefix(n, "Allergies") || strings.HasPrefix(n, "Test results") {
+			t.Errorf("navigation offers an ungranted section: %v", nav)
+		}
+	}
+
+	for _, tt := range []struct {
+		path string
+		want int
+	}{
+		{"/record", 200},
+		{"/record/conditions", 200},
+		{"/record/allergies", 403},
+		{"/record/results", 403},
+		{"/record/results/abc", 403},
+		{"/record/download", 403},
+		{"/record/print", 403},
+		{"/record/search?q=metformin", 200},
+		{"/record/search?q=metformin&section=allergies", 403},
+		{"/carers", 403},
+		{"/carers/invite", 403},
+		{"/account", 200},
+		{"/caring", 200},
+		{"/acting-for", 200},
+		{"/record/nonsense", 404},
+	} {
+		if got := f.get(t, tt.path, john.cookie).StatusCode; got != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.path, got, tt.want)
+		}
+	}
+	refused := doc(t, f.get(t, "/record/allergies", john.cookie))
+	if got := refused.Find("main").Text(); !strings.Contains(got, "Jane Example has not given you access to allergies") {
+		t.Errorf("refusal page says %q", got)
+	}
+	if refused.Find("h1").Length() != 1 {
+		t.Error("refusal page needs one h1")
+	}
+	sum := doc(t, f.get(t, "/record", john.cookie))
+	if sum.Find("h2:contains('Allergies')").Length() != 0 || sum.Find("a[href='/record/download']").Length() != 0 {
+		t.Error("summary shows an ungranted card or the download link")
+	}
+}
+
+func TestCarerItemInUngrantedSection(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "conditions")
+	sp, err := f.db.RecordSection(context.Background(), f.jane.ID, "medicines", 1, 10)
+	if err != nil || len(sp.Items) == 0 {
+		t.Fatal("no medicine", err)
+	}
+	path := "/record/item/" + strconv.FormatInt(sp.Items[0].ID, 10)
+	if got := f.get(t, path, john.cookie).StatusCode; got != http.StatusForbidden {
+		t.Errorf("%s: status %d, want 403", path, got)
+	}
+	if got := f.get(t, path+"/attachment/0", john.cookie).StatusCode; got != http.StatusForbidden {
+		t.Errorf("attachment: status %d, want 403", got)
+	}
+	amir, err := f.db.RecordSection(context.Background(), f.amir.ID, "medicines", 1, 10)
+	if err != nil || len(amir.Items) == 0 {
+		t.Fatal("no medicine for Amir", err)
+	}
+	if got := f.get(t, "/record/item/"+strconv.FormatInt(amir.Items[0].ID, 10), john.cookie).StatusCode; got != http.StatusNotFound {
+		t.Errorf("another person's item: status %d, want 404", got)
+	}
+}
+
+func TestRevocationAndExpiryApplyAtTheNextRequest(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	ctx := context.Background()
+
+	t.Run("revoked", func(t *testing.T) {
+		john := f.newCarer(t, "John")
+		g := f.grant(t, f.jane, jane, john, "medicines")
+		if got := f.get(t, "/record/medicines", john.cookie).StatusCode; got != 200 {
+			t.Fatalf("before: %d", got)
+		}
+		if _, err := f.db.RevokeGrant(ctx, f.jane.ID, g.ID, jane.ID); err != nil {
+			t.Fatal(err)
+		}
+		resp := f.get(t, "/record/medicines", john.cookie)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("after revoke: %d, want 403", resp.StatusCode)
+		}
+		if got := doc(t, resp).Find("main").Text(); strings.Contains(got, "Metformin") || !strings.Contains(got, "stopped by Jane Example") {
+			t.Errorf("after revoke the page says %q", got)
+		}
+	})
+	t.Run("end date passed", func(t *testing.T) {
+		mary := f.newCarer(t, "Mary")
+		g := f.grant(t, f.jane, jane, mary, "medicines")
+		if _, err := f.db.ChangeGrant(ctx, f.jane.ID, g.ID, jane.ID, []string{"medicines"}, time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.get(t, "/record/medicines", mary.cookie).StatusCode; got != 200 {
+			t.Fatalf("before: %d", got)
+		}
+		f.db.SetClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
+		defer f.db.SetClock(time.Now)
+		if got := f.get(t, "/record/medicines", mary.cookie).StatusCode; got != http.StatusForbidden {
+			t.Fatalf("after the end date: %d, want 403", got)
+		}
+	})
+}
+
+func TestInviteAcceptSwitch(t *testing.T) {
+	f := newFixture(t)
+	janeCookie := f.signIn(t, f.jane)
+	ctx := context.Background()
+
+	// The form with nothing in it says what is wrong.
+	rec := f.post(t, "/carers/invite", janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)}})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "nhsuk-error-summary") {
+		t.Fatalf("empty invitation: %d", rec.Code)
+	}
+
+	rec = f.post(t, "/carers/invite", janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)},
+		"name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines", "choices"}, "ends": {"12m"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("invite: %d %s", rec.Code, rec.Body.String())
+	}
+	d := docOf(t, rec.Body.String())
+	code := strings.TrimSpace(d.Find("#invite-code").Text())
+	link := strings.TrimSpace(d.Find("#invite-link").Text())
+	if len(code) != 14 || !strings.HasSuffix(link, "/carers/accept?code="+code) {
+		t.Fatalf("code %q link %q", code, link)
+	}
+	list := doc(t, f.get(t, "/carers", janeCookie))
+	if !strings.Contains(list.Find("main").Text(), "Invited") {
+		t.Error("the list does not show the invitation")
+	}
+
+	// The carer opens the link in a fresh browser.
+	anon, _, err := f.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	anonCookie := sessionCookie(t, anon)
+	if got := f.get(t, "/carers/accept?code="+code, anonCookie); got.StatusCode != 200 {
+		t.Fatalf("accept page: %d", got.StatusCode)
+	}
+	rec = f.post(t, "/carers/accept", anonCookie, url.Values{"csrf": {sessionCSRF(t, f, anon)}, "code": {code}, "day": {"1"}, "month": {"1"}, "year": {"1990"}})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "4 more tries") {
+		t.Fatalf("wrong date of birth: %d", rec.Code)
+	}
+	rec = f.post(t, "/carers/accept", anonCookie, url.Values{"csrf": {sessionCSRF(t, f, anon)}, "code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/carers/accept/confirm" {
+		t.Fatalf("right date of birth: %d %s", rec.Code, rec.Header().Get("Location"))
+	}
+	conf := doc(t, f.get(t, "/carers/accept/confirm", anonCookie))
+	if conf.Find("#inviter-name").Text() != "Jane Example" || conf.Find("#passkey-create").Length() != 1 || conf.Find("#passkey-signin").Length() != 1 {
+		t.Fatal("confirm page lacks the name or the passkey buttons")
+	}
+
+	// Signing in (as the passkey ceremony would) brings the invitation along.
+	john, err := f.db.CreateCarerAccount(ctx, []byte("john"), "John Smith", store.Passkey{CredentialID: []byte("john"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn, _, err := f.db.RotateSession(ctx, anon, john.ID, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved, _ := f.db.MoveInvitationHold(ctx, anon, signedIn); !moved {
+		t.Fatal("the invitation did not follow the sign-in")
+	}
+	johnCookie := sessionCookie(t, signedIn)
+	rec = f.post(t, "/carers/accept/confirm", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/acting-for" {
+		t.Fatalf("accept: %d", rec.Code)
+	}
+	if !strings.Contains(doc(t, f.get(t, "/carers", janeCookie)).Find("main").Text(), "Active") {
+		t.Error("Jane does not see the grant as active")
+	}
+
+	// With no record of his own, John is asked whom to act for.
+	if got := f.get(t, "/record", johnCookie); got.StatusCode != http.StatusSeeOther || got.Header.Get("Location") != "/acting-for" {
+		t.Fatalf("/record before choosing: %d %s", got.StatusCode, got.Header.Get("Location"))
+	}
+	choose := doc(t, f.get(t, "/acting-for", johnCookie))
+	value, ok := choose.Find("input[name=who]").Attr("value")
+	if !ok || choose.Find("input[value=self]").Length() != 0 {
+		t.Fatal("acting-for page: want one choice and no Myself")
+	}
+	rec = f.post(t, "/acting-for", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}, "who": {value}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("switch: %d", rec.Code)
+	}
+	page := doc(t, f.get(t, "/record/medicines", johnCookie))
+	if !strings.Contains(page.Find(".mcr-acting-banner").Text(), "Jane Example") {
+		t.Error("no banner after switching")
+	}
+
+	// Someone else's grant id cannot be chosen.
+	mary := f.newCarer(t, "Mary")
+	rec = f.post(t, "/acting-for", mary.cookie, url.Values{"csrf": {sessionCSRF(t, f, mary.id)}, "who": {value}})
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("acting under another's grant: %d, want 403", rec.Code)
+	}
+
+	// John gives up; Jane sees it.
+	grants, _ := f.db.GrantsForAccount(ctx, john.ID)
+	rec = f.post(t, "/caring/"+strconv.FormatInt(grants[0].ID, 10)+"/give-up", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("give up: %d", rec.Code)
+	}
+	if !strings.Contains(doc(t, f.get(t, "/carers", janeCookie)).Find("main").Text(), "Given up") {
+		t.Error("Jane does not see that John gave up")
+	}
+	if got := f.get(t, "/record/medicines", johnCookie).StatusCode; got != http.StatusForbidden {
+		t.Errorf("after giving up: %d, want 403", got)
+	}
+}
+
+func TestChangeAndRevokePages(t *testing.T) {
+	f := newFixture(t)
+	janeCookie := f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	john := f.newCarer(t, "John")
+	g := f.grant(t, f.jane, jane, john, "medicines")
+	path := "/carers/" + strconv.FormatInt(g.ID, 10)
+	csrf := csrfToken(t, f, janeCookie)
+
+	if got := f.get(t, "/record/conditions", john.cookie).StatusCode; got != 403 {
+		t.Fatalf("before change: %d", got)
+	}
+	rec := f.post(t, path, janeCookie, url.Values{"csrf": {csrf}, "scope": {"medicines", "conditions"}, "ends": {"never"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("change: %d %s", rec.Code, rec.Body.String())
+	}
+	if got := f.get(t, "/record/conditions", john.cookie).StatusCode; got != 200 {
+		t.Errorf("after change: %d", got)
+	}
+	rec = f.post(t, path, janeCookie, url.Values{"csrf": {csrf}, "scope": {"medicines", "download"}, "ends": {"never"}})
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "every part of it") {
+		t.Errorf("download without every section: %d", rec.Code)
+	}
+	// Amir cannot see or change Jane's carers.
+	amir := f.signIn(t, f.amir)
+	if got := f.get(t, path, amir).StatusCode; got != http.StatusNotFound {
+		t.Errorf("Amir reads Jane's grant: %d", got)
+	}
+	if got := f.get(t, path+"/revoke", janeCookie).StatusCode; got != 200 {
+		t.Errorf("revoke page: %d", got)
+	}
+	rec = f.post(t, path+"/revoke", janeCookie, url.Values{"csrf": {csrf}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("revoke: %d", rec.Code)
+	}
+	d := doc(t, f.get(t, path, janeCookie))
+	if !strings.Contains(d.Find("main").Text(), "Stopped John's access") || d.Find("form[action='"+path+"']").Length() != 0 {
+		t.Error("after revoking, the page should show the history and no change form")
+	}
+	log, err := f.db.AccessLog(context.Background(), f.jane.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants := 0
+	for _, a := range log {
+		if a.Action == "grant" {
+			grants++
+		}
+	}
+	if grants != 2 {
+		t.Errorf("access log has %d grant entries, want 2 (change, revoke)", grants)
+	}
+}
+
+func TestParentalAccessEndsAtSixteen(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sixteen := time.Now().AddDate(0, 0, 10) // Lily turns 16 in ten days
+	dob := sixteen.AddDate(-16, 0, 0).Format("2006-01-02")
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
+		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob), medicine("m3", "lily", "Salbutamol inhaler")}); err != nil {
+		t.Fatal(err)
+	}
+	lily, err := f.db.PersonByNHSNumber(ctx, "9000000017")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lilyCookie := f.signIn(t, lily)
+	rec := f.post(t, "/carers/invite", lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
+		"name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines"}, "ends": {"never"}, "parental": {"yes"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("parental invitation: %d %s", rec.Code, rec.Body.String())
+	}
+	mum := f.newCarer(t, "Mum")
+	grants, _ := f.db.GrantsForPerson(ctx, lily.ID)
+	if len(grants) != 1 || !grants[0].Parental || grants[0].EndsAt.Format("2006-01-02") != sixteen.Format("2006-01-02") {
+		t.Fatalf("grant %+v: want parental, ending on the 16th birthday %s", grants, sixteen.Format("2006-01-02"))
+	}
+	// Accept as the store would after the code and date of birth.
+	code := strings.TrimSpace(docOf(t, rec.Body.String()).Find("#invite-code").Text())
+	if _, err := f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.db.SetActingFor(ctx, mum.id, mum.acct.ID, g.ID)
+	if got := f.get(t, "/record/medicines", mum.cookie).StatusCode; got != 200 {
+		t.Fatalf("before the birthday: %d", got)
+	}
+
+	f.db.SetClock(func() time.Time { return time.Now().AddDate(0, 0, 11) })
+	defer f.db.SetClock(time.Now)
+	// Sessions would have timed out in 11 days: sign both in again.
+	mumSession, _, _ := f.db.CreateSession(ctx, mum.acct.ID, store.DefaultSessionPolicy())
+	if err := f.db.SetActingFor(ctx, mumSession, mum.acct.ID, g.ID); store.ErrorCode(err) != store.EFORBIDDEN {
+		t.Errorf("acting after the 16th birthday: %v, want forbidden", err)
+	}
+	lilyAcct := f.ownAccount(t, lily)
+	lilySession, _, _ := f.db.CreateSession(ctx, lilyAcct.ID, store.DefaultSessionPolicy())
+	d := doc(t, f.get(t, "/carers", sessionCookie(t, lilySession)))
+	if !strings.Contains(d.Find("main").Text(), "ended on your 16th birthday") {
+		t.Errorf("Lily is not told the parental access ended: %s", d.Find("main").Text())
+	}
+	again, ok := d.Find(`a[href^="/carers/invite?again="]`).Attr("href")
+	if !ok {
+		t.Fatal("no link to invite her mother again")
+	}
+	form := doc(t, f.get(t, again, sessionCookie(t, lilySession)))
+	if v, _ := form.Find("#carer-name").Attr("value"); v != "Jane Example" {
+		t.Errorf("invite again starts with name %q", v)
+	}
+	if form.Find("#scope-medicines[checked]").Length() != 1 {
+		t.Error("invite again does not start with the scopes she had")
+	}
+}
