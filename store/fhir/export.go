@@ -12,10 +12,16 @@ func WithMetaSource(raw []byte, source string) ([]byte, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, fmt.Errorf("resource: %w", jsonError(raw, err))
 	}
+	if fields == nil { // JSON null (found by FuzzProject)
+		return nil, fmt.Errorf("resource: not a JSON object")
+	}
 	meta := map[string]json.RawMessage{}
 	if m, ok := fields["meta"]; ok {
 		if err := json.Unmarshal(m, &meta); err != nil {
 			return nil, fmt.Errorf("meta: %w", jsonError(m, err))
+		}
+		if meta == nil { // "meta": null, which a source may send
+			meta = map[string]json.RawMessage{}
 		}
 	}
 	src, err := json.Marshal(source)

@@ -1,0 +1,156 @@
+package web
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// RateLimit is how often something may be tried: Burst tries at once, then
+// one more every Every.
+type RateLimit struct {
+	Burst int
+	Every time.Duration
+}
+
+// The limits on the endpoints that guess at something secret or cost a
+// passkey ceremony; never changed at run time. They are generous to people (a mistyped code, a passkey
+// prompt cancelled and tried again, a care home sharing one address) and
+// slow guessing by orders of magnitude; the store also locks a code after a
+// few wrong tries.
+var (
+	limitSignIn     = RateLimit{Burst: 30, Every: 2 * time.Second} // per client
+	limitEnrolCode  = RateLimit{Burst: 20, Every: time.Minute}     // per client, codes submitted
+	limitPerCode    = RateLimit{Burst: 10, Every: 5 * time.Minute} // per code, from anywhere
+	limitEnrolSetup = RateLimit{Burst: 30, Every: 2 * time.Second} // per client, passkey ceremonies
+	limitMaxKeys    = 10000                                        // buckets kept per limiter
+)
+
+// limiter is a token bucket per key, held in memory. It keeps at most max
+// keys: when full it first forgets keys whose buckets have refilled (they
+// remember nothing), then an arbitrary one, so memory stays bounded whatever
+// arrives.
+type limiter struct {
+	mu      sync.Mutex
+	rate    RateLimit
+	max     int
+	now     func() time.Time
+	buckets map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+func newLimiter(rate RateLimit, max int, now func() time.Time) *limiter {
+	return &limiter{rate: rate, max: max, now: now, buckets: map[string]*bucket{}}
+}
+
+// allow takes a token from key's bucket; when there is none it says how long until there is.
+func (l *limiter) allow(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	b, ok := l.buckets[key]
+	if !ok {
+		if len(l.buckets) >= l.max {
+			l.evict(now)
+		}
+		b = &bucket{tokens: float64(l.rate.Burst), last: now}
+		l.buckets[key] = b
+	}
+	b.tokens = l.refill(b, now)
+	b.last = now
+	if b.tokens < 1 {
+		return false, time.Duration((1 - b.tokens) * float64(l.rate.Every))
+	}
+	b.tokens--
+	return true, 0
+}
+
+func (l *limiter) refill(b *bucket, now time.Time) float64 {
+	elapsed := now.Sub(b.last)
+	if elapsed <= 0 {
+		return b.tokens
+	}
+	return math.Min(float64(l.rate.Burst), b.tokens+float64(elapsed)/float64(l.rate.Every))
+}
+
+// evict makes room for one key. Called with l.mu held.
+func (l *limiter) evict(now time.Time) {
+	for k, b := range l.buckets {
+		if l.refill(b, now) >= float64(l.rate.Burst) {
+			delete(l.buckets, k)
+		}
+	}
+	for k := range l.buckets {
+		if len(l.buckets) < l.max {
+			return
+		}
+		delete(l.buckets, k)
+	}
+}
+
+// clientKey is the coarse identity of a client: its IP address (an IPv6
+// address's /64, which one household or phone usually holds). It reads the
+// connection's address, never X-Forwarded-For, which anyone can write.
+func clientKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host
+	}
+	if ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return ip.String()
+}
+
+// normaliseCode is an enrolment or invitation code as the store compares it:
+// letters and digits only, upper case, so "abcd efgh-jkmn" counts with "ABCD-EFGH-JKMN".
+func normaliseCode(code string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(code) {
+		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+		if b.Len() > 64 {
+			break
+		}
+	}
+	return b.String()
+}
+
+// rateLimit refuses a client's request with 429 "Too many tries" once it has
+// used up perClient. When codeField is not "", the code submitted in that form
+// field is limited too, by perCode across all clients, so a guesser spread over
+// many addresses still gets few tries at any one code.
+func rateLimit(perClient RateLimit, codeField string, perCode RateLimit) echo.MiddlewareFunc {
+	clients := newLimiter(perClient, limitMaxKeys, time.Now)
+	codes := newLimiter(perCode, limitMaxKeys, time.Now)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ok, wait := clients.allow(clientKey(c.Request()))
+			if ok && codeField != "" {
+				if code := normaliseCode(c.FormValue(codeField)); code != "" {
+					ok, wait = codes.allow(code)
+				}
+			}
+			if !ok {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+				return echo.NewHTTPError(http.StatusTooManyRequests)
+			}
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,93 @@
+package web
+
+import (
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestLimiter(t *testing.T) {
+	start := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	type step struct {
+		at   time.Duration // since start
+		key  string
+		want bool
+	}
+	tests := []struct {
+		name  string
+		rate  RateLimit
+		max   int
+		steps []step
+	}{
+		{"burst then refused", RateLimit{Burst: 2, Every: time.Minute}, 10, []step{
+			{0, "a", true}, {0, "a", true}, {0, "a", false}, {59 * time.Second, "a", false},
+		}},
+		{"refills one per interval", RateLimit{Burst: 2, Every: time.Minute}, 10, []step{
+			{0, "a", true}, {0, "a", true}, {0, "a", false}, {time.Minute, "a", true}, {time.Minute, "a", false},
+		}},
+		{"never more than the burst after a long wait", RateLimit{Burst: 2, Every: time.Minute}, 10, []step{
+			{0, "a", true}, {time.Hour, "a", true}, {time.Hour, "a", true}, {time.Hour, "a", false},
+		}},
+		{"keys are separate", RateLimit{Burst: 1, Every: time.Minute}, 10, []step{
+			{0, "a", true}, {0, "a", false}, {0, "b", true}, {0, "b", false},
+		}},
+		{"a forgotten key starts full, but only once it has refilled", RateLimit{Burst: 1, Every: time.Minute}, 2, []step{
+			{0, "a", true}, {0, "b", true}, {time.Minute, "c", true}, {time.Minute, "a", true}, {time.Minute, "a", false},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			now := start
+			l := newLimiter(tt.rate, tt.max, func() time.Time { return now })
+			for i, s := range tt.steps {
+				now = start.Add(s.at)
+				if got, _ := l.allow(s.key); got != s.want {
+					t.Fatalf("step %d (%s at %v): allowed %v, want %v", i, s.key, s.at, got, s.want)
+				}
+			}
+		})
+	}
+}
+
+// TestLimiterMemoryIsBounded: a flood of new clients never grows the table past its bound.
+func TestLimiterMemoryIsBounded(t *testing.T) {
+	now := time.Now()
+	l := newLimiter(RateLimit{Burst: 1, Every: time.Hour}, 100, func() time.Time { return now })
+	for i := range 10000 {
+		l.allow("client-" + strconv.Itoa(i))
+		if len(l.buckets) > 100 {
+			t.Fatalf("%d buckets after %d clients", len(l.buckets), i+1)
+		}
+	}
+}
+
+func TestClientKey(t *testing.T) {
+	tests := []struct{ remote, forwarded, want string }{
+		{"192.0.2.1:1234", "", "192.0.2.1"},
+		{"192.0.2.1:9999", "203.0.113.9", "192.0.2.1"}, // X-Forwarded-For is anyone's to write
+		{"[2001:db8:1:2:3:4:5:6]:443", "", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:ffff::1]:443", "", "2001:db8:1:2::/64"},
+		{"not an address", "", "not an address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.remote, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/signin/begin", nil)
+			r.RemoteAddr = tt.remote
+			if tt.forwarded != "" {
+				r.Header.Set("X-Forwarded-For", tt.forwarded)
+			}
+			if got := clientKey(r); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNormaliseCode(t *testing.T) {
+	for in, want := range map[string]string{"abcd-efgh-jkmn": "ABCDEFGHJKMN", " ABCD EFGH JKMN ": "ABCDEFGHJKMN", "<script>": "SCRIPT", "": ""} {
+		if got := normaliseCode(in); got != want {
+			t.Errorf("%q: got %q, want %q", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestRateLimits sends each guessable or costly endpoint request after request
+// from one address, with a valid session and CSRF token so only the limit can
+// refuse: a person's few tries go through, a guesser soon gets 429 "Too many
+// tries" with Retry-After, and another address is not held back.
+func TestRateLimits(t *testing.T) {
+	tests := []struct {
+		name, path string
+		json       bool
+		setup      func(f *fixture, c *passkeyBrowser) // leaves c on a page with a CSRF token
+	}{
+		{"enrolment code", "/enrol", false, func(f *fixture, c *passkeyBrowser) { c.page("/enrol") }},
+		{"invitation code", "/carers/accept", false, func(f *fixture, c *passkeyBrowser) { c.page("/carers/accept") }},
+		{"sign-in begin", "/signin/begin", true, func(f *fixture, c *passkeyBrowser) { c.page("/signin") }},
+		{"sign-in finish", "/signin/finish", true, func(f *fixture, c *passkeyBrowser) { c.page("/signin") }},
+		{"enrol passkey begin", "/enrol/passkey/begin", true, nil},
+		{"enrol passkey finish", "/enrol/passkey/finish", true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			var c *passkeyBrowser
+			if tt.setup != nil {
+				c = newPasskeyBrowser(t, f.handler)
+				tt.setup(f, c)
+			} else {
+				c = f.enrolForm(t, f.jane)
+			}
+			send := func(c *passkeyBrowser, i int) (int, string, string) {
+				if tt.json {
+					rec := c.json(tt.path, nil)
+					return rec.Code, rec.Body.String(), rec.Header().Get("Retry-After")
+				}
+				// A different wrong code each time: the per-client limit, not the per-code one.
+				rec := c.form(tt.path, url.Values{"code": {fmt.Sprintf("WRNG-%04d-CODE", i)}, "day": {"1"}, "month": {"1"}, "year": {"1990"}})
+				return rec.Code, rec.Body.String(), rec.Header().Get("Retry-After")
+			}
+			refusedAt := 0
+			for i := 1; i <= 200 && refusedAt == 0; i++ {
+				code, body, retry := send(c, i)
+				if code >= 500 {
+					t.Fatalf("try %d: status %d", i, code)
+				}
+				if code == http.StatusTooManyRequests {
+					refusedAt = i
+					if retry == "" || retry == "0" {
+						t.Errorf("429 without a Retry-After: %q", retry)
+					}
+					if tt.json && !strings.Contains(body, `"error"`) || !tt.json && !strings.Contains(body, "Too many tries") {
+						t.Errorf("429 does not say too many tries: %s", body)
+					}
+				}
+			}
+			if refusedAt == 0 {
+				t.Fatal("200 tries from one address, none refused")
+			}
+			if refusedAt <= 10 {
+				t.Fatalf("refused at try %d: a person who mistypes a few times would be locked out", refusedAt)
+			}
+			t.Logf("refused at try %d", refusedAt)
+			other := *c
+			other.addr = "198.51.100.7:5555"
+			if code, body, _ := send(&other, 0); code == http.StatusTooManyRequests {
+				t.Fatalf("another address was refused too: %s", body)
+			}
+		})
+	}
+}
+
+// TestCodeRateLimitAcrossAddresses: one code tried from many addresses is
+// still refused after a few tries, and the right answer is refused too once
+// the code is under attack, so spreading a guess over addresses does not help.
+func TestCodeRateLimitAcrossAddresses(t *testing.T) {
+	f := newFixture(t)
+	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.amir.ID, 3600e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusedAt := 0
+	for i := 1; i <= 50 && refusedAt == 0; i++ {
+		c := newPasskeyBrowser(t, f.handler)
+		c.addr = fmt.Sprintf("203.0.113.%d:1000", i)
+		c.page("/enrol")
+		// The code typed in different ways still counts as one code.
+		typed := []string{code, strings.ToLower(code), " " + strings.ReplaceAll(code, "-", " ") + " "}[i%3]
+		rec := c.form("/enrol", url.Values{"code": {typed}, "day": {"2"}, "month": {"7"}, "year": {"1980"}})
+		if rec.Code == http.StatusTooManyRequests {
+			refusedAt = i
+		}
+	}
+	if refusedAt == 0 || refusedAt > 20 {
+		t.Fatalf("one code tried from 50 addresses: refused at try %d, want within 20", refusedAt)
+	}
+	t.Logf("refused at try %d", refusedAt)
+}

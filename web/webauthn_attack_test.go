@@ -1,0 +1,197 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// opensRecord reports whether the client's session opens the record.
+func opensRecord(c *passkeyBrowser) bool {
+	rec := c.do(http.MethodGet, "/record", "", nil)
+	return rec.Code == http.StatusOK
+}
+
+// TestPasskeyCeremoniesWithSoftwareKey checks the software authenticator the
+// attack tests bend: left alone, it enrols and signs in through the real
+// handlers.
+func TestPasskeyCeremoniesWithSoftwareKey(t *testing.T) {
+	f := newFixture(t)
+	k, enrolled := f.enrolWithKey(t, f.jane)
+	if !opensRecord(enrolled) {
+		t.Fatal("enrolment did not sign in")
+	}
+	rec, c := f.signInWithKey(t, k)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/record"`) {
+		t.Fatalf("sign-in: %d %s", rec.Code, rec.Body.String())
+	}
+	if !opensRecord(c) {
+		t.Fatal("sign-in did not open the record")
+	}
+}
+
+// TestWebAuthnAttacksRefused bends one part of a real passkey sign-in at a
+// time. Each must be refused with a 4xx and leave the browser signed out.
+func TestWebAuthnAttacksRefused(t *testing.T) {
+	tests := []struct {
+		name   string
+		bend   func(k *softKey)
+		status int
+	}{
+		// A phishing site relaying the ceremony: the browser writes its own origin into clientDataJSON.
+		{"wrong origin", func(k *softKey) { k.Origin = "https://mycarerecord.example.evil" }, http.StatusBadRequest},
+		{"origin differs only in scheme", func(k *softKey) { k.Origin = "https://localhost:8080" }, http.StatusBadRequest},
+		{"origin differs only in port", func(k *softKey) { k.Origin = "http://localhost:8081" }, http.StatusBadRequest},
+		// A passkey scoped to another site: the authenticator hashes that RP ID into its data.
+		{"wrong RP ID", func(k *softKey) { k.RPID = "evil.example" }, http.StatusBadRequest},
+		{"parent domain as RP ID", func(k *softKey) { k.RPID = "localhost." }, http.StatusBadRequest},
+		// The portal asks for user verification (PIN or biometric), not mere presence.
+		{"user present but not verified", func(k *softKey) { k.Flags = flagUP }, http.StatusBadRequest},
+		{"not even present", func(k *softKey) { k.Flags = flagUV }, http.StatusBadRequest},
+		// A copy of the key that has counted fewer uses than the original.
+		{"sign count going backwards", func(k *softKey) { k.SignCount = 0 }, http.StatusForbidden},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			k, _ := f.enrolWithKey(t, f.jane)
+			if rec, _ := f.signInWithKey(t, k); rec.Code != http.StatusOK {
+				t.Fatalf("the unbent key does not sign in: %d %s", rec.Code, rec.Body.String())
+			}
+			tt.bend(k)
+			rec, c := f.signInWithKey(t, k)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body.String())
+			}
+			if !strings.Contains(rec.Body.String(), `"error"`) {
+				t.Errorf("refusal does not say what to do: %s", rec.Body.String())
+			}
+			if opensRecord(c) {
+				t.Fatal("the refused ceremony signed the browser in")
+			}
+		})
+	}
+}
+
+// TestEnrolmentWithoutUserVerificationRefused: the passkey made at enrolment
+// must also have verified the user, or it could later be used by anyone holding the device.
+func TestEnrolmentWithoutUserVerificationRefused(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		bend func(k *softKey)
+	}{
+		{"not verified", func(k *softKey) { k.Flags = flagUP }},
+		{"wrong origin", func(k *softKey) { k.Origin = "https://evil.example" }},
+		{"wrong RP ID", func(k *softKey) { k.RPID = "evil.example" }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			c := f.enrolForm(t, f.jane)
+			opts := c.must(c.json("/enrol/passkey/begin", nil), http.StatusOK, "enrol begin")
+			k := newSoftKey(t, "http://localhost:8080", "localhost")
+			tt.bend(k)
+			if rec := c.json("/enrol/passkey/finish", keyCreate(t, k, opts)); rec.Code != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body.String())
+			}
+			if opensRecord(c) {
+				t.Fatal("a refused passkey signed the browser in")
+			}
+		})
+	}
+}
+
+// TestReplayedAssertionRefused sends one signed assertion twice: a challenge
+// is answered once only, so the copy is refused whether it comes back in the
+// same browser session, in the same session after a new challenge, or in
+// another browser.
+func TestReplayedAssertionRefused(t *testing.T) {
+	f := newFixture(t)
+	k, _ := f.enrolWithKey(t, f.jane)
+
+	c := newPasskeyBrowser(t, f.handler)
+	c.page("/signin")
+	opts := c.must(c.json("/signin/begin", nil), http.StatusOK, "begin")
+	assertion := keyGet(t, k, opts)
+	c.must(c.json("/signin/finish", assertion), http.StatusOK, "first use")
+
+	t.Run("same session", func(t *testing.T) {
+		c.page("/record")
+		c.must(c.form("/signout", url.Values{}), http.StatusSeeOther, "sign out")
+		c.page("/signin")
+		if rec := c.json("/signin/finish", assertion); rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body.String())
+		}
+		if opensRecord(c) {
+			t.Fatal("replay signed in")
+		}
+	})
+	t.Run("same session after a new challenge", func(t *testing.T) {
+		c.page("/signin")
+		c.must(c.json("/signin/begin", nil), http.StatusOK, "begin")
+		if rec := c.json("/signin/finish", assertion); rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body.String())
+		}
+		if opensRecord(c) {
+			t.Fatal("replay signed in")
+		}
+	})
+	t.Run("another browser", func(t *testing.T) {
+		other := newPasskeyBrowser(t, f.handler)
+		other.page("/signin")
+		other.must(other.json("/signin/begin", nil), http.StatusOK, "begin")
+		if rec := other.json("/signin/finish", assertion); rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body.String())
+		}
+		if opensRecord(other) {
+			t.Fatal("replay signed in")
+		}
+	})
+	t.Run("registration answer sent to sign-in", func(t *testing.T) {
+		other := newPasskeyBrowser(t, f.handler)
+		other.page("/signin")
+		opts := other.must(other.json("/signin/begin", nil), http.StatusOK, "begin")
+		if rec := other.json("/signin/finish", keyCreate(t, newSoftKey(t, "http://localhost:8080", "localhost"), opts)); rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body.String())
+		}
+	})
+}
+
+// TestClonedPasskeyKeepsTheOriginalsCount: after a refused clone, the stored
+// count is not wound back, so the clone stays refused and the original still works.
+func TestClonedPasskeyKeepsTheOriginalsCount(t *testing.T) {
+	f := newFixture(t)
+	k, _ := f.enrolWithKey(t, f.jane)
+	for range 3 {
+		if rec, _ := f.signInWithKey(t, k); rec.Code != http.StatusOK {
+			t.Fatalf("sign-in: %d", rec.Code)
+		}
+	}
+	original := k.SignCount
+	k.SignCount = 1 // the clone was copied after the first use
+	for range 2 {
+		if rec, c := f.signInWithKey(t, k); rec.Code != http.StatusForbidden || opensRecord(c) {
+			t.Fatalf("clone: status %d, want 403", rec.Code)
+		}
+	}
+	k.SignCount = original
+	if rec, _ := f.signInWithKey(t, k); rec.Code != http.StatusOK {
+		t.Fatalf("the original after a refused clone: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// TestPasskeyWithoutCounterSignsIn: synced passkeys always report a sign count
+// of 0, which is not a clone; refusing it would lock out most phone users.
+func TestPasskeyWithoutCounterSignsIn(t *testing.T) {
+	f := newFixture(t)
+	k := newSoftKey(t, "http://localhost:8080", "localhost")
+	k.NoCounter = true
+	c := f.enrolForm(t, f.jane)
+	opts := c.must(c.json("/enrol/passkey/begin", nil), http.StatusOK, "enrol begin")
+	c.must(c.json("/enrol/passkey/finish", keyCreate(t, k, opts)), http.StatusOK, "enrol finish")
+	for i := range 3 {
+		if rec, c := f.signInWithKey(t, k); rec.Code != http.StatusOK || !opensRecord(c) {
+			t.Fatalf("sign-in %d with a counter of 0: %d %s", i+1, rec.Code, rec.Body.String())
+		}
+	}
+}
