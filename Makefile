@@ -1,12 +1,15 @@
 # My Care Record. `make run` and `make test` do all their own set-up on a fresh Debian machine.
-export GOTOOLCHAIN := local
+# Go 1.26.10: the machine's 1.26.8 has ten standard-library vulnerabilities fixed in
+# 1.26.9 and 1.26.10 (see `make vulncheck`); the go command fetches it once through the Go
+# module proxy. GOTOOLCHAIN=local builds with whatever 1.26 is installed.
+export GOTOOLCHAIN := go1.26.10
 export CGO_ENABLED := 1
 GO      ?= go
 TAGS    := -tags sqlite_fts5
 BIN     := bin/portal
 PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v '/e2e$$')
 
-.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots
+.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots fuzz vulncheck
 
 run: build
 	./$(BIN) serve --demo --db data/portal.db
@@ -33,7 +36,7 @@ e2e/fhirserver/node_modules/.installed: e2e/fhirserver/package.json e2e/fhirserv
 tools:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
-test: deps tools fmt-check vet templ-check unit e2e
+test: deps tools fmt-check vet templ-check vulncheck unit e2e
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './static/node_modules/*')); \
@@ -65,6 +68,40 @@ bench: deps
 ## load: the real binary under 200 signed-in sessions on a 10,000-person population (see README).
 load: build
 	PORTAL_LOAD=1 PORTAL_BIN=$(CURDIR)/$(BIN) $(GO) test $(TAGS) -count=1 -timeout 30m -v -run TestLoad ./e2e/load/
+
+## fuzz: each fuzz target for FUZZTIME, seeded from ../shared/fhir and the software passkey; prints executions.
+## A crasher is written to the package's testdata/fuzz and then runs in every `make unit`, as a regression test.
+FUZZTIME ?= 20s
+FUZZMINIMIZE ?= 100x # executions spent shrinking each new input, so a slow target keeps fuzzing
+FUZZ_TARGETS := ./store/fhir:FuzzParse ./store/fhir:FuzzProject ./store:FuzzImport \
+	./web:FuzzEnrolForm ./web:FuzzRecordParams ./web:FuzzPasskeyFinish
+fuzz: deps
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; out=$$(mktemp); \
+		if $(GO) test $(TAGS) -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg >$$out 2>&1; then ok=1; else ok=0; fi; \
+		printf '%-18s %-13s %s\n' $$fn $$pkg "$$(grep -o 'elapsed: [0-9]*s, execs: [0-9]*' $$out | tail -1)"; \
+		if [ $$ok = 0 ]; then cat $$out; rm -f $$out; exit 1; fi; rm -f $$out; \
+	done
+
+## vulncheck: govulncheck over every package, against the Go vulnerability database taken from the
+## golang.org/x/vulndb module (its OSV entries) through the Go module proxy, as vuln.go.dev is not
+## reachable here. Bump VULNDB_VERSION to take newer entries.
+## VULN_REVIEWED are findings read and judged not to apply, each with no fixed release:
+## GO-2026-6875 is X-Real-IP trusted by echo's proxy middleware, GO-2026-6872 X-Forwarded-For
+## trusted by echo's rate limiter; the portal uses neither (web/ratelimit.go keys on the
+## connection's address), but govulncheck reports every echo caller.
+VULN_REVIEWED := GO-2026-6875 GO-2026-6872
+GOVULNCHECK_VERSION ?= v1.9.0
+VULNDB_VERSION      ?= v0.0.0-20261105234957-e22db6528018
+vulncheck:
+	cd /tmp && $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION)
+	@dir=$$(cd /tmp && $(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
+	asof=$$(echo $(VULNDB_VERSION) | sed -n 's/^v0\.0\.0-\([0-9]\{14\}\)-.*/\1/p'); \
+	rm -rf bin/vulndb && $(GO) run ./cmd/vulndb -osv "$$dir/data/osv" -out $(CURDIR)/bin/vulndb -as-of "$$asof"
+	@out=$$($$($(GO) env GOPATH)/bin/govulncheck -db file://$(CURDIR)/bin/vulndb $(TAGS) ./... 2>&1); \
+	ids=$$(echo "$$out" | sed -n 's/^Vulnerability #[0-9]*: \(GO-[0-9-]*\)$$/\1/p'); \
+	for id in $$ids; do case " $(VULN_REVIEWED) " in *" $$id "*) ;; *) echo "$$out"; echo "govulncheck: $$id is not reviewed"; exit 1;; esac; done; \
+	if [ -z "$$ids" ] && ! echo "$$out" | grep -q "No vulnerabilities found"; then echo "$$out"; exit 1; fi; \
+	echo "govulncheck: no vulnerabilities reached but the reviewed ones: $$(echo $$ids)"
 
 clean:
 	rm -rf bin data

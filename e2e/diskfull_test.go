@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycarerecord/portal/e2e/softkey"
+	"github.com/mycarerecord/portal/e2e/passkeytest"
 )
 
 // TestDiskFull runs the portal on a small disk of its own (a tmpfs, so the
@@ -33,7 +33,7 @@ func TestDiskFull(t *testing.T) {
 
 	p := startPortalIn(t, dir)
 	jane := p.Invites[0]
-	s := softkey.NewSession(p.BaseURL)
+	s := passkeytest.NewSession(p.BaseURL)
 	key, err := s.Enrol(jane.Code, jane.BirthDate.Format("2006-01-02"))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestDiskFull(t *testing.T) {
 		t.Fatalf("access log went from %d to %d entries over four record pages with the disk full", before, got)
 	}
 	// Signing in works (a new session is written in the reserve's room).
-	other := softkey.NewSession(p.BaseURL)
+	other := passkeytest.NewSession(p.BaseURL)
 	if err := other.SignIn(key); err != nil {
 		t.Fatalf("sign in with the disk full: %v", err)
 	}

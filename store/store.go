@@ -75,7 +75,7 @@ type DB struct {
 // Open opens (creating if needed) the SQLite file at path in WAL mode with
 // foreign keys and a busy timeout, and applies any pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := "file:" + path + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=NORMAL&_txlock=immediate"
+	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=NORMAL&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -93,6 +93,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.openSpace(path)
 	}
 	return db, nil
+}
+
+// URIPath escapes a file path for an SQLite "file:" URI, in which "?" starts
+// the options and "#" a fragment, so a folder named "a#b" is opened as itself.
+func URIPath(path string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 }
 
 // SetClock replaces the clock; tests use it to move time forward.

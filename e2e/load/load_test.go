@@ -26,7 +26,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mycarerecord/portal/e2e/softkey"
+	"github.com/mycarerecord/portal/e2e/passkeytest"
 	"github.com/mycarerecord/portal/e2e/upstream"
 	"github.com/mycarerecord/portal/store/demo"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -133,7 +133,7 @@ func TestLoad(t *testing.T) {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			s, err := signUp(base, invitees[i], codes[i])
+			s, err := signUp(base, i+1, invitees[i], codes[i])
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && enrolErr == nil {
@@ -301,18 +301,20 @@ func serve(t *testing.T, bin, db string, port int, base string) server {
 
 // session is a signed-in load-test session and its person's result trend pages.
 type session struct {
-	*softkey.Session
+	*passkeytest.Session
 	trends []string
 }
 
 // signUp enrols a passkey for the person with their code, then signs in
 // afresh with that passkey in a new session, as people do.
-func signUp(base string, p demo.Person, code string) (*session, error) {
-	key, err := softkey.NewSession(base).Enrol(code, p.BirthDate)
+func signUp(base string, n int, p demo.Person, code string) (*session, error) {
+	// Each session comes from its own loopback address, as each person has their own.
+	ip := net.IPv4(127, 1, byte(n>>8), byte(n))
+	key, err := passkeytest.NewSessionFrom(base, ip).Enrol(code, p.BirthDate)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{Session: softkey.NewSession(base)}
+	s := &session{Session: passkeytest.NewSessionFrom(base, ip)}
 	if err := s.SignIn(key); err != nil {
 		return nil, err
 	}

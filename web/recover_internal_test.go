@@ -1,0 +1,44 @@
+package web
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+// A handler that panics gives the person the service's error page with a
+// 500, with the security headers, and the server goes on serving.
+func TestPanicBecomesErrorPage(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := []byte(strings.Repeat("k", 32))
+	s, err := New(Config{Origin: "http://localhost:8080", HashKey: key, BlockKey: key}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.echo.GET("/panics", func(echo.Context) error { panic("a bug") })
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/panics", nil))
+	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "Sorry, there is a problem with the service") {
+		t.Fatalf("panic gave %d:\n%s", rec.Code, rec.Body.String())
+	}
+	if rec.Header().Get("Content-Security-Policy") == "" {
+		t.Error("the error page after a panic has no CSP")
+	}
+	rec = httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("after a panic /healthz gave %d", rec.Code)
+	}
+}
