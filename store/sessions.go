@@ -77,30 +77,29 @@ func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, p 
 
 // Session returns the live session with that id and marks it as seen.
 // A session past its idle or absolute end is deleted and reported as ENOTFOUND.
+// Most requests only read: the write lock is taken only to mark the session
+// seen (once a minute) or to delete it, so sessions do not queue every page
+// behind the database's one writer.
 func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session, error) {
-	var s Session
-	ended := false
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var acct, enrol sql.NullInt64
-		var created, seen, expires string
-		err := tx.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, ceremony, created_at, last_seen_at, expires_at
-FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &s.Ceremony, &created, &seen, &expires)
-		if errors.Is(err, sql.ErrNoRows) {
-			return Errorf(ENOTFOUND, "Your session has ended.")
+	s, err := readSession(ctx, db.db, id)
+	if err != nil {
+		return Session{}, err
+	}
+	now := db.now()
+	ended := !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle))
+	if !ended && now.Sub(s.LastSeenAt) < time.Minute {
+		return s, nil
+	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		// Read again under the write lock: another request may have touched or ended it.
+		if s, err = readSession(ctx, tx, id); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("read session: %w", err)
-		}
-		s.AccountID, s.EnrolPersonID = acct.Int64, enrol.Int64
-		s.CreatedAt, s.LastSeenAt, s.ExpiresAt = parseTime(created), parseTime(seen), parseTime(expires)
-		now := db.now()
-		if !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle)) {
+		if ended = !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle)); ended {
 			// Returning nil commits the delete; the caller still hears that the session ended.
-			ended = true
 			_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(id))
 			return err
 		}
-		// Writing on every request would serialise all readers behind the write lock; a minute's precision is plenty.
 		if now.Sub(s.LastSeenAt) >= time.Minute {
 			s.LastSeenAt = now
 			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, formatTime(now), hashToken(id)); err != nil {
@@ -115,6 +114,26 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enro
 	if ended {
 		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
 	}
+	return s, nil
+}
+
+// readSession reads the session with that id, live or not.
+func readSession(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string) (Session, error) {
+	var s Session
+	var acct, enrol sql.NullInt64
+	var created, seen, expires string
+	err := q.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, ceremony, created_at, last_seen_at, expires_at
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &s.Ceremony, &created, &seen, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
+	}
+	if err != nil {
+		return Session{}, fmt.Errorf("read session: %w", err)
+	}
+	s.AccountID, s.EnrolPersonID = acct.Int64, enrol.Int64
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = parseTime(created), parseTime(seen), parseTime(expires)
 	return s, nil
 }
 
