@@ -1,6 +1,18 @@
 package store
 
-import "context"
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
 
 // Performer is who made a change: an account, by name, and whether as a carer
 // acting for the person (with their relationship, e.g. "daughter").
@@ -9,6 +21,18 @@ type Performer struct {
 	Name         string
 	Carer        bool
 	Relationship string
+}
+
+// Describe says who made a change, to the person whose record it is: "You",
+// or "Mary Smith (daughter), acting for you".
+func (p Performer) Describe() string {
+	if !p.Carer {
+		return "You"
+	}
+	if p.Relationship != "" {
+		return p.Name + " (" + p.Relationship + "), acting for you"
+	}
+	return p.Name + ", acting for you"
 }
 
 type forCarerKey struct{}
@@ -23,4 +47,1144 @@ func ForCarer(ctx context.Context) context.Context {
 func IsForCarer(ctx context.Context) bool {
 	v, _ := ctx.Value(forCarerKey{}).(bool)
 	return v
+}
+
+// The questions a person answers about their record. Each answer is "yes" or "no".
+const (
+	QuestionDirectCare = "direct-care" // share with professionals in other organisations caring for me
+	QuestionResearch   = "research"    // use de-identified data for research
+	QuestionPlanning   = "planning"    // use data for planning and improving services
+
+	withholdPrefix     = "withhold:"      // + a category: keep this kind of information out of sharing
+	withholdItemPrefix = "withhold-item:" // + an item key: keep this one entry out of sharing
+)
+
+// Sensitive categories a person may keep out of sharing. An entry is in a
+// category only by its own code, listed in the sensitive_codes table that
+// migration 0011 seeds (SNOMED CT, LOINC and RxNorm codes one by one, ICD-10
+// by prefix: F for mental health; A50-A64, B20-B24 and Z30 for sexual health),
+// or, for social care, by coming from a source marked as a social care service
+// (SetSourceSocialCare). Nothing is inferred from free text, so an entry
+// recorded without a listed code is not kept out by its category: the pages
+// say so, and single entries can always be kept out one by one.
+const (
+	CategoryMentalHealth = "mental-health"
+	CategorySexualHealth = "sexual-health"
+	CategorySocialCare   = "social-care"
+)
+
+// Categories lists the categories that can be kept out of sharing, in the order pages show them.
+func Categories() []string {
+	return []string{CategoryMentalHealth, CategorySexualHealth, CategorySocialCare}
+}
+
+// WithholdQuestion is the question that keeps a category out of sharing.
+func WithholdQuestion(category string) string { return withholdPrefix + category }
+
+// WithholdItemQuestion is the question that keeps one entry out of sharing.
+func WithholdItemQuestion(key string) string { return withholdItemPrefix + key }
+
+// ConsentQuestionSlug is the question's part of a page address, e.g. "mental-health" for withhold:mental-health.
+func ConsentQuestionSlug(q string) string { return strings.TrimPrefix(q, withholdPrefix) }
+
+// ConsentQuestionBySlug is the question a page address names, if any (single entries have no slug).
+func ConsentQuestionBySlug(slug string) (string, bool) {
+	for _, q := range ConsentQuestions() {
+		if ConsentQuestionSlug(q) == slug {
+			return q, true
+		}
+	}
+	return "", false
+}
+
+// ItemQuestionKey is the entry key of a question about one entry, and whether it is one.
+func ItemQuestionKey(q string) (string, bool) { return strings.CutPrefix(q, withholdItemPrefix) }
+
+// ConsentQuestions lists the questions with a page of their own.
+func ConsentQuestions() []string {
+	qs := []string{QuestionDirectCare, QuestionResearch, QuestionPlanning}
+	for _, c := range Categories() {
+		qs = append(qs, WithholdQuestion(c))
+	}
+	return qs
+}
+
+// WithheldItem is one entry kept out of sharing, by a key that survives the
+// record being synced again: the fact's de-duplication key, so every source's
+// report of it is kept out, or its resource when it has none.
+type WithheldItem struct {
+	Key   string `json:"key"`
+	Label string `json:"label"`
+}
+
+// ConsentState is every choice a person has made, as it stands.
+type ConsentState struct {
+	DirectCare    bool           `json:"directCare"`
+	Research      bool           `json:"research"`
+	Planning      bool           `json:"planning"`
+	Withheld      []string       `json:"withheld"`      // categories kept out of sharing, sorted
+	WithheldItems []WithheldItem `json:"withheldItems"` // sorted by key
+}
+
+// DefaultConsentState is where everyone starts when no choice is recorded
+// anywhere: in England a record is shared for care, and used for research and
+// planning unless the person opts out; nothing is kept out.
+func DefaultConsentState() ConsentState {
+	return ConsentState{DirectCare: true, Research: true, Planning: true}
+}
+
+// Answer is the state's answer to a question: "yes" or "no".
+func (s ConsentState) Answer(question string) string {
+	yes := false
+	switch {
+	case question == QuestionDirectCare:
+		yes = s.DirectCare
+	case question == QuestionResearch:
+		yes = s.Research
+	case question == QuestionPlanning:
+		yes = s.Planning
+	case strings.HasPrefix(question, withholdPrefix):
+		yes = s.Withholds(strings.TrimPrefix(question, withholdPrefix))
+	case strings.HasPrefix(question, withholdItemPrefix):
+		yes = s.WithholdsItem(strings.TrimPrefix(question, withholdItemPrefix))
+	}
+	if yes {
+		return "yes"
+	}
+	return "no"
+}
+
+// Withholds says whether the category is kept out of sharing.
+func (s ConsentState) Withholds(category string) bool {
+	for _, c := range s.Withheld {
+		if c == category {
+			return true
+		}
+	}
+	return false
+}
+
+// WithholdsItem says whether the entry with that key is kept out of sharing.
+func (s ConsentState) WithholdsItem(key string) bool {
+	for _, it := range s.WithheldItems {
+		if it.Key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidQuestion says whether q is a question a person can answer.
+func ValidQuestion(q string) bool {
+	switch {
+	case q == QuestionDirectCare, q == QuestionResearch, q == QuestionPlanning:
+		return true
+	case strings.HasPrefix(q, withholdPrefix):
+		c := strings.TrimPrefix(q, withholdPrefix)
+		for _, k := range Categories() {
+			if k == c {
+				return true
+			}
+		}
+	case strings.HasPrefix(q, withholdItemPrefix):
+		return len(q) > len(withholdItemPrefix) && len(q) < 600
+	}
+	return false
+}
+
+// ConsentChange is one change a person makes: a question and its new answer.
+// Label names the entry when the question is about one entry.
+type ConsentChange struct {
+	Question, Answer, Label string
+}
+
+// apply returns the state with the change made.
+func (s ConsentState) apply(ch ConsentChange) (ConsentState, error) {
+	if !ValidQuestion(ch.Question) {
+		return s, Errorf(EINVALID, "There is no choice called %q.", ch.Question)
+	}
+	if ch.Answer != "yes" && ch.Answer != "no" {
+		return s, Errorf(EINVALID, "Choose yes or no.")
+	}
+	yes := ch.Answer == "yes"
+	out := s
+	out.Withheld = append([]string(nil), s.Withheld...)
+	out.WithheldItems = append([]WithheldItem(nil), s.WithheldItems...)
+	switch {
+	case ch.Question == QuestionDirectCare:
+		out.DirectCare = yes
+	case ch.Question == QuestionResearch:
+		out.Research = yes
+	case ch.Question == QuestionPlanning:
+		out.Planning = yes
+	case strings.HasPrefix(ch.Question, withholdPrefix):
+		c := strings.TrimPrefix(ch.Question, withholdPrefix)
+		out.Withheld = removeString(out.Withheld, c)
+		if yes {
+			out.Withheld = append(out.Withheld, c)
+			sort.Strings(out.Withheld)
+		}
+	case strings.HasPrefix(ch.Question, withholdItemPrefix):
+		key := strings.TrimPrefix(ch.Question, withholdItemPrefix)
+		kept := out.WithheldItems[:0]
+		for _, it := range out.WithheldItems {
+			if it.Key != key {
+				kept = append(kept, it)
+			}
+		}
+		out.WithheldItems = kept
+		if yes {
+			out.WithheldItems = append(out.WithheldItems, WithheldItem{Key: key, Label: ch.Label})
+			sort.Slice(out.WithheldItems, func(i, j int) bool { return out.WithheldItems[i].Key < out.WithheldItems[j].Key })
+		}
+	}
+	return out, nil
+}
+
+func removeString(ss []string, s string) []string {
+	out := ss[:0]
+	for _, x := range ss {
+		if x != s {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// ConsentDecision is one change a person (or their carer) made, with the state it left.
+type ConsentDecision struct {
+	ID            int64
+	PersonID      int64
+	Identifier    string // urn:uuid:…
+	MadeAt        time.Time
+	EffectiveFrom time.Time
+	Performer     Performer
+	Question      string
+	Answer        string
+	ItemLabel     string
+	State         ConsentState
+	FHIR          []byte
+	Deliveries    []ConsentDelivery
+}
+
+// Delivery statuses of a decision at an upstream source.
+const (
+	DeliveryWaiting = "waiting"
+	DeliverySent    = "sent"
+	DeliveryFailed  = "failed"
+)
+
+// ConsentDelivery is how sending a decision to one upstream source has gone.
+type ConsentDelivery struct {
+	ID              int64
+	DecisionID      int64
+	SourceID        int64 // 0 when the source has since been removed
+	SourceName      string
+	Status          string // waiting, sent or failed
+	Attempts        int
+	LastAttemptAt   time.Time
+	NextAttemptAt   time.Time
+	LastError       string
+	SentAt          time.Time
+	UpstreamID      string
+	UpstreamVersion string
+	// Superseded: a later decision has been sent to the same source, and it carries every choice.
+	Superseded bool
+}
+
+// UpstreamConsent is a Consent recorded elsewhere (e.g. by the GP) and synced in.
+type UpstreamConsent struct {
+	Source   Source
+	DateTime string // as the resource gives it
+	Choices  fhir.ConsentChoices
+}
+
+// Choice origins: where the answer to a question came from.
+const (
+	OriginDefault  = "default"
+	OriginUpstream = "upstream"
+	OriginDecision = "decision"
+)
+
+// ChoiceOrigin says where the current answer to one question came from.
+type ChoiceOrigin struct {
+	Kind     string           // default, upstream or decision
+	Decision *ConsentDecision // the decision that last set it
+	Upstream *UpstreamConsent
+}
+
+// ConsentChoices is a person's choices as they stand, and where each came from.
+type ConsentChoices struct {
+	State    ConsentState
+	Origins  map[string]ChoiceOrigin // by question
+	Upstream *UpstreamConsent        // the starting state, when a source holds a Consent
+	Latest   *ConsentDecision        // the newest decision, with its deliveries
+}
+
+// ConsentChoices returns the person's choices as they stand: the latest
+// decision's state, or the newest active Consent a source holds, or the default.
+func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoices, error) {
+	var out ConsentChoices
+	err := db.read(ctx, func(q querier) error {
+		up, err := upstreamConsent(ctx, q, personID)
+		if err != nil {
+			return err
+		}
+		out.Upstream = up
+		decisions, err := decisionsOf(ctx, q, personID)
+		if err != nil {
+			return err
+		}
+		out.State = startingState(up)
+		out.Origins = map[string]ChoiceOrigin{}
+		for _, q := range ConsentQuestions() {
+			if up != nil {
+				out.Origins[q] = ChoiceOrigin{Kind: OriginUpstream, Upstream: up}
+			} else {
+				out.Origins[q] = ChoiceOrigin{Kind: OriginDefault}
+			}
+		}
+		for i := range decisions {
+			d := &decisions[i]
+			out.Origins[d.Question] = ChoiceOrigin{Kind: OriginDecision, Decision: d}
+		}
+		if n := len(decisions); n > 0 {
+			out.State = decisions[n-1].State
+			out.Latest = &decisions[n-1]
+			if out.Latest.Deliveries, err = deliveriesOf(ctx, q, personID, []int64{out.Latest.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+func startingState(up *UpstreamConsent) ConsentState {
+	if up == nil {
+		return DefaultConsentState()
+	}
+	return ConsentState{DirectCare: up.Choices.DirectCare, Research: up.Choices.Research, Planning: up.Choices.Planning,
+		Withheld: append([]string(nil), up.Choices.WithheldCategories...)}
+}
+
+// querier is what both *sql.DB and *sql.Tx offer for reading.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// read runs fn on the database outside a transaction.
+func (db *DB) read(ctx context.Context, fn func(querier) error) error { return fn(db.db) }
+
+// upstreamConsent is the newest active patient-privacy Consent any source holds about the person.
+func upstreamConsent(ctx context.Context, q querier, personID int64) (*UpstreamConsent, error) {
+	// +r.patient_id: find the few Consents by the primary key (source, type), not
+	// by walking every resource the person has.
+	rows, err := q.QueryContext(ctx, `SELECT r.json, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
+FROM resources r JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = +r.patient_id
+JOIN sources s ON s.id = r.source_id
+WHERE sp.person_id = ? AND r.type = 'Consent'`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("read upstream consent: %w", err)
+	}
+	defer rows.Close()
+	var best *UpstreamConsent
+	for rows.Next() {
+		var raw []byte
+		var src Source
+		if err := rows.Scan(&raw, &src.ID, &src.Name, &src.OrgName, &src.LastImportAt); err != nil {
+			return nil, err
+		}
+		ch, ok := fhir.ReadConsent(raw)
+		if !ok || strings.HasPrefix(ch.Identifier, "urn:uuid:") && isOwnIdentifier(ctx, q, ch.Identifier) {
+			continue // not a privacy consent, or one the portal itself sent
+		}
+		if best == nil || parseTime(ch.DateTime).After(parseTime(best.DateTime)) {
+			best = &UpstreamConsent{Source: src, DateTime: ch.DateTime, Choices: ch}
+		}
+	}
+	return best, rows.Err()
+}
+
+func isOwnIdentifier(ctx context.Context, q querier, id string) bool {
+	var n int
+	q.QueryRowContext(ctx, `SELECT COUNT(*) FROM consent_decisions WHERE identifier = ?`, id).Scan(&n)
+	return n > 0
+}
+
+const decisionColumns = `id, person_id, identifier, made_at, effective_from, performer_account_id, performer_name,
+performer_carer, performer_relationship, question, answer, item_label, state, fhir`
+
+func scanDecision(row rowScanner) (ConsentDecision, error) {
+	var d ConsentDecision
+	var made, from, state, raw string
+	if err := row.Scan(&d.ID, &d.PersonID, &d.Identifier, &made, &from, &d.Performer.AccountID, &d.Performer.Name,
+		&d.Performer.Carer, &d.Performer.Relationship, &d.Question, &d.Answer, &d.ItemLabel, &state, &raw); err != nil {
+		return d, err
+	}
+	d.MadeAt, d.EffectiveFrom, d.FHIR = parseTime(made), parseTime(from), []byte(raw)
+	if err := json.Unmarshal([]byte(state), &d.State); err != nil {
+		return d, fmt.Errorf("decision %d: state: %w", d.ID, err)
+	}
+	return d, nil
+}
+
+func decisionsOf(ctx context.Context, q querier, personID int64) ([]ConsentDecision, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+decisionColumns+` FROM consent_decisions WHERE person_id = ? ORDER BY id`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []ConsentDecision
+	for rows.Next() {
+		d, err := scanDecision(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// deliveriesOf reads the deliveries of the decisions, in decision then source order,
+// marking those a later sent decision to the same source has superseded.
+func deliveriesOf(ctx context.Context, q querier, personID int64, ids []int64) ([]ConsentDelivery, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := []any{personID}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := q.QueryContext(ctx, `SELECT o.id, o.decision_id, COALESCE(o.source_id, 0), o.source_name, o.status, o.attempts,
+o.last_attempt_at, o.next_attempt_at, o.last_error, o.sent_at, o.upstream_id, o.upstream_version,
+EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id AND l.status = 'sent')
+FROM consent_outbox o WHERE o.person_id = ? AND o.decision_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY o.decision_id, o.source_name, o.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []ConsentDelivery
+	for rows.Next() {
+		var d ConsentDelivery
+		var last, next, sent string
+		if err := rows.Scan(&d.ID, &d.DecisionID, &d.SourceID, &d.SourceName, &d.Status, &d.Attempts, &last, &next,
+			&d.LastError, &sent, &d.UpstreamID, &d.UpstreamVersion, &d.Superseded); err != nil {
+			return nil, err
+		}
+		d.LastAttemptAt, d.NextAttemptAt, d.SentAt = parseTime(last), parseTime(next), parseTime(sent)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ConsentHistory returns every decision about the person, newest first, each with its deliveries.
+func (db *DB) ConsentHistory(ctx context.Context, personID int64) ([]ConsentDecision, error) {
+	ds, err := decisionsOf(ctx, db.db, personID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(ds))
+	for i, d := range ds {
+		ids[i] = d.ID
+	}
+	byID := map[int64]*ConsentDecision{}
+	for i := range ds {
+		byID[ds[i].ID] = &ds[i]
+	}
+	for start := 0; start < len(ids); start += 500 {
+		dels, err := deliveriesOf(ctx, db.db, personID, ids[start:min(start+500, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range dels {
+			byID[d.DecisionID].Deliveries = append(byID[d.DecisionID].Deliveries, d)
+		}
+	}
+	for i, j := 0, len(ds)-1; i < j; i, j = i+1, j-1 {
+		ds[i], ds[j] = ds[j], ds[i]
+	}
+	return ds, nil
+}
+
+// ChangeConsent records one change to the person's choices. In one
+// transaction it reads the choices as they stand, makes the change, appends
+// the decision with its FHIR Consent, and queues one delivery for each
+// upstream FHIR server that holds a record of the person. Concurrent changes
+// are made one after the other, so none is lost.
+func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, ch ConsentChange) (ConsentDecision, error) {
+	var d ConsentDecision
+	if !ValidQuestion(ch.Question) {
+		return d, Errorf(EINVALID, "There is no choice called %q.", ch.Question)
+	}
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		person, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
+		if err != nil {
+			return err
+		}
+		// Read inside the write transaction (BEGIN IMMEDIATE): a change made at the
+		// same moment waits, and this one starts from it, so neither is lost.
+		current, err := consentState(ctx, tx, personID)
+		if err != nil {
+			return err
+		}
+		var items []itemRef
+		if strings.HasPrefix(ch.Question, withholdItemPrefix) {
+			key := strings.TrimPrefix(ch.Question, withholdItemPrefix)
+			if items, err = itemRefs(ctx, tx, personID, key); err != nil {
+				return err
+			}
+			if len(items) == 0 && ch.Answer == "yes" {
+				return Errorf(ENOTFOUND, "There is no such entry in your record.")
+			}
+			if ch.Answer == "no" && !current.WithholdsItem(key) {
+				return Errorf(EINVALID, "That entry is not kept out of sharing.")
+			}
+			// The label is the entry's own name, or the one it had when it was kept out.
+			ch.Label = ""
+			if len(items) > 0 {
+				ch.Label = items[0].Display
+			}
+			for _, w := range current.WithheldItems {
+				if w.Key == key && ch.Label == "" {
+					ch.Label = w.Label
+				}
+			}
+		}
+		next, err := current.apply(ch)
+		if err != nil {
+			return err
+		}
+		now := db.now().UTC()
+		d = ConsentDecision{PersonID: personID, Identifier: "urn:uuid:" + newUUID(), MadeAt: now, EffectiveFrom: now,
+			Performer: by, Question: ch.Question, Answer: ch.Answer, ItemLabel: ch.Label, State: next}
+		in, err := consentInput(ctx, tx, person, d)
+		if err != nil {
+			return err
+		}
+		if d.FHIR, err = fhir.BuildConsent(in); err != nil {
+			return err
+		}
+		state, _ := json.Marshal(next)
+		res, err := tx.ExecContext(ctx, `INSERT INTO consent_decisions (person_id, identifier, made_at, effective_from, performer_account_id,
+performer_name, performer_carer, performer_relationship, question, answer, item_label, state, fhir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			personID, d.Identifier, formatTime(now), formatTime(now), by.AccountID, by.Name, by.Carer, by.Relationship,
+			ch.Question, ch.Answer, ch.Label, string(state), string(d.FHIR))
+		if err != nil {
+			return fmt.Errorf("record decision: %w", err)
+		}
+		if d.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		return queueDeliveries(ctx, tx, person, d, in, formatTime(now))
+	})
+	return d, err
+}
+
+// itemRef is one source's report of an entry, for a Consent's provision.data.
+type itemRef struct {
+	SourceID     int64
+	Section      string
+	Type, ID     string
+	System, Code string
+	Display      string
+}
+
+// ItemKey is the key an entry is kept out of sharing by: the fact's
+// de-duplication key, or its resource at its source when it has none.
+func ItemKey(it RecordItem) string {
+	if it.DedupKey != "" {
+		return it.DedupKey
+	}
+	return fmt.Sprintf("item:%d/%s/%s", it.Source.ID, it.ResourceType, it.ResourceID)
+}
+
+// itemKeySQL is ItemKey in SQL, over record_items ri.
+const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' || ri.source_id || '/' || ri.resource_type || '/' || ri.resource_id END`
+
+func itemRefs(ctx context.Context, q querier, personID int64, key string) ([]itemRef, error) {
+	rows, err := q.QueryContext(ctx, `SELECT ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
+FROM record_items ri WHERE ri.person_id = ? AND (ri.dedup_key = ? OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?)) ORDER BY ri.dup, ri.id`, personID, key, key)
+	if err != nil {
+		return nil, fmt.Errorf("read entry: %w", err)
+	}
+	defer rows.Close()
+	var out []itemRef
+	for rows.Next() {
+		var r itemRef
+		if err := rows.Scan(&r.SourceID, &r.Section, &r.Type, &r.ID, &r.System, &r.Code, &r.Display); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// consentInput is what the decision's Consent records, naming the patient by NHS number.
+func consentInput(ctx context.Context, q querier, p Person, d ConsentDecision) (fhir.ConsentInput, error) {
+	in := fhir.ConsentInput{Identifier: d.Identifier, NHSNumber: p.NHSNumber, PatientName: p.Name(), DateTime: d.MadeAt, EffectiveFrom: d.EffectiveFrom,
+		PerformerName: d.Performer.Name, PerformerCarer: d.Performer.Carer, PerformerRelationship: d.Performer.Relationship,
+		DirectCare: d.State.DirectCare, Research: d.State.Research, Planning: d.State.Planning, WithheldCategories: d.State.Withheld}
+	if !d.Performer.Carer && in.PerformerName == "" {
+		in.PerformerName = p.Name()
+	}
+	for _, w := range d.State.WithheldItems {
+		refs, err := itemRefs(ctx, q, p.ID, w.Key)
+		if err != nil {
+			return in, err
+		}
+		it := fhir.ConsentItem{Display: w.Label}
+		if len(refs) > 0 {
+			it.System, it.Code = refs[0].System, refs[0].Code
+		}
+		in.WithheldItems = append(in.WithheldItems, it)
+	}
+	return in, nil
+}
+
+// queueDeliveries writes one outbox row per upstream FHIR server holding the
+// person, each with the Consent as that server will receive it: the patient and
+// withheld entries named by that server's own ids.
+func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, now string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, MIN(sp.patient_id) FROM sources s JOIN source_patients sp ON sp.source_id = s.id
+WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
+	if err != nil {
+		return fmt.Errorf("sources of person: %w", err)
+	}
+	type target struct {
+		src     Source
+		patient string
+	}
+	var targets []target
+	for rows.Next() {
+		var t target
+		if err := rows.Scan(&t.src.ID, &t.src.Name, &t.src.OrgName, &t.patient); err != nil {
+			rows.Close()
+			return err
+		}
+		targets = append(targets, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, t := range targets {
+		at := in
+		at.PatientRef = "Patient/" + t.patient
+		at.WithheldItems = nil
+		for _, w := range d.State.WithheldItems {
+			refs, err := itemRefs(ctx, tx, p.ID, w.Key)
+			if err != nil {
+				return err
+			}
+			it := fhir.ConsentItem{Display: w.Label}
+			for _, r := range refs {
+				if it.Code == "" {
+					it.System, it.Code = r.System, r.Code
+				}
+				if r.SourceID == t.src.ID && it.ID == "" {
+					it.Type, it.ID = r.Type, r.ID
+				}
+			}
+			at.WithheldItems = append(at.WithheldItems, it)
+		}
+		body, err := fhir.BuildConsent(at)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_outbox (decision_id, person_id, source_id, source_name, patient_id, fhir, next_attempt_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, p.ID, t.src.ID, t.src.Label(), t.patient, string(body), now); err != nil {
+			return fmt.Errorf("queue delivery: %w", err)
+		}
+	}
+	return nil
+}
+
+// newUUID returns a random (version 4) UUID.
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+// RetryConsentDelivery asks for a delivery that was not accepted to be sent
+// again at once. Only the person's own deliveries can be retried, and only
+// while no later decision has been sent to that source.
+func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int64) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', next_attempt_at = ?
+WHERE id = ? AND person_id = ? AND status = 'failed' AND source_id IS NOT NULL
+AND NOT EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = consent_outbox.person_id AND l.source_id = consent_outbox.source_id AND l.id > consent_outbox.id AND l.status = 'sent')`,
+			db.stamp(), deliveryID, personID)
+		if err != nil {
+			return fmt.Errorf("retry delivery: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "There is no change waiting to be sent again.")
+		}
+		return nil
+	})
+}
+
+// OutboxItem is a delivery claimed for sending.
+type OutboxItem struct {
+	ID         int64
+	DecisionID int64
+	PersonID   int64
+	Identifier string // the decision's urn:uuid
+	Source     Source
+	PatientID  string
+	Body       []byte // the Consent, without id
+	Attempts   int    // including this one
+	// CurrentID is the person's Consent at the source from an earlier delivery,
+	// to update with PUT; "" means create it (conditionally, by Identifier).
+	CurrentID string
+}
+
+// ClaimConsentOutbox claims up to limit deliveries that are due, for lease:
+// a claimed delivery is not due again until the lease ends, so a pusher that
+// stops half way leaves it to be sent again. Deliveries to one source go in
+// the order the decisions were made: a delivery waits while an earlier one to
+// the same source is waiting.
+func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
+	var out []OutboxItem
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.decision_id, o.person_id, d.identifier, o.patient_id, o.fhir, o.attempts,
+s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
+COALESCE((SELECT p.upstream_id FROM consent_outbox p WHERE p.person_id = o.person_id AND p.source_id = o.source_id
+  AND p.id < o.id AND p.status = 'sent' AND p.upstream_id != '' ORDER BY p.id DESC LIMIT 1), '')
+FROM consent_outbox o JOIN consent_decisions d ON d.id = o.decision_id JOIN sources s ON s.id = o.source_id
+WHERE o.status = 'waiting' AND o.next_attempt_at <= ? AND s.base_url != ''
+AND NOT EXISTS (SELECT 1 FROM consent_outbox e WHERE e.person_id = o.person_id AND e.source_id = o.source_id AND e.id < o.id AND e.status = 'waiting')
+ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
+		if err != nil {
+			return fmt.Errorf("claim deliveries: %w", err)
+		}
+		for rows.Next() {
+			var it OutboxItem
+			var body, cfg string
+			if err := rows.Scan(&it.ID, &it.DecisionID, &it.PersonID, &it.Identifier, &it.PatientID, &body, &it.Attempts,
+				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &it.CurrentID); err != nil {
+				rows.Close()
+				return err
+			}
+			it.Body = []byte(body)
+			if err := json.Unmarshal([]byte(cfg), &it.Source.AuthConfig); err != nil {
+				rows.Close()
+				return fmt.Errorf("source %s: auth config: %w", it.Source.Name, err)
+			}
+			it.Attempts++
+			out = append(out, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, it := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ? WHERE id = ?`,
+				it.Attempts, formatTime(now), formatTime(now.Add(lease)), it.ID); err != nil {
+				return fmt.Errorf("claim delivery: %w", err)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ReleaseConsentClaims makes every waiting delivery due now. A pusher calls
+// it when it starts: deliveries claimed by a process that was killed would
+// otherwise wait for their lease to end, and ones waiting out a back-off get
+// one try at once.
+func (db *DB) ReleaseConsentClaims(ctx context.Context) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		now := formatTime(db.now())
+		_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ? WHERE status = 'waiting' AND next_attempt_at > ?`, now, now)
+		return err
+	})
+}
+
+// ConsentDelivered records that the source accepted the delivery as its resource id and version.
+func (db *DB) ConsentDelivered(ctx context.Context, id int64, upstreamID, version string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'sent', sent_at = ?, last_error = '', upstream_id = ?, upstream_version = ? WHERE id = ?`,
+			db.stamp(), upstreamID, version, id)
+		return err
+	})
+}
+
+// ConsentNotDelivered records a failed try: with retryAt set it is tried
+// again then; with a zero retryAt the source refused it, and it waits for the person to retry.
+func (db *DB) ConsentNotDelivered(ctx context.Context, id int64, reason string, retryAt time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if retryAt.IsZero() {
+			_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'failed', last_error = ? WHERE id = ?`, reason, id)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', last_error = ?, next_attempt_at = ? WHERE id = ?`, reason, formatTime(retryAt), id)
+		}
+		return err
+	})
+}
+
+// ConsentOutboxCounts counts deliveries by status, for the command line and tests.
+func (db *DB) ConsentOutboxCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM consent_outbox GROUP BY status`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// SetSourceSocialCare marks a source as a social care service (or not): everything it sends then counts as social care.
+func (db *DB) SetSourceSocialCare(ctx context.Context, name string, social bool) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sources SET social_care = ? WHERE name = ?`, social, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "There is no source called %q.", name)
+		}
+		return nil
+	})
+}
+
+// withheldRule is an SQL condition over record_items ri that is true for the
+// person's entries kept out of sharing, with its arguments; cond is "" when
+// nothing is kept out.
+type withheldRule struct {
+	cond string
+	args []any
+}
+
+func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, error) {
+	st, err := consentState(ctx, db.db, personID)
+	if err != nil {
+		return withheldRule{}, err
+	}
+	ids, err := withheldIDs(ctx, db.db, personID, st)
+	if err != nil || len(ids) == 0 {
+		return withheldRule{}, err
+	}
+	list, _ := json.Marshal(ids)
+	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}}, nil
+}
+
+// consentState is the person's choices as they stand: the latest decision's
+// state, else the newest Consent a source holds, else the default. Two
+// indexed look-ups at most, so every page of the record can afford it.
+func consentState(ctx context.Context, q querier, personID int64) (ConsentState, error) {
+	var state string
+	err := q.QueryRowContext(ctx, `SELECT state FROM consent_decisions WHERE person_id = ? ORDER BY id DESC LIMIT 1`, personID).Scan(&state)
+	switch {
+	case err == nil:
+		var st ConsentState
+		if err := json.Unmarshal([]byte(state), &st); err != nil {
+			return st, fmt.Errorf("consent state: %w", err)
+		}
+		return st, nil
+	case !errors.Is(err, sql.ErrNoRows):
+		return ConsentState{}, fmt.Errorf("consent state: %w", err)
+	}
+	up, err := upstreamConsent(ctx, q, personID)
+	if err != nil {
+		return ConsentState{}, err
+	}
+	return startingState(up), nil
+}
+
+// withheldIDs finds the person's entries kept out of sharing by index
+// look-ups only: each sensitive code is sought in each section (prefixes as
+// ranges), each kept-out entry by its key. A carer's pages then leave out a
+// short list of ids, instead of classifying every entry they read.
+func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState) ([]int64, error) {
+	var parts []string
+	var args []any
+	var dedupKeys []any
+	for _, it := range st.WithheldItems {
+		var src int64
+		var typ, id string
+		if rest, ok := strings.CutPrefix(it.Key, "item:"); ok {
+			if n, err := fmt.Sscanf(rest, "%d/", &src); n == 1 && err == nil {
+				if t, i, ok := strings.Cut(strings.SplitN(rest, "/", 2)[1], "/"); ok {
+					typ, id = t, i
+				}
+			}
+			parts = append(parts, `SELECT id FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? AND person_id = ? AND dedup_key = ''`)
+			args = append(args, src, typ, id, personID)
+			continue
+		}
+		dedupKeys = append(dedupKeys, it.Key)
+	}
+	if len(dedupKeys) > 0 {
+		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
+		args = append(append(args, personID), dedupKeys...)
+	}
+	if len(st.Withheld) > 0 {
+		var cats, secs []any
+		for _, c := range st.Withheld {
+			cats = append(cats, c)
+		}
+		for _, s := range fhir.Sections() {
+			secs = append(secs, s.Slug)
+		}
+		in := func(n int) string { return `(?` + strings.Repeat(", ?", n-1) + `)` }
+		for _, match := range []string{
+			`sc.prefix = 0 AND ri.code = sc.code`,
+			`sc.prefix = 1 AND ri.code >= sc.code AND ri.code < sc.code || char(1114111)`,
+		} {
+			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc CROSS JOIN record_items ri
+WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs))+` AND ri.code_system = sc.system AND `+match)
+			args = append(append(append(args, cats...), personID), secs...)
+		}
+		if st.Withholds(CategorySocialCare) {
+			parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
+			args = append(args, personID)
+		}
+	}
+	if len(parts) == 0 {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, strings.Join(parts, "\nUNION "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("withheld entries: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// rowRule is an SQL condition over record_items ri, true for an entry kept
+// out of sharing, with its arguments; "" when nothing is. It classifies row by
+// row: for the few entries one page shows (withheldIDs is for whole records).
+func rowRule(st ConsentState) withheldRule {
+	var parts []string
+	var args []any
+	if len(st.WithheldItems) > 0 {
+		parts = append(parts, itemKeySQL+` IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
+		for _, it := range st.WithheldItems {
+			args = append(args, it.Key)
+		}
+	}
+	if len(st.Withheld) > 0 {
+		parts = append(parts, `EXISTS (SELECT 1 FROM sensitive_codes sc WHERE sc.system = ri.code_system AND sc.category IN (?`+
+			strings.Repeat(", ?", len(st.Withheld)-1)+`) AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code)))`)
+		for _, c := range st.Withheld {
+			args = append(args, c)
+		}
+		if st.Withholds(CategorySocialCare) {
+			parts = append(parts, `ri.source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
+		}
+	}
+	if len(parts) == 0 {
+		return withheldRule{}
+	}
+	return withheldRule{cond: "(" + strings.Join(parts, " OR ") + ")", args: args}
+}
+
+// carerFilter is " AND NOT (…)" leaving out the person's withheld entries when
+// ctx reads for a carer, else "".
+func (db *DB) carerFilter(ctx context.Context, personID int64) (string, []any, error) {
+	if !IsForCarer(ctx) {
+		return "", nil, nil
+	}
+	r, err := db.withheldRule(ctx, personID)
+	if err != nil || r.cond == "" {
+		return "", nil, err
+	}
+	return " AND NOT " + r.cond, r.args, nil
+}
+
+// markWithheld sets Withheld on the person's items that are kept out of sharing, for their own pages.
+func (db *DB) markWithheld(ctx context.Context, personID int64, items []RecordItem) error {
+	if len(items) == 0 || IsForCarer(ctx) {
+		return nil // a carer's reads have left them out already
+	}
+	st, err := consentState(ctx, db.db, personID)
+	if err != nil {
+		return err
+	}
+	r := rowRule(st)
+	if r.cond == "" {
+		return nil
+	}
+	byID := map[int64][]int{}
+	args := append([]any{}, r.args...)
+	args = append(args, personID)
+	for i, it := range items {
+		byID[it.ID] = append(byID[it.ID], i)
+		args = append(args, it.ID)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE `+r.cond+` AND ri.person_id = ? AND ri.id IN (?`+
+		strings.Repeat(", ?", len(items)-1)+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("withheld entries: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		for _, i := range byID[id] {
+			items[i].Withheld = true
+		}
+	}
+	return rows.Err()
+}
+
+// SensitiveCategoriesOf says which sensitive categories an entry falls in, by its code and source.
+func (db *DB) SensitiveCategoriesOf(ctx context.Context, personID, itemID int64) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT sc.category FROM record_items ri JOIN sensitive_codes sc ON sc.system = ri.code_system
+AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code))
+WHERE ri.person_id = ? AND ri.id = ?
+UNION SELECT 'social-care' FROM record_items ri JOIN sources s ON s.id = ri.source_id WHERE ri.person_id = ? AND ri.id = ? AND s.social_care = 1
+ORDER BY 1`, personID, itemID, personID, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("categories of entry: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ConsentDecision returns one of the person's decisions with its deliveries.
+func (db *DB) ConsentDecision(ctx context.Context, personID, id int64) (ConsentDecision, error) {
+	d, err := scanDecision(db.db.QueryRowContext(ctx, `SELECT `+decisionColumns+` FROM consent_decisions WHERE id = ? AND person_id = ?`, id, personID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, Errorf(ENOTFOUND, "There is no such change to your choices.")
+	}
+	if err != nil {
+		return d, fmt.Errorf("read decision: %w", err)
+	}
+	d.Deliveries, err = deliveriesOf(ctx, db.db, personID, []int64{id})
+	return d, err
+}
+
+// resourceKey names a cached resource.
+type resourceKey struct {
+	sourceID int64
+	typ, id  string
+}
+
+// withheldResources is, when ctx reads for a carer, every cached resource
+// behind an entry the person keeps out of sharing; nil otherwise.
+func (db *DB) withheldResources(ctx context.Context, personID int64) (map[resourceKey]bool, error) {
+	if !IsForCarer(ctx) {
+		return nil, nil
+	}
+	r, err := db.withheldRule(ctx, personID)
+	if err != nil || r.cond == "" {
+		return nil, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.source_id, ri.resource_type, ri.resource_id FROM record_items ri WHERE ri.person_id = ? AND `+r.cond,
+		append([]any{personID}, r.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("withheld resources: %w", err)
+	}
+	defer rows.Close()
+	out := map[resourceKey]bool{}
+	for rows.Next() {
+		var k resourceKey
+		if err := rows.Scan(&k.sourceID, &k.typ, &k.id); err != nil {
+			return nil, err
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
+// withheldResults is, when ctx reads for a carer, the date and value
+// ("date|value") of each of the test's results the person keeps out of sharing,
+// within tx; nil otherwise. filter and args pick the test as sameTest does.
+func (db *DB) withheldResults(ctx context.Context, tx *sql.Tx, personID int64, filter string, args []any) (map[string]bool, error) {
+	if !IsForCarer(ctx) {
+		return nil, nil
+	}
+	r, err := db.withheldRule(ctx, personID)
+	if err != nil || r.cond == "" {
+		return nil, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT ri.date, ri.value FROM record_items ri WHERE ri.person_id = ?`+filter+` AND `+r.cond, append(append([]any{}, args...), r.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("withheld results: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var d, v string
+		if err := rows.Scan(&d, &v); err != nil {
+			return nil, err
+		}
+		out[d+"|"+v] = true
+	}
+	return out, rows.Err()
+}
+
+// ItemLabelByKey names the person's entry with that key (see ItemKey) and
+// its section, or says there is none: a key never names another person's entry.
+func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (label, section string, err error) {
+	refs, err := itemRefs(ctx, db.db, personID, key)
+	if err != nil {
+		return "", "", err
+	}
+	if len(refs) == 0 {
+		return "", "", Errorf(ENOTFOUND, "There is no such entry in your record.")
+	}
+	return refs[0].Display, refs[0].Section, nil
+}
+
+// withheldItemIDs is, when ctx reads for a carer, the ids of the person's
+// entries kept out of sharing; nil otherwise. Search leaves them out of its matches.
+func (db *DB) withheldItemIDs(ctx context.Context, personID int64) (map[int64]bool, error) {
+	if !IsForCarer(ctx) {
+		return nil, nil
+	}
+	r, err := db.withheldRule(ctx, personID)
+	if err != nil || r.cond == "" {
+		return nil, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE ri.person_id = ? AND `+r.cond, append([]any{personID}, r.args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("withheld entries: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }

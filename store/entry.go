@@ -41,8 +41,12 @@ type Entry struct {
 // RecordEntry returns the fact an item belongs to, only from the person's own record.
 func (db *DB) RecordEntry(ctx context.Context, personID, itemID int64) (Entry, error) {
 	var e Entry
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return e, err
+	}
 	rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.id = ? AND ri.person_id = ?`, itemID, personID)
+WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs...)...)
 	if err != nil {
 		return e, fmt.Errorf("read entry: %w", err)
 	}
@@ -53,11 +57,15 @@ WHERE ri.id = ? AND ri.person_id = ?`, itemID, personID)
 	if len(items) == 0 {
 		return e, Errorf(ENOTFOUND, "There is no such entry in your record.")
 	}
+	if err := db.markWithheld(ctx, personID, items); err != nil {
+		return e, err
+	}
 	e.Item = items[0]
 	rrows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+`, r.version_id, r.last_updated, r.stored_at, r.json
 FROM record_items ri JOIN sources s ON s.id = ri.source_id
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
-WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != '')) ORDER BY ri.dup, ri.id`, personID, itemID, e.Item.DedupKey)
+WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != ''))`+cf+` ORDER BY ri.dup, ri.id`,
+		append([]any{personID, itemID, e.Item.DedupKey}, cargs...)...)
 	if err != nil {
 		return e, fmt.Errorf("read reports: %w", err)
 	}
@@ -137,9 +145,13 @@ type rawAttachment struct {
 // AttachmentData returns one attachment's content from the person's own record.
 func (db *DB) AttachmentData(ctx context.Context, personID, itemID int64, index int) (Attachment, []byte, error) {
 	var raw []byte
-	err := db.db.QueryRowContext(ctx, `SELECT r.json FROM record_items ri
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return Attachment{}, nil, err
+	}
+	err = db.db.QueryRowContext(ctx, `SELECT r.json FROM record_items ri
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
-WHERE ri.id = ? AND ri.person_id = ?`, itemID, personID).Scan(&raw)
+WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs...)...).Scan(&raw)
 	if err == sql.ErrNoRows {
 		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in your record.")
 	}
@@ -168,6 +180,12 @@ var uuidReferences = regexp.MustCompile(`"reference"\s*:\s*"urn:uuid:([A-Za-z0-9
 func (db *DB) related(ctx context.Context, personID int64, it RecordItem, raw []byte) ([]RecordItem, error) {
 	var out []RecordItem
 	seen := map[int64]bool{it.ID: true}
+	// A carer never sees a related entry the person keeps out of sharing.
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
+	q := func(query string, args ...any) (*sql.Rows, error) { return db.db.QueryContext(ctx, query, args...) }
 	add := func(rows *sql.Rows, err error) error {
 		if err != nil {
 			return err
@@ -185,21 +203,21 @@ func (db *DB) related(ctx context.Context, personID int64, it RecordItem, raw []
 		if string(m[1]) == "Encounter" && it.ResourceType != "DiagnosticReport" {
 			continue // every item names its encounter; only a report's is worth showing
 		}
-		if err := add(db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+		if err := add(q(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_type = ? AND ri.resource_id = ?`, personID, it.Source.ID, string(m[1]), string(m[2]))); err != nil {
 			return nil, err
 		}
 	}
 	// Bundles refer within themselves by urn:uuid; the uuid is the resource's id here.
 	for _, m := range uuidReferences.FindAllSubmatch(raw, 50) {
-		if err := add(db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+		if err := add(q(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_id = ? AND ri.resource_type NOT IN ('Encounter', 'Patient')`, personID, it.Source.ID, string(m[1]))); err != nil {
 			return nil, err
 		}
 	}
 	if it.ResourceType == "Encounter" {
 		// Items made during the encounter name it, by id or (in bundles) by urn:uuid.
-		if err := add(db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+		if err := add(q(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
 WHERE ri.person_id = ? AND ri.source_id = ? AND ri.section IN (?, ?, ?) AND ri.dup = 0
 AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0) ORDER BY ri.date DESC LIMIT 50`,
@@ -208,5 +226,31 @@ AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0) ORDER BY ri.date DESC LIMIT 5
 			return nil, err
 		}
 	}
-	return out, nil
+	if cf == "" || len(out) == 0 {
+		return out, nil
+	}
+	args := append([]any{personID}, cargs...)
+	for _, x := range out {
+		args = append(args, x.ID)
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE ri.person_id = ?`+cf+` AND ri.id IN (?`+strings.Repeat(", ?", len(out)-1)+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("related entries: %w", err)
+	}
+	defer rows.Close()
+	shown := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		shown[id] = true
+	}
+	kept := out[:0]
+	for _, x := range out {
+		if shown[x.ID] {
+			kept = append(kept, x)
+		}
+	}
+	return kept, rows.Err()
 }

@@ -69,6 +69,9 @@ type RecordItem struct {
 	Source       Source   // the source whose report is shown
 	Sources      []Source // every source that reported the same fact, the shown one first
 	DedupKey     string
+	// Withheld: the person keeps this out of sharing (see ConsentState). Set on
+	// the person's own pages; a carer's reads leave such items out altogether.
+	Withheld bool
 }
 
 // SourceLabels names every source that reported the item, e.g. "Leeds Teaching Hospitals, Meanwood Group Practice".
@@ -162,6 +165,18 @@ JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, keys...)
 	return nil
 }
 
+// currentMedicines is pageOfItems with one line per medicine, by code (or by
+// name when it has none): the newest prescription of each, since a repeat
+// prescription is many entries. SQLite takes the bare id from the row holding
+// MAX(date).
+func currentMedicines(filter string) string {
+	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.id IN (SELECT id FROM (SELECT ri.id AS id, MAX(ri.date) FROM record_items ri
+	WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0` + filter + `
+	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))
+ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
+}
+
 func scanItems(rows *sql.Rows) ([]RecordItem, error) {
 	defer rows.Close()
 	var items []RecordItem
@@ -238,14 +253,22 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 		page = 1
 	}
 	out := SectionPage{Section: sec, Page: page, PerPage: perPage}
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM record_items WHERE person_id = ? AND section = ? AND dup = 0`, personID, section).Scan(&out.Total); err != nil {
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return out, err
+	}
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM record_items ri WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0`+cf,
+		append([]any{personID, section}, cargs...)...).Scan(&out.Total); err != nil {
 		return out, fmt.Errorf("count %s: %w", section, err)
 	}
-	rows, err := db.db.QueryContext(ctx, pageOfItems(``, `LIMIT ? OFFSET ?`), personID, section, perPage, (page-1)*perPage)
+	rows, err := db.db.QueryContext(ctx, pageOfItems(cf, `LIMIT ? OFFSET ?`), append(append([]any{personID, section}, cargs...), perPage, (page-1)*perPage)...)
 	if err != nil {
 		return out, fmt.Errorf("read %s: %w", section, err)
 	}
 	if out.Items, err = scanItems(rows); err != nil {
+		return out, err
+	}
+	if err := db.markWithheld(ctx, personID, out.Items); err != nil {
 		return out, err
 	}
 	return out, db.withSources(ctx, personID, out.Items)
@@ -254,7 +277,12 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 // RecordSummary returns the summary page of the person's record.
 func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error) {
 	sum := Summary{Counts: map[string]int{}}
-	rows, err := db.db.QueryContext(ctx, `SELECT section, COUNT(*) FROM record_items WHERE person_id = ? AND dup = 0 GROUP BY section`, personID)
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return sum, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT ri.section, COUNT(*) FROM record_items ri WHERE ri.person_id = ? AND ri.dup = 0`+cf+` GROUP BY ri.section`,
+		append([]any{personID}, cargs...)...)
 	if err != nil {
 		return sum, fmt.Errorf("count sections: %w", err)
 	}
@@ -283,12 +311,19 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		{&sum.RecentResults, fhir.SectionResults, ``, 5},
 	}
 	for _, l := range lists {
-		rows, err := db.db.QueryContext(ctx, pageOfItems(l.filter, `LIMIT ?`), personID, l.section, l.limit)
+		q := pageOfItems(l.filter+cf, `LIMIT ?`)
+		if l.section == fhir.SectionMedicines {
+			q = currentMedicines(l.filter + cf)
+		}
+		rows, err := db.db.QueryContext(ctx, q, append(append([]any{personID, l.section}, cargs...), l.limit)...)
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
 		}
 		if *l.dst, err = scanItems(rows); err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
+		}
+		if err := db.markWithheld(ctx, personID, *l.dst); err != nil {
+			return sum, err
 		}
 		if err := db.withSources(ctx, personID, *l.dst); err != nil {
 			return sum, err

@@ -189,12 +189,16 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		if err != nil {
 			return nil, err
 		}
-		if len(items) == 0 {
+		f, args := ref.sameTest(personID)
+		hide, err := db.withheldResults(ctx, tx, personID, f, args) // for a carer: results kept out of sharing
+		if err != nil {
+			return nil, err
+		}
+		if items = dropResults(items, hide); len(items) == 0 {
 			continue
 		}
 		t := ResultTest{Key: ref.key(), CodeSystem: ref.system, Code: ref.code, Latest: mergeResults(items)[0]}
 		// Two different numbers make a trend; copies of one result from two sources do not.
-		f, args := ref.sameTest(personID)
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT ri.date, ri.value FROM record_items ri WHERE ri.person_id = ?`+f+
 			` AND `+strings.ReplaceAll(numericValue, "value", "ri.value")+` ORDER BY ri.date DESC, ri.value DESC LIMIT 2`, args...)
 		if err != nil {
@@ -209,6 +213,9 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 			return nil, fmt.Errorf("result tests: %w", err)
 		}
 		t.Trend = n >= 2
+		if len(hide) > 0 {
+			t.Trend = numericCount(mergeResults(items)) >= 2
+		}
 		out = append(out, t)
 	}
 	// The few results without a code are grouped by name, whatever its case and spacing.
@@ -216,6 +223,11 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	if err != nil {
 		return nil, err
 	}
+	hide, err := db.withheldResults(ctx, tx, personID, uncodedResults, []any{personID, fhir.SectionResults})
+	if err != nil {
+		return nil, err
+	}
+	uncoded = dropResults(uncoded, hide)
 	byName := map[string][]RecordItem{}
 	var names []string
 	for _, it := range uncoded {
@@ -295,7 +307,7 @@ WHERE person_id = ? AND section = ? AND code_system > ? AND code <> '' ORDER BY 
 func testItems(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, limit int) ([]RecordItem, error) {
 	filter, args := ref.sameTest(personID)
 	if ref.code == "" {
-		filter, args = ` AND ri.section = ? AND ri.code_system = '' AND ri.code = ''`, []any{personID, fhir.SectionResults}
+		filter, args = uncodedResults, []any{personID, fhir.SectionResults}
 	}
 	lim := ""
 	if limit > 0 {
@@ -498,6 +510,23 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 	rows, err := lightRows(ctx, tx, personID, ref)
 	if err != nil {
 		return Trend{}, err
+	}
+	f, args := ref.sameTest(personID)
+	if ref.code == "" {
+		f, args = uncodedResults, []any{personID, fhir.SectionResults}
+	}
+	hide, err := db.withheldResults(ctx, tx, personID, f, args) // for a carer: results kept out of sharing
+	if err != nil {
+		return Trend{}, err
+	}
+	if len(hide) > 0 {
+		kept := rows[:0]
+		for _, r := range rows {
+			if !hide[r.date+"|"+r.value] {
+				kept = append(kept, r)
+			}
+		}
+		rows = kept
 	}
 	if len(rows) == 0 {
 		return Trend{}, notFound
@@ -1226,4 +1255,32 @@ func UnitFactor(from, to string) float64 {
 // formatNumber writes a number without trailing zeros: 41, 5.5, 0.25.
 func formatNumber(f float64) string {
 	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// uncodedResults picks the results without a code, as sameTest picks a coded test's.
+const uncodedResults = ` AND ri.section = ? AND ri.code_system = '' AND ri.code = ''`
+
+// dropResults leaves out the items whose "date|value" is in hide.
+func dropResults(items []RecordItem, hide map[string]bool) []RecordItem {
+	if len(hide) == 0 {
+		return items
+	}
+	kept := items[:0]
+	for _, it := range items {
+		if !hide[it.Date+"|"+it.Value] {
+			kept = append(kept, it)
+		}
+	}
+	return kept
+}
+
+// numericCount counts results with a number, for whether a test has a trend.
+func numericCount(rs []Result) int {
+	n := 0
+	for _, r := range rs {
+		if len(r.Measures) > 0 {
+			n++
+		}
+	}
+	return n
 }

@@ -153,6 +153,18 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("search record: %w", err)
 	}
+	// A carer never finds, nor counts, what the person keeps out of sharing (store/consent.go).
+	hidden, err := db.withheldItemIDs(ctx, personID)
+	if err != nil {
+		return out, err
+	}
+	for _, ids := range matched {
+		for id := range ids {
+			if hidden[id] {
+				delete(ids, id)
+			}
+		}
+	}
 	if len(matched) == 0 {
 		return out, nil
 	}
@@ -197,6 +209,9 @@ SELECT ri.id, m.rank, ri.section, ri.date FROM m CROSS JOIN record_items ri ON r
 			if err := rows.Scan(&h.id, &h.rank, &section, &h.date); err != nil {
 				rows.Close()
 				return out, fmt.Errorf("search record: %w", err)
+			}
+			if hidden[h.id] {
+				continue
 			}
 			hits[section] = append(hits[section], h)
 		}

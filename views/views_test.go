@@ -353,11 +353,14 @@ func TestRecordSummary(t *testing.T) {
 		}
 	}
 	nav := d.Find(`nav[aria-label="Parts of your record"]`)
-	if n := nav.Find(`a[href^="/record/"]`).Not(`[href="/record/search"]`).Length(); n != len(fhir.Sections()) {
+	if n := nav.Find(`a[href^="/record/"]`).Not(`[href="/record/search"], [href="/record/access-log"]`).Length(); n != len(fhir.Sections()) {
 		t.Errorf("section navigation has %d sections, want %d", n, len(fhir.Sections()))
 	}
 	if nav.Find(`a[href="/record/search"]`).Length() != 1 {
 		t.Error("section navigation does not offer search")
+	}
+	if nav.Find(`a[href="/record/access-log"]`).Length() != 1 {
+		t.Error("section navigation does not offer who has looked at the record")
 	}
 	if got := strings.Join(strings.Fields(nav.Find(`a[href="/record/medicines"]`).Text()), " "); got != "Medicines (4 items)" {
 		t.Errorf("medicines nav link %q", got)

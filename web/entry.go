@@ -49,6 +49,7 @@ func (s *Server) recordEntry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	e.Related = grantedItems(c, e.Related) // web/actor.go: a carer sees only related items their grant covers
 	if err := s.logView(c, person, fmt.Sprintf("%s entry %d", e.Item.Section, id)); err != nil {
 		return err
 	}

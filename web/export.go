@@ -12,15 +12,6 @@ import (
 	"github.com/mycarerecord/portal/views"
 )
 
-// logRecordUse appends a use of the person's record other than a page view
-// (a download, a printout) to the access log.
-func (s *Server) logRecordUse(c echo.Context, person store.Person, action, what string) error {
-	acct := c.Get(ctxAccount).(store.Account)
-	return s.db.LogAccess(c.Request().Context(), store.Access{
-		AccountID: acct.ID, PersonID: person.ID, Action: action, What: what, Device: deviceOf(c.Request().UserAgent()),
-	})
-}
-
 // recordDownload sends the whole cached record as a FHIR Bundle file.
 func (s *Server) recordDownload(c echo.Context) error {
 	person, err := s.recordPerson(c)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -10,15 +9,7 @@ import (
 	"github.com/mycarerecord/portal/views"
 )
 
-// recordPerson is the person whose record the signed-in account may read.
-// For now that is only the account's own person; the id never comes from the request.
-func (s *Server) recordPerson(c echo.Context) (store.Person, error) {
-	acct := c.Get(ctxAccount).(store.Account)
-	if acct.PersonID == 0 {
-		return store.Person{}, store.Errorf(store.ENOTFOUND, "There is no health record linked to your account.")
-	}
-	return s.db.Person(c.Request().Context(), acct.PersonID)
-}
+// recordPerson (web/actor.go) is the person whose record the account is using: its own, or one it acts for.
 
 func (s *Server) recordSummary(c echo.Context) error {
 	person, err := s.recordPerson(c)
@@ -76,27 +67,4 @@ func (s *Server) recordPage(c echo.Context, title string, person store.Person) (
 // logView appends a look at the person's record to the access log before the page is shown.
 func (s *Server) logView(c echo.Context, person store.Person, what string) error {
 	return s.logRecordUse(c, person, "view", what)
-}
-
-// deviceOf describes a browser coarsely, e.g. "Chrome on Android": enough for a person to
-// recognise their own device, without keeping a fingerprint.
-func deviceOf(ua string) string {
-	browser, system := "A web browser", "an unknown device"
-	for _, b := range []struct{ token, name string }{
-		{"Edg/", "Edge"}, {"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"},
-	} {
-		if strings.Contains(ua, b.token) {
-			browser = b.name
-			break
-		}
-	}
-	for _, o := range []struct{ token, name string }{
-		{"Android", "Android"}, {"iPhone", "iPhone"}, {"iPad", "iPad"}, {"Windows", "Windows"}, {"Mac OS X", "Mac"}, {"Linux", "Linux"},
-	} {
-		if strings.Contains(ua, o.token) {
-			system = o.name
-			break
-		}
-	}
-	return browser + " on " + system
 }

@@ -57,6 +57,7 @@ func (s *Server) recordSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	res = grantedResults(c, res) // web/actor.go: a carer finds only what their grant covers
 	if page > 1 && len(res.Sections) == 0 {
 		return store.Errorf(store.ENOTFOUND, "There is no such page of search results.")
 	}

@@ -117,6 +117,8 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
 		p.SignedIn = true
 		p.AccountName = acct.DisplayName
+		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner
+		p.OwnRecord = acct.PersonID != 0
 	}
 	return p
 }

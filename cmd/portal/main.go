@@ -30,6 +30,8 @@ Commands:
   export    write a person's cached record as a FHIR R4 Bundle
   invite    print a one-time enrolment code and link for a person
   migrate   create or update the database, then stop
+  audit     audit verify: check the access log's hash chain is unbroken
+  outbox    how people's consent decisions stand on their way upstream; push sends the due ones now
 
 Every command takes --db PATH (or PORTAL_DB). Run "portal COMMAND -h" for its flags.
 `
@@ -55,6 +57,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runInvite(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args, getenv, stdout, stderr)
+	case "outbox":
+		return runOutbox(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -19,6 +19,8 @@ import (
 var pullTypes = []string{
 	"AllergyIntolerance", "MedicationRequest", "MedicationStatement", "Condition", "Immunization", "Observation",
 	"DiagnosticReport", "Encounter", "Appointment", "Procedure", "DocumentReference", "CarePlan", "CareTeam",
+	"AuditEvent", // who looked at the record upstream, for the access log page
+	"Consent",    // choices recorded elsewhere (e.g. by the GP): the starting state of the person's choices
 }
 
 // PullTypes returns the resource types pulled for each person.

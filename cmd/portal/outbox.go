@@ -1,0 +1,60 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+const outboxUsage = `Usage: portal outbox [status|push] [--db PATH]
+
+status  count people's consent decisions waiting, sent and not accepted (the default)
+push    send every decision that is due to its FHIR server now, then print the counts
+`
+
+// runOutbox is "portal outbox": how people's consent decisions stand on
+// their way upstream, and a push now (as "portal serve" does every few seconds).
+func runOutbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	verb := "status"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		verb, args = args[0], args[1:]
+	}
+	if verb != "status" && verb != "push" {
+		fmt.Fprint(stderr, outboxUsage)
+		return fmt.Errorf("outbox: unknown subcommand %q", verb)
+	}
+	var cfg Config
+	fs := flag.NewFlagSet("outbox "+verb, flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("outbox %s: unexpected argument %q", verb, rest[0])
+	}
+	db, err := openDB(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if verb == "push" {
+		p := &fhirsync.Pusher{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{}).Get, Log: slog.New(slog.NewTextHandler(stderr, nil))}
+		sum, err := p.PushDue(ctx)
+		if err != nil {
+			return fmt.Errorf("outbox push: %w", err)
+		}
+		fmt.Fprintf(stdout, "sent %d, to try again later %d, not accepted %d\n", sum.Sent, sum.Retrying, sum.Refused)
+	}
+	counts, err := db.ConsentOutboxCounts(ctx)
+	if err != nil {
+		return fmt.Errorf("outbox: %w", err)
+	}
+	fmt.Fprintf(stdout, "waiting %d, sent %d, not accepted %d\n", counts[store.DeliveryWaiting], counts[store.DeliverySent], counts[store.DeliveryFailed])
+	return nil
+}

@@ -1,0 +1,272 @@
+package fhirsync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// Pusher sends people's consent decisions from the outbox to their upstream
+// sources as FHIR Consent resources. A delivery is sent at least once and
+// recorded upstream exactly once: a first delivery to a source is a
+// conditional create (If-None-Exist on the decision's identifier), so sending
+// it again after a crash finds the Consent already there; later deliveries
+// update that Consent with PUT, which is idempotent. Outages, 5xx, 429 and
+// timeouts are retried with back-off until delivered; a 4xx is recorded as
+// refused, with the server's words, for the person to retry. No delivery is
+// ever deleted.
+type Pusher struct {
+	DB     *store.DB
+	Client func(src store.Source) (*Client, error) // one client per source, kept by the caller
+	Log    *slog.Logger
+	// Lease is how long a claimed delivery is left to its sender before it is
+	// due again (the sender may have stopped); default 2 minutes.
+	Lease time.Duration
+	// BaseDelay and MaxDelay bound the back-off between tries of one delivery
+	// (exponential with full jitter); defaults 15 seconds and 1 hour.
+	BaseDelay, MaxDelay time.Duration
+	Batch               int // deliveries claimed at a time; default 20
+	Now                 func() time.Time
+}
+
+// PushSummary counts what one round of pushing did.
+type PushSummary struct {
+	Sent, Retrying, Refused int
+}
+
+func (p *Pusher) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+func (p *Pusher) log() *slog.Logger {
+	if p.Log != nil {
+		return p.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// PushDue sends every delivery that is due, a batch at a time, until none is left.
+func (p *Pusher) PushDue(ctx context.Context) (PushSummary, error) {
+	var sum PushSummary
+	lease, batch := p.Lease, p.Batch
+	if lease <= 0 {
+		lease = 2 * time.Minute
+	}
+	if batch <= 0 {
+		batch = 20
+	}
+	for {
+		items, err := p.DB.ClaimConsentOutbox(ctx, batch, lease)
+		if err != nil {
+			return sum, err
+		}
+		if len(items) == 0 {
+			return sum, nil
+		}
+		for _, it := range items {
+			if err := ctx.Err(); err != nil {
+				return sum, err // the claimed ones fall due again when their lease ends
+			}
+			if err := p.push(ctx, it, &sum); err != nil {
+				return sum, err
+			}
+		}
+	}
+}
+
+// Run pushes due deliveries every interval until ctx ends.
+func (p *Pusher) Run(ctx context.Context, every time.Duration) {
+	// Deliveries a killed process had claimed are sent now, not when their lease ends.
+	if err := p.DB.ReleaseConsentClaims(ctx); err != nil && ctx.Err() == nil {
+		p.log().Error("release consent deliveries", "err", err)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if sum, err := p.PushDue(ctx); err != nil && ctx.Err() == nil {
+			p.log().Error("push consent decisions", "err", err)
+		} else if sum != (PushSummary{}) {
+			p.log().Info("pushed consent decisions", "sent", sum.Sent, "retrying", sum.Retrying, "refused", sum.Refused)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// push sends one delivery and records how it went.
+func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary) error {
+	id, version, err := p.send(ctx, it)
+	if err == nil {
+		sum.Sent++
+		p.log().Info("consent delivered", "source", it.Source.Name, "decision", it.DecisionID, "consent", id, "version", version)
+		return p.DB.ConsentDelivered(ctx, it.ID, id, version)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	reason := sentence(err)
+	var ue *UpstreamError
+	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 {
+		sum.Refused++
+		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
+		return p.DB.ConsentNotDelivered(ctx, it.ID, reason, time.Time{})
+	}
+	sum.Retrying++
+	retry := p.now().Add(p.backoff(it.Attempts))
+	p.log().Warn("consent not delivered yet", "source", it.Source.Name, "decision", it.DecisionID, "attempt", it.Attempts, "retry_at", retry, "err", err)
+	return p.DB.ConsentNotDelivered(ctx, it.ID, reason, retry)
+}
+
+// backoff is the wait before the next try of a delivery tried attempts times.
+func (p *Pusher) backoff(attempts int) time.Duration {
+	base, most := p.BaseDelay, p.MaxDelay
+	if base <= 0 {
+		base = 15 * time.Second
+	}
+	if most <= 0 {
+		most = time.Hour
+	}
+	ceiling := base
+	for i := 1; i < attempts && ceiling < most; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, most)
+	// At least half the ceiling, so a delivery never spins; the rest is jitter, so many spread out.
+	return ceiling/2 + time.Duration(rand.Int64N(int64(ceiling/2)+1))
+}
+
+// send delivers one Consent and returns its id and version at the source.
+func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version string, err error) {
+	c, err := p.Client(it.Source)
+	if err != nil {
+		return "", "", fmt.Errorf("connecting to %s: %w", it.Source.Label(), err)
+	}
+	if it.CurrentID != "" {
+		if it.Attempts > 1 {
+			// An earlier try may have reached the source before the process
+			// stopped: if the source's Consent is already this decision, it is delivered.
+			if id, version, ok := p.alreadyThere(ctx, c, it); ok {
+				return id, version, nil
+			}
+		}
+		body, err := withID(it.Body, it.CurrentID)
+		if err != nil {
+			return "", "", err
+		}
+		resp, rbody, err := c.Do(ctx, http.MethodPut, "Consent/"+url.PathEscape(it.CurrentID), body, nil)
+		var ue *UpstreamError
+		if err == nil {
+			return resultOf(resp, rbody, it.CurrentID)
+		}
+		if !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
+			return "", "", err
+		}
+		// The Consent has gone from the source: record this decision afresh.
+	}
+	cond := url.Values{"identifier": {fhir.SystemURI + "|" + it.Identifier}}.Encode()
+	resp, rbody, err := c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {cond}})
+	if err != nil {
+		return "", "", err
+	}
+	return resultOf(resp, rbody, "")
+}
+
+// alreadyThere reads the person's Consent at the source and says whether it
+// already carries this decision's identifier.
+func (p *Pusher) alreadyThere(ctx context.Context, c *Client, it store.OutboxItem) (id, version string, ok bool) {
+	resp, body, err := c.Do(ctx, http.MethodGet, "Consent/"+url.PathEscape(it.CurrentID), nil, nil)
+	if err != nil {
+		return "", "", false
+	}
+	var r struct {
+		Identifier []struct{ System, Value string }
+	}
+	if json.Unmarshal(body, &r) != nil {
+		return "", "", false
+	}
+	for _, ident := range r.Identifier {
+		if ident.System == fhir.SystemURI && ident.Value == it.Identifier {
+			id, version, err := resultOf(resp, body, it.CurrentID)
+			return id, version, err == nil
+		}
+	}
+	return "", "", false
+}
+
+// withID sets the resource id in a Consent's JSON.
+func withID(body []byte, id string) ([]byte, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, fmt.Errorf("consent body: %w", err)
+	}
+	m["id"], _ = json.Marshal(id)
+	return json.Marshal(m)
+}
+
+// resultOf reads the id and version of the Consent the server holds, from
+// the body it returned, else the Location and ETag headers.
+func resultOf(resp *http.Response, body []byte, fallbackID string) (string, string, error) {
+	var r struct {
+		ResourceType string
+		ID           string
+		Meta         struct{ VersionID string }
+	}
+	if len(body) > 0 && json.Unmarshal(body, &r) == nil && r.ResourceType == "Consent" && r.ID != "" {
+		return r.ID, r.Meta.VersionID, nil
+	}
+	id, version := fallbackID, ""
+	if resp != nil {
+		if _, lid, lver := refParts(locationPath(resp.Header.Get("Location"))); lid != "" {
+			id, version = lid, lver
+		}
+		if version == "" {
+			version = etagVersion(resp.Header.Get("ETag"))
+		}
+	}
+	if id == "" {
+		return "", "", errors.New("the server accepted the Consent but did not say where it keeps it")
+	}
+	return id, version, nil
+}
+
+// locationPath keeps the Type/id/_history/v end of a Location URL.
+func locationPath(loc string) string {
+	i := strings.Index(loc, "Consent/")
+	if i < 0 {
+		return ""
+	}
+	return loc[i:]
+}
+
+// sentence puts an error in words for the person: capitalised, without Go's prefixes.
+func sentence(err error) string {
+	var ue *UpstreamError
+	s := err.Error()
+	if errors.As(err, &ue) {
+		s = ue.Error()
+	}
+	if errors.Is(err, ErrCircuitOpen) {
+		s = "the organisation's system has not been answering, so we are waiting before trying again"
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return "Something went wrong"
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,374 @@
+package fhirsync_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/e2e/upstream"
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+const smallPatient = "Cecelia952_Romaguera67_f1731e33-dc55-4ee8-72d7-cece2e49bedd.json"
+
+// pushFixture is a real FHIR server holding one patient, and a portal database
+// where that patient is a person at a source pointing at the server (or at a
+// fault proxy in front of it).
+type pushFixture struct {
+	srv       *upstream.Server
+	proxy     *upstream.FaultProxy
+	db        *store.DB
+	src       store.Source
+	person    store.Person
+	patientID string
+
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (f *pushFixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *pushFixture) advance(d time.Duration) {
+	f.mu.Lock()
+	f.now = f.now.Add(d)
+	f.mu.Unlock()
+}
+
+func newPushFixture(t *testing.T) *pushFixture {
+	t.Helper()
+	ctx := context.Background()
+	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle), upstream.SharedBundle(t, smallPatient))
+	pts := srv.Resources(t, "Patient", "")
+	if len(pts) != 1 {
+		t.Fatalf("server holds %d patients, want 1", len(pts))
+	}
+	var pt struct{ ID string }
+	if err := json.Unmarshal(pts[0], &pt); err != nil {
+		t.Fatal(err)
+	}
+	f := &pushFixture{srv: srv, patientID: pt.ID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
+	f.proxy = upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
+	f.db = openDB(t)
+	f.db.SetClock(f.clock)
+	var err error
+	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: f.proxy.URL}); err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// pusher is a fresh pusher, as a newly started process would have.
+func (f *pushFixture) pusher() *fhirsync.Pusher {
+	return &fhirsync.Pusher{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get,
+		Now: f.clock, BaseDelay: time.Minute, MaxDelay: 10 * time.Minute, Lease: 2 * time.Minute}
+}
+
+// consents is every Consent upstream about the patient, by id.
+func (f *pushFixture) consents(t *testing.T) map[string]json.RawMessage {
+	t.Helper()
+	out := map[string]json.RawMessage{}
+	for _, raw := range f.srv.Resources(t, "Consent", "patient=Patient/"+f.patientID) {
+		var r struct{ ID string }
+		json.Unmarshal(raw, &r)
+		out[r.ID] = raw
+	}
+	return out
+}
+
+func (f *pushFixture) withIdentifier(t *testing.T, identifier string) int {
+	t.Helper()
+	return len(f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemURI + "|" + identifier}}.Encode()))
+}
+
+func (f *pushFixture) change(t *testing.T, q, a string) store.ConsentDecision {
+	t.Helper()
+	d, err := f.db.ChangeConsent(context.Background(), f.person.ID, store.Performer{AccountID: 1, Name: "Cecelia Romaguera"}, store.ConsentChange{Question: q, Answer: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func (f *pushFixture) delivery(t *testing.T, decisionID int64) store.ConsentDelivery {
+	t.Helper()
+	d, err := f.db.ConsentDecision(context.Background(), f.person.ID, decisionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Deliveries) != 1 {
+		t.Fatalf("decision %d has %d deliveries, want 1", decisionID, len(d.Deliveries))
+	}
+	return d.Deliveries[0]
+}
+
+// TestPushDeliversAndUpdates sends a first decision (created upstream) and a
+// second (updating the same Consent), and reads them back as FHIR.
+func TestPushDeliversAndUpdates(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	first := f.change(t, store.QuestionResearch, "no")
+	sum, err := f.pusher().PushDue(ctx)
+	if err != nil || sum.Sent != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	d := f.delivery(t, first.ID)
+	if d.Status != store.DeliverySent || d.UpstreamID == "" || !d.SentAt.Equal(f.clock()) {
+		t.Fatalf("delivery %+v", d)
+	}
+	up := f.consents(t)
+	if len(up) != 1 {
+		t.Fatalf("%d Consents upstream, want 1", len(up))
+	}
+	got, ok := fhir.ReadConsent(up[d.UpstreamID])
+	if !ok || got.Research || !got.DirectCare || got.Identifier != first.Identifier {
+		t.Fatalf("upstream Consent reads as %+v (%v): %s", got, ok, up[d.UpstreamID])
+	}
+	if !strings.Contains(string(up[d.UpstreamID]), `"reference":"Patient/`+f.patientID+`"`) {
+		t.Errorf("the Consent does not name the patient at the source: %s", up[d.UpstreamID])
+	}
+
+	second := f.change(t, store.QuestionPlanning, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("second push: %+v %v", sum, err)
+	}
+	d2 := f.delivery(t, second.ID)
+	if d2.UpstreamID != d.UpstreamID || d2.UpstreamVersion == d.UpstreamVersion {
+		t.Fatalf("second delivery %+v, want a new version of %s", d2, d.UpstreamID)
+	}
+	up = f.consents(t)
+	if len(up) != 1 {
+		t.Fatalf("%d Consents upstream after an update, want 1", len(up))
+	}
+	got, _ = fhir.ReadConsent(up[d.UpstreamID])
+	if got.Research || got.Planning || got.Identifier != second.Identifier {
+		t.Fatalf("updated Consent reads as %+v", got)
+	}
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum != (fhirsync.PushSummary{}) {
+		t.Fatalf("nothing left to push, yet: %+v %v", sum, err)
+	}
+}
+
+// TestPushRetriesThroughAnOutage keeps a decision waiting while the source
+// answers 500 and 429, and delivers it once the source is back.
+func TestPushRetriesThroughAnOutage(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.WithholdQuestion(store.CategoryMentalHealth), "yes")
+	f.proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 7, Kinds: []upstream.Fault{upstream.Fault500, upstream.Fault429}})
+	p := f.pusher()
+	for round := 1; round <= 3; round++ {
+		sum, err := p.PushDue(ctx)
+		if err != nil || sum.Retrying != 1 || sum.Sent != 0 {
+			t.Fatalf("round %d during the outage: %+v %v", round, sum, err)
+		}
+		d := f.delivery(t, dec.ID)
+		if d.Status != store.DeliveryWaiting || d.LastError == "" || d.Attempts != round {
+			t.Fatalf("round %d: %+v", round, d)
+		}
+		// Not due again until the back-off has passed.
+		if sum, _ := p.PushDue(ctx); sum.Retrying != 0 {
+			t.Fatalf("round %d: tried again before the back-off", round)
+		}
+		f.advance(d.NextAttemptAt.Sub(f.clock()) + time.Second)
+	}
+	if n := len(f.consents(t)); n != 0 {
+		t.Fatalf("%d Consents upstream during the outage", n)
+	}
+	f.proxy.SetFaults(upstream.Faults{})
+	sum, err := p.PushDue(ctx)
+	if err != nil || sum.Sent != 1 {
+		t.Fatalf("after the outage: %+v %v", sum, err)
+	}
+	if d := f.delivery(t, dec.ID); d.Status != store.DeliverySent || d.Attempts != 4 || d.LastError != "" {
+		t.Fatalf("delivered: %+v", d)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d Consents with the decision's identifier, want 1", n)
+	}
+	t.Logf("injected %d faults", f.proxy.Injected())
+}
+
+// TestPushAfterACrashIsExactlyOnce: the Consent reaches the source but the
+// sender dies before recording it (a killed process; then a dropped answer).
+// Sending again leaves exactly one Consent upstream.
+func TestPushAfterACrashIsExactlyOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.QuestionDirectCare, "no")
+
+	// The first process claims the delivery and sends it, then is killed before it records the answer.
+	claimed, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	c, err := fhirsync.NewClient(f.srv.URL, nil, fastClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond := url.Values{"identifier": {fhir.SystemURI + "|" + claimed[0].Identifier}}.Encode()
+	if resp, body, err := c.Do(ctx, http.MethodPost, "Consent", claimed[0].Body, http.Header{"If-None-Exist": {cond}}); err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("the first process's POST: %v %s", err, body)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d upstream after the first send", n)
+	}
+
+	// A restarted process finds nothing due while the dead one's lease lasts, then sends it again.
+	p := f.pusher()
+	if sum, err := p.PushDue(ctx); err != nil || sum != (fhirsync.PushSummary{}) {
+		t.Fatalf("during the lease: %+v %v", sum, err)
+	}
+	f.advance(3 * time.Minute)
+	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("after the lease: %+v %v", sum, err)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d Consents upstream after sending again, want exactly 1", n)
+	}
+	if d := f.delivery(t, dec.ID); d.Status != store.DeliverySent || d.Attempts != 2 {
+		t.Fatalf("delivery %+v", d)
+	}
+
+	// The same with the answer lost on the wire: the source creates the Consent, the connection drops.
+	dec2 := f.change(t, store.QuestionResearch, "no")
+	// The first decision's Consent exists, so this one is a PUT to it: drop those answers too.
+	f.proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 3, Kinds: []upstream.Fault{upstream.FaultDrop}})
+	if sum, err := p.PushDue(ctx); err != nil || sum.Retrying != 1 {
+		t.Fatalf("with dropped answers: %+v %v", sum, err)
+	}
+	f.proxy.SetFaults(upstream.Faults{})
+	f.advance(time.Hour)
+	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("after the drops: %+v %v", sum, err)
+	}
+	if n := len(f.consents(t)); n != 1 {
+		t.Fatalf("%d Consents upstream for the patient, want 1", n)
+	}
+	if d := f.delivery(t, dec2.ID); d.Status != store.DeliverySent {
+		t.Fatalf("second delivery %+v", d)
+	}
+}
+
+// TestPushFirstSendWithDroppedAnswers: a conditional create whose answers are
+// all lost is repeated until one arrives, and the source holds one Consent.
+func TestPushFirstSendWithDroppedAnswers(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.QuestionResearch, "no")
+	f.proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 5, Kinds: []upstream.Fault{upstream.FaultDrop}})
+	p := f.pusher()
+	if sum, err := p.PushDue(ctx); err != nil || sum.Retrying != 1 {
+		t.Fatalf("with dropped answers: %+v %v", sum, err)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d Consents upstream after %d dropped answers, want 1", n, f.proxy.Injected())
+	}
+	f.proxy.SetFaults(upstream.Faults{})
+	f.advance(time.Hour)
+	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("after the drops: %+v %v", sum, err)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d Consents upstream, want exactly 1", n)
+	}
+}
+
+// TestPushSurfacesARefusal: the source refuses the Consent with a 4xx (two
+// Consents there already carry the decision's identifier, so a conditional
+// create cannot say which it means). The refusal is kept with the server's
+// words, not retried on its own, and can be retried by the person.
+func TestPushSurfacesARefusal(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.QuestionPlanning, "no")
+	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"urn:ietf:rfc:3986","value":"` + dec.Identifier + `"}],` +
+		`"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"text":"clash"}]}`
+	for range 2 {
+		if status, body := f.srv.Do(t, "POST", "/Consent", []byte(clash)); status != http.StatusCreated {
+			t.Fatalf("seed clash: %d %s", status, body)
+		}
+	}
+	p := f.pusher()
+	sum, err := p.PushDue(ctx)
+	if err != nil || sum.Refused != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	d := f.delivery(t, dec.ID)
+	if d.Status != store.DeliveryFailed || !strings.Contains(d.LastError, "412") {
+		t.Fatalf("delivery %+v", d)
+	}
+	t.Logf("refusal as the person reads it: %s", d.LastError)
+	f.advance(24 * time.Hour)
+	if sum, _ := p.PushDue(ctx); sum != (fhirsync.PushSummary{}) {
+		t.Fatalf("a refusal was retried without the person asking: %+v", sum)
+	}
+	// The person retries once the source has been put right.
+	for _, raw := range f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemURI + "|" + dec.Identifier}}.Encode()) {
+		var r struct{ ID string }
+		json.Unmarshal(raw, &r)
+		f.srv.Do(t, "DELETE", "/Consent/"+r.ID, nil)
+	}
+	if err := f.db.RetryConsentDelivery(ctx, f.person.ID, d.ID); err != nil {
+		t.Fatal(err)
+	}
+	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("after the retry: %+v %v", sum, err)
+	}
+}
+
+// TestUpstreamConsentPulledIsTheStartingState: a Consent the GP recorded at
+// the source is pulled with the record and becomes the starting state; the
+// portal's own Consents, pulled back, are not mistaken for it.
+func TestUpstreamConsentPulledIsTheStartingState(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	gp := `{"resourceType":"Consent","status":"active","patient":{"reference":"Patient/` + f.patientID + `"},"dateTime":"2025-06-01T09:00:00Z",
+"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"policy":[{"uri":"https://www.nhs.uk/your-nhs-data-matters/"}],
+"provision":{"type":"permit","provision":[{"type":"deny","purpose":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"HOPERAT"}]}]}}`
+	if status, body := f.srv.Do(t, "POST", "/Consent", []byte(gp)); status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", status, body)
+	}
+	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	if _, err := puller.PullPerson(ctx, f.src, f.person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := f.db.ConsentChoices(ctx, f.person.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Upstream == nil || ch.Upstream.Source.Label() != "Yorkshire and Humber Care Record" || ch.State.Planning || !ch.State.Research {
+		t.Fatalf("starting state %+v from %+v", ch.State, ch.Upstream)
+	}
+	// The person changes one thing; the portal's Consent goes up and comes back with the next pull.
+	f.change(t, store.QuestionResearch, "no")
+	if _, err := f.pusher().PushDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.advance(time.Hour)
+	if _, err := puller.PullPerson(ctx, f.src, f.person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	ch, err = f.db.ConsentChoices(ctx, f.person.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Upstream == nil || ch.Upstream.DateTime != "2025-06-01T09:00:00Z" || ch.State.Research || ch.State.Planning {
+		t.Fatalf("after the round trip: %+v from %+v", ch.State, ch.Upstream)
+	}
+}

@@ -1,0 +1,254 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
+)
+
+// choicesActor is the actor using the choices pages, refused unless they may manage choices.
+func (s *Server) choicesActor(c echo.Context) (actor, error) {
+	a, err := s.actor(c)
+	if err != nil {
+		return a, err
+	}
+	if !a.May(store.ScopeChoices) {
+		return a, store.Errorf(store.EFORBIDDEN, "You cannot change the choices for %s.", a.Person.Name())
+	}
+	return a, nil
+}
+
+// choicesPage shows the person's choices and where each came from.
+func (s *Server) choicesPage(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.db.ConsentChoices(c.Request().Context(), a.Person.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.logView(c, a.Person, "choices"); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.Choices(s.page(c, "Your choices"), views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer()}))
+}
+
+// choicesHistory lists every change to the person's choices.
+func (s *Server) choicesHistory(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	hist, err := s.db.ConsentHistory(c.Request().Context(), a.Person.ID)
+	if err != nil {
+		return err
+	}
+	if err := s.logView(c, a.Person, "history of choices"); err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.ChoicesHistory(s.page(c, "History of your choices"), views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer()}))
+}
+
+// choiceQuestionOf reads the question a choices address names: a slug, or
+// /choices/entry with the entry's item id (from its page) or key (to share it again).
+func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState) (q, key, name string, err error) {
+	if slug := c.Param("question"); slug != "" {
+		q, ok := store.ConsentQuestionBySlug(slug)
+		if !ok {
+			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such choice.")
+		}
+		return q, "", "", nil
+	}
+	if id := c.QueryParam("item"); id != "" && c.Request().Method == http.MethodGet {
+		n, err := strconv.ParseInt(id, 10, 64)
+		if err != nil || n <= 0 {
+			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
+		}
+		e, err := s.db.RecordEntry(c.Request().Context(), a.Person.ID, n)
+		if err != nil {
+			return "", "", "", err
+		}
+		if !a.May(e.Item.Section) {
+			return "", "", "", store.Errorf(store.EFORBIDDEN, "You cannot see that part of %s's record.", a.Person.Name())
+		}
+		key = store.ItemKey(e.Item)
+		return store.WithholdItemQuestion(key), key, e.Item.Display, nil
+	}
+	key = c.FormValue("key")
+	if key == "" {
+		key = c.QueryParam("key")
+	}
+	for _, w := range st.WithheldItems {
+		if w.Key == key {
+			if a.Carer() {
+				// What the person keeps out of sharing is theirs alone to see or share again.
+				return "", "", "", store.Errorf(store.EFORBIDDEN, "Only %s can share that entry again.", a.Person.Name())
+			}
+			return store.WithholdItemQuestion(key), key, w.Label, nil
+		}
+	}
+	if key != "" && c.Request().Method == http.MethodPost && store.ValidQuestion(store.WithholdItemQuestion(key)) {
+		// Keeping an entry out: only one of the person's own entries.
+		name, section, err := s.db.ItemLabelByKey(c.Request().Context(), a.Person.ID, key)
+		if err != nil {
+			return "", "", "", err
+		}
+		if !a.May(section) {
+			return "", "", "", store.Errorf(store.EFORBIDDEN, "You cannot see that part of %s's record.", a.Person.Name())
+		}
+		return store.WithholdItemQuestion(key), key, name, nil
+	}
+	return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
+}
+
+// choiceQuestion shows one question page, with the current answer chosen.
+func (s *Server) choiceQuestion(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.db.ConsentChoices(c.Request().Context(), a.Person.ID)
+	if err != nil {
+		return err
+	}
+	q, key, name, err := s.choiceQuestionOf(c, a, ch.State)
+	if err != nil {
+		return err
+	}
+	answer := ch.State.Answer(q)
+	if v := c.QueryParam("answer"); v == "yes" || v == "no" {
+		answer = v // coming back from "Check your change"
+	}
+	if _, isItem := store.ItemQuestionKey(q); isItem && !ch.State.WithholdsItem(key) && c.QueryParam("answer") == "" {
+		answer = "" // a new entry to keep out: nothing chosen yet
+	}
+	return s.render(c, http.StatusOK, views.ChoiceQuestion(s.page(c, questionTitle(q)),
+		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name}))
+}
+
+func questionTitle(q string) string {
+	if _, ok := store.ItemQuestionKey(q); ok {
+		return "Keep an entry out of sharing"
+	}
+	return "Your choices"
+}
+
+// choiceCheck reads the answer and shows "Check your change", or the question again with an error.
+func (s *Server) choiceCheck(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	ch, err := s.db.ConsentChoices(c.Request().Context(), a.Person.ID)
+	if err != nil {
+		return err
+	}
+	q, key, name, err := s.choiceQuestionOf(c, a, ch.State)
+	if err != nil {
+		return err
+	}
+	if name == "" && key != "" {
+		name = "This entry"
+	}
+	answer := c.FormValue(views.FieldAnswer)
+	if answer != "yes" && answer != "no" {
+		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(s.page(c, questionTitle(q)),
+			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name,
+				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no"}}}))
+	}
+	if answer == ch.State.Answer(q) {
+		return c.Redirect(http.StatusSeeOther, "/choices") // the same answer as now: nothing to change
+	}
+	return s.render(c, http.StatusOK, views.ChoiceCheck(s.page(c, "Check your change"),
+		views.CheckView{Person: a.Person, Question: q, Before: ch.State.Answer(q), Answer: answer, ItemKey: key, ItemName: name}))
+}
+
+// choiceConfirm records the change, logs it, and shows the confirmation.
+func (s *Server) choiceConfirm(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	ch, err := s.db.ConsentChoices(ctx, a.Person.ID)
+	if err != nil {
+		return err
+	}
+	q, _, _, err := s.choiceQuestionOf(c, a, ch.State)
+	if err != nil {
+		return err
+	}
+	answer := c.FormValue(views.FieldAnswer)
+	if answer != "yes" && answer != "no" {
+		return store.Errorf(store.EINVALID, "Choose yes or no.")
+	}
+	d, err := s.db.ChangeConsent(ctx, a.Person.ID, s.performer(c), store.ConsentChange{Question: q, Answer: answer})
+	if err != nil {
+		return err
+	}
+	if err := s.logRecordUse(c, a.Person, "choice", choiceLogWords(q, d.ItemLabel, answer)); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/choices/done/%d", d.ID))
+}
+
+// choiceLogWords is a change as the access log names it, e.g. "research: no"
+// or "keep mental health out of sharing: yes".
+func choiceLogWords(q, label, answer string) string {
+	words := map[string]string{
+		store.QuestionDirectCare: "share with staff who care for them",
+		store.QuestionResearch:   "research",
+		store.QuestionPlanning:   "planning and improving services",
+	}[q]
+	if words == "" {
+		if _, ok := store.ItemQuestionKey(q); ok {
+			words = "keep " + label + " out of sharing"
+		} else {
+			words = "keep " + strings.ReplaceAll(store.ConsentQuestionSlug(q), "-", " ") + " out of sharing"
+		}
+	}
+	return words + ": " + answer
+}
+
+// choiceDone shows the confirmation panel for a saved change.
+func (s *Server) choiceDone(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, "id", "There is no such change to your choices.")
+	if err != nil {
+		return err
+	}
+	d, err := s.db.ConsentDecision(c.Request().Context(), a.Person.ID, id)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.ChoiceDone(s.page(c, "Your choice has been saved"), views.ChoiceDoneView{Person: a.Person, Decision: d, ViewerID: a.Account.ID}))
+}
+
+// choiceRetry sends a change an organisation did not accept once more.
+func (s *Server) choiceRetry(c echo.Context) error {
+	a, err := s.choicesActor(c)
+	if err != nil {
+		return err
+	}
+	id, err := idParam(c, "id", "There is no change waiting to be sent again.")
+	if err != nil {
+		return err
+	}
+	if err := s.db.RetryConsentDelivery(c.Request().Context(), a.Person.ID, id); err != nil {
+		return err
+	}
+	if err := s.logRecordUse(c, a.Person, "choice", fmt.Sprintf("send change again (delivery %d)", id)); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/choices/history")
+}

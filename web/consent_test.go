@@ -1,0 +1,374 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// csrfOf reads the CSRF token from a signed-in page.
+func csrfOf(t *testing.T, f *fixture, cookie *http.Cookie) string {
+	t.Helper()
+	d := doc(t, f.get(t, "/choices", cookie))
+	token, ok := d.Find(`meta[name="csrf-token"]`).Attr("content")
+	if !ok || token == "" {
+		token, _ = d.Find(`input[name="csrf"]`).First().Attr("value")
+	}
+	if token == "" {
+		t.Fatal("no CSRF token on /choices")
+	}
+	return token
+}
+
+func recDoc(t *testing.T, rec *httptest.ResponseRecorder) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(rec.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestChoicesPages(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	token := csrfOf(t, f, jane)
+
+	t.Run("summary", func(t *testing.T) {
+		resp := f.get(t, "/choices", jane)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		d := doc(t, resp)
+		if got := d.Find("h1").Text(); got != "Your choices" {
+			t.Errorf("h1 %q", got)
+		}
+		if n := d.Find(".nhsuk-summary-list__actions a").Length(); n != 6 {
+			t.Errorf("%d Change links, want 6 (three uses, three kinds of information)", n)
+		}
+		if got := d.Find("main").Text(); !strings.Contains(got, "Standard setting: nobody has changed this") {
+			t.Errorf("summary does not say where the choices came from: %q", got)
+		}
+	})
+
+	t.Run("question page with the current answer", func(t *testing.T) {
+		d := doc(t, f.get(t, "/choices/research", jane))
+		if d.Find("h1").Length() != 1 || !strings.Contains(d.Find("legend h1").Text(), "research") {
+			t.Errorf("heading %q", d.Find("h1").Text())
+		}
+		if v, _ := d.Find(`input[name="answer"][checked]`).Attr("value"); v != "yes" {
+			t.Errorf("checked %q, want yes (the standard setting)", v)
+		}
+	})
+
+	t.Run("nothing chosen", func(t *testing.T) {
+		rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {token}})
+		if rec.Code != http.StatusBadRequest {
+			t.Fatalf("status %d", rec.Code)
+		}
+		d := recDoc(t, rec)
+		if n := d.Find(`.nhsuk-error-summary a[href="#answer"]`).Length(); n != 1 {
+			t.Errorf("error summary links to #answer %d times", n)
+		}
+		if !strings.HasPrefix(d.Find("title").Text(), "Error: ") || d.Find(".nhsuk-form-group--error #answer-error").Length() != 1 {
+			t.Errorf("error not shown on the field or in the title")
+		}
+	})
+
+	t.Run("no CSRF token", func(t *testing.T) {
+		if rec := f.post(t, "/choices/research/confirm", jane, url.Values{"answer": {"no"}}); rec.Code != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", rec.Code)
+		}
+	})
+
+	t.Run("unknown choice", func(t *testing.T) {
+		if resp := f.get(t, "/choices/astrology", jane); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("check, confirm, confirmation, history", func(t *testing.T) {
+		rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {token}, "answer": {"no"}})
+		if rec.Code != http.StatusOK {
+			t.Fatalf("check: status %d", rec.Code)
+		}
+		d := recDoc(t, rec)
+		if got := d.Find("h1").Text(); got != "Check your change" {
+			t.Fatalf("h1 %q", got)
+		}
+		if a, _ := d.Find(`form[action="/choices/research/confirm"] input[name="answer"]`).Attr("value"); a != "no" {
+			t.Fatalf("confirm form carries answer %q", a)
+		}
+		// Nothing changes until confirmed.
+		if ch, _ := f.db.ConsentChoices(context.Background(), f.jane.ID); !ch.State.Research {
+			t.Fatal("changed before confirming")
+		}
+		rec = f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "answer": {"no"}})
+		if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/choices/done/") {
+			t.Fatalf("confirm: %d to %q", rec.Code, rec.Header().Get("Location"))
+		}
+		d = doc(t, f.get(t, rec.Header().Get("Location"), jane))
+		panel := d.Find(".nhsuk-panel").Text()
+		if !strings.Contains(panel, "Your choice has been saved") || !strings.Contains(panel, "your data will not be used for research") || !strings.Contains(panel, "From ") {
+			t.Errorf("panel %q", panel)
+		}
+		d = doc(t, f.get(t, "/choices/history", jane))
+		hist := d.Find("main").Text()
+		for _, want := range []string{"Research: no, your data is not used", "You", "kept in My Care Record"} {
+			if !strings.Contains(hist, want) {
+				t.Errorf("history lacks %q: %q", want, hist)
+			}
+		}
+		d = doc(t, f.get(t, "/choices", jane))
+		if got := d.Find("main").Text(); !strings.Contains(got, "No, your data is not used") || !strings.Contains(got, "Set by you on") {
+			t.Errorf("summary after the change: %q", got)
+		}
+		// The change is on the access log.
+		log, err := f.db.AccessLog(context.Background(), f.jane.ID, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, a := range log {
+			if a.Action == "choice" && a.What == "research: no" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no access log entry for the change: %+v", log)
+		}
+		// Another person's change cannot be opened.
+		amir := f.signIn(t, f.amir)
+		if resp := f.get(t, rec.Header().Get("Location"), amir); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("Amir opens Jane's change: %d", resp.StatusCode)
+		}
+	})
+
+	t.Run("each kind of information", func(t *testing.T) {
+		for _, c := range store.Categories() {
+			rec := f.post(t, "/choices/"+c+"/confirm", jane, url.Values{"csrf": {token}, "answer": {"yes"}})
+			if rec.Code != http.StatusSeeOther {
+				t.Fatalf("%s: status %d", c, rec.Code)
+			}
+		}
+		ch, err := f.db.ConsentChoices(context.Background(), f.jane.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ch.State.Withheld) != 3 {
+			t.Errorf("withheld %v", ch.State.Withheld)
+		}
+	})
+}
+
+func TestKeepAnEntryOutOfSharing(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	token := csrfOf(t, f, jane)
+	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(sec.Items) != 1 {
+		t.Fatalf("%v %+v", err, sec.Items)
+	}
+	item := sec.Items[0]
+	d := doc(t, f.get(t, "/record/item/"+itoa(item.ID), jane))
+	href, ok := d.Find(`a:contains("Keep this out of sharing")`).Attr("href")
+	if !ok || href != "/choices/entry?item="+itoa(item.ID) {
+		t.Fatalf("entry page link %q", href)
+	}
+	d = doc(t, f.get(t, href, jane))
+	key, _ := d.Find(`input[name="key"]`).Attr("value")
+	if key == "" || !strings.Contains(d.Find("legend").Text(), "Metformin") {
+		t.Fatalf("question page for the entry: key %q, legend %q", key, d.Find("legend").Text())
+	}
+	if d.Find(`input[name="answer"][checked]`).Length() != 0 {
+		t.Error("an answer is chosen before the person chose one")
+	}
+	rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"yes"}})
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Check your change") {
+		t.Fatalf("check: %d", rec.Code)
+	}
+	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"yes"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("confirm: %d %s", rec.Code, rec.Body.String())
+	}
+	// The person's own pages label it.
+	d = doc(t, f.get(t, "/record/medicines", jane))
+	if got := d.Find(".mcr-withheld-tag").Length(); got != 1 {
+		t.Errorf("medicines page labels %d entries as kept out of sharing, want 1", got)
+	}
+	d = doc(t, f.get(t, "/record/item/"+itoa(item.ID), jane))
+	if !strings.Contains(d.Find("main").Text(), "Kept out of sharing") {
+		t.Error("entry page does not say it is kept out of sharing")
+	}
+	d = doc(t, f.get(t, "/choices", jane))
+	if !strings.Contains(d.Find("main").Text(), "Metformin") {
+		t.Error("choices page does not list the entry")
+	}
+	// Another person's entry cannot be kept out (or even named) by id or by key.
+	amirSec, _ := f.db.RecordSection(ctx, f.amir.ID, fhir.SectionMedicines, 1, 10)
+	if resp := f.get(t, "/choices/entry?item="+itoa(amirSec.Items[0].ID), jane); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("Jane opens Amir's entry: %d", resp.StatusCode)
+	}
+	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {store.ItemKey(amirSec.Items[0])}, "answer": {"yes"}})
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("Jane keeps Amir's entry out: %d", rec.Code)
+	}
+	// And it can be shared again.
+	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"no"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("share again: %d", rec.Code)
+	}
+	d = doc(t, f.get(t, "/record/medicines", jane))
+	if got := d.Find(".mcr-withheld-tag").Length(); got != 0 {
+		t.Errorf("still labelled after sharing again")
+	}
+}
+
+// TestCarerAndWithheldEntries: what Jane keeps out of sharing is not shown to
+// her carer anywhere, not even by name on the choices pages, and only she can
+// share it again.
+func TestCarerAndWithheldEntries(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	scopes := []string{store.ScopeChoices, store.ScopeDownload}
+	for _, sec := range fhir.Sections() {
+		scopes = append(scopes, sec.Slug)
+	}
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, scopes...)
+	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(sec.Items) != 1 {
+		t.Fatalf("%v %+v", err, sec.Items)
+	}
+	item := sec.Items[0]
+	key := store.ItemKey(item)
+	if resp := f.get(t, "/record/medicines", john.cookie); !strings.Contains(doc(t, resp).Find("main").Text(), "Metformin") {
+		t.Fatal("the carer does not see the medicine before it is kept out")
+	}
+	token := csrfOf(t, f, jane)
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("keep out: %d", rec.Code)
+	}
+	for _, path := range []string{"/record", "/record/medicines", "/choices", "/choices/history", "/record/search?q=metformin"} {
+		resp := f.get(t, path, john.cookie)
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: status %d", path, resp.StatusCode)
+			continue
+		}
+		if got := doc(t, resp).Find("main").Text(); strings.Contains(got, "Metformin") {
+			t.Errorf("%s shows the carer the entry kept out of sharing: %q", path, got)
+		}
+	}
+	if resp := f.get(t, "/record/item/"+itoa(item.ID), john.cookie); resp.StatusCode != http.StatusNotFound && resp.StatusCode != http.StatusForbidden {
+		t.Errorf("carer opens the entry: %d", resp.StatusCode)
+	}
+	resp := f.get(t, "/record/download", john.cookie)
+	body, _ := io.ReadAll(resp.Body)
+	if strings.Contains(string(body), "Metformin") {
+		t.Error("the carer's download holds the entry kept out of sharing")
+	}
+	if resp := f.get(t, "/choices/entry?key="+url.QueryEscape(key), john.cookie); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("carer opens share-again: %d", resp.StatusCode)
+	}
+	johnToken := sessionCSRF(t, f, john.id)
+	if rec := f.post(t, "/choices/entry/confirm", john.cookie, url.Values{"csrf": {johnToken}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("carer shares it again: %d", rec.Code)
+	}
+	// Jane still sees it, labelled.
+	if got := doc(t, f.get(t, "/record/medicines", jane)).Find(".mcr-withheld-tag").Length(); got != 1 {
+		t.Errorf("Jane's page labels %d entries", got)
+	}
+	// A change John makes is his, acting for Jane, in her history.
+	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {johnToken}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("carer changes research: %d", rec.Code)
+	}
+	if got := doc(t, f.get(t, "/choices/history", jane)).Find("main").Text(); !strings.Contains(got, "John Smith (son), acting for you") {
+		t.Errorf("Jane's history does not name John: %q", got)
+	}
+}
+
+// TestDeliveryStatusAndRetry: the history says in words how each change went
+// at each organisation, and offers to send a refused one again.
+func TestDeliveryStatusAndRetry(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if _, err := f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: "http://127.0.0.1:1/fhir"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "yh"}, "test", []fhir.Resource{patient("jane-yh", "9434765919", "Jane", "Example", "1957-03-14")}); err != nil {
+		t.Fatal(err)
+	}
+	jane := f.signIn(t, f.jane)
+	token := csrfOf(t, f, jane)
+	for _, a := range []string{"no", "yes"} {
+		if rec := f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "answer": {a}}); rec.Code != http.StatusSeeOther {
+			t.Fatalf("confirm: %d", rec.Code)
+		}
+	}
+	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claim %v %+v", err, items)
+	}
+	if err := f.db.ConsentNotDelivered(ctx, items[0].ID, "The server answered 422 Unprocessable Entity. The server said: Consent.patient is required", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	d := doc(t, f.get(t, "/choices/history", jane))
+	hist := strings.Join(strings.Fields(d.Find("main").Text()), " ")
+	for _, want := range []string{
+		"Not accepted by Yorkshire and Humber Care Record: The server answered 422 Unprocessable Entity. The server said: Consent.patient is required",
+		"Waiting to send to Yorkshire and Humber Care Record — we will keep trying",
+	} {
+		if !strings.Contains(hist, want) {
+			t.Errorf("history lacks %q: %q", want, hist)
+		}
+	}
+	action, ok := d.Find(`form[action^="/choices/deliveries/"] button`).Parent().Attr("action")
+	if !ok {
+		t.Fatal("no button to send the refused change again")
+	}
+	if rec := f.post(t, action, jane, url.Values{}); rec.Code != http.StatusForbidden {
+		t.Errorf("retry without a CSRF token: %d", rec.Code)
+	}
+	if rec := f.post(t, action, jane, url.Values{"csrf": {token}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("retry: %d", rec.Code)
+	}
+	hist = strings.Join(strings.Fields(doc(t, f.get(t, "/choices/history", jane)).Find("main").Text()), " ")
+	if strings.Contains(hist, "Not accepted") || strings.Count(hist, "we will keep trying") != 2 {
+		t.Errorf("after retrying: %q", hist)
+	}
+	// Another person cannot retry Jane's delivery.
+	amir := f.signIn(t, f.amir)
+	if rec := f.post(t, action, amir, url.Values{"csrf": {csrfOf(t, f, amir)}}); rec.Code != http.StatusNotFound {
+		t.Errorf("Amir retries Jane's delivery: %d", rec.Code)
+	}
+	if err := f.db.ConsentDelivered(ctx, items[0].ID, "c1", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc(t, f.get(t, "/choices", jane)).Find("main").Text(); !strings.Contains(got, "Sent to Yorkshire and Humber Care Record on ") && !strings.Contains(got, "Waiting to send") {
+		t.Errorf("choices page does not say how the latest change went: %q", got)
+	}
+}
+
+func TestSameAnswerChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "answer": {"yes"}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/choices" {
+		t.Fatalf("same answer: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if hist, _ := f.db.ConsentHistory(context.Background(), f.jane.ID); len(hist) != 0 {
+		t.Fatalf("a decision was recorded: %+v", hist)
+	}
+}
