@@ -139,6 +139,8 @@ func TestAccessLogJourney(t *testing.T) {
 		t.Errorf("errors shown: %q", errs)
 	}
 	tb.checkPage()
+	// The error summary's script moves the focus to the box; wait until it has set up.
+	tb.do("wait for the error summary's script", chromedp.WaitReady(chromedp.CSS(`.nhsuk-error-summary[data-nhsuk-error-summary-init]`)))
 	tb.focus("the error's link", `.nhsuk-error-summary a[href="#to-day"]`)
 	tb.do("follow the error's link", chromedp.KeyEvent(kb.Enter))
 	got := ""

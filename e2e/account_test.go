@@ -36,9 +36,11 @@ func (tb *tab) pressThenLoad(what, selector string) int64 {
 // the NHS.UK frontend's scripts can still be setting the page up just after it loads.
 func (tb *tab) focus(what, selector string) {
 	tb.t.Helper()
+	// Found and focused in one step of script: the header's script replaces
+	// its links as it sets up, and a node found a moment earlier may be gone.
+	js := `(() => { const el = document.querySelector(` + jsString(selector) + `); el?.focus(); return el !== null && document.activeElement === el })()`
 	for range 50 {
-		tb.do(what, chromedp.Focus(chromedp.CSS(selector)))
-		if eval[bool](tb, `document.activeElement === document.querySelector(`+jsString(selector)+`)`) {
+		if eval[bool](tb, js) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
