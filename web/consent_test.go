@@ -211,6 +211,10 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 	if !strings.Contains(d.Find("main").Text(), "Kept out of sharing") {
 		t.Error("entry page does not say it is kept out of sharing")
 	}
+	d = doc(t, f.get(t, "/record/search?q=metformin", jane))
+	if got := d.Find(".mcr-withheld-tag").Length(); got != 1 {
+		t.Errorf("search results label %d entries as kept out of sharing, want 1", got)
+	}
 	d = doc(t, f.get(t, "/choices", jane))
 	if !strings.Contains(d.Find("main").Text(), "Metformin") {
 		t.Error("choices page does not list the entry")
