@@ -137,6 +137,14 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("ungranted section: status %d, says %.300s", resp.Status, john.text())
 	}
 	john.checkPage()
+	// The people he helps, and the page that would give up his access (he does not, yet).
+	john.navigate(p.BaseURL + "/caring")
+	john.checkPage()
+	status = john.press("give up access", `a[href$="/give-up"]`)
+	if !strings.HasSuffix(john.path(), "/give-up") || status != 200 {
+		t.Fatalf("give-up page: %s %d", john.path(), status)
+	}
+	john.checkPage()
 	john.navigate(p.BaseURL + "/record/medicines")
 	john.checkPage()
 
