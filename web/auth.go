@@ -276,6 +276,16 @@ func (s *Server) enrolPasskeyPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, "Create a passkey"), person))
 }
 
+// newPasskeyUser is a WebAuthn user for an account not yet made: 64 random
+// bytes as its user handle, never anything that identifies the person.
+func newPasskeyUser(name string) (passkeyUser, error) {
+	handle := make([]byte, 64)
+	if _, err := rand.Read(handle); err != nil {
+		return passkeyUser{}, err
+	}
+	return passkeyUser{handle: handle, name: name}, nil
+}
+
 // enrolUser is the WebAuthn user for the person: their existing account, or a new random user handle.
 func (s *Server) enrolUser(c echo.Context, person store.Person) (passkeyUser, error) {
 	acct, err := s.db.AccountByPerson(c.Request().Context(), person.ID)
@@ -287,11 +297,7 @@ func (s *Server) enrolUser(c echo.Context, person store.Person) (passkeyUser, er
 		}
 		return passkeyUser{handle: acct.UserHandle, name: acct.DisplayName, creds: toCredentials(pks), existing: true}, nil
 	case store.ENOTFOUND:
-		handle := make([]byte, 64)
-		if _, err := rand.Read(handle); err != nil {
-			return passkeyUser{}, err
-		}
-		return passkeyUser{handle: handle, name: person.Name()}, nil
+		return newPasskeyUser(person.Name())
 	default:
 		return passkeyUser{}, err
 	}

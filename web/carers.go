@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -433,11 +432,11 @@ func (s *Server) acceptPasskeyBegin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	handle := make([]byte, 64)
-	if _, err := rand.Read(handle); err != nil {
+	user, err := newPasskeyUser(g.CarerName)
+	if err != nil {
 		return err
 	}
-	creation, data, err := s.beginPasskeyRegistration(passkeyUser{handle: handle, name: g.CarerName})
+	creation, data, err := s.beginPasskeyRegistration(user)
 	if err != nil {
 		return fmt.Errorf("begin registration: %w", err)
 	}
