@@ -708,7 +708,16 @@ func (db *DB) ActingGrant(ctx context.Context, sessionID string, accountID int64
 	if err != nil {
 		return Grant{}, false, fmt.Errorf("acting for: %w", err)
 	}
-	g, err := db.Grant(ctx, id.Int64)
+	return db.ActingGrantFor(ctx, id.Int64, accountID)
+}
+
+// ActingGrantFor is ActingGrant for a session already read (Session.ActingGrantID):
+// the grant as it stands now, if it is the account's.
+func (db *DB) ActingGrantFor(ctx context.Context, grantID, accountID int64) (Grant, bool, error) {
+	if grantID == 0 {
+		return Grant{}, false, nil
+	}
+	g, err := db.Grant(ctx, grantID)
 	if ErrorCode(err) == ENOTFOUND {
 		return Grant{}, false, nil
 	}

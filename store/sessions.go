@@ -17,6 +17,7 @@ type Session struct {
 	CSRFToken     string
 	EnrolPersonID int64  // set once an enrolment code and date of birth matched
 	Ceremony      []byte // in-flight WebAuthn session data
+	ActingGrantID int64  // the grant the account acts under; 0 for its own record (see ActingGrantFor)
 	CreatedAt     time.Time
 	LastSeenAt    time.Time
 	ExpiresAt     time.Time
@@ -122,17 +123,17 @@ func readSession(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id string) (Session, error) {
 	var s Session
-	var acct, enrol sql.NullInt64
+	var acct, enrol, acting sql.NullInt64
 	var created, seen, expires string
-	err := q.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, ceremony, created_at, last_seen_at, expires_at
-FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &s.Ceremony, &created, &seen, &expires)
+	err := q.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, ceremony, created_at, last_seen_at, expires_at, acting_grant_id
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &s.Ceremony, &created, &seen, &expires, &acting)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
-	s.AccountID, s.EnrolPersonID = acct.Int64, enrol.Int64
+	s.AccountID, s.EnrolPersonID, s.ActingGrantID = acct.Int64, enrol.Int64, acting.Int64
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = parseTime(created), parseTime(seen), parseTime(expires)
 	return s, nil
 }

@@ -94,8 +94,8 @@ func (s *Server) recordPerson(c echo.Context) (store.Person, error) {
 // what the person has withheld.
 func (s *Server) loadActing(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		sess := sessionOf(c)
-		g, ok, err := s.db.ActingGrant(c.Request().Context(), sess.ID, signedInAccount(c).ID)
+		// The session row was read for this request already; only the grant is read here.
+		g, ok, err := s.db.ActingGrantFor(c.Request().Context(), sessionOf(c).ActingGrantID, signedInAccount(c).ID)
 		if err != nil {
 			return err
 		}
