@@ -3,7 +3,6 @@ package e2e
 import (
 	"bufio"
 	crand "crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -168,7 +167,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 		close(stop)
 		wg.Wait()
-		integrityOK(t, db)
+		intactDB(t, db).Close()
 	}
 	if len(confirmedChoices) == 0 || len(confirmedInvites) == 0 || killsDuringSync == 0 {
 		t.Fatalf("%d choices and %d invitations confirmed, %d kills during a sync: the test proved nothing", len(confirmedChoices), len(confirmedInvites), killsDuringSync)
@@ -176,11 +175,7 @@ func TestCrashRecovery(t *testing.T) {
 
 	// A last start, left running until the outbox is empty.
 	c.start(false)
-	conn, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := intactDB(t, db)
 	waitFor(t, 90*time.Second, "the outbox to deliver every choice", func() bool {
 		var waiting int
 		if err := conn.QueryRow(`SELECT count(*) FROM consent_outbox WHERE status != 'sent'`).Scan(&waiting); err != nil {

@@ -109,7 +109,7 @@ func TestDiskFull(t *testing.T) {
 	if out, err := portalCmd(t, "audit", "verify", "--db", p.DB); err != nil && !strings.Contains(out, "unknown command") {
 		t.Fatalf("audit verify after the disk was full: %v\n%s", err, out)
 	}
-	integrityOK(t, p.DB)
+	intactDB(t, p.DB)
 }
 
 func waitFor(t *testing.T, within time.Duration, what string, ok func() bool) {
@@ -137,16 +137,18 @@ func accessCount(t *testing.T, db string) int {
 	return n
 }
 
-// integrityOK checks the database file is whole.
-func integrityOK(t *testing.T, db string) {
+// intactDB opens the database file read-only for checks, closed when the test
+// ends, and fails the test unless SQLite finds it whole.
+func intactDB(t *testing.T, db string) *sql.DB {
 	t.Helper()
 	conn, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
+	t.Cleanup(func() { conn.Close() })
 	var check string
 	if err := conn.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity check: %q, %v", check, err)
 	}
+	return conn
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -209,15 +208,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	pagesServed := upstream.pages.Load()
 
-	raw, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var check string
-	if err := raw.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity check: %q %v", check, err)
-	}
+	raw := intactDB(t, db)
 	var used int
 	if err := raw.QueryRow(`SELECT count(*) FROM enrolment_codes c JOIN sessions s ON s.enrol_person_id = c.person_id WHERE c.used_at IS NOT NULL`).Scan(&used); err != nil || used == 0 {
 		t.Errorf("the enrolment answered during shutdown is not stored (%d, %v)", used, err)

@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"math/rand/v2"
 	"os"
@@ -89,15 +88,7 @@ func TestSyncResumesAfterKill(t *testing.T) {
 		t.Fatal("no run was killed: the test proved nothing")
 	}
 
-	raw, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	var check string
-	if err := raw.QueryRow(`PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
-		t.Fatalf("integrity check: %q, %v", check, err)
-	}
+	raw := intactDB(t, db)
 	var dupItems int
 	if err := raw.QueryRow(`SELECT COUNT(*) FROM (SELECT resource_type, resource_id FROM record_items WHERE resource_type != 'CareTeam'
 GROUP BY source_id, resource_type, resource_id HAVING COUNT(*) > 1)`).Scan(&dupItems); err != nil || dupItems != 0 {
