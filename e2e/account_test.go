@@ -32,15 +32,35 @@ func (tb *tab) pressThenLoad(what, selector string) int64 {
 	return tb.waitFor(what, func(st pageState) bool { return !st.Old && st.Ready })
 }
 
-// focus moves the keyboard focus to the element and waits until it has it:
-// the NHS.UK frontend's scripts can still be setting the page up just after it loads.
+// focus moves the keyboard focus to the element and waits until it has it.
+// The NHS.UK header's script moves its links between the bar and its "More"
+// menu for a few frames after the page loads (a ResizeObserver, then an
+// animation frame), and moving a focused link drops the focus, so an Enter
+// pressed then would go nowhere. It runs again whenever the links change
+// size, as when a font or a style sheet arrives. So the page must first be
+// loaded, with its fonts, and still: no node added, moved or removed for five
+// frames in a row.
 func (tb *tab) focus(what, selector string) {
 	tb.t.Helper()
-	// Found and focused in one step of script: the header's script replaces
-	// its links as it sets up, and a node found a moment earlier may be gone.
-	js := `(() => { const el = document.querySelector(` + jsString(selector) + `); el?.focus(); return el !== null && document.activeElement === el })()`
-	for range 50 {
-		if eval[bool](tb, js) {
+	js := `new Promise(async resolve => {
+		if (document.readyState !== 'complete') await new Promise(r => addEventListener('load', r, {once: true}));
+		await document.fonts.ready;
+		let quiet = 0;
+		const started = performance.now();
+		const watch = new MutationObserver(() => { quiet = 0; });
+		watch.observe(document.documentElement, {childList: true, subtree: true});
+		const frame = () => {
+			quiet++;
+			if (quiet < 5 && performance.now() - started < 5000) { requestAnimationFrame(frame); return; }
+			watch.disconnect();
+			const el = document.querySelector(` + jsString(selector) + `);
+			el?.focus();
+			resolve(el !== null && document.activeElement === el);
+		};
+		requestAnimationFrame(frame);
+	})`
+	for range 10 {
+		if evalAsync[bool](tb, js) {
 			return
 		}
 		time.Sleep(100 * time.Millisecond)

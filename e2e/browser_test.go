@@ -164,7 +164,7 @@ func (tb *tab) follow(what string, steps ...chromedp.Action[chromedp.Void]) *net
 	if err != nil {
 		where := tb.location()
 		tb.checkConsole(where)
-		tb.t.Fatalf("%s: no page loaded: %v (now on %s; errors shown: %q)", what, err, where, tb.shownErrors())
+		tb.t.Fatalf("%s: no page loaded: %v (now on %s; errors shown: %q; focus on %s)", what, err, where, tb.shownErrors(), tb.focused())
 	}
 	return resp
 }
@@ -275,6 +275,17 @@ func (tb *tab) shownErrors() []string {
 	texts, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('.nhsuk-error-summary, [role=alert]')]
 		.filter(e => e.checkVisibility()).map(e => e.innerText.trim().replace(/\s+/g, ' '))`))
 	return texts
+}
+
+// focused describes the element that has the keyboard focus now.
+func (tb *tab) focused() string {
+	ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+	defer cancel()
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.activeElement?.outerHTML ?? 'nothing').slice(0, 200)`))
+	if err != nil {
+		return "(unknown: " + err.Error() + ")"
+	}
+	return html
 }
 
 // eval evaluates a JavaScript expression and decodes its value.
