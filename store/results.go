@@ -169,7 +169,7 @@ func (t testRef) sameTest(personID int64) (string, []any) {
 // ResultTests returns the person's results grouped by test (code system and
 // code; by name when there is no code), the test with the newest result first.
 func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, error) {
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, fmt.Errorf("result tests: %w", err)
 	}
@@ -490,7 +490,7 @@ func complete(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, rs [
 // page: the series to chart (all of them) and one page of results to list.
 func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page, perPage int) (Trend, error) {
 	notFound := Errorf(ENOTFOUND, "There is no test like that in your results.")
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return Trend{}, fmt.Errorf("result trend: %w", err)
 	}
