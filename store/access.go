@@ -76,6 +76,8 @@ func (a Access) hashFor(prev []byte) ([]byte, error) {
 }
 
 // LogAccess appends an entry to the access log, chained to the one before.
+// With a spool open (OpenAccessSpool) the entry is written to the spool and
+// synced to disk before LogAccess returns, and moved into the table soon after.
 func (db *DB) LogAccess(ctx context.Context, a Access) error {
 	if a.ActorKind == "" {
 		a.ActorKind = ActorSelf
@@ -83,22 +85,43 @@ func (db *DB) LogAccess(ctx context.Context, a Access) error {
 	if a.ActorKind != ActorSelf && a.ActorKind != ActorCarer {
 		return fmt.Errorf("log access: unknown kind of actor %q", a.ActorKind)
 	}
-	a.hashVersion = 2
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		prev := []byte{}
-		err := tx.QueryRowContext(ctx, `SELECT hash FROM access_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("log access: %w", err)
+	a.At = db.stamp()
+	if db.spool != nil {
+		return db.spoolAccess(a)
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, []spooled{{Access: a}}) })
+}
+
+// insertAccesses adds entries to the end of the access log's hash chain, in
+// order. An entry from the spool that is in the table already is left out.
+func insertAccesses(ctx context.Context, tx *sql.Tx, entries []spooled) error {
+	prev := []byte{}
+	err := tx.QueryRowContext(ctx, `SELECT hash FROM access_log ORDER BY id DESC LIMIT 1`).Scan(&prev)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("log access: %w", err)
+	}
+	for _, e := range entries {
+		if e.SpoolID != "" {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM access_log WHERE spool_id = ?`, e.SpoolID).Scan(&n); err != nil {
+				return fmt.Errorf("log access: %w", err)
+			}
+			if n > 0 {
+				continue
+			}
 		}
-		a.At = db.stamp()
+		a := e.Access
+		a.hashVersion = 2
+		hash := a.hash2(prev)
 		_, err = tx.ExecContext(ctx, `INSERT INTO access_log (at, account_id, person_id, action, what, device, actor_kind, actor_name, relationship,
-hash_version, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.At, a.AccountID, a.PersonID, a.Action, a.What, a.Device, a.ActorKind, a.ActorName, a.Relationship, a.hashVersion, prev, a.hash2(prev))
+hash_version, prev_hash, hash, spool_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))`,
+			a.At, a.AccountID, a.PersonID, a.Action, a.What, a.Device, a.ActorKind, a.ActorName, a.Relationship, a.hashVersion, prev, hash, e.SpoolID)
 		if err != nil {
 			return fmt.Errorf("log access: %w", err)
 		}
-		return nil
-	})
+		prev = hash
+	}
+	return nil
 }
 
 const accessColumns = `id, at, account_id, person_id, action, what, device, actor_kind, actor_name, relationship, hash_version`
@@ -265,6 +288,9 @@ type AccessLogPage struct {
 	Page    int
 	PerPage int
 	Who     []AccessWho // everyone who appears in the log, for the filter
+	// Behind says the newest entries are waiting in the spool, kept safe but
+	// not yet in the list, because the database cannot take them now.
+	Behind bool
 }
 
 // Pages is how many pages the entries fill (at least 1).
@@ -280,6 +306,10 @@ func (p AccessLogPage) Pages() int {
 // merged by time. A local entry and an upstream one at the same instant show the local one first.
 func (db *DB) PersonAccessLog(ctx context.Context, personID int64, f AccessFilter, page, perPage int) (AccessLogPage, error) {
 	out := AccessLogPage{Page: max(page, 1), PerPage: max(perPage, 1)}
+	// The entries written a moment ago are in the spool still: move them in first.
+	if _, err := db.MoveAccessSpool(ctx); err != nil {
+		out.Behind = true
+	}
 	upstream, err := db.upstreamAccesses(ctx, personID)
 	if err != nil {
 		return out, err

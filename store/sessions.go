@@ -109,6 +109,11 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 		}
 		return nil
 	})
+	if err != nil && !ended && (IsReadOnly(err) || IsNoSpace(err)) {
+		// The database cannot be written just now: the session goes on, only
+		// its last-seen time is not moved on, so reads are still served.
+		return s, nil
+	}
 	if err != nil {
 		return Session{}, err
 	}

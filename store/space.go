@@ -45,7 +45,7 @@ func IsNoSpace(err error) bool {
 // its disk, is read-only.
 func IsReadOnly(err error) bool {
 	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrPerm) {
+	if errors.As(err, &se) && (se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrPerm || se.SystemErrno == syscall.EROFS) {
 		return true
 	}
 	return errors.Is(err, syscall.EROFS)

@@ -78,7 +78,8 @@ type DB struct {
 	// 100 ms and so turns a few milliseconds of waiting into tens.
 	writing chan struct{}
 	now     func() time.Time
-	space   space // the disk's free space, and the reserve kept for when it fills (space.go)
+	space   space        // the disk's free space, and the reserve kept for when it fills (space.go)
+	spool   *accessSpool // where access log entries are written first, when open (spool.go)
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with
@@ -139,6 +140,12 @@ func (db *DB) SetClock(now func() time.Time) { db.now = now }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.spool != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		db.MoveAccessSpool(ctx) // what the database cannot take now waits in the spool for the next start
+		cancel()
+		db.spool.close()
+	}
 	if db.reader != db.db {
 		db.reader.Close()
 	}

@@ -29,6 +29,7 @@ type Config struct {
 	EnrolTTL    time.Duration // how long enrolment codes last
 	SyncWorkers int           // persons synced at once in the background
 	Freshness   time.Duration // how old a person's data may be before sign-in syncs it
+	AccessSpool string        // folder for the access log spool; "" for beside the database
 }
 
 // listFlag collects a repeatable or comma-separated flag.

@@ -31,6 +31,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
 	fs.IntVar(&cfg.SyncWorkers, "sync-workers", envInt(getenv, "PORTAL_SYNC_WORKERS", 2), "persons synced at once in the background (PORTAL_SYNC_WORKERS)")
 	fs.DurationVar(&cfg.Freshness, "sync-freshness", envDuration(getenv, "PORTAL_SYNC_FRESHNESS", 15*time.Minute), "sync a person at sign-in when their data is older than this (PORTAL_SYNC_FRESHNESS)")
+	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
 	if _, err := parseFlags(fs, args, stderr); err != nil {
 		return err
 	}
@@ -51,6 +52,24 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer db.Close()
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// Access log entries are written to the spool first, and moved into the
+	// database from there (store/spool.go).
+	spool := store.SpoolPath(cfg.DB, cfg.AccessSpool)
+	if err := ensureDir(spool); err != nil {
+		return err
+	}
+	if err := db.OpenAccessSpool(spool); err != nil {
+		return err
+	}
+	if n, err := db.MoveAccessSpool(ctx); err != nil {
+		log.Warn("the database cannot take the access log entries left in the spool yet", "spool", spool, "waiting", db.AccessesWaiting(), "err", err)
+	} else if n > 0 {
+		log.Info("moved access log entries left in the spool into the database", "spool", spool, "entries", n)
+	}
+	spoolCtx, stopSpool := context.WithCancel(context.Background())
+	spoolDone := make(chan struct{})
+	go func() { defer close(spoolDone); db.MoveAccessSpoolEvery(spoolCtx, 250*time.Millisecond, log) }()
+	defer func() { stopSpool(); <-spoolDone }() // after the last request, before the database closes
 	if cfg.Demo {
 		if err := loadDemo(ctx, db, cfg, stdout); err != nil {
 			return err

@@ -1,0 +1,272 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// The access log spool is a file of access log entries, one JSON line each,
+// written and synced to disk before the page they log is shown, and moved
+// into the access_log table (and its hash chain) a moment later by
+// MoveAccessSpool.
+//
+// It is there so that logging a look at a record never waits for the
+// database's write lock, which a sync in another process may hold for a
+// while, and so that record pages can still be shown, and logged, while the
+// database cannot be written (a disk that went read-only): entries wait in
+// the spool, which can live on another disk (serve --access-spool), until
+// the database takes them.
+type accessSpool struct {
+	path string
+	f    *os.File // opened for appending, and locked: one portal per spool
+
+	mu   sync.Mutex // appends
+	size int64      // bytes of whole lines in the file
+
+	syncMu sync.Mutex // one fdatasync at a time; whoever holds it syncs every line written so far
+	synced int64      // bytes known to be on disk
+
+	moveMu  sync.Mutex   // one move at a time
+	moved   int64        // bytes at the start of the file already in the table
+	waiting atomic.Int64 // entries in the file not yet in the table
+}
+
+// spooled is an access log entry as the spool holds it.
+type spooled struct {
+	SpoolID string `json:"spool_id"`
+	Access
+}
+
+// SpoolPath is where the access log spool of the database at dbPath lives:
+// beside it, or in dir when one is given.
+func SpoolPath(dbPath, dir string) string {
+	if dir == "" {
+		return dbPath + "-access-spool"
+	}
+	return filepath.Join(dir, filepath.Base(dbPath)+"-access-spool")
+}
+
+// OpenAccessSpool opens, creating it if needed, the access log spool at path
+// and from then on writes access log entries there. Entries a portal left
+// in it are moved into the table when it can take them (MoveAccessSpool).
+func (db *DB) OpenAccessSpool(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("access log spool: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return fmt.Errorf("access log spool %s: another portal is using it (%w)", path, err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("access log spool: %w", err)
+	}
+	// A line half written when the portal stopped was never confirmed, and
+	// the page it was for never shown: cut it off, so the next line starts clean.
+	whole := int64(bytes.LastIndexByte(data, '\n') + 1)
+	if whole < int64(len(data)) {
+		if err := f.Truncate(whole); err != nil {
+			f.Close()
+			return fmt.Errorf("access log spool %s: cutting off a half-written line: %w", path, err)
+		}
+	}
+	s := &accessSpool{path: path, f: f, size: whole, synced: whole}
+	s.waiting.Store(int64(bytes.Count(data[:whole], []byte{'\n'})))
+	db.spool = s
+	return nil
+}
+
+// AccessesWaiting is the number of access log entries in the spool that are
+// not in the table yet.
+func (db *DB) AccessesWaiting() int64 {
+	if db.spool == nil {
+		return 0
+	}
+	return db.spool.waiting.Load()
+}
+
+// spoolAccess writes the entry to the spool and syncs it to disk. When the
+// disk is full the reserve is given up (space.go) and the write tried again.
+func (db *DB) spoolAccess(a Access) error {
+	id := make([]byte, 16)
+	rand.Read(id)
+	line, err := json.Marshal(spooled{SpoolID: hex.EncodeToString(id), Access: a})
+	if err != nil {
+		return fmt.Errorf("log access: %w", err)
+	}
+	line = append(line, '\n')
+	end, err := db.spool.append(line)
+	if IsNoSpace(err) {
+		db.WriteFailed(err)
+		end, err = db.spool.append(line)
+	}
+	if err != nil {
+		return fmt.Errorf("log access: %w", err)
+	}
+	return db.spool.syncTo(end)
+}
+
+// append writes one line, whole or not at all, and returns where it ends.
+func (s *accessSpool) append(line []byte) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return 0, errors.New("the access log spool is closed")
+	}
+	if _, err := s.f.Write(line); err != nil {
+		// Part of the line may be there: cut it off, or the next line would run into it.
+		s.f.Truncate(s.size)
+		return 0, err
+	}
+	s.size += int64(len(line))
+	s.waiting.Add(1)
+	return s.size, nil
+}
+
+// syncTo returns once the file is on disk up to end. Callers that arrive
+// while a sync runs are covered by the next one, which takes in every line
+// written by then: one fdatasync for many entries under load.
+func (s *accessSpool) syncTo(end int64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced >= end {
+		return nil
+	}
+	s.mu.Lock()
+	target, f := s.size, s.f
+	s.mu.Unlock()
+	if f == nil {
+		return errors.New("the access log spool is closed")
+	}
+	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
+		return fmt.Errorf("log access: syncing the spool: %w", err)
+	}
+	s.synced = max(s.synced, target)
+	return nil
+}
+
+// spoolBatch is how many entries one transaction moves: enough that a busy
+// portal keeps up, few enough that the write lock is held only briefly.
+const spoolBatch = 200
+
+// MoveAccessSpool moves the entries waiting in the spool into the access_log
+// table, in the order they were written, and empties the spool when it has
+// caught up. It returns how many entries it moved. An entry already in the
+// table (moved just before a crash) is not added again.
+func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
+	s := db.spool
+	if s == nil {
+		return 0, nil
+	}
+	s.moveMu.Lock()
+	defer s.moveMu.Unlock()
+	s.mu.Lock()
+	end, f := s.size, s.f
+	s.mu.Unlock()
+	if f == nil || end <= s.moved {
+		return 0, nil
+	}
+	data := make([]byte, end-s.moved)
+	if _, err := f.ReadAt(data, s.moved); err != nil {
+		return 0, fmt.Errorf("access log spool: %w", err)
+	}
+	moved := 0
+	for len(data) > 0 {
+		var batch []spooled
+		var used int
+		for len(batch) < spoolBatch && used < len(data) {
+			n := bytes.IndexByte(data[used:], '\n') + 1
+			var e spooled
+			if err := json.Unmarshal(data[used:used+n-1], &e); err != nil || e.SpoolID == "" {
+				// Only a damaged disk makes a line that does not read; stopping here
+				// would hold back every entry after it.
+				slog.Warn("access log spool: a line that does not read is left out", "file", s.path, "offset", s.moved+int64(used), "err", err)
+			} else {
+				batch = append(batch, e)
+			}
+			used += n
+		}
+		if err := db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, batch) }); err != nil {
+			return moved, err
+		}
+		moved += len(batch)
+		s.moved += int64(used)
+		s.waiting.Add(-int64(bytes.Count(data[:used], []byte{'\n'})))
+		data = data[used:]
+	}
+	// Caught up: empty the file, unless an entry arrived meanwhile (then the next move will).
+	s.syncMu.Lock()
+	s.mu.Lock()
+	if s.size == s.moved && s.f != nil {
+		if err := s.f.Truncate(0); err == nil {
+			s.size, s.synced, s.moved = 0, 0, 0
+		}
+	}
+	s.mu.Unlock()
+	s.syncMu.Unlock()
+	return moved, nil
+}
+
+// MoveAccessSpoolEvery moves the spool's entries into the table every
+// interval until ctx ends, then once more. It says when the database stops
+// taking them, and when it takes them again.
+func (db *DB) MoveAccessSpoolEvery(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		done := ctx.Err() != nil
+		mctx := ctx
+		if done {
+			var cancel context.CancelFunc
+			mctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+		}
+		_, err := db.MoveAccessSpool(mctx)
+		switch {
+		case err != nil && !failing:
+			failing = true
+			log.Warn("the database is not taking access log entries: they are kept in the spool until it does",
+				"spool", db.spool.path, "waiting", db.AccessesWaiting(), "err", err)
+		case err == nil && failing:
+			failing = false
+			log.Info("the database is taking access log entries again: the spool is moved in", "spool", db.spool.path)
+		}
+		if done {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+	}
+}
+
+// closeSpool closes the spool file, after which access log entries can no longer be written.
+func (s *accessSpool) close() error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	return err
+}

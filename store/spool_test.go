@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// spoolDB opens a database in dir with its access log spool.
+func spoolDB(t *testing.T, dir string) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(dir, "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.OpenAccessSpool(SpoolPath(filepath.Join(dir, "portal.db"), "")); err != nil {
+		db.Close()
+		t.Fatal(err)
+	}
+	return db
+}
+
+// tableWhats is what each entry in the access_log table was a look at, in chain order.
+func tableWhats(t *testing.T, db *DB) []string {
+	t.Helper()
+	rows, err := db.db.Query(`SELECT what FROM access_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var w string
+		if err := rows.Scan(&w); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func wantChain(t *testing.T, db *DB, entries int) {
+	t.Helper()
+	c, err := db.CheckAccessLog(context.Background())
+	if err != nil || !c.Intact() || c.Entries != entries {
+		t.Fatalf("chain check = %+v, %v; want %d intact entries", c, err, entries)
+	}
+}
+
+func TestAccessSpool(t *testing.T) {
+	ctx := context.Background()
+	look := func(i int) Access {
+		return Access{AccountID: 1, PersonID: 7, Action: "view", What: fmt.Sprint("page ", i)}
+	}
+
+	t.Run("entries wait in the spool, then join the chain in order", func(t *testing.T) {
+		db := spoolDB(t, t.TempDir())
+		defer db.Close()
+		for i := range 3 {
+			if err := db.LogAccess(ctx, look(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := tableWhats(t, db); len(got) != 0 || db.AccessesWaiting() != 3 {
+			t.Fatalf("before the move: table %q, %d waiting; want nothing in the table and 3 waiting", got, db.AccessesWaiting())
+		}
+		if n, err := db.MoveAccessSpool(ctx); err != nil || n != 3 {
+			t.Fatalf("move = %d, %v; want 3", n, err)
+		}
+		if got := strings.Join(tableWhats(t, db), ","); got != "page 0,page 1,page 2" || db.AccessesWaiting() != 0 {
+			t.Fatalf("after the move: table %q, %d waiting", got, db.AccessesWaiting())
+		}
+		if st, err := os.Stat(db.spool.path); err != nil || st.Size() != 0 {
+			t.Fatalf("the spool is not emptied once moved: %v, %v", st, err)
+		}
+		wantChain(t, db, 3)
+		// The person's own access log page moves the spool in first, so it never misses the latest look.
+		if err := db.LogAccess(ctx, look(3)); err != nil {
+			t.Fatal(err)
+		}
+		lp, err := db.PersonAccessLog(ctx, 7, AccessFilter{}, 1, 10)
+		if err != nil || lp.Total != 4 || lp.Behind {
+			t.Fatalf("access log page = %d entries (behind %v), %v; want 4", lp.Total, lp.Behind, err)
+		}
+	})
+
+	t.Run("many at once: each confirmed entry is stored once", func(t *testing.T) {
+		db := spoolDB(t, t.TempDir())
+		defer db.Close()
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 50 {
+					if err := db.LogAccess(ctx, look(w*100+i)); err != nil {
+						t.Error(err)
+					}
+					if i%10 == 0 {
+						if _, err := db.MoveAccessSpool(ctx); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if _, err := db.MoveAccessSpool(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := tableWhats(t, db)
+		seen := map[string]bool{}
+		for _, w := range got {
+			if seen[w] {
+				t.Fatalf("%q stored twice", w)
+			}
+			seen[w] = true
+		}
+		if len(got) != 400 {
+			t.Fatalf("%d entries stored, want 400", len(got))
+		}
+		wantChain(t, db, 400)
+	})
+
+	t.Run("a crash after the move, before the spool is emptied, stores nothing twice", func(t *testing.T) {
+		dir := t.TempDir()
+		db := spoolDB(t, dir)
+		for i := range 3 {
+			if err := db.LogAccess(ctx, look(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		kept, err := os.ReadFile(db.spool.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.MoveAccessSpool(ctx); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		// As if the portal died between committing the move and emptying the
+		// file, with one more entry written after the move began, and half of
+		// another written when it died.
+		extra := `{"spool_id":"ffff","At":"2026-11-26T10:00:00.000000000Z","AccountID":1,"PersonID":7,"Action":"view","What":"page 3","ActorKind":"self"}` + "\n"
+		half := `{"spool_id":"eeee","At":"2026-11-26T10:00:01.0`
+		if err := os.WriteFile(SpoolPath(filepath.Join(dir, "portal.db"), ""), []byte(string(kept)+extra+half), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db = spoolDB(t, dir)
+		defer db.Close()
+		if db.AccessesWaiting() != 4 {
+			t.Fatalf("%d waiting after the restart, want the 4 whole lines", db.AccessesWaiting())
+		}
+		if n, err := db.MoveAccessSpool(ctx); err != nil || n != 4 {
+			t.Fatalf("move = %d, %v", n, err)
+		}
+		if got := strings.Join(tableWhats(t, db), ","); got != "page 0,page 1,page 2,page 3" {
+			t.Fatalf("table after the restart: %q", got)
+		}
+		// The half-written line was cut off: the next entry reads whole.
+		if err := db.LogAccess(ctx, look(4)); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := db.MoveAccessSpool(ctx); err != nil || n != 1 {
+			t.Fatalf("move after the restart = %d, %v", n, err)
+		}
+		wantChain(t, db, 5)
+	})
+
+	t.Run("one portal per spool", func(t *testing.T) {
+		dir := t.TempDir()
+		db := spoolDB(t, dir)
+		defer db.Close()
+		other, err := Open(ctx, filepath.Join(dir, "portal.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		err = other.OpenAccessSpool(SpoolPath(filepath.Join(dir, "portal.db"), ""))
+		if err == nil || !strings.Contains(err.Error(), "another portal is using it") {
+			t.Fatalf("a second portal on the same spool: %v, want it refused", err)
+		}
+	})
+
+	t.Run("closing moves what is waiting", func(t *testing.T) {
+		dir := t.TempDir()
+		db := spoolDB(t, dir)
+		if err := db.LogAccess(ctx, look(0)); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		db, err := Open(ctx, filepath.Join(dir, "portal.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if got := tableWhats(t, db); len(got) != 1 {
+			t.Fatalf("after close: table %q, want the one entry", got)
+		}
+	})
+}
