@@ -32,9 +32,10 @@ e2e/fhirserver/node_modules/.installed: e2e/fhirserver/package.json e2e/fhirserv
 	cd e2e/fhirserver && npm ci --no-audit --no-fund
 	touch $@
 
-## tools: Chromium for the end-to-end tests.
+## tools: Chromium for the end-to-end tests, and e2fsprogs for the read-only disk test's ext4 image.
 tools:
 	@test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+	@command -v mkfs.ext4 >/dev/null || (apt-get update && apt-get install -y e2fsprogs)
 
 test: deps tools fmt-check vet templ-check vulncheck unit e2e
 

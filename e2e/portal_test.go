@@ -33,6 +33,9 @@ type portal struct {
 	BaseURL string // http://localhost:PORT, the origin passkeys are bound to
 	Invites []invite
 	DB      string // its SQLite file, for the portal's own commands while it runs
+	// Stop interrupts the portal, as an operator would, and waits for it to
+	// exit; it runs at the end of the test if the test has not called it.
+	Stop func()
 }
 
 // Enrol http://localhost:PORT/enrol?... lines, e.g.
@@ -67,8 +70,9 @@ func startPortal(t *testing.T) *portal {
 	return startPortalIn(t, t.TempDir())
 }
 
-// startPortalIn is startPortal with the database in dir.
-func startPortalIn(t *testing.T, dir string) *portal {
+// startPortalIn is startPortal with the database in dir, and any more
+// arguments for `portal serve`.
+func startPortalIn(t *testing.T, dir string, args ...string) *portal {
 	t.Helper()
 	port := freePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
@@ -83,11 +87,11 @@ func startPortalIn(t *testing.T, dir string) *portal {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, suite.portalBin, "serve",
+	cmd := exec.CommandContext(ctx, suite.portalBin, append([]string{"serve",
 		"--db", db,
 		"--addr", fmt.Sprintf("127.0.0.1:%d", port),
 		"--origin", base,
-		"--demo")
+		"--demo"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 	// Stop it as an operator would, so that graceful shutdown runs too.
@@ -126,7 +130,7 @@ func startPortalIn(t *testing.T, dir string) *portal {
 		close(exited)
 	}()
 
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		cancel()
 		select {
 		case <-exited:
@@ -138,13 +142,16 @@ func startPortalIn(t *testing.T, dir string) *portal {
 		case <-time.After(15 * time.Second):
 			t.Errorf("portal did not stop within 15s of an interrupt")
 		}
+	})
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("portal stdout:\n%s", stdoutLog.String())
 			t.Logf("portal stderr:\n%s", stderr.String())
 		}
 	})
 
-	p := &portal{BaseURL: base, DB: db}
+	p := &portal{BaseURL: base, DB: db, Stop: stop}
 	deadline := time.After(60 * time.Second)
 	serving := false
 	for !serving {

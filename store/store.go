@@ -85,7 +85,10 @@ type DB struct {
 // Open opens (creating if needed) the SQLite file at path in WAL mode with
 // foreign keys and a busy timeout, and applies any pending migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=NORMAL&_txlock=immediate" + connOptions
+	// synchronous=FULL: a commit is on the disk before it returns, so a change
+	// a person saw confirmed survives a power cut or a failing disk, not only
+	// a crash of the portal (NORMAL, in WAL mode, would lose the last ones).
+	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=FULL&_txlock=immediate" + connOptions
 	sqldb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
