@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the SQLite driver, registered as "sqlite3"
@@ -96,6 +97,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	keepConnections(sqldb)
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
+		if path != ":memory:" && syscall.Access(dirOf(path), 2 /* W_OK */) == syscall.EROFS {
+			return nil, fmt.Errorf("open %s: its disk is read-only, and the portal needs to write to it (sessions, and WAL mode's shared-memory file): repair or remount the disk and start again (%w)", path, err)
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{db: sqldb, reader: sqldb, writing: make(chan struct{}, 1), now: time.Now}
