@@ -306,10 +306,13 @@ func (p AccessLogPage) Pages() int {
 // merged by time. A local entry and an upstream one at the same instant show the local one first.
 func (db *DB) PersonAccessLog(ctx context.Context, personID int64, f AccessFilter, page, perPage int) (AccessLogPage, error) {
 	out := AccessLogPage{Page: max(page, 1), PerPage: max(perPage, 1)}
-	// The entries written a moment ago are in the spool still: move them in first.
-	if _, err := db.MoveAccessSpool(ctx); err != nil {
+	// The entries written a moment ago are in the spool still: move them in
+	// first, but give up after a moment rather than keep the person waiting.
+	mctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	if _, err := db.MoveAccessSpool(mctx); err != nil {
 		out.Behind = true
 	}
+	cancel()
 	upstream, err := db.upstreamAccesses(ctx, personID)
 	if err != nil {
 		return out, err

@@ -33,15 +33,17 @@ type accessSpool struct {
 	path string
 	f    *os.File // opened for appending, and locked: one portal per spool
 
-	mu   sync.Mutex // appends
-	size int64      // bytes of whole lines in the file
+	mu     sync.Mutex // appends
+	size   int64      // bytes of whole lines in the file
+	broken error      // a half-written line that could not be cut off: no more appends
 
-	syncMu sync.Mutex // one fdatasync at a time; whoever holds it syncs every line written so far
-	synced int64      // bytes known to be on disk
+	syncMu  sync.Mutex // one fdatasync at a time; whoever holds it syncs every line written so far
+	synced  int64      // bytes known to be on disk
+	syncErr error      // the first failed fdatasync: Linux reports it once, so every later sync must fail too
 
-	moveMu  sync.Mutex   // one move at a time
-	moved   int64        // bytes at the start of the file already in the table
-	waiting atomic.Int64 // entries in the file not yet in the table
+	moving  chan struct{} // one move at a time (a channel, so a page can give up waiting)
+	moved   int64         // bytes at the start of the file already in the table
+	waiting atomic.Int64  // entries in the file not yet in the table
 }
 
 // spooled is an access log entry as the spool holds it.
@@ -85,7 +87,7 @@ func (db *DB) OpenAccessSpool(path string) error {
 			return fmt.Errorf("access log spool %s: cutting off a half-written line: %w", path, err)
 		}
 	}
-	s := &accessSpool{path: path, f: f, size: whole, synced: whole}
+	s := &accessSpool{path: path, f: f, size: whole, synced: whole, moving: make(chan struct{}, 1)}
 	s.waiting.Store(int64(bytes.Count(data[:whole], []byte{'\n'})))
 	db.spool = s
 	return nil
@@ -128,9 +130,16 @@ func (s *accessSpool) append(line []byte) (int64, error) {
 	if s.f == nil {
 		return 0, errors.New("the access log spool is closed")
 	}
+	if s.broken != nil {
+		return 0, s.broken
+	}
 	if _, err := s.f.Write(line); err != nil {
-		// Part of the line may be there: cut it off, or the next line would run into it.
-		s.f.Truncate(s.size)
+		// Part of the line may be there: cut it off, or the next line would
+		// run into it. If that fails too, take no more lines: the next start
+		// cuts it off (OpenAccessSpool).
+		if terr := s.f.Truncate(s.size); terr != nil {
+			s.broken = fmt.Errorf("access log spool %s: a half-written line could not be cut off: %w", s.path, terr)
+		}
 		return 0, err
 	}
 	s.size += int64(len(line))
@@ -144,6 +153,9 @@ func (s *accessSpool) append(line []byte) (int64, error) {
 func (s *accessSpool) syncTo(end int64) error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	if s.syncErr != nil {
+		return s.syncErr
+	}
 	if s.synced >= end {
 		return nil
 	}
@@ -154,42 +166,51 @@ func (s *accessSpool) syncTo(end int64) error {
 		return errors.New("the access log spool is closed")
 	}
 	if err := syscall.Fdatasync(int(f.Fd())); err != nil {
-		return fmt.Errorf("log access: syncing the spool: %w", err)
+		s.syncErr = fmt.Errorf("log access: syncing the spool %s: %w", s.path, err)
+		return s.syncErr
 	}
 	s.synced = max(s.synced, target)
 	return nil
 }
 
-// spoolBatch is how many entries one transaction moves: enough that a busy
-// portal keeps up, few enough that the write lock is held only briefly.
-const spoolBatch = 200
+// spoolRead is how much of the spool one transaction moves: about 250
+// entries, enough that a busy portal keeps up, few enough that the write lock
+// is held only briefly and a long backlog is never read into memory at once.
+const spoolRead = 64 << 10
 
 // MoveAccessSpool moves the entries waiting in the spool into the access_log
 // table, in the order they were written, and empties the spool when it has
 // caught up. It returns how many entries it moved. An entry already in the
-// table (moved just before a crash) is not added again.
+// table (moved just before a crash) is not added again. While another move
+// runs it waits for it, or for ctx to end.
 func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 	s := db.spool
 	if s == nil {
 		return 0, nil
 	}
-	s.moveMu.Lock()
-	defer s.moveMu.Unlock()
+	select {
+	case s.moving <- struct{}{}:
+		defer func() { <-s.moving }()
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 	s.mu.Lock()
 	end, f := s.size, s.f
 	s.mu.Unlock()
-	if f == nil || end <= s.moved {
-		return 0, nil
-	}
-	data := make([]byte, end-s.moved)
-	if _, err := f.ReadAt(data, s.moved); err != nil {
-		return 0, fmt.Errorf("access log spool: %w", err)
-	}
 	moved := 0
-	for len(data) > 0 {
+	for f != nil && s.moved < end {
+		data := make([]byte, min(end-s.moved, spoolRead))
+		if _, err := f.ReadAt(data, s.moved); err != nil {
+			return moved, fmt.Errorf("access log spool: %w", err)
+		}
+		whole := bytes.LastIndexByte(data, '\n') + 1
+		if whole == 0 {
+			return moved, fmt.Errorf("access log spool %s: no whole line in %d bytes at offset %d", s.path, len(data), s.moved)
+		}
+		data = data[:whole]
 		var batch []spooled
-		var used int
-		for len(batch) < spoolBatch && used < len(data) {
+		lines := 0
+		for used := 0; used < len(data); lines++ {
 			n := bytes.IndexByte(data[used:], '\n') + 1
 			var e spooled
 			if err := json.Unmarshal(data[used:used+n-1], &e); err != nil || e.SpoolID == "" {
@@ -205,14 +226,13 @@ func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 			return moved, err
 		}
 		moved += len(batch)
-		s.moved += int64(used)
-		s.waiting.Add(-int64(bytes.Count(data[:used], []byte{'\n'})))
-		data = data[used:]
+		s.moved += int64(whole)
+		s.waiting.Add(-int64(lines))
 	}
 	// Caught up: empty the file, unless an entry arrived meanwhile (then the next move will).
 	s.syncMu.Lock()
 	s.mu.Lock()
-	if s.size == s.moved && s.f != nil {
+	if s.size == s.moved && s.moved > 0 && s.f != nil {
 		if err := s.f.Truncate(0); err == nil {
 			s.size, s.synced, s.moved = 0, 0, 0
 		}

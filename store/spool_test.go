@@ -126,6 +126,30 @@ func TestAccessSpool(t *testing.T) {
 		wantChain(t, db, 400)
 	})
 
+	t.Run("a long backlog moves a part at a time, in order", func(t *testing.T) {
+		db := spoolDB(t, t.TempDir())
+		defer db.Close()
+		const n = 1500 // several times spoolRead
+		for i := range n {
+			if err := db.LogAccess(ctx, look(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st, err := os.Stat(db.spool.path); err != nil || st.Size() < 3*spoolRead {
+			t.Fatalf("the backlog is %v bytes, want several times %d (%v)", st.Size(), spoolRead, err)
+		}
+		if got, err := db.MoveAccessSpool(ctx); err != nil || got != n {
+			t.Fatalf("move = %d, %v; want %d", got, err, n)
+		}
+		got := tableWhats(t, db)
+		for i, w := range got {
+			if w != fmt.Sprint("page ", i) {
+				t.Fatalf("entry %d is %q, want page %d", i, w, i)
+			}
+		}
+		wantChain(t, db, n)
+	})
+
 	t.Run("a crash after the move, before the spool is emptied, stores nothing twice", func(t *testing.T) {
 		dir := t.TempDir()
 		db := spoolDB(t, dir)

@@ -214,7 +214,7 @@ func AccessLog(p Page, person store.Person, f AccessLogForm, lp store.AccessLogP
 				return templ_7745c5c3_Err
 			}
 			if lp.Behind {
-				templ_7745c5c3_Err = warningCallout("Recent entries are not listed yet", "The service cannot save changes at the moment. The most recent looks at your record are kept safely and will be listed here when it can.").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = warningCallout("Recent entries are not listed yet", "The most recent looks at your record are kept safely. They will be listed here as soon as the service can save them.").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
