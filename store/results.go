@@ -263,7 +263,29 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		out[i].Name = out[i].Latest.Item.Display
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })
-	return out, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	latestOf := make([]*Result, len(out))
+	for i := range out {
+		latestOf[i] = &out[i].Latest
+	}
+	return out, db.markResultsWithheld(ctx, personID, latestOf)
+}
+
+// markResultsWithheld labels the results the person keeps out of sharing, for their own pages.
+func (db *DB) markResultsWithheld(ctx context.Context, personID int64, rs []*Result) error {
+	items := make([]RecordItem, len(rs))
+	for i, r := range rs {
+		items[i] = r.Item
+	}
+	if err := db.markWithheld(ctx, personID, items); err != nil {
+		return err
+	}
+	for i, r := range rs {
+		r.Item.Withheld = items[i].Withheld
+	}
+	return nil
 }
 
 // codedTests lists the person's coded tests by skipping through the
@@ -581,7 +603,14 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 		return Trend{}, err
 	}
 	tr.Test = ResultTest{Key: key, CodeSystem: ref.system, Code: ref.code, Name: latest.Item.Display, Latest: latest, Trend: numeric >= 2}
-	return tr, tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return Trend{}, err
+	}
+	shown := []*Result{&tr.Test.Latest}
+	for i := range tr.Results {
+		shown = append(shown, &tr.Results[i])
+	}
+	return tr, db.markResultsWithheld(ctx, personID, shown)
 }
 
 // resolveKey finds the test a key names among the person's results.

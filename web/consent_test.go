@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -374,5 +375,48 @@ func TestSameAnswerChangesNothing(t *testing.T) {
 	}
 	if hist, _ := f.db.ConsentHistory(context.Background(), f.jane.ID); len(hist) != 0 {
 		t.Fatalf("a decision was recorded: %+v", hist)
+	}
+}
+
+// TestResultKeptOutOfSharingIsLabelled: a result kept out of sharing is
+// labelled on the results page and on its test's page, as on every other
+// page of the person's own record.
+func TestResultKeptOutOfSharingIsLabelled(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	token := csrfOf(t, f, jane)
+	var obs []fhir.Resource
+	for i, v := range []string{"48", "52"} {
+		id := fmt.Sprint("hba1c-", i)
+		obs = append(obs, fhir.Resource{Type: "Observation", ID: id, Raw: []byte(`{"resourceType":"Observation","id":"` + id + `","status":"final",` +
+			`"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],` +
+			`"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"Hemoglobin A1c"}]},"subject":{"reference":"Patient/jane"},` +
+			`"effectiveDateTime":"2026-0` + fmt.Sprint(i+1) + `-10","valueQuantity":{"value":` + v + `,"unit":"mmol/mol"}}`)})
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", obs); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := f.db.ResultTests(ctx, f.jane.ID)
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("Jane's tests: %v, %d", err, len(tests))
+	}
+	test := tests[0]
+	labels := func(path string) int {
+		t.Helper()
+		return doc(t, f.get(t, path, jane)).Find(".mcr-withheld-tag").Length()
+	}
+	if n := labels("/record/results"); n != 0 {
+		t.Fatalf("results page labels %d results before any choice", n)
+	}
+	rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {store.ItemKey(test.Latest.Item)}, "answer": {"yes"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("keep the result out: %d %s", rec.Code, rec.Body.String())
+	}
+	if n := labels("/record/results"); n != 1 {
+		t.Errorf("results page labels %d results as kept out of sharing, want 1", n)
+	}
+	if n := labels("/record/results/" + test.Key); n < 1 {
+		t.Errorf("%s labels no result as kept out of sharing", test.Key)
 	}
 }
