@@ -42,6 +42,7 @@ type Source struct {
 	BaseURL      string            // the FHIR server, or "" for a set of imported files
 	AuthKind     string            // none, bearer or smart-backend
 	AuthConfig   map[string]string // where the secrets are (file paths, environment variable names), never the secrets
+	SocialCare   bool              // a social care service: all it sends counts as social care (SetSourceSocialCare)
 }
 
 // Label is what pages show for the source: its organisation, or its name when none is set.

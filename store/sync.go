@@ -33,8 +33,8 @@ func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
 		return Source{}, err
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, base_url, auth_kind, auth_config, created_at) VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind, string(cfg), db.stamp())
+		res, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, base_url, auth_kind, auth_config, social_care, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind, string(cfg), src.SocialCare, db.stamp())
 		if err != nil {
 			return fmt.Errorf("add source: %w", err)
 		}
@@ -63,12 +63,12 @@ func validSource(src Source) error {
 	return nil
 }
 
-const sourceColumns = `id, name, org_name, COALESCE(last_import_at, ''), base_url, auth_kind, auth_config`
+const sourceColumns = `id, name, org_name, COALESCE(last_import_at, ''), base_url, auth_kind, auth_config, social_care`
 
 func scanSource(row rowScanner) (Source, error) {
 	var s Source
 	var cfg string
-	if err := row.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &s.BaseURL, &s.AuthKind, &cfg); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &s.BaseURL, &s.AuthKind, &cfg, &s.SocialCare); err != nil {
 		return Source{}, err
 	}
 	if err := json.Unmarshal([]byte(cfg), &s.AuthConfig); err != nil {

@@ -162,3 +162,47 @@ func (b *syncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// TestSourceSocialCare: a source is marked as a social care service when it is
+// added, or later (as one made by an import must be), and the list says which.
+func TestSourceSocialCare(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "adult-care", "http://127.0.0.1:1/fhir", "--social-care", "--org", "Leeds Adult Social Care", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "import", largestBundle, "--db", db, "--source", "synthea"); err != nil {
+		t.Fatal(err)
+	}
+	socialCare := func() map[string]string {
+		t.Helper()
+		out, _, err := portal(t, "source", "list", "--db", db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			f := strings.Fields(line)
+			got[f[0]] = f[len(f)-1]
+		}
+		return got
+	}
+	if got := socialCare(); got["adult-care"] != "yes" || got["synthea"] != "no" {
+		t.Fatalf("after add: social care %v", got)
+	}
+	for _, c := range []struct{ name, answer, want string }{
+		{"synthea", "yes", "yes"},
+		{"adult-care", "no", "no"},
+	} {
+		if _, _, err := portal(t, "source", "social-care", c.name, c.answer, "--db", db); err != nil {
+			t.Fatal(err)
+		}
+		if got := socialCare(); got[c.name] != c.want {
+			t.Errorf("source social-care %s %s: list says %q", c.name, c.answer, got[c.name])
+		}
+	}
+	for _, args := range [][]string{{"no-such-source", "yes"}, {"synthea", "maybe"}, {"synthea"}} {
+		if _, _, err := portal(t, append(append([]string{"source", "social-care"}, args...), "--db", db)...); err == nil {
+			t.Errorf("source social-care %v: no error", args)
+		}
+	}
+}

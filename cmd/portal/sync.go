@@ -20,7 +20,7 @@ import (
 // runSource adds, lists and removes FHIR server sources.
 func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("source: say add, list or remove, e.g. portal source list")
+		return errors.New("source: say add, list, social-care or remove, e.g. portal source list")
 	}
 	verb, args := args[0], args[1:]
 	var cfg Config
@@ -28,6 +28,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	commonFlags(fs, &cfg, getenv)
 	src := store.Source{AuthConfig: map[string]string{}}
 	if verb == "add" {
+		fs.BoolVar(&src.SocialCare, "social-care", false, "a social care service: everything it sends counts as social care, which people may keep out of sharing")
 		fs.StringVar(&src.OrgName, "org", "", "organisation people see, e.g. \"Leeds Teaching Hospitals\"")
 		fs.StringVar(&src.AuthKind, "auth", store.AuthNone, "none, bearer or smart-backend")
 		for _, f := range []struct{ name, usage string }{
@@ -65,19 +66,28 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("source add: %w", err)
 		}
 		fmt.Fprintf(stdout, "Added source %s (%s).\n", src.Name, src.BaseURL)
+	case "social-care":
+		// For a source made by `portal import` too, which has no add of its own.
+		if len(rest) != 2 || (rest[1] != "yes" && rest[1] != "no") {
+			return errors.New("source social-care: give the source's name and yes or no, e.g. portal source social-care leeds-adult-care yes")
+		}
+		if err := db.SetSourceSocialCare(ctx, rest[0], rest[1] == "yes"); err != nil {
+			return fmt.Errorf("source social-care: %w", err)
+		}
+		fmt.Fprintf(stdout, "Source %s %s a social care service.\n", rest[0], map[bool]string{true: "is now", false: "is no longer"}[rest[1] == "yes"])
 	case "list":
 		srcs, err := db.Sources(ctx)
 		if err != nil {
 			return err
 		}
 		w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "NAME\tORGANISATION\tADDRESS\tAUTH")
+		fmt.Fprintln(w, "NAME\tORGANISATION\tADDRESS\tAUTH\tSOCIAL CARE")
 		for _, s := range srcs {
 			addr := s.BaseURL
 			if addr == "" {
 				addr = "(imported files)"
 			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", s.Name, s.OrgName, addr, s.AuthKind)
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.OrgName, addr, s.AuthKind, map[bool]string{true: "yes", false: "no"}[s.SocialCare])
 		}
 		return w.Flush()
 	case "remove":
@@ -89,7 +99,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "Removed source %s and everything cached from it.\n", rest[0])
 	default:
-		return fmt.Errorf("source: unknown action %q: say add, list or remove", verb)
+		return fmt.Errorf("source: unknown action %q: say add, list, social-care or remove", verb)
 	}
 	return nil
 }
