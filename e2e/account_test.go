@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -13,11 +14,46 @@ import (
 
 // press focuses a link or button and presses Enter on it, as a keyboard user
 // would, and returns the status of the page that loads.
+//
+// Should the page still be the same five seconds after the press with the
+// focus no longer on the element (a script moved it; see focus), the press
+// went nowhere: it is logged and made again, at most twice. A press whose
+// element still has the focus is waited for, up to the step timeout.
 func (tb *tab) press(what, selector string) int64 {
 	tb.t.Helper()
-	tb.focus(what, selector)
-	resp := tb.follow(what, chromedp.KeyEvent(kb.Enter))
-	return resp.Status
+	deadline := time.Now().Add(stepTimeout)
+	for presses := 1; ; presses++ {
+		tb.focus(what, selector)
+		tb.do(what,
+			chromedp.Evaluate[chromedp.Void](`window.__e2eBeforeClick = true`),
+			chromedp.KeyEvent(kb.Enter),
+		)
+		again := time.Now().Add(5 * time.Second)
+		for {
+			time.Sleep(100 * time.Millisecond)
+			ctx, cancel := context.WithTimeout(tb.ctx, 5*time.Second)
+			// An error here is the page going away mid-evaluation: look again.
+			st, err := chromedp.Run(ctx, chromedp.Evaluate[pageState](readPageState))
+			cancel()
+			if err == nil && !st.Old && st.Ready {
+				return st.Status
+			}
+			if time.Now().After(deadline) {
+				tb.checkConsole(tb.location())
+				tb.t.Fatalf("%s: no new page within %s (on %s; focus on %s)", what, stepTimeout, tb.location(), tb.focused())
+			}
+			if err != nil || !st.Old || presses >= 3 || time.Now().Before(again) {
+				continue
+			}
+			ctx, cancel = context.WithTimeout(tb.ctx, 5*time.Second)
+			kept, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement === document.querySelector(`+jsString(selector)+`)`))
+			cancel()
+			if err == nil && !kept {
+				tb.t.Logf("%s: the focus left %s before Enter took effect (it is on %s): pressing again", what, selector, tb.focused())
+				break
+			}
+		}
+	}
 }
 
 // pressThenLoad is press for a button whose script talks to the server before
