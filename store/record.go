@@ -311,7 +311,9 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
 		{&sum.RecentResults, fhir.SectionResults, ``, 5},
 	}
-	for _, l := range lists {
+	var all []RecordItem
+	counts := make([]int, len(lists))
+	for i, l := range lists {
 		q := pageOfItems(l.filter+cf, `LIMIT ?`)
 		if l.section == fhir.SectionMedicines {
 			q = currentMedicines(l.filter + cf)
@@ -320,15 +322,23 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
 		}
-		if *l.dst, err = scanItems(rows); err != nil {
+		items, err := scanItems(rows)
+		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
 		}
-		if err := db.markWithheld(ctx, personID, *l.dst); err != nil {
-			return sum, err
-		}
-		if err := db.withSources(ctx, personID, *l.dst); err != nil {
-			return sum, err
-		}
+		all = append(all, items...)
+		counts[i] = len(items)
+	}
+	// Labels and sources for the four lists at once: one look at the person's
+	// choices and one query for sources, rather than one of each per list.
+	if err := db.markWithheld(ctx, personID, all); err != nil {
+		return sum, err
+	}
+	if err := db.withSources(ctx, personID, all); err != nil {
+		return sum, err
+	}
+	for i, l := range lists {
+		*l.dst, all = all[:counts[i]:counts[i]], all[counts[i]:]
 	}
 	srows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
 FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id = ? ORDER BY s.org_name, s.name`, personID)

@@ -16,6 +16,11 @@ import (
 // printout, a change of choices or of who may act for them) to the access log,
 // saying who did it: the person themselves, or a carer acting for them.
 func (s *Server) logRecordUse(c echo.Context, person store.Person, action, what string) error {
+	return s.db.LogAccess(c.Request().Context(), s.accessEntry(c, person, action, what))
+}
+
+// accessEntry is the access log entry for a use of the person's record by whoever asks.
+func (s *Server) accessEntry(c echo.Context, person store.Person, action, what string) store.Access {
 	acct := c.Get(ctxAccount).(store.Account)
 	p := s.performer(c)
 	a := store.Access{
@@ -29,7 +34,7 @@ func (s *Server) logRecordUse(c echo.Context, person store.Person, action, what 
 	if a.ActorName == "" {
 		a.ActorName = acct.DisplayName
 	}
-	return s.db.LogAccess(c.Request().Context(), a)
+	return a
 }
 
 // deviceOf describes a browser coarsely, e.g. "Chrome on Android": enough for a person to

@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -211,4 +213,26 @@ func TestAccessLogPage(t *testing.T) {
 			t.Errorf("%+v, %v", c, err)
 		}
 	})
+}
+
+// TestNoPageWithoutItsLog: a look at the record that cannot be written to the
+// access log is not shown, on any kind of record page.
+func TestNoPageWithoutItsLog(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	raw, err := sql.Open("sqlite3", "file:"+f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`DROP TABLE access_log`); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/record", "/record/medicines", "/record/search?q=metformin", "/record/results", "/choices"} {
+		resp := f.get(t, path, jane)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "Metformin") {
+			t.Errorf("%s with no access log: %d, shows the record: %v", path, resp.StatusCode, strings.Contains(string(body), "Metformin"))
+		}
+	}
 }

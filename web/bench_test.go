@@ -3,8 +3,10 @@ package web_test
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"testing"
@@ -28,6 +30,18 @@ type benchRecord struct {
 func newBenchRecord(b *testing.B) *benchRecord {
 	f := newFixture(b)
 	ctx := context.Background()
+	// As portal serve does: looks go to the access log spool, moved into the
+	// database every quarter of a second.
+	if err := f.db.OpenAccessSpool(store.SpoolPath(filepath.Join(b.TempDir(), "portal.db"), "")); err != nil {
+		b.Fatal(err)
+	}
+	moveCtx, stopMoving := context.WithCancel(ctx)
+	moved := make(chan struct{})
+	go func() {
+		defer close(moved)
+		f.db.MoveAccessSpoolEvery(moveCtx, 250*time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}()
+	b.Cleanup(func() { stopMoving(); <-moved })
 	src := demo.Large(3334)
 	res, err := fhir.ParseBundle(src.Bundle)
 	if err != nil {

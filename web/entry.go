@@ -79,7 +79,7 @@ func (s *Server) recordAttachment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.logView(c, person, fmt.Sprintf("download document %d/%d", id, n)); err != nil {
+	if err := s.logRecordUse(c, person, "view", fmt.Sprintf("download document %d/%d", id, n)); err != nil {
 		return err
 	}
 	h := c.Response().Header()

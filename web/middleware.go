@@ -16,6 +16,7 @@ import (
 const (
 	ctxSession = "session"
 	ctxAccount = "account"
+	ctxLogging = "logging" // chan error: the access log entry logView is writing (web/record.go)
 )
 
 const cookieName = "mcr_session"

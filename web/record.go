@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -64,7 +65,26 @@ func (s *Server) recordPage(c echo.Context, title string, person store.Person) (
 	return p, err
 }
 
-// logView appends a look at the person's record to the access log before the page is shown.
+// logView appends a look at the person's record to the access log before the
+// page is shown. The entry is written while the handler reads the record, and
+// render waits for it: no page is sent until its look is on the disk, and one
+// that cannot be logged is not sent at all. Only for handlers that answer
+// with render.
 func (s *Server) logView(c echo.Context, person store.Person, what string) error {
-	return s.logRecordUse(c, person, "view", what)
+	a := s.accessEntry(c, person, "view", what)
+	ctx := context.WithoutCancel(c.Request().Context())
+	done := make(chan error, 1)
+	go func() { done <- s.db.LogAccess(ctx, a) }()
+	c.Set(ctxLogging, done)
+	return nil
+}
+
+// logged waits for the access log entry logView started, if any.
+func logged(c echo.Context) error {
+	done, ok := c.Get(ctxLogging).(chan error)
+	if !ok || done == nil {
+		return nil
+	}
+	c.Set(ctxLogging, nil)
+	return <-done
 }

@@ -103,6 +103,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 
 // render writes a templ component as the response with the given status.
 func (s *Server) render(c echo.Context, status int, page templ.Component) error {
+	if err := logged(c); err != nil {
+		return err // the look could not be logged: the page is not shown
+	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)
 	return page.Render(c.Request().Context(), c.Response().Writer)

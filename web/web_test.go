@@ -29,6 +29,7 @@ var (
 // fixture is a server over a real database holding two people's records.
 type fixture struct {
 	db      *store.DB
+	path    string // the database file
 	handler http.Handler
 	jane    store.Person
 	amir    store.Person
@@ -37,7 +38,8 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +53,7 @@ func newFixture(t testing.TB) *fixture {
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test", res); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db}
+	f := &fixture{db: db, path: path}
 	if f.jane, err = db.PersonByNHSNumber(ctx, "9434765919"); err != nil {
 		t.Fatal(err)
 	}
