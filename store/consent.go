@@ -1033,9 +1033,9 @@ func (db *DB) markWithheld(ctx context.Context, personID int64, items []RecordIt
 	byID := map[int64][]int{}
 	args := append([]any{}, r.args...)
 	args = append(args, personID)
-	for i, it := range items {
-		byID[it.ID] = append(byID[it.ID], i)
-		args = append(args, it.ID)
+	for i := range items { // by field, not by copy: withSourcesAndLabels sets Sources meanwhile
+		byID[items[i].ID] = append(byID[items[i].ID], i)
+		args = append(args, items[i].ID)
 	}
 	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE `+r.cond+` AND ri.person_id = ? AND ri.id IN (?`+
 		strings.Repeat(", ?", len(items)-1)+`)`, args...)

@@ -124,6 +124,19 @@ func pageOfItems(filter, limit string) string {
 WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0` + filter + ` ORDER BY ri.date DESC, ri.id DESC ` + limit
 }
 
+// withSourcesAndLabels names every item's sources (withSources) and labels
+// those kept out of sharing (markWithheld): two queries on two connections at
+// once, as a page's time is mostly waiting for them.
+func (db *DB) withSourcesAndLabels(ctx context.Context, personID int64, items []RecordItem) error {
+	labelled := make(chan error, 1)
+	go func() { labelled <- db.markWithheld(ctx, personID, items) }() // writes only Withheld
+	err := db.withSources(ctx, personID, items)                       // writes only Sources
+	if lerr := <-labelled; err == nil {
+		err = lerr
+	}
+	return err
+}
+
 // withSources names, for each item, every source that reported the same fact.
 func (db *DB) withSources(ctx context.Context, personID int64, items []RecordItem) error {
 	if len(items) == 0 {
@@ -131,8 +144,8 @@ func (db *DB) withSources(ctx context.Context, personID int64, items []RecordIte
 	}
 	keys := make([]any, 0, len(items)+1)
 	keys = append(keys, personID)
-	for _, it := range items {
-		keys = append(keys, it.DedupKey)
+	for i := range items { // by field, not by copy: withSourcesAndLabels sets Withheld meanwhile
+		keys = append(keys, items[i].DedupKey)
 	}
 	// The distinct (fact, source) pairs come straight off the record_items_person_key index.
 	rows, err := db.db.QueryContext(ctx, `SELECT k.dedup_key, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
@@ -269,10 +282,7 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 	if out.Items, err = scanItems(rows); err != nil {
 		return out, err
 	}
-	if err := db.markWithheld(ctx, personID, out.Items); err != nil {
-		return out, err
-	}
-	return out, db.withSources(ctx, personID, out.Items)
+	return out, db.withSourcesAndLabels(ctx, personID, out.Items)
 }
 
 // RecordSummary returns the summary page of the person's record.
@@ -331,10 +341,7 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 	}
 	// Labels and sources for the four lists at once: one look at the person's
 	// choices and one query for sources, rather than one of each per list.
-	if err := db.markWithheld(ctx, personID, all); err != nil {
-		return sum, err
-	}
-	if err := db.withSources(ctx, personID, all); err != nil {
+	if err := db.withSourcesAndLabels(ctx, personID, all); err != nil {
 		return sum, err
 	}
 	for i, l := range lists {

@@ -260,11 +260,8 @@ WHERE ri.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 	if err != nil {
 		return out, fmt.Errorf("search record: %w", err)
 	}
-	if err := db.withSources(ctx, personID, items); err != nil {
-		return out, fmt.Errorf("search record: %w", err)
-	}
 	// The person's own search labels what they keep out of sharing, as their pages do.
-	if err := db.markWithheld(ctx, personID, items); err != nil {
+	if err := db.withSourcesAndLabels(ctx, personID, items); err != nil {
 		return out, fmt.Errorf("search record: %w", err)
 	}
 	byID := make(map[int64]RecordItem, len(items))
