@@ -63,8 +63,10 @@ e2e: deps tools
 screenshots: deps tools
 	SCREENSHOTS_DIR=$(CURDIR)/e2e/screenshots $(GO) test $(TAGS) -count=1 -run TestScreenshots ./e2e/
 
+## bench: -p 1, so that one package's benchmarks never share the 2 cores with another's
+## (go test runs packages in parallel, and the bulk import would slow the page timings).
 bench: deps
-	$(GO) test $(TAGS) -run '^$$' -bench . -benchmem -v $(PKGS)
+	$(GO) test $(TAGS) -p 1 -run '^$$' -bench . -benchmem -v $(PKGS)
 
 ## load: the real binary under 200 signed-in sessions on a 10,000-person population (see README).
 load: build
