@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,16 +25,17 @@ func signedInAccount(c echo.Context) store.Account {
 	return c.Get(ctxAccount).(store.Account)
 }
 
-// beginPasskeyRegistration starts creating a discoverable, user-verified
+// startPasskeyRegistration starts creating a discoverable, user-verified
 // passkey for user, excluding the credentials the user already has, so an
-// authenticator that holds one says so instead of making a second.
-func (s *Server) beginPasskeyRegistration(user passkeyUser) (*protocol.CredentialCreation, *webauthn.SessionData, error) {
+// authenticator that holds one says so instead of making a second: it keeps
+// the ceremony with the session and answers the browser's script.
+func (s *Server) startPasskeyRegistration(c echo.Context, user passkeyUser, ceremony string) error {
 	required := true
 	exclude := make([]protocol.CredentialDescriptor, 0, len(user.creds))
 	for _, cred := range user.creds {
 		exclude = append(exclude, cred.Descriptor())
 	}
-	return s.webauthn.BeginRegistration(user,
+	creation, data, err := s.webauthn.BeginRegistration(user,
 		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
 			RequireResidentKey: &required,
 			ResidentKey:        protocol.ResidentKeyRequirementRequired,
@@ -42,6 +44,13 @@ func (s *Server) beginPasskeyRegistration(user passkeyUser) (*protocol.Credentia
 		webauthn.WithConveyancePreference(protocol.PreferNoAttestation),
 		webauthn.WithExclusions(exclude),
 	)
+	if err != nil {
+		return fmt.Errorf("begin registration: %w", err)
+	}
+	if err := s.saveCeremony(c, sessionOf(c), ceremony, data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, creation)
 }
 
 // passkeyOf is the stored form of a newly registered credential.
@@ -94,14 +103,7 @@ func (s *Server) addPasskeyBegin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	creation, data, err := s.beginPasskeyRegistration(user)
-	if err != nil {
-		return err
-	}
-	if err := s.saveCeremony(c, sessionOf(c), ceremonyAdd, data); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, creation)
+	return s.startPasskeyRegistration(c, user, ceremonyAdd)
 }
 
 func (s *Server) addPasskeyFinish(c echo.Context) error {

@@ -312,14 +312,7 @@ func (s *Server) enrolPasskeyBegin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	creation, data, err := s.beginPasskeyRegistration(user)
-	if err != nil {
-		return fmt.Errorf("begin registration: %w", err)
-	}
-	if err := s.saveCeremony(c, sessionOf(c), "register", data); err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, creation)
+	return s.startPasskeyRegistration(c, user, "register")
 }
 
 func (s *Server) enrolPasskeyFinish(c echo.Context) error {
