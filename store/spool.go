@@ -243,22 +243,21 @@ func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 }
 
 // MoveAccessSpoolEvery moves the spool's entries into the table every
-// interval until ctx ends, then once more. It says when the database stops
-// taking them, and when it takes them again.
+// interval until ctx ends (Close moves whatever is left). It says when the
+// database stops taking them, and when it takes them again.
 func (db *DB) MoveAccessSpoolEvery(ctx context.Context, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	failing := false
 	for {
-		done := ctx.Err() != nil
-		mctx := ctx
-		if done {
-			var cancel context.CancelFunc
-			mctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
-		_, err := db.MoveAccessSpool(mctx)
+		_, err := db.MoveAccessSpool(ctx)
 		switch {
+		case ctx.Err() != nil:
 		case err != nil && !failing:
 			failing = true
 			log.Warn("the database is not taking access log entries: they are kept in the spool until it does",
@@ -267,17 +266,10 @@ func (db *DB) MoveAccessSpoolEvery(ctx context.Context, every time.Duration, log
 			failing = false
 			log.Info("the database is taking access log entries again: the spool is moved in", "spool", db.spool.path)
 		}
-		if done {
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-t.C:
-		}
 	}
 }
 
-// closeSpool closes the spool file, after which access log entries can no longer be written.
+// close closes the spool file, after which access log entries can no longer be written.
 func (s *accessSpool) close() error {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
