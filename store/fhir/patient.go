@@ -81,17 +81,25 @@ func PatientRef(r Resource) string {
 	if r.Type == "AuditEvent" {
 		return AuditEventPatientRef(r.Raw) // names the patient among its entities
 	}
-	var v struct {
-		Subject     *Reference `json:"subject"`
-		Patient     *Reference `json:"patient"`
-		Beneficiary *Reference `json:"beneficiary"`
-		Participant []struct {
-			Actor *Reference `json:"actor"`
-		} `json:"participant"`
-	}
+	var v patientRefs
 	if json.Unmarshal(r.Raw, &v) != nil {
 		return ""
 	}
+	return v.ref(r.Type)
+}
+
+// patientRefs are the places a resource of a type the portal does not read
+// may name its patient.
+type patientRefs struct {
+	Subject     *Reference `json:"subject"`
+	Patient     *Reference `json:"patient"`
+	Beneficiary *Reference `json:"beneficiary"`
+	Participant []struct {
+		Actor *Reference `json:"actor"`
+	} `json:"participant"`
+}
+
+func (v patientRefs) ref(resourceType string) string {
 	switch {
 	case v.Subject != nil && v.Subject.Reference != "":
 		return v.Subject.Reference
@@ -100,7 +108,7 @@ func PatientRef(r Resource) string {
 	case v.Beneficiary != nil && v.Beneficiary.Reference != "":
 		return v.Beneficiary.Reference
 	}
-	if r.Type == "Appointment" {
+	if resourceType == "Appointment" {
 		for _, p := range v.Participant {
 			if p.Actor != nil && strings.Contains(p.Actor.Reference, "Patient") {
 				return p.Actor.Reference

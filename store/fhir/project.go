@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -28,9 +29,11 @@ type Item struct {
 // projector reads one resource type.
 type projector func(raw []byte) ([]Item, about, error)
 
-// about is where a resource names the patient it is about; each projector's
-// struct embeds it, so one decode gives both the items and the patient.
+// about is a resource's header and where it names the patient it is about;
+// each projector's struct embeds it, so one decode gives the items, the
+// patient and (for ReadResource) the header.
 type about struct {
+	header
 	Subject *Reference `json:"subject"`
 	Patient *Reference `json:"patient"`
 }
@@ -93,13 +96,17 @@ type Prepared struct {
 
 // Prepare reads a resource once for its items and its patient.
 func Prepare(r Resource) Prepared {
-	out := Prepared{Resource: r}
 	p, ok := projectors[r.Type]
 	if !ok {
-		out.PatientRef = PatientRef(r)
-		return out
+		return Prepared{Resource: r, PatientRef: PatientRef(r)}
 	}
 	items, ab, err := p(r.Raw)
+	return prepared(r, items, ab, err)
+}
+
+// prepared puts together what a projector read from r.
+func prepared(r Resource, items []Item, ab about, err error) Prepared {
+	out := Prepared{Resource: r}
 	if err != nil {
 		out.Err = fmt.Errorf("%s/%s: %w", r.Type, r.ID, jsonError(r.Raw, err))
 		return out
@@ -114,6 +121,113 @@ func Prepare(r Resource) Prepared {
 		out.PatientRef = ab.ref()
 	}
 	return out
+}
+
+// ReadResource is ParseResource then Prepare, decoding the JSON once where it
+// can: when the resource names its type first, as servers and bulk exports
+// write it, and its projector reads the header too (about embeds it), the
+// projection's one decode gives everything. Anything else, and anything that
+// goes wrong, takes the two-step way, so the result and every error are
+// theirs. A bulk import reads each line this way.
+func ReadResource(line []byte) (Prepared, error) {
+	if p, ok := readOnce(line); ok {
+		return p, nil
+	}
+	r, err := ParseResource(line)
+	if err != nil {
+		return Prepared{}, err
+	}
+	return Prepare(r), nil
+}
+
+// readOnce is ReadResource's one-decode way; false when it does not apply.
+func readOnce(line []byte) (Prepared, bool) {
+	typ := leadingType(line)
+	if typ == "" || typ == "Patient" || typ == "AuditEvent" {
+		return Prepared{}, false // a Patient's projector reads no header; an AuditEvent names its patient elsewhere
+	}
+	raw, ok := compacted(line)
+	if !ok {
+		return Prepared{}, false
+	}
+	var h header
+	var items []Item
+	var ab about
+	var refs patientRefs
+	project, known := projectors[typ]
+	if known {
+		var err error
+		if items, ab, err = project(raw); err != nil {
+			return Prepared{}, false
+		}
+		h = ab.header
+	} else {
+		// Stored raw, with the patient it names, as Prepare does.
+		var v struct {
+			header
+			patientRefs
+		}
+		if json.Unmarshal(raw, &v) != nil {
+			return Prepared{}, false
+		}
+		h, refs = v.header, v.patientRefs
+	}
+	// A header the projector did not read (Organization and Practitioner), or
+	// a last "resourceType" that differs from the first, leaves h.ResourceType different.
+	if h.ResourceType != typ || !validID(h.ID) {
+		return Prepared{}, false
+	}
+	r := Resource{Type: typ, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: raw}
+	if !known {
+		return Prepared{Resource: r, PatientRef: refs.ref(typ)}, true
+	}
+	return prepared(r, items, ab, nil), true
+}
+
+// leadingType is the resource type when the JSON begins {"resourceType":"X",
+// else "".
+func leadingType(line []byte) string {
+	const lead = `{"resourceType":"`
+	if !bytes.HasPrefix(line, []byte(lead)) {
+		return ""
+	}
+	rest := line[len(lead):]
+	end := bytes.IndexByte(rest, '"')
+	if end <= 0 || end > 64 {
+		return ""
+	}
+	return string(rest[:end])
+}
+
+// compacted is the JSON without insignificant white space, as json.Compact
+// gives it, in a new slice. A line that has none is only copied: most bulk
+// files have none, and looking is cheaper than compacting. false when the
+// JSON is not valid (only noticed where there was white space to remove).
+func compacted(line []byte) ([]byte, bool) {
+	inString, escaped := false, false
+	for _, c := range line {
+		switch {
+		case escaped:
+			escaped = false
+		case inString:
+			switch c {
+			case '\\':
+				escaped = true
+			case '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			var buf bytes.Buffer
+			buf.Grow(len(line))
+			if json.Compact(&buf, line) != nil {
+				return nil, false
+			}
+			return buf.Bytes(), true
+		}
+	}
+	return bytes.Clone(line), true
 }
 
 // item fills the parts every item shares from a concept.

@@ -10,8 +10,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -366,10 +368,18 @@ func ImportNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 
 // ndjsonChunk is one batch of lines, read and ready to store.
 type ndjsonChunk struct {
-	resources   []fhir.Resource
 	prepared    []fhir.Prepared // the resources read for storing, on the reading side, so the writer runs only SQL
 	rejected    []store.Rejected
 	first, last int // line numbers
+}
+
+// resources are the chunk's resources as read, before preparing.
+func (ch ndjsonChunk) resources() []fhir.Resource {
+	out := make([]fhir.Resource, len(ch.prepared))
+	for i, p := range ch.prepared {
+		out[i] = p.Resource
+	}
+	return out
 }
 
 // streamError is a failure to read the input (rather than to store it): worth
@@ -408,8 +418,8 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		case len(ch.rejected) > 0:
 			// The rare batch with a bad line: stored with its rejects in one transaction.
 			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, Origin: where, LinkSystems: opts.LinkSystems,
-				Resources: ch.resources, Rejected: ch.rejected})
-		case len(ch.resources) > 0:
+				Resources: ch.resources(), Rejected: ch.rejected})
+		case len(ch.prepared) > 0:
 			res, err = db.ImportBulk(ctx, opts, where, ch.prepared)
 		}
 		if err != nil {
@@ -436,24 +446,25 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 	return out, done, nil
 }
 
-// readNDJSON parses lines into batches and sends them on out. Lines may be
-// longer than any buffer (up to maxNDJSONLine).
+// readNDJSON reads lines into batches, prepares them for storing on every
+// core, and sends them on out. Lines may be longer than any buffer (up to
+// maxNDJSONLine).
 func readNDJSON(ctx context.Context, r io.Reader, batch, skip int, out chan<- ndjsonChunk) error {
 	br := bufio.NewReaderSize(r, 256<<10)
-	ch := ndjsonChunk{resources: make([]fhir.Resource, 0, batch)}
+	var lines ndjsonLines
+	var ch ndjsonChunk
 	send := func() error {
-		if len(ch.resources) == 0 && len(ch.rejected) == 0 {
+		if len(lines.ends) == 0 && len(ch.rejected) == 0 {
 			return nil
 		}
-		if len(ch.rejected) == 0 {
-			ch.prepared = store.PrepareAll(ch.resources)
-		}
+		lines.read(&ch)
 		select {
 		case out <- ch:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		ch = ndjsonChunk{resources: make([]fhir.Resource, 0, batch)}
+		ch = ndjsonChunk{}
+		lines = ndjsonLines{}
 		return nil
 	}
 	var long []byte // a line longer than the reader's buffer, gathered
@@ -485,16 +496,7 @@ func readNDJSON(ctx context.Context, r io.Reader, batch, skip int, out chan<- nd
 			case tooLong:
 				ch.rejected = append(ch.rejected, store.Rejected{Error: fmt.Sprintf("line %d: longer than %d MB, not read", n, maxNDJSONLine>>20)})
 			case len(line) > 0:
-				res, perr := fhir.ParseResource(line)
-				if perr == nil && res.ID == "" {
-					perr = fmt.Errorf("the %s has no id", res.Type)
-				}
-				if perr != nil {
-					typ, id := peek(line)
-					ch.rejected = append(ch.rejected, store.Rejected{Type: typ, ID: id, Error: fmt.Sprintf("line %d: %v", n, perr), Raw: bytes.Clone(line)})
-				} else {
-					ch.resources = append(ch.resources, res)
-				}
+				lines.add(n, line)
 			}
 			ch.last = n
 		}
@@ -505,11 +507,67 @@ func readNDJSON(ctx context.Context, r io.Reader, batch, skip int, out chan<- nd
 		if err == io.EOF {
 			return send()
 		}
-		if len(ch.resources)+len(ch.rejected) >= batch {
+		if len(lines.ends)+len(ch.rejected) >= batch {
 			if err := send(); err != nil {
 				return err
 			}
 		}
+	}
+}
+
+// ndjsonLines are a batch's lines, copied one after another into one buffer.
+type ndjsonLines struct {
+	buf     []byte
+	ends    []int // where each line ends in buf
+	numbers []int // each line's number in the file
+}
+
+func (l *ndjsonLines) add(n int, line []byte) {
+	l.buf = append(l.buf, line...)
+	l.ends = append(l.ends, len(l.buf))
+	l.numbers = append(l.numbers, n)
+}
+
+// read reads every line as a resource (fhir.ReadResource), spread over every
+// core, and adds each to ch in order: a line that does not read as a
+// resource is rejected, with its line number.
+func (l *ndjsonLines) read(ch *ndjsonChunk) {
+	type result struct {
+		p   fhir.Prepared
+		err error
+	}
+	res := make([]result, len(l.ends))
+	line := func(i int) []byte {
+		start := 0
+		if i > 0 {
+			start = l.ends[i-1]
+		}
+		return l.buf[start:l.ends[i]]
+	}
+	workers := min(runtime.GOMAXPROCS(0), 1+len(res)/64)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(res); i += workers {
+				p, err := fhir.ReadResource(line(i))
+				if err == nil && p.ID == "" {
+					err = fmt.Errorf("the %s has no id", p.Type)
+				}
+				res[i] = result{p, err}
+			}
+		}()
+	}
+	wg.Wait()
+	ch.prepared = make([]fhir.Prepared, 0, len(res))
+	for i, r := range res {
+		if r.err != nil {
+			typ, id := peek(line(i))
+			ch.rejected = append(ch.rejected, store.Rejected{Type: typ, ID: id, Error: fmt.Sprintf("line %d: %v", l.numbers[i], r.err), Raw: bytes.Clone(line(i))})
+			continue
+		}
+		ch.prepared = append(ch.prepared, r.p)
 	}
 }
 
