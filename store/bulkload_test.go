@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -87,6 +88,13 @@ func TestBulkLoadFinishes(t *testing.T) {
 		!strings.Contains(want, "Meanwood Group Practice, Leeds Teaching Hospitals") {
 		t.Fatalf("the ordinary import does not show what this test expects:\n%s", want)
 	}
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	if db, err := store.Open(ctx, fresh); err != nil {
+		t.Fatal(err)
+	} else {
+		db.Close()
+	}
+	wantIndexes := indexes(t, fresh)
 	for _, finish := range []struct {
 		name string
 		fn   func(t *testing.T, db *store.DB, path string) *store.DB
@@ -141,11 +149,71 @@ func TestBulkLoadFinishes(t *testing.T) {
 			if got := recordSeen(t, db); got == want {
 				t.Fatalf("an unfinished bulk load already shows the finished record; the test proves nothing:\n%s", got)
 			}
+			if got := indexes(t, path); got == wantIndexes {
+				t.Fatalf("a bulk load into an empty cache kept every index:\n%s", got)
+			}
 			db = finish.fn(t, db, path)
 			if got := recordSeen(t, db); got != want {
 				t.Errorf("after the bulk load:\n%s\nafter an ordinary import:\n%s", got, want)
 			}
+			if got := indexes(t, path); got != wantIndexes {
+				t.Errorf("indexes after the bulk load:\n%s\nwant, as the migrations make them:\n%s", got, wantIndexes)
+			}
 		})
+	}
+}
+
+// indexes lists the SQL of every index in the database file at path.
+func indexes(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+store.URIPath(path)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE type = 'index' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var name, def string
+		if err := rows.Scan(&name, &def); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s: %s\n", name, def)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestBulkLoadKeepsIndexesOfAFullCache checks that a bulk load into a cache
+// that already holds record items keeps every index, so the pages people are
+// using stay quick while it runs.
+func TestBulkLoadKeepsIndexesOfAFullCache(t *testing.T) {
+	ctx := context.Background()
+	data := bulkSources(t)
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: bulkOrgs["gp"]}, "test", data["gp"]); err != nil {
+		t.Fatal(err)
+	}
+	want := indexes(t, path)
+	if !strings.Contains(want, "record_items_person:") {
+		t.Fatalf("no record_items_person index to keep:\n%s", want)
+	}
+	if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "lth", OrgName: bulkOrgs["lth"]}, "bulk", store.PrepareAll(data["lth"])); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexes(t, path); got != want {
+		t.Errorf("indexes during a bulk load into a full cache:\n%s\nwant:\n%s", got, want)
 	}
 }
 

@@ -299,11 +299,15 @@ const (
 	finishItems   = 100_000
 )
 
-// FinishBulkLoad does what bulk loads (ImportBulk) left for the end: works out
-// the duplicate marks of every person they touched, then adds the items they
-// stored to the search index, a part per transaction. Nothing is lost if it is
+// FinishBulkLoad does what bulk loads (ImportBulk) left for the end: builds
+// the indexes they deferred, adds the items they stored to the search index,
+// then works out the duplicate marks of every person they touched, a part per
+// transaction. Nothing is lost if it is
 // stopped: the next call, or the next import of any kind, carries on.
 func (db *DB) FinishBulkLoad(ctx context.Context) error {
+	if err := db.tx(ctx, func(tx *sql.Tx) error { return buildDeferredIndexes(ctx, tx) }); err != nil {
+		return fmt.Errorf("finish the bulk load: %w", err)
+	}
 	for more := true; more; {
 		err := db.tx(ctx, func(tx *sql.Tx) error {
 			var err error

@@ -76,7 +76,9 @@ func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin str
 // ImportBulk is ImportPrepared for one batch of a bulk load: the items it
 // stores are left out of the search index, and the duplicate marks of the
 // persons it touches are not worked out, until FinishBulkLoad (or any other
-// import) does both for the whole load at once. What is left is noted in the
+// import) does both for the whole load at once. A load into a cache with no
+// record items also leaves the indexes only pages read to be built then
+// (bulkindex.go). What is left is noted in the
 // same transaction as the rows, so a load killed half way is finished later
 // with nothing lost. Until then, search does not find the new items and a
 // fact reported by two sources may show twice.
@@ -108,6 +110,9 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 		if err := startBacklog(ctx, tx); err != nil {
 			return out, err
 		}
+		if err := deferIndexes(ctx, tx); err != nil {
+			return out, err
+		}
 	}
 	im, err := newImporter(ctx, tx, now, opts)
 	if err != nil {
@@ -137,6 +142,9 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	} else {
 		// Another import's bulk load may have left work; this one finishes it,
 		// so a load killed half way never leaves the record wrong for long.
+		if err = buildDeferredIndexes(ctx, tx); err != nil {
+			return out, err
+		}
 		if err = im.touched.refresh(ctx, tx); err == nil {
 			_, err = finishBacklog(ctx, tx, 0, 0)
 		}

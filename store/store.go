@@ -204,6 +204,12 @@ func (db *DB) applyMigration(ctx context.Context, n int, name string) error {
 		if done > 0 {
 			return nil
 		}
+		if n > deferredIndexesSince {
+			// A later migration may change an index a bulk load deferred.
+			if err := buildDeferredIndexes(ctx, tx); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			return err
 		}

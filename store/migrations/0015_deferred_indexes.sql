@@ -1,0 +1,13 @@
+-- 0015: a bulk load into an empty cache builds some indexes once, at its end.
+--
+-- Keeping every index of record_items and resources up to date row by row cost
+-- a bulk load more than storing the rows. A bulk load that finds no record
+-- items at all (the first population of a region's cache) drops the indexes
+-- that only the pages and the duplicate marks read, noting each here with the
+-- SQL that made it, in the same transaction. The end of the load
+-- (store.FinishBulkLoad), any later import, or any later migration builds them
+-- again from that SQL, one sort each, before it indexes the search backlog and
+-- marks duplicates. The importer itself reads record_items by resource and by
+-- patient, so those indexes stay. A load killed half way leaves its notes
+-- committed with its drops: nothing is forgotten.
+CREATE TABLE deferred_indexes (name TEXT PRIMARY KEY, sql TEXT NOT NULL) WITHOUT ROWID;
