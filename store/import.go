@@ -43,19 +43,25 @@ func (db *DB) ImportResources(ctx context.Context, opts ImportOptions, origin st
 // database writer is left only SQL to run.
 func PrepareAll(res []fhir.Resource) []fhir.Prepared {
 	out := make([]fhir.Prepared, len(res))
-	workers := min(runtime.GOMAXPROCS(0), 1+len(res)/64)
+	OnEveryCore(len(res), func(i int) { out[i] = fhir.Prepare(res[i]) })
+	return out
+}
+
+// OnEveryCore calls fn for every i from 0 to n-1, spread over every core
+// (one for each 64 or so), and returns when all are done.
+func OnEveryCore(n int, fn func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), 1+n/64)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < len(res); i += workers {
-				out[i] = fhir.Prepare(res[i])
+			for i := w; i < n; i += workers {
+				fn(i)
 			}
 		}()
 	}
 	wg.Wait()
-	return out
 }
 
 // ImportPrepared is ImportResources for resources already prepared, so a

@@ -10,10 +10,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -544,22 +542,13 @@ func (l *ndjsonLines) read(ch *ndjsonChunk) {
 		}
 		return l.buf[start:l.ends[i]]
 	}
-	workers := min(runtime.GOMAXPROCS(0), 1+len(res)/64)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(res); i += workers {
-				p, err := fhir.ReadResource(line(i))
-				if err == nil && p.ID == "" {
-					err = fmt.Errorf("the %s has no id", p.Type)
-				}
-				res[i] = result{p, err}
-			}
-		}()
-	}
-	wg.Wait()
+	store.OnEveryCore(len(res), func(i int) {
+		p, err := fhir.ReadResource(line(i))
+		if err == nil && p.ID == "" {
+			err = fmt.Errorf("the %s has no id", p.Type)
+		}
+		res[i] = result{p, err}
+	})
 	ch.prepared = make([]fhir.Prepared, 0, len(res))
 	for i, r := range res {
 		if r.err != nil {
