@@ -20,6 +20,11 @@ import (
 
 // actingForPage lets the account choose between its own record and those it may act for.
 func (s *Server) actingForPage(c echo.Context) error {
+	return s.showActingFor(c, http.StatusOK, nil)
+}
+
+// showActingFor shows the whose-record form, with its errors if any.
+func (s *Server) showActingFor(c echo.Context, status int, errs []views.FieldError) error {
 	acct := signedInAccount(c)
 	grants, err := s.db.ActiveGrantsForAccount(c.Request().Context(), acct.ID)
 	if err != nil {
@@ -37,7 +42,7 @@ func (s *Server) actingForPage(c echo.Context) error {
 			current = 0
 		}
 	}
-	return s.render(c, http.StatusOK, views.ActingFor(s.page(c, "Whose record do you want to use?"), acct.PersonID != 0, grants, current))
+	return s.render(c, status, views.ActingFor(s.page(c, "Whose record do you want to use?"), acct.PersonID != 0, grants, current, errs))
 }
 
 // actingForSubmit switches whom the session acts for. The grant is checked
@@ -50,12 +55,11 @@ func (s *Server) actingForSubmit(c echo.Context) error {
 		if acct.PersonID == 0 {
 			return store.Errorf(store.EINVALID, "There is no health record linked to your account.")
 		}
-	case "":
-		return store.Errorf(store.EINVALID, "Choose whose record you want to use.")
 	default:
 		id, err := strconv.ParseInt(who, 10, 64)
 		if err != nil || id <= 0 {
-			return store.Errorf(store.EINVALID, "Choose whose record you want to use.")
+			return s.showActingFor(c, http.StatusBadRequest, []views.FieldError{
+				{Field: views.ActingField(acct.PersonID != 0), Message: "Choose whose record you want to use"}})
 		}
 		grantID = id
 	}

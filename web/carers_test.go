@@ -295,6 +295,15 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if !ok || choose.Find("input[value=self]").Length() != 0 {
 		t.Fatal("acting-for page: want one choice and no Myself")
 	}
+	// Continuing without a choice asks again, saying why, with the form kept.
+	rec = f.post(t, "/acting-for", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}})
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("no choice: %d, want 400", rec.Code)
+	}
+	if d := docOf(t, rec.Body.String()); d.Find(`.nhsuk-error-summary a[href="#acting-1"]`).Text() != "Choose whose record you want to use" ||
+		d.Find("#acting-1").Length() != 1 || d.Find(".nhsuk-form-group--error #who-error").Length() != 1 || !strings.HasPrefix(d.Find("title").Text(), "Error: ") {
+		t.Errorf("no choice: want the error summary linking to the first choice, its message by the field and Error: in the title:\n%s", rec.Body.String())
+	}
 	rec = f.post(t, "/acting-for", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}, "who": {value}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("switch: %d", rec.Code)
