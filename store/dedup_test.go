@@ -192,3 +192,69 @@ func TestDedupDoesNotDependOnOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestUpstreamDeleteLeavesSearch checks that when upstream deletes one
+// source's report of a fact, the fact's entry loses that report's words from
+// search, whether the delete comes in a page (from _history) or from a full
+// reconciliation.
+func TestUpstreamDeleteLeavesSearch(t *testing.T) {
+	ctx := context.Background()
+	const allergy = `{"resourceType":"AllergyIntolerance","id":"a-%s","code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"patient":{"reference":"Patient/p-%s"},"recordedDate":"2020-01-01"}`
+	for _, how := range []string{"page", "reconcile"} {
+		t.Run(how, func(t *testing.T) {
+			db := mustOpenDB(t)
+			for _, src := range []struct{ name, org string }{{"gp", "Meanwood Group Practice"}, {"lth", "Leeds Teaching Hospitals"}} {
+				pt := fmt.Sprintf(`{"resourceType":"Patient","id":"p-%s","identifier":[{"system":%q,"value":"9434765919"}]}`, src.name, fhir.NHSNumberSystem)
+				var res []fhir.Resource
+				for _, raw := range []string{pt, fmt.Sprintf(allergy, src.name, src.name)} {
+					r, err := fhir.ParseResource([]byte(raw))
+					if err != nil {
+						t.Fatal(err)
+					}
+					res = append(res, r)
+				}
+				if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name, OrgName: src.org}, "test", res); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := db.PersonByNHSNumber(ctx, "9434765919")
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := func() int {
+				r, err := db.SearchRecord(ctx, p.ID, "Leeds", store.SearchOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return r.Total
+			}
+			if n := found(); n != 1 {
+				t.Fatalf("before the delete, a search for the hospital finds %d entries, want 1: the test proves nothing", n)
+			}
+			switch how {
+			case "page":
+				_, err = db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: p.ID, ResourceType: "AllergyIntolerance", Origin: "test",
+					Deleted: []fhir.Resource{{Type: "AllergyIntolerance", ID: "a-lth"}}})
+			case "reconcile":
+				src, serr := db.SourceByName(ctx, "lth")
+				if serr != nil {
+					t.Fatal(serr)
+				}
+				_, err = db.Reconcile(ctx, src.ID, p.ID, "AllergyIntolerance", nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := found(); n != 0 {
+				t.Errorf("after the hospital's report is deleted upstream, a search for the hospital finds %d entries, want 0", n)
+			}
+			items, err := db.RecordSection(ctx, p.ID, "allergies", 1, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if items.Total != 1 {
+				t.Errorf("the GP's report should still show once; %d entries", items.Total)
+			}
+		})
+	}
+}

@@ -162,6 +162,10 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	return out, err
 }
 
+// deleteItemsSQL removes a resource's record items, saying which facts they
+// reported (touchedFacts.deleted).
+const deleteItemsSQL = `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? RETURNING person_id, dedup_key`
+
 // importer holds one import's prepared statements.
 type importer struct {
 	tx       *sql.Tx
@@ -193,7 +197,7 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
 WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7`},
-		{&im.delItems, `DELETE FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? RETURNING person_id, dedup_key`},
+		{&im.delItems, deleteItemsSQL},
 		{&im.addItem, addItemsSQL(1)},
 		{&im.addItems, addItemsSQL(itemsPerInsert)},
 	}

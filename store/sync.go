@@ -179,18 +179,8 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		if err != nil {
 			return err
 		}
-		for _, d := range u.Deleted {
-			res, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, d.Type, d.ID)
-			if err != nil {
-				return fmt.Errorf("delete %s/%s: %w", d.Type, d.ID, err)
-			}
-			n, _ := res.RowsAffected()
-			out.Deleted += int(n)
-		}
-		if out.Deleted > 0 && u.PersonID != 0 {
-			if _, err := tx.ExecContext(ctx, markAllDups, u.PersonID); err != nil {
-				return err
-			}
+		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted); err != nil {
+			return err
 		}
 		for _, r := range u.Rejected {
 			out.Rejected++
@@ -246,19 +236,44 @@ WHERE r.source_id = ? AND sp.person_id = ? AND r.type = ?`, sourceID, personID, 
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, id := range gone {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, resourceType, id); err != nil {
-				return err
-			}
+		refs := make([]fhir.Resource, len(gone))
+		for i, id := range gone {
+			refs[i] = fhir.Resource{Type: resourceType, ID: id}
 		}
-		deleted = len(gone)
-		if deleted > 0 {
-			_, err = tx.ExecContext(ctx, markAllDups, personID)
-			return err
-		}
-		return nil
+		deleted, err = deleteResources(ctx, tx, sourceID, refs)
+		return err
 	})
 	return deleted, err
+}
+
+// deleteResources removes resources of a source that upstream deleted (only
+// their Type and ID are used), with their record items, and works out again
+// the facts those items reported: which report stands for each, and the words
+// search finds the entry by, which included theirs. It returns how many
+// resources there were.
+func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource) (int, error) {
+	if len(refs) == 0 {
+		return 0, nil
+	}
+	delItems, err := tx.PrepareContext(ctx, deleteItemsSQL)
+	if err != nil {
+		return 0, err
+	}
+	defer delItems.Close()
+	touched := touchedFacts{}
+	deleted := 0
+	for _, r := range refs {
+		if err := touched.deleted(ctx, delItems, sourceID, r.Type, r.ID); err != nil {
+			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, r.Type, r.ID)
+		if err != nil {
+			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+		}
+		n, _ := res.RowsAffected()
+		deleted += int(n)
+	}
+	return deleted, touched.refresh(ctx, tx)
 }
 
 // PatientAt returns the id of the person's Patient at the source, or "" when none is linked.
