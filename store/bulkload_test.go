@@ -252,3 +252,38 @@ func TestBulkLoadThenChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkBatchWithRejectsStaysInTheLoad checks that a bulk load's batch with
+// a line that could not be read (stored through ApplyPage, with its rejects)
+// leaves the load's deferred work for its end, rather than building every
+// deferred index and the whole backlog half way through.
+func TestBulkBatchWithRejectsStaysInTheLoad(t *testing.T) {
+	ctx := context.Background()
+	data := bulkSources(t)
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "gp", OrgName: bulkOrgs["gp"]}, "bulk", store.PrepareAll(data["gp"])); err != nil {
+		t.Fatal(err)
+	}
+	deferred := indexes(t, path)
+	if strings.Contains(deferred, "record_items_person:") {
+		t.Fatalf("a bulk load into an empty cache kept its page indexes; the test proves nothing:\n%s", deferred)
+	}
+	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", Origin: "bulk lines 1-3", Resources: data["lth"], Bulk: true,
+		Rejected: []store.Rejected{{Type: "Observation", Error: "line 2: invalid JSON"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexes(t, path); got != deferred {
+		t.Errorf("a bulk batch with a rejected line built deferred indexes half way through the load:\n%s", got)
+	}
+	if err := db.FinishBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := indexes(t, path); !strings.Contains(got, "record_items_person:") {
+		t.Errorf("FinishBulkLoad did not build the deferred indexes:\n%s", got)
+	}
+}

@@ -154,6 +154,9 @@ type PageUpdate struct {
 	Deleted      []fhir.Resource // only Type and ID are used
 	Rejected     []Rejected
 	Checkpoint   *Checkpoint // stored with the page; nil for none
+	// Bulk says the page is one batch of a bulk load, stored as ImportBulk
+	// stores one: what the load leaves for its end is left for it.
+	Bulk bool
 }
 
 // ApplyPage stores a fetched page and its checkpoint in one transaction, so a
@@ -175,7 +178,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		out, err = importTx(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, prepared)
+		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, prepared, u.Bulk)
 		if err != nil {
 			return err
 		}
