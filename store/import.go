@@ -304,17 +304,17 @@ display, date, status, value, organisation, detail, dedup_key, exact) VALUES ` +
 // flush inserts the items put so far. Anything that reads or changes
 // record_items in the import flushes first.
 func (im *importer) flush(ctx context.Context) error {
-	for len(im.pending) > 0 {
+	for done := 0; done < len(im.pending); {
 		stmt, n := im.addItem, itemArgs
-		if len(im.pending) >= itemsPerInsert*itemArgs {
+		if len(im.pending)-done >= itemsPerInsert*itemArgs {
 			stmt, n = im.addItems, itemsPerInsert*itemArgs
 		}
-		if _, err := stmt.ExecContext(ctx, im.pending[:n]...); err != nil {
+		if _, err := stmt.ExecContext(ctx, im.pending[done:done+n]...); err != nil {
 			return err
 		}
-		im.pending = im.pending[n:]
+		done += n
 	}
-	im.pending = im.pending[:0]
+	im.pending = im.pending[:0] // the same array for the next items
 	return nil
 }
 
