@@ -864,6 +864,7 @@ func (db *DB) SetSourceSocialCare(ctx context.Context, name string, social bool)
 type withheldRule struct {
 	cond string
 	args []any
+	ids  []int64 // the entries themselves
 }
 
 func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, error) {
@@ -876,7 +877,15 @@ func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, e
 		return withheldRule{}, err
 	}
 	list, _ := json.Marshal(ids)
-	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}}, nil
+	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}, ids: ids}, nil
+}
+
+// carerRule is withheldRule when ctx reads for a carer, and no rule otherwise.
+func (db *DB) carerRule(ctx context.Context, personID int64) (withheldRule, error) {
+	if !IsForCarer(ctx) {
+		return withheldRule{}, nil
+	}
+	return db.withheldRule(ctx, personID)
 }
 
 // consentState is the person's choices as they stand: the latest decision's
@@ -1001,10 +1010,7 @@ func rowRule(st ConsentState) withheldRule {
 // carerFilter is " AND NOT (…)" leaving out the person's withheld entries when
 // ctx reads for a carer, else "".
 func (db *DB) carerFilter(ctx context.Context, personID int64) (string, []any, error) {
-	if !IsForCarer(ctx) {
-		return "", nil, nil
-	}
-	r, err := db.withheldRule(ctx, personID)
+	r, err := db.carerRule(ctx, personID)
 	if err != nil || r.cond == "" {
 		return "", nil, err
 	}
@@ -1093,10 +1099,7 @@ type resourceKey struct {
 // withheldResources is, when ctx reads for a carer, every cached resource
 // behind an entry the person keeps out of sharing; nil otherwise.
 func (db *DB) withheldResources(ctx context.Context, personID int64) (map[resourceKey]bool, error) {
-	if !IsForCarer(ctx) {
-		return nil, nil
-	}
-	r, err := db.withheldRule(ctx, personID)
+	r, err := db.carerRule(ctx, personID)
 	if err != nil || r.cond == "" {
 		return nil, err
 	}
@@ -1117,16 +1120,12 @@ func (db *DB) withheldResources(ctx context.Context, personID int64) (map[resour
 	return out, rows.Err()
 }
 
-// withheldResults is, when ctx reads for a carer, the date and value
-// ("date|value") of each of the test's results the person keeps out of sharing,
-// within tx; nil otherwise. filter and args pick the test as sameTest does.
-func (db *DB) withheldResults(ctx context.Context, tx *sql.Tx, personID int64, filter string, args []any) (map[string]bool, error) {
-	if !IsForCarer(ctx) {
+// withheldResults is the date and value ("date|value") of each of the test's
+// results that r (carerRule: none unless ctx reads for a carer) keeps out,
+// within tx. filter and args pick the test as sameTest does.
+func withheldResults(ctx context.Context, tx *sql.Tx, r withheldRule, filter string, args []any) (map[string]bool, error) {
+	if r.cond == "" {
 		return nil, nil
-	}
-	r, err := db.withheldRule(ctx, personID)
-	if err != nil || r.cond == "" {
-		return nil, err
 	}
 	rows, err := tx.QueryContext(ctx, `SELECT ri.date, ri.value FROM record_items ri WHERE ri.person_id = ?`+filter+` AND `+r.cond, append(append([]any{}, args...), r.args...)...)
 	if err != nil {
@@ -1160,25 +1159,13 @@ func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (l
 // withheldItemIDs is, when ctx reads for a carer, the ids of the person's
 // entries kept out of sharing; nil otherwise. Search leaves them out of its matches.
 func (db *DB) withheldItemIDs(ctx context.Context, personID int64) (map[int64]bool, error) {
-	if !IsForCarer(ctx) {
-		return nil, nil
-	}
-	r, err := db.withheldRule(ctx, personID)
-	if err != nil || r.cond == "" {
+	r, err := db.carerRule(ctx, personID)
+	if err != nil || len(r.ids) == 0 {
 		return nil, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE ri.person_id = ? AND `+r.cond, append([]any{personID}, r.args...)...)
-	if err != nil {
-		return nil, fmt.Errorf("withheld entries: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
+	out := make(map[int64]bool, len(r.ids))
+	for _, id := range r.ids {
 		out[id] = true
 	}
-	return out, rows.Err()
+	return out, nil
 }

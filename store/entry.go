@@ -94,7 +94,7 @@ WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != '
 		e.Item.Sources = append(e.Item.Sources, r.Item.Source)
 	}
 	e.Attachments = attachments(raw)
-	e.Related, err = db.related(ctx, personID, e.Item, raw)
+	e.Related, err = db.related(ctx, personID, e.Item, raw, cf, cargs)
 	return e, err
 }
 
@@ -176,17 +176,13 @@ var uuidReferences = regexp.MustCompile(`"reference"\s*:\s*"urn:uuid:([A-Za-z0-9
 
 // related returns the person's entries the resource points at (a report's
 // results) and, for an encounter or report, the entries that point at it (an
-// encounter's diagnoses and procedures).
-func (db *DB) related(ctx context.Context, personID int64, it RecordItem, raw []byte) ([]RecordItem, error) {
+// encounter's diagnoses and procedures). cf and cargs are carerFilter's: a
+// carer never sees a related entry the person keeps out of sharing.
+func (db *DB) related(ctx context.Context, personID int64, it RecordItem, raw []byte, cf string, cargs []any) ([]RecordItem, error) {
 	var out []RecordItem
 	seen := map[int64]bool{it.ID: true}
-	// A carer never sees a related entry the person keeps out of sharing.
-	cf, cargs, err := db.carerFilter(ctx, personID)
-	if err != nil {
-		return nil, err
-	}
-	q := func(query string, args ...any) (*sql.Rows, error) { return db.db.QueryContext(ctx, query, args...) }
-	add := func(rows *sql.Rows, err error) error {
+	add := func(query string, args ...any) error {
+		rows, err := db.db.QueryContext(ctx, query, append(args, cargs...)...)
 		if err != nil {
 			return err
 		}
@@ -203,54 +199,28 @@ func (db *DB) related(ctx context.Context, personID int64, it RecordItem, raw []
 		if string(m[1]) == "Encounter" && it.ResourceType != "DiagnosticReport" {
 			continue // every item names its encounter; only a report's is worth showing
 		}
-		if err := add(q(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_type = ? AND ri.resource_id = ?`, personID, it.Source.ID, string(m[1]), string(m[2]))); err != nil {
+		if err := add(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_type = ? AND ri.resource_id = ?`+cf, personID, it.Source.ID, string(m[1]), string(m[2])); err != nil {
 			return nil, err
 		}
 	}
 	// Bundles refer within themselves by urn:uuid; the uuid is the resource's id here.
 	for _, m := range uuidReferences.FindAllSubmatch(raw, 50) {
-		if err := add(q(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_id = ? AND ri.resource_type NOT IN ('Encounter', 'Patient')`, personID, it.Source.ID, string(m[1]))); err != nil {
+		if err := add(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_id = ? AND ri.resource_type NOT IN ('Encounter', 'Patient')`+cf, personID, it.Source.ID, string(m[1])); err != nil {
 			return nil, err
 		}
 	}
 	if it.ResourceType == "Encounter" {
 		// Items made during the encounter name it, by id or (in bundles) by urn:uuid.
-		if err := add(q(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+		if err := add(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
 WHERE ri.person_id = ? AND ri.source_id = ? AND ri.section IN (?, ?, ?) AND ri.dup = 0
-AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0) ORDER BY ri.date DESC LIMIT 50`,
+AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0)`+cf+` ORDER BY ri.date DESC LIMIT 50`,
 			personID, it.Source.ID, fhir.SectionConditions, fhir.SectionProcedures, fhir.SectionMedicines,
-			`"Encounter/`+it.ResourceID+`"`, `"urn:uuid:`+it.ResourceID+`"`)); err != nil {
+			`"Encounter/`+it.ResourceID+`"`, `"urn:uuid:`+it.ResourceID+`"`); err != nil {
 			return nil, err
 		}
 	}
-	if cf == "" || len(out) == 0 {
-		return out, nil
-	}
-	args := append([]any{personID}, cargs...)
-	for _, x := range out {
-		args = append(args, x.ID)
-	}
-	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE ri.person_id = ?`+cf+` AND ri.id IN (?`+strings.Repeat(", ?", len(out)-1)+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("related entries: %w", err)
-	}
-	defer rows.Close()
-	shown := map[int64]bool{}
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		shown[id] = true
-	}
-	kept := out[:0]
-	for _, x := range out {
-		if shown[x.ID] {
-			kept = append(kept, x)
-		}
-	}
-	return kept, rows.Err()
+	return out, nil
 }

@@ -183,6 +183,10 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	if err != nil {
 		return nil, err
 	}
+	rule, err := db.carerRule(ctx, personID) // for a carer: results kept out of sharing
+	if err != nil {
+		return nil, err
+	}
 	var out []ResultTest
 	for _, ref := range refs {
 		items, err := testItems(ctx, tx, personID, ref, 8)
@@ -190,7 +194,7 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 			return nil, err
 		}
 		f, args := ref.sameTest(personID)
-		hide, err := db.withheldResults(ctx, tx, personID, f, args) // for a carer: results kept out of sharing
+		hide, err := withheldResults(ctx, tx, rule, f, args)
 		if err != nil {
 			return nil, err
 		}
@@ -223,7 +227,7 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	if err != nil {
 		return nil, err
 	}
-	hide, err := db.withheldResults(ctx, tx, personID, uncodedResults, []any{personID, fhir.SectionResults})
+	hide, err := withheldResults(ctx, tx, rule, uncodedResults, []any{personID, fhir.SectionResults})
 	if err != nil {
 		return nil, err
 	}
@@ -537,7 +541,11 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 	if ref.code == "" {
 		f, args = uncodedResults, []any{personID, fhir.SectionResults}
 	}
-	hide, err := db.withheldResults(ctx, tx, personID, f, args) // for a carer: results kept out of sharing
+	rule, err := db.carerRule(ctx, personID) // for a carer: results kept out of sharing
+	if err != nil {
+		return Trend{}, err
+	}
+	hide, err := withheldResults(ctx, tx, rule, f, args)
 	if err != nil {
 		return Trend{}, err
 	}
