@@ -38,8 +38,8 @@ func newCode(n int) string {
 	return b.String()
 }
 
-// normaliseCode makes a typed code comparable: upper case, no spaces or dashes.
-func normaliseCode(code string) string {
+// NormaliseCode makes a typed code comparable: upper case, no spaces or dashes.
+func NormaliseCode(code string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r == ' ' || r == '-' || r == '\t':
@@ -52,7 +52,7 @@ func normaliseCode(code string) string {
 }
 
 func hashCode(code string) []byte {
-	h := sha256.Sum256([]byte(normaliseCode(code)))
+	h := sha256.Sum256([]byte(NormaliseCode(code)))
 	return h[:]
 }
 

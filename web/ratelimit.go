@@ -5,11 +5,12 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // RateLimit is how often something may be tried: Burst tries at once, then
@@ -116,19 +117,15 @@ func clientKey(r *http.Request) string {
 	return ip.String()
 }
 
-// normaliseCode is an enrolment or invitation code as the store compares it:
-// letters and digits only, upper case, so "abcd efgh-jkmn" counts with "ABCD-EFGH-JKMN".
-func normaliseCode(code string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
-		if r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-		}
-		if b.Len() > 64 {
-			break
-		}
+// codeKey is an enrolment or invitation code as the store compares it
+// (store.NormaliseCode), cut to a length no real code reaches so that a huge
+// form value cannot make a huge key.
+func codeKey(code string) string {
+	code = store.NormaliseCode(code)
+	if len(code) > 64 {
+		code = code[:64]
 	}
-	return b.String()
+	return code
 }
 
 // rateLimit refuses a client's request with 429 "Too many tries" once it has
@@ -142,7 +139,7 @@ func rateLimit(perClient RateLimit, codeField string, perCode RateLimit) echo.Mi
 		return func(c echo.Context) error {
 			ok, wait := clients.allow(clientKey(c.Request()))
 			if ok && codeField != "" {
-				if code := normaliseCode(c.FormValue(codeField)); code != "" {
+				if code := codeKey(c.FormValue(codeField)); code != "" {
 					ok, wait = codes.allow(code)
 				}
 			}

@@ -3,8 +3,11 @@ package web
 import (
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 func TestLimiter(t *testing.T) {
@@ -84,10 +87,17 @@ func TestClientKey(t *testing.T) {
 	}
 }
 
-func TestNormaliseCode(t *testing.T) {
-	for in, want := range map[string]string{"abcd-efgh-jkmn": "ABCDEFGHJKMN", " ABCD EFGH JKMN ": "ABCDEFGHJKMN", "<script>": "SCRIPT", "": ""} {
-		if got := normaliseCode(in); got != want {
-			t.Errorf("%q: got %q, want %q", in, got, want)
+// TestCodeKey checks that tries at one code are counted together however it
+// is typed, exactly as the store compares codes, and that a huge value makes
+// a short key.
+func TestCodeKey(t *testing.T) {
+	for in, want := range map[string]string{"abcd-efgh-jkmn": "ABCDEFGHJKMN", " ABCD EFGH JKMN ": "ABCDEFGHJKMN", "": "",
+		strings.Repeat("a", 100_000): strings.Repeat("A", 64)} {
+		if got := codeKey(in); got != want {
+			t.Errorf("%.20q: got %.20q, want %.20q", in, got, want)
+		}
+		if got, compared := codeKey(in), store.NormaliseCode(in); len(in) < 64 && got != compared {
+			t.Errorf("%q: key %q, but the store compares %q", in, got, compared)
 		}
 	}
 }
