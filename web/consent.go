@@ -34,9 +34,7 @@ func (s *Server) choicesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.logView(c, a.Person, "choices"); err != nil {
-		return err
-	}
+	s.logView(c, a.Person, "choices")
 	return s.render(c, http.StatusOK, views.Choices(s.page(c, "Your choices"), views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer()}))
 }
 
@@ -50,9 +48,7 @@ func (s *Server) choicesHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.logView(c, a.Person, "history of choices"); err != nil {
-		return err
-	}
+	s.logView(c, a.Person, "history of choices")
 	return s.render(c, http.StatusOK, views.ChoicesHistory(s.page(c, "History of your choices"), views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer()}))
 }
 

@@ -21,9 +21,7 @@ func (s *Server) recordSummary(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.logView(c, person, "summary"); err != nil {
-		return err
-	}
+	s.logView(c, person, "summary")
 	p, err := s.recordPage(c, "Your health record", person)
 	if err != nil {
 		return err
@@ -47,9 +45,7 @@ func (s *Server) recordSection(c echo.Context) error {
 	if page > sp.Pages() {
 		return store.Errorf(store.ENOTFOUND, "There is no such page of your record.")
 	}
-	if err := s.logView(c, person, sp.Section.Slug); err != nil {
-		return err
-	}
+	s.logView(c, person, sp.Section.Slug)
 	p, err := s.recordPage(c, sp.Section.Title, person)
 	if err != nil {
 		return err
@@ -70,13 +66,12 @@ func (s *Server) recordPage(c echo.Context, title string, person store.Person) (
 // render waits for it: no page is sent until its look is on the disk, and one
 // that cannot be logged is not sent at all. Only for handlers that answer
 // with render.
-func (s *Server) logView(c echo.Context, person store.Person, what string) error {
+func (s *Server) logView(c echo.Context, person store.Person, what string) {
 	a := s.accessEntry(c, person, "view", what)
 	ctx := context.WithoutCancel(c.Request().Context())
 	done := make(chan error, 1)
 	go func() { done <- s.db.LogAccess(ctx, a) }()
 	c.Set(ctxLogging, done)
-	return nil
 }
 
 // logged waits for the access log entry logView started, if any.

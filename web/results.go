@@ -19,9 +19,7 @@ func (s *Server) resultTests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.logView(c, person, "results"); err != nil {
-		return err
-	}
+	s.logView(c, person, "results")
 	tests, err := s.db.ResultTests(c.Request().Context(), person.ID)
 	if err != nil {
 		return err
@@ -48,9 +46,7 @@ func (s *Server) resultTrend(c echo.Context) error {
 	if len(key) > 100 {
 		return store.Errorf(store.ENOTFOUND, "There is no test like that in your results.")
 	}
-	if err := s.logView(c, person, "results:"+key); err != nil {
-		return err
-	}
+	s.logView(c, person, "results:"+key)
 	tr, err := s.db.ResultTrend(c.Request().Context(), person.ID, key, page, resultsPerPage)
 	if err != nil {
 		return err
