@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"time"
 
 	"github.com/a-h/templ"
 
@@ -98,17 +97,6 @@ func grantEnds(g store.Grant) string {
 		return "Until cancelled"
 	}
 	return g.EndsAt.Format("2 January 2006")
-}
-
-func longDateTime(t time.Time) string {
-	return t.In(londonOrUTC()).Format("2 January 2006 at 3:04pm")
-}
-
-func londonOrUTC() *time.Location {
-	if l, err := time.LoadLocation("Europe/London"); err == nil {
-		return l
-	}
-	return time.UTC
 }
 
 // statusTag is the NHS tag colour for a grant's status.

@@ -1006,7 +1006,7 @@ func ChoiceDone(p Page, v ChoiceDoneView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var50 string
-			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs("From " + choiceAt(v.Decision.EffectiveFrom) + ": " + consequence(v.Decision.Question, v.Decision.Answer))
+			templ_7745c5c3_Var50, templ_7745c5c3_Err = templ.JoinStringErrs("From " + dateTime(v.Decision.EffectiveFrom) + ": " + consequence(v.Decision.Question, v.Decision.Answer))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 259, Col: 113}
 			}
@@ -1131,7 +1131,7 @@ func ChoicesHistory(p Page, v ChoicesHistoryView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var56 string
-					templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs(choiceAt(d.MadeAt))
+					templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs(dateTime(d.MadeAt))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 301, Col: 67}
 					}
@@ -1488,20 +1488,7 @@ func upstreamWords(u *store.UpstreamConsent) string {
 	return s + ". Any change you make here is sent to them."
 }
 
-// london is UK time for dates people read; UTC if the zone data is missing.
-func choiceZone() *time.Location {
-	if loc, err := time.LoadLocation("Europe/London"); err == nil {
-		return loc
-	}
-	return time.UTC
-}
-
-// whenAt is "25 November 2026 at 10:42" in UK time.
-func choiceAt(t time.Time) string {
-	return t.In(choiceZone()).Format("2 January 2006 at 15:04")
-}
-
-func choiceOn(t time.Time) string { return "on " + choiceAt(t) }
+func choiceOn(t time.Time) string { return "on " + dateTime(t) }
 
 func deliveryTag(d store.ConsentDelivery) string {
 	switch d.Status {
@@ -1527,7 +1514,7 @@ func deliveryTagClass(d store.ConsentDelivery) string {
 func deliveryWords(d store.ConsentDelivery) string {
 	switch d.Status {
 	case store.DeliverySent:
-		return "Sent to " + d.SourceName + " on " + choiceAt(d.SentAt)
+		return "Sent to " + d.SourceName + " on " + dateTime(d.SentAt)
 	case store.DeliveryFailed:
 		s := "Not accepted by " + d.SourceName + ": " + firstNonEmpty(d.LastError, "they did not say why")
 		if d.Superseded {

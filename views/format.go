@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mycarerecord/portal/store"
@@ -355,4 +356,18 @@ func navCount(counts map[string]int, slug string) int {
 		return n
 	}
 	return -1
+}
+
+// ukZone is UK time, for the moments people read (UTC if the zone data is missing).
+var ukZone = sync.OnceValue(func() *time.Location {
+	if l, err := time.LoadLocation("Europe/London"); err == nil {
+		return l
+	}
+	return time.UTC
+})
+
+// dateTime is a moment as people read it, in UK time, with the 12-hour clock
+// as the NHS writes it: "26 November 2026 at 2:43pm".
+func dateTime(t time.Time) string {
+	return t.In(ukZone()).Format("2 January 2006 at 3:04pm")
 }
