@@ -167,7 +167,7 @@ func TestSectionHelpers(t *testing.T) {
 	}
 }
 
-func TestDateAllWrong(t *testing.T) {
+func TestWholeDateWrong(t *testing.T) {
 	tests := []struct {
 		msg  string
 		want bool
@@ -178,11 +178,11 @@ func TestDateAllWrong(t *testing.T) {
 		{"The date of birth does not match our records", true},
 	}
 	for _, tt := range tests {
-		if got := dateAllWrong([]FieldError{{"dob-day", tt.msg}}); got != tt.want {
-			t.Errorf("dateAllWrong(%q) = %v, want %v", tt.msg, got, tt.want)
+		if got := wholeDateWrong([]FieldError{{"dob-day", tt.msg}}, "dob"); got != tt.want {
+			t.Errorf("wholeDateWrong(%q) = %v, want %v", tt.msg, got, tt.want)
 		}
 	}
-	if dateAllWrong([]FieldError{{"dob-year", "Year must include 4 numbers, like 1984"}}) {
+	if wholeDateWrong([]FieldError{{"dob-year", "Year must include 4 numbers, like 1984"}}, "dob") {
 		t.Error("a year error marks every box")
 	}
 }

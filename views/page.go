@@ -106,21 +106,53 @@ func errorFor(errs []FieldError, field string) string {
 	return ""
 }
 
-// dateError is the first message about the date of birth, in day-month-year order:
-// the date input shows one message for all three boxes.
-func dateError(errs []FieldError) string {
-	for _, f := range []string{"dob-day", "dob-month", "dob-year"} {
-		if m := errorFor(errs, f); m != "" {
+// dateField is one NHS date input: three boxes with ids ID-day, ID-month and
+// ID-year, and one message for all three.
+type dateField struct {
+	ID, Legend, Hint string
+	Day, Month, Year string
+	ShortNames       bool // the boxes are named day, month and year (FieldDay…), not ID-day…
+	Birth            bool // a date of birth, which the browser may fill in
+	Errors           []FieldError
+}
+
+func (d dateField) name(part string) string {
+	if d.ShortNames {
+		return part
+	}
+	return d.ID + "-" + part
+}
+
+func (d dateField) autocomplete(part string) string {
+	if d.Birth {
+		return "bday-" + part
+	}
+	return "off"
+}
+
+// err is the first message about the date, in day-month-year order.
+func (d dateField) err() string { return dateErrorFor(d.Errors, d.ID) }
+
+// boxWrong marks the box the message is about, or all three when it is about
+// the date as a whole (wholeDateWrong).
+func (d dateField) boxWrong(part string) bool {
+	return errorFor(d.Errors, d.ID+"-"+part) != "" || wholeDateWrong(d.Errors, d.ID)
+}
+
+// dateErrorFor is the first message about one of the form's dates.
+func dateErrorFor(errs []FieldError, id string) string {
+	for _, part := range []string{"-day", "-month", "-year"} {
+		if m := errorFor(errs, id+part); m != "" {
 			return m
 		}
 	}
 	return ""
 }
 
-// dateAllWrong reports whether the date error is about the date as a whole
-// (missing, not a real date, not the one we hold) rather than about the day
-// box alone, so all three boxes are marked.
-func dateAllWrong(errs []FieldError) bool {
-	m := errorFor(errs, "dob-day")
+// wholeDateWrong reports whether the date's error is about the date as a
+// whole (missing, not a real date, out of order, not the one we hold) rather
+// than about the day box alone: such errors are put on the day box.
+func wholeDateWrong(errs []FieldError, id string) bool {
+	m := errorFor(errs, id+"-day")
 	return m != "" && !strings.Contains(strings.ToLower(m), " day ")
 }
