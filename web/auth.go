@@ -231,29 +231,44 @@ func validateEnrolForm(f views.EnrolForm) (string, []views.FieldError) {
 	} else if len(f.Code) > 40 {
 		errs = append(errs, views.FieldError{Field: "code", Message: "Enrolment code must be 12 letters and numbers, like ABCD-EFGH-JKMN"})
 	}
-	day, derr := strconv.Atoi(f.Day)
-	month, merr := strconv.Atoi(f.Month)
-	year, yerr := strconv.Atoi(f.Year)
-	switch {
-	case f.Day == "" && f.Month == "" && f.Year == "":
-		errs = append(errs, views.FieldError{Field: "dob-day", Message: "Enter your date of birth"})
-	case derr != nil || day < 1 || day > 31:
-		errs = append(errs, views.FieldError{Field: "dob-day", Message: "Date of birth must include a day between 1 and 31"})
-	case merr != nil || month < 1 || month > 12:
-		errs = append(errs, views.FieldError{Field: "dob-month", Message: "Date of birth must include a month between 1 and 12"})
-	case yerr != nil || len(f.Year) != 4:
-		errs = append(errs, views.FieldError{Field: "dob-year", Message: "Year must include 4 numbers, like 1984"})
-	default:
-		t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-		if t.Day() != day || t.Month() != time.Month(month) {
-			errs = append(errs, views.FieldError{Field: "dob-day", Message: "Date of birth must be a real date"})
-		} else if t.After(time.Now()) || year < 1900 {
-			errs = append(errs, views.FieldError{Field: "dob-year", Message: "Date of birth must be in the past"})
-		} else if len(errs) == 0 {
-			return t.Format("2006-01-02"), nil
-		}
+	dob, dobErrs := birthDate(f.Day, f.Month, f.Year, "your")
+	if errs = append(errs, dobErrs...); len(errs) > 0 {
+		return "", errs
 	}
-	return "", errs
+	return dob, nil
+}
+
+// birthDate reads a date of birth typed in the NHS date input (ids dob-…) as
+// "2006-01-02", or says what is wrong with it. whose is "your" or "their".
+func birthDate(d, m, y, whose string) (string, []views.FieldError) {
+	name := "Date of birth"
+	if whose != "your" {
+		name = strings.ToUpper(whose[:1]) + whose[1:] + " date of birth"
+	}
+	wrong := func(field, msg string) (string, []views.FieldError) {
+		return "", []views.FieldError{{Field: field, Message: msg}}
+	}
+	day, derr := strconv.Atoi(d)
+	month, merr := strconv.Atoi(m)
+	year, yerr := strconv.Atoi(y)
+	switch {
+	case d == "" && m == "" && y == "":
+		return wrong("dob-day", "Enter "+whose+" date of birth")
+	case derr != nil || day < 1 || day > 31:
+		return wrong("dob-day", name+" must include a day between 1 and 31")
+	case merr != nil || month < 1 || month > 12:
+		return wrong("dob-month", name+" must include a month between 1 and 12")
+	case yerr != nil || len(y) != 4:
+		return wrong("dob-year", "Year must include 4 numbers, like 1984")
+	}
+	t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+	if t.Day() != day || t.Month() != time.Month(month) {
+		return wrong("dob-day", name+" must be a real date")
+	}
+	if t.After(time.Now()) || year < 1900 {
+		return wrong("dob-year", name+" must be in the past")
+	}
+	return t.Format("2006-01-02"), nil
 }
 
 // enrolPerson is the person this session proved it may enrol for.

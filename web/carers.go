@@ -368,11 +368,8 @@ func (s *Server) acceptSubmit(c echo.Context) error {
 	} else if len(f.Code) > 40 {
 		f.Errors = append(f.Errors, views.FieldError{Field: "code", Message: "Invitation code must be 12 letters and numbers, like ABCD-EFGH-JKMN"})
 	}
-	dob, errs := validateEnrolForm(views.EnrolForm{Code: "-", Day: f.Day, Month: f.Month, Year: f.Year})
-	for _, e := range errs {
-		e.Message = strings.Replace(strings.Replace(e.Message, "your date of birth", "their date of birth", 1), "Date of birth", "Their date of birth", 1)
-		f.Errors = append(f.Errors, e)
-	}
+	dob, errs := birthDate(f.Day, f.Month, f.Year, "their")
+	f.Errors = append(f.Errors, errs...)
 	if len(f.Errors) == 0 {
 		sess := sessionOf(c)
 		if sess == nil {

@@ -252,6 +252,21 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if got := f.get(t, "/carers/accept?code="+code, anonCookie); got.StatusCode != 200 {
 		t.Fatalf("accept page: %d", got.StatusCode)
 	}
+	// A form that cannot be checked says why, speaking of the inviter's date of
+	// birth, and costs no try at the code.
+	for _, tt := range []struct{ code, day, month, year, field, want string }{
+		{"", "14", "3", "1957", "code", "Enter the invitation code"},
+		{code, "", "", "", "dob-day", "Enter their date of birth"},
+		{code, "31", "2", "1957", "dob-day", "Their date of birth must be a real date"},
+		{code, "14", "13", "1957", "dob-month", "Their date of birth must include a month between 1 and 12"},
+		{code, "14", "3", "57", "dob-year", "Year must include 4 numbers, like 1984"},
+	} {
+		rec = f.post(t, "/carers/accept", anonCookie, url.Values{"csrf": {sessionCSRF(t, f, anon)}, "code": {tt.code}, "day": {tt.day}, "month": {tt.month}, "year": {tt.year}})
+		d := docOf(t, rec.Body.String())
+		if got := strings.TrimSpace(d.Find(`.nhsuk-error-summary a[href="#` + tt.field + `"]`).Text()); rec.Code != http.StatusBadRequest || got != tt.want {
+			t.Errorf("accept with %q %s/%s/%s: %d, summary says %q, want %q", tt.code, tt.day, tt.month, tt.year, rec.Code, got, tt.want)
+		}
+	}
 	rec = f.post(t, "/carers/accept", anonCookie, url.Values{"csrf": {sessionCSRF(t, f, anon)}, "code": {code}, "day": {"1"}, "month": {"1"}, "year": {"1990"}})
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "4 more tries") {
 		t.Fatalf("wrong date of birth: %d", rec.Code)
