@@ -18,6 +18,16 @@ func (tb *tab) tick(what, selector string) {
 	}
 }
 
+// untick focuses a ticked checkbox and unticks it with the space bar.
+func (tb *tab) untick(what, selector string) {
+	tb.t.Helper()
+	tb.focus(what, selector)
+	tb.do(what, chromedp.KeyEvent(" "))
+	if eval[bool](tb, `document.querySelector(`+jsString(selector)+`).checked`) {
+		tb.t.Fatalf("%s: %s is still ticked", what, selector)
+	}
+}
+
 // typeInto focuses a text box and types into it.
 func (tb *tab) typeInto(what, selector, text string) {
 	tb.t.Helper()
@@ -79,6 +89,14 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("the link filled in code %q, want %q", got, code)
 	}
 	john.checkPage()
+	// Continuing without the date of birth says what is missing; the code is kept.
+	john.allow("400")
+	resp = john.follow("continue with no date of birth", chromedp.Click(chromedp.CSS(`form[action="/carers/accept"] button[type=submit]`)))
+	if resp.Status != 400 || john.nodeCount(".nhsuk-error-summary a[href='#dob-day']") != 1 || value(john, "#code") != code {
+		t.Fatalf("no date of birth: status %d, errors %q", resp.Status, john.shownErrors())
+	}
+	checkErrorSummary(john)
+	john.checkPage()
 	john.typeInto("day", "#dob-day", strconv.Itoa(who.BirthDate.Day()))
 	john.typeInto("month", "#dob-month", strconv.Itoa(int(who.BirthDate.Month())))
 	john.typeInto("year", "#dob-year", strconv.Itoa(who.BirthDate.Year()))
@@ -98,7 +116,14 @@ func TestCarerJourney(t *testing.T) {
 	wantOn(john, "/acting-for", status)
 	john.checkPage()
 
-	// 3. He chooses Jane.
+	// 3. He chooses Jane, after first continuing without a choice.
+	john.allow("400")
+	resp = john.follow("continue without a choice", chromedp.Click(chromedp.CSS(`form[action="/acting-for"] button[type=submit]`)))
+	if resp.Status != 400 || john.nodeCount(".nhsuk-error-summary a[href='#acting-1']") != 1 {
+		t.Fatalf("no choice: status %d, errors %q", resp.Status, john.shownErrors())
+	}
+	checkErrorSummary(john)
+	john.checkPage()
 	john.tick("choose Jane", `input[name=who]`)
 	status = john.press("continue", `form[action="/acting-for"] button[type=submit]`)
 	wantOn(john, "/record", status)
@@ -158,6 +183,17 @@ func TestCarerJourney(t *testing.T) {
 	}
 	grantPath := jane.path()
 	jane.checkPage()
+	// A change that leaves nothing ticked says what is missing.
+	jane.untick("untick medicines", "#scope-medicines")
+	jane.untick("untick conditions", "#scope-conditions")
+	jane.allow("400")
+	resp = jane.follow("save with nothing ticked", chromedp.Click(chromedp.CSS(`form[action="`+grantPath+`"] button[type=submit]`)))
+	if resp.Status != 400 || jane.nodeCount(".nhsuk-error-summary") != 1 {
+		t.Fatalf("nothing ticked: status %d, errors %q", resp.Status, jane.shownErrors())
+	}
+	checkErrorSummary(jane)
+	jane.checkPage()
+	jane.navigate(p.BaseURL + grantPath)
 	status = jane.press("stop access", `a[href="`+grantPath+`/revoke"]`)
 	wantOn(jane, grantPath+"/revoke", status)
 	jane.checkPage()
