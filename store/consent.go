@@ -1055,28 +1055,6 @@ func (db *DB) markWithheld(ctx context.Context, personID int64, items []RecordIt
 	return rows.Err()
 }
 
-// SensitiveCategoriesOf says which sensitive categories an entry falls in, by its code and source.
-func (db *DB) SensitiveCategoriesOf(ctx context.Context, personID, itemID int64) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT sc.category FROM record_items ri JOIN sensitive_codes sc ON sc.system = ri.code_system
-AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code))
-WHERE ri.person_id = ? AND ri.id = ?
-UNION SELECT 'social-care' FROM record_items ri JOIN sources s ON s.id = ri.source_id WHERE ri.person_id = ? AND ri.id = ? AND s.social_care = 1
-ORDER BY 1`, personID, itemID, personID, itemID)
-	if err != nil {
-		return nil, fmt.Errorf("categories of entry: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
 // ConsentDecision returns one of the person's decisions with its deliveries.
 func (db *DB) ConsentDecision(ctx context.Context, personID, id int64) (ConsentDecision, error) {
 	d, err := scanDecision(db.db.QueryRowContext(ctx, `SELECT `+decisionColumns+` FROM consent_decisions WHERE id = ? AND person_id = ?`, id, personID))
