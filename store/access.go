@@ -101,25 +101,19 @@ func insertAccesses(ctx context.Context, tx *sql.Tx, entries []spooled) error {
 		return fmt.Errorf("log access: %w", err)
 	}
 	for _, e := range entries {
-		if e.SpoolID != "" {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM access_log WHERE spool_id = ?`, e.SpoolID).Scan(&n); err != nil {
-				return fmt.Errorf("log access: %w", err)
-			}
-			if n > 0 {
-				continue
-			}
-		}
 		a := e.Access
 		a.hashVersion = 2
 		hash := a.hash2(prev)
-		_, err = tx.ExecContext(ctx, `INSERT INTO access_log (at, account_id, person_id, action, what, device, actor_kind, actor_name, relationship,
-hash_version, prev_hash, hash, spool_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, ''))`,
+		// An entry from the spool already moved (its spool_id is unique) is not added again.
+		res, err := tx.ExecContext(ctx, `INSERT INTO access_log (at, account_id, person_id, action, what, device, actor_kind, actor_name, relationship,
+hash_version, prev_hash, hash, spool_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULLIF(?, '')) ON CONFLICT DO NOTHING`,
 			a.At, a.AccountID, a.PersonID, a.Action, a.What, a.Device, a.ActorKind, a.ActorName, a.Relationship, a.hashVersion, prev, hash, e.SpoolID)
 		if err != nil {
 			return fmt.Errorf("log access: %w", err)
 		}
-		prev = hash
+		if n, _ := res.RowsAffected(); n == 1 {
+			prev = hash
+		}
 	}
 	return nil
 }
