@@ -664,17 +664,19 @@ WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	refs := make([][]itemRef, len(d.State.WithheldItems)) // each kept-out entry's reports, read once for every target
+	for i, w := range d.State.WithheldItems {
+		if refs[i], err = itemRefs(ctx, tx, p.ID, w.Key); err != nil {
+			return err
+		}
+	}
 	for _, t := range targets {
 		at := in
 		at.PatientRef = "Patient/" + t.patient
 		at.WithheldItems = nil
-		for _, w := range d.State.WithheldItems {
-			refs, err := itemRefs(ctx, tx, p.ID, w.Key)
-			if err != nil {
-				return err
-			}
+		for i, w := range d.State.WithheldItems {
 			it := fhir.ConsentItem{Display: w.Label}
-			for _, r := range refs {
+			for _, r := range refs[i] {
 				if it.Code == "" {
 					it.System, it.Code = r.System, r.Code
 				}
