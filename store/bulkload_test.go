@@ -196,12 +196,7 @@ func indexes(t *testing.T, path string) string {
 func TestBulkLoadKeepsIndexesOfAFullCache(t *testing.T) {
 	ctx := context.Background()
 	data := bulkSources(t)
-	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := mustOpenDBFile(t)
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: bulkOrgs["gp"]}, "test", data["gp"]); err != nil {
 		t.Fatal(err)
 	}
@@ -260,12 +255,7 @@ func TestBulkLoadThenChanges(t *testing.T) {
 func TestBulkBatchWithRejectsStaysInTheLoad(t *testing.T) {
 	ctx := context.Background()
 	data := bulkSources(t)
-	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, path := mustOpenDBFile(t)
 	if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "gp", OrgName: bulkOrgs["gp"]}, "bulk", store.PrepareAll(data["gp"])); err != nil {
 		t.Fatal(err)
 	}

@@ -12,12 +12,20 @@ import (
 // mustOpenDB opens a fresh database file in a temporary directory and closes it when the test ends.
 func mustOpenDB(tb testing.TB) *store.DB {
 	tb.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(tb.TempDir(), "portal.db"))
+	db, _ := mustOpenDBFile(tb)
+	return db
+}
+
+// mustOpenDBFile is mustOpenDB, also giving the file's path.
+func mustOpenDBFile(tb testing.TB) (*store.DB, string) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "portal.db")
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return db
+	return db, path
 }
 
 // A database in a folder whose name has URI characters in it opens as itself.
