@@ -79,17 +79,41 @@ func (a Access) hashFor(prev []byte) ([]byte, error) {
 // With a spool open (OpenAccessSpool) the entry is written to the spool and
 // synced to disk before LogAccess returns, and moved into the table soon after.
 func (db *DB) LogAccess(ctx context.Context, a Access) error {
-	if a.ActorKind == "" {
-		a.ActorKind = ActorSelf
+	a, err := db.stamped(a)
+	if err != nil {
+		return err
 	}
-	if a.ActorKind != ActorSelf && a.ActorKind != ActorCarer {
-		return fmt.Errorf("log access: unknown kind of actor %q", a.ActorKind)
-	}
-	a.At = db.stamp()
 	if db.spool != nil {
 		return db.spoolAccess(a)
 	}
 	return db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, []spooled{{Access: a}}) })
+}
+
+// Logged makes, from what a change to a person's record did, the access log
+// entry that says so. The store writes the entry in the change's own
+// transaction (logTx): a change is never stored without its entry, nor an
+// entry without its change.
+type Logged[T any] func(T) Access
+
+// logTx appends an entry to the access log inside the caller's transaction.
+func (db *DB) logTx(ctx context.Context, tx *sql.Tx, a Access) error {
+	a, err := db.stamped(a)
+	if err != nil {
+		return err
+	}
+	return insertAccesses(ctx, tx, []spooled{{Access: a}})
+}
+
+// stamped is the entry checked and timed, as it is logged.
+func (db *DB) stamped(a Access) (Access, error) {
+	if a.ActorKind == "" {
+		a.ActorKind = ActorSelf
+	}
+	if a.ActorKind != ActorSelf && a.ActorKind != ActorCarer {
+		return a, fmt.Errorf("log access: unknown kind of actor %q", a.ActorKind)
+	}
+	a.At = db.stamp()
+	return a, nil
 }
 
 // insertAccesses adds entries to the end of the access log's hash chain, in

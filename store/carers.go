@@ -241,7 +241,8 @@ func orderScopes(scopes []string) []string {
 // CreateInvitation makes an invitation for a carer to act for the person and
 // returns it with its one-time code. Only the code's hash is kept: the code is
 // shown once, to be given to the carer. It expires after InvitationTTL.
-func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, inv Invitation) (Grant, string, error) {
+// logAs makes the access log entry, written with the invitation (Logged).
+func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, inv Invitation, logAs Logged[Grant]) (Grant, string, error) {
 	inv.CarerName = strings.TrimSpace(inv.CarerName)
 	inv.Relationship = strings.TrimSpace(inv.Relationship)
 	switch {
@@ -278,8 +279,10 @@ code_hash, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		if err := db.grantEvent(ctx, tx, id, byAccount, fmt.Sprintf("Invited %s (%s)", inv.CarerName, inv.Relationship)); err != nil {
 			return err
 		}
-		g, err = db.grantTx(ctx, tx, id)
-		return err
+		if g, err = db.grantTx(ctx, tx, id); err != nil {
+			return err
+		}
+		return db.logTx(ctx, tx, logAs(g))
 	})
 	if err != nil {
 		return Grant{}, "", err
@@ -465,8 +468,9 @@ func (db *DB) MoveInvitationHold(ctx context.Context, oldSessionID, newSessionID
 }
 
 // AcceptInvitation makes the invitation the session holds a grant to the
-// account: from now on, the account may act for the person.
-func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID int64) (Grant, error) {
+// account: from now on, the account may act for the person. logAs makes
+// the access log entry, written with the grant (Logged).
+func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID int64, logAs Logged[Grant]) (Grant, error) {
 	var g Grant
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
@@ -505,8 +509,10 @@ AND (ends_at IS NULL OR ends_at > ?)`, g.PersonID, accountID, db.stamp()).Scan(&
 		if err := db.grantEvent(ctx, tx, id, accountID, fmt.Sprintf("%s accepted the invitation", g.CarerName)); err != nil {
 			return err
 		}
-		g, err = db.grantTx(ctx, tx, id)
-		return err
+		if g, err = db.grantTx(ctx, tx, id); err != nil {
+			return err
+		}
+		return db.logTx(ctx, tx, logAs(g))
 	})
 	return g, err
 }
@@ -548,8 +554,9 @@ func (db *DB) PersonGrant(ctx context.Context, personID, grantID int64) (Grant, 
 }
 
 // ChangeGrant sets what the carer may see and do, and until when. Changes
-// apply on the carer's next request.
-func (db *DB) ChangeGrant(ctx context.Context, personID, grantID, byAccount int64, scopes []string, ends time.Time) (Grant, error) {
+// apply on the carer's next request. logAs makes the access log entry,
+// written with the change (Logged); a change that changes nothing writes none.
+func (db *DB) ChangeGrant(ctx context.Context, personID, grantID, byAccount int64, scopes []string, ends time.Time, logAs Logged[Grant]) (Grant, error) {
 	var g Grant
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		old, err := db.personGrant(ctx, tx, personID, grantID)
@@ -586,14 +593,17 @@ func (db *DB) ChangeGrant(ctx context.Context, personID, grantID, byAccount int6
 		if err := db.grantEvent(ctx, tx, grantID, byAccount, "Changed "+strings.Join(changes, " and ")); err != nil {
 			return err
 		}
-		g, err = db.grantTx(ctx, tx, grantID)
-		return err
+		if g, err = db.grantTx(ctx, tx, grantID); err != nil {
+			return err
+		}
+		return db.logTx(ctx, tx, logAs(g))
 	})
 	return g, err
 }
 
 // RevokeGrant ends the carer's access (or cancels the invitation) at once.
-func (db *DB) RevokeGrant(ctx context.Context, personID, grantID, byAccount int64) (Grant, error) {
+// logAs makes the access log entry, written with the change (Logged).
+func (db *DB) RevokeGrant(ctx context.Context, personID, grantID, byAccount int64, logAs Logged[Grant]) (Grant, error) {
 	var g Grant
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		old, err := db.personGrant(ctx, tx, personID, grantID)
@@ -613,14 +623,17 @@ func (db *DB) RevokeGrant(ctx context.Context, personID, grantID, byAccount int6
 		if err := db.grantEvent(ctx, tx, grantID, byAccount, what); err != nil {
 			return err
 		}
-		g, err = db.grantTx(ctx, tx, grantID)
-		return err
+		if g, err = db.grantTx(ctx, tx, grantID); err != nil {
+			return err
+		}
+		return db.logTx(ctx, tx, logAs(g))
 	})
 	return g, err
 }
 
-// GiveUpGrant ends a carer's own access to someone's record, at the carer's wish.
-func (db *DB) GiveUpGrant(ctx context.Context, accountID, grantID int64) (Grant, error) {
+// GiveUpGrant ends a carer's own access to someone's record, at the carer's
+// wish. logAs makes the access log entry, written with the change (Logged).
+func (db *DB) GiveUpGrant(ctx context.Context, accountID, grantID int64, logAs Logged[Grant]) (Grant, error) {
 	var g Grant
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		old, err := db.grantTx(ctx, tx, grantID)
@@ -639,8 +652,10 @@ func (db *DB) GiveUpGrant(ctx context.Context, accountID, grantID int64) (Grant,
 		if err := db.grantEvent(ctx, tx, grantID, accountID, old.CarerName+" gave up their access"); err != nil {
 			return err
 		}
-		g, err = db.grantTx(ctx, tx, grantID)
-		return err
+		if g, err = db.grantTx(ctx, tx, grantID); err != nil {
+			return err
+		}
+		return db.logTx(ctx, tx, logAs(g))
 	})
 	return g, err
 }

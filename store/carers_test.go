@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -41,11 +42,12 @@ func newCarerSetup(t *testing.T, birthDate string) carerSetup {
 	return carerSetup{db: db, clock: clk, patient: patient, own: own, carer: carer}
 }
 
-// grant invites and accepts, returning the active grant and the carer's session id.
-func (s carerSetup) grant(t *testing.T, scopes ...string) (store.Grant, string) {
+// hold invites, and signs the carer in holding the invitation, ready to
+// accept it: it returns the carer's session id.
+func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	t.Helper()
 	ctx := context.Background()
-	_, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: scopes})
+	_, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: scopes}, store.GrantLogged(s.own.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +65,14 @@ func (s carerSetup) grant(t *testing.T, scopes ...string) (store.Grant, string) 
 	if moved, err := s.db.MoveInvitationHold(ctx, sess, signedIn); err != nil || !moved {
 		t.Fatalf("move hold = %v, %v; want true", moved, err)
 	}
-	g, err := s.db.AcceptInvitation(ctx, signedIn, s.carer.ID)
+	return signedIn
+}
+
+// grant invites and accepts, returning the active grant and the carer's session id.
+func (s carerSetup) grant(t *testing.T, scopes ...string) (store.Grant, string) {
+	t.Helper()
+	signedIn := s.hold(t, scopes...)
+	g, err := s.db.AcceptInvitation(context.Background(), signedIn, s.carer.ID, store.GrantLogged(s.carer.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +100,7 @@ func TestInvitationCode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newCarerSetup(t, "1957-03-14")
-			_, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}})
+			_, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}}, store.GrantLogged(s.own.ID))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -112,25 +121,25 @@ func TestInvitationCode(t *testing.T) {
 	})
 	t.Run("single use", func(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
-		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}})
+		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}}, store.GrantLogged(s.own.ID))
 		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID); err != nil {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "b"); store.ErrorCode(err) != store.EEXPIRED {
 			t.Fatalf("second use: %v, want expired", err)
 		}
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID); store.ErrorCode(err) != store.EFORBIDDEN {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, store.GrantLogged(s.carer.ID)); store.ErrorCode(err) != store.EFORBIDDEN {
 			t.Fatalf("second accept: %v, want forbidden", err)
 		}
 	})
 	t.Run("not your own carer", func(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
-		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Me", Relationship: "self", Scopes: []string{"medicines"}})
+		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Me", Relationship: "self", Scopes: []string{"medicines"}}, store.GrantLogged(s.own.ID))
 		s.db.CheckInvitation(ctx, code, "1957-03-14", "a")
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.own.ID); store.ErrorCode(err) != store.EINVALID {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.own.ID, store.GrantLogged(s.own.ID)); store.ErrorCode(err) != store.EINVALID {
 			t.Fatalf("accepting own invitation: %v, want invalid", err)
 		}
 	})
@@ -160,7 +169,7 @@ func TestInvitationTerms(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newCarerSetup(t, "1957-03-14")
-			g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, tt.inv)
+			g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, tt.inv, store.GrantLogged(s.own.ID))
 			if got := store.ErrorCode(err); got != tt.want {
 				t.Fatalf("code %q (%v), want %q", got, err, tt.want)
 			}
@@ -188,7 +197,7 @@ func TestGrantLifecycle(t *testing.T) {
 		if err != nil || !ok || !got.Active() || got.Person.ID != s.patient.ID {
 			t.Fatalf("acting grant = %+v, %v, %v", got, ok, err)
 		}
-		if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID); err != nil {
+		if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, store.GrantLogged(s.own.ID)); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, err = s.db.ActingGrant(ctx, sess, s.carer.ID)
@@ -198,7 +207,7 @@ func TestGrantLifecycle(t *testing.T) {
 		if err := s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID); store.ErrorCode(err) != store.EFORBIDDEN {
 			t.Fatalf("acting under revoked grant: %v, want forbidden", err)
 		}
-		if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID); store.ErrorCode(err) != store.ECONFLICT {
+		if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, store.GrantLogged(s.own.ID)); store.ErrorCode(err) != store.ECONFLICT {
 			t.Fatalf("revoke twice: %v", err)
 		}
 		ev, err := s.db.GrantEvents(ctx, g.ID)
@@ -210,7 +219,7 @@ func TestGrantLifecycle(t *testing.T) {
 	t.Run("end date passes", func(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
 		g, sess := s.grant(t, "medicines")
-		if _, err := s.db.ChangeGrant(ctx, s.patient.ID, g.ID, s.own.ID, []string{"medicines", "conditions"}, s.clock.t.AddDate(0, 1, 0)); err != nil {
+		if _, err := s.db.ChangeGrant(ctx, s.patient.ID, g.ID, s.own.ID, []string{"medicines", "conditions"}, s.clock.t.AddDate(0, 1, 0), store.GrantLogged(s.own.ID)); err != nil {
 			t.Fatal(err)
 		}
 		s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID)
@@ -229,10 +238,10 @@ func TestGrantLifecycle(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
 		g, _ := s.grant(t, "medicines")
 		other, _ := s.db.CreateCarerAccount(ctx, []byte("other"), "Other", store.Passkey{CredentialID: []byte("o1"), PublicKey: []byte("k")})
-		if _, err := s.db.GiveUpGrant(ctx, other.ID, g.ID); store.ErrorCode(err) != store.ENOTFOUND {
+		if _, err := s.db.GiveUpGrant(ctx, other.ID, g.ID, store.GrantLogged(other.ID)); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Fatalf("someone else gives up: %v", err)
 		}
-		if _, err := s.db.GiveUpGrant(ctx, s.carer.ID, g.ID); err != nil {
+		if _, err := s.db.GiveUpGrant(ctx, s.carer.ID, g.ID, store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
 		list, _ := s.db.GrantsForPerson(ctx, s.patient.ID)
@@ -256,14 +265,14 @@ func TestGrantLifecycle(t *testing.T) {
 		if _, ok, _ := s.db.ActingGrant(ctx, sess, other.ID); ok {
 			t.Fatal("other account acting")
 		}
-		if _, err := s.db.ChangeGrant(ctx, other.ID+1000, g.ID, other.ID, []string{"medicines"}, time.Time{}); store.ErrorCode(err) != store.ENOTFOUND {
+		if _, err := s.db.ChangeGrant(ctx, other.ID+1000, g.ID, other.ID, []string{"medicines"}, time.Time{}, store.GrantLogged(other.ID)); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Fatalf("changing someone else's grant: %v", err)
 		}
 	})
 
 	t.Run("parental responsibility ends at 16", func(t *testing.T) {
 		s := newCarerSetup(t, "2012-05-01") // 14 at the start
-		g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"}, Parental: true})
+		g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"}, Parental: true}, store.GrantLogged(s.own.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,7 +280,7 @@ func TestGrantLifecycle(t *testing.T) {
 			t.Fatalf("ends %v, want %v", g.EndsAt, want)
 		}
 		s.db.CheckInvitation(ctx, code, "2012-05-01", "a")
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID); err != nil {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
 		s.clock.t = time.Date(2028, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -280,6 +289,89 @@ func TestGrantLifecycle(t *testing.T) {
 			t.Fatalf("status on 16th birthday %q, want ended", g.Status)
 		}
 	})
+}
+
+// A change to who may act for a person is one unit with its access log
+// entry: when the entry cannot be written, the change is not made either,
+// and when it is made, the entry is there.
+func TestGrantChangesAreLogged(t *testing.T) {
+	ctx := context.Background()
+	unloggable := func(store.Grant) store.Access { return store.Access{ActorKind: "nobody"} }
+	for _, tt := range []struct {
+		name   string
+		change func(s carerSetup, g store.Grant, carerSession string, logAs store.Logged[store.Grant]) error
+		active bool // whether the change needs an active grant, rather than an invitation held by the carer
+	}{
+		{"invite", func(s carerSetup, _ store.Grant, _ string, logAs store.Logged[store.Grant]) error {
+			_, _, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Ann Lee", Relationship: "friend", Scopes: []string{"medicines"}}, logAs)
+			return err
+		}, true},
+		{"accept", func(s carerSetup, _ store.Grant, sess string, logAs store.Logged[store.Grant]) error {
+			_, err := s.db.AcceptInvitation(ctx, sess, s.carer.ID, logAs)
+			return err
+		}, false},
+		{"change", func(s carerSetup, g store.Grant, _ string, logAs store.Logged[store.Grant]) error {
+			_, err := s.db.ChangeGrant(ctx, s.patient.ID, g.ID, s.own.ID, []string{"medicines", "conditions"}, time.Time{}, logAs)
+			return err
+		}, true},
+		{"revoke", func(s carerSetup, g store.Grant, _ string, logAs store.Logged[store.Grant]) error {
+			_, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, logAs)
+			return err
+		}, true},
+		{"give up", func(s carerSetup, g store.Grant, _ string, logAs store.Logged[store.Grant]) error {
+			_, err := s.db.GiveUpGrant(ctx, s.carer.ID, g.ID, logAs)
+			return err
+		}, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCarerSetup(t, "1957-03-14")
+			var g store.Grant
+			var sess string
+			if tt.active {
+				g, sess = s.grant(t, "medicines")
+			} else {
+				sess = s.hold(t, "medicines")
+			}
+			state := func() string {
+				grants, err := s.db.GrantsForPerson(ctx, s.patient.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := ""
+				for _, g := range grants {
+					ev, err := s.db.GrantEvents(ctx, g.ID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out += fmt.Sprintf("%d %s %v %v, %d events; ", g.ID, g.Status, g.Scopes, g.EndsAt, len(ev))
+				}
+				return out
+			}
+			before, logged := state(), accessLogLength(t, s.db, s.patient.ID)
+			if err := tt.change(s, g, sess, unloggable); err == nil {
+				t.Fatal("a change whose access log entry cannot be written was made")
+			}
+			if after := state(); after != before || accessLogLength(t, s.db, s.patient.ID) != logged {
+				t.Fatalf("a change whose entry could not be written left:\n%s\nwas:\n%s", after, before)
+			}
+			if err := tt.change(s, g, sess, store.GrantLogged(s.own.ID)); err != nil {
+				t.Fatal(err)
+			}
+			if state() == before || accessLogLength(t, s.db, s.patient.ID) != logged+1 {
+				t.Fatalf("the change and one entry were not both stored: %s, %d entries (was %d)", state(), accessLogLength(t, s.db, s.patient.ID), logged)
+			}
+		})
+	}
+}
+
+// accessLogLength is how many entries the person's access log holds.
+func accessLogLength(t *testing.T, db *store.DB, personID int64) int {
+	t.Helper()
+	entries, err := db.AccessLog(context.Background(), personID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(entries)
 }
 
 func TestItemSection(t *testing.T) {
@@ -355,7 +447,7 @@ func TestCarerAccessInDownload(t *testing.T) {
 	if got := bundle(store.ForCarer(ctx)); len(got["RelatedPerson"]) != 0 {
 		t.Error("a carer's download names the person's carers")
 	}
-	if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID); err != nil {
+	if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, store.GrantLogged(s.own.ID)); err != nil {
 		t.Fatal(err)
 	}
 	if got := bundle(ctx); len(got["RelatedPerson"]) != 0 {

@@ -506,9 +506,10 @@ func (db *DB) ConsentHistory(ctx context.Context, personID int64) ([]ConsentDeci
 // ChangeConsent records one change to the person's choices. In one
 // transaction it reads the choices as they stand, makes the change, appends
 // the decision with its FHIR Consent, and queues one delivery for each
-// upstream FHIR server that holds a record of the person. Concurrent changes
-// are made one after the other, so none is lost.
-func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, ch ConsentChange) (ConsentDecision, error) {
+// upstream FHIR server that holds a record of the person, and logAs's access
+// log entry (Logged). Concurrent changes are made one after the other, so
+// none is lost.
+func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, ch ConsentChange, logAs Logged[ConsentDecision]) (ConsentDecision, error) {
 	var d ConsentDecision
 	if !ValidQuestion(ch.Question) {
 		return d, Errorf(EINVALID, "There is no choice called %q.", ch.Question)
@@ -572,7 +573,10 @@ performer_name, performer_carer, performer_relationship, question, answer, item_
 		if d.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		return queueDeliveries(ctx, tx, person, d, in, formatTime(now))
+		if err := queueDeliveries(ctx, tx, person, d, in, formatTime(now)); err != nil {
+			return err
+		}
+		return db.logTx(ctx, tx, logAs(d))
 	})
 	return d, err
 }
@@ -709,8 +713,9 @@ func newUUID() string {
 
 // RetryConsentDelivery asks for a delivery that was not accepted to be sent
 // again at once. Only the person's own deliveries can be retried, and only
-// while no later decision has been sent to that source.
-func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int64) error {
+// while no later decision has been sent to that source. The entry is written
+// to the access log with the change.
+func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int64, entry Access) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', next_attempt_at = ?
 WHERE id = ? AND person_id = ? AND status = 'failed' AND source_id IS NOT NULL
@@ -722,7 +727,7 @@ AND NOT EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = consent_outbo
 		if n, _ := res.RowsAffected(); n == 0 {
 			return Errorf(ENOTFOUND, "There is no change waiting to be sent again.")
 		}
-		return nil
+		return db.logTx(ctx, tx, entry)
 	})
 }
 

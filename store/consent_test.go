@@ -93,7 +93,7 @@ func TestConsentDefaultsAndHistory(t *testing.T) {
 		{janeHerself, store.ConsentChange{Question: store.QuestionPlanning, Answer: "no"}},
 	}
 	for _, c := range changes {
-		if _, err := f.db.ChangeConsent(ctx, f.jane.ID, c.by, c.ch); err != nil {
+		if _, err := f.db.ChangeConsent(ctx, f.jane.ID, c.by, c.ch, store.ChoiceLogged(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -158,7 +158,7 @@ func TestConsentDefaultsAndHistory(t *testing.T) {
 			{Question: store.WithholdQuestion("astrology"), Answer: "yes"},
 			{Question: store.WithholdItemQuestion("no-such-entry"), Answer: "yes"},
 		} {
-			if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, c); store.ErrorCode(err) != store.EINVALID && store.ErrorCode(err) != store.ENOTFOUND {
+			if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, c, store.ChoiceLogged(1)); store.ErrorCode(err) != store.EINVALID && store.ErrorCode(err) != store.ENOTFOUND {
 				t.Errorf("%+v: err %v", c, err)
 			}
 		}
@@ -204,7 +204,7 @@ func TestConcurrentConsentChanges(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			_, err := db.ChangeConsent(ctx, f.jane.ID, janeHerself, c)
+			_, err := db.ChangeConsent(ctx, f.jane.ID, janeHerself, c, store.ChoiceLogged(1))
 			errs <- err
 		}()
 	}
@@ -298,7 +298,7 @@ func TestWithheldFilter(t *testing.T) {
 				if name, ok := strings.CutPrefix(c.Question, "item:"); ok {
 					c.Question = store.WithholdItemQuestion(store.ItemKey(byName[name]))
 				}
-				if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, c); err != nil {
+				if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, c, store.ChoiceLogged(1)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -358,7 +358,7 @@ func TestWithheldFilter(t *testing.T) {
 		if err := f.db.SetSourceSocialCare(ctx, "gp", true); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategorySocialCare), Answer: "yes"}); err != nil {
+		if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategorySocialCare), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
 			t.Fatal(err)
 		}
 		sec, err := f.db.RecordSection(store.ForCarer(ctx), f.jane.ID, fhir.SectionConditions, 1, 100)
@@ -480,7 +480,7 @@ func TestUpstreamConsentIsTheStartingState(t *testing.T) {
 		t.Fatalf("origin %+v", o)
 	}
 	// A change starts from the upstream state, not from the default.
-	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.QuestionPlanning, Answer: "no"}); err != nil {
+	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.QuestionPlanning, Answer: "no"}, store.ChoiceLogged(1)); err != nil {
 		t.Fatal(err)
 	}
 	ch, err = f.db.ConsentChoices(ctx, f.jane.ID)
@@ -492,6 +492,44 @@ func TestUpstreamConsentIsTheStartingState(t *testing.T) {
 	}
 }
 
+// A change of choices is one unit with its access log entry: when the entry
+// cannot be written, no decision is recorded or queued; when it is made, the
+// entry is there.
+func TestConsentChangeIsLogged(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	state := func() string {
+		hist, err := f.db.ConsentHistory(ctx, f.jane.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts, err := f.db.ConsentOutboxCounts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("%d decisions, deliveries %v, %d entries", len(hist), counts, accessLogLength(t, f.db, f.jane.ID))
+	}
+	change := store.ConsentChange{Question: store.QuestionResearch, Answer: "no"}
+	before, logged := state(), accessLogLength(t, f.db, f.jane.ID)
+	decided, err := f.db.ConsentHistory(ctx, f.jane.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unloggable := func(store.ConsentDecision) store.Access { return store.Access{ActorKind: "nobody"} }
+	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, change, unloggable); err == nil {
+		t.Fatal("a change whose access log entry cannot be written was made")
+	}
+	if after := state(); after != before {
+		t.Fatalf("a change whose entry could not be written left %s; was %s", after, before)
+	}
+	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, change, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	if hist, _ := f.db.ConsentHistory(ctx, f.jane.ID); len(hist) != len(decided)+1 || accessLogLength(t, f.db, f.jane.ID) != logged+1 {
+		t.Fatalf("the change and one entry were not both stored: %s; was %s", state(), before)
+	}
+}
+
 // TestConsentOutboxClaims checks the order and leases of deliveries.
 func TestConsentOutboxClaims(t *testing.T) {
 	ctx := context.Background()
@@ -499,7 +537,7 @@ func TestConsentOutboxClaims(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
 	f.db.SetClock(func() time.Time { return now })
 	for _, a := range []string{"no", "yes", "no"} {
-		if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.QuestionResearch, Answer: a}); err != nil {
+		if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.QuestionResearch, Answer: a}, store.ChoiceLogged(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -538,8 +576,16 @@ func TestConsentOutboxClaims(t *testing.T) {
 	if err != nil || len(third) != 1 || third[0].CurrentID != "c-1" {
 		t.Fatalf("third %+v %v", third, err)
 	}
-	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID); err != nil {
+	// A retry whose access log entry cannot be written is not made: the good one after it still finds the delivery failed.
+	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{ActorKind: "nobody"}); err == nil {
+		t.Fatal("a retry whose access log entry cannot be written was made")
+	}
+	logged := accessLogLength(t, f.db, f.jane.ID)
+	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); err != nil {
 		t.Fatalf("retry before the later one is sent: %v", err)
+	}
+	if accessLogLength(t, f.db, f.jane.ID) != logged+1 {
+		t.Fatal("the retry wrote no access log entry")
 	}
 	if err := f.db.ConsentNotDelivered(ctx, next[0].ID, "The server said: no", time.Time{}); err != nil {
 		t.Fatal(err)
@@ -547,7 +593,7 @@ func TestConsentOutboxClaims(t *testing.T) {
 	if err := f.db.ConsentDelivered(ctx, third[0].ID, "c-1", "2"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID); store.ErrorCode(err) != store.ENOTFOUND {
+	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Fatalf("retry of a superseded delivery: %v", err)
 	}
 	hist, err := f.db.ConsentHistory(ctx, f.jane.ID)
@@ -611,14 +657,14 @@ func TestWithheldFilterResultsAndExport(t *testing.T) {
 	if got := tests(store.ForCarer(ctx)); got["loinc-44261-6"] != 2 || got["loinc-4548-4"] != 3 {
 		t.Fatalf("before any choice a carer sees %v", got)
 	}
-	f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"})
+	f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}, store.ChoiceLogged(1))
 	res, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionResults, 1, 100)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, it := range res.Items {
 		if it.ResourceID == "o4" {
-			if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}); err != nil {
+			if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -675,7 +721,7 @@ func TestWithheldFilterSearch(t *testing.T) {
 	if got := search(store.ForCarer(ctx), "disorder"); len(got) != 2 {
 		t.Fatalf("before any choice a carer finds %v", got)
 	}
-	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}); err != nil {
+	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
 		t.Fatal(err)
 	}
 	if got := search(store.ForCarer(ctx), "disorder"); len(got) != 0 {

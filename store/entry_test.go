@@ -65,7 +65,7 @@ func TestRecordEntry(t *testing.T) {
 	// A carer does not see a related result the person keeps out of sharing.
 	if len(e.Related) >= 2 {
 		kept := e.Related[0]
-		if _, err := db.ChangeConsent(ctx, p.ID, store.Performer{Name: "The person"}, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(kept)), Answer: "yes"}); err != nil {
+		if _, err := db.ChangeConsent(ctx, p.ID, store.Performer{Name: "The person"}, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(kept)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
 			t.Fatal(err)
 		}
 		carer, err := db.RecordEntry(store.ForCarer(ctx), p.ID, report.ID)

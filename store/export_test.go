@@ -43,3 +43,18 @@ ORDER BY 1`, personID, itemID, personID, itemID)
 	}
 	return out, rows.Err()
 }
+
+// GrantLogged makes the access log entry of a test's change to a grant: by
+// the account, on the record of the grant's person.
+func GrantLogged(accountID int64) Logged[Grant] {
+	return func(g Grant) Access {
+		return Access{AccountID: accountID, PersonID: g.PersonID, Action: "grant", What: g.CarerName + "'s access changed"}
+	}
+}
+
+// ChoiceLogged makes the access log entry of a test's change of choices.
+func ChoiceLogged(accountID int64) Logged[ConsentDecision] {
+	return func(d ConsentDecision) Access {
+		return Access{AccountID: accountID, PersonID: d.PersonID, Action: "choice", What: d.Question + ": " + d.Answer}
+	}
+}

@@ -12,11 +12,18 @@ import (
 	"github.com/mycarerecord/portal/views"
 )
 
-// logRecordUse appends a use of the person's record (a page view, a download, a
-// printout, a change of choices or of who may act for them) to the access log,
-// saying who did it: the person themselves, or a carer acting for them.
+// logRecordUse appends a use of the person's record (a download, a printout)
+// to the access log, saying who did it: the person themselves, or a carer
+// acting for them. A change to the record's choices or carers is logged by
+// the store with the change itself (store.Logged).
 func (s *Server) logRecordUse(c echo.Context, person store.Person, action, what string) error {
 	return s.db.LogAccess(c.Request().Context(), s.accessEntry(c, person, action, what))
+}
+
+// grantLog makes the access log entry of a change to who may act for a
+// person, on that person's record, with words saying what changed.
+func (s *Server) grantLog(c echo.Context, words func(store.Grant) string) store.Logged[store.Grant] {
+	return func(g store.Grant) store.Access { return s.accessEntry(c, g.Person, "grant", words(g)) }
 }
 
 // accessEntry is the access log entry for a use of the person's record by whoever asks.

@@ -89,6 +89,9 @@ func TestAccessLogPage(t *testing.T) {
 		"You | Downloaded your whole record | Firefox on Windows",
 		"You | Viewed your medicines | Firefox on Windows",
 		"You | Viewed your record summary | Firefox on Windows",
+		// The fixture's invitation and its acceptance, logged by the store with the grant itself.
+		"Your carer John Smith (son) | Changed who can act for you: John Smith accepted the invitation | A web browser on an unknown device",
+		"You | Changed who can act for you: invited John Smith (son) | A web browser on an unknown device",
 		"Dr A Jones at Leeds Teaching Hospitals | Viewed a document in your record | Reported by Leeds Teaching Hospitals NHS Trust",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -128,7 +131,7 @@ func TestAccessLogPage(t *testing.T) {
 	t.Run("by who", func(t *testing.T) {
 		key, _ := d.Find("select#who option").Eq(2).Attr("value")
 		rows := accessRows(doc(t, get("/record/access-log?who="+url.QueryEscape(key), jane, firefox)))
-		if len(rows) != 1 || !strings.HasPrefix(rows[0], "Your carer John Smith") {
+		if len(rows) != 2 || !strings.HasPrefix(rows[0], "Your carer John Smith") || !strings.HasPrefix(rows[1], "Your carer John Smith") {
 			t.Errorf("carer's rows: %v", rows)
 		}
 		key, _ = d.Find("select#who option").Eq(3).Attr("value")
@@ -137,7 +140,7 @@ func TestAccessLogPage(t *testing.T) {
 			t.Errorf("doctor's rows: %v", rows)
 		}
 		rows = accessRows(doc(t, get("/record/access-log?who=you", jane, firefox)))
-		if len(rows) != 3 {
+		if len(rows) != 4 {
 			t.Errorf("your rows: %v", rows)
 		}
 	})
@@ -149,7 +152,7 @@ func TestAccessLogPage(t *testing.T) {
 		}
 		today := time.Now()
 		q = url.Values{"from-day": {strconv.Itoa(today.Day())}, "from-month": {strconv.Itoa(int(today.Month()))}, "from-year": {strconv.Itoa(today.Year())}}
-		if rows := accessRows(doc(t, get("/record/access-log?"+q.Encode(), jane, firefox))); len(rows) != 4 {
+		if rows := accessRows(doc(t, get("/record/access-log?"+q.Encode(), jane, firefox))); len(rows) != 6 {
 			t.Errorf("from today: %v", rows)
 		}
 		q = url.Values{"to-day": {"1"}, "to-month": {"1"}, "to-year": {"2026"}}
@@ -186,7 +189,7 @@ func TestAccessLogPage(t *testing.T) {
 			get("/record/medicines", jane, firefox)
 		}
 		d := doc(t, get("/record/access-log?who=you", jane, firefox))
-		if got := d.Find("#access-showing").Text(); got != "Showing 1 to 25 of 33 entries, newest first." {
+		if got := d.Find("#access-showing").Text(); got != "Showing 1 to 25 of 34 entries, newest first." {
 			t.Errorf("showing %q", got)
 		}
 		next, _ := d.Find(`a[rel="next"]`).Attr("href")
@@ -194,7 +197,7 @@ func TestAccessLogPage(t *testing.T) {
 			t.Fatalf("next %q", next)
 		}
 		rows := accessRows(doc(t, get(next, jane, firefox)))
-		if len(rows) != 8 || rows[7] != "You | Viewed your record summary | Firefox on Windows" {
+		if len(rows) != 9 || rows[7] != "You | Viewed your record summary | Firefox on Windows" {
 			t.Errorf("page 2: %v", rows)
 		}
 		if resp := get("/record/access-log?who=you&page=3", jane, firefox); resp.StatusCode != http.StatusNotFound {

@@ -277,15 +277,16 @@ func newWorld(t *testing.T) *world {
 		}
 	}
 	ended := carer(roleExpired, f.jane, jane, []string{fhir.SectionMedicines})
-	if _, err := f.db.ChangeGrant(ctx, f.jane.ID, ended.ID, jane.ID, ended.Scopes, time.Now().Add(time.Second)); err != nil {
+	if _, err := f.db.ChangeGrant(ctx, f.jane.ID, ended.ID, jane.ID, ended.Scopes, time.Now().Add(time.Second), grantLogged(jane, "changed "+ended.CarerName+"'s access")); err != nil {
 		t.Fatal(err)
 	}
 	revoked := carer(roleRevoked, f.jane, jane, []string{fhir.SectionMedicines})
-	if _, err := f.db.RevokeGrant(ctx, f.jane.ID, revoked.ID, jane.ID); err != nil {
+	if _, err := f.db.RevokeGrant(ctx, f.jane.ID, revoked.ID, jane.ID, grantLogged(jane, "stopped "+revoked.CarerName+"'s access")); err != nil {
 		t.Fatal(err)
 	}
 	carer(roleOtherPerson, f.amir, amir, store.CarerScopes())
-	inv, _, err := f.db.CreateInvitation(ctx, f.jane.ID, jane.ID, store.Invitation{CarerName: "Pending", Relationship: "friend", Scopes: []string{fhir.SectionMedicines}})
+	inv, _, err := f.db.CreateInvitation(ctx, f.jane.ID, jane.ID, store.Invitation{CarerName: "Pending", Relationship: "friend", Scopes: []string{fhir.SectionMedicines}},
+		grantLogged(jane, "invited Pending (friend)"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -176,12 +176,10 @@ func (s *Server) inviteSubmit(c echo.Context) error {
 	ends := readTerms(c, &f)
 	if len(f.Errors) == 0 {
 		g, code, err := s.db.CreateInvitation(c.Request().Context(), person.ID, signedInAccount(c).ID,
-			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental})
+			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental},
+			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("invited %s (%s)", g.CarerName, g.Relationship) }))
 		switch store.ErrorCode(err) {
 		case "":
-			if err := s.logRecordUse(c, person, "grant", fmt.Sprintf("invited %s (%s)", g.CarerName, g.Relationship)); err != nil {
-				return err
-			}
 			link := strings.TrimSuffix(s.cfg.Origin, "/") + "/carers/accept?code=" + url.QueryEscape(code)
 			return s.render(c, http.StatusOK, views.InviteCreated(s.page(c, "Invitation for "+g.CarerName), views.Invited{Grant: g, Code: code, Link: link}))
 		case store.EINVALID:
@@ -241,12 +239,10 @@ func (s *Server) grantChange(c echo.Context) error {
 		ends = g.EndsAt // the change form offers no "12 months": keep the date as it is
 	}
 	if len(f.Errors) == 0 {
-		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends)
+		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends,
+			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))
 		switch store.ErrorCode(err) {
 		case "":
-			if err := s.logRecordUse(c, person, "grant", fmt.Sprintf("changed %s's access", g.CarerName)); err != nil {
-				return err
-			}
 			return c.Redirect(http.StatusSeeOther, "/carers?done=changed")
 		case store.EINVALID:
 			f.Errors = append(f.Errors, termsError(err))
@@ -279,10 +275,8 @@ func (s *Server) revokeSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.RevokeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID); err != nil {
-		return err
-	}
-	if err := s.logRecordUse(c, person, "grant", fmt.Sprintf("stopped %s's access", g.CarerName)); err != nil {
+	if _, err := s.db.RevokeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID,
+		s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("stopped %s's access", g.CarerName) })); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/carers?done=revoked")
@@ -338,10 +332,8 @@ func (s *Server) giveUpSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.db.GiveUpGrant(c.Request().Context(), signedInAccount(c).ID, g.ID); err != nil {
-		return err
-	}
-	if err := s.logRecordUse(c, g.Person, "grant", fmt.Sprintf("%s gave up their access", g.CarerName)); err != nil {
+	if _, err := s.db.GiveUpGrant(c.Request().Context(), signedInAccount(c).ID, g.ID,
+		s.grantLog(c, func(g store.Grant) string { return g.CarerName + " gave up their access" })); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/caring?done=gave-up")
@@ -417,11 +409,9 @@ func (s *Server) acceptConfirmPage(c echo.Context) error {
 
 // acceptConfirmSubmit turns the held invitation into a grant to the signed-in account.
 func (s *Server) acceptConfirmSubmit(c echo.Context) error {
-	g, err := s.db.AcceptInvitation(c.Request().Context(), sessionOf(c).ID, signedInAccount(c).ID)
+	_, err := s.db.AcceptInvitation(c.Request().Context(), sessionOf(c).ID, signedInAccount(c).ID,
+		s.grantLog(c, func(g store.Grant) string { return g.CarerName + " accepted the invitation" }))
 	if err != nil {
-		return err
-	}
-	if err := s.logRecordUse(c, g.Person, "grant", fmt.Sprintf("%s accepted the invitation", g.CarerName)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/acting-for")

@@ -60,14 +60,15 @@ func (f *fixture) ownAccount(t testing.TB, p store.Person) store.Account {
 func (f *fixture) grant(t testing.TB, p store.Person, by store.Account, carer carerSession, scopes ...string) store.Grant {
 	t.Helper()
 	ctx := context.Background()
-	_, code, err := f.db.CreateInvitation(ctx, p.ID, by.ID, store.Invitation{CarerName: carer.acct.DisplayName, Relationship: "son", Scopes: scopes})
+	_, code, err := f.db.CreateInvitation(ctx, p.ID, by.ID, store.Invitation{CarerName: carer.acct.DisplayName, Relationship: "son", Scopes: scopes},
+		grantLogged(by, "invited "+carer.acct.DisplayName+" (son)"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, carer.id); err != nil {
 		t.Fatal(err)
 	}
-	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID)
+	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID, grantLogged(carer.acct, carer.acct.DisplayName+" accepted the invitation"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestRevocationAndExpiryApplyAtTheNextRequest(t *testing.T) {
 		if got := f.get(t, "/record/medicines", john.cookie).StatusCode; got != 200 {
 			t.Fatalf("before: %d", got)
 		}
-		if _, err := f.db.RevokeGrant(ctx, f.jane.ID, g.ID, jane.ID); err != nil {
+		if _, err := f.db.RevokeGrant(ctx, f.jane.ID, g.ID, jane.ID, grantLogged(jane, "stopped John's access")); err != nil {
 			t.Fatal(err)
 		}
 		resp := f.get(t, "/record/medicines", john.cookie)
@@ -202,7 +203,7 @@ func TestRevocationAndExpiryApplyAtTheNextRequest(t *testing.T) {
 	t.Run("end date passed", func(t *testing.T) {
 		mary := f.newCarer(t, "Mary")
 		g := f.grant(t, f.jane, jane, mary, "medicines")
-		if _, err := f.db.ChangeGrant(ctx, f.jane.ID, g.ID, jane.ID, []string{"medicines"}, time.Now().Add(time.Minute)); err != nil {
+		if _, err := f.db.ChangeGrant(ctx, f.jane.ID, g.ID, jane.ID, []string{"medicines"}, time.Now().Add(time.Minute), grantLogged(jane, "changed Mary's access")); err != nil {
 			t.Fatal(err)
 		}
 		if got := f.get(t, "/record/medicines", mary.cookie).StatusCode; got != 200 {
@@ -392,14 +393,15 @@ func TestChangeAndRevokePages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grants := 0
+	var grants []string
 	for _, a := range log {
 		if a.Action == "grant" {
-			grants++
+			grants = append(grants, a.What)
 		}
 	}
-	if grants != 2 {
-		t.Errorf("access log has %d grant entries, want 2 (change, revoke)", grants)
+	// Newest first: the two changes made here, after the invitation and its acceptance.
+	if len(grants) != 4 || !strings.HasPrefix(grants[0], "stopped ") || !strings.HasPrefix(grants[1], "changed ") {
+		t.Errorf("access log's grant entries %q, want stopped, changed, then accepted and invited", grants)
 	}
 }
 
@@ -432,7 +434,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	if _, err := f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
 		t.Fatal(err)
 	}
-	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID)
+	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, grantLogged(mum.acct, "Mum accepted the invitation"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,5 +466,19 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	}
 	if form.Find("#scope-medicines[checked]").Length() != 1 {
 		t.Error("invite again does not start with the scopes she had")
+	}
+}
+
+// grantLogged makes the access log entry of a change to a grant made by a
+// test, as the portal would log it: by the account, on the record of the
+// grant's person, in the words given.
+func grantLogged(by store.Account, words string) store.Logged[store.Grant] {
+	return func(g store.Grant) store.Access {
+		a := store.Access{AccountID: by.ID, PersonID: g.PersonID, Action: "grant", What: words, Device: "A web browser on an unknown device",
+			ActorKind: store.ActorSelf, ActorName: by.DisplayName}
+		if by.PersonID != g.PersonID {
+			a.ActorKind, a.Relationship = store.ActorCarer, g.Relationship
+		}
+		return a
 	}
 }

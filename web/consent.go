@@ -185,11 +185,11 @@ func (s *Server) choiceConfirm(c echo.Context) error {
 	if answer != "yes" && answer != "no" {
 		return store.Errorf(store.EINVALID, "Choose yes or no.")
 	}
-	d, err := s.db.ChangeConsent(ctx, a.Person.ID, s.performer(c), store.ConsentChange{Question: q, Answer: answer})
+	d, err := s.db.ChangeConsent(ctx, a.Person.ID, s.performer(c), store.ConsentChange{Question: q, Answer: answer},
+		func(d store.ConsentDecision) store.Access {
+			return s.accessEntry(c, a.Person, "choice", choiceLogWords(q, d.ItemLabel, answer))
+		})
 	if err != nil {
-		return err
-	}
-	if err := s.logRecordUse(c, a.Person, "choice", choiceLogWords(q, d.ItemLabel, answer)); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/choices/done/%d", d.ID))
@@ -240,10 +240,8 @@ func (s *Server) choiceRetry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.db.RetryConsentDelivery(c.Request().Context(), a.Person.ID, id); err != nil {
-		return err
-	}
-	if err := s.logRecordUse(c, a.Person, "choice", fmt.Sprintf("send change again (delivery %d)", id)); err != nil {
+	entry := s.accessEntry(c, a.Person, "choice", fmt.Sprintf("send change again (delivery %d)", id))
+	if err := s.db.RetryConsentDelivery(c.Request().Context(), a.Person.ID, id, entry); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/choices/history")

@@ -30,7 +30,9 @@ func TestOutboxCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ChangeConsent(ctx, jane.ID, store.Performer{AccountID: 1, Name: "Jane Example"}, store.ConsentChange{Question: store.QuestionResearch, Answer: "no"}); err != nil {
+	if _, err := db.ChangeConsent(ctx, jane.ID, store.Performer{AccountID: 1, Name: "Jane Example"}, store.ConsentChange{Question: store.QuestionResearch, Answer: "no"}, func(d store.ConsentDecision) store.Access {
+		return store.Access{AccountID: 1, PersonID: jane.ID, Action: "choice", What: "research: no"}
+	}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

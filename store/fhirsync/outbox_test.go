@@ -97,7 +97,9 @@ func (f *pushFixture) withIdentifier(t *testing.T, identifier string) int {
 
 func (f *pushFixture) change(t *testing.T, q, a string) store.ConsentDecision {
 	t.Helper()
-	d, err := f.db.ChangeConsent(context.Background(), f.person.ID, store.Performer{AccountID: 1, Name: "Cecelia Romaguera"}, store.ConsentChange{Question: q, Answer: a})
+	d, err := f.db.ChangeConsent(context.Background(), f.person.ID, store.Performer{AccountID: 1, Name: "Cecelia Romaguera"}, store.ConsentChange{Question: q, Answer: a}, func(d store.ConsentDecision) store.Access {
+		return store.Access{AccountID: 1, PersonID: d.PersonID, Action: "choice", What: q + ": " + a}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +325,7 @@ func TestPushSurfacesARefusal(t *testing.T) {
 		json.Unmarshal(raw, &r)
 		f.srv.Do(t, "DELETE", "/Consent/"+r.ID, nil)
 	}
-	if err := f.db.RetryConsentDelivery(ctx, f.person.ID, d.ID); err != nil {
+	if err := f.db.RetryConsentDelivery(ctx, f.person.ID, d.ID, store.Access{AccountID: 1, PersonID: f.person.ID, Action: "choice", What: "send change again"}); err != nil {
 		t.Fatal(err)
 	}
 	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
