@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -105,14 +106,28 @@ func TestBulkLoadFinishes(t *testing.T) {
 			}
 			return db
 		}},
-		{"the next ordinary import", func(t *testing.T, db *store.DB, _ string) *store.DB {
-			other := `{"resourceType":"Patient","id":"someone-else","name":[{"family":"Other"}]}`
-			r, err := fhir.ParseResource([]byte(other))
-			if err != nil {
+		{"an ordinary import leaves it, until the load has been quiet", func(t *testing.T, db *store.DB, path string) *store.DB {
+			clk := &clock{t: time.Now()}
+			db.SetClock(clk.now)
+			before, beforeIndexes := recordSeen(t, db), indexes(t, path)
+			// The other source's report of the prescription comes by an ordinary sync while the load runs.
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lth", OrgName: bulkOrgs["lth"]}, "sync", data["lth"]); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "elsewhere"}, "test", []fhir.Resource{r}); err != nil {
-				t.Fatal(err)
+			if got := recordSeen(t, db); got != before || indexes(t, path) != beforeIndexes {
+				t.Errorf("an ordinary import during a bulk load did the load's work:\n%s\nwas:\n%s", got, before)
+			}
+			for _, tt := range []struct {
+				after time.Duration
+				want  bool
+			}{{store.BulkLoadQuiet - time.Second, false}, {store.BulkLoadQuiet + time.Second, true}} {
+				clk.t = time.Now().Add(tt.after)
+				if done, err := db.FinishStalledBulkLoad(ctx); err != nil || done != tt.want {
+					t.Fatalf("FinishStalledBulkLoad after %s quiet = %v, %v; want %v", tt.after, done, err, tt.want)
+				}
+			}
+			if done, err := db.FinishStalledBulkLoad(ctx); err != nil || done {
+				t.Fatalf("FinishStalledBulkLoad with nothing left = %v, %v; want false", done, err)
 			}
 			return db
 		}},

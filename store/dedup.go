@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 )
 
 // touchedFacts are the facts (person and dedup key) an import changed, so that
@@ -302,16 +303,28 @@ const (
 // FinishBulkLoad does what bulk loads (ImportBulk) left for the end: builds
 // the indexes they deferred, adds the items they stored to the search index,
 // then works out the duplicate marks of every person they touched, a part per
-// transaction. Nothing is lost if it is
-// stopped: the next call, or the next import of any kind, carries on.
+// transaction. Nothing is lost if it is stopped: the next call carries on,
+// or FinishStalledBulkLoad once the load has been quiet for BulkLoadQuiet.
 func (db *DB) FinishBulkLoad(ctx context.Context) error {
-	if err := db.tx(ctx, func(tx *sql.Tx) error { return buildDeferredIndexes(ctx, tx) }); err != nil {
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := noteBulkAlive(ctx, tx, db.stamp()); err != nil {
+			return err
+		}
+		return buildDeferredIndexes(ctx, tx)
+	})
+	if err != nil {
 		return fmt.Errorf("finish the bulk load: %w", err)
 	}
 	for more := true; more; {
 		err := db.tx(ctx, func(tx *sql.Tx) error {
 			var err error
-			more, err = finishBacklog(ctx, tx, finishPersons, finishItems)
+			if more, err = finishBacklog(ctx, tx, finishPersons, finishItems); err != nil {
+				return err
+			}
+			if more {
+				return noteBulkAlive(ctx, tx, db.stamp())
+			}
+			_, err = tx.ExecContext(ctx, `DELETE FROM bulk_load_alive`)
 			return err
 		})
 		if err != nil {
@@ -319,4 +332,62 @@ func (db *DB) FinishBulkLoad(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// BulkLoadQuiet is how long a bulk load with work left may do nothing (store
+// no batch, finish no step) before it is taken to have died (migration 0016).
+const BulkLoadQuiet = 15 * time.Minute
+
+// noteBulkAlive notes that a bulk load is working now.
+func noteBulkAlive(ctx context.Context, tx *sql.Tx, now string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO bulk_load_alive (id, at) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at = excluded.at`, now)
+	if err != nil {
+		return fmt.Errorf("note the bulk load: %w", err)
+	}
+	return nil
+}
+
+// bulkWorkLeft reports whether a bulk load has left work for its end.
+func bulkWorkLeft(ctx context.Context, q querier) (bool, error) {
+	var left bool
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_backlog) OR EXISTS (SELECT 1 FROM dedup_backlog)
+OR EXISTS (SELECT 1 FROM deferred_indexes)`).Scan(&left)
+	if err != nil {
+		return false, fmt.Errorf("look for a bulk load's work: %w", err)
+	}
+	return left, nil
+}
+
+// FinishStalledBulkLoad finishes the work of a bulk load that left some and
+// has been quiet for BulkLoadQuiet (it died, or was stopped), as
+// FinishBulkLoad does. It reports whether there was such a load.
+func (db *DB) FinishStalledBulkLoad(ctx context.Context) (bool, error) {
+	var stalled bool
+	err := db.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT at FROM bulk_load_alive), '') < ?`,
+		formatTime(db.now().Add(-BulkLoadQuiet))).Scan(&stalled)
+	if err != nil {
+		return false, fmt.Errorf("look for a stalled bulk load: %w", err)
+	}
+	if !stalled {
+		return false, nil
+	}
+	if left, err := bulkWorkLeft(ctx, db.db); err != nil || !left {
+		return false, err
+	}
+	return true, db.FinishBulkLoad(ctx)
+}
+
+// settle works out the touched facts now, or, while a bulk load has work
+// left, leaves them to its end with its own: working them out now would
+// need the load's deferred indexes and search backlog done first, all in
+// this one transaction, for as long as the load is big.
+func (t touchedFacts) settle(ctx context.Context, tx *sql.Tx) error {
+	left, err := bulkWorkLeft(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if left {
+		return t.postpone(ctx, tx)
+	}
+	return t.refresh(ctx, tx)
 }

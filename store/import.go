@@ -81,13 +81,13 @@ func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin str
 
 // ImportBulk is ImportPrepared for one batch of a bulk load: the items it
 // stores are left out of the search index, and the duplicate marks of the
-// persons it touches are not worked out, until FinishBulkLoad (or any other
-// import) does both for the whole load at once. A load into a cache with no
-// record items also leaves the indexes only pages read to be built then
-// (bulkindex.go). What is left is noted in the
-// same transaction as the rows, so a load killed half way is finished later
-// with nothing lost. Until then, search does not find the new items and a
-// fact reported by two sources may show twice.
+// persons it touches are not worked out, until FinishBulkLoad does both for
+// the whole load at once. A load into a cache with no record items also
+// leaves the indexes only pages read to be built then (bulkindex.go). What
+// is left is noted in the same transaction as the rows, so a load killed
+// half way is finished later (FinishStalledBulkLoad) with nothing lost.
+// Until then, search does not find the new items, a fact reported by two
+// sources may show twice, and ordinary imports leave theirs to the end too.
 func (db *DB) ImportBulk(ctx context.Context, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
 	var out ImportResult
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -113,6 +113,9 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 		return out, Errorf(EINVALID, "A source name is needed to import.")
 	}
 	if bulk {
+		if err := noteBulkAlive(ctx, tx, now); err != nil {
+			return out, err
+		}
 		if err := startBacklog(ctx, tx); err != nil {
 			return out, err
 		}
@@ -146,14 +149,7 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	if bulk {
 		err = im.touched.postpone(ctx, tx)
 	} else {
-		// Another import's bulk load may have left work; this one finishes it,
-		// so a load killed half way never leaves the record wrong for long.
-		if err = buildDeferredIndexes(ctx, tx); err != nil {
-			return out, err
-		}
-		if err = im.touched.refresh(ctx, tx); err == nil {
-			_, err = finishBacklog(ctx, tx, 0, 0)
-		}
+		err = im.touched.settle(ctx, tx)
 	}
 	if err != nil {
 		return out, err

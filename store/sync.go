@@ -276,7 +276,7 @@ func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhi
 		n, _ := res.RowsAffected()
 		deleted += int(n)
 	}
-	return deleted, touched.refresh(ctx, tx)
+	return deleted, touched.settle(ctx, tx)
 }
 
 // PatientAt returns the id of the person's Patient at the source, or "" when none is linked.

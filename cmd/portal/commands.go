@@ -44,6 +44,16 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	return nil
 }
 
+// finishStalledLoad finishes the work of a bulk load that stopped half way
+// and has been quiet since (store.FinishStalledBulkLoad), saying so.
+func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) error {
+	done, err := db.FinishStalledBulkLoad(ctx)
+	if done && err == nil {
+		fmt.Fprintln(stdout, "Finished a bulk load that had stopped half way: its records are now in search, with facts reported twice shown once.")
+	}
+	return err
+}
+
 // runImport loads files one transaction each; a bad file is reported and skipped, and the exit status says so.
 func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
@@ -102,6 +112,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintf(stdout, "%s: %d resources (%d added, %d updated, %d unchanged, %d set aside)\n",
 				f.Path, res.Added+res.Updated+res.Unchanged+res.Rejected, res.Added, res.Updated, res.Unchanged, res.Rejected)
 		}
+	}
+	if err := finishStalledLoad(ctx, db, stdout); err != nil {
+		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stdout, "Imported %d files into source %q in %s:\n", files, source, time.Since(start).Round(time.Millisecond))
 	for _, t := range slices.Sorted(maps.Keys(total)) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 const largestBundle = "../../../shared/fhir/synthea/Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"
@@ -204,5 +208,65 @@ func TestSourceSocialCare(t *testing.T) {
 		if _, _, err := portal(t, append(append([]string{"source", "social-care"}, args...), "--db", db)...); err == nil {
 			t.Errorf("source social-care %v: no error", args)
 		}
+	}
+}
+
+// A bulk load that stopped half way, and has been quiet since, is finished
+// by the next import command; one that may still be running is left alone.
+func TestImportFinishesAStalledBulkLoad(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "portal.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []fhir.Resource
+	for _, raw := range []string{
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"Bulk"}]}`,
+		`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-01-02","valueQuantity":{"value":70,"unit":"/min"}}`,
+	} {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, r)
+	}
+	if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "region"}, "test", store.PrepareAll(res)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	file := filepath.Join(dir, "other.json")
+	if err := os.WriteFile(file, []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p2","name":[{"family":"Other"}]}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	backlog := func() int {
+		raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		var n int
+		if err := raw.QueryRow(`SELECT COUNT(*) FROM search_backlog`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	out, _, err := portal(t, "import", "--db", path, "--source", "files", file)
+	if err != nil || strings.Contains(out, "Finished a bulk load") || backlog() != 1 {
+		t.Fatalf("an import just after a bulk load batch: %v, backlog %d\n%s", err, backlog(), out)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := time.Now().Add(-store.BulkLoadQuiet - time.Minute).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	if _, err := raw.Exec(`UPDATE bulk_load_alive SET at = ?`, quiet); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	out, _, err = portal(t, "import", "--db", path, "--source", "files", file)
+	if err != nil || !strings.Contains(out, "Finished a bulk load that had stopped half way") || backlog() != 0 {
+		t.Fatalf("an import after the load went quiet: %v, backlog %d\n%s", err, backlog(), out)
 	}
 }

@@ -243,6 +243,9 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		fmt.Fprintf(out, "%s: %d added, %d updated, %d deleted, %d failed to read\n", src.Name, total.Added, total.Updated, total.Deleted, total.Rejected)
 	}
+	if err := finishStalledLoad(ctx, db, out); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
 	if failed > 0 {
 		return fmt.Errorf("sync: %d failed (see above)", failed)
 	}

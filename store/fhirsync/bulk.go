@@ -355,11 +355,12 @@ func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(strin
 // are summed; on an error, those of the batches already stored are returned.
 // The batches are a bulk load (store.ImportBulk): search indexing and the
 // marking of duplicates wait until every line is stored, then are done once
-// (store.FinishBulkLoad); after an error, the next import does them.
+// (store.FinishBulkLoad); after an error, the next bulk load does them, or
+// store.FinishStalledBulkLoad once the load has been quiet a while.
 func ImportNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch int) (store.ImportResult, error) {
 	res, _, err := importNDJSON(ctx, db, opts, origin, r, batch, 0, nil)
 	if err != nil {
-		return res.ImportResult, err // what is stored waits for the next import to be indexed
+		return res.ImportResult, err // what is stored waits to be indexed (store.FinishStalledBulkLoad)
 	}
 	return res.ImportResult, db.FinishBulkLoad(ctx)
 }

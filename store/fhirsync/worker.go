@@ -105,7 +105,8 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 // RunPeriodic queues, every interval, the persons whose sessions were active
-// within the last active period, until ctx ends.
+// within the last active period, and finishes the work of a bulk load that
+// stopped half way (store.FinishStalledBulkLoad), until ctx ends.
 func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -114,6 +115,11 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil {
+				w.log.Error("finish a stalled bulk load", "err", err)
+			} else if done {
+				w.log.Info("finished a bulk load that had stopped half way")
+			}
 			ids, err := w.puller.DB.RecentlyActivePersons(ctx, w.now().Add(-active))
 			if err != nil {
 				w.log.Error("recently active persons", "err", err)

@@ -1,0 +1,13 @@
+-- 0016: an ordinary import no longer finishes a bulk load's work.
+--
+-- Before, every ordinary import finished what a bulk load had left (0010,
+-- 0015): one person's sync during a region's first load indexed and marked
+-- everything the load had stored so far, and built its deferred indexes, in
+-- the one transaction of a page, holding the write lock for as long as that
+-- took. Now an import made while a load has work left leaves what it stores
+-- to the load's end, like the load's own rows. The load notes here, with
+-- each batch and each step of its end, when it last did something. A load
+-- quiet for longer than store.BulkLoadQuiet is taken to have died: the serve
+-- worker, or the next sync or import command, finishes its work
+-- (store.FinishStalledBulkLoad), a bounded part per transaction.
+CREATE TABLE bulk_load_alive (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
