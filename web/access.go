@@ -23,7 +23,15 @@ func (s *Server) logRecordUse(c echo.Context, person store.Person, action, what 
 // grantLog makes the access log entry of a change to who may act for a
 // person, on that person's record, with words saying what changed.
 func (s *Server) grantLog(c echo.Context, words func(store.Grant) string) store.Logged[store.Grant] {
-	return func(g store.Grant) store.Access { return s.accessEntry(c, g.Person, "grant", words(g)) }
+	return func(g store.Grant) store.Access {
+		a := s.accessEntry(c, g.Person, "grant", words(g))
+		if g.GranteeAccountID != 0 && g.GranteeAccountID == signedInAccount(c).ID {
+			// The carer, accepting or giving up their own access: this grant says who they
+			// are to the person, whoever they act for in this session.
+			a.ActorKind, a.Relationship = store.ActorCarer, g.Relationship
+		}
+		return a
+	}
 }
 
 // accessEntry is the access log entry for a use of the person's record by whoever asks.

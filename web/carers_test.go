@@ -301,6 +301,11 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if !strings.Contains(doc(t, f.get(t, "/carers", janeCookie)).Find("main").Text(), "Active") {
 		t.Error("Jane does not see the grant as active")
 	}
+	// Not acting for anyone yet, John is still logged as her carer, in the words of the grant he accepted.
+	if log, err := f.db.AccessLog(ctx, f.jane.ID, 1); err != nil || len(log) != 1 || !strings.HasSuffix(log[0].What, " accepted the invitation") ||
+		log[0].ActorKind != store.ActorCarer || log[0].Relationship != "son" {
+		t.Errorf("Jane's access log says %+v (%v); want John, her carer (son), accepting", log, err)
+	}
 
 	// With no record of his own, John is asked whom to act for.
 	if got := f.get(t, "/record", johnCookie); got.StatusCode != http.StatusSeeOther || got.Header.Get("Location") != "/acting-for" {
@@ -344,6 +349,10 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	}
 	if !strings.Contains(doc(t, f.get(t, "/carers", janeCookie)).Find("main").Text(), "Given up") {
 		t.Error("Jane does not see that John gave up")
+	}
+	if log, err := f.db.AccessLog(ctx, f.jane.ID, 1); err != nil || len(log) != 1 || log[0].What != grants[0].CarerName+" gave up their access" ||
+		log[0].ActorKind != store.ActorCarer || log[0].Relationship != grants[0].Relationship || grants[0].Relationship == "" {
+		t.Errorf("Jane's access log says %+v (%v); want John, her carer (%s), giving up", log, err, grants[0].Relationship)
 	}
 	if got := f.get(t, "/record/medicines", johnCookie).StatusCode; got != http.StatusForbidden {
 		t.Errorf("after giving up: %d, want 403", got)
