@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -41,31 +42,30 @@ func deferIndexes(ctx context.Context, tx *sql.Tx) error {
 
 // buildDeferredIndexes builds again every index a bulk load deferred.
 func buildDeferredIndexes(ctx context.Context, tx *sql.Tx) error {
-	rows, err := tx.QueryContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name`)
+	for {
+		more, err := buildDeferredIndex(ctx, tx)
+		if err != nil || !more {
+			return err
+		}
+	}
+}
+
+// buildDeferredIndex builds again one index a bulk load deferred, if any is
+// left, and reports whether one was.
+func buildDeferredIndex(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var name, def string
+	err := tx.QueryRowContext(ctx, `SELECT name, sql FROM deferred_indexes ORDER BY name LIMIT 1`).Scan(&name, &def)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
 	if err != nil {
-		return fmt.Errorf("read deferred indexes: %w", err)
+		return false, fmt.Errorf("read deferred indexes: %w", err)
 	}
-	type index struct{ name, sql string }
-	var todo []index
-	for rows.Next() {
-		var ix index
-		if err := rows.Scan(&ix.name, &ix.sql); err != nil {
-			rows.Close()
-			return err
-		}
-		todo = append(todo, ix)
+	if _, err := tx.ExecContext(ctx, def); err != nil {
+		return false, fmt.Errorf("build index %s: %w", name, err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = ?`, name); err != nil {
+		return false, err
 	}
-	for _, ix := range todo {
-		if _, err := tx.ExecContext(ctx, ix.sql); err != nil {
-			return fmt.Errorf("build index %s: %w", ix.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deferred_indexes WHERE name = ?`, ix.name); err != nil {
-			return err
-		}
-	}
-	return nil
+	return true, nil
 }

@@ -207,22 +207,53 @@ SELECT COALESCE((SELECT MAX(id) FROM record_items), 0) WHERE NOT EXISTS (SELECT 
 }
 
 // postpone notes the touched persons for their duplicates to be worked out
-// when the bulk load ends.
+// when the bulk load ends, with the facts that lost a report (migration 0016).
 func (t touchedFacts) postpone(ctx context.Context, tx *sql.Tx) error {
 	if len(t) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO dedup_backlog (person_id) VALUES (?)`)
+	persons, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO dedup_backlog (person_id) VALUES (?)`)
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
-	for person := range t {
-		if _, err := stmt.ExecContext(ctx, person); err != nil {
+	defer persons.Close()
+	facts, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO dedup_backlog_facts (person_id, dedup_key) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer facts.Close()
+	for person, keys := range t {
+		if _, err := persons.ExecContext(ctx, person); err != nil {
 			return fmt.Errorf("note the dedup backlog: %w", err)
+		}
+		for key, removed := range keys {
+			if removed && key != "" {
+				if _, err := facts.ExecContext(ctx, person, key); err != nil {
+					return fmt.Errorf("note the dedup backlog: %w", err)
+				}
+			}
 		}
 	}
 	return nil
+}
+
+// removedFacts are the person's facts that lost a report while a bulk load
+// had work left, as a refresher takes them.
+func removedFacts(ctx context.Context, tx *sql.Tx, person int64) (map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT dedup_key FROM dedup_backlog_facts WHERE person_id = ?`, person)
+	if err != nil {
+		return nil, fmt.Errorf("read the dedup backlog: %w", err)
+	}
+	defer rows.Close()
+	keys := map[string]bool{}
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		keys[key] = true
+	}
+	return keys, rows.Err()
 }
 
 // finishBacklog does what bulk loads left: adds up to items items to the
@@ -283,12 +314,18 @@ func finishBacklog(ctx context.Context, tx *sql.Tx, persons, items int) (more bo
 	}
 	defer r.close()
 	for _, id := range ids {
-		if err := r.person(ctx, id, nil); err != nil {
+		keys, err := removedFacts(ctx, tx, id)
+		if err != nil {
+			return false, err
+		}
+		if err := r.person(ctx, id, keys); err != nil {
 			return false, err
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM dedup_backlog WHERE person_id <= ?`, ids[len(ids)-1]); err != nil {
-		return false, err
+	for _, table := range []string{"dedup_backlog", "dedup_backlog_facts"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE person_id <= ?`, ids[len(ids)-1]); err != nil {
+			return false, err
+		}
 	}
 	return persons > 0 && len(ids) == persons, nil
 }
@@ -303,17 +340,22 @@ const (
 // FinishBulkLoad does what bulk loads (ImportBulk) left for the end: builds
 // the indexes they deferred, adds the items they stored to the search index,
 // then works out the duplicate marks of every person they touched, a part per
-// transaction. Nothing is lost if it is stopped: the next call carries on,
-// or FinishStalledBulkLoad once the load has been quiet for BulkLoadQuiet.
+// transaction (one index, finishItems items, or finishPersons persons), so
+// other writers wait at most for one part. Nothing is lost if it is stopped:
+// the next call carries on, or FinishStalledBulkLoad once the load has been
+// quiet for BulkLoadQuiet.
 func (db *DB) FinishBulkLoad(ctx context.Context) error {
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		if err := noteBulkAlive(ctx, tx, db.stamp()); err != nil {
-			return err
+	for more := true; more; {
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if more, err = buildDeferredIndex(ctx, tx); err != nil {
+				return err
+			}
+			return noteBulkAlive(ctx, tx, db.stamp())
+		})
+		if err != nil {
+			return fmt.Errorf("finish the bulk load: %w", err)
 		}
-		return buildDeferredIndexes(ctx, tx)
-	})
-	if err != nil {
-		return fmt.Errorf("finish the bulk load: %w", err)
 	}
 	for more := true; more; {
 		err := db.tx(ctx, func(tx *sql.Tx) error {

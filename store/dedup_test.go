@@ -195,12 +195,12 @@ func TestDedupDoesNotDependOnOrder(t *testing.T) {
 
 // TestUpstreamDeleteLeavesSearch checks that when upstream deletes one
 // source's report of a fact, the fact's entry loses that report's words from
-// search, whether the delete comes in a page (from _history) or from a full
-// reconciliation.
+// search, whether the delete comes while nothing else is happening or while a
+// bulk load has work left (when the fact is worked out at the load's end).
 func TestUpstreamDeleteLeavesSearch(t *testing.T) {
 	ctx := context.Background()
 	const allergy = `{"resourceType":"AllergyIntolerance","id":"a-%s","code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"patient":{"reference":"Patient/p-%s"},"recordedDate":"2020-01-01"}`
-	for _, how := range []string{"page", "reconcile"} {
+	for _, how := range []string{"page", "page during a bulk load"} {
 		t.Run(how, func(t *testing.T) {
 			db := mustOpenDB(t)
 			for _, src := range []struct{ name, org string }{{"gp", "Meanwood Group Practice"}, {"lth", "Leeds Teaching Hospitals"}} {
@@ -231,19 +231,23 @@ func TestUpstreamDeleteLeavesSearch(t *testing.T) {
 			if n := found(); n != 1 {
 				t.Fatalf("before the delete, a search for the hospital finds %d entries, want 1: the test proves nothing", n)
 			}
-			switch how {
-			case "page":
-				_, err = db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: p.ID, ResourceType: "AllergyIntolerance", Origin: "test",
-					Deleted: []fhir.Resource{{Type: "AllergyIntolerance", ID: "a-lth"}}})
-			case "reconcile":
-				src, serr := db.SourceByName(ctx, "lth")
-				if serr != nil {
-					t.Fatal(serr)
+			if how == "page during a bulk load" {
+				other, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"someone-else","name":[{"family":"Other"}]}`))
+				if err != nil {
+					t.Fatal(err)
 				}
-				_, err = db.Reconcile(ctx, src.ID, p.ID, "AllergyIntolerance", nil)
+				if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "region"}, "bulk", store.PrepareAll([]fhir.Resource{other})); err != nil {
+					t.Fatal(err)
+				}
 			}
-			if err != nil {
+			if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: p.ID, ResourceType: "AllergyIntolerance", Origin: "test",
+				Deleted: []fhir.Resource{{Type: "AllergyIntolerance", ID: "a-lth"}}}); err != nil {
 				t.Fatal(err)
+			}
+			if how == "page during a bulk load" {
+				if err := db.FinishBulkLoad(ctx); err != nil {
+					t.Fatal(err)
+				}
 			}
 			if n := found(); n != 0 {
 				t.Errorf("after the hospital's report is deleted upstream, a search for the hospital finds %d entries, want 0", n)

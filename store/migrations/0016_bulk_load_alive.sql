@@ -9,5 +9,13 @@
 -- each batch and each step of its end, when it last did something. A load
 -- quiet for longer than store.BulkLoadQuiet is taken to have died: the serve
 -- worker, or the next sync or import command, finishes its work
--- (store.FinishStalledBulkLoad), a bounded part per transaction.
+-- (store.FinishStalledBulkLoad), one index, or one batch of items or
+-- persons, per transaction.
 CREATE TABLE bulk_load_alive (id INTEGER PRIMARY KEY CHECK (id = 1), at TEXT NOT NULL);
+
+-- A person's facts waiting in dedup_backlog (0010) are worked out together at
+-- the load's end, which covers every fact still reported twice, but not one
+-- that lost its last other report (deleted or changed upstream while the load
+-- had work left): its entry would keep the lost report's words in search for
+-- good. Those facts are noted here too.
+CREATE TABLE dedup_backlog_facts (person_id INTEGER NOT NULL, dedup_key TEXT NOT NULL, PRIMARY KEY (person_id, dedup_key)) WITHOUT ROWID;
