@@ -68,7 +68,7 @@ type ClientOptions struct {
 	Timeout          time.Duration // per request; default 20s
 	MaxAttempts      int           // tries per call, the first included; default 5
 	BaseDelay        time.Duration // first back-off; default 500ms; exponential with full jitter, capped at MaxDelay
-	MaxDelay         time.Duration // default 30s; also caps Retry-After
+	MaxDelay         time.Duration // default 30s; a Retry-After longer than this ends the call instead of waiting
 	BreakerThreshold int           // consecutive failed calls (after retries) that open the breaker; default 5
 	BreakerCooldown  time.Duration // how long it stays open before one trial call; default 1 min
 	HTTPClient       *http.Client
@@ -385,6 +385,13 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 		if !ue.Retryable || attempt >= attempts {
 			return resp, body, err
 		}
+		if resp != nil {
+			if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok && d > c.opts.MaxDelay {
+				// Asked to wait longer than a call may: asking again early would only be refused
+				// again, so this call fails now and a later sync tries again.
+				return resp, body, err
+			}
+		}
 		if err := c.opts.Sleep(ctx, c.delay(attempt, resp)); err != nil {
 			return nil, nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
 		}
@@ -508,7 +515,8 @@ func retryableStatus(status int) bool {
 }
 
 // delay is how long to wait before the next attempt: Retry-After when the
-// server gave one, else exponential back-off with full jitter, both capped at MaxDelay.
+// server gave one, else exponential back-off with full jitter, both capped at
+// MaxDelay (a call asked to wait longer gives up instead: retry).
 func (c *Client) delay(attempt int, resp *http.Response) time.Duration {
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok {
@@ -593,7 +601,12 @@ func (c *Client) page(ctx context.Context, u *url.URL) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
-	return parsePage(body, u)
+	p, err := parsePage(body, u)
+	var ue *UpstreamError
+	if errors.As(err, &ue) {
+		ue.Message = c.redact(ue.Message) // an OperationOutcome in place of the Bundle: its words, as any answer's, without secrets
+	}
+	return p, err
 }
 
 // parsePage reads a searchset or history Bundle leniently: one bad entry is

@@ -212,7 +212,8 @@ func TestRetries(t *testing.T) {
 		{name: "429 then success honours Retry-After seconds", steps: []http.HandlerFunc{status(429, "1", ""), ok}, wantRequests: 2, wantSleeps: []time.Duration{time.Second}},
 		{name: "503 honours Retry-After as an HTTP date", steps: []http.HandlerFunc{status(503, clock.Now().Add(2*time.Second).Format(http.TimeFormat), ""), ok},
 			wantRequests: 2, wantSleeps: []time.Duration{2 * time.Second}},
-		{name: "Retry-After beyond MaxDelay is capped", steps: []http.HandlerFunc{status(429, "3600", ""), ok}, wantRequests: 2, wantSleeps: []time.Duration{maxDelay}},
+		{name: "Retry-After beyond MaxDelay ends the call rather than ask again early", steps: []http.HandlerFunc{status(429, "3600", ""), ok}, wantRequests: 1,
+			wantErr: "429 Too Many Requests", wantStatus: 429, wantRetryable: true},
 		{name: "408 then success", steps: []http.HandlerFunc{status(408, "", ""), ok}, wantRequests: 2, wantSleeps: []time.Duration{100 * time.Millisecond}},
 		{name: "truncated JSON is retried", steps: []http.HandlerFunc{cutShort, ok}, wantRequests: 2, wantSleeps: []time.Duration{100 * time.Millisecond}},
 		{name: "connection dropped mid-body is retried", steps: []http.HandlerFunc{dropMidBody, ok}, wantRequests: 2, wantSleeps: []time.Duration{100 * time.Millisecond}},
@@ -611,6 +612,8 @@ func TestBearerAuth(t *testing.T) {
 			writeFHIR(w, http.StatusOK, `{"resourceType":"Patient","id":"p1"}`)
 		case "/files/1.ndjson":
 			writeFHIR(w, http.StatusOK, `{"resourceType":"Patient","id":"p1"}`+"\n")
+		case "/fhir/Observation":
+			writeFHIR(w, http.StatusOK, outcome("token "+token+" may not search"))
 		default:
 			writeFHIR(w, http.StatusForbidden, outcome("token "+token+" may not read "+r.URL.Path))
 		}
@@ -632,6 +635,10 @@ func TestBearerAuth(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "[redacted] may not read") {
 		t.Errorf("got %v; want the 403 in words without the token", err)
 	}
+	// An OperationOutcome in place of a search's Bundle, with a 200.
+	if _, err := c.Search(ctx, "Observation", nil); err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "[redacted] may not search") {
+		t.Errorf("got %v; want the outcome in words without the token", err)
+	}
 	if _, _, err := c.Get(ctx, srv.URL+"/files/1.ndjson"); err != nil {
 		t.Fatal(err)
 	}
@@ -641,7 +648,7 @@ func TestBearerAuth(t *testing.T) {
 	if elsewhere != "" {
 		t.Errorf("another server was sent credentials: %q", elsewhere)
 	}
-	want := []string{"/fhir/Patient/p1 Bearer " + token, "/fhir/Patient/p2 Bearer " + token, "/files/1.ndjson Bearer " + token}
+	want := []string{"/fhir/Patient/p1 Bearer " + token, "/fhir/Patient/p2 Bearer " + token, "/fhir/Observation Bearer " + token, "/files/1.ndjson Bearer " + token}
 	if !slices.Equal(seen, want) {
 		t.Errorf("server saw %q, want %q", seen, want)
 	}
