@@ -208,45 +208,25 @@ pending = excluded.pending, updated_at = excluded.updated_at`,
 	return out, nil
 }
 
-// Reconcile removes a person's cached resources of one type from a source that
-// upstream no longer has: present is every id upstream listed. It is for a full
-// listing only; a partial one would delete good data.
-func (db *DB) Reconcile(ctx context.Context, sourceID, personID int64, resourceType string, present []string) (int, error) {
-	keep := make(map[string]bool, len(present))
-	for _, id := range present {
-		keep[id] = true
+// CachedIDs lists the ids of the resources of one type the cache holds from
+// a source about one of its Patients, for a reconciliation to compare with
+// what upstream lists.
+func (db *DB) CachedIDs(ctx context.Context, sourceID int64, patientID, resourceType string) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id FROM resources WHERE source_id = ? AND patient_id = ? AND type = ? ORDER BY id`,
+		sourceID, patientID, resourceType)
+	if err != nil {
+		return nil, fmt.Errorf("cached ids: %w", err)
 	}
-	deleted := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT r.id FROM resources r
-JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
-WHERE r.source_id = ? AND sp.person_id = ? AND r.type = ?`, sourceID, personID, resourceType)
-		if err != nil {
-			return err
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
 		}
-		var gone []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			if !keep[id] {
-				gone = append(gone, id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		refs := make([]fhir.Resource, len(gone))
-		for i, id := range gone {
-			refs[i] = fhir.Resource{Type: resourceType, ID: id}
-		}
-		deleted, err = deleteResources(ctx, tx, sourceID, refs)
-		return err
-	})
-	return deleted, err
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }
 
 // deleteResources removes resources of a source that upstream deleted (only

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -72,6 +73,10 @@ type Faults struct {
 	Kinds []Fault
 	// Delay for FaultDelay; 0 means 1 s.
 	Delay time.Duration
+	// LeaveOut names resources ("Type/id") that every searchset answer leaves out,
+	// as offset pages read while upstream changes can: the resource is still there
+	// to read by id.
+	LeaveOut []string
 }
 
 // FaultProxy is a reverse proxy in front of a server that injects faults at a given
@@ -237,6 +242,13 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	body = bytes.ReplaceAll(body, p.targetOrigin, p.proxyOrigin)
 
+	p.mu.Lock()
+	leaveOut := p.faults.LeaveOut
+	p.mu.Unlock()
+	if len(leaveOut) > 0 {
+		body = leaveOutOfSearchset(body, leaveOut)
+	}
+
 	if faulty && fault == FaultCorrupt {
 		if out, which, ok := corruptSearchset(body, pick); ok {
 			body = out
@@ -321,6 +333,38 @@ func writeOutcome(w http.ResponseWriter, status int, code, text string) {
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	w.Write(body) //nolint:errcheck
+}
+
+// leaveOutOfSearchset drops the entries of a searchset Bundle whose resource is
+// one of those named ("Type/id"); any other answer is returned as it is.
+func leaveOutOfSearchset(body []byte, names []string) []byte {
+	var bundle map[string]json.RawMessage
+	if json.Unmarshal(body, &bundle) != nil || string(bundle["type"]) != `"searchset"` {
+		return body
+	}
+	var entries []json.RawMessage
+	if json.Unmarshal(bundle["entry"], &entries) != nil {
+		return body
+	}
+	kept := entries[:0]
+	for _, e := range entries {
+		var r struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+				ID           string `json:"id"`
+			} `json:"resource"`
+		}
+		if json.Unmarshal(e, &r) == nil && slices.Contains(names, r.Resource.ResourceType+"/"+r.Resource.ID) {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	bundle["entry"], _ = json.Marshal(kept)
+	out, err := json.Marshal(bundle)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // corruptSearchset makes one entry's resource of a searchset Bundle invalid FHIR, chosen

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -212,6 +213,13 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		var page Page
 		if cp.NextURL != "" {
 			page, err = c.Next(ctx, cp.NextURL)
+			if err != nil && !worthRetrying(err) {
+				// The server no longer knows the search (next links can expire, as when a
+				// sync stopped half way is resumed a day later): start it again from the
+				// watermark. What the earlier pages stored is compared and left alone.
+				cp = store.Checkpoint{Watermark: cp.Watermark}
+				continue
+			}
 		} else {
 			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
 		}
@@ -351,8 +359,10 @@ func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source,
 			update.Deleted = []fhir.Resource{r}
 		case errors.Is(err, ErrMalformedResource):
 			continue // still unreadable upstream: it stays aside
+		case worthRetrying(err):
+			return err // the source is down or busy: the rest wait for the next sync
 		default:
-			return err
+			continue // refused, or not a resource that can be read: it stays aside, and the others go on
 		}
 		res, err := p.DB.ApplyPage(ctx, update)
 		if err != nil {
@@ -453,33 +463,92 @@ func (p *Puller) dueForReconcile(ctx context.Context, src store.Source, personID
 	return true
 }
 
-// reconcileType lists every id upstream holds for the person and type, and
-// removes from the cache what is no longer there. Only a complete listing counts.
+// reconcileType lists every id upstream holds for the patient and type, and
+// brings the cache in line with it. Only a complete listing counts, and even
+// then a listing read while upstream changes (by offset pages that shift) can
+// leave out a resource that is there, or a search can have skipped one. So a
+// cached resource the listing leaves out is read again, and removed only when
+// upstream says it is gone; one the listing names that the cache lacks is
+// fetched.
 func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, sum *Summary) error {
 	q := url.Values{"_elements": {"id"}, "_count": {"500"}}
 	q.Set(patientParam(typ), "Patient/"+patientID)
 	page, err := c.Search(ctx, typ, q)
-	var ids []string
+	listed := map[string]bool{}
 	for {
 		if err != nil {
 			return err
 		}
 		for _, r := range page.Resources {
 			if r.Type == typ {
-				ids = append(ids, r.ID)
+				listed[r.ID] = true
 			}
 		}
 		for _, r := range page.Rejected {
-			ids = append(ids, r.ID) // still upstream, even if unreadable
+			listed[r.ID] = true // still upstream, even if unreadable
 		}
 		if page.Next == "" {
 			break
 		}
 		page, err = c.Next(ctx, page.Next)
 	}
-	n, err := p.DB.Reconcile(ctx, src.ID, personID, typ, ids)
-	sum.Deleted += n
-	return err
+	cached, err := p.DB.CachedIDs(ctx, src.ID, patientID, typ)
+	if err != nil {
+		return err
+	}
+	update := store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems}
+	for _, id := range cached {
+		if listed[id] {
+			delete(listed, id)
+			continue
+		}
+		got, err := c.Read(ctx, typ, id)
+		var ue *UpstreamError
+		switch {
+		case err == nil:
+			update.Resources = append(update.Resources, got) // there after all
+		case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
+			update.Deleted = append(update.Deleted, fhir.Resource{Type: typ, ID: id})
+		case errors.Is(err, ErrMalformedResource), !worthRetrying(err):
+			// Unreadable, or refused: kept as it is until upstream says it is gone.
+		default:
+			return err
+		}
+	}
+	res, err := p.DB.ApplyPage(ctx, update)
+	if err != nil {
+		return err
+	}
+	sum.add(res)
+	// What is left was listed and is not cached.
+	missing := make([]string, 0, len(listed))
+	for id := range listed {
+		missing = append(missing, id)
+	}
+	slices.Sort(missing)
+	var mu sync.Mutex
+	for len(missing) > 0 {
+		n := min(50, len(missing))
+		if err := p.fetchAll(ctx, c, src, personID, typ, url.Values{"_id": {strings.Join(missing[:n], ",")}, "_count": {"50"}}, sum, &mu); err != nil {
+			return err
+		}
+		missing = missing[n:]
+	}
+	return nil
+}
+
+// worthRetrying says whether a failed call may work later because the source
+// is down or busy (or the sync was stopped): a pull stops there, rather than
+// go on as if upstream had answered.
+func worthRetrying(err error) bool {
+	var ue *UpstreamError
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrCircuitOpen):
+		return true
+	case errors.As(err, &ue):
+		return ue.Retryable
+	}
+	return false
 }
 
 // Explain puts a sync error in words a person can read.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/mycarerecord/portal/e2e/upstream"
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
@@ -313,6 +314,84 @@ func TestReconcileFindsDeletions(t *testing.T) {
 		t.Errorf("reconciliation deleted %d, want 1", sum.Deleted)
 	}
 	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+}
+
+// TestReconcileRepairsAndChecksBeforeDeleting syncs, then loses one cached
+// procedure (as a search whose offset pages shifted while they were read can
+// skip one) and reconciles through a proxy whose searches leave another out
+// (as a listing read while upstream changes can): the lost one is fetched
+// again, and the left-out one, which upstream still has, is kept.
+func TestReconcileRepairsAndChecksBeforeDeleting(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: proxy.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
+	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := upstreamCopy(t, srv, patientID)
+	procs := srv.Search(t, "Procedure?patient=Patient/"+patientID+"&_count=2").Entry
+	if len(procs) != 2 {
+		t.Fatalf("the patient has %d procedures; the test needs 2", len(procs))
+	}
+	lost, _ := idVersion(t, procs[0].Resource)
+	left, _ := idVersion(t, procs[1].Resource)
+	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Procedure", Origin: "test",
+		Deleted: []fhir.Resource{{Type: "Procedure", ID: lost}}}); err != nil {
+		t.Fatal(err)
+	}
+	proxy.SetFaults(upstream.Faults{LeaveOut: []string{"Procedure/" + left}})
+	puller.Reconcile = time.Nanosecond
+	sum, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Deleted != 0 || sum.Added != 1 {
+		t.Errorf("reconciliation: %+v; want the lost procedure added again and nothing deleted", sum)
+	}
+	sameCopy(t, want, localCopy(t, db, person.ID))
+}
+
+// TestPullGoesOnPastDeadEnds resumes a sync whose saved next link the server
+// no longer answers (links can expire), with a resource kept aside that
+// cannot be read again (it named no type): the search starts again from the
+// watermark, the kept-aside one stays aside, and neither stops the sync.
+func TestPullGoesOnPastDeadEnds(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
+	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := store.Checkpoint{NextURL: srv.URL + "/Observation/expired-search?page=2"}
+	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test", Checkpoint: &cp,
+		Rejected: []store.Rejected{{ID: "x1", Error: "the resource has no resourceType", Raw: []byte(`{"id":"x1"}`)}}}); err != nil {
+		t.Fatal(err)
+	}
+	for run := 1; run <= 2; run++ {
+		if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+			t.Fatalf("sync %d: %v", run, err)
+		}
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+	if open, err := db.Unresolved(ctx, src.ID, 10); err != nil || len(open) != 1 || open[0].ID != "x1" {
+		t.Errorf("kept aside: %+v, %v; want x1 still", open, err)
+	}
 }
 
 // withoutFirst is the bundle file with its first resource of that type left out.
