@@ -81,6 +81,9 @@ func Categories() []string {
 // WithholdQuestion is the question that keeps a category out of sharing.
 func WithholdQuestion(category string) string { return withholdPrefix + category }
 
+// QuestionCategory is the category a question keeps out of sharing, if it is one of those.
+func QuestionCategory(q string) (string, bool) { return strings.CutPrefix(q, withholdPrefix) }
+
 // WithholdItemQuestion is the question that keeps one entry out of sharing.
 func WithholdItemQuestion(key string) string { return withholdItemPrefix + key }
 
@@ -524,6 +527,12 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		current, err := consentState(ctx, tx, personID)
 		if err != nil {
 			return err
+		}
+		if by.Carer && ch.Answer == "no" && current.Answer(ch.Question) == "yes" &&
+			(strings.HasPrefix(ch.Question, withholdPrefix) || strings.HasPrefix(ch.Question, withholdItemPrefix)) {
+			// What the person keeps out of sharing is theirs alone to share again: a
+			// carer who lifted it would then see it.
+			return Errorf(EFORBIDDEN, "Only %s can share that information again.", person.Name())
 		}
 		var items []itemRef
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) {
@@ -1129,14 +1138,32 @@ func withheldResults(ctx context.Context, tx *sql.Tx, r withheldRule, filter str
 }
 
 // ItemLabelByKey names the person's entry with that key (see ItemKey) and
-// its section, or says there is none: a key never names another person's entry.
+// its section, or says there is none: a key never names another person's
+// entry, nor, when ctx reads for a carer, one kept out of sharing (keys are
+// made of codes, so telling which exist would tell what the record holds).
 func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (label, section string, err error) {
+	notFound := Errorf(ENOTFOUND, "There is no such entry in your record.")
 	refs, err := itemRefs(ctx, db.db, personID, key)
 	if err != nil {
 		return "", "", err
 	}
 	if len(refs) == 0 {
-		return "", "", Errorf(ENOTFOUND, "There is no such entry in your record.")
+		return "", "", notFound
+	}
+	rule, err := db.carerRule(ctx, personID)
+	if err != nil {
+		return "", "", err
+	}
+	if rule.cond != "" {
+		var shown bool
+		err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND `+itemKeySQL+` = ? AND NOT (`+rule.cond+`))`,
+			append([]any{personID, key}, rule.args...)...).Scan(&shown)
+		if err != nil {
+			return "", "", fmt.Errorf("entry by key: %w", err)
+		}
+		if !shown {
+			return "", "", notFound
+		}
 	}
 	return refs[0].Display, refs[0].Section, nil
 }

@@ -530,6 +530,27 @@ func TestConsentChangeIsLogged(t *testing.T) {
 	}
 }
 
+// A carer may keep more out of sharing, but never share again what the
+// person keeps out: they would then see it.
+func TestCarerCannotLiftWithholding(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	john := store.Performer{AccountID: 9, Name: "John Smith", Carer: true, Relationship: "son"}
+	mental := store.WithholdQuestion(store.CategoryMentalHealth)
+	for _, step := range []struct {
+		by     store.Performer
+		answer string
+		want   string
+	}{
+		{john, "yes", ""}, {john, "no", store.EFORBIDDEN}, {janeHerself, "no", ""}, {john, "no", ""}, // nothing kept out any more
+	} {
+		_, err := f.db.ChangeConsent(ctx, f.jane.ID, step.by, store.ConsentChange{Question: mental, Answer: step.answer}, store.ChoiceLogged(step.by.AccountID))
+		if store.ErrorCode(err) != step.want {
+			t.Errorf("%s answers %s: %v, want %q", step.by.Name, step.answer, err, step.want)
+		}
+	}
+}
+
 // TestConsentOutboxClaims checks the order and leases of deliveries.
 func TestConsentOutboxClaims(t *testing.T) {
 	ctx := context.Background()

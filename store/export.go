@@ -22,7 +22,11 @@ func (s Source) URI() string {
 // WriteBundle streams every cached resource about the person as a FHIR R4
 // Bundle of type collection, each resource's meta.source naming where it came
 // from, and returns how many resources it wrote. `portal export` and the
-// download page both write through it, so the two can never differ.
+// download page both write through it, so the two can never differ. For a
+// carer (ForCarer) it leaves out, besides what the person keeps out of
+// sharing, what is the person's own business, as their pages are: who looked
+// at the record (AuditEvent), their choices (Consent, which can name entries
+// kept out of sharing) and who else may act for them.
 func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int, error) {
 	ts, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339))
 	if _, err := fmt.Fprintf(w, `{"resourceType":"Bundle","type":"collection","timestamp":%s,"entry":[`, ts); err != nil {
@@ -33,8 +37,9 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	if err != nil {
 		return 0, err
 	}
+	forCarer := IsForCarer(ctx)
 	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
-		if hidden[resourceKey{c.Source.ID, c.Type, c.ID}] {
+		if hidden[resourceKey{c.Source.ID, c.Type, c.ID}] || (forCarer && (c.Type == "AuditEvent" || c.Type == "Consent")) {
 			return nil
 		}
 		raw, err := fhir.WithMetaSource(c.Raw, c.Source.URI())
@@ -60,9 +65,11 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		return n, err
 	}
 	// Who the person lets act for them, as RelatedPerson and Consent (store/carers.go).
-	carers, err := db.carerResources(ctx, personID)
-	if err != nil {
-		return n, err
+	var carers []fhir.BundleEntry
+	if !forCarer {
+		if carers, err = db.carerResources(ctx, personID); err != nil {
+			return n, err
+		}
 	}
 	for _, e := range carers {
 		sep := ","

@@ -60,6 +60,10 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 		if !ok {
 			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such choice.")
 		}
+		if _, category := store.QuestionCategory(q); category && a.Carer() && st.Answer(q) == "yes" {
+			// What the person keeps out of sharing is theirs alone to share again (store.ChangeConsent).
+			return "", "", "", store.Errorf(store.EFORBIDDEN, "Only %s can share that information again.", a.Person.Name())
+		}
 		return q, "", "", nil
 	}
 	if id := c.QueryParam("item"); id != "" && c.Request().Method == http.MethodGet {
@@ -81,27 +85,30 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 	if key == "" {
 		key = c.QueryParam("key")
 	}
+	// To a carer, an entry kept out of sharing, one in a part of the record they
+	// cannot see and one that does not exist are all the same: keys are made of
+	// codes, so any difference would tell them what the record holds.
+	notFound := store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
 	for _, w := range st.WithheldItems {
 		if w.Key == key {
 			if a.Carer() {
-				// What the person keeps out of sharing is theirs alone to see or share again.
-				return "", "", "", store.Errorf(store.EFORBIDDEN, "Only %s can share that entry again.", a.Person.Name())
+				return "", "", "", notFound // the person's alone to see or share again
 			}
 			return store.WithholdItemQuestion(key), key, w.Label, nil
 		}
 	}
 	if key != "" && c.Request().Method == http.MethodPost && store.ValidQuestion(store.WithholdItemQuestion(key)) {
-		// Keeping an entry out: only one of the person's own entries.
+		// Keeping an entry out: only one of the person's own entries (for a carer, one they can see).
 		name, section, err := s.db.ItemLabelByKey(c.Request().Context(), a.Person.ID, key)
 		if err != nil {
 			return "", "", "", err
 		}
 		if !a.May(section) {
-			return "", "", "", store.Errorf(store.EFORBIDDEN, "You cannot see that part of %s's record.", a.Person.Name())
+			return "", "", "", notFound
 		}
 		return store.WithholdItemQuestion(key), key, name, nil
 	}
-	return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
+	return "", "", "", notFound
 }
 
 // choiceQuestion shows one question page, with the current answer chosen.
@@ -124,6 +131,9 @@ func (s *Server) choiceQuestion(c echo.Context) error {
 	}
 	if _, isItem := store.ItemQuestionKey(q); isItem && !ch.State.WithholdsItem(key) && c.QueryParam("answer") == "" {
 		answer = "" // a new entry to keep out: nothing chosen yet
+	}
+	if name != "" {
+		s.logView(c, a.Person, "choices: "+name) // the page names an entry of the record
 	}
 	return s.render(c, http.StatusOK, views.ChoiceQuestion(s.page(c, questionTitle(q)),
 		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name}))
@@ -227,7 +237,8 @@ func (s *Server) choiceDone(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.ChoiceDone(s.page(c, "Your choice has been saved"), views.ChoiceDoneView{Person: a.Person, Decision: d, ViewerID: a.Account.ID}))
+	s.logView(c, a.Person, "choices")
+	return s.render(c, http.StatusOK, views.ChoiceDone(s.page(c, "Your choice has been saved"), views.ChoiceDoneView{Person: a.Person, Decision: d, ViewerID: a.Account.ID, Carer: a.Carer()}))
 }
 
 // choiceRetry sends a change an organisation did not accept once more.

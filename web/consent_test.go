@@ -284,16 +284,78 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 	if strings.Contains(string(body), "Metformin") {
 		t.Error("the carer's download holds the entry kept out of sharing")
 	}
-	if resp := f.get(t, "/choices/entry?key="+url.QueryEscape(key), john.cookie); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("carer opens share-again: %d", resp.StatusCode)
+	// To John the entry's key is as unknown as a key of nothing at all: a key is made of codes.
+	if resp := f.get(t, "/choices/entry?key="+url.QueryEscape(key), john.cookie); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("carer opens share-again: %d, want 404", resp.StatusCode)
 	}
 	johnToken := sessionCSRF(t, f, john.id)
-	if rec := f.post(t, "/choices/entry/confirm", john.cookie, url.Values{"csrf": {johnToken}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusForbidden {
-		t.Errorf("carer shares it again: %d", rec.Code)
+	if rec := f.post(t, "/choices/entry/confirm", john.cookie, url.Values{"csrf": {johnToken}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusNotFound {
+		t.Errorf("carer shares it again: %d, want 404", rec.Code)
+	}
+	// Nor does the page that confirms Jane's change name it to him.
+	hist, err := f.db.ConsentHistory(ctx, f.jane.ID)
+	if err != nil || len(hist) == 0 {
+		t.Fatal(hist, err)
+	}
+	if got := doc(t, f.get(t, "/choices/done/"+itoa(hist[0].ID), john.cookie)).Find("main").Text(); strings.Contains(got, "Metformin") {
+		t.Errorf("the confirmation of Jane's change names the entry to John: %q", got)
+	}
+	// His download holds neither who looked at her record nor her choices.
+	hospitalAudit(t, f)
+	resp = f.get(t, "/record/download", john.cookie)
+	body, _ = io.ReadAll(resp.Body)
+	for _, never := range []string{`"AuditEvent"`, `"Consent"`, `"RelatedPerson"`} {
+		if strings.Contains(string(body), never) {
+			t.Errorf("the carer's download holds a %s", never)
+		}
+	}
+	if body := readAll(f.get(t, "/record/download", jane)); !strings.Contains(body, `"AuditEvent"`) || !strings.Contains(body, `"RelatedPerson"`) {
+		t.Error("Jane's own download lacks the audit trail or her carers")
 	}
 	// Jane still sees it, labelled.
 	if got := doc(t, f.get(t, "/record/medicines", jane)).Find(".mcr-withheld-tag").Length(); got != 1 {
 		t.Errorf("Jane's page labels %d entries", got)
+	}
+	// A category Jane keeps out of sharing only she can share again: John lifting it would see it.
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("Jane shares the entry again: %d", rec.Code)
+	}
+	mental := store.WithholdQuestion(store.CategoryMentalHealth)
+	slug := store.ConsentQuestionSlug(mental)
+	if rec := f.post(t, "/choices/"+slug+"/confirm", jane, url.Values{"csrf": {token}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("Jane keeps mental health out: %d", rec.Code)
+	}
+	if resp := f.get(t, "/choices/"+slug, john.cookie); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("John opens the mental health question: %d, want 403", resp.StatusCode)
+	}
+	if rec := f.post(t, "/choices/"+slug+"/confirm", john.cookie, url.Values{"csrf": {johnToken}, "answer": {"no"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("John lifts mental health: %d, want 403", rec.Code)
+	}
+	if st, err := f.db.ConsentChoices(ctx, f.jane.ID); err != nil || !st.State.Withholds(store.CategoryMentalHealth) {
+		t.Errorf("after John's try, mental health is no longer kept out (%v)", err)
+	}
+	// An entry kept out by its category is as unknown to John as a key of nothing at all.
+	depression, err := fhir.ParseResource([]byte(`{"resourceType":"Condition","id":"c-dep","subject":{"reference":"Patient/jane"},` +
+		`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.1","display":"Moderate depressive episode"}]},"recordedDate":"2024-02-01"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{depression}); err != nil {
+		t.Fatal(err)
+	}
+	conditions, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionConditions, 1, 10)
+	if err != nil || len(conditions.Items) != 1 {
+		t.Fatalf("Jane's conditions: %+v, %v", conditions.Items, err)
+	}
+	for _, k := range []string{store.ItemKey(conditions.Items[0]), "conditions|http://hl7.org/fhir/sid/icd-10|F99"} {
+		rec := f.post(t, "/choices/entry", john.cookie, url.Values{"csrf": {johnToken}, "key": {k}, "answer": {"yes"}})
+		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "depressive") {
+			t.Errorf("John asks to keep out %s: %d, want 404 naming nothing", k, rec.Code)
+		}
+	}
+	choices := doc(t, f.get(t, "/choices", john.cookie))
+	if choices.Find(`a[href="/choices/`+slug+`"]`).Length() != 0 || !strings.Contains(choices.Find("main").Text(), "Only Jane Example can share this again") {
+		t.Error("John's choices page offers to change what Jane keeps out, or does not say why not")
 	}
 	// A change John makes is his, acting for Jane, in her history.
 	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {johnToken}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
