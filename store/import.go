@@ -23,7 +23,7 @@ type ImportResult struct {
 	ByType     map[string]int // resources read, by type (including unchanged ones)
 	Added      int
 	Updated    int
-	Unchanged  int // identical to what was stored: nothing written
+	Unchanged  int // identical to what was stored, or older than it: nothing written
 	Rejected   int // known types whose fields could not be read: set aside with the error
 	Unknown    int // types the portal does not show: stored raw
 	Items      int // record items written
@@ -191,8 +191,10 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 		// New resources are one statement; a known one is rewritten only when its JSON differs.
 		{&im.insert, `INSERT OR IGNORE INTO resources (source_id, type, id, version_id, last_updated, patient_id, json, stored_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		// An older version than the one stored (a bulk export taken before a sync stored a
+		// newer one) is left out: the cache never goes back in time.
 		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
-WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7`},
+WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7 AND NOT COALESCE(julianday(last_updated) > julianday(?5), 0)`},
 		{&im.delItems, deleteItemsSQL},
 		{&im.addItem, addItemsSQL(1)},
 		{&im.addItems, addItemsSQL(itemsPerInsert)},

@@ -450,3 +450,55 @@ func TestImportLinksByConfiguredSystem(t *testing.T) {
 		})
 	}
 }
+
+// A version older than the one stored (a bulk export taken before a sync
+// stored a newer one) never replaces it; a newer one does.
+func TestImportKeepsTheNewerVersion(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	obs := func(version, when, status string) fhir.Resource {
+		r, err := fhir.ParseResource([]byte(`{"resourceType":"Observation","id":"o1","meta":{"versionId":"` + version + `","lastUpdated":"` + when + `"},` +
+			`"status":"` + status + `","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2026-03-01","valueQuantity":{"value":70,"unit":"/min"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	opts := store.ImportOptions{Source: "lth"}
+	stored := func() string {
+		p, err := db.PersonByNHSNumber(ctx, "9434765919")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var status string
+		err = db.PersonResources(ctx, p.ID, func(c store.CachedResource) error {
+			if c.Type == "Observation" {
+				status = string(c.Raw)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status
+	}
+	if _, err := db.ImportResources(ctx, opts, "sync", []fhir.Resource{pt, obs("2", "2026-03-02T10:00:00+01:00", "amended")}); err != nil {
+		t.Fatal(err)
+	}
+	// The export was taken at 08:30 UTC, before the amendment at 09:00 UTC.
+	res, err := db.ImportBulk(ctx, opts, "export", store.PrepareAll([]fhir.Resource{obs("1", "2026-03-02T08:30:00Z", "final")}))
+	if err != nil || res.Updated != 0 || res.Unchanged != 1 {
+		t.Fatalf("older version: %+v, %v; want it left out", res, err)
+	}
+	if got := stored(); !strings.Contains(got, `"amended"`) {
+		t.Errorf("the older version replaced the newer: %s", got)
+	}
+	res, err = db.ImportResources(ctx, opts, "sync", []fhir.Resource{obs("3", "2026-03-03T08:00:00Z", "corrected")})
+	if err != nil || res.Updated != 1 || !strings.Contains(stored(), `"corrected"`) {
+		t.Fatalf("newer version: %+v, %v; want it stored", res, err)
+	}
+}

@@ -162,6 +162,7 @@ type Page struct {
 	Total     int             // Bundle.total, or -1
 	Deleted   []fhir.Resource // history entries whose request.method is DELETE: Type and ID (and VersionID, LastUpdated when given), no Raw
 	Warnings  []string        // what OperationOutcome entries (search.mode "outcome") said, in words
+	Served    time.Time       // the server's time when it answered (its Date header), or zero
 }
 
 // Rejected is a Bundle entry that could not be used, kept with the reason.
@@ -597,11 +598,12 @@ func checkJSON(body []byte) error {
 
 // page fetches and reads one Bundle page.
 func (c *Client) page(ctx context.Context, u *url.URL) (Page, error) {
-	_, body, err := c.call(ctx, request{method: http.MethodGet, url: u, auth: true, check: checkJSON})
+	resp, body, err := c.call(ctx, request{method: http.MethodGet, url: u, auth: true, check: checkJSON})
 	if err != nil {
 		return Page{}, err
 	}
 	p, err := parsePage(body, u)
+	p.Served, _ = http.ParseTime(resp.Header.Get("Date"))
 	var ue *UpstreamError
 	if errors.As(err, &ue) {
 		ue.Message = c.redact(ue.Message) // an OperationOutcome in place of the Bundle: its words, as any answer's, without secrets

@@ -230,7 +230,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		// change it saw; until then the next link is the checkpoint.
 		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: newest(cp.Pending, page.Resources)}
 		if page.Next == "" {
-			next = store.Checkpoint{Watermark: maxTime(cp.Watermark, next.Pending)}
+			next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
 		}
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ,
 			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next})
@@ -319,6 +319,17 @@ func newest(since string, res []fhir.Resource) string {
 		since = maxTime(since, r.LastUpdated)
 	}
 	return since
+}
+
+// notAfter is the time t, but no later than when the server answered: a
+// resource stamped in the future (a clock set wrong upstream) must not carry
+// the watermark past changes still to come, which would never be fetched.
+func notAfter(t string, served time.Time) string {
+	tt, err := time.Parse(time.RFC3339Nano, t)
+	if err != nil || served.IsZero() || !tt.After(served) {
+		return t
+	}
+	return served.UTC().Format(time.RFC3339Nano)
 }
 
 func maxTime(a, b string) string {
