@@ -229,6 +229,9 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			total.Updated += sum.Updated
 			total.Deleted += sum.Deleted
 			total.Rejected += sum.Rejected
+			for _, w := range sum.Warnings {
+				fmt.Fprintf(out, "%s: %s: %s\n", src.Name, p.Name(), w)
+			}
 			if errors.Is(err, fhirsync.ErrNoRecord) {
 				fmt.Fprintf(out, "%s: no record for %s\n", src.Name, p.Name())
 				continue

@@ -604,9 +604,14 @@ func (c *Client) page(ctx context.Context, u *url.URL) (Page, error) {
 	}
 	p, err := parsePage(body, u)
 	p.Served, _ = http.ParseTime(resp.Header.Get("Date"))
+	// What the server says in words, in place of the Bundle or beside its
+	// entries, is kept without secrets, as every answer's.
 	var ue *UpstreamError
 	if errors.As(err, &ue) {
-		ue.Message = c.redact(ue.Message) // an OperationOutcome in place of the Bundle: its words, as any answer's, without secrets
+		ue.Message = c.redact(ue.Message)
+	}
+	for i, w := range p.Warnings {
+		p.Warnings[i] = c.redact(w)
 	}
 	return p, err
 }

@@ -614,6 +614,9 @@ func TestBearerAuth(t *testing.T) {
 			writeFHIR(w, http.StatusOK, `{"resourceType":"Patient","id":"p1"}`+"\n")
 		case "/fhir/Observation":
 			writeFHIR(w, http.StatusOK, outcome("token "+token+" may not search"))
+		case "/fhir/Condition":
+			writeFHIR(w, http.StatusOK, `{"resourceType":"Bundle","type":"searchset","entry":[{"search":{"mode":"outcome"},"resource":`+
+				outcome("results withheld from token "+token)+`}]}`)
 		default:
 			writeFHIR(w, http.StatusForbidden, outcome("token "+token+" may not read "+r.URL.Path))
 		}
@@ -639,6 +642,9 @@ func TestBearerAuth(t *testing.T) {
 	if _, err := c.Search(ctx, "Observation", nil); err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "[redacted] may not search") {
 		t.Errorf("got %v; want the outcome in words without the token", err)
 	}
+	if p, err := c.Search(ctx, "Condition", nil); err != nil || len(p.Warnings) != 1 || strings.Contains(p.Warnings[0], token) {
+		t.Errorf("got %q, %v; want the warning without the token", p.Warnings, err)
+	}
 	if _, _, err := c.Get(ctx, srv.URL+"/files/1.ndjson"); err != nil {
 		t.Fatal(err)
 	}
@@ -648,7 +654,7 @@ func TestBearerAuth(t *testing.T) {
 	if elsewhere != "" {
 		t.Errorf("another server was sent credentials: %q", elsewhere)
 	}
-	want := []string{"/fhir/Patient/p1 Bearer " + token, "/fhir/Patient/p2 Bearer " + token, "/fhir/Observation Bearer " + token, "/files/1.ndjson Bearer " + token}
+	want := []string{"/fhir/Patient/p1 Bearer " + token, "/fhir/Patient/p2 Bearer " + token, "/fhir/Observation Bearer " + token, "/fhir/Condition Bearer " + token, "/files/1.ndjson Bearer " + token}
 	if !slices.Equal(seen, want) {
 		t.Errorf("server saw %q, want %q", seen, want)
 	}

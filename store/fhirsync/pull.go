@@ -56,6 +56,16 @@ type Summary struct {
 	Deleted  int
 	Rejected int
 	Pages    int
+	Warnings []string // what the server said beside its answers (e.g. that some results were withheld), each once
+}
+
+// warn notes what a server said beside a page, once.
+func (s *Summary) warn(words []string) {
+	for _, w := range words {
+		if !slices.Contains(s.Warnings, w) {
+			s.Warnings = append(s.Warnings, w)
+		}
+	}
 }
 
 func (s *Summary) add(r store.ImportResult) {
@@ -238,6 +248,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			return err
 		}
 		sum.add(res)
+		sum.warn(page.Warnings)
 		if progress != nil {
 			progress(Progress{Source: src.Name, ResourceType: typ, Result: res})
 		}
@@ -252,11 +263,13 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 // watermark. A server without type history is left to full reconciliation.
 func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, typ, watermark string, sum *Summary) error {
 	page, err := c.History(ctx, typ, p.since(watermark))
+	var ue *UpstreamError
+	if errors.As(err, &ue) && !ue.Retryable {
+		return nil // no history here: reconciliation finds deletions instead
+	}
 	for {
-		var ue *UpstreamError
-		if errors.As(err, &ue) && !ue.Retryable {
-			return nil // no history here: reconciliation finds deletions instead
-		}
+		// A later page that fails fails the pull: the watermark stays, and the next
+		// sync reads the history again from its start, so no deletion is missed.
 		if err != nil {
 			return err
 		}

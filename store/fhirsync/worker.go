@@ -158,5 +158,8 @@ func (w *Worker) pullAll(ctx context.Context, personID int64) {
 		}
 		w.log.Info("synced", "source", src.Name, "person", personID, "added", sum.Added, "updated", sum.Updated,
 			"deleted", sum.Deleted, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
+		for _, words := range sum.Warnings {
+			w.log.Warn("the server warned", "source", src.Name, "person", personID, "said", words)
+		}
 	}
 }
