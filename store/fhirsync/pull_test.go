@@ -285,19 +285,7 @@ func TestFailingSourceDoesNotStopAnother(t *testing.T) {
 func TestReconcileFindsDeletions(t *testing.T) {
 	ctx := context.Background()
 	srv, patientID := startServer(t)
-	db := openDB(t)
-	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
-	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, src, puller, person := syncedPerson(t, srv.URL, patientID)
 	// Empty the server and load the patient again without one procedure: history starts afresh.
 	if status, body := srv.Do(t, "POST", "/$reset", nil); status >= 300 {
 		t.Fatalf("reset: %d %s", status, body)
@@ -325,19 +313,7 @@ func TestReconcileRepairsAndChecksBeforeDeleting(t *testing.T) {
 	ctx := context.Background()
 	srv, patientID := startServer(t)
 	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
-	db := openDB(t)
-	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: proxy.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
-	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
-		t.Fatal(err)
-	}
+	db, src, puller, person := syncedPerson(t, proxy.URL, patientID)
 	want := upstreamCopy(t, srv, patientID)
 	procs := srv.Search(t, "Procedure?patient=Patient/"+patientID+"&_count=2").Entry
 	if len(procs) != 2 {
@@ -368,16 +344,7 @@ func TestReconcileRepairsAndChecksBeforeDeleting(t *testing.T) {
 func TestPullGoesOnPastDeadEnds(t *testing.T) {
 	ctx := context.Background()
 	srv, patientID := startServer(t)
-	db := openDB(t)
-	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
-	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, src, puller, person := foundPerson(t, srv.URL, patientID)
 	cp := store.Checkpoint{NextURL: srv.URL + "/Observation/expired-search?page=2"}
 	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test", Checkpoint: &cp,
 		Rejected: []store.Rejected{{ID: "x1", Error: "the resource has no resourceType", Raw: []byte(`{"id":"x1"}`)}}}); err != nil {
@@ -392,6 +359,35 @@ func TestPullGoesOnPastDeadEnds(t *testing.T) {
 	if open, err := db.Unresolved(ctx, src.ID, 10); err != nil || len(open) != 1 || open[0].ID != "x1" {
 		t.Errorf("kept aside: %+v, %v; want x1 still", open, err)
 	}
+}
+
+// foundPerson is a store with the FHIR server at base as the source "lth", a
+// puller for it that reconciles only when told to, and the person the
+// server's Patient patientID is, found there but not yet synced.
+func foundPerson(t *testing.T, base, patientID string) (*store.DB, store.Source, *fhirsync.Puller, store.Person) {
+	t.Helper()
+	ctx := context.Background()
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
+	person, err := puller.FindPerson(ctx, src, syntheaSystem, patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, src, puller, person
+}
+
+// syncedPerson is foundPerson, synced once.
+func syncedPerson(t *testing.T, base, patientID string) (*store.DB, store.Source, *fhirsync.Puller, store.Person) {
+	t.Helper()
+	db, src, puller, person := foundPerson(t, base, patientID)
+	if _, err := puller.PullPerson(context.Background(), src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	return db, src, puller, person
 }
 
 // withoutFirst is the bundle file with its first resource of that type left out.
