@@ -211,8 +211,13 @@ func TestAccountJourney(t *testing.T) {
 	}
 	tb.checkPage()
 
-	// 6. Remove the first passkey: one button, no confirmation while another is left.
-	status = tb.press("remove the first passkey", `.mcr-passkey form[action$="/remove"] button`)
+	// 6. Remove the first passkey: a page asks first, saying the others still work.
+	status = tb.press("remove the first passkey", `.mcr-passkey a[href$="/remove"]`)
+	if text := tb.text(); !strings.HasSuffix(tb.path(), "/remove") || status != 200 || !strings.Contains(text, "Remove this passkey?") {
+		t.Fatalf("removing one of two passkeys did not ask first (on %s, %d)", tb.path(), status)
+	}
+	tb.checkPage()
+	status = tb.press("confirm removing the first passkey", `form[action$="/remove"] button[type="submit"]`)
 	wantOn(tb, "/account", status)
 	if got := passkeyNames(tb); len(got) != 1 || got[0] != "Jane's laptop" {
 		t.Errorf("after removing the first, passkeys %q", got)

@@ -16,7 +16,7 @@ func reportsHeading(e store.Entry) string {
 
 // reportText is one source's report in words.
 func reportText(r store.Report) string {
-	parts := []string{itemName(r.Item)}
+	parts := []string{ItemName(r.Item)}
 	if r.Item.Value != "" {
 		parts = append(parts, r.Item.Value)
 	}

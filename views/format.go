@@ -162,8 +162,8 @@ func humanise(code string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-// itemName is what the item is, never blank.
-func itemName(it store.RecordItem) string {
+// ItemName is what the item is, never blank: its page's title and heading.
+func ItemName(it store.RecordItem) string {
 	if d := strings.TrimSpace(it.Display); d != "" {
 		return d
 	}

@@ -86,7 +86,7 @@ func TestItemNameAndFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := itemName(tt.it); got != tt.wantName {
+			if got := ItemName(tt.it); got != tt.wantName {
 				t.Errorf("itemName = %q, want %q", got, tt.wantName)
 			}
 			if got := itemFrom(tt.it); got != tt.from {

@@ -256,7 +256,7 @@ func summaryCard(title, slug, seeAll string, items []store.RecordItem, total int
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var11 string
-					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(itemName(it))
+					templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(ItemName(it))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `record.templ`, Line: 75, Col: 87}
 					}
@@ -687,7 +687,7 @@ func itemTable(sp store.SectionPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(itemName(it))
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(ItemName(it))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `record.templ`, Line: 155, Col: 157}
 			}

@@ -1331,7 +1331,7 @@ func testLinkNote(t store.ResultTest) string {
 
 // recordedAs names the test as the record has it, with its code.
 func recordedAs(t store.ResultTest) string {
-	s := "Recorded as: " + itemName(t.Latest.Item)
+	s := "Recorded as: " + ItemName(t.Latest.Item)
 	switch t.CodeSystem {
 	case "http://loinc.org":
 		s += " (LOINC code " + t.Code + ")"

@@ -139,7 +139,7 @@ func (s *Server) accessLog(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		status = http.StatusBadRequest
 	}
-	return s.render(c, status, views.AccessLog(s.page(c, "Who has looked at your record"), a.Person, form, lp))
+	return s.render(c, status, views.AccessLog(s.page(c, pagedTitle("Who has looked at your record", page, lp.Pages())), a.Person, form, lp))
 }
 
 // parseFilterDate reads one of the filter's dates (day, month, year boxes), in

@@ -196,7 +196,11 @@ func TestAccessLogPage(t *testing.T) {
 		if next != "/record/access-log?page=2&who=you" {
 			t.Fatalf("next %q", next)
 		}
-		rows := accessRows(doc(t, get(next, jane, firefox)))
+		second := doc(t, get(next, jane, firefox))
+		if title := second.Find("title").Text(); !strings.HasPrefix(title, "Who has looked at your record (page 2 of 2)") {
+			t.Errorf("page 2 is titled %q", title)
+		}
+		rows := accessRows(second)
 		if len(rows) != 9 || rows[7] != "You | Viewed your record summary | Firefox on Windows" {
 			t.Errorf("page 2: %v", rows)
 		}

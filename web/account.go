@@ -166,8 +166,9 @@ func (s *Server) renamePasskey(c echo.Context) error {
 	}
 }
 
-// removeLastPasskeyPage asks for confirmation before the last passkey goes.
-func (s *Server) removeLastPasskeyPage(c echo.Context) error {
+// removePasskeyPage asks for confirmation before a passkey goes, saying more
+// when it is the last.
+func (s *Server) removePasskeyPage(c echo.Context) error {
 	pk, err := s.accountPasskey(c)
 	if err != nil {
 		return err
@@ -177,8 +178,7 @@ func (s *Server) removeLastPasskeyPage(c echo.Context) error {
 		return err
 	}
 	if len(pks) > 1 {
-		// Not the last one: the account page removes it with one button.
-		return c.Redirect(http.StatusSeeOther, "/account#passkey-"+strconv.FormatInt(pk.ID, 10))
+		return s.render(c, http.StatusOK, views.RemovePasskey(s.page(c, "Remove this passkey?"), pk))
 	}
 	return s.render(c, http.StatusOK, views.RemoveLastPasskey(s.page(c, "Remove your only passkey?"), pk))
 }

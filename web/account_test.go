@@ -78,9 +78,9 @@ func TestAccountPageListsPasskeys(t *testing.T) {
 	if !strings.Contains(second, "Password manager") || !strings.Contains(second, "Synced passkey (for example in your password manager)") {
 		t.Errorf("synced passkey not described as synced: %s", second)
 	}
-	// With two passkeys each can be removed straight away; the rename link names the passkey for screen readers.
-	if n := d.Find(`form[action="/account/passkeys/` + itoa(pks[1].ID) + `/remove"] input[name="csrf"]`).Length(); n != 1 {
-		t.Errorf("no remove form with a CSRF token for the second passkey")
+	// Each Remove link leads to a page that asks first; the links name the passkey for screen readers.
+	if got := d.Find(`a[href="/account/passkeys/` + itoa(pks[1].ID) + `/remove"]`).Text(); got != "Remove Password manager" || d.Find(`form[action$="/remove"]`).Length() != 0 {
+		t.Errorf("remove link reads %q, or the account page removes with no question", got)
 	}
 	if got := d.Find(`a[href="/account/passkeys/` + itoa(pks[1].ID) + `/rename"]`).Text(); got != "Rename Password manager" {
 		t.Errorf("rename link reads %q", got)
@@ -229,7 +229,11 @@ func TestRemovePasskeys(t *testing.T) {
 	elsewhere, _, _ := f.db.CreateSession(ctx, acct.ID, store.DefaultSessionPolicy())
 	token := csrfToken(t, f, jane)
 
-	// One of two goes with one button.
+	// One of two goes once confirmed on a page of its own.
+	ask := doc(t, f.get(t, "/account/passkeys/"+itoa(pks[0].ID)+"/remove", jane))
+	if ask.Find("h1").Text() != "Remove this passkey?" || ask.Find(`form[action="/account/passkeys/`+itoa(pks[0].ID)+`/remove"] input[name="csrf"]`).Length() != 1 {
+		t.Errorf("the page asking to remove one of two: %q", ask.Find("main").Text())
+	}
 	rec := f.post(t, "/account/passkeys/"+itoa(pks[0].ID)+"/remove", jane, url.Values{"csrf": {token}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account?done=removed" {
 		t.Fatalf("remove one of two: %d to %q", rec.Code, rec.Header().Get("Location"))

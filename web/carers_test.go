@@ -228,6 +228,14 @@ func TestInviteAcceptSwitch(t *testing.T) {
 		t.Fatalf("empty invitation: %d", rec.Code)
 	}
 
+	// Parental responsibility for an adult: the error is by the box, which points to it.
+	rec = f.post(t, "/carers/invite", janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)},
+		"name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines"}, "ends": {"12m"}, "parental": {"yes"}})
+	if d := docOf(t, rec.Body.String()); rec.Code != http.StatusBadRequest || d.Find(`.nhsuk-error-summary a[href="#parental"]`).Length() != 1 ||
+		d.Find(".nhsuk-form-group--error #parental-error").Length() != 1 || d.Find("#parental").AttrOr("aria-describedby", "") != "parental-hint parental-error" {
+		t.Errorf("parental responsibility for an adult: %d; want the error summary linking to the box, and the error by it", rec.Code)
+	}
+
 	rec = f.post(t, "/carers/invite", janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)},
 		"name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines", "choices"}, "ends": {"12m"}})
 	if rec.Code != http.StatusOK {

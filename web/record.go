@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -46,11 +47,20 @@ func (s *Server) recordSection(c echo.Context) error {
 		return store.Errorf(store.ENOTFOUND, "There is no such page of your record.")
 	}
 	s.logView(c, person, sp.Section.Slug)
-	p, err := s.recordPage(c, sp.Section.Title, person)
+	p, err := s.recordPage(c, pagedTitle(sp.Section.Title, page, sp.Pages()), person)
 	if err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.RecordSection(p, person, sp))
+}
+
+// pagedTitle is the title of one page of a list that has several: "Medicines
+// (page 2 of 5)", so each page of it is told apart in tabs and history.
+func pagedTitle(title string, page, pages int) string {
+	if pages <= 1 {
+		return title
+	}
+	return fmt.Sprintf("%s (page %d of %d)", title, page, pages)
 }
 
 // recordPage is a page of the person's record, saying how up to date each source is.

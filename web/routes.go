@@ -71,7 +71,7 @@ func (s *Server) routes() {
 	signedIn.POST("/account/passkeys/finish", s.addPasskeyFinish)
 	signedIn.GET("/account/passkeys/:id/rename", s.renamePasskeyPage)
 	signedIn.POST("/account/passkeys/:id/rename", s.renamePasskey)
-	signedIn.GET("/account/passkeys/:id/remove", s.removeLastPasskeyPage)
+	signedIn.GET("/account/passkeys/:id/remove", s.removePasskeyPage)
 	signedIn.POST("/account/passkeys/:id/remove", s.removePasskey)
 	signedIn.POST("/account/sessions/signout-others", s.signOutOthers)
 
