@@ -181,13 +181,16 @@ JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, keys...)
 
 // currentMedicines is pageOfItems with one line per medicine, by code (or by
 // name when it has none): the newest prescription of each, since a repeat
-// prescription is many entries. SQLite takes the bare id from the row holding
-// MAX(date).
-func currentMedicines(filter string) string {
+// prescription is many entries, shown only if its status passes current.
+// The newest is chosen first, whatever its status, so a medicine stopped
+// since is never shown by an older active prescription. SQLite takes the
+// bare id from the row holding MAX(date). filter (the carer's) applies to
+// every prescription, and takes arguments; current takes none.
+func currentMedicines(filter, current string) string {
 	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 WHERE ri.id IN (SELECT id FROM (SELECT ri.id AS id, MAX(ri.date) FROM record_items ri
-	WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0` + filter + `
-	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))
+	WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0 AND ri.status != 'entered-in-error'` + filter + `
+	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))` + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
 }
 
@@ -316,17 +319,20 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		filter  string
 		limit   int
 	}{
-		{&sum.Allergies, fhir.SectionAllergies, ``, 10},
+		// Only what holds now: no allergy recorded in error, ruled out or over; no
+		// condition but a confirmed current one; no result recorded in error or
+		// cancelled (never done).
+		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'inactive', 'resolved')`, 10},
 		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold', 'intended')`, 10},
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
-		{&sum.RecentResults, fhir.SectionResults, ``, 5},
+		{&sum.RecentResults, fhir.SectionResults, resultShown, 5},
 	}
 	var all []RecordItem
 	counts := make([]int, len(lists))
 	for i, l := range lists {
 		q := pageOfItems(l.filter+cf, `LIMIT ?`)
 		if l.section == fhir.SectionMedicines {
-			q = currentMedicines(l.filter + cf)
+			q = currentMedicines(cf, l.filter)
 		}
 		rows, err := db.db.QueryContext(ctx, q, append(append([]any{personID, l.section}, cargs...), l.limit)...)
 		if err != nil {

@@ -163,8 +163,13 @@ func (t testRef) key() string { return TestKey(t.system, t.code, t.name) }
 // sameTest is the SQL that picks a coded test's results, straight off the
 // record_items_results index, and its arguments.
 func (t testRef) sameTest(personID int64) (string, []any) {
-	return ` AND ri.section = ? AND ri.code_system = ? AND ri.code = ?`, []any{personID, fhir.SectionResults, t.system, t.code}
+	return ` AND ri.section = ? AND ri.code_system = ? AND ri.code = ?` + resultShown, []any{personID, fhir.SectionResults, t.system, t.code}
 }
+
+// resultShown leaves out results upstream says were recorded in error, or
+// cancelled (never done): no trend, latest result or summary shows them. The
+// results index holds the status (migration 0017), so this costs no look-up.
+const resultShown = ` AND ri.status NOT IN ('entered-in-error', 'cancelled')`
 
 // ResultTests returns the person's results grouped by test (code system and
 // code; by name when there is no code), the test with the newest result first.
@@ -1295,7 +1300,7 @@ func formatNumber(f float64) string {
 }
 
 // uncodedResults picks the results without a code, as sameTest picks a coded test's.
-const uncodedResults = ` AND ri.section = ? AND ri.code_system = '' AND ri.code = ''`
+const uncodedResults = ` AND ri.section = ? AND ri.code_system = '' AND ri.code = ''` + resultShown
 
 // dropResults leaves out the items whose "date|value" is in hide.
 func dropResults(items []RecordItem, hide map[string]bool) []RecordItem {

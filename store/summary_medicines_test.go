@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -37,5 +39,159 @@ func TestSummaryOneLinePerMedicine(t *testing.T) {
 	want := []string{"Metformin 500mg tablets 2025-03-10", "Ramipril 5mg capsules 2024-03-01"}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("current medicines: got %q, want %q", got, want)
+	}
+}
+
+// TestSummaryShowsOnlyWhatHoldsNow: the summary lists no allergy recorded in
+// error, ruled out or over; no condition that is not a confirmed current one;
+// no medicine stopped since its last active prescription; and no result
+// recorded in error or cancelled, which no test's latest result or trend
+// shows either.
+func TestSummaryShowsOnlyWhatHoldsNow(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	parse := func(raw string) fhir.Resource {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	allergy := func(id, name, clinical, verification string) fhir.Resource {
+		return parse(`{"resourceType":"AllergyIntolerance","id":"` + id + `","patient":{"reference":"Patient/p"},"code":{"text":"` + name + `"},` +
+			`"clinicalStatus":{"coding":[{"code":"` + clinical + `"}]},"verificationStatus":{"coding":[{"code":"` + verification + `"}]},"recordedDate":"2024-01-01"}`)
+	}
+	condition := func(id, name, clinical, verification string) fhir.Resource {
+		return parse(`{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"Patient/p"},"code":{"text":"` + name + `"},` +
+			`"clinicalStatus":{"coding":[{"code":"` + clinical + `"}]},"verificationStatus":{"coding":[{"code":"` + verification + `"}]},"recordedDate":"2024-01-01"}`)
+	}
+	medicine := func(id, name, status, when string) fhir.Resource {
+		return parse(`{"resourceType":"MedicationRequest","id":"` + id + `","status":"` + status + `","intent":"order","subject":{"reference":"Patient/p"},` +
+			`"medicationCodeableConcept":{"text":"` + name + `"},"authoredOn":"` + when + `"}`)
+	}
+	result := func(id, status, when, value string) fhir.Resource {
+		return parse(`{"resourceType":"Observation","id":"` + id + `","status":"` + status + `","category":[{"coding":[{"code":"laboratory"}]}],` +
+			`"code":{"coding":[{"system":"http://loinc.org","code":"2339-0","display":"Glucose"}]},"subject":{"reference":"Patient/p"},` +
+			`"effectiveDateTime":"` + when + `","valueQuantity":{"value":` + value + `,"unit":"mmol/L"}}`)
+	}
+	res := []fhir.Resource{
+		searchPatient("p", "9434765870", "Sam"),
+		allergy("a1", "Penicillin", "active", "confirmed"), allergy("a2", "Latex", "active", "refuted"),
+		allergy("a3", "Aspirin", "active", "entered-in-error"), allergy("a4", "Peanut", "resolved", "confirmed"),
+		condition("c1", "Asthma", "active", "confirmed"), condition("c2", "Lung cancer", "active", "differential"),
+		condition("c3", "Epilepsy", "active", "refuted"),
+		medicine("w1", "Warfarin", "active", "2023-01-01"), medicine("w2", "Warfarin", "stopped", "2025-01-01"),
+		medicine("m1", "Metformin", "active", "2025-02-01"), medicine("m2", "Metformin", "entered-in-error", "2025-03-01"),
+		result("r1", "final", "2025-03-01T09:00:00Z", "4.1"), result("r2", "cancelled", "2025-03-05T09:00:00Z", "6.5"),
+		result("r3", "entered-in-error", "2025-03-10T09:00:00Z", "7.9"),
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.RecordSummary(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := func(items []store.RecordItem) string {
+		var out []string
+		for _, it := range items {
+			out = append(out, it.Display+" "+it.Value)
+		}
+		return strings.Join(out, "; ")
+	}
+	for _, tt := range []struct {
+		what  string
+		items []store.RecordItem
+		want  string
+	}{
+		{"allergies", sum.Allergies, "Penicillin "},
+		{"conditions", sum.Conditions, "Asthma "},
+		{"medicines", sum.Medicines, "Metformin "},
+		{"recent results", sum.RecentResults, "Glucose 4.1 mmol/L"},
+	} {
+		if got := names(tt.items); got != tt.want {
+			t.Errorf("summary %s: %q, want %q", tt.what, got, tt.want)
+		}
+	}
+	tests, err := db.ResultTests(ctx, p.ID)
+	if err != nil || len(tests) != 1 || tests[0].Latest.Item.Value != "4.1 mmol/L" || tests[0].Trend {
+		t.Fatalf("result tests: %+v, %v; want glucose, latest 4.1 and no trend", tests, err)
+	}
+	trend, err := db.ResultTrend(ctx, p.ID, tests[0].Key, 1, 10)
+	if err != nil || trend.Total != 1 || len(trend.Results) != 1 {
+		t.Errorf("trend: %d results %+v, %v; want the one real result", trend.Total, trend.Results, err)
+	}
+	// The conditions page says which is not confirmed and which was ruled out.
+	sec, err := db.RecordSection(ctx, p.ID, fhir.SectionConditions, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses := map[string]string{}
+	for _, it := range sec.Items {
+		statuses[it.Display] = it.Status
+	}
+	if statuses["Lung cancer"] != "unconfirmed" || statuses["Epilepsy"] != "refuted" || statuses["Asthma"] != "active" {
+		t.Errorf("condition statuses %v", statuses)
+	}
+}
+
+// TestMigrationReadsVerificationAgain: entries stored before migration 0017
+// are read again by it as the importer now reads them.
+func TestMigrationReadsVerificationAgain(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	var res []fhir.Resource
+	for _, raw := range []string{
+		`{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765870"}]}`,
+		`{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p"},"code":{"text":"Lung cancer"},"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"differential"}]}}`,
+		`{"resourceType":"Condition","id":"c3","subject":{"reference":"Patient/p"},"code":{"text":"Epilepsy"},"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"refuted"}]}}`,
+		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/p"},"code":{"text":"Penicillin"},"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"confirmed"}]}}`,
+	} {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, r)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// As the importer stored them before 0017: the clinical status alone.
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE record_items SET status = 'active' WHERE section IN ('allergies', 'conditions')`, `DELETE FROM schema_migrations WHERE version = 17`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, sec := range []string{fhir.SectionConditions, fhir.SectionAllergies} {
+		sp, err := db.RecordSection(ctx, p.ID, sec, 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range sp.Items {
+			got[it.Display] = it.Status
+		}
+	}
+	if got["Lung cancer"] != "unconfirmed" || got["Epilepsy"] != "refuted" || got["Penicillin"] != "active" {
+		t.Errorf("after the migration: %v", got)
 	}
 }

@@ -268,6 +268,22 @@ func dedupKey(it Item) string {
 	return strings.Join([]string{it.Section, what, day, it.Value}, "|")
 }
 
+// verifiedStatus is an allergy's or condition's status as the record shows it:
+// its clinical status, unless its verification says it was recorded in
+// error, ruled out, or not yet confirmed (then a current one is shown as "not
+// confirmed", never as a known current fact).
+func verifiedStatus(clinical, verification string) string {
+	switch verification {
+	case "entered-in-error", "refuted":
+		return verification
+	case "unconfirmed", "provisional", "differential":
+		if clinical == "" || clinical == "active" || clinical == "recurrence" || clinical == "relapse" {
+			return "unconfirmed"
+		}
+	}
+	return clinical
+}
+
 func projectAllergy(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
@@ -286,10 +302,7 @@ func projectAllergy(raw []byte) ([]Item, about, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	status := v.ClinicalStatus.Code()
-	if v.VerificationStatus.Code() == "entered-in-error" {
-		status = "entered-in-error"
-	}
+	status := verifiedStatus(v.ClinicalStatus.Code(), v.VerificationStatus.Code())
 	it := item(SectionAllergies, v.Code, "Allergy or reaction (not named)", firstNonEmpty(v.OnsetDateTime, v.RecordedDate), status)
 	var reactions []string
 	for _, r := range v.Reaction {
@@ -390,10 +403,7 @@ func projectCondition(raw []byte) ([]Item, about, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	status := v.ClinicalStatus.Code()
-	if v.VerificationStatus.Code() == "entered-in-error" {
-		status = "entered-in-error"
-	}
+	status := verifiedStatus(v.ClinicalStatus.Code(), v.VerificationStatus.Code())
 	it := item(SectionConditions, v.Code, "Condition (not named)", firstNonEmpty(v.OnsetDateTime, v.OnsetPeriod.Start, v.RecordedDate), status)
 	if v.AbatementDateTime != "" {
 		it.Detail = "Ended " + v.AbatementDateTime[:min(10, len(v.AbatementDateTime))]
