@@ -1535,9 +1535,10 @@ func deliveryWords(d store.ConsentDelivery) string {
 	case store.DeliverySent:
 		return "Sent to " + d.SourceName + " on " + dateTime(d.SentAt)
 	case store.DeliveryFailed:
-		s := "Not accepted by " + d.SourceName + ": " + firstNonEmpty(d.LastError, "they did not say why")
+		// Why is for the operators (portal outbox): the patient is told what happened.
+		s := "Not accepted by " + d.SourceName + "."
 		if d.Superseded {
-			s += ". A later change, with all your choices, has been sent to them since."
+			s += " A later change, with all your choices, has been sent to them since."
 		}
 		return s
 	}

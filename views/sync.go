@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -27,9 +28,9 @@ func syncLines(p Page) []syncLine {
 		case okRunning && p.Now.Sub(running) < runningFor:
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
 		case st.LastError != "" && okSuccess:
-			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s: %s You are seeing what it sent %s.", org, st.LastError, ago(p.Now, success)), Warning: true}
+			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s. %s You are seeing what it sent %s.", org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":
-			l = syncLine{Text: fmt.Sprintf("We could not get your record from %s yet: %s", org, st.LastError), Warning: true}
+			l = syncLine{Text: fmt.Sprintf("We could not get your record from %s yet. %s", org, sentence(st.LastError)), Warning: true}
 		case okSuccess:
 			l = syncLine{Text: "Updated from " + org + " " + ago(p.Now, success) + "."}
 		default:
@@ -38,6 +39,19 @@ func syncLines(p Page) []syncLine {
 		out = append(out, l)
 	}
 	return out
+}
+
+// sentence is s as a sentence: a capital first and a full stop last.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 func anyRunning(lines []syncLine) bool {

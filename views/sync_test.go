@@ -21,9 +21,9 @@ func TestSyncLines(t *testing.T) {
 		{"updated", store.SyncStatus{Source: lth, LastSuccessAt: stamp(4 * time.Minute)}, "Updated from Leeds Teaching Hospitals 4 minutes ago.", false, false},
 		{"running", store.SyncStatus{Source: lth, RunningSince: stamp(time.Minute), LastSuccessAt: stamp(time.Hour)}, "Updating from Leeds Teaching Hospitals…", false, true},
 		{"running mark left by a stopped process", store.SyncStatus{Source: lth, RunningSince: stamp(time.Hour), LastSuccessAt: stamp(2 * time.Hour)}, "Updated from Leeds Teaching Hospitals 2 hours ago.", false, false},
-		{"failing with data", store.SyncStatus{Source: lth, LastSuccessAt: stamp(26 * time.Hour), LastError: "We could not reach this organisation's system. We will try again soon.", FailingSince: stamp(time.Hour)},
-			"We could not update your record from Leeds Teaching Hospitals: We could not reach this organisation's system. We will try again soon. You are seeing what it sent on 24 November 2026.", true, false},
-		{"never reached", store.SyncStatus{Source: lth, LastError: "This organisation's system took too long to answer."}, "We could not get your record from Leeds Teaching Hospitals yet: This organisation's system took too long to answer.", true, false},
+		{"failing with data", store.SyncStatus{Source: lth, LastSuccessAt: stamp(26 * time.Hour), LastError: "Their system did not answer. We will try again soon.", FailingSince: stamp(time.Hour)},
+			"We could not update your record from Leeds Teaching Hospitals. Their system did not answer. We will try again soon. You are seeing what it sent on 24 November 2026.", true, false},
+		{"never reached", store.SyncStatus{Source: lth, LastError: "their system has not been answering"}, "We could not get your record from Leeds Teaching Hospitals yet. Their system has not been answering.", true, false},
 		{"not tried yet", store.SyncStatus{Source: lth}, "Waiting to update from Leeds Teaching Hospitals.", false, false},
 	}
 	for _, tt := range tests {

@@ -394,12 +394,15 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	d := doc(t, f.get(t, "/choices/history", jane))
 	hist := strings.Join(strings.Fields(d.Find("main").Text()), " ")
 	for _, want := range []string{
-		"Not accepted by Yorkshire and Humber Care Record: The server answered 422 Unprocessable Entity. The server said: Consent.patient is required",
+		"Not accepted by Yorkshire and Humber Care Record.",
 		"Waiting to send to Yorkshire and Humber Care Record — we will keep trying",
 	} {
 		if !strings.Contains(hist, want) {
 			t.Errorf("history lacks %q: %q", want, hist)
 		}
+	}
+	if strings.Contains(hist, "422") || strings.Contains(hist, "Consent.patient") {
+		t.Errorf("the history shows the server's technical reason to the patient: %q", hist)
 	}
 	action, ok := d.Find(`form[action^="/choices/deliveries/"] button`).Parent().Attr("action")
 	if !ok {

@@ -236,7 +236,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	}
 	for _, f := range m.Error {
 		if err := c.readErrorFile(ctx, f, say); err != nil {
-			say("Could not read the export's list of problems: %s", Explain(err)) // the data itself is stored
+			say("Could not read the export's list of problems: %v", err) // the data itself is stored
 		}
 	}
 	c.cancelExport(ctx, m.StatusURL) // all downloaded: the server may delete the files

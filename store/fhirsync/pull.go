@@ -575,7 +575,9 @@ func worthRetrying(err error) bool {
 	return false
 }
 
-// Explain puts a sync error in words a person can read.
+// Explain puts a sync error in a sentence a patient can read: what happened,
+// never how. The error itself, for operators, goes to the log and to portal
+// sync's error output.
 func Explain(err error) string {
 	var ue *UpstreamError
 	switch {
@@ -583,12 +585,16 @@ func Explain(err error) string {
 		return ""
 	case errors.Is(err, ErrNoRecord):
 		return "This organisation has no record for you."
-	case errors.Is(err, ErrCircuitOpen):
-		return "We could not reach this organisation's system. We will try again soon."
+	case errors.Is(err, ErrCircuitOpen), errors.Is(err, context.DeadlineExceeded):
+		return "Their system has not been answering. We will try again soon."
 	case errors.As(err, &ue):
-		return ue.Message
-	case errors.Is(err, context.DeadlineExceeded):
-		return "This organisation's system took too long to answer. We will try again soon."
+		switch {
+		case ue.Status == http.StatusUnauthorized || ue.Status == http.StatusForbidden:
+			return "Their system would not let us read your record. We will try again soon."
+		case ue.Retryable:
+			return "Their system did not answer. We will try again soon."
+		}
+		return "Their system sent an answer we could not read. We will try again soon."
 	}
-	return "We could not update your record from this organisation. We will try again soon."
+	return "Something went wrong while we were getting your record. We will try again soon."
 }

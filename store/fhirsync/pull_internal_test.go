@@ -1,6 +1,9 @@
 package fhirsync
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -20,6 +23,28 @@ func TestNotAfter(t *testing.T) {
 	} {
 		if got := notAfter(tt.t, tt.served); got != tt.want {
 			t.Errorf("%s: notAfter(%q) = %q, want %q", tt.name, tt.t, got, tt.want)
+		}
+	}
+}
+
+// Explain tells a patient what happened in a plain sentence, never the
+// server's own words or a status code.
+func TestExplain(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&UpstreamError{Status: 403, Message: "The server said: token abc123 may not read"}, "Their system would not let us read your record. We will try again soon."},
+		{&UpstreamError{Status: 503, Message: "The server said: down", Retryable: true}, "Their system did not answer. We will try again soon."},
+		{&UpstreamError{Message: "the connection was reset", Retryable: true}, "Their system did not answer. We will try again soon."},
+		{&UpstreamError{Status: 422, Message: "The server said: Observation.code is required"}, "Their system sent an answer we could not read. We will try again soon."},
+		{fmt.Errorf("lth: %w", ErrCircuitOpen), "Their system has not been answering. We will try again soon."},
+		{context.DeadlineExceeded, "Their system has not been answering. We will try again soon."},
+		{ErrNoRecord, "This organisation has no record for you."},
+		{errors.New("the answer has no access_token"), "Something went wrong while we were getting your record. We will try again soon."},
+	} {
+		if got := Explain(tt.err); got != tt.want {
+			t.Errorf("Explain(%v) = %q, want %q", tt.err, got, tt.want)
 		}
 	}
 }
