@@ -199,7 +199,7 @@ func TestCarerJourney(t *testing.T) {
 	jane.checkPage()
 	status = jane.press("confirm", `form[action="`+grantPath+`/revoke"] button[type=submit]`)
 	wantOn(jane, "/carers", status)
-	if !strings.Contains(jane.text(), "Revoked") {
+	if !strings.Contains(jane.text(), "Stopped") {
 		t.Errorf("after stopping, Jane's list says %.400s", jane.text())
 	}
 	jane.checkPage()
@@ -216,7 +216,7 @@ func TestCarerJourney(t *testing.T) {
 	wantOn(john, "/acting-for", status)
 	john.checkPage()
 	john.navigate(p.BaseURL + "/caring")
-	if !strings.Contains(john.text(), "Revoked") || !strings.Contains(john.text(), "Stopped John Smith's access") {
+	if !strings.Contains(john.text(), "Stopped") || !strings.Contains(john.text(), "Stopped John Smith's access") {
 		t.Errorf("John's side does not show the revocation: %.500s", john.text())
 	}
 	john.checkPage()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/a-h/templ"
 
@@ -112,12 +113,25 @@ func statusTag(status string) string {
 	return "nhsuk-tag nhsuk-tag--grey"
 }
 
-// grantStatus is a grant's status for people, with a capital letter.
+// grantStatus is a grant's status in plain words.
 func grantStatus(status string) string {
-	if status == "" {
+	switch status {
+	case store.GrantInvited:
+		return "Invited"
+	case store.GrantExpired:
+		return "Invitation ran out"
+	case store.GrantLocked:
+		return "Invitation stopped: too many wrong tries"
+	case store.GrantActive:
+		return "Active"
+	case store.GrantEnded:
+		return "Ended"
+	case store.GrantRevoked:
+		return "Stopped"
+	case "":
 		return ""
 	}
-	return string(status[0]-'a'+'A') + status[1:]
+	return strings.ToUpper(status[:1]) + status[1:]
 }
 
 // describedBy joins the ids of a field's hint ("id-hint") and error ("id-error") that exist.

@@ -205,22 +205,30 @@ func (s *Server) choiceConfirm(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/choices/done/%d", d.ID))
 }
 
-// choiceLogWords is a change as the access log names it, e.g. "research: no"
-// or "keep mental health out of sharing: yes".
+// choiceLogWords is a change as the person reads it in their access log,
+// after "Changed your sharing choices:", e.g. "do not use your record for
+// research" or "keep mental health out of sharing".
 func choiceLogWords(q, label, answer string) string {
-	words := map[string]string{
-		store.QuestionDirectCare: "share with staff who care for them",
-		store.QuestionResearch:   "research",
-		store.QuestionPlanning:   "planning and improving services",
-	}[q]
-	if words == "" {
-		if _, ok := store.ItemQuestionKey(q); ok {
-			words = "keep " + label + " out of sharing"
-		} else {
-			words = "keep " + strings.ReplaceAll(store.ConsentQuestionSlug(q), "-", " ") + " out of sharing"
+	yes := answer == "yes"
+	pick := func(ifYes, ifNo string) string {
+		if yes {
+			return ifYes
 		}
+		return ifNo
 	}
-	return words + ": " + answer
+	switch q {
+	case store.QuestionDirectCare:
+		return pick("share your record with staff who care for you", "do not share your record with staff who care for you")
+	case store.QuestionResearch:
+		return pick("use your record for research", "do not use your record for research")
+	case store.QuestionPlanning:
+		return pick("use your record to plan and improve services", "do not use your record to plan and improve services")
+	}
+	what := label
+	if _, ok := store.ItemQuestionKey(q); !ok {
+		what = strings.ReplaceAll(store.ConsentQuestionSlug(q), "-", " ")
+	}
+	return pick("keep "+what+" out of sharing", "share "+what+" again")
 }
 
 // choiceDone shows the confirmation panel for a saved change.
@@ -251,7 +259,7 @@ func (s *Server) choiceRetry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	entry := s.accessEntry(c, a.Person, "choice", fmt.Sprintf("send change again (delivery %d)", id))
+	entry := s.accessEntry(c, a.Person, "choice", "send a change again to an organisation that did not accept it")
 	if err := s.db.RetryConsentDelivery(c.Request().Context(), a.Person.ID, id, entry); err != nil {
 		return err
 	}

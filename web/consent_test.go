@@ -141,7 +141,7 @@ func TestChoicesPages(t *testing.T) {
 		}
 		found := false
 		for _, a := range log {
-			if a.Action == "choice" && a.What == "research: no" {
+			if a.Action == "choice" && a.What == "do not use your record for research" {
 				found = true
 			}
 		}
