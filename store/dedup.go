@@ -52,13 +52,15 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 	return rows.Err()
 }
 
-// markDups works out which source's items stand for a fact: the source that
-// reported it most often (a repeat prescription is several facts at one
-// source), the lowest-numbered on a tie. Every other source's items for the
-// fact are dup. Only the set of items decides, never the order they arrived in.
+// markDups works out which source's items stand for a fact: never a source
+// whose every report of it was recorded in error or ruled out while another
+// source reports it as it is; then the source that reported it most often (a
+// repeat prescription is several facts at one source), the lowest-numbered
+// on a tie. Every other source's items for the fact are dup. Only the set of
+// items decides, never the order they arrived in.
 const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
-GROUP BY o.source_id ORDER BY COUNT(*) DESC, o.source_id LIMIT 1))`
+GROUP BY o.source_id ORDER BY MIN(o.status IN ('entered-in-error', 'refuted')), COUNT(*) DESC, o.source_id LIMIT 1))`
 
 // Only rows whose mark changes are written: rewriting an unchanged row would
 // still touch its indexes and the search index's triggers.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -260,5 +261,118 @@ func TestUpstreamDeleteLeavesSearch(t *testing.T) {
 				t.Errorf("the GP's report should still show once; %d entries", items.Total)
 			}
 		})
+	}
+}
+
+// TestStandingReport: of two sources' reports of one fact, one recorded in
+// error never stands for (and so hides) the other's; and a medicine the GP
+// prescribes now is current though the hospital, standing for it with more
+// reports, sent only older ones of a course that ended.
+func TestStandingReport(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	parse := func(raw string) fhir.Resource {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	patient := func(id string) fhir.Resource {
+		return parse(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, id, fhir.NHSNumberSystem))
+	}
+	allergy := func(id, pt, verification string) fhir.Resource {
+		return parse(`{"resourceType":"AllergyIntolerance","id":"` + id + `","patient":{"reference":"Patient/` + pt + `"},` +
+			`"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"` + verification + `"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"recordedDate":"2020-02-02"}`)
+	}
+	warfarin := func(id, pt, status, when string) fhir.Resource {
+		return parse(`{"resourceType":"MedicationRequest","id":"` + id + `","status":"` + status + `","intent":"order","subject":{"reference":"Patient/` + pt + `"},` +
+			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"319733000","display":"Warfarin 1mg tablets"}]},` +
+			`"authoredOn":"` + when + `","dosageInstruction":[{"text":"As directed"}]}`)
+	}
+	// The hospital is the first source, so the lowest-numbered: it would win every tie.
+	for _, src := range []struct {
+		name string
+		res  []fhir.Resource
+	}{
+		{"lth", []fhir.Resource{patient("h"), allergy("a-h", "h", "entered-in-error"),
+			warfarin("w-h1", "h", "completed", "2023-01-01"), warfarin("w-h2", "h", "completed", "2023-06-01")}},
+		{"gp", []fhir.Resource{patient("g"), allergy("a-g", "g", "confirmed"), warfarin("w-g", "g", "active", "2025-01-01")}},
+	} {
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name}, "test", src.res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allergies, err := db.RecordSection(ctx, p.ID, fhir.SectionAllergies, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(allergies.Items) != 1 || allergies.Items[0].Status != "active" || allergies.Items[0].Source.Name != "gp" {
+		t.Errorf("allergies: %+v; want the GP's current penicillin allergy", allergies.Items)
+	}
+	sum, err := db.RecordSummary(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Medicines) != 1 || sum.Medicines[0].Display != "Warfarin 1mg tablets" || sum.Medicines[0].Status != "active" {
+		t.Errorf("current medicines: %+v; want the GP's warfarin", sum.Medicines)
+	}
+}
+
+// TestMigrationWorksOutStandingReportsAgain: facts marked before migration
+// 0018, when a report recorded in error could stand for a fact, are worked
+// out again once it has run and the queue it fills is finished.
+func TestMigrationWorksOutStandingReportsAgain(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	for _, src := range []struct{ name, pt, verification string }{{"lth", "h", "entered-in-error"}, {"gp", "g", "confirmed"}} {
+		var res []fhir.Resource
+		for _, raw := range []string{
+			fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, src.pt, fhir.NHSNumberSystem),
+			`{"resourceType":"AllergyIntolerance","id":"a-` + src.pt + `","patient":{"reference":"Patient/` + src.pt + `"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
+				`"verificationStatus":{"coding":[{"code":"` + src.verification + `"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]}}`,
+		} {
+			r, err := fhir.ParseResource([]byte(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res = append(res, r)
+		}
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name}, "test", res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	// As the marks stood before 0018: the hospital's report, recorded in error, stood for the fact.
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`UPDATE record_items SET dup = (resource_id = 'a-g')`, `DELETE FROM schema_migrations WHERE version = 18`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || !done {
+		t.Fatalf("finishing the queue the migration filled: %v, %v", done, err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, err := db.RecordSection(ctx, p.ID, fhir.SectionAllergies, 1, 10)
+	if err != nil || len(sp.Items) != 1 || sp.Items[0].ResourceID != "a-g" {
+		t.Errorf("allergies after the migration: %+v, %v; want the GP's", sp.Items, err)
 	}
 }

@@ -182,14 +182,16 @@ JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, keys...)
 // currentMedicines is pageOfItems with one line per medicine, by code (or by
 // name when it has none): the newest prescription of each, since a repeat
 // prescription is many entries, shown only if its status passes current.
-// The newest is chosen first, whatever its status, so a medicine stopped
-// since is never shown by an older active prescription. SQLite takes the
-// bare id from the row holding MAX(date). filter (the carer's) applies to
-// every prescription, and takes arguments; current takes none.
+// The newest is chosen first, whatever its status and from whichever source
+// (not only the one standing for the fact), so a medicine stopped since is
+// never shown by an older active prescription, nor one prescribed again now
+// hidden by another source's older reports of a course that ended. SQLite
+// takes the bare id from the row holding MAX(date). filter (the carer's)
+// applies to every prescription, and takes arguments; current takes none.
 func currentMedicines(filter, current string) string {
 	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 WHERE ri.id IN (SELECT id FROM (SELECT ri.id AS id, MAX(ri.date) FROM record_items ri
-	WHERE ri.person_id = ? AND ri.section = ? AND ri.dup = 0 AND ri.status != 'entered-in-error'` + filter + `
+	WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'` + filter + `
 	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))` + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
 }

@@ -111,23 +111,27 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	finishing := make(chan struct{}, 1) // one finish at a time, beside the queueing
+	finish := func() {
+		select {
+		case finishing <- struct{}{}:
+			go func() {
+				defer func() { <-finishing }()
+				if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil {
+					w.log.Error("finish a stalled bulk load", "err", err)
+				} else if done {
+					w.log.Info("finished a bulk load that had stopped half way")
+				}
+			}()
+		default: // the last one is still at work
+		}
+	}
+	finish() // at start too: work a portal stopped in, or a migration queued, waits no longer than it must
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			select {
-			case finishing <- struct{}{}:
-				go func() {
-					defer func() { <-finishing }()
-					if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil {
-						w.log.Error("finish a stalled bulk load", "err", err)
-					} else if done {
-						w.log.Info("finished a bulk load that had stopped half way")
-					}
-				}()
-			default: // the last one is still at work
-			}
+			finish()
 			ids, err := w.puller.DB.RecentlyActivePersons(ctx, w.now().Add(-active))
 			if err != nil {
 				w.log.Error("recently active persons", "err", err)
