@@ -27,9 +27,11 @@ func dateLayouts() []struct{ layout, format string } {
 
 // formatDate writes a FHIR date or date-time the way people read it:
 // "14 March 2026", or "March 2026" and "2026" for partial dates. A date-time
-// keeps the date as written where it was recorded (its own offset), so a
-// result taken late in the evening is not moved to the next day. An empty
-// date is "Date not recorded"; one that cannot be read is shown as it is.
+// with an offset of its own keeps the date as written where it was recorded,
+// so a result taken late in the evening is not moved to the next day; one in
+// UTC (Z or +00:00, as systems send times) is the date in the UK, so a
+// result taken at 00:30 on a summer morning is not shown on the day before.
+// An empty date is "Date not recorded"; one that cannot be read is shown as it is.
 func formatDate(s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -37,6 +39,9 @@ func formatDate(s string) string {
 	}
 	for _, l := range dateLayouts() {
 		if t, err := time.Parse(l.layout, s); err == nil {
+			if _, offset := t.Zone(); offset == 0 && l.layout == time.RFC3339Nano {
+				t = t.In(ukZone())
+			}
 			return t.Format(l.format)
 		}
 	}

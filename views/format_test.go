@@ -19,6 +19,9 @@ func TestFormatDate(t *testing.T) {
 		{"2026-03-14T09:30:00.123Z", "14 March 2026"},
 		{"2026-06-14T23:30:00+01:00", "14 June 2026"}, // the date where it was recorded
 		{"2026-06-14T00:30:00-05:00", "14 June 2026"},
+		{"2026-06-14T23:30:00Z", "15 June 2026"},      // UTC: 00:30 the next morning in the UK (summer time)
+		{"2026-06-14T23:30:00+00:00", "15 June 2026"}, // the same, as Synthea writes it
+		{"2026-01-14T23:30:00Z", "14 January 2026"},   // winter: the UK is on UTC
 		{"2026-03-14T09:30:00", "14 March 2026"},
 		{"2026-03-14 09:30:00", "14 March 2026"}, // SQLite datetime()
 		{"1957-03-14", "14 March 1957"},
