@@ -49,7 +49,8 @@ func (s *Server) choicesHistory(c echo.Context) error {
 		return err
 	}
 	s.logView(c, a.Person, "history of choices")
-	return s.render(c, http.StatusOK, views.ChoicesHistory(s.page(c, "History of your choices"), views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer()}))
+	return s.render(c, http.StatusOK, views.ChoicesHistory(s.page(c, "History of your choices"), views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer(),
+		Retried: c.QueryParam("done") == "retried"}))
 }
 
 // choiceQuestionOf reads the question a choices address names: a slug, or
@@ -263,5 +264,5 @@ func (s *Server) choiceRetry(c echo.Context) error {
 	if err := s.db.RetryConsentDelivery(c.Request().Context(), a.Person.ID, id, entry); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/choices/history")
+	return c.Redirect(http.StatusSeeOther, "/choices/history?done=retried")
 }

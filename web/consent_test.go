@@ -411,10 +411,15 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	if rec := f.post(t, action, jane, url.Values{}); rec.Code != http.StatusForbidden {
 		t.Errorf("retry without a CSRF token: %d", rec.Code)
 	}
-	if rec := f.post(t, action, jane, url.Values{"csrf": {token}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("retry: %d", rec.Code)
+	rec := f.post(t, action, jane, url.Values{"csrf": {token}})
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/choices/history?done=retried" {
+		t.Fatalf("retry: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
-	hist = strings.Join(strings.Fields(doc(t, f.get(t, "/choices/history", jane)).Find("main").Text()), " ")
+	done := doc(t, f.get(t, rec.Header().Get("Location"), jane))
+	if done.Find(".nhsuk-notification-banner--success #done-message").Text() != "We will send your change again now." {
+		t.Errorf("no banner saying the change will be sent again")
+	}
+	hist = strings.Join(strings.Fields(done.Find("main").Text()), " ")
 	if strings.Contains(hist, "Not accepted") || strings.Count(hist, "we will keep trying") != 2 {
 		t.Errorf("after retrying: %q", hist)
 	}
