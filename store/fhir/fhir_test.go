@@ -206,3 +206,53 @@ func TestWithMetaSource(t *testing.T) {
 		}
 	}
 }
+
+// TestObservationValues: every kind of value an Observation can hold is shown
+// in words, and only a quantity (or a ratio with units) starts with its
+// number, so nothing else is charted as one.
+func TestObservationValues(t *testing.T) {
+	for _, tt := range []struct{ value, want string }{
+		{`"valueQuantity":{"value":7.2,"unit":"mmol/L"}`, "7.2 mmol/L"},
+		{`"valueQuantity":{"value":5,"comparator":"<","unit":"mmol/L"}`, "<5 mmol/L"},
+		{`"valueRatio":{"numerator":{"value":1},"denominator":{"value":160}}`, "1:160"},
+		{`"valueRatio":{"numerator":{"value":5,"unit":"mg"},"denominator":{"value":1,"unit":"mL"}}`, "5 mg per 1 mL"},
+		{`"valueRange":{"low":{"value":2,"unit":"mmol/L"},"high":{"value":5,"unit":"mmol/L"}}`, "Between 2 and 5 mmol/L"},
+		{`"valueRange":{"high":{"value":5,"unit":"mmol/L"}}`, "Up to 5 mmol/L"},
+		{`"valueDateTime":"2024-02-03"`, "2024-02-03"},
+		{`"valueTime":"08:30:00"`, "08:30:00"},
+		{`"valuePeriod":{"start":"2024-01-01","end":"2024-02-01"}`, "2024-01-01 to 2024-02-01"},
+		{`"valueCodeableConcept":{"text":"Positive"}`, "Positive"},
+		{`"valueString":"Normal"`, "Normal"},
+	} {
+		r, err := fhir.ParseResource([]byte(`{"resourceType":"Observation","id":"o","status":"final","code":{"text":"Test"},"effectiveDateTime":"2024-01-01",` + tt.value + `}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := fhir.Project(r)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("%s: %v, %d items", tt.value, err, len(items))
+		}
+		if items[0].Value != tt.want {
+			t.Errorf("%s: value %q, want %q", tt.value, items[0].Value, tt.want)
+		}
+	}
+}
+
+// A normal range with one end is kept, as a limit.
+func TestOneEndedNormalRange(t *testing.T) {
+	for _, tt := range []struct{ rr, want string }{
+		{`{"high":{"value":5,"unit":"mmol/L"}}`, "Normal range: up to 5 mmol/L"},
+		{`{"low":{"value":60,"unit":"mL/min"}}`, "Normal range: at least 60 mL/min"},
+		{`{"low":{"value":4,"unit":"mmol/L"},"high":{"value":6,"unit":"mmol/L"}}`, "Normal range: 4 to 6 mmol/L"},
+	} {
+		r, err := fhir.ParseResource([]byte(`{"resourceType":"Observation","id":"o","status":"final","code":{"text":"Test"},"effectiveDateTime":"2024-01-01",` +
+			`"valueQuantity":{"value":3,"unit":"mmol/L"},"referenceRange":[` + tt.rr + `]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := fhir.Project(r)
+		if err != nil || len(items) != 1 || items[0].Detail != tt.want {
+			t.Errorf("%s: %+v, %v; want detail %q", tt.rr, items, err, tt.want)
+		}
+	}
+}

@@ -441,12 +441,47 @@ type observationValue struct {
 	ValueString          string           `json:"valueString"`
 	ValueBoolean         *bool            `json:"valueBoolean"`
 	ValueInteger         *json.Number     `json:"valueInteger"`
+	ValueRatio           *struct {
+		Numerator   Quantity `json:"numerator"`
+		Denominator Quantity `json:"denominator"`
+	} `json:"valueRatio"`
+	ValueRange *struct {
+		Low  Quantity `json:"low"`
+		High Quantity `json:"high"`
+	} `json:"valueRange"`
+	ValueDateTime string  `json:"valueDateTime"`
+	ValueTime     string  `json:"valueTime"`
+	ValuePeriod   *Period `json:"valuePeriod"`
 }
 
+// String is the value as people read it. Only a quantity (or a ratio with
+// units) starts with its number, so that only those are charted as numbers:
+// a titre reads "1:160", a range "Between 2 and 5 mmol/L".
 func (o observationValue) String() string {
 	switch {
 	case o.ValueQuantity != nil:
 		return o.ValueQuantity.String()
+	case o.ValueRatio != nil && o.ValueRatio.Numerator.Value != "" && o.ValueRatio.Denominator.Value != "":
+		n, d := o.ValueRatio.Numerator, o.ValueRatio.Denominator
+		if n.Unit == "" && n.Code == "" && d.Unit == "" && d.Code == "" {
+			return string(n.Value) + ":" + string(d.Value)
+		}
+		return n.String() + " per " + d.String()
+	case o.ValueRange != nil && (o.ValueRange.Low.Value != "" || o.ValueRange.High.Value != ""):
+		low, high := o.ValueRange.Low, o.ValueRange.High
+		switch {
+		case low.Value == "":
+			return "Up to " + high.String()
+		case high.Value == "":
+			return "At least " + low.String()
+		}
+		return "Between " + string(low.Value) + " and " + high.String()
+	case o.ValueDateTime != "":
+		return o.ValueDateTime
+	case o.ValueTime != "":
+		return o.ValueTime
+	case o.ValuePeriod != nil && (o.ValuePeriod.Start != "" || o.ValuePeriod.End != ""):
+		return strings.TrimSpace(o.ValuePeriod.Start + " to " + o.ValuePeriod.End)
 	case o.ValueCodeableConcept != nil:
 		return o.ValueCodeableConcept.Words()
 	case o.ValueBoolean != nil:
@@ -501,6 +536,10 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 			detail = append(detail, "Normal range: "+rr.Text)
 		case rr.Low != nil && rr.High != nil:
 			detail = append(detail, "Normal range: "+string(rr.Low.Value)+" to "+rr.High.String())
+		case rr.High != nil:
+			detail = append(detail, "Normal range: up to "+rr.High.String())
+		case rr.Low != nil:
+			detail = append(detail, "Normal range: at least "+rr.Low.String())
 		}
 	}
 	for _, in := range v.Interpretation {
