@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -26,6 +28,30 @@ func mustOpenDBFile(tb testing.TB) (*store.DB, string) {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db, path
+}
+
+// rerunMigration closes db, runs stmts on its file to put the data back as
+// it stood before migration version, forgets that the migration ran, and
+// opens the file again, which runs it once more.
+func rerunMigration(t *testing.T, db *store.DB, path string, version int, stmts ...string) *store.DB {
+	t.Helper()
+	db.Close()
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range append(stmts, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, version)) {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	db, err = store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // A database in a folder whose name has URI characters in it opens as itself.

@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -347,23 +346,8 @@ func TestMigrationWorksOutStandingReportsAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	db.Close()
 	// As the marks stood before 0018: the hospital's report, recorded in error, stood for the fact.
-	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`UPDATE record_items SET dup = (resource_id = 'a-g')`, `DELETE FROM schema_migrations WHERE version = 18`} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
-	db, err = store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = rerunMigration(t, db, path, 18, `UPDATE record_items SET dup = (resource_id = 'a-g')`)
 	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || !done {
 		t.Fatalf("finishing the queue the migration filled: %v, %v", done, err)
 	}

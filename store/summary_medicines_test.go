@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 
@@ -160,23 +159,8 @@ func TestMigrationReadsVerificationAgain(t *testing.T) {
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
 	// As the importer stored them before 0017: the clinical status alone.
-	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`UPDATE record_items SET status = 'active' WHERE section IN ('allergies', 'conditions')`, `DELETE FROM schema_migrations WHERE version = 17`} {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
-	db, err = store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = rerunMigration(t, db, path, 17, `UPDATE record_items SET status = 'active' WHERE section IN ('allergies', 'conditions')`)
 	p, err := db.PersonByNHSNumber(ctx, "9434765870")
 	if err != nil {
 		t.Fatal(err)
