@@ -186,13 +186,15 @@ JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, keys...)
 // (not only the one standing for the fact), so a medicine stopped since is
 // never shown by an older active prescription, nor one prescribed again now
 // hidden by another source's older reports of a course that ended. SQLite
-// takes the bare id from the row holding MAX(date). filter (the carer's)
-// applies to every prescription, and takes arguments; current takes none.
+// takes the bare id from the row holding MAX(date). filter (the carer's,
+// with arguments) applies to the newest, like current (with none): when the
+// person keeps the newest out of sharing, a carer is not shown an older one
+// instead.
 func currentMedicines(filter, current string) string {
 	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 WHERE ri.id IN (SELECT id FROM (SELECT ri.id AS id, MAX(ri.date) FROM record_items ri
-	WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'` + filter + `
-	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))` + current + `
+	WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'
+	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))` + filter + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
 }
 
@@ -321,10 +323,11 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		filter  string
 		limit   int
 	}{
-		// Only what holds now: no allergy recorded in error, ruled out or over; no
+		// Only what holds now: no allergy recorded in error, ruled out, not
+		// confirmed or over; no
 		// condition but a confirmed current one; no result recorded in error or
 		// cancelled (never done).
-		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'inactive', 'resolved')`, 10},
+		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'unconfirmed', 'inactive', 'resolved')`, 10},
 		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold', 'intended')`, 10},
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
 		{&sum.RecentResults, fhir.SectionResults, resultShown, 5},

@@ -151,8 +151,11 @@ func urlSafe(s string) bool {
 }
 
 // numericValue is SQL true when a result's value starts with a number or has
-// parts that do ("Systolic blood pressure: 128 mm[Hg]; …").
-const numericValue = `(value GLOB '[0-9]*' OR value GLOB '[<>]*[0-9]*' OR value GLOB '-[0-9]*' OR value GLOB '*: [0-9]*' OR value GLOB '*: [<>]*[0-9]*')`
+// parts that do ("Systolic blood pressure: 128 mm[Hg]; …"), but not a titre,
+// a date or a time ("1:160", "2024-02-03", "08:30"), which parseValue reads
+// as words too.
+const numericValue = `((value GLOB '[0-9]*' OR value GLOB '[<>]*[0-9]*' OR value GLOB '-[0-9]*' OR value GLOB '*: [0-9]*' OR value GLOB '*: [<>]*[0-9]*')
+AND NOT value GLOB '[0-9]*[:-][0-9]*')`
 
 // testRef is a test as the record holds it: a code system and code, or for
 // results without a code, a name.

@@ -77,6 +77,7 @@ func TestSummaryShowsOnlyWhatHoldsNow(t *testing.T) {
 		searchPatient("p", "9434765870", "Sam"),
 		allergy("a1", "Penicillin", "active", "confirmed"), allergy("a2", "Latex", "active", "refuted"),
 		allergy("a3", "Aspirin", "active", "entered-in-error"), allergy("a4", "Peanut", "resolved", "confirmed"),
+		allergy("a5", "Ibuprofen", "active", "unconfirmed"),
 		condition("c1", "Asthma", "active", "confirmed"), condition("c2", "Lung cancer", "active", "differential"),
 		condition("c3", "Epilepsy", "active", "refuted"),
 		medicine("w1", "Warfarin", "active", "2023-01-01"), medicine("w2", "Warfarin", "stopped", "2025-01-01"),
@@ -177,5 +178,85 @@ func TestMigrationReadsVerificationAgain(t *testing.T) {
 	}
 	if got["Lung cancer"] != "unconfirmed" || got["Epilepsy"] != "refuted" || got["Penicillin"] != "active" {
 		t.Errorf("after the migration: %v", got)
+	}
+}
+
+// TestCarerNotShownAnOlderPrescription: when the person keeps a medicine's
+// newest prescription (stopped) out of sharing, their carer is not shown an
+// older, active one as current instead.
+func TestCarerNotShownAnOlderPrescription(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	var res []fhir.Resource
+	for _, raw := range []string{
+		`{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765870"}]}`,
+		`{"resourceType":"MedicationRequest","id":"s1","status":"active","intent":"order","subject":{"reference":"Patient/p"},"authoredOn":"2023-01-01",` +
+			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"321949006","display":"Sertraline 50mg tablets"}]},"dosageInstruction":[{"text":"One a day"}]}`,
+		`{"resourceType":"MedicationRequest","id":"s2","status":"stopped","intent":"order","subject":{"reference":"Patient/p"},"authoredOn":"2025-01-01",` +
+			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"321949006","display":"Sertraline 50mg tablets"}]},"dosageInstruction":[{"text":"Two a day"}]}`,
+	} {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, r)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(sec.Items) != 2 {
+		t.Fatalf("medicines: %+v, %v", sec.Items, err)
+	}
+	for _, it := range sec.Items {
+		if it.ResourceID == "s2" {
+			if _, err := db.ChangeConsent(ctx, p.ID, store.Performer{AccountID: 1, Name: "Sam"}, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, who := range []struct {
+		name string
+		ctx  context.Context
+	}{{"the person", ctx}, {"their carer", store.ForCarer(ctx)}} {
+		sum, err := db.RecordSummary(who.ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sum.Medicines) != 0 {
+			t.Errorf("%s is shown as current: %+v", who.name, sum.Medicines)
+		}
+	}
+}
+
+// TestTitresAreNoTrend: two different titres, or dates, are results in words:
+// no chart is offered for them.
+func TestTitresAreNoTrend(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	res := []fhir.Resource{searchPatient("p", "9434765870", "Sam")}
+	for i, ratio := range []string{"160", "320"} {
+		r, err := fhir.ParseResource([]byte(`{"resourceType":"Observation","id":"t` + ratio + `","status":"final","category":[{"coding":[{"code":"laboratory"}]}],` +
+			`"code":{"coding":[{"system":"http://loinc.org","code":"5370-2","display":"Antibody titre"}]},"subject":{"reference":"Patient/p"},` +
+			`"effectiveDateTime":"2025-0` + string(rune('1'+i)) + `-01","valueRatio":{"numerator":{"value":1},"denominator":{"value":` + ratio + `}}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, r)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests, err := db.ResultTests(ctx, p.ID)
+	if err != nil || len(tests) != 1 || tests[0].Trend || tests[0].Latest.Item.Value != "1:320" {
+		t.Fatalf("result tests: %+v, %v; want the titre, latest 1:320, and no trend", tests, err)
 	}
 }

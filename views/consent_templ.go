@@ -1546,7 +1546,7 @@ func deliveryWords(d store.ConsentDelivery) string {
 	case store.DeliverySent:
 		return "Sent to " + d.SourceName + " on " + dateTime(d.SentAt)
 	case store.DeliveryFailed:
-		// Why is for the operators (portal outbox): the patient is told what happened.
+		// Why is for the operators (the outbox logs each refusal with it): the patient is told what happened.
 		s := "Not accepted by " + d.SourceName + "."
 		if d.Superseded {
 			s += " A later change, with all your choices, has been sent to them since."

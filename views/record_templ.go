@@ -78,7 +78,7 @@ func RecordSummary(p Page, person store.Person, sum store.Summary) templ.Compone
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = summaryCard("Allergies", fhir.SectionAllergies, "See all allergies", sum.Allergies, count(sum.Counts, fhir.SectionAllergies), "").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = summaryCard("Allergies", fhir.SectionAllergies, "See all allergies", sum.Allergies, count(sum.Counts, fhir.SectionAllergies), "No allergies or reactions are recorded as current for you.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -90,7 +90,7 @@ func RecordSummary(p Page, person store.Person, sum store.Summary) templ.Compone
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = summaryCard("Recent test results", fhir.SectionResults, "See all test results", sum.RecentResults, count(sum.Counts, fhir.SectionResults), "").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = summaryCard("Recent test results", fhir.SectionResults, "See all test results", sum.RecentResults, count(sum.Counts, fhir.SectionResults), "No recent test results to show here.").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
