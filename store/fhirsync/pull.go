@@ -117,9 +117,14 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err != nil {
 		return false, err
 	}
+	var shifted []string // types whose search changed while it was read
 	for _, typ := range pullTypes {
-		if err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum); err != nil {
+		changed, err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum)
+		if err != nil {
 			return false, fmt.Errorf("%s: %w", typ, err)
+		}
+		if changed {
+			shifted = append(shifted, typ)
 		}
 	}
 	if err := p.retryRejected(ctx, client, src, personID, sum); err != nil {
@@ -135,6 +140,13 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 			}
 		}
 		return true, nil
+	}
+	// A search whose offset pages may have shifted may have skipped a resource,
+	// which its watermark has passed: the listing finds and fetches it now.
+	for _, typ := range shifted {
+		if err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum); err != nil {
+			return false, fmt.Errorf("%s: %w", typ, err)
+		}
 	}
 	return false, nil
 }
@@ -208,17 +220,22 @@ func (p *Puller) linkSystems(system string) []string {
 	return append(append([]string(nil), p.LinkSystems...), system)
 }
 
-// pullType fetches what changed for one resource type since the watermark, page by page.
-func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) error {
+// pullType fetches what changed for one resource type since the watermark,
+// page by page. It reports whether the results changed while they were read
+// (a resource on a later page changed after the first page was served): the
+// next links of most servers are offsets, so the pages may have shifted and
+// one may have been skipped, which the watermark has passed.
+func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) (shifted bool, err error) {
 	cp, err := p.DB.Checkpoint(ctx, src.ID, personID, typ)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if cp.Watermark != "" && cp.NextURL == "" {
 		if err := p.pullDeletions(ctx, c, src, personID, typ, cp.Watermark, sum); err != nil {
-			return err
+			return false, err
 		}
 	}
+	var started time.Time // when the server answered this run's first page of a new search
 	for {
 		var page Page
 		if cp.NextURL != "" {
@@ -232,10 +249,12 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			}
 		} else {
 			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
+			started = page.Served
 		}
 		if err != nil {
-			return err
+			return shifted, err
 		}
+		shifted = shifted || changedSince(page.Resources, started, cp.NextURL != "")
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint.
 		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: newest(cp.Pending, page.Resources)}
@@ -245,7 +264,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ,
 			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next})
 		if err != nil {
-			return err
+			return shifted, err
 		}
 		sum.add(res)
 		sum.warn(page.Warnings)
@@ -254,7 +273,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		}
 		cp = next
 		if cp.NextURL == "" {
-			return nil
+			return shifted, nil
 		}
 	}
 }
@@ -332,6 +351,20 @@ func newest(since string, res []fhir.Resource) string {
 		since = maxTime(since, r.LastUpdated)
 	}
 	return since
+}
+
+// changedSince reports whether any of a later page's resources changed after
+// the search's first page was served (started; zero when not known).
+func changedSince(res []fhir.Resource, started time.Time, later bool) bool {
+	if !later || started.IsZero() {
+		return false
+	}
+	for _, r := range res {
+		if t, err := time.Parse(time.RFC3339Nano, r.LastUpdated); err == nil && t.After(started) {
+			return true
+		}
+	}
+	return false
 }
 
 // notAfter is the time t, but no later than when the server answered: a

@@ -337,6 +337,40 @@ func TestReconcileRepairsAndChecksBeforeDeleting(t *testing.T) {
 	sameCopy(t, want, localCopy(t, db, person.ID))
 }
 
+// TestPullRepairsAShiftedSearch changes an observation upstream while the
+// first sync reads the observations page by page: the search is sorted by
+// _lastUpdated and its next links are offsets, so the changed one moves to
+// the end, every later one moves up a place, and one is skipped, which the
+// watermark then passes. The sync sees that a later page changed after the
+// first was served, and lists the observations at once, fetching the one
+// skipped.
+func TestPullRepairsAShiftedSearch(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	db, src, puller, person := foundPerson(t, srv.URL, patientID)
+	puller.PageSize = 20
+	changed := false
+	progress := func(pr fhirsync.Progress) {
+		if pr.ResourceType != "Observation" || changed {
+			return
+		}
+		changed = true
+		obs := srv.Search(t, "Observation?patient=Patient/"+patientID+"&_sort=_lastUpdated&_count=1").Entry[0].Resource
+		id, _ := idVersion(t, obs)
+		amended := strings.Replace(string(obs), `"status":"final"`, `"status":"amended"`, 1)
+		if status, body := srv.Do(t, "PUT", "/Observation/"+id, []byte(amended)); status != 200 {
+			t.Fatalf("update observation: %d %s", status, body)
+		}
+	}
+	if _, err := puller.PullPerson(ctx, src, person.ID, progress); err != nil {
+		t.Fatal(err)
+	}
+	if !changed {
+		t.Fatal("no observation page was stored: the test changed nothing")
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+}
+
 // TestPullGoesOnPastDeadEnds resumes a sync whose saved next link the server
 // no longer answers (links can expire), with a resource kept aside that
 // cannot be read again (it named no type): the search starts again from the
