@@ -344,7 +344,11 @@ func TestRecordSummary(t *testing.T) {
 		Medicines: items("medicines", 2),
 		Sources:   []store.Source{gp, {ID: 2, Name: "leeds-lab"}},
 	}
+	sum.Medicines[1].Status = "on-hold"
 	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
+	if tags := d.Find(".mcr-item-list .nhsuk-tag"); tags.Length() != 1 || tags.Text() != "On hold" {
+		t.Errorf("the medicine on hold is not tagged so, alone: %q", tags.Text())
+	}
 	main := d.Find("main").Text()
 	for _, want := range []string{"Mrs Jane Example", "943 476 5919", "14 March 1957", "Thing 1", "Meanwood Group Practice", "leeds-lab",
 		"Last updated 20 November 2026", "Not brought in yet", section("allergies").Empty, "No health conditions are recorded as current for you.", section("results").Empty} {
