@@ -57,9 +57,13 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // source reports it as it is; then the source that reported it most often (a
 // repeat prescription is several facts at one source), the lowest-numbered
 // on a tie. Every other source's items for the fact are dup. Only the set of
-// items decides, never the order they arrived in.
+// items decides, never the order they arrived in. Documents merge only when
+// they also say the same about themselves (migration 0020): two sources'
+// letters of one type on one day may be two letters, and one must never hide
+// the other.
 const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
+AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status IN ('entered-in-error', 'refuted')), COUNT(*) DESC, o.source_id LIMIT 1))`
 
 // Only rows whose mark changes are written: rewriting an unchanged row would

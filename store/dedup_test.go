@@ -360,3 +360,54 @@ func TestMigrationWorksOutStandingReportsAgain(t *testing.T) {
 		t.Errorf("allergies after the migration: %+v, %v; want the GP's", sp.Items, err)
 	}
 }
+
+// TestDifferentDocumentsAreNotMerged: two sources' letters of one type on
+// one day that describe themselves differently are two entries, before and
+// after migration 0020 works out ones merged before it.
+func TestDifferentDocumentsAreNotMerged(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	for _, src := range []struct{ name, pt, about string }{{"lth", "h", "Cardiology clinic letter"}, {"gp", "g", "Psychiatry clinic letter"}} {
+		var res []fhir.Resource
+		for _, raw := range []string{
+			fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, src.pt, fhir.NHSNumberSystem),
+			`{"resourceType":"DocumentReference","id":"d-` + src.pt + `","status":"current","subject":{"reference":"Patient/` + src.pt + `"},` +
+				`"type":{"coding":[{"system":"http://loinc.org","code":"11488-4","display":"Consult note"}]},"date":"2026-03-02T10:00:00Z","description":"` + src.about + `"}`,
+		} {
+			r, err := fhir.ParseResource([]byte(raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res = append(res, r)
+		}
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name}, "test", res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := func(db *store.DB) int {
+		sp, err := db.RecordSection(ctx, p.ID, fhir.SectionDocuments, 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(sp.Items)
+	}
+	if n := shown(db); n != 2 {
+		t.Errorf("two letters show as %d entries", n)
+	}
+	// As they were marked before 0020: the GP's letter behind the hospital's.
+	db = rerunMigration(t, db, path, 20, `UPDATE record_items SET dup = (resource_id = 'd-g') WHERE section = 'documents'`)
+	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || !done {
+		t.Fatalf("finishing the queue the migration filled: %v, %v", done, err)
+	}
+	if n := shown(db); n != 2 {
+		t.Errorf("after the migration, two letters show as %d entries", n)
+	}
+	res, err := db.SearchRecord(ctx, p.ID, "psychiatry", store.SearchOptions{})
+	if err != nil || res.Total != 1 {
+		t.Errorf("a search for the GP's letter finds %d entries (%v), want 1", res.Total, err)
+	}
+}
