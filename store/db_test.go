@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // mustOpenDB opens a fresh database file in a temporary directory and closes it when the test ends.
@@ -28,6 +29,20 @@ func mustOpenDBFile(tb testing.TB) (*store.DB, string) {
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db, path
+}
+
+// parsed reads each raw resource, failing the test on any that does not read.
+func parsed(t testing.TB, raws ...string) []fhir.Resource {
+	t.Helper()
+	out := make([]fhir.Resource, len(raws))
+	for i, raw := range raws {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = r
+	}
+	return out
 }
 
 // rerunMigration closes db, runs stmts on its file to put the data back as

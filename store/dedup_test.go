@@ -270,13 +270,7 @@ func TestUpstreamDeleteLeavesSearch(t *testing.T) {
 func TestStandingReport(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	parse := func(raw string) fhir.Resource {
-		r, err := fhir.ParseResource([]byte(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	parse := func(raw string) fhir.Resource { return parsed(t, raw)[0] }
 	patient := func(id string) fhir.Resource {
 		return parse(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, id, fhir.NHSNumberSystem))
 	}
@@ -330,18 +324,11 @@ func TestMigrationWorksOutStandingReportsAgain(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
 	for _, src := range []struct{ name, pt, verification string }{{"lth", "h", "entered-in-error"}, {"gp", "g", "confirmed"}} {
-		var res []fhir.Resource
-		for _, raw := range []string{
+		res := parsed(t,
 			fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, src.pt, fhir.NHSNumberSystem),
-			`{"resourceType":"AllergyIntolerance","id":"a-` + src.pt + `","patient":{"reference":"Patient/` + src.pt + `"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
-				`"verificationStatus":{"coding":[{"code":"` + src.verification + `"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]}}`,
-		} {
-			r, err := fhir.ParseResource([]byte(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res = append(res, r)
-		}
+			`{"resourceType":"AllergyIntolerance","id":"a-`+src.pt+`","patient":{"reference":"Patient/`+src.pt+`"},"clinicalStatus":{"coding":[{"code":"active"}]},`+
+				`"verificationStatus":{"coding":[{"code":"`+src.verification+`"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]}}`,
+		)
 		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name}, "test", res); err != nil {
 			t.Fatal(err)
 		}
@@ -368,18 +355,11 @@ func TestDifferentDocumentsAreNotMerged(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
 	for _, src := range []struct{ name, pt, about string }{{"lth", "h", "Cardiology clinic letter"}, {"gp", "g", "Psychiatry clinic letter"}} {
-		var res []fhir.Resource
-		for _, raw := range []string{
+		res := parsed(t,
 			fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":%q,"value":"9434765919"}]}`, src.pt, fhir.NHSNumberSystem),
-			`{"resourceType":"DocumentReference","id":"d-` + src.pt + `","status":"current","subject":{"reference":"Patient/` + src.pt + `"},` +
-				`"type":{"coding":[{"system":"http://loinc.org","code":"11488-4","display":"Consult note"}]},"date":"2026-03-02T10:00:00Z","description":"` + src.about + `"}`,
-		} {
-			r, err := fhir.ParseResource([]byte(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res = append(res, r)
-		}
+			`{"resourceType":"DocumentReference","id":"d-`+src.pt+`","status":"current","subject":{"reference":"Patient/`+src.pt+`"},`+
+				`"type":{"coding":[{"system":"http://loinc.org","code":"11488-4","display":"Consult note"}]},"date":"2026-03-02T10:00:00Z","description":"`+src.about+`"}`,
+		)
 		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name}, "test", res); err != nil {
 			t.Fatal(err)
 		}

@@ -49,13 +49,7 @@ func TestSummaryOneLinePerMedicine(t *testing.T) {
 func TestSummaryShowsOnlyWhatHoldsNow(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	parse := func(raw string) fhir.Resource {
-		r, err := fhir.ParseResource([]byte(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return r
-	}
+	parse := func(raw string) fhir.Resource { return parsed(t, raw)[0] }
 	allergy := func(id, name, clinical, verification string) fhir.Resource {
 		return parse(`{"resourceType":"AllergyIntolerance","id":"` + id + `","patient":{"reference":"Patient/p"},"code":{"text":"` + name + `"},` +
 			`"clinicalStatus":{"coding":[{"code":"` + clinical + `"}]},"verificationStatus":{"coding":[{"code":"` + verification + `"}]},"recordedDate":"2024-01-01"}`)
@@ -144,19 +138,12 @@ func TestSummaryShowsOnlyWhatHoldsNow(t *testing.T) {
 func TestMigrationReadsVerificationAgain(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
-	var res []fhir.Resource
-	for _, raw := range []string{
+	res := parsed(t,
 		`{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765870"}]}`,
 		`{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p"},"code":{"text":"Lung cancer"},"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"differential"}]}}`,
 		`{"resourceType":"Condition","id":"c3","subject":{"reference":"Patient/p"},"code":{"text":"Epilepsy"},"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"refuted"}]}}`,
 		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/p"},"code":{"text":"Penicillin"},"clinicalStatus":{"coding":[{"code":"active"}]},"verificationStatus":{"coding":[{"code":"confirmed"}]}}`,
-	} {
-		r, err := fhir.ParseResource([]byte(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res = append(res, r)
-	}
+	)
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
 		t.Fatal(err)
 	}
@@ -187,20 +174,13 @@ func TestMigrationReadsVerificationAgain(t *testing.T) {
 func TestCarerNotShownAnOlderPrescription(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	var res []fhir.Resource
-	for _, raw := range []string{
+	res := parsed(t,
 		`{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765870"}]}`,
-		`{"resourceType":"MedicationRequest","id":"s1","status":"active","intent":"order","subject":{"reference":"Patient/p"},"authoredOn":"2023-01-01",` +
+		`{"resourceType":"MedicationRequest","id":"s1","status":"active","intent":"order","subject":{"reference":"Patient/p"},"authoredOn":"2023-01-01",`+
 			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"321949006","display":"Sertraline 50mg tablets"}]},"dosageInstruction":[{"text":"One a day"}]}`,
-		`{"resourceType":"MedicationRequest","id":"s2","status":"stopped","intent":"order","subject":{"reference":"Patient/p"},"authoredOn":"2025-01-01",` +
+		`{"resourceType":"MedicationRequest","id":"s2","status":"stopped","intent":"order","subject":{"reference":"Patient/p"},"authoredOn":"2025-01-01",`+
 			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"321949006","display":"Sertraline 50mg tablets"}]},"dosageInstruction":[{"text":"Two a day"}]}`,
-	} {
-		r, err := fhir.ParseResource([]byte(raw))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res = append(res, r)
-	}
+	)
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
 		t.Fatal(err)
 	}
