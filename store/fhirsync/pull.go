@@ -577,7 +577,18 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		return err
 	}
 	sum.add(res)
-	// What is left was listed and is not cached.
+	// What is left was listed and is not cached, but for resources kept aside as
+	// unreadable: retryRejected reads those again, and fetching them here would
+	// only keep them aside once more.
+	aside, err := p.DB.Unresolved(ctx, src.ID, -1)
+	if err != nil {
+		return err
+	}
+	for _, r := range aside {
+		if r.Type == typ {
+			delete(listed, r.ID)
+		}
+	}
 	missing := make([]string, 0, len(listed))
 	for id := range listed {
 		missing = append(missing, id)
