@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -165,6 +166,15 @@ func (s ConsentState) Withholds(category string) bool {
 		}
 	}
 	return false
+}
+
+// KeepsOut says whether the question keeps something out of sharing (a
+// category or an entry) and the answer now is yes: only the person may share
+// that again, since a carer who lifted it would then see it.
+func (s ConsentState) KeepsOut(q string) bool {
+	_, category := QuestionCategory(q)
+	_, item := ItemQuestionKey(q)
+	return (category || item) && s.Answer(q) == "yes"
 }
 
 // WithholdsItem says whether the entry with that key is kept out of sharing.
@@ -528,10 +538,7 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		if err != nil {
 			return err
 		}
-		if by.Carer && ch.Answer == "no" && current.Answer(ch.Question) == "yes" &&
-			(strings.HasPrefix(ch.Question, withholdPrefix) || strings.HasPrefix(ch.Question, withholdItemPrefix)) {
-			// What the person keeps out of sharing is theirs alone to share again: a
-			// carer who lifted it would then see it.
+		if by.Carer && ch.Answer == "no" && current.KeepsOut(ch.Question) {
 			return Errorf(EFORBIDDEN, "Only %s can share that information again.", person.Name())
 		}
 		var items []itemRef
@@ -592,6 +599,7 @@ performer_name, performer_carer, performer_relationship, question, answer, item_
 
 // itemRef is one source's report of an entry, for a Consent's provision.data.
 type itemRef struct {
+	ItemID       int64 // the record item
 	SourceID     int64
 	Section      string
 	Type, ID     string
@@ -612,7 +620,7 @@ func ItemKey(it RecordItem) string {
 const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' || ri.source_id || '/' || ri.resource_type || '/' || ri.resource_id END`
 
 func itemRefs(ctx context.Context, q querier, personID int64, key string) ([]itemRef, error) {
-	rows, err := q.QueryContext(ctx, `SELECT ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
+	rows, err := q.QueryContext(ctx, `SELECT ri.id, ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
 FROM record_items ri WHERE ri.person_id = ? AND (ri.dedup_key = ? OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?)) ORDER BY ri.dup, ri.id`, personID, key, key)
 	if err != nil {
 		return nil, fmt.Errorf("read entry: %w", err)
@@ -621,7 +629,7 @@ FROM record_items ri WHERE ri.person_id = ? AND (ri.dedup_key = ? OR (ri.dedup_k
 	var out []itemRef
 	for rows.Next() {
 		var r itemRef
-		if err := rows.Scan(&r.SourceID, &r.Section, &r.Type, &r.ID, &r.System, &r.Code, &r.Display); err != nil {
+		if err := rows.Scan(&r.ItemID, &r.SourceID, &r.Section, &r.Type, &r.ID, &r.System, &r.Code, &r.Display); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -1154,18 +1162,12 @@ func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (l
 	if err != nil {
 		return "", "", err
 	}
-	if rule.cond != "" {
-		var shown bool
-		err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND `+itemKeySQL+` = ? AND NOT (`+rule.cond+`))`,
-			append([]any{personID, key}, rule.args...)...).Scan(&shown)
-		if err != nil {
-			return "", "", fmt.Errorf("entry by key: %w", err)
-		}
-		if !shown {
-			return "", "", notFound
+	for _, r := range refs {
+		if !slices.Contains(rule.ids, r.ItemID) { // the first report the reader may see
+			return r.Display, r.Section, nil
 		}
 	}
-	return refs[0].Display, refs[0].Section, nil
+	return "", "", notFound
 }
 
 // withheldItemIDs is, when ctx reads for a carer, the ids of the person's

@@ -243,28 +243,32 @@ func (t touchedFacts) postpone(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// removedFacts are the person's facts that lost a report while a bulk load
-// had work left, as a refresher takes them.
-func removedFacts(ctx context.Context, tx *sql.Tx, person int64) (map[string]bool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT dedup_key FROM dedup_backlog_facts WHERE person_id = ?`, person)
+// removedFacts are the facts of the persons up to upto that lost a report
+// while a bulk load had work left, each person's as a refresher takes them.
+func removedFacts(ctx context.Context, tx *sql.Tx, upto int64) (map[int64]map[string]bool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT person_id, dedup_key FROM dedup_backlog_facts WHERE person_id <= ?`, upto)
 	if err != nil {
 		return nil, fmt.Errorf("read the dedup backlog: %w", err)
 	}
 	defer rows.Close()
-	keys := map[string]bool{}
+	out := map[int64]map[string]bool{}
 	for rows.Next() {
+		var person int64
 		var key string
-		if err := rows.Scan(&key); err != nil {
+		if err := rows.Scan(&person, &key); err != nil {
 			return nil, err
 		}
-		keys[key] = true
+		if out[person] == nil {
+			out[person] = map[string]bool{}
+		}
+		out[person][key] = true
 	}
-	return keys, rows.Err()
+	return out, rows.Err()
 }
 
 // finishBacklog does what bulk loads left: adds up to items items to the
 // search index, then, once none is left, works out the duplicate marks of up
-// to persons persons (all of either when 0). The index comes first so that
+// to persons persons, each part in a call of its own. The index comes first so that
 // working out a fact indexes its entries once, with their final words. It
 // reports whether anything is still left.
 func finishBacklog(ctx context.Context, tx *sql.Tx, persons, items int) (more bool, err error) {
@@ -286,19 +290,11 @@ func finishBacklog(ctx context.Context, tx *sql.Tx, persons, items int) (more bo
 			_, err = tx.ExecContext(ctx, `UPDATE search_backlog SET after_id = ?`, upto)
 			return true, err
 		}
-		if _, err = tx.ExecContext(ctx, `DELETE FROM search_backlog`); err != nil {
-			return false, err
-		}
-		if persons > 0 {
-			return true, nil // a transaction of its own for the duplicates
-		}
-	}
-	limit := persons
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		_, err = tx.ExecContext(ctx, `DELETE FROM search_backlog`)
+		return err == nil, err // a transaction of its own for the duplicates
 	}
 	var ids []int64
-	rows, err := tx.QueryContext(ctx, `SELECT person_id FROM dedup_backlog ORDER BY person_id LIMIT ?`, limit)
+	rows, err := tx.QueryContext(ctx, `SELECT person_id FROM dedup_backlog ORDER BY person_id LIMIT ?`, persons)
 	if err != nil {
 		return false, fmt.Errorf("read the dedup backlog: %w", err)
 	}
@@ -319,12 +315,12 @@ func finishBacklog(ctx context.Context, tx *sql.Tx, persons, items int) (more bo
 		return false, err
 	}
 	defer r.close()
+	removed, err := removedFacts(ctx, tx, ids[len(ids)-1])
+	if err != nil {
+		return false, err
+	}
 	for _, id := range ids {
-		keys, err := removedFacts(ctx, tx, id)
-		if err != nil {
-			return false, err
-		}
-		if err := r.person(ctx, id, keys); err != nil {
+		if err := r.person(ctx, id, removed[id]); err != nil {
 			return false, err
 		}
 	}
@@ -333,7 +329,7 @@ func finishBacklog(ctx context.Context, tx *sql.Tx, persons, items int) (more bo
 			return false, err
 		}
 	}
-	return persons > 0 && len(ids) == persons, nil
+	return len(ids) == persons, nil
 }
 
 // Bulk loads finish their backlog in transactions of this size, so that no

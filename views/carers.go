@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/a-h/templ"
 
@@ -128,10 +127,8 @@ func grantStatus(status string) string {
 		return "Ended"
 	case store.GrantRevoked:
 		return "Stopped"
-	case "":
-		return ""
 	}
-	return strings.ToUpper(status[:1]) + status[1:]
+	return capitalise(status)
 }
 
 // describedBy joins the ids of a field's hint ("id-hint") and error ("id-error") that exist.

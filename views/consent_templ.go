@@ -338,7 +338,7 @@ func choiceRow(v ChoicesView, q string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if _, category := store.QuestionCategory(q); category && v.Carer && v.Choices.State.Answer(q) == "yes" {
+		if v.Carer && v.Choices.State.KeepsOut(q) {
 			var templ_7745c5c3_Var14 string
 			templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs("Only " + v.Person.Name() + " can share this again")
 			if templ_7745c5c3_Err != nil {

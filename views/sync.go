@@ -43,12 +43,8 @@ func syncLines(p Page) []syncLine {
 
 // sentence is s as a sentence: a capital first and a full stop last.
 func sentence(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return s
-	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
+	s = capitalise(strings.TrimSpace(s))
+	if s != "" && !strings.HasSuffix(s, ".") {
 		s += "."
 	}
 	return s

@@ -61,7 +61,7 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 		if !ok {
 			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such choice.")
 		}
-		if _, category := store.QuestionCategory(q); category && a.Carer() && st.Answer(q) == "yes" {
+		if a.Carer() && st.KeepsOut(q) {
 			// What the person keeps out of sharing is theirs alone to share again (store.ChangeConsent).
 			return "", "", "", store.Errorf(store.EFORBIDDEN, "Only %s can share that information again.", a.Person.Name())
 		}
