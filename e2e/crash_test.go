@@ -111,10 +111,10 @@ func TestCrashRecovery(t *testing.T) {
 				default:
 				}
 				answer := []string{"yes", "no"}[(i+n)%2]
-				if status, _, err := cs.PostForm("/choices/research", url.Values{"answer": {answer}}); err != nil || status != http.StatusOK {
+				if status, _, err := cs.PostForm("/choices/research", url.Values{"for": {"self"}, "answer": {answer}}); err != nil || status != http.StatusOK {
 					return
 				}
-				status, loc, err := cs.PostFormLocation("/choices/research/confirm", url.Values{"answer": {answer}})
+				status, loc, err := cs.PostFormLocation("/choices/research/confirm", url.Values{"for": {"self"}, "answer": {answer}})
 				if err != nil || status != http.StatusSeeOther {
 					return
 				}

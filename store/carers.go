@@ -467,14 +467,15 @@ func (db *DB) MoveInvitationHold(ctx context.Context, oldSessionID, newSessionID
 	return moved, err
 }
 
-// AcceptInvitation makes the invitation the session holds a grant to the
-// account: from now on, the account may act for the person. logAs makes
-// the access log entry, written with the grant (Logged).
-func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID int64, logAs Logged[Grant]) (Grant, error) {
+// AcceptInvitation makes invitation id, which the session holds, a grant to
+// the account: from now on, the account may act for the person. The id is
+// the one the page asking to accept showed, so a code entered since in
+// another window is not the one accepted. logAs makes the access log entry,
+// written with the grant (Logged).
+func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID, id int64, logAs Logged[Grant]) (Grant, error) {
 	var g Grant
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM carer_grants WHERE held_by_session = ? ORDER BY id DESC LIMIT 1`, hashToken(sessionID)).Scan(&id)
+		err := tx.QueryRowContext(ctx, `SELECT id FROM carer_grants WHERE held_by_session = ? AND id = ?`, hashToken(sessionID), id).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return Errorf(EFORBIDDEN, "Enter your invitation code and the date of birth of the person who invited you first.")
 		}

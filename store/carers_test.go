@@ -68,11 +68,22 @@ func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	return signedIn
 }
 
+// heldInvitation is the id of the invitation the session holds, as the page
+// asking to accept it shows.
+func heldInvitation(t testing.TB, db *store.DB, session string) int64 {
+	t.Helper()
+	g, err := db.HeldInvitation(context.Background(), session)
+	if err != nil {
+		return 0 // none held: accepting it is refused
+	}
+	return g.ID
+}
+
 // grant invites and accepts, returning the active grant and the carer's session id.
 func (s carerSetup) grant(t *testing.T, scopes ...string) (store.Grant, string) {
 	t.Helper()
 	signedIn := s.hold(t, scopes...)
-	g, err := s.db.AcceptInvitation(context.Background(), signedIn, s.carer.ID, store.GrantLogged(s.carer.ID))
+	g, err := s.db.AcceptInvitation(context.Background(), signedIn, s.carer.ID, heldInvitation(t, s.db, signedIn), store.GrantLogged(s.carer.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,13 +136,13 @@ func TestInvitationCode(t *testing.T) {
 		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "a"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, store.GrantLogged(s.carer.ID)); err != nil {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "b"); store.ErrorCode(err) != store.EEXPIRED {
 			t.Fatalf("second use: %v, want expired", err)
 		}
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, store.GrantLogged(s.carer.ID)); store.ErrorCode(err) != store.EFORBIDDEN {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.carer.ID)); store.ErrorCode(err) != store.EFORBIDDEN {
 			t.Fatalf("second accept: %v, want forbidden", err)
 		}
 	})
@@ -139,7 +150,7 @@ func TestInvitationCode(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
 		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Me", Relationship: "self", Scopes: []string{"medicines"}}, store.GrantLogged(s.own.ID))
 		s.db.CheckInvitation(ctx, code, "1957-03-14", "a")
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.own.ID, store.GrantLogged(s.own.ID)); store.ErrorCode(err) != store.EINVALID {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.own.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.own.ID)); store.ErrorCode(err) != store.EINVALID {
 			t.Fatalf("accepting own invitation: %v, want invalid", err)
 		}
 	})
@@ -280,7 +291,7 @@ func TestGrantLifecycle(t *testing.T) {
 			t.Fatalf("ends %v, want %v", g.EndsAt, want)
 		}
 		s.db.CheckInvitation(ctx, code, "2012-05-01", "a")
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, store.GrantLogged(s.carer.ID)); err != nil {
+		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
 		s.clock.t = time.Date(2028, 5, 1, 0, 0, 0, 0, time.UTC)
@@ -307,7 +318,7 @@ func TestGrantChangesAreLogged(t *testing.T) {
 			return err
 		}, true},
 		{"accept", func(s carerSetup, _ store.Grant, sess string, logAs store.Logged[store.Grant]) error {
-			_, err := s.db.AcceptInvitation(ctx, sess, s.carer.ID, logAs)
+			_, err := s.db.AcceptInvitation(ctx, sess, s.carer.ID, heldInvitation(t, s.db, sess), logAs)
 			return err
 		}, false},
 		{"change", func(s carerSetup, g store.Grant, _ string, logAs store.Logged[store.Grant]) error {

@@ -21,6 +21,7 @@ type Page struct {
 	SignedIn    bool
 	AccountName string
 	CSRF        string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
+	For         string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
 	Assets      AssetURLs
 	Path        string // the current URL path, to mark the current navigation item
 

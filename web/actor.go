@@ -107,6 +107,34 @@ func (s *Server) loadActing(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// subject says whose record the session is using now: "self", or the id of
+// the grant it acts under. Pages put it in their forms (views.Page.For), and
+// a change is made only for the record its form was made for (sameSubject).
+func subject(c echo.Context) string {
+	if g, ok := actingGrant(c); ok {
+		return strconv.FormatInt(g.ID, 10)
+	}
+	return "self"
+}
+
+// sameSubject refuses a change sent from a form made for another record than
+// the one the session uses now: a carer who switched whom they act for in
+// another window would otherwise change the wrong person's record.
+func sameSubject(c echo.Context) error {
+	switch c.Request().Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return nil
+	}
+	if c.FormValue("for") == subject(c) {
+		return nil
+	}
+	now := "your own record"
+	if g, ok := actingGrant(c); ok {
+		now = g.Person.Name() + "'s record"
+	}
+	return store.Errorf(store.ECONFLICT, "You have switched to %s since this page was opened, perhaps in another window, so we did not make this change. Check the page and try again.", now)
+}
+
 // actingView is whom the page is acting for, for the banner and navigation.
 func actingView(c echo.Context) *views.Acting {
 	g, ok := actingGrant(c)
@@ -231,6 +259,9 @@ func (s *Server) guard(scopeOf func(echo.Context, store.Grant) (string, error)) 
 					// A carer with no record of their own: choose whom to act for.
 					return c.Redirect(http.StatusSeeOther, "/acting-for")
 				}
+				if err := sameSubject(c); err != nil {
+					return err
+				}
 				return next(c)
 			}
 			if !g.Active() {
@@ -242,6 +273,9 @@ func (s *Server) guard(scopeOf func(echo.Context, store.Grant) (string, error)) 
 			}
 			if scope != "" && !g.Has(scope) {
 				return s.refuse(c, g, g.Person.Name()+" has not given you access to "+strings.ToLower(views.ScopeTitle(scope))+".")
+			}
+			if err := sameSubject(c); err != nil {
+				return err
 			}
 			c.Set(ctxGuarded, true)
 			return next(c)

@@ -243,6 +243,7 @@ type world struct {
 	f       *fixture
 	cookies map[string]*http.Cookie
 	csrf    map[string]string
+	subject map[string]string // what each role's pages put in their forms as "for"
 	ids     map[string]string
 }
 
@@ -250,7 +251,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	ctx := context.Background()
 	f := newFixture(t)
-	w := &world{f: f, cookies: map[string]*http.Cookie{}, csrf: map[string]string{}, ids: map[string]string{}}
+	w := &world{f: f, cookies: map[string]*http.Cookie{}, csrf: map[string]string{}, subject: map[string]string{}, ids: map[string]string{}}
 	signIn := func(role string, p store.Person) store.Account {
 		acct, err := f.db.EnrolPasskey(ctx, p.ID, []byte("handle-"+p.NHSNumber), p.Name(), store.Passkey{CredentialID: []byte("cred-" + p.NHSNumber), PublicKey: []byte("k")})
 		if err != nil {
@@ -260,7 +261,7 @@ func newWorld(t *testing.T) *world {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.cookies[role], w.csrf[role] = sessionCookie(t, id), s.CSRFToken
+		w.cookies[role], w.csrf[role], w.subject[role] = sessionCookie(t, id), s.CSRFToken, "self"
 		return acct
 	}
 	jane := signIn(rolePatient, f.jane)
@@ -268,7 +269,9 @@ func newWorld(t *testing.T) *world {
 	carer := func(role string, p store.Person, by store.Account, scopes []string) store.Grant {
 		c := f.newCarer(t, role)
 		w.cookies[role], w.csrf[role] = c.cookie, sessionCSRF(t, f, c.id)
-		return f.grant(t, p, by, c, scopes...)
+		g := f.grant(t, p, by, c, scopes...)
+		w.subject[role] = strconv.FormatInt(g.ID, 10)
+		return g
 	}
 	for _, s := range store.CarerScopes() {
 		g := carer(carerRole(s), f.jane, jane, roleScopes(s))
@@ -361,6 +364,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 					form := url.Values{}
 					if tok := w.csrf[role]; tok != "" {
 						form.Set("csrf", tok)
+						form.Set("for", w.subject[role])
 					}
 					req = httptest.NewRequest(c.method, u, strings.NewReader(form.Encode()))
 					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

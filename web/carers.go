@@ -407,9 +407,14 @@ func (s *Server) acceptConfirmPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.AcceptConfirm(s.page(c, "Check this is the right person"), g, signedIn))
 }
 
-// acceptConfirmSubmit turns the held invitation into a grant to the signed-in account.
+// acceptConfirmSubmit turns the invitation the page showed, which the session
+// holds, into a grant to the signed-in account.
 func (s *Server) acceptConfirmSubmit(c echo.Context) error {
-	_, err := s.db.AcceptInvitation(c.Request().Context(), sessionOf(c).ID, signedInAccount(c).ID,
+	id, err := strconv.ParseInt(c.FormValue("invitation"), 10, 64)
+	if err != nil {
+		return store.Errorf(store.EFORBIDDEN, "Enter your invitation code and the date of birth of the person who invited you first.")
+	}
+	_, err = s.db.AcceptInvitation(c.Request().Context(), sessionOf(c).ID, signedInAccount(c).ID, id,
 		s.grantLog(c, func(g store.Grant) string { return g.CarerName + " accepted the invitation" }))
 	if err != nil {
 		return err

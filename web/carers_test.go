@@ -56,6 +56,17 @@ func (f *fixture) ownAccount(t testing.TB, p store.Person) store.Account {
 	return a
 }
 
+// heldInvitation is the id of the invitation the session holds, as the page
+// asking to accept it shows.
+func heldInvitation(t testing.TB, db *store.DB, session string) int64 {
+	t.Helper()
+	g, err := db.HeldInvitation(context.Background(), session)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g.ID
+}
+
 // grant has the person invite the carer with the scopes, the carer accept, and the carer act for them.
 func (f *fixture) grant(t testing.TB, p store.Person, by store.Account, carer carerSession, scopes ...string) store.Grant {
 	t.Helper()
@@ -68,7 +79,7 @@ func (f *fixture) grant(t testing.TB, p store.Person, by store.Account, carer ca
 	if _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, carer.id); err != nil {
 		t.Fatal(err)
 	}
-	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID, grantLogged(carer.acct, carer.acct.DisplayName+" accepted the invitation"))
+	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID, heldInvitation(t, f.db, carer.id), grantLogged(carer.acct, carer.acct.DisplayName+" accepted the invitation"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +313,9 @@ func TestInviteAcceptSwitch(t *testing.T) {
 		t.Fatal("the invitation did not follow the sign-in")
 	}
 	johnCookie := sessionCookie(t, signedIn)
-	rec = f.post(t, "/carers/accept/confirm", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}})
+	// The signed-in carer's page asks to accept the invitation it shows, and names it in its form.
+	invitation, _ := doc(t, f.get(t, "/carers/accept/confirm", johnCookie)).Find(`form[action="/carers/accept/confirm"] input[name="invitation"]`).Attr("value")
+	rec = f.post(t, "/carers/accept/confirm", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}, "invitation": {invitation}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/acting-for" {
 		t.Fatalf("accept: %d", rec.Code)
 	}
@@ -321,7 +334,7 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	}
 	choose := doc(t, f.get(t, "/acting-for", johnCookie))
 	value, ok := choose.Find("input[name=who]").Attr("value")
-	if !ok || choose.Find("input[value=self]").Length() != 0 {
+	if !ok || choose.Find("input[name=who][value=self]").Length() != 0 {
 		t.Fatal("acting-for page: want one choice and no Myself")
 	}
 	// Continuing without a choice asks again, saying why, with the form kept.
@@ -451,7 +464,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	if _, err := f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
 		t.Fatal(err)
 	}
-	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, grantLogged(mum.acct, "Mum accepted the invitation"))
+	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, heldInvitation(t, f.db, mum.id), grantLogged(mum.acct, "Mum accepted the invitation"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,5 +510,101 @@ func grantLogged(by store.Account, words string) store.Logged[store.Grant] {
 			a.ActorKind, a.Relationship = store.ActorCarer, g.Relationship
 		}
 		return a
+	}
+}
+
+// A form is for the record it was made for: a carer who switches to another
+// person in another window and then sends a form left open changes nobody's
+// record, and is told why.
+func TestFormsStayWithTheirRecord(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	f.signIn(t, f.amir)
+	john := f.newCarer(t, "John Smith")
+	forJane := f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines", store.ScopeChoices)
+	forAmir := f.grant(t, f.amir, f.ownAccount(t, f.amir), john, "medicines", store.ScopeChoices)
+	if err := f.db.SetActingFor(ctx, john.id, john.acct.ID, forJane.ID); err != nil {
+		t.Fatal(err)
+	}
+	// "Check your change" for Jane: the form sends whose record it is for.
+	token := sessionCSRF(t, f, john.id)
+	rec := f.post(t, "/choices/research", john.cookie, url.Values{"csrf": {token}, "for": {itoa(forJane.ID)}, "answer": {"no"}})
+	form := docOf(t, rec.Body.String()).Find(`form[action="/choices/research/confirm"]`)
+	sent := url.Values{}
+	form.Find("input[type=hidden]").Each(func(_ int, in *goquery.Selection) {
+		name, _ := in.Attr("name")
+		value, _ := in.Attr("value")
+		sent.Set(name, value)
+	})
+	if rec.Code != http.StatusOK || sent.Get("for") != itoa(forJane.ID) || sent.Get("answer") != "no" {
+		t.Fatalf("check page for Jane: %d, form sends %v", rec.Code, sent)
+	}
+	// In another window, John switches to Amir; then confirms in the first.
+	if err := f.db.SetActingFor(ctx, john.id, john.acct.ID, forAmir.ID); err != nil {
+		t.Fatal(err)
+	}
+	rec = f.post(t, "/choices/research/confirm", john.cookie, sent)
+	if rec.Code != http.StatusConflict || !strings.Contains(docOf(t, rec.Body.String()).Find("main").Text(), "You have switched to Amir Khan's record") {
+		t.Errorf("confirming Jane's change while acting for Amir: %d %q, want 409 saying so", rec.Code, docOf(t, rec.Body.String()).Find("main").Text())
+	}
+	for _, p := range []store.Person{f.jane, f.amir} {
+		if hist, err := f.db.ConsentHistory(ctx, p.ID); err != nil || len(hist) != 0 {
+			t.Errorf("%s's choices changed %d times (%v)", p.Name(), len(hist), err)
+		}
+	}
+	// A form with no record named, or one made for their own record, is refused alike.
+	for _, who := range []string{"", "self", itoa(forJane.ID)} {
+		sent.Set("for", who)
+		if rec := f.post(t, "/choices/research/confirm", john.cookie, sent); rec.Code != http.StatusConflict {
+			t.Errorf("for=%q: %d, want 409", who, rec.Code)
+		}
+	}
+	// Sent from a page made for Amir, it is made.
+	sent.Set("for", itoa(forAmir.ID))
+	if rec := f.post(t, "/choices/research/confirm", john.cookie, sent); rec.Code != http.StatusSeeOther {
+		t.Errorf("confirming Amir's change while acting for Amir: %d", rec.Code)
+	}
+	if hist, err := f.db.ConsentHistory(ctx, f.amir.ID); err != nil || len(hist) != 1 {
+		t.Errorf("Amir's choices changed %d times (%v); want once", len(hist), err)
+	}
+}
+
+// Accepting takes the invitation the page showed, not one whose code was
+// entered since in another window.
+func TestAcceptTakesTheInvitationShown(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	f.signIn(t, f.amir)
+	john := f.newCarer(t, "John Smith")
+	invite := func(p store.Person) {
+		_, code, err := f.db.CreateInvitation(ctx, p.ID, f.ownAccount(t, p).ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}},
+			grantLogged(f.ownAccount(t, p), "invited John Smith (son)"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, john.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	invite(f.jane)
+	shown := doc(t, f.get(t, "/carers/accept/confirm", john.cookie))
+	invitation, _ := shown.Find(`form[action="/carers/accept/confirm"] input[name="invitation"]`).Attr("value")
+	if shown.Find("#inviter-name").Text() != "Jane Example" || invitation == "" {
+		t.Fatalf("confirm page shows %q, invitation %q", shown.Find("#inviter-name").Text(), invitation)
+	}
+	invite(f.amir) // in another window
+	rec := f.post(t, "/carers/accept/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {"self"}, "invitation": {invitation}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("accept: %d", rec.Code)
+	}
+	grants, err := f.db.GrantsForAccount(ctx, john.acct.ID)
+	if err != nil || len(grants) != 1 || grants[0].PersonID != f.jane.ID {
+		t.Fatalf("John's grants after accepting Jane's invitation: %+v, %v", grants, err)
+	}
+	// Without the invitation named, nothing is accepted.
+	if rec := f.post(t, "/carers/accept/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {"self"}}); rec.Code != http.StatusForbidden {
+		t.Errorf("accept with no invitation named: %d, want 403", rec.Code)
 	}
 }

@@ -73,7 +73,7 @@ func TestChoicesPages(t *testing.T) {
 	})
 
 	t.Run("nothing chosen", func(t *testing.T) {
-		rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {token}})
+		rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {token}, "for": {"self"}})
 		if rec.Code != http.StatusBadRequest {
 			t.Fatalf("status %d", rec.Code)
 		}
@@ -99,7 +99,7 @@ func TestChoicesPages(t *testing.T) {
 	})
 
 	t.Run("check, confirm, confirmation, history", func(t *testing.T) {
-		rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {token}, "answer": {"no"}})
+		rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {token}, "for": {"self"}, "answer": {"no"}})
 		if rec.Code != http.StatusOK {
 			t.Fatalf("check: status %d", rec.Code)
 		}
@@ -114,7 +114,7 @@ func TestChoicesPages(t *testing.T) {
 		if ch, _ := f.db.ConsentChoices(context.Background(), f.jane.ID); !ch.State.Research {
 			t.Fatal("changed before confirming")
 		}
-		rec = f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "answer": {"no"}})
+		rec = f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "answer": {"no"}})
 		if rec.Code != http.StatusSeeOther || !strings.HasPrefix(rec.Header().Get("Location"), "/choices/done/") {
 			t.Fatalf("confirm: %d to %q", rec.Code, rec.Header().Get("Location"))
 		}
@@ -157,7 +157,7 @@ func TestChoicesPages(t *testing.T) {
 
 	t.Run("each kind of information", func(t *testing.T) {
 		for _, c := range store.Categories() {
-			rec := f.post(t, "/choices/"+c+"/confirm", jane, url.Values{"csrf": {token}, "answer": {"yes"}})
+			rec := f.post(t, "/choices/"+c+"/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "answer": {"yes"}})
 			if rec.Code != http.StatusSeeOther {
 				t.Fatalf("%s: status %d", c, rec.Code)
 			}
@@ -195,11 +195,11 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 	if d.Find(`input[name="answer"][checked]`).Length() != 0 {
 		t.Error("an answer is chosen before the person chose one")
 	}
-	rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"yes"}})
+	rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}})
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Check your change") {
 		t.Fatalf("check: %d", rec.Code)
 	}
-	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"yes"}})
+	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("confirm: %d %s", rec.Code, rec.Body.String())
 	}
@@ -225,12 +225,12 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 	if resp := f.get(t, "/choices/entry?item="+itoa(amirSec.Items[0].ID), jane); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("Jane opens Amir's entry: %d", resp.StatusCode)
 	}
-	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {store.ItemKey(amirSec.Items[0])}, "answer": {"yes"}})
+	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {store.ItemKey(amirSec.Items[0])}, "answer": {"yes"}})
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("Jane keeps Amir's entry out: %d", rec.Code)
 	}
 	// And it can be shared again.
-	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"no"}})
+	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"no"}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("share again: %d", rec.Code)
 	}
@@ -252,7 +252,7 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 	for _, sec := range fhir.Sections() {
 		scopes = append(scopes, sec.Slug)
 	}
-	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, scopes...)
+	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, scopes...).ID)
 	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
 	if err != nil || len(sec.Items) != 1 {
 		t.Fatalf("%v %+v", err, sec.Items)
@@ -263,7 +263,7 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 		t.Fatal("the carer does not see the medicine before it is kept out")
 	}
 	token := csrfOf(t, f, jane)
-	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("keep out: %d", rec.Code)
 	}
 	for _, path := range []string{"/record", "/record/medicines", "/choices", "/choices/history", "/record/search?q=metformin"} {
@@ -289,7 +289,7 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 		t.Errorf("carer opens share-again: %d, want 404", resp.StatusCode)
 	}
 	johnToken := sessionCSRF(t, f, john.id)
-	if rec := f.post(t, "/choices/entry/confirm", john.cookie, url.Values{"csrf": {johnToken}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusNotFound {
+	if rec := f.post(t, "/choices/entry/confirm", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusNotFound {
 		t.Errorf("carer shares it again: %d, want 404", rec.Code)
 	}
 	// Nor does the page that confirms Jane's change name it to him.
@@ -317,18 +317,18 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 		t.Errorf("Jane's page labels %d entries", got)
 	}
 	// A category Jane keeps out of sharing only she can share again: John lifting it would see it.
-	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("Jane shares the entry again: %d", rec.Code)
 	}
 	mental := store.WithholdQuestion(store.CategoryMentalHealth)
 	slug := store.ConsentQuestionSlug(mental)
-	if rec := f.post(t, "/choices/"+slug+"/confirm", jane, url.Values{"csrf": {token}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+	if rec := f.post(t, "/choices/"+slug+"/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("Jane keeps mental health out: %d", rec.Code)
 	}
 	if resp := f.get(t, "/choices/"+slug, john.cookie); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("John opens the mental health question: %d, want 403", resp.StatusCode)
 	}
-	if rec := f.post(t, "/choices/"+slug+"/confirm", john.cookie, url.Values{"csrf": {johnToken}, "answer": {"no"}}); rec.Code != http.StatusForbidden {
+	if rec := f.post(t, "/choices/"+slug+"/confirm", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusForbidden {
 		t.Errorf("John lifts mental health: %d, want 403", rec.Code)
 	}
 	if st, err := f.db.ConsentChoices(ctx, f.jane.ID); err != nil || !st.State.Withholds(store.CategoryMentalHealth) {
@@ -348,7 +348,7 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 		t.Fatalf("Jane's conditions: %+v, %v", conditions.Items, err)
 	}
 	for _, k := range []string{store.ItemKey(conditions.Items[0]), "conditions|http://hl7.org/fhir/sid/icd-10|F99"} {
-		rec := f.post(t, "/choices/entry", john.cookie, url.Values{"csrf": {johnToken}, "key": {k}, "answer": {"yes"}})
+		rec := f.post(t, "/choices/entry", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}, "key": {k}, "answer": {"yes"}})
 		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "depressive") {
 			t.Errorf("John asks to keep out %s: %d, want 404 naming nothing", k, rec.Code)
 		}
@@ -358,7 +358,7 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 		t.Error("John's choices page offers to change what Jane keeps out, or does not say why not")
 	}
 	// A change John makes is his, acting for Jane, in her history.
-	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {johnToken}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("carer changes research: %d", rec.Code)
 	}
 	if got := doc(t, f.get(t, "/choices/history", jane)).Find("main").Text(); !strings.Contains(got, "John Smith (son), acting for you") {
@@ -380,7 +380,7 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	jane := f.signIn(t, f.jane)
 	token := csrfOf(t, f, jane)
 	for _, a := range []string{"no", "yes"} {
-		if rec := f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "answer": {a}}); rec.Code != http.StatusSeeOther {
+		if rec := f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "answer": {a}}); rec.Code != http.StatusSeeOther {
 			t.Fatalf("confirm: %d", rec.Code)
 		}
 	}
@@ -411,7 +411,7 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	if rec := f.post(t, action, jane, url.Values{}); rec.Code != http.StatusForbidden {
 		t.Errorf("retry without a CSRF token: %d", rec.Code)
 	}
-	rec := f.post(t, action, jane, url.Values{"csrf": {token}})
+	rec := f.post(t, action, jane, url.Values{"csrf": {token}, "for": {"self"}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/choices/history?done=retried" {
 		t.Fatalf("retry: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
@@ -425,7 +425,7 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	}
 	// Another person cannot retry Jane's delivery.
 	amir := f.signIn(t, f.amir)
-	if rec := f.post(t, action, amir, url.Values{"csrf": {csrfOf(t, f, amir)}}); rec.Code != http.StatusNotFound {
+	if rec := f.post(t, action, amir, url.Values{"csrf": {csrfOf(t, f, amir)}, "for": {"self"}}); rec.Code != http.StatusNotFound {
 		t.Errorf("Amir retries Jane's delivery: %d", rec.Code)
 	}
 	if err := f.db.ConsentDelivered(ctx, items[0].ID, "c1", "1"); err != nil {
@@ -439,7 +439,7 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 func TestSameAnswerChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	jane := f.signIn(t, f.jane)
-	rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "answer": {"yes"}})
+	rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "answer": {"yes"}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/choices" {
 		t.Fatalf("same answer: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
@@ -479,7 +479,7 @@ func TestResultKeptOutOfSharingIsLabelled(t *testing.T) {
 	if n := labels("/record/results"); n != 0 {
 		t.Fatalf("results page labels %d results before any choice", n)
 	}
-	rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "key": {store.ItemKey(test.Latest.Item)}, "answer": {"yes"}})
+	rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {store.ItemKey(test.Latest.Item)}, "answer": {"yes"}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("keep the result out: %d %s", rec.Code, rec.Body.String())
 	}

@@ -121,6 +121,7 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		p.SignedIn = true
 		p.AccountName = acct.DisplayName
 		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner
+		p.For = subject(c)
 		p.OwnRecord = acct.PersonID != 0
 	}
 	return p
@@ -168,8 +169,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 			status, title, message = http.StatusNotFound, "Page not found", store.ErrorMessage(err)
 		case store.EFORBIDDEN:
 			status, title, message = http.StatusForbidden, "You cannot do that", store.ErrorMessage(err)
-		case store.EINVALID, store.EEXPIRED, store.ELOCKED, store.ECONFLICT:
+		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
 			status, title, message = http.StatusBadRequest, "There is a problem", store.ErrorMessage(err)
+		case store.ECONFLICT:
+			status, title, message = http.StatusConflict, "There is a problem", store.ErrorMessage(err)
 		default:
 			if errors.Is(err, context.Canceled) {
 				return
