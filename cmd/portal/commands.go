@@ -28,7 +28,11 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	var cfg Config
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
-	if _, err := parseFlags(fs, args, stderr); err != nil {
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := unexpectedArgs("migrate", rest); err != nil {
 		return err
 	}
 	db, err := openDB(ctx, cfg.DB)
@@ -142,7 +146,11 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&nhs, "nhs-number", "", "the person's NHS number")
 	fs.StringVar(&cfg.Origin, "origin", envOr(getenv, "PORTAL_ORIGIN", defaultOrigin(envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"))), "address people browse to (PORTAL_ORIGIN)")
 	fs.DurationVar(&cfg.EnrolTTL, "valid", 7*24*time.Hour, "how long the code lasts")
-	if _, err := parseFlags(fs, args, stderr); err != nil {
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := unexpectedArgs("invite", rest); err != nil {
 		return err
 	}
 	nhs = strings.ReplaceAll(strings.ReplaceAll(nhs, " ", ""), "-", "")

@@ -36,6 +36,17 @@ Commands:
 Every command takes --db PATH (or PORTAL_DB). Run "portal COMMAND -h" for its flags.
 `
 
+// commands are the names run knows, so serve can tell a command written after its flags from a stray word.
+var commands = []string{"serve", "import", "source", "sync", "export", "invite", "migrate", "audit", "outbox", "help"}
+
+// unexpectedArgs refuses the first of the words a command was given but does not use.
+func unexpectedArgs(cmd string, rest []string) error {
+	if len(rest) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: unexpected argument %q", cmd, rest[0])
+}
+
 // run is the whole program, with its inputs and outputs passed in so tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "serve"

@@ -270,3 +270,35 @@ func TestImportFinishesAStalledBulkLoad(t *testing.T) {
 		t.Fatalf("an import after the load went quiet: %v, backlog %d\n%s", err, backlog(), out)
 	}
 }
+
+// TestStrayArguments: a word a command does not use is refused, never
+// ignored; "portal --db b.db migrate" must not start the web server.
+func TestStrayArguments(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"a command after serve's flags", []string{"--db", db, "migrate"}, `serve: unexpected argument "migrate": a command goes first, before its flags, e.g. portal migrate --db ` + db},
+		{"a word after serve", []string{"serve", "--db", db, "extra"}, `serve: unexpected argument "extra"`},
+		{"export", []string{"export", "--db", db, "--person", "1", "extra"}, `export: unexpected argument "extra"`},
+		{"invite", []string{"invite", "--db", db, "--person", "1", "extra"}, `invite: unexpected argument "extra"`},
+		{"migrate", []string{"migrate", "--db", db, "extra"}, `migrate: unexpected argument "extra"`},
+		{"source list", []string{"source", "list", "--db", db, "extra"}, `source list: unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := portal(t, tt.args...)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got error %v, want %q", err, tt.wantErr)
+			}
+			if out != "" {
+				t.Errorf("printed %d bytes before refusing", len(out))
+			}
+		})
+	}
+}

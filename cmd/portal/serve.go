@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/mycarerecord/portal/store"
@@ -32,8 +33,16 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&cfg.SyncWorkers, "sync-workers", envInt(getenv, "PORTAL_SYNC_WORKERS", 2), "persons synced at once in the background (PORTAL_SYNC_WORKERS)")
 	fs.DurationVar(&cfg.Freshness, "sync-freshness", envDuration(getenv, "PORTAL_SYNC_FRESHNESS", 15*time.Minute), "sync a person at sign-in when their data is older than this (PORTAL_SYNC_FRESHNESS)")
 	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
-	if _, err := parseFlags(fs, args, stderr); err != nil {
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		// "portal --db b.db migrate" would otherwise start the web server on b.db.
+		if slices.Contains(commands, rest[0]) {
+			return fmt.Errorf("serve: unexpected argument %q: a command goes first, before its flags, e.g. portal %s --db %s", rest[0], rest[0], cfg.DB)
+		}
+		return unexpectedArgs("serve", rest)
 	}
 	if cfg.Origin == "" {
 		cfg.Origin = defaultOrigin(cfg.Addr)

@@ -48,6 +48,11 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	if verb == "list" {
+		if err := unexpectedArgs("source list", rest); err != nil {
+			return err
+		}
+	}
 	db, err := openDB(ctx, cfg.DB)
 	if err != nil {
 		return err
@@ -314,7 +319,11 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	commonFlags(fs, &cfg, getenv)
 	pf.add(fs)
 	fs.StringVar(&outPath, "out", "", "file to write (default: standard output)")
-	if _, err := parseFlags(fs, args, stderr); err != nil {
+	rest, err := parseFlags(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := unexpectedArgs("export", rest); err != nil {
 		return err
 	}
 	if !pf.given() {
