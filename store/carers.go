@@ -727,10 +727,17 @@ func (db *DB) ActingGrantFor(ctx context.Context, grantID, accountID int64) (Gra
 }
 
 // ItemSection returns the section of one of the person's record items, so a
-// carer's access to the section can be checked before the item is read.
+// carer's access to the section can be checked before the item is read. For
+// a carer, an entry the person keeps out of sharing is not found, as one
+// that does not exist.
 func (db *DB) ItemSection(ctx context.Context, personID, itemID int64) (string, error) {
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return "", err
+	}
 	var section string
-	err := db.db.QueryRowContext(ctx, `SELECT section FROM record_items WHERE id = ? AND person_id = ?`, itemID, personID).Scan(&section)
+	err = db.db.QueryRowContext(ctx, `SELECT section FROM record_items ri WHERE ri.id = ? AND ri.person_id = ?`+cf,
+		append([]any{itemID, personID}, cargs...)...).Scan(&section)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", Errorf(ENOTFOUND, "There is no such entry in the record.")
 	}

@@ -38,16 +38,52 @@ func (p Performer) Describe() string {
 
 type forCarerKey struct{}
 
+// carerReads is what ForCarer notes on a context.
+type carerReads struct {
+	scopes []string // the grant's scopes; nil for every section
+}
+
 // ForCarer marks reads made on ctx as being for a carer: items the person has
-// withheld from sharing are left out of every read of their record.
-func ForCarer(ctx context.Context) context.Context {
-	return context.WithValue(ctx, forCarerKey{}, true)
+// withheld from sharing are left out of every read of their record, and the
+// organisations a carer is told of are only those that show them something.
+// scopes are the carer's grant's (sections and actions); none means every section.
+func ForCarer(ctx context.Context, scopes ...string) context.Context {
+	return context.WithValue(ctx, forCarerKey{}, carerReads{scopes: scopes})
 }
 
 // IsForCarer says whether reads on ctx are for a carer.
 func IsForCarer(ctx context.Context) bool {
-	v, _ := ctx.Value(forCarerKey{}).(bool)
-	return v
+	_, ok := ctx.Value(forCarerKey{}).(carerReads)
+	return ok
+}
+
+// carerSources is, when ctx reads for a carer, the sources that show the
+// carer at least one entry (in a section of the grant, not kept out of
+// sharing), and ok; otherwise nil and false. A carer is never told of an
+// organisation whose only part in the person's record is kept from them:
+// that it holds anything at all can say what it is (a sexual health clinic).
+func (db *DB) carerSources(ctx context.Context, personID int64) (map[int64]bool, bool, error) {
+	if !IsForCarer(ctx) {
+		return nil, false, nil
+	}
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return nil, true, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.source_id FROM record_items ri WHERE ri.person_id = ?`+cf, append([]any{personID}, cargs...)...)
+	if err != nil {
+		return nil, true, fmt.Errorf("sources a carer sees: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, true, err
+		}
+		out[id] = true
+	}
+	return out, true, rows.Err()
 }
 
 // The questions a person answers about their record. Each answer is "yes" or "no".
@@ -878,7 +914,26 @@ func (db *DB) SetSourceSocialCare(ctx context.Context, name string, social bool)
 		if n, _ := res.RowsAffected(); n == 0 {
 			return Errorf(ENOTFOUND, "There is no source called %q.", name)
 		}
-		return nil
+		// Which report stands for a fact the source shares with another depends on it (store/dedup.go).
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT person_id FROM record_items
+WHERE source_id = (SELECT id FROM sources WHERE name = ?) AND person_id IS NOT NULL`, name)
+		if err != nil {
+			return fmt.Errorf("persons of source %q: %w", name, err)
+		}
+		touched := touchedFacts{}
+		for rows.Next() {
+			var person int64
+			if err := rows.Scan(&person); err != nil {
+				rows.Close()
+				return err
+			}
+			touched.all(person)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return touched.settle(ctx, tx)
 	})
 }
 
@@ -1031,14 +1086,25 @@ func rowRule(st ConsentState) withheldRule {
 	return withheldRule{cond: "(" + strings.Join(parts, " OR ") + ")", args: args}
 }
 
-// carerFilter is " AND NOT (…)" leaving out the person's withheld entries when
-// ctx reads for a carer, else "".
+// carerFilter is an SQL condition over record_items ri, " AND …", that
+// leaves out, when ctx reads for a carer, the person's withheld entries and
+// those in sections the grant leaves out; else "".
 func (db *DB) carerFilter(ctx context.Context, personID int64) (string, []any, error) {
-	r, err := db.carerRule(ctx, personID)
-	if err != nil || r.cond == "" {
-		return "", nil, err
+	reads, ok := ctx.Value(forCarerKey{}).(carerReads)
+	if !ok {
+		return "", nil, nil
 	}
-	return " AND NOT " + r.cond, r.args, nil
+	var cond string
+	var args []any
+	if reads.scopes != nil {
+		list, _ := json.Marshal(reads.scopes)
+		cond, args = ` AND ri.section IN (SELECT value FROM json_each(?))`, []any{string(list)}
+	}
+	r, err := db.withheldRule(ctx, personID)
+	if err != nil || r.cond == "" {
+		return cond, args, err
+	}
+	return cond + " AND NOT " + r.cond, append(args, r.args...), nil
 }
 
 // markWithheld sets Withheld on the person's items that are kept out of sharing, for their own pages.

@@ -54,7 +54,10 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 
 // markDups works out which source's items stand for a fact: never a source
 // whose every report of it was recorded in error or ruled out while another
-// source reports it as it is; then the source that reported it most often (a
+// source reports it as it is; nor a social care service while a health
+// service reports it too, since a person may keep social care out of sharing
+// and their carer must still see the fact as the GP reports it (migration
+// 0021); then the source that reported it most often (a
 // repeat prescription is several facts at one source), the lowest-numbered
 // on a tie. Every other source's items for the fact are dup. Only the set of
 // items decides, never the order they arrived in. Documents merge only when
@@ -64,7 +67,8 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
-GROUP BY o.source_id ORDER BY MIN(o.status IN ('entered-in-error', 'refuted')), COUNT(*) DESC, o.source_id LIMIT 1))`
+GROUP BY o.source_id ORDER BY MIN(o.status IN ('entered-in-error', 'refuted')), (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
+COUNT(*) DESC, o.source_id LIMIT 1))`
 
 // Only rows whose mark changes are written: rewriting an unchanged row would
 // still touch its indexes and the search index's triggers.

@@ -37,9 +37,14 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	if err != nil {
 		return 0, err
 	}
-	forCarer := IsForCarer(ctx)
+	// A carer's download holds nothing from a source that shows them nothing,
+	// not even its Patient: that it knows the person can say too much.
+	shown, forCarer, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return 0, err
+	}
 	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
-		if hidden[resourceKey{c.Source.ID, c.Type, c.ID}] || (forCarer && (c.Type == "AuditEvent" || c.Type == "Consent")) {
+		if hidden[resourceKey{c.Source.ID, c.Type, c.ID}] || (forCarer && (c.Type == "AuditEvent" || c.Type == "Consent" || !shown[c.Source.ID])) {
 			return nil
 		}
 		raw, err := fhir.WithMetaSource(c.Raw, c.Source.URI())

@@ -147,10 +147,16 @@ func (db *DB) withSources(ctx context.Context, personID int64, items []RecordIte
 	for i := range items { // by field, not by copy: withSourcesAndLabels sets Withheld meanwhile
 		keys = append(keys, items[i].DedupKey)
 	}
+	// A carer is not told of a source whose reports of the fact are kept out
+	// of sharing (a social care service's, when social care is).
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return err
+	}
 	// The distinct (fact, source) pairs come straight off the record_items_person_key index.
 	rows, err := db.db.QueryContext(ctx, `SELECT k.dedup_key, s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
-FROM (SELECT DISTINCT dedup_key, source_id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(items)-1)+`)) k
-JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, keys...)
+FROM (SELECT DISTINCT ri.dedup_key, ri.source_id FROM record_items ri WHERE ri.person_id = ? AND ri.dedup_key IN (?`+strings.Repeat(", ?", len(items)-1)+`)`+cf+`) k
+JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, append(keys, cargs...)...)
 	if err != nil {
 		return fmt.Errorf("sources of items: %w", err)
 	}
@@ -364,10 +370,17 @@ FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id
 		return sum, fmt.Errorf("summary sources: %w", err)
 	}
 	defer srows.Close()
+	shown, forCarer, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return sum, err
+	}
 	for srows.Next() {
 		var s Source
 		if err := srows.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt); err != nil {
 			return sum, err
+		}
+		if forCarer && !shown[s.ID] {
+			continue
 		}
 		sum.Sources = append(sum.Sources, s)
 	}

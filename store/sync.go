@@ -349,6 +349,10 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID)
 		return nil, fmt.Errorf("sync status: %w", err)
 	}
 	defer rows.Close()
+	shown, forCarer, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
 	var out []SyncStatus
 	for rows.Next() {
 		var st SyncStatus
@@ -356,6 +360,9 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID)
 		if err := rows.Scan(&st.Source.ID, &st.Source.Name, &st.Source.OrgName, &st.Source.LastImportAt, &st.Source.BaseURL, &st.Source.AuthKind, &cfg,
 			&st.RunningSince, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince); err != nil {
 			return nil, err
+		}
+		if forCarer && !shown[st.Source.ID] {
+			continue // a carer hears only of sources that show them something
 		}
 		if err := json.Unmarshal([]byte(cfg), &st.Source.AuthConfig); err != nil {
 			return nil, err

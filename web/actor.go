@@ -101,7 +101,7 @@ func (s *Server) loadActing(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if ok {
 			c.Set(ctxGrant, g)
-			c.SetRequest(c.Request().WithContext(store.ForCarer(c.Request().Context())))
+			c.SetRequest(c.Request().WithContext(store.ForCarer(c.Request().Context(), g.Scopes...)))
 		}
 		return next(c)
 	}
@@ -215,7 +215,9 @@ func grantedItems(c echo.Context, items []store.RecordItem) []store.RecordItem {
 
 // mayItem guards /record/item/:id and its attachments, and any route naming an
 // item as ?item= (the choices page keeping one entry out): the item's section is
-// the scope. An item that is not the person's passes on, to be "not found".
+// the scope. An item that is not the person's passes on, to be "not found"; to
+// a carer, so does one kept out of sharing (ItemSection) or in a section the
+// grant leaves out, as a refusal naming the section would say that it exists.
 func (s *Server) mayItem() echo.MiddlewareFunc {
 	return s.guard(func(c echo.Context, g store.Grant) (string, error) {
 		raw := c.Param("id")
@@ -230,7 +232,7 @@ func (s *Server) mayItem() echo.MiddlewareFunc {
 			return "", nil
 		}
 		section, err := s.db.ItemSection(c.Request().Context(), g.PersonID, id)
-		if store.ErrorCode(err) == store.ENOTFOUND {
+		if store.ErrorCode(err) == store.ENOTFOUND || (err == nil && !g.Has(section)) {
 			return "", nil
 		}
 		return section, err

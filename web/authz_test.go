@@ -74,6 +74,7 @@ type authzCase struct {
 	other         int // another patient
 	carer         int // a carer whose grant covers scope (any carer for notAbout)
 	otherPerson   int // a carer acting for Amir
+	unseen        bool // a carer whose grant does not cover scope gets 404, as for nothing at all
 	except        map[string]int
 }
 
@@ -105,6 +106,8 @@ func (c authzCase) want(role string) int {
 		return http.StatusForbidden
 	case slices.Contains(fullScopes(scope), c.scope):
 		return c.carer
+	case c.unseen:
+		return http.StatusNotFound
 	}
 	return http.StatusForbidden
 }
@@ -143,6 +146,11 @@ func signedIn(method, route, u, scope string, patient, other, carer, otherPerson
 
 func (c authzCase) with(except map[string]int) authzCase { c.except = except; return c }
 
+// hiddenOutsideGrant says a carer whose grant does not cover the route's
+// scope is answered 404: the address names one entry, and a refusal naming
+// its section would say that it exists.
+func (c authzCase) hiddenOutsideGrant() authzCase { c.unseen = true; return c }
+
 // authzCases is the matrix. {item}, {passkey}, {grant} and {caring} stand for
 // Jane's medicine, Jane's passkey, Jane's invitation and carer:medicines's grant.
 func authzCases() []authzCase {
@@ -171,8 +179,8 @@ func authzCases() []authzCase {
 
 		// Jane's record.
 		signedIn(g, "/record", "/record", anyGrant, ok, ok, ok, ok),
-		signedIn(g, "/record/item/:id", "/record/item/{item}", fhir.SectionMedicines, ok, notFound, ok, notFound),
-		signedIn(g, "/record/item/:id/attachment/:n", "/record/item/{item}/attachment/0", fhir.SectionMedicines, notFound, notFound, notFound, notFound),
+		signedIn(g, "/record/item/:id", "/record/item/{item}", fhir.SectionMedicines, ok, notFound, ok, notFound).hiddenOutsideGrant(),
+		signedIn(g, "/record/item/:id/attachment/:n", "/record/item/{item}/attachment/0", fhir.SectionMedicines, notFound, notFound, notFound, notFound).hiddenOutsideGrant(),
 		signedIn(g, "/record/search", "/record/search?q=metformin", anyGrant, ok, ok, ok, ok),
 		signedIn(g, "/record/search", "/record/search?q=metformin&section=medicines", fhir.SectionMedicines, ok, ok, ok, ok),
 		signedIn(g, "/record/results", "/record/results", fhir.SectionResults, ok, ok, ok, ok),
@@ -190,7 +198,7 @@ func authzCases() []authzCase {
 		signedIn(p, "/choices/deliveries/:id/retry", "/choices/deliveries/999999/retry", store.ScopeChoices, notFound, notFound, notFound, notFound),
 		signedIn(g, "/choices/entry", "/choices/entry", store.ScopeChoices, notFound, notFound, notFound, notFound),
 		signedIn(g, "/choices/entry", "/choices/entry?item={item}", store.ScopeChoices, ok, notFound, ok, notFound).
-			with(map[string]int{carerRole(store.ScopeChoices): refused}), // choices, but not medicines
+			with(map[string]int{carerRole(store.ScopeChoices): notFound}), // choices, but not medicines: as for no entry at all
 		signedIn(p, "/choices/entry", "/choices/entry", store.ScopeChoices, notFound, notFound, notFound, notFound),
 		signedIn(p, "/choices/entry/confirm", "/choices/entry/confirm", store.ScopeChoices, notFound, notFound, notFound, notFound),
 		signedIn(g, "/choices/:question", "/choices/"+store.ConsentQuestionSlug(store.QuestionDirectCare), store.ScopeChoices, ok, ok, ok, ok),

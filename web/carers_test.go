@@ -172,12 +172,15 @@ func TestCarerItemInUngrantedSection(t *testing.T) {
 	if err != nil || len(sp.Items) == 0 {
 		t.Fatal("no medicine", err)
 	}
+	// An entry outside the grant is answered as no entry at all: a refusal
+	// naming its section would tell John it exists.
 	path := "/record/item/" + strconv.FormatInt(sp.Items[0].ID, 10)
-	if got := f.get(t, path, john.cookie).StatusCode; got != http.StatusForbidden {
-		t.Errorf("%s: status %d, want 403", path, got)
-	}
-	if got := f.get(t, path+"/attachment/0", john.cookie).StatusCode; got != http.StatusForbidden {
-		t.Errorf("attachment: status %d, want 403", got)
+	none := "/record/item/999999"
+	for _, suffix := range []string{"", "/attachment/0"} {
+		got, want := f.get(t, path+suffix, john.cookie), f.get(t, none+suffix, john.cookie)
+		if got.StatusCode != http.StatusNotFound || doc(t, got).Find("main").Text() != doc(t, want).Find("main").Text() {
+			t.Errorf("%s: status %d, want 404 as for %s", path+suffix, got.StatusCode, none+suffix)
+		}
 	}
 	amir, err := f.db.RecordSection(context.Background(), f.amir.ID, "medicines", 1, 10)
 	if err != nil || len(amir.Items) == 0 {
@@ -606,5 +609,111 @@ func TestAcceptTakesTheInvitationShown(t *testing.T) {
 	// Without the invitation named, nothing is accepted.
 	if rec := f.post(t, "/carers/accept/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {"self"}}); rec.Code != http.StatusForbidden {
 		t.Errorf("accept with no invitation named: %d, want 403", rec.Code)
+	}
+}
+
+// A carer is never told of what the person keeps out of sharing, nor of an
+// organisation whose only part in the record is kept out; and a fact another
+// source reports as well stays in the carer's view, as that source reports it.
+func TestCarerIsNotToldOfWhatIsKeptOut(t *testing.T) {
+	ctx := context.Background()
+	resource := func(raw string) fhir.Resource {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	janeAt := func(f *fixture, source, org string, res ...fhir.Resource) {
+		t.Helper()
+		if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: source, OrgName: org}, "test",
+			append([]fhir.Resource{patient("jane", "9434765919", "Jane", "Example", "1957-03-14")}, res...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keepOut := func(f *fixture, jane *http.Cookie, category string) {
+		t.Helper()
+		slug := store.ConsentQuestionSlug(store.WithholdQuestion(category))
+		if rec := f.post(t, "/choices/"+slug+"/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+			t.Fatalf("keep %s out: %d", category, rec.Code)
+		}
+	}
+	everything := []string{store.ScopeDownload}
+	for _, s := range fhir.Sections() {
+		everything = append(everything, s.Slug)
+	}
+
+	t.Run("a clinic whose only entry is kept out", func(t *testing.T) {
+		f := newFixture(t)
+		jane := f.signIn(t, f.jane)
+		janeAt(f, "shc", "Leeds Sexual Health Clinic", resource(`{"resourceType":"Condition","id":"c-sti","subject":{"reference":"Patient/jane"},`+
+			`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"A54.9","display":"Gonococcal infection"}]},"recordedDate":"2024-02-01"}`))
+		if !strings.Contains(readAll(f.get(t, "/record", jane)), "Leeds Sexual Health Clinic") {
+			t.Fatal("Jane's own summary does not name the clinic")
+		}
+		keepOut(f, jane, store.CategorySexualHealth)
+		john := f.newCarer(t, "John Smith")
+		f.grant(t, f.jane, f.ownAccount(t, f.jane), john, everything...)
+		for _, path := range []string{"/record", "/record/conditions", "/record/print", "/record/download"} {
+			if body := readAll(f.get(t, path, john.cookie)); strings.Contains(body, "Sexual Health") || strings.Contains(body, "Gonococcal") || strings.Contains(body, "source:shc") {
+				t.Errorf("%s tells the carer of the clinic or its entry", path)
+			}
+		}
+		// The entry's address is answered as one that does not exist.
+		sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionConditions, 1, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range sec.Items {
+			if it.Code != "A54.9" {
+				continue
+			}
+			got, none := f.get(t, "/record/item/"+itoa(it.ID), john.cookie), f.get(t, "/record/item/999999", john.cookie)
+			if got.StatusCode != http.StatusNotFound || doc(t, got).Find("main").Text() != doc(t, none).Find("main").Text() {
+				t.Errorf("the kept-out entry answers %d, unlike one that does not exist", got.StatusCode)
+			}
+		}
+	})
+
+	// The same medicine from the GP and from a social care service, which Jane
+	// keeps out of sharing: in either order of arrival, her carer sees the
+	// GP's, and is not told of the social care service.
+	for _, first := range []string{"gp2", "sc"} {
+		t.Run("a fact social care reports too, "+first+" first", func(t *testing.T) {
+			f := newFixture(t)
+			jane := f.signIn(t, f.jane)
+			med := func(id string) fhir.Resource {
+				return resource(`{"resourceType":"MedicationRequest","id":"` + id + `","status":"active","intent":"order","subject":{"reference":"Patient/jane"},` +
+					`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"322236009","display":"Paracetamol 500mg tablets"}]},"authoredOn":"2025-02-10"}`)
+			}
+			imports := map[string]func(){
+				"gp2": func() { janeAt(f, "gp2", "Meanwood Group Practice", med("p1")) },
+				"sc":  func() { janeAt(f, "sc", "Leeds Adult Social Care", med("p2")) },
+			}
+			imports[first]()
+			for name, load := range imports {
+				if name != first {
+					load()
+				}
+			}
+			if err := f.db.SetSourceSocialCare(ctx, "sc", true); err != nil {
+				t.Fatal(err)
+			}
+			keepOut(f, jane, store.CategorySocialCare)
+			if main := doc(t, f.get(t, "/record/medicines", jane)).Find("main").Text(); !strings.Contains(main, "Paracetamol") || !strings.Contains(main, "Leeds Adult Social Care") {
+				t.Errorf("Jane's own medicines page: %q", strings.Join(strings.Fields(main), " "))
+			}
+			john := f.newCarer(t, "John Smith")
+			f.grant(t, f.jane, f.ownAccount(t, f.jane), john, everything...)
+			main := doc(t, f.get(t, "/record/medicines", john.cookie)).Find("main").Text()
+			if !strings.Contains(main, "Paracetamol") || !strings.Contains(main, "Meanwood Group Practice") {
+				t.Errorf("the carer does not see the GP's paracetamol: %q", strings.Join(strings.Fields(main), " "))
+			}
+			for _, path := range []string{"/record", "/record/medicines", "/record/download"} {
+				if body := readAll(f.get(t, path, john.cookie)); strings.Contains(body, "Social Care") || strings.Contains(body, "source:sc\"") {
+					t.Errorf("%s tells the carer of the social care service", path)
+				}
+			}
+		})
 	}
 }
