@@ -85,3 +85,44 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 		t.Fatalf("the database is not where it was asked for: %v", err)
 	}
 }
+
+// A database a newer portal migrated further than this one knows is refused,
+// every time and unchanged, never used as if this portal understood it.
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	db, path := mustOpenDBFile(t)
+	before, err := db.SchemaVersion(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`INSERT INTO schema_migrations (version, applied_at) VALUES (999, '2030-01-01T00:00:00Z')`); err != nil {
+		t.Fatal(err)
+	}
+	rows := func() int {
+		t.Helper()
+		var n int
+		if err := raw.QueryRow(`SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	stored := rows()
+	want := fmt.Sprintf("%s was made by a newer version of My Care Record (schema 999; this one knows up to %d). Nothing was changed.", path, before)
+	for range 2 {
+		db, err := store.Open(context.Background(), path)
+		if err == nil {
+			db.Close()
+		}
+		if err == nil || err.Error() != want {
+			t.Fatalf("got %v, want %q", err, want)
+		}
+	}
+	if got := rows(); got != stored {
+		t.Errorf("schema_migrations holds %d rows, want the %d it held", got, stored)
+	}
+}

@@ -103,6 +103,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{db: sqldb, reader: sqldb, writing: make(chan struct{}, 1), now: time.Now}
+	if err := db.refuseNewer(ctx, path); err != nil {
+		sqldb.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
@@ -169,23 +173,64 @@ func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	return v, err
 }
 
-func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
-		return err
-	}
+// migration is one embedded migration file and its number.
+type migration struct {
+	n    int
+	name string // its path in migrations
+}
+
+// migrationFiles lists the embedded migrations in the order they apply.
+func migrationFiles() ([]migration, error) {
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sort.Strings(names)
+	out := make([]migration, 0, len(names))
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		n, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
-			return fmt.Errorf("migration %s: name must start with a number", base)
+			return nil, fmt.Errorf("migration %s: name must start with a number", base)
 		}
-		if err := db.applyMigration(ctx, n, name); err != nil {
-			return fmt.Errorf("migration %s: %w", base, err)
+		out = append(out, migration{n, name})
+	}
+	return out, nil
+}
+
+// refuseNewer refuses a database a newer portal has migrated past the last
+// migration this one holds: its tables may mean things this one does not
+// know, so it is neither used nor changed.
+func (db *DB) refuseNewer(ctx context.Context, path string) error {
+	var tables int
+	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&tables); err != nil || tables == 0 {
+		return err
+	}
+	have, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	ms, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	if known := ms[len(ms)-1].n; have > known {
+		return Errorf(EINVALID, "%s was made by a newer version of My Care Record (schema %d; this one knows up to %d). Nothing was changed.", path, have, known)
+	}
+	return nil
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
+		return err
+	}
+	ms, err := migrationFiles()
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if err := db.applyMigration(ctx, m.n, m.name); err != nil {
+			return fmt.Errorf("migration %s: %w", strings.TrimPrefix(m.name, "migrations/"), err)
 		}
 	}
 	return nil
