@@ -60,7 +60,9 @@ type Range struct {
 // Known reports whether the range says anything.
 func (r Range) Known() bool { return r.HasLow || r.HasHigh || r.Text != "" }
 
-// String is the range in words, e.g. "20 to 41 mmol/mol", "below 5 mmol/L".
+// String is the range in words, e.g. "20 to 41 mmol/mol", "5 mmol/L or lower".
+// A range's limits are part of it (FHIR), as the flags take them: a blood
+// pressure of 140 with a range up to 140 is normal, so never "below 140".
 func (r Range) String() string {
 	unit := ""
 	if r.Unit != "" {
@@ -70,9 +72,9 @@ func (r Range) String() string {
 	case r.HasLow && r.HasHigh:
 		return formatNumber(r.Low) + " to " + formatNumber(r.High) + unit
 	case r.HasHigh:
-		return "below " + formatNumber(r.High) + unit
+		return formatNumber(r.High) + unit + " or lower"
 	case r.HasLow:
-		return "above " + formatNumber(r.Low) + unit
+		return formatNumber(r.Low) + unit + " or higher"
 	}
 	return r.Text
 }

@@ -378,3 +378,21 @@ func TestFlagWords(t *testing.T) {
 		})
 	}
 }
+
+// A range's limits are inside it, as the flags take them: its words must not
+// say a normal value is out of it.
+func TestRangeWords(t *testing.T) {
+	for _, tt := range []struct {
+		r    store.Range
+		want string
+	}{
+		{store.Range{Low: 20, High: 41, HasLow: true, HasHigh: true, Unit: "mmol/mol"}, "20 to 41 mmol/mol"},
+		{store.Range{High: 140, HasHigh: true, Unit: "mm[Hg]"}, "140 mmHg or lower"},
+		{store.Range{Low: 60, HasLow: true}, "60 or higher"},
+		{store.Range{Text: "negative"}, "negative"},
+	} {
+		if got := tt.r.String(); got != tt.want {
+			t.Errorf("%+v: %q, want %q", tt.r, got, tt.want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ type Page struct {
 	For         string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
 	Assets      AssetURLs
 	Path        string // the current URL path, to mark the current navigation item
+	Query       string // the current URL's query, without "?", so a link to this same page keeps it (Here)
 
 	// Passkey loads passkey.js. SignIn and EnrolPasskey set it themselves; handlers need not.
 	Passkey bool
@@ -156,4 +157,13 @@ func dateErrorFor(errs []FieldError, id string) string {
 func wholeDateWrong(errs []FieldError, id string) bool {
 	m := errorFor(errs, id+"-day")
 	return m != "" && !strings.Contains(strings.ToLower(m), " day ")
+}
+
+// Here is the address of this same page, with its query: "Check for updates"
+// on a search keeps the search.
+func (p Page) Here() string {
+	if p.Query == "" {
+		return p.Path
+	}
+	return p.Path + "?" + p.Query
 }

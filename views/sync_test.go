@@ -41,7 +41,7 @@ func TestSyncLines(t *testing.T) {
 
 func TestSyncStatusMarkup(t *testing.T) {
 	now := time.Now()
-	p := Page{Title: "Medicines", Now: now, Path: "/record/medicines", Sync: []store.SyncStatus{
+	p := Page{Title: "Search", Now: now, Path: "/record/search", Query: "q=metformin&section=medicines", Sync: []store.SyncStatus{
 		{Source: store.Source{OrgName: "Leeds Teaching Hospitals"}, LastError: "The server said: down for maintenance."},
 		{Source: store.Source{OrgName: "Meanwood Group Practice"}, RunningSince: now.UTC().Format(time.RFC3339Nano)},
 	}}
@@ -50,7 +50,7 @@ func TestSyncStatusMarkup(t *testing.T) {
 		t.Fatal(err)
 	}
 	html := b.String()
-	for _, want := range []string{"nhsuk-warning-callout", "down for maintenance", "Updating from Meanwood Group Practice", `href="/record/medicines"`} {
+	for _, want := range []string{"nhsuk-warning-callout", "down for maintenance", "Updating from Meanwood Group Practice", `href="/record/search?q=metformin&amp;section=medicines"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("markup lacks %q:\n%s", want, html)
 		}

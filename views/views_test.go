@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -455,5 +458,25 @@ func TestErrorAndSignedOut(t *testing.T) {
 	d, _ = render(t, views.SignedOut(page("You have signed out", "/signed-out", false)))
 	if d.Find("h1").Text() != "You have signed out" || d.Find(`main a[href="/signin"]`).Length() != 1 {
 		t.Error("signed-out page")
+	}
+}
+
+// templ drops the space at the start of an element's text, so a visually
+// hidden word after a visible one ("Next<span> page</span>") ran into it:
+// screen readers said "Nextpage". Such words are written as strings, { " page" }.
+func TestHiddenWordsKeepTheirSpace(t *testing.T) {
+	files, err := filepath.Glob("*_templ.go")
+	if err != nil || len(files) == 0 {
+		t.Fatal("no generated views", err)
+	}
+	runTogether := regexp.MustCompile(`[A-Za-z]<span class=\\"nhsuk-u-visually-hidden\\">[A-Za-z]`)
+	for _, name := range files {
+		src, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range runTogether.FindAll(src, -1) {
+			t.Errorf("%s: a hidden word runs into the word before it: %s", name, m)
+		}
 	}
 }

@@ -71,9 +71,9 @@ type authzCase struct {
 	scope         string // what a carer's grant must cover (or anyGrant, notAbout, ownOnly)
 	anon          int
 	patient       int
-	other         int // another patient
-	carer         int // a carer whose grant covers scope (any carer for notAbout)
-	otherPerson   int // a carer acting for Amir
+	other         int  // another patient
+	carer         int  // a carer whose grant covers scope (any carer for notAbout)
+	otherPerson   int  // a carer acting for Amir
 	unseen        bool // a carer whose grant does not cover scope gets 404, as for nothing at all
 	except        map[string]int
 }

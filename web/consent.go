@@ -136,15 +136,8 @@ func (s *Server) choiceQuestion(c echo.Context) error {
 	if name != "" {
 		s.logView(c, a.Person, "choices: "+name) // the page names an entry of the record
 	}
-	return s.render(c, http.StatusOK, views.ChoiceQuestion(s.page(c, questionTitle(q)),
+	return s.render(c, http.StatusOK, views.ChoiceQuestion(s.page(c, views.QuestionTitle(q)),
 		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name}))
-}
-
-func questionTitle(q string) string {
-	if _, ok := store.ItemQuestionKey(q); ok {
-		return "Keep an entry out of sharing"
-	}
-	return "Your choices"
 }
 
 // choiceCheck reads the answer and shows "Check your change", or the question again with an error.
@@ -166,7 +159,7 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	}
 	answer := c.FormValue(views.FieldAnswer)
 	if answer != "yes" && answer != "no" {
-		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(s.page(c, questionTitle(q)),
+		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(s.page(c, views.QuestionTitle(q)),
 			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name,
 				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no"}}}))
 	}

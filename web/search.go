@@ -39,8 +39,13 @@ func (s *Server) recordSearch(c echo.Context) error {
 		return store.Errorf(store.ENOTFOUND, "There is no such page of search results.") // pages are per section
 	}
 	if form.Query == "" {
-		// Nothing is read from the record, so there is nothing to log: the page is the box alone.
-		return s.render(c, http.StatusOK, views.RecordSearch(s.page(c, "Search your record"), person, form, store.SearchResults{}, searchPerSection))
+		// Nothing is read from the record, so there is nothing to log: the page is the box
+		// alone, saying what to do when the search was sent empty.
+		status := http.StatusOK
+		if _, sent := c.QueryParams()[views.FieldSearch]; sent {
+			status, form.Errors = http.StatusBadRequest, []views.FieldError{{Field: views.FieldSearch, Message: "Enter what you want to find"}}
+		}
+		return s.render(c, status, views.RecordSearch(s.page(c, "Search your record"), person, form, store.SearchResults{}, searchPerSection))
 	}
 	if utf8.RuneCountInString(form.Query) > store.MaxSearchLength {
 		form.Errors = []views.FieldError{{Field: views.FieldSearch, Message: "Your search must be " + strconv.Itoa(store.MaxSearchLength) + " characters or fewer"}}

@@ -45,12 +45,23 @@ func TestRecordSearchPage(t *testing.T) {
 
 	t.Run("no search: the box alone, nothing read or logged", func(t *testing.T) {
 		before := len(accessLog(t, f, f.jane))
-		for _, path := range []string{"/record/search", searchPath("   ")} {
+		for _, tt := range []struct {
+			path   string
+			status int
+			error  string // in the error summary, linked to the box
+		}{
+			{"/record/search", http.StatusOK, ""},
+			{searchPath("   "), http.StatusBadRequest, "Enter what you want to find"},
+		} {
+			path := tt.path
 			resp := f.get(t, path, jane)
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s: status %d", path, resp.StatusCode)
+			if resp.StatusCode != tt.status {
+				t.Fatalf("%s: status %d, want %d", path, resp.StatusCode, tt.status)
 			}
 			d := doc(t, resp)
+			if got := strings.TrimSpace(d.Find(`.nhsuk-error-summary a[href="#q"]`).Text()); got != tt.error {
+				t.Errorf("%s: error summary says %q, want %q", path, got, tt.error)
+			}
 			form := d.Find(`main form[action="/record/search"][method="get"]`)
 			if form.Length() != 1 {
 				t.Fatalf("%s: want one GET form to /record/search", path)

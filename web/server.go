@@ -113,7 +113,7 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 
 // page fills in what the layout of every page needs.
 func (s *Server) page(c echo.Context, title string) views.Page {
-	p := views.Page{Title: title, Demo: s.cfg.Demo, Assets: s.assets, Path: c.Request().URL.Path, Now: time.Now()}
+	p := views.Page{Title: title, Demo: s.cfg.Demo, Assets: s.assets, Path: c.Request().URL.Path, Query: c.Request().URL.RawQuery, Now: time.Now()}
 	if sess := sessionOf(c); sess != nil {
 		p.CSRF = sess.CSRFToken
 	}

@@ -1,0 +1,58 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// brokenWords lists the words on the page that a line break cuts in two
+// ("Medici|ne"), and whether the page scrolls sideways. Words longer than 20
+// letters (codes, addresses) may break: nothing else can make them fit.
+const brokenWords = `(() => {
+	const out = [];
+	const walker = document.createTreeWalker(document.querySelector('main'), NodeFilter.SHOW_TEXT);
+	for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+		if (!n.parentElement || n.parentElement.closest('svg, script, style, .nhsuk-u-visually-hidden')) continue;
+		const re = /\S+/g;
+		for (let m = re.exec(n.data); m; m = re.exec(n.data)) {
+			if (m[0].length > 20) continue;
+			const r = document.createRange();
+			r.setStart(n, m.index);
+			r.setEnd(n, m.index + m[0].length);
+			const tops = new Set([...r.getClientRects()].filter(b => b.width > 0).map(b => Math.round(b.top)));
+			if (tops.size > 1) out.push(m[0]);
+		}
+	}
+	if (document.documentElement.scrollWidth > window.innerWidth) out.push('(the page scrolls sideways: ' + document.documentElement.scrollWidth + 'px wide)');
+	return out;
+})()`
+
+// TestNarrowScreens reads the record on a 320 pixel wide screen (WCAG 1.4.10,
+// and a small phone): no page scrolls sideways, and no word is cut in two.
+func TestNarrowScreens(t *testing.T) {
+	p, tb, _ := signedIn(t)
+	tb.do("set a 320 pixel wide screen", chromedp.EmulateViewport(320, 640))
+	check := func(path string) {
+		t.Helper()
+		resp := tb.navigate(p.BaseURL + path)
+		wantPage(tb, strings.SplitN(path, "?", 2)[0], resp.Status)
+		if broken := eval[[]string](tb, brokenWords); len(broken) > 0 {
+			t.Errorf("%s at 320 pixels: words cut in two: %q", path, broken)
+		}
+	}
+	for _, path := range []string{"/record", "/record/medicines", "/record/conditions", "/record/results", "/record/search?q=diabetes",
+		"/choices", "/record/access-log", "/carers", "/account"} {
+		check(path)
+	}
+	tb.navigate(p.BaseURL + "/record/results")
+	trend := eval[string](tb, `document.querySelector('main a[href^="/record/results/"]')?.getAttribute('href') ?? ''`)
+	tb.navigate(p.BaseURL + "/record/medicines")
+	entry := eval[string](tb, `document.querySelector('main a[href^="/record/item/"]')?.getAttribute('href') ?? ''`)
+	if trend == "" || entry == "" {
+		t.Fatalf("no trend (%q) or entry (%q) to read", trend, entry)
+	}
+	check(trend)
+	check(entry)
+}
