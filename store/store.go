@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -125,6 +126,47 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.openSpace(path)
 	}
 	return db, nil
+}
+
+// ErrNoDatabase and ErrNotPortal are why OpenExisting refused a file. Either
+// way nothing was created or changed.
+var (
+	ErrNoDatabase = errors.New("no database")
+	ErrNotPortal  = errors.New("not a My Care Record database")
+)
+
+// OpenExisting is Open for a database that must be there already, for the
+// commands that only read or change what is stored: a missing or empty file
+// is ErrNoDatabase, and any other file, or an SQLite file without the
+// portal's schema, is ErrNotPortal, both found before anything is written.
+func OpenExisting(ctx context.Context, path string) (*DB, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNoDatabase
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a file: %w", path, ErrNotPortal)
+	}
+	// Read-only, so a file that is not the portal's is looked at, never changed.
+	raw, err := sql.Open("sqlite3", "file:"+URIPath(path)+"?mode=ro")
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	var tables, ours int
+	err = raw.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE name = 'schema_migrations') FROM sqlite_master WHERE type = 'table'`).Scan(&tables, &ours)
+	raw.Close()
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: %w", ErrNotPortal, err)
+	case tables == 0:
+		return nil, ErrNoDatabase
+	case ours == 0:
+		return nil, ErrNotPortal
+	}
+	return Open(ctx, path)
 }
 
 // connOptions keep each connection's prepared statements for the next time

@@ -38,7 +38,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if len(rest) > 0 {
 		return fmt.Errorf("audit verify: unexpected argument %q", rest[0])
 	}
-	db, err := openDB(ctx, cfg.DB)
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

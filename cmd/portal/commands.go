@@ -24,6 +24,20 @@ func openDB(ctx context.Context, path string) (*store.DB, error) {
 	return store.Open(ctx, path)
 }
 
+// openExisting opens the database named by --db for a command that must not
+// create one: a mistyped path would otherwise give an empty database and a
+// false all-clear.
+func openExisting(ctx context.Context, path string) (*store.DB, error) {
+	db, err := store.OpenExisting(ctx, path)
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		return nil, fmt.Errorf("no database at %s (run portal migrate --db %s to create one)", path, path)
+	case errors.Is(err, store.ErrNotPortal):
+		return nil, fmt.Errorf("%s is not a My Care Record database", path)
+	}
+	return db, err
+}
+
 func runMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
@@ -165,7 +179,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if cfg.EnrolTTL <= 0 || cfg.EnrolTTL > 90*24*time.Hour {
 		return fmt.Errorf("invite: --valid %s: must be more than 0 and at most 90 days (2160h)", cfg.EnrolTTL)
 	}
-	db, err := openDB(ctx, cfg.DB)
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

@@ -302,3 +302,73 @@ func TestStrayArguments(t *testing.T) {
 		})
 	}
 }
+
+// TestCommandsNeedADatabase: only serve, migrate, import and source add may
+// make a database. The other commands refuse a path with none, or with a file
+// that is not the portal's, and leave it as it was: a mistyped --db must not
+// give an empty database and a false all-clear.
+func TestCommandsNeedADatabase(t *testing.T) {
+	commands := [][]string{
+		{"audit", "verify"},
+		{"outbox"},
+		{"outbox", "push"},
+		{"export", "--person", "1"},
+		{"invite", "--person", "1"},
+		{"sync"},
+		{"source", "list"},
+		{"source", "remove", "gp"},
+		{"source", "social-care", "gp", "yes"},
+	}
+	t.Run("missing", func(t *testing.T) {
+		for _, args := range commands {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				dir := filepath.Join(t.TempDir(), "typo")
+				path := filepath.Join(dir, "portal.db")
+				_, _, err := portal(t, append(args, "--db", path)...)
+				want := "no database at " + path + " (run portal migrate --db " + path + " to create one)"
+				if err == nil || err.Error() != want {
+					t.Errorf("got %v, want %q", err, want)
+				}
+				if _, err := os.Stat(dir); !os.IsNotExist(err) {
+					t.Errorf("the folder was made: %v", err)
+				}
+			})
+		}
+	})
+	t.Run("not the portal's", func(t *testing.T) {
+		for _, args := range commands {
+			t.Run(strings.Join(args, " "), func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, "other.db")
+				raw, err := sql.Open("sqlite3", "file:"+path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer raw.Close()
+				if _, err := raw.Exec(`CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)`); err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = portal(t, append(args, "--db", path)...)
+				if want := path + " is not a My Care Record database"; err == nil || err.Error() != want {
+					t.Errorf("got %v, want %q", err, want)
+				}
+				var tables int
+				if err := raw.QueryRow(`SELECT COUNT(*) FROM sqlite_master`).Scan(&tables); err != nil || tables != 1 {
+					t.Errorf("the file now holds %d tables (%v), want its one", tables, err)
+				}
+				if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+					t.Errorf("files were made beside it: %v", entries)
+				}
+			})
+		}
+	})
+	t.Run("migrate makes one", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "new", "portal.db")
+		if _, _, err := portal(t, "migrate", "--db", path); err != nil {
+			t.Fatal(err)
+		}
+		if out, _, err := portal(t, "audit", "verify", "--db", path); err != nil || !strings.HasPrefix(out, "access log intact: 0 entries") {
+			t.Errorf("after migrate: %v %q", err, out)
+		}
+	})
+}

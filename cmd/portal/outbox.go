@@ -38,7 +38,7 @@ func runOutbox(ctx context.Context, args []string, getenv func(string) string, s
 	if len(rest) > 0 {
 		return fmt.Errorf("outbox %s: unexpected argument %q", verb, rest[0])
 	}
-	db, err := openDB(ctx, cfg.DB)
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -23,6 +24,9 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		return errors.New("source: say add, list, social-care or remove, e.g. portal source list")
 	}
 	verb, args := args[0], args[1:]
+	if !slices.Contains([]string{"add", "list", "social-care", "remove"}, verb) {
+		return fmt.Errorf("source: unknown action %q: say add, list, social-care or remove", verb)
+	}
 	var cfg Config
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
@@ -53,7 +57,12 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 	}
-	db, err := openDB(ctx, cfg.DB)
+	// Only adding a source may make the database; the rest need one there.
+	open := openExisting
+	if verb == "add" {
+		open = openDB
+	}
+	db, err := open(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -103,8 +112,6 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("source remove: %w", err)
 		}
 		fmt.Fprintf(stdout, "Removed source %s and everything cached from it.\n", rest[0])
-	default:
-		return fmt.Errorf("source: unknown action %q: say add, list, social-care or remove", verb)
 	}
 	return nil
 }
@@ -176,7 +183,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if len(rest) > 0 {
 		return fmt.Errorf("sync: unexpected %q", rest[0])
 	}
-	db, err := openDB(ctx, cfg.DB)
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
@@ -329,7 +336,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if !pf.given() {
 		return errors.New("export: name the person with --person ID, --nhs-number N or --identifier SYSTEM|VALUE")
 	}
-	db, err := openDB(ctx, cfg.DB)
+	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
