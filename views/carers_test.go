@@ -21,7 +21,7 @@ func TestActingBanner(t *testing.T) {
 	if banner.Length() != 1 {
 		t.Fatal("no acting-for banner")
 	}
-	if got := strings.Join(strings.Fields(banner.Text()), " "); !strings.Contains(got, "You are acting for Mrs Jane Example (mother)") {
+	if got := strings.Join(strings.Fields(banner.Text()), " "); !strings.Contains(got, "You are acting for Mrs Jane Example, as their mother") {
 		t.Errorf("banner says %q", got)
 	}
 	if href, _ := banner.Find("a").Attr("href"); href != "/acting-for" {
@@ -47,6 +47,28 @@ func TestActingBanner(t *testing.T) {
 	for _, sec := range fhir.Sections() {
 		if d.Find(`.mcr-section-nav a[href="/record/`+sec.Slug+`"]`).Length() != 1 {
 			t.Errorf("own record navigation lacks %s", sec.Slug)
+		}
+	}
+}
+
+// A carer reads someone else's record: its headings name whose it is.
+func TestCarerPagesNameWhoseRecord(t *testing.T) {
+	for _, tt := range []struct {
+		acting *views.Acting
+		h1     string
+		search string
+	}{
+		{nil, "Your health record", "Search your record"},
+		{&views.Acting{Name: "Mrs Jane Example", Relationship: "son", Active: true, Scopes: []string{fhir.SectionMedicines}}, "Mrs Jane Example's health record", "Search Mrs Jane Example's record"},
+	} {
+		p := page("Summary", "/record", true)
+		p.Acting = tt.acting
+		d, _ := render(t, views.RecordSummary(p, jane, store.Summary{}))
+		if got := strings.TrimSpace(d.Find("h1").Text()); got != tt.h1 {
+			t.Errorf("h1 %q, want %q", got, tt.h1)
+		}
+		if got := strings.TrimSpace(d.Find(`label[for="record-search-q"]`).Text()); got != tt.search {
+			t.Errorf("search label %q, want %q", got, tt.search)
 		}
 	}
 }

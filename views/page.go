@@ -159,6 +159,24 @@ func wholeDateWrong(errs []FieldError, id string) bool {
 	return m != "" && !strings.Contains(strings.ToLower(m), " day ")
 }
 
+// Whose says whose record the page is about, to start a heading: "Your",
+// or, for a carer, "Mrs Jane Example's". Carers read someone else's record,
+// and the pages must not talk to them as if it were theirs.
+func (p Page) Whose() string {
+	if p.Acting != nil {
+		return p.Acting.Name + "'s"
+	}
+	return "Your"
+}
+
+// whose is Whose inside a sentence: "your", or "Mrs Jane Example's".
+func (p Page) whose() string {
+	if p.Acting != nil {
+		return p.Acting.Name + "'s"
+	}
+	return "your"
+}
+
 // Here is the address of this same page, with its query: "Check for updates"
 // on a search keeps the search.
 func (p Page) Here() string {
