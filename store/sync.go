@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -25,6 +26,7 @@ func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
 	if err := validSource(src); err != nil {
 		return Source{}, err
 	}
+	src.BaseURL = strings.TrimSuffix(src.BaseURL, "/") // trimmed only now, so "http://" is not refused as "http:/"
 	if src.AuthKind == "" {
 		src.AuthKind = AuthNone
 	}
@@ -51,14 +53,33 @@ func validSource(src Source) error {
 	if src.Name == "" || strings.ContainsAny(src.Name, " \t\n/") {
 		return Errorf(EINVALID, "A source name must be one word, like leeds-hospitals.")
 	}
-	u, err := url.Parse(src.BaseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return Errorf(EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", src.BaseURL)
+	if err := validBaseURL(src.BaseURL); err != nil {
+		return err
 	}
 	switch src.AuthKind {
 	case "", AuthNone, AuthBearer, AuthSMARTBackend:
 	default:
 		return Errorf(EINVALID, "Authentication %q is not one of none, bearer or smart-backend.", src.AuthKind)
+	}
+	return nil
+}
+
+// validBaseURL says in words what is wrong with a FHIR server's address.
+func validBaseURL(addr string) error {
+	scheme, rest, _ := strings.Cut(addr, "://")
+	if host, _, _ := strings.Cut(rest, "/"); strings.Contains(host, "@") {
+		// The address is not repeated: it holds a secret.
+		return Errorf(EINVALID, "The FHIR server address must not hold a user name or password: it would be stored and shown in the list of sources. Give the server's token with --auth bearer and --token-file or --token-env instead.")
+	}
+	if strings.ContainsFunc(addr, unicode.IsSpace) {
+		return Errorf(EINVALID, "The FHIR server address %q has a space in it: an address has none (a space in a path is written %%20).", addr)
+	}
+	u, err := url.Parse(addr)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return Errorf(EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", addr)
+	}
+	if u.Host == "" {
+		return Errorf(EINVALID, "The FHIR server address %q has no server name after %s://.", addr, scheme)
 	}
 	return nil
 }

@@ -52,6 +52,39 @@ func TestAddSource(t *testing.T) {
 	}
 }
 
+// TestAddSourceAddress: a bad address is refused for what is wrong with it,
+// and one holding a password is refused without repeating it.
+func TestAddSourceAddress(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	tests := []struct {
+		addr, want string
+	}{
+		{"http://user:s3cret@fhir.example.org/r4", "must not hold a user name or password: it would be stored and shown in the list of sources. Give the server's token with --auth bearer and --token-file or --token-env instead."},
+		{"https://user@fhir.example.org", "must not hold a user name or password"},
+		{"http://", `The FHIR server address "http://" has no server name after http://.`},
+		{"https:///r4", `The FHIR server address "https:///r4" has no server name after https://.`},
+		{"https://fhir.example.org/r4 x", `The FHIR server address "https://fhir.example.org/r4 x" has a space in it: an address has none (a space in a path is written %20).`},
+		{"fhir.example.org", `The FHIR server address "fhir.example.org" must start with https:// (or http:// for a test server).`},
+		{"ftp://fhir.example.org", `must start with https://`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			_, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: tt.addr})
+			if store.ErrorCode(err) != store.EINVALID || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the message repeats the password: %v", err)
+			}
+		})
+	}
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "https://fhir.example.org/r4/"})
+	if err != nil || src.BaseURL != "https://fhir.example.org/r4" {
+		t.Errorf("a trailing slash: got %q, %v", src.BaseURL, err)
+	}
+}
+
 func observation(id, patient, updated string) fhir.Resource {
 	raw := fmt.Sprintf(`{"resourceType":"Observation","id":%q,"meta":{"lastUpdated":%q},"status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/%s"},"valueQuantity":{"value":70,"unit":"/min"}}`, id, updated, patient)
 	return fhir.Resource{Type: "Observation", ID: id, LastUpdated: updated, Raw: []byte(raw)}

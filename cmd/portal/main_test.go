@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -371,4 +372,32 @@ func TestCommandsNeedADatabase(t *testing.T) {
 			t.Errorf("after migrate: %v %q", err, out)
 		}
 	})
+}
+
+// TestSourceAddAddress: the address is checked as it was written, and one
+// holding a password is never stored or printed.
+func TestSourceAddAddress(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	tests := []struct{ addr, wantErr string }{
+		{"http://user:s3cret@127.0.0.1:1/fhir", "source add: The FHIR server address must not hold a user name or password"},
+		{"http://", `source add: The FHIR server address "http://" has no server name after http://.`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.addr, func(t *testing.T) {
+			out, stderr, err := portal(t, "source", "add", "gp", tt.addr, "--db", db)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("got %v, want %q", err, tt.wantErr)
+			}
+			if strings.Contains(out+stderr+fmt.Sprint(err), "s3cret") {
+				t.Errorf("the password was printed: %q %q %v", out, stderr, err)
+			}
+		})
+	}
+	if out, _, err := portal(t, "source", "list", "--db", db); err != nil || strings.Contains(out, "gp") {
+		t.Errorf("a refused source was stored: %v\n%s", err, out)
+	}
+	out, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:1/fhir/", "--db", db)
+	if err != nil || out != "Added source gp (http://127.0.0.1:1/fhir).\n" {
+		t.Errorf("got %v, %q", err, out)
+	}
 }

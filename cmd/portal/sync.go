@@ -72,11 +72,11 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if len(rest) != 2 {
 			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
 		}
-		src.Name, src.BaseURL = rest[0], strings.TrimSuffix(rest[1], "/")
+		src.Name, src.BaseURL = rest[0], rest[1]
 		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
-		if _, err := db.AddSource(ctx, src); err != nil {
+		if src, err = db.AddSource(ctx, src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
 		fmt.Fprintf(stdout, "Added source %s (%s).\n", src.Name, src.BaseURL)
