@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -73,6 +74,11 @@ type RecordItem struct {
 	// Withheld: the person keeps this out of sharing (see ConsentState). Set on
 	// the person's own pages; a carer's reads leave such items out altogether.
 	Withheld bool
+	// PrescribedSince: a medicine prescribed again later, so this prescription
+	// is not the one that holds now, whatever status it still carries (a repeat
+	// prescription's earlier issues often stay "active" upstream). Set on the
+	// medicines page.
+	PrescribedSince bool
 }
 
 // SourceLabels names every source that reported the item, e.g. "Leeds Teaching Hospitals, Meanwood Group Practice".
@@ -200,7 +206,7 @@ func currentMedicines(filter, current string) string {
 	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 WHERE ri.id IN (SELECT id FROM (SELECT ri.id AS id, MAX(ri.date) FROM record_items ri
 	WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'
-	GROUP BY CASE WHEN ri.code != '' THEN ri.code_system || '|' || ri.code ELSE 'name|' || lower(trim(ri.display)) END))` + filter + current + `
+	GROUP BY ` + medicineKey("ri") + `))` + filter + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
 }
 
@@ -295,7 +301,52 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 	if out.Items, err = scanItems(rows); err != nil {
 		return out, err
 	}
+	if section == fhir.SectionMedicines {
+		if err := db.markPrescribedSince(ctx, personID, out.Items, cf, cargs); err != nil {
+			return out, err
+		}
+	}
 	return out, db.withSourcesAndLabels(ctx, personID, out.Items)
+}
+
+// medicineKey is the SQL for which medicine an item is (of record_items
+// alias a), as currentMedicines groups them: by code, or by name without one.
+func medicineKey(a string) string {
+	return `CASE WHEN ` + a + `.code != '' THEN ` + a + `.code_system || '|' || ` + a + `.code ELSE 'name|' || lower(trim(` + a + `.display)) END`
+}
+
+// markPrescribedSince sets PrescribedSince on the medicines that were
+// prescribed again later: a patient shown two "active" prescriptions of one
+// statin would think they take two. cf and cargs are carerFilter's, applied
+// to the later prescription, so a carer is not told of one kept from them.
+func (db *DB) markPrescribedSince(ctx context.Context, personID int64, items []RecordItem, cf string, cargs []any) error {
+	if len(items) == 0 {
+		return nil
+	}
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	list, _ := json.Marshal(ids)
+	rows, err := db.db.QueryContext(ctx, `SELECT m.id FROM record_items m WHERE m.id IN (SELECT value FROM json_each(?)) AND EXISTS (
+SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND ri.section = m.section AND ri.date > m.date
+AND ri.status != 'entered-in-error' AND `+medicineKey("ri")+` = `+medicineKey("m")+cf+`)`, append([]any{string(list), personID}, cargs...)...)
+	if err != nil {
+		return fmt.Errorf("medicines prescribed again: %w", err)
+	}
+	defer rows.Close()
+	since := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		since[id] = true
+	}
+	for i := range items {
+		items[i].PrescribedSince = since[items[i].ID]
+	}
+	return rows.Err()
 }
 
 // RecordSummary returns the summary page of the person's record.

@@ -39,6 +39,19 @@ func TestSummaryOneLinePerMedicine(t *testing.T) {
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("current medicines: got %q, want %q", got, want)
 	}
+	// The medicines page lists both prescriptions, and says the earlier
+	// Metformin was prescribed again since, though upstream calls both active.
+	page, err := db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, it := range page.Items {
+		got = append(got, it.ResourceID+" "+it.Status+" "+map[bool]string{true: "prescribed again since", false: "latest"}[it.PrescribedSince])
+	}
+	if want := "m2 active latest|m1 active prescribed again since|m3 active latest"; strings.Join(got, "|") != want {
+		t.Errorf("medicines page: got %q, want %q", strings.Join(got, "|"), want)
+	}
 }
 
 // TestSummaryShowsOnlyWhatHoldsNow: the summary lists no allergy recorded in

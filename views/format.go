@@ -146,6 +146,16 @@ func statusWord(code string) (string, bool) {
 // statusText writes a FHIR status code in plain words: "in-progress" is
 // "In progress". An unknown code is made readable ("some-code" is "Some code");
 // an empty one is "Not recorded".
+// itemStatus is an item's status in the record's lists: a medicine
+// prescribed again since says so, whatever status its old prescription
+// still carries.
+func itemStatus(it store.RecordItem) string {
+	if it.PrescribedSince {
+		return "Prescribed again since"
+	}
+	return statusText(it.Status)
+}
+
 func statusText(code string) string {
 	code = strings.TrimSpace(code)
 	if code == "" {
