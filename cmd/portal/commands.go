@@ -8,8 +8,6 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mycarerecord/portal/store"
@@ -152,12 +150,10 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 
 func runInvite(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
-	var personID int64
-	var nhs string
+	var pf personFlags
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
-	fs.Int64Var(&personID, "person", 0, "the person's id in the portal")
-	fs.StringVar(&nhs, "nhs-number", "", "the person's NHS number")
+	pf.add(fs)
 	fs.StringVar(&cfg.Origin, "origin", envOr(getenv, "PORTAL_ORIGIN", defaultOrigin(envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"))), "address people browse to (PORTAL_ORIGIN)")
 	fs.DurationVar(&cfg.EnrolTTL, "valid", 7*24*time.Hour, "how long the code lasts")
 	rest, err := parseFlags(fs, args, stderr)
@@ -167,14 +163,11 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := unexpectedArgs("invite", rest); err != nil {
 		return err
 	}
-	nhs = strings.ReplaceAll(strings.ReplaceAll(nhs, " ", ""), "-", "")
-	if (personID == 0) == (nhs == "") {
-		return errors.New("invite: give exactly one of --person ID or --nhs-number N")
+	if !pf.given() {
+		return errors.New("invite: give exactly one of --person ID, --nhs-number N or --identifier SYSTEM|VALUE")
 	}
-	if nhs != "" {
-		if _, err := strconv.ParseUint(nhs, 10, 64); err != nil || len(nhs) != 10 {
-			return fmt.Errorf("invite: --nhs-number %q: an NHS number is 10 digits", nhs)
-		}
+	if err := pf.check(); err != nil {
+		return fmt.Errorf("invite: %w", err)
 	}
 	if cfg.EnrolTTL <= 0 || cfg.EnrolTTL > 90*24*time.Hour {
 		return fmt.Errorf("invite: --valid %s: must be more than 0 and at most 90 days (2160h)", cfg.EnrolTTL)
@@ -184,12 +177,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
-	var p store.Person
-	if nhs != "" {
-		p, err = db.PersonByNHSNumber(ctx, nhs)
-	} else {
-		p, err = db.Person(ctx, personID)
-	}
+	p, err := pf.find(ctx, db, cfg.DB)
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}

@@ -87,7 +87,7 @@ func TestInviteCommand(t *testing.T) {
 	}{
 		{"by person id", []string{"--person", "1"}, "/enrol?code=", ""},
 		{"flags after nothing else", []string{"--db", db, "--person", "1", "--origin", "https://care.example.org"}, "https://care.example.org/enrol?code=", ""},
-		{"unknown person", []string{"--person", "99"}, "", "could not find"},
+		{"unknown person", []string{"--person", "99"}, "", "invite: No person with id 99 in " + db},
 		{"bad NHS number", []string{"--nhs-number", "123"}, "", "10 digits"},
 		{"neither", nil, "", "exactly one"},
 	}
@@ -399,5 +399,65 @@ func TestSourceAddAddress(t *testing.T) {
 	out, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:1/fhir/", "--db", db)
 	if err != nil || out != "Added source gp (http://127.0.0.1:1/fhir).\n" {
 		t.Errorf("got %v, %q", err, out)
+	}
+}
+
+// TestPersonArguments: the ways of naming a person are checked before the
+// database is opened (here there is none), and a person not found is named.
+func TestPersonArguments(t *testing.T) {
+	dir := t.TempDir()
+	none := filepath.Join(dir, "none", "portal.db")
+	db := filepath.Join(dir, "portal.db")
+	if _, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"two ways", []string{"--db", none, "--person", "1", "--nhs-number", "9434765919"}, "give only one of --person, --nhs-number or --identifier"},
+		{"three ways", []string{"--db", none, "--person", "1", "--nhs-number", "9434765919", "--identifier", "a|b"}, "give only one of --person, --nhs-number or --identifier"},
+		{"wrong check digit", []string{"--db", none, "--nhs-number", "943 476 5918"}, "NHS number 943 476 5918 is not valid: its check digit is wrong"},
+		{"too short", []string{"--db", none, "--nhs-number", "123"}, `--nhs-number "123": an NHS number is 10 digits`},
+		{"identifier without a system", []string{"--db", none, "--identifier", "nopipe"}, `--identifier "nopipe": write it as SYSTEM|VALUE`},
+		{"negative id", []string{"--db", none, "--person", "-3"}, "--person -3: a person's id is a number above 0"},
+		{"no such id", []string{"--db", db, "--person", "99"}, "No person with id 99 in " + db},
+		{"no such NHS number", []string{"--db", db, "--nhs-number", "9434765919"}, "No person with NHS number 943 476 5919 in " + db},
+		{"no such identifier", []string{"--db", db, "--identifier", "https://example.org/mrn|42"}, "No person with identifier https://example.org/mrn|42 in " + db},
+	}
+	for _, cmd := range []string{"export", "invite", "sync"} {
+		for _, tt := range tests {
+			if cmd == "sync" && tt.args[1] == db && tt.name != "no such id" {
+				continue // sync looks for them at its sources
+			}
+			t.Run(cmd+" "+tt.name, func(t *testing.T) {
+				out, _, err := portal(t, append([]string{cmd}, tt.args...)...)
+				if want := cmd + ": " + tt.wantErr; err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("got %v, want %q", err, want)
+				}
+				if out != "" {
+					t.Errorf("printed %d bytes", len(out))
+				}
+			})
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(none)); !os.IsNotExist(err) {
+		t.Errorf("a command opened the database before checking its arguments: %v", err)
+	}
+}
+
+// TestSyncNamesAMissingPersonOnce: a person named by id who is not here is
+// one error, not one for each source.
+func TestSyncNamesAMissingPersonOnce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	for _, name := range []string{"a", "b"} {
+		if _, _, err := portal(t, "source", "add", name, "http://127.0.0.1:1/fhir", "--db", db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, stderr, err := portal(t, "sync", "--db", db, "--person", "99")
+	if want := "sync: No person with id 99 in " + db; err == nil || err.Error() != want || out != "" || stderr != "" {
+		t.Errorf("got %v, out %q, stderr %q; want only %q", err, out, stderr, want)
 	}
 }

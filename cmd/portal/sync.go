@@ -131,12 +131,38 @@ func (pf *personFlags) add(fs *flag.FlagSet) {
 
 func (pf personFlags) given() bool { return pf.id != 0 || pf.nhs != "" || pf.identifier != "" }
 
+// check refuses person flags that cannot name one person, before any
+// database is opened: more than one way at once, an id that is not one, an
+// NHS number with a wrong check digit, an identifier without its system.
+func (pf personFlags) check() error {
+	n := 0
+	for _, given := range []bool{pf.id != 0, pf.nhs != "", pf.identifier != ""} {
+		if given {
+			n++
+		}
+	}
+	if n > 1 {
+		return errors.New("give only one of --person, --nhs-number or --identifier")
+	}
+	if pf.id < 0 {
+		return fmt.Errorf("--person %d: a person's id is a number above 0", pf.id)
+	}
+	if pf.nhs != "" || pf.identifier != "" {
+		_, _, err := pf.systemValue()
+		return err
+	}
+	return nil
+}
+
 // system and value of the identifier given, turning --nhs-number into one.
 func (pf personFlags) systemValue() (string, string, error) {
 	if pf.nhs != "" {
 		nhs := strings.NewReplacer(" ", "", "-", "").Replace(pf.nhs)
 		if len(nhs) != 10 || strings.Trim(nhs, "0123456789") != "" {
 			return "", "", fmt.Errorf("--nhs-number %q: an NHS number is 10 digits", pf.nhs)
+		}
+		if !fhir.ValidNHSNumber(nhs) {
+			return "", "", fmt.Errorf("NHS number %s is not valid: its check digit is wrong", formatNHS(nhs))
 		}
 		return fhir.NHSNumberSystem, nhs, nil
 	}
@@ -147,19 +173,40 @@ func (pf personFlags) systemValue() (string, string, error) {
 	return system, value, nil
 }
 
-// find returns the person named by the flags from the local cache.
-func (pf personFlags) find(ctx context.Context, db *store.DB) (store.Person, error) {
-	if pf.id != 0 {
-		return db.Person(ctx, pf.id)
+// formatNHS writes ten digits as an NHS number is read out: 943 476 5919.
+func formatNHS(nhs string) string { return nhs[:3] + " " + nhs[3:6] + " " + nhs[6:] }
+
+// find returns the person named by the flags from the local cache, saying
+// which person was not found in which database.
+func (pf personFlags) find(ctx context.Context, db *store.DB, path string) (store.Person, error) {
+	var p store.Person
+	var err error
+	system, value, _ := pf.systemValue()
+	switch {
+	case pf.id != 0:
+		p, err = db.Person(ctx, pf.id)
+	case system == fhir.NHSNumberSystem:
+		p, err = db.PersonByNHSNumber(ctx, value)
+	default:
+		p, err = db.PersonByIdentifier(ctx, system, value)
 	}
-	system, value, err := pf.systemValue()
-	if err != nil {
-		return store.Person{}, err
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		return p, &store.Error{Code: store.ENOTFOUND, Message: fmt.Sprintf("No person with %s in %s", pf.describe(), path)}
 	}
-	if system == fhir.NHSNumberSystem {
-		return db.PersonByNHSNumber(ctx, value)
+	return p, err
+}
+
+// describe names the person as the flags do.
+func (pf personFlags) describe() string {
+	system, value, _ := pf.systemValue()
+	switch {
+	case pf.id != 0:
+		return fmt.Sprintf("id %d", pf.id)
+	case system == fhir.NHSNumberSystem:
+		return "NHS number " + formatNHS(value)
+	default:
+		return "identifier " + system + "|" + value
 	}
-	return db.PersonByIdentifier(ctx, system, value)
 }
 
 // runSync pulls records from FHIR server sources, printing progress and a summary per source.
@@ -183,15 +230,24 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if len(rest) > 0 {
 		return fmt.Errorf("sync: unexpected %q", rest[0])
 	}
+	if bulk != "" && (sourceName != "" || pf.given()) {
+		return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")
+	}
+	if err := pf.check(); err != nil {
+		return fmt.Errorf("sync: %w", err)
+	}
 	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if bulk != "" {
-		if sourceName != "" || pf.given() {
-			return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")
+	if pf.id != 0 {
+		// A person named by id must be here already: say so once, not once a source.
+		if _, err := pf.find(ctx, db, cfg.DB); err != nil {
+			return fmt.Errorf("sync: %w", err)
 		}
+	}
+	if bulk != "" {
 		srcs, err := syncSources(ctx, db, bulk)
 		if err != nil {
 			return err
@@ -219,7 +275,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	defer out.Flush()
 	failed := 0
 	for _, src := range srcs {
-		persons, err := syncPersons(ctx, db, puller, src, pf)
+		persons, err := syncPersons(ctx, db, cfg.DB, puller, src, pf)
 		if err != nil {
 			fmt.Fprintf(out, "%s: %s\n", src.Name, fhirsync.Explain(err))
 			fmt.Fprintf(stderr, "sync: %s: %v\n", src.Name, err)
@@ -297,12 +353,12 @@ func syncSources(ctx context.Context, db *store.DB, name string) ([]store.Source
 
 // syncPersons returns the person the flags name (finding them at the source
 // and adding them when new), or every person.
-func syncPersons(ctx context.Context, db *store.DB, puller *fhirsync.Puller, src store.Source, pf personFlags) ([]store.Person, error) {
+func syncPersons(ctx context.Context, db *store.DB, path string, puller *fhirsync.Puller, src store.Source, pf personFlags) ([]store.Person, error) {
 	if !pf.given() {
 		// Everyone the portal knows: those not yet linked at this source are looked for there by identifier.
 		return db.Persons(ctx)
 	}
-	p, err := pf.find(ctx, db)
+	p, err := pf.find(ctx, db, path)
 	if store.ErrorCode(err) == store.ENOTFOUND && pf.id == 0 {
 		system, value, verr := pf.systemValue()
 		if verr != nil {
@@ -336,12 +392,15 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if !pf.given() {
 		return errors.New("export: name the person with --person ID, --nhs-number N or --identifier SYSTEM|VALUE")
 	}
+	if err := pf.check(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	p, err := pf.find(ctx, db)
+	p, err := pf.find(ctx, db, cfg.DB)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}

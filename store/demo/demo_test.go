@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/store/demo"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // bundle is the part of a FHIR Bundle the tests look at.
@@ -84,7 +85,7 @@ func TestLarge(t *testing.T) {
 		t.Errorf("Large has %d Observations of %d, want most", counts["Observation"], len(b.Entry))
 	}
 	checkBundle(t, s)
-	if p := demo.LargePerson(); !demo.ValidNHSNumber(p.NHSNumber) {
+	if p := demo.LargePerson(); !fhir.ValidNHSNumber(p.NHSNumber) {
 		t.Errorf("LargePerson NHS number %s is not valid", p.NHSNumber)
 	}
 }
@@ -215,7 +216,7 @@ func TestPeople(t *testing.T) {
 	}
 	numbers := map[string]bool{}
 	for _, p := range append(people, demo.LargePerson()) {
-		if !demo.ValidNHSNumber(p.NHSNumber) {
+		if !fhir.ValidNHSNumber(p.NHSNumber) {
 			t.Errorf("%s: NHS number %q is not valid", p.Name(), p.NHSNumber)
 		}
 		if numbers[p.NHSNumber] {
@@ -255,7 +256,7 @@ func TestPeople(t *testing.T) {
 				continue
 			}
 			p, ok := byNumber[pat.Identifier[0].Value]
-			if !ok || !demo.ValidNHSNumber(pat.Identifier[0].Value) {
+			if !ok || !fhir.ValidNHSNumber(pat.Identifier[0].Value) {
 				t.Errorf("%s Patient/%s: NHS number %s is not a demo person's", s.Name, pat.ID, pat.Identifier[0].Value)
 				continue
 			}
@@ -267,29 +268,6 @@ func TestPeople(t *testing.T) {
 				t.Errorf("%s Patient/%s: birthDate %q gender %q", s.Name, pat.ID, pat.BirthDate, pat.Gender)
 			}
 		}
-	}
-}
-
-func TestValidNHSNumber(t *testing.T) {
-	tests := []struct {
-		in   string
-		want bool
-	}{
-		{"9434765919", true},
-		{"9434765918", false},
-		{"abc", false},
-		{"", false},
-		{"943476591", false},
-		{"94347659190", false},
-		{"943476591a", false},
-		{"9434765960", false}, // check digit would be 10: never issued
-	}
-	for _, tt := range tests {
-		t.Run(tt.in, func(t *testing.T) {
-			if got := demo.ValidNHSNumber(tt.in); got != tt.want {
-				t.Errorf("ValidNHSNumber(%q) = %v, want %v", tt.in, got, tt.want)
-			}
-		})
 	}
 }
 
@@ -414,7 +392,7 @@ func TestPopulace(t *testing.T) {
 		seen[p.NHSNumber] = true
 	}
 	for _, p := range people {
-		if !demo.ValidNHSNumber(p.NHSNumber) {
+		if !fhir.ValidNHSNumber(p.NHSNumber) {
 			t.Fatalf("%s: invalid NHS number %s", p.Name(), p.NHSNumber)
 		}
 		if seen[p.NHSNumber] {

@@ -3,6 +3,8 @@ package demo
 import (
 	"fmt"
 	"time"
+
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // Populace returns n made-up people for a load test: valid, distinct NHS
@@ -14,12 +16,12 @@ func Populace(n int) []Person {
 	for stem := 945000000; len(out) < n; stem++ {
 		nhs := fmt.Sprintf("%d0", stem)
 		for d := 0; d <= 9; d++ {
-			if c := nhs[:9] + string(rune('0'+d)); ValidNHSNumber(c) {
+			if c := nhs[:9] + string(rune('0'+d)); fhir.ValidNHSNumber(c) {
 				nhs = c
 				break
 			}
 		}
-		if !ValidNHSNumber(nhs) {
+		if !fhir.ValidNHSNumber(nhs) {
 			continue // this stem's check digit would be 10: never issued
 		}
 		i := len(out)
