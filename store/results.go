@@ -1275,6 +1275,13 @@ func DisplayUnit(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
 
+// KnownUnit is how people read a unit the portal knows ("mm[Hg]" is
+// "mmHg"), and whether it knows it.
+func KnownUnit(s string) (string, bool) {
+	u, ok := units[foldUnit(s)]
+	return u.display, ok
+}
+
 // UnitKind is the kind of quantity a unit measures: two units of the same
 // kind can be charted together after conversion. An unknown unit is its own
 // kind, so it is never mixed with another.

@@ -105,8 +105,12 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	if terms == "" {
 		return out, nil
 	}
-	// The words typed are looked for in the text columns only, never in scope.
+	// The words typed are looked for in the text columns only, never in scope;
+	// a test's plain name ("HbA1c") finds it by its codes too.
 	words := `{display code value detail organisation source others} : (` + terms + `)`
+	if codes := codesNamed(text); len(codes) > 0 {
+		words = `(` + words + ` OR code : ("` + strings.Join(codes, `" OR "`) + `"))`
+	}
 	person := fmt.Sprintf("0p%d", personID)
 	scope := person + "v" // every entry of the person
 	if opt.Section != "" {
@@ -379,4 +383,61 @@ func ftsQuery(text string) string {
 		terms[len(terms)-1] += "*"
 	}
 	return strings.Join(terms, " ")
+}
+
+// plainTestNames are plain names for common tests, by LOINC code: what people
+// call them, not how a laboratory catalogue spells them.
+var plainTestNames = map[string]string{
+	"59261-8": "HbA1c", "4548-4": "HbA1c", "17856-6": "HbA1c", "4549-2": "HbA1c",
+	"29463-7": "weight", "3141-9": "weight", "8302-2": "height", "39156-5": "body mass index (BMI)",
+	"85354-9": "blood pressure", "55284-4": "blood pressure", "8480-6": "systolic blood pressure", "8462-4": "diastolic blood pressure",
+	"14647-2": "cholesterol", "2093-3": "cholesterol", "2085-9": "HDL cholesterol", "13457-7": "LDL cholesterol", "2571-8": "triglycerides",
+	"62238-1": "eGFR (kidney function)", "33914-3": "eGFR (kidney function)", "69405-9": "eGFR (kidney function)", "2160-0": "creatinine",
+	"718-7": "haemoglobin", "6690-2": "white cell count", "777-3": "platelet count",
+	"2345-7": "glucose", "2339-0": "glucose", "8867-4": "heart rate", "8310-5": "temperature",
+}
+
+// PlainTestName is what people call a test ("HbA1c", "eGFR (kidney
+// function)"), when the portal knows it by its LOINC code.
+func PlainTestName(system, code string) (string, bool) {
+	if system != "http://loinc.org" {
+		return "", false
+	}
+	n, ok := plainTestNames[code]
+	return n, ok
+}
+
+// codesNamed are the LOINC codes of the tests whose plain names hold every
+// word searched for, each as the start of a word ("egfr", "kidney" and
+// "hba1c" find tests a laboratory names "Glomerular filtration rate…" and
+// "Hemoglobin A1c…"). Words of one letter find nothing.
+func codesNamed(text string) []string {
+	split := func(s string) []string {
+		return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsNumber(r) })
+	}
+	words := split(text)
+	if len(words) == 0 {
+		return nil
+	}
+	for _, w := range words {
+		if len([]rune(w)) < 2 {
+			return nil
+		}
+	}
+	var out []string
+	for code, name := range plainTestNames {
+		names := split(name)
+		all := true
+		for _, w := range words {
+			if !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, w) }) {
+				all = false
+				break
+			}
+		}
+		if all {
+			out = append(out, code)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

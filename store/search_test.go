@@ -428,3 +428,46 @@ func TestSearchRecordBroad(t *testing.T) {
 		}
 	}
 }
+
+// A test is found by what people call it, though the laboratory names it
+// otherwise: "egfr", "kidney", "hba1c".
+func TestSearchRecordByPlainTestName(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lab", OrgName: "Leeds Pathology"}, "test", []fhir.Resource{
+		searchPatient("sam", "9434765870", "Sam"),
+		searchObservation("o1", "sam", "33914-3", "Glomerular filtration rate/1.73 sq M.predicted", "2025-06-01"),
+		searchObservation("o2", "sam", "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood", "2025-06-01"),
+		searchObservation("o3", "sam", "99999-9", "Kidney stone analysis", "2025-06-01"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sam, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	egfr := "results: Glomerular filtration rate/1.73 sq M.predicted (Leeds Pathology)"
+	hba1c := "results: Hemoglobin A1c/Hemoglobin.total in Blood (Leeds Pathology)"
+	stone := "results: Kidney stone analysis (Leeds Pathology)"
+	for _, tt := range []struct {
+		query string
+		want  []string
+	}{
+		{"egfr", []string{egfr}},
+		{"eGFR", []string{egfr}},
+		{"kidney", []string{stone, egfr}}, // by its words first, then by its plain name
+		{"hba1c", []string{hba1c}},
+		{"hemoglobin", []string{hba1c}},
+		{"glomerular", []string{egfr}},
+		{"e", nil}, // one letter names nothing
+		{"egfr hba1c", nil},
+	} {
+		r, err := db.SearchRecord(ctx, sam.ID, tt.query, store.SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := found(r); !slices.Equal(got, tt.want) {
+			t.Errorf("search %q:\n got %q\nwant %q", tt.query, got, tt.want)
+		}
+	}
+}

@@ -302,24 +302,10 @@ func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'f', -1, 64)
 }
 
-// testNames are plain names for common tests, by LOINC code: what people
-// call them, not how a laboratory catalogue spells them.
-var testNames = map[string]string{
-	"59261-8": "HbA1c", "4548-4": "HbA1c", "17856-6": "HbA1c", "4549-2": "HbA1c",
-	"29463-7": "weight", "3141-9": "weight", "8302-2": "height", "39156-5": "body mass index (BMI)",
-	"85354-9": "blood pressure", "55284-4": "blood pressure", "8480-6": "systolic blood pressure", "8462-4": "diastolic blood pressure",
-	"14647-2": "cholesterol", "2093-3": "cholesterol", "2085-9": "HDL cholesterol", "13457-7": "LDL cholesterol", "2571-8": "triglycerides",
-	"62238-1": "eGFR (kidney function)", "33914-3": "eGFR (kidney function)", "69405-9": "eGFR (kidney function)", "2160-0": "creatinine",
-	"718-7": "haemoglobin", "6690-2": "white cell count", "777-3": "platelet count",
-	"2345-7": "glucose", "2339-0": "glucose", "8867-4": "heart rate", "8310-5": "temperature",
-}
-
 // testName is what the sentence calls a test: its plain name when known, else its name as recorded.
 func testName(t store.ResultTest) string {
-	if t.CodeSystem == "http://loinc.org" {
-		if n, ok := testNames[t.Code]; ok {
-			return n
-		}
+	if n, ok := store.PlainTestName(t.CodeSystem, t.Code); ok {
+		return n
 	}
 	if n := strings.TrimSpace(t.Name); n != "" {
 		return n

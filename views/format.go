@@ -146,6 +146,20 @@ func statusWord(code string) (string, bool) {
 // statusText writes a FHIR status code in plain words: "in-progress" is
 // "In progress". An unknown code is made readable ("some-code" is "Some code");
 // an empty one is "Not recorded".
+// readableValue is an item's value with the units written as people read
+// them: "121 mm[Hg]" is "121 mmHg", as on the results pages. The value was
+// put in words when the item was stored; only units the portal knows change.
+func readableValue(v string) string {
+	words := strings.Split(v, " ")
+	for i, w := range words {
+		core := strings.TrimRight(w, ",;)")
+		if u, ok := store.KnownUnit(core); ok && u != core && core != "" {
+			words[i] = u + w[len(core):]
+		}
+	}
+	return strings.Join(words, " ")
+}
+
 // itemStatus is an item's status in the record's lists: a medicine
 // prescribed again since says so, whatever status its old prescription
 // still carries.
@@ -178,7 +192,15 @@ func humanise(code string) string {
 }
 
 // ItemName is what the item is, never blank: its page's title and heading.
+// A test the portal knows by its code is called by its plain name, as on the
+// results pages ("Blood pressure", not "Blood pressure panel with all
+// children optional"); the entry page still shows each source's own words.
 func ItemName(it store.RecordItem) string {
+	if it.Section == fhir.SectionResults {
+		if _, ok := store.PlainTestName(it.CodeSystem, it.Code); ok {
+			return testHeading(store.ResultTest{CodeSystem: it.CodeSystem, Code: it.Code, Name: it.Display})
+		}
+	}
 	if d := strings.TrimSpace(it.Display); d != "" {
 		return d
 	}

@@ -189,3 +189,35 @@ func TestWholeDateWrong(t *testing.T) {
 		t.Error("a year error marks every box")
 	}
 }
+
+func TestReadableValue(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"121 mm[Hg]", "121 mmHg"},
+		{"Systolic 121 mm[Hg], diastolic 80 mm[Hg]", "Systolic 121 mmHg, diastolic 80 mmHg"},
+		{"59 mL/min/{1.73_m2}", "59 mL/min/1.73m²"},
+		{"7.2 mmol/L", "7.2 mmol/L"},
+		{"1 tablet twice a day", "1 tablet twice a day"},
+		{"", ""},
+	} {
+		if got := readableValue(tt.in); got != tt.want {
+			t.Errorf("readableValue(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestItemNameOfAKnownTest(t *testing.T) {
+	for _, tt := range []struct {
+		it   store.RecordItem
+		want string
+	}{
+		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "85354-9", Display: "Blood pressure panel with all children optional"}, "Blood pressure"},
+		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "4548-4", Display: "Hemoglobin A1c/Hemoglobin.total in Blood"}, "HbA1c"},
+		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "99999-9", Display: "Kidney stone analysis"}, "Kidney stone analysis"},
+		{store.RecordItem{Section: fhir.SectionMedicines, CodeSystem: "http://loinc.org", Code: "4548-4", Display: "Not a test"}, "Not a test"},
+		{store.RecordItem{Section: fhir.SectionResults}, "Unnamed item"},
+	} {
+		if got := ItemName(tt.it); got != tt.want {
+			t.Errorf("ItemName(%q) = %q, want %q", tt.it.Display, got, tt.want)
+		}
+	}
+}
