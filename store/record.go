@@ -118,6 +118,11 @@ type Summary struct {
 	Conditions    []RecordItem
 	RecentResults []RecordItem
 	Sources       []Source
+	// Updated is, by source id, when the source last brought this person's
+	// record up to date: its last good sync for them, else the newest thing it
+	// sent about them. Not the source's last import for anyone, which could
+	// be days after the record shown.
+	Updated map[int64]string
 }
 
 const itemColumns = `ri.id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display, ri.date,
@@ -415,8 +420,10 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 	for i, l := range lists {
 		*l.dst, all = all[:counts[i]:counts[i]], all[counts[i]:]
 	}
-	srows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, '')
-FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id = ? ORDER BY s.org_name, s.name`, personID)
+	srows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''),
+COALESCE(NULLIF((SELECT st.last_success_at FROM sync_status st WHERE st.source_id = s.id AND st.person_id = ?1), ''),
+	MAX((SELECT MAX(r.stored_at) FROM resources r WHERE r.source_id = s.id AND r.patient_id = sp.patient_id)), '')
+FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id = ?1 GROUP BY s.id ORDER BY s.org_name, s.name`, personID)
 	if err != nil {
 		return sum, fmt.Errorf("summary sources: %w", err)
 	}
@@ -425,11 +432,14 @@ FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id
 	if err != nil {
 		return sum, err
 	}
+	sum.Updated = map[int64]string{}
 	for srows.Next() {
 		var s Source
-		if err := srows.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt); err != nil {
+		var updated string
+		if err := srows.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &updated); err != nil {
 			return sum, err
 		}
+		sum.Updated[s.ID] = updated
 		if forCarer && !shown[s.ID] {
 			continue
 		}

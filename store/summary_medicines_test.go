@@ -253,3 +253,31 @@ func TestTitresAreNoTrend(t *testing.T) {
 		t.Fatalf("result tests: %+v, %v; want the titre, latest 1:320, and no trend", tests, err)
 	}
 }
+
+// "Where your record comes from" says when each source last brought this
+// person's record up to date: its last good sync for them, else the newest
+// thing it sent about them; never when it last sent anything for anyone.
+func TestSummarySaysWhenEachSourceUpdatedThisPerson(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	gp := store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}
+	if _, err := db.ImportResources(ctx, gp, "test", []fhir.Resource{searchPatient("p", "9434765870", "Sam")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, gp, "test", []fhir.Resource{searchPatient("q", "9434765889", "Ola")}); err != nil {
+		t.Fatal(err)
+	}
+	sam, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.RecordSummary(ctx, sam.ID)
+	if err != nil || len(sum.Sources) != 1 {
+		t.Fatalf("sources %+v, %v", sum.Sources, err)
+	}
+	src := sum.Sources[0]
+	updated := sum.Updated[src.ID]
+	if updated == "" || updated >= src.LastImportAt {
+		t.Errorf("Sam's record updated %q, want when his Patient came, before the source's last import %q (Ola's)", updated, src.LastImportAt)
+	}
+}

@@ -224,12 +224,12 @@ func itemFrom(it store.RecordItem) string {
 	return label
 }
 
-// lastUpdated says when a source's data was last brought in.
-func lastUpdated(s store.Source) string {
-	if strings.TrimSpace(s.LastImportAt) == "" {
+// lastUpdated says when a source last brought the person's record up to date (store.Summary.Updated).
+func lastUpdated(at string) string {
+	if strings.TrimSpace(at) == "" {
 		return "Not brought in yet"
 	}
-	return "Last updated " + formatDate(s.LastImportAt)
+	return "Last updated " + formatDate(at)
 }
 
 // count is the number of items in a section: store.Summary.Counts leaves out

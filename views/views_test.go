@@ -345,7 +345,8 @@ func TestRecordSummary(t *testing.T) {
 	sum := store.Summary{
 		Counts:    map[string]int{"allergies": 0, "medicines": 4, "conditions": 2},
 		Medicines: items("medicines", 2),
-		Sources:   []store.Source{gp, {ID: 2, Name: "leeds-lab"}},
+		Sources:   []store.Source{gp, {ID: 2, Name: "leeds-lab", LastImportAt: "2026-11-25T10:00:00Z"}},
+		Updated:   map[int64]string{gp.ID: "2026-11-20T10:00:00Z"}, // when each brought Jane's record up to date, not its last import
 	}
 	sum.Medicines[1].Status = "on-hold"
 	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
