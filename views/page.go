@@ -177,6 +177,14 @@ func (p Page) whose() string {
 	return "your"
 }
 
+// whom is "you", or, for a carer, the person's name: the object of a sentence.
+func (p Page) whom() string {
+	if p.Acting != nil {
+		return p.Acting.Name
+	}
+	return "you"
+}
+
 // Here is the address of this same page, with its query: "Check for updates"
 // on a search keeps the search.
 func (p Page) Here() string {

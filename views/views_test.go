@@ -481,3 +481,28 @@ func TestHiddenWordsKeepTheirSpace(t *testing.T) {
 		}
 	}
 }
+
+// The print page and entry pages say only what there is to say: no column of
+// "Not recorded" where no entry has a value, no "Recorded by" repeating
+// "From", and an empty section says whom to ask.
+func TestPagesLeaveOutWhatSaysNothing(t *testing.T) {
+	allergies := items("allergies", 2)
+	for i := range allergies {
+		allergies[i].Value = ""
+	}
+	d, _ := render(t, views.RecordPrint(page("Your health record", "/record/print", true), jane,
+		[]store.SectionPage{{Section: section("allergies"), Items: allergies, Total: 2, Page: 1, PerPage: 100}}))
+	if strings.Contains(d.Find("main").Text(), "Not recorded") || d.Find("main thead th").Length() != 4 {
+		t.Errorf("print page: %d columns, %q", d.Find("main thead th").Length(), strings.Join(strings.Fields(d.Find("main table").Text()), " "))
+	}
+	it := items("medicines", 1)[0]
+	it.Organisation = gp.OrgName
+	d, _ = render(t, views.RecordEntry(page("Thing 1", "/record/item/1", true), jane, store.Entry{Item: it}))
+	if d.Find("dt:contains('Recorded by')").Length() != 0 {
+		t.Error("entry page says 'Recorded by' the organisation it is from")
+	}
+	d, _ = render(t, views.RecordSection(page("Allergies", "/record/allergies", true), jane, store.SectionPage{Section: section("allergies"), Page: 1, PerPage: 25}))
+	if !strings.Contains(d.Find("main").Text(), "If you think something is missing from your record, ask the GP surgery.") {
+		t.Error("an empty section does not say whom to ask")
+	}
+}
