@@ -23,10 +23,11 @@ type ImportResult struct {
 	ByType     map[string]int // resources read, by type (including unchanged ones)
 	Added      int
 	Updated    int
-	Unchanged  int // identical to what was stored, or older than it: nothing written
-	Rejected   int // known types whose fields could not be read: set aside with the error
-	Unknown    int // types the portal does not show: stored raw
-	Items      int // record items written
+	Unchanged  int      // identical to what was stored, or older than it: nothing written
+	Rejected   int      // known types whose fields could not be read: set aside with the error
+	SetAside   []string // each of those: its place in the file (when known) and why, e.g. "entry 3: Observation/o1: valueQuantity.value should be a number, not text"
+	Unknown    int      // types the portal does not show: stored raw
+	Items      int      // record items written
 	NewPersons int
 	Deleted    int // resources removed because upstream deleted them
 }
@@ -222,6 +223,11 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place string, p 
 	if p.Err != nil {
 		// Keep what was stored before; set the new version aside with its reason.
 		out.Rejected++
+		why := p.Err.Error()
+		if p.Place != "" {
+			why = p.Place + ": " + why
+		}
+		out.SetAside = append(out.SetAside, why)
 		_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), []byte(p.Raw), im.now)
 		return err

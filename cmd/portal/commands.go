@@ -127,6 +127,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			fmt.Fprintf(stdout, "%s: %d resources (%d added, %d updated, %d unchanged, %d set aside)\n",
 				f.Path, res.Added+res.Updated+res.Unchanged+res.Rejected, res.Added, res.Updated, res.Unchanged, res.Rejected)
+			for _, why := range res.SetAside {
+				fmt.Fprintf(stderr, "import: %s: %s (set aside)\n", f.Path, why)
+			}
 		}
 	}
 	if err := finishStalledLoad(ctx, db, stdout); err != nil {
@@ -139,11 +142,13 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if unknown > 0 {
 		fmt.Fprintf(stdout, "%d resources are of types the record pages do not show yet; they are stored whole for export.\n", unknown)
 	}
-	if rejected > 0 {
-		fmt.Fprintf(stdout, "%d resources could not be read and were set aside with their errors.\n", rejected)
-	}
-	if failed > 0 {
+	switch {
+	case failed > 0 && rejected > 0:
+		return fmt.Errorf("import: %d of %d files failed, and %d resources could not be read and were set aside (see above); the rest was stored", failed, failed+files, rejected)
+	case failed > 0:
 		return fmt.Errorf("import: %d of %d files failed", failed, failed+files)
+	case rejected > 0:
+		return fmt.Errorf("import: %d resources could not be read and were set aside (see above); the rest was stored", rejected)
 	}
 	return nil
 }

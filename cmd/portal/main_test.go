@@ -461,3 +461,35 @@ func TestSyncNamesAMissingPersonOnce(t *testing.T) {
 		t.Errorf("got %v, out %q, stderr %q; want only %q", err, out, stderr, want)
 	}
 }
+
+// TestImportSaysWhatWasSetAside: each resource that cannot be read is named
+// with its file, place and a plain reason, and the exit status says so.
+func TestImportSaysWhatWasSetAside(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	bundle := filepath.Join(dir, "gp.json")
+	if err := os.WriteFile(bundle, []byte(`{"resourceType":"Bundle","type":"collection","entry":[
+{"resource":{"resourceType":"Patient","id":"p1","name":[{"family":"Example"}]}},
+{"resource":{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":"abc"}}},
+{"resource":{"resourceType":"Patient","id":"p2","name":{"family":"Other"}}}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ndjson := filepath.Join(dir, "obs.ndjson")
+	if err := os.WriteFile(ndjson, []byte(`{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":70}}`+"\n\n"+
+		`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":70,"unit":5}}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := portal(t, "import", "--db", db, bundle, ndjson)
+	for _, want := range []string{
+		"import: " + bundle + ": entry 2: Observation/o1: valueQuantity.value should be a number, not text (set aside)\n",
+		"import: " + bundle + ": entry 3: Patient/p2: name should be a list [ … ], not an object (set aside)\n",
+		"import: " + ndjson + ": line 3: Observation/o3: valueQuantity.unit should be text, not a number (set aside)\n",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	if want := "import: 3 resources could not be read and were set aside (see above); the rest was stored"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+}

@@ -181,7 +181,8 @@ func TestParseErrorsSayWhere(t *testing.T) {
 		name, in, want string
 	}{
 		{"syntax", "{\n\"resourceType\": \"Bundle\",\n\"type\": collection}", "line 3, column 9"},
-		{"wrong type", `{"resourceType": "Bundle", "type": 5}`, "type should be string"},
+		{"wrong type", `{"resourceType": "Bundle", "type": 5}`, "line 1, column 37: type should be text, not a number"},
+		{"not an object", `["resourceType"]`, "the resource should be an object { … }, not a list"},
 		{"entry number", `{"resourceType":"Bundle","type":"batch","entry":[{"resource":{"resourceType":"Patient","id":"a"}},{"resource":{"resourceType":"Patient","id":"bad id!"}}]}`, "entry 2:"},
 	}
 	for _, tt := range tests {
@@ -189,6 +190,35 @@ func TestParseErrorsSayWhere(t *testing.T) {
 			_, err := fhir.ParseBundle([]byte(tt.in))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("got %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSetAsideReasonsArePlain: a resource set aside says which field is
+// wrong and why in words, never in Go's terms.
+func TestSetAsideReasonsArePlain(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"value as words", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Pulse"},"valueQuantity":{"value":"abc"}}`,
+			"Observation/o1: valueQuantity.value should be a number, not text"},
+		{"value as a number in text", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Pulse"},"valueQuantity":{"value":"12"}}`,
+			"Observation/o1: valueQuantity.value should be a number, not text"},
+		{"a unit as a number", `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Pulse"},"valueQuantity":{"value":1,"unit":5}}`,
+			"Observation/o1: valueQuantity.unit should be text, not a number"},
+		{"name as an object", `{"resourceType":"Patient","id":"p1","name":{"family":"Example"}}`,
+			"Patient/p1: name should be a list [ … ], not an object"},
+		{"status as a list", `{"resourceType":"Condition","id":"c1","clinicalStatus":[]}`,
+			"Condition/c1: clinicalStatus should be an object { … }, not a list"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := fhir.Prepare(r)
+			if p.Err == nil || p.Err.Error() != tt.want {
+				t.Errorf("got %v, want %q", p.Err, tt.want)
 			}
 		})
 	}

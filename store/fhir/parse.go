@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 )
 
@@ -24,6 +25,7 @@ type Resource struct {
 	VersionID   string
 	LastUpdated string
 	FullURL     string // the bundle entry's fullUrl, e.g. "urn:uuid:…", used to resolve references within a file
+	Place       string // where it is in its file, e.g. "entry 3" or "line 7"; "" when not read from a file
 	Raw         json.RawMessage
 }
 
@@ -73,6 +75,7 @@ func ParseBundle(data []byte) ([]Resource, error) {
 			return nil, fmt.Errorf("entry %d: %w", i+1, err)
 		}
 		r.FullURL = e.FullURL
+		r.Place = fmt.Sprintf("entry %d", i+1)
 		if r.ID == "" {
 			// Transaction bundles may leave the id to the server; the fullUrl names the resource within the file.
 			r.ID = strings.TrimPrefix(e.FullURL, "urn:uuid:")
@@ -101,6 +104,7 @@ func ParseNDJSON(data []byte) ([]Resource, error) {
 		if r.ID == "" {
 			return nil, fmt.Errorf("line %d: the %s has no id", n+1, r.Type)
 		}
+		r.Place = fmt.Sprintf("line %d", n+1)
 		out = append(out, r)
 	}
 	return out, nil
@@ -137,27 +141,106 @@ func validID(id string) bool {
 	return true
 }
 
-// jsonError turns a decoding error into one that says where in the text it is.
+// jsonError turns a decoding error into one that says where in the text it
+// is, and what is wrong in plain words. It wraps err, so jsonReason can word
+// it again without the place.
 func jsonError(data []byte, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var msg string
 	switch {
 	case errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input",
 		err.Error() == "unexpected end of JSON input":
 		line, col := position(data, int64(len(data)))
-		return fmt.Errorf("line %d, column %d: invalid JSON: the text ends too soon", line, col)
+		msg = fmt.Sprintf("line %d, column %d: invalid JSON: the text ends too soon", line, col)
 	case errors.As(err, &syn):
 		line, col := position(data, syn.Offset-1) // Offset counts the offending byte
-		return fmt.Errorf("line %d, column %d: invalid JSON: %s", line, col, syn.Error())
-	case errors.As(err, &typ):
+		msg = fmt.Sprintf("line %d, column %d: invalid JSON: %s", line, col, syn.Error())
+	case errors.As(err, &typ) && typ.Offset > 0:
 		line, col := position(data, typ.Offset)
-		field := typ.Field
-		if field == "" {
-			field = "the document"
-		}
-		return fmt.Errorf("line %d, column %d: %s should be %s, not a JSON %s", line, col, field, typ.Type, typ.Value)
+		msg = fmt.Sprintf("line %d, column %d: %s", line, col, jsonReason(err))
+	default:
+		msg = jsonReason(err)
 	}
-	return fmt.Errorf("invalid JSON: %w", err)
+	return &placedError{msg, err}
+}
+
+// placedError is a JSON error worded with its place.
+type placedError struct {
+	msg string
+	err error
+}
+
+func (e *placedError) Error() string { return e.msg }
+func (e *placedError) Unwrap() error { return e.err }
+
+// embeddedFields are Go struct fields the projections embed; encoding/json
+// names them in a field's path, but they are not in the resource.
+var embeddedFields = map[string]bool{"header": true, "patientRefs": true, "about": true, "observationValue": true}
+
+// jsonReason says in plain words why a resource's fields could not be read,
+// naming the field and never a Go type.
+func jsonReason(err error) string {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		var path []string
+		for _, f := range strings.Split(typ.Field, ".") {
+			if f != "" && !embeddedFields[f] {
+				path = append(path, f)
+			}
+		}
+		field := strings.Join(path, ".")
+		if field == "" {
+			field = "the resource"
+		}
+		return fmt.Sprintf("%s should be %s, not %s", field, plainType(typ.Type), plainValue(typ.Value))
+	}
+	msg := err.Error()
+	if literal, ok := strings.CutPrefix(msg, "json: invalid number literal, trying to unmarshal "); ok {
+		return "a number is written as text: " + strings.TrimSuffix(literal, " into Number")
+	}
+	if rest, ok := strings.CutPrefix(msg, "json: "); ok {
+		return "invalid JSON: " + rest
+	}
+	return msg
+}
+
+// plainType names what a Go type holds as a FHIR author would say it.
+func plainType(t reflect.Type) string {
+	if t == reflect.TypeFor[json.Number]() {
+		return "a number"
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "text"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list [ … ]"
+	case reflect.Pointer:
+		return plainType(t.Elem())
+	}
+	return "an object { … }"
+}
+
+// plainValue names the kind of JSON value json.UnmarshalTypeError reports.
+func plainValue(v string) string {
+	switch {
+	case v == "string":
+		return "text"
+	case v == "bool":
+		return "true or false"
+	case v == "array":
+		return "a list"
+	case v == "object":
+		return "an object"
+	case v == "number", strings.HasPrefix(v, "number "):
+		return "a number"
+	}
+	return v
 }
 
 // position converts a byte offset to a 1-based line and column.

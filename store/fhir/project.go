@@ -108,7 +108,8 @@ func Prepare(r Resource) Prepared {
 func prepared(r Resource, items []Item, ab about, err error) Prepared {
 	out := Prepared{Resource: r}
 	if err != nil {
-		out.Err = fmt.Errorf("%s/%s: %w", r.Type, r.ID, jsonError(r.Raw, err))
+		// No line and column: the JSON kept is compacted onto one line.
+		out.Err = fmt.Errorf("%s/%s: %s", r.Type, r.ID, jsonReason(err))
 		return out
 	}
 	out.Items = items

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 )
 
@@ -64,6 +65,32 @@ type Quantity struct {
 	Unit       string      `json:"unit"`
 	System     string      `json:"system"`
 	Code       string      `json:"code"`
+}
+
+// UnmarshalJSON reads a quantity, refusing a value that is not a JSON
+// number: json.Number would take "12" written as text, and fail on "abc"
+// without saying which field it was.
+func (q *Quantity) UnmarshalJSON(b []byte) error {
+	var v struct { // not embedding Quantity, whose Go name would show in an error's field path
+		Value      json.RawMessage `json:"value"`
+		Comparator string          `json:"comparator"`
+		Unit       string          `json:"unit"`
+		System     string          `json:"system"`
+		Code       string          `json:"code"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*q = Quantity{Comparator: v.Comparator, Unit: v.Unit, System: v.System, Code: v.Code}
+	switch raw := v.Value; {
+	case len(raw) == 0 || string(raw) == "null":
+	case raw[0] == '-' || raw[0] >= '0' && raw[0] <= '9':
+		q.Value = json.Number(raw)
+	default:
+		kind := map[byte]string{'"': "string", '{': "object", '[': "array", 't': "bool", 'f': "bool"}[raw[0]]
+		return &json.UnmarshalTypeError{Value: kind, Type: reflect.TypeFor[json.Number](), Field: "value"}
+	}
+	return nil
 }
 
 // String writes the quantity as people read it, e.g. "48 mmol/mol".
