@@ -111,6 +111,10 @@ type Invitation struct {
 	Scopes       []string
 	EndsAt       time.Time // zero: until cancelled
 	Parental     bool
+	// Once is the invitation form's own random token: the same form sent
+	// twice (a reloaded page) makes one invitation, and the second sending
+	// is answered ECONFLICT with that invitation. "" for none.
+	Once string
 }
 
 const grantColumns = `g.id, g.person_id, g.invited_by, g.carer_name, g.relationship, g.scopes, COALESCE(g.ends_at, ''), g.parental,
@@ -257,7 +261,24 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 	}
 	code := newCode(12)
 	var g Grant
+	var once any // NULL: no token
+	if inv.Once != "" {
+		once = hashToken(inv.Once)
+	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if once != nil {
+			var made int64
+			err := tx.QueryRowContext(ctx, `SELECT id FROM carer_grants WHERE person_id = ? AND form_once = ?`, personID, once).Scan(&made)
+			if err == nil {
+				if g, err = db.grantTx(ctx, tx, made); err != nil {
+					return err
+				}
+				return Errorf(ECONFLICT, "You have already sent this invitation.")
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("look for the invitation: %w", err)
+			}
+		}
 		person, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
 		if err != nil {
 			return err
@@ -269,9 +290,9 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 		}
 		now := db.now()
 		res, err := tx.ExecContext(ctx, `INSERT INTO carer_grants (person_id, invited_by, carer_name, relationship, scopes, ends_at, parental,
-code_hash, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+code_hash, code_expires_at, created_at, form_once) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			personID, byAccount, inv.CarerName, inv.Relationship, strings.Join(scopes, " "), optStamp(ends), inv.Parental,
-			hashCode(code), formatTime(now.Add(InvitationTTL)), formatTime(now))
+			hashCode(code), formatTime(now.Add(InvitationTTL)), formatTime(now), once)
 		if err != nil {
 			return fmt.Errorf("create invitation: %w", err)
 		}
@@ -284,6 +305,9 @@ code_hash, code_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		}
 		return db.logTx(ctx, tx, logAs(g))
 	})
+	if ErrorCode(err) == ECONFLICT && g.ID != 0 {
+		return g, "", err // the invitation this form made before
+	}
 	if err != nil {
 		return Grant{}, "", err
 	}

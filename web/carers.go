@@ -1,6 +1,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -95,6 +96,8 @@ func carersDone(done string) string {
 		return "You have stopped their access. They can no longer see your record."
 	case "gave-up":
 		return "You have given up your access. You can no longer see their record."
+	case "sent-before":
+		return "You have already made this invitation, so we have not made another. Its code was shown once. If you did not keep it, stop this invitation and make a new one."
 	}
 	return ""
 }
@@ -104,7 +107,7 @@ func (s *Server) invitePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := views.InviteForm{Ends: "12m"}
+	f := views.InviteForm{Ends: "12m", Once: rand.Text()}
 	if again := c.QueryParam("again"); again != "" {
 		// Inviting someone again (a parent after the 16th birthday): start from what they had.
 		if id, err := strconv.ParseInt(again, 10, 64); err == nil {
@@ -166,7 +169,8 @@ func (s *Server) inviteSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := views.InviteForm{Name: strings.TrimSpace(c.FormValue("name")), Relationship: strings.TrimSpace(c.FormValue("relationship")), Parental: c.FormValue("parental") == "yes"}
+	f := views.InviteForm{Name: strings.TrimSpace(c.FormValue("name")), Relationship: strings.TrimSpace(c.FormValue("relationship")), Parental: c.FormValue("parental") == "yes",
+		Once: c.FormValue("once")}
 	if f.Name == "" {
 		f.Errors = append(f.Errors, views.FieldError{Field: "carer-name", Message: "Enter their full name"})
 	}
@@ -176,12 +180,17 @@ func (s *Server) inviteSubmit(c echo.Context) error {
 	ends := readTerms(c, &f)
 	if len(f.Errors) == 0 {
 		g, code, err := s.db.CreateInvitation(c.Request().Context(), person.ID, signedInAccount(c).ID,
-			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental},
+			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental, Once: f.Once},
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("invited %s (%s)", g.CarerName, g.Relationship) }))
 		switch store.ErrorCode(err) {
 		case "":
 			link := strings.TrimSuffix(s.cfg.Origin, "/") + "/carers/accept?code=" + url.QueryEscape(code)
 			return s.render(c, http.StatusOK, views.InviteCreated(s.page(c, "Invitation for "+g.CarerName), views.Invited{Grant: g, Code: code, Link: link}))
+		case store.ECONFLICT:
+			if g.ID != 0 { // sent again (a reloaded page): its code was shown once, and only then
+				return c.Redirect(http.StatusSeeOther, "/carers?done=sent-before")
+			}
+			return err
 		case store.EINVALID:
 			f.Errors = append(f.Errors, termsError(err))
 		default:
@@ -244,6 +253,11 @@ func (s *Server) grantChange(c echo.Context) error {
 		switch store.ErrorCode(err) {
 		case "":
 			return c.Redirect(http.StatusSeeOther, "/carers?done=changed")
+		case store.ECONFLICT:
+			if g.ID != 0 { // sent again (a reloaded page): its code was shown once, and only then
+				return c.Redirect(http.StatusSeeOther, "/carers?done=sent-before")
+			}
+			return err
 		case store.EINVALID:
 			f.Errors = append(f.Errors, termsError(err))
 		default:

@@ -717,3 +717,38 @@ func TestCarerIsNotToldOfWhatIsKeptOut(t *testing.T) {
 		})
 	}
 }
+
+// An invitation form sent twice (the page showing the code reloaded) makes
+// one invitation: the second sending makes no second live code, and says so.
+func TestInvitationFormSentTwice(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	form := doc(t, f.get(t, "/carers/invite", jane)).Find(`form[action="/carers/invite"]`)
+	once, _ := form.Find(`input[name="once"]`).Attr("value")
+	other, _ := doc(t, f.get(t, "/carers/invite", jane)).Find(`form[action="/carers/invite"] input[name="once"]`).Attr("value")
+	if len(once) < 20 || once == other {
+		t.Fatalf("the form's token %q (another form's %q): want a long random one per form", once, other)
+	}
+	sent := url.Values{"csrf": {csrfToken(t, f, jane)}, "for": {"self"}, "once": {once},
+		"name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines"}, "ends": {"12m"}}
+	if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
+		t.Fatalf("first sending: %d", rec.Code)
+	}
+	rec := f.post(t, "/carers/invite", jane, sent)
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/carers?done=sent-before" {
+		t.Fatalf("second sending: %d to %q, want 303 to /carers?done=sent-before", rec.Code, rec.Header().Get("Location"))
+	}
+	if got := doc(t, f.get(t, "/carers?done=sent-before", jane)).Find(".nhsuk-notification-banner").Text(); !strings.Contains(got, "You have already made this invitation") {
+		t.Errorf("the carers page does not say the invitation was made before: %q", got)
+	}
+	grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("Jane has %d invitations (%v), want 1", len(grants), err)
+	}
+	// Another form is another invitation.
+	sent.Set("once", other)
+	if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK {
+		t.Errorf("a second form: %d", rec.Code)
+	}
+}
