@@ -20,6 +20,10 @@ import (
 const (
 	ActorSelf  = "self"  // the person, on their own record
 	ActorCarer = "carer" // someone else's account: a carer acting for the person
+	// ActorOperator is someone running the portal on its server, reading a
+	// person's record from the command line (portal export): no account, so
+	// AccountID is 0 and ActorName is their login name on the server.
+	ActorOperator = "operator"
 )
 
 // Access is one entry in the access log: who looked at whose record, and at what.
@@ -31,7 +35,7 @@ type Access struct {
 	Action       string
 	What         string
 	Device       string
-	ActorKind    string // ActorSelf or ActorCarer; "" is taken as ActorSelf
+	ActorKind    string // ActorSelf, ActorCarer or ActorOperator; "" is taken as ActorSelf
 	ActorName    string // the account's name when the entry was written
 	Relationship string // a carer's relationship to the person, e.g. "son"
 	hashVersion  int
@@ -109,7 +113,7 @@ func (db *DB) stamped(a Access) (Access, error) {
 	if a.ActorKind == "" {
 		a.ActorKind = ActorSelf
 	}
-	if a.ActorKind != ActorSelf && a.ActorKind != ActorCarer {
+	if a.ActorKind != ActorSelf && a.ActorKind != ActorCarer && a.ActorKind != ActorOperator {
 		return a, fmt.Errorf("log access: unknown kind of actor %q", a.ActorKind)
 	}
 	a.At = db.stamp()
@@ -291,6 +295,18 @@ func CarerLabel(name, relationship string) string {
 		return "Your carer " + name + " (" + relationship + ")"
 	}
 	return "Your carer " + name
+}
+
+// OperatorDevice is the device of an operator's entries.
+const OperatorDevice = "The portal's command line, on its server"
+
+// OperatorLabel is how an operator's entries are shown to the person: someone
+// who runs the portal, by their login name on its server.
+func OperatorLabel(name string) string {
+	if name == "" {
+		return "Someone who runs this portal"
+	}
+	return "Someone who runs this portal (login " + name + ")"
 }
 
 // AccessFilter narrows a person's access log.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -404,6 +405,14 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	// Logged before a byte of the record leaves, as a download from the web is:
+	// an operator reading a whole record is on the person's access log too.
+	if err := db.LogAccess(ctx, store.Access{
+		PersonID: p.ID, Action: "download", What: "whole record (FHIR)", Device: store.OperatorDevice,
+		ActorKind: store.ActorOperator, ActorName: operatorName(getenv),
+	}); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
 	w := stdout
 	var f *os.File
 	if outPath != "" {
@@ -434,6 +443,14 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stdout, "Wrote %d resources for %s to %s\n", n, p.Name(), outPath)
 	}
 	return nil
+}
+
+// operatorName is who runs the command, by their login name on this machine.
+func operatorName(getenv func(string) string) string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return getenv("USER")
 }
 
 func dirOf(path string) string {
