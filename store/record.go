@@ -314,6 +314,26 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 	return out, db.withSourcesAndLabels(ctx, personID, out.Items)
 }
 
+// ItemsByID returns those of the items that are still in the person's
+// record, by id: the access log names the entries it says were viewed.
+func (db *DB) ItemsByID(ctx context.Context, personID int64, ids []int64) (map[int64]RecordItem, error) {
+	out := map[int64]RecordItem{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	list, _ := json.Marshal(ids)
+	rows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.id IN (SELECT value FROM json_each(?)) AND ri.person_id = ?`, string(list), personID)
+	if err != nil {
+		return nil, fmt.Errorf("items by id: %w", err)
+	}
+	items, err := scanItems(rows)
+	for _, it := range items {
+		out[it.ID] = it
+	}
+	return out, err
+}
+
 // medicineKey is the SQL for which medicine an item is (of record_items
 // alias a), as currentMedicines groups them: by code, or by name without one.
 func medicineKey(a string) string {

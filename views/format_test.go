@@ -221,3 +221,18 @@ func TestItemNameOfAKnownTest(t *testing.T) {
 		}
 	}
 }
+
+func TestViewedWhat(t *testing.T) {
+	named := map[int64]store.RecordItem{12: {ID: 12, Section: fhir.SectionMedicines, Display: "Metformin 500mg tablets"}}
+	for _, tt := range []struct{ what, want string }{
+		{"results:loinc-4548-4", "your HbA1c results"},
+		{"results:loinc-99999-9", "the results of one test"},
+		{"medicines entry 12", "Metformin 500mg tablets, in your medicines"},
+		{"medicines entry 13", "an entry in medicines"}, // no longer in the record
+		{"medicines", "your medicines"},
+	} {
+		if got := viewedWhat(tt.what, named); got != tt.want {
+			t.Errorf("viewedWhat(%q) = %q, want %q", tt.what, got, tt.want)
+		}
+	}
+}

@@ -139,7 +139,11 @@ func (s *Server) accessLog(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		status = http.StatusBadRequest
 	}
-	return s.render(c, status, views.AccessLog(s.page(c, pagedTitle("Who has looked at your record", page, lp.Pages())), a.Person, form, lp))
+	named, err := s.db.ItemsByID(c.Request().Context(), a.Person.ID, views.LoggedEntries(lp.Entries))
+	if err != nil {
+		return err
+	}
+	return s.render(c, status, views.AccessLog(s.page(c, pagedTitle("Who has looked at your record", page, lp.Pages())), a.Person, form, lp, named))
 }
 
 // parseFilterDate reads one of the filter's dates (day, month, year boxes), in

@@ -243,3 +243,21 @@ func TestNoPageWithoutItsLog(t *testing.T) {
 		}
 	}
 }
+
+// The access log says which entry was viewed, while it is in the record.
+func TestAccessLogNamesTheEntry(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(sec.Items) == 0 {
+		t.Fatal(err)
+	}
+	it := sec.Items[0]
+	if resp := f.get(t, "/record/item/"+itoa(it.ID), jane); resp.StatusCode != http.StatusOK {
+		t.Fatalf("entry: %d", resp.StatusCode)
+	}
+	if got := doc(t, f.get(t, "/record/access-log", jane)).Find("main table").Text(); !strings.Contains(got, "Viewed "+it.Display+", in your medicines") {
+		t.Errorf("the access log does not name the entry viewed: %q", strings.Join(strings.Fields(got), " "))
+	}
+}
