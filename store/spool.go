@@ -209,18 +209,28 @@ func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 		}
 		data = data[:whole]
 		var batch []spooled
+		var damaged []damagedLine
 		lines := 0
 		for used := 0; used < len(data); lines++ {
 			n := bytes.IndexByte(data[used:], '\n') + 1
 			var e spooled
-			if err := json.Unmarshal(data[used:used+n-1], &e); err != nil || e.SpoolID == "" {
-				// Only a damaged disk makes a line that does not read; stopping here
-				// would hold back every entry after it.
-				slog.Warn("access log spool: a line that does not read is left out", "file", s.path, "offset", s.moved+int64(used), "err", err)
-			} else {
+			err := json.Unmarshal(data[used:used+n-1], &e)
+			switch {
+			case err != nil:
+				damaged = append(damaged, damagedLine{s.moved + int64(used), data[used : used+n], err.Error()})
+			case e.SpoolID == "":
+				damaged = append(damaged, damagedLine{s.moved + int64(used), data[used : used+n], "it is JSON but not an access log entry (it has no spool_id)"})
+			default:
 				batch = append(batch, e)
 			}
 			used += n
+		}
+		// Only a damaged disk makes a line that does not read; stopping at it
+		// would hold back every entry after it. It is kept, as it was, in a file
+		// beside the spool before the spool can be emptied: if that cannot be
+		// written, nothing moves, so nothing is lost.
+		if err := s.setAside(damaged); err != nil {
+			return moved, err
 		}
 		if err := db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, batch) }); err != nil {
 			return moved, err
@@ -240,6 +250,48 @@ func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 	s.mu.Unlock()
 	s.syncMu.Unlock()
 	return moved, nil
+}
+
+// damagedLine is a line of the spool that does not read as an entry.
+type damagedLine struct {
+	offset int64  // where it starts in the spool
+	line   []byte // as it was, with its newline
+	reason string
+}
+
+// DamagedSpoolPath is where the lines of the spool at spoolPath that do not
+// read as access log entries are kept, as they were, one after another.
+func DamagedSpoolPath(spoolPath string) string { return spoolPath + ".damaged" }
+
+// setAside appends damaged lines to the damaged spool file and syncs it to
+// disk, then says where each went.
+func (s *accessSpool) setAside(damaged []damagedLine) error {
+	if len(damaged) == 0 {
+		return nil
+	}
+	path := DamagedSpoolPath(s.path)
+	var all []byte
+	for _, d := range damaged {
+		all = append(all, d.line...)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err == nil {
+		_, err = f.Write(all)
+		if err == nil {
+			err = f.Sync()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("access log spool %s: %d lines that do not read could not be kept in %s, so they stay in the spool: %w", s.path, len(damaged), path, err)
+	}
+	for _, d := range damaged {
+		slog.Warn("access log spool: a line that does not read is kept aside, as it was, and left out of the access log",
+			"file", s.path, "offset", d.offset, "kept_in", path, "reason", d.reason)
+	}
+	return nil
 }
 
 // MoveAccessSpoolEvery moves the spool's entries into the table every

@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -224,6 +227,74 @@ func TestAccessSpool(t *testing.T) {
 		defer db.Close()
 		if got := tableWhats(t, db); len(got) != 1 {
 			t.Fatalf("after close: table %q, want the one entry", got)
+		}
+	})
+}
+
+// TestDamagedSpoolLinesAreKept: a spool line that does not read as an entry
+// is kept, as it was, in a file beside the spool before the spool is emptied;
+// the warning says where and why. When that file cannot be written nothing
+// moves, and the spool keeps every line.
+func TestDamagedSpoolLinesAreKept(t *testing.T) {
+	ctx := context.Background()
+	good, err := json.Marshal(spooled{SpoolID: "a1", Access: Access{At: "2026-11-26T10:00:00.000000000Z", AccountID: 1, PersonID: 7, Action: "view", What: "page 0", ActorKind: ActorSelf}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := "garbage not json\n{\"x\":1}\n"
+	content := damaged + string(good) + "\n"
+
+	t.Run("kept beside the spool", func(t *testing.T) {
+		dir := t.TempDir()
+		spool := SpoolPath(filepath.Join(dir, "portal.db"), "")
+		if err := os.WriteFile(spool, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var logged bytes.Buffer
+		defer slog.SetDefault(slog.Default())
+		slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+		db := spoolDB(t, dir)
+		defer db.Close()
+		if n, err := db.MoveAccessSpool(ctx); err != nil || n != 1 {
+			t.Fatalf("move = %d, %v; want 1", n, err)
+		}
+		if got := tableWhats(t, db); len(got) != 1 || got[0] != "page 0" {
+			t.Errorf("table %q, want the one good entry", got)
+		}
+		kept, err := os.ReadFile(DamagedSpoolPath(spool))
+		if err != nil || string(kept) != damaged {
+			t.Errorf("kept aside %q (%v), want %q", kept, err, damaged)
+		}
+		for _, want := range []string{
+			"offset=0 kept_in=" + DamagedSpoolPath(spool) + ` reason="invalid character 'g' looking for beginning of value"`,
+			"offset=17 kept_in=" + DamagedSpoolPath(spool) + ` reason="it is JSON but not an access log entry (it has no spool_id)"`,
+		} {
+			if !strings.Contains(logged.String(), want) {
+				t.Errorf("the warnings do not say %q:\n%s", want, logged.String())
+			}
+		}
+		if strings.Contains(logged.String(), "<nil>") {
+			t.Errorf("a warning says <nil>:\n%s", logged.String())
+		}
+	})
+
+	t.Run("nowhere to keep them: nothing moves", func(t *testing.T) {
+		dir := t.TempDir()
+		spool := SpoolPath(filepath.Join(dir, "portal.db"), "")
+		if err := os.WriteFile(spool, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Mkdir(DamagedSpoolPath(spool), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		db := spoolDB(t, dir)
+		defer db.Close()
+		_, err := db.MoveAccessSpool(ctx)
+		if err == nil || !strings.Contains(err.Error(), "2 lines that do not read could not be kept in "+DamagedSpoolPath(spool)) {
+			t.Errorf("move: %v", err)
+		}
+		if got, _ := os.ReadFile(spool); string(got) != content {
+			t.Errorf("the spool holds %q, want %q", got, content)
 		}
 	})
 }
