@@ -95,7 +95,7 @@ type Invited struct {
 // grantEnds says until when a grant lasts.
 func grantEnds(g store.Grant) string {
 	if g.EndsAt.IsZero() {
-		return "Until cancelled"
+		return "No end date"
 	}
 	return g.EndsAt.Format("2 January 2006")
 }
