@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io/fs"
+	"os"
 	"os/user"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -49,5 +53,72 @@ func TestExportIsOnTheAccessLog(t *testing.T) {
 	}
 	if out, _, err := portal(t, "audit", "verify", "--db", path); err != nil || !strings.HasPrefix(out, "access log intact: 2 entries") {
 		t.Errorf("audit verify: %v %q", err, out)
+	}
+}
+
+// TestExportOut: --out names a file to write. A folder, anything else that is
+// not a regular file, and a path whose folder is not there are refused before
+// the record is read, naming the path given; a regular file is replaced.
+// (A pipe stands for devices: a test that could replace /dev/null as root
+// if the check were lost is not worth it.)
+func TestExportOut(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "portal.db")
+	if _, _, err := portal(t, "import", "--db", path, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	folder := filepath.Join(out, "folder")
+	fifo := filepath.Join(out, "fifo")
+	link := filepath.Join(out, "link.json")
+	existing := filepath.Join(out, "existing.json")
+	for _, err := range []error{
+		os.Mkdir(folder, 0o700),
+		syscall.Mkfifo(fifo, 0o600),
+		os.WriteFile(existing, []byte("old"), 0o600),
+		os.Symlink(existing, link),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, out, wantErr string
+		wantMode           fs.FileMode // of what is at out afterwards
+	}{
+		{"a folder", folder, "export: --out " + folder + " is a folder: name a file to write, e.g. " + filepath.Join(folder, "record.json"), fs.ModeDir},
+		{"no such folder", filepath.Join(out, "nonexistent", "e.json"), "export: --out " + filepath.Join(out, "nonexistent", "e.json") + ": there is no folder " + filepath.Join(out, "nonexistent"), 0},
+		{"a pipe", fifo, "export: --out " + fifo + " exists and is not a regular file (a device, pipe or socket): name a new file or one to replace", fs.ModeNamedPipe},
+		{"a link", link, "export: --out " + link + " is a symbolic link: name the file itself", fs.ModeSymlink},
+		{"a regular file", existing, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdout, _, err := portal(t, "export", "--db", path, "--person", "1", "--out", tt.out)
+			if tt.wantErr == "" {
+				if err != nil || !strings.HasPrefix(stdout, "Wrote ") {
+					t.Fatalf("got %v, %q", err, stdout)
+				}
+				if b, _ := os.ReadFile(tt.out); !bytes.HasPrefix(b, []byte(`{"resourceType":"Bundle"`)) {
+					t.Errorf("%s holds %.40q", tt.out, b)
+				}
+				return
+			}
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v\nwant %q", err, tt.wantErr)
+			}
+			if stdout != "" {
+				t.Errorf("printed %q", stdout)
+			}
+			if st, err := os.Lstat(tt.out); tt.wantMode != 0 && (err != nil || st.Mode().Type() != tt.wantMode) {
+				t.Errorf("%s is now %v (%v), want %v", tt.out, st.Mode().Type(), err, tt.wantMode)
+			}
+		})
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".export-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
+	}
+	if out, _, err := portal(t, "audit", "verify", "--db", path); err != nil || !strings.HasPrefix(out, "access log intact: 1 entries") {
+		t.Errorf("only the export that was written should be logged: %v %q", err, out)
 	}
 }

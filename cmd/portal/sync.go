@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -396,6 +398,11 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := pf.check(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	if outPath != "" {
+		if err := checkOut(outPath); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+	}
 	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
 		return err
@@ -405,6 +412,16 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	w := stdout
+	var f *os.File
+	if outPath != "" {
+		// Write beside the target and rename, so a failed export never leaves half a file.
+		if f, err = os.CreateTemp(filepath.Dir(outPath), ".export-*"); err != nil {
+			return fmt.Errorf("export: --out %s: cannot write in its folder: %w", outPath, unwrapPath(err))
+		}
+		defer os.Remove(f.Name())
+		w = f
+	}
 	// Logged before a byte of the record leaves, as a download from the web is:
 	// an operator reading a whole record is on the person's access log too.
 	if err := db.LogAccess(ctx, store.Access{
@@ -412,16 +429,6 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		ActorKind: store.ActorOperator, ActorName: operatorName(getenv),
 	}); err != nil {
 		return fmt.Errorf("export: %w", err)
-	}
-	w := stdout
-	var f *os.File
-	if outPath != "" {
-		// Write beside the target and rename, so a failed export never leaves half a file.
-		if f, err = os.CreateTemp(dirOf(outPath), ".export-*"); err != nil {
-			return fmt.Errorf("export: %w", err)
-		}
-		defer os.Remove(f.Name())
-		w = f
 	}
 	bw := bufio.NewWriter(w)
 	n, err := db.WriteBundle(ctx, p.ID, bw)
@@ -433,7 +440,9 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 			err = cerr
 		}
 		if err == nil {
-			err = os.Rename(f.Name(), outPath)
+			if err = os.Rename(f.Name(), outPath); err != nil {
+				err = fmt.Errorf("--out %s: %w", outPath, unwrapPath(err))
+			}
 		}
 	}
 	if err != nil {
@@ -445,17 +454,53 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
+// checkOut refuses an --out path export must not replace: a folder, or
+// anything else that is not a regular file (a device such as /dev/full, a
+// pipe, a link), and one whose folder is not there. A regular file is replaced.
+func checkOut(path string) error {
+	st, err := os.Lstat(path)
+	switch {
+	case err == nil && st.IsDir():
+		return fmt.Errorf("--out %s is a folder: name a file to write, e.g. %s", path, filepath.Join(path, "record.json"))
+	case err == nil && st.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("--out %s is a symbolic link: name the file itself", path)
+	case err == nil && !st.Mode().IsRegular():
+		return fmt.Errorf("--out %s exists and is not a regular file (a device, pipe or socket): name a new file or one to replace", path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--out %s: %w", path, unwrapPath(err))
+	}
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("--out %s: there is no folder %s", path, dir)
+		}
+		return fmt.Errorf("--out %s: %w", path, unwrapPath(err))
+	} else if !st.IsDir() {
+		return fmt.Errorf("--out %s: %s is not a folder", path, dir)
+	}
+	return nil
+}
+
+// unwrapPath is the reason of a file system error without the path it names:
+// the caller names the path the operator gave, not a temporary one.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
+}
+
 // operatorName is who runs the command, by their login name on this machine.
 func operatorName(getenv func(string) string) string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username
 	}
 	return getenv("USER")
-}
-
-func dirOf(path string) string {
-	if i := strings.LastIndexByte(path, os.PathSeparator); i >= 0 {
-		return path[:i+1]
-	}
-	return "."
 }
