@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -209,19 +210,29 @@ func ItemName(it store.RecordItem) string {
 
 // itemFrom says where the item came from: the source, and the organisation
 // named in the item when that is someone else.
+// The organisation named in the item goes beside the source whose report
+// named it (the first), not after every source: "Meanwood Group Practice
+// (Dr Tom Reid), Leeds Teaching Hospitals".
 func itemFrom(it store.RecordItem) string {
-	label := it.SourceLabels()
-	org := strings.TrimSpace(it.Organisation)
-	if org != "" && !strings.EqualFold(org, label) {
-		if label == "" {
-			return org
+	labels := []string{it.Source.Label()}
+	if len(it.Sources) > 0 {
+		labels = labels[:0]
+		for _, s := range it.Sources {
+			labels = append(labels, s.Label())
 		}
-		return label + " (" + org + ")"
 	}
-	if label == "" {
+	if org := strings.TrimSpace(it.Organisation); org != "" && !strings.EqualFold(org, labels[0]) {
+		if labels[0] == "" {
+			labels[0] = org
+		} else {
+			labels[0] += " (" + org + ")"
+		}
+	}
+	labels = slices.DeleteFunc(labels, func(l string) bool { return l == "" })
+	if len(labels) == 0 {
 		return "Not recorded"
 	}
-	return label
+	return strings.Join(labels, ", ")
 }
 
 // lastUpdated says when a source last brought the person's record up to date (store.Summary.Updated).

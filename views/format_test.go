@@ -86,6 +86,10 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"organisation is the source", store.RecordItem{Display: "x", Organisation: "meanwood group practice", Source: gp}, "x", "Meanwood Group Practice"},
 		{"another organisation", store.RecordItem{Display: "x", Organisation: "Leeds Pathology", Source: gp}, "x", "Meanwood Group Practice (Leeds Pathology)"},
 		{"source without org name", store.RecordItem{Display: "x", Source: store.Source{Name: "lab-feed"}}, "x", "lab-feed"},
+		{"two sources: the clinician beside the one that named them", store.RecordItem{Display: "x", Organisation: "Dr Tom Reid", Source: gp,
+			Sources: []store.Source{gp, {Name: "lth", OrgName: "Leeds Teaching Hospitals"}}}, "x", "Meanwood Group Practice (Dr Tom Reid), Leeds Teaching Hospitals"},
+		{"no source at all", store.RecordItem{Display: "x", Organisation: "Dr Tom Reid"}, "x", "Dr Tom Reid"},
+		{"nothing known", store.RecordItem{Display: "x"}, "x", "Not recorded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
