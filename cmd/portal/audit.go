@@ -21,17 +21,23 @@ verify  recompute the access log's hash chain and report the first entry that do
 // runAudit is "portal audit verify": it recomputes the access log's hash chain
 // and exits 1 at the first broken link.
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "verify" {
+	var cfg Config
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	fs.Usage = usageWith(fs, auditUsage)
+	verb, args := splitVerb(fs, args)
+	if verb != "verify" {
+		// Help, or a bad flag, is answered as such.
+		if _, err := parseFlags(fs, args, stdout, stderr); err != nil {
+			return err
+		}
 		fmt.Fprint(stderr, auditUsage)
-		if len(args) == 0 {
+		if verb == "" {
 			return errors.New("audit: name a subcommand: verify")
 		}
-		return fmt.Errorf("audit: unknown subcommand %q", args[0])
+		return fmt.Errorf("audit: unknown subcommand %q", verb)
 	}
-	var cfg Config
-	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
-	commonFlags(fs, &cfg, getenv)
-	rest, err := parseFlags(fs, args[1:], stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

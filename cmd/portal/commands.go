@@ -40,7 +40,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	var cfg Config
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
-	rest, err := parseFlags(fs, args, stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -79,7 +79,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	linkFlags(fs, &cfg, getenv)
 	fs.StringVar(&source, "source", "files", "name of the source the files come from")
 	fs.StringVar(&org, "org", "", "organisation people see for this source, e.g. \"Meanwood Group Practice\"")
-	paths, err := parseFlags(fs, args, stderr)
+	paths, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -161,7 +161,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	pf.add(fs)
 	fs.StringVar(&cfg.Origin, "origin", envOr(getenv, "PORTAL_ORIGIN", defaultOrigin(envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"))), "address people browse to (PORTAL_ORIGIN)")
 	fs.DurationVar(&cfg.EnrolTTL, "valid", 7*24*time.Hour, "how long the code lasts")
-	rest, err := parseFlags(fs, args, stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

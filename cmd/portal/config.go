@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -78,12 +79,27 @@ func envOr(getenv func(string) string, key, def string) string {
 	return def
 }
 
-// parseFlags parses flags that may come before or after the arguments, and returns the arguments.
-func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
-	fs.SetOutput(stderr)
+// errHelp is what a command returns when -h or --help asked for its flags,
+// which are then printed on standard output: run exits 0.
+var errHelp = errors.New("help requested")
+
+// helpFlags are the ways of asking a command for its flags.
+var helpFlags = []string{"-h", "-help", "--help"}
+
+// parseFlags parses flags that may come before or after the arguments, and
+// returns the arguments. Asked for help, it prints the flags on stdout and
+// returns errHelp; a bad flag is said, with the flags, on stderr.
+func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
+	var said bytes.Buffer
+	fs.SetOutput(&said)
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				stdout.Write(said.Bytes())
+				return nil, errHelp
+			}
+			stderr.Write(said.Bytes())
 			return nil, err
 		}
 		args = fs.Args()
@@ -95,6 +111,40 @@ func parseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, er
 		}
 		rest = append(rest, args[0])
 		args = args[1:]
+	}
+}
+
+// splitVerb takes a command's verb out of its arguments wherever it stands
+// among the flags ("source --db b.db list" as "source list --db b.db"): the
+// first word that is neither a flag nor a flag's value. fs must know every
+// flag the command's verbs take, to tell a flag's value from the verb.
+func splitVerb(fs *flag.FlagSet, args []string) (verb string, rest []string) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			return a, append(args[:i:i], args[i+1:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if f := fs.Lookup(name); f != nil {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				i++ // its value
+			}
+		}
+	}
+	return "", args
+}
+
+// usageWith makes fs's help the command's own usage, then its flags.
+func usageWith(fs *flag.FlagSet, usage string) func() {
+	return func() {
+		fmt.Fprint(fs.Output(), usage, "\nFlags:\n")
+		fs.PrintDefaults()
 	}
 }
 

@@ -20,18 +20,19 @@ push    send every decision that is due to its FHIR server now, then print the c
 // runOutbox is "portal outbox": how people's consent decisions stand on
 // their way upstream, and a push now (as "portal serve" does every few seconds).
 func runOutbox(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	verb := "status"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		verb, args = args[0], args[1:]
+	var cfg Config
+	fs := flag.NewFlagSet("outbox", flag.ContinueOnError)
+	commonFlags(fs, &cfg, getenv)
+	fs.Usage = usageWith(fs, outboxUsage)
+	verb, args := splitVerb(fs, args)
+	if verb == "" {
+		verb = "status"
 	}
 	if verb != "status" && verb != "push" {
 		fmt.Fprint(stderr, outboxUsage)
 		return fmt.Errorf("outbox: unknown subcommand %q", verb)
 	}
-	var cfg Config
-	fs := flag.NewFlagSet("outbox "+verb, flag.ContinueOnError)
-	commonFlags(fs, &cfg, getenv)
-	rest, err := parseFlags(fs, args, stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

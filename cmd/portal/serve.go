@@ -33,7 +33,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&cfg.SyncWorkers, "sync-workers", envInt(getenv, "PORTAL_SYNC_WORKERS", 2), "persons synced at once in the background (PORTAL_SYNC_WORKERS)")
 	fs.DurationVar(&cfg.Freshness, "sync-freshness", envDuration(getenv, "PORTAL_SYNC_FRESHNESS", 15*time.Minute), "sync a person at sign-in when their data is older than this (PORTAL_SYNC_FRESHNESS)")
 	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
-	rest, err := parseFlags(fs, args, stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -21,37 +21,60 @@ import (
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
+const sourceUsage = `Usage: portal source add|list|social-care|remove [flags] [arguments]
+
+add NAME URL             add a FHIR server records come from
+list                     list the sources, each with when it last synced
+social-care NAME yes|no  say whether a source is a social care service
+remove NAME              remove a source and everything cached from it
+`
+
+// sourceFlags adds the flags of "source VERB" to fs.
+func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, getenv func(string) string) {
+	commonFlags(fs, cfg, getenv)
+	fs.Usage = usageWith(fs, sourceUsage)
+	if verb != "add" {
+		return
+	}
+	fs.BoolVar(&src.SocialCare, "social-care", false, "a social care service: everything it sends counts as social care, which people may keep out of sharing")
+	fs.StringVar(&src.OrgName, "org", "", "organisation people see, e.g. \"Leeds Teaching Hospitals\"")
+	fs.StringVar(&src.AuthKind, "auth", store.AuthNone, "none, bearer or smart-backend")
+	for _, f := range []struct{ name, usage string }{
+		{"token-file", "bearer: file holding the token"},
+		{"token-env", "bearer: environment variable holding the token"},
+		{"client-id", "smart-backend: the client id registered with the server"},
+		{"token-url", "smart-backend: the token endpoint"},
+		{"key-file", "smart-backend: PEM file with the private key (RSA for RS384, EC P-384 for ES384)"},
+		{"key-id", "smart-backend: the key's kid"},
+		{"alg", "smart-backend: RS384 or ES384 (default from the key)"},
+		{"scope", "smart-backend: scopes to ask for (default system/*.read)"},
+	} {
+		fs.Func(f.name, f.usage, func(v string) error { src.AuthConfig[f.name] = v; return nil })
+	}
+}
+
 // runSource adds, lists and removes FHIR server sources.
 func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
+	// Every verb's flags, to find the verb among them.
+	var cfg Config
+	src := store.Source{AuthConfig: map[string]string{}}
+	all := flag.NewFlagSet("source", flag.ContinueOnError)
+	sourceFlags(all, "add", &cfg, &src, getenv)
+	verb, args := splitVerb(all, args)
+	if verb == "" {
+		// Help, or a bad flag, is answered as such.
+		if _, err := parseFlags(all, args, stdout, stderr); err != nil {
+			return err
+		}
 		return errors.New("source: say add, list, social-care or remove, e.g. portal source list")
 	}
-	verb, args := args[0], args[1:]
 	if !slices.Contains([]string{"add", "list", "social-care", "remove"}, verb) {
 		return fmt.Errorf("source: unknown action %q: say add, list, social-care or remove", verb)
 	}
-	var cfg Config
+	cfg, src = Config{}, store.Source{AuthConfig: map[string]string{}}
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
-	commonFlags(fs, &cfg, getenv)
-	src := store.Source{AuthConfig: map[string]string{}}
-	if verb == "add" {
-		fs.BoolVar(&src.SocialCare, "social-care", false, "a social care service: everything it sends counts as social care, which people may keep out of sharing")
-		fs.StringVar(&src.OrgName, "org", "", "organisation people see, e.g. \"Leeds Teaching Hospitals\"")
-		fs.StringVar(&src.AuthKind, "auth", store.AuthNone, "none, bearer or smart-backend")
-		for _, f := range []struct{ name, usage string }{
-			{"token-file", "bearer: file holding the token"},
-			{"token-env", "bearer: environment variable holding the token"},
-			{"client-id", "smart-backend: the client id registered with the server"},
-			{"token-url", "smart-backend: the token endpoint"},
-			{"key-file", "smart-backend: PEM file with the private key (RSA for RS384, EC P-384 for ES384)"},
-			{"key-id", "smart-backend: the key's kid"},
-			{"alg", "smart-backend: RS384 or ES384 (default from the key)"},
-			{"scope", "smart-backend: scopes to ask for (default system/*.read)"},
-		} {
-			fs.Func(f.name, f.usage, func(v string) error { src.AuthConfig[f.name] = v; return nil })
-		}
-	}
-	rest, err := parseFlags(fs, args, stderr)
+	sourceFlags(fs, verb, &cfg, &src, getenv)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -226,7 +249,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	fs.BoolVar(&full, "full", false, "also list everything upstream holds, to find deletions")
 	var bulk string
 	fs.StringVar(&bulk, "bulk", "", "populate the cache with a bulk data export ($export) of everything this source holds")
-	rest, err := parseFlags(fs, args, stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
@@ -385,7 +408,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	commonFlags(fs, &cfg, getenv)
 	pf.add(fs)
 	fs.StringVar(&outPath, "out", "", "file to write (default: standard output)")
-	rest, err := parseFlags(fs, args, stderr)
+	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestHelp: asking any command for help prints it on standard output, says
+// nothing on standard error and succeeds.
+func TestHelp(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "none", "portal.db")
+	tests := []struct {
+		args []string
+		want string // at the start of what is printed
+	}{
+		{[]string{"--help"}, "Usage: portal [command]"},
+		{[]string{"-h"}, "Usage: portal [command]"},
+		{[]string{"help"}, "Usage: portal [command]"},
+		{[]string{"serve", "--help"}, "Usage of serve:"},
+		{[]string{"serve", "--db", db, "-h"}, "Usage of serve:"},
+		{[]string{"import", "-h"}, "Usage of import:"},
+		{[]string{"export", "-help"}, "Usage of export:"},
+		{[]string{"sync", "-h"}, "Usage of sync:"},
+		{[]string{"invite", "-h"}, "Usage of invite:"},
+		{[]string{"migrate", "-h"}, "Usage of migrate:"},
+		{[]string{"source", "-h"}, "Usage: portal source add|list|social-care|remove"},
+		{[]string{"source", "add", "-h"}, "Usage: portal source add|list|social-care|remove"},
+		{[]string{"source", "--db", db, "list", "--help"}, "Usage: portal source add|list|social-care|remove"},
+		{[]string{"audit", "-h"}, "Usage: portal audit verify"},
+		{[]string{"audit", "verify", "-h"}, "Usage: portal audit verify"},
+		{[]string{"outbox", "--help"}, "Usage: portal outbox [status|push]"},
+		{[]string{"outbox", "push", "-h"}, "Usage: portal outbox [status|push]"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, stderr, err := portal(t, tt.args...)
+			if err != nil || !strings.HasPrefix(out, tt.want) || stderr != "" {
+				t.Errorf("got %v, stdout %.60q, stderr %.60q; want success and %q on stdout", err, out, stderr, tt.want)
+			}
+		})
+	}
+	if out, _, _ := portal(t, "source", "add", "-h"); !strings.Contains(out, "-token-file") {
+		t.Errorf("source add -h does not list add's flags:\n%s", out)
+	}
+}
+
+// TestVerbAfterFlags: a command's verb may come after its flags, and a
+// flag's value is never taken for the verb.
+func TestVerbAfterFlags(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "list") // a database named as a verb
+	tests := []struct {
+		args []string
+		want string // at the start of what is printed
+	}{
+		{[]string{"source", "--org", "list", "--db", db, "add", "gp", "http://127.0.0.1:1/fhir"}, "Added source gp"},
+		{[]string{"source", "--social-care", "--db=" + db, "add", "care", "http://127.0.0.1:2/fhir"}, "Added source care"},
+		{[]string{"source", "--db", db, "list"}, "NAME"},
+		{[]string{"source", "--db", db, "social-care", "gp", "yes"}, "Source gp is now a social care service."},
+		{[]string{"source", "--db", db, "remove", "care"}, "Removed source care"},
+		{[]string{"audit", "--db", db, "verify"}, "access log intact"},
+		{[]string{"outbox", "--db", db, "status"}, "waiting 0, sent 0, not accepted 0"},
+		{[]string{"outbox", "--db", db}, "waiting 0, sent 0, not accepted 0"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			out, stderr, err := portal(t, tt.args...)
+			if err != nil || !strings.HasPrefix(out, tt.want) {
+				t.Errorf("got %v, stdout %q, stderr %q; want %q", err, out, stderr, tt.want)
+			}
+		})
+	}
+	out, _, err := portal(t, "source", "list", "--db", db)
+	if want := "gp    list          http://127.0.0.1:1/fhir"; err != nil || !strings.Contains(out, want) {
+		t.Errorf("the organisation given before the verb was not kept: %v, want %q in\n%s", err, want, out)
+	}
+	if _, _, err := portal(t, "source", "--db", db, "frobnicate"); err == nil || err.Error() != `source: unknown action "frobnicate": say add, list, social-care or remove` {
+		t.Errorf("an unknown verb after flags: %v", err)
+	}
+}
