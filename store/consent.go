@@ -368,6 +368,9 @@ type ConsentChoices struct {
 	Origins  map[string]ChoiceOrigin // by question
 	Upstream *UpstreamConsent        // the starting state, when a source holds a Consent
 	Latest   *ConsentDecision        // the newest decision, with its deliveries
+	// Receivers is how many upstream FHIR servers hold the person: each is
+	// sent every change (queueDeliveries). With none, a choice stays here.
+	Receivers int
 }
 
 // ConsentChoices returns the person's choices as they stand: the latest
@@ -402,6 +405,11 @@ func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoice
 		if out.Latest.Deliveries, err = deliveriesOf(ctx, db.db, personID, []int64{out.Latest.ID}); err != nil {
 			return ConsentChoices{}, err
 		}
+	}
+	err = db.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT s.id) FROM sources s JOIN source_patients sp ON sp.source_id = s.id
+WHERE sp.person_id = ? AND s.base_url != ''`, personID).Scan(&out.Receivers)
+	if err != nil {
+		return ConsentChoices{}, fmt.Errorf("receivers of choices: %w", err)
 	}
 	return out, nil
 }

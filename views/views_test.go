@@ -506,3 +506,21 @@ func TestPagesLeaveOutWhatSaysNothing(t *testing.T) {
 		t.Error("an empty section does not say whom to ask")
 	}
 }
+
+// The choices page promises to ask organisations not to share only when
+// there is an organisation it can send choices to.
+func TestChoicesPromiseWhatHappens(t *testing.T) {
+	for _, tt := range []struct {
+		receivers int
+		want      string
+	}{
+		{0, "cannot receive choices from us yet"},
+		{1, "we ask the organisations that hold your record not to share them"},
+	} {
+		v := views.ChoicesView{Person: jane, Choices: store.ConsentChoices{State: store.DefaultConsentState(), Receivers: tt.receivers}}
+		d, _ := render(t, views.Choices(page("Your choices", "/choices", true), v))
+		if got := d.Find("main").Text(); !strings.Contains(got, tt.want) {
+			t.Errorf("%d receivers: page lacks %q", tt.receivers, tt.want)
+		}
+	}
+}
