@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/a-h/templ"
@@ -521,6 +522,24 @@ func TestChoicesPromiseWhatHappens(t *testing.T) {
 		d, _ := render(t, views.Choices(page("Your choices", "/choices", true), v))
 		if got := d.Find("main").Text(); !strings.Contains(got, tt.want) {
 			t.Errorf("%d receivers: page lacks %q", tt.receivers, tt.want)
+		}
+	}
+}
+
+// A carer answering the choices is told whom "you" means there, and a
+// change a carer made is "Set by" their name as written.
+func TestChoicesForACarer(t *testing.T) {
+	p := page("Your choices", "/choices", true)
+	p.Acting = &views.Acting{Name: "Mrs Jane Example", Relationship: "son", Active: true, Scopes: []string{store.ScopeChoices}}
+	d := store.ConsentDecision{Question: store.QuestionResearch, MadeAt: time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC),
+		Performer: store.Performer{AccountID: 7, Name: "John Smith", Carer: true, Relationship: "son"}}
+	v := views.ChoicesView{Person: jane, Carer: true, ViewerID: 9, Choices: store.ConsentChoices{State: store.DefaultConsentState(),
+		Origins: map[string]store.ChoiceOrigin{store.QuestionResearch: {Kind: store.OriginDecision, Decision: &d}}}}
+	doc, _ := render(t, views.Choices(p, v))
+	main := strings.Join(strings.Fields(doc.Find("main").Text()), " ")
+	for _, want := range []string{`You are answering for Mrs Jane Example. On these pages, "you" and "your" mean Mrs Jane Example.`, "Set by John Smith (son)"} {
+		if !strings.Contains(main, want) {
+			t.Errorf("choices page lacks %q: %s", want, main)
 		}
 	}
 }
