@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +78,42 @@ func TestVerbAfterFlags(t *testing.T) {
 	}
 	if _, _, err := portal(t, "source", "--db", db, "frobnicate"); err == nil || err.Error() != `source: unknown action "frobnicate": say add, list, social-care or remove` {
 		t.Errorf("an unknown verb after flags: %v", err)
+	}
+}
+
+// TestBadSettings: a setting that cannot be used is refused, naming the flag
+// or variable, the value and the reason, before anything is made; it is never
+// quietly replaced by the default.
+func TestBadSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "none")
+	db := filepath.Join(dir, "portal.db")
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{"negative workers", nil, []string{"serve", "--sync-workers", "-3"}, `invalid value "-3" for flag -sync-workers: must be 1 or more`},
+		{"no workers", nil, []string{"serve", "--sync-workers", "0"}, `invalid value "0" for flag -sync-workers: must be 1 or more`},
+		{"negative freshness", nil, []string{"serve", "--sync-freshness", "-5m"}, `invalid value "-5m" for flag -sync-freshness: must be more than 0`},
+		{"freshness without a unit", nil, []string{"serve", "--sync-freshness", "15"}, `invalid value "15" for flag -sync-freshness: not a length of time such as 90s, 15m or 1h`},
+		{"workers variable", map[string]string{"PORTAL_SYNC_WORKERS": "abc"}, []string{"serve"}, `serve: PORTAL_SYNC_WORKERS="abc": not a whole number`},
+		{"freshness variable", map[string]string{"PORTAL_SYNC_FRESHNESS": "xyz"}, []string{"serve"}, `serve: PORTAL_SYNC_FRESHNESS="xyz": not a length of time such as 90s, 15m or 1h`},
+		{"serve origin", nil, []string{"serve", "--origin", "not a url"}, `serve: --origin "not a url" must be an http or https address such as https://example.org`},
+		{"invite origin", nil, []string{"invite", "--person", "1", "--origin", "not a url"}, `invite: --origin "not a url" must be an http or https address such as https://example.org`},
+		{"invite origin variable", map[string]string{"PORTAL_ORIGIN": "ftp://care.example.org"}, []string{"invite", "--person", "1"}, `invite: --origin "ftp://care.example.org" must be an http or https address such as https://example.org`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := func(k string) string { return tt.env[k] }
+			var out, stderr strings.Builder
+			err := run(context.Background(), append(tt.args, "--db", db), env, &out, &stderr)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v\nwant %q", err, tt.wantErr)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the database's folder was made: %v", err)
+			}
+		})
 	}
 }

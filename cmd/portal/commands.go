@@ -174,6 +174,9 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := pf.check(); err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
+	if err := checkOrigin(cfg.Origin); err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
 	if cfg.EnrolTTL <= 0 || cfg.EnrolTTL > 90*24*time.Hour {
 		return fmt.Errorf("invite: --valid %s: must be more than 0 and at most 90 days (2160h)", cfg.EnrolTTL)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -58,18 +59,72 @@ func linkFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
 	fs.Var((*listFlag)(&cfg.LinkSystems), "link-system", "identifier system that links a person across sources besides the NHS number; repeatable (PORTAL_LINK_SYSTEMS, comma separated)")
 }
 
-func envInt(getenv func(string) string, key string, def int) int {
-	if n, err := strconv.Atoi(getenv(key)); err == nil {
-		return n
+// countFlag is a flag holding a whole number above 0.
+type countFlag struct{ p *int }
+
+func (c countFlag) String() string {
+	if c.p == nil {
+		return ""
 	}
-	return def
+	return strconv.Itoa(*c.p)
 }
 
-func envDuration(getenv func(string) string, key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(getenv(key)); err == nil {
-		return d
+func (c countFlag) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return errors.New("not a whole number")
+	case n < 1:
+		return errors.New("must be 1 or more")
 	}
-	return def
+	*c.p = n
+	return nil
+}
+
+// periodFlag is a flag holding a length of time above 0.
+type periodFlag struct{ p *time.Duration }
+
+func (d periodFlag) String() string {
+	if d.p == nil {
+		return ""
+	}
+	return d.p.String()
+}
+
+func (d periodFlag) Set(v string) error {
+	t, err := time.ParseDuration(v)
+	switch {
+	case err != nil:
+		return errors.New("not a length of time such as 90s, 15m or 1h")
+	case t <= 0:
+		return errors.New("must be more than 0")
+	}
+	*d.p = t
+	return nil
+}
+
+// envFlag sets the flag from its environment variable, when that is set, so
+// the command line still wins; a value the flag refuses is refused naming the
+// variable, not replaced by the default.
+func envFlag(fs *flag.FlagSet, getenv func(string) string, name, key string) error {
+	v := getenv(key)
+	if v == "" {
+		return nil
+	}
+	if err := fs.Lookup(name).Value.Set(v); err != nil {
+		return fmt.Errorf("%s=%q: %w", key, v, err)
+	}
+	return nil
+}
+
+// checkOrigin refuses an --origin that is not an http or https address, as
+// serve does, before anything is made with it.
+func checkOrigin(origin string) error {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("--origin %q must be an http or https address such as https://example.org", origin)
+	}
+	return nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -30,9 +30,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&cfg.Demo, "demo", getenv("PORTAL_DEMO") == "1" || getenv("PORTAL_DEMO") == "true", "load made-up demo data into an empty database and say so on every page (PORTAL_DEMO=1)")
 	cfg.SessionKey = getenv("PORTAL_SESSION_KEY")
 	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
-	fs.IntVar(&cfg.SyncWorkers, "sync-workers", envInt(getenv, "PORTAL_SYNC_WORKERS", 2), "persons synced at once in the background (PORTAL_SYNC_WORKERS)")
-	fs.DurationVar(&cfg.Freshness, "sync-freshness", envDuration(getenv, "PORTAL_SYNC_FRESHNESS", 15*time.Minute), "sync a person at sign-in when their data is older than this (PORTAL_SYNC_FRESHNESS)")
+	cfg.SyncWorkers, cfg.Freshness = 2, 15*time.Minute
+	fs.Var(countFlag{&cfg.SyncWorkers}, "sync-workers", "persons synced at once in the background, a `number` of 1 or more (PORTAL_SYNC_WORKERS)")
+	fs.Var(periodFlag{&cfg.Freshness}, "sync-freshness", "sync a person at sign-in when their data is older than this `duration`, e.g. 15m (PORTAL_SYNC_FRESHNESS)")
 	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
+	for _, f := range [][2]string{{"sync-workers", "PORTAL_SYNC_WORKERS"}, {"sync-freshness", "PORTAL_SYNC_FRESHNESS"}} {
+		if err := envFlag(fs, getenv, f[0], f[1]); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
 	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -46,6 +52,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if cfg.Origin == "" {
 		cfg.Origin = defaultOrigin(cfg.Addr)
+	}
+	if err := checkOrigin(cfg.Origin); err != nil {
+		return fmt.Errorf("serve: %w", err)
 	}
 	hashKey, blockKey, err := cfg.sessionKeys()
 	if err != nil {
