@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // TestHelp: asking any command for help prints it on standard output, says
@@ -115,5 +118,54 @@ func TestBadSettings(t *testing.T) {
 				t.Errorf("the database's folder was made: %v", err)
 			}
 		})
+	}
+}
+
+// TestSourceAddAuth: a flag for another kind of authentication is refused;
+// a file is stored by its absolute name, so sync and serve started from
+// another folder read it; a secret given as --token-env is never repeated.
+func TestSourceAddAuth(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	if err := os.WriteFile(filepath.Join(dir, "tok.txt"), []byte("t0ken\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	tests := []struct {
+		name    string
+		flags   []string
+		wantErr string
+	}{
+		{"token file without bearer", []string{"--auth", "none", "--token-file", "tok.txt"}, "source add: --token-file is only for --auth bearer"},
+		{"token variable by default", []string{"--token-env", "TOK"}, "source add: --token-env is only for --auth bearer"},
+		{"client id with bearer", []string{"--auth", "bearer", "--token-file", "tok.txt", "--client-id", "c"}, "source add: --client-id is only for --auth smart-backend"},
+		{"both token flags", []string{"--auth", "bearer", "--token-file", "tok.txt", "--token-env", "TOK"}, "source add: give one of --token-file or --token-env, not both"},
+		{"a secret as the variable", []string{"--auth", "bearer", "--token-env", "sekr3t-TOKEN-abc"}, "source add: bearer token: --token-env must name an environment variable (letters, digits and _, not starting with a digit)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, stderr, err := portal(t, append([]string{"source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db}, tt.flags...)...)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v\nwant %q", err, tt.wantErr)
+			}
+			if strings.Contains(out+stderr+fmt.Sprint(err), "sekr3t") {
+				t.Errorf("the secret was printed: %q %q %v", out, stderr, err)
+			}
+		})
+	}
+	if _, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db, "--auth", "bearer", "--token-file", "tok.txt"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.OpenExisting(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srcs, err := s.Sources(context.Background())
+	if err != nil || len(srcs) != 1 {
+		t.Fatalf("sources %+v, %v; want gp alone", srcs, err)
+	}
+	if got, want := srcs[0].AuthConfig["token-file"], filepath.Join(dir, "tok.txt"); got != want {
+		t.Errorf("token file stored as %q, want %q", got, want)
 	}
 }

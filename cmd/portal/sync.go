@@ -53,6 +53,38 @@ func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, 
 	}
 }
 
+// authFlags are the flags of each kind of authentication, in the order --help lists them.
+var authFlags = map[string][]string{
+	store.AuthBearer:       {"token-file", "token-env"},
+	store.AuthSMARTBackend: {"client-id", "token-url", "key-file", "key-id", "alg", "scope"},
+}
+
+// checkAuthFlags refuses a flag that is not for the source's kind of
+// authentication (it would be stored and never used), and makes files'
+// names absolute: sync and serve may run from another folder.
+func checkAuthFlags(src *store.Source) error {
+	for _, kind := range []string{store.AuthBearer, store.AuthSMARTBackend} {
+		for _, name := range authFlags[kind] {
+			if _, given := src.AuthConfig[name]; given && src.AuthKind != kind {
+				return fmt.Errorf("--%s is only for --auth %s", name, kind)
+			}
+		}
+	}
+	if src.AuthConfig["token-file"] != "" && src.AuthConfig["token-env"] != "" {
+		return errors.New("give one of --token-file or --token-env, not both")
+	}
+	for _, name := range []string{"token-file", "key-file"} {
+		if f := src.AuthConfig[name]; f != "" {
+			abs, err := filepath.Abs(f)
+			if err != nil {
+				return fmt.Errorf("--%s %s: %w", name, f, err)
+			}
+			src.AuthConfig[name] = abs
+		}
+	}
+	return nil
+}
+
 // runSource adds, lists and removes FHIR server sources.
 func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Every verb's flags, to find the verb among them.
@@ -99,6 +131,9 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
 		}
 		src.Name, src.BaseURL = rest[0], rest[1]
+		if err := checkAuthFlags(&src); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
 		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -41,6 +42,9 @@ func AuthFor(src store.Source, getenv func(string) string) (Auth, error) {
 	return nil, fmt.Errorf("unknown authentication %q", src.AuthKind)
 }
 
+// envName is what an environment variable's name may be.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 func secret(file, env string, getenv func(string) string) (string, error) {
 	switch {
 	case file != "":
@@ -52,6 +56,9 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 			return s, nil
 		}
 		return "", fmt.Errorf("%s is empty", file)
+	case env != "" && !envName.MatchString(env):
+		// Never repeated: a secret given in its place would be printed.
+		return "", errors.New("--token-env must name an environment variable (letters, digits and _, not starting with a digit)")
 	case env != "":
 		if s := getenv(env); s != "" {
 			return s, nil
