@@ -54,5 +54,11 @@ func TestNarrowScreens(t *testing.T) {
 		t.Fatalf("no trend (%q) or entry (%q) to read", trend, entry)
 	}
 	check(trend)
+	// The chart's labels stay readable: at least 10 pixels high on the screen.
+	small := eval[[]string](tb, `[...document.querySelectorAll('.mcr-chart__label')].filter(t => getComputedStyle(t).display !== 'none')
+		.filter(t => t.getBoundingClientRect().height < 10).map(t => t.textContent + ' ' + t.getBoundingClientRect().height.toFixed(1) + 'px')`)
+	if n := tb.nodeCount(".mcr-chart__label"); n == 0 || len(small) > 0 {
+		t.Errorf("%s at 320 pixels: %d chart labels, these too small to read: %q", trend, n, small)
+	}
 	check(entry)
 }
