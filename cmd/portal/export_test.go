@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/user"
@@ -10,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -120,5 +123,43 @@ func TestExportOut(t *testing.T) {
 	}
 	if out, _, err := portal(t, "audit", "verify", "--db", path); err != nil || !strings.HasPrefix(out, "access log intact: 1 entries") {
 		t.Errorf("only the export that was written should be logged: %v %q", err, out)
+	}
+}
+
+// TestImportSetsAsideTextThatIsNotUTF8: a resource holding bytes that are not
+// UTF-8 is set aside, naming the byte, and the export stays valid JSON.
+func TestImportSetsAsideTextThatIsNotUTF8(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	obs := `{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Pul` + "\xff" + `se"},"subject":{"reference":"Patient/p1"}}`
+	basic := `{"resourceType":"Basic","id":"b1","subject":{"reference":"Patient/p1"},"code":{"text":"` + "\xc3\x28" + `"}}` // a type the pages do not show
+	bundle := filepath.Join(dir, "gp.json")
+	if err := os.WriteFile(bundle, []byte(`{"resourceType":"Bundle","type":"collection","entry":[
+{"resource":{"resourceType":"Patient","id":"p1","name":[{"family":"Example"}]}},
+{"resource":`+obs+`},
+{"resource":`+basic+`}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ndjson := filepath.Join(dir, "obs.ndjson")
+	if err := os.WriteFile(ndjson, []byte(strings.Replace(obs, `"o1"`, `"o2"`, 1)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := portal(t, "import", "--db", db, bundle, ndjson)
+	if err == nil || !strings.Contains(err.Error(), "3 resources could not be read and were set aside") {
+		t.Errorf("got %v", err)
+	}
+	at := strings.IndexByte(obs, 0xff)
+	for _, want := range []string{
+		fmt.Sprintf("import: %s: entry 2: Observation/o1: byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", bundle, at),
+		fmt.Sprintf("import: %s: entry 3: Basic/b1: byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", bundle, strings.IndexByte(basic, 0xc3)),
+		fmt.Sprintf("import: %s: line 1: Observation/o2: byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", ndjson, at),
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q:\n%s", want, stderr)
+		}
+	}
+	out, _, err := portal(t, "export", "--db", db, "--person", "1")
+	if err != nil || !json.Valid([]byte(out)) || !utf8.ValidString(out) || strings.Contains(out, "Pul") {
+		t.Errorf("export: %v, valid JSON %v, UTF-8 %v, holds the damaged resource %v", err, json.Valid([]byte(out)), utf8.ValidString(out), strings.Contains(out, "Pul"))
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 )
 
 // NHSNumberSystem is the identifier system of the NHS number.
@@ -27,6 +28,10 @@ type Resource struct {
 	FullURL     string // the bundle entry's fullUrl, e.g. "urn:uuid:…", used to resolve references within a file
 	Place       string // where it is in its file, e.g. "entry 3" or "line 7"; "" when not read from a file
 	Raw         json.RawMessage
+	// Damaged says why the resource cannot be kept as it is, e.g. text that
+	// is not UTF-8, which would make every export of it invalid JSON;
+	// Prepare sets such a resource aside with this reason. "" when whole.
+	Damaged string
 }
 
 // header is what every resource has.
@@ -126,7 +131,25 @@ func ParseResource(raw []byte) (Resource, error) {
 	if err := json.Compact(&buf, raw); err != nil {
 		return Resource{}, jsonError(raw, err)
 	}
-	return Resource{Type: h.ResourceType, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: buf.Bytes()}, nil
+	r := Resource{Type: h.ResourceType, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: buf.Bytes()}
+	// encoding/json reads bytes that are not UTF-8 as U+FFFD but Compact keeps
+	// them: stored, they would make each export of the record invalid JSON.
+	if at := invalidUTF8(raw); at >= 0 {
+		r.Damaged = fmt.Sprintf("byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8)", at)
+	}
+	return r, nil
+}
+
+// invalidUTF8 is the offset of the first byte of b that is not UTF-8, or -1.
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		c, n := utf8.DecodeRune(b[i:])
+		if c == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
+	}
+	return -1
 }
 
 func validID(id string) bool {

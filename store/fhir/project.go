@@ -96,6 +96,9 @@ type Prepared struct {
 
 // Prepare reads a resource once for its items and its patient.
 func Prepare(r Resource) Prepared {
+	if r.Damaged != "" {
+		return Prepared{Resource: r, Err: fmt.Errorf("%s/%s: %s", r.Type, r.ID, r.Damaged)}
+	}
 	p, ok := projectors[r.Type]
 	if !ok {
 		return Prepared{Resource: r, PatientRef: PatientRef(r)}
