@@ -314,7 +314,8 @@ func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.Imp
 		if failures++; failures >= c.opts.MaxAttempts {
 			return out, err
 		}
-		if err := c.opts.Sleep(ctx, c.delay(failures, nil)); err != nil {
+		wait, _ := c.delay(failures, nil) // no answer to say how long
+		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return out, err
 		}
 	}
@@ -606,11 +607,12 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 			c.settle(trial, false, true)
 			return nil, ctx.Err()
 		}
-		if !retryable || attempt >= attempts {
+		wait, tooLong := c.delay(attempt, resp)
+		if !retryable || attempt >= attempts || tooLong {
 			c.settle(trial, retryable, false)
 			return nil, err
 		}
-		if err := c.opts.Sleep(ctx, c.delay(attempt, resp)); err != nil {
+		if err := c.opts.Sleep(ctx, wait); err != nil {
 			c.settle(trial, false, true)
 			return nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
 		}

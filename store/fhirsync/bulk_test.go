@@ -396,3 +396,48 @@ func TestBulkExportRefusesForeignURLs(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkFileRetryAfterBeyondMaxDelay: a file whose server asks to wait
+// longer than a call may is given up at once, as a search is, rather than
+// asked for again early (and refused again) until the tries run out.
+func TestBulkFileRetryAfterBeyondMaxDelay(t *testing.T) {
+	var mu sync.Mutex
+	fileAsks := 0
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/fhir/$export":
+			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
+			w.WriteHeader(http.StatusAccepted)
+		case "/fhir/$export-status/1":
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+				srv.URL+"/fhir/files/Patient.ndjson")
+		case "/fhir/files/Patient.ndjson":
+			fileAsks++
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sleeps sleepRecorder
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Sleep: sleeps.sleep, MaxAttempts: 4, MaxDelay: time.Minute}).Get}
+	if _, err := puller.PullBulk(ctx, src, nil); err == nil {
+		t.Fatal("the bulk pull succeeded without its file")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if fileAsks != 1 {
+		t.Errorf("asked for the file %d times (waits %v), want once: the server asked for an hour", fileAsks, sleeps.waits())
+	}
+}

@@ -386,14 +386,13 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 		if !ue.Retryable || attempt >= attempts {
 			return resp, body, err
 		}
-		if resp != nil {
-			if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok && d > c.opts.MaxDelay {
-				// Asked to wait longer than a call may: asking again early would only be refused
-				// again, so this call fails now and a later sync tries again.
-				return resp, body, err
-			}
+		wait, tooLong := c.delay(attempt, resp)
+		if tooLong {
+			// Asked to wait longer than a call may: asking again early would only be refused
+			// again, so this call fails now and a later sync tries again.
+			return resp, body, err
 		}
-		if err := c.opts.Sleep(ctx, c.delay(attempt, resp)); err != nil {
+		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return nil, nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
 		}
 	}
@@ -517,18 +516,19 @@ func retryableStatus(status int) bool {
 
 // delay is how long to wait before the next attempt: Retry-After when the
 // server gave one, else exponential back-off with full jitter, both capped at
-// MaxDelay (a call asked to wait longer gives up instead: retry).
-func (c *Client) delay(attempt int, resp *http.Response) time.Duration {
+// MaxDelay; and whether the server asked for longer than that, when the call
+// gives up instead (asking again early would only be refused again).
+func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, tooLong bool) {
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok {
-			return min(d, c.opts.MaxDelay)
+			return min(d, c.opts.MaxDelay), d > c.opts.MaxDelay
 		}
 	}
 	ceiling := c.opts.BaseDelay
 	for i := 1; i < attempt && ceiling < c.opts.MaxDelay; i++ {
 		ceiling *= 2
 	}
-	return c.jitter(min(ceiling, c.opts.MaxDelay))
+	return c.jitter(min(ceiling, c.opts.MaxDelay)), false
 }
 
 // fullJitter picks uniformly in [0, ceiling], so many clients retrying at once spread out.
