@@ -240,3 +240,19 @@ func TestViewedWhat(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessWho(t *testing.T) {
+	for _, tt := range []struct {
+		a    store.Access
+		want string
+	}{
+		{store.Access{ActorKind: store.ActorSelf}, "You"},
+		{store.Access{ActorKind: store.ActorCarer, ActorName: "John Smith", Relationship: "son"}, "Your carer John Smith (son)"},
+		{store.Access{ActorKind: store.ActorOperator, ActorName: "jsmith"}, store.OperatorLabel("jsmith")},
+	} {
+		a := tt.a
+		if got := accessWho(store.AccessLogEntry{Local: &a}); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.a.ActorKind, got, tt.want)
+		}
+	}
+}
