@@ -70,7 +70,11 @@ func (db *DB) carerSources(ctx context.Context, personID int64) (map[int64]bool,
 	if err != nil {
 		return nil, true, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.source_id FROM record_items ri WHERE ri.person_id = ?`+cf, append([]any{personID}, cargs...)...)
+	// One look per source, straight off record_items_patient, stopping at the
+	// first entry the carer sees: not a read of the whole record per page.
+	rows, err := db.db.QueryContext(ctx, `SELECT sp.source_id FROM source_patients sp WHERE sp.person_id = ?1
+AND EXISTS (SELECT 1 FROM record_items ri WHERE ri.source_id = sp.source_id AND ri.patient_id = sp.patient_id AND ri.person_id = ?1`+cf+`)`,
+		append([]any{personID}, cargs...)...)
 	if err != nil {
 		return nil, true, fmt.Errorf("sources a carer sees: %w", err)
 	}
@@ -912,36 +916,31 @@ func (db *DB) ConsentOutboxCounts(ctx context.Context) (map[string]int, error) {
 	return out, rows.Err()
 }
 
-// SetSourceSocialCare marks a source as a social care service (or not): everything it sends then counts as social care.
+// SetSourceSocialCare marks a source as a social care service (or not):
+// everything it sends then counts as social care. The persons it holds are
+// queued for their duplicates to be worked out again, which
+// FinishStalledBulkLoad does (portal source social-care runs it at once).
 func (db *DB) SetSourceSocialCare(ctx context.Context, name string, social bool) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sources SET social_care = ? WHERE name = ?`, social, name)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		var was bool
+		if err := tx.QueryRowContext(ctx, `SELECT social_care FROM sources WHERE name = ?`, name).Scan(&was); errors.Is(err, sql.ErrNoRows) {
 			return Errorf(ENOTFOUND, "There is no source called %q.", name)
-		}
-		// Which report stands for a fact the source shares with another depends on it (store/dedup.go).
-		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT person_id FROM record_items
-WHERE source_id = (SELECT id FROM sources WHERE name = ?) AND person_id IS NOT NULL`, name)
-		if err != nil {
-			return fmt.Errorf("persons of source %q: %w", name, err)
-		}
-		touched := touchedFacts{}
-		for rows.Next() {
-			var person int64
-			if err := rows.Scan(&person); err != nil {
-				rows.Close()
-				return err
-			}
-			touched.all(person)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		} else if err != nil {
 			return err
 		}
-		return touched.settle(ctx, tx)
+		if was == social {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET social_care = ? WHERE name = ?`, social, name); err != nil {
+			return err
+		}
+		// Which report stands for a fact the source shares with another depends on
+		// it (store/dedup.go): its persons are queued, as a bulk load's are, and
+		// worked out a part per transaction (FinishStalledBulkLoad), not all in
+		// this one, which could hold the write lock for minutes for a region.
+		_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO dedup_backlog (person_id) SELECT DISTINCT person_id FROM record_items
+WHERE source_id = (SELECT id FROM sources WHERE name = ?) AND person_id IS NOT NULL`, name)
+		return err
 	})
 }
 

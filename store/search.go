@@ -105,9 +105,22 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	if terms == "" {
 		return out, nil
 	}
+	// A carer never finds, nor counts, what the person keeps out of sharing (store/consent.go).
+	hidden, err := db.withheldItemIDs(ctx, personID)
+	if err != nil {
+		return out, err
+	}
 	// The words typed are looked for in the text columns only, never in scope;
-	// a test's plain name ("HbA1c") finds it by its codes too.
-	words := `{display code value detail organisation source others} : (` + terms + `)`
+	// a test's plain name ("HbA1c") finds it by its codes too. An entry's
+	// "others" are the words of other sources' reports of its fact: while the
+	// person keeps any out of sharing, a carer's search leaves them out, as
+	// one of those reports may be kept out (a social care service's, naming
+	// it), and finding the entry by its words would say it exists.
+	columns := `{display code value detail organisation source others}`
+	if len(hidden) > 0 {
+		columns = `{display code value detail organisation source}`
+	}
+	words := columns + ` : (` + terms + `)`
 	if codes := codesNamed(text); len(codes) > 0 {
 		words = `(` + words + ` OR code : ("` + strings.Join(codes, `" OR "`) + `"))`
 	}
@@ -151,11 +164,6 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return out, fmt.Errorf("search record: %w", err)
-	}
-	// A carer never finds, nor counts, what the person keeps out of sharing (store/consent.go).
-	hidden, err := db.withheldItemIDs(ctx, personID)
-	if err != nil {
-		return out, err
 	}
 	for _, ids := range matched {
 		for id := range ids {

@@ -177,6 +177,9 @@ func (p Page) whose() string {
 	return "your"
 }
 
+// Record is "your record", or, for a carer, "Mrs Jane Example's record".
+func (p Page) Record() string { return p.whose() + " record" }
+
 // whom is "you", or, for a carer, the person's name: the object of a sentence.
 func (p Page) whom() string {
 	if p.Acting != nil {

@@ -91,15 +91,15 @@ func RecordSummary(p Page, person store.Person, sum store.Summary) templ.Compone
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = summaryCard("Allergies", fhir.SectionAllergies, "See all allergies", sum.Allergies, count(sum.Counts, fhir.SectionAllergies), "No allergies or reactions are recorded as current for you.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = summaryCard("Allergies", fhir.SectionAllergies, "See all allergies", sum.Allergies, count(sum.Counts, fhir.SectionAllergies), "No allergies or reactions are recorded as current for "+p.whom()+".").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = summaryCard("Current medicines", fhir.SectionMedicines, "See all medicines", sum.Medicines, count(sum.Counts, fhir.SectionMedicines), "No medicines are recorded as current for you.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = summaryCard("Current medicines", fhir.SectionMedicines, "See all medicines", sum.Medicines, count(sum.Counts, fhir.SectionMedicines), "No medicines are recorded as current for "+p.whom()+".").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = summaryCard("Current health conditions", fhir.SectionConditions, "See all health conditions", sum.Conditions, count(sum.Counts, fhir.SectionConditions), "No health conditions are recorded as current for you.").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = summaryCard("Current health conditions", fhir.SectionConditions, "See all health conditions", sum.Conditions, count(sum.Counts, fhir.SectionConditions), "No health conditions are recorded as current for "+p.whom()+".").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -253,11 +253,6 @@ func (s *Server) grantChange(c echo.Context) error {
 		switch store.ErrorCode(err) {
 		case "":
 			return c.Redirect(http.StatusSeeOther, "/carers?done=changed")
-		case store.ECONFLICT:
-			if g.ID != 0 { // sent again (a reloaded page): its code was shown once, and only then
-				return c.Redirect(http.StatusSeeOther, "/carers?done=sent-before")
-			}
-			return err
 		case store.EINVALID:
 			f.Errors = append(f.Errors, termsError(err))
 		default:

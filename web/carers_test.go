@@ -699,6 +699,9 @@ func TestCarerIsNotToldOfWhatIsKeptOut(t *testing.T) {
 			if err := f.db.SetSourceSocialCare(ctx, "sc", true); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := f.db.FinishStalledBulkLoad(ctx); err != nil { // as portal source social-care does
+				t.Fatal(err)
+			}
 			keepOut(f, jane, store.CategorySocialCare)
 			if main := doc(t, f.get(t, "/record/medicines", jane)).Find("main").Text(); !strings.Contains(main, "Paracetamol") || !strings.Contains(main, "Leeds Adult Social Care") {
 				t.Errorf("Jane's own medicines page: %q", strings.Join(strings.Fields(main), " "))
@@ -713,6 +716,15 @@ func TestCarerIsNotToldOfWhatIsKeptOut(t *testing.T) {
 				if body := readAll(f.get(t, path, john.cookie)); strings.Contains(body, "Social Care") || strings.Contains(body, "source:sc\"") {
 					t.Errorf("%s tells the carer of the social care service", path)
 				}
+			}
+			// Nor does search find the GP's entry by the social care report's words.
+			for _, q := range []string{"social care", "Leeds Adult Social Care"} {
+				if main := doc(t, f.get(t, "/record/search?q="+url.QueryEscape(q), john.cookie)).Find("main").Text(); strings.Contains(main, "Paracetamol") {
+					t.Errorf("the carer's search for %q finds the fact by the kept-out report's words", q)
+				}
+			}
+			if main := doc(t, f.get(t, "/record/search?q=paracetamol", john.cookie)).Find("main").Text(); !strings.Contains(main, "Paracetamol") {
+				t.Error("the carer's search does not find the GP's paracetamol")
 			}
 		})
 	}
@@ -750,5 +762,35 @@ func TestInvitationFormSentTwice(t *testing.T) {
 	sent.Set("once", other)
 	if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK {
 		t.Errorf("a second form: %d", rec.Code)
+	}
+}
+
+// A change to a carer's access sent after it ended (a page left open while
+// the carer gave it up) says it has ended; nothing is changed.
+func TestChangeToAnEndedAccess(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	g := f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	if _, err := f.db.GiveUpGrant(ctx, john.acct.ID, g.ID, grantLogged(john.acct, "John Smith gave up their access")); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.post(t, "/carers/"+itoa(g.ID), jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "for": {"self"}, "scope": {"medicines", "conditions"}, "ends": {"never"}})
+	if rec.Code != http.StatusConflict || !strings.Contains(docOf(t, rec.Body.String()).Find("main").Text(), "This access has ended, so it cannot be changed") {
+		t.Errorf("change to an ended access: %d to %q; want 409 saying it has ended", rec.Code, rec.Header().Get("Location"))
+	}
+}
+
+// A carer's summary and search pages say whose record they are, in the title too.
+func TestCarerPageTitlesNameThePerson(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	for path, want := range map[string]string{"/record": f.jane.Name() + "'s health record", "/record/search": "Search " + f.jane.Name() + "'s record"} {
+		if got := doc(t, f.get(t, path, john.cookie)).Find("title").Text(); !strings.HasPrefix(got, want) {
+			t.Errorf("%s: title %q, want it to start %q", path, got, want)
+		}
 	}
 }

@@ -23,10 +23,11 @@ func (s *Server) recordSummary(c echo.Context) error {
 		return err
 	}
 	s.logView(c, person, "summary")
-	p, err := s.recordPage(c, "Your health record", person)
+	p, err := s.recordPage(c, "", person)
 	if err != nil {
 		return err
 	}
+	p.Title = p.Whose() + " health record" // a carer's: "Mrs Jane Example's health record"
 	return s.render(c, http.StatusOK, views.RecordSummary(p, person, sum))
 }
 

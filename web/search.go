@@ -45,11 +45,11 @@ func (s *Server) recordSearch(c echo.Context) error {
 		if _, sent := c.QueryParams()[views.FieldSearch]; sent {
 			status, form.Errors = http.StatusBadRequest, []views.FieldError{{Field: views.FieldSearch, Message: "Enter what you want to find"}}
 		}
-		return s.render(c, status, views.RecordSearch(s.page(c, "Search your record"), person, form, store.SearchResults{}, searchPerSection))
+		return s.render(c, status, views.RecordSearch(s.searchPage(c), person, form, store.SearchResults{}, searchPerSection))
 	}
 	if utf8.RuneCountInString(form.Query) > store.MaxSearchLength {
 		form.Errors = []views.FieldError{{Field: views.FieldSearch, Message: "Your search must be " + strconv.Itoa(store.MaxSearchLength) + " characters or fewer"}}
-		return s.render(c, http.StatusBadRequest, views.RecordSearch(s.page(c, "Search your record"), person, form, store.SearchResults{}, searchPerSection))
+		return s.render(c, http.StatusBadRequest, views.RecordSearch(s.searchPage(c), person, form, store.SearchResults{}, searchPerSection))
 	}
 	// The access log records that the record was searched, never what for: a
 	// search can say more than the record does ("HIV", "termination"), and the
@@ -69,4 +69,12 @@ func (s *Server) recordSearch(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.RecordSearch(p, person, form, res, searchPerSection))
+}
+
+// searchPage is the page of the search box alone: "Search your record", or,
+// for a carer, "Search Mrs Jane Example's record".
+func (s *Server) searchPage(c echo.Context) views.Page {
+	p := s.page(c, "")
+	p.Title = "Search " + p.Record()
+	return p
 }

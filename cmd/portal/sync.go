@@ -149,6 +149,11 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if err := db.SetSourceSocialCare(ctx, rest[0], rest[1] == "yes"); err != nil {
 			return fmt.Errorf("source social-care: %w", err)
 		}
+		// Which report stands for each fact the source shares is worked out again now, a
+		// part per transaction (a bulk load still running does it at its end).
+		if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+			return fmt.Errorf("source social-care: %w", err)
+		}
 		fmt.Fprintf(stdout, "Source %s %s a social care service.\n", rest[0], map[bool]string{true: "is now", false: "is no longer"}[rest[1] == "yes"])
 	case "list":
 		srcs, err := db.Sources(ctx)
