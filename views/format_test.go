@@ -232,7 +232,7 @@ func TestViewedWhat(t *testing.T) {
 		{"results:loinc-4548-4", "your HbA1c results"},
 		{"results:loinc-99999-9", "the results of one test"},
 		{"medicines entry 12", "Metformin 500mg tablets, in your medicines"},
-		{"medicines entry 13", "an entry in medicines"}, // no longer in the record
+		{"medicines entry 13", "an entry in medicines"},   // no longer in the record
 		{"conditions entry 12", "an entry in conditions"}, // its id taken since by an entry elsewhere
 		{"medicines", "your medicines"},
 	} {
