@@ -172,6 +172,7 @@ type PageUpdate struct {
 	Origin       string // where the page came from, e.g. its URL
 	LinkSystems  []string
 	Resources    []fhir.Resource
+	Prepared     []fhir.Prepared // Resources already read for storing (PrepareAll), when the caller has them
 	Deleted      []fhir.Resource // only Type and ID are used
 	Rejected     []Rejected
 	Checkpoint   *Checkpoint // stored with the page; nil for none
@@ -184,7 +185,10 @@ type PageUpdate struct {
 // crash leaves either both or neither.
 func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error) {
 	var out ImportResult
-	prepared := PrepareAll(u.Resources)
+	prepared := u.Prepared
+	if prepared == nil {
+		prepared = PrepareAll(u.Resources)
+	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
 		sourceID, err := ensureSource(ctx, tx, now, u.Source, "")

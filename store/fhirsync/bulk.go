@@ -418,7 +418,7 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		case len(ch.rejected) > 0:
 			// The rare batch with a bad line: stored with its rejects in one transaction.
 			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, Origin: where, LinkSystems: opts.LinkSystems,
-				Resources: ch.resources(), Rejected: ch.rejected, Bulk: true})
+				Resources: ch.resources(), Prepared: ch.prepared, Rejected: ch.rejected, Bulk: true})
 		case len(ch.prepared) > 0:
 			res, err = db.ImportBulk(ctx, opts, where, ch.prepared)
 		}
