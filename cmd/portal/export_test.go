@@ -127,7 +127,8 @@ func TestExportOut(t *testing.T) {
 }
 
 // TestImportSetsAsideTextThatIsNotUTF8: a resource holding bytes that are not
-// UTF-8 is set aside, naming the byte, and the export stays valid JSON.
+// UTF-8 is set aside, naming the byte's line and column in the file, and the
+// export stays valid JSON.
 func TestImportSetsAsideTextThatIsNotUTF8(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "portal.db")
@@ -148,11 +149,12 @@ func TestImportSetsAsideTextThatIsNotUTF8(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "3 resources could not be read and were set aside") {
 		t.Errorf("got %v", err)
 	}
+	// Each is placed by the file's line and column, as an editor shows them.
 	at := strings.IndexByte(obs, 0xff)
 	for _, want := range []string{
-		fmt.Sprintf("import: %s: entry 2: Observation/o1: byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", bundle, at),
-		fmt.Sprintf("import: %s: entry 3: Basic/b1: byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", bundle, strings.IndexByte(basic, 0xc3)),
-		fmt.Sprintf("import: %s: line 1: Observation/o2: byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", ndjson, at),
+		fmt.Sprintf("import: %s: line 3, column %d: Observation/o1: not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", bundle, len(`{"resource":`)+at+1),
+		fmt.Sprintf("import: %s: line 4, column %d: Basic/b1: not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", bundle, len(`{"resource":`)+strings.IndexByte(basic, 0xc3)+1),
+		fmt.Sprintf("import: %s: line 1, column %d: Observation/o2: not UTF-8 text (FHIR JSON must be UTF-8) (set aside)\n", ndjson, at+1),
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, stderr)

@@ -61,6 +61,24 @@ func TestImportCommand(t *testing.T) {
 	if !strings.Contains(stderr, bad+": line 3, column 11") {
 		t.Errorf("error should name the file and place, got:\n%s", stderr)
 	}
+	// A fault inside an entry or an NDJSON line is placed once, by the file's own line.
+	entry := filepath.Join(dir, "entry.json")
+	if err := os.WriteFile(entry, []byte("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}},\n{\"resource\":{\n\"resourceType\": 5,\n\"id\":\"o2\"}}]}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lines := filepath.Join(dir, "lines.ndjson")
+	if err := os.WriteFile(lines, []byte("{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n\n{\"resourceType\":\"Patient\", \"id\": 5}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err = portal(t, "import", "--db", db, entry, lines)
+	for _, want := range []string{
+		"import: " + entry + ": line 4, column 18: resourceType should be text, not a number (nothing from this file was stored)\n",
+		"import: " + lines + ": line 3, column 35: id should be text, not a number (nothing from this file was stored)\n",
+	} {
+		if err == nil || !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not say %q (%v):\n%s", want, err, stderr)
+		}
+	}
 	check, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle)
 	if err != nil || !strings.Contains(check, "(0 added, 0 updated,") {
 		t.Errorf("data stored before the bad file changed: %v\n%s", err, check)

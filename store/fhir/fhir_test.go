@@ -3,6 +3,7 @@ package fhir_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -192,6 +193,93 @@ func TestParseErrorsSayWhere(t *testing.T) {
 				t.Errorf("got %v, want it to say %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestFaultsNameTheFilesLineAndColumn: a fault inside an entry or an NDJSON
+// line is placed by the file's own line and column, not the resource's, and
+// once: "line 11, column 22", never "entry 3: line 2, column 22".
+func TestFaultsNameTheFilesLineAndColumn(t *testing.T) {
+	bundle := "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n" +
+		"{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}},\n" +
+		"{\"request\":{\"method\":\"PUT\"},\"RESOURCE\":\n" + // keys in any case, as json.Unmarshal reads them
+		"  {\n" +
+		"    \"resourceType\":\"Observation\",\n" +
+		"    \"id\":\"o1\",\n" +
+		"    \"meta\": %s\n" +
+		"  }\n" +
+		"}]}\n"
+	tests := []struct {
+		name, in, want string
+		parse          func([]byte) ([]fhir.Resource, error)
+	}{
+		{"bundle entry", strings.Replace(bundle, "%s", `{"versionId": 2}`, 1), "line 7, column 28: meta.versionId should be text, not a number", nil},
+		{"bundle entry with a header fault", strings.Replace(strings.Replace(bundle, "%s", `{}`, 1), `"id":"o1"`, `"id":1`, 1),
+			"line 6, column 11: id should be text, not a number", nil},
+		{"bundle entry whose fault has no place", strings.Replace(bundle, "%s", `{}, "id":"a b"`, 1),
+			`entry 2: the Observation id "a b" is not a valid FHIR id (letters, digits, '-' and '.', at most 64)`, nil},
+		{"ndjson line", "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n\n{\"resourceType\":\"Patient\", \"id\": 5}\n",
+			"line 3, column 35: id should be text, not a number", fhir.ParseNDJSON},
+		{"ndjson line with spaces before it", "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\r\n \t{\"resourceType\":\"Patient\", \"id\": 5}\r\n",
+			"line 2, column 37: id should be text, not a number", fhir.ParseNDJSON},
+		{"ndjson syntax", "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n{\"resourceType\":\"Patient\" \"id\":\"p2\"}\n",
+			"line 2, column 27: invalid JSON: invalid character '\"' after object key:value pair", fhir.ParseNDJSON},
+		{"ndjson line ending too soon", "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n{\"resourceType\":\"Patient\"\n",
+			"line 2, column 26: invalid JSON: the text ends too soon", fhir.ParseNDJSON},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.parse == nil {
+				tt.parse = fhir.ParseBundle
+			}
+			_, err := tt.parse([]byte(tt.in))
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestTextThatIsNotUTF8IsPlacedInTheFile: a resource set aside for a byte
+// that is not UTF-8 has that byte's line and column in the file as its place.
+func TestTextThatIsNotUTF8IsPlacedInTheFile(t *testing.T) {
+	bundle := "{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n" +
+		"{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}},\n" +
+		"{\"resource\":\n" +
+		"  {\"resourceType\":\"Observation\",\"id\":\"o1\",\n" +
+		"   \"code\":{\"text\":\"Pul\xffse\"}}},\n" +
+		"{\"resource\":{\"resourceType\":\"Basic\",\"id\":\"b1\",\"code\":{\"text\":\"\xc3(\"}}}]}"
+	ndjson := "{\"resourceType\":\"Patient\",\"id\":\"p1\"}\n  {\"resourceType\":\"Patient\",\"id\":\"p2\",\"name\":[{\"text\":\"\xc3(\"}]}\n"
+	tests := []struct {
+		name, in string
+		parse    func([]byte) ([]fhir.Resource, error)
+		want     []string // each resource's place
+	}{
+		{"bundle", bundle, fhir.ParseBundle, []string{"entry 1", "line 5, column 23", "line 6, column 63"}},
+		{"ndjson", ndjson, fhir.ParseNDJSON, []string{"line 1", "line 2, column 56"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := tt.parse([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range res {
+				got = append(got, r.Place)
+				if strings.HasPrefix(r.Place, "line ") && strings.Contains(r.Place, "column") && r.Damaged != "not UTF-8 text (FHIR JSON must be UTF-8)" {
+					t.Errorf("%s/%s: damaged %q", r.Type, r.ID, r.Damaged)
+				}
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got places %q, want %q", got, tt.want)
+			}
+		})
+	}
+	// Read alone, as from a server, the byte is counted in the resource.
+	r, err := fhir.ParseResource([]byte("{\"resourceType\":\"Basic\",\"id\":\"b1\",\"code\":{\"text\":\"\xc3(\"}}"))
+	if err != nil || r.Place != "" || r.Damaged != "byte 50 of the resource is not UTF-8 text (FHIR JSON must be UTF-8)" {
+		t.Errorf("got %+v, %v", r, err)
 	}
 }
 

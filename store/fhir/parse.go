@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -48,7 +49,8 @@ type header struct {
 var bundleTypes = map[string]bool{"collection": true, "transaction": true, "batch": true, "searchset": true, "history": true, "document": true, "message": true, "transaction-response": true, "batch-response": true}
 
 // ParseBundle reads a FHIR R4 Bundle and returns the resources in its entries.
-// Errors say where: the line and column of a JSON syntax error, or the entry number.
+// Errors say where in data: the line and column, or the entry number when
+// the fault is the entry's as a whole.
 func ParseBundle(data []byte) ([]Resource, error) {
 	var b struct {
 		ResourceType string `json:"resourceType"`
@@ -70,17 +72,34 @@ func ParseBundle(data []byte) ([]Resource, error) {
 	if !bundleTypes[b.Type] {
 		return nil, fmt.Errorf("bundle type %q is not one the portal loads (collection, transaction, batch, searchset …)", b.Type)
 	}
+	file := &lines{data: data, line: 1}
+	var starts []int64 // where each entry's resource begins; looked for only to place a fault
 	out := make([]Resource, 0, len(b.Entry))
 	for i, e := range b.Entry {
 		if len(e.Resource) == 0 || string(e.Resource) == "null" {
 			continue // e.g. a DELETE in a transaction, or a response entry without a body
 		}
-		r, err := ParseResource(e.Resource)
+		in := func() span {
+			if starts == nil {
+				starts = resourceStarts(data, len(b.Entry))
+			}
+			at := starts[i]
+			if at < 0 || !bytes.HasPrefix(data[at:], e.Resource) {
+				at = -1
+			}
+			return span{file, at}
+		}
+		r, err := parseResource(e.Resource, in)
 		if err != nil {
-			return nil, fmt.Errorf("entry %d: %w", i+1, err)
+			if !placed(err) {
+				err = fmt.Errorf("entry %d: %w", i+1, err)
+			}
+			return nil, err
 		}
 		r.FullURL = e.FullURL
-		r.Place = fmt.Sprintf("entry %d", i+1)
+		if r.Place == "" {
+			r.Place = fmt.Sprintf("entry %d", i+1)
+		}
 		if r.ID == "" {
 			// Transaction bundles may leave the id to the server; the fullUrl names the resource within the file.
 			r.ID = strings.TrimPrefix(e.FullURL, "urn:uuid:")
@@ -94,32 +113,60 @@ func ParseBundle(data []byte) ([]Resource, error) {
 }
 
 // ParseNDJSON reads newline-delimited FHIR resources (bulk data export format), one per line.
-// Blank lines are skipped; errors name the line.
+// Blank lines are skipped; errors name the line, and the column where there is one.
 func ParseNDJSON(data []byte) ([]Resource, error) {
 	var out []Resource
+	var start int64 // of the line, in data
 	for n, line := range bytes.Split(data, []byte("\n")) {
-		line = bytes.TrimSpace(line)
+		lineStart := start
+		start += int64(len(line)) + 1
+		trimmed := bytes.TrimLeftFunc(line, unicode.IsSpace)
+		first := lineStart + int64(len(line)-len(trimmed))
+		line = bytes.TrimRightFunc(trimmed, unicode.IsSpace)
 		if len(line) == 0 {
 			continue
 		}
-		r, err := ParseResource(line)
+		r, err := parseResource(line, func() span {
+			return span{&lines{data: data, off: lineStart, line: n + 1, start: lineStart}, first}
+		})
 		if err != nil {
-			return nil, fmt.Errorf("line %d: %w", n+1, err)
+			if !placed(err) {
+				err = fmt.Errorf("line %d: %w", n+1, err)
+			}
+			return nil, err
 		}
 		if r.ID == "" {
 			return nil, fmt.Errorf("line %d: the %s has no id", n+1, r.Type)
 		}
-		r.Place = fmt.Sprintf("line %d", n+1)
+		if r.Place == "" {
+			r.Place = fmt.Sprintf("line %d", n+1)
+		}
 		out = append(out, r)
 	}
 	return out, nil
 }
 
 // ParseResource reads one resource's header and keeps its JSON, compacted.
+// Its errors give places in raw.
 func ParseResource(raw []byte) (Resource, error) {
+	return parseResource(raw, nil)
+}
+
+// span is where a resource's text lies in the file it was read from: its
+// errors then name the file's line and column, not the resource's.
+type span struct {
+	file  *lines
+	start int64 // of the resource's first byte in the file; -1 when not known
+}
+
+// parseResource is ParseResource for a resource read from a file when in is
+// not nil: in says where, and is only asked when there is a fault to place.
+// A fault placed in the file is worded with its place and, for text that is
+// not UTF-8, given as the resource's Place.
+func parseResource(raw []byte, in func() span) (Resource, error) {
 	var h header
 	if err := json.Unmarshal(raw, &h); err != nil {
-		return Resource{}, jsonError(raw, err)
+		return Resource{}, jsonErrorIn(raw, err, in)
 	}
 	if h.ResourceType == "" {
 		return Resource{}, errors.New("not a FHIR resource: there is no resourceType")
@@ -129,15 +176,34 @@ func ParseResource(raw []byte) (Resource, error) {
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, raw); err != nil {
-		return Resource{}, jsonError(raw, err)
+		return Resource{}, jsonErrorIn(raw, err, in)
 	}
 	r := Resource{Type: h.ResourceType, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: buf.Bytes()}
 	// encoding/json reads bytes that are not UTF-8 as U+FFFD but Compact keeps
 	// them: stored, they would make each export of the record invalid JSON.
 	if at := invalidUTF8(raw); at >= 0 {
-		r.Damaged = fmt.Sprintf("byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8)", at)
+		if place, ok := placeIn(in, int64(at)); ok {
+			r.Place = place
+			r.Damaged = "not UTF-8 text (FHIR JSON must be UTF-8)"
+		} else {
+			r.Damaged = fmt.Sprintf("byte %d of the resource is not UTF-8 text (FHIR JSON must be UTF-8)", at)
+		}
 	}
 	return r, nil
+}
+
+// placeIn names the file's line and column of the byte at offset in a
+// resource the span in gives; false when in is nil or does not know.
+func placeIn(in func() span, offset int64) (string, bool) {
+	if in == nil {
+		return "", false
+	}
+	sp := in()
+	if sp.start < 0 {
+		return "", false
+	}
+	line, col := sp.file.position(sp.start + offset)
+	return fmt.Sprintf("line %d, column %d", line, col), true
 }
 
 // invalidUTF8 is the offset of the first byte of b that is not UTF-8, or -1.
@@ -168,34 +234,56 @@ func validID(id string) bool {
 // is, and what is wrong in plain words. It wraps err, so jsonReason can word
 // it again without the place.
 func jsonError(data []byte, err error) error {
+	return jsonErrorIn(data, err, nil)
+}
+
+// jsonErrorIn is jsonError for data read from a file when in is not nil: the
+// place is the file's line and column, and is left out (placed reports
+// false) when in does not know where data is.
+func jsonErrorIn(data []byte, err error, in func() span) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
-	var msg string
+	var offset int64
+	var why string
 	switch {
 	case errors.As(err, &syn) && syn.Error() == "unexpected end of JSON input",
 		err.Error() == "unexpected end of JSON input":
-		line, col := position(data, int64(len(data)))
-		msg = fmt.Sprintf("line %d, column %d: invalid JSON: the text ends too soon", line, col)
+		offset, why = int64(len(data)), "invalid JSON: the text ends too soon"
 	case errors.As(err, &syn):
-		line, col := position(data, syn.Offset-1) // Offset counts the offending byte
-		msg = fmt.Sprintf("line %d, column %d: invalid JSON: %s", line, col, syn.Error())
+		offset, why = syn.Offset-1, "invalid JSON: "+syn.Error() // Offset counts the offending byte
 	case errors.As(err, &typ) && typ.Offset > 0:
-		line, col := position(data, typ.Offset)
-		msg = fmt.Sprintf("line %d, column %d: %s", line, col, jsonReason(err))
+		offset, why = typ.Offset, jsonReason(err)
 	default:
-		msg = jsonReason(err)
+		return &placedError{msg: jsonReason(err), err: err}
 	}
-	return &placedError{msg, err}
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	if in == nil {
+		line, col := position(data, offset)
+		return &placedError{fmt.Sprintf("line %d, column %d: %s", line, col, why), err, true}
+	}
+	if place, ok := placeIn(in, offset); ok {
+		return &placedError{place + ": " + why, err, true}
+	}
+	return &placedError{msg: why, err: err}
 }
 
-// placedError is a JSON error worded with its place.
+// placedError is a JSON error worded with its place, when it has one.
 type placedError struct {
-	msg string
-	err error
+	msg    string
+	err    error
+	placed bool // msg begins with the line and column
 }
 
 func (e *placedError) Error() string { return e.msg }
 func (e *placedError) Unwrap() error { return e.err }
+
+// placed reports whether err already names its line and column.
+func placed(err error) bool {
+	var p *placedError
+	return errors.As(err, &p) && p.placed
+}
 
 // embeddedFields are Go struct fields the projections embed; encoding/json
 // names them in a field's path, but they are not in the resource.
@@ -268,11 +356,120 @@ func plainValue(v string) string {
 
 // position converts a byte offset to a 1-based line and column.
 func position(data []byte, offset int64) (line, col int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
+	return (&lines{data: data, line: 1}).position(offset)
+}
+
+// lines converts byte offsets in a file's text to 1-based lines and columns
+// (in bytes), counting on from the last offset it was asked about, since a
+// file's faults are found in order: a file with many costs one pass.
+type lines struct {
+	data  []byte
+	off   int64 // the last offset asked about
+	line  int   // off's line
+	start int64 // the offset where that line begins
+}
+
+func (l *lines) position(offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(l.data)))
+	if offset < l.off {
+		l.off, l.line, l.start = 0, 1, 0
 	}
-	before := data[:offset]
-	line = bytes.Count(before, []byte("\n")) + 1
-	col = int(offset) - bytes.LastIndexByte(before, '\n')
-	return line, col
+	seg := l.data[l.off:offset]
+	if n := bytes.Count(seg, []byte("\n")); n > 0 {
+		l.line += n
+		l.start = l.off + int64(bytes.LastIndexByte(seg, '\n')) + 1
+	}
+	l.off = offset
+	return l.line, int(offset-l.start) + 1
+}
+
+// resourceStarts finds where each of a Bundle's entries' resource begins in
+// its text, -1 where it cannot, reading the JSON as json.Unmarshal does: the
+// last "entry" list, each entry's last "resource", keys in any case. It reads
+// the whole text again, so it is only run to place a fault.
+func resourceStarts(data []byte, entries int) []int64 {
+	starts := make([]int64, entries)
+	for i := range starts {
+		starts[i] = -1
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return starts
+	}
+	var found []int64
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return starts
+		}
+		if k, _ := key.(string); !strings.EqualFold(k, "entry") {
+			if skipValue(dec) != nil {
+				return starts
+			}
+			continue
+		}
+		if found, err = entryStarts(dec, data); err != nil {
+			return starts
+		}
+	}
+	if len(found) == entries {
+		copy(starts, found)
+	}
+	return starts
+}
+
+// entryStarts is resourceStarts for the entry list dec is at.
+func entryStarts(dec *json.Decoder, data []byte) ([]int64, error) {
+	t, err := dec.Token()
+	if err != nil || t == nil {
+		return nil, err // "entry": null holds none
+	}
+	if t != json.Delim('[') {
+		return nil, errors.New("entry is not a list")
+	}
+	var starts []int64
+	for dec.More() {
+		at := int64(-1)
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		if t == json.Delim('{') {
+			for dec.More() {
+				key, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				if k, _ := key.(string); strings.EqualFold(k, "resource") {
+					at = valueStart(data, dec.InputOffset())
+				}
+				if err := skipValue(dec); err != nil {
+					return nil, err
+				}
+			}
+			if _, err := dec.Token(); err != nil {
+				return nil, err
+			}
+		} else if t != nil {
+			return nil, errors.New("an entry is not an object")
+		}
+		starts = append(starts, at)
+	}
+	_, err = dec.Token()
+	return starts, err
+}
+
+// skipValue reads past the value dec is at.
+func skipValue(dec *json.Decoder) error {
+	var v json.RawMessage
+	return dec.Decode(&v)
+}
+
+// valueStart is where the value after an object's key begins, from the
+// offset just past the key.
+func valueStart(data []byte, offset int64) int64 {
+	for offset < int64(len(data)) && strings.IndexByte(" \t\r\n:", data[offset]) >= 0 {
+		offset++
+	}
+	return offset
 }
