@@ -98,8 +98,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	keepConnections(sqldb)
 	if err := sqldb.PingContext(ctx); err != nil {
 		sqldb.Close()
-		if path != ":memory:" && syscall.Access(dirOf(path), 2 /* W_OK */) == syscall.EROFS {
-			return nil, fmt.Errorf("open %s: its disk is read-only, and the portal needs to write to it (sessions, and WAL mode's shared-memory file): repair or remount the disk and start again (%w)", path, err)
+		if path != ":memory:" {
+			if why := whyNotOpened(path); why != nil {
+				return nil, why
+			}
+			if syscall.Access(dirOf(path), wOK) == syscall.EROFS {
+				return nil, fmt.Errorf("open %s: its disk is read-only, and the portal needs to write to it (sessions, and WAL mode's shared-memory file): repair or remount the disk and start again (%w)", path, err)
+			}
 		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -128,6 +133,42 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// Modes for syscall.Access.
+const (
+	rOK = 4
+	wOK = 2
+	xOK = 1
+)
+
+// whyNotOpened says why SQLite could not open or create the file at path
+// when the file system refuses it, e.g. "cannot create ro/x.db: permission
+// denied"; nil when it does not. SQLite's own message names an errno left
+// from another call ("unable to open database file: no such file or
+// directory" for a folder the user may not write).
+func whyNotOpened(path string) error {
+	dir := dirOf(path)
+	_, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if err := syscall.Access(dir, wOK|xOK); err == syscall.EACCES {
+			return fmt.Errorf("cannot create %s: %w", path, err)
+		}
+	case err != nil:
+		if pe, ok := err.(*fs.PathError); ok && pe.Err == syscall.EACCES {
+			return fmt.Errorf("cannot open %s: %w", path, pe.Err)
+		}
+	default:
+		if err := syscall.Access(path, rOK|wOK); err == syscall.EACCES {
+			return fmt.Errorf("cannot open %s: %w", path, err)
+		}
+		// WAL mode keeps files beside the database while it is open.
+		if err := syscall.Access(dir, wOK|xOK); err == syscall.EACCES {
+			return fmt.Errorf("cannot create %s-wal beside %s: %w", path, path, err)
+		}
+	}
+	return nil
+}
+
 // ErrNoDatabase and ErrNotPortal are why OpenExisting refused a file. Either
 // way nothing was created or changed.
 var (
@@ -143,6 +184,13 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNoDatabase
+	}
+	if err == nil {
+		err = syscall.Access(path, rOK)
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		// Not "not a My Care Record database": it could not be read to tell.
+		return nil, fmt.Errorf("cannot open %s: %w", path, fs.ErrPermission)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -239,6 +240,11 @@ func (cfg Config) sessionKeys() (hashKey, blockKey []byte, err error) {
 func ensureDir(dbPath string) error {
 	if dir := filepath.Dir(dbPath); dir != "." {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				// The folder that could not be made, once: not "create a/b: mkdir a/b: …".
+				return fmt.Errorf("cannot create %s: %w", pe.Path, pe.Err)
+			}
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
 	}
