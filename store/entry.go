@@ -60,6 +60,9 @@ WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs.
 	if err := db.markWithheld(ctx, personID, items); err != nil {
 		return e, err
 	}
+	if err := db.markPrescribedSince(ctx, personID, items, cf, cargs); err != nil {
+		return e, err
+	}
 	e.Item = items[0]
 	rrows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+`, r.version_id, r.last_updated, r.stored_at, r.json
 FROM record_items ri JOIN sources s ON s.id = ri.source_id

@@ -306,10 +306,8 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 	if out.Items, err = scanItems(rows); err != nil {
 		return out, err
 	}
-	if section == fhir.SectionMedicines {
-		if err := db.markPrescribedSince(ctx, personID, out.Items, cf, cargs); err != nil {
-			return out, err
-		}
+	if err := db.markPrescribedSince(ctx, personID, out.Items, cf, cargs); err != nil {
+		return out, err
 	}
 	return out, db.withSourcesAndLabels(ctx, personID, out.Items)
 }
@@ -340,21 +338,27 @@ func medicineKey(a string) string {
 	return `CASE WHEN ` + a + `.code != '' THEN ` + a + `.code_system || '|' || ` + a + `.code ELSE 'name|' || lower(trim(` + a + `.display)) END`
 }
 
-// markPrescribedSince sets PrescribedSince on the medicines that were
-// prescribed again later: a patient shown two "active" prescriptions of one
-// statin would think they take two. cf and cargs are carerFilter's, applied
-// to the later prescription, so a carer is not told of one kept from them.
+// markPrescribedSince sets PrescribedSince on those of the items that are
+// medicines prescribed again later, in an entry the lists show: a patient
+// shown two "active" prescriptions of one statin would think they take two.
+// Another source's later report standing aside for this entry's fact (dup)
+// is not listed, so it does not count: the entry would say "prescribed again
+// since" with no later one to be seen.
+// cf and cargs are carerFilter's, applied to the later prescription, so a
+// carer is not told of one kept from them.
 func (db *DB) markPrescribedSince(ctx context.Context, personID int64, items []RecordItem, cf string, cargs []any) error {
-	if len(items) == 0 {
-		return nil
+	var ids []int64
+	for _, it := range items {
+		if it.Section == fhir.SectionMedicines {
+			ids = append(ids, it.ID)
+		}
 	}
-	ids := make([]int64, len(items))
-	for i, it := range items {
-		ids[i] = it.ID
+	if len(ids) == 0 {
+		return nil
 	}
 	list, _ := json.Marshal(ids)
 	rows, err := db.db.QueryContext(ctx, `SELECT m.id FROM record_items m WHERE m.id IN (SELECT value FROM json_each(?)) AND EXISTS (
-SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND ri.section = m.section AND ri.date > m.date
+SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND ri.section = m.section AND ri.date > m.date AND ri.dup = 0
 AND ri.status != 'entered-in-error' AND `+medicineKey("ri")+` = `+medicineKey("m")+cf+`)`, append([]any{string(list), personID}, cargs...)...)
 	if err != nil {
 		return fmt.Errorf("medicines prescribed again: %w", err)

@@ -271,6 +271,13 @@ WHERE ri.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 	if err := db.withSourcesAndLabels(ctx, personID, items); err != nil {
 		return out, fmt.Errorf("search record: %w", err)
 	}
+	cf, cargs, err := db.carerFilter(ctx, personID)
+	if err != nil {
+		return out, err
+	}
+	if err := db.markPrescribedSince(ctx, personID, items, cf, cargs); err != nil {
+		return out, err
+	}
 	byID := make(map[int64]RecordItem, len(items))
 	for _, it := range items {
 		byID[it.ID] = it

@@ -52,6 +52,38 @@ func TestSummaryOneLinePerMedicine(t *testing.T) {
 	if want := "m2 active latest|m1 active prescribed again since|m3 active latest"; strings.Join(got, "|") != want {
 		t.Errorf("medicines page: got %q, want %q", strings.Join(got, "|"), want)
 	}
+	// Search and the entry's page say so too.
+	found, err := db.SearchRecord(ctx, p.ID, "metformin", store.SearchOptions{})
+	if err != nil || len(found.Sections) != 1 || len(found.Sections[0].Items) != 2 {
+		t.Fatalf("search: %+v, %v", found, err)
+	}
+	for _, it := range found.Sections[0].Items {
+		if it.PrescribedSince != (it.ResourceID == "m1") {
+			t.Errorf("search: %s prescribed again since = %v", it.ResourceID, it.PrescribedSince)
+		}
+		e, err := db.RecordEntry(ctx, p.ID, it.ID)
+		if err != nil || e.Item.PrescribedSince != (it.ResourceID == "m1") {
+			t.Errorf("entry %s: prescribed again since = %v (%v)", it.ResourceID, e.Item.PrescribedSince, err)
+		}
+	}
+	// A later report by another source of a fact this one reports more often
+	// stands aside for it, and is not listed: the listed entries do not say
+	// "prescribed again since" of it.
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lth", OrgName: "Leeds Teaching Hospitals"}, "test", []fhir.Resource{
+		searchPatient("p", "9434765870", "Sam"),
+		searchMedicine("h1", "p", "318135008", "Ramipril 5mg capsules", "2025-06-01", "Dr Hospital"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	page, err = db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range page.Items {
+		if it.ResourceID == "m3" && it.PrescribedSince {
+			t.Error("the GP's Ramipril says it was prescribed again since, by a hospital report that is not listed")
+		}
+	}
 }
 
 // TestSummaryShowsOnlyWhatHoldsNow: the summary lists no allergy recorded in

@@ -153,7 +153,7 @@ func statusWord(code string) (string, bool) {
 func readableValue(v string) string {
 	words := strings.Split(v, " ")
 	for i, w := range words {
-		core := strings.TrimRight(w, ",;)")
+		core := strings.TrimRight(w, ",;:.)")
 		if u, ok := store.KnownUnit(core); ok && u != core && core != "" {
 			words[i] = u + w[len(core):]
 		}

@@ -199,6 +199,7 @@ func TestReadableValue(t *testing.T) {
 		{"121 mm[Hg]", "121 mmHg"},
 		{"Systolic 121 mm[Hg], diastolic 80 mm[Hg]", "Systolic 121 mmHg, diastolic 80 mmHg"},
 		{"59 mL/min/{1.73_m2}", "59 mL/min/1.73m²"},
+		{"Normal range: at least 60 mL/min/{1.73_m2}. Low", "Normal range: at least 60 mL/min/1.73m². Low"},
 		{"7.2 mmol/L", "7.2 mmol/L"},
 		{"1 tablet twice a day", "1 tablet twice a day"},
 		{"", ""},
@@ -255,5 +256,13 @@ func TestAccessWho(t *testing.T) {
 		if got := accessWho(store.AccessLogEntry{Local: &a}); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.a.ActorKind, got, tt.want)
 		}
+	}
+}
+
+func TestRecordedAs(t *testing.T) {
+	test := store.ResultTest{CodeSystem: "http://loinc.org", Code: "4548-4", Name: "HbA1c",
+		Latest: store.Result{Item: store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "4548-4", Display: "Hemoglobin A1c/Hemoglobin.total in Blood"}}}
+	if got, want := recordedAs(test), `The record names this test "Hemoglobin A1c/Hemoglobin.total in Blood". Its LOINC code is 4548-4.`; got != want {
+		t.Errorf("recordedAs = %q, want %q", got, want)
 	}
 }
