@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/mycarerecord/portal/store"
@@ -94,11 +95,19 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 
 	opts := store.ImportOptions{Source: source, OrgName: org, LinkSystems: cfg.LinkSystems}
 	total := map[string]int{}
-	var files, failed, rejected, unknown int
+	var files, failed, skipped, rejected, unknown int
 	start := time.Now()
 	for _, path := range paths {
 		names, err := fhirsync.ListFiles(path)
-		if err != nil {
+		var skip *fhirsync.SkippedError
+		switch {
+		case errors.As(err, &skip):
+			// The rest of the folder is imported all the same.
+			for _, why := range skip.Folders {
+				fmt.Fprintf(stderr, "import: %v (nothing in this folder was imported)\n", why)
+				skipped++
+			}
+		case err != nil:
 			fmt.Fprintf(stderr, "import: %v\n", err)
 			failed++
 			continue
@@ -142,15 +151,26 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if unknown > 0 {
 		fmt.Fprintf(stdout, "%d resources are of types the record pages do not show yet; they are stored whole for export.\n", unknown)
 	}
-	switch {
-	case failed > 0 && rejected > 0:
-		return fmt.Errorf("import: %d of %d files failed, and %d resources could not be read and were set aside (see above); the rest was stored", failed, failed+files, rejected)
-	case failed > 0:
-		return fmt.Errorf("import: %d of %d files failed", failed, failed+files)
-	case rejected > 0:
-		return fmt.Errorf("import: %d resources could not be read and were set aside (see above); the rest was stored", rejected)
+	var wrong []string
+	if failed > 0 {
+		wrong = append(wrong, fmt.Sprintf("%d of %d files failed", failed, failed+files))
 	}
-	return nil
+	if skipped == 1 {
+		wrong = append(wrong, "1 folder could not be read (see above)")
+	} else if skipped > 1 {
+		wrong = append(wrong, fmt.Sprintf("%d folders could not be read (see above)", skipped))
+	}
+	if rejected > 0 {
+		wrong = append(wrong, fmt.Sprintf("%d resources could not be read and were set aside (see above)", rejected))
+	}
+	if len(wrong) == 0 {
+		return nil
+	}
+	msg := "import: " + strings.Join(wrong, ", and ")
+	if rejected > 0 || (skipped > 0 && files > 0) {
+		msg += "; the rest was stored"
+	}
+	return errors.New(msg)
 }
 
 func runInvite(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -116,3 +116,55 @@ func TestImportIntoAFolderItMayNotWrite(t *testing.T) {
 		t.Errorf("export: got %v", err)
 	}
 }
+
+// TestImportSkipsAFolderItMayNotRead: a folder under the one named that
+// cannot be read is named, the files beside it are imported, and the exit
+// status says so.
+func TestImportSkipsAFolderItMayNotRead(t *testing.T) {
+	if !asNobody(t) {
+		return
+	}
+	dir := t.TempDir()
+	records := filepath.Join(dir, "records")
+	closed := filepath.Join(records, "closed")
+	for name, content := range map[string]string{
+		filepath.Join(records, "a.json"):    `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p1"}}]}`,
+		filepath.Join(closed, "b.json"):     `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p2"}}]}`,
+		filepath.Join(records, "z.ndjson"):  `{"resourceType":"Patient","id":"p3"}` + "\n",
+		filepath.Join(records, "notes.txt"): "not FHIR",
+	} {
+		if err := os.MkdirAll(filepath.Dir(name), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(closed, 0o000); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(closed, 0o700) })
+	db := filepath.Join(dir, "portal.db")
+
+	stdout, stderr, err := portal(t, "import", "--db", db, records)
+	if want := "import: 1 folder could not be read (see above); the rest was stored"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if want := "import: " + closed + ": permission denied (nothing in this folder was imported)\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+	for _, want := range []string{filepath.Join(records, "a.json") + ": 1 resources (1 added", filepath.Join(records, "z.ndjson") + ": 1 resources (1 added", "Imported 2 files"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout does not say %q:\n%s", want, stdout)
+		}
+	}
+
+	// Named itself, it is the only thing there was to import.
+	_, stderr, err = portal(t, "import", "--db", db, closed)
+	if want := "import: 1 folder could not be read (see above)"; err == nil || err.Error() != want {
+		t.Errorf("got %v, want %q", err, want)
+	}
+	if want := "import: " + closed + ": permission denied (nothing in this folder was imported)\n"; stderr != want {
+		t.Errorf("stderr %q, want %q", stderr, want)
+	}
+}

@@ -3,6 +3,7 @@
 package fhirsync
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -32,6 +33,8 @@ func isFHIRFile(name string) bool {
 }
 
 // ListFiles returns path itself when it is a file, or the FHIR files under it, sorted, when it is a folder.
+// A folder under path that cannot be read is skipped: the files found
+// beside it are returned with a *SkippedError naming it.
 func ListFiles(path string) ([]string, error) {
 	info, err := os.Stat(path)
 	if err != nil {
@@ -41,9 +44,12 @@ func ListFiles(path string) ([]string, error) {
 		return []string{path}, nil
 	}
 	var names []string
+	var skipped SkippedError
 	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			return err
+			// A folder that cannot be read, e.g. another user's: the rest can still be imported.
+			skipped.Folders = append(skipped.Folders, fmt.Errorf("%s: %w", p, unwrapPathError(err)))
+			return nil
 		}
 		if d.IsDir() && p != path && strings.HasPrefix(d.Name(), ".") {
 			return filepath.SkipDir
@@ -56,12 +62,25 @@ func ListFiles(path string) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, unwrapPathError(err))
 	}
+	slices.Sort(names)
+	if len(skipped.Folders) > 0 {
+		return names, &skipped
+	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%s: the folder has no .json, .ndjson or .jsonl files", path)
 	}
-	slices.Sort(names)
 	return names, nil
 }
+
+// SkippedError names the folders ListFiles could not read, each as
+// "PATH: reason", e.g. "records/2024: permission denied".
+type SkippedError struct {
+	Folders []error
+}
+
+func (e *SkippedError) Error() string { return errors.Join(e.Folders...).Error() }
+
+func (e *SkippedError) Unwrap() []error { return e.Folders }
 
 // ReadFile reads a Bundle (.json) or NDJSON (.ndjson, .jsonl) file. Its errors begin with the path.
 func ReadFile(path string) (File, error) {
