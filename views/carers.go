@@ -1,6 +1,7 @@
 package views
 
 import (
+	"strings"
 	"context"
 	"io"
 	"slices"
@@ -34,6 +35,20 @@ func actingScope(a *Acting) templ.Component {
 	return templ.ComponentFunc(func(ctx context.Context, w io.Writer) error {
 		return templ.GetChildren(ctx).Render(context.WithValue(ctx, actingKey{}, a), w)
 	})
+}
+
+// theirs rewrites a sentence about "your" record for the page being
+// rendered: to a carer (actingScope) it is the person's ("Mrs Jane
+// Example's HbA1c went from…", "No medicines have been recorded for Mrs
+// Jane Example."). Only for sentences about the record, never about the
+// reader ("your search", "your passkey").
+func theirs(ctx context.Context, s string) string {
+	a, _ := ctx.Value(actingKey{}).(*Acting)
+	if a == nil {
+		return s
+	}
+	return strings.NewReplacer("Your ", a.Name+"'s ", "your ", a.Name+"'s ", "for you", "for "+a.Name,
+		"You do not have", a.Name+" does not have", "cared for you", "cared for "+a.Name, "care for you", "care for "+a.Name).Replace(s)
 }
 
 // mayShow says whether the page being rendered may show the section (or action).

@@ -72,3 +72,19 @@ func TestCarerPagesNameWhoseRecord(t *testing.T) {
 		}
 	}
 }
+
+// Sentences about the record read as the person's to a carer, never as the carer's.
+func TestSentencesAboutTheRecordAreThePersons(t *testing.T) {
+	p := page("Medicines", "/record/medicines", true)
+	p.Acting = &views.Acting{Name: "Mrs Jane Example", Relationship: "son", Active: true, Scopes: []string{fhir.SectionMedicines}}
+	d, _ := render(t, views.RecordSection(p, jane, store.SectionPage{Section: section(fhir.SectionMedicines), Page: 1, PerPage: 25}))
+	main := strings.Join(strings.Fields(d.Find("main").Text()), " ")
+	for _, want := range []string{"No medicines have been recorded for Mrs Jane Example.", "Parts of Mrs Jane Example's record", "Search Mrs Jane Example's record"} {
+		if !strings.Contains(main, want) {
+			t.Errorf("a carer's empty medicines page lacks %q: %s", want, main)
+		}
+	}
+	if strings.Contains(main, "for you") || strings.Contains(main, "your record") {
+		t.Errorf("a carer's page talks of their own record: %s", main)
+	}
+}

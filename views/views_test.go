@@ -503,7 +503,7 @@ func TestPagesLeaveOutWhatSaysNothing(t *testing.T) {
 		t.Error("entry page says 'Recorded by' the organisation it is from")
 	}
 	d, _ = render(t, views.RecordSection(page("Allergies", "/record/allergies", true), jane, store.SectionPage{Section: section("allergies"), Page: 1, PerPage: 25}))
-	if !strings.Contains(d.Find("main").Text(), "If you think something is missing from your record, ask the GP surgery.") {
+	if !strings.Contains(d.Find("main").Text(), "If you think something is missing from your record, ask the GP practice.") {
 		t.Error("an empty section does not say whom to ask")
 	}
 }
