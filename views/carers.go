@@ -163,3 +163,12 @@ func describedBy(id string, hint, err bool) string {
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
+
+// youAreTheir is "You are their son. " before a person's date of birth on
+// the whose-record form: "Mrs Jane Example (son)" read as if she were.
+func youAreTheir(relationship string) string {
+	if strings.TrimSpace(relationship) == "" {
+		return ""
+	}
+	return "You are their " + relationship + ". "
+}

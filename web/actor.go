@@ -244,7 +244,11 @@ func (s *Server) mayItem() echo.MiddlewareFunc {
 func (s *Server) ownOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if g, ok := actingGrant(c); ok {
-			return s.refuse(c, g, "This page is only about your own record. Switch to yourself to use it.")
+			why := "This page is only about your own record, so it cannot be used for " + g.Person.Name() + "."
+			if signedInAccount(c).PersonID != 0 {
+				why += " Switch to yourself to use it."
+			}
+			return s.ownRefuse(c, g, why)
 		}
 		return next(c)
 	}
@@ -285,10 +289,21 @@ func (s *Server) guard(scopeOf func(echo.Context, store.Grant) (string, error)) 
 	}
 }
 
-// refuse answers 403 with a page saying why and how to switch.
+// refuse answers 403 with a page saying why, that the person could grant
+// more, and how to switch.
 func (s *Server) refuse(c echo.Context, g store.Grant, why string) error {
+	return s.refused(c, g, why, true)
+}
+
+// ownRefuse is refuse for a page no grant can open (a person's own carers
+// and access log): asking the person for more would not help.
+func (s *Server) ownRefuse(c echo.Context, g store.Grant, why string) error {
+	return s.refused(c, g, why, false)
+}
+
+func (s *Server) refused(c echo.Context, g store.Grant, why string, grantable bool) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusForbidden, map[string]string{"error": why})
 	}
-	return s.render(c, http.StatusForbidden, views.CarerRefused(s.page(c, "You cannot see this page"), g, why))
+	return s.render(c, http.StatusForbidden, views.CarerRefused(s.page(c, "You cannot see this page"), g, why, grantable))
 }

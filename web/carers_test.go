@@ -794,3 +794,27 @@ func TestCarerPageTitlesNameThePerson(t *testing.T) {
 		}
 	}
 }
+
+// A carer with no record of their own is not told to switch to themselves,
+// nor to ask for access no grant can give; the whose-record form names the
+// person, with the carer's relationship to them in its hint.
+func TestCarerToldOnlyWhatTheyCanDo(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	for _, path := range []string{"/carers", "/record/access-log"} {
+		resp := f.get(t, path, john.cookie)
+		main := strings.Join(strings.Fields(doc(t, resp).Find("main").Text()), " ")
+		if resp.StatusCode != http.StatusForbidden || strings.Contains(main, "Switch to yourself") || strings.Contains(main, "ask "+f.jane.Name()) {
+			t.Errorf("%s: %d %q; want 403 without 'Switch to yourself' or 'ask %s'", path, resp.StatusCode, main, f.jane.Name())
+		}
+	}
+	d := doc(t, f.get(t, "/acting-for", john.cookie))
+	if label := strings.TrimSpace(d.Find(`label[for="acting-1"]`).Text()); label != f.jane.Name() {
+		t.Errorf("whose-record label %q, want %q", label, f.jane.Name())
+	}
+	if hint := d.Find("#acting-1-hint").Text(); !strings.Contains(hint, "You are their son.") {
+		t.Errorf("whose-record hint %q lacks the relationship", hint)
+	}
+}
