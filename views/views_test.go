@@ -543,3 +543,23 @@ func TestChoicesForACarer(t *testing.T) {
 		}
 	}
 }
+
+// "Check your change" promises what upstream does only when a change can
+// reach upstream; keeping an entry out says what it does not hide.
+func TestCheckYourChangeSaysWhereItApplies(t *testing.T) {
+	for _, tt := range []struct {
+		receivers int
+		says      bool
+	}{{0, true}, {2, false}} {
+		v := views.CheckView{Person: jane, Question: store.QuestionDirectCare, Before: "yes", Answer: "no", Receivers: tt.receivers}
+		d, _ := render(t, views.ChoiceCheck(page("Check your change", "/choices/direct-care", true), v))
+		if got := strings.Contains(d.Find("main").Text(), "cannot receive choices from us yet"); got != tt.says {
+			t.Errorf("%d receivers: says choices cannot be received = %v", tt.receivers, got)
+		}
+	}
+	q := views.QuestionView{Person: jane, Question: "withhold-item:medicines|x|1", ItemKey: "medicines|x|1", ItemName: "Metformin"}
+	d, _ := render(t, views.ChoiceQuestion(page("Keep this entry out", "/choices/entry", true), q))
+	if !strings.Contains(d.Find("main").Text(), "other entries that mention it") {
+		t.Error("keeping an entry out does not say other entries may still mention it")
+	}
+}

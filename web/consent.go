@@ -167,7 +167,7 @@ func (s *Server) choiceCheck(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/choices") // the same answer as now: nothing to change
 	}
 	return s.render(c, http.StatusOK, views.ChoiceCheck(s.page(c, "Check your change"),
-		views.CheckView{Person: a.Person, Question: q, Before: ch.State.Answer(q), Answer: answer, ItemKey: key, ItemName: name}))
+		views.CheckView{Person: a.Person, Question: q, Before: ch.State.Answer(q), Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}))
 }
 
 // choiceConfirm records the change, logs it, and shows the confirmation.
