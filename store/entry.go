@@ -93,8 +93,10 @@ WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != '
 	if err := rrows.Err(); err != nil {
 		return e, err
 	}
-	for _, r := range e.Reports {
-		e.Item.Sources = append(e.Item.Sources, r.Item.Source)
+	for _, r := range e.Reports { // a repeat prescription is several reports from one source: named once
+		if !hasSource(e.Item.Sources, r.Item.Source.ID) {
+			e.Item.Sources = append(e.Item.Sources, r.Item.Source)
+		}
 	}
 	e.Attachments = attachments(raw)
 	e.Related, err = db.related(ctx, personID, e.Item, raw, cf, cargs)

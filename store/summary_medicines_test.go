@@ -83,6 +83,15 @@ func TestSummaryOneLinePerMedicine(t *testing.T) {
 		if it.ResourceID == "m3" && it.PrescribedSince {
 			t.Error("the GP's Ramipril says it was prescribed again since, by a hospital report that is not listed")
 		}
+		// An entry names each organisation once, though the GP's repeat prescriptions are several reports.
+		e, err := db.RecordEntry(ctx, p.ID, it.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int{"m1": 1, "m2": 1, "m3": 2}[it.ResourceID]
+		if len(e.Item.Sources) != want {
+			t.Errorf("entry %s names %d organisations (%d reports), want %d", it.ResourceID, len(e.Item.Sources), len(e.Reports), want)
+		}
 	}
 }
 

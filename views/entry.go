@@ -7,9 +7,11 @@ import (
 	"github.com/mycarerecord/portal/store"
 )
 
+// reportsHeading heads the list of reports: by how many organisations, when
+// more than one (a repeat prescription is many reports from one).
 func reportsHeading(e store.Entry) string {
-	if len(e.Reports) > 1 {
-		return fmt.Sprintf("Recorded by %d organisations", len(e.Reports))
+	if n := len(e.Item.Sources); n > 1 {
+		return fmt.Sprintf("Recorded by %d organisations", n)
 	}
 	return "Where this comes from"
 }
