@@ -135,7 +135,7 @@ func RecordEntry(p Page, person store.Person, e store.Entry) templ.Component {
 				}
 			}
 			if org := strings.TrimSpace(e.Item.Organisation); org != "" && !strings.EqualFold(org, e.Item.SourceLabels()) {
-				templ_7745c5c3_Err = summaryRow("Recorded by", org).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = summaryRow("Clinician or service", org).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

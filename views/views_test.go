@@ -499,8 +499,8 @@ func TestPagesLeaveOutWhatSaysNothing(t *testing.T) {
 	it := items("medicines", 1)[0]
 	it.Organisation = gp.OrgName
 	d, _ = render(t, views.RecordEntry(page("Thing 1", "/record/item/1", true), jane, store.Entry{Item: it}))
-	if d.Find("dt:contains('Recorded by')").Length() != 0 {
-		t.Error("entry page says 'Recorded by' the organisation it is from")
+	if d.Find("dt:contains('Clinician or service')").Length() != 0 {
+		t.Error("entry page names as its clinician or service the organisation it is from")
 	}
 	d, _ = render(t, views.RecordSection(page("Allergies", "/record/allergies", true), jane, store.SectionPage{Section: section("allergies"), Page: 1, PerPage: 25}))
 	if !strings.Contains(d.Find("main").Text(), "If you think something is missing from your record, ask the GP practice.") {

@@ -68,9 +68,10 @@ func (s *Server) recordPrint(c echo.Context) error {
 	if err := s.logRecordUse(c, person, "print", "whole record"); err != nil {
 		return err
 	}
-	p, err := s.recordPage(c, "Your health record to print", person)
+	p, err := s.recordPage(c, "", person)
 	if err != nil {
 		return err
 	}
+	p.Title = p.Whose() + " health record to print"
 	return s.render(c, http.StatusOK, views.RecordPrint(p, person, sections))
 }
