@@ -188,11 +188,8 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := unexpectedArgs("invite", rest); err != nil {
 		return err
 	}
-	if !pf.given() {
-		return errors.New("invite: give exactly one of --person ID, --nhs-number N or --identifier SYSTEM|VALUE")
-	}
-	if err := pf.check(); err != nil {
-		return fmt.Errorf("invite: %w", err)
+	if err := pf.required("invite"); err != nil {
+		return err
 	}
 	if err := checkOrigin(cfg.Origin); err != nil {
 		return fmt.Errorf("invite: %w", err)

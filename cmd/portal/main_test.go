@@ -107,7 +107,7 @@ func TestInviteCommand(t *testing.T) {
 		{"flags after nothing else", []string{"--db", db, "--person", "1", "--origin", "https://care.example.org"}, "https://care.example.org/enrol?code=", ""},
 		{"unknown person", []string{"--person", "99"}, "", "invite: No person with id 99 in " + db},
 		{"bad NHS number", []string{"--nhs-number", "123"}, "", "10 digits"},
-		{"neither", nil, "", "exactly one"},
+		{"neither", nil, "", "name the person"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -197,6 +197,17 @@ func (pf *personFlags) add(fs *flag.FlagSet) {
 
 func (pf personFlags) given() bool { return pf.id != 0 || pf.nhs != "" || pf.identifier != "" }
 
+// required is check, for a command that must name one person.
+func (pf personFlags) required(cmd string) error {
+	if !pf.given() {
+		return fmt.Errorf("%s: name the person with --person ID, --nhs-number N or --identifier SYSTEM|VALUE", cmd)
+	}
+	if err := pf.check(); err != nil {
+		return fmt.Errorf("%s: %w", cmd, err)
+	}
+	return nil
+}
+
 // check refuses person flags that cannot name one person, before any
 // database is opened: more than one way at once, an id that is not one, an
 // NHS number with a wrong check digit, an identifier without its system.
@@ -455,11 +466,8 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := unexpectedArgs("export", rest); err != nil {
 		return err
 	}
-	if !pf.given() {
-		return errors.New("export: name the person with --person ID, --nhs-number N or --identifier SYSTEM|VALUE")
-	}
-	if err := pf.check(); err != nil {
-		return fmt.Errorf("export: %w", err)
+	if err := pf.required("export"); err != nil {
+		return err
 	}
 	if outPath != "" {
 		if err := checkOut(outPath); err != nil {
