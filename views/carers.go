@@ -1,10 +1,10 @@
 package views
 
 import (
-	"strings"
 	"context"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/a-h/templ"
 
