@@ -596,7 +596,7 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 				return err
 			}
 			if len(items) == 0 && ch.Answer == "yes" {
-				return Errorf(ENOTFOUND, "There is no such entry in your record.")
+				return Errorf(ENOTFOUND, "There is no such entry in this record.")
 			}
 			if ch.Answer == "no" && !current.WithholdsItem(key) {
 				return Errorf(EINVALID, "That entry is not kept out of sharing.")
@@ -1223,7 +1223,7 @@ func withheldResults(ctx context.Context, tx *sql.Tx, r withheldRule, filter str
 // entry, nor, when ctx reads for a carer, one kept out of sharing (keys are
 // made of codes, so telling which exist would tell what the record holds).
 func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (label, section string, err error) {
-	notFound := Errorf(ENOTFOUND, "There is no such entry in your record.")
+	notFound := Errorf(ENOTFOUND, "There is no such entry in this record.")
 	refs, err := itemRefs(ctx, db.db, personID, key)
 	if err != nil {
 		return "", "", err

@@ -55,7 +55,7 @@ WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs.
 		return e, err
 	}
 	if len(items) == 0 {
-		return e, Errorf(ENOTFOUND, "There is no such entry in your record.")
+		return e, Errorf(ENOTFOUND, "There is no such entry in this record.")
 	}
 	if err := db.markWithheld(ctx, personID, items); err != nil {
 		return e, err
@@ -158,7 +158,7 @@ func (db *DB) AttachmentData(ctx context.Context, personID, itemID int64, index 
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
 WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs...)...).Scan(&raw)
 	if err == sql.ErrNoRows {
-		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in your record.")
+		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in this record.")
 	}
 	if err != nil {
 		return Attachment{}, nil, err
@@ -168,7 +168,7 @@ WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs.
 		return Attachment{}, nil, fmt.Errorf("read attachment: %w", err)
 	}
 	if index < 0 || index >= len(all) || len(all[index].Data) == 0 {
-		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in your record.")
+		return Attachment{}, nil, Errorf(ENOTFOUND, "There is no such document in this record.")
 	}
 	a := all[index]
 	return Attachment{Index: index, ContentType: a.ContentType, Title: a.Title, Size: int64(len(a.Data)), HasData: true}, a.Data, nil

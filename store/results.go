@@ -525,7 +525,7 @@ func complete(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, rs [
 // ResultTrend returns every result of the test with that key, for its trend
 // page: the series to chart (all of them) and one page of results to list.
 func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page, perPage int) (Trend, error) {
-	notFound := Errorf(ENOTFOUND, "There is no test like that in your results.")
+	notFound := Errorf(ENOTFOUND, "There is no test like that in these results.")
 	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return Trend{}, fmt.Errorf("result trend: %w", err)

@@ -70,7 +70,7 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 	if id := c.QueryParam("item"); id != "" && c.Request().Method == http.MethodGet {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil || n <= 0 {
-			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
+			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such entry in this record.")
 		}
 		e, err := s.db.RecordEntry(c.Request().Context(), a.Person.ID, n)
 		if err != nil {
@@ -89,7 +89,7 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 	// To a carer, an entry kept out of sharing, one in a part of the record they
 	// cannot see and one that does not exist are all the same: keys are made of
 	// codes, so any difference would tell them what the record holds.
-	notFound := store.Errorf(store.ENOTFOUND, "There is no such entry in your record.")
+	notFound := store.Errorf(store.ENOTFOUND, "There is no such entry in this record.")
 	for _, w := range st.WithheldItems {
 		if w.Key == key {
 			if a.Carer() {

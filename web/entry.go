@@ -41,7 +41,7 @@ func (s *Server) recordEntry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "id", "There is no such entry in your record.")
+	id, err := idParam(c, "id", "There is no such entry in this record.")
 	if err != nil {
 		return err
 	}
@@ -65,13 +65,13 @@ func (s *Server) recordAttachment(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	id, err := idParam(c, "id", "There is no such entry in your record.")
+	id, err := idParam(c, "id", "There is no such entry in this record.")
 	if err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(c.Param("n"))
 	if err != nil {
-		return store.Errorf(store.ENOTFOUND, "There is no such document in your record.")
+		return store.Errorf(store.ENOTFOUND, "There is no such document in this record.")
 	}
 	a, data, err := s.db.AttachmentData(c.Request().Context(), person.ID, id, n)
 	if err != nil {

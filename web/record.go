@@ -45,7 +45,7 @@ func (s *Server) recordSection(c echo.Context) error {
 		return err
 	}
 	if page > sp.Pages() {
-		return store.Errorf(store.ENOTFOUND, "There is no such page of your record.")
+		return store.Errorf(store.ENOTFOUND, "There is no such page of this record.")
 	}
 	s.logView(c, person, sp.Section.Slug)
 	p, err := s.recordPage(c, pagedTitle(sp.Section.Title, page, sp.Pages()), person)

@@ -44,7 +44,7 @@ func (s *Server) resultTrend(c echo.Context) error {
 	}
 	key := c.Param("code")
 	if len(key) > 100 {
-		return store.Errorf(store.ENOTFOUND, "There is no test like that in your results.")
+		return store.Errorf(store.ENOTFOUND, "There is no test like that in these results.")
 	}
 	s.logView(c, person, "results:"+key)
 	tr, err := s.db.ResultTrend(c.Request().Context(), person.ID, key, page, resultsPerPage)
