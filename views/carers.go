@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -40,16 +41,27 @@ func actingScope(a *Acting) templ.Component {
 // theirs rewrites a sentence about "your" record for the page being
 // rendered: to a carer (actingScope) it is the person's ("Mrs Jane
 // Example's HbA1c went from…", "No medicines have been recorded for Mrs
-// Jane Example."). Only for sentences about the record, never about the
-// reader ("your search", "your passkey").
+// Jane Example."). Whole words only ("for young" stays). Only for sentences
+// about the record, never about the reader ("your search", "your passkey"),
+// nor with words the reader typed in them.
 func theirs(ctx context.Context, s string) string {
 	a, _ := ctx.Value(actingKey{}).(*Acting)
 	if a == nil {
 		return s
 	}
-	return strings.NewReplacer("Your ", a.Name+"'s ", "your ", a.Name+"'s ", "for you", "for "+a.Name,
-		"You do not have", a.Name+" does not have", "cared for you", "cared for "+a.Name, "care for you", "care for "+a.Name).Replace(s)
+	return aboutYou.ReplaceAllStringFunc(s, func(m string) string {
+		switch m {
+		case "for you":
+			return "for " + a.Name
+		case "You do not have":
+			return a.Name + " does not have"
+		}
+		return a.Name + "'s" // Your, your
+	})
 }
+
+// aboutYou are the words theirs rewrites.
+var aboutYou = regexp.MustCompile(`\b(Your|your|for you|You do not have)\b`)
 
 // mayShow says whether the page being rendered may show the section (or action).
 func mayShow(ctx context.Context, scope string) bool {

@@ -1491,13 +1491,14 @@ func questionHint(q string) string {
 	return "Carers you let use your record will not see it, though other entries that mention it, such as the reason for an appointment, may still show it. We also ask the organisations that hold your record not to share it, where they can receive choices from us."
 }
 
-// theirAnswer is an answer as a carer gives it for the person: "Yes, their
-// data can be used", since "my" would be the carer's.
+// theirAnswer is an answer as a carer gives it for the person: "Yes, your
+// data can be used", as the page tells them "your" means the person there
+// (answeringFor); "my" would be the carer's.
 func theirAnswer(ctx context.Context, s string) string {
 	if a, _ := ctx.Value(actingKey{}).(*Acting); a == nil {
 		return s
 	}
-	return strings.NewReplacer("my ", "their ").Replace(s)
+	return strings.NewReplacer("my ", "your ").Replace(s)
 }
 
 func optionLabel(q, answer string) string {

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"context"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -264,5 +265,30 @@ func TestRecordedAs(t *testing.T) {
 		Latest: store.Result{Item: store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "4548-4", Display: "Hemoglobin A1c/Hemoglobin.total in Blood"}}}
 	if got, want := recordedAs(test), `The record names this test "Hemoglobin A1c/Hemoglobin.total in Blood". Its LOINC code is 4548-4.`; got != want {
 		t.Errorf("recordedAs = %q, want %q", got, want)
+	}
+}
+
+func TestTheirs(t *testing.T) {
+	carer := context.WithValue(context.Background(), actingKey{}, &Acting{Name: "Mrs Jane Example"})
+	for _, tt := range []struct{ in, want string }{
+		{"Your HbA1c went from 48 to 53 mmol/mol.", "Mrs Jane Example's HbA1c went from 48 to 53 mmol/mol."},
+		{"No medicines have been recorded for you.", "No medicines have been recorded for Mrs Jane Example."},
+		{"You do not have any documents yet.", "Mrs Jane Example does not have any documents yet."},
+		{"the organisations that care for you", "the organisations that care for Mrs Jane Example"},
+		{"Vitamin drops for young children", "Vitamin drops for young children"}, // whole words only
+		{"yourself and yours", "yourself and yours"},
+	} {
+		if got := theirs(carer, tt.in); got != tt.want {
+			t.Errorf("theirs(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if got := theirs(context.Background(), tt.in); got != tt.in {
+			t.Errorf("theirs changed %q for the person themselves: %q", tt.in, got)
+		}
+	}
+	if got := foundText(store.SearchResults{Total: 1, Query: "for young"}, theirs(carer, "your record")); got != "We found 1 entry in Mrs Jane Example's record that matches ‘for young’." {
+		t.Errorf("foundText = %q", got)
+	}
+	if got := theirAnswer(carer, "Yes, they can see my record"); got != "Yes, they can see your record" {
+		t.Errorf("theirAnswer = %q", got)
 	}
 }

@@ -316,7 +316,7 @@ func header(p Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = headerNavItem(p.Path, "/record", "Your record").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = headerNavItem(p.Path, "/record", p.Whose()+" record").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -244,9 +244,9 @@ func (s *Server) mayItem() echo.MiddlewareFunc {
 func (s *Server) ownOnly(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if g, ok := actingGrant(c); ok {
-			why := "This page is only about your own record, so it cannot be used for " + g.Person.Name() + "."
+			why := "This page is only for the person whose record it is, so it cannot be used for " + g.Person.Name() + "."
 			if signedInAccount(c).PersonID != 0 {
-				why += " Switch to yourself to use it."
+				why += " To use it for your own record, switch to yourself."
 			}
 			return s.ownRefuse(c, g, why)
 		}
