@@ -269,13 +269,20 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 		if once != nil {
 			var made int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM carer_grants WHERE person_id = ? AND form_once = ?`, personID, once).Scan(&made)
-			if err == nil {
-				if g, err = db.grantTx(ctx, tx, made); err != nil {
+			switch {
+			case err == nil:
+				sent, err := db.grantTx(ctx, tx, made)
+				if err != nil {
 					return err
 				}
-				return Errorf(ECONFLICT, "You have already sent this invitation.")
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
+				if sent.CarerName == inv.CarerName && sent.Relationship == inv.Relationship && slices.Equal(sent.Scopes, orderScopes(inv.Scopes)) {
+					g = sent
+					return Errorf(ECONFLICT, "You have already sent this invitation.")
+				}
+				// The same form sent again saying something else (a page brought back
+				// with the browser's Back button, then changed): another invitation.
+				once = nil
+			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("look for the invitation: %w", err)
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +44,7 @@ type accessSpool struct {
 
 	moving  chan struct{} // one move at a time (a channel, so a page can give up waiting)
 	moved   int64         // bytes at the start of the file already in the table
+	asideTo int64         // bytes at the start of the file whose damaged lines are kept aside already
 	waiting atomic.Int64  // entries in the file not yet in the table
 }
 
@@ -229,9 +231,13 @@ func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 		// would hold back every entry after it. It is kept, as it was, in a file
 		// beside the spool before the spool can be emptied: if that cannot be
 		// written, nothing moves, so nothing is lost.
+		// A batch the database refuses is read again at the next move: its
+		// damaged lines are kept aside once, not again at every try.
+		damaged = slices.DeleteFunc(damaged, func(d damagedLine) bool { return d.offset < s.asideTo })
 		if err := s.setAside(damaged); err != nil {
 			return moved, err
 		}
+		s.asideTo = max(s.asideTo, s.moved+int64(whole))
 		if err := db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, batch) }); err != nil {
 			return moved, err
 		}
@@ -244,7 +250,7 @@ func (db *DB) MoveAccessSpool(ctx context.Context) (int, error) {
 	s.mu.Lock()
 	if s.size == s.moved && s.moved > 0 && s.f != nil {
 		if err := s.f.Truncate(0); err == nil {
-			s.size, s.synced, s.moved = 0, 0, 0
+			s.size, s.synced, s.moved, s.asideTo = 0, 0, 0, 0
 		}
 	}
 	s.mu.Unlock()
@@ -274,6 +280,7 @@ func (s *accessSpool) setAside(damaged []damagedLine) error {
 	for _, d := range damaged {
 		all = append(all, d.line...)
 	}
+	_, statErr := os.Stat(path)
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err == nil {
 		_, err = f.Write(all)
@@ -283,6 +290,9 @@ func (s *accessSpool) setAside(damaged []damagedLine) error {
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
+	}
+	if err == nil && os.IsNotExist(statErr) {
+		err = syncDir(filepath.Dir(path)) // the new file's name is on disk before the spool is emptied
 	}
 	if err != nil {
 		return fmt.Errorf("access log spool %s: %d lines that do not read could not be kept in %s, so they stay in the spool: %w", s.path, len(damaged), path, err)
@@ -332,5 +342,18 @@ func (s *accessSpool) close() error {
 	}
 	err := s.f.Close()
 	s.f = nil
+	return err
+}
+
+// syncDir syncs a folder, so a file just made in it is found after a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
 	return err
 }

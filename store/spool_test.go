@@ -298,3 +298,36 @@ func TestDamagedSpoolLinesAreKept(t *testing.T) {
 		}
 	})
 }
+
+// A damaged line is kept aside once, though the database refuses the batch
+// it is in (the very case the spool is for) and the move is tried again.
+func TestDamagedLineKeptOnceAcrossRetries(t *testing.T) {
+	ctx := context.Background()
+	good, _ := json.Marshal(spooled{SpoolID: "a1", Access: Access{At: "2026-11-26T10:00:00.000000000Z", AccountID: 1, PersonID: 7, Action: "view", What: "page 0", ActorKind: ActorSelf}})
+	damaged := "garbage not json\n"
+	dir := t.TempDir()
+	spool := SpoolPath(filepath.Join(dir, "portal.db"), "")
+	if err := os.WriteFile(spool, []byte(damaged+string(good)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := spoolDB(t, dir)
+	defer db.Close()
+	if _, err := db.db.Exec(`CREATE TRIGGER refuse BEFORE INSERT ON access_log BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := db.MoveAccessSpool(ctx); err == nil {
+			t.Fatal("move succeeded while the table refused")
+		}
+	}
+	if _, err := db.db.Exec(`DROP TRIGGER refuse`); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.MoveAccessSpool(ctx); err != nil || n != 1 {
+		t.Fatalf("move = %d, %v", n, err)
+	}
+	kept, _ := os.ReadFile(DamagedSpoolPath(spool))
+	if string(kept) != damaged {
+		t.Errorf("kept aside %q, want the damaged line once %q", kept, damaged)
+	}
+}

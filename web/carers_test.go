@@ -758,6 +758,16 @@ func TestInvitationFormSentTwice(t *testing.T) {
 	if err != nil || len(grants) != 1 {
 		t.Fatalf("Jane has %d invitations (%v), want 1", len(grants), err)
 	}
+	// The same form brought back (the browser's Back button) and changed is another invitation.
+	changed := url.Values{}
+	for k, v := range sent {
+		changed[k] = v
+	}
+	changed.Set("name", "Dad Example")
+	changed.Set("relationship", "father")
+	if rec := f.post(t, "/carers/invite", jane, changed); rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
+		t.Errorf("the form brought back and changed: %d, want a new invitation's code", rec.Code)
+	}
 	// Another form is another invitation.
 	sent.Set("once", other)
 	if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK {
