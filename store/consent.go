@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mycarerecord/portal/store/fhir"
@@ -40,15 +41,26 @@ type forCarerKey struct{}
 
 // carerReads is what ForCarer notes on a context.
 type carerReads struct {
-	scopes []string // the grant's scopes; nil for every section
+	scopes []string    // the grant's scopes; nil for every section
+	rules  *carerRules // what the person keeps out, worked out once for all the reads on ctx
+}
+
+// carerRules remembers each person's withheldRule for one carer's request:
+// a page reads its list, sources, sync lines and labels, each leaving out
+// the same entries.
+type carerRules struct {
+	mu     sync.Mutex
+	byPerson map[int64]withheldRule
 }
 
 // ForCarer marks reads made on ctx as being for a carer: items the person has
 // withheld from sharing are left out of every read of their record, and the
 // organisations a carer is told of are only those that show them something.
-// scopes are the carer's grant's (sections and actions); none means every section.
+// scopes are the carer's grant's (sections and actions); none means every
+// section. What the person keeps out is read once for all the reads on the
+// returned ctx: make one per request, so a change of choices shows at the next.
 func ForCarer(ctx context.Context, scopes ...string) context.Context {
-	return context.WithValue(ctx, forCarerKey{}, carerReads{scopes: scopes})
+	return context.WithValue(ctx, forCarerKey{}, carerReads{scopes: scopes, rules: &carerRules{byPerson: map[int64]withheldRule{}}})
 }
 
 // IsForCarer says whether reads on ctx are for a carer.
@@ -966,12 +978,23 @@ func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, e
 	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}, ids: ids}, nil
 }
 
-// carerRule is withheldRule when ctx reads for a carer, and no rule otherwise.
+// carerRule is withheldRule when ctx reads for a carer (worked out once per
+// ctx, see ForCarer), and no rule otherwise.
 func (db *DB) carerRule(ctx context.Context, personID int64) (withheldRule, error) {
-	if !IsForCarer(ctx) {
+	reads, ok := ctx.Value(forCarerKey{}).(carerReads)
+	if !ok {
 		return withheldRule{}, nil
 	}
-	return db.withheldRule(ctx, personID)
+	reads.rules.mu.Lock()
+	defer reads.rules.mu.Unlock()
+	if r, ok := reads.rules.byPerson[personID]; ok {
+		return r, nil
+	}
+	r, err := db.withheldRule(ctx, personID)
+	if err == nil {
+		reads.rules.byPerson[personID] = r
+	}
+	return r, err
 }
 
 // consentState is the person's choices as they stand: the latest decision's
@@ -1107,7 +1130,7 @@ func (db *DB) carerFilter(ctx context.Context, personID int64) (string, []any, e
 		list, _ := json.Marshal(reads.scopes)
 		cond, args = ` AND ri.section IN (SELECT value FROM json_each(?))`, []any{string(list)}
 	}
-	r, err := db.withheldRule(ctx, personID)
+	r, err := db.carerRule(ctx, personID)
 	if err != nil || r.cond == "" {
 		return cond, args, err
 	}
