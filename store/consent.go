@@ -49,7 +49,7 @@ type carerReads struct {
 // a page reads its list, sources, sync lines and labels, each leaving out
 // the same entries.
 type carerRules struct {
-	mu     sync.Mutex
+	mu       sync.Mutex
 	byPerson map[int64]withheldRule
 }
 
