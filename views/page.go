@@ -162,12 +162,7 @@ func wholeDateWrong(errs []FieldError, id string) bool {
 // Whose says whose record the page is about, to start a heading: "Your",
 // or, for a carer, "Mrs Jane Example's". Carers read someone else's record,
 // and the pages must not talk to them as if it were theirs.
-func (p Page) Whose() string {
-	if p.Acting != nil {
-		return p.Acting.Name + "'s"
-	}
-	return "Your"
-}
+func (p Page) Whose() string { return capitalise(p.whose()) }
 
 // whose is Whose inside a sentence: "your", or "Mrs Jane Example's".
 func (p Page) whose() string {
