@@ -208,6 +208,11 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 	raw.Close()
 	switch {
 	case err != nil:
+		// A folder it cannot write beside stops even a read of a WAL-mode
+		// file: that, not the file, is what is wrong.
+		if why := whyNotOpened(path); why != nil {
+			return nil, why
+		}
 		return nil, fmt.Errorf("%w: %w", ErrNotPortal, err)
 	case tables == 0:
 		return nil, ErrNoDatabase

@@ -115,6 +115,9 @@ func TestImportIntoAFolderItMayNotWrite(t *testing.T) {
 	if _, _, err := portal(t, "export", "--db", unreadable, "--person", "1"); err == nil || err.Error() != "cannot open "+unreadable+": permission denied" {
 		t.Errorf("export: got %v", err)
 	}
+	if _, _, err := portal(t, "export", "--db", mine, "--person", "1"); err == nil || err.Error() != "cannot create "+mine+"-wal beside "+mine+": permission denied" {
+		t.Errorf("export from a folder it may not write: got %v", err)
+	}
 }
 
 // TestImportSkipsAFolderItMayNotRead: a folder under the one named that
