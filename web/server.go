@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/a-h/templ"
@@ -58,6 +59,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	}
 	if cfg.RPID == "" {
 		cfg.RPID = origin.Hostname()
+	}
+	if !RPIDFits(origin.Hostname(), cfg.RPID) {
+		return nil, fmt.Errorf("passkey relying party id %q must be the origin's host %q or a domain it is under", cfg.RPID, origin.Hostname())
 	}
 	if cfg.SessionPolicy == (store.SessionPolicy{}) {
 		cfg.SessionPolicy = store.DefaultSessionPolicy()
@@ -192,4 +196,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 
 func wantsJSON(c echo.Context) bool {
 	return c.Request().Header.Get(echo.HeaderContentType) == echo.MIMEApplicationJSON
+}
+
+// RPIDFits says whether browsers let a page on host use passkeys for the
+// relying party id rpid: the host itself, or a domain it is under.
+func RPIDFits(host, rpid string) bool {
+	host, rpid = strings.ToLower(host), strings.ToLower(rpid)
+	return rpid != "" && (host == rpid || strings.HasSuffix(host, "."+rpid))
 }

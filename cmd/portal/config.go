@@ -128,6 +128,20 @@ func checkOrigin(origin string) error {
 	return nil
 }
 
+// envSwitch reads an on/off setting: 1, true or on; 0, false, off or unset.
+// Anything else is refused, so a mistyped PORTAL_DEMO=yes never quietly
+// starts a real portal, nor the other way round.
+func envSwitch(getenv func(string) string, key string) (bool, error) {
+	switch v := getenv(key); strings.ToLower(v) {
+	case "1", "true", "on":
+		return true, nil
+	case "", "0", "false", "off":
+		return false, nil
+	default:
+		return false, fmt.Errorf("%s=%q: use 1 (on) or 0 (off)", key, v)
+	}
+}
+
 func envOr(getenv func(string) string, key, def string) string {
 	if v := getenv(key); v != "" {
 		return v

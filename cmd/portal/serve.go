@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -27,7 +28,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&cfg.Addr, "addr", envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"), "address to listen on (PORTAL_ADDR)")
 	fs.StringVar(&cfg.Origin, "origin", getenv("PORTAL_ORIGIN"), "address people browse to, e.g. https://care.example.org (PORTAL_ORIGIN; default http://localhost:PORT)")
 	fs.StringVar(&cfg.RPID, "rp-id", getenv("PORTAL_RP_ID"), "passkey relying party id (PORTAL_RP_ID; default the origin's host)")
-	fs.BoolVar(&cfg.Demo, "demo", getenv("PORTAL_DEMO") == "1" || getenv("PORTAL_DEMO") == "true", "load made-up demo data into an empty database and say so on every page (PORTAL_DEMO=1)")
+	demo, demoErr := envSwitch(getenv, "PORTAL_DEMO")
+	if demoErr != nil {
+		return fmt.Errorf("serve: %w", demoErr)
+	}
+	fs.BoolVar(&cfg.Demo, "demo", demo, "load made-up demo data into an empty database and say so on every page (PORTAL_DEMO=1)")
 	cfg.SessionKey = getenv("PORTAL_SESSION_KEY")
 	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
 	cfg.SyncWorkers, cfg.Freshness = 2, 15*time.Minute
@@ -55,6 +60,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := checkOrigin(cfg.Origin); err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	if u, _ := url.Parse(cfg.Origin); cfg.RPID != "" && !web.RPIDFits(u.Hostname(), cfg.RPID) {
+		return fmt.Errorf("serve: --rp-id %q must be the host of --origin (%s) or a domain it is under, or passkeys cannot work", cfg.RPID, u.Hostname())
 	}
 	hashKey, blockKey, err := cfg.sessionKeys()
 	if err != nil {
