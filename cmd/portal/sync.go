@@ -24,7 +24,7 @@ import (
 const sourceUsage = `Usage: portal source add|list|social-care|remove [flags] [arguments]
 
 add NAME URL             add a FHIR server records come from
-list                     list the sources, each with when it last synced
+list                     list the sources: organisation, address, authentication, social care
 social-care NAME yes|no  say whether a source is a social care service
 remove NAME              remove a source and everything cached from it
 `
