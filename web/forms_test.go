@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"net/http"
@@ -69,11 +70,44 @@ func TestEveryFormRefusesBadInput(t *testing.T) {
 		return sessionCookie(t, id), s.CSRFToken
 	}
 
-	forms := crawlForms(t, f.handler, session, []string{"/record", "/account", "/enrol", "/signin", "/accessibility"})
-	if len(forms) < 3 {
-		t.Fatalf("found only %d forms: the walk is broken", len(forms))
+	// Jane has a carer, so her carers' forms are there; the carer walks
+	// too, acting for her, and a second invitation waits to be accepted.
+	john := f.newCarer(t, "John Smith")
+	grant := f.grant(t, f.jane, acct, john, "medicines", "choices")
+	if _, _, err := f.db.CreateInvitation(ctx, f.jane.ID, acct.ID, store.Invitation{CarerName: "Amir Khan", Relationship: "friend", Scopes: []string{"medicines"}},
+		grantLogged(acct, "invited Amir Khan (friend)")); err != nil {
+		t.Fatal(err)
 	}
+	carerSession := func() (*http.Cookie, string) {
+		id, s, err := f.db.CreateSession(ctx, john.acct.ID, store.DefaultSessionPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.db.SetActingFor(ctx, id, john.acct.ID, grant.ID); err != nil {
+			// A form given up or revoked the grant: Jane asks John again.
+			john.id = id
+			grant = f.grant(t, f.jane, acct, john, "medicines", "choices")
+		}
+		return sessionCookie(t, id), s.CSRFToken
+	}
+
+	forms := crawlForms(t, f.handler, session, []string{"/record", "/account", "/carers", "/enrol", "/signin", "/carers/accept", "/accessibility"})
+	carerForms := crawlForms(t, f.handler, carerSession, []string{"/record", "/caring", "/acting-for", "/account"})
+	if len(forms) < 3 || len(carerForms) < 3 {
+		t.Fatalf("found only %d and %d forms: the walk is broken", len(forms), len(carerForms))
+	}
+	type roleForm struct {
+		pageForm
+		session func() (*http.Cookie, string)
+	}
+	var roles []roleForm
 	for _, fm := range forms {
+		roles = append(roles, roleForm{fm, session})
+	}
+	for _, fm := range carerForms {
+		roles = append(roles, roleForm{fm, carerSession})
+	}
+	for _, fm := range roles {
 		for field := range fm.fields {
 			if field == "csrf" {
 				continue
@@ -84,7 +118,7 @@ func TestEveryFormRefusesBadInput(t *testing.T) {
 					values[k] = append([]string(nil), v...)
 				}
 				values.Set(field, in.value)
-				cookie, token := session()
+				cookie, token := fm.session()
 				values.Set("csrf", token)
 				var req *http.Request
 				if fm.method == http.MethodGet {
@@ -112,10 +146,10 @@ func TestEveryFormRefusesBadInput(t *testing.T) {
 		}
 	}
 	var names []string
-	for _, fm := range forms {
+	for _, fm := range roles {
 		names = append(names, fm.method+" "+fm.action)
 	}
-	t.Logf("%d forms, %d bad inputs in each field: %s", len(forms), len(badInputs), strings.Join(names, ", "))
+	t.Logf("%d forms (%d the person's, %d a carer's), %d bad inputs in each field: %s", len(roles), len(forms), len(carerForms), len(badInputs), strings.Join(names, ", "))
 }
 
 // crawlForms follows same-site links from the start pages (at most 300
@@ -167,8 +201,19 @@ func crawlForms(t *testing.T, h http.Handler, session func() (*http.Cookie, stri
 		out = append(out, formsOf(d, page, formSeen)...)
 	}
 	// A form's answer may be another form (a "check your answers" page): send
-	// each POST form once as the page fills it, and take the forms that come back.
-	for _, fm := range slices.Clone(out) {
+	// each POST form once as the page fills it, and take the forms that come
+	// back; those that end what the session may do (giving up a carer's
+	// access, revoking it) go last, so the others are sent while it stands.
+	ending := regexp.MustCompile(`/(give-up|revoke)$`)
+	sent := slices.Clone(out)
+	last := func(fm pageForm) int {
+		if ending.MatchString(fm.action) {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(sent, func(a, b pageForm) int { return cmp.Compare(last(a), last(b)) })
+	for _, fm := range sent {
 		if fm.method != http.MethodPost {
 			continue
 		}
@@ -203,11 +248,20 @@ func formsOf(d *goquery.Document, page string, formSeen map[string]bool) []pageF
 	{
 		d.Find("form").Each(func(_ int, form *goquery.Selection) {
 			fm := pageForm{page: page, method: strings.ToUpper(form.AttrOr("method", "GET")), action: form.AttrOr("action", strings.SplitN(page, "?", 2)[0]), fields: url.Values{}}
+			changed := map[string]bool{} // radio groups already given an answer other than the page's
 			form.Find("input[name], select[name], textarea[name]").Each(func(_ int, in *goquery.Selection) {
 				name := in.AttrOr("name", "")
+				_, checked := in.Attr("checked")
 				switch strings.ToLower(in.AttrOr("type", "text")) {
-				case "radio", "checkbox":
-					if _, ok := in.Attr("checked"); ok || fm.fields.Get(name) == "" {
+				case "radio":
+					// Another answer than the page's, so that sending the form as filled
+					// reaches the "check your answers" page behind it.
+					if !changed[name] && (!checked || fm.fields.Get(name) == "") {
+						fm.fields.Set(name, in.AttrOr("value", "on"))
+						changed[name] = !checked
+					}
+				case "checkbox":
+					if checked || fm.fields.Get(name) == "" {
 						fm.fields.Set(name, in.AttrOr("value", "on"))
 					}
 				default:
