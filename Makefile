@@ -9,7 +9,7 @@ TAGS    := -tags sqlite_fts5
 BIN     := bin/portal
 PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v '/e2e$$')
 
-.PHONY: run build deps tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots fuzz vulncheck
+.PHONY: run build deps toolchain tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots fuzz vulncheck
 
 run: build
 	./$(BIN) serve --demo --db data/portal.db
@@ -18,8 +18,14 @@ build: deps
 	$(GO) build $(TAGS) -o $(BIN) ./cmd/portal
 
 ## deps: Go modules, and the npm packages the portal serves (nhsuk-frontend) and tests with (axe-core).
-deps: static/node_modules/.installed e2e/fhirserver/node_modules/.installed
+deps: toolchain static/node_modules/.installed e2e/fhirserver/node_modules/.installed
 	$(GO) mod download
+
+## toolchain: a C compiler for go-sqlite3 (cgo), installed when missing. Go itself must be there
+## already, 1.21 or newer, which fetches Go 1.26.10 through the module proxy.
+toolchain:
+	@command -v $(GO) >/dev/null || { echo "make: Go 1.21 or newer is needed on PATH (https://go.dev/dl); it fetches Go 1.26.10 itself" >&2; exit 1; }
+	@command -v gcc >/dev/null || (apt-get update && apt-get install -y gcc libc6-dev)
 
 static/node_modules/.installed: static/package.json static/package-lock.json
 	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
