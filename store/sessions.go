@@ -16,7 +16,6 @@ type Session struct {
 	AccountID     int64 // 0 when nobody is signed in
 	CSRFToken     string
 	EnrolPersonID int64  // set once an enrolment code and date of birth matched
-	Ceremony      []byte // in-flight WebAuthn session data
 	ActingGrantID int64  // the grant the account acts under; 0 for its own record (see ActingGrantFor)
 	CreatedAt     time.Time
 	LastSeenAt    time.Time
@@ -130,8 +129,8 @@ func readSession(ctx context.Context, q interface {
 	var s Session
 	var acct, enrol, acting sql.NullInt64
 	var created, seen, expires string
-	err := q.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, ceremony, created_at, last_seen_at, expires_at, acting_grant_id
-FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &s.Ceremony, &created, &seen, &expires, &acting)
+	err := q.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &created, &seen, &expires, &acting)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
 	}
@@ -162,6 +161,25 @@ func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, 
 // SetSessionCeremony keeps in-flight WebAuthn data with the session (nil clears it).
 func (db *DB) SetSessionCeremony(ctx context.Context, id string, data []byte) error {
 	return db.updateSession(ctx, id, `UPDATE sessions SET ceremony = ? WHERE id_hash = ?`, data)
+}
+
+// TakeSessionCeremony returns the session's in-flight WebAuthn data and
+// clears it in the same write transaction, so of two requests answering one
+// challenge at once only one gets it; the other gets nil.
+func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error) {
+	var data []byte
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT ceremony FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&data)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || data == nil:
+			return nil
+		case err != nil:
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET ceremony = NULL WHERE id_hash = ?`, hashToken(id))
+		return err
+	})
+	return data, err
 }
 
 // SetSessionEnrolPerson records that this session proved it may enrol for the person.

@@ -68,16 +68,19 @@ func (s *Server) saveCeremony(c echo.Context, sess *requestSession, kind string,
 }
 
 // takeCeremony returns the session's in-flight ceremony of that kind and clears
-// it, so a challenge can be answered once only.
+// it, so a challenge can be answered once only, even by requests sent
+// together: the one that clears it gets it (not the copy each request read
+// with its session).
 func (s *Server) takeCeremony(c echo.Context, sess *requestSession, kind string) (webauthn.SessionData, error) {
 	var cer ceremony
-	if len(sess.Ceremony) > 0 {
-		if err := json.Unmarshal(sess.Ceremony, &cer); err != nil {
+	b, err := s.db.TakeSessionCeremony(c.Request().Context(), sess.ID)
+	if err != nil {
+		return webauthn.SessionData{}, err
+	}
+	if len(b) > 0 {
+		if err := json.Unmarshal(b, &cer); err != nil {
 			return webauthn.SessionData{}, fmt.Errorf("read ceremony: %w", err)
 		}
-	}
-	if err := s.db.SetSessionCeremony(c.Request().Context(), sess.ID, nil); err != nil {
-		return webauthn.SessionData{}, err
 	}
 	if cer.Kind != kind {
 		return webauthn.SessionData{}, store.Errorf(store.EINVALID, "Your passkey request has expired. Try again.")

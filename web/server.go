@@ -51,6 +51,9 @@ type Server struct {
 	secure   bool // origin is https: HSTS and Secure cookies
 }
 
+// ceremonyTimeout is how long a passkey challenge may be answered.
+const ceremonyTimeout = 10 * time.Minute
+
 // New builds a server over db.
 func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	origin, err := url.Parse(cfg.Origin)
@@ -76,6 +79,12 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		RPID:          cfg.RPID,
 		RPDisplayName: "My Care Record",
 		RPOrigins:     []string{origin.Scheme + "://" + origin.Host},
+		// A challenge is good for ten minutes, here as in the browser: one
+		// left in a session is never answered hours later.
+		Timeouts: webauthn.TimeoutsConfig{
+			Login:        webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTimeout, TimeoutUVD: ceremonyTimeout},
+			Registration: webauthn.TimeoutConfig{Enforce: true, Timeout: ceremonyTimeout, TimeoutUVD: ceremonyTimeout},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webauthn: %w", err)

@@ -1,10 +1,14 @@
 package web_test
 
 import (
+	"database/sql"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // opensRecord reports whether the client's session opens the record.
@@ -155,6 +159,64 @@ func TestReplayedAssertionRefused(t *testing.T) {
 			t.Fatalf("status %d, want 400: %s", rec.Code, rec.Body.String())
 		}
 	})
+}
+
+// TestChallengeAnsweredOnceWhenSentTogether sends one assertion eight times
+// at once in the same browser session: only one request may take the
+// challenge, so only one signs in.
+func TestChallengeAnsweredOnceWhenSentTogether(t *testing.T) {
+	f := newFixture(t)
+	k, _ := f.enrolWithKey(t, f.jane)
+	c := newPasskeyBrowser(t, f.handler)
+	c.page("/signin")
+	assertion := keyGet(t, k, c.must(c.json("/signin/begin", nil), http.StatusOK, "begin"))
+	codes := make([]int, 8)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range codes {
+		tab := *c // each request with the session's cookie and token, as a browser's tabs would
+		wg.Go(func() {
+			<-start
+			codes[i] = tab.json("/signin/finish", assertion).Code
+		})
+	}
+	close(start)
+	wg.Wait()
+	if n := slices.Index(codes, http.StatusOK); n < 0 || slices.Contains(codes[n+1:], http.StatusOK) {
+		t.Fatalf("statuses %v, want exactly one 200", codes)
+	}
+}
+
+// TestExpiredChallengeRefused: a challenge past its ten minutes is refused,
+// though the session that holds it is still alive.
+func TestExpiredChallengeRefused(t *testing.T) {
+	f := newFixture(t)
+	k, _ := f.enrolWithKey(t, f.jane)
+	c := newPasskeyBrowser(t, f.handler)
+	c.page("/signin")
+	assertion := keyGet(t, k, c.must(c.json("/signin/begin", nil), http.StatusOK, "begin"))
+	raw, err := sql.Open("sqlite3", "file:"+f.path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var stored string
+	if err := raw.QueryRow(`SELECT json_extract(ceremony, '$.data.expires') FROM sessions WHERE ceremony IS NOT NULL`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	expires, _ := time.Parse(time.RFC3339Nano, stored)
+	if left := time.Until(expires); left <= 9*time.Minute || left > 10*time.Minute {
+		t.Fatalf("the challenge expires in %s, want 10 minutes", left)
+	}
+	past := time.Now().Add(-time.Second).UTC().Format(time.RFC3339Nano)
+	if res, err := raw.Exec(`UPDATE sessions SET ceremony = json_set(ceremony, '$.data.expires', ?) WHERE ceremony IS NOT NULL`, past); err != nil {
+		t.Fatal(err)
+	} else if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%d ceremonies waiting, want 1", n)
+	}
+	if rec := c.json("/signin/finish", assertion); rec.Code != http.StatusBadRequest || opensRecord(c) {
+		t.Fatalf("an expired challenge: status %d, want 400: %s", rec.Code, rec.Body.String())
+	}
 }
 
 // TestClonedPasskeyKeepsTheOriginalsCount: after a refused clone, the stored
