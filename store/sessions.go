@@ -15,8 +15,8 @@ import (
 type Session struct {
 	AccountID     int64 // 0 when nobody is signed in
 	CSRFToken     string
-	EnrolPersonID int64  // set once an enrolment code and date of birth matched
-	ActingGrantID int64  // the grant the account acts under; 0 for its own record (see ActingGrantFor)
+	EnrolPersonID int64 // set once an enrolment code and date of birth matched
+	ActingGrantID int64 // the grant the account acts under; 0 for its own record (see ActingGrantFor)
 	CreatedAt     time.Time
 	LastSeenAt    time.Time
 	ExpiresAt     time.Time
