@@ -58,7 +58,7 @@ func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	if _, err := s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, err := s.db.RotateSession(ctx, sess, s.carer.ID, store.DefaultSessionPolicy())
+	signedIn, _, err := s.db.RotateSession(ctx, sess, s.carer.ID, nil, store.DefaultSessionPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

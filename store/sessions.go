@@ -53,13 +53,15 @@ func (db *DB) CreateSession(ctx context.Context, accountID int64, p SessionPolic
 	var s Session
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		id, s, err = db.createSession(ctx, tx, accountID, p)
+		id, s, err = db.createSession(ctx, tx, accountID, nil, p)
 		return err
 	})
 	return id, s, err
 }
 
-func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, p SessionPolicy) (string, Session, error) {
+// createSession starts a session; credentialID names the passkey it was
+// signed in with, whose removal ends it.
+func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, credentialID []byte, p SessionPolicy) (string, Session, error) {
 	id := randomToken()
 	now := db.now()
 	s := Session{AccountID: accountID, CSRFToken: randomToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.Absolute)}
@@ -67,8 +69,9 @@ func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, p 
 	if accountID != 0 {
 		acct = sql.NullInt64{Int64: accountID, Valid: true}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		hashToken(id), acct, s.CSRFToken, formatTime(now), formatTime(now), formatTime(s.ExpiresAt))
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, last_seen_at, expires_at, passkey_id)
+VALUES (?, ?, ?, ?, ?, ?, (SELECT id FROM passkeys WHERE credential_id = ? AND account_id = ?))`,
+		hashToken(id), acct, s.CSRFToken, formatTime(now), formatTime(now), formatTime(s.ExpiresAt), credentialID, acct)
 	if err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -143,8 +146,9 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enro
 }
 
 // RotateSession ends the session oldID and starts a new one for accountID,
-// so an id known before sign-in is useless after it (no session fixation).
-func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, p SessionPolicy) (string, Session, error) {
+// so an id known before sign-in is useless after it (no session fixation),
+// signed in with the passkey credentialID: removing it ends the session.
+func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (string, Session, error) {
 	var id string
 	var s Session
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -152,7 +156,7 @@ func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, 
 			return fmt.Errorf("end old session: %w", err)
 		}
 		var err error
-		id, s, err = db.createSession(ctx, tx, accountID, p)
+		id, s, err = db.createSession(ctx, tx, accountID, credentialID, p)
 		return err
 	})
 	return id, s, err

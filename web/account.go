@@ -183,14 +183,16 @@ func (s *Server) removePasskeyPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.RemoveLastPasskey(s.page(c, "Remove your only passkey?"), pk))
 }
 
-// removePasskey removes a passkey. The last one goes only once confirmed, and
-// then every session of the account ends with it, this one included.
+// removePasskey removes a passkey, and with it every session it signed in
+// (store/migrations/0024), this one too if it did. The last one goes only
+// once confirmed, and then every session of the account ends with it.
 func (s *Server) removePasskey(c echo.Context) error {
+	ctx := c.Request().Context()
 	pk, err := s.accountPasskey(c)
 	if err != nil {
 		return err
 	}
-	left, err := s.db.RemovePasskey(c.Request().Context(), pk.AccountID, pk.ID, c.FormValue("confirm") == "yes")
+	left, err := s.db.RemovePasskey(ctx, pk.AccountID, pk.ID, c.FormValue("confirm") == "yes")
 	switch {
 	case store.ErrorCode(err) == store.ECONFLICT:
 		return c.Redirect(http.StatusSeeOther, "/account/passkeys/"+strconv.FormatInt(pk.ID, 10)+"/remove")
@@ -199,6 +201,10 @@ func (s *Server) removePasskey(c echo.Context) error {
 	case left == 0:
 		s.clearSessionCookie(c)
 		return c.Redirect(http.StatusSeeOther, "/account/removed")
+	}
+	if _, err := s.db.Session(ctx, sessionOf(c).ID, s.cfg.SessionPolicy); store.ErrorCode(err) == store.ENOTFOUND {
+		s.clearSessionCookie(c) // signed in here with the passkey removed
+		return c.Redirect(http.StatusSeeOther, "/signed-out")
 	}
 	return c.Redirect(http.StatusSeeOther, "/account?done="+views.DoneRemoved)
 }

@@ -150,12 +150,13 @@ func (s *Server) signInFinish(c echo.Context) error {
 	if s.cfg.Sync != nil && acct.PersonID != 0 {
 		s.cfg.Sync.EnqueueIfStale(ctx, acct.PersonID)
 	}
-	return s.signIn(c, sess, acct.ID)
+	return s.signIn(c, sess, acct.ID, cred.ID)
 }
 
-// signIn replaces the session with a new one for the account (a new id defeats fixation).
-func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64) error {
-	id, ns, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, s.cfg.SessionPolicy)
+// signIn replaces the session with a new one for the account (a new id
+// defeats fixation), signed in with the passkey credentialID.
+func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) error {
+	id, ns, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
 	if err != nil {
 		return err
 	}
@@ -369,5 +370,5 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 	if s.cfg.Sync != nil {
 		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
 	}
-	return s.signIn(c, sess, acct.ID)
+	return s.signIn(c, sess, acct.ID, cred.ID)
 }

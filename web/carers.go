@@ -466,5 +466,5 @@ func (s *Server) acceptPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.signIn(c, sess, acct.ID)
+	return s.signIn(c, sess, acct.ID, cred.ID)
 }

@@ -308,7 +308,7 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, err := f.db.RotateSession(ctx, anon, john.ID, store.DefaultSessionPolicy())
+	signedIn, _, err := f.db.RotateSession(ctx, anon, john.ID, nil, store.DefaultSessionPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

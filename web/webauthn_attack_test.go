@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"bytes"
+	"context"
 	"database/sql"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -255,5 +258,64 @@ func TestPasskeyWithoutCounterSignsIn(t *testing.T) {
 		if rec, c := f.signInWithKey(t, k); rec.Code != http.StatusOK || !opensRecord(c) {
 			t.Fatalf("sign-in %d with a counter of 0: %d %s", i+1, rec.Code, rec.Body.String())
 		}
+	}
+}
+
+// TestRemovingAPasskeyEndsItsSessions: a person who removes a passkey (one
+// they lost, or one someone added with their unlocked browser) also signs
+// out every device it signed in, and only those; removing the one this
+// browser signed in with signs it out too.
+func TestRemovingAPasskeyEndsItsSessions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	k1, a := f.enrolWithKey(t, f.jane)
+	var keys []*softKey
+	for range 2 {
+		a.page("/account")
+		k := newSoftKey(t, "http://localhost:8080", "localhost")
+		opts := a.must(a.json("/account/passkeys/begin", nil), http.StatusOK, "add begin")
+		a.must(a.json("/account/passkeys/finish", keyCreate(t, k, opts)), http.StatusOK, "add finish")
+		keys = append(keys, k)
+	}
+	k2 := keys[0]
+	_, b := f.signInWithKey(t, k2)
+	_, c := f.signInWithKey(t, k1)
+	if !opensRecord(a) || !opensRecord(b) || !opensRecord(c) {
+		t.Fatal("not everyone is signed in")
+	}
+	passkeyID := func(k *softKey) string {
+		pks, err := f.db.Passkeys(ctx, f.ownAccount(t, f.jane).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pk := range pks {
+			if bytes.Equal(pk.CredentialID, k.CredID) {
+				return strconv.FormatInt(pk.ID, 10)
+			}
+		}
+		t.Fatal("no such passkey")
+		return ""
+	}
+
+	a.page("/account")
+	if rec := a.form("/account/passkeys/"+passkeyID(k2)+"/remove", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account?done=removed" {
+		t.Fatalf("remove k2: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if opensRecord(b) {
+		t.Error("the session signed in with the removed passkey still opens the record")
+	}
+	if !opensRecord(a) || !opensRecord(c) {
+		t.Error("sessions signed in with another passkey ended")
+	}
+
+	a.page("/account")
+	if rec := a.form("/account/passkeys/"+passkeyID(k1)+"/remove", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/signed-out" {
+		t.Fatalf("remove k1 from a browser signed in with it: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if opensRecord(a) || opensRecord(c) {
+		t.Error("a session signed in with k1 survived its removal")
+	}
+	if rec, d := f.signInWithKey(t, keys[1]); rec.Code != http.StatusOK || !opensRecord(d) {
+		t.Errorf("the passkey left does not sign in: %d", rec.Code)
 	}
 }
