@@ -154,6 +154,9 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if name != "" {
+		s.logView(c, a.Person, "choices: "+name) // "Check your change" names the entry too
+	}
 	if name == "" && key != "" {
 		name = "This entry"
 	}

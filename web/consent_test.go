@@ -195,9 +195,14 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 	if d.Find(`input[name="answer"][checked]`).Length() != 0 {
 		t.Error("an answer is chosen before the person chose one")
 	}
+	before := len(accessLog(t, f, f.jane))
 	rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}})
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Check your change") {
 		t.Fatalf("check: %d", rec.Code)
+	}
+	// "Check your change" names the entry, so it is a look at the record.
+	if log := accessLog(t, f, f.jane); len(log) != before+1 || !strings.Contains(log[len(log)-1], "choices: Metformin") {
+		t.Errorf("the check page was not logged as a look at the entry: %q", log[before:])
 	}
 	rec = f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}})
 	if rec.Code != http.StatusSeeOther {
