@@ -96,8 +96,10 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 	s := &Server{cfg: cfg, db: db, assets: assets, webauthn: wa, log: log, secure: origin.Scheme == "https"}
 	s.cookies = sessions.NewCookieStore(cfg.HashKey, cfg.BlockKey)
 	s.cookies.Options = &sessions.Options{
-		Path:     "/",
-		MaxAge:   int(cfg.SessionPolicy.Absolute / time.Second),
+		Path: "/",
+		// No Max-Age: the cookie ends when the browser closes, so on a shared
+		// computer the next person does not find the record open; the session
+		// on the server ends sooner still (30 minutes idle, 12 hours in all).
 		HttpOnly: true,
 		// Chromium and Firefox accept Secure cookies from http://localhost, so only a plain-http remote host goes without.
 		Secure:   s.secure || origin.Hostname() == "localhost" || origin.Hostname() == "127.0.0.1",

@@ -319,3 +319,30 @@ func TestRemovingAPasskeyEndsItsSessions(t *testing.T) {
 		t.Errorf("the passkey left does not sign in: %d", rec.Code)
 	}
 }
+
+// TestSessionCookie: the cookie a sign-in sets is for this site's pages only,
+// out of script's reach, and ends when the browser closes.
+func TestSessionCookie(t *testing.T) {
+	f := newFixture(t)
+	k, _ := f.enrolWithKey(t, f.jane)
+	rec, _ := f.signInWithKey(t, k)
+	var set []string
+	for _, line := range rec.Result().Header.Values("Set-Cookie") {
+		if strings.HasPrefix(line, "mcr_session=") {
+			set = append(set, line)
+		}
+	}
+	if len(set) != 1 {
+		t.Fatalf("Set-Cookie for the session: %q", set)
+	}
+	for _, want := range []string{"; Path=/", "; HttpOnly", "; Secure", "; SameSite=Lax"} {
+		if !strings.Contains(set[0], want) {
+			t.Errorf("%q lacks %q", set[0], want)
+		}
+	}
+	for _, lasting := range []string{"Max-Age=", "Expires="} {
+		if strings.Contains(set[0], lasting) {
+			t.Errorf("%q outlives the browser (%s)", set[0], lasting)
+		}
+	}
+}
