@@ -190,6 +190,15 @@ func startPortalIn(t *testing.T, dir string, args ...string) *portal {
 		}
 	}
 	waitHealthy(t, base, exited)
+	// Health records are for the portal's user alone: no file it made may be
+	// read by another user of the machine.
+	for _, name := range []string{db, db + "-wal", db + "-shm", db + "-access-spool"} {
+		if fi, err := os.Stat(name); err != nil {
+			t.Errorf("%v", err)
+		} else if fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v: others may read it", filepath.Base(name), fi.Mode().Perm())
+		}
+	}
 	return p
 }
 

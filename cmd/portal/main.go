@@ -13,6 +13,9 @@ import (
 )
 
 func main() {
+	// Everything the portal makes (the database, its WAL files, the access
+	// log spool, exports) holds health records: for this user alone.
+	syscall.Umask(0o077)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
