@@ -4,7 +4,9 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,7 @@ var (
 	limitEnrolCode  = RateLimit{Burst: 20, Every: time.Minute}     // per client, codes submitted
 	limitPerCode    = RateLimit{Burst: 10, Every: 5 * time.Minute} // per code, from anywhere
 	limitEnrolSetup = RateLimit{Burst: 30, Every: 2 * time.Second} // per client, passkey ceremonies
+	limitSessionGet = RateLimit{Burst: 120, Every: time.Second}    // per client, signed-out pages that start a session (a database write)
 	limitMaxKeys    = 10000                                        // buckets kept per limiter
 )
 
@@ -100,21 +103,55 @@ func (l *limiter) evict(now time.Time) {
 }
 
 // clientKey is the coarse identity of a client: its IP address (an IPv6
-// address's /64, which one household or phone usually holds). It reads the
-// connection's address, never X-Forwarded-For, which anyone can write.
-func clientKey(r *http.Request) string {
+// address's /64, which one household or phone usually holds). It is the
+// connection's address, unless that is one of the trusted proxies (the TLS
+// proxy in front of the portal): then it is the nearest address in
+// X-Forwarded-For that is not a trusted proxy. From anyone else,
+// X-Forwarded-For is ignored: anyone can write it.
+func clientKey(r *http.Request, trusted []netip.Prefix) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	ip := net.ParseIP(host)
-	if ip == nil {
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
 		return host
 	}
-	if ip.To4() == nil {
-		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	ip = forwardedFor(ip.Unmap(), r.Header.Values("X-Forwarded-For"), trusted)
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
 	}
 	return ip.String()
+}
+
+// forwardedFor walks back from the connection's address peer through the
+// X-Forwarded-For hops (each proxy adds the address it was reached from, at
+// the end) while the address is a trusted proxy, and returns where it stops:
+// the first address a trusted proxy vouches for that is not one itself. A
+// hop that is not an address stops the walk at the proxy that wrote it.
+func forwardedFor(peer netip.Addr, headers []string, trusted []netip.Prefix) netip.Addr {
+	isTrusted := func(a netip.Addr) bool {
+		for _, p := range trusted {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	var hops []string
+	for _, h := range headers {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	addr := peer
+	for i := len(hops) - 1; i >= 0 && isTrusted(addr); i-- {
+		prev, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			break
+		}
+		addr = prev.Unmap()
+	}
+	return addr
 }
 
 // codeKey is an enrolment or invitation code as the store compares it
@@ -132,12 +169,12 @@ func codeKey(code string) string {
 // used up perClient. When codeField is not "", the code submitted in that form
 // field is limited too, by perCode across all clients, so a guesser spread over
 // many addresses still gets few tries at any one code.
-func rateLimit(perClient RateLimit, codeField string, perCode RateLimit) echo.MiddlewareFunc {
+func (s *Server) rateLimit(perClient RateLimit, codeField string, perCode RateLimit) echo.MiddlewareFunc {
 	clients := newLimiter(perClient, limitMaxKeys, time.Now)
 	codes := newLimiter(perCode, limitMaxKeys, time.Now)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			ok, wait := clients.allow(clientKey(c.Request()))
+			ok, wait := clients.allow(clientKey(c.Request(), s.cfg.TrustedProxies))
 			if ok && codeField != "" {
 				if code := codeKey(c.FormValue(codeField)); code != "" {
 					ok, wait = codes.allow(code)

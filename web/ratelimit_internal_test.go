@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,21 +67,34 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 }
 
 func TestClientKey(t *testing.T) {
-	tests := []struct{ remote, forwarded, want string }{
-		{"192.0.2.1:1234", "", "192.0.2.1"},
-		{"192.0.2.1:9999", "203.0.113.9", "192.0.2.1"}, // X-Forwarded-For is anyone's to write
-		{"[2001:db8:1:2:3:4:5:6]:443", "", "2001:db8:1:2::/64"},
-		{"[2001:db8:1:2:ffff::1]:443", "", "2001:db8:1:2::/64"},
-		{"not an address", "", "not an address"},
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
+	tests := []struct {
+		name, remote string
+		forwarded    []string
+		want         string
+	}{
+		{"the connection", "192.0.2.1:1234", nil, "192.0.2.1"},
+		{"X-Forwarded-For from anyone but a proxy", "192.0.2.1:9999", []string{"203.0.113.9"}, "192.0.2.1"},
+		{"an IPv6 address's /64", "[2001:db8:1:2:3:4:5:6]:443", nil, "2001:db8:1:2::/64"},
+		{"another in the same /64", "[2001:db8:1:2:ffff::1]:443", nil, "2001:db8:1:2::/64"},
+		{"not an address", "not an address", nil, "not an address"},
+		{"through the proxy", "10.0.0.5:40000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"an IPv4-mapped proxy", "[::ffff:10.0.0.5]:40000", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"the proxy, with nothing forwarded", "10.0.0.5:40000", nil, "10.0.0.5"},
+		{"what the client wrote itself is not believed", "10.0.0.5:40000", []string{"198.51.100.7, 203.0.113.9"}, "203.0.113.9"},
+		{"through two proxies", "10.0.0.5:40000", []string{"203.0.113.9, 10.1.2.3"}, "203.0.113.9"},
+		{"in two headers", "10.0.0.5:40000", []string{"198.51.100.7", "203.0.113.9"}, "203.0.113.9"},
+		{"a hop that is not an address", "10.0.0.5:40000", []string{"203.0.113.9, unknown"}, "10.0.0.5"},
+		{"an IPv6 client through the proxy", "[fd00::1]:443", []string{"2001:db8:1:2:3:4:5:6"}, "2001:db8:1:2::/64"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.remote, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest("POST", "/signin/begin", nil)
 			r.RemoteAddr = tt.remote
-			if tt.forwarded != "" {
-				r.Header.Set("X-Forwarded-For", tt.forwarded)
+			for _, v := range tt.forwarded {
+				r.Header.Add("X-Forwarded-For", v)
 			}
-			if got := clientKey(r); got != tt.want {
+			if got := clientKey(r, proxies); got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})

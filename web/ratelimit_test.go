@@ -3,10 +3,17 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/web"
 )
 
 // TestRateLimits sends each guessable or costly endpoint request after request
@@ -102,4 +109,76 @@ func TestCodeRateLimitAcrossAddresses(t *testing.T) {
 		t.Fatalf("one code tried from 50 addresses: refused at try %d, want within 20", refusedAt)
 	}
 	t.Logf("refused at try %d", refusedAt)
+}
+
+// TestSignedOutPagesLimited: the signed-out pages that start a session (a
+// database write each) are limited per client, so a script cannot fill the
+// sessions table; a person never comes near the limit.
+func TestSignedOutPagesLimited(t *testing.T) {
+	for _, path := range []string{"/signin", "/enrol", "/carers/accept"} {
+		t.Run(path, func(t *testing.T) {
+			f := newFixture(t)
+			refusedAt := 0
+			for i := 1; i <= 400 && refusedAt == 0; i++ {
+				c := newPasskeyBrowser(t, f.handler) // no cookie: each would start a session
+				rec := c.do(http.MethodGet, path, "", nil)
+				switch {
+				case rec.Code == http.StatusTooManyRequests:
+					refusedAt = i
+					if !strings.Contains(rec.Body.String(), "Too many tries") || rec.Header().Get("Retry-After") == "" {
+						t.Errorf("429 without its words or Retry-After: %s", rec.Body.String())
+					}
+				case rec.Code != http.StatusOK:
+					t.Fatalf("try %d: status %d", i, rec.Code)
+				}
+			}
+			if refusedAt == 0 || refusedAt <= 60 {
+				t.Fatalf("refused at try %d, want after 60 and within 400", refusedAt)
+			}
+		})
+	}
+}
+
+// TestRateLimitsBehindATrustedProxy: behind the portal's TLS proxy every
+// connection comes from the proxy; the client it names in X-Forwarded-For is
+// counted instead, so one client using up its tries does not lock out the
+// others. A client reaching the portal directly cannot choose its own name.
+func TestRateLimitsBehindATrustedProxy(t *testing.T) {
+	f := newFixture(t)
+	srv, err := web.New(web.Config{Origin: "http://localhost:8080", HashKey: testHashKey, BlockKey: testBlockKey,
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}, f.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	begin := func(remote, forwarded string) int {
+		c := newPasskeyBrowser(t, srv)
+		c.addr = remote
+		c.page("/signin")
+		req := httptest.NewRequest(http.MethodPost, "/signin/begin", strings.NewReader("{}"))
+		req.RemoteAddr = remote
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", c.csrf)
+		req.Header.Set("X-Forwarded-For", forwarded)
+		req.AddCookie(c.cookie)
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	refused := false
+	for range 40 {
+		refused = refused || begin("10.0.0.5:40000", "203.0.113.9") == http.StatusTooManyRequests
+	}
+	if !refused {
+		t.Fatal("40 sign-ins from one client behind the proxy, none refused")
+	}
+	if code := begin("10.0.0.5:40001", "198.51.100.7"); code != http.StatusOK {
+		t.Errorf("another client behind the same proxy: %d", code)
+	}
+	// Straight to the portal, naming someone else, is still the connection's own address.
+	for range 40 {
+		begin("192.0.2.50:1000", fmt.Sprintf("198.51.100.%d", rand.IntN(250)))
+	}
+	if code := begin("192.0.2.50:1000", "198.51.100.251"); code != http.StatusTooManyRequests {
+		t.Errorf("a client not behind the proxy escaped its limit by writing X-Forwarded-For: %d", code)
+	}
 }

@@ -26,16 +26,17 @@ func (s *Server) routes() {
 
 	// Rate limits (web/ratelimit.go): per client, and per code where one is typed.
 	// Enrolment and invitation codes share one limit: both are one-time secrets to guess.
-	codeLimit := rateLimit(limitEnrolCode, "code", limitPerCode)
-	signInLimit := rateLimit(limitSignIn, "", RateLimit{})
-	setupLimit := rateLimit(limitEnrolSetup, "", RateLimit{})
+	codeLimit := s.rateLimit(limitEnrolCode, "code", limitPerCode)
+	signInLimit := s.rateLimit(limitSignIn, "", RateLimit{})
+	setupLimit := s.rateLimit(limitEnrolSetup, "", RateLimit{})
+	sessionLimit := s.rateLimit(limitSessionGet, "", RateLimit{}) // pages that start a session for their form's CSRF token
 
 	// Public.
 	app.GET("/", s.start)
-	app.GET("/signin", s.signInPage)
+	app.GET("/signin", s.signInPage, sessionLimit)
 	app.POST("/signin/begin", s.signInBegin, signInLimit)
 	app.POST("/signin/finish", s.signInFinish, signInLimit)
-	app.GET("/enrol", s.enrolPage)
+	app.GET("/enrol", s.enrolPage, sessionLimit)
 	app.POST("/enrol", s.enrolSubmit, codeLimit)
 	app.GET("/enrol/passkey", s.enrolPasskeyPage)
 	app.POST("/enrol/passkey/begin", s.enrolPasskeyBegin, setupLimit)
@@ -46,7 +47,7 @@ func (s *Server) routes() {
 	app.GET("/accessibility", s.accessibility)
 
 	// Accepting a carer's invitation: before sign-in, the code and the inviter's date of birth (web/carers.go).
-	app.GET("/carers/accept", s.acceptPage)
+	app.GET("/carers/accept", s.acceptPage, sessionLimit)
 	app.POST("/carers/accept", s.acceptSubmit, codeLimit)
 	app.GET("/carers/accept/confirm", s.acceptConfirmPage)
 	app.POST("/carers/accept/passkey/begin", s.acceptPasskeyBegin, setupLimit)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -31,6 +32,10 @@ type Config struct {
 	SessionPolicy store.SessionPolicy
 	PerPage       int // record items per page
 	Sync          SyncQueue
+	// TrustedProxies are the proxies in front of the portal (TLS ends there)
+	// whose X-Forwarded-For is believed, so rate limits count each client
+	// rather than the proxy. Empty: the connection's address is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // SyncQueue takes requests to bring a person's record up to date in the
