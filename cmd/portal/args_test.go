@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,8 @@ func TestBadSettings(t *testing.T) {
 		{"demo variable", map[string]string{"PORTAL_DEMO": "yes"}, []string{"serve"}, `serve: PORTAL_DEMO="yes": use 1 (on) or 0 (off)`},
 		{"passkey domain", map[string]string{"PORTAL_RP_ID": "evil.example"}, []string{"serve", "--origin", "https://care.example.org"}, `serve: --rp-id "evil.example" must be the host of --origin (care.example.org) or a domain it is under, or passkeys cannot work`},
 		{"passkey domain only a suffix", nil, []string{"serve", "--origin", "https://care.example.org", "--rp-id", "e.org"}, `serve: --rp-id "e.org" must be the host of --origin (care.example.org) or a domain it is under, or passkeys cannot work`},
+		{"proxy", nil, []string{"serve", "--trusted-proxies", "10.0.0.0/8,proxy.local"}, `invalid value "10.0.0.0/8,proxy.local" for flag -trusted-proxies: "proxy.local" is not an address or a range such as 10.0.0.0/8`},
+		{"proxy variable", map[string]string{"PORTAL_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"serve"}, `serve: PORTAL_TRUSTED_PROXIES="10.0.0.0/33": "10.0.0.0/33" is not an address or a range such as 10.0.0.0/8`},
 		{"serve origin", nil, []string{"serve", "--origin", "not a url"}, `serve: --origin "not a url" must be an http or https address such as https://example.org`},
 		{"invite origin", nil, []string{"invite", "--person", "1", "--origin", "not a url"}, `invite: --origin "not a url" must be an http or https address such as https://example.org`},
 		{"invite origin variable", map[string]string{"PORTAL_ORIGIN": "ftp://care.example.org"}, []string{"invite", "--person", "1"}, `invite: --origin "ftp://care.example.org" must be an http or https address such as https://example.org`},
@@ -170,5 +173,20 @@ func TestSourceAddAuth(t *testing.T) {
 	}
 	if got, want := srcs[0].AuthConfig["token-file"], filepath.Join(dir, "tok.txt"); got != want {
 		t.Errorf("token file stored as %q, want %q", got, want)
+	}
+}
+
+// TestTrustedProxiesFlag: an address is a range of one; a range is kept as
+// its network; several may be given at once or one at a time.
+func TestTrustedProxiesFlag(t *testing.T) {
+	var got []netip.Prefix
+	f := proxiesFlag{&got}
+	for _, v := range []string{"10.1.2.3, 192.168.1.77/24", "fd00::/8"} {
+		if err := f.Set(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := "10.1.2.3/32,192.168.1.0/24,fd00::/8"; f.String() != want {
+		t.Errorf("got %s, want %s", f.String(), want)
 	}
 }

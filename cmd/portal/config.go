@@ -12,6 +12,7 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,17 +23,50 @@ import (
 
 // Config is everything the portal is told at start-up, from flags and environment.
 type Config struct {
-	DB          string        // SQLite file
-	Addr        string        // where to listen
-	Origin      string        // the address people browse to
-	RPID        string        // WebAuthn relying party id
-	Demo        bool          // load and serve made-up demo data
-	SessionKey  string        // hex secret for the session cookie
-	LinkSystems []string      // identifier systems that link a person across sources, besides the NHS number
-	EnrolTTL    time.Duration // how long enrolment codes last
-	SyncWorkers int           // persons synced at once in the background
-	Freshness   time.Duration // how old a person's data may be before sign-in syncs it
-	AccessSpool string        // folder for the access log spool; "" for beside the database
+	DB          string         // SQLite file
+	Addr        string         // where to listen
+	Origin      string         // the address people browse to
+	RPID        string         // WebAuthn relying party id
+	Demo        bool           // load and serve made-up demo data
+	SessionKey  string         // hex secret for the session cookie
+	LinkSystems []string       // identifier systems that link a person across sources, besides the NHS number
+	EnrolTTL    time.Duration  // how long enrolment codes last
+	SyncWorkers int            // persons synced at once in the background
+	Freshness   time.Duration  // how old a person's data may be before sign-in syncs it
+	AccessSpool string         // folder for the access log spool; "" for beside the database
+	Proxies     []netip.Prefix // the TLS proxies in front, whose X-Forwarded-For names the client
+}
+
+// proxiesFlag reads addresses and CIDR ranges, comma-separated or repeated.
+type proxiesFlag struct{ p *[]netip.Prefix }
+
+func (f proxiesFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	var out []string
+	for _, p := range *f.p {
+		out = append(out, p.String())
+	}
+	return strings.Join(out, ",")
+}
+
+func (f proxiesFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return fmt.Errorf("%q is not an address or a range such as 10.0.0.0/8", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		*f.p = append(*f.p, p.Masked())
+	}
+	return nil
 }
 
 // listFlag collects a repeatable or comma-separated flag.

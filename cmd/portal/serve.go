@@ -39,7 +39,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.Var(countFlag{&cfg.SyncWorkers}, "sync-workers", "persons synced at once in the background, a `number` of 1 or more (PORTAL_SYNC_WORKERS)")
 	fs.Var(periodFlag{&cfg.Freshness}, "sync-freshness", "sync a person at sign-in when their data is older than this `duration`, e.g. 15m (PORTAL_SYNC_FRESHNESS)")
 	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
-	for _, f := range [][2]string{{"sync-workers", "PORTAL_SYNC_WORKERS"}, {"sync-freshness", "PORTAL_SYNC_FRESHNESS"}} {
+	fs.Var(proxiesFlag{&cfg.Proxies}, "trusted-proxies", "the TLS proxies in front of the portal, `addresses or ranges` such as 10.0.0.0/8, comma-separated: X-Forwarded-For from them names the client that rate limits count (PORTAL_TRUSTED_PROXIES)")
+	for _, f := range [][2]string{{"sync-workers", "PORTAL_SYNC_WORKERS"}, {"sync-freshness", "PORTAL_SYNC_FRESHNESS"}, {"trusted-proxies", "PORTAL_TRUSTED_PROXIES"}} {
 		if err := envFlag(fs, getenv, f[0], f[1]); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -104,7 +105,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	clients := fhirsync.NewClients(getenv, fhirsync.ClientOptions{})
 	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems}
 	worker := fhirsync.NewWorker(puller, log, fhirsync.WorkerOptions{Concurrency: cfg.SyncWorkers, Freshness: cfg.Freshness})
-	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker}, db, log)
+	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker, TrustedProxies: cfg.Proxies}, db, log)
 	if err != nil {
 		return err
 	}
