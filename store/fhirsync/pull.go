@@ -236,14 +236,22 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		}
 	}
 	var started time.Time // when the server answered this run's first page of a new search
+	restarted := false    // whether this run has started the search again after a next link failed
 	for {
 		var page Page
 		if cp.NextURL != "" {
 			page, err = c.Next(ctx, cp.NextURL)
 			if err != nil && !worthRetrying(err) {
+				if restarted {
+					// The fresh search's own link fails too (it names another host, say):
+					// starting again would fetch the same first page and the same link
+					// for ever. The type fails; its checkpoint stays where it is.
+					return shifted, fmt.Errorf("the next page could not be read, even after starting the search again: %w", err)
+				}
 				// The server no longer knows the search (next links can expire, as when a
 				// sync stopped half way is resumed a day later): start it again from the
-				// watermark. What the earlier pages stored is compared and left alone.
+				// watermark, once. What the earlier pages stored is compared and left alone.
+				restarted = true
 				cp = store.Checkpoint{Watermark: cp.Watermark}
 				continue
 			}
@@ -631,6 +639,8 @@ func Explain(err error) string {
 		return "This organisation has no record for you."
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, context.DeadlineExceeded):
 		return "Their system has not been answering. We will try again soon."
+	case errors.Is(err, ErrForeignURL):
+		return "Their system sent an answer we could not follow. We will try again soon."
 	case errors.As(err, &ue):
 		switch {
 		case ue.Status == http.StatusUnauthorized || ue.Status == http.StatusForbidden:

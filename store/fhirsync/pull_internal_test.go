@@ -41,6 +41,7 @@ func TestExplain(t *testing.T) {
 		{fmt.Errorf("lth: %w", ErrCircuitOpen), "Their system has not been answering. We will try again soon."},
 		{context.DeadlineExceeded, "Their system has not been answering. We will try again soon."},
 		{ErrNoRecord, "This organisation has no record for you."},
+		{fmt.Errorf("Observation: the next page could not be read: %w", ErrForeignURL), "Their system sent an answer we could not follow. We will try again soon."},
 		{errors.New("the answer has no access_token"), "Something went wrong while we were getting your record. We will try again soon."},
 	} {
 		if got := Explain(tt.err); got != tt.want {

@@ -1,9 +1,12 @@
 package fhirsync_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -459,4 +462,43 @@ func withoutFirst(t *testing.T, path, typ string) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestPullStopsOnANextLinkItCannotFollow pulls through a server whose
+// Observation pages link to another host, as a server behind a proxy that
+// names its own inner address can: the search starts again once, the fresh
+// first page has the same link, and the type then fails (it did not loop for
+// ever, searching thousands of times), recorded like any failure.
+func TestPullStopsOnANextLinkItCannotFollow(t *testing.T) {
+	srv, patientID := startServer(t)
+	stub := newStubProxy(t, srv.URL, nil, func(r *http.Request, body []byte) []byte {
+		if r.URL.Path != upstream.BasePath+"/Observation" {
+			return body
+		}
+		return bytes.ReplaceAll(body, []byte(`"relation":"next","url":"http://`+r.Host), []byte(`"relation":"next","url":"http://internal-host:8080`))
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	db, src, puller, person := foundPerson(t, stub.URL, patientID)
+	for run := 1; run <= 2; run++ {
+		before := stub.Requests(upstream.BasePath + "/Observation")
+		_, err := puller.PullPerson(ctx, src, person.ID, nil)
+		searches := stub.Requests(upstream.BasePath+"/Observation") - before
+		if err == nil || ctx.Err() != nil {
+			t.Fatalf("sync %d: %v after %d Observation searches; want it to fail at once on the link", run, err, searches)
+		}
+		if searches > 2 {
+			t.Errorf("sync %d searched Observations %d times; want at most 2 (the search and one fresh start)", run, searches)
+		}
+		if !strings.Contains(err.Error(), "Observation") || !errors.Is(err, fhirsync.ErrForeignURL) {
+			t.Errorf("sync %d: %v; want it to say the Observation link was not followed", run, err)
+		}
+	}
+	sts, err := db.SyncStatuses(ctx, person.ID)
+	if err != nil || len(sts) != 1 {
+		t.Fatalf("statuses %+v, %v", sts, err)
+	}
+	if st := sts[0]; st.LastError != "Their system sent an answer we could not follow. We will try again soon." || st.FailingSince == "" || st.LastSuccessAt != "" {
+		t.Errorf("status %+v; want it failing, never succeeded", st)
+	}
 }

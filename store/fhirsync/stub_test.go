@@ -1,0 +1,78 @@
+package fhirsync_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// stubProxy stands in front of the real FHIR server to make it do what it
+// cannot be made to do: answer some requests itself (answer returns true when
+// it did) or change an answer on the way (rewrite). The server's own address
+// in answers becomes the stub's, as a server's links name itself. It counts
+// the requests to each path.
+type stubProxy struct {
+	URL    string // the FHIR base through the stub
+	origin string // scheme and host of the stub
+
+	mu       sync.Mutex
+	requests map[string]int
+}
+
+func newStubProxy(t *testing.T, target string, answer func(w http.ResponseWriter, r *http.Request) bool, rewrite func(r *http.Request, body []byte) []byte) *stubProxy {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upstreamOrigin := u.Scheme + "://" + u.Host
+	sp := &stubProxy{requests: map[string]int{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sp.mu.Lock()
+		sp.requests[r.URL.Path]++
+		sp.mu.Unlock()
+		if answer != nil && answer(w, r) {
+			return
+		}
+		req, err := http.NewRequestWithContext(r.Context(), r.Method, upstreamOrigin+r.URL.RequestURI(), r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		req.Header = r.Header.Clone()
+		req.Header.Del("Accept-Encoding")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		body = bytes.ReplaceAll(body, []byte(upstreamOrigin), []byte(sp.origin))
+		if rewrite != nil {
+			body = rewrite(r, body)
+		}
+		w.Header().Set("Content-Type", resp.Header.Get("Content-Type"))
+		w.WriteHeader(resp.StatusCode)
+		w.Write(body) //nolint:errcheck
+	}))
+	t.Cleanup(srv.Close)
+	sp.origin = srv.URL
+	sp.URL = srv.URL + u.Path
+	return sp
+}
+
+// Requests is how many requests the stub has had for the path (e.g. "/fhir/Observation").
+func (sp *stubProxy) Requests(path string) int {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.requests[path]
+}
