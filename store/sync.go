@@ -339,20 +339,24 @@ ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.runnin
 	return err
 }
 
-// SyncFinished records how a sync ended: errText is "" on success, else what went wrong in plain words.
+// SyncFinished records how a sync ended: errText is "" on success, else what
+// went wrong in plain words. Reconciled says every type the source gave was
+// listed to find deletions, which counts even when another part failed: a type
+// the source refuses would otherwise have the rest listed again on every sync.
 func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, errText string, reconciled bool) error {
 	now := db.stamp()
+	rec := ""
+	if reconciled {
+		rec = now
+	}
 	var err error
 	if errText == "" {
-		rec := ""
-		if reconciled {
-			rec = now
-		}
 		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_success_at = ?, last_error = '', failing_since = '',
 last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, now, rec, rec, sourceID, personID)
 	} else {
 		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_error = ?,
-failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END WHERE source_id = ? AND person_id = ?`, errText, now, sourceID, personID)
+failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
+last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, errText, now, rec, rec, sourceID, personID)
 	}
 	return err
 }

@@ -117,39 +117,81 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err != nil {
 		return false, err
 	}
+	// A part the source will not give (a type it refuses, a link that cannot be
+	// followed) fails alone, and the rest is still brought up to date; the pull
+	// then reports the source as failing. A source that is down or busy, or a
+	// sync that was stopped, stops the whole pull: the rest would fail the same way.
+	var failures partialError
+	failed := map[string]bool{} // types whose search failed: their checkpoint stands, and they are not reconciled
+	goOn := func(what string, err error) error {
+		if err == nil {
+			return nil
+		}
+		err = fmt.Errorf("%s: %w", what, err)
+		if worthRetrying(err) {
+			return err
+		}
+		failures.errs = append(failures.errs, err)
+		return nil
+	}
 	var shifted []string // types whose search changed while it was read
 	for _, typ := range pullTypes {
 		changed, err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum)
 		if err != nil {
-			return false, fmt.Errorf("%s: %w", typ, err)
+			failed[typ] = true
+			if err := goOn(typ, err); err != nil {
+				return false, err
+			}
+			continue
 		}
 		if changed {
 			shifted = append(shifted, typ)
 		}
 	}
-	if err := p.retryRejected(ctx, client, src, personID, sum); err != nil {
-		return false, fmt.Errorf("resources kept aside: %w", err)
+	if err := goOn("resources kept aside", p.retryRejected(ctx, client, src, personID, sum)); err != nil {
+		return false, err
 	}
-	if err := p.resolveReferences(ctx, client, src, personID, sum); err != nil {
-		return false, fmt.Errorf("referenced resources: %w", err)
-	}
-	if p.dueForReconcile(ctx, src, personID) {
-		for _, typ := range pullTypes {
-			if err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum); err != nil {
-				return false, fmt.Errorf("%s deletions: %w", typ, err)
-			}
-		}
-		return true, nil
+	if err := goOn("referenced resources", p.resolveReferences(ctx, client, src, personID, sum)); err != nil {
+		return false, err
 	}
 	// A search whose offset pages may have shifted may have skipped a resource,
-	// which its watermark has passed: the listing finds and fetches it now.
-	for _, typ := range shifted {
-		if err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum); err != nil {
-			return false, fmt.Errorf("%s: %w", typ, err)
+	// which its watermark has passed: the listing finds and fetches it now. When
+	// a full reconciliation is due, every type the source gave is listed.
+	toList, reconciled := shifted, p.dueForReconcile(ctx, src, personID)
+	if reconciled {
+		toList = nil
+		for _, typ := range pullTypes {
+			if !failed[typ] {
+				toList = append(toList, typ)
+			}
 		}
 	}
-	return false, nil
+	for _, typ := range toList {
+		if err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum); err != nil {
+			reconciled = false
+			if err := goOn(typ+" deletions", err); err != nil {
+				return false, err
+			}
+		}
+	}
+	if len(failures.errs) > 0 {
+		return reconciled, &failures
+	}
+	return reconciled, nil
 }
+
+// partialError is what failed in a pull that brought the rest up to date.
+type partialError struct{ errs []error }
+
+func (e *partialError) Error() string {
+	words := make([]string, len(e.errs))
+	for i, err := range e.errs {
+		words[i] = err.Error()
+	}
+	return strings.Join(words, "; ")
+}
+
+func (e *partialError) Unwrap() []error { return e.errs }
 
 // findPatient returns the person's Patient id at the source, searching by
 // their identifiers (NHS number first) the first time and storing the Patient.
@@ -632,9 +674,12 @@ func worthRetrying(err error) bool {
 // sync's error output.
 func Explain(err error) string {
 	var ue *UpstreamError
+	var partial *partialError
 	switch {
 	case err == nil:
 		return ""
+	case errors.As(err, &partial):
+		return Explain(partial.errs[0]) // the first thing that failed
 	case errors.Is(err, ErrNoRecord):
 		return "This organisation has no record for you."
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, context.DeadlineExceeded):

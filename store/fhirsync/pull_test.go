@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -468,7 +469,8 @@ func withoutFirst(t *testing.T, path, typ string) []byte {
 // Observation pages link to another host, as a server behind a proxy that
 // names its own inner address can: the search starts again once, the fresh
 // first page has the same link, and the type then fails (it did not loop for
-// ever, searching thousands of times), recorded like any failure.
+// ever, searching thousands of times), recorded like any failure, and the
+// other types are pulled all the same.
 func TestPullStopsOnANextLinkItCannotFollow(t *testing.T) {
 	srv, patientID := startServer(t)
 	stub := newStubProxy(t, srv.URL, nil, func(r *http.Request, body []byte) []byte {
@@ -494,6 +496,8 @@ func TestPullStopsOnANextLinkItCannotFollow(t *testing.T) {
 			t.Errorf("sync %d: %v; want it to say the Observation link was not followed", run, err)
 		}
 	}
+	// The types after it are pulled all the same.
+	sameCopy(t, without(upstreamCopy(t, srv, patientID), "Observation"), without(localCopy(t, db, person.ID), "Observation"))
 	sts, err := db.SyncStatuses(ctx, person.ID)
 	if err != nil || len(sts) != 1 {
 		t.Fatalf("statuses %+v, %v", sts, err)
@@ -501,4 +505,107 @@ func TestPullStopsOnANextLinkItCannotFollow(t *testing.T) {
 	if st := sts[0]; st.LastError != "Their system sent an answer we could not follow. We will try again soon." || st.FailingSince == "" || st.LastSuccessAt != "" {
 		t.Errorf("status %+v; want it failing, never succeeded", st)
 	}
+}
+
+// TestPullGoesOnPastARefusedType pulls from a server that refuses one
+// resource type (403), as one that does not let the portal read AuditEvents
+// does: that type fails alone and keeps its checkpoint, every other type is
+// pulled (Consent after AuditEvent too), the resources they point at are
+// fetched and the deletions listing runs, and the source is reported as
+// failing, in words. Once the refusal is lifted the type comes; refused again,
+// what it sent is kept.
+func TestPullGoesOnPastARefusedType(t *testing.T) {
+	srv, patientID := startServer(t)
+	consent := `{"resourceType":"Consent","status":"active","patient":{"reference":"Patient/` + patientID + `"},"dateTime":"2025-06-01T09:00:00Z",
+"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},
+"category":[{"coding":[{"system":"http://loinc.org","code":"59284-0"}]}],"policy":[{"uri":"https://www.nhs.uk/your-nhs-data-matters/"}],
+"provision":{"type":"permit"}}`
+	if status, body := srv.Do(t, "POST", "/Consent", []byte(consent)); status != http.StatusCreated {
+		t.Fatalf("add consent: %d %s", status, body)
+	}
+	for _, refused := range []string{"AuditEvent", "Condition"} {
+		t.Run(refused, func(t *testing.T) {
+			ctx := context.Background()
+			var refusing atomic.Bool
+			refusing.Store(true)
+			stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+				if refusing.Load() && strings.HasPrefix(r.URL.Path, upstream.BasePath+"/"+refused) {
+					refuse(w)
+					return true
+				}
+				return false
+			}, nil)
+			db, src, puller, person := foundPerson(t, stub.URL, patientID)
+			puller.Reconcile = time.Nanosecond
+			status := func() store.SyncStatus {
+				t.Helper()
+				sts, err := db.SyncStatuses(ctx, person.ID)
+				if err != nil || len(sts) != 1 {
+					t.Fatalf("statuses %+v, %v", sts, err)
+				}
+				return sts[0]
+			}
+
+			_, err := puller.PullPerson(ctx, src, person.ID, nil)
+			if err == nil || !strings.Contains(err.Error(), refused) {
+				t.Fatalf("sync with %s refused: %v; want an error naming it", refused, err)
+			}
+			want := upstreamCopy(t, srv, patientID)
+			sameCopy(t, without(want, refused), localCopy(t, db, person.ID))
+			if _, ok := want["Consent/"+idOf(t, srv, "Consent?patient=Patient/"+patientID)]; !ok {
+				t.Fatal("the test's Consent is not upstream")
+			}
+			if cp, err := db.Checkpoint(ctx, src.ID, person.ID, refused); err != nil || cp != (store.Checkpoint{}) {
+				t.Errorf("%s checkpoint %+v, %v; want none", refused, cp, err)
+			}
+			missing, err := db.MissingReferences(ctx, src.ID, person.ID, map[string]bool{"Organization": true, "Practitioner": true, "Location": true, "Medication": true})
+			if err != nil || len(missing) != 0 {
+				t.Errorf("references not fetched: %v, %v", missing, err)
+			}
+			st := status()
+			if st.LastError != "Their system would not let us read your record. We will try again soon." || st.FailingSince == "" || st.LastSuccessAt != "" {
+				t.Errorf("status %+v; want failing, in words", st)
+			}
+			if st.LastReconciledAt == "" {
+				t.Error("the deletions listing did not run")
+			}
+
+			refusing.Store(false)
+			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+				t.Fatalf("sync with nothing refused: %v", err)
+			}
+			sameCopy(t, want, localCopy(t, db, person.ID))
+			if st := status(); st.LastError != "" || st.FailingSince != "" || st.LastSuccessAt == "" {
+				t.Errorf("status %+v; want succeeded", st)
+			}
+
+			refusing.Store(true)
+			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err == nil {
+				t.Fatalf("sync with %s refused again succeeded", refused)
+			}
+			sameCopy(t, want, localCopy(t, db, person.ID))
+		})
+	}
+}
+
+// without is the copy without the resources of one type.
+func without(v versions, typ string) versions {
+	out := versions{}
+	for k, ver := range v {
+		if !strings.HasPrefix(k, typ+"/") {
+			out[k] = ver
+		}
+	}
+	return out
+}
+
+// idOf is the id of the first resource a search finds.
+func idOf(t *testing.T, srv *upstream.Server, search string) string {
+	t.Helper()
+	b := srv.Search(t, search)
+	if len(b.Entry) == 0 {
+		t.Fatalf("%s finds nothing", search)
+	}
+	id, _ := idVersion(t, b.Entry[0].Resource)
+	return id
 }

@@ -76,3 +76,11 @@ func (sp *stubProxy) Requests(path string) int {
 	defer sp.mu.Unlock()
 	return sp.requests[path]
 }
+
+// refuse answers 403 with an OperationOutcome, as a server does to a client
+// not allowed to read a resource type.
+func refuse(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.WriteHeader(http.StatusForbidden)
+	io.WriteString(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"not allowed"}]}`) //nolint:errcheck
+}
