@@ -241,6 +241,9 @@ func URIPath(path string) string {
 	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 }
 
+// Now is the time by the store's clock, the one sessions are stamped with.
+func (db *DB) Now() time.Time { return db.now() }
+
 // SetClock replaces the clock; tests use it to move time forward.
 func (db *DB) SetClock(now func() time.Time) { db.now = now }
 

@@ -82,6 +82,23 @@ func (s *Server) accountUser(c echo.Context) (passkeyUser, error) {
 	return passkeyUser{handle: acct.UserHandle, name: acct.DisplayName, creds: toCredentials(pks), existing: true}, nil
 }
 
+// recentSignIn is how long after signing in, or confirming it is them, a
+// person may add or remove passkeys: someone who finds a browser left signed
+// in cannot give themselves a passkey of their own, nor take the owner's
+// away, without the owner's passkey.
+const recentSignIn = 10 * time.Minute
+
+// signedInRecently says whether this session began (at sign-in or "Confirm
+// it's you") within recentSignIn.
+func (s *Server) signedInRecently(c echo.Context) bool {
+	return s.db.Now().Sub(sessionOf(c).CreatedAt) < recentSignIn
+}
+
+// errConfirmFirst refuses a passkey change from a session that did not sign in recently.
+func errConfirmFirst() error {
+	return store.Errorf(store.EFORBIDDEN, "Confirm it's you with one of your passkeys before you add or remove a passkey.")
+}
+
 // accountPage shows the account's passkeys and sessions.
 func (s *Server) accountPage(c echo.Context) error {
 	ctx := c.Request().Context()
@@ -94,11 +111,14 @@ func (s *Server) accountPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.AccountView{Passkeys: pks, OtherSessions: others, Done: c.QueryParam("done")}
+	v := views.AccountView{Passkeys: pks, OtherSessions: others, Done: c.QueryParam("done"), Recent: s.signedInRecently(c)}
 	return s.render(c, http.StatusOK, views.Account(s.page(c, "Your account"), v))
 }
 
 func (s *Server) addPasskeyBegin(c echo.Context) error {
+	if !s.signedInRecently(c) {
+		return errConfirmFirst()
+	}
 	user, err := s.accountUser(c)
 	if err != nil {
 		return err
@@ -107,6 +127,9 @@ func (s *Server) addPasskeyBegin(c echo.Context) error {
 }
 
 func (s *Server) addPasskeyFinish(c echo.Context) error {
+	if !s.signedInRecently(c) {
+		return errConfirmFirst()
+	}
 	data, err := s.takeCeremony(c, sessionOf(c), ceremonyAdd)
 	if err != nil {
 		return err
@@ -173,6 +196,9 @@ func (s *Server) removePasskeyPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if !s.signedInRecently(c) {
+		return c.Redirect(http.StatusSeeOther, confirmURL)
+	}
 	pks, err := s.db.Passkeys(c.Request().Context(), pk.AccountID)
 	if err != nil {
 		return err
@@ -191,6 +217,9 @@ func (s *Server) removePasskey(c echo.Context) error {
 	pk, err := s.accountPasskey(c)
 	if err != nil {
 		return err
+	}
+	if !s.signedInRecently(c) {
+		return c.Redirect(http.StatusSeeOther, confirmURL)
 	}
 	left, err := s.db.RemovePasskey(ctx, pk.AccountID, pk.ID, c.FormValue("confirm") == "yes")
 	switch {
@@ -223,4 +252,74 @@ func (s *Server) signOutOthers(c echo.Context) error {
 
 func (s *Server) accessibility(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Accessibility(s.page(c, "Accessibility statement")))
+}
+
+// confirmURL is the "Confirm it's you" page, where a session that signed in
+// a while ago answers a passkey challenge before changing passkeys.
+const confirmURL = "/account/confirm"
+
+// ceremonyConfirm is the kind of ceremony "Confirm it's you" runs.
+const ceremonyConfirm = "confirm"
+
+func (s *Server) confirmPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.ConfirmItsYou(s.page(c, "Confirm it's you")))
+}
+
+// confirmBegin asks for one of the signed-in account's own passkeys.
+func (s *Server) confirmBegin(c echo.Context) error {
+	user, err := s.accountUser(c)
+	if err != nil {
+		return err
+	}
+	assertion, data, err := s.webauthn.BeginLogin(user, webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return fmt.Errorf("begin confirming: %w", err)
+	}
+	if err := s.saveCeremony(c, sessionOf(c), ceremonyConfirm, data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assertion)
+}
+
+// confirmFinish checks the answer came from one of the account's passkeys
+// and starts the session again from now, as a sign-in does, so the passkey
+// pages open for recentSignIn.
+func (s *Server) confirmFinish(c echo.Context) error {
+	ctx := c.Request().Context()
+	sess := sessionOf(c)
+	data, err := s.takeCeremony(c, sess, ceremonyConfirm)
+	if err != nil {
+		return err
+	}
+	user, err := s.accountUser(c)
+	if err != nil {
+		return err
+	}
+	cred, err := s.webauthn.FinishLogin(user, data, c.Request())
+	if err != nil {
+		s.log.Info("passkey confirmation refused", "err", err)
+		return store.Errorf(store.EINVALID, "We could not confirm it's you with that passkey. Try again with one of the passkeys listed on your account page.")
+	}
+	if cred.Authenticator.CloneWarning {
+		s.log.Warn("passkey sign count went backwards", "account", signedInAccount(c).ID)
+		return store.Errorf(store.EFORBIDDEN, "This passkey may have been copied, so we could not confirm it's you. Remove it, or contact your GP practice for a new enrolment code.")
+	}
+	if err := s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
+		return err
+	}
+	id, ns, err := s.db.RotateSession(ctx, sess.ID, signedInAccount(c).ID, cred.ID, s.cfg.SessionPolicy)
+	if err != nil {
+		return err
+	}
+	if sess.ActingGrantID != 0 {
+		// A carer confirming stays with the person they were acting for.
+		// A grant that ended meanwhile is simply not taken up again.
+		if err := s.db.SetActingFor(ctx, id, signedInAccount(c).ID, sess.ActingGrantID); err != nil && store.ErrorCode(err) != store.EFORBIDDEN {
+			return err
+		}
+	}
+	if _, err := s.useSession(c, id, ns); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})
 }

@@ -214,6 +214,9 @@ func authzCases() []authzCase {
 		signedIn(g, "/account/passkeys/:id/remove", "/account/passkeys/{passkey}/remove", notAbout, ok, notFound, notFound, notFound),
 		signedIn(p, "/account/passkeys/:id/remove", "/account/passkeys/{passkey}/remove", notAbout, seeOther, notFound, notFound, notFound),
 		signedIn(p, "/account/sessions/signout-others", "/account/sessions/signout-others", notAbout, seeOther, seeOther, seeOther, seeOther),
+		signedIn(g, "/account/confirm", "/account/confirm", notAbout, ok, ok, ok, ok),
+		signedIn(p, "/account/confirm/begin", "/account/confirm/begin", notAbout, ok, ok, ok, ok),
+		signedIn(p, "/account/confirm/finish", "/account/confirm/finish", notAbout, bad, bad, bad, bad),
 
 		// Jane's carers: only Jane, never while acting.
 		signedIn(g, "/carers", "/carers", ownOnly, ok, ok, refused, refused),

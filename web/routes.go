@@ -75,6 +75,9 @@ func (s *Server) routes() {
 	signedIn.GET("/account/passkeys/:id/remove", s.removePasskeyPage)
 	signedIn.POST("/account/passkeys/:id/remove", s.removePasskey)
 	signedIn.POST("/account/sessions/signout-others", s.signOutOthers)
+	signedIn.GET("/account/confirm", s.confirmPage)                      // "Confirm it's you" before changing passkeys
+	signedIn.POST("/account/confirm/begin", s.confirmBegin, signInLimit) // the account's own passkeys only
+	signedIn.POST("/account/confirm/finish", s.confirmFinish, signInLimit)
 
 	// The person's choices about who may use their record (web/consent.go): one question a page,
 	// "Check your change", then a confirmation. A carer needs the "choices" scope.

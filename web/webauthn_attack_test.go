@@ -346,3 +346,50 @@ func TestSessionCookie(t *testing.T) {
 		}
 	}
 }
+
+// TestPasskeyChangesNeedARecentSignIn: someone who finds a browser left
+// signed in cannot add a passkey of their own or remove the owner's; after
+// "Confirm it's you" with one of the account's own passkeys (not anyone
+// else's), the owner can, for ten minutes.
+func TestPasskeyChangesNeedARecentSignIn(t *testing.T) {
+	f := newFixture(t)
+	amirKey, _ := f.enrolWithKey(t, f.amir)
+	janeKey, a := f.enrolWithKey(t, f.jane)
+	a.page("/account")
+	a.must(a.json("/account/passkeys/begin", nil), http.StatusOK, "add begin, just signed in")
+	f.db.SetClock(func() time.Time { return time.Now().Add(11 * time.Minute) })
+
+	d := doc(t, a.page("/account").Result())
+	if d.Find("#passkey-create").Length() != 0 || d.Find(`a[href="/account/confirm"]`).Length() != 1 {
+		t.Error("the account page offers to add a passkey without confirming first")
+	}
+	if rec := a.json("/account/passkeys/begin", nil); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "Confirm it's you") {
+		t.Errorf("add begin 11 minutes after sign-in: %d %s", rec.Code, rec.Body.String())
+	}
+	pks, err := f.db.Passkeys(context.Background(), f.ownAccount(t, f.jane).ID)
+	if err != nil || len(pks) != 1 {
+		t.Fatalf("%v %d passkeys", err, len(pks))
+	}
+	remove := "/account/passkeys/" + strconv.FormatInt(pks[0].ID, 10) + "/remove"
+	if rec := a.do(http.MethodGet, remove, "", nil); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account/confirm" {
+		t.Errorf("remove page: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if rec := a.form(remove, url.Values{"confirm": {"yes"}}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account/confirm" {
+		t.Errorf("remove: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if left, _ := f.db.Passkeys(context.Background(), f.ownAccount(t, f.jane).ID); len(left) != 1 {
+		t.Fatal("the passkey was removed without confirming")
+	}
+
+	a.page("/account/confirm")
+	opts := a.must(a.json("/account/confirm/begin", nil), http.StatusOK, "confirm begin")
+	if rec := a.json("/account/confirm/finish", keyGet(t, amirKey, opts)); rec.Code != http.StatusBadRequest {
+		t.Errorf("confirmed with another person's passkey: %d %s", rec.Code, rec.Body.String())
+	}
+	opts = a.must(a.json("/account/confirm/begin", nil), http.StatusOK, "confirm begin")
+	if rec := a.json("/account/confirm/finish", keyGet(t, janeKey, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "/account?done=confirmed") {
+		t.Fatalf("confirm with her own passkey: %d %s", rec.Code, rec.Body.String())
+	}
+	a.page("/account")
+	a.must(a.json("/account/passkeys/begin", nil), http.StatusOK, "add begin, just confirmed")
+}
