@@ -164,15 +164,22 @@ func TestReplayedAssertionRefused(t *testing.T) {
 	})
 }
 
+// answeredChallenge enrols Jane, then has a fresh browser begin a sign-in,
+// and returns it with her passkey's answer, not yet sent.
+func answeredChallenge(t *testing.T, f *fixture) (*passkeyBrowser, []byte) {
+	t.Helper()
+	k, _ := f.enrolWithKey(t, f.jane)
+	c := newPasskeyBrowser(t, f.handler)
+	c.page("/signin")
+	return c, keyGet(t, k, c.must(c.json("/signin/begin", nil), http.StatusOK, "begin"))
+}
+
 // TestChallengeAnsweredOnceWhenSentTogether sends one assertion eight times
 // at once in the same browser session: only one request may take the
 // challenge, so only one signs in.
 func TestChallengeAnsweredOnceWhenSentTogether(t *testing.T) {
 	f := newFixture(t)
-	k, _ := f.enrolWithKey(t, f.jane)
-	c := newPasskeyBrowser(t, f.handler)
-	c.page("/signin")
-	assertion := keyGet(t, k, c.must(c.json("/signin/begin", nil), http.StatusOK, "begin"))
+	c, assertion := answeredChallenge(t, f)
 	codes := make([]int, 8)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -194,10 +201,7 @@ func TestChallengeAnsweredOnceWhenSentTogether(t *testing.T) {
 // though the session that holds it is still alive.
 func TestExpiredChallengeRefused(t *testing.T) {
 	f := newFixture(t)
-	k, _ := f.enrolWithKey(t, f.jane)
-	c := newPasskeyBrowser(t, f.handler)
-	c.page("/signin")
-	assertion := keyGet(t, k, c.must(c.json("/signin/begin", nil), http.StatusOK, "begin"))
+	c, assertion := answeredChallenge(t, f)
 	raw, err := sql.Open("sqlite3", "file:"+f.path+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
