@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -348,56 +349,141 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if full {
 		puller.Reconcile = time.Nanosecond
 	}
-	out := bufio.NewWriter(stdout)
-	defer out.Flush()
-	failed := 0
-	for _, src := range srcs {
-		persons, err := syncPersons(ctx, db, cfg.DB, puller, src, pf)
-		if err != nil {
-			fmt.Fprintf(out, "%s: %s\n", src.Name, fhirsync.Explain(err))
-			fmt.Fprintf(stderr, "sync: %s: %v\n", src.Name, err)
-			failed++
-			continue
-		}
-		total := fhirsync.Summary{Source: src.Name}
-		for _, p := range persons {
-			start := time.Now()
-			sum, err := puller.PullPerson(ctx, src, p.ID, func(pr fhirsync.Progress) {
-				r := pr.Result
-				if r.Added+r.Updated+r.Deleted+r.Rejected == 0 {
-					return
-				}
-				fmt.Fprintf(out, "%s %s (person %d): %d added, %d updated, %d set aside\n", src.Name, pr.ResourceType, p.ID, r.Added, r.Updated, r.Rejected)
-				out.Flush()
-			})
-			total.Added += sum.Added
-			total.Updated += sum.Updated
-			total.Deleted += sum.Deleted
-			total.Rejected += sum.Rejected
-			for _, w := range sum.Warnings {
-				fmt.Fprintf(out, "%s: %s: %s\n", src.Name, p.Name(), w)
-			}
-			if errors.Is(err, fhirsync.ErrNoRecord) {
-				fmt.Fprintf(out, "%s: no record for %s\n", src.Name, p.Name())
-				continue
-			}
-			if err != nil {
-				failed++
-				fmt.Fprintf(out, "%s: %s: %s\n", src.Name, p.Name(), fhirsync.Explain(err))
-				fmt.Fprintf(stderr, "sync: %s, person %d: %v\n", src.Name, p.ID, err)
-				continue
-			}
-			fmt.Fprintf(out, "%s: %s brought up to date in %s\n", src.Name, p.Name(), time.Since(start).Round(time.Millisecond))
-		}
-		fmt.Fprintf(out, "%s: %d added, %d updated, %d deleted, %d failed to read\n", src.Name, total.Added, total.Updated, total.Deleted, total.Rejected)
-	}
-	if err := finishStalledLoad(ctx, db, out); err != nil {
+	ss := sourceSync{db: db, path: cfg.DB, puller: puller, pf: pf, out: &lines{out: stdout, errOut: stderr}}
+	failed := ss.all(ctx, srcs)
+	if err := finishStalledLoad(ctx, db, stdout); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	if failed > 0 {
 		return fmt.Errorf("sync: %d failed (see above)", failed)
 	}
 	return nil
+}
+
+// syncSourcesAtOnce bounds the sources `portal sync` pulls from at once.
+const syncSourcesAtOnce = 4
+
+// lines writes whole lines, one at a time, for sources synced at once: no
+// line is cut into by another.
+type lines struct {
+	mu          sync.Mutex
+	out, errOut io.Writer
+}
+
+// say writes a line on standard output.
+func (l *lines) say(format string, args ...any) { l.write(l.out, format, args...) }
+
+// warn writes a line on standard error.
+func (l *lines) warn(format string, args ...any) { l.write(l.errOut, format, args...) }
+
+func (l *lines) write(w io.Writer, format string, args ...any) {
+	line := fmt.Sprintf(format+"\n", args...)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	io.WriteString(w, line) //nolint:errcheck // nowhere better to say so
+}
+
+// sourceSync pulls the persons the flags name (or everyone) from sources.
+type sourceSync struct {
+	db     *store.DB
+	path   string
+	puller *fhirsync.Puller
+	pf     personFlags
+	out    *lines
+}
+
+// all syncs every source at once (a bounded number at a time), so a source
+// that never answers holds up only itself; each source's persons go one after
+// another. Progress is printed as it comes, then each source's totals in the
+// sources' order. It returns how many syncs failed.
+func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) int {
+	type result struct {
+		total  fhirsync.Summary
+		failed int
+		ran    bool // persons were pulled: there are totals to print
+	}
+	results := make([]result, len(srcs))
+	slots := make(chan struct{}, syncSourcesAtOnce)
+	var wg sync.WaitGroup
+	for i, src := range srcs {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			ss.out.say("%s: stopped before it was synced", src.Name)
+			results[i].failed = 1
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			r := &results[i]
+			r.total, r.failed, r.ran = ss.one(ctx, src)
+		})
+	}
+	wg.Wait()
+	failed := 0
+	for i, r := range results {
+		failed += r.failed
+		if r.ran {
+			t := r.total
+			ss.out.say("%s: %d added, %d updated, %d deleted, %d failed to read", srcs[i].Name, t.Added, t.Updated, t.Deleted, t.Rejected)
+		}
+	}
+	return failed
+}
+
+// one syncs the persons from one source, returning their totals, how many
+// failed, and whether the source got as far as its persons.
+func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync.Summary, failed int, ran bool) {
+	total.Source = src.Name
+	persons, err := syncPersons(ctx, ss.db, ss.path, ss.puller, src, ss.pf)
+	if err != nil {
+		ss.out.say("%s: %s", src.Name, explain(ctx, err))
+		ss.out.warn("sync: %s: %v", src.Name, err)
+		return total, 1, false
+	}
+	for _, p := range persons {
+		if ctx.Err() != nil {
+			ss.out.say("%s: stopped before %s was synced", src.Name, p.Name())
+			failed++
+			break
+		}
+		start := time.Now()
+		sum, err := ss.puller.PullPerson(ctx, src, p.ID, func(pr fhirsync.Progress) {
+			r := pr.Result
+			if r.Added+r.Updated+r.Deleted+r.Rejected == 0 {
+				return
+			}
+			ss.out.say("%s %s (person %d): %d added, %d updated, %d set aside", src.Name, pr.ResourceType, p.ID, r.Added, r.Updated, r.Rejected)
+		})
+		total.Added += sum.Added
+		total.Updated += sum.Updated
+		total.Deleted += sum.Deleted
+		total.Rejected += sum.Rejected
+		for _, w := range sum.Warnings {
+			ss.out.say("%s: %s: %s", src.Name, p.Name(), w)
+		}
+		if errors.Is(err, fhirsync.ErrNoRecord) {
+			ss.out.say("%s: no record for %s", src.Name, p.Name())
+			continue
+		}
+		if err != nil {
+			failed++
+			ss.out.say("%s: %s: %s", src.Name, p.Name(), explain(ctx, err))
+			ss.out.warn("sync: %s, person %d: %v", src.Name, p.ID, err)
+			continue
+		}
+		ss.out.say("%s: %s brought up to date in %s", src.Name, p.Name(), time.Since(start).Round(time.Millisecond))
+	}
+	return total, failed, true
+}
+
+// explain is fhirsync.Explain, but says so when the sync was stopped (by
+// Ctrl-C or a signal) rather than calling it something gone wrong.
+func explain(ctx context.Context, err error) string {
+	if ctx.Err() != nil {
+		return "Stopped before it was finished."
+	}
+	return fhirsync.Explain(err)
 }
 
 // syncSources returns the named FHIR server source, or all of them.

@@ -5,16 +5,19 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // Worker runs pulls in the background, a bounded number at a time, so no
 // request ever waits on an upstream server. Requests only queue work.
 type Worker struct {
-	puller      *Puller
-	log         *slog.Logger
-	concurrency int
-	freshness   time.Duration
-	now         func() time.Time
+	puller        *Puller
+	log           *slog.Logger
+	concurrency   int
+	sourcesAtOnce int
+	freshness     time.Duration
+	now           func() time.Time
 
 	queue   chan int64
 	mu      sync.Mutex
@@ -23,9 +26,10 @@ type Worker struct {
 
 // WorkerOptions tune the worker.
 type WorkerOptions struct {
-	Concurrency int           // persons pulled at once; default 2
-	Freshness   time.Duration // data younger than this is not pulled again on sign-in; default 15 minutes
-	QueueSize   int           // default 1000; when full, new work is dropped and picked up by the next round
+	Concurrency   int           // persons pulled at once; default 2
+	SourcesAtOnce int           // sources one person is pulled from at once; default 4
+	Freshness     time.Duration // data younger than this is not pulled again on sign-in; default 15 minutes
+	QueueSize     int           // default 1000; when full, new work is dropped and picked up by the next round
 }
 
 // NewWorker returns a worker; Run starts it.
@@ -33,13 +37,16 @@ func NewWorker(p *Puller, log *slog.Logger, opts WorkerOptions) *Worker {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 2
 	}
+	if opts.SourcesAtOnce <= 0 {
+		opts.SourcesAtOnce = 4
+	}
 	if opts.Freshness <= 0 {
 		opts.Freshness = 15 * time.Minute
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1000
 	}
-	return &Worker{puller: p, log: log, concurrency: opts.Concurrency, freshness: opts.Freshness, now: time.Now,
+	return &Worker{puller: p, log: log, concurrency: opts.Concurrency, sourcesAtOnce: opts.SourcesAtOnce, freshness: opts.Freshness, now: time.Now,
 		queue: make(chan int64, opts.QueueSize), pending: map[int64]bool{}}
 }
 
@@ -144,26 +151,43 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	}
 }
 
+// pullAll pulls the person from every FHIR server source at once (a bounded
+// number at a time), so a source that never answers holds up only itself.
 func (w *Worker) pullAll(ctx context.Context, personID int64) {
 	srcs, err := w.puller.DB.Sources(ctx)
 	if err != nil {
 		w.log.Error("list sources", "err", err)
 		return
 	}
+	slots := make(chan struct{}, w.sourcesAtOnce)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, src := range srcs {
-		if src.BaseURL == "" || ctx.Err() != nil {
+		if src.BaseURL == "" {
 			continue
 		}
-		start := time.Now()
-		sum, err := w.puller.PullPerson(ctx, src, personID, nil)
-		if err != nil {
-			w.log.Warn("sync failed", "source", src.Name, "person", personID, "err", err)
-			continue
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
 		}
-		w.log.Info("synced", "source", src.Name, "person", personID, "added", sum.Added, "updated", sum.Updated,
-			"deleted", sum.Deleted, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
-		for _, words := range sum.Warnings {
-			w.log.Warn("the server warned", "source", src.Name, "person", personID, "said", words)
-		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			w.pullOne(ctx, src, personID)
+		})
+	}
+}
+
+func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) {
+	start := time.Now()
+	sum, err := w.puller.PullPerson(ctx, src, personID, nil)
+	if err != nil {
+		w.log.Warn("sync failed", "source", src.Name, "person", personID, "err", err)
+		return
+	}
+	w.log.Info("synced", "source", src.Name, "person", personID, "added", sum.Added, "updated", sum.Updated,
+		"deleted", sum.Deleted, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
+	for _, words := range sum.Warnings {
+		w.log.Warn("the server warned", "source", src.Name, "person", personID, "said", words)
 	}
 }
