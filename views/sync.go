@@ -13,19 +13,14 @@ type syncLine struct {
 	Running bool
 }
 
-// runningFor is how long a sync may be marked running before the mark is taken
-// as left behind by a process that stopped.
-const runningFor = 10 * time.Minute
-
 func syncLines(p Page) []syncLine {
 	var out []syncLine
 	for _, st := range p.Sync {
 		org := st.Source.Label()
 		var l syncLine
 		success, okSuccess := parseStamp(st.LastSuccessAt)
-		running, okRunning := parseStamp(st.RunningSince)
 		switch {
-		case okRunning && p.Now.Sub(running) < runningFor:
+		case st.Running(p.Now):
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
 		case st.LastError != "" && okSuccess:
 			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s. %s You are seeing what it sent %s.", org, sentence(st.LastError), ago(p.Now, success)), Warning: true}

@@ -68,16 +68,19 @@ func (w *Worker) Enqueue(personID int64) bool {
 }
 
 // EnqueueIfStale queues the person when any source's data is older than the
-// freshness, or has never been pulled.
+// freshness, or has never been pulled, and no sync of it is under way. A
+// running mark older than store.RunningMarkLife was left by a process that
+// stopped (a portal sync killed while serve runs): it holds nothing up.
 func (w *Worker) EnqueueIfStale(ctx context.Context, personID int64) {
 	sts, err := w.puller.DB.SyncStatuses(ctx, personID)
 	if err != nil {
 		w.log.Error("sync status", "person", personID, "err", err)
 		return
 	}
+	now := w.now()
 	for _, st := range sts {
 		last, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
-		if st.RunningSince == "" && (err != nil || w.now().Sub(last) >= w.freshness) {
+		if !st.Running(now) && (err != nil || now.Sub(last) >= w.freshness) {
 			w.Enqueue(personID)
 			return
 		}

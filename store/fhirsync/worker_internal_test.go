@@ -1,0 +1,70 @@
+package fhirsync
+
+import (
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// TestEnqueueIfStaleReadsTheRunningMark: a sync under way is not queued
+// again, but a running mark left by a portal sync that was killed (never
+// cleared, as serve clears only its own at start) stops holding the person
+// up once it is store.RunningMarkLife old, as pages already take it.
+func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
+	tests := []struct {
+		name     string
+		finished bool          // the sync ended and cleared its mark
+		after    time.Duration // how long after it started the worker looks
+		want     bool          // queued
+	}{
+		{"a sync under way", false, 5 * time.Minute, false},
+		{"a mark left by a killed sync", false, store.RunningMarkLife + time.Minute, true},
+		{"finished, and fresh", true, 30 * time.Second, false},
+		{"finished, and stale", true, 5 * time.Minute, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://127.0.0.1:1/fhir"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{pt}); err != nil {
+				t.Fatal(err)
+			}
+			person, err := db.PersonByNHSNumber(ctx, "9434765919")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+				t.Fatal(err)
+			}
+			if tt.finished {
+				if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			w := NewWorker(&Puller{DB: db}, slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerOptions{Freshness: time.Minute})
+			later := time.Now().Add(tt.after)
+			w.now = func() time.Time { return later }
+			w.EnqueueIfStale(ctx, person.ID)
+			if got := len(w.queue) == 1; got != tt.want {
+				t.Errorf("queued: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
