@@ -157,6 +157,18 @@ WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID
 	return cp, err
 }
 
+// DeletionsChecked returns when the last read of the type's history for
+// deletions began, or "" when none has been read (or no search started) yet.
+func (db *DB) DeletionsChecked(ctx context.Context, sourceID, personID int64, resourceType string) (string, error) {
+	var checked string
+	err := db.db.QueryRowContext(ctx, `SELECT deletions_checked FROM sync_checkpoints
+WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&checked)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return checked, err
+}
+
 // Rejected is a resource kept aside because it could not be read.
 type Rejected struct {
 	Type, ID, Error string
@@ -176,6 +188,10 @@ type PageUpdate struct {
 	Deleted      []fhir.Resource // only Type and ID are used
 	Rejected     []Rejected
 	Checkpoint   *Checkpoint // stored with the page; nil for none
+	// DeletionsChecked, when set, is when a read of the type's history that
+	// this page ends began (or a first search, before any history read): every
+	// deletion before then is applied. Stored with the page.
+	DeletionsChecked string
 	// Bulk says the page is one batch of a bulk load, stored as ImportBulk
 	// stores one: what the load leaves for its end is left for it.
 	Bulk bool
@@ -214,6 +230,14 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 			out.Rejected++
 			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, sourceID, u.Origin, r.Type, r.ID, r.Error, r.Raw, now); err != nil {
+				return err
+			}
+		}
+		if u.DeletionsChecked != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, deletions_checked, updated_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET deletions_checked = excluded.deletions_checked, updated_at = excluded.updated_at`,
+				sourceID, u.PersonID, u.ResourceType, u.DeletionsChecked, now); err != nil {
 				return err
 			}
 		}

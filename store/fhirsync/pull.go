@@ -272,8 +272,15 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 	if err != nil {
 		return false, err
 	}
+	checked, err := p.DB.DeletionsChecked(ctx, src.ID, personID, typ)
+	if err != nil {
+		return false, err
+	}
 	if cp.Watermark != "" && cp.NextURL == "" {
-		if err := p.pullDeletions(ctx, c, src, personID, typ, cp.Watermark, sum); err != nil {
+		if checked == "" {
+			checked = cp.Watermark // stored before deletions had a time of their own
+		}
+		if err := p.pullDeletions(ctx, c, src, personID, typ, checked, sum); err != nil {
 			return false, err
 		}
 	}
@@ -281,6 +288,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 	restarted := false    // whether this run has started the search again after a next link failed
 	for {
 		var page Page
+		deletionsFrom := "" // set on the first page of the type's first search
 		if cp.NextURL != "" {
 			page, err = c.Next(ctx, cp.NextURL)
 			if err != nil && !worthRetrying(err) {
@@ -298,8 +306,15 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 				continue
 			}
 		} else {
+			asked := p.now()
 			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
 			started = page.Served
+			if checked == "" {
+				// Nothing is cached of the type that was deleted before this search:
+				// the history is read for deletions from here on.
+				deletionsFrom = stamp(earlier(asked, page.Served))
+				checked = deletionsFrom
+			}
 		}
 		if err != nil {
 			return shifted, err
@@ -312,7 +327,8 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
 		}
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ,
-			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next})
+			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next,
+			DeletionsChecked: deletionsFrom})
 		if err != nil {
 			return shifted, err
 		}
@@ -329,21 +345,34 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 }
 
 // pullDeletions applies the deletions the type's history shows since the
-// watermark. A server without type history is left to full reconciliation.
-func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, typ, watermark string, sum *Summary) error {
-	page, err := c.History(ctx, typ, p.since(watermark))
+// last read of it (checked). The history is the whole server's, so each read
+// that succeeds moves checked on to when it began, stored with the deletions
+// it applied: the next sync of an unchanged record asks for minutes, not for
+// everything since the person's newest resource. A server without type
+// history is left to full reconciliation.
+func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, typ, checked string, sum *Summary) error {
+	asked := p.now()
+	page, err := c.History(ctx, typ, p.since(checked))
 	var ue *UpstreamError
 	if errors.As(err, &ue) && !ue.Retryable {
 		return nil // no history here: reconciliation finds deletions instead
 	}
+	// The earlier of this clock and the server's, so a server clock behind ours
+	// does not carry the next read past deletions it has not shown yet; since
+	// takes the overlap off too, for a Date header's whole seconds and skew.
+	began := stamp(earlier(asked, page.Served))
 	for {
-		// A later page that fails fails the pull: the watermark stays, and the next
-		// sync reads the history again from its start, so no deletion is missed.
+		// A later page that fails fails the pull: checked stays, and the next
+		// sync reads the history again from there, so no deletion is missed.
 		if err != nil {
 			return err
 		}
-		if len(page.Deleted) > 0 {
-			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted})
+		update := store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted}
+		if page.Next == "" {
+			update.DeletionsChecked = began
+		}
+		if len(update.Deleted) > 0 || update.DeletionsChecked != "" {
+			res, err := p.DB.ApplyPage(ctx, update)
 			if err != nil {
 				return err
 			}
@@ -355,6 +384,16 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		page, err = c.Next(ctx, page.Next)
 	}
 }
+
+// earlier is the earlier of two times, the second zero when not known.
+func earlier(a, b time.Time) time.Time {
+	if !b.IsZero() && b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 // since is the time a search for changes starts from: a little before the
 // watermark, since a change committed upstream at the same instant as the newest

@@ -609,3 +609,89 @@ func idOf(t *testing.T, srv *upstream.Server, search string) string {
 	id, _ := idVersion(t, b.Entry[0].Resource)
 	return id
 }
+
+// TestDeletionsAreReadSinceTheLastRead syncs a person, loads ten more patients
+// upstream and syncs twice with nothing of theirs changed. Type history is the
+// whole server's: read since the person's newest resource, every sync read all
+// the other patients' resources again (hundreds of pages). Each read now moves
+// on to when it began, so the third sync asks for the last moments only: the
+// first history page of each type, and no more. A deletion after that is
+// still found.
+func TestDeletionsAreReadSinceTheLastRead(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	db, src, puller, person := foundPerson(t, srv.URL, patientID)
+	counter := &countingTransport{}
+	opts := fastClient
+	opts.HTTPClient = &http.Client{Transport: counter}
+	puller.Client = fhirsync.NewClients(func(string) string { return "" }, opts).Get
+	puller.Overlap = time.Second
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	dir := filepath.Dir(upstream.SharedBundle(t, largest))
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	loaded := 0
+	for _, f := range files {
+		if base := filepath.Base(f); base == largest || base == upstream.HospitalBundle || base == upstream.PractitionerBundle {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Load(t, data)
+		if loaded++; loaded == 10 {
+			break
+		}
+	}
+	time.Sleep(3 * time.Second) // past the overlap and a Date header's whole second
+
+	// history is what the sync read of type histories: the first pages (one a
+	// type the person has), the later ones, and their bytes.
+	history := func() (first, later, size int) {
+		urls, sizes := counter.sent()
+		for i, u := range urls {
+			switch {
+			case !strings.Contains(u.Path, "/_history"):
+				continue
+			case u.Query().Has("_offset"):
+				later++
+			default:
+				first++
+			}
+			size += sizes[i]
+		}
+		return first, later, size
+	}
+	for run := 2; run <= 3; run++ {
+		counter.reset()
+		start := time.Now()
+		sum, err := puller.PullPerson(ctx, src, person.ID, nil)
+		if err != nil || sum.Added+sum.Updated+sum.Deleted != 0 {
+			t.Fatalf("sync %d with nothing of the person's changed: %+v, %v", run, sum, err)
+		}
+		first, later, size := history()
+		t.Logf("sync %d: %d requests, %.1f MB, %s; history: %d types, %d more pages, %.1f MB", run, counter.requests, float64(counter.bytes)/1e6,
+			time.Since(start).Round(time.Millisecond), first, later, float64(size)/1e6)
+		if run == 3 && later > 0 {
+			t.Errorf("sync 3 read %d more history pages after the first of each type; want none: nothing has changed since sync 2 read them", later)
+		}
+	}
+
+	imm := srv.Search(t, "Immunization?patient=Patient/"+patientID+"&_count=1").Entry[0].Resource
+	immID, _ := idVersion(t, imm)
+	if status, body := srv.Do(t, "DELETE", "/Immunization/"+immID, nil); status != 200 && status != 204 {
+		t.Fatalf("delete immunisation: %d %s", status, body)
+	}
+	sum, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil || sum.Deleted != 1 {
+		t.Errorf("sync after a deletion: %+v, %v; want 1 deleted", sum, err)
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+}

@@ -84,3 +84,47 @@ func refuse(w http.ResponseWriter) {
 	w.WriteHeader(http.StatusForbidden)
 	io.WriteString(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"not allowed"}]}`) //nolint:errcheck
 }
+
+// countingTransport counts the requests a client sends and the bytes that
+// come back, and keeps the URLs, so a test can see what a sync asked for.
+type countingTransport struct {
+	mu       sync.Mutex
+	requests int
+	bytes    int64
+	urls     []*url.URL
+	sizes    []int // of each answer, as urls
+}
+
+func (ct *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	ct.mu.Lock()
+	ct.requests++
+	ct.bytes += int64(len(body))
+	ct.urls = append(ct.urls, r.URL)
+	ct.sizes = append(ct.sizes, len(body))
+	ct.mu.Unlock()
+	return resp, nil
+}
+
+// reset forgets what was counted.
+func (ct *countingTransport) reset() {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	ct.requests, ct.bytes, ct.urls, ct.sizes = 0, 0, nil, nil
+}
+
+// sent returns the URLs requested since the last reset, and the size of each answer.
+func (ct *countingTransport) sent() ([]*url.URL, []int) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return append([]*url.URL(nil), ct.urls...), append([]int(nil), ct.sizes...)
+}

@@ -1,0 +1,51 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// TestDeletionsCheckedStandsApart: the time deletions were read up to is
+// stored with the page that ends the read, or not at all, and a checkpoint
+// written later leaves it as it is.
+func TestDeletionsCheckedStandsApart(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	for _, tt := range []struct {
+		name string
+		ctx  context.Context
+		u    store.PageUpdate
+		want string
+	}{
+		{"none yet", ctx, store.PageUpdate{Checkpoint: &store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?_offset=100"}}, ""},
+		{"a first search", ctx, store.PageUpdate{DeletionsChecked: "2026-01-01T10:00:00Z", Checkpoint: &store.Checkpoint{Watermark: "2025-12-31T00:00:00Z"}}, "2026-01-01T10:00:00Z"},
+		{"a checkpoint alone", ctx, store.PageUpdate{Checkpoint: &store.Checkpoint{Watermark: "2026-01-02T00:00:00Z"}}, "2026-01-01T10:00:00Z"},
+		{"a history read", ctx, store.PageUpdate{DeletionsChecked: "2026-01-03T10:00:00Z", Deleted: []fhir.Resource{{Type: "Observation", ID: "o1"}}}, "2026-01-03T10:00:00Z"},
+		{"a read that did not commit", cancelled, store.PageUpdate{DeletionsChecked: "2026-01-04T10:00:00Z"}, "2026-01-03T10:00:00Z"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.u.Source, tt.u.PersonID, tt.u.ResourceType, tt.u.Origin = "lth", person.ID, "Observation", "test"
+			_, err := db.ApplyPage(tt.ctx, tt.u)
+			if (err != nil) != (tt.ctx != ctx) {
+				t.Fatalf("apply: %v", err)
+			}
+			got, err := db.DeletionsChecked(ctx, src.ID, person.ID, "Observation")
+			if err != nil || got != tt.want {
+				t.Errorf("deletions checked %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+	if cp, err := db.Checkpoint(ctx, src.ID, person.ID, "Observation"); err != nil || cp.Watermark != "2026-01-02T00:00:00Z" {
+		t.Errorf("checkpoint %+v, %v; want the watermark left by the page that set it", cp, err)
+	}
+}
