@@ -392,13 +392,18 @@ func TestCommandsNeedADatabase(t *testing.T) {
 	})
 }
 
-// TestSourceAddAddress: the address is checked as it was written, and one
-// holding a password is never stored or printed.
+// TestSourceAddAddress: the address is checked as it was written, as every
+// sync checks it, and one holding a password, a query or a fragment (any of
+// which may be a secret) is never stored or printed.
 func TestSourceAddAddress(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "portal.db")
 	tests := []struct{ addr, wantErr string }{
 		{"http://user:s3cret@127.0.0.1:1/fhir", "source add: The FHIR server address must not hold a user name or password"},
 		{"http://", `source add: The FHIR server address "http://" has no server name after http://.`},
+		// Each of these was stored, then refused by every sync.
+		{"http://127.0.0.1:1/fhir?api_key=s3cret", "source add: The FHIR server address must not have a query (a part from ?)"},
+		{"http://127.0.0.1:1/fhir#s3cret", "source add: The FHIR server address must not have a fragment (a part from #)"},
+		{"http://127.0.0.1:99999/fhir", `source add: The FHIR server address "http://127.0.0.1:99999/fhir" has port 99999: a port is a number from 1 to 65535.`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.addr, func(t *testing.T) {
@@ -407,7 +412,7 @@ func TestSourceAddAddress(t *testing.T) {
 				t.Errorf("got %v, want %q", err, tt.wantErr)
 			}
 			if strings.Contains(out+stderr+fmt.Sprint(err), "s3cret") {
-				t.Errorf("the password was printed: %q %q %v", out, stderr, err)
+				t.Errorf("the secret was printed: %q %q %v", out, stderr, err)
 			}
 		})
 	}

@@ -132,6 +132,10 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
 		}
 		src.Name, src.BaseURL = rest[0], rest[1]
+		// Checked as each sync will check it, so what sync would refuse is never stored.
+		if _, err := fhirsync.ParseBaseURL(src.BaseURL); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
 		if err := checkAuthFlags(&src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}

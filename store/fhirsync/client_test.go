@@ -766,7 +766,8 @@ func TestDo(t *testing.T) {
 }
 
 func TestNewClientRefuses(t *testing.T) {
-	for _, base := range []string{"", "fhir.example.org/r4", "ftp://fhir.example.org", "https://user:hunter22@fhir.example.org/r4", "https://fhir.example.org/r4?x=1"} {
+	for _, base := range []string{"", "fhir.example.org/r4", "ftp://fhir.example.org", "https://user:hunter22@fhir.example.org/r4", "https://fhir.example.org/r4?x=1",
+		"https://fhir.example.org/r4?key=hunter22", "https://fhir.example.org/r4#hunter22", "https://fhir.example.org/r4?", "https://fhir.example.org:99999/r4", "https://fhir.example.org:0/r4"} {
 		_, err := NewClient(base, nil, ClientOptions{})
 		if err == nil {
 			t.Errorf("%q: want an error", base)
