@@ -146,7 +146,8 @@ func TestSourceAddAuth(t *testing.T) {
 		{"token variable by default", []string{"--token-env", "TOK"}, "source add: --token-env is only for --auth bearer"},
 		{"client id with bearer", []string{"--auth", "bearer", "--token-file", "tok.txt", "--client-id", "c"}, "source add: --client-id is only for --auth smart-backend"},
 		{"both token flags", []string{"--auth", "bearer", "--token-file", "tok.txt", "--token-env", "TOK"}, "source add: give one of --token-file or --token-env, not both"},
-		{"a secret as the variable", []string{"--auth", "bearer", "--token-env", "sekr3t-TOKEN-abc"}, "source add: bearer token: --token-env must name an environment variable (letters, digits and _, not starting with a digit)"},
+		{"a secret as the variable", []string{"--auth", "bearer", "--token-env", "sekr3t-TOKEN-abc"}, "source add: bearer token: --token-env takes the name of an environment variable, not its value"},
+		{"a secret that could be a variable's name", []string{"--auth", "bearer", "--token-env", "sekr3t_TOKEN_abc"}, "source add: bearer token: the environment variable --token-env names is not set, or is empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

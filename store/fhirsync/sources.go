@@ -56,14 +56,15 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 			return s, nil
 		}
 		return "", fmt.Errorf("%s is empty", file)
+	// The name is never repeated, even when it could be one: it may be the
+	// secret itself, given in its place.
 	case env != "" && !envName.MatchString(env):
-		// Never repeated: a secret given in its place would be printed.
-		return "", errors.New("--token-env must name an environment variable (letters, digits and _, not starting with a digit)")
+		return "", errors.New("--token-env takes the name of an environment variable, not its value")
 	case env != "":
 		if s := getenv(env); s != "" {
 			return s, nil
 		}
-		return "", fmt.Errorf("environment variable %s is not set", env)
+		return "", errors.New("the environment variable --token-env names is not set, or is empty")
 	}
 	return "", errors.New("say where it is with --token-file FILE or --token-env VARIABLE")
 }
