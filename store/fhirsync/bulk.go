@@ -145,11 +145,14 @@ func (c *Client) pollExport(ctx context.Context, status *url.URL, progress func(
 }
 
 // pollDelay is the wait before status check n+1: Retry-After when given,
-// else exponential from 1s, bounded either way.
+// else exponential from 1s with jitter, bounded either way. The jitter keeps
+// exports started together (every portal after a restart, say) from polling
+// in step; half the wait is kept, so the waits still grow.
 func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 	d, ok := retryAfter(retryAfterHeader, c.opts.Now())
 	if !ok {
 		d = time.Second << min(n-1, 6) // 1s, 2s, 4s … 64s
+		d = d/2 + c.jitter(d/2)
 	}
 	return min(max(d, minPollDelay), maxPollDelay)
 }
