@@ -144,13 +144,15 @@ type Checkpoint struct {
 	Watermark string // every resource last updated up to here is stored
 	NextURL   string // the next page of a search in progress, or ""
 	Pending   string // the newest lastUpdated the search in progress has seen
+	Total     int    // the Bundle.total of the search in progress's first page; 0 when not given
+	Received  int    // the resources the search in progress has received, stored and set aside
 }
 
 // Checkpoint returns the checkpoint of a person's pull of a resource type from a source.
 func (db *DB) Checkpoint(ctx context.Context, sourceID, personID int64, resourceType string) (Checkpoint, error) {
 	var cp Checkpoint
-	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending FROM sync_checkpoints
-WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending)
+	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending, search_total, search_received FROM sync_checkpoints
+WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending, &cp.Total, &cp.Received)
 	if err == sql.ErrNoRows {
 		return Checkpoint{}, nil
 	}
@@ -244,11 +246,11 @@ ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET deletions_checke
 		if u.Checkpoint == nil {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, watermark, next_url, pending, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, watermark, next_url, pending, search_total, search_received, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET watermark = excluded.watermark, next_url = excluded.next_url,
-pending = excluded.pending, updated_at = excluded.updated_at`,
-			sourceID, u.PersonID, u.ResourceType, u.Checkpoint.Watermark, u.Checkpoint.NextURL, u.Checkpoint.Pending, now)
+pending = excluded.pending, search_total = excluded.search_total, search_received = excluded.search_received, updated_at = excluded.updated_at`,
+			sourceID, u.PersonID, u.ResourceType, u.Checkpoint.Watermark, u.Checkpoint.NextURL, u.Checkpoint.Pending, u.Checkpoint.Total, u.Checkpoint.Received, now)
 		return err
 	})
 	if err != nil {

@@ -49,3 +49,27 @@ func TestDeletionsCheckedStandsApart(t *testing.T) {
 		t.Errorf("checkpoint %+v, %v; want the watermark left by the page that set it", cp, err)
 	}
 }
+
+// TestCheckpointKeepsTheSearchCount: a search in progress keeps its first
+// page's total and what it has received with its next link, so a sync that
+// resumes it still counts from the first page.
+func TestCheckpointKeepsTheSearchCount(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	for _, want := range []store.Checkpoint{
+		{Watermark: "2026-01-01T00:00:00Z", NextURL: "http://localhost:1/fhir/Observation?_offset=100", Pending: "2026-01-02T00:00:00Z", Total: 101, Received: 100},
+		{Watermark: "2026-01-02T00:00:00Z"},
+	} {
+		if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test", Checkpoint: &want}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Checkpoint(ctx, src.ID, person.ID, "Observation"); err != nil || got != want {
+			t.Errorf("checkpoint %+v, %v; want %+v", got, err, want)
+		}
+	}
+}

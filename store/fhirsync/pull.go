@@ -286,6 +286,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 	}
 	var started time.Time // when the server answered this run's first page of a new search
 	restarted := false    // whether this run has started the search again after a next link failed
+	searchedAgain := false
 	for {
 		var page Page
 		deletionsFrom := "" // set on the first page of the type's first search
@@ -322,9 +323,29 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		shifted = shifted || changedSince(page.Resources, started, cp.NextURL != "")
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint.
-		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: newest(cp.Pending, page.Resources)}
+		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: newest(cp.Pending, page.Resources),
+			Total: cp.Total, Received: cp.Received + len(page.Resources) + len(page.Rejected)}
+		if cp.NextURL == "" {
+			next.Total = max(page.Total, 0) // the first page's: later ones may count what changed since
+		}
+		again := false
 		if page.Next == "" {
-			next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
+			// Fewer resources than the first page's total means one was skipped: a
+			// resource deleted upstream while the pages were read moves every later
+			// one up a place, and the next offset page starts one too far. The
+			// skipped one is older than the newest seen, so a watermark moved on
+			// would pass it for good. The search runs again once from where it
+			// started, the watermark left there meanwhile. Fewer again is more
+			// likely a server whose total is not exact: the watermark moves on, and
+			// the listing of ids fetches anything that was skipped.
+			short := next.Received < next.Total
+			if short && !searchedAgain {
+				searchedAgain, again = true, true
+				next = store.Checkpoint{Watermark: cp.Watermark}
+			} else {
+				shifted = shifted || short
+				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
+			}
 		}
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ,
 			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next,
@@ -338,7 +359,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			progress(Progress{Source: src.Name, ResourceType: typ, Result: res})
 		}
 		cp = next
-		if cp.NextURL == "" {
+		if cp.NextURL == "" && !again {
 			return shifted, nil
 		}
 	}

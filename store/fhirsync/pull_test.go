@@ -695,3 +695,73 @@ func TestDeletionsAreReadSinceTheLastRead(t *testing.T) {
 	}
 	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
 }
+
+// TestPullFetchesWhatADeletionMidSearchSkipped syncs a record of 11
+// observations 10 a page; after the first page is stored, one on it is
+// deleted upstream, so every later one moves up a place and the second page
+// (offset 10) starts past the 11th. The search received fewer than its first
+// page's total, so the watermark does not pass the skipped one: the search
+// runs again and fetches it.
+func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
+	ctx := context.Background()
+	srv := upstream.Start(t)
+	const nhs = "9434765919"
+	patient := `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + nhs + `"}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`
+	status, body := srv.Do(t, "POST", "/Patient", []byte(patient))
+	if status != http.StatusCreated {
+		t.Fatalf("add patient: %d %s", status, body)
+	}
+	patientID, _ := idVersion(t, body)
+	var added []string
+	for i := range 11 {
+		obs := fmt.Sprintf(`{"resourceType":"Observation","status":"final","code":{"text":"Test %d"},"subject":{"reference":"Patient/%s"},
+"effectiveDateTime":"2026-01-01T00:00:00Z","valueQuantity":{"value":%d,"unit":"mmol/L"}}`, i, patientID, i)
+		status, body := srv.Do(t, "POST", "/Observation", []byte(obs))
+		if status != http.StatusCreated {
+			t.Fatalf("add observation: %d %s", status, body)
+		}
+		id, _ := idVersion(t, body)
+		added = append(added, id)
+	}
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1, PageSize: 10}
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Past the second the observations were stored in, so no page looks as if
+	// it changed while the search was read (a Date header has whole seconds).
+	time.Sleep(1100 * time.Millisecond)
+	deleted := false
+	progress := func(pr fhirsync.Progress) {
+		if pr.ResourceType != "Observation" || deleted {
+			return
+		}
+		deleted = true
+		if status, body := srv.Do(t, "DELETE", "/Observation/"+added[0], nil); status != 200 && status != 204 {
+			t.Fatalf("delete observation: %d %s", status, body)
+		}
+	}
+	if _, err := puller.PullPerson(ctx, src, person.ID, progress); err != nil {
+		t.Fatal(err)
+	}
+	if !deleted {
+		t.Fatal("no observation page was stored: the test deleted nothing")
+	}
+	local := localCopy(t, db, person.ID)
+	for _, id := range added[1:] {
+		if _, ok := local["Observation/"+id]; !ok {
+			t.Errorf("Observation/%s, skipped when the pages shifted, is not cached", id)
+		}
+	}
+	// The next sync's history read removes the deleted one.
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+}
