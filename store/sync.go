@@ -354,6 +354,9 @@ type SyncStatus struct {
 	LastReconciledAt string
 	LastError        string // in plain words
 	FailingSince     string
+	// NoRecord says the last sync found that the source holds no record of
+	// the person: not a failure, and nothing to tell them.
+	NoRecord bool
 }
 
 // SyncStarted records that a sync of the person from the source has begun.
@@ -397,9 +400,10 @@ func (db *DB) ClearRunning(ctx context.Context) error {
 func (db *DB) SyncStatuses(ctx context.Context, personID int64) ([]SyncStatus, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
 COALESCE(st.running_since, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''), COALESCE(st.last_reconciled_at, ''),
-COALESCE(st.last_error, ''), COALESCE(st.failing_since, '')
+COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''),
+COALESCE(st.last_success_at, '') != '' AND NOT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?)
 FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?
-WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID)
+WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
 	if err != nil {
 		return nil, fmt.Errorf("sync status: %w", err)
 	}
@@ -413,7 +417,7 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID)
 		var st SyncStatus
 		var cfg string
 		if err := rows.Scan(&st.Source.ID, &st.Source.Name, &st.Source.OrgName, &st.Source.LastImportAt, &st.Source.BaseURL, &st.Source.AuthKind, &cfg,
-			&st.RunningSince, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince); err != nil {
+			&st.RunningSince, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince, &st.NoRecord); err != nil {
 			return nil, err
 		}
 		if forCarer && !shown[st.Source.ID] {

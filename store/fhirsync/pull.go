@@ -88,7 +88,8 @@ func (p *Puller) now() time.Time {
 
 // PullPerson brings one person's record from one source up to date. Each page
 // is stored with its checkpoint, so a stopped pull resumes where it was. The
-// person's sync status records how it ended.
+// person's sync status records how it ended. It returns ErrNoRecord when the
+// source holds no record of the person, which the status records as a success.
 func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int64, progress func(Progress)) (Summary, error) {
 	sum := Summary{Source: src.Name}
 	if err := p.DB.SyncStarted(ctx, src.ID, personID); err != nil {
@@ -96,7 +97,10 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 	}
 	reconciled, err := p.pull(ctx, src, personID, progress, &sum)
 	msg := ""
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNoRecord) {
+		// A source with no record of the person has answered all there is to
+		// ask: in a region of many sources most hold nothing for most people,
+		// and that is no failure to warn them of (store.SyncStatus.NoRecord).
 		msg = Explain(err)
 	}
 	// Record the end even when ctx was cancelled, so pages do not show "Updating…" for ever.

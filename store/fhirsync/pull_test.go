@@ -765,3 +765,52 @@ func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
 	}
 	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
 }
+
+// TestNoRecordIsNotAFailure syncs a person from a source that holds their
+// record and from one that holds none: the second is no failure, and its
+// status says there is no record rather than carrying an error to warn of.
+// When that source later has a record, the next sync brings it.
+func TestNoRecordIsNotAFailure(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := startServer(t)
+	empty := upstream.Start(t)
+	db, src, puller, person := syncedPerson(t, srv.URL, patientID)
+	none, err := db.AddSource(ctx, store.Source{Name: "gp", OrgName: "Chapel Allerton Surgery", BaseURL: empty.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := puller.PullPerson(ctx, none, person.ID, nil); !errors.Is(err, fhirsync.ErrNoRecord) {
+		t.Fatalf("sync from a source with no record: %v; want ErrNoRecord", err)
+	}
+	statuses := func() map[string]store.SyncStatus {
+		t.Helper()
+		sts, err := db.SyncStatuses(ctx, person.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]store.SyncStatus{}
+		for _, st := range sts {
+			out[st.Source.Name] = st
+		}
+		return out
+	}
+	sts := statuses()
+	if st := sts["gp"]; !st.NoRecord || st.LastError != "" || st.FailingSince != "" || st.RunningSince != "" || st.LastSuccessAt == "" {
+		t.Errorf("status of the source with no record: %+v; want no record, no error", st)
+	}
+	if st := sts[src.Name]; st.NoRecord || st.LastError != "" || st.LastSuccessAt == "" {
+		t.Errorf("status of the source with the record: %+v", st)
+	}
+
+	status, body := srv.Do(t, "GET", "Patient/"+patientID, nil)
+	if status != http.StatusOK {
+		t.Fatalf("read patient: %d %s", status, body)
+	}
+	empty.Load(t, []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":`+string(body)+`}]}`))
+	if _, err := puller.PullPerson(ctx, none, person.ID, nil); err != nil {
+		t.Fatalf("sync once the source has a record: %v", err)
+	}
+	if st := statuses()["gp"]; st.NoRecord || st.LastError != "" || st.LastSuccessAt == "" {
+		t.Errorf("status once the source has a record: %+v", st)
+	}
+}
