@@ -22,6 +22,8 @@ func syncLines(p Page) []syncLine {
 		switch {
 		case st.Running(p.Now):
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
+		case st.NoRecord && st.LastError == "":
+			continue // an organisation that holds nothing about the person has nothing to say
 		case st.LastError != "" && okSuccess:
 			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s. %s You are seeing what it sent %s.", org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":

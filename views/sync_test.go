@@ -25,10 +25,17 @@ func TestSyncLines(t *testing.T) {
 			"We could not update your record from Leeds Teaching Hospitals. Their system did not answer. We will try again soon. You are seeing what it sent on 24 November 2026.", true, false},
 		{"never reached", store.SyncStatus{Source: lth, LastError: "their system has not been answering"}, "We could not get your record from Leeds Teaching Hospitals yet. Their system has not been answering.", true, false},
 		{"not tried yet", store.SyncStatus{Source: lth}, "Waiting to update from Leeds Teaching Hospitals.", false, false},
+		{"no record there", store.SyncStatus{Source: lth, LastSuccessAt: stamp(time.Minute), NoRecord: true}, "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lines := syncLines(Page{Now: now, Sync: []store.SyncStatus{tt.st}})
+			if tt.want == "" {
+				if len(lines) != 0 {
+					t.Errorf("got %+v, want no line", lines)
+				}
+				return
+			}
 			if len(lines) != 1 {
 				t.Fatalf("got %d lines", len(lines))
 			}

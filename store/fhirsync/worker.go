@@ -2,6 +2,7 @@ package fhirsync
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -184,7 +185,11 @@ func (w *Worker) pullAll(ctx context.Context, personID int64) {
 func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) {
 	start := time.Now()
 	sum, err := w.puller.PullPerson(ctx, src, personID, nil)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrNoRecord):
+		w.log.Info("no record there", "source", src.Name, "person", personID) // not a failure (store.SyncStatus.NoRecord)
+		return
+	case err != nil:
 		w.log.Warn("sync failed", "source", src.Name, "person", personID, "err", err)
 		return
 	}
