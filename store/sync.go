@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -53,7 +55,7 @@ func validSource(src Source) error {
 	if src.Name == "" || strings.ContainsAny(src.Name, " \t\n/") {
 		return Errorf(EINVALID, "A source name must be one word, like leeds-hospitals.")
 	}
-	if err := validBaseURL(src.BaseURL); err != nil {
+	if _, err := ParseBaseURL(src.BaseURL); err != nil {
 		return err
 	}
 	switch src.AuthKind {
@@ -64,24 +66,48 @@ func validSource(src Source) error {
 	return nil
 }
 
-// validBaseURL says in words what is wrong with a FHIR server's address.
-func validBaseURL(addr string) error {
-	scheme, rest, _ := strings.Cut(addr, "://")
-	if host, _, _ := strings.Cut(rest, "/"); strings.Contains(host, "@") {
-		// The address is not repeated: it holds a secret.
-		return Errorf(EINVALID, "The FHIR server address must not hold a user name or password: it would be stored and shown in the list of sources. Give the server's token with --auth bearer and --token-file or --token-env instead.")
+// ParseBaseURL checks a FHIR server's base URL, and returns it without a
+// trailing slash. AddSource refuses by it what each sync's client
+// (fhirsync.NewClient) would refuse later. Its errors (store.EINVALID, in words) never
+// repeat an address that holds a password, a query or a fragment: any of them
+// may be a secret.
+func ParseBaseURL(raw string) (*url.URL, error) {
+	const secretsElsewhere = "Give the server's token with --auth bearer and --token-file or --token-env instead."
+	scheme, host, _ := strings.Cut(raw, "://")
+	if end := strings.IndexAny(host, "/?#"); end >= 0 {
+		host = host[:end]
 	}
-	if strings.ContainsFunc(addr, unicode.IsSpace) {
-		return Errorf(EINVALID, "The FHIR server address %q has a space in it: an address has none (a space in a path is written %%20).", addr)
+	if strings.Contains(host, "@") { // before parsing, whose errors could quote the password
+		return nil, Errorf(EINVALID, "The FHIR server address must not hold a user name or password: it would be stored and shown in the list of sources. %s", secretsElsewhere)
 	}
-	u, err := url.Parse(addr)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return Errorf(EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", addr)
+	u, err := url.Parse(raw)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // without the address
+		}
+		return nil, Errorf(EINVALID, "The FHIR server address cannot be read as a web address: %v.", err)
 	}
-	if u.Host == "" {
-		return Errorf(EINVALID, "The FHIR server address %q has no server name after %s://.", addr, scheme)
+	switch {
+	case u.RawQuery != "" || u.ForceQuery:
+		return nil, Errorf(EINVALID, "The FHIR server address must not have a query (a part from ?): each request to the server sends its own, and a key in it would be stored and shown in the list of sources. %s", secretsElsewhere)
+	case u.Fragment != "" || strings.Contains(raw, "#"):
+		return nil, Errorf(EINVALID, "The FHIR server address must not have a fragment (a part from #): requests to the server would leave it out.")
+	case strings.ContainsFunc(raw, unicode.IsSpace):
+		return nil, Errorf(EINVALID, "The FHIR server address %q has a space in it: an address has none (a space in a path is written %%20).", raw)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, Errorf(EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", raw)
+	case u.Hostname() == "":
+		return nil, Errorf(EINVALID, "The FHIR server address %q has no server name after %s://.", raw, scheme)
 	}
-	return nil
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, Errorf(EINVALID, "The FHIR server address %q has port %s: a port is a number from 1 to 65535.", raw, p)
+		}
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
 }
 
 const sourceColumns = `id, name, org_name, COALESCE(last_import_at, ''), base_url, auth_kind, auth_config, social_care`

@@ -133,7 +133,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		src.Name, src.BaseURL = rest[0], rest[1]
 		// Checked as each sync will check it, so what sync would refuse is never stored.
-		if _, err := fhirsync.ParseBaseURL(src.BaseURL); err != nil {
+		if _, err := store.ParseBaseURL(src.BaseURL); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
 		if err := checkAuthFlags(&src); err != nil {

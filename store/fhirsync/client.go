@@ -98,7 +98,7 @@ const maxResponseSize = 256 << 20
 // NewClient returns a Client for the FHIR server at baseURL (e.g. "https://fhir.example.org/r4").
 // A nil auth sends no credentials.
 func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
-	u, err := ParseBaseURL(baseURL)
+	u, err := store.ParseBaseURL(baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -133,50 +133,6 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 		opts.Now = time.Now
 	}
 	return &Client{base: u, auth: auth, opts: opts, jitter: fullJitter}, nil
-}
-
-// ParseBaseURL checks a FHIR server's base URL as every Client does, and
-// returns it without a trailing slash. portal source add refuses by it what
-// each sync would refuse later. Its errors (store.EINVALID, in words) never
-// repeat an address that holds a password, a query or a fragment: any of them
-// may be a secret.
-func ParseBaseURL(raw string) (*url.URL, error) {
-	const secretsElsewhere = "Give the server's token with --auth bearer and --token-file or --token-env instead."
-	scheme, host, _ := strings.Cut(raw, "://")
-	if end := strings.IndexAny(host, "/?#"); end >= 0 {
-		host = host[:end]
-	}
-	if strings.Contains(host, "@") { // before parsing, whose errors could quote the password
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address must not hold a user name or password: it would be stored and shown in the list of sources. %s", secretsElsewhere)
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err // without the address
-		}
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address cannot be read as a web address: %v.", err)
-	}
-	switch {
-	case u.RawQuery != "" || u.ForceQuery:
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address must not have a query (a part from ?): each request to the server sends its own, and a key in it would be stored and shown in the list of sources. %s", secretsElsewhere)
-	case u.Fragment != "" || strings.Contains(raw, "#"):
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address must not have a fragment (a part from #): requests to the server would leave it out.")
-	case strings.ContainsFunc(raw, unicode.IsSpace):
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address %q has a space in it: an address has none (a space in a path is written %%20).", raw)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", raw)
-	case u.Hostname() == "":
-		return nil, store.Errorf(store.EINVALID, "The FHIR server address %q has no server name after %s://.", raw, scheme)
-	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-			return nil, store.Errorf(store.EINVALID, "The FHIR server address %q has port %s: a port is a number from 1 to 65535.", raw, p)
-		}
-	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // BaseURL returns the server's base URL, without a trailing slash.
