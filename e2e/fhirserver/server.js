@@ -29,7 +29,8 @@
 //     to Type/id, as FHIR servers do in transactions;
 //   - POST /$load takes a Bundle and stores it keeping the ids in it (like the files on
 //     the command line); POST /$reset empties the server (test helpers, not FHIR).
-//   - GET /$export, a Bulk Data system-level export (see "Bulk Data export" below).
+//   - GET /$export, a Bulk Data system-level export, with the deletions since _since (see
+//     "Bulk Data export" below).
 'use strict';
 
 const http = require('node:http');
@@ -684,15 +685,23 @@ function historyBundle(resourceType, params, selfPath, base) {
 //     -> 202, Content-Location: {base}/$export-status/{job}
 //   GET {base}/$export-status/{job}
 //     -> 202 with Retry-After: 1 and X-Progress for the first EXPORT_PENDING_POLLS polls,
-//        then 200 with the manifest (one NDJSON file per resource type)
+//        then 200 with the manifest (one NDJSON file per resource type; with _since, a
+//        "deleted" file too, when anything was deleted since then)
 //   DELETE {base}/$export-status/{job}  -> 202; the job and its files are gone
 //   GET {base}/$export-file/{job}/{Type}.ndjson  -> application/fhir+ndjson, streamed
+//   GET {base}/$export-file/{job}/deleted.ndjson  -> the deletions, one transaction Bundle
+//        of DELETE entries per resource type a line
 //
 // A job is a snapshot of the stored resources taken at kick-off: stored objects are never
-// mutated (an update stores a new object), so holding references is enough.
+// mutated (an update stores a new object), so holding references is enough. Its deletions
+// are read from the write log when its files are ready, as a server writing its files as
+// it goes would: a resource deleted while the export runs is in both an output file and
+// the deleted file.
 
 const EXPORT_PENDING_POLLS = 2;
-const exportJobs = new Map(); // job id -> { types: Map(type -> [resource]), transactionTime, request, polls }
+// job id -> { types: Map(type -> [resource]), sinceMs, wanted (types or undefined),
+//   deleted: [Bundle] once ready, transactionTime, request, polls }
+const exportJobs = new Map();
 
 function startExport(req, query, base, res) {
   const prefer = String(req.headers.prefer ?? '').toLowerCase();
@@ -746,6 +755,8 @@ function startExport(req, query, base, res) {
   const q = query.toString();
   exportJobs.set(id, {
     types,
+    sinceMs,
+    wanted,
     transactionTime: new Date().toISOString(),
     request: `${base}/$export${q ? '?' + q : ''}`,
     polls: 0,
@@ -753,6 +764,35 @@ function startExport(req, query, base, res) {
   send(res, 202, outcome('information', 'informational', 'Export started'), {
     'Content-Location': `${base}/$export-status/${id}`,
   });
+}
+
+// The resources of the wanted types (all when not given) deleted at or after sinceMs and
+// not stored again since, as Bulk Data's deleted file has them: one transaction Bundle of
+// DELETE entries a line, here one a type. A deletion in the same millisecond as the last
+// export's transactionTime is listed again rather than missed.
+function deletedSince(sinceMs, wanted) {
+  const byType = new Map(); // type -> Set of ids
+  for (let i = repo.writeLog.length - 1; i >= 0; i--) {
+    const w = repo.writeLog[i];
+    if (Date.parse(w.lastUpdated) < sinceMs) {
+      break; // the log is in write order
+    }
+    if (w.method !== 'DELETE' || (wanted && !wanted.includes(w.resourceType))) {
+      continue;
+    }
+    if (repo.resources.get(w.resourceType)?.has(w.id)) {
+      continue; // stored again: it is in the output instead
+    }
+    if (!byType.has(w.resourceType)) {
+      byType.set(w.resourceType, new Set());
+    }
+    byType.get(w.resourceType).add(w.id);
+  }
+  return [...byType].map(([type, ids]) => ({
+    resourceType: 'Bundle',
+    type: 'transaction',
+    entry: [...ids].map((id) => ({ request: { method: 'DELETE', url: `${type}/${id}` } })),
+  }));
 }
 
 function exportStatus(id, method, base, res) {
@@ -776,15 +816,23 @@ function exportStatus(id, method, base, res) {
     res.end();
     return;
   }
+  if (!job.deleted) {
+    job.deleted = job.sinceMs === undefined ? [] : deletedSince(job.sinceMs, job.wanted);
+  }
   const output = [...job.types.entries()].map(([type, list]) => ({
     type,
     url: `${base}/$export-file/${id}/${type}.ndjson`,
     count: list.length,
   }));
+  const { transactionTime, request } = job;
+  const manifest = { transactionTime, request, requiresAccessToken: false, output, error: [] };
+  if (job.deleted.length) {
+    manifest.deleted = [{ type: 'Bundle', url: `${base}/$export-file/${id}/deleted.ndjson` }];
+  }
   send(
     res,
     200,
-    { transactionTime: job.transactionTime, request: job.request, requiresAccessToken: false, output, error: [] },
+    manifest,
     { 'Content-Type': 'application/json; charset=utf-8', Expires: new Date(Date.now() + 3600e3).toUTCString() }
   );
 }
@@ -793,7 +841,7 @@ function exportStatus(id, method, base, res) {
 async function exportFile(id, fileName, res) {
   const job = exportJobs.get(id);
   const type = /^([A-Za-z]+)\.ndjson$/.exec(fileName)?.[1];
-  const list = job && type ? job.types.get(type) : undefined;
+  const list = job && type ? (type === 'deleted' ? job.deleted : job.types.get(type)) : undefined;
   if (!list) {
     send(res, 404, outcome('error', 'not-found', `No export file ${id}/${fileName}`));
     return;

@@ -45,6 +45,9 @@ type Manifest struct {
 	RequiresAccessToken bool         `json:"requiresAccessToken"`
 	Output              []ExportFile `json:"output"`
 	Error               []ExportFile `json:"error"` // NDJSON files of OperationOutcomes
+	// Deleted are NDJSON files of transaction Bundles whose DELETE entries name
+	// the resources deleted since the export's _since (type "Bundle", or none).
+	Deleted []ExportFile `json:"deleted"`
 	// StatusURL is the job's status URL (absolute, under the base URL). A
 	// DELETE to it tells the server the files may go.
 	StatusURL string `json:"-"`
@@ -175,6 +178,16 @@ func (c *Client) readManifest(body []byte) (Manifest, error) {
 			files[i].URL = u.String()
 		}
 	}
+	for i, f := range m.Deleted {
+		if f.Type != "" && f.Type != "Bundle" {
+			return Manifest{}, fmt.Errorf("deleted file %d: of %q, not Bundle", i+1, clip(f.Type))
+		}
+		u, err := c.underBase(f.URL)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("the deleted file: %w", err)
+		}
+		m.Deleted[i].URL = u.String()
+	}
 	return m, nil
 }
 
@@ -237,6 +250,20 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		say("%s: %d read, %d added, %d updated, %d unchanged, %d set aside, in %s", f.Type, total(res.ImportResult),
 			res.Added, res.Updated, res.Unchanged, res.Rejected, time.Since(start).Round(time.Millisecond))
 	}
+	// Deletions after every output file, so a resource changed and then deleted
+	// while the export ran ends deleted.
+	for _, f := range m.Deleted {
+		start := time.Now()
+		res, err := p.deleteExportFile(ctx, c, src.Name, f)
+		sum.Deleted += res.Deleted
+		sum.Rejected += res.Rejected
+		sum.Pages += res.batches
+		if err != nil {
+			return sum, fmt.Errorf("deleted file: %w", err)
+		}
+		say("Deleted upstream: %d listed, %d removed from the cache, %d set aside, in %s", res.listed, res.Deleted, res.Rejected,
+			time.Since(start).Round(time.Millisecond))
+	}
 	for _, f := range m.Error {
 		if err := c.readErrorFile(ctx, f, say); err != nil {
 			say("Could not read the export's list of problems: %v", err) // the data itself is stored
@@ -277,11 +304,39 @@ func total(r store.ImportResult) int {
 type bulkResult struct {
 	store.ImportResult
 	batches int
+	listed  int // resources a deleted file named, whether the cache held them or not
 }
 
-// importExportFile streams one export file into the store. If the connection
-// breaks mid-file it asks again and skips the lines already stored.
+// importExportFile streams one export file into the store.
 func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.ImportOptions, f ExportFile, onBatch func(store.ImportResult)) (bulkResult, error) {
+	var before store.ImportResult // what earlier tries stored
+	return c.readExportFile(ctx, f, func(body io.Reader, origin string, skip int) (bulkResult, int, error) {
+		res, lines, err := importNDJSON(ctx, p.DB, opts, origin, body, DefaultBulkBatch, skip, func(r store.ImportResult) {
+			if onBatch != nil {
+				var sofar store.ImportResult
+				addResult(&sofar, before)
+				addResult(&sofar, r)
+				onBatch(sofar)
+			}
+		})
+		addResult(&before, res.ImportResult)
+		return res, lines, err
+	})
+}
+
+// deleteExportFile removes from the cache the resources an export's deleted
+// file names.
+func (p *Puller) deleteExportFile(ctx context.Context, c *Client, source string, f ExportFile) (bulkResult, error) {
+	return c.readExportFile(ctx, f, func(body io.Reader, origin string, skip int) (bulkResult, int, error) {
+		return deleteNDJSON(ctx, p.DB, source, origin, body, DefaultBulkBatch, skip)
+	})
+}
+
+// readExportFile streams one export file to read, which stores what it reads
+// and returns its counts and the number of the last line it stored. If the
+// connection breaks mid-file it asks again and has read skip the lines
+// already stored.
+func (c *Client) readExportFile(ctx context.Context, f ExportFile, read func(body io.Reader, origin string, skip int) (bulkResult, int, error)) (bulkResult, error) {
 	u, err := c.underBase(f.URL)
 	if err != nil {
 		return bulkResult{}, err
@@ -293,17 +348,11 @@ func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.Imp
 		if err != nil {
 			return out, fmt.Errorf("GET %s: %w", safeURL(u), err)
 		}
-		res, lines, err := importNDJSON(ctx, p.DB, opts, safeURL(u), body, DefaultBulkBatch, done, func(r store.ImportResult) {
-			if onBatch != nil {
-				var sofar store.ImportResult
-				addResult(&sofar, out.ImportResult)
-				addResult(&sofar, r)
-				onBatch(sofar)
-			}
-		})
+		res, lines, err := read(body, safeURL(u), done)
 		body.Close()
 		addResult(&out.ImportResult, res.ImportResult)
 		out.batches += res.batches
+		out.listed += res.listed
 		if err == nil {
 			return out, nil
 		}
@@ -563,6 +612,138 @@ func (l *ndjsonLines) read(ch *ndjsonChunk) {
 		}
 		ch.prepared = append(ch.prepared, r.p)
 	}
+}
+
+// deleteNDJSON removes from the cache the resources named by the lines read
+// from r, each a transaction Bundle of DELETE entries as a bulk export's
+// deleted files hold them, through the store's own deletion (store.ApplyPage),
+// batch resources per transaction, skipping the first skip lines (done by an
+// earlier attempt: deleting again is harmless). A line or entry that does not
+// say what was deleted is kept aside as rejected. It returns the counts and
+// the number of the last line whose deletions are all stored.
+func deleteNDJSON(ctx context.Context, db *store.DB, source, origin string, r io.Reader, batch, skip int) (bulkResult, int, error) {
+	if batch <= 0 {
+		batch = DefaultBulkBatch
+	}
+	out := bulkResult{ImportResult: store.ImportResult{ByType: map[string]int{}}}
+	var refs []fhir.Resource
+	var rejected []store.Rejected
+	done, first, n := skip, 0, 0
+	// flush stores the batch (from lines first to n) and notes every line up to upto done.
+	flush := func(upto int) error {
+		if len(refs)+len(rejected) > 0 {
+			where := fmt.Sprintf("%s lines %d-%d", origin, first, n)
+			res, err := db.ApplyPage(ctx, store.PageUpdate{Source: source, Origin: where, Deleted: refs, Rejected: rejected, Bulk: true})
+			if err != nil {
+				return fmt.Errorf("storing %s: %w", where, err)
+			}
+			addResult(&out.ImportResult, res)
+			out.listed += len(refs)
+			out.batches++
+			refs, rejected = nil, nil
+		}
+		done, first = upto, 0
+		return nil
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	for {
+		line, err := readLine(br)
+		n++
+		switch {
+		case errors.Is(err, errLineTooLong):
+			return out, done, fmt.Errorf("line %d: %w", n, err)
+		case err != nil && err != io.EOF:
+			return out, done, &streamError{fmt.Errorf("reading line %d: %w", n, err)} // a line cut short is not read
+		}
+		if n > skip {
+			if first == 0 {
+				first = n
+			}
+			dels, rej := readDeletions(n, bytes.TrimSpace(line))
+			rejected = append(rejected, rej...)
+			for len(dels) > 0 {
+				k := min(max(batch-len(refs)-len(rejected), 0), len(dels))
+				refs, dels = append(refs, dels[:k]...), dels[k:]
+				if len(dels) > 0 { // a line naming more than a batch: stored in parts, all again if the file breaks off
+					if err := flush(n - 1); err != nil {
+						return out, done, err
+					}
+					first = n
+				}
+			}
+		}
+		if err == io.EOF {
+			break
+		}
+		if len(refs)+len(rejected) >= batch {
+			if err := flush(n); err != nil {
+				return out, done, err
+			}
+		}
+	}
+	if err := flush(n); err != nil {
+		return out, done, err
+	}
+	return out, done, nil
+}
+
+// errLineTooLong is a line of a deleted file longer than maxNDJSONLine.
+var errLineTooLong = fmt.Errorf("longer than %d MB", maxNDJSONLine>>20)
+
+// readLine reads one line, with its newline if it has one, up to maxNDJSONLine.
+func readLine(br *bufio.Reader) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > maxNDJSONLine {
+			return nil, errLineTooLong
+		}
+		line = append(line, frag...)
+		if err != bufio.ErrBufferFull {
+			return line, err
+		}
+	}
+}
+
+// readDeletions reads which resources one line of a deleted file (a Bundle of
+// DELETE entries) names, and what in it does not say.
+func readDeletions(n int, line []byte) ([]fhir.Resource, []store.Rejected) {
+	if len(line) == 0 {
+		return nil, nil
+	}
+	var b struct {
+		ResourceType string            `json:"resourceType"`
+		Entry        []json.RawMessage `json:"entry"`
+	}
+	if err := json.Unmarshal(line, &b); err != nil || b.ResourceType != "Bundle" {
+		msg := "not a Bundle of deletions"
+		if err != nil {
+			msg = "does not read: " + err.Error()
+		}
+		typ, id := peek(line)
+		return nil, []store.Rejected{{Type: typ, ID: id, Error: fmt.Sprintf("line %d: %s", n, msg), Raw: bytes.Clone(line)}}
+	}
+	var refs []fhir.Resource
+	var rejected []store.Rejected
+	for i, raw := range b.Entry {
+		var e struct {
+			Request struct {
+				Method string `json:"method"`
+				URL    string `json:"url"`
+			} `json:"request"`
+		}
+		var typ, id string
+		if json.Unmarshal(raw, &e) == nil && strings.EqualFold(e.Request.Method, http.MethodDelete) {
+			typ, id, _ = refParts(e.Request.URL)
+		}
+		if typ == "" || !validID(id) {
+			rejected = append(rejected, store.Rejected{Error: fmt.Sprintf("line %d, entry %d: a deletion that does not say which resource was deleted", n, i+1),
+				Raw: bytes.Clone(raw)})
+			continue
+		}
+		refs = append(refs, fhir.Resource{Type: typ, ID: id})
+	}
+	return refs, rejected
 }
 
 // addResult adds r's counts to dst.

@@ -1,8 +1,17 @@
 package fhirsync
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // TestPollDelayJitter: without Retry-After, the waits between status checks
@@ -40,4 +49,75 @@ func TestPollDelayJitter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDeleteNDJSON reads a deleted file in batches of two: a line naming more
+// than a batch, lines and entries that say nothing deleted (kept aside), a
+// deletion of what is not cached, then a file broken off mid-way and asked
+// for again after the lines already done.
+func TestDeleteNDJSON(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	opts := store.ImportOptions{Source: "region"}
+	cached := []string{`{"resourceType":"Patient","id":"p1","name":[{"family":"Smith"}]}`}
+	for i := 1; i <= 8; i++ {
+		cached = append(cached, fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"text":"Weight %d"},"subject":{"reference":"Patient/p1"}}`, i, i))
+	}
+	if _, err := ImportNDJSON(ctx, db, opts, "cached", strings.NewReader(strings.Join(cached, "\n")), 0); err != nil {
+		t.Fatal(err)
+	}
+	del := func(refs ...string) string {
+		var entries []string
+		for _, r := range refs {
+			entries = append(entries, fmt.Sprintf(`{"request":{"method":"DELETE","url":%q}}`, r))
+		}
+		return `{"resourceType":"Bundle","type":"transaction","entry":[` + strings.Join(entries, ",") + `]}`
+	}
+	lines := []string{
+		del("Observation/o1", "Observation/o2", "Observation/o3"),
+		`not json`,
+		`{"resourceType":"Bundle","type":"transaction","entry":[{"request":{"method":"GET","url":"Observation/o6"}},{"request":{"method":"DELETE","url":"Observation/o4"}}]}`,
+		``,
+		del("https://fhir.example.org/r4/Observation/o5/_history/2", "Observation/gone"),
+	}
+	res, done, err := deleteNDJSON(ctx, db, "region", "deleted.ndjson", strings.NewReader(strings.Join(lines, "\n")), 2, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Deleted != 5 || res.listed != 6 || res.Rejected != 2 || done != 5 || res.batches != 4 {
+		t.Errorf("got %d deleted, %d listed, %d set aside, %d lines done in %d batches; want 5, 6, 2, 5 in 4", res.Deleted, res.listed, res.Rejected, done, res.batches)
+	}
+	if n := mustCount(t, db, "Observation"); n != 3 {
+		t.Errorf("%d observations cached, want 3", n)
+	}
+
+	// Broken off in line 3: lines 1 and 2 are done, line 3 is asked for again.
+	broken := io.MultiReader(strings.NewReader(del("Observation/o6")+"\n"+del("Observation/o7")+"\n"+del("Observation/o8")+"\n"+`{"resourceType":"Bun`),
+		iotest.ErrReader(errors.New("connection reset")))
+	res, done, err = deleteNDJSON(ctx, db, "region", "deleted.ndjson", broken, 2, 0)
+	var se *streamError
+	if !errors.As(err, &se) || done != 2 || res.Deleted != 2 {
+		t.Fatalf("broken file: %d deleted, %d lines done, %v; want 2, 2 and a stream error", res.Deleted, done, err)
+	}
+	all := del("Observation/o6") + "\n" + del("Observation/o7") + "\n" + del("Observation/o8")
+	res, done, err = deleteNDJSON(ctx, db, "region", "deleted.ndjson", strings.NewReader(all), 2, done)
+	if err != nil || done != 3 || res.Deleted != 1 || res.listed != 1 {
+		t.Errorf("asked again: %d deleted of %d listed, %d lines done, %v; want 1 of 1, 3", res.Deleted, res.listed, done, err)
+	}
+	if n := mustCount(t, db, "Observation"); n != 0 {
+		t.Errorf("%d observations cached, want none", n)
+	}
+}
+
+func mustCount(t *testing.T, db *store.DB, typ string) int {
+	t.Helper()
+	counts, err := db.ResourceCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return counts[typ]
 }

@@ -328,12 +328,13 @@ func TestImportNDJSONSetsAsideBadLines(t *testing.T) {
 // waits, and that an export given up is cancelled at the server.
 func TestBulkExportRefusesForeignURLs(t *testing.T) {
 	for _, tc := range []struct {
-		name         string
-		status, file string // paths or absolute URLs; "" means on this server
+		name                  string
+		status, file, deleted string // paths or absolute URLs; "" means on this server (for deleted: none)
 	}{
 		{name: "status elsewhere", status: "http://elsewhere.example/fhir/$export-status/1"},
 		{name: "status outside the base path", status: "/other/$export-status/1"},
 		{name: "file elsewhere", file: "http://elsewhere.example/files/Patient.ndjson"},
+		{name: "deleted file elsewhere", deleted: "http://elsewhere.example/files/deleted.ndjson"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -366,7 +367,11 @@ func TestBulkExportRefusesForeignURLs(t *testing.T) {
 					if tc.file != "" {
 						file = tc.file
 					}
-					fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]}`, file)
+					deleted := ""
+					if tc.deleted != "" {
+						deleted = fmt.Sprintf(`,"deleted":[{"type":"Bundle","url":%q}]`, tc.deleted)
+					}
+					fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]%s}`, file, deleted)
 				default:
 					w.WriteHeader(http.StatusNotFound)
 				}
@@ -383,7 +388,7 @@ func TestBulkExportRefusesForeignURLs(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if tc.file != "" {
+			if tc.file != "" || tc.deleted != "" {
 				if got := sleeps.waits(); len(got) != 2 || got[0] < time.Second/2 || got[0] > time.Second || got[1] < time.Second || got[1] > 2*time.Second {
 					t.Errorf("waits without Retry-After: %v, want one in [0.5s, 1s] then one in [1s, 2s]", got)
 				}
@@ -440,4 +445,137 @@ func TestBulkFileRetryAfterBeyondMaxDelay(t *testing.T) {
 	if fileAsks != 1 {
 		t.Errorf("asked for the file %d times (waits %v), want once: the server asked for an hour", fileAsks, sleeps.waits())
 	}
+}
+
+// TestPullBulkRemovesDeletions deletes resources upstream between two bulk
+// exports (one updated first, one changed before the second export began and
+// deleted while it ran, so it is in both an output file and the deleted file)
+// and checks the second export's deleted file takes them all out of the cache
+// and off the record pages, leaving it holding exactly what the server holds.
+func TestPullBulkRemovesDeletions(t *testing.T) {
+	ctx := context.Background()
+	srv := bulkServer(t)
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var duringExport func() // run at the first wait for an export, then forgotten
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Timeout: 10 * time.Second, Sleep: func(ctx context.Context, _ time.Duration) error {
+			if f := duringExport; f != nil {
+				duringExport = nil
+				f()
+			}
+			return ctx.Err()
+		}}).Get}
+	if _, err := puller.PullBulk(ctx, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	persons, err := db.PersonsAt(ctx, src.ID)
+	if err != nil || len(persons) != 1 {
+		t.Fatalf("persons at the source: %+v, %v", persons, err)
+	}
+	person := persons[0].ID
+	conditions, err := db.RecordSection(ctx, person, "conditions", 1, 1000)
+	if err != nil || len(conditions.Items) == 0 || conditions.Items[0].ResourceType != "Condition" {
+		t.Fatalf("conditions page: %+v, %v", conditions, err)
+	}
+	shown := conditions.Items[0] // a condition the page shows, to be deleted
+
+	var obs []struct {
+		ID  string
+		Raw json.RawMessage
+	}
+	for _, e := range srv.Search(t, "Observation?_count=5").Entry {
+		var o struct{ ID string }
+		if err := json.Unmarshal(e.Resource, &o); err != nil {
+			t.Fatal(err)
+		}
+		obs = append(obs, struct {
+			ID  string
+			Raw json.RawMessage
+		}{o.ID, e.Resource})
+	}
+	var org struct{ ID string }
+	if err := json.Unmarshal(srv.Search(t, "Organization?_count=1").Entry[0].Resource, &org); err != nil || len(obs) != 5 {
+		t.Fatalf("organisation %v, %d observations", err, len(obs))
+	}
+	do := func(method, path string, body []byte) {
+		t.Helper()
+		if status, resp := srv.Do(t, method, path, body); status != 200 && status != 204 {
+			t.Fatalf("%s %s: %d %s", method, path, status, resp)
+		}
+	}
+	amend := func(raw json.RawMessage) []byte {
+		return []byte(strings.Replace(string(raw), `"status":"final"`, `"status":"amended"`, 1))
+	}
+	time.Sleep(5 * time.Millisecond) // the server's clock has millisecond steps
+	do("DELETE", "Condition/"+shown.ResourceID, nil)
+	do("DELETE", "Organization/"+org.ID, nil)
+	for _, o := range obs[:3] {
+		do("DELETE", "Observation/"+o.ID, nil)
+	}
+	do("PUT", "Observation/"+obs[3].ID, amend(obs[3].Raw)) // updated, then deleted
+	do("DELETE", "Observation/"+obs[3].ID, nil)
+	do("PUT", "Observation/"+obs[4].ID, amend(obs[4].Raw)) // in the export's output, then deleted while it runs
+	duringExport = func() { do("DELETE", "Observation/"+obs[4].ID, nil) }
+
+	var said []string
+	sum, err := puller.PullBulk(ctx, src, func(s string) { said = append(said, s) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if duringExport != nil {
+		t.Fatal("the export was not waited for: nothing was deleted while it ran")
+	}
+	if sum.Deleted != 7 || sum.Updated != 1 || sum.Added != 0 || sum.Rejected != 0 {
+		t.Errorf("bulk pull after deletions: %+v, want 7 deleted and the observation changed before its deletion updated", sum)
+	}
+	if !slices.ContainsFunc(said, func(s string) bool {
+		return strings.HasPrefix(s, "Deleted upstream: 7 listed, 7 removed from the cache, 0 set aside")
+	}) {
+		t.Errorf("progress did not count the deletions: %q", said)
+	}
+	sameCounts(t, serverCounts(t, srv, bundleTypes(t)), mustCounts(t, db))
+
+	gone := map[string]bool{"Condition/" + shown.ResourceID: true}
+	for _, o := range obs {
+		gone["Observation/"+o.ID] = true
+	}
+	if err := db.PersonResources(ctx, person, func(r store.CachedResource) error {
+		if gone[r.Type+"/"+r.ID] {
+			t.Errorf("%s/%s is still cached", r.Type, r.ID)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := db.RecordSection(ctx, person, "conditions", 1, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range after.Items {
+		if it.ResourceID == shown.ResourceID {
+			t.Errorf("the conditions page still shows the deleted %s", shown.Display)
+		}
+	}
+	found, err := db.SearchRecord(ctx, person, shown.Display, store.SearchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range found.Sections {
+		for _, it := range s.Items {
+			if it.ResourceID == shown.ResourceID {
+				t.Errorf("search for %q still finds the deleted condition", shown.Display)
+			}
+		}
+	}
+
+	// The next export lists again what was deleted while the last one ran: nothing changes.
+	again, err := puller.PullBulk(ctx, src, nil)
+	if err != nil || again.Added+again.Updated+again.Deleted+again.Rejected != 0 {
+		t.Errorf("bulk pull with nothing changed: %+v, %v", again, err)
+	}
+	sameCounts(t, serverCounts(t, srv, bundleTypes(t)), mustCounts(t, db))
 }
