@@ -337,7 +337,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{}).Get, LinkSystems: cfg.LinkSystems}
 		start := time.Now()
 		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, msg) })
-		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Rejected, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d deleted, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Deleted, sum.Rejected, time.Since(start).Round(time.Millisecond))
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %s\n", bulk, fhirsync.Explain(err))
 			return fmt.Errorf("sync --bulk %s: %w", bulk, err)

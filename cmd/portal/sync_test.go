@@ -103,3 +103,31 @@ func TestSyncHangingSourceDoesNotHoldUpOthers(t *testing.T) {
 		t.Errorf("totals for %v, want %v, last:\n%s", got, want, out.String())
 	}
 }
+
+// TestSyncBulkCommand: `portal sync --bulk` fills the cache from $export and
+// says what it did; the second run asks only for what changed, and removes
+// what the server deleted since, saying how many.
+func TestSyncBulkCommand(t *testing.T) {
+	srv, _ := startFHIR(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "lth", srv.URL, "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	summary := regexp.MustCompile(`(?m)^lth: (\d+) added, (\d+) updated, (\d+) deleted, (\d+) failed to read, in `)
+	out, _, err := portal(t, "sync", "--bulk", "lth", "--db", db)
+	m := summary.FindStringSubmatch(out)
+	if err != nil || m == nil || m[1] == "0" || m[3] != "0" || m[4] != "0" {
+		t.Fatalf("first bulk run: %v\n%s", err, out)
+	}
+	var obs struct{ ID string }
+	if err := json.Unmarshal(srv.Resources(t, "Observation", "_count=1")[0], &obs); err != nil {
+		t.Fatal(err)
+	}
+	if status, body := srv.Do(t, "DELETE", "/Observation/"+obs.ID, nil); status >= 300 {
+		t.Fatalf("delete upstream: %d %s", status, body)
+	}
+	out, _, err = portal(t, "sync", "--bulk", "lth", "--db", db)
+	if m := summary.FindStringSubmatch(out); err != nil || m == nil || m[1] != "0" || m[3] != "1" {
+		t.Fatalf("second bulk run, after one deletion upstream: %v\n%s", err, out)
+	}
+}
