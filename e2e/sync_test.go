@@ -43,19 +43,14 @@ func portalCmd(t *testing.T, args ...string) (string, error) {
 // kills it with SIGKILL at random moments several times, then lets it finish:
 // the database must be intact and an exact copy of upstream, with nothing twice.
 func TestSyncResumesAfterKill(t *testing.T) {
-	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
-		upstream.SharedBundle(t, largestBundle))
-	var pt struct{ ID string }
-	if err := json.Unmarshal(srv.Resources(t, "Patient", "")[0], &pt); err != nil {
-		t.Fatal(err)
-	}
+	srv, patientID := upstream.StartWithPatient(t, largestBundle)
 	// Every request is slowed, so a kill lands in the middle of the sync.
 	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{Rate: 1, Seed: 7, Kinds: []upstream.Fault{upstream.FaultDelay}, Delay: 80 * time.Millisecond})
 	db := filepath.Join(t.TempDir(), "portal.db")
 	if out, err := portalCmd(t, "source", "add", "lth", proxy.URL, "--db", db, "--org", "Leeds Teaching Hospitals"); err != nil {
 		t.Fatalf("source add: %v\n%s", err, out)
 	}
-	ident := syntheaSystem + "|" + pt.ID
+	ident := syntheaSystem + "|" + patientID
 	rng := rand.New(rand.NewPCG(1, 2))
 	kills := 0
 	for i := 0; i < 5; i++ {
@@ -103,7 +98,7 @@ GROUP BY source_id, resource_type, resource_id HAVING COUNT(*) > 1)`).Scan(&dupI
 	got := exportedVersions(t, file, proxy.URL)
 	want := map[string]string{}
 	for _, typ := range pullTypes {
-		for _, r := range srv.Resources(t, typ, "patient=Patient/"+pt.ID) {
+		for _, r := range srv.Resources(t, typ, "patient=Patient/"+patientID) {
 			id, v := idVersion(t, r)
 			want[typ+"/"+id] = v
 		}
@@ -124,12 +119,7 @@ GROUP BY source_id, resource_type, resource_id HAVING COUNT(*) > 1)`).Scan(&dupI
 // TestSyncCommandWithADeadSource checks that a source that does not answer
 // fails on its own, in words, while the other source syncs.
 func TestSyncCommandWithADeadSource(t *testing.T) {
-	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
-		upstream.SharedBundle(t, largestBundle))
-	var pt struct{ ID string }
-	if err := json.Unmarshal(srv.Resources(t, "Patient", "")[0], &pt); err != nil {
-		t.Fatal(err)
-	}
+	srv, patientID := upstream.StartWithPatient(t, largestBundle)
 	db := filepath.Join(t.TempDir(), "portal.db")
 	for _, args := range [][]string{
 		{"source", "add", "a-dead", "http://127.0.0.1:1/fhir", "--org", "Dead Hospital"},
@@ -139,7 +129,7 @@ func TestSyncCommandWithADeadSource(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 	}
-	if out, err := portalCmd(t, "sync", "--db", db, "--source", "b-live", "--identifier", syntheaSystem+"|"+pt.ID); err != nil {
+	if out, err := portalCmd(t, "sync", "--db", db, "--source", "b-live", "--identifier", syntheaSystem+"|"+patientID); err != nil {
 		t.Fatalf("first sync: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

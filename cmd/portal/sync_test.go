@@ -22,16 +22,7 @@ const (
 // returns it with the patient's id.
 func startFHIR(t *testing.T) (*upstream.Server, string) {
 	t.Helper()
-	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle), upstream.SharedBundle(t, smallBundle))
-	pts := srv.Resources(t, "Patient", "")
-	if len(pts) != 1 {
-		t.Fatalf("server holds %d patients, want 1", len(pts))
-	}
-	var pt struct{ ID string }
-	if err := json.Unmarshal(pts[0], &pt); err != nil {
-		t.Fatal(err)
-	}
-	return srv, pt.ID
+	return upstream.StartWithPatient(t, smallBundle)
 }
 
 // TestSyncHangingSourceDoesNotHoldUpOthers: `portal sync` pulls from its

@@ -92,6 +92,23 @@ func SharedBundle(tb testing.TB, name string) string {
 	return filepath.Clean(p)
 }
 
+// StartWithPatient runs the server with the shared organisations and
+// practitioners and one Synthea patient's bundle (a file in ../shared/fhir),
+// and returns it with that patient's id.
+func StartWithPatient(tb testing.TB, bundle string) (*Server, string) {
+	tb.Helper()
+	srv := Start(tb, SharedBundle(tb, HospitalBundle), SharedBundle(tb, PractitionerBundle), SharedBundle(tb, bundle))
+	pts := srv.Resources(tb, "Patient", "")
+	if len(pts) != 1 {
+		tb.Fatalf("server holds %d patients, want 1", len(pts))
+	}
+	var pt struct{ ID string }
+	if err := json.Unmarshal(pts[0], &pt); err != nil {
+		tb.Fatal(err)
+	}
+	return srv, pt.ID
+}
+
 // Start runs `node e2e/fhirserver/server.js` with the named bundle files (batch bundles
 // are loaded first, then the others in order; ids in the files are kept), waits until it
 // listens, and stops it when the test ends. It fails the test with a clear message if

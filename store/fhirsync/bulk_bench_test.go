@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mycarerecord/portal/e2e/upstream"
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
@@ -81,15 +81,7 @@ func BenchmarkBulkImport(b *testing.B) {
 // page by page, references, a full reconciliation), and inserts the same
 // resources' JSON into a plain table for comparison.
 func BenchmarkSyncLargestPatient(b *testing.B) {
-	srv := bulkServer(b)
-	pts := srv.Resources(b, "Patient", "")
-	if len(pts) != 1 {
-		b.Fatalf("server holds %d patients", len(pts))
-	}
-	var pt struct{ ID string }
-	if err := json.Unmarshal(pts[0], &pt); err != nil {
-		b.Fatal(err)
-	}
+	srv, patientID := upstream.StartWithPatient(b, bulkLargest)
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -102,7 +94,7 @@ func BenchmarkSyncLargestPatient(b *testing.B) {
 		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fhirsync.ClientOptions{}).Get}
 		b.StartTimer()
 		start := time.Now()
-		person, err := puller.FindPerson(ctx, src, "https://github.com/synthetichealth/synthea", pt.ID)
+		person, err := puller.FindPerson(ctx, src, "https://github.com/synthetichealth/synthea", patientID)
 		if err != nil {
 			b.Fatal(err)
 		}

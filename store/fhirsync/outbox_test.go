@@ -48,16 +48,8 @@ func (f *pushFixture) advance(d time.Duration) {
 func newPushFixture(t *testing.T) *pushFixture {
 	t.Helper()
 	ctx := context.Background()
-	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle), upstream.SharedBundle(t, smallPatient))
-	pts := srv.Resources(t, "Patient", "")
-	if len(pts) != 1 {
-		t.Fatalf("server holds %d patients, want 1", len(pts))
-	}
-	var pt struct{ ID string }
-	if err := json.Unmarshal(pts[0], &pt); err != nil {
-		t.Fatal(err)
-	}
-	f := &pushFixture{srv: srv, patientID: pt.ID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
+	srv, patientID := upstream.StartWithPatient(t, smallPatient)
+	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
 	f.proxy = upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
 	f.db = openDB(t)
 	f.db.SetClock(f.clock)

@@ -44,16 +44,7 @@ func openDB(t *testing.T) *store.DB {
 // the organisations and practitioners it refers to, and returns the patient's id.
 func startServer(t *testing.T) (*upstream.Server, string) {
 	t.Helper()
-	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle), upstream.SharedBundle(t, largest))
-	pts := srv.Resources(t, "Patient", "")
-	if len(pts) != 1 {
-		t.Fatalf("server holds %d patients, want 1", len(pts))
-	}
-	var pt struct{ ID string }
-	if err := json.Unmarshal(pts[0], &pt); err != nil {
-		t.Fatal(err)
-	}
-	return srv, pt.ID
+	return upstream.StartWithPatient(t, largest)
 }
 
 type versions map[string]string // "Type/id" → versionId
