@@ -314,9 +314,11 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			asked := p.now()
 			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
 			started = page.Served
-			if checked == "" {
-				// Nothing is cached of the type that was deleted before this search:
-				// the history is read for deletions from here on.
+			if checked == "" || cp.Watermark == "" {
+				// Nothing is cached of the type that was deleted before this search
+				// (none of it was stored yet, so the history was not read either):
+				// the history is read for deletions from here on, not from when the
+				// type was first searched, which may be a year of the server's history.
 				deletionsFrom = stamp(earlier(asked, page.Served))
 				checked = deletionsFrom
 			}
@@ -340,14 +342,15 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			// skipped one is older than the newest seen, so a watermark moved on
 			// would pass it for good. The search runs again once from where it
 			// started, the watermark left there meanwhile. Fewer again is more
-			// likely a server whose total is not exact: the watermark moves on, and
-			// the listing of ids fetches anything that was skipped.
+			// likely a server whose total is not exact (one counting what it
+			// withholds, say): the watermark moves on, and the daily listing of
+			// ids fetches anything that was skipped; asking for it now would list
+			// every id on every sync of such a server.
 			short := next.Received < next.Total
 			if short && !searchedAgain {
 				searchedAgain, again = true, true
 				next = store.Checkpoint{Watermark: cp.Watermark}
 			} else {
-				shifted = shifted || short
 				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
 			}
 		}

@@ -805,3 +805,43 @@ func TestNoRecordIsNotAFailure(t *testing.T) {
 		t.Errorf("status once the source has a record: %+v", st)
 	}
 }
+
+// TestDeletionsCheckedMovesWhileATypeIsEmpty: for a type the person has none
+// of, each search moves the time deletions were checked to, so the first
+// resource of it to come does not make the next sync read the type's whole
+// history since the person was first synced.
+func TestDeletionsCheckedMovesWhileATypeIsEmpty(t *testing.T) {
+	ctx := context.Background()
+	srv := upstream.Start(t)
+	const nhs = "9434765919"
+	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+nhs+`"}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
+	if status != http.StatusCreated {
+		t.Fatalf("add patient: %d %s", status, body)
+	}
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	for range 2 {
+		if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.DeletionsChecked(ctx, src.ID, person.ID, "AllergyIntolerance")
+		if err != nil || c == "" {
+			t.Fatalf("deletions checked %q, %v", c, err)
+		}
+		checked = append(checked, c)
+		time.Sleep(1100 * time.Millisecond) // a Date header has whole seconds
+	}
+	if checked[1] <= checked[0] {
+		t.Errorf("with no allergies, deletions were checked to %s, then %s: it did not move", checked[0], checked[1])
+	}
+}
