@@ -175,10 +175,12 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT ceremony FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&data)
 		switch {
-		case errors.Is(err, sql.ErrNoRows) || data == nil:
+		case errors.Is(err, sql.ErrNoRows):
 			return nil
 		case err != nil:
 			return err
+		case data == nil:
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sessions SET ceremony = NULL WHERE id_hash = ?`, hashToken(id))
 		return err

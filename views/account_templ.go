@@ -554,7 +554,7 @@ func RemovePasskey(p Page, pk store.Passkey) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "\". You can still sign in with your other passkeys.</p><p>Any device signed in with this passkey will be signed out, this one too if you signed in with it here.</p><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "\". You can still sign in with your other passkeys.</p><p>Any device where this passkey was the last one used to sign in will be signed out, this one too.</p><form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -126,10 +126,10 @@ func (s *Server) addPasskeyBegin(c echo.Context) error {
 	return s.startPasskeyRegistration(c, user, ceremonyAdd)
 }
 
+// addPasskeyFinish is not held to recentSignIn: the ceremony began within
+// it, and is itself good for ceremonyTimeout and once only; refusing here
+// would leave a passkey in the person's password manager that never works.
 func (s *Server) addPasskeyFinish(c echo.Context) error {
-	if !s.signedInRecently(c) {
-		return errConfirmFirst()
-	}
 	data, err := s.takeCeremony(c, sessionOf(c), ceremonyAdd)
 	if err != nil {
 		return err
@@ -319,6 +319,10 @@ func (s *Server) confirmFinish(c echo.Context) error {
 		}
 	}
 	if _, err := s.useSession(c, id, ns); err != nil {
+		return err
+	}
+	// An invitation the person was part way through accepting stays theirs to accept.
+	if _, err := s.db.MoveInvitationHold(ctx, sess.ID, id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // opensRecord reports whether the client's session opens the record.
@@ -396,4 +398,32 @@ func TestPasskeyChangesNeedARecentSignIn(t *testing.T) {
 	}
 	a.page("/account")
 	a.must(a.json("/account/passkeys/begin", nil), http.StatusOK, "add begin, just confirmed")
+}
+
+// TestConfirmKeepsAHeldInvitation: someone signed in who has entered a
+// carer's invitation code and date of birth, then confirms it's them, can
+// still accept the invitation.
+func TestConfirmKeepsAHeldInvitation(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane) // makes her account
+	_, code, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "Amir Khan", Relationship: "friend", Scopes: []string{"medicines"}},
+		grantLogged(f.ownAccount(t, f.jane), "invited Amir Khan (friend)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	amirKey, a := f.enrolWithKey(t, f.amir)
+	a.page("/carers/accept")
+	if rec := a.form("/carers/accept", url.Values{"code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("accept form: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := a.page("/carers/accept/confirm"); rec.Code != http.StatusOK {
+		t.Fatalf("the invitation is not held: %d", rec.Code)
+	}
+	a.page("/account/confirm")
+	opts := a.must(a.json("/account/confirm/begin", nil), http.StatusOK, "confirm begin")
+	a.must(a.json("/account/confirm/finish", keyGet(t, amirKey, opts)), http.StatusOK, "confirm finish")
+	if rec := a.page("/carers/accept/confirm"); rec.Code != http.StatusOK {
+		t.Errorf("after confirming it's him, the invitation is no longer held: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
 }
