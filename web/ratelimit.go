@@ -145,13 +145,26 @@ func forwardedFor(peer netip.Addr, headers []string, trusted []netip.Prefix) net
 	}
 	addr := peer
 	for i := len(hops) - 1; i >= 0 && isTrusted(addr); i-- {
-		prev, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
+		prev, ok := parseHop(hops[i])
+		if !ok {
 			break
 		}
 		addr = prev.Unmap()
 	}
 	return addr
+}
+
+// parseHop reads one X-Forwarded-For address as proxies write them: bare,
+// with a port ("203.0.113.9:1234", "[2001:db8::1]:443"), or bracketed.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")); err == nil {
+		return a, true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr(), true
+	}
+	return netip.Addr{}, false
 }
 
 // codeKey is an enrolment or invitation code as the store compares it

@@ -85,6 +85,9 @@ func TestClientKey(t *testing.T) {
 		{"through two proxies", "10.0.0.5:40000", []string{"203.0.113.9, 10.1.2.3"}, "203.0.113.9"},
 		{"in two headers", "10.0.0.5:40000", []string{"198.51.100.7", "203.0.113.9"}, "203.0.113.9"},
 		{"a hop that is not an address", "10.0.0.5:40000", []string{"203.0.113.9, unknown"}, "10.0.0.5"},
+		{"a hop with its port", "10.0.0.5:40000", []string{"203.0.113.9:5123"}, "203.0.113.9"},
+		{"an IPv6 hop in brackets", "10.0.0.5:40000", []string{"[2001:db8:1:2::7]"}, "2001:db8:1:2::/64"},
+		{"an IPv6 hop with its port", "10.0.0.5:40000", []string{"[2001:db8:1:2::7]:443"}, "2001:db8:1:2::/64"},
 		{"an IPv6 client through the proxy", "[fd00::1]:443", []string{"2001:db8:1:2:3:4:5:6"}, "2001:db8:1:2::/64"},
 	}
 	for _, tt := range tests {
