@@ -20,10 +20,13 @@ func syncLines(p Page) []syncLine {
 		var l syncLine
 		success, okSuccess := parseStamp(st.LastSuccessAt)
 		switch {
+		case st.NoRecord:
+			// An organisation that held nothing about the person when last asked
+			// has nothing to say: not that it is updating, nor that it is failing
+			// ("what it sent" would be nothing).
+			continue
 		case st.Running(p.Now):
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
-		case st.NoRecord && st.LastError == "":
-			continue // an organisation that holds nothing about the person has nothing to say
 		case st.LastError != "" && okSuccess:
 			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s. %s You are seeing what it sent %s.", org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":

@@ -26,6 +26,8 @@ func TestSyncLines(t *testing.T) {
 		{"never reached", store.SyncStatus{Source: lth, LastError: "their system has not been answering"}, "We could not get your record from Leeds Teaching Hospitals yet. Their system has not been answering.", true, false},
 		{"not tried yet", store.SyncStatus{Source: lth}, "Waiting to update from Leeds Teaching Hospitals.", false, false},
 		{"no record there", store.SyncStatus{Source: lth, LastSuccessAt: stamp(time.Minute), NoRecord: true}, "", false, false},
+		{"no record there, asking again", store.SyncStatus{Source: lth, RunningSince: stamp(time.Second), LastSuccessAt: stamp(time.Hour), NoRecord: true}, "", false, false},
+		{"no record there, failing since", store.SyncStatus{Source: lth, LastSuccessAt: stamp(3 * time.Hour), LastError: "Their system did not answer.", FailingSince: stamp(time.Hour), NoRecord: true}, "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
