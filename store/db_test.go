@@ -126,3 +126,42 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 		t.Errorf("schema_migrations holds %d rows, want the %d it held", got, stored)
 	}
 }
+
+// TestOpenMakesFilesPrivate: a database, its WAL files and its access log
+// spool left readable by others (an older version, a loose umask) are for
+// the portal's own user alone once opened; what else a file allows its owner
+// is kept.
+func TestOpenMakesFilesPrivate(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	if err := db.OpenAccessSpool(store.SpoolPath(path, "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy()); err != nil { // so the WAL holds something
+		t.Fatal(err)
+	}
+	files := []string{path, path + "-wal", path + "-shm", store.SpoolPath(path, "")}
+	for _, f := range files {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.OpenAccessSpool(store.SpoolPath(path, "")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want -rw-------", filepath.Base(f), fi.Mode().Perm())
+		}
+	}
+}

@@ -71,6 +71,10 @@ func (db *DB) OpenAccessSpool(path string) error {
 	if err != nil {
 		return fmt.Errorf("access log spool: %w", err)
 	}
+	if err := ownerOnly(path); err != nil {
+		f.Close()
+		return fmt.Errorf("access log spool: %w", err)
+	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		return fmt.Errorf("access log spool %s: another portal is using it (%w)", path, err)

@@ -129,6 +129,12 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("open %s for reading: %w", path, err)
 		}
 		db.openSpace(path)
+		// Files made by an older version, or under a looser umask, hold health
+		// records too: for the portal's own user alone from now on.
+		if err := ownerOnly(path, path+"-wal", path+"-shm"); err != nil {
+			db.Close()
+			return nil, err
+		}
 	}
 	return db, nil
 }
@@ -220,6 +226,25 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 		return nil, ErrNotPortal
 	}
 	return Open(ctx, path)
+}
+
+// ownerOnly takes away every other user's access to the files that exist.
+func ownerOnly(paths ...string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return err
+		}
+		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
+			if err := os.Chmod(p, mode&^0o077); err != nil {
+				return fmt.Errorf("%s can be read by other users of this computer, and could not be made private: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // connOptions keep each connection's prepared statements for the next time
