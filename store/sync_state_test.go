@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -13,30 +14,39 @@ import (
 // written later leaves it as it is.
 func TestDeletionsCheckedStandsApart(t *testing.T) {
 	ctx := context.Background()
-	db := mustOpenDB(t)
+	db, path := mustOpenDBFile(t)
+	// A page whose checkpoint the database refuses, after the page's other
+	// writes: the transaction must take the time deletions were read with it.
+	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`CREATE TRIGGER test_refuse_checkpoint BEFORE UPDATE ON sync_checkpoints WHEN NEW.next_url = 'refused'
+BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
+		t.Fatal(err)
+	}
 	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	person := addPerson(t, db, "9434765919", "1957-03-14")
-	cancelled, cancel := context.WithCancel(ctx)
-	cancel()
 	for _, tt := range []struct {
 		name string
-		ctx  context.Context
 		u    store.PageUpdate
 		want string
+		fail bool
 	}{
-		{"none yet", ctx, store.PageUpdate{Checkpoint: &store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?_offset=100"}}, ""},
-		{"a first search", ctx, store.PageUpdate{DeletionsChecked: "2026-01-01T10:00:00Z", Checkpoint: &store.Checkpoint{Watermark: "2025-12-31T00:00:00Z"}}, "2026-01-01T10:00:00Z"},
-		{"a checkpoint alone", ctx, store.PageUpdate{Checkpoint: &store.Checkpoint{Watermark: "2026-01-02T00:00:00Z"}}, "2026-01-01T10:00:00Z"},
-		{"a history read", ctx, store.PageUpdate{DeletionsChecked: "2026-01-03T10:00:00Z", Deleted: []fhir.Resource{{Type: "Observation", ID: "o1"}}}, "2026-01-03T10:00:00Z"},
-		{"a read that did not commit", cancelled, store.PageUpdate{DeletionsChecked: "2026-01-04T10:00:00Z"}, "2026-01-03T10:00:00Z"},
+		{"none yet", store.PageUpdate{Checkpoint: &store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?_offset=100"}}, "", false},
+		{"a first search", store.PageUpdate{DeletionsChecked: "2026-01-01T10:00:00Z", Checkpoint: &store.Checkpoint{Watermark: "2025-12-31T00:00:00Z"}}, "2026-01-01T10:00:00Z", false},
+		{"a checkpoint alone", store.PageUpdate{Checkpoint: &store.Checkpoint{Watermark: "2026-01-02T00:00:00Z"}}, "2026-01-01T10:00:00Z", false},
+		{"a history read", store.PageUpdate{DeletionsChecked: "2026-01-03T10:00:00Z", Deleted: []fhir.Resource{{Type: "Observation", ID: "o1"}}}, "2026-01-03T10:00:00Z", false},
+		{"a page that did not commit", store.PageUpdate{DeletionsChecked: "2026-01-04T10:00:00Z", Checkpoint: &store.Checkpoint{Watermark: "2026-01-02T00:00:00Z", NextURL: "refused"}}, "2026-01-03T10:00:00Z", true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.u.Source, tt.u.PersonID, tt.u.ResourceType, tt.u.Origin = "lth", person.ID, "Observation", "test"
-			_, err := db.ApplyPage(tt.ctx, tt.u)
-			if (err != nil) != (tt.ctx != ctx) {
+			_, err := db.ApplyPage(ctx, tt.u)
+			if (err != nil) != tt.fail {
 				t.Fatalf("apply: %v", err)
 			}
 			got, err := db.DeletionsChecked(ctx, src.ID, person.ID, "Observation")
