@@ -239,6 +239,15 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		if err != nil {
 			return err
 		}
+		if u.PersonID != 0 {
+			// A sync storing pages is running, however long it takes: its mark
+			// is never older than its last page, so neither the pages nor a
+			// background worker take it for one left behind (RunningMarkLife).
+			if _, err := tx.ExecContext(ctx, `UPDATE sync_status SET running_since = ? WHERE source_id = ? AND person_id = ? AND running_since != ''`,
+				now, sourceID, u.PersonID); err != nil {
+				return err
+			}
+		}
 		// Whatever was kept aside before is settled by a new version; if that one
 		// cannot be read either, the import keeps it aside again.
 		for _, r := range append(append([]fhir.Resource(nil), u.Resources...), u.Deleted...) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -81,5 +82,50 @@ func TestCheckpointKeepsTheSearchCount(t *testing.T) {
 		if got, err := db.Checkpoint(ctx, src.ID, person.ID, "Observation"); err != nil || got != want {
 			t.Errorf("checkpoint %+v, %v; want %+v", got, err, want)
 		}
+	}
+}
+
+// TestAPageKeepsItsSyncRunning: a sync that is still storing pages is
+// running, however long ago it started; a page with no sync running (an
+// import) marks none.
+func TestAPageKeepsItsSyncRunning(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	status := func() store.SyncStatus {
+		t.Helper()
+		sts, err := db.SyncStatuses(ctx, person.ID)
+		if err != nil || len(sts) != 1 {
+			t.Fatalf("%v, %d statuses", err, len(sts))
+		}
+		return sts[0]
+	}
+	start := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	now := start
+	db.SetClock(func() time.Time { return now })
+	page := store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test",
+		Checkpoint: &store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?_offset=10"}}
+	if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+		t.Fatal(err)
+	}
+	now = start.Add(25 * time.Minute)
+	if _, err := db.ApplyPage(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(); !st.Running(now.Add(time.Minute)) {
+		t.Errorf("25 minutes in, a page stored a minute ago: running since %s, not running", st.RunningSince)
+	}
+	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyPage(ctx, page); err != nil {
+		t.Fatal(err)
+	}
+	if st := status(); st.RunningSince != "" {
+		t.Errorf("a page with no sync running marked one running since %s", st.RunningSince)
 	}
 }
