@@ -10,6 +10,16 @@ import (
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
+// syncSource adds a FHIR server source "lth" (never reached) and a person to sync from it.
+func syncSource(t *testing.T, db *store.DB) (store.Source, store.Person) {
+	t.Helper()
+	src, err := db.AddSource(context.Background(), store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src, addPerson(t, db, "9434765919", "1957-03-14")
+}
+
 // TestDeletionsCheckedStandsApart: the time deletions were read up to is
 // stored with the page that ends the read, or not at all, and a checkpoint
 // written later leaves it as it is.
@@ -27,11 +37,7 @@ func TestDeletionsCheckedStandsApart(t *testing.T) {
 BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
 		t.Fatal(err)
 	}
-	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	person := addPerson(t, db, "9434765919", "1957-03-14")
+	src, person := syncSource(t, db)
 	for _, tt := range []struct {
 		name string
 		u    store.PageUpdate
@@ -67,11 +73,7 @@ BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`); err != nil {
 func TestCheckpointKeepsTheSearchCount(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	person := addPerson(t, db, "9434765919", "1957-03-14")
+	src, person := syncSource(t, db)
 	for _, want := range []store.Checkpoint{
 		{Watermark: "2026-01-01T00:00:00Z", NextURL: "http://localhost:1/fhir/Observation?_offset=100", Pending: "2026-01-02T00:00:00Z", Total: 101, Received: 100},
 		{Watermark: "2026-01-02T00:00:00Z"},
@@ -91,11 +93,7 @@ func TestCheckpointKeepsTheSearchCount(t *testing.T) {
 func TestAPageKeepsItsSyncRunning(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://localhost:1/fhir"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	person := addPerson(t, db, "9434765919", "1957-03-14")
+	src, person := syncSource(t, db)
 	status := func() store.SyncStatus {
 		t.Helper()
 		sts, err := db.SyncStatuses(ctx, person.ID)
