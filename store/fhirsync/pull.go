@@ -314,11 +314,13 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			asked := p.now()
 			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
 			started = page.Served
-			if checked == "" || cp.Watermark == "" {
+			if checked == "" || (cp.Watermark == "" && !searchedAgain && !restarted) {
 				// Nothing is cached of the type that was deleted before this search
 				// (none of it was stored yet, so the history was not read either):
 				// the history is read for deletions from here on, not from when the
 				// type was first searched, which may be a year of the server's history.
+				// Not when this run searches again: its earlier pages are stored, and
+				// a deletion while they were read is what the history must show.
 				deletionsFrom = stamp(earlier(asked, page.Served))
 				checked = deletionsFrom
 			}

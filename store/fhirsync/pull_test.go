@@ -720,7 +720,9 @@ func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1, PageSize: 10}
+	// Almost no overlap, so the history read after the search must start
+	// before the deletion for the next sync to see it (not a minute before).
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1, PageSize: 10, Overlap: time.Millisecond}
 	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
 	if err != nil {
 		t.Fatal(err)
@@ -737,6 +739,7 @@ func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
 		if status, body := srv.Do(t, "DELETE", "/Observation/"+added[0], nil); status != 200 && status != 204 {
 			t.Fatalf("delete observation: %d %s", status, body)
 		}
+		time.Sleep(2100 * time.Millisecond) // the search run again starts seconds after the deletion
 	}
 	if _, err := puller.PullPerson(ctx, src, person.ID, progress); err != nil {
 		t.Fatal(err)
