@@ -128,9 +128,8 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 }
 
 // TestOpenMakesFilesPrivate: a database, its WAL files and its access log
-// spool left readable by others (an older version, a loose umask) are for
-// the portal's own user alone once opened; what else a file allows its owner
-// is kept.
+// spool left readable by every user (an older version, a loose umask) are
+// not once opened; what a file allows its owner and group is kept.
 func TestOpenMakesFilesPrivate(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
@@ -160,8 +159,8 @@ func TestOpenMakesFilesPrivate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v, want -rw-------", filepath.Base(f), fi.Mode().Perm())
+		if fi.Mode().Perm() != 0o640 {
+			t.Errorf("%s has mode %v, want -rw-r-----", filepath.Base(f), fi.Mode().Perm())
 		}
 	}
 }

@@ -228,7 +228,12 @@ func OpenExisting(ctx context.Context, path string) (*DB, error) {
 	return Open(ctx, path)
 }
 
-// ownerOnly takes away every other user's access to the files that exist.
+// ownerOnly takes away the access of users outside the file's owner and
+// group (a group may be how an operator lets a backup user in) from the files
+// that exist. A file it may not change (another user's, shared through the
+// group; one on a disk gone read-only) is left as it is: what opening it
+// needs was already checked, and refusing here would stop the portal for a
+// mode it cannot mend.
 func ownerOnly(paths ...string) error {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -238,9 +243,10 @@ func ownerOnly(paths ...string) error {
 		case err != nil:
 			return err
 		}
-		if mode := fi.Mode().Perm(); mode&0o077 != 0 {
-			if err := os.Chmod(p, mode&^0o077); err != nil {
-				return fmt.Errorf("%s can be read by other users of this computer, and could not be made private: %w", p, err)
+		if mode := fi.Mode().Perm(); mode&0o007 != 0 {
+			err := os.Chmod(p, mode&^0o007)
+			if err != nil && !errors.Is(err, fs.ErrPermission) && !errors.Is(err, syscall.EROFS) {
+				return fmt.Errorf("%s can be read by every user of this computer, and could not be made private: %w", p, err)
 			}
 		}
 	}
