@@ -15,22 +15,28 @@ type syncLine struct {
 
 func syncLines(p Page) []syncLine {
 	var out []syncLine
+	// Whether another source has sent the person's record: then one that held
+	// nothing about them when last asked has nothing to say. Without one, its
+	// asking again and its failing are all the page can say.
+	recordElsewhere := false
+	for _, st := range p.Sync {
+		recordElsewhere = recordElsewhere || (!st.NoRecord && st.LastSuccessAt != "")
+	}
 	for _, st := range p.Sync {
 		org := st.Source.Label()
 		var l syncLine
 		success, okSuccess := parseStamp(st.LastSuccessAt)
 		switch {
-		case st.NoRecord:
-			// An organisation that held nothing about the person when last asked
-			// has nothing to say: not that it is updating, nor that it is failing
-			// ("what it sent" would be nothing).
+		case st.NoRecord && recordElsewhere:
 			continue
 		case st.Running(p.Now):
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
-		case st.LastError != "" && okSuccess:
+		case st.LastError != "" && okSuccess && !st.NoRecord: // "what it sent" is nothing when it had no record
 			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s. %s You are seeing what it sent %s.", org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":
 			l = syncLine{Text: fmt.Sprintf("We could not get your record from %s yet. %s", org, sentence(st.LastError)), Warning: true}
+		case st.NoRecord:
+			continue // it has no record of the person: nothing to say
 		case okSuccess:
 			l = syncLine{Text: "Updated from " + org + " " + ago(p.Now, success) + "."}
 		default:

@@ -26,8 +26,10 @@ func TestSyncLines(t *testing.T) {
 		{"never reached", store.SyncStatus{Source: lth, LastError: "their system has not been answering"}, "We could not get your record from Leeds Teaching Hospitals yet. Their system has not been answering.", true, false},
 		{"not tried yet", store.SyncStatus{Source: lth}, "Waiting to update from Leeds Teaching Hospitals.", false, false},
 		{"no record there", store.SyncStatus{Source: lth, LastSuccessAt: stamp(time.Minute), NoRecord: true}, "", false, false},
-		{"no record there, asking again", store.SyncStatus{Source: lth, RunningSince: stamp(time.Second), LastSuccessAt: stamp(time.Hour), NoRecord: true}, "", false, false},
-		{"no record there, failing since", store.SyncStatus{Source: lth, LastSuccessAt: stamp(3 * time.Hour), LastError: "Their system did not answer.", FailingSince: stamp(time.Hour), NoRecord: true}, "", false, false},
+		// With no other source to show the person's record, asking again and failing are said.
+		{"no record there, asking again", store.SyncStatus{Source: lth, RunningSince: stamp(time.Second), LastSuccessAt: stamp(time.Hour), NoRecord: true}, "Updating from Leeds Teaching Hospitals…", false, true},
+		{"no record there, failing since", store.SyncStatus{Source: lth, LastSuccessAt: stamp(3 * time.Hour), LastError: "Their system did not answer.", FailingSince: stamp(time.Hour), NoRecord: true},
+			"We could not get your record from Leeds Teaching Hospitals yet. Their system did not answer.", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +47,25 @@ func TestSyncLines(t *testing.T) {
 				t.Errorf("got %+v\nwant %q warning=%v running=%v", got, tt.want, tt.warn, tt.again)
 			}
 		})
+	}
+}
+
+// TestSyncLinesBesideARecord: beside a source that sent the person's record,
+// one that holds none says nothing, whether it is asked again or failing.
+func TestSyncLinesBesideARecord(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
+	stamp := func(d time.Duration) string { return now.Add(-d).Format("2006-01-02T15:04:05.000000000Z") }
+	lth := store.SyncStatus{Source: store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals"}, LastSuccessAt: stamp(4 * time.Minute)}
+	gp := store.Source{Name: "gp", OrgName: "Chapel Allerton Surgery"}
+	for _, st := range []store.SyncStatus{
+		{Source: gp, LastSuccessAt: stamp(time.Hour), NoRecord: true},
+		{Source: gp, RunningSince: stamp(time.Second), LastSuccessAt: stamp(time.Hour), NoRecord: true},
+		{Source: gp, LastSuccessAt: stamp(3 * time.Hour), LastError: "Their system did not answer.", FailingSince: stamp(time.Hour), NoRecord: true},
+	} {
+		lines := syncLines(Page{Now: now, Sync: []store.SyncStatus{lth, st}})
+		if len(lines) != 1 || lines[0].Text != "Updated from Leeds Teaching Hospitals 4 minutes ago." {
+			t.Errorf("%+v beside a record: lines %+v", st, lines)
+		}
 	}
 }
 
