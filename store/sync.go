@@ -225,6 +225,17 @@ type PageUpdate struct {
 	Bulk bool
 }
 
+// renewRunningSQL moves a running sync's mark to now; it marks none that is not running.
+const renewRunningSQL = `UPDATE sync_status SET running_since = ? WHERE source_id = ? AND person_id = ? AND running_since != ''`
+
+// SyncStillRunning renews a running sync's mark, as each page ApplyPage
+// stores does, for the parts of a sync that store nothing for a while
+// (reading a long history or listing).
+func (db *DB) SyncStillRunning(ctx context.Context, sourceID, personID int64) error {
+	_, err := db.db.ExecContext(ctx, renewRunningSQL, db.stamp(), sourceID, personID)
+	return err
+}
+
 // ApplyPage stores a fetched page and its checkpoint in one transaction, so a
 // crash leaves either both or neither.
 func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error) {
@@ -243,8 +254,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 			// A sync storing pages is running, however long it takes: its mark
 			// is never older than its last page, so neither the pages nor a
 			// background worker take it for one left behind (RunningMarkLife).
-			if _, err := tx.ExecContext(ctx, `UPDATE sync_status SET running_since = ? WHERE source_id = ? AND person_id = ? AND running_since != ''`,
-				now, sourceID, u.PersonID); err != nil {
+			if _, err := tx.ExecContext(ctx, renewRunningSQL, now, sourceID, u.PersonID); err != nil {
 				return err
 			}
 		}

@@ -391,6 +391,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	// does not carry the next read past deletions it has not shown yet; since
 	// takes the overlap off too, for a Date header's whole seconds and skew.
 	began := stamp(earlier(asked, page.Served))
+	answers := 0
 	for {
 		// A later page that fails fails the pull: checked stays, and the next
 		// sync reads the history again from there, so no deletion is missed.
@@ -407,11 +408,28 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 				return err
 			}
 			sum.Deleted += res.Deleted
+		} else {
+			p.stillRunning(ctx, src, personID, &answers) // a page of others' changes: nothing stored
 		}
 		if page.Next == "" {
 			return nil
 		}
 		page, err = c.Next(ctx, page.Next)
+	}
+}
+
+// renewEvery is how many upstream answers that store nothing a sync reads
+// between renewals of its running mark: store.RunningMarkLife is 10 minutes,
+// and three answers, even each retried to the default limit (5 tries of up
+// to 20 s, with back-off), take under 6.
+const renewEvery = 3
+
+// stillRunning counts an answer that stored nothing and, every renewEvery,
+// renews the sync's running mark, as a stored page does. It is best effort:
+// a mark it could not renew fails nothing, and the next stored page renews it.
+func (p *Puller) stillRunning(ctx context.Context, src store.Source, personID int64, answers *int) {
+	if *answers++; *answers%renewEvery == 0 {
+		_ = p.DB.SyncStillRunning(ctx, src.ID, personID)
 	}
 }
 
@@ -651,10 +669,12 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	q.Set(patientParam(typ), "Patient/"+patientID)
 	page, err := c.Search(ctx, typ, q)
 	listed := map[string]bool{}
+	answers := 0
 	for {
 		if err != nil {
 			return err
 		}
+		p.stillRunning(ctx, src, personID, &answers)
 		for _, r := range page.Resources {
 			if r.Type == typ {
 				listed[r.ID] = true
@@ -678,6 +698,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 			delete(listed, id)
 			continue
 		}
+		p.stillRunning(ctx, src, personID, &answers)
 		got, err := c.Read(ctx, typ, id)
 		var ue *UpstreamError
 		switch {

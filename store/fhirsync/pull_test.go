@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -848,3 +849,75 @@ func TestDeletionsCheckedMovesWhileATypeIsEmpty(t *testing.T) {
 		t.Errorf("with no allergies, deletions were checked to %s, then %s: it did not move", checked[0], checked[1])
 	}
 }
+
+// TestAHistoryReadKeepsItsSyncRunning: a sync reading many history pages of
+// other people's changes stores nothing for a while, yet its running mark is
+// renewed, so it is not taken for a sync left behind.
+func TestAHistoryReadKeepsItsSyncRunning(t *testing.T) {
+	ctx := context.Background()
+	srv := upstream.Start(t)
+	const nhs = "9434765919"
+	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+nhs+`"}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
+	if status != http.StatusCreated {
+		t.Fatalf("add patient: %d %s", status, body)
+	}
+	patientID, _ := idVersion(t, body)
+	if status, body := srv.Do(t, "POST", "/Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/`+patientID+`"}}`)); status != http.StatusCreated {
+		t.Fatalf("add observation: %d %s", status, body)
+	}
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each look at the store's clock is a minute later, so a renewed mark shows.
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	db.SetClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Minute)
+		return clock
+	})
+	var marks []string // the running mark as each later history page was asked for
+	watch := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		if strings.HasSuffix(r.URL.Path, "/Observation/_history") && r.URL.Query().Has("_offset") {
+			sts, err := db.SyncStatuses(ctx, 1)
+			if err == nil && len(sts) == 1 {
+				marks = append(marks, sts[0].RunningSince)
+			}
+		}
+		return http.DefaultTransport.RoundTrip(r)
+	})
+	opts := fastClient
+	opts.HTTPClient = &http.Client{Transport: watch}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, opts).Get, Reconcile: -1, Overlap: time.Millisecond}
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
+	if err != nil || person.ID != 1 {
+		t.Fatalf("person %+v, %v", person, err)
+	}
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond) // a Date header has whole seconds
+	// Someone else's 200 changes: ten pages of history with nothing of Jane's.
+	var entries []string
+	for i := range 200 {
+		entries = append(entries, fmt.Sprintf(`{"resource":{"resourceType":"Observation","id":"other-%03d","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/other"}}}`, i))
+	}
+	srv.Load(t, []byte(`{"resourceType":"Bundle","type":"collection","entry":[`+strings.Join(entries, ",")+`]}`))
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(marks) < 2*3 {
+		t.Fatalf("the sync read %d later history pages; the test needs more", len(marks))
+	}
+	if marks[0] == "" || marks[len(marks)-1] <= marks[0] {
+		t.Errorf("over %d history pages that stored nothing the running mark went from %q to %q: it was not renewed", len(marks), marks[0], marks[len(marks)-1])
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
