@@ -96,7 +96,7 @@ func (s *Server) signedInRecently(c echo.Context) bool {
 
 // errConfirmFirst refuses a passkey change from a session that did not sign in recently.
 func errConfirmFirst() error {
-	return store.Errorf(store.EFORBIDDEN, "Confirm it's you with one of your passkeys before you add or remove a passkey.")
+	return store.Errorf(store.EFORBIDDEN, "You signed in more than 10 minutes ago. Reload this page, then confirm it's you with one of your passkeys before you add one.")
 }
 
 // accountPage shows the account's passkeys and sessions.

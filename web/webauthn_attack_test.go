@@ -371,7 +371,7 @@ func TestPasskeyChangesNeedARecentSignIn(t *testing.T) {
 	if d.Find("#passkey-create").Length() != 0 || d.Find(`a[href="/account/confirm"]`).Length() != 1 {
 		t.Error("the account page offers to add a passkey without confirming first")
 	}
-	if rec := a.json("/account/passkeys/begin", nil); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "Confirm it's you") {
+	if rec := a.json("/account/passkeys/begin", nil); rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "Reload this page, then confirm it's you") {
 		t.Errorf("add begin 11 minutes after sign-in: %d %s", rec.Code, rec.Body.String())
 	}
 	pks, err := f.db.Passkeys(context.Background(), f.ownAccount(t, f.jane).ID)
