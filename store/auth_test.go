@@ -167,7 +167,7 @@ func TestSessions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, s, err := db.RotateSession(ctx, old, acct.ID, nil, policy)
+		id, s, _, err := db.RotateSession(ctx, old, acct.ID, nil, policy)
 		if err != nil {
 			t.Fatal(err)
 		}

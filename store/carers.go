@@ -481,23 +481,6 @@ func (db *DB) HeldInvitation(ctx context.Context, sessionID string) (Grant, erro
 	return g, nil
 }
 
-// MoveInvitationHold passes a held invitation on from a session to the one
-// replacing it at sign-in, and says whether there was one.
-func (db *DB) MoveInvitationHold(ctx context.Context, oldSessionID, newSessionID string) (bool, error) {
-	var moved bool
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ? AND accepted_at IS NULL`,
-			hashToken(newSessionID), hashToken(oldSessionID))
-		if err != nil {
-			return fmt.Errorf("keep invitation: %w", err)
-		}
-		n, _ := res.RowsAffected()
-		moved = n > 0
-		return nil
-	})
-	return moved, err
-}
-
 // AcceptInvitation makes invitation id, which the session holds, a grant to
 // the account: from now on, the account may act for the person. The id is
 // the one the page asking to accept showed, so a code entered since in

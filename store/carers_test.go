@@ -58,12 +58,9 @@ func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	if _, err := s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, err := s.db.RotateSession(ctx, sess, s.carer.ID, nil, store.DefaultSessionPolicy())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if moved, err := s.db.MoveInvitationHold(ctx, sess, signedIn); err != nil || !moved {
-		t.Fatalf("move hold = %v, %v; want true", moved, err)
+	signedIn, _, moved, err := s.db.RotateSession(ctx, sess, s.carer.ID, nil, store.DefaultSessionPolicy())
+	if err != nil || !moved {
+		t.Fatalf("rotate: held invitation moved %v, %v; want true", moved, err)
 	}
 	return signedIn
 }

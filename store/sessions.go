@@ -147,19 +147,29 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enro
 
 // RotateSession ends the session oldID and starts a new one for accountID,
 // so an id known before sign-in is useless after it (no session fixation),
-// signed in with the passkey credentialID: removing it ends the session.
-func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (string, Session, error) {
-	var id string
-	var s Session
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+// signed in with the passkey credentialID: removing it ends the session. A
+// carer's invitation the old session holds, part way through being
+// accepted, passes to the new one in the same transaction; held says
+// whether there was one.
+func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(oldID)); err != nil {
 			return fmt.Errorf("end old session: %w", err)
 		}
 		var err error
-		id, s, err = db.createSession(ctx, tx, accountID, credentialID, p)
-		return err
+		if id, s, err = db.createSession(ctx, tx, accountID, credentialID, p); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ? AND accepted_at IS NULL`,
+			hashToken(id), hashToken(oldID))
+		if err != nil {
+			return fmt.Errorf("keep invitation: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		held = n > 0
+		return nil
 	})
-	return id, s, err
+	return id, s, held, err
 }
 
 // SetSessionCeremony keeps in-flight WebAuthn data with the session (nil clears it).

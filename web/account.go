@@ -307,7 +307,9 @@ func (s *Server) confirmFinish(c echo.Context) error {
 	if err := s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
 		return err
 	}
-	id, ns, err := s.db.RotateSession(ctx, sess.ID, signedInAccount(c).ID, cred.ID, s.cfg.SessionPolicy)
+	// An invitation the person was part way through accepting stays theirs to
+	// accept: RotateSession passes it on.
+	id, ns, _, err := s.db.RotateSession(ctx, sess.ID, signedInAccount(c).ID, cred.ID, s.cfg.SessionPolicy)
 	if err != nil {
 		return err
 	}
@@ -319,10 +321,6 @@ func (s *Server) confirmFinish(c echo.Context) error {
 		}
 	}
 	if _, err := s.useSession(c, id, ns); err != nil {
-		return err
-	}
-	// An invitation the person was part way through accepting stays theirs to accept.
-	if _, err := s.db.MoveInvitationHold(ctx, sess.ID, id); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})

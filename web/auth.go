@@ -156,7 +156,7 @@ func (s *Server) signInFinish(c echo.Context) error {
 // signIn replaces the session with a new one for the account (a new id
 // defeats fixation), signed in with the passkey credentialID.
 func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) error {
-	id, ns, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
+	id, ns, held, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
 	if err != nil {
 		return err
 	}
@@ -164,10 +164,6 @@ func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, c
 		return err
 	}
 	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go).
-	held, err := s.db.MoveInvitationHold(c.Request().Context(), sess.ID, id)
-	if err != nil {
-		return err
-	}
 	if held {
 		return c.JSON(http.StatusOK, map[string]string{"redirect": "/carers/accept/confirm"})
 	}

@@ -308,11 +308,11 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, err := f.db.RotateSession(ctx, anon, john.ID, nil, store.DefaultSessionPolicy())
+	signedIn, _, moved, err := f.db.RotateSession(ctx, anon, john.ID, nil, store.DefaultSessionPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if moved, _ := f.db.MoveInvitationHold(ctx, anon, signedIn); !moved {
+	if !moved {
 		t.Fatal("the invitation did not follow the sign-in")
 	}
 	johnCookie := sessionCookie(t, signedIn)
