@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"fmt"
@@ -162,5 +163,23 @@ func TestOpenMakesFilesPrivate(t *testing.T) {
 		if fi.Mode().Perm() != 0o640 {
 			t.Errorf("%s has mode %v, want -rw-r-----", filepath.Base(f), fi.Mode().Perm())
 		}
+	}
+}
+
+// TestPingReadsTheFile: a database whose file was damaged under it does not
+// answer Ping, though its connections are still open.
+func TestPingReadsTheFile(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	if err := db.Ping(ctx); err != nil {
+		t.Fatalf("a whole database: %v", err)
+	}
+	junk := bytes.Repeat([]byte("not a database "), 4096)
+	if err := os.WriteFile(path, junk, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(path + "-wal")
+	if err := db.Ping(ctx); err == nil {
+		t.Error("Ping answered for a file overwritten with junk")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sort"
@@ -79,6 +80,7 @@ type DB struct {
 	// rather than in SQLite's busy handler, which sleeps in steps of up to
 	// 100 ms and so turns a few milliseconds of waiting into tens.
 	writing chan struct{}
+	path    string // the file, "" in memory
 	now     func() time.Time
 	space   space        // the disk's free space, and the reserve kept for when it fills (space.go)
 	spool   *accessSpool // where access log entries are written first, when open (spool.go)
@@ -129,6 +131,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("open %s for reading: %w", path, err)
 		}
 		db.openSpace(path)
+		db.path = path
 		// Files made by an older version, or under a looser umask, hold health
 		// records too: for the portal's own user alone from now on.
 		if err := ownerOnly(path, path+"-wal", path+"-shm"); err != nil {
@@ -292,8 +295,32 @@ func (db *DB) Close() error {
 	return db.db.Close()
 }
 
-// Ping checks the database answers.
-func (db *DB) Ping(ctx context.Context) error { return db.db.PingContext(ctx) }
+// Ping checks the database answers a query and its file still reads as an
+// SQLite database: an open connection alone (what database/sql's Ping
+// checks) says nothing of a file damaged or gone, and a query may be
+// answered from the connection's cache.
+func (db *DB) Ping(ctx context.Context) error {
+	var n int
+	if err := db.reader.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return err
+	}
+	if db.path == "" {
+		return nil
+	}
+	f, err := os.Open(db.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	header := make([]byte, 16)
+	if _, err := io.ReadFull(f, header); err != nil {
+		return fmt.Errorf("read %s: %w", db.path, err)
+	}
+	if string(header) != "SQLite format 3\x00" {
+		return fmt.Errorf("%s no longer reads as an SQLite database", db.path)
+	}
+	return nil
+}
 
 // SchemaVersion returns the number of the last migration applied.
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
