@@ -119,6 +119,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn), // its own errors as slog lines too
 	}
 	go cleanSessions(ctx, db, log)
 	go db.WatchSpace(ctx, 2*time.Second, log) // gives up the reserve when the disk fills (store/space.go)
