@@ -688,6 +688,23 @@ func TestDeletionsAreReadSinceTheLastRead(t *testing.T) {
 	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
 }
 
+// janeNHS is the NHS number of the patient serverWithJane adds.
+const janeNHS = "9434765919"
+
+// serverWithJane runs the real FHIR server holding one patient, Jane, with
+// NHS number janeNHS and nothing else, and returns it with her id there.
+func serverWithJane(t *testing.T) (*upstream.Server, string) {
+	t.Helper()
+	srv := upstream.Start(t)
+	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
+	if status != http.StatusCreated {
+		t.Fatalf("add patient: %d %s", status, body)
+	}
+	id, _ := idVersion(t, body)
+	return srv, id
+}
+
 // TestPullFetchesWhatADeletionMidSearchSkipped syncs a record of 11
 // observations 10 a page; after the first page is stored, one on it is
 // deleted upstream, so every later one moves up a place and the second page
@@ -696,15 +713,7 @@ func TestDeletionsAreReadSinceTheLastRead(t *testing.T) {
 // runs again and fetches it.
 func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
 	ctx := context.Background()
-	srv := upstream.Start(t)
-	const nhs = "9434765919"
-	patient := `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + nhs + `"}],
-"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`
-	status, body := srv.Do(t, "POST", "/Patient", []byte(patient))
-	if status != http.StatusCreated {
-		t.Fatalf("add patient: %d %s", status, body)
-	}
-	patientID, _ := idVersion(t, body)
+	srv, patientID := serverWithJane(t)
 	var added []string
 	for i := range 11 {
 		obs := fmt.Sprintf(`{"resourceType":"Observation","status":"final","code":{"text":"Test %d"},"subject":{"reference":"Patient/%s"},
@@ -724,7 +733,7 @@ func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
 	// Almost no overlap, so the history read after the search must start
 	// before the deletion for the next sync to see it (not a minute before).
 	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1, PageSize: 10, Overlap: time.Millisecond}
-	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", janeNHS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -816,20 +825,14 @@ func TestNoRecordIsNotAFailure(t *testing.T) {
 // history since the person was first synced.
 func TestDeletionsCheckedMovesWhileATypeIsEmpty(t *testing.T) {
 	ctx := context.Background()
-	srv := upstream.Start(t)
-	const nhs = "9434765919"
-	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+nhs+`"}],
-"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
-	if status != http.StatusCreated {
-		t.Fatalf("add patient: %d %s", status, body)
-	}
+	srv, _ := serverWithJane(t)
 	db := openDB(t)
 	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: -1}
-	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", janeNHS)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -855,14 +858,7 @@ func TestDeletionsCheckedMovesWhileATypeIsEmpty(t *testing.T) {
 // renewed, so it is not taken for a sync left behind.
 func TestAHistoryReadKeepsItsSyncRunning(t *testing.T) {
 	ctx := context.Background()
-	srv := upstream.Start(t)
-	const nhs = "9434765919"
-	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+nhs+`"}],
-"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
-	if status != http.StatusCreated {
-		t.Fatalf("add patient: %d %s", status, body)
-	}
-	patientID, _ := idVersion(t, body)
+	srv, patientID := serverWithJane(t)
 	if status, body := srv.Do(t, "POST", "/Observation", []byte(`{"resourceType":"Observation","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/`+patientID+`"}}`)); status != http.StatusCreated {
 		t.Fatalf("add observation: %d %s", status, body)
 	}
@@ -893,7 +889,7 @@ func TestAHistoryReadKeepsItsSyncRunning(t *testing.T) {
 	opts := fastClient
 	opts.HTTPClient = &http.Client{Transport: watch}
 	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, opts).Get, Reconcile: -1, Overlap: time.Millisecond}
-	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", nhs)
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", janeNHS)
 	if err != nil || person.ID != 1 {
 		t.Fatalf("person %+v, %v", person, err)
 	}
