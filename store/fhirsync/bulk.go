@@ -171,7 +171,7 @@ func (c *Client) readManifest(body []byte) (Manifest, error) {
 			if !validType(f.Type) {
 				return Manifest{}, fmt.Errorf("file %d: %q is not a FHIR resource type", i+1, clip(f.Type))
 			}
-			u, err := c.underBase(f.URL)
+			u, err := c.fileURL(f.URL, m.RequiresAccessToken)
 			if err != nil {
 				return Manifest{}, fmt.Errorf("the %s file: %w", f.Type, err)
 			}
@@ -182,13 +182,31 @@ func (c *Client) readManifest(body []byte) (Manifest, error) {
 		if f.Type != "" && f.Type != "Bundle" {
 			return Manifest{}, fmt.Errorf("deleted file %d: of %q, not Bundle", i+1, clip(f.Type))
 		}
-		u, err := c.underBase(f.URL)
+		u, err := c.fileURL(f.URL, m.RequiresAccessToken)
 		if err != nil {
 			return Manifest{}, fmt.Errorf("the deleted file: %w", err)
 		}
 		m.Deleted[i].URL = u.String()
 	}
 	return m, nil
+}
+
+// fileURL checks an export file's address. Under the source's base it is
+// fetched as every request to the source is, with its token. Elsewhere (a
+// server's object storage, say) only when the manifest says no token is
+// needed: then it is fetched without one (streamOnce), over https (or http
+// when the source itself is), and never with a user name or password in it.
+func (c *Client) fileURL(raw string, requiresToken bool) (*url.URL, error) {
+	u, err := c.underBase(raw)
+	if err == nil || requiresToken {
+		return u, err
+	}
+	ref, perr := url.Parse(raw)
+	if perr != nil || !ref.IsAbs() || ref.Hostname() == "" || ref.User != nil ||
+		(ref.Scheme != "https" && (ref.Scheme != "http" || c.base.Scheme != "http")) {
+		return nil, err
+	}
+	return ref, nil
 }
 
 // cancelExport asks the server to drop the job and its files, even when ctx has ended.
@@ -337,7 +355,7 @@ func (p *Puller) deleteExportFile(ctx context.Context, c *Client, source string,
 // connection breaks mid-file it asks again and has read skip the lines
 // already stored.
 func (c *Client) readExportFile(ctx context.Context, f ExportFile, read func(body io.Reader, origin string, skip int) (bulkResult, int, error)) (bulkResult, error) {
-	u, err := c.underBase(f.URL)
+	u, err := url.Parse(f.URL) // checked with the manifest (fileURL)
 	if err != nil {
 		return bulkResult{}, err
 	}
@@ -375,7 +393,7 @@ func (c *Client) readExportFile(ctx context.Context, f ExportFile, read func(bod
 
 // readErrorFile reports what the OperationOutcomes in an export's error file say.
 func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(string, ...any)) error {
-	u, err := c.underBase(f.URL)
+	u, err := url.Parse(f.URL) // checked with the manifest (fileURL)
 	if err != nil {
 		return err
 	}
@@ -819,8 +837,12 @@ func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *ht
 		return fail(nil, errors.New("could not build the request"))
 	}
 	req.Header.Set("Accept", "application/fhir+ndjson")
-	if err := c.auth.Authorize(sctx, req); err != nil {
-		return fail(nil, err)
+	// The source's token goes only to the source: a file elsewhere (fileURL)
+	// is one the manifest said needs none.
+	if _, err := c.underBase(u.String()); err == nil {
+		if err := c.auth.Authorize(sctx, req); err != nil {
+			return fail(nil, err)
+		}
 	}
 	resp, err := c.opts.HTTPClient.Do(req)
 	if err != nil {

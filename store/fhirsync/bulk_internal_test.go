@@ -121,3 +121,33 @@ func mustCount(t *testing.T, db *store.DB, typ string) int {
 	}
 	return counts[typ]
 }
+
+// TestFileURL: an export file under the source is always allowed; elsewhere
+// only when the manifest needs no token, over https from an https source,
+// and never with a user name or password.
+func TestFileURL(t *testing.T) {
+	c, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		url           string
+		requiresToken bool
+		ok            bool
+	}{
+		{"https://fhir.example.org/r4/files/Patient.ndjson", true, true},
+		{"https://fhir.example.org/r4/files/Patient.ndjson", false, true},
+		{"https://storage.example.net/bucket/Patient.ndjson?sig=x", true, false},
+		{"https://storage.example.net/bucket/Patient.ndjson?sig=x", false, true},
+		{"http://storage.example.net/bucket/Patient.ndjson", false, false}, // down to http from an https source
+		{"https://user:pw@storage.example.net/bucket/Patient.ndjson", false, false},
+		{"/files/Patient.ndjson", false, false}, // outside the base path, and not elsewhere either
+		{"ftp://storage.example.net/Patient.ndjson", false, false},
+	}
+	for _, tt := range tests {
+		_, err := c.fileURL(tt.url, tt.requiresToken)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s (token needed: %v): %v, want allowed %v", tt.url, tt.requiresToken, err, tt.ok)
+		}
+	}
+}

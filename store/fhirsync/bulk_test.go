@@ -330,11 +330,16 @@ func TestBulkExportRefusesForeignURLs(t *testing.T) {
 	for _, tc := range []struct {
 		name                  string
 		status, file, deleted string // paths or absolute URLs; "" means on this server (for deleted: none)
+		noToken               bool   // the manifest says no token is needed
 	}{
 		{name: "status elsewhere", status: "http://elsewhere.example/fhir/$export-status/1"},
 		{name: "status outside the base path", status: "/other/$export-status/1"},
 		{name: "file elsewhere", file: "http://elsewhere.example/files/Patient.ndjson"},
 		{name: "deleted file elsewhere", deleted: "http://elsewhere.example/files/deleted.ndjson"},
+		// Elsewhere is allowed when no token is needed (TestBulkFileElsewhereNeedsNoToken), but not these.
+		{name: "file elsewhere with a password", file: "http://user:pw@elsewhere.example/files/Patient.ndjson", noToken: true},
+		{name: "file elsewhere by ftp", file: "ftp://elsewhere.example/files/Patient.ndjson", noToken: true},
+		{name: "file elsewhere without a host", file: "file:///etc/passwd", noToken: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -371,7 +376,7 @@ func TestBulkExportRefusesForeignURLs(t *testing.T) {
 					if tc.deleted != "" {
 						deleted = fmt.Sprintf(`,"deleted":[{"type":"Bundle","url":%q}]`, tc.deleted)
 					}
-					fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]%s}`, file, deleted)
+					fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":%v,"output":[{"type":"Patient","url":%q}],"error":[]%s}`, !tc.noToken, file, deleted)
 				default:
 					w.WriteHeader(http.StatusNotFound)
 				}
@@ -444,6 +449,67 @@ func TestBulkFileRetryAfterBeyondMaxDelay(t *testing.T) {
 	defer mu.Unlock()
 	if fileAsks != 1 {
 		t.Errorf("asked for the file %d times (waits %v), want once: the server asked for an hour", fileAsks, sleeps.waits())
+	}
+}
+
+// TestBulkFileElsewhereNeedsNoToken: a manifest that says no token is needed
+// may name files on another host (a server's object storage): they are
+// fetched and imported, and the source's token never goes with them; the
+// status checks, at the source, still carry it.
+func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sourceAuth, storageAuth []string
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		storageAuth = append(storageAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/fhir+ndjson")
+		fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)
+	}))
+	defer storage.Close()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sourceAuth = append(sourceAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		switch r.URL.Path {
+		case "/fhir/$export":
+			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
+			w.WriteHeader(http.StatusAccepted)
+		case "/fhir/$export-status/1":
+			if r.Method == http.MethodDelete {
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+				storage.URL+"/bucket/Patient.ndjson?signature=abc")
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir", AuthKind: store.AuthBearer, AuthConfig: map[string]string{"token-env": "REGION_TOKEN"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(k string) string { return map[string]string{"REGION_TOKEN": "s3cret"}[k] },
+		fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }}).Get}
+	sum, err := puller.PullBulk(ctx, src, nil)
+	if err != nil || sum.Added != 1 {
+		t.Fatalf("bulk pull with its file in storage elsewhere: %+v, %v", sum, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(storageAuth) != 1 || storageAuth[0] != "" {
+		t.Errorf("the file elsewhere was asked for with Authorization %q", storageAuth)
+	}
+	for _, a := range sourceAuth {
+		if a != "Bearer s3cret" {
+			t.Errorf("a request to the source went without its token: %q", sourceAuth)
+			break
+		}
 	}
 }
 
