@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -644,4 +645,57 @@ func TestPullBulkRemovesDeletions(t *testing.T) {
 		t.Errorf("bulk pull with nothing changed: %+v, %v", again, err)
 	}
 	sameCounts(t, serverCounts(t, srv, bundleTypes(t)), mustCounts(t, db))
+}
+
+// TestRedirectsKeepTheTokenAtTheSource: a file under the source that
+// redirects elsewhere (another port on the same host, which Go would send the
+// token to) is followed without the token; a redirect from https down to
+// http is refused.
+func TestRedirectsKeepTheTokenAtTheSource(t *testing.T) {
+	var mu sync.Mutex
+	var elsewhereAuth []string
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		elsewhereAuth = append(elsewhereAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		fmt.Fprintln(w, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
+	}))
+	defer elsewhere.Close()
+	var sourceAuth []string
+	source := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sourceAuth = append(sourceAuth, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Redirect(w, r, elsewhere.URL+"/moved"+r.URL.Path, http.StatusFound) // same host (127.0.0.1), another port
+	}))
+	defer source.Close()
+	c, err := fhirsync.NewClient(source.URL+"/fhir", fhirsync.BearerAuth("s3cret"), fhirsync.ClientOptions{MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Search(context.Background(), "Observation", url.Values{"patient": {"Patient/1"}}) //nolint:errcheck // only where the token went matters
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sourceAuth) != 1 || sourceAuth[0] != "Bearer s3cret" {
+		t.Errorf("the source was asked with Authorization %q", sourceAuth)
+	}
+	if len(elsewhereAuth) != 1 || elsewhereAuth[0] != "" {
+		t.Errorf("the redirect elsewhere carried Authorization %q", elsewhereAuth)
+	}
+
+	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/plain"+r.URL.Path, http.StatusFound)
+	}))
+	defer secure.Close()
+	c, err = fhirsync.NewClient(secure.URL+"/fhir", fhirsync.BearerAuth("s3cret"), fhirsync.ClientOptions{MaxAttempts: 1, HTTPClient: secure.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := len(elsewhereAuth)
+	mu.Unlock()
+	_, err = c.Search(context.Background(), "Observation", url.Values{"patient": {"Patient/1"}})
+	mu.Lock()
+	if err == nil || len(elsewhereAuth) != asked {
+		t.Errorf("a redirect from https to http was followed: %v", err)
+	}
 }

@@ -132,7 +132,30 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Client{base: u, auth: auth, opts: opts, jitter: fullJitter}, nil
+	c := &Client{base: u, auth: auth, opts: opts, jitter: fullJitter}
+	// The source's token goes only to the source. Go's client keeps the
+	// Authorization header on a redirect to the same host on another port,
+	// or to a subdomain: a redirect anywhere not under the base is followed
+	// without it, and never from https down to http.
+	hc := *opts.HTTPClient
+	follow := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
+			return fmt.Errorf("refused a redirect from https to %s", req.URL.Scheme)
+		}
+		if _, err := c.underBase(req.URL.String()); err != nil {
+			req.Header.Del("Authorization")
+		}
+		if follow != nil {
+			return follow(req, via)
+		}
+		return nil
+	}
+	c.opts.HTTPClient = &hc
+	return c, nil
 }
 
 // BaseURL returns the server's base URL, without a trailing slash.
