@@ -56,7 +56,7 @@ type Manifest struct {
 // ExportFile is one NDJSON file of a bulk export.
 type ExportFile struct {
 	Type  string `json:"type"`
-	URL   string `json:"url"` // absolute, and checked to be under the source's base URL
+	URL   string `json:"url"` // absolute; under the source's base URL, or elsewhere when no token is needed (fileURL)
 	Count int    `json:"count,omitempty"`
 }
 
@@ -64,8 +64,9 @@ type ExportFile struct {
 // empty; only resources changed after since, an RFC 3339 instant, when it is
 // not ""): it kicks the export off, polls its status URL honouring Retry-After
 // until the manifest is ready and returns it. progress, when not nil, hears
-// each wait in words. Status and file URLs must lie under the base URL, like
-// the next links Next follows. If ctx ends or the export fails, the job is
+// each wait in words. The status URL must lie under the base URL, like the
+// next links Next follows; so must file URLs, unless the manifest says no
+// token is needed (fileURL). If ctx ends or the export fails, the job is
 // cancelled at the server (best effort).
 func (c *Client) BulkExport(ctx context.Context, types []string, since string, progress func(string)) (Manifest, error) {
 	q := url.Values{}
@@ -160,11 +161,19 @@ func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 	return min(max(d, minPollDelay), maxPollDelay)
 }
 
-// readManifest reads a completion manifest and checks every file is under the base URL.
+// readManifest reads a completion manifest and checks every file's address (fileURL).
 func (c *Client) readManifest(body []byte) (Manifest, error) {
 	var m Manifest
 	if err := json.Unmarshal(body, &m); err != nil {
 		return Manifest{}, fmt.Errorf("the manifest is not valid JSON: %v", err)
+	}
+	// A manifest that does not say whether a token is needed is taken to need
+	// one: only one that says it does not may name files elsewhere.
+	var says struct {
+		RequiresAccessToken *bool `json:"requiresAccessToken"`
+	}
+	if json.Unmarshal(body, &says) == nil && says.RequiresAccessToken == nil {
+		m.RequiresAccessToken = true
 	}
 	for _, files := range [][]ExportFile{m.Output, m.Error} {
 		for i, f := range files {
@@ -782,7 +791,7 @@ func addResult(dst *store.ImportResult, r store.ImportResult) {
 	dst.Deleted += r.Deleted
 }
 
-// openStream GETs u (under the base URL) with the source's credentials and
+// openStream GETs u (with the source's credentials only when under its base URL) and
 // returns the body to read as it arrives, rather than held whole in memory like
 // the Client's other answers. Until the answer starts it retries and counts
 // towards the breaker as other calls do; the per-request timeout applies to

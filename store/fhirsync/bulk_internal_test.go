@@ -151,3 +151,19 @@ func TestFileURL(t *testing.T) {
 		}
 	}
 }
+
+// TestManifestSilentOnTokenNeedsOne: a manifest that does not say whether a
+// token is needed may not name files elsewhere; one that says none is needed may.
+func TestManifestSilentOnTokenNeedsOne(t *testing.T) {
+	c, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := `"output":[{"type":"Patient","url":"https://storage.example.net/bucket/Patient.ndjson"}]`
+	if _, err := c.readManifest([]byte(`{"transactionTime":"2024-01-01T00:00:00Z",` + file + `}`)); !errors.Is(err, ErrForeignURL) {
+		t.Errorf("silent on the token: %v, want a refusal", err)
+	}
+	if _, err := c.readManifest([]byte(`{"transactionTime":"2024-01-01T00:00:00Z","requiresAccessToken":false,` + file + `}`)); err != nil {
+		t.Errorf("no token needed: %v", err)
+	}
+}
