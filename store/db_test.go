@@ -183,3 +183,17 @@ func TestPingReadsTheFile(t *testing.T) {
 		t.Error("Ping answered for a file overwritten with junk")
 	}
 }
+
+// TestPingNoticesAFilePutInPlace: another SQLite database renamed over the
+// portal's file (which the portal still has open, unlinked) fails Ping.
+func TestPingNoticesAFilePutInPlace(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	_, other := mustOpenDBFile(t)
+	if err := os.Rename(other, path); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ping(ctx); err == nil {
+		t.Error("Ping answered for another database put in the file's place")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,7 +81,8 @@ type DB struct {
 	// rather than in SQLite's busy handler, which sleeps in steps of up to
 	// 100 ms and so turns a few milliseconds of waiting into tens.
 	writing chan struct{}
-	path    string // the file, "" in memory
+	path    string      // the file, absolute; "" in memory
+	file    os.FileInfo // the file as opened, to tell it from one put in its place
 	now     func() time.Time
 	space   space        // the disk's free space, and the reserve kept for when it fills (space.go)
 	spool   *accessSpool // where access log entries are written first, when open (spool.go)
@@ -131,7 +133,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 			return nil, fmt.Errorf("open %s for reading: %w", path, err)
 		}
 		db.openSpace(path)
-		db.path = path
+		if db.path, err = filepath.Abs(path); err == nil {
+			db.file, err = os.Stat(db.path)
+		}
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 		// Files made by an older version, or under a looser umask, hold health
 		// records too: for the portal's own user alone from now on.
 		if err := ownerOnly(path, path+"-wal", path+"-shm"); err != nil {
@@ -312,6 +320,9 @@ func (db *DB) Ping(ctx context.Context) error {
 		return err
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !os.SameFile(fi, db.file) {
+		return fmt.Errorf("%s is no longer the file the portal opened (moved, or another put in its place)", db.path)
+	}
 	header := make([]byte, 16)
 	if _, err := io.ReadFull(f, header); err != nil {
 		return fmt.Errorf("read %s: %w", db.path, err)
