@@ -300,28 +300,22 @@ func (s *Server) confirmFinish(c echo.Context) error {
 		s.log.Info("passkey confirmation refused", "err", err)
 		return store.Errorf(store.EINVALID, "We could not confirm it's you with that passkey. Try again with one of the passkeys listed on your account page.")
 	}
-	if cred.Authenticator.CloneWarning {
-		s.log.Warn("passkey sign count went backwards", "account", signedInAccount(c).ID)
-		return store.Errorf(store.EFORBIDDEN, "This passkey may have been copied, so we could not confirm it's you. Remove it, or contact your GP practice for a new enrolment code.")
-	}
-	if err := s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
+	acct := signedInAccount(c)
+	if err := s.passkeyUsed(ctx, cred, acct.ID, "This passkey may have been copied, so we could not confirm it's you. Remove it, or contact your GP practice for a new enrolment code."); err != nil {
 		return err
 	}
 	// An invitation the person was part way through accepting stays theirs to
-	// accept: RotateSession passes it on.
-	id, ns, _, err := s.db.RotateSession(ctx, sess.ID, signedInAccount(c).ID, cred.ID, s.cfg.SessionPolicy)
+	// accept: newSession passes it on.
+	id, _, err := s.newSession(c, sess, acct.ID, cred.ID)
 	if err != nil {
 		return err
 	}
 	if sess.ActingGrantID != 0 {
 		// A carer confirming stays with the person they were acting for.
 		// A grant that ended meanwhile is simply not taken up again.
-		if err := s.db.SetActingFor(ctx, id, signedInAccount(c).ID, sess.ActingGrantID); err != nil && store.ErrorCode(err) != store.EFORBIDDEN {
+		if err := s.db.SetActingFor(ctx, id, acct.ID, sess.ActingGrantID); err != nil && store.ErrorCode(err) != store.EFORBIDDEN {
 			return err
 		}
-	}
-	if _, err := s.useSession(c, id, ns); err != nil {
-		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})
 }

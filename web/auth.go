@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -139,12 +140,7 @@ func (s *Server) signInFinish(c echo.Context) error {
 		s.log.Info("passkey sign-in refused", "err", err)
 		return store.Errorf(store.EINVALID, "We could not sign you in with that passkey. Try again, or set up your account again with a new enrolment code.")
 	}
-	if cred.Authenticator.CloneWarning {
-		// A counter that went backwards means two copies of the key may exist.
-		s.log.Warn("passkey sign count went backwards", "account", acct.ID)
-		return store.Errorf(store.EFORBIDDEN, "This passkey may have been copied, so we did not sign you in. Contact your GP practice for a new enrolment code.")
-	}
-	if err := s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
+	if err := s.passkeyUsed(ctx, cred, acct.ID, "This passkey may have been copied, so we did not sign you in. Contact your GP practice for a new enrolment code."); err != nil {
 		return err
 	}
 	if s.cfg.Sync != nil && acct.PersonID != 0 {
@@ -153,14 +149,34 @@ func (s *Server) signInFinish(c echo.Context) error {
 	return s.signIn(c, sess, acct.ID, cred.ID)
 }
 
-// signIn replaces the session with a new one for the account (a new id
-// defeats fixation), signed in with the passkey credentialID.
-func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) error {
+// passkeyUsed refuses an answer from a passkey whose counter went backwards
+// (two copies of the key may exist), saying copied, and otherwise records the use.
+func (s *Server) passkeyUsed(ctx context.Context, cred *webauthn.Credential, accountID int64, copied string) error {
+	if cred.Authenticator.CloneWarning {
+		s.log.Warn("passkey sign count went backwards", "account", accountID)
+		return store.Errorf(store.EFORBIDDEN, "%s", copied)
+	}
+	return s.db.PasskeyUsed(ctx, cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState)
+}
+
+// newSession replaces the session with a new one for the account (a new id
+// defeats fixation), signed in with the passkey credentialID, and sets its
+// cookie. It returns the new id and whether it holds a carer's invitation.
+func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) (string, bool, error) {
 	id, ns, held, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
 	if err != nil {
-		return err
+		return "", false, err
 	}
 	if _, err := s.useSession(c, id, ns); err != nil {
+		return "", false, err
+	}
+	return id, held, nil
+}
+
+// signIn starts a new session for the account (newSession) and says where to go.
+func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) error {
+	_, held, err := s.newSession(c, sess, accountID, credentialID)
+	if err != nil {
 		return err
 	}
 	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go).
