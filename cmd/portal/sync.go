@@ -305,6 +305,15 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	fs.BoolVar(&full, "full", false, "also list everything upstream holds, to find deletions")
 	var bulk string
 	fs.StringVar(&bulk, "bulk", "", "populate the cache with a bulk data export ($export) of everything this source holds")
+	var filesFrom []string
+	fs.Func("files-from", "with --bulk: an `ORIGIN` (scheme, host and port, such as https://exports.example.nhs.uk) that export files not under the source's address may come from, when the manifest says they need no token; repeat for each; a file anywhere else is refused",
+		func(v string) error {
+			if _, err := fhirsync.ParseOrigin(v); err != nil {
+				return err
+			}
+			filesFrom = append(filesFrom, v)
+			return nil
+		})
 	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -314,6 +323,9 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if bulk != "" && (sourceName != "" || pf.given()) {
 		return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")
+	}
+	if len(filesFrom) > 0 && bulk == "" {
+		return errors.New("sync: --files-from says where --bulk may fetch export files from; it goes only with --bulk")
 	}
 	if err := pf.check(); err != nil {
 		return fmt.Errorf("sync: %w", err)
@@ -334,7 +346,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{}).Get, LinkSystems: cfg.LinkSystems}
+		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{FilesFrom: filesFrom}).Get, LinkSystems: cfg.LinkSystems}
 		start := time.Now()
 		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, msg) })
 		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d deleted, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Deleted, sum.Rejected, time.Since(start).Round(time.Millisecond))

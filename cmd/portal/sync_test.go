@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,5 +125,92 @@ func TestSyncBulkCommand(t *testing.T) {
 	out, _, err = portal(t, "sync", "--bulk", "lth", "--db", db)
 	if m := summary.FindStringSubmatch(out); err != nil || m == nil || m[1] != "0" || m[3] != "1" {
 		t.Fatalf("second bulk run, after one deletion upstream: %v\n%s", err, out)
+	}
+}
+
+// TestSyncFilesFromFlag: --files-from takes an origin alone and goes only
+// with --bulk; anything else is refused naming the flag, the value and the
+// reason, before a database is looked for.
+func TestSyncFilesFromFlag(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "none")
+	db := filepath.Join(dir, "portal.db")
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"bad scheme", []string{"--bulk", "lth", "--files-from", "ftp://exports.example.nhs.uk"},
+			`invalid value "ftp://exports.example.nhs.uk" for flag -files-from: an origin starts with https:// (or http://), such as https://exports.example.nhs.uk`},
+		{"no scheme", []string{"--bulk", "lth", "--files-from", "exports.example.nhs.uk"},
+			`invalid value "exports.example.nhs.uk" for flag -files-from: an origin starts with https:// (or http://), such as https://exports.example.nhs.uk`},
+		{"path present", []string{"--bulk", "lth", "--files-from", "https://exports.example.nhs.uk/bucket/"},
+			`invalid value "https://exports.example.nhs.uk/bucket/" for flag -files-from: an origin is the scheme, host and port alone, with no path or query: write https://exports.example.nhs.uk`},
+		{"query present", []string{"--bulk", "lth", "--files-from", "https://exports.example.nhs.uk:8443?sig=x"},
+			`invalid value "https://exports.example.nhs.uk:8443?sig=x" for flag -files-from: an origin is the scheme, host and port alone, with no path or query: write https://exports.example.nhs.uk:8443`},
+		{"password present", []string{"--bulk", "lth", "--files-from", "https://me:pw@exports.example.nhs.uk"},
+			`invalid value "https://me:pw@exports.example.nhs.uk" for flag -files-from: an origin has no user name or password`},
+		{"no host", []string{"--bulk", "lth", "--files-from", "https://"},
+			`invalid value "https://" for flag -files-from: there is no host name, as in https://exports.example.nhs.uk`},
+		{"bad port", []string{"--bulk", "lth", "--files-from", "https://exports.example.nhs.uk:0"},
+			`invalid value "https://exports.example.nhs.uk:0" for flag -files-from: port 0 is not a number from 1 to 65535`},
+		{"without --bulk", []string{"--files-from", "https://exports.example.nhs.uk"},
+			`sync: --files-from says where --bulk may fetch export files from; it goes only with --bulk`},
+		{"with --source, not --bulk", []string{"--source", "lth", "--files-from", "https://exports.example.nhs.uk"},
+			`sync: --files-from says where --bulk may fetch export files from; it goes only with --bulk`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := portal(t, append([]string{"sync", "--db", db}, tt.args...)...)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v\nwant %q", err, tt.wantErr)
+			}
+			if _, err := os.Stat(dir); !os.IsNotExist(err) {
+				t.Errorf("the database's folder was made: %v", err)
+			}
+		})
+	}
+}
+
+// TestSyncBulkFilesFrom: a server whose manifest puts its files on another
+// host is refused, in words naming the file and --files-from, without a
+// request to that host; named with --files-from, the host's files are loaded.
+func TestSyncBulkFilesFrom(t *testing.T) {
+	var storageAsked atomic.Int32
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		storageAsked.Add(1)
+		fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","birthDate":"1957-03-14"}`)
+	}))
+	defer storage.Close()
+	var source *httptest.Server
+	source = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/fhir/$export":
+			w.Header().Set("Content-Location", source.URL+"/fhir/$export-status/1")
+			w.WriteHeader(http.StatusAccepted)
+		case r.URL.Path == "/fhir/$export-status/1" && r.Method == http.MethodGet:
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+				storage.URL+"/bucket/Patient.ndjson?sig=abc")
+		default:
+			w.WriteHeader(http.StatusAccepted)
+		}
+	}))
+	defer source.Close()
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "region", source.URL+"/fhir", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+
+	_, _, err := portal(t, "sync", "--bulk", "region", "--db", db)
+	want := fmt.Sprintf("the Patient file: refused %s/bucket/Patient.ndjson: its host %s is not one allowed with --files-from", storage.URL, storage.Listener.Addr())
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("without --files-from: %v\nwant it to say %q", err, want)
+	}
+	if n := storageAsked.Load(); n != 0 {
+		t.Errorf("the host not named was asked %d times", n)
+	}
+
+	out, _, err := portal(t, "sync", "--bulk", "region", "--db", db, "--files-from", strings.ToUpper(storage.URL)+"/")
+	if err != nil || !strings.Contains(out, "region: 1 added, 0 updated, 0 deleted, 0 failed to read, in ") || storageAsked.Load() != 1 {
+		t.Errorf("with --files-from: %v, storage asked %d times\n%s", err, storageAsked.Load(), out)
 	}
 }

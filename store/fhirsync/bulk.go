@@ -56,7 +56,7 @@ type Manifest struct {
 // ExportFile is one NDJSON file of a bulk export.
 type ExportFile struct {
 	Type  string `json:"type"`
-	URL   string `json:"url"` // absolute; under the source's base URL, or elsewhere when no token is needed (fileURL)
+	URL   string `json:"url"` // absolute; under the source's base URL, or at an origin named in FilesFrom when no token is needed (fileURL)
 	Count int    `json:"count,omitempty"`
 }
 
@@ -66,7 +66,8 @@ type ExportFile struct {
 // until the manifest is ready and returns it. progress, when not nil, hears
 // each wait in words. The status URL must lie under the base URL, like the
 // next links Next follows; so must file URLs, unless the manifest says no
-// token is needed (fileURL). If ctx ends or the export fails, the job is
+// token is needed and they are at an origin ClientOptions.FilesFrom names
+// (fileURL). If ctx ends or the export fails, the job is
 // cancelled at the server (best effort).
 func (c *Client) BulkExport(ctx context.Context, types []string, since string, progress func(string)) (Manifest, error) {
 	q := url.Values{}
@@ -203,8 +204,10 @@ func (c *Client) readManifest(body []byte) (Manifest, error) {
 // fileURL checks an export file's address. Under the source's base it is
 // fetched as every request to the source is, with its token. Elsewhere (a
 // server's object storage, say) only when the manifest says no token is
-// needed: then it is fetched without one (streamOnce), over https (or http
-// when the source itself is), and never with a user name or password in it.
+// needed and the operator named its origin (ClientOptions.FilesFrom), so a
+// server cannot have the portal fetch whatever it likes, internal addresses
+// included: then it is fetched without the token (streamOnce), over https (or
+// http when the source itself is), and never with a user name or password in it.
 func (c *Client) fileURL(raw string, requiresToken bool) (*url.URL, error) {
 	u, err := c.underBase(raw)
 	if err == nil || requiresToken {
@@ -214,6 +217,9 @@ func (c *Client) fileURL(raw string, requiresToken bool) (*url.URL, error) {
 	if perr != nil || !ref.IsAbs() || ref.Hostname() == "" || ref.User != nil ||
 		(ref.Scheme != "https" && (ref.Scheme != "http" || c.base.Scheme != "http")) {
 		return nil, err
+	}
+	if !c.fileMayComeFrom(ref) {
+		return nil, fmt.Errorf("refused %s: its host %s is not one allowed with --files-from: %w", safeURL(ref), clip(ref.Host), ErrForeignURL)
 	}
 	return ref, nil
 }

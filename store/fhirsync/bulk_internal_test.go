@@ -123,39 +123,105 @@ func mustCount(t *testing.T, db *store.DB, typ string) int {
 }
 
 // TestFileURL: an export file under the source is always allowed; elsewhere
-// only when the manifest needs no token, over https from an https source,
+// only when the manifest needs no token and the operator named its origin
+// (scheme, host and port, however written), over https from an https source,
 // and never with a user name or password.
 func TestFileURL(t *testing.T) {
-	c, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{})
+	secure, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{FilesFrom: []string{"https://Storage.Example.NET", "https://exports.example.org:8443/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := NewClient("http://fhir.example.org/r4", nil, ClientOptions{FilesFrom: []string{"http://storage.example.net"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
+		name          string
+		c             *Client
 		url           string
 		requiresToken bool
 		ok            bool
 	}{
-		{"https://fhir.example.org/r4/files/Patient.ndjson", true, true},
-		{"https://fhir.example.org/r4/files/Patient.ndjson", false, true},
-		{"https://storage.example.net/bucket/Patient.ndjson?sig=x", true, false},
-		{"https://storage.example.net/bucket/Patient.ndjson?sig=x", false, true},
-		{"http://storage.example.net/bucket/Patient.ndjson", false, false}, // down to http from an https source
-		{"https://user:pw@storage.example.net/bucket/Patient.ndjson", false, false},
-		{"/files/Patient.ndjson", false, false}, // outside the base path, and not elsewhere either
-		{"ftp://storage.example.net/Patient.ndjson", false, false},
+		{"under the source", secure, "https://fhir.example.org/r4/files/Patient.ndjson", true, true},
+		{"under the source, no token", secure, "https://fhir.example.org/r4/files/Patient.ndjson", false, true},
+		{"named, token needed", secure, "https://storage.example.net/bucket/Patient.ndjson?sig=x", true, false},
+		{"named", secure, "https://storage.example.net/bucket/Patient.ndjson?sig=x", false, true},
+		{"named, in capitals", secure, "https://STORAGE.example.net/bucket/Patient.ndjson", false, true},
+		{"named, default port written", secure, "https://storage.example.net:443/bucket/Patient.ndjson", false, true},
+		{"named with its port", secure, "https://exports.example.org:8443/Patient.ndjson", false, true},
+		{"named host, another port", secure, "https://storage.example.net:8443/bucket/Patient.ndjson", false, false},
+		{"named host and port, default port", secure, "https://exports.example.org/Patient.ndjson", false, false},
+		{"a host under the named one", secure, "https://evil.storage.example.net/Patient.ndjson", false, false},
+		{"a host the named one is under", secure, "https://example.net/Patient.ndjson", false, false},
+		{"the named host as a prefix", secure, "https://storage.example.net.evil.example/Patient.ndjson", false, false},
+		{"not named", secure, "https://other.example.net/bucket/Patient.ndjson", false, false},
+		{"cloud metadata", secure, "https://169.254.169.254/latest/meta-data/", false, false},
+		{"the source's host outside its path", secure, "https://fhir.example.org/admin/Patient.ndjson", false, false},
+		{"named, down to http from an https source", secure, "http://storage.example.net/bucket/Patient.ndjson", false, false},
+		{"named, with a password", secure, "https://user:pw@storage.example.net/bucket/Patient.ndjson", false, false},
+		{"outside the base path, and not elsewhere either", secure, "/files/Patient.ndjson", false, false},
+		{"by ftp", secure, "ftp://storage.example.net/Patient.ndjson", false, false},
+		{"named, http from an http source", plain, "http://storage.example.net:80/bucket/Patient.ndjson", false, true},
+		{"named over http, https asked", plain, "https://storage.example.net/bucket/Patient.ndjson", false, false},
+		{"not named, from an http source", plain, "http://localhost:8080/admin", false, false},
 	}
 	for _, tt := range tests {
-		_, err := c.fileURL(tt.url, tt.requiresToken)
-		if (err == nil) != tt.ok {
-			t.Errorf("%s (token needed: %v): %v, want allowed %v", tt.url, tt.requiresToken, err, tt.ok)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.c.fileURL(tt.url, tt.requiresToken)
+			if got := err == nil; got != tt.ok {
+				t.Errorf("%s (token needed: %v): %v, want allowed %v", tt.url, tt.requiresToken, err, tt.ok)
+			}
+			if err != nil && !errors.Is(err, ErrForeignURL) {
+				t.Errorf("refused with %v, want it to wrap ErrForeignURL", err)
+			}
+		})
+	}
+	_, err = secure.fileURL("https://other.example.net:9000/bucket/Patient.ndjson?sig=x", false)
+	if want := "refused https://other.example.net:9000/bucket/Patient.ndjson: its host other.example.net:9000 is not one allowed with --files-from"; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("got %v, want it to start %q", err, want)
+	}
+}
+
+// TestParseOrigin: an origin is a scheme, host and port, however written;
+// anything more or less is refused, saying why.
+func TestParseOrigin(t *testing.T) {
+	tests := []struct {
+		in, want, wantErr string
+	}{
+		{"https://exports.example.nhs.uk", "https://exports.example.nhs.uk:443", ""},
+		{"HTTPS://Exports.Example.NHS.uk:443/", "https://exports.example.nhs.uk:443", ""},
+		{"http://127.0.0.1:8080", "http://127.0.0.1:8080", ""},
+		{"https://[::1]:8443", "https://[::1]:8443", ""},
+		{"ftp://exports.example.nhs.uk", "", "an origin starts with https:// (or http://), such as https://exports.example.nhs.uk"},
+		{"exports.example.nhs.uk", "", "an origin starts with https:// (or http://), such as https://exports.example.nhs.uk"},
+		{"https://", "", "there is no host name, as in https://exports.example.nhs.uk"},
+		{"https://exports.example.nhs.uk/bucket", "", "an origin is the scheme, host and port alone, with no path or query: write https://exports.example.nhs.uk"},
+		{"https://exports.example.nhs.uk?sig=x", "", "an origin is the scheme, host and port alone, with no path or query: write https://exports.example.nhs.uk"},
+		{"https://me:pw@exports.example.nhs.uk", "", "an origin has no user name or password"},
+		{"https://exports.example.nhs.uk:99999", "", "port 99999 is not a number from 1 to 65535"},
+		{"https://exports.example.nhs.uk:x", "", "not an address such as https://exports.example.nhs.uk"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := ParseOrigin(tt.in)
+			gotErr := ""
+			if err != nil {
+				gotErr = err.Error()
+			}
+			if got != tt.want || gotErr != tt.wantErr {
+				t.Errorf("got %q, %v; want %q, %q", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+	if _, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{FilesFrom: []string{"https://storage.example.net/bucket"}}); err == nil {
+		t.Error("a client was made with a path for an origin")
 	}
 }
 
 // TestManifestSilentOnTokenNeedsOne: a manifest that does not say whether a
 // token is needed may not name files elsewhere; one that says none is needed may.
 func TestManifestSilentOnTokenNeedsOne(t *testing.T) {
-	c, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{})
+	c, err := NewClient("https://fhir.example.org/r4", nil, ClientOptions{FilesFrom: []string{"https://storage.example.net"}})
 	if err != nil {
 		t.Fatal(err)
 	}

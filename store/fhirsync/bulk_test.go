@@ -337,7 +337,8 @@ func TestBulkExportRefusesForeignURLs(t *testing.T) {
 		{name: "status outside the base path", status: "/other/$export-status/1"},
 		{name: "file elsewhere", file: "http://elsewhere.example/files/Patient.ndjson"},
 		{name: "deleted file elsewhere", deleted: "http://elsewhere.example/files/deleted.ndjson"},
-		// Elsewhere is allowed when no token is needed (TestBulkFileElsewhereNeedsNoToken), but not these.
+		// Elsewhere is allowed when no token is needed and the origin is named (TestBulkFileElsewhereNeedsNoToken), but not these.
+		{name: "file elsewhere not named", file: "http://elsewhere.example/files/Patient.ndjson", noToken: true},
 		{name: "file elsewhere with a password", file: "http://user:pw@elsewhere.example/files/Patient.ndjson", noToken: true},
 		{name: "file elsewhere by ftp", file: "ftp://elsewhere.example/files/Patient.ndjson", noToken: true},
 		{name: "file elsewhere without a host", file: "file:///etc/passwd", noToken: true},
@@ -454,9 +455,9 @@ func TestBulkFileRetryAfterBeyondMaxDelay(t *testing.T) {
 }
 
 // TestBulkFileElsewhereNeedsNoToken: a manifest that says no token is needed
-// may name files on another host (a server's object storage): they are
-// fetched and imported, and the source's token never goes with them; the
-// status checks, at the source, still carry it.
+// may name files on another host the operator named (a server's object
+// storage): they are fetched and imported, and the source's token never goes
+// with them; the status checks, at the source, still carry it.
 func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
@@ -496,7 +497,7 @@ func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(k string) string { return map[string]string{"REGION_TOKEN": "s3cret"}[k] },
-		fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }}).Get}
+		fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }, FilesFrom: []string{storage.URL}}).Get}
 	sum, err := puller.PullBulk(ctx, src, nil)
 	if err != nil || sum.Added != 1 {
 		t.Fatalf("bulk pull with its file in storage elsewhere: %+v, %v", sum, err)
@@ -511,6 +512,110 @@ func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 			t.Errorf("a request to the source went without its token: %q", sourceAuth)
 			break
 		}
+	}
+}
+
+// TestBulkFilesOnlyFromNamedOrigins: a file not under the source is fetched
+// only from an origin the operator named (--files-from), and a redirect
+// while fetching a file goes only to the source or such an origin; anything
+// else is refused without a request, so a server cannot have the portal
+// fetch internal addresses for it. A redirect refused is not tried again.
+func TestBulkFilesOnlyFromNamedOrigins(t *testing.T) {
+	const patient = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`
+	tests := []struct {
+		name         string
+		file         string   // where the manifest says the file is: "source" or "storage", then its path
+		filesFrom    []string // "storage" or "other", named with --files-from
+		ok           bool
+		storageAsked int
+	}{
+		{name: "not named", file: "storage/bucket/Patient.ndjson"},
+		{name: "another port on the same host named", file: "storage/bucket/Patient.ndjson", filesFrom: []string{"other"}},
+		{name: "named", file: "storage/bucket/Patient.ndjson", filesFrom: []string{"storage", "other"}, ok: true, storageAsked: 1},
+		{name: "named, redirecting to a host not named", file: "storage/bucket/moved", filesFrom: []string{"storage"}, storageAsked: 1},
+		{name: "named, redirecting to the source", file: "storage/bucket/home", filesFrom: []string{"storage"}, ok: true, storageAsked: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			var mu sync.Mutex
+			asked := map[string][]string{} // server: the Authorization of each request
+			note := func(server string, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				asked[server] = append(asked[server], r.Header.Get("Authorization"))
+			}
+			// other stands for an internal address the server would have the portal read.
+			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				note("other", r)
+				fmt.Fprintln(w, patient)
+			}))
+			defer other.Close()
+			var source *httptest.Server
+			storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				note("storage", r)
+				switch r.URL.Path {
+				case "/bucket/Patient.ndjson":
+					fmt.Fprintln(w, patient)
+				case "/bucket/moved":
+					http.Redirect(w, r, other.URL+"/latest/meta-data", http.StatusFound)
+				case "/bucket/home":
+					http.Redirect(w, r, source.URL+"/fhir/files/Patient.ndjson", http.StatusFound)
+				default:
+					w.WriteHeader(http.StatusNotFound)
+				}
+			}))
+			defer storage.Close()
+			servers := map[string]string{"other": other.URL, "storage": storage.URL}
+			source = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				switch r.URL.Path {
+				case "/fhir/$export":
+					w.Header().Set("Content-Location", source.URL+"/fhir/$export-status/1")
+					w.WriteHeader(http.StatusAccepted)
+				case "/fhir/$export-status/1":
+					if r.Method == http.MethodDelete {
+						w.WriteHeader(http.StatusAccepted)
+						return
+					}
+					server, path, _ := strings.Cut(tt.file, "/")
+					fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+						servers[server]+"/"+path)
+				case "/fhir/files/Patient.ndjson":
+					fmt.Fprintln(w, patient)
+				default:
+					w.WriteHeader(http.StatusNotFound)
+				}
+			}))
+			defer source.Close()
+			servers["source"] = source.URL
+			var filesFrom []string
+			for _, name := range tt.filesFrom {
+				filesFrom = append(filesFrom, servers[name])
+			}
+			db, _ := bulkDB(t)
+			src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: source.URL + "/fhir", AuthKind: store.AuthBearer, AuthConfig: map[string]string{"token-env": "REGION_TOKEN"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(k string) string { return map[string]string{"REGION_TOKEN": "s3cret"}[k] },
+				fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }, FilesFrom: filesFrom}).Get}
+
+			sum, err := puller.PullBulk(ctx, src, nil)
+			if tt.ok && (err != nil || sum.Added != 1) {
+				t.Errorf("got %+v, %v; want the file imported", sum, err)
+			}
+			if !tt.ok && (!errors.Is(err, fhirsync.ErrForeignURL) || !strings.Contains(err.Error(), "is not one allowed with --files-from") || sum.Added != 0) {
+				t.Errorf("got %+v, %v; want a refusal naming --files-from", sum, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(asked["other"]) != 0 {
+				t.Errorf("the host not named was asked %d times", len(asked["other"]))
+			}
+			if got := asked["storage"]; len(got) != tt.storageAsked || slices.ContainsFunc(got, func(a string) bool { return a != "" }) {
+				t.Errorf("storage was asked with Authorization %q, want %d times without", got, tt.storageAsked)
+			}
+		})
 	}
 }
 

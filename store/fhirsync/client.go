@@ -75,15 +75,22 @@ type ClientOptions struct {
 	HTTPClient       *http.Client
 	Sleep            func(ctx context.Context, d time.Duration) error // for tests; default a real sleep honouring ctx
 	Now              func() time.Time
+	// FilesFrom are the origins (ParseOrigin), besides the source, that bulk
+	// export files may come from when the manifest says they need no token
+	// (fileURL), and that a redirect while fetching a file may go to. None by
+	// default: a server must not be able to point the portal at any address
+	// it likes, such as an internal one (portal sync --bulk --files-from).
+	FilesFrom []string
 }
 
 // Client talks FHIR R4 REST to one source. It retries, backs off and trips a
 // circuit breaker per source. It is safe for concurrent use.
 type Client struct {
-	base   *url.URL // no trailing slash
-	auth   Auth
-	opts   ClientOptions
-	jitter func(ceiling time.Duration) time.Duration // tests replace it to see the ceilings
+	base      *url.URL // no trailing slash
+	auth      Auth
+	opts      ClientOptions
+	filesFrom map[string]bool                           // ClientOptions.FilesFrom, as originOf writes them
+	jitter    func(ceiling time.Duration) time.Duration // tests replace it to see the ceilings
 
 	mu       sync.Mutex // guards the breaker below
 	failures int        // consecutive failed calls
@@ -132,7 +139,14 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	c := &Client{base: u, auth: auth, opts: opts, jitter: fullJitter}
+	c := &Client{base: u, auth: auth, opts: opts, filesFrom: map[string]bool{}, jitter: fullJitter}
+	for _, o := range opts.FilesFrom {
+		origin, err := ParseOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("files from %q: %w", o, err)
+		}
+		c.filesFrom[origin] = true
+	}
 	// The source's token goes only to the source. Go's client keeps the
 	// Authorization header on a redirect to the same host on another port,
 	// or to a subdomain: a redirect anywhere not under the base is followed
@@ -145,6 +159,12 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 		}
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("refused a redirect from https to %s", req.URL.Scheme)
+		}
+		// A file elsewhere (fileURL) may send us on only to the source or
+		// another origin the operator named.
+		if _, err := c.underBase(via[0].URL.String()); err != nil && !c.fileMayComeFrom(req.URL) {
+			return fmt.Errorf("refused a redirect to %s: its host %s is not one allowed with --files-from: %w",
+				safeURL(req.URL), clip(req.URL.Host), ErrForeignURL)
 		}
 		if _, err := c.underBase(req.URL.String()); err != nil {
 			req.Header.Del("Authorization")
@@ -473,9 +493,13 @@ func (c *Client) once(ctx context.Context, rq request) (*http.Response, []byte, 
 	return resp, body, sentAuth, nil
 }
 
-// networkError describes a failure with no usable answer. All are worth retrying.
+// networkError describes a failure with no usable answer. All are worth
+// retrying but a redirect refused, which would only be refused again.
 func (c *Client) networkError(actx context.Context, what string, err error) error {
 	reason := networkReason(err)
+	if errors.Is(err, ErrForeignURL) {
+		return &UpstreamError{Message: clip(c.redact(reason)), cause: err}
+	}
 	if errors.Is(actx.Err(), context.DeadlineExceeded) {
 		reason = "no answer within " + c.opts.Timeout.String()
 	}
@@ -853,16 +877,61 @@ func (c *Client) underBase(raw string) (*url.URL, error) {
 
 // sameOrigin compares scheme, host and port, with default ports filled in.
 func sameOrigin(a, b *url.URL) bool {
-	port := func(u *url.URL) string {
-		if p := u.Port(); p != "" {
-			return p
-		}
-		if strings.EqualFold(u.Scheme, "https") {
-			return "443"
-		}
-		return "80"
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOrDefault(a) == portOrDefault(b)
+}
+
+// portOrDefault is u's port, or its scheme's default.
+func portOrDefault(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
 	}
-	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
+}
+
+// originOf is u's scheme, host and port, in lower case and with the port
+// always written, so two ways of writing one origin compare equal.
+func originOf(u *url.URL) string {
+	return strings.ToLower(u.Scheme) + "://" + net.JoinHostPort(strings.ToLower(u.Hostname()), portOrDefault(u))
+}
+
+// ParseOrigin reads an origin, the scheme, host and port of an address such
+// as https://exports.example.nhs.uk, and returns it as originOf writes it. It
+// refuses, in words, anything more or less: another scheme than http or
+// https, no host, a user name or password, a path, query or fragment.
+func ParseOrigin(s string) (string, error) {
+	const example = "https://exports.example.nhs.uk"
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("not an address such as %s", example)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("an origin starts with https:// (or http://), such as %s", example)
+	case u.Hostname() == "":
+		return "", fmt.Errorf("there is no host name, as in %s", example)
+	case u.User != nil:
+		return "", errors.New("an origin has no user name or password")
+	case (u.Path != "" && u.Path != "/") || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", fmt.Errorf("an origin is the scheme, host and port alone, with no path or query: write %s://%s", u.Scheme, u.Host)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("port %s is not a number from 1 to 65535", p)
+		}
+	}
+	return originOf(u), nil
+}
+
+// fileMayComeFrom reports whether an export file, or a redirect while
+// fetching one, may be fetched from u: under the base, or at an origin
+// FilesFrom names, without a user name or password.
+func (c *Client) fileMayComeFrom(u *url.URL) bool {
+	if _, err := c.underBase(u.String()); err == nil {
+		return true
+	}
+	return u.User == nil && c.filesFrom[originOf(u)]
 }
 
 // safeURL shows a URL without user info or query, which may carry things not to repeat.
