@@ -24,6 +24,22 @@ func (t touchedFacts) add(person sql.NullInt64, key string) {
 	}
 }
 
+// removed notes a fact that lost a report: its entry's words may lose that report's.
+func (t touchedFacts) removed(person sql.NullInt64, key string) {
+	t.add(person, key)
+	if person.Valid && key != "" {
+		t[person.Int64][key] = true
+	}
+}
+
+// rekeyed notes an item that now reports another fact than it did.
+func (t touchedFacts) rekeyed(person sql.NullInt64, from, to string) {
+	if from != to {
+		t.removed(person, from)
+	}
+	t.add(person, to)
+}
+
 func (t touchedFacts) all(person int64) {
 	if t[person] == nil {
 		t[person] = map[string]bool{}
@@ -44,10 +60,7 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 		if err := rows.Scan(&person, &key); err != nil {
 			return err
 		}
-		t.add(person, key)
-		if person.Valid && key != "" {
-			t[person.Int64][key] = true // its entry's words may lose this report's
-		}
+		t.removed(person, key)
 	}
 	return rows.Err()
 }
@@ -344,7 +357,8 @@ const (
 )
 
 // FinishBulkLoad does what bulk loads (ImportBulk) left for the end: builds
-// the indexes they deferred, adds the items they stored to the search index,
+// the indexes they deferred, reads again the resources a migration asked to
+// (rereadStored, rereadBatch per transaction), adds the items they stored to the search index,
 // then works out the duplicate marks of every person they touched, a part per
 // transaction (one index, finishItems items, or finishPersons persons), so
 // other writers wait at most for one part. Nothing is lost if it is stopped:
@@ -355,6 +369,18 @@ func (db *DB) FinishBulkLoad(ctx context.Context) error {
 		err := db.tx(ctx, func(tx *sql.Tx) error {
 			var err error
 			if more, err = buildDeferredIndex(ctx, tx); err != nil {
+				return err
+			}
+			return noteBulkAlive(ctx, tx, db.stamp())
+		})
+		if err != nil {
+			return fmt.Errorf("finish the bulk load: %w", err)
+		}
+	}
+	for more := true; more; {
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if more, err = rereadStored(ctx, tx, db.stamp()); err != nil {
 				return err
 			}
 			return noteBulkAlive(ctx, tx, db.stamp())
@@ -399,7 +425,7 @@ func noteBulkAlive(ctx context.Context, tx *sql.Tx, now string) error {
 func bulkWorkLeft(ctx context.Context, q querier) (bool, error) {
 	var left bool
 	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_backlog) OR EXISTS (SELECT 1 FROM dedup_backlog)
-OR EXISTS (SELECT 1 FROM deferred_indexes)`).Scan(&left)
+OR EXISTS (SELECT 1 FROM deferred_indexes) OR EXISTS (SELECT 1 FROM reread_backlog)`).Scan(&left)
 	if err != nil {
 		return false, fmt.Errorf("look for a bulk load's work: %w", err)
 	}

@@ -177,6 +177,7 @@ type importer struct {
 	pending  []any                    // the arguments of items not yet inserted, itemArgs each
 	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
 	touched  touchedFacts             // facts whose entries may have changed
+	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -184,7 +185,8 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 	if err != nil {
 		return nil, err
 	}
-	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{}}
+	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{},
+		names: map[string]*fhir.Named{}}
 	stmts := []struct {
 		dst **sql.Stmt
 		sql string
@@ -258,6 +260,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 	if !fhir.Known(p.Type) {
 		out.Unknown++
 	}
+	if err := im.named(ctx, p); err != nil {
+		return err
+	}
 	if p.Type == "Patient" {
 		if err := im.flush(ctx); err != nil {
 			return err
@@ -270,6 +275,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 			out.NewPersons++
 		}
 	}
+	return im.queueItems(ctx, out, p, patientID)
+}
+
+// queueItems queues the resource's record items for inserting.
+func (im *importer) queueItems(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string) error {
 	if patientID == "" || len(p.Items) == 0 {
 		return nil // not about a patient: nothing to show in a record
 	}
@@ -278,9 +288,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 		return err
 	}
 	for _, it := range p.Items {
+		if it, err = im.nameItem(ctx, it); err != nil {
+			return err
+		}
 		im.pending = append(im.pending, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
 			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
-			sql.NullString{String: it.Exact, Valid: it.Exact != ""})
+			sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef)
 		if len(im.pending) == itemsPerInsert*itemArgs {
 			if err := im.flush(ctx); err != nil {
 				return err
@@ -296,13 +309,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 // cost a bulk load as much as the row itself.
 const (
 	itemsPerInsert = 32
-	itemArgs       = 16
+	itemArgs       = 18
 )
 
 func addItemsSQL(n int) string {
 	row := `(?` + strings.Repeat(", ?", itemArgs-1) + `)`
 	return `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key, exact) VALUES ` + row + strings.Repeat(", "+row, n-1)
+display, date, status, value, organisation, detail, dedup_key, exact, organisation_ref, display_ref) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
 // flush inserts the items put so far. Anything that reads or changes

@@ -18,7 +18,16 @@ type Item struct {
 	Value        string // e.g. "48 mmol/mol"
 	Organisation string // an organisation or person named in the resource, or ""
 	Detail       string // a line more, e.g. dosage or reaction
-	DedupKey     string // the same fact from two sources has the same key
+	DedupKey     string // the same fact from two sources has the same key; "" while DisplayRef is unnamed
+	// OrganisationRef is, when the resource names who took part only by a
+	// reference ("Organization/123", "Practitioner/7", "Location/4"), that
+	// reference: the store fills Organisation in from the resource it points
+	// at (Named) once it holds it.
+	OrganisationRef string
+	// DisplayRef is, for a medicine given only as a reference to a Medication
+	// with no name or code beside it, that reference ("Medication/5"): the
+	// store takes the item's name and code from that Medication (Named).
+	DisplayRef string
 	// Exact is, for an Observation, the parts of it a result's numbers come
 	// from, kept so that a trend page need not read thousands of resources
 	// (see ExactMeasures for the form). "" for other resources, and for an
@@ -91,7 +100,10 @@ type Prepared struct {
 	Resource
 	PatientRef string // as written in the resource, e.g. "Patient/123" or "urn:uuid:…"; see PatientRef
 	Items      []Item
-	Err        error
+	// Named is what an Organization, Practitioner, Location or Medication says
+	// it is, for the items that point at it (NameOf); nil for other types.
+	Named *Named
+	Err   error
 }
 
 // Prepare reads a resource once for its items and its patient.
@@ -101,7 +113,7 @@ func Prepare(r Resource) Prepared {
 	}
 	p, ok := projectors[r.Type]
 	if !ok {
-		return Prepared{Resource: r, PatientRef: PatientRef(r)}
+		return Prepared{Resource: r, PatientRef: PatientRef(r), Named: NameOf(r.Type, r.Raw)}
 	}
 	items, ab, err := p(r.Raw)
 	return prepared(r, items, ab, err)
@@ -116,6 +128,7 @@ func prepared(r Resource, items []Item, ab about, err error) Prepared {
 		return out
 	}
 	out.Items = items
+	out.Named = NameOf(r.Type, r.Raw)
 	switch r.Type {
 	case "Patient":
 		out.PatientRef = "Patient/" + r.ID
@@ -183,7 +196,7 @@ func readOnce(line []byte) (Prepared, bool) {
 	}
 	r := Resource{Type: typ, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: raw}
 	if !known {
-		return Prepared{Resource: r, PatientRef: refs.ref(typ)}, true
+		return Prepared{Resource: r, PatientRef: refs.ref(typ), Named: NameOf(typ, raw)}, true
 	}
 	return prepared(r, items, ab, nil), true
 }
@@ -255,6 +268,9 @@ func item(section string, code CodeableConcept, fallback, date, status string) I
 //
 // Items without a code are keyed by their words.
 func dedupKey(it Item) string {
+	if it.DisplayRef != "" {
+		return "" // nothing to know the fact by until the Medication names it (Item.Named)
+	}
 	what := it.CodeSystem + "|" + it.Code
 	if it.Code == "" {
 		what = "text|" + strings.ToLower(it.Display)
@@ -322,7 +338,7 @@ func projectAllergy(raw []byte) ([]Item, about, error) {
 	if v.Criticality == "high" {
 		it.Detail = strings.TrimSpace("High risk. " + it.Detail)
 	}
-	it.Organisation = v.Recorder.Display
+	it.Organisation, it.OrganisationRef = who(v.Recorder)
 	return []Item{it}, v.about, nil
 }
 
@@ -339,12 +355,33 @@ func dosageText(ds []dosage) string {
 	return ""
 }
 
-// medicine is the medicine named by a concept, or by a reference's display when the concept has no words.
-func medicine(cc CodeableConcept, ref Reference) CodeableConcept {
-	if cc.Words() == "" && ref.Display != "" {
-		cc.Text = ref.Display
+// medicine is the medicine named by a concept, or by a reference's display
+// when the concept has no words. When neither gives a name or a code, it is
+// the reference to the Medication too, for the store to name the item from
+// (Item.DisplayRef).
+func medicine(cc CodeableConcept, ref Reference) (CodeableConcept, string) {
+	if cc.Words() != "" {
+		return cc, ""
 	}
-	return cc
+	if d := strings.TrimSpace(ref.Display); d != "" {
+		cc.Text = d
+		return cc, ""
+	}
+	if r := NamedRef(ref.Reference); strings.HasPrefix(r, "Medication/") && cc.First().Code == "" {
+		return cc, r
+	}
+	return cc, ""
+}
+
+// medicineItem is the item of a medicine prescribed or taken.
+func medicineItem(cc CodeableConcept, ref Reference, date, status string, ds []dosage, by Reference) Item {
+	med, named := medicine(cc, ref)
+	it := item(SectionMedicines, med, "Medicine (name not recorded)", date, status)
+	it.Detail = dosageText(ds)
+	it.DisplayRef = named
+	it.DedupKey = dedupKey(it)
+	it.Organisation, it.OrganisationRef = who(by)
+	return it
 }
 
 func projectMedicationRequest(raw []byte) ([]Item, about, error) {
@@ -360,11 +397,7 @@ func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
-	it := item(SectionMedicines, med, "Medicine (name not recorded)", v.AuthoredOn, v.Status)
-	it.Detail = dosageText(v.DosageInstruction)
-	it.DedupKey = dedupKey(it)
-	it.Organisation = v.Requester.Display
+	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference, v.AuthoredOn, v.Status, v.DosageInstruction, v.Requester)
 	return []Item{it}, v.about, nil
 }
 
@@ -383,11 +416,8 @@ func projectMedicationStatement(raw []byte) ([]Item, about, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	med := medicine(v.MedicationCodeableConcept, v.MedicationReference)
-	it := item(SectionMedicines, med, "Medicine (name not recorded)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status)
-	it.Detail = dosageText(v.Dosage)
-	it.DedupKey = dedupKey(it)
-	it.Organisation = v.InformationSource.Display
+	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference,
+		firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status, v.Dosage, v.InformationSource)
 	return []Item{it}, v.about, nil
 }
 
@@ -412,7 +442,7 @@ func projectCondition(raw []byte) ([]Item, about, error) {
 	if v.AbatementDateTime != "" {
 		it.Detail = "Ended " + v.AbatementDateTime[:min(10, len(v.AbatementDateTime))]
 	}
-	it.Organisation = firstNonEmpty(v.Recorder.Display, v.Asserter.Display)
+	it.Organisation, it.OrganisationRef = who(v.Recorder, v.Asserter)
 	return []Item{it}, v.about, nil
 }
 
@@ -432,7 +462,7 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 		return nil, about{}, err
 	}
 	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", firstNonEmpty(v.OccurrenceDateTime, v.Recorded), v.Status)
-	it.Organisation = firstDisplay(actorRefs(v.Performer)...)
+	it.Organisation, it.OrganisationRef = who(actorRefs(v.Performer)...)
 	if len(v.ProtocolApplied) > 0 && v.ProtocolApplied[0].DoseNumberPositiveInt > 0 {
 		it.Detail = fmt.Sprintf("Dose %d", v.ProtocolApplied[0].DoseNumberPositiveInt)
 	}
@@ -552,7 +582,7 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 		}
 	}
 	it.Detail = strings.Join(detail, ". ")
-	it.Organisation = firstDisplay(v.Performer...)
+	it.Organisation, it.OrganisationRef = who(v.Performer...)
 	it.DedupKey = dedupKey(it)
 	// The numbers, as ExactMeasures describes.
 	var b strings.Builder
@@ -739,7 +769,7 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 	case len(v.Result) > 1:
 		it.Detail = fmt.Sprintf("%d results", len(v.Result))
 	}
-	it.Organisation = firstDisplay(v.Performer...)
+	it.Organisation, it.OrganisationRef = who(v.Performer...)
 	return []Item{it}, v.about, nil
 }
 
@@ -777,10 +807,11 @@ func projectEncounter(raw []byte) ([]Item, about, error) {
 	if len(reasons) > 0 {
 		it.Detail = "Reason: " + strings.Join(reasons, ", ")
 	}
-	it.Organisation = v.ServiceProvider.Display
-	if it.Organisation == "" && len(v.Location) > 0 {
-		it.Organisation = v.Location[0].Location.Display
+	where := []Reference{v.ServiceProvider}
+	for _, l := range v.Location {
+		where = append(where, l.Location)
 	}
+	it.Organisation, it.OrganisationRef = who(where...)
 	return []Item{it}, v.about, nil
 }
 
@@ -811,12 +842,13 @@ func projectAppointment(raw []byte) ([]Item, about, error) {
 		what.Text = v.Description
 	}
 	it := item(SectionEncounters, what, "Appointment", v.Start, v.Status)
+	var others []Reference
 	for _, p := range v.Participant {
-		if d := p.Actor.Display; d != "" && !strings.HasPrefix(p.Actor.Reference, "Patient") {
-			it.Organisation = d
-			break
+		if !strings.HasPrefix(p.Actor.Reference, "Patient") {
+			others = append(others, p.Actor)
 		}
 	}
+	it.Organisation, it.OrganisationRef = who(others...)
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
 	}
@@ -838,7 +870,7 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 		return nil, about{}, err
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
-	it.Organisation = firstDisplay(append(actorRefs(v.Performer), v.Location)...)
+	it.Organisation, it.OrganisationRef = who(append(actorRefs(v.Performer), v.Location)...)
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
 		it.Detail = "Reason: " + v.ReasonCode[0].Words()
 	}
@@ -874,7 +906,7 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 		what.Text = v.Content[0].Attachment.Title
 	}
 	it := item(SectionDocuments, what, "Document", firstNonEmpty(v.Date, v.Context.Period.Start), v.Status)
-	it.Organisation = firstDisplay(append([]Reference{v.Custodian}, v.Author...)...)
+	it.Organisation, it.OrganisationRef = who(append([]Reference{v.Custodian}, v.Author...)...)
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
 	}
@@ -925,7 +957,7 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	} else {
 		it.Detail = v.Description
 	}
-	it.Organisation = v.Author.Display
+	it.Organisation, it.OrganisationRef = who(v.Author)
 	return []Item{it}, v.about, nil
 }
 
@@ -945,10 +977,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	org := ""
-	if len(v.ManagingOrganization) > 0 {
-		org = v.ManagingOrganization[0].Display
-	}
+	org, orgRef := who(v.ManagingOrganization...)
 	var items []Item
 	for _, p := range v.Participant {
 		if p.Member.Display == "" || strings.HasPrefix(p.Member.Reference, "Patient") {
@@ -966,13 +995,13 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		if v.Name != "" {
 			it.Detail = strings.TrimPrefix(it.Detail+" · "+v.Name, " · ")
 		}
-		it.Organisation = org
+		it.Organisation, it.OrganisationRef = org, orgRef
 		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code}, "|")
 		items = append(items, it)
 	}
 	if len(items) == 0 {
 		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, v.Status)
-		it.Organisation = org
+		it.Organisation, it.OrganisationRef = org, orgRef
 		items = append(items, it)
 	}
 	return items, v.about, nil

@@ -1,0 +1,98 @@
+package fhir
+
+import (
+	"encoding/json"
+	"regexp"
+	"strings"
+)
+
+// Record items name who took part, and medicines name themselves, from the
+// display text beside a reference. A source that gives only the reference
+// ("Organization/123", "Medication/5") leaves the item without a name until
+// the store holds the resource it points at: the item keeps the reference
+// (Item.OrganisationRef, Item.DisplayRef) and takes the name from that
+// resource (NameOf, Item.Named), again whenever it changes.
+
+// namedTypes are the resources items take names from.
+var namedTypes = map[string]bool{"Organization": true, "Practitioner": true, "Location": true, "Medication": true}
+
+var literalRef = regexp.MustCompile(`^(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$`)
+
+// NamedRef is "Type/id" when ref is a literal reference, relative or absolute,
+// to an Organization, Practitioner, Location or Medication; else "". A
+// versioned reference names the resource as it was, not as the cache holds it,
+// so it is left alone.
+func NamedRef(ref string) string {
+	m := literalRef.FindStringSubmatch(strings.TrimSpace(ref))
+	if m == nil || !namedTypes[m[1]] || strings.Contains(ref, "/_history/") {
+		return ""
+	}
+	return m[1] + "/" + m[2]
+}
+
+// who is the first name given among refs and, when none gives one, the first
+// of them that points at an Organization, Practitioner or Location, for the
+// store to name later (Item.OrganisationRef).
+func who(refs ...Reference) (name, ref string) {
+	if d := firstDisplay(refs...); d != "" {
+		return d, ""
+	}
+	for _, r := range refs {
+		if n := NamedRef(r.Reference); n != "" && !strings.HasPrefix(n, "Medication/") {
+			return "", n
+		}
+	}
+	return "", ""
+}
+
+// Named is what a resource items point at says it is: a name in plain words
+// and, for a Medication, its code.
+type Named struct {
+	Display    string
+	CodeSystem string
+	Code       string
+}
+
+// NameOf reads what an Organization, Practitioner, Location or Medication is
+// called; nil for another type, or one that gives no name (or cannot be read:
+// the resource itself is kept or refused as its type's rules say).
+func NameOf(typ string, raw []byte) *Named {
+	switch typ {
+	case "Organization", "Practitioner", "Location":
+		name, err := ParseName(raw)
+		if err != nil || strings.TrimSpace(name) == "" {
+			return nil
+		}
+		return &Named{Display: strings.TrimSpace(name)}
+	case "Medication":
+		var v struct {
+			Code CodeableConcept `json:"code"`
+		}
+		if json.Unmarshal(raw, &v) != nil || v.Code.Words() == "" {
+			return nil
+		}
+		c := v.Code.First()
+		return &Named{Display: v.Code.Words(), CodeSystem: c.System, Code: c.Code}
+	}
+	return nil
+}
+
+// Named is the item as the resource ref points at names it: who took part,
+// when the item named nobody but ref; its name and code, when the item is a
+// medicine known only as ref. changed is false when n adds nothing.
+func (it Item) Named(ref string, n Named) (out Item, changed bool) {
+	out = it
+	if ref == "" || n.Display == "" {
+		return out, false
+	}
+	if it.OrganisationRef == ref {
+		out.Organisation = n.Display
+	}
+	if it.DisplayRef == ref {
+		out.Display, out.CodeSystem, out.Code = n.Display, n.CodeSystem, n.Code
+		named := out
+		named.DisplayRef = "" // known by its name and code now, as a medicine named in place is
+		out.DedupKey = dedupKey(named)
+	}
+	return out, out != it
+}

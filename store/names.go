@@ -1,0 +1,271 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// A record item that names who took part, or its medicine, only by a
+// reference takes the name from the resource it points at once the cache
+// holds it (store/fhir names.go, migration 0027). The importer notes each
+// named resource's name as it stores it (named) and names the items stored
+// after it from that note (nameItem), and the items stored before it there
+// and then.
+
+// nameItem is the item named by what its references point at, as far as the
+// cache knows.
+func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, error) {
+	for _, ref := range []string{it.OrganisationRef, it.DisplayRef} {
+		if ref == "" {
+			continue
+		}
+		n, err := im.nameOf(ctx, ref)
+		if err != nil || n == nil {
+			return it, err
+		}
+		it, _ = it.Named(ref, *n)
+	}
+	return it, nil
+}
+
+// nameOf is what the source's resource ref is called, or nil when the cache
+// does not know.
+func (im *importer) nameOf(ctx context.Context, ref string) (*fhir.Named, error) {
+	if n, ok := im.names[ref]; ok {
+		return n, nil
+	}
+	var n fhir.Named
+	err := im.tx.QueryRowContext(ctx, `SELECT display, code_system, code FROM reference_names WHERE source_id = ? AND ref = ?`,
+		im.sourceID, ref).Scan(&n.Display, &n.CodeSystem, &n.Code)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		im.names[ref] = nil
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read the name of %s: %w", ref, err)
+	}
+	im.names[ref] = &n
+	return &n, nil
+}
+
+// named notes the name of a resource items may point at, just stored, and
+// names the items stored before it that point at it. A resource that no
+// longer gives a name leaves the items named as they were.
+func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
+	ref := fhir.NamedRef(p.Type + "/" + p.ID)
+	if ref == "" {
+		return nil
+	}
+	if p.Named == nil {
+		im.names[ref] = nil
+		_, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)
+		return err
+	}
+	old, err := im.nameOf(ctx, ref)
+	if err != nil || (old != nil && *old == *p.Named) {
+		return err
+	}
+	n := *p.Named
+	im.names[ref] = &n
+	if _, err := im.tx.ExecContext(ctx, `INSERT INTO reference_names (source_id, ref, display, code_system, code) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_system = excluded.code_system, code = excluded.code`,
+		im.sourceID, ref, n.Display, n.CodeSystem, n.Code); err != nil {
+		return fmt.Errorf("note the name of %s: %w", ref, err)
+	}
+	if err := im.flush(ctx); err != nil { // items of this batch that point at it are read below
+		return err
+	}
+	return nameStoredItems(ctx, im.tx, im.touched, im.sourceID, ref, n)
+}
+
+// nameStoredItems names the source's stored items that point at ref, noting
+// the facts whose key changes (a medicine named now is known by its name).
+func nameStoredItems(ctx context.Context, tx *sql.Tx, touched touchedFacts, sourceID int64, ref string, n fhir.Named) error {
+	column := "organisation_ref" // a Medication names the item itself
+	if strings.HasPrefix(ref, "Medication/") {
+		column = "display_ref"
+	}
+	// The column is never empty here, said again so that its partial index serves.
+	rows, err := tx.QueryContext(ctx, `SELECT id, person_id, section, code_system, code, display, date, status, value, organisation, detail,
+dedup_key, organisation_ref, display_ref FROM record_items WHERE source_id = ? AND `+column+` = ? AND `+column+` != ''`, sourceID, ref)
+	if err != nil {
+		return fmt.Errorf("find the items naming %s: %w", ref, err)
+	}
+	type change struct {
+		id     int64
+		person sql.NullInt64
+		oldKey string
+		it     fhir.Item
+	}
+	var changes []change
+	for rows.Next() {
+		var c change
+		var it fhir.Item
+		if err := rows.Scan(&c.id, &c.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
+			&it.Organisation, &it.Detail, &it.DedupKey, &it.OrganisationRef, &it.DisplayRef); err != nil {
+			rows.Close()
+			return err
+		}
+		if named, ok := it.Named(ref, n); ok {
+			c.oldKey, c.it = it.DedupKey, named
+			changes = append(changes, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if _, err := tx.ExecContext(ctx, `UPDATE record_items SET organisation = ?, display = ?, code_system = ?, code = ?, dedup_key = ? WHERE id = ?`,
+			c.it.Organisation, c.it.Display, c.it.CodeSystem, c.it.Code, c.it.DedupKey, c.id); err != nil {
+			return fmt.Errorf("name an item from %s: %w", ref, err)
+		}
+		touched.rekeyed(c.person, c.oldKey, c.it.DedupKey)
+	}
+	return nil
+}
+
+// rereadBatch is how many stored resources one transaction reads again.
+const rereadBatch = 500
+
+// rereadStored reads again up to rereadBatch of the resources stored before
+// a change to what the importer takes from them (reread_backlog, migration
+// 0027), and reports whether any are left. Each resource's items are
+// rewritten in place where they differ from what it gives now (reproject).
+func rereadStored(ctx context.Context, tx *sql.Tx, now string) (more bool, err error) {
+	var after, upto int64
+	err = tx.QueryRowContext(ctx, `SELECT after_rowid, upto_rowid FROM reread_backlog`).Scan(&after, &upto)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read the reread backlog: %w", err)
+	}
+	type stored struct {
+		rowid   int64
+		source  string
+		patient string
+		res     fhir.Resource
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.rowid, s.name, r.type, r.id, r.version_id, r.last_updated, r.patient_id, r.json
+FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.rowid > ? AND r.rowid <= ? ORDER BY r.rowid LIMIT ?`, after, upto, rereadBatch)
+	if err != nil {
+		return false, fmt.Errorf("read stored resources: %w", err)
+	}
+	var batch []stored
+	for rows.Next() {
+		var st stored
+		if err := rows.Scan(&st.rowid, &st.source, &st.res.Type, &st.res.ID, &st.res.VersionID, &st.res.LastUpdated, &st.patient, &st.res.Raw); err != nil {
+			rows.Close()
+			return false, err
+		}
+		batch = append(batch, st)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	importers := map[string]*importer{}
+	defer func() {
+		for _, im := range importers {
+			im.close()
+		}
+	}()
+	for _, st := range batch {
+		p := fhir.Prepare(st.res)
+		if p.Err != nil || st.res.Type == "Patient" {
+			continue // what was stored stays as it is
+		}
+		im := importers[st.source]
+		if im == nil {
+			if im, err = newImporter(ctx, tx, now, ImportOptions{Source: st.source}); err != nil {
+				return false, err
+			}
+			importers[st.source] = im
+		}
+		if err := im.reproject(ctx, p, st.patient); err != nil {
+			return false, fmt.Errorf("read %s/%s again: %w", st.res.Type, st.res.ID, err)
+		}
+	}
+	for _, im := range importers {
+		if err := im.flush(ctx); err != nil {
+			return false, err
+		}
+		if err := im.touched.settle(ctx, tx); err != nil {
+			return false, err
+		}
+	}
+	if len(batch) < rereadBatch {
+		_, err = tx.ExecContext(ctx, `DELETE FROM reread_backlog`)
+		return false, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE reread_backlog SET after_rowid = ?`, batch[len(batch)-1].rowid)
+	return true, err
+}
+
+// reproject writes a stored resource's items again from what it gives now.
+// When they are as many as those stored, each is rewritten in place, and only
+// if it differs, so it keeps its id; otherwise they are replaced.
+func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID string) error {
+	if err := im.named(ctx, p); err != nil {
+		return err
+	}
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	rows, err := im.tx.QueryContext(ctx, `SELECT id, person_id, section, code_system, code, display, date, status, value, organisation, detail,
+dedup_key, COALESCE(exact, ''), organisation_ref, display_ref FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? ORDER BY id`,
+		im.sourceID, p.Type, p.ID)
+	if err != nil {
+		return err
+	}
+	type storedItem struct {
+		id     int64
+		person sql.NullInt64
+		it     fhir.Item
+	}
+	var old []storedItem
+	for rows.Next() {
+		var s storedItem
+		it := &s.it
+		if err := rows.Scan(&s.id, &s.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
+			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef); err != nil {
+			rows.Close()
+			return err
+		}
+		old = append(old, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(old) != len(p.Items) {
+		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
+			return err
+		}
+		var out ImportResult
+		return im.queueItems(ctx, &out, p, patientID)
+	}
+	for i, s := range old {
+		it, err := im.nameItem(ctx, p.Items[i])
+		if err != nil {
+			return err
+		}
+		if it == s.it {
+			continue
+		}
+		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET section = ?, code_system = ?, code = ?, display = ?, date = ?, status = ?,
+value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ? WHERE id = ?`,
+			it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
+			sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, s.id); err != nil {
+			return fmt.Errorf("write an item again: %w", err)
+		}
+		im.touched.rekeyed(s.person, s.it.DedupKey, it.DedupKey)
+	}
+	return nil
+}
