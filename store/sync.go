@@ -512,6 +512,18 @@ var referencePattern = regexp.MustCompile(`"reference"\s*:\s*"(?:[^"]*/)?([A-Z][
 // MissingReferences returns, by type, the ids of resources of the given types
 // that the person's resources from the source refer to and the cache does not hold.
 func (db *DB) MissingReferences(ctx context.Context, sourceID, personID int64, types map[string]bool) (map[string][]string, error) {
+	return db.references(ctx, sourceID, personID, types, false)
+}
+
+// References returns, by type, the ids of every resource of the given types
+// that the person's resources from the source refer to, held or not: the
+// daily reconciliation fetches them again, so a practice renamed upstream is
+// renamed in the record too.
+func (db *DB) References(ctx context.Context, sourceID, personID int64, types map[string]bool) (map[string][]string, error) {
+	return db.references(ctx, sourceID, personID, types, true)
+}
+
+func (db *DB) references(ctx context.Context, sourceID, personID int64, types map[string]bool, all bool) (map[string][]string, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT r.json FROM resources r
 JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
 WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
@@ -538,6 +550,9 @@ WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
+	}
+	if all {
+		return wanted, nil
 	}
 	out := map[string][]string{}
 	for typ, ids := range wanted {

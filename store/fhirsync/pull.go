@@ -155,13 +155,16 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err := goOn("resources kept aside", p.retryRejected(ctx, client, src, personID, sum)); err != nil {
 		return false, err
 	}
-	if err := goOn("referenced resources", p.resolveReferences(ctx, client, src, personID, sum)); err != nil {
+	// When a full reconciliation is due, every referenced resource is fetched
+	// again, not only those the cache lacks: the names the record shows come from them.
+	reconciled = p.dueForReconcile(ctx, src, personID)
+	if err := goOn("referenced resources", p.resolveReferences(ctx, client, src, personID, reconciled, sum)); err != nil {
 		return false, err
 	}
 	// A search whose offset pages may have shifted may have skipped a resource,
 	// which its watermark has passed: the listing finds and fetches it now. When
 	// a full reconciliation is due, every type the source gave is listed.
-	toList, reconciled := shifted, p.dueForReconcile(ctx, src, personID)
+	toList := shifted
 	if reconciled {
 		toList = nil
 		for _, typ := range pullTypes {
@@ -568,10 +571,14 @@ func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source,
 }
 
 // resolveReferences fetches the organisations, practitioners, locations and
-// medicines the person's resources point at and the cache does not hold yet,
-// in batches, a few at a time.
-func (p *Puller) resolveReferences(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) error {
-	missing, err := p.DB.MissingReferences(ctx, src.ID, personID, referenceTypes)
+// medicines the person's resources point at and the cache does not hold yet
+// (all of them when all is set), in batches, a few at a time.
+func (p *Puller) resolveReferences(ctx context.Context, c *Client, src store.Source, personID int64, all bool, sum *Summary) error {
+	find := p.DB.MissingReferences
+	if all {
+		find = p.DB.References
+	}
+	missing, err := find(ctx, src.ID, personID, referenceTypes)
 	if err != nil {
 		return err
 	}

@@ -917,3 +917,66 @@ func TestAHistoryReadKeepsItsSyncRunning(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPullNamesItemsFromWhatTheyPointAt syncs, from the real FHIR server, a
+// medicine given only as a reference to a Medication and a clinic visit at a
+// practice given only as a reference: sync fetches the two and the record
+// shows their names, and after the practice is renamed upstream and the
+// record synced again with a full reconciliation, the new name.
+func TestPullNamesItemsFromWhatTheyPointAt(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := serverWithJane(t)
+	create := func(typ, body string) string {
+		status, resp := srv.Do(t, "POST", "/"+typ, []byte(body))
+		if status != http.StatusCreated {
+			t.Fatalf("add %s: %d %s", typ, status, resp)
+		}
+		id, _ := idVersion(t, resp)
+		return id
+	}
+	med := create("Medication", `{"resourceType":"Medication","code":{"coding":[{"system":"http://snomed.info/sct","code":"322236009","display":"Paracetamol 500mg tablets"}]}}`)
+	org := create("Organization", `{"resourceType":"Organization","name":"Meanwood Group Practice"}`)
+	create("MedicationRequest", `{"resourceType":"MedicationRequest","status":"active","intent":"order","subject":{"reference":"Patient/`+patientID+`"},
+"medicationReference":{"reference":"Medication/`+med+`"},"authoredOn":"2026-02-01","dosageInstruction":[{"text":"One tablet daily"}]}`)
+	create("Encounter", `{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/`+patientID+`"},
+"period":{"start":"2026-02-01T09:00:00Z"},"serviceProvider":{"reference":"Organization/`+org+`"}}`)
+
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "gp", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every sync is a full reconciliation.
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, Reconcile: time.Nanosecond}
+	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", janeNHS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown := func() (medicine, provider string) {
+		t.Helper()
+		if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, sec := range []string{"medicines", "encounters"} {
+			page, err := db.RecordSection(ctx, person.ID, sec, 1, 10)
+			if err != nil || len(page.Items) != 1 {
+				t.Fatalf("%s: %+v, %v; want one item", sec, page.Items, err)
+			}
+			if sec == "medicines" {
+				medicine = page.Items[0].Display
+			} else {
+				provider = page.Items[0].Organisation
+			}
+		}
+		return medicine, provider
+	}
+	if m, p := shown(); m != "Paracetamol 500mg tablets" || p != "Meanwood Group Practice" {
+		t.Errorf("after sync: medicine %q, provider %q; want the Medication's and the Organization's names", m, p)
+	}
+	if status, body := srv.Do(t, "PUT", "/Organization/"+org, []byte(`{"resourceType":"Organization","id":"`+org+`","name":"Meanwood Health Centre"}`)); status != http.StatusOK {
+		t.Fatalf("rename the practice: %d %s", status, body)
+	}
+	if _, p := shown(); p != "Meanwood Health Centre" {
+		t.Errorf("after the practice was renamed upstream: provider %q, want the new name", p)
+	}
+}
