@@ -57,10 +57,10 @@ func (im *importer) nameOf(ctx context.Context, ref string) (*fhir.Named, error)
 // names the items stored before it that point at it. A resource that no
 // longer gives a name leaves the items named as they were.
 func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
-	ref := fhir.NamedRef(p.Type + "/" + p.ID)
-	if ref == "" {
+	if !fhir.NamesItems(p.Type) {
 		return nil
 	}
+	ref := p.Type + "/" + p.ID
 	if p.Named == nil {
 		im.names[ref] = nil
 		_, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)

@@ -16,6 +16,9 @@ import (
 // namedTypes are the resources items take names from.
 var namedTypes = map[string]bool{"Organization": true, "Practitioner": true, "Location": true, "Medication": true}
 
+// NamesItems reports whether items may take their names from resources of this type.
+func NamesItems(typ string) bool { return namedTypes[typ] }
+
 var literalRef = regexp.MustCompile(`^(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$`)
 
 // NamedRef is "Type/id" when ref is a literal reference, relative or absolute,
