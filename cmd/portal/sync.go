@@ -306,7 +306,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	var bulk string
 	fs.StringVar(&bulk, "bulk", "", "populate the cache with a bulk data export ($export) of everything this source holds")
 	var filesFrom []string
-	fs.Func("files-from", "with --bulk: an `ORIGIN` (scheme, host and port, such as https://exports.example.nhs.uk) that export files not under the source's address may come from, when the manifest says they need no token; repeat for each; a file anywhere else is refused",
+	fs.Func("files-from", "with --bulk: an `ORIGIN` (scheme, host and port, such as https://exports.example.nhs.uk) besides the source that export files may come from when the manifest says they need no token, or that a file may redirect to; repeat for each; anywhere else is refused",
 		func(v string) error {
 			if _, err := fhirsync.ParseOrigin(v); err != nil {
 				return err

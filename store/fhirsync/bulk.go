@@ -847,7 +847,7 @@ func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *ht
 		cancel()
 		return nil, resp, err
 	}
-	req, err := http.NewRequestWithContext(sctx, http.MethodGet, u.String(), nil)
+	req, err := http.NewRequestWithContext(context.WithValue(sctx, exportFile{}, true), http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fail(nil, errors.New("could not build the request"))
 	}

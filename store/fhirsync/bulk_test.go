@@ -517,9 +517,10 @@ func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 
 // TestBulkFilesOnlyFromNamedOrigins: a file not under the source is fetched
 // only from an origin the operator named (--files-from), and a redirect
-// while fetching a file goes only to the source or such an origin; anything
-// else is refused without a request, so a server cannot have the portal
-// fetch internal addresses for it. A redirect refused is not tried again.
+// while fetching any file, under the source or not, goes only to the source
+// or such an origin; anything else is refused without a request, so a server
+// cannot have the portal fetch internal addresses for it. A redirect refused
+// is not tried again.
 func TestBulkFilesOnlyFromNamedOrigins(t *testing.T) {
 	const patient = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`
 	tests := []struct {
@@ -534,6 +535,8 @@ func TestBulkFilesOnlyFromNamedOrigins(t *testing.T) {
 		{name: "named", file: "storage/bucket/Patient.ndjson", filesFrom: []string{"storage", "other"}, ok: true, storageAsked: 1},
 		{name: "named, redirecting to a host not named", file: "storage/bucket/moved", filesFrom: []string{"storage"}, storageAsked: 1},
 		{name: "named, redirecting to the source", file: "storage/bucket/home", filesFrom: []string{"storage"}, ok: true, storageAsked: 1},
+		{name: "under the source, redirecting to a host not named", file: "source/fhir/files/moved", filesFrom: []string{"storage"}},
+		{name: "under the source, redirecting to a named origin", file: "source/fhir/files/stored", filesFrom: []string{"storage"}, ok: true, storageAsked: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -582,6 +585,10 @@ func TestBulkFilesOnlyFromNamedOrigins(t *testing.T) {
 						servers[server]+"/"+path)
 				case "/fhir/files/Patient.ndjson":
 					fmt.Fprintln(w, patient)
+				case "/fhir/files/moved":
+					http.Redirect(w, r, other.URL+"/admin", http.StatusFound)
+				case "/fhir/files/stored":
+					http.Redirect(w, r, storage.URL+"/bucket/Patient.ndjson?sig=abc", http.StatusFound)
 				default:
 					w.WriteHeader(http.StatusNotFound)
 				}
@@ -752,10 +759,11 @@ func TestPullBulkRemovesDeletions(t *testing.T) {
 	sameCounts(t, serverCounts(t, srv, bundleTypes(t)), mustCounts(t, db))
 }
 
-// TestRedirectsKeepTheTokenAtTheSource: a file under the source that
+// TestRedirectsKeepTheTokenAtTheSource: a search under the source that
 // redirects elsewhere (another port on the same host, which Go would send the
 // token to) is followed without the token; a redirect from https down to
-// http is refused.
+// http is refused. (An export file's redirects go only where --files-from
+// says: TestBulkFilesOnlyFromNamedOrigins.)
 func TestRedirectsKeepTheTokenAtTheSource(t *testing.T) {
 	var mu sync.Mutex
 	var elsewhereAuth []string

@@ -32,6 +32,10 @@ var ErrCircuitOpen = errors.New("the source has failed several times in a row, s
 // base URL: the Client never sends a source's credentials anywhere else.
 var ErrForeignURL = errors.New("the link is not under the source's base URL, so it was not followed")
 
+// exportFile marks the context of a request for a bulk export file, whose
+// redirects CheckRedirect keeps to the source and the origins FilesFrom names.
+type exportFile struct{}
+
 // ErrMalformedResource is wrapped when a resource arrived whole but does not
 // read as the FHIR R4 its type says.
 var ErrMalformedResource = errors.New("the resource does not read as FHIR R4")
@@ -160,9 +164,12 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("refused a redirect from https to %s", req.URL.Scheme)
 		}
-		// A file elsewhere (fileURL) may send us on only to the source or
-		// another origin the operator named.
-		if _, err := c.underBase(via[0].URL.String()); err != nil && !c.fileMayComeFrom(req.URL) {
+		// An export file, wherever it is (streamOnce), and anything asked for
+		// elsewhere may send us on only to the source or another origin the
+		// operator named: a server must not point the portal at its internal
+		// addresses by redirect either.
+		_, err := c.underBase(via[0].URL.String())
+		if (err != nil || req.Context().Value(exportFile{}) != nil) && !c.fileMayComeFrom(req.URL) {
 			return fmt.Errorf("refused a redirect to %s: its host %s is not one allowed with --files-from: %w",
 				safeURL(req.URL), clip(req.URL.Host), ErrForeignURL)
 		}
