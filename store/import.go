@@ -239,6 +239,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 	if err != nil {
 		return err
 	}
+	updated := false // stored before, so its items are rewritten rather than added
 	if n, _ := res.RowsAffected(); n == 1 {
 		out.Added++
 	} else {
@@ -250,12 +251,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 			return nil
 		}
 		out.Updated++
-		if err := im.flush(ctx); err != nil {
-			return err
-		}
-		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
-			return err
-		}
+		updated = true
 	}
 	if !fhir.Known(p.Type) {
 		out.Unknown++
@@ -274,6 +270,9 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 		if created {
 			out.NewPersons++
 		}
+	}
+	if updated {
+		return im.writeItems(ctx, out, p, patientID)
 	}
 	return im.queueItems(ctx, out, p, patientID)
 }
@@ -501,4 +500,71 @@ func (db *DB) ResourceCounts(ctx context.Context) (map[string]int, error) {
 		out[t] = n
 	}
 	return out, rows.Err()
+}
+
+// writeItems stores the record items of a resource stored before in place of
+// its old ones. When they are as many, each is rewritten where it differs, so
+// it keeps its id: the access log names the entries viewed by id, and a link
+// to an entry still leads to it after its resource changes upstream. When
+// there are more or fewer, they are replaced.
+func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string) error {
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	rows, err := im.tx.QueryContext(ctx, `SELECT id, patient_id, person_id, section, code_system, code, display, date, status, value, organisation,
+detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_ref FROM record_items
+WHERE source_id = ? AND resource_type = ? AND resource_id = ? ORDER BY id`, im.sourceID, p.Type, p.ID)
+	if err != nil {
+		return err
+	}
+	type storedItem struct {
+		id      int64
+		patient string
+		person  sql.NullInt64
+		it      fhir.Item
+	}
+	var old []storedItem
+	for rows.Next() {
+		var s storedItem
+		it := &s.it
+		if err := rows.Scan(&s.id, &s.patient, &s.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
+			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef); err != nil {
+			rows.Close()
+			return err
+		}
+		old = append(old, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(old) != len(p.Items) || patientID == "" {
+		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
+			return err
+		}
+		return im.queueItems(ctx, out, p, patientID)
+	}
+	person, err := im.personOf(ctx, patientID)
+	if err != nil {
+		return err
+	}
+	for i, s := range old {
+		out.Items++
+		it, err := im.nameItem(ctx, p.Items[i])
+		if err != nil {
+			return err
+		}
+		if it == s.it && s.patient == patientID && s.person == person {
+			continue
+		}
+		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET patient_id = ?, person_id = ?, section = ?, code_system = ?, code = ?,
+display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ?
+WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
+			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, s.id); err != nil {
+			return fmt.Errorf("rewrite a record item: %w", err)
+		}
+		im.touched.removed(s.person, s.it.DedupKey) // its old fact lost this report, or its words changed
+		im.touched.add(person, it.DedupKey)
+	}
+	return nil
 }

@@ -521,3 +521,79 @@ func TestImportKeepsTheNewerVersion(t *testing.T) {
 		t.Fatalf("newer version: %+v, %v; want it stored", res, err)
 	}
 }
+
+// A resource changed upstream has its record items rewritten in place: they
+// keep their ids, so the access log still names the entries viewed and a link
+// to an entry still leads to it. Moved to another patient, its item moves
+// with it; with more items than before, they are replaced.
+func TestUpdatedResourceKeepsItsItems(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	opts := store.ImportOptions{Source: "lth"}
+	put := func(raws ...string) {
+		t.Helper()
+		if res, err := db.ImportResources(ctx, opts, "sync", parsed(t, raws...)); err != nil || res.Rejected != 0 {
+			t.Fatalf("import: %+v, %v", res, err)
+		}
+	}
+	obs := func(version, patient, value string) string {
+		return `{"resourceType":"Observation","id":"o1","meta":{"versionId":"` + version + `"},"status":"final","code":{"text":"Pulse"},` +
+			`"subject":{"reference":"Patient/` + patient + `"},"effectiveDateTime":"2026-03-01","valueQuantity":{"value":` + value + `,"unit":"/min"}}`
+	}
+	team := func(version string, members ...string) string {
+		var parts []string
+		for _, m := range members {
+			parts = append(parts, `{"member":{"reference":"Practitioner/`+m+`","display":"Dr `+m+`"}}`)
+		}
+		return `{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"` + version + `"},"status":"active","subject":{"reference":"Patient/p1"},` +
+			`"participant":[` + strings.Join(parts, ",") + `]}`
+	}
+	put(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`,
+		`{"resourceType":"Patient","id":"p2","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9449306060"}]}`,
+		obs("1", "p1", "70"), team("1", "a"))
+	p1, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := db.PersonByNHSNumber(ctx, "9449306060")
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := func(person int64, section string) []store.RecordItem {
+		t.Helper()
+		page, err := db.RecordSection(ctx, person, section, 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return page.Items
+	}
+	first := items(p1.ID, "results")
+	if len(first) != 1 {
+		t.Fatalf("results: %+v", first)
+	}
+	put(obs("2", "p1", "72"))
+	after := items(p1.ID, "results")
+	if len(after) != 1 || after[0].ID != first[0].ID || after[0].Value != "72 /min" {
+		t.Errorf("after an update: %+v; want item %d with the new value", after, first[0].ID)
+	}
+	if named, err := db.ItemsByID(ctx, p1.ID, []int64{first[0].ID}); err != nil || named[first[0].ID].Display != "Pulse" {
+		t.Errorf("the access log's look-up of the entry viewed: %+v, %v; want it found", named, err)
+	}
+	if res, err := db.SearchRecord(ctx, p1.ID, "pulse", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 1 {
+		t.Errorf("search after an update: %+v, %v; want the one entry", res, err)
+	}
+	put(obs("3", "p2", "72")) // filed against the wrong patient, and corrected upstream
+	if got := items(p1.ID, "results"); len(got) != 0 {
+		t.Errorf("the first patient's results after the move: %+v; want none", got)
+	}
+	if got := items(p2.ID, "results"); len(got) != 1 {
+		t.Errorf("the second patient's results after the move: %+v; want the one moved", got)
+	}
+	if res, err := db.SearchRecord(ctx, p1.ID, "pulse", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 0 {
+		t.Errorf("the first patient's search after the move: %+v, %v; want nothing", res, err)
+	}
+	put(team("2", "a", "b"))
+	if got := items(p1.ID, "care-team"); len(got) != 2 {
+		t.Errorf("care team after a member joined: %+v; want two", got)
+	}
+}

@@ -209,63 +209,10 @@ FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.rowid > ? AND r.ro
 }
 
 // reproject writes a stored resource's items again from what it gives now.
-// When they are as many as those stored, each is rewritten in place, and only
-// if it differs, so it keeps its id; otherwise they are replaced.
 func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID string) error {
 	if err := im.named(ctx, p); err != nil {
 		return err
 	}
-	if err := im.flush(ctx); err != nil {
-		return err
-	}
-	rows, err := im.tx.QueryContext(ctx, `SELECT id, person_id, section, code_system, code, display, date, status, value, organisation, detail,
-dedup_key, COALESCE(exact, ''), organisation_ref, display_ref FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? ORDER BY id`,
-		im.sourceID, p.Type, p.ID)
-	if err != nil {
-		return err
-	}
-	type storedItem struct {
-		id     int64
-		person sql.NullInt64
-		it     fhir.Item
-	}
-	var old []storedItem
-	for rows.Next() {
-		var s storedItem
-		it := &s.it
-		if err := rows.Scan(&s.id, &s.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
-			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef); err != nil {
-			rows.Close()
-			return err
-		}
-		old = append(old, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(old) != len(p.Items) {
-		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
-			return err
-		}
-		var out ImportResult
-		return im.queueItems(ctx, &out, p, patientID)
-	}
-	for i, s := range old {
-		it, err := im.nameItem(ctx, p.Items[i])
-		if err != nil {
-			return err
-		}
-		if it == s.it {
-			continue
-		}
-		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET section = ?, code_system = ?, code = ?, display = ?, date = ?, status = ?,
-value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ? WHERE id = ?`,
-			it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
-			sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, s.id); err != nil {
-			return fmt.Errorf("write an item again: %w", err)
-		}
-		im.touched.rekeyed(s.person, s.it.DedupKey, it.DedupKey)
-	}
-	return nil
+	var out ImportResult
+	return im.writeItems(ctx, &out, p, patientID)
 }
