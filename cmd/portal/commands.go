@@ -66,7 +66,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) error {
 	done, err := db.FinishStalledBulkLoad(ctx)
 	if done && err == nil {
-		fmt.Fprintln(stdout, "Finished a bulk load that had stopped half way: its records are now in search, with facts reported twice shown once.")
+		fmt.Fprintln(stdout, "Finished work left for later (a bulk load that had stopped half way, or stored records read again after an update): its records are now in search, with facts reported twice shown once.")
 	}
 	return err
 }

@@ -285,7 +285,7 @@ func TestImportFinishesAStalledBulkLoad(t *testing.T) {
 	}
 	raw.Close()
 	out, _, err = portal(t, "import", "--db", path, "--source", "files", file)
-	if err != nil || !strings.Contains(out, "Finished a bulk load that had stopped half way") || backlog() != 0 {
+	if err != nil || !strings.Contains(out, "a bulk load that had stopped half way") || backlog() != 0 {
 		t.Fatalf("an import after the load went quiet: %v, backlog %d\n%s", err, backlog(), out)
 	}
 }

@@ -130,7 +130,7 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 				if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil {
 					w.log.Error("finish a stalled bulk load", "err", err)
 				} else if done {
-					w.log.Info("finished a bulk load that had stopped half way")
+					w.log.Info("finished work left for later: a bulk load that had stopped half way, or stored records read again after an update")
 				}
 			}()
 		default: // the last one is still at work
