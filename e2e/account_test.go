@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	_ "github.com/mattn/go-sqlite3"
 )
 
 // press focuses a link or button and presses Enter on it, as a keyboard user
@@ -122,8 +124,9 @@ func passkeyNames(tb *tab) []string {
 // TestAccountJourney manages Jane's passkeys and sessions from the account
 // page, by keyboard: adding a passkey on a second authenticator (the first
 // one, holding a passkey already, is refused by excludeCredentials), renaming
-// it, removing the first, signing another browser out, and finally removing
-// the last passkey, which signs her out everywhere. axe checks every page.
+// it, confirming it's you once her sign-in is over 10 minutes old, removing
+// the first, signing another browser out, and finally removing the last
+// passkey, which signs her out everywhere. axe checks every page.
 func TestAccountJourney(t *testing.T) {
 	p, tb, auth := signedIn(t)
 
@@ -211,10 +214,22 @@ func TestAccountJourney(t *testing.T) {
 	}
 	tb.checkPage()
 
-	// 6. "Confirm it's you" (asked for once a sign-in is 10 minutes old; the
-	// page works at any time) with the new passkey: this browser is now signed
-	// in with it, no longer with the first.
-	tb.navigate(p.BaseURL + "/account/confirm")
+	// 6. Eleven minutes on, the page no longer offers to add a passkey: it
+	// asks Jane to confirm it's you first, and "Confirm it's you" with the new
+	// passkey opens the passkey pages again. This browser is now signed in with
+	// that passkey, no longer with the first.
+	ageSignIn(t, p, tb, 11*time.Minute)
+	resp = tb.navigate(p.BaseURL + "/account")
+	wantOn(tb, "/account", resp.Status)
+	if text := tb.text(); !strings.Contains(text, "You signed in more than 10 minutes ago, so first confirm it's you") {
+		t.Errorf("an old sign-in is not asked to confirm it's you: %.800s", text)
+	}
+	if n := tb.nodeCount("#passkey-create"); n != 0 {
+		t.Errorf("an old sign-in is offered the add-a-passkey button")
+	}
+	tb.checkPage()
+	status = tb.press("open Confirm it's you", `main a[href="/account/confirm"]`)
+	wantOn(tb, "/account/confirm", status)
 	tb.waitVisible("#passkey-signin")
 	tb.checkPage()
 	status = tb.pressThenLoad("confirm it's you", "#passkey-signin")
@@ -222,6 +237,7 @@ func TestAccountJourney(t *testing.T) {
 	if text := tb.text(); !strings.Contains(text, "You have confirmed it's you") {
 		t.Errorf("no confirmation after confirming it's you: %.400s", text)
 	}
+	tb.waitVisible("#passkey-create")
 	tb.checkPage()
 
 	// 7. Remove the first passkey: a page asks first, saying the others still
@@ -332,5 +348,30 @@ func (tb *tab) addCredential(id webauthn.AuthenticatorID, cred *webauthn.Credent
 	}})
 	if err != nil {
 		tb.t.Fatalf("WebAuthn.addCredential: %v", err)
+	}
+}
+
+// ageSignIn moves the tab's session's sign-in back by d in the portal's
+// SQLite file, as if the person had signed in that long ago and kept using the
+// portal since. The session is the one whose CSRF token the page carries.
+func ageSignIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
+	t.Helper()
+	token := eval[string](tb, `document.querySelector('meta[name="csrf-token"]')?.content ?? ''`)
+	if token == "" {
+		t.Fatalf("%s carries no CSRF token to find its session by", tb.location())
+	}
+	conn, err := sql.Open("sqlite3", "file:"+p.DB+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The store's own format (store.formatTime): UTC with nanoseconds.
+	signedIn := time.Now().Add(-d).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	res, err := conn.Exec(`UPDATE sessions SET created_at = ? WHERE csrf_token = ? AND account_id IS NOT NULL`, signedIn, token)
+	if err != nil {
+		t.Fatalf("age the session: %v", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("aged %d signed-in sessions with the page's CSRF token, want 1", n)
 	}
 }

@@ -130,7 +130,9 @@ func TestChoicesJourney(t *testing.T) {
 
 // TestChoiceReachesUpstream: with Jane's GP system a real FHIR server, a
 // change she makes in the browser is sent there by the running portal as a
-// FHIR Consent, and her history then says when it was sent.
+// FHIR Consent, and her history then says when it was sent. A second change,
+// which the server refuses, is shown as not accepted with a button to send it
+// again, and sent again it arrives. Axe on the history in each state.
 func TestChoiceReachesUpstream(t *testing.T) {
 	srv := upstream.Start(t)
 	// Jane's record at the GP: her Patient, as the demo data has it.
@@ -155,8 +157,10 @@ func TestChoiceReachesUpstream(t *testing.T) {
 		t.Fatal("no Patient for Jane in the demo data")
 	}
 
+	// Through a proxy, which later refuses Consents as a server may.
+	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
 	p, tb, _ := signedIn(t)
-	if out, err := portalCmd(t, "source", "add", "yh", srv.URL, "--org", "Yorkshire and Humber Care Record", "--db", p.DB); err != nil {
+	if out, err := portalCmd(t, "source", "add", "yh", proxy.URL, "--org", "Yorkshire and Humber Care Record", "--db", p.DB); err != nil {
 		t.Fatalf("source add: %v\n%s", err, out)
 	}
 	if out, err := portalCmd(t, "sync", "--db", p.DB, "--source", "yh", "--identifier", "https://fhir.nhs.uk/Id/nhs-number|9434765919"); err != nil {
@@ -198,4 +202,46 @@ func TestChoiceReachesUpstream(t *testing.T) {
 		t.Errorf("history does not say the change was sent: %.600s", txt)
 	}
 	tb.checkPage()
+
+	// A second change, which the server refuses: the history says so, with a
+	// button to send it again, and once the server takes Consents again the
+	// change sent again reaches it.
+	proxy.SetFaults(upstream.Faults{Refuse: "Consent"})
+	tb.press("back to your choices", `main a[href="/choices"]`)
+	tb.press("change research", `.nhsuk-summary-list__actions a[href="/choices/research"]`)
+	tb.tick("answer yes", "#answer")
+	tb.press("continue", `main form button[type="submit"]`)
+	tb.press("confirm the change", `form[action="/choices/research/confirm"] button`)
+	wantOn(tb, "/choices/history", tb.press("open the history", `a[href="/choices/history"]`))
+	newest := func() string {
+		return eval[string](tb, `document.querySelector('.mcr-choice-history > li')?.innerText ?? ''`)
+	}
+	for i := 0; i < 40 && !strings.Contains(newest(), "Not accepted by Yorkshire and Humber Care Record."); i++ {
+		time.Sleep(250 * time.Millisecond)
+		tb.navigate(p.BaseURL + "/choices/history")
+	}
+	if got := newest(); !strings.Contains(got, "Not accepted by Yorkshire and Humber Care Record.") {
+		t.Fatalf("the refused change reads %q", got)
+	}
+	retry := `.mcr-choice-history > li:first-child form[action^="/choices/deliveries/"] button`
+	if tb.nodeCount(retry) != 1 {
+		t.Fatalf("no button to send the refused change again")
+	}
+	tb.checkPage()
+	proxy.SetFaults(upstream.Faults{})
+	wantOn(tb, "/choices/history", tb.press("send it again", retry))
+	if txt := tb.text(); !strings.Contains(txt, "We will send your change again now.") {
+		t.Errorf("no confirmation of sending again: %.400s", txt)
+	}
+	tb.checkPage()
+	for i := 0; i < 40 && !strings.Contains(newest(), "Sent to Yorkshire and Humber Care Record on "); i++ {
+		time.Sleep(250 * time.Millisecond)
+		tb.navigate(p.BaseURL + "/choices/history")
+	}
+	if got := newest(); !strings.Contains(got, "Sent to Yorkshire and Humber Care Record on ") {
+		t.Errorf("the change sent again reads %q", got)
+	}
+	if consents = srv.Resources(t, "Consent", "patient=Patient/"+patientID); len(consents) != 1 || strings.Contains(string(consents[0]), `"type":"deny"`) {
+		t.Errorf("upstream after the change sent again, want one Consent that refuses nothing: %s", consents)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,6 +78,10 @@ type Faults struct {
 	// as offset pages read while upstream changes can: the resource is still there
 	// to read by id.
 	LeaveOut []string
+	// Refuse names a resource type ("Consent") whose creates and updates
+	// (POST or PUT) the proxy answers 422 with an OperationOutcome, without
+	// forwarding, as a server that will not accept them. Not counted as faults.
+	Refuse string
 }
 
 // FaultProxy is a reverse proxy in front of a server that injects faults at a given
@@ -211,6 +216,13 @@ var hopHeaders = map[string]bool{
 }
 
 func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	refuse := p.faults.Refuse
+	p.mu.Unlock()
+	if refuse != "" && (r.Method == http.MethodPost || r.Method == http.MethodPut) && p.resourceType(r) == refuse {
+		writeOutcome(w, http.StatusUnprocessableEntity, "business-rule", "this server does not accept "+refuse+" resources")
+		return
+	}
 	fault, faulty, delay, pick := p.choose()
 	if faulty {
 		switch fault {
@@ -294,6 +306,16 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 
 	w.WriteHeader(resp.StatusCode)
 	w.Write(body) //nolint:errcheck
+}
+
+// resourceType is the type a request's path names after the base URL ("Consent" for .../Consent/1).
+func (p *FaultProxy) resourceType(r *http.Request) string {
+	rest, ok := strings.CutPrefix(r.URL.Path, trimSlash(p.target.Path)+"/")
+	if !ok {
+		return ""
+	}
+	typ, _, _ := strings.Cut(rest, "/")
+	return typ
 }
 
 func (p *FaultProxy) forward(r *http.Request) (*http.Response, []byte, error) {
