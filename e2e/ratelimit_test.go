@@ -119,7 +119,7 @@ func TestTooManyTries(t *testing.T) {
 	if len(got.Layout) > 0 || !got.Styled {
 		t.Errorf("the 429 page is not in the NHS.UK layout: missing %q, styled %v", got.Layout, got.Styled)
 	}
-	if !strings.Contains(got.Main, "Wait a few minutes, then try again.") || !got.Homeref {
+	if !strings.Contains(got.Main, "Wait a minute, then try again.") || !got.Homeref {
 		t.Errorf("the 429 page does not say what to do, or has no way back: %q", got.Main)
 	}
 	for _, jargon := range []string{"429", "Too Many Requests", "rate limit", "error"} {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"math"
 	"net"
 	"net/http"
@@ -195,9 +196,18 @@ func (s *Server) rateLimit(perClient RateLimit, codeField string, perCode RateLi
 			}
 			if !ok {
 				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-				return echo.NewHTTPError(http.StatusTooManyRequests)
+				return echo.NewHTTPError(http.StatusTooManyRequests, waitWords(wait))
 			}
 			return next(c)
 		}
 	}
+}
+
+// waitWords tells someone refused for too many tries how long to wait, in
+// words: a page refused for a second is not worth "a few minutes".
+func waitWords(wait time.Duration) string {
+	if wait <= time.Minute {
+		return "Wait a minute, then try again."
+	}
+	return fmt.Sprintf("Wait %d minutes, then try again.", int(math.Ceil(wait.Minutes())))
 }

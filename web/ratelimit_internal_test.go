@@ -118,3 +118,19 @@ func TestCodeKey(t *testing.T) {
 		}
 	}
 }
+
+func TestWaitWords(t *testing.T) {
+	for _, tc := range []struct {
+		wait time.Duration
+		want string
+	}{
+		{time.Second, "Wait a minute, then try again."},
+		{time.Minute, "Wait a minute, then try again."},
+		{time.Minute + time.Second, "Wait 2 minutes, then try again."},
+		{15 * time.Minute, "Wait 15 minutes, then try again."},
+	} {
+		if got := waitWords(tc.wait); got != tc.want {
+			t.Errorf("waitWords(%s) = %q, want %q", tc.wait, got, tc.want)
+		}
+	}
+}

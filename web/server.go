@@ -168,7 +168,7 @@ func (s *Server) handleError(err error, c echo.Context) {
 		case http.StatusRequestEntityTooLarge:
 			title, message = "What you sent is too large", "Try again with less."
 		case http.StatusTooManyRequests:
-			title, message = "Too many tries", "Wait a few minutes, then try again."
+			title, message = "Too many tries", fmt.Sprint(he.Message) // how long to wait (waitWords)
 		case http.StatusServiceUnavailable:
 			title, message = cantSaveTitle, fmt.Sprint(he.Message)
 		default:
