@@ -761,9 +761,11 @@ func TestPullBulkRemovesDeletions(t *testing.T) {
 
 // TestRedirectsKeepTheTokenAtTheSource: a search under the source that
 // redirects elsewhere (another port on the same host, which Go would send the
-// token to) is followed without the token; a redirect from https down to
-// http is refused. (An export file's redirects go only where --files-from
-// says: TestBulkFilesOnlyFromNamedOrigins.)
+// token to) is refused, so a server cannot point the portal at internal
+// addresses, and the token goes nowhere else; one that redirects under the
+// source is followed, with the token; a redirect from https down to http is
+// refused. (An export file's redirects may also go where --files-from says:
+// TestBulkFilesOnlyFromNamedOrigins.)
 func TestRedirectsKeepTheTokenAtTheSource(t *testing.T) {
 	var mu sync.Mutex
 	var elsewhereAuth []string
@@ -786,14 +788,37 @@ func TestRedirectsKeepTheTokenAtTheSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Search(context.Background(), "Observation", url.Values{"patient": {"Patient/1"}}) //nolint:errcheck // only where the token went matters
+	_, err = c.Search(context.Background(), "Observation", url.Values{"patient": {"Patient/1"}})
 	mu.Lock()
 	defer mu.Unlock()
 	if len(sourceAuth) != 1 || sourceAuth[0] != "Bearer s3cret" {
 		t.Errorf("the source was asked with Authorization %q", sourceAuth)
 	}
-	if len(elsewhereAuth) != 1 || elsewhereAuth[0] != "" {
-		t.Errorf("the redirect elsewhere carried Authorization %q", elsewhereAuth)
+	if len(elsewhereAuth) != 0 || !errors.Is(err, fhirsync.ErrForeignURL) {
+		t.Errorf("a search redirected away from the source: %v, and elsewhere was asked %d times; want it refused, unasked", err, len(elsewhereAuth))
+	}
+
+	var movedAuth []string
+	moving := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/fhir/moved/") {
+			mu.Lock()
+			movedAuth = append(movedAuth, r.Header.Get("Authorization"))
+			mu.Unlock()
+			fmt.Fprintln(w, `{"resourceType":"Bundle","type":"searchset","entry":[]}`)
+			return
+		}
+		http.Redirect(w, r, "/fhir/moved"+strings.TrimPrefix(r.URL.Path, "/fhir"), http.StatusFound)
+	}))
+	defer moving.Close()
+	c, err = fhirsync.NewClient(moving.URL+"/fhir", fhirsync.BearerAuth("s3cret"), fhirsync.ClientOptions{MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Unlock()
+	_, err = c.Search(context.Background(), "Observation", url.Values{"patient": {"Patient/1"}})
+	mu.Lock()
+	if err != nil || len(movedAuth) != 1 || movedAuth[0] != "Bearer s3cret" {
+		t.Errorf("a search redirected under the source: %v, asked with Authorization %q; want it followed with the token", err, movedAuth)
 	}
 
 	secure := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -153,8 +153,9 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 	}
 	// The source's token goes only to the source. Go's client keeps the
 	// Authorization header on a redirect to the same host on another port,
-	// or to a subdomain: a redirect anywhere not under the base is followed
-	// without it, and never from https down to http.
+	// or to a subdomain: a redirect is followed only under the base (or, for
+	// an export file, to an origin named with --files-from, without the
+	// token), and never from https down to http.
 	hc := *opts.HTTPClient
 	follow := hc.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
@@ -164,16 +165,17 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 		if via[0].URL.Scheme == "https" && req.URL.Scheme != "https" {
 			return fmt.Errorf("refused a redirect from https to %s", req.URL.Scheme)
 		}
-		// An export file, wherever it is (streamOnce), and anything asked for
-		// elsewhere may send us on only to the source or another origin the
-		// operator named: a server must not point the portal at its internal
-		// addresses by redirect either.
-		_, err := c.underBase(via[0].URL.String())
-		if (err != nil || req.Context().Value(exportFile{}) != nil) && !c.fileMayComeFrom(req.URL) {
-			return fmt.Errorf("refused a redirect to %s: its host %s is not one allowed with --files-from: %w",
-				safeURL(req.URL), clip(req.URL.Host), ErrForeignURL)
-		}
+		// A redirect may send us on only under the source's base URL, or, for
+		// an export file, to another origin the operator named: a server must
+		// not point the portal at its internal addresses by redirect.
 		if _, err := c.underBase(req.URL.String()); err != nil {
+			if req.Context().Value(exportFile{}) == nil {
+				return fmt.Errorf("refused a redirect to %s, which is not under the source's address: %w", safeURL(req.URL), ErrForeignURL)
+			}
+			if !c.fileMayComeFrom(req.URL) {
+				return fmt.Errorf("refused a redirect to %s: its host %s is not one allowed with --files-from: %w",
+					safeURL(req.URL), clip(req.URL.Host), ErrForeignURL)
+			}
 			req.Header.Del("Authorization")
 		}
 		if follow != nil {
