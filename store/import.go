@@ -511,31 +511,8 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 	if err := im.flush(ctx); err != nil {
 		return err
 	}
-	rows, err := im.tx.QueryContext(ctx, `SELECT id, patient_id, person_id, section, code_system, code, display, date, status, value, organisation,
-detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_ref FROM record_items
-WHERE source_id = ? AND resource_type = ? AND resource_id = ? ORDER BY id`, im.sourceID, p.Type, p.ID)
+	old, err := readStoredItems(ctx, im.tx, `source_id = ? AND resource_type = ? AND resource_id = ?`, im.sourceID, p.Type, p.ID)
 	if err != nil {
-		return err
-	}
-	type storedItem struct {
-		id      int64
-		patient string
-		person  sql.NullInt64
-		it      fhir.Item
-	}
-	var old []storedItem
-	for rows.Next() {
-		var s storedItem
-		it := &s.it
-		if err := rows.Scan(&s.id, &s.patient, &s.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
-			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef); err != nil {
-			rows.Close()
-			return err
-		}
-		old = append(old, s)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	if len(old) != len(p.Items) || patientID == "" {

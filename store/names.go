@@ -91,43 +91,51 @@ func nameStoredItems(ctx context.Context, tx *sql.Tx, touched touchedFacts, sour
 		column = "display_ref"
 	}
 	// The column is never empty here, said again so that its partial index serves.
-	rows, err := tx.QueryContext(ctx, `SELECT id, person_id, section, code_system, code, display, date, status, value, organisation, detail,
-dedup_key, organisation_ref, display_ref FROM record_items WHERE source_id = ? AND `+column+` = ? AND `+column+` != ''`, sourceID, ref)
+	stored, err := readStoredItems(ctx, tx, `source_id = ? AND `+column+` = ? AND `+column+` != ''`, sourceID, ref)
 	if err != nil {
 		return fmt.Errorf("find the items naming %s: %w", ref, err)
 	}
-	type change struct {
-		id     int64
-		person sql.NullInt64
-		oldKey string
-		it     fhir.Item
-	}
-	var changes []change
-	for rows.Next() {
-		var c change
-		var it fhir.Item
-		if err := rows.Scan(&c.id, &c.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
-			&it.Organisation, &it.Detail, &it.DedupKey, &it.OrganisationRef, &it.DisplayRef); err != nil {
-			rows.Close()
-			return err
+	for _, s := range stored {
+		named, ok := s.it.Named(ref, n)
+		if !ok {
+			continue
 		}
-		if named, ok := it.Named(ref, n); ok {
-			c.oldKey, c.it = it.DedupKey, named
-			changes = append(changes, c)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, c := range changes {
 		if _, err := tx.ExecContext(ctx, `UPDATE record_items SET organisation = ?, display = ?, code_system = ?, code = ?, dedup_key = ? WHERE id = ?`,
-			c.it.Organisation, c.it.Display, c.it.CodeSystem, c.it.Code, c.it.DedupKey, c.id); err != nil {
+			named.Organisation, named.Display, named.CodeSystem, named.Code, named.DedupKey, s.id); err != nil {
 			return fmt.Errorf("name an item from %s: %w", ref, err)
 		}
-		touched.rekeyed(c.person, c.oldKey, c.it.DedupKey)
+		touched.rekeyed(s.person, s.it.DedupKey, named.DedupKey)
 	}
 	return nil
+}
+
+// storedItem is a record item as stored, with what the importer needs to rewrite it.
+type storedItem struct {
+	id      int64
+	patient string
+	person  sql.NullInt64
+	it      fhir.Item
+}
+
+// readStoredItems reads the record items that where selects, in the order they were stored.
+func readStoredItems(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]storedItem, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, patient_id, person_id, section, code_system, code, display, date, status, value,
+organisation, detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_ref FROM record_items WHERE `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []storedItem
+	for rows.Next() {
+		var s storedItem
+		it := &s.it
+		if err := rows.Scan(&s.id, &s.patient, &s.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
+			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
 }
 
 // rereadBatch is how many stored resources one transaction reads again.
