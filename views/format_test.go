@@ -288,7 +288,7 @@ func TestTheirs(t *testing.T) {
 	if got := foundText(store.SearchResults{Total: 1, Query: "for young"}, theirs(carer, "your record")); got != "We found 1 entry in Mrs Jane Example's record that matches ‘for young’." {
 		t.Errorf("foundText = %q", got)
 	}
-	if got := theirAnswer(carer, "Yes, they can see my record"); got != "Yes, they can see your record" {
-		t.Errorf("theirAnswer = %q", got)
+	if got := optionLabel(Page{Acting: &Acting{Name: "Mrs Jane Example"}}, store.QuestionDirectCare, "yes"); got != "Yes, they can see Mrs Jane Example's record" {
+		t.Errorf("a carer's answer = %q", got)
 	}
 }

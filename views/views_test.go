@@ -526,8 +526,8 @@ func TestChoicesPromiseWhatHappens(t *testing.T) {
 	}
 }
 
-// A carer answering the choices is told whom "you" means there, and a
-// change a carer made is "Set by" their name as written.
+// A carer answering the choices is told for whom, and a change a carer made
+// is "Set by" their name as written, acting for the person.
 func TestChoicesForACarer(t *testing.T) {
 	p := page("Your choices", "/choices", true)
 	p.Acting = &views.Acting{Name: "Mrs Jane Example", Relationship: "son", Active: true, Scopes: []string{store.ScopeChoices}}
@@ -537,7 +537,7 @@ func TestChoicesForACarer(t *testing.T) {
 		Origins: map[string]store.ChoiceOrigin{store.QuestionResearch: {Kind: store.OriginDecision, Decision: &d}}}}
 	doc, _ := render(t, views.Choices(p, v))
 	main := strings.Join(strings.Fields(doc.Find("main").Text()), " ")
-	for _, want := range []string{`You are answering for Mrs Jane Example. On these pages, "you" and "your" mean Mrs Jane Example.`, "Set by John Smith (son)"} {
+	for _, want := range []string{"You are answering for Mrs Jane Example.", "Set by John Smith (son), acting for Mrs Jane Example"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("choices page lacks %q: %s", want, main)
 		}

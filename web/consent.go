@@ -35,7 +35,9 @@ func (s *Server) choicesPage(c echo.Context) error {
 		return err
 	}
 	s.logView(c, a.Person, "choices")
-	return s.render(c, http.StatusOK, views.Choices(s.page(c, "Your choices"), views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer()}))
+	p := s.page(c, "")
+	p.Title = views.ChoicesTitle(p) // a carer's: "Mrs Jane Example's choices"
+	return s.render(c, http.StatusOK, views.Choices(p, views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer()}))
 }
 
 // choicesHistory lists every change to the person's choices.
@@ -49,7 +51,9 @@ func (s *Server) choicesHistory(c echo.Context) error {
 		return err
 	}
 	s.logView(c, a.Person, "history of choices")
-	return s.render(c, http.StatusOK, views.ChoicesHistory(s.page(c, "History of your choices"), views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer(),
+	p := s.page(c, "")
+	p.Title = views.ChoicesHistoryTitle(p)
+	return s.render(c, http.StatusOK, views.ChoicesHistory(p, views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer(),
 		Retried: c.QueryParam("done") == "retried"}))
 }
 
@@ -136,7 +140,9 @@ func (s *Server) choiceQuestion(c echo.Context) error {
 	if name != "" {
 		s.logView(c, a.Person, "choices: "+name) // the page names an entry of the record
 	}
-	return s.render(c, http.StatusOK, views.ChoiceQuestion(s.page(c, views.QuestionTitle(q)),
+	p := s.page(c, "")
+	p.Title = views.QuestionTitle(p, q) // to a carer, what the person wants, by name
+	return s.render(c, http.StatusOK, views.ChoiceQuestion(p,
 		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name}))
 }
 
@@ -162,7 +168,9 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	}
 	answer := c.FormValue(views.FieldAnswer)
 	if answer != "yes" && answer != "no" {
-		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(s.page(c, views.QuestionTitle(q)),
+		p := s.page(c, "")
+		p.Title = views.QuestionTitle(p, q)
+		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(p,
 			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name,
 				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no"}}}))
 	}
@@ -243,7 +251,9 @@ func (s *Server) choiceDone(c echo.Context) error {
 		return err
 	}
 	s.logView(c, a.Person, "choices")
-	return s.render(c, http.StatusOK, views.ChoiceDone(s.page(c, "Your choice has been saved"), views.ChoiceDoneView{Person: a.Person, Decision: d, ViewerID: a.Account.ID, Carer: a.Carer()}))
+	p := s.page(c, "")
+	p.Title = views.ChoiceSavedTitle(p)
+	return s.render(c, http.StatusOK, views.ChoiceDone(p, views.ChoiceDoneView{Person: a.Person, Decision: d, ViewerID: a.Account.ID, Carer: a.Carer()}))
 }
 
 // choiceRetry sends a change an organisation did not accept once more.

@@ -495,3 +495,50 @@ func TestResultKeptOutOfSharingIsLabelled(t *testing.T) {
 		t.Errorf("%s labels no result as kept out of sharing", test.Key)
 	}
 }
+
+// TestChoicesTitlesNameWhoseChoices: each choices page's title is its h1,
+// which to Jane says "your" and to John, answering for her, names her.
+func TestChoicesTitlesNameWhoseChoices(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
+	for _, tt := range []struct {
+		who     string
+		cookie  *http.Cookie
+		csrf    string
+		subject string
+		answer  string   // a change to research: Jane's, then John's back again
+		h1s     []string // list, question, check, saved, history
+	}{
+		{"Jane", jane, csrfOf(t, f, jane), "self", "no", []string{"Your choices", "Can your data be used for research?", "Check your change",
+			"Your choice has been saved", "History of your choices"}},
+		{"John, for Jane", john.cookie, sessionCSRF(t, f, john.id), forJane, "yes", []string{"Jane Example's choices", "Can Jane Example's data be used for research?",
+			"Check your change", "Jane Example's choice has been saved", "History of Jane Example's choices"}},
+	} {
+		t.Run(tt.who, func(t *testing.T) {
+			answer := url.Values{"csrf": {tt.csrf}, "for": {tt.subject}, "answer": {tt.answer}}
+			check := f.post(t, "/choices/research", tt.cookie, answer)
+			confirm := f.post(t, "/choices/research/confirm", tt.cookie, answer)
+			if confirm.Code != http.StatusSeeOther {
+				t.Fatalf("confirm: %d", confirm.Code)
+			}
+			pages := []*goquery.Document{
+				doc(t, f.get(t, "/choices", tt.cookie)),
+				doc(t, f.get(t, "/choices/research", tt.cookie)),
+				recDoc(t, check),
+				doc(t, f.get(t, confirm.Header().Get("Location"), tt.cookie)),
+				doc(t, f.get(t, "/choices/history", tt.cookie)),
+			}
+			for i, d := range pages {
+				h1 := strings.TrimSpace(d.Find("h1").Text())
+				if h1 != tt.h1s[i] {
+					t.Errorf("h1 %q, want %q", h1, tt.h1s[i])
+				}
+				if got, want := d.Find("head > title").Text(), h1+" – My Care Record"; got != want {
+					t.Errorf("title %q, want %q", got, want)
+				}
+			}
+		})
+	}
+}
