@@ -41,11 +41,13 @@ func navTexts(tb *tab) []string {
 	return eval[[]string](tb, `[...document.querySelectorAll('.mcr-section-nav a')].map(a => a.innerText.trim().split('\n')[0].replace(/\s*\(.*$/, ''))`)
 }
 
-// TestCarerJourney: Jane invites John to see her medicines and conditions;
-// John, in a browser of his own, accepts with a passkey of his own (he has no
-// record), chooses to act for Jane, sees the banner and only what he was
-// given, and is refused anything else. Jane stops his access; John's next
-// click is refused. Keyboard only where a form allows it; axe on every page.
+// TestCarerJourney: Jane invites John to see her medicines and conditions
+// and to answer her sharing choices; John, in a browser of his own, accepts
+// with a passkey of his own (he has no record), chooses to act for Jane, sees
+// the banner and only what he was given, and is refused anything else. He
+// changes one of her choices on pages that name her, not him. Jane stops his
+// access; John's next click is refused. Keyboard only where a form allows
+// it; axe on every page.
 func TestCarerJourney(t *testing.T) {
 	p, jane, _ := signedIn(t)
 	who := p.Invites[0]
@@ -70,6 +72,7 @@ func TestCarerJourney(t *testing.T) {
 	jane.typeInto("type the relationship", "#relationship", "son")
 	jane.tick("tick medicines", "#scope-medicines")
 	jane.tick("tick conditions", "#scope-conditions")
+	jane.tick("tick choices", "#scope-choices")
 	status = jane.press("create the invitation", `form[action="/carers/invite"] button[type=submit]`)
 	wantOn(jane, "/carers/invite", status)
 	code := strings.TrimSpace(eval[string](jane, `document.getElementById('invite-code').innerText`))
@@ -152,6 +155,7 @@ func TestCarerJourney(t *testing.T) {
 		t.Error("John cannot see Jane's medicines")
 	}
 	john.checkPage()
+	carerChoices(john, who.Name)
 
 	// A section he was not given, typed in: a clear 403 page.
 	john.allow("403")
@@ -220,4 +224,62 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("John's side does not show the revocation: %.500s", john.text())
 	}
 	john.checkPage()
+}
+
+// carerChoices: a carer whose grant allows choices answers one of the
+// person's choices (research), keyboard only, through each choices page:
+// the list, the question, "Check your change", the confirmation and the
+// history. Each page names the person, not the carer, and axe checks each as
+// the carer sees it.
+func carerChoices(tb *tab, name string) {
+	tb.t.Helper()
+	wantH1 := func(where, want string) {
+		tb.t.Helper()
+		if n := tb.nodeCount("h1"); n != 1 {
+			tb.t.Errorf("%s: %d h1 elements, want 1", where, n)
+		}
+		if h1 := strings.TrimSpace(eval[string](tb, `document.querySelector('h1').innerText`)); h1 != want {
+			tb.t.Errorf("%s: h1 %q, want %q", where, h1, want)
+		}
+		if title := eval[string](tb, `document.title`); title != want+" – My Care Record" {
+			tb.t.Errorf("%s: title %q, want it to be the h1's", where, title)
+		}
+	}
+	answering := "You are answering for " + name + "."
+	main := func() string { return eval[string](tb, `document.querySelector('main').innerText`) }
+
+	wantOn(tb, "/choices", tb.press("open Jane's choices", `.mcr-section-nav a[href="/choices"]`))
+	wantH1("choices", name+"'s choices")
+	if txt := main(); !strings.Contains(txt, answering) || !strings.Contains(txt, name+" can choose who can see their health record") {
+		tb.t.Errorf("the choices page does not speak of %s: %.600s", name, txt)
+	}
+	tb.checkPage()
+
+	wantOn(tb, "/choices/research", tb.press("change research", `.nhsuk-summary-list__actions a[href="/choices/research"]`))
+	wantH1("research question", "Can "+name+"'s data be used for research?")
+	if label := eval[string](tb, `document.querySelector('#answer-2')?.parentElement.querySelector('label')?.innerText ?? ''`); label != "No, do not use "+name+"'s data" {
+		tb.t.Errorf("the research question's answer reads %q", label)
+	}
+	tb.checkPage()
+	tb.tick("answer no", "#answer-2")
+	wantOn(tb, "/choices/research", tb.press("continue", `main form button[type="submit"]`))
+	wantH1("check", "Check your change")
+	if txt := main(); !strings.Contains(txt, "After you confirm, "+name+"'s data will not be used for research.") {
+		tb.t.Errorf("the check page does not say what happens to %s's data: %.600s", name, txt)
+	}
+	tb.checkPage()
+
+	status := tb.press("confirm the change", `form[action="/choices/research/confirm"] button`)
+	if !strings.HasPrefix(tb.path(), "/choices/done/") || status != 200 {
+		tb.t.Fatalf("confirmed onto %s (%d)", tb.path(), status)
+	}
+	wantH1("saved", name+"'s choice has been saved")
+	tb.checkPage()
+
+	wantOn(tb, "/choices/history", tb.press("open the history", `main a[href="/choices/history"]`))
+	wantH1("history", "History of "+name+"'s choices")
+	if first := eval[string](tb, `document.querySelector('.mcr-choice-history > li')?.innerText ?? ''`); !strings.Contains(first, "You, acting for them") || !strings.Contains(first, name+"'s data is not used") {
+		tb.t.Errorf("the newest change in the history reads %q", first)
+	}
+	tb.checkPage()
 }
