@@ -32,14 +32,6 @@ func (t touchedFacts) removed(person sql.NullInt64, key string) {
 	}
 }
 
-// rekeyed notes an item that now reports another fact than it did.
-func (t touchedFacts) rekeyed(person sql.NullInt64, from, to string) {
-	if from != to {
-		t.removed(person, from)
-	}
-	t.add(person, to)
-}
-
 func (t touchedFacts) all(person int64) {
 	if t[person] == nil {
 		t[person] = map[string]bool{}

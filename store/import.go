@@ -527,16 +527,24 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 	}
 	for i, s := range old {
 		out.Items++
-		it, err := im.nameItem(ctx, p.Items[i])
+		read := p.Items[i]
+		it, err := im.nameItem(ctx, read)
 		if err != nil {
 			return err
+		}
+		// A medicine known only by its Medication, stored before migration 0027
+		// under the words it had then, keeps that key: a choice to keep it out
+		// of sharing is held by it (fhir.Item.DedupKey).
+		if it.DisplayRef != "" && s.it.DisplayRef == "" && s.it.Code == "" && s.it.Display == read.Display {
+			it.DedupKey = s.it.DedupKey
 		}
 		if it == s.it && s.patient == patientID && s.person == person {
 			continue
 		}
+		// An item that no longer has a key is no other's duplicate: nothing would mark it again.
 		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET patient_id = ?, person_id = ?, section = ?, code_system = ?, code = ?,
-display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ?
-WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
+display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ?,
+dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
 			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, s.id); err != nil {
 			return fmt.Errorf("rewrite a record item: %w", err)
 		}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -13,23 +12,24 @@ import (
 // A record item that names who took part, or its medicine, only by a
 // reference takes the name from the resource it points at once the cache
 // holds it (store/fhir names.go, migration 0027). The importer notes each
-// named resource's name as it stores it (named) and names the items stored
-// after it from that note (nameItem), and the items stored before it there
-// and then.
+// named resource's name as it stores it (named). Pages read who took part
+// through the note as they show an item (itemColumns), so a practice renamed
+// upstream rewrites no item however many point at it. A medicine's name and
+// code go into its item, since sharing choices and search read them there:
+// an item stored after its Medication takes them as it is stored (nameItem),
+// and the items stored before it there and then (nameStoredItems).
 
-// nameItem is the item named by what its references point at, as far as the
-// cache knows.
+// nameItem is the medicine item named by the Medication it points at, as far
+// as the cache knows.
 func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, error) {
-	for _, ref := range []string{it.OrganisationRef, it.DisplayRef} {
-		if ref == "" {
-			continue
-		}
-		n, err := im.nameOf(ctx, ref)
-		if err != nil || n == nil {
-			return it, err
-		}
-		it, _ = it.Named(ref, *n)
+	if it.DisplayRef == "" {
+		return it, nil
 	}
+	n, err := im.nameOf(ctx, it.DisplayRef)
+	if err != nil || n == nil {
+		return it, err
+	}
+	it, _ = it.Named(*n)
 	return it, nil
 }
 
@@ -77,34 +77,35 @@ ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_syst
 		im.sourceID, ref, n.Display, n.CodeSystem, n.Code); err != nil {
 		return fmt.Errorf("note the name of %s: %w", ref, err)
 	}
+	if p.Type != "Medication" {
+		return nil // read through the note by the pages
+	}
 	if err := im.flush(ctx); err != nil { // items of this batch that point at it are read below
 		return err
 	}
 	return nameStoredItems(ctx, im.tx, im.touched, im.sourceID, ref, n)
 }
 
-// nameStoredItems names the source's stored items that point at ref, noting
-// the facts whose key changes (a medicine named now is known by its name).
+// nameStoredItems names the source's stored medicine items that point at
+// the Medication ref. Their keys stay as they are (fhir.Item.DedupKey); the
+// facts they report are noted, since another source's entry for one may
+// carry their words in the search index.
 func nameStoredItems(ctx context.Context, tx *sql.Tx, touched touchedFacts, sourceID int64, ref string, n fhir.Named) error {
-	column := "organisation_ref" // a Medication names the item itself
-	if strings.HasPrefix(ref, "Medication/") {
-		column = "display_ref"
-	}
 	// The column is never empty here, said again so that its partial index serves.
-	stored, err := readStoredItems(ctx, tx, `source_id = ? AND `+column+` = ? AND `+column+` != ''`, sourceID, ref)
+	stored, err := readStoredItems(ctx, tx, `source_id = ? AND display_ref = ? AND display_ref != ''`, sourceID, ref)
 	if err != nil {
 		return fmt.Errorf("find the items naming %s: %w", ref, err)
 	}
 	for _, s := range stored {
-		named, ok := s.it.Named(ref, n)
+		named, ok := s.it.Named(n)
 		if !ok {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE record_items SET organisation = ?, display = ?, code_system = ?, code = ?, dedup_key = ? WHERE id = ?`,
-			named.Organisation, named.Display, named.CodeSystem, named.Code, named.DedupKey, s.id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE record_items SET display = ?, code_system = ?, code = ? WHERE id = ?`,
+			named.Display, named.CodeSystem, named.Code, s.id); err != nil {
 			return fmt.Errorf("name an item from %s: %w", ref, err)
 		}
-		touched.rekeyed(s.person, s.it.DedupKey, named.DedupKey)
+		touched.add(s.person, s.it.DedupKey)
 	}
 	return nil
 }

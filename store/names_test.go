@@ -2,6 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
+	"os"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -80,95 +83,185 @@ func TestItemsTakeNamesFromWhatTheyPointAt(t *testing.T) {
 	}
 }
 
-// A medicine named only through a Medication is the same fact as the same
-// coded medicine named in place by another source, so it shows once.
-func TestMedicineNamedByReferenceMergesByCode(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	const patient = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`
-	imports := []struct {
-		source string
-		raws   []string
-	}{
-		{"gp", []string{patient, `{"resourceType":"MedicationRequest","id":"mr1","status":"active","subject":{"reference":"Patient/p1"},` +
-			`"medicationReference":{"reference":"Medication/m1"},"authoredOn":"2026-02-01","dosageInstruction":[{"text":"One tablet daily"}]}`}},
-		{"hospital", []string{patient, `{"resourceType":"MedicationRequest","id":"h1","status":"active","subject":{"reference":"Patient/p1"},` +
-			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"322236009","display":"Paracetamol 500mg tablets"}]},` +
-			`"authoredOn":"2026-01-05","dosageInstruction":[{"text":"One tablet daily"}]}`}},
-		{"gp", []string{`{"resourceType":"Medication","id":"m1","code":{"coding":[{"system":"http://snomed.info/sct","code":"322236009","display":"Paracetamol 500mg tablets"}]}}`}},
+const namesPatient = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`
+
+// namesRequest is a MedicationRequest for p1 naming its medicine only as Medication/med.
+func namesRequest(id, version, med string) string {
+	return `{"resourceType":"MedicationRequest","id":"` + id + `","meta":{"versionId":"` + version + `"},"status":"active","subject":{"reference":"Patient/p1"},` +
+		`"medicationReference":{"reference":"Medication/` + med + `"},"requester":{"reference":"Practitioner/dr1"},"authoredOn":"2026-02-01",` +
+		`"dosageInstruction":[{"text":"One tablet daily"}]}`
+}
+
+// namesCoded is a MedicationRequest for p1 naming paracetamol in place.
+func namesCoded(id, version string) string {
+	return `{"resourceType":"MedicationRequest","id":"` + id + `","meta":{"versionId":"` + version + `"},"status":"active","subject":{"reference":"Patient/p1"},` +
+		`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"322236009","display":"Paracetamol 500mg tablets"}]},` +
+		`"authoredOn":"2026-02-01","dosageInstruction":[{"text":"One tablet daily"}]}`
+}
+
+// medicinesShown is the medicines page as the person sees it, or their carer
+// when ctx says so.
+func medicinesShown(t *testing.T, ctx context.Context, db *store.DB) []store.RecordItem {
+	t.Helper()
+	p, err := db.PersonByNHSNumber(context.Background(), "9434765919")
+	if err != nil {
+		t.Fatal(err)
 	}
-	p := store.Person{}
-	for i, imp := range imports {
-		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: imp.source}, "batch", parsed(t, imp.raws...)); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if p, err = db.PersonByNHSNumber(ctx, "9434765919"); err != nil {
-			t.Fatal(err)
-		}
-		page, err := db.RecordSection(ctx, p.ID, "medicines", 1, 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := []int{1, 2, 1}[i] // unnamed, it cannot be known as the hospital's medicine
-		if len(page.Items) != want {
-			t.Errorf("after import %d: %d medicines shown, want %d: %+v", i+1, len(page.Items), want, page.Items)
-		}
-		if i == 2 && len(page.Items) == 1 && len(page.Items[0].Sources) != 2 {
-			t.Errorf("the one medicine shown names %d sources, want both", len(page.Items[0].Sources))
-		}
+	page, err := db.RecordSection(ctx, p.ID, "medicines", 1, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Items
+}
+
+func importAs(t *testing.T, db *store.DB, source string, raws ...string) {
+	t.Helper()
+	if res, err := db.ImportResources(context.Background(), store.ImportOptions{Source: source}, "batch", parsed(t, raws...)); err != nil || res.Rejected != 0 {
+		t.Fatalf("import: %+v, %v", res, err)
 	}
 }
 
-// Items stored before migration 0027 are read again from their resources by
-// the next bulk-load finishing step: they take their names and keep their ids.
-func TestItemsStoredBeforeTakeNames(t *testing.T) {
+// keepOut has the person keep an entry out of sharing, as the choices pages do.
+func keepOut(t *testing.T, db *store.DB, question, label string) {
+	t.Helper()
 	ctx := context.Background()
-	db, path := mustOpenDBFile(t)
-	raws := []string{
-		`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`,
-		`{"resourceType":"MedicationRequest","id":"mr1","status":"active","subject":{"reference":"Patient/p1"},` +
-			`"medicationReference":{"reference":"Medication/m1"},"requester":{"reference":"Organization/o1"},"authoredOn":"2026-02-01",` +
-			`"dosageInstruction":[{"text":"One tablet daily"}]}`,
-		`{"resourceType":"Medication","id":"m1","code":{"text":"Paracetamol 500mg tablets"}}`,
-		`{"resourceType":"Organization","id":"o1","name":"Meanwood Group Practice"}`,
-	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "batch", parsed(t, raws...)); err != nil {
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := db.ChangeConsent(ctx, p.ID, store.Performer{Name: "Jane"}, store.ConsentChange{Question: question, Answer: "yes", Label: label}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A medicine known only by its Medication keeps the key it was stored with
+// when the Medication names it, so an entry the person kept out of sharing
+// while it was unnamed stays out of a carer's view; and the code it takes
+// from the Medication, even with no words, lets a kept-out category hide it.
+func TestNamingAMedicineKeepsItOutOfSharing(t *testing.T) {
+	ctx := context.Background()
+	t.Run("entry kept out while unnamed", func(t *testing.T) {
+		db := mustOpenDB(t)
+		importAs(t, db, "gp", namesPatient, namesRequest("mr1", "1", "m1"))
+		own := medicinesShown(t, ctx, db)
+		if len(own) != 1 {
+			t.Fatalf("medicines: %+v", own)
+		}
+		keepOut(t, db, store.WithholdItemQuestion(store.ItemKey(own[0])), own[0].Display)
+		importAs(t, db, "gp", `{"resourceType":"Medication","id":"m1","code":{"coding":[{"system":"http://snomed.info/sct","code":"321958004","display":"Sertraline 50mg tablets"}]}}`)
+		if got := medicinesShown(t, ctx, db); len(got) != 1 || got[0].Display != "Sertraline 50mg tablets" {
+			t.Fatalf("the person's own view: %+v; want the medicine named", got)
+		}
+		if got := medicinesShown(t, store.ForCarer(ctx), db); len(got) != 0 {
+			t.Errorf("a carer sees the entry the person kept out of sharing, now named %q", got[0].Display)
+		}
+		importAs(t, db, "gp", namesRequest("mr1", "2", "m1")) // a new version, rewritten in place
+		if got := medicinesShown(t, store.ForCarer(ctx), db); len(got) != 0 {
+			t.Errorf("after a new version a carer sees the entry the person kept out of sharing: %q", got[0].Display)
+		}
+	})
+	for _, med := range []string{
+		`{"resourceType":"Medication","id":"m1","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"406022","display":"Fluoxetine 25 MG"}]}}`,
+		`{"resourceType":"Medication","id":"m1","code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"406022"}]}}`,
+	} {
+		t.Run("category kept out", func(t *testing.T) {
+			db := mustOpenDB(t)
+			importAs(t, db, "gp", namesPatient, med, namesRequest("mr1", "1", "m1"))
+			keepOut(t, db, store.WithholdQuestion(store.CategoryMentalHealth), "")
+			if own := medicinesShown(t, ctx, db); len(own) != 1 || own[0].Code != "406022" {
+				t.Fatalf("the person's own view: %+v; want the Medication's code", own)
+			}
+			if got := medicinesShown(t, store.ForCarer(ctx), db); len(got) != 0 {
+				t.Errorf("a carer sees a mental health medicine: %q", got[0].Display)
+			}
+		})
+	}
+}
+
+// A medicine is named from its Medication though its prescriber is not held.
+func TestMedicineNamedThoughItsPrescriberIsNotHeld(t *testing.T) {
+	db := mustOpenDB(t)
+	importAs(t, db, "gp", namesPatient, `{"resourceType":"Medication","id":"m1","code":{"text":"Fluoxetine 20mg capsules"}}`)
+	importAs(t, db, "gp", namesRequest("mr1", "1", "m1"))
+	if got := medicinesShown(t, context.Background(), db); len(got) != 1 || got[0].Display != "Fluoxetine 20mg capsules" {
+		t.Errorf("medicines: %+v; want it named from the Medication held", got)
+	}
+}
+
+// A report marked as another source's duplicate that changes upstream so
+// that it has no key (it now names its medicine only by a Medication not
+// held) is no longer anyone's duplicate: it shows, and search finds it.
+func TestDuplicateThatLosesItsKeyShows(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	importAs(t, db, "a-gp", namesPatient, namesCoded("mr1", "1"))
+	importAs(t, db, "b-hospital", namesPatient, namesCoded("mr2", "1"))
+	if got := medicinesShown(t, ctx, db); len(got) != 1 {
+		t.Fatalf("before: %d medicines shown, want the two reports as one", len(got))
+	}
+	importAs(t, db, "b-hospital", namesRequest("mr2", "2", "m9"))
+	if got := medicinesShown(t, ctx, db); len(got) != 2 {
+		t.Errorf("after the update: %d medicines shown, want 2", len(got))
 	}
 	p, err := db.PersonByNHSNumber(ctx, "9434765919")
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := db.RecordSection(ctx, p.ID, "medicines", 1, 10)
-	if err != nil || len(before.Items) != 1 {
-		t.Fatalf("medicines: %+v, %v", before.Items, err)
+	if res, err := db.SearchRecord(ctx, p.ID, "recorded", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 1 {
+		t.Errorf("search for the unnamed medicine: %+v, %v; want it found", res, err)
 	}
-	// As the importer before 0027 left them.
-	db = rerunMigration(t, db, path, 27,
-		`UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '', organisation = '',
-dedup_key = 'medicines|text|medicine (name not recorded)|one tablet daily'`,
-		`DROP INDEX record_items_organisation_ref`, `DROP INDEX record_items_display_ref`,
+}
+
+// Items stored before migration 0027 are read again from their resources by
+// the next bulk-load finishing step: a medicine takes its Medication's name
+// and keeps its id and its key, so an entry kept out of sharing by that key
+// stays out; who took part is named through the reference.
+func TestItemsStoredBeforeTakeNames(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	importAs(t, db, "gp", namesPatient, namesRequest("mr1", "1", "m1"),
+		`{"resourceType":"Medication","id":"m1","code":{"text":"Sertraline 50mg tablets"}}`,
+		`{"resourceType":"Practitioner","id":"dr1","name":[{"prefix":["Dr"],"given":["Amara"],"family":"Okafor"}]}`)
+	before := medicinesShown(t, ctx, db)
+	if len(before) != 1 {
+		t.Fatalf("medicines: %+v", before)
+	}
+	// As the importer before 0027 left them, kept out of sharing by the key it gave.
+	const oldKey = "medicines|text|medicine (name not recorded)|one tablet daily"
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = raw.Exec(`UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '', organisation = '', dedup_key = ?`, oldKey)
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepOut(t, db, store.WithholdItemQuestion(oldKey), "Medicine (name not recorded)")
+	migration0010, err := os.ReadFile("migrations/0010_bulk_load.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := string(migration0010)
+	view = view[strings.Index(view, "CREATE VIEW record_search_rows"):]
+	view = view[:strings.Index(view, ";")]
+	db = rerunMigration(t, db, path, 27, `DROP VIEW record_search_rows`, view,
+		`DROP INDEX record_items_display_ref`,
 		`ALTER TABLE record_items DROP COLUMN organisation_ref`, `ALTER TABLE record_items DROP COLUMN display_ref`,
 		`DROP TABLE reference_names`, `DROP TABLE reread_backlog`)
-	shown := func() store.RecordItem {
-		t.Helper()
-		page, err := db.RecordSection(ctx, p.ID, "medicines", 1, 10)
-		if err != nil || len(page.Items) != 1 {
-			t.Fatalf("medicines: %+v, %v", page.Items, err)
-		}
-		return page.Items[0]
-	}
-	if it := shown(); it.Display != "Medicine (name not recorded)" {
-		t.Fatalf("before the re-read: %q; the test did not put the item back as it was", it.Display)
+	if got := medicinesShown(t, ctx, db); len(got) != 1 || got[0].Display != "Medicine (name not recorded)" {
+		t.Fatalf("before the re-read: %+v; the test did not put the item back as it was", got)
 	}
 	done, err := db.FinishStalledBulkLoad(ctx)
 	if err != nil || !done {
 		t.Fatalf("finish: %v, %v; want the re-read done", done, err)
 	}
-	it := shown()
-	if it.Display != "Paracetamol 500mg tablets" || it.Organisation != "Meanwood Group Practice" || it.ID != before.Items[0].ID {
-		t.Errorf("after the re-read: %q from %q, id %d; want the names, id %d", it.Display, it.Organisation, it.ID, before.Items[0].ID)
+	got := medicinesShown(t, ctx, db)
+	if len(got) != 1 || got[0].Display != "Sertraline 50mg tablets" || got[0].Organisation != "Dr Amara Okafor" || got[0].ID != before[0].ID {
+		t.Errorf("after the re-read: %+v; want the names, id %d", got, before[0].ID)
+	}
+	if got := medicinesShown(t, store.ForCarer(ctx), db); len(got) != 0 {
+		t.Errorf("after the re-read a carer sees the entry kept out of sharing: %+v", got)
 	}
 	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || done {
 		t.Errorf("a second finish: %v, %v; want nothing left", done, err)

@@ -125,8 +125,14 @@ type Summary struct {
 	Updated map[int64]string
 }
 
+// itemColumns are what pages read of an item. Who took part, when the resource
+// named them only by a reference, is the name of what it points at (migration 0027).
 const itemColumns = `ri.id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display, ri.date,
-ri.status, ri.value, ri.organisation, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), ri.dedup_key`
+ri.status, ri.value, ` + itemOrganisation + `, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), ri.dedup_key`
+
+// itemOrganisation is who took part in the item ri, as pages show it.
+const itemOrganisation = `CASE WHEN ri.organisation_ref = '' THEN ri.organisation ELSE COALESCE((SELECT n.display FROM reference_names n
+WHERE n.source_id = ri.source_id AND n.ref = ri.organisation_ref), '') END`
 
 // pageOfItems reads the person's entries newest first, one per fact (the first
 // report of each), straight off the record_items_person index.

@@ -10,8 +10,11 @@ import (
 // display text beside a reference. A source that gives only the reference
 // ("Organization/123", "Medication/5") leaves the item without a name until
 // the store holds the resource it points at: the item keeps the reference
-// (Item.OrganisationRef, Item.DisplayRef) and takes the name from that
-// resource (NameOf, Item.Named), again whenever it changes.
+// (Item.OrganisationRef, Item.DisplayRef) and the store notes that
+// resource's name (NameOf). Pages read who took part through the reference
+// as they show the item, so renaming a practice rewrites no item; a
+// medicine's name and code are written into its item (Item.Named), since
+// sharing choices and search read them there.
 
 // namedTypes are the resources items take names from.
 var namedTypes = map[string]bool{"Organization": true, "Practitioner": true, "Location": true, "Medication": true}
@@ -71,31 +74,31 @@ func NameOf(typ string, raw []byte) *Named {
 		var v struct {
 			Code CodeableConcept `json:"code"`
 		}
-		if json.Unmarshal(raw, &v) != nil || v.Code.Words() == "" {
+		if json.Unmarshal(raw, &v) != nil {
 			return nil
 		}
 		c := v.Code.First()
+		if v.Code.Words() == "" && c.Code == "" {
+			return nil
+		}
+		// A code alone still names it for sharing choices, though not in words.
 		return &Named{Display: v.Code.Words(), CodeSystem: c.System, Code: c.Code}
 	}
 	return nil
 }
 
-// Named is the item as the resource ref points at names it: who took part,
-// when the item named nobody but ref; its name and code, when the item is a
-// medicine known only as ref. changed is false when n adds nothing.
-func (it Item) Named(ref string, n Named) (out Item, changed bool) {
+// Named is the item of a medicine known only as a reference to a Medication,
+// with that Medication's name and code as n gives them. Its key stays as it
+// was stored (DedupKey says why), so a choice to keep it out of sharing,
+// held by that key, still holds. changed is false when n changes nothing.
+func (it Item) Named(n Named) (out Item, changed bool) {
 	out = it
-	if ref == "" || n.Display == "" {
+	if it.DisplayRef == "" || (n.Display == "" && n.Code == "") {
 		return out, false
 	}
-	if it.OrganisationRef == ref {
-		out.Organisation = n.Display
+	if n.Display != "" {
+		out.Display = n.Display
 	}
-	if it.DisplayRef == ref {
-		out.Display, out.CodeSystem, out.Code = n.Display, n.CodeSystem, n.Code
-		named := out
-		named.DisplayRef = "" // known by its name and code now, as a medicine named in place is
-		out.DedupKey = dedupKey(named)
-	}
+	out.CodeSystem, out.Code = n.CodeSystem, n.Code
 	return out, out != it
 }

@@ -18,11 +18,15 @@ type Item struct {
 	Value        string // e.g. "48 mmol/mol"
 	Organisation string // an organisation or person named in the resource, or ""
 	Detail       string // a line more, e.g. dosage or reaction
-	DedupKey     string // the same fact from two sources has the same key; "" while DisplayRef is unnamed
+	// DedupKey: the same fact from two sources has the same key. A medicine
+	// known only by DisplayRef has none, even once named: a choice to keep
+	// one entry out of sharing is held by its key, which naming must not
+	// change, so such a medicine never merges with another source's.
+	DedupKey string
 	// OrganisationRef is, when the resource names who took part only by a
 	// reference ("Organization/123", "Practitioner/7", "Location/4"), that
-	// reference: the store fills Organisation in from the resource it points
-	// at (Named) once it holds it.
+	// reference: pages show the name of the resource it points at once the
+	// store holds it.
 	OrganisationRef string
 	// DisplayRef is, for a medicine given only as a reference to a Medication
 	// with no name or code beside it, that reference ("Medication/5"): the
@@ -269,7 +273,7 @@ func item(section string, code CodeableConcept, fallback, date, status string) I
 // Items without a code are keyed by their words.
 func dedupKey(it Item) string {
 	if it.DisplayRef != "" {
-		return "" // nothing to know the fact by until the Medication names it (Item.Named)
+		return "" // see Item.DedupKey
 	}
 	what := it.CodeSystem + "|" + it.Code
 	if it.Code == "" {

@@ -5,15 +5,16 @@
 -- no display text beside it: the item showed no organisation, or "Medicine
 -- (name not recorded)", though sync fetches those resources. Now the item
 -- keeps the reference (store/fhir Item.OrganisationRef, Item.DisplayRef) and
--- the importer fills the name in from the resource once the cache holds it,
--- and again whenever it changes (store/import.go): reference_names holds each
--- such resource's name, and for a Medication its code, so a medicine named
--- this way is found by its code for sharing choices and duplicates as any
--- other. Items stored before are read again from their stored resources
--- (reread_backlog below; store.RereadStored).
+-- reference_names holds each such resource's name, and a Medication's code,
+-- as the importer stores it (store/names.go). Pages and the search index read
+-- who took part through the reference (store/record.go itemOrganisation, the
+-- view below), so a renamed practice rewrites no item. A medicine's name and
+-- code are written into its item, since sharing choices read the code there;
+-- its dedup key stays as stored, so a choice to keep the entry out of sharing
+-- still holds. Items stored before are read again from their stored resources
+-- (reread_backlog below; store.rereadStored).
 ALTER TABLE record_items ADD COLUMN organisation_ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE record_items ADD COLUMN display_ref TEXT NOT NULL DEFAULT '';
-CREATE INDEX record_items_organisation_ref ON record_items(source_id, organisation_ref) WHERE organisation_ref != '';
 CREATE INDEX record_items_display_ref ON record_items(source_id, display_ref) WHERE display_ref != '';
 
 CREATE TABLE reference_names (
@@ -33,3 +34,24 @@ CREATE TABLE reference_names (
 -- Resources with a rowid above after_rowid and up to upto_rowid are left.
 CREATE TABLE reread_backlog (after_rowid INTEGER NOT NULL, upto_rowid INTEGER NOT NULL);
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
+
+-- The search index reads who took part as the pages do (store/record.go
+-- itemOrganisation): through the reference, when the resource gave only that.
+-- A practice renamed later is found by its new name once its entries are
+-- indexed again (their resource changes, or the person's facts are worked out again).
+DROP VIEW record_search_rows;
+CREATE VIEW record_search_rows AS
+SELECT ri.id AS item_id, ri.person_id, ri.dedup_key,
+    (COALESCE((SELECT n FROM search_sections WHERE slug = ri.section), 0) << 40) | ri.id AS fts_rowid,
+    CASE WHEN ri.person_id IS NULL THEN '' ELSE '0p' || ri.person_id || 'v 0p' || ri.person_id || replace(ri.section, '-', '') END AS scope,
+    ri.display, ri.code, ri.value, ri.detail,
+    CASE WHEN ri.organisation_ref = '' THEN ri.organisation ELSE COALESCE((SELECT n.display FROM reference_names n
+        WHERE n.source_id = ri.source_id AND n.ref = ri.organisation_ref), '') END AS organisation,
+    COALESCE((SELECT COALESCE(NULLIF(org_name, ''), name) FROM sources WHERE id = ri.source_id), '') AS source,
+    CASE WHEN ri.dedup_key = '' OR ri.person_id IS NULL THEN '' ELSE COALESCE((
+        SELECT group_concat(DISTINCT d.display || ' ' || d.code || ' ' || d.value || ' ' || d.detail || ' '
+            || CASE WHEN d.organisation_ref = '' THEN d.organisation ELSE COALESCE((SELECT n.display FROM reference_names n
+                WHERE n.source_id = d.source_id AND n.ref = d.organisation_ref), '') END || ' '
+            || COALESCE((SELECT COALESCE(NULLIF(org_name, ''), name) FROM sources WHERE id = d.source_id), ''))
+        FROM record_items d WHERE d.person_id = ri.person_id AND d.dedup_key = ri.dedup_key AND d.dup = 1), '') END AS others
+FROM record_items ri WHERE ri.dup = 0;
