@@ -233,7 +233,9 @@ func (c *Client) cancelExport(ctx context.Context, statusURL string) {
 
 // PullBulk populates the cache from a source with a system-level bulk export:
 // every file is downloaded as a stream and imported in batches, Patients first
-// so persons exist before their data. Running it again changes nothing unless
+// so persons exist before their data, then the Medications (and the other
+// resources items take names from), so a medicine named only by one takes its
+// name as it is stored rather than in one long rewrite of every item after. Running it again changes nothing unless
 // upstream changed. progress, when not nil, hears how it goes in words.
 func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(string)) (Summary, error) {
 	sum := Summary{Source: src.Name}
@@ -258,10 +260,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	if err != nil {
 		return sum, err
 	}
-	files := slices.Clone(m.Output)
-	slices.SortStableFunc(files, func(a, b ExportFile) int {
-		return boolInt(b.Type == "Patient") - boolInt(a.Type == "Patient")
-	})
+	files := importOrder(m.Output)
 	say("Export ready: %d files", len(files))
 	opts := store.ImportOptions{Source: src.Name, LinkSystems: p.LinkSystems}
 	for _, f := range files {
@@ -317,11 +316,21 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	return sum, nil
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
+// importOrder is the order a bulk export's files are imported in: Patients,
+// then what items take names from, then the rest, each as the manifest lists them.
+func importOrder(files []ExportFile) []ExportFile {
+	rank := func(typ string) int {
+		switch {
+		case typ == "Patient":
+			return 0
+		case fhir.NamesItems(typ):
+			return 1
+		}
+		return 2
 	}
-	return 0
+	out := slices.Clone(files)
+	slices.SortStableFunc(out, func(a, b ExportFile) int { return rank(a.Type) - rank(b.Type) })
+	return out
 }
 
 // total is how many resources an import read.

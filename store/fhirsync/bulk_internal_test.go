@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -231,5 +233,20 @@ func TestManifestSilentOnTokenNeedsOne(t *testing.T) {
 	}
 	if _, err := c.readManifest([]byte(`{"transactionTime":"2024-01-01T00:00:00Z","requiresAccessToken":false,` + file + `}`)); err != nil {
 		t.Errorf("no token needed: %v", err)
+	}
+}
+
+func TestImportOrder(t *testing.T) {
+	var files []ExportFile
+	for _, typ := range []string{"Observation", "Medication", "MedicationRequest", "Patient", "Organization", "Encounter", "Patient"} {
+		files = append(files, ExportFile{Type: typ, URL: typ + strconv.Itoa(len(files))})
+	}
+	var got []string
+	for _, f := range importOrder(files) {
+		got = append(got, f.URL)
+	}
+	want := []string{"Patient3", "Patient6", "Medication1", "Organization4", "Observation0", "MedicationRequest2", "Encounter5"}
+	if !slices.Equal(got, want) {
+		t.Errorf("import order %v, want %v", got, want)
 	}
 }
