@@ -134,6 +134,13 @@ func SMARTBackendAuth(cfg SMARTConfig) (Auth, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 20 * time.Second}
 	}
+	// The signed assertion goes only to the token URL: Go's client would send
+	// the form on to wherever a 307 or 308 pointed.
+	hc := *cfg.HTTPClient
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		return fmt.Errorf("the token URL redirected to %s; a token request is sent only to the token URL itself", safeURL(req.URL))
+	}
+	cfg.HTTPClient = &hc
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}

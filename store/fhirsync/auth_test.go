@@ -14,6 +14,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -393,6 +394,32 @@ func TestSMARTSecretsStayOutOfErrors(t *testing.T) {
 				t.Errorf("the FHIR server was called %d times without a token", fhirRequests)
 			}
 		})
+	}
+}
+
+// A token URL that redirects (a 307 would have Go send the form on, signed
+// assertion and all) is not followed.
+func TestSMARTTokenRequestNotRedirected(t *testing.T) {
+	keys := newTestKeys(t)
+	var elsewhere int
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		elsewhere++
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"access_token":"stolen","token_type":"bearer","expires_in":300}`)
+	}))
+	defer other.Close()
+	moving := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/token", http.StatusTemporaryRedirect)
+	}))
+	defer moving.Close()
+	auth, err := SMARTBackendAuth(SMARTConfig{TokenURL: moving.URL + "/token", ClientID: "portal-client", PrivateKeyPEM: pkcs8(t, keys.ec)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest(http.MethodGet, "http://fhir.example/Patient", nil)
+	err = auth.Authorize(context.Background(), req)
+	if err == nil || elsewhere != 0 || !strings.Contains(err.Error(), "redirected") {
+		t.Errorf("a redirected token request: %v, and the other server was asked %d times; want it refused, unasked", err, elsewhere)
 	}
 }
 

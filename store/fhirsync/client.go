@@ -318,27 +318,6 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 	return resp, rbody, nil
 }
 
-// Get fetches rawURL (absolute, or relative to the base URL) with retries and
-// the breaker, for bulk data status and files. Credentials go only to the base
-// URL's own scheme and host; a file elsewhere (e.g. object storage) is fetched without them.
-func (c *Client) Get(ctx context.Context, rawURL string) ([]byte, http.Header, error) {
-	ref, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, nil, errors.New("GET: the URL does not parse")
-	}
-	u := c.base.JoinPath("/").ResolveReference(ref)
-	if u.User != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, nil, errors.New("GET: only http and https URLs without a user name or password are fetched")
-	}
-	auth := sameOrigin(u, c.base)
-	resp, body, err := c.call(ctx, request{method: http.MethodGet, url: u, auth: auth,
-		header: http.Header{"Accept": {"application/fhir+json, application/fhir+ndjson, application/json;q=0.9, */*;q=0.8"}}})
-	if err != nil {
-		return nil, nil, fmt.Errorf("GET %s: %w", safeURL(u), err)
-	}
-	return body, resp.Header, nil
-}
-
 // request is one call's worth of what to send.
 type request struct {
 	method string
