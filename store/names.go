@@ -225,3 +225,23 @@ func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID st
 	var out ImportResult
 	return im.writeItems(ctx, &out, p, patientID)
 }
+
+// IndexNamesFor writes again the search index rows of the person's entries
+// that a source's items name who took part in only by a reference, so that
+// search finds them by the name the cache holds now: sync stores a person's
+// items before the resources they point at, and a practice may be renamed.
+// Entries in a bulk load's backlog are left to its catch-up.
+func (db *DB) IndexNamesFor(ctx context.Context, sourceID, personID int64) error {
+	const entries = `item_id IN (SELECT e.id FROM record_items e WHERE e.person_id = ?1 AND e.dup = 0 AND (
+    (e.source_id = ?2 AND e.organisation_ref != '')
+    OR e.dedup_key IN (SELECT d.dedup_key FROM record_items d WHERE d.person_id = ?1 AND d.source_id = ?2 AND d.organisation_ref != '' AND d.dedup_key != '')))
+AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)`
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {
+			if _, err := tx.ExecContext(ctx, q, personID, sourceID); err != nil {
+				return fmt.Errorf("index names for search: %w", err)
+			}
+		}
+		return nil
+	})
+}

@@ -161,6 +161,9 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err := goOn("referenced resources", p.resolveReferences(ctx, client, src, personID, reconciled, sum)); err != nil {
 		return false, err
 	}
+	if err := p.DB.IndexNamesFor(ctx, src.ID, personID); err != nil {
+		return false, err
+	}
 	// A search whose offset pages may have shifted may have skipped a resource,
 	// which its watermark has passed: the listing finds and fetches it now. When
 	// a full reconciliation is due, every type the source gave is listed.

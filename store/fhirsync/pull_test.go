@@ -970,13 +970,27 @@ func TestPullNamesItemsFromWhatTheyPointAt(t *testing.T) {
 		}
 		return medicine, provider
 	}
+	found := func(words string) int {
+		t.Helper()
+		res, err := db.SearchRecord(ctx, person.ID, words, store.SearchOptions{PerSection: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
 	if m, p := shown(); m != "Paracetamol 500mg tablets" || p != "Meanwood Group Practice" {
 		t.Errorf("after sync: medicine %q, provider %q; want the Medication's and the Organization's names", m, p)
+	}
+	if n := found("meanwood group"); n != 1 {
+		t.Errorf("search for the practice finds %d entries, want the visit", n)
 	}
 	if status, body := srv.Do(t, "PUT", "/Organization/"+org, []byte(`{"resourceType":"Organization","id":"`+org+`","name":"Meanwood Health Centre"}`)); status != http.StatusOK {
 		t.Fatalf("rename the practice: %d %s", status, body)
 	}
 	if _, p := shown(); p != "Meanwood Health Centre" {
 		t.Errorf("after the practice was renamed upstream: provider %q, want the new name", p)
+	}
+	if n := found("health centre"); n != 1 {
+		t.Errorf("search for the practice's new name finds %d entries, want the visit", n)
 	}
 }
