@@ -38,7 +38,7 @@ INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM r
 -- The search index reads who took part as the pages do (store/record.go
 -- itemOrganisation): through the reference, when the resource gave only that.
 -- A practice renamed later is found by its new name once its entries are
--- indexed again (their resource changes, or the person's facts are worked out again).
+-- indexed again (each sync of the person does so: store.IndexNamesFor).
 DROP VIEW record_search_rows;
 CREATE VIEW record_search_rows AS
 SELECT ri.id AS item_id, ri.person_id, ri.dedup_key,
