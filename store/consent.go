@@ -668,12 +668,19 @@ type itemRef struct {
 }
 
 // ItemKey is the key an entry is kept out of sharing by: the fact's
-// de-duplication key, or its resource at its source when it has none.
+// de-duplication key, or its resource at its source when it has none. An
+// item whose key changes (its resource changed upstream, or a migration
+// read it again) keeps the keys it had in held_keys, so an entry kept out
+// of sharing stays out.
 func ItemKey(it RecordItem) string {
-	if it.DedupKey != "" {
-		return it.DedupKey
+	return itemKey(it.Source.ID, it.ResourceType, it.ResourceID, it.DedupKey)
+}
+
+func itemKey(sourceID int64, resourceType, resourceID, dedupKey string) string {
+	if dedupKey != "" {
+		return dedupKey
 	}
-	return fmt.Sprintf("item:%d/%s/%s", it.Source.ID, it.ResourceType, it.ResourceID)
+	return fmt.Sprintf("item:%d/%s/%s", sourceID, resourceType, resourceID)
 }
 
 // itemKeySQL is ItemKey in SQL, over record_items ri.
@@ -681,7 +688,8 @@ const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' 
 
 func itemRefs(ctx context.Context, q querier, personID int64, key string) ([]itemRef, error) {
 	rows, err := q.QueryContext(ctx, `SELECT ri.id, ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
-FROM record_items ri WHERE ri.person_id = ? AND (ri.dedup_key = ? OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?)) ORDER BY ri.dup, ri.id`, personID, key, key)
+FROM record_items ri WHERE ri.person_id = ? AND (ri.dedup_key = ? OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?)
+OR ri.id IN (SELECT item_id FROM held_keys WHERE key = ?)) ORDER BY ri.dup, ri.id`, personID, key, key, key)
 	if err != nil {
 		return nil, fmt.Errorf("read entry: %w", err)
 	}
@@ -1043,6 +1051,15 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 		}
 		dedupKeys = append(dedupKeys, it.Key)
 	}
+	// An entry kept out by a key it has since lost (held_keys, migration 0027) stays out.
+	if len(st.WithheldItems) > 0 {
+		parts = append(parts, `SELECT h.item_id FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
+WHERE ri.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
+		args = append(args, personID)
+		for _, it := range st.WithheldItems {
+			args = append(args, it.Key)
+		}
+	}
 	if len(dedupKeys) > 0 {
 		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
 		args = append(append(args, personID), dedupKeys...)
@@ -1095,9 +1112,12 @@ func rowRule(st ConsentState) withheldRule {
 	var parts []string
 	var args []any
 	if len(st.WithheldItems) > 0 {
-		parts = append(parts, itemKeySQL+` IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
-		for _, it := range st.WithheldItems {
-			args = append(args, it.Key)
+		in := `(?` + strings.Repeat(", ?", len(st.WithheldItems)-1) + `)`
+		parts = append(parts, itemKeySQL+` IN `+in, `ri.id IN (SELECT item_id FROM held_keys WHERE key IN `+in+`)`)
+		for range 2 {
+			for _, it := range st.WithheldItems {
+				args = append(args, it.Key)
+			}
 		}
 	}
 	if len(st.Withheld) > 0 {

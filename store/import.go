@@ -527,19 +527,18 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 	}
 	for i, s := range old {
 		out.Items++
-		read := p.Items[i]
-		it, err := im.nameItem(ctx, read)
+		it, err := im.nameItem(ctx, p.Items[i])
 		if err != nil {
 			return err
 		}
-		// A medicine known only by its Medication, stored before migration 0027
-		// under the words it had then, keeps that key: a choice to keep it out
-		// of sharing is held by it (fhir.Item.DedupKey).
-		if it.DisplayRef != "" && s.it.DisplayRef == "" && s.it.Code == "" && s.it.Display == read.Display {
-			it.DedupKey = s.it.DedupKey
-		}
 		if it == s.it && s.patient == patientID && s.person == person {
 			continue
+		}
+		// A choice to keep the entry out of sharing held by its old key still holds.
+		if old, now := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey), itemKey(im.sourceID, p.Type, p.ID, it.DedupKey); old != now {
+			if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id) VALUES (?, ?)`, old, s.id); err != nil {
+				return fmt.Errorf("keep an item's old key: %w", err)
+			}
 		}
 		// An item that no longer has a key is no other's duplicate: nothing would mark it again.
 		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET patient_id = ?, person_id = ?, section = ?, code_system = ?, code = ?,

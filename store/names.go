@@ -54,8 +54,9 @@ func (im *importer) nameOf(ctx context.Context, ref string) (*fhir.Named, error)
 }
 
 // named notes the name of a resource items may point at, just stored, and
-// names the items stored before it that point at it. A resource that no
-// longer gives a name leaves the items named as they were.
+// names the medicine items stored before it that point at it. A Medication
+// that no longer gives a name leaves its items named as they were; pages
+// show no one for an organisation or person that no longer gives a name.
 func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
 	if !fhir.NamesItems(p.Type) {
 		return nil
@@ -232,9 +233,10 @@ func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID st
 // items before the resources they point at, and a practice may be renamed.
 // Entries in a bulk load's backlog are left to its catch-up.
 func (db *DB) IndexNamesFor(ctx context.Context, sourceID, personID int64) error {
+	// "+d.source_id": read the person's items off their index, not the whole source's.
 	const entries = `item_id IN (SELECT e.id FROM record_items e WHERE e.person_id = ?1 AND e.dup = 0 AND (
     (e.source_id = ?2 AND e.organisation_ref != '')
-    OR e.dedup_key IN (SELECT d.dedup_key FROM record_items d WHERE d.person_id = ?1 AND d.source_id = ?2 AND d.organisation_ref != '' AND d.dedup_key != '')))
+    OR e.dedup_key IN (SELECT d.dedup_key FROM record_items d WHERE d.person_id = ?1 AND +d.source_id = ?2 AND d.organisation_ref != '' AND d.dedup_key != '')))
 AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)`
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {

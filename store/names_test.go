@@ -227,28 +227,9 @@ func TestItemsStoredBeforeTakeNames(t *testing.T) {
 		t.Fatalf("medicines: %+v", before)
 	}
 	// As the importer before 0027 left them, kept out of sharing by the key it gave.
-	const oldKey = "medicines|text|medicine (name not recorded)|one tablet daily"
-	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = raw.Exec(`UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '', organisation = '', dedup_key = ?`, oldKey)
-	raw.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	keepOut(t, db, store.WithholdItemQuestion(oldKey), "Medicine (name not recorded)")
-	migration0010, err := os.ReadFile("migrations/0010_bulk_load.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	view := string(migration0010)
-	view = view[strings.Index(view, "CREATE VIEW record_search_rows"):]
-	view = view[:strings.Index(view, ";")]
-	db = rerunMigration(t, db, path, 27, `DROP VIEW record_search_rows`, view,
-		`DROP INDEX record_items_display_ref`,
-		`ALTER TABLE record_items DROP COLUMN organisation_ref`, `ALTER TABLE record_items DROP COLUMN display_ref`,
-		`DROP TABLE reference_names`, `DROP TABLE reread_backlog`)
+	db = before0027(t, db, path, `UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '',
+organisation = '', dedup_key = ?`, legacyKey)
+	keepOut(t, db, store.WithholdItemQuestion(legacyKey), "Medicine (name not recorded)")
 	if got := medicinesShown(t, ctx, db); len(got) != 1 || got[0].Display != "Medicine (name not recorded)" {
 		t.Fatalf("before the re-read: %+v; the test did not put the item back as it was", got)
 	}
@@ -265,5 +246,127 @@ func TestItemsStoredBeforeTakeNames(t *testing.T) {
 	}
 	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || done {
 		t.Errorf("a second finish: %v, %v; want nothing left", done, err)
+	}
+}
+
+// legacyKey is the key the importer before 0027 gave a medicine known only by
+// a Medication, with namesRequest's dose.
+const legacyKey = "medicines|text|medicine (name not recorded)|one tablet daily"
+
+// before0027 runs update on db's file, puts the schema back as it was before
+// migration 0027, and opens the file again, which runs 0027 once more.
+func before0027(t *testing.T, db *store.DB, path, update string, args ...any) *store.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = raw.Exec(update, args...)
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	migration0010, err := os.ReadFile("migrations/0010_bulk_load.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := string(migration0010)
+	view = view[strings.Index(view, "CREATE VIEW record_search_rows"):]
+	view = view[:strings.Index(view, ";")]
+	trigger := string(migration0010)
+	trigger = trigger[strings.Index(trigger, "CREATE TRIGGER record_search_update"):]
+	trigger = trigger[:strings.Index(trigger, "END;")+len("END;")]
+	return rerunMigration(t, db, path, 27, `DROP TRIGGER record_search_update`, trigger, `DROP VIEW record_search_rows`, view,
+		`DROP INDEX record_items_display_ref`, `ALTER TABLE record_items DROP COLUMN organisation_ref`, `ALTER TABLE record_items DROP COLUMN display_ref`,
+		`DROP TABLE reference_names`, `DROP TABLE reread_backlog`, `DROP TABLE held_keys`)
+}
+
+// An entry kept out of sharing stays out when its key changes: its resource
+// changes upstream (a new dose, a medicine given by a Medication instead of
+// in place or the other way round), or an entry stored before 0027 is read
+// again and then changes again.
+func TestKeptOutEntryStaysOutWhenItsKeyChanges(t *testing.T) {
+	ctx := context.Background()
+	const med = `{"resourceType":"Medication","id":"m1","code":{"coding":[{"system":"http://snomed.info/sct","code":"322236009","display":"Paracetamol 500mg tablets"}]}}`
+	completed := strings.Replace(namesRequest("mr1", "2", "m1"), `"active"`, `"completed"`, 1)
+	for _, tc := range []struct {
+		name   string
+		first  string
+		later  []string
+		legacy bool // stored as before 0027, kept out by legacyKey, then read again
+	}{
+		{"new dose", namesCoded("mr1", "1"), []string{strings.Replace(namesCoded("mr1", "2"), "One tablet", "Two tablets", 1)}, false},
+		{"coded, then by a Medication", namesCoded("mr1", "1"), []string{namesRequest("mr1", "2", "m1")}, false},
+		{"by a Medication, then coded", namesRequest("mr1", "1", "m1"), []string{namesCoded("mr1", "2")}, false},
+		{"by a Medication, then coded, then a new dose", namesRequest("mr1", "1", "m1"),
+			[]string{namesCoded("mr1", "2"), strings.Replace(namesCoded("mr1", "3"), "One tablet", "Two tablets", 1)}, false},
+		{"stored before 0027, then a new version", namesRequest("mr1", "1", "m1"), []string{completed}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, path := mustOpenDBFile(t)
+			importAs(t, db, "gp", namesPatient, med, tc.first)
+			if tc.legacy {
+				db = before0027(t, db, path, `UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '', dedup_key = ?`, legacyKey)
+				keepOut(t, db, store.WithholdItemQuestion(legacyKey), "Medicine (name not recorded)")
+				if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				own := medicinesShown(t, ctx, db)
+				keepOut(t, db, store.WithholdItemQuestion(store.ItemKey(own[0])), own[0].Display)
+			}
+			for i, raw := range append([]string{""}, tc.later...) {
+				if raw != "" {
+					importAs(t, db, "gp", raw)
+				}
+				if got := medicinesShown(t, store.ForCarer(ctx), db); len(got) != 0 {
+					t.Errorf("after change %d a carer sees the entry kept out of sharing: %q, key %q", i, got[0].Display, got[0].DedupKey)
+				}
+				if own := medicinesShown(t, ctx, db); len(own) != 1 || !own[0].Withheld {
+					t.Errorf("after change %d the person's own page: %+v; want the entry marked as kept out", i, own)
+				}
+			}
+		})
+	}
+}
+
+// Two sources' different medicines that the importer before 0027 gave one key
+// (both unnamed, with one dose) are two entries once read again and named.
+func TestLegacyKeyNoLongerMergesDifferentMedicines(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	importAs(t, db, "a-gp", namesPatient, namesRequest("mr1", "1", "m1"), `{"resourceType":"Medication","id":"m1","code":{"text":"Sertraline 50mg tablets"}}`)
+	importAs(t, db, "b-hospital", namesPatient, namesRequest("mr2", "1", "m2"), `{"resourceType":"Medication","id":"m2","code":{"text":"Amoxicillin 500mg capsules"}}`)
+	db = before0027(t, db, path, `UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '', dedup_key = ?,
+dup = (source_id != (SELECT MIN(id) FROM sources))`, legacyKey)
+	if got := medicinesShown(t, ctx, db); len(got) != 1 {
+		t.Fatalf("before the re-read: %d medicines shown; the test did not merge them as before 0027", len(got))
+	}
+	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := medicinesShown(t, ctx, db); len(got) != 2 {
+		t.Errorf("after the re-read: %d medicines shown, want Sertraline and Amoxicillin: %+v", len(got), got)
+	}
+}
+
+// Search finds a medicine by the prescriber it names only by a reference,
+// and by the new one when that changes upstream.
+func TestSearchFollowsAChangedPrescriber(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	importAs(t, db, "gp", namesPatient,
+		`{"resourceType":"Practitioner","id":"dr1","name":[{"given":["Amara"],"family":"Okafor"}]}`,
+		`{"resourceType":"Practitioner","id":"dr2","name":[{"given":["Bob"],"family":"Zebedee"}]}`,
+		namesRequest("mr1", "1", "m1"))
+	importAs(t, db, "gp", strings.Replace(namesRequest("mr1", "2", "m1"), "Practitioner/dr1", "Practitioner/dr2", 1))
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for words, want := range map[string]int{"zebedee": 1, "okafor": 0} {
+		if res, err := db.SearchRecord(ctx, p.ID, words, store.SearchOptions{PerSection: 5}); err != nil || res.Total != want {
+			t.Errorf("search for %q: %d found, %v; want %d", words, res.Total, err, want)
+		}
 	}
 }

@@ -55,3 +55,30 @@ SELECT ri.id AS item_id, ri.person_id, ri.dedup_key,
             || COALESCE((SELECT COALESCE(NULLIF(org_name, ''), name) FROM sources WHERE id = d.source_id), ''))
         FROM record_items d WHERE d.person_id = ri.person_id AND d.dedup_key = ri.dedup_key AND d.dup = 1), '') END AS others
 FROM record_items ri WHERE ri.dup = 0;
+
+-- The keys an item was kept out of sharing by before its key changed. A
+-- choice to keep one entry out is held by the entry's key (store.ItemKey:
+-- its dedup key, or its resource when it has none), and the key can change:
+-- a medicine's dose or code corrected upstream, a medicine that comes to be
+-- given by a Medication, or the re-read below. The importer, rewriting an item
+-- in place, keeps its old key here (store/import.go writeItems), and sharing
+-- choices match an item by any of its keys (store/consent.go).
+CREATE TABLE held_keys (
+    key     TEXT NOT NULL,
+    item_id INTEGER NOT NULL REFERENCES record_items(id) ON DELETE CASCADE,
+    PRIMARY KEY (key, item_id)
+) WITHOUT ROWID;
+CREATE INDEX held_keys_item ON held_keys(item_id);
+
+-- An item's words in the search index change too when it comes to name
+-- someone else only by a reference (a prescriber changed upstream).
+DROP TRIGGER record_search_update;
+CREATE TRIGGER record_search_update AFTER UPDATE OF id, person_id, section, dup, display, code, value, detail, organisation, organisation_ref, source_id ON record_items
+WHEN (old.id IS NOT new.id OR old.person_id IS NOT new.person_id OR old.section IS NOT new.section OR old.dup IS NOT new.dup
+    OR old.display IS NOT new.display OR old.code IS NOT new.code OR old.value IS NOT new.value OR old.detail IS NOT new.detail
+    OR old.organisation IS NOT new.organisation OR old.organisation_ref IS NOT new.organisation_ref OR old.source_id IS NOT new.source_id)
+    AND NOT EXISTS (SELECT 1 FROM search_backlog WHERE after_id < old.id OR after_id < new.id) BEGIN
+    DELETE FROM record_search WHERE old.dup = 0 AND rowid = (COALESCE((SELECT n FROM search_sections WHERE slug = old.section), 0) << 40) | old.id;
+    INSERT INTO record_search (rowid, scope, display, code, value, detail, organisation, source, others)
+    SELECT fts_rowid, scope, display, code, value, detail, organisation, source, others FROM record_search_rows WHERE item_id = new.id;
+END;
