@@ -161,8 +161,11 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err := goOn("referenced resources", p.resolveReferences(ctx, client, src, personID, reconciled, sum)); err != nil {
 		return false, err
 	}
-	if err := p.DB.IndexNamesFor(ctx, src.ID, personID); err != nil {
-		return false, err
+	// When something came in, and with the daily listing in case a pull stopped just before this.
+	if sum.Added+sum.Updated > 0 || reconciled {
+		if err := p.DB.IndexNamesFor(ctx, src.ID, personID); err != nil {
+			return false, err
+		}
 	}
 	// A search whose offset pages may have shifted may have skipped a resource,
 	// which its watermark has passed: the listing finds and fetches it now. When
