@@ -604,7 +604,14 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		var items []itemRef
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) {
 			key := strings.TrimPrefix(ch.Question, withholdItemPrefix)
-			if items, err = itemRefs(ctx, tx, personID, key); err != nil {
+			if ch.Answer == "no" && !current.WithholdsItem(key) {
+				// Shared again from the entry, whose key has changed since it was kept out.
+				if key, err = keptOutKey(ctx, tx, personID, key, current); err != nil {
+					return err
+				}
+				ch.Question = WithholdItemQuestion(key)
+			}
+			if items, err = itemRefs(ctx, tx, personID, key, true); err != nil {
 				return err
 			}
 			if len(items) == 0 && ch.Answer == "yes" {
@@ -627,6 +634,13 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		next, err := current.apply(ch)
 		if err != nil {
 			return err
+		}
+		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "no" {
+			// Shared again: the entries it was held to go back to their own keys.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM held_keys WHERE key = ? AND item_id IN (SELECT id FROM record_items WHERE person_id = ?)`,
+				strings.TrimPrefix(ch.Question, withholdItemPrefix), personID); err != nil {
+				return fmt.Errorf("share an entry again: %w", err)
+			}
 		}
 		now := db.now().UTC()
 		d = ConsentDecision{PersonID: personID, Identifier: "urn:uuid:" + newUUID(), MadeAt: now, EffectiveFrom: now,
@@ -686,10 +700,14 @@ func itemKey(sourceID int64, resourceType, resourceID, dedupKey string) string {
 // itemKeySQL is ItemKey in SQL, over record_items ri.
 const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' || ri.source_id || '/' || ri.resource_type || '/' || ri.resource_id END`
 
-func itemRefs(ctx context.Context, q querier, personID int64, key string) ([]itemRef, error) {
+// itemRefs are the reports of the person's entry with this key: those known
+// by it now first, then, when held is set, those kept out of sharing by it
+// before their key changed (held_keys).
+func itemRefs(ctx context.Context, q querier, personID int64, key string, held bool) ([]itemRef, error) {
 	rows, err := q.QueryContext(ctx, `SELECT ri.id, ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
-FROM record_items ri WHERE ri.person_id = ? AND (ri.dedup_key = ? OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?)
-OR ri.id IN (SELECT item_id FROM held_keys WHERE key = ?)) ORDER BY ri.dup, ri.id`, personID, key, key, key)
+FROM record_items ri WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2)
+OR (?3 AND ri.id IN (SELECT item_id FROM held_keys WHERE key = ?2)))
+ORDER BY ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2) DESC, ri.dup, ri.id`, personID, key, held)
 	if err != nil {
 		return nil, fmt.Errorf("read entry: %w", err)
 	}
@@ -714,7 +732,7 @@ func consentInput(ctx context.Context, q querier, p Person, d ConsentDecision) (
 		in.PerformerName = p.Name()
 	}
 	for _, w := range d.State.WithheldItems {
-		refs, err := itemRefs(ctx, q, p.ID, w.Key)
+		refs, err := itemRefs(ctx, q, p.ID, w.Key, true)
 		if err != nil {
 			return in, err
 		}
@@ -755,7 +773,7 @@ WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
 	}
 	refs := make([][]itemRef, len(d.State.WithheldItems)) // each kept-out entry's reports, read once for every target
 	for i, w := range d.State.WithheldItems {
-		if refs[i], err = itemRefs(ctx, tx, p.ID, w.Key); err != nil {
+		if refs[i], err = itemRefs(ctx, tx, p.ID, w.Key, true); err != nil {
 			return err
 		}
 	}
@@ -1267,7 +1285,8 @@ func withheldResults(ctx context.Context, tx *sql.Tx, r withheldRule, filter str
 // made of codes, so telling which exist would tell what the record holds).
 func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (label, section string, err error) {
 	notFound := Errorf(ENOTFOUND, "There is no such entry in this record.")
-	refs, err := itemRefs(ctx, db.db, personID, key)
+	// Keys are made of codes: a carer is never told an entry once had one.
+	refs, err := itemRefs(ctx, db.db, personID, key, !IsForCarer(ctx))
 	if err != nil {
 		return "", "", err
 	}
@@ -1298,4 +1317,36 @@ func (db *DB) withheldItemIDs(ctx context.Context, personID int64) (map[int64]bo
 		out[id] = true
 	}
 	return out, nil
+}
+
+// keptOutKey is the key the person's entry now known by key is kept out of
+// sharing by, when its key has changed since (held_keys); else key itself.
+func keptOutKey(ctx context.Context, q querier, personID int64, key string, st ConsentState) (string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
+WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2)) ORDER BY h.key`, personID, key)
+	if err != nil {
+		return "", fmt.Errorf("read kept-out keys: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var held string
+		if err := rows.Scan(&held); err != nil {
+			return "", err
+		}
+		if st.WithholdsItem(held) {
+			return held, nil
+		}
+	}
+	return key, rows.Err()
+}
+
+// KeptOutKey is the key the person's entry known now by key is kept out of
+// sharing by: key itself, or the one it had when it was kept out, before
+// upstream changed it. The entry's "share it again" asks about that one.
+func (db *DB) KeptOutKey(ctx context.Context, personID int64, key string) (string, error) {
+	st, err := consentState(ctx, db.db, personID)
+	if err != nil || st.WithholdsItem(key) {
+		return key, err
+	}
+	return keptOutKey(ctx, db.db, personID, key, st)
 }

@@ -178,6 +178,7 @@ type importer struct {
 	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
 	touched  touchedFacts             // facts whose entries may have changed
 	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
+	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -516,16 +517,13 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 		return err
 	}
 	if len(old) != len(p.Items) || patientID == "" {
-		if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
-			return err
-		}
-		return im.queueItems(ctx, out, p, patientID)
+		return im.replaceItems(ctx, out, p, patientID, old)
 	}
 	person, err := im.personOf(ctx, patientID)
 	if err != nil {
 		return err
 	}
-	for i, s := range old {
+	for i, s := range pairItems(old, p.Items) {
 		out.Items++
 		it, err := im.nameItem(ctx, p.Items[i])
 		if err != nil {
@@ -534,11 +532,8 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 		if it == s.it && s.patient == patientID && s.person == person {
 			continue
 		}
-		// A choice to keep the entry out of sharing held by its old key still holds.
-		if old, now := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey), itemKey(im.sourceID, p.Type, p.ID, it.DedupKey); old != now {
-			if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id) VALUES (?, ?)`, old, s.id); err != nil {
-				return fmt.Errorf("keep an item's old key: %w", err)
-			}
+		if err := im.holdKeptOutKey(ctx, p, s, it.DedupKey); err != nil {
+			return err
 		}
 		// An item that no longer has a key is no other's duplicate: nothing would mark it again.
 		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET patient_id = ?, person_id = ?, section = ?, code_system = ?, code = ?,
@@ -549,6 +544,123 @@ dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, i
 		}
 		im.touched.removed(s.person, s.it.DedupKey) // its old fact lost this report, or its words changed
 		im.touched.add(person, it.DedupKey)
+	}
+	return nil
+}
+
+// pairItems gives, for each of a resource's new items, the stored item it
+// rewrites: the one with the same key if there is one (a care team listed in
+// another order keeps each member's entry), else the next left in order.
+func pairItems(old []storedItem, items []fhir.Item) []storedItem {
+	out := make([]storedItem, len(items))
+	used := make([]bool, len(old))
+	paired := make([]bool, len(items))
+	for i, it := range items {
+		for j, s := range old {
+			if !used[j] && it.DedupKey != "" && s.it.DedupKey == it.DedupKey {
+				out[i], used[j], paired[i] = s, true, true
+				break
+			}
+		}
+	}
+	j := 0
+	for i := range items {
+		if paired[i] {
+			continue
+		}
+		for used[j] {
+			j++
+		}
+		out[i], used[j] = old[j], true
+	}
+	return out
+}
+
+// Sharing choices about one entry are held by its key (ItemKey), which can
+// change when its resource does: a new dose, a corrected code. A stored item
+// kept out of sharing by a key it is about to lose keeps that key in
+// held_keys (migration 0027), and sharing choices match it by either. Only a
+// key the person keeps out is held, so a later choice about another entry
+// with the old key never catches this one.
+
+// holdKeptOutKey keeps the stored item's key when the person keeps it out of
+// sharing and the item is about to be known by another.
+func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s storedItem, newKey string) error {
+	key := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)
+	if key == itemKey(im.sourceID, p.Type, p.ID, newKey) || !s.person.Valid {
+		return nil
+	}
+	if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil || !out {
+		return err
+	}
+	if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id) VALUES (?, ?)`, key, s.id); err != nil {
+		return fmt.Errorf("keep an item's old key: %w", err)
+	}
+	return nil
+}
+
+// keepsOut reports whether the person keeps the entry with this key out of sharing.
+func (im *importer) keepsOut(ctx context.Context, person int64, key string) (bool, error) {
+	if im.consent == nil {
+		im.consent = map[int64]ConsentState{}
+	}
+	st, ok := im.consent[person]
+	if !ok {
+		var err error
+		if st, err = consentState(ctx, im.tx, person); err != nil {
+			return false, err
+		}
+		im.consent[person] = st
+	}
+	return st.WithholdsItem(key), nil
+}
+
+// replaceItems stores a resource's items in place of its old ones, which are
+// more or fewer: each new item is held to every key an old one was kept out
+// of sharing by, so a care team that gains a member keeps the one kept out
+// out (and, with them, the rest of the team's entries from this resource).
+func (im *importer) replaceItems(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string, old []storedItem) error {
+	var held []string
+	for _, s := range old {
+		if !s.person.Valid {
+			continue
+		}
+		if kept, err := im.keepsOut(ctx, s.person.Int64, itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)); err != nil {
+			return err
+		} else if kept {
+			held = append(held, itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey))
+		}
+		rows, err := im.tx.QueryContext(ctx, `SELECT key FROM held_keys WHERE item_id = ?`, s.id)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return err
+			}
+			held = append(held, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
+		return err
+	}
+	if err := im.queueItems(ctx, out, p, patientID); err != nil || len(held) == 0 {
+		return err
+	}
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	for _, k := range held {
+		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id)
+SELECT ?, id FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ?`, k, im.sourceID, p.Type, p.ID); err != nil {
+			return fmt.Errorf("keep a replaced item's kept-out key: %w", err)
+		}
 	}
 	return nil
 }

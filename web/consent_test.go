@@ -542,3 +542,32 @@ func TestChoicesTitlesNameWhoseChoices(t *testing.T) {
 		})
 	}
 }
+
+// An entry kept out of sharing whose key then changes upstream (a new dose)
+// still says so on its page, and its "Share it again" link leads to the
+// question that shares it again.
+func TestShareAgainAfterTheEntryChanged(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	token := csrfOf(t, f, jane)
+	sec, _ := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	item := sec.Items[0]
+	key := store.ItemKey(item)
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("keep out: %d", rec.Code)
+	}
+	raw := `{"resourceType":"MedicationRequest","id":"m1","status":"active","intent":"order","subject":{"reference":"Patient/jane"},` +
+		`"medicationCodeableConcept":{"text":"Metformin 500mg tablets"},"authoredOn":"2025-01-10","dosageInstruction":[{"text":"Two tablets daily"}]}`
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{{Type: "MedicationRequest", ID: "m1", Raw: []byte(raw)}}); err != nil {
+		t.Fatal(err)
+	}
+	d := doc(t, f.get(t, "/record/item/"+itoa(item.ID), jane))
+	if !strings.Contains(d.Find("main").Text(), "Kept out of sharing") {
+		t.Fatal("entry page no longer says kept out")
+	}
+	href, _ := d.Find(`a:contains("Share it again")`).Attr("href")
+	if resp := f.get(t, href, jane); resp.StatusCode != http.StatusOK {
+		t.Errorf("Share it again: %d", resp.StatusCode)
+	}
+}

@@ -60,9 +60,13 @@ FROM record_items ri WHERE ri.dup = 0;
 -- choice to keep one entry out is held by the entry's key (store.ItemKey:
 -- its dedup key, or its resource when it has none), and the key can change:
 -- a medicine's dose or code corrected upstream, a medicine that comes to be
--- given by a Medication, or the re-read below. The importer, rewriting an item
--- in place, keeps its old key here (store/import.go writeItems), and sharing
--- choices match an item by any of its keys (store/consent.go).
+-- given by a Medication, or the re-read below. The importer, rewriting an
+-- item the person keeps out, keeps its old key here (store/import.go
+-- holdKeptOutKey; a resource whose items are replaced passes its kept-out
+-- keys to the new ones), sharing choices match an item by any of its keys
+-- (store/consent.go), and sharing the entry again removes the key's rows.
+-- Only kept-out keys are held, so a later choice about another entry with
+-- the old key never catches this one.
 CREATE TABLE held_keys (
     key     TEXT NOT NULL,
     item_id INTEGER NOT NULL REFERENCES record_items(id) ON DELETE CASCADE,
