@@ -604,13 +604,6 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		var items []itemRef
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) {
 			key := strings.TrimPrefix(ch.Question, withholdItemPrefix)
-			if ch.Answer == "no" && !current.WithholdsItem(key) {
-				// Shared again from the entry, whose key has changed since it was kept out.
-				if key, err = keptOutKey(ctx, tx, personID, key, current); err != nil {
-					return err
-				}
-				ch.Question = WithholdItemQuestion(key)
-			}
 			if items, err = itemRefs(ctx, tx, personID, key, true); err != nil {
 				return err
 			}
@@ -1319,11 +1312,18 @@ func (db *DB) withheldItemIDs(ctx context.Context, personID int64) (map[int64]bo
 	return out, nil
 }
 
-// keptOutKey is the key the person's entry now known by key is kept out of
-// sharing by, when its key has changed since (held_keys); else key itself.
-func keptOutKey(ctx context.Context, q querier, personID int64, key string, st ConsentState) (string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
-WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2)) ORDER BY h.key`, personID, key)
+// KeptOutKeyOf is the key the person's entry (item) is kept out of sharing
+// by: its key now, or one it had when it was kept out, before upstream
+// changed it (held_keys); its key now when it is not kept out. The entry's
+// page asks about that key, to keep it out or share it again.
+func (db *DB) KeptOutKeyOf(ctx context.Context, personID int64, it RecordItem) (string, error) {
+	key := ItemKey(it)
+	st, err := consentState(ctx, db.db, personID)
+	if err != nil || st.WithholdsItem(key) {
+		return key, err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
+WHERE h.item_id = ? AND ri.person_id = ? ORDER BY h.key`, it.ID, personID)
 	if err != nil {
 		return "", fmt.Errorf("read kept-out keys: %w", err)
 	}
@@ -1338,15 +1338,4 @@ WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemK
 		}
 	}
 	return key, rows.Err()
-}
-
-// KeptOutKey is the key the person's entry known now by key is kept out of
-// sharing by: key itself, or the one it had when it was kept out, before
-// upstream changed it. The entry's "share it again" asks about that one.
-func (db *DB) KeptOutKey(ctx context.Context, personID int64, key string) (string, error) {
-	st, err := consentState(ctx, db.db, personID)
-	if err != nil || st.WithholdsItem(key) {
-		return key, err
-	}
-	return keptOutKey(ctx, db.db, personID, key, st)
 }

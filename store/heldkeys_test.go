@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 
@@ -159,7 +160,7 @@ func TestCarerNeverLearnsAnOldCode(t *testing.T) {
 }
 
 // An entry kept out whose key then changes is shared again from its own page
-// (by its key now), after which a carer sees it, and it is not kept out again
+// (which asks about the key it was kept out by), after which a carer sees it, and it is not kept out again
 // when its key changes back.
 func TestEntryWithChangedKeySharedAgain(t *testing.T) {
 	ctx := context.Background()
@@ -175,8 +176,12 @@ func TestEntryWithChangedKeySharedAgain(t *testing.T) {
 	if !now.Withheld || len(heldSection(t, store.ForCarer(ctx), db, jane.ID, fhir.SectionConditions)) != 0 {
 		t.Fatalf("after the code changed: %+v; want it still kept out", now)
 	}
-	if _, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(now)), Answer: "no"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatalf("share again by the key the entry page links: %v", err)
+	key, err := db.KeptOutKeyOf(ctx, jane.ID, now)
+	if err != nil || key != store.ItemKey(it) {
+		t.Fatalf("the entry's kept-out key: %q, %v; want the one it was kept out by, %q", key, err, store.ItemKey(it))
+	}
+	if _, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(key), Answer: "no"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatalf("share again by the key the entry page asks about: %v", err)
 	}
 	for i, code := range []string{"", "195967001"} {
 		if code != "" {
@@ -184,6 +189,91 @@ func TestEntryWithChangedKeySharedAgain(t *testing.T) {
 		}
 		if got := heldSection(t, store.ForCarer(ctx), db, jane.ID, fhir.SectionConditions); len(got) != 1 {
 			t.Errorf("step %d: a carer sees %v; want the entry shared again", i, heldDisplays(got))
+		}
+	}
+}
+
+// keepOutAsthmaThenCOPD has Jane keep her GP's asthma entry out of sharing,
+// then the GP correct it to COPD.
+func keepOutAsthmaThenCOPD(t *testing.T, db *store.DB) store.Person {
+	t.Helper()
+	ctx := context.Background()
+	heldImport(t, db, "gp", res("Patient", "jane", heldPatient), condition("x1", "http://snomed.info/sct", "195967001", "Asthma"))
+	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	it := heldSection(t, ctx, db, jane.ID, fhir.SectionConditions)[0]
+	if _, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	heldImport(t, db, "gp", condition("x1", "http://snomed.info/sct", "13645005", "Chronic obstructive lung disease"))
+	return jane
+}
+
+// A carer cannot share again an entry the person keeps out by naming the key
+// it has now.
+func TestCarerCannotShareAgainByTheNewKey(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	jane := keepOutAsthmaThenCOPD(t, db)
+	carer := store.Performer{AccountID: 2, Name: "Mary Smith", Carer: true, Relationship: "daughter"}
+	if _, err := db.ChangeConsent(ctx, jane.ID, carer, store.ConsentChange{Question: store.WithholdItemQuestion("conditions|http://snomed.info/sct|13645005"), Answer: "no"}, store.ChoiceLogged(2)); err == nil {
+		t.Error("a carer's 'share it again' by the entry's key now was accepted")
+	}
+	if got := heldSection(t, store.ForCarer(ctx), db, jane.ID, fhir.SectionConditions); len(got) != 0 {
+		t.Errorf("a carer sees %v, kept out by the person", heldDisplays(got))
+	}
+}
+
+// Another source's report of what the kept-out entry says now is an entry of
+// its own to keep out: its page asks about its own key.
+func TestAnotherSourcesReportIsAskedAboutByItsOwnKey(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	jane := keepOutAsthmaThenCOPD(t, db)
+	heldImport(t, db, "hospital", res("Patient", "jane", heldPatient), condition("y2", "http://snomed.info/sct", "13645005", "Chronic obstructive lung disease"))
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id int64
+	err = raw.QueryRow(`SELECT id FROM record_items WHERE resource_id = 'y2'`).Scan(&id)
+	raw.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := db.RecordEntry(ctx, jane.ID, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if key, err := db.KeptOutKeyOf(ctx, jane.ID, e.Item); err != nil || key != store.ItemKey(e.Item) {
+		t.Errorf("the hospital's report is asked about by %q, %v; want its own key %q", key, err, store.ItemKey(e.Item))
+	}
+}
+
+// A care team that gains a member while one is kept out keeps that one out,
+// and only that one.
+func TestReplacedTeamKeepsOnlyTheKeptOutMemberOut(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	heldImport(t, db, "gp", res("Patient", "jane", heldPatient), careTeam("ct1", "Dr Ada Stone", "Nurse Bo Lee"))
+	jane, _ := db.PersonByNHSNumber(ctx, "9434765919")
+	for _, it := range heldSection(t, ctx, db, jane.ID, fhir.SectionCareTeam) {
+		if it.Display == "Dr Ada Stone" {
+			if _, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	heldImport(t, db, "gp", careTeam("ct1", "Dr Ada Stone-Hart", "Nurse Bo Lee", "Cy Pharmacist"))
+	got := heldDisplays(heldSection(t, store.ForCarer(ctx), db, jane.ID, fhir.SectionCareTeam))
+	if strings.Join(got, ", ") != "Nurse Bo Lee, Cy Pharmacist" && strings.Join(got, ", ") != "Cy Pharmacist, Nurse Bo Lee" {
+		t.Errorf("a carer sees %v; want Nurse Bo Lee and Cy Pharmacist", got)
+	}
+	for _, it := range heldSection(t, ctx, db, jane.ID, fhir.SectionCareTeam) {
+		if it.Withheld != strings.HasPrefix(it.Display, "Dr Ada") {
+			t.Errorf("the person's page marks %q as kept out: %v", it.Display, it.Withheld)
 		}
 	}
 }

@@ -523,7 +523,8 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 	if err != nil {
 		return err
 	}
-	for i, s := range pairItems(old, p.Items) {
+	for i, j := range pairItems(old, p.Items) {
+		s := old[j] // as many stored as new: every one paired
 		out.Items++
 		it, err := im.nameItem(ctx, p.Items[i])
 		if err != nil {
@@ -548,30 +549,33 @@ dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, i
 	return nil
 }
 
-// pairItems gives, for each of a resource's new items, the stored item it
-// rewrites: the one with the same key if there is one (a care team listed in
-// another order keeps each member's entry), else the next left in order.
-func pairItems(old []storedItem, items []fhir.Item) []storedItem {
-	out := make([]storedItem, len(items))
+// pairItems gives, for each of a resource's new items, the index of the
+// stored item it follows on from: the one with the same key if there is one
+// (a care team listed in another order keeps each member's entry), else the
+// next left in order; -1 when there are more new items than stored ones.
+func pairItems(old []storedItem, items []fhir.Item) []int {
+	out := make([]int, len(items))
 	used := make([]bool, len(old))
-	paired := make([]bool, len(items))
 	for i, it := range items {
+		out[i] = -1
 		for j, s := range old {
 			if !used[j] && it.DedupKey != "" && s.it.DedupKey == it.DedupKey {
-				out[i], used[j], paired[i] = s, true, true
+				out[i], used[j] = j, true
 				break
 			}
 		}
 	}
 	j := 0
 	for i := range items {
-		if paired[i] {
+		if out[i] >= 0 {
 			continue
 		}
-		for used[j] {
+		for j < len(old) && used[j] {
 			j++
 		}
-		out[i], used[j] = old[j], true
+		if j < len(old) {
+			out[i], used[j] = j, true
+		}
 	}
 	return out
 }
@@ -616,19 +620,20 @@ func (im *importer) keepsOut(ctx context.Context, person int64, key string) (boo
 }
 
 // replaceItems stores a resource's items in place of its old ones, which are
-// more or fewer: each new item is held to every key an old one was kept out
-// of sharing by, so a care team that gains a member keeps the one kept out
-// out (and, with them, the rest of the team's entries from this resource).
+// more or fewer. A new item that follows on from an old one kept out of
+// sharing (pairItems) is held to the keys it was kept out by, so a care team
+// that gains a member keeps the one kept out out, and no other.
 func (im *importer) replaceItems(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string, old []storedItem) error {
-	var held []string
-	for _, s := range old {
+	kept := make([][]string, len(old)) // each old item's kept-out keys
+	for j, s := range old {
 		if !s.person.Valid {
 			continue
 		}
-		if kept, err := im.keepsOut(ctx, s.person.Int64, itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)); err != nil {
+		key := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)
+		if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil {
 			return err
-		} else if kept {
-			held = append(held, itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey))
+		} else if out {
+			kept[j] = append(kept[j], key)
 		}
 		rows, err := im.tx.QueryContext(ctx, `SELECT key FROM held_keys WHERE item_id = ?`, s.id)
 		if err != nil {
@@ -640,7 +645,7 @@ func (im *importer) replaceItems(ctx context.Context, out *ImportResult, p fhir.
 				rows.Close()
 				return err
 			}
-			held = append(held, k)
+			kept[j] = append(kept[j], k)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -650,16 +655,38 @@ func (im *importer) replaceItems(ctx context.Context, out *ImportResult, p fhir.
 	if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
 		return err
 	}
-	if err := im.queueItems(ctx, out, p, patientID); err != nil || len(held) == 0 {
+	if err := im.queueItems(ctx, out, p, patientID); err != nil {
 		return err
 	}
-	if err := im.flush(ctx); err != nil {
-		return err
-	}
-	for _, k := range held {
-		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id)
-SELECT ?, id FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ?`, k, im.sourceID, p.Type, p.ID); err != nil {
-			return fmt.Errorf("keep a replaced item's kept-out key: %w", err)
+	pairs := pairItems(old, p.Items)
+	var ids []int64
+	for i, j := range pairs {
+		if j < 0 || len(kept[j]) == 0 {
+			continue
+		}
+		if ids == nil { // the new items' ids, in the order they were queued
+			if err := im.flush(ctx); err != nil {
+				return err
+			}
+			stored, err := readStoredItems(ctx, im.tx, `source_id = ? AND resource_type = ? AND resource_id = ?`, im.sourceID, p.Type, p.ID)
+			if err != nil {
+				return err
+			}
+			if len(stored) != len(p.Items) {
+				return nil // no patient to show them for: nothing stored
+			}
+			for _, st := range stored {
+				ids = append(ids, st.id)
+			}
+		}
+		now := itemKey(im.sourceID, p.Type, p.ID, p.Items[i].DedupKey)
+		for _, k := range kept[j] {
+			if k == now {
+				continue
+			}
+			if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id) VALUES (?, ?)`, k, ids[i]); err != nil {
+				return fmt.Errorf("keep a replaced item's kept-out key: %w", err)
+			}
 		}
 	}
 	return nil

@@ -84,8 +84,8 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 			return "", "", "", store.Errorf(store.EFORBIDDEN, "You cannot see that part of %s's record.", a.Person.Name())
 		}
 		key = store.ItemKey(e.Item)
-		if !a.Carer() {
-			if key, err = s.db.KeptOutKey(c.Request().Context(), a.Person.ID, key); err != nil {
+		if !a.Carer() { // an entry kept out under a key it has since lost is asked about by that key
+			if key, err = s.db.KeptOutKeyOf(c.Request().Context(), a.Person.ID, e.Item); err != nil {
 				return "", "", "", err
 			}
 		}
@@ -99,13 +99,6 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 	// cannot see and one that does not exist are all the same: keys are made of
 	// codes, so any difference would tell them what the record holds.
 	notFound := store.Errorf(store.ENOTFOUND, "There is no such entry in this record.")
-	if !a.Carer() && key != "" {
-		// An entry whose key changed upstream since it was kept out is shared again by its old one.
-		var err error
-		if key, err = s.db.KeptOutKey(c.Request().Context(), a.Person.ID, key); err != nil {
-			return "", "", "", err
-		}
-	}
 	for _, w := range st.WithheldItems {
 		if w.Key == key {
 			if a.Carer() {
