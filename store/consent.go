@@ -613,6 +613,15 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 			if ch.Answer == "no" && !current.WithholdsItem(key) {
 				return Errorf(EINVALID, "That entry is not kept out of sharing.")
 			}
+			if ch.Answer == "yes" && !current.WithholdsItem(key) {
+				// Already kept out by the key it had before upstream changed it (held_keys):
+				// a second choice would have to be shared again apart.
+				if held, err := allHeldOut(ctx, tx, items, current); err != nil {
+					return err
+				} else if held {
+					return Errorf(EINVALID, "That entry is already kept out of sharing.")
+				}
+			}
 			// The label is the entry's own name, or the one it had when it was kept out.
 			ch.Label = ""
 			if len(items) > 0 {
@@ -1338,4 +1347,29 @@ WHERE h.item_id = ? AND ri.person_id = ? ORDER BY h.key`, it.ID, personID)
 		}
 	}
 	return key, rows.Err()
+}
+
+// allHeldOut reports whether every one of the reports is kept out of sharing
+// by a key it had before upstream changed it (held_keys).
+func allHeldOut(ctx context.Context, q querier, items []itemRef, st ConsentState) (bool, error) {
+	for _, it := range items {
+		rows, err := q.QueryContext(ctx, `SELECT key FROM held_keys WHERE item_id = ?`, it.ItemID)
+		if err != nil {
+			return false, err
+		}
+		held := false
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return false, err
+			}
+			held = held || st.WithholdsItem(k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || !held {
+			return false, err
+		}
+	}
+	return len(items) > 0, nil
 }

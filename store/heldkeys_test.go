@@ -277,3 +277,20 @@ func TestReplacedTeamKeepsOnlyTheKeptOutMemberOut(t *testing.T) {
 		}
 	}
 }
+
+// An entry kept out by the key it had before upstream changed it is not kept
+// out a second time by its key now: it would then need sharing again twice.
+func TestEntryKeptOutUnderItsOldKeyIsNotKeptOutTwice(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	jane := keepOutAsthmaThenCOPD(t, db)
+	_, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion("conditions|http://snomed.info/sct|13645005"), Answer: "yes"}, store.ChoiceLogged(1))
+	if store.ErrorCode(err) != store.EINVALID {
+		t.Errorf("keeping it out again by its key now: %v; want it refused as already kept out", err)
+	}
+	// Another source's report of what it says now is an entry of its own, and may be kept out.
+	heldImport(t, db, "hospital", res("Patient", "jane", heldPatient), condition("y2", "http://snomed.info/sct", "13645005", "Chronic obstructive lung disease"))
+	if _, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion("conditions|http://snomed.info/sct|13645005"), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Errorf("keeping out the hospital's report: %v", err)
+	}
+}
