@@ -30,7 +30,8 @@ CREATE TABLE reference_names (
 -- next bulk-load finishing step (store.FinishStalledBulkLoad: the serve
 -- worker at start, portal sync or import): its items are written again in
 -- place where they changed, so they keep their ids and the access log still
--- names them, and a named resource's name is noted (store/names.go).
+-- names them (unless a resource now gives more or fewer), and a named
+-- resource's name is noted (store/names.go).
 -- Resources with a rowid above after_rowid and up to upto_rowid are left.
 CREATE TABLE reread_backlog (after_rowid INTEGER NOT NULL, upto_rowid INTEGER NOT NULL);
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
@@ -38,7 +39,8 @@ INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM r
 -- The search index reads who took part as the pages do (store/record.go
 -- itemOrganisation): through the reference, when the resource gave only that.
 -- A practice renamed later is found by its new name once its entries are
--- indexed again (each sync of the person does so: store.IndexNamesFor).
+-- indexed again (a sync of the person that brings anything in, or the
+-- daily listing, does so: store.IndexNamesFor).
 DROP VIEW record_search_rows;
 CREATE VIEW record_search_rows AS
 SELECT ri.id AS item_id, ri.person_id, ri.dedup_key,
