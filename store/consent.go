@@ -616,7 +616,7 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 			if ch.Answer == "yes" && !current.WithholdsItem(key) {
 				// Already kept out by the key it had before upstream changed it (held_keys):
 				// a second choice would have to be shared again apart.
-				if held, err := allHeldOut(ctx, tx, items, current); err != nil {
+				if held, err := allHeldOut(ctx, tx, personID, items, current); err != nil {
 					return err
 				} else if held {
 					return Errorf(EINVALID, "That entry is already kept out of sharing.")
@@ -1331,44 +1331,48 @@ func (db *DB) KeptOutKeyOf(ctx context.Context, personID int64, it RecordItem) (
 	if err != nil || st.WithholdsItem(key) {
 		return key, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
-WHERE h.item_id = ? AND ri.person_id = ? ORDER BY h.key`, it.ID, personID)
+	held, err := heldKeys(ctx, db.db, personID, it.ID)
 	if err != nil {
-		return "", fmt.Errorf("read kept-out keys: %w", err)
+		return "", err
+	}
+	for _, k := range held {
+		if st.WithholdsItem(k) {
+			return k, nil
+		}
+	}
+	return key, nil
+}
+
+// heldKeys are the keys the person's item had before upstream changed it,
+// kept because the person kept the entry out of sharing by them (held_keys).
+func heldKeys(ctx context.Context, q querier, personID, itemID int64) ([]string, error) {
+	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
+WHERE h.item_id = ? AND ri.person_id = ? ORDER BY h.key`, itemID, personID)
+	if err != nil {
+		return nil, fmt.Errorf("read kept-out keys: %w", err)
 	}
 	defer rows.Close()
+	var out []string
 	for rows.Next() {
-		var held string
-		if err := rows.Scan(&held); err != nil {
-			return "", err
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
 		}
-		if st.WithholdsItem(held) {
-			return held, nil
-		}
+		out = append(out, k)
 	}
-	return key, rows.Err()
+	return out, rows.Err()
 }
 
 // allHeldOut reports whether every one of the reports is kept out of sharing
 // by a key it had before upstream changed it (held_keys).
-func allHeldOut(ctx context.Context, q querier, items []itemRef, st ConsentState) (bool, error) {
+func allHeldOut(ctx context.Context, q querier, personID int64, items []itemRef, st ConsentState) (bool, error) {
 	for _, it := range items {
-		rows, err := q.QueryContext(ctx, `SELECT key FROM held_keys WHERE item_id = ?`, it.ItemID)
+		held, err := heldKeys(ctx, q, personID, it.ItemID)
 		if err != nil {
 			return false, err
 		}
-		held := false
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return false, err
-			}
-			held = held || st.WithholdsItem(k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || !held {
-			return false, err
+		if !slices.ContainsFunc(held, st.WithholdsItem) {
+			return false, nil
 		}
 	}
 	return len(items) > 0, nil

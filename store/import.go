@@ -635,22 +635,11 @@ func (im *importer) replaceItems(ctx context.Context, out *ImportResult, p fhir.
 		} else if out {
 			kept[j] = append(kept[j], key)
 		}
-		rows, err := im.tx.QueryContext(ctx, `SELECT key FROM held_keys WHERE item_id = ?`, s.id)
+		held, err := heldKeys(ctx, im.tx, s.person.Int64, s.id)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var k string
-			if err := rows.Scan(&k); err != nil {
-				rows.Close()
-				return err
-			}
-			kept[j] = append(kept[j], k)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+		kept[j] = append(kept[j], held...)
 	}
 	if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
 		return err
