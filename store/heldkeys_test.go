@@ -87,7 +87,7 @@ func TestLaterChoiceNeverCatchesAnEntryThatChangedKey(t *testing.T) {
 }
 
 // A care team member kept out of sharing stays out when the team's resource
-// changes so that its items are replaced (a member renamed, one added).
+// changes and gains a member (a member renamed, one added).
 func TestKeptOutMemberStaysOutWhenTheTeamChanges(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

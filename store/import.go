@@ -288,20 +288,29 @@ func (im *importer) queueItems(ctx context.Context, out *ImportResult, p fhir.Pr
 		return err
 	}
 	for _, it := range p.Items {
-		if it, err = im.nameItem(ctx, it); err != nil {
+		if err := im.queueItem(ctx, out, p, patientID, person, it); err != nil {
 			return err
 		}
-		im.pending = append(im.pending, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
-			it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
-			sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef)
-		if len(im.pending) == itemsPerInsert*itemArgs {
-			if err := im.flush(ctx); err != nil {
-				return err
-			}
-		}
-		im.touched.add(person, it.DedupKey)
-		out.Items++
 	}
+	return nil
+}
+
+// queueItem queues one record item of the resource for inserting.
+func (im *importer) queueItem(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string, person sql.NullInt64, it fhir.Item) error {
+	it, err := im.nameItem(ctx, it)
+	if err != nil {
+		return err
+	}
+	im.pending = append(im.pending, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
+		it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
+		sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef)
+	if len(im.pending) == itemsPerInsert*itemArgs {
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
+	}
+	im.touched.add(person, it.DedupKey)
+	out.Items++
 	return nil
 }
 
@@ -504,27 +513,36 @@ func (db *DB) ResourceCounts(ctx context.Context) (map[string]int, error) {
 }
 
 // writeItems stores the record items of a resource stored before in place of
-// its old ones. When they are as many, each is rewritten where it differs, so
-// it keeps its id: the access log names the entries viewed by id, and a link
-// to an entry still leads to it after its resource changes upstream. When
-// there are more or fewer, they are replaced.
+// its old ones. Each new item that follows on from a stored one (pairItems)
+// is rewritten where it differs, so it keeps its id: the access log names the
+// entries viewed by id, and a link to an entry still leads to it after its
+// resource changes upstream. A new item with none to follow on from is added,
+// and a stored one that none follows on from is removed.
 func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string) error {
 	if err := im.flush(ctx); err != nil {
 		return err
+	}
+	if patientID == "" { // no longer about a patient: nothing to show in a record
+		return im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID)
 	}
 	old, err := readStoredItems(ctx, im.tx, `source_id = ? AND resource_type = ? AND resource_id = ?`, im.sourceID, p.Type, p.ID)
 	if err != nil {
 		return err
 	}
-	if len(old) != len(p.Items) || patientID == "" {
-		return im.replaceItems(ctx, out, p, patientID, old)
-	}
 	person, err := im.personOf(ctx, patientID)
 	if err != nil {
 		return err
 	}
+	followed := make([]bool, len(old))
 	for i, j := range pairItems(old, p.Items) {
-		s := old[j] // as many stored as new: every one paired
+		if j < 0 {
+			if err := im.queueItem(ctx, out, p, patientID, person, p.Items[i]); err != nil {
+				return err
+			}
+			continue
+		}
+		s := old[j]
+		followed[j] = true
 		out.Items++
 		it, err := im.nameItem(ctx, p.Items[i])
 		if err != nil {
@@ -545,6 +563,15 @@ dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, i
 		}
 		im.touched.removed(s.person, s.it.DedupKey) // its old fact lost this report, or its words changed
 		im.touched.add(person, it.DedupKey)
+	}
+	for j, s := range old {
+		if followed[j] {
+			continue
+		}
+		if _, err := im.tx.ExecContext(ctx, `DELETE FROM record_items WHERE id = ?`, s.id); err != nil {
+			return fmt.Errorf("remove a record item: %w", err)
+		}
+		im.touched.removed(s.person, s.it.DedupKey)
 	}
 	return nil
 }
@@ -617,66 +644,4 @@ func (im *importer) keepsOut(ctx context.Context, person int64, key string) (boo
 		im.consent[person] = st
 	}
 	return st.WithholdsItem(key), nil
-}
-
-// replaceItems stores a resource's items in place of its old ones, which are
-// more or fewer. A new item that follows on from an old one kept out of
-// sharing (pairItems) is held to the keys it was kept out by, so a care team
-// that gains a member keeps the one kept out out, and no other.
-func (im *importer) replaceItems(ctx context.Context, out *ImportResult, p fhir.Prepared, patientID string, old []storedItem) error {
-	kept := make([][]string, len(old)) // each old item's kept-out keys
-	for j, s := range old {
-		if !s.person.Valid {
-			continue
-		}
-		key := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)
-		if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil {
-			return err
-		} else if out {
-			kept[j] = append(kept[j], key)
-		}
-		held, err := heldKeys(ctx, im.tx, s.person.Int64, s.id)
-		if err != nil {
-			return err
-		}
-		kept[j] = append(kept[j], held...)
-	}
-	if err := im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID); err != nil {
-		return err
-	}
-	if err := im.queueItems(ctx, out, p, patientID); err != nil {
-		return err
-	}
-	pairs := pairItems(old, p.Items)
-	var ids []int64
-	for i, j := range pairs {
-		if j < 0 || len(kept[j]) == 0 {
-			continue
-		}
-		if ids == nil { // the new items' ids, in the order they were queued
-			if err := im.flush(ctx); err != nil {
-				return err
-			}
-			stored, err := readStoredItems(ctx, im.tx, `source_id = ? AND resource_type = ? AND resource_id = ?`, im.sourceID, p.Type, p.ID)
-			if err != nil {
-				return err
-			}
-			if len(stored) != len(p.Items) {
-				return nil // no patient to show them for: nothing stored
-			}
-			for _, st := range stored {
-				ids = append(ids, st.id)
-			}
-		}
-		now := itemKey(im.sourceID, p.Type, p.ID, p.Items[i].DedupKey)
-		for _, k := range kept[j] {
-			if k == now {
-				continue
-			}
-			if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id) VALUES (?, ?)`, k, ids[i]); err != nil {
-				return fmt.Errorf("keep a replaced item's kept-out key: %w", err)
-			}
-		}
-	}
-	return nil
 }

@@ -525,7 +525,8 @@ func TestImportKeepsTheNewerVersion(t *testing.T) {
 // A resource changed upstream has its record items rewritten in place: they
 // keep their ids, so the access log still names the entries viewed and a link
 // to an entry still leads to it. Moved to another patient, its item moves
-// with it; with more items than before, they are replaced.
+// with it. A member who joins a care team is added and one who leaves is
+// removed, and the others keep their entries.
 func TestUpdatedResourceKeepsItsItems(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -592,8 +593,25 @@ func TestUpdatedResourceKeepsItsItems(t *testing.T) {
 	if res, err := db.SearchRecord(ctx, p1.ID, "pulse", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 0 {
 		t.Errorf("the first patient's search after the move: %+v, %v; want nothing", res, err)
 	}
-	put(team("2", "a", "b"))
-	if got := items(p1.ID, "care-team"); len(got) != 2 {
-		t.Errorf("care team after a member joined: %+v; want two", got)
+	ids := func() map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		for _, it := range items(p1.ID, "care-team") {
+			out[it.Display] = it.ID
+		}
+		return out
+	}
+	was := ids()
+	put(team("2", "b", "a"))
+	joined := ids()
+	if len(joined) != 2 || joined["Dr a"] != was["Dr a"] || joined["Dr b"] == 0 {
+		t.Errorf("care team after a member joined: %v; want Dr a still item %d, and Dr b", joined, was["Dr a"])
+	}
+	put(team("3", "b"))
+	if left := ids(); len(left) != 1 || left["Dr b"] != joined["Dr b"] {
+		t.Errorf("care team after a member left: %v; want only Dr b, still item %d", left, joined["Dr b"])
+	}
+	if res, err := db.SearchRecord(ctx, p1.ID, "Dr a", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 0 {
+		t.Errorf("search after a member left: %+v, %v; want nothing for them", res, err)
 	}
 }

@@ -30,7 +30,7 @@ CREATE TABLE reference_names (
 -- next bulk-load finishing step (store.FinishStalledBulkLoad: the serve
 -- worker at start, portal sync or import): its items are written again in
 -- place where they changed, so they keep their ids and the access log still
--- names them (unless a resource now gives more or fewer), and a named
+-- names them, and a named
 -- resource's name is noted (store/names.go).
 -- Resources with a rowid above after_rowid and up to upto_rowid are left.
 CREATE TABLE reread_backlog (after_rowid INTEGER NOT NULL, upto_rowid INTEGER NOT NULL);
@@ -64,8 +64,8 @@ FROM record_items ri WHERE ri.dup = 0;
 -- a medicine's dose or code corrected upstream, a medicine that comes to be
 -- given by a Medication, or the re-read below. The importer, rewriting an
 -- item the person keeps out, keeps its old key here (store/import.go
--- holdKeptOutKey; a resource whose items are replaced passes its kept-out
--- keys to the new ones), sharing choices match an item by any of its keys
+-- holdKeptOutKey; an item keeps its held keys when its resource gains or
+-- loses items), sharing choices match an item by any of its keys
 -- (store/consent.go), and sharing the entry again removes the key's rows.
 -- Only kept-out keys are held, so a later choice about another entry with
 -- the old key never catches this one.
