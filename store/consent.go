@@ -738,13 +738,31 @@ func consentInput(ctx context.Context, q querier, p Person, d ConsentDecision) (
 		if err != nil {
 			return in, err
 		}
-		it := fhir.ConsentItem{Display: w.Label}
-		if len(refs) > 0 {
-			it.System, it.Code = refs[0].System, refs[0].Code
-		}
-		in.WithheldItems = append(in.WithheldItems, it)
+		in.WithheldItems = append(in.WithheldItems, consentItem(w, refs, 0))
 	}
 	return in, nil
+}
+
+// consentItem is how a Consent names an entry kept out of sharing: by the
+// code and words of the first of its reports (itemRefs) with a code, as it
+// has them now, since upstream may have changed them since the choice; and by
+// every one of its resources at the source the Consent goes to (none when
+// sourceID is 0).
+func consentItem(w WithheldItem, refs []itemRef, sourceID int64) fhir.ConsentItem {
+	it := fhir.ConsentItem{Display: w.Label}
+	if i := slices.IndexFunc(refs, func(r itemRef) bool { return r.Code != "" }); i >= 0 {
+		it.System, it.Code = refs[i].System, refs[i].Code
+		if refs[i].Display != "" {
+			it.Display = refs[i].Display
+		}
+	}
+	for _, r := range refs {
+		ref := fhir.ResourceRef{Type: r.Type, ID: r.ID}
+		if r.SourceID == sourceID && !slices.Contains(it.Resources, ref) {
+			it.Resources = append(it.Resources, ref)
+		}
+	}
+	return it
 }
 
 // queueDeliveries writes one outbox row per upstream FHIR server holding the
@@ -784,16 +802,7 @@ WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
 		at.PatientRef = "Patient/" + t.patient
 		at.WithheldItems = nil
 		for i, w := range d.State.WithheldItems {
-			it := fhir.ConsentItem{Display: w.Label}
-			for _, r := range refs[i] {
-				if it.Code == "" {
-					it.System, it.Code = r.System, r.Code
-				}
-				if r.SourceID == t.src.ID && it.ID == "" {
-					it.Type, it.ID = r.Type, r.ID
-				}
-			}
-			at.WithheldItems = append(at.WithheldItems, it)
+			at.WithheldItems = append(at.WithheldItems, consentItem(w, refs[i], t.src.ID))
 		}
 		body, err := fhir.BuildConsent(at)
 		if err != nil {

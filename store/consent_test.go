@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -753,5 +754,68 @@ func TestWithheldFilterSearch(t *testing.T) {
 	}
 	if got := search(ctx, "disorder"); len(got) != 2 {
 		t.Errorf("the person's own search finds %v", got)
+	}
+}
+
+// A Consent names every resource the source holds for an entry kept out (a
+// fact recorded twice, a repeat prescription), since a provision's data
+// matches only what it lists; and the entry's code and words as they are now.
+func TestConsentNamesEveryResourceOfAnEntry(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test",
+		[]fhir.Resource{condition("c6", "http://snomed.info/sct", "44054006", "Type 2 diabetes")}); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionConditions, 1, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	for _, it := range sec.Items {
+		if it.Code == "44054006" {
+			key = store.ItemKey(it)
+		}
+	}
+	if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(key), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("claimed %+v, %v; want the one delivery", items, err)
+	}
+	var body struct {
+		Provision struct {
+			Provision []struct {
+				Type  string
+				Class []struct{ Code string }
+				Code  []struct {
+					Coding []struct{ Code string }
+				}
+				Data []struct {
+					Reference struct{ Reference string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(items[0].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	var refs []string
+	found := false
+	for _, p := range body.Provision.Provision {
+		if len(p.Code) == 1 && len(p.Code[0].Coding) == 1 && p.Code[0].Coding[0].Code == "44054006" {
+			found = true
+			for _, d := range p.Data {
+				refs = append(refs, d.Reference.Reference)
+			}
+			if len(p.Class) != 1 || p.Class[0].Code != "Condition" {
+				t.Errorf("the provision's class: %+v; want Condition once", p.Class)
+			}
+		}
+	}
+	slices.Sort(refs)
+	if !found || strings.Join(refs, " ") != "Condition/c1 Condition/c6" {
+		t.Errorf("the provision keeping diabetes out names %v (found: %v); want Condition/c1 and Condition/c6\n%s", refs, found, items[0].Body)
 	}
 }

@@ -59,13 +59,17 @@ func RelationshipCode(words string) (code, display string, ok bool) {
 	return c[0], c[1], ok
 }
 
-// ConsentItem is one entry a person keeps out of sharing: its resource at the
-// source the Consent goes to (if any) and its code, so other holders of the same fact can honour it.
+// ConsentItem is one entry a person keeps out of sharing: its resources at
+// the source the Consent goes to (if any) and its code, so other holders of
+// the same fact can honour it.
 type ConsentItem struct {
-	Type, ID     string // the resource at this source, or "" when the source holds none
+	Resources    []ResourceRef // every report of it at this source (a repeat prescription is several); none when the source holds none
 	System, Code string
 	Display      string
 }
+
+// ResourceRef names one resource at a source.
+type ResourceRef struct{ Type, ID string }
 
 // ConsentInput is everything a Consent records about one decision.
 type ConsentInput struct {
@@ -172,20 +176,31 @@ func BuildConsent(in ConsentInput) ([]byte, error) {
 	}
 	for _, it := range in.WithheldItems {
 		p := map[string]any{"type": "deny", "purpose": allPurposes}
-		if it.Type != "" {
-			p["class"] = []any{coding(SystemResourceTypes, it.Type, "")}
+		// A provision's criteria all apply at once, and each lists what it
+		// matches: the entry's every resource here, and their types.
+		var classes, data []any
+		seen := map[string]bool{}
+		for _, r := range it.Resources {
+			if !seen[r.Type] {
+				seen[r.Type] = true
+				classes = append(classes, coding(SystemResourceTypes, r.Type, ""))
+			}
+			ref := map[string]any{"reference": r.Type + "/" + r.ID}
+			if it.Display != "" {
+				ref["display"] = it.Display
+			}
+			data = append(data, map[string]any{"meaning": "instance", "reference": ref})
+		}
+		if len(classes) > 0 {
+			p["class"] = classes
 		}
 		if it.Code != "" && it.System != "" {
 			p["code"] = []any{concept(it.System, it.Code, "", it.Display)}
 		} else if it.Display != "" {
 			p["code"] = []any{map[string]any{"text": it.Display}}
 		}
-		if it.Type != "" && it.ID != "" {
-			ref := map[string]any{"reference": it.Type + "/" + it.ID}
-			if it.Display != "" {
-				ref["display"] = it.Display
-			}
-			p["data"] = []any{map[string]any{"meaning": "instance", "reference": ref}}
+		if len(data) > 0 {
+			p["data"] = data
 		}
 		nested = append(nested, p)
 	}

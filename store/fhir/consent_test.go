@@ -201,9 +201,11 @@ func sampleInputs() map[string]fhir.ConsentInput {
 	withheld := base
 	withheld.WithheldCategories = []string{"social-care", "mental-health", "sexual-health"}
 	withheld.WithheldItems = []fhir.ConsentItem{
-		{Type: "Condition", ID: "c-42", System: "http://snomed.info/sct", Code: "370143000", Display: "Major depression disorder"},
+		{Resources: []fhir.ResourceRef{{Type: "Condition", ID: "c-42"}}, System: "http://snomed.info/sct", Code: "370143000", Display: "Major depression disorder"},
 		{System: "http://snomed.info/sct", Code: "44054006", Display: "Diabetes"}, // held by another source only
 		{Display: "A letter"},
+		{Resources: []fhir.ResourceRef{{Type: "MedicationRequest", ID: "m-1"}, {Type: "MedicationRequest", ID: "m-2"}, {Type: "MedicationStatement", ID: "s-1"}},
+			System: "http://snomed.info/sct", Code: "322236009", Display: "Paracetamol 500mg tablets"}, // a repeat prescription
 	}
 	carer := withheld
 	carer.PerformerName, carer.PerformerCarer, carer.PerformerRelationship = "Mary Smith", true, "daughter"
