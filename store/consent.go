@@ -1250,10 +1250,15 @@ func (db *DB) withheldResources(ctx context.Context, personID int64) (map[resour
 	if err != nil || r.cond == "" {
 		return nil, err
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.source_id, ri.resource_type, ri.resource_id FROM record_items ri WHERE ri.person_id = ? AND `+r.cond,
-		append([]any{personID}, r.args...)...)
+	return db.resourcesOfItems(ctx, r.cond, append([]any{personID}, r.args...)...)
+}
+
+// resourcesOfItems is every cached resource that the record items ri where
+// selects come from (its first argument is the person).
+func (db *DB) resourcesOfItems(ctx context.Context, where string, args ...any) (map[resourceKey]bool, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.source_id, ri.resource_type, ri.resource_id FROM record_items ri WHERE ri.person_id = ? AND `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("withheld resources: %w", err)
+		return nil, fmt.Errorf("resources of entries: %w", err)
 	}
 	defer rows.Close()
 	out := map[resourceKey]bool{}

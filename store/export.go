@@ -23,10 +23,13 @@ func (s Source) URI() string {
 // Bundle of type collection, each resource's meta.source naming where it came
 // from, and returns how many resources it wrote. `portal export` and the
 // download page both write through it, so the two can never differ. For a
-// carer (ForCarer) it leaves out, besides what the person keeps out of
-// sharing, what is the person's own business, as their pages are: who looked
-// at the record (AuditEvent), their choices (Consent, which can name entries
-// kept out of sharing) and who else may act for them.
+// carer (ForCarer) it holds what the carer's pages show and no more: the
+// person's Patient at each source the carer is shown, and the resources
+// behind the entries of the record, less those the person keeps out of
+// sharing. So it leaves out what is the person's own business (who looked
+// at the record, their choices, who else may act for them) and every
+// resource of a type the pages do not show (a MedicationDispense, a
+// ServiceRequest), which no sharing choice could keep out.
 func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int, error) {
 	ts, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339))
 	if _, err := fmt.Fprintf(w, `{"resourceType":"Bundle","type":"collection","timestamp":%s,"entry":[`, ts); err != nil {
@@ -43,8 +46,15 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	if err != nil {
 		return 0, err
 	}
+	var entries map[resourceKey]bool
+	if forCarer {
+		if entries, err = db.resourcesOfItems(ctx, "1", personID); err != nil {
+			return 0, err
+		}
+	}
 	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
-		if hidden[resourceKey{c.Source.ID, c.Type, c.ID}] || (forCarer && (c.Type == "AuditEvent" || c.Type == "Consent" || !shown[c.Source.ID])) {
+		k := resourceKey{c.Source.ID, c.Type, c.ID}
+		if hidden[k] || (forCarer && (!shown[c.Source.ID] || (c.Type != "Patient" && !entries[k]))) {
 			return nil
 		}
 		raw, err := fhir.WithMetaSource(c.Raw, c.Source.URI())
