@@ -397,6 +397,14 @@ func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoice
 	if err != nil {
 		return ConsentChoices{}, err
 	}
+	shown, forCarer, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return ConsentChoices{}, err
+	}
+	if up != nil && forCarer && !shown[up.Source.ID] {
+		// A carer is not told of an organisation that shows them nothing (carerSources).
+		up.Source = Source{OrgName: "an organisation that holds the record"}
+	}
 	out.Upstream = up
 	decisions, err := decisionsOf(ctx, db.db, personID)
 	if err != nil {
@@ -418,16 +426,32 @@ func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoice
 	if n := len(decisions); n > 0 {
 		out.State = decisions[n-1].State
 		out.Latest = &decisions[n-1]
-		if out.Latest.Deliveries, err = deliveriesOf(ctx, db.db, personID, []int64{out.Latest.ID}); err != nil {
+		if out.Latest.Deliveries, err = db.deliveries(ctx, personID, []int64{out.Latest.ID}); err != nil {
 			return ConsentChoices{}, err
 		}
 	}
+	// Counted for a carer too: that choices reach some organisation names none.
 	err = db.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT s.id) FROM sources s JOIN source_patients sp ON sp.source_id = s.id
 WHERE sp.person_id = ? AND s.base_url != ''`, personID).Scan(&out.Receivers)
 	if err != nil {
 		return ConsentChoices{}, fmt.Errorf("receivers of choices: %w", err)
 	}
 	return out, nil
+}
+
+// deliveries is deliveriesOf, leaving out for a carer those to an
+// organisation that shows them nothing (carerSources): that it holds the
+// person's record can say what it holds.
+func (db *DB) deliveries(ctx context.Context, personID int64, ids []int64) ([]ConsentDelivery, error) {
+	ds, err := deliveriesOf(ctx, db.db, personID, ids)
+	if err != nil {
+		return nil, err
+	}
+	shown, forCarer, err := db.carerSources(ctx, personID)
+	if err != nil || !forCarer {
+		return ds, err
+	}
+	return slices.DeleteFunc(ds, func(d ConsentDelivery) bool { return !shown[d.SourceID] }), nil
 }
 
 func startingState(up *UpstreamConsent) ConsentState {
@@ -562,7 +586,7 @@ func (db *DB) ConsentHistory(ctx context.Context, personID int64) ([]ConsentDeci
 		byID[ds[i].ID] = &ds[i]
 	}
 	for start := 0; start < len(ids); start += 500 {
-		dels, err := deliveriesOf(ctx, db.db, personID, ids[start:min(start+500, len(ids))])
+		dels, err := db.deliveries(ctx, personID, ids[start:min(start+500, len(ids))])
 		if err != nil {
 			return nil, err
 		}
@@ -1233,7 +1257,7 @@ func (db *DB) ConsentDecision(ctx context.Context, personID, id int64) (ConsentD
 	if err != nil {
 		return d, fmt.Errorf("read decision: %w", err)
 	}
-	d.Deliveries, err = deliveriesOf(ctx, db.db, personID, []int64{id})
+	d.Deliveries, err = db.deliveries(ctx, personID, []int64{id})
 	return d, err
 }
 

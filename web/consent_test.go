@@ -571,3 +571,75 @@ func TestShareAgainAfterTheEntryChanged(t *testing.T) {
 		t.Errorf("Share it again: %d", resp.StatusCode)
 	}
 }
+
+// A carer answering choices is not told of an organisation that shows them
+// nothing (a sexual health clinic whose every entry is kept out): not in the
+// list of organisations a change was sent to, nor as the one whose Consent
+// the choices start from. Deliveries to organisations they see are listed.
+func TestCarerChoicesNameNoHiddenOrganisation(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	for _, s := range []store.Source{
+		{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://127.0.0.1:1/lth"},
+		{Name: "shc", OrgName: "Leeds Sexual Health Clinic", BaseURL: "http://127.0.0.1:1/shc"},
+	} {
+		if _, err := f.db.AddSource(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parse := func(raw string) fhir.Resource {
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	imports := []struct {
+		source string
+		res    []fhir.Resource
+	}{
+		{"lth", []fhir.Resource{patient("jane-lth", "9434765919", "Jane", "Example", "1957-03-14"),
+			parse(`{"resourceType":"Condition","id":"c-copd","subject":{"reference":"Patient/jane-lth"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"13645005","display":"Chronic obstructive lung disease"}]},"recordedDate":"2024-01-01"}`)}},
+		{"shc", []fhir.Resource{patient("jane-shc", "9434765919", "Jane", "Example", "1957-03-14"),
+			parse(`{"resourceType":"Condition","id":"c-sti","subject":{"reference":"Patient/jane-shc"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"A54.9","display":"Gonococcal infection"}]},"recordedDate":"2024-02-01"}`),
+			parse(`{"resourceType":"Consent","id":"shc-consent","status":"active","scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},` +
+				`"patient":{"reference":"Patient/jane-shc"},"dateTime":"2025-06-01T09:00:00Z","provision":{"type":"permit","provision":[` +
+				`{"type":"deny","securityLabel":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"STD"}]}]}}`)}},
+	}
+	for _, im := range imports {
+		if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: im.source}, "test", im.res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	all := []string{store.ScopeChoices}
+	for _, s := range fhir.Sections() {
+		all = append(all, s.Slug)
+	}
+	forJane := f.grant(t, f.jane, f.ownAccount(t, f.jane), john, all...)
+	before := readAll(f.get(t, "/choices", john.cookie))
+	if strings.Contains(before, "Sexual Health") || !strings.Contains(before, "As recorded by an organisation that holds the record") {
+		t.Errorf("before any change, /choices names the clinic whose Consent the choices start from, or does not say where they come from")
+	}
+	rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {itoa(forJane.ID)}, "answer": {"no"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("the carer's change: %d", rec.Code)
+	}
+	done := rec.Header().Get("Location")
+	for _, path := range []string{"/choices", "/choices/history", done} {
+		body := readAll(f.get(t, path, john.cookie))
+		if strings.Contains(body, "Sexual Health") {
+			t.Errorf("%s names the clinic to the carer", path)
+		}
+		if !strings.Contains(body, "Leeds Teaching Hospitals") {
+			t.Errorf("%s does not say whether the change reached the hospital, which the carer sees", path)
+		}
+	}
+	// The person is told of every organisation.
+	for _, path := range []string{"/choices", "/choices/history"} {
+		if body := readAll(f.get(t, path, jane)); !strings.Contains(body, "Leeds Sexual Health Clinic") {
+			t.Errorf("%s does not name the clinic to the person", path)
+		}
+	}
+}
