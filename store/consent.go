@@ -662,10 +662,13 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 			return err
 		}
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "no" {
-			// Shared again: the entries it was held to go back to their own keys.
-			if _, err := tx.ExecContext(ctx, `DELETE FROM held_keys WHERE key = ? AND item_id IN (SELECT id FROM record_items WHERE person_id = ?)`,
-				strings.TrimPrefix(ch.Question, withholdItemPrefix), personID); err != nil {
-				return fmt.Errorf("share an entry again: %w", err)
+			// Shared again: the entries it was held to go back to their own keys,
+			// and none that comes back is kept out by it (held_keys_waiting).
+			for _, table := range []string{"held_keys", "held_keys_waiting"} {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE key = ? AND person_id = ?`,
+					strings.TrimPrefix(ch.Question, withholdItemPrefix), personID); err != nil {
+					return fmt.Errorf("share an entry again: %w", err)
+				}
 			}
 		}
 		now := db.now().UTC()
@@ -732,7 +735,7 @@ const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' 
 func itemRefs(ctx context.Context, q querier, personID int64, key string, held bool) ([]itemRef, error) {
 	rows, err := q.QueryContext(ctx, `SELECT ri.id, ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
 FROM record_items ri WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2)
-OR (?3 AND ri.id IN (SELECT item_id FROM held_keys WHERE key = ?2)))
+OR (?3 AND ri.id IN (SELECT item_id FROM held_keys WHERE person_id = ?1 AND key = ?2)))
 ORDER BY ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2) DESC, ri.dup, ri.id`, personID, key, held)
 	if err != nil {
 		return nil, fmt.Errorf("read entry: %w", err)
@@ -1106,8 +1109,8 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 	}
 	// An entry kept out by a key it has since lost (held_keys, migration 0027) stays out.
 	if len(st.WithheldItems) > 0 {
-		parts = append(parts, `SELECT h.item_id FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
-WHERE ri.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
+		parts = append(parts, `SELECT h.item_id FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
+WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
 		args = append(args, personID)
 		for _, it := range st.WithheldItems {
 			args = append(args, it.Key)
@@ -1166,7 +1169,7 @@ func rowRule(st ConsentState) withheldRule {
 	var args []any
 	if len(st.WithheldItems) > 0 {
 		in := `(?` + strings.Repeat(", ?", len(st.WithheldItems)-1) + `)`
-		parts = append(parts, itemKeySQL+` IN `+in, `ri.id IN (SELECT item_id FROM held_keys WHERE key IN `+in+`)`)
+		parts = append(parts, itemKeySQL+` IN `+in, `ri.id IN (SELECT item_id FROM held_keys WHERE person_id = ri.person_id AND key IN `+in+`)`)
 		for range 2 {
 			for _, it := range st.WithheldItems {
 				args = append(args, it.Key)
@@ -1384,8 +1387,8 @@ func (db *DB) KeptOutKeyOf(ctx context.Context, personID int64, it RecordItem) (
 // heldKeys are the keys the person's item had before upstream changed it,
 // kept because the person kept the entry out of sharing by them (held_keys).
 func heldKeys(ctx context.Context, q querier, personID, itemID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id
-WHERE h.item_id = ? AND ri.person_id = ? ORDER BY h.key`, itemID, personID)
+	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
+WHERE h.item_id = ? AND h.person_id = ? ORDER BY h.key`, itemID, personID)
 	if err != nil {
 		return nil, fmt.Errorf("read kept-out keys: %w", err)
 	}

@@ -171,7 +171,6 @@ type importer struct {
 	opts     ImportOptions
 	insert   *sql.Stmt
 	update   *sql.Stmt
-	delItems *sql.Stmt
 	addItem  *sql.Stmt
 	addItems *sql.Stmt                // itemsPerInsert items in one statement
 	pending  []any                    // the arguments of items not yet inserted, itemArgs each
@@ -179,6 +178,7 @@ type importer struct {
 	touched  touchedFacts             // facts whose entries may have changed
 	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
 	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
+	waiting  bool                     // whether the source has kept-out keys waiting for removed items to come back (removeItem)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -199,7 +199,6 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		// newer one) is left out: the cache never goes back in time.
 		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
 WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7 AND NOT COALESCE(julianday(last_updated) > julianday(?5), 0)`},
-		{&im.delItems, deleteItemsSQL},
 		{&im.addItem, addItemsSQL(1)},
 		{&im.addItems, addItemsSQL(itemsPerInsert)},
 	}
@@ -209,11 +208,15 @@ WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7 AND NOT COALES
 			return nil, fmt.Errorf("prepare import: %w", err)
 		}
 	}
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM held_keys_waiting WHERE source_id = ?)`, id).Scan(&im.waiting); err != nil {
+		im.close()
+		return nil, fmt.Errorf("look for kept-out keys waiting: %w", err)
+	}
 	return im, nil
 }
 
 func (im *importer) close() {
-	for _, s := range []*sql.Stmt{im.insert, im.update, im.delItems, im.addItem, im.addItems} {
+	for _, s := range []*sql.Stmt{im.insert, im.update, im.addItem, im.addItems} {
 		if s != nil {
 			s.Close()
 		}
@@ -301,9 +304,9 @@ func (im *importer) queueItem(ctx context.Context, out *ImportResult, p fhir.Pre
 	if err != nil {
 		return err
 	}
-	im.pending = append(im.pending, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
+	im.pending = append(im.pending, nil /* its id, given by flush */, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
 		it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
-		sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef)
+		sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part)
 	if len(im.pending) == itemsPerInsert*itemArgs {
 		if err := im.flush(ctx); err != nil {
 			return err
@@ -318,18 +321,35 @@ func (im *importer) queueItem(ctx context.Context, out *ImportResult, p fhir.Pre
 // cost a bulk load as much as the row itself.
 const (
 	itemsPerInsert = 32
-	itemArgs       = 18
+	itemArgs       = 20
 )
 
 func addItemsSQL(n int) string {
 	row := `(?` + strings.Repeat(", ?", itemArgs-1) + `)`
-	return `INSERT INTO record_items (source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key, exact, organisation_ref, display_ref) VALUES ` + row + strings.Repeat(", "+row, n-1)
+	return `INSERT INTO record_items (id, source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
+display, date, status, value, organisation, detail, dedup_key, exact, organisation_ref, display_ref, part) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
 // flush inserts the items put so far. Anything that reads or changes
-// record_items in the import flushes first.
+// record_items in the import flushes first. It gives each item an id above
+// any given before (record_item_ids, migration 0028): the access log names
+// entries by id, so an id is never given to a second entry, as SQLite would
+// give a deleted newest item's.
 func (im *importer) flush(ctx context.Context) error {
+	if len(im.pending) == 0 {
+		return nil
+	}
+	var high int64
+	if err := im.tx.QueryRowContext(ctx, `SELECT MAX(high, COALESCE((SELECT MAX(id) FROM record_items), 0)) FROM record_item_ids`).Scan(&high); err != nil {
+		return fmt.Errorf("read the highest item id: %w", err)
+	}
+	for i := 0; i < len(im.pending); i += itemArgs {
+		high++
+		im.pending[i] = high
+	}
+	if _, err := im.tx.ExecContext(ctx, `UPDATE record_item_ids SET high = ?`, high); err != nil {
+		return fmt.Errorf("note the highest item id: %w", err)
+	}
 	for done := 0; done < len(im.pending); {
 		stmt, n := im.addItem, itemArgs
 		if len(im.pending)-done >= itemsPerInsert*itemArgs {
@@ -340,7 +360,39 @@ func (im *importer) flush(ctx context.Context) error {
 		}
 		done += n
 	}
+	if im.waiting {
+		if err := im.keepOutAgain(ctx); err != nil {
+			return err
+		}
+	}
 	im.pending = im.pending[:0] // the same array for the next items
+	return nil
+}
+
+// keepOutAgain holds each item just inserted to the keys waiting for its
+// entry (removeItem): the first item of the same resource, part and person.
+func (im *importer) keepOutAgain(ctx context.Context) error {
+	const where = `source_id = ?2 AND resource_type = ?3 AND resource_id = ?4 AND part = ?5 AND person_id = ?6`
+	for i := 0; i < len(im.pending); i += itemArgs {
+		row := im.pending[i : i+itemArgs] // as queueItem lays it out
+		person := row[5].(sql.NullInt64)
+		if !person.Valid {
+			continue
+		}
+		typ, id, key := row[2].(string), row[3].(string), row[15].(string)
+		args := []any{row[0], im.sourceID, typ, id, row[19], person.Int64, itemKey(im.sourceID, typ, id, key)}
+		res, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id)
+SELECT person_id, key, ?1 FROM held_keys_waiting WHERE `+where+` AND key != ?7`, args...)
+		if err != nil {
+			return fmt.Errorf("keep an entry out again: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue
+		}
+		if _, err := im.tx.ExecContext(ctx, `DELETE FROM held_keys_waiting WHERE `+where, args[:6]...); err != nil {
+			return fmt.Errorf("keep an entry out again: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -522,19 +574,32 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 	if err := im.flush(ctx); err != nil {
 		return err
 	}
-	if patientID == "" { // no longer about a patient: nothing to show in a record
-		return im.touched.deleted(ctx, im.delItems, im.sourceID, p.Type, p.ID)
-	}
 	old, err := readStoredItems(ctx, im.tx, `source_id = ? AND resource_type = ? AND resource_id = ?`, im.sourceID, p.Type, p.ID)
 	if err != nil {
 		return err
 	}
-	person, err := im.personOf(ctx, patientID)
-	if err != nil {
-		return err
+	var person sql.NullInt64
+	var pairs []int // none when no longer about a patient: nothing to show in a record
+	if patientID != "" {
+		if person, err = im.personOf(ctx, patientID); err != nil {
+			return err
+		}
+		pairs = pairItems(old, p.Items)
 	}
 	followed := make([]bool, len(old))
-	for i, j := range pairItems(old, p.Items) {
+	for _, j := range pairs {
+		if j >= 0 {
+			followed[j] = true
+		}
+	}
+	for j, s := range old {
+		if !followed[j] {
+			if err := im.removeItem(ctx, p, s); err != nil {
+				return err
+			}
+		}
+	}
+	for i, j := range pairs {
 		if j < 0 {
 			if err := im.queueItem(ctx, out, p, patientID, person, p.Items[i]); err != nil {
 				return err
@@ -542,7 +607,6 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 			continue
 		}
 		s := old[j]
-		followed[j] = true
 		out.Items++
 		it, err := im.nameItem(ctx, p.Items[i])
 		if err != nil {
@@ -556,54 +620,79 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 		}
 		// An item that no longer has a key is no other's duplicate: nothing would mark it again.
 		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET patient_id = ?, person_id = ?, section = ?, code_system = ?, code = ?,
-display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ?,
+display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ?, part = ?,
 dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
-			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, s.id); err != nil {
+			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part, s.id); err != nil {
 			return fmt.Errorf("rewrite a record item: %w", err)
 		}
-		im.touched.removed(s.person, s.it.DedupKey) // its old fact lost this report, or its words changed
-		im.touched.add(person, it.DedupKey)
-	}
-	for j, s := range old {
-		if followed[j] {
-			continue
-		}
-		if _, err := im.tx.ExecContext(ctx, `DELETE FROM record_items WHERE id = ?`, s.id); err != nil {
-			return fmt.Errorf("remove a record item: %w", err)
-		}
+		// Its old fact lost this report, or its words changed; the fact it
+		// reports now may be another source's entry, whose words gain or lose its.
 		im.touched.removed(s.person, s.it.DedupKey)
+		im.touched.removed(person, it.DedupKey)
 	}
 	return nil
 }
 
+// removeItem removes a stored item that no new one follows on from. The keys
+// it is kept out of sharing by wait for its entry to come back
+// (held_keys_waiting, migration 0028): a member who rejoins a care team, or a
+// resource filed against the person again, is kept out again, even by a key
+// it no longer has.
+func (im *importer) removeItem(ctx context.Context, p fhir.Prepared, s storedItem) error {
+	if s.person.Valid {
+		keys, err := heldKeys(ctx, im.tx, s.person.Int64, s.id)
+		if err != nil {
+			return err
+		}
+		key := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)
+		if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil {
+			return err
+		} else if out {
+			keys = append(keys, key)
+		}
+		for _, k := range keys {
+			if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys_waiting (source_id, resource_type, resource_id, part, person_id, key)
+VALUES (?, ?, ?, ?, ?, ?)`, im.sourceID, p.Type, p.ID, s.it.Part, s.person, k); err != nil {
+				return fmt.Errorf("keep a removed item's kept-out key: %w", err)
+			}
+			im.waiting = true
+		}
+	}
+	if _, err := im.tx.ExecContext(ctx, `DELETE FROM record_items WHERE id = ?`, s.id); err != nil {
+		return fmt.Errorf("remove a record item: %w", err)
+	}
+	im.touched.removed(s.person, s.it.DedupKey)
+	return nil
+}
+
 // pairItems gives, for each of a resource's new items, the index of the
-// stored item it follows on from: the one with the same key if there is one
-// (a care team listed in another order keeps each member's entry), else the
-// next left in order; -1 when there are more new items than stored ones.
+// stored item it follows on from, or -1 for none: first one identical to it
+// (two reports with one key, reordered, keep theirs), then the same member
+// of a care team (Item.Part), then one with the same key, then the next left
+// in order. Two items that are different members never pair, so a member who
+// joins never takes the entry of one who left; items with no part (a member
+// named by no reference, or one stored before migration 0028) pair as
+// before, by key and then by order.
 func pairItems(old []storedItem, items []fhir.Item) []int {
 	out := make([]int, len(items))
-	used := make([]bool, len(old))
-	for i, it := range items {
+	for i := range out {
 		out[i] = -1
-		for j, s := range old {
-			if !used[j] && it.DedupKey != "" && s.it.DedupKey == it.DedupKey {
-				out[i], used[j] = j, true
-				break
+	}
+	used := make([]bool, len(old))
+	pass := func(match func(s, it fhir.Item) bool) {
+		for i, it := range items {
+			for j := 0; out[i] < 0 && j < len(old); j++ {
+				if !used[j] && match(old[j].it, it) {
+					out[i], used[j] = j, true
+				}
 			}
 		}
 	}
-	j := 0
-	for i := range items {
-		if out[i] >= 0 {
-			continue
-		}
-		for j < len(old) && used[j] {
-			j++
-		}
-		if j < len(old) {
-			out[i], used[j] = j, true
-		}
-	}
+	mayBeOne := func(s, it fhir.Item) bool { return s.Part == "" || it.Part == "" || s.Part == it.Part }
+	pass(func(s, it fhir.Item) bool { return s == it })
+	pass(func(s, it fhir.Item) bool { return it.Part != "" && s.Part == it.Part })
+	pass(func(s, it fhir.Item) bool { return it.DedupKey != "" && s.DedupKey == it.DedupKey && mayBeOne(s, it) })
+	pass(mayBeOne)
 	return out
 }
 
@@ -624,7 +713,7 @@ func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s store
 	if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil || !out {
 		return err
 	}
-	if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (key, item_id) VALUES (?, ?)`, key, s.id); err != nil {
+	if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id) VALUES (?, ?, ?)`, s.person, key, s.id); err != nil {
 		return fmt.Errorf("keep an item's old key: %w", err)
 	}
 	return nil

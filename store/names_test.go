@@ -254,7 +254,7 @@ organisation = '', dedup_key = ?`, legacyKey)
 const legacyKey = "medicines|text|medicine (name not recorded)|one tablet daily"
 
 // before0027 runs update on db's file, puts the schema back as it was before
-// migration 0027, and opens the file again, which runs 0027 once more.
+// migration 0027, and opens the file again, which runs 0027 and 0028 once more.
 func before0027(t *testing.T, db *store.DB, path, update string, args ...any) *store.DB {
 	t.Helper()
 	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
@@ -276,7 +276,8 @@ func before0027(t *testing.T, db *store.DB, path, update string, args ...any) *s
 	trigger := string(migration0010)
 	trigger = trigger[strings.Index(trigger, "CREATE TRIGGER record_search_update"):]
 	trigger = trigger[:strings.Index(trigger, "END;")+len("END;")]
-	return rerunMigration(t, db, path, 27, `DROP TRIGGER record_search_update`, trigger, `DROP VIEW record_search_rows`, view,
+	return rerunMigration(t, db, path, 27, `ALTER TABLE record_items DROP COLUMN part`, `DROP TABLE record_item_ids`, `DROP TABLE held_keys_waiting`, `DELETE FROM schema_migrations WHERE version = 28`,
+		`DROP TRIGGER record_search_update`, trigger, `DROP VIEW record_search_rows`, view,
 		`DROP INDEX record_items_display_ref`, `ALTER TABLE record_items DROP COLUMN organisation_ref`, `ALTER TABLE record_items DROP COLUMN display_ref`,
 		`DROP TABLE reference_names`, `DROP TABLE reread_backlog`, `DROP TABLE held_keys`)
 }

@@ -65,7 +65,7 @@ func TestProjectExamples(t *testing.T) {
 			name: "care team member",
 			raw: `{"resourceType":"CareTeam","id":"ct","status":"active","name":"Diabetes team","participant":[{"role":[{"text":"Diabetes nurse"}],
 "member":{"reference":"Practitioner/n","display":"Amy Lee"}}],"managingOrganization":[{"display":"Meanwood Group Practice"}]}`,
-			want: fhir.Item{Section: "care-team", Display: "Amy Lee", Status: "active", Detail: "Diabetes nurse · Diabetes team", Organisation: "Meanwood Group Practice"},
+			want: fhir.Item{Section: "care-team", Display: "Amy Lee", Status: "active", Detail: "Diabetes nurse · Diabetes team", Organisation: "Meanwood Group Practice", Part: "Practitioner/n"},
 		},
 	}
 	for _, tt := range tests {

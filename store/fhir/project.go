@@ -28,6 +28,11 @@ type Item struct {
 	// reference: pages show the name of the resource it points at once the
 	// store holds it.
 	OrganisationRef string
+	// Part is what the item is within its resource when the resource gives
+	// several: a care team member's reference ("Practitioner/7"), or "". A
+	// resource changed upstream has each item rewritten in place of the
+	// stored one with the same part, so it keeps its id.
+	Part string
 	// DisplayRef is, for a medicine given only as a reference to a Medication
 	// with no name or code beside it, that reference ("Medication/5"): the
 	// store takes the item's name and code from that Medication (Named).
@@ -993,6 +998,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		}
 		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
 		it.Display = p.Member.Display
+		it.Part = p.Member.Reference
 		if r := role.Words(); r != "" {
 			it.Detail = r
 		}
