@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -196,4 +197,68 @@ func TestPingNoticesAFilePutInPlace(t *testing.T) {
 	if err := db.Ping(ctx); err == nil {
 		t.Error("Ping answered for another database put in the file's place")
 	}
+}
+
+// A file that is not a My Care Record database (another application's, named
+// by a mistyped --db) is refused and left exactly as it was: not put in WAL
+// mode, given no tables, its permissions unchanged.
+func TestOpenRefusesAnotherApplicationsDatabase(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		make       func(t *testing.T, path string)
+	}{
+		{"another application's SQLite file", "is not a My Care Record database: it holds other tables (customers, orders)", func(t *testing.T, path string) {
+			raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			for _, q := range []string{`CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)`, `CREATE TABLE orders (id INTEGER PRIMARY KEY)`, `INSERT INTO customers (name) VALUES ('Ada')`} {
+				if _, err := raw.Exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
+		{"a text file", "is not an SQLite database", func(t *testing.T, path string) {
+			if err := os.WriteFile(path, []byte("name,phone\nAda,0113 000 0000\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "other.db")
+			tc.make(t, path)
+			before, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, _ := os.Stat(path)
+			db, err := store.Open(context.Background(), path)
+			if err == nil {
+				db.Close()
+				t.Fatal("opened; want it refused")
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Nothing was changed") || store.ErrorCode(err) != store.EINVALID {
+				t.Errorf("error %q; want it to say it %s and that nothing was changed", err, tc.want)
+			}
+			after, _ := os.ReadFile(path)
+			st2, _ := os.Stat(path)
+			if string(after) != string(before) || st2.Mode() != st.Mode() {
+				t.Error("the file was changed")
+			}
+			if _, err := os.Stat(path + "-wal"); err == nil {
+				t.Error("a WAL file was made beside it")
+			}
+		})
+	}
+	// An empty file is a new database.
+	path := filepath.Join(t.TempDir(), "empty.db")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("an empty file: %v", err)
+	}
+	db.Close()
 }

@@ -95,6 +95,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// a person saw confirmed survives a power cut or a failing disk, not only
 	// a crash of the portal (NORMAL, in WAL mode, would lose the last ones).
 	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=FULL&_txlock=immediate" + connOptions
+	if err := refuseForeign(ctx, path); err != nil {
+		return nil, err
+	}
 	sqldb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -363,6 +366,50 @@ func migrationFiles() ([]migration, error) {
 		out = append(out, migration{n, name})
 	}
 	return out, nil
+}
+
+// refuseForeign refuses an existing SQLite file that holds tables but is not
+// a My Care Record database (it has no schema_migrations): another
+// application's, named by a mistyped --db. It is read without changing it,
+// before Open would put it in WAL mode and add the portal's tables.
+func refuseForeign(ctx context.Context, path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		return nil // a new file, or one Open reports on itself
+	}
+	ro, err := sql.Open("sqlite3", "file:"+URIPath(path)+"?mode=ro&_busy_timeout=5000"+connOptions)
+	if err != nil {
+		return nil
+	}
+	defer ro.Close()
+	rows, err := ro.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name`)
+	if err != nil {
+		if strings.Contains(err.Error(), "not a database") {
+			return Errorf(EINVALID, "%s is not an SQLite database, so not a My Care Record one. Nothing was changed. Name another file with --db.", path)
+		}
+		return nil // Open says what is wrong
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil
+		}
+		if name == "schema_migrations" {
+			return nil
+		}
+		tables = append(tables, name)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if len(tables) > 3 {
+		tables = append(tables[:3], "…")
+	}
+	return Errorf(EINVALID, "%s is not a My Care Record database: it holds other tables (%s). Nothing was changed. Name another file with --db.", path, strings.Join(tables, ", "))
 }
 
 // refuseNewer refuses a database a newer portal has migrated past the last
