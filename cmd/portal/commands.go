@@ -179,7 +179,7 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	commonFlags(fs, &cfg, getenv)
 	pf.add(fs)
-	fs.StringVar(&cfg.Origin, "origin", envOr(getenv, "PORTAL_ORIGIN", defaultOrigin(envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080"))), "address people browse to (PORTAL_ORIGIN)")
+	fs.StringVar(&cfg.Origin, "origin", getenv("PORTAL_ORIGIN"), "address people browse to, e.g. https://care.example.org (PORTAL_ORIGIN; default http://localhost:PORT, from PORTAL_ADDR)")
 	fs.DurationVar(&cfg.EnrolTTL, "valid", 7*24*time.Hour, "how long the code lasts")
 	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
@@ -191,7 +191,17 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := pf.required("invite"); err != nil {
 		return err
 	}
-	if err := checkOrigin(cfg.Origin); err != nil {
+	// Checked as serve checks it, with the passkey domain serve would use, so
+	// the link printed works at the portal people are sent to.
+	what := named(whence(fs, "origin", "PORTAL_ORIGIN", getenv), cfg.Origin)
+	if cfg.Origin == "" {
+		addr := envOr(getenv, "PORTAL_ADDR", "127.0.0.1:8080")
+		if cfg.Origin, err = defaultOrigin(addr); err != nil {
+			return fmt.Errorf("invite: %s: not a host:port to make the link from (%v): give --origin the address people browse to", named("PORTAL_ADDR", addr), err)
+		}
+		what = fmt.Sprintf("the origin %s made from %s", cfg.Origin, named("PORTAL_ADDR", addr))
+	}
+	if err := checkOrigin(cfg.Origin, what, getenv("PORTAL_RP_ID"), "PORTAL_RP_ID"); err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
 	if cfg.EnrolTTL <= 0 || cfg.EnrolTTL > 90*24*time.Hour {

@@ -19,6 +19,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+
+	"github.com/mycarerecord/portal/web"
 )
 
 // Config is everything the portal is told at start-up, from flags and environment.
@@ -152,12 +156,82 @@ func envFlag(fs *flag.FlagSet, getenv func(string) string, name, key string) err
 	return nil
 }
 
-// checkOrigin refuses an --origin that is not an http or https address, as
-// serve does, before anything is made with it.
-func checkOrigin(origin string) error {
+// named is how a message names a setting and its value: as the flag
+// (--origin "x") or as the environment variable it came from (PORTAL_ORIGIN="x").
+func named(from, value string) string {
+	if strings.HasPrefix(from, "-") {
+		return fmt.Sprintf("%s %q", from, value)
+	}
+	return fmt.Sprintf("%s=%q", from, value)
+}
+
+// whence says where a flag's value came from, for messages: the flag when it
+// was given on the command line, else its environment variable when that is
+// set (the flag's default was read from it), else the flag, whose default it is.
+func whence(fs *flag.FlagSet, name, key string, getenv func(string) string) string {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	if !given && key != "" && getenv(key) != "" {
+		return key
+	}
+	return "--" + name
+}
+
+// checkOrigin refuses an origin people could not use the portal at, before
+// anything is made or printed with it; serve and invite both check by it. An
+// origin is scheme://host[:port] only: http or https, with no user, path,
+// query or fragment (the portal's links, cookies and form checks are made
+// from it whole), and its host a domain name, not an IP address, for
+// passkeys are bound to a domain (localhost is one). rpid, when not empty,
+// must be that host or a domain it is under. what names the origin as the
+// operator gave it, e.g. --origin "…" or PORTAL_ORIGIN="…" (see named), and
+// rpidFrom where rpid came from.
+func checkOrigin(origin, what, rpid, rpidFrom string) error {
 	u, err := url.Parse(origin)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return fmt.Errorf("--origin %q must be an http or https address such as https://example.org", origin)
+		return fmt.Errorf("%s: must be an http or https address such as https://care.example.org", what)
+	}
+	bare := u.Scheme + "://" + u.Host
+	switch {
+	case u.User != nil:
+		return fmt.Errorf("%s: an origin is scheme://host[:port] only, without a user name or password", what)
+	case u.Path != "" || u.RawPath != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(origin, "#"):
+		var has []string
+		if u.Path != "" {
+			has = append(has, fmt.Sprintf("a path (%s)", u.EscapedPath()))
+		}
+		if u.RawQuery != "" || u.ForceQuery {
+			has = append(has, "a query (a part from ?)")
+		}
+		if u.Fragment != "" || strings.Contains(origin, "#") {
+			has = append(has, "a fragment (a part from #)")
+		}
+		return fmt.Errorf("%s: an origin is scheme://host[:port] only, and this has %s: write %s", what, strings.Join(has, " and "), bare)
+	}
+	if p := u.Port(); p != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("%s: port %q is not a number from 1 to 65535", what, p)
+		}
+	}
+	host := u.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil {
+		local := "http://localhost"
+		if p := u.Port(); p != "" {
+			local += ":" + p
+		}
+		return fmt.Errorf("%s: passkeys need a domain name, not an IP address (%s): give --origin the name people browse to, such as https://care.example.org, or %s on this machine", what, host, local)
+	}
+	if err := protocol.ValidateRPID(host); err != nil {
+		return fmt.Errorf("%s: passkeys cannot use %q as their domain: %v", what, host, err)
+	}
+	if rpid == "" {
+		return nil
+	}
+	if !web.RPIDFits(host, rpid) {
+		return fmt.Errorf("%s: must be the origin's host (%s) or a domain it is under, or passkeys cannot work", named(rpidFrom, rpid), host)
+	}
+	if err := protocol.ValidateRPID(rpid); err != nil {
+		return fmt.Errorf("%s: passkeys cannot use it as their domain: %v", named(rpidFrom, rpid), err)
 	}
 	return nil
 }
@@ -252,16 +326,17 @@ func usageWith(fs *flag.FlagSet, usage string) func() {
 	}
 }
 
-// defaultOrigin is the address a browser on this machine uses for addr.
-func defaultOrigin(addr string) string {
+// defaultOrigin is the address a browser on this machine uses for addr,
+// which must be host:port.
+func defaultOrigin(addr string) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "http://localhost"
+		return "", err
 	}
 	if host == "" || host == "0.0.0.0" || host == "::" || host == "127.0.0.1" || host == "::1" {
 		host = "localhost"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return "http://" + net.JoinHostPort(host, port), nil
 }
 
 // sessionKeys derives the cookie's signing and encryption keys from the secret.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -148,7 +149,6 @@ func TestServeDemoPrintsEnrolmentLinks(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0"}, noEnv, &out, &bytes.Buffer{})
 	}()
-	line := regexp.MustCompile(`Enrol Mrs Jane Example \(NHS 943 476 5919, born 14 March 1957\): http://localhost:0/enrol\?code=[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}`)
 	for !strings.Contains(out.String(), "is serving on") {
 		select {
 		case err := <-done:
@@ -156,6 +156,12 @@ func TestServeDemoPrintsEnrolmentLinks(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+	// The links name the port the system chose for :0, where it serves.
+	serving := regexp.MustCompile(`is serving on (http://localhost:[1-9][0-9]*)\n`).FindStringSubmatch(out.String())
+	if serving == nil {
+		t.Fatalf("no port in the serving line:\n%s", out.String())
+	}
+	line := regexp.MustCompile(`Enrol Mrs Jane Example \(NHS 943 476 5919, born 14 March 1957\): ` + regexp.QuoteMeta(serving[1]) + `/enrol\?code=[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}`)
 	if !line.MatchString(out.String()) {
 		t.Errorf("demo enrolment line missing:\n%s", out.String())
 	}
@@ -165,6 +171,49 @@ func TestServeDemoPrintsEnrolmentLinks(t *testing.T) {
 	}
 	if _, err := os.Stat(db); err != nil {
 		t.Errorf("database file not created: %v", err)
+	}
+}
+
+// TestServeListensFirst: a portal that cannot listen, or whose address makes
+// an origin passkeys cannot use, says so naming the flag or variable, before
+// it stores or prints anything: no database, no enrolment codes, no links.
+func TestServeListensFirst(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string // at the start of the error
+	}{
+		{"no address", map[string]string{"PORTAL_ADDR": "nonsense"}, nil, `serve: PORTAL_ADDR="nonsense": cannot listen there: `},
+		{"no address flag", map[string]string{"PORTAL_ADDR": "127.0.0.1:0"}, []string{"--addr", "nonsense"}, `serve: --addr "nonsense": cannot listen there: `},
+		{"port in use", nil, []string{"--addr", busy.Addr().String()}, `serve: --addr "` + busy.Addr().String() + `": cannot listen there: `},
+		{"port in use variable", map[string]string{"PORTAL_ADDR": busy.Addr().String()}, nil, `serve: PORTAL_ADDR="` + busy.Addr().String() + `": cannot listen there: `},
+		{"an IP address origin", nil, []string{"--addr", "127.0.0.2:0"}, `serve: the origin http://127.0.0.2:`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "data", "portal.db")
+			var out, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"serve", "--demo", "--db", db}, tt.args...), func(k string) string { return tt.env[k] }, &out, &stderr)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("got %v\nwant it to start %q", err, tt.wantErr)
+			}
+			if out.Len() > 0 {
+				t.Errorf("printed before refusing:\n%s", out.String())
+			}
+			if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+				t.Errorf("the database's folder was made: %v", err)
+			}
+		})
+	}
+	_, _, err = portal(t, "serve", "--demo", "--db", filepath.Join(t.TempDir(), "portal.db"), "--addr", "127.0.0.2:0")
+	if want := `made from --addr "127.0.0.2:0": passkeys need a domain name, not an IP address (127.0.0.2)`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want it to say %q", err, want)
 	}
 }
 

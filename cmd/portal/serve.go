@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"time"
 
@@ -56,18 +55,33 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return unexpectedArgs("serve", rest)
 	}
-	if cfg.Origin == "" {
-		cfg.Origin = defaultOrigin(cfg.Addr)
-	}
-	if err := checkOrigin(cfg.Origin); err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
-	if u, _ := url.Parse(cfg.Origin); cfg.RPID != "" && !web.RPIDFits(u.Hostname(), cfg.RPID) {
-		return fmt.Errorf("serve: --rp-id %q must be the host of --origin (%s) or a domain it is under, or passkeys cannot work", cfg.RPID, u.Hostname())
+	rpidFrom := whence(fs, "rp-id", "PORTAL_RP_ID", getenv)
+	if cfg.Origin != "" {
+		if err := checkOrigin(cfg.Origin, named(whence(fs, "origin", "PORTAL_ORIGIN", getenv), cfg.Origin), cfg.RPID, rpidFrom); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	hashKey, blockKey, err := cfg.sessionKeys()
 	if err != nil {
 		return err
+	}
+	// Listen before anything is stored or printed: a portal that cannot
+	// listen must not have issued enrolment codes nobody can use.
+	addrFrom := whence(fs, "addr", "PORTAL_ADDR", getenv)
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("serve: %s: cannot listen there: %w", named(addrFrom, cfg.Addr), err)
+	}
+	defer ln.Close()
+	if cfg.Origin == "" {
+		// The address listened on, so a port the system chose (:0) is in the links.
+		if cfg.Origin, err = defaultOrigin(ln.Addr().String()); err != nil {
+			return fmt.Errorf("serve: %s: %w", named(addrFrom, cfg.Addr), err)
+		}
+		what := fmt.Sprintf("the origin %s made from %s", cfg.Origin, named(addrFrom, cfg.Addr))
+		if err := checkOrigin(cfg.Origin, what, cfg.RPID, rpidFrom); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	if err := ensureDir(cfg.DB); err != nil {
 		return err
@@ -97,11 +111,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	spoolDone := make(chan struct{})
 	go func() { defer close(spoolDone); db.MoveAccessSpoolEvery(spoolCtx, 250*time.Millisecond, log) }()
 	defer func() { stopSpool(); <-spoolDone }() // after the last request, before the database closes
-	if cfg.Demo {
-		if err := loadDemo(ctx, db, cfg, stdout); err != nil {
-			return err
-		}
-	}
 	clients := fhirsync.NewClients(getenv, fhirsync.ClientOptions{})
 	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems}
 	worker := fhirsync.NewWorker(puller, log, fhirsync.WorkerOptions{Concurrency: cfg.SyncWorkers, Freshness: cfg.Freshness})
@@ -109,9 +118,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	// Demo codes are made last, once nothing is left that could stop the portal serving.
+	if cfg.Demo {
+		if err := loadDemo(ctx, db, cfg, stdout); err != nil {
+			return err
+		}
 	}
 	httpServer := &http.Server{
 		Handler:           srv,
