@@ -179,6 +179,10 @@ func parseResource(raw []byte, in func() span) (Resource, error) {
 		return Resource{}, jsonErrorIn(raw, err, in)
 	}
 	r := Resource{Type: h.ResourceType, ID: h.ID, VersionID: h.Meta.VersionID, LastUpdated: h.Meta.LastUpdated, Raw: buf.Bytes()}
+	if !IsR4Type(r.Type) {
+		r.Damaged = fmt.Sprintf("%q is not a FHIR R4 resource type", r.Type)
+		return r, nil
+	}
 	// encoding/json reads bytes that are not UTF-8 as U+FFFD but Compact keeps
 	// them: stored, they would make each export of the record invalid JSON.
 	if at := invalidUTF8(raw); at >= 0 {

@@ -28,6 +28,10 @@ func ParsePatient(raw []byte) (PatientInfo, error) {
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return PatientInfo{}, fmt.Errorf("Patient: %w", jsonError(raw, err))
 	}
+	if p.BirthDate != "" && !IsDate(p.BirthDate) {
+		// Stored, it would replace a good date of birth, which enrolment checks.
+		return PatientInfo{}, fmt.Errorf("birthDate should be a date such as 1957-03-14, not %q", p.BirthDate)
+	}
 	info := PatientInfo{ID: p.ID, BirthDate: p.BirthDate, Identifiers: p.Identifier}
 	if n, ok := officialName(p.Name); ok {
 		info.Prefix = cleanName(strings.Join(n.Prefix, " "))

@@ -136,6 +136,12 @@ func prepared(r Resource, items []Item, ab about, err error) Prepared {
 		out.Err = fmt.Errorf("%s/%s: %s", r.Type, r.ID, jsonReason(err))
 		return out
 	}
+	for _, it := range items {
+		if it.Date != "" && !IsDateTime(it.Date) {
+			out.Err = fmt.Errorf("%s/%s: its date should be a FHIR date or date-time such as 2020-02-28 or 2020-02-28T09:30:00Z, not %q", r.Type, r.ID, it.Date)
+			return out
+		}
+	}
 	out.Items = items
 	out.Named = NameOf(r.Type, r.Raw)
 	switch r.Type {
@@ -180,6 +186,9 @@ func readOnce(line []byte) (Prepared, bool) {
 	var items []Item
 	var ab about
 	var refs patientRefs
+	if !IsR4Type(typ) {
+		return Prepared{}, false // set aside by ParseResource
+	}
 	project, known := projectors[typ]
 	if known {
 		var err error

@@ -837,3 +837,63 @@ func TestRedirectsKeepTheTokenAtTheSource(t *testing.T) {
 		t.Errorf("a redirect from https to http was followed: %v", err)
 	}
 }
+
+// Values FHIR R4 does not allow are set aside with their reason, whether
+// read in one decode (bulk lines that name their type first) or two, and a
+// good version stored before is kept: a date of birth that is not a date
+// would stop the person enrolling, since enrolment checks it.
+func TestImportNDJSONSetsAsideWhatIsNotR4(t *testing.T) {
+	ctx := context.Background()
+	db, path := bulkDB(t)
+	opts := store.ImportOptions{Source: "bulkfile"}
+	good := `{"resourceType":"Patient","id":"p1","name":[{"family":"Smith","given":["Ann"]}],"birthDate":"1970-01-01"}`
+	if res, err := fhirsync.ImportNDJSON(ctx, db, opts, "first.ndjson", strings.NewReader(good), 0); err != nil || res.Added != 1 {
+		t.Fatalf("first import: %+v, %v", res, err)
+	}
+	lines := []string{
+		`{"resourceType":"Patient","id":"p1","name":[{"family":"Smith","given":["Ann"]}],"birthDate":"not-a-date"}`,
+		`{"resourceType":"Observation","id":"o1","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"31/02/2020"}`,
+		`{"id":"o2","resourceType":"Observation","status":"final","code":{"text":"Height"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2020-02-31"}`,
+		`{"resourceType":"Frobnication","id":"f1","subject":{"reference":"Patient/p1"}}`,
+		`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"effectiveDateTime":"2020-02-28T09:30:00Z"}`,
+	}
+	res, err := fhirsync.ImportNDJSON(ctx, db, opts, "second.ndjson", strings.NewReader(strings.Join(lines, "\n")), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 1 || res.Rejected != 4 {
+		t.Errorf("import: %+v; want the pulse added and 4 set aside", res)
+	}
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var birth string
+	if err := raw.QueryRowContext(ctx, `SELECT birth_date FROM persons`).Scan(&birth); err != nil || birth != "1970-01-01" {
+		t.Errorf("the person's date of birth: %q, %v; want 1970-01-01 kept", birth, err)
+	}
+	rows, err := raw.QueryContext(ctx, `SELECT error FROM rejected_resources ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var why []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			t.Fatal(err)
+		}
+		why = append(why, msg)
+	}
+	for i, want := range []string{
+		`Patient/p1: birthDate should be a date such as 1957-03-14, not "not-a-date"`,
+		`Observation/o1: its date should be a FHIR date or date-time such as 2020-02-28 or 2020-02-28T09:30:00Z, not "31/02/2020"`,
+		`Observation/o2: its date should be a FHIR date or date-time`,
+		`Frobnication/f1: "Frobnication" is not a FHIR R4 resource type`,
+	} {
+		if i >= len(why) || !strings.Contains(why[i], want) {
+			t.Errorf("set aside: %q; want %d to say %q", why, i+1, want)
+		}
+	}
+}

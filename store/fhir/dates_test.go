@@ -1,0 +1,42 @@
+package fhir_test
+
+import (
+	"testing"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+func TestDates(t *testing.T) {
+	for _, tc := range []struct {
+		s              string
+		date, dateTime bool
+	}{
+		{"1957", true, true},
+		{"1957-03", true, true},
+		{"1957-03-14", true, true},
+		{"2024-02-29", true, true},
+		{"2020-02-28T09:30:00Z", false, true},
+		{"2020-02-28T09:30:00.123+01:00", false, true},
+		{"2020-02-28T09:30:00", false, true},
+		{"2020-02-28T09:30Z", false, true},
+		{"", false, false},
+		{"not-a-date", false, false},
+		{"31/02/2020", false, false},
+		{"2020-02-31", false, false},
+		{"2023-02-29", false, false},
+		{"2020-13", false, false},
+		{"0000-01-01", false, false},
+		{"1957-3-14", false, false},
+		{"1957-03-14 09:30", false, false},
+		{"2020-02-28T25:00:00Z", false, false},
+		{"2020-02-28T09:30:00Zjunk", false, false},
+		{"20200228", false, false},
+	} {
+		if got := fhir.IsDate(tc.s); got != tc.date {
+			t.Errorf("IsDate(%q) = %v, want %v", tc.s, got, tc.date)
+		}
+		if got := fhir.IsDateTime(tc.s); got != tc.dateTime {
+			t.Errorf("IsDateTime(%q) = %v, want %v", tc.s, got, tc.dateTime)
+		}
+	}
+}
