@@ -478,6 +478,12 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		for _, w := range sum.Warnings {
 			ss.out.say("%s: %s: %s", src.Name, p.Name(), w)
 		}
+		if errors.Is(err, fhirsync.ErrNoIdentifier) {
+			// Not asked: "no record" would say the source was.
+			failed++
+			ss.out.say("%s: %s was not looked for: the portal holds no NHS number or other identifier to look for them by (import them with --link-system SYSTEM, or sync with --identifier SYSTEM|VALUE)", src.Name, p.Name())
+			continue
+		}
 		if errors.Is(err, fhirsync.ErrNoRecord) {
 			ss.out.say("%s: no record for %s", src.Name, p.Name())
 			continue

@@ -214,3 +214,25 @@ func TestSyncBulkFilesFrom(t *testing.T) {
 		t.Errorf("with --files-from: %v, storage asked %d times\n%s", err, storageAsked.Load(), out)
 	}
 }
+
+// A person the portal has nothing to look for by (imported from Synthea files,
+// with no NHS number and no linking system) is not reported as having "no
+// record" at a source that was never asked: the sync says why it could not
+// look, and exits non-zero.
+func TestSyncSaysWhenItCannotLookForSomeone(t *testing.T) {
+	srv, _ := startFHIR(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "import", "--db", db, "--source", "files", "../../../shared/fhir/synthea/"+smallBundle); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "source", "add", "gp", srv.URL, "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := portal(t, "sync", "--db", db, "--person", "1")
+	if err == nil {
+		t.Errorf("sync succeeded; want it to fail\n%s", out)
+	}
+	if strings.Contains(out, "no record for") || !strings.Contains(out, "was not looked for: the portal holds no NHS number or other identifier") {
+		t.Errorf("sync said:\n%s\nwant it to say the person was not looked for, and why", out)
+	}
+}

@@ -79,6 +79,12 @@ func (s *Summary) add(r store.ImportResult) {
 // ErrNoRecord means the source holds no Patient for the person.
 var ErrNoRecord = errors.New("this organisation has no record for this person")
 
+// ErrNoIdentifier means the portal holds nothing to look for the person by at
+// a source that does not know them yet (no NHS number, no identifier of a
+// linking system): it cannot ask, so as far as the record goes the source
+// holds nothing of theirs (it is ErrNoRecord too), but an operator is told.
+var ErrNoIdentifier = fmt.Errorf("%w: the portal holds no NHS number or other linking identifier to look for them by", ErrNoRecord)
+
 func (p *Puller) now() time.Time {
 	if p.Now != nil {
 		return p.Now()
@@ -216,6 +222,9 @@ func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, p
 	ids, err := p.DB.PersonIdentifiers(ctx, personID)
 	if err != nil {
 		return "", err
+	}
+	if len(ids) == 0 {
+		return "", ErrNoIdentifier
 	}
 	for _, ident := range ids {
 		page, err := c.Search(ctx, "Patient", url.Values{"identifier": {ident.System + "|" + ident.Value}})
