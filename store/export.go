@@ -66,9 +66,14 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			sep = ""
 		}
 		fullURL := ""
-		if c.Source.BaseURL != "" {
+		switch {
+		case c.Source.BaseURL != "":
 			u, _ := json.Marshal(c.Source.BaseURL + "/" + c.Type + "/" + c.ID)
 			fullURL = `"fullUrl":` + string(u) + `,`
+		case isUUID(c.ID):
+			// From a file whose entries were named urn:uuid:<id>, as Synthea's are:
+			// its references to them ("urn:uuid:…") then resolve in the download too.
+			fullURL = `"fullUrl":"urn:uuid:` + c.ID + `",`
 		}
 		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, fullURL, raw); err != nil {
 			return err
@@ -99,4 +104,22 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	}
 	_, err = io.WriteString(w, "]}\n")
 	return n, err
+}
+
+// isUUID reports whether s is a UUID in its usual form (8-4-4-4-12 hex digits).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+			return false
+		}
+	}
+	return true
 }
