@@ -857,6 +857,19 @@ func newUUID() string {
 // while no later decision has been sent to that source. The entry is written
 // to the access log with the change.
 func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int64, entry Access) error {
+	// A carer retries only what the choices pages show them (deliveries).
+	if shown, forCarer, err := db.carerSources(ctx, personID); err != nil {
+		return err
+	} else if forCarer {
+		var src int64
+		err := db.db.QueryRowContext(ctx, `SELECT COALESCE(source_id, 0) FROM consent_outbox WHERE id = ? AND person_id = ?`, deliveryID, personID).Scan(&src)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("retry delivery: %w", err)
+		}
+		if !shown[src] {
+			return Errorf(ENOTFOUND, "There is no change waiting to be sent again.")
+		}
+	}
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', next_attempt_at = ?
 WHERE id = ? AND person_id = ? AND status = 'failed' AND source_id IS NOT NULL

@@ -642,4 +642,30 @@ func TestCarerChoicesNameNoHiddenOrganisation(t *testing.T) {
 			t.Errorf("%s does not name the clinic to the person", path)
 		}
 	}
+	// Nor may the carer send again a change the clinic did not accept: only the person.
+	var clinic int64
+	for _, d := range mustHistory(t, f, f.jane.ID)[0].Deliveries {
+		if d.SourceName == "Leeds Sexual Health Clinic" {
+			clinic = d.ID
+		}
+	}
+	if err := f.db.ConsentNotDelivered(ctx, clinic, "The server said: no", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	retry := "/choices/deliveries/" + itoa(clinic) + "/retry"
+	if rec := f.post(t, retry, john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {itoa(forJane.ID)}}); rec.Code != http.StatusNotFound {
+		t.Errorf("the carer's retry of the clinic's delivery: %d; want 404", rec.Code)
+	}
+	if rec := f.post(t, retry, jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}}); rec.Code != http.StatusSeeOther {
+		t.Errorf("the person's retry of the clinic's delivery: %d; want 303", rec.Code)
+	}
+}
+
+func mustHistory(t *testing.T, f *fixture, personID int64) []store.ConsentDecision {
+	t.Helper()
+	hist, err := f.db.ConsentHistory(context.Background(), personID)
+	if err != nil || len(hist) == 0 {
+		t.Fatalf("history: %v, %v", hist, err)
+	}
+	return hist
 }
