@@ -86,30 +86,36 @@ func TestLaterChoiceNeverCatchesAnEntryThatChangedKey(t *testing.T) {
 	}
 }
 
-// A care team member kept out of sharing stays out when the team's resource
-// changes and gains a member (a member renamed, one added).
+// A care team member kept out of sharing stays out through the team's
+// changes: renamed, with a member added or leaving, at once or one after the
+// other; with the members named by reference (each follows on from their own
+// item), renamed then leaving and coming back (their keys wait for them,
+// held_keys_waiting); and named by no reference (items pair by order).
 func TestKeptOutMemberStaysOutWhenTheTeamChanges(t *testing.T) {
+	noRef := func(names ...string) []refMember {
+		var out []refMember
+		for _, n := range names {
+			out = append(out, refMember{name: n})
+		}
+		return out
+	}
 	for _, tc := range []struct {
 		name  string
-		steps [][]string
+		steps [][]refMember // the first is the team when Ada is kept out
 	}{
-		{"renamed, then a member added", [][]string{{"Dr Ada Stone", "Nurse Bo Lee"}, {"Dr Ada Stone-Hart", "Nurse Bo Lee"}, {"Dr Ada Stone-Hart", "Nurse Bo Lee", "Cy Pharmacist"}}},
-		{"renamed and a member added at once", [][]string{{"Dr Ada Stone", "Nurse Bo Lee"}, {"Dr Ada Stone-Hart", "Nurse Bo Lee", "Cy Pharmacist"}}},
+		{"renamed, then a member added", [][]refMember{noRef("Dr Ada Stone", "Nurse Bo Lee"), noRef("Dr Ada Stone-Hart", "Nurse Bo Lee"), noRef("Dr Ada Stone-Hart", "Nurse Bo Lee", "Cy Pharmacist")}},
+		{"renamed and a member added at once", [][]refMember{noRef("Dr Ada Stone", "Nurse Bo Lee"), noRef("Dr Ada Stone-Hart", "Nurse Bo Lee", "Cy Pharmacist")}},
+		{"by reference: renamed while another leaves", [][]refMember{{bo, ada}, {adaHart}}},
+		{"by reference: renamed, leaves, rejoins", [][]refMember{{ada, bo}, {adaHart, bo}, {bo}, {bo, adaHart}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			db := mustOpenDB(t)
-			heldImport(t, db, "gp", res("Patient", "jane", heldPatient), careTeam("ct1", tc.steps[0]...))
-			jane, _ := db.PersonByNHSNumber(ctx, "9434765919")
-			for _, it := range heldSection(t, ctx, db, jane.ID, fhir.SectionCareTeam) {
-				if it.Display == "Dr Ada Stone" {
-					if _, err := db.ChangeConsent(ctx, jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
+			heldImport(t, db, "gp", res("Patient", "jane", heldPatient), refTeam("ct1", tc.steps[0]...))
+			jane := janeOf(t, db)
+			keepOutMember(t, db, jane, "Dr Ada Stone")
 			for i, step := range tc.steps[1:] {
-				heldImport(t, db, "gp", careTeam("ct1", step...))
+				heldImport(t, db, "gp", refTeam("ct1", step...))
 				for _, d := range heldDisplays(heldSection(t, store.ForCarer(ctx), db, jane.ID, fhir.SectionCareTeam)) {
 					if strings.HasPrefix(d, "Dr Ada") {
 						t.Errorf("after change %d a carer sees %q, kept out of sharing", i+1, d)
