@@ -108,6 +108,12 @@ func TestBadSettings(t *testing.T) {
 		{"passkey domain only a suffix", nil, []string{"serve", "--origin", "https://care.example.org", "--rp-id", "e.org"}, `serve: --rp-id "e.org": must be the origin's host (care.example.org) or a domain it is under, or passkeys cannot work`},
 		{"passkey domain flag over variable", map[string]string{"PORTAL_RP_ID": "care.example.org"}, []string{"serve", "--origin", "https://care.example.org", "--rp-id", "e.org"}, `serve: --rp-id "e.org": must be the origin's host (care.example.org) or a domain it is under, or passkeys cannot work`},
 		{"passkey domain for invite", map[string]string{"PORTAL_RP_ID": "evil.example"}, []string{"invite", "--person", "1", "--origin", "https://care.example.org"}, `invite: PORTAL_RP_ID="evil.example": must be the origin's host (care.example.org) or a domain it is under, or passkeys cannot work`},
+		// An enrolment code must last some time, as invite --valid must.
+		{"enrolment codes already expired", nil, []string{"serve", "--demo", "--enrol-valid", "0s"}, `serve: --enrol-valid 0s: must be more than 0 and at most 90 days (2160h)`},
+		{"enrolment codes expired before made", nil, []string{"serve", "--demo", "--enrol-valid", "-1h"}, `serve: --enrol-valid -1h0m0s: must be more than 0 and at most 90 days (2160h)`},
+		{"enrolment codes for ever", nil, []string{"serve", "--demo", "--enrol-valid", "2161h"}, `serve: --enrol-valid 2161h0m0s: must be more than 0 and at most 90 days (2160h)`},
+		{"invite code expired before made", nil, []string{"invite", "--person", "1", "--valid", "-5h"}, `invite: --valid -5h0m0s: must be more than 0 and at most 90 days (2160h)`},
+		{"invite code already expired", nil, []string{"invite", "--person", "1", "--valid", "0s"}, `invite: --valid 0s: must be more than 0 and at most 90 days (2160h)`},
 		{"proxy", nil, []string{"serve", "--trusted-proxies", "10.0.0.0/8,proxy.local"}, `invalid value "10.0.0.0/8,proxy.local" for flag -trusted-proxies: "proxy.local" is not an address or a range such as 10.0.0.0/8`},
 		{"proxy variable", map[string]string{"PORTAL_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"serve"}, `serve: PORTAL_TRUSTED_PROXIES="10.0.0.0/33": "10.0.0.0/33" is not an address or a range such as 10.0.0.0/8`},
 		{"serve origin", nil, []string{"serve", "--origin", "not a url"}, `serve: --origin "not a url": must be an http or https address such as https://care.example.org`},

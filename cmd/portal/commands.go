@@ -204,8 +204,8 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := checkOrigin(cfg.Origin, what, getenv("PORTAL_RP_ID"), "PORTAL_RP_ID"); err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
-	if cfg.EnrolTTL <= 0 || cfg.EnrolTTL > 90*24*time.Hour {
-		return fmt.Errorf("invite: --valid %s: must be more than 0 and at most 90 days (2160h)", cfg.EnrolTTL)
+	if err := checkValid("--valid", cfg.EnrolTTL); err != nil {
+		return fmt.Errorf("invite: %w", err)
 	}
 	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {

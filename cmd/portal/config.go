@@ -236,6 +236,19 @@ func checkOrigin(origin, what, rpid, rpidFrom string) error {
 	return nil
 }
 
+// longestValid is the longest an enrolment code may last.
+const longestValid = 90 * 24 * time.Hour
+
+// checkValid refuses a length of time no enrolment code could be used in
+// (none, or less), or one too long for a one-time code, for serve
+// --enrol-valid and invite --valid alike.
+func checkValid(flag string, d time.Duration) error {
+	if d <= 0 || d > longestValid {
+		return fmt.Errorf("%s %s: must be more than 0 and at most 90 days (2160h)", flag, d)
+	}
+	return nil
+}
+
 // envSwitch reads an on/off setting: 1, true or on; 0, false, off or unset.
 // Anything else is refused, so a mistyped PORTAL_DEMO=yes never quietly
 // starts a real portal, nor the other way round.

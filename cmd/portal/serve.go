@@ -55,6 +55,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return unexpectedArgs("serve", rest)
 	}
+	if err := checkValid("--enrol-valid", cfg.EnrolTTL); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	rpidFrom := whence(fs, "rp-id", "PORTAL_RP_ID", getenv)
 	if cfg.Origin != "" {
 		if err := checkOrigin(cfg.Origin, named(whence(fs, "origin", "PORTAL_ORIGIN", getenv), cfg.Origin), cfg.RPID, rpidFrom); err != nil {
