@@ -217,6 +217,67 @@ func TestServeListensFirst(t *testing.T) {
 	}
 }
 
+// serveAWhile runs serve until it says it is serving, then stops it; or
+// until it stops by itself, returning its error.
+func serveAWhile(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), noEnv, &out, &bytes.Buffer{})
+	}()
+	for !strings.Contains(out.String(), "is serving on") {
+		select {
+		case err := <-done:
+			return out.String(), err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	return out.String(), <-done
+}
+
+// TestServeDemoOnlyIntoADemoDatabase: demo data goes into a new database or
+// one holding only the demo; a database with other records is refused, saying
+// so and what to do, with no codes made and nothing loaded.
+func TestServeDemoOnlyIntoADemoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	demoDB := filepath.Join(dir, "demo.db")
+	for i := range 2 {
+		out, err := serveAWhile(t, "--demo", "--db", demoDB)
+		if err != nil || strings.Count(out, "/enrol?code=") != 3 {
+			t.Fatalf("run %d on a demo database: %v\n%s", i+1, err, out)
+		}
+	}
+
+	db := filepath.Join(dir, "portal.db")
+	if _, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	out, err := serveAWhile(t, "--demo", "--db", db)
+	want := "serve --demo: " + db + " holds records that are not demo data (1 person), so the demo was not loaded and nothing was changed: demo data goes only into a new database or one that holds only the demo. Name another file with --db, such as --db " + demoDB + ", or start without --demo"
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %q", err, want)
+	}
+	if strings.Contains(out, "Enrol") || strings.Contains(out, "demo") {
+		t.Errorf("printed links or a demo notice:\n%s", out)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var persons, codes int
+	if err := raw.QueryRow(`SELECT (SELECT COUNT(*) FROM persons), (SELECT COUNT(*) FROM enrolment_codes)`).Scan(&persons, &codes); err != nil {
+		t.Fatal(err)
+	}
+	if persons != 1 || codes != 0 {
+		t.Errorf("%d persons and %d enrolment codes after the refusal, want 1 and 0", persons, codes)
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe to read while the server writes to it.
 type syncBuffer struct {
 	mu  sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -189,11 +190,30 @@ func cleanSessions(ctx context.Context, db *store.DB, log *slog.Logger) {
 	}
 }
 
-// loadDemo fills an empty database with the demo data and prints an enrolment link for each demo person.
+// loadDemo fills an empty database with the demo data and prints an
+// enrolment link for each demo person. A database holding anyone else is
+// refused, untouched: demo codes and a demo banner are not for real records.
 func loadDemo(ctx context.Context, db *store.DB, cfg Config, stdout io.Writer) error {
 	persons, err := db.Persons(ctx)
 	if err != nil {
 		return err
+	}
+	isDemo := map[string]bool{}
+	for _, p := range demo.People() {
+		isDemo[p.NHSNumber] = true
+	}
+	others := 0
+	for _, p := range persons {
+		if !isDemo[p.NHSNumber] {
+			others++
+		}
+	}
+	if others > 0 {
+		people := "people"
+		if others == 1 {
+			people = "person"
+		}
+		return fmt.Errorf("serve --demo: %s holds records that are not demo data (%d %s), so the demo was not loaded and nothing was changed: demo data goes only into a new database or one that holds only the demo. Name another file with --db, such as --db %s, or start without --demo", cfg.DB, others, people, demoDB(cfg.DB))
 	}
 	if len(persons) == 0 {
 		for _, src := range demo.Generate() {
@@ -207,17 +227,34 @@ func loadDemo(ctx context.Context, db *store.DB, cfg Config, stdout io.Writer) e
 		}
 		fmt.Fprintln(stdout, "Loaded demo data.")
 	}
-	fmt.Fprintln(stdout, "This is a demonstration with made-up people. To try it, open a link and enter the date of birth shown:")
+	// Everyone is found before the first code is made.
+	var found []store.Person
 	for _, p := range demo.People() {
 		person, err := db.PersonByNHSNumber(ctx, p.NHSNumber)
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			return fmt.Errorf("serve --demo: %s holds only part of the demo data (%s %s is missing), so no codes were made: name a new file with --db, such as --db %s", cfg.DB, p.Given, p.Family, demoDB(cfg.DB))
+		}
 		if err != nil {
 			return fmt.Errorf("demo person %s %s: %w", p.Given, p.Family, err)
 		}
+		found = append(found, person)
+	}
+	fmt.Fprintln(stdout, "This is a demonstration with made-up people. To try it, open a link and enter the date of birth shown:")
+	for _, person := range found {
 		if err := printInvite(ctx, db, person, cfg.Origin, cfg.EnrolTTL, stdout); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// demoDB is a file to suggest for demo data, beside path.
+func demoDB(path string) string {
+	name := filepath.Join(filepath.Dir(path), "demo.db")
+	if name == filepath.Clean(path) {
+		name = filepath.Join(filepath.Dir(path), "demo-new.db")
+	}
+	return name
 }
 
 // printInvite makes an enrolment code for the person and prints the line an operator hands on.
