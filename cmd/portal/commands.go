@@ -71,6 +71,15 @@ func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) erro
 	return err
 }
 
+// checkSourceName refuses a source name source add would refuse
+// (store.AddSource): none, or more than one word.
+func checkSourceName(name string) error {
+	if name == "" || strings.ContainsAny(name, " \t\n/") {
+		return errors.New("a source name must be one word, like leeds-hospitals")
+	}
+	return nil
+}
+
 // runImport loads files one transaction each; a bad file is reported and skipped, and the exit status says so.
 func runImport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
@@ -83,6 +92,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	paths, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
+	}
+	if err := checkSourceName(source); err != nil {
+		return fmt.Errorf("import: --source %q: %w", source, err)
 	}
 	if len(paths) == 0 {
 		return errors.New("import: name at least one file or folder, e.g. portal import --source gp bundle.json")

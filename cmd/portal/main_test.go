@@ -626,3 +626,55 @@ func TestImportSaysWhatWasSetAside(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// TestImportSourceName: --source is checked once, before anything is opened
+// or read, by the rule source add names a source by.
+func TestImportSourceName(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name    string
+		source  string
+		wantErr string // "" for a name both accept
+	}{
+		{"two words", "bad name", `import: --source "bad name": a source name must be one word, like leeds-hospitals`},
+		{"none", "", `import: --source "": a source name must be one word, like leeds-hospitals`},
+		{"only a space", " ", `import: --source " ": a source name must be one word, like leeds-hospitals`},
+		{"a tab", "gp\tpractice", `import: --source "gp\tpractice": a source name must be one word, like leeds-hospitals`},
+		{"a new line", "gp\n", `import: --source "gp\n": a source name must be one word, like leeds-hospitals`},
+		{"a slash", "gp/x", `import: --source "gp/x": a source name must be one word, like leeds-hospitals`},
+		{"one word", "leeds-hospitals", ""},
+		{"dots and digits", "gp.2", ""},
+	}
+	ctx := context.Background()
+	added, err := store.Open(ctx, filepath.Join(dir, "added.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer added.Close()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := filepath.Join(dir, fmt.Sprint(i), "portal.db")
+			out, stderr, err := portal(t, "import", "--db", db, "--source", tt.source, largestBundle)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Errorf("refused: %v\n%s", err, stderr)
+				}
+			} else {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("got %v\nwant %q", err, tt.wantErr)
+				}
+				if out != "" || stderr != "" {
+					t.Errorf("said more than the error: %q %q", out, stderr)
+				}
+				if _, err := os.Stat(filepath.Dir(db)); !os.IsNotExist(err) {
+					t.Errorf("the database's folder was made: %v", err)
+				}
+			}
+			// The same rule as source add's.
+			_, addErr := added.AddSource(ctx, store.Source{Name: tt.source, BaseURL: fmt.Sprintf("http://127.0.0.1:%d/fhir", i+1)})
+			if (addErr == nil) != (tt.wantErr == "") {
+				t.Errorf("source add says %v, import %v", addErr, err)
+			}
+		})
+	}
+}
