@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -114,6 +117,12 @@ func TestBadSettings(t *testing.T) {
 		{"enrolment codes for ever", nil, []string{"serve", "--demo", "--enrol-valid", "2161h"}, `serve: --enrol-valid 2161h0m0s: must be more than 0 and at most 90 days (2160h)`},
 		{"invite code expired before made", nil, []string{"invite", "--person", "1", "--valid", "-5h"}, `invite: --valid -5h0m0s: must be more than 0 and at most 90 days (2160h)`},
 		{"invite code already expired", nil, []string{"invite", "--person", "1", "--valid", "0s"}, `invite: --valid 0s: must be more than 0 and at most 90 days (2160h)`},
+		// A link system that is not an absolute URI would link no one.
+		{"link system variable for import", map[string]string{"PORTAL_LINK_SYSTEMS": "not a url"}, []string{"import", "bundle.json"}, `import: PORTAL_LINK_SYSTEMS="not a url": "not a url" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},
+		{"link system variable for sync", map[string]string{"PORTAL_LINK_SYSTEMS": "https://fhir.example.org/Id/mrn,mrn"}, []string{"sync"}, `sync: PORTAL_LINK_SYSTEMS="https://fhir.example.org/Id/mrn,mrn": "mrn" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},
+		{"link system variable for serve", map[string]string{"PORTAL_LINK_SYSTEMS": "urn:oid:1.2 3"}, []string{"serve", "--demo"}, `serve: PORTAL_LINK_SYSTEMS="urn:oid:1.2 3": "urn:oid:1.2 3" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},
+		{"link system flag", nil, []string{"sync", "--link-system", "https://"}, `invalid value "https://" for flag -link-system: "https://" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},
+		{"link system variable beside a good flag", map[string]string{"PORTAL_LINK_SYSTEMS": "mrn"}, []string{"import", "--link-system", "urn:oid:1.2.3", "bundle.json"}, `import: PORTAL_LINK_SYSTEMS="mrn": "mrn" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},
 		{"proxy", nil, []string{"serve", "--trusted-proxies", "10.0.0.0/8,proxy.local"}, `invalid value "10.0.0.0/8,proxy.local" for flag -trusted-proxies: "proxy.local" is not an address or a range such as 10.0.0.0/8`},
 		{"proxy variable", map[string]string{"PORTAL_TRUSTED_PROXIES": "10.0.0.0/33"}, []string{"serve"}, `serve: PORTAL_TRUSTED_PROXIES="10.0.0.0/33": "10.0.0.0/33" is not an address or a range such as 10.0.0.0/8`},
 		{"serve origin", nil, []string{"serve", "--origin", "not a url"}, `serve: --origin "not a url": must be an http or https address such as https://care.example.org`},
@@ -218,5 +227,22 @@ func TestTrustedProxiesFlag(t *testing.T) {
 	}
 	if want := "10.1.2.3/32,192.168.1.0/24,fd00::/8"; f.String() != want {
 		t.Errorf("got %s, want %s", f.String(), want)
+	}
+}
+
+// TestLinkSystemsFlag: systems are absolute URIs, given at once or one at a
+// time, after those from PORTAL_LINK_SYSTEMS.
+func TestLinkSystemsFlag(t *testing.T) {
+	var cfg Config
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	linkFlags(fs, &cfg, func(k string) string {
+		return map[string]string{"PORTAL_LINK_SYSTEMS": " https://fhir.example.org/Id/mrn, ,urn:oid:1.2.3"}[k]
+	})
+	if _, err := parseFlags(fs, []string{"--link-system", "http://a.example/id,urn:uuid:x", "--link-system", "https://b.example"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://fhir.example.org/Id/mrn", "urn:oid:1.2.3", "http://a.example/id", "urn:uuid:x", "https://b.example"}
+	if !slices.Equal(cfg.LinkSystems, want) {
+		t.Errorf("got %q, want %q", cfg.LinkSystems, want)
 	}
 }

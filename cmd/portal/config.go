@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-webauthn/webauthn/protocol"
 
@@ -73,18 +74,40 @@ func (f proxiesFlag) Set(v string) error {
 	return nil
 }
 
-// listFlag collects a repeatable or comma-separated flag.
-type listFlag []string
+// systemsFlag collects identifier systems, repeated or comma-separated.
+// Each must be an absolute URI, as a FHIR identifier's system is (such as
+// https://fhir.nhs.uk/Id/nhs-number or urn:oid:1.2.3): anything else would
+// match no identifier, so no one would be linked by it.
+type systemsFlag struct {
+	p *[]string
+	// envErr is why the environment variable's value could not be used;
+	// parseFlags refuses it, naming the variable.
+	envErr error
+}
 
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error {
+func (f *systemsFlag) String() string {
+	if f == nil || f.p == nil {
+		return ""
+	}
+	return strings.Join(*f.p, ",")
+}
+
+func (f *systemsFlag) Set(v string) error {
 	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			*l = append(*l, s)
+		if s = strings.TrimSpace(s); s == "" {
+			continue
 		}
+		u, err := url.Parse(s)
+		if err != nil || u.Scheme == "" || strings.ContainsFunc(s, unicode.IsSpace) ||
+			((u.Scheme == "http" || u.Scheme == "https") && u.Host == "") {
+			return fmt.Errorf("%q is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3", s)
+		}
+		*f.p = append(*f.p, s)
 	}
 	return nil
 }
+
+func (f *systemsFlag) environmentError() error { return f.envErr }
 
 // commonFlags adds the flags every command shares, with defaults from the environment.
 func commonFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
@@ -94,8 +117,13 @@ func commonFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
 // linkFlags adds the flags that say how people are linked across sources.
 func linkFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
 	cfg.LinkSystems = nil
-	(*listFlag)(&cfg.LinkSystems).Set(getenv("PORTAL_LINK_SYSTEMS"))
-	fs.Var((*listFlag)(&cfg.LinkSystems), "link-system", "identifier system that links a person across sources besides the NHS number; repeatable (PORTAL_LINK_SYSTEMS, comma separated)")
+	f := &systemsFlag{p: &cfg.LinkSystems}
+	if v := getenv("PORTAL_LINK_SYSTEMS"); v != "" {
+		if err := f.Set(v); err != nil {
+			f.envErr = fmt.Errorf("%s: %w", named("PORTAL_LINK_SYSTEMS", v), err)
+		}
+	}
+	fs.Var(f, "link-system", "identifier system that links a person across sources besides the NHS number, an absolute URI; repeatable (PORTAL_LINK_SYSTEMS, comma separated)")
 }
 
 // countFlag is a flag holding a whole number above 0.
@@ -295,14 +323,26 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]st
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return rest, nil
+			return rest, environmentError(fs)
 		}
 		if args[0] == "--" {
-			return append(rest, args[1:]...), nil
+			return append(rest, args[1:]...), environmentError(fs)
 		}
 		rest = append(rest, args[0])
 		args = args[1:]
 	}
+}
+
+// environmentError is the first of fs's flags whose environment variable
+// could not be used, naming the variable, or nil.
+func environmentError(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if e, ok := f.Value.(interface{ environmentError() error }); ok && err == nil && e.environmentError() != nil {
+			err = fmt.Errorf("%s: %w", fs.Name(), e.environmentError())
+		}
+	})
+	return err
 }
 
 // splitVerb takes a command's verb out of its arguments wherever it stands
