@@ -156,9 +156,12 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	if err := finishStalledLoad(ctx, db, stdout); err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	fmt.Fprintf(stdout, "Imported %d files into source %q in %s:\n", files, source, time.Since(start).Round(time.Millisecond))
-	for _, t := range slices.Sorted(maps.Keys(total)) {
-		fmt.Fprintf(stdout, "  %-24s %7d\n", t, total[t])
+	// Said only when something was imported: what failed is on standard error.
+	if files > 0 {
+		fmt.Fprintf(stdout, "Imported %d files into source %q in %s:\n", files, source, time.Since(start).Round(time.Millisecond))
+		for _, t := range slices.Sorted(maps.Keys(total)) {
+			fmt.Fprintf(stdout, "  %-24s %7d\n", t, total[t])
+		}
 	}
 	if unknown > 0 {
 		fmt.Fprintf(stdout, "%d resources are of types the record pages do not show yet; they are stored whole for export.\n", unknown)

@@ -678,3 +678,41 @@ func TestImportSourceName(t *testing.T) {
 		})
 	}
 }
+
+// TestImportSummaryIsTrue: the summary of what was imported is printed only
+// when something was: an import that stored nothing prints nothing on
+// standard output, and its error says why.
+func TestImportSummaryIsTrue(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	bad := filepath.Join(dir, "broken.json")
+	if err := os.WriteFile(bad, []byte(`{"resourceType": "Bundle", "entry": [,]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.Mkdir(empty, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		paths   []string
+		wantOut string // in standard output; "" for nothing there
+		wantErr string
+	}{
+		{"a broken file", []string{bad}, "", "import: 1 of 1 files failed"},
+		{"a missing file", []string{filepath.Join(dir, "missing.json")}, "", "import: 1 of 1 files failed"},
+		{"an empty folder", []string{empty}, "", "import: 1 of 1 files failed"},
+		{"one good, one broken", []string{bad, largestBundle}, `Imported 1 files into source "files" in`, "import: 1 of 2 files failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := portal(t, append([]string{"import", "--db", db}, tt.paths...)...)
+			if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v, want %q", err, tt.wantErr)
+			}
+			if (tt.wantOut == "" && out != "") || !strings.Contains(out, tt.wantOut) {
+				t.Errorf("stdout %q, want %q", out, tt.wantOut)
+			}
+		})
+	}
+}
