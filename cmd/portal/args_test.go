@@ -33,6 +33,7 @@ func TestHelp(t *testing.T) {
 		{[]string{"sync", "-h"}, "Usage of sync:"},
 		{[]string{"invite", "-h"}, "Usage of invite:"},
 		{[]string{"migrate", "-h"}, "Usage of migrate:"},
+		{[]string{"persons", "-h"}, "Usage: portal persons [--db PATH]"},
 		{[]string{"source", "-h"}, "Usage: portal source add|list|social-care|remove"},
 		{[]string{"source", "add", "-h"}, "Usage: portal source add|list|social-care|remove"},
 		{[]string{"source", "--db", db, "list", "--help"}, "Usage: portal source add|list|social-care|remove"},

@@ -134,6 +134,10 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				failed++
 				continue
 			}
+			last, err := db.LastPersonID(ctx)
+			if err != nil {
+				return fmt.Errorf("import: %w", err)
+			}
 			res, err := db.ImportResources(ctx, opts, f.Path, f.Resources)
 			if err != nil {
 				fmt.Fprintf(stderr, "import: %s: %v (nothing from this file was stored)\n", f.Path, err)
@@ -150,6 +154,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				f.Path, res.Added+res.Updated+res.Unchanged+res.Rejected, res.Added, res.Updated, res.Unchanged, res.Rejected)
 			for _, why := range res.SetAside {
 				fmt.Fprintf(stderr, "import: %s: %s (set aside)\n", f.Path, why)
+			}
+			if res.NewPersons > 0 {
+				if err := printNewPersons(ctx, db, last, source, res.NewPersons, stdout); err != nil {
+					return fmt.Errorf("import: %w", err)
+				}
 			}
 		}
 	}
@@ -186,6 +195,27 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		msg += "; the rest was stored"
 	}
 	return errors.New(msg)
+}
+
+// printNewPersons prints a line for each of the n people a file's import
+// just added to the source, with the id that names them (--person): those
+// with ids above last whom the source holds.
+func printNewPersons(ctx context.Context, db *store.DB, last int64, source string, n int, stdout io.Writer) error {
+	stop := errors.New("all printed")
+	err := db.EachPerson(ctx, last, func(p store.PersonListing) error {
+		if !slices.Contains(p.Sources, source) {
+			return nil // added meanwhile by another command, from another source
+		}
+		fmt.Fprintf(stdout, "  new person, id %d: %s\n", p.ID, describePerson(p.Person))
+		if n--; n == 0 {
+			return stop
+		}
+		return nil
+	})
+	if errors.Is(err, stop) {
+		return nil
+	}
+	return err
 }
 
 func runInvite(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -32,6 +32,7 @@ Commands:
   import    load FHIR R4 Bundle or NDJSON files into the cache
   source    add, list, mark as social care or remove the FHIR servers records come from
   sync      bring records up to date from FHIR server sources
+  persons   list the people in the cache: id, name, birth date, NHS number, sources
   export    write a person's cached record as a FHIR R4 Bundle
   invite    print a one-time enrolment code and link for a person
   migrate   create or update the database, then stop
@@ -42,7 +43,7 @@ Every command takes --db PATH (or PORTAL_DB). Run "portal COMMAND -h" for its fl
 `
 
 // commands are the names run knows, so serve can tell a command written after its flags from a stray word.
-var commands = []string{"serve", "import", "source", "sync", "export", "invite", "migrate", "audit", "outbox", "help"}
+var commands = []string{"serve", "import", "source", "sync", "persons", "export", "invite", "migrate", "audit", "outbox", "help"}
 
 // unexpectedArgs refuses the first of the words a command was given but does not use.
 func unexpectedArgs(cmd string, rest []string) error {
@@ -79,6 +80,8 @@ func runCommand(ctx context.Context, args []string, getenv func(string) string, 
 		return runSource(ctx, args, getenv, stdout, stderr)
 	case "sync":
 		return runSync(ctx, args, getenv, stdout, stderr)
+	case "persons":
+		return runPersons(ctx, args, getenv, stdout, stderr)
 	case "export":
 		return runExport(ctx, args, getenv, stdout, stderr)
 	case "invite":

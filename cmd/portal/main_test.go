@@ -417,6 +417,7 @@ func TestStrayArguments(t *testing.T) {
 		{"export", []string{"export", "--db", db, "--person", "1", "extra"}, `export: unexpected argument "extra"`},
 		{"invite", []string{"invite", "--db", db, "--person", "1", "extra"}, `invite: unexpected argument "extra"`},
 		{"migrate", []string{"migrate", "--db", db, "extra"}, `migrate: unexpected argument "extra"`},
+		{"persons", []string{"persons", "--db", db, "extra"}, `persons: unexpected argument "extra"`},
 		{"source list", []string{"source", "list", "--db", db, "extra"}, `source list: unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
@@ -443,6 +444,7 @@ func TestCommandsNeedADatabase(t *testing.T) {
 		{"outbox", "push"},
 		{"export", "--person", "1"},
 		{"invite", "--person", "1"},
+		{"persons"},
 		{"sync"},
 		{"source", "list"},
 		{"source", "remove", "gp"},

@@ -263,16 +263,6 @@ func printInvite(ctx context.Context, db *store.DB, p store.Person, origin strin
 	if err != nil {
 		return err
 	}
-	born := p.BirthDate
-	if t, err := time.Parse("2006-01-02", p.BirthDate); err == nil {
-		born = t.Format("2 January 2006")
-	}
-	who := p.Name()
-	if p.NHSNumber != "" {
-		who += " (NHS " + p.FormattedNHSNumber() + ", born " + born + ")"
-	} else {
-		who += " (born " + born + ")"
-	}
-	fmt.Fprintf(stdout, "Enrol %s: %s/enrol?code=%s (code %s, valid until %s)\n", who, origin, code, code, expires.UTC().Format("2 January 2006 15:04 MST"))
+	fmt.Fprintf(stdout, "Enrol %s: %s/enrol?code=%s (code %s, valid until %s)\n", describePerson(p), origin, code, code, expires.UTC().Format("2 January 2006 15:04 MST"))
 	return nil
 }
