@@ -32,9 +32,9 @@ func syncLines(p Page) []syncLine {
 		case st.Running(p.Now):
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
 		case st.LastError != "" && okSuccess && !st.NoRecord: // "what it sent" is nothing when it had no record
-			l = syncLine{Text: fmt.Sprintf("We could not update your record from %s. %s You are seeing what it sent %s.", org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
+			l = syncLine{Text: fmt.Sprintf("We could not update %s from %s. %s You are seeing what it sent %s.", p.Record(), org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":
-			l = syncLine{Text: fmt.Sprintf("We could not get your record from %s yet. %s", org, sentence(st.LastError)), Warning: true}
+			l = syncLine{Text: fmt.Sprintf("We could not get %s from %s yet. %s", p.Record(), org, sentence(st.LastError)), Warning: true}
 		case st.NoRecord:
 			continue // it has no record of the person: nothing to say
 		case okSuccess:

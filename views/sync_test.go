@@ -86,3 +86,14 @@ func TestSyncStatusMarkup(t *testing.T) {
 		}
 	}
 }
+
+// A carer's pages say whose record could not be updated: the person's, not "your".
+func TestSyncLinesForACarer(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
+	lth := store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals"}
+	p := Page{Now: now, Acting: &Acting{Name: "Mrs Jane Example"}, Sync: []store.SyncStatus{{Source: lth, LastError: "Their system did not answer."}}}
+	lines := syncLines(p)
+	if len(lines) != 1 || lines[0].Text != "We could not get Mrs Jane Example's record from Leeds Teaching Hospitals yet. Their system did not answer." {
+		t.Errorf("a carer reads %+v", lines)
+	}
+}

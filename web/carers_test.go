@@ -475,6 +475,10 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	if got := f.get(t, "/record/medicines", mum.cookie).StatusCode; got != 200 {
 		t.Fatalf("before the birthday: %d", got)
 	}
+	// Her mother reads whose birthday it is, not "your".
+	if caring := doc(t, f.get(t, "/caring", mum.cookie)).Find("main").Text(); !strings.Contains(caring, "ends by "+lily.Name()+"'s 16th birthday") || strings.Contains(caring, "your 16th") {
+		t.Errorf("the carer's page says: %s", caring)
+	}
 
 	f.db.SetClock(func() time.Time { return time.Now().AddDate(0, 0, 11) })
 	defer f.db.SetClock(time.Now)

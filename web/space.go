@@ -9,7 +9,7 @@ import (
 
 const (
 	cantSaveTitle   = "Sorry, we cannot save changes at the moment"
-	cantSaveMessage = "You can still read your record. Nothing you saved before has been lost. Try again later."
+	cantSaveMessage = "You can still read the record. Nothing saved before has been lost. Try again later."
 )
 
 // refuseWhenFull turns away changes while the disk is full, with a page that

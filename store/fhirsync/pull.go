@@ -781,8 +781,9 @@ func worthRetrying(err error) bool {
 	return false
 }
 
-// Explain puts a sync error in a sentence a patient can read: what happened,
-// never how. The error itself, for operators, goes to the log and to portal
+// Explain puts a sync error in a sentence a patient, or a carer reading for
+// them, can read: what happened, never how, and never "your", since a
+// carer's pages show it too. The error itself, for operators, goes to the log and to portal
 // sync's error output.
 func Explain(err error) string {
 	var ue *UpstreamError
@@ -793,7 +794,7 @@ func Explain(err error) string {
 	case errors.As(err, &partial):
 		return Explain(partial.errs[0]) // the first thing that failed
 	case errors.Is(err, ErrNoRecord):
-		return "This organisation has no record for you."
+		return "This organisation has no record of this person."
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, context.DeadlineExceeded):
 		return "Their system has not been answering. We will try again soon."
 	case errors.Is(err, ErrForeignURL):
@@ -801,11 +802,11 @@ func Explain(err error) string {
 	case errors.As(err, &ue):
 		switch {
 		case ue.Status == http.StatusUnauthorized || ue.Status == http.StatusForbidden:
-			return "Their system would not let us read your record. We will try again soon."
+			return "Their system would not let us read the record. We will try again soon."
 		case ue.Retryable:
 			return "Their system did not answer. We will try again soon."
 		}
 		return "Their system sent an answer we could not read. We will try again soon."
 	}
-	return "Something went wrong while we were getting your record. We will try again soon."
+	return "Something went wrong while we were getting the record. We will try again soon."
 }

@@ -34,15 +34,15 @@ func TestExplain(t *testing.T) {
 		err  error
 		want string
 	}{
-		{&UpstreamError{Status: 403, Message: "The server said: token abc123 may not read"}, "Their system would not let us read your record. We will try again soon."},
+		{&UpstreamError{Status: 403, Message: "The server said: token abc123 may not read"}, "Their system would not let us read the record. We will try again soon."},
 		{&UpstreamError{Status: 503, Message: "The server said: down", Retryable: true}, "Their system did not answer. We will try again soon."},
 		{&UpstreamError{Message: "the connection was reset", Retryable: true}, "Their system did not answer. We will try again soon."},
 		{&UpstreamError{Status: 422, Message: "The server said: Observation.code is required"}, "Their system sent an answer we could not read. We will try again soon."},
 		{fmt.Errorf("lth: %w", ErrCircuitOpen), "Their system has not been answering. We will try again soon."},
 		{context.DeadlineExceeded, "Their system has not been answering. We will try again soon."},
-		{ErrNoRecord, "This organisation has no record for you."},
+		{ErrNoRecord, "This organisation has no record of this person."},
 		{fmt.Errorf("Observation: the next page could not be read: %w", ErrForeignURL), "Their system sent an answer we could not follow. We will try again soon."},
-		{errors.New("the answer has no access_token"), "Something went wrong while we were getting your record. We will try again soon."},
+		{errors.New("the answer has no access_token"), "Something went wrong while we were getting the record. We will try again soon."},
 	} {
 		if got := Explain(tt.err); got != tt.want {
 			t.Errorf("Explain(%v) = %q, want %q", tt.err, got, tt.want)

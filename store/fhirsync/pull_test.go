@@ -555,7 +555,7 @@ func TestPullGoesOnPastARefusedType(t *testing.T) {
 				t.Errorf("references not fetched: %v, %v", missing, err)
 			}
 			st := status()
-			if st.LastError != "Their system would not let us read your record. We will try again soon." || st.FailingSince == "" || st.LastSuccessAt != "" {
+			if st.LastError != "Their system would not let us read the record. We will try again soon." || st.FailingSince == "" || st.LastSuccessAt != "" {
 				t.Errorf("status %+v; want failing, in words", st)
 			}
 			if st.LastReconciledAt == "" {
