@@ -107,6 +107,7 @@ func TestKeptOutMemberStaysOutWhenTheTeamChanges(t *testing.T) {
 		{"renamed and a member added at once", [][]refMember{noRef("Dr Ada Stone", "Nurse Bo Lee"), noRef("Dr Ada Stone-Hart", "Nurse Bo Lee", "Cy Pharmacist")}},
 		{"by reference: renamed while another leaves", [][]refMember{{bo, ada}, {adaHart}}},
 		{"by reference: renamed, leaves, rejoins", [][]refMember{{ada, bo}, {adaHart, bo}, {bo}, {bo, adaHart}}},
+		{"by reference, beside one by none: leaves, rejoins renamed as the other leaves", [][]refMember{{noRef("Nurse Bo Lee")[0], ada}, noRef("Nurse Bo Lee"), {adaHart}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()

@@ -178,7 +178,6 @@ type importer struct {
 	touched  touchedFacts             // facts whose entries may have changed
 	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
 	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
-	waiting  bool                     // whether the source has kept-out keys waiting for removed items to come back (removeItem)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -207,10 +206,6 @@ WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7 AND NOT COALES
 			im.close()
 			return nil, fmt.Errorf("prepare import: %w", err)
 		}
-	}
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM held_keys_waiting WHERE source_id = ?)`, id).Scan(&im.waiting); err != nil {
-		im.close()
-		return nil, fmt.Errorf("look for kept-out keys waiting: %w", err)
 	}
 	return im, nil
 }
@@ -360,39 +355,7 @@ func (im *importer) flush(ctx context.Context) error {
 		}
 		done += n
 	}
-	if im.waiting {
-		if err := im.keepOutAgain(ctx); err != nil {
-			return err
-		}
-	}
 	im.pending = im.pending[:0] // the same array for the next items
-	return nil
-}
-
-// keepOutAgain holds each item just inserted to the keys waiting for its
-// entry (removeItem): the first item of the same resource, part and person.
-func (im *importer) keepOutAgain(ctx context.Context) error {
-	const where = `source_id = ?2 AND resource_type = ?3 AND resource_id = ?4 AND part = ?5 AND person_id = ?6`
-	for i := 0; i < len(im.pending); i += itemArgs {
-		row := im.pending[i : i+itemArgs] // as queueItem lays it out
-		person := row[5].(sql.NullInt64)
-		if !person.Valid {
-			continue
-		}
-		typ, id, key := row[2].(string), row[3].(string), row[15].(string)
-		args := []any{row[0], im.sourceID, typ, id, row[19], person.Int64, itemKey(im.sourceID, typ, id, key)}
-		res, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id)
-SELECT person_id, key, ?1 FROM held_keys_waiting WHERE `+where+` AND key != ?7`, args...)
-		if err != nil {
-			return fmt.Errorf("keep an entry out again: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue
-		}
-		if _, err := im.tx.ExecContext(ctx, `DELETE FROM held_keys_waiting WHERE `+where, args[:6]...); err != nil {
-			return fmt.Errorf("keep an entry out again: %w", err)
-		}
-	}
 	return nil
 }
 
@@ -630,6 +593,46 @@ dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, i
 		im.touched.removed(s.person, s.it.DedupKey)
 		im.touched.removed(person, it.DedupKey)
 	}
+	if len(pairs) == 0 {
+		return nil
+	}
+	return im.keepOutAgain(ctx, p)
+}
+
+// keepOutAgain holds the resource's items to the keys waiting for them
+// (removeItem): a care team member's to the item of the same member (part)
+// and person, and, when the resource now gives one item, that item to the
+// keys waiting for it. Keys waiting for a member named by no reference wait
+// on while the resource gives several items: which of them followed on from
+// the one removed cannot be told, and holding the wrong one to them would
+// keep out an entry the person never chose to.
+func (im *importer) keepOutAgain(ctx context.Context, p fhir.Prepared) error {
+	const resource = `source_id = ? AND resource_type = ? AND resource_id = ?`
+	var waiting bool
+	if err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM held_keys_waiting WHERE `+resource+`)`, im.sourceID, p.Type, p.ID).Scan(&waiting); err != nil || !waiting {
+		return err
+	}
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	items, err := readStoredItems(ctx, im.tx, resource, im.sourceID, p.Type, p.ID)
+	if err != nil {
+		return err
+	}
+	for _, s := range items {
+		if !s.person.Valid || (s.it.Part == "" && len(items) != 1) {
+			continue
+		}
+		args := []any{im.sourceID, p.Type, p.ID, s.it.Part, s.person.Int64, s.id, itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)}
+		const same = resource + ` AND part = ? AND person_id = ?`
+		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id)
+SELECT person_id, key, ?6 FROM held_keys_waiting WHERE source_id = ?1 AND resource_type = ?2 AND resource_id = ?3 AND part = ?4 AND person_id = ?5 AND key != ?7`, args...); err != nil {
+			return fmt.Errorf("keep an entry out again: %w", err)
+		}
+		if _, err := im.tx.ExecContext(ctx, `DELETE FROM held_keys_waiting WHERE `+same, args[:5]...); err != nil {
+			return fmt.Errorf("keep an entry out again: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -655,7 +658,6 @@ func (im *importer) removeItem(ctx context.Context, p fhir.Prepared, s storedIte
 VALUES (?, ?, ?, ?, ?, ?)`, im.sourceID, p.Type, p.ID, s.it.Part, s.person, k); err != nil {
 				return fmt.Errorf("keep a removed item's kept-out key: %w", err)
 			}
-			im.waiting = true
 		}
 	}
 	if _, err := im.tx.ExecContext(ctx, `DELETE FROM record_items WHERE id = ?`, s.id); err != nil {

@@ -12,14 +12,17 @@
 --   and pair as they did.
 -- * record_items.id has no AUTOINCREMENT, so SQLite gave the id of a deleted
 --   newest item to the next one stored. The importer now gives ids itself,
---   above the highest ever given (record_item_ids).
+--   above the highest ever given (record_item_ids) or named in the log.
 -- * A key held for an item kept out of sharing (held_keys, 0027) held for
 --   whichever person the item came to be about. It now names the person
 --   whose choice it is, and holds only while the item is theirs.
 ALTER TABLE record_items ADD COLUMN part TEXT NOT NULL DEFAULT '';
 
 CREATE TABLE record_item_ids (high INTEGER NOT NULL);
-INSERT INTO record_item_ids (high) SELECT COALESCE(MAX(id), 0) FROM record_items;
+-- Above every item stored, and every one the access log names as viewed
+-- ("conditions entry 12"), even one deleted since.
+INSERT INTO record_item_ids (high) SELECT MAX(COALESCE((SELECT MAX(id) FROM record_items), 0),
+    COALESCE((SELECT MAX(CAST(substr(what, instr(what, ' entry ') + 7) AS INTEGER)) FROM access_log WHERE action = 'view' AND instr(what, ' entry ') > 0), 0));
 
 CREATE TABLE held_keys_0028 (
     person_id INTEGER NOT NULL,
@@ -37,6 +40,7 @@ CREATE INDEX held_keys_item ON held_keys(item_id);
 -- who left a care team, a resource filed against nobody) is removed; the keys
 -- it was kept out by wait here for an item of the same resource, part and
 -- person, which is held to them (store/import.go removeItem, keepOutAgain).
+-- Only the person sharing the entry again removes keys that never find one.
 CREATE TABLE held_keys_waiting (
     source_id     INTEGER NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
     resource_type TEXT NOT NULL,
