@@ -52,6 +52,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return 0, err
 		}
 	}
+	uuids := map[string]bool{} // urn:uuid fullUrls given so far
 	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
 		k := resourceKey{c.Source.ID, c.Type, c.ID}
 		if hidden[k] || (forCarer && (!shown[c.Source.ID] || (c.Type != "Patient" && !entries[k]))) {
@@ -70,9 +71,12 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		case c.Source.BaseURL != "":
 			u, _ := json.Marshal(c.Source.BaseURL + "/" + c.Type + "/" + c.ID)
 			fullURL = `"fullUrl":` + string(u) + `,`
-		case isUUID(c.ID):
+		case isUUID(c.ID) && !uuids[c.ID]:
 			// From a file whose entries were named urn:uuid:<id>, as Synthea's are:
 			// its references to them ("urn:uuid:…") then resolve in the download too.
+			// Once only: a Bundle's fullUrls are each its own (bdl-7), and the same
+			// file may have been imported for two sources.
+			uuids[c.ID] = true
 			fullURL = `"fullUrl":"urn:uuid:` + c.ID + `",`
 		}
 		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, fullURL, raw); err != nil {
@@ -106,7 +110,8 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	return n, err
 }
 
-// isUUID reports whether s is a UUID in its usual form (8-4-4-4-12 hex digits).
+// isUUID reports whether s is a UUID as a urn:uuid names one (8-4-4-4-12
+// lower-case hex digits).
 func isUUID(s string) bool {
 	if len(s) != 36 {
 		return false
@@ -117,7 +122,7 @@ func isUUID(s string) bool {
 			if c != '-' {
 				return false
 			}
-		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'):
+		case !('0' <= c && c <= '9' || 'a' <= c && c <= 'f'):
 			return false
 		}
 	}

@@ -15,7 +15,8 @@ import (
 
 // A record imported from Synthea files, whose entries are named urn:uuid:<id>
 // and refer to each other so, downloads with each entry's fullUrl as in the
-// file: every urn:uuid reference in the download resolves within it.
+// file, once: every urn:uuid reference in the download resolves within it,
+// and no fullUrl names two entries.
 func TestDownloadOfImportedFilesResolvesItsReferences(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -27,8 +28,11 @@ func TestDownloadOfImportedFilesResolvesItsReferences(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "synthea", LinkSystems: []string{"https://github.com/synthetichealth/synthea"}}, "file", res); err != nil {
-		t.Fatal(err)
+	// The same file imported for two sources, as an operator might: each urn:uuid is one entry's fullUrl only.
+	for _, source := range []string{"synthea", "synthea-again"} {
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: source, LinkSystems: []string{"https://github.com/synthetichealth/synthea"}}, "file", res); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var buf bytes.Buffer
 	if _, err := db.WriteBundle(ctx, 1, &buf); err != nil {
@@ -44,6 +48,9 @@ func TestDownloadOfImportedFilesResolvesItsReferences(t *testing.T) {
 	}
 	have := map[string]bool{}
 	for _, e := range b.Entry {
+		if e.FullURL != "" && have[e.FullURL] {
+			t.Errorf("fullUrl %s names two entries", e.FullURL)
+		}
 		have[e.FullURL] = true
 	}
 	refs := regexp.MustCompile(`"reference":"(urn:uuid:[^"]+)"`).FindAllStringSubmatch(buf.String(), -1)
