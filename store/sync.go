@@ -80,6 +80,9 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	if strings.Contains(host, "@") { // before parsing, whose errors could quote the password
 		return nil, Errorf(EINVALID, "The FHIR server address must not hold a user name or password: it would be stored and shown in the list of sources. %s", secretsElsewhere)
 	}
+	if strings.ContainsFunc(raw, unicode.IsSpace) { // before parsing, whose error would not say so
+		return nil, Errorf(EINVALID, "The FHIR server address %q has a space in it: an address has none (a space in a path is written %%20).", raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
 		var ue *url.Error
@@ -93,8 +96,6 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 		return nil, Errorf(EINVALID, "The FHIR server address must not have a query (a part from ?): each request to the server sends its own, and a key in it would be stored and shown in the list of sources. %s", secretsElsewhere)
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return nil, Errorf(EINVALID, "The FHIR server address must not have a fragment (a part from #): requests to the server would leave it out.")
-	case strings.ContainsFunc(raw, unicode.IsSpace):
-		return nil, Errorf(EINVALID, "The FHIR server address %q has a space in it: an address has none (a space in a path is written %%20).", raw)
 	case u.Scheme != "http" && u.Scheme != "https":
 		return nil, Errorf(EINVALID, "The FHIR server address %q must start with https:// (or http:// for a test server).", raw)
 	case u.Hostname() == "":

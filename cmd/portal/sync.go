@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -116,6 +117,12 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 	}
+	if verb == "add" && len(rest) == 2 {
+		// Before the database is made: an address sync would refuse leaves no file behind.
+		if _, err := store.ParseBaseURL(rest[1]); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
+	}
 	// Only adding a source may make the database; the rest need one there.
 	open := openExisting
 	if verb == "add" {
@@ -131,11 +138,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if len(rest) != 2 {
 			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
 		}
-		src.Name, src.BaseURL = rest[0], rest[1]
-		// Checked as each sync will check it, so what sync would refuse is never stored.
-		if _, err := store.ParseBaseURL(src.BaseURL); err != nil {
-			return fmt.Errorf("source add: %w", err)
-		}
+		src.Name, src.BaseURL = rest[0], rest[1] // the address checked above as each sync will check it
 		if err := checkAuthFlags(&src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
@@ -190,17 +193,25 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 // personFlags are the ways a command names a person.
 type personFlags struct {
 	id         int64
+	idGiven    bool // --person was given, if only as 0
 	nhs        string
 	identifier string
 }
 
 func (pf *personFlags) add(fs *flag.FlagSet) {
-	fs.Int64Var(&pf.id, "person", 0, "the person's id in the portal")
+	fs.Func("person", "the person's `ID` in the portal (portal persons lists them)", func(v string) error {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return errors.New("a person's id is a whole number (portal persons lists them)")
+		}
+		pf.id, pf.idGiven = id, true
+		return nil
+	})
 	fs.StringVar(&pf.nhs, "nhs-number", "", "the person's NHS number")
 	fs.StringVar(&pf.identifier, "identifier", "", "the person's identifier as SYSTEM|VALUE")
 }
 
-func (pf personFlags) given() bool { return pf.id != 0 || pf.nhs != "" || pf.identifier != "" }
+func (pf personFlags) given() bool { return pf.idGiven || pf.nhs != "" || pf.identifier != "" }
 
 // required is check, for a command that must name one person.
 func (pf personFlags) required(cmd string) error {
@@ -218,7 +229,7 @@ func (pf personFlags) required(cmd string) error {
 // NHS number with a wrong check digit, an identifier without its system.
 func (pf personFlags) check() error {
 	n := 0
-	for _, given := range []bool{pf.id != 0, pf.nhs != "", pf.identifier != ""} {
+	for _, given := range []bool{pf.idGiven, pf.nhs != "", pf.identifier != ""} {
 		if given {
 			n++
 		}
@@ -226,8 +237,8 @@ func (pf personFlags) check() error {
 	if n > 1 {
 		return errors.New("give only one of --person, --nhs-number or --identifier")
 	}
-	if pf.id < 0 {
-		return fmt.Errorf("--person %d: a person's id is a number above 0", pf.id)
+	if pf.idGiven && pf.id <= 0 {
+		return fmt.Errorf("--person %d: a person's id is a number above 0 (portal persons lists them)", pf.id)
 	}
 	if pf.nhs != "" || pf.identifier != "" {
 		_, _, err := pf.systemValue()
@@ -323,6 +334,9 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	if bulk != "" && (sourceName != "" || pf.given()) {
 		return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")
+	}
+	if bulk != "" && full {
+		return errors.New("sync: --full lists everything a FHIR server holds to find what it deleted; --bulk finds that from the export's files of deletions, so it does not go with --full")
 	}
 	if len(filesFrom) > 0 && bulk == "" {
 		return errors.New("sync: --files-from says where --bulk may fetch export files from; it goes only with --bulk")
@@ -479,8 +493,12 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 			ss.out.say("%s: %s: %s", src.Name, p.Name(), w)
 		}
 		if errors.Is(err, fhirsync.ErrNoIdentifier) {
-			// Not asked: "no record" would say the source was.
-			failed++
+			// Not asked: "no record" would say the source was. A failure of the
+			// command only when that person was asked for: a sync of everyone
+			// would otherwise fail on every run, hiding real failures.
+			if ss.pf.given() {
+				failed++
+			}
 			ss.out.say("%s: %s was not looked for: the portal holds no NHS number or other identifier to look for them by (import them with --link-system SYSTEM, or sync with --identifier SYSTEM|VALUE)", src.Name, p.Name())
 			continue
 		}

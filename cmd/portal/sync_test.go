@@ -235,4 +235,12 @@ func TestSyncSaysWhenItCannotLookForSomeone(t *testing.T) {
 	if strings.Contains(out, "no record for") || !strings.Contains(out, "was not looked for: the portal holds no NHS number or other identifier") {
 		t.Errorf("sync said:\n%s\nwant it to say the person was not looked for, and why", out)
 	}
+	// A sync of everyone says so too, but is no failure: it would fail on every run, hiding real ones.
+	out, _, err = portal(t, "sync", "--db", db)
+	if err != nil || !strings.Contains(out, "was not looked for") {
+		t.Errorf("a sync of everyone: %v\n%s\nwant it to succeed, saying who was not looked for", err, out)
+	}
+	if _, _, err := portal(t, "sync", "--db", db, "--bulk", "gp", "--full"); err == nil || !strings.Contains(err.Error(), "does not go with --full") {
+		t.Errorf("sync --bulk --full: %v; want it refused", err)
+	}
 }
