@@ -13,7 +13,12 @@ import (
 // Journeys other than enrolment itself start here.
 func signedIn(t *testing.T) (*portal, *tab, webauthn.AuthenticatorID) {
 	t.Helper()
-	p := startPortal(t)
+	return signedInTo(t, startPortal(t))
+}
+
+// signedInTo is signedIn on a portal already started.
+func signedInTo(t *testing.T, p *portal) (*portal, *tab, webauthn.AuthenticatorID) {
+	t.Helper()
 	jane := p.Invites[0]
 	tb := newTab(t)
 	tb.navigate(p.BaseURL + "/")

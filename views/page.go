@@ -3,6 +3,7 @@
 package views
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,15 +17,19 @@ type AssetURLs interface{ URL(name string) string }
 
 // Page is what the layout of every page needs to know.
 type Page struct {
-	Title       string // the page's own title; the layout adds " – My Care Record" (and "Error: " when a form has errors)
-	Demo        bool   // serving made-up data: every page says so
-	SignedIn    bool
-	AccountName string
-	CSRF        string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
-	For         string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
-	Assets      AssetURLs
-	Path        string // the current URL path, to mark the current navigation item
-	Query       string // the current URL's query, without "?", so a link to this same page keeps it (Here)
+	Title    string // the page's own title; the layout adds " – My Care Record" (and "Error: " when a form has errors)
+	Demo     bool   // serving made-up data: every page says so
+	SignedIn bool
+	// SessionLeft is how long the session has before it ends for want of use
+	// (or at its absolute end, if sooner), and SessionIdle how long a request
+	// gives it: the layout warns before it ends (sessionTimeout).
+	SessionLeft, SessionIdle time.Duration
+	AccountName              string
+	CSRF                     string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
+	For                      string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
+	Assets                   AssetURLs
+	Path                     string // the current URL path, to mark the current navigation item
+	Query                    string // the current URL's query, without "?", so a link to this same page keeps it (Here)
 
 	// Passkey loads passkey.js. SignIn and EnrolPasskey set it themselves; handlers need not.
 	Passkey bool
@@ -190,4 +195,26 @@ func (p Page) Here() string {
 		return p.Path
 	}
 	return p.Path + "?" + p.Query
+}
+
+// durationWords says a length of time as people do: "30 minutes", "1 hour",
+// "1 hour 30 minutes", "40 seconds".
+func durationWords(d time.Duration) string {
+	unit := func(n int, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + one + "s"
+	}
+	if d < time.Minute {
+		return unit(int(d.Round(time.Second)/time.Second), "second")
+	}
+	h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+	switch {
+	case h == 0:
+		return unit(m, "minute")
+	case m == 0:
+		return unit(h, "hour")
+	}
+	return unit(h, "hour") + " " + unit(m, "minute")
 }

@@ -196,6 +196,17 @@ func (s *Server) signOut(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/signed-out")
 }
 
+// extendSession keeps the session going for someone warned that it was
+// ending for want of use (views.sessionTimeout). It answers 204 No Content, so
+// the page stays as it is, with anything typed in it, whether the page's
+// script sent it or the warning's form was sent without it.
+func (s *Server) extendSession(c echo.Context) error {
+	if _, err := s.db.TouchSession(c.Request().Context(), sessionOf(c).ID, s.cfg.SessionPolicy); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 func (s *Server) signedOut(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.SignedOut(s.page(c, "You have signed out")))
 }

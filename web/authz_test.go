@@ -115,11 +115,12 @@ func (c authzCase) want(role string) int {
 func fullScopes(scope string) []string { return roleScopes(scope) }
 
 const (
-	ok       = http.StatusOK
-	seeOther = http.StatusSeeOther
-	bad      = http.StatusBadRequest
-	refused  = http.StatusForbidden
-	notFound = http.StatusNotFound
+	ok        = http.StatusOK
+	noContent = http.StatusNoContent
+	seeOther  = http.StatusSeeOther
+	bad       = http.StatusBadRequest
+	refused   = http.StatusForbidden
+	notFound  = http.StatusNotFound
 )
 
 // public is a route anyone may use: the same status for every role, anonymous included.
@@ -206,6 +207,7 @@ func authzCases() []authzCase {
 		signedIn(p, "/choices/:question/confirm", "/choices/"+store.ConsentQuestionSlug(store.QuestionDirectCare)+"/confirm", store.ScopeChoices, bad, bad, bad, bad),
 
 		// The account: a carer's own, whoever they act for.
+		signedIn(p, "/session/extend", "/session/extend", notAbout, noContent, noContent, noContent, noContent),
 		signedIn(g, "/account", "/account", notAbout, ok, ok, ok, ok),
 		signedIn(p, "/account/passkeys/begin", "/account/passkeys/begin", notAbout, ok, ok, ok, ok),
 		signedIn(p, "/account/passkeys/finish", "/account/passkeys/finish", notAbout, bad, bad, bad, bad),

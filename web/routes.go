@@ -53,6 +53,10 @@ func (s *Server) routes() {
 	app.POST("/carers/accept/passkey/begin", s.acceptPasskeyBegin, setupLimit)
 	app.POST("/carers/accept/passkey/finish", s.acceptPasskeyFinish, setupLimit)
 
+	// Staying signed in when warned the session is ending (views.sessionTimeout): for the
+	// session, whoever's record the page was for.
+	app.POST("/session/extend", s.extendSession, s.requireSignIn)
+
 	// Signed in: the account's own record, or the record of someone it acts for (web/actor.go).
 	// Each record route names what a carer's grant must cover; the grant is read afresh on every request.
 	signedIn := app.Group("", s.requireSignIn, s.loadActing)

@@ -139,6 +139,10 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 	}
 	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
 		p.SignedIn = true
+		if sess := sessionOf(c); sess != nil {
+			p.SessionIdle = s.cfg.SessionPolicy.Idle
+			p.SessionLeft = min(time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt))
+		}
 		p.AccountName = acct.DisplayName
 		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner
 		p.For = subject(c)

@@ -118,6 +118,10 @@ func TestBadSettings(t *testing.T) {
 		{"enrolment codes for ever", nil, []string{"serve", "--demo", "--enrol-valid", "2161h"}, `serve: --enrol-valid 2161h0m0s: must be more than 0 and at most 90 days (2160h)`},
 		{"invite code expired before made", nil, []string{"invite", "--person", "1", "--valid", "-5h"}, `invite: --valid -5h0m0s: must be more than 0 and at most 90 days (2160h)`},
 		{"invite code already expired", nil, []string{"invite", "--person", "1", "--valid", "0s"}, `invite: --valid 0s: must be more than 0 and at most 90 days (2160h)`},
+		// A session must last long enough to be warned before it ends, and no longer than any session does.
+		{"session too short to warn", nil, []string{"serve", "--demo", "--session-idle", "20s"}, `serve: --session-idle "20s": must be from 30s to 12h0m0s, the longest a session lasts`},
+		{"session idle longer than any session", map[string]string{"PORTAL_SESSION_IDLE": "13h"}, []string{"serve", "--demo"}, `serve: PORTAL_SESSION_IDLE="13h0m0s": must be from 30s to 12h0m0s, the longest a session lasts`},
+		{"session idle not a time", map[string]string{"PORTAL_SESSION_IDLE": "soon"}, []string{"serve", "--demo"}, `serve: PORTAL_SESSION_IDLE="soon": not a length of time such as 90s, 15m or 1h`},
 		// A link system that is not an absolute URI would link no one.
 		{"link system variable for import", map[string]string{"PORTAL_LINK_SYSTEMS": "not a url"}, []string{"import", "bundle.json"}, `import: PORTAL_LINK_SYSTEMS="not a url": "not a url" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},
 		{"link system variable for sync", map[string]string{"PORTAL_LINK_SYSTEMS": "https://fhir.example.org/Id/mrn,mrn"}, []string{"sync"}, `sync: PORTAL_LINK_SYSTEMS="https://fhir.example.org/Id/mrn,mrn": "mrn" is not an identifier system: a system is an absolute URI, such as https://fhir.example.org/Id/mrn or urn:oid:1.2.3`},

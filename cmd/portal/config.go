@@ -40,6 +40,7 @@ type Config struct {
 	Freshness   time.Duration  // how old a person's data may be before sign-in syncs it
 	AccessSpool string         // folder for the access log spool; "" for beside the database
 	Proxies     []netip.Prefix // the TLS proxies in front, whose X-Forwarded-For names the client
+	SessionIdle time.Duration  // how long a session lasts without a request
 }
 
 // proxiesFlag reads addresses and CIDR ranges, comma-separated or repeated.

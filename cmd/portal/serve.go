@@ -35,12 +35,13 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.BoolVar(&cfg.Demo, "demo", demo, "load made-up demo data into an empty database and say so on every page (PORTAL_DEMO=1)")
 	cfg.SessionKey = getenv("PORTAL_SESSION_KEY")
 	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
-	cfg.SyncWorkers, cfg.Freshness = 2, 15*time.Minute
+	cfg.SyncWorkers, cfg.Freshness, cfg.SessionIdle = 2, 15*time.Minute, store.DefaultSessionPolicy().Idle
 	fs.Var(countFlag{&cfg.SyncWorkers}, "sync-workers", "persons synced at once in the background, a `number` of 1 or more (PORTAL_SYNC_WORKERS)")
 	fs.Var(periodFlag{&cfg.Freshness}, "sync-freshness", "sync a person at sign-in when their data is older than this `duration`, e.g. 15m (PORTAL_SYNC_FRESHNESS)")
 	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
 	fs.Var(proxiesFlag{&cfg.Proxies}, "trusted-proxies", "the TLS proxies in front of the portal, `addresses or ranges` such as 10.0.0.0/8, comma-separated: X-Forwarded-For from them names the client that rate limits count (PORTAL_TRUSTED_PROXIES)")
-	for _, f := range [][2]string{{"sync-workers", "PORTAL_SYNC_WORKERS"}, {"sync-freshness", "PORTAL_SYNC_FRESHNESS"}, {"trusted-proxies", "PORTAL_TRUSTED_PROXIES"}} {
+	fs.Var(periodFlag{&cfg.SessionIdle}, "session-idle", "sign people out after this `duration` without a request, from 30s to 12h; pages warn 2 minutes before (PORTAL_SESSION_IDLE)")
+	for _, f := range [][2]string{{"sync-workers", "PORTAL_SYNC_WORKERS"}, {"sync-freshness", "PORTAL_SYNC_FRESHNESS"}, {"trusted-proxies", "PORTAL_TRUSTED_PROXIES"}, {"session-idle", "PORTAL_SESSION_IDLE"}} {
 		if err := envFlag(fs, getenv, f[0], f[1]); err != nil {
 			return fmt.Errorf("serve: %w", err)
 		}
@@ -58,6 +59,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := checkValid("--enrol-valid", cfg.EnrolTTL); err != nil {
 		return fmt.Errorf("serve: %w", err)
+	}
+	// Under 30 s a warning could not give the 20 s WCAG asks for to stay signed in.
+	if policy := store.DefaultSessionPolicy(); cfg.SessionIdle < 30*time.Second || cfg.SessionIdle > policy.Absolute {
+		return fmt.Errorf("serve: %s: must be from 30s to %s, the longest a session lasts", named(whence(fs, "session-idle", "PORTAL_SESSION_IDLE", getenv), cfg.SessionIdle.String()), policy.Absolute)
 	}
 	rpidFrom := whence(fs, "rp-id", "PORTAL_RP_ID", getenv)
 	if cfg.Origin != "" {
@@ -118,7 +123,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	clients := fhirsync.NewClients(getenv, fhirsync.ClientOptions{})
 	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems}
 	worker := fhirsync.NewWorker(puller, log, fhirsync.WorkerOptions{Concurrency: cfg.SyncWorkers, Freshness: cfg.Freshness})
-	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker, TrustedProxies: cfg.Proxies}, db, log)
+	policy := store.DefaultSessionPolicy()
+	policy.Idle = cfg.SessionIdle
+	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker, TrustedProxies: cfg.Proxies,
+		SessionPolicy: policy}, db, log)
 	if err != nil {
 		return err
 	}
