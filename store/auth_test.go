@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,10 @@ func TestEnrolmentCode(t *testing.T) {
 				got, err := db.RedeemEnrolmentCode(ctx, code, dob)
 				if c := store.ErrorCode(err); c != tt.wantCode[i] {
 					t.Fatalf("attempt %d (%s): error code %q (%v), want %q", i+1, dob, c, err, tt.wantCode[i])
+				}
+				// A code that can no longer be used says whom to ask for another (WCAG 3.3.3).
+				if c := store.ErrorCode(err); (c == store.EEXPIRED || c == store.ELOCKED) && !strings.Contains(err.Error(), "your GP practice") {
+					t.Errorf("attempt %d: %q; want it to say to ask your GP practice", i+1, err)
 				}
 				if err == nil && got.ID != p.ID {
 					t.Fatalf("attempt %d: person %d, want %d", i+1, got.ID, p.ID)

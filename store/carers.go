@@ -434,7 +434,7 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 			failed = Errorf(EINVALID, "The date of birth does not match the date of birth of the person who invited you. You have %d more tries.", MaxInvitationAttempts-attempts)
 			if attempts >= MaxInvitationAttempts {
 				locked = sql.NullString{String: db.stamp(), Valid: true}
-				failed = Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask for a new one.")
+				failed = Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask the person who invited you for a new one.")
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE carer_grants SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, locked, id)
 			return err
@@ -457,13 +457,13 @@ func invitationUnusable(g Grant) error {
 	case GrantInvited:
 		return nil
 	case GrantLocked:
-		return Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask for a new one.")
+		return Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask the person who invited you for a new one.")
 	case GrantExpired:
-		return Errorf(EEXPIRED, "This invitation has expired. Ask for a new one.")
+		return Errorf(EEXPIRED, "This invitation has expired. Ask the person who invited you for a new one.")
 	case GrantRevoked:
-		return Errorf(EEXPIRED, "This invitation has been cancelled.")
+		return Errorf(EEXPIRED, "This invitation has been cancelled. Ask the person who invited you if they want to send a new one.")
 	}
-	return Errorf(EEXPIRED, "This invitation has already been used.")
+	return Errorf(EEXPIRED, "This invitation has already been used. If you accepted it, sign in with your passkey; if not, ask the person who invited you for a new one.")
 }
 
 // HeldInvitation returns the invitation this session proved it may accept.

@@ -105,13 +105,13 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, code, birthDate string) (
 		}
 		switch {
 		case locked.Valid:
-			failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask for a new one.")
+			failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask your GP practice for a new one.")
 			return nil
 		case used.Valid:
-			failed = Errorf(EEXPIRED, "This enrolment code has already been used. Sign in with your passkey, or ask for a new code.")
+			failed = Errorf(EEXPIRED, "This enrolment code has already been used. Sign in with your passkey, or ask your GP practice for a new code.")
 			return nil
 		case !db.now().Before(parseTime(expires)):
-			failed = Errorf(EEXPIRED, "This enrolment code has expired. Ask for a new one.")
+			failed = Errorf(EEXPIRED, "This enrolment code has expired. Ask your GP practice for a new one.")
 			return nil
 		}
 		person, err = scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
@@ -124,7 +124,7 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, code, birthDate string) (
 			failed = Errorf(EINVALID, "The date of birth does not match our records. You have %d more tries.", MaxEnrolmentAttempts-attempts)
 			if attempts >= MaxEnrolmentAttempts {
 				lockedAt = sql.NullString{String: db.stamp(), Valid: true}
-				failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask for a new one.")
+				failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask your GP practice for a new one.")
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE enrolment_codes SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, lockedAt, id)
 			return err

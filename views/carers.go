@@ -174,6 +174,16 @@ func describedBy(id string, hint, err bool) string {
 	return out
 }
 
+// describedByAttrs is aria-describedby as describedBy gives it, or no
+// attribute at all when the field has neither hint nor error: an empty one
+// points at nothing.
+func describedByAttrs(id string, hint, err bool) templ.Attributes {
+	if ids := describedBy(id, hint, err); ids != "" {
+		return templ.Attributes{"aria-describedby": ids}
+	}
+	return templ.Attributes{}
+}
+
 func contains(list []string, s string) bool { return slices.Contains(list, s) }
 
 // youAreTheir is "You are their son. " before a person's date of birth on

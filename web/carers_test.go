@@ -832,3 +832,17 @@ func TestCarerToldOnlyWhatTheyCanDo(t *testing.T) {
 		t.Errorf("whose-record hint %q lacks the relationship", hint)
 	}
 }
+
+// No field points its description at nothing: aria-describedby is left out
+// when a field has neither hint nor error (an empty one names no element).
+func TestNoEmptyDescriptions(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	for _, path := range []string{"/carers/invite", "/account"} {
+		doc(t, f.get(t, path, jane)).Find("[aria-describedby]").Each(func(_ int, s *goquery.Selection) {
+			if ids := strings.TrimSpace(s.AttrOr("aria-describedby", "")); ids == "" {
+				t.Errorf("%s: %s has an empty aria-describedby", path, s.AttrOr("id", goquery.NodeName(s)))
+			}
+		})
+	}
+}

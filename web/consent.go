@@ -37,7 +37,8 @@ func (s *Server) choicesPage(c echo.Context) error {
 	s.logView(c, a.Person, "choices")
 	p := s.page(c, "")
 	p.Title = views.ChoicesTitle(p) // a carer's: "Mrs Jane Example's choices"
-	return s.render(c, http.StatusOK, views.Choices(p, views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer()}))
+	return s.render(c, http.StatusOK, views.Choices(p, views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer(),
+		Unchanged: c.QueryParam("done") == "unchanged"}))
 }
 
 // choicesHistory lists every change to the person's choices.
@@ -177,10 +178,10 @@ func (s *Server) choiceCheck(c echo.Context) error {
 		p.Title = views.QuestionTitle(p, q)
 		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(p,
 			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name,
-				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no"}}}))
+				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no to answer “" + p.Title + "”"}}}))
 	}
 	if answer == ch.State.Answer(q) {
-		return c.Redirect(http.StatusSeeOther, "/choices") // the same answer as now: nothing to change
+		return c.Redirect(http.StatusSeeOther, "/choices?done=unchanged") // the same answer as now: nothing to change, and it says so
 	}
 	return s.render(c, http.StatusOK, views.ChoiceCheck(s.page(c, "Check your change"),
 		views.CheckView{Person: a.Person, Question: q, Before: ch.State.Answer(q), Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}))

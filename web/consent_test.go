@@ -445,11 +445,20 @@ func TestSameAnswerChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	jane := f.signIn(t, f.jane)
 	rec := f.post(t, "/choices/research", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "answer": {"yes"}})
-	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/choices" {
+	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/choices?done=unchanged" {
 		t.Fatalf("same answer: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
 	if hist, _ := f.db.ConsentHistory(context.Background(), f.jane.ID); len(hist) != 0 {
 		t.Fatalf("a decision was recorded: %+v", hist)
+	}
+	// The page it lands on says so, rather than nothing at all.
+	if banner := doc(t, f.get(t, rec.Header().Get("Location"), jane)).Find(`.nhsuk-notification-banner[role="alert"]`).Text(); !strings.Contains(banner, "Nothing has changed") {
+		t.Errorf("after the same answer the page says %q; want that nothing has changed", banner)
+	}
+	// No answer at all is an error that names the question.
+	rec = f.post(t, "/choices/research", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}})
+	if msg := docOf(t, rec.Body.String()).Find(".nhsuk-error-summary a").Text(); !strings.Contains(msg, "Select yes or no to answer “") || !strings.Contains(msg, "research") {
+		t.Errorf("no answer: the error says %q; want it to name the question", msg)
 	}
 }
 
