@@ -151,6 +151,9 @@ func TestAccountJourney(t *testing.T) {
 	if msg := eval[string](tb, `document.getElementById('passkey-error').innerText`); !strings.Contains(msg, "already holds one of your passkeys") {
 		t.Errorf("adding a passkey where one exists says %q", msg)
 	}
+	if title := eval[string](tb, `document.title`); !strings.HasPrefix(title, "Error: ") {
+		t.Errorf("with the passkey error shown the title is %q; want it to start Error:", title)
+	}
 	if n := len(tb.credentials(auth)); n != 1 {
 		t.Errorf("the first authenticator holds %d credentials, want still 1", n)
 	}

@@ -64,9 +64,14 @@ func pagedTitle(title string, page, pages int) string {
 	return fmt.Sprintf("%s (page %d of %d)", title, page, pages)
 }
 
-// recordPage is a page of the person's record, saying how up to date each source is.
+// recordPage is a page of the person's record, saying how up to date each
+// source is. To a carer, its title says whose record it is, as its heading
+// does: "Medicines – Mrs Jane Example's record".
 func (s *Server) recordPage(c echo.Context, title string, person store.Person) (views.Page, error) {
 	p := s.page(c, title)
+	if p.Acting != nil && title != "" {
+		p.Title = title + " – " + p.Record()
+	}
 	var err error
 	p.Sync, err = s.db.SyncStatuses(c.Request().Context(), person.ID)
 	return p, err

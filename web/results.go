@@ -51,7 +51,7 @@ func (s *Server) resultTrend(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.recordPage(c, views.TrendTitle(tr.Test), person)
+	p, err := s.recordPage(c, pagedTitle(views.TrendTitle(tr.Test), tr.Page, tr.Pages()), person)
 	if err != nil {
 		return err
 	}

@@ -64,7 +64,14 @@ func (s *Server) recordSearch(c echo.Context) error {
 	if page > 1 && len(res.Sections) == 0 {
 		return store.Errorf(store.ENOTFOUND, "There is no such page of search results.")
 	}
-	p, err := s.recordPage(c, "Search results for ‘"+form.Query+"’", person)
+	title := "Search results for ‘" + form.Query + "’"
+	if sec, ok := fhir.SectionBySlug(form.Section); ok {
+		title += " in " + strings.ToLower(sec.Title)
+		if n := len(res.Sections); n == 1 {
+			title = pagedTitle(title, page, (res.Sections[0].Total+searchPerSection-1)/searchPerSection)
+		}
+	}
+	p, err := s.recordPage(c, title, person)
 	if err != nil {
 		return err
 	}

@@ -82,12 +82,15 @@ function showError(text) {
   const p = box.querySelector('.nhsuk-error-summary__body p') || box.querySelector('p');
   if (p) p.textContent = text;
   box.hidden = false;
+  // As a page with a form's errors is titled (WCAG 2.4.2): "Error: " first.
+  if (!document.title.startsWith('Error: ')) document.title = `Error: ${document.title}`;
   box.focus();
 }
 
 function hideError() {
   const box = document.getElementById('passkey-error');
   if (box) box.hidden = true;
+  document.title = document.title.replace(/^Error: /, '');
 }
 
 // finish sends the credential and follows the server to the next page.
