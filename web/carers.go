@@ -132,6 +132,10 @@ func readTerms(c echo.Context, f *views.InviteForm) time.Time {
 	case "never":
 		return time.Time{}
 	case "date":
+		if f.Day == "" && f.Month == "" && f.Year == "" {
+			f.Errors = append(f.Errors, views.FieldError{Field: "ends-day", Message: "Enter the date their access should end"})
+			return time.Time{}
+		}
 		day, derr := strconv.Atoi(f.Day)
 		month, merr := strconv.Atoi(f.Month)
 		year, yerr := strconv.Atoi(f.Year)

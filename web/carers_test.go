@@ -846,3 +846,25 @@ func TestNoEmptyDescriptions(t *testing.T) {
 		})
 	}
 }
+
+// The end date is asked beneath "On a date I choose" (NHS conditional
+// reveal: hidden by the frontend's script until chosen, always shown
+// without it), and choosing it with no date says what to enter.
+func TestInviteEndDateIsAskedWhenChosen(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	form := doc(t, f.get(t, "/carers/invite", jane))
+	if form.Find(`#ends-date[data-aria-controls="conditional-ends-date"]`).Length() != 1 ||
+		form.Find(`#conditional-ends-date.nhsuk-radios__conditional.nhsuk-radios__conditional--hidden #ends-day`).Length() != 1 {
+		t.Error("the end date is not a hidden conditional of its choice")
+	}
+	rec := f.post(t, "/carers/invite", jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "name": {"John Smith"}, "relationship": {"son"},
+		"scope": {"medicines"}, "ends": {"date"}})
+	d := docOf(t, rec.Body.String())
+	if msg := d.Find(".nhsuk-error-summary a[href='#ends-day']").Text(); msg != "Enter the date their access should end" {
+		t.Errorf("the date chosen, none entered: the error says %q", msg)
+	}
+	if d.Find(`#conditional-ends-date`).HasClass("nhsuk-radios__conditional--hidden") {
+		t.Error("with the date chosen, the date is hidden")
+	}
+}
