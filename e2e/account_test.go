@@ -303,7 +303,7 @@ func TestAccountJourney(t *testing.T) {
 	tb.checkConsole("signed out")
 }
 
-// TestAccessibilityStatement reads the statement from the footer, signed out, by keyboard.
+// TestAccessibilityStatement reads the statement, then Get help, from the footer, signed out, by keyboard.
 func TestAccessibilityStatement(t *testing.T) {
 	p := startPortal(t)
 	tb := newTab(t)
@@ -313,6 +313,13 @@ func TestAccessibilityStatement(t *testing.T) {
 	wantOn(tb, "/accessibility", status)
 	if text := tb.text(); !strings.Contains(text, "WCAG") || !strings.Contains(text, "Enforcement procedure") {
 		t.Errorf("accessibility statement: %.400s", text)
+	}
+	tb.checkPage()
+	// Help is in the same place on every page (WCAG 3.2.6).
+	status = tb.press("open Get help", `footer a[href="/help"]`)
+	wantOn(tb, "/help", status)
+	if text := tb.text(); !strings.Contains(text, "ask your GP practice for a new one") {
+		t.Errorf("help: %.400s", text)
 	}
 	tb.checkPage()
 }

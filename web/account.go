@@ -254,6 +254,11 @@ func (s *Server) accessibility(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Accessibility(s.page(c, "Accessibility statement")))
 }
 
+// help says where to get help; every page's footer links to it.
+func (s *Server) help(c echo.Context) error {
+	return s.render(c, http.StatusOK, views.Help(s.page(c, "Get help")))
+}
+
 // confirmURL is the "Confirm it's you" page, where a session that signed in
 // a while ago answers a passkey challenge before changing passkeys.
 const confirmURL = "/account/confirm"

@@ -172,6 +172,7 @@ func authzCases() []authzCase {
 		public(g, "/signed-out", "/signed-out", ok),
 		public(g, "/account/removed", "/account/removed", ok),
 		public(g, "/accessibility", "/accessibility", ok),
+		public(g, "/help", "/help", ok),
 		public(g, "/carers/accept", "/carers/accept", ok),
 		publicPost("/carers/accept", bad),
 		public(g, "/carers/accept/confirm", "/carers/accept/confirm", seeOther),

@@ -45,6 +45,7 @@ func (s *Server) routes() {
 	app.POST("/signout", s.signOut)
 	app.GET("/account/removed", s.passkeysRemoved) // signed out by removing the last passkey
 	app.GET("/accessibility", s.accessibility)
+	app.GET("/help", s.help)
 
 	// Accepting a carer's invitation: before sign-in, the code and the inviter's date of birth (web/carers.go).
 	app.GET("/carers/accept", s.acceptPage, sessionLimit)
