@@ -97,3 +97,11 @@ func TestSyncLinesForACarer(t *testing.T) {
 		t.Errorf("a carer reads %+v", lines)
 	}
 }
+
+func TestCapitalise(t *testing.T) {
+	for in, want := range map[string]string{"": "", "heart rate": "Heart rate", "état": "État", "ß": "ß", "1st": "1st"} {
+		if got := capitalise(in); got != want {
+			t.Errorf("capitalise(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

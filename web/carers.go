@@ -247,10 +247,7 @@ func (s *Server) grantChange(c echo.Context) error {
 		return err
 	}
 	f := views.InviteForm{}
-	ends := readTerms(c, &f)
-	if f.Ends == "12m" {
-		ends = g.EndsAt // the change form offers no "12 months": keep the date as it is
-	}
+	ends := readTerms(c, &f) // "In 12 months" is from now, as the form offers it
 	if len(f.Errors) == 0 {
 		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends,
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))

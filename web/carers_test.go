@@ -847,16 +847,14 @@ func TestNoEmptyDescriptions(t *testing.T) {
 	}
 }
 
-// The end date is asked beneath "On a date I choose" (NHS conditional
-// reveal: hidden by the frontend's script until chosen, always shown
-// without it), and choosing it with no date says what to enter.
+// The end date is asked beneath "On a date I choose" (laid out as an NHS
+// conditional, always shown), and choosing it with no date says what to enter.
 func TestInviteEndDateIsAskedWhenChosen(t *testing.T) {
 	f := newFixture(t)
 	jane := f.signIn(t, f.jane)
 	form := doc(t, f.get(t, "/carers/invite", jane))
-	if form.Find(`#ends-date[data-aria-controls="conditional-ends-date"]`).Length() != 1 ||
-		form.Find(`#conditional-ends-date.nhsuk-radios__conditional.nhsuk-radios__conditional--hidden #ends-day`).Length() != 1 {
-		t.Error("the end date is not a hidden conditional of its choice")
+	if form.Find(`.nhsuk-radios__item:has(#ends-date) + #conditional-ends-date.nhsuk-radios__conditional #ends-day`).Length() != 1 {
+		t.Error("the end date is not beneath its choice")
 	}
 	rec := f.post(t, "/carers/invite", jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "name": {"John Smith"}, "relationship": {"son"},
 		"scope": {"medicines"}, "ends": {"date"}})
@@ -864,7 +862,19 @@ func TestInviteEndDateIsAskedWhenChosen(t *testing.T) {
 	if msg := d.Find(".nhsuk-error-summary a[href='#ends-day']").Text(); msg != "Enter the date their access should end" {
 		t.Errorf("the date chosen, none entered: the error says %q", msg)
 	}
-	if d.Find(`#conditional-ends-date`).HasClass("nhsuk-radios__conditional--hidden") {
-		t.Error("with the date chosen, the date is hidden")
+}
+
+// "In 12 months", which the change page offers, ends access 12 months from
+// now; it used to leave the end as it was.
+func TestChangeAccessToEndInTwelveMonths(t *testing.T) {
+	f := newFixture(t)
+	janeCookie := f.signIn(t, f.jane)
+	g := f.grant(t, f.jane, f.ownAccount(t, f.jane), f.newCarer(t, "John"), "medicines")
+	rec := f.post(t, "/carers/"+strconv.FormatInt(g.ID, 10), janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)}, "scope": {"medicines"}, "ends": {"12m"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("change to 12 months: %d", rec.Code)
+	}
+	if grants, _ := f.db.GrantsForPerson(context.Background(), f.jane.ID); len(grants) != 1 || grants[0].EndsAt.Sub(time.Now().AddDate(1, 0, 0)).Abs() > time.Hour {
+		t.Errorf("after choosing 12 months: %+v; want access to end in 12 months", grants)
 	}
 }
