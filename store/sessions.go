@@ -128,9 +128,10 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 }
 
 // TouchSession marks a live session as seen now, for someone who asked to
-// stay signed in: Session does so only once a minute. It returns when the
-// session now ends for want of use (ENOTFOUND when it has ended already).
-func (db *DB) TouchSession(ctx context.Context, id string, p SessionPolicy) (time.Time, error) {
+// stay signed in: Session does so only once a minute. It returns how long the
+// session now has: the idle time, or less near its absolute end (ENOTFOUND
+// when it has ended already).
+func (db *DB) TouchSession(ctx context.Context, id string, p SessionPolicy) (time.Duration, error) {
 	now := db.now()
 	var ends time.Time
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -148,7 +149,7 @@ func (db *DB) TouchSession(ctx context.Context, id string, p SessionPolicy) (tim
 		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, formatTime(now), hashToken(id))
 		return err
 	})
-	return ends, err
+	return ends.Sub(now), err
 }
 
 // readSession reads the session with that id, live or not.

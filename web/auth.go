@@ -199,11 +199,15 @@ func (s *Server) signOut(c echo.Context) error {
 // extendSession keeps the session going for someone warned that it was
 // ending for want of use (views.sessionTimeout). It answers 204 No Content, so
 // the page stays as it is, with anything typed in it, whether the page's
-// script sent it or the warning's form was sent without it.
+// script sent it or the warning's form was sent without it; X-Session-Left
+// says how many seconds the session now has, which is less than the idle time
+// near a session's absolute end.
 func (s *Server) extendSession(c echo.Context) error {
-	if _, err := s.db.TouchSession(c.Request().Context(), sessionOf(c).ID, s.cfg.SessionPolicy); err != nil {
+	left, err := s.db.TouchSession(c.Request().Context(), sessionOf(c).ID, s.cfg.SessionPolicy)
+	if err != nil {
 		return err
 	}
+	c.Response().Header().Set("X-Session-Left", strconv.Itoa(int(left.Seconds())))
 	return c.NoContent(http.StatusNoContent)
 }
 

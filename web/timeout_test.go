@@ -35,6 +35,9 @@ func TestStaySignedIn(t *testing.T) {
 				if rec.Code != http.StatusNoContent {
 					t.Fatalf("stay signed in: %d; want 204", rec.Code)
 				}
+				if left, _ := strconv.Atoi(rec.Header().Get("X-Session-Left")); left != int(idle.Seconds()) {
+					t.Errorf("stay signed in: X-Session-Left %q; want the whole idle time, %d", rec.Header().Get("X-Session-Left"), int(idle.Seconds()))
+				}
 			}
 			now = now.Add(5 * time.Minute) // past the end, had nothing been done
 			resp := f.get(t, "/account", jane)
@@ -42,5 +45,27 @@ func TestStaySignedIn(t *testing.T) {
 				t.Errorf("after the idle limit: %d (to %q); want signed in: %v", resp.StatusCode, resp.Header.Get("Location"), stay)
 			}
 		})
+	}
+}
+
+// Near a session's absolute end, staying signed in says how little is left,
+// so the page can say it cannot help.
+func TestStaySignedInNearTheLongestSession(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.db.SetClock(func() time.Time { return now })
+	jane := f.signIn(t, f.jane)
+	token := csrfToken(t, f, jane)
+	policy := store.DefaultSessionPolicy()
+	start, last := now, now.Add(policy.Absolute-10*time.Minute)
+	for now = start.Add(25 * time.Minute); now.Before(last); now = now.Add(25 * time.Minute) {
+		if rec := f.post(t, "/session/extend", jane, url.Values{"csrf": {token}}); rec.Code != http.StatusNoContent {
+			t.Fatalf("staying signed in after %s: %d", now.Sub(start), rec.Code)
+		}
+	}
+	now = last // 10 minutes before the most a session may last
+	rec := f.post(t, "/session/extend", jane, url.Values{"csrf": {token}})
+	if left, _ := strconv.Atoi(rec.Header().Get("X-Session-Left")); rec.Code != http.StatusNoContent || left <= 0 || left >= int(policy.Idle.Seconds()) {
+		t.Errorf("near the end of 12 hours: %d, X-Session-Left %q; want less than the idle time", rec.Code, rec.Header().Get("X-Session-Left"))
 	}
 }

@@ -17,73 +17,127 @@ if (script instanceof HTMLScriptElement && script.src) {
 
 // The warning before the session ends for want of use (views/layout.templ
 // sessionTimeout, WCAG 2.2.1): opened as a modal dialog two minutes before
-// the end (half the time left, for a shorter session: never under 15 s), it
-// counts down, and "Stay signed in" sends its form without leaving the page,
-// so nothing typed is lost. At the end it says the person has been signed
-// out, and leaves the page as it is.
+// the end (half the time left for a shorter session, never under 20 s), it
+// counts down, and "Stay signed in" (or Escape) sends its form without
+// leaving the page, so nothing typed is lost. Tabs of the portal in the same
+// browser tell each other when the session now ends. At the end it says the
+// person has been signed out, and stops being modal, so the page can still
+// be read and copied from.
 const timeout = document.getElementById('session-timeout');
 if (timeout instanceof HTMLDialogElement && typeof timeout.showModal === 'function') {
   sessionTimeout(timeout);
 }
 
 function sessionTimeout(dialog) {
-  const idle = Number(dialog.dataset.sessionIdle);
+  const idle = Number(dialog.dataset.sessionIdle) * 1000;
   let endsAt = Date.now() + Number(dialog.dataset.sessionLeft) * 1000;
-  const live = dialog.querySelector('[data-session-live]');
-  const ended = dialog.querySelector('[data-session-ended]');
-  const countdown = dialog.querySelector('[data-session-countdown]');
-  const form = dialog.querySelector('form[data-session-extend]');
+  const $ = (selector) => dialog.querySelector(selector);
+  const live = $('[data-session-live]');
+  const ended = $('[data-session-ended]');
+  const countdown = $('[data-session-countdown]');
+  const announce = $('[data-session-announce]');
+  const unreachable = $('[data-session-unreachable]');
+  const longest = $('[data-session-longest]');
+  const form = $('form[data-session-extend]');
+  const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('mcr-session') : null;
   let warnTimer = 0;
   let tick = 0;
+  let done = false;
 
-  const words = (seconds) => {
-    const m = Math.floor(seconds / 60);
-    const s = seconds % 60;
-    const part = (n, one) => (n === 1 ? `1 ${one}` : `${n} ${one}s`);
-    if (m === 0) return part(s, 'second');
-    return s === 0 ? part(m, 'minute') : `${part(m, 'minute')} ${part(s, 'second')}`;
+  // How long is left, in words, never more than is left: whole minutes above
+  // a minute, then steps of 15 seconds.
+  const words = (ms) => {
+    const left = Math.floor(ms / 1000);
+    if (left >= 120) return `${Math.floor(left / 60)} minutes`;
+    if (left >= 60) return '1 minute';
+    if (left >= 15) return `${Math.floor(left / 15) * 15} seconds`;
+    return 'less than 15 seconds';
+  };
+  const lead = (left) => Math.max(20000, Math.min(120000, left / 2));
+  const end = () => {
+    done = true;
+    clearTimeout(warnTimer);
+    clearInterval(tick);
+    live.hidden = true;
+    ended.hidden = false;
+    dialog.setAttribute('aria-labelledby', 'session-ended-heading');
+    dialog.setAttribute('aria-describedby', 'session-ended-text');
+    // No longer modal: the page behind can be read, and what was typed copied.
+    if (dialog.open) dialog.close();
+    dialog.show();
+    $('#session-ended-heading').focus();
   };
   const update = () => {
-    const left = Math.max(0, Math.ceil((endsAt - Date.now()) / 1000));
-    if (left === 0) {
-      clearInterval(tick);
-      live.hidden = true;
-      ended.hidden = false;
-      ended.querySelector('a')?.focus();
+    const left = endsAt - Date.now();
+    if (left <= 0) {
+      end();
       return;
     }
-    // Whole 15 s steps under a minute, so a screen reader is not told every second.
-    const shown = left > 60 ? Math.ceil(left / 60) * 60 : Math.ceil(left / 15) * 15;
-    countdown.textContent = `You will be signed out in ${words(shown)}.`;
+    const text = `You will be signed out in ${words(left)}.`;
+    if (countdown.textContent !== text) {
+      countdown.textContent = text;
+      announce.textContent = text; // said once a minute, then every 15 seconds
+    }
   };
   const warn = () => {
+    if (done) return;
     update();
     if (!dialog.open) dialog.showModal();
+    clearInterval(tick);
     tick = setInterval(update, 1000);
   };
   const schedule = () => {
     clearTimeout(warnTimer);
     clearInterval(tick);
     const left = endsAt - Date.now();
-    const lead = Math.max(15000, Math.min(120000, left / 2));
-    warnTimer = setTimeout(warn, Math.max(0, left - lead));
+    warnTimer = setTimeout(warn, Math.max(0, left - lead(left)));
   };
-  // Escape would close the dialog and leave the session to end unwarned: it stays, and
-  // "Stay signed in" is the way out.
-  dialog.addEventListener('cancel', (e) => e.preventDefault());
+  // Another tab was used, or stayed signed in: the session lasts longer than this page knew.
+  const later = (when) => {
+    if (done || !(when > endsAt)) return;
+    endsAt = when;
+    if (dialog.open && endsAt - Date.now() > lead(endsAt - Date.now())) dialog.close();
+    schedule();
+  };
+  if (tabs) {
+    tabs.onmessage = (e) => later(Number(e.data?.endsAt));
+    tabs.postMessage({ endsAt });
+  }
+  dialog.addEventListener('cancel', (e) => {
+    // Escape stays signed in, as the button does: it never leaves the session to end unwarned.
+    e.preventDefault();
+    if (!done) form.requestSubmit();
+  });
+  dialog.addEventListener('close', () => {
+    if (!done && endsAt - Date.now() <= lead(endsAt - Date.now())) form.requestSubmit();
+  });
+  $('[data-session-close]').addEventListener('click', () => dialog.close());
   form.addEventListener('submit', (e) => {
     e.preventDefault();
+    unreachable.hidden = true;
     fetch(form.action, { method: 'POST', body: new FormData(form), credentials: 'same-origin' })
       .then((r) => {
+        if (r.status === 401 || r.status === 403) {
+          end(); // the session had ended already
+          return;
+        }
         if (r.status !== 204) throw new Error(`answered ${r.status}`);
-        endsAt = Date.now() + idle * 1000;
-        dialog.close();
+        const left = Number(r.headers.get('X-Session-Left')) * 1000 || idle;
+        endsAt = Date.now() + left;
+        tabs?.postMessage({ endsAt });
+        if (left <= lead(left)) {
+          // Near the most a session may last: staying signed in cannot help.
+          longest.hidden = false;
+          form.hidden = true;
+          return;
+        }
+        if (dialog.open) dialog.close();
         schedule();
       })
       .catch(() => {
-        clearInterval(tick);
-        endsAt = Date.now();
-        update(); // the session has ended, or cannot be kept: say so
+        // Not reached (the server restarting, the network down): the session may
+        // well go on, so the warning stays, saying so, until its end.
+        unreachable.hidden = false;
       });
   });
   schedule();
