@@ -144,7 +144,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn), // its own errors as slog lines too
 	}
-	go cleanSessions(ctx, db, log)
+	go cleanSessions(ctx, db, policy, 10*time.Minute, log)
 	go db.WatchSpace(ctx, 2*time.Second, log) // gives up the reserve when the disk fills (store/space.go)
 	workCtx, stopWork := context.WithCancel(ctx)
 	defer stopWork()
@@ -182,16 +182,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// cleanSessions deletes ended sessions now and then, until ctx ends.
-func cleanSessions(ctx context.Context, db *store.DB, log *slog.Logger) {
-	t := time.NewTicker(10 * time.Minute)
+// cleanSessions deletes sessions ended under policy every so often, until
+// ctx ends: by the policy serve runs with (--session-idle), or a longer idle
+// time would end sessions early.
+func cleanSessions(ctx context.Context, db *store.DB, policy store.SessionPolicy, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := db.DeleteExpiredSessions(ctx, store.DefaultSessionPolicy()); err != nil && ctx.Err() == nil {
+			if _, err := db.DeleteExpiredSessions(ctx, policy); err != nil && ctx.Err() == nil {
 				log.Error("clean sessions", "err", err)
 			}
 		}
