@@ -186,6 +186,10 @@ func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) 
 	start := time.Now()
 	sum, err := w.puller.PullPerson(ctx, src, personID, nil)
 	switch {
+	case errors.Is(err, ErrNoIdentifier):
+		// Not asked: an operator can give them an identifier (import with --link-system) so they are.
+		w.log.Info("not looked for there: no NHS number or linking identifier", "source", src.Name, "person", personID)
+		return
 	case errors.Is(err, ErrNoRecord):
 		w.log.Info("no record there", "source", src.Name, "person", personID) // not a failure (store.SyncStatus.NoRecord)
 		return

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,5 +67,34 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 				t.Errorf("queued: got %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// The worker's log says when someone was not looked for at a source for want
+// of an identifier, rather than that the source has no record of them.
+func TestWorkerLogsWhoWasNotLookedFor(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://127.0.0.1:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From files, with no NHS number and no linking system: nothing to look for them by.
+	pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://github.com/synthetichealth/synthea","value":"p1"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "files"}, "test", []fhir.Resource{pt}); err != nil {
+		t.Fatal(err)
+	}
+	var log strings.Builder
+	w := NewWorker(&Puller{DB: db, Client: NewClients(func(string) string { return "" }, ClientOptions{}).Get}, slog.New(slog.NewTextHandler(&log, nil)), WorkerOptions{})
+	w.pullOne(ctx, src, 1)
+	if !strings.Contains(log.String(), "not looked for there") || strings.Contains(log.String(), "no record there") {
+		t.Errorf("the worker logged:\n%s\nwant that the person was not looked for", log.String())
 	}
 }
