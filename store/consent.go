@@ -397,7 +397,7 @@ func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoice
 	if err != nil {
 		return ConsentChoices{}, err
 	}
-	shown, forCarer, err := db.carerSources(ctx, personID)
+	shown, forCarer, err := db.carerSources(ctx, personID) // nil, false when not reading for a carer
 	if err != nil {
 		return ConsentChoices{}, err
 	}
@@ -426,7 +426,7 @@ func (db *DB) ConsentChoices(ctx context.Context, personID int64) (ConsentChoice
 	if n := len(decisions); n > 0 {
 		out.State = decisions[n-1].State
 		out.Latest = &decisions[n-1]
-		if out.Latest.Deliveries, err = db.deliveries(ctx, personID, []int64{out.Latest.ID}); err != nil {
+		if out.Latest.Deliveries, err = db.deliveries(ctx, personID, []int64{out.Latest.ID}, shown); err != nil {
 			return ConsentChoices{}, err
 		}
 	}
@@ -440,15 +440,12 @@ WHERE sp.person_id = ? AND s.base_url != ''`, personID).Scan(&out.Receivers)
 }
 
 // deliveries is deliveriesOf, leaving out for a carer those to an
-// organisation that shows them nothing (carerSources): that it holds the
-// person's record can say what it holds.
-func (db *DB) deliveries(ctx context.Context, personID int64, ids []int64) ([]ConsentDelivery, error) {
+// organisation that shows them nothing: shown is carerSources's answer, nil
+// when not reading for a carer. That it holds the person's record can say
+// what it holds.
+func (db *DB) deliveries(ctx context.Context, personID int64, ids []int64, shown map[int64]bool) ([]ConsentDelivery, error) {
 	ds, err := deliveriesOf(ctx, db.db, personID, ids)
-	if err != nil {
-		return nil, err
-	}
-	shown, forCarer, err := db.carerSources(ctx, personID)
-	if err != nil || !forCarer {
+	if err != nil || shown == nil {
 		return ds, err
 	}
 	return slices.DeleteFunc(ds, func(d ConsentDelivery) bool { return !shown[d.SourceID] }), nil
@@ -585,8 +582,12 @@ func (db *DB) ConsentHistory(ctx context.Context, personID int64) ([]ConsentDeci
 	for i := range ds {
 		byID[ds[i].ID] = &ds[i]
 	}
+	shown, _, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return nil, err
+	}
 	for start := 0; start < len(ids); start += 500 {
-		dels, err := db.deliveries(ctx, personID, ids[start:min(start+500, len(ids))])
+		dels, err := db.deliveries(ctx, personID, ids[start:min(start+500, len(ids))], shown)
 		if err != nil {
 			return nil, err
 		}
@@ -1273,7 +1274,11 @@ func (db *DB) ConsentDecision(ctx context.Context, personID, id int64) (ConsentD
 	if err != nil {
 		return d, fmt.Errorf("read decision: %w", err)
 	}
-	d.Deliveries, err = db.deliveries(ctx, personID, []int64{id})
+	shown, _, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return d, err
+	}
+	d.Deliveries, err = db.deliveries(ctx, personID, []int64{id}, shown)
 	return d, err
 }
 
