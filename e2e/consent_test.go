@@ -60,6 +60,15 @@ func TestChoicesJourney(t *testing.T) {
 		wantOn(tb, "/choices", tb.press("back to your choices", `main a[href="/choices"]`))
 	}
 	tb.checkPage()
+
+	// The answer it has already: nothing changes, and the choices page says so, in a banner axe checks.
+	wantOn(tb, "/choices/research", tb.press("open research again", `.nhsuk-summary-list__actions a[href="/choices/research"]`))
+	tb.tick("answer yes again", "#answer")
+	wantOn(tb, "/choices", tb.press("continue", `main form button[type="submit"]`))
+	if banner := eval[string](tb, `document.querySelector('.nhsuk-notification-banner')?.innerText ?? ''`); !strings.Contains(banner, "Nothing has changed") {
+		t.Errorf("after the same answer the page says %q", banner)
+	}
+	tb.checkPage()
 	txt := tb.text()
 	for _, want := range []string{"No, staff in other organisations cannot see your record", "Yes, your data can be used", "No, your data is not used", "Set by you on"} {
 		if !strings.Contains(txt, want) {
@@ -71,7 +80,7 @@ func TestChoicesJourney(t *testing.T) {
 	}
 
 	// Keep one medicine out of sharing, from its own page.
-	tb.navigate(strings.TrimSuffix(tb.location(), "/choices") + "/record")
+	tb.navigate(strings.SplitN(tb.location(), "/choices", 2)[0] + "/record")
 	wantOn(tb, "/record/medicines", tb.press("open medicines", `.mcr-section-nav a[href="/record/medicines"]`))
 	// The link's own words: its date after them is for screen readers' lists of links.
 	name := eval[string](tb, `document.querySelector('.mcr-record-table tbody a').firstChild.textContent.trim()`)
