@@ -51,8 +51,14 @@ ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind
 	return src, err
 }
 
+// ValidSourceName reports whether name can name a source: one word, like
+// leeds-hospitals (portal import checks --source by it before storing anything).
+func ValidSourceName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, " \t\n/")
+}
+
 func validSource(src Source) error {
-	if src.Name == "" || strings.ContainsAny(src.Name, " \t\n/") {
+	if !ValidSourceName(src.Name) {
 		return Errorf(EINVALID, "A source name must be one word, like leeds-hospitals.")
 	}
 	if _, err := ParseBaseURL(src.BaseURL); err != nil {

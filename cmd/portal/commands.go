@@ -72,9 +72,9 @@ func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) erro
 }
 
 // checkSourceName refuses a source name source add would refuse
-// (store.AddSource): none, or more than one word.
+// (store.ValidSourceName): none, or more than one word.
 func checkSourceName(name string) error {
-	if name == "" || strings.ContainsAny(name, " \t\n/") {
+	if !store.ValidSourceName(name) {
 		return errors.New("a source name must be one word, like leeds-hospitals")
 	}
 	return nil
