@@ -60,8 +60,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err := checkValid("--enrol-valid", cfg.EnrolTTL); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	policy := store.DefaultSessionPolicy()
+	policy.Idle = cfg.SessionIdle
 	// Under 30 s a warning could not give the 20 s WCAG asks for to stay signed in.
-	if policy := store.DefaultSessionPolicy(); cfg.SessionIdle < 30*time.Second || cfg.SessionIdle > policy.Absolute {
+	if cfg.SessionIdle < 30*time.Second || cfg.SessionIdle > policy.Absolute {
 		return fmt.Errorf("serve: %s: must be from 30s to %s, the longest a session lasts", named(whence(fs, "session-idle", "PORTAL_SESSION_IDLE", getenv), cfg.SessionIdle.String()), policy.Absolute)
 	}
 	rpidFrom := whence(fs, "rp-id", "PORTAL_RP_ID", getenv)
@@ -123,8 +125,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	clients := fhirsync.NewClients(getenv, fhirsync.ClientOptions{})
 	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems}
 	worker := fhirsync.NewWorker(puller, log, fhirsync.WorkerOptions{Concurrency: cfg.SyncWorkers, Freshness: cfg.Freshness})
-	policy := store.DefaultSessionPolicy()
-	policy.Idle = cfg.SessionIdle
 	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker, TrustedProxies: cfg.Proxies,
 		SessionPolicy: policy}, db, log)
 	if err != nil {
