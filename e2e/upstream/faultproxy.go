@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -28,7 +29,7 @@ const (
 	FaultDrop
 	// Fault500 answers 500 with an OperationOutcome, without forwarding.
 	Fault500
-	// Fault429 answers 429 with Retry-After: 1 and an OperationOutcome, without forwarding.
+	// Fault429 answers 429 with Retry-After (Faults.RetryAfter, or 1) and an OperationOutcome, without forwarding.
 	Fault429
 	// FaultTruncate forwards the request, sends the status, the headers (with the full
 	// Content-Length) and the first half of the body, then closes the connection: the
@@ -74,6 +75,8 @@ type Faults struct {
 	Kinds []Fault
 	// Delay for FaultDelay; 0 means 1 s.
 	Delay time.Duration
+	// RetryAfter is the Retry-After header of Fault429; "" means "1".
+	RetryAfter string
 	// LeaveOut names resources ("Type/id") that every searchset answer leaves out,
 	// as offset pages read while upstream changes can: the resource is still there
 	// to read by id.
@@ -200,6 +203,13 @@ func (p *FaultProxy) choose() (fault Fault, ok bool, delay time.Duration, pick u
 	return f.Kinds[p.rng.IntN(len(f.Kinds))], true, f.Delay, pick
 }
 
+// retryAfter is the Retry-After header Fault429 answers with, as last set.
+func (p *FaultProxy) retryAfter() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.faults.RetryAfter
+}
+
 func (p *FaultProxy) count(f Fault, corrupted string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -224,6 +234,7 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fault, faulty, delay, pick := p.choose()
+	retryAfter := cmp.Or(p.retryAfter(), "1")
 	if faulty {
 		switch fault {
 		case Fault500:
@@ -232,7 +243,7 @@ func (p *FaultProxy) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		case Fault429:
 			p.count(fault, "")
-			w.Header().Set("Retry-After", "1")
+			w.Header().Set("Retry-After", retryAfter)
 			writeOutcome(w, http.StatusTooManyRequests, "throttled", "injected fault: too many requests")
 			return
 		case FaultDelay:

@@ -836,6 +836,9 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 		wait, tooLong := c.delay(attempt, resp)
 		if !retryable || attempt >= attempts || tooLong {
 			c.settle(trial, retryable, false)
+			if retryable && tooLong {
+				err = c.holdOff(err, wait)
+			}
 			return nil, err
 		}
 		if err := c.opts.Sleep(ctx, wait); err != nil {

@@ -28,6 +28,36 @@ import (
 // source has failed repeatedly and is being left alone for a while.
 var ErrCircuitOpen = errors.New("the source has failed several times in a row, so calls to it are paused for a while")
 
+// ErrAskedToWait is wrapped by the errors of calls the source asked, with a
+// Retry-After longer than a call may wait (ClientOptions.MaxDelay), to wait
+// for, and of every call to it until that time has passed: asking early would
+// only be refused again, and a busy server is best left alone.
+var ErrAskedToWait = errors.New("the source asked us to wait before calling it again")
+
+// WaitError is the error of a call ended or refused by ErrAskedToWait: Until
+// is when the source may be called again, and the error of the call that the
+// source answered so, if this is that call.
+type WaitError struct {
+	Host  string
+	Until time.Time
+	Err   error // nil for a call refused before it was made
+}
+
+func (e *WaitError) Error() string {
+	s := fmt.Sprintf("%s asked not to be called again until %s", e.Host, e.Until.UTC().Format(time.RFC3339))
+	if e.Err != nil {
+		s = e.Err.Error() + "; " + s
+	}
+	return s
+}
+
+func (e *WaitError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrAskedToWait}
+	}
+	return []error{e.Err, ErrAskedToWait}
+}
+
 // ErrForeignURL is wrapped by the errors of calls to a URL outside the source's
 // base URL: the Client never sends a source's credentials anywhere else.
 var ErrForeignURL = errors.New("the link is not under the source's base URL, so it was not followed")
@@ -73,7 +103,7 @@ type ClientOptions struct {
 	Timeout          time.Duration // per request; default 20s
 	MaxAttempts      int           // tries per call, the first included; default 5
 	BaseDelay        time.Duration // first back-off; default 500ms; exponential with full jitter, capped at MaxDelay
-	MaxDelay         time.Duration // default 30s; a Retry-After longer than this ends the call instead of waiting
+	MaxDelay         time.Duration // default 30s; a Retry-After longer than this ends the call instead of waiting, and holds off calls until then
 	BreakerThreshold int           // consecutive failed calls (after retries) that open the breaker; default 5
 	BreakerCooldown  time.Duration // how long it stays open before one trial call; default 1 min
 	HTTPClient       *http.Client
@@ -100,7 +130,8 @@ type Client struct {
 	failures int        // consecutive failed calls
 	open     bool
 	openedAt time.Time
-	trial    bool // a half-open trial call is in flight
+	trial    bool      // a half-open trial call is in flight
+	heldTill time.Time // the source asked, with Retry-After, not to be called before this
 }
 
 // maxResponseSize bounds one answer held in memory, so a broken server cannot exhaust it.
@@ -347,6 +378,9 @@ func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, 
 func (c *Client) admit() (trial bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.opts.Now().Before(c.heldTill) {
+		return false, &WaitError{Host: c.base.Host, Until: c.heldTill}
+	}
 	if !c.open {
 		return false, nil
 	}
@@ -406,13 +440,14 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 				continue
 			}
 		}
-		if !ue.Retryable || attempt >= attempts {
+		if !ue.Retryable {
 			return resp, body, err
 		}
 		wait, tooLong := c.delay(attempt, resp)
 		if tooLong {
-			// Asked to wait longer than a call may: asking again early would only be refused
-			// again, so this call fails now and a later sync tries again.
+			return resp, body, c.holdOff(err, wait)
+		}
+		if attempt >= attempts {
 			return resp, body, err
 		}
 		if err := c.opts.Sleep(ctx, wait); err != nil {
@@ -542,13 +577,13 @@ func retryableStatus(status int) bool {
 }
 
 // delay is how long to wait before the next attempt: Retry-After when the
-// server gave one, else exponential back-off with full jitter, both capped at
+// server gave one, else exponential back-off with full jitter, capped at
 // MaxDelay; and whether the server asked for longer than that, when the call
-// gives up instead (asking again early would only be refused again).
+// gives up instead (holdOff).
 func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, tooLong bool) {
 	if resp != nil {
 		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok {
-			return min(d, c.opts.MaxDelay), d > c.opts.MaxDelay
+			return d, d > c.opts.MaxDelay
 		}
 	}
 	ceiling := c.opts.BaseDelay
@@ -556,6 +591,18 @@ func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, to
 		ceiling *= 2
 	}
 	return c.jitter(min(ceiling, c.opts.MaxDelay)), false
+}
+
+// holdOff ends a call the source asked to wait longer for than a call may
+// (its error is err), and refuses every call to the source until the wait
+// is over (admit): a later sync, or another person's, tries again then.
+func (c *Client) holdOff(err error, wait time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if until := c.opts.Now().Add(wait); until.After(c.heldTill) {
+		c.heldTill = until
+	}
+	return &WaitError{Host: c.base.Host, Until: c.heldTill, Err: err}
 }
 
 // fullJitter picks uniformly in [0, ceiling], so many clients retrying at once spread out.

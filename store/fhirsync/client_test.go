@@ -276,6 +276,69 @@ func TestRetries(t *testing.T) {
 	}
 }
 
+// A source that asks, with Retry-After, for a longer wait than a call may
+// make is not called again, by this sync or any other, until that time.
+func TestLongRetryAfterHoldsOffTheSource(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		retryAfter  func(now time.Time) string
+		maxAttempts int
+	}{
+		{"in seconds", func(time.Time) string { return "3600" }, 4},
+		{"as an HTTP date", func(now time.Time) string { return now.Add(time.Hour).Format(http.TimeFormat) }, 4},
+		{"on the last attempt", func(time.Time) string { return "3600" }, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if n.Add(1) == 1 {
+					w.Header().Set("Retry-After", tt.retryAfter(clock.Now()))
+					writeFHIR(w, http.StatusTooManyRequests, "")
+					return
+				}
+				writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
+			}))
+			defer srv.Close()
+			var sl sleeps
+			c := mustClient(t, srv.URL, nil, ClientOptions{MaxAttempts: tt.maxAttempts, MaxDelay: 30 * time.Second, Sleep: sl.Sleep, Now: clock.Now})
+			search := func() error {
+				_, err := c.Search(context.Background(), "Observation", url.Values{"patient": {"p1"}})
+				return err
+			}
+			until := clock.Now().Add(time.Hour)
+
+			err := search()
+			var we *WaitError
+			var ue *UpstreamError
+			if !errors.As(err, &we) || !we.Until.Equal(until) || !errors.As(err, &ue) || ue.Status != 429 || !errors.Is(err, ErrAskedToWait) {
+				t.Fatalf("got %v, want a 429 that holds calls off until %v", err, until)
+			}
+			if got := sl.got(); len(got) != 0 {
+				t.Errorf("slept %v, want no wait: the call ends", got)
+			}
+			clock.Add(time.Hour - time.Second)
+			err = search()
+			if !errors.As(err, &we) || we.Err != nil || !we.Until.Equal(until) {
+				t.Errorf("a call a second before the time got %v, want it refused without asking", err)
+			}
+			if got := n.Load(); got != 1 {
+				t.Errorf("%d requests reached the source before the time, want 1", got)
+			}
+			if c.BreakerOpen() {
+				t.Error("the breaker opened: a source that asks to wait is not failing")
+			}
+			clock.Add(time.Second)
+			if err := search(); err != nil {
+				t.Errorf("at the time: %v", err)
+			}
+			if got := n.Load(); got != 2 {
+				t.Errorf("%d requests, want 2", got)
+			}
+		})
+	}
+}
+
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeFHIR(w, http.StatusServiceUnavailable, "")

@@ -129,6 +129,9 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	}
 	sum.Retrying++
 	retry := p.now().Add(p.backoff(it.Attempts))
+	if we := (*WaitError)(nil); errors.As(err, &we) && we.Until.After(retry) {
+		retry = we.Until // asking before then would only be refused again
+	}
 	p.log().Warn("consent not delivered yet", "source", it.Source.Name, "decision", it.DecisionID, "attempt", it.Attempts, "retry_at", retry, "err", err)
 	return p.DB.ConsentNotDelivered(ctx, it.ID, reason, retry)
 }
@@ -261,7 +264,10 @@ func sentence(err error) string {
 	if errors.As(err, &ue) {
 		s = ue.Error()
 	}
-	if errors.Is(err, ErrCircuitOpen) {
+	switch {
+	case errors.Is(err, ErrAskedToWait):
+		s = "the organisation's system is busy and asked us to wait before trying again"
+	case errors.Is(err, ErrCircuitOpen):
 		s = "the organisation's system has not been answering, so we are waiting before trying again"
 	}
 	s = strings.TrimSpace(s)

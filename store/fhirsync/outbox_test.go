@@ -64,9 +64,13 @@ func newPushFixture(t *testing.T) *pushFixture {
 	return f
 }
 
-// pusher is a fresh pusher, as a newly started process would have.
+// pusher is a fresh pusher, as a newly started process would have. Its
+// clients read the fixture's clock too, so a source that asks to wait
+// (Retry-After) is waited for as the pusher's back-off is.
 func (f *pushFixture) pusher() *fhirsync.Pusher {
-	return &fhirsync.Pusher{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get,
+	opts := fastClient
+	opts.Now = f.clock
+	return &fhirsync.Pusher{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, opts).Get,
 		Now: f.clock, BaseDelay: time.Minute, MaxDelay: 10 * time.Minute, Lease: 2 * time.Minute}
 }
 
@@ -195,6 +199,35 @@ func TestPushRetriesThroughAnOutage(t *testing.T) {
 		t.Fatalf("%d Consents with the decision's identifier, want 1", n)
 	}
 	t.Logf("injected %d faults", f.proxy.Injected())
+}
+
+// TestPushWaitsAsTheSourceAsks: a source that answers 429 with a Retry-After
+// longer than a call may wait is not asked again before that time, though
+// the back-off alone would try sooner.
+func TestPushWaitsAsTheSourceAsks(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.QuestionResearch, "no")
+	f.proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 7, Kinds: []upstream.Fault{upstream.Fault429}, RetryAfter: "3600"})
+	p := f.pusher()
+	if sum, err := p.PushDue(ctx); err != nil || sum.Retrying != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	d := f.delivery(t, dec.ID)
+	if want := f.clock().Add(time.Hour); d.NextAttemptAt.Before(want) {
+		t.Errorf("next try at %v, want no sooner than %v, when the source said to", d.NextAttemptAt, want)
+	}
+	if !strings.Contains(d.LastError, "busy and asked us to wait") {
+		t.Errorf("the delivery says %q, want that the source asked us to wait", d.LastError)
+	}
+	f.proxy.SetFaults(upstream.Faults{})
+	f.advance(d.NextAttemptAt.Sub(f.clock()) + time.Second)
+	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("after the wait: %+v %v", sum, err)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d Consents with the decision's identifier, want 1", n)
+	}
 }
 
 // TestPushAfterACrashIsExactlyOnce: the Consent reaches the source but the

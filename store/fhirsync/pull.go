@@ -773,7 +773,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 func worthRetrying(err error) bool {
 	var ue *UpstreamError
 	switch {
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrCircuitOpen):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrCircuitOpen), errors.Is(err, ErrAskedToWait):
 		return true
 	case errors.As(err, &ue):
 		return ue.Retryable
@@ -795,6 +795,8 @@ func Explain(err error) string {
 		return Explain(partial.errs[0]) // the first thing that failed
 	case errors.Is(err, ErrNoRecord):
 		return "This organisation has no record of this person."
+	case errors.Is(err, ErrAskedToWait):
+		return "Their system is busy and asked us to wait. We will try again later."
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, context.DeadlineExceeded):
 		return "Their system has not been answering. We will try again soon."
 	case errors.Is(err, ErrForeignURL):

@@ -39,6 +39,8 @@ func TestExplain(t *testing.T) {
 		{&UpstreamError{Message: "the connection was reset", Retryable: true}, "Their system did not answer. We will try again soon."},
 		{&UpstreamError{Status: 422, Message: "The server said: Observation.code is required"}, "Their system sent an answer we could not read. We will try again soon."},
 		{fmt.Errorf("lth: %w", ErrCircuitOpen), "Their system has not been answering. We will try again soon."},
+		{&WaitError{Host: "lth", Err: &UpstreamError{Status: 429, Message: "429 Too Many Requests", Retryable: true}}, "Their system is busy and asked us to wait. We will try again later."},
+		{&WaitError{Host: "lth"}, "Their system is busy and asked us to wait. We will try again later."},
 		{context.DeadlineExceeded, "Their system has not been answering. We will try again soon."},
 		{ErrNoRecord, "This organisation has no record of this person."},
 		{fmt.Errorf("Observation: the next page could not be read: %w", ErrForeignURL), "Their system sent an answer we could not follow. We will try again soon."},
