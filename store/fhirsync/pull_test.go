@@ -202,7 +202,11 @@ func TestPullConvergesUnderFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get, PageSize: 100}
+	// The clients' clock moves on when the source asks to wait (below).
+	var ahead atomic.Int64
+	opts := fastClient
+	opts.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, opts).Get, PageSize: 100}
 	var person store.Person
 	for try := 0; ; try++ {
 		if person, err = puller.FindPerson(ctx, src, syntheaSystem, patientID); err == nil {
@@ -213,7 +217,7 @@ func TestPullConvergesUnderFaults(t *testing.T) {
 		}
 	}
 	runs := 0
-	for ; runs < 30; runs++ {
+	for ; ; runs++ {
 		_, err := puller.PullPerson(ctx, src, person.ID, nil)
 		open, uerr := db.Unresolved(ctx, src.ID, 1)
 		if uerr != nil {
@@ -221,6 +225,14 @@ func TestPullConvergesUnderFaults(t *testing.T) {
 		}
 		if err == nil && len(open) == 0 {
 			break
+		}
+		if runs == 30 {
+			t.Fatalf("not converged after %d syncs: %v", runs+1, err)
+		}
+		// A 429's Retry-After (1 s) is longer than these clients wait within a
+		// call, so the source is left alone until then: the next sync is then.
+		if we := (*fhirsync.WaitError)(nil); errors.As(err, &we) {
+			ahead.Add(int64(we.Until.Sub(opts.Now())))
 		}
 	}
 	t.Logf("converged after %d syncs; proxy: %d requests, %d faults %v", runs+1, proxy.Requests(), proxy.Injected(), proxy.InjectedByKind())
