@@ -30,6 +30,11 @@ type ImportResult struct {
 	Items      int      // record items written
 	NewPersons int
 	Deleted    int // resources removed because upstream deleted them
+	// Renamed are the references ("Organization/7") of the resources the
+	// record names who took part by, whose name this import noted first,
+	// changed or removed: the search index reads their names only when an
+	// entry is indexed, so entries stored before need IndexNamesOf.
+	Renamed []string
 }
 
 // ImportResources stores resources from one origin (a file or a page of a
@@ -155,6 +160,7 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	if err != nil {
 		return out, err
 	}
+	out.Renamed = im.renamed
 	_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
 	return out, err
 }
@@ -177,6 +183,7 @@ type importer struct {
 	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
 	touched  touchedFacts             // facts whose entries may have changed
 	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
+	renamed  []string                 // ImportResult.Renamed
 	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -64,7 +65,10 @@ func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
 	ref := p.Type + "/" + p.ID
 	if p.Named == nil {
 		im.names[ref] = nil
-		_, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)
+		res, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)
+		if n, _ := res.RowsAffected(); err == nil && n > 0 && p.Type != "Medication" {
+			im.renamed = append(im.renamed, ref)
+		}
 		return err
 	}
 	old, err := im.nameOf(ctx, ref)
@@ -79,6 +83,7 @@ ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_syst
 		return fmt.Errorf("note the name of %s: %w", ref, err)
 	}
 	if p.Type != "Medication" {
+		im.renamed = append(im.renamed, ref)
 		return nil // read through the note by the pages
 	}
 	if err := im.flush(ctx); err != nil { // items of this batch that point at it are read below
@@ -225,6 +230,36 @@ func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID st
 	}
 	var out ImportResult
 	return im.writeItems(ctx, &out, p, patientID)
+}
+
+// IndexNamesOf writes again the search index rows of the entries that a
+// source's items name who took part in only by one of refs (as
+// ImportResult.Renamed gives them), and of the other sources' entries for
+// the same facts, whose words include those items' names: portal import
+// stores a file's resources after those of files before it, which may point
+// at them. Entries in a bulk load's backlog are left to its catch-up.
+func (db *DB) IndexNamesOf(ctx context.Context, source string, refs []string) error {
+	if len(refs) == 0 {
+		return nil
+	}
+	list, err := json.Marshal(refs)
+	if err != nil {
+		return err
+	}
+	const entries = `item_id IN (SELECT e.id FROM record_items h JOIN record_items e ON e.person_id = h.person_id
+    AND (e.id = h.id OR (h.dedup_key != '' AND e.dedup_key = h.dedup_key))
+WHERE h.source_id = (SELECT id FROM sources WHERE name = ?1) AND h.organisation_ref != ''
+    AND h.organisation_ref IN (SELECT value FROM json_each(?2)) AND e.dup = 0
+    AND h.id <= COALESCE((SELECT after_id FROM search_backlog), h.id))
+AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)`
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {
+			if _, err := tx.ExecContext(ctx, q, source, string(list)); err != nil {
+				return fmt.Errorf("index names for search: %w", err)
+			}
+		}
+		return nil
+	})
 }
 
 // IndexNamesFor writes again the search index rows of the person's entries

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -368,6 +369,60 @@ func TestSearchFollowsAChangedPrescriber(t *testing.T) {
 	for words, want := range map[string]int{"zebedee": 1, "okafor": 0} {
 		if res, err := db.SearchRecord(ctx, p.ID, words, store.SearchOptions{PerSection: 5}); err != nil || res.Total != want {
 			t.Errorf("search for %q: %d found, %v; want %d", words, res.Total, err, want)
+		}
+	}
+}
+
+// Search finds an entry by the name of who took part when the resource
+// naming them arrives in a later import than the entry, by the new name
+// after a rename and by none once it gives none (IndexNamesOf, as portal
+// import calls it after each file), and so does another source's entry for
+// the same fact, whose words include this one's.
+func TestSearchFindsNamesFromALaterImport(t *testing.T) {
+	const (
+		patient   = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`
+		encounter = `{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Asthma review"}],"subject":{"reference":"Patient/p1"},` +
+			`"period":{"start":"2026-02-01T09:00:00Z"},"serviceProvider":{"reference":"Organization/o1"}}`
+		practice = `{"resourceType":"Organization","id":"o1","name":"Meanwood Group Practice"}`
+		moved    = `{"resourceType":"Organization","id":"o1","name":"Chapeltown Health Centre"}`
+		nameless = `{"resourceType":"Organization","id":"o1"}`
+	)
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	// The hospital reports the same encounter, naming no one.
+	other := strings.Replace(strings.Replace(encounter, `,"serviceProvider":{"reference":"Organization/o1"}`, "", 1), `"id":"e1"`, `"id":"h1"`, 1)
+	importAs(t, db, "hospital", patient, other)
+	for _, step := range []struct {
+		name    string
+		batch   []string
+		renamed []string
+		found   map[string]int // words → entries found
+	}{
+		{"entry first", []string{patient, encounter}, nil, map[string]int{"meanwood": 0}},
+		{"its practice in a later file", []string{practice}, []string{"Organization/o1"}, map[string]int{"meanwood": 1, "chapeltown": 0}},
+		{"the same again", []string{practice}, nil, map[string]int{"meanwood": 1}},
+		{"renamed", []string{moved}, []string{"Organization/o1"}, map[string]int{"meanwood": 0, "chapeltown": 1}},
+		{"no name", []string{nameless}, []string{"Organization/o1"}, map[string]int{"meanwood": 0, "chapeltown": 0, "asthma": 1}},
+	} {
+		res, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, step.name, parsed(t, step.batch...))
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if !slices.Equal(res.Renamed, step.renamed) {
+			t.Errorf("%s: renamed %q, want %q", step.name, res.Renamed, step.renamed)
+		}
+		if err := db.IndexNamesOf(ctx, "gp", res.Renamed); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		p, err := db.PersonByNHSNumber(ctx, "9434765919")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for words, want := range step.found {
+			res, err := db.SearchRecord(ctx, p.ID, words, store.SearchOptions{PerSection: 5})
+			if err != nil || res.Total != want {
+				t.Errorf("%s: search for %q: %d found, %v; want %d", step.name, words, res.Total, err, want)
+			}
 		}
 	}
 }

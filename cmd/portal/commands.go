@@ -144,6 +144,11 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				failed++
 				continue
 			}
+			// Entries stored from files before this one may name who took part by a
+			// resource it holds: search finds them by its name from now on.
+			if err := db.IndexNamesOf(ctx, source, res.Renamed); err != nil {
+				return fmt.Errorf("import: %s was stored, but search could not be told the names it gives: %w", f.Path, err)
+			}
 			files++
 			rejected += res.Rejected
 			unknown += res.Unknown

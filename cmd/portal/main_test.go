@@ -720,3 +720,39 @@ func TestImportSummaryIsTrue(t *testing.T) {
 		})
 	}
 }
+
+// TestImportIndexesNamesFromALaterFile: a file holding the practice that
+// entries of a file imported before name only by reference makes them
+// found by its name.
+func TestImportIndexesNamesFromALaterFile(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "portal.db")
+	entries := filepath.Join(dir, "1-entries.json")
+	practice := filepath.Join(dir, "2-practice.json")
+	for name, body := range map[string]string{
+		entries: `{"resourceType":"Bundle","type":"collection","entry":[
+{"resource":{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}},
+{"resource":{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/p1"},"period":{"start":"2026-02-01"},"serviceProvider":{"reference":"Organization/o1"}}}]}`,
+		practice: `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Organization","id":"o1","name":"Meanwood Group Practice"}}]}`,
+	} {
+		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, stderr, err := portal(t, "import", "--db", path, "--source", "gp", dir); err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := db.SearchRecord(ctx, p.ID, "meanwood", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 1 {
+		t.Errorf("search for the practice's name: %d found, %v; want the encounter", res.Total, err)
+	}
+}
