@@ -19,11 +19,11 @@ func (s *Server) resultTests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	s.logView(c, person, "results")
 	tests, err := s.db.ResultTests(c.Request().Context(), person.ID)
 	if err != nil {
 		return err
 	}
+	s.logView(c, person, "results")
 	p, err := s.recordPage(c, "Test results", person)
 	if err != nil {
 		return err
@@ -46,11 +46,11 @@ func (s *Server) resultTrend(c echo.Context) error {
 	if len(key) > 100 {
 		return store.Errorf(store.ENOTFOUND, "There is no test like that in these results.")
 	}
-	s.logView(c, person, "results:"+key)
 	tr, err := s.db.ResultTrend(c.Request().Context(), person.ID, key, page, resultsPerPage)
 	if err != nil {
-		return err
+		return err // nothing was shown: nothing to log
 	}
+	s.logView(c, person, "results:"+key)
 	p, err := s.recordPage(c, pagedTitle(views.TrendTitle(tr.Test), tr.Page, tr.Pages()), person)
 	if err != nil {
 		return err

@@ -131,6 +131,23 @@ func TestResultTrendPage(t *testing.T) {
 	}
 }
 
+// A test the person has no results of is not found, and nothing is logged:
+// the access log says only what was shown.
+func TestUnknownTrendIsNotLogged(t *testing.T) {
+	f := resultsFixture(t)
+	jane := f.signIn(t, f.jane)
+	before, err := f.db.AccessLog(context.Background(), f.jane.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp := f.get(t, "/record/results/loinc-4548-4", jane); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("a test with no results: status %d, want 404", resp.StatusCode)
+	}
+	if after, err := f.db.AccessLog(context.Background(), f.jane.ID, 50); err != nil || len(after) != len(before) {
+		t.Errorf("the access log went from %d to %d entries (%v): it names a look at results never shown", len(before), len(after), err)
+	}
+}
+
 func TestResultPagesGuarded(t *testing.T) {
 	f := resultsFixture(t)
 	for _, path := range []string{"/record/results", hba1cTrend} {
