@@ -71,7 +71,8 @@ func TestEnrolmentCode(t *testing.T) {
 			}
 			clk.t = clk.t.Add(tt.advance)
 			for i, dob := range tt.attempts {
-				got, err := db.RedeemEnrolmentCode(ctx, code, dob)
+				sess := newSession(t, db)
+				got, err := db.RedeemEnrolmentCode(ctx, sess, code, dob)
 				if c := store.ErrorCode(err); c != tt.wantCode[i] {
 					t.Fatalf("attempt %d (%s): error code %q (%v), want %q", i+1, dob, c, err, tt.wantCode[i])
 				}
@@ -81,6 +82,9 @@ func TestEnrolmentCode(t *testing.T) {
 				}
 				if err == nil && got.ID != p.ID {
 					t.Fatalf("attempt %d: person %d, want %d", i+1, got.ID, p.ID)
+				}
+				if s, serr := db.Session(ctx, sess, store.DefaultSessionPolicy()); serr != nil || (err == nil) != (s.EnrolPersonID == p.ID) {
+					t.Fatalf("attempt %d: the session may enrol for person %d (%v), after %v", i+1, s.EnrolPersonID, serr, err)
 				}
 			}
 		})
@@ -93,17 +97,47 @@ func TestEnrolmentCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		loose := " " + string(append([]byte{}, []byte(code)...)) + " "
-		if _, err := db.RedeemEnrolmentCode(ctx, toLowerNoDash(loose), "1957-03-14"); err != nil {
+		if _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), toLowerNoDash(loose), "1957-03-14"); err != nil {
 			t.Fatalf("lower case without dashes: %v", err)
 		}
 	})
 	t.Run("unknown code", func(t *testing.T) {
 		db := mustOpenDB(t)
 		addPerson(t, db, "9434765919", "1957-03-14")
-		if _, err := db.RedeemEnrolmentCode(ctx, "AAAA-BBBB-CCCC", "1957-03-14"); store.ErrorCode(err) != store.EINVALID {
+		if _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), "AAAA-BBBB-CCCC", "1957-03-14"); store.ErrorCode(err) != store.EINVALID {
 			t.Fatalf("error %v, want invalid", err)
 		}
 	})
+	// A code is spent only with a session to hold what it proved: one that
+	// ended meanwhile leaves the code to use again.
+	t.Run("session ended", func(t *testing.T) {
+		db := mustOpenDB(t)
+		p := addPerson(t, db, "9434765919", "1957-03-14")
+		code, _, err := db.CreateEnrolmentCode(ctx, p.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ended := newSession(t, db)
+		if err := db.DeleteSession(ctx, ended); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.RedeemEnrolmentCode(ctx, ended, code, "1957-03-14"); store.ErrorCode(err) != store.ENOTFOUND {
+			t.Fatalf("with an ended session: %v, want not found", err)
+		}
+		if _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14"); err != nil {
+			t.Fatalf("the code was spent by a session that had ended: %v", err)
+		}
+	})
+}
+
+// newSession starts a signed-out session, as the enrolment pages do.
+func newSession(t *testing.T, db *store.DB) string {
+	t.Helper()
+	id, _, err := db.CreateSession(context.Background(), 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
 }
 
 func toLowerNoDash(s string) string {

@@ -80,9 +80,11 @@ func (db *DB) CreateEnrolmentCode(ctx context.Context, personID int64, ttl time.
 }
 
 // RedeemEnrolmentCode checks a code and date of birth (YYYY-MM-DD) together.
-// On a match it uses the code up and returns the person. A wrong date of birth
-// counts against the code, which locks after MaxEnrolmentAttempts.
-func (db *DB) RedeemEnrolmentCode(ctx context.Context, code, birthDate string) (Person, error) {
+// On a match it uses the code up, records on the session (sessionID) that it
+// may enrol for the person, and returns the person, in one transaction: a code
+// is never spent without a session holding what it proved. A wrong date of
+// birth counts against the code, which locks after MaxEnrolmentAttempts.
+func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDate string) (Person, error) {
 	var (
 		person Person
 		failed error
@@ -129,8 +131,17 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, code, birthDate string) (
 			_, err := tx.ExecContext(ctx, `UPDATE enrolment_codes SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, lockedAt, id)
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE enrolment_codes SET used_at = ? WHERE id = ?`, db.stamp(), id)
-		return err
+		if _, err = tx.ExecContext(ctx, `UPDATE enrolment_codes SET used_at = ? WHERE id = ?`, db.stamp(), id); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID, hashToken(sessionID))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "Your session has ended.") // the code stays unused
+		}
+		return nil
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("redeem enrolment code: %w", err)

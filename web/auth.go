@@ -234,12 +234,9 @@ func (s *Server) enrolSubmit(c echo.Context) error {
 	dob, errs := validateEnrolForm(form)
 	form.Errors = errs
 	if len(errs) == 0 {
-		person, err := s.db.RedeemEnrolmentCode(c.Request().Context(), form.Code, dob)
+		_, err := s.db.RedeemEnrolmentCode(c.Request().Context(), sessionOf(c).ID, form.Code, dob)
 		switch store.ErrorCode(err) {
 		case "":
-			if err := s.db.SetSessionEnrolPerson(c.Request().Context(), sessionOf(c).ID, person.ID); err != nil {
-				return err
-			}
 			return c.Redirect(http.StatusSeeOther, "/enrol/passkey")
 		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
 			field := "code"
