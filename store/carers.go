@@ -679,29 +679,34 @@ func (db *DB) GiveUpGrant(ctx context.Context, accountID, grantID int64, logAs L
 // The grant must be the account's and active now.
 func (db *DB) SetActingFor(ctx context.Context, sessionID string, accountID, grantID int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		grant := sql.NullInt64{}
-		if grantID != 0 {
-			g, err := db.grantTx(ctx, tx, grantID)
-			if ErrorCode(err) == ENOTFOUND || (err == nil && g.GranteeAccountID != accountID) {
-				return Errorf(EFORBIDDEN, "You cannot act for that person.")
-			}
-			if err != nil {
-				return err
-			}
-			if !g.Active() {
-				return Errorf(EFORBIDDEN, "Your access to %s's record has %s.", g.Person.Name(), endedWords(g))
-			}
-			grant = sql.NullInt64{Int64: grantID, Valid: true}
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_grant_id = ? WHERE id_hash = ? AND account_id = ?`, grant, hashToken(sessionID), accountID)
-		if err != nil {
-			return fmt.Errorf("set acting for: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return Errorf(ENOTFOUND, "Your session has ended.")
-		}
-		return nil
+		return db.setActingFor(ctx, tx, sessionID, accountID, grantID)
 	})
+}
+
+// setActingFor is SetActingFor inside a transaction.
+func (db *DB) setActingFor(ctx context.Context, tx *sql.Tx, sessionID string, accountID, grantID int64) error {
+	grant := sql.NullInt64{}
+	if grantID != 0 {
+		g, err := db.grantTx(ctx, tx, grantID)
+		if ErrorCode(err) == ENOTFOUND || (err == nil && g.GranteeAccountID != accountID) {
+			return Errorf(EFORBIDDEN, "You cannot act for that person.")
+		}
+		if err != nil {
+			return err
+		}
+		if !g.Active() {
+			return Errorf(EFORBIDDEN, "Your access to %s's record has %s.", g.Person.Name(), endedWords(g))
+		}
+		grant = sql.NullInt64{Int64: grantID, Valid: true}
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_grant_id = ? WHERE id_hash = ? AND account_id = ?`, grant, hashToken(sessionID), accountID)
+	if err != nil {
+		return fmt.Errorf("set acting for: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Errorf(ENOTFOUND, "Your session has ended.")
+	}
+	return nil
 }
 
 // endedWords says how a grant that is no longer active came to end, to follow "has".

@@ -188,6 +188,55 @@ func TestInvitationTerms(t *testing.T) {
 	}
 }
 
+// A carer who confirms it's them (a new session id) stays with the person
+// they were acting for, in the same transaction; one who stopped acting, a
+// grant that ended, or another account's session, passes nothing on.
+func TestRotatedSessionKeepsActing(t *testing.T) {
+	ctx := context.Background()
+	policy := store.DefaultSessionPolicy()
+	for _, tt := range []struct {
+		name  string
+		as    func(s carerSetup) int64 // the account the new session is for
+		setup func(t *testing.T, s carerSetup, g store.Grant)
+		keeps bool
+	}{
+		{"the carer confirms", func(s carerSetup) int64 { return s.carer.ID }, func(*testing.T, carerSetup, store.Grant) {}, true},
+		{"the grant was stopped", func(s carerSetup) int64 { return s.carer.ID }, func(t *testing.T, s carerSetup, g store.Grant) {
+			if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, store.GrantLogged(s.own.ID)); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"another account signs in on the browser", func(s carerSetup) int64 { return s.own.ID }, func(*testing.T, carerSetup, store.Grant) {}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCarerSetup(t, "1957-03-14")
+			g, sess := s.grant(t, fhir.SectionMedicines)
+			if err := s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID); err != nil {
+				t.Fatal(err)
+			}
+			tt.setup(t, s, g)
+			id, ns, _, err := s.db.RotateSession(ctx, sess, tt.as(s), nil, policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := s.db.Session(ctx, id, policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := int64(0)
+			if tt.keeps {
+				want = g.ID
+			}
+			if ns.ActingGrantID != want || stored.ActingGrantID != want {
+				t.Errorf("the new session acts under grant %d (stored %d), want %d", ns.ActingGrantID, stored.ActingGrantID, want)
+			}
+			if _, err := s.db.Session(ctx, sess, policy); err == nil {
+				t.Error("the old session id still works")
+			}
+		})
+	}
+}
+
 func TestGrantLifecycle(t *testing.T) {
 	ctx := context.Background()
 	policy := store.DefaultSessionPolicy()

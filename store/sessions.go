@@ -177,15 +177,28 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enro
 // signed in with the passkey credentialID: removing it ends the session. A
 // carer's invitation the old session holds, part way through being
 // accepted, passes to the new one in the same transaction; held says
-// whether there was one.
+// whether there was one. So does the person the account was acting for,
+// when the old session was the same account's (confirming it's them) and
+// the grant is still live: a carer stays with the person they were helping.
 func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(oldID)); err != nil {
+		var acting sql.NullInt64
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ? RETURNING CASE WHEN account_id = ? THEN acting_grant_id END`,
+			hashToken(oldID), accountID).Scan(&acting)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("end old session: %w", err)
 		}
-		var err error
 		if id, s, err = db.createSession(ctx, tx, accountID, credentialID, p); err != nil {
 			return err
+		}
+		if acting.Valid {
+			// A grant that ended meanwhile is simply not taken up again.
+			switch err := db.setActingFor(ctx, tx, id, accountID, acting.Int64); {
+			case err == nil:
+				s.ActingGrantID = acting.Int64
+			case ErrorCode(err) != EFORBIDDEN:
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ? AND accepted_at IS NULL`,
 			hashToken(id), hashToken(oldID))
@@ -223,11 +236,6 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 		return err
 	})
 	return data, err
-}
-
-// SetSessionEnrolPerson records that this session proved it may enrol for the person.
-func (db *DB) SetSessionEnrolPerson(ctx context.Context, id string, personID int64) error {
-	return db.updateSession(ctx, id, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID)
 }
 
 func (db *DB) updateSession(ctx context.Context, id, query string, arg any) error {

@@ -310,17 +310,10 @@ func (s *Server) confirmFinish(c echo.Context) error {
 		return err
 	}
 	// An invitation the person was part way through accepting stays theirs to
-	// accept: newSession passes it on.
-	id, _, err := s.newSession(c, sess, acct.ID, cred.ID)
-	if err != nil {
+	// accept, and a carer stays with the person they were acting for:
+	// newSession passes both on.
+	if _, _, err := s.newSession(c, sess, acct.ID, cred.ID); err != nil {
 		return err
-	}
-	if sess.ActingGrantID != 0 {
-		// A carer confirming stays with the person they were acting for.
-		// A grant that ended meanwhile is simply not taken up again.
-		if err := s.db.SetActingFor(ctx, id, acct.ID, sess.ActingGrantID); err != nil && store.ErrorCode(err) != store.EFORBIDDEN {
-			return err
-		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})
 }
