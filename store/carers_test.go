@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +235,24 @@ func TestRotatedSessionKeepsActing(t *testing.T) {
 				t.Error("the old session id still works")
 			}
 		})
+	}
+}
+
+// A person whose record only a carer has been reading lately is among the
+// recently active, so the worker keeps their record fresh too.
+func TestRecentlyActiveIncludesThoseActedFor(t *testing.T) {
+	ctx := context.Background()
+	s := newCarerSetup(t, "1957-03-14")
+	g, sess := s.grant(t, fhir.SectionMedicines)
+	since := s.clock.t.Add(-time.Minute)
+	if ids, err := s.db.RecentlyActivePersons(ctx, since); err != nil || len(ids) != 0 {
+		t.Fatalf("before anyone acts: %v, %v; want none (the carer has no record of their own)", ids, err)
+	}
+	if err := s.db.SetActingFor(ctx, sess, s.carer.ID, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.db.RecentlyActivePersons(ctx, since); err != nil || !slices.Equal(ids, []int64{s.patient.ID}) {
+		t.Errorf("while the carer acts: %v, %v; want the person %d", ids, err, s.patient.ID)
 	}
 }
 

@@ -63,6 +63,13 @@ func ForCarer(ctx context.Context, scopes ...string) context.Context {
 	return context.WithValue(ctx, forCarerKey{}, carerReads{scopes: scopes, rules: &carerRules{byPerson: map[int64]withheldRule{}}})
 }
 
+// ForPortal marks reads made on ctx as the portal's own, such as whether a
+// person's record is due a sync, though a carer's request set them off:
+// nothing is left out as it would be for the carer (ForCarer).
+func ForPortal(ctx context.Context) context.Context {
+	return context.WithValue(ctx, forCarerKey{}, nil)
+}
+
 // IsForCarer says whether reads on ctx are for a carer.
 func IsForCarer(ctx context.Context) bool {
 	_, ok := ctx.Value(forCarerKey{}).(carerReads)

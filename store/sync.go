@@ -576,10 +576,13 @@ WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
 	return out, nil
 }
 
-// RecentlyActivePersons returns the persons whose accounts have had a session in use since then.
+// RecentlyActivePersons returns the persons whose accounts have had a
+// session in use since then, and those a carer has been acting for in one.
 func (db *DB) RecentlyActivePersons(ctx context.Context, since time.Time) ([]int64, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT a.person_id FROM sessions s JOIN accounts a ON a.id = s.account_id
-WHERE s.last_seen_at >= ? AND a.person_id IS NOT NULL`, formatTime(since))
+	rows, err := db.db.QueryContext(ctx, `SELECT a.person_id FROM sessions s JOIN accounts a ON a.id = s.account_id
+WHERE s.last_seen_at >= ?1 AND a.person_id IS NOT NULL
+UNION
+SELECT g.person_id FROM sessions s JOIN carer_grants g ON g.id = s.acting_grant_id WHERE s.last_seen_at >= ?1`, formatTime(since))
 	if err != nil {
 		return nil, fmt.Errorf("recently active persons: %w", err)
 	}

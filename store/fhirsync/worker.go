@@ -72,8 +72,10 @@ func (w *Worker) Enqueue(personID int64) bool {
 // freshness, or has never been pulled, and no sync of it is under way. A
 // running mark older than store.RunningMarkLife was left by a process that
 // stopped (a portal sync killed while serve runs): it holds nothing up.
+// Every source counts, though a carer's request may ask: one that shows the
+// carer nothing yet may be the one that has something new.
 func (w *Worker) EnqueueIfStale(ctx context.Context, personID int64) {
-	sts, err := w.puller.DB.SyncStatuses(ctx, personID)
+	sts, err := w.puller.DB.SyncStatuses(store.ForPortal(ctx), personID)
 	if err != nil {
 		w.log.Error("sync status", "person", personID, "err", err)
 		return

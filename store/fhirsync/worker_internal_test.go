@@ -21,12 +21,14 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 		name     string
 		finished bool          // the sync ended and cleared its mark
 		after    time.Duration // how long after it started the worker looks
+		carer    bool          // a carer's request asks (switching to the person): a source that shows them nothing yet counts too
 		want     bool          // queued
 	}{
-		{"a sync under way", false, 5 * time.Minute, false},
-		{"a mark left by a killed sync", false, store.RunningMarkLife + time.Minute, true},
-		{"finished, and fresh", true, 30 * time.Second, false},
-		{"finished, and stale", true, 5 * time.Minute, true},
+		{"a sync under way", false, 5 * time.Minute, false, false},
+		{"a mark left by a killed sync", false, store.RunningMarkLife + time.Minute, false, true},
+		{"finished, and fresh", true, 30 * time.Second, false, false},
+		{"finished, and stale", true, 5 * time.Minute, false, true},
+		{"finished, stale, and a carer asks", true, 5 * time.Minute, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,6 +64,9 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 			w := NewWorker(&Puller{DB: db}, slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerOptions{Freshness: time.Minute})
 			later := time.Now().Add(tt.after)
 			w.now = func() time.Time { return later }
+			if tt.carer {
+				ctx = store.ForCarer(ctx, fhir.SectionMedicines)
+			}
 			w.EnqueueIfStale(ctx, person.ID)
 			if got := len(w.queue) == 1; got != tt.want {
 				t.Errorf("queued: got %v, want %v", got, tt.want)
