@@ -214,6 +214,7 @@ type Rejected struct {
 // what could not be read, and the checkpoint that follows it.
 type PageUpdate struct {
 	Source       string // source name
+	OrgName      string // the organisation people see for the source, if this names it (portal import --org)
 	PersonID     int64
 	ResourceType string
 	Origin       string // where the page came from, e.g. its URL
@@ -253,7 +254,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
-		sourceID, err := ensureSource(ctx, tx, now, u.Source, "")
+		sourceID, err := ensureSource(ctx, tx, now, u.Source, u.OrgName)
 		if err != nil {
 			return err
 		}
@@ -273,7 +274,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, LinkSystems: u.LinkSystems}, u.Origin, prepared, u.Bulk)
+		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, OrgName: u.OrgName, LinkSystems: u.LinkSystems}, u.Origin, prepared, u.Bulk)
 		if err != nil {
 			return err
 		}
@@ -282,6 +283,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		}
 		for _, r := range u.Rejected {
 			out.Rejected++
+			out.SetAside = append(out.SetAside, r.Error)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, sourceID, u.Origin, r.Type, r.ID, r.Error, r.Raw, now); err != nil {
 				return err

@@ -105,7 +105,6 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer db.Close()
 
-	opts := store.ImportOptions{Source: source, OrgName: org, LinkSystems: cfg.LinkSystems}
 	total := map[string]int{}
 	var files, failed, skipped, rejected, unknown int
 	start := time.Now()
@@ -138,7 +137,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			if err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
-			res, err := db.ImportResources(ctx, opts, f.Path, f.Resources)
+			res, err := db.ApplyPage(ctx, store.PageUpdate{Source: source, OrgName: org, Origin: f.Path, LinkSystems: cfg.LinkSystems,
+				Resources: f.Resources, Rejected: f.Rejected})
 			if err != nil {
 				fmt.Fprintf(stderr, "import: %s: %v (nothing from this file was stored)\n", f.Path, err)
 				failed++
@@ -155,8 +155,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			for t, n := range res.ByType {
 				total[t] += n
 			}
-			fmt.Fprintf(stdout, "%s: %d resources (%d added, %d updated, %d unchanged, %d set aside)\n",
-				f.Path, res.Added+res.Updated+res.Unchanged+res.Rejected, res.Added, res.Updated, res.Unchanged, res.Rejected)
+			fmt.Fprintf(stdout, "%s: %s (%d added, %d updated, %d unchanged, %d set aside)\n",
+				f.Path, plural(res.Added+res.Updated+res.Unchanged+res.Rejected, "resource", "resources"), res.Added, res.Updated, res.Unchanged, res.Rejected)
 			for _, why := range res.SetAside {
 				fmt.Fprintf(stderr, "import: %s: %s (set aside)\n", f.Path, why)
 			}
@@ -172,7 +172,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	// Said only when something was imported: what failed is on standard error.
 	if files > 0 {
-		fmt.Fprintf(stdout, "Imported %d files into source %q in %s:\n", files, source, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(stdout, "Imported %s into source %q in %s:\n", plural(files, "file", "files"), source, time.Since(start).Round(time.Millisecond))
 		for _, t := range slices.Sorted(maps.Keys(total)) {
 			fmt.Fprintf(stdout, "  %-24s %7d\n", t, total[t])
 		}
@@ -267,4 +267,12 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("invite: %w", err)
 	}
 	return printInvite(ctx, db, p, cfg.Origin, cfg.EnrolTTL, stdout)
+}
+
+// plural is n and the word for that many: "1 file", "2 files".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -39,7 +39,7 @@ func TestImportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`(?m)^\s+Observation\s+\d+$`).MatchString(out) || !strings.Contains(out, "Imported 1 files") {
+	if !regexp.MustCompile(`(?m)^\s+Observation\s+\d+$`).MatchString(out) || !strings.Contains(out, "Imported 1 file into") {
 		t.Errorf("import did not print counts per type:\n%s", out)
 	}
 
@@ -62,7 +62,9 @@ func TestImportCommand(t *testing.T) {
 	if !strings.Contains(stderr, bad+": line 3, column 11") {
 		t.Errorf("error should name the file and place, got:\n%s", stderr)
 	}
-	// A fault inside an entry or an NDJSON line is placed once, by the file's own line.
+	// A fault inside an entry or an NDJSON line is placed once, by the file's
+	// own line; a Bundle with such an entry is not stored, while an NDJSON
+	// line is a resource of its own, kept aside as the rest is stored.
 	entry := filepath.Join(dir, "entry.json")
 	if err := os.WriteFile(entry, []byte("{\"resourceType\":\"Bundle\",\"type\":\"collection\",\"entry\":[\n{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p1\"}},\n{\"resource\":{\n\"resourceType\": 5,\n\"id\":\"o2\"}}]}"), 0o600); err != nil {
 		t.Fatal(err)
@@ -74,7 +76,7 @@ func TestImportCommand(t *testing.T) {
 	_, stderr, err = portal(t, "import", "--db", db, entry, lines)
 	for _, want := range []string{
 		"import: " + entry + ": line 4, column 18: resourceType should be text, not a number (nothing from this file was stored)\n",
-		"import: " + lines + ": line 3, column 35: id should be text, not a number (nothing from this file was stored)\n",
+		"import: " + lines + ": line 3, column 35: id should be text, not a number (set aside)\n",
 	} {
 		if err == nil || !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not say %q (%v):\n%s", want, err, stderr)
@@ -613,7 +615,8 @@ func TestImportSaysWhatWasSetAside(t *testing.T) {
 	}
 	ndjson := filepath.Join(dir, "obs.ndjson")
 	if err := os.WriteFile(ndjson, []byte(`{"resourceType":"Observation","id":"o2","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":70}}`+"\n\n"+
-		`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":70,"unit":5}}`+"\n"), 0o600); err != nil {
+		`{"resourceType":"Observation","id":"o3","status":"final","code":{"text":"Pulse"},"subject":{"reference":"Patient/p1"},"valueQuantity":{"value":70,"unit":5}}`+"\n"+
+		`{"resourceType":"Observation","id":"o4", cut short`+"\n"+`{"resourceType":"Observation"}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	_, stderr, err := portal(t, "import", "--db", db, bundle, ndjson)
@@ -621,13 +624,27 @@ func TestImportSaysWhatWasSetAside(t *testing.T) {
 		"import: " + bundle + ": entry 2: Observation/o1: valueQuantity.value should be a number, not text (set aside)\n",
 		"import: " + bundle + ": entry 3: Patient/p2: name should be a list [ … ], not an object (set aside)\n",
 		"import: " + ndjson + ": line 3: Observation/o3: valueQuantity.unit should be text, not a number (set aside)\n",
+		// A line that is not JSON, or names no resource, is one resource kept aside: the rest of the file is stored.
+		"import: " + ndjson + ": line 4, column 42: invalid JSON: invalid character 'c' looking for beginning of object key string (set aside)\n",
+		"import: " + ndjson + ": line 5: the Observation has no id (set aside)\n",
 	} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr does not say %q:\n%s", want, stderr)
 		}
 	}
-	if want := "import: 3 resources could not be read and were set aside (see above); the rest was stored"; err == nil || err.Error() != want {
+	if want := "import: 5 resources could not be read and were set aside (see above); the rest was stored"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
+	}
+	if out, _, _ := portal(t, "persons", "--db", db); !strings.Contains(out, "Example") {
+		t.Errorf("the person in the bundle was not stored:\n%s", out)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.ResourceCounts(context.Background()); err != nil || n["Observation"] != 1 {
+		t.Errorf("observations stored: %v, %v; want o2, the one line that reads", n, err)
 	}
 }
 
@@ -706,7 +723,7 @@ func TestImportSummaryIsTrue(t *testing.T) {
 		{"a broken file", []string{bad}, "", "import: 1 of 1 files failed"},
 		{"a missing file", []string{filepath.Join(dir, "missing.json")}, "", "import: 1 of 1 files failed"},
 		{"an empty folder", []string{empty}, "", "import: 1 of 1 files failed"},
-		{"one good, one broken", []string{bad, largestBundle}, `Imported 1 files into source "files" in`, "import: 1 of 2 files failed"},
+		{"one good, one broken", []string{bad, largestBundle}, `Imported 1 file into source "files" in`, "import: 1 of 2 files failed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -156,7 +156,7 @@ func TestImportSkipsAFolderItMayNotRead(t *testing.T) {
 	if want := "import: " + closed + ": permission denied (nothing in this folder was imported)\n"; stderr != want {
 		t.Errorf("stderr %q, want %q", stderr, want)
 	}
-	for _, want := range []string{filepath.Join(records, "a.json") + ": 1 resources (1 added", filepath.Join(records, "z.ndjson") + ": 1 resources (1 added", "Imported 2 files"} {
+	for _, want := range []string{filepath.Join(records, "a.json") + ": 1 resource (1 added", filepath.Join(records, "z.ndjson") + ": 1 resource (1 added", "Imported 2 files"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout does not say %q:\n%s", want, stdout)
 		}

@@ -114,8 +114,29 @@ func ParseBundle(data []byte) ([]Resource, error) {
 
 // ParseNDJSON reads newline-delimited FHIR resources (bulk data export format), one per line.
 // Blank lines are skipped; errors name the line, and the column where there is one.
+// A line that does not read as a resource fails the whole (ReadNDJSON does not).
 func ParseNDJSON(data []byte) ([]Resource, error) {
+	res, bad := ReadNDJSON(data)
+	if len(bad) > 0 {
+		return nil, bad[0].Err
+	}
+	return res, nil
+}
+
+// BadLine is a line of NDJSON that does not read as a resource.
+type BadLine struct {
+	Line int
+	Raw  []byte // the line, without the space around it
+	Err  error  // names the line, and the column where there is one
+}
+
+// ReadNDJSON reads newline-delimited FHIR resources, one per line, as
+// ParseNDJSON does, and gives the lines that do not read as a resource
+// (not JSON, no resourceType, no id) apart, each with why, rather than fail
+// on the first: each line is a resource of its own.
+func ReadNDJSON(data []byte) ([]Resource, []BadLine) {
 	var out []Resource
+	var bad []BadLine
 	var start int64 // of the line, in data
 	for n, line := range bytes.Split(data, []byte("\n")) {
 		lineStart := start
@@ -129,21 +150,22 @@ func ParseNDJSON(data []byte) ([]Resource, error) {
 		r, err := parseResource(line, func() span {
 			return span{&lines{data: data, off: lineStart, line: n + 1, start: lineStart}, first}
 		})
-		if err != nil {
-			if !placed(err) {
-				err = fmt.Errorf("line %d: %w", n+1, err)
-			}
-			return nil, err
+		switch {
+		case err != nil && !placed(err):
+			err = fmt.Errorf("line %d: %w", n+1, err)
+		case err == nil && r.ID == "":
+			err = fmt.Errorf("line %d: the %s has no id", n+1, r.Type)
 		}
-		if r.ID == "" {
-			return nil, fmt.Errorf("line %d: the %s has no id", n+1, r.Type)
+		if err != nil {
+			bad = append(bad, BadLine{Line: n + 1, Raw: line, Err: err})
+			continue
 		}
 		if r.Place == "" {
 			r.Place = fmt.Sprintf("line %d", n+1)
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out, bad
 }
 
 // ParseResource reads one resource's header and keeps its JSON, compacted.

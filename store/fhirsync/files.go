@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
@@ -18,6 +19,9 @@ import (
 type File struct {
 	Path      string
 	Resources []fhir.Resource
+	// Rejected are an NDJSON file's lines that do not read as a resource,
+	// to keep aside with why (store.PageUpdate.Rejected) while the rest is stored.
+	Rejected []store.Rejected
 }
 
 // maxFileSize bounds what one file may hold, so a wrong path cannot exhaust memory.
@@ -95,17 +99,27 @@ func ReadFile(path string) (File, error) {
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, unwrapPathError(err))
 	}
-	var res []fhir.Resource
+	f := File{Path: path}
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".ndjson", ".jsonl":
-		res, err = fhir.ParseNDJSON(data)
+		// Each line is a resource of its own: one that does not read is kept
+		// aside and the rest stored, unless none reads, when this is no NDJSON.
+		var bad []fhir.BadLine
+		f.Resources, bad = fhir.ReadNDJSON(data)
+		if len(bad) > 0 && len(f.Resources) == 0 {
+			err = bad[0].Err
+		}
+		for _, b := range bad {
+			typ, id := peek(b.Raw)
+			f.Rejected = append(f.Rejected, store.Rejected{Type: typ, ID: id, Error: b.Err.Error(), Raw: b.Raw})
+		}
 	default:
-		res, err = fhir.ParseBundle(data)
+		f.Resources, err = fhir.ParseBundle(data)
 	}
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return File{Path: path, Resources: res}, nil
+	return f, nil
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats, since the caller already names it.

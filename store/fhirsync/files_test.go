@@ -59,6 +59,21 @@ func TestListAndReadFiles(t *testing.T) {
 		})
 	}
 
+	// An NDJSON line that does not read as a resource is kept aside, with its
+	// line and why; a file none of whose lines reads is not NDJSON at all.
+	mixed := filepath.Join(dir, "mixed.ndjson")
+	write(t, mixed, "{\"resourceType\":\"Patient\",\"id\":\"p3\"}\n{\"resourceType\":\"Patient\",\"id\":\"p4\" oops}\n")
+	f, err := fhirsync.ReadFile(mixed)
+	if err != nil || len(f.Resources) != 1 || len(f.Rejected) != 1 || f.Rejected[0].Type != "" ||
+		!strings.HasPrefix(f.Rejected[0].Error, "line 2, column ") || string(f.Rejected[0].Raw) != `{"resourceType":"Patient","id":"p4" oops}` {
+		t.Errorf("a file with one bad line: %+v, %v", f, err)
+	}
+	pretty := filepath.Join(dir, "pretty.ndjson")
+	write(t, pretty, "{\n  \"resourceType\": \"Patient\",\n  \"id\": \"p5\"\n}\n")
+	if _, err := fhirsync.ReadFile(pretty); err == nil || !strings.HasPrefix(err.Error(), pretty+": line 1, column ") {
+		t.Errorf("a Patient over several lines: %v, want the file refused at line 1", err)
+	}
+
 	if _, err := fhirsync.ListFiles(filepath.Join(dir, "nope")); err == nil || !strings.HasPrefix(err.Error(), filepath.Join(dir, "nope")+": ") {
 		t.Errorf("missing path: got %v", err)
 	}
