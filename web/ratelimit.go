@@ -23,19 +23,31 @@ type RateLimit struct {
 	Every time.Duration
 }
 
-// The limits on the endpoints that guess at something secret or cost a
-// passkey ceremony; never changed at run time. They are generous to people (a mistyped code, a passkey
-// prompt cancelled and tried again, a care home sharing one address) and
-// slow guessing by orders of magnitude; the store also locks a code after a
-// few wrong tries.
-var (
-	limitSignIn     = RateLimit{Burst: 30, Every: 2 * time.Second} // per client
-	limitEnrolCode  = RateLimit{Burst: 20, Every: time.Minute}     // per client, codes submitted
-	limitPerCode    = RateLimit{Burst: 10, Every: 5 * time.Minute} // per code, from anywhere
-	limitEnrolSetup = RateLimit{Burst: 30, Every: 2 * time.Second} // per client, passkey ceremonies
-	limitSessionGet = RateLimit{Burst: 120, Every: time.Second}    // per client, signed-out pages that start a session (a database write)
-	limitMaxKeys    = 10000                                        // buckets kept per limiter
-)
+// limits are the limits on the endpoints that guess at something secret or
+// cost a passkey ceremony. They are generous to people (a mistyped code, a
+// passkey prompt cancelled and tried again, a care home sharing one address)
+// and slow guessing by orders of magnitude; the store also locks a code after
+// a few wrong tries.
+type limits struct {
+	signIn     RateLimit // per client
+	enrolCode  RateLimit // per client, codes submitted
+	perCode    RateLimit // per code, from anywhere
+	enrolSetup RateLimit // per client, passkey ceremonies
+	sessionGet RateLimit // per client, signed-out pages that start a session (a database write)
+}
+
+func defaultLimits() limits {
+	return limits{
+		signIn:     RateLimit{Burst: 30, Every: 2 * time.Second},
+		enrolCode:  RateLimit{Burst: 20, Every: time.Minute},
+		perCode:    RateLimit{Burst: 10, Every: 5 * time.Minute},
+		enrolSetup: RateLimit{Burst: 30, Every: 2 * time.Second},
+		sessionGet: RateLimit{Burst: 120, Every: time.Second},
+	}
+}
+
+// limitMaxKeys is how many buckets a limiter keeps.
+const limitMaxKeys = 10000
 
 // limiter is a token bucket per key, held in memory. It keeps at most max
 // keys: when full it first forgets keys whose buckets have refilled (they

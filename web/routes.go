@@ -26,10 +26,11 @@ func (s *Server) routes() {
 
 	// Rate limits (web/ratelimit.go): per client, and per code where one is typed.
 	// Enrolment and invitation codes share one limit: both are one-time secrets to guess.
-	codeLimit := s.rateLimit(limitEnrolCode, "code", limitPerCode)
-	signInLimit := s.rateLimit(limitSignIn, "", RateLimit{})
-	setupLimit := s.rateLimit(limitEnrolSetup, "", RateLimit{})
-	sessionLimit := s.rateLimit(limitSessionGet, "", RateLimit{}) // pages that start a session for their form's CSRF token
+	limit := defaultLimits()
+	codeLimit := s.rateLimit(limit.enrolCode, "code", limit.perCode)
+	signInLimit := s.rateLimit(limit.signIn, "", RateLimit{})
+	setupLimit := s.rateLimit(limit.enrolSetup, "", RateLimit{})
+	sessionLimit := s.rateLimit(limit.sessionGet, "", RateLimit{}) // pages that start a session for their form's CSRF token
 
 	// Public.
 	app.GET("/", s.start)
