@@ -16,6 +16,13 @@ type ImportOptions struct {
 	Source      string   // source name, e.g. "meanwood-gp"; created when new
 	OrgName     string   // organisation people see for the source; kept as it is when ""
 	LinkSystems []string // identifier systems that link persons across sources besides the NHS number
+	// IndexNames has the import index again, in its transaction, the entries
+	// stored before it that name who took part by a resource it names first,
+	// renames or leaves nameless, so search finds them by the name held now
+	// (portal import: a later file may hold the practice). A bulk load does
+	// so whether set or not; a person's sync does it for that person at its
+	// end (IndexNamesFor).
+	IndexNames bool
 }
 
 // ImportResult counts what one import did.
@@ -30,11 +37,6 @@ type ImportResult struct {
 	Items      int      // record items written
 	NewPersons int
 	Deleted    int // resources removed because upstream deleted them
-	// Renamed are the references ("Organization/7") of the resources the
-	// record names who took part by, whose name this import noted first,
-	// changed or removed: the search index reads their names only when an
-	// entry is indexed, so entries stored before need IndexNamesOf.
-	Renamed []string
 }
 
 // ImportResources stores resources from one origin (a file or a page of a
@@ -160,7 +162,11 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	if err != nil {
 		return out, err
 	}
-	out.Renamed = im.renamed
+	if bulk || opts.IndexNames {
+		if err := indexNamesOf(ctx, tx, im.sourceID, im.renamed); err != nil {
+			return out, err
+		}
+	}
 	_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
 	return out, err
 }
@@ -183,7 +189,7 @@ type importer struct {
 	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
 	touched  touchedFacts             // facts whose entries may have changed
 	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
-	renamed  []string                 // ImportResult.Renamed
+	renamed  []string                 // references to resources the record names who took part by, first named, renamed or left nameless here
 	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
 }
 

@@ -232,13 +232,15 @@ func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID st
 	return im.writeItems(ctx, &out, p, patientID)
 }
 
-// IndexNamesOf writes again the search index rows of the entries that a
-// source's items name who took part in only by one of refs (as
-// ImportResult.Renamed gives them), and of the other sources' entries for
-// the same facts, whose words include those items' names: portal import
-// stores a file's resources after those of files before it, which may point
-// at them. Entries in a bulk load's backlog are left to its catch-up.
-func (db *DB) IndexNamesOf(ctx context.Context, source string, refs []string) error {
+// indexNamesOf writes again the search index rows of the entries that a
+// source's items name who took part in only by one of refs, and of the other
+// sources' entries for the same facts, whose words include those items'
+// names (ImportOptions.IndexNames). Entries in a bulk load's backlog are left
+// to its catch-up, which reads the names as they are then. "+h.source_id"
+// has the items read by the bound on their id, so a region's first bulk load
+// reads none here; otherwise every item stored before is read once, which
+// happens only when something was first named, renamed or left nameless.
+func indexNamesOf(ctx context.Context, tx *sql.Tx, sourceID int64, refs []string) error {
 	if len(refs) == 0 {
 		return nil
 	}
@@ -248,18 +250,15 @@ func (db *DB) IndexNamesOf(ctx context.Context, source string, refs []string) er
 	}
 	const entries = `item_id IN (SELECT e.id FROM record_items h JOIN record_items e ON e.person_id = h.person_id
     AND (e.id = h.id OR (h.dedup_key != '' AND e.dedup_key = h.dedup_key))
-WHERE h.source_id = (SELECT id FROM sources WHERE name = ?1) AND h.organisation_ref != ''
-    AND h.organisation_ref IN (SELECT value FROM json_each(?2)) AND e.dup = 0
-    AND h.id <= COALESCE((SELECT after_id FROM search_backlog), h.id))
+WHERE h.id <= COALESCE((SELECT after_id FROM search_backlog), 9223372036854775807)
+    AND +h.source_id = ?1 AND h.organisation_ref != '' AND h.organisation_ref IN (SELECT value FROM json_each(?2)) AND e.dup = 0)
 AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)`
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {
-			if _, err := tx.ExecContext(ctx, q, source, string(list)); err != nil {
-				return fmt.Errorf("index names for search: %w", err)
-			}
+	for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {
+		if _, err := tx.ExecContext(ctx, q, sourceID, string(list)); err != nil {
+			return fmt.Errorf("index names for search: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // IndexNamesFor writes again the search index rows of the person's entries

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"os"
-	"slices"
 	"strings"
 	"testing"
 
@@ -374,10 +373,10 @@ func TestSearchFollowsAChangedPrescriber(t *testing.T) {
 }
 
 // Search finds an entry by the name of who took part when the resource
-// naming them arrives in a later import than the entry, by the new name
-// after a rename and by none once it gives none (IndexNamesOf, as portal
-// import calls it after each file), and so does another source's entry for
-// the same fact, whose words include this one's.
+// naming them arrives in a later import than the entry (ImportOptions.IndexNames,
+// as portal import sets it, or a bulk load), by the new name after a rename
+// and by none once it gives none, and so does another source's entry for the
+// same fact, whose words include this one's.
 func TestSearchFindsNamesFromALaterImport(t *testing.T) {
 	const (
 		patient   = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`
@@ -387,42 +386,47 @@ func TestSearchFindsNamesFromALaterImport(t *testing.T) {
 		moved    = `{"resourceType":"Organization","id":"o1","name":"Chapeltown Health Centre"}`
 		nameless = `{"resourceType":"Organization","id":"o1"}`
 	)
-	ctx := context.Background()
-	db := mustOpenDB(t)
 	// The hospital reports the same encounter, naming no one.
 	other := strings.Replace(strings.Replace(encounter, `,"serviceProvider":{"reference":"Organization/o1"}`, "", 1), `"id":"e1"`, `"id":"h1"`, 1)
-	importAs(t, db, "hospital", patient, other)
-	for _, step := range []struct {
-		name    string
-		batch   []string
-		renamed []string
-		found   map[string]int // words → entries found
-	}{
-		{"entry first", []string{patient, encounter}, nil, map[string]int{"meanwood": 0}},
-		{"its practice in a later file", []string{practice}, []string{"Organization/o1"}, map[string]int{"meanwood": 1, "chapeltown": 0}},
-		{"the same again", []string{practice}, nil, map[string]int{"meanwood": 1}},
-		{"renamed", []string{moved}, []string{"Organization/o1"}, map[string]int{"meanwood": 0, "chapeltown": 1}},
-		{"no name", []string{nameless}, []string{"Organization/o1"}, map[string]int{"meanwood": 0, "chapeltown": 0, "asthma": 1}},
-	} {
-		res, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, step.name, parsed(t, step.batch...))
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		if !slices.Equal(res.Renamed, step.renamed) {
-			t.Errorf("%s: renamed %q, want %q", step.name, res.Renamed, step.renamed)
-		}
-		if err := db.IndexNamesOf(ctx, "gp", res.Renamed); err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		p, err := db.PersonByNHSNumber(ctx, "9434765919")
-		if err != nil {
-			t.Fatal(err)
-		}
-		for words, want := range step.found {
-			res, err := db.SearchRecord(ctx, p.ID, words, store.SearchOptions{PerSection: 5})
-			if err != nil || res.Total != want {
-				t.Errorf("%s: search for %q: %d found, %v; want %d", step.name, words, res.Total, err, want)
+	for _, bulk := range []bool{false, true} {
+		t.Run(map[bool]string{false: "import", true: "bulk load"}[bulk], func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			importAs(t, db, "hospital", patient, other)
+			for _, step := range []struct {
+				name  string
+				batch []string
+				found map[string]int // words → entries found
+			}{
+				{"entry first", []string{patient, encounter}, map[string]int{"meanwood": 0}},
+				{"its practice in a later file", []string{practice}, map[string]int{"meanwood": 1, "chapeltown": 0}},
+				{"the same again", []string{practice}, map[string]int{"meanwood": 1}},
+				{"renamed", []string{moved}, map[string]int{"meanwood": 0, "chapeltown": 1}},
+				{"no name", []string{nameless}, map[string]int{"meanwood": 0, "chapeltown": 0, "asthma": 1}},
+			} {
+				opts := store.ImportOptions{Source: "gp", IndexNames: true}
+				var err error
+				if bulk && step.name != "entry first" {
+					if _, err = db.ImportBulk(ctx, store.ImportOptions{Source: "gp"}, step.name, store.PrepareAll(parsed(t, step.batch...))); err == nil {
+						err = db.FinishBulkLoad(ctx)
+					}
+				} else {
+					_, err = db.ImportResources(ctx, opts, step.name, parsed(t, step.batch...))
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", step.name, err)
+				}
+				p, err := db.PersonByNHSNumber(ctx, "9434765919")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for words, want := range step.found {
+					res, err := db.SearchRecord(ctx, p.ID, words, store.SearchOptions{PerSection: 5})
+					if err != nil || res.Total != want {
+						t.Errorf("%s: search for %q: %d found, %v; want %d", step.name, words, res.Total, err, want)
+					}
+				}
 			}
-		}
+		})
 	}
 }

@@ -215,6 +215,7 @@ type Rejected struct {
 type PageUpdate struct {
 	Source       string // source name
 	OrgName      string // the organisation people see for the source, if this names it (portal import --org)
+	IndexNames   bool   // ImportOptions.IndexNames
 	PersonID     int64
 	ResourceType string
 	Origin       string // where the page came from, e.g. its URL
@@ -274,7 +275,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, OrgName: u.OrgName, LinkSystems: u.LinkSystems}, u.Origin, prepared, u.Bulk)
+		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, OrgName: u.OrgName, LinkSystems: u.LinkSystems, IndexNames: u.IndexNames}, u.Origin, prepared, u.Bulk)
 		if err != nil {
 			return err
 		}

@@ -137,17 +137,14 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			if err != nil {
 				return fmt.Errorf("import: %w", err)
 			}
+			// Entries stored from files before this one may name who took part by a
+			// resource it holds: search finds them by its name from now on (IndexNames).
 			res, err := db.ApplyPage(ctx, store.PageUpdate{Source: source, OrgName: org, Origin: f.Path, LinkSystems: cfg.LinkSystems,
-				Resources: f.Resources, Rejected: f.Rejected})
+				Resources: f.Resources, Rejected: f.Rejected, IndexNames: true})
 			if err != nil {
 				fmt.Fprintf(stderr, "import: %s: %v (nothing from this file was stored)\n", f.Path, err)
 				failed++
 				continue
-			}
-			// Entries stored from files before this one may name who took part by a
-			// resource it holds: search finds them by its name from now on.
-			if err := db.IndexNamesOf(ctx, source, res.Renamed); err != nil {
-				return fmt.Errorf("import: %s was stored, but search could not be told the names it gives: %w", f.Path, err)
 			}
 			files++
 			rejected += res.Rejected
