@@ -287,15 +287,22 @@ func (c *Client) History(ctx context.Context, resourceType string, since string)
 	default:
 		return Page{}, fmt.Errorf("reading history: %q is not a FHIR resource type", resourceType)
 	}
+	// A history is the whole server's: pages as large as servers commonly
+	// allow, rather than their default of a few tens, take fewer round trips.
+	q := url.Values{"_count": {strconv.Itoa(historyCount)}}
 	if since != "" {
-		u.RawQuery = url.Values{"_since": {since}}.Encode()
+		q.Set("_since", since)
 	}
+	u.RawQuery = q.Encode()
 	p, err := c.page(ctx, u)
 	if err != nil {
 		return Page{}, fmt.Errorf("reading %s history: %w", strings.TrimSpace(resourceType+" "), err)
 	}
 	return p, nil
 }
+
+// historyCount is how many entries a page of history asks for.
+const historyCount = 500
 
 // Read runs GET base/resourceType/id. When the resource arrives whole but does
 // not read (fhir.Project fails), Read returns it together with an error wrapping

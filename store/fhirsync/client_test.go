@@ -556,9 +556,9 @@ func TestLenientBundle(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
-	var gotPath, gotSince string
+	var gotPath, gotSince, gotCount string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		gotPath, gotSince = r.URL.Path, r.URL.Query().Get("_since")
+		gotPath, gotSince, gotCount = r.URL.Path, r.URL.Query().Get("_since"), r.URL.Query().Get("_count")
 		writeFHIR(w, http.StatusOK, `{"resourceType":"Bundle","type":"history","entry":[
 {"fullUrl":"`+"http://"+r.Host+`/fhir/Observation/o1","resource":`+observation("o1")+`,"request":{"method":"PUT","url":"Observation/o1"},"response":{"status":"200"}},
 {"request":{"method":"DELETE","url":"Observation/o3"},"response":{"status":"204","etag":"W/\"4\"","lastModified":"2026-04-30T09:00:00Z"}},
@@ -572,8 +572,8 @@ func TestHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if gotPath != "/fhir/Observation/_history" || gotSince != "2026-04-01T00:00:00Z" {
-		t.Errorf("asked for %s?_since=%s", gotPath, gotSince)
+	if gotPath != "/fhir/Observation/_history" || gotSince != "2026-04-01T00:00:00Z" || gotCount != "500" {
+		t.Errorf("asked for %s?_since=%s&_count=%s, want pages of 500: a history is the whole server's", gotPath, gotSince, gotCount)
 	}
 	if len(p.Resources) != 1 || p.Resources[0].ID != "o1" || p.Total != -1 {
 		t.Errorf("resources %+v total %d", p.Resources, p.Total)
