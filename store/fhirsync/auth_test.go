@@ -18,6 +18,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -468,5 +470,49 @@ func TestSMARTConfigRefused(t *testing.T) {
 	}
 	if _, err := SMARTBackendAuth(good); err != nil {
 		t.Errorf("a good config: %v", err)
+	}
+}
+
+// A bearer token is one line: a file or variable holding two (or a stray
+// control character) is refused when the source is added, saying where it
+// came from and never what it holds, rather than failing every sync later.
+func TestBearerTokenIsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	env := map[string]string{"ONE": " t0ken \n", "TWO": "sekr3t-one\r\nsekr3t-two", "TAB": "sekr3t\tx"}
+	getenv := func(k string) string { return env[k] }
+	for _, tt := range []struct {
+		name    string
+		cfg     map[string]string
+		want    string // the token, or how it is refused
+		refused bool
+	}{
+		{"a file with a final line break", map[string]string{"token-file": write("one.txt", "t0ken\n")}, "t0ken", false},
+		{"a file of two lines", map[string]string{"token-file": write("two.txt", "sekr3t-one\nsekr3t-two\n")},
+			filepath.Join(dir, "two.txt") + " holds more than one line, or a control character: a token is one line of text", true},
+		{"a variable with space around it", map[string]string{"token-env": "ONE"}, "t0ken", false},
+		{"a variable of two lines", map[string]string{"token-env": "TWO"},
+			"the environment variable --token-env names holds more than one line, or a control character: a token is one line of text", true},
+		{"a variable with a tab", map[string]string{"token-env": "TAB"},
+			"the environment variable --token-env names holds more than one line, or a control character: a token is one line of text", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := secret(tt.cfg["token-file"], tt.cfg["token-env"], getenv)
+			switch {
+			case tt.refused && (err == nil || err.Error() != tt.want):
+				t.Errorf("got %q, %v; want refused: %q", got, err, tt.want)
+			case !tt.refused && (err != nil || got != tt.want):
+				t.Errorf("got %q, %v; want %q", got, err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "sekr3t") {
+				t.Errorf("the refusal repeats the secret: %v", err)
+			}
+		})
 	}
 }

@@ -52,21 +52,32 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if s := strings.TrimSpace(string(b)); s != "" {
-			return s, nil
+		s := strings.TrimSpace(string(b))
+		if s == "" {
+			return "", fmt.Errorf("%s is empty", file)
 		}
-		return "", fmt.Errorf("%s is empty", file)
+		return oneLine(s, file)
 	// The name is never repeated, even when it could be one: it may be the
 	// secret itself, given in its place.
 	case env != "" && !envName.MatchString(env):
 		return "", errors.New("--token-env takes the name of an environment variable, not its value")
 	case env != "":
-		if s := getenv(env); s != "" {
-			return s, nil
+		if s := strings.TrimSpace(getenv(env)); s != "" {
+			return oneLine(s, "the environment variable --token-env names")
 		}
 		return "", errors.New("the environment variable --token-env names is not set, or is empty")
 	}
 	return "", errors.New("say where it is with --token-file FILE or --token-env VARIABLE")
+}
+
+// oneLine refuses a token that could not go in an Authorization header (a
+// line break, or another control character: two tokens in one file, say),
+// saying where it came from but never what it is.
+func oneLine(token, from string) (string, error) {
+	if strings.ContainsFunc(token, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return "", fmt.Errorf("%s holds more than one line, or a control character: a token is one line of text", from)
+	}
+	return token, nil
 }
 
 // Clients makes one Client per source and keeps it, so every pull from a
