@@ -36,7 +36,7 @@ type Config struct {
 	SessionKey  string         // hex secret for the session cookie
 	LinkSystems []string       // identifier systems that link a person across sources, besides the NHS number
 	EnrolTTL    time.Duration  // how long enrolment codes last
-	SyncWorkers int            // persons synced at once in the background
+	SyncWorkers int            // persons synced at once from each source in the background
 	Freshness   time.Duration  // how old a person's data may be before sign-in syncs it
 	AccessSpool string         // folder for the access log spool; "" for beside the database
 	Proxies     []netip.Prefix // the TLS proxies in front, whose X-Forwarded-For names the client

@@ -10,27 +10,30 @@ import (
 	"github.com/mycarerecord/portal/store"
 )
 
-// Worker runs pulls in the background, a bounded number at a time, so no
-// request ever waits on an upstream server. Requests only queue work.
+// Worker runs pulls in the background, a bounded number at a time from each
+// source, so no request ever waits on an upstream server (requests only queue
+// work) and a source that hangs holds up only its own pulls: every other
+// source's pulls, for this person and everyone else, go on beside them.
 type Worker struct {
-	puller        *Puller
-	log           *slog.Logger
-	concurrency   int
-	sourcesAtOnce int
-	freshness     time.Duration
-	now           func() time.Time
+	puller    *Puller
+	log       *slog.Logger
+	perSource int           // pulls from one source at once
+	persons   chan struct{} // a slot for each person being pulled
+	freshness time.Duration
+	now       func() time.Time
 
 	queue   chan int64
 	mu      sync.Mutex
-	pending map[int64]bool // queued or running, so a person is never pulled twice at once
+	pending map[int64]bool          // queued or running, so a person is never pulled twice at once
+	slots   map[int64]chan struct{} // by source: a slot for each pull from it under way
 }
 
 // WorkerOptions tune the worker.
 type WorkerOptions struct {
-	Concurrency   int           // persons pulled at once; default 2
-	SourcesAtOnce int           // sources one person is pulled from at once; default 4
-	Freshness     time.Duration // data younger than this is not pulled again on sign-in; default 15 minutes
-	QueueSize     int           // default 1000; when full, new work is dropped and picked up by the next round
+	Concurrency int           // persons pulled at once from each source; default 2
+	Persons     int           // persons pulled at once in all, some perhaps waiting for a slow source; default 64
+	Freshness   time.Duration // data younger than this is not pulled again on sign-in; default 15 minutes
+	QueueSize   int           // default 1000; when full, new work is dropped and picked up by the next round
 }
 
 // NewWorker returns a worker; Run starts it.
@@ -38,8 +41,8 @@ func NewWorker(p *Puller, log *slog.Logger, opts WorkerOptions) *Worker {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 2
 	}
-	if opts.SourcesAtOnce <= 0 {
-		opts.SourcesAtOnce = 4
+	if opts.Persons <= 0 {
+		opts.Persons = 64
 	}
 	if opts.Freshness <= 0 {
 		opts.Freshness = 15 * time.Minute
@@ -47,8 +50,8 @@ func NewWorker(p *Puller, log *slog.Logger, opts WorkerOptions) *Worker {
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1000
 	}
-	return &Worker{puller: p, log: log, concurrency: opts.Concurrency, sourcesAtOnce: opts.SourcesAtOnce, freshness: opts.Freshness, now: time.Now,
-		queue: make(chan int64, opts.QueueSize), pending: map[int64]bool{}}
+	return &Worker{puller: p, log: log, perSource: opts.Concurrency, persons: make(chan struct{}, opts.Persons), freshness: opts.Freshness, now: time.Now,
+		queue: make(chan int64, opts.QueueSize), pending: map[int64]bool{}, slots: map[int64]chan struct{}{}}
 }
 
 // Enqueue asks for the person to be pulled from every FHIR server source. It
@@ -97,24 +100,28 @@ func (w *Worker) Run(ctx context.Context) {
 		w.log.Error("clear running syncs", "err", err)
 	}
 	var wg sync.WaitGroup
-	for range w.concurrency {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case id := <-w.queue:
-					w.pullAll(ctx, id)
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-w.queue:
+			select {
+			case w.persons <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() {
+				defer func() {
+					<-w.persons
 					w.mu.Lock()
 					delete(w.pending, id)
 					w.mu.Unlock()
-				}
-			}
-		}()
+				}()
+				w.pullAll(ctx, id)
+			})
+		}
 	}
-	wg.Wait()
 }
 
 // RunPeriodic queues, every interval, the persons whose sessions were active
@@ -157,31 +164,44 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	}
 }
 
-// pullAll pulls the person from every FHIR server source at once (a bounded
-// number at a time), so a source that never answers holds up only itself.
+// pullAll pulls the person from every FHIR server source at once, each pull
+// waiting for a slot at its own source only, so a source that never answers
+// holds up only the pulls from it.
 func (w *Worker) pullAll(ctx context.Context, personID int64) {
 	srcs, err := w.puller.DB.Sources(ctx)
 	if err != nil {
 		w.log.Error("list sources", "err", err)
 		return
 	}
-	slots := make(chan struct{}, w.sourcesAtOnce)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, src := range srcs {
 		if src.BaseURL == "" {
 			continue
 		}
-		select {
-		case slots <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
+		slot := w.slot(src.ID)
 		wg.Go(func() {
-			defer func() { <-slots }()
+			select {
+			case slot <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			defer func() { <-slot }()
 			w.pullOne(ctx, src, personID)
 		})
 	}
+}
+
+// slot is the source's slots for pulls under way, made the first time.
+func (w *Worker) slot(sourceID int64) chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, ok := w.slots[sourceID]
+	if !ok {
+		s = make(chan struct{}, w.perSource)
+		w.slots[sourceID] = s
+	}
+	return s
 }
 
 func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) {

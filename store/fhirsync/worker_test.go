@@ -2,6 +2,7 @@ package fhirsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"testing"
@@ -11,6 +12,9 @@ import (
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
+
+// otherSmallPatient is a second small patient, for tests of several persons.
+const otherSmallPatient = "Levi940_Gusikowski974_b71e39bd-d33f-0b50-a8e5-ed4142d306fe.json"
 
 // hangingSource is a proxy in front of srv that takes every request and never
 // answers it (until the caller gives up), as a server that has stalled does.
@@ -98,5 +102,89 @@ func TestWorkerHangingSourceDoesNotHoldUpAnother(t *testing.T) {
 	}
 	if st := statusOf(t, db, person.ID, "a-hang"); st.RunningSince != "" {
 		t.Errorf("a-hang is still marked running after the worker stopped: %+v", st)
+	}
+}
+
+// TestWorkerHangingSourceHoldsUpNoOneElse: with one pull at a time from each
+// source, a second person's pull from a live source goes on while the first
+// person's pull from a hanging source waits for its answer, and the second
+// person's pull from the hanging one waits its turn there, not at the live one.
+func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
+	ctx := context.Background()
+	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
+		upstream.SharedBundle(t, smallPatient), upstream.SharedBundle(t, otherSmallPatient))
+	hang := hangingSource(t, srv)
+	db := openDB(t)
+	if _, err := db.AddSource(ctx, store.Source{Name: "a-hang", BaseURL: hang.URL}); err != nil {
+		t.Fatal(err)
+	}
+	live, err := db.AddSource(ctx, store.Source{Name: "b-live", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 10 s a request and 8 tries: the hanging source takes over a minute to give up on.
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	var persons []store.Person
+	for _, raw := range srv.Resources(t, "Patient", "") {
+		var pt struct{ ID string }
+		if err := json.Unmarshal(raw, &pt); err != nil {
+			t.Fatal(err)
+		}
+		p, err := puller.FindPerson(ctx, live, syntheaSystem, pt.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		persons = append(persons, p)
+	}
+	if len(persons) != 2 {
+		t.Fatalf("%d persons, want 2", len(persons))
+	}
+
+	w := fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1})
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	stopped := make(chan struct{})
+	go func() { w.Run(runCtx); close(stopped) }()
+	for _, p := range persons {
+		if !w.Enqueue(p.ID) {
+			t.Fatal("not queued")
+		}
+	}
+
+	start := time.Now()
+	deadline := start.Add(60 * time.Second) // well under the minute and more the hanging source takes to fail
+	for _, p := range persons {
+		for {
+			st := statusOf(t, db, p.ID, "b-live")
+			if st.LastError != "" {
+				t.Fatalf("b-live failed for person %d: %s", p.ID, st.LastError)
+			}
+			if st.LastSuccessAt != "" {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("b-live was not synced for person %d after %s: it waited behind the hanging source", p.ID, time.Since(start).Round(time.Second))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	t.Logf("b-live synced both persons %s after they were queued", time.Since(start).Round(time.Millisecond))
+	running := 0
+	for _, p := range persons {
+		if st := statusOf(t, db, p.ID, "a-hang"); st.LastError != "" || st.LastSuccessAt != "" {
+			t.Errorf("a-hang answered for person %d: %+v", p.ID, st)
+		} else if st.RunningSince != "" {
+			running++
+		}
+	}
+	if running != 1 {
+		t.Errorf("%d pulls from a-hang under way, want 1: one at a time from each source", running)
+	}
+
+	stop()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not stop within 10 s of being told to")
 	}
 }
