@@ -277,7 +277,7 @@ func (c *Client) Next(ctx context.Context, pageURL string) (Page, error) {
 
 // History runs GET base/resourceType/_history?_since=since (base/_history when
 // resourceType is ""; no _since when since is ""). Deletions come in Page.Deleted.
-func (c *Client) History(ctx context.Context, resourceType string, since string) (Page, error) {
+func (c *Client) History(ctx context.Context, resourceType, since string, count int) (Page, error) {
 	var u *url.URL
 	switch {
 	case resourceType == "":
@@ -287,9 +287,10 @@ func (c *Client) History(ctx context.Context, resourceType string, since string)
 	default:
 		return Page{}, fmt.Errorf("reading history: %q is not a FHIR resource type", resourceType)
 	}
-	// A history is the whole server's: pages as large as servers commonly
-	// allow, rather than their default of a few tens, take fewer round trips.
-	q := url.Values{"_count": {strconv.Itoa(historyCount)}}
+	q := url.Values{}
+	if count > 0 {
+		q.Set("_count", strconv.Itoa(count))
+	}
 	if since != "" {
 		q.Set("_since", since)
 	}
@@ -300,9 +301,6 @@ func (c *Client) History(ctx context.Context, resourceType string, since string)
 	}
 	return p, nil
 }
-
-// historyCount is how many entries a page of history asks for.
-const historyCount = 500
 
 // Read runs GET base/resourceType/id. When the resource arrives whole but does
 // not read (fhir.Project fails), Read returns it together with an error wrapping

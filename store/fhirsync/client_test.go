@@ -568,12 +568,12 @@ func TestHistory(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := mustClient(t, srv.URL+"/fhir", nil, ClientOptions{})
-	p, err := c.History(context.Background(), "Observation", "2026-04-01T00:00:00Z")
+	p, err := c.History(context.Background(), "Observation", "2026-04-01T00:00:00Z", 500)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if gotPath != "/fhir/Observation/_history" || gotSince != "2026-04-01T00:00:00Z" || gotCount != "500" {
-		t.Errorf("asked for %s?_since=%s&_count=%s, want pages of 500: a history is the whole server's", gotPath, gotSince, gotCount)
+		t.Errorf("asked for %s?_since=%s&_count=%s", gotPath, gotSince, gotCount)
 	}
 	if len(p.Resources) != 1 || p.Resources[0].ID != "o1" || p.Total != -1 {
 		t.Errorf("resources %+v total %d", p.Resources, p.Total)
@@ -594,7 +594,7 @@ func TestHistory(t *testing.T) {
 		t.Errorf("a deletion naming nothing should be rejected: %+v", p.Rejected)
 	}
 
-	if _, err := c.History(context.Background(), "", ""); err != nil || gotPath != "/fhir/_history" || gotSince != "" {
+	if _, err := c.History(context.Background(), "", "", 0); err != nil || gotPath != "/fhir/_history" || gotSince != "" || gotCount != "" {
 		t.Errorf("system history: %v at %s since %q", err, gotPath, gotSince)
 	}
 }

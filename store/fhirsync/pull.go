@@ -1,6 +1,7 @@
 package fhirsync
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,7 @@ type Puller struct {
 	DB          *store.DB
 	Client      func(src store.Source) (*Client, error) // one client per source, kept by the caller
 	PageSize    int                                     // _count; default 100
+	HistorySize int                                     // _count of a history page, which is the whole server's; default 500
 	Overlap     time.Duration                           // how far before the watermark each search starts again; default 1 minute
 	Reconcile   time.Duration                           // how often a full listing looks for deletions; default 24 hours
 	LinkSystems []string
@@ -55,9 +57,14 @@ type Summary struct {
 	Updated  int
 	Deleted  int
 	Rejected int
+	SetAside []string // what was kept aside and why, the first maxSetAside of Rejected
 	Pages    int
 	Warnings []string // what the server said beside its answers (e.g. that some results were withheld), each once
 }
+
+// maxSetAside bounds Summary.SetAside: a source that sends thousands of
+// damaged resources is named by the count beyond that.
+const maxSetAside = 50
 
 // warn notes what a server said beside a page, once.
 func (s *Summary) warn(words []string) {
@@ -73,6 +80,18 @@ func (s *Summary) add(r store.ImportResult) {
 	s.Updated += r.Updated
 	s.Deleted += r.Deleted
 	s.Rejected += r.Rejected
+	for _, why := range r.SetAside {
+		if len(s.SetAside) < maxSetAside {
+			// Where in a page of an answer it was ("entry 7") tells an operator
+			// nothing: the resource's type and id follow.
+			if rest, ok := strings.CutPrefix(why, "entry "); ok {
+				if _, after, ok := strings.Cut(rest, ": "); ok {
+					why = after
+				}
+			}
+			s.SetAside = append(s.SetAside, why)
+		}
+	}
 	s.Pages++
 }
 
@@ -400,7 +419,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 // history is left to full reconciliation.
 func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, typ, checked string, sum *Summary) error {
 	asked := p.now()
-	page, err := c.History(ctx, typ, p.since(checked))
+	page, err := c.History(ctx, typ, p.since(checked), cmp.Or(p.HistorySize, 500))
 	var ue *UpstreamError
 	if errors.As(err, &ue) && !ue.Retryable {
 		return nil // no history here: reconciliation finds deletions instead

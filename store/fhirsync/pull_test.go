@@ -900,7 +900,8 @@ func TestAHistoryReadKeepsItsSyncRunning(t *testing.T) {
 	})
 	opts := fastClient
 	opts.HTTPClient = &http.Client{Transport: watch}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, opts).Get, Reconcile: -1, Overlap: time.Millisecond}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, opts).Get, Reconcile: -1, Overlap: time.Millisecond,
+		HistorySize: 20}
 	person, err := puller.FindPerson(ctx, src, "https://fhir.nhs.uk/Id/nhs-number", janeNHS)
 	if err != nil || person.ID != 1 {
 		t.Fatalf("person %+v, %v", person, err)
