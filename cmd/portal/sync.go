@@ -489,6 +489,14 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		total.Updated += sum.Updated
 		total.Deleted += sum.Deleted
 		total.Rejected += sum.Rejected
+		// Kept aside, as portal import names them: the rest is stored, and the
+		// next sync reads them again (a damaged copy may come whole next time).
+		for _, why := range sum.SetAside {
+			ss.out.warn("sync: %s, person %d: %s (set aside)", src.Name, p.ID, why)
+		}
+		if more := sum.Rejected - len(sum.SetAside); more > 0 {
+			ss.out.warn("sync: %s, person %d: and %d more set aside", src.Name, p.ID, more)
+		}
 		for _, w := range sum.Warnings {
 			ss.out.say("%s: %s: %s", src.Name, p.Name(), w)
 		}

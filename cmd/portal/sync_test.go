@@ -244,3 +244,41 @@ func TestSyncSaysWhenItCannotLookForSomeone(t *testing.T) {
 		t.Errorf("sync --bulk --full: %v; want it refused", err)
 	}
 }
+
+// TestSyncNamesWhatItSetAside: a resource that arrives damaged is named on
+// standard error with why, as portal import names one, while the rest is
+// stored; the run itself is no failure, since the next one reads it again.
+func TestSyncNamesWhatItSetAside(t *testing.T) {
+	srv, patientID := startFHIR(t)
+	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "gp", proxy.URL, "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "sync", "--db", db, "--source", "gp", "--identifier", syntheaSystem+"|"+patientID); err != nil {
+		t.Fatal(err)
+	}
+	// Every answer now has one resource damaged on the way.
+	proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 3, Kinds: []upstream.Fault{upstream.FaultCorrupt}})
+	out, stderr, err := portal(t, "sync", "--db", db, "--person", "1", "--full")
+	if err != nil {
+		t.Fatalf("sync: %v\n%s\n%s", err, out, stderr)
+	}
+	m := regexp.MustCompile(`gp: \d+ added, \d+ updated, \d+ deleted, (\d+) failed to read`).FindStringSubmatch(out)
+	if m == nil || m[1] == "0" {
+		t.Fatalf("nothing was set aside:\n%s", out)
+	}
+	named := regexp.MustCompile(`(?m)^sync: gp, person 1: \S+/\S+: .+ \(set aside\)$`).FindAllString(stderr, -1)
+	if want := min(atoi(t, m[1]), 50); len(named) != want {
+		t.Errorf("%d resources named as set aside, want %d (of %s):\n%s", len(named), want, m[1], stderr)
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	var n int
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
