@@ -39,13 +39,13 @@ func statusOf(t *testing.T, db *store.DB, personID int64, name string) store.Syn
 	return store.SyncStatus{}
 }
 
-// TestWorkerHangingSourceDoesNotHoldUpAnother: a person's sources are pulled
-// at once, so one that takes requests and never answers (listed first, and
-// taking minutes to give up on) does not keep a live one waiting; and the
-// worker stops at once when told to, hanging pull and all.
-func TestWorkerHangingSourceDoesNotHoldUpAnother(t *testing.T) {
+// hangingAndLive is a database with two sources in front of srv, a-hang
+// (hangingSource) and b-live (srv itself), with a person for each patient
+// srv holds, found at b-live; and a puller whose requests take 10 s and 8
+// tries, so a-hang takes over a minute to give up on.
+func hangingAndLive(t *testing.T, srv *upstream.Server) (*store.DB, *fhirsync.Puller, *upstream.FaultProxy, []store.Person) {
+	t.Helper()
 	ctx := context.Background()
-	srv, patientID := startServer(t)
 	hang := hangingSource(t, srv)
 	db := openDB(t)
 	if _, err := db.AddSource(ctx, store.Source{Name: "a-hang", BaseURL: hang.URL}); err != nil {
@@ -55,74 +55,6 @@ func TestWorkerHangingSourceDoesNotHoldUpAnother(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 10 s a request and 8 tries: the hanging source takes over a minute to give up on.
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
-	person, err := puller.FindPerson(ctx, live, syntheaSystem, patientID)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	w := fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{})
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
-	stopped := make(chan struct{})
-	go func() { w.Run(runCtx); close(stopped) }()
-	if !w.Enqueue(person.ID) {
-		t.Fatal("not queued")
-	}
-
-	start := time.Now()
-	deadline := start.Add(60 * time.Second) // well under the minute and more the hanging source takes to fail
-	for {
-		st := statusOf(t, db, person.ID, "b-live")
-		if st.LastSuccessAt != "" || st.LastError != "" {
-			if st.LastError != "" {
-				t.Fatalf("b-live failed: %s", st.LastError)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("b-live was not synced after %s: it waited behind the hanging source", time.Since(start).Round(time.Second))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Logf("b-live synced %s after it was queued", time.Since(start).Round(time.Millisecond))
-	if st := statusOf(t, db, person.ID, "a-hang"); st.RunningSince == "" || st.LastError != "" {
-		t.Errorf("a-hang should still be waiting for its answer when b-live is done: %+v", st)
-	}
-	if hang.Requests() == 0 {
-		t.Error("the hanging source was never asked")
-	}
-
-	stop()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the worker did not stop within 10 s of being told to")
-	}
-	if st := statusOf(t, db, person.ID, "a-hang"); st.RunningSince != "" {
-		t.Errorf("a-hang is still marked running after the worker stopped: %+v", st)
-	}
-}
-
-// TestWorkerHangingSourceHoldsUpNoOneElse: with one pull at a time from each
-// source, a second person's pull from a live source goes on while the first
-// person's pull from a hanging source waits for its answer, and the second
-// person's pull from the hanging one waits its turn there, not at the live one.
-func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
-	ctx := context.Background()
-	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
-		upstream.SharedBundle(t, smallPatient), upstream.SharedBundle(t, otherSmallPatient))
-	hang := hangingSource(t, srv)
-	db := openDB(t)
-	if _, err := db.AddSource(ctx, store.Source{Name: "a-hang", BaseURL: hang.URL}); err != nil {
-		t.Fatal(err)
-	}
-	live, err := db.AddSource(ctx, store.Source{Name: "b-live", BaseURL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 10 s a request and 8 tries: the hanging source takes over a minute to give up on.
 	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
 	var persons []store.Person
 	for _, raw := range srv.Resources(t, "Patient", "") {
@@ -136,23 +68,39 @@ func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 		}
 		persons = append(persons, p)
 	}
-	if len(persons) != 2 {
-		t.Fatalf("%d persons, want 2", len(persons))
-	}
+	return db, puller, hang, persons
+}
 
-	w := fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1})
-	runCtx, stop := context.WithCancel(ctx)
-	defer stop()
+// runWorker runs w with the persons queued; stop ends it, failing the test
+// unless it stops within 10 s of being told to.
+func runWorker(t *testing.T, w *fhirsync.Worker, persons []store.Person) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	stopped := make(chan struct{})
-	go func() { w.Run(runCtx); close(stopped) }()
+	go func() { w.Run(ctx); close(stopped) }()
 	for _, p := range persons {
 		if !w.Enqueue(p.ID) {
 			t.Fatal("not queued")
 		}
 	}
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case <-stopped:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the worker did not stop within 10 s of being told to")
+		}
+	}
+}
 
+// waitForLive waits until b-live has synced each person, well under the
+// minute and more a-hang takes to fail.
+func waitForLive(t *testing.T, db *store.DB, persons []store.Person) {
+	t.Helper()
 	start := time.Now()
-	deadline := start.Add(60 * time.Second) // well under the minute and more the hanging source takes to fail
+	deadline := start.Add(60 * time.Second)
 	for _, p := range persons {
 		for {
 			st := statusOf(t, db, p.ID, "b-live")
@@ -168,7 +116,44 @@ func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 	}
-	t.Logf("b-live synced both persons %s after they were queued", time.Since(start).Round(time.Millisecond))
+	t.Logf("b-live synced %d persons %s after they were queued", len(persons), time.Since(start).Round(time.Millisecond))
+}
+
+// TestWorkerHangingSourceDoesNotHoldUpAnother: a person's sources are pulled
+// at once, so one that takes requests and never answers (listed first, and
+// taking minutes to give up on) does not keep a live one waiting; and the
+// worker stops at once when told to, hanging pull and all.
+func TestWorkerHangingSourceDoesNotHoldUpAnother(t *testing.T) {
+	srv, _ := startServer(t)
+	db, puller, hang, persons := hangingAndLive(t, srv)
+	stop := runWorker(t, fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{}), persons)
+	waitForLive(t, db, persons)
+	person := persons[0]
+	if st := statusOf(t, db, person.ID, "a-hang"); st.RunningSince == "" || st.LastError != "" {
+		t.Errorf("a-hang should still be waiting for its answer when b-live is done: %+v", st)
+	}
+	if hang.Requests() == 0 {
+		t.Error("the hanging source was never asked")
+	}
+	stop()
+	if st := statusOf(t, db, person.ID, "a-hang"); st.RunningSince != "" {
+		t.Errorf("a-hang is still marked running after the worker stopped: %+v", st)
+	}
+}
+
+// TestWorkerHangingSourceHoldsUpNoOneElse: with one pull at a time from each
+// source, a second person's pull from a live source goes on while the first
+// person's pull from a hanging source waits for its answer, and the second
+// person's pull from the hanging one waits its turn there, not at the live one.
+func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
+	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
+		upstream.SharedBundle(t, smallPatient), upstream.SharedBundle(t, otherSmallPatient))
+	db, puller, _, persons := hangingAndLive(t, srv)
+	if len(persons) != 2 {
+		t.Fatalf("%d persons, want 2", len(persons))
+	}
+	stop := runWorker(t, fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1}), persons)
+	waitForLive(t, db, persons)
 	running := 0
 	for _, p := range persons {
 		if st := statusOf(t, db, p.ID, "a-hang"); st.LastError != "" || st.LastSuccessAt != "" {
@@ -180,11 +165,5 @@ func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 	if running != 1 {
 		t.Errorf("%d pulls from a-hang under way, want 1: one at a time from each source", running)
 	}
-
 	stop()
-	select {
-	case <-stopped:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the worker did not stop within 10 s of being told to")
-	}
 }
