@@ -66,10 +66,13 @@ func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
 	if p.Named == nil {
 		im.names[ref] = nil
 		res, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)
-		if n, _ := res.RowsAffected(); err == nil && n > 0 && p.Type != "Medication" {
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 && p.Type != "Medication" {
 			im.renamed = append(im.renamed, ref)
 		}
-		return err
+		return nil
 	}
 	old, err := im.nameOf(ctx, ref)
 	if err != nil || (old != nil && *old == *p.Named) {
