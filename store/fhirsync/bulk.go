@@ -835,8 +835,12 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 		}
 		wait, tooLong := c.delay(attempt, resp)
 		if !retryable || attempt >= attempts || tooLong {
-			c.settle(trial, retryable, false)
-			if retryable && tooLong {
+			// An export file's own storage (--files-from) asking to wait says
+			// nothing of the source's FHIR server: only the source's is held off.
+			_, foreign := c.underBase(u.String())
+			asked := retryable && tooLong && foreign == nil
+			c.settle(trial, retryable && !asked, false)
+			if asked {
 				err = c.holdOff(err, wait)
 			}
 			return nil, err

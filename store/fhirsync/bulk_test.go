@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -512,6 +513,57 @@ func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 			t.Errorf("a request to the source went without its token: %q", sourceAuth)
 			break
 		}
+	}
+}
+
+// TestBulkStorageAskingToWaitHoldsOffOnlyItself: export files kept on
+// another host (--files-from) whose storage answers 429 with a long
+// Retry-After fail that load, but leave the source's FHIR server free to
+// call: the next load, and every sync, asks it at once.
+func TestBulkStorageAskingToWaitHoldsOffOnlyItself(t *testing.T) {
+	ctx := context.Background()
+	var asks atomic.Int32
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if asks.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3600")
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		w.Header().Set("Content-Type", "application/fhir+ndjson")
+		fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)
+	}))
+	defer storage.Close()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/fhir/$export":
+			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
+			w.WriteHeader(http.StatusAccepted)
+		case "/fhir/$export-status/1":
+			if r.Method == http.MethodDelete {
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+				storage.URL+"/bucket/Patient.ndjson")
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	defer srv.Close()
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }, FilesFrom: []string{storage.URL}}).Get}
+	if _, err := puller.PullBulk(ctx, src, nil); err == nil {
+		t.Fatal("the load succeeded though its file's storage asked to wait an hour")
+	}
+	sum, err := puller.PullBulk(ctx, src, nil)
+	if err != nil || sum.Added != 1 {
+		t.Errorf("the next load: %+v, %v; want the source asked at once, and the file stored", sum, err)
 	}
 }
 

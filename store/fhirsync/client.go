@@ -372,7 +372,8 @@ func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, 
 	}
 	resp, body, err := c.retry(ctx, rq, trial)
 	var ue *UpstreamError
-	failed := err != nil && errors.As(err, &ue) && ue.Retryable
+	// A source that asks us to wait is busy, not failing: it answered.
+	failed := err != nil && errors.As(err, &ue) && ue.Retryable && !errors.Is(err, ErrAskedToWait)
 	abandoned := err != nil && ctx.Err() != nil
 	c.settle(trial, failed, abandoned)
 	return resp, body, err
@@ -634,7 +635,7 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return time.Duration(secs) * time.Second, true
 	}
 	if t, err := http.ParseTime(v); err == nil {
-		return max(t.Sub(now), 0), true
+		return min(max(t.Sub(now), 0), 24*time.Hour), true // a date far off is a day, as a number of seconds is
 	}
 	return 0, false
 }

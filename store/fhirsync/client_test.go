@@ -283,10 +283,14 @@ func TestLongRetryAfterHoldsOffTheSource(t *testing.T) {
 		name        string
 		retryAfter  func(now time.Time) string
 		maxAttempts int
+		held        time.Duration // how long the source is left alone
 	}{
-		{"in seconds", func(time.Time) string { return "3600" }, 4},
-		{"as an HTTP date", func(now time.Time) string { return now.Add(time.Hour).Format(http.TimeFormat) }, 4},
-		{"on the last attempt", func(time.Time) string { return "3600" }, 1},
+		{"in seconds", func(time.Time) string { return "3600" }, 4, time.Hour},
+		{"as an HTTP date", func(now time.Time) string { return now.Add(time.Hour).Format(http.TimeFormat) }, 4, time.Hour},
+		{"on the last attempt", func(time.Time) string { return "3600" }, 1, time.Hour},
+		// Never more than a day, however far off the date: a consent delivery waits for it.
+		{"a date centuries off", func(time.Time) string { return "Fri, 31 Dec 9999 23:59:59 GMT" }, 4, 24 * time.Hour},
+		{"days of seconds", func(time.Time) string { return "864000" }, 4, 24 * time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()
@@ -301,12 +305,13 @@ func TestLongRetryAfterHoldsOffTheSource(t *testing.T) {
 			}))
 			defer srv.Close()
 			var sl sleeps
-			c := mustClient(t, srv.URL, nil, ClientOptions{MaxAttempts: tt.maxAttempts, MaxDelay: 30 * time.Second, Sleep: sl.Sleep, Now: clock.Now})
+			// A breaker that opens at the first failure: a source that asks to wait is not failing.
+			c := mustClient(t, srv.URL, nil, ClientOptions{MaxAttempts: tt.maxAttempts, MaxDelay: 30 * time.Second, Sleep: sl.Sleep, Now: clock.Now, BreakerThreshold: 1})
 			search := func() error {
 				_, err := c.Search(context.Background(), "Observation", url.Values{"patient": {"p1"}})
 				return err
 			}
-			until := clock.Now().Add(time.Hour)
+			until := clock.Now().Add(tt.held)
 
 			err := search()
 			var we *WaitError
@@ -317,7 +322,7 @@ func TestLongRetryAfterHoldsOffTheSource(t *testing.T) {
 			if got := sl.got(); len(got) != 0 {
 				t.Errorf("slept %v, want no wait: the call ends", got)
 			}
-			clock.Add(time.Hour - time.Second)
+			clock.Add(tt.held - time.Second)
 			err = search()
 			if !errors.As(err, &we) || we.Err != nil || !we.Until.Equal(until) {
 				t.Errorf("a call a second before the time got %v, want it refused without asking", err)
