@@ -254,6 +254,13 @@ func TestRecentlyActiveIncludesThoseActedFor(t *testing.T) {
 	if ids, err := s.db.RecentlyActivePersons(ctx, since); err != nil || !slices.Equal(ids, []int64{s.patient.ID}) {
 		t.Errorf("while the carer acts: %v, %v; want the person %d", ids, err, s.patient.ID)
 	}
+	// Once the person stops the carer's access, the carer's session keeps nobody's record fresh.
+	if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, store.GrantLogged(s.own.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := s.db.RecentlyActivePersons(ctx, since); err != nil || len(ids) != 0 {
+		t.Errorf("after the grant was stopped: %v, %v; want none", ids, err)
+	}
 }
 
 func TestGrantLifecycle(t *testing.T) {

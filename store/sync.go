@@ -580,12 +580,15 @@ WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
 }
 
 // RecentlyActivePersons returns the persons whose accounts have had a
-// session in use since then, and those a carer has been acting for in one.
+// session in use since then, and those a carer has been acting for in one
+// under a grant not stopped, given up or past its end.
 func (db *DB) RecentlyActivePersons(ctx context.Context, since time.Time) ([]int64, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT a.person_id FROM sessions s JOIN accounts a ON a.id = s.account_id
 WHERE s.last_seen_at >= ?1 AND a.person_id IS NOT NULL
 UNION
-SELECT g.person_id FROM sessions s JOIN carer_grants g ON g.id = s.acting_grant_id WHERE s.last_seen_at >= ?1`, formatTime(since))
+SELECT g.person_id FROM sessions s JOIN carer_grants g ON g.id = s.acting_grant_id
+WHERE s.last_seen_at >= ?1 AND g.accepted_at IS NOT NULL AND g.revoked_at IS NULL AND g.given_up_at IS NULL
+    AND (g.ends_at IS NULL OR g.ends_at > ?2)`, formatTime(since), db.stamp())
 	if err != nil {
 		return nil, fmt.Errorf("recently active persons: %w", err)
 	}

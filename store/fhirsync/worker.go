@@ -221,9 +221,6 @@ func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) 
 	}
 	w.log.Info("synced", "source", src.Name, "person", personID, "added", sum.Added, "updated", sum.Updated,
 		"deleted", sum.Deleted, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
-	for _, why := range sum.SetAside {
-		w.log.Warn("set aside", "source", src.Name, "person", personID, "why", why)
-	}
 	for _, words := range sum.Warnings {
 		w.log.Warn("the server warned", "source", src.Name, "person", personID, "said", words)
 	}
