@@ -12,28 +12,41 @@ import (
 
 // Worker runs pulls in the background, a bounded number at a time from each
 // source, so no request ever waits on an upstream server (requests only queue
-// work) and a source that hangs holds up only its own pulls: every other
-// source's pulls, for this person and everyone else, go on beside them.
+// work) and a source that hangs or crawls holds up only its own pulls: every
+// other source's pulls, for this person and everyone else, go on beside them.
 type Worker struct {
 	puller    *Puller
 	log       *slog.Logger
-	perSource int           // pulls from one source at once
-	persons   chan struct{} // a slot for each person being pulled
+	perSource int // pulls from one source at once
+	waiting   int // pulls from one source waiting or under way, at most
 	freshness time.Duration
 	now       func() time.Time
 
-	queue   chan int64
-	mu      sync.Mutex
-	pending map[int64]bool          // queued or running, so a person is never pulled twice at once
-	slots   map[int64]chan struct{} // by source: a slot for each pull from it under way
+	queue  chan int64
+	mu     sync.Mutex
+	queued map[int64]bool         // persons in the queue
+	pulls  map[pull]bool          // waiting for their source's turn or under way, so none runs twice at once
+	slots  map[int64]*sourceTurns // by source
+}
+
+// pull is one person's pull from one source.
+type pull struct{ person, source int64 }
+
+// sourceTurns are a source's turns: a slot for each pull from it under way,
+// and how many pulls are waiting or under way.
+type sourceTurns struct {
+	run  chan struct{}
+	held int
 }
 
 // WorkerOptions tune the worker.
 type WorkerOptions struct {
 	Concurrency int           // persons pulled at once from each source; default 2
-	Persons     int           // persons pulled at once in all, some perhaps waiting for a slow source; default 64
 	Freshness   time.Duration // data younger than this is not pulled again on sign-in; default 15 minutes
-	QueueSize   int           // default 1000; when full, new work is dropped and picked up by the next round
+	// QueueSize bounds the persons queued, and the pulls waiting at any one
+	// source; default 1000. Beyond it new work is dropped and picked up by
+	// the next round.
+	QueueSize int
 }
 
 // NewWorker returns a worker; Run starts it.
@@ -41,30 +54,28 @@ func NewWorker(p *Puller, log *slog.Logger, opts WorkerOptions) *Worker {
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 2
 	}
-	if opts.Persons <= 0 {
-		opts.Persons = 64
-	}
 	if opts.Freshness <= 0 {
 		opts.Freshness = 15 * time.Minute
 	}
 	if opts.QueueSize <= 0 {
 		opts.QueueSize = 1000
 	}
-	return &Worker{puller: p, log: log, perSource: opts.Concurrency, persons: make(chan struct{}, opts.Persons), freshness: opts.Freshness, now: time.Now,
-		queue: make(chan int64, opts.QueueSize), pending: map[int64]bool{}, slots: map[int64]chan struct{}{}}
+	return &Worker{puller: p, log: log, perSource: opts.Concurrency, waiting: opts.QueueSize, freshness: opts.Freshness, now: time.Now,
+		queue: make(chan int64, opts.QueueSize), queued: map[int64]bool{}, pulls: map[pull]bool{}, slots: map[int64]*sourceTurns{}}
 }
 
 // Enqueue asks for the person to be pulled from every FHIR server source. It
-// never blocks; it reports whether the work was queued.
+// never blocks; it reports whether the work was queued. A source the person
+// is being pulled from already is not pulled again meanwhile.
 func (w *Worker) Enqueue(personID int64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.pending[personID] {
+	if w.queued[personID] {
 		return true
 	}
 	select {
 	case w.queue <- personID:
-		w.pending[personID] = true
+		w.queued[personID] = true
 		return true
 	default:
 		return false
@@ -106,20 +117,10 @@ func (w *Worker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case id := <-w.queue:
-			select {
-			case w.persons <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			wg.Go(func() {
-				defer func() {
-					<-w.persons
-					w.mu.Lock()
-					delete(w.pending, id)
-					w.mu.Unlock()
-				}()
-				w.pullAll(ctx, id)
-			})
+			w.mu.Lock()
+			delete(w.queued, id)
+			w.mu.Unlock()
+			w.pullAll(ctx, &wg, id)
 		}
 	}
 }
@@ -164,44 +165,62 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	}
 }
 
-// pullAll pulls the person from every FHIR server source at once, each pull
-// waiting for a slot at its own source only, so a source that never answers
-// holds up only the pulls from it.
-func (w *Worker) pullAll(ctx context.Context, personID int64) {
+// pullAll starts the person's pull from every FHIR server source, each
+// waiting for a turn at its own source only, and returns: a source that
+// never answers holds up only the pulls from it.
+func (w *Worker) pullAll(ctx context.Context, wg *sync.WaitGroup, personID int64) {
 	srcs, err := w.puller.DB.Sources(ctx)
 	if err != nil {
 		w.log.Error("list sources", "err", err)
 		return
 	}
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	for _, src := range srcs {
 		if src.BaseURL == "" {
 			continue
 		}
-		slot := w.slot(src.ID)
+		p := pull{personID, src.ID}
+		turns, ok := w.take(p)
+		if !ok {
+			continue
+		}
 		wg.Go(func() {
+			defer w.release(p, turns)
 			select {
-			case slot <- struct{}{}:
+			case turns.run <- struct{}{}:
 			case <-ctx.Done():
 				return
 			}
-			defer func() { <-slot }()
+			defer func() { <-turns.run }()
 			w.pullOne(ctx, src, personID)
 		})
 	}
 }
 
-// slot is the source's slots for pulls under way, made the first time.
-func (w *Worker) slot(sourceID int64) chan struct{} {
+// take notes the pull as waiting for its source's turn, unless it is waiting
+// or under way already, or too many are waiting there (the next round
+// queues it again).
+func (w *Worker) take(p pull) (*sourceTurns, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s, ok := w.slots[sourceID]
-	if !ok {
-		s = make(chan struct{}, w.perSource)
-		w.slots[sourceID] = s
+	t := w.slots[p.source]
+	if t == nil {
+		t = &sourceTurns{run: make(chan struct{}, w.perSource)}
+		w.slots[p.source] = t
 	}
-	return s
+	if w.pulls[p] || t.held >= w.waiting {
+		return nil, false
+	}
+	w.pulls[p] = true
+	t.held++
+	return t, true
+}
+
+// release notes the pull as done.
+func (w *Worker) release(p pull, t *sourceTurns) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.pulls, p)
+	t.held--
 }
 
 func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) {

@@ -144,7 +144,8 @@ func TestWorkerHangingSourceDoesNotHoldUpAnother(t *testing.T) {
 // TestWorkerHangingSourceHoldsUpNoOneElse: with one pull at a time from each
 // source, a second person's pull from a live source goes on while the first
 // person's pull from a hanging source waits for its answer, and the second
-// person's pull from the hanging one waits its turn there, not at the live one.
+// person's pull from the hanging one waits its turn there, not at the live one;
+// and a person queued again meanwhile is pulled from the live one again.
 func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 	srv := upstream.Start(t, upstream.SharedBundle(t, upstream.HospitalBundle), upstream.SharedBundle(t, upstream.PractitionerBundle),
 		upstream.SharedBundle(t, smallPatient), upstream.SharedBundle(t, otherSmallPatient))
@@ -152,7 +153,8 @@ func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 	if len(persons) != 2 {
 		t.Fatalf("%d persons, want 2", len(persons))
 	}
-	stop := runWorker(t, fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1}), persons)
+	w := fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1})
+	stop := runWorker(t, w, persons)
 	waitForLive(t, db, persons)
 	running := 0
 	for _, p := range persons {
@@ -164,6 +166,18 @@ func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 	}
 	if running != 1 {
 		t.Errorf("%d pulls from a-hang under way, want 1: one at a time from each source", running)
+	}
+	// Queued again while its pull from a-hang waits, a person is pulled from b-live again.
+	before := statusOf(t, db, persons[0].ID, "b-live").LastSuccessAt
+	if !w.Enqueue(persons[0].ID) {
+		t.Fatal("not queued again")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for statusOf(t, db, persons[0].ID, "b-live").LastSuccessAt == before {
+		if time.Now().After(deadline) {
+			t.Fatal("a person queued again was not pulled from b-live: their pull from a-hang held them up")
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	stop()
 }
