@@ -918,7 +918,7 @@ func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Dura
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
 		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.decision_id, o.person_id, d.identifier, o.patient_id, o.fhir, o.attempts,
-s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
+s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config, s.held_until,
 COALESCE((SELECT p.upstream_id FROM consent_outbox p WHERE p.person_id = o.person_id AND p.source_id = o.source_id
   AND p.id < o.id AND p.status = 'sent' AND p.upstream_id != '' ORDER BY p.id DESC LIMIT 1), '')
 FROM consent_outbox o JOIN consent_decisions d ON d.id = o.decision_id JOIN sources s ON s.id = o.source_id
@@ -930,13 +930,16 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 		}
 		for rows.Next() {
 			var it OutboxItem
-			var body, cfg string
+			var body, cfg, held string
 			if err := rows.Scan(&it.ID, &it.DecisionID, &it.PersonID, &it.Identifier, &it.PatientID, &body, &it.Attempts,
-				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &it.CurrentID); err != nil {
+				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &held, &it.CurrentID); err != nil {
 				rows.Close()
 				return err
 			}
 			it.Body = []byte(body)
+			if held != "" {
+				it.Source.HeldUntil = parseTime(held)
+			}
 			if err := json.Unmarshal([]byte(cfg), &it.Source.AuthConfig); err != nil {
 				rows.Close()
 				return fmt.Errorf("source %s: auth config: %w", it.Source.Name, err)

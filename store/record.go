@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -44,6 +45,7 @@ type Source struct {
 	AuthKind     string            // none, bearer or smart-backend
 	AuthConfig   map[string]string // where the secrets are (file paths, environment variable names), never the secrets
 	SocialCare   bool              // a social care service: all it sends counts as social care (SetSourceSocialCare)
+	HeldUntil    time.Time         // it asked not to be called before then (HoldSource); zero for never
 }
 
 // Label is what pages show for the source: its organisation, or its name when none is set.

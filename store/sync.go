@@ -117,13 +117,16 @@ func ParseBaseURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-const sourceColumns = `id, name, org_name, COALESCE(last_import_at, ''), base_url, auth_kind, auth_config, social_care`
+const sourceColumns = `id, name, org_name, COALESCE(last_import_at, ''), base_url, auth_kind, auth_config, social_care, held_until`
 
 func scanSource(row rowScanner) (Source, error) {
 	var s Source
-	var cfg string
-	if err := row.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &s.BaseURL, &s.AuthKind, &cfg, &s.SocialCare); err != nil {
+	var cfg, held string
+	if err := row.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &s.BaseURL, &s.AuthKind, &cfg, &s.SocialCare, &held); err != nil {
 		return Source{}, err
+	}
+	if held != "" {
+		s.HeldUntil = parseTime(held)
 	}
 	if err := json.Unmarshal([]byte(cfg), &s.AuthConfig); err != nil {
 		return Source{}, fmt.Errorf("source %s: auth config: %w", s.Name, err)
@@ -156,6 +159,19 @@ func (db *DB) SourceByName(ctx context.Context, name string) (Source, error) {
 		return Source{}, Errorf(ENOTFOUND, "There is no source called %q.", name)
 	}
 	return s, err
+}
+
+// HoldSource notes that the source asked not to be called before until, so
+// that every process leaves it alone till then (Source.HeldUntil); a later
+// time already noted stands.
+func (db *DB) HoldSource(ctx context.Context, sourceID int64, until time.Time) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sources SET held_until = ?1 WHERE id = ?2 AND held_until < ?1`, formatTime(until), sourceID)
+		if err != nil {
+			return fmt.Errorf("hold source: %w", err)
+		}
+		return nil
+	})
 }
 
 // RemoveSource removes a source and everything cached from it.

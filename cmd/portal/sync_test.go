@@ -282,3 +282,30 @@ func atoi(t *testing.T, s string) int {
 	}
 	return n
 }
+
+// TestSyncRemembersASourceAskingToWait: a source that answers 429 with a
+// Retry-After longer than a call may wait is left alone by the next run of
+// portal sync too, not only by the run that heard it; the person is told it
+// is busy.
+func TestSyncRemembersASourceAskingToWait(t *testing.T) {
+	srv, patientID := startFHIR(t)
+	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "gp", proxy.URL, "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "sync", "--db", db, "--source", "gp", "--identifier", syntheaSystem+"|"+patientID); err != nil {
+		t.Fatal(err)
+	}
+	proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 1, Kinds: []upstream.Fault{upstream.Fault429}, RetryAfter: "600"})
+	for run := 1; run <= 2; run++ {
+		before := proxy.Requests()
+		out, _, err := portal(t, "sync", "--db", db, "--person", "1")
+		if err == nil || !strings.Contains(out, "Their system is busy and asked us to wait.") {
+			t.Errorf("run %d: %v\n%s\nwant a failure saying the source is busy", run, err, out)
+		}
+		if asked := proxy.Requests() - before; (run == 1) != (asked > 0) {
+			t.Errorf("run %d asked the source %d times; want only the first run to ask", run, asked)
+		}
+	}
+}

@@ -58,6 +58,11 @@ func (e *WaitError) Unwrap() []error {
 	return []error{e.Err, ErrAskedToWait}
 }
 
+// HoldKeeper keeps a source's hold (store.DB does).
+type HoldKeeper interface {
+	HoldSource(ctx context.Context, sourceID int64, until time.Time) error
+}
+
 // ErrForeignURL is wrapped by the errors of calls to a URL outside the source's
 // base URL: the Client never sends a source's credentials anywhere else.
 var ErrForeignURL = errors.New("the link is not under the source's base URL, so it was not followed")
@@ -115,6 +120,10 @@ type ClientOptions struct {
 	// default: a server must not be able to point the portal at any address
 	// it likes, such as an internal one (portal sync --bulk --files-from).
 	FilesFrom []string
+	// Holds, when set, keeps the time a source asked not to be called
+	// before (ErrAskedToWait), so that every process leaves it alone till
+	// then (Clients starts each client from store.Source.HeldUntil).
+	Holds HoldKeeper
 }
 
 // Client talks FHIR R4 REST to one source. It retries, backs off and trips a
@@ -130,8 +139,9 @@ type Client struct {
 	failures int        // consecutive failed calls
 	open     bool
 	openedAt time.Time
-	trial    bool      // a half-open trial call is in flight
-	heldTill time.Time // the source asked, with Retry-After, not to be called before this
+	trial    bool                  // a half-open trial call is in flight
+	heldTill time.Time             // the source asked, with Retry-After, not to be called before this
+	keep     func(until time.Time) // keeps heldTill for other processes (ClientOptions.Holds); set by Clients
 }
 
 // maxResponseSize bounds one answer held in memory, so a broken server cannot exhaust it.
@@ -603,12 +613,22 @@ func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, to
 // (its error is err), and refuses every call to the source until the wait
 // is over (admit): a later sync, or another person's, tries again then.
 func (c *Client) holdOff(err error, wait time.Duration) error {
+	until := c.holdUntil(c.opts.Now().Add(wait))
+	if c.keep != nil {
+		c.keep(until)
+	}
+	return &WaitError{Host: c.base.Host, Until: until, Err: err}
+}
+
+// holdUntil refuses calls to the source until then, unless a later time
+// stands already, and returns the time that stands.
+func (c *Client) holdUntil(until time.Time) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if until := c.opts.Now().Add(wait); until.After(c.heldTill) {
+	if until.After(c.heldTill) {
 		c.heldTill = until
 	}
-	return &WaitError{Host: c.base.Host, Until: c.heldTill, Err: err}
+	return c.heldTill
 }
 
 // fullJitter picks uniformly in [0, ceiling], so many clients retrying at once spread out.

@@ -1,12 +1,14 @@
 package fhirsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -99,6 +101,7 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.made[src.ID]; ok {
+		cl.holdUntil(src.HeldUntil) // another process may have heard the source ask to wait
 		return cl, nil
 	}
 	auth, err := AuthFor(src, c.getenv)
@@ -108,6 +111,16 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 	cl, err := NewClient(src.BaseURL, auth, c.opts)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+	}
+	cl.holdUntil(src.HeldUntil)
+	if keeper := c.opts.Holds; keeper != nil {
+		cl.keep = func(until time.Time) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			// Kept for other processes as well as it can be: this one holds off
+			// the source all the same, and the next time it asks to wait is kept.
+			_ = keeper.HoldSource(ctx, src.ID, until)
+		}
 	}
 	c.made[src.ID] = cl
 	return cl, nil
