@@ -151,13 +151,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	workDone := make(chan struct{})
 	go func() {
 		defer close(workDone)
-		go worker.RunPeriodic(workCtx, 5*time.Minute, time.Hour)
+		periodicDone := make(chan struct{})
+		go func() { defer close(periodicDone); worker.RunPeriodic(workCtx, 5*time.Minute, time.Hour) }()
 		// People's consent decisions go upstream from the outbox (store/fhirsync/outbox.go).
 		pusher := &fhirsync.Pusher{DB: db, Client: clients.Get, Log: log}
 		pushDone := make(chan struct{})
 		go func() { defer close(pushDone); pusher.Run(workCtx, 2*time.Second) }()
 		worker.Run(workCtx)
 		<-pushDone
+		<-periodicDone // its finishing of a stalled bulk load too, before the database closes
 	}()
 	fmt.Fprintf(stdout, "My Care Record is serving on %s\n", cfg.Origin)
 	errc := make(chan error, 1)

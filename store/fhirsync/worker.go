@@ -96,12 +96,18 @@ func (w *Worker) EnqueueIfStale(ctx context.Context, personID int64) {
 	}
 	now := w.now()
 	for _, st := range sts {
-		last, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
-		if !st.Running(now) && (err != nil || now.Sub(last) >= w.freshness) {
+		if w.stale(st, now) {
 			w.Enqueue(personID)
 			return
 		}
 	}
+}
+
+// stale says whether the person's data from the source is older than the
+// freshness, or was never pulled, and no pull of it is under way.
+func (w *Worker) stale(st store.SyncStatus, now time.Time) bool {
+	last, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
+	return !st.Running(now) && (err != nil || now.Sub(last) >= w.freshness)
 }
 
 // Run pulls queued persons until ctx ends. A pull in progress is cancelled;
@@ -127,7 +133,8 @@ func (w *Worker) Run(ctx context.Context) {
 
 // RunPeriodic queues, every interval, the persons whose sessions were active
 // within the last active period, and finishes the work of a bulk load that
-// stopped half way (store.FinishStalledBulkLoad), until ctx ends.
+// stopped half way (store.FinishStalledBulkLoad), until ctx ends; it returns
+// once that finishing has stopped too.
 func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -150,6 +157,7 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	for {
 		select {
 		case <-ctx.Done():
+			finishing <- struct{}{} // the last finish has stopped: the database may close
 			return
 		case <-t.C:
 			finish()
@@ -165,17 +173,29 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 	}
 }
 
-// pullAll starts the person's pull from every FHIR server source, each
-// waiting for a turn at its own source only, and returns: a source that
-// never answers holds up only the pulls from it.
+// pullAll starts the person's pull from every FHIR server source whose data
+// of them is stale, each waiting for a turn at its own source only, and
+// returns: a source that never answers holds up only the pulls from it, and
+// a person queued again while one waits there is pulled again only from
+// sources due a pull.
 func (w *Worker) pullAll(ctx context.Context, wg *sync.WaitGroup, personID int64) {
 	srcs, err := w.puller.DB.Sources(ctx)
 	if err != nil {
 		w.log.Error("list sources", "err", err)
 		return
 	}
+	sts, err := w.puller.DB.SyncStatuses(store.ForPortal(ctx), personID)
+	if err != nil {
+		w.log.Error("sync status", "person", personID, "err", err)
+		return
+	}
+	fresh := map[int64]bool{}
+	now := w.now()
+	for _, st := range sts {
+		fresh[st.Source.ID] = !w.stale(st, now)
+	}
 	for _, src := range srcs {
-		if src.BaseURL == "" {
+		if src.BaseURL == "" || fresh[src.ID] {
 			continue
 		}
 		p := pull{personID, src.ID}

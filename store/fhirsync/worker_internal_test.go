@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,5 +102,65 @@ func TestWorkerLogsWhoWasNotLookedFor(t *testing.T) {
 	w.pullOne(ctx, src, 1)
 	if !strings.Contains(log.String(), "not looked for there") || strings.Contains(log.String(), "no record there") {
 		t.Errorf("the worker logged:\n%s\nwant that the person was not looked for", log.String())
+	}
+}
+
+// A person queued while their pull from one source is still due is pulled
+// from the sources whose data of them is stale, not again from one pulled
+// within the freshness.
+func TestPullAllSkipsFreshSources(t *testing.T) {
+	ctx := t.Context()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fresh, err := db.AddSource(ctx, store.Source{Name: "a-fresh", BaseURL: "http://127.0.0.1:1/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddSource(ctx, store.Source{Name: "b-stale", BaseURL: "http://127.0.0.1:1/fhir"}); err != nil {
+		t.Fatal(err)
+	}
+	pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "files"}, "test", []fhir.Resource{pt}); err != nil {
+		t.Fatal(err)
+	}
+	person, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncStarted(ctx, fresh.ID, person.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncFinished(ctx, fresh.ID, person.ID, "", false); err != nil {
+		t.Fatal(err)
+	}
+	attempts := func() map[string]string {
+		sts, err := db.SyncStatuses(ctx, person.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, st := range sts {
+			out[st.Source.Name] = st.LastAttemptAt
+		}
+		return out
+	}
+	before := attempts()
+	w := NewWorker(&Puller{DB: db, Client: NewClients(func(string) string { return "" }, ClientOptions{MaxAttempts: 1}).Get},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerOptions{Freshness: time.Hour})
+	var wg sync.WaitGroup
+	w.pullAll(ctx, &wg, person.ID)
+	wg.Wait()
+	after := attempts()
+	if after["a-fresh"] != before["a-fresh"] {
+		t.Errorf("a-fresh, pulled a moment ago, was pulled again: last attempt %s, then %s", before["a-fresh"], after["a-fresh"])
+	}
+	if after["b-stale"] == "" {
+		t.Error("b-stale, never pulled, was not pulled")
 	}
 }

@@ -153,7 +153,8 @@ func TestWorkerHangingSourceHoldsUpNoOneElse(t *testing.T) {
 	if len(persons) != 2 {
 		t.Fatalf("%d persons, want 2", len(persons))
 	}
-	w := fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1})
+	// Every source is due a pull at once, so the person queued again below is.
+	w := fhirsync.NewWorker(puller, slog.New(slog.NewTextHandler(io.Discard, nil)), fhirsync.WorkerOptions{Concurrency: 1, Freshness: time.Nanosecond})
 	stop := runWorker(t, w, persons)
 	waitForLive(t, db, persons)
 	running := 0
