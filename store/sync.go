@@ -461,6 +461,15 @@ last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE s
 	return err
 }
 
+// SyncStopped notes that a sync was stopped part way (the process shutting
+// down, or portal sync interrupted): it is running no longer, and neither
+// succeeded nor failed, so pages warn of nothing; its pages and checkpoints
+// stand, and the next sync resumes there.
+func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '' WHERE source_id = ? AND person_id = ?`, sourceID, personID)
+	return err
+}
+
 // ClearRunning forgets syncs marked running by a process that has stopped.
 func (db *DB) ClearRunning(ctx context.Context) error {
 	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '' WHERE running_since != ''`)

@@ -121,6 +121,16 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		return sum, err
 	}
 	reconciled, err := p.pull(ctx, src, personID, progress, &sum)
+	// Record the end even when ctx was cancelled, so pages do not show "Updating…" for ever.
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err != nil && ctx.Err() != nil {
+		// Stopped, not failed: a restart must not leave pages warning of a failure.
+		if ferr := p.DB.SyncStopped(finishCtx, src.ID, personID); ferr != nil {
+			err = errors.Join(err, ferr)
+		}
+		return sum, err
+	}
 	msg := ""
 	if err != nil && !errors.Is(err, ErrNoRecord) {
 		// A source with no record of the person has answered all there is to
@@ -128,9 +138,6 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		// and that is no failure to warn them of (store.SyncStatus.NoRecord).
 		msg = Explain(err)
 	}
-	// Record the end even when ctx was cancelled, so pages do not show "Updating…" for ever.
-	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
 	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, msg, reconciled); ferr != nil && err == nil {
 		err = ferr
 	}
