@@ -464,9 +464,12 @@ last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE s
 // SyncStopped notes that a sync was stopped part way (the process shutting
 // down, or portal sync interrupted): it is running no longer, and neither
 // succeeded nor failed, so pages warn of nothing; its pages and checkpoints
-// stand, and the next sync resumes there.
+// stand, and the next sync resumes there. Its attempt counts for nothing
+// either: the person's data is as old as their last sync that finished, so
+// the next sign-in or round takes it up again.
 func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '' WHERE source_id = ? AND person_id = ?`, sourceID, personID)
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_attempt_at = last_success_at
+WHERE source_id = ? AND person_id = ?`, sourceID, personID)
 	return err
 }
 

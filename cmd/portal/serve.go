@@ -161,6 +161,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		<-pushDone
 		<-periodicDone // its finishing of a stalled bulk load too, before the database closes
 	}()
+	// However serve ends, background work stops before the database closes (deferred earlier).
+	defer func() { stopWork(); <-workDone }()
 	fmt.Fprintf(stdout, "My Care Record is serving on %s\n", cfg.Origin)
 	errc := make(chan error, 1)
 	go func() { errc <- httpServer.Serve(ln) }()

@@ -124,7 +124,7 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 	// Record the end even when ctx was cancelled, so pages do not show "Updating…" for ever.
 	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if err != nil && ctx.Err() != nil {
+	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Stopped, not failed: a restart must not leave pages warning of a failure.
 		if ferr := p.DB.SyncStopped(finishCtx, src.ID, personID); ferr != nil {
 			err = errors.Join(err, ferr)

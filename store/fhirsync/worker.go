@@ -144,7 +144,7 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 		case finishing <- struct{}{}:
 			go func() {
 				defer func() { <-finishing }()
-				if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil {
+				if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil && ctx.Err() == nil {
 					w.log.Error("finish a stalled bulk load", "err", err)
 				} else if done {
 					w.log.Info("finished work left for later: a bulk load that had stopped half way, or stored records read again after an update")
@@ -253,6 +253,9 @@ func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) 
 		return
 	case errors.Is(err, ErrNoRecord):
 		w.log.Info("no record there", "source", src.Name, "person", personID) // not a failure (store.SyncStatus.NoRecord)
+		return
+	case err != nil && ctx.Err() != nil:
+		w.log.Info("sync stopped part way; the next resumes there", "source", src.Name, "person", personID)
 		return
 	case err != nil:
 		w.log.Warn("sync failed", "source", src.Name, "person", personID, "err", err)
