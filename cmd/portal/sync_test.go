@@ -245,10 +245,10 @@ func TestSyncSaysWhenItCannotLookForSomeone(t *testing.T) {
 	}
 }
 
-// TestSyncNamesWhatItSetAside: a resource that arrives damaged is named on
-// standard error with why, as portal import names one, while the rest is
-// stored; the run itself is no failure, since the next one reads it again.
-func TestSyncNamesWhatItSetAside(t *testing.T) {
+// syncedThroughProxy is a database whose one person (id 1) was synced from
+// source gp, the real FHIR server behind a fault proxy injecting nothing yet.
+func syncedThroughProxy(t *testing.T) (*upstream.FaultProxy, string) {
+	t.Helper()
 	srv, patientID := startFHIR(t)
 	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
 	db := filepath.Join(t.TempDir(), "portal.db")
@@ -258,6 +258,14 @@ func TestSyncNamesWhatItSetAside(t *testing.T) {
 	if _, _, err := portal(t, "sync", "--db", db, "--source", "gp", "--identifier", syntheaSystem+"|"+patientID); err != nil {
 		t.Fatal(err)
 	}
+	return proxy, db
+}
+
+// TestSyncNamesWhatItSetAside: a resource that arrives damaged is named on
+// standard error with why, as portal import names one, while the rest is
+// stored; the run itself is no failure, since the next one reads it again.
+func TestSyncNamesWhatItSetAside(t *testing.T) {
+	proxy, db := syncedThroughProxy(t)
 	// Every answer now has one resource damaged on the way.
 	proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 3, Kinds: []upstream.Fault{upstream.FaultCorrupt}})
 	out, stderr, err := portal(t, "sync", "--db", db, "--person", "1", "--full")
@@ -288,15 +296,7 @@ func atoi(t *testing.T, s string) int {
 // portal sync too, not only by the run that heard it; the person is told it
 // is busy.
 func TestSyncRemembersASourceAskingToWait(t *testing.T) {
-	srv, patientID := startFHIR(t)
-	proxy := upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
-	db := filepath.Join(t.TempDir(), "portal.db")
-	if _, _, err := portal(t, "source", "add", "gp", proxy.URL, "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := portal(t, "sync", "--db", db, "--source", "gp", "--identifier", syntheaSystem+"|"+patientID); err != nil {
-		t.Fatal(err)
-	}
+	proxy, db := syncedThroughProxy(t)
 	proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 1, Kinds: []upstream.Fault{upstream.Fault429}, RetryAfter: "600"})
 	for run := 1; run <= 2; run++ {
 		before := proxy.Requests()

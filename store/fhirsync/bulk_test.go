@@ -455,6 +455,32 @@ func TestBulkFileRetryAfterBeyondMaxDelay(t *testing.T) {
 	}
 }
 
+// storageExport is a FHIR server (its base under /fhir) whose export's one
+// file, of Patients, is at fileURL on another host and needs no token; seen
+// is told of each request to it.
+func storageExport(t *testing.T, fileURL string, seen func(*http.Request)) *httptest.Server {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen(r)
+		switch r.URL.Path {
+		case "/fhir/$export":
+			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
+			w.WriteHeader(http.StatusAccepted)
+		case "/fhir/$export-status/1":
+			if r.Method == http.MethodDelete {
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`, fileURL)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // TestBulkFileElsewhereNeedsNoToken: a manifest that says no token is needed
 // may name files on another host the operator named (a server's object
 // storage): they are fetched and imported, and the source's token never goes
@@ -471,27 +497,11 @@ func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 		fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)
 	}))
 	defer storage.Close()
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := storageExport(t, storage.URL+"/bucket/Patient.ndjson?signature=abc", func(r *http.Request) {
 		mu.Lock()
 		sourceAuth = append(sourceAuth, r.Header.Get("Authorization"))
 		mu.Unlock()
-		switch r.URL.Path {
-		case "/fhir/$export":
-			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
-			w.WriteHeader(http.StatusAccepted)
-		case "/fhir/$export-status/1":
-			if r.Method == http.MethodDelete {
-				w.WriteHeader(http.StatusAccepted)
-				return
-			}
-			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
-				storage.URL+"/bucket/Patient.ndjson?signature=abc")
-		default:
-			w.WriteHeader(http.StatusNotFound)
-		}
-	}))
-	defer srv.Close()
+	})
 	db, _ := bulkDB(t)
 	src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir", AuthKind: store.AuthBearer, AuthConfig: map[string]string{"token-env": "REGION_TOKEN"}})
 	if err != nil {
@@ -533,24 +543,7 @@ func TestBulkStorageAskingToWaitHoldsOffOnlyItself(t *testing.T) {
 		fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)
 	}))
 	defer storage.Close()
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/fhir/$export":
-			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
-			w.WriteHeader(http.StatusAccepted)
-		case "/fhir/$export-status/1":
-			if r.Method == http.MethodDelete {
-				w.WriteHeader(http.StatusAccepted)
-				return
-			}
-			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
-				storage.URL+"/bucket/Patient.ndjson")
-		default:
-			w.WriteHeader(http.StatusNotFound)
-		}
-	}))
-	defer srv.Close()
+	srv := storageExport(t, storage.URL+"/bucket/Patient.ndjson", func(*http.Request) {})
 	db, _ := bulkDB(t)
 	src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir"})
 	if err != nil {

@@ -13,6 +13,38 @@ import (
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
+// personWithSources is a database with FHIR server sources of those names
+// (at an address nothing answers) and a person imported from files.
+func personWithSources(t *testing.T, names ...string) (*store.DB, []store.Source, store.Person) {
+	t.Helper()
+	ctx := t.Context()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var srcs []store.Source
+	for _, name := range names {
+		src, err := db.AddSource(ctx, store.Source{Name: name, BaseURL: "http://127.0.0.1:1/fhir"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, src)
+	}
+	pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "files"}, "test", []fhir.Resource{pt}); err != nil {
+		t.Fatal(err)
+	}
+	person, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, srcs, person
+}
+
 // TestEnqueueIfStaleReadsTheRunningMark: a sync under way is not queued
 // again, but a running mark left by a portal sync that was killed (never
 // cleared, as serve clears only its own at start) stops holding the person
@@ -34,26 +66,8 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
-			db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://127.0.0.1:1/fhir"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{pt}); err != nil {
-				t.Fatal(err)
-			}
-			person, err := db.PersonByNHSNumber(ctx, "9434765919")
-			if err != nil {
-				t.Fatal(err)
-			}
+			db, srcs, person := personWithSources(t, "lth")
+			src := srcs[0]
 			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
 				t.Fatal(err)
 			}
@@ -110,29 +124,8 @@ func TestWorkerLogsWhoWasNotLookedFor(t *testing.T) {
 // within the freshness.
 func TestPullAllSkipsFreshSources(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	fresh, err := db.AddSource(ctx, store.Source{Name: "a-fresh", BaseURL: "http://127.0.0.1:1/fhir"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.AddSource(ctx, store.Source{Name: "b-stale", BaseURL: "http://127.0.0.1:1/fhir"}); err != nil {
-		t.Fatal(err)
-	}
-	pt, err := fhir.ParseResource([]byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "files"}, "test", []fhir.Resource{pt}); err != nil {
-		t.Fatal(err)
-	}
-	person, err := db.PersonByNHSNumber(ctx, "9434765919")
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, srcs, person := personWithSources(t, "a-fresh", "b-stale")
+	fresh := srcs[0]
 	if err := db.SyncStarted(ctx, fresh.ID, person.ID); err != nil {
 		t.Fatal(err)
 	}
