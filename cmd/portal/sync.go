@@ -177,7 +177,17 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", s.Name, s.OrgName, addr, s.AuthKind, map[bool]string{true: "yes", false: "no"}[s.SocialCare])
 		}
-		return w.Flush()
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		// A source that asked us to wait (Retry-After) is left alone till then, by every process.
+		for _, s := range srcs {
+			if time.Now().Before(s.HeldUntil) {
+				fmt.Fprintf(stdout, "%s asked not to be called before %s: syncs and consent deliveries leave it alone till then.\n",
+					s.Name, s.HeldUntil.UTC().Format("2 January 2006 15:04 MST"))
+			}
+		}
+		return nil
 	case "remove":
 		if len(rest) != 1 {
 			return errors.New("source remove: give the source's name")

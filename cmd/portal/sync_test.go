@@ -308,4 +308,8 @@ func TestSyncRemembersASourceAskingToWait(t *testing.T) {
 			t.Errorf("run %d asked the source %d times; want only the first run to ask", run, asked)
 		}
 	}
+	// An operator sees it in the list of sources.
+	if out, _, err := portal(t, "source", "list", "--db", db); err != nil || !strings.Contains(out, "gp asked not to be called before ") {
+		t.Errorf("source list: %v\n%s\nwant it to say gp asked us to wait", err, out)
+	}
 }
