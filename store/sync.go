@@ -473,9 +473,12 @@ WHERE source_id = ? AND person_id = ?`, sourceID, personID)
 	return err
 }
 
-// ClearRunning forgets syncs marked running by a process that has stopped.
+// ClearRunning forgets syncs marked running by a process that has stopped
+// (serve, at its start, after it was killed): each was stopped part way, as
+// SyncStopped notes a sync stopped in good order, so its attempt counts for
+// nothing.
 func (db *DB) ClearRunning(ctx context.Context) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '' WHERE running_since != ''`)
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_attempt_at = last_success_at WHERE running_since != ''`)
 	return err
 }
 

@@ -127,3 +127,54 @@ func TestAPageKeepsItsSyncRunning(t *testing.T) {
 		t.Errorf("a page with no sync running marked one running since %s", st.RunningSince)
 	}
 }
+
+// A sync stopped part way, in good order (SyncStopped) or by a process
+// killed and started again (ClearRunning), is running no longer, neither
+// succeeded nor failed, and its attempt counts for nothing: the person's data
+// is as old as their last sync that finished.
+func TestAStoppedSyncCountsForNothing(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		stop func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error
+	}{
+		{"stopped in good order", func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error {
+			return db.SyncStopped(ctx, src.ID, person.ID)
+		}},
+		{"the process was killed", func(ctx context.Context, db *store.DB, _ store.Source, _ store.Person) error {
+			return db.ClearRunning(ctx)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			src, person := syncSource(t, db)
+			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+			db.SetClock(func() time.Time { return now })
+			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+				t.Fatal(err)
+			}
+			finished := now
+			now = now.Add(time.Hour)
+			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := tt.stop(ctx, db, src, person); err != nil {
+				t.Fatal(err)
+			}
+			sts, err := db.SyncStatuses(ctx, person.ID)
+			if err != nil || len(sts) != 1 {
+				t.Fatalf("%v, %d statuses", err, len(sts))
+			}
+			st := sts[0]
+			if st.RunningSince != "" || st.LastError != "" || st.FailingSince != "" {
+				t.Errorf("after the stop: %+v; want it neither running nor failing", st)
+			}
+			if got, _ := time.Parse(time.RFC3339Nano, st.LastAttemptAt); !got.Equal(finished) {
+				t.Errorf("last attempt %s, want the last sync that finished, %s", st.LastAttemptAt, finished)
+			}
+		})
+	}
+}

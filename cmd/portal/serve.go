@@ -37,7 +37,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&cfg.EnrolTTL, "enrol-valid", 7*24*time.Hour, "how long demo enrolment codes last")
 	cfg.SyncWorkers, cfg.Freshness, cfg.SessionIdle = 2, 15*time.Minute, store.DefaultSessionPolicy().Idle
 	fs.Var(countFlag{&cfg.SyncWorkers}, "sync-workers", "persons synced at once from each source in the background, a `number` of 1 or more (PORTAL_SYNC_WORKERS)")
-	fs.Var(periodFlag{&cfg.Freshness}, "sync-freshness", "sync a person at sign-in when their data is older than this `duration`, e.g. 15m (PORTAL_SYNC_FRESHNESS)")
+	fs.Var(periodFlag{&cfg.Freshness}, "sync-freshness", "sync a person (at sign-in, when a carer chooses them, and every 5 minutes while active) from each source whose data of them is older than this `duration`, e.g. 15m (PORTAL_SYNC_FRESHNESS)")
 	fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "folder for the access log spool, best on another disk than the database so record pages can still be shown and logged if the database's disk goes read-only (PORTAL_ACCESS_SPOOL; default beside the database)")
 	fs.Var(proxiesFlag{&cfg.Proxies}, "trusted-proxies", "the TLS proxies in front of the portal, `addresses or ranges` such as 10.0.0.0/8, comma-separated: X-Forwarded-For from them names the client that rate limits count (PORTAL_TRUSTED_PROXIES)")
 	fs.Var(periodFlag{&cfg.SessionIdle}, "session-idle", "sign people out after this `duration` without a request, from 30s to 12h; pages warn 2 minutes before (PORTAL_SESSION_IDLE)")
