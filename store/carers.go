@@ -699,14 +699,7 @@ func (db *DB) setActingFor(ctx context.Context, tx *sql.Tx, sessionID string, ac
 		}
 		grant = sql.NullInt64{Int64: grantID, Valid: true}
 	}
-	res, err := tx.ExecContext(ctx, `UPDATE sessions SET acting_grant_id = ? WHERE id_hash = ? AND account_id = ?`, grant, hashToken(sessionID), accountID)
-	if err != nil {
-		return fmt.Errorf("set acting for: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Errorf(ENOTFOUND, "Your session has ended.")
-	}
-	return nil
+	return updateSession(ctx, tx, `UPDATE sessions SET acting_grant_id = ? WHERE id_hash = ? AND account_id = ?`, grant, hashToken(sessionID), accountID)
 }
 
 // endedWords says how a grant that is no longer active came to end, to follow "has".

@@ -937,9 +937,7 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 				return err
 			}
 			it.Body = []byte(body)
-			if held != "" {
-				it.Source.HeldUntil = parseTime(held)
-			}
+			it.Source.HeldUntil = parseTime(held) // zero for none
 			if err := json.Unmarshal([]byte(cfg), &it.Source.AuthConfig); err != nil {
 				rows.Close()
 				return fmt.Errorf("source %s: auth config: %w", it.Source.Name, err)

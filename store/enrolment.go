@@ -134,14 +134,8 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 		if _, err = tx.ExecContext(ctx, `UPDATE enrolment_codes SET used_at = ? WHERE id = ?`, db.stamp(), id); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID, hashToken(sessionID))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return Errorf(ENOTFOUND, "Your session has ended.") // the code stays unused
-		}
-		return nil
+		// A session that has ended rolls it all back: the code stays unused.
+		return updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID, hashToken(sessionID))
 	})
 	if err != nil {
 		return Person{}, fmt.Errorf("redeem enrolment code: %w", err)

@@ -256,8 +256,14 @@ func indexNamesOf(ctx context.Context, tx *sql.Tx, sourceID int64, refs []string
 WHERE h.id <= COALESCE((SELECT after_id FROM search_backlog), 9223372036854775807)
     AND +h.source_id = ?1 AND h.organisation_ref != '' AND h.organisation_ref IN (SELECT value FROM json_each(?2)) AND e.dup = 0)
 AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)`
-	for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {
-		if _, err := tx.ExecContext(ctx, q, sourceID, string(list)); err != nil {
+	return indexNames(ctx, tx, entries, sourceID, string(list))
+}
+
+// indexNames writes again the search index rows of the entries that where
+// (a condition on record_search_rows) selects.
+func indexNames(ctx context.Context, tx *sql.Tx, where string, args ...any) error {
+	for _, q := range []string{reindexDelete + where + `)`, reindexInsert + where} {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("index names for search: %w", err)
 		}
 	}
@@ -276,11 +282,6 @@ func (db *DB) IndexNamesFor(ctx context.Context, sourceID, personID int64) error
     OR e.dedup_key IN (SELECT d.dedup_key FROM record_items d WHERE d.person_id = ?1 AND +d.source_id = ?2 AND d.organisation_ref != '' AND d.dedup_key != '')))
 AND item_id <= COALESCE((SELECT after_id FROM search_backlog), item_id)`
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{reindexDelete + entries + `)`, reindexInsert + entries} {
-			if _, err := tx.ExecContext(ctx, q, personID, sourceID); err != nil {
-				return fmt.Errorf("index names for search: %w", err)
-			}
-		}
-		return nil
+		return indexNames(ctx, tx, entries, personID, sourceID)
 	})
 }

@@ -214,7 +214,9 @@ func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, 
 
 // SetSessionCeremony keeps in-flight WebAuthn data with the session (nil clears it).
 func (db *DB) SetSessionCeremony(ctx context.Context, id string, data []byte) error {
-	return db.updateSession(ctx, id, `UPDATE sessions SET ceremony = ? WHERE id_hash = ?`, data)
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		return updateSession(ctx, tx, `UPDATE sessions SET ceremony = ? WHERE id_hash = ?`, data, hashToken(id))
+	})
 }
 
 // TakeSessionCeremony returns the session's in-flight WebAuthn data and
@@ -238,17 +240,17 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 	return data, err
 }
 
-func (db *DB) updateSession(ctx context.Context, id, query string, arg any) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, query, arg, hashToken(id))
-		if err != nil {
-			return fmt.Errorf("update session: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return Errorf(ENOTFOUND, "Your session has ended.")
-		}
-		return nil
-	})
+// updateSession runs query, an UPDATE of one session, in tx: a session that
+// is no longer there has ended, which the person is told.
+func updateSession(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("update session: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Errorf(ENOTFOUND, "Your session has ended.")
+	}
+	return nil
 }
 
 // DeleteSession ends one session.

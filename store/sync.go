@@ -125,9 +125,7 @@ func scanSource(row rowScanner) (Source, error) {
 	if err := row.Scan(&s.ID, &s.Name, &s.OrgName, &s.LastImportAt, &s.BaseURL, &s.AuthKind, &cfg, &s.SocialCare, &held); err != nil {
 		return Source{}, err
 	}
-	if held != "" {
-		s.HeldUntil = parseTime(held)
-	}
+	s.HeldUntil = parseTime(held) // zero for none
 	if err := json.Unmarshal([]byte(cfg), &s.AuthConfig); err != nil {
 		return Source{}, fmt.Errorf("source %s: auth config: %w", s.Name, err)
 	}
@@ -468,17 +466,19 @@ last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE s
 // either: the person's data is as old as their last sync that finished, so
 // the next sign-in or round takes it up again.
 func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_attempt_at = last_success_at
-WHERE source_id = ? AND person_id = ?`, sourceID, personID)
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE source_id = ? AND person_id = ?`, sourceID, personID)
 	return err
 }
+
+// stoppedSync is how a sync stopped part way is noted (SyncStopped).
+const stoppedSync = `running_since = '', last_attempt_at = last_success_at`
 
 // ClearRunning forgets syncs marked running by a process that has stopped
 // (serve, at its start, after it was killed): each was stopped part way, as
 // SyncStopped notes a sync stopped in good order, so its attempt counts for
 // nothing.
 func (db *DB) ClearRunning(ctx context.Context) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_attempt_at = last_success_at WHERE running_since != ''`)
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE running_since != ''`)
 	return err
 }
 
