@@ -172,6 +172,53 @@ func (db *DB) HoldSource(ctx context.Context, sourceID int64, until time.Time) e
 	})
 }
 
+// SourceHeldUntil is the time the source asked not to be called before
+// (HoldSource), zero for none, as every process sees it now: a client reads
+// it before each call, so a hold heard by another process, or lifted by an
+// operator (LiftHold), counts at once.
+func (db *DB) SourceHeldUntil(ctx context.Context, sourceID int64) (time.Time, error) {
+	var held string
+	err := db.db.QueryRowContext(ctx, `SELECT held_until FROM sources WHERE id = ?`, sourceID).Scan(&held)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil // removed: nothing holds it
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the source's hold: %w", err)
+	}
+	return parseTime(held), nil
+}
+
+// LiftHold lets the source be called again now, although it asked us to
+// wait (an operator knows it is ready sooner): syncs may call it at once,
+// and its consent deliveries waiting for a later try are due now, as a
+// pusher's start makes them (ReleaseConsentClaims). It returns the time the
+// source had asked to be left alone until, zero when it had not.
+func (db *DB) LiftHold(ctx context.Context, name string) (time.Time, error) {
+	var held time.Time
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		var until string
+		err := tx.QueryRowContext(ctx, `SELECT id, held_until FROM sources WHERE name = ?`, name).Scan(&id, &until)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Errorf(ENOTFOUND, "There is no source called %q.", name)
+		}
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		if held = parseTime(until); !held.After(now) {
+			held = time.Time{} // over already: nothing to lift
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_until = '' WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("lift the hold: %w", err)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?1 WHERE source_id = ?2 AND status = 'waiting' AND next_attempt_at > ?1`,
+			formatTime(now), id)
+		return err
+	})
+	return held, err
+}
+
 // RemoveSource removes a source and everything cached from it.
 func (db *DB) RemoveSource(ctx context.Context, name string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
@@ -428,12 +475,26 @@ type SyncStatus struct {
 	NoRecord bool
 }
 
-// SyncStarted records that a sync of the person from the source has begun.
-func (db *DB) SyncStarted(ctx context.Context, sourceID, personID int64) error {
-	now := db.stamp()
-	_, err := db.db.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, running_since, last_attempt_at) VALUES (?, ?, ?, ?)
-ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.running_since, last_attempt_at = excluded.last_attempt_at`,
-		sourceID, personID, now, now)
+// ErrSyncUnderWay means a sync of the person from the source is under way
+// already, in this process or another: it is left to that one.
+var ErrSyncUnderWay = errors.New("a sync of this person from this source is under way already")
+
+// SyncStarted records that a sync of the person from the source has begun,
+// run by by ("serve" or "portal sync", see ClearRunning), unless one marked
+// running less than RunningMarkLife ago is under way: then it returns
+// ErrSyncUnderWay, so the same pull never runs twice at once.
+func (db *DB) SyncStarted(ctx context.Context, sourceID, personID int64, by string) error {
+	now := db.now()
+	res, err := db.db.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, running_since, running_by, last_attempt_at) VALUES (?1, ?2, ?3, ?4, ?3)
+ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.running_since, running_by = excluded.running_by, last_attempt_at = excluded.last_attempt_at
+WHERE sync_status.running_since = '' OR sync_status.running_since < ?5`,
+		sourceID, personID, formatTime(now), by, formatTime(now.Add(-RunningMarkLife)))
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return ErrSyncUnderWay
+	}
 	return err
 }
 
@@ -473,12 +534,14 @@ func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64) error {
 // stoppedSync is how a sync stopped part way is noted (SyncStopped).
 const stoppedSync = `running_since = '', last_attempt_at = last_success_at`
 
-// ClearRunning forgets syncs marked running by a process that has stopped
-// (serve, at its start, after it was killed): each was stopped part way, as
-// SyncStopped notes a sync stopped in good order, so its attempt counts for
-// nothing.
-func (db *DB) ClearRunning(ctx context.Context) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE running_since != ''`)
+// ClearRunning forgets syncs marked running by by that has stopped (serve,
+// at its start, after it was killed, clears "serve"'s): each was stopped part
+// way, as SyncStopped notes a sync stopped in good order, so its attempt
+// counts for nothing. Marks of no one (set before migration 0030) go too.
+// Another runner's, such as a portal sync still running, stand; one left by
+// a killed portal sync lasts RunningMarkLife.
+func (db *DB) ClearRunning(ctx context.Context, by string) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE running_since != '' AND running_by IN (?, '')`, by)
 	return err
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"testing"
 	"time"
 
@@ -107,7 +108,7 @@ func TestAPageKeepsItsSyncRunning(t *testing.T) {
 	db.SetClock(func() time.Time { return now })
 	page := store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test",
 		Checkpoint: &store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?_offset=10"}}
-	if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
 		t.Fatal(err)
 	}
 	now = start.Add(25 * time.Minute)
@@ -141,7 +142,7 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 			return db.SyncStopped(ctx, src.ID, person.ID)
 		}},
 		{"the process was killed", func(ctx context.Context, db *store.DB, _ store.Source, _ store.Person) error {
-			return db.ClearRunning(ctx)
+			return db.ClearRunning(ctx, "serve")
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +151,7 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 			src, person := syncSource(t, db)
 			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 			db.SetClock(func() time.Time { return now })
-			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
 				t.Fatal(err)
 			}
 			if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
@@ -158,7 +159,7 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 			}
 			finished := now
 			now = now.Add(time.Hour)
-			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
 				t.Fatal(err)
 			}
 			if err := tt.stop(ctx, db, src, person); err != nil {
@@ -176,5 +177,60 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 				t.Errorf("last attempt %s, want the last sync that finished, %s", st.LastAttemptAt, finished)
 			}
 		})
+	}
+}
+
+// A sync marked running is not started again beside itself, by this process
+// or another, until it ends or its mark is left behind; serve's start clears
+// only the marks of a serve (or of no one), never a portal sync's still
+// running.
+func TestARunningSyncIsNotStartedTwice(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, person := syncSource(t, db)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	db.SetClock(func() time.Time { return now })
+	running := func() string {
+		t.Helper()
+		sts, err := db.SyncStatuses(ctx, person.ID)
+		if err != nil || len(sts) != 1 {
+			t.Fatalf("%v, %d statuses", err, len(sts))
+		}
+		return sts[0].RunningSince
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "portal sync"); err != nil {
+		t.Fatal(err)
+	}
+	since := running()
+	now = now.Add(time.Minute)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); !errors.Is(err, store.ErrSyncUnderWay) {
+		t.Errorf("a second start beside a running sync: %v, want ErrSyncUnderWay", err)
+	}
+	if err := db.ClearRunning(ctx, "serve"); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != since {
+		t.Errorf("serve's start cleared a running portal sync's mark: running since %q, want %q", got, since)
+	}
+	// Left behind by a killed portal sync: it lasts RunningMarkLife.
+	now = now.Add(store.RunningMarkLife)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
+		t.Errorf("a start after the mark was left behind: %v", err)
+	}
+	// serve's own, left by a killed serve, go at its start.
+	if err := db.ClearRunning(ctx, "serve"); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != "" {
+		t.Errorf("serve's start left its own mark: running since %q", got)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
+		t.Errorf("a start after the mark was cleared: %v", err)
+	}
+	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "portal sync"); err != nil {
+		t.Errorf("a start after the last finished: %v", err)
 	}
 }

@@ -45,7 +45,8 @@ func runOutbox(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer db.Close()
 	if verb == "push" {
-		p := &fhirsync.Pusher{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{Holds: db}).Get, Log: slog.New(slog.NewTextHandler(stderr, nil))}
+		log := slog.New(slog.NewTextHandler(stderr, nil))
+		p := &fhirsync.Pusher{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{Holds: db, Log: log}).Get, Log: log}
 		sum, err := p.PushDue(ctx)
 		if err != nil {
 			return fmt.Errorf("outbox push: %w", err)

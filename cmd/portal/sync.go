@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -23,11 +24,12 @@ import (
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
-const sourceUsage = `Usage: portal source add|list|social-care|remove [flags] [arguments]
+const sourceUsage = `Usage: portal source add|list|social-care|release|remove [flags] [arguments]
 
 add NAME URL             add a FHIR server records come from
 list                     list the sources: organisation, address, authentication, social care
 social-care NAME yes|no  say whether a source is a social care service
+release NAME             call a source again now that asked us to wait (see list)
 remove NAME              remove a source and everything cached from it
 `
 
@@ -100,10 +102,10 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if _, err := parseFlags(all, args, stdout, stderr); err != nil {
 			return err
 		}
-		return errors.New("source: say add, list, social-care or remove, e.g. portal source list")
+		return errors.New("source: say add, list, social-care, release or remove, e.g. portal source list")
 	}
-	if !slices.Contains([]string{"add", "list", "social-care", "remove"}, verb) {
-		return fmt.Errorf("source: unknown action %q: say add, list, social-care or remove", verb)
+	if !slices.Contains([]string{"add", "list", "social-care", "release", "remove"}, verb) {
+		return fmt.Errorf("source: unknown action %q: say add, list, social-care, release or remove", verb)
 	}
 	cfg, src = Config{}, store.Source{AuthConfig: map[string]string{}}
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
@@ -183,11 +185,25 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		// A source that asked us to wait (Retry-After) is left alone till then, by every process.
 		for _, s := range srcs {
 			if time.Now().Before(s.HeldUntil) {
-				fmt.Fprintf(stdout, "%s asked not to be called before %s: syncs and consent deliveries leave it alone till then.\n",
-					s.Name, s.HeldUntil.UTC().Format("2 January 2006 15:04 MST"))
+				fmt.Fprintf(stdout, "%s asked not to be called before %s: syncs and consent deliveries leave it alone till then (portal source release %s calls it again now).\n",
+					s.Name, s.HeldUntil.UTC().Format("2 January 2006 15:04 MST"), s.Name)
 			}
 		}
 		return nil
+	case "release":
+		if len(rest) != 1 {
+			return errors.New("source release: give the source's name, e.g. portal source release lth")
+		}
+		held, err := db.LiftHold(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("source release: %w", err)
+		}
+		if held.IsZero() {
+			fmt.Fprintf(stdout, "%s had not asked us to wait: nothing to do.\n", rest[0])
+			return nil
+		}
+		fmt.Fprintf(stdout, "%s may be called again now, though it asked not to be before %s. Syncs and consent deliveries will call it as soon as they are due.\n",
+			rest[0], held.UTC().Format("2 January 2006 15:04 MST"))
 	case "remove":
 		if len(rest) != 1 {
 			return errors.New("source remove: give the source's name")
@@ -365,12 +381,13 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 			return fmt.Errorf("sync: %w", err)
 		}
 	}
+	log := slog.New(slog.NewTextHandler(stderr, nil)) // what a client cannot tell its caller
 	if bulk != "" {
 		srcs, err := syncSources(ctx, db, bulk)
 		if err != nil {
 			return err
 		}
-		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{FilesFrom: filesFrom, Holds: db}).Get, LinkSystems: cfg.LinkSystems}
+		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{FilesFrom: filesFrom, Holds: db, Log: log}).Get, LinkSystems: cfg.LinkSystems, Runner: "portal sync"}
 		start := time.Now()
 		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, msg) })
 		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d deleted, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Deleted, sum.Rejected, time.Since(start).Round(time.Millisecond))
@@ -384,8 +401,8 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if err != nil {
 		return err
 	}
-	cl := fhirsync.NewClients(getenv, fhirsync.ClientOptions{Holds: db})
-	puller := &fhirsync.Puller{DB: db, Client: cl.Get, LinkSystems: cfg.LinkSystems}
+	cl := fhirsync.NewClients(getenv, fhirsync.ClientOptions{Holds: db, Log: log})
+	puller := &fhirsync.Puller{DB: db, Client: cl.Get, LinkSystems: cfg.LinkSystems, Runner: "portal sync"}
 	if full {
 		puller.Reconcile = time.Nanosecond
 	}
@@ -522,6 +539,10 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		}
 		if errors.Is(err, fhirsync.ErrNoRecord) {
 			ss.out.say("%s: no record for %s", src.Name, p.Name())
+			continue
+		}
+		if errors.Is(err, store.ErrSyncUnderWay) {
+			ss.out.say("%s: %s is being synced already, by serve or another portal sync: left to that one", src.Name, p.Name())
 			continue
 		}
 		if err != nil {

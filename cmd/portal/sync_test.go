@@ -312,4 +312,22 @@ func TestSyncRemembersASourceAskingToWait(t *testing.T) {
 	if out, _, err := portal(t, "source", "list", "--db", db); err != nil || !strings.Contains(out, "gp asked not to be called before ") {
 		t.Errorf("source list: %v\n%s\nwant it to say gp asked us to wait", err, out)
 	}
+	// and may call it again before then, when they know it is ready.
+	proxy.SetFaults(upstream.Faults{})
+	if out, _, err := portal(t, "source", "release", "--db", db, "gp"); err != nil || !strings.Contains(out, "gp may be called again now, though it asked not to be before ") {
+		t.Fatalf("source release: %v\n%s", err, out)
+	}
+	before := proxy.Requests()
+	if out, _, err := portal(t, "sync", "--db", db, "--person", "1"); err != nil || proxy.Requests() == before {
+		t.Errorf("sync after the release: %v, %d requests\n%s\nwant it to call the source and succeed", err, proxy.Requests()-before, out)
+	}
+	if out, _, err := portal(t, "source", "list", "--db", db); err != nil || strings.Contains(out, "asked not to be called") {
+		t.Errorf("source list after the release: %v\n%s\nwant no hold", err, out)
+	}
+	if out, _, err := portal(t, "source", "release", "--db", db, "gp"); err != nil || !strings.Contains(out, "gp had not asked us to wait: nothing to do.") {
+		t.Errorf("a second release: %v\n%s", err, out)
+	}
+	if _, _, err := portal(t, "source", "release", "--db", db, "nosuch"); err == nil || !strings.Contains(err.Error(), `There is no source called "nosuch".`) {
+		t.Errorf("release of an unknown source: %v, want it refused", err)
+	}
 }

@@ -813,6 +813,7 @@ func addResult(dst *store.ImportResult, r store.ImportResult) {
 // waiting for the answer and to each wait for more of it, not to the whole
 // download. A failure while reading is the caller's to retry.
 func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
+	c.readHold(ctx)
 	trial, err := c.admit()
 	if err != nil {
 		return nil, err
@@ -835,11 +836,14 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 		}
 		wait, tooLong := c.delay(attempt, resp)
 		if !retryable || attempt >= attempts || tooLong {
-			// An export file's own storage (--files-from) asking to wait says
-			// nothing of the source's FHIR server: only the source's is held off.
-			_, foreign := c.underBase(u.String())
-			asked := retryable && tooLong && foreign == nil
-			c.settle(trial, retryable && !asked, false)
+			// An export file's own storage (--files-from), whether the manifest
+			// named it or a redirect led there, failing or asking to wait says
+			// nothing of the source's FHIR server: only the source's own answers
+			// hold it off or count towards its breaker.
+			_, foreign := c.underBase(answeredBy(u, resp, err).String())
+			ours := foreign == nil
+			asked := retryable && tooLong && ours
+			c.settle(trial, retryable && !asked, !ours)
 			if asked {
 				err = c.holdOff(err, wait)
 			}
@@ -850,6 +854,21 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 			return nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
 		}
 	}
+}
+
+// answeredBy is the address that gave the answer (resp) or failed to (err) to
+// a request for u: the last one a redirect led to.
+func answeredBy(u *url.URL, resp *http.Response, err error) *url.URL {
+	if resp != nil && resp.Request != nil && resp.Request.URL != nil {
+		return resp.Request.URL
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if at, perr := url.Parse(ue.URL); perr == nil {
+			return at
+		}
+	}
+	return u
 }
 
 // streamOnce makes one attempt. The idle timer cancels the request when the

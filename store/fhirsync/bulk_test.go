@@ -456,8 +456,9 @@ func TestBulkFileRetryAfterBeyondMaxDelay(t *testing.T) {
 }
 
 // storageExport is a FHIR server (its base under /fhir) whose export's one
-// file, of Patients, is at fileURL on another host and needs no token; seen
-// is told of each request to it.
+// file, of Patients, is at fileURL on another host and needs no token
+// ("{source}" in it stands for the server's own address, whose
+// /fhir/files/redirect?to=URL redirects); seen is told of each request to it.
 func storageExport(t *testing.T, fileURL string, seen func(*http.Request)) *httptest.Server {
 	t.Helper()
 	var srv *httptest.Server
@@ -467,12 +468,15 @@ func storageExport(t *testing.T, fileURL string, seen func(*http.Request)) *http
 		case "/fhir/$export":
 			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
 			w.WriteHeader(http.StatusAccepted)
+		case "/fhir/files/redirect": // a file under the source, kept elsewhere
+			http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
 		case "/fhir/$export-status/1":
 			if r.Method == http.MethodDelete {
 				w.WriteHeader(http.StatusAccepted)
 				return
 			}
-			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`, fileURL)
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":false,"output":[{"type":"Patient","url":%q}],"error":[]}`,
+				strings.ReplaceAll(fileURL, "{source}", srv.URL))
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
@@ -527,36 +531,60 @@ func TestBulkFileElsewhereNeedsNoToken(t *testing.T) {
 }
 
 // TestBulkStorageAskingToWaitHoldsOffOnlyItself: export files kept on
-// another host (--files-from) whose storage answers 429 with a long
-// Retry-After fail that load, but leave the source's FHIR server free to
-// call: the next load, and every sync, asks it at once.
+// another host (--files-from), named by the manifest or reached by a
+// redirect from the source, whose storage answers 429 with a long
+// Retry-After, or fails, fail that load, but leave the source's FHIR server
+// free to call: the next load, and every sync, asks it at once, and its
+// breaker stays shut.
 func TestBulkStorageAskingToWaitHoldsOffOnlyItself(t *testing.T) {
-	ctx := context.Background()
-	var asks atomic.Int32
-	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if asks.Add(1) == 1 {
-			w.Header().Set("Retry-After", "3600")
-			w.WriteHeader(http.StatusTooManyRequests)
-			return
-		}
-		w.Header().Set("Content-Type", "application/fhir+ndjson")
-		fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)
-	}))
-	defer storage.Close()
-	srv := storageExport(t, storage.URL+"/bucket/Patient.ndjson", func(*http.Request) {})
-	db, _ := bulkDB(t)
-	src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
-		fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }, FilesFrom: []string{storage.URL}}).Get}
-	if _, err := puller.PullBulk(ctx, src, nil); err == nil {
-		t.Fatal("the load succeeded though its file's storage asked to wait an hour")
-	}
-	sum, err := puller.PullBulk(ctx, src, nil)
-	if err != nil || sum.Added != 1 {
-		t.Errorf("the next load: %+v, %v; want the source asked at once, and the file stored", sum, err)
+	for _, tt := range []struct {
+		name     string
+		redirect bool // the manifest names a file under the source, which redirects to the storage
+		status   int
+	}{
+		{"named by the manifest, asking to wait", false, http.StatusTooManyRequests},
+		{"reached by a redirect, asking to wait", true, http.StatusTooManyRequests},
+		{"reached by a redirect, failing", true, http.StatusServiceUnavailable},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			var asks atomic.Int32
+			storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if asks.Add(1) == 1 {
+					if tt.status == http.StatusTooManyRequests {
+						w.Header().Set("Retry-After", "3600")
+					}
+					w.WriteHeader(tt.status)
+					return
+				}
+				w.Header().Set("Content-Type", "application/fhir+ndjson")
+				fmt.Fprintln(w, `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)
+			}))
+			defer storage.Close()
+			file := storage.URL + "/bucket/Patient.ndjson"
+			if tt.redirect {
+				file = "{source}/fhir/files/redirect?" + url.Values{"to": {file}}.Encode()
+			}
+			srv := storageExport(t, file, func(*http.Request) {})
+			db, _ := bulkDB(t)
+			src, err := db.AddSource(ctx, store.Source{Name: "region", BaseURL: srv.URL + "/fhir"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+				fhirsync.ClientOptions{Sleep: func(context.Context, time.Duration) error { return nil }, MaxAttempts: 1, BreakerThreshold: 1,
+					FilesFrom: []string{storage.URL}, Holds: db}).Get}
+			if _, err := puller.PullBulk(ctx, src, nil); err == nil {
+				t.Fatal("the load succeeded though its file's storage did not give it")
+			}
+			if held, err := db.SourceHeldUntil(ctx, src.ID); err != nil || !held.IsZero() {
+				t.Errorf("the source is held until %v (%v), want it free: its server never asked to wait", held, err)
+			}
+			sum, err := puller.PullBulk(ctx, src, nil)
+			if err != nil || sum.Added != 1 {
+				t.Errorf("the next load: %+v, %v; want the source asked at once, and the file stored", sum, err)
+			}
+		})
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -58,9 +59,10 @@ func (e *WaitError) Unwrap() []error {
 	return []error{e.Err, ErrAskedToWait}
 }
 
-// HoldKeeper keeps a source's hold (store.DB does).
+// HoldKeeper keeps a source's hold where every process sees it (store.DB does).
 type HoldKeeper interface {
 	HoldSource(ctx context.Context, sourceID int64, until time.Time) error
+	SourceHeldUntil(ctx context.Context, sourceID int64) (time.Time, error)
 }
 
 // ErrForeignURL is wrapped by the errors of calls to a URL outside the source's
@@ -122,8 +124,12 @@ type ClientOptions struct {
 	FilesFrom []string
 	// Holds, when set, keeps the time a source asked not to be called
 	// before (ErrAskedToWait), so that every process leaves it alone till
-	// then (Clients starts each client from store.Source.HeldUntil).
+	// then; each call reads it first, so a hold heard by another process, or
+	// lifted by an operator, counts at once.
 	Holds HoldKeeper
+	// Log hears what the client cannot tell its caller (a hold it could not
+	// keep for other processes). Default: nowhere.
+	Log *slog.Logger
 }
 
 // Client talks FHIR R4 REST to one source. It retries, backs off and trips a
@@ -139,9 +145,10 @@ type Client struct {
 	failures int        // consecutive failed calls
 	open     bool
 	openedAt time.Time
-	trial    bool                  // a half-open trial call is in flight
-	heldTill time.Time             // the source asked, with Retry-After, not to be called before this
-	keep     func(until time.Time) // keeps heldTill for other processes (ClientOptions.Holds); set by Clients
+	trial    bool      // a half-open trial call is in flight
+	heldTill time.Time // the source asked, with Retry-After, not to be called before this
+	sourceID int64     // the source's id in the store, for ClientOptions.Holds; set by Clients
+	unkept   bool      // heldTill is not, or not yet, kept by ClientOptions.Holds: it stands whatever they say
 }
 
 // maxResponseSize bounds one answer held in memory, so a broken server cannot exhaust it.
@@ -183,6 +190,9 @@ func NewClient(baseURL string, auth Auth, opts ClientOptions) (*Client, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
 	c := &Client{base: u, auth: auth, opts: opts, filesFrom: map[string]bool{}, jitter: fullJitter}
 	for _, o := range opts.FilesFrom {
@@ -376,6 +386,7 @@ type request struct {
 
 // call runs one call through the breaker and the retries.
 func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, error) {
+	c.readHold(ctx)
 	trial, err := c.admit()
 	if err != nil {
 		return nil, nil, err
@@ -614,10 +625,51 @@ func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, to
 // is over (admit): a later sync, or another person's, tries again then.
 func (c *Client) holdOff(err error, wait time.Duration) error {
 	until := c.holdUntil(c.opts.Now().Add(wait))
-	if c.keep != nil {
-		c.keep(until)
-	}
+	c.keepHold(until)
 	return &WaitError{Host: c.base.Host, Until: until, Err: err}
+}
+
+// keepHold keeps the hold for other processes (ClientOptions.Holds). Until
+// that is done, and if it fails, this process's own hold stands whatever
+// they say (readHold), and the next hold is kept again.
+func (c *Client) keepHold(until time.Time) {
+	keeper := c.opts.Holds
+	if keeper == nil || c.sourceID == 0 {
+		return
+	}
+	c.mu.Lock()
+	c.unkept = true
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := keeper.HoldSource(ctx, c.sourceID, until); err != nil {
+		c.opts.Log.Error("the source asked us to wait, and other processes could not be told: this one leaves it alone till then",
+			"source", c.base.Host, "until", until, "err", err)
+		return
+	}
+	c.mu.Lock()
+	c.unkept = false
+	c.mu.Unlock()
+}
+
+// readHold takes the source's hold from ClientOptions.Holds before a call:
+// another process may have heard it ask to wait, or an operator may have
+// lifted the hold (store.LiftHold). If the hold cannot be read, the one in
+// memory stands; so does one heard here and not yet kept.
+func (c *Client) readHold(ctx context.Context) {
+	keeper := c.opts.Holds
+	if keeper == nil || c.sourceID == 0 {
+		return
+	}
+	until, err := keeper.SourceHeldUntil(ctx, c.sourceID)
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.unkept || until.After(c.heldTill) {
+		c.heldTill = until
+	}
 }
 
 // holdUntil refuses calls to the source until then, unless a later time

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // fakeClock is a Now the test moves by hand.
@@ -846,5 +850,90 @@ func TestCancelledCallStopsWaiting(t *testing.T) {
 	}
 	if c.BreakerOpen() {
 		t.Error("a call the caller gave up on should not count against the source")
+	}
+}
+
+// A hold is the source's, not one process's: a client already made leaves
+// the source alone as soon as another process hears it ask to wait, and
+// calls it again as soon as an operator lifts the hold.
+func TestHoldsAreSharedAndCanBeLifted(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
+	}))
+	defer srv.Close()
+	src, err := db.AddSource(ctx, store.Source{Name: "gp", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClients(func(string) string { return "" }, ClientOptions{Holds: db}).Get(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	search := func() error {
+		_, err := c.Search(ctx, "Observation", url.Values{"patient": {"p1"}})
+		return err
+	}
+	if err := search(); err != nil || n.Load() != 1 {
+		t.Fatalf("first search: %v, %d requests", err, n.Load())
+	}
+	until := time.Now().Add(time.Hour).UTC()
+	if err := db.HoldSource(ctx, src.ID, until); err != nil { // as another process does
+		t.Fatal(err)
+	}
+	var we *WaitError
+	if err := search(); !errors.As(err, &we) || !we.Until.Equal(until) || n.Load() != 1 {
+		t.Fatalf("after another process heard the source ask to wait: %v, %d requests; want it refused without asking", err, n.Load())
+	}
+	if held, err := db.LiftHold(ctx, "gp"); err != nil || !held.Equal(until) {
+		t.Fatalf("LiftHold: %v, %v; want the hold until %v", held, err, until)
+	}
+	if err := search(); err != nil || n.Load() != 2 {
+		t.Errorf("after the hold was lifted: %v, %d requests; want the source called", err, n.Load())
+	}
+}
+
+// A hold that cannot be kept for other processes is logged, and this
+// process leaves the source alone all the same.
+func TestHoldNotKeptIsLoggedAndStands(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		w.Header().Set("Retry-After", "3600")
+		writeFHIR(w, http.StatusTooManyRequests, "")
+	}))
+	defer srv.Close()
+	src, err := db.AddSource(ctx, store.Source{Name: "gp", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	c, err := NewClients(func(string) string { return "" }, ClientOptions{Holds: db, Log: slog.New(slog.NewTextHandler(&logged, nil))}).Get(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // the hold cannot be written, nor read
+	for i := 1; i <= 2; i++ {
+		if _, err := c.Search(ctx, "Observation", url.Values{"patient": {"p1"}}); !errors.Is(err, ErrAskedToWait) {
+			t.Errorf("search %d: %v, want the source left alone", i, err)
+		}
+	}
+	if n.Load() != 1 {
+		t.Errorf("%d requests, want 1: the hold stands in this process", n.Load())
+	}
+	if !strings.Contains(logged.String(), "other processes could not be told") {
+		t.Errorf("log: %q, want the hold that could not be kept", logged.String())
 	}
 }

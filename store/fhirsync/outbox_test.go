@@ -230,6 +230,35 @@ func TestPushWaitsAsTheSourceAsks(t *testing.T) {
 	}
 }
 
+// TestPushAfterALiftedHold: a delivery waiting for a source that asked us to
+// wait goes at once when an operator lifts the hold (portal source release).
+func TestPushAfterALiftedHold(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.QuestionResearch, "no")
+	f.proxy.SetFaults(upstream.Faults{Rate: 1, Seed: 7, Kinds: []upstream.Fault{upstream.Fault429}, RetryAfter: "3600"})
+	p := f.pusher()
+	opts := fastClient
+	opts.Now, opts.Holds = f.clock, f.db
+	p.Client = fhirsync.NewClients(func(string) string { return "" }, opts).Get
+	if sum, err := p.PushDue(ctx); err != nil || sum.Retrying != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	f.proxy.SetFaults(upstream.Faults{})
+	if sum, err := p.PushDue(ctx); err != nil || sum != (fhirsync.PushSummary{}) {
+		t.Fatalf("push while the source is held: %+v %v, want nothing due", sum, err)
+	}
+	if held, err := f.db.LiftHold(ctx, "yh"); err != nil || !held.Equal(f.clock().Add(time.Hour)) {
+		t.Fatalf("LiftHold: %v %v", held, err)
+	}
+	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push after the hold was lifted: %+v %v, want it sent", sum, err)
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Fatalf("%d Consents with the decision's identifier, want 1", n)
+	}
+}
+
 // TestPushAfterACrashIsExactlyOnce: the Consent reaches the source but the
 // sender dies before recording it (a killed process; then a dropped answer).
 // Sending again leaves exactly one Consent upstream.

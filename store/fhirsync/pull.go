@@ -41,6 +41,10 @@ type Puller struct {
 	Reconcile   time.Duration                           // how often a full listing looks for deletions; default 24 hours
 	LinkSystems []string
 	Now         func() time.Time
+	// Runner names who runs the pulls ("serve", "portal sync") in the marks
+	// of syncs running (store.SyncStarted), so serve's start clears only
+	// marks a killed serve left (store.ClearRunning).
+	Runner string
 }
 
 // Progress is reported after every page.
@@ -117,7 +121,7 @@ func (p *Puller) now() time.Time {
 // source holds no record of the person, which the status records as a success.
 func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int64, progress func(Progress)) (Summary, error) {
 	sum := Summary{Source: src.Name}
-	if err := p.DB.SyncStarted(ctx, src.ID, personID); err != nil {
+	if err := p.DB.SyncStarted(ctx, src.ID, personID, p.Runner); err != nil {
 		return sum, err
 	}
 	reconciled, err := p.pull(ctx, src, personID, progress, &sum)

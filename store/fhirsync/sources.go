@@ -1,14 +1,12 @@
 package fhirsync
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -113,15 +111,7 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
 	cl.holdUntil(src.HeldUntil)
-	if keeper := c.opts.Holds; keeper != nil {
-		cl.keep = func(until time.Time) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			// Kept for other processes as well as it can be: this one holds off
-			// the source all the same, and the next time it asks to wait is kept.
-			_ = keeper.HoldSource(ctx, src.ID, until)
-		}
-	}
+	cl.sourceID = src.ID
 	c.made[src.ID] = cl
 	return cl, nil
 }

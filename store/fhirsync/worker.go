@@ -113,7 +113,7 @@ func (w *Worker) stale(st store.SyncStatus, now time.Time) bool {
 // Run pulls queued persons until ctx ends. A pull in progress is cancelled;
 // its last stored page and checkpoint stand, so the next run resumes there.
 func (w *Worker) Run(ctx context.Context) {
-	if err := w.puller.DB.ClearRunning(ctx); err != nil {
+	if err := w.puller.DB.ClearRunning(ctx, w.puller.Runner); err != nil {
 		w.log.Error("clear running syncs", "err", err)
 	}
 	var wg sync.WaitGroup
@@ -253,6 +253,9 @@ func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) 
 		return
 	case errors.Is(err, ErrNoRecord):
 		w.log.Info("no record there", "source", src.Name, "person", personID) // not a failure (store.SyncStatus.NoRecord)
+		return
+	case errors.Is(err, store.ErrSyncUnderWay):
+		w.log.Info("left to the sync under way already (portal sync, say)", "source", src.Name, "person", personID)
 		return
 	case err != nil && ctx.Err() != nil:
 		w.log.Info("sync stopped part way; the next resumes there", "source", src.Name, "person", personID)

@@ -68,7 +68,7 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 			ctx := t.Context()
 			db, srcs, person := personWithSources(t, "lth")
 			src := srcs[0]
-			if err := db.SyncStarted(ctx, src.ID, person.ID); err != nil {
+			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
 				t.Fatal(err)
 			}
 			if tt.finished {
@@ -126,7 +126,7 @@ func TestPullAllSkipsFreshSources(t *testing.T) {
 	ctx := t.Context()
 	db, srcs, person := personWithSources(t, "a-fresh", "b-stale")
 	fresh := srcs[0]
-	if err := db.SyncStarted(ctx, fresh.ID, person.ID); err != nil {
+	if err := db.SyncStarted(ctx, fresh.ID, person.ID, "serve"); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SyncFinished(ctx, fresh.ID, person.ID, "", false); err != nil {
