@@ -72,7 +72,7 @@ func TestEnrolmentCode(t *testing.T) {
 			clk.t = clk.t.Add(tt.advance)
 			for i, dob := range tt.attempts {
 				sess := newSession(t, db)
-				got, err := db.RedeemEnrolmentCode(ctx, sess, code, dob)
+				got, id, err := db.RedeemEnrolmentCode(ctx, sess, code, dob)
 				if c := store.ErrorCode(err); c != tt.wantCode[i] {
 					t.Fatalf("attempt %d (%s): error code %q (%v), want %q", i+1, dob, c, err, tt.wantCode[i])
 				}
@@ -82,6 +82,14 @@ func TestEnrolmentCode(t *testing.T) {
 				}
 				if err == nil && got.ID != p.ID {
 					t.Fatalf("attempt %d: person %d, want %d", i+1, got.ID, p.ID)
+				}
+				if err == nil {
+					// What the code proved is held under a new id: the one from
+					// before, which another could have planted or copied, is worth nothing.
+					if _, serr := db.Session(ctx, sess, store.DefaultSessionPolicy()); serr == nil || id == sess {
+						t.Fatalf("attempt %d: the session kept its id from before the code", i+1)
+					}
+					sess = id
 				}
 				if s, serr := db.Session(ctx, sess, store.DefaultSessionPolicy()); serr != nil || (err == nil) != (s.EnrolPersonID == p.ID) {
 					t.Fatalf("attempt %d: the session may enrol for person %d (%v), after %v", i+1, s.EnrolPersonID, serr, err)
@@ -97,14 +105,14 @@ func TestEnrolmentCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		loose := " " + string(append([]byte{}, []byte(code)...)) + " "
-		if _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), toLowerNoDash(loose), "1957-03-14"); err != nil {
+		if _, _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), toLowerNoDash(loose), "1957-03-14"); err != nil {
 			t.Fatalf("lower case without dashes: %v", err)
 		}
 	})
 	t.Run("unknown code", func(t *testing.T) {
 		db := mustOpenDB(t)
 		addPerson(t, db, "9434765919", "1957-03-14")
-		if _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), "AAAA-BBBB-CCCC", "1957-03-14"); store.ErrorCode(err) != store.EINVALID {
+		if _, _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), "AAAA-BBBB-CCCC", "1957-03-14"); store.ErrorCode(err) != store.EINVALID {
 			t.Fatalf("error %v, want invalid", err)
 		}
 	})
@@ -121,10 +129,10 @@ func TestEnrolmentCode(t *testing.T) {
 		if err := db.DeleteSession(ctx, ended); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.RedeemEnrolmentCode(ctx, ended, code, "1957-03-14"); store.ErrorCode(err) != store.ENOTFOUND {
+		if _, _, err := db.RedeemEnrolmentCode(ctx, ended, code, "1957-03-14"); store.ErrorCode(err) != store.ENOTFOUND {
 			t.Fatalf("with an ended session: %v, want not found", err)
 		}
-		if _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14"); err != nil {
+		if _, _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14"); err != nil {
 			t.Fatalf("the code was spent by a session that had ended: %v", err)
 		}
 	})

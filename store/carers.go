@@ -404,11 +404,13 @@ func (db *DB) GrantEvents(ctx context.Context, grantID int64) ([]GrantEvent, err
 
 // CheckInvitation checks an invitation code together with the date of birth
 // (YYYY-MM-DD) of the person who gave it. On a match the session holds the
-// invitation until its account accepts it. A wrong date of birth counts
-// against the code, which locks after MaxInvitationAttempts.
-func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID string) (Grant, error) {
+// invitation until its account accepts it, under a new id it returns
+// (renewSessionID). A wrong date of birth counts against the code, which
+// locks after MaxInvitationAttempts.
+func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID string) (Grant, string, error) {
 	var (
 		g      Grant
+		newID  string
 		failed error
 	)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -439,16 +441,19 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 			_, err := tx.ExecContext(ctx, `UPDATE carer_grants SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, locked, id)
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE id = ?`, hashToken(sessionID), id)
+		if _, err = tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE id = ?`, hashToken(sessionID), id); err != nil {
+			return err
+		}
+		newID, err = renewSessionID(ctx, tx, sessionID)
 		return err
 	})
 	if err != nil {
-		return Grant{}, err
+		return Grant{}, "", err
 	}
 	if failed != nil {
-		return Grant{}, failed
+		return Grant{}, "", failed
 	}
-	return g, nil
+	return g, newID, nil
 }
 
 // invitationUnusable says why an invitation cannot be accepted, or nil when it can.

@@ -56,7 +56,7 @@ func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
+	if _, sess, err = s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
 	signedIn, _, moved, err := s.db.RotateSession(ctx, sess, s.carer.ID, nil, store.DefaultSessionPolicy())
@@ -114,41 +114,46 @@ func TestInvitationCode(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.clock.t = s.clock.t.Add(tt.advance)
+			sess := newSession(t, s.db)
 			for i, dob := range tt.attempts {
-				_, err := s.db.CheckInvitation(ctx, code, dob, "session")
+				_, id, err := s.db.CheckInvitation(ctx, code, dob, sess)
 				if got := store.ErrorCode(err); got != tt.want[i] {
 					t.Fatalf("attempt %d (%s): code %q (%v), want %q", i+1, dob, got, err, tt.want[i])
+				}
+				if err == nil {
+					sess = id
 				}
 			}
 		})
 	}
 	t.Run("unknown code", func(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
-		if _, err := s.db.CheckInvitation(ctx, "AAAA-BBBB-CCCC", "1957-03-14", "x"); store.ErrorCode(err) != store.EINVALID {
+		if _, _, err := s.db.CheckInvitation(ctx, "AAAA-BBBB-CCCC", "1957-03-14", newSession(t, s.db)); store.ErrorCode(err) != store.EINVALID {
 			t.Fatalf("err = %v, want invalid", err)
 		}
 	})
 	t.Run("single use", func(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
 		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}}, store.GrantLogged(s.own.ID))
-		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "a"); err != nil {
+		_, a, err := s.db.CheckInvitation(ctx, code, "1957-03-14", newSession(t, s.db))
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.carer.ID)); err != nil {
+		if _, err := s.db.AcceptInvitation(ctx, a, s.carer.ID, heldInvitation(t, s.db, a), store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", "b"); store.ErrorCode(err) != store.EEXPIRED {
+		if _, _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", newSession(t, s.db)); store.ErrorCode(err) != store.EEXPIRED {
 			t.Fatalf("second use: %v, want expired", err)
 		}
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.carer.ID)); store.ErrorCode(err) != store.EFORBIDDEN {
+		if _, err := s.db.AcceptInvitation(ctx, a, s.carer.ID, heldInvitation(t, s.db, a), store.GrantLogged(s.carer.ID)); store.ErrorCode(err) != store.EFORBIDDEN {
 			t.Fatalf("second accept: %v, want forbidden", err)
 		}
 	})
 	t.Run("not your own carer", func(t *testing.T) {
 		s := newCarerSetup(t, "1957-03-14")
 		_, code, _ := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "Me", Relationship: "self", Scopes: []string{"medicines"}}, store.GrantLogged(s.own.ID))
-		s.db.CheckInvitation(ctx, code, "1957-03-14", "a")
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.own.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.own.ID)); store.ErrorCode(err) != store.EINVALID {
+		_, a, _ := s.db.CheckInvitation(ctx, code, "1957-03-14", newSession(t, s.db))
+		if _, err := s.db.AcceptInvitation(ctx, a, s.own.ID, heldInvitation(t, s.db, a), store.GrantLogged(s.own.ID)); store.ErrorCode(err) != store.EINVALID {
 			t.Fatalf("accepting own invitation: %v, want invalid", err)
 		}
 	})
@@ -362,8 +367,8 @@ func TestGrantLifecycle(t *testing.T) {
 		if want := time.Date(2028, 5, 1, 0, 0, 0, 0, time.UTC); !g.EndsAt.Equal(want) {
 			t.Fatalf("ends %v, want %v", g.EndsAt, want)
 		}
-		s.db.CheckInvitation(ctx, code, "2012-05-01", "a")
-		if _, err := s.db.AcceptInvitation(ctx, "a", s.carer.ID, heldInvitation(t, s.db, "a"), store.GrantLogged(s.carer.ID)); err != nil {
+		_, a, _ := s.db.CheckInvitation(ctx, code, "2012-05-01", newSession(t, s.db))
+		if _, err := s.db.AcceptInvitation(ctx, a, s.carer.ID, heldInvitation(t, s.db, a), store.GrantLogged(s.carer.ID)); err != nil {
 			t.Fatal(err)
 		}
 		s.clock.t = time.Date(2028, 5, 1, 0, 0, 0, 0, time.UTC)

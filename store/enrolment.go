@@ -81,12 +81,15 @@ func (db *DB) CreateEnrolmentCode(ctx context.Context, personID int64, ttl time.
 
 // RedeemEnrolmentCode checks a code and date of birth (YYYY-MM-DD) together.
 // On a match it uses the code up, records on the session (sessionID) that it
-// may enrol for the person, and returns the person, in one transaction: a code
-// is never spent without a session holding what it proved. A wrong date of
-// birth counts against the code, which locks after MaxEnrolmentAttempts.
-func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDate string) (Person, error) {
+// may enrol for the person, gives the session a new id, and returns the
+// person and the new id, in one transaction: a code is never spent without a
+// session holding what it proved, and what it proved is never held by an id
+// from before (renewSessionID). A wrong date of birth counts against the
+// code, which locks after MaxEnrolmentAttempts.
+func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDate string) (Person, string, error) {
 	var (
 		person Person
+		newID  string
 		failed error
 	)
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -135,13 +138,17 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 			return err
 		}
 		// A session that has ended rolls it all back: the code stays unused.
-		return updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID, hashToken(sessionID))
+		if err := updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID, hashToken(sessionID)); err != nil {
+			return err
+		}
+		newID, err = renewSessionID(ctx, tx, sessionID)
+		return err
 	})
 	if err != nil {
-		return Person{}, fmt.Errorf("redeem enrolment code: %w", err)
+		return Person{}, "", fmt.Errorf("redeem enrolment code: %w", err)
 	}
 	if failed != nil {
-		return Person{}, failed
+		return Person{}, "", failed
 	}
-	return person, nil
+	return person, newID, nil
 }

@@ -242,6 +242,33 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 
 // updateSession runs query, an UPDATE of one session, in tx: a session that
 // is no longer there has ended, which the person is told.
+// renewSessionID gives a signed-out session a new id, keeping everything else
+// (its CSRF token, times and what it holds), and returns the id: once a code
+// has proved who someone is, the id from before, which another could have
+// planted in their browser, is worth nothing. A signed-in session keeps its
+// id, given at sign-in once a passkey proved who it is (RotateSession). A
+// session that has ended gives ENOTFOUND.
+func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
+	var signedIn bool
+	err := tx.QueryRowContext(ctx, `SELECT account_id IS NOT NULL FROM sessions WHERE id_hash = ?`, hashToken(oldID)).Scan(&signedIn)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return "", Errorf(ENOTFOUND, "Your session has ended.")
+	case err != nil:
+		return "", fmt.Errorf("read session: %w", err)
+	case signedIn:
+		return oldID, nil
+	}
+	id := randomToken()
+	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ? WHERE id_hash = ?`, hashToken(id), hashToken(oldID)); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ?`, hashToken(id), hashToken(oldID)); err != nil {
+		return "", fmt.Errorf("keep invitation: %w", err)
+	}
+	return id, nil
+}
+
 func updateSession(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {

@@ -20,6 +20,11 @@ import (
 // page can never be finished on the other.
 const ceremonyAdd = "add"
 
+// ceremonyCarer is the kind of ceremony that makes a carer's account with
+// their first passkey. It differs from enrolment's "register" too, so a
+// session part way through both never finishes one with the other's data.
+const ceremonyCarer = "carer"
+
 // signedInAccount is the account the request is signed in to (requireSignIn guarantees one).
 func signedInAccount(c echo.Context) store.Account {
 	return c.Get(ctxAccount).(store.Account)

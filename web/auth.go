@@ -234,9 +234,13 @@ func (s *Server) enrolSubmit(c echo.Context) error {
 	dob, errs := validateEnrolForm(form)
 	form.Errors = errs
 	if len(errs) == 0 {
-		_, err := s.db.RedeemEnrolmentCode(c.Request().Context(), sessionOf(c).ID, form.Code, dob)
+		sess := sessionOf(c)
+		_, id, err := s.db.RedeemEnrolmentCode(c.Request().Context(), sess.ID, form.Code, dob)
 		switch store.ErrorCode(err) {
 		case "":
+			if _, err := s.useSession(c, id, sess.Session); err != nil {
+				return err
+			}
 			return c.Redirect(http.StatusSeeOther, "/enrol/passkey")
 		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
 			field := "code"

@@ -310,18 +310,21 @@ func (s *Server) caringPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Caring(s.page(c, "People you help"), list, carersDone(c.QueryParam("done"))))
 }
 
-// carerGrant is the grant named in the address, only if the account holds it.
+// carerGrant is the grant named in the address, only if the account holds
+// it. Someone else's and one that does not exist are not found in the same
+// words, so no one learns which ids exist.
 func (s *Server) carerGrant(c echo.Context) (store.Grant, error) {
-	id, err := idParam(c, "id", "We could not find that access.")
+	const notFound = "We could not find that access."
+	id, err := idParam(c, "id", notFound)
 	if err != nil {
 		return store.Grant{}, err
 	}
 	g, err := s.db.Grant(c.Request().Context(), id)
-	if err != nil {
-		return g, err
-	}
-	if g.GranteeAccountID != signedInAccount(c).ID {
-		return store.Grant{}, store.Errorf(store.ENOTFOUND, "We could not find that access.")
+	switch {
+	case store.ErrorCode(err) == store.ENOTFOUND, err == nil && g.GranteeAccountID != signedInAccount(c).ID:
+		return store.Grant{}, store.Errorf(store.ENOTFOUND, notFound)
+	case err != nil:
+		return store.Grant{}, err
 	}
 	return g, nil
 }
@@ -377,9 +380,12 @@ func (s *Server) acceptSubmit(c echo.Context) error {
 		if sess == nil {
 			return store.Errorf(store.EFORBIDDEN, "Your session may have timed out. Go back, reload the page and try again.")
 		}
-		_, err := s.db.CheckInvitation(c.Request().Context(), f.Code, dob, sess.ID)
+		_, id, err := s.db.CheckInvitation(c.Request().Context(), f.Code, dob, sess.ID)
 		switch store.ErrorCode(err) {
 		case "":
+			if _, err := s.useSession(c, id, sess.Session); err != nil {
+				return err
+			}
 			return c.Redirect(http.StatusSeeOther, "/carers/accept/confirm")
 		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
 			field := "code"
@@ -442,7 +448,7 @@ func (s *Server) acceptPasskeyBegin(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.startPasskeyRegistration(c, user, "register")
+	return s.startPasskeyRegistration(c, user, ceremonyCarer)
 }
 
 // acceptPasskeyFinish saves the new carer account and signs it in; sign-in
@@ -453,7 +459,7 @@ func (s *Server) acceptPasskeyFinish(c echo.Context) error {
 		return err
 	}
 	sess := sessionOf(c)
-	data, err := s.takeCeremony(c, sess, "register")
+	data, err := s.takeCeremony(c, sess, ceremonyCarer)
 	if err != nil {
 		return err
 	}

@@ -76,7 +76,7 @@ func (f *fixture) grant(t testing.TB, p store.Person, by store.Account, carer ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, carer.id); err != nil {
+	if _, _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, carer.id); err != nil {
 		t.Fatal(err)
 	}
 	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID, heldInvitation(t, f.db, carer.id), grantLogged(carer.acct, carer.acct.DisplayName+" accepted the invitation"))
@@ -298,6 +298,7 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/carers/accept/confirm" {
 		t.Fatalf("right date of birth: %d %s", rec.Code, rec.Header().Get("Location"))
 	}
+	anon, anonCookie = sessionSet(t, rec) // a new id, now the code has proved who it is (TestCodesGiveTheSessionANewID)
 	conf := doc(t, f.get(t, "/carers/accept/confirm", anonCookie))
 	if conf.Find("#inviter-name").Text() != "Jane Example" || conf.Find("#passkey-create").Length() != 1 || conf.Find("#passkey-signin").Length() != 1 {
 		t.Fatal("confirm page lacks the name or the passkey buttons")
@@ -464,7 +465,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	}
 	// Accept as the store would after the code and date of birth.
 	code := strings.TrimSpace(docOf(t, rec.Body.String()).Find("#invite-code").Text())
-	if _, err := f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
+	if _, _, err := f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
 		t.Fatal(err)
 	}
 	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, heldInvitation(t, f.db, mum.id), grantLogged(mum.acct, "Mum accepted the invitation"))
@@ -591,7 +592,7 @@ func TestAcceptTakesTheInvitationShown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, john.id); err != nil {
+		if _, _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, john.id); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -876,5 +877,26 @@ func TestChangeAccessToEndInTwelveMonths(t *testing.T) {
 	}
 	if grants, _ := f.db.GrantsForPerson(context.Background(), f.jane.ID); len(grants) != 1 || grants[0].EndsAt.Sub(time.Now().AddDate(1, 0, 0)).Abs() > time.Hour {
 		t.Errorf("after choosing 12 months: %+v; want access to end in 12 months", grants)
+	}
+}
+
+// Another carer's access and one that does not exist are not found in the
+// same words, so no one can tell which ids exist.
+func TestCaringNotFoundSaysTheSame(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane) // makes her account
+	john, amir := f.newCarer(t, "John"), f.newCarer(t, "Amir")
+	g := f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	says := func(path string) string {
+		t.Helper()
+		resp := f.get(t, path, amir.cookie)
+		if resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: %d, want 404", path, resp.StatusCode)
+		}
+		return strings.Join(strings.Fields(doc(t, resp).Find("main").Text()), " ")
+	}
+	theirs, none := says("/caring/"+strconv.FormatInt(g.ID, 10)+"/give-up"), says("/caring/999999/give-up")
+	if theirs != none {
+		t.Errorf("another carer's access says %q, an id that does not exist %q: want the same", theirs, none)
 	}
 }

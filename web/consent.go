@@ -166,14 +166,19 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if name != "" {
-		s.logView(c, a.Person, "choices: "+name) // "Check your change" names the entry too
-	}
-	if name == "" && key != "" {
-		name = "This entry"
+	// Both pages this may show name the entry: each logs the look. The
+	// redirect for an unchanged answer shows nothing of it, and logs nothing.
+	logNamed := func() {
+		if name != "" {
+			s.logView(c, a.Person, "choices: "+name)
+		}
 	}
 	answer := c.FormValue(views.FieldAnswer)
 	if answer != "yes" && answer != "no" {
+		logNamed()
+		if name == "" && key != "" {
+			name = "This entry"
+		}
 		p := s.page(c, "")
 		p.Title = views.QuestionTitle(p, q)
 		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(p,
@@ -182,6 +187,10 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	}
 	if answer == ch.State.Answer(q) {
 		return c.Redirect(http.StatusSeeOther, "/choices?done=unchanged") // the same answer as now: nothing to change, and it says so
+	}
+	logNamed()
+	if name == "" && key != "" {
+		name = "This entry"
 	}
 	return s.render(c, http.StatusOK, views.ChoiceCheck(s.page(c, "Check your change"),
 		views.CheckView{Person: a.Person, Question: q, Before: ch.State.Answer(q), Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}))

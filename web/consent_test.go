@@ -196,6 +196,14 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 		t.Error("an answer is chosen before the person chose one")
 	}
 	before := len(accessLog(t, f, f.jane))
+	// The answer it has now changes nothing, shows nothing of the entry, and logs nothing.
+	if rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusSeeOther ||
+		rec.Header().Get("Location") != "/choices?done=unchanged" {
+		t.Fatalf("the same answer: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
+	if log := accessLog(t, f, f.jane); len(log) != before {
+		t.Errorf("the same answer, which shows nothing, was logged as a look at the entry: %q", log[before:])
+	}
 	rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"yes"}})
 	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Check your change") {
 		t.Fatalf("check: %d", rec.Code)

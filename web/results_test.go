@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,20 +132,25 @@ func TestResultTrendPage(t *testing.T) {
 	}
 }
 
-// A test the person has no results of is not found, and nothing is logged:
-// the access log says only what was shown.
-func TestUnknownTrendIsNotLogged(t *testing.T) {
+// A page that shows nothing of the record (a test the person has no
+// results of, a page of search results past the last) is not found, and
+// nothing is logged: the access log says only what was shown.
+func TestPagesShowingNothingLogNothing(t *testing.T) {
 	f := resultsFixture(t)
 	jane := f.signIn(t, f.jane)
-	before, err := f.db.AccessLog(context.Background(), f.jane.ID, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp := f.get(t, "/record/results/loinc-4548-4", jane); resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("a test with no results: status %d, want 404", resp.StatusCode)
-	}
-	if after, err := f.db.AccessLog(context.Background(), f.jane.ID, 50); err != nil || len(after) != len(before) {
-		t.Errorf("the access log went from %d to %d entries (%v): it names a look at results never shown", len(before), len(after), err)
+	for _, path := range []string{"/record/results/loinc-4548-4", "/record/search?q=metformin&section=medicines&page=9"} {
+		before := len(accessLog(t, f, f.jane))
+		if resp := f.get(t, path, jane); resp.StatusCode != http.StatusNotFound {
+			t.Fatalf("%s: status %d, want 404", path, resp.StatusCode)
+		}
+		// A page that is shown waits for its own entry, and comes after
+		// any the 404 may have started.
+		if resp := f.get(t, "/record", jane); resp.StatusCode != http.StatusOK {
+			t.Fatalf("/record: %d", resp.StatusCode)
+		}
+		if added := accessLog(t, f, f.jane)[before:]; !slices.Equal(added, []string{"view summary"}) {
+			t.Errorf("%s: the access log gained %q, want only the summary's entry: it names a look never shown", path, added)
+		}
 	}
 }
 

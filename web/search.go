@@ -51,10 +51,6 @@ func (s *Server) recordSearch(c echo.Context) error {
 		form.Errors = []views.FieldError{{Field: views.FieldSearch, Message: "Your search must be " + strconv.Itoa(store.MaxSearchLength) + " characters or fewer"}}
 		return s.render(c, http.StatusBadRequest, views.RecordSearch(s.searchPage(c), person, form, store.SearchResults{}, searchPerSection))
 	}
-	// The access log records that the record was searched, never what for: a
-	// search can say more than the record does ("HIV", "termination"), and the
-	// log is shown to carers and kept for good.
-	s.logView(c, person, "search")
 	res, err := s.db.SearchRecord(c.Request().Context(), person.ID, form.Query,
 		store.SearchOptions{Section: form.Section, PerSection: searchPerSection, Page: page})
 	if err != nil {
@@ -64,6 +60,11 @@ func (s *Server) recordSearch(c echo.Context) error {
 	if page > 1 && len(res.Sections) == 0 {
 		return store.Errorf(store.ENOTFOUND, "There is no such page of search results.")
 	}
+	// The access log records that the record was searched, never what for: a
+	// search can say more than the record does ("HIV", "termination"), and the
+	// log is shown to carers and kept for good. A page past the last shows
+	// nothing of the record, and logs nothing.
+	s.logView(c, person, "search")
 	title := "Search results for ‘" + form.Query + "’"
 	if sec, ok := fhir.SectionBySlug(form.Section); ok {
 		title += " in " + strings.ToLower(sec.Title)

@@ -109,6 +109,25 @@ func sessionCookie(t testing.TB, id string) *http.Cookie {
 	return rec.Result().Cookies()[0]
 }
 
+// sessionSet is the session id in the cookie the response sets.
+func sessionSet(t testing.TB, rec *httptest.ResponseRecorder) (string, *http.Cookie) {
+	t.Helper()
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name != "mcr_session" {
+			continue
+		}
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.AddCookie(ck)
+		sess, err := sessions.NewCookieStore(testHashKey, testBlockKey).Get(req, "mcr_session")
+		if id, ok := sess.Values["id"].(string); err == nil && ok {
+			return id, ck
+		}
+		t.Fatalf("session cookie unreadable: %v", err)
+	}
+	t.Fatal("no session cookie set")
+	return "", nil
+}
+
 func (f *fixture) get(t testing.TB, path string, cookie *http.Cookie) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodGet, path, nil)

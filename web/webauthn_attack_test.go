@@ -429,3 +429,51 @@ func TestConfirmKeepsAHeldInvitation(t *testing.T) {
 		t.Errorf("after confirming it's him, the invitation is no longer held: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
 }
+
+// TestCodesGiveTheSessionANewID: a code and date of birth prove who someone
+// is, so the session that holds what they proved gets a new id. A cookie
+// planted in the browser, or copied, before the code (session fixation) then
+// reaches nothing: it cannot go on to make a passkey for the person.
+func TestCodesGiveTheSessionANewID(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane) // makes her account
+	_, invitation, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "Amir Khan", Relationship: "friend", Scopes: []string{"medicines"}},
+		grantLogged(f.ownAccount(t, f.jane), "invited Amir Khan (friend)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolment, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, page, code, day, month, year, next, begin string
+	}{
+		{"enrolment code", "/enrol", enrolment, f.amir.BirthDate[8:10], f.amir.BirthDate[5:7], f.amir.BirthDate[0:4], "/enrol/passkey", "/enrol/passkey/begin"},
+		{"carer's invitation", "/carers/accept", invitation, "14", "3", "1957", "/carers/accept/confirm", "/carers/accept/passkey/begin"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newPasskeyBrowser(t, f.handler)
+			c.page(tt.page)
+			planted := *c.cookie // what another could have set, or copied, before the code
+			if rec := c.form(tt.page, url.Values{"code": {tt.code}, "day": {tt.day}, "month": {tt.month}, "year": {tt.year}}); rec.Code != http.StatusSeeOther {
+				t.Fatalf("code form: %d %s", rec.Code, rec.Body.String())
+			}
+			if c.cookie == nil || c.cookie.Value == planted.Value {
+				t.Fatal("the session kept the cookie it had before the code")
+			}
+			if rec := c.page(tt.next); rec.Code != http.StatusOK {
+				t.Fatalf("%s with the new cookie: %d", tt.next, rec.Code)
+			}
+			other := newPasskeyBrowser(t, f.handler)
+			other.cookie, other.csrf = &planted, c.csrf
+			if rec := other.page(tt.next); rec.Code == http.StatusOK {
+				t.Errorf("%s with the cookie from before the code: 200, want it refused", tt.next)
+			}
+			if rec := other.json(tt.begin, nil); rec.Code == http.StatusOK {
+				t.Errorf("%s with the cookie from before the code: 200 %s, want it refused", tt.begin, rec.Body.String())
+			}
+		})
+	}
+}
