@@ -143,7 +143,11 @@ func (s *Server) accessLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, status, views.AccessLog(s.page(c, pagedTitle("Who has looked at your record", page, lp.Pages())), a.Person, form, lp, named))
+	title := "Who has looked at your record"
+	if len(form.Errors) == 0 {
+		title = pagedTitle(title, page, lp.Pages()) // with errors the list is not shown, nor any page of it
+	}
+	return s.render(c, status, views.AccessLog(s.page(c, title), a.Person, form, lp, named))
 }
 
 // parseFilterDate reads one of the filter's dates (day, month, year boxes), in
@@ -164,7 +168,7 @@ func parseFilterDate(id, label, day, month, year string) (time.Time, *views.Fiel
 		return time.Time{}, &views.FieldError{Field: field, Message: label + " must include a " + strings.Join(missing, " and a ")}
 	}
 	if len(year) != 4 {
-		return time.Time{}, &views.FieldError{Field: id + "-year", Message: "Year must include 4 numbers"}
+		return time.Time{}, &views.FieldError{Field: id + "-year", Message: label + " must include a year with 4 numbers"}
 	}
 	d, derr := strconv.Atoi(day)
 	m, merr := strconv.Atoi(month)

@@ -43,6 +43,9 @@ func (s *Server) showActingFor(c echo.Context, status int, errs []views.FieldErr
 			current = 0
 		}
 	}
+	if current == 0 && acct.PersonID == 0 && len(grants) == 1 && errs == nil {
+		current = grants[0].ID // the one choice there is, chosen already
+	}
 	return s.render(c, status, views.ActingFor(s.page(c, "Whose record do you want to use?"), acct.PersonID != 0, grants, current, errs))
 }
 
@@ -119,14 +122,26 @@ func (s *Server) invitePage(c echo.Context) error {
 	return s.render(c, http.StatusOK, views.Invite(s.page(c, "Invite someone to act for you"), f))
 }
 
-// readTerms reads the scopes and end date of the invite and change forms.
-func readTerms(c echo.Context, f *views.InviteForm) time.Time {
+// readTerms reads the scopes and end date of the invite and change forms;
+// shown is the end date the form's boxes were filled with (the change
+// form's: the access's end now), zero for none.
+func readTerms(c echo.Context, f *views.InviteForm, shown time.Time) time.Time {
 	form, _ := c.FormParams()
 	f.Scopes = form["scope"]
 	f.Ends = c.FormValue("ends")
 	f.Day, f.Month, f.Year = strings.TrimSpace(c.FormValue("ends-day")), strings.TrimSpace(c.FormValue("ends-month")), strings.TrimSpace(c.FormValue("ends-year"))
 	if len(f.Scopes) == 0 {
 		f.Errors = append(f.Errors, views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "Choose at least one part of your record they can see"})
+	}
+	if f.Ends != "date" && f.Day+f.Month+f.Year != "" && !sameDay(f.Day, f.Month, f.Year, shown) {
+		// The date boxes are always shown: a date typed in under another choice
+		// is not quietly dropped (one left as the form showed it is no choice).
+		chose := map[string]string{"never": "When I stop it"}[f.Ends]
+		if chose == "" {
+			chose = "In 12 months"
+		}
+		f.Errors = append(f.Errors, views.FieldError{Field: "ends-day",
+			Message: "You chose ‘" + chose + "’ and also gave an end date: choose ‘On a date I choose’, or clear the date"})
 	}
 	switch f.Ends {
 	case "never":
@@ -148,6 +163,14 @@ func readTerms(c echo.Context, f *views.InviteForm) time.Time {
 		f.Ends = "12m"
 		return time.Now().AddDate(1, 0, 0)
 	}
+}
+
+// sameDay says whether the day, month and year typed are t's date.
+func sameDay(day, month, year string, t time.Time) bool {
+	d, derr := strconv.Atoi(day)
+	m, merr := strconv.Atoi(month)
+	y, yerr := strconv.Atoi(year)
+	return derr == nil && merr == nil && yerr == nil && !t.IsZero() && d == t.Day() && m == int(t.Month()) && y == t.Year()
 }
 
 // termsError puts a store's complaint about the terms against the field it is about.
@@ -181,7 +204,7 @@ func (s *Server) inviteSubmit(c echo.Context) error {
 	if f.Relationship == "" {
 		f.Errors = append(f.Errors, views.FieldError{Field: "relationship", Message: "Enter how they are related to you"})
 	}
-	ends := readTerms(c, &f)
+	ends := readTerms(c, &f, time.Time{})
 	if len(f.Errors) == 0 {
 		g, code, err := s.db.CreateInvitation(c.Request().Context(), person.ID, signedInAccount(c).ID,
 			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental, Once: f.Once},
@@ -247,7 +270,7 @@ func (s *Server) grantChange(c echo.Context) error {
 		return err
 	}
 	f := views.InviteForm{}
-	ends := readTerms(c, &f) // "In 12 months" is from now, as the form offers it
+	ends := readTerms(c, &f, g.EndsAt) // "In 12 months" is from now, as the form offers it
 	if len(f.Errors) == 0 {
 		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends,
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))

@@ -341,6 +341,9 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	if !ok || choose.Find("input[name=who][value=self]").Length() != 0 {
 		t.Fatal("acting-for page: want one choice and no Myself")
 	}
+	if choose.Find("input[name=who][checked]").AttrOr("value", "") != value {
+		t.Error("acting-for page: the one choice there is is not chosen already")
+	}
 	// Continuing without a choice asks again, saying why, with the form kept.
 	rec = f.post(t, "/acting-for", johnCookie, url.Values{"csrf": {sessionCSRF(t, f, signedIn)}})
 	if rec.Code != http.StatusBadRequest {
@@ -863,6 +866,15 @@ func TestInviteEndDateIsAskedWhenChosen(t *testing.T) {
 	if msg := d.Find(".nhsuk-error-summary a[href='#ends-day']").Text(); msg != "Enter the date their access should end" {
 		t.Errorf("the date chosen, none entered: the error says %q", msg)
 	}
+	// A date typed in under another choice is not quietly dropped.
+	for ends, chose := range map[string]string{"12m": "In 12 months", "never": "When I stop it"} {
+		rec = f.post(t, "/carers/invite", jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "name": {"John Smith"}, "relationship": {"son"},
+			"scope": {"medicines"}, "ends": {ends}, "ends-day": {"1"}, "ends-month": {"6"}, "ends-year": {"2027"}})
+		want := "You chose ‘" + chose + "’ and also gave an end date: choose ‘On a date I choose’, or clear the date"
+		if msg := docOf(t, rec.Body.String()).Find(".nhsuk-error-summary a[href='#ends-day']").Text(); rec.Code != http.StatusBadRequest || msg != want {
+			t.Errorf("%s with a date: %d, the error says %q, want %q", ends, rec.Code, msg, want)
+		}
+	}
 }
 
 // "In 12 months", which the change page offers, ends access 12 months from
@@ -871,7 +883,16 @@ func TestChangeAccessToEndInTwelveMonths(t *testing.T) {
 	f := newFixture(t)
 	janeCookie := f.signIn(t, f.jane)
 	g := f.grant(t, f.jane, f.ownAccount(t, f.jane), f.newCarer(t, "John"), "medicines")
-	rec := f.post(t, "/carers/"+strconv.FormatInt(g.ID, 10), janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)}, "scope": {"medicines"}, "ends": {"12m"}})
+	path := "/carers/" + strconv.FormatInt(g.ID, 10)
+	end := time.Now().AddDate(2, 0, 0)
+	if rec := f.post(t, path, janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)}, "scope": {"medicines"}, "ends": {"date"},
+		"ends-day": {strconv.Itoa(end.Day())}, "ends-month": {strconv.Itoa(int(end.Month()))}, "ends-year": {strconv.Itoa(end.Year())}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("change to a date: %d", rec.Code)
+	}
+	// The change form shows the end as it stands in the date boxes: left as shown, it is no choice.
+	shown := termsOf(t, doc(t, f.get(t, path, janeCookie)))
+	rec := f.post(t, "/carers/"+strconv.FormatInt(g.ID, 10), janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)}, "scope": {"medicines"}, "ends": {"12m"},
+		"ends-day": {shown.Get("ends-day")}, "ends-month": {shown.Get("ends-month")}, "ends-year": {shown.Get("ends-year")}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("change to 12 months: %d", rec.Code)
 	}
@@ -898,5 +919,37 @@ func TestCaringNotFoundSaysTheSame(t *testing.T) {
 	theirs, none := says("/caring/"+strconv.FormatInt(g.ID, 10)+"/give-up"), says("/caring/999999/give-up")
 	if theirs != none {
 		t.Errorf("another carer's access says %q, an id that does not exist %q: want the same", theirs, none)
+	}
+}
+
+// termsOf is the end date the change form's boxes show.
+func termsOf(t *testing.T, d *goquery.Document) url.Values {
+	t.Helper()
+	v := url.Values{}
+	for _, name := range []string{"ends-day", "ends-month", "ends-year"} {
+		v.Set(name, d.Find("input[name='"+name+"']").AttrOr("value", ""))
+	}
+	if v.Get("ends-year") == "" {
+		t.Fatal("the change form shows no end date")
+	}
+	return v
+}
+
+// An invitation not yet accepted is cancelled, as its confirmation page
+// says, not "stopped": the grant page uses the same words.
+func TestPendingInvitationIsCancelled(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	janeCookie := f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	g, _, err := f.db.CreateInvitation(ctx, f.jane.ID, jane.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}},
+		grantLogged(jane, "invited John Smith (son)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := doc(t, f.get(t, "/carers/"+strconv.FormatInt(g.ID, 10), janeCookie)).Find("main")
+	if main.Find(`h2:contains("Cancel the invitation")`).Length() != 1 || main.Find(`a.nhsuk-button--warning:contains("Cancel invitation")`).Length() != 1 ||
+		strings.Contains(main.Text(), "Stop their access") {
+		t.Errorf("a pending invitation's page: %q", strings.Join(strings.Fields(main.Text()), " "))
 	}
 }
