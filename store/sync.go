@@ -274,7 +274,12 @@ type Rejected struct {
 // PageUpdate is one fetched page to apply: what came, what upstream deleted,
 // what could not be read, and the checkpoint that follows it.
 type PageUpdate struct {
-	Source       string // source name
+	Source string // source name
+	// SourceID, for a page a sync fetched, is the id of the source it
+	// fetched it from: one removed meanwhile (portal source remove) is not
+	// made again by name, and the page is refused (ENOTFOUND). Zero for an
+	// import, which makes the source when new.
+	SourceID     int64
 	OrgName      string // the organisation people see for the source, if this names it (portal import --org)
 	IndexNames   bool   // ImportOptions.IndexNames
 	PersonID     int64
@@ -316,6 +321,15 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
+		if u.SourceID != 0 {
+			var there bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sources WHERE id = ? AND name = ?)`, u.SourceID, u.Source).Scan(&there); err != nil {
+				return err
+			}
+			if !there {
+				return Errorf(ENOTFOUND, "The source %q was removed while it was being synced: nothing more is stored from it.", u.Source)
+			}
+		}
 		sourceID, err := ensureSource(ctx, tx, now, u.Source, u.OrgName)
 		if err != nil {
 			return err
@@ -698,11 +712,29 @@ WHERE s.last_seen_at >= ?1 AND g.accepted_at IS NOT NULL AND g.revoked_at IS NUL
 	return ids, rows.Err()
 }
 
+// RetryRejectedAfter is how long a resource kept aside that was read again
+// and is still unreadable waits before it is read again (RetryDue).
+const RetryRejectedAfter = time.Hour
+
 // Unresolved returns the resources from the source kept aside as unreadable and
-// not yet replaced by a readable version, at most limit of them.
+// not yet replaced by a readable version, at most limit of them (all for -1).
 func (db *DB) Unresolved(ctx context.Context, sourceID int64, limit int) ([]fhir.Resource, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT type, resource_id FROM rejected_resources
-WHERE source_id = ? AND resolved_at = '' AND resource_id != '' ORDER BY type, resource_id LIMIT ?`, sourceID, limit)
+	return db.unresolved(ctx, sourceID, "~", limit) // "~" sorts after every time
+}
+
+// RetryDue is Unresolved for reading them again: first those never read
+// again, then those read again longest ago, leaving out any read again in
+// the last RetryRejectedAfter (RejectedRetried).
+func (db *DB) RetryDue(ctx context.Context, sourceID int64, limit int) ([]fhir.Resource, error) {
+	return db.unresolved(ctx, sourceID, formatTime(db.now().Add(-RetryRejectedAfter)), limit)
+}
+
+// unresolved is Unresolved for those last read again before retriedBefore.
+func (db *DB) unresolved(ctx context.Context, sourceID int64, retriedBefore string, limit int) ([]fhir.Resource, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT type, resource_id FROM rejected_resources
+WHERE source_id = ? AND resolved_at = '' AND resource_id != ''
+GROUP BY type, resource_id HAVING MAX(retried_at) < ? ORDER BY MAX(retried_at), type, resource_id LIMIT ?`,
+		sourceID, retriedBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unresolved resources: %w", err)
 	}
@@ -716,6 +748,16 @@ WHERE source_id = ? AND resolved_at = '' AND resource_id != '' ORDER BY type, re
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// RejectedRetried notes that a resource kept aside was read again and is
+// still unreadable, or refused: RetryDue leaves it for RetryRejectedAfter.
+func (db *DB) RejectedRetried(ctx context.Context, sourceID int64, resourceType, id string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE rejected_resources SET retried_at = ? WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = ''`,
+			db.stamp(), sourceID, resourceType, id)
+		return err
+	})
 }
 
 // BulkSince returns the transactionTime of the source's last complete bulk export, or "".

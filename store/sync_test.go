@@ -151,3 +151,24 @@ func TestApplyPageIsAtomic(t *testing.T) {
 		t.Fatalf("cached observations: %q, %v; want o2", ids, err)
 	}
 }
+
+// A page a sync fetched from a source removed meanwhile is refused: the
+// source is not made again by name.
+func TestPageFromARemovedSourceIsRefused(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	old, err := db.AddSource(ctx, store.Source{Name: "gp", BaseURL: "http://localhost:9/fhir"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.RemoveSource(ctx, "gp"); err != nil {
+		t.Fatal(err)
+	}
+	page := store.PageUpdate{Source: "gp", SourceID: old.ID, ResourceType: "Observation", Origin: "http://localhost:9/fhir/Observation"}
+	if _, err := db.ApplyPage(ctx, page); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("a page from the removed source: %v, want it refused", err)
+	}
+	if _, err := db.SourceByName(ctx, "gp"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("the removed source was made again: %v", err)
+	}
+}

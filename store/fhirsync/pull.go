@@ -265,7 +265,7 @@ func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, p
 			if r.Type != "Patient" {
 				continue
 			}
-			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: "Patient",
+			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 				Origin: "Patient?identifier=" + ident.System + "|" + ident.Value, LinkSystems: p.linkSystems(ident.System), Resources: []fhir.Resource{r}})
 			if err != nil {
 				return "", err
@@ -292,7 +292,7 @@ func (p *Puller) FindPerson(ctx context.Context, src store.Source, system, value
 		if r.Type != "Patient" {
 			continue
 		}
-		if _, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, ResourceType: "Patient", Origin: "Patient?identifier=" + system + "|" + value,
+		if _, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, ResourceType: "Patient", Origin: "Patient?identifier=" + system + "|" + value,
 			LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}}); err != nil {
 			return store.Person{}, err
 		}
@@ -404,7 +404,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
 			}
 		}
-		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ,
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ,
 			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next,
 			DeletionsChecked: deletionsFrom})
 		if err != nil {
@@ -446,7 +446,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		if err != nil {
 			return err
 		}
-		update := store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted}
+		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted}
 		if page.Next == "" {
 			update.DeletionsChecked = began
 		}
@@ -584,27 +584,31 @@ func toRejected(rs []Rejected) []store.Rejected {
 }
 
 // retryRejected reads again, one by one, resources kept aside as unreadable
-// (often damaged on the way), since the watermark has moved past them.
+// (often damaged on the way), since the watermark has moved past them: up to
+// 200 a sync, those not read again for longest first (store.RetryDue).
 func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) error {
-	todo, err := p.DB.Unresolved(ctx, src.ID, 200)
+	todo, err := p.DB.RetryDue(ctx, src.ID, 200)
 	if err != nil {
 		return err
 	}
 	for _, r := range todo {
 		got, err := c.Read(ctx, r.Type, r.ID)
 		var ue *UpstreamError
-		update := store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: r.Type, Origin: src.BaseURL + "/" + r.Type + "/" + r.ID, LinkSystems: p.LinkSystems}
+		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: r.Type, Origin: src.BaseURL + "/" + r.Type + "/" + r.ID, LinkSystems: p.LinkSystems}
 		switch {
 		case err == nil:
 			update.Resources = []fhir.Resource{got}
 		case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
 			update.Deleted = []fhir.Resource{r}
-		case errors.Is(err, ErrMalformedResource):
-			continue // still unreadable upstream: it stays aside
-		case worthRetrying(err):
+		case worthRetrying(err) && !errors.Is(err, ErrMalformedResource):
 			return err // the source is down or busy: the rest wait for the next sync
 		default:
-			continue // refused, or not a resource that can be read: it stays aside, and the others go on
+			// Still unreadable upstream, or refused, or not a resource that can be
+			// read: it stays aside, the others go on, and it waits its turn.
+			if err := p.DB.RejectedRetried(ctx, src.ID, r.Type, r.ID); err != nil {
+				return err
+			}
+			continue
 		}
 		res, err := p.DB.ApplyPage(ctx, update)
 		if err != nil {
@@ -673,7 +677,7 @@ func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, pers
 		if err != nil {
 			return err
 		}
-		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ,
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ,
 			Resources: page.Resources, Rejected: toRejected(page.Rejected)})
 		if err != nil {
 			return err
@@ -744,7 +748,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	if err != nil {
 		return err
 	}
-	update := store.PageUpdate{Source: src.Name, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems}
+	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems}
 	for _, id := range cached {
 		if listed[id] {
 			delete(listed, id)

@@ -4,6 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mycarerecord/portal/store"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -49,5 +55,57 @@ func TestExplain(t *testing.T) {
 		if got := Explain(tt.err); got != tt.want {
 			t.Errorf("Explain(%v) = %q, want %q", tt.err, got, tt.want)
 		}
+	}
+}
+
+// Resources kept aside are read again in turn: with 200 that stay
+// unreadable upstream, one later in order, only damaged on the way, is read
+// again by the next sync, and those still unreadable wait an hour.
+func TestRetryRejectedTakesTurns(t *testing.T) {
+	ctx := t.Context()
+	db, srcs, person := personWithSources(t, "lth")
+	var mu sync.Mutex
+	asked := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked[r.URL.Path]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/fhir+json")
+		if r.URL.Path == "/fhir/Observation/zz" {
+			io.WriteString(w, `{"resourceType":"Observation","id":"zz","status":"final","code":{"text":"HbA1c"},"subject":{"reference":"Patient/p1"}}`)
+			return
+		}
+		io.WriteString(w, `{"resourceType":"Observation","id":"`+strings.TrimPrefix(r.URL.Path, "/fhir/Observation/")+`","status":5}`)
+	}))
+	defer srv.Close()
+	var rejected []store.Rejected
+	for i := range 200 {
+		rejected = append(rejected, store.Rejected{Type: "Observation", ID: fmt.Sprintf("a%03d", i), Error: "status should be text"})
+	}
+	rejected = append(rejected, store.Rejected{Type: "Observation", ID: "zz", Error: "cut short on the way"})
+	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test", Rejected: rejected}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(srv.URL+"/fhir", nil, ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Puller{DB: db}
+	for range 3 { // three syncs
+		var sum Summary
+		if err := p.retryRejected(ctx, c, srcs[0], person.ID, &sum); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if asked["/fhir/Observation/zz"] != 1 || asked["/fhir/Observation/a000"] != 1 {
+		t.Errorf("read again: Observation/zz %d times, Observation/a000 %d times; want each once in 3 syncs",
+			asked["/fhir/Observation/zz"], asked["/fhir/Observation/a000"])
+	}
+	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 0 {
+		t.Errorf("left to read again within the hour: %d (%v), want none", len(left), err)
+	}
+	db.SetClock(func() time.Time { return time.Now().Add(store.RetryRejectedAfter + time.Minute) })
+	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 200 {
+		t.Errorf("left to read again an hour later: %d (%v), want the 200 still unreadable", len(left), err)
 	}
 }
