@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"testing"
 	"time"
 
@@ -63,4 +64,118 @@ func TestSessionTimeoutWarning(t *testing.T) {
 	// The page counts in whole seconds from the server's answer, so it says so up to a second early.
 	time.Sleep(2 * time.Second)
 	wantPage(tb, "/signin", tb.navigate(p.BaseURL+"/account").Status)
+}
+
+// TestWarningNearTheLongestSession: near a session's absolute end (12 hours
+// after signing in) staying signed in cannot help, so the warning says so
+// without trapping anyone (WCAG 2.1.2, 2.2.1, 4.1.3): it is not modal, offers
+// no "Stay signed in", takes the focus to its heading, says its message in a
+// live region, and closes with Escape, giving the focus back to the page.
+// First on a page loaded near the end, then when "Stay signed in" is pressed
+// on a page that did not know the end was near. The portal runs with the
+// shortest idle time it takes, 30 s.
+func TestWarningNearTheLongestSession(t *testing.T) {
+	p, tb, _ := signedInTo(t, startPortalIn(t, t.TempDir(), "--session-idle", "30s"))
+	until := func(what, cond string, within time.Duration) {
+		tb.t.Helper()
+		deadline := time.Now().Add(within)
+		for !eval[bool](tb, cond) {
+			if time.Now().After(deadline) {
+				tb.t.Fatalf("%s: not within %s", what, within)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	const (
+		dialog = `document.getElementById('session-timeout')`
+		saying = dialog + `.open && ` + dialog + `.innerText.includes('You cannot stay signed in any longer')`
+		heard  = `[...` + dialog + `.querySelectorAll('[aria-live]')].some(e => !e.closest('[hidden]') && e.textContent.includes('You cannot stay signed in any longer'))`
+		stay   = `[...` + dialog + `.querySelectorAll('button')].some(b => b.checkVisibility() && b.textContent.includes('Stay signed in'))`
+	)
+	// checkLast checks the warning that the session cannot go on, once shown.
+	checkLast := func(when string) {
+		tb.t.Helper()
+		if eval[bool](tb, dialog+`.matches(':modal')`) {
+			t.Errorf("%s: the warning is modal: nothing else on the page can be used", when)
+		}
+		if eval[bool](tb, stay) {
+			t.Errorf("%s: the warning offers \"Stay signed in\", which cannot help", when)
+		}
+		if !eval[bool](tb, dialog+`.contains(document.activeElement) && document.activeElement.matches('h2')`) {
+			t.Errorf("%s: the focus is on %s; want the warning's heading", when, tb.focused())
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for !eval[bool](tb, heard) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: no live region says the session cannot go on", when)
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		tb.checkPage()
+		tb.do("press Escape", chromedp.KeyEvent(kb.Escape))
+		until(when+": Escape closing the warning", `!`+dialog+`.open`, 5*time.Second)
+	}
+
+	// A page loaded 25 s before the session's absolute end, 5 s before its idle end.
+	endSessionIn(t, p, tb, 25*time.Second)
+	wantPage(tb, "/carers/invite", tb.navigate(p.BaseURL+"/carers/invite").Status)
+	until("the warning on a page loaded near the end", saying, 15*time.Second)
+	checkLast("loaded near the end")
+
+	// A page loaded with the absolute end far off, which then comes near (as
+	// if the person had been signed in for nearly 12 hours): "Stay signed in"
+	// hears from the server that it cannot help.
+	endSessionIn(t, p, tb, 12*time.Hour)
+	wantPage(tb, "/carers/invite", tb.navigate(p.BaseURL+"/carers/invite").Status)
+	tb.do("type a name", chromedp.SendKeys(chromedp.CSS("#carer-name"), "Mary Smith"))
+	endSessionIn(t, p, tb, 24*time.Second)
+	until("the warning", dialog+`.matches(':modal')`, 25*time.Second)
+	tb.do("stay signed in", chromedp.Focus(chromedp.CSS(`#session-timeout form button`)), chromedp.KeyEvent(kb.Enter))
+	until("the warning saying the session cannot go on", saying, 10*time.Second)
+	checkLast("after \"Stay signed in\"")
+	if !eval[bool](tb, `document.activeElement.id === 'carer-name'`) {
+		t.Errorf("once the warning closed the focus is on %s; want the name typed in, where it was", tb.focused())
+	}
+	tb.do("type more and move on", chromedp.KeyEvent(" Jones"), chromedp.KeyEvent(kb.Tab))
+	if got := value(tb, "#carer-name"); got != "Mary Smith Jones" || tb.path() != "/carers/invite" {
+		t.Errorf("after the warning: on %s with the name %q; want the same page, the name typed on", tb.path(), got)
+	}
+	if !eval[bool](tb, `document.querySelector('main').contains(document.activeElement) && document.activeElement.id !== 'carer-name'`) {
+		t.Errorf("Tab after the warning moved the focus to %s; want the next part of the page", tb.focused())
+	}
+
+	until("the warning saying the person has been signed out", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 25*time.Second)
+	if !eval[bool](tb, `document.activeElement.id === 'session-ended-heading'`) {
+		t.Errorf("once signed out the focus is on %s; want the heading saying so", tb.focused())
+	}
+	tb.do("press Escape", chromedp.KeyEvent(kb.Escape))
+	until("Escape closing the message saying the person has been signed out", `!`+dialog+`.open`, 5*time.Second)
+	time.Sleep(2 * time.Second)
+	wantPage(tb, "/signin", tb.navigate(p.BaseURL+"/account").Status)
+}
+
+// endSessionIn moves the absolute end of the tab's session to d from now in
+// the portal's SQLite file, as if the person had signed in nearly 12 hours
+// ago. The session is the one whose CSRF token the page carries.
+func endSessionIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
+	t.Helper()
+	token := eval[string](tb, `document.querySelector('meta[name="csrf-token"]')?.content ?? ''`)
+	if token == "" {
+		t.Fatalf("%s carries no CSRF token to find its session by", tb.location())
+	}
+	conn, err := sql.Open("sqlite3", "file:"+p.DB+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The store's own format (store.formatTime): UTC with nanoseconds.
+	ends := time.Now().Add(d).UTC().Format("2006-01-02T15:04:05.000000000Z")
+	res, err := conn.Exec(`UPDATE sessions SET expires_at = ? WHERE csrf_token = ? AND account_id IS NOT NULL`, ends, token)
+	if err != nil {
+		t.Fatalf("move the session's end: %v", err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("moved the end of %d signed-in sessions with the page's CSRF token, want 1", n)
+	}
 }

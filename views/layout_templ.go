@@ -671,8 +671,11 @@ func arrowRight() templ.Component {
 // what they have typed: static/js/portal.js opens it as a modal dialog two
 // minutes before the end (half the time, but never under 20 seconds, for a
 // shorter session), counts down, and sends the form without leaving the
-// page. At the end it says they have been signed out, no longer modal, so
-// what they typed can still be copied. Without script it never shows.
+// page. Near a session's absolute end, when staying signed in cannot help,
+// it is not modal and offers no "Stay signed in": it says so, and can be
+// closed. At the end it says they have been signed out, no longer modal, so
+// what they typed can still be copied. Without script it never shows. The
+// live region is outside the three parts, so it is heard whichever shows.
 func sessionTimeout(p Page) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -697,7 +700,7 @@ func sessionTimeout(p Page) templ.Component {
 		var templ_7745c5c3_Var28 string
 		templ_7745c5c3_Var28, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(int(p.SessionLeft.Seconds()))).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 222, Col: 194}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 225, Col: 194}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var28)
 		if templ_7745c5c3_Err != nil {
@@ -710,26 +713,39 @@ func sessionTimeout(p Page) templ.Component {
 		var templ_7745c5c3_Var29 string
 		templ_7745c5c3_Var29, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.Itoa(int(p.SessionIdle.Seconds()))).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 222, Col: 259}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 225, Col: 259}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var29)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "\"><div data-session-live><h2 class=\"nhsuk-heading-m\" id=\"session-timeout-heading\">You will be signed out soon</h2><div id=\"session-timeout-text\"><p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "\" data-session-final=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var30 string
-		templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("For your security, we sign you out when you have not done anything for " + durationWords(p.SessionIdle) + ".")
+		templ_7745c5c3_Var30, templ_7745c5c3_Err = templruntime.NewAttributeExpression(strconv.FormatBool(p.SessionFinal)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 226, Col: 119}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 225, Col: 317}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var30)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "</p><p><span data-session-countdown>You will be signed out in 2 minutes.</span> Anything you have typed on this page will stay here.</p><p data-session-unreachable hidden>We could not reach My Care Record. Try again.</p><p data-session-longest hidden>You cannot stay signed in any longer: you can be signed in for 12 hours at most. Copy anything you need from this page, then sign in again.</p></div><p class=\"nhsuk-u-visually-hidden\" aria-live=\"polite\" data-session-announce></p><form method=\"post\" action=\"/session/extend\" data-session-extend>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 56, "\"><div data-session-live><h2 class=\"nhsuk-heading-m\" id=\"session-timeout-heading\">You will be signed out soon</h2><div id=\"session-timeout-text\"><p>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var31 string
+		templ_7745c5c3_Var31, templ_7745c5c3_Err = templ.JoinStringErrs("For your security, we sign you out when you have not done anything for " + durationWords(p.SessionIdle) + ".")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 229, Col: 119}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var31))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "</p><p><span data-session-countdown>You will be signed out in 2 minutes.</span> Anything you have typed on this page will stay here.</p><p data-session-unreachable hidden>We could not reach My Care Record. Try again.</p></div><form method=\"post\" action=\"/session/extend\" data-session-extend>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -737,7 +753,7 @@ func sessionTimeout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 57, "<button class=\"nhsuk-button nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"submit\">Stay signed in</button></form></div><div data-session-ended hidden><h2 class=\"nhsuk-heading-m\" id=\"session-ended-heading\" tabindex=\"-1\">You have been signed out</h2><p id=\"session-ended-text\">Anything you typed on this page is still here, but has not been saved. Copy it if you need it, then sign in again.</p><p><a href=\"/signin\">Sign in again</a></p><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 58, "<button class=\"nhsuk-button nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"submit\">Stay signed in</button></form></div><div data-session-last hidden><h2 class=\"nhsuk-heading-m\" id=\"session-last-heading\" tabindex=\"-1\">You cannot stay signed in any longer</h2><div id=\"session-last-text\"><p><span data-session-countdown>You will be signed out in 2 minutes.</span> You can be signed in for 12 hours at most.</p><p>Copy anything you need from this page, then sign in again.</p></div><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div><div data-session-ended hidden><h2 class=\"nhsuk-heading-m\" id=\"session-ended-heading\" tabindex=\"-1\">You have been signed out</h2><p id=\"session-ended-text\">Anything you typed on this page is still here, but has not been saved. Copy it if you need it, then sign in again.</p><p><a href=\"/signin\">Sign in again</a></p><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div><p class=\"nhsuk-u-visually-hidden\" aria-live=\"polite\" data-session-announce></p></dialog>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

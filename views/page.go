@@ -24,12 +24,15 @@ type Page struct {
 	// (or at its absolute end, if sooner), and SessionIdle how long a request
 	// gives it: the layout warns before it ends (sessionTimeout).
 	SessionLeft, SessionIdle time.Duration
-	AccountName              string
-	CSRF                     string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
-	For                      string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
-	Assets                   AssetURLs
-	Path                     string // the current URL path, to mark the current navigation item
-	Query                    string // the current URL's query, without "?", so a link to this same page keeps it (Here)
+	// SessionFinal says SessionLeft is the time to the session's absolute
+	// end, which staying signed in cannot put off.
+	SessionFinal bool
+	AccountName  string
+	CSRF         string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
+	For          string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
+	Assets       AssetURLs
+	Path         string // the current URL path, to mark the current navigation item
+	Query        string // the current URL's query, without "?", so a link to this same page keeps it (Here)
 
 	// Passkey loads passkey.js. SignIn and EnrolPasskey set it themselves; handlers need not.
 	Passkey bool

@@ -51,7 +51,7 @@ func (s *Server) recordEntry(c echo.Context) error {
 	}
 	e.Related = grantedItems(c, e.Related) // web/actor.go: a carer sees only related items their grant covers
 	s.logView(c, person, fmt.Sprintf("%s entry %d", e.Item.Section, id))
-	p, err := s.recordPage(c, views.ItemName(e.Item), person)
+	p, err := s.recordPage(c, views.EntryTitle(e.Item), person)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // TestEntryPagesAreOwnOnly opens entries by id: one's own shows, another
@@ -44,5 +47,61 @@ func TestEntryPagesAreOwnOnly(t *testing.T) {
 	}
 	if resp := f.get(t, "/record/item/"+itoa(own.Items[0].ID), nil); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("anonymous entry: status %d, want a redirect to sign in", resp.StatusCode)
+	}
+}
+
+// Entries of one name have pages whose titles differ by the entry's date, as
+// the links to them in the record's tables do (WCAG 2.4.2); an entry with no
+// date keeps the plain name.
+func TestEntryTitlesSayTheDate(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	var res []fhir.Resource
+	for _, r := range []string{
+		`{"resourceType":"Encounter","id":"v1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Follow-up visit"}],"subject":{"reference":"Patient/jane"},"period":{"start":"2025-09-15"}}`,
+		`{"resourceType":"Encounter","id":"v2","status":"finished","class":{"code":"AMB"},"type":[{"text":"Follow-up visit"}],"subject":{"reference":"Patient/jane"},"period":{"start":"2024-03-01T10:30:00Z"}}`,
+		`{"resourceType":"Encounter","id":"v3","status":"finished","class":{"code":"AMB"},"type":[{"text":"Follow-up visit"}],"subject":{"reference":"Patient/jane"}}`,
+	} {
+		p, err := fhir.ParseResource([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, p)
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionEncounters, 1, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]int64{} // by date
+	for _, it := range sp.Items {
+		if it.Display == "Follow-up visit" {
+			ids[it.Date] = it.ID
+		}
+	}
+	jane := f.signIn(t, f.jane)
+	tests := []struct {
+		name, date, want string
+	}{
+		{"a date", "2025-09-15", "Follow-up visit, 15 September 2025 – My Care Record"},
+		{"a date and time", "2024-03-01T10:30:00Z", "Follow-up visit, 1 March 2024 – My Care Record"},
+		{"no date", "", "Follow-up visit – My Care Record"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id, ok := ids[tt.date]
+			if !ok {
+				t.Fatalf("no entry dated %q among %v", tt.date, ids)
+			}
+			d := doc(t, f.get(t, "/record/item/"+itoa(id), jane))
+			if got := d.Find("head title").Text(); got != tt.want {
+				t.Errorf("title %q, want %q", got, tt.want)
+			}
+			if got := strings.TrimSpace(d.Find("h1").Text()); got != "Follow-up visit" {
+				t.Errorf("heading %q, want the entry's name alone", got)
+			}
+		})
 	}
 }

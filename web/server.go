@@ -141,7 +141,8 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		p.SignedIn = true
 		if sess := sessionOf(c); sess != nil {
 			p.SessionIdle = s.cfg.SessionPolicy.Idle
-			p.SessionLeft = min(time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt))
+			idleLeft, absoluteLeft := time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt)
+			p.SessionLeft, p.SessionFinal = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft
 		}
 		p.AccountName = acct.DisplayName
 		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner

@@ -20,9 +20,11 @@ if (script instanceof HTMLScriptElement && script.src) {
 // the end (half the time left for a shorter session, never under 20 s), it
 // counts down, and "Stay signed in" (or Escape) sends its form without
 // leaving the page, so nothing typed is lost. Tabs of the portal in the same
-// browser tell each other when the session now ends. At the end it says the
-// person has been signed out, and stops being modal, so the page can still
-// be read and copied from.
+// browser tell each other when the session now ends. Near the most a session
+// may last, when staying signed in cannot help, it is not modal and offers no
+// "Stay signed in": it says so, in its live region too, and closes with its
+// button or Escape. At the end it says the person has been signed out, and
+// stops being modal, so the page can still be read and copied from.
 const timeout = document.getElementById('session-timeout');
 if (timeout instanceof HTMLDialogElement && typeof timeout.showModal === 'function') {
   sessionTimeout(timeout);
@@ -30,19 +32,25 @@ if (timeout instanceof HTMLDialogElement && typeof timeout.showModal === 'functi
 
 function sessionTimeout(dialog) {
   const idle = Number(dialog.dataset.sessionIdle) * 1000;
-  let endsAt = Date.now() + Number(dialog.dataset.sessionLeft) * 1000;
+  const startsLeft = Number(dialog.dataset.sessionLeft) * 1000;
+  let endsAt = Date.now() + startsLeft;
   const $ = (selector) => dialog.querySelector(selector);
   const live = $('[data-session-live]');
+  const last = $('[data-session-last]');
   const ended = $('[data-session-ended]');
-  const countdown = $('[data-session-countdown]');
+  const countdowns = dialog.querySelectorAll('[data-session-countdown]');
   const announce = $('[data-session-announce]');
   const unreachable = $('[data-session-unreachable]');
-  const longest = $('[data-session-longest]');
   const form = $('form[data-session-extend]');
   const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('mcr-session') : null;
   let warnTimer = 0;
   let tick = 0;
   let done = false;
+  let modal = false; // open as the modal warning offering "Stay signed in"
+  let returnTo = null; // where the focus was before the warning took it
+  // The session ends at its absolute end, not for want of use, so staying
+  // signed in cannot help (the page says so: views.Page.SessionFinal).
+  let final = dialog.dataset.sessionFinal === 'true';
 
   // How long is left, in words, never more than is left: whole minutes above
   // a minute, then steps of 15 seconds.
@@ -54,18 +62,29 @@ function sessionTimeout(dialog) {
     return 'less than 15 seconds';
   };
   const lead = (left) => Math.max(20000, Math.min(120000, left / 2));
+  const said = (el) => el.textContent.replace(/\s+/g, ' ').trim();
+  const takeFocus = () => {
+    const from = document.activeElement;
+    if (from && from !== document.body && !dialog.contains(from)) returnTo = from;
+  };
+  // Shown without being modal: the page behind stays usable, and the focus
+  // goes to the heading, which says what happened.
+  const showPart = (part, name) => {
+    for (const p of [live, last, ended]) p.hidden = p !== part;
+    dialog.setAttribute('aria-labelledby', `session-${name}-heading`);
+    dialog.setAttribute('aria-describedby', `session-${name}-text`);
+    takeFocus();
+    modal = false;
+    if (dialog.open) dialog.close();
+    dialog.show();
+    $(`#session-${name}-heading`).focus();
+  };
   const end = () => {
     done = true;
     clearTimeout(warnTimer);
     clearInterval(tick);
-    live.hidden = true;
-    ended.hidden = false;
-    dialog.setAttribute('aria-labelledby', 'session-ended-heading');
-    dialog.setAttribute('aria-describedby', 'session-ended-text');
-    // No longer modal: the page behind can be read, and what was typed copied.
-    if (dialog.open) dialog.close();
-    dialog.show();
-    $('#session-ended-heading').focus();
+    announce.textContent = '';
+    showPart(ended, 'ended');
   };
   const update = () => {
     const left = endsAt - Date.now();
@@ -74,17 +93,36 @@ function sessionTimeout(dialog) {
       return;
     }
     const text = `You will be signed out in ${words(left)}.`;
-    if (countdown.textContent !== text) {
-      countdown.textContent = text;
-      announce.textContent = text; // said once a minute, then every 15 seconds
+    if (countdowns[0].textContent !== text) {
+      for (const c of countdowns) c.textContent = text;
+      // said once a minute, then every 15 seconds, while the message shows
+      if (dialog.open) announce.textContent = text;
     }
+  };
+  const lastWarning = () => {
+    update();
+    if (done) return;
+    showPart(last, 'last');
+    // A live region speaks a change, not what it held when it appeared.
+    announce.textContent = '';
+    setTimeout(() => {
+      if (!done) announce.textContent = `${said($('#session-last-heading'))}. ${said($('#session-last-text'))}`;
+    }, 100);
   };
   const warn = () => {
     if (done) return;
-    update();
-    if (!dialog.open) dialog.showModal();
     clearInterval(tick);
     tick = setInterval(update, 1000);
+    if (final) {
+      lastWarning();
+      return;
+    }
+    update();
+    if (!dialog.open) {
+      takeFocus();
+      modal = true;
+      dialog.showModal();
+    }
   };
   const schedule = () => {
     clearTimeout(warnTimer);
@@ -96,6 +134,7 @@ function sessionTimeout(dialog) {
   const later = (when) => {
     if (done || !(when > endsAt)) return;
     endsAt = when;
+    if (final) return; // the same absolute end, give or take a second
     if (dialog.open && endsAt - Date.now() > lead(endsAt - Date.now())) dialog.close();
     schedule();
   };
@@ -106,12 +145,26 @@ function sessionTimeout(dialog) {
   dialog.addEventListener('cancel', (e) => {
     // Escape stays signed in, as the button does: it never leaves the session to end unwarned.
     e.preventDefault();
-    if (!done) form.requestSubmit();
+    if (modal && !done) form.requestSubmit();
+    else dialog.close();
+  });
+  // A dialog that is not modal hears no Escape of its own.
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !e.defaultPrevented && dialog.open && !modal) dialog.close();
   });
   dialog.addEventListener('close', () => {
-    if (!done && endsAt - Date.now() <= lead(endsAt - Date.now())) form.requestSubmit();
+    if (dialog.open) return; // shown again, as another part
+    if (modal && !done && endsAt - Date.now() <= lead(endsAt - Date.now())) {
+      form.requestSubmit();
+      return;
+    }
+    modal = false;
+    const at = document.activeElement;
+    if (returnTo?.isConnected && (!at || at === document.body || dialog.contains(at))) returnTo.focus();
   });
-  $('[data-session-close]').addEventListener('click', () => dialog.close());
+  for (const b of dialog.querySelectorAll('[data-session-close]')) {
+    b.addEventListener('click', () => dialog.close());
+  }
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     unreachable.hidden = true;
@@ -125,10 +178,10 @@ function sessionTimeout(dialog) {
         const left = Number(r.headers.get('X-Session-Left')) * 1000 || idle;
         endsAt = Date.now() + left;
         tabs?.postMessage({ endsAt });
-        if (left <= lead(left)) {
-          // Near the most a session may last: staying signed in cannot help.
-          longest.hidden = false;
-          form.hidden = true;
+        // Less than the idle time: the session is near the most it may last.
+        if (left < idle) final = true;
+        if (final && left <= lead(left)) {
+          lastWarning(); // the countdown goes on
           return;
         }
         if (dialog.open) dialog.close();
