@@ -43,6 +43,10 @@ type Page struct {
 	Acting *Acting
 	// OwnRecord: the signed-in account has a record of its own (carers may not), so the header offers its carers page.
 	OwnRecord bool
+	// HelpsOthers: the account may act for someone else now (an active
+	// carer's access), so the header offers to switch whose record it uses,
+	// on every page, whoever's record is shown.
+	HelpsOthers bool
 
 	// Sync is how the record shown stands with each FHIR server source; record pages show it.
 	Sync []store.SyncStatus

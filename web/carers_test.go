@@ -953,3 +953,58 @@ func TestPendingInvitationIsCancelled(t *testing.T) {
 		t.Errorf("a pending invitation's page: %q", strings.Join(strings.Fields(main.Text()), " "))
 	}
 }
+
+// Someone on their own record who also helps another person finds the way
+// to that person's record in the header, on every page (WCAG 3.2.3); one
+// who helps no one is offered nothing of the kind.
+func TestHelperOnTheirOwnRecordCanSwitch(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	janeCookie := f.signIn(t, f.jane)
+	f.signIn(t, f.amir)
+	amirAcct := f.ownAccount(t, f.amir)
+	id, _, err := f.db.CreateSession(ctx, amirAcct.ID, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	amir := carerSession{acct: amirAcct, id: id, cookie: sessionCookie(t, id)}
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), amir, "medicines")
+	if err := f.db.SetActingFor(ctx, amir.id, amir.acct.ID, 0); err != nil { // back to his own record
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/record", "/account", "/carers"} {
+		if got := doc(t, f.get(t, path, amir.cookie)).Find(`header nav a[href="/acting-for"]`).Text(); got != "Switch record" {
+			t.Errorf("%s: the header's link to switch record says %q, want \"Switch record\"", path, got)
+		}
+	}
+	if n := doc(t, f.get(t, "/record", janeCookie)).Find(`a[href="/acting-for"]`).Length(); n != 0 {
+		t.Errorf("Jane, who helps no one, is offered %d links to switch record", n)
+	}
+	// The banner's link offers "yourself" only to someone with a record of their own.
+	john := f.newCarer(t, "John")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	for _, tt := range []struct {
+		who  carerSession
+		want string
+	}{
+		{john, "Switch to someone else"},
+		{amir, "Switch to someone else or to yourself"},
+	} {
+		if err := f.db.SetActingFor(ctx, tt.who.id, tt.who.acct.ID, f.grantOf(t, tt.who)); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(strings.Fields(doc(t, f.get(t, "/record", tt.who.cookie)).Find(".mcr-acting-banner a").Text()), " "); got != tt.want {
+			t.Errorf("%s's banner link says %q, want %q", tt.who.acct.DisplayName, got, tt.want)
+		}
+	}
+}
+
+// grantOf is the id of the carer's one active access.
+func (f *fixture) grantOf(t *testing.T, carer carerSession) int64 {
+	t.Helper()
+	grants, err := f.db.ActiveGrantsForAccount(context.Background(), carer.acct.ID)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("%s's active access: %+v, %v", carer.acct.DisplayName, grants, err)
+	}
+	return grants[0].ID
+}

@@ -148,6 +148,12 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner
 		p.For = subject(c)
 		p.OwnRecord = acct.PersonID != 0
+		p.HelpsOthers = p.Acting != nil // acting for someone: they may switch
+		if !p.HelpsOthers {
+			// Someone on their own record who also helps others needs a way back to them.
+			grants, err := s.db.ActiveGrantsForAccount(c.Request().Context(), acct.ID)
+			p.HelpsOthers = err == nil && len(grants) > 0
+		}
 	}
 	return p
 }
