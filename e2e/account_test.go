@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -365,25 +364,8 @@ func (tb *tab) addCredential(id webauthn.AuthenticatorID, cred *webauthn.Credent
 
 // ageSignIn moves the tab's session's sign-in back by d in the portal's
 // SQLite file, as if the person had signed in that long ago and kept using the
-// portal since. The session is the one whose CSRF token the page carries.
+// portal since.
 func ageSignIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
 	t.Helper()
-	token := eval[string](tb, `document.querySelector('meta[name="csrf-token"]')?.content ?? ''`)
-	if token == "" {
-		t.Fatalf("%s carries no CSRF token to find its session by", tb.location())
-	}
-	conn, err := sql.Open("sqlite3", "file:"+p.DB+"?_busy_timeout=5000")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// The store's own format (store.formatTime): UTC with nanoseconds.
-	signedIn := time.Now().Add(-d).UTC().Format("2006-01-02T15:04:05.000000000Z")
-	res, err := conn.Exec(`UPDATE sessions SET created_at = ? WHERE csrf_token = ? AND account_id IS NOT NULL`, signedIn, token)
-	if err != nil {
-		t.Fatalf("age the session: %v", err)
-	}
-	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("aged %d signed-in sessions with the page's CSRF token, want 1", n)
-	}
+	setSessionTime(t, p, tb, "created_at", time.Now().Add(-d))
 }

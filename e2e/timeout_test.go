@@ -22,35 +22,25 @@ func TestSessionTimeoutWarning(t *testing.T) {
 	p, tb, _ := signedInTo(t, startPortalIn(t, t.TempDir(), "--session-idle", "30s"))
 	wantPage(tb, "/carers/invite", tb.navigate(p.BaseURL+"/carers/invite").Status)
 	tb.do("type a name", chromedp.SendKeys(chromedp.CSS("#carer-name"), "Mary Smith"))
-	until := func(what, cond string, within time.Duration) {
-		tb.t.Helper()
-		deadline := time.Now().Add(within)
-		for !eval[bool](tb, cond) {
-			if time.Now().After(deadline) {
-				tb.t.Fatalf("%s: not within %s", what, within)
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
 	const open = `document.getElementById('session-timeout').matches(':modal')`
 	stays := func(how string, key ...chromedp.Action[chromedp.Void]) {
 		tb.t.Helper()
-		until("the warning", open, 25*time.Second)
+		tb.until("the warning", open, 25*time.Second)
 		if !eval[bool](tb, `document.getElementById('session-timeout').contains(document.activeElement)`) {
 			t.Errorf("the focus is not in the warning: on %s", tb.focused())
 		}
 		tb.do(how, key...)
-		until("the warning closing after "+how, `!document.getElementById('session-timeout').open`, 10*time.Second)
+		tb.until("the warning closing after "+how, `!document.getElementById('session-timeout').open`, 10*time.Second)
 		if got := value(tb, "#carer-name"); got != "Mary Smith" || tb.path() != "/carers/invite" {
 			t.Errorf("after %s: on %s with the name %q; want the same page, the name kept", how, tb.path(), got)
 		}
 	}
 	stays("stay signed in", chromedp.Focus(chromedp.CSS(`#session-timeout form button`)), chromedp.KeyEvent(kb.Enter))
-	until("the second warning", open, 25*time.Second)
+	tb.until("the second warning", open, 25*time.Second)
 	tb.checkPage()
 	stays("Escape", chromedp.KeyEvent(kb.Escape))
 
-	until("the warning saying the person has been signed out", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 45*time.Second)
+	tb.until("the warning saying the person has been signed out", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 45*time.Second)
 	tb.checkPage()
 	if eval[bool](tb, open) {
 		t.Error("once signed out the message is still modal: the page cannot be used")
@@ -76,16 +66,6 @@ func TestSessionTimeoutWarning(t *testing.T) {
 // shortest idle time it takes, 30 s.
 func TestWarningNearTheLongestSession(t *testing.T) {
 	p, tb, _ := signedInTo(t, startPortalIn(t, t.TempDir(), "--session-idle", "30s"))
-	until := func(what, cond string, within time.Duration) {
-		tb.t.Helper()
-		deadline := time.Now().Add(within)
-		for !eval[bool](tb, cond) {
-			if time.Now().After(deadline) {
-				tb.t.Fatalf("%s: not within %s", what, within)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
 	const (
 		dialog = `document.getElementById('session-timeout')`
 		saying = dialog + `.open && ` + dialog + `.innerText.includes('You cannot stay signed in any longer')`
@@ -114,13 +94,13 @@ func TestWarningNearTheLongestSession(t *testing.T) {
 		}
 		tb.checkPage()
 		tb.do("press Escape", chromedp.KeyEvent(kb.Escape))
-		until(when+": Escape closing the warning", `!`+dialog+`.open`, 5*time.Second)
+		tb.until(when+": Escape closing the warning", `!`+dialog+`.open`, 5*time.Second)
 	}
 
 	// A page loaded 25 s before the session's absolute end, 5 s before its idle end.
 	endSessionIn(t, p, tb, 25*time.Second)
 	wantPage(tb, "/carers/invite", tb.navigate(p.BaseURL+"/carers/invite").Status)
-	until("the warning on a page loaded near the end", saying, 15*time.Second)
+	tb.until("the warning on a page loaded near the end", saying, 15*time.Second)
 	checkLast("loaded near the end")
 
 	// A page loaded with the absolute end far off, which then comes near (as
@@ -130,9 +110,9 @@ func TestWarningNearTheLongestSession(t *testing.T) {
 	wantPage(tb, "/carers/invite", tb.navigate(p.BaseURL+"/carers/invite").Status)
 	tb.do("type a name", chromedp.SendKeys(chromedp.CSS("#carer-name"), "Mary Smith"))
 	endSessionIn(t, p, tb, 24*time.Second)
-	until("the warning", dialog+`.matches(':modal')`, 25*time.Second)
+	tb.until("the warning", dialog+`.matches(':modal')`, 25*time.Second)
 	tb.do("stay signed in", chromedp.Focus(chromedp.CSS(`#session-timeout form button`)), chromedp.KeyEvent(kb.Enter))
-	until("the warning saying the session cannot go on", saying, 10*time.Second)
+	tb.until("the warning saying the session cannot go on", saying, 10*time.Second)
 	checkLast("after \"Stay signed in\"")
 	if !eval[bool](tb, `document.activeElement.id === 'carer-name'`) {
 		t.Errorf("once the warning closed the focus is on %s; want the name typed in, where it was", tb.focused())
@@ -145,20 +125,34 @@ func TestWarningNearTheLongestSession(t *testing.T) {
 		t.Errorf("Tab after the warning moved the focus to %s; want the next part of the page", tb.focused())
 	}
 
-	until("the warning saying the person has been signed out", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 25*time.Second)
+	tb.until("the warning saying the person has been signed out", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 25*time.Second)
 	if !eval[bool](tb, `document.activeElement.id === 'session-ended-heading'`) {
 		t.Errorf("once signed out the focus is on %s; want the heading saying so", tb.focused())
 	}
 	tb.do("press Escape", chromedp.KeyEvent(kb.Escape))
-	until("Escape closing the message saying the person has been signed out", `!`+dialog+`.open`, 5*time.Second)
+	tb.until("Escape closing the message saying the person has been signed out", `!`+dialog+`.open`, 5*time.Second)
 	time.Sleep(2 * time.Second)
 	wantPage(tb, "/signin", tb.navigate(p.BaseURL+"/account").Status)
 }
 
+// until waits for the script cond to be true on the page.
+func (tb *tab) until(what, cond string, within time.Duration) {
+	tb.t.Helper()
+	waitFor(tb.t, within, what, func() bool { return eval[bool](tb, cond) })
+}
+
 // endSessionIn moves the absolute end of the tab's session to d from now in
 // the portal's SQLite file, as if the person had signed in nearly 12 hours
-// ago. The session is the one whose CSRF token the page carries.
+// ago.
 func endSessionIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
+	t.Helper()
+	setSessionTime(t, p, tb, "expires_at", time.Now().Add(d))
+}
+
+// setSessionTime sets one of the times (column) of the tab's session in the
+// portal's SQLite file. The session is the signed-in one whose CSRF token
+// the page carries.
+func setSessionTime(t *testing.T, p *portal, tb *tab, column string, at time.Time) {
 	t.Helper()
 	token := eval[string](tb, `document.querySelector('meta[name="csrf-token"]')?.content ?? ''`)
 	if token == "" {
@@ -170,12 +164,11 @@ func endSessionIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
 	}
 	defer conn.Close()
 	// The store's own format (store.formatTime): UTC with nanoseconds.
-	ends := time.Now().Add(d).UTC().Format("2006-01-02T15:04:05.000000000Z")
-	res, err := conn.Exec(`UPDATE sessions SET expires_at = ? WHERE csrf_token = ? AND account_id IS NOT NULL`, ends, token)
+	res, err := conn.Exec(`UPDATE sessions SET `+column+` = ? WHERE csrf_token = ? AND account_id IS NOT NULL`, at.UTC().Format("2006-01-02T15:04:05.000000000Z"), token)
 	if err != nil {
-		t.Fatalf("move the session's end: %v", err)
+		t.Fatalf("set the session's %s: %v", column, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("moved the end of %d signed-in sessions with the page's CSRF token, want 1", n)
+		t.Fatalf("set %s of %d signed-in sessions with the page's CSRF token, want 1", column, n)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
@@ -56,21 +55,11 @@ func TestEntryPagesAreOwnOnly(t *testing.T) {
 func TestEntryTitlesSayTheDate(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	var res []fhir.Resource
-	for _, r := range []string{
+	f.importJSON(t, "gp",
 		`{"resourceType":"Encounter","id":"v1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Follow-up visit"}],"subject":{"reference":"Patient/jane"},"period":{"start":"2025-09-15"}}`,
 		`{"resourceType":"Encounter","id":"v2","status":"finished","class":{"code":"AMB"},"type":[{"text":"Follow-up visit"}],"subject":{"reference":"Patient/jane"},"period":{"start":"2024-03-01T10:30:00Z"}}`,
 		`{"resourceType":"Encounter","id":"v3","status":"finished","class":{"code":"AMB"},"type":[{"text":"Follow-up visit"}],"subject":{"reference":"Patient/jane"}}`,
-	} {
-		p, err := fhir.ParseResource([]byte(r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res = append(res, p)
-	}
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-		t.Fatal(err)
-	}
+	)
 	sp, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionEncounters, 1, 50)
 	if err != nil {
 		t.Fatal(err)

@@ -15,24 +15,13 @@ import (
 // (WCAG 2.4.4): two appointments of one name differ by their date, and a
 // trend's results name the test as well as the date.
 func TestLinksToEntriesSayWhichOne(t *testing.T) {
-	ctx := context.Background()
 	f := newFixture(t)
-	var res []fhir.Resource
-	for _, r := range []string{
+	f.importJSON(t, "gp",
 		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Encounter for check up"}],"subject":{"reference":"Patient/jane"},"period":{"start":"2024-03-01"}}`,
 		`{"resourceType":"Encounter","id":"e2","status":"finished","class":{"code":"AMB"},"type":[{"text":"Encounter for check up"}],"subject":{"reference":"Patient/jane"},"period":{"start":"2025-04-02"}}`,
 		`{"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},"subject":{"reference":"Patient/jane"},"effectiveDateTime":"2024-03-01","valueQuantity":{"value":70,"unit":"/min"}}`,
 		`{"resourceType":"Observation","id":"o2","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"8867-4","display":"Heart rate"}]},"subject":{"reference":"Patient/jane"},"effectiveDateTime":"2025-04-02","valueQuantity":{"value":72,"unit":"/min"}}`,
-	} {
-		p, err := fhir.ParseResource([]byte(r))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res = append(res, p)
-	}
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-		t.Fatal(err)
-	}
+	)
 	jane := f.signIn(t, f.jane)
 	names := func(path, selector string) []string {
 		t.Helper()
@@ -55,5 +44,21 @@ func TestLinksToEntriesSayWhichOne(t *testing.T) {
 	got = names(trend, "tbody th a")
 	if len(got) != 2 || !strings.HasPrefix(got[0], "Heart rate result of ") {
 		t.Errorf("the trend's links read %q; want each to name the test and its date", got)
+	}
+}
+
+// importJSON stores the resources, given as JSON, from the source.
+func (f *fixture) importJSON(t *testing.T, source string, resources ...string) {
+	t.Helper()
+	var res []fhir.Resource
+	for _, r := range resources {
+		p, err := fhir.ParseResource([]byte(r))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res = append(res, p)
+	}
+	if _, err := f.db.ImportResources(context.Background(), store.ImportOptions{Source: source}, "test", res); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,11 +58,7 @@ func TestPollDelayJitter(t *testing.T) {
 // for again after the lines already done.
 func TestDeleteNDJSON(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempStore(t)
 	opts := store.ImportOptions{Source: "region"}
 	cached := []string{`{"resourceType":"Patient","id":"p1","name":[{"family":"Smith"}]}`}
 	for i := 1; i <= 8; i++ {

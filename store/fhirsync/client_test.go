@@ -858,11 +858,7 @@ func TestCancelledCallStopsWaiting(t *testing.T) {
 // calls it again as soon as an operator lifts the hold.
 func TestHoldsAreSharedAndCanBeLifted(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempStore(t)
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)

@@ -18,11 +18,7 @@ import (
 func personWithSources(t *testing.T, names ...string) (*store.DB, []store.Source, store.Person) {
 	t.Helper()
 	ctx := t.Context()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := tempStore(t)
 	var srcs []store.Source
 	for _, name := range names {
 		src, err := db.AddSource(ctx, store.Source{Name: name, BaseURL: "http://127.0.0.1:1/fhir"})
@@ -94,11 +90,7 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 // of an identifier, rather than that the source has no record of them.
 func TestWorkerLogsWhoWasNotLookedFor(t *testing.T) {
 	ctx := t.Context()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempStore(t)
 	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "http://127.0.0.1:1/fhir"})
 	if err != nil {
 		t.Fatal(err)
@@ -156,4 +148,15 @@ func TestPullAllSkipsFreshSources(t *testing.T) {
 	if after["b-stale"] == "" {
 		t.Error("b-stale, never pulled, was not pulled")
 	}
+}
+
+// tempStore is a new store in a file of the test's own, closed when it ends.
+func tempStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
