@@ -212,6 +212,9 @@ func (db *DB) LiftHold(ctx context.Context, name string) (time.Time, error) {
 		if _, err := tx.ExecContext(ctx, `UPDATE sources SET held_until = '' WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("lift the hold: %w", err)
 		}
+		if held.IsZero() {
+			return nil // nothing was held off: deliveries keep their times
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?1 WHERE source_id = ?2 AND status = 'waiting' AND next_attempt_at > ?1`,
 			formatTime(now), id)
 		return err

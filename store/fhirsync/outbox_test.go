@@ -221,6 +221,14 @@ func TestPushWaitsAsTheSourceAsks(t *testing.T) {
 		t.Errorf("the delivery says %q, want that the source asked us to wait", d.LastError)
 	}
 	f.proxy.SetFaults(upstream.Faults{})
+	// This pusher keeps no hold for other processes: releasing a source that
+	// holds nothing leaves its deliveries' times alone.
+	if held, err := f.db.LiftHold(ctx, "yh"); err != nil || !held.IsZero() {
+		t.Fatalf("LiftHold with no hold kept: %v %v", held, err)
+	}
+	if sum, err := p.PushDue(ctx); err != nil || sum != (fhirsync.PushSummary{}) {
+		t.Fatalf("after releasing a source that held nothing: %+v %v, want nothing due", sum, err)
+	}
 	f.advance(d.NextAttemptAt.Sub(f.clock()) + time.Second)
 	if sum, err := p.PushDue(ctx); err != nil || sum.Sent != 1 {
 		t.Fatalf("after the wait: %+v %v", sum, err)
