@@ -242,10 +242,10 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 
 // updateSession runs query, an UPDATE of one session, in tx: a session that
 // is no longer there has ended, which the person is told.
-// renewSessionID gives a signed-out session a new id, keeping everything else
-// (its CSRF token, times and what it holds), and returns the id: once a code
-// has proved who someone is, the id from before, which another could have
-// planted in their browser, is worth nothing. A signed-in session keeps its
+// renewSessionID gives a signed-out session a new id and CSRF token, keeping
+// everything else (its times and what it holds), and returns the id: once a
+// code has proved who someone is, the id from before, which another could
+// have planted in their browser, is worth nothing. A signed-in session keeps its
 // id, given at sign-in once a passkey proved who it is (RotateSession). A
 // session that has ended gives ENOTFOUND.
 func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
@@ -260,7 +260,8 @@ func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, erro
 		return oldID, nil
 	}
 	id := randomToken()
-	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ? WHERE id_hash = ?`, hashToken(id), hashToken(oldID)); err != nil {
+	// A new CSRF token too: whoever planted the id knew the old one.
+	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, csrf_token = ? WHERE id_hash = ?`, hashToken(id), randomToken(), hashToken(oldID)); err != nil {
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ?`, hashToken(id), hashToken(oldID)); err != nil {

@@ -455,7 +455,10 @@ func TestCodesGiveTheSessionANewID(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newPasskeyBrowser(t, f.handler)
-			c.page(tt.page)
+			// A code is spent once: a double click does not send it twice.
+			if form := c.page(tt.page).Body.String(); !strings.Contains(form, `data-prevent-double-click="true" type="submit">Continue</button>`) {
+				t.Errorf("%s: the Continue button does not ignore a double click", tt.page)
+			}
 			planted := *c.cookie // what another could have set, or copied, before the code
 			if rec := c.form(tt.page, url.Values{"code": {tt.code}, "day": {tt.day}, "month": {tt.month}, "year": {tt.year}}); rec.Code != http.StatusSeeOther {
 				t.Fatalf("code form: %d %s", rec.Code, rec.Body.String())
@@ -463,11 +466,15 @@ func TestCodesGiveTheSessionANewID(t *testing.T) {
 			if c.cookie == nil || c.cookie.Value == planted.Value {
 				t.Fatal("the session kept the cookie it had before the code")
 			}
+			plantedCSRF := c.csrf
 			if rec := c.page(tt.next); rec.Code != http.StatusOK {
 				t.Fatalf("%s with the new cookie: %d", tt.next, rec.Code)
 			}
+			if c.csrf == plantedCSRF {
+				t.Error("the session kept the CSRF token it had before the code")
+			}
 			other := newPasskeyBrowser(t, f.handler)
-			other.cookie, other.csrf = &planted, c.csrf
+			other.cookie, other.csrf = &planted, plantedCSRF
 			if rec := other.page(tt.next); rec.Code == http.StatusOK {
 				t.Errorf("%s with the cookie from before the code: 200, want it refused", tt.next)
 			}
