@@ -13,7 +13,12 @@ import (
 
 // ImportOptions says where resources come from and how people are linked.
 type ImportOptions struct {
-	Source      string   // source name, e.g. "meanwood-gp"; created when new
+	Source string // source name, e.g. "meanwood-gp"; created when new
+	// SourceID, for what a sync fetched, is the id of the source it came
+	// from: one removed meanwhile (portal source remove) is not made again
+	// by name, and nothing is stored (ENOTFOUND). Zero for an import of
+	// files, which makes the source when new.
+	SourceID    int64
 	OrgName     string   // organisation people see for the source; kept as it is when ""
 	LinkSystems []string // identifier systems that link persons across sources besides the NHS number
 	// IndexNames has the import index again, in its transaction, the entries
@@ -119,6 +124,9 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	out := ImportResult{ByType: map[string]int{}}
 	if strings.TrimSpace(opts.Source) == "" {
 		return out, Errorf(EINVALID, "A source name is needed to import.")
+	}
+	if err := sourceStillThere(ctx, tx, opts.SourceID, opts.Source); err != nil {
+		return out, err
 	}
 	if bulk {
 		if err := noteBulkAlive(ctx, tx, now); err != nil {
@@ -508,6 +516,23 @@ func resolvePatient(ref string, patients map[string]string) string {
 }
 
 // ensureSource returns the source's id, adding it when new.
+// sourceStillThere refuses what a sync fetched from the source with that id
+// and name once the source has been removed; an id of 0 (an import of
+// files) is never refused.
+func sourceStillThere(ctx context.Context, tx *sql.Tx, id int64, name string) error {
+	if id == 0 {
+		return nil
+	}
+	var there bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sources WHERE id = ? AND name = ?)`, id, name).Scan(&there); err != nil {
+		return err
+	}
+	if !there {
+		return Errorf(ENOTFOUND, "The source %q was removed while it was being synced: nothing more is stored from it.", name)
+	}
+	return nil
+}
+
 func ensureSource(ctx context.Context, tx *sql.Tx, now, name, org string) (int64, error) {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, created_at) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET org_name = CASE WHEN excluded.org_name = '' THEN org_name ELSE excluded.org_name END`, name, org, now)

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -190,9 +192,9 @@ func (db *DB) SourceHeldUntil(ctx context.Context, sourceID int64) (time.Time, e
 
 // LiftHold lets the source be called again now, although it asked us to
 // wait (an operator knows it is ready sooner): syncs may call it at once,
-// and its consent deliveries waiting for a later try are due now, as a
-// pusher's start makes them (ReleaseConsentClaims). It returns the time the
-// source had asked to be left alone until, zero when it had not.
+// and its consent deliveries put off until the hold's end are due now. It
+// returns the time the source had asked to be left alone until, zero when
+// it had not.
 func (db *DB) LiftHold(ctx context.Context, name string) (time.Time, error) {
 	var held time.Time
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -215,8 +217,11 @@ func (db *DB) LiftHold(ctx context.Context, name string) (time.Time, error) {
 		if held.IsZero() {
 			return nil // nothing was held off: deliveries keep their times
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?1 WHERE source_id = ?2 AND status = 'waiting' AND next_attempt_at > ?1`,
-			formatTime(now), id)
+		// Only deliveries put off by the hold (to its end, or a back-off past
+		// it): one claimed for sending has a lease that ends sooner, and made due
+		// now it could be claimed, and sent, twice.
+		_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?1 WHERE source_id = ?2 AND status = 'waiting' AND next_attempt_at >= ?3`,
+			formatTime(now), id, formatTime(held))
 		return err
 	})
 	return held, err
@@ -277,12 +282,8 @@ type Rejected struct {
 // PageUpdate is one fetched page to apply: what came, what upstream deleted,
 // what could not be read, and the checkpoint that follows it.
 type PageUpdate struct {
-	Source string // source name
-	// SourceID, for a page a sync fetched, is the id of the source it
-	// fetched it from: one removed meanwhile (portal source remove) is not
-	// made again by name, and the page is refused (ENOTFOUND). Zero for an
-	// import, which makes the source when new.
-	SourceID     int64
+	Source       string // source name
+	SourceID     int64  // ImportOptions.SourceID
 	OrgName      string // the organisation people see for the source, if this names it (portal import --org)
 	IndexNames   bool   // ImportOptions.IndexNames
 	PersonID     int64
@@ -324,14 +325,8 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
-		if u.SourceID != 0 {
-			var there bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM sources WHERE id = ? AND name = ?)`, u.SourceID, u.Source).Scan(&there); err != nil {
-				return err
-			}
-			if !there {
-				return Errorf(ENOTFOUND, "The source %q was removed while it was being synced: nothing more is stored from it.", u.Source)
-			}
+		if err := sourceStillThere(ctx, tx, u.SourceID, u.Source); err != nil {
+			return err
 		}
 		sourceID, err := ensureSource(ctx, tx, now, u.Source, u.OrgName)
 		if err != nil {
@@ -353,7 +348,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, OrgName: u.OrgName, LinkSystems: u.LinkSystems, IndexNames: u.IndexNames}, u.Origin, prepared, u.Bulk)
+		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, SourceID: u.SourceID, OrgName: u.OrgName, LinkSystems: u.LinkSystems, IndexNames: u.IndexNames}, u.Origin, prepared, u.Bulk)
 		if err != nil {
 			return err
 		}
@@ -496,23 +491,46 @@ type SyncStatus struct {
 // already, in this process or another: it is left to that one.
 var ErrSyncUnderWay = errors.New("a sync of this person from this source is under way already")
 
+// RunnerID names this process as the runner of the syncs it marks running
+// (SyncStarted): what it is ("serve", "portal sync") and its process id, by
+// which another process tells a mark left by one that was killed.
+func RunnerID(what string) string { return fmt.Sprintf("%s %d", what, os.Getpid()) }
+
+// runnerGone says whether the process named by a running mark's RunnerID
+// has stopped: it names none (a mark set before migration 0030), or its
+// process id is not alive. The database is a file on this machine, so every
+// process that writes it runs here too (but a process in another container
+// sharing the file counts as gone).
+func runnerGone(by string) bool {
+	pid, err := strconv.Atoi(by[strings.LastIndexByte(by, ' ')+1:])
+	if err != nil || pid <= 0 {
+		return true
+	}
+	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+}
+
 // SyncStarted records that a sync of the person from the source has begun,
-// run by by ("serve" or "portal sync", see ClearRunning), unless one marked
-// running less than RunningMarkLife ago is under way: then it returns
-// ErrSyncUnderWay, so the same pull never runs twice at once.
+// run by by (RunnerID), unless another is under way: marked running less
+// than RunningMarkLife ago by a process still running. Then it returns
+// ErrSyncUnderWay, so the same pull never runs twice at once; a killed one's
+// is taken over at once.
 func (db *DB) SyncStarted(ctx context.Context, sourceID, personID int64, by string) error {
-	now := db.now()
-	res, err := db.db.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, running_since, running_by, last_attempt_at) VALUES (?1, ?2, ?3, ?4, ?3)
-ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.running_since, running_by = excluded.running_by, last_attempt_at = excluded.last_attempt_at
-WHERE sync_status.running_since = '' OR sync_status.running_since < ?5`,
-		sourceID, personID, formatTime(now), by, formatTime(now.Add(-RunningMarkLife)))
-	if err != nil {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		now := db.now()
+		var since, owner string
+		err := tx.QueryRowContext(ctx, `SELECT running_since, running_by FROM sync_status WHERE source_id = ? AND person_id = ?`,
+			sourceID, personID).Scan(&since, &owner)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if since != "" && since >= formatTime(now.Add(-RunningMarkLife)) && !runnerGone(owner) {
+			return ErrSyncUnderWay
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, running_since, running_by, last_attempt_at) VALUES (?1, ?2, ?3, ?4, ?3)
+ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.running_since, running_by = excluded.running_by, last_attempt_at = excluded.last_attempt_at`,
+			sourceID, personID, formatTime(now), by)
 		return err
-	}
-	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return ErrSyncUnderWay
-	}
-	return err
+	})
 }
 
 // SyncFinished records how a sync ended: errText is "" on success, else what
@@ -551,15 +569,45 @@ func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64) error {
 // stoppedSync is how a sync stopped part way is noted (SyncStopped).
 const stoppedSync = `running_since = '', last_attempt_at = last_success_at`
 
-// ClearRunning forgets syncs marked running by by that has stopped (serve,
-// at its start, after it was killed, clears "serve"'s): each was stopped part
-// way, as SyncStopped notes a sync stopped in good order, so its attempt
-// counts for nothing. Marks of no one (set before migration 0030) go too.
-// Another runner's, such as a portal sync still running, stand; one left by
-// a killed portal sync lasts RunningMarkLife.
-func (db *DB) ClearRunning(ctx context.Context, by string) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE running_since != '' AND running_by IN (?, '')`, by)
-	return err
+// ClearRunning forgets syncs marked running by processes that have stopped
+// (runnerGone): serve, at its start after it was killed, and in its rounds,
+// so a sync a killed process left counts as no longer running at once.
+// Each was stopped part way, as SyncStopped notes a sync stopped in good
+// order, so its attempt counts for nothing. A portal sync still running
+// beside serve keeps its marks.
+func (db *DB) ClearRunning(ctx context.Context) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT source_id, person_id, running_by FROM sync_status WHERE running_since != ''`)
+		if err != nil {
+			return err
+		}
+		type mark struct {
+			source, person int64
+			by             string
+		}
+		var gone []mark
+		for rows.Next() {
+			var m mark
+			if err := rows.Scan(&m.source, &m.person, &m.by); err != nil {
+				rows.Close()
+				return err
+			}
+			if runnerGone(m.by) {
+				gone = append(gone, m)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, m := range gone {
+			if _, err := tx.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE source_id = ? AND person_id = ? AND running_by = ?`,
+				m.source, m.person, m.by); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // SyncStatuses returns the person's sync state with every FHIR server source.
@@ -753,12 +801,18 @@ GROUP BY type, resource_id HAVING MAX(retried_at) < ? ORDER BY MAX(retried_at), 
 	return out, rows.Err()
 }
 
-// RejectedRetried notes that a resource kept aside was read again and is
-// still unreadable, or refused: RetryDue leaves it for RetryRejectedAfter.
-func (db *DB) RejectedRetried(ctx context.Context, sourceID int64, resourceType, id string) error {
+// RejectedRetried notes that a resource kept aside was read again, by the
+// person's sync, and is still unreadable, or refused: RetryDue leaves it
+// for RetryRejectedAfter. The sync is running still, as a page stored says
+// (renewRunningSQL).
+func (db *DB) RejectedRetried(ctx context.Context, sourceID, personID int64, resourceType, id string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE rejected_resources SET retried_at = ? WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = ''`,
-			db.stamp(), sourceID, resourceType, id)
+		now := db.stamp()
+		if _, err := tx.ExecContext(ctx, `UPDATE rejected_resources SET retried_at = ? WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = ''`,
+			now, sourceID, resourceType, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, renewRunningSQL, now, sourceID, personID)
 		return err
 	})
 }

@@ -142,7 +142,7 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 			return db.SyncStopped(ctx, src.ID, person.ID)
 		}},
 		{"the process was killed", func(ctx context.Context, db *store.DB, _ store.Source, _ store.Person) error {
-			return db.ClearRunning(ctx, "serve")
+			return db.ClearRunning(ctx)
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,9 +181,10 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 }
 
 // A sync marked running is not started again beside itself, by this process
-// or another, until it ends or its mark is left behind; serve's start clears
-// only the marks of a serve (or of no one), never a portal sync's still
-// running.
+// or another, while the process that marked it runs and its mark is fresh;
+// one a killed process left is taken over at once, and serve (at its start
+// and in its rounds) clears only the marks of processes that have stopped,
+// never a portal sync's still running.
 func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -198,39 +199,44 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 		}
 		return sts[0].RunningSince
 	}
-	if err := db.SyncStarted(ctx, src.ID, person.ID, "portal sync"); err != nil {
+	live, killed := store.RunnerID("portal sync"), "portal sync 1073741824" // this process; no process
+	if err := db.SyncStarted(ctx, src.ID, person.ID, live); err != nil {
 		t.Fatal(err)
 	}
 	since := running()
 	now = now.Add(time.Minute)
-	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); !errors.Is(err, store.ErrSyncUnderWay) {
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 1"); !errors.Is(err, store.ErrSyncUnderWay) {
 		t.Errorf("a second start beside a running sync: %v, want ErrSyncUnderWay", err)
 	}
-	if err := db.ClearRunning(ctx, "serve"); err != nil {
+	if err := db.ClearRunning(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := running(); got != since {
-		t.Errorf("serve's start cleared a running portal sync's mark: running since %q, want %q", got, since)
+		t.Errorf("serve cleared a running portal sync's mark: running since %q, want %q", got, since)
 	}
-	// Left behind by a killed portal sync: it lasts RunningMarkLife.
+	// Left behind by a process still running (its pull stalled): it lasts RunningMarkLife.
 	now = now.Add(store.RunningMarkLife)
-	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
-		t.Errorf("a start after the mark was left behind: %v", err)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, killed); err != nil {
+		t.Errorf("a start after the mark grew old: %v", err)
 	}
-	// serve's own, left by a killed serve, go at its start.
-	if err := db.ClearRunning(ctx, "serve"); err != nil {
-		t.Fatal(err)
-	}
-	if got := running(); got != "" {
-		t.Errorf("serve's start left its own mark: running since %q", got)
-	}
-	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
-		t.Errorf("a start after the mark was cleared: %v", err)
+	// Left by a killed process: taken over at once, and cleared by serve.
+	now = now.Add(time.Minute)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, live); err != nil {
+		t.Errorf("a start beside a killed process's mark: %v", err)
 	}
 	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SyncStarted(ctx, src.ID, person.ID, "portal sync"); err != nil {
-		t.Errorf("a start after the last finished: %v", err)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, killed); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClearRunning(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != "" {
+		t.Errorf("serve left a killed process's mark: running since %q", got)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 1"); err != nil {
+		t.Errorf("a start after the mark was cleared: %v", err)
 	}
 }

@@ -152,8 +152,8 @@ func TestApplyPageIsAtomic(t *testing.T) {
 	}
 }
 
-// A page a sync fetched from a source removed meanwhile is refused: the
-// source is not made again by name.
+// A page a sync fetched, or a bulk load's batch, from a source removed
+// meanwhile is refused: the source is not made again by name.
 func TestPageFromARemovedSourceIsRefused(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -167,6 +167,10 @@ func TestPageFromARemovedSourceIsRefused(t *testing.T) {
 	page := store.PageUpdate{Source: "gp", SourceID: old.ID, ResourceType: "Observation", Origin: "http://localhost:9/fhir/Observation"}
 	if _, err := db.ApplyPage(ctx, page); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Errorf("a page from the removed source: %v, want it refused", err)
+	}
+	// Nor does a batch of a bulk load.
+	if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: "gp", SourceID: old.ID}, "Patient.ndjson lines 1-2", nil); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("a bulk batch from the removed source: %v, want it refused", err)
 	}
 	if _, err := db.SourceByName(ctx, "gp"); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Errorf("the removed source was made again: %v", err)

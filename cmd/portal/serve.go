@@ -123,7 +123,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { defer close(spoolDone); db.MoveAccessSpoolEvery(spoolCtx, 250*time.Millisecond, log) }()
 	defer func() { stopSpool(); <-spoolDone }() // after the last request, before the database closes
 	clients := fhirsync.NewClients(getenv, fhirsync.ClientOptions{Holds: db, Log: log})
-	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems, Runner: "serve"}
+	puller := &fhirsync.Puller{DB: db, Client: clients.Get, LinkSystems: cfg.LinkSystems, Runner: store.RunnerID("serve")}
 	worker := fhirsync.NewWorker(puller, log, fhirsync.WorkerOptions{Concurrency: cfg.SyncWorkers, Freshness: cfg.Freshness})
 	srv, err := web.New(web.Config{Origin: cfg.Origin, RPID: cfg.RPID, Demo: cfg.Demo, HashKey: hashKey, BlockKey: blockKey, Sync: worker, TrustedProxies: cfg.Proxies,
 		SessionPolicy: policy}, db, log)

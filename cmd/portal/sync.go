@@ -387,7 +387,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return err
 		}
-		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{FilesFrom: filesFrom, Holds: db, Log: log}).Get, LinkSystems: cfg.LinkSystems, Runner: "portal sync"}
+		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{FilesFrom: filesFrom, Holds: db, Log: log}).Get, LinkSystems: cfg.LinkSystems, Runner: store.RunnerID("portal sync")}
 		start := time.Now()
 		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, msg) })
 		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d deleted, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Deleted, sum.Rejected, time.Since(start).Round(time.Millisecond))
@@ -402,7 +402,7 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	cl := fhirsync.NewClients(getenv, fhirsync.ClientOptions{Holds: db, Log: log})
-	puller := &fhirsync.Puller{DB: db, Client: cl.Get, LinkSystems: cfg.LinkSystems, Runner: "portal sync"}
+	puller := &fhirsync.Puller{DB: db, Client: cl.Get, LinkSystems: cfg.LinkSystems, Runner: store.RunnerID("portal sync")}
 	if full {
 		puller.Reconcile = time.Nanosecond
 	}

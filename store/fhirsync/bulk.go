@@ -262,7 +262,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	}
 	files := importOrder(m.Output)
 	say("Export ready: %d files", len(files))
-	opts := store.ImportOptions{Source: src.Name, LinkSystems: p.LinkSystems}
+	opts := store.ImportOptions{Source: src.Name, SourceID: src.ID, LinkSystems: p.LinkSystems}
 	for _, f := range files {
 		start, lastSaid := time.Now(), time.Now()
 		res, err := p.importExportFile(ctx, c, opts, f, func(r store.ImportResult) {
@@ -286,7 +286,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	// while the export ran ends deleted.
 	for _, f := range m.Deleted {
 		start := time.Now()
-		res, err := p.deleteExportFile(ctx, c, src.Name, f)
+		res, err := p.deleteExportFile(ctx, c, opts, f)
 		sum.Deleted += res.Deleted
 		sum.Rejected += res.Rejected
 		sum.Pages += res.batches
@@ -368,9 +368,9 @@ func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.Imp
 
 // deleteExportFile removes from the cache the resources an export's deleted
 // file names.
-func (p *Puller) deleteExportFile(ctx context.Context, c *Client, source string, f ExportFile) (bulkResult, error) {
+func (p *Puller) deleteExportFile(ctx context.Context, c *Client, opts store.ImportOptions, f ExportFile) (bulkResult, error) {
 	return c.readExportFile(ctx, f, func(body io.Reader, origin string, skip int) (bulkResult, int, error) {
-		return deleteNDJSON(ctx, p.DB, source, origin, body, DefaultBulkBatch, skip)
+		return deleteNDJSON(ctx, p.DB, opts, origin, body, DefaultBulkBatch, skip)
 	})
 }
 
@@ -511,7 +511,7 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		switch {
 		case len(ch.rejected) > 0:
 			// The rare batch with a bad line: stored with its rejects in one transaction.
-			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, Origin: where, LinkSystems: opts.LinkSystems,
+			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, SourceID: opts.SourceID, Origin: where, LinkSystems: opts.LinkSystems,
 				Resources: ch.resources(), Prepared: ch.prepared, Rejected: ch.rejected, Bulk: true})
 		case len(ch.prepared) > 0:
 			res, err = db.ImportBulk(ctx, opts, where, ch.prepared)
@@ -663,7 +663,7 @@ func (l *ndjsonLines) read(ch *ndjsonChunk) {
 // earlier attempt: deleting again is harmless). A line or entry that does not
 // say what was deleted is kept aside as rejected. It returns the counts and
 // the number of the last line whose deletions are all stored.
-func deleteNDJSON(ctx context.Context, db *store.DB, source, origin string, r io.Reader, batch, skip int) (bulkResult, int, error) {
+func deleteNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch, skip int) (bulkResult, int, error) {
 	if batch <= 0 {
 		batch = DefaultBulkBatch
 	}
@@ -675,7 +675,7 @@ func deleteNDJSON(ctx context.Context, db *store.DB, source, origin string, r io
 	flush := func(upto int) error {
 		if len(refs)+len(rejected) > 0 {
 			where := fmt.Sprintf("%s lines %d-%d", origin, first, n)
-			res, err := db.ApplyPage(ctx, store.PageUpdate{Source: source, Origin: where, Deleted: refs, Rejected: rejected, Bulk: true})
+			res, err := db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, SourceID: opts.SourceID, Origin: where, Deleted: refs, Rejected: rejected, Bulk: true})
 			if err != nil {
 				return fmt.Errorf("storing %s: %w", where, err)
 			}

@@ -141,14 +141,15 @@ type Client struct {
 	filesFrom map[string]bool                           // ClientOptions.FilesFrom, as originOf writes them
 	jitter    func(ceiling time.Duration) time.Duration // tests replace it to see the ceilings
 
-	mu       sync.Mutex // guards the breaker below
-	failures int        // consecutive failed calls
-	open     bool
-	openedAt time.Time
-	trial    bool      // a half-open trial call is in flight
-	heldTill time.Time // the source asked, with Retry-After, not to be called before this
-	sourceID int64     // the source's id in the store, for ClientOptions.Holds; set by Clients
-	unkept   bool      // heldTill is not, or not yet, kept by ClientOptions.Holds: it stands whatever they say
+	mu         sync.Mutex // guards the breaker below
+	failures   int        // consecutive failed calls
+	open       bool
+	openedAt   time.Time
+	trial      bool      // a half-open trial call is in flight
+	heldTill   time.Time // the source asked, with Retry-After, not to be called before this
+	sourceID   int64     // the source's id in the store, for ClientOptions.Holds; set by Clients
+	unkeptTill time.Time // the latest hold heard here that ClientOptions.Holds does not keep yet, or could not: it stands whatever they say
+	holdGen    uint64    // raised each time this process raises heldTill, so a read of Holds begun before does not undo it
 }
 
 // maxResponseSize bounds one answer held in memory, so a broken server cannot exhaust it.
@@ -631,14 +632,16 @@ func (c *Client) holdOff(err error, wait time.Duration) error {
 
 // keepHold keeps the hold for other processes (ClientOptions.Holds). Until
 // that is done, and if it fails, this process's own hold stands whatever
-// they say (readHold), and the next hold is kept again.
+// they say (readHold), until its own end.
 func (c *Client) keepHold(until time.Time) {
 	keeper := c.opts.Holds
 	if keeper == nil || c.sourceID == 0 {
 		return
 	}
 	c.mu.Lock()
-	c.unkept = true
+	if until.After(c.unkeptTill) {
+		c.unkeptTill = until
+	}
 	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -648,28 +651,38 @@ func (c *Client) keepHold(until time.Time) {
 		return
 	}
 	c.mu.Lock()
-	c.unkept = false
+	if !c.unkeptTill.After(until) {
+		c.unkeptTill = time.Time{} // kept: the store's word stands now
+	}
 	c.mu.Unlock()
 }
 
 // readHold takes the source's hold from ClientOptions.Holds before a call:
 // another process may have heard it ask to wait, or an operator may have
 // lifted the hold (store.LiftHold). If the hold cannot be read, the one in
-// memory stands; so does one heard here and not yet kept.
+// memory stands; so does one heard here and not yet kept, and one this
+// process raised while the hold was being read.
 func (c *Client) readHold(ctx context.Context) {
 	keeper := c.opts.Holds
 	if keeper == nil || c.sourceID == 0 {
 		return
 	}
+	c.mu.Lock()
+	gen := c.holdGen
+	c.mu.Unlock()
 	until, err := keeper.SourceHeldUntil(ctx, c.sourceID)
 	if err != nil {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.unkept || until.After(c.heldTill) {
-		c.heldTill = until
+	if c.unkeptTill.After(until) {
+		until = c.unkeptTill
 	}
+	if c.holdGen != gen && c.heldTill.After(until) {
+		return // raised here meanwhile, after the read began
+	}
+	c.heldTill = until
 }
 
 // holdUntil refuses calls to the source until then, unless a later time
@@ -679,6 +692,7 @@ func (c *Client) holdUntil(until time.Time) time.Time {
 	defer c.mu.Unlock()
 	if until.After(c.heldTill) {
 		c.heldTill = until
+		c.holdGen++
 	}
 	return c.heldTill
 }

@@ -933,3 +933,118 @@ func TestHoldNotKeptIsLoggedAndStands(t *testing.T) {
 		t.Errorf("log: %q, want the hold that could not be kept", logged.String())
 	}
 }
+
+// gatedHolds are the store's holds with what a test needs around them: its
+// writes fail while failWrites is set, and afterRead, when set, runs after
+// each read of the hold, before the client has it.
+type gatedHolds struct {
+	*store.DB
+	failWrites atomic.Bool
+	afterRead  func()
+}
+
+func (g *gatedHolds) HoldSource(ctx context.Context, sourceID int64, until time.Time) error {
+	if g.failWrites.Load() {
+		return errors.New("database is locked")
+	}
+	return g.DB.HoldSource(ctx, sourceID, until)
+}
+
+func (g *gatedHolds) SourceHeldUntil(ctx context.Context, sourceID int64) (time.Time, error) {
+	until, err := g.DB.SourceHeldUntil(ctx, sourceID)
+	if g.afterRead != nil {
+		g.afterRead()
+	}
+	return until, err
+}
+
+// heldSource is a store with the source "gp" at srv, a client for it whose
+// holds go through g, and a search through that client.
+func heldSource(t *testing.T, srv *httptest.Server, clock *fakeClock) (*gatedHolds, store.Source, func() error) {
+	t.Helper()
+	g := &gatedHolds{DB: tempStore(t)}
+	g.SetClock(clock.Now)
+	src, err := g.AddSource(t.Context(), store.Source{Name: "gp", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClients(func(string) string { return "" }, ClientOptions{Holds: g, Now: clock.Now, MaxAttempts: 1}).Get(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, src, func() error {
+		_, err := c.Search(t.Context(), "Observation", url.Values{"patient": {"p1"}})
+		return err
+	}
+}
+
+// A hold this process could not keep stands only until its own end: a later
+// hold heard by another process, once lifted, no longer holds it off.
+func TestHoldNotKeptEndsWithItsTime(t *testing.T) {
+	ctx := t.Context()
+	clock := newFakeClock()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3600")
+			writeFHIR(w, http.StatusTooManyRequests, "")
+			return
+		}
+		writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
+	}))
+	defer srv.Close()
+	g, src, search := heldSource(t, srv, clock)
+	g.failWrites.Store(true)
+	if err := search(); !errors.Is(err, ErrAskedToWait) {
+		t.Fatalf("first search: %v, want the source asking to wait", err)
+	}
+	g.failWrites.Store(false)
+	clock.Add(2 * time.Hour)                                                      // the hold not kept is over
+	if err := g.HoldSource(ctx, src.ID, clock.Now().Add(time.Hour)); err != nil { // as another process does
+		t.Fatal(err)
+	}
+	if err := search(); !errors.Is(err, ErrAskedToWait) {
+		t.Errorf("while another process's hold stands: %v, want it refused", err)
+	}
+	if _, err := g.LiftHold(ctx, "gp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := search(); err != nil || n.Load() != 2 {
+		t.Errorf("after the hold was lifted: %v, %d requests; want the source called", err, n.Load())
+	}
+}
+
+// A read of the hold that began before another call here heard the source
+// ask to wait does not undo that hold.
+func TestStaleReadOfTheHoldKeepsANewOne(t *testing.T) {
+	clock := newFakeClock()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3600")
+			writeFHIR(w, http.StatusTooManyRequests, "")
+			return
+		}
+		writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
+	}))
+	defer srv.Close()
+	g, _, search := heldSource(t, srv, clock)
+	read, proceed := make(chan struct{}), make(chan struct{})
+	var reads atomic.Int32
+	g.afterRead = func() {
+		if reads.Add(1) == 1 {
+			close(read) // the first call has read "no hold"...
+			<-proceed   // ...and waits while the second hears the source ask to wait
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- search() }()
+	<-read
+	if err := search(); !errors.Is(err, ErrAskedToWait) {
+		t.Fatalf("second call: %v, want the source asking to wait", err)
+	}
+	close(proceed)
+	if err := <-done; !errors.Is(err, ErrAskedToWait) || n.Load() != 1 {
+		t.Errorf("the call whose read began before the hold: %v, %d requests; want it refused without asking", err, n.Load())
+	}
+}

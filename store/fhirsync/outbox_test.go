@@ -267,6 +267,27 @@ func TestPushAfterALiftedHold(t *testing.T) {
 	}
 }
 
+// TestLiftedHoldLeavesAClaimedDelivery: a delivery claimed for sending when
+// the hold is lifted keeps its lease, so no second pusher claims it and
+// sends it again.
+func TestLiftedHoldLeavesAClaimedDelivery(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	f.change(t, store.QuestionResearch, "no")
+	if err := f.db.HoldSource(ctx, f.src.ID, f.clock().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if claimed, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute); err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %+v %v", claimed, err)
+	}
+	if _, err := f.db.LiftHold(ctx, "yh"); err != nil {
+		t.Fatal(err)
+	}
+	if again, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute); err != nil || len(again) != 0 {
+		t.Errorf("claimed again while the first claim's lease lasts: %+v %v", again, err)
+	}
+}
+
 // TestPushAfterACrashIsExactlyOnce: the Consent reaches the source but the
 // sender dies before recording it (a killed process; then a dropped answer).
 // Sending again leaves exactly one Consent upstream.

@@ -41,9 +41,9 @@ type Puller struct {
 	Reconcile   time.Duration                           // how often a full listing looks for deletions; default 24 hours
 	LinkSystems []string
 	Now         func() time.Time
-	// Runner names who runs the pulls ("serve", "portal sync") in the marks
-	// of syncs running (store.SyncStarted), so serve's start clears only
-	// marks a killed serve left (store.ClearRunning).
+	// Runner names the process that runs the pulls (store.RunnerID) in the
+	// marks of syncs running (store.SyncStarted), so another process tells
+	// one under way from one a killed process left (store.ClearRunning).
 	Runner string
 }
 
@@ -605,7 +605,7 @@ func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source,
 		default:
 			// Still unreadable upstream, or refused, or not a resource that can be
 			// read: it stays aside, the others go on, and it waits its turn.
-			if err := p.DB.RejectedRetried(ctx, src.ID, r.Type, r.ID); err != nil {
+			if err := p.DB.RejectedRetried(ctx, src.ID, personID, r.Type, r.ID); err != nil {
 				return err
 			}
 			continue

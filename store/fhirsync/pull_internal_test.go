@@ -90,6 +90,13 @@ func TestRetryRejectedTakesTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	start := time.Now()
+	db.SetClock(func() time.Time { return start })
+	if err := db.SyncStarted(ctx, srcs[0].ID, person.ID, store.RunnerID("portal sync")); err != nil {
+		t.Fatal(err)
+	}
+	later := start.Add(9 * time.Minute)
+	db.SetClock(func() time.Time { return later })
 	p := &Puller{DB: db}
 	for range 3 { // three syncs
 		var sum Summary
@@ -104,7 +111,11 @@ func TestRetryRejectedTakesTurns(t *testing.T) {
 	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 0 {
 		t.Errorf("left to read again within the hour: %d (%v), want none", len(left), err)
 	}
-	db.SetClock(func() time.Time { return time.Now().Add(store.RetryRejectedAfter + time.Minute) })
+	// Reading them again, which stores nothing, keeps the sync marked running.
+	if sts, err := db.SyncStatuses(ctx, person.ID); err != nil || len(sts) == 0 || sts[0].RunningSince == "" || !sts[0].Running(later.Add(store.RunningMarkLife-time.Second)) {
+		t.Errorf("after reading kept-aside resources again: %+v, %v; want the sync marked running since %v", sts, err, later)
+	}
+	db.SetClock(func() time.Time { return later.Add(store.RetryRejectedAfter + time.Minute) })
 	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 200 {
 		t.Errorf("left to read again an hour later: %d (%v), want the 200 still unreadable", len(left), err)
 	}

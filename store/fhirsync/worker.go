@@ -113,7 +113,7 @@ func (w *Worker) stale(st store.SyncStatus, now time.Time) bool {
 // Run pulls queued persons until ctx ends. A pull in progress is cancelled;
 // its last stored page and checkpoint stand, so the next run resumes there.
 func (w *Worker) Run(ctx context.Context) {
-	if err := w.puller.DB.ClearRunning(ctx, w.puller.Runner); err != nil {
+	if err := w.puller.DB.ClearRunning(ctx); err != nil {
 		w.log.Error("clear running syncs", "err", err)
 	}
 	var wg sync.WaitGroup
@@ -132,7 +132,8 @@ func (w *Worker) Run(ctx context.Context) {
 }
 
 // RunPeriodic queues, every interval, the persons whose sessions were active
-// within the last active period, and finishes the work of a bulk load that
+// within the last active period, forgets syncs left running by a process
+// that was killed (store.ClearRunning), and finishes the work of a bulk load that
 // stopped half way (store.FinishStalledBulkLoad), until ctx ends; it returns
 // once that finishing has stopped too.
 func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
@@ -161,6 +162,11 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 			return
 		case <-t.C:
 			finish()
+			// A portal sync killed meanwhile left its syncs marked running: they
+			// are taken up again now, not when their marks grow old.
+			if err := w.puller.DB.ClearRunning(ctx); err != nil && ctx.Err() == nil {
+				w.log.Error("clear syncs left running", "err", err)
+			}
 			ids, err := w.puller.DB.RecentlyActivePersons(ctx, w.now().Add(-active))
 			if err != nil {
 				w.log.Error("recently active persons", "err", err)

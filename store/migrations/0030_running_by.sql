@@ -4,7 +4,8 @@
 -- ones a killed serve left behind. A portal sync running beside it lost its
 -- marks: pages stopped saying "Updating…", and serve's worker started a
 -- second pull of the same person and source beside it. A mark now says who
--- set it ('serve' or 'portal sync'), a sync is not started while another
--- holds a live mark (store.SyncStarted), and serve clears only marks of its
--- own, or of no one (set before this migration).
+-- set it (store.RunnerID: 'serve' or 'portal sync' and its process id), a
+-- sync is not started while a process still running holds a live mark
+-- (store.SyncStarted), and serve clears only the marks of processes that
+-- have stopped, or of no one (set before this migration).
 ALTER TABLE sync_status ADD COLUMN running_by TEXT NOT NULL DEFAULT '';
