@@ -148,6 +148,11 @@ func (s *Session) Enrol(code, birthDate string) (*Key, error) {
 	if status, b, err := s.PostForm("/enrol", form); err != nil || status != http.StatusSeeOther {
 		return nil, fmt.Errorf("enrol: %d %v %s", status, err, b)
 	}
+	// The page the answer leads to, as a browser follows it: the session has a
+	// new id and CSRF token now the code has proved who it is.
+	if status, _, err := s.Get("/enrol/passkey"); err != nil || status != http.StatusOK {
+		return nil, fmt.Errorf("enrol passkey page: %d %v", status, err)
+	}
 	opts, err := s.ceremony("/enrol/passkey/begin", nil)
 	if err != nil {
 		return nil, err
