@@ -958,10 +958,21 @@ func (g *gatedHolds) SourceHeldUntil(ctx context.Context, sourceID int64) (time.
 	return until, err
 }
 
-// heldSource is a store with the source "gp" at srv, a client for it whose
-// holds go through g, and a search through that client.
-func heldSource(t *testing.T, srv *httptest.Server, clock *fakeClock) (*gatedHolds, store.Source, func() error) {
+// heldSource is a store with the source "gp", a client for it whose holds go
+// through g, a search through that client, and how many requests reached
+// the source, whose first answer asks to wait an hour.
+func heldSource(t *testing.T, clock *fakeClock) (*gatedHolds, store.Source, func() error, *atomic.Int32) {
 	t.Helper()
+	n := new(atomic.Int32)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			w.Header().Set("Retry-After", "3600")
+			writeFHIR(w, http.StatusTooManyRequests, "")
+			return
+		}
+		writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
+	}))
+	t.Cleanup(srv.Close)
 	g := &gatedHolds{DB: tempStore(t)}
 	g.SetClock(clock.Now)
 	src, err := g.AddSource(t.Context(), store.Source{Name: "gp", BaseURL: srv.URL})
@@ -975,7 +986,7 @@ func heldSource(t *testing.T, srv *httptest.Server, clock *fakeClock) (*gatedHol
 	return g, src, func() error {
 		_, err := c.Search(t.Context(), "Observation", url.Values{"patient": {"p1"}})
 		return err
-	}
+	}, n
 }
 
 // A hold this process could not keep stands only until its own end: a later
@@ -983,17 +994,7 @@ func heldSource(t *testing.T, srv *httptest.Server, clock *fakeClock) (*gatedHol
 func TestHoldNotKeptEndsWithItsTime(t *testing.T) {
 	ctx := t.Context()
 	clock := newFakeClock()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 1 {
-			w.Header().Set("Retry-After", "3600")
-			writeFHIR(w, http.StatusTooManyRequests, "")
-			return
-		}
-		writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
-	}))
-	defer srv.Close()
-	g, src, search := heldSource(t, srv, clock)
+	g, src, search, n := heldSource(t, clock)
 	g.failWrites.Store(true)
 	if err := search(); !errors.Is(err, ErrAskedToWait) {
 		t.Fatalf("first search: %v, want the source asking to wait", err)
@@ -1018,17 +1019,7 @@ func TestHoldNotKeptEndsWithItsTime(t *testing.T) {
 // ask to wait does not undo that hold.
 func TestStaleReadOfTheHoldKeepsANewOne(t *testing.T) {
 	clock := newFakeClock()
-	var n atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if n.Add(1) == 1 {
-			w.Header().Set("Retry-After", "3600")
-			writeFHIR(w, http.StatusTooManyRequests, "")
-			return
-		}
-		writeFHIR(w, http.StatusOK, searchset(1, "", match(observation("o1"))))
-	}))
-	defer srv.Close()
-	g, _, search := heldSource(t, srv, clock)
+	g, _, search, n := heldSource(t, clock)
 	read, proceed := make(chan struct{}), make(chan struct{})
 	var reads atomic.Int32
 	g.afterRead = func() {
