@@ -2,6 +2,7 @@ package views
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -172,6 +173,31 @@ func TestSectionHelpers(t *testing.T) {
 	}
 	if got := navCount(map[string]int{}, "medicines"); got != -1 {
 		t.Errorf("navCount of a missing section = %d, want -1", got)
+	}
+}
+
+// Each box a date's message names is marked, and only those.
+func TestDateBoxesMarked(t *testing.T) {
+	for _, tt := range []struct {
+		field, msg string
+		want       string // the boxes marked, in day month year order
+	}{
+		{"dob-month", "Date of birth must include a month between 1 and 12 and a year with 4 numbers", "month year"},
+		{"dob-day", "Date of birth must include a day between 1 and 31 and a month between 1 and 12", "day month"},
+		{"dob-year", "Year must include 4 numbers, like 1984", "year"},
+		{"dob-day", "Date of birth must be a real date", "day month year"},
+		{"from-day", "Date from must include a day and a month", "day month"},
+	} {
+		d := dateField{ID: strings.SplitN(tt.field, "-", 2)[0], Errors: []FieldError{{tt.field, tt.msg}}}
+		var got []string
+		for _, part := range []string{"day", "month", "year"} {
+			if d.boxWrong(part) {
+				got = append(got, part)
+			}
+		}
+		if strings.Join(got, " ") != tt.want {
+			t.Errorf("%q on %s marks %q, want %q", tt.msg, tt.field, got, tt.want)
+		}
 	}
 }
 

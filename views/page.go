@@ -147,10 +147,12 @@ func (d dateField) autocomplete(part string) string {
 // err is the first message about the date, in day-month-year order.
 func (d dateField) err() string { return dateErrorFor(d.Errors, d.ID) }
 
-// boxWrong marks the box the message is about, or all three when it is about
-// the date as a whole (wholeDateWrong).
+// boxWrong marks the box the message is about, any other box it names ("must
+// include a month between 1 and 12 and a year with 4 numbers"), or all three
+// when it is about the date as a whole (wholeDateWrong).
 func (d dateField) boxWrong(part string) bool {
-	return errorFor(d.Errors, d.ID+"-"+part) != "" || wholeDateWrong(d.Errors, d.ID)
+	return errorFor(d.Errors, d.ID+"-"+part) != "" || wholeDateWrong(d.Errors, d.ID) ||
+		strings.Contains(d.err(), " must include ") && (strings.Contains(d.err(), " a "+part+" ") || strings.HasSuffix(d.err(), " a "+part))
 }
 
 // dateErrorFor is the first message about one of the form's dates.

@@ -1,6 +1,10 @@
 package web
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mycarerecord/portal/views"
+)
 
 func TestDeviceOf(t *testing.T) {
 	for _, tt := range []struct{ ua, want string }{
@@ -21,6 +25,33 @@ func TestDeviceOf(t *testing.T) {
 	} {
 		if got := deviceOf(tt.ua); got != tt.want {
 			t.Errorf("deviceOf(%q) = %q, want %q", tt.ua, got, tt.want)
+		}
+	}
+}
+
+// A date of birth with several boxes wrong names every one in one message,
+// on the first, so one sending puts them all right.
+func TestBirthDateNamesEveryWrongBox(t *testing.T) {
+	for _, tt := range []struct {
+		d, m, y     string
+		field, want string
+	}{
+		{"", "", "", "dob-day", "Enter your date of birth"},
+		{"12", "", "19", "dob-month", "Date of birth must include a month between 1 and 12 and a year with 4 numbers"},
+		{"40", "13", "1957", "dob-day", "Date of birth must include a day between 1 and 31 and a month between 1 and 12"},
+		{"x", "y", "z", "dob-day", "Date of birth must include a day between 1 and 31 and a month between 1 and 12 and a year with 4 numbers"},
+		{"14", "3", "57", "dob-year", "Year must include 4 numbers, like 1984"},
+		{"14", "", "1957", "dob-month", "Date of birth must include a month between 1 and 12"},
+		{"31", "2", "1957", "dob-day", "Date of birth must be a real date"},
+		{"14", "3", "1957", "", ""},
+	} {
+		_, errs := birthDate(tt.d, tt.m, tt.y, "your")
+		got := views.FieldError{}
+		if len(errs) > 0 {
+			got = errs[0]
+		}
+		if len(errs) > 1 || got.Field != tt.field || got.Message != tt.want {
+			t.Errorf("%q/%q/%q: %+v, want %s: %q", tt.d, tt.m, tt.y, errs, tt.field, tt.want)
 		}
 	}
 }

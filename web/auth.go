@@ -280,18 +280,33 @@ func birthDate(d, m, y, whose string) (string, []views.FieldError) {
 	wrong := func(field, msg string) (string, []views.FieldError) {
 		return "", []views.FieldError{{Field: field, Message: msg}}
 	}
+	if d == "" && m == "" && y == "" {
+		return wrong("dob-day", "Enter "+whose+" date of birth")
+	}
 	day, derr := strconv.Atoi(d)
 	month, merr := strconv.Atoi(m)
 	year, yerr := strconv.Atoi(y)
+	// Every box that is wrong is named at once, so one sending puts them all
+	// right; the message goes on the first (views: the others it names are
+	// marked too).
+	var fields, parts []string
+	for _, p := range []struct {
+		bad         bool
+		field, part string
+	}{
+		{derr != nil || day < 1 || day > 31, "dob-day", "a day between 1 and 31"},
+		{merr != nil || month < 1 || month > 12, "dob-month", "a month between 1 and 12"},
+		{yerr != nil || len(y) != 4, "dob-year", "a year with 4 numbers"},
+	} {
+		if p.bad {
+			fields, parts = append(fields, p.field), append(parts, p.part)
+		}
+	}
 	switch {
-	case d == "" && m == "" && y == "":
-		return wrong("dob-day", "Enter "+whose+" date of birth")
-	case derr != nil || day < 1 || day > 31:
-		return wrong("dob-day", name+" must include a day between 1 and 31")
-	case merr != nil || month < 1 || month > 12:
-		return wrong("dob-month", name+" must include a month between 1 and 12")
-	case yerr != nil || len(y) != 4:
+	case len(parts) == 1 && fields[0] == "dob-year":
 		return wrong("dob-year", "Year must include 4 numbers, like 1984")
+	case len(parts) > 0:
+		return wrong(fields[0], name+" must include "+strings.Join(parts, " and "))
 	}
 	t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
 	if t.Day() != day || t.Month() != time.Month(month) {
