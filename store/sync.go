@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -217,10 +218,11 @@ func (db *DB) LiftHold(ctx context.Context, name string) (time.Time, error) {
 		if held.IsZero() {
 			return nil // nothing was held off: deliveries keep their times
 		}
-		// Only deliveries put off by the hold (to its end, or a back-off past
-		// it): one claimed for sending has a lease that ends sooner, and made due
-		// now it could be claimed, and sent, twice.
-		_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?1 WHERE source_id = ?2 AND status = 'waiting' AND next_attempt_at >= ?3`,
+		// Only deliveries put off to the hold's end (fhirsync.Pusher): one
+		// claimed for sending has a lease whose end is another time, and made
+		// due now it could be claimed, and sent, twice. One put off further,
+		// for failing before, keeps its back-off.
+		_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?1 WHERE source_id = ?2 AND status = 'waiting' AND next_attempt_at = ?3`,
 			formatTime(now), id, formatTime(held))
 		return err
 	})
@@ -492,21 +494,58 @@ type SyncStatus struct {
 var ErrSyncUnderWay = errors.New("a sync of this person from this source is under way already")
 
 // RunnerID names this process as the runner of the syncs it marks running
-// (SyncStarted): what it is ("serve", "portal sync") and its process id, by
-// which another process tells a mark left by one that was killed.
-func RunnerID(what string) string { return fmt.Sprintf("%s %d", what, os.Getpid()) }
+// (SyncStarted): what it is ("serve", "portal sync"), its process id and
+// when it started, by which another process tells a mark left by one that
+// was killed, even when a new process has the same id (serve is process 1
+// in every container).
+func RunnerID(what string) string {
+	id := fmt.Sprintf("%s pid %d", what, os.Getpid())
+	if start, ok := processStart(os.Getpid()); ok {
+		id += " started " + start
+	}
+	return id
+}
+
+var runnerPID = regexp.MustCompile(` pid (\d+)(?: started (\d+))?$`)
 
 // runnerGone says whether the process named by a running mark's RunnerID
-// has stopped: it names none (a mark set before migration 0030), or its
-// process id is not alive. The database is a file on this machine, so every
-// process that writes it runs here too (but a process in another container
-// sharing the file counts as gone).
+// has stopped: the mark names none (one set before its process was named),
+// no process has its id, or the one that has started at another time. The
+// database is a file on this machine, so every process that writes it runs
+// here too (but a process in another container sharing the file, whose ids
+// are its own, counts as gone).
 func runnerGone(by string) bool {
-	pid, err := strconv.Atoi(by[strings.LastIndexByte(by, ' ')+1:])
+	m := runnerPID.FindStringSubmatch(by)
+	if m == nil {
+		return true
+	}
+	pid, err := strconv.Atoi(m[1])
 	if err != nil || pid <= 0 {
 		return true
 	}
-	return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	start, ok := processStart(pid)
+	if !ok {
+		if _, err := os.Stat("/proc/self/stat"); err == nil {
+			return true // /proc would know it
+		}
+		return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) // no /proc to ask
+	}
+	return m[2] != "" && m[2] != start
+}
+
+// processStart is when the process with that id started, in clock ticks
+// after the machine started (the 22nd field of /proc/PID/stat), if it runs.
+func processStart(pid int) (string, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return "", false
+	}
+	// The name, the second field, is in brackets and may hold spaces.
+	rest := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(rest) < 20 {
+		return "", false
+	}
+	return rest[19], true
 }
 
 // SyncStarted records that a sync of the person from the source has begun,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -199,7 +201,9 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 		}
 		return sts[0].RunningSince
 	}
-	live, killed := store.RunnerID("portal sync"), "portal sync 1073741824" // this process; no process
+	// This process; no process; and a process that had this one's id before
+	// it, as a serve killed and started again does, being process 1 in its container.
+	live, killed, earlier := store.RunnerID("portal sync"), "portal sync pid 1073741824", fmt.Sprintf("serve pid %d started 1", os.Getpid())
 	if err := db.SyncStarted(ctx, src.ID, person.ID, live); err != nil {
 		t.Fatal(err)
 	}
@@ -235,6 +239,24 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	}
 	if got := running(); got != "" {
 		t.Errorf("serve left a killed process's mark: running since %q", got)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, earlier); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, live); err != nil {
+		t.Errorf("a start beside the mark of a process that had this one's id: %v", err)
+	}
+	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, earlier); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClearRunning(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := running(); got != "" {
+		t.Errorf("serve, started again with the id it had, left its own old mark: running since %q", got)
 	}
 	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 1"); err != nil {
 		t.Errorf("a start after the mark was cleared: %v", err)

@@ -625,24 +625,31 @@ func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, to
 // (its error is err), and refuses every call to the source until the wait
 // is over (admit): a later sync, or another person's, tries again then.
 func (c *Client) holdOff(err error, wait time.Duration) error {
-	until := c.holdUntil(c.opts.Now().Add(wait))
+	until := c.opts.Now().Add(wait)
+	c.mu.Lock()
+	if until.After(c.heldTill) {
+		c.heldTill = until
+		c.holdGen++
+	}
+	if c.opts.Holds != nil && c.sourceID != 0 && until.After(c.unkeptTill) {
+		// Not kept yet: from now, not from when the write starts, a read of
+		// the store (readHold) does not lower it.
+		c.unkeptTill = until
+	}
+	until = c.heldTill
+	c.mu.Unlock()
 	c.keepHold(until)
 	return &WaitError{Host: c.base.Host, Until: until, Err: err}
 }
 
 // keepHold keeps the hold for other processes (ClientOptions.Holds). Until
-// that is done, and if it fails, this process's own hold stands whatever
-// they say (readHold), until its own end.
+// that is done (holdOff notes it as not kept yet), and if it fails, this
+// process's own hold stands whatever they say (readHold), until its own end.
 func (c *Client) keepHold(until time.Time) {
 	keeper := c.opts.Holds
 	if keeper == nil || c.sourceID == 0 {
 		return
 	}
-	c.mu.Lock()
-	if until.After(c.unkeptTill) {
-		c.unkeptTill = until
-	}
-	c.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := keeper.HoldSource(ctx, c.sourceID, until); err != nil {

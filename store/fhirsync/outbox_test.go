@@ -271,20 +271,24 @@ func TestPushAfterALiftedHold(t *testing.T) {
 // the hold is lifted keeps its lease, so no second pusher claims it and
 // sends it again.
 func TestLiftedHoldLeavesAClaimedDelivery(t *testing.T) {
-	ctx := context.Background()
-	f := newPushFixture(t)
-	f.change(t, store.QuestionResearch, "no")
-	if err := f.db.HoldSource(ctx, f.src.ID, f.clock().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	if claimed, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute); err != nil || len(claimed) != 1 {
-		t.Fatalf("claim: %+v %v", claimed, err)
-	}
-	if _, err := f.db.LiftHold(ctx, "yh"); err != nil {
-		t.Fatal(err)
-	}
-	if again, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute); err != nil || len(again) != 0 {
-		t.Errorf("claimed again while the first claim's lease lasts: %+v %v", again, err)
+	for _, hold := range []time.Duration{time.Hour, time.Minute} { // ending after the lease, and before it
+		t.Run(hold.String(), func(t *testing.T) {
+			ctx := context.Background()
+			f := newPushFixture(t)
+			f.change(t, store.QuestionResearch, "no")
+			if err := f.db.HoldSource(ctx, f.src.ID, f.clock().Add(hold)); err != nil {
+				t.Fatal(err)
+			}
+			if claimed, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute); err != nil || len(claimed) != 1 {
+				t.Fatalf("claim: %+v %v", claimed, err)
+			}
+			if _, err := f.db.LiftHold(ctx, "yh"); err != nil {
+				t.Fatal(err)
+			}
+			if again, err := f.db.ClaimConsentOutbox(ctx, 10, 2*time.Minute); err != nil || len(again) != 0 {
+				t.Errorf("claimed again while the first claim's lease lasts: %+v %v", again, err)
+			}
+		})
 	}
 }
 
