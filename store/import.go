@@ -16,8 +16,9 @@ type ImportOptions struct {
 	Source string // source name, e.g. "meanwood-gp"; created when new
 	// SourceID, for what a sync fetched, is the id of the source it came
 	// from: one removed meanwhile (portal source remove) is not made again
-	// by name, and nothing is stored (ENOTFOUND). Zero for an import of
-	// files, which makes the source when new.
+	// by name, and nothing is stored (ENOTFOUND; ImportBulk and
+	// ApplyPage check it). Zero for an import of files, which makes the
+	// source when new.
 	SourceID    int64
 	OrgName     string   // organisation people see for the source; kept as it is when ""
 	LinkSystems []string // identifier systems that link persons across sources besides the NHS number
@@ -104,6 +105,9 @@ func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin str
 func (db *DB) ImportBulk(ctx context.Context, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
 	var out ImportResult
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		if err := sourceStillThere(ctx, tx, opts.SourceID, opts.Source); err != nil {
+			return err
+		}
 		var err error
 		out, err = importTxMode(ctx, tx, db.stamp(), opts, origin, res, true)
 		return err
@@ -124,9 +128,6 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	out := ImportResult{ByType: map[string]int{}}
 	if strings.TrimSpace(opts.Source) == "" {
 		return out, Errorf(EINVALID, "A source name is needed to import.")
-	}
-	if err := sourceStillThere(ctx, tx, opts.SourceID, opts.Source); err != nil {
-		return out, err
 	}
 	if bulk {
 		if err := noteBulkAlive(ctx, tx, now); err != nil {
@@ -515,7 +516,6 @@ func resolvePatient(ref string, patients map[string]string) string {
 	return strings.TrimPrefix(ref, "urn:uuid:")
 }
 
-// ensureSource returns the source's id, adding it when new.
 // sourceStillThere refuses what a sync fetched from the source with that id
 // and name once the source has been removed; an id of 0 (an import of
 // files) is never refused.
@@ -533,6 +533,7 @@ func sourceStillThere(ctx context.Context, tx *sql.Tx, id int64, name string) er
 	return nil
 }
 
+// ensureSource returns the source's id, adding it when new.
 func ensureSource(ctx context.Context, tx *sql.Tx, now, name, org string) (int64, error) {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, created_at) VALUES (?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET org_name = CASE WHEN excluded.org_name = '' THEN org_name ELSE excluded.org_name END`, name, org, now)

@@ -240,14 +240,12 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 	return data, err
 }
 
-// updateSession runs query, an UPDATE of one session, in tx: a session that
-// is no longer there has ended, which the person is told.
 // renewSessionID gives a signed-out session a new id and CSRF token, keeping
 // everything else (its times and what it holds), and returns the id: once a
 // code has proved who someone is, the id from before, which another could
-// have planted in their browser, is worth nothing. A signed-in session keeps its
-// id, given at sign-in once a passkey proved who it is (RotateSession). A
-// session that has ended gives ENOTFOUND.
+// have planted in their browser, is worth nothing. A signed-in session keeps
+// its id, given at sign-in once a passkey proved who it is (RotateSession).
+// A session that has ended gives ENOTFOUND.
 func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
 	var signedIn bool
 	err := tx.QueryRowContext(ctx, `SELECT account_id IS NOT NULL FROM sessions WHERE id_hash = ?`, hashToken(oldID)).Scan(&signedIn)
@@ -270,6 +268,8 @@ func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, erro
 	return id, nil
 }
 
+// updateSession runs query, an UPDATE of one session, in tx: a session that
+// is no longer there has ended, which the person is told.
 func updateSession(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {

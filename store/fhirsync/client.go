@@ -625,19 +625,9 @@ func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, to
 // (its error is err), and refuses every call to the source until the wait
 // is over (admit): a later sync, or another person's, tries again then.
 func (c *Client) holdOff(err error, wait time.Duration) error {
-	until := c.opts.Now().Add(wait)
-	c.mu.Lock()
-	if until.After(c.heldTill) {
-		c.heldTill = until
-		c.holdGen++
-	}
-	if c.opts.Holds != nil && c.sourceID != 0 && until.After(c.unkeptTill) {
-		// Not kept yet: from now, not from when the write starts, a read of
-		// the store (readHold) does not lower it.
-		c.unkeptTill = until
-	}
-	until = c.heldTill
-	c.mu.Unlock()
+	// Noted as not kept yet in the same step: from now, not from when the
+	// write starts, a read of the store (readHold) does not lower it.
+	until := c.raiseHold(c.opts.Now().Add(wait), c.opts.Holds != nil && c.sourceID != 0)
 	c.keepHold(until)
 	return &WaitError{Host: c.base.Host, Until: until, Err: err}
 }
@@ -692,14 +682,18 @@ func (c *Client) readHold(ctx context.Context) {
 	c.heldTill = until
 }
 
-// holdUntil refuses calls to the source until then, unless a later time
-// stands already, and returns the time that stands.
-func (c *Client) holdUntil(until time.Time) time.Time {
+// raiseHold refuses calls to the source until then, unless a later time
+// stands already, and returns the time that stands; unkept notes it as a
+// hold the store does not keep yet (keepHold).
+func (c *Client) raiseHold(until time.Time, unkept bool) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if until.After(c.heldTill) {
 		c.heldTill = until
 		c.holdGen++
+	}
+	if unkept && until.After(c.unkeptTill) {
+		c.unkeptTill = until
 	}
 	return c.heldTill
 }

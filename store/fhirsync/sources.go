@@ -99,7 +99,7 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.made[src.ID]; ok {
-		cl.holdUntil(src.HeldUntil) // another process may have heard the source ask to wait
+		cl.raiseHold(src.HeldUntil, false) // another process may have heard the source ask to wait
 		return cl, nil
 	}
 	auth, err := AuthFor(src, c.getenv)
@@ -110,7 +110,7 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
-	cl.holdUntil(src.HeldUntil)
+	cl.raiseHold(src.HeldUntil, false)
 	cl.sourceID = src.ID
 	c.made[src.ID] = cl
 	return cl, nil
