@@ -494,30 +494,46 @@ type SyncStatus struct {
 var ErrSyncUnderWay = errors.New("a sync of this person from this source is under way already")
 
 // RunnerID names this process as the runner of the syncs it marks running
-// (SyncStarted): what it is ("serve", "portal sync"), its process id and
-// when it started, by which another process tells a mark left by one that
-// was killed, even when a new process has the same id (serve is process 1
-// in every container).
+// (SyncStarted): what it is ("serve", "portal sync"), its process id, when it
+// started and the set of process ids it belongs to (its pid namespace), by
+// which another process tells a mark left by one that was killed, even when a
+// new process has the same id (serve is process 1 in every container).
 func RunnerID(what string) string {
 	id := fmt.Sprintf("%s pid %d", what, os.Getpid())
 	if start, ok := processStart(os.Getpid()); ok {
 		id += " started " + start
 	}
+	if ns := pidNamespace(); ns != "" {
+		id += " in " + ns
+	}
 	return id
 }
 
-var runnerPID = regexp.MustCompile(` pid (\d+)(?: started (\d+))?$`)
+var runnerPID = regexp.MustCompile(` pid (\d+)(?: started (\d+))?(?: in (pid:\[\d+\]))?$`)
+
+// pidNamespace names the set of process ids this process sees, e.g.
+// "pid:[4026531836]": each container has its own.
+func pidNamespace() string {
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return ""
+	}
+	return ns
+}
 
 // runnerGone says whether the process named by a running mark's RunnerID
 // has stopped: the mark names none (one set before its process was named),
-// no process has its id, or the one that has started at another time. The
-// database is a file on this machine, so every process that writes it runs
-// here too (but a process in another container sharing the file, whose ids
-// are its own, counts as gone).
+// no process has its id, or the one that has started at another time. A
+// process that sees other process ids (another container sharing the file)
+// cannot be asked after, so it is never taken as gone: its mark lasts until
+// it grows old (RunningMarkLife), each page it stores renewing it.
 func runnerGone(by string) bool {
 	m := runnerPID.FindStringSubmatch(by)
 	if m == nil {
 		return true
+	}
+	if m[3] != "" && m[3] != pidNamespace() {
+		return false
 	}
 	pid, err := strconv.Atoi(m[1])
 	if err != nil || pid <= 0 {
@@ -572,11 +588,14 @@ ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.runnin
 	})
 }
 
-// SyncFinished records how a sync ended: errText is "" on success, else what
-// went wrong in plain words. Reconciled says every type the source gave was
-// listed to find deletions, which counts even when another part failed: a type
-// the source refuses would otherwise have the rest listed again on every sync.
-func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, errText string, reconciled bool) error {
+// SyncFinished records how a sync run by by (RunnerID) ended: errText is ""
+// on success, else what went wrong in plain words. Reconciled says every
+// type the source gave was listed to find deletions, which counts even when
+// another part failed: a type the source refuses would otherwise have the
+// rest listed again on every sync. The running mark is cleared only when it
+// is still by's: one taken over by another process (this one's grew old,
+// its pull stalled) stays, so that one is not run a third time beside it.
+func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, by, errText string, reconciled bool) error {
 	now := db.stamp()
 	rec := ""
 	if reconciled {
@@ -584,24 +603,28 @@ func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, errTex
 	}
 	var err error
 	if errText == "" {
-		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_success_at = ?, last_error = '', failing_since = '',
-last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, now, rec, rec, sourceID, personID)
+		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = '', failing_since = '',
+last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, now, rec, rec, sourceID, personID)
 	} else {
-		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET running_since = '', last_error = ?,
+		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_error = ?,
 failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
-last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, errText, now, rec, rec, sourceID, personID)
+last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, errText, now, rec, rec, sourceID, personID)
 	}
 	return err
 }
 
-// SyncStopped notes that a sync was stopped part way (the process shutting
-// down, or portal sync interrupted): it is running no longer, and neither
-// succeeded nor failed, so pages warn of nothing; its pages and checkpoints
-// stand, and the next sync resumes there. Its attempt counts for nothing
-// either: the person's data is as old as their last sync that finished, so
-// the next sign-in or round takes it up again.
-func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE source_id = ? AND person_id = ?`, sourceID, personID)
+// ownMarkCleared clears the running mark when it is the first argument's.
+const ownMarkCleared = `running_since = CASE WHEN running_by = ? THEN '' ELSE running_since END`
+
+// SyncStopped notes that a sync run by by was stopped part way (the process
+// shutting down, or portal sync interrupted): it is running no longer, and
+// neither succeeded nor failed, so pages warn of nothing; its pages and
+// checkpoints stand, and the next sync resumes there. Its attempt counts for
+// nothing either: the person's data is as old as their last sync that
+// finished, so the next sign-in or round takes it up again. A mark another
+// process has taken over meanwhile is left as it is.
+func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64, by string) error {
+	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE source_id = ? AND person_id = ? AND running_by = ?`, sourceID, personID, by)
 	return err
 }
 

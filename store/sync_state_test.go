@@ -120,7 +120,7 @@ func TestAPageKeepsItsSyncRunning(t *testing.T) {
 	if st := status(); !st.Running(now.Add(time.Minute)) {
 		t.Errorf("25 minutes in, a page stored a minute ago: running since %s, not running", st.RunningSince)
 	}
-	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+	if err := db.SyncFinished(ctx, src.ID, person.ID, "serve", "", false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ApplyPage(ctx, page); err != nil {
@@ -141,7 +141,7 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 		stop func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error
 	}{
 		{"stopped in good order", func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error {
-			return db.SyncStopped(ctx, src.ID, person.ID)
+			return db.SyncStopped(ctx, src.ID, person.ID, "serve")
 		}},
 		{"the process was killed", func(ctx context.Context, db *store.DB, _ store.Source, _ store.Person) error {
 			return db.ClearRunning(ctx)
@@ -156,7 +156,7 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+			if err := db.SyncFinished(ctx, src.ID, person.ID, "serve", "", false); err != nil {
 				t.Fatal(err)
 			}
 			finished := now
@@ -228,7 +228,7 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	if err := db.SyncStarted(ctx, src.ID, person.ID, live); err != nil {
 		t.Errorf("a start beside a killed process's mark: %v", err)
 	}
-	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+	if err := db.SyncFinished(ctx, src.ID, person.ID, live, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SyncStarted(ctx, src.ID, person.ID, killed); err != nil {
@@ -246,7 +246,7 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	if err := db.SyncStarted(ctx, src.ID, person.ID, live); err != nil {
 		t.Errorf("a start beside the mark of a process that had this one's id: %v", err)
 	}
-	if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+	if err := db.SyncFinished(ctx, src.ID, person.ID, live, "", false); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SyncStarted(ctx, src.ID, person.ID, earlier); err != nil {
@@ -260,5 +260,79 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	}
 	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 1"); err != nil {
 		t.Errorf("a start after the mark was cleared: %v", err)
+	}
+}
+
+// A sync whose mark another process took over (its own grew old while its
+// pull stalled) leaves that process's mark when it finishes or stops, so the
+// pull is not started a third time beside the one now running.
+func TestAnEndLeavesAMarkTakenOver(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		end  func(ctx context.Context, db *store.DB, src store.Source, person store.Person, by string) error
+	}{
+		{"finished", func(ctx context.Context, db *store.DB, src store.Source, person store.Person, by string) error {
+			return db.SyncFinished(ctx, src.ID, person.ID, by, "", false)
+		}},
+		{"failed", func(ctx context.Context, db *store.DB, src store.Source, person store.Person, by string) error {
+			return db.SyncFinished(ctx, src.ID, person.ID, by, "The server did not answer.", false)
+		}},
+		{"stopped", func(ctx context.Context, db *store.DB, src store.Source, person store.Person, by string) error {
+			return db.SyncStopped(ctx, src.ID, person.ID, by)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			src, person := syncSource(t, db)
+			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+			db.SetClock(func() time.Time { return now })
+			first, second := store.RunnerID("portal sync"), store.RunnerID("serve")
+			if err := db.SyncStarted(ctx, src.ID, person.ID, first); err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(store.RunningMarkLife + time.Second)
+			if err := db.SyncStarted(ctx, src.ID, person.ID, second); err != nil {
+				t.Fatalf("taking over a mark grown old: %v", err)
+			}
+			if err := tt.end(ctx, db, src, person, first); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 3"); !errors.Is(err, store.ErrSyncUnderWay) {
+				t.Errorf("after the first runner's end, a third start: %v, want ErrSyncUnderWay (the second still runs)", err)
+			}
+			if err := tt.end(ctx, db, src, person, second); err != nil {
+				t.Fatal(err)
+			}
+			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 3"); err != nil {
+				t.Errorf("after the second runner's own end, a start: %v", err)
+			}
+		})
+	}
+}
+
+// A mark left by a process in another container sharing the file (one that
+// sees other process ids) cannot be checked against this machine's
+// processes: it holds until it grows old, and serve does not clear it.
+func TestAMarkFromAnotherContainerHoldsUntilOld(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, person := syncSource(t, db)
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	db.SetClock(func() time.Time { return now })
+	other := "portal sync pid 1073741824 started 1 in pid:[1]"
+	if err := db.SyncStarted(ctx, src.ID, person.ID, other); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClearRunning(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, store.RunnerID("serve")); !errors.Is(err, store.ErrSyncUnderWay) {
+		t.Errorf("a start beside another container's fresh mark: %v, want ErrSyncUnderWay", err)
+	}
+	now = now.Add(store.RunningMarkLife)
+	if err := db.SyncStarted(ctx, src.ID, person.ID, store.RunnerID("serve")); err != nil {
+		t.Errorf("a start after another container's mark grew old: %v", err)
 	}
 }

@@ -130,7 +130,7 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 	defer cancel()
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Stopped, not failed: a restart must not leave pages warning of a failure.
-		if ferr := p.DB.SyncStopped(finishCtx, src.ID, personID); ferr != nil {
+		if ferr := p.DB.SyncStopped(finishCtx, src.ID, personID, p.Runner); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
 		return sum, err
@@ -142,7 +142,7 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		// and that is no failure to warn them of (store.SyncStatus.NoRecord).
 		msg = Explain(err)
 	}
-	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, msg, reconciled); ferr != nil && err == nil {
+	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, p.Runner, msg, reconciled); ferr != nil && err == nil {
 		err = ferr
 	}
 	return sum, err

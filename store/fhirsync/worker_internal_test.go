@@ -68,7 +68,7 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.finished {
-				if err := db.SyncFinished(ctx, src.ID, person.ID, "", false); err != nil {
+				if err := db.SyncFinished(ctx, src.ID, person.ID, "serve", "", false); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -121,7 +121,7 @@ func TestPullAllSkipsFreshSources(t *testing.T) {
 	if err := db.SyncStarted(ctx, fresh.ID, person.ID, "serve"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SyncFinished(ctx, fresh.ID, person.ID, "", false); err != nil {
+	if err := db.SyncFinished(ctx, fresh.ID, person.ID, "serve", "", false); err != nil {
 		t.Fatal(err)
 	}
 	attempts := func() map[string]string {
