@@ -108,6 +108,9 @@ const tokenRefreshMargin = 60 * time.Second
 // defaultTokenLifetime is assumed when the token endpoint gives no expires_in.
 const defaultTokenLifetime = 5 * time.Minute
 
+// maxTokenLifetime is the longest a token is kept, whatever its expires_in says.
+const maxTokenLifetime = 24 * time.Hour
+
 // SMARTBackendAuth returns an Auth for SMART Backend Services: a client_credentials
 // grant authenticated with a private_key_jwt client assertion. The access token is
 // cached until 60 seconds before it expires. It is safe for concurrent use, and
@@ -215,7 +218,14 @@ func (s *smartAuth) accessToken(ctx context.Context) (string, error) {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", fmt.Errorf("SMART backend auth: getting a token from %s: %w", safeURL(s.tokenURL), err)
+		msg := fmt.Sprintf("SMART backend auth: getting a token from %s: %s", safeURL(s.tokenURL), err)
+		var ue *UpstreamError
+		if errors.As(err, &ue) {
+			// The token endpoint's status is not the FHIR server's: callers
+			// read a 404 or 410 as a resource deleted, a 4xx as refused for good.
+			return "", &UpstreamError{Message: msg, Retryable: ue.Retryable, cause: ue.cause}
+		}
+		return "", errors.New(msg)
 	}
 	margin := min(tokenRefreshMargin, lifetime/2)
 	s.mu.Lock()
@@ -302,7 +312,8 @@ func (s *smartAuth) fetch(ctx context.Context) (string, time.Duration, error) {
 		if err != nil || secs <= 0 {
 			return "", 0, &UpstreamError{Status: resp.StatusCode, Message: "the answer's expires_in is not a positive number"}
 		}
-		lifetime = time.Duration(secs * float64(time.Second))
+		// A day at most: a larger figure would overflow, and no token should be kept longer.
+		lifetime = time.Duration(min(secs, maxTokenLifetime.Seconds()) * float64(time.Second))
 	}
 	return tr.AccessToken, lifetime, nil
 }

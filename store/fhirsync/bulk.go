@@ -822,8 +822,9 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 	if trial {
 		attempts = 1
 	}
+	refreshed := false
 	for attempt := 1; ; attempt++ {
-		body, resp, err := c.streamOnce(ctx, u)
+		body, resp, sentAuth, err := c.streamOnce(ctx, u)
 		if err == nil {
 			c.settle(trial, false, false)
 			return body, nil
@@ -833,6 +834,13 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 		if ctx.Err() != nil {
 			c.settle(trial, false, true)
 			return nil, ctx.Err()
+		}
+		if inv, ok := c.auth.(invalidator); ok && ue != nil && ue.Status == http.StatusUnauthorized && sentAuth != "" && !refreshed {
+			// A cached token the server no longer accepts, as in retry: drop it and try once more at once.
+			inv.invalidate(sentToken(sentAuth))
+			refreshed = true
+			attempt--
+			continue
 		}
 		wait, tooLong := c.delay(attempt, resp)
 		if !retryable || attempt >= attempts || tooLong {
@@ -872,15 +880,17 @@ func answeredBy(u *url.URL, resp *http.Response, err error) *url.URL {
 }
 
 // streamOnce makes one attempt. The idle timer cancels the request when the
-// server keeps us waiting longer than the per-request timeout.
-func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *http.Response, error) {
+// server keeps us waiting longer than the per-request timeout. It returns the
+// Authorization header it sent, so a refused token can be dropped.
+func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *http.Response, string, error) {
 	sctx, cancel := context.WithCancel(ctx)
 	idle := &idleTimer{timeout: c.opts.Timeout}
 	idle.t = time.AfterFunc(c.opts.Timeout, func() { idle.fired.Store(true); cancel() })
-	fail := func(resp *http.Response, err error) (io.ReadCloser, *http.Response, error) {
+	sentAuth := ""
+	fail := func(resp *http.Response, err error) (io.ReadCloser, *http.Response, string, error) {
 		idle.t.Stop()
 		cancel()
-		return nil, resp, err
+		return nil, resp, sentAuth, err
 	}
 	req, err := http.NewRequestWithContext(context.WithValue(sctx, exportFile{}, true), http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -893,6 +903,7 @@ func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *ht
 		if err := c.auth.Authorize(sctx, req); err != nil {
 			return fail(nil, err)
 		}
+		sentAuth = req.Header.Get("Authorization")
 	}
 	resp, err := c.opts.HTTPClient.Do(req)
 	if err != nil {
@@ -904,10 +915,10 @@ func (c *Client) streamOnce(ctx context.Context, u *url.URL) (io.ReadCloser, *ht
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		return fail(resp, c.statusError(resp.StatusCode, body))
+		return fail(resp, c.statusError(resp.StatusCode, body, sentAuth))
 	}
 	idle.t.Stop()
-	return &idleReader{body: resp.Body, idle: idle, cancel: cancel, callerErr: ctx.Err}, resp, nil
+	return &idleReader{body: resp.Body, idle: idle, cancel: cancel, callerErr: ctx.Err}, resp, sentAuth, nil
 }
 
 // idleTimer runs only while waiting for the server.

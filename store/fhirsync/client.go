@@ -462,7 +462,7 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 		if resp != nil && ue.Status == http.StatusUnauthorized && rq.auth && !refreshed {
 			// A cached token the server no longer accepts: drop it and try once more at once.
 			if inv, ok := c.auth.(invalidator); ok {
-				inv.invalidate(strings.TrimPrefix(sentAuth, "Bearer "))
+				inv.invalidate(sentToken(sentAuth))
 				refreshed = true
 				attempt--
 				continue
@@ -534,7 +534,7 @@ func (c *Client) once(ctx context.Context, rq request) (*http.Response, []byte, 
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp, body, sentAuth, c.statusError(resp.StatusCode, body)
+		return resp, body, sentAuth, c.statusError(resp.StatusCode, body, sentAuth)
 	}
 	if rq.check != nil {
 		if err := rq.check(body); err != nil {
@@ -580,8 +580,11 @@ func networkReason(err error) string {
 	return err.Error()
 }
 
-// statusError reads a failed answer: its OperationOutcome in words, else the status text.
-func (c *Client) statusError(status int, body []byte) *UpstreamError {
+// statusError reads a failed answer: its OperationOutcome in words, else the
+// status text, without the credentials sent (sentAuth, the Authorization
+// header): a token refreshed meanwhile is no longer among the auth's secrets,
+// but may still be good for a minute.
+func (c *Client) statusError(status int, body []byte, sentAuth string) *UpstreamError {
 	msg := http.StatusText(status)
 	if said := outcomeText(body); said != "" {
 		msg = "The server said: " + said
@@ -589,7 +592,16 @@ func (c *Client) statusError(status int, body []byte) *UpstreamError {
 	if msg == "" {
 		msg = "HTTP status " + strconv.Itoa(status)
 	}
-	return &UpstreamError{Status: status, Message: clip(c.redact(msg)), Retryable: retryableStatus(status)}
+	msg = redact(c.redact(msg), sentAuth, sentToken(sentAuth))
+	return &UpstreamError{Status: status, Message: clip(msg), Retryable: retryableStatus(status)}
+}
+
+// sentToken is the token of a bearer Authorization header.
+func sentToken(sentAuth string) string {
+	if len(sentAuth) > 7 && strings.EqualFold(sentAuth[:7], "Bearer ") {
+		return sentAuth[7:]
+	}
+	return ""
 }
 
 // retryableStatus: timeouts, throttling and server errors, except those that
