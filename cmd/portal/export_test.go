@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -163,5 +164,38 @@ func TestImportSetsAsideTextThatIsNotUTF8(t *testing.T) {
 	out, _, err := portal(t, "export", "--db", db, "--person", "1")
 	if err != nil || !json.Valid([]byte(out)) || !utf8.ValidString(out) || strings.Contains(out, "Pul") {
 		t.Errorf("export: %v, valid JSON %v, UTF-8 %v, holds the damaged resource %v", err, json.Valid([]byte(out)), utf8.ValidString(out), strings.Contains(out, "Pul"))
+	}
+}
+
+// TestExportOutDiskFull: an export that fills the disk says so naming the
+// file asked for (not the temporary one it wrote beside it), leaves the file
+// it would have replaced as it was, and leaves nothing else behind.
+func TestExportOutDiskFull(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "portal.db")
+	if _, _, err := portal(t, "import", "--db", path, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := syscall.Mount("tmpfs", out, "tmpfs", 0, "size=256k"); err != nil {
+		if errors.Is(err, syscall.EPERM) {
+			t.Skip("mounting a small disk for this test needs root (CI runs as root)")
+		}
+		t.Fatalf("mount a 256 kB tmpfs: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(out, syscall.MNT_DETACH) })
+	target := filepath.Join(out, "record.json")
+	if err := os.WriteFile(target, []byte("the last good export"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := portal(t, "export", "--db", path, "--person", "1", "--out", target)
+	if want := "export: --out " + target + ": no space left on device"; err == nil || err.Error() != want {
+		t.Errorf("got %v\nwant %q", err, want)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "the last good export" {
+		t.Errorf("%s now holds %.40q", target, b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(out, ".export-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %q", left)
 	}
 }

@@ -672,13 +672,20 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		err = bw.Flush()
 	}
 	if f != nil {
+		if err == nil {
+			err = f.Sync() // on the disk before it takes the place of a good file
+		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
 		if err == nil {
-			if err = os.Rename(f.Name(), outPath); err != nil {
-				err = fmt.Errorf("--out %s: %w", outPath, unwrapPath(err))
-			}
+			err = os.Rename(f.Name(), outPath)
+		}
+		// Name the file asked for, not the temporary one beside it (removed).
+		var pe *os.PathError
+		var le *os.LinkError
+		if errors.As(err, &pe) && pe.Path == f.Name() || errors.As(err, &le) {
+			err = fmt.Errorf("--out %s: %w", outPath, unwrapPath(err))
 		}
 	}
 	if err != nil {
