@@ -192,6 +192,8 @@ func TestSourceAddAuth(t *testing.T) {
 		{"token file without bearer", []string{"--auth", "none", "--token-file", "tok.txt"}, "source add: --token-file is only for --auth bearer"},
 		{"token variable by default", []string{"--token-env", "TOK"}, "source add: --token-env is only for --auth bearer"},
 		{"client id with bearer", []string{"--auth", "bearer", "--token-file", "tok.txt", "--client-id", "c"}, "source add: --client-id is only for --auth smart-backend"},
+		{"smart-backend without the key's id", []string{"--auth", "smart-backend", "--client-id", "c", "--token-url", "http://127.0.0.1:1/token", "--key-file", "tok.txt"},
+			"source add: smart-backend needs --client-id, --token-url, --key-file and --key-id"},
 		{"both token flags", []string{"--auth", "bearer", "--token-file", "tok.txt", "--token-env", "TOK"}, "source add: give one of --token-file or --token-env, not both"},
 		{"a secret as the variable", []string{"--auth", "bearer", "--token-env", "sekr3t-TOKEN-abc"}, "source add: bearer token: --token-env takes the name of an environment variable, not its value"},
 		{"two lines in the token file", []string{"--auth", "bearer", "--token-file", "two.txt"},

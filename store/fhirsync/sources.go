@@ -25,8 +25,10 @@ func AuthFor(src store.Source, getenv func(string) string) (Auth, error) {
 		}
 		return BearerAuth(token), nil
 	case store.AuthSMARTBackend:
-		if c["client-id"] == "" || c["token-url"] == "" || c["key-file"] == "" {
-			return nil, errors.New("smart-backend needs --client-id, --token-url and --key-file")
+		// The kid too: SMART asks every assertion to name its key, so that
+		// the server can tell which of the client's keys to check it with.
+		if c["client-id"] == "" || c["token-url"] == "" || c["key-file"] == "" || c["key-id"] == "" {
+			return nil, errors.New("smart-backend needs --client-id, --token-url, --key-file and --key-id")
 		}
 		key, err := os.ReadFile(c["key-file"])
 		if err != nil {
