@@ -414,6 +414,11 @@ var ukZone = sync.OnceValue(func() *time.Location {
 	return time.UTC
 })
 
+// clockTime is a time of day today as people read it, in UK time: "2:43pm".
+func clockTime(t time.Time) string {
+	return t.In(ukZone()).Format("3:04pm")
+}
+
 // dateTime is a moment as people read it, in UK time, with the 12-hour clock
 // as the NHS writes it: "26 November 2026 at 2:43pm".
 func dateTime(t time.Time) string {

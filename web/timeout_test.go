@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"database/sql"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +70,41 @@ func TestStaySignedInNearTheLongestSession(t *testing.T) {
 	rec := f.post(t, "/session/extend", jane, url.Values{"csrf": {token}})
 	if left, _ := strconv.Atoi(rec.Header().Get("X-Session-Left")); rec.Code != http.StatusNoContent || left <= 0 || left >= int(policy.Idle.Seconds()) {
 		t.Errorf("near the end of 12 hours: %d, X-Session-Left %q; want less than the idle time", rec.Code, rec.Header().Get("X-Session-Left"))
+	}
+}
+
+// Near a session's absolute end, a page says without script when it will
+// end (the warning dialog needs script); further off, and to a page with
+// script, it says nothing of it.
+func TestNoScriptNoticeNearTheLongestSession(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	conn, err := sql.Open("sqlite3", "file:"+f.path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, tt := range []struct {
+		name string
+		left time.Duration
+		want bool
+	}{
+		{"12 hours all but 10 minutes in", 10 * time.Minute, true},
+		{"an hour before the end", time.Hour, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			end := time.Now().Add(tt.left).Truncate(time.Minute).Add(30 * time.Second)
+			if _, err := conn.Exec(`UPDATE sessions SET expires_at = ? WHERE account_id IS NOT NULL`, end.UTC().Format("2006-01-02T15:04:05.000000000Z")); err != nil {
+				t.Fatal(err)
+			}
+			resp := f.get(t, "/record", jane)
+			body, _ := io.ReadAll(resp.Body)
+			london, _ := time.LoadLocation("Europe/London")
+			notice := `<noscript><div class="nhsuk-inset-text"><span class="nhsuk-u-visually-hidden">Information: </span><p>You will be signed out at ` +
+				end.In(london).Format("3:04pm") + `. You can be signed in for 12 hours at most.</p>`
+			if got := strings.Contains(string(body), notice); got != tt.want || resp.StatusCode != http.StatusOK {
+				t.Errorf("%d; the notice %q shown: %v, want %v", resp.StatusCode, notice, got, tt.want)
+			}
+		})
 	}
 }
