@@ -176,7 +176,12 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	}
 	var shifted []string // types whose search changed while it was read
 	for _, typ := range pullTypes {
-		changed, err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum)
+		changed, deletionsErr, err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum)
+		// Deletions that could not be read fail alone too: the type's search
+		// ran, and reconciliation lists it for what the history would have shown.
+		if err := goOn(typ+" deletions", deletionsErr); err != nil {
+			return false, err
+		}
 		if err != nil {
 			failed[typ] = true
 			if err := goOn(typ, err); err != nil {
@@ -203,9 +208,10 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 			return false, err
 		}
 	}
-	// A search whose offset pages may have shifted may have skipped a resource,
-	// which its watermark has passed: the listing finds and fetches it now. When
-	// a full reconciliation is due, every type the source gave is listed.
+	// A search whose offset pages shifted even when it ran again may have
+	// skipped a resource, which its watermark has passed: the listing finds and
+	// fetches it now, if it is new to the cache. When a full reconciliation is
+	// due, every type the source gave is listed.
 	toList := shifted
 	if reconciled {
 		toList = nil
@@ -316,29 +322,40 @@ func (p *Puller) linkSystems(system string) []string {
 
 // pullType fetches what changed for one resource type since the watermark,
 // page by page. It reports whether the results changed while they were read
-// (a resource on a later page changed after the first page was served): the
-// next links of most servers are offsets, so the pages may have shifted and
-// one may have been skipped, which the watermark has passed.
-func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) (shifted bool, err error) {
+// even when the search ran again (a resource on a later page changed after
+// the first page was served): the next links of most servers are offsets, so
+// the pages may have shifted and one may have been skipped, which the
+// watermark has passed. It reports apart what kept it from reading the
+// type's deletions when that is not worth retrying (a history page it cannot
+// follow, say): the history is read from the same place next time, and the
+// search runs all the same, so new data still arrives.
+func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) (shifted bool, deletionsErr, err error) {
 	cp, err := p.DB.Checkpoint(ctx, src.ID, personID, typ)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	checked, err := p.DB.DeletionsChecked(ctx, src.ID, personID, typ)
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
 	if cp.Watermark != "" && cp.NextURL == "" {
 		if checked == "" {
 			checked = cp.Watermark // stored before deletions had a time of their own
 		}
 		if err := p.pullDeletions(ctx, c, src, personID, typ, checked, sum); err != nil {
-			return false, err
+			if worthRetrying(err) {
+				return false, nil, err
+			}
+			deletionsErr = err
 		}
 	}
 	var started time.Time // when the server answered this run's first page of a new search
 	restarted := false    // whether this run has started the search again after a next link failed
 	searchedAgain := false
+	// A search resumed from a saved next link may have shifted since its first
+	// page was read, in an earlier run, and when that page was served is not
+	// known: it runs again from where it started, as one seen to shift does.
+	shifted = cp.NextURL != ""
 	for {
 		var page Page
 		deletionsFrom := "" // set on the first page of the type's first search
@@ -349,12 +366,13 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 					// The fresh search's own link fails too (it names another host, say):
 					// starting again would fetch the same first page and the same link
 					// for ever. The type fails; its checkpoint stays where it is.
-					return shifted, fmt.Errorf("the next page could not be read, even after starting the search again: %w", err)
+					return shifted, deletionsErr, fmt.Errorf("the next page could not be read, even after starting the search again: %w", err)
 				}
 				// The server no longer knows the search (next links can expire, as when a
 				// sync stopped half way is resumed a day later): start it again from the
-				// watermark, once. What the earlier pages stored is compared and left alone.
-				restarted = true
+				// watermark, once. What the earlier pages stored is compared and left
+				// alone; whether the pages of the search left shifted no longer matters.
+				restarted, shifted = true, false
 				cp = store.Checkpoint{Watermark: cp.Watermark}
 				continue
 			}
@@ -374,8 +392,9 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			}
 		}
 		if err != nil {
-			return shifted, err
+			return shifted, deletionsErr, err
 		}
+		prepared := onlyOf(&page, typ, patientID)
 		shifted = shifted || changedSince(page.Resources, started, cp.NextURL != "")
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint.
@@ -395,20 +414,25 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			// likely a server whose total is not exact (one counting what it
 			// withholds, say): the watermark moves on, and the daily listing of
 			// ids fetches anything that was skipped; asking for it now would list
-			// every id on every sync of such a server.
+			// every id on every sync of such a server. A search whose pages
+			// shifted, or that was resumed, runs again in the same way: a
+			// resource updated while it was read moves to the end and may be
+			// counted twice, so the count comes out whole, and the one it pushed
+			// past is skipped; the listing would find that one cached,
+			// an older version, and leave it.
 			short := next.Received < next.Total
-			if short && !searchedAgain {
-				searchedAgain, again = true, true
+			if (short || shifted) && !searchedAgain {
+				searchedAgain, again, shifted = true, true, false
 				next = store.Checkpoint{Watermark: cp.Watermark}
 			} else {
 				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
 			}
 		}
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ,
-			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Rejected: toRejected(page.Rejected), Checkpoint: &next,
+			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Prepared: prepared, Rejected: toRejected(page.Rejected), Checkpoint: &next,
 			DeletionsChecked: deletionsFrom})
 		if err != nil {
-			return shifted, err
+			return shifted, deletionsErr, err
 		}
 		sum.add(res)
 		sum.warn(page.Warnings)
@@ -417,9 +441,49 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		}
 		cp = next
 		if cp.NextURL == "" && !again {
-			return shifted, nil
+			return shifted, deletionsErr, nil
 		}
 	}
+}
+
+// onlyOf leaves in the page only what is of the type searched for and, when
+// patientID is set, about that patient, as the store reads the resources,
+// and returns them read for storing. A server may put more in a page: a
+// Patient (as _include does), or by mistake another type or another
+// patient's resource. Stored, a stray Patient would become a person of the
+// portal, or be linked to this one, and another's results would be cached
+// with theirs: what is dropped is not stored, not counted as received, and
+// does not move the watermark. A resource the store cannot read is left in,
+// to be set aside and read again later, as is an entry that names no type.
+func onlyOf(page *Page, typ, patientID string) []fhir.Prepared {
+	var res []fhir.Resource
+	var prepared []fhir.Prepared
+	for _, pr := range store.PrepareAll(page.Resources) {
+		if pr.Type == typ && (patientID == "" || pr.Err != nil || patientIDOf(pr.PatientRef) == patientID) {
+			res = append(res, pr.Resource)
+			prepared = append(prepared, pr)
+		}
+	}
+	var rejected []Rejected
+	for _, r := range page.Rejected {
+		if r.Type == typ || r.Type == "" {
+			rejected = append(rejected, r)
+		}
+	}
+	page.Resources, page.Rejected = res, rejected
+	return prepared
+}
+
+// patientIDOf is the id of the Patient a reference names, as the store
+// resolves it: "Patient/x", "https://host/fhir/Patient/x" and
+// "Patient/x/_history/2" all name x.
+func patientIDOf(ref string) string {
+	i := strings.LastIndex(ref, "Patient/")
+	if i < 0 {
+		return strings.TrimPrefix(ref, "urn:uuid:")
+	}
+	id, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
+	return id
 }
 
 // pullDeletions applies the deletions the type's history shows since the
@@ -656,7 +720,7 @@ func (p *Puller) resolveReferences(ctx context.Context, c *Client, src store.Sou
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := p.fetchAll(ctx, c, src, personID, j.typ, url.Values{"_id": {strings.Join(j.ids, ",")}, "_count": {strconv.Itoa(batch)}}, sum, &mu)
+			err := p.fetchAll(ctx, c, src, personID, j.typ, "", url.Values{"_id": {strings.Join(j.ids, ",")}, "_count": {strconv.Itoa(batch)}}, sum, &mu)
 			if err != nil {
 				mu.Lock()
 				if firstErr == nil {
@@ -670,15 +734,17 @@ func (p *Puller) resolveReferences(ctx context.Context, c *Client, src store.Sou
 	return firstErr
 }
 
-// fetchAll stores every page of a search that has no checkpoint of its own.
-func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, personID int64, typ string, q url.Values, sum *Summary, mu *sync.Mutex) error {
+// fetchAll stores every page of a search that has no checkpoint of its own:
+// what is of the type and, when patientID is set, about that patient (onlyOf).
+func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, personID int64, typ, patientID string, q url.Values, sum *Summary, mu *sync.Mutex) error {
 	page, err := c.Search(ctx, typ, q)
 	for {
 		if err != nil {
 			return err
 		}
+		prepared := onlyOf(&page, typ, patientID)
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ,
-			Resources: page.Resources, Rejected: toRejected(page.Rejected)})
+			Resources: page.Resources, Prepared: prepared, Rejected: toRejected(page.Rejected)})
 		if err != nil {
 			return err
 		}
@@ -793,7 +859,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	var mu sync.Mutex
 	for len(missing) > 0 {
 		n := min(50, len(missing))
-		if err := p.fetchAll(ctx, c, src, personID, typ, url.Values{"_id": {strings.Join(missing[:n], ",")}, "_count": {"50"}}, sum, &mu); err != nil {
+		if err := p.fetchAll(ctx, c, src, personID, typ, patientID, url.Values{"_id": {strings.Join(missing[:n], ",")}, "_count": {"50"}}, sum, &mu); err != nil {
 			return err
 		}
 		missing = missing[n:]

@@ -350,8 +350,8 @@ func TestReconcileRepairsAndChecksBeforeDeleting(t *testing.T) {
 // _lastUpdated and its next links are offsets, so the changed one moves to
 // the end, every later one moves up a place, and one is skipped, which the
 // watermark then passes. The sync sees that a later page changed after the
-// first was served, and lists the observations at once, fetching the one
-// skipped.
+// first was served, and searches again from where it started, fetching the
+// one skipped.
 func TestPullRepairsAShiftedSearch(t *testing.T) {
 	ctx := context.Background()
 	srv, patientID := startServer(t)
