@@ -294,7 +294,7 @@ type PageUpdate struct {
 	LinkSystems  []string
 	Resources    []fhir.Resource
 	Prepared     []fhir.Prepared // Resources already read for storing (PrepareAll), when the caller has them
-	Deleted      []fhir.Resource // only Type and ID are used
+	Deleted      []fhir.Resource // only Type, ID and LastUpdated (when it was deleted, "" for now) are used
 	Rejected     []Rejected
 	Checkpoint   *Checkpoint // stored with the page; nil for none
 	// DeletionsChecked, when set, is when a read of the type's history that
@@ -325,7 +325,12 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 	if prepared == nil {
 		prepared = PrepareAll(u.Resources)
 	}
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	base, err := db.sourceBase(ctx, u.Source)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	prepared = atServer(prepared, base)
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
 		if err := sourceStillThere(ctx, tx, u.SourceID, u.Source); err != nil {
 			return err
@@ -389,6 +394,31 @@ pending = excluded.pending, search_total = excluded.search_total, search_receive
 	return out, nil
 }
 
+// sourceBase is the base URL of the source with that name: "" for a source
+// of files, or one not added yet.
+func (db *DB) sourceBase(ctx context.Context, name string) (string, error) {
+	var base string
+	err := db.db.QueryRowContext(ctx, `SELECT base_url FROM sources WHERE name = ?`, name).Scan(&base)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return base, err
+}
+
+// atServer is what was read from the server whose base URL is base, with
+// no item named after another server's resource (fhir.Prepared.AtServer);
+// as it is when base is "", since a file's server is not known.
+func atServer(prepared []fhir.Prepared, base string) []fhir.Prepared {
+	if base == "" {
+		return prepared
+	}
+	out := make([]fhir.Prepared, len(prepared))
+	for i, p := range prepared {
+		out[i] = p.AtServer(base)
+	}
+	return out
+}
+
 // CachedIDs lists the ids of the resources of one type the cache holds from
 // a source about one of its Patients, for a reconciliation to compare with
 // what upstream lists.
@@ -410,11 +440,12 @@ func (db *DB) CachedIDs(ctx context.Context, sourceID int64, patientID, resource
 	return out, rows.Err()
 }
 
-// deleteResources removes resources of a source that upstream deleted (only
-// their Type and ID are used), with their record items, and works out again
-// the facts those items reported: which report stands for each, and the words
-// search finds the entry by, which included theirs. It returns how many
-// resources there were.
+// deleteResources removes resources of a source that upstream deleted (their
+// Type, ID and, when given, LastUpdated: when it was deleted), with their
+// record items, and works out again the facts those items reported: which
+// report stands for each, and the words search finds the entry by, which
+// included theirs. A deletion older than the version stored is left alone
+// (storedSince). It returns how many resources there were.
 func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource) (int, error) {
 	if len(refs) == 0 {
 		return 0, nil
@@ -427,6 +458,13 @@ func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhi
 	touched := touchedFacts{}
 	deleted := 0
 	for _, r := range refs {
+		recreated, err := storedSince(ctx, tx, sourceID, r)
+		if err != nil {
+			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+		}
+		if recreated {
+			continue
+		}
 		if err := touched.deleted(ctx, delItems, sourceID, r.Type, r.ID); err != nil {
 			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
 		}
@@ -440,10 +478,36 @@ func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhi
 	return deleted, touched.settle(ctx, tx)
 }
 
-// PatientAt returns the id of the person's Patient at the source, or "" when none is linked.
+// storedSince reports whether the version of a deleted resource the cache
+// holds was last updated after the deletion (r.LastUpdated): upstream
+// deleted it and made it again, and a read of history from before then (a
+// sync resuming from an earlier checkpoint) must not erase the version that
+// is there now. A deletion with no time, or one that does not read as a
+// time, counts as now; so does a stored version with no time.
+func storedSince(ctx context.Context, tx *sql.Tx, sourceID int64, r fhir.Resource) (bool, error) {
+	if r.LastUpdated == "" {
+		return false, nil
+	}
+	var newer bool
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(julianday(last_updated) > julianday(?), 0) FROM resources WHERE source_id = ? AND type = ? AND id = ?`,
+		r.LastUpdated, sourceID, r.Type, r.ID).Scan(&newer)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return newer, err
+}
+
+// PatientAt returns the id of the person's Patient at the source, the one
+// every sync searches by, or "" when none is linked. Of several, it is the
+// one linked first: a sync links the Patient it finds by the person's
+// identifiers before any other, and another Patient a page brings later
+// (one the server added to a page of results, even with the same NHS
+// number) must not take its place, whatever its id. A link's rowid tells
+// the order: a row keeps it when relinked, and a new row's is above every
+// other's.
 func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, error) {
 	var id string
-	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY patient_id LIMIT 1`,
+	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY rowid LIMIT 1`,
 		sourceID, personID).Scan(&id)
 	if err == sql.ErrNoRows {
 		return "", nil
@@ -737,8 +801,9 @@ WHERE sp.person_id = ? ORDER BY s.name, r.type, r.id`, personID)
 	return rows.Err()
 }
 
-// referencePattern finds literal references such as "Organization/123" in stored JSON.
-var referencePattern = regexp.MustCompile(`"reference"\s*:\s*"(?:[^"]*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})"`)
+// referencePattern finds references such as "Organization/123" in stored
+// JSON; which of them name a resource at the source is fhir.LocalRef's to say.
+var referencePattern = regexp.MustCompile(`"reference"\s*:\s*"([^"]*)"`)
 
 // MissingReferences returns, by type, the ids of resources of the given types
 // that the person's resources from the source refer to and the cache does not hold.
@@ -755,6 +820,13 @@ func (db *DB) References(ctx context.Context, sourceID, personID int64, types ma
 }
 
 func (db *DB) references(ctx context.Context, sourceID, personID int64, types map[string]bool, all bool) (map[string][]string, error) {
+	// Only references to the source's own resources: relative, or absolute
+	// under its base URL. Another server's Organization/1 is not the
+	// source's, and no item takes its name from it (fhir.Prepared.AtServer).
+	var base string
+	if err := db.db.QueryRowContext(ctx, `SELECT base_url FROM sources WHERE id = ?`, sourceID).Scan(&base); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
 	rows, err := db.db.QueryContext(ctx, `SELECT r.json FROM resources r
 JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
 WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
@@ -770,11 +842,12 @@ WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
 			return nil, err
 		}
 		for _, m := range referencePattern.FindAllSubmatch(raw, -1) {
-			typ, id := string(m[1]), string(m[2])
-			if !types[typ] || seen[typ+"/"+id] {
+			ref := fhir.LocalRef(string(m[1]), base)
+			typ, id, _ := strings.Cut(ref, "/")
+			if !types[typ] || seen[ref] {
 				continue
 			}
-			seen[typ+"/"+id] = true
+			seen[ref] = true
 			wanted[typ] = append(wanted[typ], id)
 		}
 	}

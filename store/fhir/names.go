@@ -3,6 +3,7 @@ package fhir
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -27,13 +28,93 @@ var literalRef = regexp.MustCompile(`^(?:.*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1
 // NamedRef is "Type/id" when ref is a literal reference, relative or absolute,
 // to an Organization, Practitioner, Location or Medication; else "". A
 // versioned reference names the resource as it was, not as the cache holds it,
-// so it is left alone.
+// so it is left alone. An absolute reference may be to another server's
+// resource: a sync drops those (Prepared.AtServer), a file import cannot tell.
 func NamedRef(ref string) string {
 	m := literalRef.FindStringSubmatch(strings.TrimSpace(ref))
 	if m == nil || !namedTypes[m[1]] || strings.Contains(ref, "/_history/") {
 		return ""
 	}
 	return m[1] + "/" + m[2]
+}
+
+var typeAndID = regexp.MustCompile(`^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$`)
+
+// LocalRef is "Type/id" when ref is a literal reference to a resource at the
+// server whose base URL is base (without a trailing slash): a relative one
+// ("Organization/1"), or an absolute one under base
+// ("https://server/fhir/Organization/1"). Any other absolute reference
+// points at another server, whose Organization/1 is not this server's, so it
+// is "", as is a reference that is not to one resource by type and id
+// (versioned, by identifier, urn:uuid). With base "" (not known) only a
+// relative reference counts.
+func LocalRef(ref, base string) string {
+	ref = strings.TrimSpace(ref)
+	if base != "" && strings.HasPrefix(ref, base+"/") {
+		ref = ref[len(base)+1:]
+	}
+	m := typeAndID.FindStringSubmatch(ref)
+	if m == nil {
+		return ""
+	}
+	return m[1] + "/" + m[2]
+}
+
+// AtServer is p as read from the server whose base URL is base: no item takes
+// its name from another server's resource. Items are read without knowing
+// where they came from, so NamedRef cuts any absolute reference down to
+// Type/id, and another trust's Organization/1 would show the name of this
+// server's Organization/1. Here an item's reference (Item.OrganisationRef,
+// Item.DisplayRef) stands only when the resource refers to it relatively or
+// under base (LocalRef); otherwise the item is as for a reference the store
+// cannot resolve: it shows the words the resource gives, if any. (When the
+// resource names several, none in words, and the first is another server's,
+// the item shows none rather than the next: rare, and never wrong.) The
+// items of p are copied, not changed.
+func (p Prepared) AtServer(base string) Prepared {
+	var local map[string]bool
+	var items []Item
+	for i, it := range p.Items {
+		if it.OrganisationRef == "" && it.DisplayRef == "" {
+			continue
+		}
+		if local == nil {
+			local = localRefs(p.Raw, base)
+		}
+		out := it
+		if out.OrganisationRef != "" && !local[out.OrganisationRef] {
+			out.OrganisationRef = ""
+		}
+		if out.DisplayRef != "" && !local[out.DisplayRef] {
+			out.DisplayRef = ""
+			out.DedupKey = dedupKey(out) // as the medicine would have been read without the reference
+		}
+		if out == it {
+			continue
+		}
+		if items == nil {
+			items = slices.Clone(p.Items)
+		}
+		items[i] = out
+	}
+	if items != nil {
+		p.Items = items
+	}
+	return p
+}
+
+var anyReference = regexp.MustCompile(`"reference"\s*:\s*"([^"]*)"`)
+
+// localRefs is every reference in raw to a resource at the server whose base
+// URL is base, as Type/id (LocalRef).
+func localRefs(raw []byte, base string) map[string]bool {
+	out := map[string]bool{}
+	for _, m := range anyReference.FindAllSubmatch(raw, -1) {
+		if r := LocalRef(string(m[1]), base); r != "" {
+			out[r] = true
+		}
+	}
+	return out
 }
 
 // who is the first name given among refs and, when none gives one, the first

@@ -23,3 +23,82 @@ func TestNamedRef(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalRef: a reference names a resource at the server only when it is
+// relative or under the server's own base URL; another server's resource
+// with the same type and id is not it.
+func TestLocalRef(t *testing.T) {
+	const base = "https://fhir.lth.example/R4"
+	for _, tc := range []struct {
+		ref, base, want string
+	}{
+		{"Organization/org1", base, "Organization/org1"},
+		{"Organization/org1", "", "Organization/org1"},
+		{" Patient/p1 ", base, "Patient/p1"},
+		{base + "/Organization/org1", base, "Organization/org1"},
+		{base + "/Organization/org1", "", ""},
+		{"https://other-trust.example/fhir/Organization/org1", base, ""},
+		{"https://fhir.lth.example/R4x/Organization/org1", base, ""},
+		{"https://fhir.lth.example/Organization/org1", base, ""},
+		{base + "/Organization/org1/_history/2", base, ""},
+		{"Organization/org1/_history/2", base, ""},
+		{"Organization?identifier=https://x|1", base, ""},
+		{"urn:uuid:2b1f9c6e-0000-4000-8000-000000000001", base, ""},
+		{"", base, ""},
+	} {
+		if got := fhir.LocalRef(tc.ref, tc.base); got != tc.want {
+			t.Errorf("LocalRef(%q, %q) = %q, want %q", tc.ref, tc.base, got, tc.want)
+		}
+	}
+}
+
+// TestAtServer: read from a server, an item keeps a reference to who took
+// part, or to its medicine, only when the resource points at the server's
+// own resource; a medicine whose reference is dropped is read as one with no
+// reference at all, key included.
+func TestAtServer(t *testing.T) {
+	const base = "https://fhir.lth.example/R4"
+	request := func(med, by string) string {
+		return `{"resourceType":"MedicationRequest","id":"mr1","status":"active","subject":{"reference":"Patient/p1"},` +
+			`"medicationReference":` + med + `,"requester":` + by + `,"authoredOn":"2026-02-01","dosageInstruction":[{"text":"One tablet daily"}]}`
+	}
+	const none = `{"display":""}`
+	for _, tc := range []struct {
+		name, med, by              string
+		wantDisplayRef, wantOrgRef string
+	}{
+		{"relative", `{"reference":"Medication/m1"}`, `{"reference":"Practitioner/dr1"}`, "Medication/m1", "Practitioner/dr1"},
+		{"under the base", `{"reference":"` + base + `/Medication/m1"}`, `{"reference":"` + base + `/Practitioner/dr1"}`, "Medication/m1", "Practitioner/dr1"},
+		{"another server's", `{"reference":"https://other.example/fhir/Medication/m1"}`, `{"reference":"https://other.example/fhir/Practitioner/dr1"}`, "", ""},
+		{"one of each", `{"reference":"https://other.example/fhir/Medication/m1"}`, `{"reference":"Practitioner/dr1"}`, "", "Practitioner/dr1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(request(tc.med, tc.by)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := fhir.Prepare(r)
+			before := p.Items[0]
+			if before.DisplayRef != "Medication/m1" {
+				t.Fatalf("read with reference %q, want Medication/m1 before AtServer", before.DisplayRef)
+			}
+			it := p.AtServer(base).Items[0]
+			if it.DisplayRef != tc.wantDisplayRef || it.OrganisationRef != tc.wantOrgRef {
+				t.Errorf("refs %q, %q; want %q, %q", it.DisplayRef, it.OrganisationRef, tc.wantDisplayRef, tc.wantOrgRef)
+			}
+			if p.Items[0] != before {
+				t.Errorf("the prepared items were changed: %+v", p.Items[0])
+			}
+			if it.DisplayRef == "" {
+				unnamed, err := fhir.ParseResource([]byte(request(none, none)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := fhir.Prepare(unnamed).Items[0]
+				if it.DedupKey != want.DedupKey || it.Display != want.Display {
+					t.Errorf("key %q, display %q; want %q, %q as with no reference", it.DedupKey, it.Display, want.DedupKey, want.Display)
+				}
+			}
+		})
+	}
+}
