@@ -52,7 +52,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return 0, err
 		}
 	}
-	uuids := map[string]bool{} // urn:uuid fullUrls given so far
+	given := map[string]bool{} // fullUrls given so far: a Bundle's are each its own (bdl-7)
 	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
 		k := resourceKey{c.Source.ID, c.Type, c.ID}
 		if hidden[k] || (forCarer && (!shown[c.Source.ID] || (c.Type != "Patient" && !entries[k]))) {
@@ -66,20 +66,25 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		if n == 0 {
 			sep = ""
 		}
+		// Each fullUrl once only: the same file may have been imported for two
+		// sources, or two sources added for one server (sources made before
+		// AddSource refused that); a repeat goes without.
 		fullURL := ""
 		switch {
 		case c.Source.BaseURL != "":
-			u, _ := json.Marshal(c.Source.BaseURL + "/" + c.Type + "/" + c.ID)
-			fullURL = `"fullUrl":` + string(u) + `,`
-		case isUUID(c.ID) && !uuids[c.ID]:
+			fullURL = c.Source.BaseURL + "/" + c.Type + "/" + c.ID
+		case isUUID(c.ID):
 			// From a file whose entries were named urn:uuid:<id>, as Synthea's are:
 			// its references to them ("urn:uuid:…") then resolve in the download too.
-			// Once only: a Bundle's fullUrls are each its own (bdl-7), and the same
-			// file may have been imported for two sources.
-			uuids[c.ID] = true
-			fullURL = `"fullUrl":"urn:uuid:` + c.ID + `",`
+			fullURL = "urn:uuid:" + c.ID
 		}
-		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, fullURL, raw); err != nil {
+		field := ""
+		if fullURL != "" && !given[fullURL] {
+			given[fullURL] = true
+			u, _ := json.Marshal(fullURL)
+			field = `"fullUrl":` + string(u) + `,`
+		}
+		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, field, raw); err != nil {
 			return err
 		}
 		n++

@@ -535,7 +535,7 @@ func sourceStillThere(ctx context.Context, tx *sql.Tx, id int64, name string) er
 
 // ensureSource returns the source's id, adding it when new.
 func ensureSource(ctx context.Context, tx *sql.Tx, now, name, org string) (int64, error) {
-	_, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, created_at) VALUES (?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO sources (id, name, org_name, created_at) VALUES (`+newSourceID+`, ?, ?, ?)
 ON CONFLICT (name) DO UPDATE SET org_name = CASE WHEN excluded.org_name = '' THEN org_name ELSE excluded.org_name END`, name, org, now)
 	if err != nil {
 		return 0, fmt.Errorf("add source %q: %w", name, err)

@@ -40,7 +40,17 @@ func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
 		return Source{}, err
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO sources (name, org_name, base_url, auth_kind, auth_config, social_care, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+		// One source a server: two would fetch everything twice, and show
+		// each fact twice, from "two" places that are one.
+		var other string
+		err := tx.QueryRowContext(ctx, `SELECT name FROM sources WHERE base_url = ? AND name != ?`, src.BaseURL, src.Name).Scan(&other)
+		if err == nil {
+			return Errorf(ECONFLICT, "The source %q already has the address %s: a FHIR server is added once.", other, src.BaseURL)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("add source: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO sources (id, name, org_name, base_url, auth_kind, auth_config, social_care, created_at) VALUES (`+newSourceID+`, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind, string(cfg), src.SocialCare, db.stamp())
 		if err != nil {
 			return fmt.Errorf("add source: %w", err)
@@ -54,15 +64,26 @@ ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind
 	return src, err
 }
 
-// ValidSourceName reports whether name can name a source: one word, like
-// leeds-hospitals (portal import checks --source by it before storing anything).
+// newSourceID is the id a new source is given: above every id given before,
+// even a removed source's (migration 0032), so that a sync of a removed
+// source, still running, never stores what it fetches in a new one.
+const newSourceID = `(SELECT MAX(high, COALESCE((SELECT MAX(id) FROM sources), 0)) + 1 FROM source_ids)`
+
+// ValidSourceName reports whether name can name a source: one word of
+// letters, digits, dots, hyphens and underscores, like leeds-hospitals, at
+// most 64 long (portal import checks --source by it before storing
+// anything). A source's name goes into the URI that says where an exported
+// resource came from (Source.URI), so it holds nothing a URI would need to
+// escape.
 func ValidSourceName(name string) bool {
-	return name != "" && !strings.ContainsAny(name, " \t\n/")
+	return sourceName.MatchString(name)
 }
+
+var sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func validSource(src Source) error {
 	if !ValidSourceName(src.Name) {
-		return Errorf(EINVALID, "A source name must be one word, like leeds-hospitals.")
+		return Errorf(EINVALID, "A source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals.")
 	}
 	if _, err := ParseBaseURL(src.BaseURL); err != nil {
 		return err

@@ -72,10 +72,11 @@ func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) erro
 }
 
 // checkSourceName refuses a source name source add would refuse
-// (store.ValidSourceName): none, or more than one word.
+// (store.ValidSourceName): none, more than one word, or other characters
+// than letters, digits, dots, hyphens and underscores.
 func checkSourceName(name string) error {
 	if !store.ValidSourceName(name) {
-		return errors.New("a source name must be one word, like leeds-hospitals")
+		return errors.New("a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals")
 	}
 	return nil
 }

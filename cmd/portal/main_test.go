@@ -591,7 +591,7 @@ func TestPersonArguments(t *testing.T) {
 func TestSyncNamesAMissingPersonOnce(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "portal.db")
 	for _, name := range []string{"a", "b"} {
-		if _, _, err := portal(t, "source", "add", name, "http://127.0.0.1:1/fhir", "--db", db); err != nil {
+		if _, _, err := portal(t, "source", "add", name, "http://127.0.0.1:1/"+name+"/fhir", "--db", db); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -657,12 +657,13 @@ func TestImportSourceName(t *testing.T) {
 		source  string
 		wantErr string // "" for a name both accept
 	}{
-		{"two words", "bad name", `import: --source "bad name": a source name must be one word, like leeds-hospitals`},
-		{"none", "", `import: --source "": a source name must be one word, like leeds-hospitals`},
-		{"only a space", " ", `import: --source " ": a source name must be one word, like leeds-hospitals`},
-		{"a tab", "gp\tpractice", `import: --source "gp\tpractice": a source name must be one word, like leeds-hospitals`},
-		{"a new line", "gp\n", `import: --source "gp\n": a source name must be one word, like leeds-hospitals`},
-		{"a slash", "gp/x", `import: --source "gp/x": a source name must be one word, like leeds-hospitals`},
+		{"two words", "bad name", `import: --source "bad name": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"none", "", `import: --source "": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"only a space", " ", `import: --source " ": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"a tab", "gp\tpractice", `import: --source "gp\tpractice": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"a new line", "gp\n", `import: --source "gp\n": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"a slash", "gp/x", `import: --source "gp/x": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"a character a URI escapes", "gp#2", `import: --source "gp#2": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
 		{"one word", "leeds-hospitals", ""},
 		{"dots and digits", "gp.2", ""},
 	}

@@ -21,7 +21,7 @@ func personWithSources(t *testing.T, names ...string) (*store.DB, []store.Source
 	db := tempStore(t)
 	var srcs []store.Source
 	for _, name := range names {
-		src, err := db.AddSource(ctx, store.Source{Name: name, BaseURL: "http://127.0.0.1:1/fhir"})
+		src, err := db.AddSource(ctx, store.Source{Name: name, BaseURL: "http://127.0.0.1:1/" + name + "/fhir"})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// A download's fullUrls are each its own (FHIR's bdl-7), even from two
+// sources for one server (as a cache made before AddSource refused that may
+// hold): the repeat goes without one, and keeps its own meta.source.
+func TestExportGivesEachFullURLOnce(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	if _, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "https://fhir.example.org/r4"}); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `INSERT INTO sources (name, org_name, base_url, auth_kind, auth_config, created_at)
+SELECT 'lth-2', org_name, base_url, auth_kind, auth_config, created_at FROM sources WHERE name = 'lth'`); err != nil {
+		t.Fatal(err)
+	}
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	patient := fmt.Sprintf(`{"resourceType":"Patient","id":"pt1","meta":{"versionId":"1","lastUpdated":"2026-01-01T00:00:00Z"},"identifier":[{"system":%q,"value":"9434765919"}]}`, fhir.NHSNumberSystem)
+	for _, name := range []string{"lth", "lth-2"} {
+		if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: name, PersonID: person.ID, ResourceType: "Patient", Origin: "test",
+			Resources: []fhir.Resource{{Type: "Patient", ID: "pt1", VersionID: "1", Raw: []byte(patient)}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := db.WriteBundle(ctx, person.ID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Entry []struct {
+			FullURL  string `json:"fullUrl"`
+			Resource struct {
+				ID   string `json:"id"`
+				Meta struct{ Source string }
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &b); err != nil {
+		t.Fatal(err)
+	}
+	var urls []string
+	for _, e := range b.Entry {
+		if e.Resource.ID == "pt1" {
+			urls = append(urls, e.FullURL)
+			if e.Resource.Meta.Source != "https://fhir.example.org/r4" {
+				t.Errorf("meta.source %q", e.Resource.Meta.Source)
+			}
+		}
+	}
+	if len(urls) != 2 || urls[0] != "https://fhir.example.org/r4/Patient/pt1" || urls[1] != "" {
+		t.Errorf("the two sources' Patient/pt1 have fullUrls %q, want it once then none", urls)
+	}
+}
