@@ -75,6 +75,16 @@ func TestOneEntryPerFact(t *testing.T) {
 		{"same medicine, other dose: two", "medicines",
 			fmt.Sprintf(med, "m1", "gp", "2024-01-05", "One tablet twice a day"), fmt.Sprintf(med, "m2", "lth", "2024-01-05", "Two tablets twice a day"), 2},
 		{"one source only: one", "medicines", fmt.Sprintf(med, "m1", "gp", "2024-01-05", "One tablet twice a day"), "", 1},
+		// Neither words nor a code: nothing says the two are one fact.
+		{"two conditions not named: two", "conditions",
+			`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p-gp"},"recordedDate":"2024-01-05"}`,
+			`{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p-lth"},"recordedDate":"2024-01-05"}`, 2},
+		{"two medicines not named, same dose: two", "medicines",
+			`{"resourceType":"MedicationRequest","id":"m1","status":"active","subject":{"reference":"Patient/p-gp"},"authoredOn":"2024-01-05","dosageInstruction":[{"text":"One tablet daily"}]}`,
+			`{"resourceType":"MedicationRequest","id":"m2","status":"active","subject":{"reference":"Patient/p-lth"},"authoredOn":"2024-01-05","dosageInstruction":[{"text":"One tablet daily"}]}`, 2},
+		{"two medicines named only by another server's Medication: two", "medicines",
+			`{"resourceType":"MedicationRequest","id":"m1","status":"active","medicationReference":{"reference":"https://other.example/fhir/Medication/x"},"subject":{"reference":"Patient/p-gp"},"authoredOn":"2024-01-05","dosageInstruction":[{"text":"One tablet daily"}]}`,
+			`{"resourceType":"MedicationRequest","id":"m2","status":"active","medicationReference":{"reference":"https://other.example/fhir/Medication/y"},"subject":{"reference":"Patient/p-lth"},"authoredOn":"2024-01-05","dosageInstruction":[{"text":"One tablet daily"}]}`, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -192,6 +192,7 @@ JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, append(keys, 
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	byKey[""] = nil // an item with no key (no name, no code) reports a fact of its own
 	for i := range items {
 		srcs := []Source{items[i].Source}
 		for _, s := range byKey[items[i].DedupKey] {
@@ -341,9 +342,15 @@ WHERE ri.id IN (SELECT value FROM json_each(?)) AND ri.person_id = ?`, string(li
 }
 
 // medicineKey is the SQL for which medicine an item is (of record_items
-// alias a), as currentMedicines groups them: by code, or by name without one.
+// alias a), as currentMedicines groups them: by code; without one, by the
+// Medication it points at, not yet named, or by name; and one with neither a
+// name nor a code, shown as "Medicine (name not recorded)", by itself, since
+// nothing says two such are one medicine (fhir.Item.DedupKey).
 func medicineKey(a string) string {
-	return `CASE WHEN ` + a + `.code != '' THEN ` + a + `.code_system || '|' || ` + a + `.code ELSE 'name|' || lower(trim(` + a + `.display)) END`
+	return `CASE WHEN ` + a + `.code != '' THEN ` + a + `.code_system || '|' || ` + a + `.code
+WHEN ` + a + `.display_ref != '' THEN 'ref|' || ` + a + `.source_id || '|' || ` + a + `.display_ref
+WHEN ` + a + `.dedup_key = '' THEN 'item|' || ` + a + `.id
+ELSE 'name|' || lower(trim(` + a + `.display)) END`
 }
 
 // markPrescribedSince sets PrescribedSince on those of the items that are

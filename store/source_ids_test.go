@@ -59,10 +59,12 @@ func TestAServerIsAddedOnce(t *testing.T) {
 	if _, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: "https://fhir.example.org/r4"}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := db.AddSource(ctx, store.Source{Name: "lth-2", BaseURL: "https://fhir.example.org/r4/"})
-	var se *store.Error
-	if !errors.As(err, &se) || se.Code != store.ECONFLICT || err.Error() != `The source "lth" already has the address https://fhir.example.org/r4: a FHIR server is added once.` {
-		t.Errorf("a second source for one server: %v", err)
+	for _, same := range []string{"https://fhir.example.org/r4/", "https://FHIR.example.org/r4", "https://fhir.example.org:443/r4", "http://fhir.example.org/r4//"} {
+		_, err := db.AddSource(ctx, store.Source{Name: "lth-2", BaseURL: same})
+		var se *store.Error
+		if !errors.As(err, &se) || se.Code != store.ECONFLICT || err.Error() != `The source "lth" already has the address https://fhir.example.org/r4: a FHIR server is added once.` {
+			t.Errorf("a second source for one server, as %s: %v", same, err)
+		}
 	}
 	if _, err := db.AddSource(ctx, store.Source{Name: "lth-2", BaseURL: "https://fhir.example.org/r4b"}); err != nil {
 		t.Errorf("another address: %v", err)

@@ -322,3 +322,43 @@ func TestSummarySaysWhenEachSourceUpdatedThisPerson(t *testing.T) {
 		t.Errorf("Sam's record updated %q, want when his Patient came, before the source's last import %q (Ola's)", updated, src.LastImportAt)
 	}
 }
+
+// TestSummaryMedicinesNotNamed: medicines with neither a name nor a code
+// are each a line of their own among current medicines: nothing says two
+// such are one medicine, and a line for one would hide the other.
+func TestSummaryMedicinesNotNamed(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	unnamed := func(id, day string) fhir.Resource {
+		raw := `{"resourceType":"MedicationRequest","id":"` + id + `","status":"active","subject":{"reference":"Patient/p"},"authoredOn":"` + day + `","dosageInstruction":[{"text":"One tablet daily"}]}`
+		r, err := fhir.ParseResource([]byte(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	res := []fhir.Resource{searchPatient("p", "9434765870", "Sam"), unnamed("m1", "2025-01-10"), unnamed("m2", "2025-03-10")}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.RecordSummary(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Medicines) != 2 {
+		t.Errorf("current medicines: %d lines, want 2, one for each medicine not named", len(sum.Medicines))
+	}
+	page, err := db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range page.Items {
+		if it.PrescribedSince {
+			t.Errorf("%s %s is said to be prescribed again since", it.ResourceID, it.Display)
+		}
+	}
+}

@@ -31,7 +31,7 @@ func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
 	if err := validSource(src); err != nil {
 		return Source{}, err
 	}
-	src.BaseURL = strings.TrimSuffix(src.BaseURL, "/") // trimmed only now, so "http://" is not refused as "http:/"
+	src.BaseURL = strings.TrimRight(src.BaseURL, "/") // trimmed only now, so "http://" is not refused as "http:/"
 	if src.AuthKind == "" {
 		src.AuthKind = AuthNone
 	}
@@ -42,13 +42,12 @@ func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		// One source a server: two would fetch everything twice, and show
 		// each fact twice, from "two" places that are one.
-		var other string
-		err := tx.QueryRowContext(ctx, `SELECT name FROM sources WHERE base_url = ? AND name != ?`, src.BaseURL, src.Name).Scan(&other)
-		if err == nil {
-			return Errorf(ECONFLICT, "The source %q already has the address %s: a FHIR server is added once.", other, src.BaseURL)
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
+		// The address as another source wrote it may differ only in the
+		// case of its host, a default port or http for https (fhir.SameServer).
+		if other, at, err := sourceAt(ctx, tx, src.BaseURL, src.Name); err != nil {
 			return fmt.Errorf("add source: %w", err)
+		} else if other != "" {
+			return Errorf(ECONFLICT, "The source %q already has the address %s: a FHIR server is added once.", other, at)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO sources (id, name, org_name, base_url, auth_kind, auth_config, social_care, created_at) VALUES (`+newSourceID+`, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind, string(cfg), src.SocialCare, db.stamp())
@@ -62,6 +61,26 @@ ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind
 		return err
 	})
 	return src, err
+}
+
+// sourceAt is the name and address of a source other than name whose
+// address names the server at base (fhir.SameServer), if any.
+func sourceAt(ctx context.Context, tx *sql.Tx, base, name string) (string, string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, base_url FROM sources WHERE base_url != '' AND name != ?`, name)
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var other, at string
+		if err := rows.Scan(&other, &at); err != nil {
+			return "", "", err
+		}
+		if fhir.SameServer(at, base) {
+			return other, at, nil
+		}
+	}
+	return "", "", rows.Err()
 }
 
 // newSourceID is the id a new source is given: above every id given before,
@@ -504,13 +523,17 @@ func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhi
 // deleted it and made it again, and a read of history from before then (a
 // sync resuming from an earlier checkpoint) must not erase the version that
 // is there now. A deletion with no time, or one that does not read as a
-// time, counts as now; so does a stored version with no time.
+// time, counts as now; so does a stored version with no time. A deletion
+// timed to the second (as some servers give lastModified) is compared with
+// the stored version's time to the second: an update at 10:00:00.400 and a
+// deletion at 10:00:00 may be one after the other.
 func storedSince(ctx context.Context, tx *sql.Tx, sourceID int64, r fhir.Resource) (bool, error) {
 	if r.LastUpdated == "" {
 		return false, nil
 	}
 	var newer bool
-	err := tx.QueryRowContext(ctx, `SELECT COALESCE(julianday(last_updated) > julianday(?), 0) FROM resources WHERE source_id = ? AND type = ? AND id = ?`,
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(julianday(CASE WHEN instr(?1, '.') = 0 THEN strftime('%Y-%m-%dT%H:%M:%SZ', last_updated) ELSE last_updated END) > julianday(?1), 0)
+FROM resources WHERE source_id = ?2 AND type = ?3 AND id = ?4`,
 		r.LastUpdated, sourceID, r.Type, r.ID).Scan(&newer)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil

@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,23 +42,48 @@ func NamedRef(ref string) string {
 var typeAndID = regexp.MustCompile(`^([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})$`)
 
 // LocalRef is "Type/id" when ref is a literal reference to a resource at the
-// server whose base URL is base (without a trailing slash): a relative one
-// ("Organization/1"), or an absolute one under base
-// ("https://server/fhir/Organization/1"). Any other absolute reference
-// points at another server, whose Organization/1 is not this server's, so it
-// is "", as is a reference that is not to one resource by type and id
-// (versioned, by identifier, urn:uuid). With base "" (not known) only a
-// relative reference counts.
+// server whose base URL is base: a relative one ("Organization/1"), or an
+// absolute one under base ("https://server/fhir/Organization/1", the server
+// named as SameServer allows). Any other absolute reference points at
+// another server, whose Organization/1 is not this server's, so it is "", as
+// is a reference that is not to one resource by type and id (versioned, by
+// identifier, urn:uuid). With base "" (not known) only a relative reference
+// counts.
 func LocalRef(ref, base string) string {
 	ref = strings.TrimSpace(ref)
-	if base != "" && strings.HasPrefix(ref, base+"/") {
-		ref = ref[len(base)+1:]
+	if m := absoluteRef.FindStringSubmatch(ref); m != nil {
+		if base == "" || !SameServer(m[1], base) {
+			return ""
+		}
+		ref = m[2]
 	}
 	m := typeAndID.FindStringSubmatch(ref)
 	if m == nil {
 		return ""
 	}
 	return m[1] + "/" + m[2]
+}
+
+var absoluteRef = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9+.-]*://.*?)/+([A-Z][A-Za-z]+/[^/]+)$`)
+
+// SameServer reports whether two base URLs name one FHIR server: the same
+// host, port and path, whatever the case of the host, a default port written
+// out or left off, http or https, and slashes at the end.
+func SameServer(a, b string) bool {
+	return serverKey(a) == serverKey(b)
+}
+
+// serverKey is a base URL without what SameServer disregards.
+func serverKey(base string) string {
+	u, err := url.Parse(strings.TrimSpace(base))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(base, "/")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if port == "443" && u.Scheme == "https" || port == "80" && u.Scheme == "http" {
+		port = ""
+	}
+	return host + ":" + port + strings.TrimRight(u.EscapedPath(), "/")
 }
 
 // AtServer is p as read from the server whose base URL is base: no item takes
@@ -87,7 +113,9 @@ func (p Prepared) AtServer(base string) Prepared {
 		}
 		if out.DisplayRef != "" && !local[out.DisplayRef] {
 			out.DisplayRef = ""
-			out.DedupKey = dedupKey(out) // as the medicine would have been read without the reference
+			// Unnamed, so no key: read as "medicine (name not recorded)", it
+			// would merge with every other medicine unnamed so (Item.DedupKey).
+			out.DedupKey = ""
 		}
 		if out == it {
 			continue

@@ -269,11 +269,17 @@ func compacted(line []byte) ([]byte, bool) {
 func item(section string, code CodeableConcept, fallback, date, status string) Item {
 	c := code.First()
 	display := code.Words()
+	unnamed := display == "" && c.Code == ""
 	if display == "" {
 		display = fallback
 	}
 	it := Item{Section: section, CodeSystem: c.System, Code: c.Code, Display: display, Date: date, Status: status}
-	it.DedupKey = dedupKey(it)
+	if !unnamed {
+		// One with neither words nor code has no key: keyed by its fallback
+		// ("Condition (not named)"), every such fact would merge with every
+		// other source's, though nothing says they are one.
+		it.DedupKey = dedupKey(it)
+	}
 	return it
 }
 
@@ -397,7 +403,9 @@ func medicineItem(cc CodeableConcept, ref Reference, date, status string, ds []d
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", date, status)
 	it.Detail = dosageText(ds)
 	it.DisplayRef = named
-	it.DedupKey = dedupKey(it)
+	if it.DedupKey != "" {
+		it.DedupKey = dedupKey(it) // with the dosage; an unnamed medicine has none (item)
+	}
 	it.Organisation, it.OrganisationRef = who(by)
 	return it
 }
@@ -601,7 +609,9 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	}
 	it.Detail = strings.Join(detail, ". ")
 	it.Organisation, it.OrganisationRef = who(v.Performer...)
-	it.DedupKey = dedupKey(it)
+	if it.DedupKey != "" {
+		it.DedupKey = dedupKey(it) // with the value; an unnamed result has none (item)
+	}
 	// The numbers, as ExactMeasures describes.
 	var b strings.Builder
 	b.WriteString(exactVersion)
