@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -629,6 +630,49 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 		shown = append(shown, &tr.Results[i])
 	}
 	return tr, db.markResultsWithheld(ctx, personID, shown)
+}
+
+// TestNames names the tests the keys (TestKey) name among the person's
+// results, each by its newest result's words, so the access log can say
+// which test was looked at while it is still in the record. A key that names
+// no test now is left out.
+func (db *DB) TestNames(ctx context.Context, personID int64, keys []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, fmt.Errorf("test names: %w", err)
+	}
+	defer tx.Rollback()
+	for _, key := range keys {
+		if _, done := out[key]; done {
+			continue
+		}
+		ref, ok, err := resolveKey(ctx, tx, personID, key)
+		if err != nil {
+			return nil, fmt.Errorf("test names: %w", err)
+		}
+		if !ok {
+			continue
+		}
+		if ref.code == "" {
+			out[key] = ref.name
+			continue
+		}
+		f, args := ref.sameTest(personID)
+		var name string
+		err = tx.QueryRowContext(ctx, `SELECT ri.display FROM record_items ri WHERE ri.person_id = ?`+f+` ORDER BY ri.date DESC, ri.id DESC LIMIT 1`, args...).Scan(&name)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("test names: %w", err)
+		}
+		out[key] = name
+	}
+	return out, nil
 }
 
 // resolveKey finds the test a key names among the person's results.

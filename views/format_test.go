@@ -255,10 +255,20 @@ func TestItemNameOfAKnownTest(t *testing.T) {
 }
 
 func TestViewedWhat(t *testing.T) {
-	named := map[int64]store.RecordItem{12: {ID: 12, Section: fhir.SectionMedicines, Display: "Metformin 500mg tablets"}}
+	named := LogNames{
+		Entries: map[int64]store.RecordItem{
+			12: {ID: 12, Section: fhir.SectionMedicines, Display: "Metformin 500mg tablets"},
+			14: {ID: 14, Section: fhir.SectionDocuments, Display: "Discharge summary"},
+		},
+		Tests: map[string]string{"loinc-2951-2": "Sodium [Moles/volume] in Serum or Plasma"},
+	}
 	for _, tt := range []struct{ what, want string }{
 		{"results:loinc-4548-4", "your HbA1c results"},
-		{"results:loinc-99999-9", "the results of one test"},
+		{"results:loinc-2951-2", "the results of the test Sodium [Moles/volume] in Serum or Plasma"},
+		{"results:loinc-99999-9", "the results of one test"}, // no longer in the record
+		{"download document 14/1", "Discharge summary, a document (downloaded)"},
+		{"download document 15/1", "a document (downloaded)"},
+		{"download document 12/1", "a document (downloaded)"}, // its id taken since by an entry elsewhere
 		{"medicines entry 12", "Metformin 500mg tablets, in your medicines"},
 		{"medicines entry 13", "an entry in medicines"},   // no longer in the record
 		{"conditions entry 12", "an entry in conditions"}, // its id taken since by an entry elsewhere

@@ -80,9 +80,9 @@ func deviceOf(ua string) string {
 }
 
 // accessLog is "Who has looked at my record": the person's own access log with what
-// their sources reported. Looking at it is not itself logged: it shows no part of the
-// record, only the person sees it, and an entry for every look would bury the entries
-// they came to read.
+// their sources reported. Looking at it is not itself logged: it shows of the record
+// only the names of what was looked at, only the person sees it, and an entry for every
+// look would bury the entries they came to read.
 func (s *Server) accessLog(c echo.Context) error {
 	a, err := s.actor(c)
 	if err != nil {
@@ -139,15 +139,18 @@ func (s *Server) accessLog(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		status = http.StatusBadRequest
 	}
-	named, err := s.db.ItemsByID(c.Request().Context(), a.Person.ID, views.LoggedEntries(lp.Entries))
-	if err != nil {
+	var names views.LogNames
+	if names.Entries, err = s.db.ItemsByID(c.Request().Context(), a.Person.ID, views.LoggedEntries(lp.Entries)); err != nil {
+		return err
+	}
+	if names.Tests, err = s.db.TestNames(c.Request().Context(), a.Person.ID, views.LoggedTests(lp.Entries)); err != nil {
 		return err
 	}
 	title := "Who has looked at your record"
 	if len(form.Errors) == 0 {
 		title = pagedTitle(title, page, lp.Pages()) // with errors the list is not shown, nor any page of it
 	}
-	return s.render(c, status, views.AccessLog(s.page(c, title), a.Person, form, lp, named))
+	return s.render(c, status, views.AccessLog(s.page(c, title), a.Person, form, lp, names))
 }
 
 // parseFilterDate reads one of the filter's dates (day, month, year boxes), in
