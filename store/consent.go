@@ -362,6 +362,10 @@ type ConsentDelivery struct {
 	UpstreamVersion string
 	// Superseded: a later decision has been sent to the same source, and it carries every choice.
 	Superseded bool
+	// Overtaken: a later decision has been queued for the same source, sent
+	// or not, and it carries every choice: this one is never sent again
+	// (RetryConsentDelivery), so the pages do not offer to.
+	Overtaken bool
 }
 
 // UpstreamConsent is a Consent recorded elsewhere (e.g. by the GP) and synced in.
@@ -544,7 +548,8 @@ func decisionsOf(ctx context.Context, q querier, personID int64) ([]ConsentDecis
 }
 
 // deliveriesOf reads the deliveries of the decisions, in decision then source order,
-// marking those a later sent decision to the same source has superseded.
+// marking those a later decision to the same source has overtaken, and
+// superseded once sent.
 func deliveriesOf(ctx context.Context, q querier, personID int64, ids []int64) ([]ConsentDelivery, error) {
 	if len(ids) == 0 {
 		return nil, nil
@@ -555,7 +560,8 @@ func deliveriesOf(ctx context.Context, q querier, personID int64, ids []int64) (
 	}
 	rows, err := q.QueryContext(ctx, `SELECT o.id, o.decision_id, COALESCE(o.source_id, 0), o.source_name, o.status, o.attempts,
 o.last_attempt_at, o.next_attempt_at, o.last_error, o.sent_at, o.upstream_id, o.upstream_version,
-EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id AND l.status = 'sent')
+EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id AND l.status = 'sent'),
+EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id)
 FROM consent_outbox o WHERE o.person_id = ? AND o.decision_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY o.decision_id, o.source_name, o.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries: %w", err)
@@ -566,7 +572,7 @@ FROM consent_outbox o WHERE o.person_id = ? AND o.decision_id IN (?`+strings.Rep
 		var d ConsentDelivery
 		var last, next, sent string
 		if err := rows.Scan(&d.ID, &d.DecisionID, &d.SourceID, &d.SourceName, &d.Status, &d.Attempts, &last, &next,
-			&d.LastError, &sent, &d.UpstreamID, &d.UpstreamVersion, &d.Superseded); err != nil {
+			&d.LastError, &sent, &d.UpstreamID, &d.UpstreamVersion, &d.Superseded, &d.Overtaken); err != nil {
 			return nil, err
 		}
 		d.LastAttemptAt, d.NextAttemptAt, d.SentAt = parseTime(last), parseTime(next), parseTime(sent)
@@ -862,8 +868,10 @@ func newUUID() string {
 
 // RetryConsentDelivery asks for a delivery that was not accepted to be sent
 // again at once. Only the person's own deliveries can be retried, and only
-// while no later decision has been sent to that source. The entry is written
-// to the access log with the change.
+// while no later decision has been queued for that source, whether it is
+// waiting, being sent, sent or refused: the later one carries every choice,
+// and this one, sent after it, would reach the source last and win. The
+// entry is written to the access log with the change.
 func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int64, entry Access) error {
 	// A carer retries only what the choices pages show them (deliveries).
 	if shown, forCarer, err := db.carerSources(ctx, personID); err != nil {
@@ -881,7 +889,7 @@ func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', next_attempt_at = ?
 WHERE id = ? AND person_id = ? AND status = 'failed' AND source_id IS NOT NULL
-AND NOT EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = consent_outbox.person_id AND l.source_id = consent_outbox.source_id AND l.id > consent_outbox.id AND l.status = 'sent')`,
+AND NOT EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = consent_outbox.person_id AND l.source_id = consent_outbox.source_id AND l.id > consent_outbox.id)`,
 			db.stamp(), deliveryID, personID)
 		if err != nil {
 			return fmt.Errorf("retry delivery: %w", err)

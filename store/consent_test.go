@@ -598,19 +598,27 @@ func TestConsentOutboxClaims(t *testing.T) {
 	if err != nil || len(third) != 1 || third[0].CurrentID != "c-1" {
 		t.Fatalf("third %+v %v", third, err)
 	}
+	// The later one carries every choice: the refused one is not sent again, even before the later one is.
+	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Fatalf("retry while a later one is being sent: %v", err)
+	}
+	if err := f.db.ConsentNotDelivered(ctx, third[0].ID, "The server said: no", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	// A retry whose access log entry cannot be written is not made: the good one after it still finds the delivery failed.
-	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{ActorKind: "nobody"}); err == nil {
+	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, third[0].ID, store.Access{ActorKind: "nobody"}); err == nil {
 		t.Fatal("a retry whose access log entry cannot be written was made")
 	}
 	logged := accessLogLength(t, f.db, f.jane.ID)
-	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); err != nil {
-		t.Fatalf("retry before the later one is sent: %v", err)
+	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, third[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); err != nil {
+		t.Fatalf("retry of the latest: %v", err)
 	}
 	if accessLogLength(t, f.db, f.jane.ID) != logged+1 {
 		t.Fatal("the retry wrote no access log entry")
 	}
-	if err := f.db.ConsentNotDelivered(ctx, next[0].ID, "The server said: no", time.Time{}); err != nil {
-		t.Fatal(err)
+	retried, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(retried) != 1 || retried[0].ID != third[0].ID || retried[0].CurrentID != "c-1" {
+		t.Fatalf("after the retry: %+v %v, want the latest again", retried, err)
 	}
 	if err := f.db.ConsentDelivered(ctx, third[0].ID, "c-1", "2"); err != nil {
 		t.Fatal(err)

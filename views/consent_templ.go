@@ -748,7 +748,7 @@ func deliveryList(p Page, ds []store.ConsentDelivery, retry bool) templ.Componen
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				if retry && d.Status == store.DeliveryFailed && !d.Superseded && d.SourceID != 0 {
+				if retry && d.Status == store.DeliveryFailed && !d.Overtaken && d.SourceID != 0 {
 					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "<form method=\"post\" action=\"")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err

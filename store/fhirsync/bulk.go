@@ -112,35 +112,40 @@ func (c *Client) BulkExport(ctx context.Context, types []string, since string, p
 	return m, nil
 }
 
-// pollExport checks the status URL until the export is done.
+// pollExport checks the status URL until the export is done. An export may
+// take hours: a check the server answers busy (busy) does not end it, but is
+// waited out as the server asked and made again, the wait counting towards
+// maxExportWait as the waits between checks do.
 func (c *Client) pollExport(ctx context.Context, status *url.URL, progress func(string)) (Manifest, error) {
 	var waited time.Duration
 	for n := 1; ; n++ {
 		resp, body, err := c.Do(ctx, http.MethodGet, status.String(), nil, http.Header{"Accept": {"application/json"}})
-		if err != nil {
+		var d time.Duration
+		var msg string
+		switch {
+		case err != nil && (ctx.Err() != nil || !busy(err)):
 			return Manifest{}, fmt.Errorf("checking on the bulk export: %w", err)
-		}
-		switch resp.StatusCode {
-		case http.StatusOK:
+		case err != nil:
+			d, msg = c.busyDelay(n, err), "The server is busy"
+		case resp.StatusCode == http.StatusOK:
 			m, err := c.readManifest(body)
 			if err != nil {
 				return Manifest{}, fmt.Errorf("reading the bulk export's manifest: %w", err)
 			}
 			m.StatusURL = status.String()
 			return m, nil
-		case http.StatusAccepted:
+		case resp.StatusCode == http.StatusAccepted:
+			d, msg = c.pollDelay(n, resp.Header.Get("Retry-After")), "Export in progress"
+			if p := clip(c.redact(resp.Header.Get("X-Progress"))); p != "" {
+				msg += ": " + p
+			}
 		default:
 			return Manifest{}, fmt.Errorf("checking on the bulk export: the server answered %s", statusLine(resp.StatusCode))
 		}
-		d := c.pollDelay(n, resp.Header.Get("Retry-After"))
 		if waited += d; waited > maxExportWait {
 			return Manifest{}, fmt.Errorf("the bulk export was not ready after %s of waiting", maxExportWait)
 		}
 		if progress != nil {
-			msg := "Export in progress"
-			if p := clip(c.redact(resp.Header.Get("X-Progress"))); p != "" {
-				msg += ": " + p
-			}
 			progress(fmt.Sprintf("%s; checking again in %s", msg, d))
 		}
 		if err := c.opts.Sleep(ctx, d); err != nil {
@@ -160,6 +165,26 @@ func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 		d = d/2 + c.jitter(d/2)
 	}
 	return min(max(d, minPollDelay), maxPollDelay)
+}
+
+// busy says whether a failed status check is the server being busy, which
+// a later check may get past: it asked to wait (*WaitError, the source held
+// or not), or failed in a way worth trying again.
+func busy(err error) bool {
+	var we *WaitError
+	var ue *UpstreamError
+	return errors.As(err, &we) || errors.As(err, &ue) && ue.Retryable
+}
+
+// busyDelay is the wait before the status check after check n, which the
+// server answered busy with err: until the time it asked for, if it did,
+// else as between checks; bounded as those are.
+func (c *Client) busyDelay(n int, err error) time.Duration {
+	var we *WaitError
+	if errors.As(err, &we) {
+		return min(max(we.Until.Sub(c.opts.Now()), minPollDelay), maxPollDelay)
+	}
+	return c.pollDelay(n, "")
 }
 
 // readManifest reads a completion manifest and checks every file's address (fileURL).
@@ -224,11 +249,17 @@ func (c *Client) fileURL(raw string, requiresToken bool) (*url.URL, error) {
 	return ref, nil
 }
 
-// cancelExport asks the server to drop the job and its files, even when ctx has ended.
+// cancelExport asks the server to drop the job and its files, even when ctx
+// has ended, and even while the source has asked not to be called: one
+// request that frees what the server holds for us is what it would want.
 func (c *Client) cancelExport(ctx context.Context, statusURL string) {
+	u, err := c.underBase(statusURL)
+	if err != nil {
+		return // checked when the export began (BulkExport): never so
+	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	c.Do(dctx, http.MethodDelete, statusURL, nil, nil) //nolint:errcheck // best effort: the server expires jobs anyway
+	c.call(dctx, request{method: http.MethodDelete, url: u, auth: true, despiteHold: true}) //nolint:errcheck // best effort: the server expires jobs anyway
 }
 
 // PullBulk populates the cache from a source with a system-level bulk export:
@@ -260,6 +291,10 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	if err != nil {
 		return sum, err
 	}
+	// However the load ends, stored, given up on a file or stopped, the
+	// server may drop the job and its files, as the Bulk Data spec asks: a
+	// load that did not finish starts a fresh export next time.
+	defer c.cancelExport(ctx, m.StatusURL)
 	files := importOrder(m.Output)
 	say("Export ready: %d files", len(files))
 	opts := store.ImportOptions{Source: src.Name, SourceID: src.ID, LinkSystems: p.LinkSystems}
@@ -301,7 +336,6 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 			say("Could not read the export's list of problems: %v", err) // the data itself is stored
 		}
 	}
-	c.cancelExport(ctx, m.StatusURL) // all downloaded: the server may delete the files
 	// The files were stored without the search index or duplicate marks: both are worked out once, now.
 	say("Indexing for search and finding facts reported twice")
 	if err := p.DB.FinishBulkLoad(ctx); err != nil {
@@ -814,7 +848,7 @@ func addResult(dst *store.ImportResult, r store.ImportResult) {
 // download. A failure while reading is the caller's to retry.
 func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, error) {
 	c.readHold(ctx)
-	trial, err := c.admit()
+	trial, err := c.admit(false)
 	if err != nil {
 		return nil, err
 	}

@@ -32,12 +32,16 @@ var ErrCircuitOpen = errors.New("the source has failed several times in a row, s
 // ErrAskedToWait is wrapped by the errors of calls the source asked, with a
 // Retry-After longer than a call may wait (ClientOptions.MaxDelay), to wait
 // for, and of every call to it until that time has passed: asking early would
-// only be refused again, and a busy server is best left alone.
+// only be refused again, and a busy server is best left alone. It is wrapped
+// too by the error of a call whose tries ran out on an answer asking to wait
+// less than that: no call is refused for it, but whoever tries again later
+// (the consent outbox, say) should not try sooner.
 var ErrAskedToWait = errors.New("the source asked us to wait before calling it again")
 
 // WaitError is the error of a call ended or refused by ErrAskedToWait: Until
 // is when the source may be called again, and the error of the call that the
-// source answered so, if this is that call.
+// source answered so, if this is that call. It unwraps to both, so
+// errors.As still finds the *UpstreamError with the status.
 type WaitError struct {
 	Host  string
 	Until time.Time
@@ -383,30 +387,40 @@ type request struct {
 	header http.Header
 	auth   bool               // send the source's credentials
 	check  func([]byte) error // an error means the answer is broken (e.g. cut short) and worth trying again
+	// despiteHold sends it even while the source has asked not to be called
+	// (ErrAskedToWait): only for a request the source itself would want
+	// sent, one at a time, such as cancelling an export (cancelExport).
+	despiteHold bool
 }
 
 // call runs one call through the breaker and the retries.
 func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, error) {
-	c.readHold(ctx)
-	trial, err := c.admit()
+	if !rq.despiteHold {
+		c.readHold(ctx)
+	}
+	trial, err := c.admit(rq.despiteHold)
 	if err != nil {
 		return nil, nil, err
 	}
 	resp, body, err := c.retry(ctx, rq, trial)
 	var ue *UpstreamError
-	// A source that asks us to wait is busy, not failing: it answered.
-	failed := err != nil && errors.As(err, &ue) && ue.Retryable && !errors.Is(err, ErrAskedToWait)
+	// A source that asks us to wait longer than a call may is busy, not
+	// failing: it answered, and is left alone till then (holdOff). Tries
+	// that ran out on shorter waits count as failing, as any others do.
+	heldOff := errors.Is(err, ErrAskedToWait) && c.held()
+	failed := err != nil && errors.As(err, &ue) && ue.Retryable && !heldOff
 	abandoned := err != nil && ctx.Err() != nil
 	c.settle(trial, failed, abandoned)
 	return resp, body, err
 }
 
-// admit lets a call through unless the breaker is open; after the cooldown it
-// lets exactly one trial call through.
-func (c *Client) admit() (trial bool, err error) {
+// admit lets a call through unless the source asked not to be called yet
+// (unless despiteHold) or the breaker is open; after the cooldown it lets
+// exactly one trial call through.
+func (c *Client) admit(despiteHold bool) (trial bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.opts.Now().Before(c.heldTill) {
+	if !despiteHold && c.opts.Now().Before(c.heldTill) {
 		return false, &WaitError{Host: c.base.Host, Until: c.heldTill}
 	}
 	if !c.open {
@@ -476,7 +490,7 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 			return resp, body, c.holdOff(err, wait)
 		}
 		if attempt >= attempts {
-			return resp, body, err
+			return resp, body, c.lastAnswer(err, resp)
 		}
 		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return nil, nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
@@ -642,6 +656,29 @@ func (c *Client) holdOff(err error, wait time.Duration) error {
 	until := c.raiseHold(c.opts.Now().Add(wait), c.opts.Holds != nil && c.sourceID != 0)
 	c.keepHold(until)
 	return &WaitError{Host: c.base.Host, Until: until, Err: err}
+}
+
+// lastAnswer is the error of a call whose tries ran out on err, answered by
+// resp. When that answer asked to wait (a Retry-After no longer than a call
+// may wait, or holdOff would have ended the call), it is a *WaitError saying
+// until when, so that whoever tries again later does not try sooner. No
+// hold is raised: the source asked only what a call may wait anyway.
+func (c *Client) lastAnswer(err error, resp *http.Response) error {
+	if resp == nil {
+		return err
+	}
+	wait, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now())
+	if !ok {
+		return err
+	}
+	return &WaitError{Host: c.base.Host, Until: c.opts.Now().Add(wait), Err: err}
+}
+
+// held reports whether the source has asked not to be called yet.
+func (c *Client) held() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.opts.Now().Before(c.heldTill)
 }
 
 // keepHold keeps the hold for other processes (ClientOptions.Holds). Until

@@ -348,6 +348,64 @@ func TestLongRetryAfterHoldsOffTheSource(t *testing.T) {
 	}
 }
 
+// TestLastAnswerAskingToWaitSaysUntilWhen: when a call's tries run out on an
+// answer with a Retry-After a call may wait, the error says until when (a
+// *WaitError, with the status still found inside), so that whoever tries
+// again later does not try sooner. The source is not held, as for a longer
+// wait: the next call goes out at once. And tries that ran out count as a
+// failure towards the breaker, as they do without a Retry-After.
+func TestLastAnswerAskingToWaitSaysUntilWhen(t *testing.T) {
+	for _, tt := range []struct {
+		name       string
+		retryAfter string
+		wantWait   time.Duration // 0: a plain *UpstreamError, no time asked for
+	}{
+		{"in seconds", "5", 5 * time.Second},
+		{"none", "", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newFakeClock()
+			var n atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n.Add(1)
+				if tt.retryAfter != "" {
+					w.Header().Set("Retry-After", tt.retryAfter)
+				}
+				writeFHIR(w, http.StatusServiceUnavailable, "")
+			}))
+			defer srv.Close()
+			var sl sleeps
+			c := mustClient(t, srv.URL, nil, ClientOptions{MaxAttempts: 2, MaxDelay: 30 * time.Second, BreakerThreshold: 2, Sleep: sl.Sleep, Now: clock.Now})
+			search := func() error {
+				_, err := c.Search(context.Background(), "Observation", url.Values{"patient": {"p1"}})
+				return err
+			}
+
+			err := search()
+			var we *WaitError
+			var ue *UpstreamError
+			if !errors.As(err, &ue) || ue.Status != http.StatusServiceUnavailable || !ue.Retryable {
+				t.Fatalf("got %v, want the 503 found inside", err)
+			}
+			if asked := errors.As(err, &we); asked != (tt.wantWait != 0) || asked && (!we.Until.Equal(clock.Now().Add(tt.wantWait)) || !errors.Is(err, ErrAskedToWait)) {
+				t.Errorf("got %v, want a wait of %v", err, tt.wantWait)
+			}
+			if c.BreakerOpen() {
+				t.Fatal("the breaker opened after one failed call of two")
+			}
+			if err := search(); !errors.As(err, &ue) || ue.Status != http.StatusServiceUnavailable {
+				t.Fatalf("second call: %v, want the source's answer", err)
+			}
+			if got := n.Load(); got != 4 {
+				t.Errorf("%d requests, want 4: no call is held off", got)
+			}
+			if !c.BreakerOpen() {
+				t.Error("two calls whose tries ran out did not open the breaker")
+			}
+		})
+	}
+}
+
 func TestBackoffGrowsAndIsCapped(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeFHIR(w, http.StatusServiceUnavailable, "")

@@ -130,7 +130,7 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	sum.Retrying++
 	retry := p.now().Add(p.backoff(it.Attempts))
 	if we := (*WaitError)(nil); errors.As(err, &we) && we.Until.After(retry) {
-		retry = we.Until // asking before then would only be refused again
+		retry = we.Until // the source asked not to be asked before then
 	}
 	p.log().Warn("consent not delivered yet", "source", it.Source.Name, "decision", it.DecisionID, "attempt", it.Attempts, "retry_at", retry, "err", err)
 	return p.DB.ConsentNotDelivered(ctx, it.ID, reason, retry)
