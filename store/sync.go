@@ -290,13 +290,21 @@ type Checkpoint struct {
 	Pending   string // the newest lastUpdated the search in progress has seen
 	Total     int    // the Bundle.total of the search in progress's first page; 0 when not given
 	Received  int    // the resources the search in progress has received, stored and set aside
+	// Started is when the server served the first page of the search in
+	// progress ("" when not known), so a sync that resumes it can still tell
+	// whether its pages shifted since: a resource updated after then.
+	Started string
+	// Repeat says the search in progress is already the one run again from
+	// the watermark: kept, so that a search stopped and resumed is not run
+	// again, and again, for ever.
+	Repeat bool
 }
 
 // Checkpoint returns the checkpoint of a person's pull of a resource type from a source.
 func (db *DB) Checkpoint(ctx context.Context, sourceID, personID int64, resourceType string) (Checkpoint, error) {
 	var cp Checkpoint
-	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending, search_total, search_received FROM sync_checkpoints
-WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending, &cp.Total, &cp.Received)
+	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending, search_total, search_received, search_started, search_repeat FROM sync_checkpoints
+WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending, &cp.Total, &cp.Received, &cp.Started, &cp.Repeat)
 	if err == sql.ErrNoRows {
 		return Checkpoint{}, nil
 	}
@@ -421,11 +429,14 @@ ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET deletions_checke
 		if u.Checkpoint == nil {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, watermark, next_url, pending, search_total, search_received, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		cp := u.Checkpoint
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, watermark, next_url, pending, search_total, search_received,
+search_started, search_repeat, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET watermark = excluded.watermark, next_url = excluded.next_url,
-pending = excluded.pending, search_total = excluded.search_total, search_received = excluded.search_received, updated_at = excluded.updated_at`,
-			sourceID, u.PersonID, u.ResourceType, u.Checkpoint.Watermark, u.Checkpoint.NextURL, u.Checkpoint.Pending, u.Checkpoint.Total, u.Checkpoint.Received, now)
+pending = excluded.pending, search_total = excluded.search_total, search_received = excluded.search_received,
+search_started = excluded.search_started, search_repeat = excluded.search_repeat, updated_at = excluded.updated_at`,
+			sourceID, u.PersonID, u.ResourceType, cp.Watermark, cp.NextURL, cp.Pending, cp.Total, cp.Received, cp.Started, cp.Repeat, now)
 		return err
 	})
 	if err != nil {

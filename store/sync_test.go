@@ -176,3 +176,27 @@ func TestPageFromARemovedSourceIsRefused(t *testing.T) {
 		t.Errorf("the removed source was made again: %v", err)
 	}
 }
+
+// TestCheckpointKeepsWhenTheSearchStarted: a search in progress keeps when
+// its first page was served and whether it is the search run again, so a
+// sync that resumes it can tell whether its pages shifted and does not run
+// it again a second time; a search run again keeps that before its first
+// page, and the end of a search clears both.
+func TestCheckpointKeepsWhenTheSearchStarted(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	src, person := syncSource(t, db)
+	for _, want := range []store.Checkpoint{
+		{NextURL: "http://localhost:1/fhir/Observation?_offset=10", Pending: "2026-01-02T00:00:00Z", Total: 25, Received: 10, Started: "2026-01-03T10:00:00Z"},
+		{Repeat: true},
+		{NextURL: "http://localhost:1/fhir/Observation?_offset=10", Pending: "2026-01-02T00:00:00Z", Total: 25, Received: 10, Started: "2026-01-03T10:05:00Z", Repeat: true},
+		{Watermark: "2026-01-02T00:00:00Z"},
+	} {
+		if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test", Checkpoint: &want}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Checkpoint(ctx, src.ID, person.ID, "Observation"); err != nil || got != want {
+			t.Errorf("checkpoint %+v, %v; want %+v", got, err, want)
+		}
+	}
+}

@@ -159,8 +159,10 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	}
 	// A part the source will not give (a type it refuses, a link that cannot be
 	// followed) fails alone, and the rest is still brought up to date; the pull
-	// then reports the source as failing. A source that is down or busy, or a
-	// sync that was stopped, stops the whole pull: the rest would fail the same way.
+	// then reports the source as failing. Deletions that cannot be read are no
+	// failure (deletionsUnread): the type is reconciled, as its search ran. A
+	// source that is down or busy, or a sync that was stopped, stops the whole
+	// pull: the rest would fail the same way.
 	var failures partialError
 	failed := map[string]bool{} // types whose search failed: their checkpoint stands, and they are not reconciled
 	goOn := func(what string, err error) error {
@@ -176,12 +178,7 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	}
 	var shifted []string // types whose search changed while it was read
 	for _, typ := range pullTypes {
-		changed, deletionsErr, err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum)
-		// Deletions that could not be read fail alone too: the type's search
-		// ran, and reconciliation lists it for what the history would have shown.
-		if err := goOn(typ+" deletions", deletionsErr); err != nil {
-			return false, err
-		}
+		changed, err := p.pullType(ctx, client, src, personID, patientID, typ, progress, sum)
 		if err != nil {
 			failed[typ] = true
 			if err := goOn(typ, err); err != nil {
@@ -325,18 +322,15 @@ func (p *Puller) linkSystems(system string) []string {
 // even when the search ran again (a resource on a later page changed after
 // the first page was served): the next links of most servers are offsets, so
 // the pages may have shifted and one may have been skipped, which the
-// watermark has passed. It reports apart what kept it from reading the
-// type's deletions when that is not worth retrying (a history page it cannot
-// follow, say): the history is read from the same place next time, and the
-// search runs all the same, so new data still arrives.
-func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) (shifted bool, deletionsErr, err error) {
+// watermark has passed.
+func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, progress func(Progress), sum *Summary) (shifted bool, err error) {
 	cp, err := p.DB.Checkpoint(ctx, src.ID, personID, typ)
 	if err != nil {
-		return false, nil, err
+		return false, err
 	}
 	checked, err := p.DB.DeletionsChecked(ctx, src.ID, personID, typ)
 	if err != nil {
-		return false, nil, err
+		return false, err
 	}
 	if cp.Watermark != "" && cp.NextURL == "" {
 		if checked == "" {
@@ -344,18 +338,18 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		}
 		if err := p.pullDeletions(ctx, c, src, personID, typ, checked, sum); err != nil {
 			if worthRetrying(err) {
-				return false, nil, err
+				return false, err
 			}
-			deletionsErr = err
+			deletionsUnread(sum, typ, err)
 		}
 	}
-	var started time.Time // when the server answered this run's first page of a new search
-	restarted := false    // whether this run has started the search again after a next link failed
-	searchedAgain := false
-	// A search resumed from a saved next link may have shifted since its first
-	// page was read, in an earlier run, and when that page was served is not
-	// known: it runs again from where it started, as one seen to shift does.
-	shifted = cp.NextURL != ""
+	started := parseStamp(cp.Started) // when the server served the first page of the search; zero when not known
+	restarted := false                // whether this run has started the search again after a next link failed
+	searchedAgain := cp.Repeat
+	// A search resumed from a next link saved before the checkpoint kept when
+	// its first page was served cannot tell whether its pages shifted since:
+	// it runs again from where it started, as one seen to shift does.
+	shifted = cp.NextURL != "" && started.IsZero()
 	for {
 		var page Page
 		deletionsFrom := "" // set on the first page of the type's first search
@@ -366,14 +360,16 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 					// The fresh search's own link fails too (it names another host, say):
 					// starting again would fetch the same first page and the same link
 					// for ever. The type fails; its checkpoint stays where it is.
-					return shifted, deletionsErr, fmt.Errorf("the next page could not be read, even after starting the search again: %w", err)
+					return shifted, fmt.Errorf("the next page could not be read, even after starting the search again: %w", err)
 				}
 				// The server no longer knows the search (next links can expire, as when a
 				// sync stopped half way is resumed a day later): start it again from the
 				// watermark, once. What the earlier pages stored is compared and left
 				// alone; whether the pages of the search left shifted no longer matters.
+				// The new search's first page gives the time its pages are compared with;
+				// one that was the search run again still is.
 				restarted, shifted = true, false
-				cp = store.Checkpoint{Watermark: cp.Watermark}
+				cp = store.Checkpoint{Watermark: cp.Watermark, Repeat: cp.Repeat}
 				continue
 			}
 		} else {
@@ -392,16 +388,23 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			}
 		}
 		if err != nil {
-			return shifted, deletionsErr, err
+			return shifted, err
 		}
-		prepared := onlyOf(&page, typ, patientID)
-		shifted = shifted || changedSince(page.Resources, started, cp.NextURL != "")
+		prepared, dropped, droppedNewest := onlyOf(&page, typ, patientID)
+		// What was left out as another patient's is counted as received, as the
+		// server's total counts it, and moves the watermark on past it: else the
+		// search would look short, and run twice, on every sync.
+		seen := maxTime(newest("", page.Resources), droppedNewest)
+		shifted = shifted || changedSince(seen, started, cp.NextURL != "")
 		// The watermark only moves when a whole search is stored, to the newest
-		// change it saw; until then the next link is the checkpoint.
-		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: newest(cp.Pending, page.Resources),
-			Total: cp.Total, Received: cp.Received + len(page.Resources) + len(page.Rejected)}
+		// change it saw; until then the next link is the checkpoint, kept with
+		// what a sync that resumes the search needs to finish it as this one would.
+		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: maxTime(cp.Pending, seen),
+			Total: cp.Total, Received: cp.Received + len(page.Resources) + len(page.Rejected) + dropped,
+			Started: cp.Started, Repeat: searchedAgain}
 		if cp.NextURL == "" {
 			next.Total = max(page.Total, 0) // the first page's: later ones may count what changed since
+			next.Started = stampIfKnown(started)
 		}
 		again := false
 		if page.Next == "" {
@@ -415,15 +418,17 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			// withholds, say): the watermark moves on, and the daily listing of
 			// ids fetches anything that was skipped; asking for it now would list
 			// every id on every sync of such a server. A search whose pages
-			// shifted, or that was resumed, runs again in the same way: a
+			// shifted, or resumed from a checkpoint that does not say when
+			// its first page was served, runs again in the same way: a
 			// resource updated while it was read moves to the end and may be
 			// counted twice, so the count comes out whole, and the one it pushed
 			// past is skipped; the listing would find that one cached,
-			// an older version, and leave it.
+			// an older version, and leave it. The checkpoint says the search
+			// runs again, so a sync that resumes it does not run it a third time.
 			short := next.Received < next.Total
 			if (short || shifted) && !searchedAgain {
 				searchedAgain, again, shifted = true, true, false
-				next = store.Checkpoint{Watermark: cp.Watermark}
+				next = store.Checkpoint{Watermark: cp.Watermark, Repeat: true}
 			} else {
 				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
 			}
@@ -432,7 +437,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			Origin: src.BaseURL + "/" + typ, LinkSystems: p.LinkSystems, Resources: page.Resources, Prepared: prepared, Rejected: toRejected(page.Rejected), Checkpoint: &next,
 			DeletionsChecked: deletionsFrom})
 		if err != nil {
-			return shifted, deletionsErr, err
+			return shifted, err
 		}
 		sum.add(res)
 		sum.warn(page.Warnings)
@@ -441,7 +446,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		}
 		cp = next
 		if cp.NextURL == "" && !again {
-			return shifted, deletionsErr, nil
+			return shifted, nil
 		}
 	}
 }
@@ -452,16 +457,23 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 // Patient (as _include does), or by mistake another type or another
 // patient's resource. Stored, a stray Patient would become a person of the
 // portal, or be linked to this one, and another's results would be cached
-// with theirs: what is dropped is not stored, not counted as received, and
-// does not move the watermark. A resource the store cannot read is left in,
-// to be set aside and read again later, as is an entry that names no type.
-func onlyOf(page *Page, typ, patientID string) []fhir.Prepared {
+// with theirs: what is dropped is not stored. A resource the store cannot
+// read is left in, to be set aside and read again later, as is an entry that
+// names no type. It also returns how many of the type it dropped as another
+// patient's, and the newest lastUpdated among them: the server matched them
+// (an appointment of two patients, the other named first), so its total
+// counts them, and a search that did not count them would look short.
+func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, dropped int, droppedNewest string) {
 	var res []fhir.Resource
-	var prepared []fhir.Prepared
 	for _, pr := range store.PrepareAll(page.Resources) {
-		if pr.Type == typ && (patientID == "" || pr.Err != nil || patientIDOf(pr.PatientRef) == patientID) {
+		switch {
+		case pr.Type != typ:
+		case patientID == "" || pr.Err != nil || patientIDOf(pr.PatientRef) == patientID:
 			res = append(res, pr.Resource)
 			prepared = append(prepared, pr)
+		default:
+			dropped++
+			droppedNewest = maxTime(droppedNewest, pr.LastUpdated)
 		}
 	}
 	var rejected []Rejected
@@ -471,7 +483,7 @@ func onlyOf(page *Page, typ, patientID string) []fhir.Prepared {
 		}
 	}
 	page.Resources, page.Rejected = res, rejected
-	return prepared
+	return prepared, dropped, droppedNewest
 }
 
 // patientIDOf is the id of the Patient a reference names, as the store
@@ -505,8 +517,10 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	began := stamp(earlier(asked, page.Served))
 	answers := 0
 	for {
-		// A later page that fails fails the pull: checked stays, and the next
-		// sync reads the history again from there, so no deletion is missed.
+		// A later page that fails leaves checked where it is, and the next sync
+		// reads the history again from there: a source that is down or busy
+		// stops the pull, and one whose history cannot be followed further is
+		// left to full reconciliation (deletionsUnread).
 		if err != nil {
 			return err
 		}
@@ -528,6 +542,16 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		}
 		page, err = c.Next(ctx, page.Next)
 	}
+}
+
+// deletionsUnread warns the operator that the type's history could not be
+// read to its end for a reason not worth retrying (a next link to another
+// host, say). As with a server that refuses history, the sync does not fail
+// for it: every search succeeded, and failing would tell the patient, on
+// every sync for ever, that their record could not be updated. The periodic
+// full reconciliation lists the type and finds its deletions instead.
+func deletionsUnread(sum *Summary, typ string, err error) {
+	sum.warn([]string{fmt.Sprintf("%s deletions are left to the periodic full listing of the record: %v", typ, err)})
 }
 
 // renewEvery is how many upstream answers that store nothing a sync reads
@@ -602,18 +626,29 @@ func newest(since string, res []fhir.Resource) string {
 	return since
 }
 
-// changedSince reports whether any of a later page's resources changed after
-// the search's first page was served (started; zero when not known).
-func changedSince(res []fhir.Resource, started time.Time, later bool) bool {
+// changedSince reports whether a later page's newest resource (last
+// updated then) changed after the search's first page was served (started;
+// zero when not known).
+func changedSince(newest string, started time.Time, later bool) bool {
 	if !later || started.IsZero() {
 		return false
 	}
-	for _, r := range res {
-		if t, err := time.Parse(time.RFC3339Nano, r.LastUpdated); err == nil && t.After(started) {
-			return true
-		}
+	t, err := time.Parse(time.RFC3339Nano, newest)
+	return err == nil && t.After(started)
+}
+
+// parseStamp is the time a checkpoint keeps, zero for "" (not known).
+func parseStamp(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+// stampIfKnown is how a checkpoint keeps a time: "" for zero (not known).
+func stampIfKnown(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	return false
+	return stamp(t)
 }
 
 // notAfter is the time t, but no later than when the server answered: a
@@ -742,7 +777,7 @@ func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, pers
 		if err != nil {
 			return err
 		}
-		prepared := onlyOf(&page, typ, patientID)
+		prepared, _, _ := onlyOf(&page, typ, patientID)
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ,
 			Resources: page.Resources, Prepared: prepared, Rejected: toRejected(page.Rejected)})
 		if err != nil {
