@@ -59,11 +59,13 @@ templ-check:
 generate:
 	$(GO) tool templ generate -include-version=false -path views
 
+## unit, e2e: -timeout 30m, not go test's 10 minutes: a loaded 2-core machine may take twice
+## the usual time, and a run should fail on a test, not on the clock.
 unit: deps
-	$(GO) test $(TAGS) -count=1 $(PKGS)
+	$(GO) test $(TAGS) -count=1 -timeout 30m $(PKGS)
 
 e2e: deps tools
-	$(GO) test $(TAGS) -count=1 -v ./e2e/
+	$(GO) test $(TAGS) -count=1 -timeout 30m -v ./e2e/
 
 ## screenshots: the README's pictures, taken by the browser tests.
 screenshots: deps tools

@@ -179,7 +179,7 @@ func TestExportOutDiskFull(t *testing.T) {
 	out := t.TempDir()
 	if err := syscall.Mount("tmpfs", out, "tmpfs", 0, "size=256k"); err != nil {
 		if errors.Is(err, syscall.EPERM) {
-			t.Skip("mounting a small disk for this test needs root (CI runs as root)")
+			t.Skip("mounting a small disk for this test needs the right to mount (root, outside a container that forbids it; CI runs as root)")
 		}
 		t.Fatalf("mount a 256 kB tmpfs: %v", err)
 	}
