@@ -824,7 +824,13 @@ func (p *Puller) dueForReconcile(ctx context.Context, src store.Source, personID
 func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, sum *Summary) error {
 	q := url.Values{"_elements": {"id"}, "_count": {"500"}}
 	q.Set(patientParam(typ), "Patient/"+patientID)
+	asked := p.now()
 	page, err := c.Search(ctx, typ, q)
+	// A listing to its end finds every deletion before it began, as a read of
+	// the history would: the next read of history starts there (as
+	// pullDeletions times its own), so one that cannot be followed to its end
+	// (deletionsUnread) is not read from further back on every sync.
+	began := stamp(earlier(asked, page.Served))
 	listed := map[string]bool{}
 	answers := 0
 	for {
@@ -849,7 +855,8 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	if err != nil {
 		return err
 	}
-	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems}
+	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems,
+		DeletionsChecked: began}
 	for _, id := range cached {
 		if listed[id] {
 			delete(listed, id)

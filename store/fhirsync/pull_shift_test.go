@@ -206,6 +206,11 @@ func TestPullSearchesPastAHistoryLinkItCannotFollow(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+	// The listing found every deletion before it began: the history is read
+	// from there next time, not from ever further back.
+	if now, err := db.DeletionsChecked(ctx, src.ID, person.ID, "Observation"); err != nil || now <= checked {
+		t.Errorf("after the full listing, deletions checked %q, %v; want later than %q", now, err, checked)
+	}
 }
 
 // syncStatus is the sync status of the person at the source.
