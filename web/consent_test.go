@@ -380,7 +380,9 @@ func TestCarerAndWithheldEntries(t *testing.T) {
 }
 
 // TestDeliveryStatusAndRetry: the history says in words how each change went
-// at each organisation, and offers to send a refused one again.
+// at each organisation, and offers to send a refused one again, until a
+// later change is queued for that organisation: that one carries every
+// choice, and the older must not be sent after it.
 func TestDeliveryStatusAndRetry(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -392,11 +394,13 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	}
 	jane := f.signIn(t, f.jane)
 	token := csrfOf(t, f, jane)
-	for _, a := range []string{"no", "yes"} {
+	answer := func(a string) {
+		t.Helper()
 		if rec := f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {token}, "for": {"self"}, "answer": {a}}); rec.Code != http.StatusSeeOther {
 			t.Fatalf("confirm: %d", rec.Code)
 		}
 	}
+	answer("no")
 	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
 	if err != nil || len(items) != 1 {
 		t.Fatalf("claim %v %+v", err, items)
@@ -406,13 +410,8 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	}
 	d := doc(t, f.get(t, "/choices/history", jane))
 	hist := strings.Join(strings.Fields(d.Find("main").Text()), " ")
-	for _, want := range []string{
-		"Not accepted by Yorkshire and Humber Care Record.",
-		"Waiting to send to Yorkshire and Humber Care Record — we will keep trying",
-	} {
-		if !strings.Contains(hist, want) {
-			t.Errorf("history lacks %q: %q", want, hist)
-		}
+	if want := "Not accepted by Yorkshire and Humber Care Record."; !strings.Contains(hist, want) {
+		t.Errorf("history lacks %q: %q", want, hist)
 	}
 	if strings.Contains(hist, "422") || strings.Contains(hist, "Consent.patient") {
 		t.Errorf("the history shows the server's technical reason to the patient: %q", hist)
@@ -433,13 +432,29 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 		t.Errorf("no banner saying the change will be sent again")
 	}
 	hist = strings.Join(strings.Fields(done.Find("main").Text()), " ")
-	if strings.Contains(hist, "Not accepted") || strings.Count(hist, "we will keep trying") != 2 {
+	if strings.Contains(hist, "Not accepted") || strings.Count(hist, "we will keep trying") != 1 {
 		t.Errorf("after retrying: %q", hist)
 	}
 	// Another person cannot retry Jane's delivery.
 	amir := f.signIn(t, f.amir)
 	if rec := f.post(t, action, amir, url.Values{"csrf": {csrfOf(t, f, amir)}, "for": {"self"}}); rec.Code != http.StatusNotFound {
 		t.Errorf("Amir retries Jane's delivery: %d", rec.Code)
+	}
+	// Refused again, then a later change queued: that one carries every
+	// choice, so the refused one is no longer offered, and cannot be sent.
+	if items, err = f.db.ClaimConsentOutbox(ctx, 10, time.Minute); err != nil || len(items) != 1 {
+		t.Fatalf("claim again %v %+v", err, items)
+	}
+	if err := f.db.ConsentNotDelivered(ctx, items[0].ID, "The server answered 422 Unprocessable Entity.", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	answer("yes")
+	d = doc(t, f.get(t, "/choices/history", jane))
+	if d.Find(`form[action^="/choices/deliveries/"]`).Length() != 0 {
+		t.Error("a refused change is offered to send again after a later change was queued")
+	}
+	if rec := f.post(t, action, jane, url.Values{"csrf": {token}, "for": {"self"}}); rec.Code != http.StatusNotFound {
+		t.Errorf("retry of a change overtaken by a later one: %d, want 404", rec.Code)
 	}
 	if err := f.db.ConsentDelivered(ctx, items[0].ID, "c1", "1"); err != nil {
 		t.Fatal(err)
