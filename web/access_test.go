@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -223,10 +224,61 @@ func TestAccessLogPage(t *testing.T) {
 }
 
 // TestNoPageWithoutItsLog: a look at the record that cannot be written to the
-// access log is not shown, on any kind of record page.
+// access log is not shown, on any kind of record page: the summary, a section,
+// an entry, a document downloaded, search, results and one test's results,
+// the printout, the download and the choices with their history. Each page
+// first shows what it holds of the record (so the check below is not passed
+// by a page that never held it); then, with the access log gone, it answers
+// 500 and shows none of it.
 func TestNoPageWithoutItsLog(t *testing.T) {
+	ctx := context.Background()
 	f := newFixture(t)
 	jane := f.signIn(t, f.jane)
+	letter := base64.StdEncoding.EncodeToString([]byte("Discharge letter text"))
+	f.importJSON(t, "gp",
+		`{"resourceType":"Patient","id":"jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`,
+		`{"resourceType":"Observation","id":"na1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2951-2","display":"Sodium"}]},"subject":{"reference":"Patient/jane"},"effectiveDateTime":"2025-01-01","valueQuantity":{"value":140,"unit":"mmol/L"}}`,
+		`{"resourceType":"DocumentReference","id":"d1","status":"current","type":{"text":"Discharge letter"},"subject":{"reference":"Patient/jane"},"date":"2025-02-01T10:00:00Z","content":[{"attachment":{"contentType":"text/plain","title":"Discharge letter","data":"`+letter+`"}}]}`,
+	)
+	docs, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionDocuments, 1, 10)
+	if err != nil || len(docs.Items) != 1 {
+		t.Fatalf("documents: %v, %d", err, len(docs.Items))
+	}
+	tests, err := f.db.ResultTests(ctx, f.jane.ID)
+	if err != nil || len(tests) != 1 {
+		t.Fatalf("tests: %v, %d", err, len(tests))
+	}
+	meds, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(meds.Items) != 1 {
+		t.Fatalf("medicines: %v, %d", err, len(meds.Items))
+	}
+	// A change of choice, so that their history has something in it.
+	if rec := f.post(t, "/choices/research/confirm", jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "for": {"self"}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("changing a choice: %d", rec.Code)
+	}
+	pages := []struct {
+		name, path string
+		holds      string // what of the record the page shows
+	}{
+		{"summary", "/record", "Metformin"},
+		{"a section", "/record/medicines", "Metformin"},
+		{"an entry", "/record/item/" + itoa(meds.Items[0].ID), "Metformin"},
+		{"a document downloaded", "/record/item/" + itoa(docs.Items[0].ID) + "/attachment/0", "Discharge letter text"},
+		{"search", "/record/search?q=metformin", "Metformin"},
+		{"results", "/record/results", "Sodium"},
+		{"one test's results", "/record/results/" + tests[0].Key, "Sodium"},
+		{"the printout", "/record/print", "Metformin"},
+		{"the download", "/record/download", "Metformin"},
+		{"choices", "/choices", "research"},
+		{"the history of choices", "/choices/history", "Research: no, your data is not used"},
+	}
+	for _, p := range pages {
+		resp := f.get(t, p.path, jane)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), p.holds) {
+			t.Fatalf("%s (%s) with the access log: status %d, shows %q: %v; the check below would prove nothing", p.name, p.path, resp.StatusCode, p.holds, strings.Contains(string(body), p.holds))
+		}
+	}
 	raw, err := sql.Open("sqlite3", "file:"+f.path)
 	if err != nil {
 		t.Fatal(err)
@@ -235,12 +287,14 @@ func TestNoPageWithoutItsLog(t *testing.T) {
 	if _, err := raw.Exec(`DROP TABLE access_log`); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/record", "/record/medicines", "/record/search?q=metformin", "/record/results", "/choices"} {
-		resp := f.get(t, path, jane)
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != http.StatusInternalServerError || strings.Contains(string(body), "Metformin") {
-			t.Errorf("%s with no access log: %d, shows the record: %v", path, resp.StatusCode, strings.Contains(string(body), "Metformin"))
-		}
+	for _, p := range pages {
+		t.Run(p.name, func(t *testing.T) {
+			resp := f.get(t, p.path, jane)
+			body, _ := io.ReadAll(resp.Body)
+			if shows := strings.Contains(string(body), p.holds); resp.StatusCode != http.StatusInternalServerError || shows {
+				t.Errorf("%s with no access log: status %d, shows %q: %v", p.path, resp.StatusCode, p.holds, shows)
+			}
+		})
 	}
 }
 

@@ -1,14 +1,20 @@
 package web_test
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
+	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/web"
 )
 
@@ -94,16 +100,123 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 	}
 }
 
+// The CSRF middleware's two refusals (web/middleware.go csrf), told apart
+// from any other 403 by their words.
+const (
+	csrfTokenRefusal  = "Your session may have timed out. Go back, reload the page and try again."
+	csrfOriginRefusal = "This request came from another website, so we did not act on it."
+)
+
+// csrfRefusal is which of the CSRF middleware's refusals the response is, or "".
+func csrfRefusal(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	if rec.Code != http.StatusForbidden {
+		return ""
+	}
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	main := strings.Join(strings.Fields(d.Find("main").Text()), " ")
+	for _, msg := range []string{csrfTokenRefusal, csrfOriginRefusal} {
+		if strings.Contains(main, msg) {
+			return msg
+		}
+	}
+	return ""
+}
+
+// csrfState is a session a route acts for, the address and the form it acts
+// on, and how it answers them with the right token from the portal's origin
+// (0: anything but a CSRF refusal).
+type csrfState struct {
+	cookie *http.Cookie
+	token  string
+	path   string
+	form   url.Values
+	want   int
+}
+
+// csrfStates set up the state a route needs before its handler acts, where
+// Jane signed in is not enough: someone part way through enrolling, or
+// through accepting an invitation, or a choice that exists. Without it the
+// handler would refuse the right request with a 403 of its own, and the test
+// could not tell that refusal from the CSRF middleware's.
+var csrfStates = map[string]func(t *testing.T, f *fixture) csrfState{
+	"/enrol/passkey/begin": func(t *testing.T, f *fixture) csrfState {
+		b := f.enrolForm(t, f.amir)
+		return csrfState{cookie: b.cookie, token: b.csrf, want: http.StatusOK}
+	},
+	"/enrol/passkey/finish": func(t *testing.T, f *fixture) csrfState {
+		b := f.enrolForm(t, f.amir)
+		b.must(b.json("/enrol/passkey/begin", nil), http.StatusOK, "enrol begin")
+		// A passkey answer that is not one: refused by the ceremony, not by CSRF.
+		return csrfState{cookie: b.cookie, token: b.csrf, want: http.StatusBadRequest}
+	},
+	"/carers/accept/passkey/begin": func(t *testing.T, f *fixture) csrfState {
+		b := holdingInvitation(t, f)
+		return csrfState{cookie: b.cookie, token: b.csrf, want: http.StatusOK}
+	},
+	"/carers/accept/passkey/finish": func(t *testing.T, f *fixture) csrfState {
+		b := holdingInvitation(t, f)
+		b.must(b.json("/carers/accept/passkey/begin", nil), http.StatusOK, "accept begin")
+		return csrfState{cookie: b.cookie, token: b.csrf, want: http.StatusBadRequest}
+	},
+	"/carers/accept/confirm": func(t *testing.T, f *fixture) csrfState {
+		ctx := context.Background()
+		john := f.newCarer(t, "John Smith")
+		_, code, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}},
+			grantLogged(f.ownAccount(t, f.jane), "invited John Smith (son)"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := f.db.CheckInvitation(ctx, code, f.jane.BirthDate, john.id); err != nil {
+			t.Fatal(err)
+		}
+		form := url.Values{"invitation": {strconv.FormatInt(heldInvitation(t, f.db, john.id), 10)}}
+		return csrfState{cookie: john.cookie, token: sessionCSRF(t, f, john.id), form: form, want: http.StatusSeeOther}
+	},
+	"/choices/:question": func(t *testing.T, f *fixture) csrfState {
+		id, s, err := f.db.CreateSession(context.Background(), f.ownAccount(t, f.jane).ID, store.DefaultSessionPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Research use is "yes" until Jane says otherwise: "no" is a change to check.
+		form := url.Values{"for": {"self"}, "answer": {"no"}}
+		return csrfState{cookie: sessionCookie(t, id), token: s.CSRFToken, path: "/choices/research", form: form, want: http.StatusOK}
+	},
+}
+
+// holdingInvitation is a signed-out browser that has entered an invitation's
+// code and the inviter's date of birth, so holds the invitation.
+func holdingInvitation(t *testing.T, f *fixture) *passkeyBrowser {
+	t.Helper()
+	acct := f.ownAccount(t, f.jane)
+	_, code, err := f.db.CreateInvitation(context.Background(), f.jane.ID, acct.ID, store.Invitation{CarerName: "Amir Khan", Relationship: "friend", Scopes: []string{"medicines"}},
+		grantLogged(acct, "invited Amir Khan (friend)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newPasskeyBrowser(t, f.handler)
+	b.addr = nextClientAddr()
+	b.page("/carers/accept")
+	dob := f.jane.BirthDate
+	b.must(b.form("/carers/accept", url.Values{"code": {code}, "day": {dob[8:10]}, "month": {dob[5:7]}, "year": {dob[0:4]}}), http.StatusSeeOther, "invitation code")
+	b.page("/carers/accept/confirm") // the session is given anew, with a new token
+	return b
+}
+
 // TestCSRFOnEveryStateChangingRoute sends every route that is not GET, HEAD or
-// OPTIONS, signed in, without a token, with a wrong token, and with the right
-// token from another website: each is refused with 403 before it acts.
+// OPTIONS, from a session the route acts for (csrfStates), without a token,
+// with a wrong token, and with the right token from another website or a null
+// origin: each is refused by the CSRF middleware itself, with its own words.
+// Then the same request with the right token from the portal's own origin is
+// not refused by it (and, where the route needs state, is answered as the
+// handler answers it), so each refusal is the middleware's doing.
 func TestCSRFOnEveryStateChangingRoute(t *testing.T) {
 	f := newFixture(t)
-	cookie := f.signIn(t, f.jane)
-	token, _ := doc(t, f.get(t, "/account", cookie)).Find(`meta[name="csrf-token"]`).Attr("content")
-	if token == "" {
-		t.Fatal("no CSRF token on /account")
-	}
+	f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
 	n := 0
 	for _, r := range everyRoute(t, f.handler) {
 		switch r.method {
@@ -111,36 +224,69 @@ func TestCSRFOnEveryStateChangingRoute(t *testing.T) {
 			continue
 		}
 		n++
+		// Each route its own session: the right request may end it (signing out).
+		var st csrfState
+		if setup, ok := csrfStates[r.path]; ok {
+			st = setup(t, f)
+		} else {
+			id, s, err := f.db.CreateSession(context.Background(), jane.ID, store.DefaultSessionPolicy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			st = csrfState{cookie: sessionCookie(t, id), token: s.CSRFToken}
+		}
+		if st.path == "" {
+			st.path = concrete(r.path)
+		}
+		if st.form == nil {
+			st.form = url.Values{"code": {"ABCD-EFGH-JKMN"}, "name": {"x"}, "for": {"self"}}
+		}
 		for _, tt := range []struct {
 			name, field, header, origin string
+			want                        string // the refusal; "" for the right request, last
 		}{
-			{"no token", "", "", ""},
-			{"wrong token in the form", "not-the-token", "", ""},
-			{"wrong token in the header", "", "not-the-token", ""},
-			{"right token from another site", token, "", "https://evil.example"},
-			{"right token from a null origin", token, "", "null"},
+			{"no token", "", "", "", csrfTokenRefusal},
+			{"wrong token in the form", "not-the-token", "", "", csrfTokenRefusal},
+			{"wrong token in the header", "", "not-the-token", "", csrfTokenRefusal},
+			{"right token from another site", st.token, "", "https://evil.example", csrfOriginRefusal},
+			{"right token from a null origin", st.token, "", "null", csrfOriginRefusal},
+			{"right token from the portal", st.token, "", "http://localhost:8080", ""},
 		} {
 			t.Run(r.method+" "+r.path+" "+tt.name, func(t *testing.T) {
-				body := "code=ABCD-EFGH-JKMN&name=x"
-				if tt.field != "" {
-					body += "&csrf=" + tt.field
+				form := url.Values{}
+				for k, v := range st.form {
+					form[k] = v
 				}
-				req := httptest.NewRequest(r.method, concrete(r.path), strings.NewReader(body))
+				if tt.field != "" {
+					form.Set("csrf", tt.field)
+				}
+				req := httptest.NewRequest(r.method, st.path, strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.RemoteAddr = nextClientAddr()
 				if tt.header != "" {
 					req.Header.Set("X-CSRF-Token", tt.header)
 				}
 				if tt.origin != "" {
 					req.Header.Set("Origin", tt.origin)
 				}
-				req.AddCookie(cookie)
+				req.AddCookie(st.cookie)
 				rec := httptest.NewRecorder()
 				f.handler.ServeHTTP(rec, req)
-				if rec.Code != http.StatusForbidden {
-					t.Fatalf("status %d, want 403", rec.Code)
+				got := csrfRefusal(t, rec)
+				switch {
+				case tt.want != "" && got != tt.want:
+					t.Fatalf("status %d, %q; want 403 %q", rec.Code, got, tt.want)
+				case tt.want == "" && got != "":
+					t.Fatalf("the right request was refused as a forgery: %q", got)
+				case tt.want == "" && st.want != 0 && rec.Code != st.want:
+					t.Fatalf("the right request: status %d, want %d: %s", rec.Code, st.want, rec.Body.String())
 				}
 			})
 		}
 	}
-	t.Logf("%d state-changing routes, each refused without its token", n)
+	// The README's count.
+	if n < 28 {
+		t.Errorf("only %d state-changing routes, want 28: the listing is broken", n)
+	}
+	t.Logf("%d state-changing routes, each refused without its token and not with it", n)
 }

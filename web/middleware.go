@@ -2,6 +2,7 @@ package web
 
 import (
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -141,6 +142,12 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		sess := sessionOf(c)
 		token := c.Request().Header.Get("X-CSRF-Token")
 		if token == "" {
+			// A form larger than limitBody allows cannot be read, token and
+			// all: that is what to say, not that the session timed out.
+			var tooLarge *http.MaxBytesError
+			if _, err := c.FormParams(); errors.As(err, &tooLarge) {
+				return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+			}
 			token = c.FormValue("csrf")
 		}
 		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
