@@ -133,17 +133,7 @@ func TestSummaryShowsOnlyWhatHoldsNow(t *testing.T) {
 		result("r1", "final", "2025-03-01T09:00:00Z", "4.1"), result("r2", "cancelled", "2025-03-05T09:00:00Z", "6.5"),
 		result("r3", "entered-in-error", "2025-03-10T09:00:00Z", "7.9"),
 	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-		t.Fatal(err)
-	}
-	p, err := db.PersonByNHSNumber(ctx, "9434765870")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := db.RecordSummary(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, sum := summaryOf(t, db, res)
 	names := func(items []store.RecordItem) string {
 		var out []string
 		for _, it := range items {
@@ -338,17 +328,7 @@ func TestSummaryMedicinesNotNamed(t *testing.T) {
 		return r
 	}
 	res := []fhir.Resource{searchPatient("p", "9434765870", "Sam"), unnamed("m1", "2025-01-10"), unnamed("m2", "2025-03-10")}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-		t.Fatal(err)
-	}
-	p, err := db.PersonByNHSNumber(ctx, "9434765870")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := db.RecordSummary(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, sum := summaryOf(t, db, res)
 	if len(sum.Medicines) != 2 {
 		t.Errorf("current medicines: %d lines, want 2, one for each medicine not named", len(sum.Medicines))
 	}
@@ -361,4 +341,23 @@ func TestSummaryMedicinesNotNamed(t *testing.T) {
 			t.Errorf("%s %s is said to be prescribed again since", it.ResourceID, it.Display)
 		}
 	}
+}
+
+// summaryOf imports res from the GP and returns the summary of Sam, whose
+// NHS number is 9434765870.
+func summaryOf(t *testing.T, db *store.DB, res []fhir.Resource) (store.Person, store.Summary) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.RecordSummary(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, sum
 }

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -234,12 +233,7 @@ func TestNoPageWithoutItsLog(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	jane := f.signIn(t, f.jane)
-	letter := base64.StdEncoding.EncodeToString([]byte("Discharge letter text"))
-	f.importJSON(t, "gp",
-		`{"resourceType":"Patient","id":"jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`,
-		`{"resourceType":"Observation","id":"na1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"2951-2","display":"Sodium"}]},"subject":{"reference":"Patient/jane"},"effectiveDateTime":"2025-01-01","valueQuantity":{"value":140,"unit":"mmol/L"}}`,
-		`{"resourceType":"DocumentReference","id":"d1","status":"current","type":{"text":"Discharge letter"},"subject":{"reference":"Patient/jane"},"date":"2025-02-01T10:00:00Z","content":[{"attachment":{"contentType":"text/plain","title":"Discharge letter","data":"`+letter+`"}}]}`,
-	)
+	addSodiumAndLetter(t, f)
 	docs, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionDocuments, 1, 10)
 	if err != nil || len(docs.Items) != 1 {
 		t.Fatalf("documents: %v, %d", err, len(docs.Items))

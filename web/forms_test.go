@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -21,7 +20,6 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/mycarerecord/portal/store"
-	"github.com/mycarerecord/portal/web"
 )
 
 // badInputs are what people and attackers type: nothing, far too much, the
@@ -132,19 +130,7 @@ func (w *formsWorld) open(t *testing.T) *worldCopy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db, path: path}
-	if f.jane, err = db.PersonByNHSNumber(ctx, "9434765919"); err != nil {
-		t.Fatal(err)
-	}
-	if f.amir, err = db.PersonByNHSNumber(ctx, "9000000009"); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := web.New(web.Config{Origin: "http://localhost:8080", HashKey: testHashKey, BlockKey: testBlockKey}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.handler = srv
-	return &worldCopy{f: f, w: w, t: t}
+	return &worldCopy{f: fixtureOn(t, db, path), w: w, t: t}
 }
 
 // close closes the copy's database and removes its files.

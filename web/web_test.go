@@ -53,18 +53,24 @@ func newFixture(t testing.TB) *fixture {
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test", res); err != nil {
 		t.Fatal(err)
 	}
+	return fixtureOn(t, db, path)
+}
+
+// fixtureOn serves db, opened from path, holding the people newFixture imports.
+func fixtureOn(t testing.TB, db *store.DB, path string) *fixture {
+	t.Helper()
+	ctx := context.Background()
 	f := &fixture{db: db, path: path}
+	var err error
 	if f.jane, err = db.PersonByNHSNumber(ctx, "9434765919"); err != nil {
 		t.Fatal(err)
 	}
 	if f.amir, err = db.PersonByNHSNumber(ctx, "9000000009"); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := web.New(web.Config{Origin: "http://localhost:8080", HashKey: testHashKey, BlockKey: testBlockKey}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
+	if f.handler, err = web.New(web.Config{Origin: "http://localhost:8080", HashKey: testHashKey, BlockKey: testBlockKey}, db, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
 		t.Fatal(err)
 	}
-	f.handler = srv
 	return f
 }
 

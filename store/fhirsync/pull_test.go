@@ -365,10 +365,7 @@ func TestPullRepairsAShiftedSearch(t *testing.T) {
 		changed = true
 		obs := srv.Search(t, "Observation?patient=Patient/"+patientID+"&_sort=_lastUpdated&_count=1").Entry[0].Resource
 		id, _ := idVersion(t, obs)
-		amended := strings.Replace(string(obs), `"status":"final"`, `"status":"amended"`, 1)
-		if status, body := srv.Do(t, "PUT", "/Observation/"+id, []byte(amended)); status != 200 {
-			t.Fatalf("update observation: %d %s", status, body)
-		}
+		amend(t, srv, id)
 	}
 	if _, err := puller.PullPerson(ctx, src, person.ID, progress); err != nil {
 		t.Fatal(err)
