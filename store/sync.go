@@ -614,13 +614,17 @@ var ErrSyncUnderWay = errors.New("a sync of this person from this source is unde
 
 // RunnerID names this process as the runner of the syncs it marks running
 // (SyncStarted): what it is ("serve", "portal sync"), its process id, when it
-// started and the set of process ids it belongs to (its pid namespace), by
-// which another process tells a mark left by one that was killed, even when a
-// new process has the same id (serve is process 1 in every container).
+// started, the machine's host name and the set of process ids it belongs to
+// (its pid namespace), by which another process tells a mark left by one
+// that was killed, even when a new process has the same id (serve is
+// process 1 in every container).
 func RunnerID(what string) string {
 	id := fmt.Sprintf("%s pid %d", what, os.Getpid())
 	if start, ok := processStart(os.Getpid()); ok {
 		id += " started " + start
+	}
+	if host, err := os.Hostname(); err == nil && host != "" && !strings.ContainsAny(host, " \t") {
+		id += " on " + host
 	}
 	if ns := pidNamespace(); ns != "" {
 		id += " in " + ns
@@ -628,10 +632,11 @@ func RunnerID(what string) string {
 	return id
 }
 
-var runnerPID = regexp.MustCompile(` pid (\d+)(?: started (\d+))?(?: in (pid:\[\d+\]))?$`)
+var runnerPID = regexp.MustCompile(` pid (\d+)(?: started (\d+))?(?: on (\S+))?(?: in (pid:\[\d+\]))?$`)
 
 // pidNamespace names the set of process ids this process sees, e.g.
-// "pid:[4026531836]": each container has its own.
+// "pid:[4026531836]": each container has its own, and a container started
+// again has a new one.
 func pidNamespace() string {
 	ns, err := os.Readlink("/proc/self/ns/pid")
 	if err != nil {
@@ -643,16 +648,20 @@ func pidNamespace() string {
 // runnerGone says whether the process named by a running mark's RunnerID
 // has stopped: the mark names none (one set before its process was named),
 // no process has its id, or the one that has started at another time. A
-// process that sees other process ids (another container sharing the file)
-// cannot be asked after, so it is never taken as gone: its mark lasts until
-// it grows old (RunningMarkLife), each page it stores renewing it.
+// process that saw other process ids cannot be asked after. On a machine of
+// the same name it was this container before it was started again (a
+// container keeps its host name, and gets new process ids), so it stopped
+// with it; on another (another container sharing the file) it is never
+// taken as gone: its mark lasts until it grows old (RunningMarkLife), each
+// page it stores renewing it.
 func runnerGone(by string) bool {
 	m := runnerPID.FindStringSubmatch(by)
 	if m == nil {
 		return true
 	}
-	if m[3] != "" && m[3] != pidNamespace() {
-		return false
+	if m[4] != "" && m[4] != pidNamespace() {
+		host, err := os.Hostname()
+		return m[3] != "" && err == nil && m[3] == host
 	}
 	pid, err := strconv.Atoi(m[1])
 	if err != nil || pid <= 0 {

@@ -312,15 +312,35 @@ func TestAnEndLeavesAMarkTakenOver(t *testing.T) {
 }
 
 // A mark left by a process in another container sharing the file (one that
-// sees other process ids) cannot be checked against this machine's
-// processes: it holds until it grows old, and serve does not clear it.
+// sees other process ids, on a machine of another name) cannot be checked
+// against this machine's processes: it holds until it grows old, and serve
+// does not clear it. One left by this container before it was started again
+// (the same host name, other process ids) is taken over at once, and
+// cleared by serve.
 func TestAMarkFromAnotherContainerHoldsUntilOld(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	src, person := syncSource(t, db)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	db.SetClock(func() time.Time { return now })
-	other := "portal sync pid 1073741824 started 1 in pid:[1]"
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := "serve pid 1 started 1 on " + host + " in pid:[1]"
+	if err := db.SyncStarted(ctx, src.ID, person.ID, before); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ClearRunning(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SyncStarted(ctx, src.ID, person.ID, store.RunnerID("serve")); err != nil {
+		t.Errorf("a start beside this container's mark from before it was started again: %v", err)
+	}
+	if err := db.SyncFinished(ctx, src.ID, person.ID, store.RunnerID("serve"), "", false); err != nil {
+		t.Fatal(err)
+	}
+	other := "portal sync pid 1073741824 started 1 on another-host.example in pid:[1]"
 	if err := db.SyncStarted(ctx, src.ID, person.ID, other); err != nil {
 		t.Fatal(err)
 	}
