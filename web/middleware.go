@@ -139,15 +139,16 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		if o := c.Request().Header.Get("Origin"); o != "" && o != strings.TrimSuffix(s.cfg.Origin, "/") {
 			return echo.NewHTTPError(http.StatusForbidden, "This request came from another website, so we did not act on it.")
 		}
+		// A form larger than limitBody allows cannot be read, token and all:
+		// that is what to say, not that the session timed out, nor (with the
+		// token in a header) what the handler makes of the part it read.
+		var tooLarge *http.MaxBytesError
+		if _, err := c.FormParams(); errors.As(err, &tooLarge) {
+			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
 		sess := sessionOf(c)
 		token := c.Request().Header.Get("X-CSRF-Token")
 		if token == "" {
-			// A form larger than limitBody allows cannot be read, token and
-			// all: that is what to say, not that the session timed out.
-			var tooLarge *http.MaxBytesError
-			if _, err := c.FormParams(); errors.As(err, &tooLarge) {
-				return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
-			}
 			token = c.FormValue("csrf")
 		}
 		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {

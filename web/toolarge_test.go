@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -17,5 +18,15 @@ func TestATooLargeFormIsSaidToBe(t *testing.T) {
 	rec := f.post(t, "/carers/invite", jane, form)
 	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "What you sent is too large") {
 		t.Errorf("a 100,000-character name: %d %.200q; want 413, saying it is too large", rec.Code, rec.Body.String())
+	}
+	// With the token in a header, as script sends it, the same.
+	req := httptest.NewRequest(http.MethodPost, "/carers/invite", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-CSRF-Token", form.Get("csrf"))
+	req.AddCookie(jane)
+	rec = httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("a 100,000-character name with the token in a header: %d, want 413", rec.Code)
 	}
 }

@@ -169,11 +169,12 @@ func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 
 // busy says whether a failed status check is the server being busy, which
 // a later check may get past: it asked to wait (*WaitError, the source held
-// or not), or failed in a way worth trying again.
+// or not), failed in a way worth trying again, or failed so several times
+// in a row that the breaker refused the check.
 func busy(err error) bool {
 	var we *WaitError
 	var ue *UpstreamError
-	return errors.As(err, &we) || errors.As(err, &ue) && ue.Retryable
+	return errors.As(err, &we) || errors.As(err, &ue) && ue.Retryable || errors.Is(err, ErrCircuitOpen)
 }
 
 // busyDelay is the wait before the status check after check n, which the
@@ -183,6 +184,9 @@ func (c *Client) busyDelay(n int, err error) time.Duration {
 	var we *WaitError
 	if errors.As(err, &we) {
 		return min(max(we.Until.Sub(c.opts.Now()), minPollDelay), maxPollDelay)
+	}
+	if errors.Is(err, ErrCircuitOpen) { // busy checks in a row opened it: wait till it lets one through
+		return min(max(c.pollDelay(n, ""), c.opts.BreakerCooldown), maxPollDelay)
 	}
 	return c.pollDelay(n, "")
 }

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -243,5 +246,38 @@ func TestImportOrder(t *testing.T) {
 	want := []string{"Patient3", "Patient6", "Medication1", "Organization4", "Observation0", "MedicationRequest2", "Encounter5"}
 	if !slices.Equal(got, want) {
 		t.Errorf("import order %v, want %v", got, want)
+	}
+}
+
+// TestCancelExportPastAnOpenBreaker: cancelling an export goes out even when
+// failures in a row have opened the source's breaker, as it does past a
+// hold: one request, which frees what the server keeps for us.
+func TestCancelExportPastAnOpenBreaker(t *testing.T) {
+	var deletes atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodDelete {
+			deletes.Add(1)
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	c, err := NewClient(srv.URL+"/fhir", nil, ClientOptions{MaxAttempts: 1, Sleep: func(context.Context, time.Duration) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 5 {
+		if _, err := c.Read(ctx, "Observation", "o1"); err == nil {
+			t.Fatal("a read of a failing server succeeded")
+		}
+	}
+	if _, err := c.Read(ctx, "Observation", "o1"); !errors.Is(err, ErrCircuitOpen) {
+		t.Fatalf("after five failures: %v, want the breaker open", err)
+	}
+	c.cancelExport(ctx, srv.URL+"/fhir/$export-status/1")
+	if n := deletes.Load(); n != 1 {
+		t.Errorf("%d DELETEs of the export's status URL with the breaker open, want 1", n)
 	}
 }

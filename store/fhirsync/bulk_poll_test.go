@@ -276,3 +276,28 @@ func TestPullBulkCancelsTheExportHoweverItEnds(t *testing.T) {
 		})
 	}
 }
+
+// TestBulkExportOutlastsTheBreaker: a status URL busy for eight checks in a
+// row (503 with Retry-After on every try, about six minutes) opens the
+// source's breaker after five; the export waits for the breaker to let a
+// check through, as for any busy answer, rather than ending an export that
+// may take hours.
+func TestBulkExportOutlastsTheBreaker(t *testing.T) {
+	busy := func(w http.ResponseWriter, n int) bool {
+		if n <= 8*5 { // 5 tries a check
+			answer(w, http.StatusServiceUnavailable, "10")
+			return true
+		}
+		return false
+	}
+	srv, counts := oneFileExport(t, busy, nil)
+	clock := newSteppedClock()
+	c, err := fhirsync.NewClient(srv.URL+"/fhir", nil, fhirsync.ClientOptions{Now: clock.Now, Sleep: clock.Sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.BulkExport(context.Background(), nil, "", nil)
+	if checks, _ := counts.get(); err != nil || len(m.Output) != 1 {
+		t.Errorf("export given up after %d tries of a busy status URL: %v", checks, err)
+	}
+}

@@ -46,6 +46,10 @@ type WaitError struct {
 	Host  string
 	Until time.Time
 	Err   error // nil for a call refused before it was made
+	// held says the source is held off till then (holdOff): the call ended
+	// busy, not failing. A call whose tries ran out on shorter waits
+	// (lastAnswer) raised no hold, and counts towards the breaker.
+	held bool
 }
 
 func (e *WaitError) Error() string {
@@ -388,8 +392,9 @@ type request struct {
 	auth   bool               // send the source's credentials
 	check  func([]byte) error // an error means the answer is broken (e.g. cut short) and worth trying again
 	// despiteHold sends it even while the source has asked not to be called
-	// (ErrAskedToWait): only for a request the source itself would want
-	// sent, one at a time, such as cancelling an export (cancelExport).
+	// (ErrAskedToWait) or its breaker is open: only for a request the source
+	// itself would want sent, one at a time, such as cancelling an export
+	// (cancelExport).
 	despiteHold bool
 }
 
@@ -407,7 +412,8 @@ func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, 
 	// A source that asks us to wait longer than a call may is busy, not
 	// failing: it answered, and is left alone till then (holdOff). Tries
 	// that ran out on shorter waits count as failing, as any others do.
-	heldOff := errors.Is(err, ErrAskedToWait) && c.held()
+	var we *WaitError
+	heldOff := errors.As(err, &we) && we.held
 	failed := err != nil && errors.As(err, &ue) && ue.Retryable && !heldOff
 	abandoned := err != nil && ctx.Err() != nil
 	c.settle(trial, failed, abandoned)
@@ -420,8 +426,11 @@ func (c *Client) call(ctx context.Context, rq request) (*http.Response, []byte, 
 func (c *Client) admit(despiteHold bool) (trial bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !despiteHold && c.opts.Now().Before(c.heldTill) {
-		return false, &WaitError{Host: c.base.Host, Until: c.heldTill}
+	if despiteHold {
+		return false, nil // past the breaker too: one request, and one the source would want
+	}
+	if c.opts.Now().Before(c.heldTill) {
+		return false, &WaitError{Host: c.base.Host, Until: c.heldTill, held: true}
 	}
 	if !c.open {
 		return false, nil
@@ -655,7 +664,7 @@ func (c *Client) holdOff(err error, wait time.Duration) error {
 	// write starts, a read of the store (readHold) does not lower it.
 	until := c.raiseHold(c.opts.Now().Add(wait), c.opts.Holds != nil && c.sourceID != 0)
 	c.keepHold(until)
-	return &WaitError{Host: c.base.Host, Until: until, Err: err}
+	return &WaitError{Host: c.base.Host, Until: until, Err: err, held: true}
 }
 
 // lastAnswer is the error of a call whose tries ran out on err, answered by
@@ -672,13 +681,6 @@ func (c *Client) lastAnswer(err error, resp *http.Response) error {
 		return err
 	}
 	return &WaitError{Host: c.base.Host, Until: c.opts.Now().Add(wait), Err: err}
-}
-
-// held reports whether the source has asked not to be called yet.
-func (c *Client) held() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.opts.Now().Before(c.heldTill)
 }
 
 // keepHold keeps the hold for other processes (ClientOptions.Holds). Until

@@ -337,8 +337,9 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			checked = cp.Watermark // stored before deletions had a time of their own
 		}
 		if err := p.pullDeletions(ctx, c, src, personID, typ, checked, sum); err != nil {
-			if worthRetrying(err) {
-				return false, err
+			var ue *UpstreamError
+			if worthRetrying(err) || !errors.As(err, &ue) && !errors.Is(err, ErrForeignURL) {
+				return false, err // the source is down or busy, or the cache could not store what it said
 			}
 			deletionsUnread(sum, typ, err)
 		}
