@@ -103,8 +103,13 @@ func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin str
 // Until then, search does not find the new items, a fact reported by two
 // sources may show twice, and ordinary imports leave theirs to the end too.
 func (db *DB) ImportBulk(ctx context.Context, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
+	base, err := db.sourceBase(ctx, opts.Source)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res = atServer(res, base) // a bulk export's server is known: another's references name nothing
 	var out ImportResult
-	err := db.tx(ctx, func(tx *sql.Tx) error {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if err := sourceStillThere(ctx, tx, opts.SourceID, opts.Source); err != nil {
 			return err
 		}

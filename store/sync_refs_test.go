@@ -27,32 +27,41 @@ func TestAnotherServersReferenceNamesNothing(t *testing.T) {
 		{"another server's, with words", `{"reference":"https://other-trust.example/fhir/Organization/org1","display":"Other Trust Surgery"}`, "Other Trust Surgery", ""},
 		{"a longer base", `{"reference":"` + base + `2/Organization/org1"}`, "", ""},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			ctx := context.Background()
-			db := mustOpenDB(t)
-			src, person := syncSource(t, db)
-			res := parsed(t,
-				fmt.Sprintf(`{"resourceType":"Patient","id":"pt1","identifier":[{"system":%q,"value":"9434765919"}]}`, fhir.NHSNumberSystem),
-				`{"resourceType":"Organization","id":"org1","name":"Meanwood Practice"}`,
-				`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/pt1"},`+
-					`"period":{"start":"2026-02-01T09:00:00Z"},"serviceProvider":`+tc.provider+`}`)
-			if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: person.ID, ResourceType: "Encounter", Origin: "search", Resources: res}); err != nil {
-				t.Fatal(err)
-			}
-			page, err := db.RecordSection(ctx, person.ID, "encounters", 1, 10)
-			if err != nil || len(page.Items) != 1 {
-				t.Fatalf("%+v, %v; want one visit", page.Items, err)
-			}
-			if got := page.Items[0].Organisation; got != tc.wantOrg {
-				t.Errorf("visit shows organisation %q, want %q", got, tc.wantOrg)
-			}
-			refs, err := db.References(ctx, src.ID, person.ID, map[string]bool{"Organization": true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := strings.Join(refs["Organization"], " "); got != tc.wantRefs {
-				t.Errorf("references to fetch %q, want %q", got, tc.wantRefs)
-			}
-		})
+		for _, bulk := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, bulk %v", tc.name, bulk), func(t *testing.T) {
+				ctx := context.Background()
+				db := mustOpenDB(t)
+				src, person := syncSource(t, db)
+				res := parsed(t,
+					fmt.Sprintf(`{"resourceType":"Patient","id":"pt1","identifier":[{"system":%q,"value":"9434765919"}]}`, fhir.NHSNumberSystem),
+					`{"resourceType":"Organization","id":"org1","name":"Meanwood Practice"}`,
+					`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/pt1"},`+
+						`"period":{"start":"2026-02-01T09:00:00Z"},"serviceProvider":`+tc.provider+`}`)
+				if bulk {
+					if _, err := db.ImportBulk(ctx, store.ImportOptions{Source: src.Name, SourceID: src.ID}, "export", store.PrepareAll(res)); err != nil {
+						t.Fatal(err)
+					}
+					if err := db.FinishBulkLoad(ctx); err != nil {
+						t.Fatal(err)
+					}
+				} else if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: person.ID, ResourceType: "Encounter", Origin: "search", Resources: res}); err != nil {
+					t.Fatal(err)
+				}
+				page, err := db.RecordSection(ctx, person.ID, "encounters", 1, 10)
+				if err != nil || len(page.Items) != 1 {
+					t.Fatalf("%+v, %v; want one visit", page.Items, err)
+				}
+				if got := page.Items[0].Organisation; got != tc.wantOrg {
+					t.Errorf("visit shows organisation %q, want %q", got, tc.wantOrg)
+				}
+				refs, err := db.References(ctx, src.ID, person.ID, map[string]bool{"Organization": true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := strings.Join(refs["Organization"], " "); got != tc.wantRefs {
+					t.Errorf("references to fetch %q, want %q", got, tc.wantRefs)
+				}
+			})
+		}
 	}
 }
