@@ -1,10 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/mycarerecord/portal/store/fhir"
@@ -20,8 +25,9 @@ func (s Source) URI() string {
 }
 
 // WriteBundle streams every cached resource about the person as a FHIR R4
-// Bundle of type collection, each resource's meta.source naming where it came
-// from, and returns how many resources it wrote. `portal export` and the
+// Bundle of type collection, with the cached Organizations, Practitioners,
+// Locations and Medications those point at, each resource's meta.source
+// naming where it came from, and returns how many resources it wrote. `portal export` and the
 // download page both write through it, so the two can never differ. For a
 // carer (ForCarer) it holds what the carer's pages show and no more: the
 // person's Patient at each source the carer is shown, and the resources
@@ -53,11 +59,9 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		}
 	}
 	given := map[string]bool{} // fullUrls given so far: a Bundle's are each its own (bdl-7)
-	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
-		k := resourceKey{c.Source.ID, c.Type, c.ID}
-		if hidden[k] || (forCarer && (!shown[c.Source.ID] || (c.Type != "Patient" && !entries[k]))) {
-			return nil
-		}
+	written := map[resourceKey]bool{}
+	named := namedBy{} // the organisations, people, places and medicines what is written points at
+	write := func(c CachedResource) error {
 		raw, err := fhir.WithMetaSource(c.Raw, c.Source.URI())
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
@@ -87,11 +91,41 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, field, raw); err != nil {
 			return err
 		}
+		written[resourceKey{c.Source.ID, c.Type, c.ID}] = true
+		named.add(c)
 		n++
 		return nil
+	}
+	err = db.PersonResources(ctx, personID, func(c CachedResource) error {
+		k := resourceKey{c.Source.ID, c.Type, c.ID}
+		if hidden[k] || (forCarer && (!shown[c.Source.ID] || (c.Type != "Patient" && !entries[k]))) {
+			return nil
+		}
+		return write(c)
 	})
 	if err != nil {
 		return n, err
+	}
+	// What the record names who took part by, or a medicine by, as cached:
+	// the download holds what the pages show, and what upstream holds for the
+	// record. Only what the resources written point at, so a carer's holds
+	// no organisation of an entry kept from them.
+	for _, c := range named.sorted() {
+		if written[resourceKey{c.Source.ID, c.Type, c.ID}] {
+			continue
+		}
+		var raw []byte
+		err := db.db.QueryRowContext(ctx, `SELECT json FROM resources WHERE source_id = ? AND type = ? AND id = ?`, c.Source.ID, c.Type, c.ID).Scan(&raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // not fetched yet, or never
+		}
+		if err != nil {
+			return n, err
+		}
+		c.Raw = raw
+		if err := write(c); err != nil {
+			return n, err
+		}
 	}
 	// Who the person lets act for them, as RelatedPerson and Consent (store/carers.go).
 	var carers []fhir.BundleEntry
@@ -113,6 +147,33 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	}
 	_, err = io.WriteString(w, "]}\n")
 	return n, err
+}
+
+// namedBy collects, by source, the Organizations, Practitioners, Locations
+// and Medications resources point at (fhir.NamesItems), as the source's own
+// (fhir.LocalRef).
+type namedBy map[resourceKey]Source
+
+// add notes what c points at.
+func (nb namedBy) add(c CachedResource) {
+	for _, m := range referencePattern.FindAllSubmatch(c.Raw, -1) {
+		typ, id, _ := strings.Cut(fhir.LocalRef(string(m[1]), c.Source.BaseURL), "/")
+		if fhir.NamesItems(typ) {
+			nb[resourceKey{c.Source.ID, typ, id}] = c.Source
+		}
+	}
+}
+
+// sorted is what was noted, as resources to read, in a steady order.
+func (nb namedBy) sorted() []CachedResource {
+	out := make([]CachedResource, 0, len(nb))
+	for k, src := range nb {
+		out = append(out, CachedResource{Source: src, Type: k.typ, ID: k.id})
+	}
+	slices.SortFunc(out, func(a, b CachedResource) int {
+		return cmp.Or(cmp.Compare(a.Source.Name, b.Source.Name), cmp.Compare(a.Type, b.Type), cmp.Compare(a.ID, b.ID))
+	})
+	return out
 }
 
 // isUUID reports whether s is a UUID as a urn:uuid names one (8-4-4-4-12

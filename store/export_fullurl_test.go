@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -65,5 +66,50 @@ SELECT 'lth-2', org_name, base_url, auth_kind, auth_config, created_at FROM sour
 	}
 	if len(urls) != 2 || urls[0] != "https://fhir.example.org/r4/Patient/pt1" || urls[1] != "" {
 		t.Errorf("the two sources' Patient/pt1 have fullUrls %q, want it once then none", urls)
+	}
+}
+
+// A download holds the organisations the record points at, as cached, each
+// with the source it came from, and no other: what the pages name who took
+// part by, and what upstream holds for the record.
+func TestExportHoldsWhatTheRecordPointsAt(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	res := parsed(t,
+		fmt.Sprintf(`{"resourceType":"Patient","id":"pt1","identifier":[{"system":%q,"value":"9434765919"}]}`, fhir.NHSNumberSystem),
+		`{"resourceType":"Organization","id":"org1","name":"Meanwood Practice"}`,
+		`{"resourceType":"Organization","id":"org2","name":"Another Practice"}`,
+		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/pt1"},`+
+			`"period":{"start":"2026-02-01T09:00:00Z"},"serviceProvider":{"reference":"Organization/org1"}}`)
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	person, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	n, err := db.WriteBundle(ctx, person.ID, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				ResourceType, ID string
+				Meta             struct{ Source string }
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &b); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range b.Entry {
+		got = append(got, e.Resource.ResourceType+"/"+e.Resource.ID+" "+e.Resource.Meta.Source)
+	}
+	want := "Encounter/e1 urn:mycarerecord:source:gp|Patient/pt1 urn:mycarerecord:source:gp|Organization/org1 urn:mycarerecord:source:gp"
+	if strings.Join(got, "|") != want || n != 3 {
+		t.Errorf("exported %d: %q\nwant %q", n, strings.Join(got, "|"), want)
 	}
 }
