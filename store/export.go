@@ -156,8 +156,8 @@ type namedBy map[resourceKey]Source
 
 // add notes what c points at.
 func (nb namedBy) add(c CachedResource) {
-	for _, m := range referencePattern.FindAllSubmatch(c.Raw, -1) {
-		typ, id, _ := strings.Cut(fhir.LocalRef(string(m[1]), c.Source.BaseURL), "/")
+	for _, ref := range fhir.LocalRefs(c.Raw, c.Source.BaseURL) {
+		typ, id, _ := strings.Cut(ref, "/")
 		if fhir.NamesItems(typ) {
 			nb[resourceKey{c.Source.ID, typ, id}] = c.Source
 		}

@@ -103,11 +103,10 @@ func (db *DB) ImportPrepared(ctx context.Context, opts ImportOptions, origin str
 // Until then, search does not find the new items, a fact reported by two
 // sources may show twice, and ordinary imports leave theirs to the end too.
 func (db *DB) ImportBulk(ctx context.Context, opts ImportOptions, origin string, res []fhir.Prepared) (ImportResult, error) {
-	base, err := db.sourceBase(ctx, opts.Source)
+	res, err := db.atSource(ctx, opts.Source, res) // a bulk export's server is known: another's references name nothing
 	if err != nil {
 		return ImportResult{}, err
 	}
-	res = atServer(res, base) // a bulk export's server is known: another's references name nothing
 	var out ImportResult
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		if err := sourceStillThere(ctx, tx, opts.SourceID, opts.Source); err != nil {
@@ -505,17 +504,18 @@ func patientsByURL(res []fhir.Prepared) map[string]string {
 
 // resolvePatient turns a reference into the Patient id at the source.
 func resolvePatient(ref string, patients map[string]string) string {
-	if ref == "" {
-		return ""
-	}
-	if id, ok := patients[ref]; ok {
+	if id, ok := patients[ref]; ok && ref != "" {
 		return id
 	}
+	return PatientIDOf(ref)
+}
+
+// PatientIDOf is the id of the Patient a reference names, as the importer
+// reads it: "Patient/x", "https://host/fhir/Patient/x",
+// "Patient/x/_history/2" and "urn:uuid:x" all name x.
+func PatientIDOf(ref string) string {
 	if i := strings.LastIndex(ref, "Patient/"); i >= 0 {
-		id := ref[i+len("Patient/"):]
-		if j := strings.Index(id, "/"); j >= 0 {
-			id = id[:j] // Patient/x/_history/2
-		}
+		id, _, _ := strings.Cut(ref[i+len("Patient/"):], "/") // Patient/x/_history/2
 		return id
 	}
 	return strings.TrimPrefix(ref, "urn:uuid:")

@@ -373,11 +373,10 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 	if prepared == nil {
 		prepared = PrepareAll(u.Resources)
 	}
-	base, err := db.sourceBase(ctx, u.Source)
+	prepared, err := db.atSource(ctx, u.Source, prepared)
 	if err != nil {
 		return ImportResult{}, err
 	}
-	prepared = atServer(prepared, base)
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.stamp()
 		if err := sourceStillThere(ctx, tx, u.SourceID, u.Source); err != nil {
@@ -445,29 +444,23 @@ search_started = excluded.search_started, search_repeat = excluded.search_repeat
 	return out, nil
 }
 
-// sourceBase is the base URL of the source with that name: "" for a source
-// of files, or one not added yet.
-func (db *DB) sourceBase(ctx context.Context, name string) (string, error) {
+// atSource is what was read from the source with that name, with no item
+// named after another server's resource (fhir.Prepared.AtServer); as it is
+// for a source of files, or one not added yet, whose server is not known.
+func (db *DB) atSource(ctx context.Context, name string, prepared []fhir.Prepared) ([]fhir.Prepared, error) {
 	var base string
 	err := db.db.QueryRowContext(ctx, `SELECT base_url FROM sources WHERE name = ?`, name).Scan(&base)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
 	}
-	return base, err
-}
-
-// atServer is what was read from the server whose base URL is base, with
-// no item named after another server's resource (fhir.Prepared.AtServer);
-// as it is when base is "", since a file's server is not known.
-func atServer(prepared []fhir.Prepared, base string) []fhir.Prepared {
 	if base == "" {
-		return prepared
+		return prepared, nil
 	}
 	out := make([]fhir.Prepared, len(prepared))
 	for i, p := range prepared {
 		out[i] = p.AtServer(base)
 	}
-	return out
+	return out, nil
 }
 
 // CachedIDs lists the ids of the resources of one type the cache holds from
@@ -865,10 +858,6 @@ WHERE sp.person_id = ? ORDER BY s.name, r.type, r.id`, personID)
 	return rows.Err()
 }
 
-// referencePattern finds references such as "Organization/123" in stored
-// JSON; which of them name a resource at the source is fhir.LocalRef's to say.
-var referencePattern = regexp.MustCompile(`"reference"\s*:\s*"([^"]*)"`)
-
 // MissingReferences returns, by type, the ids of resources of the given types
 // that the person's resources from the source refer to and the cache does not hold.
 func (db *DB) MissingReferences(ctx context.Context, sourceID, personID int64, types map[string]bool) (map[string][]string, error) {
@@ -905,8 +894,7 @@ WHERE r.source_id = ? AND sp.person_id = ?`, sourceID, personID)
 			rows.Close()
 			return nil, err
 		}
-		for _, m := range referencePattern.FindAllSubmatch(raw, -1) {
-			ref := fhir.LocalRef(string(m[1]), base)
+		for _, ref := range fhir.LocalRefs(raw, base) {
 			typ, id, _ := strings.Cut(ref, "/")
 			if !types[typ] || seen[ref] {
 				continue

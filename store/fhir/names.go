@@ -105,7 +105,10 @@ func (p Prepared) AtServer(base string) Prepared {
 			continue
 		}
 		if local == nil {
-			local = localRefs(p.Raw, base)
+			local = map[string]bool{}
+			for _, r := range LocalRefs(p.Raw, base) {
+				local[r] = true
+			}
 		}
 		out := it
 		if out.OrganisationRef != "" && !local[out.OrganisationRef] {
@@ -133,13 +136,13 @@ func (p Prepared) AtServer(base string) Prepared {
 
 var anyReference = regexp.MustCompile(`"reference"\s*:\s*"([^"]*)"`)
 
-// localRefs is every reference in raw to a resource at the server whose base
-// URL is base, as Type/id (LocalRef).
-func localRefs(raw []byte, base string) map[string]bool {
-	out := map[string]bool{}
+// LocalRefs is every reference in raw to a resource at the server whose
+// base URL is base, as Type/id (LocalRef), in the order raw gives them.
+func LocalRefs(raw []byte, base string) []string {
+	var out []string
 	for _, m := range anyReference.FindAllSubmatch(raw, -1) {
 		if r := LocalRef(string(m[1]), base); r != "" {
-			out[r] = true
+			out = append(out, r)
 		}
 	}
 	return out

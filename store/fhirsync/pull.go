@@ -469,7 +469,7 @@ func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, droppe
 	for _, pr := range store.PrepareAll(page.Resources) {
 		switch {
 		case pr.Type != typ:
-		case patientID == "" || pr.Err != nil || patientIDOf(pr.PatientRef) == patientID:
+		case patientID == "" || pr.Err != nil || store.PatientIDOf(pr.PatientRef) == patientID:
 			res = append(res, pr.Resource)
 			prepared = append(prepared, pr)
 		default:
@@ -485,18 +485,6 @@ func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, droppe
 	}
 	page.Resources, page.Rejected = res, rejected
 	return prepared, dropped, droppedNewest
-}
-
-// patientIDOf is the id of the Patient a reference names, as the store
-// resolves it: "Patient/x", "https://host/fhir/Patient/x" and
-// "Patient/x/_history/2" all name x.
-func patientIDOf(ref string) string {
-	i := strings.LastIndex(ref, "Patient/")
-	if i < 0 {
-		return strings.TrimPrefix(ref, "urn:uuid:")
-	}
-	id, _, _ := strings.Cut(ref[i+len("Patient/"):], "/")
-	return id
 }
 
 // pullDeletions applies the deletions the type's history shows since the
