@@ -13,7 +13,7 @@ const deferredIndexesSince = 15
 // deferrable are the indexes a bulk load into an empty cache builds at its
 // end (migration 0015): read by the pages and the duplicate marks, never by
 // the importer.
-var deferrable = []string{"record_items_person", "record_items_results", "record_items_person_key", "record_items_shown_key", "resources_patient", "resources_updated"}
+var deferrable = []string{"record_items_person", "record_items_results", "record_items_person_key", "record_items_shown_key", "resources_updated"}
 
 // deferIndexes drops the deferrable indexes, noting how to build them again,
 // when the cache holds no record items and none is deferred yet.
