@@ -335,6 +335,11 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	var pf personFlags
 	var full bool
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		fmt.Fprint(fs.Output(), syncExitStatus)
+	}
 	commonFlags(fs, &cfg, getenv)
 	linkFlags(fs, &cfg, getenv)
 	fs.StringVar(&sourceName, "source", "", "only this source (default: every FHIR server source)")
@@ -407,14 +412,93 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		puller.Reconcile = time.Nanosecond
 	}
 	ss := sourceSync{db: db, path: cfg.DB, puller: puller, pf: pf, out: &lines{out: stdout, errOut: stderr}}
-	failed := ss.all(ctx, srcs)
+	failed, left := ss.all(ctx, srcs)
 	if err := finishStalledLoad(ctx, db, stdout); err != nil {
 		return fmt.Errorf("sync: %w", err)
 	}
 	if failed > 0 {
+		if len(left) > 0 {
+			return fmt.Errorf("sync: %d failed, and %d left to a sync under way in another process (see above)", failed, len(left))
+		}
 		return fmt.Errorf("sync: %d failed (see above)", failed)
 	}
+	if len(left) > 0 && pf.given() {
+		// A sync of everyone that meets one being synced elsewhere has done
+		// its job: that person is being brought up to date. It says so in its
+		// summary, and a scheduled run is not taken for a failure.
+		return leftToAnother(left)
+	}
 	return nil
+}
+
+// syncExitStatus ends sync's -h: a script must tell a person synced from
+// one left to a sync another process is running.
+const syncExitStatus = `
+Exit status:
+  0  done: every person asked for was brought up to date from every source (or has no record there)
+  1  something failed or was stopped, or a flag was wrong (see the messages)
+  3  nothing failed, but the person named (--person, --nhs-number or --identifier) was left
+     to a sync of them already under way in another process (serve, or another portal sync),
+     so this run did not sync them from that source; standard error says which. Run again
+     later, or leave it to that sync. A sync of everyone says so in its summary and exits 0
+`
+
+// exitLeftToAnother is the exit status of a sync that failed nowhere but
+// left someone to a sync under way in another process (syncExitStatus).
+const exitLeftToAnother = 3
+
+// leftBehind is a person a sync left to another process's sync of them from a source.
+type leftBehind struct {
+	source string
+	person store.Person
+	since  string // when the other sync last marked itself running, if known
+}
+
+func (l leftBehind) String() string {
+	s := fmt.Sprintf("%s (person %d) from %s", l.person.Name(), l.person.ID, l.source)
+	if t, err := time.Parse(time.RFC3339Nano, l.since); err == nil && l.since != "" {
+		s += ", marked running at " + t.UTC().Format("15:04:05 MST")
+	}
+	return s
+}
+
+// leftToAnother is the error of a sync that left persons to others under
+// way, and nothing else went wrong: portal exits with exitLeftToAnother.
+type leftToAnother []leftBehind
+
+// leftNamed is how many persons left behind an error names; the rest are on standard output.
+const leftNamed = 10
+
+func (e leftToAnother) Error() string {
+	const by = "a sync of them was already under way in another process (serve or another portal sync)"
+	if len(e) == 1 {
+		return fmt.Sprintf("sync: not synced: %s: %s; left to that one", e[0], by)
+	}
+	names := make([]string, 0, leftNamed)
+	for _, l := range e[:min(len(e), leftNamed)] {
+		names = append(names, l.String())
+	}
+	more := ""
+	if len(e) > leftNamed {
+		more = fmt.Sprintf("; and %d more (see above)", len(e)-leftNamed)
+	}
+	return fmt.Sprintf("sync: %d not synced: %s; left to those: %s%s", len(e), by, strings.Join(names, "; "), more)
+}
+
+// ExitCode is the status portal exits with after this error.
+func (leftToAnother) ExitCode() int { return exitLeftToAnother }
+
+// exitStatus is the status portal exits with after run returns err: 0 for
+// none, the error's own ExitCode when it has one (leftToAnother), else 1.
+func exitStatus(err error) int {
+	var coded interface{ ExitCode() int }
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &coded):
+		return coded.ExitCode()
+	}
+	return 1
 }
 
 // syncSourcesAtOnce bounds the sources `portal sync` pulls from at once.
@@ -452,11 +536,13 @@ type sourceSync struct {
 // all syncs every source at once (a bounded number at a time), so a source
 // that never answers holds up only itself; each source's persons go one after
 // another. Progress is printed as it comes, then each source's totals in the
-// sources' order. It returns how many syncs failed.
-func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) int {
+// sources' order. It returns how many syncs failed, and who was left to a
+// sync under way in another process.
+func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) (int, []leftBehind) {
 	type result struct {
 		total  fhirsync.Summary
 		failed int
+		left   []leftBehind
 		ran    bool // persons were pulled: there are totals to print
 	}
 	results := make([]result, len(srcs))
@@ -473,30 +559,36 @@ func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) int {
 		wg.Go(func() {
 			defer func() { <-slots }()
 			r := &results[i]
-			r.total, r.failed, r.ran = ss.one(ctx, src)
+			r.total, r.failed, r.left, r.ran = ss.one(ctx, src)
 		})
 	}
 	wg.Wait()
 	failed := 0
+	var left []leftBehind
 	for i, r := range results {
 		failed += r.failed
+		left = append(left, r.left...)
 		if r.ran {
 			t := r.total
 			ss.out.say("%s: %d added, %d updated, %d deleted, %d failed to read", srcs[i].Name, t.Added, t.Updated, t.Deleted, t.Rejected)
 		}
+		if n := len(r.left); n > 0 {
+			ss.out.say("%s: %d not synced: left to a sync of them already under way in another process", srcs[i].Name, n)
+		}
 	}
-	return failed
+	return failed, left
 }
 
 // one syncs the persons from one source, returning their totals, how many
-// failed, and whether the source got as far as its persons.
-func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync.Summary, failed int, ran bool) {
+// failed, who was left to another process's sync, and whether the source got
+// as far as its persons.
+func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync.Summary, failed int, left []leftBehind, ran bool) {
 	total.Source = src.Name
 	persons, err := syncPersons(ctx, ss.db, ss.path, ss.puller, src, ss.pf)
 	if err != nil {
 		ss.out.say("%s: %s", src.Name, explain(ctx, err))
 		ss.out.warn("sync: %s: %v", src.Name, err)
-		return total, 1, false
+		return total, 1, nil, false
 	}
 	for _, p := range persons {
 		if ctx.Err() != nil {
@@ -543,6 +635,7 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		}
 		if errors.Is(err, store.ErrSyncUnderWay) {
 			ss.out.say("%s: %s is being synced already, by serve or another portal sync: left to that one", src.Name, p.Name())
+			left = append(left, leftBehind{source: src.Name, person: p, since: ss.runningSince(ctx, src.ID, p.ID)})
 			continue
 		}
 		if err != nil {
@@ -553,7 +646,22 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		}
 		ss.out.say("%s: %s brought up to date in %s", src.Name, p.Name(), time.Since(start).Round(time.Millisecond))
 	}
-	return total, failed, true
+	return total, failed, left, true
+}
+
+// runningSince is when the sync of the person from the source under way
+// elsewhere last marked itself running, or "" if that cannot be told.
+func (ss *sourceSync) runningSince(ctx context.Context, sourceID, personID int64) string {
+	sts, err := ss.db.SyncStatuses(ctx, personID)
+	if err != nil {
+		return ""
+	}
+	for _, st := range sts {
+		if st.Source.ID == sourceID {
+			return st.RunningSince
+		}
+	}
+	return ""
 }
 
 // explain is fhirsync.Explain, but says so when the sync was stopped (by

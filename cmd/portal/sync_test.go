@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/e2e/upstream"
+	"github.com/mycarerecord/portal/store"
 )
 
 const (
@@ -329,5 +331,113 @@ func TestSyncRemembersASourceAskingToWait(t *testing.T) {
 	}
 	if _, _, err := portal(t, "source", "release", "--db", db, "nosuch"); err == nil || !strings.Contains(err.Error(), `There is no source called "nosuch".`) {
 		t.Errorf("release of an unknown source: %v, want it refused", err)
+	}
+}
+
+// TestSyncSaysWhenItLeftSomeoneToAnother: a person whose sync from a source
+// another process is running (its mark held by a live process) is left to
+// that one, and portal sync says so apart from both success and failure:
+// exit status 3, with standard error naming the person, the source and when
+// the other sync marked itself running. A sync of everyone says it in its
+// summary and exits 0: the person is being brought up to date, and a
+// scheduled run is no failure. Once the mark is gone the same sync exits 0.
+func TestSyncSaysWhenItLeftSomeoneToAnother(t *testing.T) {
+	ctx := context.Background()
+	proxy, path := syncedThroughProxy(t)
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	src, err := db.SourceByName(ctx, "gp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.Person(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// This test's own process holds the mark: it runs, so the mark stands.
+	other := store.RunnerID("serve")
+	if err := db.SyncStarted(ctx, src.ID, p.ID, other); err != nil {
+		t.Fatal(err)
+	}
+	sts, err := db.SyncStatuses(ctx, p.ID)
+	if err != nil || len(sts) != 1 {
+		t.Fatalf("sync statuses: %v, %d", err, len(sts))
+	}
+	since, err := time.Parse(time.RFC3339Nano, sts[0].RunningSince)
+	if err != nil {
+		t.Fatal(err)
+	}
+	marked := since.UTC().Format("15:04:05 MST")
+
+	tests := []struct {
+		name, wantErr, wantOut string
+		wantStatus             int
+		args                   []string
+	}{
+		{"the person named", "sync: not synced: " + p.Name() + " (person 1) from gp, marked running at " + marked +
+			": a sync of them was already under way in another process (serve or another portal sync); left to that one",
+			"gp: " + p.Name() + " is being synced already, by serve or another portal sync: left to that one\n", exitLeftToAnother, []string{"--person", "1"}},
+		{"everyone", "",
+			"gp: 0 added, 0 updated, 0 deleted, 0 failed to read\ngp: 1 not synced: left to a sync of them already under way in another process\n", 0, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := proxy.Requests()
+			var out, errOut bytes.Buffer
+			err := run(ctx, append([]string{"sync", "--db", path}, tt.args...), noEnv, &out, &errOut)
+			if got := exitStatus(err); got != tt.wantStatus {
+				t.Errorf("exit status %d (%v), want %d", got, err, tt.wantStatus)
+			}
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)) {
+				t.Errorf("error (on standard error after \"portal: \")\n%v\nwant it to start\n%s", err, tt.wantErr)
+			}
+			if !strings.Contains(out.String(), tt.wantOut) {
+				t.Errorf("standard output:\n%s\nwant it to hold\n%s", out.String(), tt.wantOut)
+			}
+			if n := proxy.Requests() - before; n != 0 {
+				t.Errorf("the source was asked %d times for a person left to another sync", n)
+			}
+		})
+	}
+
+	// The other sync ends: the same command syncs and exits 0.
+	if err := db.SyncStopped(ctx, src.ID, p.ID, other); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := portal(t, "sync", "--db", path, "--person", "1")
+	if exitStatus(err) != 0 || !strings.Contains(out, "brought up to date") {
+		t.Errorf("after the other sync ended: exit status %d (%v)\n%s", exitStatus(err), err, out)
+	}
+
+	// Operators read what each status means in the command's help.
+	help, _, err := portal(t, "sync", "-h")
+	if err != nil || !strings.Contains(help, "Exit status:") || !regexp.MustCompile(`(?m)^  3  nothing failed, but the person named \(--person, --nhs-number or --identifier\) was left`).MatchString(help) {
+		t.Errorf("sync -h does not say what exit status 3 means: %v\n%s", err, help)
+	}
+}
+
+// TestExitStatus: portal exits 0 after no error, 3 after a sync that left
+// someone to another (however wrapped), and 1 after anything else.
+func TestExitStatus(t *testing.T) {
+	left := leftToAnother{{source: "gp", person: store.Person{ID: 1}}}
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"none", nil, 0},
+		{"a failure", errors.New("sync: 1 failed (see above)"), 1},
+		{"left to another", left, 3},
+		{"left to another, wrapped", fmt.Errorf("portal: %w", left), 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := exitStatus(tt.err); got != tt.want {
+				t.Errorf("got %d, want %d", got, tt.want)
+			}
+		})
 	}
 }
