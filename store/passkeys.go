@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -13,7 +14,8 @@ import (
 const MaxPasskeyNickname = 50
 
 // CheckPasskeyNickname returns the nickname tidied (spaces trimmed and
-// collapsed), or an EINVALID error saying in plain words what is wrong with it.
+// collapsed, tabs and line breaks among them), or an EINVALID error saying in
+// plain words what is wrong with it.
 func CheckPasskeyNickname(name string) (string, error) {
 	name = strings.Join(strings.Fields(name), " ")
 	switch {
@@ -21,8 +23,18 @@ func CheckPasskeyNickname(name string) (string, error) {
 		return "", Errorf(EINVALID, "Enter a name for your passkey")
 	case utf8.RuneCountInString(name) > MaxPasskeyNickname:
 		return "", Errorf(EINVALID, "Passkey name must be %d characters or fewer", MaxPasskeyNickname)
+	case strings.ContainsFunc(name, hiddenInName):
+		return "", Errorf(EINVALID, "Passkey name must not contain hidden characters, such as control characters or ones that change the direction of text")
 	}
 	return name, nil
+}
+
+// hiddenInName reports a character that shows as nothing yet changes what a
+// name looks like on the account page: a control character, or one that
+// reorders text (U+202E before "exe.live" shows it as "evil.exe"). Refused
+// rather than dropped, so the person sees the name they will get.
+func hiddenInName(r rune) bool {
+	return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r)
 }
 
 // errNoSuchPasskey is what a person hears about a passkey that is not theirs:

@@ -176,6 +176,7 @@ func TestRenamePasskeyForm(t *testing.T) {
 		t.Errorf("the label is not the page's heading")
 	}
 	token := csrfToken(t, f, jane)
+	const hidden = "Passkey name must not contain hidden characters, such as control characters or ones that change the direction of text"
 	tests := []struct {
 		name, nickname string
 		wantStatus     int
@@ -184,6 +185,12 @@ func TestRenamePasskeyForm(t *testing.T) {
 		{"empty", "  ", 400, "Enter a name for your passkey"},
 		{"too long", strings.Repeat("x", store.MaxPasskeyNickname+1), 400, "Passkey name must be 50 characters or fewer"},
 		{"script is not reflected raw", "<script>alert(1)</script>" + strings.Repeat("x", 50), 400, "Passkey name must be 50 characters or fewer"},
+		{"right-to-left override", "\u202eexe.live", 400, hidden},
+		{"left-to-right isolate", "phone\u2066", 400, hidden},
+		{"right-to-left mark", "phone\u200f", 400, hidden},
+		{"NUL", "pho\x00ne", 400, hidden},
+		{"escape", "\x1b[2Jphone", 400, hidden},
+		{"C1 control", "phone\u0090", 400, hidden},
 		{"renamed", "Jane's phone", 303, ""},
 	}
 	for _, tt := range tests {

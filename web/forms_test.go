@@ -221,7 +221,7 @@ var badAnswers = func() []badAnswer {
 		{action: re("/record/access-log"), field: "who", inputs: blank[:1], want: formAccepted},
 		{action: re("/record/access-log"), field: "(from|to)-(day|month|year)", inputs: blank, want: formAccepted},
 		// A passkey's name is any text of up to 50 characters.
-		{action: re("/account/passkeys/N/rename"), field: "nickname", inputs: tooLongOrBlank, want: formRefused},
+		{action: re("/account/passkeys/N/rename"), field: "nickname", inputs: slices.Concat(tooLongOrBlank, []string{"NUL and controls", "right-to-left override"}), want: formRefused},
 		{action: re("/account/passkeys/N/rename"), field: "nickname", want: formAccepted, to: "/account?done=renamed", alters: true},
 		// The last passkey goes only when "confirm" is "yes": anything else asks again.
 		{action: re("/account/passkeys/N/remove"), field: "confirm", want: formAccepted, to: "/account/passkeys/N/remove"},
