@@ -676,6 +676,10 @@ func toRejected(rs []Rejected) []store.Rejected {
 // 200 a sync, those not read again for longest first (store.RetryDue).
 func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) error {
 	todo, err := p.DB.RetryDue(ctx, src.ID, 200)
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	patientID, err := p.DB.PatientAt(ctx, src.ID, personID)
 	if err != nil {
 		return err
 	}
@@ -685,14 +689,21 @@ func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source,
 		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: r.Type, Origin: src.BaseURL + "/" + r.Type + "/" + r.ID, LinkSystems: p.LinkSystems}
 		switch {
 		case err == nil:
-			update.Resources = []fhir.Resource{got}
+			// Kept as a page of a search keeps what it holds: a resource that now
+			// names another patient (their Patient, say, which would become a
+			// person of the portal) is not stored by this person's sync.
+			page := Page{Resources: []fhir.Resource{got}}
+			update.Prepared, _, _ = onlyOf(&page, r.Type, aboutPatient(r.Type, patientID))
+			update.Resources = page.Resources
 		case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
 			update.Deleted = []fhir.Resource{r}
 		case worthRetrying(err) && !errors.Is(err, ErrMalformedResource):
 			return err // the source is down or busy: the rest wait for the next sync
-		default:
+		}
+		if len(update.Resources)+len(update.Deleted) == 0 {
 			// Still unreadable upstream, or refused, or not a resource that can be
-			// read: it stays aside, the others go on, and it waits its turn.
+			// read, or now another patient's: it stays aside, the others go on,
+			// and it waits its turn.
 			if err := p.DB.RejectedRetried(ctx, src.ID, personID, r.Type, r.ID); err != nil {
 				return err
 			}
@@ -705,6 +716,17 @@ func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source,
 		sum.add(res)
 	}
 	return nil
+}
+
+// aboutPatient is the Patient a resource of the type must be about for the
+// person's sync to store it (onlyOf): theirs, for their own Patient and the
+// types searched about them; none ("") for the rest, which are about no one
+// (referenceTypes) or come only with a bulk export of the whole source.
+func aboutPatient(typ, patientID string) string {
+	if typ == "Patient" || slices.Contains(pullTypes, typ) {
+		return patientID
+	}
+	return ""
 }
 
 // resolveReferences fetches the organisations, practitioners, locations and
