@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/mycarerecord/portal/e2e/passkeytest"
 )
 
@@ -41,6 +43,8 @@ func TestDiskFull(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "portal.db-reserve")); err != nil {
 		t.Fatalf("no disk space reserve beside the database: %v", err)
 	}
+	// Another demo person in the browser, to meet the refusal as a page.
+	tb, _ := enrolledTab(t, p, p.Invites[1])
 
 	// Fill the disk to the last byte.
 	filler, err := os.Create(filepath.Join(dir, "filler"))
@@ -81,6 +85,7 @@ func TestDiskFull(t *testing.T) {
 		return false
 	}
 	waitFor(t, 10*time.Second, "the portal to refuse changes while the disk is full", refused)
+	cannotSave(tb, p)
 
 	// Reads go on, and are logged.
 	before := accessCount(t, p.DB)
@@ -151,4 +156,26 @@ func intactDB(t *testing.T, db string) *sql.DB {
 		t.Fatalf("integrity check: %q, %v", check, err)
 	}
 	return conn
+}
+
+// cannotSave invites a carer in the tab, a change the portal must refuse now
+// its disk cannot take it, and checks with axe the page that says so.
+func cannotSave(tb *tab, p *portal) {
+	tb.t.Helper()
+	resp := tb.navigate(p.BaseURL + "/carers/invite")
+	wantPage(tb, "/carers/invite", resp.Status)
+	tb.do("fill in the invitation",
+		chromedp.SetValue(chromedp.CSS("#carer-name"), "Sam Example"),
+		chromedp.SetValue(chromedp.CSS("#relationship"), "son"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#scope-medicines').checked = true`),
+	)
+	tb.allow("the server responded with a status of 503")
+	resp = tb.follow("create the invitation", chromedp.Click(chromedp.CSS(`form[action="/carers/invite"] button[type=submit]`)))
+	if resp.Status != http.StatusServiceUnavailable {
+		tb.t.Errorf("a change the disk cannot take answered %d, want 503 (page says: %.300s)", resp.Status, tb.text())
+	}
+	if h1 := eval[string](tb, `document.querySelector('h1')?.innerText ?? ''`); !strings.Contains(h1, "cannot save changes") {
+		tb.t.Errorf("the refusal's heading is %q", h1)
+	}
+	tb.checkPage()
 }

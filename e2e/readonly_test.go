@@ -63,6 +63,8 @@ func TestReadOnlyDatabase(t *testing.T) {
 		}
 	}
 	waitFor(t, 5*time.Second, "the first four looks to reach the access log", func() bool { return accessCount(t, p.DB) >= 4 })
+	// Another demo person in the browser, to meet the refusal as a page.
+	tb, _ := enrolledTab(t, p, p.Invites[1])
 
 	// The disk fails: the kernel remounts it read-only.
 	trigger := "/sys/fs/ext4/" + filepath.Base(mountDevice(t, mnt)) + "/trigger_fs_error"
@@ -96,6 +98,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 	if err != nil || status != http.StatusServiceUnavailable || !strings.Contains(string(body), "cannot save changes") || !strings.Contains(string(body), "nhsuk-") {
 		t.Fatalf("a change with the database read-only: %d %v\n%s", status, err, body)
 	}
+	cannotSave(tb, p)
 	waiting := spoolLines(t, spoolFile)
 
 	// The operator stops the portal, repairs the disk and starts it again.

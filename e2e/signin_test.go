@@ -19,22 +19,29 @@ func signedIn(t *testing.T) (*portal, *tab, webauthn.AuthenticatorID) {
 // signedInTo is signedIn on a portal already started.
 func signedInTo(t *testing.T, p *portal) (*portal, *tab, webauthn.AuthenticatorID) {
 	t.Helper()
-	jane := p.Invites[0]
+	tb, auth := enrolledTab(t, p, p.Invites[0])
+	return p, tb, auth
+}
+
+// enrolledTab enrols the demo person of the invitation with a passkey in a
+// new tab, returning the tab on /record.
+func enrolledTab(t *testing.T, p *portal, inv invite) (*tab, webauthn.AuthenticatorID) {
+	t.Helper()
 	tb := newTab(t)
 	tb.navigate(p.BaseURL + "/")
 	auth := tb.addPasskeyAuthenticator()
-	resp := tb.navigate(jane.URL)
+	resp := tb.navigate(inv.URL)
 	wantPage(tb, "/enrol", resp.Status)
 	tb.do("enter the date of birth",
-		chromedp.SetValue(chromedp.CSS("#code"), jane.Code),
-		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(jane.BirthDate.Day())),
-		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(jane.BirthDate.Month()))),
-		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(jane.BirthDate.Year())),
+		chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
+		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
+		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
+		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
 	)
 	resp = tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit)))
 	wantPage(tb, "/enrol/passkey", resp.Status)
 	tb.waitVisible("#passkey-create")
 	status := tb.clickThenLoad("create a passkey", "#passkey-create")
 	wantPage(tb, "/record", status)
-	return p, tb, auth
+	return tb, auth
 }
