@@ -619,7 +619,9 @@ func (db *DB) ConsentHistory(ctx context.Context, personID int64) ([]ConsentDeci
 // the decision with its FHIR Consent, and queues one delivery for each
 // upstream FHIR server that holds a record of the person, and logAs's access
 // log entry (Logged). Concurrent changes are made one after the other, so
-// none is lost.
+// none is lost. An answer that is the answer already (the same change sent
+// twice) changes nothing: it records, queues and logs nothing, and returns
+// a decision with ID 0.
 func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, ch ConsentChange, logAs Logged[ConsentDecision]) (ConsentDecision, error) {
 	var d ConsentDecision
 	if !ValidQuestion(ch.Question) {
@@ -649,7 +651,17 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 				return Errorf(ENOTFOUND, "There is no such entry in this record.")
 			}
 			if ch.Answer == "no" && !current.WithholdsItem(key) {
-				return Errorf(EINVALID, "That entry is not kept out of sharing.")
+				// Shared already (a form sent twice), unless kept out by a key it
+				// had before upstream changed it (held_keys): shared again by that.
+				for _, it := range items {
+					held, err := heldKeys(ctx, tx, personID, it.ItemID)
+					if err != nil {
+						return err
+					}
+					if slices.ContainsFunc(held, current.WithholdsItem) {
+						return Errorf(EINVALID, "That entry is not kept out of sharing.")
+					}
+				}
 			}
 			if ch.Answer == "yes" && !current.WithholdsItem(key) {
 				// Already kept out by the key it had before upstream changed it (held_keys):
@@ -670,6 +682,9 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 					ch.Label = w.Label
 				}
 			}
+		}
+		if ch.Answer == current.Answer(ch.Question) {
+			return nil // read under the write lock, so a change sent twice at once is made once
 		}
 		next, err := current.apply(ch)
 		if err != nil {

@@ -827,3 +827,55 @@ func TestConsentNamesEveryResourceOfAnEntry(t *testing.T) {
 		t.Errorf("the provision keeping diabetes out names %v (found: %v); want Condition/c1 and Condition/c6\n%s", refs, found, items[0].Body)
 	}
 }
+
+// A change sent twice is made once: the second finds the answer already
+// given and records, queues and logs nothing, returning no decision (ID 0).
+func TestSameChangeTwiceIsMadeOnce(t *testing.T) {
+	ctx := context.Background()
+	john := store.Performer{AccountID: 9, Name: "John Smith", Carer: true, Relationship: "son"}
+	diabetes := store.WithholdItemQuestion("conditions|http://snomed.info/sct|44054006")
+	for _, tt := range []struct {
+		name   string
+		by     store.Performer
+		before []store.ConsentChange
+		change store.ConsentChange
+	}{
+		{"research", janeHerself, nil, store.ConsentChange{Question: store.QuestionResearch, Answer: "no"}},
+		{"keep a category out", janeHerself, nil, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}},
+		{"a carer keeps a category out", john, nil, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}},
+		{"keep an entry out", janeHerself, nil, store.ConsentChange{Question: diabetes, Answer: "yes"}},
+		{"share an entry again", janeHerself, []store.ConsentChange{{Question: diabetes, Answer: "yes"}}, store.ConsentChange{Question: diabetes, Answer: "no"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newConsentFixture(t)
+			for _, ch := range tt.before {
+				if _, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, ch, store.ChoiceLogged(1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			state := func() string {
+				hist, err := f.db.ConsentHistory(ctx, f.jane.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				counts, err := f.db.ConsentOutboxCounts(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return fmt.Sprintf("%d decisions, deliveries %v, %d entries", len(hist), counts, accessLogLength(t, f.db, f.jane.ID))
+			}
+			first, err := f.db.ChangeConsent(ctx, f.jane.ID, tt.by, tt.change, store.ChoiceLogged(tt.by.AccountID))
+			if err != nil || first.ID == 0 {
+				t.Fatalf("first: decision %d, %v", first.ID, err)
+			}
+			before := state()
+			again, err := f.db.ChangeConsent(ctx, f.jane.ID, tt.by, tt.change, store.ChoiceLogged(tt.by.AccountID))
+			if err != nil || again.ID != 0 {
+				t.Errorf("sent again: decision %d, %v; want none and no error", again.ID, err)
+			}
+			if got := state(); got != before {
+				t.Errorf("sent again, it left %s; was %s", got, before)
+			}
+		})
+	}
+}

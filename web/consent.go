@@ -38,7 +38,7 @@ func (s *Server) choicesPage(c echo.Context) error {
 	p := s.page(c, "")
 	p.Title = views.ChoicesTitle(p) // a carer's: "Mrs Jane Example's choices"
 	return s.render(c, http.StatusOK, views.Choices(p, views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer(),
-		Unchanged: c.QueryParam("done") == "unchanged"}))
+		Unchanged: c.QueryParam("done") == "unchanged", SavedBefore: c.QueryParam("done") == "saved-before"}))
 }
 
 // choicesHistory lists every change to the person's choices.
@@ -66,8 +66,9 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 		if !ok {
 			return "", "", "", store.Errorf(store.ENOTFOUND, "There is no such choice.")
 		}
-		if a.Carer() && st.KeepsOut(q) {
-			// What the person keeps out of sharing is theirs alone to share again (store.ChangeConsent).
+		if a.Carer() && st.KeepsOut(q) && !(c.Request().Method == http.MethodPost && c.FormValue(views.FieldAnswer) == "yes") {
+			// What the person keeps out of sharing is theirs alone to share again
+			// (store.ChangeConsent); keeping it out again (a form sent twice) changes nothing.
 			return "", "", "", store.Errorf(store.EFORBIDDEN, "Only %s can share that information again.", a.Person.Name())
 		}
 		return q, "", "", nil
@@ -221,6 +222,9 @@ func (s *Server) choiceConfirm(c echo.Context) error {
 		})
 	if err != nil {
 		return err
+	}
+	if d.ID == 0 { // the answer already (the form sent twice): nothing changed, and it says so
+		return c.Redirect(http.StatusSeeOther, "/choices?done=saved-before")
 	}
 	return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/choices/done/%d", d.ID))
 }

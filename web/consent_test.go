@@ -701,3 +701,82 @@ func mustHistory(t *testing.T, f *fixture, personID int64) []store.ConsentDecisi
 	}
 	return hist
 }
+
+// confirmation is a "Check your change" form as sent: by whom, to where.
+type confirmation struct {
+	cookie *http.Cookie
+	path   string
+	form   url.Values
+}
+
+// A confirmation sent twice (a double click, or Back and send again) makes
+// one change: the second changes nothing, logs nothing and queues nothing,
+// and the page it lands on says the change was saved already.
+func TestConfirmSentTwiceChangesOnce(t *testing.T) {
+	ctx := context.Background()
+	// entry is Jane's confirmation that her one medicine is kept out of sharing ("yes") or shared again ("no").
+	entry := func(answer string) func(*testing.T, *fixture, *http.Cookie, carerSession, string) confirmation {
+		return func(t *testing.T, f *fixture, jane *http.Cookie, _ carerSession, _ string) confirmation {
+			sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+			if err != nil || len(sec.Items) != 1 {
+				t.Fatalf("%v %+v", err, sec.Items)
+			}
+			return confirmation{jane, "/choices/entry/confirm", url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[0])}, "answer": {answer}}}
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		// send is the confirmation sent twice; before, if set, is sent once first.
+		send, before func(t *testing.T, f *fixture, jane *http.Cookie, john carerSession, forJane string) confirmation
+	}{
+		{name: "research", send: func(t *testing.T, f *fixture, jane *http.Cookie, _ carerSession, _ string) confirmation {
+			return confirmation{jane, "/choices/research/confirm", url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "answer": {"no"}}}
+		}},
+		{name: "keep an entry out", send: entry("yes")},
+		{name: "share an entry again", before: entry("yes"), send: entry("no")},
+		{name: "a carer keeps a category out", send: func(t *testing.T, f *fixture, _ *http.Cookie, john carerSession, forJane string) confirmation {
+			slug := store.ConsentQuestionSlug(store.WithholdQuestion(store.CategoryMentalHealth))
+			return confirmation{john.cookie, "/choices/" + slug + "/confirm", url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {forJane}, "answer": {"yes"}}}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			jane := f.signIn(t, f.jane)
+			john := f.newCarer(t, "John Smith")
+			forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
+			if tt.before != nil {
+				if c := tt.before(t, f, jane, john, forJane); f.post(t, c.path, c.cookie, c.form).Code != http.StatusSeeOther {
+					t.Fatal("the change before was not made")
+				}
+			}
+			hist, err := f.db.ConsentHistory(ctx, f.jane.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := tt.send(t, f, jane, john, forJane)
+			logged := len(accessActions(t, f.db, f.jane.ID))
+			var got []string
+			for range 2 {
+				rec := f.post(t, c.path, c.cookie, c.form)
+				got = append(got, fmt.Sprint(rec.Code, " ", rec.Header().Get("Location")))
+			}
+			if !strings.HasPrefix(got[0], "303 /choices/done/") || got[1] != "303 /choices?done=saved-before" {
+				t.Fatalf("sent twice: %q; want 303 to the change, then 303 to /choices?done=saved-before", got)
+			}
+			after, err := f.db.ConsentHistory(ctx, f.jane.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(after), len(hist)+1; got != want {
+				t.Errorf("%d decisions in the history, want %d", got, want)
+			}
+			if got, want := len(accessActions(t, f.db, f.jane.ID)), logged+1; got != want {
+				t.Errorf("%d access-log entries, want %d", got, want)
+			}
+			banner := doc(t, f.get(t, "/choices?done=saved-before", c.cookie)).Find(`.nhsuk-notification-banner[role="alert"]`).Text()
+			if want := "That change was already saved, so we have not saved it again."; !strings.Contains(banner, want) {
+				t.Errorf("the page says %q; want %q", banner, want)
+			}
+		})
+	}
+}
