@@ -266,6 +266,15 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 		once = hashToken(inv.Once)
 	}
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		person, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
+		if err != nil {
+			return err
+		}
+		scopes := orderScopes(inv.Scopes)
+		ends, err := db.checkTerms(person, scopes, inv.EndsAt, inv.Parental)
+		if err != nil {
+			return err
+		}
 		if once != nil {
 			var made int64
 			err := tx.QueryRowContext(ctx, `SELECT id FROM carer_grants WHERE person_id = ? AND form_once = ?`, personID, once).Scan(&made)
@@ -275,7 +284,8 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 				if err != nil {
 					return err
 				}
-				if sent.CarerName == inv.CarerName && sent.Relationship == inv.Relationship && slices.Equal(sent.Scopes, orderScopes(inv.Scopes)) {
+				if sent.CarerName == inv.CarerName && sent.Relationship == inv.Relationship && slices.Equal(sent.Scopes, scopes) &&
+					sameEndDay(sent.EndsAt, ends) && sent.Parental == inv.Parental {
 					g = sent
 					return Errorf(ECONFLICT, "You have already sent this invitation.")
 				}
@@ -285,15 +295,6 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("look for the invitation: %w", err)
 			}
-		}
-		person, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
-		if err != nil {
-			return err
-		}
-		scopes := orderScopes(inv.Scopes)
-		ends, err := db.checkTerms(person, scopes, inv.EndsAt, inv.Parental)
-		if err != nil {
-			return err
 		}
 		now := db.now()
 		res, err := tx.ExecContext(ctx, `INSERT INTO carer_grants (person_id, invited_by, carer_name, relationship, scopes, ends_at, parental,
@@ -319,6 +320,16 @@ code_hash, code_expires_at, created_at, form_once) VALUES (?, ?, ?, ?, ?, ?, ?, 
 		return Grant{}, "", err
 	}
 	return g, code, nil
+}
+
+// sameEndDay says whether two ends of access fall on the same day, or are
+// both none: the form asks for a day, and "In 12 months" is counted from
+// the moment each sending arrives.
+func sameEndDay(a, b time.Time) bool {
+	if a.IsZero() || b.IsZero() {
+		return a.IsZero() == b.IsZero()
+	}
+	return a.UTC().Format(time.DateOnly) == b.UTC().Format(time.DateOnly)
 }
 
 func (db *DB) grantEvent(ctx context.Context, tx *sql.Tx, grantID, accountID int64, what string) error {

@@ -542,3 +542,49 @@ func TestCarerAccessInDownload(t *testing.T) {
 		t.Error("a revoked grant is still in the download")
 	}
 }
+
+// An invitation form sent again (the same form token) is the invitation it
+// made before only if it says the same: one brought back and changed, in its
+// end date or parental responsibility too, makes another.
+func TestInvitationFormSentAgain(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	first := store.Invitation{CarerName: "John Smith", Relationship: "father", Scopes: []string{"medicines"}, EndsAt: now.AddDate(1, 0, 0), Once: "form-1"}
+	for _, tt := range []struct {
+		name    string
+		change  func(inv *store.Invitation)
+		another bool // a new invitation, not the one made before
+	}{
+		{"the same", func(*store.Invitation) {}, false},
+		{"in 12 months, a moment later", func(inv *store.Invitation) { inv.EndsAt = inv.EndsAt.Add(30 * time.Second) }, false},
+		{"another end date", func(inv *store.Invitation) { inv.EndsAt = inv.EndsAt.AddDate(0, 1, 0) }, true},
+		{"no end date", func(inv *store.Invitation) { inv.EndsAt = time.Time{} }, true},
+		{"parental responsibility", func(inv *store.Invitation) { inv.Parental = true }, true},
+		{"another name", func(inv *store.Invitation) { inv.CarerName = "Dad Example" }, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newCarerSetup(t, "2016-05-01") // a child, so parental responsibility can be given
+			made, _, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, first, store.GrantLogged(s.own.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			again := first
+			tt.change(&again)
+			g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, again, store.GrantLogged(s.own.ID))
+			grants, lerr := s.db.GrantsForPerson(ctx, s.patient.ID)
+			if lerr != nil {
+				t.Fatal(lerr)
+			}
+			if tt.another {
+				if err != nil || code == "" || g.ID == made.ID || len(grants) != 2 || g.Parental != again.Parental || (g.EndsAt.IsZero() != again.EndsAt.IsZero()) {
+					t.Errorf("sent again changed: invitation %d (ends %v, parental %v), code %q, %v, %d invitations; want another invitation as sent",
+						g.ID, g.EndsAt, g.Parental, code, err, len(grants))
+				}
+				return
+			}
+			if store.ErrorCode(err) != store.ECONFLICT || g.ID != made.ID || code != "" || len(grants) != 1 {
+				t.Errorf("sent again: invitation %d, code %q, %v, %d invitations; want ECONFLICT with invitation %d and no other", g.ID, code, err, len(grants), made.ID)
+			}
+		})
+	}
+}

@@ -151,6 +151,9 @@ func readTerms(c echo.Context, f *views.InviteForm, shown time.Time) time.Time {
 			f.Errors = append(f.Errors, views.FieldError{Field: "ends-day", Message: "Enter the date their access should end"})
 			return time.Time{}
 		}
+		if sameDay(f.Day, f.Month, f.Year, shown) {
+			return shown // left as the form showed it: the end stays as it is, to the minute ("In 12 months")
+		}
 		day, derr := strconv.Atoi(f.Day)
 		month, merr := strconv.Atoi(f.Month)
 		year, yerr := strconv.Atoi(f.Year)

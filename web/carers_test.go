@@ -1008,3 +1008,106 @@ func (f *fixture) grantOf(t *testing.T, carer carerSession) int64 {
 	}
 	return grants[0].ID
 }
+
+// Changing only what a carer may see, with the change form's end date left
+// as it showed it, keeps the end as it was, to the minute ("In 12 months"
+// ends at the time of day it was chosen); a date typed in moves it.
+func TestChangeKeepsTheEndShown(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name      string
+		typed     func(shown time.Time) time.Time // the date in the boxes
+		wantMoved bool
+		wantWhat  string
+	}{
+		{"left as shown", func(shown time.Time) time.Time { return shown }, false, "Changed what they can see and do"},
+		{"another date", func(shown time.Time) time.Time { return shown.AddDate(0, 0, 1) }, true, "Changed what they can see and do and the end date to "},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			jane := f.signIn(t, f.jane)
+			token := csrfToken(t, f, jane)
+			if rec := f.post(t, "/carers/invite", jane, url.Values{"csrf": {token}, "name": {"John Smith"}, "relationship": {"son"},
+				"scope": {"medicines"}, "ends": {"12m"}, "once": {"x1"}}); rec.Code != http.StatusOK {
+				t.Fatalf("invite: %d", rec.Code)
+			}
+			grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
+			if err != nil || len(grants) != 1 {
+				t.Fatalf("%d invitations (%v)", len(grants), err)
+			}
+			g := grants[0]
+			path := "/carers/" + itoa(g.ID)
+			shown := termsOf(t, doc(t, f.get(t, path, jane)))
+			day, _ := strconv.Atoi(shown.Get("ends-day"))
+			month, _ := strconv.Atoi(shown.Get("ends-month"))
+			year, _ := strconv.Atoi(shown.Get("ends-year"))
+			typed := tt.typed(time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC))
+			if rec := f.post(t, path, jane, url.Values{"csrf": {token}, "scope": {"medicines", "conditions"}, "ends": {"date"},
+				"ends-day": {strconv.Itoa(typed.Day())}, "ends-month": {strconv.Itoa(int(typed.Month()))}, "ends-year": {strconv.Itoa(typed.Year())}}); rec.Code != http.StatusSeeOther {
+				t.Fatalf("change: %d", rec.Code)
+			}
+			after, err := f.db.PersonGrant(ctx, f.jane.ID, g.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := g.EndsAt
+			if tt.wantMoved {
+				want = typed
+			}
+			if !after.EndsAt.Equal(want) {
+				t.Errorf("the end is %v, was %v; want %v", after.EndsAt, g.EndsAt, want)
+			}
+			ev, err := f.db.GrantEvents(ctx, g.ID)
+			if err != nil || len(ev) == 0 {
+				t.Fatalf("%d events (%v)", len(ev), err)
+			}
+			if got := ev[len(ev)-1].What; !strings.HasPrefix(got, tt.wantWhat) || (!tt.wantMoved && got != tt.wantWhat) {
+				t.Errorf("the history says %q; want %q", got, tt.wantWhat)
+			}
+		})
+	}
+}
+
+// The invitation form brought back with Back and sent again with another
+// end date is another invitation, with that end date; sent again as it was
+// ("In 12 months" a moment later) it is the one made before.
+func TestInvitationFormSentAgainWithAnotherEnd(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name     string
+		ends     url.Values // the second sending's end
+		wantCode int
+		wantEnds func(first time.Time) bool
+	}{
+		{"as it was", url.Values{"ends": {"12m"}}, http.StatusSeeOther, func(time.Time) bool { return true }},
+		{"when I stop it", url.Values{"ends": {"never"}}, http.StatusOK, time.Time.IsZero},
+		{"on a date", url.Values{"ends": {"date"}, "ends-day": {"1"}, "ends-month": {"6"}, "ends-year": {strconv.Itoa(time.Now().Year() + 2)}}, http.StatusOK,
+			func(t time.Time) bool { return t.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, time.UTC)) }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			jane := f.signIn(t, f.jane)
+			sent := url.Values{"csrf": {csrfToken(t, f, jane)}, "name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines"}, "once": {"same-form"}, "ends": {"12m"}}
+			if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK {
+				t.Fatalf("first sending: %d", rec.Code)
+			}
+			for k, v := range tt.ends {
+				sent[k] = v
+			}
+			rec := f.post(t, "/carers/invite", jane, sent)
+			grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Code != tt.wantCode {
+				t.Fatalf("second sending: %d to %q, want %d", rec.Code, rec.Header().Get("Location"), tt.wantCode)
+			}
+			if want := map[int]int{http.StatusOK: 2, http.StatusSeeOther: 1}[tt.wantCode]; len(grants) != want {
+				t.Fatalf("%d invitations, want %d", len(grants), want)
+			}
+			if ends := grants[0].EndsAt; !tt.wantEnds(ends) { // newest first
+				t.Errorf("the invitation sent last ends %v", ends)
+			}
+		})
+	}
+}
