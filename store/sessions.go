@@ -60,18 +60,29 @@ func (db *DB) CreateSession(ctx context.Context, accountID int64, p SessionPolic
 }
 
 // createSession starts a session; credentialID names the passkey it was
-// signed in with, whose removal ends it.
+// signed in with, whose removal ends it. A credential that is not one of the
+// account's passkeys (removed since it was checked) is ENOTFOUND: a session
+// naming no passkey would outlive its removal.
 func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, credentialID []byte, p SessionPolicy) (string, Session, error) {
 	id := randomToken()
 	now := db.now()
 	s := Session{AccountID: accountID, CSRFToken: randomToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.Absolute)}
-	var acct sql.NullInt64
+	var acct, passkey sql.NullInt64
 	if accountID != 0 {
 		acct = sql.NullInt64{Int64: accountID, Valid: true}
 	}
+	if len(credentialID) > 0 {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM passkeys WHERE credential_id = ? AND account_id = ?`, credentialID, acct).Scan(&passkey)
+		if errors.Is(err, sql.ErrNoRows) {
+			return "", Session{}, Errorf(ENOTFOUND, "We do not recognise this passkey.")
+		}
+		if err != nil {
+			return "", Session{}, fmt.Errorf("find passkey: %w", err)
+		}
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, last_seen_at, expires_at, passkey_id)
-VALUES (?, ?, ?, ?, ?, ?, (SELECT id FROM passkeys WHERE credential_id = ? AND account_id = ?))`,
-		hashToken(id), acct, s.CSRFToken, formatTime(now), formatTime(now), formatTime(s.ExpiresAt), credentialID, acct)
+VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		hashToken(id), acct, s.CSRFToken, formatTime(now), formatTime(now), formatTime(s.ExpiresAt), passkey)
 	if err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
