@@ -197,7 +197,7 @@ func TestSourceAddAuth(t *testing.T) {
 		{"both token flags", []string{"--auth", "bearer", "--token-file", "tok.txt", "--token-env", "TOK"}, "source add: give one of --token-file or --token-env, not both"},
 		{"a secret as the variable", []string{"--auth", "bearer", "--token-env", "sekr3t-TOKEN-abc"}, "source add: bearer token: --token-env takes the name of an environment variable, not its value"},
 		{"two lines in the token file", []string{"--auth", "bearer", "--token-file", "two.txt"},
-			"source add: bearer token: " + filepath.Join(dir, "two.txt") + " holds more than one line, or a control character: a token is one line of text"},
+			"source add: bearer token: the file --token-file names holds more than one line, or a control character: a token is one line of text"},
 		{"a secret that could be a variable's name", []string{"--auth", "bearer", "--token-env", "sekr3t_TOKEN_abc"}, "source add: bearer token: the environment variable --token-env names is not set, or is empty"},
 	}
 	for _, tt := range tests {

@@ -1,48 +1,77 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // errAccessLogBroken is the exit status of a verify that found tampering: the
 // details are already printed.
 var errAccessLogBroken = errors.New("audit verify: the access log has been changed")
 
-const auditUsage = `Usage: portal audit verify [--db PATH]
+const auditUsage = `Usage: portal audit verify [--db PATH] [--head N:HASH]
+       portal audit head [--db PATH]
 
-verify  recompute the access log's hash chain and report the first entry that does not match
+verify  recompute the access log's hash chain and report the first entry that does not match.
+        Removing the newest entries leaves a shorter chain that still verifies: with
+        --head N:HASH, as audit head printed it, verify also checks the log still holds
+        entry N with that hash
+head    verify, then print the newest entry as N:HASH (its number and hash), to keep
+        where those who can change the database cannot, for verify --head later
 `
 
-// runAudit is "portal audit verify": it recomputes the access log's hash chain
-// and exits 1 at the first broken link.
+// runAudit is "portal audit verify" and "portal audit head": verify
+// recomputes the access log's hash chain and exits 1 at the first broken
+// link; head prints the newest entry for keeping elsewhere.
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var cfg Config
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	commonFlags(fs, &cfg, getenv)
-	fs.Usage = usageWith(fs, auditUsage)
+	var head string
+	flags := func(name string) *flag.FlagSet {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		commonFlags(fs, &cfg, getenv)
+		fs.StringVar(&head, "head", "", "verify: the newest entry as audit head printed it, `N:HASH`, kept elsewhere: verify fails unless the log still holds entry N with that hash")
+		fs.Usage = usageWith(fs, auditUsage)
+		return fs
+	}
+	fs := flags("audit")
 	verb, args := splitVerb(fs, args)
-	if verb != "verify" {
+	if verb != "verify" && verb != "head" {
 		// Help, or a bad flag, is answered as such.
 		if _, err := parseFlags(fs, args, stdout, stderr); err != nil {
 			return err
 		}
 		fmt.Fprint(stderr, auditUsage)
 		if verb == "" {
-			return errors.New("audit: name a subcommand: verify")
+			return errors.New("audit: name a subcommand: verify or head")
 		}
 		return fmt.Errorf("audit: unknown subcommand %q", verb)
 	}
+	fs = flags("audit " + verb)
 	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
-		return fmt.Errorf("audit verify: unexpected argument %q", rest[0])
+		return fmt.Errorf("audit %s: unexpected argument %q", verb, rest[0])
+	}
+	var kept headEntry
+	switch {
+	case verb == "head" && head != "":
+		return errors.New("audit head: --head goes with audit verify")
+	case head != "":
+		if kept, err = parseHead(head); err != nil {
+			return fmt.Errorf("audit verify: --head %q: write it as N:HASH, as portal audit head prints it, e.g. 42:3f1a9c07…", head)
+		}
 	}
 	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
@@ -57,6 +86,23 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "access log broken at entry %d (at %s): %s\n", check.BrokenID, check.BrokenAt, check.Reason)
 		return errAccessLogBroken
 	}
+	if verb == "head" {
+		if check.Entries == 0 {
+			return errors.New("audit head: the access log has no entries yet: nothing to record")
+		}
+		fmt.Fprintf(stdout, "%d:%s\n", check.LastID, hex.EncodeToString(check.LastHash))
+		return nil
+	}
+	if head != "" {
+		broken, err := kept.missing(ctx, cfg.DB, check)
+		if err != nil {
+			return fmt.Errorf("audit verify: %w", err)
+		}
+		if broken != "" {
+			fmt.Fprintln(stdout, broken)
+			return errAccessLogBroken
+		}
+	}
 	fmt.Fprintf(stdout, "access log intact: %d entries\n", check.Entries)
 	if check.Entries > 0 {
 		// Removing the newest entries leaves a shorter chain that still verifies; a copy of
@@ -64,4 +110,59 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stdout, "newest entry %d has hash %s\n", check.LastID, hex.EncodeToString(check.LastHash))
 	}
 	return nil
+}
+
+// headEntry is an access log entry as audit head printed it: its number and hash.
+type headEntry struct {
+	id   int64
+	hash []byte
+}
+
+// parseHead reads N:HASH, HASH being a SHA-256 in hex.
+func parseHead(s string) (headEntry, error) {
+	n, h, ok := strings.Cut(strings.TrimSpace(s), ":")
+	id, err := strconv.ParseInt(n, 10, 64)
+	if !ok || err != nil || id < 1 {
+		return headEntry{}, errors.New("not N:HASH")
+	}
+	hash, err := hex.DecodeString(h)
+	if err != nil || len(hash) != 32 {
+		return headEntry{}, errors.New("not N:HASH")
+	}
+	return headEntry{id: id, hash: hash}, nil
+}
+
+// missing says how the intact log check, of the database at path, no longer
+// holds the entry kept, or "" when it does.
+func (e headEntry) missing(ctx context.Context, path string, check store.AccessLogCheck) (string, error) {
+	if int64(check.Entries) < e.id || check.LastID < e.id {
+		return fmt.Sprintf("access log broken: it has %d entries, and entry %d recorded with --head is gone: the newest entries were removed", check.Entries, e.id), nil
+	}
+	hash := check.LastHash
+	if e.id != check.LastID {
+		var err error
+		if hash, err = entryHash(ctx, path, e.id); err != nil {
+			return "", err
+		}
+	}
+	if !bytes.Equal(hash, e.hash) {
+		return fmt.Sprintf("access log broken at entry %d: its hash is not the one recorded with --head: the log was rewritten up to it, or --head is another database's", e.id), nil
+	}
+	return "", nil
+}
+
+// entryHash reads the stored hash of access log entry id, which the chain
+// just checked holds. The store has no method for one entry's hash; a
+// read-only connection cannot change the log.
+func entryHash(ctx context.Context, path string, id int64) ([]byte, error) {
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path)+"?mode=ro&_busy_timeout=5000")
+	if err != nil {
+		return nil, err
+	}
+	defer raw.Close()
+	var hash []byte
+	if err := raw.QueryRowContext(ctx, `SELECT hash FROM access_log WHERE id = ?`, id).Scan(&hash); err != nil {
+		return nil, fmt.Errorf("read access log entry %d: %w", id, err)
+	}
+	return hash, nil
 }

@@ -16,8 +16,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 	"unicode"
 
@@ -75,6 +77,8 @@ func (f proxiesFlag) Set(v string) error {
 	return nil
 }
 
+func (proxiesFlag) repeatable() {}
+
 // systemsFlag collects identifier systems, repeated or comma-separated.
 // Each must be an absolute URI, as a FHIR identifier's system is (such as
 // https://fhir.nhs.uk/Id/nhs-number or urn:oid:1.2.3): anything else would
@@ -110,9 +114,22 @@ func (f *systemsFlag) Set(v string) error {
 
 func (f *systemsFlag) environmentError() error { return f.envErr }
 
+func (*systemsFlag) repeatable() {}
+
+// repeatableFunc is flag.Func for a flag each use of which adds to the
+// others' (parseFlags refuses any other flag given twice).
+type repeatableFunc func(string) error
+
+func (f repeatableFunc) Set(v string) error { return f(v) }
+func (repeatableFunc) String() string       { return "" }
+func (repeatableFunc) repeatable()          {}
+
+// defaultDB is the database file when neither --db nor PORTAL_DB names one.
+var defaultDB = filepath.Join("data", "portal.db")
+
 // commonFlags adds the flags every command shares, with defaults from the environment.
 func commonFlags(fs *flag.FlagSet, cfg *Config, getenv func(string) string) {
-	fs.StringVar(&cfg.DB, "db", envOr(getenv, "PORTAL_DB", filepath.Join("data", "portal.db")), "SQLite database file (PORTAL_DB)")
+	fs.StringVar(&cfg.DB, "db", envOr(getenv, "PORTAL_DB", defaultDB), "SQLite database file (PORTAL_DB)")
 }
 
 // linkFlags adds the flags that say how people are linked across sources.
@@ -308,8 +325,13 @@ var helpFlags = []string{"-h", "-help", "--help"}
 
 // parseFlags parses flags that may come before or after the arguments, and
 // returns the arguments. Asked for help, it prints the flags on stdout and
-// returns errHelp; a bad flag is said, with the flags, on stderr.
+// returns errHelp; a bad flag is said, with the flags, on stderr. It refuses
+// what the flag package would take without a word (checkArgs), and a --db
+// no command can use (checkDB).
 func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]string, error) {
+	if err := checkArgs(fs, args); err != nil {
+		return nil, err
+	}
 	var said bytes.Buffer
 	fs.SetOutput(&said)
 	var rest []string
@@ -324,14 +346,145 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout, stderr io.Writer) ([]st
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			return rest, environmentError(fs)
+			break
 		}
 		if args[0] == "--" {
-			return append(rest, args[1:]...), environmentError(fs)
+			rest = append(rest, args[1:]...)
+			break
 		}
 		rest = append(rest, args[0])
 		args = args[1:]
 	}
+	if err := environmentError(fs); err != nil {
+		return nil, err
+	}
+	if err := checkDB(fs); err != nil {
+		return nil, err
+	}
+	return rest, nil
+}
+
+// pathFlags name a file or folder, and nameFlags a source, a variable or a
+// key; neither takes a value that starts with "-": it is all but always the
+// next flag, the value having been left out.
+var (
+	pathFlags = []string{"db", "out", "token-file", "key-file", "access-spool"}
+	nameFlags = []string{"source", "bulk", "token-env", "client-id", "key-id"}
+)
+
+// secretFlags may be given the secret itself by mistake: no message repeats their value.
+var secretFlags = []string{"token-file", "key-file", "token-env"}
+
+// checkArgs refuses, before fs parses args, what the flag package would take
+// without a word: a flag that takes one value given twice, differently (the
+// last would win), a flag whose value is another of fs's flags or, for a file or a
+// name, starts with "-" (its own value left out: import --db --source gp
+// would make a database called --source), and a length of time a duration
+// flag cannot read (the flag package says only "parse error"). Help, and
+// flags fs does not know, are left to fs.Parse, which answers them.
+func checkArgs(fs *flag.FlagSet, args []string) error {
+	given := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			continue // an argument: flags may follow it
+		}
+		name, value, hasValue := strings.Cut(strings.TrimPrefix(a[1:], "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			return nil
+		}
+		_, isBool := f.Value.(interface{ IsBoolFlag() bool })
+		if !hasValue && !isBool {
+			if i+1 == len(args) {
+				return nil // fs.Parse says it needs a value
+			}
+			i++
+			value = args[i]
+		}
+		if before, seen := given[name]; seen && before != value {
+			if _, ok := f.Value.(interface{ repeatable() }); !ok {
+				return fmt.Errorf("%s: --%s is given more than once: it takes one value, so give it once", fs.Name(), name)
+			}
+		}
+		given[name] = value
+		if !isBool {
+			if err := checkValue(fs, f, value); err != nil {
+				return fmt.Errorf("%s: %w", fs.Name(), err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkValue refuses a value of flag f that checkArgs refuses.
+func checkValue(fs *flag.FlagSet, f *flag.Flag, v string) error {
+	if other, _, _ := strings.Cut(strings.TrimLeft(v, "-"), "="); strings.HasPrefix(v, "-") && fs.Lookup(other) != nil {
+		return fmt.Errorf("--%s has no value: the word after it, %s, is another of its flags", f.Name, v)
+	}
+	switch {
+	case !strings.HasPrefix(v, "-"):
+	case slices.Contains(secretFlags, f.Name):
+		return fmt.Errorf(`--%s: the value given starts with "-", as a flag does: if the file's name starts so, write ./ before it`, f.Name)
+	case slices.Contains(pathFlags, f.Name):
+		return fmt.Errorf(`--%s %q starts with "-", as a flag does: if the file is called that, write ./%s`, f.Name, v, v)
+	case slices.Contains(nameFlags, f.Name):
+		return fmt.Errorf(`--%s %q starts with "-", as a flag does: was its value left out?`, f.Name, v)
+	}
+	if g, ok := f.Value.(flag.Getter); ok {
+		if _, isDuration := g.Get().(time.Duration); isDuration {
+			if _, err := time.ParseDuration(v); err != nil {
+				return fmt.Errorf("--%s %q: not a length of time such as 90s, 15m or 168h (7 days)", f.Name, v)
+			}
+		}
+	}
+	return nil
+}
+
+// checkDB refuses a --db (or PORTAL_DB) no command can use, before anything
+// is opened or made: none (SQLite would use a temporary database, lost when
+// the command ends, and the files the store keeps beside a database would
+// land in the current folder), a folder, or a database in a folder this
+// user may not make files in (SQLite's WAL mode makes two beside it to open
+// it; the store's own message would blame the file, or not say why).
+func checkDB(fs *flag.FlagSet) error {
+	f := fs.Lookup("db")
+	if f == nil {
+		return nil
+	}
+	path := f.Value.String()
+	from := "--db"
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "db" })
+	if !given && f.DefValue != defaultDB {
+		from = "PORTAL_DB" // the flag's default came from it
+	}
+	if strings.TrimSpace(path) == "" {
+		return fmt.Errorf("%s: %s names no file: give the database's path, e.g. --db %s", fs.Name(), named(from, path), defaultDB)
+	}
+	st, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil // none yet, or one the store explains
+	case st.IsDir():
+		example := filepath.Join(path, "portal.db")
+		if from == "--db" {
+			return fmt.Errorf("%s: --db %s is a folder: name the database file in it, e.g. --db %s", fs.Name(), path, example)
+		}
+		return fmt.Errorf("%s: %s=%s is a folder: name the database file in it, e.g. %s", fs.Name(), from, path, example)
+	}
+	// Both there already (another process has it open) and SQLite need make neither.
+	_, walErr := os.Stat(path + "-wal")
+	_, shmErr := os.Stat(path + "-shm")
+	dir := filepath.Dir(path)
+	if (walErr != nil || shmErr != nil) && syscall.Access(dir, 2|1) == syscall.EACCES { // W_OK|X_OK
+		base := filepath.Base(path)
+		return fmt.Errorf("cannot open %s: its folder %s does not let this user make files in it, and SQLite must make %s-wal and %s-shm beside the database to open it (WAL mode)", path, dir, base, base)
+	}
+	return nil
 }
 
 // environmentError is the first of fs's flags whose environment variable

@@ -36,7 +36,7 @@ Commands:
   export    write a person's cached record as a FHIR R4 Bundle
   invite    print a one-time enrolment code and link for a person
   migrate   create or update the database, then stop
-  audit     audit verify: check the access log's hash chain is unbroken
+  audit     audit verify: check the access log's hash chain is unbroken; audit head: print its newest entry, to keep elsewhere
   outbox    how people's consent decisions stand on their way upstream; push sends the due ones now
 
 Every command takes --db PATH (or PORTAL_DB). Run "portal COMMAND -h" for its flags.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -81,7 +82,8 @@ func checkAuthFlags(src *store.Source) error {
 		if f := src.AuthConfig[name]; f != "" {
 			abs, err := filepath.Abs(f)
 			if err != nil {
-				return fmt.Errorf("--%s %s: %w", name, f, err)
+				// Not the name given: it may be the secret, given in its place.
+				return fmt.Errorf("--%s: %w", name, err)
 			}
 			src.AuthConfig[name] = abs
 		}
@@ -348,14 +350,13 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	var bulk string
 	fs.StringVar(&bulk, "bulk", "", "populate the cache with a bulk data export ($export) of everything this source holds")
 	var filesFrom []string
-	fs.Func("files-from", "with --bulk: an `ORIGIN` (scheme, host and port, such as https://exports.example.nhs.uk) besides the source that export files may come from when the manifest says they need no token, or that a file may redirect to; repeat for each; anywhere else is refused",
-		func(v string) error {
-			if _, err := fhirsync.ParseOrigin(v); err != nil {
-				return err
-			}
-			filesFrom = append(filesFrom, v)
-			return nil
-		})
+	fs.Var(repeatableFunc(func(v string) error {
+		if _, err := fhirsync.ParseOrigin(v); err != nil {
+			return err
+		}
+		filesFrom = append(filesFrom, v)
+		return nil
+	}), "files-from", "with --bulk: an `ORIGIN` (scheme, host and port, such as https://exports.example.nhs.uk) besides the source that export files may come from when the manifest says they need no token, or that a file may redirect to; repeat for each; anywhere else is refused")
 	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -746,6 +747,9 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		if err := checkOut(outPath); err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
+		if err := checkOutNotDB(outPath, cfg.DB, getenv("PORTAL_ACCESS_SPOOL")); err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
 	}
 	db, err := openExisting(ctx, cfg.DB)
 	if err != nil {
@@ -761,7 +765,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if outPath != "" {
 		// Write beside the target and rename, so a failed export never leaves half a file.
 		if f, err = os.CreateTemp(filepath.Dir(outPath), ".export-*"); err != nil {
-			return fmt.Errorf("export: --out %s: cannot write in its folder: %w", outPath, unwrapPath(err))
+			return fmt.Errorf("export: --out %s: %s", outPath, cannotMakeIn(filepath.Dir(outPath), err))
 		}
 		defer os.Remove(f.Name())
 		w = f
@@ -832,6 +836,70 @@ func checkOut(path string) error {
 		return fmt.Errorf("--out %s: %s is not a folder", path, dir)
 	}
 	return nil
+}
+
+// checkOutNotDB refuses an --out that is the database at db, or one of the
+// files the store keeps beside it (spoolDir is where serve keeps the access
+// log spool, when not beside it): the export would replace it. Files that
+// exist are compared as files (a second name, a linked folder); the rest by
+// where they would be, the folders' links followed.
+func checkOutNotDB(out, db, spoolDir string) error {
+	spools := []string{store.SpoolPath(db, "")}
+	if spoolDir != "" {
+		spools = append(spools, store.SpoolPath(db, spoolDir))
+	}
+	side := []string{db + "-wal", db + "-shm", db + "-journal", db + "-reserve", db + "-reserve.new"}
+	for _, s := range spools {
+		side = append(side, s, store.DamagedSpoolPath(s))
+	}
+	if sameFile(out, db) {
+		return fmt.Errorf("--out %s is the database itself (%s): the export would destroy it: name another file", out, db)
+	}
+	for _, s := range side {
+		if sameFile(out, s) {
+			return fmt.Errorf("--out %s is one of the files the database %s keeps beside it (%s): the export would replace it: name another file", out, db, filepath.Base(s))
+		}
+	}
+	return nil
+}
+
+// sameFile reports whether paths a and b name one file: the same file when
+// both exist, else the same place once their folders' links are followed.
+func sameFile(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	return where(a) == where(b)
+}
+
+// where is path made absolute, its folder's symbolic links followed.
+func where(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return filepath.Clean(path)
+	}
+	if dir, err := filepath.EvalSymlinks(filepath.Dir(abs)); err == nil {
+		return filepath.Join(dir, filepath.Base(abs))
+	}
+	return abs
+}
+
+// cannotMakeIn says in plain words why no file could be made in folder dir,
+// which is there (checkOut saw it).
+func cannotMakeIn(dir string, err error) string {
+	err = unwrapPath(err)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// The folder is there, so it is one of the kernel's, which take no new files.
+		return fmt.Sprintf("no file can be made in its folder %s (a system folder, such as /proc or /sys, takes none): name a file in another folder", dir)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Sprintf("this user may not make files in its folder %s (%v)", dir, err)
+	case errors.Is(err, syscall.EROFS):
+		return fmt.Sprintf("its folder %s is on a read-only disk", dir)
+	}
+	return fmt.Sprintf("cannot write in its folder %s: %v", dir, err)
 }
 
 // unwrapPath is the reason of a file system error without the path it names:

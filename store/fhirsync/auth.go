@@ -3,7 +3,9 @@ package fhirsync
 import (
 	"context"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -423,9 +425,20 @@ func parsePrivateKey(data []byte) (crypto.Signer, error) {
 		case *ecdsa.PrivateKey:
 			return k, nil
 		default:
-			return nil, fmt.Errorf("a %T key cannot sign RS384 or ES384 assertions", key)
+			return nil, fmt.Errorf("the key is %s: it must be RSA (for RS384) or EC P-384 (for ES384)", keyKind(key))
 		}
 	}
+}
+
+// keyKind names a kind of private key SMART cannot sign with, as its owner would know it.
+func keyKind(key any) string {
+	switch key.(type) {
+	case ed25519.PrivateKey:
+		return "Ed25519"
+	case *ecdh.PrivateKey:
+		return "an X25519 (ECDH) key, which cannot sign"
+	}
+	return "of a kind SMART cannot use"
 }
 
 // algFor checks the algorithm fits the key, or picks the one that does.

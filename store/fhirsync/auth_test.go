@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -24,6 +25,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // testKeys are generated once: RSA generation is slow.
@@ -435,6 +438,10 @@ func TestSMARTConfigRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
 	good := SMARTConfig{TokenURL: "https://auth.example/token", ClientID: "c", PrivateKeyPEM: pkcs8(t, keys.rsa)}
 	with := func(f func(*SMARTConfig)) SMARTConfig { c := good; f(&c); return c }
 	garbage := []byte("-----BEGIN PRIVATE KEY-----\nTm90QUtleUF0QWxsU2VjcmV0U2VjcmV0\n-----END PRIVATE KEY-----\n")
@@ -450,6 +457,7 @@ func TestSMARTConfigRefused(t *testing.T) {
 		{"EC key with RS384", with(func(c *SMARTConfig) { c.PrivateKeyPEM, c.Alg = pkcs8(t, keys.ec), AlgRS384 }), "must be ES384"},
 		{"P-256 key for ES384", with(func(c *SMARTConfig) { c.PrivateKeyPEM = pkcs8(t, p256) }), "needs a P-384 key"},
 		{"short RSA key", with(func(c *SMARTConfig) { c.PrivateKeyPEM = pkcs8(t, small) }), "at least 2048"},
+		{"Ed25519 key", with(func(c *SMARTConfig) { c.PrivateKeyPEM = pkcs8(t, edKey) }), "the key is Ed25519: it must be RSA (for RS384) or EC P-384 (for ES384)"},
 		{"unknown algorithm", with(func(c *SMARTConfig) { c.Alg = "HS256" }), "must be RS384"},
 		{"no client id", with(func(c *SMARTConfig) { c.ClientID = " " }), "client id is empty"},
 		{"token URL with a password", with(func(c *SMARTConfig) { c.TokenURL = "https://u:hunter2@auth.example/token" }), "user name or password"},
@@ -495,7 +503,7 @@ func TestBearerTokenIsOneLine(t *testing.T) {
 	}{
 		{"a file with a final line break", map[string]string{"token-file": write("one.txt", "t0ken\n")}, "t0ken", false},
 		{"a file of two lines", map[string]string{"token-file": write("two.txt", "sekr3t-one\nsekr3t-two\n")},
-			filepath.Join(dir, "two.txt") + " holds more than one line, or a control character: a token is one line of text", true},
+			"the file --token-file names holds more than one line, or a control character: a token is one line of text", true},
 		{"a variable with space around it", map[string]string{"token-env": "ONE"}, "t0ken", false},
 		{"a variable of two lines", map[string]string{"token-env": "TWO"},
 			"the environment variable --token-env names holds more than one line, or a control character: a token is one line of text", true},
@@ -512,6 +520,71 @@ func TestBearerTokenIsOneLine(t *testing.T) {
 			}
 			if err != nil && strings.Contains(err.Error(), "sekr3t") {
 				t.Errorf("the refusal repeats the secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestAuthForRefuses: a source's credentials are refused, saying which
+// flag's file and why but never the name given there (it may be the secret,
+// given in the file's place), when a file cannot be read or other users may
+// read it; and a SMART token URL that is not https, unless the source and it
+// are both on this machine, since the signed client assertion would cross the
+// network in clear.
+func TestAuthForRefuses(t *testing.T) {
+	keys := newTestKeys(t)
+	dir := t.TempDir()
+	write := func(name string, body []byte, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := write("sekr3t.pem", pkcs8(t, keys.ec), 0o600)
+	openKey := write("sekr3t-open.pem", pkcs8(t, keys.ec), 0o604)
+	tok := write("sekr3t.tok", []byte("t0ken"), 0o600)
+	groupTok := write("sekr3t-group.tok", []byte("t0ken"), 0o640)
+	missing := filepath.Join(dir, "sekr3t-missing")
+	bearer := func(file string) store.Source {
+		return store.Source{BaseURL: "https://gp.example/fhir", AuthKind: store.AuthBearer, AuthConfig: map[string]string{"token-file": file}}
+	}
+	smart := func(base, tokenURL, keyFile string) store.Source {
+		return store.Source{BaseURL: base, AuthKind: store.AuthSMARTBackend,
+			AuthConfig: map[string]string{"client-id": "c", "key-id": "k", "token-url": tokenURL, "key-file": keyFile}}
+	}
+	const httpsOnly = "smart-backend: --token-url must be https: the signed client assertion sent to it would otherwise cross the network unencrypted (http is taken only when the source and the token URL are both on this machine, such as http://localhost)"
+	for _, tt := range []struct {
+		name string
+		src  store.Source
+		want string // "" for accepted
+	}{
+		{"a token file", bearer(tok), ""},
+		{"a token file not there", bearer(missing), "bearer token: cannot read the file --token-file names: no such file or directory"},
+		{"a token file its group may read", bearer(groupTok), ""},
+		{"a token file that is a folder", bearer(dir), "bearer token: cannot read the file --token-file names: is a directory"},
+		{"a key file", smart("https://gp.example/fhir", "https://gp.example/token", key), ""},
+		{"a key file not there", smart("https://gp.example/fhir", "https://gp.example/token", missing), "private key: cannot read the file --key-file names: no such file or directory"},
+		{"a key file others may read", smart("https://gp.example/fhir", "https://gp.example/token", openKey), "private key: the file --key-file names can be read by every user of this machine (mode 0604): chmod 600 it, so that only its owner can (or 640, for its group too)"},
+		{"http for an https source", smart("https://gp.example/fhir", "http://gp.example/token", key), httpsOnly},
+		{"http elsewhere for a local source", smart("http://localhost:8080/fhir", "http://auth.example/token", key), httpsOnly},
+		{"http on this machine for a source elsewhere", smart("http://gp.example/fhir", "http://127.0.0.1:9/token", key), httpsOnly},
+		{"http on this machine", smart("http://127.0.0.1:8080/fhir", "http://[::1]:9/token", key), ""},
+		{"https for a local source", smart("http://localhost:8080/fhir", "https://auth.example/token", key), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := AuthFor(tt.src, func(string) string { return "" })
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("got %v\nwant %q", err, tt.want)
+			}
+			if err != nil && strings.Contains(err.Error(), "sekr3t") {
+				t.Errorf("the refusal repeats the name given: %v", err)
 			}
 		})
 	}

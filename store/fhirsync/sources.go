@@ -3,6 +3,10 @@ package fhirsync
 import (
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -30,7 +34,10 @@ func AuthFor(src store.Source, getenv func(string) string) (Auth, error) {
 		if c["client-id"] == "" || c["token-url"] == "" || c["key-file"] == "" || c["key-id"] == "" {
 			return nil, errors.New("smart-backend needs --client-id, --token-url, --key-file and --key-id")
 		}
-		key, err := os.ReadFile(c["key-file"])
+		if err := checkTokenURL(src.BaseURL, c["token-url"]); err != nil {
+			return nil, err
+		}
+		key, err := readPrivate(c["key-file"], "--key-file")
 		if err != nil {
 			return nil, fmt.Errorf("private key: %w", err)
 		}
@@ -50,15 +57,15 @@ var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 func secret(file, env string, getenv func(string) string) (string, error) {
 	switch {
 	case file != "":
-		b, err := os.ReadFile(file)
+		b, err := readPrivate(file, "--token-file")
 		if err != nil {
 			return "", err
 		}
 		s := strings.TrimSpace(string(b))
 		if s == "" {
-			return "", fmt.Errorf("%s is empty", file)
+			return "", errors.New("the file --token-file names is empty")
 		}
-		return oneLine(s, file)
+		return oneLine(s, "the file --token-file names")
 	// The name is never repeated, even when it could be one: it may be the
 	// secret itself, given in its place.
 	case env != "" && !envName.MatchString(env):
@@ -70,6 +77,63 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 		return "", errors.New("the environment variable --token-env names is not set, or is empty")
 	}
 	return "", errors.New("say where it is with --token-file FILE or --token-env VARIABLE")
+}
+
+// readPrivate reads a file of secrets (a bearer token, a private key) that
+// flag names. Its errors name the flag, never the file: the name given may
+// be the secret itself, given in its place. A file every user of the machine
+// may read is refused, as its secret is theirs too; one its group may read
+// is taken, as the store's own files are (a service account's group).
+func readPrivate(file, flag string) ([]byte, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
+	}
+	if mode := st.Mode().Perm(); mode&0o007 != 0 && st.Mode().IsRegular() {
+		return nil, fmt.Errorf("the file %s names can be read by every user of this machine (mode %04o): chmod 600 it, so that only its owner can (or 640, for its group too)", flag, mode)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
+	}
+	return b, nil
+}
+
+// pathless is a file system error's reason without the path it names.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// checkTokenURL refuses a SMART token URL the signed client assertion would
+// cross the network to in clear: one not https, unless both it and the
+// source (base) are http on this machine, as a test server is.
+func checkTokenURL(base, tokenURL string) error {
+	tu, err := url.Parse(tokenURL)
+	if err != nil || tu.Scheme != "http" {
+		return nil // https, or refused as not a URL by SMARTBackendAuth
+	}
+	if bu, err := url.Parse(base); err == nil && bu.Scheme == "http" && onThisMachine(bu.Hostname()) && onThisMachine(tu.Hostname()) {
+		return nil
+	}
+	return errors.New("smart-backend: --token-url must be https: the signed client assertion sent to it would otherwise cross the network unencrypted (http is taken only when the source and the token URL are both on this machine, such as http://localhost)")
+}
+
+// onThisMachine reports whether host is localhost or a loopback address.
+func onThisMachine(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // oneLine refuses a token that could not go in an Authorization header (a

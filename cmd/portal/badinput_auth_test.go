@@ -1,0 +1,119 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writeKey writes key as PKCS#8 PEM to a file of the given mode in dir.
+func writeKey(t *testing.T, dir, name string, key any, mode os.FileMode) string {
+	t.Helper()
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestSourceAddCredentialFiles: a token or key file that cannot be read says
+// which flag's file and why, never repeating the name given (it may be the
+// secret itself, given in its place); a file every user may read is refused,
+// saying to chmod 600 (one its group may read is taken); a token URL that is not https is refused unless the
+// source and it are both on this machine, for the signed client assertion
+// would cross the network in clear; a key of a kind SMART cannot use says
+// which kinds it can.
+func TestSourceAddCredentialFiles(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	ec, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ed, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := writeKey(t, dir, "sekr3t-ec.pem", ec, 0o600)
+	open := writeKey(t, dir, "sekr3t-open.pem", ec, 0o644)
+	group := writeKey(t, dir, "sekr3t-group.pem", ec, 0o640)
+	edKey := writeKey(t, dir, "sekr3t-ed.pem", ed, 0o600)
+	token := func(name, body string, mode os.FileMode) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	emptyTok := token("sekr3t-empty.tok", "\n", 0o600)
+	openTok := token("sekr3t-open.tok", "t0ken\n", 0o644)
+	twoTok := token("sekr3t-two.tok", "one\ntwo\n", 0o600)
+	smart := func(base, tokenURL, keyFile string) []string {
+		return []string{"gp", base, "--auth", "smart-backend", "--client-id", "c", "--key-id", "k", "--token-url", tokenURL, "--key-file", keyFile}
+	}
+	const httpsOnly = "source add: smart-backend: --token-url must be https: the signed client assertion sent to it would otherwise cross the network unencrypted (http is taken only when the source and the token URL are both on this machine, such as http://localhost)"
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string // "" for added
+	}{
+		{"a token file that is not there", []string{"gp", "https://gp.example/fhir", "--auth", "bearer", "--token-file", "eyJsekr3t.abc"},
+			"source add: bearer token: cannot read the file --token-file names: no such file or directory"},
+		{"an empty token file", []string{"gp", "https://gp.example/fhir", "--auth", "bearer", "--token-file", emptyTok},
+			"source add: bearer token: the file --token-file names is empty"},
+		{"a token file of two lines", []string{"gp", "https://gp.example/fhir", "--auth", "bearer", "--token-file", twoTok},
+			"source add: bearer token: the file --token-file names holds more than one line, or a control character: a token is one line of text"},
+		{"a token file others may read", []string{"gp", "https://gp.example/fhir", "--auth", "bearer", "--token-file", openTok},
+			"source add: bearer token: the file --token-file names can be read by every user of this machine (mode 0644): chmod 600 it, so that only its owner can (or 640, for its group too)"},
+		{"a key file that is not there", smart("https://gp.example/fhir", "https://gp.example/token", "sekr3t.pem"),
+			"source add: private key: cannot read the file --key-file names: no such file or directory"},
+		{"a key file others may read", smart("https://gp.example/fhir", "https://gp.example/token", open),
+			"source add: private key: the file --key-file names can be read by every user of this machine (mode 0644): chmod 600 it, so that only its owner can (or 640, for its group too)"},
+		{"a key file its group may read", smart("https://gp.example/fhir", "https://gp.example/token", group), ""},
+		{"an Ed25519 key", smart("https://gp.example/fhir", "https://gp.example/token", edKey),
+			"source add: SMART backend auth: the key is Ed25519: it must be RSA (for RS384) or EC P-384 (for ES384)"},
+		{"an http token URL for an https source", smart("https://gp.example/fhir", "http://gp.example/token", key), httpsOnly},
+		{"an http token URL elsewhere for a local source", smart("http://127.0.0.1:1/fhir", "http://auth.example/token", key), httpsOnly},
+		{"an http token URL for a source elsewhere", smart("http://gp.example/fhir", "http://localhost:1/token", key), httpsOnly},
+		{"http on this machine", smart("http://127.0.0.1:1/fhir", "http://localhost:2/token", key), ""},
+		{"https", smart("https://gp.example/fhir", "https://auth.gp.example/token", key), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Chdir(dir)
+			out, stderr, err := portal(t, append([]string{"source", "add", "--db", db}, tt.args...)...)
+			if err == nil {
+				if _, _, err := portal(t, "source", "remove", "gp", "--db", db); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.wantErr == "" {
+				if err != nil || !strings.HasPrefix(out, "Added source gp") {
+					t.Errorf("got %v %q, want it added", err, out)
+				}
+			} else if err == nil || err.Error() != tt.wantErr {
+				t.Errorf("got %v\nwant %q", err, tt.wantErr)
+			}
+			if strings.Contains(out+stderr+errString(err), "sekr3t") {
+				t.Errorf("the name given was repeated: %q %q %v", out, stderr, err)
+			}
+		})
+	}
+}
