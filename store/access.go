@@ -233,6 +233,21 @@ func (db *DB) CheckAccessLog(ctx context.Context) (AccessLogCheck, error) {
 	return out, nil
 }
 
+// AccessLogHash is the stored hash of access log entry id, for comparing
+// with one kept elsewhere (portal audit verify --head); ENOTFOUND when there
+// is no such entry.
+func (db *DB) AccessLogHash(ctx context.Context, id int64) ([]byte, error) {
+	var hash []byte
+	err := db.reader.QueryRowContext(ctx, `SELECT hash FROM access_log WHERE id = ?`, id).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "There is no access log entry %d.", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read access log entry %d: %w", id, err)
+	}
+	return hash, nil
+}
+
 // VerifyAccessLog recomputes the hash chain and returns the id of the first entry
 // that does not match, or 0 when the whole log is intact.
 func (db *DB) VerifyAccessLog(ctx context.Context) (int64, error) {

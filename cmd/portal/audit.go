@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -94,7 +93,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	}
 	if head != "" {
-		broken, err := kept.missing(ctx, cfg.DB, check)
+		broken, err := kept.missing(ctx, db, check)
 		if err != nil {
 			return fmt.Errorf("audit verify: %w", err)
 		}
@@ -132,16 +131,16 @@ func parseHead(s string) (headEntry, error) {
 	return headEntry{id: id, hash: hash}, nil
 }
 
-// missing says how the intact log check, of the database at path, no longer
-// holds the entry kept, or "" when it does.
-func (e headEntry) missing(ctx context.Context, path string, check store.AccessLogCheck) (string, error) {
+// missing says how the intact log check, of db, no longer holds the entry
+// kept, or "" when it does.
+func (e headEntry) missing(ctx context.Context, db *store.DB, check store.AccessLogCheck) (string, error) {
 	if int64(check.Entries) < e.id || check.LastID < e.id {
 		return fmt.Sprintf("access log broken: it has %d entries, and entry %d recorded with --head is gone: the newest entries were removed", check.Entries, e.id), nil
 	}
 	hash := check.LastHash
 	if e.id != check.LastID {
 		var err error
-		if hash, err = entryHash(ctx, path, e.id); err != nil {
+		if hash, err = db.AccessLogHash(ctx, e.id); err != nil {
 			return "", err
 		}
 	}
@@ -149,20 +148,4 @@ func (e headEntry) missing(ctx context.Context, path string, check store.AccessL
 		return fmt.Sprintf("access log broken at entry %d: its hash is not the one recorded with --head: the log was rewritten up to it, or --head is another database's", e.id), nil
 	}
 	return "", nil
-}
-
-// entryHash reads the stored hash of access log entry id, which the chain
-// just checked holds. The store has no method for one entry's hash; a
-// read-only connection cannot change the log.
-func entryHash(ctx context.Context, path string, id int64) ([]byte, error) {
-	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path)+"?mode=ro&_busy_timeout=5000")
-	if err != nil {
-		return nil, err
-	}
-	defer raw.Close()
-	var hash []byte
-	if err := raw.QueryRowContext(ctx, `SELECT hash FROM access_log WHERE id = ?`, id).Scan(&hash); err != nil {
-		return nil, fmt.Errorf("read access log entry %d: %w", id, err)
-	}
-	return hash, nil
 }
