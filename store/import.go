@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -33,11 +34,17 @@ type ImportOptions struct {
 
 // ImportResult counts what one import did.
 type ImportResult struct {
-	ByType     map[string]int // resources read, by type (including unchanged ones)
-	Added      int
-	Updated    int
-	Unchanged  int      // identical to what was stored, or older than it: nothing written
-	Rejected   int      // known types whose fields could not be read: set aside with the error
+	ByType    map[string]int // resources read, by type (including unchanged ones)
+	Added     int
+	Updated   int
+	Unchanged int      // identical to what was stored, or older than it: nothing written
+	Older     int      // of Unchanged, those older than the version stored, which was kept
+	OlderKept []string // each of those: its place (when known) and versions, e.g. "line 3: Observation/o1: this one (version 1, last updated 1990-01-01T00:00:00Z) is older than the one stored (version 5, …), so the stored one was kept"
+	// Rejected are resources set aside with why, keeping what was stored
+	// before: known types whose fields could not be read, a Patient whose
+	// NHS number is not the one stored for it, and a resource stored earlier
+	// by the same import that comes again with other contents.
+	Rejected   int
 	SetAside   []string // each of those: its place in the file (when known) and why, e.g. "entry 3: Observation/o1: valueQuantity.value should be a number, not text"
 	Unknown    int      // types the portal does not show: stored raw
 	Items      int      // record items written
@@ -159,7 +166,8 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 			if err := ctx.Err(); err != nil {
 				return out, err
 			}
-			if err := im.put(ctx, &out, fmt.Sprintf("%s, resource %d", origin, i+1), p, resolvePatient(p.PatientRef, patients)); err != nil {
+			place := putPlace{origin: fmt.Sprintf("%s, resource %d", origin, i+1), earlier: func() string { return earlierPlace(res, i) }}
+			if err := im.put(ctx, &out, place, p, resolvePatient(p.PatientRef, patients)); err != nil {
 				return out, fmt.Errorf("%s %s/%s: %w", origin, p.Type, p.ID, err)
 			}
 		}
@@ -196,6 +204,7 @@ type importer struct {
 	opts     ImportOptions
 	insert   *sql.Stmt
 	update   *sql.Stmt
+	stored   *sql.Stmt
 	addItem  *sql.Stmt
 	addItems *sql.Stmt                // itemsPerInsert items in one statement
 	pending  []any                    // the arguments of items not yet inserted, itemArgs each
@@ -204,6 +213,7 @@ type importer struct {
 	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
 	renamed  []string                 // references to resources the record names who took part by, first named, renamed or left nameless here
 	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
+	held     map[string]bool          // patient id at this source → a new version of it set aside for its NHS number (heldAside)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -212,7 +222,7 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 		return nil, err
 	}
 	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{},
-		names: map[string]*fhir.Named{}}
+		names: map[string]*fhir.Named{}, held: map[string]bool{}}
 	stmts := []struct {
 		dst **sql.Stmt
 		sql string
@@ -224,6 +234,11 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
 		// newer one) is left out: the cache never goes back in time.
 		{&im.update, `UPDATE resources SET version_id = ?4, last_updated = ?5, patient_id = ?6, json = ?7, stored_at = ?8
 WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7 AND NOT COALESCE(julianday(last_updated) > julianday(?5), 0)`},
+		// What is stored of a resource the import holds too: whether it is the
+		// same, stored earlier by this import, or newer than it.
+		{&im.stored, `SELECT CASE WHEN json = ?4 THEN ` + strconv.Itoa(sameAsStored) + ` WHEN stored_at = ?5 THEN ` + strconv.Itoa(keepAside) + `
+WHEN COALESCE(julianday(last_updated) > julianday(?6), 0) THEN ` + strconv.Itoa(olderThanStored) + ` ELSE ` + strconv.Itoa(replaceStored) + ` END
+FROM resources WHERE source_id = ?1 AND type = ?2 AND id = ?3`},
 		{&im.addItem, addItemsSQL(1)},
 		{&im.addItems, addItemsSQL(itemsPerInsert)},
 	}
@@ -237,27 +252,35 @@ WHERE source_id = ?1 AND type = ?2 AND id = ?3 AND json IS NOT ?7 AND NOT COALES
 }
 
 func (im *importer) close() {
-	for _, s := range []*sql.Stmt{im.insert, im.update, im.addItem, im.addItems} {
+	for _, s := range []*sql.Stmt{im.insert, im.update, im.stored, im.addItem, im.addItems} {
 		if s != nil {
 			s.Close()
 		}
 	}
 }
 
+// putPlace is where a resource put comes from: origin names it in
+// rejected_resources, and earlier is where the same resource came before it
+// in the same page or file, "" when not known.
+type putPlace struct {
+	origin  string
+	earlier func() string
+}
+
 // put stores one resource and its record items, unless it is unchanged.
-func (im *importer) put(ctx context.Context, out *ImportResult, place string, p fhir.Prepared, patientID string) error {
+func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, p fhir.Prepared, patientID string) error {
 	out.ByType[p.Type]++
 	if p.Err != nil {
 		// Keep what was stored before; set the new version aside with its reason.
-		out.Rejected++
-		why := p.Err.Error()
-		if p.Place != "" {
-			why = p.Place + ": " + why
+		return im.setAside(ctx, out, place, p, p.Err.Error())
+	}
+	if p.Type != "Patient" && patientID != "" {
+		if held, err := im.heldAside(ctx, patientID); err != nil {
+			return err
+		} else if held {
+			return im.setAside(ctx, out, place, p, fmt.Sprintf("%s/%s: it is about Patient/%s, whose new version was set aside as its NHS number is not the one held for it, so this was set aside too, keeping what was stored",
+				p.Type, p.ID, patientID))
 		}
-		out.SetAside = append(out.SetAside, why)
-		_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), []byte(p.Raw), im.now)
-		return err
 	}
 	args := []any{im.sourceID, p.Type, p.ID, p.VersionID, p.LastUpdated, patientID, []byte(p.Raw), im.now}
 	res, err := im.insert.ExecContext(ctx, args...)
@@ -268,6 +291,24 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 	if n, _ := res.RowsAffected(); n == 1 {
 		out.Added++
 	} else {
+		next, why, err := im.mayUpdate(ctx, place, p)
+		switch {
+		case err != nil:
+			return err
+		case next == sameAsStored:
+			out.Unchanged++
+			return nil
+		case next == keepAside:
+			return im.setAside(ctx, out, place, p, why)
+		case next == olderThanStored:
+			out.Unchanged++
+			out.Older++
+			if p.Place != "" {
+				why = p.Place + ": " + why
+			}
+			out.OlderKept = append(out.OlderKept, why)
+			return nil
+		}
 		if res, err = im.update.ExecContext(ctx, args...); err != nil {
 			return err
 		}
@@ -300,6 +341,151 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place, p.Type, p.ID, p.Err.Error(), 
 		return im.writeItems(ctx, out, p, patientID)
 	}
 	return im.queueItems(ctx, out, p, patientID)
+}
+
+// setAside keeps the resource aside with why, and what was stored of it before.
+func (im *importer) setAside(ctx context.Context, out *ImportResult, place putPlace, p fhir.Prepared, why string) error {
+	out.Rejected++
+	shown := why
+	if p.Place != "" {
+		shown = p.Place + ": " + why
+	}
+	out.SetAside = append(out.SetAside, shown)
+	_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place.origin, p.Type, p.ID, why, []byte(p.Raw), im.now)
+	return err
+}
+
+// What put does with a resource stored before (mayUpdate).
+const (
+	replaceStored   = iota // store it in place of the one stored
+	sameAsStored           // nothing to do
+	keepAside              // keep it aside, with why
+	olderThanStored        // the one stored is kept: say why
+)
+
+// mayUpdate looks at what is stored of a resource before a new version of it
+// replaces it, and says what to do. It is set aside, with why, when this
+// import stored it already, from earlier in the same page or file, and it
+// comes again with other contents (which one is right cannot be told; the
+// first is kept, and nothing is lost, as the second is kept aside), or when
+// a Patient's NHS number is not the one held for it, which would make two
+// people one.
+func (im *importer) mayUpdate(ctx context.Context, place putPlace, p fhir.Prepared) (next int, why string, err error) {
+	err = im.stored.QueryRowContext(ctx, im.sourceID, p.Type, p.ID, []byte(p.Raw), im.now, p.LastUpdated).Scan(&next)
+	switch {
+	case err == sql.ErrNoRows:
+		return replaceStored, "", nil // removed meanwhile: the update finds nothing
+	case err != nil:
+		return 0, "", fmt.Errorf("read the stored %s/%s: %w", p.Type, p.ID, err)
+	case next == keepAside:
+		at := "earlier in the same import"
+		if e := place.earlier(); e != "" {
+			at = "at " + e
+		}
+		return keepAside, fmt.Sprintf("%s/%s came already, %s, with other contents: a resource is stored once, so the first was kept and this one set aside", p.Type, p.ID, at), nil
+	case next == olderThanStored:
+		var version, updated string
+		if err := im.tx.QueryRowContext(ctx, `SELECT COALESCE(version_id, ''), COALESCE(last_updated, '') FROM resources WHERE source_id = ? AND type = ? AND id = ?`,
+			im.sourceID, p.Type, p.ID).Scan(&version, &updated); err != nil {
+			return 0, "", fmt.Errorf("read the stored %s/%s: %w", p.Type, p.ID, err)
+		}
+		return olderThanStored, fmt.Sprintf("%s/%s: this one (%s) is older than the one stored (%s), so the stored one was kept",
+			p.Type, p.ID, describeVersion(p.VersionID, p.LastUpdated), describeVersion(version, updated)), nil
+	case next == replaceStored && p.Type == "Patient":
+		why, err := im.otherNHSNumber(ctx, p)
+		if why != "" {
+			return keepAside, why, err
+		}
+		return replaceStored, "", err
+	}
+	return next, "", nil
+}
+
+// describeVersion names a version by its id and when it was last updated.
+func describeVersion(id, updated string) string {
+	v := "the version"
+	if id != "" {
+		v = "version " + id
+	}
+	if updated != "" {
+		v += ", last updated " + updated
+	}
+	return v
+}
+
+// otherNHSNumber says why a new version of a Patient stored before must be
+// set aside, when its NHS number is not the one held for it: the one in the
+// version stored or, when that has none, the person's it is linked to.
+// Applied, it would give the person a second NHS number and another's name,
+// making two people one. A Patient that gains an NHS number where none was
+// held is no such fault.
+func (im *importer) otherNHSNumber(ctx context.Context, p fhir.Prepared) (string, error) {
+	now, err := fhir.ParsePatient(p.Raw)
+	if err != nil || now.NHSNumber == "" {
+		return "", nil // set aside later by linkPatient, or holding no number to differ
+	}
+	var stored []byte
+	if err := im.tx.QueryRowContext(ctx, `SELECT json FROM resources WHERE source_id = ? AND type = 'Patient' AND id = ?`, im.sourceID, p.ID).Scan(&stored); err != nil {
+		return "", fmt.Errorf("read the stored Patient/%s: %w", p.ID, err)
+	}
+	held := ""
+	if was, err := fhir.ParsePatient(stored); err == nil {
+		held = was.NHSNumber
+	}
+	whose := "the one stored for it from this source"
+	if held == "" {
+		err := im.tx.QueryRowContext(ctx, `SELECT COALESCE(nhs_number, '') FROM persons WHERE id = (SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?)`,
+			im.sourceID, p.ID).Scan(&held)
+		if err != nil && err != sql.ErrNoRows {
+			return "", err
+		}
+		whose = "that of the person it is linked to"
+	}
+	if held == "" || held == now.NHSNumber {
+		return "", nil
+	}
+	im.held[p.ID] = true
+	return fmt.Sprintf("Patient/%s: "+otherNumber+" %s, but %s is %s: it may be another person under the same id, so the stored one was kept and this one set aside, with what comes about it until the source sends it with %s again; ask the source which is right",
+		p.ID, nhsNumber(now.NHSNumber), whose, nhsNumber(held), nhsNumber(held)), nil
+}
+
+// otherNumber begins the reason a Patient is set aside for otherNHSNumber,
+// which heldAside looks for.
+const otherNumber = "its NHS number is now"
+
+// heldAside reports whether the source's Patient has a new version set
+// aside for otherNHSNumber, and not settled since. What comes about it
+// meanwhile may be the other person's, so it is set aside too rather than
+// filed in the record of the person the Patient is linked to.
+func (im *importer) heldAside(ctx context.Context, patientID string) (bool, error) {
+	if held, ok := im.held[patientID]; ok {
+		return held, nil
+	}
+	var held bool
+	err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rejected_resources WHERE source_id = ? AND resolved_at = '' AND type = 'Patient' AND resource_id = ?
+AND instr(error, ?) > 0)`, im.sourceID, patientID, "Patient/"+patientID+": "+otherNumber).Scan(&held)
+	if err != nil {
+		return false, fmt.Errorf("look for a Patient set aside: %w", err)
+	}
+	im.held[patientID] = held
+	return held, nil
+}
+
+// nhsNumber writes an NHS number in the 3-3-4 groups people know.
+func nhsNumber(n string) string { return Person{NHSNumber: n}.FormattedNHSNumber() }
+
+// earlierPlace is where the same resource as res[i] was before it in res,
+// looking back at most lookBack resources, so a page or file that repeats
+// itself a lot costs little; "" when not found.
+func earlierPlace(res []fhir.Prepared, i int) string {
+	const lookBack = 10000
+	for j := i - 1; j >= 0 && j >= i-lookBack; j-- {
+		if res[j].ID == res[i].ID && res[j].Type == res[i].Type {
+			return res[j].Place
+		}
+	}
+	return ""
 }
 
 // queueItems queues the resource's record items for inserting.

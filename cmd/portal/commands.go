@@ -105,6 +105,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer db.Close()
+	if err := fileSource(ctx, db, source); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
 
 	total := map[string]int{}
 	var files, failed, skipped, rejected, unknown int
@@ -134,6 +137,14 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				failed++
 				continue
 			}
+			for _, why := range f.Skipped {
+				fmt.Fprintf(stderr, "import: %s: %s\n", f.Path, why)
+			}
+			if len(f.Resources)+len(f.Rejected) == 0 && len(f.Skipped) > 0 {
+				fmt.Fprintf(stderr, "import: %s: none of its entries holds a resource to import (see above)\n", f.Path)
+				failed++
+				continue
+			}
 			last, err := db.LastPersonID(ctx)
 			if err != nil {
 				return fmt.Errorf("import: %w", err)
@@ -153,8 +164,15 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			for t, n := range res.ByType {
 				total[t] += n
 			}
-			fmt.Fprintf(stdout, "%s: %s (%d added, %d updated, %d unchanged, %d set aside)\n",
-				f.Path, plural(res.Added+res.Updated+res.Unchanged+res.Rejected, "resource", "resources"), res.Added, res.Updated, res.Unchanged, res.Rejected)
+			older := ""
+			if res.Older > 0 {
+				older = fmt.Sprintf(", %d older than the one stored", res.Older)
+			}
+			fmt.Fprintf(stdout, "%s: %s (%d added, %d updated, %d unchanged%s, %d set aside)\n",
+				f.Path, plural(res.Added+res.Updated+res.Unchanged+res.Rejected, "resource", "resources"), res.Added, res.Updated, res.Unchanged-res.Older, older, res.Rejected)
+			for _, why := range res.OlderKept {
+				fmt.Fprintf(stderr, "import: %s: %s\n", f.Path, why)
+			}
 			for _, why := range res.SetAside {
 				fmt.Fprintf(stderr, "import: %s: %s (set aside)\n", f.Path, why)
 			}
@@ -188,7 +206,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		wrong = append(wrong, fmt.Sprintf("%d folders could not be read (see above)", skipped))
 	}
 	if rejected > 0 {
-		wrong = append(wrong, fmt.Sprintf("%d resources could not be read and were set aside (see above)", rejected))
+		wrong = append(wrong, plural(rejected, "resource was", "resources were")+" set aside (see above)")
 	}
 	if len(wrong) == 0 {
 		return nil
@@ -200,6 +218,23 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	return errors.New(msg)
 }
 
+// fileSource refuses to import files into a source that is a FHIR server:
+// its sync takes the server for the whole truth, so a full one would remove
+// whatever a file added.
+func fileSource(ctx context.Context, db *store.DB, name string) error {
+	src, err := db.SourceByName(ctx, name)
+	switch {
+	case store.ErrorCode(err) == store.ENOTFOUND:
+		return nil // made by this import
+	case err != nil:
+		return err
+	case src.BaseURL == "":
+		return nil
+	}
+	return fmt.Errorf("--source %q is the FHIR server %s, and a later portal sync --full of it would remove what a file added: nothing was imported. Fetch from the server with portal sync --source %s, or import the files into a source of their own, e.g. --source %s-files",
+		name, src.BaseURL, name, name)
+}
+
 // printNewPersons prints a line for each of the n people a file's import
 // just added to the source, with the id that names them (--person): those
 // with ids above last whom the source holds.
@@ -209,7 +244,11 @@ func printNewPersons(ctx context.Context, db *store.DB, last int64, source strin
 		if !slices.Contains(p.Sources, source) {
 			return nil // added meanwhile by another command, from another source
 		}
-		fmt.Fprintf(stdout, "  new person, id %d: %s\n", p.ID, describePerson(p.Person))
+		note := ""
+		if canEnrol(p.Person) != nil {
+			note = "; no whole date of birth, so they cannot be invited until a Patient with one is imported"
+		}
+		fmt.Fprintf(stdout, "  new person, id %d: %s%s\n", p.ID, describePerson(p.Person), note)
 		if n--; n == 0 {
 			return stop
 		}
@@ -264,7 +303,24 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
+	if err := canEnrol(p); err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
 	return printInvite(ctx, db, p, cfg.Origin, cfg.EnrolTTL, stdout)
+}
+
+// canEnrol refuses a code for a person whose whole date of birth is not
+// held: enrolment asks for it, so such a code could never be used.
+func canEnrol(p store.Person) error {
+	if _, err := time.Parse("2006-01-02", p.BirthDate); err == nil {
+		return nil
+	}
+	held := "no date of birth"
+	if p.BirthDate != "" {
+		held = fmt.Sprintf("only %q as the date of birth", p.BirthDate)
+	}
+	return fmt.Errorf("person %d (%s) has %s on record, and enrolment asks for the whole date, so a code could never be used: no code was made. Import or sync a Patient resource for them with their birthDate (such as 1957-03-14), then invite them again",
+		p.ID, printable(p.Name()), held)
 }
 
 // plural is n and the word for that many: "1 file", "2 files".

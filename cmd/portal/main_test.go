@@ -632,7 +632,7 @@ func TestImportSaysWhatWasSetAside(t *testing.T) {
 			t.Errorf("stderr does not say %q:\n%s", want, stderr)
 		}
 	}
-	if want := "import: 5 resources could not be read and were set aside (see above); the rest was stored"; err == nil || err.Error() != want {
+	if want := "import: 5 resources were set aside (see above); the rest was stored"; err == nil || err.Error() != want {
 		t.Errorf("got %v, want %q", err, want)
 	}
 	if out, _, _ := portal(t, "persons", "--db", db); !strings.Contains(out, "Example") {

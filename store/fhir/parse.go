@@ -12,7 +12,9 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -48,36 +50,89 @@ type header struct {
 // bundleTypes are the kinds of Bundle that carry resources to load.
 var bundleTypes = map[string]bool{"collection": true, "transaction": true, "batch": true, "searchset": true, "history": true, "document": true, "message": true, "transaction-response": true, "batch-response": true}
 
-// ParseBundle reads a FHIR R4 Bundle and returns the resources in its entries.
+// ParseBundle reads a FHIR R4 Bundle and returns the resources in its
+// entries, as ReadBundle does, without saying which entries it left out.
+func ParseBundle(data []byte) ([]Resource, error) {
+	res, _, err := ReadBundle(data)
+	return res, err
+}
+
+// Skipped is a Bundle entry ReadBundle left out, and why, e.g. entry 4,
+// "it holds no resource, so there was nothing to import".
+type Skipped struct {
+	Entry int // 1-based
+	Why   string
+}
+
+func (s Skipped) String() string { return fmt.Sprintf("entry %d: %s", s.Entry, s.Why) }
+
+// bundleEntry is what ReadBundle reads of an entry.
+type bundleEntry struct {
+	FullURL  string          `json:"fullUrl"`
+	Resource json.RawMessage `json:"resource"`
+	Request  struct {
+		Method string `json:"method"`
+		URL    string `json:"url"`
+	} `json:"request"`
+	Response struct {
+		Status       string `json:"status"`
+		LastModified string `json:"lastModified"`
+	} `json:"response"`
+}
+
+// ReadBundle reads a FHIR R4 Bundle and returns the resources in its entries
+// and the entries it left out, each with why: one with no resource (or a
+// null one), a request to delete, a copy of an earlier entry, or, in a
+// history, a version older than another of the same resource. A Bundle that
+// holds one resource twice with different contents is refused, since which
+// to keep cannot be told; a history holds versions, and the newest is kept.
 // Errors say where in data: the line and column, or the entry number when
 // the fault is the entry's as a whole.
-func ParseBundle(data []byte) ([]Resource, error) {
+func ReadBundle(data []byte) ([]Resource, []Skipped, error) {
+	data, err := UTF8(data)
+	if err != nil {
+		return nil, nil, err
+	}
 	var b struct {
-		ResourceType string `json:"resourceType"`
-		Type         string `json:"type"`
-		Entry        []struct {
-			FullURL  string          `json:"fullUrl"`
-			Resource json.RawMessage `json:"resource"`
-		} `json:"entry"`
+		ResourceType string        `json:"resourceType"`
+		Type         string        `json:"type"`
+		Entry        []bundleEntry `json:"entry"`
 	}
 	if err := json.Unmarshal(data, &b); err != nil {
-		return nil, jsonError(data, err)
+		return nil, nil, jsonError(data, err)
 	}
 	if b.ResourceType != "Bundle" {
 		if b.ResourceType == "" {
-			return nil, errors.New("not a FHIR resource: there is no resourceType")
+			return nil, nil, errors.New("not a FHIR resource: there is no resourceType")
 		}
-		return nil, fmt.Errorf("resourceType is %q, expected \"Bundle\"", b.ResourceType)
+		return nil, nil, fmt.Errorf("resourceType is %q, expected \"Bundle\"", b.ResourceType)
 	}
 	if !bundleTypes[b.Type] {
-		return nil, fmt.Errorf("bundle type %q is not one the portal loads (collection, transaction, batch, searchset …)", b.Type)
+		return nil, nil, fmt.Errorf("bundle type %q is not one the portal loads (collection, transaction, batch, searchset …)", b.Type)
 	}
 	file := &lines{data: data, line: 1}
 	var starts []int64 // where each entry's resource begins; looked for only to place a fault
-	out := make([]Resource, 0, len(b.Entry))
+	var skipped []Skipped
+	vs := versions{history: b.Type == "history", at: map[string]int{}}
 	for i, e := range b.Entry {
+		n := i + 1
+		method := strings.ToUpper(e.Request.Method)
+		if method == "DELETE" {
+			// A file is loaded into the cache: what it says was deleted stays
+			// until the source's own sync says so.
+			why := fmt.Sprintf("it asks to delete %s, and portal import never deletes what is stored, so it was not applied", e.Request.URL)
+			if vs.history {
+				if typ, id, ok := resourceNamed(e.Request.URL); ok {
+					vs.add(n, typ+"/"+id, nil, e.Response.LastModified, why)
+					continue
+				}
+			}
+			skipped = append(skipped, Skipped{n, why})
+			continue
+		}
 		if len(e.Resource) == 0 || string(e.Resource) == "null" {
-			continue // e.g. a DELETE in a transaction, or a response entry without a body
+			skipped = append(skipped, Skipped{n, emptyEntry(e)})
+			continue
 		}
 		in := func() span {
 			if starts == nil {
@@ -92,24 +147,139 @@ func ParseBundle(data []byte) ([]Resource, error) {
 		r, err := parseResource(e.Resource, in)
 		if err != nil {
 			if !placed(err) {
-				err = fmt.Errorf("entry %d: %w", i+1, err)
+				err = fmt.Errorf("entry %d: %w", n, err)
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		r.FullURL = e.FullURL
 		if r.Place == "" {
-			r.Place = fmt.Sprintf("entry %d", i+1)
+			r.Place = fmt.Sprintf("entry %d", n)
 		}
 		if r.ID == "" {
 			// Transaction bundles may leave the id to the server; the fullUrl names the resource within the file.
 			r.ID = strings.TrimPrefix(e.FullURL, "urn:uuid:")
 			if r.ID == "" || strings.Contains(r.ID, "/") {
-				return nil, fmt.Errorf("entry %d: the %s has no id and no urn:uuid fullUrl to name it", i+1, r.Type)
+				return nil, nil, fmt.Errorf("entry %d: the %s has no id and no urn:uuid fullUrl to name it", n, r.Type)
 			}
 		}
-		out = append(out, r)
+		if err := vs.add(n, r.Type+"/"+r.ID, &r, r.LastUpdated, ""); err != nil {
+			return nil, nil, err
+		}
 	}
-	return out, nil
+	out, left := vs.result()
+	skipped = append(skipped, left...)
+	slices.SortFunc(skipped, func(a, b Skipped) int { return a.Entry - b.Entry })
+	return out, skipped, nil
+}
+
+// emptyEntry says why an entry with no resource was left out.
+func emptyEntry(e bundleEntry) string {
+	switch {
+	case e.Request.Method != "":
+		return fmt.Sprintf("it is a %s request for %s with no resource, so there was nothing to import", strings.ToUpper(e.Request.Method), e.Request.URL)
+	case e.Response.Status != "":
+		return fmt.Sprintf("it is a response (%s) with no resource, so there was nothing to import", e.Response.Status)
+	case e.Resource != nil:
+		return "its resource is null, so there was nothing to import"
+	}
+	return "it holds no resource, so there was nothing to import"
+}
+
+// resourceNamed reads the type and id a request's url names:
+// "Observation/1", "https://host/fhir/Observation/1/_history/2".
+func resourceNamed(url string) (typ, id string, ok bool) {
+	url, _, _ = strings.Cut(url, "?")
+	segs := strings.Split(strings.Trim(url, "/"), "/")
+	if len(segs) >= 4 && segs[len(segs)-2] == "_history" {
+		segs = segs[:len(segs)-2]
+	}
+	if len(segs) < 2 || !IsR4Type(segs[len(segs)-2]) || !validID(segs[len(segs)-1]) || segs[len(segs)-1] == "" {
+		return "", "", false
+	}
+	return segs[len(segs)-2], segs[len(segs)-1], true
+}
+
+// versions gathers a Bundle's resources by type and id: a second entry for
+// one is a copy, left out, or, with different contents, a fault; in a
+// history it is another version, and the newest is kept.
+type versions struct {
+	history bool
+	at      map[string]int // "Type/id" → its entry in list
+	list    []version
+}
+
+// version is one entry's resource, or (res nil) a history's deletion of one.
+type version struct {
+	entry   int
+	name    string
+	res     *Resource
+	when    string // lastUpdated, or a deletion's lastModified; "" when not given
+	deleted string // why a deletion was not applied
+	older   []Skipped
+}
+
+func (vs *versions) add(entry int, name string, r *Resource, when, deleted string) error {
+	v := version{entry: entry, name: name, res: r, when: when, deleted: deleted}
+	j, ok := vs.at[name]
+	if !ok {
+		vs.at[name] = len(vs.list)
+		vs.list = append(vs.list, v)
+		return nil
+	}
+	prev := &vs.list[j]
+	switch {
+	case !vs.history && bytes.Equal(prev.res.Raw, r.Raw):
+		prev.older = append(prev.older, Skipped{entry, fmt.Sprintf("%s is the same as in entry %d, so it was imported once", name, prev.entry)})
+	case !vs.history:
+		return fmt.Errorf("entries %d and %d both hold %s, with different contents: a Bundle holds each resource once, so which to keep cannot be told", prev.entry, entry, name)
+	case newer(v.when, prev.when):
+		v.older = append(prev.older, olderVersion(*prev, v))
+		*prev = v
+	default:
+		prev.older = append(prev.older, olderVersion(v, *prev))
+	}
+	return nil
+}
+
+// newer reports whether a version last changed at a is newer than one at b
+// listed before it: a history lists the newest first, so only a later time
+// says otherwise.
+func newer(a, b string) bool {
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	return errA == nil && errB == nil && ta.After(tb)
+}
+
+// olderVersion says why version old of a history was left out for newest.
+func olderVersion(old, newest version) Skipped {
+	if old.res == nil {
+		return Skipped{old.entry, old.deleted}
+	}
+	what := old.name
+	if old.res.VersionID != "" {
+		what += " version " + old.res.VersionID
+	}
+	if newest.res == nil {
+		return Skipped{old.entry, fmt.Sprintf("%s was deleted later in this history (entry %d), so it was not imported", what, newest.entry)}
+	}
+	return Skipped{old.entry, fmt.Sprintf("%s is older than the version in entry %d, which was imported instead", what, newest.entry)}
+}
+
+// result is the resources to import, in the order of their entries, and the
+// entries left out.
+func (vs *versions) result() ([]Resource, []Skipped) {
+	out := make([]Resource, 0, len(vs.list))
+	var skipped []Skipped
+	slices.SortFunc(vs.list, func(a, b version) int { return a.entry - b.entry })
+	for _, v := range vs.list {
+		skipped = append(skipped, v.older...)
+		if v.res == nil {
+			skipped = append(skipped, Skipped{v.entry, v.deleted})
+			continue
+		}
+		out = append(out, *v.res)
+	}
+	return out, skipped
 }
 
 // ParseNDJSON reads newline-delimited FHIR resources (bulk data export format), one per line.
@@ -135,6 +305,10 @@ type BadLine struct {
 // (not JSON, no resourceType, no id) apart, each with why, rather than fail
 // on the first: each line is a resource of its own.
 func ReadNDJSON(data []byte) ([]Resource, []BadLine) {
+	data, err := UTF8(data)
+	if err != nil {
+		return nil, []BadLine{{Line: 1, Err: err}}
+	}
 	var out []Resource
 	var bad []BadLine
 	var start int64 // of the line, in data
@@ -166,6 +340,24 @@ func ReadNDJSON(data []byte) ([]Resource, []BadLine) {
 		out = append(out, r)
 	}
 	return out, bad
+}
+
+// UTF8 is data without the byte order mark a UTF-8 file may begin with, or
+// an error saying that the text is UTF-16 or UTF-32: JSON read as UTF-8 from
+// either fails on its first byte with a reason that names a stray character.
+func UTF8(data []byte) ([]byte, error) {
+	const saveAs = "FHIR JSON must be UTF-8: save it again as UTF-8 (for example with iconv -f %s -t UTF-8)"
+	switch {
+	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
+		return data[3:], nil
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE, 0, 0}), bytes.HasPrefix(data, []byte{0, 0, 0xFE, 0xFF}):
+		return nil, fmt.Errorf("the file is UTF-32 text, and "+saveAs, "UTF-32")
+	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}), bytes.HasPrefix(data, []byte{0xFE, 0xFF}),
+		// No mark: JSON begins with a character of ASCII, which UTF-16 writes as two bytes, one of them 0.
+		len(data) >= 2 && (data[0] == 0) != (data[1] == 0):
+		return nil, fmt.Errorf("the file is UTF-16 text, and "+saveAs, "UTF-16")
+	}
+	return data, nil
 }
 
 // ParseResource reads one resource's header and keeps its JSON, compacted.

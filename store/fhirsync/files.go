@@ -5,11 +5,13 @@ package fhirsync
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -22,6 +24,9 @@ type File struct {
 	// Rejected are an NDJSON file's lines that do not read as a resource,
 	// to keep aside with why (store.PageUpdate.Rejected) while the rest is stored.
 	Rejected []store.Rejected
+	// Skipped are a Bundle's entries left out, each with its place and why,
+	// e.g. "entry 4: its resource is null, so there was nothing to import".
+	Skipped []string
 }
 
 // maxFileSize bounds what one file may hold, so a wrong path cannot exhaust memory.
@@ -87,17 +92,15 @@ func (e *SkippedError) Error() string { return errors.Join(e.Folders...).Error()
 func (e *SkippedError) Unwrap() []error { return e.Folders }
 
 // ReadFile reads a Bundle (.json) or NDJSON (.ndjson, .jsonl) file. Its errors begin with the path.
+// Only a regular file is read: a device such as /dev/zero never ends, and a
+// named pipe waits for a writer, so neither is held to the size limit.
 func ReadFile(path string) (File, error) {
-	info, err := os.Stat(path)
+	data, err := readRegular(path)
 	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if info.Size() > maxFileSize {
-		return File{}, fmt.Errorf("%s: the file is %d MB; the most one file may hold is %d MB", path, info.Size()>>20, maxFileSize>>20)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return File{}, fmt.Errorf("%s: %w", path, unwrapPathError(err))
+	if data, err = fhir.UTF8(data); err != nil {
+		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
 	f := File{Path: path}
 	switch strings.ToLower(filepath.Ext(path)) {
@@ -114,12 +117,74 @@ func ReadFile(path string) (File, error) {
 			f.Rejected = append(f.Rejected, store.Rejected{Type: typ, ID: id, Error: b.Err.Error(), Raw: b.Raw})
 		}
 	default:
-		f.Resources, err = fhir.ParseBundle(data)
+		var skipped []fhir.Skipped
+		f.Resources, skipped, err = fhir.ReadBundle(data)
+		for _, s := range skipped {
+			f.Skipped = append(f.Skipped, s.String())
+		}
 	}
 	if err != nil {
 		return File{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return f, nil
+}
+
+// readRegular reads a regular file of at most maxFileSize bytes.
+func readRegular(path string) ([]byte, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := regular(info); err != nil {
+		return nil, err
+	}
+	// Not blocking, in case a pipe took the file's place since: opening one
+	// would wait for a writer.
+	file, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	defer file.Close()
+	if info, err = file.Stat(); err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if err := regular(info); err != nil {
+		return nil, err
+	}
+	tooBig := func(size int64) error {
+		return fmt.Errorf("the file is %d MB; the most one file may hold is %d MB", size>>20, maxFileSize>>20)
+	}
+	if info.Size() > maxFileSize {
+		return nil, tooBig(info.Size())
+	}
+	// A file that grows while it is read is still held to the limit.
+	data, err := io.ReadAll(io.LimitReader(file, maxFileSize+1))
+	if err != nil {
+		return nil, unwrapPathError(err)
+	}
+	if len(data) > maxFileSize {
+		return nil, tooBig(int64(len(data)))
+	}
+	return data, nil
+}
+
+// regular refuses what is not a regular file, saying what it is.
+func regular(info fs.FileInfo) error {
+	m := info.Mode()
+	what := "a special file"
+	switch {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		what = "a folder"
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	}
+	return fmt.Errorf("this is %s, not a regular file: import reads only files saved on disk, so save what it gives to a file first", what)
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats, since the caller already names it.
