@@ -62,7 +62,12 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // source reports it as it is; nor a social care service while a health
 // service reports it too, since a person may keep social care out of sharing
 // and their carer must still see the fact as the GP reports it (migration
-// 0021); then the source that reported it most often (a
+// 0021); for a medicine, never a source whose latest report of it says other
+// than the latest report of any source (a course completed, while another
+// source prescribed it again since): its entries would show the medicine as
+// it no longer is and hide the prescription that says how it is now, which
+// the summary's current medicines show; then the source that reported it
+// most often (a
 // repeat prescription is several facts at one source), the lowest-numbered
 // on a tie. Every other source's items for the fact are dup. Only the set of
 // items decides, never the order they arrived in. Documents merge only when
@@ -73,7 +78,22 @@ const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status IN ('entered-in-error', 'refuted')), (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
+CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
 COUNT(*) DESC, o.source_id LIMIT 1))`
+
+// latestOfSource is the SQL for the latest report of the fact by source o, in
+// standsAside, as its date and status, other than one recorded in error; of
+// reports made at the same time, by their status, so that the order they
+// arrived in never decides. latestOfFact is the latest of all sources (a
+// window over the groups): one pass over the fact's reports finds both.
+// sourceStatus and factStatus are their statuses. Only a medicine's reports
+// are read for their dates, which the index standsAside reads does not hold.
+const (
+	latestOfSource = `MAX(CASE WHEN record_items.section = 'medicines' AND o.status NOT IN ('entered-in-error', 'refuted') THEN o.date || char(31) || o.status END)`
+	latestOfFact   = `MAX(` + latestOfSource + `) OVER ()`
+	sourceStatus   = `substr(` + latestOfSource + `, instr(` + latestOfSource + `, char(31)) + 1)`
+	factStatus     = `substr(` + latestOfFact + `, instr(` + latestOfFact + `, char(31)) + 1)`
+)
 
 // Only rows whose mark changes are written: rewriting an unchanged row would
 // still touch its indexes and the search index's triggers.

@@ -64,11 +64,19 @@ WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs.
 		return e, err
 	}
 	e.Item = items[0]
+	// The other reports of an entry's fact are those standing aside for it
+	// (dup): another report that stands is an entry of its own, listed beside
+	// this one (a repeat prescription, a condition recorded twice), not
+	// another organisation's record of this. An entry standing aside itself
+	// (named in the access log) shows every report of its fact. Documents
+	// are one fact only when they say the same about themselves (standsAside).
 	rrows, err := db.db.QueryContext(ctx, `SELECT `+itemColumns+`, r.version_id, r.last_updated, r.stored_at, r.json
 FROM record_items ri JOIN sources s ON s.id = ri.source_id
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
-WHERE ri.person_id = ? AND (ri.id = ? OR (ri.dedup_key = ? AND ri.dedup_key != ''))`+cf+` ORDER BY ri.dup, ri.id`,
-		append([]any{personID, itemID, e.Item.DedupKey}, cargs...)...)
+WHERE ri.person_id = ?1 AND (ri.id = ?2 OR (ri.dedup_key = ?3 AND ri.dedup_key != ''
+	AND (ri.dup = 1 OR (SELECT v.dup FROM record_items v WHERE v.id = ?2) = 1)
+	AND (ri.section != 'documents' OR ri.detail = ?4)))`+cf+` ORDER BY ri.dup, ri.id`,
+		append([]any{personID, itemID, e.Item.DedupKey, e.Item.Detail}, cargs...)...)
 	if err != nil {
 		return e, fmt.Errorf("read reports: %w", err)
 	}

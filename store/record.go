@@ -211,17 +211,71 @@ JOIN sources s ON s.id = k.source_id ORDER BY s.org_name, s.name`, append(keys, 
 // The newest is chosen first, whatever its status and from whichever source
 // (not only the one standing for the fact), so a medicine stopped since is
 // never shown by an older active prescription, nor one prescribed again now
-// hidden by another source's older reports of a course that ended. SQLite
-// takes the bare id from the row holding MAX(date). filter (the carer's,
-// with arguments) applies to the newest, like current (with none): when the
-// person keeps the newest out of sharing, a carer is not shown an older one
+// hidden by another source's older reports of a course that ended. The line
+// is then the entry the medicines page lists for the newest's fact: the
+// standing source's latest report of it, which says the same as the newest
+// (standsAside), with its own date; another source's later report of the
+// fact is on that entry's page. Only where the two say different things
+// (marks worked out before standsAside compared them) is the newest shown
+// itself. SQLite takes the bare columns from the row holding MAX(date).
+// filter (the carer's, with arguments) applies to the line, like current
+// (with none): when the person keeps the newest out of sharing (by its
+// fact's key, which the line shares), a carer is not shown an older one
 // instead.
 func currentMedicines(filter, current string) string {
 	return `SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.id IN (SELECT id FROM (SELECT ri.id AS id, MAX(ri.date) FROM record_items ri
-	WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'
-	GROUP BY ` + medicineKey("ri") + `))` + filter + current + `
+WHERE ri.id IN (SELECT COALESCE((SELECT CASE WHEN st.status = nw.status THEN st.id END FROM record_items st
+		WHERE st.person_id = nw.person_id AND st.dedup_key = nw.dedup_key AND nw.dedup_key != '' AND st.dup = 0
+		ORDER BY st.date DESC, st.id DESC LIMIT 1), nw.id)
+	FROM (SELECT ri.id, ri.person_id, ri.dedup_key, ri.status, MAX(ri.date) FROM record_items ri
+		WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'
+		GROUP BY ` + medicineKey("ri") + `) nw)` + filter + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
+}
+
+// latestResults is pageOfItems with one line per test, by code (or by name
+// when it has none, as ResultTests groups them): the latest result of each,
+// newest first, of those filter (resultShown and the carer's) lets through,
+// so a test measured at every visit does not fill the list. The coded tests
+// are found by skipping through the record_items_results index from one
+// code to the next, as codedTests does, and each one's latest read from its
+// end: a few seeks a test, however many results each has. Callers cut the
+// list to the limit once names are compared as TestKey does. It takes the
+// person and the section, then filter's arguments twice.
+func latestResults(filter string) string {
+	return `WITH RECURSIVE tests(id) AS (
+	SELECT (SELECT id FROM record_items WHERE person_id = ?1 AND section = ?2 AND code != '' ORDER BY code_system, code LIMIT 1)
+	UNION ALL
+	SELECT COALESCE(
+		(SELECT n.id FROM record_items p, record_items n WHERE p.id = tests.id AND n.person_id = ?1 AND n.section = ?2
+			AND n.code_system = p.code_system AND n.code > p.code ORDER BY n.code LIMIT 1),
+		(SELECT n.id FROM record_items p, record_items n WHERE p.id = tests.id AND n.person_id = ?1 AND n.section = ?2
+			AND n.code_system > p.code_system AND n.code != '' ORDER BY n.code_system, n.code LIMIT 1))
+	FROM tests WHERE tests.id IS NOT NULL)
+SELECT ` + itemColumns + ` FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE ri.id IN (SELECT (SELECT ri.id FROM record_items ri WHERE ri.person_id = ?1 AND ri.section = ?2
+		AND ri.code_system = t.code_system AND ri.code = t.code AND ri.dup = 0` + filter + ` ORDER BY ri.date DESC, ri.value DESC LIMIT 1)
+	FROM tests JOIN record_items t ON t.id = tests.id
+	UNION ALL
+	SELECT id FROM (SELECT ri.id AS id, ROW_NUMBER() OVER (PARTITION BY lower(trim(ri.display)) ORDER BY ri.date DESC, ri.id DESC) AS n
+		FROM record_items ri WHERE ri.person_id = ?1 AND ri.section = ?2 AND ri.code_system = '' AND ri.code = '' AND ri.dup = 0` + filter + `)
+	WHERE n = 1)
+ORDER BY ri.date DESC, ri.id DESC`
+}
+
+// oneEachTest keeps the first (newest) result of each test, up to limit.
+func oneEachTest(items []RecordItem, limit int) []RecordItem {
+	seen := map[string]bool{}
+	out := items[:0]
+	for _, it := range items {
+		k := TestKey(it.CodeSystem, it.Code, it.Display)
+		if seen[k] || len(out) == limit {
+			continue
+		}
+		seen[k] = true
+		out = append(out, it)
+	}
+	return out
 }
 
 func scanItems(rows *sql.Rows) ([]RecordItem, error) {
@@ -427,7 +481,7 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		// Only what holds now: no allergy recorded in error, ruled out, not
 		// confirmed or over; no
 		// condition but a confirmed current one; no result recorded in error or
-		// cancelled (never done).
+		// cancelled (never done). Of results, the latest of each test.
 		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'unconfirmed', 'inactive', 'resolved')`, 10},
 		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold', 'intended')`, 10},
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
@@ -436,17 +490,23 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 	var all []RecordItem
 	counts := make([]int, len(lists))
 	for i, l := range lists {
-		q := pageOfItems(l.filter+cf, `LIMIT ?`)
-		if l.section == fhir.SectionMedicines {
+		q, args := pageOfItems(l.filter+cf, `LIMIT ?`), append(append([]any{personID, l.section}, cargs...), l.limit)
+		switch l.section {
+		case fhir.SectionMedicines:
 			q = currentMedicines(cf, l.filter)
+		case fhir.SectionResults:
+			q, args = latestResults(l.filter+cf), append(append([]any{personID, l.section}, cargs...), cargs...)
 		}
-		rows, err := db.db.QueryContext(ctx, q, append(append([]any{personID, l.section}, cargs...), l.limit)...)
+		rows, err := db.db.QueryContext(ctx, q, args...)
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
 		}
 		items, err := scanItems(rows)
 		if err != nil {
 			return sum, fmt.Errorf("summary %s: %w", l.section, err)
+		}
+		if l.section == fhir.SectionResults {
+			items = oneEachTest(items, l.limit)
 		}
 		all = append(all, items...)
 		counts[i] = len(items)
