@@ -44,7 +44,7 @@ type Measure struct {
 	Value      float64 // as written
 	Number     string  // as written, e.g. "48"
 	Comparator string  // "<", ">", "<=" or ">=", or ""
-	Unit       string  // as received: the display unit, or the UCUM code when there is none
+	Unit       string  // as received: the display unit, or the UCUM code when there is none; a bare "per minute" is what the test counts, e.g. "breaths per minute" (sayWhatIsCounted)
 	UnitCode   string  // the UCUM code, when given
 	Range      Range
 	Flag       string // compared with the normal range, in words: "High", "Low", "Normal"…; "" when unknown
@@ -65,28 +65,34 @@ func (r Range) Known() bool { return r.HasLow || r.HasHigh || r.Text != "" }
 // A range's limits are part of it (FHIR), as the flags take them: a blood
 // pressure of 140 with a range up to 140 is normal, so never "below 140".
 func (r Range) String() string {
-	unit := ""
-	if r.Unit != "" {
-		unit = " " + DisplayUnit(r.Unit)
-	}
 	switch {
 	case r.HasLow && r.HasHigh:
-		return formatNumber(r.Low) + " to " + formatNumber(r.High) + unit
+		return formatNumber(r.Low) + " to " + WithUnit(formatNumber(r.High), r.Unit)
 	case r.HasHigh:
-		return formatNumber(r.High) + unit + " or lower"
+		return WithUnit(formatNumber(r.High), r.Unit) + " or lower"
 	case r.HasLow:
-		return formatNumber(r.Low) + unit + " or higher"
+		return WithUnit(formatNumber(r.Low), r.Unit) + " or higher"
 	}
 	return r.Text
 }
 
-// ValueText is the measure as people read it, e.g. "48 mmol/mol".
+// ValueText is the measure as people read it, e.g. "48 mmol/mol", "98%".
 func (m Measure) ValueText() string {
-	s := m.Comparator + m.Number
-	if m.Unit != "" {
-		s += " " + DisplayUnit(m.Unit)
+	return WithUnit(m.Comparator+m.Number, m.Unit)
+}
+
+// WithUnit is a number with its unit as people read it: "48 mmol/mol",
+// "98%" (no space before a per cent sign, as the NHS writes it), or the
+// number alone when the unit says nothing but what was counted ("{score}").
+func WithUnit(number, unit string) string {
+	switch u := DisplayUnit(unit); u {
+	case "":
+		return number
+	case "%":
+		return number + u
+	default:
+		return number + " " + u
 	}
-	return s
 }
 
 // Trend is every result of one test, for its trend page.
@@ -275,7 +281,8 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		if err := readExact(ctx, q, &out[i].Latest); err != nil {
 			return nil, err
 		}
-		out[i].Name = out[i].Latest.Item.Display
+		out[i].Name = TidyTestName(out[i].Latest.Item.Display)
+		sayWhatIsCounted(out[i], nil, &out[i].Latest)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })
 	if err := tx.Commit(); err != nil {
@@ -621,15 +628,112 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 	if err != nil {
 		return Trend{}, err
 	}
-	tr.Test = ResultTest{Key: key, CodeSystem: ref.system, Code: ref.code, Name: latest.Item.Display, Latest: latest, Trend: numeric >= 2}
-	if err := tx.Commit(); err != nil {
-		return Trend{}, err
-	}
+	tr.Test = ResultTest{Key: key, CodeSystem: ref.system, Code: ref.code, Name: TidyTestName(latest.Item.Display), Latest: latest, Trend: numeric >= 2}
+	// Last, as the series were built from the units as written.
 	shown := []*Result{&tr.Test.Latest}
 	for i := range tr.Results {
 		shown = append(shown, &tr.Results[i])
 	}
+	sayWhatIsCounted(tr.Test, tr.Series, shown...)
+	if err := tx.Commit(); err != nil {
+		return Trend{}, err
+	}
 	return tr, db.markResultsWithheld(ctx, personID, shown)
+}
+
+// TidyTestName is a test's name as the pages show it: without the LOINC
+// parts in square brackets that say what kind of quantity it is
+// ("Microalbumin/Creatinine [Mass Ratio] in Urine" is
+// "Microalbumin/Creatinine in Urine"), which mean nothing to most people.
+// A bracket that is part of a word ("mm[Hg]") stays, as does a name that is
+// nothing but brackets.
+func TidyTestName(name string) string {
+	var b strings.Builder
+	rest := name
+	for {
+		i := strings.IndexByte(rest, '[')
+		if i < 0 {
+			b.WriteString(rest)
+			break
+		}
+		j := strings.IndexByte(rest[i:], ']')
+		if j < 0 || i > 0 && rest[i-1] != ' ' {
+			b.WriteString(rest[:i+1])
+			rest = rest[i+1:]
+			continue
+		}
+		b.WriteString(rest[:i])
+		rest = rest[i+j+1:]
+	}
+	if tidy := strings.Join(strings.Fields(b.String()), " "); tidy != "" {
+		return tidy
+	}
+	return strings.Join(strings.Fields(name), " ")
+}
+
+// Tests whose results "per minute" count heartbeats or breaths, by code.
+var (
+	heartRateCodes = map[string]bool{
+		"http://loinc.org|8867-4":          true, // heart rate
+		"http://loinc.org|8889-8":          true, // heart rate by pulse oximetry
+		"http://loinc.org|8893-0":          true, // heart rate, peripheral artery, by palpation
+		"http://snomed.info/sct|364075005": true, // heart rate
+		"http://snomed.info/sct|78564009":  true, // pulse rate
+	}
+	breathingRateCodes = map[string]bool{
+		"http://loinc.org|9279-1":         true, // respiratory rate
+		"http://snomed.info/sct|86290005": true, // respiratory rate
+	}
+)
+
+// rateUnit is what a test's results "per minute" count: "beats per minute"
+// for a heart rate or pulse, "breaths per minute" for a breathing
+// (respiratory) rate, or "" when the test is neither, by its code or else
+// its name.
+func rateUnit(system, code, name string) string {
+	switch k := system + "|" + code; {
+	case heartRateCodes[k]:
+		return "beats per minute"
+	case breathingRateCodes[k]:
+		return "breaths per minute"
+	}
+	n := " " + strings.ToLower(strings.Join(strings.Fields(name), " ")) + " "
+	for _, w := range []string{" heart rate", " pulse rate", " pulse "} {
+		if strings.Contains(n, w) {
+			return "beats per minute"
+		}
+	}
+	for _, w := range []string{" respiratory rate", " respiration rate", " breathing rate"} {
+		if strings.Contains(n, w) {
+			return "breaths per minute"
+		}
+	}
+	return ""
+}
+
+// sayWhatIsCounted gives the test's series and results given only "per
+// minute" the unit that says what was counted, such as "breaths per
+// minute": a unit of the same kind, so nothing converts differently.
+func sayWhatIsCounted(t ResultTest, ss []Series, rs ...*Result) {
+	counted := rateUnit(t.CodeSystem, t.Code, t.Latest.Item.Display)
+	if counted == "" {
+		return
+	}
+	bare := func(u *string) {
+		if DisplayUnit(*u) == "per minute" {
+			*u = counted
+		}
+	}
+	for _, r := range rs {
+		for j := range r.Measures {
+			bare(&r.Measures[j].Unit)
+			bare(&r.Measures[j].Range.Unit)
+		}
+	}
+	for i := range ss {
+		bare(&ss[i].Unit)
+		bare(&ss[i].Range.Unit)
+	}
 }
 
 // TestNames names the tests the keys (TestKey) name among the person's
@@ -1293,7 +1397,11 @@ var units = func() map[string]unit {
 	add("cell-count-12", 1, "×10¹²/L", "10*12/L", "10^12/L", "x10^12/L", "10*6/uL", "M/uL")
 	add("egfr", 1, "mL/min/1.73m²", "mL/min/{1.73_m2}", "mL/min/1.73m2", "ml/min/1.73m2", "mL/min/1.73 m2", "ml/min/1.73m^2", "mL/min/[1.73m2]")
 	add("temperature-c", 1, "°C", "Cel", "degC", "degrees C", "celsius")
-	add("rate-per-minute", 1, "beats per minute", "/min", "bpm", "beats/min", "{beats}/min", "per minute")
+	// "/min" says only how often: a heart rate's beats or a breathing rate's
+	// breaths are the test's to say (see rateUnit).
+	add("rate-per-minute", 1, "per minute", "/min", "1/min", "{count}/min", "{counts}/min", "{events}/min")
+	add("rate-per-minute", 1, "beats per minute", "bpm", "beats/min", "{beats}/min", "{beat}/min", "{heartbeats}/min")
+	add("rate-per-minute", 1, "breaths per minute", "breaths/min", "{breaths}/min", "{breath}/min", "{respirations}/min")
 	add("bmi", 1, "kg/m²", "kg/m2", "kg/m^2")
 	add("ratio-ml-min", 1, "mL/min", "ml/min")
 	return m
@@ -1306,23 +1414,52 @@ func foldUnit(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "µ", "u"), "μ", "u")
 }
 
+// lookupUnit finds a unit however it was written. A UCUM annotation in curly
+// brackets ("{score}", "{cells}/uL") only says what was counted and changes
+// nothing (UCUM), so a unit the portal does not know is looked for without
+// its annotations too.
+func lookupUnit(s string) (unit, bool) {
+	if u, ok := units[foldUnit(s)]; ok {
+		return u, true
+	}
+	u, ok := units[foldUnit(withoutAnnotations(s))]
+	return u, ok
+}
+
+// withoutAnnotations is a unit without its UCUM annotations in curly
+// brackets: "{score}" is "", "{cells}/uL" is "/uL".
+func withoutAnnotations(s string) string {
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			return s
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return s
+		}
+		s = s[:i] + s[i+j+1:]
+	}
+}
+
 // NormaliseUnit is the way people read a unit, whichever way it was written:
-// "mm[Hg]" is "mmHg", "mg/dl" is "mg/dL", "percent" is "%". A unit it does
-// not know is given back with its spaces tidied.
+// "mm[Hg]" is "mmHg", "mg/dl" is "mg/dL", "percent" is "%", "{score}" is
+// nothing. A unit it does not know is given back with its spaces tidied and
+// without UCUM annotations, which are codes, not words.
 func NormaliseUnit(s string) string { return DisplayUnit(s) }
 
 // DisplayUnit is NormaliseUnit; the name says what the views use it for.
 func DisplayUnit(s string) string {
-	if u, ok := units[foldUnit(s)]; ok {
+	if u, ok := lookupUnit(s); ok {
 		return u.display
 	}
-	return strings.Join(strings.Fields(s), " ")
+	return strings.Join(strings.Fields(withoutAnnotations(s)), " ")
 }
 
 // KnownUnit is how people read a unit the portal knows ("mm[Hg]" is
 // "mmHg"), and whether it knows it.
 func KnownUnit(s string) (string, bool) {
-	u, ok := units[foldUnit(s)]
+	u, ok := lookupUnit(s)
 	return u.display, ok
 }
 
@@ -1330,10 +1467,10 @@ func KnownUnit(s string) (string, bool) {
 // kind can be charted together after conversion. An unknown unit is its own
 // kind, so it is never mixed with another.
 func UnitKind(s string) string {
-	if u, ok := units[foldUnit(s)]; ok {
+	if u, ok := lookupUnit(s); ok {
 		return u.kind
 	}
-	return "unit:" + foldUnit(s)
+	return "unit:" + foldUnit(withoutAnnotations(s))
 }
 
 // SameKindOfUnit reports whether values in the two units can be compared.
@@ -1342,8 +1479,8 @@ func SameKindOfUnit(a, b string) bool { return UnitKind(a) == UnitKind(b) }
 // UnitFactor is what to multiply a value in unit from by to have it in unit
 // to; 1 when they are not of the same kind (callers check that first).
 func UnitFactor(from, to string) float64 {
-	a, okA := units[foldUnit(from)]
-	b, okB := units[foldUnit(to)]
+	a, okA := lookupUnit(from)
+	b, okB := lookupUnit(to)
 	if !okA || !okB || a.kind != b.kind || b.factor == 0 {
 		return 1
 	}

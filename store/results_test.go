@@ -130,7 +130,7 @@ func TestResultTests(t *testing.T) {
 		latest, flag string
 	}{
 		{"HbA1c: two sources' copy of one result counts once", "loinc-59261-8", true, "53 mmol/mol", "High"},
-		{"HbA1c as a percentage is another test", "loinc-4548-4", true, "6.1 %", ""},
+		{"HbA1c as a percentage is another test", "loinc-4548-4", true, "6.1%", ""},
 		{"same digits in SNOMED are another test", "snomed-59261-8", false, "1 kg", ""},
 		{"weight in three units is one test", "loinc-29463-7", true, "178 lb", ""},
 		{"blood pressure", "loinc-85354-9", true, "Systolic blood pressure: 128 mmHg; Diastolic blood pressure: 82 mmHg", "Normal"},

@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -33,28 +34,32 @@ type SearchResults struct {
 
 // SearchSection is one section's share of the matches.
 type SearchSection struct {
-	Section fhir.Section
-	Items   []RecordItem // the best matches first, newest first among equals
-	Total   int          // every match in the section, however many Items shows
-	Offset  int          // how many matches come before Items (one section, later pages)
-	Newest  bool         // too many matches to rank: Items are the newest first
+	Section  fhir.Section
+	Items    []RecordItem // those named by the words searched for first, then those that only mention them, each newest first
+	Mentions int          // how many of the last Items only mention the words (not in their name or code); the page lists them apart
+	Total    int          // every match in the section, however many Items shows
+	Offset   int          // how many matches come before Items (one section, later pages)
+	Newest   bool         // too many matches to rank: Items are the newest first, named or not
 }
 
 // More reports whether the section has more matches than it shows.
 func (s SearchSection) More() bool { return s.Offset+len(s.Items) < s.Total }
 
-// searchRank is bm25 with one weight per column of record_search (migration
-// 0010): a match in the display name above one in a code, then the value or
-// detail, then the organisations, and last the words only another source's
-// report of the fact has. The scope column only says whose and where, so it
-// weighs nothing.
-const searchRank = `bm25(record_search, 0.0, 10.0, 5.0, 2.0, 2.0, 1.0, 1.0, 1.0)`
+// searchNamed is below zero for an entry whose name (display) or code holds
+// the words searched for, a test's plain name finding its codes, and zero for
+// one that only mentions them (in its value, detail, organisations or another
+// source's report): bm25 with one weight per column of record_search
+// (migration 0010), every column but those two weighing nothing. Within each
+// group the matches are newest first, as every list of the record is: bm25's
+// own order (shorter entries first) put a hospital's HbA1c of 2025 below the
+// GP's of 2017.
+const searchNamed = `bm25(record_search, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0)`
 
-// searchRanked is how many matches a section may have for bm25 to rank them
-// all. bm25 costs several microseconds a match (it reads each row's size), so
-// a section with more (every result from one organisation, a common test)
-// lists them newest first, which needs no sort at all: the section's date
-// index is walked until the page is full.
+// searchRanked is how many matches a section may have to be grouped into
+// named and mentioned. bm25 costs several microseconds a match (it reads each
+// row's size), so a section with more (every result from one organisation, a
+// common test) lists them newest first, which needs no sort at all: the
+// section's date index is walked until the page is full.
 const searchRanked = 100
 
 // searchIDBits is where migration 0010 puts an item's section number in the
@@ -63,16 +68,17 @@ const searchIDBits = 40
 
 // searchHit is one entry a search found, with what orders it.
 type searchHit struct {
-	id   int64
-	rank float64
-	date string
+	id    int64
+	named bool // the words are in its name or code, not only mentioned
+	date  string
 }
 
 // SearchRecord finds the items of the person's record that contain every word of
 // text (the last word may be the start of a word), in display names, codes,
 // values, details and organisation names, grouped by section. A section with
-// up to searchRanked matches lists the best first (newest first among equals);
-// one with more lists them newest first. Each fact is one entry, as on the
+// up to searchRanked matches lists those whose name or code holds the words
+// first, then those that only mention them, each newest first; one with more
+// lists them all newest first. Each fact is one entry, as on the
 // pages, and is found by the words of any source's report of it. Text is never
 // read as FTS5 syntax: each word is quoted, so quotes, AND, NEAR, brackets and
 // stars are only characters to look for.
@@ -194,7 +200,7 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 		}
 	}
 
-	// Pass 2: bm25 for the sections with few enough matches to rank.
+	// Pass 2: bm25 tells named from mentioned in the sections with few enough matches.
 	var ranked []string
 	for _, s := range sections {
 		if n := counts[s.Slug]; n > 0 && n <= searchRanked {
@@ -203,7 +209,7 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	}
 	if len(ranked) > 0 {
 		rows, err := db.db.QueryContext(ctx, `WITH m AS MATERIALIZED (
-	SELECT rowid AS r, `+searchRank+` AS rank FROM record_search WHERE record_search MATCH ?1
+	SELECT rowid AS r, `+searchNamed+` AS rank FROM record_search WHERE record_search MATCH ?1
 )
 SELECT ri.id, m.rank, ri.section, ri.date FROM m CROSS JOIN record_items ri ON ri.id = m.r & ?2`,
 			`scope : (`+strings.Join(ranked, " OR ")+`) AND `+words, int64(1)<<searchIDBits-1)
@@ -213,10 +219,12 @@ SELECT ri.id, m.rank, ri.section, ri.date FROM m CROSS JOIN record_items ri ON r
 		for rows.Next() {
 			var h searchHit
 			var section string
-			if err := rows.Scan(&h.id, &h.rank, &section, &h.date); err != nil {
+			var rank float64
+			if err := rows.Scan(&h.id, &rank, &section, &h.date); err != nil {
 				rows.Close()
 				return out, fmt.Errorf("search record: %w", err)
 			}
+			h.named = rank < 0
 			if hidden[h.id] {
 				continue
 			}
@@ -278,6 +286,9 @@ WHERE ri.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 	if err := db.markPrescribedSince(ctx, personID, items, cf, cargs); err != nil {
 		return out, err
 	}
+	if err := db.resultRangeWords(ctx, items); err != nil {
+		return out, err
+	}
 	byID := make(map[int64]RecordItem, len(items))
 	for _, it := range items {
 		byID[it.ID] = it
@@ -286,11 +297,61 @@ WHERE ri.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 		for _, h := range f.hits {
 			if it, ok := byID[h.id]; ok {
 				f.sec.Items = append(f.sec.Items, it)
+				if !f.sec.Newest && !h.named {
+					f.sec.Mentions++
+				}
 			}
 		}
 		out.Sections = append(out.Sections, f.sec)
 	}
 	return out, nil
+}
+
+// resultRangeWords says a test result's normal range, in its detail, in the
+// words of the results pages ("60 mL/min/1.73m² or higher"), rather than in
+// the source's own ("above 60 mL/min/1.73m²"): a search finds the same result
+// the results pages show, and must not describe it in other words. A result
+// with parts, or no range but its words, keeps its detail as it is.
+func (db *DB) resultRangeWords(ctx context.Context, items []RecordItem) error {
+	var rs []Result
+	var at []int
+	for i, it := range items {
+		if it.Section == fhir.SectionResults && it.ResourceType == "Observation" {
+			rs = append(rs, Result{Item: it})
+			at = append(at, i)
+		}
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	tx, err := db.reader.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("search record: %w", err)
+	}
+	defer tx.Rollback()
+	q, err := newExactReader(ctx, tx)
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+	if err := q.prefetch(ctx, rs); err != nil {
+		return err
+	}
+	for i := range rs {
+		if err := readExact(ctx, q, &rs[i]); err != nil {
+			return err
+		}
+		if len(rs[i].Measures) != 1 || rs[i].Measures[0].Name != "" || !rs[i].Measures[0].Range.Known() {
+			continue
+		}
+		m := rs[i].Measures[0]
+		detail := "Normal range: " + m.Range.String()
+		if m.Flag != "" {
+			detail += ". " + m.Flag
+		}
+		items[at[i]].Detail = detail
+	}
+	return tx.Commit()
 }
 
 // searchSections is each section's number in the search index's rowids (migration 0010).
@@ -347,11 +408,15 @@ ORDER BY ri.date DESC, ri.id DESC LIMIT ?`, personID, section, lastDate, lastDat
 	}
 }
 
-// sortHits puts a section's matches best first, newest first among equals.
+// sortHits puts a section's named matches first, then those that only
+// mention the words, each newest first.
 func sortHits(hits []searchHit) {
 	slices.SortStableFunc(hits, func(a, b searchHit) int {
-		if c := cmp.Compare(a.rank, b.rank); c != 0 {
-			return c
+		if a.named != b.named {
+			if a.named {
+				return -1
+			}
+			return 1
 		}
 		if c := strings.Compare(b.date, a.date); c != 0 {
 			return c

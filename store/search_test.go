@@ -109,11 +109,12 @@ func TestSearchRecord(t *testing.T) {
 		{"only the last word is a prefix", "metf tablets", nil},
 		{"a one-letter last word is a whole word", "ramipril r", nil},
 		{"best match first, newest first among equals", "500mg", []string{"medicines: Metformin 500mg tablets (Meanwood Group Practice, Leeds Teaching Hospitals)"}},
-		// Within medicines both match once, in the source's name; bm25 puts the
-		// entry with fewer words first, and metformin's include the hospital's report.
-		{"sections in the record's order", "meanwood", []string{
+		// Within medicines both only mention it, in the source's name, so they
+		// come newest first: Metformin (January 2025) before Ramipril (March
+		// 2024). bm25 put Ramipril first, as it has fewer words.
+		{"sections in the record's order, newest first in each", "meanwood", []string{
 			"allergies: Allergy to penicillin (Meanwood Group Practice)",
-			"medicines: Ramipril 5mg capsules (Meanwood Group Practice)", "medicines: Metformin 500mg tablets (Meanwood Group Practice, Leeds Teaching Hospitals)",
+			"medicines: Metformin 500mg tablets (Meanwood Group Practice, Leeds Teaching Hospitals)", "medicines: Ramipril 5mg capsules (Meanwood Group Practice)",
 			"results: HbA1c level (Meanwood Group Practice)"}},
 		{"empty", "", nil},
 		{"only spaces", "   \t ", nil},
@@ -376,6 +377,62 @@ func TestSearchRecordRanksNamesFirst(t *testing.T) {
 	}
 	if got, want := found(r), []string{"medicines: Metformin 500mg tablets (gp)", "medicines: Insulin glargine (gp)"}; !slices.Equal(got, want) {
 		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+// TestSearchRecordNewestFirstInEachGroup checks that a section lists the
+// entries its name or code names first, then those that only mention the
+// words, each newest first, as the page's table of dates reads. bm25's own
+// order, which it replaced, put longer entries lower whatever their date:
+// a hospital's HbA1c of March 2025 came after the GP's of March 2017.
+func TestSearchRecordNewestFirstInEachGroup(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name, query  string
+		res          []fhir.Resource
+		wantDates    []string
+		wantMentions int
+	}{
+		{"named by display and by a plain test name's code", "hba1c", []fhir.Resource{
+			searchObservation("gp1", "p", "4548-4", "HbA1c", "2017-03-21"),
+			searchObservation("gp2", "p", "4548-4", "HbA1c", "2025-09-21"),
+			searchObservation("gp3", "p", "4548-4", "HbA1c", "2026-03-17"),
+			searchObservation("lab", "p", "59261-8", "Hemoglobin A1c/Hemoglobin.total in Blood by IFCC protocol", "2025-03-12"),
+		}, []string{"2026-03-17", "2025-09-21", "2025-03-12", "2017-03-21"}, 0},
+		{"named, then only mentioned", "metformin", []fhir.Resource{
+			searchMedicine("old", "p", "109081006", "Metformin 500mg tablets", "2019-01-01", "Dr Hughes"),
+			searchMedicine("mention", "p", "1", "Insulin glargine", "2025-01-01", "Metformin review clinic"),
+			searchMedicine("new", "p", "109081006", "Metformin 1g modified-release tablets", "2024-01-01", "Dr Hughes"),
+		}, []string{"2024-01-01", "2019-01-01", "2025-01-01"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := mustOpenDB(t)
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", append([]fhir.Resource{searchPatient("p", "9434765870", "Sam")}, tt.res...)); err != nil {
+				t.Fatal(err)
+			}
+			p, err := db.PersonByNHSNumber(ctx, "9434765870")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := db.SearchRecord(ctx, p.ID, tt.query, store.SearchOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Sections) != 1 {
+				t.Fatalf("%d sections, want 1", len(r.Sections))
+			}
+			var got []string
+			for _, it := range r.Sections[0].Items {
+				got = append(got, it.Date[:10])
+			}
+			if !slices.Equal(got, tt.wantDates) {
+				t.Errorf("dates %q, want %q", got, tt.wantDates)
+			}
+			if got := r.Sections[0].Mentions; got != tt.wantMentions {
+				t.Errorf("%d only mention it, want %d", got, tt.wantMentions)
+			}
+		})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -191,12 +192,17 @@ func appendTenths(b []byte, v int64) []byte {
 // chartable reports whether a series has a trend to draw: two or more points.
 func chartable(s store.Series) bool { return len(s.Points) >= 2 }
 
+// chartTitle names the chart in the page's words: the test's name kept as
+// inSentence says, and no "in" for a series with no unit (a score).
 func chartTitle(testName string, s store.Series) string {
 	name := testName
 	if s.Name != "" {
 		name = s.Name
 	}
-	return "Chart of your " + lowerFirst(name) + " results in " + s.Unit + " over time"
+	if s.Unit == "" {
+		return "Chart of your " + inSentence(name) + " results over time"
+	}
+	return "Chart of your " + inSentence(name) + " results in " + s.Unit + " over time"
 }
 
 // chartDesc says in words what the chart shows, for people who cannot see it.
@@ -211,9 +217,10 @@ func chartDesc(s store.Series) string {
 			hi = p
 		}
 	}
-	d := fmt.Sprintf("%d results from %s to %s. Lowest %s %s in %s, highest %s %s in %s.",
+	d := fmt.Sprintf("%d results from %s to %s. Lowest %s in %s, highest %s in %s.",
 		len(s.Points), first.Date.Format("January 2006"), last.Date.Format("January 2006"),
-		formatValue(lo.Value), s.Unit, lo.Date.Format("January 2006"), formatValue(hi.Value), s.Unit, hi.Date.Format("January 2006"))
+		store.WithUnit(formatValue(lo.Value), s.Unit), lo.Date.Format("January 2006"),
+		store.WithUnit(formatValue(hi.Value), s.Unit), hi.Date.Format("January 2006"))
 	if s.Range.HasLow || s.Range.HasHigh {
 		r := s.Range
 		r.Unit = s.Unit
@@ -323,22 +330,24 @@ func testHeading(t store.ResultTest) string {
 }
 
 // trendSentence is the series in one sentence: "Your HbA1c went from 48 to
-// 53 mmol/mol between March and September 2026."
+// 53 mmol/mol between March and September 2026." The name keeps its capitals
+// as inSentence says, and the unit is written as the tables write it ("98%";
+// none for a score).
 func trendSentence(testName string, s store.Series) string {
 	if len(s.Points) == 0 {
 		return ""
 	}
-	name := lowerFirst(testName)
+	name := inSentence(testName)
 	if s.Name != "" {
-		name = lowerFirst(s.Name)
+		name = inSentence(s.Name)
 	}
 	first, last := s.Points[0], s.Points[len(s.Points)-1]
 	when := between(first.Date, last.Date)
 	a, b := formatValue(first.Value), formatValue(last.Value)
 	if a == b {
-		return fmt.Sprintf("Your %s was %s %s at the start and at the end of the %d results %s.", name, a, s.Unit, len(s.Points), when)
+		return fmt.Sprintf("Your %s was %s at the start and at the end of the %d results %s.", name, store.WithUnit(a, s.Unit), len(s.Points), when)
 	}
-	return fmt.Sprintf("Your %s went from %s to %s %s %s.", name, a, b, s.Unit, when)
+	return fmt.Sprintf("Your %s went from %s to %s %s.", name, a, store.WithUnit(b, s.Unit), when)
 }
 
 // between is "between March and September 2026", "between March 2017 and
@@ -353,14 +362,40 @@ func between(a, b time.Time) string {
 	return "between " + a.Format("January 2006") + " and " + b.Format("January 2006")
 }
 
-// lowerFirst lowers the first letter unless the first word is an
-// abbreviation ("HbA1c", "LDL cholesterol").
-func lowerFirst(s string) string {
-	w, _, _ := strings.Cut(s, " ")
-	if w == "" || strings.ContainsFunc(w[1:], unicode.IsUpper) {
-		return s
+// inSentence is a test's name inside a sentence: "How your weight has
+// changed". A first word that is an ordinary capitalised word loses its
+// capital, but only when no later word has one: an abbreviation ("HbA1c",
+// "eGFR") or a name in title case ("Patient Health Questionnaire", a
+// laboratory's "Oxygen saturation in Arterial blood") is a name, kept as it
+// is written, not "your patient Health Questionnaire".
+func inSentence(name string) string {
+	words := strings.Fields(name)
+	if len(words) == 0 || !capitalisedWord(words[0]) {
+		return name
 	}
-	return strings.ToLower(s[:1]) + s[1:]
+	for _, w := range words[1:] {
+		if capitalisedWord(strings.TrimLeft(w, "([\"'‘“")) {
+			return name
+		}
+	}
+	r, n := utf8.DecodeRuneInString(name)
+	return string(unicode.ToLower(r)) + name[n:]
+}
+
+// capitalisedWord reports whether w is an ordinary word with a capital first
+// letter ("Weight"), not an abbreviation ("HbA1c", "PHQ-9", "A1c") or a word
+// in lower case.
+func capitalisedWord(w string) bool {
+	r, n := utf8.DecodeRuneInString(w)
+	if !unicode.IsUpper(r) || n == len(w) {
+		return false
+	}
+	for _, c := range w[n:] {
+		if !unicode.IsLower(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // TrendTitle is the title of a test's page of results, e.g. "HbA1c results".

@@ -148,17 +148,30 @@ func statusWord(code string) (string, bool) {
 // "In progress". An unknown code is made readable ("some-code" is "Some code");
 // an empty one is "Not recorded".
 // readableValue is an item's value with the units written as people read
-// them: "121 mm[Hg]" is "121 mmHg", as on the results pages. The value was
-// put in words when the item was stored; only units the portal knows change.
+// them, as on the results pages (store.WithUnit): "121 mm[Hg]" is "121
+// mmHg", "98 %" is "98%", and "8 {score}" is "8". The value was put in words
+// when the item was stored; only units change.
 func readableValue(v string) string {
-	words := strings.Split(v, " ")
-	for i, w := range words {
+	var out []string
+	for _, w := range strings.Split(v, " ") {
 		core := strings.TrimRight(w, ",;:.)")
-		if u, ok := store.KnownUnit(core); ok && u != core && core != "" {
-			words[i] = u + w[len(core):]
+		switch u, known := store.KnownUnit(core); {
+		case core == "":
+		case known && u != core:
+			w = u + w[len(core):]
+		case strings.HasPrefix(core, "{") && strings.HasSuffix(core, "}"):
+			// What was counted ("{score}"), which the number says already.
+			if len(out) > 0 && w != core {
+				out[len(out)-1] += w[len(core):]
+			}
+			continue
+		case core == "%" && len(out) > 0:
+			out[len(out)-1] += w
+			continue
 		}
+		out = append(out, w)
 	}
-	return strings.Join(words, " ")
+	return strings.Join(out, " ")
 }
 
 // itemStatus is an item's status in the record's lists: a medicine
@@ -203,6 +216,9 @@ func ItemName(it store.RecordItem) string {
 		}
 	}
 	if d := strings.TrimSpace(it.Display); d != "" {
+		if it.Section == fhir.SectionResults {
+			return store.TidyTestName(d) // no "[Mass Ratio]", as on the results pages
+		}
 		return d
 	}
 	return "Unnamed item"

@@ -229,6 +229,10 @@ func TestReadableValue(t *testing.T) {
 		{"Normal range: at least 60 mL/min/{1.73_m2}. Low", "Normal range: at least 60 mL/min/1.73m². Low"},
 		{"7.2 mmol/L", "7.2 mmol/L"},
 		{"1 tablet twice a day", "1 tablet twice a day"},
+		{"8 {score}", "8"},
+		{"Total: 8 {score}; anxiety: 3 {score}", "Total: 8; anxiety: 3"},
+		{"98 %", "98%"},
+		{"98 %.", "98%."},
 		{"", ""},
 	} {
 		if got := readableValue(tt.in); got != tt.want {
@@ -245,6 +249,8 @@ func TestItemNameOfAKnownTest(t *testing.T) {
 		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "85354-9", Display: "Blood pressure panel with all children optional"}, "Blood pressure"},
 		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "4548-4", Display: "Hemoglobin A1c/Hemoglobin.total in Blood"}, "HbA1c"},
 		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "99999-9", Display: "Kidney stone analysis"}, "Kidney stone analysis"},
+		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "99998-9", Display: "Microalbumin/Creatinine [Mass Ratio] in Urine"}, "Microalbumin/Creatinine in Urine"},
+		{store.RecordItem{Section: fhir.SectionMedicines, Display: "Cream [Ointment base]"}, "Cream [Ointment base]"},
 		{store.RecordItem{Section: fhir.SectionMedicines, CodeSystem: "http://loinc.org", Code: "4548-4", Display: "Not a test"}, "Not a test"},
 		{store.RecordItem{Section: fhir.SectionResults}, "Unnamed item"},
 	} {
@@ -264,7 +270,7 @@ func TestViewedWhat(t *testing.T) {
 	}
 	for _, tt := range []struct{ what, want string }{
 		{"results:loinc-4548-4", "your HbA1c results"},
-		{"results:loinc-2951-2", "the results of the test Sodium [Moles/volume] in Serum or Plasma"},
+		{"results:loinc-2951-2", "the results of the test Sodium in Serum or Plasma"},
 		{"results:loinc-99999-9", "the results of one test"}, // no longer in the record
 		{"download document 14/1", "Discharge summary, a document (downloaded)"},
 		{"download document 15/1", "a document (downloaded)"},
@@ -324,7 +330,7 @@ func TestTheirs(t *testing.T) {
 	if got := foundText(store.SearchResults{Total: 1, Query: "for young"}, theirs(carer, "your record")); got != "We found 1 entry in Mrs Jane Example's record that matches ‘for young’." {
 		t.Errorf("foundText = %q", got)
 	}
-	if got := optionLabel(Page{Acting: &Acting{Name: "Mrs Jane Example"}}, store.QuestionDirectCare, "yes"); got != "Yes, they can see Mrs Jane Example's record" {
+	if got := optionLabel(Page{Acting: &Acting{Name: "Mrs Jane Example"}}, store.WithholdQuestion(store.CategoryMentalHealth), "no"); got != "No, share it like the rest of Mrs Jane Example's record" {
 		t.Errorf("a carer's answer = %q", got)
 	}
 }
