@@ -46,7 +46,7 @@ func reportHospitalAudit(t *testing.T, p *portal) {
 	}
 }
 
-// accessTable is the access log's rows as "who | what | from".
+// accessTable is the access log's rows as "who | what | device".
 const accessTable = `[...document.querySelectorAll('#access-log tbody tr')].map(tr =>
 	[...tr.querySelectorAll('td')].slice(1).map(td => {
 		const c = td.cloneNode(true);
@@ -87,7 +87,7 @@ func TestAccessLogJourney(t *testing.T) {
 	if len(rows) < len(want)+1 || strings.Join(rows[:len(want)], "\n") != strings.Join(want, "\n") {
 		t.Fatalf("the access log shows:\n%s\nwant first:\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
 	}
-	if last := rows[len(rows)-1]; last != "Dr A Jones at Leeds Teaching Hospitals | Viewed a document in your record | Reported by Leeds Teaching Hospitals NHS Trust" {
+	if last := rows[len(rows)-1]; last != "Dr A Jones at Leeds Teaching Hospitals | Viewed a document in your record | Not known: reported by Leeds Teaching Hospitals NHS Trust" {
 		t.Errorf("oldest row %q, want the hospital's report", last)
 	}
 	if strings.Contains(tb.text(), "10.12.0.5") {

@@ -245,21 +245,21 @@ func carerChoices(tb *tab, name string) {
 
 	wantOn(tb, "/choices", tb.press("open Jane's choices", `.mcr-section-nav a[href="/choices"]`))
 	wantH1("choices", name+"'s choices")
-	if txt := main(); !strings.Contains(txt, answering) || !strings.Contains(txt, name+" can choose who can see their health record") {
+	if txt := main(); !strings.Contains(txt, answering) || !strings.Contains(txt, name+" can change these choices at any time.") {
 		tb.t.Errorf("the choices page does not speak of %s: %.600s", name, txt)
 	}
 	tb.checkPage()
 
 	wantOn(tb, "/choices/research", tb.press("change research", `.nhsuk-summary-list__actions a[href="/choices/research"]`))
-	wantH1("research question", "Can "+name+"'s data be used for research?")
-	if label := eval[string](tb, `document.querySelector('#answer-2')?.parentElement.querySelector('label')?.innerText ?? ''`); label != "No, do not use "+name+"'s data" {
+	wantH1("research question", "Does "+name+" want their data to be used for research?")
+	if label := eval[string](tb, `document.querySelector('#answer-2')?.parentElement.querySelector('label')?.innerText ?? ''`); label != "No" {
 		tb.t.Errorf("the research question's answer reads %q", label)
 	}
 	tb.checkPage()
 	tb.tick("answer no", "#answer-2")
 	wantOn(tb, "/choices/research", tb.press("continue", `main form button[type="submit"]`))
 	wantH1("check", "Check your change")
-	if txt := main(); !strings.Contains(txt, "After you confirm, "+name+"'s data will not be used for research.") {
+	if txt := main(); !strings.Contains(txt, "After you confirm, we will record that "+name+" does not want their data to be used for research.") {
 		tb.t.Errorf("the check page does not say what happens to %s's data: %.600s", name, txt)
 	}
 	tb.checkPage()
@@ -273,7 +273,7 @@ func carerChoices(tb *tab, name string) {
 
 	wantOn(tb, "/choices/history", tb.press("open the history", `main a[href="/choices/history"]`))
 	wantH1("history", "History of "+name+"'s choices")
-	if first := eval[string](tb, `document.querySelector('.mcr-choice-history > li')?.innerText ?? ''`); !strings.Contains(first, "You, acting for them") || !strings.Contains(first, name+"'s data is not used") {
+	if first := eval[string](tb, `document.querySelector('.mcr-choice-history > li')?.innerText ?? ''`); !strings.Contains(first, "You, acting for them") || !strings.Contains(first, "Research: no") {
 		tb.t.Errorf("the newest change in the history reads %q", first)
 	}
 	tb.checkPage()

@@ -24,20 +24,20 @@ func TestChoicesJourney(t *testing.T) {
 
 	wantOn(tb, "/choices", tb.press("open your choices", `.mcr-section-nav a[href="/choices"]`))
 	tb.checkPage()
-	if txt := tb.text(); !strings.Contains(txt, "Standard setting: nobody has changed this") {
+	if txt := tb.text(); !strings.Contains(txt, "You have not changed this") || !strings.Contains(txt, "These choices do not change the National Data Opt-out.") {
 		t.Fatalf("choices page before any change: %.400s", txt)
 	}
 
 	steps := []struct {
 		slug, answer, radio, done string
 	}{
-		{"direct-care", "no", "#answer-2", "staff in other organisations will not be able to see your record"},
-		{"research", "no", "#answer-2", "your data will not be used for research"},
-		{"planning", "no", "#answer-2", "your data will not be used to plan and improve services"},
+		{"direct-care", "no", "#answer-2", "you do not want staff in other organisations to see your record"},
+		{"research", "no", "#answer-2", "you do not want your data to be used for research"},
+		{"planning", "no", "#answer-2", "you do not want your data to be used to plan and improve services"},
 		{"mental-health", "yes", "#answer", "mental health information is kept out of sharing"},
 		{"sexual-health", "yes", "#answer", "sexual health information is kept out of sharing"},
 		{"social-care", "yes", "#answer", "social care information is kept out of sharing"},
-		{"research", "yes", "#answer", "your data can be used for research"}, // and back again
+		{"research", "yes", "#answer", "you want your data to be used for research"}, // and back again
 	}
 	for _, s := range steps {
 		wantOn(tb, "/choices/"+s.slug, tb.press("change "+s.slug, `.nhsuk-summary-list__actions a[href="/choices/`+s.slug+`"]`))
@@ -70,10 +70,15 @@ func TestChoicesJourney(t *testing.T) {
 	}
 	tb.checkPage()
 	txt := tb.text()
-	for _, want := range []string{"No, staff in other organisations cannot see your record", "Yes, your data can be used", "No, your data is not used", "Set by you on"} {
+	for _, want := range []string{"Set by you on"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("choices page lacks %q: %.600s", want, txt)
 		}
+	}
+	// Each answer as the summary list gives it: the answer, not a promise of what organisations do.
+	answers := eval[[]string](tb, `[...document.querySelectorAll('.nhsuk-summary-list__row')].slice(0, 3).map(r => r.querySelector('dd').firstChild.textContent.trim())`)
+	if got, want := strings.Join(answers, " | "), "No | Yes | No"; got != want {
+		t.Errorf("direct care, research and planning read %q, want %q", got, want)
 	}
 	if n := tb.nodeCount(`dd.nhsuk-summary-list__value`); n < 6 {
 		t.Errorf("%d answers on the choices page", n)

@@ -3,6 +3,7 @@ package views_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 
@@ -86,5 +87,62 @@ func TestSentencesAboutTheRecordAreThePersons(t *testing.T) {
 	}
 	if strings.Contains(main, "for you") || strings.Contains(main, "your record") {
 		t.Errorf("a carer's page talks of their own record: %s", main)
+	}
+}
+
+// A stopped access says the day it ended and what the carer could do, not
+// the end date it had nor what they can do; an invitation cancelled before
+// anyone accepted it gave no access to end. The carer's own page names the
+// relationship as the person's: "Your neighbour".
+func TestEndedAccessSaysItEnded(t *testing.T) {
+	stopped := time.Date(2026, 11, 27, 15, 21, 0, 0, time.UTC)
+	ends := time.Date(2027, 11, 27, 0, 0, 0, 0, time.UTC)
+	amir := store.Grant{ID: 2, CarerName: "Amir Khan", Relationship: "neighbour", Scopes: []string{fhir.SectionMedicines}, EndsAt: ends,
+		AcceptedAt: stopped.Add(-time.Hour), RevokedAt: stopped, Status: store.GrantRevoked}
+	john := store.Grant{ID: 1, CarerName: "John Smith", Relationship: "son", Scopes: []string{fhir.SectionMedicines}, EndsAt: ends,
+		AcceptedAt: stopped.Add(-time.Hour), Status: store.GrantActive}
+	sam := store.Grant{ID: 3, CarerName: "Sam Example", Relationship: "friend", Scopes: []string{fhir.SectionMedicines}, EndsAt: ends,
+		RevokedAt: stopped, Status: store.GrantRevoked}
+	d, _ := render(t, views.Carers(page("People who can act for you", "/carers", true), []store.Grant{amir, john, sam}, ""))
+	rows := func(card *goquery.Selection) map[string]string {
+		out := map[string]string{}
+		card.Find(".nhsuk-summary-list__row").Each(func(_ int, r *goquery.Selection) {
+			out[strings.TrimSpace(r.Find("dt").Text())] = strings.Join(strings.Fields(r.Find("dd").Text()), " ")
+		})
+		return out
+	}
+	cards := d.Find(".nhsuk-card")
+	if cards.Length() != 3 {
+		t.Fatalf("%d cards", cards.Length())
+	}
+	for _, tt := range []struct {
+		name string
+		want map[string]string
+	}{
+		{"Amir Khan", map[string]string{"Status": "Stopped", "Could see and do": "Medicines", "Access ended": "27 November 2026"}},
+		{"John Smith", map[string]string{"Status": "Active", "Can see and do": "Medicines", "Access ends": "27 November 2027"}},
+		{"Sam Example", map[string]string{"Status": "Stopped Since 27 November 2026 at 3:21pm.", "Was invited to see and do": "Medicines"}},
+	} {
+		card := cards.FilterFunction(func(_ int, s *goquery.Selection) bool { return strings.Contains(s.Find("h2").Text(), tt.name) })
+		got := rows(card)
+		if len(got) != len(tt.want) {
+			t.Errorf("%s's card: %q, want %q", tt.name, got, tt.want)
+			continue
+		}
+		for k, v := range tt.want {
+			if got[k] != v {
+				t.Errorf("%s's card: %s %q, want %q (all: %q)", tt.name, k, got[k], v, got)
+			}
+		}
+	}
+
+	d, _ = render(t, views.GrantPage(page("Amir Khan", "/carers/2", true), views.GrantView{Grant: amir}, views.InviteForm{}))
+	if got := d.Find(".nhsuk-caption-l").Text(); got != "Your neighbour" {
+		t.Errorf("caption %q, want %q", got, "Your neighbour")
+	}
+	amir.Relationship = "Neighbour"
+	d, _ = render(t, views.GrantPage(page("Amir Khan", "/carers/2", true), views.GrantView{Grant: amir}, views.InviteForm{}))
+	if got := d.Find(".nhsuk-caption-l").Text(); got != "Your neighbour" {
+		t.Errorf("caption %q, want %q", got, "Your neighbour")
 	}
 }

@@ -35,9 +35,11 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		{"choices", func(p views.Page) templ.Component {
 			return views.Choices(p, views.ChoicesView{Person: jane, Choices: choices, ViewerID: 9, Carer: p.Acting != nil})
 		}, "Your choices", "Mrs Jane Example's choices", []string{
-			"Mrs Jane Example can choose who can see their health record",
-			"Sharing with staff who care for Mrs Jane Example",
-			"Yes, staff caring for Mrs Jane Example can see their record",
+			"Mrs Jane Example can change these choices at any time.",
+			"hide anything they keep out of sharing from their carers, including you.",
+			"The organisations that hold Mrs Jane Example's record cannot receive choices from us yet, so these choices do not change what they do.",
+			"These choices do not change the National Data Opt-out. To choose whether Mrs Jane Example's health data is used for research and planning across the NHS",
+			"Sharing with staff who care for Mrs Jane ExampleYes Nobody has changed this", // key and value, read one after the other
 			"Set by Ann Example (daughter), acting for Mrs Jane Example",
 			"Things Mrs Jane Example keeps out of sharing",
 			"We never show these to Mrs Jane Example's carers, including you.",
@@ -45,13 +47,13 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		}},
 		{"direct care question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionDirectCare, Answer: "yes"})
-		}, "Can staff in other organisations see your record when they care for you?",
-			"Can staff in other organisations who care for Mrs Jane Example see their record?",
-			[]string{"Yes, they can see Mrs Jane Example's record", "No, do not let them see Mrs Jane Example's record", "helps them give Mrs Jane Example safe care"}},
+		}, "Do you want staff in other organisations to see your record when they care for you?",
+			"Does Mrs Jane Example want staff in other organisations who care for them to see their record?",
+			[]string{"helps them give Mrs Jane Example safe care", "We pass this answer on to the organisations that hold Mrs Jane Example's record, where they can receive it."}},
 		{"research question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionResearch, Answer: "yes"})
-		}, "Can your data be used for research?", "Can Mrs Jane Example's data be used for research?",
-			[]string{"Mrs Jane Example's choices", "Yes, Mrs Jane Example's data can be used", "No, do not use Mrs Jane Example's data", "cannot tell the data is theirs"}},
+		}, "Do you want your data to be used for research?", "Does Mrs Jane Example want their data to be used for research?",
+			[]string{"Mrs Jane Example's choices", "My Care Record itself does not give anyone data for research. This does not change the National Data Opt-out."}},
 		{"mental health question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "no"})
 		}, "Do you want to keep mental health information out of sharing?", "Does Mrs Jane Example want to keep mental health information out of sharing?",
@@ -63,15 +65,15 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		{"check", func(p views.Page) templ.Component {
 			return views.ChoiceCheck(p, views.CheckView{Person: jane, Question: store.QuestionDirectCare, Before: "yes", Answer: "no"})
 		}, "Check your change", "Check your change", []string{
-			"No, staff in other organisations cannot see Mrs Jane Example's record",
-			"After you confirm, staff in other organisations will not be able to see Mrs Jane Example's record.",
+			"NowYesAfter your changeNo",
+			"After you confirm, we will record that Mrs Jane Example does not want staff in other organisations to see their record.",
 			"Mrs Jane Example's carers, including you, follow it",
 			"Cancel and go back to Mrs Jane Example's choices",
 		}},
 		{"saved", func(p views.Page) templ.Component {
 			return views.ChoiceDone(p, views.ChoiceDoneView{Person: jane, Decision: decision, ViewerID: 9, Carer: p.Acting != nil})
 		}, "Your choice has been saved", "Mrs Jane Example's choice has been saved", []string{
-			"Mrs Jane Example's data will not be used for research.",
+			": Mrs Jane Example does not want their data to be used for research.",
 			"Telling the organisations that hold Mrs Jane Example's record",
 			"A later change, with all Mrs Jane Example's choices, has been sent to them since.",
 		}},
@@ -79,7 +81,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 			return views.ChoicesHistory(p, views.ChoicesHistoryView{Person: jane, Decisions: []store.ConsentDecision{decision}, ViewerID: 9, Carer: p.Acting != nil})
 		}, "History of your choices", "History of Mrs Jane Example's choices", []string{
 			"Every change to Mrs Jane Example's choices, newest first.",
-			"Research: no, Mrs Jane Example's data is not used",
+			"Research: no",
 			"Ann Example (daughter), acting for Mrs Jane Example",
 		}},
 	}
@@ -120,5 +122,74 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The choices page says, before any choice, what the choices change and what
+// they do not (the National Data Opt-out, with a link to it), and each
+// answer is the person's answer, not a promise of what organisations do:
+// research is never said to hide who the data is about, which the portal
+// cannot make true. A choice nobody has changed says so to its reader.
+func TestChoicesSayWhatTheyChange(t *testing.T) {
+	research := func(p views.Page) string {
+		d, _ := render(t, views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionResearch, Answer: "yes"}))
+		return strings.Join(strings.Fields(d.Find("main").Text()), " ")
+	}
+	for _, tt := range []struct {
+		name      string
+		receivers int
+		says      []string
+	}{
+		{"no organisation can receive choices", 0, []string{
+			"You can change these choices at any time. We keep them in My Care Record, and hide anything you keep out of sharing from carers you let use your record.",
+			"The organisations that hold your record cannot receive choices from us yet, so these choices do not change what they do.",
+		}},
+		{"some can", 1, []string{
+			"We also send your choices to the organisations that hold your record, where they can receive them.",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			choices := store.ConsentChoices{State: store.DefaultConsentState(), Receivers: tt.receivers, Origins: map[string]store.ChoiceOrigin{}}
+			d, _ := render(t, views.Choices(page("Your choices", "/choices", true), views.ChoicesView{Person: jane, Choices: choices, ViewerID: 9}))
+			main := strings.Join(strings.Fields(d.Find("main").Text()), " ")
+			says := append(tt.says,
+				"These choices do not change the National Data Opt-out. To choose whether your health data is used for research and planning across the NHS, use the National Data Opt-out on the NHS website.",
+				"Sharing with staff who care for youYes You have not changed this", // key and value, read one after the other
+				"ResearchYes You have not changed this",
+				"Mental healthShared You have not changed this")
+			for _, want := range says {
+				if !strings.Contains(main, want) {
+					t.Errorf("the choices page lacks %q: %s", want, main)
+				}
+			}
+			for _, never := range []string{"Standard setting", "nobody has changed this", "can see your record", "data can be used", "cannot tell the data"} {
+				if strings.Contains(main, never) {
+					t.Errorf("the choices page says %q: %s", never, main)
+				}
+			}
+			if a := d.Find(`main a[href="https://www.nhs.uk/your-nhs-data-matters/"]`); a.Length() != 1 || a.Text() != "National Data Opt-out on the NHS website" {
+				t.Errorf("no link to the National Data Opt-out: %d %q", a.Length(), a.Text())
+			}
+			// What the choices change comes before the first choice.
+			if first := d.Find("main p, main dl").First(); !strings.Contains(first.Text(), "You can change these choices at any time.") {
+				t.Errorf("the page starts with %q", first.Text())
+			}
+		})
+	}
+	main := research(page("", "/choices/research", true))
+	for _, want := range []string{"Do you want your data to be used for research?", "We pass this answer on to the organisations that hold your record, where they can receive it.",
+		"My Care Record itself does not give anyone data for research.", "This does not change the National Data Opt-out.", "Yes No"} {
+		if !strings.Contains(main, want) {
+			t.Errorf("the research question lacks %q: %s", want, main)
+		}
+	}
+	for _, never := range []string{"cannot tell the data", "taken out first", "data can be used"} {
+		if strings.Contains(main, never) {
+			t.Errorf("the research question says %q: %s", never, main)
+		}
+	}
+	d, _ := render(t, views.ChoiceCheck(page("Check your change", "/choices/research", true), views.CheckView{Person: jane, Question: store.QuestionResearch, Before: "yes", Answer: "no"}))
+	if main := strings.Join(strings.Fields(d.Find("main").Text()), " "); !strings.Contains(main, "After you confirm, we will record that you do not want your data to be used for research.") {
+		t.Errorf("the check page says: %s", main)
 	}
 }

@@ -272,8 +272,21 @@ func TestPasskeyPages(t *testing.T) {
 	if in.AttrOr("autocomplete", "") != "username webauthn" || d.Find(`label[for="passkey-username"]`).Length() != 1 {
 		t.Error("no labelled #passkey-username with autocomplete 'username webauthn'")
 	}
+	// The autofill box is a way to choose a passkey, after the button, and
+	// says so: not a field that reads as one to fill in ("Your passkey", "Optional").
+	label := strings.TrimSpace(d.Find(`label[for="passkey-username"]`).Text())
+	hint := d.Find("#passkey-username-hint").Text()
+	if label != "Or choose your passkey from a list" || !strings.Contains(hint, "You do not need to type anything") || strings.Contains(hint, "Optional") {
+		t.Errorf("autofill box labelled %q, hint %q", label, hint)
+	}
+	if d.Find(`#passkey-signin ~ .nhsuk-form-group #passkey-username`).Length() != 1 {
+		t.Error("the autofill box comes before the sign-in button")
+	}
 	if d.Find(`main a[href="/enrol"]`).Length() == 0 {
 		t.Error("sign-in page does not link to enrolment")
+	}
+	if a := d.Find(`main a[href="/carers/accept"]`); strings.TrimSpace(a.Text()) != "Enter your invitation code" {
+		t.Errorf("sign-in page does not lead to accepting an invitation: %q", a.Text())
 	}
 	d, _ = render(t, views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane))
 	if !strings.Contains(d.Find("main").Text(), "You are setting up My Care Record for Mrs Jane Example") {
@@ -282,6 +295,9 @@ func TestPasskeyPages(t *testing.T) {
 	d, _ = render(t, views.Start(page("My Care Record", "/", false)))
 	if d.Find(`main a[href="/signin"]`).Length() != 1 || d.Find(`main a[href="/enrol"]`).Length() != 1 {
 		t.Error("start page lacks its two ways in")
+	}
+	if a := d.Find(`main a[href="/carers/accept"]`); strings.TrimSpace(a.Text()) != "Enter your invitation code" || !strings.Contains(a.Parent().Text(), "Has someone asked you to help with their record?") {
+		t.Errorf("start page does not lead to accepting an invitation: %q", a.Parent().Text())
 	}
 	if d.Find(`script[src*="passkey"]`).Length() != 0 {
 		t.Error("passkey.js loaded where there is no passkey button")

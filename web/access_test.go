@@ -35,7 +35,7 @@ func hospitalAudit(t *testing.T, f *fixture) {
 	}
 }
 
-// accessRows is the access log table as the person reads it, one "who | what | from" a row.
+// accessRows is the access log table as the person reads it, one "who | what | device" a row.
 func accessRows(d *goquery.Document) []string {
 	var out []string
 	d.Find("#access-log tbody tr").Each(func(_ int, tr *goquery.Selection) {
@@ -92,7 +92,7 @@ func TestAccessLogPage(t *testing.T) {
 		// The fixture's invitation and its acceptance, logged by the store with the grant itself.
 		"Your carer John Smith (son) | Changed who can act for you: John Smith accepted the invitation | A web browser on an unknown device",
 		"You | Changed who can act for you: invited John Smith (son) | A web browser on an unknown device",
-		"Dr A Jones at Leeds Teaching Hospitals | Viewed a document in your record | Reported by Leeds Teaching Hospitals NHS Trust",
+		"Dr A Jones at Leeds Teaching Hospitals | Viewed a document in your record | Not known: reported by Leeds Teaching Hospitals NHS Trust",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -102,6 +102,12 @@ func TestAccessLogPage(t *testing.T) {
 		if strings.Contains(body, never) {
 			t.Errorf("the page shows %q", never)
 		}
+	}
+	// The last column is the kind of device, and says so (it was "From").
+	var heads []string
+	d.Find("#access-log thead th").Each(func(_ int, th *goquery.Selection) { heads = append(heads, th.Text()) })
+	if got, want := strings.Join(heads, " | "), "When | Who | What | Device"; got != want {
+		t.Errorf("columns %q, want %q", got, want)
 	}
 	if n := d.Find("h1").Length(); n != 1 || d.Find("h1").Text() != "Who has looked at your record" {
 		t.Errorf("h1 %q (%d)", d.Find("h1").Text(), n)
@@ -264,7 +270,7 @@ func TestNoPageWithoutItsLog(t *testing.T) {
 		{"the printout", "/record/print", "Metformin"},
 		{"the download", "/record/download", "Metformin"},
 		{"choices", "/choices", "research"},
-		{"the history of choices", "/choices/history", "Research: no, your data is not used"},
+		{"the history of choices", "/choices/history", "Research: no"},
 	}
 	for _, p := range pages {
 		resp := f.get(t, p.path, jane)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -382,4 +383,42 @@ func TestAccessibilityStatementIsPublic(t *testing.T) {
 			t.Errorf("%s: no footer link to the accessibility statement", page.path)
 		}
 	}
+}
+
+// TestANewPasskeyHasSignedIn: the passkey made when enrolling, or when a
+// carer accepts an invitation, signs its maker in there and then, so their
+// account page says it was used today, not that it has not been used yet.
+func TestANewPasskeyHasSignedIn(t *testing.T) {
+	lastUsed := func(t *testing.T, c *passkeyBrowser) string {
+		t.Helper()
+		rec := c.page("/account")
+		if rec.Code != http.StatusOK {
+			t.Fatalf("account page: %d", rec.Code)
+		}
+		d := docOf(t, rec.Body.String())
+		if n := d.Find(".mcr-passkey").Length(); n != 1 {
+			t.Fatalf("%d passkeys listed, want 1", n)
+		}
+		row := d.Find(`.mcr-passkey .nhsuk-summary-list__row:contains("Last used") .nhsuk-summary-list__value`)
+		return strings.TrimSpace(row.Text())
+	}
+	today := time.Now().Local().Format("2 January 2006")
+	t.Run("enrolling", func(t *testing.T) {
+		f := newFixture(t)
+		_, c := f.enrolWithKey(t, f.jane)
+		if got := lastUsed(t, c); got != today {
+			t.Errorf("last used %q, want %q", got, today)
+		}
+	})
+	t.Run("accepting an invitation", func(t *testing.T) {
+		f := newFixture(t)
+		f.signIn(t, f.jane) // Jane's account, to invite from
+		b := holdingInvitation(t, f)
+		opts := b.must(b.json("/carers/accept/passkey/begin", nil), http.StatusOK, "accept begin")
+		k := newSoftKey(t, "http://localhost:8080", "localhost")
+		b.must(b.json("/carers/accept/passkey/finish", keyCreate(t, k, opts)), http.StatusOK, "accept finish")
+		if got := lastUsed(t, b); got != today {
+			t.Errorf("last used %q, want %q", got, today)
+		}
+	})
 }

@@ -413,5 +413,16 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 	if s.cfg.Sync != nil {
 		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
 	}
-	return s.signIn(c, sess, acct.ID, cred.ID)
+	return s.signInWithNew(c, sess, acct.ID, cred)
+}
+
+// signInWithNew signs in with a passkey just created. Creating it took the
+// person's fingerprint, face or screen lock, and the session it starts is
+// signed in with it, so it is recorded as used now: their account page
+// must not say it has not been used to sign in.
+func (s *Server) signInWithNew(c echo.Context, sess *requestSession, accountID int64, cred *webauthn.Credential) error {
+	if err := s.db.PasskeyUsed(c.Request().Context(), cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
+		return err
+	}
+	return s.signIn(c, sess, accountID, cred.ID)
 }

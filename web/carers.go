@@ -88,16 +88,46 @@ func (s *Server) carersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.Carers(s.page(c, "People who can act for you"), grants, carersDone(c.QueryParam("done"))))
+	return s.render(c, http.StatusOK, views.Carers(s.page(c, "People who can act for you"), grants, carersDone(c.QueryParam("done"), doneGrant(c, grants))))
 }
 
-func carersDone(done string) string {
+// doneGrant is the grant the confirmation after a change is about (its id
+// in "grant" of the address), among the page's own, or none: only a grant
+// the page lists is named.
+func doneGrant(c echo.Context, grants []store.Grant) *store.Grant {
+	id, err := strconv.ParseInt(c.QueryParam("grant"), 10, 64)
+	if err != nil {
+		return nil
+	}
+	for i := range grants {
+		if grants[i].ID == id {
+			return &grants[i]
+		}
+	}
+	return nil
+}
+
+// carersDone is the confirmation after a change to a grant, naming the
+// carer (to the person) or the person (to the carer) when g is known.
+func carersDone(done string, g *store.Grant) string {
 	switch done {
 	case "changed":
+		if g != nil {
+			return "You have changed " + g.CarerName + "'s access. It applies from their next click."
+		}
 		return "You have changed their access. It applies from their next click."
 	case "revoked":
+		switch {
+		case g != nil && g.AcceptedAt.IsZero():
+			return "You have cancelled the invitation to " + g.CarerName + ". The code you gave them no longer works."
+		case g != nil:
+			return "You have stopped " + g.CarerName + "'s access. They can no longer see your record."
+		}
 		return "You have stopped their access. They can no longer see your record."
 	case "gave-up":
+		if g != nil {
+			return "You have given up your access to " + g.Person.Name() + "'s record. You can no longer see it."
+		}
 		return "You have given up your access. You can no longer see their record."
 	case "sent-before":
 		return "You have already made this invitation, so we have not made another. Its code was shown once. If you did not keep it, stop this invitation and make a new one."
@@ -279,7 +309,7 @@ func (s *Server) grantChange(c echo.Context) error {
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))
 		switch store.ErrorCode(err) {
 		case "":
-			return c.Redirect(http.StatusSeeOther, "/carers?done=changed")
+			return c.Redirect(http.StatusSeeOther, "/carers?done=changed&grant="+strconv.FormatInt(g.ID, 10))
 		case store.EINVALID:
 			f.Errors = append(f.Errors, termsError(err))
 		default:
@@ -315,7 +345,7 @@ func (s *Server) revokeSubmit(c echo.Context) error {
 		s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("stopped %s's access", g.CarerName) })); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/carers?done=revoked")
+	return c.Redirect(http.StatusSeeOther, "/carers?done=revoked&grant="+strconv.FormatInt(g.ID, 10))
 }
 
 // caringPage lists the people the account helps, with what happened to each grant.
@@ -333,7 +363,7 @@ func (s *Server) caringPage(c echo.Context) error {
 		}
 		list = append(list, views.GrantView{Grant: g, Events: ev})
 	}
-	return s.render(c, http.StatusOK, views.Caring(s.page(c, "People you help"), list, carersDone(c.QueryParam("done"))))
+	return s.render(c, http.StatusOK, views.Caring(s.page(c, "People you help"), list, carersDone(c.QueryParam("done"), doneGrant(c, grants))))
 }
 
 // carerGrant is the grant named in the address, only if the account holds
@@ -375,7 +405,7 @@ func (s *Server) giveUpSubmit(c echo.Context) error {
 		s.grantLog(c, func(g store.Grant) string { return g.CarerName + " gave up their access" })); err != nil {
 		return err
 	}
-	return c.Redirect(http.StatusSeeOther, "/caring?done=gave-up")
+	return c.Redirect(http.StatusSeeOther, "/caring?done=gave-up&grant="+strconv.FormatInt(g.ID, 10))
 }
 
 // acceptPage asks for the invitation code (filled in from the link) and the inviter's date of birth.
@@ -499,5 +529,5 @@ func (s *Server) acceptPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.signIn(c, sess, acct.ID, cred.ID)
+	return s.signInWithNew(c, sess, acct.ID, cred)
 }

@@ -403,6 +403,9 @@ func TestChangeAndRevokePages(t *testing.T) {
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("change: %d %s", rec.Code, rec.Body.String())
 	}
+	if got := doc(t, f.get(t, rec.Header().Get("Location"), janeCookie)).Find("#done-message").Text(); got != "You have changed John's access. It applies from their next click." {
+		t.Errorf("after changing, the banner says %q", got)
+	}
 	if got := f.get(t, "/record/conditions", john.cookie).StatusCode; got != 200 {
 		t.Errorf("after change: %d", got)
 	}
@@ -421,6 +424,20 @@ func TestChangeAndRevokePages(t *testing.T) {
 	rec = f.post(t, path+"/revoke", janeCookie, url.Values{"csrf": {csrf}})
 	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("revoke: %d", rec.Code)
+	}
+	// The page it goes back to names whose access stopped, and that card
+	// says when it ended and what they could do, not when it would have.
+	list := doc(t, f.get(t, rec.Header().Get("Location"), janeCookie))
+	if got := strings.TrimSpace(list.Find(".nhsuk-notification-banner--success #done-message").Text()); got != "You have stopped John's access. They can no longer see your record." {
+		t.Errorf("after stopping, the banner says %q", got)
+	}
+	card := strings.Join(strings.Fields(list.Find(".nhsuk-card").Text()), " ")
+	if !strings.Contains(card, "Could see and doMedicines") || !strings.Contains(card, "Access ended") || strings.Contains(card, "Access ends") || strings.Contains(card, "Can see and do") {
+		t.Errorf("the stopped access's card: %s", card)
+	}
+	// Someone else's grant in the address is not named.
+	if got := doc(t, f.get(t, "/carers?done=revoked&grant=999", janeCookie)).Find("#done-message").Text(); got != "You have stopped their access. They can no longer see your record." {
+		t.Errorf("a grant not Jane's named in the banner: %q", got)
 	}
 	d := doc(t, f.get(t, path, janeCookie))
 	if !strings.Contains(d.Find("main").Text(), "Stopped John's access") || d.Find("form[action='"+path+"']").Length() != 0 {

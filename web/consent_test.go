@@ -57,7 +57,7 @@ func TestChoicesPages(t *testing.T) {
 		if n := d.Find(".nhsuk-summary-list__actions a").Length(); n != 6 {
 			t.Errorf("%d Change links, want 6 (three uses, three kinds of information)", n)
 		}
-		if got := d.Find("main").Text(); !strings.Contains(got, "Standard setting: nobody has changed this") {
+		if got := d.Find("main").Text(); !strings.Contains(got, "You have not changed this") {
 			t.Errorf("summary does not say where the choices came from: %q", got)
 		}
 	})
@@ -120,18 +120,18 @@ func TestChoicesPages(t *testing.T) {
 		}
 		d = doc(t, f.get(t, rec.Header().Get("Location"), jane))
 		panel := d.Find(".nhsuk-panel").Text()
-		if !strings.Contains(panel, "Your choice has been saved") || !strings.Contains(panel, "your data will not be used for research") || !strings.Contains(panel, "From ") {
+		if !strings.Contains(panel, "Your choice has been saved") || !strings.Contains(panel, "you do not want your data to be used for research") || !strings.Contains(panel, "From ") {
 			t.Errorf("panel %q", panel)
 		}
 		d = doc(t, f.get(t, "/choices/history", jane))
 		hist := d.Find("main").Text()
-		for _, want := range []string{"Research: no, your data is not used", "You", "kept in My Care Record"} {
+		for _, want := range []string{"Research: no", "You", "kept in My Care Record"} {
 			if !strings.Contains(hist, want) {
 				t.Errorf("history lacks %q: %q", want, hist)
 			}
 		}
 		d = doc(t, f.get(t, "/choices", jane))
-		if got := d.Find("main").Text(); !strings.Contains(got, "No, your data is not used") || !strings.Contains(got, "Set by you on") {
+		if got := d.Find("main").Text(); !strings.Contains(got, "ResearchNo Set by you on") {
 			t.Errorf("summary after the change: %q", got)
 		}
 		// The change is on the access log.
@@ -543,9 +543,9 @@ func TestChoicesTitlesNameWhoseChoices(t *testing.T) {
 		answer  string   // a change to research: Jane's, then John's back again
 		h1s     []string // list, question, check, saved, history
 	}{
-		{"Jane", jane, csrfOf(t, f, jane), "self", "no", []string{"Your choices", "Can your data be used for research?", "Check your change",
+		{"Jane", jane, csrfOf(t, f, jane), "self", "no", []string{"Your choices", "Do you want your data to be used for research?", "Check your change",
 			"Your choice has been saved", "History of your choices"}},
-		{"John, for Jane", john.cookie, sessionCSRF(t, f, john.id), forJane, "yes", []string{"Jane Example's choices", "Can Jane Example's data be used for research?",
+		{"John, for Jane", john.cookie, sessionCSRF(t, f, john.id), forJane, "yes", []string{"Jane Example's choices", "Does Jane Example want their data to be used for research?",
 			"Check your change", "Jane Example's choice has been saved", "History of Jane Example's choices"}},
 	} {
 		t.Run(tt.who, func(t *testing.T) {

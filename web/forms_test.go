@@ -47,6 +47,9 @@ var badInputs = []struct{ name, value string }{
 
 var idPattern = regexp.MustCompile(`/[0-9]+`)
 
+// grantParam is the grant a confirmation names, in the address it is shown at ("/carers?done=revoked&grant=3").
+var grantParam = regexp.MustCompile(`grant=[0-9]+`)
+
 // pageForm is one form found on a page.
 type pageForm struct {
 	page, method, action string
@@ -229,12 +232,12 @@ var badAnswers = func() []badAnswer {
 		// last passkey goes as the page confirmed it.
 		{action: re("/account/passkeys/N/remove"), field: "for", want: formAccepted, to: "/account/removed", alters: true},
 		// A person's own carers are always their own record's: "for" is not read.
-		{action: re("/carers/N"), field: "for", want: formAccepted, to: "/carers?done=changed", alters: true},
+		{action: re("/carers/N"), field: "for", want: formAccepted, to: "/carers?done=changed&grant=N", alters: true},
 		// An end other than "never" or "date" is the form's default, "In 12 months".
-		{action: re("/carers/N"), field: "ends", want: formAccepted, to: "/carers?done=changed", alters: true},
-		{action: re("/carers/N"), field: "ends-(day|month|year)", inputs: blank, want: formAccepted, to: "/carers?done=changed", alters: true},
-		{action: re("/carers/N/revoke"), field: "for", want: formAccepted, to: "/carers?done=revoked", alters: true},
-		{action: re("/caring/N/give-up"), field: "for", want: formAccepted, to: "/caring?done=gave-up", alters: true},
+		{action: re("/carers/N"), field: "ends", want: formAccepted, to: "/carers?done=changed&grant=N", alters: true},
+		{action: re("/carers/N"), field: "ends-(day|month|year)", inputs: blank, want: formAccepted, to: "/carers?done=changed&grant=N", alters: true},
+		{action: re("/carers/N/revoke"), field: "for", want: formAccepted, to: "/carers?done=revoked&grant=N", alters: true},
+		{action: re("/caring/N/give-up"), field: "for", want: formAccepted, to: "/caring?done=gave-up&grant=N", alters: true},
 		// A choice is made only for the record its form was made for, and only
 		// about an entry the record holds.
 		{action: re("/choices/.*"), field: "for", want: formOtherRecord},
@@ -379,7 +382,7 @@ func checkAnswer(rec *httptest.ResponseRecorder, want badAnswer) string {
 		if rec.Code >= 400 {
 			return got
 		}
-		if to := idPattern.ReplaceAllString(rec.Header().Get("Location"), "/N"); want.to != "" && to != want.to {
+		if to := grantParam.ReplaceAllString(idPattern.ReplaceAllString(rec.Header().Get("Location"), "/N"), "grant=N"); want.to != "" && to != want.to {
 			return fmt.Sprintf("%s to %q, not %q", got, to, want.to)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/views"
 )
 
 // Keys for values middleware leaves on the request.
@@ -18,7 +19,15 @@ const (
 	ctxSession = "session"
 	ctxAccount = "account"
 	ctxLogging = "logging" // chan error: the access log entry logView is writing (web/record.go)
+	// ctxSignedOut: the request's cookie is for a signed-in session that has
+	// ended (timed out, or signed out elsewhere), so a form it sends is
+	// answered by the "You have been signed out" page (csrf).
+	ctxSignedOut = "signed-out"
 )
+
+// cookieSignedIn is the cookie value that says its session was signed in,
+// which the session itself, once ended, can no longer say.
+const cookieSignedIn = "in"
 
 const cookieName = "mcr_session"
 
@@ -77,6 +86,9 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		sess, err := s.db.Session(c.Request().Context(), id, s.cfg.SessionPolicy)
 		if store.ErrorCode(err) == store.ENOTFOUND {
+			if in, _ := cookie.Values[cookieSignedIn].(bool); in {
+				c.Set(ctxSignedOut, true)
+			}
 			return next(c)
 		}
 		if err != nil {
@@ -111,6 +123,7 @@ func (s *Server) ensureSession(c echo.Context) (*requestSession, error) {
 func (s *Server) useSession(c echo.Context, id string, sess store.Session) (*requestSession, error) {
 	cookie, _ := s.cookies.New(c.Request(), cookieName)
 	cookie.Values["id"] = id
+	cookie.Values[cookieSignedIn] = sess.AccountID != 0
 	if err := s.cookies.Save(c.Request(), c.Response(), cookie); err != nil {
 		return nil, err
 	}
@@ -151,11 +164,26 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		if token == "" {
 			token = c.FormValue("csrf")
 		}
+		if sess == nil && c.Get(ctxSignedOut) == true {
+			return s.signedOutByTimeout(c)
+		}
 		if sess == nil || token == "" || subtle.ConstantTimeCompare([]byte(token), []byte(sess.CSRFToken)) != 1 {
 			return echo.NewHTTPError(http.StatusForbidden, "Your session may have timed out. Go back, reload the page and try again.")
 		}
 		return next(c)
 	}
+}
+
+// signedOutByTimeout answers a form sent from a signed-in session that has
+// since ended (NHS pattern for a session that timed out): nothing was
+// saved, and the way on is to sign in again. 403, as portal.js expects of a
+// session that has ended; the passkey pages' script reads the JSON.
+func (s *Server) signedOutByTimeout(c echo.Context) error {
+	s.clearSessionCookie(c)
+	if wantsJSON(c) {
+		return c.JSON(http.StatusForbidden, map[string]string{"error": "For your security, we signed you out. Sign in again."})
+	}
+	return s.render(c, http.StatusForbidden, views.SignedOutByTimeout(s.page(c, views.SignedOutByTimeoutTitle)))
 }
 
 // requireSignIn sends anyone not signed in to the sign-in page.

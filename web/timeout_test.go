@@ -108,3 +108,54 @@ func TestNoScriptNoticeNearTheLongestSession(t *testing.T) {
 		})
 	}
 }
+
+// A form sent after its signed-in session has timed out is answered by "You
+// have been signed out", which says nothing was saved and offers "Sign in
+// again"; nothing is changed, and the dead session's cookie is cleared. A
+// form from a session never signed in keeps the CSRF refusal's words, since
+// nobody was signed out.
+func TestAFormSentAfterTheSessionTimedOut(t *testing.T) {
+	idle := store.DefaultSessionPolicy().Idle
+	t.Run("signed in", func(t *testing.T) {
+		f := newFixture(t)
+		now := time.Now()
+		f.db.SetClock(func() time.Time { return now })
+		_, c := f.enrolWithKey(t, f.jane)
+		c.must(c.page("/choices/research"), http.StatusOK, "research question")
+		now = now.Add(idle + time.Minute)
+		rec := c.form("/choices/research", url.Values{"for": {"self"}, "answer": {"no"}})
+		if rec.Code != http.StatusForbidden {
+			t.Fatalf("status %d, want 403", rec.Code)
+		}
+		d := docOf(t, rec.Body.String())
+		main := strings.Join(strings.Fields(d.Find("main").Text()), " ")
+		if h1 := d.Find("h1").Text(); h1 != "You have been signed out" || d.Find("head title").Text() != "You have been signed out – My Care Record" {
+			t.Errorf("h1 %q, title %q", h1, d.Find("head title").Text())
+		}
+		if !strings.Contains(main, "For your security, we signed you out. What you entered was not saved.") || strings.Contains(main, "reload the page") {
+			t.Errorf("page says: %s", main)
+		}
+		if a := d.Find(`main a[href="/signin"]`); strings.TrimSpace(a.Text()) != "Sign in again" || !a.HasClass("nhsuk-button") {
+			t.Errorf("no \"Sign in again\" button: %q", a.Text())
+		}
+		if c.cookie != nil {
+			t.Error("the ended session's cookie is kept")
+		}
+		ch, err := f.db.ConsentChoices(t.Context(), f.jane.ID)
+		if err != nil || ch.State.Answer(store.QuestionResearch) != "yes" {
+			t.Errorf("the form changed a choice after sign-out: %v, %v", ch.State, err)
+		}
+	})
+	t.Run("never signed in", func(t *testing.T) {
+		f := newFixture(t)
+		now := time.Now()
+		f.db.SetClock(func() time.Time { return now })
+		c := newPasskeyBrowser(t, f.handler)
+		c.must(c.page("/enrol"), http.StatusOK, "enrol page")
+		now = now.Add(idle + time.Hour)
+		rec := c.form("/enrol", url.Values{"code": {"ABCD-EFGH-JKMN"}, "day": {"1"}, "month": {"2"}, "year": {"1950"}})
+		if got := csrfRefusal(t, rec); got != csrfTokenRefusal {
+			t.Errorf("refusal %q (status %d), want %q", got, rec.Code, csrfTokenRefusal)
+		}
+	})
+}
