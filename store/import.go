@@ -156,6 +156,9 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 		return out, err
 	}
 	defer im.close()
+	if err := settleSetAside(ctx, tx, im.now, im.sourceID, res); err != nil {
+		return out, err
+	}
 	patients := patientsByURL(res)
 	// Patients first, so persons exist before anything about them.
 	for pass := 0; pass < 2; pass++ {
@@ -190,6 +193,29 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE sources SET last_import_at = ? WHERE id = ?`, im.now, im.sourceID)
 	return out, err
+}
+
+// settleSetAside marks done what was set aside before of the resources given
+// (a new version of each is here, or it was deleted upstream), whatever the
+// import, sync page or bulk load: a new version that cannot be stored either
+// is set aside again, with its own reason. A source with nothing set aside,
+// as in most loads, costs one look.
+func settleSetAside(ctx context.Context, tx *sql.Tx, now string, sourceID int64, res []fhir.Prepared) error {
+	var open bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rejected_resources WHERE source_id = ? AND resolved_at = '')`, sourceID).Scan(&open); err != nil || !open {
+		return err
+	}
+	settle, err := tx.PrepareContext(ctx, `UPDATE rejected_resources SET resolved_at = ? WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = ''`)
+	if err != nil {
+		return err
+	}
+	defer settle.Close()
+	for _, p := range res {
+		if _, err := settle.ExecContext(ctx, now, sourceID, p.Type, p.ID); err != nil {
+			return fmt.Errorf("settle what was set aside: %w", err)
+		}
+	}
+	return nil
 }
 
 // deleteItemsSQL removes a resource's record items, saying which facts they

@@ -105,6 +105,21 @@ func TestPatientWithAnotherNHSNumberIsSetAside(t *testing.T) {
 	if n := openRejected(t, path); n != 0 {
 		t.Errorf("%d resources left aside once the Patient is right again; want none", n)
 	}
+	// A bulk load settles a hold as a sync page does.
+	page(patientWith("1", "9434765927", "Jones", "1990-05-05"))
+	if res, err := db.ImportBulk(ctx, store.ImportOptions{Source: "gp"}, "bulk", store.PrepareAll(parsed(t, weight("w3", "1", "82")))); err != nil || res.Rejected != 1 {
+		t.Errorf("a bulk load about the Patient set aside: %+v, %v; want it set aside too", res, err)
+	}
+	if res, err := db.ImportBulk(ctx, store.ImportOptions{Source: "gp"}, "bulk",
+		store.PrepareAll(parsed(t, patientWith("1", "9434765919", "Smith-Jones", "1950-01-01"), weight("w3", "1", "82")))); err != nil || res.Rejected != 0 || res.Added != 1 {
+		t.Errorf("a bulk load with the Patient's number held again: %+v, %v; want the Observation stored", res, err)
+	}
+	if err := db.FinishBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := openRejected(t, path); n != 0 {
+		t.Errorf("%d resources left aside once a bulk load brought the Patient right again; want none", n)
+	}
 
 	// An NHS number where none was held is added.
 	page(patientWith("2", "", "Brown", "1960-02-02"))

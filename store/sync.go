@@ -394,13 +394,14 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		// Whatever was kept aside before is settled by a new version; if that one
-		// cannot be read either, the import keeps it aside again.
-		for _, r := range append(append([]fhir.Resource(nil), u.Resources...), u.Deleted...) {
-			if _, err := tx.ExecContext(ctx, `UPDATE rejected_resources SET resolved_at = ? WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = ''`,
-				now, sourceID, r.Type, r.ID); err != nil {
-				return err
-			}
+		// What was kept aside of a resource deleted upstream is settled; the
+		// import settles what it stores a new version of (settleSetAside).
+		deleted := make([]fhir.Prepared, len(u.Deleted))
+		for i, r := range u.Deleted {
+			deleted[i] = fhir.Prepared{Resource: r}
+		}
+		if err := settleSetAside(ctx, tx, now, sourceID, deleted); err != nil {
+			return err
 		}
 		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, SourceID: u.SourceID, OrgName: u.OrgName, LinkSystems: u.LinkSystems, IndexNames: u.IndexNames}, u.Origin, prepared, u.Bulk)
 		if err != nil {

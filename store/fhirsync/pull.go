@@ -714,6 +714,14 @@ func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source,
 			return err
 		}
 		sum.add(res)
+		if res.Rejected > 0 {
+			// Read, but set aside again by the import (a Patient whose NHS number
+			// is not the one held, or what is about it): it waits its turn too,
+			// rather than being read again on every sync.
+			if err := p.DB.RejectedRetried(ctx, src.ID, personID, r.Type, r.ID); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

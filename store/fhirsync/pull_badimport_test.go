@@ -65,6 +65,15 @@ func TestPullSetsAsideAPatientWithAnotherNHSNumber(t *testing.T) {
 	if sum.Rejected != 1 || len(sum.SetAside) != 1 || !strings.HasPrefix(sum.SetAside[0], want) {
 		t.Errorf("sync: %+v; want the Patient set aside: %q", sum, want)
 	}
+	// Set aside again, it waits its turn, as anything set aside does: the next
+	// sync does not read it again.
+	again, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Rejected != 0 {
+		t.Errorf("the next sync set aside %d again (%v); want the Patient left to wait its turn", again.Rejected, again.SetAside)
+	}
 	got, err := db.Person(ctx, person.ID)
 	if err != nil {
 		t.Fatal(err)
