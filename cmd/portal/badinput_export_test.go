@@ -67,6 +67,14 @@ func TestExportOutIsNotTheDatabase(t *testing.T) {
 			}
 		})
 	}
+	// A --db that is a link to the file: SQLite's files are beside the file.
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(db, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "export", "--db", link, "--person", "1", "--out", db+"-wal"); err == nil || !strings.Contains(err.Error(), "keeps beside it (portal.db-wal)") {
+		t.Errorf("--out the WAL of the file a linked --db names: %v; want it refused", err)
+	}
 	for _, side := range []string{"-wal", "-shm", "-journal", "-reserve", "-access-spool", "-access-spool.damaged"} {
 		if b, err := os.ReadFile(db + side); err == nil && bytes.HasPrefix(b, []byte(`{"resourceType"`)) {
 			t.Errorf("the export was written to %s", side)

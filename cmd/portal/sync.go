@@ -149,6 +149,9 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
+		if err := fhirsync.CheckSecretFiles(src); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
 		if src, err = db.AddSource(ctx, src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
@@ -848,7 +851,16 @@ func checkOutNotDB(out, db, spoolDir string) error {
 	if spoolDir != "" {
 		spools = append(spools, store.SpoolPath(db, spoolDir))
 	}
-	side := []string{db + "-wal", db + "-shm", db + "-journal", db + "-reserve", db + "-reserve.new"}
+	// SQLite keeps its files beside the database file itself, wherever a
+	// symbolic link named by --db points.
+	real := db
+	if r, err := filepath.EvalSymlinks(db); err == nil {
+		real = r
+	}
+	var side []string
+	for _, d := range []string{db, real} {
+		side = append(side, d+"-wal", d+"-shm", d+"-journal", d+"-reserve", d+"-reserve.new")
+	}
 	for _, s := range spools {
 		side = append(side, s, store.DamagedSpoolPath(s))
 	}
