@@ -568,7 +568,7 @@ func TestAuthForRefuses(t *testing.T) {
 		{"a token file that is a folder", bearer(dir), "bearer token: cannot read the file --token-file names: is a directory"},
 		{"a key file", smart("https://gp.example/fhir", "https://gp.example/token", key), ""},
 		{"a key file not there", smart("https://gp.example/fhir", "https://gp.example/token", missing), "private key: cannot read the file --key-file names: no such file or directory"},
-		{"a key file others may read", smart("https://gp.example/fhir", "https://gp.example/token", openKey), "private key: the file --key-file names can be read by every user of this machine (mode 0604): chmod 600 it, so that only its owner can (or 640, for its group too)"},
+		{"a key file others may read", smart("https://gp.example/fhir", "https://gp.example/token", openKey), "private key: the file --key-file names can be read by every user of this machine (mode 0604): chmod 600 it, so that only its owner can (or 640, for its group too; for a Kubernetes secret, a defaultMode of 0400)"},
 		{"http for an https source", smart("https://gp.example/fhir", "http://gp.example/token", key), httpsOnly},
 		{"http elsewhere for a local source", smart("http://localhost:8080/fhir", "http://auth.example/token", key), httpsOnly},
 		{"http on this machine for a source elsewhere", smart("http://gp.example/fhir", "http://127.0.0.1:9/token", key), httpsOnly},
@@ -576,7 +576,11 @@ func TestAuthForRefuses(t *testing.T) {
 		{"https for a local source", smart("http://localhost:8080/fhir", "https://auth.example/token", key), ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			// As portal source add checks: the credentials, then the files' modes.
 			_, err := AuthFor(tt.src, func(string) string { return "" })
+			if err == nil {
+				err = CheckSecretFiles(tt.src)
+			}
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("refused: %v", err)
@@ -587,5 +591,9 @@ func TestAuthForRefuses(t *testing.T) {
 				t.Errorf("the refusal repeats the name given: %v", err)
 			}
 		})
+	}
+	// A sync is not stopped by a file's mode: a mount may widen it later.
+	if _, err := AuthFor(smart("https://gp.example/fhir", "https://gp.example/token", openKey), func(string) string { return "" }); err != nil {
+		t.Errorf("a sync with a key file others may read: %v; want it to go on", err)
 	}
 }

@@ -3,7 +3,6 @@ package fhirsync
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/netip"
 	"net/url"
@@ -81,27 +80,37 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 
 // readPrivate reads a file of secrets (a bearer token, a private key) that
 // flag names. Its errors name the flag, never the file: the name given may
-// be the secret itself, given in its place. A file every user of the machine
-// may read is refused, as its secret is theirs too; one its group may read
-// is taken, as the store's own files are (a service account's group).
+// be the secret itself, given in its place.
 func readPrivate(file, flag string) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
-	}
-	if mode := st.Mode().Perm(); mode&0o007 != 0 && st.Mode().IsRegular() {
-		return nil, fmt.Errorf("the file %s names can be read by every user of this machine (mode %04o): chmod 600 it, so that only its owner can (or 640, for its group too)", flag, mode)
-	}
-	b, err := io.ReadAll(f)
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
 	}
 	return b, nil
+}
+
+// CheckSecretFiles refuses a source whose token or key file every user of
+// the machine may read, as its secret is theirs too; one its group may read
+// is taken, as the store's own files are (a service account's group).
+// portal source add checks it, where the operator can put it right; a sync
+// does not, so a mount that widens a file later (a Kubernetes secret's
+// default 0644) never stops a source that was working.
+func CheckSecretFiles(src store.Source) error {
+	for _, f := range []struct{ flag, what string }{{"token-file", "bearer token"}, {"key-file", "private key"}} {
+		file := src.AuthConfig[f.flag]
+		if file == "" {
+			continue
+		}
+		st, err := os.Stat(file)
+		if err != nil {
+			return fmt.Errorf("%s: cannot read the file --%s names: %w", f.what, f.flag, pathless(err))
+		}
+		if mode := st.Mode().Perm(); mode&0o004 != 0 && st.Mode().IsRegular() {
+			return fmt.Errorf("%s: the file --%s names can be read by every user of this machine (mode %04o): chmod 600 it, so that only its owner can (or 640, for its group too; for a Kubernetes secret, a defaultMode of 0400)",
+				f.what, f.flag, mode)
+		}
+	}
+	return nil
 }
 
 // pathless is a file system error's reason without the path it names.
