@@ -686,6 +686,9 @@ var (
 	}
 )
 
+// RateUnit is rateUnit, for the pages that show a result's value in words.
+func RateUnit(system, code, name string) string { return rateUnit(system, code, name) }
+
 // rateUnit is what a test's results "per minute" count: "beats per minute"
 // for a heart rate or pulse, "breaths per minute" for a breathing
 // (respiratory) rate, or "" when the test is neither, by its code or else

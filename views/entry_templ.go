@@ -115,7 +115,7 @@ func RecordEntry(p Page, person store.Person, e store.Entry) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if e.Item.Value != "" {
-				templ_7745c5c3_Err = summaryRow(valueHeading(e.Item.Section), readableValue(e.Item.Value)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = summaryRow(valueHeading(e.Item.Section), itemValue(e.Item)).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -159,19 +159,54 @@ func readableValue(v string) string {
 		case core == "":
 		case known && u != core:
 			w = u + w[len(core):]
-		case strings.HasPrefix(core, "{") && strings.HasSuffix(core, "}"):
-			// What was counted ("{score}"), which the number says already.
-			if len(out) > 0 && w != core {
+		case !afterNumber(out):
+			// Words, not a measurement: "reduced by %", "1 {tbl}" in a dose's text.
+		case countedOnly[strings.ToLower(core)]:
+			// What was counted ("8 {score}"), which the number says already.
+			// Others ("1 {tbl}" in a dose) say what the number counts: kept.
+			if w != core {
 				out[len(out)-1] += w[len(core):]
 			}
 			continue
-		case core == "%" && len(out) > 0:
+		case core == "%":
 			out[len(out)-1] += w
 			continue
 		}
 		out = append(out, w)
 	}
 	return strings.Join(out, " ")
+}
+
+// countedOnly are the UCUM annotations that stand alone as a unit and say
+// nothing a person needs: the number is the score, ratio, index or count.
+var countedOnly = map[string]bool{"{score}": true, "{ratio}": true, "{index}": true, "{count}": true}
+
+// afterNumber reports whether the last word of words is a number, as a
+// measurement's is before its unit ("8", "7.2", "<5").
+func afterNumber(words []string) bool {
+	if len(words) == 0 {
+		return false
+	}
+	w := strings.TrimLeft(words[len(words)-1], "<>=≤≥~-+")
+	if w == "" {
+		return false
+	}
+	_, err := strconv.ParseFloat(w, 64)
+	return err == nil
+}
+
+// itemValue is an item's value as readableValue writes it, a rate saying
+// what it counts as the results pages do: a heart rate's "72 per minute" is
+// "72 beats per minute", a breathing rate's "breaths per minute".
+func itemValue(it store.RecordItem) string {
+	v := readableValue(it.Value)
+	if it.Section != fhir.SectionResults {
+		return v
+	}
+	if rate := store.RateUnit(it.CodeSystem, it.Code, it.Display); rate != "" {
+		v = strings.ReplaceAll(v, " per minute", " "+rate)
+	}
+	return v
 }
 
 // itemStatus is an item's status in the record's lists: a medicine

@@ -233,10 +233,31 @@ func TestReadableValue(t *testing.T) {
 		{"Total: 8 {score}; anxiety: 3 {score}", "Total: 8; anxiety: 3"},
 		{"98 %", "98%"},
 		{"98 %.", "98%."},
+		{"Reduced by % each week", "Reduced by % each week"},
+		{"1 {tbl} twice daily", "1 {tbl} twice daily"},
+		{"Score {score} recorded", "Score {score} recorded"},
+		{"<5 %", "<5%"},
 		{"", ""},
 	} {
 		if got := readableValue(tt.in); got != tt.want {
 			t.Errorf("readableValue(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestItemValueSaysWhatARateCounts(t *testing.T) {
+	for _, tt := range []struct {
+		it   store.RecordItem
+		want string
+	}{
+		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "8867-4", Display: "Heart rate", Value: "72 /min"}, "72 beats per minute"},
+		{store.RecordItem{Section: fhir.SectionResults, CodeSystem: "http://loinc.org", Code: "9279-1", Display: "Respiratory rate", Value: "17 /min"}, "17 breaths per minute"},
+		{store.RecordItem{Section: fhir.SectionResults, Display: "Pulse rate", Value: "64 /min"}, "64 beats per minute"},
+		{store.RecordItem{Section: fhir.SectionResults, Display: "Infusion rate", Value: "5 /min"}, "5 per minute"},
+		{store.RecordItem{Section: fhir.SectionMedicines, Display: "Heart rate tablets", Value: "1 per minute"}, "1 per minute"},
+	} {
+		if got := itemValue(tt.it); got != tt.want {
+			t.Errorf("itemValue(%s %q) = %q, want %q", tt.it.Display, tt.it.Value, got, tt.want)
 		}
 	}
 }
