@@ -8,61 +8,21 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mycarerecord/portal/e2e/upstream"
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhirsync"
 	"github.com/mycarerecord/portal/web"
 )
 
-// stalledFHIR is a FHIR server that takes every request and answers none
-// until the client gives up or the test ends, as an upstream that has
-// stalled does. It notes the identifier each Patient search asked for.
-type stalledFHIR struct {
-	URL   string
-	mu    sync.Mutex
-	asked []string
-}
-
-func startStalledFHIR(t *testing.T) *stalledFHIR {
-	t.Helper()
-	s := &stalledFHIR{}
-	quit := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.asked = append(s.asked, r.URL.Query().Get("identifier"))
-		s.mu.Unlock()
-		select {
-		case <-r.Context().Done():
-		case <-quit:
-		}
-	}))
-	t.Cleanup(func() { close(quit); srv.Close() })
-	s.URL = srv.URL + "/fhir"
-	return s
-}
-
-// askedAbout says whether a request asked about the NHS number.
-func (s *stalledFHIR) askedAbout(nhs string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range s.asked {
-		if strings.HasSuffix(id, "|"+nhs) {
-			return true
-		}
-	}
-	return false
-}
-
 // withStalledSync makes f's server queue syncs with a real fhirsync.Worker,
 // running, whose one FHIR server source stalls; it returns that source.
-func withStalledSync(t *testing.T, f *fixture) *stalledFHIR {
+func withStalledSync(t *testing.T, f *fixture) *upstream.Stalled {
 	t.Helper()
 	ctx := context.Background()
-	stalled := startStalledFHIR(t)
+	stalled := upstream.StartStalled(t)
 	if _, err := f.db.AddSource(ctx, store.Source{Name: "stalled", BaseURL: stalled.URL}); err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +64,7 @@ type queued struct {
 	send    func() *httptest.ResponseRecorder
 	want    int // its status
 	person  store.Person
-	stalled *stalledFHIR
+	stalled *upstream.Stalled
 }
 
 // TestQueueingSyncNeverWaitsOnUpstream: each request that queues a sync
@@ -147,7 +107,7 @@ func TestQueueingSyncNeverWaitsOnUpstream(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			q := tt.queue(t, f)
-			if q.stalled.askedAbout(q.person.NHSNumber) {
+			if q.stalled.AskedAbout(q.person.NHSNumber) {
 				t.Fatal("the stalled source was asked about the person before the request")
 			}
 			rec := promptly(t, bound, q.send)
@@ -161,7 +121,7 @@ func TestQueueingSyncNeverWaitsOnUpstream(t *testing.T) {
 
 // waitSyncUnderWay waits up to 3 s for the person's sync from the stalled
 // source to be marked under way and asking it about them.
-func waitSyncUnderWay(t *testing.T, db *store.DB, stalled *stalledFHIR, p store.Person) {
+func waitSyncUnderWay(t *testing.T, db *store.DB, stalled *upstream.Stalled, p store.Person) {
 	t.Helper()
 	start := time.Now()
 	for {
@@ -169,7 +129,7 @@ func waitSyncUnderWay(t *testing.T, db *store.DB, stalled *stalledFHIR, p store.
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(sts) == 1 && sts[0].RunningSince != "" && stalled.askedAbout(p.NHSNumber) {
+		if len(sts) == 1 && sts[0].RunningSince != "" && stalled.AskedAbout(p.NHSNumber) {
 			return
 		}
 		if time.Since(start) > 3*time.Second {

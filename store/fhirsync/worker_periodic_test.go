@@ -4,12 +4,9 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,45 +15,6 @@ import (
 	"github.com/mycarerecord/portal/store/fhir"
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
-
-// stalledFHIR is a server that takes every request and answers none of them
-// until the client gives up or the test ends, as an upstream that has
-// stalled does. It notes the identifier each Patient search asked for.
-type stalledFHIR struct {
-	URL   string
-	mu    sync.Mutex
-	asked []string
-}
-
-func startStalledFHIR(t *testing.T) *stalledFHIR {
-	t.Helper()
-	s := &stalledFHIR{}
-	quit := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.mu.Lock()
-		s.asked = append(s.asked, r.URL.Query().Get("identifier"))
-		s.mu.Unlock()
-		select {
-		case <-r.Context().Done():
-		case <-quit:
-		}
-	}))
-	t.Cleanup(func() { close(quit); srv.Close() })
-	s.URL = srv.URL + "/fhir"
-	return s
-}
-
-// askedFor says whether a request asked about the identifier's value.
-func (s *stalledFHIR) askedFor(value string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, id := range s.asked {
-		if strings.HasSuffix(id, "|"+value) {
-			return true
-		}
-	}
-	return false
-}
 
 // signedInAt gives the person an account with a session last used at the
 // time given, as signing in then would.
@@ -211,7 +169,7 @@ func TestRunPeriodicSyncsOnlyTheRecentlyActive(t *testing.T) {
 // finishing a bulk load, and the pull recorded as stopped, not running.
 func TestRunPeriodicStopsPromptly(t *testing.T) {
 	ctx := context.Background()
-	stalled := startStalledFHIR(t)
+	stalled := upstream.StartStalled(t)
 	db := openDB(t)
 	if _, err := db.AddSource(ctx, store.Source{Name: "stalled", BaseURL: stalled.URL}); err != nil {
 		t.Fatal(err)
@@ -222,7 +180,7 @@ func TestRunPeriodicStopsPromptly(t *testing.T) {
 		fhirsync.ClientOptions{Timeout: time.Hour, MaxAttempts: 1}).Get, Runner: store.RunnerID("serve")}
 	stop := startBoth(t, fhirsync.NewWorker(puller, quietLog(), fhirsync.WorkerOptions{}), 10*time.Millisecond, time.Hour)
 	start := time.Now()
-	for statusOf(t, db, person.ID, "stalled").RunningSince == "" || !stalled.askedFor(person.NHSNumber) {
+	for statusOf(t, db, person.ID, "stalled").RunningSince == "" || !stalled.AskedAbout(person.NHSNumber) {
 		if time.Since(start) > 3*time.Second {
 			t.Fatal("RunPeriodic did not get the active person's pull under way within 3 s")
 		}
@@ -260,7 +218,7 @@ func TestEnqueueIfStaleNeverWaitsOnUpstream(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			stalled := startStalledFHIR(t)
+			stalled := upstream.StartStalled(t)
 			db := openDB(t)
 			if _, err := db.AddSource(ctx, store.Source{Name: "stalled", BaseURL: stalled.URL}); err != nil {
 				t.Fatal(err)
@@ -293,10 +251,10 @@ func TestEnqueueIfStaleNeverWaitsOnUpstream(t *testing.T) {
 
 // waitUnderWay waits up to 3 s for the person's pull from the stalled source
 // to be under way and asking the server about them.
-func waitUnderWay(t *testing.T, db *store.DB, stalled *stalledFHIR, p store.Person) {
+func waitUnderWay(t *testing.T, db *store.DB, stalled *upstream.Stalled, p store.Person) {
 	t.Helper()
 	start := time.Now()
-	for statusOf(t, db, p.ID, "stalled").RunningSince == "" || !stalled.askedFor(p.NHSNumber) {
+	for statusOf(t, db, p.ID, "stalled").RunningSince == "" || !stalled.AskedAbout(p.NHSNumber) {
 		if time.Since(start) > 3*time.Second {
 			t.Fatalf("person %d queued, but their pull was not under way within 3 s", p.ID)
 		}
