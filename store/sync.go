@@ -989,6 +989,19 @@ GROUP BY type, resource_id HAVING MAX(retried_at) < ? ORDER BY MAX(retried_at), 
 	return out, rows.Err()
 }
 
+// SetAsideNow reports whether a version of the resource from the source is
+// set aside and not yet settled: read again in its turn (RetryDue), not on
+// every sync.
+func (db *DB) SetAsideNow(ctx context.Context, sourceID int64, resourceType, id string) (bool, error) {
+	var open bool
+	err := db.reader.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rejected_resources WHERE source_id = ? AND type = ? AND resource_id = ? AND resolved_at = '')`,
+		sourceID, resourceType, id).Scan(&open)
+	if err != nil {
+		return false, fmt.Errorf("look for what is set aside: %w", err)
+	}
+	return open, nil
+}
+
 // RejectedRetried notes that a resource kept aside was read again, by the
 // person's sync, and is still unreadable, or refused: RetryDue leaves it
 // for RetryRejectedAfter. The sync is running still, as a page stored says

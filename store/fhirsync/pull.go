@@ -153,7 +153,7 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err != nil {
 		return false, err
 	}
-	patientID, err := p.findPatient(ctx, client, src, personID, sum)
+	patientID, found, err := p.findPatient(ctx, client, src, personID, sum)
 	if err != nil {
 		return false, err
 	}
@@ -175,6 +175,20 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 		}
 		failures.errs = append(failures.errs, err)
 		return nil
+	}
+	if !found {
+		// The Patient found before is read again: a new name, address or date
+		// of death is as much the record as the rest. One set aside (another
+		// NHS number) waits its turn with the rest set aside (retryRejected).
+		held, err := p.DB.SetAsideNow(ctx, src.ID, "Patient", patientID)
+		if err != nil {
+			return false, err
+		}
+		if !held {
+			if err := goOn("Patient", p.refreshPatient(ctx, client, src, personID, patientID, sum)); err != nil {
+				return false, err
+			}
+		}
 	}
 	var shifted []string // types whose search changed while it was read
 	for _, typ := range pullTypes {
@@ -246,23 +260,24 @@ func (e *partialError) Error() string {
 func (e *partialError) Unwrap() []error { return e.errs }
 
 // findPatient returns the person's Patient id at the source, searching by
-// their identifiers (NHS number first) the first time and storing the Patient.
-func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) (string, error) {
-	id, err := p.DB.PatientAt(ctx, src.ID, personID)
+// their identifiers (NHS number first) the first time and storing the
+// Patient; found says it was found (and stored) just now.
+func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) (id string, found bool, err error) {
+	id, err = p.DB.PatientAt(ctx, src.ID, personID)
 	if err != nil || id != "" {
-		return id, err
+		return id, false, err
 	}
 	ids, err := p.DB.PersonIdentifiers(ctx, personID)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if len(ids) == 0 {
-		return "", ErrNoIdentifier
+		return "", false, ErrNoIdentifier
 	}
 	for _, ident := range ids {
 		page, err := c.Search(ctx, "Patient", url.Values{"identifier": {ident.System + "|" + ident.Value}})
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		for _, r := range page.Resources {
 			if r.Type != "Patient" {
@@ -271,13 +286,39 @@ func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, p
 			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 				Origin: "Patient?identifier=" + ident.System + "|" + ident.Value, LinkSystems: p.linkSystems(ident.System), Resources: []fhir.Resource{r}})
 			if err != nil {
-				return "", err
+				return "", false, err
 			}
 			sum.add(res)
-			return r.ID, nil
+			return r.ID, true, nil
 		}
 	}
-	return "", ErrNoRecord
+	return "", false, ErrNoRecord
+}
+
+// refreshPatient reads the person's Patient at the source again and stores
+// it if it changed (the importer leaves one that did not untouched). One the
+// source no longer holds (deleted, or merged into another) is a failure to
+// look into, not a deletion: the person and what is stored of them stay.
+func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) error {
+	got, err := c.Read(ctx, "Patient", patientID)
+	var ue *UpstreamError
+	if errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone) {
+		return fmt.Errorf("the source no longer holds their Patient/%s (deleted, or merged into another): what was stored of them is kept; ask the source", patientID)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
+		Origin: src.BaseURL + "/Patient/" + patientID, LinkSystems: p.LinkSystems, Resources: []fhir.Resource{got}})
+	if err != nil {
+		return err
+	}
+	sum.add(res)
+	if res.Rejected > 0 {
+		// Set aside (another NHS number): read again in its turn, as all that is.
+		return p.DB.RejectedRetried(ctx, src.ID, personID, "Patient", patientID)
+	}
+	return nil
 }
 
 // FindPerson searches the source for a Patient with the identifier, stores it
