@@ -73,8 +73,23 @@ func TestCarerJourney(t *testing.T) {
 	jane.tick("tick medicines", "#scope-medicines")
 	jane.tick("tick conditions", "#scope-conditions")
 	jane.tick("tick choices", "#scope-choices")
-	status = jane.press("create the invitation", `form[action="/carers/invite"] button[type=submit]`)
+	status = jane.press("continue to check the answers", `form[action="/carers/invite"] button[type=submit]`)
 	wantOn(jane, "/carers/invite", status)
+	if h1 := eval[string](jane, `document.querySelector('h1').innerText`); h1 != "Check your answers before sending the invitation" {
+		t.Fatalf("after the form: %q, want the check page", h1)
+	}
+	jane.checkPage()
+	// Change: the form again, filled in as it was sent.
+	status = jane.press("change the relationship", `.nhsuk-summary-list__actions a[href$="#relationship"]`)
+	wantOn(jane, "/carers/invite", status)
+	if got, ticked := value(jane, "#relationship"), eval[bool](jane, `document.getElementById('scope-choices').checked`); got != "son" || !ticked || value(jane, "#carer-name") != "John Smith" {
+		t.Errorf("after Change: relationship %q, choices ticked %v; want the answers kept", got, ticked)
+	}
+	jane.checkPage()
+	status = jane.press("continue to check the answers again", `form[action="/carers/invite"] button[type=submit]`)
+	wantOn(jane, "/carers/invite", status)
+	status = jane.press("send the invitation", `form[action="/carers/invite/confirm"] button[type=submit]`)
+	wantOn(jane, "/carers/invite/confirm", status)
 	code := strings.TrimSpace(eval[string](jane, `document.getElementById('invite-code').innerText`))
 	link := strings.TrimSpace(eval[string](jane, `document.getElementById('invite-link').innerText`))
 	if len(code) != 14 || !strings.HasPrefix(link, p.BaseURL+"/carers/accept?code=") {

@@ -139,7 +139,7 @@ func TestCrashRecovery(t *testing.T) {
 				default:
 				}
 				name := fmt.Sprintf("Carer %d-%d", i, n)
-				status, body, err := s.PostForm("/carers/invite", url.Values{"name": {name}, "relationship": {"friend"}, "scope": {"medicines"}, "ends": {"12m"}})
+				status, body, err := s.PostForm("/carers/invite/confirm", url.Values{"name": {name}, "relationship": {"friend"}, "scope": {"medicines"}, "ends": {"12m"}})
 				if err != nil || status != http.StatusOK || !strings.Contains(string(body), "Invitation for") {
 					return
 				}

@@ -94,7 +94,7 @@ func TestReadOnlyDatabase(t *testing.T) {
 		t.Fatalf("access log page with the database read-only: %d %v\n%s", status, err, body)
 	}
 	// A change is refused, in words.
-	status, body, err = s.PostForm("/carers/invite", url.Values{"name": {"Sam Example"}, "relationship": {"son"}, "scope": {"medicines"}, "ends": {"12m"}})
+	status, body, err = s.PostForm("/carers/invite/confirm", url.Values{"name": {"Sam Example"}, "relationship": {"son"}, "scope": {"medicines"}, "ends": {"12m"}})
 	if err != nil || status != http.StatusServiceUnavailable || !strings.Contains(string(body), "cannot save changes") || !strings.Contains(string(body), "nhsuk-") {
 		t.Fatalf("a change with the database read-only: %d %v\n%s", status, err, body)
 	}

@@ -226,6 +226,34 @@ func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parenta
 	return ends, nil
 }
 
+// checkInvitee refuses an invitation's name or relationship, blank or too long.
+func checkInvitee(inv Invitation) error {
+	switch {
+	case inv.CarerName == "":
+		return Errorf(EINVALID, "Enter the name of the person you are inviting.")
+	case utf8.RuneCountInString(inv.CarerName) > 100:
+		return Errorf(EINVALID, "Their name must be 100 characters or fewer.")
+	case inv.Relationship == "":
+		return Errorf(EINVALID, "Enter how they are related to you.")
+	case utf8.RuneCountInString(inv.Relationship) > 60:
+		return Errorf(EINVALID, "How they are related to you must be 60 characters or fewer.")
+	}
+	return nil
+}
+
+// InvitationProblem is what CreateInvitation would refuse in an invitation for
+// the person, asked before it is sent (the page that checks the answers
+// shows none that cannot be sent). CreateInvitation asks again.
+func (db *DB) InvitationProblem(person Person, inv Invitation) error {
+	inv.CarerName = strings.TrimSpace(inv.CarerName)
+	inv.Relationship = strings.TrimSpace(inv.Relationship)
+	if err := checkInvitee(inv); err != nil {
+		return err
+	}
+	_, err := db.checkTerms(person, orderScopes(inv.Scopes), inv.EndsAt, inv.Parental)
+	return err
+}
+
 // orderScopes puts scopes in CarerScopes order without repeats, so they read the same everywhere.
 func orderScopes(scopes []string) []string {
 	var out []string
@@ -249,15 +277,8 @@ func orderScopes(scopes []string) []string {
 func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, inv Invitation, logAs Logged[Grant]) (Grant, string, error) {
 	inv.CarerName = strings.TrimSpace(inv.CarerName)
 	inv.Relationship = strings.TrimSpace(inv.Relationship)
-	switch {
-	case inv.CarerName == "":
-		return Grant{}, "", Errorf(EINVALID, "Enter the name of the person you are inviting.")
-	case utf8.RuneCountInString(inv.CarerName) > 100:
-		return Grant{}, "", Errorf(EINVALID, "Their name must be 100 characters or fewer.")
-	case inv.Relationship == "":
-		return Grant{}, "", Errorf(EINVALID, "Enter how they are related to you.")
-	case utf8.RuneCountInString(inv.Relationship) > 60:
-		return Grant{}, "", Errorf(EINVALID, "How they are related to you must be 60 characters or fewer.")
+	if err := checkInvitee(inv); err != nil {
+		return Grant{}, "", err
 	}
 	code := newCode(12)
 	var g Grant

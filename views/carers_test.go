@@ -146,3 +146,32 @@ func TestEndedAccessSaysItEnded(t *testing.T) {
 		t.Errorf("caption %q, want %q", got, "Your neighbour")
 	}
 }
+
+// The invitation's check page keeps a parental answer and a typed end date
+// in its hidden fields and Change links, and no script carries them.
+func TestInviteCheckCarriesTheAnswers(t *testing.T) {
+	f := views.InviteForm{Name: "Ann O'Neil & Co", Relationship: "mother", Scopes: []string{fhir.SectionMedicines, store.ScopeDownload},
+		Ends: "date", Day: "1", Month: "6", Year: "2030", Parental: true, Once: "tok"}
+	d, _ := render(t, views.InviteCheck(page("Check your answers before sending the invitation", "/carers/invite", false), f, time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC)))
+	form := d.Find(`form[action="/carers/invite/confirm"]`)
+	for name, want := range map[string]string{"name": f.Name, "relationship": "mother", "ends": "date", "ends-day": "1", "ends-month": "6", "ends-year": "2030", "parental": "yes", "once": "tok"} {
+		if got := form.Find(`input[type=hidden][name="`+name+`"]`).AttrOr("value", ""); got != want {
+			t.Errorf("hidden %s is %q, want %q", name, got, want)
+		}
+	}
+	if n := form.Find(`input[type=hidden][name=scope]`).Length(); n != 2 {
+		t.Errorf("%d hidden scopes, want 2", n)
+	}
+	if d.Find("main script").Length() != 0 {
+		t.Error("the check page carries its answers in script")
+	}
+	href := d.Find(`.nhsuk-summary-list__actions a[href$="#parental"]`).AttrOr("href", "")
+	for _, want := range []string{"name=Ann+O%27Neil+%26+Co", "parental=yes", "ends-year=2030", "scope=download"} {
+		if !strings.Contains(href, want) {
+			t.Errorf("the parental Change link %q lacks %s", href, want)
+		}
+	}
+	if got := strings.Join(strings.Fields(d.Find(".nhsuk-summary-list").Text()), " "); !strings.Contains(got, "1 June 2030") || !strings.Contains(got, "Yes. Their access ends on your 16th birthday") {
+		t.Errorf("the answers read %q", got)
+	}
+}

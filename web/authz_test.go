@@ -225,6 +225,7 @@ func authzCases() []authzCase {
 		signedIn(g, "/carers", "/carers", ownOnly, ok, ok, refused, refused),
 		signedIn(g, "/carers/invite", "/carers/invite", ownOnly, ok, ok, refused, refused),
 		signedIn(p, "/carers/invite", "/carers/invite", ownOnly, bad, bad, refused, refused),
+		signedIn(p, "/carers/invite/confirm", "/carers/invite/confirm", ownOnly, bad, bad, refused, refused),
 		signedIn(g, "/carers/:id", "/carers/{grant}", ownOnly, ok, notFound, refused, refused),
 		signedIn(p, "/carers/:id", "/carers/{grant}", ownOnly, bad, notFound, refused, refused),
 		signedIn(g, "/carers/:id/revoke", "/carers/{grant}/revoke", ownOnly, ok, notFound, refused, refused),

@@ -141,7 +141,17 @@ func (s *Server) invitePage(c echo.Context) error {
 		return err
 	}
 	f := views.InviteForm{Ends: "12m", Once: rand.Text()}
-	if again := c.QueryParam("again"); again != "" {
+	if q := c.QueryParams(); q.Has("name") {
+		// Back from "Check your answers": the form as it was sent, to change.
+		f = views.InviteForm{Name: q.Get("name"), Relationship: q.Get("relationship"), Scopes: q["scope"], Ends: q.Get("ends"),
+			Day: q.Get("ends-day"), Month: q.Get("ends-month"), Year: q.Get("ends-year"), Parental: q.Get("parental") == "yes", Once: q.Get("once")}
+		if f.Ends != "date" && f.Ends != "never" {
+			f.Ends = "12m"
+		}
+		if f.Once == "" {
+			f.Once = rand.Text()
+		}
+	} else if again := c.QueryParam("again"); again != "" {
 		// Inviting someone again (a parent after the 16th birthday): start from what they had.
 		if id, err := strconv.ParseInt(again, 10, 64); err == nil {
 			if g, err := s.db.PersonGrant(c.Request().Context(), person.ID, id); err == nil {
@@ -223,12 +233,9 @@ func termsError(err error) views.FieldError {
 	return views.FieldError{Field: field, Message: strings.TrimSuffix(msg, ".")}
 }
 
-// inviteSubmit creates an invitation and shows its code, once.
-func (s *Server) inviteSubmit(c echo.Context) error {
-	person, err := s.recordPerson(c)
-	if err != nil {
-		return err
-	}
+// readInvite reads the invitation's answers, from the form or from the
+// check page's hidden fields alike, and checks them.
+func readInvite(c echo.Context) (views.InviteForm, time.Time) {
 	f := views.InviteForm{Name: strings.TrimSpace(c.FormValue("name")), Relationship: strings.TrimSpace(c.FormValue("relationship")), Parental: c.FormValue("parental") == "yes",
 		Once: c.FormValue("once")}
 	if f.Name == "" {
@@ -238,6 +245,36 @@ func (s *Server) inviteSubmit(c echo.Context) error {
 		f.Errors = append(f.Errors, views.FieldError{Field: "relationship", Message: "Enter how they are related to you"})
 	}
 	ends := readTerms(c, &f, time.Time{})
+	return f, ends
+}
+
+// inviteCheck reads the invitation form and shows "Check your answers", or
+// the form again with its errors. Nothing is made until the check page is sent.
+func (s *Server) inviteCheck(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	f, ends := readInvite(c)
+	if len(f.Errors) == 0 {
+		if err := s.db.InvitationProblem(person, store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental}); err != nil {
+			f.Errors = append(f.Errors, termsError(err))
+		}
+	}
+	if len(f.Errors) > 0 {
+		return s.render(c, http.StatusBadRequest, views.Invite(s.page(c, "Invite someone to act for you"), f))
+	}
+	return s.render(c, http.StatusOK, views.InviteCheck(s.page(c, "Check your answers before sending the invitation"), f, ends))
+}
+
+// inviteSubmit creates the invitation the check page shows, and shows its
+// code, once. Its hidden fields are checked again: they come from the browser.
+func (s *Server) inviteSubmit(c echo.Context) error {
+	person, err := s.recordPerson(c)
+	if err != nil {
+		return err
+	}
+	f, ends := readInvite(c)
 	if len(f.Errors) == 0 {
 		g, code, err := s.db.CreateInvitation(c.Request().Context(), person.ID, signedInAccount(c).ID,
 			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental, Once: f.Once},

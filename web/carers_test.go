@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
+	"github.com/mycarerecord/portal/views"
 )
 
 func docOf(t *testing.T, html string) *goquery.Document {
@@ -250,7 +252,7 @@ func TestInviteAcceptSwitch(t *testing.T) {
 		t.Errorf("parental responsibility for an adult: %d; want the error summary linking to the box, and the error by it", rec.Code)
 	}
 
-	rec = f.post(t, "/carers/invite", janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)},
+	rec = f.post(t, "/carers/invite/confirm", janeCookie, url.Values{"csrf": {csrfToken(t, f, janeCookie)},
 		"name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines", "choices"}, "ends": {"12m"}})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("invite: %d %s", rec.Code, rec.Body.String())
@@ -473,7 +475,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 		t.Fatal(err)
 	}
 	lilyCookie := f.signIn(t, lily)
-	rec := f.post(t, "/carers/invite", lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
+	rec := f.post(t, "/carers/invite/confirm", lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
 		"name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines"}, "ends": {"never"}, "parental": {"yes"}})
 	if rec.Code != http.StatusOK {
 		t.Fatalf("parental invitation: %d %s", rec.Code, rec.Body.String())
@@ -769,10 +771,10 @@ func TestInvitationFormSentTwice(t *testing.T) {
 	}
 	sent := url.Values{"csrf": {csrfToken(t, f, jane)}, "for": {"self"}, "once": {once},
 		"name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines"}, "ends": {"12m"}}
-	if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
+	if rec := f.post(t, "/carers/invite/confirm", jane, sent); rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
 		t.Fatalf("first sending: %d", rec.Code)
 	}
-	rec := f.post(t, "/carers/invite", jane, sent)
+	rec := f.post(t, "/carers/invite/confirm", jane, sent)
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/carers?done=sent-before" {
 		t.Fatalf("second sending: %d to %q, want 303 to /carers?done=sent-before", rec.Code, rec.Header().Get("Location"))
 	}
@@ -790,12 +792,12 @@ func TestInvitationFormSentTwice(t *testing.T) {
 	}
 	changed.Set("name", "Dad Example")
 	changed.Set("relationship", "father")
-	if rec := f.post(t, "/carers/invite", jane, changed); rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
+	if rec := f.post(t, "/carers/invite/confirm", jane, changed); rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
 		t.Errorf("the form brought back and changed: %d, want a new invitation's code", rec.Code)
 	}
 	// Another form is another invitation.
 	sent.Set("once", other)
-	if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK {
+	if rec := f.post(t, "/carers/invite/confirm", jane, sent); rec.Code != http.StatusOK {
 		t.Errorf("a second form: %d", rec.Code)
 	}
 }
@@ -1044,7 +1046,7 @@ func TestChangeKeepsTheEndShown(t *testing.T) {
 			f := newFixture(t)
 			jane := f.signIn(t, f.jane)
 			token := csrfToken(t, f, jane)
-			if rec := f.post(t, "/carers/invite", jane, url.Values{"csrf": {token}, "name": {"John Smith"}, "relationship": {"son"},
+			if rec := f.post(t, "/carers/invite/confirm", jane, url.Values{"csrf": {token}, "name": {"John Smith"}, "relationship": {"son"},
 				"scope": {"medicines"}, "ends": {"12m"}, "once": {"x1"}}); rec.Code != http.StatusOK {
 				t.Fatalf("invite: %d", rec.Code)
 			}
@@ -1105,13 +1107,13 @@ func TestInvitationFormSentAgainWithAnotherEnd(t *testing.T) {
 			f := newFixture(t)
 			jane := f.signIn(t, f.jane)
 			sent := url.Values{"csrf": {csrfToken(t, f, jane)}, "name": {"John Smith"}, "relationship": {"son"}, "scope": {"medicines"}, "once": {"same-form"}, "ends": {"12m"}}
-			if rec := f.post(t, "/carers/invite", jane, sent); rec.Code != http.StatusOK {
+			if rec := f.post(t, "/carers/invite/confirm", jane, sent); rec.Code != http.StatusOK {
 				t.Fatalf("first sending: %d", rec.Code)
 			}
 			for k, v := range tt.ends {
 				sent[k] = v
 			}
-			rec := f.post(t, "/carers/invite", jane, sent)
+			rec := f.post(t, "/carers/invite/confirm", jane, sent)
 			grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
 			if err != nil {
 				t.Fatal(err)
@@ -1126,5 +1128,120 @@ func TestInvitationFormSentAgainWithAnotherEnd(t *testing.T) {
 				t.Errorf("the invitation sent last ends %v", ends)
 			}
 		})
+	}
+}
+
+// The invitation form leads to "Check your answers before sending the
+// invitation": it shows every answer, each Change link fills the form in
+// again, and only "Send invitation" makes the invitation, once, after
+// checking its hidden fields again.
+func TestInvitationCheckYourAnswers(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	token := csrfToken(t, f, jane)
+	once, _ := doc(t, f.get(t, "/carers/invite", jane)).Find(`form[action="/carers/invite"] input[name="once"]`).Attr("value")
+	year := strconv.Itoa(time.Now().Year() + 2)
+	rec := f.post(t, "/carers/invite", jane, url.Values{"csrf": {token}, "once": {once}, "name": {"John Smith"}, "relationship": {"son"},
+		"scope": {"medicines", "choices"}, "ends": {"date"}, "ends-day": {"1"}, "ends-month": {"6"}, "ends-year": {year}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("the form: %d, want 200 and the check page", rec.Code)
+	}
+	d := docOf(t, rec.Body.String())
+	if got := strings.TrimSpace(d.Find("h1").Text()); d.Find("h1").Length() != 1 || got != "Check your answers before sending the invitation" {
+		t.Errorf("the check page's heading: %q", got)
+	}
+	if d.Find(".nhsuk-back-link").Length() != 1 {
+		t.Error("the check page has no back link")
+	}
+	rows := map[string]string{}
+	d.Find(".nhsuk-summary-list__row").Each(func(_ int, r *goquery.Selection) {
+		rows[strings.TrimSpace(r.Find(".nhsuk-summary-list__key").Text())] = strings.Join(strings.Fields(r.Find(".nhsuk-summary-list__value").Text()), " ")
+	})
+	for key, want := range map[string]string{
+		"Their full name":                               "John Smith",
+		"How they are related to you":                   "son",
+		"Parts of your record they can see":             views.ScopeTitle("medicines"),
+		"What they can do":                              views.ScopeTitle("choices"),
+		"When their access ends":                        "1 June " + year,
+		"Do they have parental responsibility for you?": "No",
+	} {
+		if rows[key] != want {
+			t.Errorf("%q: %q, want %q", key, rows[key], want)
+		}
+	}
+	if n := d.Find(".nhsuk-summary-list__actions a").Length(); n != 6 {
+		t.Errorf("%d Change links, want 6", n)
+	}
+	if grants, _ := f.db.GrantsForPerson(ctx, f.jane.ID); len(grants) != 0 {
+		t.Fatalf("the check page made %d invitations, want none yet", len(grants))
+	}
+
+	// Change: the form comes back filled in, with the same token.
+	change, _ := d.Find(`.nhsuk-summary-list__actions a[href$="#relationship"]`).Attr("href")
+	change, _, _ = strings.Cut(change, "#") // a browser keeps the fragment to itself
+	form := doc(t, f.get(t, change, jane)).Find(`form[action="/carers/invite"]`)
+	for sel, want := range map[string]string{"#carer-name": "John Smith", "#relationship": "son", `input[name="once"]`: once,
+		"#ends-day": "1", "#ends-month": "6", "#ends-year": year} {
+		if got := form.Find(sel).AttrOr("value", ""); got != want {
+			t.Errorf("the form after Change: %s is %q, want %q", sel, got, want)
+		}
+	}
+	for sel, want := range map[string]bool{"#scope-medicines": true, "#scope-choices": true, "#scope-conditions": false, "#ends-date": true, "#parental": false} {
+		if _, got := form.Find(sel).Attr("checked"); got != want {
+			t.Errorf("the form after Change: %s ticked %v, want %v", sel, got, want)
+		}
+	}
+
+	// The check page's form, as sent, with its fields tampered with: checked again.
+	sendForm := d.Find(`form[action="/carers/invite/confirm"]`)
+	if sendForm.Find(`button[type=submit]`).Text() != "Send invitation" || sendForm.Find(`input[name="csrf"]`).AttrOr("value", "") == "" {
+		t.Fatal("the check page has no Send invitation form with a CSRF token")
+	}
+	sent := url.Values{}
+	sendForm.Find("input").Each(func(_ int, in *goquery.Selection) {
+		sent.Add(in.AttrOr("name", ""), in.AttrOr("value", ""))
+	})
+	for name, tamper := range map[string]url.Values{
+		"no name":              {"name": {""}},
+		"a permission unknown": {"scope": {"everything"}},
+		"download, not all":    {"scope": {"medicines", "download"}},
+		"an end date past":     {"ends-year": {"2001"}},
+		"parental, an adult":   {"parental": {"yes"}},
+	} {
+		bad := url.Values{}
+		for k, v := range sent {
+			bad[k] = v
+		}
+		for k, v := range tamper {
+			bad[k] = v
+		}
+		if rec := f.post(t, "/carers/invite/confirm", jane, bad); rec.Code != http.StatusBadRequest || docOf(t, rec.Body.String()).Find(".nhsuk-error-summary").Length() != 1 {
+			t.Errorf("sent with %s: %d, want 400 and the form with its error summary", name, rec.Code)
+		}
+	}
+	if grants, _ := f.db.GrantsForPerson(ctx, f.jane.ID); len(grants) != 0 {
+		t.Fatalf("tampered sendings made %d invitations, want none", len(grants))
+	}
+
+	// Send invitation: exactly one invitation, its code shown once, logged.
+	rec = f.post(t, "/carers/invite/confirm", jane, sent)
+	if rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
+		t.Fatalf("send invitation: %d, want the code", rec.Code)
+	}
+	if rec := f.post(t, "/carers/invite/confirm", jane, sent); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/carers?done=sent-before" {
+		t.Errorf("sent again: %d to %q, want 303 to /carers?done=sent-before", rec.Code, rec.Header().Get("Location"))
+	}
+	grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("%d invitations (%v), want 1", len(grants), err)
+	}
+	g := grants[0]
+	if g.CarerName != "John Smith" || g.Relationship != "son" || !slices.Equal(g.Scopes, []string{"medicines", "choices"}) || g.Parental ||
+		!g.EndsAt.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("the invitation: %+v", g)
+	}
+	if log := doc(t, f.get(t, "/record/access-log", jane)).Find("main").Text(); !strings.Contains(log, "invited John Smith (son)") {
+		t.Error("the access log does not say John Smith was invited")
 	}
 }

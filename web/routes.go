@@ -104,7 +104,8 @@ func (s *Server) routes() {
 	// Carers (web/carers.go). The person's own carers: never while acting for someone else.
 	signedIn.GET("/carers", s.carersPage, s.ownOnly)
 	signedIn.GET("/carers/invite", s.invitePage, s.ownOnly)
-	signedIn.POST("/carers/invite", s.inviteSubmit, s.ownOnly)
+	signedIn.POST("/carers/invite", s.inviteCheck, s.ownOnly)          // "Check your answers before sending the invitation"
+	signedIn.POST("/carers/invite/confirm", s.inviteSubmit, s.ownOnly) // makes the invitation, once
 	signedIn.GET("/carers/:id", s.grantPage, s.ownOnly)
 	signedIn.POST("/carers/:id", s.grantChange, s.ownOnly)
 	signedIn.GET("/carers/:id/revoke", s.revokePage, s.ownOnly)
