@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"database/sql"
+	"net/http"
 	"testing"
 	"time"
 
@@ -131,6 +132,13 @@ func TestWarningNearTheLongestSession(t *testing.T) {
 	}
 	tb.do("press Escape", chromedp.KeyEvent(kb.Escape))
 	tb.until("Escape closing the message saying the person has been signed out", `!`+dialog+`.open`, 5*time.Second)
+	// The form sent now, the session over, is answered in the NHS pattern's words.
+	tb.allow("the server responded with a status of 403")
+	resp := tb.follow("send the form after the session ended", chromedp.Click(chromedp.CSS(`form[action="/carers/invite"] button[type=submit]`)))
+	if h1 := eval[string](tb, `document.querySelector('h1')?.innerText ?? ''`); resp.Status != http.StatusForbidden || h1 != "You have been signed out" {
+		t.Errorf("a form sent after the session ended: %d, heading %q; want 403, \"You have been signed out\"", resp.Status, h1)
+	}
+	tb.checkPage()
 	time.Sleep(2 * time.Second)
 	wantPage(tb, "/signin", tb.navigate(p.BaseURL+"/account").Status)
 }
