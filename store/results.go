@@ -686,14 +686,11 @@ var (
 	}
 )
 
-// RateUnit is rateUnit, for the pages that show a result's value in words.
-func RateUnit(system, code, name string) string { return rateUnit(system, code, name) }
-
-// rateUnit is what a test's results "per minute" count: "beats per minute"
+// RateUnit is what a test's results "per minute" count: "beats per minute"
 // for a heart rate or pulse, "breaths per minute" for a breathing
 // (respiratory) rate, or "" when the test is neither, by its code or else
 // its name.
-func rateUnit(system, code, name string) string {
+func RateUnit(system, code, name string) string {
 	switch k := system + "|" + code; {
 	case heartRateCodes[k]:
 		return "beats per minute"
@@ -718,7 +715,7 @@ func rateUnit(system, code, name string) string {
 // minute" the unit that says what was counted, such as "breaths per
 // minute": a unit of the same kind, so nothing converts differently.
 func sayWhatIsCounted(t ResultTest, ss []Series, rs ...*Result) {
-	counted := rateUnit(t.CodeSystem, t.Code, t.Latest.Item.Display)
+	counted := RateUnit(t.CodeSystem, t.Code, t.Latest.Item.Display)
 	if counted == "" {
 		return
 	}
@@ -1401,7 +1398,7 @@ var units = func() map[string]unit {
 	add("egfr", 1, "mL/min/1.73m²", "mL/min/{1.73_m2}", "mL/min/1.73m2", "ml/min/1.73m2", "mL/min/1.73 m2", "ml/min/1.73m^2", "mL/min/[1.73m2]")
 	add("temperature-c", 1, "°C", "Cel", "degC", "degrees C", "celsius")
 	// "/min" says only how often: a heart rate's beats or a breathing rate's
-	// breaths are the test's to say (see rateUnit).
+	// breaths are the test's to say (see RateUnit).
 	add("rate-per-minute", 1, "per minute", "/min", "1/min", "{count}/min", "{counts}/min", "{events}/min")
 	add("rate-per-minute", 1, "beats per minute", "bpm", "beats/min", "{beats}/min", "{beat}/min", "{heartbeats}/min")
 	add("rate-per-minute", 1, "breaths per minute", "breaths/min", "{breaths}/min", "{breath}/min", "{respirations}/min")
