@@ -30,6 +30,10 @@ type ImportOptions struct {
 	// so whether set or not; a person's sync does it for that person at its
 	// end (IndexNamesFor).
 	IndexNames bool
+	// Accepted are NHS numbers an operator accepted (AcceptNHSNumber): the
+	// source's Patient id → the number its new version may bring in place of
+	// the one held for it.
+	Accepted map[string]string
 }
 
 // ImportResult counts what one import did.
@@ -298,14 +302,14 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, 
 	out.ByType[p.Type]++
 	if p.Err != nil {
 		// Keep what was stored before; set the new version aside with its reason.
-		return im.setAside(ctx, out, place, p, p.Err.Error())
+		return im.setAside(ctx, out, place, p, p.Err.Error(), "")
 	}
 	if p.Type != "Patient" && patientID != "" {
 		if held, err := im.heldAside(ctx, patientID); err != nil {
 			return err
 		} else if held {
 			return im.setAside(ctx, out, place, p, fmt.Sprintf("%s/%s: it is about Patient/%s, whose new version was set aside as its NHS number is not the one held for it, so this was set aside too, keeping what was stored",
-				p.Type, p.ID, patientID))
+				p.Type, p.ID, patientID), patientID)
 		}
 	}
 	args := []any{im.sourceID, p.Type, p.ID, p.VersionID, p.LastUpdated, patientID, []byte(p.Raw), im.now}
@@ -325,7 +329,9 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, 
 			out.Unchanged++
 			return nil
 		case next == keepAside:
-			return im.setAside(ctx, out, place, p, why)
+			return im.setAside(ctx, out, place, p, why, "")
+		case next == otherNumberAside:
+			return im.setAside(ctx, out, place, p, why, p.ID)
 		case next == olderThanStored:
 			out.Unchanged++
 			out.Older++
@@ -369,25 +375,28 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, 
 	return im.queueItems(ctx, out, p, patientID)
 }
 
-// setAside keeps the resource aside with why, and what was stored of it before.
-func (im *importer) setAside(ctx context.Context, out *ImportResult, place putPlace, p fhir.Prepared, why string) error {
+// setAside keeps the resource aside with why, and what was stored of it
+// before. heldFor is the Patient whose new version, set aside for its NHS
+// number, it waits on (itself, for that Patient); "" when it waits on none.
+func (im *importer) setAside(ctx context.Context, out *ImportResult, place putPlace, p fhir.Prepared, why, heldFor string) error {
 	out.Rejected++
 	shown := why
 	if p.Place != "" {
 		shown = p.Place + ": " + why
 	}
 	out.SetAside = append(out.SetAside, shown)
-	_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place.origin, p.Type, p.ID, why, []byte(p.Raw), im.now)
+	_, err := im.tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at, held_for)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, im.sourceID, place.origin, p.Type, p.ID, why, []byte(p.Raw), im.now, heldFor)
 	return err
 }
 
 // What put does with a resource stored before (mayUpdate).
 const (
-	replaceStored   = iota // store it in place of the one stored
-	sameAsStored           // nothing to do
-	keepAside              // keep it aside, with why
-	olderThanStored        // the one stored is kept: say why
+	replaceStored    = iota // store it in place of the one stored
+	sameAsStored            // nothing to do
+	keepAside               // keep it aside, with why
+	olderThanStored         // the one stored is kept: say why
+	otherNumberAside        // a Patient whose NHS number is not the one held for it: keep it aside, with why
 )
 
 // mayUpdate looks at what is stored of a resource before a new version of it
@@ -421,7 +430,7 @@ func (im *importer) mayUpdate(ctx context.Context, place putPlace, p fhir.Prepar
 	case next == replaceStored && p.Type == "Patient":
 		why, err := im.otherNHSNumber(ctx, p)
 		if why != "" {
-			return keepAside, why, err
+			return otherNumberAside, why, err
 		}
 		return replaceStored, "", err
 	}
@@ -468,17 +477,13 @@ func (im *importer) otherNHSNumber(ctx context.Context, p fhir.Prepared) (string
 		}
 		whose = "that of the person it is linked to"
 	}
-	if held == "" || held == now.NHSNumber {
+	if held == "" || held == now.NHSNumber || im.opts.Accepted[p.ID] == now.NHSNumber {
 		return "", nil
 	}
 	im.held[p.ID] = true
-	return fmt.Sprintf("Patient/%s: "+otherNumber+" %s, but %s is %s: it may be another person under the same id, so the stored one was kept and this one set aside, with what comes about it until the source sends it with %s again; ask the source which is right",
-		p.ID, nhsNumber(now.NHSNumber), whose, nhsNumber(held), nhsNumber(held)), nil
+	return fmt.Sprintf("Patient/%s: its NHS number is now %s, but %s is %s: it may be another person under the same id, so the stored one was kept and this one set aside, with what comes about it until the source sends it with %s again; ask the source which is right, and if it is a correction, portal source accept-nhs-number %s %s accepts it",
+		p.ID, nhsNumber(now.NHSNumber), whose, nhsNumber(held), nhsNumber(held), im.opts.Source, p.ID), nil
 }
-
-// otherNumber begins the reason a Patient is set aside for otherNHSNumber,
-// which heldAside looks for.
-const otherNumber = "its NHS number is now"
 
 // heldAside reports whether the source's Patient has a new version set
 // aside for otherNHSNumber, and not settled since. What comes about it
@@ -490,7 +495,7 @@ func (im *importer) heldAside(ctx context.Context, patientID string) (bool, erro
 	}
 	var held bool
 	err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM rejected_resources WHERE source_id = ? AND resolved_at = '' AND type = 'Patient' AND resource_id = ?
-AND instr(error, ?) > 0)`, im.sourceID, patientID, "Patient/"+patientID+": "+otherNumber).Scan(&held)
+AND held_for = resource_id)`, im.sourceID, patientID).Scan(&held)
 	if err != nil {
 		return false, fmt.Errorf("look for a Patient set aside: %w", err)
 	}

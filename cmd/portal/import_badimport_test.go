@@ -74,6 +74,27 @@ func TestImportKeepsTwoPatientsApart(t *testing.T) {
 	if n := importCount(t, db, `SELECT COUNT(*) FROM resources WHERE json LIKE '%"value":80%'`); n != 1 {
 		t.Error("person 1's weight was replaced")
 	}
+
+	// The message names the command that accepts a correction; an operator
+	// who checked with the source runs it, and what was set aside is stored.
+	if !strings.Contains(stderr, "if it is a correction, portal source accept-nhs-number files 1 accepts it") {
+		t.Errorf("the reason does not name the command that accepts a correction:\n%s", stderr)
+	}
+	for _, bad := range [][]string{{"files"}, {"files", "2"}, {"elsewhere", "1"}} {
+		if _, _, err := portal(t, append([]string{"source", "accept-nhs-number", "--db", db}, bad...)...); err == nil {
+			t.Errorf("source accept-nhs-number %v: no error", bad)
+		}
+	}
+	out, _, err = portal(t, "source", "accept-nhs-number", "--db", db, "files", "Patient/1")
+	if err != nil || !strings.Contains(out, "Person 1 (A Jones) now has NHS number 943 476 5927, in place of 943 476 5919, as Patient/1 at files says. Stored 0, updated 2") {
+		t.Errorf("accept-nhs-number: %v\n%s", err, out)
+	}
+	if n := importCount(t, db, `SELECT COUNT(*) FROM persons WHERE family = 'Jones' AND nhs_number = '9434765927'`); n != 1 {
+		t.Error("person 1 is not Jones, NHS 9434765927, after the correction was accepted")
+	}
+	if _, _, err := portal(t, "source", "accept-nhs-number", "--db", db, "files", "1"); err == nil || !strings.Contains(err.Error(), "nothing to accept") {
+		t.Errorf("accepting twice: %v; want nothing to accept", err)
+	}
 }
 
 // TestImportRefusesABundleHoldingAResourceTwice: the second of two entries

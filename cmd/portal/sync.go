@@ -25,12 +25,15 @@ import (
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
-const sourceUsage = `Usage: portal source add|list|social-care|release|remove [flags] [arguments]
+const sourceUsage = `Usage: portal source add|list|social-care|release|accept-nhs-number|remove [flags] [arguments]
 
 add NAME URL             add a FHIR server records come from
 list                     list the sources: organisation, address, authentication, social care
 social-care NAME yes|no  say whether a source is a social care service
 release NAME             call a source again now that asked us to wait (see list)
+accept-nhs-number NAME PATIENT_ID
+                         accept the new NHS number of a Patient the source corrected, which was set aside
+                         as the number was not the one held for it, with what waited on it
 remove NAME              remove a source and everything cached from it
 `
 
@@ -104,10 +107,10 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if _, err := parseFlags(all, args, stdout, stderr); err != nil {
 			return err
 		}
-		return errors.New("source: say add, list, social-care, release or remove, e.g. portal source list")
+		return errors.New("source: say add, list, social-care, release, accept-nhs-number or remove, e.g. portal source list")
 	}
-	if !slices.Contains([]string{"add", "list", "social-care", "release", "remove"}, verb) {
-		return fmt.Errorf("source: unknown action %q: say add, list, social-care, release or remove", verb)
+	if !slices.Contains([]string{"add", "list", "social-care", "release", "accept-nhs-number", "remove"}, verb) {
+		return fmt.Errorf("source: unknown action %q: say add, list, social-care, release, accept-nhs-number or remove", verb)
 	}
 	cfg, src = Config{}, store.Source{AuthConfig: map[string]string{}}
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
@@ -209,6 +212,23 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "%s may be called again now, though it asked not to be before %s. Syncs and consent deliveries will call it as soon as they are due.\n",
 			rest[0], held.UTC().Format("2 January 2006 15:04 MST"))
+	case "accept-nhs-number":
+		if len(rest) != 2 {
+			return errors.New("source accept-nhs-number: give the source's name and the id of its Patient, as the sync or import that set it aside named it, e.g. portal source accept-nhs-number lth 1234")
+		}
+		done, err := db.AcceptNHSNumber(ctx, rest[0], strings.TrimPrefix(rest[1], "Patient/"))
+		if err != nil {
+			return fmt.Errorf("source accept-nhs-number: %w", err)
+		}
+		st, was := done.Stored, "none"
+		if done.Was != "" {
+			was = store.Person{NHSNumber: done.Was}.FormattedNHSNumber()
+		}
+		fmt.Fprintf(stdout, "Person %d (%s) now has NHS number %s, in place of %s, as Patient/%s at %s says. Stored %d, updated %d and kept %d (the same as or older than stored) of what was set aside; %d set aside again.\n",
+			done.PersonID, done.Name, store.Person{NHSNumber: done.Now}.FormattedNHSNumber(), was, strings.TrimPrefix(rest[1], "Patient/"), rest[0], st.Added, st.Updated, st.Unchanged, st.Rejected)
+		for _, why := range st.SetAside {
+			fmt.Fprintln(stderr, why)
+		}
 	case "remove":
 		if len(rest) != 1 {
 			return errors.New("source remove: give the source's name")

@@ -1,0 +1,122 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+// TestAcceptNHSNumber: a source corrects a Patient's NHS number. The new
+// version is set aside, with what comes about it, until an operator who has
+// checked with the source accepts it: then the person has the new number in
+// place of the old, the latest of each resource held is stored, and nothing
+// is left aside. A number that is another person's is refused, changing
+// nothing, and so is a Patient with nothing held.
+func TestAcceptNHSNumber(t *testing.T) {
+	ctx := context.Background()
+	db, path := openDBAt(t)
+	page := func(raws ...string) store.ImportResult {
+		t.Helper()
+		res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, raws...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	page(patientWith("1", "9434765919", "Smith", "1950-01-01"), weight("w1", "1", "80"))
+	page(patientWith("2", "9434765870", "Brown", "1960-02-02"))
+	if res := page(patientWith("1", "9434765927", "Smith", "1950-01-01"), weight("w1", "1", "81"), weight("w2", "1", "82")); res.Rejected != 3 {
+		t.Fatalf("the corrected Patient and what is about it: %+v; want all three set aside", res)
+	}
+	if res := page(weight("w1", "1", "83")); res.Rejected != 1 {
+		t.Fatalf("a later version of w1 while its Patient is held: %+v; want it set aside", res)
+	}
+
+	// Nothing to accept, or no such source: refused.
+	for _, c := range []struct{ source, patient, want string }{
+		{"gp", "2", "Nothing from gp is set aside for Patient/2's NHS number"},
+		{"nowhere", "1", `No source is named "nowhere"`},
+	} {
+		if _, err := db.AcceptNHSNumber(ctx, c.source, c.patient); err == nil || !strings.Contains(err.Error(), c.want) || store.ErrorCode(err) != store.ENOTFOUND {
+			t.Errorf("accept %s %s: %v; want %q", c.source, c.patient, err, c.want)
+		}
+	}
+
+	done, err := db.AcceptNHSNumber(ctx, "gp", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.PersonID != 1 || done.Was != "9434765919" || done.Now != "9434765927" || done.Name != "A Smith" ||
+		done.Stored.Updated != 2 || done.Stored.Added != 1 || done.Stored.Rejected != 0 {
+		t.Errorf("accepted: %+v; want person 1 from 9434765919 to 9434765927, the Patient and w1 updated, w2 added", done)
+	}
+	if p, err := db.PersonByNHSNumber(ctx, "9434765927"); err != nil || p.ID != 1 {
+		t.Errorf("the person with the number accepted: %+v, %v; want person 1", p, err)
+	}
+	if _, err := db.PersonByNHSNumber(ctx, "9434765919"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("the old number: %v; want it to name nobody, as it may be another person's", err)
+	}
+	if ids, err := db.PersonIdentifiers(ctx, 1); err != nil || len(ids) != 1 || ids[0].Value != "9434765927" {
+		t.Errorf("person 1's identifiers: %v, %v; want the new NHS number alone", ids, err)
+	}
+	if n := openRejected(t, path); n != 0 {
+		t.Errorf("%d left aside after the number was accepted; want none", n)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var w1 string
+	if err := raw.QueryRow(`SELECT value FROM record_items WHERE resource_id = 'w1'`).Scan(&w1); err != nil || w1 != "83 kg" {
+		t.Errorf("w1 shows %q, %v; want the latest version held, 83 kg", w1, err)
+	}
+	// What comes next about the Patient is stored as usual.
+	if res := page(patientWith("1", "9434765927", "Smith", "1950-01-01"), weight("w3", "1", "84")); res.Rejected != 0 || res.Added != 1 {
+		t.Errorf("the next page after accepting: %+v; want w3 stored", res)
+	}
+	if _, err := db.AcceptNHSNumber(ctx, "gp", "1"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("accepting again: %v; want nothing to accept", err)
+	}
+
+	// A number another person holds would make two people one.
+	page(patientWith("1", "9434765870", "Smith", "1950-01-01"))
+	before := fingerprint(t, path)
+	_, err = db.AcceptNHSNumber(ctx, "gp", "1")
+	if store.ErrorCode(err) != store.ECONFLICT || !strings.Contains(err.Error(), "NHS number 943 476 5870 is person 2's (A Brown)") {
+		t.Errorf("accepting another person's number: %v; want it refused, naming them", err)
+	}
+	if fingerprint(t, path) != before {
+		t.Error("a refused acceptance changed what was stored")
+	}
+}
+
+// TestHeldForFromTheWordsOfOlderRows: migration 0037 marks what a cache
+// made before it set aside for a Patient's NHS number, found then only by
+// the words of the reason, so the importer still holds what comes next about
+// that Patient and an operator can accept it.
+func TestHeldForFromTheWordsOfOlderRows(t *testing.T) {
+	ctx := context.Background()
+	db, path := openDBAt(t)
+	page := func(raws ...string) store.ImportResult {
+		t.Helper()
+		res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, raws...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	page(patientWith("p-1", "9434765919", "Smith", "1950-01-01"))
+	page(patientWith("p-1", "9434765927", "Smith", "1950-01-01"), weight("w1", "p-1", "81"))
+	db = rerunMigration(t, db, path, 37, `DROP INDEX rejected_resources_held`, `ALTER TABLE rejected_resources DROP COLUMN held_for`)
+	if res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, weight("w2", "p-1", "82"))}); err != nil || res.Rejected != 1 {
+		t.Errorf("a page about the Patient held before 0037: %+v, %v; want it set aside", res, err)
+	}
+	done, err := db.AcceptNHSNumber(ctx, "gp", "p-1")
+	if err != nil || done.Stored.Updated != 1 || done.Stored.Added != 2 {
+		t.Errorf("accepting a hold made before 0037: %+v, %v; want the Patient updated, w1 and w2 added", done, err)
+	}
+}
