@@ -928,13 +928,24 @@ type OutboxItem struct {
 	Attempts   int    // including this one
 	// CurrentID is the person's Consent at the source from an earlier delivery,
 	// to update with PUT; "" means create it (conditionally, by Identifier).
-	CurrentID string
+	// CurrentVersion is its version then, which the update must still find
+	// there (If-Match), so a sender that lost its claim never overwrites what
+	// was sent after.
+	CurrentID, CurrentVersion string
+	// Claim is this sender's hold on the delivery (consent_outbox.claimed_by):
+	// only with it are tries renewed and results recorded.
+	Claim string
 }
+
+// ErrClaimLost means a delivery's claim is no longer this sender's: its lease
+// ran out and another sender claimed it. Nothing was recorded.
+var ErrClaimLost = errors.New("the delivery was claimed by another sender after this one's lease ran out")
 
 // ClaimConsentOutbox claims up to limit deliveries that are due, for lease:
 // a claimed delivery is not due again until the lease ends, so a pusher that
-// stops half way leaves it to be sent again. Deliveries to one source go in
-// the order the decisions were made: a delivery waits while an earlier one to
+// stops half way leaves it to be sent again. Each claim names its process
+// (RunnerID) and a token of its own. Deliveries to one source go in the
+// order the decisions were made: a delivery waits while an earlier one to
 // the same source is waiting.
 func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxItem, error) {
 	var out []OutboxItem
@@ -942,9 +953,10 @@ func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Dura
 		now := db.now()
 		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.decision_id, o.person_id, d.identifier, o.patient_id, o.fhir, o.attempts,
 s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config, s.held_until,
-COALESCE((SELECT p.upstream_id FROM consent_outbox p WHERE p.person_id = o.person_id AND p.source_id = o.source_id
-  AND p.id < o.id AND p.status = 'sent' AND p.upstream_id != '' ORDER BY p.id DESC LIMIT 1), '')
+COALESCE(c.upstream_id, ''), COALESCE(c.upstream_version, '')
 FROM consent_outbox o JOIN consent_decisions d ON d.id = o.decision_id JOIN sources s ON s.id = o.source_id
+LEFT JOIN consent_outbox c ON c.id = (SELECT p.id FROM consent_outbox p WHERE p.person_id = o.person_id AND p.source_id = o.source_id
+  AND p.id < o.id AND p.status = 'sent' AND p.upstream_id != '' ORDER BY p.id DESC LIMIT 1)
 WHERE o.status = 'waiting' AND o.next_attempt_at <= ? AND s.base_url != ''
 AND NOT EXISTS (SELECT 1 FROM consent_outbox e WHERE e.person_id = o.person_id AND e.source_id = o.source_id AND e.id < o.id AND e.status = 'waiting')
 ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
@@ -955,7 +967,8 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 			var it OutboxItem
 			var body, cfg, held string
 			if err := rows.Scan(&it.ID, &it.DecisionID, &it.PersonID, &it.Identifier, &it.PatientID, &body, &it.Attempts,
-				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &held, &it.CurrentID); err != nil {
+				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &held,
+				&it.CurrentID, &it.CurrentVersion); err != nil {
 				rows.Close()
 				return err
 			}
@@ -972,9 +985,11 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, it := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ? WHERE id = ?`,
-				it.Attempts, formatTime(now), formatTime(now.Add(lease)), it.ID); err != nil {
+		by := RunnerID("consent sender")
+		for i := range out {
+			out[i].Claim = "claim " + randomToken() + " by " + by
+			if _, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET attempts = ?, last_attempt_at = ?, next_attempt_at = ?, claimed_by = ? WHERE id = ?`,
+				out[i].Attempts, formatTime(now), formatTime(now.Add(lease)), out[i].Claim, out[i].ID); err != nil {
 				return fmt.Errorf("claim delivery: %w", err)
 			}
 		}
@@ -983,39 +998,100 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 	return out, err
 }
 
-// ReleaseConsentClaims makes every waiting delivery due now. A pusher calls
-// it when it starts: deliveries claimed by a process that was killed would
-// otherwise wait for their lease to end, and ones waiting out a back-off get
-// one try at once.
+// RenewConsentClaim gives a claimed delivery a new lease, from now, before
+// it is sent, and reports whether the claim is still this sender's: a
+// delivery waiting in a batch behind slow ones may have outlived its lease
+// and been claimed by another sender, and is then left to it.
+func (db *DB) RenewConsentClaim(ctx context.Context, it OutboxItem, lease time.Duration) (bool, error) {
+	var held bool
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ? WHERE id = ? AND claimed_by = ? AND status = 'waiting'`,
+			formatTime(db.now().Add(lease)), it.ID, it.Claim)
+		if err != nil {
+			return fmt.Errorf("renew the claim of delivery %d: %w", it.ID, err)
+		}
+		n, _ := res.RowsAffected()
+		held = n == 1
+		return nil
+	})
+	return held, err
+}
+
+// ReleaseConsentClaims makes due now every waiting delivery no running
+// process holds. A pusher calls it when it starts: deliveries claimed by a
+// process that was killed would otherwise wait for their lease to end, and
+// ones waiting out a back-off get one try at once. A delivery another
+// process is sending is left to it.
 func (db *DB) ReleaseConsentClaims(ctx context.Context) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		now := formatTime(db.now())
-		_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ? WHERE status = 'waiting' AND next_attempt_at > ?`, now, now)
-		return err
+		rows, err := tx.QueryContext(ctx, `SELECT id, claimed_by FROM consent_outbox WHERE status = 'waiting' AND next_attempt_at > ?`, now)
+		if err != nil {
+			return err
+		}
+		var free []int64
+		for rows.Next() {
+			var id int64
+			var by string
+			if err := rows.Scan(&id, &by); err != nil {
+				rows.Close()
+				return err
+			}
+			if by == "" || runnerGone(by) {
+				free = append(free, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range free {
+			if _, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET next_attempt_at = ?, claimed_by = '' WHERE id = ?`, now, id); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
-// ConsentDelivered records that the source accepted the delivery as its resource id and version.
-func (db *DB) ConsentDelivered(ctx context.Context, id int64, upstreamID, version string) error {
+// ConsentDelivered records that the source accepted the delivery as its
+// resource id and version. It returns ErrClaimLost, recording nothing, when
+// the claim is no longer the sender's.
+func (db *DB) ConsentDelivered(ctx context.Context, it OutboxItem, upstreamID, version string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'sent', sent_at = ?, last_error = '', upstream_id = ?, upstream_version = ? WHERE id = ?`,
-			db.stamp(), upstreamID, version, id)
-		return err
+		res, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'sent', sent_at = ?, last_error = '', upstream_id = ?, upstream_version = ?, claimed_by = ''
+WHERE id = ? AND claimed_by = ?`, db.stamp(), upstreamID, version, it.ID, it.Claim)
+		return claimHeld(res, err)
 	})
 }
 
 // ConsentNotDelivered records a failed try: with retryAt set it is tried
-// again then; with a zero retryAt the source refused it, and it waits for the person to retry.
-func (db *DB) ConsentNotDelivered(ctx context.Context, id int64, reason string, retryAt time.Time) error {
+// again then; with a zero retryAt the source refused it, and it waits for
+// the person to retry. It returns ErrClaimLost, recording nothing, when the
+// claim is no longer the sender's.
+func (db *DB) ConsentNotDelivered(ctx context.Context, it OutboxItem, reason string, retryAt time.Time) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
+		var res sql.Result
 		var err error
 		if retryAt.IsZero() {
-			_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'failed', last_error = ? WHERE id = ?`, reason, id)
+			res, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'failed', last_error = ?, claimed_by = '' WHERE id = ? AND claimed_by = ?`, reason, it.ID, it.Claim)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', last_error = ?, next_attempt_at = ? WHERE id = ?`, reason, formatTime(retryAt), id)
+			res, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET status = 'waiting', last_error = ?, next_attempt_at = ?, claimed_by = '' WHERE id = ? AND claimed_by = ?`,
+				reason, formatTime(retryAt), it.ID, it.Claim)
 		}
-		return err
+		return claimHeld(res, err)
 	})
+}
+
+// claimHeld is ErrClaimLost when an update by claim changed no row.
+func claimHeld(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrClaimLost
+	}
+	return nil
 }
 
 // ConsentOutboxCounts counts deliveries by status, for the command line and tests.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"testing"
 	"time"
 
@@ -56,11 +57,11 @@ func TestRetryRefusedOnceALaterChangeIsQueued(t *testing.T) {
 				t.Fatal(err)
 			}
 			shown := hist[len(hist)-1].Deliveries[0] // the oldest: the refused one
-			if shown.ID != first || shown.Overtaken != overtaken {
+			if shown.ID != first.ID || shown.Overtaken != overtaken {
 				t.Errorf("the refused delivery reads %+v, want Overtaken %v", shown, overtaken)
 			}
 
-			err = f.db.RetryConsentDelivery(ctx, f.jane.ID, first, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"})
+			err = f.db.RetryConsentDelivery(ctx, f.jane.ID, first.ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"})
 			switch {
 			case !overtaken && err != nil:
 				t.Errorf("retry with no later change: %v, want it made", err)
@@ -82,12 +83,44 @@ func changeResearch(t *testing.T, f *consentFixture, a string) {
 }
 
 // claimOne makes a change and claims its delivery, as a pusher about to send it does.
-func claimOne(t *testing.T, f *consentFixture, a string) int64 {
+func claimOne(t *testing.T, f *consentFixture, a string) store.OutboxItem {
 	t.Helper()
 	changeResearch(t, f, a)
 	items, err := f.db.ClaimConsentOutbox(context.Background(), 10, time.Minute)
 	if err != nil || len(items) != 1 {
 		t.Fatalf("claimed %+v (%v), want the one delivery", items, err)
 	}
-	return items[0].ID
+	return items[0]
+}
+
+// TestReleaseFreesOnlyClaimsOfStoppedSenders: a pusher starting made every
+// claimed delivery due at once, a running process's too, which then sent it
+// a second time beside its holder. Now only a delivery no running process
+// holds is made due: one claimed by a process that has stopped, or one
+// waiting out a back-off.
+func TestReleaseFreesOnlyClaimsOfStoppedSenders(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
+	f.db.SetClock(func() time.Time { return now })
+	claimOne(t, f, "no")
+	raw, err := sql.Open("sqlite3", "file:"+f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	f.db.ReleaseConsentClaims(ctx)
+	if items, _ := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); len(items) != 0 {
+		t.Fatalf("a delivery this running process holds was claimed again after a release: %+v", items)
+	}
+	// The same claim made by a process that has stopped.
+	if _, err := raw.Exec(`UPDATE consent_outbox SET claimed_by = 'claim 00 by serve pid 2147483646 started 1'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.ReleaseConsentClaims(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); err != nil || len(items) != 1 || items[0].Attempts != 2 {
+		t.Errorf("a stopped sender's delivery after a release: %+v, %v; want it claimed again", items, err)
+	}
 }

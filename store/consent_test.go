@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -583,14 +584,37 @@ func TestConsentOutboxClaims(t *testing.T) {
 	if err != nil || len(again) != 1 || again[0].ID != items[0].ID || again[0].Attempts != 2 {
 		t.Fatalf("after the lease: %v %+v", err, again)
 	}
-	if err := f.db.ConsentDelivered(ctx, again[0].ID, "c-1", "1"); err != nil {
+	// The first claim is the second's now: its holder renews nothing and records nothing.
+	if held, err := f.db.RenewConsentClaim(ctx, items[0], time.Minute); err != nil || held {
+		t.Errorf("renewing a claim taken over: %v, %v; want it refused", held, err)
+	}
+	for _, record := range []func() error{
+		func() error { return f.db.ConsentDelivered(ctx, items[0], "c-0", "1") },
+		func() error { return f.db.ConsentNotDelivered(ctx, items[0], "The server said: no", time.Time{}) },
+		func() error { return f.db.ConsentNotDelivered(ctx, items[0], "no answer", now.Add(time.Hour)) },
+	} {
+		if err := record(); !errors.Is(err, store.ErrClaimLost) {
+			t.Errorf("recording by a claim taken over: %v; want ErrClaimLost", err)
+		}
+	}
+	// A process starting frees no claim held by a running one (this one).
+	if err := f.db.ReleaseConsentClaims(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if stolen, _ := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); len(stolen) != 0 {
+		t.Fatalf("claimed after a release while a running sender holds it: %+v", stolen)
+	}
+	if held, err := f.db.RenewConsentClaim(ctx, again[0], time.Minute); err != nil || !held {
+		t.Fatalf("renewing the claim held: %v, %v", held, err)
+	}
+	if err := f.db.ConsentDelivered(ctx, again[0], "c-1", "1"); err != nil {
 		t.Fatal(err)
 	}
 	next, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
-	if err != nil || len(next) != 1 || next[0].CurrentID != "c-1" {
+	if err != nil || len(next) != 1 || next[0].CurrentID != "c-1" || next[0].CurrentVersion != "1" {
 		t.Fatalf("second delivery %+v (%v), want it to update c-1", next, err)
 	}
-	if err := f.db.ConsentNotDelivered(ctx, next[0].ID, "The server said: no", time.Time{}); err != nil {
+	if err := f.db.ConsentNotDelivered(ctx, next[0], "The server said: no", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	// A refused delivery does not hold up the next one, which supersedes it once sent.
@@ -602,7 +626,7 @@ func TestConsentOutboxClaims(t *testing.T) {
 	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Fatalf("retry while a later one is being sent: %v", err)
 	}
-	if err := f.db.ConsentNotDelivered(ctx, third[0].ID, "The server said: no", time.Time{}); err != nil {
+	if err := f.db.ConsentNotDelivered(ctx, third[0], "The server said: no", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	// A retry whose access log entry cannot be written is not made: the good one after it still finds the delivery failed.
@@ -620,7 +644,7 @@ func TestConsentOutboxClaims(t *testing.T) {
 	if err != nil || len(retried) != 1 || retried[0].ID != third[0].ID || retried[0].CurrentID != "c-1" {
 		t.Fatalf("after the retry: %+v %v, want the latest again", retried, err)
 	}
-	if err := f.db.ConsentDelivered(ctx, third[0].ID, "c-1", "2"); err != nil {
+	if err := f.db.ConsentDelivered(ctx, retried[0], "c-1", "2"); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.db.RetryConsentDelivery(ctx, f.jane.ID, next[0].ID, store.Access{AccountID: 1, PersonID: f.jane.ID, Action: "choice", What: "send change again"}); store.ErrorCode(err) != store.ENOTFOUND {

@@ -405,7 +405,7 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	if err != nil || len(items) != 1 {
 		t.Fatalf("claim %v %+v", err, items)
 	}
-	if err := f.db.ConsentNotDelivered(ctx, items[0].ID, "The server answered 422 Unprocessable Entity. The server said: Consent.patient is required", time.Time{}); err != nil {
+	if err := f.db.ConsentNotDelivered(ctx, items[0], "The server answered 422 Unprocessable Entity. The server said: Consent.patient is required", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	d := doc(t, f.get(t, "/choices/history", jane))
@@ -445,7 +445,7 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	if items, err = f.db.ClaimConsentOutbox(ctx, 10, time.Minute); err != nil || len(items) != 1 {
 		t.Fatalf("claim again %v %+v", err, items)
 	}
-	if err := f.db.ConsentNotDelivered(ctx, items[0].ID, "The server answered 422 Unprocessable Entity.", time.Time{}); err != nil {
+	if err := f.db.ConsentNotDelivered(ctx, items[0], "The server answered 422 Unprocessable Entity.", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	answer("yes")
@@ -456,7 +456,10 @@ func TestDeliveryStatusAndRetry(t *testing.T) {
 	if rec := f.post(t, action, jane, url.Values{"csrf": {token}, "for": {"self"}}); rec.Code != http.StatusNotFound {
 		t.Errorf("retry of a change overtaken by a later one: %d, want 404", rec.Code)
 	}
-	if err := f.db.ConsentDelivered(ctx, items[0].ID, "c1", "1"); err != nil {
+	if items, err = f.db.ClaimConsentOutbox(ctx, 10, time.Minute); err != nil || len(items) != 1 {
+		t.Fatalf("claim the later change %v %+v", err, items)
+	}
+	if err := f.db.ConsentDelivered(ctx, items[0], "c1", "1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := doc(t, f.get(t, "/choices", jane)).Find("main").Text(); !strings.Contains(got, "Sent to Yorkshire and Humber Care Record on ") && !strings.Contains(got, "Waiting to send") {
@@ -681,7 +684,7 @@ func TestCarerChoicesNameNoHiddenOrganisation(t *testing.T) {
 			clinic = d.ID
 		}
 	}
-	if err := f.db.ConsentNotDelivered(ctx, clinic, "The server said: no", time.Time{}); err != nil {
+	if err := f.db.ConsentNotDelivered(ctx, store.OutboxItem{ID: clinic}, "The server said: no", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	retry := "/choices/deliveries/" + itoa(clinic) + "/retry"

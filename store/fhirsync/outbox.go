@@ -21,16 +21,20 @@ import (
 // recorded upstream exactly once: a first delivery to a source is a
 // conditional create (If-None-Exist on the decision's identifier), so sending
 // it again after a crash finds the Consent already there; later deliveries
-// update that Consent with PUT, which is idempotent. Outages, 5xx, 429 and
-// timeouts are retried with back-off until delivered; a 4xx is recorded as
-// refused, with the server's words, for the person to retry. No delivery is
-// ever deleted.
+// update that Consent with PUT, which is idempotent, and only while the
+// source still holds the version last sent (If-Match), so a sender that lost
+// its claim never puts back an older decision over a newer one. Outages,
+// 5xx, 429 and timeouts are retried with back-off until delivered; a 4xx is
+// recorded as refused, with the server's words, for the person to retry. No
+// delivery is ever deleted.
 type Pusher struct {
 	DB     *store.DB
 	Client func(src store.Source) (*Client, error) // one client per source, kept by the caller
 	Log    *slog.Logger
 	// Lease is how long a claimed delivery is left to its sender before it is
-	// due again (the sender may have stopped); default 2 minutes.
+	// due again (the sender may have stopped), renewed as each is sent;
+	// default 15 minutes, longer than a client's tries of the three calls a
+	// delivery may make (5 tries of 20 s, 4 waits of at most 30 s, each).
 	Lease time.Duration
 	// BaseDelay and MaxDelay bound the back-off between tries of one delivery
 	// (exponential with full jitter); defaults 15 seconds and 1 hour.
@@ -63,7 +67,7 @@ func (p *Pusher) PushDue(ctx context.Context) (PushSummary, error) {
 	var sum PushSummary
 	lease, batch := p.Lease, p.Batch
 	if lease <= 0 {
-		lease = 2 * time.Minute
+		lease = DefaultLease
 	}
 	if batch <= 0 {
 		batch = 20
@@ -80,12 +84,26 @@ func (p *Pusher) PushDue(ctx context.Context) (PushSummary, error) {
 			if err := ctx.Err(); err != nil {
 				return sum, err // the claimed ones fall due again when their lease ends
 			}
-			if err := p.push(ctx, it, &sum); err != nil {
+			// A delivery behind slow ones in the batch may have outlived its
+			// lease and been claimed by another sender: it is left to that one.
+			if held, err := p.DB.RenewConsentClaim(ctx, it, lease); err != nil {
+				return sum, err
+			} else if !held {
+				p.log().Warn("consent delivery left to another sender", "source", it.Source.Name, "decision", it.DecisionID)
+				continue
+			}
+			if err := p.push(ctx, it, &sum); errors.Is(err, store.ErrClaimLost) {
+				p.log().Warn("consent delivery claimed by another sender while this one sent it; its result is that sender's to record",
+					"source", it.Source.Name, "decision", it.DecisionID)
+			} else if err != nil {
 				return sum, err
 			}
 		}
 	}
 }
+
+// DefaultLease is Pusher.Lease when none is set.
+const DefaultLease = 15 * time.Minute
 
 // Run pushes due deliveries every interval until ctx ends.
 func (p *Pusher) Run(ctx context.Context, every time.Duration) {
@@ -115,25 +133,27 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	if err == nil {
 		sum.Sent++
 		p.log().Info("consent delivered", "source", it.Source.Name, "decision", it.DecisionID, "consent", id, "version", version)
-		return p.DB.ConsentDelivered(ctx, it.ID, id, version)
+		return p.DB.ConsentDelivered(ctx, it, id, version)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
 	reason := sentence(err)
 	var ue *UpstreamError
-	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 {
+	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !errors.Is(err, errChangedUpstream) {
 		sum.Refused++
 		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
-		return p.DB.ConsentNotDelivered(ctx, it.ID, reason, time.Time{})
+		return p.DB.ConsentNotDelivered(ctx, it, reason, time.Time{})
 	}
+	// errChangedUpstream: the next try reads the Consent again and updates
+	// the version the source holds then.
 	sum.Retrying++
 	retry := p.now().Add(p.backoff(it.Attempts))
 	if we := (*WaitError)(nil); errors.As(err, &we) && we.Until.After(retry) {
 		retry = we.Until // the source asked not to be asked before then
 	}
 	p.log().Warn("consent not delivered yet", "source", it.Source.Name, "decision", it.DecisionID, "attempt", it.Attempts, "retry_at", retry, "err", err)
-	return p.DB.ConsentNotDelivered(ctx, it.ID, reason, retry)
+	return p.DB.ConsentNotDelivered(ctx, it, reason, retry)
 }
 
 // backoff is the wait before the next try of a delivery tried attempts times.
@@ -161,21 +181,35 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		return "", "", fmt.Errorf("connecting to %s: %w", it.Source.Label(), err)
 	}
 	if it.CurrentID != "" {
+		match := it.CurrentVersion
 		if it.Attempts > 1 {
 			// An earlier try may have reached the source before the process
-			// stopped: if the source's Consent is already this decision, it is delivered.
-			if id, version, ok := p.alreadyThere(ctx, c, it); ok {
+			// stopped: if the source's Consent is already this decision, it
+			// is delivered. If not, it is updated as it stands now (a 412 before
+			// means it changed at the source), this sender's claim being held.
+			id, version, ok, now := p.alreadyThere(ctx, c, it)
+			if ok {
 				return id, version, nil
+			}
+			if now != "" {
+				match = now
 			}
 		}
 		body, err := withID(it.Body, it.CurrentID)
 		if err != nil {
 			return "", "", err
 		}
-		resp, rbody, err := c.Do(ctx, http.MethodPut, "Consent/"+url.PathEscape(it.CurrentID), body, nil)
+		var header http.Header
+		if match != "" {
+			header = http.Header{"If-Match": {`W/"` + match + `"`}}
+		}
+		resp, rbody, err := c.Do(ctx, http.MethodPut, "Consent/"+url.PathEscape(it.CurrentID), body, header)
 		var ue *UpstreamError
 		if err == nil {
 			return resultOf(resp, rbody, it.CurrentID)
+		}
+		if errors.As(err, &ue) && ue.Status == http.StatusPreconditionFailed {
+			return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
 		}
 		if !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
 			return "", "", err
@@ -190,26 +224,36 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	return resultOf(resp, rbody, "")
 }
 
+// errChangedUpstream is a PUT refused with 412 as the Consent is no longer
+// the version it updates: it changed at the source since this portal last
+// sent it (by another sender of the portal's whose claim ran out, or by
+// someone at the source). Tried again, as the person's latest decision.
+var errChangedUpstream = errors.New("the Consent changed at the source since it was last sent, so it is read again and sent once more")
+
 // alreadyThere reads the person's Consent at the source and says whether it
-// already carries this decision's identifier.
-func (p *Pusher) alreadyThere(ctx context.Context, c *Client, it store.OutboxItem) (id, version string, ok bool) {
+// already carries this decision's identifier; when it does not, current is
+// the version the source holds ("" when not known).
+func (p *Pusher) alreadyThere(ctx context.Context, c *Client, it store.OutboxItem) (id, version string, ok bool, current string) {
 	resp, body, err := c.Do(ctx, http.MethodGet, "Consent/"+url.PathEscape(it.CurrentID), nil, nil)
 	if err != nil {
-		return "", "", false
+		return "", "", false, ""
 	}
 	var r struct {
 		Identifier []struct{ System, Value string }
 	}
 	if json.Unmarshal(body, &r) != nil {
-		return "", "", false
+		return "", "", false, ""
+	}
+	id, version, err = resultOf(resp, body, it.CurrentID)
+	if err != nil {
+		return "", "", false, ""
 	}
 	for _, ident := range r.Identifier {
 		if ident.System == fhir.SystemURI && ident.Value == it.Identifier {
-			id, version, err := resultOf(resp, body, it.CurrentID)
-			return id, version, err == nil
+			return id, version, true, ""
 		}
 	}
-	return "", "", false
+	return "", "", false, version
 }
 
 // withID sets the resource id in a Consent's JSON.

@@ -461,3 +461,85 @@ func TestUpstreamConsentPulledIsTheStartingState(t *testing.T) {
 		t.Fatalf("after the round trip: %+v from %+v", ch.State, ch.Upstream)
 	}
 }
+
+// TestStaleSenderNeverPutsBackAnOlderDecision: serve's pusher (A) claims a
+// delivery and its PUT is held up longer than its lease. Then `portal outbox
+// push` (B) claims the same delivery, sends it, and sends the person's next
+// decision. A's PUT, of the older decision, arrived last and was applied, and
+// the outbox said both were sent while the source held the older choice
+// (found by a concurrency review). Now each PUT carries the version it
+// updates (If-Match), so A's is refused with 412, and A, whose claim is
+// B's now, records nothing.
+func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := upstream.StartWithPatient(t, smallPatient)
+	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
+
+	var mu sync.Mutex
+	blockNext := false
+	held := make(chan struct{})    // A's PUT has arrived and is held
+	release := make(chan struct{}) // let A's PUT through
+	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		block := blockNext && r.Method == http.MethodPut
+		if block {
+			blockNext = false
+		}
+		mu.Unlock()
+		if block {
+			close(held)
+			<-release
+		}
+		return false // forward to the real server
+	}, nil)
+	f.db = openDB(t)
+	f.db.SetClock(f.clock)
+	var err error
+	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: stub.URL}); err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
+		t.Fatal(err)
+	}
+
+	// A first decision, delivered: later ones are PUTs to the same Consent.
+	f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	older := f.change(t, store.QuestionResearch, "yes")
+
+	mu.Lock()
+	blockNext = true
+	mu.Unlock()
+	aDone := make(chan error, 1)
+	go func() { _, err := f.pusher().PushDue(ctx); aDone <- err }() // serve's pusher
+	<-held
+	f.advance(3 * time.Minute) // A's lease (2 minutes) runs out while its PUT is under way
+
+	newer := f.change(t, store.QuestionResearch, "no") // the person changes their mind
+	sumB, err := f.pusher().PushDue(ctx)               // portal outbox push
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sumB.Sent != 2 {
+		t.Errorf("B sent %+v; want both decisions", sumB)
+	}
+	close(release)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	dOld, dNew := f.delivery(t, older.ID), f.delivery(t, newer.ID)
+	if dOld.Status != store.DeliverySent || dNew.Status != store.DeliverySent || dOld.Attempts != 2 {
+		t.Errorf("older decision %d: %s, attempts %d; newer decision %d: %s; want both sent, the older by B's second try", older.ID, dOld.Status, dOld.Attempts, newer.ID, dNew.Status)
+	}
+	up := f.consents(t)
+	if len(up) != 1 {
+		t.Errorf("%d Consents upstream; want one", len(up))
+	}
+	got, _ := fhir.ReadConsent(up[dNew.UpstreamID])
+	if got.Identifier != newer.Identifier || got.Research {
+		t.Errorf("upstream holds the older decision %s (research=%v) after the newer %s was reported sent", got.Identifier, got.Research, newer.Identifier)
+	}
+}

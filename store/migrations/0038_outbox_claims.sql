@@ -1,0 +1,15 @@
+-- 0038: a claimed consent delivery names who claimed it.
+--
+-- A delivery was claimed for a lease of time alone. A sender slower than its
+-- lease (an upstream answering slowly, a batch sent one after another) went
+-- on sending once another sender had claimed the same delivery, sent it and
+-- the person's next decision: the first sender's PUT, of the older decision,
+-- arrived last and was recorded too, so the source held the older choice
+-- while the page said the newer one was sent. And every pusher starting
+-- made every claim due at once, a live process's too.
+--
+-- claimed_by is the claim: a token, and the process that holds it
+-- (store.RunnerID). Only its holder renews it or records how the delivery
+-- went; a process starting frees only claims whose holder has stopped. ''
+-- when no sender holds the delivery.
+ALTER TABLE consent_outbox ADD COLUMN claimed_by TEXT NOT NULL DEFAULT '';
