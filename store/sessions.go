@@ -251,23 +251,15 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 	return data, err
 }
 
-// renewSessionID gives a signed-out session a new id and CSRF token, keeping
-// everything else (its times and what it holds), and returns the id: once a
-// code has proved who someone is, the id from before, which another could
-// have planted in their browser, is worth nothing. A signed-in session keeps
-// its id, given at sign-in once a passkey proved who it is (RotateSession).
-// A session that has ended gives ENOTFOUND.
+// renewSessionID gives a session a new id and CSRF token, keeping
+// everything else (its times, who is signed in and what it holds), and
+// returns the id: once a code has proved who someone is, the id from before,
+// which another could have planted in their browser, is worth nothing. That
+// holds for a signed-in session too: one planted by someone signed in to
+// their own account would otherwise let them finish, with their own
+// passkey, the enrolment or invitation the code began. A session that has
+// ended gives ENOTFOUND.
 func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
-	var signedIn bool
-	err := tx.QueryRowContext(ctx, `SELECT account_id IS NOT NULL FROM sessions WHERE id_hash = ?`, hashToken(oldID)).Scan(&signedIn)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return "", Errorf(ENOTFOUND, "Your session has ended.")
-	case err != nil:
-		return "", fmt.Errorf("read session: %w", err)
-	case signedIn:
-		return oldID, nil
-	}
 	id := randomToken()
 	// A new CSRF token too: whoever planted the id knew the old one.
 	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, csrf_token = ? WHERE id_hash = ?`, hashToken(id), randomToken(), hashToken(oldID)); err != nil {

@@ -290,3 +290,26 @@ func TestCSRFOnEveryStateChangingRoute(t *testing.T) {
 	}
 	t.Logf("%d state-changing routes, each refused without its token and not with it", n)
 }
+
+// TestSessionCookieOnHTTPSIsHostOnly: over https the session cookie has the
+// __Host- prefix, so a browser takes it only from this host, for every path,
+// Secure: another host under the same domain cannot plant a session for
+// /enrol or /carers/accept that the browser would send first.
+func TestSessionCookieOnHTTPSIsHostOnly(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct{ origin, name string }{
+		{"https://care.example.org", "__Host-mcr_session"},
+		{"http://localhost:8080", "mcr_session"}, // a browser refuses __Host- without https, except on localhost
+	} {
+		srv, err := web.New(web.Config{Origin: tt.origin, HashKey: testHashKey, BlockKey: testBlockKey}, f.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/signin", nil))
+		cookies := rec.Result().Cookies()
+		if len(cookies) != 1 || cookies[0].Name != tt.name || cookies[0].Path != "/" || cookies[0].Domain != "" || !cookies[0].Secure || !cookies[0].HttpOnly {
+			t.Errorf("%s: cookies %+v; want one %s, Path=/, no Domain, Secure, HttpOnly", tt.origin, cookies, tt.name)
+		}
+	}
+}

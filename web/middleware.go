@@ -29,7 +29,17 @@ const (
 // which the session itself, once ended, can no longer say.
 const cookieSignedIn = "in"
 
-const cookieName = "mcr_session"
+// cookieName is the session cookie's name: on https with the __Host-
+// prefix, which a browser takes only from this host, for every path and
+// marked Secure, so no other host under the same domain can plant a session
+// of its own in a browser for this one (say for /enrol only, which the
+// browser would send first).
+func (s *Server) cookieName() string {
+	if s.secure {
+		return "__Host-mcr_session"
+	}
+	return "mcr_session"
+}
 
 // requestSession is the signed-in (or anonymous) session and its id.
 type requestSession struct {
@@ -75,10 +85,10 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 // and the signed-in account, if any.
 func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		cookie, err := s.cookies.Get(c.Request(), cookieName)
+		cookie, err := s.cookies.Get(c.Request(), s.cookieName())
 		if err != nil {
 			// A cookie we cannot read (old key, tampering) is treated as no session.
-			cookie, _ = s.cookies.New(c.Request(), cookieName)
+			cookie, _ = s.cookies.New(c.Request(), s.cookieName())
 		}
 		id, _ := cookie.Values["id"].(string)
 		if id == "" {
@@ -121,7 +131,7 @@ func (s *Server) ensureSession(c echo.Context) (*requestSession, error) {
 
 // useSession puts the session on the request and its id in the cookie.
 func (s *Server) useSession(c echo.Context, id string, sess store.Session) (*requestSession, error) {
-	cookie, _ := s.cookies.New(c.Request(), cookieName)
+	cookie, _ := s.cookies.New(c.Request(), s.cookieName())
 	cookie.Values["id"] = id
 	cookie.Values[cookieSignedIn] = sess.AccountID != 0
 	if err := s.cookies.Save(c.Request(), c.Response(), cookie); err != nil {
@@ -134,7 +144,7 @@ func (s *Server) useSession(c echo.Context, id string, sess store.Session) (*req
 
 // clearSessionCookie tells the browser to forget the session cookie.
 func (s *Server) clearSessionCookie(c echo.Context) {
-	cookie, _ := s.cookies.New(c.Request(), cookieName)
+	cookie, _ := s.cookies.New(c.Request(), s.cookieName())
 	opts := *s.cookies.Options
 	opts.MaxAge = -1
 	cookie.Options = &opts

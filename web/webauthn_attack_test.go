@@ -484,3 +484,56 @@ func TestCodesGiveTheSessionANewID(t *testing.T) {
 		})
 	}
 }
+
+// TestPlantedSignedInSessionGetsNothingFromACode: someone signed in to their
+// own account plants their session cookie in another's browser (from a host
+// under the same domain, for /enrol or /carers/accept only). The code and
+// date of birth the other person types were held by that session, which
+// kept its id as it was signed in, so its owner finished the enrolment with
+// their own passkey, signed in to the patient's account, or accepted the
+// invitation and acted for the patient (found by a security review). Now a
+// proved code gives every session a new id, which only the browser that
+// typed the code has.
+func TestPlantedSignedInSessionGetsNothingFromACode(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	_, invitation, err := f.db.CreateInvitation(ctx, f.jane.ID, jane.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}}, grantLogged(jane, "invited"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrolment, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, page, code, day, month, year, next string
+	}{
+		{"enrolment code", "/enrol", enrolment, f.amir.BirthDate[8:10], f.amir.BirthDate[5:7], f.amir.BirthDate[0:4], "/enrol/passkey"},
+		{"carer's invitation", "/carers/accept", invitation, "14", "3", "1957", "/carers/accept/confirm"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			mallory := f.newCarer(t, "Mallory "+tt.page)
+			attacker := newPasskeyBrowser(t, f.handler)
+			attacker.addr = "198.51.100.7:1"
+			attacker.cookie = mallory.cookie
+			// The other person's browser sends the planted cookie.
+			victim := newPasskeyBrowser(t, f.handler)
+			victim.cookie = mallory.cookie
+			victim.page(tt.page)
+			if rec := victim.form(tt.page, url.Values{"code": {tt.code}, "day": {tt.day}, "month": {tt.month}, "year": {tt.year}}); rec.Code != http.StatusSeeOther {
+				t.Fatalf("code form: %d %s", rec.Code, rec.Body.String())
+			}
+			if victim.cookie.Value == mallory.cookie.Value {
+				t.Fatal("the signed-in session kept its cookie once a code was proved in it")
+			}
+			if rec := victim.page(tt.next); rec.Code != http.StatusOK {
+				t.Errorf("%s in the browser that typed the code: %d", tt.next, rec.Code)
+			}
+			if rec := attacker.page(tt.next); rec.Code == http.StatusOK {
+				t.Errorf("%s with the planted cookie: 200, want the enrolment or invitation out of its reach", tt.next)
+			}
+		})
+	}
+}
