@@ -124,9 +124,11 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 		}
 		return nil
 	})
-	if err != nil && !ended && (IsReadOnly(err) || IsNoSpace(err)) {
-		// The database cannot be written just now: the session goes on, only
-		// its last-seen time is not moved on, so reads are still served.
+	if err != nil && !ended && (IsReadOnly(err) || IsNoSpace(err) || IsBusy(err)) {
+		// The database cannot be written just now (or another process, such
+		// as a large portal import, has held it longer than the busy
+		// timeout): the session goes on, only its last-seen time is not
+		// moved on, so reads are still served.
 		return s, nil
 	}
 	if err != nil {

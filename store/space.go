@@ -51,6 +51,14 @@ func IsReadOnly(err error) bool {
 	return errors.Is(err, syscall.EROFS)
 }
 
+// IsBusy says whether err is the database being written by another
+// process for longer than the busy timeout (5 seconds): a large portal
+// import, say. Nothing was changed, and trying again later will do.
+func IsBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
 // WriteFailed is told of a failed write, so a full disk is noticed at once
 // rather than at the next check.
 func (db *DB) WriteFailed(err error) {

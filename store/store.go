@@ -496,6 +496,24 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// txUntilDone is tx for a write that must not be lost to another process
+// writing for longer than the busy timeout (a sync's end, without which
+// pages say "Updating…" until the mark grows old): it tries again while the
+// database is busy, until ctx ends.
+func (db *DB) txUntilDone(ctx context.Context, fn func(*sql.Tx) error) error {
+	for {
+		err := db.tx(ctx, fn)
+		if !IsBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 // stamp is the current time as stored: UTC RFC 3339 with nanoseconds, so text order is time order.
 func (db *DB) stamp() string { return formatTime(db.now()) }
 

@@ -361,8 +361,10 @@ const renewRunningSQL = `UPDATE sync_status SET running_since = ? WHERE source_i
 // stores does, for the parts of a sync that store nothing for a while
 // (reading a long history or listing).
 func (db *DB) SyncStillRunning(ctx context.Context, sourceID, personID int64) error {
-	_, err := db.db.ExecContext(ctx, renewRunningSQL, db.stamp(), sourceID, personID)
-	return err
+	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, renewRunningSQL, db.stamp(), sourceID, personID)
+		return err
+	})
 }
 
 // ApplyPage stores a fetched page and its checkpoint in one transaction, so a
@@ -723,16 +725,18 @@ func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, by, er
 	if reconciled {
 		rec = now
 	}
-	var err error
-	if errText == "" {
-		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = '', failing_since = '',
+	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
+		var err error
+		if errText == "" {
+			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = '', failing_since = '',
 last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, now, rec, rec, sourceID, personID)
-	} else {
-		_, err = db.db.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_error = ?,
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_error = ?,
 failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
 last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, errText, now, rec, rec, sourceID, personID)
-	}
-	return err
+		}
+		return err
+	})
 }
 
 // ownMarkCleared clears the running mark when it is the first argument's.
@@ -746,8 +750,10 @@ const ownMarkCleared = `running_since = CASE WHEN running_by = ? THEN '' ELSE ru
 // finished, so the next sign-in or round takes it up again. A mark another
 // process has taken over meanwhile is left as it is.
 func (db *DB) SyncStopped(ctx context.Context, sourceID, personID int64, by string) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE source_id = ? AND person_id = ? AND running_by = ?`, sourceID, personID, by)
-	return err
+	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sync_status SET `+stoppedSync+` WHERE source_id = ? AND person_id = ? AND running_by = ?`, sourceID, personID, by)
+		return err
+	})
 }
 
 // stoppedSync is how a sync stopped part way is noted (SyncStopped).

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -40,5 +42,28 @@ func TestPanicBecomesErrorPage(t *testing.T) {
 	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 	if rec.Code != http.StatusOK {
 		t.Fatalf("after a panic /healthz gave %d", rec.Code)
+	}
+}
+
+// A change refused because another process held the database longer than
+// the busy timeout (a large portal import) was a 500 "problem with the
+// service". It is the 503 "cannot save changes at the moment" page, saying
+// nothing was lost, with Retry-After.
+func TestBusyDatabaseIsCannotSaveNow(t *testing.T) {
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := []byte(strings.Repeat("k", 32))
+	s, err := New(Config{Origin: "http://localhost:8080", HashKey: key, BlockKey: key}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.echo.GET("/busy", func(echo.Context) error { return fmt.Errorf("save: %w", sqlite3.Error{Code: sqlite3.ErrBusy}) })
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/busy", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), cantSaveTitle) || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("a busy database gave %d, Retry-After %q:\n%s", rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
 	}
 }

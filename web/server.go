@@ -189,6 +189,12 @@ func (s *Server) handleError(err error, c echo.Context) {
 				title, message = "There is a problem", fmt.Sprint(he.Message)
 			}
 		}
+	case store.IsBusy(err):
+		// Another process (a large portal import) held the database longer
+		// than the busy timeout: nothing was changed, and it will pass.
+		s.log.Warn("the database was busy", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+		c.Response().Header().Set("Retry-After", "30")
+		status, title, message = http.StatusServiceUnavailable, cantSaveTitle, cantSaveMessage
 	case store.IsNoSpace(err) || store.IsReadOnly(err):
 		// Reads go on; this change could not be saved, and nothing already stored is lost.
 		s.db.WriteFailed(err)

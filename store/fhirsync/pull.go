@@ -125,8 +125,10 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		return sum, err
 	}
 	reconciled, err := p.pull(ctx, src, personID, progress, &sum)
-	// Record the end even when ctx was cancelled, so pages do not show "Updating…" for ever.
-	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	// Record the end even when ctx was cancelled, so pages do not show
+	// "Updating…" for ever, waiting out another process's long write (a
+	// portal import) for up to 30 seconds.
+	finishCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Stopped, not failed: a restart must not leave pages warning of a failure.
