@@ -285,7 +285,7 @@ func AccessLog(p Page, person store.Person, f AccessLogForm, lp store.AccessLogP
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</span><h1 class=\"nhsuk-heading-l\">Who has looked at your record</h1><div class=\"nhsuk-grid-row\"><div class=\"nhsuk-grid-column-three-quarters\"><p>Every time you, or a carer acting for you, looks at or downloads your record, or changes your choices or who can act for you, it is listed here.</p><p>Where the organisations that hold your record tell us who looked at it there, we list that too, marked as reported by them.</p><p>If you see something you do not recognise, contact your GP practice.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</span><h1 class=\"nhsuk-heading-l\">Who has looked at your record</h1><div class=\"nhsuk-grid-row mcr-with-menu\"><div class=\"nhsuk-grid-column-three-quarters\"><p>Every time you, or a carer acting for you, looks at or downloads your record, or changes your choices or who can act for you, it is listed here.</p><p>Where the organisations that hold your record tell us who looked at it there, we list that too, marked as reported by them.</p><p>If you see something you do not recognise, contact your GP practice.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -126,7 +126,7 @@ func RecordSearch(p Page, person store.Person, f SearchForm, r store.SearchResul
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</span><div class=\"nhsuk-grid-row\"><div class=\"nhsuk-grid-column-three-quarters\"><form action=\"/record/search\" method=\"get\" novalidate role=\"search\" aria-label=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</span><div class=\"nhsuk-grid-row mcr-with-menu\"><div class=\"nhsuk-grid-column-three-quarters\"><form action=\"/record/search\" method=\"get\" novalidate role=\"search\" aria-label=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
