@@ -39,6 +39,14 @@ func TestSessionTimeoutWarning(t *testing.T) {
 	stays("stay signed in", chromedp.Focus(chromedp.CSS(`#session-timeout form button`)), chromedp.KeyEvent(kb.Enter))
 	tb.until("the second warning", open, 25*time.Second)
 	tb.checkPage()
+	// "Stay signed in" when the portal cannot be reached (here the page's own
+	// policy refuses the address) says so on screen and in a live region: the
+	// focus stays on the button, so nothing else would tell a screen reader.
+	tb.allow("Content Security Policy")
+	eval[any](tb, `document.querySelector('#session-timeout form').setAttribute('action', 'http://127.0.0.1:9/extend')`) // make the portal unreachable
+	tb.do("stay signed in, unreachable", chromedp.Focus(chromedp.CSS(`#session-timeout form button`)), chromedp.KeyEvent(kb.Enter))
+	tb.until("the warning saying the portal could not be reached", `[...document.querySelectorAll('#session-timeout [aria-live]')].some(e => !e.closest('[hidden]') && e.textContent.includes('We could not reach My Care Record'))`, 5*time.Second)
+	eval[any](tb, `document.querySelector('#session-timeout form').setAttribute('action', '/session/extend')`) // reach the portal again
 	stays("Escape", chromedp.KeyEvent(kb.Escape))
 
 	tb.until("the warning saying the person has been signed out", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 45*time.Second)

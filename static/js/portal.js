@@ -189,8 +189,11 @@ function sessionTimeout(dialog) {
       })
       .catch(() => {
         // Not reached (the server restarting, the network down): the session may
-        // well go on, so the warning stays, saying so, until its end.
+        // well go on, so the warning stays, saying so, until its end. Said in
+        // the live region too: focus stays on the button, so nothing else
+        // would tell a screen reader (WCAG 4.1.3).
         unreachable.hidden = false;
+        announce.textContent = unreachable.textContent;
       });
   });
   schedule();
