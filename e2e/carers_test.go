@@ -59,6 +59,22 @@ func TestCarerJourney(t *testing.T) {
 	status = jane.press("invite someone", `a[href="/carers/invite"]`)
 	wantOn(jane, "/carers/invite", status)
 	jane.checkPage()
+	// The end date is asked only once "On a date I choose" is chosen: with "In
+	// 12 months", the default, its boxes were in the way and in the Tab order,
+	// and a date typed there was an error (found by an accessibility review).
+	const dateShown = `document.getElementById('ends-day').checkVisibility()`
+	if eval[bool](jane, dateShown) {
+		t.Error("the end date's boxes show while \"In 12 months\" is chosen")
+	}
+	jane.tick("choose an end date", "#ends-date")
+	if !eval[bool](jane, dateShown) {
+		t.Error("the end date's boxes do not show once \"On a date I choose\" is chosen")
+	}
+	jane.checkPage()
+	jane.tick("choose 12 months again", "#ends")
+	if eval[bool](jane, dateShown) {
+		t.Error("the end date's boxes still show once \"In 12 months\" is chosen again")
+	}
 
 	// An empty form says what is missing, in an NHS error summary.
 	jane.allow("400")

@@ -78,10 +78,17 @@ func (f *fixture) grant(t testing.TB, p store.Person, by store.Account, carer ca
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, carer.id); err != nil {
+	// Accepted in a session of its own: a proved code gives the session it
+	// is proved in a new id, and the carer's tests go on with carer.id.
+	accepting, _, err := f.db.CreateSession(ctx, carer.acct.ID, store.DefaultSessionPolicy())
+	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := f.db.AcceptInvitation(ctx, carer.id, carer.acct.ID, heldInvitation(t, f.db, carer.id), grantLogged(carer.acct, carer.acct.DisplayName+" accepted the invitation"))
+	_, accepting, err = f.db.CheckInvitation(ctx, code, p.BirthDate, accepting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := f.db.AcceptInvitation(ctx, accepting, carer.acct.ID, heldInvitation(t, f.db, accepting), grantLogged(carer.acct, carer.acct.DisplayName+" accepted the invitation"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -487,9 +494,11 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	}
 	// Accept as the store would after the code and date of birth.
 	code := strings.TrimSpace(docOf(t, rec.Body.String()).Find("#invite-code").Text())
-	if _, _, err := f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
+	_, renewed, err := f.db.CheckInvitation(ctx, code, dob, mum.id)
+	if err != nil {
 		t.Fatal(err)
 	}
+	mum.id, mum.cookie = renewed, sessionCookie(t, renewed) // a proved code gives the session a new id
 	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, heldInvitation(t, f.db, mum.id), grantLogged(mum.acct, "Mum accepted the invitation"))
 	if err != nil {
 		t.Fatal(err)
@@ -614,9 +623,11 @@ func TestAcceptTakesTheInvitationShown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := f.db.CheckInvitation(ctx, code, p.BirthDate, john.id); err != nil {
+		_, renewed, err := f.db.CheckInvitation(ctx, code, p.BirthDate, john.id)
+		if err != nil {
 			t.Fatal(err)
 		}
+		john.id, john.cookie = renewed, sessionCookie(t, renewed) // a proved code gives the session a new id
 	}
 	invite(f.jane)
 	shown := doc(t, f.get(t, "/carers/accept/confirm", john.cookie))
