@@ -188,70 +188,108 @@ func sixteenth(p Person) time.Time {
 // checkTerms checks scopes and an end date, and caps a parental grant at the
 // child's 16th birthday. It returns the end date to store.
 func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parental bool) (time.Time, error) {
-	valid := CarerScopes()
-	sections := 0
-	for _, s := range scopes {
-		if !slices.Contains(valid, s) {
-			return ends, Errorf(EINVALID, "We do not know the permission %q.", s)
-		}
-		if s != ScopeChoices && s != ScopeDownload {
-			sections++
-		}
-	}
-	if sections == 0 {
-		return ends, Errorf(EINVALID, "Choose at least one part of your record they can see.")
-	}
-	if slices.Contains(scopes, ScopeDownload) && sections < len(fhir.Sections()) {
-		// A download is the whole record: it cannot leave out sections.
-		return ends, Errorf(EINVALID, "To let them download your record, also let them see every part of it.")
-	}
 	now := db.now()
-	if !ends.IsZero() {
-		if !ends.After(now) {
-			return ends, Errorf(EINVALID, "The end date must be in the future.")
-		}
-		if ends.After(now.AddDate(MaxGrantYears, 0, 1)) {
-			return ends, Errorf(EINVALID, "The end date must be within %d years.", MaxGrantYears)
+	for _, err := range []error{checkScopes(scopes), checkEnd(now, ends), checkParental(person, now, parental)} {
+		if err != nil {
+			return ends, err
 		}
 	}
 	if parental {
-		sixteen := sixteenth(person)
-		if sixteen.IsZero() || !sixteen.After(now) {
-			return ends, Errorf(EINVALID, "Parental responsibility can only be given for a child under %d.", ParentalAge)
-		}
-		if ends.IsZero() || ends.After(sixteen) {
+		if sixteen := sixteenth(person); ends.IsZero() || ends.After(sixteen) {
 			ends = sixteen
 		}
 	}
 	return ends, nil
 }
 
+// checkScopes refuses permissions that are not known, that let the carer
+// see no part of the record, or that download a record they cannot see all of.
+func checkScopes(scopes []string) error {
+	valid := CarerScopes()
+	sections := 0
+	for _, s := range scopes {
+		if !slices.Contains(valid, s) {
+			return Errorf(EINVALID, "We do not know the permission %q.", s)
+		}
+		if s != ScopeChoices && s != ScopeDownload {
+			sections++
+		}
+	}
+	if sections == 0 {
+		return Errorf(EINVALID, "Choose at least one part of your record they can see.")
+	}
+	if slices.Contains(scopes, ScopeDownload) && sections < len(fhir.Sections()) {
+		// A download is the whole record: it cannot leave out sections.
+		return Errorf(EINVALID, "To let them download your record, also let them see every part of it.")
+	}
+	return nil
+}
+
+// checkEnd refuses an end date (zero: none) in the past or too far ahead.
+func checkEnd(now, ends time.Time) error {
+	switch {
+	case ends.IsZero():
+		return nil
+	case !ends.After(now):
+		return Errorf(EINVALID, "The end date must be in the future.")
+	case ends.After(now.AddDate(MaxGrantYears, 0, 1)):
+		return Errorf(EINVALID, "The end date must be within %d years.", MaxGrantYears)
+	}
+	return nil
+}
+
+// checkParental refuses parental responsibility for someone who is not a child.
+func checkParental(person Person, now time.Time, parental bool) error {
+	if sixteen := sixteenth(person); parental && (sixteen.IsZero() || !sixteen.After(now)) {
+		return Errorf(EINVALID, "Parental responsibility can only be given for a child under %d.", ParentalAge)
+	}
+	return nil
+}
+
 // checkInvitee refuses an invitation's name or relationship, blank or too long.
 func checkInvitee(inv Invitation) error {
+	if err := checkName(inv.CarerName); err != nil {
+		return err
+	}
+	return checkRelationship(inv.Relationship)
+}
+
+func checkName(name string) error {
 	switch {
-	case inv.CarerName == "":
+	case name == "":
 		return Errorf(EINVALID, "Enter the name of the person you are inviting.")
-	case utf8.RuneCountInString(inv.CarerName) > 100:
+	case utf8.RuneCountInString(name) > 100:
 		return Errorf(EINVALID, "Their name must be 100 characters or fewer.")
-	case inv.Relationship == "":
+	}
+	return nil
+}
+
+func checkRelationship(relationship string) error {
+	switch {
+	case relationship == "":
 		return Errorf(EINVALID, "Enter how they are related to you.")
-	case utf8.RuneCountInString(inv.Relationship) > 60:
+	case utf8.RuneCountInString(relationship) > 60:
 		return Errorf(EINVALID, "How they are related to you must be 60 characters or fewer.")
 	}
 	return nil
 }
 
-// InvitationProblem is what CreateInvitation would refuse in an invitation for
-// the person, asked before it is sent (the page that checks the answers
-// shows none that cannot be sent). CreateInvitation asks again.
-func (db *DB) InvitationProblem(person Person, inv Invitation) error {
+// InvitationProblems is everything CreateInvitation would refuse in an
+// invitation for the person, asked before it is sent, so the form names
+// every problem at once (the page that checks the answers shows none that
+// cannot be sent). CreateInvitation asks again.
+func (db *DB) InvitationProblems(person Person, inv Invitation) []error {
 	inv.CarerName = strings.TrimSpace(inv.CarerName)
 	inv.Relationship = strings.TrimSpace(inv.Relationship)
-	if err := checkInvitee(inv); err != nil {
-		return err
+	now := db.now()
+	var out []error
+	for _, err := range []error{checkName(inv.CarerName), checkRelationship(inv.Relationship), checkScopes(orderScopes(inv.Scopes)),
+		checkEnd(now, inv.EndsAt), checkParental(person, now, inv.Parental)} {
+		if err != nil {
+			out = append(out, err)
+		}
 	}
-	_, err := db.checkTerms(person, orderScopes(inv.Scopes), inv.EndsAt, inv.Parental)
-	return err
+	return out
 }
 
 // orderScopes puts scopes in CarerScopes order without repeats, so they read the same everywhere.

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 
@@ -233,6 +234,17 @@ func termsError(err error) views.FieldError {
 	return views.FieldError{Field: field, Message: strings.TrimSuffix(msg, ".")}
 }
 
+// inviteFieldOrder is where a field is on the invitation form, for its
+// errors to be listed in that order (NHS error summary).
+func inviteFieldOrder(field string) int {
+	for i, prefix := range []string{"carer-name", "relationship", "scope-", "ends", "parental"} {
+		if strings.HasPrefix(field, prefix) {
+			return i
+		}
+	}
+	return 99
+}
+
 // readInvite reads the invitation's answers, from the form or from the
 // check page's hidden fields alike, and checks them.
 func readInvite(c echo.Context) (views.InviteForm, time.Time) {
@@ -256,11 +268,13 @@ func (s *Server) inviteCheck(c echo.Context) error {
 		return err
 	}
 	f, ends := readInvite(c)
-	if len(f.Errors) == 0 {
-		if err := s.db.InvitationProblem(person, store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental}); err != nil {
-			f.Errors = append(f.Errors, termsError(err))
+	// Every problem at once, each answer's first, in the order the form asks them.
+	for _, err := range s.db.InvitationProblems(person, store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental}) {
+		if fe := termsError(err); !slices.ContainsFunc(f.Errors, func(e views.FieldError) bool { return e.Field == fe.Field }) {
+			f.Errors = append(f.Errors, fe)
 		}
 	}
+	slices.SortStableFunc(f.Errors, func(a, b views.FieldError) int { return inviteFieldOrder(a.Field) - inviteFieldOrder(b.Field) })
 	if len(f.Errors) > 0 {
 		return s.render(c, http.StatusBadRequest, views.Invite(s.page(c, "Invite someone to act for you"), f))
 	}

@@ -1256,3 +1256,26 @@ func TestInvitationCheckYourAnswers(t *testing.T) {
 		t.Error("the access log does not say John Smith was invited")
 	}
 }
+
+// TestInvitationFormNamesEveryProblemAtOnce: an impossible end date and a
+// download without every part of the record were named one at a time, the
+// second only once the first was put right (WCAG 3.3.1; found by an
+// accessibility review). Now the form names both, in the order it asks them.
+func TestInvitationFormNamesEveryProblemAtOnce(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	year := strconv.Itoa(time.Now().Year() + 2)
+	rec := f.post(t, "/carers/invite", jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "name": {"John Smith"}, "relationship": {""},
+		"scope": {"medicines", "download"}, "ends": {"date"}, "ends-day": {"31"}, "ends-month": {"2"}, "ends-year": {year}})
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("the form: %d, want 400", rec.Code)
+	}
+	var got []string
+	docOf(t, rec.Body.String()).Find(".nhsuk-error-summary__list a").Each(func(_ int, a *goquery.Selection) {
+		href, _ := a.Attr("href")
+		got = append(got, href)
+	})
+	if want := []string{"#relationship", "#scope-" + store.CarerScopes()[0], "#ends-day"}; !slices.Equal(got, want) {
+		t.Errorf("the error summary links to %q; want %q, every problem in the form's order", got, want)
+	}
+}
