@@ -54,7 +54,14 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	}
 	var entries map[resourceKey]bool
 	if forCarer {
-		if entries, err = db.resourcesOfItems(ctx, "1", personID); err != nil {
+		// The entries of the parts of the record the carer may see, as their
+		// pages read them (carerFilter): a download is only let to a carer who
+		// may see every part, but this holds whatever the grant says.
+		cond, args, err := db.carerFilter(ctx, personID)
+		if err != nil {
+			return 0, err
+		}
+		if entries, err = db.resourcesOfItems(ctx, "1"+cond, append([]any{personID}, args...)...); err != nil {
 			return 0, err
 		}
 	}

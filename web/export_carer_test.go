@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -106,5 +108,36 @@ func TestCarerDownloadHoldsOnlyWhatTheirPagesShow(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCarerDownloadHoldsOnlyTheirParts: a carer's download held every entry
+// not kept out of sharing, whatever parts of the record their grant lets
+// them see; only the rule that a download needs every part kept it from
+// mattering (found by a security review). It now holds the entries of those
+// parts alone, as their pages do, whatever a grant holds.
+func TestCarerDownloadHoldsOnlyTheirParts(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	f.importJSON(t, "gp", `{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/jane"},"code":{"text":"Secret diagnosis"},"clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"recordedDate":"2025-02-01"}`)
+	john := f.newCarer(t, "John")
+	g := f.grant(t, f.jane, jane, john, "medicines")
+	raw, err := sql.Open("sqlite3", "file:"+f.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// A grant as no page makes: medicines and download.
+	if _, err := raw.Exec(`UPDATE carer_grants SET scopes = 'medicines download' WHERE id = ?`, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.get(t, "/record/conditions", john.cookie).StatusCode; got != http.StatusForbidden {
+		t.Fatalf("conditions page: %d", got)
+	}
+	resp := f.get(t, "/record/download", john.cookie)
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), "Secret diagnosis") || !strings.Contains(string(body), `"resourceType":"Bundle"`) {
+		t.Errorf("download: %d, holding the condition: %v; want a Bundle without it", resp.StatusCode, strings.Contains(string(body), "Secret diagnosis"))
 	}
 }
