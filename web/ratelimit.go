@@ -50,9 +50,11 @@ func defaultLimits() limits {
 const limitMaxKeys = 10000
 
 // limiter is a token bucket per key, held in memory. It keeps at most max
-// keys: when full it first forgets keys whose buckets have refilled (they
-// remember nothing), then an arbitrary one, so memory stays bounded whatever
-// arrives.
+// keys: when full it forgets keys whose buckets have refilled (they remember
+// nothing), else the fullest bucket, never one that is empty: forgetting
+// that would give its client a full burst again, as filling the table from
+// many addresses would do on purpose. When every bucket is empty the new key
+// waits until one has a try again, so memory stays bounded whatever arrives.
 type limiter struct {
 	mu      sync.Mutex
 	rate    RateLimit
@@ -77,8 +79,8 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	now := l.now()
 	b, ok := l.buckets[key]
 	if !ok {
-		if len(l.buckets) >= l.max {
-			l.evict(now)
+		if len(l.buckets) >= l.max && !l.evict(now) {
+			return false, l.rate.Every
 		}
 		b = &bucket{tokens: float64(l.rate.Burst), last: now}
 		l.buckets[key] = b
@@ -100,19 +102,27 @@ func (l *limiter) refill(b *bucket, now time.Time) float64 {
 	return math.Min(float64(l.rate.Burst), b.tokens+float64(elapsed)/float64(l.rate.Every))
 }
 
-// evict makes room for one key. Called with l.mu held.
-func (l *limiter) evict(now time.Time) {
+// evict makes room for one key, and says whether it could: it forgets every
+// bucket that has refilled, else the fullest if it holds a try. Called with
+// l.mu held.
+func (l *limiter) evict(now time.Time) bool {
+	fullest, most := "", 0.0
 	for k, b := range l.buckets {
-		if l.refill(b, now) >= float64(l.rate.Burst) {
+		switch tokens := l.refill(b, now); {
+		case tokens >= float64(l.rate.Burst):
 			delete(l.buckets, k)
+		case tokens > most:
+			fullest, most = k, tokens
 		}
 	}
-	for k := range l.buckets {
-		if len(l.buckets) < l.max {
-			return
-		}
-		delete(l.buckets, k)
+	if len(l.buckets) < l.max {
+		return true
 	}
+	if most < 1 {
+		return false
+	}
+	delete(l.buckets, fullest)
+	return true
 }
 
 // clientKey is the coarse identity of a client: its IP address (an IPv6
