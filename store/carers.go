@@ -182,7 +182,7 @@ func sixteenth(p Person) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
-	return dob.AddDate(ParentalAge, 0, 0)
+	return time.Date(dob.Year()+ParentalAge, dob.Month(), dob.Day(), 0, 0, 0, 0, UKZone()) // as the birthday begins, UK time
 }
 
 // checkTerms checks scopes and an end date, and caps a parental grant at the

@@ -124,7 +124,7 @@ func grantEnds(g store.Grant) string {
 	if g.EndsAt.IsZero() {
 		return "No end date"
 	}
-	return g.EndsAt.Format("2 January 2006")
+	return g.EndsAt.In(ukZone()).Format("2 January 2006")
 }
 
 // statusTag is the NHS tag colour for a grant's status.

@@ -1694,7 +1694,7 @@ func inviteEndsWords(f InviteForm, ends time.Time) string {
 	case "never":
 		return "When you stop it"
 	case "date":
-		return ends.Format("2 January 2006")
+		return ends.In(ukZone()).Format("2 January 2006")
 	}
 	return "In 12 months, on " + ends.In(ukZone()).Format("2 January 2006")
 }

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mycarerecord/portal/store"
@@ -457,13 +456,8 @@ func navCount(counts map[string]int, slug string) int {
 	return -1
 }
 
-// ukZone is UK time, for the moments people read (UTC if the zone data is missing).
-var ukZone = sync.OnceValue(func() *time.Location {
-	if l, err := time.LoadLocation("Europe/London"); err == nil {
-		return l
-	}
-	return time.UTC
-})
+// ukZone is UK time, for the moments people read.
+var ukZone = store.UKZone
 
 // clockTime is a time of day today as people read it, in UK time: "2:43pm".
 func clockTime(t time.Time) string {

@@ -175,8 +175,9 @@ func readTerms(c echo.Context, f *views.InviteForm, shown time.Time) time.Time {
 		f.Errors = append(f.Errors, views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "Choose at least one part of your record they can see"})
 	}
 	if f.Ends != "date" && f.Day+f.Month+f.Year != "" && !sameDay(f.Day, f.Month, f.Year, shown) {
-		// The date boxes are always shown: a date typed in under another choice
-		// is not quietly dropped (one left as the form showed it is no choice).
+		// Without script the date boxes are always shown: a date typed in under
+		// another choice is not quietly dropped (one left as the form showed it
+		// is no choice).
 		chose := map[string]string{"never": "When I stop it"}[f.Ends]
 		if chose == "" {
 			chose = "In 12 months"
@@ -198,7 +199,7 @@ func readTerms(c echo.Context, f *views.InviteForm, shown time.Time) time.Time {
 		day, derr := strconv.Atoi(f.Day)
 		month, merr := strconv.Atoi(f.Month)
 		year, yerr := strconv.Atoi(f.Year)
-		t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
+		t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, store.UKZone()) // the day begins at midnight UK time
 		if derr != nil || merr != nil || yerr != nil || len(f.Year) != 4 || t.Day() != day || t.Month() != time.Month(month) {
 			f.Errors = append(f.Errors, views.FieldError{Field: "ends-day", Message: "End date must be a real date, like 27 3 2027"})
 		}
@@ -214,6 +215,7 @@ func sameDay(day, month, year string, t time.Time) bool {
 	d, derr := strconv.Atoi(day)
 	m, merr := strconv.Atoi(month)
 	y, yerr := strconv.Atoi(year)
+	t = t.In(store.UKZone())
 	return derr == nil && merr == nil && yerr == nil && !t.IsZero() && d == t.Day() && m == int(t.Month()) && y == t.Year()
 }
 
@@ -330,7 +332,8 @@ func termsForm(g store.Grant) views.InviteForm {
 	f := views.InviteForm{Scopes: g.Scopes, Ends: "never"}
 	if !g.EndsAt.IsZero() {
 		f.Ends = "date"
-		f.Day, f.Month, f.Year = strconv.Itoa(g.EndsAt.Day()), strconv.Itoa(int(g.EndsAt.Month())), strconv.Itoa(g.EndsAt.Year())
+		ends := g.EndsAt.In(store.UKZone())
+		f.Day, f.Month, f.Year = strconv.Itoa(ends.Day()), strconv.Itoa(int(ends.Month())), strconv.Itoa(ends.Year())
 	}
 	return f
 }

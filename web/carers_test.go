@@ -1112,7 +1112,7 @@ func TestInvitationFormSentAgainWithAnotherEnd(t *testing.T) {
 		{"as it was", url.Values{"ends": {"12m"}}, http.StatusSeeOther, func(time.Time) bool { return true }},
 		{"when I stop it", url.Values{"ends": {"never"}}, http.StatusOK, time.Time.IsZero},
 		{"on a date", url.Values{"ends": {"date"}, "ends-day": {"1"}, "ends-month": {"6"}, "ends-year": {strconv.Itoa(time.Now().Year() + 2)}}, http.StatusOK,
-			func(t time.Time) bool { return t.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, time.UTC)) }},
+			func(t time.Time) bool { return t.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, store.UKZone())) }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -1249,7 +1249,7 @@ func TestInvitationCheckYourAnswers(t *testing.T) {
 	}
 	g := grants[0]
 	if g.CarerName != "John Smith" || g.Relationship != "son" || !slices.Equal(g.Scopes, []string{"medicines", "choices"}) || g.Parental ||
-		!g.EndsAt.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, time.UTC)) {
+		!g.EndsAt.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, store.UKZone())) {
 		t.Errorf("the invitation: %+v", g)
 	}
 	if log := doc(t, f.get(t, "/record/access-log", jane)).Find("main").Text(); !strings.Contains(log, "invited John Smith (son)") {
@@ -1277,5 +1277,33 @@ func TestInvitationFormNamesEveryProblemAtOnce(t *testing.T) {
 	})
 	if want := []string{"#relationship", "#scope-" + store.CarerScopes()[0], "#ends-day"}; !slices.Equal(got, want) {
 		t.Errorf("the error summary links to %q; want %q, every problem in the form's order", got, want)
+	}
+}
+
+// TestAnEndDateBeginsInUKTime: "Access ends 15 July" ended access at
+// midnight UTC, 1am in the UK in summer, and a 16th birthday likewise (found
+// by a security review). The day named now begins at midnight UK time, and
+// the pages name that day.
+func TestAnEndDateBeginsInUKTime(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	once, _ := doc(t, f.get(t, "/carers/invite", jane)).Find(`form[action="/carers/invite"] input[name="once"]`).Attr("value")
+	year := time.Now().Year() + 1
+	rec := f.post(t, "/carers/invite/confirm", jane, url.Values{"csrf": {csrfToken(t, f, jane)}, "once": {once}, "name": {"John Smith"}, "relationship": {"son"},
+		"scope": {"medicines"}, "ends": {"date"}, "ends-day": {"15"}, "ends-month": {"7"}, "ends-year": {strconv.Itoa(year)}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("send the invitation: %d", rec.Code)
+	}
+	grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
+	if err != nil || len(grants) != 1 {
+		t.Fatalf("grants %+v, %v", grants, err)
+	}
+	want := time.Date(year, time.July, 15, 0, 0, 0, 0, store.UKZone())
+	if !grants[0].EndsAt.Equal(want) || want.UTC().Hour() != 23 {
+		t.Errorf("access ends at %v; want %v, 15 July beginning in the UK", grants[0].EndsAt.UTC(), want.UTC())
+	}
+	if body := readAll(f.get(t, "/carers", jane)); !strings.Contains(body, "15 July "+strconv.Itoa(year)) {
+		t.Errorf("the carers page does not say access ends 15 July %d", year)
 	}
 }

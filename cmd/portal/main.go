@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"slices"
 	"syscall"
+	_ "time/tzdata" // UK time (store.UKZone) whatever zone data the machine has
 )
 
 func main() {
