@@ -1112,7 +1112,9 @@ func TestInvitationFormSentAgainWithAnotherEnd(t *testing.T) {
 		{"as it was", url.Values{"ends": {"12m"}}, http.StatusSeeOther, func(time.Time) bool { return true }},
 		{"when I stop it", url.Values{"ends": {"never"}}, http.StatusOK, time.Time.IsZero},
 		{"on a date", url.Values{"ends": {"date"}, "ends-day": {"1"}, "ends-month": {"6"}, "ends-year": {strconv.Itoa(time.Now().Year() + 2)}}, http.StatusOK,
-			func(t time.Time) bool { return t.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, store.UKZone())) }},
+			func(t time.Time) bool {
+				return t.Equal(time.Date(time.Now().Year()+2, 6, 1, 0, 0, 0, 0, store.UKZone()))
+			}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
