@@ -46,7 +46,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 			"See every change to Mrs Jane Example's choices",
 		}},
 		{"direct care question", func(p views.Page) templ.Component {
-			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionDirectCare, Answer: "yes"})
+			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionDirectCare, Answer: "yes", Receivers: 1})
 		}, "Do you want staff in other organisations to see your record when they care for you?",
 			"Does Mrs Jane Example want staff in other organisations who care for them to see their record?",
 			[]string{"helps them give Mrs Jane Example safe care", "We pass this answer on to the organisations that hold Mrs Jane Example's record, where they can receive it."}},
@@ -132,7 +132,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 // cannot make true. A choice nobody has changed says so to its reader.
 func TestChoicesSayWhatTheyChange(t *testing.T) {
 	research := func(p views.Page) string {
-		d, _ := render(t, views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionResearch, Answer: "yes"}))
+		d, _ := render(t, views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionResearch, Answer: "yes", Receivers: 1}))
 		return strings.Join(strings.Fields(d.Find("main").Text()), " ")
 	}
 	for _, tt := range []struct {
@@ -187,6 +187,14 @@ func TestChoicesSayWhatTheyChange(t *testing.T) {
 		if strings.Contains(main, never) {
 			t.Errorf("the research question says %q: %s", never, main)
 		}
+	}
+	// With no organisation able to receive choices, the question does not say
+	// the answer is passed on, which the choices page says it cannot be
+	// (found by an accessibility review).
+	d0, _ := render(t, views.ChoiceQuestion(page("", "/choices/research", true), views.QuestionView{Person: jane, Question: store.QuestionResearch, Answer: "yes"}))
+	if main := strings.Join(strings.Fields(d0.Find("main").Text()), " "); strings.Contains(main, "We pass this answer on") ||
+		!strings.Contains(main, "We keep this answer in My Care Record: the organisations that hold your record cannot receive it from us yet.") {
+		t.Errorf("the research question, with no organisation able to receive it: %s", main)
 	}
 	d, _ := render(t, views.ChoiceCheck(page("Check your change", "/choices/research", true), views.CheckView{Person: jane, Question: store.QuestionResearch, Before: "yes", Answer: "no"}))
 	if main := strings.Join(strings.Fields(d.Find("main").Text()), " "); !strings.Contains(main, "After you confirm, we will record that you do not want your data to be used for research.") {

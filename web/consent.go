@@ -149,8 +149,11 @@ func (s *Server) choiceQuestion(c echo.Context) error {
 	}
 	p := s.page(c, "")
 	p.Title = views.QuestionTitle(p, q) // to a carer, what the person wants, by name
+	if name != "" {
+		p.Title += " – " + name // which entry: every entry's question is the same
+	}
 	return s.render(c, http.StatusOK, views.ChoiceQuestion(p,
-		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name}))
+		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}))
 }
 
 // choiceCheck reads the answer and shows "Check your change", or the question again with an error.
@@ -181,10 +184,14 @@ func (s *Server) choiceCheck(c echo.Context) error {
 			name = "This entry"
 		}
 		p := s.page(c, "")
-		p.Title = views.QuestionTitle(p, q)
+		question := views.QuestionTitle(p, q)
+		p.Title = question
+		if name != "" && name != "This entry" {
+			p.Title += " – " + name
+		}
 		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(p,
-			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name,
-				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no to answer “" + p.Title + "”"}}}))
+			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name, Receivers: ch.Receivers,
+				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no to answer “" + question + "”"}}}))
 	}
 	if answer == ch.State.Answer(q) {
 		return c.Redirect(http.StatusSeeOther, "/choices?done=unchanged") // the same answer as now: nothing to change, and it says so
@@ -193,7 +200,9 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	if name == "" && key != "" {
 		name = "This entry"
 	}
-	return s.render(c, http.StatusOK, views.ChoiceCheck(s.page(c, "Check your change"),
+	p := s.page(c, "")
+	p.Title = views.CheckTitle(p, q, name)
+	return s.render(c, http.StatusOK, views.ChoiceCheck(p,
 		views.CheckView{Person: a.Person, Question: q, Before: ch.State.Answer(q), Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}))
 }
 

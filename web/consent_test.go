@@ -545,11 +545,12 @@ func TestChoicesTitlesNameWhoseChoices(t *testing.T) {
 		subject string
 		answer  string   // a change to research: Jane's, then John's back again
 		h1s     []string // list, question, check, saved, history
+		check   string   // the check page's title: which choice, and to a carer whose
 	}{
 		{"Jane", jane, csrfOf(t, f, jane), "self", "no", []string{"Your choices", "Do you want your data to be used for research?", "Check your change",
-			"Your choice has been saved", "History of your choices"}},
+			"Your choice has been saved", "History of your choices"}, "Check your change: Research"},
 		{"John, for Jane", john.cookie, sessionCSRF(t, f, john.id), forJane, "yes", []string{"Jane Example's choices", "Does Jane Example want their data to be used for research?",
-			"Check your change", "Jane Example's choice has been saved", "History of Jane Example's choices"}},
+			"Check your change", "Jane Example's choice has been saved", "History of Jane Example's choices"}, "Check your change: Research – Jane Example's choices"},
 	} {
 		t.Run(tt.who, func(t *testing.T) {
 			answer := url.Values{"csrf": {tt.csrf}, "for": {tt.subject}, "answer": {tt.answer}}
@@ -570,7 +571,11 @@ func TestChoicesTitlesNameWhoseChoices(t *testing.T) {
 				if h1 != tt.h1s[i] {
 					t.Errorf("h1 %q, want %q", h1, tt.h1s[i])
 				}
-				if got, want := d.Find("head > title").Text(), h1+" – My Care Record"; got != want {
+				want := h1 + " – My Care Record"
+				if i == 2 {
+					want = tt.check + " – My Care Record"
+				}
+				if got := d.Find("head > title").Text(); got != want {
 					t.Errorf("title %q, want %q", got, want)
 				}
 			}
