@@ -669,7 +669,7 @@ func (db *DB) ChangeGrant(ctx context.Context, personID, grantID, byAccount int6
 			if ends.IsZero() {
 				changes = append(changes, "the end date to when you cancel it")
 			} else {
-				changes = append(changes, "the end date to "+ends.Format("2 January 2006"))
+				changes = append(changes, "the end date to "+ends.In(UKZone()).Format("2 January 2006"))
 			}
 		}
 		if len(changes) == 0 {

@@ -2735,9 +2735,9 @@ func grantHistory(events []store.GrantEvent, person string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var127 string
-			templ_7745c5c3_Var127, templ_7745c5c3_Err = templ.JoinStringErrs(e.What)
+			templ_7745c5c3_Var127, templ_7745c5c3_Err = templ.JoinStringErrs(eventWords(e, person))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `carers.templ`, Line: 595, Col: 43}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `carers.templ`, Line: 595, Col: 58}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var127))
 			if templ_7745c5c3_Err != nil {
@@ -3244,6 +3244,17 @@ func AcceptConfirm(p Page, g store.Grant, signedIn bool) templ.Component {
 		}
 		return nil
 	})
+}
+
+// eventWords is what happened to an access, as the one reading it says it:
+// the history is written for the person, so to the carer (person is whose
+// record it is) "they" are the carer and "you" the person.
+func eventWords(e store.GrantEvent, person string) string {
+	if person == "" {
+		return e.What
+	}
+	return strings.NewReplacer("what they can see and do", "what you can see and do",
+		"when you cancel it", "when "+person+" stops it").Replace(e.What)
 }
 
 var _ = templruntime.GeneratedTemplate

@@ -151,7 +151,7 @@ func (s *Server) addPasskeyFinish(c echo.Context) error {
 		s.log.Info("passkey registration refused", "err", err)
 		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
 	}
-	pk := passkeyOf(cred, "Passkey added "+time.Now().Format("2 January 2006"))
+	pk := passkeyOf(cred, "Passkey added "+time.Now().In(store.UKZone()).Format("2 January 2006"))
 	if err := s.db.AddPasskey(c.Request().Context(), signedInAccount(c).ID, pk); err != nil {
 		return err
 	}

@@ -405,7 +405,7 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 		s.log.Info("passkey registration refused", "err", err)
 		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
 	}
-	pk := passkeyOf(cred, "Passkey created "+time.Now().Format("2 January 2006"))
+	pk := passkeyOf(cred, "Passkey created "+time.Now().In(store.UKZone()).Format("2 January 2006"))
 	acct, err := s.db.EnrolPasskey(ctx, person.ID, user.handle, person.Name(), pk)
 	if err != nil {
 		return err

@@ -579,7 +579,7 @@ func (s *Server) acceptPasskeyFinish(c echo.Context) error {
 		s.log.Info("carer passkey registration refused", "err", err)
 		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
 	}
-	acct, err := s.db.CreateCarerAccount(c.Request().Context(), user.handle, g.CarerName, passkeyOf(cred, "Passkey created "+time.Now().Format("2 January 2006")))
+	acct, err := s.db.CreateCarerAccount(c.Request().Context(), user.handle, g.CarerName, passkeyOf(cred, "Passkey created "+time.Now().In(store.UKZone()).Format("2 January 2006")))
 	if err != nil {
 		return err
 	}

@@ -1071,7 +1071,7 @@ func TestChangeKeepsTheEndShown(t *testing.T) {
 			day, _ := strconv.Atoi(shown.Get("ends-day"))
 			month, _ := strconv.Atoi(shown.Get("ends-month"))
 			year, _ := strconv.Atoi(shown.Get("ends-year"))
-			typed := tt.typed(time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC))
+			typed := tt.typed(time.Date(year, time.Month(month), day, 0, 0, 0, 0, store.UKZone()))
 			if rec := f.post(t, path, jane, url.Values{"csrf": {token}, "scope": {"medicines", "conditions"}, "ends": {"date"},
 				"ends-day": {strconv.Itoa(typed.Day())}, "ends-month": {strconv.Itoa(int(typed.Month()))}, "ends-year": {strconv.Itoa(typed.Year())}}); rec.Code != http.StatusSeeOther {
 				t.Fatalf("change: %d", rec.Code)
@@ -1091,7 +1091,10 @@ func TestChangeKeepsTheEndShown(t *testing.T) {
 			if err != nil || len(ev) == 0 {
 				t.Fatalf("%d events (%v)", len(ev), err)
 			}
-			if got := ev[len(ev)-1].What; !strings.HasPrefix(got, tt.wantWhat) || (!tt.wantMoved && got != tt.wantWhat) {
+			if tt.wantMoved {
+				tt.wantWhat += typed.Format("2 January 2006") // the day typed, in UK time
+			}
+			if got := ev[len(ev)-1].What; got != tt.wantWhat {
 				t.Errorf("the history says %q; want %q", got, tt.wantWhat)
 			}
 		})
@@ -1307,5 +1310,25 @@ func TestAnEndDateBeginsInUKTime(t *testing.T) {
 	}
 	if body := readAll(f.get(t, "/carers", jane)); !strings.Contains(body, "15 July "+strconv.Itoa(year)) {
 		t.Errorf("the carers page does not say access ends 15 July %d", year)
+	}
+}
+
+// TestCarerReadsTheHistoryOfTheirAccess: the history of an access is
+// written for the person, so a carer read "Changed what they can see and do"
+// of themselves (found by an accessibility review). To the carer it says
+// "you" of them, and an end "when you cancel it" is when the person stops it.
+func TestCarerReadsTheHistoryOfTheirAccess(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	g := f.grant(t, f.jane, jane, john, "medicines")
+	if _, err := f.db.ChangeGrant(ctx, f.jane.ID, g.ID, jane.ID, []string{"medicines", "conditions"}, time.Time{}, grantLogged(jane, "changed")); err != nil {
+		t.Fatal(err)
+	}
+	main := strings.Join(strings.Fields(doc(t, f.get(t, "/caring", john.cookie)).Find("main").Text()), " ")
+	if !strings.Contains(main, "Changed what you can see and do") || strings.Contains(main, "what they can see") {
+		t.Errorf("the carer's history of their access says: %s", main)
 	}
 }
