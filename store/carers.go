@@ -359,7 +359,7 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 		res, err := tx.ExecContext(ctx, `INSERT INTO carer_grants (person_id, invited_by, carer_name, relationship, scopes, ends_at, parental,
 code_hash, code_expires_at, created_at, form_once) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			personID, byAccount, inv.CarerName, inv.Relationship, strings.Join(scopes, " "), optStamp(ends), inv.Parental,
-			hashCode(code), formatTime(now.Add(InvitationTTL)), formatTime(now), once)
+			db.hashCode(code), formatTime(now.Add(InvitationTTL)), formatTime(now), once)
 		if err != nil {
 			return fmt.Errorf("create invitation: %w", err)
 		}
@@ -486,7 +486,8 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
 		var attempts int
-		err := tx.QueryRowContext(ctx, `SELECT id, failed_attempts FROM carer_grants WHERE code_hash = ?`, hashCode(code)).Scan(&id, &attempts)
+		keyed, plain := db.codeHashes(code)
+		err := tx.QueryRowContext(ctx, `SELECT id, failed_attempts FROM carer_grants WHERE code_hash IN (?, ?)`, keyed, plain).Scan(&id, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			failed = Errorf(EINVALID, "We do not recognise that invitation code. Check it and try again.")
 			return nil

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -51,11 +50,6 @@ func NormaliseCode(code string) string {
 	}, code)
 }
 
-func hashCode(code string) []byte {
-	h := sha256.Sum256([]byte(NormaliseCode(code)))
-	return h[:]
-}
-
 // CreateEnrolmentCode makes a one-time enrolment code for the person, valid for ttl.
 // Only its hash is stored; the code itself is returned once, to be given to the person.
 func (db *DB) CreateEnrolmentCode(ctx context.Context, personID int64, ttl time.Duration) (string, time.Time, error) {
@@ -70,7 +64,7 @@ func (db *DB) CreateEnrolmentCode(ctx context.Context, personID int64, ttl time.
 			return Errorf(ENOTFOUND, "There is no person with id %d.", personID)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO enrolment_codes (person_id, code_hash, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			personID, hashCode(code), db.stamp(), formatTime(expires))
+			personID, db.hashCode(code), db.stamp(), formatTime(expires))
 		return err
 	})
 	if err != nil {
@@ -99,8 +93,9 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 			used, locked sql.NullString
 			attempts     int
 		)
-		err := tx.QueryRowContext(ctx, `SELECT id, person_id, expires_at, used_at, locked_at, failed_attempts FROM enrolment_codes WHERE code_hash = ?`,
-			hashCode(code)).Scan(&id, &personID, &expires, &used, &locked, &attempts)
+		keyed, plain := db.codeHashes(code)
+		err := tx.QueryRowContext(ctx, `SELECT id, person_id, expires_at, used_at, locked_at, failed_attempts FROM enrolment_codes WHERE code_hash IN (?, ?)`,
+			keyed, plain).Scan(&id, &personID, &expires, &used, &locked, &attempts)
 		if errors.Is(err, sql.ErrNoRows) {
 			failed = Errorf(EINVALID, "We do not recognise that enrolment code. Check it and try again.")
 			return nil

@@ -86,6 +86,7 @@ type DB struct {
 	now     func() time.Time
 	space   space        // the disk's free space, and the reserve kept for when it fills (space.go)
 	spool   *accessSpool // where access log entries are written first, when open (spool.go)
+	codeKey []byte       // the key codes are stored under (UseCodeKey); nil: plain SHA-256
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with

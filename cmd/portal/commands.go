@@ -306,7 +306,29 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	if err := canEnrol(p); err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
+	if err := useCodeKey(ctx, db, getenv); err != nil {
+		return fmt.Errorf("invite: %w", err)
+	}
 	return printInvite(ctx, db, p, cfg.Origin, cfg.EnrolTTL, stdout)
+}
+
+// useCodeKey stores the code portal invite makes under the secret serve
+// uses (PORTAL_SESSION_KEY), which must be the one serve has stored codes
+// under; with no secret given, codes are stored plain only while serve has
+// stored none keyed (a database only ever used by the command line).
+func useCodeKey(ctx context.Context, db *store.DB, getenv func(string) string) error {
+	if getenv("PORTAL_SESSION_KEY") == "" {
+		if set, err := db.CodeKeyIsSet(ctx); err != nil || !set {
+			return err
+		}
+		return errors.New("PORTAL_SESSION_KEY is not set: portal serve stores this database's codes under that secret, so set it here as serve has it, or the code would never be recognised")
+	}
+	secret, err := Config{SessionKey: getenv("PORTAL_SESSION_KEY")}.sessionSecret()
+	if err != nil {
+		return err
+	}
+	_, err = db.UseCodeKey(ctx, secret, false)
+	return err
 }
 
 // canEnrol refuses a code for a person whose whole date of birth is not

@@ -546,24 +546,30 @@ func defaultOrigin(addr string) (string, error) {
 	return "http://" + net.JoinHostPort(host, port), nil
 }
 
-// sessionKeys derives the cookie's signing and encryption keys from the secret.
-// In demo mode a missing secret is made up, which only means sessions end at restart.
-func (cfg Config) sessionKeys() (hashKey, blockKey []byte, err error) {
+// sessionSecret is the server's secret, PORTAL_SESSION_KEY. In demo mode a
+// missing secret is made up, which only means sessions, and codes not yet
+// used, end at restart.
+func (cfg Config) sessionSecret() ([]byte, error) {
 	secret, err := hex.DecodeString(cfg.SessionKey)
 	switch {
 	case cfg.SessionKey == "" && cfg.Demo:
 		secret = make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	case cfg.SessionKey == "":
-		return nil, nil, errors.New("PORTAL_SESSION_KEY is not set: it must be 64 hex characters, for example from `openssl rand -hex 32` (or start with --demo to try the portal with made-up data)")
+		return nil, errors.New("PORTAL_SESSION_KEY is not set: it must be 64 hex characters, for example from `openssl rand -hex 32` (or start with --demo to try the portal with made-up data)")
 	case err != nil || len(secret) < 32:
-		return nil, nil, errors.New("PORTAL_SESSION_KEY must be at least 64 hex characters (32 bytes), for example from `openssl rand -hex 32`")
+		return nil, errors.New("PORTAL_SESSION_KEY must be at least 64 hex characters (32 bytes), for example from `openssl rand -hex 32`")
 	}
+	return secret, nil
+}
+
+// sessionKeys derives the cookie's signing and encryption keys from the secret.
+func sessionKeys(secret []byte) (hashKey, blockKey []byte) {
 	h := sha512.Sum512(append([]byte("mcr cookie hash key\x00"), secret...))
 	b := sha256.Sum256(append([]byte("mcr cookie block key\x00"), secret...))
-	return h[:], b[:], nil
+	return h[:], b[:]
 }
 
 // ensureDir creates the folder the database file goes in.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -772,5 +773,48 @@ func TestImportIndexesNamesFromALaterFile(t *testing.T) {
 	}
 	if res, err := db.SearchRecord(ctx, p.ID, "meanwood", store.SearchOptions{PerSection: 5}); err != nil || res.Total != 1 {
 		t.Errorf("search for the practice's name: %d found, %v; want the encounter", res.Total, err)
+	}
+}
+
+// TestInviteUsesServesSecret: codes are stored under the server's secret
+// (PORTAL_SESSION_KEY). Once serve has stored codes under it, portal invite
+// without it, or with another, is refused, saying so, since the code it made
+// would never be recognised; with it, the code is made.
+func TestInviteUsesServesSecret(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "import", "--db", db, "--source", "synthea", largestBundle); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.Repeat("ab", 32)
+	s, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := hex.DecodeString(secret)
+	if _, err := s.UseCodeKey(ctx, raw, true); err != nil { // as serve does when it starts
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, tt := range []struct {
+		name, key, wantErr string
+	}{
+		{"no secret", "", "invite: PORTAL_SESSION_KEY is not set: portal serve stores this database's codes under that secret"},
+		{"another secret", strings.Repeat("cd", 32), "invite: This database's codes are checked with the secret portal serve uses"},
+		{"serve's secret", secret, ""},
+	} {
+		var out, stderr bytes.Buffer
+		err := run(ctx, []string{"invite", "--db", db, "--person", "1"}, func(k string) string {
+			if k == "PORTAL_SESSION_KEY" {
+				return tt.key
+			}
+			return ""
+		}, &out, &stderr)
+		switch {
+		case tt.wantErr == "" && (err != nil || !strings.Contains(out.String(), "/enrol?code=")):
+			t.Errorf("%s: %v, %q; want a code", tt.name, err, out.String())
+		case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
+			t.Errorf("%s: %v; want %q", tt.name, err, tt.wantErr)
+		}
 	}
 }

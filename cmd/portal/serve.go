@@ -72,10 +72,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 			return fmt.Errorf("serve: %w", err)
 		}
 	}
-	hashKey, blockKey, err := cfg.sessionKeys()
+	secret, err := cfg.sessionSecret()
 	if err != nil {
 		return err
 	}
+	hashKey, blockKey := sessionKeys(secret)
 	// Listen before anything is stored or printed: a portal that cannot
 	// listen must not have issued enrolment codes nobody can use.
 	addrFrom := whence(fs, "addr", "PORTAL_ADDR", getenv)
@@ -104,6 +105,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	defer db.Close()
 
 	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// Enrolment and invitation codes are stored keyed by the secret (store/codekey.go).
+	if changed, err := db.UseCodeKey(ctx, secret, true); err != nil {
+		return err
+	} else if changed && !cfg.Demo {
+		log.Warn("PORTAL_SESSION_KEY is not the secret this database's enrolment and invitation codes were made with: codes made before, not yet used, no longer work; make new ones")
+	}
 	// Access log entries are written to the spool first, and moved into the
 	// database from there (store/spool.go).
 	spool := store.SpoolPath(cfg.DB, cfg.AccessSpool)
