@@ -18,14 +18,7 @@ import (
 func TestAcceptNHSNumber(t *testing.T) {
 	ctx := context.Background()
 	db, path := openDBAt(t)
-	page := func(raws ...string) store.ImportResult {
-		t.Helper()
-		res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, raws...)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	page := func(raws ...string) store.ImportResult { t.Helper(); return gpPage(t, db, raws...) }
 	page(patientWith("1", "9434765919", "Smith", "1950-01-01"), weight("w1", "1", "80"))
 	page(patientWith("2", "9434765870", "Brown", "1960-02-02"))
 	if res := page(patientWith("1", "9434765927", "Smith", "1950-01-01"), weight("w1", "1", "81"), weight("w2", "1", "82")); res.Rejected != 3 {
@@ -101,14 +94,7 @@ func TestAcceptNHSNumber(t *testing.T) {
 func TestHeldForFromTheWordsOfOlderRows(t *testing.T) {
 	ctx := context.Background()
 	db, path := openDBAt(t)
-	page := func(raws ...string) store.ImportResult {
-		t.Helper()
-		res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, raws...)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	page := func(raws ...string) store.ImportResult { t.Helper(); return gpPage(t, db, raws...) }
 	page(patientWith("p-1", "9434765919", "Smith", "1950-01-01"))
 	page(patientWith("p-1", "9434765927", "Smith", "1950-01-01"), weight("w1", "p-1", "81"))
 	db = rerunMigration(t, db, path, 37, `DROP INDEX rejected_resources_held`, `ALTER TABLE rejected_resources DROP COLUMN held_for`)

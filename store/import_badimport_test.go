@@ -55,14 +55,7 @@ func openRejected(t *testing.T, path string) int {
 func TestPatientWithAnotherNHSNumberIsSetAside(t *testing.T) {
 	ctx := context.Background()
 	db, path := openDBAt(t)
-	page := func(raws ...string) store.ImportResult {
-		t.Helper()
-		res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, raws...)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res
-	}
+	page := func(raws ...string) store.ImportResult { t.Helper(); return gpPage(t, db, raws...) }
 	page(patientWith("1", "9434765919", "Smith", "1950-01-01"), weight("w1", "1", "80"))
 	before := fingerprint(t, path)
 
@@ -228,4 +221,14 @@ func TestAnOlderVersionIsSaidSo(t *testing.T) {
 	if res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "files", Origin: "v5", Resources: obs("5", "2024-01-01T00:00:00Z")}); err != nil || res.Unchanged != 1 || res.Older != 0 {
 		t.Errorf("the same version again: %+v, %v; want it unchanged, not older", res, err)
 	}
+}
+
+// gpPage applies raw resources as one sync page from the source "gp".
+func gpPage(t *testing.T, db *store.DB, raws ...string) store.ImportResult {
+	t.Helper()
+	res, err := db.ApplyPage(context.Background(), store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, raws...)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }

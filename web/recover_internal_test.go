@@ -19,16 +19,7 @@ import (
 // A handler that panics gives the person the service's error page with a
 // 500, with the security headers, and the server goes on serving.
 func TestPanicBecomesErrorPage(t *testing.T) {
-	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key := []byte(strings.Repeat("k", 32))
-	s, err := New(Config{Origin: "http://localhost:8080", HashKey: key, BlockKey: key}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newBareServer(t)
 	s.echo.GET("/panics", func(echo.Context) error { panic("a bug") })
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/panics", nil))
@@ -50,20 +41,27 @@ func TestPanicBecomesErrorPage(t *testing.T) {
 // service". It is the 503 "cannot save changes at the moment" page, saying
 // nothing was lost, with Retry-After.
 func TestBusyDatabaseIsCannotSaveNow(t *testing.T) {
-	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	key := []byte(strings.Repeat("k", 32))
-	s, err := New(Config{Origin: "http://localhost:8080", HashKey: key, BlockKey: key}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newBareServer(t)
 	s.echo.GET("/busy", func(echo.Context) error { return fmt.Errorf("save: %w", sqlite3.Error{Code: sqlite3.ErrBusy}) })
 	rec := httptest.NewRecorder()
 	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/busy", nil))
 	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), cantSaveTitle) || rec.Header().Get("Retry-After") == "" {
 		t.Fatalf("a busy database gave %d, Retry-After %q:\n%s", rec.Code, rec.Header().Get("Retry-After"), rec.Body.String())
 	}
+}
+
+// newBareServer is a server on a fresh database, for handlers added by a test.
+func newBareServer(t *testing.T) *Server {
+	t.Helper()
+	db, err := store.Open(t.Context(), filepath.Join(t.TempDir(), "portal.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	key := []byte(strings.Repeat("k", 32))
+	s, err := New(Config{Origin: "http://localhost:8080", HashKey: key, BlockKey: key}, db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
