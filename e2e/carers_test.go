@@ -259,7 +259,9 @@ func TestCarerJourney(t *testing.T) {
 // the carer sees it.
 func carerChoices(tb *tab, name string) {
 	tb.t.Helper()
-	wantH1 := func(where, want string) {
+	// wantH1 checks the page's one h1, and that the title is the h1's, or
+	// the title given (the check page's says which choice, and whose).
+	wantH1 := func(where, want string, title ...string) {
 		tb.t.Helper()
 		if n := tb.nodeCount("h1"); n != 1 {
 			tb.t.Errorf("%s: %d h1 elements, want 1", where, n)
@@ -267,8 +269,9 @@ func carerChoices(tb *tab, name string) {
 		if h1 := strings.TrimSpace(eval[string](tb, `document.querySelector('h1').innerText`)); h1 != want {
 			tb.t.Errorf("%s: h1 %q, want %q", where, h1, want)
 		}
-		if title := eval[string](tb, `document.title`); title != want+" – My Care Record" {
-			tb.t.Errorf("%s: title %q, want it to be the h1's", where, title)
+		wantTitle := append(title, want)[0] + " – My Care Record"
+		if got := eval[string](tb, `document.title`); got != wantTitle {
+			tb.t.Errorf("%s: title %q, want %q", where, got, wantTitle)
 		}
 	}
 	answering := "You are answering for " + name + "."
@@ -289,7 +292,7 @@ func carerChoices(tb *tab, name string) {
 	tb.checkPage()
 	tb.tick("answer no", "#answer-2")
 	wantOn(tb, "/choices/research", tb.press("continue", `main form button[type="submit"]`))
-	wantH1("check", "Check your change")
+	wantH1("check", "Check your change", "Check your change: Research – "+name+"'s choices")
 	if txt := main(); !strings.Contains(txt, "After you confirm, we will record that "+name+" does not want their data to be used for research.") {
 		tb.t.Errorf("the check page does not say what happens to %s's data: %.600s", name, txt)
 	}
