@@ -270,6 +270,11 @@ func checkOrigin(origin, what, rpid, rpidFrom string) error {
 	if err := protocol.ValidateRPID(host); err != nil {
 		return fmt.Errorf("%s: passkeys cannot use %q as their domain: %v", what, host, err)
 	}
+	if u.Scheme == "http" && host != "localhost" && !strings.HasSuffix(host, ".localhost") {
+		// Browsers offer passkeys only to a secure page: https, or this machine.
+		// Over plain http nobody could sign in, and cookies would cross the network in clear.
+		return fmt.Errorf("%s: passkeys work only over https, except on localhost: give --origin https://%s (the address of the TLS proxy in front of the portal), or http://localhost on this machine", what, u.Host)
+	}
 	if rpid == "" {
 		return nil
 	}
