@@ -208,7 +208,8 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		if err == nil {
 			return resultOf(resp, rbody, it.CurrentID)
 		}
-		if errors.As(err, &ue) && ue.Status == http.StatusPreconditionFailed {
+		// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers answer 409.
+		if errors.As(err, &ue) && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
 			return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
 		}
 		if !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
@@ -224,7 +225,7 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	return resultOf(resp, rbody, "")
 }
 
-// errChangedUpstream is a PUT refused with 412 as the Consent is no longer
+// errChangedUpstream is a PUT refused with 412 (or 409) as the Consent is no longer
 // the version it updates: it changed at the source since this portal last
 // sent it (by another sender of the portal's whose claim ran out, or by
 // someone at the source). Tried again, as the person's latest decision.

@@ -543,3 +543,52 @@ func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
 		t.Errorf("upstream holds the older decision %s (research=%v) after the newer %s was reported sent", got.Identifier, got.Research, newer.Identifier)
 	}
 }
+
+// TestPushRetriesAVersionConflict: a server that answers a stale If-Match
+// with 409, as HAPI and STU3-style servers do, rather than R4's 412, had the
+// delivery marked "not accepted", waiting for the person to send it again
+// (found by a review). Like 412, it is read again and sent once more.
+func TestPushRetriesAVersionConflict(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := upstream.StartWithPatient(t, smallPatient)
+	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
+	var mu sync.Mutex
+	conflicts := 0
+	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Method == http.MethodPut && r.Header.Get("If-Match") != "" && conflicts == 0 {
+			conflicts++
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict","diagnostics":"Version conflict"}]}`))
+			return true
+		}
+		return false
+	}, nil)
+	f.db = openDB(t)
+	f.db.SetClock(f.clock)
+	var err error
+	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: stub.URL}); err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
+		t.Fatal(err)
+	}
+	f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("first: %+v %v", sum, err)
+	}
+	later := f.change(t, store.QuestionResearch, "yes")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Retrying != 1 || sum.Refused != 0 {
+		t.Fatalf("the PUT answered 409: %+v %v; want it retried, not refused", sum, err)
+	}
+	f.advance(time.Hour)
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("after the conflict: %+v %v", sum, err)
+	}
+	if d := f.delivery(t, later.ID); d.Status != store.DeliverySent {
+		t.Errorf("the later decision: %s", d.Status)
+	}
+}
