@@ -71,6 +71,10 @@ func TestCarerJourney(t *testing.T) {
 		t.Error("the end date's boxes do not show once \"On a date I choose\" is chosen")
 	}
 	jane.checkPage()
+	// A date typed, then another choice made: the hidden date is not sent,
+	// which would be refused as two answers (the invitation below goes on
+	// with "In 12 months").
+	jane.typeInto("type an end day", "#ends-day", "1")
 	jane.tick("choose 12 months again", "#ends")
 	if eval[bool](jane, dateShown) {
 		t.Error("the end date's boxes still show once \"In 12 months\" is chosen again")

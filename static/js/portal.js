@@ -201,14 +201,17 @@ function sessionTimeout(dialog) {
 
 // What is asked beneath a choice (the date a carer's access ends) shows only
 // while that choice is made, so it is not in the way, or in the Tab order,
-// of another. Without script it always shows. The NHS frontend's own reveal
-// is not used: it marks the radio aria-expanded, which ARIA does not allow
-// on a radio. An answer with an error stays in view.
+// of another, and is not sent with another choice, which would be refused
+// as two answers (a disabled field is not sent). Without script it always
+// shows. The NHS frontend's own reveal is not used: it marks the radio
+// aria-expanded, which ARIA does not allow on a radio. An answer with an
+// error stays in view.
 for (const box of document.querySelectorAll('.nhsuk-radios__conditional[id^="conditional-"]')) {
   const radio = document.getElementById(box.id.slice('conditional-'.length));
   if (!radio || radio.type !== 'radio') continue;
   const show = () => {
     box.hidden = !radio.checked && !box.querySelector('.nhsuk-form-group--error');
+    for (const field of box.querySelectorAll('input, select, textarea')) field.disabled = box.hidden;
   };
   for (const r of document.querySelectorAll(`input[type="radio"][name="${CSS.escape(radio.name)}"]`)) r.addEventListener('change', show);
   show();
