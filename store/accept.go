@@ -15,6 +15,17 @@ type Accepted struct {
 	Name     string // the person's, as the Patient accepted gives it
 	Was, Now string // their NHS number before and after
 	Stored   ImportResult
+	// Also are the person's Patients at other sources held for the same new
+	// number, accepted with it ("hospital Patient/p7").
+	Also []string
+}
+
+// heldPatient is a source's Patient held for its NHS number, with what waits on it.
+type heldPatient struct {
+	sourceID  int64
+	source    string
+	patientID string
+	rows      []fhir.Resource // the Patient first
 }
 
 // AcceptNHSNumber takes the new version of a source's Patient that was set
@@ -22,11 +33,15 @@ type Accepted struct {
 // once an operator has checked with the source that the number was
 // corrected: the person the Patient is linked to has the new number in place
 // of the old, and the Patient and what waited on it are stored (the latest
-// of each), all in one transaction.
+// of each), all in one transaction. The person's Patients at other sources
+// held for the same new number are accepted with it.
 //
-// It refuses, changing nothing, when nothing is held for the Patient, or
-// when the new number is another person's here: accepting it would make two
-// people one, so that is for the source to put right.
+// It refuses, changing nothing, when nothing is held for the Patient; when
+// the new number is another person's here (accepting it would make two
+// people one); and when another source the person is linked to still gives
+// the old number (the person would hold both): that source is asked to
+// correct it first, and its corrected Patient, held the same way, is then
+// accepted with this one.
 func (db *DB) AcceptNHSNumber(ctx context.Context, source, patientID string) (Accepted, error) {
 	var out Accepted
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -69,6 +84,15 @@ OR id IN (SELECT person_id FROM person_identifiers WHERE system = ?3 AND value =
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		accept := []heldPatient{{sourceID, source, patientID, held}}
+		others, err := db.otherLinks(ctx, tx, out, sourceID, patientID)
+		if err != nil {
+			return err
+		}
+		for _, h := range others {
+			accept = append(accept, h)
+			out.Also = append(out.Also, h.source+" Patient/"+h.patientID)
+		}
 		// The old number goes: it may be another person's, whom it must not bring here.
 		if _, err := tx.ExecContext(ctx, `UPDATE persons SET nhs_number = ? WHERE id = ?`, out.Now, out.PersonID); err != nil {
 			return fmt.Errorf("give person %d the NHS number accepted: %w", out.PersonID, err)
@@ -76,14 +100,73 @@ OR id IN (SELECT person_id FROM person_identifiers WHERE system = ?3 AND value =
 		if _, err := tx.ExecContext(ctx, `DELETE FROM person_identifiers WHERE person_id = ? AND system = ? AND value <> ?`, out.PersonID, fhir.NHSNumberSystem, out.Now); err != nil {
 			return err
 		}
-		out.Stored, err = importTx(ctx, tx, db.stamp(), ImportOptions{Source: source, SourceID: sourceID, Accepted: map[string]string{patientID: out.Now}},
-			"accepted NHS number of Patient/"+patientID, PrepareAll(held))
-		return err
+		for _, h := range accept {
+			res, err := importTx(ctx, tx, db.stamp(), ImportOptions{Source: h.source, SourceID: h.sourceID, Accepted: map[string]string{h.patientID: out.Now}, IndexNames: true},
+				"accepted NHS number of Patient/"+h.patientID, PrepareAll(h.rows))
+			if err != nil {
+				return err
+			}
+			out.Stored.Added += res.Added
+			out.Stored.Updated += res.Updated
+			out.Stored.Unchanged += res.Unchanged
+			out.Stored.Rejected += res.Rejected
+			out.Stored.SetAside = append(out.Stored.SetAside, res.SetAside...)
+		}
+		return nil
 	})
 	if err != nil {
 		return Accepted{}, err
 	}
 	return out, nil
+}
+
+// otherLinks looks at the person's Patients at other sources, before their
+// NHS number changes from out.Was to out.Now: one held for the same new
+// number is to be accepted too; one whose stored version still gives the old
+// number refuses the change, which would leave the person with both.
+func (db *DB) otherLinks(ctx context.Context, tx *sql.Tx, out Accepted, sourceID int64, patientID string) ([]heldPatient, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT sp.source_id, s.name, sp.patient_id, COALESCE(r.json, '') FROM source_patients sp JOIN sources s ON s.id = sp.source_id
+LEFT JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
+WHERE sp.person_id = ? AND NOT (sp.source_id = ? AND sp.patient_id = ?) ORDER BY s.name, sp.patient_id`, out.PersonID, sourceID, patientID)
+	if err != nil {
+		return nil, fmt.Errorf("read the person's other links: %w", err)
+	}
+	type link struct {
+		sourceID        int64
+		source, patient string
+		stored          []byte
+	}
+	var links []link
+	for rows.Next() {
+		var l link
+		if err := rows.Scan(&l.sourceID, &l.source, &l.patient, &l.stored); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		links = append(links, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var accept []heldPatient
+	for _, l := range links {
+		held, err := heldWith(ctx, tx, l.sourceID, l.patient)
+		if err != nil {
+			return nil, err
+		}
+		if len(held) > 0 && held[0].Type == "Patient" {
+			if p, err := fhir.ParsePatient(held[0].Raw); err == nil && p.NHSNumber == out.Now {
+				accept = append(accept, heldPatient{l.sourceID, l.source, l.patient, held})
+				continue
+			}
+		}
+		if p, err := fhir.ParsePatient(l.stored); err == nil && p.NHSNumber != "" && p.NHSNumber == out.Was {
+			return nil, Errorf(ECONFLICT, "Person %d is also linked to Patient/%s at %s, which still gives NHS number %s: accepting %s now would leave them with both. Nothing was changed. Ask %s to correct it too; once a sync or import of it holds the corrected Patient, accepting this one accepts both.",
+				out.PersonID, l.patient, l.source, nhsNumber(out.Was), nhsNumber(out.Now), l.source)
+		}
+	}
+	return accept, nil
 }
 
 // heldWith reads what is set aside at the source waiting on the Patient held

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"testing"
 
@@ -104,5 +105,52 @@ func TestHeldForFromTheWordsOfOlderRows(t *testing.T) {
 	done, err := db.AcceptNHSNumber(ctx, "gp", "p-1")
 	if err != nil || done.Stored.Updated != 1 || done.Stored.Added != 2 {
 		t.Errorf("accepting a hold made before 0037: %+v, %v; want the Patient updated, w1 and w2 added", done, err)
+	}
+}
+
+// TestAcceptNHSNumberAcrossSources: accepting a new number for a person
+// whose Patient at another source still gave the old one put the old number
+// back at that source's next sync, leaving the person with both (found by a
+// review). It is refused, naming that source, until its corrected Patient is
+// held too; then both are accepted together.
+func TestAcceptNHSNumberAcrossSources(t *testing.T) {
+	ctx := context.Background()
+	db, path := openDBAt(t)
+	apply := func(source string, raws ...string) store.ImportResult {
+		t.Helper()
+		res, err := db.ApplyPage(ctx, store.PageUpdate{Source: source, Origin: "test", Resources: parsed(t, raws...)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	apply("gp", patientWith("1", "9434765919", "Smith", "1950-01-01"))
+	apply("hospital", patientWith("h1", "9434765919", "Smith", "1950-01-01"), weight("hw1", "h1", "80"))
+	apply("gp", patientWith("1", "9434765927", "Smith", "1950-01-01"))
+	before := fingerprint(t, path)
+	if _, err := db.AcceptNHSNumber(ctx, "gp", "1"); store.ErrorCode(err) != store.ECONFLICT ||
+		!strings.Contains(err.Error(), "Person 1 is also linked to Patient/h1 at hospital, which still gives NHS number 943 476 5919") {
+		t.Fatalf("accepting while the hospital gives the old number: %v; want it refused, naming the hospital", err)
+	}
+	if fingerprint(t, path) != before {
+		t.Error("a refused acceptance changed what was stored")
+	}
+	// The hospital corrects it too: held the same way, and accepted with the GP's.
+	if res := apply("hospital", patientWith("h1", "9434765927", "Smith", "1950-01-01"), weight("hw2", "h1", "81")); res.Rejected != 2 {
+		t.Fatalf("the hospital's corrected Patient: %+v; want it and its Observation held", res)
+	}
+	done, err := db.AcceptNHSNumber(ctx, "gp", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(done.Also, []string{"hospital Patient/h1"}) || done.Stored.Updated != 2 || done.Stored.Added != 1 {
+		t.Errorf("accepted: %+v; want the hospital's Patient accepted with it, and its Observation stored", done)
+	}
+	if n := openRejected(t, path); n != 0 {
+		t.Errorf("%d left aside; want none", n)
+	}
+	apply("hospital", patientWith("h1", "9434765927", "Smith", "1950-01-01"), weight("hw3", "h1", "82"))
+	if ids, err := db.PersonIdentifiers(ctx, 1); err != nil || len(ids) != 1 || ids[0].Value != "9434765927" {
+		t.Errorf("person 1's identifiers after the hospital's next sync: %v, %v; want the new NHS number alone", ids, err)
 	}
 }

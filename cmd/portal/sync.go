@@ -226,6 +226,9 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "Person %d (%s) now has NHS number %s, in place of %s, as Patient/%s at %s says. Stored %d, updated %d and kept %d (the same as or older than stored) of what was set aside; %d set aside again.\n",
 			done.PersonID, done.Name, store.Person{NHSNumber: done.Now}.FormattedNHSNumber(), was, strings.TrimPrefix(rest[1], "Patient/"), rest[0], st.Added, st.Updated, st.Unchanged, st.Rejected)
+		if len(done.Also) > 0 {
+			fmt.Fprintf(stdout, "Accepted with it, held for the same number: %s.\n", strings.Join(done.Also, ", "))
+		}
 		for _, why := range st.SetAside {
 			fmt.Fprintln(stderr, why)
 		}
