@@ -51,10 +51,12 @@ const limitMaxKeys = 10000
 
 // limiter is a token bucket per key, held in memory. It keeps at most max
 // keys: when full it forgets keys whose buckets have refilled (they remember
-// nothing), else the fullest bucket, never one that is empty: forgetting
-// that would give its client a full burst again, as filling the table from
-// many addresses would do on purpose. When every bucket is empty the new key
-// waits until one has a try again, so memory stays bounded whatever arrives.
+// nothing), else the fullest bucket. A key forgotten that way, or any new
+// one while the table is full, starts with one try rather than a full burst:
+// otherwise a client that had used up its tries could have them back by
+// filling the table from other addresses, as a review found. Nobody is
+// refused for the table being full, so memory stays bounded whatever
+// arrives, and a flood of addresses costs others no more than their burst.
 type limiter struct {
 	mu      sync.Mutex
 	rate    RateLimit
@@ -79,10 +81,11 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	now := l.now()
 	b, ok := l.buckets[key]
 	if !ok {
+		tokens := float64(l.rate.Burst)
 		if len(l.buckets) >= l.max && !l.evict(now) {
-			return false, l.rate.Every
+			tokens = 1 // the table is full of clients still spending: no burst for a newcomer
 		}
-		b = &bucket{tokens: float64(l.rate.Burst), last: now}
+		b = &bucket{tokens: tokens, last: now}
 		l.buckets[key] = b
 	}
 	b.tokens = l.refill(b, now)
@@ -102,27 +105,24 @@ func (l *limiter) refill(b *bucket, now time.Time) float64 {
 	return math.Min(float64(l.rate.Burst), b.tokens+float64(elapsed)/float64(l.rate.Every))
 }
 
-// evict makes room for one key, and says whether it could: it forgets every
-// bucket that has refilled, else the fullest if it holds a try. Called with
-// l.mu held.
-func (l *limiter) evict(now time.Time) bool {
-	fullest, most := "", 0.0
+// evict makes room for one key: it forgets every bucket that has refilled,
+// and says whether one had; if none had, it forgets the fullest. Called
+// with l.mu held.
+func (l *limiter) evict(now time.Time) (refilled bool) {
+	fullest, most := "", -1.0
 	for k, b := range l.buckets {
 		switch tokens := l.refill(b, now); {
 		case tokens >= float64(l.rate.Burst):
 			delete(l.buckets, k)
+			refilled = true
 		case tokens > most:
 			fullest, most = k, tokens
 		}
 	}
-	if len(l.buckets) < l.max {
-		return true
+	if len(l.buckets) >= l.max {
+		delete(l.buckets, fullest)
 	}
-	if most < 1 {
-		return false
-	}
-	delete(l.buckets, fullest)
-	return true
+	return refilled
 }
 
 // clientKey is the coarse identity of a client: its IP address (an IPv6

@@ -66,6 +66,41 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 	}
 }
 
+// TestLimiterGivesNoBurstBack: when the table was full the limiter forgot
+// arbitrary buckets, so a client that had used up its tries got a full burst
+// again once its other addresses filled the table; forgetting the fullest
+// instead still let it cycle two addresses for a burst each time (found by
+// reviews). Under a full table a new or forgotten key starts with one try,
+// and nobody is refused for the table being full.
+func TestLimiterGivesNoBurstBack(t *testing.T) {
+	now := time.Unix(0, 0)
+	l := newLimiter(RateLimit{Burst: 20, Every: time.Hour}, 3, func() time.Time { return now })
+	tries := func(key string) int {
+		n := 0
+		for ok, _ := l.allow(key); ok; ok, _ = l.allow(key) {
+			n++
+		}
+		return n
+	}
+	if n := tries("target"); n != 20 {
+		t.Fatalf("first burst: %d tries, want 20", n)
+	}
+	total := 0
+	for i := range 50 { // the attacker's other addresses fill the table, and the target comes back
+		tries("other-" + strconv.Itoa(i))
+		total += tries("target")
+	}
+	if total > 50 {
+		t.Errorf("the target had %d more tries within the hour through 50 other addresses; want at most one per address", total)
+	}
+	if ok, _ := l.allow("newcomer"); !ok {
+		t.Error("a newcomer was refused for the table being full")
+	}
+	if len(l.buckets) > 3 {
+		t.Errorf("%d buckets; want at most 3", len(l.buckets))
+	}
+}
+
 func TestClientKey(t *testing.T) {
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
 	tests := []struct {
