@@ -195,11 +195,21 @@ func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parenta
 		}
 	}
 	if parental {
-		if sixteen := sixteenth(person); ends.IsZero() || ends.After(sixteen) {
+		// An end on the 16th birthday already, as stored before ends began at
+		// UK midnight (midnight UTC, an hour later in summer), is left as it is,
+		// not changed to the same day.
+		if sixteen := sixteenth(person); ends.IsZero() || ends.After(sixteen) && !sameUKDay(ends, sixteen) {
 			ends = sixteen
 		}
 	}
 	return ends, nil
+}
+
+// sameUKDay says whether two moments fall on the same day in the UK.
+func sameUKDay(a, b time.Time) bool {
+	ay, am, ad := a.In(UKZone()).Date()
+	by, bm, bd := b.In(UKZone()).Date()
+	return ay == by && am == bm && ad == bd
 }
 
 // checkScopes refuses permissions that are not known, that let the carer

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -586,5 +587,44 @@ func TestInvitationFormSentAgain(t *testing.T) {
 				t.Errorf("sent again: invitation %d, code %q, %v, %d invitations; want ECONFLICT with invitation %d and no other", g.ID, code, err, len(grants), made.ID)
 			}
 		})
+	}
+}
+
+// TestOldParentalEndStaysAsItWas: a parental grant stored before ends began
+// at UK midnight ends at midnight UTC on the 16th birthday. A change of what
+// the carer may see, its end left as shown, moved the end an hour and wrote
+// "Changed … and the end date to 10 July 2031", the day it already had
+// (found by a review). The end stays, and only the change made is written.
+func TestOldParentalEndStaysAsItWas(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	db.SetClock(func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) })
+	child := addPerson(t, db, "9000000009", "2015-07-10")
+	own, err := db.EnrolPasskey(ctx, child.ID, []byte("h"), child.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := db.CreateInvitation(ctx, child.ID, own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines", "conditions"}, Parental: true}, store.GrantLogged(own.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE carer_grants SET ends_at = '2031-07-10T00:00:00.000000000Z' WHERE id = ?`, g.ID); err != nil {
+		t.Fatal(err)
+	}
+	g, _ = db.PersonGrant(ctx, child.ID, g.ID)
+	if _, err := db.ChangeGrant(ctx, child.ID, g.ID, own.ID, []string{"medicines", "conditions", "allergies"}, g.EndsAt, store.GrantLogged(own.ID)); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.GrantEvents(ctx, g.ID)
+	if err != nil || len(evs) == 0 || evs[len(evs)-1].What != "Changed what they can see and do" {
+		t.Errorf("events %+v, %v; want the last to be the change of what they can see alone", evs, err)
+	}
+	if after, _ := db.PersonGrant(ctx, child.ID, g.ID); !after.EndsAt.Equal(g.EndsAt) {
+		t.Errorf("the end moved from %v to %v", g.EndsAt.UTC(), after.EndsAt.UTC())
 	}
 }
