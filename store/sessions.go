@@ -106,7 +106,16 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 	if !ended && now.Sub(s.LastSeenAt) < every {
 		return s, nil
 	}
-	err = db.tx(ctx, func(tx *sql.Tx) error {
+	if !ended && time.Now().UnixNano() < db.touchesFrom.Load() {
+		return s, nil // another process has held the database lately: marked seen later
+	}
+	// Only marking the session seen, which can wait for a later page, waits
+	// at most a second for this process's other writes; ending it waits its turn.
+	write := db.tx
+	if !ended {
+		write = func(ctx context.Context, fn func(*sql.Tx) error) error { return db.txWithin(ctx, time.Second, fn) }
+	}
+	err = write(ctx, func(tx *sql.Tx) error {
 		// Read again under the write lock: another request may have touched or ended it.
 		if s, err = readSession(ctx, tx, id); err != nil {
 			return err
@@ -124,11 +133,14 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 		}
 		return nil
 	})
-	if err != nil && !ended && (IsReadOnly(err) || IsNoSpace(err) || IsBusy(err)) {
+	if IsBusy(err) {
+		db.touchesFrom.Store(time.Now().Add(30 * time.Second).UnixNano())
+	}
+	if err != nil && !ended && (IsReadOnly(err) || IsNoSpace(err) || IsBusy(err) || errors.Is(err, errWriterBusy)) {
 		// The database cannot be written just now (or another process, such
 		// as a large portal import, has held it longer than the busy
-		// timeout): the session goes on, only its last-seen time is not
-		// moved on, so reads are still served.
+		// timeout, or this one's writes are queued): the session goes on,
+		// only its last-seen time is not moved on, so reads are still served.
 		return s, nil
 	}
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -87,6 +88,10 @@ type DB struct {
 	space   space        // the disk's free space, and the reserve kept for when it fills (space.go)
 	spool   *accessSpool // where access log entries are written first, when open (spool.go)
 	codeKey []byte       // the key codes are stored under (UseCodeKey); nil: plain SHA-256
+	// touchesFrom is when sessions may be marked seen again (Unix ns), after
+	// another process held the database past the busy timeout: until then
+	// pages do not each wait that timeout out to mark a session seen.
+	touchesFrom atomic.Int64
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with
@@ -486,6 +491,32 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+	return db.runTx(ctx, fn)
+}
+
+// errWriterBusy means this process's writes stayed queued for longer than
+// a write that may be skipped (txWithin) would wait.
+var errWriterBusy = errors.New("this process's writes are queued")
+
+// txWithin is tx for a write that may be skipped, such as marking a session
+// seen: it waits at most wait for this process's other writes, then gives
+// up with errWriterBusy, so pages never queue behind them.
+func (db *DB) txWithin(ctx context.Context, wait time.Duration, fn func(*sql.Tx) error) error {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case db.writing <- struct{}{}:
+		defer func() { <-db.writing }()
+	case <-t.C:
+		return errWriterBusy
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return db.runTx(ctx, fn)
+}
+
+// runTx runs fn in one transaction, the write slot held.
+func (db *DB) runTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
