@@ -291,10 +291,22 @@ func checkRelationship(relationship string) error {
 func (db *DB) InvitationProblems(person Person, inv Invitation) []error {
 	inv.CarerName = strings.TrimSpace(inv.CarerName)
 	inv.Relationship = strings.TrimSpace(inv.Relationship)
+	var out []error
+	for _, err := range []error{checkName(inv.CarerName), checkRelationship(inv.Relationship)} {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return append(out, db.TermsProblems(person, inv.Scopes, inv.EndsAt, inv.Parental)...)
+}
+
+// TermsProblems is everything ChangeGrant, or CreateInvitation, would
+// refuse in what a carer may see and do and until when, so a form names
+// every problem at once.
+func (db *DB) TermsProblems(person Person, scopes []string, ends time.Time, parental bool) []error {
 	now := db.now()
 	var out []error
-	for _, err := range []error{checkName(inv.CarerName), checkRelationship(inv.Relationship), checkScopes(orderScopes(inv.Scopes)),
-		checkEnd(now, inv.EndsAt), checkParental(person, now, inv.Parental)} {
+	for _, err := range []error{checkScopes(orderScopes(scopes)), checkEnd(now, ends), checkParental(person, now, parental)} {
 		if err != nil {
 			out = append(out, err)
 		}

@@ -236,6 +236,18 @@ func termsError(err error) views.FieldError {
 	return views.FieldError{Field: field, Message: strings.TrimSuffix(msg, ".")}
 }
 
+// addProblems adds the store's problems with a form's answers to those the
+// form found, each answer's first, in the order the form asks them, so the
+// form names every problem at once (NHS error summary).
+func addProblems(f *views.InviteForm, problems []error) {
+	for _, err := range problems {
+		if fe := termsError(err); !slices.ContainsFunc(f.Errors, func(e views.FieldError) bool { return e.Field == fe.Field }) {
+			f.Errors = append(f.Errors, fe)
+		}
+	}
+	slices.SortStableFunc(f.Errors, func(a, b views.FieldError) int { return inviteFieldOrder(a.Field) - inviteFieldOrder(b.Field) })
+}
+
 // inviteFieldOrder is where a field is on the invitation form, for its
 // errors to be listed in that order (NHS error summary).
 func inviteFieldOrder(field string) int {
@@ -270,13 +282,7 @@ func (s *Server) inviteCheck(c echo.Context) error {
 		return err
 	}
 	f, ends := readInvite(c)
-	// Every problem at once, each answer's first, in the order the form asks them.
-	for _, err := range s.db.InvitationProblems(person, store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental}) {
-		if fe := termsError(err); !slices.ContainsFunc(f.Errors, func(e views.FieldError) bool { return e.Field == fe.Field }) {
-			f.Errors = append(f.Errors, fe)
-		}
-	}
-	slices.SortStableFunc(f.Errors, func(a, b views.FieldError) int { return inviteFieldOrder(a.Field) - inviteFieldOrder(b.Field) })
+	addProblems(&f, s.db.InvitationProblems(person, store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental}))
 	if len(f.Errors) > 0 {
 		return s.render(c, http.StatusBadRequest, views.Invite(s.page(c, "Invite someone to act for you"), f))
 	}
@@ -357,7 +363,8 @@ func (s *Server) grantChange(c echo.Context) error {
 		return err
 	}
 	f := views.InviteForm{}
-	ends := readTerms(c, &f, g.EndsAt) // "In 12 months" is from now, as the form offers it
+	ends := readTerms(c, &f, g.EndsAt)                                 // "In 12 months" is from now, as the form offers it
+	addProblems(&f, s.db.TermsProblems(person, f.Scopes, ends, false)) // ChangeGrant checks parental responsibility
 	if len(f.Errors) == 0 {
 		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends,
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))

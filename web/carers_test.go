@@ -1332,3 +1332,27 @@ func TestCarerReadsTheHistoryOfTheirAccess(t *testing.T) {
 		t.Errorf("the carer's history of their access says: %s", main)
 	}
 }
+
+// TestChangeFormNamesEveryProblemAtOnce: the form changing a carer's access
+// named one problem at a time, as the invitation form did (found by a
+// review). It names every problem at once, in the order it asks them.
+func TestChangeFormNamesEveryProblemAtOnce(t *testing.T) {
+	f := newFixture(t)
+	cookie := f.signIn(t, f.jane)
+	jane := f.ownAccount(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	g := f.grant(t, f.jane, jane, john, "medicines")
+	rec := f.post(t, "/carers/"+itoa(g.ID), cookie, url.Values{"csrf": {csrfToken(t, f, cookie)}, "scope": {"medicines", "download"},
+		"ends": {"date"}, "ends-day": {"1"}, "ends-month": {"1"}, "ends-year": {"2001"}})
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("the change form: %d, want 400", rec.Code)
+	}
+	var got []string
+	docOf(t, rec.Body.String()).Find(".nhsuk-error-summary__list a").Each(func(_ int, a *goquery.Selection) {
+		href, _ := a.Attr("href")
+		got = append(got, href)
+	})
+	if want := []string{"#scope-" + store.CarerScopes()[0], "#ends-day"}; !slices.Equal(got, want) {
+		t.Errorf("the error summary links to %q; want %q", got, want)
+	}
+}
