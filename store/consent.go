@@ -1017,15 +1017,21 @@ func (db *DB) RenewConsentClaim(ctx context.Context, it OutboxItem, lease time.D
 	return held, err
 }
 
-// ReleaseConsentClaims makes due now every waiting delivery no running
-// process holds. A pusher calls it when it starts: deliveries claimed by a
-// process that was killed would otherwise wait for their lease to end, and
-// ones waiting out a back-off get one try at once. A delivery another
-// process is sending is left to it.
-func (db *DB) ReleaseConsentClaims(ctx context.Context) error {
+// ReleaseConsentClaims makes due now every waiting delivery claimed by a
+// process that has stopped, which would otherwise wait for its lease (15
+// minutes) to end; with waitingToo, every waiting delivery no running
+// process holds, so ones waiting out a back-off get one try at once. A
+// pusher calls it with waitingToo when it starts, and without in each round,
+// so a `portal outbox push` stopped half way holds nothing up for long. A
+// delivery another process is sending is left to it.
+func (db *DB) ReleaseConsentClaims(ctx context.Context, waitingToo bool) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		now := formatTime(db.now())
-		rows, err := tx.QueryContext(ctx, `SELECT id, claimed_by FROM consent_outbox WHERE status = 'waiting' AND next_attempt_at > ?`, now)
+		claimed := ""
+		if !waitingToo {
+			claimed = ` AND claimed_by <> ''`
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, claimed_by FROM consent_outbox WHERE status = 'waiting' AND next_attempt_at > ?`+claimed, now)
 		if err != nil {
 			return err
 		}

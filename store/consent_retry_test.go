@@ -109,18 +109,33 @@ func TestReleaseFreesOnlyClaimsOfStoppedSenders(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	f.db.ReleaseConsentClaims(ctx)
+	f.db.ReleaseConsentClaims(ctx, true)
 	if items, _ := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); len(items) != 0 {
 		t.Fatalf("a delivery this running process holds was claimed again after a release: %+v", items)
 	}
-	// The same claim made by a process that has stopped.
+	// The same claim made by a process that has stopped: freed by a pusher's
+	// round too, not only when one starts (a portal outbox push stopped half
+	// way held its claims for the whole lease).
 	if _, err := raw.Exec(`UPDATE consent_outbox SET claimed_by = 'claim 00 by serve pid 2147483646 started 1'`); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.db.ReleaseConsentClaims(ctx); err != nil {
+	if err := f.db.ReleaseConsentClaims(ctx, false); err != nil {
 		t.Fatal(err)
 	}
-	if items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); err != nil || len(items) != 1 || items[0].Attempts != 2 {
-		t.Errorf("a stopped sender's delivery after a release: %+v, %v; want it claimed again", items, err)
+	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(items) != 1 || items[0].Attempts != 2 {
+		t.Fatalf("a stopped sender's delivery after a round's release: %+v, %v; want it claimed again", items, err)
+	}
+	// One waiting out a back-off is made due when a pusher starts, not in each round.
+	if err := f.db.ConsentNotDelivered(ctx, items[0], "no answer", now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, start := range []bool{false, true} {
+		if err := f.db.ReleaseConsentClaims(ctx, start); err != nil {
+			t.Fatal(err)
+		}
+		if items, _ := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); (len(items) == 1) != start {
+			t.Errorf("a delivery waiting out a back-off, released as a pusher starts %v: claimed %d; want it claimed only then", start, len(items))
+		}
 	}
 }

@@ -598,7 +598,7 @@ func TestConsentOutboxClaims(t *testing.T) {
 		}
 	}
 	// A process starting frees no claim held by a running one (this one).
-	if err := f.db.ReleaseConsentClaims(ctx); err != nil {
+	if err := f.db.ReleaseConsentClaims(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if stolen, _ := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); len(stolen) != 0 {
