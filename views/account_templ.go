@@ -71,7 +71,7 @@ func passkeyName(pk store.Passkey) string {
 }
 
 func longDate(t time.Time) string {
-	return t.Local().Format("2 January 2006")
+	return t.In(ukZone()).Format("2 January 2006")
 }
 
 func passkeyLastUsed(pk store.Passkey) string {
