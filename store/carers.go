@@ -195,21 +195,20 @@ func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parenta
 		}
 	}
 	if parental {
-		// An end on the 16th birthday already, as stored before ends began at
-		// UK midnight (midnight UTC, an hour later in summer), is left as it is,
-		// not changed to the same day.
-		if sixteen := sixteenth(person); ends.IsZero() || ends.After(sixteen) && !sameUKDay(ends, sixteen) {
+		// An end at midnight UTC of the 16th birthday, as stored before ends
+		// began at UK midnight (an hour later in summer), is left as it is, not
+		// changed to the same day; any other end past the birthday is capped.
+		if sixteen := sixteenth(person); ends.IsZero() || ends.After(sixteen) && !ends.Equal(utcMidnight(sixteen)) {
 			ends = sixteen
 		}
 	}
 	return ends, nil
 }
 
-// sameUKDay says whether two moments fall on the same day in the UK.
-func sameUKDay(a, b time.Time) bool {
-	ay, am, ad := a.In(UKZone()).Date()
-	by, bm, bd := b.In(UKZone()).Date()
-	return ay == by && am == bm && ad == bd
+// utcMidnight is midnight UTC of the day t falls on in the UK.
+func utcMidnight(t time.Time) time.Time {
+	y, m, d := t.In(UKZone()).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // checkScopes refuses permissions that are not known, that let the carer

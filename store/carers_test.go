@@ -628,3 +628,28 @@ func TestOldParentalEndStaysAsItWas(t *testing.T) {
 		t.Errorf("the end moved from %v to %v", g.EndsAt.UTC(), after.EndsAt.UTC())
 	}
 }
+
+// TestParentalEndNeverPastTheBirthday: keeping an old end at midnight UTC of
+// the 16th birthday let any end on that day stand, so "In 12 months" for a
+// child 16 in a year ended at 14:00 on the birthday, the grant open that
+// morning (found by a review). Only that old form is kept; any later end is
+// capped at the birthday's start in the UK.
+func TestParentalEndNeverPastTheBirthday(t *testing.T) {
+	ctx := context.Background()
+	db, _ := mustOpenDBFile(t)
+	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	db.SetClock(func() time.Time { return now })
+	child := addPerson(t, db, "9000000009", "2011-11-26") // 16 on 26 November 2027
+	own, err := db.EnrolPasskey(ctx, child.ID, []byte("h"), child.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _, err := db.CreateInvitation(ctx, child.ID, own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"},
+		EndsAt: now.AddDate(1, 0, 0), Parental: true}, store.GrantLogged(own.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2027, 11, 26, 0, 0, 0, 0, store.UKZone()); !g.EndsAt.Equal(want) {
+		t.Errorf("the parental invitation ends %v; want the 16th birthday's start, %v", g.EndsAt.UTC(), want.UTC())
+	}
+}

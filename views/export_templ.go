@@ -15,7 +15,7 @@ import (
 
 // printedOn is "Printed on 26 November 2026".
 func printedOn(p Page) string {
-	return "Printed on " + p.Now.Format("2 January 2006")
+	return "Printed on " + p.Now.In(ukZone()).Format("2 January 2006")
 }
 
 func printSectionID(slug string) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -353,5 +354,17 @@ func TestTheirs(t *testing.T) {
 	}
 	if got := optionLabel(Page{Acting: &Acting{Name: "Mrs Jane Example"}}, store.WithholdQuestion(store.CategoryMentalHealth), "no"); got != "No, share it like the rest of Mrs Jane Example's record" {
 		t.Errorf("a carer's answer = %q", got)
+	}
+}
+
+// Dates in words are UK dates: 23:30 UTC on 1 July is 2 July in the UK, and
+// "Updated … on" said 1 July (found by a review).
+func TestAgoNamesTheUKDay(t *testing.T) {
+	at := time.Date(2026, 7, 1, 23, 30, 0, 0, time.UTC)
+	if got := ago(at.Add(72*time.Hour), at); got != "on 2 July 2026" {
+		t.Errorf("ago: %q; want the UK date, on 2 July 2026", got)
+	}
+	if got := printedOn(Page{Now: at}); got != "Printed on 2 July 2026" {
+		t.Errorf("printedOn: %q; want the UK date", got)
 	}
 }

@@ -85,5 +85,5 @@ func ago(now, t time.Time) string {
 	case d < 24*time.Hour:
 		return fmt.Sprintf("%d hours ago", int(d/time.Hour))
 	}
-	return "on " + t.Format("2 January 2006")
+	return "on " + t.In(ukZone()).Format("2 January 2006")
 }

@@ -363,8 +363,8 @@ func (s *Server) grantChange(c echo.Context) error {
 		return err
 	}
 	f := views.InviteForm{}
-	ends := readTerms(c, &f, g.EndsAt)                                 // "In 12 months" is from now, as the form offers it
-	addProblems(&f, s.db.TermsProblems(person, f.Scopes, ends, false)) // ChangeGrant checks parental responsibility
+	ends := readTerms(c, &f, g.EndsAt) // "In 12 months" is from now, as the form offers it
+	addProblems(&f, s.db.TermsProblems(person, f.Scopes, ends, g.Parental))
 	if len(f.Errors) == 0 {
 		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends,
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))
