@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // TestAcceptNHSNumber: a source corrects a Patient's NHS number. The new
@@ -152,5 +153,41 @@ func TestAcceptNHSNumberAcrossSources(t *testing.T) {
 	apply("hospital", patientWith("h1", "9434765927", "Smith", "1950-01-01"), weight("hw3", "h1", "82"))
 	if ids, err := db.PersonIdentifiers(ctx, 1); err != nil || len(ids) != 1 || ids[0].Value != "9434765927" {
 		t.Errorf("person 1's identifiers after the hospital's next sync: %v, %v; want the new NHS number alone", ids, err)
+	}
+}
+
+// TestARemovedPatientComesBackWithTheOldNumber: a Patient removed upstream
+// keeps its link here. Sent again after the person's number was accepted,
+// with the old number, it was stored as new and gave the person both numbers
+// (found by a review). It is held, as an update with another number is.
+func TestARemovedPatientComesBackWithTheOldNumber(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openDBAt(t)
+	apply := func(pu store.PageUpdate) store.ImportResult {
+		t.Helper()
+		pu.Origin = "test"
+		res, err := db.ApplyPage(ctx, pu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	apply(store.PageUpdate{Source: "gp", Resources: parsed(t, patientWith("1", "9434765919", "Smith", "1950-01-01"))})
+	apply(store.PageUpdate{Source: "hospital", Resources: parsed(t, patientWith("h1", "9434765919", "Smith", "1950-01-01"))})
+	apply(store.PageUpdate{Source: "hospital", Deleted: []fhir.Resource{{Type: "Patient", ID: "h1"}}})
+	apply(store.PageUpdate{Source: "gp", Resources: parsed(t, patientWith("1", "9434765927", "Smith", "1950-01-01"))})
+	if _, err := db.AcceptNHSNumber(ctx, "gp", "1"); err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	res := apply(store.PageUpdate{Source: "hospital", Resources: parsed(t, patientWith("h1", "9434765919", "Smith", "1950-01-01"))})
+	if res.Rejected != 1 || len(res.SetAside) != 1 || !strings.Contains(res.SetAside[0], "that of the person it is linked to is 943 476 5927") {
+		t.Errorf("the removed Patient back with the old number: %+v; want it held, naming the person's number", res)
+	}
+	if ids, err := db.PersonIdentifiers(ctx, 1); err != nil || len(ids) != 1 || ids[0].Value != "9434765927" {
+		t.Errorf("person 1's identifiers: %v, %v; want the new NHS number alone", ids, err)
+	}
+	// With the person's own number it is stored again.
+	if res := apply(store.PageUpdate{Source: "hospital", Resources: parsed(t, patientWith("h1", "9434765927", "Smith", "1950-01-01"))}); res.Rejected != 0 || res.Added != 1 {
+		t.Errorf("the removed Patient back with the person's number: %+v; want it stored", res)
 	}
 }

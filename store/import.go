@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -312,6 +313,15 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, 
 				p.Type, p.ID, patientID), patientID)
 		}
 	}
+	if p.Type == "Patient" {
+		// A Patient removed upstream, and so from here, keeps its link: sent
+		// again with another NHS number, it is held as an update would be.
+		if why, err := im.relinkedNumber(ctx, p); err != nil {
+			return err
+		} else if why != "" {
+			return im.setAside(ctx, out, place, p, why, p.ID)
+		}
+	}
 	args := []any{im.sourceID, p.Type, p.ID, p.VersionID, p.LastUpdated, patientID, []byte(p.Raw), im.now}
 	res, err := im.insert.ExecContext(ctx, args...)
 	if err != nil {
@@ -460,8 +470,8 @@ func (im *importer) otherNHSNumber(ctx context.Context, p fhir.Prepared) (string
 	if err != nil || now.NHSNumber == "" {
 		return "", nil // set aside later by linkPatient, or holding no number to differ
 	}
-	var stored []byte
-	if err := im.tx.QueryRowContext(ctx, `SELECT json FROM resources WHERE source_id = ? AND type = 'Patient' AND id = ?`, im.sourceID, p.ID).Scan(&stored); err != nil {
+	var stored []byte // none: removed since it was linked (relinked)
+	if err := im.tx.QueryRowContext(ctx, `SELECT json FROM resources WHERE source_id = ? AND type = 'Patient' AND id = ?`, im.sourceID, p.ID).Scan(&stored); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("read the stored Patient/%s: %w", p.ID, err)
 	}
 	held := ""
@@ -481,8 +491,12 @@ func (im *importer) otherNHSNumber(ctx context.Context, p fhir.Prepared) (string
 		return "", nil
 	}
 	im.held[p.ID] = true
-	return fmt.Sprintf("Patient/%s: its NHS number is now %s, but %s is %s: it may be another person under the same id, so the stored one was kept and this one set aside, with what comes about it until the source sends it with %s again; ask the source which is right, and if it is a correction, portal source accept-nhs-number %s %s accepts it",
-		p.ID, nhsNumber(now.NHSNumber), whose, nhsNumber(held), nhsNumber(held), im.opts.Source, p.ID), nil
+	kept := "the stored one was kept and this one set aside"
+	if stored == nil {
+		kept = "it was set aside"
+	}
+	return fmt.Sprintf("Patient/%s: its NHS number is now %s, but %s is %s: it may be another person under the same id, so %s, with what comes about it until the source sends it with %s again; ask the source which is right, and if it is a correction, portal source accept-nhs-number %s %s accepts it",
+		p.ID, nhsNumber(now.NHSNumber), whose, nhsNumber(held), kept, nhsNumber(held), im.opts.Source, p.ID), nil
 }
 
 // heldAside reports whether the source's Patient has a new version set
@@ -501,6 +515,19 @@ AND held_for = resource_id)`, im.sourceID, patientID).Scan(&held)
 	}
 	im.held[patientID] = held
 	return held, nil
+}
+
+// relinkedNumber is otherNHSNumber for a Patient that is linked to a
+// person here but has no stored version (removed upstream since): "" when
+// it is stored, not linked, or its number is the person's.
+func (im *importer) relinkedNumber(ctx context.Context, p fhir.Prepared) (string, error) {
+	var relinked bool
+	err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = ?1 AND sp.patient_id = ?2
+AND NOT EXISTS (SELECT 1 FROM resources r WHERE r.source_id = ?1 AND r.type = 'Patient' AND r.id = ?2))`, im.sourceID, p.ID).Scan(&relinked)
+	if err != nil || !relinked {
+		return "", err
+	}
+	return im.otherNHSNumber(ctx, p)
 }
 
 // nhsNumber writes an NHS number in the 3-3-4 groups people know.
