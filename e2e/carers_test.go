@@ -316,3 +316,32 @@ func carerChoices(tb *tab, name string) {
 	}
 	tb.checkPage()
 }
+
+// TestEndDateRefusedThenAnotherChoice: after a date was refused (31
+// February), choosing "In 12 months" still sent the date, which stayed shown
+// and enabled for its error, and the form was refused as two answers (found
+// by a review). Another choice hides and disables it.
+func TestEndDateRefusedThenAnotherChoice(t *testing.T) {
+	_, jane, _ := signedIn(t)
+	wantOn(jane, "/carers", jane.press("open Your carers", `.nhsuk-header__navigation a[href="/carers"]`))
+	wantOn(jane, "/carers/invite", jane.press("invite someone", `a[href="/carers/invite"]`))
+	jane.typeInto("name", "#carer-name", "John Smith")
+	jane.typeInto("relationship", "#relationship", "son")
+	jane.tick("tick medicines", "#scope-medicines")
+	jane.tick("choose an end date", "#ends-date")
+	jane.typeInto("day", "#ends-day", "31")
+	jane.typeInto("month", "#ends-month", "2")
+	jane.typeInto("year", "#ends-year", "2027")
+	jane.allow("400")
+	if resp := jane.follow("send an impossible date", chromedp.Click(chromedp.CSS(`form[action="/carers/invite"] button[type=submit]`))); resp.Status != 400 {
+		t.Fatalf("31 February: %d, errors %q; want it refused", resp.Status, jane.shownErrors())
+	}
+	jane.tick("choose 12 months instead", "#ends")
+	if eval[bool](jane, `document.getElementById('ends-day').checkVisibility() || !document.getElementById('ends-day').disabled`) {
+		t.Error("the refused date still shows, or would be sent, once 'In 12 months' is chosen")
+	}
+	status := jane.press("continue to check the answers", `form[action="/carers/invite"] button[type=submit]`)
+	if h1 := eval[string](jane, `document.querySelector('h1').innerText`); status != 200 || h1 != "Check your answers before sending the invitation" {
+		t.Errorf("after choosing 'In 12 months': %d, %q, errors %q; want the check page", status, h1, jane.shownErrors())
+	}
+}

@@ -205,14 +205,14 @@ function sessionTimeout(dialog) {
 // as two answers (a disabled field is not sent). Without script it always
 // shows. The NHS frontend's own reveal is not used: it marks the radio
 // aria-expanded, which ARIA does not allow on a radio. An answer with an
-// error stays in view.
+// error stays in view as the page comes, until another choice is made.
 for (const box of document.querySelectorAll('.nhsuk-radios__conditional[id^="conditional-"]')) {
   const radio = document.getElementById(box.id.slice('conditional-'.length));
   if (!radio || radio.type !== 'radio') continue;
-  const show = () => {
-    box.hidden = !radio.checked && !box.querySelector('.nhsuk-form-group--error');
+  const show = (keepError) => {
+    box.hidden = !radio.checked && !(keepError && box.querySelector('.nhsuk-form-group--error'));
     for (const field of box.querySelectorAll('input, select, textarea')) field.disabled = box.hidden;
   };
-  for (const r of document.querySelectorAll(`input[type="radio"][name="${CSS.escape(radio.name)}"]`)) r.addEventListener('change', show);
-  show();
+  for (const r of document.querySelectorAll(`input[type="radio"][name="${CSS.escape(radio.name)}"]`)) r.addEventListener('change', () => show(false));
+  show(true);
 }
