@@ -147,7 +147,10 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	}
 	reason := sentence(err)
 	var ue *UpstreamError
-	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !errors.Is(err, errChangedUpstream) {
+	// A Consent that keeps changing at the source, or a 409 that is no stale
+	// version, is refused after a few tries, for the person to send again.
+	changed := errors.Is(err, errChangedUpstream) && it.Attempts < maxChangedTries
+	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !changed {
 		sum.Refused++
 		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
 		return p.DB.ConsentNotDelivered(ctx, it, reason, time.Time{})
@@ -215,8 +218,9 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		if err == nil {
 			return resultOf(resp, rbody, it.CurrentID)
 		}
-		// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers answer 409.
-		if errors.As(err, &ue) && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
+		// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
+		// answer 409, which without If-Match is a refusal like any other.
+		if errors.As(err, &ue) && header != nil && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
 			return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
 		}
 		if !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
@@ -231,6 +235,10 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	}
 	return resultOf(resp, rbody, "")
 }
+
+// maxChangedTries is how many tries a delivery gets whose Consent the
+// source says changed since it was last sent (errChangedUpstream).
+const maxChangedTries = 5
 
 // errChangedUpstream is a PUT refused with 412 (or 409) as the Consent is no longer
 // the version it updates: it changed at the source since this portal last

@@ -592,3 +592,48 @@ func TestPushRetriesAVersionConflict(t *testing.T) {
 		t.Errorf("the later decision: %s", d.Status)
 	}
 }
+
+// TestPushGivesUpOnAConflictThatStays: once 409 was read as a stale version,
+// a 409 for another reason (every PUT refused, say by a business rule) was
+// retried for ever and never shown as not accepted (found by a review). It
+// is tried a few times, reading the Consent again each time, then shown as
+// not accepted, for the person to send again.
+func TestPushGivesUpOnAConflictThatStays(t *testing.T) {
+	ctx := context.Background()
+	srv, patientID := upstream.StartWithPatient(t, smallPatient)
+	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
+	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut {
+			w.Header().Set("Content-Type", "application/fhir+json")
+			w.WriteHeader(http.StatusConflict)
+			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"Consent for this patient is locked"}]}`))
+			return true
+		}
+		return false
+	}, nil)
+	f.db = openDB(t)
+	f.db.SetClock(f.clock)
+	var err error
+	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "YH", BaseURL: stub.URL}); err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
+		t.Fatal(err)
+	}
+	f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("first: %+v %v", sum, err)
+	}
+	later := f.change(t, store.QuestionResearch, "yes")
+	for i := 0; i < 30; i++ {
+		f.advance(2 * time.Hour)
+		if _, err := f.pusher().PushDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := f.delivery(t, later.ID)
+	if d.Status != store.DeliveryFailed || d.Attempts != 5 || !strings.Contains(d.LastError, "locked") {
+		t.Errorf("a 409 on every PUT, after 60 hours: %s after %d tries (%q); want it not accepted after 5, with the server's words", d.Status, d.Attempts, d.LastError)
+	}
+}
