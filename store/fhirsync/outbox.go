@@ -147,10 +147,7 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	}
 	reason := sentence(err)
 	var ue *UpstreamError
-	// A Consent that keeps changing at the source, or a 409 that is no stale
-	// version, is refused after a few tries, for the person to send again.
-	changed := errors.Is(err, errChangedUpstream) && it.Attempts < maxChangedTries
-	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !changed {
+	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !errors.Is(err, errChangedUpstream) {
 		sum.Refused++
 		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
 		return p.DB.ConsentNotDelivered(ctx, it, reason, time.Time{})
@@ -191,7 +188,7 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		return "", "", fmt.Errorf("connecting to %s: %w", it.Source.Label(), err)
 	}
 	if it.CurrentID != "" {
-		match := it.CurrentVersion
+		match, fresh := it.CurrentVersion, false
 		if it.Attempts > 1 {
 			// An earlier try may have reached the source before the process
 			// stopped: if the source's Consent is already this decision, it
@@ -202,7 +199,7 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 				return id, version, nil
 			}
 			if now != "" {
-				match = now
+				match, fresh = now, true
 			}
 		}
 		body, err := withID(it.Body, it.CurrentID)
@@ -219,8 +216,10 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 			return resultOf(resp, rbody, it.CurrentID)
 		}
 		// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
-		// answer 409, which without If-Match is a refusal like any other.
-		if errors.As(err, &ue) && header != nil && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
+		// answer 409. Tried again with the version just read, it is no stale
+		// version (a 409 for a rule of the source's): a refusal like any other,
+		// for the person to send again.
+		if errors.As(err, &ue) && header != nil && !fresh && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
 			return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
 		}
 		if !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
@@ -235,10 +234,6 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	}
 	return resultOf(resp, rbody, "")
 }
-
-// maxChangedTries is how many tries a delivery gets whose Consent the
-// source says changed since it was last sent (errChangedUpstream).
-const maxChangedTries = 5
 
 // errChangedUpstream is a PUT refused with 412 (or 409) as the Consent is no longer
 // the version it updates: it changed at the source since this portal last
