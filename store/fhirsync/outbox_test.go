@@ -47,14 +47,27 @@ func (f *pushFixture) advance(d time.Duration) {
 
 func newPushFixture(t *testing.T) *pushFixture {
 	t.Helper()
+	var proxy *upstream.FaultProxy
+	f := newPushFixtureVia(t, func(upstreamURL string) string {
+		proxy = upstream.NewFaultProxy(t, upstreamURL, upstream.Faults{})
+		return proxy.URL
+	})
+	f.proxy = proxy
+	return f
+}
+
+// newPushFixtureVia is newPushFixture with the source at the address front
+// gives for the test server's (a proxy of the test's own).
+func newPushFixtureVia(t *testing.T, front func(upstreamURL string) string) *pushFixture {
+	t.Helper()
 	ctx := context.Background()
 	srv, patientID := upstream.StartWithPatient(t, smallPatient)
 	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
-	f.proxy = upstream.NewFaultProxy(t, srv.URL, upstream.Faults{})
+	base := front(srv.URL)
 	f.db = openDB(t)
 	f.db.SetClock(f.clock)
 	var err error
-	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: f.proxy.URL}); err != nil {
+	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: base}); err != nil {
 		t.Fatal(err)
 	}
 	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
@@ -472,36 +485,26 @@ func TestUpstreamConsentPulledIsTheStartingState(t *testing.T) {
 // B's now, records nothing.
 func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
 	ctx := context.Background()
-	srv, patientID := upstream.StartWithPatient(t, smallPatient)
-	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
 
 	var mu sync.Mutex
 	blockNext := false
 	held := make(chan struct{})    // A's PUT has arrived and is held
 	release := make(chan struct{}) // let A's PUT through
-	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
-		mu.Lock()
-		block := blockNext && r.Method == http.MethodPut
-		if block {
-			blockNext = false
-		}
-		mu.Unlock()
-		if block {
-			close(held)
-			<-release
-		}
-		return false // forward to the real server
-	}, nil)
-	f.db = openDB(t)
-	f.db.SetClock(f.clock)
-	var err error
-	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: stub.URL}); err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
-	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
-		t.Fatal(err)
-	}
+	f := newPushFixtureVia(t, func(upstreamURL string) string {
+		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
+			mu.Lock()
+			block := blockNext && r.Method == http.MethodPut
+			if block {
+				blockNext = false
+			}
+			mu.Unlock()
+			if block {
+				close(held)
+				<-release
+			}
+			return false // forward to the real server
+		}, nil).URL
+	})
 
 	// A first decision, delivered: later ones are PUTs to the same Consent.
 	f.change(t, store.QuestionResearch, "no")
@@ -550,32 +553,22 @@ func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
 // (found by a review). Like 412, it is read again and sent once more.
 func TestPushRetriesAVersionConflict(t *testing.T) {
 	ctx := context.Background()
-	srv, patientID := upstream.StartWithPatient(t, smallPatient)
-	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
 	var mu sync.Mutex
 	conflicts := 0
-	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		if r.Method == http.MethodPut && r.Header.Get("If-Match") != "" && conflicts == 0 {
-			conflicts++
-			w.Header().Set("Content-Type", "application/fhir+json")
-			w.WriteHeader(http.StatusConflict)
-			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict","diagnostics":"Version conflict"}]}`))
-			return true
-		}
-		return false
-	}, nil)
-	f.db = openDB(t)
-	f.db.SetClock(f.clock)
-	var err error
-	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "Yorkshire and Humber Care Record", BaseURL: stub.URL}); err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
-	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
-		t.Fatal(err)
-	}
+	f := newPushFixtureVia(t, func(upstreamURL string) string {
+		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if r.Method == http.MethodPut && r.Header.Get("If-Match") != "" && conflicts == 0 {
+				conflicts++
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.WriteHeader(http.StatusConflict)
+				w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict","diagnostics":"Version conflict"}]}`))
+				return true
+			}
+			return false
+		}, nil).URL
+	})
 	f.change(t, store.QuestionResearch, "no")
 	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
 		t.Fatalf("first: %+v %v", sum, err)
@@ -600,27 +593,17 @@ func TestPushRetriesAVersionConflict(t *testing.T) {
 // version, and is shown as not accepted, for the person to send again.
 func TestPushGivesUpOnAConflictThatStays(t *testing.T) {
 	ctx := context.Background()
-	srv, patientID := upstream.StartWithPatient(t, smallPatient)
-	f := &pushFixture{srv: srv, patientID: patientID, now: time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)}
-	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
-		if r.Method == http.MethodPut {
-			w.Header().Set("Content-Type", "application/fhir+json")
-			w.WriteHeader(http.StatusConflict)
-			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"Consent for this patient is locked"}]}`))
-			return true
-		}
-		return false
-	}, nil)
-	f.db = openDB(t)
-	f.db.SetClock(f.clock)
-	var err error
-	if f.src, err = f.db.AddSource(ctx, store.Source{Name: "yh", OrgName: "YH", BaseURL: stub.URL}); err != nil {
-		t.Fatal(err)
-	}
-	puller := &fhirsync.Puller{DB: f.db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
-	if f.person, err = puller.FindPerson(ctx, f.src, syntheaSystem, f.patientID); err != nil {
-		t.Fatal(err)
-	}
+	f := newPushFixtureVia(t, func(upstreamURL string) string {
+		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodPut {
+				w.Header().Set("Content-Type", "application/fhir+json")
+				w.WriteHeader(http.StatusConflict)
+				w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"Consent for this patient is locked"}]}`))
+				return true
+			}
+			return false
+		}, nil).URL
+	})
 	f.change(t, store.QuestionResearch, "no")
 	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
 		t.Fatalf("first: %+v %v", sum, err)
