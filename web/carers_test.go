@@ -1356,3 +1356,47 @@ func TestChangeFormNamesEveryProblemAtOnce(t *testing.T) {
 		t.Errorf("the error summary links to %q; want %q", got, want)
 	}
 }
+
+// TestParentalChangeOnceSixteen: a parental grant of a child whose date of
+// birth was corrected to make them 16 already could not be changed at all:
+// each change was refused for parental responsibility, in an error summary
+// linking to a field the change form does not have (found by a review). The
+// form says why, against its first question, and what to do.
+func TestParentalChangeOnceSixteen(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sixteen := time.Now().AddDate(0, 0, 10)
+	dob := sixteen.AddDate(-16, 0, 0).Format("2006-01-02")
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
+		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob)}); err != nil {
+		t.Fatal(err)
+	}
+	lily, _ := f.db.PersonByNHSNumber(ctx, "9000000017")
+	lilyCookie := f.signIn(t, lily)
+	rec := f.post(t, "/carers/invite/confirm", lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
+		"name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines", "conditions"}, "ends": {"never"}, "parental": {"yes"}})
+	if rec.Code != http.StatusOK {
+		t.Fatalf("parental invitation: %d", rec.Code)
+	}
+	// The GP corrects the date of birth: she was 16 a month ago.
+	older := time.Now().AddDate(-16, -1, 0).Format("2006-01-02")
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test2",
+		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", older)}); err != nil {
+		t.Fatal(err)
+	}
+	grants, _ := f.db.GrantsForPerson(ctx, lily.ID)
+	g := grants[0]
+	p, _ := f.db.Person(ctx, lily.ID)
+	if !g.Open() || p.BirthDate != older {
+		t.Fatalf("the grant after the correction: %+v; person born %s", g, p.BirthDate)
+	}
+	e := g.EndsAt.In(store.UKZone())
+	rec = f.post(t, "/carers/"+strconv.FormatInt(g.ID, 10), lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)}, "scope": {"medicines"},
+		"ends": {"date"}, "ends-day": {strconv.Itoa(e.Day())}, "ends-month": {strconv.Itoa(int(e.Month()))}, "ends-year": {strconv.Itoa(e.Year())}})
+	d := docOf(t, rec.Body.String())
+	href, _ := d.Find(".nhsuk-error-summary a").Attr("href")
+	summary := strings.Join(strings.Fields(d.Find(".nhsuk-error-summary").Text()), " ")
+	if rec.Code != http.StatusBadRequest || d.Find(href).Length() != 1 || !strings.Contains(summary, "parental responsibility for you has ended: stop this access") {
+		t.Errorf("change after turning 16: %d, summary %q linking to %s (%d on the page); want the reason, against a field on the page", rec.Code, summary, href, d.Find(href).Length())
+	}
+}
