@@ -52,9 +52,10 @@ const limitMaxKeys = 10000
 // limiter is a token bucket per key, held in memory. It keeps at most max
 // keys: when full it forgets keys whose buckets have refilled (they remember
 // nothing), else the fullest bucket. A key forgotten that way, or any new
-// one while the table is full, starts with one try rather than a full burst:
-// otherwise a client that had used up its tries could have them back by
-// filling the table from other addresses, as a review found. Nobody is
+// one while the table is full of buckets still spending, starts with one
+// try rather than a full burst: otherwise a client that had used up its
+// tries could have them back by filling the table from other addresses, as
+// a review found. Nobody is
 // refused for the table being full, so memory stays bounded whatever
 // arrives, and a flood of addresses costs others no more than their burst.
 type limiter struct {

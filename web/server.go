@@ -106,8 +106,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Server, error) {
 		// computer the next person does not find the record open; the session
 		// on the server ends sooner still (30 minutes idle, 12 hours in all).
 		HttpOnly: true,
-		// Chromium and Firefox accept Secure cookies from http://localhost, so only a plain-http remote host goes without.
-		Secure:   s.secure || origin.Hostname() == "localhost" || origin.Hostname() == "127.0.0.1",
+		// Chromium and Firefox accept Secure cookies from http://localhost (and
+		// its subdomains); serve refuses plain http on any other host.
+		Secure:   s.secure || origin.Hostname() == "localhost" || strings.HasSuffix(origin.Hostname(), ".localhost") || origin.Hostname() == "127.0.0.1",
 		SameSite: http.SameSiteLaxMode,
 	}
 	s.echo = echo.New()

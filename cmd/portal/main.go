@@ -31,7 +31,7 @@ const usage = `Usage: portal [command] [flags] [arguments]
 Commands:
   serve     serve the portal (the default)
   import    load FHIR R4 Bundle or NDJSON files into the cache
-  source    add, list, mark as social care or remove the FHIR servers records come from
+  source    add, list, mark as social care, release, accept-nhs-number or remove the FHIR servers records come from
   sync      bring records up to date from FHIR server sources
   persons   list the people in the cache: id, name, birth date, NHS number, sources
   export    write a person's cached record as a FHIR R4 Bundle
