@@ -422,3 +422,34 @@ func TestANewPasskeyHasSignedIn(t *testing.T) {
 		}
 	})
 }
+
+// TestEnrollingAgainSaysToRemoveTheLostPasskey: a code to set up an account
+// that has passkeys already is most often for a lost phone or computer. The
+// new passkey went straight to the record, the lost one still working and
+// nothing said (found by a security review). It goes to the account page,
+// which says to remove the lost passkey and sign out elsewhere; a first
+// enrolment still goes to the record.
+func TestEnrollingAgainSaysToRemoveTheLostPasskey(t *testing.T) {
+	f := newFixture(t)
+	redirect := func(c *passkeyBrowser) string {
+		t.Helper()
+		opts := c.must(c.json("/enrol/passkey/begin", nil), http.StatusOK, "enrol begin")
+		var r struct{ Redirect string }
+		if err := json.Unmarshal(c.must(c.json("/enrol/passkey/finish", keyCreate(t, newSoftKey(t, "http://localhost:8080", "localhost"), opts)), http.StatusOK, "enrol finish"), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r.Redirect
+	}
+	if got := redirect(f.enrolForm(t, f.jane)); got != "/record" {
+		t.Errorf("a first enrolment goes to %q; want the record", got)
+	}
+	again := f.enrolForm(t, f.jane)
+	got := redirect(again)
+	if got != "/account?done=enrolled-again" {
+		t.Fatalf("enrolling again goes to %q; want the account page", got)
+	}
+	main := strings.Join(strings.Fields(doc(t, f.get(t, got, again.cookie)).Find("main").Text()), " ")
+	if !strings.Contains(main, "If you did this because you lost a phone or computer, or someone else may have one you used, remove its passkey below and sign out of all other sessions.") {
+		t.Errorf("the account page after enrolling again says: %s", main)
+	}
+}

@@ -175,6 +175,11 @@ func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int6
 
 // signIn starts a new session for the account (newSession) and says where to go.
 func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) error {
+	return s.signInTo(c, sess, accountID, credentialID, "/record")
+}
+
+// signInTo is signIn, going on to next.
+func (s *Server) signInTo(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, next string) error {
 	_, held, err := s.newSession(c, sess, accountID, credentialID)
 	if err != nil {
 		return err
@@ -183,7 +188,7 @@ func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, c
 	if held {
 		return c.JSON(http.StatusOK, map[string]string{"redirect": "/carers/accept/confirm"})
 	}
-	return c.JSON(http.StatusOK, map[string]string{"redirect": "/record"})
+	return c.JSON(http.StatusOK, map[string]string{"redirect": next})
 }
 
 func (s *Server) signOut(c echo.Context) error {
@@ -413,16 +418,23 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 	if s.cfg.Sync != nil {
 		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
 	}
-	return s.signInWithNew(c, sess, acct.ID, cred)
+	next := "/record"
+	if user.existing {
+		// A code to set up an account that has passkeys already is most often
+		// for a lost phone or computer: the account page says to remove its
+		// passkey and sign out elsewhere, which the new session may do now.
+		next = "/account?done=" + views.DoneEnrolledAgain
+	}
+	return s.signInWithNew(c, sess, acct.ID, cred, next)
 }
 
 // signInWithNew signs in with a passkey just created. Creating it took the
 // person's fingerprint, face or screen lock, and the session it starts is
 // signed in with it, so it is recorded as used now: their account page
 // must not say it has not been used to sign in.
-func (s *Server) signInWithNew(c echo.Context, sess *requestSession, accountID int64, cred *webauthn.Credential) error {
+func (s *Server) signInWithNew(c echo.Context, sess *requestSession, accountID int64, cred *webauthn.Credential, next string) error {
 	if err := s.db.PasskeyUsed(c.Request().Context(), cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
 		return err
 	}
-	return s.signIn(c, sess, accountID, cred.ID)
+	return s.signInTo(c, sess, accountID, cred.ID, next)
 }

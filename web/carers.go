@@ -599,5 +599,5 @@ func (s *Server) acceptPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.signInWithNew(c, sess, acct.ID, cred)
+	return s.signInWithNew(c, sess, acct.ID, cred, "/record")
 }
