@@ -380,11 +380,12 @@ func (s *Server) grantChange(c echo.Context) error {
 	// The change form asks nothing about parental responsibility: a grant
 	// given for it whose child is 16 now (a date of birth corrected since) is
 	// said so, against the first thing it asks.
-	for i, e := range f.Errors {
-		if e.Field == "parental" {
-			f.Errors[i] = views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "You are 16 or over now, so " + g.CarerName +
-				"'s parental responsibility for you has ended: stop this access, and invite them again without it if you want them to go on helping"}
-		}
+	// It is the one thing to act on, so it comes first, in place of what else
+	// that question has.
+	if slices.ContainsFunc(f.Errors, func(e views.FieldError) bool { return e.Field == "parental" }) {
+		first := views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "You are 16 or over now, so " + g.CarerName +
+			"'s parental responsibility for you has ended: stop this access, and invite them again without it if you want them to go on helping"}
+		f.Errors = append([]views.FieldError{first}, slices.DeleteFunc(f.Errors, func(e views.FieldError) bool { return e.Field == "parental" || e.Field == first.Field })...)
 	}
 	events, err := s.db.GrantEvents(c.Request().Context(), g.ID)
 	if err != nil {

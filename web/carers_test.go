@@ -1399,4 +1399,14 @@ func TestParentalChangeOnceSixteen(t *testing.T) {
 	if rec.Code != http.StatusBadRequest || d.Find(href).Length() != 1 || !strings.Contains(summary, "parental responsibility for you has ended: stop this access") {
 		t.Errorf("change after turning 16: %d, summary %q linking to %s (%d on the page); want the reason, against a field on the page", rec.Code, summary, href, d.Find(href).Length())
 	}
+	// With other problems too, it comes first, and is the one its field shows.
+	rec = f.post(t, "/carers/"+strconv.FormatInt(g.ID, 10), lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
+		"ends": {"date"}, "ends-day": {"1"}, "ends-month": {"1"}, "ends-year": {"2001"}})
+	d = docOf(t, rec.Body.String())
+	var links []string
+	d.Find(".nhsuk-error-summary a").Each(func(_ int, a *goquery.Selection) { links = append(links, a.AttrOr("href", "")) })
+	if len(links) == 0 || links[0] != "#scope-"+store.CarerScopes()[0] || slices.Index(links[1:], links[0]) >= 0 ||
+		!strings.Contains(d.Find(".nhsuk-error-message").First().Text(), "parental responsibility for you has ended") {
+		t.Errorf("with other problems: summary links %q, first message %q; want the 16 message first, once", links, d.Find(".nhsuk-error-message").First().Text())
+	}
 }

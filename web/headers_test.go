@@ -301,7 +301,8 @@ func TestSessionCookieOnHTTPSIsHostOnly(t *testing.T) {
 	f := newFixture(t)
 	for _, tt := range []struct{ origin, name string }{
 		{"https://care.example.org", "__Host-mcr_session"},
-		{"http://localhost:8080", "mcr_session"}, // a browser refuses __Host- without https, except on localhost
+		{"http://localhost:8080", "mcr_session"},     // a browser refuses __Host- without https, except on localhost
+		{"http://app.localhost:8080", "mcr_session"}, // serve takes localhost's subdomains over http too, and the cookie is Secure there
 	} {
 		srv, err := web.New(web.Config{Origin: tt.origin, HashKey: testHashKey, BlockKey: testBlockKey}, f.db, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {

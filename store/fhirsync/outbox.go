@@ -65,10 +65,7 @@ func (p *Pusher) log() *slog.Logger {
 // PushDue sends every delivery that is due, a batch at a time, until none is left.
 func (p *Pusher) PushDue(ctx context.Context) (PushSummary, error) {
 	var sum PushSummary
-	lease, batch := p.Lease, p.Batch
-	if lease <= 0 {
-		lease = DefaultLease
-	}
+	lease, batch := p.lease(), p.Batch
 	if batch <= 0 {
 		batch = 20
 	}
@@ -147,7 +144,7 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	}
 	reason := sentence(err)
 	var ue *UpstreamError
-	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !errors.Is(err, errChangedUpstream) {
+	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !errors.Is(err, errChangedUpstream) || errors.Is(err, errUnreadableConsent) {
 		sum.Refused++
 		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
 		return p.DB.ConsentNotDelivered(ctx, it, reason, time.Time{})
@@ -187,43 +184,42 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	if err != nil {
 		return "", "", fmt.Errorf("connecting to %s: %w", it.Source.Label(), err)
 	}
+	gone := false // the Consent is no longer at the source
 	if it.CurrentID != "" {
 		match, fresh := it.CurrentVersion, false
 		if it.Attempts > 1 {
 			// An earlier try may have reached the source before the process
 			// stopped: if the source's Consent is already this decision, it
 			// is delivered. If not, it is updated as it stands now (a 412 before
-			// means it changed at the source), this sender's claim being held.
-			id, version, ok, now := p.alreadyThere(ctx, c, it)
-			if ok {
+			// means it changed at the source). Never blind: a Consent that cannot
+			// be read is not updated with the version sent last, which a 412
+			// would answer every time, holding up every later decision.
+			id, version, ours, err := p.readConsent(ctx, c, it)
+			var ue *UpstreamError
+			switch {
+			case err == nil && ours:
 				return id, version, nil
+			case err == nil:
+				match, fresh = version, true
+			case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
+				gone = true
+			default:
+				return "", "", err
 			}
-			if now != "" {
-				match, fresh = now, true
+			// The read may have been slow: a sender whose claim another took
+			// meanwhile must not put its older decision over what that one sent.
+			if held, err := p.DB.RenewConsentClaim(ctx, it, p.lease()); err != nil {
+				return "", "", err
+			} else if !held {
+				return "", "", store.ErrClaimLost
 			}
 		}
-		body, err := withID(it.Body, it.CurrentID)
-		if err != nil {
-			return "", "", err
-		}
-		var header http.Header
-		if match != "" {
-			header = http.Header{"If-Match": {`W/"` + match + `"`}}
-		}
-		resp, rbody, err := c.Do(ctx, http.MethodPut, "Consent/"+url.PathEscape(it.CurrentID), body, header)
-		var ue *UpstreamError
-		if err == nil {
-			return resultOf(resp, rbody, it.CurrentID)
-		}
-		// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
-		// answer 409. Tried again with the version just read, it is no stale
-		// version (a 409 for a rule of the source's): a refusal like any other,
-		// for the person to send again.
-		if errors.As(err, &ue) && header != nil && !fresh && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
-			return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
-		}
-		if !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
-			return "", "", err
+		if !gone {
+			id, version, err := p.put(ctx, c, it, match, fresh)
+			var ue *UpstreamError
+			if err == nil || !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
+				return id, version, err
+			}
 		}
 		// The Consent has gone from the source: record this decision afresh.
 	}
@@ -235,37 +231,76 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	return resultOf(resp, rbody, "")
 }
 
+// put updates the person's Consent at the source with this decision, only
+// while it is the version match ("" when none is known); fresh says match
+// was just read.
+func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match string, fresh bool) (id, version string, err error) {
+	body, err := withID(it.Body, it.CurrentID)
+	if err != nil {
+		return "", "", err
+	}
+	var header http.Header
+	if match != "" {
+		header = http.Header{"If-Match": {`W/"` + match + `"`}}
+	}
+	resp, rbody, err := c.Do(ctx, http.MethodPut, "Consent/"+url.PathEscape(it.CurrentID), body, header)
+	if err == nil {
+		return resultOf(resp, rbody, it.CurrentID)
+	}
+	// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
+	// answer 409. Tried again with the version just read, it is no stale
+	// version (a 409 for a rule of the source's): a refusal like any other,
+	// for the person to send again.
+	var ue *UpstreamError
+	if errors.As(err, &ue) && header != nil && !fresh && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
+		return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
+	}
+	return "", "", err
+}
+
+// lease is how long a claim lasts (Lease, or DefaultLease).
+func (p *Pusher) lease() time.Duration {
+	if p.Lease > 0 {
+		return p.Lease
+	}
+	return DefaultLease
+}
+
 // errChangedUpstream is a PUT refused with 412 (or 409) as the Consent is no longer
 // the version it updates: it changed at the source since this portal last
 // sent it (by another sender of the portal's whose claim ran out, or by
 // someone at the source). Tried again, as the person's latest decision.
 var errChangedUpstream = errors.New("the Consent changed at the source since it was last sent, so it is read again and sent once more")
 
-// alreadyThere reads the person's Consent at the source and says whether it
-// already carries this decision's identifier; when it does not, current is
-// the version the source holds ("" when not known).
-func (p *Pusher) alreadyThere(ctx context.Context, c *Client, it store.OutboxItem) (id, version string, ok bool, current string) {
+// readConsent reads the person's Consent at the source: its id and version,
+// and whether it already carries this decision's identifier. An answer that
+// is no Consent is refused (errUnreadableConsent), to be shown to the person,
+// rather than tried for ever.
+func (p *Pusher) readConsent(ctx context.Context, c *Client, it store.OutboxItem) (id, version string, ours bool, err error) {
 	resp, body, err := c.Do(ctx, http.MethodGet, "Consent/"+url.PathEscape(it.CurrentID), nil, nil)
 	if err != nil {
-		return "", "", false, ""
+		return "", "", false, err
 	}
 	var r struct {
 		Identifier []struct{ System, Value string }
 	}
-	if json.Unmarshal(body, &r) != nil {
-		return "", "", false, ""
+	if err := json.Unmarshal(body, &r); err != nil {
+		return "", "", false, fmt.Errorf("%w: %w", errUnreadableConsent, err)
 	}
-	id, version, err = resultOf(resp, body, it.CurrentID)
-	if err != nil {
-		return "", "", false, ""
+	if id, version, err = resultOf(resp, body, it.CurrentID); err != nil {
+		return "", "", false, fmt.Errorf("%w: %w", errUnreadableConsent, err)
 	}
 	for _, ident := range r.Identifier {
 		if ident.System == fhir.SystemURI && ident.Value == it.Identifier {
-			return id, version, true, ""
+			return id, version, true, nil
 		}
 	}
-	return "", "", false, version
+	return id, version, false, nil
 }
+
+// errUnreadableConsent is an answer to reading the person's Consent that is
+// no Consent: the delivery is refused, for the person to send again.
+var errUnreadableConsent = errors.New("the source's answer for the person's Consent could not be read as one")
 
 // withID sets the resource id in a Consent's JSON.
 func withID(body []byte, id string) ([]byte, error) {

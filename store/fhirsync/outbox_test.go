@@ -620,3 +620,126 @@ func TestPushGivesUpOnAConflictThatStays(t *testing.T) {
 		t.Errorf("a 409 on every PUT, after 60 hours: %s after %d tries (%q); want it not accepted once sent with the version just read, with the server's words", d.Status, d.Attempts, d.LastError)
 	}
 }
+
+// TestPushDoesNotUpdateAConsentItCannotRead: the Consent changed at the
+// source, and the source will not let the portal read it back (403, a
+// write-only scope). Each try sent the version sent last, was answered 412
+// and was tried again, for ever, holding up every later decision to that
+// source (found by a review). A Consent that cannot be read is not updated
+// blind: the delivery is shown as not accepted, and the next one is sent.
+func TestPushDoesNotUpdateAConsentItCannotRead(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixtureVia(t, func(upstreamURL string) string {
+		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/Consent/") {
+				refuse(w)
+				return true
+			}
+			return false
+		}, nil).URL
+	})
+	first := f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("first: %+v %v", sum, err)
+	}
+	d1 := f.delivery(t, first.ID)
+	// someone at the source updates the Consent: version moves on
+	status, body := f.srv.Do(t, http.MethodGet, "Consent/"+d1.UpstreamID, nil)
+	if status != 200 {
+		t.Fatalf("get %d %s", status, body)
+	}
+	status, body = f.srv.Do(t, http.MethodPut, "Consent/"+d1.UpstreamID, body)
+	if status/100 != 2 {
+		t.Fatalf("put %d %s", status, body)
+	}
+	later := f.change(t, store.QuestionResearch, "yes")
+	for range 40 {
+		f.advance(2 * time.Hour)
+		if _, err := f.pusher().PushDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := f.delivery(t, later.ID); d.Status != store.DeliveryFailed || d.Attempts > 2 {
+		t.Errorf("a delivery whose Consent cannot be read, 80 hours on: %s after %d tries; want it not accepted at its second", d.Status, d.Attempts)
+	}
+	newest := f.change(t, store.QuestionResearch, "no")
+	for range 5 {
+		f.advance(2 * time.Hour)
+		if _, err := f.pusher().PushDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if dn := f.delivery(t, newest.ID); dn.Status == store.DeliveryWaiting && dn.Attempts == 0 {
+		t.Errorf("a newer decision, 10 hours on, was never tried: held up behind the one before")
+	}
+}
+
+// TestStaleSenderHeldInItsRead: a sender on its second try of an older
+// decision reads the Consent first; that read was held past its lease while
+// another sender sent the older decision and the newer one. It then read the
+// newer version and put the older decision over it with a valid If-Match
+// (found by a review). It now checks it still holds its claim after reading,
+// and stops.
+func TestStaleSenderHeldInItsRead(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	failPut, blockGet := false, false
+	held := make(chan struct{})
+	release := make(chan struct{})
+	f := newPushFixtureVia(t, func(upstreamURL string) string {
+		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
+			mu.Lock()
+			fail := failPut && r.Method == http.MethodPut
+			block := blockGet && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/Consent/")
+			if block {
+				blockGet = false
+			}
+			mu.Unlock()
+			if fail {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				return true
+			}
+			if block {
+				close(held)
+				<-release
+			}
+			return false
+		}, nil).URL
+	})
+	f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	f.change(t, store.QuestionResearch, "yes") // the older decision, which A will try again
+	mu.Lock()
+	failPut = true
+	mu.Unlock()
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Retrying != 1 {
+		t.Fatalf("first try of older: %+v %v", sum, err)
+	}
+	mu.Lock()
+	failPut, blockGet = false, true
+	mu.Unlock()
+	f.advance(time.Hour)
+	aDone := make(chan error, 1)
+	go func() { _, err := f.pusher().PushDue(ctx); aDone <- err }() // A: second try, reads first
+	<-held
+	f.advance(3 * time.Minute)
+	newer := f.change(t, store.QuestionResearch, "no")
+	sumB, err := f.pusher().PushDue(ctx)
+	if err != nil || sumB.Sent != 2 {
+		t.Fatalf("B: %+v %v", sumB, err)
+	}
+	close(release)
+	if err := <-aDone; err != nil {
+		t.Fatal(err)
+	}
+	if d := f.delivery(t, newer.ID); d.Status != store.DeliverySent {
+		t.Errorf("the newer decision: %s; want sent", d.Status)
+	}
+	for _, raw := range f.consents(t) {
+		if got, _ := fhir.ReadConsent(raw); got.Identifier != newer.Identifier {
+			t.Errorf("upstream holds %s (research=%v), the older decision, while the newer %s is recorded sent", got.Identifier, got.Research, newer.Identifier)
+		}
+	}
+}
