@@ -144,7 +144,13 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	}
 	reason := sentence(err)
 	var ue *UpstreamError
-	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && ue.Status < 500 && !errors.Is(err, errChangedUpstream) || errors.Is(err, errUnreadableConsent) {
+	if errors.Is(err, store.ErrClaimLost) {
+		return err // another sender has it: nothing to record or count
+	}
+	// A refusal the source will give again (4xx, or a 501 for a request it
+	// does not serve) is shown to the person, for them to send again; a
+	// stale version (errChangedUpstream) is read again and sent once more.
+	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && !errors.Is(err, errChangedUpstream) {
 		sum.Refused++
 		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
 		return p.DB.ConsentNotDelivered(ctx, it, reason, time.Time{})
@@ -184,28 +190,27 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	if err != nil {
 		return "", "", fmt.Errorf("connecting to %s: %w", it.Source.Label(), err)
 	}
-	gone := false // the Consent is no longer at the source
 	if it.CurrentID != "" {
-		match, fresh := it.CurrentVersion, false
+		match, read := it.CurrentVersion, false
 		if it.Attempts > 1 {
 			// An earlier try may have reached the source before the process
 			// stopped: if the source's Consent is already this decision, it
-			// is delivered. If not, it is updated as it stands now (a 412 before
-			// means it changed at the source). Never blind: a Consent that cannot
-			// be read is not updated with the version sent last, which a 412
-			// would answer every time, holding up every later decision.
+			// is delivered. If not, it is updated as it stands now, with the
+			// version just read (a 412 before means it changed at the source).
 			id, version, ours, err := p.readConsent(ctx, c, it)
 			var ue *UpstreamError
 			switch {
 			case err == nil && ours:
 				return id, version, nil
-			case err == nil:
-				match, fresh = version, true
-			case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
-				gone = true
+			case err == nil && version != "":
+				match = version
+			case err == nil, errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
+				// No version given, or no read by id (or the Consent gone): the
+				// PUT below carries the version sent last, and says which.
 			default:
 				return "", "", err
 			}
+			read = true
 			// The read may have been slow: a sender whose claim another took
 			// meanwhile must not put its older decision over what that one sent.
 			if held, err := p.DB.RenewConsentClaim(ctx, it, p.lease()); err != nil {
@@ -214,12 +219,10 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 				return "", "", store.ErrClaimLost
 			}
 		}
-		if !gone {
-			id, version, err := p.put(ctx, c, it, match, fresh)
-			var ue *UpstreamError
-			if err == nil || !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
-				return id, version, err
-			}
+		id, version, err := p.put(ctx, c, it, match, read)
+		var ue *UpstreamError
+		if err == nil || !errors.As(err, &ue) || (ue.Status != http.StatusNotFound && ue.Status != http.StatusGone) {
+			return id, version, err
 		}
 		// The Consent has gone from the source: record this decision afresh.
 	}
@@ -232,9 +235,11 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 }
 
 // put updates the person's Consent at the source with this decision, only
-// while it is the version match ("" when none is known); fresh says match
-// was just read.
-func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match string, fresh bool) (id, version string, err error) {
+// while it is the version match ("" when none is known). read says this try
+// read the Consent first: then a 412 or 409 is no stale version to read
+// again (it was just read, or cannot be), but a refusal, for the person to
+// send again, so a delivery never goes round for ever.
+func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match string, read bool) (id, version string, err error) {
 	body, err := withID(it.Body, it.CurrentID)
 	if err != nil {
 		return "", "", err
@@ -248,11 +253,9 @@ func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match 
 		return resultOf(resp, rbody, it.CurrentID)
 	}
 	// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
-	// answer 409. Tried again with the version just read, it is no stale
-	// version (a 409 for a rule of the source's): a refusal like any other,
-	// for the person to send again.
+	// answer 409.
 	var ue *UpstreamError
-	if errors.As(err, &ue) && header != nil && !fresh && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
+	if errors.As(err, &ue) && header != nil && !read && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
 		return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
 	}
 	return "", "", err
@@ -272,35 +275,29 @@ func (p *Pusher) lease() time.Duration {
 // someone at the source). Tried again, as the person's latest decision.
 var errChangedUpstream = errors.New("the Consent changed at the source since it was last sent, so it is read again and sent once more")
 
-// readConsent reads the person's Consent at the source: its id and version,
-// and whether it already carries this decision's identifier. An answer that
-// is no Consent is refused (errUnreadableConsent), to be shown to the person,
-// rather than tried for ever.
+// readConsent reads the person's Consent at the source: its id and version
+// ("" when it gives none), and whether it already carries this decision's
+// identifier. It reads as any resource is read (Client.Read): an answer cut
+// short or not JSON is tried again later; one that is another resource, or
+// an OperationOutcome, is an error.
 func (p *Pusher) readConsent(ctx context.Context, c *Client, it store.OutboxItem) (id, version string, ours bool, err error) {
-	resp, body, err := c.Do(ctx, http.MethodGet, "Consent/"+url.PathEscape(it.CurrentID), nil, nil)
-	if err != nil {
+	r, err := c.Read(ctx, "Consent", it.CurrentID)
+	if err != nil && !errors.Is(err, ErrMalformedResource) {
 		return "", "", false, err
 	}
-	var r struct {
+	var ids struct {
 		Identifier []struct{ System, Value string }
 	}
-	if err := json.Unmarshal(body, &r); err != nil {
-		return "", "", false, fmt.Errorf("%w: %w", errUnreadableConsent, err)
+	if err := json.Unmarshal(r.Raw, &ids); err != nil {
+		return "", "", false, fmt.Errorf("reading Consent/%s: %w", it.CurrentID, err)
 	}
-	if id, version, err = resultOf(resp, body, it.CurrentID); err != nil {
-		return "", "", false, fmt.Errorf("%w: %w", errUnreadableConsent, err)
-	}
-	for _, ident := range r.Identifier {
+	for _, ident := range ids.Identifier {
 		if ident.System == fhir.SystemURI && ident.Value == it.Identifier {
-			return id, version, true, nil
+			return r.ID, r.VersionID, true, nil
 		}
 	}
-	return id, version, false, nil
+	return r.ID, r.VersionID, false, nil
 }
-
-// errUnreadableConsent is an answer to reading the person's Consent that is
-// no Consent: the delivery is refused, for the person to send again.
-var errUnreadableConsent = errors.New("the source's answer for the person's Consent could not be read as one")
 
 // withID sets the resource id in a Consent's JSON.
 func withID(body []byte, id string) ([]byte, error) {

@@ -722,7 +722,12 @@ func TestStaleSenderHeldInItsRead(t *testing.T) {
 	mu.Unlock()
 	f.advance(time.Hour)
 	aDone := make(chan error, 1)
-	go func() { _, err := f.pusher().PushDue(ctx); aDone <- err }() // A: second try, reads first
+	var sumA fhirsync.PushSummary
+	go func() { // A: second try, reads first
+		var err error
+		sumA, err = f.pusher().PushDue(ctx)
+		aDone <- err
+	}()
 	<-held
 	f.advance(3 * time.Minute)
 	newer := f.change(t, store.QuestionResearch, "no")
@@ -733,6 +738,9 @@ func TestStaleSenderHeldInItsRead(t *testing.T) {
 	close(release)
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
+	}
+	if sumA != (fhirsync.PushSummary{}) {
+		t.Errorf("A, whose claim was taken and which recorded nothing, reports %+v", sumA)
 	}
 	if d := f.delivery(t, newer.ID); d.Status != store.DeliverySent {
 		t.Errorf("the newer decision: %s; want sent", d.Status)
