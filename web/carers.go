@@ -379,9 +379,8 @@ func (s *Server) grantChange(c echo.Context) error {
 	}
 	// The change form asks nothing about parental responsibility: a grant
 	// given for it whose child is 16 now (a date of birth corrected since) is
-	// said so, against the first thing it asks.
-	// It is the one thing to act on, so it comes first, in place of what else
-	// that question has.
+	// said so against the first thing it asks, first, in place of what else
+	// that question has, as it is the one thing to act on.
 	if slices.ContainsFunc(f.Errors, func(e views.FieldError) bool { return e.Field == "parental" }) {
 		first := views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "You are 16 or over now, so " + g.CarerName +
 			"'s parental responsibility for you has ended: stop this access, and invite them again without it if you want them to go on helping"}

@@ -55,9 +55,9 @@ const limitMaxKeys = 10000
 // one while the table is full of buckets still spending, starts with one
 // try rather than a full burst: otherwise a client that had used up its
 // tries could have them back by filling the table from other addresses, as
-// a review found. Nobody is
-// refused for the table being full, so memory stays bounded whatever
-// arrives, and a flood of addresses costs others no more than their burst.
+// a review found. Nobody is refused for the table being full, so memory
+// stays bounded whatever arrives, and a flood of addresses costs others no
+// more than their burst.
 type limiter struct {
 	mu      sync.Mutex
 	rate    RateLimit
