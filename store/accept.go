@@ -85,7 +85,7 @@ OR id IN (SELECT person_id FROM person_identifiers WHERE system = ?3 AND value =
 			return err
 		}
 		accept := []heldPatient{{sourceID, source, patientID, held}}
-		others, err := db.otherLinks(ctx, tx, out, sourceID, patientID)
+		others, err := otherLinks(ctx, tx, out, sourceID, patientID)
 		if err != nil {
 			return err
 		}
@@ -106,10 +106,7 @@ OR id IN (SELECT person_id FROM person_identifiers WHERE system = ?3 AND value =
 			if err != nil {
 				return err
 			}
-			out.Stored.Added += res.Added
-			out.Stored.Updated += res.Updated
-			out.Stored.Unchanged += res.Unchanged
-			out.Stored.Rejected += res.Rejected
+			out.Stored.Add(res)
 			out.Stored.SetAside = append(out.Stored.SetAside, res.SetAside...)
 		}
 		return nil
@@ -124,7 +121,7 @@ OR id IN (SELECT person_id FROM person_identifiers WHERE system = ?3 AND value =
 // NHS number changes from out.Was to out.Now: one held for the same new
 // number is to be accepted too; one whose stored version still gives the old
 // number refuses the change, which would leave the person with both.
-func (db *DB) otherLinks(ctx context.Context, tx *sql.Tx, out Accepted, sourceID int64, patientID string) ([]heldPatient, error) {
+func otherLinks(ctx context.Context, tx *sql.Tx, out Accepted, sourceID int64, patientID string) ([]heldPatient, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT sp.source_id, s.name, sp.patient_id, COALESCE(r.json, '') FROM source_patients sp JOIN sources s ON s.id = sp.source_id
 LEFT JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
 WHERE sp.person_id = ? AND NOT (sp.source_id = ? AND sp.patient_id = ?) ORDER BY s.name, sp.patient_id`, out.PersonID, sourceID, patientID)

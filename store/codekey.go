@@ -60,11 +60,16 @@ func codeMAC(key []byte, s string) []byte {
 }
 
 // hashCode is how a code is stored: under the code key when there is one,
-// else (a database no serve has keyed, as in tests) its plain SHA-256.
+// else (a database no serve has keyed, as in tests) plainCodeHash.
 func (db *DB) hashCode(code string) []byte {
 	if db.codeKey != nil {
 		return codeMAC(db.codeKey, NormaliseCode(code))
 	}
+	return plainCodeHash(code)
+}
+
+// plainCodeHash is a code's SHA-256, as codes were stored before migration 0039.
+func plainCodeHash(code string) []byte {
 	h := sha256.Sum256([]byte(NormaliseCode(code)))
 	return h[:]
 }
@@ -72,6 +77,5 @@ func (db *DB) hashCode(code string) []byte {
 // codeHashes are the hashes a code may be stored under: keyed, and plain
 // for one made before the key was used (it expires within days).
 func (db *DB) codeHashes(code string) (keyed, plain []byte) {
-	h := sha256.Sum256([]byte(NormaliseCode(code)))
-	return db.hashCode(code), h[:]
+	return db.hashCode(code), plainCodeHash(code)
 }

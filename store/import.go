@@ -57,6 +57,25 @@ type ImportResult struct {
 	Deleted    int // resources removed because upstream deleted them
 }
 
+// Add adds o's counts to r (not the lines saying what was set aside or kept).
+func (r *ImportResult) Add(o ImportResult) {
+	if r.ByType == nil {
+		r.ByType = map[string]int{}
+	}
+	for k, v := range o.ByType {
+		r.ByType[k] += v
+	}
+	r.Added += o.Added
+	r.Updated += o.Updated
+	r.Unchanged += o.Unchanged
+	r.Older += o.Older
+	r.Rejected += o.Rejected
+	r.Unknown += o.Unknown
+	r.Items += o.Items
+	r.NewPersons += o.NewPersons
+	r.Deleted += o.Deleted
+}
+
 // ImportResources stores resources from one origin (a file or a page of a
 // search) for a source, in one transaction: either all of it is stored or none.
 // Stored resources whose JSON is identical are left untouched, so importing the

@@ -394,12 +394,12 @@ func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.Imp
 		res, lines, err := importNDJSON(ctx, p.DB, opts, origin, body, DefaultBulkBatch, skip, func(r store.ImportResult) {
 			if onBatch != nil {
 				var sofar store.ImportResult
-				addResult(&sofar, before)
-				addResult(&sofar, r)
+				sofar.Add(before)
+				sofar.Add(r)
 				onBatch(sofar)
 			}
 		})
-		addResult(&before, res.ImportResult)
+		before.Add(res.ImportResult)
 		return res, lines, err
 	})
 }
@@ -430,7 +430,7 @@ func (c *Client) readExportFile(ctx context.Context, f ExportFile, read func(bod
 		}
 		res, lines, err := read(body, safeURL(u), done)
 		body.Close()
-		addResult(&out.ImportResult, res.ImportResult)
+		out.ImportResult.Add(res.ImportResult)
 		out.batches += res.batches
 		out.listed += res.listed
 		if err == nil {
@@ -559,7 +559,7 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 			cancel()
 			continue
 		}
-		addResult(&out.ImportResult, res)
+		out.ImportResult.Add(res)
 		out.batches++
 		done = ch.last
 		if onBatch != nil {
@@ -717,7 +717,7 @@ func deleteNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 			if err != nil {
 				return fmt.Errorf("storing %s: %w", where, err)
 			}
-			addResult(&out.ImportResult, res)
+			out.ImportResult.Add(res)
 			out.listed += len(refs)
 			out.batches++
 			refs, rejected = nil, nil
@@ -824,24 +824,6 @@ func readDeletions(n int, line []byte) ([]fhir.Resource, []store.Rejected) {
 		refs = append(refs, fhir.Resource{Type: typ, ID: id})
 	}
 	return refs, rejected
-}
-
-// addResult adds r's counts to dst.
-func addResult(dst *store.ImportResult, r store.ImportResult) {
-	if dst.ByType == nil {
-		dst.ByType = map[string]int{}
-	}
-	for k, v := range r.ByType {
-		dst.ByType[k] += v
-	}
-	dst.Added += r.Added
-	dst.Updated += r.Updated
-	dst.Unchanged += r.Unchanged
-	dst.Rejected += r.Rejected
-	dst.Unknown += r.Unknown
-	dst.Items += r.Items
-	dst.NewPersons += r.NewPersons
-	dst.Deleted += r.Deleted
 }
 
 // openStream GETs u (with the source's credentials only when under its base URL) and

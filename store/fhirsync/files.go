@@ -189,7 +189,8 @@ func regular(info fs.FileInfo) error {
 
 // unwrapPathError drops the path an *fs.PathError repeats, since the caller already names it.
 func unwrapPathError(err error) error {
-	if pe, ok := err.(*fs.PathError); ok {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
 		return pe.Err
 	}
 	return err

@@ -104,19 +104,15 @@ const DefaultLease = 15 * time.Minute
 
 // Run pushes due deliveries every interval until ctx ends.
 func (p *Pusher) Run(ctx context.Context, every time.Duration) {
-	// Deliveries a killed process had claimed are sent now, not when their
-	// lease ends; those waiting out a back-off get one try at once.
-	if err := p.DB.ReleaseConsentClaims(ctx, true); err != nil && ctx.Err() == nil {
-		p.log().Error("release consent deliveries", "err", err)
-	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	for first := true; ; first = false {
-		// Each round, those a process stopped since (a portal outbox push) had claimed.
-		if !first {
-			if err := p.DB.ReleaseConsentClaims(ctx, false); err != nil && ctx.Err() == nil {
-				p.log().Error("release consent deliveries", "err", err)
-			}
+	// Deliveries a killed process had claimed are sent now, not when their
+	// lease ends: at the start, with those waiting out a back-off, which get
+	// one try at once; in each round after, those of a process stopped since
+	// (a portal outbox push).
+	for waitingToo := true; ; waitingToo = false {
+		if err := p.DB.ReleaseConsentClaims(ctx, waitingToo); err != nil && ctx.Err() == nil {
+			p.log().Error("release consent deliveries", "err", err)
 		}
 		if sum, err := p.PushDue(ctx); err != nil && ctx.Err() == nil {
 			p.log().Error("push consent decisions", "err", err)

@@ -3,7 +3,6 @@ package fhirsync
 import (
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/netip"
 	"net/url"
 	"os"
@@ -84,7 +83,7 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 func readPrivate(file, flag string) ([]byte, error) {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, pathless(err))
+		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, unwrapPathError(err))
 	}
 	return b, nil
 }
@@ -103,7 +102,7 @@ func CheckSecretFiles(src store.Source) error {
 		}
 		st, err := os.Stat(file)
 		if err != nil {
-			return fmt.Errorf("%s: cannot read the file --%s names: %w", f.what, f.flag, pathless(err))
+			return fmt.Errorf("%s: cannot read the file --%s names: %w", f.what, f.flag, unwrapPathError(err))
 		}
 		if mode := st.Mode().Perm(); mode&0o004 != 0 && st.Mode().IsRegular() {
 			return fmt.Errorf("%s: the file --%s names can be read by every user of this machine (mode %04o): chmod 600 it, so that only its owner can (or 640, for its group too; for a Kubernetes secret, a defaultMode of 0400)",
@@ -111,15 +110,6 @@ func CheckSecretFiles(src store.Source) error {
 		}
 	}
 	return nil
-}
-
-// pathless is a file system error's reason without the path it names.
-func pathless(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // checkTokenURL refuses a SMART token URL the signed client assertion would
