@@ -185,6 +185,44 @@ func sixteenth(p Person) time.Time {
 	return time.Date(dob.Year()+ParentalAge, dob.Month(), dob.Day(), 0, 0, 0, 0, UKZone()) // as the birthday begins, UK time
 }
 
+// capParental ends a child's parental grants, and invitations, no later than
+// the 16th birthday by a date of birth a source corrected, saying so in each
+// one's history: a corrected date of birth never leaves a parent access past
+// it. An end already sooner is kept; one the old date made sooner is not
+// moved later (the person can invite again).
+func capParental(ctx context.Context, tx *sql.Tx, now string, personID int64, birthDate string) error {
+	sixteen := sixteenth(Person{BirthDate: birthDate})
+	if sixteen.IsZero() {
+		return nil
+	}
+	end := formatTime(sixteen)
+	rows, err := tx.QueryContext(ctx, `UPDATE carer_grants SET ends_at = ?1 WHERE person_id = ?2 AND parental
+AND revoked_at IS NULL AND given_up_at IS NULL AND (ends_at IS NULL OR ends_at > ?1) RETURNING id`, end, personID)
+	if err != nil {
+		return fmt.Errorf("end parental access at the corrected 16th birthday: %w", err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	what := fmt.Sprintf("The date of birth was corrected, so parental responsibility ends on %s, the %dth birthday", sixteen.Format("2 January 2006"), ParentalAge)
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO carer_grant_events (grant_id, at, account_id, what) VALUES (?, ?, NULL, ?)`, id, now, what); err != nil {
+			return fmt.Errorf("record grant change: %w", err)
+		}
+	}
+	return nil
+}
+
 // checkTerms checks scopes and an end date, and caps a parental grant at the
 // child's 16th birthday. It returns the end date to store.
 func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parental bool) (time.Time, error) {

@@ -653,3 +653,66 @@ func TestParentalEndNeverPastTheBirthday(t *testing.T) {
 		t.Errorf("the parental invitation ends %v; want the 16th birthday's start, %v", g.EndsAt.UTC(), want.UTC())
 	}
 }
+
+// A source correcting a child's date of birth ends parental responsibility at
+// the 16th birthday by the corrected date, in the grant's history, and never
+// moves it later; other grants, and a Patient sent again unchanged, leave
+// ends as they were (found by a review: a parent kept access past the
+// birthday when the first date of birth was wrong).
+func TestCorrectedBirthDateEndsParentalAccess(t *testing.T) {
+	ctx := context.Background()
+	db, _ := mustOpenDBFile(t)
+	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	db.SetClock(func() time.Time { return now })
+	child := addPerson(t, db, "9000000009", "2011-11-26") // 16 on 26 November 2027, by this date
+	own, err := db.EnrolPasskey(ctx, child.ID, []byte("h"), child.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := func(name string, parental bool, ends time.Time) store.Grant {
+		g, _, err := db.CreateInvitation(ctx, child.ID, own.ID, store.Invitation{CarerName: name, Relationship: "family", Scopes: []string{"medicines"},
+			EndsAt: ends, Parental: parental}, store.GrantLogged(own.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	parent := invite("Mum", true, time.Time{})
+	aunt := invite("Aunt", false, now.AddDate(2, 0, 0))
+	ends := func(g store.Grant) (time.Time, int) {
+		t.Helper()
+		got, err := db.Grant(ctx, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, err := db.GrantEvents(ctx, g.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.EndsAt, len(events)
+	}
+	_, before := ends(parent)
+	_, auntBefore := ends(aunt)
+
+	send := func(birthDate string) { // as a source sends the Patient later
+		now = now.Add(time.Minute)
+		addPerson(t, db, "9000000009", birthDate)
+	}
+	send("2010-06-01") // 16 on 1 June 2026: passed
+	corrected := time.Date(2026, 6, 1, 0, 0, 0, 0, store.UKZone())
+	if got, n := ends(parent); !got.Equal(corrected) || n != before+1 {
+		t.Errorf("after the date of birth was corrected, parental access ends %v with %d events; want %v, with one event more than %d", got, n, corrected, before)
+	}
+	if g, _ := db.Grant(ctx, parent.ID); g.Status == store.GrantActive {
+		t.Error("parental access is still active past the corrected 16th birthday")
+	}
+	if got, n := ends(aunt); !got.Equal(aunt.EndsAt) || n != auntBefore {
+		t.Errorf("a grant without parental responsibility now ends %v with %d events; want %v and %d", got, n, aunt.EndsAt, auntBefore)
+	}
+
+	send("2010-06-01") // the same again
+	send("2012-01-01") // younger: never later
+	if got, n := ends(parent); !got.Equal(corrected) || n != before+1 {
+		t.Errorf("after the same date and then a later one, parental access ends %v with %d events; want %v and %d", got, n, corrected, before+1)
+	}
+}

@@ -699,6 +699,10 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 		}
 		created = true
 	} else {
+		var oldBirth string
+		if err := im.tx.QueryRowContext(ctx, `SELECT birth_date FROM persons WHERE id = ?`, personID).Scan(&oldBirth); err != nil {
+			return false, fmt.Errorf("read person: %w", err)
+		}
 		// The latest word on a name or birth date wins; an NHS number is only ever added, never changed.
 		if _, err := im.tx.ExecContext(ctx, `UPDATE persons SET
 prefix = CASE WHEN ? = '' THEN prefix ELSE ? END, given = CASE WHEN ? = '' THEN given ELSE ? END,
@@ -706,6 +710,11 @@ family = CASE WHEN ? = '' THEN family ELSE ? END, birth_date = CASE WHEN ? = '' 
 nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
 			info.Prefix, info.Prefix, info.Given, info.Given, info.Family, info.Family, info.BirthDate, info.BirthDate, info.NHSNumber, personID); err != nil {
 			return false, fmt.Errorf("update person: %w", err)
+		}
+		if info.BirthDate != "" && info.BirthDate != oldBirth {
+			if err := capParental(ctx, im.tx, im.now, personID, info.BirthDate); err != nil {
+				return false, err
+			}
 		}
 	}
 	for _, id := range links {
