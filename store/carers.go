@@ -142,6 +142,11 @@ func (db *DB) scanGrant(row rowScanner) (Grant, error) {
 	g.Scopes = strings.Fields(scopes)
 	g.EndsAt, g.CodeExpiresAt, g.AcceptedAt = optTime(ends), parseTime(expires), optTime(accepted)
 	g.RevokedAt, g.GivenUpAt, g.CreatedAt = optTime(revoked), optTime(gave), parseTime(created)
+	if g.Parental {
+		// Whatever was stored (a date of birth corrected before capParental
+		// came in), parental access ends by the birthday held now.
+		g.EndsAt = parentalEnd(g.Person, g.EndsAt)
+	}
 	now := db.now()
 	switch {
 	case !g.RevokedAt.IsZero():
@@ -233,14 +238,22 @@ func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parenta
 		}
 	}
 	if parental {
-		// An end at midnight UTC of the 16th birthday, as stored before ends
-		// began at UK midnight (an hour later in summer), is left as it is, not
-		// changed to the same day; any other end past the birthday is capped.
-		if sixteen := sixteenth(person); ends.IsZero() || ends.After(sixteen) && !ends.Equal(utcMidnight(sixteen)) {
-			ends = sixteen
-		}
+		ends = parentalEnd(person, ends)
 	}
 	return ends, nil
+}
+
+// parentalEnd is when parental responsibility for person ends, given the end
+// stored: no later than the 16th birthday by the date of birth held now. An
+// end at midnight UTC of the birthday, as stored before ends began at UK
+// midnight (an hour later in summer), is left as it is; with no date of
+// birth, the end given.
+func parentalEnd(person Person, ends time.Time) time.Time {
+	sixteen := sixteenth(person)
+	if !sixteen.IsZero() && (ends.IsZero() || ends.After(sixteen) && !ends.Equal(utcMidnight(sixteen))) {
+		return sixteen
+	}
+	return ends
 }
 
 // utcMidnight is midnight UTC of the day t falls on in the UK.

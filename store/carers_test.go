@@ -716,3 +716,57 @@ func TestCorrectedBirthDateEndsParentalAccess(t *testing.T) {
 		t.Errorf("after the same date and then a later one, parental access ends %v with %d events; want %v and %d", got, n, corrected, before+1)
 	}
 }
+
+// A parental grant ends by the 16th birthday of the date of birth held now,
+// however its end was stored: a date of birth corrected before sources'
+// corrections capped ends (capParental) ends it as it is read.
+func TestParentalAccessEndsByTheBirthDateHeldNow(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	db.SetClock(func() time.Time { return now })
+	child := addPerson(t, db, "9000000009", "2011-11-26")
+	own, err := db.EnrolPasskey(ctx, child.ID, []byte("h"), child.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carer, err := db.CreateCarerAccount(ctx, []byte("carer-handle"), "Mum", store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, err := db.CreateInvitation(ctx, child.ID, own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"},
+		Parental: true}, store.GrantLogged(own.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sess, err = db.CheckInvitation(ctx, code, child.BirthDate, sess); err != nil {
+		t.Fatal(err)
+	}
+	signedIn, _, _, err := db.RotateSession(ctx, sess, carer.ID, nil, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := db.AcceptInvitation(ctx, signedIn, carer.ID, heldInvitation(t, db, signedIn), store.GrantLogged(carer.ID))
+	if err != nil || !g.Active() {
+		t.Fatalf("accepted: %+v, %v", g, err)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `UPDATE persons SET birth_date = '2010-06-01' WHERE id = ?`, child.ID); err != nil {
+		t.Fatal(err)
+	}
+	g, err = db.Grant(ctx, g.ID)
+	if want := time.Date(2026, 6, 1, 0, 0, 0, 0, store.UKZone()); err != nil || g.Active() || !g.EndsAt.Equal(want) {
+		t.Errorf("after the date of birth held became 2010-06-01: %s, ending %v (%v); want ended, on %v", g.Status, g.EndsAt, err, want)
+	}
+	if active, err := db.ActiveGrantsForAccount(ctx, carer.ID); err != nil || len(active) != 0 {
+		t.Errorf("the carer's active grants: %d (%v); want none", len(active), err)
+	}
+}

@@ -123,6 +123,16 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 	return "", "", "", notFound
 }
 
+// logChoiceView logs a look at one of the person's choices: about the
+// entry named, or, with none, their sharing choices.
+func (s *Server) logChoiceView(c echo.Context, person store.Person, name string) {
+	what := "choices"
+	if name != "" {
+		what += ": " + name
+	}
+	s.logView(c, person, what)
+}
+
 // choiceQuestion shows one question page, with the current answer chosen.
 func (s *Server) choiceQuestion(c echo.Context) error {
 	a, err := s.choicesActor(c)
@@ -144,9 +154,7 @@ func (s *Server) choiceQuestion(c echo.Context) error {
 	if _, isItem := store.ItemQuestionKey(q); isItem && !ch.State.WithholdsItem(key) && c.QueryParam("answer") == "" {
 		answer = "" // a new entry to keep out: nothing chosen yet
 	}
-	if name != "" {
-		s.logView(c, a.Person, "choices: "+name) // the page names an entry of the record
-	}
+	s.logChoiceView(c, a.Person, name) // the page shows the answer held now
 	p := s.page(c, "")
 	p.Title = views.QuestionTitle(p, q) // to a carer, what the person wants, by name
 	if name != "" {
@@ -170,13 +178,10 @@ func (s *Server) choiceCheck(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Both pages this may show name the entry: each logs the look. The
-	// redirect for an unchanged answer shows nothing of it, and logs nothing.
-	logNamed := func() {
-		if name != "" {
-			s.logView(c, a.Person, "choices: "+name)
-		}
-	}
+	// Both pages this may show show the answer held now, and may name the
+	// entry: each logs the look. The redirect for an unchanged answer shows
+	// nothing, and logs nothing.
+	logNamed := func() { s.logChoiceView(c, a.Person, name) }
 	answer := c.FormValue(views.FieldAnswer)
 	if answer != "yes" && answer != "no" {
 		logNamed()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -786,5 +787,41 @@ func TestConfirmSentTwiceChangesOnce(t *testing.T) {
 				t.Errorf("the page says %q; want %q", banner, want)
 			}
 		})
+	}
+}
+
+// A question's page, and the page that checks a change, show the answer held
+// now: each look is on the person's access log, by whoever looked (found by
+// a review: only an entry's question was logged).
+func TestChoiceQuestionPagesAreLogged(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, fhir.SectionCareTeam, store.ScopeChoices)
+	for _, tc := range []struct {
+		name string
+		send func() int
+	}{
+		{"the question", func() int { return f.get(t, "/choices/research", john.cookie).StatusCode }},
+		{"checking a change", func() int {
+			return f.post(t, "/choices/research", john.cookie, url.Values{"csrf": {csrfToken(t, f, john.cookie)}, "for": {strconv.FormatInt(f.jane.ID, 10)},
+				"answer": {"no"}}).Code
+		}},
+	} {
+		before, err := f.db.AccessLog(ctx, f.jane.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := tc.send(); code != http.StatusOK {
+			t.Fatalf("%s: status %d", tc.name, code)
+		}
+		after, err := f.db.AccessLog(ctx, f.jane.ID, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(before)+1 || after[0].What != "choices" || after[0].AccountID != john.acct.ID {
+			t.Errorf("%s: %d entries more, the newest %+v; want one, of John's look at Jane's choices", tc.name, len(after)-len(before), after[0])
+		}
 	}
 }
