@@ -343,8 +343,14 @@ type PageUpdate struct {
 	Resources    []fhir.Resource
 	Prepared     []fhir.Prepared // Resources already read for storing (PrepareAll), when the caller has them
 	Deleted      []fhir.Resource // only Type, ID and LastUpdated (when it was deleted, "" for now) are used
-	Rejected     []Rejected
-	Checkpoint   *Checkpoint // stored with the page; nil for none
+	// Moved are resources upstream now files under another patient than
+	// MovedFrom (Type, ID and LastUpdated, of that version, are used): each
+	// is removed where the cache holds it about MovedFrom, as a deletion is,
+	// unless the version cached is newer.
+	Moved      []fhir.Resource
+	MovedFrom  string
+	Rejected   []Rejected
+	Checkpoint *Checkpoint // stored with the page; nil for none
 	// DeletionsChecked, when set, is when a read of the type's history that
 	// this page ends began (or a first search, before any history read): every
 	// deletion before then is applied. Stored with the page.
@@ -409,8 +415,15 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		if err != nil {
 			return err
 		}
-		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted); err != nil {
+		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted, ""); err != nil {
 			return err
+		}
+		if len(u.Moved) > 0 {
+			moved, err := deleteResources(ctx, tx, sourceID, u.Moved, u.MovedFrom)
+			if err != nil {
+				return err
+			}
+			out.Deleted += moved
 		}
 		for _, r := range u.Rejected {
 			out.Rejected++
@@ -492,8 +505,9 @@ func (db *DB) CachedIDs(ctx context.Context, sourceID int64, patientID, resource
 // record items, and works out again the facts those items reported: which
 // report stands for each, and the words search finds the entry by, which
 // included theirs. A deletion older than the version stored is left alone
-// (storedSince). It returns how many resources there were.
-func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource) (int, error) {
+// (storedSince). With aboutPatient set, only those cached about that patient
+// are removed (PageUpdate.Moved). It returns how many resources there were.
+func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource, aboutPatient string) (int, error) {
 	if len(refs) == 0 {
 		return 0, nil
 	}
@@ -505,6 +519,16 @@ func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhi
 	touched := touchedFacts{}
 	deleted := 0
 	for _, r := range refs {
+		if aboutPatient != "" {
+			var about bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ? AND type = ? AND id = ? AND patient_id = ?)`,
+				sourceID, r.Type, r.ID, aboutPatient).Scan(&about); err != nil {
+				return 0, fmt.Errorf("remove %s/%s: %w", r.Type, r.ID, err)
+			}
+			if !about {
+				continue // cached about someone else, or not at all
+			}
+		}
 		recreated, err := storedSince(ctx, tx, sourceID, r)
 		if err != nil {
 			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)

@@ -225,7 +225,7 @@ func (s *smartAuth) accessToken(ctx context.Context) (string, error) {
 		if errors.As(err, &ue) {
 			// The token endpoint's status is not the FHIR server's: callers
 			// read a 404 or 410 as a resource deleted, a 4xx as refused for good.
-			return "", &UpstreamError{Message: msg, Retryable: ue.Retryable, cause: ue.cause}
+			return "", &UpstreamError{Message: msg, Retryable: ue.Retryable, cause: ue.cause, retryAfter: ue.retryAfter}
 		}
 		return "", errors.New(msg)
 	}
@@ -281,7 +281,8 @@ func (s *smartAuth) fetch(ctx context.Context) (string, time.Duration, error) {
 				msg += " (" + oe.Description + ")"
 			}
 		}
-		return "", 0, &UpstreamError{Status: resp.StatusCode, Message: clip(redact(msg, assertion)), Retryable: retryableStatus(resp.StatusCode)}
+		return "", 0, &UpstreamError{Status: resp.StatusCode, Message: clip(redact(msg, assertion)), Retryable: retryableStatus(resp.StatusCode),
+			retryAfter: resp.Header.Get("Retry-After")}
 	}
 	var tr struct {
 		AccessToken string          `json:"access_token"`

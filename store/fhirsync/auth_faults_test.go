@@ -157,3 +157,48 @@ func TestHugeExpiresInIsCapped(t *testing.T) {
 		t.Errorf("%d token requests for 3 calls, want 1", n.Load())
 	}
 }
+
+// A SMART token endpoint asking, with Retry-After, for a longer wait than a
+// call may make holds the source off until then, as the source asking would:
+// no token, no call (found by a review: it was asked five times a call, the
+// wait unread).
+func TestTokenEndpointAskingToWaitHoldsOffTheSource(t *testing.T) {
+	keys := newTestKeys(t)
+	clock := newFakeClock()
+	var tokenCalls, calls atomic.Int32
+	tok := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tokenCalls.Add(1)
+		w.Header().Set("Retry-After", "3600")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":"slow_down"}`))
+	}))
+	defer tok.Close()
+	fsrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		writeFHIR(w, http.StatusOK, observation("o1"))
+	}))
+	defer fsrv.Close()
+	auth, err := SMARTBackendAuth(SMARTConfig{TokenURL: tok.URL + "/token", ClientID: "c", Scope: "system/*.rs", KeyID: "k", PrivateKeyPEM: pkcs8(t, keys.ec),
+		Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sl sleeps
+	c := mustClient(t, fsrv.URL, auth, ClientOptions{Sleep: sl.Sleep, MaxDelay: 30 * time.Second, Now: clock.Now})
+	_, err = c.Read(context.Background(), "Observation", "o1")
+	var we *WaitError
+	if !errors.As(err, &we) || !we.Until.Equal(clock.Now().Add(time.Hour)) || !errors.Is(err, ErrAskedToWait) {
+		t.Errorf("got %v; want the call ended, the source held off for the hour asked", err)
+	}
+	if n, slept := tokenCalls.Load(), sl.got(); n != 1 || len(slept) != 0 {
+		t.Errorf("the token endpoint was asked %d times, with waits %v; want once, and no wait", n, slept)
+	}
+	clock.Add(time.Hour - time.Second)
+	if _, err := c.Read(context.Background(), "Observation", "o1"); !errors.As(err, &we) {
+		t.Errorf("a call before the hour is up: %v; want it refused without asking", err)
+	}
+	if n := tokenCalls.Load(); n != 1 || calls.Load() != 0 {
+		t.Errorf("before the hour is up, the token endpoint was asked %d times and the source %d; want once and never", n, calls.Load())
+	}
+}

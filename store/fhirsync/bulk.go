@@ -446,7 +446,7 @@ func (c *Client) readExportFile(ctx context.Context, f ExportFile, read func(bod
 		if failures++; failures >= c.opts.MaxAttempts {
 			return out, err
 		}
-		wait, _ := c.delay(failures, nil) // no answer to say how long
+		wait, _ := c.delay(failures, "") // no answer to say how long
 		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return out, err
 		}
@@ -862,7 +862,7 @@ func (c *Client) openStream(ctx context.Context, u *url.URL) (io.ReadCloser, err
 			attempt--
 			continue
 		}
-		wait, tooLong := c.delay(attempt, resp)
+		wait, tooLong := c.delay(attempt, waitAsked(resp, ue))
 		if !retryable || attempt >= attempts || tooLong {
 			// An export file's own storage (--files-from), whether the manifest
 			// named it or a redirect led there, failing or asking to wait says

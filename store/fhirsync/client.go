@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,6 +93,9 @@ type UpstreamError struct {
 	Retryable bool   // whether trying again later may work
 
 	cause error
+	// retryAfter is the Retry-After of an answer that came to no
+	// *http.Response a caller sees: the SMART token endpoint's.
+	retryAfter string
 }
 
 // Error says what the server answered.
@@ -267,7 +271,13 @@ type Page struct {
 	Deleted   []fhir.Resource // history entries whose request.method is DELETE: Type and ID (and VersionID, LastUpdated when given), no Raw
 	Warnings  []string        // what OperationOutcome entries (search.mode "outcome") said, in words
 	Served    time.Time       // the server's time when it answered (its Date header), or zero
+
+	includes map[string]bool // "Type/id" of resources that came only as search.mode "include": no match, so not in Total
 }
+
+// includedOnly says r came in the page only as an include (search.mode
+// "include"), not as a match of the search, which Bundle.total counts.
+func (p *Page) includedOnly(r fhir.Resource) bool { return p.includes[r.Type+"/"+r.ID] }
 
 // Rejected is a Bundle entry that could not be used, kept with the reason.
 type Rejected struct {
@@ -494,12 +504,13 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 		if !ue.Retryable {
 			return resp, body, err
 		}
-		wait, tooLong := c.delay(attempt, resp)
+		asked := waitAsked(resp, ue)
+		wait, tooLong := c.delay(attempt, asked)
 		if tooLong {
 			return resp, body, c.holdOff(err, wait)
 		}
 		if attempt >= attempts {
-			return resp, body, c.lastAnswer(err, resp)
+			return resp, body, c.lastAnswer(err, asked)
 		}
 		if err := c.opts.Sleep(ctx, wait); err != nil {
 			return nil, nil, fmt.Errorf("stopped waiting to try again (%v): %w", ue, err)
@@ -643,11 +654,9 @@ func retryableStatus(status int) bool {
 // server gave one, else exponential back-off with full jitter, capped at
 // MaxDelay; and whether the server asked for longer than that, when the call
 // gives up instead (holdOff).
-func (c *Client) delay(attempt int, resp *http.Response) (wait time.Duration, tooLong bool) {
-	if resp != nil {
-		if d, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now()); ok {
-			return d, d > c.opts.MaxDelay
-		}
+func (c *Client) delay(attempt int, asked string) (wait time.Duration, tooLong bool) {
+	if d, ok := retryAfter(asked, c.opts.Now()); ok {
+		return d, d > c.opts.MaxDelay
 	}
 	ceiling := c.opts.BaseDelay
 	for i := 1; i < attempt && ceiling < c.opts.MaxDelay; i++ {
@@ -672,11 +681,8 @@ func (c *Client) holdOff(err error, wait time.Duration) error {
 // may wait, or holdOff would have ended the call), it is a *WaitError saying
 // until when, so that whoever tries again later does not try sooner. No
 // hold is raised: the source asked only what a call may wait anyway.
-func (c *Client) lastAnswer(err error, resp *http.Response) error {
-	if resp == nil {
-		return err
-	}
-	wait, ok := retryAfter(resp.Header.Get("Retry-After"), c.opts.Now())
+func (c *Client) lastAnswer(err error, asked string) error {
+	wait, ok := retryAfter(asked, c.opts.Now())
 	if !ok {
 		return err
 	}
@@ -757,13 +763,26 @@ func fullJitter(ceiling time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(ceiling) + 1))
 }
 
+// waitAsked is the Retry-After of the answer resp, or, with none (the SMART
+// token endpoint answered), of the error ue; "" when neither says.
+func waitAsked(resp *http.Response, ue *UpstreamError) string {
+	if resp != nil {
+		return resp.Header.Get("Retry-After")
+	}
+	if ue != nil {
+		return ue.retryAfter
+	}
+	return ""
+}
+
 // retryAfter reads a Retry-After header: delay-seconds or an HTTP date.
 func retryAfter(v string, now time.Time) (time.Duration, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	// A number of seconds too large to read is longer than the day it is cut to.
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
 		if secs < 0 {
 			return 0, false
 		}
@@ -945,6 +964,16 @@ func (p *Page) addEntry(n int, raw json.RawMessage) {
 	if _, err := fhir.Project(r); err != nil {
 		reject(e.Resource, err.Error())
 		return
+	}
+	key := r.Type + "/" + r.ID
+	switch {
+	case e.Search.Mode == "include" && !slices.ContainsFunc(p.Resources, func(m fhir.Resource) bool { return m.Type == r.Type && m.ID == r.ID }):
+		if p.includes == nil {
+			p.includes = map[string]bool{}
+		}
+		p.includes[key] = true
+	case e.Search.Mode != "include":
+		delete(p.includes, key) // a match too
 	}
 	p.Resources = append(p.Resources, r)
 }

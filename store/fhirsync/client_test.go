@@ -295,6 +295,8 @@ func TestLongRetryAfterHoldsOffTheSource(t *testing.T) {
 		// Never more than a day, however far off the date: a consent delivery waits for it.
 		{"a date centuries off", func(time.Time) string { return "Fri, 31 Dec 9999 23:59:59 GMT" }, 4, 24 * time.Hour},
 		{"days of seconds", func(time.Time) string { return "864000" }, 4, 24 * time.Hour},
+		// Found by a review: too many digits to read was no wait at all.
+		{"more seconds than a number holds", func(time.Time) string { return "99999999999999999999" }, 4, 24 * time.Hour},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newFakeClock()

@@ -379,7 +379,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		if checked == "" {
 			checked = cp.Watermark // stored before deletions had a time of their own
 		}
-		if err := p.pullDeletions(ctx, c, src, personID, typ, checked, sum); err != nil {
+		if err := p.pullDeletions(ctx, c, src, personID, patientID, typ, checked, sum); err != nil {
 			var ue *UpstreamError
 			if worthRetrying(err) || !errors.As(err, &ue) && !errors.Is(err, ErrForeignURL) {
 				return false, err // the source is down or busy, or the cache could not store what it said
@@ -434,17 +434,19 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		if err != nil {
 			return shifted, err
 		}
-		prepared, dropped, droppedNewest := onlyOf(&page, typ, patientID)
+		prepared, matched, droppedNewest := onlyOf(&page, typ, patientID)
 		// What was left out as another patient's is counted as received, as the
 		// server's total counts it, and moves the watermark on past it: else the
-		// search would look short, and run twice, on every sync.
+		// search would look short, and run twice, on every sync. What came only
+		// as an include is not: the total does not count it, and counted it
+		// would hide a match the pages skipped.
 		seen := maxTime(newest("", page.Resources), droppedNewest)
 		shifted = shifted || changedSince(seen, started, cp.NextURL != "")
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint, kept with
 		// what a sync that resumes the search needs to finish it as this one would.
 		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: maxTime(cp.Pending, seen),
-			Total: cp.Total, Received: cp.Received + len(page.Resources) + len(page.Rejected) + dropped,
+			Total: cp.Total, Received: cp.Received + matched + len(page.Rejected),
 			Started: cp.Started, Repeat: searchedAgain}
 		if cp.NextURL == "" {
 			next.Total = max(page.Total, 0) // the first page's: later ones may count what changed since
@@ -503,20 +505,25 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 // portal, or be linked to this one, and another's results would be cached
 // with theirs: what is dropped is not stored. A resource the store cannot
 // read is left in, to be set aside and read again later, as is an entry that
-// names no type. It also returns how many of the type it dropped as another
-// patient's, and the newest lastUpdated among them: the server matched them
-// (an appointment of two patients, the other named first), so its total
-// counts them, and a search that did not count them would look short.
-func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, dropped int, droppedNewest string) {
+// names no type. It also returns how many of the page's resources the
+// server matched, as its total counts them: those kept that did not come
+// only as an include (search.mode), and those of the type dropped as another
+// patient's (an appointment of two patients, the other named first), with
+// the newest lastUpdated among these.
+func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, matched int, droppedNewest string) {
 	var res []fhir.Resource
 	for _, pr := range store.PrepareAll(page.Resources) {
+		included := page.includedOnly(pr.Resource)
 		switch {
 		case pr.Type != typ:
 		case patientID == "" || pr.Err != nil || store.PatientIDOf(pr.PatientRef) == patientID:
 			res = append(res, pr.Resource)
 			prepared = append(prepared, pr)
-		default:
-			dropped++
+			if !included {
+				matched++
+			}
+		case !included:
+			matched++
 			droppedNewest = maxTime(droppedNewest, pr.LastUpdated)
 		}
 	}
@@ -527,16 +534,19 @@ func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, droppe
 		}
 	}
 	page.Resources, page.Rejected = res, rejected
-	return prepared, dropped, droppedNewest
+	return prepared, matched, droppedNewest
 }
 
 // pullDeletions applies the deletions the type's history shows since the
-// last read of it (checked). The history is the whole server's, so each read
+// last read of it (checked), and removes what it shows is now filed under
+// another patient (movedAway): the searches, by patient, no longer find it,
+// so it would stay in this person's record until the daily listing. The
+// history is the whole server's, so each read
 // that succeeds moves checked on to when it began, stored with the deletions
 // it applied: the next sync of an unchanged record asks for minutes, not for
 // everything since the person's newest resource. A server without type
 // history is left to full reconciliation.
-func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, typ, checked string, sum *Summary) error {
+func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ, checked string, sum *Summary) error {
 	asked := p.now()
 	page, err := c.History(ctx, typ, p.since(checked), cmp.Or(p.HistorySize, 500))
 	var ue *UpstreamError
@@ -556,11 +566,12 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		if err != nil {
 			return err
 		}
-		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted}
+		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted,
+			Moved: movedAway(page.Resources, typ, patientID), MovedFrom: patientID}
 		if page.Next == "" {
 			update.DeletionsChecked = began
 		}
-		if len(update.Deleted) > 0 || update.DeletionsChecked != "" {
+		if len(update.Deleted) > 0 || len(update.Moved) > 0 || update.DeletionsChecked != "" {
 			res, err := p.DB.ApplyPage(ctx, update)
 			if err != nil {
 				return err
@@ -574,6 +585,33 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		}
 		page, err = c.Next(ctx, page.Next)
 	}
+}
+
+// movedAway are the resources of the type among res (versions from its
+// history, or read by id) whose newest version here is not about the patient:
+// filed under another patient, or under none. Another patient's is stored
+// when that patient's record is synced; here it is only taken out of this
+// one's (PageUpdate.Moved).
+func movedAway(res []fhir.Resource, typ, patientID string) []fhir.Resource {
+	if patientID == "" {
+		return nil // no patient to have moved from
+	}
+	newest := map[string]fhir.Prepared{}
+	for _, pr := range store.PrepareAll(res) {
+		if pr.Type != typ || pr.Err != nil {
+			continue
+		}
+		if was, ok := newest[pr.ID]; !ok || maxTime(was.LastUpdated, pr.LastUpdated) != was.LastUpdated {
+			newest[pr.ID] = pr
+		}
+	}
+	var out []fhir.Resource
+	for _, pr := range newest {
+		if store.PatientIDOf(pr.PatientRef) != patientID {
+			out = append(out, fhir.Resource{Type: pr.Type, ID: pr.ID, LastUpdated: pr.LastUpdated})
+		}
+	}
+	return out
 }
 
 // deletionsUnread warns the operator that the type's history could not be
@@ -928,6 +966,8 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		got, err := c.Read(ctx, typ, id)
 		var ue *UpstreamError
 		switch {
+		case err == nil && len(movedAway([]fhir.Resource{got}, typ, patientID)) > 0:
+			update.Moved, update.MovedFrom = append(update.Moved, got), patientID // now another patient's
 		case err == nil:
 			update.Resources = append(update.Resources, got) // there after all
 		case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
