@@ -85,6 +85,7 @@ func (m Measure) ValueText() string {
 // "98%" (no space before a per cent sign, as the NHS writes it), or the
 // number alone when the unit says nothing but what was counted ("{score}").
 func WithUnit(number, unit string) string {
+	number = ReadableNumber(number)
 	switch u := DisplayUnit(unit); u {
 	case "":
 		return number
@@ -1485,6 +1486,36 @@ func UnitFactor(from, to string) float64 {
 		return 1
 	}
 	return a.factor / b.factor
+}
+
+// ReadableNumber writes a number given to more decimal places than a
+// measurement has (a device's or a calculation's 72.97763358096024) to as
+// many as people read: 72.98, 107.8, 2.075, 0.01235 (four significant
+// figures, at most three decimal places from 1 up). A number given to three
+// decimal places or fewer, or that does not read as one, is as written.
+func ReadableNumber(s string) string {
+	dot := strings.IndexByte(s, '.')
+	if dot < 0 || len(s)-dot-1 <= 3 || strings.ContainsAny(s, "eE") {
+		return s
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
+		return s
+	}
+	places := 3
+	switch a := math.Abs(v); {
+	case a >= 100:
+		places = 1
+	case a >= 10:
+		places = 2
+	case a > 0 && a < 1:
+		places = 3 - int(math.Floor(math.Log10(a)))
+	}
+	out := strings.TrimRight(strings.TrimRight(strconv.FormatFloat(v, 'f', places, 64), "0"), ".")
+	if out == "-0" {
+		out = "0"
+	}
+	return out
 }
 
 // formatNumber writes a number without trailing zeros: 41, 5.5, 0.25.

@@ -27,8 +27,14 @@ func TestUnitWords(t *testing.T) {
 		{"6.1", "percent", "6.1%"},
 		{"48", "mmol/mol", "48 mmol/mol"},
 		{"59", "mL/min/{1.73_m2}", "59 mL/min/1.73m²"},
+		// A device's or a calculation's digits, as people read them (found by a review).
+		{"72.97763358096024", "kg", "72.98 kg"},
+		{"107.80855864552082", "mg/dL", "107.8 mg/dL"},
+		{"0.0123456", "mg/L", "0.01235 mg/L"},
+		{"0.0004", "mg/L", "0.0004 mg/L"},
+		{"-0.00001", "", "-0.00001"},
 	} {
-		t.Run(tt.unit, func(t *testing.T) {
+		t.Run(tt.number+" "+tt.unit, func(t *testing.T) {
 			if got := store.WithUnit(tt.number, tt.unit); got != tt.want {
 				t.Errorf("WithUnit(%q, %q) = %q, want %q", tt.number, tt.unit, got, tt.want)
 			}

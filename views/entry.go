@@ -20,11 +20,11 @@ func reportsHeading(e store.Entry) string {
 func reportText(r store.Report) string {
 	parts := []string{ItemName(r.Item)}
 	if r.Item.Value != "" {
-		parts = append(parts, r.Item.Value)
+		parts = append(parts, itemValue(r.Item))
 	}
 	parts = append(parts, statusText(r.Item.Status))
 	if r.Item.Detail != "" {
-		parts = append(parts, r.Item.Detail)
+		parts = append(parts, readableValue(r.Item.Detail))
 	}
 	return strings.Join(parts, ". ")
 }
@@ -66,7 +66,7 @@ func relatedHeading(it store.RecordItem) string {
 func relatedMeta(r store.RecordItem) string {
 	s := " – " + sectionTitle(r.Section) + ", " + formatDate(r.Date)
 	if r.Value != "" {
-		s += ": " + r.Value
+		s += ": " + itemValue(r)
 	}
 	return s
 }

@@ -2,10 +2,13 @@ package views
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -68,25 +71,25 @@ func statusWord(code string) (string, bool) {
 	case "entered-in-error":
 		return "Recorded in error", true
 	case "finished":
-		return "Finished", true
+		return "Took place", true
 	case "final":
-		return "Final", true
+		return "Complete", true // not "Final", which reads as the last
 	case "amended":
-		return "Amended", true
+		return "Updated", true
 	case "corrected":
 		return "Corrected", true
 	case "appended":
 		return "Added to", true
 	case "preliminary":
-		return "Preliminary", true
+		return "Early result: it may change", true
 	case "registered":
-		return "Registered", true
+		return "Not ready yet", true
 	case "partial":
-		return "Partial", true
+		return "Partly ready", true
 	case "current":
 		return "Current", true
 	case "superseded":
-		return "Replaced", true
+		return "Replaced by a newer version", true
 	case "in-progress":
 		return "In progress", true
 	case "booked":
@@ -154,6 +157,15 @@ func readableValue(v string) string {
 	var out []string
 	for _, w := range strings.Split(v, " ") {
 		core := strings.TrimRight(w, ",;:.)")
+		if n := strings.TrimLeft(core, "<>=≤≥~"); n != "" {
+			if r := store.ReadableNumber(n); r != n {
+				w = core[:len(core)-len(n)] + r + w[len(core):] // 72.97763358096024 is 72.98
+				core = core[:len(core)-len(n)] + r
+			} else if isoDate(core) {
+				w = formatDate(core) + w[len(core):] // "Ended 2020-09-01" is "Ended 1 September 2020"
+				core = formatDate(core)
+			}
+		}
 		switch u, known := store.KnownUnit(core); {
 		case core == "":
 		case known && u != core:
@@ -174,6 +186,12 @@ func readableValue(v string) string {
 		out = append(out, w)
 	}
 	return strings.Join(out, " ")
+}
+
+// isoDate reports whether w is a date as FHIR writes one, 2020-09-01.
+func isoDate(w string) bool {
+	_, err := time.Parse("2006-01-02", w)
+	return err == nil
 }
 
 // countedOnly are the UCUM annotations that stand alone as a unit and say
@@ -249,13 +267,55 @@ func ItemName(it store.RecordItem) string {
 			return testHeading(store.ResultTest{CodeSystem: it.CodeSystem, Code: it.Code, Name: it.Display})
 		}
 	}
-	if d := strings.TrimSpace(it.Display); d != "" {
+	if d := plainName(it.Display); d != "" {
 		if it.Section == fhir.SectionResults {
 			return store.TidyTestName(d) // no "[Mass Ratio]", as on the results pages
+		}
+		if it.Section == fhir.SectionMedicines {
+			return medicineName(d)
 		}
 		return d
 	}
 	return "Unnamed item"
+}
+
+// semanticTag is the kind of concept a SNOMED CT fully specified name ends
+// with, in brackets, which a coding system needs and a person does not:
+// "Osteoporosis (disorder)", "General examination of patient (procedure)".
+var semanticTag = regexp.MustCompile(`\s+\((disorder|finding|procedure|situation|record artifact|record artefact|regime/therapy|observable entity|substance|event|qualifier value|body structure|morphologic abnormality|physical object|product|medicinal product|medicinal product form|clinical drug|assessment scale|environment|occupation|person|specimen|disposition|social concept|staging scale|organism|cell|cell structure|life style|ethnic group)\)$`)
+
+// plainName is a name as a source recorded it, without a SNOMED CT kind of
+// concept at its end, and in sentence case when it is all capitals
+// ("PULSE" is "Pulse"); a short one ("HIV") is an abbreviation, kept.
+func plainName(name string) string {
+	name = semanticTag.ReplaceAllString(strings.TrimSpace(name), "")
+	if strings.ToUpper(name) == name && strings.ToLower(name) != name {
+		for _, w := range strings.Fields(name) {
+			if len(w) >= 5 && strings.IndexFunc(w, unicode.IsDigit) < 0 {
+				lower := strings.ToLower(name)
+				r, size := utf8.DecodeRuneInString(lower)
+				return string(unicode.ToUpper(r)) + lower[size:]
+			}
+		}
+	}
+	return name
+}
+
+// strengthUnit is a unit of a medicine's strength in capitals, as RxNorm
+// writes it after a number ("325 MG", "1 MG/ML").
+var strengthUnit = regexp.MustCompile(`(\d) (MG/ML|MCG/ML|MG/HR|MCG/HR|UNT/ML|MEQ/ML|MCG|MEQ|MG|ML|UNT|HR|ACTUAT)\b`)
+
+// nationalDrugCode is an approved application number RxNorm puts before a
+// pack's name ("NDA020800 0.3 ML Epinephrine …"): nothing a person reads.
+var nationalDrugCode = regexp.MustCompile(`^(NDA|ANDA|BLA)\d+\s+`)
+
+// medicineName is a medicine's name with its strength's units as people
+// write them: "Acetaminophen 325 MG Oral Tablet" is "Acetaminophen 325 mg
+// Oral Tablet". Capitals inside a drug's name ("diphenhydrAMINE") are Tall
+// Man lettering, which keeps look-alike names apart: kept.
+func medicineName(name string) string {
+	name = nationalDrugCode.ReplaceAllString(name, "")
+	return strengthUnit.ReplaceAllStringFunc(name, func(m string) string { return strings.ToLower(m) })
 }
 
 // itemFrom says where the item came from: the source, and the organisation

@@ -49,10 +49,12 @@ func TestStatusText(t *testing.T) {
 		{"inactive", "Inactive"},
 		{"stopped", "Stopped"},
 		{"entered-in-error", "Recorded in error"},
-		{"finished", "Finished"},
-		{"final", "Final"},
-		{"amended", "Amended"},
-		{"preliminary", "Preliminary"},
+		{"finished", "Took place"},
+		{"final", "Complete"},
+		{"amended", "Updated"},
+		{"preliminary", "Early result: it may change"},
+		{"registered", "Not ready yet"},
+		{"superseded", "Replaced by a newer version"},
 		{"current", "Current"},
 		{"in-progress", "In progress"},
 		{"booked", "Booked"},
@@ -93,6 +95,14 @@ func TestItemNameAndFrom(t *testing.T) {
 			Sources: []store.Source{gp, {Name: "lth", OrgName: "Leeds Teaching Hospitals"}}}, "x", "Meanwood Group Practice (Dr Tom Reid), Leeds Teaching Hospitals"},
 		{"no source at all", store.RecordItem{Display: "x", Organisation: "Dr Tom Reid"}, "x", "Dr Tom Reid"},
 		{"nothing known", store.RecordItem{Display: "x"}, "x", "Not recorded"},
+		// A coding system's words, and capitals, as people write them (found by a review).
+		{"a SNOMED CT kind of concept", store.RecordItem{Display: "Osteoporosis (disorder)"}, "Osteoporosis", "Not recorded"},
+		{"a procedure", store.RecordItem{Display: "General examination of patient (procedure)"}, "General examination of patient", "Not recorded"},
+		{"brackets that say more", store.RecordItem{Display: "Fracture (left wrist)"}, "Fracture (left wrist)", "Not recorded"},
+		{"all capitals", store.RecordItem{Display: "CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT"}, "Current antiretroviral drugs used for treatment", "Not recorded"},
+		{"an abbreviation", store.RecordItem{Display: "HIV"}, "HIV", "Not recorded"},
+		{"a medicine's strength", store.RecordItem{Section: fhir.SectionMedicines, Display: "NDA020800 0.3 ML Epinephrine 1 MG/ML Auto-Injector"}, "0.3 ml Epinephrine 1 mg/ml Auto-Injector", "Not recorded"},
+		{"Tall Man lettering", store.RecordItem{Section: fhir.SectionMedicines, Display: "diphenhydrAMINE Hydrochloride 25 MG Oral Tablet"}, "diphenhydrAMINE Hydrochloride 25 mg Oral Tablet", "Not recorded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,6 +249,17 @@ func TestReadableValue(t *testing.T) {
 		{"Score {score} recorded", "Score {score} recorded"},
 		{"<5 %", "<5%"},
 		{"", ""},
+		// A device's or a calculation's digits, as people read them (found by a review).
+		{"72.97763358096024 kg", "72.98 kg"},
+		{"107.80855864552082 mg/dL", "107.8 mg/dL"},
+		{"2.075236851568944 {score}", "2.075"},
+		{"-3.7203722204883998 {T-score}", "-3.72 {T-score}"},
+		{"<0.012345678 mg/L", "<0.01235 mg/L"},
+		{"7.125 mmol/L", "7.125 mmol/L"},
+		{"Systolic 121.00004 mm[Hg], diastolic 80 mm[Hg]", "Systolic 121 mmHg, diastolic 80 mmHg"},
+		{"Ended 2020-09-01", "Ended 1 September 2020"},
+		{"Ended 2020-09-01.", "Ended 1 September 2020."},
+		{"Code 2020-99-01", "Code 2020-99-01"},
 	} {
 		if got := readableValue(tt.in); got != tt.want {
 			t.Errorf("readableValue(%q) = %q, want %q", tt.in, got, tt.want)
