@@ -601,9 +601,9 @@ func choiceRow(p Page, v ChoicesView, q string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var25 string
-			templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(" " + choiceLower(questionShort(p, q)))
+			templ_7745c5c3_Var25, templ_7745c5c3_Err = templ.JoinStringErrs(" the answer about " + choiceLower(questionShort(p, q)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 171, Col: 177}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 171, Col: 194}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var25))
 			if templ_7745c5c3_Err != nil {
@@ -2032,9 +2032,9 @@ func questionHint(p Page, q string, receivers int) string {
 		}
 		return "For example, a hospital doctor, a community nurse or a paramedic. Seeing your record helps them give you safe care. " + passedOn(p, receivers)
 	case store.QuestionResearch:
-		return passedOn(p, receivers) + " My Care Record itself does not give anyone data for research. This does not change the National Data Opt-out."
+		return passedOn(p, receivers) + " My Care Record itself does not give anyone data for research. This does not change the National Data Opt-out: " + optOutHint(p)
 	case store.QuestionPlanning:
-		return "For example, to work out how many nurses a hospital needs. " + passedOn(p, receivers) + " This does not change the National Data Opt-out."
+		return "For example, to work out how many nurses a hospital needs. " + passedOn(p, receivers) + " This does not change the National Data Opt-out: " + optOutHint(p)
 	case store.WithholdQuestion(store.CategoryMentalHealth):
 		return "This means things like depression, anxiety, and drug or alcohol problems, as far as we can tell from how the organisation recorded them, so we may not catch all of it."
 	case store.WithholdQuestion(store.CategorySexualHealth):
@@ -2043,9 +2043,18 @@ func questionHint(p Page, q string, receivers int) string {
 		return "This means everything from social care services, and social work other organisations recorded, as far as we can tell, so we may not catch all of it."
 	}
 	if p.Acting != nil {
-		return "Carers " + p.whom() + " lets use their record, including you, will not see it, though other entries that mention it, such as the reason for an appointment, may still show it. We also ask the organisations that hold " + p.Record() + " not to share it, where they can receive choices from us."
+		return "You and " + p.whose() + " other carers will not see it. It may still show in other entries that mention it, for example as the reason for an appointment. We also ask the organisations that hold " + p.Record() + " not to share it, where they can receive choices from us."
 	}
-	return "Carers you let use your record will not see it, though other entries that mention it, such as the reason for an appointment, may still show it. We also ask the organisations that hold your record not to share it, where they can receive choices from us."
+	return "Your carers will not see it. It may still show in other entries that mention it, for example as the reason for an appointment. We also ask the organisations that hold your record not to share it, where they can receive choices from us."
+}
+
+// optOutHint says how to choose whether the NHS uses the person's data for
+// research and planning: not here, whatever the answer.
+func optOutHint(p Page) string {
+	if p.Acting != nil {
+		return "to stop the NHS using " + p.whose() + " data for research and planning, they need to use the National Data Opt-out."
+	}
+	return "to stop the NHS using your data for research and planning, use the National Data Opt-out."
 }
 
 // passedOn says where an answer about sharing for care, research or planning

@@ -53,7 +53,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		{"research question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.QuestionResearch, Answer: "yes"})
 		}, "Do you want your data to be used for research?", "Does Mrs Jane Example want their data to be used for research?",
-			[]string{"Mrs Jane Example's choices", "My Care Record itself does not give anyone data for research. This does not change the National Data Opt-out."}},
+			[]string{"Mrs Jane Example's choices", "My Care Record itself does not give anyone data for research. This does not change the National Data Opt-out: to stop the NHS using Mrs Jane Example's data for research and planning, they need to use the National Data Opt-out."}},
 		{"mental health question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "no"})
 		}, "Do you want to keep mental health information out of sharing?", "Does Mrs Jane Example want to keep mental health information out of sharing?",
@@ -61,7 +61,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		{"entry question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.WithholdItemQuestion("medicines|x|1"), ItemKey: "medicines|x|1", ItemName: "Metformin"})
 		}, "Do you want to keep this entry out of sharing?", "Does Mrs Jane Example want to keep this entry out of sharing?",
-			[]string{"Carers Mrs Jane Example lets use their record, including you, will not see it"}},
+			[]string{"You and Mrs Jane Example's other carers will not see it."}},
 		{"check", func(p views.Page) templ.Component {
 			return views.ChoiceCheck(p, views.CheckView{Person: jane, Question: store.QuestionDirectCare, Before: "yes", Answer: "no"})
 		}, "Check your change", "Check your change", []string{
@@ -178,7 +178,7 @@ func TestChoicesSayWhatTheyChange(t *testing.T) {
 	}
 	main := research(page("", "/choices/research", true))
 	for _, want := range []string{"Do you want your data to be used for research?", "We pass this answer on to the organisations that hold your record, where they can receive it.",
-		"My Care Record itself does not give anyone data for research.", "This does not change the National Data Opt-out.", "Yes No"} {
+		"My Care Record itself does not give anyone data for research.", "This does not change the National Data Opt-out: to stop the NHS using your data for research and planning, use the National Data Opt-out.", "Yes No"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("the research question lacks %q: %s", want, main)
 		}

@@ -63,6 +63,15 @@ func relatedHeading(it store.RecordItem) string {
 	return "Related"
 }
 
+// relatedWhen tells apart, in the link's own words, related entries of the
+// same name: eight visits called "Normal pregnancy" (WCAG 2.4.4).
+func relatedWhen(r store.RecordItem) string {
+	if strings.TrimSpace(r.Date) == "" {
+		return ""
+	}
+	return ", " + formatDate(r.Date)
+}
+
 func relatedMeta(r store.RecordItem) string {
 	s := " – " + sectionTitle(r.Section) + ", " + formatDate(r.Date)
 	if r.Value != "" {

@@ -1010,15 +1010,17 @@ func TestHelperOnTheirOwnRecordCanSwitch(t *testing.T) {
 	if n := doc(t, f.get(t, "/record", janeCookie)).Find(`a[href="/acting-for"]`).Length(); n != 0 {
 		t.Errorf("Jane, who helps no one, is offered %d links to switch record", n)
 	}
-	// The banner's link offers "yourself" only to someone with a record of their own.
+	// The banner's link is called as the header's is (found by a review: it
+	// said "Switch"), and offers "your own" only to someone with a record of
+	// their own.
 	john := f.newCarer(t, "John")
 	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
 	for _, tt := range []struct {
 		who  carerSession
 		want string
 	}{
-		{john, "Switch to someone else"},
-		{amir, "Switch to someone else or to yourself"},
+		{john, "Switch record, to someone else's"},
+		{amir, "Switch record, to someone else's or your own"},
 	} {
 		if err := f.db.SetActingFor(ctx, tt.who.id, tt.who.acct.ID, f.grantOf(t, tt.who)); err != nil {
 			t.Fatal(err)
