@@ -190,6 +190,13 @@ func sixteenth(p Person) time.Time {
 	return time.Date(dob.Year()+ParentalAge, dob.Month(), dob.Day(), 0, 0, 0, 0, UKZone()) // as the birthday begins, UK time
 }
 
+// IsChild reports whether the person is under ParentalAge now, by the date
+// of birth held: only then may someone have parental responsibility for them.
+func (db *DB) IsChild(p Person) bool {
+	sixteen := sixteenth(p)
+	return !sixteen.IsZero() && sixteen.After(db.now())
+}
+
 // capParental ends a child's parental grants, and invitations, no later than
 // the 16th birthday by a date of birth a source corrected, saying so in each
 // one's history: a corrected date of birth never leaves a parent access past

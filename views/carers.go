@@ -93,6 +93,7 @@ type InviteForm struct {
 	Ends               string // "12m" (default), "date" or "never"
 	Day, Month, Year   string // the end date when Ends is "date"
 	Parental           bool
+	Child              bool   // the person is under 16: the form asks about parental responsibility
 	Once               string // the form's own random token: sent twice, it makes one invitation
 	Errors             []FieldError
 }

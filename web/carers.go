@@ -160,6 +160,7 @@ func (s *Server) invitePage(c echo.Context) error {
 			}
 		}
 	}
+	f.Child = s.db.IsChild(person)
 	return s.render(c, http.StatusOK, views.Invite(s.page(c, "Invite someone to act for you"), f))
 }
 
@@ -282,6 +283,7 @@ func (s *Server) inviteCheck(c echo.Context) error {
 		return err
 	}
 	f, ends := readInvite(c)
+	f.Child = s.db.IsChild(person)
 	addProblems(&f, s.db.InvitationProblems(person, store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental}))
 	if len(f.Errors) > 0 {
 		return s.render(c, http.StatusBadRequest, views.Invite(s.page(c, "Invite someone to act for you"), f))
@@ -297,6 +299,7 @@ func (s *Server) inviteSubmit(c echo.Context) error {
 		return err
 	}
 	f, ends := readInvite(c)
+	f.Child = s.db.IsChild(person)
 	if len(f.Errors) == 0 {
 		g, code, err := s.db.CreateInvitation(c.Request().Context(), person.ID, signedInAccount(c).ID,
 			store.Invitation{CarerName: f.Name, Relationship: f.Relationship, Scopes: f.Scopes, EndsAt: ends, Parental: f.Parental, Once: f.Once},

@@ -1177,19 +1177,18 @@ func TestInvitationCheckYourAnswers(t *testing.T) {
 		rows[strings.TrimSpace(r.Find(".nhsuk-summary-list__key").Text())] = strings.Join(strings.Fields(r.Find(".nhsuk-summary-list__value").Text()), " ")
 	})
 	for key, want := range map[string]string{
-		"Their full name":                               "John Smith",
-		"How they are related to you":                   "son",
-		"Parts of your record they can see":             views.ScopeTitle("medicines"),
-		"What they can do":                              views.ScopeTitle("choices"),
-		"When their access ends":                        "1 June " + year,
-		"Do they have parental responsibility for you?": "No",
+		"Their full name":                   "John Smith",
+		"How they are related to you":       "son",
+		"Parts of your record they can see": views.ScopeTitle("medicines"),
+		"What they can do":                  views.ScopeTitle("choices"),
+		"When their access ends":            "1 June " + year,
 	} {
 		if rows[key] != want {
 			t.Errorf("%q: %q, want %q", key, rows[key], want)
 		}
 	}
-	if n := d.Find(".nhsuk-summary-list__actions a").Length(); n != 6 {
-		t.Errorf("%d Change links, want 6", n)
+	if n := d.Find(".nhsuk-summary-list__actions a").Length(); n != 5 {
+		t.Errorf("%d Change links, want 5 (Jane, an adult, is not asked about parental responsibility)", n)
 	}
 	if grants, _ := f.db.GrantsForPerson(ctx, f.jane.ID); len(grants) != 0 {
 		t.Fatalf("the check page made %d invitations, want none yet", len(grants))
@@ -1410,5 +1409,33 @@ func TestParentalChangeOnceSixteen(t *testing.T) {
 	if len(links) == 0 || links[0] != "#scope-"+store.CarerScopes()[0] || slices.Index(links[1:], links[0]) >= 0 ||
 		!strings.Contains(d.Find(".nhsuk-error-message").First().Text(), "parental responsibility for you has ended") {
 		t.Errorf("with other problems: summary links %q, first message %q; want the 16 message first, once", links, d.Find(".nhsuk-error-message").First().Text())
+	}
+}
+
+// Only a child's invitation asks about parental responsibility: an adult was
+// asked whether someone had it for them (found by a review).
+func TestOnlyAChildIsAskedAboutParentalResponsibility(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	dob := time.Now().AddDate(-10, 0, 0).Format("2006-01-02")
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
+		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob)}); err != nil {
+		t.Fatal(err)
+	}
+	lily, _ := f.db.PersonByNHSNumber(ctx, "9000000017")
+	for _, tc := range []struct {
+		who   store.Person
+		asked bool
+	}{{f.jane, false}, {lily, true}} {
+		cookie := f.signIn(t, tc.who)
+		form := doc(t, f.get(t, "/carers/invite", cookie))
+		if got := form.Find(`input#parental`).Length() == 1; got != tc.asked {
+			t.Errorf("%s's invitation form asks about parental responsibility: %v, want %v", tc.who.Name(), got, tc.asked)
+		}
+		rec := f.post(t, "/carers/invite", cookie, url.Values{"csrf": {csrfToken(t, f, cookie)}, "name": {"Sam"}, "relationship": {"father"},
+			"scope": {"medicines"}, "ends": {"never"}})
+		if got := strings.Contains(rec.Body.String(), "Do they have parental responsibility for you?"); rec.Code != http.StatusOK || got != tc.asked {
+			t.Errorf("%s's check page: %d, asks about parental responsibility: %v, want %v", tc.who.Name(), rec.Code, got, tc.asked)
+		}
 	}
 }
