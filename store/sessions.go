@@ -41,6 +41,19 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// csrfFor is the CSRF token of the session with that id, worked out from
+// the id rather than stored, so a copy of the database holds none (migration
+// 0040), and a new id (renewSessionID) is a new token. Under the server's
+// secret once serve has given it (UseCodeKey). Only the id, which no other
+// site can read from the cookie, gives the token.
+func (db *DB) csrfFor(id string) string {
+	key := db.codeKey
+	if key == nil {
+		key = []byte("mcr csrf")
+	}
+	return base64.RawURLEncoding.EncodeToString(codeMAC(key, "csrf\x00"+id))
+}
+
 func hashToken(id string) []byte {
 	h := sha256.Sum256([]byte(id))
 	return h[:]
@@ -66,7 +79,7 @@ func (db *DB) CreateSession(ctx context.Context, accountID int64, p SessionPolic
 func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, credentialID []byte, p SessionPolicy) (string, Session, error) {
 	id := randomToken()
 	now := db.now()
-	s := Session{AccountID: accountID, CSRFToken: randomToken(), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.Absolute)}
+	s := Session{AccountID: accountID, CSRFToken: db.csrfFor(id), CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.Absolute)}
 	var acct, passkey sql.NullInt64
 	if accountID != 0 {
 		acct = sql.NullInt64{Int64: accountID, Valid: true}
@@ -80,9 +93,9 @@ func (db *DB) createSession(ctx context.Context, tx *sql.Tx, accountID int64, cr
 			return "", Session{}, fmt.Errorf("find passkey: %w", err)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, csrf_token, created_at, last_seen_at, expires_at, passkey_id)
-VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		hashToken(id), acct, s.CSRFToken, formatTime(now), formatTime(now), formatTime(s.ExpiresAt), passkey)
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id_hash, account_id, created_at, last_seen_at, expires_at, passkey_id)
+VALUES (?, ?, ?, ?, ?, ?)`,
+		hashToken(id), acct, formatTime(now), formatTime(now), formatTime(s.ExpiresAt), passkey)
 	if err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -95,7 +108,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`,
 // seen (once a minute, or more often for a short idle time) or to delete it, so sessions do not queue every page
 // behind the database's one writer.
 func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session, error) {
-	s, err := readSession(ctx, db.db, id)
+	s, err := db.readSession(ctx, db.db, id)
 	if err != nil {
 		return Session{}, err
 	}
@@ -117,7 +130,7 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 	}
 	err = write(ctx, func(tx *sql.Tx) error {
 		// Read again under the write lock: another request may have touched or ended it.
-		if s, err = readSession(ctx, tx, id); err != nil {
+		if s, err = db.readSession(ctx, tx, id); err != nil {
 			return err
 		}
 		if ended = !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle)); ended {
@@ -160,7 +173,7 @@ func (db *DB) TouchSession(ctx context.Context, id string, p SessionPolicy) (tim
 	now := db.now()
 	var ends time.Time
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		s, err := readSession(ctx, tx, id)
+		s, err := db.readSession(ctx, tx, id)
 		if err != nil {
 			return err
 		}
@@ -178,14 +191,14 @@ func (db *DB) TouchSession(ctx context.Context, id string, p SessionPolicy) (tim
 }
 
 // readSession reads the session with that id, live or not.
-func readSession(ctx context.Context, q interface {
+func (db *DB) readSession(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id string) (Session, error) {
 	var s Session
 	var acct, enrol, acting sql.NullInt64
 	var created, seen, expires string
-	err := q.QueryRowContext(ctx, `SELECT account_id, csrf_token, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id
-FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enrol, &created, &seen, &expires, &acting)
+	err := q.QueryRowContext(ctx, `SELECT account_id, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &seen, &expires, &acting)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
 	}
@@ -193,6 +206,7 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &s.CSRFToken, &enro
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
 	s.AccountID, s.EnrolPersonID, s.ActingGrantID = acct.Int64, enrol.Int64, acting.Int64
+	s.CSRFToken = db.csrfFor(id)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = parseTime(created), parseTime(seen), parseTime(expires)
 	return s, nil
 }
@@ -275,8 +289,8 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 // ended gives ENOTFOUND.
 func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
 	id := randomToken()
-	// A new CSRF token too: whoever planted the id knew the old one.
-	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, csrf_token = ? WHERE id_hash = ?`, hashToken(id), randomToken(), hashToken(oldID)); err != nil {
+	// A new CSRF token too, as it comes from the id: whoever planted the id knew the old one.
+	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ? WHERE id_hash = ?`, hashToken(id), hashToken(oldID)); err != nil {
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ?`, hashToken(id), hashToken(oldID)); err != nil {

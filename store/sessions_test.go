@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -56,5 +58,49 @@ func TestSessionNamesItsPasskey(t *testing.T) {
 				t.Errorf("the session outlived its passkey: %v", err)
 			}
 		})
+	}
+}
+
+// A session's CSRF token is nowhere in the database, as its id is not (found
+// by a review: tokens were stored in plain text); it is the same each time
+// the session is read, another for another session or a new id, and under
+// the server's secret another again.
+func TestCSRFTokenIsNotStored(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	id, s, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, o, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := db.Session(ctx, id, store.DefaultSessionPolicy())
+	if err != nil || read.CSRFToken != s.CSRFToken || len(s.CSRFToken) < 40 || s.CSRFToken == o.CSRFToken {
+		t.Fatalf("tokens %q, read again %q (%v), another session's %q: want one long token a session, the same each read", s.CSRFToken, read.CSRFToken, err, o.CSRFToken)
+	}
+	db.Close()
+	file, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wal, _ := os.ReadFile(path + "-wal")
+	for _, secret := range []string{id, other, s.CSRFToken, o.CSRFToken} {
+		if bytes.Contains(file, []byte(secret)) || bytes.Contains(wal, []byte(secret)) {
+			t.Errorf("the database file holds %q", secret)
+		}
+	}
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.UseCodeKey(ctx, []byte("0123456789abcdef0123456789abcdef"), true); err != nil {
+		t.Fatal(err)
+	}
+	keyed, err := db.Session(ctx, id, store.DefaultSessionPolicy())
+	if err != nil || keyed.CSRFToken == s.CSRFToken {
+		t.Errorf("under the server's secret the token is %q (%v); want another than %q", keyed.CSRFToken, err, s.CSRFToken)
 	}
 }
