@@ -1,11 +1,14 @@
 package e2e
 
 import (
+	"crypto/sha256"
 	"database/sql"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 )
@@ -166,25 +169,38 @@ func endSessionIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
 }
 
 // setSessionTime sets one of the times (column) of the tab's session in the
-// portal's SQLite file. The session is the signed-in one whose CSRF token
-// the page carries.
+// portal's SQLite file. The session is the signed-in one whose id the tab's
+// cookie holds (read through the DevTools protocol, as page script cannot),
+// stored as its SHA-256.
 func setSessionTime(t *testing.T, p *portal, tb *tab, column string, at time.Time) {
 	t.Helper()
-	token := eval[string](tb, `document.querySelector('meta[name="csrf-token"]')?.content ?? ''`)
-	if token == "" {
-		t.Fatalf("%s carries no CSRF token to find its session by", tb.location())
+	ctx, cancel := tb.step()
+	defer cancel()
+	got, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.BaseURL}})
+	if err != nil {
+		t.Fatalf("Network.getCookies: %v", err)
+	}
+	var id string
+	for _, c := range got.Cookies {
+		if strings.HasSuffix(c.Name, "mcr_session") {
+			id = c.Value
+		}
+	}
+	if id == "" {
+		t.Fatalf("%s has no session cookie to find its session by", tb.location())
 	}
 	conn, err := sql.Open("sqlite3", "file:"+p.DB+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	hash := sha256.Sum256([]byte(id))
 	// The store's own format (store.formatTime): UTC with nanoseconds.
-	res, err := conn.Exec(`UPDATE sessions SET `+column+` = ? WHERE csrf_token = ? AND account_id IS NOT NULL`, at.UTC().Format("2006-01-02T15:04:05.000000000Z"), token)
+	res, err := conn.Exec(`UPDATE sessions SET `+column+` = ? WHERE id_hash = ? AND account_id IS NOT NULL`, at.UTC().Format("2006-01-02T15:04:05.000000000Z"), hash[:])
 	if err != nil {
 		t.Fatalf("set the session's %s: %v", column, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		t.Fatalf("set %s of %d signed-in sessions with the page's CSRF token, want 1", column, n)
+		t.Fatalf("set %s of %d signed-in sessions with the tab's session id, want 1", column, n)
 	}
 }

@@ -590,6 +590,25 @@ func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, 
 	return id, err
 }
 
+// PatientIDsAt returns every Patient id at the source linked to the person
+// (more than one when the source holds them twice, say before a merge).
+func (db *DB) PatientIDsAt(ctx context.Context, sourceID, personID int64) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY rowid`, sourceID, personID)
+	if err != nil {
+		return nil, fmt.Errorf("patient ids: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // PersonIdentifiers returns the identifiers that link the person across sources.
 func (db *DB) PersonIdentifiers(ctx context.Context, personID int64) ([]fhir.Identifier, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT system, value FROM person_identifiers WHERE person_id = ? ORDER BY system = ? DESC, system`, personID, fhir.NHSNumberSystem)

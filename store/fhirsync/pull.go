@@ -558,6 +558,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	// takes the overlap off too, for a Date header's whole seconds and skew.
 	began := stamp(earlier(asked, page.Served))
 	answers := 0
+	var refile *refiling // read once a page shows a version of the type
 	for {
 		// A later page that fails leaves checked where it is, and the next sync
 		// reads the history again from there: a source that is down or busy
@@ -567,11 +568,19 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 			return err
 		}
 		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted,
-			Moved: movedAway(page.Resources, typ, patientID), MovedFrom: patientID}
+			LinkSystems: p.LinkSystems, MovedFrom: patientID}
+		if refile == nil && slices.ContainsFunc(page.Resources, func(r fhir.Resource) bool { return r.Type == typ }) {
+			if refile, err = p.newRefiling(ctx, src, personID, patientID, typ); err != nil {
+				return err
+			}
+		}
+		if refile != nil {
+			update.Moved, update.Resources = refile.sort(page.Resources, typ)
+		}
 		if page.Next == "" {
 			update.DeletionsChecked = began
 		}
-		if len(update.Deleted) > 0 || len(update.Moved) > 0 || update.DeletionsChecked != "" {
+		if len(update.Deleted) > 0 || len(update.Moved) > 0 || len(update.Resources) > 0 || update.DeletionsChecked != "" {
 			res, err := p.DB.ApplyPage(ctx, update)
 			if err != nil {
 				return err
@@ -587,31 +596,83 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	}
 }
 
-// movedAway are the resources of the type among res (versions from its
-// history, or read by id) whose newest version here is not about the patient:
-// filed under another patient, or under none. Another patient's is stored
-// when that patient's record is synced; here it is only taken out of this
-// one's (PageUpdate.Moved).
-func movedAway(res []fhir.Resource, typ, patientID string) []fhir.Resource {
-	if patientID == "" {
-		return nil // no patient to have moved from
+// refiling sorts, for one person's sync at a source, the resources of a
+// type that upstream now files under another Patient than the one searched
+// (patientID): a result filed against the wrong person, corrected. The
+// searches, by patient, no longer find it, so it would stay in the record
+// until the daily listing.
+type refiling struct {
+	patientID string
+	ours      map[string]bool // the person's Patient ids at the source (a second id, merged)
+	cached    map[string]bool // the type's resources cached about patientID, by id
+}
+
+// newRefiling reads what refiling needs from the cache.
+func (p *Puller) newRefiling(ctx context.Context, src store.Source, personID int64, patientID, typ string) (*refiling, error) {
+	r := &refiling{patientID: patientID, ours: map[string]bool{}, cached: map[string]bool{}}
+	ids, err := p.DB.PatientIDsAt(ctx, src.ID, personID)
+	if err != nil {
+		return nil, err
 	}
+	for _, id := range ids {
+		r.ours[id] = true
+	}
+	cached, err := p.DB.CachedIDs(ctx, src.ID, patientID, typ)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range cached {
+		r.cached[id] = true
+	}
+	return r, nil
+}
+
+// sort looks at the newest version here of each resource of the type in res
+// (versions from its history, or one read by id) that is cached about the
+// Patient searched, and returns those now filed under someone else's Patient,
+// or none (moved: only the copy about this Patient is removed,
+// PageUpdate.Moved), and those now filed under another of the person's
+// Patient ids (refiled: stored as they are, still theirs). A newest version
+// that cannot be read says nothing, and is left to the search and listing.
+func (r *refiling) sort(res []fhir.Resource, typ string) (moved, refiled []fhir.Resource) {
 	newest := map[string]fhir.Prepared{}
 	for _, pr := range store.PrepareAll(res) {
-		if pr.Type != typ || pr.Err != nil {
+		if pr.Type != typ || !r.cached[pr.ID] {
 			continue
 		}
-		if was, ok := newest[pr.ID]; !ok || maxTime(was.LastUpdated, pr.LastUpdated) != was.LastUpdated {
+		if was, ok := newest[pr.ID]; !ok || newerVersion(pr.Resource, was.Resource) {
 			newest[pr.ID] = pr
 		}
 	}
-	var out []fhir.Resource
 	for _, pr := range newest {
-		if store.PatientIDOf(pr.PatientRef) != patientID {
-			out = append(out, fhir.Resource{Type: pr.Type, ID: pr.ID, LastUpdated: pr.LastUpdated})
+		switch to := store.PatientIDOf(pr.PatientRef); {
+		case pr.Err != nil, to == r.patientID:
+		case r.ours[to]:
+			refiled = append(refiled, pr.Resource)
+		default:
+			moved = append(moved, fhir.Resource{Type: pr.Type, ID: pr.ID, LastUpdated: pr.LastUpdated})
 		}
 	}
-	return out
+	return moved, refiled
+}
+
+// movedAway says whether got, read by id, is now filed under someone
+// else's Patient, or none.
+func (r *refiling) movedAway(got fhir.Resource, typ string) bool {
+	moved, _ := r.sort([]fhir.Resource{got}, typ)
+	return len(moved) > 0
+}
+
+// newerVersion says whether a is a later version of a resource than b: last
+// updated later, or, at the same time, a higher versionId.
+func newerVersion(a, b fhir.Resource) bool {
+	ta, tb := parseStamp(a.LastUpdated), parseStamp(b.LastUpdated)
+	if !ta.Equal(tb) {
+		return ta.After(tb)
+	}
+	va, errA := strconv.Atoi(a.VersionID)
+	vb, errB := strconv.Atoi(b.VersionID)
+	return errA == nil && errB == nil && va > vb
 }
 
 // deletionsUnread warns the operator that the type's history could not be
@@ -955,8 +1016,12 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	if err != nil {
 		return err
 	}
+	refile, err := p.newRefiling(ctx, src, personID, patientID, typ)
+	if err != nil {
+		return err
+	}
 	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems,
-		DeletionsChecked: began}
+		DeletionsChecked: began, MovedFrom: patientID}
 	for _, id := range cached {
 		if listed[id] {
 			delete(listed, id)
@@ -966,8 +1031,8 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		got, err := c.Read(ctx, typ, id)
 		var ue *UpstreamError
 		switch {
-		case err == nil && len(movedAway([]fhir.Resource{got}, typ, patientID)) > 0:
-			update.Moved, update.MovedFrom = append(update.Moved, got), patientID // now another patient's
+		case err == nil && refile.movedAway(got, typ):
+			update.Moved = append(update.Moved, got) // now another person's, or nobody's
 		case err == nil:
 			update.Resources = append(update.Resources, got) // there after all
 		case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mycarerecord/portal/store"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 func TestNotAfter(t *testing.T) {
@@ -118,5 +120,55 @@ func TestRetryRejectedTakesTurns(t *testing.T) {
 	db.SetClock(func() time.Time { return later.Add(store.RetryRejectedAfter + time.Minute) })
 	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 200 {
 		t.Errorf("left to read again an hour later: %d (%v), want the 200 still unreadable", len(left), err)
+	}
+}
+
+// obsVersion is a version of Observation o1, filed under patient.
+func obsVersion(t *testing.T, vid, updated, patient, when string) fhir.Resource {
+	t.Helper()
+	raw := `{"resourceType":"Observation","id":"o1","meta":{"versionId":"` + vid + `","lastUpdated":"` + updated + `"},"status":"final",` +
+		`"code":{"text":"Weight"},"subject":{"reference":"Patient/` + patient + `"},"effectiveDateTime":"` + when + `","valueQuantity":{"value":70,"unit":"kg"}}`
+	r, err := fhir.ParseResource([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// What a type's history shows of a resource cached about Jane's Patient is
+// judged by its newest version: the latest, or at the same time the higher
+// versionId, in whatever order the history lists them; one that cannot be
+// read says nothing; one filed under another of her Patient ids is still
+// hers, and stored (all found by a review).
+func TestRefilingJudgesByTheNewestVersion(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		history        []fhir.Resource
+		moved, refiled int
+	}{
+		{"moved", []fhir.Resource{obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}, 1, 0},
+		{"moved and back", []fhir.Resource{
+			obsVersion(t, "3", "2026-11-26T10:02:00Z", "jane", "2026-11-01"),
+			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}, 0, 0},
+		{"the newest unreadable", []fhir.Resource{
+			obsVersion(t, "3", "2026-11-26T10:02:00Z", "jane", "yesterday"),
+			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}, 0, 0},
+		{"the same time, oldest first", []fhir.Resource{
+			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01"),
+			obsVersion(t, "3", "2026-11-26T10:01:00Z", "jane", "2026-11-01")}, 0, 0},
+		{"to her second Patient id", []fhir.Resource{obsVersion(t, "2", "2026-11-26T10:01:00Z", "jane-2", "2026-11-01")}, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &refiling{patientID: "jane", ours: map[string]bool{"jane": true, "jane-2": true}, cached: map[string]bool{"o1": true}}
+			moved, refiled := r.sort(tc.history, "Observation")
+			if len(moved) != tc.moved || len(refiled) != tc.refiled {
+				t.Errorf("moved %+v, refiled %d; want %d moved, %d refiled", moved, len(refiled), tc.moved, tc.refiled)
+			}
+			// Not cached about Jane: another's, whatever its history says.
+			r.cached = map[string]bool{}
+			if moved, refiled := r.sort(tc.history, "Observation"); len(moved)+len(refiled) != 0 {
+				t.Errorf("a resource not cached about Jane: moved %d, refiled %d; want none", len(moved), len(refiled))
+			}
+		})
 	}
 }

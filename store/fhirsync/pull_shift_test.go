@@ -581,3 +581,53 @@ func TestPullRemovesWhatMovedToAnotherPatient(t *testing.T) {
 		})
 	}
 }
+
+// Jane has two Patient records at the source (the same NHS number), both
+// linked to her. The source files an Observation under her second instead of
+// her first (a merge): it is still hers, and stays in her record, though the
+// sync searches only the first (found by a review).
+func TestPullKeepsWhatMovedToTheSamePersonsOtherPatient(t *testing.T) {
+	ctx := context.Background()
+	srv, janeID := serverWithJane(t)
+	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
+	if status != http.StatusCreated {
+		t.Fatalf("add second patient: %d %s", status, body)
+	}
+	secondID, _ := idVersion(t, body)
+	ids := addObservations(t, srv, janeID, 2)
+	db, src, puller, person := janeFound(t, srv.URL)
+	puller.Reconcile = 0
+	second, err := fhir.ParseResource(srv.Search(t, "Patient?_id="+secondID).Entry[0].Resource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: person.ID, ResourceType: "Patient",
+		Origin: "test", Resources: []fhir.Resource{second}}); err != nil {
+		t.Fatal(err)
+	}
+	if at, _ := db.PatientAt(ctx, src.ID, person.ID); at != janeID {
+		t.Fatalf("PatientAt = %q, want %q", at, janeID)
+	}
+	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1100 * time.Millisecond)
+	var obs map[string]any
+	if err := json.Unmarshal(srv.Search(t, "Observation?_id="+ids[0]).Entry[0].Resource, &obs); err != nil {
+		t.Fatal(err)
+	}
+	obs["subject"] = map[string]any{"reference": "Patient/" + secondID}
+	raw, _ := json.Marshal(obs)
+	if status, body := srv.Do(t, "PUT", "/Observation/"+ids[0], raw); status != http.StatusOK {
+		t.Fatalf("re-file: %d %s", status, body)
+	}
+	for range 2 {
+		if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, ok := localCopy(t, db, person.ID)["Observation/"+ids[0]]; !ok {
+		t.Errorf("Observation/%s, re-filed under Jane's second Patient/%s (linked to her), is gone from her record", ids[0], secondID)
+	}
+}
