@@ -181,13 +181,17 @@ func optStamp(t time.Time) sql.NullString {
 	return sql.NullString{String: formatTime(t), Valid: true}
 }
 
-// sixteenth is the day the person turns ParentalAge, or zero when the date of birth is unknown.
+// sixteenth is the day the person turns ParentalAge, or zero when the date
+// of birth is unknown. A date of birth FHIR gives only to the month or year
+// ("2010-06", "2010") counts from its first day: the soonest the person may
+// turn 16, so parental access never runs past it.
 func sixteenth(p Person) time.Time {
-	dob, err := time.Parse("2006-01-02", p.BirthDate)
-	if err != nil {
-		return time.Time{}
+	for _, layout := range []string{"2006-01-02", "2006-01", "2006"} {
+		if dob, err := time.Parse(layout, p.BirthDate); err == nil {
+			return time.Date(dob.Year()+ParentalAge, dob.Month(), dob.Day(), 0, 0, 0, 0, UKZone()) // as the birthday begins, UK time
+		}
 	}
-	return time.Date(dob.Year()+ParentalAge, dob.Month(), dob.Day(), 0, 0, 0, 0, UKZone()) // as the birthday begins, UK time
+	return time.Time{}
 }
 
 // IsChild reports whether the person is under ParentalAge now, by the date
@@ -489,7 +493,14 @@ func (db *DB) Grant(ctx context.Context, id int64) (Grant, error) {
 }
 
 func (db *DB) queryGrants(ctx context.Context, where string, args ...any) ([]Grant, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT `+grantColumns+grantFrom+where, args...)
+	return db.grantsTx(ctx, db.db, where, args...)
+}
+
+// grantsTx is queryGrants in a transaction (or outside one, given db.db).
+func (db *DB) grantsTx(ctx context.Context, q interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, where string, args ...any) ([]Grant, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+grantColumns+grantFrom+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list grants: %w", err)
 	}
@@ -664,12 +675,12 @@ func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID,
 		if own.Valid && own.Int64 == g.PersonID {
 			return Errorf(EINVALID, "This is an invitation to your own record. Give the code to the person you want to help you.")
 		}
-		var dup int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM carer_grants WHERE person_id = ? AND grantee_account_id = ? AND revoked_at IS NULL AND given_up_at IS NULL
-AND (ends_at IS NULL OR ends_at > ?)`, g.PersonID, accountID, db.stamp()).Scan(&dup); err != nil {
+		// Active as scanGrant says, whose parental ends follow the date of birth held now.
+		held, err := db.grantsTx(ctx, tx, `WHERE g.person_id = ? AND g.grantee_account_id = ? AND g.revoked_at IS NULL AND g.given_up_at IS NULL`, g.PersonID, accountID)
+		if err != nil {
 			return err
 		}
-		if dup > 0 {
+		if slices.ContainsFunc(held, Grant.Active) {
 			return Errorf(ECONFLICT, "You can already act for %s. Ask them to change what you can see instead.", g.Person.Name())
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET grantee_account_id = ?, accepted_at = ?, held_by_session = NULL WHERE id = ?`,

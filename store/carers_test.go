@@ -717,20 +717,20 @@ func TestCorrectedBirthDateEndsParentalAccess(t *testing.T) {
 	}
 }
 
-// A parental grant ends by the 16th birthday of the date of birth held now,
-// however its end was stored: a date of birth corrected before sources'
-// corrections capped ends (capParental) ends it as it is read.
-func TestParentalAccessEndsByTheBirthDateHeldNow(t *testing.T) {
+// setupParental is a child born 2011-11-26 (16 on 26 November 2027), with
+// an account, and Mum, holding accepted parental access, signed in to the
+// session it returns.
+func setupParental(t *testing.T, now *time.Time) (db *store.DB, path string, child store.Person, own, carer store.Account, g store.Grant, signedIn string) {
+	t.Helper()
 	ctx := context.Background()
-	db, path := mustOpenDBFile(t)
-	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
-	db.SetClock(func() time.Time { return now })
-	child := addPerson(t, db, "9000000009", "2011-11-26")
+	db, path = mustOpenDBFile(t)
+	db.SetClock(func() time.Time { return *now })
+	child = addPerson(t, db, "9000000009", "2011-11-26")
 	own, err := db.EnrolPasskey(ctx, child.ID, []byte("h"), child.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	carer, err := db.CreateCarerAccount(ctx, []byte("carer-handle"), "Mum", store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
+	carer, err = db.CreateCarerAccount(ctx, []byte("carer-handle"), "Mum", store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -746,14 +746,25 @@ func TestParentalAccessEndsByTheBirthDateHeldNow(t *testing.T) {
 	if _, sess, err = db.CheckInvitation(ctx, code, child.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, _, err := db.RotateSession(ctx, sess, carer.ID, nil, store.DefaultSessionPolicy())
-	if err != nil {
+	if signedIn, _, _, err = db.RotateSession(ctx, sess, carer.ID, nil, store.DefaultSessionPolicy()); err != nil {
 		t.Fatal(err)
 	}
-	g, err := db.AcceptInvitation(ctx, signedIn, carer.ID, heldInvitation(t, db, signedIn), store.GrantLogged(carer.ID))
-	if err != nil || !g.Active() {
+	if g, err = db.AcceptInvitation(ctx, signedIn, carer.ID, heldInvitation(t, db, signedIn), store.GrantLogged(carer.ID)); err != nil || !g.Active() {
 		t.Fatalf("accepted: %+v, %v", g, err)
 	}
+	return db, path, child, own, carer, g, signedIn
+}
+
+// A parental grant ends by the 16th birthday of the date of birth held now,
+// however its end was stored: a date of birth corrected before sources'
+// corrections capped ends (capParental) ends it as it is read, and the
+// person can then invite the same carer again without parental
+// responsibility (found by a review: the check for a second access read the
+// end stored).
+func TestParentalAccessEndsByTheBirthDateHeldNow(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	db, path, child, own, carer, g, signedIn := setupParental(t, &now)
 	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
 	if err != nil {
 		t.Fatal(err)
@@ -768,5 +779,43 @@ func TestParentalAccessEndsByTheBirthDateHeldNow(t *testing.T) {
 	}
 	if active, err := db.ActiveGrantsForAccount(ctx, carer.ID); err != nil || len(active) != 0 {
 		t.Errorf("the carer's active grants: %d (%v); want none", len(active), err)
+	}
+	_, code, err := db.CreateInvitation(ctx, child.ID, own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"},
+		EndsAt: now.AddDate(1, 0, 0)}, store.GrantLogged(own.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sess, err := db.CheckInvitation(ctx, code, "2010-06-01", signedIn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AcceptInvitation(ctx, sess, carer.ID, heldInvitation(t, db, sess), store.GrantLogged(carer.ID)); err != nil {
+		t.Errorf("accepting a new invitation once parental access ended: %v", err)
+	}
+}
+
+// A date of birth a source gives only to the month or the year counts from
+// its first day, the soonest the child may turn 16 (found by a review:
+// parental access ran on to the old birthday).
+func TestAPartialBirthDateEndsParentalAccessSoonest(t *testing.T) {
+	for _, tc := range []struct {
+		birthDate string
+		ends      time.Time
+	}{
+		{"2010-06", time.Date(2026, 6, 1, 0, 0, 0, 0, store.UKZone())},
+		{"2010", time.Date(2026, 1, 1, 0, 0, 0, 0, store.UKZone())},
+		{"2011-12", time.Date(2027, 11, 26, 0, 0, 0, 0, store.UKZone())}, // later than the end held: kept
+	} {
+		t.Run(tc.birthDate, func(t *testing.T) {
+			ctx := context.Background()
+			now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+			db, _, _, _, _, g, _ := setupParental(t, &now)
+			now = now.Add(time.Minute)
+			addPerson(t, db, "9000000009", tc.birthDate)
+			g, err := db.Grant(ctx, g.ID)
+			if err != nil || !g.EndsAt.Equal(tc.ends) || g.Active() != tc.ends.After(now) {
+				t.Errorf("born %s: %s, ending %v (%v); want ending %v", tc.birthDate, g.Status, g.EndsAt, err, tc.ends)
+			}
+		})
 	}
 }

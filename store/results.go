@@ -78,7 +78,7 @@ func (r Range) String() string {
 
 // ValueText is the measure as people read it, e.g. "48 mmol/mol", "98%".
 func (m Measure) ValueText() string {
-	return WithUnit(m.Comparator+m.Number, m.Unit)
+	return WithUnit(m.Comparator+ReadableNumber(m.Number), m.Unit)
 }
 
 // WithUnit is a number with its unit as people read it: "48 mmol/mol",

@@ -41,6 +41,10 @@ func TestUnitWords(t *testing.T) {
 			if got := (store.Measure{Number: tt.number, Unit: tt.unit}).ValueText(); got != tt.want {
 				t.Errorf("ValueText = %q, want %q", got, tt.want)
 			}
+			// With a comparator, as rounded (found by a review: "<0.012345678" was not).
+			if got, want := (store.Measure{Comparator: "<", Number: tt.number, Unit: tt.unit}).ValueText(), "<"+tt.want; got != want {
+				t.Errorf("ValueText with a comparator = %q, want %q", got, want)
+			}
 		})
 	}
 	for _, tt := range []struct {

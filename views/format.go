@@ -285,25 +285,52 @@ func ItemName(it store.RecordItem) string {
 var semanticTag = regexp.MustCompile(`\s+\((disorder|finding|procedure|situation|record artifact|record artefact|regime/therapy|observable entity|substance|event|qualifier value|body structure|morphologic abnormality|physical object|product|medicinal product|medicinal product form|clinical drug|assessment scale|environment|occupation|person|specimen|disposition|social concept|staging scale|organism|cell|cell structure|life style|ethnic group)\)$`)
 
 // plainName is a name as a source recorded it, without a SNOMED CT kind of
-// concept at its end, and in sentence case when it is all capitals
-// ("PULSE" is "Pulse"); a short one ("HIV") is an abbreviation, kept.
+// concept at its end, and in sentence case when it is all capitals ("PULSE"
+// is "Pulse"). In capitals, a short word that is not a common one ("MMR",
+// "HIV", "B"), or one with a digit ("COVID-19"), is an abbreviation: kept.
 func plainName(name string) string {
 	name = semanticTag.ReplaceAllString(strings.TrimSpace(name), "")
-	if strings.ToUpper(name) == name && strings.ToLower(name) != name {
-		for _, w := range strings.Fields(name) {
-			if len(w) >= 5 && strings.IndexFunc(w, unicode.IsDigit) < 0 {
-				lower := strings.ToLower(name)
-				r, size := utf8.DecodeRuneInString(lower)
-				return string(unicode.ToUpper(r)) + lower[size:]
-			}
+	if strings.ToUpper(name) != name || strings.ToLower(name) == name {
+		return name
+	}
+	words := strings.Fields(name)
+	shouting := false
+	for i, w := range words {
+		letters := strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
+		switch {
+		case strings.IndexFunc(w, unicode.IsDigit) >= 0:
+		case utf8.RuneCountInString(letters) >= 5 || commonWords[strings.ToLower(letters)]:
+			words[i] = strings.ToLower(w)
+			shouting = shouting || utf8.RuneCountInString(letters) >= 5
 		}
 	}
-	return name
+	if !shouting {
+		return name // "HIV", "MMR", "BMI": an abbreviation, not capitals
+	}
+	out := strings.Join(words, " ")
+	r, size := utf8.DecodeRuneInString(out)
+	return string(unicode.ToUpper(r)) + out[size:]
+}
+
+// commonWords are short words a name in capitals may hold that are not
+// abbreviations.
+var commonWords = map[string]bool{
+	"a": true, "an": true, "and": true, "as": true, "at": true, "by": true, "for": true, "from": true, "in": true, "into": true,
+	"is": true, "no": true, "not": true, "of": true, "on": true, "or": true, "per": true, "the": true, "to": true, "use": true,
+	"used": true, "with": true, "due": true, "left": true, "type": true, "dose": true, "test": true, "oral": true, "high": true,
+	"low": true, "pain": true, "rate": true, "risk": true, "day": true, "days": true, "week": true, "care": true, "body": true,
+	"bone": true, "skin": true, "eye": true, "eyes": true, "ear": true, "head": true, "neck": true, "back": true, "hand": true,
+	"foot": true, "leg": true, "arm": true, "knee": true, "hip": true, "lung": true, "no.": true, "free": true, "mass": true,
+	"time": true, "fast": true, "acid": true, "iron": true, "zinc": true, "cell": true, "red": true, "white": true,
 }
 
 // strengthUnit is a unit of a medicine's strength in capitals, as RxNorm
 // writes it after a number ("325 MG", "1 MG/ML").
-var strengthUnit = regexp.MustCompile(`(\d) (MG/ML|MCG/ML|MG/HR|MCG/HR|UNT/ML|MEQ/ML|MCG|MEQ|MG|ML|UNT|HR|ACTUAT)\b`)
+var strengthUnit = regexp.MustCompile(`(\d) (MG/ML|MCG/ML|MG/HR|MCG/HR|UNT/ML|MEQ/ML|MCG/ACTUAT|MG/ACTUAT|MCG|MEQ|MG|ML|UNT|HR|ACTUAT)\b`)
+
+// strengthUnits are those units as people write them: RxNorm's UNT is units,
+// MEQ is mEq, ACTUAT a puff of an inhaler.
+var strengthUnits = strings.NewReplacer("MCG", "micrograms", "MEQ", "mEq", "MG", "mg", "ML", "ml", "UNT", "units", "HR", "hour", "ACTUAT", "puff")
 
 // nationalDrugCode is an approved application number RxNorm puts before a
 // pack's name ("NDA020800 0.3 ML Epinephrine …"): nothing a person reads.
@@ -315,7 +342,12 @@ var nationalDrugCode = regexp.MustCompile(`^(NDA|ANDA|BLA)\d+\s+`)
 // Man lettering, which keeps look-alike names apart: kept.
 func medicineName(name string) string {
 	name = nationalDrugCode.ReplaceAllString(name, "")
-	return strengthUnit.ReplaceAllStringFunc(name, func(m string) string { return strings.ToLower(m) })
+	return strengthUnit.ReplaceAllStringFunc(name, func(m string) string {
+		if n, ok := strings.CutSuffix(m, " ACTUAT"); ok {
+			return n + " puffs" // an inhaler's count: "120 ACTUAT" is "120 puffs"
+		}
+		return strengthUnits.Replace(m)
+	})
 }
 
 // itemFrom says where the item came from: the source, and the organisation

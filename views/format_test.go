@@ -103,6 +103,14 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"an abbreviation", store.RecordItem{Display: "HIV"}, "HIV", "Not recorded"},
 		{"a medicine's strength", store.RecordItem{Section: fhir.SectionMedicines, Display: "NDA020800 0.3 ML Epinephrine 1 MG/ML Auto-Injector"}, "0.3 ml Epinephrine 1 mg/ml Auto-Injector", "Not recorded"},
 		{"Tall Man lettering", store.RecordItem{Section: fhir.SectionMedicines, Display: "diphenhydrAMINE Hydrochloride 25 MG Oral Tablet"}, "diphenhydrAMINE Hydrochloride 25 mg Oral Tablet", "Not recorded"},
+		// Abbreviations in capitals, and units with no lower case of their own (found by a review).
+		{"an abbreviation in capitals", store.RecordItem{Display: "MMR VACCINE"}, "MMR vaccine", "Not recorded"},
+		{"a number in capitals", store.RecordItem{Display: "COVID-19 VACCINE"}, "COVID-19 vaccine", "Not recorded"},
+		{"a test in capitals", store.RecordItem{Display: "HIV ANTIBODY TEST"}, "HIV antibody test", "Not recorded"},
+		{"a letter in capitals", store.RecordItem{Display: "HEPATITIS B VACCINE"}, "Hepatitis B vaccine", "Not recorded"},
+		{"units", store.RecordItem{Section: fhir.SectionMedicines, Display: "Insulin Glargine 100 UNT/ML Pen Injector"}, "Insulin Glargine 100 units/ml Pen Injector", "Not recorded"},
+		{"milliequivalents", store.RecordItem{Section: fhir.SectionMedicines, Display: "Potassium Chloride 20 MEQ Extended Release Oral Tablet"}, "Potassium Chloride 20 mEq Extended Release Oral Tablet", "Not recorded"},
+		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Albuterol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

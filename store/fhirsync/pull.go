@@ -434,13 +434,12 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		if err != nil {
 			return shifted, err
 		}
-		prepared, matched, droppedNewest := onlyOf(&page, typ, patientID)
+		prepared, matched, seen := onlyOf(&page, typ, patientID)
 		// What was left out as another patient's is counted as received, as the
 		// server's total counts it, and moves the watermark on past it: else the
 		// search would look short, and run twice, on every sync. What came only
 		// as an include is not: the total does not count it, and counted it
 		// would hide a match the pages skipped.
-		seen := maxTime(newest("", page.Resources), droppedNewest)
 		shifted = shifted || changedSince(seen, started, cp.NextURL != "")
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint, kept with
@@ -509,8 +508,9 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 // server matched, as its total counts them: those kept that did not come
 // only as an include (search.mode), and those of the type dropped as another
 // patient's (an appointment of two patients, the other named first), with
-// the newest lastUpdated among these.
-func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, matched int, droppedNewest string) {
+// the newest lastUpdated among these matches: what the watermark may move
+// to, and what says whether the pages shifted.
+func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, matched int, newestMatch string) {
 	var res []fhir.Resource
 	for _, pr := range store.PrepareAll(page.Resources) {
 		included := page.includedOnly(pr.Resource)
@@ -521,10 +521,11 @@ func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, matche
 			prepared = append(prepared, pr)
 			if !included {
 				matched++
+				newestMatch = maxTime(newestMatch, pr.LastUpdated)
 			}
 		case !included:
 			matched++
-			droppedNewest = maxTime(droppedNewest, pr.LastUpdated)
+			newestMatch = maxTime(newestMatch, pr.LastUpdated)
 		}
 	}
 	var rejected []Rejected
@@ -534,7 +535,7 @@ func onlyOf(page *Page, typ, patientID string) (prepared []fhir.Prepared, matche
 		}
 	}
 	page.Resources, page.Rejected = res, rejected
-	return prepared, matched, droppedNewest
+	return prepared, matched, newestMatch
 }
 
 // pullDeletions applies the deletions the type's history shows since the
@@ -747,14 +748,6 @@ func patientParam(typ string) string {
 		return "subject"
 	}
 	return "patient" // AllergyIntolerance, Immunization, Appointment
-}
-
-// newest is the latest lastUpdated among the resources, or since when later.
-func newest(since string, res []fhir.Resource) string {
-	for _, r := range res {
-		since = maxTime(since, r.LastUpdated)
-	}
-	return since
 }
 
 // changedSince reports whether a later page's newest resource (last
