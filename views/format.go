@@ -151,14 +151,23 @@ func statusWord(code string) (string, bool) {
 // an empty one is "Not recorded".
 // readableValue is an item's value with the units written as people read
 // them, as on the results pages (store.WithUnit): "121 mm[Hg]" is "121
-// mmHg", "98 %" is "98%", and "8 {score}" is "8". The value was put in words
-// when the item was stored; only units change.
-func readableValue(v string) string {
+// mmHg", "98 %" is "98%", and "8 {score}" is "8", and a date as FHIR writes
+// it in words ("Ended 2020-09-01" is "Ended 1 September 2020"). The value was
+// put in words when the item was stored; only these change.
+func readableValue(v string) string { return readableWords(v, false) }
+
+// readableResult is readableValue for a test result's value, whose digits
+// a device or a calculation gave past what people read are rounded
+// (store.ReadableNumber): 72.97763358096024 kg is 72.98 kg. A medicine's dose
+// is never rounded.
+func readableResult(v string) string { return readableWords(v, true) }
+
+func readableWords(v string, round bool) string {
 	var out []string
 	for _, w := range strings.Split(v, " ") {
 		core := strings.TrimRight(w, ",;:.)")
 		if n := strings.TrimLeft(core, "<>=≤≥~"); n != "" {
-			if r := store.ReadableNumber(n); r != n {
+			if r := store.ReadableNumber(n); round && r != n {
 				w = core[:len(core)-len(n)] + r + w[len(core):] // 72.97763358096024 is 72.98
 				core = core[:len(core)-len(n)] + r
 			} else if isoDate(core) {
@@ -216,10 +225,10 @@ func afterNumber(words []string) bool {
 // what it counts as the results pages do: a heart rate's "72 per minute" is
 // "72 beats per minute", a breathing rate's "breaths per minute".
 func itemValue(it store.RecordItem) string {
-	v := readableValue(it.Value)
 	if it.Section != fhir.SectionResults {
-		return v
+		return readableValue(it.Value)
 	}
+	v := readableResult(it.Value)
 	if rate := store.RateUnit(it.CodeSystem, it.Code, it.Display); rate != "" {
 		v = strings.ReplaceAll(v, " per minute", " "+rate)
 	}

@@ -257,7 +257,21 @@ func TestReadableValue(t *testing.T) {
 		{"Score {score} recorded", "Score {score} recorded"},
 		{"<5 %", "<5%"},
 		{"", ""},
-		// A device's or a calculation's digits, as people read them (found by a review).
+		{"1.0625 mg twice a day", "1.0625 mg twice a day"}, // a dose: never rounded
+		{"Ended 2020-09-01", "Ended 1 September 2020"},
+		{"Ended 2020-09-01.", "Ended 1 September 2020."},
+		{"Code 2020-99-01", "Code 2020-99-01"},
+	} {
+		if got := readableValue(tt.in); got != tt.want {
+			t.Errorf("readableValue(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// A test result's digits from a device or a calculation, as people read
+// them (found by a review).
+func TestReadableResult(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
 		{"72.97763358096024 kg", "72.98 kg"},
 		{"107.80855864552082 mg/dL", "107.8 mg/dL"},
 		{"2.075236851568944 {score}", "2.075"},
@@ -265,12 +279,9 @@ func TestReadableValue(t *testing.T) {
 		{"<0.012345678 mg/L", "<0.01235 mg/L"},
 		{"7.125 mmol/L", "7.125 mmol/L"},
 		{"Systolic 121.00004 mm[Hg], diastolic 80 mm[Hg]", "Systolic 121 mmHg, diastolic 80 mmHg"},
-		{"Ended 2020-09-01", "Ended 1 September 2020"},
-		{"Ended 2020-09-01.", "Ended 1 September 2020."},
-		{"Code 2020-99-01", "Code 2020-99-01"},
 	} {
-		if got := readableValue(tt.in); got != tt.want {
-			t.Errorf("readableValue(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := readableResult(tt.in); got != tt.want {
+			t.Errorf("readableResult(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }
