@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -33,6 +35,7 @@ type portal struct {
 	BaseURL string // http://localhost:PORT, the origin passkeys are bound to
 	Invites []invite
 	DB      string // its SQLite file, for the portal's own commands while it runs
+	Secret  []byte // its PORTAL_SESSION_KEY, so a test can read a tab's session id from its cookie (sessionIDOf)
 	// Stop interrupts the portal, as an operator would, and waits for it to
 	// exit; it runs at the end of the test if the test has not called it.
 	Stop func()
@@ -93,7 +96,11 @@ func startPortalIn(t *testing.T, dir string, args ...string) *portal {
 		"--origin", base,
 		"--demo"}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir, "PORTAL_SESSION_KEY="+hex.EncodeToString(secret))
 	// Stop it as an operator would, so that graceful shutdown runs too.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
@@ -151,7 +158,7 @@ func startPortalIn(t *testing.T, dir string, args ...string) *portal {
 		}
 	})
 
-	p := &portal{BaseURL: base, DB: db, Stop: stop}
+	p := &portal{BaseURL: base, DB: db, Secret: secret, Stop: stop}
 	deadline := time.After(60 * time.Second)
 	serving := false
 	for !serving {

@@ -11,6 +11,9 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/gorilla/sessions"
+
+	"github.com/mycarerecord/portal/web"
 )
 
 // TestSessionTimeoutWarning: before a session ends for want of use the page
@@ -170,31 +173,15 @@ func endSessionIn(t *testing.T, p *portal, tb *tab, d time.Duration) {
 
 // setSessionTime sets one of the times (column) of the tab's session in the
 // portal's SQLite file. The session is the signed-in one whose id the tab's
-// cookie holds (read through the DevTools protocol, as page script cannot),
-// stored as its SHA-256.
+// cookie holds, stored as its SHA-256.
 func setSessionTime(t *testing.T, p *portal, tb *tab, column string, at time.Time) {
 	t.Helper()
-	ctx, cancel := tb.step()
-	defer cancel()
-	got, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.BaseURL}})
-	if err != nil {
-		t.Fatalf("Network.getCookies: %v", err)
-	}
-	var id string
-	for _, c := range got.Cookies {
-		if strings.HasSuffix(c.Name, "mcr_session") {
-			id = c.Value
-		}
-	}
-	if id == "" {
-		t.Fatalf("%s has no session cookie to find its session by", tb.location())
-	}
 	conn, err := sql.Open("sqlite3", "file:"+p.DB+"?_busy_timeout=5000")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	hash := sha256.Sum256([]byte(id))
+	hash := sha256.Sum256([]byte(sessionIDOf(t, p, tb)))
 	// The store's own format (store.formatTime): UTC with nanoseconds.
 	res, err := conn.Exec(`UPDATE sessions SET `+column+` = ? WHERE id_hash = ? AND account_id IS NOT NULL`, at.UTC().Format("2006-01-02T15:04:05.000000000Z"), hash[:])
 	if err != nil {
@@ -203,4 +190,34 @@ func setSessionTime(t *testing.T, p *portal, tb *tab, column string, at time.Tim
 	if n, _ := res.RowsAffected(); n != 1 {
 		t.Fatalf("set %s of %d signed-in sessions with the tab's session id, want 1", column, n)
 	}
+}
+
+// sessionIDOf is the session id in the tab's cookie: read through the
+// DevTools protocol, as page script cannot read it, and opened with the keys
+// the portal derives from its secret, as the portal opens it.
+func sessionIDOf(t *testing.T, p *portal, tb *tab) string {
+	t.Helper()
+	ctx, cancel := tb.step()
+	defer cancel()
+	got, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{p.BaseURL}})
+	if err != nil {
+		t.Fatalf("Network.getCookies: %v", err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, p.BaseURL, nil)
+	name := ""
+	for _, c := range got.Cookies {
+		if strings.HasSuffix(c.Name, "mcr_session") {
+			name = c.Name
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+	if name == "" {
+		t.Fatalf("%s has no session cookie", tb.location())
+	}
+	sess, err := sessions.NewCookieStore(web.CookieKeys(p.Secret)).Get(req, name)
+	id, _ := sess.Values["id"].(string)
+	if err != nil || id == "" {
+		t.Fatalf("%s's session cookie does not open with the portal's keys: %v", tb.location(), err)
+	}
+	return id
 }

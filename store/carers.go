@@ -591,7 +591,7 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		if failed = invitationUnusable(g); failed != nil {
 			return nil
 		}
-		if g.Person.BirthDate != birthDate {
+		if !sameBirthDate(g.Person.BirthDate, birthDate) {
 			attempts++
 			locked := sql.NullString{}
 			failed = Errorf(EINVALID, "The date of birth does not match the date of birth of the person who invited you. You have %d more tries.", MaxInvitationAttempts-attempts)
@@ -615,6 +615,15 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		return Grant{}, "", failed
 	}
 	return g, newID, nil
+}
+
+// sameBirthDate says whether the whole date of birth typed (2011-06-15) is
+// the one held, or, where a source gives it only to the month or the year
+// (2011-06, 2011), falls in it: a carer can only type a whole date, and an
+// invitation from a person whose date is partial could otherwise never be
+// accepted (found by a review).
+func sameBirthDate(held, typed string) bool {
+	return held == typed || len(held) < len("2006-01-02") && held != "" && strings.HasPrefix(typed, held+"-")
 }
 
 // invitationUnusable says why an invitation cannot be accepted, or nil when it can.

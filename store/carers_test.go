@@ -819,3 +819,46 @@ func TestAPartialBirthDateEndsParentalAccessSoonest(t *testing.T) {
 		})
 	}
 }
+
+// An invitation from someone whose date of birth a source gives only to the
+// month or the year is accepted with any whole date in it, which is all a
+// carer can type, and refused with a date outside it (found by a review: it
+// could never be accepted, and locked after five tries).
+func TestAPartialBirthDateInvitationCanBeAccepted(t *testing.T) {
+	for _, tc := range []struct {
+		held, typed string
+		ok          bool
+	}{
+		{"2011-06", "2011-06-15", true},
+		{"2011", "2011-02-01", true},
+		{"2011-06", "2011-07-15", false},
+		{"2011-06-15", "2011-06-15", true},
+		{"2011-06-15", "2011-06-16", false},
+	} {
+		t.Run(tc.held+" "+tc.typed, func(t *testing.T) {
+			ctx := context.Background()
+			db, _ := mustOpenDBFile(t)
+			now := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+			db.SetClock(func() time.Time { return now })
+			child := addPerson(t, db, "9000000009", "2011-06-15")
+			own, err := db.EnrolPasskey(ctx, child.ID, []byte("h"), child.Name(), store.Passkey{CredentialID: []byte("p1"), PublicKey: []byte("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			now = now.Add(time.Minute)
+			addPerson(t, db, "9000000009", tc.held)
+			_, code, err := db.CreateInvitation(ctx, child.ID, own.ID, store.Invitation{CarerName: "Mum", Relationship: "mother", Scopes: []string{"medicines"}},
+				store.GrantLogged(own.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sess, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := db.CheckInvitation(ctx, code, tc.typed, sess); (err == nil) != tc.ok {
+				t.Errorf("held %q, typed %q: %v; want accepted %v", tc.held, tc.typed, err, tc.ok)
+			}
+		})
+	}
+}

@@ -310,7 +310,7 @@ func plainName(name string) string {
 		case strings.IndexFunc(w, unicode.IsDigit) >= 0:
 		case utf8.RuneCountInString(letters) >= 5 || commonWords[strings.ToLower(letters)]:
 			words[i] = strings.ToLower(w)
-			shouting = shouting || utf8.RuneCountInString(letters) >= 5
+			shouting = true
 		}
 	}
 	if !shouting {
@@ -331,11 +331,13 @@ var commonWords = map[string]bool{
 	"bone": true, "skin": true, "eye": true, "eyes": true, "ear": true, "head": true, "neck": true, "back": true, "hand": true,
 	"foot": true, "leg": true, "arm": true, "knee": true, "hip": true, "lung": true, "no.": true, "free": true, "mass": true,
 	"time": true, "fast": true, "acid": true, "iron": true, "zinc": true, "cell": true, "red": true, "white": true,
+	"pen": true, "gel": true, "tab": true, "cap": true, "drop": true, "film": true, "bag": true, "vial": true, "kit": true,
+	"pack": true, "unit": true, "hour": true, "puff": true, "dry": true, "rash": true, "flu": true,
 }
 
 // strengthUnit is a unit of a medicine's strength in capitals, as RxNorm
 // writes it after a number ("325 MG", "1 MG/ML").
-var strengthUnit = regexp.MustCompile(`(\d) (MG/ML|MCG/ML|MG/HR|MCG/HR|UNT/ML|MEQ/ML|MCG/ACTUAT|MG/ACTUAT|MCG|MEQ|MG|ML|UNT|HR|ACTUAT)\b`)
+var strengthUnit = regexp.MustCompile(`(?i)(\d) (MG/ML|MCG/ML|MG/HR|MCG/HR|UNT/ML|MEQ/ML|MCG/ACTUAT|MG/ACTUAT|MCG|MEQ|MG|ML|UNT|HR|ACTUAT)\b`)
 
 // strengthUnits are those units as people write them: RxNorm's UNT is units,
 // MEQ is mEq, ACTUAT a puff of an inhaler.
@@ -352,10 +354,11 @@ var nationalDrugCode = regexp.MustCompile(`^(NDA|ANDA|BLA)\d+\s+`)
 func medicineName(name string) string {
 	name = nationalDrugCode.ReplaceAllString(name, "")
 	return strengthUnit.ReplaceAllStringFunc(name, func(m string) string {
-		if n, ok := strings.CutSuffix(m, " ACTUAT"); ok {
-			return n + " puffs" // an inhaler's count: "120 ACTUAT" is "120 puffs"
+		number, unit, _ := strings.Cut(m, " ")
+		if unit = strings.ToUpper(unit); unit == "ACTUAT" {
+			return number + " puffs" // an inhaler's count: "120 ACTUAT" is "120 puffs"
 		}
-		return strengthUnits.Replace(m)
+		return number + " " + strengthUnits.Replace(unit)
 	})
 }
 

@@ -110,6 +110,9 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"a letter in capitals", store.RecordItem{Display: "HEPATITIS B VACCINE"}, "Hepatitis B vaccine", "Not recorded"},
 		{"units", store.RecordItem{Section: fhir.SectionMedicines, Display: "Insulin Glargine 100 UNT/ML Pen Injector"}, "Insulin Glargine 100 units/ml Pen Injector", "Not recorded"},
 		{"milliequivalents", store.RecordItem{Section: fhir.SectionMedicines, Display: "Potassium Chloride 20 MEQ Extended Release Oral Tablet"}, "Potassium Chloride 20 mEq Extended Release Oral Tablet", "Not recorded"},
+		{"a medicine in capitals", store.RecordItem{Section: fhir.SectionMedicines, Display: "INSULIN GLARGINE 100 UNT/ML PEN INJECTOR"}, "Insulin glargine 100 units/ml pen injector", "Not recorded"},
+		{"an inhaler in capitals", store.RecordItem{Section: fhir.SectionMedicines, Display: "FLUTICASONE 50 MCG/ACTUAT NASAL SPRAY"}, "Fluticasone 50 micrograms/puff nasal spray", "Not recorded"},
+		{"short words in capitals", store.RecordItem{Display: "RASH ON ARM"}, "Rash on arm", "Not recorded"},
 		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Albuterol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,7 +29,7 @@ type Config struct {
 	Origin        string // the address people use, e.g. "https://mycarerecord.example.nhs.uk"
 	RPID          string // WebAuthn relying party id; the origin's host when empty
 	Demo          bool   // serving made-up data: every page says so
-	HashKey       []byte // signs the session cookie (32 or 64 bytes)
+	HashKey       []byte // signs the session cookie (32 or 64 bytes): CookieKeys
 	BlockKey      []byte // encrypts the session cookie (32 bytes)
 	SessionPolicy store.SessionPolicy
 	PerPage       int // record items per page
@@ -237,4 +239,12 @@ func wantsJSON(c echo.Context) bool {
 func RPIDFits(host, rpid string) bool {
 	host, rpid = strings.ToLower(host), strings.ToLower(rpid)
 	return rpid != "" && (host == rpid || strings.HasSuffix(host, "."+rpid))
+}
+
+// CookieKeys derives the session cookie's signing and encryption keys
+// (Config.HashKey, Config.BlockKey) from the server's secret.
+func CookieKeys(secret []byte) (hashKey, blockKey []byte) {
+	h := sha512.Sum512(append([]byte("mcr cookie hash key\x00"), secret...))
+	b := sha256.Sum256(append([]byte("mcr cookie block key\x00"), secret...))
+	return h[:], b[:]
 }

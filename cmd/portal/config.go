@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -568,13 +566,6 @@ func (cfg Config) sessionSecret() ([]byte, error) {
 		return nil, errors.New("PORTAL_SESSION_KEY must be at least 64 hex characters (32 bytes), for example from `openssl rand -hex 32`")
 	}
 	return secret, nil
-}
-
-// sessionKeys derives the cookie's signing and encryption keys from the secret.
-func sessionKeys(secret []byte) (hashKey, blockKey []byte) {
-	h := sha512.Sum512(append([]byte("mcr cookie hash key\x00"), secret...))
-	b := sha256.Sum256(append([]byte("mcr cookie block key\x00"), secret...))
-	return h[:], b[:]
 }
 
 // ensureDir creates the folder the database file goes in.

@@ -76,7 +76,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	hashKey, blockKey := sessionKeys(secret)
+	hashKey, blockKey := web.CookieKeys(secret)
 	// Listen before anything is stored or printed: a portal that cannot
 	// listen must not have issued enrolment codes nobody can use.
 	addrFrom := whence(fs, "addr", "PORTAL_ADDR", getenv)

@@ -559,7 +559,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	// takes the overlap off too, for a Date header's whole seconds and skew.
 	began := stamp(earlier(asked, page.Served))
 	answers := 0
-	var refile *refiling // read once a page shows a version of the type
+	var refile *refiling // read once a page shows a version of the type, kept to the end
 	for {
 		// A later page that fails leaves checked where it is, and the next sync
 		// reads the history again from there: a source that is down or busy
@@ -568,20 +568,26 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		if err != nil {
 			return err
 		}
-		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted,
-			LinkSystems: p.LinkSystems, MovedFrom: patientID}
 		if refile == nil && slices.ContainsFunc(page.Resources, func(r fhir.Resource) bool { return r.Type == typ }) {
 			if refile, err = p.newRefiling(ctx, src, personID, patientID, typ); err != nil {
 				return err
 			}
 		}
 		if refile != nil {
-			update.Moved, update.Resources = refile.sort(page.Resources, typ)
+			refile.note(page.Resources, typ)
 		}
+		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted,
+			MovedFrom: patientID}
 		if page.Next == "" {
+			// Judged once the whole history is read: a resource's versions may
+			// be pages apart. A read that fails part way removes none of them,
+			// and the next sync reads it again.
 			update.DeletionsChecked = began
+			if refile != nil {
+				update.Moved = refile.moved()
+			}
 		}
-		if len(update.Deleted) > 0 || len(update.Moved) > 0 || len(update.Resources) > 0 || update.DeletionsChecked != "" {
+		if len(update.Deleted) > 0 || len(update.Moved) > 0 || update.DeletionsChecked != "" {
 			res, err := p.DB.ApplyPage(ctx, update)
 			if err != nil {
 				return err
@@ -597,20 +603,22 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	}
 }
 
-// refiling sorts, for one person's sync at a source, the resources of a
-// type that upstream now files under another Patient than the one searched
-// (patientID): a result filed against the wrong person, corrected. The
-// searches, by patient, no longer find it, so it would stay in the record
-// until the daily listing.
+// refiling finds, for one person's sync at a source, the resources of a
+// type cached about the Patient searched (patientID) that upstream now files
+// under someone else's Patient, or none: a result filed against the wrong
+// person, corrected. The searches, by patient, no longer find it, so it
+// would stay in the record until the daily listing. Each is judged by its
+// newest version among all it is shown (the type's history, page after
+// page, or a read by id).
 type refiling struct {
-	patientID string
-	ours      map[string]bool // the person's Patient ids at the source (a second id, merged)
-	cached    map[string]bool // the type's resources cached about patientID, by id
+	ours   map[string]bool          // the person's Patient ids at the source: one filed under another (a merge) is still theirs
+	cached map[string]bool          // the type's resources cached about patientID, by id
+	newest map[string]fhir.Resource // of those, the newest version shown so far
 }
 
 // newRefiling reads what refiling needs from the cache.
 func (p *Puller) newRefiling(ctx context.Context, src store.Source, personID int64, patientID, typ string) (*refiling, error) {
-	r := &refiling{patientID: patientID, ours: map[string]bool{}, cached: map[string]bool{}}
+	r := &refiling{ours: map[string]bool{patientID: true}, cached: map[string]bool{}, newest: map[string]fhir.Resource{}}
 	ids, err := p.DB.PatientIDsAt(ctx, src.ID, personID)
 	if err != nil {
 		return nil, err
@@ -628,40 +636,44 @@ func (p *Puller) newRefiling(ctx context.Context, src store.Source, personID int
 	return r, nil
 }
 
-// sort looks at the newest version here of each resource of the type in res
-// (versions from its history, or one read by id) that is cached about the
-// Patient searched, and returns those now filed under someone else's Patient,
-// or none (moved: only the copy about this Patient is removed,
-// PageUpdate.Moved), and those now filed under another of the person's
-// Patient ids (refiled: stored as they are, still theirs). A newest version
-// that cannot be read says nothing, and is left to the search and listing.
-func (r *refiling) sort(res []fhir.Resource, typ string) (moved, refiled []fhir.Resource) {
-	newest := map[string]fhir.Prepared{}
-	for _, pr := range store.PrepareAll(res) {
-		if pr.Type != typ || !r.cached[pr.ID] {
+// note keeps the newest version shown of each resource of the type in res
+// that is cached about the Patient searched. At the same time and with
+// versionIds that do not say which is later, the one shown first is kept, as
+// a history lists the newest first.
+func (r *refiling) note(res []fhir.Resource, typ string) {
+	for _, v := range res {
+		if v.Type != typ || !r.cached[v.ID] {
 			continue
 		}
-		if was, ok := newest[pr.ID]; !ok || newerVersion(pr.Resource, was.Resource) {
-			newest[pr.ID] = pr
+		if was, ok := r.newest[v.ID]; !ok || newerVersion(v, was) {
+			r.newest[v.ID] = v
 		}
 	}
-	for _, pr := range newest {
-		switch to := store.PatientIDOf(pr.PatientRef); {
-		case pr.Err != nil, to == r.patientID:
-		case r.ours[to]:
-			refiled = append(refiled, pr.Resource)
-		default:
-			moved = append(moved, fhir.Resource{Type: pr.Type, ID: pr.ID, LastUpdated: pr.LastUpdated})
-		}
-	}
-	return moved, refiled
 }
 
-// movedAway says whether got, read by id, is now filed under someone
-// else's Patient, or none.
-func (r *refiling) movedAway(got fhir.Resource, typ string) bool {
-	moved, _ := r.sort([]fhir.Resource{got}, typ)
-	return len(moved) > 0
+// moved are the resources noted whose newest version is filed under someone
+// else's Patient, or none (Type, ID and LastUpdated, for PageUpdate.Moved,
+// which removes only the copy cached about this Patient, and only when it is
+// not newer). A newest version that cannot be read says nothing.
+func (r *refiling) moved() []fhir.Resource {
+	var newest []fhir.Resource
+	for _, v := range r.newest {
+		newest = append(newest, v)
+	}
+	var out []fhir.Resource
+	for _, pr := range store.PrepareAll(newest) {
+		if pr.Err == nil && !r.ours[store.PatientIDOf(pr.PatientRef)] {
+			out = append(out, fhir.Resource{Type: pr.Type, ID: pr.ID, LastUpdated: pr.LastUpdated})
+		}
+	}
+	return out
+}
+
+// movedAway says whether got, read by id, is now filed under someone else's
+// Patient, or none.
+func (r *refiling) movedAway(got fhir.Resource) bool {
+	pr := fhir.Prepare(got)
+	return pr.Err == nil && !r.ours[store.PatientIDOf(pr.PatientRef)]
 }
 
 // newerVersion says whether a is a later version of a resource than b: last
@@ -1024,7 +1036,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		got, err := c.Read(ctx, typ, id)
 		var ue *UpstreamError
 		switch {
-		case err == nil && refile.movedAway(got, typ):
+		case err == nil && refile.movedAway(got):
 			update.Moved = append(update.Moved, got) // now another person's, or nobody's
 		case err == nil:
 			update.Resources = append(update.Resources, got) // there after all

@@ -136,38 +136,47 @@ func obsVersion(t *testing.T, vid, updated, patient, when string) fhir.Resource 
 }
 
 // What a type's history shows of a resource cached about Jane's Patient is
-// judged by its newest version: the latest, or at the same time the higher
-// versionId, in whatever order the history lists them; one that cannot be
-// read says nothing; one filed under another of her Patient ids is still
-// hers, and stored (all found by a review).
+// judged by its newest version, pages apart or not: the latest, or at the
+// same time the higher versionId, in whatever order the history lists them;
+// one that cannot be read says nothing; one filed under another of her
+// Patient ids is still hers (all found by reviews).
 func TestRefilingJudgesByTheNewestVersion(t *testing.T) {
 	for _, tc := range []struct {
-		name           string
-		history        []fhir.Resource
-		moved, refiled int
+		name  string
+		pages [][]fhir.Resource
+		moved int
 	}{
-		{"moved", []fhir.Resource{obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}, 1, 0},
-		{"moved and back", []fhir.Resource{
+		{"moved", [][]fhir.Resource{{obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}}, 1},
+		{"moved and back", [][]fhir.Resource{{
 			obsVersion(t, "3", "2026-11-26T10:02:00Z", "jane", "2026-11-01"),
-			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}, 0, 0},
-		{"the newest unreadable", []fhir.Resource{
+			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}}, 0},
+		{"moved and back, pages apart", [][]fhir.Resource{
+			{obsVersion(t, "3", "2026-11-26T10:02:00Z", "jane", "2026-11-01")},
+			{obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}}, 0},
+		{"through her second Patient to another's, pages apart", [][]fhir.Resource{
+			{obsVersion(t, "3", "2026-11-26T10:02:00Z", "other", "2026-11-01")},
+			{obsVersion(t, "2", "2026-11-26T10:01:00Z", "jane-2", "2026-11-01")}}, 1},
+		{"the newest unreadable", [][]fhir.Resource{{
 			obsVersion(t, "3", "2026-11-26T10:02:00Z", "jane", "yesterday"),
-			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}, 0, 0},
-		{"the same time, oldest first", []fhir.Resource{
+			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01")}}, 0},
+		{"the same time, oldest first", [][]fhir.Resource{{
 			obsVersion(t, "2", "2026-11-26T10:01:00Z", "other", "2026-11-01"),
-			obsVersion(t, "3", "2026-11-26T10:01:00Z", "jane", "2026-11-01")}, 0, 0},
-		{"to her second Patient id", []fhir.Resource{obsVersion(t, "2", "2026-11-26T10:01:00Z", "jane-2", "2026-11-01")}, 0, 1},
+			obsVersion(t, "3", "2026-11-26T10:01:00Z", "jane", "2026-11-01")}}, 0},
+		{"to her second Patient id", [][]fhir.Resource{{obsVersion(t, "2", "2026-11-26T10:01:00Z", "jane-2", "2026-11-01")}}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := &refiling{patientID: "jane", ours: map[string]bool{"jane": true, "jane-2": true}, cached: map[string]bool{"o1": true}}
-			moved, refiled := r.sort(tc.history, "Observation")
-			if len(moved) != tc.moved || len(refiled) != tc.refiled {
-				t.Errorf("moved %+v, refiled %d; want %d moved, %d refiled", moved, len(refiled), tc.moved, tc.refiled)
-			}
-			// Not cached about Jane: another's, whatever its history says.
-			r.cached = map[string]bool{}
-			if moved, refiled := r.sort(tc.history, "Observation"); len(moved)+len(refiled) != 0 {
-				t.Errorf("a resource not cached about Jane: moved %d, refiled %d; want none", len(moved), len(refiled))
+			for _, cached := range []bool{true, false} { // not cached about Jane: another's, whatever its history says
+				r := &refiling{ours: map[string]bool{"jane": true, "jane-2": true}, cached: map[string]bool{"o1": cached}, newest: map[string]fhir.Resource{}}
+				for _, page := range tc.pages {
+					r.note(page, "Observation")
+				}
+				want := tc.moved
+				if !cached {
+					want = 0
+				}
+				if moved := r.moved(); len(moved) != want {
+					t.Errorf("cached about Jane %v: moved %+v; want %d", cached, moved, want)
+				}
 			}
 		})
 	}

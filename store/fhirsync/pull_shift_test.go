@@ -582,52 +582,112 @@ func TestPullRemovesWhatMovedToAnotherPatient(t *testing.T) {
 	}
 }
 
-// Jane has two Patient records at the source (the same NHS number), both
-// linked to her. The source files an Observation under her second instead of
-// her first (a merge): it is still hers, and stays in her record, though the
-// sync searches only the first (found by a review).
-func TestPullKeepsWhatMovedToTheSamePersonsOtherPatient(t *testing.T) {
-	ctx := context.Background()
-	srv, janeID := serverWithJane(t)
+// janeTwiceAndOther is a server with Jane, a second Patient of hers (the
+// same NHS number) and another patient, Else; it returns their ids.
+func janeTwiceAndOther(t *testing.T) (srv *upstream.Server, janeID, secondID, otherID string) {
+	t.Helper()
+	srv, janeID = serverWithJane(t)
 	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],
 "name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
 	if status != http.StatusCreated {
-		t.Fatalf("add second patient: %d %s", status, body)
+		t.Fatalf("add Jane's second Patient: %d %s", status, body)
 	}
-	secondID, _ := idVersion(t, body)
-	ids := addObservations(t, srv, janeID, 2)
-	db, src, puller, person := janeFound(t, srv.URL)
-	puller.Reconcile = 0
+	secondID, _ = idVersion(t, body)
+	status, body = srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","name":[{"family":"Else"}]}`))
+	if status != http.StatusCreated {
+		t.Fatalf("add another patient: %d %s", status, body)
+	}
+	otherID, _ = idVersion(t, body)
+	return srv, janeID, secondID, otherID
+}
+
+// fileUnder has upstream file the observation under the patient.
+func fileUnder(t *testing.T, srv *upstream.Server, id, patient string) {
+	t.Helper()
+	var obs map[string]any
+	if err := json.Unmarshal(srv.Search(t, "Observation?_id="+id).Entry[0].Resource, &obs); err != nil {
+		t.Fatal(err)
+	}
+	obs["subject"] = map[string]any{"reference": "Patient/" + patient}
+	raw, _ := json.Marshal(obs)
+	if status, body := srv.Do(t, "PUT", "/Observation/"+id, raw); status != http.StatusOK {
+		t.Fatalf("file under Patient/%s: %d %s", patient, status, body)
+	}
+}
+
+// linkSecond stores Jane's second Patient, which links it to her.
+func linkSecond(t *testing.T, srv *upstream.Server, db *store.DB, src store.Source, personID int64, secondID string) {
+	t.Helper()
 	second, err := fhir.ParseResource(srv.Search(t, "Patient?_id="+secondID).Entry[0].Resource)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: person.ID, ResourceType: "Patient",
+	if _, err := db.ApplyPage(context.Background(), store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 		Origin: "test", Resources: []fhir.Resource{second}}); err != nil {
 		t.Fatal(err)
 	}
-	if at, _ := db.PatientAt(ctx, src.ID, person.ID); at != janeID {
-		t.Fatalf("PatientAt = %q, want %q", at, janeID)
+	if at, _ := db.PatientAt(context.Background(), src.ID, personID); at == secondID {
+		t.Fatalf("the sync searches by Jane's second Patient, want her first")
 	}
-	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(1100 * time.Millisecond)
-	var obs map[string]any
-	if err := json.Unmarshal(srv.Search(t, "Observation?_id="+ids[0]).Entry[0].Resource, &obs); err != nil {
-		t.Fatal(err)
-	}
-	obs["subject"] = map[string]any{"reference": "Patient/" + secondID}
-	raw, _ := json.Marshal(obs)
-	if status, body := srv.Do(t, "PUT", "/Observation/"+ids[0], raw); status != http.StatusOK {
-		t.Fatalf("re-file: %d %s", status, body)
-	}
-	for range 2 {
-		if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, ok := localCopy(t, db, person.ID)["Observation/"+ids[0]]; !ok {
-		t.Errorf("Observation/%s, re-filed under Jane's second Patient/%s (linked to her), is gone from her record", ids[0], secondID)
+}
+
+// A result filed under another of Jane's Patient ids, on its way elsewhere or
+// not, is judged where it ends (found by reviews): filed under her second (a
+// merge) it stays hers; moved through it to another patient, or deleted
+// after, with its versions on history pages apart, it leaves her record, and
+// a later move is still seen, by the history or the daily listing.
+func TestPullFollowsWhatMovesThroughTheSamePersonsOtherPatient(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		historySize int
+		reconcile   time.Duration
+		moves       func(t *testing.T, srv *upstream.Server, id, secondID, otherID string)
+		stays       bool
+	}{
+		{"to her second Patient", 0, 0, func(t *testing.T, srv *upstream.Server, id, secondID, _ string) { fileUnder(t, srv, id, secondID) }, true},
+		{"through her second Patient to another's, pages apart", 1, 0, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string) {
+			fileUnder(t, srv, id, secondID)
+			time.Sleep(20 * time.Millisecond)
+			fileUnder(t, srv, id, otherID)
+		}, false},
+		{"to her second Patient, then deleted, pages apart", 1, 0, func(t *testing.T, srv *upstream.Server, id, secondID, _ string) {
+			fileUnder(t, srv, id, secondID)
+			time.Sleep(20 * time.Millisecond)
+			if status, body := srv.Do(t, "DELETE", "/Observation/"+id, nil); status != 200 && status != 204 {
+				t.Fatalf("delete: %d %s", status, body)
+			}
+		}, false},
+		{"to her second Patient, and later to another's, with the listing", 0, time.Nanosecond, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string) {
+			fileUnder(t, srv, id, secondID)
+			time.Sleep(1100 * time.Millisecond)
+			fileUnder(t, srv, id, otherID)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv, janeID, secondID, otherID := janeTwiceAndOther(t)
+			ids := addObservations(t, srv, janeID, 2)
+			db, src, puller, person := janeFound(t, srv.URL)
+			puller.Reconcile, puller.HistorySize = 0, tc.historySize // the listing once a day: not at the next sync
+			linkSecond(t, srv, db, src, person.ID, secondID)
+			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(1100 * time.Millisecond)
+			tc.moves(t, srv, ids[0], secondID, otherID)
+			puller.Reconcile = tc.reconcile
+			for range 2 {
+				if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			local := localCopy(t, db, person.ID)
+			if _, ok := local["Observation/"+ids[0]]; ok != tc.stays {
+				t.Errorf("Observation/%s in Jane's record: %v; want %v", ids[0], ok, tc.stays)
+			}
+			if _, ok := local["Observation/"+ids[1]]; !ok {
+				t.Errorf("Observation/%s, never moved, has gone", ids[1])
+			}
+		})
 	}
 }
