@@ -619,9 +619,10 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 
 // sameBirthDate says whether the whole date of birth typed (2011-06-15) is
 // the one held, or, where a source gives it only to the month or the year
-// (2011-06, 2011), falls in it: a carer can only type a whole date, and an
-// invitation from a person whose date is partial could otherwise never be
-// accepted (found by a review).
+// (2011-06, 2011), falls in it: the forms take only a whole date, and an
+// enrolment code, or an invitation, for a person whose date a source made
+// partial could otherwise never be used (found by reviews). An enrolment
+// code is only made for a whole date (portal invite).
 func sameBirthDate(held, typed string) bool {
 	return held == typed || len(held) < len("2006-01-02") && held != "" && strings.HasPrefix(typed, held+"-")
 }

@@ -822,8 +822,9 @@ func TestAPartialBirthDateEndsParentalAccessSoonest(t *testing.T) {
 
 // An invitation from someone whose date of birth a source gives only to the
 // month or the year is accepted with any whole date in it, which is all a
-// carer can type, and refused with a date outside it (found by a review: it
-// could never be accepted, and locked after five tries).
+// carer can type, and refused with a date outside it, as is their own
+// enrolment code (found by reviews: it could never be accepted, and locked
+// after five tries, and enrolment disagreed).
 func TestAPartialBirthDateInvitationCanBeAccepted(t *testing.T) {
 	for _, tc := range []struct {
 		held, typed string
@@ -858,6 +859,17 @@ func TestAPartialBirthDateInvitationCanBeAccepted(t *testing.T) {
 			}
 			if _, _, err := db.CheckInvitation(ctx, code, tc.typed, sess); (err == nil) != tc.ok {
 				t.Errorf("held %q, typed %q: %v; want accepted %v", tc.held, tc.typed, err, tc.ok)
+			}
+			enrol, _, err := db.CreateEnrolmentCode(ctx, child.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := db.RedeemEnrolmentCode(ctx, other, enrol, tc.typed); (err == nil) != tc.ok {
+				t.Errorf("enrolment: held %q, typed %q: %v; want accepted %v", tc.held, tc.typed, err, tc.ok)
 			}
 		})
 	}

@@ -118,7 +118,7 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 		if err != nil {
 			return err
 		}
-		if person.BirthDate != birthDate {
+		if !sameBirthDate(person.BirthDate, birthDate) { // as an invitation from them is checked
 			attempts++
 			lockedAt := sql.NullString{}
 			failed = Errorf(EINVALID, "The date of birth does not match our records. You have %d more tries.", MaxEnrolmentAttempts-attempts)

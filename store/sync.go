@@ -344,11 +344,12 @@ type PageUpdate struct {
 	Prepared     []fhir.Prepared // Resources already read for storing (PrepareAll), when the caller has them
 	Deleted      []fhir.Resource // only Type, ID and LastUpdated (when it was deleted, "" for now) are used
 	// Moved are resources upstream now files under another patient than
-	// MovedFrom (Type, ID and LastUpdated, of that version, are used): each
-	// is removed where the cache holds it about MovedFrom, as a deletion is,
-	// unless the version cached is newer.
+	// those of MovedFrom, the person's Patient ids at the source (Type, ID
+	// and LastUpdated, of that version, are used): each is removed where the
+	// cache holds it about one of them, as a deletion is, unless the version
+	// cached is newer.
 	Moved      []fhir.Resource
-	MovedFrom  string
+	MovedFrom  []string
 	Rejected   []Rejected
 	Checkpoint *Checkpoint // stored with the page; nil for none
 	// DeletionsChecked, when set, is when a read of the type's history that
@@ -415,7 +416,7 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		if err != nil {
 			return err
 		}
-		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted, ""); err != nil {
+		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted, nil); err != nil {
 			return err
 		}
 		if len(u.Moved) > 0 {
@@ -505,9 +506,9 @@ func (db *DB) CachedIDs(ctx context.Context, sourceID int64, patientID, resource
 // record items, and works out again the facts those items reported: which
 // report stands for each, and the words search finds the entry by, which
 // included theirs. A deletion older than the version stored is left alone
-// (storedSince). With aboutPatient set, only those cached about that patient
-// are removed (PageUpdate.Moved). It returns how many resources there were.
-func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource, aboutPatient string) (int, error) {
+// (storedSince). Given patients (PageUpdate.Moved), only those cached about
+// one of them are removed. It returns how many resources there were.
+func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource, patients []string) (int, error) {
 	if len(refs) == 0 {
 		return 0, nil
 	}
@@ -519,10 +520,11 @@ func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhi
 	touched := touchedFacts{}
 	deleted := 0
 	for _, r := range refs {
-		if aboutPatient != "" {
+		if patients != nil {
+			ids, _ := json.Marshal(patients)
 			var about bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ? AND type = ? AND id = ? AND patient_id = ?)`,
-				sourceID, r.Type, r.ID, aboutPatient).Scan(&about); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ? AND type = ? AND id = ?
+AND patient_id IN (SELECT value FROM json_each(?)))`, sourceID, r.Type, r.ID, string(ids)).Scan(&about); err != nil {
 				return 0, fmt.Errorf("remove %s/%s: %w", r.Type, r.ID, err)
 			}
 			if !about {

@@ -294,9 +294,11 @@ func ItemName(it store.RecordItem) string {
 var semanticTag = regexp.MustCompile(`\s+\((disorder|finding|procedure|situation|record artifact|record artefact|regime/therapy|observable entity|substance|event|qualifier value|body structure|morphologic abnormality|physical object|product|medicinal product|medicinal product form|clinical drug|assessment scale|environment|occupation|person|specimen|disposition|social concept|staging scale|organism|cell|cell structure|life style|ethnic group)\)$`)
 
 // plainName is a name as a source recorded it, without a SNOMED CT kind of
-// concept at its end, and in sentence case when it is all capitals ("PULSE"
-// is "Pulse"). In capitals, a short word that is not a common one ("MMR",
-// "HIV", "B"), or one with a digit ("COVID-19"), is an abbreviation: kept.
+// concept at its end, and in sentence case when it is all capitals with a
+// word of four letters or more that is no abbreviation ("PULSE" is "Pulse",
+// "RASH ON FACE" is "Rash on face"). A known abbreviation ("MMR", "ECG"), a
+// word with a digit ("COVID-19") or a single letter ("HEPATITIS B") stays in
+// capitals; a name of short words only ("HEP A", "FLU JAB") is left as it is.
 func plainName(name string) string {
 	name = semanticTag.ReplaceAllString(strings.TrimSpace(name), "")
 	if strings.ToUpper(name) != name || strings.ToLower(name) == name {
@@ -304,35 +306,42 @@ func plainName(name string) string {
 	}
 	words := strings.Fields(name)
 	shouting := false
+	lower := make([]bool, len(words))
 	for i, w := range words {
-		letters := strings.TrimFunc(w, func(r rune) bool { return !unicode.IsLetter(r) })
-		switch {
-		case strings.IndexFunc(w, unicode.IsDigit) >= 0:
-		case utf8.RuneCountInString(letters) >= 5 || commonWords[strings.ToLower(letters)]:
-			words[i] = strings.ToLower(w)
-			shouting = true
+		letters := strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) {
+				return r
+			}
+			return -1
+		}, w)
+		n := utf8.RuneCountInString(letters)
+		if strings.IndexFunc(w, unicode.IsDigit) >= 0 || n <= 1 || abbreviations[letters] {
+			continue
 		}
+		lower[i] = true
+		shouting = shouting || n >= 4
 	}
 	if !shouting {
-		return name // "HIV", "MMR", "BMI": an abbreviation, not capitals
+		return name
+	}
+	for i, w := range words {
+		if lower[i] {
+			words[i] = strings.ToLower(w)
+		}
 	}
 	out := strings.Join(words, " ")
 	r, size := utf8.DecodeRuneInString(out)
 	return string(unicode.ToUpper(r)) + out[size:]
 }
 
-// commonWords are short words a name in capitals may hold that are not
-// abbreviations.
-var commonWords = map[string]bool{
-	"a": true, "an": true, "and": true, "as": true, "at": true, "by": true, "for": true, "from": true, "in": true, "into": true,
-	"is": true, "no": true, "not": true, "of": true, "on": true, "or": true, "per": true, "the": true, "to": true, "use": true,
-	"used": true, "with": true, "due": true, "left": true, "type": true, "dose": true, "test": true, "oral": true, "high": true,
-	"low": true, "pain": true, "rate": true, "risk": true, "day": true, "days": true, "week": true, "care": true, "body": true,
-	"bone": true, "skin": true, "eye": true, "eyes": true, "ear": true, "head": true, "neck": true, "back": true, "hand": true,
-	"foot": true, "leg": true, "arm": true, "knee": true, "hip": true, "lung": true, "no.": true, "free": true, "mass": true,
-	"time": true, "fast": true, "acid": true, "iron": true, "zinc": true, "cell": true, "red": true, "white": true,
-	"pen": true, "gel": true, "tab": true, "cap": true, "drop": true, "film": true, "bag": true, "vial": true, "kit": true,
-	"pack": true, "unit": true, "hour": true, "puff": true, "dry": true, "rash": true, "flu": true,
+// abbreviations are those a name in capitals may hold, which stay in capitals.
+var abbreviations = map[string]bool{
+	"ECG": true, "EKG": true, "EEG": true, "HIV": true, "MMR": true, "BMI": true, "LDL": true, "HDL": true, "NHS": true, "GP": true,
+	"BP": true, "HPV": true, "TB": true, "MRI": true, "CT": true, "DNA": true, "RNA": true, "ENT": true, "ICU": true, "AE": true,
+	"COPD": true, "IBS": true, "UTI": true, "CRP": true, "ESR": true, "INR": true, "TSH": true, "PSA": true, "FBC": true, "BCG": true,
+	"DTP": true, "DTAP": true, "IPV": true, "HIB": true, "PCV": true, "RSV": true, "ADHD": true, "MRSA": true, "STI": true, "IUD": true,
+	"COVID": true, "CVD": true, "CKD": true, "AF": true, "MI": true, "IV": true, "IM": true, "HRT": true, "PPI": true, "NSAID": true,
+	"SARS": true, "HEP": true, "DVT": true, "PE": true, "ACE": true, "HBV": true, "HCV": true, "EGFR": true, "ALT": true, "AST": true,
 }
 
 // strengthUnit is a unit of a medicine's strength in capitals, as RxNorm

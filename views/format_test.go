@@ -112,7 +112,10 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"milliequivalents", store.RecordItem{Section: fhir.SectionMedicines, Display: "Potassium Chloride 20 MEQ Extended Release Oral Tablet"}, "Potassium Chloride 20 mEq Extended Release Oral Tablet", "Not recorded"},
 		{"a medicine in capitals", store.RecordItem{Section: fhir.SectionMedicines, Display: "INSULIN GLARGINE 100 UNT/ML PEN INJECTOR"}, "Insulin glargine 100 units/ml pen injector", "Not recorded"},
 		{"an inhaler in capitals", store.RecordItem{Section: fhir.SectionMedicines, Display: "FLUTICASONE 50 MCG/ACTUAT NASAL SPRAY"}, "Fluticasone 50 micrograms/puff nasal spray", "Not recorded"},
-		{"short words in capitals", store.RecordItem{Display: "RASH ON ARM"}, "Rash on arm", "Not recorded"},
+		{"short words in capitals", store.RecordItem{Display: "RASH ON FACE"}, "Rash on face", "Not recorded"},
+		{"an abbreviation and short words in capitals", store.RecordItem{Display: "ECG AT REST"}, "ECG at rest", "Not recorded"},
+		{"only short words in capitals", store.RecordItem{Display: "HEP A"}, "HEP A", "Not recorded"},
+		{"a single letter in capitals", store.RecordItem{Display: "HEPATITIS A VACCINE"}, "Hepatitis A vaccine", "Not recorded"},
 		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Albuterol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
 	}
 	for _, tt := range tests {

@@ -576,15 +576,14 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		if refile != nil {
 			refile.note(page.Resources, typ)
 		}
-		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted,
-			MovedFrom: patientID}
+		update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + "/_history", Deleted: page.Deleted}
 		if page.Next == "" {
 			// Judged once the whole history is read: a resource's versions may
 			// be pages apart. A read that fails part way removes none of them,
 			// and the next sync reads it again.
 			update.DeletionsChecked = began
 			if refile != nil {
-				update.Moved = refile.moved()
+				update.Moved, update.MovedFrom = refile.moved(), refile.patients
 			}
 		}
 		if len(update.Deleted) > 0 || len(update.Moved) > 0 || update.DeletionsChecked != "" {
@@ -604,40 +603,47 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 }
 
 // refiling finds, for one person's sync at a source, the resources of a
-// type cached about the Patient searched (patientID) that upstream now files
+// type cached about any of their Patient ids there that upstream now files
 // under someone else's Patient, or none: a result filed against the wrong
 // person, corrected. The searches, by patient, no longer find it, so it
 // would stay in the record until the daily listing. Each is judged by its
 // newest version among all it is shown (the type's history, page after
 // page, or a read by id).
 type refiling struct {
-	ours   map[string]bool          // the person's Patient ids at the source: one filed under another (a merge) is still theirs
-	cached map[string]bool          // the type's resources cached about patientID, by id
-	newest map[string]fhir.Resource // of those, the newest version shown so far
+	patients []string                 // the person's Patient ids at the source: one filed under another (a merge) is still theirs
+	ours     map[string]bool          // the same, to look up
+	cached   map[string]bool          // the type's resources cached about any of them, by id
+	newest   map[string]fhir.Resource // of those, the newest version shown so far
 }
 
 // newRefiling reads what refiling needs from the cache.
 func (p *Puller) newRefiling(ctx context.Context, src store.Source, personID int64, patientID, typ string) (*refiling, error) {
-	r := &refiling{ours: map[string]bool{patientID: true}, cached: map[string]bool{}, newest: map[string]fhir.Resource{}}
+	r := &refiling{ours: map[string]bool{}, cached: map[string]bool{}, newest: map[string]fhir.Resource{}}
 	ids, err := p.DB.PatientIDsAt(ctx, src.ID, personID)
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range ids {
+	for _, id := range append([]string{patientID}, ids...) {
+		if r.ours[id] {
+			continue
+		}
 		r.ours[id] = true
-	}
-	cached, err := p.DB.CachedIDs(ctx, src.ID, patientID, typ)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range cached {
-		r.cached[id] = true
+		r.patients = append(r.patients, id)
+		// Cached about a second Patient id too (stored there by the listing):
+		// a move on from there is seen as well.
+		cached, err := p.DB.CachedIDs(ctx, src.ID, id, typ)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cached {
+			r.cached[c] = true
+		}
 	}
 	return r, nil
 }
 
 // note keeps the newest version shown of each resource of the type in res
-// that is cached about the Patient searched. At the same time and with
+// that is cached about the person. At the same time and with
 // versionIds that do not say which is later, the one shown first is kept, as
 // a history lists the newest first.
 func (r *refiling) note(res []fhir.Resource, typ string) {
@@ -653,7 +659,7 @@ func (r *refiling) note(res []fhir.Resource, typ string) {
 
 // moved are the resources noted whose newest version is filed under someone
 // else's Patient, or none (Type, ID and LastUpdated, for PageUpdate.Moved,
-// which removes only the copy cached about this Patient, and only when it is
+// which removes only a copy cached about the person, and only when it is
 // not newer). A newest version that cannot be read says nothing.
 func (r *refiling) moved() []fhir.Resource {
 	var newest []fhir.Resource
@@ -1026,7 +1032,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		return err
 	}
 	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems,
-		DeletionsChecked: began, MovedFrom: patientID}
+		DeletionsChecked: began, MovedFrom: refile.patients}
 	for _, id := range cached {
 		if listed[id] {
 			delete(listed, id)

@@ -641,24 +641,32 @@ func TestPullFollowsWhatMovesThroughTheSamePersonsOtherPatient(t *testing.T) {
 		name        string
 		historySize int
 		reconcile   time.Duration
-		moves       func(t *testing.T, srv *upstream.Server, id, secondID, otherID string)
+		moves       func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration))
 		stays       bool
 	}{
-		{"to her second Patient", 0, 0, func(t *testing.T, srv *upstream.Server, id, secondID, _ string) { fileUnder(t, srv, id, secondID) }, true},
-		{"through her second Patient to another's, pages apart", 1, 0, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string) {
+		{"to her second Patient", 0, 0, func(t *testing.T, srv *upstream.Server, id, secondID, _ string, _ func(time.Duration)) {
+			fileUnder(t, srv, id, secondID)
+		}, true},
+		{"through her second Patient to another's, pages apart", 1, 0, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration)) {
 			fileUnder(t, srv, id, secondID)
 			time.Sleep(20 * time.Millisecond)
 			fileUnder(t, srv, id, otherID)
 		}, false},
-		{"to her second Patient, then deleted, pages apart", 1, 0, func(t *testing.T, srv *upstream.Server, id, secondID, _ string) {
+		{"to her second Patient, then deleted, pages apart", 1, 0, func(t *testing.T, srv *upstream.Server, id, secondID, _ string, _ func(time.Duration)) {
 			fileUnder(t, srv, id, secondID)
 			time.Sleep(20 * time.Millisecond)
 			if status, body := srv.Do(t, "DELETE", "/Observation/"+id, nil); status != 200 && status != 204 {
 				t.Fatalf("delete: %d %s", status, body)
 			}
 		}, false},
-		{"to her second Patient, and later to another's, with the listing", 0, time.Nanosecond, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string) {
+		{"to her second Patient, and later to another's, with the listing", 0, time.Nanosecond, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration)) {
 			fileUnder(t, srv, id, secondID)
+			time.Sleep(1100 * time.Millisecond)
+			fileUnder(t, srv, id, otherID)
+		}, false},
+		{"to her second Patient, stored there by the listing, and later to another's", 0, 0, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration)) {
+			fileUnder(t, srv, id, secondID)
+			sync(time.Nanosecond) // the listing reads it, and stores it about her second Patient
 			time.Sleep(1100 * time.Millisecond)
 			fileUnder(t, srv, id, otherID)
 		}, false},
@@ -674,12 +682,15 @@ func TestPullFollowsWhatMovesThroughTheSamePersonsOtherPatient(t *testing.T) {
 				t.Fatal(err)
 			}
 			time.Sleep(1100 * time.Millisecond)
-			tc.moves(t, srv, ids[0], secondID, otherID)
-			puller.Reconcile = tc.reconcile
-			for range 2 {
+			sync := func(reconcile time.Duration) {
+				puller.Reconcile = reconcile
 				if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
 					t.Fatal(err)
 				}
+			}
+			tc.moves(t, srv, ids[0], secondID, otherID, sync)
+			for range 2 {
+				sync(tc.reconcile)
 			}
 			local := localCopy(t, db, person.ID)
 			if _, ok := local["Observation/"+ids[0]]; ok != tc.stays {
