@@ -296,9 +296,11 @@ var semanticTag = regexp.MustCompile(`\s+\((disorder|finding|procedure|situation
 // plainName is a name as a source recorded it, without a SNOMED CT kind of
 // concept at its end, and in sentence case when it is all capitals with a
 // word of four letters or more that is no abbreviation ("PULSE" is "Pulse",
-// "RASH ON FACE" is "Rash on face"). A known abbreviation ("MMR", "ECG"), a
-// word with a digit ("COVID-19") or a single letter ("HEPATITIS B") stays in
-// capitals; a name of short words only ("HEP A", "FLU JAB") is left as it is.
+// "RASH ON FACE" is "Rash on face"). An abbreviation stays in capitals: one
+// known ("COPD"), a word of four letters or more without a vowel ("VDRL"), a
+// shorter one that is not a common word ("PCP", "TB"), one with a digit
+// ("COVID-19") or a single letter ("HEPATITIS B"); a name of short words
+// only ("HEP A", "FLU JAB") is left as it is.
 func plainName(name string) string {
 	name = semanticTag.ReplaceAllString(strings.TrimSpace(name), "")
 	if strings.ToUpper(name) != name || strings.ToLower(name) == name {
@@ -315,11 +317,13 @@ func plainName(name string) string {
 			return -1
 		}, w)
 		n := utf8.RuneCountInString(letters)
-		if strings.IndexFunc(w, unicode.IsDigit) >= 0 || n <= 1 || abbreviations[letters] {
-			continue
+		switch {
+		case strings.IndexFunc(w, unicode.IsDigit) >= 0, n <= 1, abbreviations[letters]:
+		case n < 4:
+			lower[i] = commonWords[strings.ToLower(letters)]
+		case strings.ContainsAny(letters, "AEIOUY"):
+			lower[i], shouting = true, true
 		}
-		lower[i] = true
-		shouting = shouting || n >= 4
 	}
 	if !shouting {
 		return name
@@ -334,14 +338,21 @@ func plainName(name string) string {
 	return string(unicode.ToUpper(r)) + out[size:]
 }
 
-// abbreviations are those a name in capitals may hold, which stay in capitals.
+// abbreviations are those of four letters or more, with a vowel, a name in
+// capitals may hold, which stay in capitals.
 var abbreviations = map[string]bool{
-	"ECG": true, "EKG": true, "EEG": true, "HIV": true, "MMR": true, "BMI": true, "LDL": true, "HDL": true, "NHS": true, "GP": true,
-	"BP": true, "HPV": true, "TB": true, "MRI": true, "CT": true, "DNA": true, "RNA": true, "ENT": true, "ICU": true, "AE": true,
-	"COPD": true, "IBS": true, "UTI": true, "CRP": true, "ESR": true, "INR": true, "TSH": true, "PSA": true, "FBC": true, "BCG": true,
-	"DTP": true, "DTAP": true, "IPV": true, "HIB": true, "PCV": true, "RSV": true, "ADHD": true, "MRSA": true, "STI": true, "IUD": true,
-	"COVID": true, "CVD": true, "CKD": true, "AF": true, "MI": true, "IV": true, "IM": true, "HRT": true, "PPI": true, "NSAID": true,
-	"SARS": true, "HEP": true, "DVT": true, "PE": true, "ACE": true, "HBV": true, "HCV": true, "EGFR": true, "ALT": true, "AST": true,
+	"COPD": true, "ADHD": true, "MRSA": true, "COVID": true, "NSAID": true, "SARS": true, "DTAP": true, "EGFR": true, "AIDS": true,
+	"MERS": true, "SIDS": true, "ARDS": true, "OCPD": true,
+}
+
+// commonWords are words of three letters or fewer a name in capitals may
+// hold that are not abbreviations.
+var commonWords = map[string]bool{
+	"a": true, "an": true, "and": true, "as": true, "at": true, "by": true, "for": true, "in": true, "is": true, "no": true,
+	"not": true, "of": true, "on": true, "or": true, "per": true, "the": true, "to": true, "use": true, "due": true, "low": true,
+	"day": true, "eye": true, "ear": true, "leg": true, "arm": true, "hip": true, "red": true, "pen": true, "gel": true, "tab": true,
+	"cap": true, "bag": true, "kit": true, "dry": true, "flu": true, "jab": true, "new": true, "old": true, "dog": true, "cat": true,
+	"bee": true, "via": true,
 }
 
 // strengthUnit is a unit of a medicine's strength in capitals, as RxNorm

@@ -115,6 +115,9 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"short words in capitals", store.RecordItem{Display: "RASH ON FACE"}, "Rash on face", "Not recorded"},
 		{"an abbreviation and short words in capitals", store.RecordItem{Display: "ECG AT REST"}, "ECG at rest", "Not recorded"},
 		{"only short words in capitals", store.RecordItem{Display: "HEP A"}, "HEP A", "Not recorded"},
+		{"a short abbreviation in capitals", store.RecordItem{Display: "PCP PROPHYLAXIS PLAN"}, "PCP prophylaxis plan", "Not recorded"},
+		{"an abbreviation among words in capitals", store.RecordItem{Display: "PATIENT REPORTED CURRENT TB TREATMENT"}, "Patient reported current TB treatment", "Not recorded"},
+		{"an abbreviation without a vowel", store.RecordItem{Display: "VDRL"}, "VDRL", "Not recorded"},
 		{"a single letter in capitals", store.RecordItem{Display: "HEPATITIS A VACCINE"}, "Hepatitis A vaccine", "Not recorded"},
 		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Albuterol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
 	}

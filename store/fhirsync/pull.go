@@ -1033,11 +1033,27 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	}
 	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems,
 		DeletionsChecked: began, MovedFrom: refile.patients}
+	var unlisted []string
+	first := map[string]bool{}
 	for _, id := range cached {
+		first[id] = true
 		if listed[id] {
 			delete(listed, id)
 			continue
 		}
+		unlisted = append(unlisted, id)
+	}
+	// What is cached about another of the person's Patient ids (a merge,
+	// stored there by a listing before) no listing by this one names: it is
+	// read again too, so a move on or a deletion is seen without a history.
+	var others []string
+	for id := range refile.cached {
+		if !first[id] && !listed[id] {
+			others = append(others, id)
+		}
+	}
+	slices.Sort(others)
+	for _, id := range append(unlisted, others...) {
 		p.stillRunning(ctx, src, personID, &answers)
 		got, err := c.Read(ctx, typ, id)
 		var ue *UpstreamError

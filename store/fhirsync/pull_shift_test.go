@@ -639,7 +639,7 @@ func linkSecond(t *testing.T, srv *upstream.Server, db *store.DB, src store.Sour
 func TestPullFollowsWhatMovesThroughTheSamePersonsOtherPatient(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
-		historySize int
+		historySize int // 0: the default; -1: a server without type history
 		reconcile   time.Duration
 		moves       func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration))
 		stays       bool
@@ -670,13 +670,37 @@ func TestPullFollowsWhatMovesThroughTheSamePersonsOtherPatient(t *testing.T) {
 			time.Sleep(1100 * time.Millisecond)
 			fileUnder(t, srv, id, otherID)
 		}, false},
+		{"the same, without history", -1, time.Nanosecond, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration)) {
+			fileUnder(t, srv, id, secondID)
+			sync(time.Nanosecond)
+			time.Sleep(1100 * time.Millisecond)
+			fileUnder(t, srv, id, otherID)
+		}, false},
+		{"to her second Patient, stored there by the listing, and later deleted, without history", -1, time.Nanosecond, func(t *testing.T, srv *upstream.Server, id, secondID, otherID string, sync func(time.Duration)) {
+			fileUnder(t, srv, id, secondID)
+			sync(time.Nanosecond)
+			time.Sleep(1100 * time.Millisecond)
+			if status, body := srv.Do(t, "DELETE", "/Observation/"+id, nil); status != 200 && status != 204 {
+				t.Fatalf("delete: %d %s", status, body)
+			}
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			srv, janeID, secondID, otherID := janeTwiceAndOther(t)
 			ids := addObservations(t, srv, janeID, 2)
 			db, src, puller, person := janeFound(t, srv.URL)
-			puller.Reconcile, puller.HistorySize = 0, tc.historySize // the listing once a day: not at the next sync
+			puller.Reconcile, puller.HistorySize = 0, max(tc.historySize, 0) // the listing once a day: not at the next sync
+			if tc.historySize < 0 {
+				opts := fastClient
+				opts.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+					if strings.HasSuffix(r.URL.Path, "/_history") {
+						return &http.Response{StatusCode: http.StatusNotFound, Header: http.Header{"Content-Type": {"application/fhir+json"}}, Body: http.NoBody, Request: r}, nil
+					}
+					return http.DefaultTransport.RoundTrip(r)
+				})}
+				puller.Client = fhirsync.NewClients(func(string) string { return "" }, opts).Get
+			}
 			linkSecond(t, srv, db, src, person.ID, secondID)
 			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
 				t.Fatal(err)
