@@ -484,19 +484,27 @@ func (db *DB) atSource(ctx context.Context, name string, prepared []fhir.Prepare
 // a source about one of its Patients, for a reconciliation to compare with
 // what upstream lists.
 func (db *DB) CachedIDs(ctx context.Context, sourceID int64, patientID, resourceType string) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT id FROM resources WHERE source_id = ? AND patient_id = ? AND type = ? ORDER BY id`,
-		sourceID, patientID, resourceType)
+	ids, err := db.texts(ctx, `SELECT id FROM resources WHERE source_id = ? AND patient_id = ? AND type = ? ORDER BY id`, sourceID, patientID, resourceType)
 	if err != nil {
 		return nil, fmt.Errorf("cached ids: %w", err)
+	}
+	return ids, nil
+}
+
+// texts is the one column of text query returns, row by row.
+func (db *DB) texts(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var out []string
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var s string
+		if err := rows.Scan(&s); err != nil {
 			return nil, err
 		}
-		out = append(out, id)
+		out = append(out, s)
 	}
 	return out, rows.Err()
 }
@@ -595,20 +603,11 @@ func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, 
 // PatientIDsAt returns every Patient id at the source linked to the person
 // (more than one when the source holds them twice, say before a merge).
 func (db *DB) PatientIDsAt(ctx context.Context, sourceID, personID int64) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY rowid`, sourceID, personID)
+	ids, err := db.texts(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY rowid`, sourceID, personID)
 	if err != nil {
 		return nil, fmt.Errorf("patient ids: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return ids, nil
 }
 
 // PersonIdentifiers returns the identifiers that link the person across sources.
