@@ -577,7 +577,8 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		var id int64
 		var attempts int
 		keyed, plain := db.codeHashes(code)
-		err := tx.QueryRowContext(ctx, `SELECT id, failed_attempts FROM carer_grants WHERE code_hash IN (?, ?)`, keyed, plain).Scan(&id, &attempts)
+		var locked bool
+		err := tx.QueryRowContext(ctx, `SELECT id, failed_attempts, locked_at IS NOT NULL FROM carer_grants WHERE code_hash IN (?, ?)`, keyed, plain).Scan(&id, &attempts, &locked)
 		if errors.Is(err, sql.ErrNoRows) {
 			failed = Errorf(EINVALID, "We do not recognise that invitation code. Check it and try again.")
 			return nil
@@ -588,19 +589,27 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		if g, err = db.grantTx(ctx, tx, id); err != nil {
 			return err
 		}
-		if failed = invitationUnusable(g); failed != nil {
+		if locked { // whatever else became of it: no more dates of birth are tried
+			failed = Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask the person who invited you for a new one.")
 			return nil
 		}
+		// The date of birth is checked before anything is said of the
+		// invitation: someone who has found a code, and not the date, learns
+		// nothing of it, not even that it was accepted or cancelled (found by
+		// reviews).
 		if !sameBirthDate(g.Person.BirthDate, birthDate) {
 			attempts++
-			locked := sql.NullString{}
+			lockedAt := sql.NullString{}
 			failed = Errorf(EINVALID, "The date of birth does not match the date of birth of the person who invited you. You have %d more tries.", MaxInvitationAttempts-attempts)
 			if attempts >= MaxInvitationAttempts {
-				locked = sql.NullString{String: db.stamp(), Valid: true}
+				lockedAt = sql.NullString{String: db.stamp(), Valid: true}
 				failed = Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask the person who invited you for a new one.")
 			}
-			_, err := tx.ExecContext(ctx, `UPDATE carer_grants SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, locked, id)
+			_, err := tx.ExecContext(ctx, `UPDATE carer_grants SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, lockedAt, id)
 			return err
+		}
+		if failed = invitationUnusable(g); failed != nil {
+			return nil
 		}
 		if _, err = tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE id = ?`, hashToken(sessionID), id); err != nil {
 			return err

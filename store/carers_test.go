@@ -874,3 +874,88 @@ func TestAPartialBirthDateInvitationCanBeAccepted(t *testing.T) {
 		})
 	}
 }
+
+// An enrolment code or invitation says nothing of itself (used, expired,
+// cancelled) until the date of birth is right: someone who has found a code,
+// and not the date, learns only that the date is wrong, and each wrong date
+// counts towards the lock. A locked code says so whatever the date (found by
+// reviews: the status was told first).
+func TestACodeSaysNothingOfItselfBeforeTheDateOfBirth(t *testing.T) {
+	ctx := context.Background()
+	const right, wrong = "2011-11-26", "1990-01-01"
+	for _, tc := range []struct {
+		name string
+		// use makes a code in the state named, returning a check of it with a date of birth
+		use  func(t *testing.T, s carerSetup) func(birthDate string) error
+		said string // what the right date of birth is told
+	}{
+		{"an enrolment code used", func(t *testing.T, s carerSetup) func(string) error {
+			code, _, err := s.db.CreateEnrolmentCode(ctx, s.patient.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			redeem := func(birthDate string) error {
+				sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = s.db.RedeemEnrolmentCode(ctx, sess, code, birthDate)
+				return err
+			}
+			if err := redeem(right); err != nil {
+				t.Fatal(err)
+			}
+			return redeem
+		}, "already been used"},
+		{"an enrolment code expired", func(t *testing.T, s carerSetup) func(string) error {
+			code, _, err := s.db.CreateEnrolmentCode(ctx, s.patient.ID, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.clock.t = s.clock.t.Add(2 * time.Hour)
+			return func(birthDate string) error {
+				sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = s.db.RedeemEnrolmentCode(ctx, sess, code, birthDate)
+				return err
+			}
+		}, "expired"},
+		{"an invitation cancelled", func(t *testing.T, s carerSetup) func(string) error {
+			g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}},
+				store.GrantLogged(s.own.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.db.RevokeGrant(ctx, s.patient.ID, g.ID, s.own.ID, store.GrantLogged(s.own.ID)); err != nil {
+				t.Fatal(err)
+			}
+			return func(birthDate string) error {
+				sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, _, err = s.db.CheckInvitation(ctx, code, birthDate, sess)
+				return err
+			}
+		}, "cancelled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newCarerSetup(t, right)
+			check := tc.use(t, s)
+			if err := check(wrong); store.ErrorCode(err) != store.EINVALID || !strings.Contains(store.ErrorMessage(err), "date of birth does not match") {
+				t.Errorf("a wrong date of birth is told %v; want only that the date does not match", err)
+			}
+			if err := check(right); err == nil || !strings.Contains(store.ErrorMessage(err), tc.said) {
+				t.Errorf("the right date of birth is told %v; want %q", err, tc.said)
+			}
+			for range 5 {
+				check(wrong)
+			}
+			if err := check(right); store.ErrorCode(err) != store.ELOCKED {
+				t.Errorf("after five wrong dates, the right one is told %v; want locked", err)
+			}
+		})
+	}
+}

@@ -103,21 +103,17 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 		if err != nil {
 			return err
 		}
-		switch {
-		case locked.Valid:
+		if locked.Valid {
 			failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask your GP practice for a new one.")
-			return nil
-		case used.Valid:
-			failed = Errorf(EEXPIRED, "This enrolment code has already been used. Sign in with your passkey, or ask your GP practice for a new code.")
-			return nil
-		case !db.now().Before(parseTime(expires)):
-			failed = Errorf(EEXPIRED, "This enrolment code has expired. Ask your GP practice for a new one.")
 			return nil
 		}
 		person, err = scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, personID))
 		if err != nil {
 			return err
 		}
+		// The date of birth is checked before anything is said of the code:
+		// someone who has found a code, and not the date, learns nothing of
+		// it, not even that it was used (found by reviews).
 		if !sameBirthDate(person.BirthDate, birthDate) { // as an invitation from them is checked
 			attempts++
 			lockedAt := sql.NullString{}
@@ -128,6 +124,14 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE enrolment_codes SET failed_attempts = ?, locked_at = ? WHERE id = ?`, attempts, lockedAt, id)
 			return err
+		}
+		switch {
+		case used.Valid:
+			failed = Errorf(EEXPIRED, "This enrolment code has already been used. Sign in with your passkey, or ask your GP practice for a new code.")
+			return nil
+		case !db.now().Before(parseTime(expires)):
+			failed = Errorf(EEXPIRED, "This enrolment code has expired. Ask your GP practice for a new one.")
+			return nil
 		}
 		if _, err = tx.ExecContext(ctx, `UPDATE enrolment_codes SET used_at = ? WHERE id = ?`, db.stamp(), id); err != nil {
 			return err
