@@ -153,7 +153,9 @@ func (db *DB) scanGrant(row rowScanner) (Grant, error) {
 		g.Status = GrantRevoked
 	case !g.GivenUpAt.IsZero():
 		g.Status = GrantGivenUp
-	case g.AcceptedAt.IsZero() && locked != "":
+	case g.AcceptedAt.IsZero() && locked != "" && parseTime(locked).Before(g.CodeExpiresAt):
+		// Locked while it could still be accepted: wrong dates tried after it
+		// ran out (CheckInvitation counts them all) leave it "ran out".
 		g.Status = GrantLocked
 	case g.AcceptedAt.IsZero() && !now.Before(g.CodeExpiresAt):
 		g.Status = GrantExpired
@@ -600,7 +602,7 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		if !sameBirthDate(g.Person.BirthDate, birthDate) {
 			attempts++
 			lockedAt := sql.NullString{}
-			failed = Errorf(EINVALID, "The date of birth does not match the date of birth of the person who invited you. You have %d more tries.", MaxInvitationAttempts-attempts)
+			failed = Errorf(EINVALID, "The date of birth does not match the date of birth of the person who invited you. You have %s.", moreTries(MaxInvitationAttempts-attempts))
 			if attempts >= MaxInvitationAttempts {
 				lockedAt = sql.NullString{String: db.stamp(), Valid: true}
 				failed = Errorf(ELOCKED, "This invitation has been locked after too many tries. Ask the person who invited you for a new one.")
@@ -624,6 +626,14 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		return Grant{}, "", failed
 	}
 	return g, newID, nil
+}
+
+// moreTries says how many tries are left: "1 more try", "3 more tries".
+func moreTries(n int) string {
+	if n == 1 {
+		return "1 more try"
+	}
+	return fmt.Sprintf("%d more tries", n)
 }
 
 // sameBirthDate says whether the whole date of birth typed (2011-06-15) is

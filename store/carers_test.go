@@ -959,3 +959,45 @@ func TestACodeSaysNothingOfItselfBeforeTheDateOfBirth(t *testing.T) {
 		})
 	}
 }
+
+// Wrong dates tried at an invitation after it ran out lock it against more
+// tries, but the person still sees it ran out, since when, not that it was
+// stopped for wrong tries; a try left is "1 more try" (found by a review).
+func TestWrongDatesAfterAnInvitationRanOut(t *testing.T) {
+	ctx := context.Background()
+	s := newCarerSetup(t, "1957-03-14")
+	g, code, err := s.db.CreateInvitation(ctx, s.patient.ID, s.own.ID, store.Invitation{CarerName: "John Smith", Relationship: "son", Scopes: []string{"medicines"}},
+		store.GrantLogged(s.own.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.clock.t = s.clock.t.Add(store.InvitationTTL + time.Hour)
+	before, err := s.db.Grant(ctx, g.ID)
+	if err != nil || before.Status != store.GrantExpired {
+		t.Fatalf("the invitation after it ran out: %s, %v", before.Status, err)
+	}
+	var last error
+	for range store.MaxInvitationAttempts {
+		sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.db.CheckInvitation(ctx, code, "1900-01-01", sess); err != nil && strings.Contains(store.ErrorMessage(err), "more tr") {
+			last = err
+		}
+	}
+	if last == nil || !strings.Contains(store.ErrorMessage(last), "You have 1 more try.") {
+		t.Errorf("the last try but one was told %v; want 1 more try", last)
+	}
+	after, err := s.db.Grant(ctx, g.ID)
+	if err != nil || after.Status != store.GrantExpired || !after.EndedAt().Equal(before.EndedAt()) {
+		t.Errorf("after wrong dates: %s since %v (%v); want still ran out since %v", after.Status, after.EndedAt(), err, before.EndedAt())
+	}
+	sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", sess); store.ErrorCode(err) != store.ELOCKED {
+		t.Errorf("the right date after five wrong ones: %v; want locked", err)
+	}
+}

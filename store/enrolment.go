@@ -117,7 +117,7 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 		if !sameBirthDate(person.BirthDate, birthDate) { // as an invitation from them is checked
 			attempts++
 			lockedAt := sql.NullString{}
-			failed = Errorf(EINVALID, "The date of birth does not match our records. You have %d more tries.", MaxEnrolmentAttempts-attempts)
+			failed = Errorf(EINVALID, "The date of birth does not match our records. You have %s.", moreTries(MaxEnrolmentAttempts-attempts))
 			if attempts >= MaxEnrolmentAttempts {
 				lockedAt = sql.NullString{String: db.stamp(), Valid: true}
 				failed = Errorf(ELOCKED, "This enrolment code has been locked after too many tries. Ask your GP practice for a new one.")
