@@ -53,10 +53,7 @@ func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := newSession(t, s.db)
 	if _, sess, err = s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
@@ -739,10 +736,7 @@ func setupParental(t *testing.T, now *time.Time) (db *store.DB, path string, chi
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := newSession(t, db)
 	if _, sess, err = db.CheckInvitation(ctx, code, child.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
@@ -853,10 +847,7 @@ func TestAPartialBirthDateInvitationCanBeAccepted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sess, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-			if err != nil {
-				t.Fatal(err)
-			}
+			sess := newSession(t, db)
 			if _, _, err := db.CheckInvitation(ctx, code, tc.typed, sess); (err == nil) != tc.ok {
 				t.Errorf("held %q, typed %q: %v; want accepted %v", tc.held, tc.typed, err, tc.ok)
 			}
@@ -864,10 +855,7 @@ func TestAPartialBirthDateInvitationCanBeAccepted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			other, _, err := db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-			if err != nil {
-				t.Fatal(err)
-			}
+			other := newSession(t, db)
 			if _, _, err := db.RedeemEnrolmentCode(ctx, other, enrol, tc.typed); (err == nil) != tc.ok {
 				t.Errorf("enrolment: held %q, typed %q: %v; want accepted %v", tc.held, tc.typed, err, tc.ok)
 			}
@@ -895,10 +883,7 @@ func TestACodeSaysNothingOfItselfBeforeTheDateOfBirth(t *testing.T) {
 				t.Fatal(err)
 			}
 			redeem := func(birthDate string) error {
-				sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-				if err != nil {
-					t.Fatal(err)
-				}
+				sess := newSession(t, s.db)
 				_, _, err = s.db.RedeemEnrolmentCode(ctx, sess, code, birthDate)
 				return err
 			}
@@ -914,10 +899,7 @@ func TestACodeSaysNothingOfItselfBeforeTheDateOfBirth(t *testing.T) {
 			}
 			s.clock.t = s.clock.t.Add(2 * time.Hour)
 			return func(birthDate string) error {
-				sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-				if err != nil {
-					t.Fatal(err)
-				}
+				sess := newSession(t, s.db)
 				_, _, err = s.db.RedeemEnrolmentCode(ctx, sess, code, birthDate)
 				return err
 			}
@@ -932,10 +914,7 @@ func TestACodeSaysNothingOfItselfBeforeTheDateOfBirth(t *testing.T) {
 				t.Fatal(err)
 			}
 			return func(birthDate string) error {
-				sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-				if err != nil {
-					t.Fatal(err)
-				}
+				sess := newSession(t, s.db)
 				_, _, err = s.db.CheckInvitation(ctx, code, birthDate, sess)
 				return err
 			}
@@ -978,10 +957,7 @@ func TestWrongDatesAfterAnInvitationRanOut(t *testing.T) {
 	}
 	var last error
 	for range store.MaxInvitationAttempts {
-		sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-		if err != nil {
-			t.Fatal(err)
-		}
+		sess := newSession(t, s.db)
 		if _, _, err := s.db.CheckInvitation(ctx, code, "1900-01-01", sess); err != nil && strings.Contains(store.ErrorMessage(err), "more tr") {
 			last = err
 		}
@@ -993,10 +969,7 @@ func TestWrongDatesAfterAnInvitationRanOut(t *testing.T) {
 	if err != nil || after.Status != store.GrantExpired || !after.EndedAt().Equal(before.EndedAt()) {
 		t.Errorf("after wrong dates: %s since %v (%v); want still ran out since %v", after.Status, after.EndedAt(), err, before.EndedAt())
 	}
-	sess, _, err := s.db.CreateSession(ctx, 0, store.DefaultSessionPolicy())
-	if err != nil {
-		t.Fatal(err)
-	}
+	sess := newSession(t, s.db)
 	if _, _, err := s.db.CheckInvitation(ctx, code, "1957-03-14", sess); store.ErrorCode(err) != store.ELOCKED {
 		t.Errorf("the right date after five wrong ones: %v; want locked", err)
 	}

@@ -470,6 +470,24 @@ func TestPullResumesAnOldCheckpointAsShifted(t *testing.T) {
 	}
 }
 
+// deleteOnFirstPage deletes the observation upstream once the first page of
+// observations is stored (a Progress callback), then waits past it, so the
+// search run again starts seconds after the deletion. deleted says whether
+// it did.
+func deleteOnFirstPage(t *testing.T, srv *upstream.Server, id string) (progress func(fhirsync.Progress), deleted func() bool) {
+	done := false
+	return func(pr fhirsync.Progress) {
+		if pr.ResourceType != "Observation" || done {
+			return
+		}
+		done = true
+		if status, body := srv.Do(t, "DELETE", "/Observation/"+id, nil); status != 200 && status != 204 {
+			t.Fatalf("delete observation: %d %s", status, body)
+		}
+		time.Sleep(2100 * time.Millisecond)
+	}, func() bool { return done }
+}
+
 // As TestPullFetchesWhatADeletionMidSearchSkipped, with a resource of the
 // type on the second page as an include (search.mode), which Bundle.total
 // does not count: counted as received, it made a search short of the one a
@@ -496,17 +514,7 @@ func TestPullCountsNoIncludeAsAMatch(t *testing.T) {
 	})
 	db, src, puller, person := janeFound(t, stub.URL)
 	time.Sleep(1100 * time.Millisecond)
-	deleted := false
-	progress := func(pr fhirsync.Progress) {
-		if pr.ResourceType != "Observation" || deleted {
-			return
-		}
-		deleted = true
-		if status, body := srv.Do(t, "DELETE", "/Observation/"+added[0], nil); status != 200 && status != 204 {
-			t.Fatalf("delete observation: %d %s", status, body)
-		}
-		time.Sleep(2100 * time.Millisecond)
-	}
+	progress, _ := deleteOnFirstPage(t, srv, added[0])
 	if _, err := puller.PullPerson(ctx, src, person.ID, progress); err != nil {
 		t.Fatal(err)
 	}

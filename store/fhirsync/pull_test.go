@@ -777,21 +777,11 @@ func TestPullFetchesWhatADeletionMidSearchSkipped(t *testing.T) {
 	// Past the second the observations were stored in, so no page looks as if
 	// it changed while the search was read (a Date header has whole seconds).
 	time.Sleep(1100 * time.Millisecond)
-	deleted := false
-	progress := func(pr fhirsync.Progress) {
-		if pr.ResourceType != "Observation" || deleted {
-			return
-		}
-		deleted = true
-		if status, body := srv.Do(t, "DELETE", "/Observation/"+added[0], nil); status != 200 && status != 204 {
-			t.Fatalf("delete observation: %d %s", status, body)
-		}
-		time.Sleep(2100 * time.Millisecond) // the search run again starts seconds after the deletion
-	}
+	progress, deleted := deleteOnFirstPage(t, srv, added[0])
 	if _, err := puller.PullPerson(ctx, src, person.ID, progress); err != nil {
 		t.Fatal(err)
 	}
-	if !deleted {
+	if !deleted() {
 		t.Fatal("no observation page was stored: the test deleted nothing")
 	}
 	local := localCopy(t, db, person.ID)
