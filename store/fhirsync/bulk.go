@@ -125,6 +125,11 @@ func (c *Client) pollExport(ctx context.Context, status *url.URL, progress func(
 		switch {
 		case err != nil && (ctx.Err() != nil || !busy(err)):
 			return Manifest{}, fmt.Errorf("checking on the bulk export: %w", err)
+		case err != nil && resp != nil && exportFailed(body):
+			// The Bulk Data "error status": the export has failed, and only an
+			// issue coded transient is worth checking on again (found by a
+			// review: a failed export was checked on for a day, its words lost).
+			return Manifest{}, fmt.Errorf("the bulk export failed: %w", err)
 		case err != nil:
 			d, msg = c.busyDelay(n, err), "The server is busy"
 		case resp.StatusCode == http.StatusOK:
@@ -165,6 +170,26 @@ func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 		d = d/2 + c.jitter(d/2)
 	}
 	return min(max(d, minPollDelay), maxPollDelay)
+}
+
+// exportFailed says whether a status check's answer is an OperationOutcome
+// saying the export failed: one with issues, none of them coded transient.
+func exportFailed(body []byte) bool {
+	var oo struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Code string `json:"code"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+		return false
+	}
+	for _, is := range oo.Issue {
+		if is.Code == "transient" {
+			return false
+		}
+	}
+	return true
 }
 
 // busy says whether a failed status check is the server being busy, which
@@ -335,15 +360,24 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		say("Deleted upstream: %d listed, %d removed from the cache, %d set aside, in %s", res.listed, res.Deleted, res.Rejected,
 			time.Since(start).Round(time.Millisecond))
 	}
+	partial := false // the server says it left out resources, or its list of problems could not be read
 	for _, f := range m.Error {
-		if err := c.readErrorFile(ctx, f, say); err != nil {
+		failed, err := c.readErrorFile(ctx, f, say)
+		if err != nil {
 			say("Could not read the export's list of problems: %v", err) // the data itself is stored
 		}
+		partial = partial || failed || err != nil
 	}
 	// The files were stored without the search index or duplicate marks: both are worked out once, now.
 	say("Indexing for search and finding facts reported twice")
 	if err := p.DB.FinishBulkLoad(ctx); err != nil {
 		return sum, err
+	}
+	if partial {
+		// What the server could not export would never be asked for again
+		// by an export of what changed since (found by a review).
+		say("The export left out resources it could not export: the next export asks again for everything since the last complete one")
+		return sum, nil
 	}
 	// Every file is stored: the next export can start from this one's time.
 	if m.TransactionTime != "" {
@@ -454,29 +488,52 @@ func (c *Client) readExportFile(ctx context.Context, f ExportFile, read func(bod
 }
 
 // readErrorFile reports what the OperationOutcomes in an export's error file say.
-func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(string, ...any)) error {
+func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(string, ...any)) (failed bool, err error) {
 	u, err := url.Parse(f.URL) // checked with the manifest (fileURL)
 	if err != nil {
-		return err
+		return false, err
 	}
 	body, err := c.openStream(ctx, u)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer body.Close()
 	br := bufio.NewReader(io.LimitReader(body, maxResponseSize))
 	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
-		if s := outcomeText(bytes.TrimSpace(line)); s != "" {
+		line = bytes.TrimSpace(line)
+		if s := outcomeText(line); s != "" {
 			say("The server reported a problem with the export: %s", clip(c.redact(s)))
 		}
+		failed = failed || len(line) > 0 && !onlyWarnings(line)
 		if err == io.EOF {
-			return nil
+			return failed, nil
 		}
 		if err != nil {
-			return fmt.Errorf("line %d: %w", n, err)
+			return failed, fmt.Errorf("line %d: %w", n, err)
 		}
 	}
+}
+
+// onlyWarnings says whether a line of an export's error file is an
+// OperationOutcome of warnings or information only, which leaves nothing
+// out of the export.
+func onlyWarnings(line []byte) bool {
+	var oo struct {
+		ResourceType string `json:"resourceType"`
+		Issue        []struct {
+			Severity string `json:"severity"`
+		} `json:"issue"`
+	}
+	if json.Unmarshal(line, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
+		return false
+	}
+	for _, is := range oo.Issue {
+		if is.Severity != "warning" && is.Severity != "information" {
+			return false
+		}
+	}
+	return true
 }
 
 // ImportNDJSON stores the FHIR resources of newline-delimited JSON (one per
