@@ -52,6 +52,7 @@ func (c *steppedClock) waits() []time.Duration {
 type exportCounts struct {
 	mu              sync.Mutex
 	checks, deletes int
+	kickoffs        []string // each kick-off's query
 }
 
 func (c *exportCounts) get() (checks, deletes int) {
@@ -65,12 +66,21 @@ func (c *exportCounts) get() (checks, deletes int) {
 // and says whether it did; once it does not, the manifest is the answer.
 // A DELETE of the status URL is counted and accepted.
 func oneFileExport(t *testing.T, busy func(w http.ResponseWriter, n int) bool, file http.HandlerFunc) (*httptest.Server, *exportCounts) {
+	return exportWithErrors(t, busy, file, "")
+}
+
+// exportWithErrors is oneFileExport whose manifest lists an error file
+// holding errorFile, when it is not "".
+func exportWithErrors(t *testing.T, busy func(w http.ResponseWriter, n int) bool, file http.HandlerFunc, errorFile string) (*httptest.Server, *exportCounts) {
 	t.Helper()
 	var counts exportCounts
 	var srv *httptest.Server
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == "/fhir/$export":
+			counts.mu.Lock()
+			counts.kickoffs = append(counts.kickoffs, r.URL.RawQuery)
+			counts.mu.Unlock()
 			w.Header().Set("Content-Location", srv.URL+"/fhir/$export-status/1")
 			w.WriteHeader(http.StatusAccepted)
 		case r.URL.Path == "/fhir/$export-status/1" && r.Method == http.MethodDelete:
@@ -86,10 +96,16 @@ func oneFileExport(t *testing.T, busy func(w http.ResponseWriter, n int) bool, f
 			if busy != nil && busy(w, n) {
 				return
 			}
-			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":[]}`,
-				srv.URL+"/fhir/files/Patient.ndjson")
+			errors := "[]"
+			if errorFile != "" {
+				errors = fmt.Sprintf(`[{"type":"OperationOutcome","url":%q}]`, srv.URL+"/fhir/files/errors.ndjson")
+			}
+			fmt.Fprintf(w, `{"transactionTime":"2024-01-01T00:00:00Z","request":"x","requiresAccessToken":true,"output":[{"type":"Patient","url":%q}],"error":%s}`,
+				srv.URL+"/fhir/files/Patient.ndjson", errors)
 		case r.URL.Path == "/fhir/files/Patient.ndjson" && file != nil:
 			file(w, r)
+		case r.URL.Path == "/fhir/files/errors.ndjson" && errorFile != "":
+			fmt.Fprint(w, errorFile)
 		default:
 			w.WriteHeader(http.StatusNotFound)
 		}
