@@ -175,21 +175,8 @@ func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 // exportFailed says whether a status check's answer is an OperationOutcome
 // saying the export failed: one with issues, none of them coded transient.
 func exportFailed(body []byte) bool {
-	var oo struct {
-		ResourceType string `json:"resourceType"`
-		Issue        []struct {
-			Code string `json:"code"`
-		} `json:"issue"`
-	}
-	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
-		return false
-	}
-	for _, is := range oo.Issue {
-		if is.Code == "transient" {
-			return false
-		}
-	}
-	return true
+	issues, _ := outcomeIssues(body)
+	return len(issues) > 0 && !slices.ContainsFunc(issues, func(is outcomeIssue) bool { return is.Code == "transient" })
 }
 
 // busy says whether a failed status check is the server being busy, which
@@ -519,21 +506,8 @@ func (c *Client) readErrorFile(ctx context.Context, f ExportFile, say func(strin
 // OperationOutcome of warnings or information only, which leaves nothing
 // out of the export.
 func onlyWarnings(line []byte) bool {
-	var oo struct {
-		ResourceType string `json:"resourceType"`
-		Issue        []struct {
-			Severity string `json:"severity"`
-		} `json:"issue"`
-	}
-	if json.Unmarshal(line, &oo) != nil || oo.ResourceType != "OperationOutcome" || len(oo.Issue) == 0 {
-		return false
-	}
-	for _, is := range oo.Issue {
-		if is.Severity != "warning" && is.Severity != "information" {
-			return false
-		}
-	}
-	return true
+	issues, _ := outcomeIssues(line)
+	return len(issues) > 0 && !slices.ContainsFunc(issues, func(is outcomeIssue) bool { return is.Severity != "warning" && is.Severity != "information" })
 }
 
 // ImportNDJSON stores the FHIR resources of newline-delimited JSON (one per

@@ -1024,23 +1024,34 @@ func etagVersion(etag string) string {
 	return strings.Trim(strings.TrimPrefix(strings.TrimSpace(etag), "W/"), `"`)
 }
 
-// outcomeText reads an OperationOutcome's issues in words, or "" if body is not one.
-func outcomeText(body []byte) string {
+// outcomeIssue is one issue of an OperationOutcome, as the sync reads it.
+type outcomeIssue struct {
+	Severity    string `json:"severity"`
+	Code        string `json:"code"`
+	Diagnostics string `json:"diagnostics"`
+	Details     struct {
+		Text string `json:"text"`
+	} `json:"details"`
+}
+
+// outcomeIssues reads an OperationOutcome's issues; ok is false if body is not one.
+func outcomeIssues(body []byte) (issues []outcomeIssue, ok bool) {
 	var oo struct {
-		ResourceType string `json:"resourceType"`
-		Issue        []struct {
-			Diagnostics string `json:"diagnostics"`
-			Details     struct {
-				Text string `json:"text"`
-			} `json:"details"`
-		} `json:"issue"`
+		ResourceType string         `json:"resourceType"`
+		Issue        []outcomeIssue `json:"issue"`
 	}
 	if json.Unmarshal(body, &oo) != nil || oo.ResourceType != "OperationOutcome" {
-		return ""
+		return nil, false
 	}
+	return oo.Issue, true
+}
+
+// outcomeText reads an OperationOutcome's issues in words, or "" if body is not one.
+func outcomeText(body []byte) string {
+	issues, _ := outcomeIssues(body)
 	var said []string
 	seen := map[string]bool{}
-	for _, is := range oo.Issue {
+	for _, is := range issues {
 		for _, s := range []string{is.Details.Text, is.Diagnostics} {
 			s = strings.TrimSpace(s)
 			if s != "" && !seen[s] {

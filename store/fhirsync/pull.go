@@ -613,6 +613,7 @@ type refiling struct {
 	patients []string                 // the person's Patient ids at the source: one filed under another (a merge) is still theirs
 	ours     map[string]bool          // the same, to look up
 	cached   map[string]bool          // the type's resources cached about any of them, by id
+	searched []string                 // those cached about the Patient searched, in id order
 	newest   map[string]fhir.Resource // of those, the newest version shown so far
 }
 
@@ -634,6 +635,9 @@ func (p *Puller) newRefiling(ctx context.Context, src store.Source, personID int
 		cached, err := p.DB.CachedIDs(ctx, src.ID, id, typ)
 		if err != nil {
 			return nil, err
+		}
+		if id == patientID {
+			r.searched = cached
 		}
 		for _, c := range cached {
 			r.cached[c] = true
@@ -1023,10 +1027,6 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		}
 		page, err = c.Next(ctx, page.Next)
 	}
-	cached, err := p.DB.CachedIDs(ctx, src.ID, patientID, typ)
-	if err != nil {
-		return err
-	}
 	refile, err := p.newRefiling(ctx, src, personID, patientID, typ)
 	if err != nil {
 		return err
@@ -1035,7 +1035,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		DeletionsChecked: began, MovedFrom: refile.patients}
 	var unlisted []string
 	first := map[string]bool{}
-	for _, id := range cached {
+	for _, id := range refile.searched {
 		first[id] = true
 		if listed[id] {
 			delete(listed, id)
