@@ -62,7 +62,8 @@ type Grant struct {
 	EndsAt           time.Time // zero: until the person cancels
 	Parental         bool
 	CodeExpiresAt    time.Time
-	GranteeAccountID int64 // 0 until accepted
+	GranteeAccountID int64  // 0 until accepted
+	AcceptedAs       string // the accepting account's name then ("" before migration 0041)
 	AcceptedAt       time.Time
 	RevokedAt        time.Time
 	GivenUpAt        time.Time
@@ -119,7 +120,7 @@ type Invitation struct {
 
 const grantColumns = `g.id, g.person_id, g.invited_by, g.carer_name, g.relationship, g.scopes, COALESCE(g.ends_at, ''), g.parental,
 g.code_expires_at, COALESCE(g.locked_at, ''), COALESCE(g.grantee_account_id, 0), COALESCE(g.accepted_at, ''),
-COALESCE(g.revoked_at, ''), COALESCE(g.given_up_at, ''), g.created_at,
+COALESCE(g.revoked_at, ''), COALESCE(g.given_up_at, ''), g.created_at, COALESCE(g.accepted_as, ''),
 p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, '')`
 
 const grantFrom = ` FROM carer_grants g JOIN persons p ON p.id = g.person_id `
@@ -131,7 +132,7 @@ func (db *DB) scanGrant(row rowScanner) (Grant, error) {
 		created                                                string
 	)
 	err := row.Scan(&g.ID, &g.PersonID, &g.InvitedBy, &g.CarerName, &g.Relationship, &scopes, &ends, &g.Parental,
-		&expires, &locked, &g.GranteeAccountID, &accepted, &revoked, &gave, &created,
+		&expires, &locked, &g.GranteeAccountID, &accepted, &revoked, &gave, &created, &g.AcceptedAs,
 		&g.Person.ID, &g.Person.Prefix, &g.Person.Given, &g.Person.Family, &g.Person.BirthDate, &g.Person.NHSNumber)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Grant{}, Errorf(ENOTFOUND, "We could not find that carer's access.")
@@ -157,7 +158,10 @@ func (db *DB) scanGrant(row rowScanner) (Grant, error) {
 		// Locked while it could still be accepted: wrong dates tried after it
 		// ran out (CheckInvitation counts them all) leave it "ran out".
 		g.Status = GrantLocked
-	case g.AcceptedAt.IsZero() && !now.Before(g.CodeExpiresAt):
+	case g.AcceptedAt.IsZero() && (!now.Before(g.CodeExpiresAt) || !g.EndsAt.IsZero() && !now.Before(g.EndsAt)):
+		// An invitation whose access has ended already (its end date, or the
+		// child's 16th birthday, came before anyone accepted it) gives nothing:
+		// it has run out, as one whose code has (found by a review).
 		g.Status = GrantExpired
 	case g.AcceptedAt.IsZero():
 		g.Status = GrantInvited
@@ -712,14 +716,26 @@ func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID,
 		if slices.ContainsFunc(held, Grant.Active) {
 			return Errorf(ECONFLICT, "You can already act for %s. Ask them to change what you can see instead.", g.Person.Name())
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET grantee_account_id = ?, accepted_at = ?, held_by_session = NULL WHERE id = ?`,
-			accountID, db.stamp(), id); err != nil {
+		// The accepting account's own name: the person may have given the code
+		// to someone else, or someone else may have used it.
+		var as string
+		if own.Valid {
+			self, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, own.Int64))
+			if err != nil {
+				return err
+			}
+			as = self.Name()
+		} else if err := tx.QueryRowContext(ctx, `SELECT display_name FROM accounts WHERE id = ?`, accountID).Scan(&as); err != nil {
 			return fmt.Errorf("accept invitation: %w", err)
 		}
-		if err := db.grantEvent(ctx, tx, id, accountID, fmt.Sprintf("%s accepted the invitation", g.CarerName)); err != nil {
-			return err
+		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET grantee_account_id = ?, accepted_at = ?, held_by_session = NULL, accepted_as = ? WHERE id = ?`,
+			accountID, db.stamp(), as, id); err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
 		}
 		if g, err = db.grantTx(ctx, tx, id); err != nil {
+			return err
+		}
+		if err := db.grantEvent(ctx, tx, id, accountID, g.AcceptedWords()); err != nil {
 			return err
 		}
 		return db.logTx(ctx, tx, logAs(g))
@@ -890,28 +906,52 @@ func (db *DB) setActingFor(ctx context.Context, tx *sql.Tx, sessionID string, ac
 			return err
 		}
 		if !g.Active() {
-			return Errorf(EFORBIDDEN, "Your access to %s's record has %s.", g.Person.Name(), endedWords(g))
+			return Errorf(EFORBIDDEN, "%s", g.EndedSentence())
 		}
 		grant = sql.NullInt64{Int64: grantID, Valid: true}
 	}
 	return updateSession(ctx, tx, `UPDATE sessions SET acting_grant_id = ? WHERE id_hash = ? AND account_id = ?`, grant, hashToken(sessionID), accountID)
 }
 
-// endedWords says how a grant that is no longer active came to end, to follow "has".
-func endedWords(g Grant) string {
-	switch g.Status {
-	case GrantRevoked:
-		return "been stopped by " + g.Person.Name()
-	case GrantGivenUp:
-		return "been given up"
-	case GrantEnded:
-		return "ended"
+// AcceptedByOther is the name of the account that accepted the invitation
+// when it is not the carer's the person invited ("" when it is, or is not
+// known): the person is shown who holds the access, not only whom they meant.
+func (g Grant) AcceptedByOther() string {
+	if g.AcceptedAs == "" || strings.EqualFold(strings.Join(strings.Fields(g.AcceptedAs), " "), strings.Join(strings.Fields(g.CarerName), " ")) {
+		return ""
 	}
-	return "not started"
+	return g.AcceptedAs
 }
 
-// EndedWords says how the grant ended, to follow "Your access has".
-func (g Grant) EndedWords() string { return endedWords(g) }
+// AcceptedWords says who accepted the invitation, for its history and the
+// person's access log.
+func (g Grant) AcceptedWords() string {
+	if other := g.AcceptedByOther(); other != "" {
+		return fmt.Sprintf("%s accepted the invitation, which was for %s", other, g.CarerName)
+	}
+	return g.CarerName + " accepted the invitation"
+}
+
+// EndedSentence says, to the carer, that their access has ended and how,
+// in words that put no one under pressure: not who stopped it, nor that
+// they might ask for it back. A parent's access that ended as the child
+// turned 16 says so.
+func (g Grant) EndedSentence() string {
+	whose := g.Person.Name() + "'s record"
+	switch g.Status {
+	case GrantRevoked:
+		return "Your access to " + whose + " has been stopped."
+	case GrantGivenUp:
+		return "You gave up your access to " + whose + "."
+	case GrantEnded:
+		day := g.EndsAt.In(UKZone()).Format("2 January 2006")
+		if sixteen := sixteenth(g.Person); g.Parental && !sixteen.IsZero() && !g.EndsAt.Before(sixteen) {
+			return "Your access to " + whose + " ended on " + day + ", their 16th birthday. Access for parental responsibility ends when a child turns 16."
+		}
+		return "Your access to " + whose + " ended on " + day + "."
+	}
+	return "Your access to " + whose + " has not started."
+}
 
 // ActingGrantFor returns the grant a session acts under (Session.ActingGrantID)
 // as it stands now (so a revocation or an end date that passed shows at once),

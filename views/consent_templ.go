@@ -430,7 +430,7 @@ func Choices(p Page, v ChoicesView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<h2 class=\"nhsuk-heading-m\">Your latest change</h2>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "<h2 class=\"nhsuk-heading-m\">Latest change to your choices</h2>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2171,7 +2171,8 @@ func changeWords(p Page, d store.ConsentDecision, carer bool) string {
 }
 
 // whoWords names who made a change, for the one reading it: to a carer,
-// another carer acted for the person, not for them.
+// another carer acted for the person, not for them, and is not named: who
+// else helps the person is not the carer's to know (found by a review).
 func whoWords(p Page, by store.Performer, viewer int64) string {
 	switch {
 	case by.AccountID == viewer && !by.Carer:
@@ -2180,6 +2181,8 @@ func whoWords(p Page, by store.Performer, viewer int64) string {
 		return "You, acting for them"
 	case !by.Carer:
 		return by.Name
+	case p.Acting != nil:
+		return "Someone else acting for " + p.whom()
 	}
 	if who, ok := strings.CutSuffix(by.Describe(), "acting for you"); ok {
 		return who + "acting for " + p.whom()
@@ -2194,6 +2197,8 @@ func originWords(p Page, o store.ChoiceOrigin, viewer int64) string {
 			who := whoWords(p, o.Decision.Performer, viewer)
 			if rest, ok := strings.CutPrefix(who, "You"); ok {
 				who = "you" + rest // a name keeps its capitals: "Set by Mrs Jane Example"
+			} else if rest, ok := strings.CutPrefix(who, "Someone"); ok {
+				who = "someone" + rest
 			}
 			return "Set by " + who + " " + choiceOn(o.Decision.MadeAt)
 		}

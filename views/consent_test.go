@@ -40,7 +40,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 			"The organisations that hold Mrs Jane Example's record cannot receive choices from us yet, so these choices do not change what they do.",
 			"These choices do not change the National Data Opt-out. To choose whether Mrs Jane Example's health data is used for research and planning across the NHS",
 			"Sharing with staff who care for Mrs Jane ExampleYes Nobody has changed this", // key and value, read one after the other
-			"Set by Ann Example (daughter), acting for Mrs Jane Example",
+			"Set by someone else acting for Mrs Jane Example",                             // another carer, not named to this one
 			"Things Mrs Jane Example keeps out of sharing",
 			"We never show these to Mrs Jane Example's carers, including you.",
 			"See every change to Mrs Jane Example's choices",
@@ -82,7 +82,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		}, "History of your choices", "History of Mrs Jane Example's choices", []string{
 			"Every change to Mrs Jane Example's choices, newest first.",
 			"Research: no",
-			"Ann Example (daughter), acting for Mrs Jane Example",
+			"Someone else acting for Mrs Jane Example",
 		}},
 	}
 	carer := &views.Acting{Name: "Mrs Jane Example", Relationship: "son", Active: true, Scopes: []string{store.ScopeChoices, "medicines"}}

@@ -542,8 +542,9 @@ func TestChoicesPromiseWhatHappens(t *testing.T) {
 	}
 }
 
-// A carer answering the choices is told for whom, and a change a carer made
-// is "Set by" their name as written, acting for the person.
+// A carer answering the choices is told for whom, and a change another
+// carer made is "Set by someone else acting for" the person, not named: who
+// else helps the person is not theirs to know.
 func TestChoicesForACarer(t *testing.T) {
 	p := page("Your choices", "/choices", true)
 	p.Acting = &views.Acting{Name: "Mrs Jane Example", Relationship: "son", Active: true, Scopes: []string{store.ScopeChoices}}
@@ -553,7 +554,7 @@ func TestChoicesForACarer(t *testing.T) {
 		Origins: map[string]store.ChoiceOrigin{store.QuestionResearch: {Kind: store.OriginDecision, Decision: &d}}}}
 	doc, _ := render(t, views.Choices(p, v))
 	main := strings.Join(strings.Fields(doc.Find("main").Text()), " ")
-	for _, want := range []string{"You are answering for Mrs Jane Example.", "Set by John Smith (son), acting for Mrs Jane Example"} {
+	for _, want := range []string{"You are answering for Mrs Jane Example.", "Set by someone else acting for Mrs Jane Example"} {
 		if !strings.Contains(main, want) {
 			t.Errorf("choices page lacks %q: %s", want, main)
 		}

@@ -73,7 +73,7 @@ func actingGrant(c echo.Context) (store.Grant, bool) {
 func (s *Server) recordPerson(c echo.Context) (store.Person, error) {
 	if g, ok := actingGrant(c); ok {
 		if !g.Active() {
-			return store.Person{}, store.Errorf(store.EFORBIDDEN, "Your access to %s's record has %s.", g.Person.Name(), g.EndedWords())
+			return store.Person{}, store.Errorf(store.EFORBIDDEN, "%s", g.EndedSentence())
 		}
 		if guarded, _ := c.Get(ctxGuarded).(bool); !guarded {
 			// A route with no guard is not for carers: refuse rather than show everything.
@@ -271,7 +271,7 @@ func (s *Server) guard(scopeOf func(echo.Context, store.Grant) (string, error)) 
 				return next(c)
 			}
 			if !g.Active() {
-				return s.refuse(c, g, "Your access to "+g.Person.Name()+"'s record has "+g.EndedWords()+".")
+				return s.ended(c, g)
 			}
 			scope, err := scopeOf(c, g)
 			if err != nil {
@@ -287,6 +287,18 @@ func (s *Server) guard(scopeOf func(echo.Context, store.Grant) (string, error)) 
 			return next(c)
 		}
 	}
+}
+
+// ended answers a request made under a grant that has ended, saying so
+// plainly, never that the person might be asked to give it back (a carer
+// they stopped, or a parent whose child turned 16, found by a review). The
+// page leads to the choice of whose record to use, which stops the session
+// acting under it.
+func (s *Server) ended(c echo.Context, g store.Grant) error {
+	if wantsJSON(c) {
+		return c.JSON(http.StatusForbidden, map[string]string{"error": g.EndedSentence()})
+	}
+	return s.render(c, http.StatusForbidden, views.AccessEnded(s.page(c, "Your access has ended"), g))
 }
 
 // refuse answers 403 with a page saying why, that the person could grant

@@ -367,7 +367,10 @@ func (s *Server) grantChange(c echo.Context) error {
 	}
 	f := views.InviteForm{}
 	ends := readTerms(c, &f, g.EndsAt) // "In 12 months" is from now, as the form offers it
-	addProblems(&f, s.db.TermsProblems(person, f.Scopes, ends, g.Parental))
+	if g.Open() {
+		// One that has ended is refused as such by ChangeGrant, not for its terms.
+		addProblems(&f, s.db.TermsProblems(person, f.Scopes, ends, g.Parental))
+	}
 	if len(f.Errors) == 0 {
 		_, err := s.db.ChangeGrant(c.Request().Context(), person.ID, g.ID, signedInAccount(c).ID, f.Scopes, ends,
 			s.grantLog(c, func(g store.Grant) string { return fmt.Sprintf("changed %s's access", g.CarerName) }))
@@ -379,15 +382,6 @@ func (s *Server) grantChange(c echo.Context) error {
 		default:
 			return err
 		}
-	}
-	// The change form asks nothing about parental responsibility: a grant
-	// given for it whose child is 16 now (a date of birth corrected since) is
-	// said so against the first thing it asks, first, in place of what else
-	// that question has, as it is the one thing to act on.
-	if slices.ContainsFunc(f.Errors, func(e views.FieldError) bool { return e.Field == "parental" }) {
-		first := views.FieldError{Field: "scope-" + store.CarerScopes()[0], Message: "You are 16 or over now, so " + g.CarerName +
-			"'s parental responsibility for you has ended: stop this access, and invite them again without it if you want them to go on helping"}
-		f.Errors = append([]views.FieldError{first}, slices.DeleteFunc(f.Errors, func(e views.FieldError) bool { return e.Field == "parental" || e.Field == first.Field })...)
 	}
 	events, err := s.db.GrantEvents(c.Request().Context(), g.ID)
 	if err != nil {
@@ -560,7 +554,7 @@ func (s *Server) acceptConfirmSubmit(c echo.Context) error {
 		return store.Errorf(store.EFORBIDDEN, "Enter your invitation code and the date of birth of the person who invited you first.")
 	}
 	_, err = s.db.AcceptInvitation(c.Request().Context(), sessionOf(c).ID, signedInAccount(c).ID, id,
-		s.grantLog(c, func(g store.Grant) string { return g.CarerName + " accepted the invitation" }))
+		s.grantLog(c, store.Grant.AcceptedWords))
 	if err != nil {
 		return err
 	}
