@@ -254,6 +254,37 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("John's side does not show the revocation: %.500s", john.text())
 	}
 	john.checkPage()
+
+	// 6. His GP gives John an enrolment code for his own record (the demo's
+	// second person stands in for him). Typing it signs him out; he signs in
+	// with the passkey he made as a carer, and adds his record to that
+	// account rather than making a second one.
+	own := p.Invites[1]
+	wantOn(john, "/enrol", int64(john.navigate(own.URL).Status))
+	if got := value(john, "#code"); got != own.Code {
+		t.Errorf("the enrolment link filled in code %q, want %q", got, own.Code)
+	}
+	john.typeInto("type the day of birth", "#dob-day", strconv.Itoa(own.BirthDate.Day()))
+	john.typeInto("type the month of birth", "#dob-month", strconv.Itoa(int(own.BirthDate.Month())))
+	john.typeInto("type the year of birth", "#dob-year", strconv.Itoa(own.BirthDate.Year()))
+	wantOn(john, "/enrol/passkey", john.press("continue", enrolSubmit))
+	if !strings.Contains(john.text(), "If you already help someone with My Care Record") {
+		t.Errorf("the enrolment page offers no sign-in to someone who helps others: %.500s", john.text())
+	}
+	john.checkPage()
+	john.waitVisible("#passkey-signin")
+	wantOn(john, "/enrol/passkey", john.clickThenLoad("sign in with his passkey", "#passkey-signin"))
+	if h1 := eval[string](john, `document.querySelector('h1').innerText`); h1 != "Add your record to your account" {
+		t.Fatalf("signed in on the enrolment page: h1 %q", h1)
+	}
+	john.checkPage()
+	wantOn(john, "/record", john.press("add his record", `form[action="/enrol/link"] button[type=submit]`))
+	john.checkPage()
+	wantOn(john, "/acting-for", int64(john.navigate(p.BaseURL+"/acting-for").Status))
+	if !strings.Contains(john.text(), "Go to your own record") {
+		t.Errorf("after adding his record, the choice of whose record: %.500s", john.text())
+	}
+	john.checkPage()
 }
 
 // carerChoices: a carer whose grant allows choices answers one of the

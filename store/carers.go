@@ -720,7 +720,7 @@ func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID,
 		// to someone else, or someone else may have used it.
 		var as string
 		if own.Valid {
-			self, err := scanPerson(tx.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, own.Int64))
+			self, err := db.personTx(ctx, tx, own.Int64)
 			if err != nil {
 				return err
 			}

@@ -151,3 +151,50 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 	}
 	return person, newID, nil
 }
+
+// LinkEnrolment adds the person whose enrolment code the session proved to
+// the account signed in to it, an account with no record of its own (someone
+// who helps others, later given a code for their own record), so one
+// account, with its passkeys, holds both: before, creating a passkey for the
+// record made a second account, without the people they help (found by a
+// review). The session must have signed in after the code was proved
+// (renewSessionID signs it out then, and RotateSession carries the code to
+// the session a sign-in starts), so whoever typed the code has proved the
+// account too. It is refused when the person's record already has an account
+// (sign in with that one; someone who invited a carer has one, so an account
+// never holds the record of someone it acts for). The code is used up here:
+// the session no longer holds it.
+func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64) (Person, error) {
+	var person Person
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		s, err := db.readSession(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		if s.AccountID != accountID || s.EnrolPersonID == 0 {
+			return Errorf(EFORBIDDEN, "Enter your enrolment code and date of birth first.")
+		}
+		var own sql.NullInt64
+		if err := tx.QueryRowContext(ctx, `SELECT person_id FROM accounts WHERE id = ?`, accountID).Scan(&own); err != nil {
+			return fmt.Errorf("link enrolment: %w", err)
+		}
+		if own.Valid {
+			return Errorf(ECONFLICT, "This account already has a record of its own. Sign out, then create a passkey for the new record.")
+		}
+		if person, err = db.personTx(ctx, tx, s.EnrolPersonID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE person_id = ?`, person.ID).Scan(&n); err != nil {
+			return fmt.Errorf("link enrolment: %w", err)
+		}
+		if n > 0 {
+			return Errorf(ECONFLICT, "%s's record already has an account. Sign in with the passkey made for it.", person.Name())
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
+			return fmt.Errorf("link enrolment: %w", err)
+		}
+		return updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = NULL WHERE id_hash = ?`, hashToken(sessionID))
+	})
+	return person, err
+}

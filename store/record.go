@@ -294,7 +294,14 @@ func scanItems(rows *sql.Rows) ([]RecordItem, error) {
 
 // Person returns the person with that id.
 func (db *DB) Person(ctx context.Context, id int64) (Person, error) {
-	return scanPerson(db.db.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, id))
+	return db.personTx(ctx, db.db, id)
+}
+
+// personTx is Person, read with q (a transaction).
+func (db *DB) personTx(ctx context.Context, q interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id int64) (Person, error) {
+	return scanPerson(q.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE id = ?`, id))
 }
 
 // PersonByNHSNumber returns the person with that NHS number (digits only).

@@ -216,19 +216,30 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &
 // signed in with the passkey credentialID: removing it ends the session. A
 // carer's invitation the old session holds, part way through being
 // accepted, passes to the new one in the same transaction; held says
-// whether there was one. So does the person the account was acting for,
+// whether there was one. So does an enrolment code proved in the old
+// session, unless the account is already that person's: someone who helps
+// others with an account of their own, signing in with it, adds their record
+// to it (LinkEnrolment). So does the person the account was acting for,
 // when the old session was the same account's (confirming it's them) and
 // the grant is still live: a carer stays with the person they were helping.
 func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		var acting sql.NullInt64
-		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ? RETURNING CASE WHEN account_id = ? THEN acting_grant_id END`,
-			hashToken(oldID), accountID).Scan(&acting)
+		var acting, enrol sql.NullInt64
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ?
+RETURNING CASE WHEN account_id = ? THEN acting_grant_id END,
+	CASE WHEN NOT EXISTS (SELECT 1 FROM accounts WHERE id = ? AND person_id = sessions.enrol_person_id) THEN enrol_person_id END`,
+			hashToken(oldID), accountID, accountID).Scan(&acting, &enrol)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("end old session: %w", err)
 		}
 		if id, s, err = db.createSession(ctx, tx, accountID, credentialID, p); err != nil {
 			return err
+		}
+		if enrol.Valid {
+			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, enrol.Int64, hashToken(id)); err != nil {
+				return fmt.Errorf("keep enrolment: %w", err)
+			}
+			s.EnrolPersonID = enrol.Int64
 		}
 		if acting.Valid {
 			// A grant that ended meanwhile is simply not taken up again.
@@ -279,18 +290,23 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 	return data, err
 }
 
-// renewSessionID gives a session a new id and CSRF token, keeping
-// everything else (its times, who is signed in and what it holds), and
-// returns the id: once a code has proved who someone is, the id from before,
-// which another could have planted in their browser, is worth nothing. That
-// holds for a signed-in session too: one planted by someone signed in to
-// their own account would otherwise let them finish, with their own
-// passkey, the enrolment or invitation the code began. A session that has
-// ended gives ENOTFOUND.
+// renewSessionID gives a session a new id and CSRF token, signed out,
+// keeping its times and what it holds, and returns the id: once a code has
+// proved who someone is, the id from before, which another could have
+// planted in their browser, is worth nothing. That holds for a signed-in
+// session too: one planted by someone signed in to their own account would
+// otherwise let them finish, with their own passkey, the enrolment or
+// invitation the code began. And whoever is signed in is signed out: an
+// account signed in before the code, perhaps by someone else on this
+// browser, must not take what the code gives (an invitation accepted with
+// one click, a record added to it); the one who typed the code signs in
+// again, or creates a passkey, after it. A session that has ended gives
+// ENOTFOUND.
 func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
 	id := randomToken()
 	// A new CSRF token too, as it comes from the id: whoever planted the id knew the old one.
-	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ? WHERE id_hash = ?`, hashToken(id), hashToken(oldID)); err != nil {
+	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, account_id = NULL, passkey_id = NULL, acting_grant_id = NULL WHERE id_hash = ?`,
+		hashToken(id), hashToken(oldID)); err != nil {
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ?`, hashToken(id), hashToken(oldID)); err != nil {

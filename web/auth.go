@@ -161,16 +161,17 @@ func (s *Server) passkeyUsed(ctx context.Context, cred *webauthn.Credential, acc
 
 // newSession replaces the session with a new one for the account (a new id
 // defeats fixation), signed in with the passkey credentialID, and sets its
-// cookie. It returns the new id and whether it holds a carer's invitation.
-func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) (string, bool, error) {
+// cookie. It returns the new session and whether it holds a carer's invitation.
+func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) (*requestSession, bool, error) {
 	id, ns, held, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
 	if err != nil {
-		return "", false, err
+		return nil, false, err
 	}
-	if _, err := s.useSession(c, id, ns); err != nil {
-		return "", false, err
+	rs, err := s.useSession(c, id, ns)
+	if err != nil {
+		return nil, false, err
 	}
-	return id, held, nil
+	return rs, held, nil
 }
 
 // signIn starts a new session for the account (newSession) and says where to go.
@@ -180,13 +181,17 @@ func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, c
 
 // signInTo is signIn, going on to next.
 func (s *Server) signInTo(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, next string) error {
-	_, held, err := s.newSession(c, sess, accountID, credentialID)
+	ns, held, err := s.newSession(c, sess, accountID, credentialID)
 	if err != nil {
 		return err
 	}
-	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go).
+	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go),
+	// and someone part way through enrolling, to add their record to this account.
 	if held {
 		return c.JSON(http.StatusOK, map[string]string{"redirect": "/carers/accept/confirm"})
+	}
+	if ns.EnrolPersonID != 0 {
+		return c.JSON(http.StatusOK, map[string]string{"redirect": "/enrol/passkey"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": next})
 }
@@ -243,7 +248,7 @@ func (s *Server) enrolSubmit(c echo.Context) error {
 		_, id, err := s.db.RedeemEnrolmentCode(c.Request().Context(), sess.ID, form.Code, dob)
 		switch store.ErrorCode(err) {
 		case "":
-			if _, err := s.useSession(c, id, sess.Session); err != nil {
+			if _, err := s.useSession(c, id, signedOut(sess.Session)); err != nil {
 				return err
 			}
 			return c.Redirect(http.StatusSeeOther, "/enrol/passkey")
@@ -340,7 +345,33 @@ func (s *Server) enrolPasskeyPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, "Create a passkey"), person))
+	title, signedInAs := "Create a passkey", ""
+	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
+		switch acct.PersonID {
+		case person.ID:
+			return c.Redirect(http.StatusSeeOther, "/record") // theirs already
+		case 0:
+			// Signed in since the code (renewSessionID signs out), with an
+			// account that helps others: the record is added to it.
+			title, signedInAs = "Add your record to your account", acct.DisplayName
+		}
+	}
+	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, title), person, signedInAs))
+}
+
+// enrolLink adds the person whose enrolment code this session proved to the
+// account signed in since, one that helps others and has no record of its
+// own (store.LinkEnrolment), and goes to the record.
+func (s *Server) enrolLink(c echo.Context) error {
+	ctx := c.Request().Context()
+	person, err := s.db.LinkEnrolment(ctx, sessionOf(c).ID, signedInAccount(c).ID)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Sync != nil {
+		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
+	}
+	return c.Redirect(http.StatusSeeOther, "/record")
 }
 
 // newPasskeyUser is a WebAuthn user for an account not yet made: 64 random

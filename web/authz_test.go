@@ -231,6 +231,7 @@ func authzCases() []authzCase {
 		signedIn(g, "/carers/:id/revoke", "/carers/{grant}/revoke", ownOnly, ok, notFound, refused, refused),
 		signedIn(p, "/carers/:id/revoke", "/carers/{grant}/revoke", ownOnly, seeOther, notFound, refused, refused),
 		signedIn(p, "/carers/accept/confirm", "/carers/accept/confirm", notAbout, refused, refused, refused, refused),
+		signedIn(p, "/enrol/link", "/enrol/link", notAbout, refused, refused, refused, refused), // no enrolment code proved in these sessions
 
 		// The carer's side.
 		signedIn(g, "/acting-for", "/acting-for", notAbout, ok, ok, ok, ok),

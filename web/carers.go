@@ -506,7 +506,7 @@ func (s *Server) acceptSubmit(c echo.Context) error {
 		_, id, err := s.db.CheckInvitation(c.Request().Context(), f.Code, dob, sess.ID)
 		switch store.ErrorCode(err) {
 		case "":
-			if _, err := s.useSession(c, id, sess.Session); err != nil {
+			if _, err := s.useSession(c, id, signedOut(sess.Session)); err != nil {
 				return err
 			}
 			return c.Redirect(http.StatusSeeOther, "/carers/accept/confirm")

@@ -37,9 +37,7 @@ func TestSomeoneElseAcceptingIsShownToThePerson(t *testing.T) {
 		t.Fatal(err)
 	}
 	accepting, _, _ := f.db.CreateSession(ctx, amir.ID, store.DefaultSessionPolicy())
-	if _, accepting, err = f.db.CheckInvitation(ctx, code, f.jane.BirthDate, accepting); err != nil {
-		t.Fatal(err)
-	}
+	accepting = proveInvitation(t, f, code, f.jane.BirthDate, accepting, amir)
 	if page := mainText(t, f.get(t, "/carers/accept/confirm", sessionCookie(t, accepting))); !strings.Contains(page, "This invitation is for John Smith. If you are not John Smith, do not accept it.") {
 		t.Errorf("the accept page does not say whom the invitation is for: %.400s", page)
 	}
@@ -132,9 +130,7 @@ func TestParentalAccessEndedSaysTheChildTurned16(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, mum.id, err = f.db.CheckInvitation(ctx, code, dob, mum.id); err != nil {
-		t.Fatal(err)
-	}
+	mum.id = proveInvitation(t, f, code, dob, mum.id, mum.acct)
 	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, heldInvitation(t, f.db, mum.id), grantLogged(mum.acct, "accepted"))
 	if err != nil {
 		t.Fatal(err)

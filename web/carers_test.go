@@ -58,6 +58,24 @@ func (f *fixture) ownAccount(t testing.TB, p store.Person) store.Account {
 	return a
 }
 
+// proveInvitation has a session prove an invitation's code and date of birth,
+// then signs the account in again, as the pages have a carer do (a proved
+// code signs the session out), and returns the new session's id, which
+// holds the invitation.
+func proveInvitation(t testing.TB, f *fixture, code, dob, sessionID string, acct store.Account) string {
+	t.Helper()
+	ctx := context.Background()
+	_, proved, err := f.db.CheckInvitation(ctx, code, dob, sessionID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _, held, err := f.db.RotateSession(ctx, proved, acct.ID, nil, store.DefaultSessionPolicy())
+	if err != nil || !held {
+		t.Fatalf("signing in again: held %v, %v", held, err)
+	}
+	return id
+}
+
 // heldInvitation is the id of the invitation the session holds, as the page
 // asking to accept it shows.
 func heldInvitation(t testing.TB, db *store.DB, session string) int64 {
@@ -494,10 +512,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	}
 	// Accept as the store would after the code and date of birth.
 	code := strings.TrimSpace(docOf(t, rec.Body.String()).Find("#invite-code").Text())
-	_, renewed, err := f.db.CheckInvitation(ctx, code, dob, mum.id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	renewed := proveInvitation(t, f, code, dob, mum.id, mum.acct)
 	mum.id, mum.cookie = renewed, sessionCookie(t, renewed) // a proved code gives the session a new id
 	g, err := f.db.AcceptInvitation(ctx, mum.id, mum.acct.ID, heldInvitation(t, f.db, mum.id), grantLogged(mum.acct, "Mum accepted the invitation"))
 	if err != nil {
@@ -623,10 +638,7 @@ func TestAcceptTakesTheInvitationShown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, renewed, err := f.db.CheckInvitation(ctx, code, p.BirthDate, john.id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		renewed := proveInvitation(t, f, code, p.BirthDate, john.id, john.acct)
 		john.id, john.cookie = renewed, sessionCookie(t, renewed) // a proved code gives the session a new id
 	}
 	invite(f.jane)

@@ -170,10 +170,7 @@ var csrfStates = map[string]func(t *testing.T, f *fixture) csrfState{
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, renewed, err := f.db.CheckInvitation(ctx, code, f.jane.BirthDate, john.id)
-		if err != nil {
-			t.Fatal(err)
-		}
+		renewed := proveInvitation(t, f, code, f.jane.BirthDate, john.id, john.acct)
 		john.id, john.cookie = renewed, sessionCookie(t, renewed) // a proved code gives the session a new id
 		form := url.Values{"invitation": {strconv.FormatInt(heldInvitation(t, f.db, john.id), 10)}}
 		return csrfState{cookie: john.cookie, token: sessionCSRF(t, f, john.id), form: form, want: http.StatusSeeOther}

@@ -142,6 +142,13 @@ func (s *Server) useSession(c echo.Context, id string, sess store.Session) (*req
 	return rs, nil
 }
 
+// signedOut is the session as a code proved in it leaves it (store's
+// renewSessionID): nobody signed in, acting for nobody.
+func signedOut(s store.Session) store.Session {
+	s.AccountID, s.ActingGrantID = 0, 0
+	return s
+}
+
 // clearSessionCookie tells the browser to forget the session cookie.
 func (s *Server) clearSessionCookie(c echo.Context) {
 	cookie, _ := s.cookies.New(c.Request(), s.cookieName())

@@ -111,6 +111,7 @@ func (s *Server) routes() {
 	signedIn.GET("/carers/:id/revoke", s.revokePage, s.ownOnly)
 	signedIn.POST("/carers/:id/revoke", s.revokeSubmit, s.ownOnly)
 	signedIn.POST("/carers/accept/confirm", s.acceptConfirmSubmit)
+	signedIn.POST("/enrol/link", s.enrolLink, setupLimit) // an enrolment code's record added to the account that helps others (store.LinkEnrolment)
 	// The carer's side: whom to act for, and the people they help.
 	signedIn.GET("/acting-for", s.actingForPage)
 	signedIn.POST("/acting-for", s.actingForSubmit)

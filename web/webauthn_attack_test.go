@@ -402,10 +402,11 @@ func TestPasskeyChangesNeedARecentSignIn(t *testing.T) {
 	a.must(a.json("/account/passkeys/begin", nil), http.StatusOK, "add begin, just confirmed")
 }
 
-// TestConfirmKeepsAHeldInvitation: someone signed in who has entered a
-// carer's invitation code and date of birth, then confirms it's them, can
-// still accept the invitation.
-func TestConfirmKeepsAHeldInvitation(t *testing.T) {
+// TestACodeSignsOutWhoeverWasSignedIn: a code proved in a signed-in session
+// signs it out, so an account signed in before the code (perhaps by someone
+// else on this browser) never takes what it gives: whoever typed it signs in
+// again, and the invitation they were accepting waits for them.
+func TestACodeSignsOutWhoeverWasSignedIn(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	f.signIn(t, f.jane) // makes her account
@@ -419,14 +420,89 @@ func TestConfirmKeepsAHeldInvitation(t *testing.T) {
 	if rec := a.form("/carers/accept", url.Values{"code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("accept form: %d %s", rec.Code, rec.Body.String())
 	}
-	if rec := a.page("/carers/accept/confirm"); rec.Code != http.StatusOK {
-		t.Fatalf("the invitation is not held: %d", rec.Code)
+	if rec := a.page("/account"); rec.Code == http.StatusOK {
+		t.Error("still signed in after the code")
 	}
-	a.page("/account/confirm")
-	opts := a.must(a.json("/account/confirm/begin", nil), http.StatusOK, "confirm begin")
-	a.must(a.json("/account/confirm/finish", keyGet(t, amirKey, opts)), http.StatusOK, "confirm finish")
-	if rec := a.page("/carers/accept/confirm"); rec.Code != http.StatusOK {
-		t.Errorf("after confirming it's him, the invitation is no longer held: %d to %q", rec.Code, rec.Header().Get("Location"))
+	d := docOf(t, a.page("/carers/accept/confirm").Body.String())
+	if d.Find("#accept-invitation").Length() != 0 || d.Find("#passkey-signin").Length() != 1 {
+		t.Fatal("the invitation is offered to accept with one click, or no sign-in, after the code signed the session out")
+	}
+	opts := a.must(a.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
+	if rec := a.json("/signin/finish", keyGet(t, amirKey, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "/carers/accept/confirm") {
+		t.Fatalf("sign in: %d %s", rec.Code, rec.Body.String())
+	}
+	if d := docOf(t, a.page("/carers/accept/confirm").Body.String()); d.Find("#accept-invitation").Length() != 1 {
+		t.Error("signed in again, the invitation is not there to accept")
+	}
+}
+
+// TestACarerAddsTheirOwnRecordToTheirAccount: someone who helps others, with
+// an account and passkey made for that, given an enrolment code for their own
+// record, signs in with that passkey on the enrolment page and adds the
+// record to the same account, keeping the people they help. Before, the
+// enrolment made a second account (found by a review).
+func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	_, invitation, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "Amir Khan", Relationship: "neighbour", Scopes: []string{"medicines"}},
+		grantLogged(f.ownAccount(t, f.jane), "invited Amir Khan (neighbour)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Amir accepts as a new carer, making a passkey for it.
+	a := newPasskeyBrowser(t, f.handler)
+	a.page("/carers/accept")
+	a.must(a.form("/carers/accept", url.Values{"code": {invitation}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}), http.StatusSeeOther, "invitation code")
+	a.page("/carers/accept/confirm")
+	key := newSoftKey(t, "http://localhost:8080", "localhost")
+	opts := a.must(a.json("/carers/accept/passkey/begin", nil), http.StatusOK, "carer passkey begin")
+	a.must(a.json("/carers/accept/passkey/finish", keyCreate(t, key, opts)), http.StatusOK, "carer passkey finish")
+	held, _ := docOf(t, a.page("/carers/accept/confirm").Body.String()).Find(`input[name="invitation"]`).Attr("value")
+	if rec := a.form("/carers/accept/confirm", url.Values{"invitation": {held}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("accept: %d", rec.Code)
+	}
+	carer, _, err := f.db.AccountByUserHandle(ctx, key.UserHandle)
+	if err != nil || carer.PersonID != 0 {
+		t.Fatalf("the carer's account: %+v %v", carer, err)
+	}
+
+	// Later his GP gives him a code for his own record; he types it in the same browser.
+	enrolment, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.page("/enrol")
+	day, month, year := f.amir.BirthDate[8:10], f.amir.BirthDate[5:7], f.amir.BirthDate[0:4]
+	a.must(a.form("/enrol", url.Values{"code": {enrolment}, "day": {day}, "month": {month}, "year": {year}}), http.StatusSeeOther, "enrolment code")
+	d := docOf(t, a.page("/enrol/passkey").Body.String())
+	if d.Find("#passkey-create").Length() != 1 || d.Find("#passkey-signin").Length() != 1 || !strings.Contains(d.Find("main").Text(), "If you already help someone with My Care Record") {
+		t.Fatalf("the enrolment page offers no sign-in for someone who helps others: %s", d.Find("main").Text())
+	}
+	opts = a.must(a.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
+	if rec := a.json("/signin/finish", keyGet(t, key, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/enrol/passkey"`) {
+		t.Fatalf("sign in: %d %s", rec.Code, rec.Body.String())
+	}
+	d = docOf(t, a.page("/enrol/passkey").Body.String())
+	if d.Find("h1").Text() != "Add your record to your account" || d.Find(`form[action="/enrol/link"]`).Length() != 1 || d.Find("#passkey-create").Length() != 0 {
+		t.Fatalf("signed in, the enrolment page: %s", d.Find("main").Text())
+	}
+	if rec := a.form("/enrol/link", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/record" {
+		t.Fatalf("link: %d to %q: %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+	}
+	if acct, err := f.db.AccountByPerson(ctx, f.amir.ID); err != nil || acct.ID != carer.ID {
+		t.Errorf("Amir's record is on account %+v (%v), want the carer's account %d", acct, err, carer.ID)
+	}
+	main := docOf(t, a.page("/acting-for").Body.String()).Find("main").Text()
+	if !strings.Contains(main, "Jane Example") || !strings.Contains(main, "Myself") {
+		t.Errorf("after adding his record, whose record to use: %s", main)
+	}
+	// The code is used up: the page no longer offers to add it.
+	if rec := a.form("/enrol/link", url.Values{}); rec.Code != http.StatusForbidden {
+		t.Errorf("linking again: %d, want 403", rec.Code)
+	}
+	if rec := a.page("/enrol/passkey"); rec.Code != http.StatusSeeOther {
+		t.Errorf("the enrolment page after: %d", rec.Code)
 	}
 }
 
