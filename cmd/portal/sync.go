@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -390,6 +391,17 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if len(rest) > 0 {
 		return fmt.Errorf("sync: unexpected %q", rest[0])
 	}
+	// An empty name (an unset variable in a script) is no source: taken as
+	// none, it would sync everyone from every source, or every source's files.
+	var empty string
+	fs.Visit(func(f *flag.Flag) {
+		if (f.Name == "source" || f.Name == "bulk") && strings.TrimSpace(f.Value.String()) == "" && empty == "" {
+			empty = f.Name
+		}
+	})
+	if empty != "" {
+		return fmt.Errorf("sync: --%s needs a source's name (portal source list names them); leave it out to sync from every source", empty)
+	}
 	if bulk != "" && (sourceName != "" || pf.given()) {
 		return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")
 	}
@@ -439,9 +451,23 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		puller.Reconcile = time.Nanosecond
 	}
 	ss := sourceSync{db: db, path: cfg.DB, puller: puller, pf: pf, out: &lines{out: stdout, errOut: stderr}}
+	if pf.given() && pf.id == 0 {
+		if _, err := pf.find(ctx, db, cfg.DB); store.ErrorCode(err) == store.ENOTFOUND {
+			ss.named = true
+		}
+	}
 	failed, left := ss.all(ctx, srcs)
+	if ctx.Err() != nil {
+		// Stopped (Ctrl-C, a signal): what was stored is kept with its
+		// checkpoint, and the next run takes it up; work left for later waits too.
+		return fmt.Errorf("sync: stopped before it was finished; what was stored is kept, and the next sync goes on from there (%d failed or not synced, see above)", failed)
+	}
 	if err := finishStalledLoad(ctx, db, stdout); err != nil {
 		return fmt.Errorf("sync: %w", err)
+	}
+	if ss.named && ss.foundAt.Load() == 0 && failed == 0 && len(left) == 0 {
+		// Named by identifier and new here, and no source holds them.
+		return errors.New("sync: no source has a record of this person")
 	}
 	if failed > 0 {
 		if len(left) > 0 {
@@ -558,6 +584,10 @@ type sourceSync struct {
 	puller *fhirsync.Puller
 	pf     personFlags
 	out    *lines
+	// named says the person is named by identifier and not yet held here:
+	// a source with no record of them is no failure, but none at all is.
+	named   bool
+	foundAt atomic.Int32 // sources that found the person named
 }
 
 // all syncs every source at once (a bounded number at a time), so a source
@@ -612,10 +642,18 @@ func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) (int, []left
 func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync.Summary, failed int, left []leftBehind, ran bool) {
 	total.Source = src.Name
 	persons, err := syncPersons(ctx, ss.db, ss.path, ss.puller, src, ss.pf)
+	if errors.Is(err, fhirsync.ErrNoRecord) {
+		// Most sources hold nothing of most people: only no source at all is a failure (ss.named).
+		ss.out.say("%s: no record of this person", src.Name)
+		return total, 0, nil, false
+	}
 	if err != nil {
 		ss.out.say("%s: %s", src.Name, explain(ctx, err))
 		ss.out.warn("sync: %s: %v", src.Name, err)
 		return total, 1, nil, false
+	}
+	if ss.pf.given() {
+		ss.foundAt.Add(1)
 	}
 	for _, p := range persons {
 		if ctx.Err() != nil {

@@ -78,6 +78,9 @@ func TestSyncHangingSourceDoesNotHoldUpOthers(t *testing.T) {
 	case err := <-done:
 		if err == nil {
 			t.Error("sync stopped before a-hang answered, yet reported success")
+		} else if !strings.Contains(err.Error(), "stopped before it was finished") || strings.Contains(err.Error(), "context canceled") {
+			// Before, the last word was "look for a stalled bulk load: context canceled" (found by a review).
+			t.Errorf("stopped, the sync says: %v", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sync did not stop within 10 s of being told to")
@@ -439,5 +442,36 @@ func TestExitStatus(t *testing.T) {
 				t.Errorf("got %d, want %d", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSyncByIdentifierNeedsOnlyOneSource: a person named by identifier,
+// new here, is looked for at every source; one with no record of them is no
+// failure, as most sources hold nothing of most people (before, the command
+// exited 1, so a scheduled run always looked failed; found by a review), but
+// no source at all is. An empty --source or --bulk (an unset variable in a
+// script) is refused, not read as every source.
+func TestSyncByIdentifierNeedsOnlyOneSource(t *testing.T) {
+	srv, patientID := startFHIR(t)
+	empty := upstream.Start(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	for _, s := range []struct{ name, url string }{{"gp", empty.URL}, {"lth", srv.URL}} {
+		if _, _, err := portal(t, "source", "add", s.name, s.url, "--db", db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, errOut, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID)
+	if err != nil || !strings.Contains(out, "gp: no record of this person") || !strings.Contains(out, "brought up to date") {
+		t.Errorf("found at one source of two: %v\n%s\n%s", err, out, errOut)
+	}
+	out, _, err = portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|no-such-patient")
+	if err == nil || !strings.Contains(err.Error(), "no source has a record of this person") || strings.Count(out, "no record of this person") != 2 {
+		t.Errorf("found nowhere: %v\n%s", err, out)
+	}
+	for _, flag := range []string{"--source", "--bulk"} {
+		out, _, err := portal(t, "sync", "--db", db, flag, "")
+		if err == nil || !strings.Contains(err.Error(), flag+" needs a source's name") || out != "" {
+			t.Errorf("sync %s '': %v\n%s", flag, err, out)
+		}
 	}
 }
