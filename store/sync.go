@@ -847,7 +847,7 @@ func (db *DB) ClearRunning(ctx context.Context) error {
 // SyncStatuses returns the person's sync state with every FHIR server source.
 func (db *DB) SyncStatuses(ctx context.Context, personID int64) ([]SyncStatus, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
-COALESCE(st.running_since, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''), COALESCE(st.last_reconciled_at, ''),
+COALESCE(st.running_since, ''), COALESCE(st.running_by, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''), COALESCE(st.last_reconciled_at, ''),
 COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''),
 COALESCE(st.last_success_at, '') != '' AND NOT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?)
 FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?
@@ -863,10 +863,16 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
 	var out []SyncStatus
 	for rows.Next() {
 		var st SyncStatus
-		var cfg string
+		var cfg, by string
 		if err := rows.Scan(&st.Source.ID, &st.Source.Name, &st.Source.OrgName, &st.Source.LastImportAt, &st.Source.BaseURL, &st.Source.AuthKind, &cfg,
-			&st.RunningSince, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince, &st.NoRecord); err != nil {
+			&st.RunningSince, &by, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince, &st.NoRecord); err != nil {
 			return nil, err
+		}
+		if st.RunningSince != "" && runnerGone(by) {
+			// Left by a process that has stopped (a portal sync killed): nothing
+			// runs, so pages do not say "Updating…" and sign-in queues a sync,
+			// rather than waiting for serve's round to clear it (found by a review).
+			st.RunningSince = ""
 		}
 		if forCarer && !shown[st.Source.ID] {
 			continue // a carer hears only of sources that show them something

@@ -189,17 +189,31 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 // never a portal sync's still running.
 func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	ctx := context.Background()
-	db := mustOpenDB(t)
+	db, path := mustOpenDBFile(t)
 	src, person := syncSource(t, db)
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	db.SetClock(func() time.Time { return now })
+	raw, err := sql.Open("sqlite3", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// running is the mark as stored (SyncStatuses shows a killed process's as none).
 	running := func() string {
+		t.Helper()
+		var since string
+		if err := raw.QueryRowContext(ctx, `SELECT running_since FROM sync_status WHERE source_id = ? AND person_id = ?`, src.ID, person.ID).Scan(&since); err != nil {
+			t.Fatal(err)
+		}
+		return since
+	}
+	shownRunning := func() bool {
 		t.Helper()
 		sts, err := db.SyncStatuses(ctx, person.ID)
 		if err != nil || len(sts) != 1 {
 			t.Fatalf("%v, %d statuses", err, len(sts))
 		}
-		return sts[0].RunningSince
+		return sts[0].Running(now)
 	}
 	// This process; no process; and a process that had this one's id before
 	// it, as a serve killed and started again does, being process 1 in its container.
@@ -208,6 +222,9 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	since := running()
+	if !shownRunning() {
+		t.Error("a live process's mark is not shown as a sync running")
+	}
 	now = now.Add(time.Minute)
 	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve 1"); !errors.Is(err, store.ErrSyncUnderWay) {
 		t.Errorf("a second start beside a running sync: %v, want ErrSyncUnderWay", err)
@@ -233,6 +250,11 @@ func TestARunningSyncIsNotStartedTwice(t *testing.T) {
 	}
 	if err := db.SyncStarted(ctx, src.ID, person.ID, killed); err != nil {
 		t.Fatal(err)
+	}
+	// Pages and the worker read a killed process's mark as nothing running at
+	// once, not after serve's round clears it (found by a review).
+	if shownRunning() {
+		t.Error("a killed process's mark is shown as a sync running")
 	}
 	if err := db.ClearRunning(ctx); err != nil {
 		t.Fatal(err)
