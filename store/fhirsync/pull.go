@@ -43,8 +43,18 @@ type Puller struct {
 	Now         func() time.Time
 	// Runner names the process that runs the pulls (store.RunnerID) in the
 	// marks of syncs running (store.SyncStarted), so another process tells
-	// one under way from one a killed process left (store.ClearRunning).
+	// one under way from one a killed process left (store.ClearRunning);
+	// default store.RunnerID("portal"). A mark naming no process would be
+	// read as left by one that stopped, and taken over beside the pull.
 	Runner string
+}
+
+// runner is Runner, or this process named.
+func (p *Puller) runner() string {
+	if p.Runner != "" {
+		return p.Runner
+	}
+	return store.RunnerID("portal")
 }
 
 // Progress is reported after every page.
@@ -121,7 +131,8 @@ func (p *Puller) now() time.Time {
 // source holds no record of the person, which the status records as a success.
 func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int64, progress func(Progress)) (Summary, error) {
 	sum := Summary{Source: src.Name}
-	if err := p.DB.SyncStarted(ctx, src.ID, personID, p.Runner); err != nil {
+	runner := p.runner()
+	if err := p.DB.SyncStarted(ctx, src.ID, personID, runner); err != nil {
 		return sum, err
 	}
 	reconciled, err := p.pull(ctx, src, personID, progress, &sum)
@@ -132,7 +143,7 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 	defer cancel()
 	if ctx.Err() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 		// Stopped, not failed: a restart must not leave pages warning of a failure.
-		if ferr := p.DB.SyncStopped(finishCtx, src.ID, personID, p.Runner); ferr != nil {
+		if ferr := p.DB.SyncStopped(finishCtx, src.ID, personID, runner); ferr != nil {
 			err = errors.Join(err, ferr)
 		}
 		return sum, err
@@ -144,7 +155,7 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		// and that is no failure to warn them of (store.SyncStatus.NoRecord).
 		msg = Explain(err)
 	}
-	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, p.Runner, msg, reconciled); ferr != nil && err == nil {
+	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, runner, msg, reconciled); ferr != nil && err == nil {
 		err = ferr
 	}
 	return sum, err

@@ -64,11 +64,11 @@ func TestEnqueueIfStaleReadsTheRunningMark(t *testing.T) {
 			ctx := t.Context()
 			db, srcs, person := personWithSources(t, "lth")
 			src := srcs[0]
-			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
+			if err := db.SyncStarted(ctx, src.ID, person.ID, store.RunnerID("serve")); err != nil {
 				t.Fatal(err)
 			}
 			if tt.finished {
-				if err := db.SyncFinished(ctx, src.ID, person.ID, "serve", "", false); err != nil {
+				if err := db.SyncFinished(ctx, src.ID, person.ID, store.RunnerID("serve"), "", false); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -118,10 +118,10 @@ func TestPullAllSkipsFreshSources(t *testing.T) {
 	ctx := t.Context()
 	db, srcs, person := personWithSources(t, "a-fresh", "b-stale")
 	fresh := srcs[0]
-	if err := db.SyncStarted(ctx, fresh.ID, person.ID, "serve"); err != nil {
+	if err := db.SyncStarted(ctx, fresh.ID, person.ID, store.RunnerID("serve")); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SyncFinished(ctx, fresh.ID, person.ID, "serve", "", false); err != nil {
+	if err := db.SyncFinished(ctx, fresh.ID, person.ID, store.RunnerID("serve"), "", false); err != nil {
 		t.Fatal(err)
 	}
 	attempts := func() map[string]string {
