@@ -3,6 +3,7 @@
 package views
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -226,4 +227,12 @@ func durationWords(d time.Duration) string {
 		return unit(h, "hour")
 	}
 	return unit(h, "hour") + " " + unit(m, "minute")
+}
+
+// SecondsLeft is d in whole seconds, rounded up: the page's script counts
+// down from it, and must never say someone has been signed out while the
+// server still holds their session (rounded down, it said so up to a second
+// early, and a form sent then was taken).
+func SecondsLeft(d time.Duration) string {
+	return strconv.Itoa(int(math.Ceil(d.Seconds())))
 }

@@ -580,3 +580,16 @@ func TestCheckYourChangeSaysWhereItApplies(t *testing.T) {
 		t.Error("keeping an entry out does not say other entries may still mention it")
 	}
 }
+
+// The seconds a page's script counts down from are rounded up, so it never
+// says someone is signed out while the server still holds their session.
+func TestSecondsLeftRoundsUp(t *testing.T) {
+	for _, tt := range []struct {
+		d    time.Duration
+		want string
+	}{{0, "0"}, {200 * time.Millisecond, "1"}, {5 * time.Second, "5"}, {5*time.Second + time.Nanosecond, "6"}, {30 * time.Minute, "1800"}} {
+		if got := views.SecondsLeft(tt.d); got != tt.want {
+			t.Errorf("SecondsLeft(%s) = %s, want %s", tt.d, got, tt.want)
+		}
+	}
+}

@@ -217,7 +217,7 @@ func (s *Server) extendSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("X-Session-Left", strconv.Itoa(int(left.Seconds())))
+	c.Response().Header().Set("X-Session-Left", views.SecondsLeft(left))
 	return c.NoContent(http.StatusNoContent)
 }
 
