@@ -634,6 +634,41 @@ func (db *DB) PersonByIdentifier(ctx context.Context, system, value string) (Per
 FROM persons p JOIN person_identifiers pi ON pi.person_id = p.id WHERE pi.system = ? AND pi.value = ?`, system, value))
 }
 
+// LinkIdentifier links the identifier to the person the source's Patient
+// is linked to, and returns that person: a Patient found by an identifier
+// the portal did not hold, already stored unchanged (so the import, leaving
+// it alone, linked nothing), is still the person it names. ENOTFOUND when no
+// person holds that Patient; an identifier that names another person
+// already is left to them, and ECONFLICT says so.
+func (db *DB) LinkIdentifier(ctx context.Context, sourceID int64, patientID, system, value string) (Person, error) {
+	var person Person
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, patientID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return Errorf(ENOTFOUND, "We could not find that person.")
+		}
+		if err != nil {
+			return fmt.Errorf("link identifier: %w", err)
+		}
+		var other int64
+		err = tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, system, value).Scan(&other)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, id, system, value); err != nil {
+				return fmt.Errorf("link identifier: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("link identifier: %w", err)
+		case other != id:
+			return Errorf(ECONFLICT, "That identifier names another person here (id %d), not the one the source's Patient/%s is linked to (id %d).", other, patientID, id)
+		}
+		person, err = db.personTx(ctx, tx, id)
+		return err
+	})
+	return person, err
+}
+
 // SyncStatus is how a person's sync with one source stands.
 type SyncStatus struct {
 	Source           Source

@@ -356,7 +356,13 @@ func (p *Puller) FindPerson(ctx context.Context, src store.Source, system, value
 		if system == fhir.NHSNumberSystem {
 			return p.DB.PersonByNHSNumber(ctx, value)
 		}
-		return p.DB.PersonByIdentifier(ctx, system, value)
+		person, err := p.DB.PersonByIdentifier(ctx, system, value)
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			// Stored before and unchanged, so the import linked nothing: the
+			// Patient is still the person it is linked to (found by a review).
+			return p.DB.LinkIdentifier(ctx, src.ID, r.ID, system, value)
+		}
+		return person, err
 	}
 	return store.Person{}, ErrNoRecord
 }

@@ -104,3 +104,47 @@ func TestPullReadsThePatientAgain(t *testing.T) {
 		t.Errorf("the person whose Patient is gone: %+v, %v; want them kept", got, err)
 	}
 }
+
+// TestFindPersonBySecondIdentifier: a person synced by one identifier, found
+// again by another the same Patient carries, is the same person, and the
+// identifier is linked to them. Before, the Patient, stored unchanged, linked
+// nothing, and the person was "not found" (found by a review).
+func TestFindPersonBySecondIdentifier(t *testing.T) {
+	ctx := context.Background()
+	srv := upstream.Start(t)
+	status, body := srv.Do(t, "POST", "/Patient", []byte(`{"resourceType":"Patient","identifier":[`+
+		`{"system":"https://github.com/synthetichealth/synthea","value":"syn-1"},`+
+		`{"system":"http://hl7.org/fhir/sid/us-ssn","value":"999-56-7437"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`))
+	if status != http.StatusCreated {
+		t.Fatalf("add patient: %d %s", status, body)
+	}
+	db := openDB(t)
+	src, err := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" }, fastClient).Get}
+	first, err := puller.FindPerson(ctx, src, syntheaSystem, "syn-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := puller.FindPerson(ctx, src, "http://hl7.org/fhir/sid/us-ssn", "999-56-7437")
+	if err != nil || again.ID != first.ID {
+		t.Fatalf("found by the second identifier: %+v, %v; want person %d", again, err, first.ID)
+	}
+	if p, err := db.PersonByIdentifier(ctx, "http://hl7.org/fhir/sid/us-ssn", "999-56-7437"); err != nil || p.ID != first.ID {
+		t.Errorf("the second identifier is not linked: %+v %v", p, err)
+	}
+	if n := len(mustPersons(t, db)); n != 1 {
+		t.Errorf("%d persons, want 1", n)
+	}
+}
+
+func mustPersons(t *testing.T, db *store.DB) []store.Person {
+	t.Helper()
+	ps, err := db.Persons(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ps
+}
