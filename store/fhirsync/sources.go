@@ -1,21 +1,127 @@
 package fhirsync
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/mycarerecord/portal/store"
 )
 
 // AuthFor builds a source's credentials from the files or environment variables
 // its configuration names. Secrets are read when needed and never printed.
+// A token or key file is read again whenever it changes, so a secret
+// rotated in its file is used from the next request, with no restart: before,
+// serve kept the first for as long as it ran, and every sync and consent
+// delivery of that source failed once the old one was revoked (found by a
+// review).
 func AuthFor(src store.Source, getenv func(string) string) (Auth, error) {
+	build := func() (Auth, error) { return authFor(src, getenv) }
+	var files []string
+	for _, f := range []string{"token-file", "key-file"} {
+		if name := src.AuthConfig[f]; name != "" {
+			files = append(files, name)
+		}
+	}
+	if len(files) == 0 {
+		return build()
+	}
+	r := &rereadAuth{build: build, files: files}
+	if _, err := r.get(); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// rereadAuth is an Auth built from secret files, built again when they
+// change (their size, time or inode: a rotation writes a new file, or renames
+// one over the old).
+type rereadAuth struct {
+	build func() (Auth, error)
+	files []string
+
+	mu      sync.Mutex
+	current Auth
+	stamp   string
+	old     []string // secrets of the Auths it replaced, still scrubbed from what servers echo
+}
+
+// get returns the Auth for the files as they are now.
+func (r *rereadAuth) get() (Auth, error) {
+	stamp := filesStamp(r.files)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current != nil && stamp == r.stamp {
+		return r.current, nil
+	}
+	a, err := r.build()
+	if err != nil {
+		return nil, err
+	}
+	if sh, ok := r.current.(secretHolder); ok {
+		r.old = append(r.old, sh.secrets()...)
+		r.old = r.old[max(0, len(r.old)-8):]
+	}
+	r.current, r.stamp = a, stamp
+	return a, nil
+}
+
+func (r *rereadAuth) Authorize(ctx context.Context, req *http.Request) error {
+	a, err := r.get()
+	if err != nil {
+		return err
+	}
+	return a.Authorize(ctx, req)
+}
+
+func (r *rereadAuth) secrets() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := append([]string(nil), r.old...)
+	if sh, ok := r.current.(secretHolder); ok {
+		out = append(out, sh.secrets()...)
+	}
+	return out
+}
+
+func (r *rereadAuth) invalidate(token string) {
+	r.mu.Lock()
+	a := r.current
+	r.mu.Unlock()
+	if inv, ok := a.(invalidator); ok {
+		inv.invalidate(token)
+	}
+}
+
+// filesStamp says how the files stand: size, modification time and inode
+// of each, or that it cannot be read.
+func filesStamp(files []string) string {
+	var b strings.Builder
+	for _, f := range files {
+		st, err := os.Stat(f)
+		if err != nil {
+			b.WriteString("unreadable;")
+			continue
+		}
+		var ino uint64
+		if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+			ino = sys.Ino
+		}
+		fmt.Fprintf(&b, "%d:%d:%d;", st.Size(), st.ModTime().UnixNano(), ino)
+	}
+	return b.String()
+}
+
+// authFor builds a source's credentials once.
+func authFor(src store.Source, getenv func(string) string) (Auth, error) {
 	c := src.AuthConfig
 	switch src.AuthKind {
 	case "", store.AuthNone:
