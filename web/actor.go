@@ -298,7 +298,8 @@ func (s *Server) ended(c echo.Context, g store.Grant) error {
 	if wantsJSON(c) {
 		return c.JSON(http.StatusForbidden, map[string]string{"error": g.EndedSentence()})
 	}
-	return s.render(c, http.StatusForbidden, views.AccessEnded(s.page(c, "Your access has ended"), g))
+	const heading = "Your access has ended"
+	return s.render(c, http.StatusForbidden, views.CarerRefused(s.page(c, heading), g, heading, g.EndedSentence(), false))
 }
 
 // refuse answers 403 with a page saying why, that the person could grant
@@ -317,5 +318,6 @@ func (s *Server) refused(c echo.Context, g store.Grant, why string, grantable bo
 	if wantsJSON(c) {
 		return c.JSON(http.StatusForbidden, map[string]string{"error": why})
 	}
-	return s.render(c, http.StatusForbidden, views.CarerRefused(s.page(c, "You cannot see this page"), g, why, grantable))
+	const heading = "You cannot see this page"
+	return s.render(c, http.StatusForbidden, views.CarerRefused(s.page(c, heading), g, heading, why, grantable))
 }
