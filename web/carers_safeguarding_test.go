@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/store"
-	"github.com/mycarerecord/portal/store/fhir"
 )
 
 var spaces = regexp.MustCompile(`\s+`)
@@ -115,14 +114,7 @@ func TestParentalAccessEndedSaysTheChildTurned16(t *testing.T) {
 	now := time.Now().In(uk)
 	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, uk) // Lily turns 16 tonight
 	dob := midnight.AddDate(-16, 0, 0).Format("2006-01-02")
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
-		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob), medicine("m3", "lily", "Salbutamol inhaler")}); err != nil {
-		t.Fatal(err)
-	}
-	lily, err := f.db.PersonByNHSNumber(ctx, "9000000017")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lily := addLily(t, f, dob, medicine("m3", "lily", "Salbutamol inhaler"))
 	f.signIn(t, lily)
 	mum := f.newCarer(t, "Mum")
 	by := f.ownAccount(t, lily)

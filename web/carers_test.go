@@ -76,6 +76,22 @@ func proveInvitation(t testing.TB, f *fixture, code, dob, sessionID string, acct
 	return id
 }
 
+// addLily stores Lily Example, born on dob, at the GP, with any more of her
+// resources, and returns her.
+func addLily(t testing.TB, f *fixture, dob string, more ...fhir.Resource) store.Person {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
+		append([]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob)}, more...)); err != nil {
+		t.Fatal(err)
+	}
+	lily, err := f.db.PersonByNHSNumber(ctx, "9000000017")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lily
+}
+
 // heldInvitation is the id of the invitation the session holds, as the page
 // asking to accept it shows.
 func heldInvitation(t testing.TB, db *store.DB, session string) int64 {
@@ -491,14 +507,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	ctx := context.Background()
 	sixteen := time.Now().AddDate(0, 0, 10) // Lily turns 16 in ten days
 	dob := sixteen.AddDate(-16, 0, 0).Format("2006-01-02")
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
-		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob), medicine("m3", "lily", "Salbutamol inhaler")}); err != nil {
-		t.Fatal(err)
-	}
-	lily, err := f.db.PersonByNHSNumber(ctx, "9000000017")
-	if err != nil {
-		t.Fatal(err)
-	}
+	lily := addLily(t, f, dob, medicine("m3", "lily", "Salbutamol inhaler"))
 	lilyCookie := f.signIn(t, lily)
 	rec := f.post(t, "/carers/invite/confirm", lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
 		"name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines"}, "ends": {"never"}, "parental": {"yes"}})
@@ -1380,11 +1389,7 @@ func TestParentalInvitationOnceSixteen(t *testing.T) {
 	ctx := context.Background()
 	sixteen := time.Now().AddDate(0, 0, 10)
 	dob := sixteen.AddDate(-16, 0, 0).Format("2006-01-02")
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
-		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob)}); err != nil {
-		t.Fatal(err)
-	}
-	lily, _ := f.db.PersonByNHSNumber(ctx, "9000000017")
+	lily := addLily(t, f, dob)
 	lilyCookie := f.signIn(t, lily)
 	rec := f.post(t, "/carers/invite/confirm", lilyCookie, url.Values{"csrf": {csrfToken(t, f, lilyCookie)},
 		"name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines", "conditions"}, "ends": {"never"}, "parental": {"yes"}})
@@ -1416,14 +1421,9 @@ func TestParentalInvitationOnceSixteen(t *testing.T) {
 // Only a child's invitation asks about parental responsibility: an adult was
 // asked whether someone had it for them (found by a review).
 func TestOnlyAChildIsAskedAboutParentalResponsibility(t *testing.T) {
-	ctx := context.Background()
 	f := newFixture(t)
 	dob := time.Now().AddDate(-10, 0, 0).Format("2006-01-02")
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
-		[]fhir.Resource{patient("lily", "9000000017", "Lily", "Example", dob)}); err != nil {
-		t.Fatal(err)
-	}
-	lily, _ := f.db.PersonByNHSNumber(ctx, "9000000017")
+	lily := addLily(t, f, dob)
 	for _, tc := range []struct {
 		who   store.Person
 		asked bool
