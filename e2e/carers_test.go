@@ -41,12 +41,12 @@ func navTexts(tb *tab) []string {
 	return eval[[]string](tb, `[...document.querySelectorAll('.mcr-section-nav a')].map(a => a.innerText.trim().split('\n')[0].replace(/\s*\(.*$/, ''))`)
 }
 
-// TestCarerJourney: Jane invites John to see her medicines and conditions
-// and to answer her sharing choices; John, in a browser of his own, accepts
+// TestCarerJourney: Jane invites Amir to see her medicines and conditions
+// and to answer her sharing choices; Amir, in a browser of his own, accepts
 // with a passkey of his own (he has no record), chooses to act for Jane, sees
 // the banner and only what he was given, and is refused anything else. He
 // changes one of her choices on pages that name her, not him. Jane stops his
-// access; John's next click is refused. Keyboard only where a form allows
+// access; Amir's next click is refused. Keyboard only where a form allows
 // it; axe on every page.
 func TestCarerJourney(t *testing.T) {
 	p, jane, _ := signedIn(t)
@@ -88,7 +88,7 @@ func TestCarerJourney(t *testing.T) {
 	}
 	jane.checkPage()
 
-	jane.typeInto("type the carer's name", "#carer-name", "John Smith")
+	jane.typeInto("type the carer's name", "#carer-name", "Amir Khan")
 	jane.typeInto("type the relationship", "#relationship", "son")
 	jane.tick("tick medicines", "#scope-medicines")
 	jane.tick("tick conditions", "#scope-conditions")
@@ -102,7 +102,7 @@ func TestCarerJourney(t *testing.T) {
 	// Change: the form again, filled in as it was sent.
 	status = jane.press("change the relationship", `.nhsuk-summary-list__actions a[href$="#relationship"]`)
 	wantOn(jane, "/carers/invite", status)
-	if got, ticked := value(jane, "#relationship"), eval[bool](jane, `document.getElementById('scope-choices').checked`); got != "son" || !ticked || value(jane, "#carer-name") != "John Smith" {
+	if got, ticked := value(jane, "#relationship"), eval[bool](jane, `document.getElementById('scope-choices').checked`); got != "son" || !ticked || value(jane, "#carer-name") != "Amir Khan" {
 		t.Errorf("after Change: relationship %q, choices ticked %v; want the answers kept", got, ticked)
 	}
 	jane.checkPage()
@@ -117,54 +117,54 @@ func TestCarerJourney(t *testing.T) {
 	}
 	jane.checkPage()
 
-	// 2. John opens the link in his own browser and proves he knows Jane's date of birth.
-	john := newTab(t)
-	john.navigate(p.BaseURL + "/")
-	john.addPasskeyAuthenticator()
-	status = john.navigate(link).Status
-	wantOn(john, "/carers/accept", int64(status))
-	if got := value(john, "#code"); got != code {
+	// 2. Amir opens the link in his own browser and proves he knows Jane's date of birth.
+	amir := newTab(t)
+	amir.navigate(p.BaseURL + "/")
+	amir.addPasskeyAuthenticator()
+	status = amir.navigate(link).Status
+	wantOn(amir, "/carers/accept", int64(status))
+	if got := value(amir, "#code"); got != code {
 		t.Errorf("the link filled in code %q, want %q", got, code)
 	}
-	john.checkPage()
+	amir.checkPage()
 	// Continuing without the date of birth says what is missing; the code is kept.
-	john.allow("400")
-	resp = john.follow("continue with no date of birth", chromedp.Click(chromedp.CSS(`form[action="/carers/accept"] button[type=submit]`)))
-	if resp.Status != 400 || john.nodeCount(".nhsuk-error-summary a[href='#dob-day']") != 1 || value(john, "#code") != code {
-		t.Fatalf("no date of birth: status %d, errors %q", resp.Status, john.shownErrors())
+	amir.allow("400")
+	resp = amir.follow("continue with no date of birth", chromedp.Click(chromedp.CSS(`form[action="/carers/accept"] button[type=submit]`)))
+	if resp.Status != 400 || amir.nodeCount(".nhsuk-error-summary a[href='#dob-day']") != 1 || value(amir, "#code") != code {
+		t.Fatalf("no date of birth: status %d, errors %q", resp.Status, amir.shownErrors())
 	}
-	checkErrorSummary(john)
-	john.checkPage()
-	john.typeInto("day", "#dob-day", strconv.Itoa(who.BirthDate.Day()))
-	john.typeInto("month", "#dob-month", strconv.Itoa(int(who.BirthDate.Month())))
-	john.typeInto("year", "#dob-year", strconv.Itoa(who.BirthDate.Year()))
-	status = john.press("continue", `form[action="/carers/accept"] button[type=submit]`)
-	wantOn(john, "/carers/accept/confirm", status)
-	if got := eval[string](john, `document.getElementById('inviter-name').innerText`); got != who.Name {
+	checkErrorSummary(amir)
+	amir.checkPage()
+	amir.typeInto("day", "#dob-day", strconv.Itoa(who.BirthDate.Day()))
+	amir.typeInto("month", "#dob-month", strconv.Itoa(int(who.BirthDate.Month())))
+	amir.typeInto("year", "#dob-year", strconv.Itoa(who.BirthDate.Year()))
+	status = amir.press("continue", `form[action="/carers/accept"] button[type=submit]`)
+	wantOn(amir, "/carers/accept/confirm", status)
+	if got := eval[string](amir, `document.getElementById('inviter-name').innerText`); got != who.Name {
 		t.Errorf("confirm page names %q, want %q", got, who.Name)
 	}
-	john.waitVisible("#passkey-create")
-	john.checkPage()
+	amir.waitVisible("#passkey-create")
+	amir.checkPage()
 
 	// He is new: he creates a passkey, comes back signed in, and accepts.
-	status = john.pressThenLoad("create a passkey", "#passkey-create")
-	wantOn(john, "/carers/accept/confirm", int64(status))
-	john.checkPage()
-	status = john.press("accept", "#accept-invitation")
-	wantOn(john, "/acting-for", status)
-	john.checkPage()
+	status = amir.pressThenLoad("create a passkey", "#passkey-create")
+	wantOn(amir, "/carers/accept/confirm", int64(status))
+	amir.checkPage()
+	status = amir.press("accept", "#accept-invitation")
+	wantOn(amir, "/acting-for", status)
+	amir.checkPage()
 
 	// 3. Jane, the one person he may act for, is chosen already: he continues.
-	if !eval[bool](john, `document.querySelector('input[name=who]').checked`) {
+	if !eval[bool](amir, `document.querySelector('input[name=who]').checked`) {
 		t.Fatal("whose record: the one choice there is is not chosen already")
 	}
-	status = john.press("continue", `form[action="/acting-for"] button[type=submit]`)
-	wantOn(john, "/record", status)
-	banner := eval[string](john, `document.querySelector('.mcr-acting-banner')?.innerText ?? ''`)
+	status = amir.press("continue", `form[action="/acting-for"] button[type=submit]`)
+	wantOn(amir, "/record", status)
+	banner := eval[string](amir, `document.querySelector('.mcr-acting-banner')?.innerText ?? ''`)
 	if !strings.Contains(banner, "You are acting for") || !strings.Contains(banner, who.Name) {
 		t.Errorf("banner says %q", banner)
 	}
-	nav := navTexts(john)
+	nav := navTexts(amir)
 	for _, want := range []string{"Medicines", "Conditions"} {
 		if !strings.Contains(strings.Join(nav, "|"), want) {
 			t.Errorf("navigation %q lacks %s", nav, want)
@@ -175,40 +175,40 @@ func TestCarerJourney(t *testing.T) {
 			t.Errorf("navigation %q offers %s, which Jane did not give", nav, not)
 		}
 	}
-	if strings.Contains(john.text(), "Download your record") {
-		t.Error("the summary offers a download John was not given")
+	if strings.Contains(amir.text(), "Download your record") {
+		t.Error("the summary offers a download Amir was not given")
 	}
-	john.checkPage()
-	status = john.press("open medicines", `.mcr-section-nav a[href="/record/medicines"]`)
-	wantOn(john, "/record/medicines", status)
-	if !strings.Contains(john.text(), "Metformin") {
-		t.Error("John cannot see Jane's medicines")
+	amir.checkPage()
+	status = amir.press("open medicines", `.mcr-section-nav a[href="/record/medicines"]`)
+	wantOn(amir, "/record/medicines", status)
+	if !strings.Contains(amir.text(), "Metformin") {
+		t.Error("Amir cannot see Jane's medicines")
 	}
-	john.checkPage()
-	carerChoices(john, who.Name)
+	amir.checkPage()
+	carerChoices(amir, who.Name)
 
 	// A section he was not given, typed in: a clear 403 page.
-	john.allow("403")
-	resp = john.navigate(p.BaseURL + "/record/allergies")
-	if resp.Status != 403 || !strings.Contains(john.text(), "has not given you access to allergies") {
-		t.Errorf("ungranted section: status %d, says %.300s", resp.Status, john.text())
+	amir.allow("403")
+	resp = amir.navigate(p.BaseURL + "/record/allergies")
+	if resp.Status != 403 || !strings.Contains(amir.text(), "has not given you access to allergies") {
+		t.Errorf("ungranted section: status %d, says %.300s", resp.Status, amir.text())
 	}
-	john.checkPage()
+	amir.checkPage()
 	// The people he helps, and the page that would give up his access (he does not, yet).
-	john.navigate(p.BaseURL + "/caring")
-	john.checkPage()
-	status = john.press("give up access", `a[href$="/give-up"]`)
-	if !strings.HasSuffix(john.path(), "/give-up") || status != 200 {
-		t.Fatalf("give-up page: %s %d", john.path(), status)
+	amir.navigate(p.BaseURL + "/caring")
+	amir.checkPage()
+	status = amir.press("give up access", `a[href$="/give-up"]`)
+	if !strings.HasSuffix(amir.path(), "/give-up") || status != 200 {
+		t.Fatalf("give-up page: %s %d", amir.path(), status)
 	}
-	john.checkPage()
-	john.navigate(p.BaseURL + "/record/medicines")
-	john.checkPage()
+	amir.checkPage()
+	amir.navigate(p.BaseURL + "/record/medicines")
+	amir.checkPage()
 
-	// 4. Jane sees John as active, and stops his access.
+	// 4. Jane sees Amir as active, and stops his access.
 	jane.navigate(p.BaseURL + "/carers")
 	if !strings.Contains(jane.text(), "Active") {
-		t.Errorf("Jane's list does not show John as active: %.400s", jane.text())
+		t.Errorf("Jane's list does not show Amir as active: %.400s", jane.text())
 	}
 	jane.checkPage()
 	status = jane.press("change or stop", `.nhsuk-card a[href^="/carers/"]`)
@@ -238,53 +238,51 @@ func TestCarerJourney(t *testing.T) {
 	}
 	jane.checkPage()
 
-	// 5. John's very next click, in the session he already had open, is refused.
-	john.allow("403")
-	resp = john.follow("click Conditions", chromedp.Click(chromedp.CSS(`.mcr-section-nav a[href="/record/conditions"]`)))
-	if resp.Status != 403 || !strings.Contains(john.text(), "has been stopped") || strings.Contains(john.text(), "ask ") || strings.Contains(john.text(), "Metformin") {
-		t.Errorf("after revocation: status %d, page says %.300s", resp.Status, john.text())
+	// 5. Amir's very next click, in the session he already had open, is refused.
+	amir.allow("403")
+	resp = amir.follow("click Conditions", chromedp.Click(chromedp.CSS(`.mcr-section-nav a[href="/record/conditions"]`)))
+	if resp.Status != 403 || !strings.Contains(amir.text(), "has been stopped") || strings.Contains(amir.text(), "ask ") || strings.Contains(amir.text(), "Metformin") {
+		t.Errorf("after revocation: status %d, page says %.300s", resp.Status, amir.text())
 	}
-	john.checkPage()
+	amir.checkPage()
 	// He can still see what happened, from his side.
-	status = john.press("whose record", `a[href="/acting-for"]`)
-	wantOn(john, "/acting-for", status)
-	john.checkPage()
-	john.navigate(p.BaseURL + "/caring")
-	if !strings.Contains(john.text(), "Stopped") || !strings.Contains(john.text(), "Stopped your access") {
-		t.Errorf("John's side does not show the revocation: %.500s", john.text())
+	status = amir.press("whose record", `a[href="/acting-for"]`)
+	wantOn(amir, "/acting-for", status)
+	amir.checkPage()
+	amir.navigate(p.BaseURL + "/caring")
+	if !strings.Contains(amir.text(), "Stopped") || !strings.Contains(amir.text(), "Stopped your access") {
+		t.Errorf("Amir's side does not show the revocation: %.500s", amir.text())
 	}
-	john.checkPage()
+	amir.checkPage()
 
-	// 6. His GP gives John an enrolment code for his own record (the demo's
-	// second person stands in for him). Typing it signs him out; he signs in
-	// with the passkey he made as a carer, and adds his record to that
-	// account rather than making a second one.
+	// 6. His GP gives Amir (the demo's second person) an enrolment code for
+	// his own record. Typing it signs him out; on the enrolment page he uses
+	// the passkey he made as a carer, and his record is added to that
+	// account rather than a second one being made.
 	own := p.Invites[1]
-	wantOn(john, "/enrol", int64(john.navigate(own.URL).Status))
-	if got := value(john, "#code"); got != own.Code {
+	if !strings.Contains(own.Name, "Amir Khan") {
+		t.Fatalf("the demo's second person is %s, not Amir Khan", own.Name)
+	}
+	wantOn(amir, "/enrol", int64(amir.navigate(own.URL).Status))
+	if got := value(amir, "#code"); got != own.Code {
 		t.Errorf("the enrolment link filled in code %q, want %q", got, own.Code)
 	}
-	john.typeInto("type the day of birth", "#dob-day", strconv.Itoa(own.BirthDate.Day()))
-	john.typeInto("type the month of birth", "#dob-month", strconv.Itoa(int(own.BirthDate.Month())))
-	john.typeInto("type the year of birth", "#dob-year", strconv.Itoa(own.BirthDate.Year()))
-	wantOn(john, "/enrol/passkey", john.press("continue", enrolSubmit))
-	if !strings.Contains(john.text(), "If you already help someone with My Care Record") {
-		t.Errorf("the enrolment page offers no sign-in to someone who helps others: %.500s", john.text())
+	amir.typeInto("type the day of birth", "#dob-day", strconv.Itoa(own.BirthDate.Day()))
+	amir.typeInto("type the month of birth", "#dob-month", strconv.Itoa(int(own.BirthDate.Month())))
+	amir.typeInto("type the year of birth", "#dob-year", strconv.Itoa(own.BirthDate.Year()))
+	wantOn(amir, "/enrol/passkey", amir.press("continue", enrolSubmit))
+	if !strings.Contains(amir.text(), "already help someone with My Care Record") {
+		t.Errorf("the enrolment page offers no sign-in to someone who helps others: %.500s", amir.text())
 	}
-	john.checkPage()
-	john.waitVisible("#passkey-signin")
-	wantOn(john, "/enrol/passkey", john.clickThenLoad("sign in with his passkey", "#passkey-signin"))
-	if h1 := eval[string](john, `document.querySelector('h1').innerText`); h1 != "Add your record to your account" {
-		t.Fatalf("signed in on the enrolment page: h1 %q", h1)
+	amir.checkPage()
+	amir.waitVisible("#passkey-signin")
+	wantOn(amir, "/record", amir.clickThenLoad("use his passkey", "#passkey-signin"))
+	amir.checkPage()
+	wantOn(amir, "/acting-for", int64(amir.navigate(p.BaseURL+"/acting-for").Status))
+	if !strings.Contains(amir.text(), "Go to your own record") {
+		t.Errorf("after adding his record, the choice of whose record: %.500s", amir.text())
 	}
-	john.checkPage()
-	wantOn(john, "/record", john.press("add his record", `form[action="/enrol/link"] button[type=submit]`))
-	john.checkPage()
-	wantOn(john, "/acting-for", int64(john.navigate(p.BaseURL+"/acting-for").Status))
-	if !strings.Contains(john.text(), "Go to your own record") {
-		t.Errorf("after adding his record, the choice of whose record: %.500s", john.text())
-	}
-	john.checkPage()
+	amir.checkPage()
 }
 
 // carerChoices: a carer whose grant allows choices answers one of the

@@ -93,6 +93,10 @@ func (g Grant) EndedAt() time.Time {
 	case GrantEnded:
 		return g.EndsAt
 	case GrantExpired:
+		// Its code ran out, or, sooner, the access it gives ended.
+		if !g.EndsAt.IsZero() && g.EndsAt.Before(g.CodeExpiresAt) {
+			return g.EndsAt
+		}
 		return g.CodeExpiresAt
 	}
 	return time.Time{}
@@ -724,7 +728,7 @@ func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID,
 			if err != nil {
 				return err
 			}
-			as = self.Name()
+			as = strings.TrimSpace(self.Given + " " + self.Family) // as an inviter writes a name, without a title
 		} else if err := tx.QueryRowContext(ctx, `SELECT display_name FROM accounts WHERE id = ?`, accountID).Scan(&as); err != nil {
 			return fmt.Errorf("accept invitation: %w", err)
 		}
@@ -917,10 +921,40 @@ func (db *DB) setActingFor(ctx context.Context, tx *sql.Tx, sessionID string, ac
 // when it is not the carer's the person invited ("" when it is, or is not
 // known): the person is shown who holds the access, not only whom they meant.
 func (g Grant) AcceptedByOther() string {
-	if g.AcceptedAs == "" || strings.EqualFold(strings.Join(strings.Fields(g.AcceptedAs), " "), strings.Join(strings.Fields(g.CarerName), " ")) {
+	if g.AcceptedAs == "" || sameName(g.AcceptedAs, g.CarerName) {
 		return ""
 	}
 	return g.AcceptedAs
+}
+
+// nameTitles are words a name may carry or leave off without being another
+// person's.
+var nameTitles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "mx": true, "dr": true, "prof": true, "sir": true, "dame": true, "rev": true}
+
+// sameName says whether two names could be the same person's, as a person
+// writes a name they know: every word of one, titles aside, is in the other,
+// whatever the case ("John" and "John Smith", "Sam Patel" and "Mr Sam Patel").
+func sameName(a, b string) bool {
+	words := func(s string) []string {
+		var out []string
+		for _, w := range strings.Fields(strings.ToLower(s)) {
+			w = strings.Trim(w, ".,")
+			if w != "" && !nameTitles[w] {
+				out = append(out, w)
+			}
+		}
+		return out
+	}
+	wa, wb := words(a), words(b)
+	within := func(x, y []string) bool {
+		for _, w := range x {
+			if !slices.Contains(y, w) {
+				return false
+			}
+		}
+		return len(x) > 0
+	}
+	return within(wa, wb) || within(wb, wa)
 }
 
 // AcceptedWords says who accepted the invitation, for its history and the

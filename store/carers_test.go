@@ -974,3 +974,25 @@ func TestWrongDatesAfterAnInvitationRanOut(t *testing.T) {
 		t.Errorf("the right date after five wrong ones: %v; want locked", err)
 	}
 }
+
+// An invitation accepted by an account whose name is the carer's, give or
+// take a title, case or a name left out, is no warning; another name is
+// (a carer's own record says "Mr Sam Patel" where the person wrote "Sam
+// Patel": found by a review).
+func TestAcceptedByOther(t *testing.T) {
+	for _, tt := range []struct{ invited, accepted, want string }{
+		{"John Smith", "John Smith", ""},
+		{"john  smith", "John Smith", ""},
+		{"Sam Patel", "Mr Sam Patel", ""},
+		{"Dr. Ann Lee", "Ann Lee", ""},
+		{"John", "John Smith", ""},
+		{"John Smith", "Amir Khan", "Amir Khan"},
+		{"John Smith", "John Jones", "John Jones"},
+		{"John Smith", "", ""}, // accepted before migration 0041
+	} {
+		g := store.Grant{CarerName: tt.invited, AcceptedAs: tt.accepted}
+		if got := g.AcceptedByOther(); got != tt.want {
+			t.Errorf("invited %q, accepted as %q: %q, want %q", tt.invited, tt.accepted, got, tt.want)
+		}
+	}
+}

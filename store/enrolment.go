@@ -153,17 +153,20 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 }
 
 // LinkEnrolment adds the person whose enrolment code the session proved to
-// the account signed in to it, an account with no record of its own (someone
-// who helps others, later given a code for their own record), so one
-// account, with its passkeys, holds both: before, creating a passkey for the
-// record made a second account, without the people they help (found by a
-// review). The session must have signed in after the code was proved
-// (renewSessionID signs it out then, and RotateSession carries the code to
-// the session a sign-in starts), so whoever typed the code has proved the
-// account too. It is refused when the person's record already has an account
-// (sign in with that one; someone who invited a carer has one, so an account
-// never holds the record of someone it acts for). The code is used up here:
-// the session no longer holds it.
+// an account with no record of its own (someone who helps others, later
+// given a code for their own record), so one account, with its passkeys,
+// holds both: before, creating a passkey for the record made a second
+// account, without the people they help (found by a review). The account is
+// the one whose passkey answered a ceremony begun on the enrolment page of
+// this same session, which proved the code and is signed in to nobody (a
+// code signs its session out: renewSessionID), so whoever typed the code
+// proved the account too, and no other sign-in ever picks the enrolment up.
+// It is refused when the person's record already has an account (a code for
+// a lost passkey: that account gets a new passkey instead; someone who
+// invited a carer has one, so an account never holds the record of someone
+// it acts for), and when the account's name is not the person's (a helper
+// setting someone up at their own computer). The session no longer holds
+// the code after.
 func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64) (Person, error) {
 	var person Person
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -171,25 +174,32 @@ func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int
 		if err != nil {
 			return err
 		}
-		if s.AccountID != accountID || s.EnrolPersonID == 0 {
+		if s.EnrolPersonID == 0 || s.AccountID != 0 {
 			return Errorf(EFORBIDDEN, "Enter your enrolment code and date of birth first.")
 		}
 		var own sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT person_id FROM accounts WHERE id = ?`, accountID).Scan(&own); err != nil {
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT person_id, display_name FROM accounts WHERE id = ?`, accountID).Scan(&own, &name); err != nil {
 			return fmt.Errorf("link enrolment: %w", err)
-		}
-		if own.Valid {
-			return Errorf(ECONFLICT, "This account already has a record of its own. Sign out, then create a passkey for the new record.")
 		}
 		if person, err = db.personTx(ctx, tx, s.EnrolPersonID); err != nil {
 			return err
+		}
+		if own.Valid {
+			return Errorf(ECONFLICT, "That passkey is for an account with a record of its own. To set up %s's record, create a passkey for it instead.", person.Name())
+		}
+		// A carer's account is named as they were invited: one in another
+		// name is someone else's (a helper setting a person up at their own
+		// computer, say), and must not take this record as their own.
+		if !sameName(name, person.Given+" "+person.Family) {
+			return Errorf(ECONFLICT, "That passkey is for %s's account. To set up %s's record, create a passkey for it instead.", name, person.Name())
 		}
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE person_id = ?`, person.ID).Scan(&n); err != nil {
 			return fmt.Errorf("link enrolment: %w", err)
 		}
 		if n > 0 {
-			return Errorf(ECONFLICT, "%s's record already has an account. Sign in with the passkey made for it.", person.Name())
+			return Errorf(ECONFLICT, "%s's record already has an account: create a passkey, and it will be added to that account.", person.Name())
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
 			return fmt.Errorf("link enrolment: %w", err)

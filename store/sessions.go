@@ -216,30 +216,22 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &
 // signed in with the passkey credentialID: removing it ends the session. A
 // carer's invitation the old session holds, part way through being
 // accepted, passes to the new one in the same transaction; held says
-// whether there was one. So does an enrolment code proved in the old
-// session, unless the account is already that person's: someone who helps
-// others with an account of their own, signing in with it, adds their record
-// to it (LinkEnrolment). So does the person the account was acting for,
-// when the old session was the same account's (confirming it's them) and
-// the grant is still live: a carer stays with the person they were helping.
+// whether there was one. An enrolment code proved in the old session does
+// not pass: a sign-in by someone else at the same computer must not pick up
+// an enrolment they did not start (LinkEnrolment is its own ceremony). So
+// does the person the account was acting for, when the old session was the
+// same account's (confirming it's them) and the grant is still live: a
+// carer stays with the person they were helping.
 func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		var acting, enrol sql.NullInt64
-		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ?
-RETURNING CASE WHEN account_id = ? THEN acting_grant_id END,
-	CASE WHEN NOT EXISTS (SELECT 1 FROM accounts WHERE id = ? AND person_id = sessions.enrol_person_id) THEN enrol_person_id END`,
-			hashToken(oldID), accountID, accountID).Scan(&acting, &enrol)
+		var acting sql.NullInt64
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ? RETURNING CASE WHEN account_id = ? THEN acting_grant_id END`,
+			hashToken(oldID), accountID).Scan(&acting)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("end old session: %w", err)
 		}
 		if id, s, err = db.createSession(ctx, tx, accountID, credentialID, p); err != nil {
 			return err
-		}
-		if enrol.Valid {
-			if _, err := tx.ExecContext(ctx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, enrol.Int64, hashToken(id)); err != nil {
-				return fmt.Errorf("keep enrolment: %w", err)
-			}
-			s.EnrolPersonID = enrol.Int64
 		}
 		if acting.Valid {
 			// A grant that ended meanwhile is simply not taken up again.

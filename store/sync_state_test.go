@@ -110,7 +110,7 @@ func TestAPageKeepsItsSyncRunning(t *testing.T) {
 	db.SetClock(func() time.Time { return now })
 	page := store.PageUpdate{Source: "lth", PersonID: person.ID, ResourceType: "Observation", Origin: "test",
 		Checkpoint: &store.Checkpoint{NextURL: "http://localhost:1/fhir/Observation?_offset=10"}}
-	if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
+	if err := db.SyncStarted(ctx, src.ID, person.ID, store.RunnerID("serve")); err != nil {
 		t.Fatal(err)
 	}
 	now = start.Add(25 * time.Minute)
@@ -120,7 +120,7 @@ func TestAPageKeepsItsSyncRunning(t *testing.T) {
 	if st := status(); !st.Running(now.Add(time.Minute)) {
 		t.Errorf("25 minutes in, a page stored a minute ago: running since %s, not running", st.RunningSince)
 	}
-	if err := db.SyncFinished(ctx, src.ID, person.ID, "serve", "", false); err != nil {
+	if err := db.SyncFinished(ctx, src.ID, person.ID, store.RunnerID("serve"), "", false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ApplyPage(ctx, page); err != nil {
@@ -136,14 +136,16 @@ func TestAPageKeepsItsSyncRunning(t *testing.T) {
 // succeeded nor failed, and its attempt counts for nothing: the person's data
 // is as old as their last sync that finished.
 func TestAStoppedSyncCountsForNothing(t *testing.T) {
+	live, killed := store.RunnerID("serve"), "serve pid 1073741824" // this process; no such process, as one killed
 	for _, tt := range []struct {
 		name string
+		by   string // the process that ran the sync
 		stop func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error
 	}{
-		{"stopped in good order", func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error {
-			return db.SyncStopped(ctx, src.ID, person.ID, "serve")
+		{"stopped in good order", live, func(ctx context.Context, db *store.DB, src store.Source, person store.Person) error {
+			return db.SyncStopped(ctx, src.ID, person.ID, live)
 		}},
-		{"the process was killed", func(ctx context.Context, db *store.DB, _ store.Source, _ store.Person) error {
+		{"the process was killed", killed, func(ctx context.Context, db *store.DB, _ store.Source, _ store.Person) error {
 			return db.ClearRunning(ctx)
 		}},
 	} {
@@ -153,15 +155,15 @@ func TestAStoppedSyncCountsForNothing(t *testing.T) {
 			src, person := syncSource(t, db)
 			now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 			db.SetClock(func() time.Time { return now })
-			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
+			if err := db.SyncStarted(ctx, src.ID, person.ID, tt.by); err != nil {
 				t.Fatal(err)
 			}
-			if err := db.SyncFinished(ctx, src.ID, person.ID, "serve", "", false); err != nil {
+			if err := db.SyncFinished(ctx, src.ID, person.ID, tt.by, "", false); err != nil {
 				t.Fatal(err)
 			}
 			finished := now
 			now = now.Add(time.Hour)
-			if err := db.SyncStarted(ctx, src.ID, person.ID, "serve"); err != nil {
+			if err := db.SyncStarted(ctx, src.ID, person.ID, tt.by); err != nil {
 				t.Fatal(err)
 			}
 			if err := tt.stop(ctx, db, src, person); err != nil {

@@ -126,6 +126,20 @@ func (s *Server) signInFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	acct, cred, err := s.finishDiscoverable(c, data)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Sync != nil && acct.PersonID != 0 {
+		s.cfg.Sync.EnqueueIfStale(ctx, acct.PersonID)
+	}
+	return s.signIn(c, sess, acct.ID, cred.ID)
+}
+
+// finishDiscoverable checks an answer to a discoverable sign-in ceremony
+// (data) and returns the account whose passkey gave it, the use recorded.
+func (s *Server) finishDiscoverable(c echo.Context, data webauthn.SessionData) (store.Account, *webauthn.Credential, error) {
+	ctx := c.Request().Context()
 	var acct store.Account
 	findUser := func(rawID, userHandle []byte) (webauthn.User, error) {
 		a, pks, err := s.db.AccountByUserHandle(ctx, userHandle)
@@ -138,15 +152,12 @@ func (s *Server) signInFinish(c echo.Context) error {
 	_, cred, err := s.webauthn.FinishPasskeyLogin(findUser, data, c.Request())
 	if err != nil {
 		s.log.Info("passkey sign-in refused", "err", err)
-		return store.Errorf(store.EINVALID, "We could not sign you in with that passkey. Try again, or set up your account again with a new enrolment code.")
+		return store.Account{}, nil, store.Errorf(store.EINVALID, "We could not sign you in with that passkey. Try again, or set up your account again with a new enrolment code.")
 	}
 	if err := s.passkeyUsed(ctx, cred, acct.ID, "This passkey may have been copied, so we did not sign you in. Contact your GP practice for a new enrolment code."); err != nil {
-		return err
+		return store.Account{}, nil, err
 	}
-	if s.cfg.Sync != nil && acct.PersonID != 0 {
-		s.cfg.Sync.EnqueueIfStale(ctx, acct.PersonID)
-	}
-	return s.signIn(c, sess, acct.ID, cred.ID)
+	return acct, cred, nil
 }
 
 // passkeyUsed refuses an answer from a passkey whose counter went backwards
@@ -181,17 +192,13 @@ func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, c
 
 // signInTo is signIn, going on to next.
 func (s *Server) signInTo(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, next string) error {
-	ns, held, err := s.newSession(c, sess, accountID, credentialID)
+	_, held, err := s.newSession(c, sess, accountID, credentialID)
 	if err != nil {
 		return err
 	}
-	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go),
-	// and someone part way through enrolling, to add their record to this account.
+	// Someone part way through accepting a carer's invitation goes back to it (web/carers.go).
 	if held {
 		return c.JSON(http.StatusOK, map[string]string{"redirect": "/carers/accept/confirm"})
-	}
-	if ns.EnrolPersonID != 0 {
-		return c.JSON(http.StatusOK, map[string]string{"redirect": "/enrol/passkey"})
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": next})
 }
@@ -345,33 +352,66 @@ func (s *Server) enrolPasskeyPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	title, signedInAs := "Create a passkey", ""
-	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
-		switch acct.PersonID {
-		case person.ID:
-			return c.Redirect(http.StatusSeeOther, "/record") // theirs already
-		case 0:
-			// Signed in since the code (renewSessionID signs out), with an
-			// account that helps others: the record is added to it.
-			title, signedInAs = "Add your record to your account", acct.DisplayName
-		}
+	if acct, ok := c.Get(ctxAccount).(store.Account); ok && acct.PersonID == person.ID {
+		return c.Redirect(http.StatusSeeOther, "/record") // theirs already
 	}
-	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, title), person, signedInAs))
+	// Someone who helps others may add the record to that account, unless
+	// the record has one (a code for a lost passkey adds a passkey to it).
+	_, err = s.db.AccountByPerson(c.Request().Context(), person.ID)
+	if err != nil && store.ErrorCode(err) != store.ENOTFOUND {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, "Create a passkey"), person, err != nil))
 }
 
-// enrolLink adds the person whose enrolment code this session proved to the
-// account signed in since, one that helps others and has no record of its
-// own (store.LinkEnrolment), and goes to the record.
-func (s *Server) enrolLink(c echo.Context) error {
+// enrolLinkBegin starts a passkey sign-in on the enrolment page, for someone
+// who helps others to add the record this session's code proved to the
+// account they help with (enrolLinkFinish).
+func (s *Server) enrolLinkBegin(c echo.Context) error {
+	if _, err := s.enrolPerson(c); err != nil {
+		return err
+	}
+	assertion, data, err := s.webauthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return fmt.Errorf("begin adding a record: %w", err)
+	}
+	if err := s.saveCeremony(c, sessionOf(c), ceremonyLink, data); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, assertion)
+}
+
+// ceremonyLink is the kind of ceremony that adds an enrolment's record to
+// the account whose passkey answers it.
+const ceremonyLink = "link"
+
+// enrolLinkFinish checks the passkey's answer, adds the record to its
+// account (store.LinkEnrolment) and signs that account in, at the record.
+// It is one ceremony begun on this session's enrolment page, so no other
+// sign-in, by someone else at the same computer, ever takes the enrolment
+// up (found by a review).
+func (s *Server) enrolLinkFinish(c echo.Context) error {
 	ctx := c.Request().Context()
-	person, err := s.db.LinkEnrolment(ctx, sessionOf(c).ID, signedInAccount(c).ID)
+	if _, err := s.enrolPerson(c); err != nil {
+		return err
+	}
+	sess := sessionOf(c)
+	data, err := s.takeCeremony(c, sess, ceremonyLink)
+	if err != nil {
+		return err
+	}
+	acct, cred, err := s.finishDiscoverable(c, data)
+	if err != nil {
+		return err
+	}
+	person, err := s.db.LinkEnrolment(ctx, sess.ID, acct.ID)
 	if err != nil {
 		return err
 	}
 	if s.cfg.Sync != nil {
 		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
 	}
-	return c.Redirect(http.StatusSeeOther, "/record")
+	return s.signIn(c, sess, acct.ID, cred.ID)
 }
 
 // newPasskeyUser is a WebAuthn user for an account not yet made: 64 random

@@ -169,6 +169,8 @@ func authzCases() []authzCase {
 		public(g, "/enrol/passkey", "/enrol/passkey", seeOther),
 		publicPost("/enrol/passkey/begin", refused),
 		publicPost("/enrol/passkey/finish", refused),
+		publicPost("/enrol/link/begin", refused),
+		publicPost("/enrol/link/finish", refused),
 		public(g, "/signed-out", "/signed-out", ok),
 		public(g, "/account/removed", "/account/removed", ok),
 		public(g, "/accessibility", "/accessibility", ok),
@@ -231,7 +233,6 @@ func authzCases() []authzCase {
 		signedIn(g, "/carers/:id/revoke", "/carers/{grant}/revoke", ownOnly, ok, notFound, refused, refused),
 		signedIn(p, "/carers/:id/revoke", "/carers/{grant}/revoke", ownOnly, seeOther, notFound, refused, refused),
 		signedIn(p, "/carers/accept/confirm", "/carers/accept/confirm", notAbout, refused, refused, refused, refused),
-		signedIn(p, "/enrol/link", "/enrol/link", notAbout, refused, refused, refused, refused), // no enrolment code proved in these sessions
 
 		// The carer's side.
 		signedIn(g, "/acting-for", "/acting-for", notAbout, ok, ok, ok, ok),

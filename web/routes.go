@@ -42,6 +42,8 @@ func (s *Server) routes() {
 	app.GET("/enrol/passkey", s.enrolPasskeyPage)
 	app.POST("/enrol/passkey/begin", s.enrolPasskeyBegin, setupLimit)
 	app.POST("/enrol/passkey/finish", s.enrolPasskeyFinish, setupLimit)
+	app.POST("/enrol/link/begin", s.enrolLinkBegin, setupLimit) // the record added to an account that helps others (store.LinkEnrolment)
+	app.POST("/enrol/link/finish", s.enrolLinkFinish, setupLimit)
 	app.GET("/signed-out", s.signedOut)
 	app.POST("/signout", s.signOut)
 	app.GET("/account/removed", s.passkeysRemoved) // signed out by removing the last passkey
@@ -111,7 +113,6 @@ func (s *Server) routes() {
 	signedIn.GET("/carers/:id/revoke", s.revokePage, s.ownOnly)
 	signedIn.POST("/carers/:id/revoke", s.revokeSubmit, s.ownOnly)
 	signedIn.POST("/carers/accept/confirm", s.acceptConfirmSubmit)
-	signedIn.POST("/enrol/link", s.enrolLink, setupLimit) // an enrolment code's record added to the account that helps others (store.LinkEnrolment)
 	// The carer's side: whom to act for, and the people they help.
 	signedIn.GET("/acting-for", s.actingForPage)
 	signedIn.POST("/acting-for", s.actingForSubmit)

@@ -438,9 +438,10 @@ func TestACodeSignsOutWhoeverWasSignedIn(t *testing.T) {
 
 // TestACarerAddsTheirOwnRecordToTheirAccount: someone who helps others, with
 // an account and passkey made for that, given an enrolment code for their own
-// record, signs in with that passkey on the enrolment page and adds the
-// record to the same account, keeping the people they help. Before, the
-// enrolment made a second account (found by a review).
+// record, uses that passkey on the enrolment page and the record is added to
+// the same account, keeping the people they help. Before, the enrolment made
+// a second account (found by a review). An ordinary sign-in in a session
+// holding an enrolment (someone else at the same computer) never takes it up.
 func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -466,43 +467,62 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	if err != nil || carer.PersonID != 0 {
 		t.Fatalf("the carer's account: %+v %v", carer, err)
 	}
+	enrol := func() {
+		t.Helper()
+		code, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.page("/enrol")
+		day, month, year := f.amir.BirthDate[8:10], f.amir.BirthDate[5:7], f.amir.BirthDate[0:4]
+		a.must(a.form("/enrol", url.Values{"code": {code}, "day": {day}, "month": {month}, "year": {year}}), http.StatusSeeOther, "enrolment code")
+	}
 
-	// Later his GP gives him a code for his own record; he types it in the same browser.
-	enrolment, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.page("/enrol")
-	day, month, year := f.amir.BirthDate[8:10], f.amir.BirthDate[5:7], f.amir.BirthDate[0:4]
-	a.must(a.form("/enrol", url.Values{"code": {enrolment}, "day": {day}, "month": {month}, "year": {year}}), http.StatusSeeOther, "enrolment code")
-	d := docOf(t, a.page("/enrol/passkey").Body.String())
-	if d.Find("#passkey-create").Length() != 1 || d.Find("#passkey-signin").Length() != 1 || !strings.Contains(d.Find("main").Text(), "If you already help someone with My Care Record") {
-		t.Fatalf("the enrolment page offers no sign-in for someone who helps others: %s", d.Find("main").Text())
-	}
+	// His GP gives him a code for his own record; he types it in the same
+	// browser, which signs him out. He walks away, and someone signs in at
+	// the ordinary page: the enrolment is not theirs to take.
+	enrol()
+	a.page("/signin")
 	opts = a.must(a.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
-	if rec := a.json("/signin/finish", keyGet(t, key, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/enrol/passkey"`) {
-		t.Fatalf("sign in: %d %s", rec.Code, rec.Body.String())
+	if rec := a.json("/signin/finish", keyGet(t, key, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/record"`) {
+		t.Fatalf("an ordinary sign-in: %d %s", rec.Code, rec.Body.String())
 	}
-	d = docOf(t, a.page("/enrol/passkey").Body.String())
-	if d.Find("h1").Text() != "Add your record to your account" || d.Find(`form[action="/enrol/link"]`).Length() != 1 || d.Find("#passkey-create").Length() != 0 {
-		t.Fatalf("signed in, the enrolment page: %s", d.Find("main").Text())
+	if rec := a.page("/enrol/passkey"); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/enrol" {
+		t.Errorf("after an ordinary sign-in the enrolment is still held: %d to %q", rec.Code, rec.Header().Get("Location"))
 	}
-	if rec := a.form("/enrol/link", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/record" {
-		t.Fatalf("link: %d to %q: %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
+
+	// He types a new code, and uses his passkey on the enrolment page.
+	enrol()
+	d := docOf(t, a.page("/enrol/passkey").Body.String())
+	use := d.Find(`#passkey-signin[data-begin="/enrol/link/begin"][data-finish="/enrol/link/finish"]`)
+	if d.Find("#passkey-create").Length() != 1 || use.Length() != 1 || !strings.Contains(d.Find("main").Text(), "already help someone with My Care Record") {
+		t.Fatalf("the enrolment page offers no way to add the record to a carer's account: %s", d.Find("main").Text())
+	}
+	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin")
+	if rec := a.json("/enrol/link/finish", keyGet(t, key, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/record"`) {
+		t.Fatalf("link: %d %s", rec.Code, rec.Body.String())
 	}
 	if acct, err := f.db.AccountByPerson(ctx, f.amir.ID); err != nil || acct.ID != carer.ID {
 		t.Errorf("Amir's record is on account %+v (%v), want the carer's account %d", acct, err, carer.ID)
 	}
-	main := docOf(t, a.page("/acting-for").Body.String()).Find("main").Text()
-	if !strings.Contains(main, "Jane Example") || !strings.Contains(main, "Myself") {
+	if main := docOf(t, a.page("/acting-for").Body.String()).Find("main").Text(); !strings.Contains(main, "Jane Example") || !strings.Contains(main, "Myself") {
 		t.Errorf("after adding his record, whose record to use: %s", main)
 	}
-	// The code is used up: the page no longer offers to add it.
-	if rec := a.form("/enrol/link", url.Values{}); rec.Code != http.StatusForbidden {
-		t.Errorf("linking again: %d, want 403", rec.Code)
+	// The code is used up.
+	if rec := a.json("/enrol/link/begin", nil); rec.Code == http.StatusOK {
+		t.Errorf("linking again: %d", rec.Code)
 	}
-	if rec := a.page("/enrol/passkey"); rec.Code != http.StatusSeeOther {
-		t.Errorf("the enrolment page after: %d", rec.Code)
+	// A record with an account already (a code for a lost passkey) is not offered to link.
+	code, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := newPasskeyBrowser(t, f.handler)
+	b.page("/enrol")
+	day, month, year := f.amir.BirthDate[8:10], f.amir.BirthDate[5:7], f.amir.BirthDate[0:4]
+	b.must(b.form("/enrol", url.Values{"code": {code}, "day": {day}, "month": {month}, "year": {year}}), http.StatusSeeOther, "enrolment code")
+	if d := docOf(t, b.page("/enrol/passkey").Body.String()); d.Find("#passkey-signin").Length() != 0 || d.Find("#passkey-create").Length() != 1 {
+		t.Error("a record with an account is offered to be added to another")
 	}
 }
 
