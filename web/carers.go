@@ -509,6 +509,10 @@ func (s *Server) acceptSubmit(c echo.Context) error {
 			if _, err := s.useSession(c, id, signedOut(sess.Session)); err != nil {
 				return err
 			}
+			if sess.AccountID != 0 {
+				// The code signed them out (store's renewSessionID): the page says why.
+				return c.Redirect(http.StatusSeeOther, "/carers/accept/confirm?signed-out=1")
+			}
 			return c.Redirect(http.StatusSeeOther, "/carers/accept/confirm")
 		case store.EINVALID, store.EEXPIRED, store.ELOCKED:
 			field := "code"
@@ -543,7 +547,7 @@ func (s *Server) acceptConfirmPage(c echo.Context) error {
 		return err
 	}
 	_, signedIn := c.Get(ctxAccount).(store.Account)
-	return s.render(c, http.StatusOK, views.AcceptConfirm(s.page(c, "Check this is the right person"), g, signedIn))
+	return s.render(c, http.StatusOK, views.AcceptConfirm(s.page(c, "Check this is the right person"), g, signedIn, !signedIn && c.QueryParam("signed-out") == "1"))
 }
 
 // acceptConfirmSubmit turns the invitation the page showed, which the session

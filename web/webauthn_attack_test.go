@@ -417,15 +417,21 @@ func TestACodeSignsOutWhoeverWasSignedIn(t *testing.T) {
 	}
 	amirKey, a := f.enrolWithKey(t, f.amir)
 	a.page("/carers/accept")
-	if rec := a.form("/carers/accept", url.Values{"code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}); rec.Code != http.StatusSeeOther {
+	rec := a.form("/carers/accept", url.Values{"code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}})
+	if rec.Code != http.StatusSeeOther {
 		t.Fatalf("accept form: %d %s", rec.Code, rec.Body.String())
 	}
+	next := rec.Header().Get("Location")
 	if rec := a.page("/account"); rec.Code == http.StatusOK {
 		t.Error("still signed in after the code")
 	}
-	d := docOf(t, a.page("/carers/accept/confirm").Body.String())
+	d := docOf(t, a.page(next).Body.String())
 	if d.Find("#accept-invitation").Length() != 0 || d.Find("#passkey-signin").Length() != 1 {
 		t.Fatal("the invitation is offered to accept with one click, or no sign-in, after the code signed the session out")
+	}
+	// It says why, so someone with an account signs in rather than making a second.
+	if !strings.Contains(d.Find("main").Text(), "We signed you out when you entered the code") {
+		t.Errorf("the page does not say the code signed them out: %s", d.Find("main").Text())
 	}
 	opts := a.must(a.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
 	if rec := a.json("/signin/finish", keyGet(t, amirKey, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "/carers/accept/confirm") {
