@@ -932,8 +932,10 @@ func (g Grant) AcceptedByOther() string {
 var nameTitles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "mx": true, "dr": true, "prof": true, "sir": true, "dame": true, "rev": true}
 
 // sameName says whether two names could be the same person's, as a person
-// writes a name they know: every word of one, titles aside, is in the other,
-// whatever the case ("John" and "John Smith", "Sam Patel" and "Mr Sam Patel").
+// writes a name they know: titles and case aside, the same words, or every
+// word of a name of two or more in the other ("Sam Patel" and "Mr Sam
+// Patel", "Amir Khan" and "Amir Hussain Khan"). A name of one word is only
+// itself: "John" could be any John, not John Smith.
 func sameName(a, b string) bool {
 	words := func(s string) []string {
 		var out []string
@@ -952,7 +954,7 @@ func sameName(a, b string) bool {
 				return false
 			}
 		}
-		return len(x) > 0
+		return len(x) >= 2 || len(x) == len(y) && len(x) > 0
 	}
 	return within(wa, wb) || within(wb, wa)
 }
