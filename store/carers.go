@@ -342,6 +342,9 @@ func checkName(name string) error {
 	case utf8.RuneCountInString(name) > 100:
 		return Errorf(EINVALID, "Their name must be 100 characters or fewer.")
 	}
+	if why := nameProblem(name); why != "" {
+		return Errorf(EINVALID, "%s", why)
+	}
 	return nil
 }
 
@@ -925,38 +928,6 @@ func (g Grant) AcceptedByOther() string {
 		return ""
 	}
 	return g.AcceptedAs
-}
-
-// nameTitles are words a name may carry or leave off without being another
-// person's.
-var nameTitles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "mx": true, "dr": true, "prof": true, "sir": true, "dame": true, "rev": true}
-
-// sameName says whether two names could be the same person's, as a person
-// writes a name they know: titles and case aside, the same words, or every
-// word of a name of two or more in the other ("Sam Patel" and "Mr Sam
-// Patel", "Amir Khan" and "Amir Hussain Khan"). A name of one word is only
-// itself: "John" could be any John, not John Smith.
-func sameName(a, b string) bool {
-	words := func(s string) []string {
-		var out []string
-		for _, w := range strings.Fields(strings.ToLower(s)) {
-			w = strings.Trim(w, ".,")
-			if w != "" && !nameTitles[w] {
-				out = append(out, w)
-			}
-		}
-		return out
-	}
-	wa, wb := words(a), words(b)
-	within := func(x, y []string) bool {
-		for _, w := range x {
-			if !slices.Contains(y, w) {
-				return false
-			}
-		}
-		return len(x) >= 2 || len(x) == len(y) && len(x) > 0
-	}
-	return within(wa, wb) || within(wb, wa)
 }
 
 // AcceptedWords says who accepted the invitation, for its history and the

@@ -975,26 +975,52 @@ func TestWrongDatesAfterAnInvitationRanOut(t *testing.T) {
 	}
 }
 
-// An invitation accepted by an account whose name is the carer's, give or
-// take a title, case or a middle name, is no warning; another name is
-// (a carer's own record says "Mr Sam Patel" where the person wrote "Sam
-// Patel": found by a review).
+// An invitation accepted by an account whose name is the carer's, written
+// another way (a title, case, accents, apostrophes, hyphens), is no warning;
+// any other name is, even one that shares words with it (a carer's own
+// record says "Mr Sam Patel" where the person wrote "Sam Patel", and "John"
+// could be anyone: found by reviews).
 func TestAcceptedByOther(t *testing.T) {
 	for _, tt := range []struct{ invited, accepted, want string }{
 		{"John Smith", "John Smith", ""},
-		{"john  smith", "John Smith", ""},
+		{"john  smith", "Smith John", ""},
 		{"Sam Patel", "Mr Sam Patel", ""},
 		{"Dr. Ann Lee", "Ann Lee", ""},
-		{"John", "John Smith", "John Smith"}, // one word could be any John
-		{"Amir Khan", "Amir Hussain Khan", ""},
-		{"John", "john", ""},
+		{"Siobhan O’Brien", "Siobhan O'Brien", ""},
+		{"Zoë Smith", "Zoe Smith", ""},
+		{"Mary-Jane Smith", "Mary Jane Smith", ""},
+		{"Anne Smith Jones", "Anne Smith-Jones", ""},
+		{"John Smith", "John", "John"},
+		{"John Smith", "Mr Smith", "Mr Smith"},
+		{"John Smith", "John Smith Okafor", "John Smith Okafor"},
+		{"Amir Khan", "Amir Hussain Khan", "Amir Hussain Khan"},
 		{"John Smith", "Amir Khan", "Amir Khan"},
-		{"John Smith", "John Jones", "John Jones"},
 		{"John Smith", "", ""}, // accepted before migration 0041
 	} {
 		g := store.Grant{CarerName: tt.invited, AcceptedAs: tt.accepted}
 		if got := g.AcceptedByOther(); got != tt.want {
 			t.Errorf("invited %q, accepted as %q: %q, want %q", tt.invited, tt.accepted, got, tt.want)
+		}
+	}
+}
+
+// A carer's name that would make the warning above read as the name invited
+// (a letter of another alphabet that looks the same, a character that does
+// not show) is refused; names in any one alphabet are taken.
+func TestInvitationNamesRefuseLookalikes(t *testing.T) {
+	s := newCarerSetup(t, "1957-03-14")
+	for _, tt := range []struct {
+		name string
+		ok   bool
+	}{
+		{"John Smith", true}, {"Siobhan O’Brien", true}, {"Zoë Smith-Jones", true}, {"Иван Петров", true}, {"李小龍", true}, {"山田 たろう", true},
+		{"Јohn Smith", false}, // a Cyrillic Ј
+		{"John​ Smith", false},
+		{"John‮Smith", false},
+	} {
+		problems := s.db.InvitationProblems(s.patient, store.Invitation{CarerName: tt.name, Relationship: "son", Scopes: []string{"medicines"}})
+		if got := len(problems) == 0; got != tt.ok {
+			t.Errorf("%q: problems %v, want ok %v", tt.name, problems, tt.ok)
 		}
 	}
 }

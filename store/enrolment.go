@@ -191,7 +191,7 @@ func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int
 		// A carer's account is named as they were invited: one in another
 		// name is someone else's (a helper setting a person up at their own
 		// computer, say), and must not take this record as their own.
-		if !sameName(name, person.Given+" "+person.Family) {
+		if !namesPerson(name, person) {
 			return Errorf(ECONFLICT, "That passkey is for %s's account. To set up %s's record, create a passkey for it instead.", name, person.Name())
 		}
 		var n int

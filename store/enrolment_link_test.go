@@ -24,6 +24,16 @@ func TestLinkEnrolment(t *testing.T) {
 		{"a carer's account in the person's name, a record with none", func(t *testing.T, s carerSetup) (store.Person, int64) {
 			return addNamedPerson(t, s.db, "9000000017", "John", "Smith"), s.carer.ID
 		}, ""},
+		{"a carer's account in the first name only", func(t *testing.T, s carerSetup) (store.Person, int64) {
+			john, err := s.db.CreateCarerAccount(ctx, []byte("john-handle"), "John", store.Passkey{CredentialID: []byte("c2"), PublicKey: []byte("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return addNamedPerson(t, s.db, "9000000017", "John", "Smith"), john.ID
+		}, store.ECONFLICT},
+		{"a carer's account in the person's name with more to it", func(t *testing.T, s carerSetup) (store.Person, int64) {
+			return addNamedPerson(t, s.db, "9000000017", "John", "Smith-Okafor"), s.carer.ID
+		}, store.ECONFLICT},
 		{"a carer's account in another name", func(t *testing.T, s carerSetup) (store.Person, int64) {
 			return addNamedPerson(t, s.db, "9000000017", "Bob", "Jones"), s.carer.ID
 		}, store.ECONFLICT},
