@@ -723,17 +723,27 @@ func (db *DB) AcceptInvitation(ctx context.Context, sessionID string, accountID,
 		if slices.ContainsFunc(held, Grant.Active) {
 			return Errorf(ECONFLICT, "You can already act for %s. Ask them to change what you can see instead.", g.Person.Name())
 		}
-		// The accepting account's own name: the person may have given the code
-		// to someone else, or someone else may have used it.
+		// The accepting account's own name, kept when it is not the carer's
+		// the person invited: the person may have given the code to someone
+		// else, or someone else may have used it. An account with a record
+		// is its person's (their first given and family names, a middle name
+		// left out: namesPerson); a carer's is named as first invited.
 		var as string
+		var named bool
+		if err := tx.QueryRowContext(ctx, `SELECT display_name FROM accounts WHERE id = ?`, accountID).Scan(&as); err != nil {
+			return fmt.Errorf("accept invitation: %w", err)
+		}
 		if own.Valid {
 			self, err := db.personTx(ctx, tx, own.Int64)
 			if err != nil {
 				return err
 			}
-			as = strings.TrimSpace(self.Given + " " + self.Family) // as an inviter writes a name, without a title
-		} else if err := tx.QueryRowContext(ctx, `SELECT display_name FROM accounts WHERE id = ?`, accountID).Scan(&as); err != nil {
-			return fmt.Errorf("accept invitation: %w", err)
+			as, named = strings.TrimSpace(self.Given+" "+self.Family), namesPerson(g.CarerName, self) || sameName(g.CarerName, as)
+		} else {
+			named = sameName(g.CarerName, as)
+		}
+		if named {
+			as = g.CarerName
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET grantee_account_id = ?, accepted_at = ?, held_by_session = NULL, accepted_as = ? WHERE id = ?`,
 			accountID, db.stamp(), as, id); err != nil {
@@ -928,6 +938,12 @@ func (g Grant) AcceptedByOther() string {
 		return ""
 	}
 	return g.AcceptedAs
+}
+
+// AcceptedByLookalike says the name that accepted, not the carer's, would
+// look like theirs on a page: written with letters of another alphabet.
+func (g Grant) AcceptedByLookalike() bool {
+	return g.AcceptedByOther() != "" && looksAlike(g.AcceptedAs, g.CarerName)
 }
 
 // AcceptedWords says who accepted the invitation, for its history and the

@@ -34,6 +34,13 @@ func TestLinkEnrolment(t *testing.T) {
 		{"a carer's account in the person's name with more to it", func(t *testing.T, s carerSetup) (store.Person, int64) {
 			return addNamedPerson(t, s.db, "9000000017", "John", "Smith-Okafor"), s.carer.ID
 		}, store.ECONFLICT},
+		{"a person of one name", func(t *testing.T, s carerSetup) (store.Person, int64) {
+			cher, err := s.db.CreateCarerAccount(ctx, []byte("cher-handle"), "Cher", store.Passkey{CredentialID: []byte("c3"), PublicKey: []byte("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return addNamedPerson(t, s.db, "9000000017", "Cher", ""), cher.ID
+		}, ""},
 		{"a carer's account in another name", func(t *testing.T, s carerSetup) (store.Person, int64) {
 			return addNamedPerson(t, s.db, "9000000017", "Bob", "Jones"), s.carer.ID
 		}, store.ECONFLICT},

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode"
 
+	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
 )
 
@@ -18,21 +19,37 @@ import (
 // person's.
 var nameTitles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "mx": true, "dr": true, "prof": true, "sir": true, "dame": true, "rev": true}
 
-// nameWords are a name's words as compared: lower case, accents and titles
-// taken off, apostrophes written one way, a hyphen a break between words
-// ("Zoë O’Brien-Smith" is zoe, o'brien, smith).
+// nameWords are a name's words as compared: case folded (ß is ss, a final
+// σ is σ, a dotless ı is i), accents, apostrophes, joiners and titles taken
+// off, a hyphen a break between words ("Zoë O’Brien-Smith" is zoe, obrien,
+// smith; "IŞIK" and "Işık" are both isik).
 func nameWords(name string) []string {
+	// A nickname in brackets is not part of the name: "John (Jack) Smith".
+	for {
+		open := strings.IndexByte(name, '(')
+		end := strings.IndexByte(name, ')')
+		if open < 0 || end < open {
+			break
+		}
+		name = name[:open] + " " + name[end+1:]
+	}
 	var b strings.Builder
-	for _, r := range norm.NFKD.String(name) {
+	for _, r := range norm.NFKD.String(cases.Fold().String(name)) {
+		if plain, ok := lettersApart[r]; ok {
+			b.WriteString(plain)
+			continue
+		}
 		switch {
-		case unicode.Is(unicode.Mn, r):
-			// an accent, taken off its letter
-		case r == '’' || r == '‘' || r == '`' || r == '´' || r == 'ʼ':
-			b.WriteRune('\'')
+		case unicode.Is(unicode.Mn, r), r == '\u200c', r == '\u200d':
+			// an accent, taken off its letter; a joiner, which changes how letters join, not which
+		case r == '\'' || r == '’' || r == '‘' || r == '`' || r == '´' || r == 'ʼ':
+			// O'Brien is OBrien
 		case r == '-' || r == '‐' || r == '‑' || r == '–':
 			b.WriteRune(' ')
+		case r == 'ı':
+			b.WriteRune('i')
 		default:
-			b.WriteRune(unicode.ToLower(r))
+			b.WriteRune(r)
 		}
 	}
 	var out []string
@@ -43,6 +60,10 @@ func nameWords(name string) []string {
 	}
 	return out
 }
+
+// lettersApart are letters with a mark that no decomposition takes off, as
+// people write them without it ("Søren" as "Soren").
+var lettersApart = map[rune]string{'ø': "o", 'ł': "l", 'đ': "d", 'ð': "d", 'þ': "th", 'æ': "ae", 'œ': "oe", 'ħ': "h", 'ŧ': "t"}
 
 // sameName says whether two names are one, as nameWords reads them: the
 // same words, in any order. "Sam Patel" is "Mr Sam Patel", but "John" is not
@@ -55,16 +76,28 @@ func sameName(a, b string) bool {
 	return len(wa) > 0 && slices.Equal(wa, wb)
 }
 
-// namesPerson says whether an account's name is the person's: both their
-// first given name and their family name, and nothing that is not one of
-// their names (a middle name may be left out: "Amir Khan" for Amir Hussain Khan).
+// namesPerson says whether a name is the person's: their first given name
+// and their family name, whichever of the two their record has (one name
+// only: "Cher"; or a name held only as text, read as the family name), and
+// nothing that is not one of their names (a middle name may be left out:
+// "Amir Khan" for Amir Hussain Khan).
 func namesPerson(name string, p Person) bool {
 	words := nameWords(name)
 	given, family := nameWords(p.Given), nameWords(p.Family)
-	if len(given) == 0 || len(family) == 0 || !slices.Contains(words, given[0]) {
+	var need []string
+	switch {
+	case len(given) > 0:
+		need = append([]string{given[0]}, family...)
+	case len(family) > 1:
+		// A name held only as text ("Amir Hussain Khan"): its first and last words.
+		need = []string{family[0], family[len(family)-1]}
+	default:
+		need = family
+	}
+	if len(need) == 0 {
 		return false
 	}
-	for _, w := range family {
+	for _, w := range need {
 		if !slices.Contains(words, w) {
 			return false
 		}
@@ -78,43 +111,64 @@ func namesPerson(name string, p Person) bool {
 }
 
 // nameProblem says what is wrong with a name a person types for someone
-// else, or "" when nothing is: characters that do not show (which make two
-// names that look the same differ), or a word in two alphabets at once (a
-// Cyrillic letter that looks like a Latin one), either of which would let
-// the warning that someone else accepted an invitation read as if it named
-// the carer invited.
+// else, or "" when nothing is: a character that does not show (which makes
+// two names that look the same differ; a joiner, as a Persian or Indian
+// keyboard types, is part of writing the name), or letters
+// of more than one alphabet (a Cyrillic "Сох" beside a Latin "Jane"), either
+// of which would let the warning that someone else accepted an invitation
+// read as if it named the carer invited. Japanese, mixing kanji and kana,
+// and Korean, with hanja, count as one.
 func nameProblem(name string) string {
-	for _, r := range name {
+	runes := []rune(name)
+	for _, r := range runes {
+		if r == '\u200c' || r == '\u200d' {
+			continue // joiners, part of writing Persian and Indian names; names are compared without them
+		}
 		if unicode.In(r, unicode.Cf, unicode.Cc, unicode.Co) {
-			return "Their name must only use letters, spaces, hyphens and apostrophes."
+			return "Their name has a character that does not show, such as a zero-width space. Type their name again."
 		}
 	}
-	for _, w := range strings.FieldsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == '-' }) {
-		var script *unicode.RangeTable
-		for _, r := range w {
-			if !unicode.IsLetter(r) {
-				continue
-			}
-			var this *unicode.RangeTable
-			for _, t := range []*unicode.RangeTable{unicode.Latin, unicode.Cyrillic, unicode.Greek, unicode.Arabic, unicode.Hebrew, unicode.Han, unicode.Devanagari, unicode.Bengali, unicode.Gurmukhi, unicode.Gujarati, unicode.Tamil, unicode.Thai, unicode.Hangul, unicode.Hiragana, unicode.Katakana} {
-				if unicode.Is(t, r) {
-					this = t
-					break
-				}
-			}
-			if this == nil {
-				continue
-			}
-			if script != nil && script != this && !(isCJK(script) && isCJK(this)) {
-				return "Each word of their name must be written in one alphabet."
-			}
-			script = this
+	script := ""
+	for _, r := range runes {
+		if !unicode.IsLetter(r) {
+			continue
+		}
+		this := scriptOf(r)
+		switch this {
+		case "Han", "Hiragana", "Katakana", "Hangul":
+			this = "CJK"
+		case "", "Common", "Inherited":
+			continue
+		}
+		if script != "" && this != script {
+			return "Write their name in one alphabet."
+		}
+		script = this
+	}
+	return ""
+}
+
+// scriptOf is the name of the Unicode script r is written in.
+func scriptOf(r rune) string {
+	for name, t := range unicode.Scripts {
+		if unicode.Is(t, r) {
+			return name
 		}
 	}
 	return ""
 }
 
-// isCJK says whether a script is one of those Japanese mixes in a word.
-func isCJK(t *unicode.RangeTable) bool {
-	return t == unicode.Han || t == unicode.Hiragana || t == unicode.Katakana
+// lookalikes are letters of other alphabets that look like Latin ones.
+var lookalikes = strings.NewReplacer(
+	"а", "a", "в", "b", "е", "e", "ѕ", "s", "і", "i", "ј", "j", "к", "k", "м", "m", "н", "h", "о", "o", "р", "p", "с", "c", "т", "t", "у", "y", "х", "x", "ԁ", "d", "ԛ", "q", "ԝ", "w",
+	"α", "a", "β", "b", "ε", "e", "ζ", "z", "η", "n", "ι", "i", "κ", "k", "μ", "m", "ν", "v", "ο", "o", "ρ", "p", "τ", "t", "υ", "u", "χ", "x",
+	"օ", "o", "ս", "u", "հ", "h", "ո", "n", "ց", "g", "ք", "p",
+)
+
+// looksAlike says whether two names that are not the same would look the
+// same on a page: one written with letters of another alphabet that look
+// like the other's ("Сох" and "Cox").
+func looksAlike(a, b string) bool {
+	skeleton := func(s string) string { return lookalikes.Replace(strings.Join(nameWords(s), " ")) }
+	return !sameName(a, b) && skeleton(a) == skeleton(b)
 }
