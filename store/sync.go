@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -644,12 +645,26 @@ func (db *DB) LinkIdentifier(ctx context.Context, sourceID int64, patientID, sys
 	var person Person
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, patientID).Scan(&id)
+		var raw []byte
+		err := tx.QueryRowContext(ctx, `SELECT sp.person_id, r.json FROM source_patients sp
+JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
+WHERE sp.source_id = ? AND sp.patient_id = ?`, sourceID, patientID).Scan(&id, &raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			return Errorf(ENOTFOUND, "We could not find that person.")
 		}
 		if err != nil {
 			return fmt.Errorf("link identifier: %w", err)
+		}
+		// Only an identifier the Patient as stored carries: a version that
+		// names someone else (another NHS number) is set aside, not stored,
+		// and its identifiers are not the person's (found by a review: linked,
+		// they made two people one).
+		info, err := fhir.ParsePatient(raw)
+		if err != nil {
+			return fmt.Errorf("link identifier: %w", err)
+		}
+		if !slices.ContainsFunc(info.Identifiers, func(i fhir.Identifier) bool { return i.System == system && i.Value == value }) {
+			return Errorf(ECONFLICT, "The source's Patient/%s as stored here does not carry that identifier: its latest version may be set aside for another NHS number (portal source accept-nhs-number).", patientID)
 		}
 		var other int64
 		err = tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, system, value).Scan(&other)
@@ -905,9 +920,11 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
 		}
 		if st.RunningSince != "" && runnerGone(by) {
 			// Left by a process that has stopped (a portal sync killed): nothing
-			// runs, so pages do not say "Updating…" and sign-in queues a sync,
-			// rather than waiting for serve's round to clear it (found by a review).
-			st.RunningSince = ""
+			// runs, and its attempt counts for nothing, as once ClearRunning has
+			// cleared it (stoppedSync), so pages do not say "Updating…" and
+			// sign-in queues a sync, rather than waiting for serve's round
+			// (found by reviews).
+			st.RunningSince, st.LastAttemptAt = "", st.LastSuccessAt
 		}
 		if forCarer && !shown[st.Source.ID] {
 			continue // a carer hears only of sources that show them something

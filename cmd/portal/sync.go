@@ -391,16 +391,21 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 	if len(rest) > 0 {
 		return fmt.Errorf("sync: unexpected %q", rest[0])
 	}
-	// An empty name (an unset variable in a script) is no source: taken as
-	// none, it would sync everyone from every source, or every source's files.
+	// An empty name or person (an unset variable in a script) is none: taken
+	// as not given, it would sync everyone from every source, or every
+	// source's files (found by reviews).
 	var empty string
 	fs.Visit(func(f *flag.Flag) {
-		if (f.Name == "source" || f.Name == "bulk") && strings.TrimSpace(f.Value.String()) == "" && empty == "" {
+		if (f.Name == "source" || f.Name == "bulk" || f.Name == "identifier" || f.Name == "nhs-number") && strings.TrimSpace(f.Value.String()) == "" && empty == "" {
 			empty = f.Name
 		}
 	})
-	if empty != "" {
+	switch empty {
+	case "source", "bulk":
 		return fmt.Errorf("sync: --%s needs a source's name (portal source list names them); leave it out to sync from every source", empty)
+	case "":
+	default:
+		return fmt.Errorf("sync: --%s needs a value; leave it out to sync everyone", empty)
 	}
 	if bulk != "" && (sourceName != "" || pf.given()) {
 		return errors.New("sync: --bulk exports everything the source holds; it does not go with --source or a person")

@@ -449,8 +449,9 @@ func TestExitStatus(t *testing.T) {
 // new here, is looked for at every source; one with no record of them is no
 // failure, as most sources hold nothing of most people (before, the command
 // exited 1, so a scheduled run always looked failed; found by a review), but
-// no source at all is. An empty --source or --bulk (an unset variable in a
-// script) is refused, not read as every source.
+// no source at all is. An empty --source, --bulk, --identifier,
+// --nhs-number or --person (an unset variable in a script) is refused, not
+// read as every source or everyone.
 func TestSyncByIdentifierNeedsOnlyOneSource(t *testing.T) {
 	srv, patientID := startFHIR(t)
 	empty := upstream.Start(t)
@@ -468,10 +469,13 @@ func TestSyncByIdentifierNeedsOnlyOneSource(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no source has a record of this person") || strings.Count(out, "no record of this person") != 2 {
 		t.Errorf("found nowhere: %v\n%s", err, out)
 	}
-	for _, flag := range []string{"--source", "--bulk"} {
-		out, _, err := portal(t, "sync", "--db", db, flag, "")
-		if err == nil || !strings.Contains(err.Error(), flag+" needs a source's name") || out != "" {
-			t.Errorf("sync %s '': %v\n%s", flag, err, out)
+	for _, tt := range []struct{ flag, says string }{{"--source", "needs a source's name"}, {"--bulk", "needs a source's name"}, {"--identifier", "needs a value"}, {"--nhs-number", "needs a value"}} {
+		out, _, err := portal(t, "sync", "--db", db, tt.flag, "")
+		if err == nil || !strings.Contains(err.Error(), tt.flag+" "+tt.says) || out != "" {
+			t.Errorf("sync %s '': %v\n%s", tt.flag, err, out)
 		}
+	}
+	if out, _, err := portal(t, "sync", "--db", db, "--person", ""); err == nil || out != "" {
+		t.Errorf("sync --person '': %v\n%s", err, out)
 	}
 }

@@ -116,6 +116,11 @@ var ErrNoRecord = errors.New("this organisation has no record for this person")
 // a source that does not know them yet (no NHS number, no identifier of a
 // linking system): it cannot ask, so as far as the record goes the source
 // holds nothing of theirs (it is ErrNoRecord too), but an operator is told.
+// ErrSetAside means the source's Patient found is set aside: its NHS number
+// is not the one held for it, so it may now be someone else's, until an
+// operator accepts it (portal source accept-nhs-number).
+var ErrSetAside = errors.New("its NHS number is not the one held for it, so it is set aside until it is accepted with portal source accept-nhs-number")
+
 var ErrNoIdentifier = fmt.Errorf("%w: the portal holds no NHS number or other linking identifier to look for them by", ErrNoRecord)
 
 func (p *Puller) now() time.Time {
@@ -349,9 +354,13 @@ func (p *Puller) FindPerson(ctx context.Context, src store.Source, system, value
 		if r.Type != "Patient" {
 			continue
 		}
-		if _, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, ResourceType: "Patient", Origin: "Patient?identifier=" + system + "|" + value,
-			LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}}); err != nil {
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, ResourceType: "Patient", Origin: "Patient?identifier=" + system + "|" + value,
+			LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}})
+		if err != nil {
 			return store.Person{}, err
+		}
+		if res.Rejected > 0 {
+			return store.Person{}, fmt.Errorf("the source's Patient/%s with that identifier is set aside: %w", r.ID, ErrSetAside)
 		}
 		if system == fhir.NHSNumberSystem {
 			return p.DB.PersonByNHSNumber(ctx, value)
@@ -1148,6 +1157,8 @@ func Explain(err error) string {
 		return Explain(partial.errs[0]) // the first thing that failed
 	case errors.Is(err, ErrNoRecord):
 		return "This organisation has no record of this person."
+	case errors.Is(err, ErrSetAside):
+		return "Their record of this person now gives another NHS number, so it is kept aside until someone who runs this portal checks it."
 	case errors.Is(err, ErrAskedToWait):
 		return "Their system is busy and asked us to wait. We will try again later."
 	case errors.Is(err, ErrCircuitOpen), errors.Is(err, context.DeadlineExceeded):

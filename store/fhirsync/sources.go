@@ -64,6 +64,12 @@ func (r *rereadAuth) get() (Auth, error) {
 	}
 	a, err := r.build()
 	if err != nil {
+		if r.current != nil {
+			// Part way through being rewritten (empty, or gone for the moment
+			// of a rename): the secret held still serves, and the next request
+			// reads the file again (found by a review).
+			return r.current, nil
+		}
 		return nil, err
 	}
 	if sh, ok := r.current.(secretHolder); ok {
@@ -92,9 +98,13 @@ func (r *rereadAuth) secrets() []string {
 	return out
 }
 
+// invalidate drops a token the server refused: the file is read again for
+// the one try the client makes next (a token read while its file was being
+// rewritten may be cut short), and a cached SMART token is dropped.
 func (r *rereadAuth) invalidate(token string) {
 	r.mu.Lock()
 	a := r.current
+	r.stamp = ""
 	r.mu.Unlock()
 	if inv, ok := a.(invalidator); ok {
 		inv.invalidate(token)
