@@ -276,7 +276,12 @@ func TestCarerJourney(t *testing.T) {
 	}
 	amir.checkPage()
 	amir.waitVisible("#passkey-signin")
-	wantOn(amir, "/record", amir.clickThenLoad("use his passkey", "#passkey-signin"))
+	wantOn(amir, "/enrol/link", amir.clickThenLoad("use his passkey", "#passkey-signin"))
+	if !strings.Contains(amir.text(), "The passkey you used is for the account in the name of Amir Khan.") {
+		t.Errorf("the confirmation does not name the account: %.500s", amir.text())
+	}
+	amir.checkPage()
+	wantOn(amir, "/record", amir.press("add his record", `form[action="/enrol/link"] button[type=submit]`))
 	amir.checkPage()
 	wantOn(amir, "/acting-for", int64(amir.navigate(p.BaseURL+"/acting-for").Status))
 	if !strings.Contains(amir.text(), "Go to your own record") {

@@ -170,6 +170,34 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64) (Person, error) {
 	var person Person
 	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if person, err = db.linkEnrolment(ctx, tx, sessionID, accountID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
+			return fmt.Errorf("link enrolment: %w", err)
+		}
+		return updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = NULL WHERE id_hash = ?`, hashToken(sessionID))
+	})
+	return person, err
+}
+
+// CheckLinkEnrolment says whether LinkEnrolment would add the record, and
+// why not, changing nothing: asked before the person is asked to confirm.
+func (db *DB) CheckLinkEnrolment(ctx context.Context, sessionID string, accountID int64) error {
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read only
+	_, err = db.linkEnrolment(ctx, tx, sessionID, accountID)
+	return err
+}
+
+// linkEnrolment is LinkEnrolment's checks, in tx: the person it would add.
+func (db *DB) linkEnrolment(ctx context.Context, tx *sql.Tx, sessionID string, accountID int64) (Person, error) {
+	var person Person
+	err := func() error {
 		s, err := db.readSession(ctx, tx, sessionID)
 		if err != nil {
 			return err
@@ -201,10 +229,7 @@ func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int
 		if n > 0 {
 			return Errorf(ECONFLICT, "%s's record already has an account: create a passkey, and it will be added to that account.", person.Name())
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
-			return fmt.Errorf("link enrolment: %w", err)
-		}
-		return updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = NULL WHERE id_hash = ?`, hashToken(sessionID))
-	})
+		return nil
+	}()
 	return person, err
 }

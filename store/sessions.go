@@ -261,6 +261,16 @@ func (db *DB) SetSessionCeremony(ctx context.Context, id string, data []byte) er
 	})
 }
 
+// SessionCeremony returns the session's in-flight ceremony data, leaving it.
+func (db *DB) SessionCeremony(ctx context.Context, id string) ([]byte, error) {
+	var data []byte
+	err := db.db.QueryRowContext(ctx, `SELECT ceremony FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Errorf(ENOTFOUND, "Your session has ended.")
+	}
+	return data, err
+}
+
 // TakeSessionCeremony returns the session's in-flight WebAuthn data and
 // clears it in the same write transaction, so of two requests answering one
 // challenge at once only one gets it; the other gets nil.

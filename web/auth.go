@@ -58,6 +58,10 @@ func toCredentials(pks []store.Passkey) []webauthn.Credential {
 type ceremony struct {
 	Kind string               `json:"kind"` // "register" or "login": one kind's data never finishes the other
 	Data webauthn.SessionData `json:"data"`
+	// Account and Credential are a passkey's answer waiting for the person
+	// to confirm what it is for (ceremonyLinkConfirm).
+	Account    int64  `json:"account,omitempty"`
+	Credential []byte `json:"credential,omitempty"`
 }
 
 func (s *Server) saveCeremony(c echo.Context, sess *requestSession, kind string, data *webauthn.SessionData) error {
@@ -68,25 +72,44 @@ func (s *Server) saveCeremony(c echo.Context, sess *requestSession, kind string,
 	return s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b)
 }
 
+// ceremonyOf reads the session's in-flight ceremony, leaving it in place.
+func (s *Server) ceremonyOf(c echo.Context, sess *requestSession) (ceremony, error) {
+	var cer ceremony
+	b, err := s.db.SessionCeremony(c.Request().Context(), sess.ID)
+	if err != nil || len(b) == 0 {
+		return cer, err
+	}
+	if err := json.Unmarshal(b, &cer); err != nil {
+		return cer, fmt.Errorf("read ceremony: %w", err)
+	}
+	return cer, nil
+}
+
 // takeCeremony returns the session's in-flight ceremony of that kind and clears
 // it, so a challenge can be answered once only, even by requests sent
 // together: the one that clears it gets it (not the copy each request read
 // with its session).
 func (s *Server) takeCeremony(c echo.Context, sess *requestSession, kind string) (webauthn.SessionData, error) {
+	cer, err := s.takeWhole(c, sess, kind)
+	return cer.Data, err
+}
+
+// takeWhole is takeCeremony, returning all the ceremony holds.
+func (s *Server) takeWhole(c echo.Context, sess *requestSession, kind string) (ceremony, error) {
 	var cer ceremony
 	b, err := s.db.TakeSessionCeremony(c.Request().Context(), sess.ID)
 	if err != nil {
-		return webauthn.SessionData{}, err
+		return ceremony{}, err
 	}
 	if len(b) > 0 {
 		if err := json.Unmarshal(b, &cer); err != nil {
-			return webauthn.SessionData{}, fmt.Errorf("read ceremony: %w", err)
+			return ceremony{}, fmt.Errorf("read ceremony: %w", err)
 		}
 	}
 	if cer.Kind != kind {
-		return webauthn.SessionData{}, store.Errorf(store.EINVALID, "Your passkey request has expired. Try again.")
+		return ceremony{}, store.Errorf(store.EINVALID, "Your passkey request has expired. Try again.")
 	}
-	return cer.Data, nil
+	return cer, nil
 }
 
 func (s *Server) start(c echo.Context) error {
@@ -385,13 +408,20 @@ func (s *Server) enrolLinkBegin(c echo.Context) error {
 // the account whose passkey answers it.
 const ceremonyLink = "link"
 
-// enrolLinkFinish checks the passkey's answer, adds the record to its
-// account (store.LinkEnrolment) and signs that account in, at the record.
-// It is one ceremony begun on this session's enrolment page, so no other
+// ceremonyLinkConfirm holds a passkey's answer on the enrolment page while
+// the person confirms, on the next page, that the record is to be added to
+// that passkey's account.
+const ceremonyLinkConfirm = "link-confirm"
+
+// enrolLinkFinish checks the passkey's answer and whether the record could
+// be added to its account (store.LinkEnrolment, checking only), and keeps
+// the answer for the page that asks the person to confirm (enrolLinkPage):
+// the account's name and whom it helps are shown before anything is added,
+// so a helper who used their own passkey by mistake sees whose account it
+// is. It is one ceremony begun on this session's enrolment page, so no other
 // sign-in, by someone else at the same computer, ever takes the enrolment
-// up (found by a review).
+// up (found by reviews).
 func (s *Server) enrolLinkFinish(c echo.Context) error {
-	ctx := c.Request().Context()
 	if _, err := s.enrolPerson(c); err != nil {
 		return err
 	}
@@ -404,14 +434,75 @@ func (s *Server) enrolLinkFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	person, err := s.db.LinkEnrolment(ctx, sess.ID, acct.ID)
+	if err := s.db.CheckLinkEnrolment(c.Request().Context(), sess.ID, acct.ID); err != nil {
+		return err
+	}
+	b, err := json.Marshal(ceremony{Kind: ceremonyLinkConfirm, Account: acct.ID, Credential: cred.ID})
+	if err != nil {
+		return err
+	}
+	if err := s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"redirect": "/enrol/link"})
+}
+
+// enrolLinkPage asks the person to confirm that the record is to be added
+// to the account whose passkey just answered, naming it and whom it helps.
+func (s *Server) enrolLinkPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	person, err := s.enrolPerson(c)
+	if store.ErrorCode(err) == store.EFORBIDDEN {
+		return c.Redirect(http.StatusSeeOther, "/enrol")
+	}
+	if err != nil {
+		return err
+	}
+	cer, err := s.ceremonyOf(c, sessionOf(c))
+	if err != nil {
+		return err
+	}
+	if cer.Kind != ceremonyLinkConfirm {
+		return c.Redirect(http.StatusSeeOther, "/enrol/passkey")
+	}
+	acct, err := s.db.Account(ctx, cer.Account)
+	if err != nil {
+		return err
+	}
+	grants, err := s.db.ActiveGrantsForAccount(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	var helps []string
+	for _, g := range grants {
+		helps = append(helps, g.Person.Name())
+	}
+	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.page(c, "Add your record to your account"), person, acct.DisplayName, helps))
+}
+
+// enrolLinkConfirm adds the record to the account the person confirmed
+// (store.LinkEnrolment) and signs that account in, at the record.
+func (s *Server) enrolLinkConfirm(c echo.Context) error {
+	ctx := c.Request().Context()
+	if _, err := s.enrolPerson(c); err != nil {
+		return err
+	}
+	sess := sessionOf(c)
+	cer, err := s.takeWhole(c, sess, ceremonyLinkConfirm)
+	if err != nil {
+		return err
+	}
+	person, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account)
 	if err != nil {
 		return err
 	}
 	if s.cfg.Sync != nil {
 		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
 	}
-	return s.signIn(c, sess, acct.ID, cred.ID)
+	if _, _, err := s.newSession(c, sess, cer.Account, cer.Credential); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/record")
 }
 
 // newPasskeyUser is a WebAuthn user for an account not yet made: 64 random

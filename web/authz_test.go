@@ -171,6 +171,8 @@ func authzCases() []authzCase {
 		publicPost("/enrol/passkey/finish", refused),
 		publicPost("/enrol/link/begin", refused),
 		publicPost("/enrol/link/finish", refused),
+		public(g, "/enrol/link", "/enrol/link", seeOther),
+		publicPost("/enrol/link", refused),
 		public(g, "/signed-out", "/signed-out", ok),
 		public(g, "/account/removed", "/account/removed", ok),
 		public(g, "/accessibility", "/accessibility", ok),

@@ -44,6 +44,8 @@ func (s *Server) routes() {
 	app.POST("/enrol/passkey/finish", s.enrolPasskeyFinish, setupLimit)
 	app.POST("/enrol/link/begin", s.enrolLinkBegin, setupLimit) // the record added to an account that helps others (store.LinkEnrolment)
 	app.POST("/enrol/link/finish", s.enrolLinkFinish, setupLimit)
+	app.GET("/enrol/link", s.enrolLinkPage) // "Add your record to your account?", naming it
+	app.POST("/enrol/link", s.enrolLinkConfirm, setupLimit)
 	app.GET("/signed-out", s.signedOut)
 	app.POST("/signout", s.signOut)
 	app.GET("/account/removed", s.passkeysRemoved) // signed out by removing the last passkey

@@ -444,8 +444,9 @@ func TestACodeSignsOutWhoeverWasSignedIn(t *testing.T) {
 
 // TestACarerAddsTheirOwnRecordToTheirAccount: someone who helps others, with
 // an account and passkey made for that, given an enrolment code for their own
-// record, uses that passkey on the enrolment page and the record is added to
-// the same account, keeping the people they help. Before, the enrolment made
+// record, uses that passkey on the enrolment page, confirms on a page naming
+// the account and whom it helps, and the record is added to the same
+// account, keeping the people they help. Before, the enrolment made
 // a second account (found by a review). An ordinary sign-in in a session
 // holding an enrolment (someone else at the same computer) never takes it up.
 func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
@@ -505,8 +506,21 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 		t.Fatalf("the enrolment page offers no way to add the record to a carer's account: %s", d.Find("main").Text())
 	}
 	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin")
-	if rec := a.json("/enrol/link/finish", keyGet(t, key, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/record"`) {
+	if rec := a.json("/enrol/link/finish", keyGet(t, key, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"/enrol/link"`) {
 		t.Fatalf("link: %d %s", rec.Code, rec.Body.String())
+	}
+	// Nothing is added until the person confirms, on a page naming the
+	// account and whom it helps.
+	if acct, err := f.db.AccountByPerson(ctx, f.amir.ID); err == nil {
+		t.Fatalf("the record was added before it was confirmed, to account %d", acct.ID)
+	}
+	d = docOf(t, a.page("/enrol/link").Body.String())
+	if main := strings.Join(strings.Fields(d.Find("main").Text()), " "); !strings.Contains(main, "The passkey you used is for the account in the name of Amir Khan.") ||
+		!strings.Contains(main, "That account helps:") || d.Find("main li").Text() != "Jane Example" || !strings.Contains(main, "Only if you are Amir Khan") {
+		t.Errorf("the confirmation page: %s", main)
+	}
+	if rec := a.form("/enrol/link", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/record" {
+		t.Fatalf("confirm: %d to %q: %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
 	}
 	if acct, err := f.db.AccountByPerson(ctx, f.amir.ID); err != nil || acct.ID != carer.ID {
 		t.Errorf("Amir's record is on account %+v (%v), want the carer's account %d", acct, err, carer.ID)
@@ -517,6 +531,9 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	// The code is used up.
 	if rec := a.json("/enrol/link/begin", nil); rec.Code == http.StatusOK {
 		t.Errorf("linking again: %d", rec.Code)
+	}
+	if rec := a.form("/enrol/link", url.Values{}); rec.Code == http.StatusSeeOther {
+		t.Errorf("confirming again: %d", rec.Code)
 	}
 	// A record with an account already (a code for a lost passkey) is not offered to link.
 	code, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
