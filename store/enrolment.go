@@ -165,21 +165,34 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 // a lost passkey: that account gets a new passkey instead; someone who
 // invited a carer has one, so an account never holds the record of someone
 // it acts for), and when the account's name is not the person's (a helper
-// setting someone up at their own computer). The session no longer holds
-// the code after.
-func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64) (Person, error) {
+// setting someone up at their own computer).
+//
+// It also signs the account in, with the passkey that answered
+// (credentialID), in the same transaction: a passkey removed since it
+// answered adds nothing (found by a review), and the session it returns
+// (new id, as RotateSession gives) is bound to a passkey that exists.
+func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64, credentialID []byte, p SessionPolicy) (Person, string, error) {
 	var person Person
+	var newID string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if person, err = db.linkEnrolment(ctx, tx, sessionID, accountID); err != nil {
 			return err
 		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM passkeys WHERE credential_id = ? AND account_id = ?`, credentialID, accountID).Scan(&n); err != nil {
+			return fmt.Errorf("link enrolment: %w", err)
+		}
+		if n == 0 {
+			return Errorf(EFORBIDDEN, "The passkey you used has been removed from its account since. Nothing was added: use a passkey of the account again.")
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
 			return fmt.Errorf("link enrolment: %w", err)
 		}
-		return updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = NULL WHERE id_hash = ?`, hashToken(sessionID))
+		newID, _, _, err = db.rotateSession(ctx, tx, sessionID, accountID, credentialID, p)
+		return err
 	})
-	return person, err
+	return person, newID, err
 }
 
 // CheckLinkEnrolment says whether LinkEnrolment would add the record, and

@@ -80,7 +80,16 @@ func TestLinkEnrolment(t *testing.T) {
 			if err != nil || sess.EnrolPersonID != 0 {
 				t.Fatalf("a sign-in after the code: %+v %v; want no enrolment", sess, err)
 			}
-			if _, err := s.db.LinkEnrolment(ctx, signedIn, account); store.ErrorCode(err) != store.EFORBIDDEN {
+			pks, err := s.db.Passkeys(ctx, account)
+			if err != nil || len(pks) == 0 {
+				t.Fatalf("the account's passkeys: %v %v", pks, err)
+			}
+			cred := pks[0].CredentialID
+			link := func(session string) error {
+				_, _, err := s.db.LinkEnrolment(ctx, session, account, cred, store.DefaultSessionPolicy())
+				return err
+			}
+			if err := link(signedIn); store.ErrorCode(err) != store.EFORBIDDEN {
 				t.Errorf("linked in a session signed in after the code: %v", err)
 			}
 
@@ -93,7 +102,11 @@ func TestLinkEnrolment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = s.db.LinkEnrolment(ctx, proved, account)
+			// A credential that is not the account's adds nothing.
+			if _, _, err := s.db.LinkEnrolment(ctx, proved, account, []byte("no such passkey"), store.DefaultSessionPolicy()); err == nil {
+				t.Fatal("linked with a passkey the account does not have")
+			}
+			err = link(proved)
 			if store.ErrorCode(err) != tt.want {
 				t.Fatalf("link: %v, want %q", err, tt.want)
 			}
@@ -103,7 +116,8 @@ func TestLinkEnrolment(t *testing.T) {
 			if acct, err := s.db.AccountByPerson(ctx, person.ID); err != nil || acct.ID != account {
 				t.Errorf("the record's account: %+v %v", acct, err)
 			}
-			if _, err := s.db.LinkEnrolment(ctx, proved, account); store.ErrorCode(err) != store.EFORBIDDEN {
+			// The session it was proved in is gone, replaced by a signed-in one.
+			if err := link(proved); store.ErrorCode(err) != store.ENOTFOUND {
 				t.Errorf("linked twice with one code: %v", err)
 			}
 		})

@@ -224,6 +224,15 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &
 // carer stays with the person they were helping.
 func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
+		id, s, held, err = db.rotateSession(ctx, tx, oldID, accountID, credentialID, p)
+		return err
+	})
+	return id, s, held, err
+}
+
+// rotateSession is RotateSession in tx.
+func (db *DB) rotateSession(ctx context.Context, tx *sql.Tx, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
+	err = func() error {
 		var acting sql.NullInt64
 		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ? RETURNING CASE WHEN account_id = ? THEN acting_grant_id END`,
 			hashToken(oldID), accountID).Scan(&acting)
@@ -250,7 +259,7 @@ func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, 
 		n, _ := res.RowsAffected()
 		held = n > 0
 		return nil
-	})
+	}()
 	return id, s, held, err
 }
 

@@ -477,7 +477,7 @@ func (s *Server) enrolLinkPage(c echo.Context) error {
 	for _, g := range grants {
 		helps = append(helps, g.Person.Name())
 	}
-	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.page(c, "Add your record to your account"), person, acct.DisplayName, helps))
+	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.page(c, "Add your record to your account"), person, acct, helps))
 }
 
 // enrolLinkConfirm adds the record to the account the person confirmed
@@ -492,15 +492,24 @@ func (s *Server) enrolLinkConfirm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	person, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account)
+	// The account the page showed: a passkey used again in another tab since
+	// has put another in the session's place (found by a review).
+	if c.FormValue("account") != strconv.FormatInt(cer.Account, 10) {
+		return store.Errorf(store.ECONFLICT, "This page was out of date: you used a passkey again in another window. Nothing was added. Go back and use your passkey once more.")
+	}
+	person, id, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account, cer.Credential, s.cfg.SessionPolicy)
 	if err != nil {
+		return err
+	}
+	ns, err := s.db.Session(ctx, id, s.cfg.SessionPolicy)
+	if err != nil {
+		return err
+	}
+	if _, err := s.useSession(c, id, ns); err != nil {
 		return err
 	}
 	if s.cfg.Sync != nil {
 		s.cfg.Sync.EnqueueIfStale(ctx, person.ID)
-	}
-	if _, _, err := s.newSession(c, sess, cer.Account, cer.Credential); err != nil {
-		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/record")
 }

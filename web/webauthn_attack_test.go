@@ -519,7 +519,22 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 		!strings.Contains(main, "That account helps:") || d.Find("main li").Text() != "Jane Example" || !strings.Contains(main, "Only if you are Amir Khan") {
 		t.Errorf("the confirmation page: %s", main)
 	}
-	if rec := a.form("/enrol/link", url.Values{}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/record" {
+	shown, _ := d.Find(`form[action="/enrol/link"] input[name="account"]`).Attr("value")
+	if shown != itoa(carer.ID) {
+		t.Fatalf("the form carries account %q, want %d", shown, carer.ID)
+	}
+	// A page out of date (a passkey used again in another window since, for
+	// another account) adds nothing (found by a review).
+	if rec := a.form("/enrol/link", url.Values{"account": {itoa(carer.ID + 100)}}); rec.Code != http.StatusConflict {
+		t.Errorf("confirming an account the page did not show: %d", rec.Code)
+	}
+	if _, err := f.db.AccountByPerson(ctx, f.amir.ID); err == nil {
+		t.Fatal("the record was added from a page out of date")
+	}
+	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin again")
+	a.must(a.json("/enrol/link/finish", keyGet(t, key, opts)), http.StatusOK, "link finish again")
+	a.page("/enrol/link")
+	if rec := a.form("/enrol/link", url.Values{"account": {shown}}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/record" {
 		t.Fatalf("confirm: %d to %q: %s", rec.Code, rec.Header().Get("Location"), rec.Body.String())
 	}
 	if acct, err := f.db.AccountByPerson(ctx, f.amir.ID); err != nil || acct.ID != carer.ID {
@@ -532,7 +547,7 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	if rec := a.json("/enrol/link/begin", nil); rec.Code == http.StatusOK {
 		t.Errorf("linking again: %d", rec.Code)
 	}
-	if rec := a.form("/enrol/link", url.Values{}); rec.Code == http.StatusSeeOther {
+	if rec := a.form("/enrol/link", url.Values{"account": {shown}}); rec.Code == http.StatusSeeOther {
 		t.Errorf("confirming again: %d", rec.Code)
 	}
 	// A record with an account already (a code for a lost passkey) is not offered to link.
