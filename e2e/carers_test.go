@@ -271,7 +271,7 @@ func TestCarerJourney(t *testing.T) {
 	amir.typeInto("type the month of birth", "#dob-month", strconv.Itoa(int(own.BirthDate.Month())))
 	amir.typeInto("type the year of birth", "#dob-year", strconv.Itoa(own.BirthDate.Year()))
 	wantOn(amir, "/enrol/passkey", amir.press("continue", enrolSubmit))
-	if !strings.Contains(amir.text(), "already help someone with My Care Record") {
+	if !strings.Contains(amir.text(), "Already helping someone with My Care Record?") {
 		t.Errorf("the enrolment page offers no sign-in to someone who helps others: %.500s", amir.text())
 	}
 	amir.checkPage()

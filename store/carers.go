@@ -820,7 +820,7 @@ func (db *DB) ChangeGrant(ctx context.Context, personID, grantID, byAccount int6
 		}
 		if !ends.Equal(old.EndsAt) {
 			if ends.IsZero() {
-				changes = append(changes, "the end date to when you cancel it")
+				changes = append(changes, "the end date to when you stop it")
 			} else {
 				changes = append(changes, "the end date to "+ends.In(UKZone()).Format("2 January 2006"))
 			}

@@ -477,7 +477,7 @@ func (s *Server) enrolLinkPage(c echo.Context) error {
 	for _, g := range grants {
 		helps = append(helps, g.Person.Name())
 	}
-	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.page(c, "Add your record to your account"), person, acct, helps))
+	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.page(c, "Add "+person.Name()+"'s record to this account?"), person, acct, helps))
 }
 
 // enrolLinkConfirm adds the record to the account the person confirmed

@@ -59,6 +59,20 @@ func TestSomeoneElseAcceptingIsShownToThePerson(t *testing.T) {
 	if text := mainText(t, f.get(t, "/carers/"+itoa(g.ID), jane)); !strings.Contains(text, "Amir Khan accepted the invitation, which was for John Smith") {
 		t.Errorf("the history does not say who accepted: %.800s", text)
 	}
+	// The warning comes before the access's details, with a way to stop it.
+	d := doc(t, f.get(t, "/carers/"+itoa(g.ID), jane))
+	if html, _ := d.Find("main").Html(); strings.Index(html, "Accepted by Amir Khan") > strings.Index(html, "nhsuk-summary-list") {
+		t.Error("the warning comes after the access's details")
+	}
+	if d.Find(`.nhsuk-card--warning a[href="/carers/`+itoa(g.ID)+`/revoke"]`).Text() != "Stop Amir Khan's access" {
+		t.Error("the warning has no link to stop the access")
+	}
+	// Amir's own history speaks to him.
+	amirSession, _, _ := f.db.CreateSession(ctx, amir.ID, store.DefaultSessionPolicy())
+	if text := mainText(t, f.get(t, "/caring", sessionCookie(t, amirSession))); !strings.Contains(text, "Jane Example invited you") ||
+		!strings.Contains(text, "You accepted the invitation") || strings.Contains(text, "Amir Khan accepted") {
+		t.Errorf("the carer's own history: %.800s", text)
+	}
 	if text := mainText(t, f.get(t, "/record/access-log", jane)); !strings.Contains(text, "Amir Khan accepted the invitation, which was for John Smith") {
 		t.Errorf("the access log does not say who accepted: %.800s", text)
 	}

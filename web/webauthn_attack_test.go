@@ -502,7 +502,7 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	enrol()
 	d := docOf(t, a.page("/enrol/passkey").Body.String())
 	use := d.Find(`#passkey-signin[data-begin="/enrol/link/begin"][data-finish="/enrol/link/finish"]`)
-	if d.Find("#passkey-create").Length() != 1 || use.Length() != 1 || !strings.Contains(d.Find("main").Text(), "already help someone with My Care Record") {
+	if d.Find("#passkey-create").Length() != 1 || use.Length() != 1 || !strings.Contains(d.Find("main").Text(), "Already helping someone with My Care Record?") {
 		t.Fatalf("the enrolment page offers no way to add the record to a carer's account: %s", d.Find("main").Text())
 	}
 	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin")
@@ -516,7 +516,7 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	}
 	d = docOf(t, a.page("/enrol/link").Body.String())
 	if main := strings.Join(strings.Fields(d.Find("main").Text()), " "); !strings.Contains(main, "The passkey you used is for the account in the name of Amir Khan.") ||
-		!strings.Contains(main, "That account helps:") || d.Find("main li").Text() != "Jane Example" || !strings.Contains(main, "Only if you are Amir Khan") {
+		!strings.Contains(main, "The person with this account helps:") || d.Find("main li").Text() != "Jane Example" || !strings.Contains(main, "Only if you are Amir Khan") {
 		t.Errorf("the confirmation page: %s", main)
 	}
 	shown, _ := d.Find(`form[action="/enrol/link"] input[name="account"]`).Attr("value")
