@@ -171,9 +171,10 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 // (credentialID), in the same transaction: a passkey removed since it
 // answered adds nothing (found by a review), and the session it returns
 // (new id, as RotateSession gives) is bound to a passkey that exists.
-func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64, credentialID []byte, p SessionPolicy) (Person, string, error) {
+func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int64, credentialID []byte, p SessionPolicy) (Person, string, Session, error) {
 	var person Person
 	var newID string
+	var sess Session
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if person, err = db.linkEnrolment(ctx, tx, sessionID, accountID); err != nil {
@@ -189,10 +190,10 @@ func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
 			return fmt.Errorf("link enrolment: %w", err)
 		}
-		newID, _, _, err = db.rotateSession(ctx, tx, sessionID, accountID, credentialID, p)
+		newID, sess, _, err = db.rotateSession(ctx, tx, sessionID, accountID, credentialID, p)
 		return err
 	})
-	return person, newID, err
+	return person, newID, sess, err
 }
 
 // CheckLinkEnrolment says whether LinkEnrolment would add the record, and
@@ -209,40 +210,37 @@ func (db *DB) CheckLinkEnrolment(ctx context.Context, sessionID string, accountI
 
 // linkEnrolment is LinkEnrolment's checks, in tx: the person it would add.
 func (db *DB) linkEnrolment(ctx context.Context, tx *sql.Tx, sessionID string, accountID int64) (Person, error) {
-	var person Person
-	err := func() error {
-		s, err := db.readSession(ctx, tx, sessionID)
-		if err != nil {
-			return err
-		}
-		if s.EnrolPersonID == 0 || s.AccountID != 0 {
-			return Errorf(EFORBIDDEN, "Enter your enrolment code and date of birth first.")
-		}
-		var own sql.NullInt64
-		var name string
-		if err := tx.QueryRowContext(ctx, `SELECT person_id, display_name FROM accounts WHERE id = ?`, accountID).Scan(&own, &name); err != nil {
-			return fmt.Errorf("link enrolment: %w", err)
-		}
-		if person, err = db.personTx(ctx, tx, s.EnrolPersonID); err != nil {
-			return err
-		}
-		if own.Valid {
-			return Errorf(ECONFLICT, "That passkey is for an account with a record of its own. To set up %s's record, create a passkey for it instead.", person.Name())
-		}
-		// A carer's account is named as they were invited: one in another
-		// name is someone else's (a helper setting a person up at their own
-		// computer, say), and must not take this record as their own.
-		if !namesPerson(name, person) {
-			return Errorf(ECONFLICT, "That passkey is for %s's account. To set up %s's record, create a passkey for it instead.", name, person.Name())
-		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE person_id = ?`, person.ID).Scan(&n); err != nil {
-			return fmt.Errorf("link enrolment: %w", err)
-		}
-		if n > 0 {
-			return Errorf(ECONFLICT, "%s's record already has an account: create a passkey, and it will be added to that account.", person.Name())
-		}
-		return nil
-	}()
-	return person, err
+	s, err := db.readSession(ctx, tx, sessionID)
+	if err != nil {
+		return Person{}, err
+	}
+	if s.EnrolPersonID == 0 || s.AccountID != 0 {
+		return Person{}, Errorf(EFORBIDDEN, "Enter your enrolment code and date of birth first.")
+	}
+	var own sql.NullInt64
+	var name string
+	if err := tx.QueryRowContext(ctx, `SELECT person_id, display_name FROM accounts WHERE id = ?`, accountID).Scan(&own, &name); err != nil {
+		return Person{}, fmt.Errorf("link enrolment: %w", err)
+	}
+	person, err := db.personTx(ctx, tx, s.EnrolPersonID)
+	if err != nil {
+		return Person{}, err
+	}
+	if own.Valid {
+		return Person{}, Errorf(ECONFLICT, "That passkey is for an account with a record of its own. To set up %s's record, create a passkey for it instead.", person.Name())
+	}
+	// A carer's account is named as they were invited: one in another
+	// name is someone else's (a helper setting a person up at their own
+	// computer, say), and must not take this record as their own.
+	if !namesPerson(name, person) {
+		return Person{}, Errorf(ECONFLICT, "That passkey is for %s's account. To set up %s's record, create a passkey for it instead.", name, person.Name())
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE person_id = ?`, person.ID).Scan(&n); err != nil {
+		return Person{}, fmt.Errorf("link enrolment: %w", err)
+	}
+	if n > 0 {
+		return Person{}, Errorf(ECONFLICT, "%s's record already has an account: create a passkey, and it will be added to that account.", person.Name())
+	}
+	return person, nil
 }

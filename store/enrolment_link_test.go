@@ -86,7 +86,7 @@ func TestLinkEnrolment(t *testing.T) {
 			}
 			cred := pks[0].CredentialID
 			link := func(session string) error {
-				_, _, err := s.db.LinkEnrolment(ctx, session, account, cred, store.DefaultSessionPolicy())
+				_, _, _, err := s.db.LinkEnrolment(ctx, session, account, cred, store.DefaultSessionPolicy())
 				return err
 			}
 			if err := link(signedIn); store.ErrorCode(err) != store.EFORBIDDEN {
@@ -103,7 +103,7 @@ func TestLinkEnrolment(t *testing.T) {
 				t.Fatal(err)
 			}
 			// A credential that is not the account's adds nothing.
-			if _, _, err := s.db.LinkEnrolment(ctx, proved, account, []byte("no such passkey"), store.DefaultSessionPolicy()); err == nil {
+			if _, _, _, err := s.db.LinkEnrolment(ctx, proved, account, []byte("no such passkey"), store.DefaultSessionPolicy()); err == nil {
 				t.Fatal("linked with a passkey the account does not have")
 			}
 			err = link(proved)

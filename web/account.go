@@ -317,7 +317,7 @@ func (s *Server) confirmFinish(c echo.Context) error {
 	// An invitation the person was part way through accepting stays theirs to
 	// accept, and a carer stays with the person they were acting for:
 	// newSession passes both on.
-	if _, _, err := s.newSession(c, sess, acct.ID, cred.ID); err != nil {
+	if _, err := s.newSession(c, sess, acct.ID, cred.ID); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})

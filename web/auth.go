@@ -65,24 +65,37 @@ type ceremony struct {
 }
 
 func (s *Server) saveCeremony(c echo.Context, sess *requestSession, kind string, data *webauthn.SessionData) error {
-	b, err := json.Marshal(ceremony{Kind: kind, Data: *data})
+	return s.keepCeremony(c, sess, ceremony{Kind: kind, Data: *data})
+}
+
+// keepCeremony keeps cer with the session, in place of any other.
+func (s *Server) keepCeremony(c echo.Context, sess *requestSession, cer ceremony) error {
+	b, err := json.Marshal(cer)
 	if err != nil {
 		return err
 	}
 	return s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b)
 }
 
-// ceremonyOf reads the session's in-flight ceremony, leaving it in place.
-func (s *Server) ceremonyOf(c echo.Context, sess *requestSession) (ceremony, error) {
+// readCeremony reads a ceremony as kept (none when b is empty).
+func readCeremony(b []byte) (ceremony, error) {
 	var cer ceremony
-	b, err := s.db.SessionCeremony(c.Request().Context(), sess.ID)
-	if err != nil || len(b) == 0 {
-		return cer, err
+	if len(b) == 0 {
+		return cer, nil
 	}
 	if err := json.Unmarshal(b, &cer); err != nil {
-		return cer, fmt.Errorf("read ceremony: %w", err)
+		return ceremony{}, fmt.Errorf("read ceremony: %w", err)
 	}
 	return cer, nil
+}
+
+// ceremonyOf reads the session's in-flight ceremony, leaving it in place.
+func (s *Server) ceremonyOf(c echo.Context, sess *requestSession) (ceremony, error) {
+	b, err := s.db.SessionCeremony(c.Request().Context(), sess.ID)
+	if err != nil {
+		return ceremony{}, err
+	}
+	return readCeremony(b)
 }
 
 // takeCeremony returns the session's in-flight ceremony of that kind and clears
@@ -96,15 +109,13 @@ func (s *Server) takeCeremony(c echo.Context, sess *requestSession, kind string)
 
 // takeWhole is takeCeremony, returning all the ceremony holds.
 func (s *Server) takeWhole(c echo.Context, sess *requestSession, kind string) (ceremony, error) {
-	var cer ceremony
 	b, err := s.db.TakeSessionCeremony(c.Request().Context(), sess.ID)
 	if err != nil {
 		return ceremony{}, err
 	}
-	if len(b) > 0 {
-		if err := json.Unmarshal(b, &cer); err != nil {
-			return ceremony{}, fmt.Errorf("read ceremony: %w", err)
-		}
+	cer, err := readCeremony(b)
+	if err != nil {
+		return ceremony{}, err
 	}
 	if cer.Kind != kind {
 		return ceremony{}, store.Errorf(store.EINVALID, "Your passkey request has expired. Try again.")
@@ -195,17 +206,16 @@ func (s *Server) passkeyUsed(ctx context.Context, cred *webauthn.Credential, acc
 
 // newSession replaces the session with a new one for the account (a new id
 // defeats fixation), signed in with the passkey credentialID, and sets its
-// cookie. It returns the new session and whether it holds a carer's invitation.
-func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) (*requestSession, bool, error) {
+// cookie. It returns whether the new session holds a carer's invitation.
+func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) (bool, error) {
 	id, ns, held, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
-	rs, err := s.useSession(c, id, ns)
-	if err != nil {
-		return nil, false, err
+	if _, err := s.useSession(c, id, ns); err != nil {
+		return false, err
 	}
-	return rs, held, nil
+	return held, nil
 }
 
 // signIn starts a new session for the account (newSession) and says where to go.
@@ -215,7 +225,7 @@ func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, c
 
 // signInTo is signIn, going on to next.
 func (s *Server) signInTo(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, next string) error {
-	_, held, err := s.newSession(c, sess, accountID, credentialID)
+	held, err := s.newSession(c, sess, accountID, credentialID)
 	if err != nil {
 		return err
 	}
@@ -437,11 +447,7 @@ func (s *Server) enrolLinkFinish(c echo.Context) error {
 	if err := s.db.CheckLinkEnrolment(c.Request().Context(), sess.ID, acct.ID); err != nil {
 		return err
 	}
-	b, err := json.Marshal(ceremony{Kind: ceremonyLinkConfirm, Account: acct.ID, Credential: cred.ID})
-	if err != nil {
-		return err
-	}
-	if err := s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b); err != nil {
+	if err := s.keepCeremony(c, sess, ceremony{Kind: ceremonyLinkConfirm, Account: acct.ID, Credential: cred.ID}); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/enrol/link"})
@@ -497,11 +503,7 @@ func (s *Server) enrolLinkConfirm(c echo.Context) error {
 	if c.FormValue("account") != strconv.FormatInt(cer.Account, 10) {
 		return store.Errorf(store.ECONFLICT, "This page was out of date: you used a passkey again in another window. Nothing was added. Go back and use your passkey once more.")
 	}
-	person, id, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account, cer.Credential, s.cfg.SessionPolicy)
-	if err != nil {
-		return err
-	}
-	ns, err := s.db.Session(ctx, id, s.cfg.SessionPolicy)
+	person, id, ns, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account, cer.Credential, s.cfg.SessionPolicy)
 	if err != nil {
 		return err
 	}
