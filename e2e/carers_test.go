@@ -288,6 +288,34 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("after adding his record, the choice of whose record: %.500s", amir.text())
 	}
 	amir.checkPage()
+
+	// 7. Jane invites "A. Neighbour"; Amir, signed in, enters that code: it
+	// signs him out, and the page says why. He signs in and accepts, and
+	// Jane's list warns that someone using another name accepted.
+	jane.navigate(p.BaseURL + "/carers/invite")
+	jane.typeInto("type the carer's name", "#carer-name", "A. Neighbour")
+	jane.typeInto("type the relationship", "#relationship", "neighbour")
+	jane.tick("tick medicines", "#scope-medicines")
+	wantOn(jane, "/carers/invite", jane.press("continue to check the answers", `form[action="/carers/invite"] button[type=submit]`))
+	wantOn(jane, "/carers/invite/confirm", jane.press("send the invitation", `form[action="/carers/invite/confirm"] button[type=submit]`))
+	code = strings.TrimSpace(eval[string](jane, `document.getElementById('invite-code').innerText`))
+	amir.navigate(p.BaseURL + "/carers/accept?code=" + code)
+	amir.typeInto("day", "#dob-day", strconv.Itoa(who.BirthDate.Day()))
+	amir.typeInto("month", "#dob-month", strconv.Itoa(int(who.BirthDate.Month())))
+	amir.typeInto("year", "#dob-year", strconv.Itoa(who.BirthDate.Year()))
+	wantOn(amir, "/carers/accept/confirm", amir.press("continue", `form[action="/carers/accept"] button[type=submit]`))
+	if !strings.Contains(amir.text(), "We signed you out when you entered the code") {
+		t.Errorf("the accept page does not say the code signed him out: %.600s", amir.text())
+	}
+	amir.waitVisible("#passkey-signin")
+	amir.checkPage()
+	wantOn(amir, "/carers/accept/confirm", amir.clickThenLoad("sign in with his passkey", "#passkey-signin"))
+	wantOn(amir, "/acting-for", amir.press("accept", "#accept-invitation"))
+	jane.navigate(p.BaseURL + "/carers")
+	if !strings.Contains(jane.text(), "Accepted by Amir Khan") {
+		t.Errorf("Jane's list does not warn that Amir Khan accepted A. Neighbour's invitation: %.600s", jane.text())
+	}
+	jane.checkPage()
 }
 
 // carerChoices: a carer whose grant allows choices answers one of the
