@@ -127,6 +127,12 @@ func TestParentalAccessEndedSaysTheChildTurned16(t *testing.T) {
 	uk := store.UKZone()
 	now := time.Now().In(uk)
 	midnight := time.Date(now.Year(), now.Month(), now.Day()+1, 0, 0, 0, 0, uk) // Lily turns 16 tonight
+	// Everything happens in the evening before, whatever time the test runs:
+	// run just after midnight, the evening would otherwise be 24 hours long
+	// and outlast the session's 12-hour limit.
+	evening := midnight.Add(-3 * time.Hour)
+	f.db.SetClock(func() time.Time { return evening })
+	defer f.db.SetClock(time.Now)
 	dob := midnight.AddDate(-16, 0, 0).Format("2006-01-02")
 	lily := addLily(t, f, dob, medicine("m3", "lily", "Salbutamol inhaler"))
 	f.signIn(t, lily)
@@ -145,9 +151,8 @@ func TestParentalAccessEndedSaysTheChildTurned16(t *testing.T) {
 		t.Fatal(err)
 	}
 	cookie := sessionCookie(t, mum.id)
-	defer f.db.SetClock(time.Now)
 	// Mum keeps using the record through the evening, past midnight.
-	for at := time.Now(); !at.After(midnight.Add(time.Minute)); at = at.Add(20 * time.Minute) {
+	for at := evening; !at.After(midnight.Add(time.Minute)); at = at.Add(20 * time.Minute) {
 		f.db.SetClock(func() time.Time { return at })
 		if got := f.get(t, "/account", cookie).StatusCode; got != http.StatusOK {
 			t.Fatalf("session ended at %v: %d", at, got)
