@@ -61,6 +61,25 @@ func nameWords(name string) []string {
 	return out
 }
 
+// joinWords joins words written apart that the other name writes as one:
+// "O Brien" is "OBrien", "Mc Donald" "McDonald", "Mary Ann" "Maryann", as
+// people and records write them either way. Only words next to each other
+// that together make one of the other name's words are joined.
+func joinWords(words, other []string) []string {
+	var out []string
+	for i := 0; i < len(words); i++ {
+		joined, end := words[i], i
+		for j, w := i+1, words[i]; j < len(words); j++ {
+			if w += words[j]; slices.Contains(other, w) {
+				joined, end = w, j
+			}
+		}
+		out = append(out, joined)
+		i = end
+	}
+	return out
+}
+
 // lettersApart are letters with a mark that no decomposition takes off, as
 // people write them without it ("Søren" as "Soren").
 var lettersApart = map[rune]string{'ø': "o", 'ł': "l", 'đ': "d", 'ð': "d", 'þ': "th", 'æ': "ae", 'œ': "oe", 'ħ': "h", 'ŧ': "t"}
@@ -71,6 +90,7 @@ var lettersApart = map[rune]string{'ø': "o", 'ł': "l", 'đ': "d", 'ð': "d", '
 // person is better warned of a name that differs than not.
 func sameName(a, b string) bool {
 	wa, wb := nameWords(a), nameWords(b)
+	wa, wb = joinWords(wa, wb), joinWords(wb, wa)
 	slices.Sort(wa)
 	slices.Sort(wb)
 	return len(wa) > 0 && slices.Equal(wa, wb)
@@ -84,6 +104,8 @@ func sameName(a, b string) bool {
 func namesPerson(name string, p Person) bool {
 	words := nameWords(name)
 	given, family := nameWords(p.Given), nameWords(p.Family)
+	words = joinWords(joinWords(words, given), family)
+	given, family = joinWords(given, words), joinWords(family, words)
 	var need []string
 	switch {
 	case len(given) > 0:
