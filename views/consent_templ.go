@@ -226,9 +226,9 @@ func Choices(p Page, v ChoicesView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var7 string
-					templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs("We never show these to " + p.whose() + " carers, including you, and we ask the organisations that hold their record not to share them.")
+					templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs("We never show these to anyone who acts for " + p.Acting.Name + ", including you, and we ask the organisations that hold their record not to share them.")
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 98, Col: 145}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 98, Col: 162}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 					if templ_7745c5c3_Err != nil {
@@ -244,9 +244,9 @@ func Choices(p Page, v ChoicesView) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var8 string
-					templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs("We never show these to " + p.whose() + " carers, including you. The organisations that hold their record cannot receive choices from us yet, so tell them if " + p.Acting.Name + " wants them not to share these.")
+					templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs("We never show these to anyone who acts for " + p.Acting.Name + ", including you. The organisations that hold their record cannot receive choices from us yet, so tell them if " + p.Acting.Name + " wants them not to share these.")
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 100, Col: 220}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 100, Col: 237}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 					if templ_7745c5c3_Err != nil {
@@ -263,12 +263,12 @@ func Choices(p Page, v ChoicesView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if v.Choices.Receivers > 0 {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<p>We never show these to carers you let use your record, and we ask the organisations that hold your record not to share them.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<p>We never show these to people who can act for you, and we ask the organisations that hold your record not to share them.</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
 				} else {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p>We never show these to carers you let use your record. The organisations that hold your record cannot receive choices from us yet, so tell them yourself if you want them not to share these.</p>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<p>We never show these to people who can act for you. The organisations that hold your record cannot receive choices from us yet, so tell them yourself if you want them not to share these.</p>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
@@ -819,9 +819,9 @@ func choicesScope(p Page, receivers int) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var35 string
-			templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(p.Acting.Name + " can change these choices at any time. We keep them in My Care Record, and hide anything they keep out of sharing from their carers, including you.")
+			templ_7745c5c3_Var35, templ_7745c5c3_Err = templ.JoinStringErrs(p.Acting.Name + " can change these choices at any time. We keep them in My Care Record, and hide anything they keep out of sharing from anyone who acts for them, including you.")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 207, Col: 172}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 207, Col: 184}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var35))
 			if templ_7745c5c3_Err != nil {
@@ -832,7 +832,7 @@ func choicesScope(p Page, receivers int) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<p>You can change these choices at any time. We keep them in My Care Record, and hide anything you keep out of sharing from carers you let use your record.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "<p>You can change these choices at any time. We keep them in My Care Record, and hide anything you keep out of sharing from people who can act for you.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1369,9 +1369,9 @@ func ChoiceCheck(p Page, v CheckView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var63 string
-				templ_7745c5c3_Var63, templ_7745c5c3_Err = templ.JoinStringErrs("The organisations that hold " + p.Record() + " cannot receive choices from us yet. We keep this choice here, and " + p.whose() + " carers, including you, follow it. To be sure an organisation follows it too, tell them, for example " + p.whose() + " GP practice.")
+				templ_7745c5c3_Var63, templ_7745c5c3_Err = templ.JoinStringErrs("The organisations that hold " + p.Record() + " cannot receive choices from us yet. We keep this choice here, and everyone who acts for " + p.Acting.Name + ", including you, follows it. To be sure an organisation follows it too, tell them, for example " + p.whose() + " GP practice.")
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 325, Col: 273}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `consent.templ`, Line: 325, Col: 293}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var63))
 				if templ_7745c5c3_Err != nil {
@@ -1382,7 +1382,7 @@ func ChoiceCheck(p Page, v CheckView) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else if v.Receivers == 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 116, "<p>The organisations that hold your record cannot receive choices from us yet. We keep your choice here, and carers you let use your record follow it. To be sure an organisation follows it too, tell them, for example your GP practice.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 116, "<p>The organisations that hold your record cannot receive choices from us yet. We keep your choice here, and people who can act for you follow it. To be sure an organisation follows it too, tell them, for example your GP practice.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -2043,9 +2043,9 @@ func questionHint(p Page, q string, receivers int) string {
 		return "This means everything from social care services, and social work other organisations recorded, as far as we can tell, so we may not catch all of it."
 	}
 	if p.Acting != nil {
-		return "You and " + p.whose() + " other carers will not see it. It may still show in other entries that mention it, for example as the reason for an appointment. We also ask the organisations that hold " + p.Record() + " not to share it, where they can receive choices from us."
+		return "You and anyone else who acts for " + p.Acting.Name + " will not see it. It may still show in other entries that mention it, for example as the reason for an appointment. We also ask the organisations that hold " + p.Record() + " not to share it, where they can receive choices from us."
 	}
-	return "Your carers will not see it. It may still show in other entries that mention it, for example as the reason for an appointment. We also ask the organisations that hold your record not to share it, where they can receive choices from us."
+	return "People who can act for you will not see it. It may still show in other entries that mention it, for example as the reason for an appointment. We also ask the organisations that hold your record not to share it, where they can receive choices from us."
 }
 
 // optOutHint says how to choose whether the NHS uses the person's data for

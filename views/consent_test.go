@@ -36,13 +36,13 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 			return views.Choices(p, views.ChoicesView{Person: jane, Choices: choices, ViewerID: 9, Carer: p.Acting != nil})
 		}, "Your choices", "Mrs Jane Example's choices", []string{
 			"Mrs Jane Example can change these choices at any time.",
-			"hide anything they keep out of sharing from their carers, including you.",
+			"hide anything they keep out of sharing from anyone who acts for them, including you.",
 			"The organisations that hold Mrs Jane Example's record cannot receive choices from us yet, so these choices do not change what they do.",
 			"These choices do not change the National Data Opt-out. To choose whether Mrs Jane Example's health data is used for research and planning across the NHS",
 			"Sharing with staff who care for Mrs Jane ExampleYes Nobody has changed this", // key and value, read one after the other
 			"Set by someone else acting for Mrs Jane Example",                             // another carer, not named to this one
 			"Things Mrs Jane Example keeps out of sharing",
-			"We never show these to Mrs Jane Example's carers, including you.",
+			"We never show these to anyone who acts for Mrs Jane Example, including you.",
 			"See every change to Mrs Jane Example's choices",
 		}},
 		{"direct care question", func(p views.Page) templ.Component {
@@ -61,13 +61,13 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		{"entry question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.WithholdItemQuestion("medicines|x|1"), ItemKey: "medicines|x|1", ItemName: "Metformin"})
 		}, "Do you want to keep this entry out of sharing?", "Does Mrs Jane Example want to keep this entry out of sharing?",
-			[]string{"You and Mrs Jane Example's other carers will not see it."}},
+			[]string{"You and anyone else who acts for Mrs Jane Example will not see it."}},
 		{"check", func(p views.Page) templ.Component {
 			return views.ChoiceCheck(p, views.CheckView{Person: jane, Question: store.QuestionDirectCare, Before: "yes", Answer: "no"})
 		}, "Check your change", "Check your change", []string{
 			"NowYesAfter your changeNo",
 			"After you confirm, we will record that Mrs Jane Example does not want staff in other organisations to see their record.",
-			"Mrs Jane Example's carers, including you, follow it",
+			"everyone who acts for Mrs Jane Example, including you, follows it",
 			"Cancel and go back to Mrs Jane Example's choices",
 		}},
 		{"saved", func(p views.Page) templ.Component {
@@ -141,7 +141,7 @@ func TestChoicesSayWhatTheyChange(t *testing.T) {
 		says      []string
 	}{
 		{"no organisation can receive choices", 0, []string{
-			"You can change these choices at any time. We keep them in My Care Record, and hide anything you keep out of sharing from carers you let use your record.",
+			"You can change these choices at any time. We keep them in My Care Record, and hide anything you keep out of sharing from people who can act for you.",
 			"The organisations that hold your record cannot receive choices from us yet, so these choices do not change what they do.",
 		}},
 		{"some can", 1, []string{
