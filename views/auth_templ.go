@@ -620,7 +620,7 @@ func dateItem(id, name, label, value, autocomplete, width string, invalid bool) 
 }
 
 // EnrolPasskey asks the person, now known, to create a passkey.
-func EnrolPasskey(p Page, person store.Person, canLink bool) templ.Component {
+func EnrolPasskey(p Page, person store.Person, canLink bool, problem string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -653,7 +653,7 @@ func EnrolPasskey(p Page, person store.Person, canLink bool) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = passkeyError().Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = passkeyProblem(problem).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -388,13 +388,21 @@ func (s *Server) enrolPasskeyPage(c echo.Context) error {
 	if acct, ok := c.Get(ctxAccount).(store.Account); ok && acct.PersonID == person.ID {
 		return c.Redirect(http.StatusSeeOther, "/record") // theirs already
 	}
-	// Someone who helps others may add the record to that account, unless
-	// the record has one (a code for a lost passkey adds a passkey to it).
-	_, err = s.db.AccountByPerson(c.Request().Context(), person.ID)
+	return s.renderEnrolPasskey(c, http.StatusOK, person, "")
+}
+
+// renderEnrolPasskey shows the enrolment page, with a problem, if any, in
+// its error summary: someone who helps others may add the record to that
+// account, unless the record has one (a code for a lost passkey adds a
+// passkey to it).
+func (s *Server) renderEnrolPasskey(c echo.Context, status int, person store.Person, problem string) error {
+	_, err := s.db.AccountByPerson(c.Request().Context(), person.ID)
 	if err != nil && store.ErrorCode(err) != store.ENOTFOUND {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.EnrolPasskey(s.page(c, "Create a passkey"), person, err != nil))
+	p := s.page(c, "Create a passkey")
+	p.HasErrors = problem != ""
+	return s.render(c, status, views.EnrolPasskey(p, person, err != nil, problem))
 }
 
 // enrolLinkBegin starts a passkey sign-in on the enrolment page, for someone
@@ -490,7 +498,8 @@ func (s *Server) enrolLinkPage(c echo.Context) error {
 // (store.LinkEnrolment) and signs that account in, at the record.
 func (s *Server) enrolLinkConfirm(c echo.Context) error {
 	ctx := c.Request().Context()
-	if _, err := s.enrolPerson(c); err != nil {
+	enrolling, err := s.enrolPerson(c)
+	if err != nil {
 		return err
 	}
 	sess := sessionOf(c)
@@ -501,9 +510,13 @@ func (s *Server) enrolLinkConfirm(c echo.Context) error {
 	// The account the page showed: a passkey used again in another tab since
 	// has put another in the session's place (found by a review).
 	if c.FormValue("account") != strconv.FormatInt(cer.Account, 10) {
-		return store.Errorf(store.ECONFLICT, "This page was out of date: you used a passkey again in another window. Nothing was added. Go back and use your passkey once more.")
+		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, "The page you confirmed on was out of date: you used a passkey again in another window. Nothing was added. Use your passkey once more.")
 	}
 	person, id, ns, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account, cer.Credential, s.cfg.SessionPolicy)
+	if code := store.ErrorCode(err); code == store.ECONFLICT || code == store.EFORBIDDEN {
+		// What changed since the page was shown, said on the page to go on from.
+		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, store.ErrorMessage(err))
+	}
 	if err != nil {
 		return err
 	}

@@ -525,8 +525,13 @@ func TestACarerAddsTheirOwnRecordToTheirAccount(t *testing.T) {
 	}
 	// A page out of date (a passkey used again in another window since, for
 	// another account) adds nothing (found by a review).
+	// It says so in the enrolment page's error summary, from which the
+	// person goes on.
 	if rec := a.form("/enrol/link", url.Values{"account": {itoa(carer.ID + 100)}}); rec.Code != http.StatusConflict {
 		t.Errorf("confirming an account the page did not show: %d", rec.Code)
+	} else if d := docOf(t, rec.Body.String()); !strings.Contains(d.Find("#passkey-error:not([hidden]) #passkey-error-message").Text(), "Nothing was added. Use your passkey once more.") ||
+		!strings.HasPrefix(d.Find("title").Text(), "Error: ") || d.Find("#passkey-signin").Length() != 1 {
+		t.Errorf("the page after confirming one out of date: %s", d.Find("main").Text())
 	}
 	if _, err := f.db.AccountByPerson(ctx, f.amir.ID); err == nil {
 		t.Fatal("the record was added from a page out of date")
