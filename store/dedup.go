@@ -58,7 +58,8 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 }
 
 // markDups works out which source's items stand for a fact: never a source
-// whose every report of it was recorded in error or ruled out while another
+// whose every report of it was recorded in error (or, but for an allergy or
+// condition, ruled out) while another
 // source reports it as it is; nor a social care service while a health
 // service reports it too, since a person may keep social care out of sharing
 // and their carer must still see the fact as the GP reports it (migration
@@ -66,7 +67,9 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // than the latest report of any source (a course completed, while another
 // source prescribed it again since): its entries would show the medicine as
 // it no longer is and hide the prescription that says how it is now, which
-// the summary's current medicines show; then the source that reported it
+// the summary's current medicines show; for an allergy or condition, a
+// source that reports it as holding now, then the latest report
+// (heldFacts); then the source that reported it
 // most often (a
 // repeat prescription is several facts at one source), the lowest-numbered
 // on a tie. Every other source's items for the fact are dup. Only the set of
@@ -77,9 +80,21 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
-GROUP BY o.source_id ORDER BY MIN(o.status IN ('entered-in-error', 'refuted')), (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
+GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = 'refuted' AND record_items.section NOT IN ` + heldFacts + `)),
+(SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
 CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
+CASE WHEN record_items.section IN ` + heldFacts + ` THEN MAX(o.status IN ('active', 'recurrence', 'relapse')) END DESC,
+CASE WHEN record_items.section IN ` + heldFacts + ` THEN MAX(CASE WHEN o.status != 'entered-in-error' THEN o.date END) END DESC,
 COUNT(*) DESC, o.source_id LIMIT 1))`
+
+// heldFacts are the sections whose facts a person has, or has had, or was
+// thought to have: allergies and conditions. Of two sources' reports of one,
+// a report that it holds now stands, since hiding a current allergy behind a
+// hospital's older "inactive" would tell the person, and anyone they show,
+// that they have none; otherwise the latest report stands (a diagnosis ruled
+// out after another source thought it likely), found by a clinical-safety
+// review. Either way the entry's page lists every source's report.
+const heldFacts = `('allergies', 'conditions')`
 
 // latestOfSource is the SQL for the latest report of the fact by source o, in
 // standsAside, as its date and status, other than one recorded in error; of

@@ -93,7 +93,11 @@ func TestOneEntryPerFact(t *testing.T) {
 				t.Fatalf("got %d entries, want %d", len(items), tt.wantEntries)
 			}
 			if tt.wantEntries == 1 && tt.lth != "" {
-				if got, want := items[0].SourceLabels(), "Meanwood Group Practice, Leeds Teaching Hospitals"; got != want {
+				want := "Meanwood Group Practice, Leeds Teaching Hospitals"
+				if tt.section == "allergies" {
+					want = "Leeds Teaching Hospitals, Meanwood Group Practice" // the later report stands (TestStandingReportOfHeldFacts)
+				}
+				if got := items[0].SourceLabels(); got != want {
 					t.Errorf("sources: got %q, want %q", got, want)
 				}
 			}
@@ -399,5 +403,53 @@ func TestDifferentDocumentsAreNotMerged(t *testing.T) {
 	res, err := db.SearchRecord(ctx, p.ID, "psychiatry", store.SearchOptions{})
 	if err != nil || res.Total != 1 {
 		t.Errorf("a search for the GP's letter finds %d entries (%v), want 1", res.Total, err)
+	}
+}
+
+// TestStandingReportOfHeldFacts: of two sources' reports of one allergy or
+// condition, one saying it holds now stands, whatever the dates; otherwise
+// the latest report stands, even one ruling it out; one recorded in error
+// never does (found by a clinical-safety review: a hospital's older
+// "inactive" penicillin allergy hid the GP's current one from the summary).
+func TestStandingReportOfHeldFacts(t *testing.T) {
+	allergy := func(id, clinical, verification, when string) string {
+		return `{"resourceType":"AllergyIntolerance","id":"` + id + `","patient":{"reference":"Patient/p-` + id + `"},` +
+			`"clinicalStatus":{"coding":[{"code":"` + clinical + `"}]},"verificationStatus":{"coding":[{"code":"` + verification + `"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"91936005","display":"Allergy to penicillin"}]},"recordedDate":"` + when + `"}`
+	}
+	condition := func(id, clinical, verification, when string) string {
+		return `{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"Patient/p-` + id + `"},` +
+			`"clinicalStatus":{"coding":[{"code":"` + clinical + `"}]},"verificationStatus":{"coding":[{"code":"` + verification + `"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},"onsetDateTime":"` + when + `"}`
+	}
+	for _, tt := range []struct {
+		name, section, gp, lth string
+		want, wantStatus       string // the source that stands, and its status
+	}{
+		{"GP's current allergy over the hospital's older inactive one", fhir.SectionAllergies,
+			allergy("gp", "active", "confirmed", "2023-01-05"), allergy("lth", "inactive", "confirmed", "2010-01-05"), "gp", "active"},
+		{"hospital's current allergy over the GP's older resolved one", fhir.SectionAllergies,
+			allergy("gp", "resolved", "confirmed", "2010-01-05"), allergy("lth", "active", "confirmed", "2023-01-05"), "lth", "active"},
+		{"a current allergy over a later one saying it is over", fhir.SectionAllergies,
+			allergy("gp", "inactive", "confirmed", "2024-01-05"), allergy("lth", "active", "confirmed", "2019-01-05"), "lth", "active"},
+		{"a current condition over a later one ruling it out", fhir.SectionConditions,
+			condition("gp", "active", "refuted", "2024-01-05"), condition("lth", "active", "confirmed", "2019-01-05"), "lth", "active"},
+		{"the later of two that are not current: ruled out after thought likely", fhir.SectionConditions,
+			condition("gp", "active", "provisional", "2023-01-05"), condition("lth", "active", "refuted", "2024-01-05"), "lth", "refuted"},
+		{"the later of two that are not current: inactive after resolved", fhir.SectionConditions,
+			condition("gp", "resolved", "confirmed", "2015-01-05"), condition("lth", "inactive", "confirmed", "2018-01-05"), "lth", "inactive"},
+		{"never one recorded in error, however late", fhir.SectionConditions,
+			condition("gp", "resolved", "confirmed", "2015-01-05"), condition("lth", "active", "entered-in-error", "2024-01-05"), "gp", "resolved"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			items := two(t, tt.section, tt.gp, tt.lth)
+			if len(items) != 1 || items[0].Source.Name != tt.want || items[0].Status != tt.wantStatus {
+				var got []string
+				for _, it := range items {
+					got = append(got, it.Source.Name+" "+it.Status)
+				}
+				t.Errorf("entries %v; want one, %s's %s", got, tt.want, tt.wantStatus)
+			}
+		})
 	}
 }
