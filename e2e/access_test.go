@@ -111,7 +111,7 @@ func TestAccessLogJourney(t *testing.T) {
 	// 4. Everyone, from today: the hospital's report of March is left out.
 	tb.focus("the who list", "#who")
 	tb.do("choose everyone", chromedp.KeyEvent(kb.Home))
-	today := time.Now()
+	today := time.Now().In(store.UKZone())
 	tb.focus("date from, day", "#from-day")
 	tb.do("type today's date",
 		chromedp.KeyEvent(strconv.Itoa(today.Day())), chromedp.KeyEvent(kb.Tab),

@@ -53,7 +53,7 @@ func TestExportJourney(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetch /record/download: %v", err)
 	}
-	wantDisp := `attachment; filename="my-care-record-` + time.Now().Format("2006-01-02") + `.json"`
+	wantDisp := `attachment; filename="my-care-record-` + time.Now().In(store.UKZone()).Format("2006-01-02") + `.json"`
 	if got.Status != 200 || got.Type != "application/fhir+json" || got.Disposition != wantDisp {
 		t.Errorf("download answered %d, %q, %q; want 200, application/fhir+json, %q", got.Status, got.Type, got.Disposition, wantDisp)
 	}
@@ -74,7 +74,7 @@ func TestExportJourney(t *testing.T) {
 	resp := tb.navigate(p.BaseURL + "/record/print")
 	wantOn(tb, "/record/print", resp.Status)
 	text := tb.text()
-	wantDate := "Printed on " + time.Now().Format("2 January 2006")
+	wantDate := "Printed on " + time.Now().In(store.UKZone()).Format("2 January 2006")
 	for _, want := range []string{wantDate, "Use your browser's print option", "Penicillin", "Metformin"} {
 		if !strings.Contains(strings.ToLower(text), strings.ToLower(want)) {
 			t.Errorf("print page does not say %q: %.500s", want, text)

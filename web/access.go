@@ -179,7 +179,7 @@ func parseFilterDate(id, label, day, month, year string) (time.Time, *views.Fiel
 	if derr != nil || merr != nil || yerr != nil || m < 1 || m > 12 || d < 1 || d > 31 {
 		return time.Time{}, &views.FieldError{Field: id + "-day", Message: label + " must be a real date"}
 	}
-	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.Local)
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, store.UKZone()) // the day as the page shows it, whatever the server's zone
 	if t.Day() != d || int(t.Month()) != m {
 		return time.Time{}, &views.FieldError{Field: id + "-day", Message: label + " must be a real date"}
 	}

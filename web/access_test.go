@@ -156,7 +156,7 @@ func TestAccessLogPage(t *testing.T) {
 		if len(rows) != 1 || !strings.HasPrefix(rows[0], "Dr A Jones") {
 			t.Errorf("1 to 2 March 2026: %v", rows)
 		}
-		today := time.Now()
+		today := time.Now().In(store.UKZone())
 		q = url.Values{"from-day": {strconv.Itoa(today.Day())}, "from-month": {strconv.Itoa(int(today.Month()))}, "from-year": {strconv.Itoa(today.Year())}}
 		if rows := accessRows(doc(t, get("/record/access-log?"+q.Encode(), jane, firefox))); len(rows) != 6 {
 			t.Errorf("from today: %v", rows)
@@ -313,5 +313,36 @@ func TestAccessLogNamesTheEntry(t *testing.T) {
 	}
 	if got := doc(t, f.get(t, "/record/access-log", jane)).Find("main table").Text(); !strings.Contains(got, "Viewed "+it.Display+", in your medicines") {
 		t.Errorf("the access log does not name the entry viewed: %q", strings.Join(strings.Fields(got), " "))
+	}
+}
+
+// The dates of the access log's filter are UK days, as the page shows each
+// entry's time, whatever the server's own zone: a look at 00:30 on a summer
+// night (23:30 the day before in UTC) is found under its UK day (found by a
+// review: the filter's days began at the server's midnight).
+func TestAccessLogFilterDaysAreUKDays(t *testing.T) {
+	f := newFixture(t)
+	raw := `{"resourceType":"AuditEvent","id":"ae-summer","type":{"system":"http://terminology.hl7.org/CodeSystem/audit-event-type","code":"rest"},
+"subtype":[{"system":"http://hl7.org/fhir/restful-interaction","code":"read"}],"action":"R","recorded":"2026-07-14T23:30:00Z","outcome":"0",
+"agent":[{"who":{"reference":"Practitioner/p1","display":"Dr A Jones"},"requestor":true}],
+"source":{"observer":{"reference":"Organization/rr8","display":"Leeds Teaching Hospitals"}},
+"entity":[{"what":{"reference":"Patient/h-jane"}}]}`
+	res := []fhir.Resource{
+		{Type: "Patient", ID: "h-jane", Raw: []byte(`{"resourceType":"Patient","id":"h-jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`)},
+		{Type: "AuditEvent", ID: "ae-summer", Raw: []byte(raw)},
+	}
+	if _, err := f.db.ImportResources(context.Background(), store.ImportOptions{Source: "lth", OrgName: "Leeds Teaching Hospitals NHS Trust"}, "audit", res); err != nil {
+		t.Fatal(err)
+	}
+	jane := f.signIn(t, f.jane)
+	for _, tt := range []struct {
+		day  string
+		want int
+	}{{"14", 0}, {"15", 1}} {
+		q := url.Values{"from-day": {tt.day}, "from-month": {"7"}, "from-year": {"2026"}, "to-day": {tt.day}, "to-month": {"7"}, "to-year": {"2026"}}
+		rows := accessRows(doc(t, f.get(t, "/record/access-log?"+q.Encode(), jane)))
+		if len(rows) != tt.want {
+			t.Errorf("%s July 2026: %q; want %d (Dr A Jones at 00:30 on 15 July, UK time)", tt.day, rows, tt.want)
+		}
 	}
 }

@@ -402,7 +402,7 @@ func TestANewPasskeyHasSignedIn(t *testing.T) {
 		row := d.Find(`.mcr-passkey .nhsuk-summary-list__row:contains("Last used") .nhsuk-summary-list__value`)
 		return strings.TrimSpace(row.Text())
 	}
-	today := time.Now().Local().Format("2 January 2006")
+	today := time.Now().In(store.UKZone()).Format("2 January 2006")
 	t.Run("enrolling", func(t *testing.T) {
 		f := newFixture(t)
 		_, c := f.enrolWithKey(t, f.jane)

@@ -362,7 +362,8 @@ func birthDate(d, m, y, whose string) (string, []views.FieldError) {
 	if t.Day() != day || t.Month() != time.Month(month) {
 		return wrong("dob-day", name+" must be a real date")
 	}
-	if t.After(time.Now()) || year < 1900 {
+	// Today, in the UK, is in the past: whoever was born today is one day old.
+	if now := time.Now().In(store.UKZone()); t.After(time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)) || year < 1900 {
 		return wrong("dob-year", name+" must be in the past")
 	}
 	return t.Format("2006-01-02"), nil

@@ -505,7 +505,7 @@ func TestChangeAndRevokePages(t *testing.T) {
 func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	sixteen := time.Now().AddDate(0, 0, 10) // Lily turns 16 in ten days
+	sixteen := time.Now().In(store.UKZone()).AddDate(0, 0, 10) // Lily turns 16 in ten days, in the UK
 	dob := sixteen.AddDate(-16, 0, 0).Format("2006-01-02")
 	lily := addLily(t, f, dob, medicine("m3", "lily", "Salbutamol inhaler"))
 	lilyCookie := f.signIn(t, lily)
@@ -516,7 +516,7 @@ func TestParentalAccessEndsAtSixteen(t *testing.T) {
 	}
 	mum := f.newCarer(t, "Mum")
 	grants, _ := f.db.GrantsForPerson(ctx, lily.ID)
-	if len(grants) != 1 || !grants[0].Parental || grants[0].EndsAt.Format("2006-01-02") != sixteen.Format("2006-01-02") {
+	if len(grants) != 1 || !grants[0].Parental || grants[0].EndsAt.In(store.UKZone()).Format("2006-01-02") != sixteen.Format("2006-01-02") {
 		t.Fatalf("grant %+v: want parental, ending on the 16th birthday %s", grants, sixteen.Format("2006-01-02"))
 	}
 	// Accept as the store would after the code and date of birth.

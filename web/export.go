@@ -24,7 +24,7 @@ func (s *Server) recordDownload(c echo.Context) error {
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "application/fhir+json")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="my-care-record-`+time.Now().Format("2006-01-02")+`.json"`)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="my-care-record-`+time.Now().In(store.UKZone()).Format("2006-01-02")+`.json"`)
 	c.Response().WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(c.Response(), 64<<10)
 	if _, err := s.db.WriteBundle(c.Request().Context(), person.ID, bw); err != nil {

@@ -152,7 +152,7 @@ func TestDownloadRecordRoundTrip(t *testing.T) {
 	if got, want := resp.Header.Get("Content-Type"), "application/fhir+json"; got != want {
 		t.Errorf("Content-Type %q, want %q", got, want)
 	}
-	wantDisp := `attachment; filename="my-care-record-` + time.Now().Format("2006-01-02") + `.json"`
+	wantDisp := `attachment; filename="my-care-record-` + time.Now().In(store.UKZone()).Format("2006-01-02") + `.json"`
 	if got := resp.Header.Get("Content-Disposition"); got != wantDisp {
 		t.Errorf("Content-Disposition %q, want %q", got, wantDisp)
 	}
@@ -262,7 +262,7 @@ func TestPrintRecord(t *testing.T) {
 	if got := d.Find("h1").Length(); got != 1 {
 		t.Errorf("%d h1 elements, want 1", got)
 	}
-	if got, want := strings.TrimSpace(d.Find("#printed-on").Text()), "Printed on "+time.Now().Format("2 January 2006"); got != want {
+	if got, want := strings.TrimSpace(d.Find("#printed-on").Text()), "Printed on "+time.Now().In(store.UKZone()).Format("2 January 2006"); got != want {
 		t.Errorf("printed date %q, want %q", got, want)
 	}
 	if got, want := d.Find("section.mcr-print-section").Length(), len(fhir.Sections()); got != want {
