@@ -125,8 +125,9 @@ type Series struct {
 
 // Point is one value of a series.
 type Point struct {
-	Date  time.Time
-	Value float64 // in the series' unit
+	Date       time.Time
+	Value      float64 // in the series' unit
+	Comparator string  // "<", ">", "<=" or ">=" when the value is a limit ("<25"), else ""
 }
 
 // TestKey is the address of a test's trend page: "loinc-" or "snomed-" and the
@@ -1121,7 +1122,7 @@ func exactMeasure(name string, q fhir.Quantity, ranges []referenceRange, interp 
 			m.Range.Unit = m.Unit
 		}
 	}
-	m.Flag = Flag(interp, m.Value, m.Range)
+	m.Flag = Flag(interp, m.Value, m.Comparator, m.Range)
 	return m, true
 }
 
@@ -1147,8 +1148,12 @@ var interpretationWords = map[string]string{
 
 // Flag is how a value compares with its normal range, in words: the
 // source's own interpretation when it gives one, else worked out from the
-// range; "" when neither is known.
-func Flag(interp []fhir.CodeableConcept, value float64, r Range) string {
+// range; "" when neither is known. A value given as a limit ("<25", ">90",
+// its comparator) is flagged only when every value within that limit would
+// be: "<25" against 25 to 200 is Low, ">90" against "over 60" Normal, "<5"
+// against 3 to 10 nothing (found by a clinical-safety review: "<25" was
+// called Normal). A lower limit of 0 or less is no limit to a measurement.
+func Flag(interp []fhir.CodeableConcept, value float64, comparator string, r Range) string {
 	for _, in := range interp {
 		for _, c := range in.Coding {
 			if w, ok := interpretationWords[strings.ToUpper(strings.TrimSpace(c.Code))]; ok {
@@ -1158,6 +1163,25 @@ func Flag(interp []fhir.CodeableConcept, value float64, r Range) string {
 		if w := in.Words(); w != "" {
 			return strings.ToUpper(w[:1]) + w[1:]
 		}
+	}
+	hasLow := r.HasLow && r.Low > 0
+	switch comparator {
+	case "<", "<=": // at most value
+		switch {
+		case hasLow && (value < r.Low || comparator == "<" && value == r.Low):
+			return "Low"
+		case !hasLow && r.HasHigh && value <= r.High:
+			return "Normal"
+		}
+		return ""
+	case ">", ">=": // at least value
+		switch {
+		case r.HasHigh && (value > r.High || comparator == ">" && value == r.High):
+			return "High"
+		case !r.HasHigh && hasLow && value >= r.Low:
+			return "Normal"
+		}
+		return ""
 	}
 	switch {
 	case r.HasHigh && value > r.High:
@@ -1180,6 +1204,7 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 		date  time.Time
 		value float64
 		unit  string // the UCUM code, else the unit as written
+		cmp   string // the value's comparator, if any
 	}
 	type building struct {
 		key    seriesKey
@@ -1256,7 +1281,7 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 			if i < len(last) && last[i].b != nil && last[i].name == m.Name && last[i].written == m.Unit {
 				if dated {
 					p := &last[i]
-					p.b.raws = append(p.b.raws, raw{d, m.Value, p.unit})
+					p.b.raws = append(p.b.raws, raw{d, m.Value, p.unit, m.Comparator})
 					*p.count++
 				}
 				continue
@@ -1294,7 +1319,7 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 				b.counts[unit] = count
 			}
 			if dated {
-				b.raws = append(b.raws, raw{d, m.Value, unit})
+				b.raws = append(b.raws, raw{d, m.Value, unit, m.Comparator})
 				*count++
 			}
 			if i < len(last) {
@@ -1327,7 +1352,7 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 				}
 				lastUnit = rw.unit
 			}
-			s.Points[len(b.raws)-1-i] = Point{Date: rw.date, Value: rw.value * f}
+			s.Points[len(b.raws)-1-i] = Point{Date: rw.date, Value: rw.value * f, Comparator: rw.cmp}
 		}
 		r, err := lookup(b.newest)
 		if err != nil {

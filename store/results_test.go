@@ -372,7 +372,41 @@ func TestFlagWords(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := store.Flag(tt.interp, tt.value, tt.rng); got != tt.want {
+			if got := store.Flag(tt.interp, tt.value, "", tt.rng); got != tt.want {
+				t.Errorf("Flag = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// A value given as a limit is flagged only when every value within the
+// limit would be (found by a clinical-safety review: vitamin D "<25" against
+// 25 to 200 was called Normal).
+func TestFlagOfALimit(t *testing.T) {
+	vitD := store.Range{Low: 25, High: 200, HasLow: true, HasHigh: true}
+	for _, tt := range []struct {
+		name       string
+		comparator string
+		value      float64
+		rng        store.Range
+		want       string
+	}{
+		{"below the range's bottom", "<", 25, vitD, "Low"},
+		{"at most the bottom is not surely low", "<=", 25, vitD, ""},
+		{"at most below the bottom", "<=", 24, vitD, "Low"},
+		{"below a value inside the range: could be low", "<", 50, vitD, ""},
+		{"below the top of a range starting at 0", "<", 5, store.Range{Low: 0, High: 10, HasLow: true, HasHigh: true}, "Normal"},
+		{"below the top of an upper limit only", "<", 5, store.Range{High: 10, HasHigh: true}, "Normal"},
+		{"below a value over an upper limit only: could be high", "<", 15, store.Range{High: 10, HasHigh: true}, ""},
+		{"above the range's top", ">", 2000, store.Range{Low: 180, High: 2000, HasLow: true, HasHigh: true}, "High"},
+		{"at least the top is not surely high", ">=", 2000, store.Range{Low: 180, High: 2000, HasLow: true, HasHigh: true}, ""},
+		{"above a lower limit only", ">", 90, store.Range{Low: 60, HasLow: true}, "Normal"},
+		{"above a value under a lower limit only: could be low", ">", 50, store.Range{Low: 60, HasLow: true}, ""},
+		{"above a value inside the range: could be high", ">", 100, vitD, ""},
+		{"no range", "<", 5, store.Range{}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := store.Flag(nil, tt.value, tt.comparator, tt.rng); got != tt.want {
 				t.Errorf("Flag = %q, want %q", got, tt.want)
 			}
 		})
@@ -394,5 +428,42 @@ func TestRangeWords(t *testing.T) {
 		if got := tt.r.String(); got != tt.want {
 			t.Errorf("%+v: %q, want %q", tt.r, got, tt.want)
 		}
+	}
+}
+
+// A result given as a limit ("<25 nmol/L") keeps its comparator on the trend
+// page, in its flag, its table and its chart's points, from the stored
+// resource (found by a clinical-safety review: "<25" was flagged Normal
+// against 25 to 200 and charted as 25).
+func TestResultGivenAsALimit(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	limit := func(id, date, comparator string, value float64) fhir.Resource {
+		raw := fmt.Sprintf(`{"resourceType":"Observation","id":%q,"status":"final","subject":{"reference":"Patient/vd"},`+
+			`"code":{"coding":[{"system":"http://loinc.org","code":"62292-8","display":"25-Hydroxyvitamin D"}]},"effectiveDateTime":%q,`+
+			`"valueQuantity":{"value":%v,%s"unit":"nmol/L","system":"http://unitsofmeasure.org","code":"nmol/L"},`+
+			`"referenceRange":[{"low":{"value":25,"unit":"nmol/L"},"high":{"value":200,"unit":"nmol/L"}}]}`, id, date, value, comparator)
+		return fhir.Resource{Type: "Observation", ID: id, Raw: []byte(raw)}
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{
+		searchPatient("vd", "9434765919", "Val"),
+		limit("v1", "2025-03-01", "", 60),
+		limit("v2", "2026-03-01", `"comparator":"<",`, 25),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := db.ResultTrend(ctx, p.ID, "loinc-62292-8", 1, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Results) != 2 || tr.Results[0].Measures[0].Flag != "Low" || tr.Results[0].Measures[0].Comparator != "<" || tr.Results[1].Measures[0].Flag != "Normal" {
+		t.Errorf("results %+v; want <25 Low, then 60 Normal", tr.Results)
+	}
+	if len(tr.Series) != 1 || len(tr.Series[0].Points) != 2 || tr.Series[0].Points[1].Comparator != "<" || tr.Series[0].Points[0].Comparator != "" {
+		t.Errorf("series %+v; want 60, then <25", tr.Series)
 	}
 }

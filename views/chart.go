@@ -219,8 +219,8 @@ func chartDesc(s store.Series) string {
 	}
 	d := fmt.Sprintf("%d results from %s to %s. Lowest %s in %s, highest %s in %s.",
 		len(s.Points), first.Date.Format("January 2006"), last.Date.Format("January 2006"),
-		store.WithUnit(formatValue(lo.Value), s.Unit), lo.Date.Format("January 2006"),
-		store.WithUnit(formatValue(hi.Value), s.Unit), hi.Date.Format("January 2006"))
+		store.WithUnit(pointValue(lo), s.Unit), lo.Date.Format("January 2006"),
+		store.WithUnit(pointValue(hi), s.Unit), hi.Date.Format("January 2006"))
 	if s.Range.HasLow || s.Range.HasHigh {
 		r := s.Range
 		r.Unit = s.Unit
@@ -300,13 +300,20 @@ func timeTicks(t0, t1 time.Time, n int) []timeTick {
 	return out
 }
 
-// formatValue writes a value for people: no trailing zeros, at most two decimal places.
+// formatValue writes a value for people as the tables do (store.ReadableNumber):
+// no trailing zeros, four significant figures, so 0.003 and 0.012 stay apart
+// (found by a clinical-safety review: two decimal places made a troponin of
+// 0.003 read "0").
 func formatValue(v float64) string {
-	v = math.Round(v*100) / 100
 	if v == 0 {
 		v = 0 // not "-0"
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return store.ReadableNumber(strconv.FormatFloat(v, 'f', -1, 64))
+}
+
+// pointValue is a point's value as given: "<25" for a value given as a limit.
+func pointValue(p store.Point) string {
+	return p.Comparator + formatValue(p.Value)
 }
 
 // testName is what the sentence calls a test: its plain name when known, else its name as recorded.
@@ -343,7 +350,7 @@ func trendSentence(testName string, s store.Series) string {
 	}
 	first, last := s.Points[0], s.Points[len(s.Points)-1]
 	when := between(first.Date, last.Date)
-	a, b := formatValue(first.Value), formatValue(last.Value)
+	a, b := pointValue(first), pointValue(last)
 	if a == b {
 		return fmt.Sprintf("Your %s was %s at the start and at the end of the %d results %s.", name, store.WithUnit(a, s.Unit), len(s.Points), when)
 	}

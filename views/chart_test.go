@@ -194,6 +194,11 @@ func TestTrendSentence(t *testing.T) {
 			"Your cholesterol was 4.5 mmol/L at the start and at the end of the 2 results between March 2025 and March 2026."},
 		{"an abbreviation keeps its case", "eGFR (kidney function)", store.Series{Unit: "mL/min/1.73m²", Points: pts(76, 59, day(2017, 3, 1), day(2026, 3, 20))},
 			"Your eGFR (kidney function) went from 76 to 59 mL/min/1.73m² between March 2017 and March 2026."},
+		// Found by a clinical-safety review: two decimal places made these "0 to 0.01".
+		{"small values keep their figures", "troponin T", store.Series{Unit: "ug/L", Points: pts(0.003, 0.012, day(2026, 3, 1), day(2026, 3, 20))},
+			"Your troponin T went from 0.003 to 0.012 ug/L in March 2026."},
+		{"a value given as a limit keeps its sign", "vitamin D", store.Series{Unit: "nmol/L", Points: []store.Point{{Date: day(2025, 3, 1), Value: 60}, {Date: day(2026, 3, 20), Value: 25, Comparator: "<"}}},
+			"Your vitamin D went from 60 to <25 nmol/L between March 2025 and March 2026."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
