@@ -40,3 +40,23 @@ func TestDates(t *testing.T) {
 		}
 	}
 }
+
+// A condition's end is the day the pages name its start by: a time in UTC on
+// its UK day (found by a clinical-safety review: 23:30 UTC in June ended the
+// day before the page's start date).
+func TestConditionEndsOnItsUKDay(t *testing.T) {
+	for _, tt := range []struct{ end, want string }{
+		{"2020-06-20T23:30:00Z", "Ended 2020-06-21"},      // 00:30 BST
+		{"2020-12-20T23:30:00Z", "Ended 2020-12-20"},      // GMT
+		{"2020-06-20T23:30:00-05:00", "Ended 2020-06-20"}, // the day as written
+		{"2020-06-20", "Ended 2020-06-20"},
+		{"2020-06", "Ended 2020-06"},
+	} {
+		raw := `{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/p"},"code":{"text":"Asthma"},` +
+			`"onsetDateTime":"2020-06-02T23:30:00Z","abatementDateTime":"` + tt.end + `"}`
+		items, err := fhir.Project(fhir.Resource{Type: "Condition", ID: "c1", Raw: []byte(raw)})
+		if err != nil || len(items) != 1 || items[0].Detail != tt.want {
+			t.Errorf("ended %s: %+v (%v); want %q", tt.end, items, err, tt.want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 )
 
 // Item is one entry of a record section, projected from a resource.
@@ -466,7 +468,7 @@ func projectCondition(raw []byte) ([]Item, about, error) {
 	status := verifiedStatus(v.ClinicalStatus.Code(), v.VerificationStatus.Code())
 	it := item(SectionConditions, v.Code, "Condition (not named)", firstNonEmpty(v.OnsetDateTime, v.OnsetPeriod.Start, v.RecordedDate), status)
 	if v.AbatementDateTime != "" {
-		it.Detail = "Ended " + v.AbatementDateTime[:min(10, len(v.AbatementDateTime))]
+		it.Detail = "Ended " + dayOf(v.AbatementDateTime)
 	}
 	it.Organisation, it.OrganisationRef = who(v.Recorder, v.Asserter)
 	return []Item{it}, v.about, nil
@@ -1072,3 +1074,26 @@ func ParseName(raw []byte) (string, error) {
 	}
 	return cleanName(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " ")), nil
 }
+
+// dayOf is the day a FHIR date or date-time falls on, as the pages name
+// days (views formatDate): a time in UTC on its UK day, so a condition that
+// ended at 23:30 UTC on a summer night ended the next day, as its start
+// would say (found by a clinical-safety review); a time with another offset
+// on the day as written.
+func dayOf(s string) string {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		if _, offset := t.Zone(); offset == 0 {
+			t = t.In(ukZone())
+		}
+		return t.Format("2006-01-02")
+	}
+	return s[:min(10, len(s))]
+}
+
+// ukZone is UK time, as store.UKZone, which this package cannot import.
+var ukZone = sync.OnceValue(func() *time.Location {
+	if l, err := time.LoadLocation("Europe/London"); err == nil {
+		return l
+	}
+	return time.UTC
+})
