@@ -77,6 +77,14 @@ func startPortal(t *testing.T) *portal {
 // arguments for `portal serve`.
 func startPortalIn(t *testing.T, dir string, args ...string) *portal {
 	t.Helper()
+	return startPortalWith(t, dir, true, args...)
+}
+
+// startPortalWith is startPortalIn, with the FHIR server source that does
+// not answer only when deadSource: without it the portal is the demo as
+// `make run` serves it.
+func startPortalWith(t *testing.T, dir string, deadSource bool, args ...string) *portal {
+	t.Helper()
 	port := freePort(t)
 	base := fmt.Sprintf("http://localhost:%d", port)
 
@@ -84,9 +92,11 @@ func startPortalIn(t *testing.T, dir string, args ...string) *portal {
 	// sync that fails, so every record page shows its "not up to date" warning
 	// (or "Updating…" while it retries), and axe checks that markup too.
 	db := filepath.Join(dir, "portal.db")
-	if out, err := exec.Command(suite.portalBin, "source", "add", "community", "http://127.0.0.1:1/fhir",
-		"--org", "Leeds Community Healthcare", "--db", db).CombinedOutput(); err != nil {
-		t.Fatalf("source add: %v\n%s", err, out)
+	if deadSource {
+		if out, err := exec.Command(suite.portalBin, "source", "add", "community", "http://127.0.0.1:1/fhir",
+			"--org", "Leeds Community Healthcare", "--db", db).CombinedOutput(); err != nil {
+			t.Fatalf("source add: %v\n%s", err, out)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -21,7 +21,8 @@ func TestScreenshots(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p, tb, _ := signedIn(t)
+	// The demo as `make run` serves it, whose sources are files: no sync runs.
+	p, tb, _ := signedInTo(t, startPortalWith(t, t.TempDir(), false))
 	tb.do("set a laptop-sized window", chromedp.EmulateViewport(1100, 800))
 	shot := func(name string) {
 		t.Helper()
