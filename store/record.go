@@ -228,7 +228,7 @@ WHERE ri.id IN (SELECT COALESCE((SELECT CASE WHEN st.status = nw.status THEN st.
 		WHERE st.person_id = nw.person_id AND st.dedup_key = nw.dedup_key AND nw.dedup_key != '' AND st.dup = 0
 		ORDER BY st.date DESC, st.id DESC LIMIT 1), nw.id)
 	FROM (SELECT ri.id, ri.person_id, ri.dedup_key, ri.status, MAX(ri.date) FROM record_items ri
-		WHERE ri.person_id = ? AND ri.section = ? AND ri.status != 'entered-in-error'
+		WHERE ri.person_id = ? AND ri.section = ? AND ri.status NOT IN ` + notPrescribed + `
 		GROUP BY ` + medicineKey("ri") + `) nw)` + filter + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
 }
@@ -402,6 +402,12 @@ WHERE ri.id IN (SELECT value FROM json_each(?)) AND ri.person_id = ?`, string(li
 	return out, err
 }
 
+// notPrescribed are the statuses of a medicine's items that are no
+// prescription of it: one recorded in error, and a request that only
+// proposes or plans it (fhir requestStatus). A later one neither hides
+// the current prescription nor makes it "prescribed again since".
+const notPrescribed = `('entered-in-error', 'proposed', 'planned')`
+
 // medicineKey is the SQL for which medicine an item is (of record_items
 // alias a), as currentMedicines groups them: by code; without one, by the
 // Medication it points at, not yet named, or by name; and one with neither a
@@ -435,7 +441,7 @@ func (db *DB) markPrescribedSince(ctx context.Context, personID int64, items []R
 	list, _ := json.Marshal(ids)
 	rows, err := db.db.QueryContext(ctx, `SELECT m.id FROM record_items m WHERE m.id IN (SELECT value FROM json_each(?)) AND EXISTS (
 SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND ri.section = m.section AND ri.date > m.date AND ri.dup = 0
-AND ri.status != 'entered-in-error' AND `+medicineKey("ri")+` = `+medicineKey("m")+cf+`)`, append([]any{string(list), personID}, cargs...)...)
+AND ri.status NOT IN `+notPrescribed+` AND `+medicineKey("ri")+` = `+medicineKey("m")+cf+`)`, append([]any{string(list), personID}, cargs...)...)
 	if err != nil {
 		return fmt.Errorf("medicines prescribed again: %w", err)
 	}

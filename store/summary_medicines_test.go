@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -360,4 +361,80 @@ func summaryOf(t *testing.T, db *store.DB, res []fhir.Resource) (store.Person, s
 		t.Fatal(err)
 	}
 	return p, sum
+}
+
+// A medicine only proposed or planned (the request's intent) is no current
+// medicine: it is listed as such, and a later proposal neither hides the
+// prescription nor makes it "prescribed again since" (found by a
+// clinical-safety review: a proposed amoxicillin showed as current).
+func TestProposedMedicineIsNotCurrent(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	request := func(id, code, name, intent, date string) fhir.Resource {
+		return parsed(t, `{"resourceType":"MedicationRequest","id":"`+id+`","status":"active","intent":"`+intent+`","subject":{"reference":"Patient/p"},`+
+			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"`+code+`","display":"`+name+`"}]},`+
+			`"authoredOn":"`+date+`","dosageInstruction":[{"text":"One tablet daily"}]}`)[0]
+	}
+	res := []fhir.Resource{
+		searchPatient("p", "9434765870", "Sam"),
+		request("m1", "109081006", "Metformin 500mg tablets", "order", "2025-01-10"),
+		request("m2", "109081006", "Metformin 500mg tablets", "proposal", "2025-06-10"),
+		request("a1", "27658006", "Amoxicillin 500mg capsules", "proposal", "2025-06-10"),
+		request("r1", "318135008", "Ramipril 5mg capsules", "plan", "2025-06-10"),
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.RecordSummary(ctx, p.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Medicines) != 1 || sum.Medicines[0].ResourceID != "m1" || sum.Medicines[0].Status != "active" {
+		t.Errorf("current medicines: %+v; want only the metformin prescribed", sum.Medicines)
+	}
+	page, err := db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range page.Items {
+		got = append(got, it.ResourceID+" "+it.Status+map[bool]string{true: " prescribed again since"}[it.PrescribedSince])
+	}
+	slices.Sort(got)
+	if want := "a1 proposed|m1 active|m2 proposed|r1 planned"; strings.Join(got, "|") != want {
+		t.Errorf("medicines page: %q, want %q", strings.Join(got, "|"), want)
+	}
+}
+
+// Items stored before migration 0043 are read again by it: a proposal stored
+// as an active prescription leaves the current medicines once the re-read it
+// queues is finished.
+func TestMigrationReadsProposalsAgain(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	res := []fhir.Resource{
+		searchPatient("p", "9434765870", "Sam"),
+		parsed(t, `{"resourceType":"MedicationRequest","id":"a1","status":"active","intent":"proposal","subject":{"reference":"Patient/p"},`+
+			`"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"27658006","display":"Amoxicillin 500mg capsules"}]},"authoredOn":"2025-06-10"}`)[0],
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	// As it was stored before: the request's status, whatever its intent.
+	db = rerunMigration(t, db, path, 43, `UPDATE record_items SET status = 'active', dedup_key = substr(dedup_key, 1, length(dedup_key) - length('|proposed')) WHERE resource_id = 'a1'`)
+	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || !done {
+		t.Fatalf("finishing the re-read the migration queued: %v, %v", done, err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765870")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := db.RecordSummary(ctx, p.ID)
+	if err != nil || len(sum.Medicines) != 0 {
+		t.Errorf("current medicines after the migration: %+v, %v; want none", sum.Medicines, err)
+	}
 }

@@ -416,6 +416,7 @@ func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
 		Status                    string          `json:"status"`
+		Intent                    string          `json:"intent"`
 		MedicationCodeableConcept CodeableConcept `json:"medicationCodeableConcept"`
 		MedicationReference       Reference       `json:"medicationReference"`
 		AuthoredOn                string          `json:"authoredOn"`
@@ -425,8 +426,31 @@ func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference, v.AuthoredOn, v.Status, v.DosageInstruction, v.Requester)
+	status, proposed := requestStatus(v.Status, v.Intent)
+	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference, v.AuthoredOn, status, v.DosageInstruction, v.Requester)
+	if proposed && it.DedupKey != "" {
+		it.DedupKey += "|" + status // never one fact with a prescription of it
+	}
 	return []Item{it}, v.about, nil
+}
+
+// requestStatus is a medicine request's status as the record shows it: a
+// request that only proposes or plans the medicine (its intent), and is not
+// over, is "proposed" or "planned", never a current medicine (found by a
+// clinical-safety review: a proposed amoxicillin showed as current beside a
+// penicillin allergy). proposed says so.
+func requestStatus(status, intent string) (string, bool) {
+	switch status {
+	case "cancelled", "completed", "entered-in-error", "stopped":
+		return status, false
+	}
+	switch intent {
+	case "proposal", "option":
+		return "proposed", true
+	case "plan", "directive":
+		return "planned", true
+	}
+	return status, false
 }
 
 func projectMedicationStatement(raw []byte) ([]Item, about, error) {
