@@ -119,7 +119,10 @@ type Summary struct {
 	Medicines     []RecordItem
 	Conditions    []RecordItem
 	RecentResults []RecordItem
-	Sources       []Source
+	// More says, by section slug, that the list holds only the most recent of
+	// its current items: more are current than the summary shows.
+	More    map[string]bool
+	Sources []Source
 	// Updated is, by source id, when the source last brought this person's
 	// record up to date: its last good sync for them, else the newest thing it
 	// sent about them. Not the source's last import for anyone, which could
@@ -462,7 +465,7 @@ AND ri.status NOT IN `+notPrescribed+` AND `+medicineKey("ri")+` = `+medicineKey
 
 // RecordSummary returns the summary page of the person's record.
 func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error) {
-	sum := Summary{Counts: map[string]int{}}
+	sum := Summary{Counts: map[string]int{}, More: map[string]bool{}}
 	cf, cargs, err := db.carerFilter(ctx, personID)
 	if err != nil {
 		return sum, err
@@ -503,7 +506,8 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 	var all []RecordItem
 	counts := make([]int, len(lists))
 	for i, l := range lists {
-		q, args := pageOfItems(l.filter+cf, `LIMIT ?`), append(append([]any{personID, l.section}, cargs...), l.limit)
+		// One more than shown, to know whether there are more.
+		q, args := pageOfItems(l.filter+cf, `LIMIT ?`), append(append([]any{personID, l.section}, cargs...), l.limit+1)
 		switch l.section {
 		case fhir.SectionMedicines:
 			q = currentMedicines(cf, l.filter)
@@ -520,6 +524,10 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		}
 		if l.section == fhir.SectionResults {
 			items = oneEachTest(items, l.limit)
+		}
+		if len(items) > l.limit {
+			items = items[:l.limit]
+			sum.More[l.section] = true
 		}
 		all = append(all, items...)
 		counts[i] = len(items)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -436,5 +437,32 @@ func TestMigrationReadsProposalsAgain(t *testing.T) {
 	sum, err := db.RecordSummary(ctx, p.ID)
 	if err != nil || len(sum.Medicines) != 0 {
 		t.Errorf("current medicines after the migration: %+v, %v; want none", sum.Medicines, err)
+	}
+}
+
+// The summary lists the 10 most recent current medicines and says when more
+// are current (found by a clinical-safety review: a list of 10 read as all).
+func TestSummarySaysWhenMoreAreCurrent(t *testing.T) {
+	ctx := context.Background()
+	for _, n := range []int{10, 12} {
+		db := mustOpenDB(t)
+		res := []fhir.Resource{searchPatient("p", "9434765870", "Sam")}
+		for i := range n {
+			res = append(res, searchMedicine(fmt.Sprintf("m%d", i), "p", fmt.Sprintf("1000%02d", i), fmt.Sprintf("Medicine %d", i), fmt.Sprintf("2025-01-%02d", i+1), "Dr Alison Hughes"))
+		}
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+			t.Fatal(err)
+		}
+		p, err := db.PersonByNHSNumber(ctx, "9434765870")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := db.RecordSummary(ctx, p.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sum.Medicines) != 10 || sum.More[fhir.SectionMedicines] != (n > 10) || sum.More[fhir.SectionAllergies] {
+			t.Errorf("%d current: %d shown, more %v", n, len(sum.Medicines), sum.More)
+		}
 	}
 }

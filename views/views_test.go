@@ -404,6 +404,18 @@ func TestRecordSummary(t *testing.T) {
 	}
 }
 
+// A summary list holding only the most recent of its current items says so.
+func TestRecordSummarySaysWhenThereAreMore(t *testing.T) {
+	const more = "These are the 2 most recent. More are recorded as current: see them all on the full list."
+	for _, cut := range []bool{false, true} {
+		sum := store.Summary{Counts: map[string]int{"medicines": 4}, Medicines: items("medicines", 2), More: map[string]bool{"medicines": cut}}
+		d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
+		if got := strings.Contains(d.Find("main").Text(), more); got != cut {
+			t.Errorf("more current than shown %v: says so %v", cut, got)
+		}
+	}
+}
+
 func TestRecordSection(t *testing.T) {
 	sp := store.SectionPage{Section: section("results"), Items: items("results", 25), Total: 130, Page: 2, PerPage: 25}
 	d, _ := render(t, views.RecordSection(page("Test results", "/record/results", true), jane, sp))
