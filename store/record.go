@@ -494,11 +494,13 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		filter  string
 		limit   int
 	}{
-		// Only what holds now: no allergy recorded in error, ruled out, not
-		// confirmed or over; no
+		// Only what holds now: no allergy recorded in error, ruled out or
+		// over, though one suspected, not yet confirmed, is (the page tags it:
+		// found by a clinical-safety review, a suspected allergy to penicillin
+		// is one to know of); no
 		// condition but a confirmed current one; no result recorded in error or
 		// cancelled (never done). Of results, the latest of each test.
-		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'unconfirmed', 'inactive', 'resolved')`, 10},
+		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'inactive', 'resolved')`, 10},
 		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold', 'intended')`, 10},
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
 		{&sum.RecentResults, fhir.SectionResults, resultShown, 5},

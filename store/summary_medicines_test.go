@@ -98,7 +98,8 @@ func TestSummaryOneLinePerMedicine(t *testing.T) {
 }
 
 // TestSummaryShowsOnlyWhatHoldsNow: the summary lists no allergy recorded in
-// error, ruled out or over; no condition that is not a confirmed current one;
+// error, ruled out or over, though it lists one suspected (the page tags it);
+// no condition that is not a confirmed current one;
 // no medicine stopped since its last active prescription; and no result
 // recorded in error or cancelled, which no test's latest result or trend
 // shows either.
@@ -148,7 +149,7 @@ func TestSummaryShowsOnlyWhatHoldsNow(t *testing.T) {
 		items []store.RecordItem
 		want  string
 	}{
-		{"allergies", sum.Allergies, "Penicillin "},
+		{"allergies", sum.Allergies, "Ibuprofen ; Penicillin "},
 		{"conditions", sum.Conditions, "Asthma "},
 		{"medicines", sum.Medicines, "Metformin "},
 		{"recent results", sum.RecentResults, "Glucose 4.1 mmol/L"},

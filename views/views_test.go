@@ -367,10 +367,14 @@ func TestRecordSummary(t *testing.T) {
 		Updated:   map[int64]string{gp.ID: "2026-11-20T10:00:00Z"}, // when each brought Jane's record up to date, not its last import
 	}
 	sum.Medicines[1].Status = "on-hold"
-	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
-	if tags := d.Find(".mcr-item-list .nhsuk-tag"); tags.Length() != 1 || tags.Text() != "On hold" {
-		t.Errorf("the medicine on hold is not tagged so, alone: %q", tags.Text())
+	tagged := sum
+	tagged.Allergies = items("allergies", 1)
+	tagged.Allergies[0].Status = "unconfirmed"
+	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, tagged))
+	if tags := d.Find(".mcr-item-list .nhsuk-tag"); tags.Length() != 2 || tags.Eq(0).Text() != "Suspected, not confirmed" || tags.Eq(1).Text() != "On hold" {
+		t.Errorf("the suspected allergy and the medicine on hold are not tagged so, alone: %q", tags.Text())
 	}
+	d, _ = render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
 	main := d.Find("main").Text()
 	for _, want := range []string{"Mrs Jane Example", "943 476 5919", "14 March 1957", "Thing 1", "Meanwood Group Practice", "leeds-lab",
 		"Last updated 20 November 2026", "Not brought in yet", section("allergies").Empty, "No health conditions are recorded as current for you.", section("results").Empty} {
