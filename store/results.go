@@ -878,7 +878,7 @@ func parseQuantity(s string) (Measure, bool) {
 // observation is the part of an Observation a result's numbers come from.
 type observation struct {
 	ValueQuantity  *fhir.Quantity         `json:"valueQuantity"`
-	ReferenceRange []referenceRange       `json:"referenceRange"`
+	ReferenceRange []fhir.ReferenceRange  `json:"referenceRange"`
 	Interpretation []fhir.CodeableConcept `json:"interpretation"`
 	Component      []observationComponent `json:"component"`
 }
@@ -886,14 +886,8 @@ type observation struct {
 type observationComponent struct {
 	Code           fhir.CodeableConcept   `json:"code"`
 	ValueQuantity  *fhir.Quantity         `json:"valueQuantity"`
-	ReferenceRange []referenceRange       `json:"referenceRange"`
+	ReferenceRange []fhir.ReferenceRange  `json:"referenceRange"`
 	Interpretation []fhir.CodeableConcept `json:"interpretation"`
-}
-
-type referenceRange struct {
-	Low  *fhir.Quantity `json:"low"`
-	High *fhir.Quantity `json:"high"`
-	Text string         `json:"text"`
 }
 
 // exactReader reads results' numbers with statements prepared once for the
@@ -1020,9 +1014,9 @@ func readExact(ctx context.Context, q *exactReader, r *Result) error {
 	if ems, ok := fhir.ExactMeasures(string(raw)); ok {
 		var ms []Measure
 		for _, em := range ems {
-			var rr []referenceRange
+			var rr []fhir.ReferenceRange
 			if em.Range != nil {
-				rr = []referenceRange{{Low: em.Range.Low, High: em.Range.High, Text: em.Range.Text}}
+				rr = []fhir.ReferenceRange{{Low: em.Range.Low, High: em.Range.High, Text: em.Range.Text}}
 			}
 			if m, ok := exactMeasure(em.Name, em.Quantity, rr, em.Interpretation); ok {
 				ms = append(ms, m)
@@ -1081,7 +1075,7 @@ func firstWords(c fhir.CodeableConcept, otherwise string) string {
 	return otherwise
 }
 
-func exactMeasure(name string, q fhir.Quantity, ranges []referenceRange, interp []fhir.CodeableConcept) (Measure, bool) {
+func exactMeasure(name string, q fhir.Quantity, ranges []fhir.ReferenceRange, interp []fhir.CodeableConcept) (Measure, bool) {
 	f, err := strconv.ParseFloat(string(q.Value), 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return Measure{}, false
@@ -1093,8 +1087,7 @@ func exactMeasure(name string, q fhir.Quantity, ranges []referenceRange, interp 
 	if m.Unit == "" {
 		m.Unit = q.Code
 	}
-	if len(ranges) > 0 {
-		rr := ranges[0]
+	if rr, ok := fhir.ComparedRange(ranges); ok {
 		m.Range.Text = strings.TrimSpace(rr.Text)
 		for _, b := range []struct {
 			q   *fhir.Quantity

@@ -374,3 +374,40 @@ func TestOneEndedNormalRange(t *testing.T) {
 		}
 	}
 }
+
+// Of several normal ranges (for women and for men, for an age), none is the
+// one a value is compared with, since which is the person's is not known;
+// each is named with whom it is for. A therapeutic range beside a normal one
+// leaves the normal one (found by a clinical-safety review).
+func TestNormalRangesForGroups(t *testing.T) {
+	hb := `{"low":{"value":120,"unit":"g/L"},"high":{"value":150,"unit":"g/L"},"appliesTo":[{"text":"Female"}]},` +
+		`{"low":{"value":130,"unit":"g/L"},"high":{"value":170,"unit":"g/L"},"appliesTo":[{"text":"Male"}]}`
+	for _, tt := range []struct {
+		name, rr, detail string
+		compared         bool
+	}{
+		{"for women and for men", hb, "Normal range (Female): 120 to 150 g/L. Normal range (Male): 130 to 170 g/L", false},
+		{"one, for women", `{"low":{"value":120,"unit":"g/L"},"high":{"value":150,"unit":"g/L"},"appliesTo":[{"text":"Female"}]}`, "Normal range (Female): 120 to 150 g/L", true},
+		{"normal and therapeutic", `{"low":{"value":120,"unit":"g/L"},"high":{"value":150,"unit":"g/L"}},` +
+			`{"low":{"value":100,"unit":"g/L"},"high":{"value":110,"unit":"g/L"},"type":{"coding":[{"code":"treatment"}],"text":"Treatment"}}`,
+			"Normal range: 120 to 150 g/L. Normal range (Treatment): 100 to 110 g/L", true},
+		{"by age", `{"high":{"value":5,"unit":"g/L"},"age":{"low":{"value":16,"unit":"years"}}},{"high":{"value":3,"unit":"g/L"},"age":{"high":{"value":16,"unit":"years"}}}`,
+			"Normal range (age 16 years and over): up to 5 g/L. Normal range (age up to 16 years): up to 3 g/L", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(`{"resourceType":"Observation","id":"o","status":"final","code":{"text":"Haemoglobin"},"effectiveDateTime":"2024-01-01",` +
+				`"valueQuantity":{"value":125,"unit":"g/L"},"referenceRange":[` + tt.rr + `]}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := fhir.Project(r)
+			if err != nil || len(items) != 1 || items[0].Detail != tt.detail {
+				t.Fatalf("%+v, %v; want detail %q", items, err, tt.detail)
+			}
+			ms, ok := fhir.ExactMeasures(items[0].Exact)
+			if !ok || len(ms) != 1 || (ms[0].Range != nil) != tt.compared {
+				t.Errorf("exact %+v (%v): a range compared %v, want %v", ms, ok, len(ms) == 1 && ms[0].Range != nil, tt.compared)
+			}
+		})
+	}
+}

@@ -591,7 +591,7 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 		EffectivePeriod   Period            `json:"effectivePeriod"`
 		Issued            string            `json:"issued"`
 		Performer         []Reference       `json:"performer"`
-		ReferenceRange    []exactRange      `json:"referenceRange"`
+		ReferenceRange    []ReferenceRange  `json:"referenceRange"`
 		Interpretation    []CodeableConcept `json:"interpretation"`
 		Component         []struct {
 			observationValue
@@ -617,15 +617,19 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	}
 	var detail []string
 	for _, rr := range v.ReferenceRange {
+		head := "Normal range"
+		if l := rr.label(); l != "" {
+			head += " (" + l + ")"
+		}
 		switch {
 		case rr.Text != "":
-			detail = append(detail, "Normal range: "+rr.Text)
+			detail = append(detail, head+": "+rr.Text)
 		case rr.Low != nil && rr.High != nil:
-			detail = append(detail, "Normal range: "+string(rr.Low.Value)+" to "+rr.High.String())
+			detail = append(detail, head+": "+string(rr.Low.Value)+" to "+rr.High.String())
 		case rr.High != nil:
-			detail = append(detail, "Normal range: up to "+rr.High.String())
+			detail = append(detail, head+": up to "+rr.High.String())
 		case rr.Low != nil:
-			detail = append(detail, "Normal range: at least "+rr.Low.String())
+			detail = append(detail, head+": at least "+rr.Low.String())
 		}
 	}
 	for _, in := range v.Interpretation {
@@ -649,7 +653,7 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 			if c.ValueQuantity == nil {
 				continue
 			}
-			var rr []exactRange
+			var rr []ReferenceRange
 			var in []CodeableConcept
 			if len(c.ReferenceRange) > 0 && json.Unmarshal(c.ReferenceRange, &rr) != nil ||
 				len(c.Interpretation) > 0 && json.Unmarshal(c.Interpretation, &in) != nil {
@@ -672,11 +676,64 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	return []Item{it}, v.about, nil
 }
 
-// exactRange is an Observation's normal (reference) range.
-type exactRange struct {
-	Low  *Quantity `json:"low"`
-	High *Quantity `json:"high"`
-	Text string    `json:"text"`
+// ReferenceRange is an Observation's normal (reference) range.
+type ReferenceRange struct {
+	Low       *Quantity         `json:"low"`
+	High      *Quantity         `json:"high"`
+	Text      string            `json:"text"`
+	Type      CodeableConcept   `json:"type"`
+	AppliesTo []CodeableConcept `json:"appliesTo"`
+	Age       *struct {
+		Low  *Quantity `json:"low"`
+		High *Quantity `json:"high"`
+	} `json:"age"`
+}
+
+// label is whom, or what kind of range, the range is for, in words, when
+// the source says: "Female", "Age 0 to 16", "Therapeutic"; else "".
+func (r ReferenceRange) label() string {
+	var words []string
+	if t := r.Type.Words(); t != "" && r.Type.Code() != "normal" {
+		words = append(words, t)
+	}
+	for _, a := range r.AppliesTo {
+		if w := a.Words(); w != "" {
+			words = append(words, w)
+		}
+	}
+	if r.Age != nil && (r.Age.Low != nil || r.Age.High != nil) {
+		switch {
+		case r.Age.Low != nil && r.Age.High != nil:
+			words = append(words, "age "+string(r.Age.Low.Value)+" to "+r.Age.High.String())
+		case r.Age.Low != nil:
+			words = append(words, "age "+r.Age.Low.String()+" and over")
+		default:
+			words = append(words, "age up to "+r.Age.High.String())
+		}
+	}
+	return strings.Join(words, ", ")
+}
+
+// ComparedRange is the one normal range a value is compared with: the only
+// one with limits that is of no other kind than normal, or a source's only
+// range when it has no limits (its words alone). When a source gives several
+// (for women and for men, for children and adults), which is the person's is
+// not known here, so none is (found by a clinical-safety review: a man's
+// haemoglobin was flagged against the women's range).
+func ComparedRange(ranges []ReferenceRange) (ReferenceRange, bool) {
+	var found []ReferenceRange
+	for _, r := range ranges {
+		if (r.Low != nil || r.High != nil) && (r.Type.Code() == "" || r.Type.Code() == "normal") {
+			found = append(found, r)
+		}
+	}
+	switch {
+	case len(found) == 1:
+		return found[0], true
+	case len(ranges) == 1 && ranges[0].Low == nil && ranges[0].High == nil:
+		return ranges[0], true
+	}
+	return ReferenceRange{}, false
 }
 
 // exactVersion starts Item.Exact in the form ExactMeasures reads.
@@ -758,11 +815,10 @@ type ExactRange struct {
 
 // writeExact adds one measure to an Item.Exact; false when a field holds a
 // separator.
-func writeExact(b *strings.Builder, name string, q Quantity, ranges []exactRange, interp []CodeableConcept) bool {
+func writeExact(b *strings.Builder, name string, q Quantity, ranges []ReferenceRange, interp []CodeableConcept) bool {
 	f := make([]string, 0, 15)
 	f = append(f, name, string(q.Value), q.Comparator, q.Unit, q.System, q.Code)
-	if len(ranges) > 0 {
-		r := ranges[0]
+	if r, ok := ComparedRange(ranges); ok {
 		f = append(f, "1", r.Text)
 		for _, q := range []*Quantity{r.Low, r.High} {
 			if q == nil || q.Value == "" {

@@ -2,8 +2,10 @@
 -- transaction by the next bulk-load finishing step, store.rereadStored), so
 -- items stored before take what the importer now reads: a medicine request
 -- that only proposes or plans the medicine is "proposed" or "planned", never
--- a current medicine (store/fhir requestStatus), and a condition's end is
--- its UK day (store/fhir dayOf). A re-read already under way starts again
+-- a current medicine (store/fhir requestStatus), a condition's end is its
+-- UK day (store/fhir dayOf), and a result with normal ranges for several
+-- groups (women and men) is compared with none of them, each named with
+-- whom it is for (store/fhir ComparedRange). A re-read already under way starts again
 -- from the beginning, which covers it.
 DELETE FROM reread_backlog;
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
