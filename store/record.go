@@ -121,7 +121,10 @@ type Summary struct {
 	RecentResults []RecordItem
 	// More says, by section slug, that the list holds only the most recent of
 	// its current items: more are current than the summary shows.
-	More    map[string]bool
+	More map[string]bool
+	// Unshown is what the record holds that no page shows, by kind (none
+	// for a carer).
+	Unshown []UnshownKind
 	Sources []Source
 	// Updated is, by source id, when the source last brought this person's
 	// record up to date: its last good sync for them, else the newest thing it
@@ -541,6 +544,9 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 	}
 	for i, l := range lists {
 		*l.dst, all = all[:counts[i]:counts[i]], all[counts[i]:]
+	}
+	if sum.Unshown, err = db.UnshownKinds(ctx, personID); err != nil {
+		return sum, err
 	}
 	srows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''),
 COALESCE(NULLIF((SELECT st.last_success_at FROM sync_status st WHERE st.source_id = s.id AND st.person_id = ?1), ''),

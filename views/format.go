@@ -593,3 +593,36 @@ func clockTime(t time.Time) string {
 func dateTime(t time.Time) string {
 	return t.In(ukZone()).Format("2 January 2006 at 3:04pm")
 }
+
+// unshownKinds are the kinds of resource store.UnshownKinds counts, in words:
+// one, and more than one.
+var unshownKinds = map[string][2]string{
+	"Device":                   {"device, such as an implant or a pacemaker", "devices, such as implants or pacemakers"},
+	"DeviceUseStatement":       {"note of a device used", "notes of devices used"},
+	"DeviceRequest":            {"request for a device", "requests for devices"},
+	"ImagingStudy":             {"scan or X-ray", "scans or X-rays"},
+	"MedicationDispense":       {"medicine supplied by a pharmacy", "medicines supplied by a pharmacy"},
+	"MedicationAdministration": {"medicine given to you", "medicines given to you"},
+	"FamilyMemberHistory":      {"note of your family's health", "notes of your family's health"},
+	"Flag":                     {"alert for staff", "alerts for staff"},
+	"ServiceRequest":           {"referral or request for a test", "referrals or requests for tests"},
+	"Goal":                     {"health goal", "health goals"},
+	"RiskAssessment":           {"risk assessment", "risk assessments"},
+	"ClinicalImpression":       {"clinical assessment", "clinical assessments"},
+	"NutritionOrder":           {"diet or feeding plan", "diet or feeding plans"},
+	"QuestionnaireResponse":    {"questionnaire you or a professional answered", "questionnaires you or a professional answered"},
+	"Media":                    {"photo or recording", "photos or recordings"},
+}
+
+// unshownWords is a count of one kind the pages do not show: "1 device,
+// such as an implant or a pacemaker", "6 scans or X-rays".
+func unshownWords(k store.UnshownKind) string {
+	w, ok := unshownKinds[k.Type]
+	if !ok {
+		w = [2]string{k.Type, k.Type}
+	}
+	if k.Count == 1 {
+		return "1 " + w[0]
+	}
+	return strconv.Itoa(k.Count) + " " + w[1]
+}

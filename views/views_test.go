@@ -408,6 +408,22 @@ func TestRecordSummary(t *testing.T) {
 	}
 }
 
+// The summary says what the record holds that no page shows, in words, and
+// where it is.
+func TestRecordSummarySaysWhatItCannotShow(t *testing.T) {
+	sum := store.Summary{Unshown: []store.UnshownKind{{Type: "Device", Count: 1}, {Type: "ImagingStudy", Count: 6}}}
+	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
+	text := strings.Join(strings.Fields(d.Find("main #unshown").Text()), " ")
+	for _, want := range []string{"Your record also holds things these pages cannot show yet:", "1 device, such as an implant or a pacemaker", "6 scans or X-rays", "in the file you can download below"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lacks %q: %s", want, text)
+		}
+	}
+	if d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, store.Summary{})); d.Find("main #unshown").Length() != 0 {
+		t.Error("a record with nothing unshown says it has some")
+	}
+}
+
 // A summary list holding only the most recent of its current items says so.
 func TestRecordSummarySaysWhenThereAreMore(t *testing.T) {
 	const more = "These are the 2 most recent. More are recorded as current: see them all on the full list."

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"fmt"
+)
+
+// UnshownKind is a kind of clinical resource the person's record holds that
+// no page of the portal shows yet, and how many of it.
+type UnshownKind struct {
+	Type  string // the FHIR resource type, e.g. "Device"
+	Count int
+}
+
+// unshownTypes are the clinical resource types the record may hold but no
+// page shows; the index of migration 0044 holds exactly these. Billing
+// (Claim, ExplanationOfBenefit) and what pages read for who and where
+// (Organization, Provenance) are no part of the record to a person.
+const unshownTypes = `('Device', 'DeviceUseStatement', 'DeviceRequest',
+    'ImagingStudy', 'MedicationDispense', 'MedicationAdministration', 'FamilyMemberHistory', 'Flag', 'ServiceRequest', 'Goal',
+    'RiskAssessment', 'ClinicalImpression', 'NutritionOrder', 'QuestionnaireResponse', 'Media')`
+
+// UnshownKinds says what the person's record holds that no page shows, by
+// kind, for the summary to say so and point to the download, which holds it
+// all. A carer is told nothing of it: their download holds only what their
+// pages show.
+func (db *DB) UnshownKinds(ctx context.Context, personID int64) ([]UnshownKind, error) {
+	if IsForCarer(ctx) {
+		return nil, nil
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT r.type, COUNT(*) FROM source_patients sp
+JOIN resources r INDEXED BY resources_unshown ON r.source_id = sp.source_id AND r.patient_id = sp.patient_id AND r.type IN `+unshownTypes+`
+WHERE sp.person_id = ? GROUP BY r.type ORDER BY r.type`, personID)
+	if err != nil {
+		return nil, fmt.Errorf("kinds not shown: %w", err)
+	}
+	defer rows.Close()
+	var out []UnshownKind
+	for rows.Next() {
+		var k UnshownKind
+		if err := rows.Scan(&k.Type, &k.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
