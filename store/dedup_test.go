@@ -62,6 +62,8 @@ func TestOneEntryPerFact(t *testing.T) {
 	}{
 		{"same result, same day, other time: one entry", "results",
 			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T14:30:00Z", "48"), 1},
+		{"same result written 5.0 and 5: one entry", "results",
+			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48.0"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T09:00:00Z", "48"), 1},
 		{"same test, different value: two", "results",
 			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T09:00:00Z", "53"), 2},
 		{"same test and value, another day: two", "results",

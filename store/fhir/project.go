@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -311,7 +312,23 @@ func dedupKey(it Item) string {
 	if len(day) > 10 {
 		day = day[:10]
 	}
-	return strings.Join([]string{it.Section, what, day, it.Value}, "|")
+	return strings.Join([]string{it.Section, what, day, sameNumbers(it.Value)}, "|")
+}
+
+// sameNumbers writes each number in a value one way, so that two sources'
+// "5.0 mmol/L" and "5 mmol/L" are one result (found by a clinical-safety
+// review: the same potassium showed twice).
+func sameNumbers(v string) string {
+	words := strings.Split(v, " ")
+	for i, w := range words {
+		if strings.ContainsAny(w, "eE") {
+			continue // "1e3" is no way a value is written
+		}
+		if f, err := strconv.ParseFloat(w, 64); err == nil {
+			words[i] = strconv.FormatFloat(f, 'f', -1, 64)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // verifiedStatus is an allergy's or condition's status as the record shows it:

@@ -5,7 +5,9 @@
 -- a current medicine (store/fhir requestStatus), a condition's end is its
 -- UK day (store/fhir dayOf), and a result with normal ranges for several
 -- groups (women and men) is compared with none of them, each named with
--- whom it is for (store/fhir ComparedRange). A re-read already under way starts again
+-- whom it is for (store/fhir ComparedRange), and a result's value is one
+-- fact however its numbers are written, "5.0" or "5" (store/fhir
+-- sameNumbers, in its dedup key). A re-read already under way starts again
 -- from the beginning, which covers it.
 DELETE FROM reread_backlog;
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
