@@ -1438,6 +1438,18 @@ func foldUnit(s string) string {
 // nothing (UCUM), so a unit the portal does not know is looked for without
 // its annotations too.
 func lookupUnit(s string) (unit, bool) {
+	// UCUM's prefixes tell giga from gram by case alone: "G/L" (10⁹ cells a
+	// litre, as some laboratories write it) is no "g/L", nor "T/L" a tonne,
+	// nor "M" metres (found by a clinical-safety review: a white cell count
+	// read as grams).
+	switch strings.Join(strings.Fields(s), "") {
+	case "G/L":
+		s = "10*9/L"
+	case "T/L":
+		s = "10*12/L"
+	case "M":
+		return unit{}, false // a molar concentration, as laboratories write it, never metres
+	}
 	if u, ok := units[foldUnit(s)]; ok {
 		return u, true
 	}

@@ -321,6 +321,10 @@ func TestUnitNormalisation(t *testing.T) {
 		{"mmol/L", "umol/L", true, "mmol/L", 1000},
 		{"g/dL", "g/L", true, "g/dL", 10},
 		{"[lb_av]", "kg", true, "lb", 0.45359237},
+		{"G/L", "10*9/L", true, "×10⁹/L", 1}, // giga, not grams (a clinical-safety review)
+		{"G/L", "g/L", false, "×10⁹/L", 0},
+		{"T/L", "10*12/L", true, "×10¹²/L", 1},
+		{"M", "m", false, "M", 0},
 		{"mmol/mol", "%", false, "mmol/mol", 0},
 		{"mg/dL", "mmol/L", false, "mg/dL", 0},
 		{"kg", "mmHg", false, "kg", 0},
