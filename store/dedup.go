@@ -67,8 +67,8 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // than the latest report of any source (a course completed, while another
 // source prescribed it again since): its entries would show the medicine as
 // it no longer is and hide the prescription that says how it is now, which
-// the summary's current medicines show; for an allergy or condition, a
-// source that reports it as holding now, then the latest report
+// the summary's current medicines show; for an allergy or condition, the
+// latest report, but for an allergy one that says it holds now first
 // (heldFacts); then the source that reported it
 // most often (a
 // repeat prescription is several facts at one source), the lowest-numbered
@@ -81,20 +81,34 @@ const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = 'refuted' AND record_items.section NOT IN ` + heldFacts + `)),
+CASE WHEN record_items.section = 'allergies' THEN substr(` + heldLatest + `, -1) = '4' END DESC,
 (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
 CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
-CASE WHEN record_items.section IN ` + heldFacts + ` THEN MAX(o.status IN ('active', 'recurrence', 'relapse')) END DESC,
-CASE WHEN record_items.section IN ` + heldFacts + ` THEN MAX(CASE WHEN o.status != 'entered-in-error' THEN o.date END) END DESC,
+CASE WHEN record_items.section IN ` + heldFacts + ` THEN ` + heldLatest + ` END DESC,
 COUNT(*) DESC, o.source_id LIMIT 1))`
 
 // heldFacts are the sections whose facts a person has, or has had, or was
 // thought to have: allergies and conditions. Of two sources' reports of one,
-// a report that it holds now stands, since hiding a current allergy behind a
-// hospital's older "inactive" would tell the person, and anyone they show,
-// that they have none; otherwise the latest report stands (a diagnosis ruled
-// out after another source thought it likely), found by a clinical-safety
-// review. Either way the entry's page lists every source's report.
+// the source whose latest report is latest stands (a condition resolved
+// since a hospital left its episode active; a diagnosis ruled out after
+// another source thought it likely); on the same day, the one saying more
+// that matters: that it holds now, then that it is suspected, then that it
+// is over, then that it was ruled out, so the order sources arrived in
+// never decides. An allergy is the exception: a source whose latest report
+// says it holds now stands over any other, a social care service's too,
+// since hiding a current allergy behind a hospital's later "inactive" would
+// tell the person, and anyone they show, that they have none. Found by
+// clinical-safety reviews. Either way the entry's page lists every source's
+// report.
 const heldFacts = `('allergies', 'conditions')`
+
+// heldLatest is the SQL for source o's latest report of a held fact, in
+// standsAside: its day (a date and a date-time on one day are one day), then
+// what it says, ranked as heldFacts says (4 holds now, 3 suspected, 2 over, 1
+// ruled out); a report recorded in error says nothing. Reports without a
+// date are the earliest.
+const heldLatest = `MAX(CASE WHEN record_items.section IN ` + heldFacts + ` AND o.status != 'entered-in-error' THEN substr(o.date, 1, 10) || char(31) ||
+CASE WHEN o.status IN ('active', 'recurrence', 'relapse') THEN '4' WHEN o.status = 'unconfirmed' THEN '3' WHEN o.status = 'refuted' THEN '1' ELSE '2' END END)`
 
 // latestOfSource is the SQL for the latest report of the fact by source o, in
 // standsAside, as its date and status, other than one recorded in error; of

@@ -62,6 +62,8 @@ func TestOneEntryPerFact(t *testing.T) {
 	}{
 		{"same result, same day, other time: one entry", "results",
 			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T14:30:00Z", "48"), 1},
+		{"same result at one time, in UTC and in summer time: one entry", "results",
+			fmt.Sprintf(hba1c, "o1", "gp", "2026-06-01T23:30:00Z", "48"), fmt.Sprintf(hba1c, "o2", "lth", "2026-06-02T00:30:00+01:00", "48"), 1},
 		{"same result written 5.0 and 5: one entry", "results",
 			fmt.Sprintf(hba1c, "o1", "gp", "2026-03-01T09:00:00Z", "48.0"), fmt.Sprintf(hba1c, "o2", "lth", "2026-03-01T09:00:00Z", "48"), 1},
 		{"same test, different value: two", "results",
@@ -409,10 +411,12 @@ func TestDifferentDocumentsAreNotMerged(t *testing.T) {
 }
 
 // TestStandingReportOfHeldFacts: of two sources' reports of one allergy or
-// condition, one saying it holds now stands, whatever the dates; otherwise
-// the latest report stands, even one ruling it out; one recorded in error
-// never does (found by a clinical-safety review: a hospital's older
-// "inactive" penicillin allergy hid the GP's current one from the summary).
+// condition, the latest stands, even one ruling it out, and on one day the
+// one that says more that matters, whichever source came first; an allergy
+// one source says holds now stands whatever the dates; one recorded in error
+// never does (found by clinical-safety reviews: a hospital's older
+// "inactive" penicillin allergy hid the GP's current one from the summary,
+// and a hospital's episode left active stood over the GP's resolving it).
 func TestStandingReportOfHeldFacts(t *testing.T) {
 	allergy := func(id, clinical, verification, when string) string {
 		return `{"resourceType":"AllergyIntolerance","id":"` + id + `","patient":{"reference":"Patient/p-` + id + `"},` +
@@ -434,8 +438,16 @@ func TestStandingReportOfHeldFacts(t *testing.T) {
 			allergy("gp", "resolved", "confirmed", "2010-01-05"), allergy("lth", "active", "confirmed", "2023-01-05"), "lth", "active"},
 		{"a current allergy over a later one saying it is over", fhir.SectionAllergies,
 			allergy("gp", "inactive", "confirmed", "2024-01-05"), allergy("lth", "active", "confirmed", "2019-01-05"), "lth", "active"},
-		{"a current condition over a later one ruling it out", fhir.SectionConditions,
-			condition("gp", "active", "refuted", "2024-01-05"), condition("lth", "active", "confirmed", "2019-01-05"), "lth", "active"},
+		{"a condition ruled out after another source had it current", fhir.SectionConditions,
+			condition("gp", "active", "refuted", "2024-01-05"), condition("lth", "active", "confirmed", "2019-01-05"), "gp", "refuted"},
+		{"a condition resolved after a hospital left it active", fhir.SectionConditions,
+			condition("gp", "resolved", "confirmed", "2019-04-01"), condition("lth", "active", "confirmed", "2019-03-01"), "gp", "resolved"},
+		{"on one day, a condition current over one resolved, whichever came first", fhir.SectionConditions,
+			condition("gp", "resolved", "confirmed", "2019-04-01"), condition("lth", "active", "confirmed", "2019-04-01T10:00:00Z"), "lth", "active"},
+		{"on one day, an allergy suspected over one ruled out", fhir.SectionAllergies,
+			allergy("gp", "active", "refuted", "2019-05-01"), allergy("lth", "active", "unconfirmed", "2019-05-01"), "lth", "unconfirmed"},
+		{"on one day, an allergy suspected over one ruled out, the other way round", fhir.SectionAllergies,
+			allergy("gp", "active", "unconfirmed", "2019-05-01"), allergy("lth", "active", "refuted", "2019-05-01"), "gp", "unconfirmed"},
 		{"the later of two that are not current: ruled out after thought likely", fhir.SectionConditions,
 			condition("gp", "active", "provisional", "2023-01-05"), condition("lth", "active", "refuted", "2024-01-05"), "lth", "refuted"},
 		{"the later of two that are not current: inactive after resolved", fhir.SectionConditions,

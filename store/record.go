@@ -234,7 +234,7 @@ WHERE ri.id IN (SELECT COALESCE((SELECT CASE WHEN st.status = nw.status THEN st.
 		WHERE st.person_id = nw.person_id AND st.dedup_key = nw.dedup_key AND nw.dedup_key != '' AND st.dup = 0
 		ORDER BY st.date DESC, st.id DESC LIMIT 1), nw.id)
 	FROM (SELECT ri.id, ri.person_id, ri.dedup_key, ri.status, MAX(ri.date) FROM record_items ri
-		WHERE ri.person_id = ? AND ri.section = ? AND ri.status NOT IN ` + notPrescribed + `
+		WHERE ri.person_id = ? AND ri.section = ? AND NOT ` + notPrescribed("ri") + `
 		GROUP BY ` + medicineKey("ri") + `) nw)` + filter + current + `
 ORDER BY ri.date DESC, ri.id DESC LIMIT ?`
 }
@@ -408,11 +408,14 @@ WHERE ri.id IN (SELECT value FROM json_each(?)) AND ri.person_id = ?`, string(li
 	return out, err
 }
 
-// notPrescribed are the statuses of a medicine's items that are no
-// prescription of it: one recorded in error, and a request that only
-// proposes or plans it (fhir requestStatus). A later one neither hides
-// the current prescription nor makes it "prescribed again since".
-const notPrescribed = `('entered-in-error', 'proposed', 'planned')`
+// notPrescribed is the SQL for whether a medicine's item (of record_items
+// alias a) is no prescription of it: one recorded in error, one only
+// proposed (fhir requestStatus), or a statement that it is intended, to be
+// taken some time. A later one neither hides the current prescription nor
+// makes it "prescribed again since".
+func notPrescribed(a string) string {
+	return `(` + a + `.status IN ('entered-in-error', 'proposed', 'intended') OR ` + a + `.status GLOB 'proposal-*')`
+}
 
 // medicineKey is the SQL for which medicine an item is (of record_items
 // alias a), as currentMedicines groups them: by code; without one, by the
@@ -447,7 +450,7 @@ func (db *DB) markPrescribedSince(ctx context.Context, personID int64, items []R
 	list, _ := json.Marshal(ids)
 	rows, err := db.db.QueryContext(ctx, `SELECT m.id FROM record_items m WHERE m.id IN (SELECT value FROM json_each(?)) AND EXISTS (
 SELECT 1 FROM record_items ri WHERE ri.person_id = ? AND ri.section = m.section AND ri.date > m.date AND ri.dup = 0
-AND ri.status NOT IN `+notPrescribed+` AND `+medicineKey("ri")+` = `+medicineKey("m")+cf+`)`, append([]any{string(list), personID}, cargs...)...)
+AND NOT `+notPrescribed("ri")+` AND `+medicineKey("ri")+` = `+medicineKey("m")+cf+`)`, append([]any{string(list), personID}, cargs...)...)
 	if err != nil {
 		return fmt.Errorf("medicines prescribed again: %w", err)
 	}
@@ -504,7 +507,7 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		// condition but a confirmed current one; no result recorded in error or
 		// cancelled (never done). Of results, the latest of each test.
 		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'inactive', 'resolved')`, 10},
-		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold', 'intended')`, 10},
+		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold')`, 10},
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
 		{&sum.RecentResults, fhir.SectionResults, resultShown, 5},
 	}

@@ -1080,6 +1080,9 @@ func exactMeasure(name string, q fhir.Quantity, ranges []fhir.ReferenceRange, in
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return Measure{}, false
 	}
+	if len(interp) == 0 {
+		interp = fhir.AgreedFlag(q, ranges) // several ranges that all say the same
+	}
 	m := Measure{Name: name, Value: f, Number: string(q.Value), Comparator: q.Comparator, Unit: q.Unit}
 	if q.System == ucum || q.System == "" {
 		m.UnitCode = q.Code
@@ -1145,7 +1148,8 @@ var interpretationWords = map[string]string{
 // its comparator) is flagged only when every value within that limit would
 // be: "<25" against 25 to 200 is Low, ">90" against "over 60" Normal, "<5"
 // against 3 to 10 nothing (found by a clinical-safety review: "<25" was
-// called Normal). A lower limit of 0 or less is no limit to a measurement.
+// called Normal). A lower limit of 0 is no limit to a measurement; one below
+// 0 is (a base excess of "<-5" against -2 to 2 is Low).
 func Flag(interp []fhir.CodeableConcept, value float64, comparator string, r Range) string {
 	for _, in := range interp {
 		for _, c := range in.Coding {
@@ -1157,7 +1161,7 @@ func Flag(interp []fhir.CodeableConcept, value float64, comparator string, r Ran
 			return strings.ToUpper(w[:1]) + w[1:]
 		}
 	}
-	hasLow := r.HasLow && r.Low > 0
+	hasLow := r.HasLow && r.Low != 0
 	switch comparator {
 	case "<", "<=": // at most value
 		switch {

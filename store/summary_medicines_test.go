@@ -365,10 +365,10 @@ func summaryOf(t *testing.T, db *store.DB, res []fhir.Resource) (store.Person, s
 	return p, sum
 }
 
-// A medicine only proposed or planned (the request's intent) is no current
-// medicine: it is listed as such, and a later proposal neither hides the
-// prescription nor makes it "prescribed again since" (found by a
-// clinical-safety review: a proposed amoxicillin showed as current).
+// A medicine only proposed (the request's intent) is no current medicine:
+// it is listed as such, and a later proposal neither hides the prescription
+// nor makes it "prescribed again since" (found by a clinical-safety review:
+// a proposed amoxicillin showed as current). A plan is a prescription.
 func TestProposedMedicineIsNotCurrent(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -395,8 +395,8 @@ func TestProposedMedicineIsNotCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.Medicines) != 1 || sum.Medicines[0].ResourceID != "m1" || sum.Medicines[0].Status != "active" {
-		t.Errorf("current medicines: %+v; want only the metformin prescribed", sum.Medicines)
+	if len(sum.Medicines) != 2 || sum.Medicines[0].ResourceID != "r1" || sum.Medicines[1].ResourceID != "m1" {
+		t.Errorf("current medicines: %+v; want the ramipril planned (a repeat's authorisation) and the metformin prescribed", sum.Medicines)
 	}
 	page, err := db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 10)
 	if err != nil {
@@ -407,7 +407,7 @@ func TestProposedMedicineIsNotCurrent(t *testing.T) {
 		got = append(got, it.ResourceID+" "+it.Status+map[bool]string{true: " prescribed again since"}[it.PrescribedSince])
 	}
 	slices.Sort(got)
-	if want := "a1 proposed|m1 active|m2 proposed|r1 planned"; strings.Join(got, "|") != want {
+	if want := "a1 proposed|m1 active|m2 proposed|r1 active"; strings.Join(got, "|") != want {
 		t.Errorf("medicines page: %q, want %q", strings.Join(got, "|"), want)
 	}
 }
@@ -427,7 +427,7 @@ func TestMigrationReadsProposalsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// As it was stored before: the request's status, whatever its intent.
-	db = rerunMigration(t, db, path, 43, `UPDATE record_items SET status = 'active', dedup_key = substr(dedup_key, 1, length(dedup_key) - length('|proposed')) WHERE resource_id = 'a1'`)
+	db = rerunMigration(t, db, path, 43, `UPDATE record_items SET status = 'active', dedup_key = substr(dedup_key, 1, length(dedup_key) - length('|proposal')) WHERE resource_id = 'a1'`)
 	if done, err := db.FinishStalledBulkLoad(ctx); err != nil || !done {
 		t.Fatalf("finishing the re-read the migration queued: %v, %v", done, err)
 	}

@@ -308,10 +308,7 @@ func dedupKey(it Item) string {
 	case SectionMedicines:
 		return it.Section + "|" + what + "|" + strings.ToLower(strings.Join(strings.Fields(it.Detail), " "))
 	}
-	day := it.Date
-	if len(day) > 10 {
-		day = day[:10]
-	}
+	day := dayOf(it.Date) // the UK day: 23:30 UTC and 00:30 BST are one day
 	return strings.Join([]string{it.Section, what, day, sameNumbers(it.Value)}, "|")
 }
 
@@ -446,28 +443,30 @@ func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 	status, proposed := requestStatus(v.Status, v.Intent)
 	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference, v.AuthoredOn, status, v.DosageInstruction, v.Requester)
 	if proposed && it.DedupKey != "" {
-		it.DedupKey += "|" + status // never one fact with a prescription of it
+		it.DedupKey += "|proposal" // never one fact with a prescription of it
 	}
 	return []Item{it}, v.about, nil
 }
 
 // requestStatus is a medicine request's status as the record shows it: a
-// request that only proposes or plans the medicine (its intent), and is not
-// over, is "proposed" or "planned", never a current medicine (found by a
+// request that only proposes the medicine (its intent a proposal or an
+// option) is "proposed" while it stands, and "proposal-cancelled" and the
+// like once over, never a prescription, current or past (found by a
 // clinical-safety review: a proposed amoxicillin showed as current beside a
-// penicillin allergy). proposed says so.
+// penicillin allergy, and a cancelled proposal hid the prescription). A
+// plan is a prescription: GP Connect and UK Core record a repeat's
+// authorisation so. proposed says it is a proposal.
 func requestStatus(status, intent string) (string, bool) {
-	switch status {
-	case "cancelled", "completed", "entered-in-error", "stopped":
+	if intent != "proposal" && intent != "option" {
 		return status, false
 	}
-	switch intent {
-	case "proposal", "option":
-		return "proposed", true
-	case "plan", "directive":
-		return "planned", true
+	switch status {
+	case "entered-in-error":
+		return status, true
+	case "cancelled", "completed", "stopped", "revoked":
+		return "proposal-" + status, true
 	}
-	return status, false
+	return "proposed", true
 }
 
 func projectMedicationStatement(raw []byte) ([]Item, about, error) {
@@ -731,6 +730,56 @@ func (r ReferenceRange) label() string {
 	return strings.Join(words, ", ")
 }
 
+// AgreedFlag is how a value compares with several normal ranges (for women
+// and for men, for ages) when it compares with every one the same way: below
+// them all is low, above them all high, within them all normal, as an HL7
+// interpretation code; nil when they disagree, or when there are not several,
+// or when a range's unit is not the value's (found by a review: a
+// haemoglobin below both the men's and the women's range went unflagged).
+func AgreedFlag(q Quantity, ranges []ReferenceRange) []CodeableConcept {
+	if _, ok := ComparedRange(ranges); ok || q.Comparator != "" {
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(q.Value), 64)
+	if err != nil {
+		return nil
+	}
+	flag, n := "", 0
+	for _, r := range ranges {
+		if r.Low == nil && r.High == nil || r.Type.Code() != "" && r.Type.Code() != "normal" {
+			continue
+		}
+		this := "N"
+		for _, lim := range []struct {
+			q    *Quantity
+			past func(v, l float64) bool
+			code string
+		}{{r.Low, func(v, l float64) bool { return v < l }, "L"}, {r.High, func(v, l float64) bool { return v > l }, "H"}} {
+			if lim.q == nil {
+				continue
+			}
+			if u := lim.q.Code + lim.q.Unit; u != "" && lim.q.Code != q.Code && lim.q.Unit != q.Unit {
+				return nil // another unit: not compared here
+			}
+			l, err := strconv.ParseFloat(string(lim.q.Value), 64)
+			if err != nil {
+				return nil
+			}
+			if lim.past(v, l) {
+				this = lim.code
+			}
+		}
+		if n > 0 && this != flag {
+			return nil
+		}
+		flag, n = this, n+1
+	}
+	if n < 2 {
+		return nil
+	}
+	return []CodeableConcept{{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", Code: flag}}}}
+}
+
 // ComparedRange is the one normal range a value is compared with: the only
 // one with limits that is of no other kind than normal, or a source's only
 // range when it has no limits (its words alone). When a source gives several
@@ -833,6 +882,9 @@ type ExactRange struct {
 // writeExact adds one measure to an Item.Exact; false when a field holds a
 // separator.
 func writeExact(b *strings.Builder, name string, q Quantity, ranges []ReferenceRange, interp []CodeableConcept) bool {
+	if len(interp) == 0 {
+		interp = AgreedFlag(q, ranges)
+	}
 	f := make([]string, 0, 15)
 	f = append(f, name, string(q.Value), q.Comparator, q.Unit, q.System, q.Code)
 	if r, ok := ComparedRange(ranges); ok {
