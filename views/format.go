@@ -597,7 +597,7 @@ func dateTime(t time.Time) string {
 // unshownKinds are the kinds of resource store.UnshownKinds counts, in words:
 // one, and more than one.
 var unshownKinds = map[string][2]string{
-	"Device":                   {"device, such as an implant or a pacemaker", "devices, such as implants or pacemakers"},
+	"Device":                   {"device, such as an implant, a pacemaker or a meter you use at home", "devices, such as implants, pacemakers or meters you use at home"},
 	"DeviceUseStatement":       {"note of a device used", "notes of devices used"},
 	"DeviceRequest":            {"request for a device", "requests for devices"},
 	"ImagingStudy":             {"scan or X-ray", "scans or X-rays"},

@@ -414,7 +414,7 @@ func TestRecordSummarySaysWhatItCannotShow(t *testing.T) {
 	sum := store.Summary{Unshown: []store.UnshownKind{{Type: "Device", Count: 1}, {Type: "ImagingStudy", Count: 6}}}
 	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
 	text := strings.Join(strings.Fields(d.Find("main #unshown").Text()), " ")
-	for _, want := range []string{"Your record also holds things these pages cannot show yet:", "1 device, such as an implant or a pacemaker", "6 scans or X-rays", "in the file you can download below"} {
+	for _, want := range []string{"Your record also holds things these pages cannot show yet:", "1 device, such as an implant, a pacemaker or a meter you use at home", "6 scans or X-rays", "in the file you can download below"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lacks %q: %s", want, text)
 		}

@@ -216,6 +216,19 @@ func (c chart) allergy(substance, allergy code, manifestation code, criticality,
 	}, onset.Add(2*time.Hour))
 }
 
+// device is a device the person was given, which no page of the portal
+// shows yet: the summary says the record holds it (store.DB.UnshownKinds).
+func (c chart) device(what code, given time.Time) {
+	c.b.add(obj{
+		"resourceType": "Device",
+		"id":           c.b.id("dev"),
+		"status":       "active",
+		"type":         what.concept(),
+		"deviceName":   []obj{{"name": what.display, "type": "user-friendly-name"}},
+		"patient":      c.patient,
+	}, given)
+}
+
 func (c chart) condition(what code, onset time.Time, status string, by clinician) string {
 	id := c.b.id("cond")
 	clinical := hl7("condition-clinical", status, titleCase(status))

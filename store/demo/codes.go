@@ -14,6 +14,7 @@ func hypercholesterolaemia() code { return sct("13644009", "Hypercholesterolaemi
 func cataract() code              { return sct("193570009", "Cataract") }
 func chestPain() code             { return sct("29857009", "Chest pain") }
 func sprainedAnkle() code         { return sct("44465007", "Sprain of ankle") }
+func glucoseMeter() code          { return sct("337414009", "Blood glucose meter") }
 
 func metformin() medicine {
 	return medicine{dmd("325278007", "Metformin 500mg tablets"), "Take ONE tablet TWICE a day with food", type2Diabetes(), false}

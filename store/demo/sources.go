@@ -70,6 +70,7 @@ func meanwoodGP(r *rand.Rand, people []Person, janeHbA1c []result) Source {
 	jane.allergy(penicillin(), penicillinAllergy(), urticaria(), "high", "moderate", day(1998, time.May, 12, 11, 0), patel)
 	jane.condition(hypertension(), day(2009, time.April, 2, 10, 20), "active", patel)
 	dm := jane.condition(type2Diabetes(), day(2012, time.September, 18, 9, 40), "active", whitaker)
+	jane.device(glucoseMeter(), day(2012, time.October, 1, 10, 0))
 	jane.condition(hypercholesterolaemia(), day(2013, time.February, 7, 10, 0), "active", whitaker)
 	jane.condition(sct("68566005", "Urinary tract infectious disease"), day(2023, time.July, 4, 15, 10), "resolved", patel)
 
