@@ -217,8 +217,8 @@ func chartDesc(s store.Series) string {
 			hi = p
 		}
 	}
-	d := fmt.Sprintf("%d results from %s to %s. Lowest %s in %s, highest %s in %s.",
-		len(s.Points), first.Date.Format("January 2006"), last.Date.Format("January 2006"),
+	d := fmt.Sprintf("%d results %s. Lowest %s in %s, highest %s in %s.",
+		len(s.Points), between(first.Date, last.Date),
 		store.WithUnit(pointValue(lo), s.Unit), lo.Date.Format("January 2006"),
 		store.WithUnit(pointValue(hi), s.Unit), hi.Date.Format("January 2006"))
 	if s.Range.HasLow || s.Range.HasHigh {
@@ -236,8 +236,17 @@ func niceTicks(lo, hi float64, n int) ([]float64, float64, float64) {
 		lo, hi = 0, 1
 	}
 	if hi-lo < 1e-9 {
-		pad := math.Max(math.Abs(lo)*0.1, 1)
+		// One value: an axis around it, in proportion to it, so 0.003 is not
+		// drawn on one from -1 to 1.5, and never below 0 for a value that is
+		// not (found by an accessibility review).
+		pad := math.Abs(lo) * 0.1
+		if pad == 0 {
+			pad = 1
+		}
 		lo, hi = lo-pad, hi+pad
+		if lo < 0 && lo+pad >= 0 {
+			lo = 0
+		}
 	}
 	step := niceNumber((hi - lo) / float64(max(n-1, 1)))
 	// Rounded to nine decimal places, so 0.35 is not 0.35000000000000003.
@@ -311,10 +320,14 @@ func formatValue(v float64) string {
 	return store.ReadableNumber(strconv.FormatFloat(v, 'f', -1, 64))
 }
 
-// pointValue is a point's value as given: "<25" for a value given as a limit.
+// pointValue is a point's value as given, in words for a value given as a
+// limit: "less than 25" for "<25", as a screen reader would not say "<"
+// plainly (found by an accessibility review).
 func pointValue(p store.Point) string {
-	return p.Comparator + formatValue(p.Value)
+	return comparatorWords[p.Comparator] + formatValue(p.Value)
 }
+
+var comparatorWords = map[string]string{"<": "less than ", ">": "more than ", "<=": "at most ", ">=": "at least "}
 
 // testName is what the sentence calls a test: its plain name when known, else its name as recorded.
 func testName(t store.ResultTest) string {

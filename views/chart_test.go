@@ -98,7 +98,7 @@ func TestNewChart(t *testing.T) {
 	if !strings.HasPrefix(c.Path, "M64 ") || strings.Count(c.Path, "L") != 2 {
 		t.Errorf("path %q", c.Path)
 	}
-	if !strings.Contains(c.Desc, "normal range, 20 to 41 mmol/mol") || !strings.Contains(c.Desc, "3 results from March 2026 to September 2026") {
+	if !strings.Contains(c.Desc, "normal range, 20 to 41 mmol/mol") || !strings.Contains(c.Desc, "3 results between March and September 2026") {
 		t.Errorf("description %q", c.Desc)
 	}
 	if c.Title == "" || len(c.YTicks) < 2 || len(c.XTicks) == 0 {
@@ -198,7 +198,7 @@ func TestTrendSentence(t *testing.T) {
 		{"small values keep their figures", "troponin T", store.Series{Unit: "ug/L", Points: pts(0.003, 0.012, day(2026, 3, 1), day(2026, 3, 20))},
 			"Your troponin T went from 0.003 to 0.012 ug/L in March 2026."},
 		{"a value given as a limit keeps its sign", "vitamin D", store.Series{Unit: "nmol/L", Points: []store.Point{{Date: day(2025, 3, 1), Value: 60}, {Date: day(2026, 3, 20), Value: 25, Comparator: "<"}}},
-			"Your vitamin D went from 60 to <25 nmol/L between March 2025 and March 2026."},
+			"Your vitamin D went from 60 to less than 25 nmol/L between March 2025 and March 2026."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

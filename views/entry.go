@@ -72,13 +72,26 @@ func relatedWhen(r store.RecordItem) string {
 	return ", " + formatDate(r.Date)
 }
 
+// relatedMeta is what the related entry is, when, its value, and its status
+// when that is other than the usual one for what it is: a diagnosis at a
+// visit that was recorded in error or ruled out, a procedure not done, a
+// result still early, must never read as standing (found by a
+// clinical-safety review).
 func relatedMeta(r store.RecordItem) string {
 	s := " – " + sectionTitle(r.Section) + ", " + formatDate(r.Date)
 	if r.Value != "" {
 		s += ": " + itemValue(r)
 	}
+	if st := strings.ToLower(strings.TrimSpace(r.Status)); st != "" && !usualStatus[st] {
+		s += ". " + statusText(st)
+	}
 	return s
 }
+
+// usualStatus are the statuses a related entry goes without saying: it
+// happened, it holds, it is the final word.
+var usualStatus = map[string]bool{"final": true, "amended": true, "corrected": true, "completed": true,
+	"finished": true, "active": true, "current": true, "confirmed": true, "fulfilled": true}
 
 func firstNonEmpty(s ...string) string {
 	for _, v := range s {

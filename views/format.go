@@ -19,6 +19,7 @@ import (
 func dateLayouts() []struct{ layout, format string } {
 	return []struct{ layout, format string }{
 		{time.RFC3339Nano, "2 January 2006"},
+		{"2006-01-02T15:04Z07:00", "2 January 2006"}, // no seconds, as fhir.IsDateTime takes
 		{"2006-01-02T15:04:05", "2 January 2006"},
 		{"2006-01-02T15:04", "2 January 2006"},
 		{"2006-01-02 15:04:05", "2 January 2006"},
@@ -42,7 +43,7 @@ func formatDate(s string) string {
 	}
 	for _, l := range dateLayouts() {
 		if t, err := time.Parse(l.layout, s); err == nil {
-			if _, offset := t.Zone(); offset == 0 && l.layout == time.RFC3339Nano {
+			if _, offset := t.Zone(); offset == 0 && strings.HasSuffix(l.layout, "Z07:00") {
 				t = t.In(ukZone())
 			}
 			return t.Format(l.format)
@@ -109,7 +110,7 @@ func statusWord(code string) (string, bool) {
 	case "on-hold":
 		return "On hold", true
 	case "unconfirmed":
-		return "Unconfirmed", true
+		return "Suspected, not confirmed", true // as the summary's tag says
 	case "confirmed":
 		return "Confirmed", true
 	case "provisional":

@@ -25,6 +25,8 @@ func TestFormatDate(t *testing.T) {
 		{"2026-06-14T23:30:00Z", "15 June 2026"},      // UTC: 00:30 the next morning in the UK (summer time)
 		{"2026-06-14T23:30:00+00:00", "15 June 2026"}, // the same, as Synthea writes it
 		{"2026-01-14T23:30:00Z", "14 January 2026"},   // winter: the UK is on UTC
+		{"2026-06-01T23:30Z", "2 June 2026"},          // no seconds, as FHIR allows: still the UK day (a clinical-safety review)
+		{"2026-06-01T23:30+01:00", "1 June 2026"},
 		{"2026-03-14T09:30:00", "14 March 2026"},
 		{"2026-03-14 09:30:00", "14 March 2026"}, // SQLite datetime()
 		{"1957-03-14", "14 March 1957"},
@@ -61,7 +63,7 @@ func TestStatusText(t *testing.T) {
 		{"cancelled", "Cancelled"},
 		{"not-done", "Not done"},
 		{"on-hold", "On hold"},
-		{"unconfirmed", "Unconfirmed"},
+		{"unconfirmed", "Suspected, not confirmed"},
 		{"confirmed", "Confirmed"},
 		{"refuted", "Ruled out"},
 		{"noshow", "Did not attend"},
@@ -415,5 +417,27 @@ func TestAgoNamesTheUKDay(t *testing.T) {
 	}
 	if got := printedOn(Page{Now: at}); got != "Printed on 2 July 2026" {
 		t.Errorf("printedOn: %q; want the UK date", got)
+	}
+}
+
+// A related entry says its status when it is other than the usual one, so a
+// diagnosis at a visit recorded in error or ruled out, a procedure not done
+// or an early result never reads as standing (found by a clinical-safety
+// review).
+func TestRelatedEntrySaysItsStatus(t *testing.T) {
+	for _, tt := range []struct {
+		it   store.RecordItem
+		want string
+	}{
+		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "entered-in-error"}, " – Conditions, 1 May 2025. Recorded in error"},
+		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "refuted"}, " – Conditions, 1 May 2025. Ruled out"},
+		{store.RecordItem{Section: fhir.SectionProcedures, Date: "2025-05-01", Status: "not-done"}, " – Procedures, 1 May 2025. Not done"},
+		{store.RecordItem{Section: fhir.SectionResults, Date: "2025-05-01", Status: "preliminary", Value: "118 mmol/L"}, " – Test results, 1 May 2025: 118 mmol/L. Early result: it may change"},
+		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "active"}, " – Conditions, 1 May 2025"},
+		{store.RecordItem{Section: fhir.SectionResults, Date: "2025-05-01", Status: "final", Value: "4.1 mmol/L"}, " – Test results, 1 May 2025: 4.1 mmol/L"},
+	} {
+		if got := relatedMeta(tt.it); got != tt.want {
+			t.Errorf("%s %s: %q, want %q", tt.it.Section, tt.it.Status, got, tt.want)
+		}
 	}
 }
