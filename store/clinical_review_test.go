@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -174,5 +176,35 @@ func TestFlagOfALimitBelowANegativeRange(t *testing.T) {
 	r := store.Range{HasLow: true, Low: -2, HasHigh: true, High: 2}
 	if f := store.Flag(nil, -5, "<", r); f != "Low" {
 		t.Errorf(`"<-5" against -2 to 2 flagged %q, want Low`, f)
+	}
+}
+
+// Two sources' reports of one vaccination on one day, one saying it was not
+// given, are two entries, the same whichever source came first.
+func TestAVaccinationNotGivenIsNotOneWithOneGiven(t *testing.T) {
+	imm := func(id, st string) string {
+		return `{"resourceType":"Immunization","id":"` + id + `","status":"` + st + `","vaccineCode":{"coding":[{"system":"http://snomed.info/sct","code":"1324681000000101","display":"COVID-19 vaccine"}]},"patient":{"reference":"Patient/%s"},"occurrenceDateTime":"2025-01-10"}`
+	}
+	var shown []string
+	for _, gpFirst := range []bool{true, false} {
+		db := mustOpenDB(t)
+		srcs := [][]string{{"gp", imm("g1", "not-done")}, {"pharmacy", imm("x1", "completed")}}
+		if !gpFirst {
+			srcs[0], srcs[1] = srcs[1], srcs[0]
+		}
+		p := importSources(t, db, srcs...)
+		sp, err := db.RecordSection(context.Background(), p, fhir.SectionImmunisations, 1, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s []string
+		for _, it := range sp.Items {
+			s = append(s, it.Status+" from "+it.SourceLabels())
+		}
+		slices.Sort(s)
+		shown = append(shown, strings.Join(s, "; "))
+	}
+	if want := "completed from pharmacy; not-done from gp"; shown[0] != want || shown[1] != want {
+		t.Errorf("entries %q then %q; want %q both times", shown[0], shown[1], want)
 	}
 }

@@ -69,6 +69,15 @@ func mayShow(ctx context.Context, scope string) bool {
 	return a.May(scope)
 }
 
+// notShared tells a carer a part of the record is not theirs to see, as
+// the part's own page does.
+func notShared(ctx context.Context) string {
+	if a, _ := ctx.Value(actingKey{}).(*Acting); a != nil {
+		return a.Name + " has not given you access to this part of their record."
+	}
+	return ""
+}
+
 // scopeTitle names a scope in plain words.
 func scopeTitle(scope string) string {
 	switch scope {

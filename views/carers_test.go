@@ -175,3 +175,25 @@ func TestInviteCheckCarriesTheAnswers(t *testing.T) {
 		t.Errorf("the answers read %q", got)
 	}
 }
+
+// A carer's summary says which parts are not shared with them, so medicines
+// without allergies never read as "no allergies" (found by a clinical-safety
+// review).
+func TestCarerSummarySaysWhatIsNotShared(t *testing.T) {
+	p := page("Your health record", "/record", true)
+	p.Acting = &views.Acting{Name: "Mrs Jane Example", Relationship: "son", Scopes: []string{fhir.SectionMedicines}, Active: true}
+	sum := store.Summary{Counts: map[string]int{"medicines": 2, "allergies": 1}, Medicines: items("medicines", 2)}
+	d, _ := render(t, views.RecordSummary(p, jane, sum))
+	cards := map[string]string{}
+	d.Find("main .nhsuk-card").Each(func(_ int, c *goquery.Selection) {
+		cards[strings.TrimSpace(c.Find("h2").First().Text())] = strings.Join(strings.Fields(c.Text()), " ")
+	})
+	for _, title := range []string{"Allergies", "Current health conditions", "Recent test results"} {
+		if !strings.Contains(cards[title], "Mrs Jane Example has not given you access to this part of their record.") {
+			t.Errorf("%s card: %q", title, cards[title])
+		}
+	}
+	if strings.Contains(cards["Current medicines"], "not been shared") || !strings.Contains(cards["Current medicines"], "Thing 1") {
+		t.Errorf("medicines card: %q", cards["Current medicines"])
+	}
+}

@@ -627,3 +627,10 @@ func unshownWords(k store.UnshownKind) string {
 	}
 	return strconv.Itoa(k.Count) + " " + w[1]
 }
+
+// earlyResult says whether a result's status is that it is not final yet:
+// the summary tags it, so an early result never reads as the last word
+// (found by a clinical-safety review).
+func earlyResult(status string) bool {
+	return status == "preliminary" || status == "partial" || status == "registered"
+}

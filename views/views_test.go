@@ -370,9 +370,11 @@ func TestRecordSummary(t *testing.T) {
 	tagged := sum
 	tagged.Allergies = items("allergies", 1)
 	tagged.Allergies[0].Status = "unconfirmed"
+	tagged.RecentResults = items("results", 2)
+	tagged.RecentResults[1].Status = "preliminary"
 	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, tagged))
-	if tags := d.Find(".mcr-item-list .nhsuk-tag"); tags.Length() != 2 || tags.Eq(0).Text() != "Suspected, not confirmed" || tags.Eq(1).Text() != "On hold" {
-		t.Errorf("the suspected allergy and the medicine on hold are not tagged so, alone: %q", tags.Text())
+	if tags := d.Find(".mcr-item-list .nhsuk-tag"); tags.Length() != 3 || tags.Eq(0).Text() != "Suspected, not confirmed" || tags.Eq(1).Text() != "On hold" || tags.Eq(2).Text() != "Early result: it may change" {
+		t.Errorf("the suspected allergy, the medicine on hold and the early result are not tagged so, alone: %q", tags.Text())
 	}
 	d, _ = render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
 	main := d.Find("main").Text()

@@ -201,8 +201,10 @@ func TestCarerSeesOnlyWhatIsGranted(t *testing.T) {
 		t.Error("refusal page needs one h1")
 	}
 	sum := doc(t, f.get(t, "/record", john.cookie))
-	if sum.Find("h2:contains('Allergies')").Length() != 0 || sum.Find("a[href='/record/download']").Length() != 0 {
-		t.Error("summary shows an ungranted card or the download link")
+	allergies := sum.Find(".nhsuk-card").FilterFunction(func(_ int, c *goquery.Selection) bool { return c.Find("h2").Text() == "Allergies" })
+	if sum.Find("a[href='/record/allergies']").Length() != 0 || sum.Find("a[href='/record/download']").Length() != 0 ||
+		!strings.Contains(allergies.Text(), "Jane Example has not given you access to this part of their record.") || allergies.Find("li").Length() != 0 {
+		t.Errorf("summary shows an ungranted part or the download link, or does not say it is not shared: %q", allergies.Text())
 	}
 }
 

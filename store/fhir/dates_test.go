@@ -47,6 +47,7 @@ func TestDates(t *testing.T) {
 func TestConditionEndsOnItsUKDay(t *testing.T) {
 	for _, tt := range []struct{ end, want string }{
 		{"2020-06-20T23:30:00Z", "Ended 2020-06-21"},      // 00:30 BST
+		{"2020-06-20T23:30Z", "Ended 2020-06-21"},         // the same, without seconds
 		{"2020-12-20T23:30:00Z", "Ended 2020-12-20"},      // GMT
 		{"2020-06-20T23:30:00-05:00", "Ended 2020-06-20"}, // the day as written
 		{"2020-06-20", "Ended 2020-06-20"},

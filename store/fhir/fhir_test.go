@@ -411,3 +411,41 @@ func TestNormalRangesForGroups(t *testing.T) {
 		})
 	}
 }
+
+// What a document or a vaccination says of itself is read (found by a
+// clinical-safety review): a draft document is no current one; a dose below
+// full strength, or not given and why, is said; a dose given at a time
+// known only in words is not dated the day it was recorded.
+func TestDocumentAndVaccinationSayWhatTheyAre(t *testing.T) {
+	for _, tt := range []struct {
+		name, raw                   string
+		wantStatus, wantDate, wantD string
+	}{
+		{"a draft discharge summary", `{"resourceType":"DocumentReference","id":"d1","status":"current","docStatus":"preliminary","type":{"text":"Discharge summary"},"subject":{"reference":"Patient/p"},"date":"2025-05-04"}`,
+			"draft", "2025-05-04", ""},
+		{"a document recorded in error", `{"resourceType":"DocumentReference","id":"d2","status":"current","docStatus":"entered-in-error","type":{"text":"Letter"},"subject":{"reference":"Patient/p"},"date":"2025-05-04"}`,
+			"entered-in-error", "2025-05-04", ""},
+		{"a dose below strength", `{"resourceType":"Immunization","id":"i1","status":"completed","isSubpotent":true,"vaccineCode":{"text":"COVID-19 vaccine"},"patient":{"reference":"Patient/p"},"occurrenceDateTime":"2025-01-10","protocolApplied":[{"doseNumberPositiveInt":2}]}`,
+			"completed", "2025-01-10", "Dose 2. Less than a full dose: it may need to be given again"},
+		{"a dose given about 1990", `{"resourceType":"Immunization","id":"i2","status":"completed","vaccineCode":{"text":"Tetanus"},"patient":{"reference":"Patient/p"},"occurrenceString":"About 1990","recorded":"2025-03-01"}`,
+			"completed", "", "Given About 1990"},
+		{"a dose not given, and why", `{"resourceType":"Immunization","id":"i3","status":"not-done","statusReason":{"text":"Patient refused"},"vaccineCode":{"text":"Flu vaccine"},"patient":{"reference":"Patient/p"},"occurrenceDateTime":"2025-10-01","protocolApplied":[{"doseNumberString":"Booster"}]}`,
+			"not-done", "2025-10-01", "Dose Booster. Why not: Patient refused"},
+		{"a dose with only a recorded date", `{"resourceType":"Immunization","id":"i4","status":"completed","vaccineCode":{"text":"MMR"},"patient":{"reference":"Patient/p"},"recorded":"2025-03-01"}`,
+			"completed", "2025-03-01", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(tt.raw))
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := fhir.Project(r)
+			if err != nil || len(items) != 1 {
+				t.Fatalf("%+v, %v", items, err)
+			}
+			if it := items[0]; it.Status != tt.wantStatus || it.Date != tt.wantDate || it.Detail != tt.wantD {
+				t.Errorf("status %q date %q detail %q; want %q, %q, %q", it.Status, it.Date, it.Detail, tt.wantStatus, tt.wantDate, tt.wantD)
+			}
+		})
+	}
+}

@@ -309,7 +309,16 @@ func dedupKey(it Item) string {
 		return it.Section + "|" + what + "|" + strings.ToLower(strings.Join(strings.Fields(it.Detail), " "))
 	}
 	day := dayOf(it.Date) // the UK day: 23:30 UTC and 00:30 BST are one day
-	return strings.Join([]string{it.Section, what, day, sameNumbers(it.Value)}, "|")
+	key := strings.Join([]string{it.Section, what, day, sameNumbers(it.Value)}, "|")
+	switch it.Status {
+	case "not-done", "cancelled", "noshow":
+		// What did not happen is another fact than what did: a dose one
+		// source says was not given and another says was are two entries,
+		// never one whose word depends on which source came first (found by
+		// a clinical-safety review).
+		key += "|" + it.Status
+	}
+	return key
 }
 
 // sameNumbers writes each number in a value one way, so that two sources'
@@ -518,22 +527,49 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
 		Status             string          `json:"status"`
+		StatusReason       CodeableConcept `json:"statusReason"`
 		VaccineCode        CodeableConcept `json:"vaccineCode"`
 		OccurrenceDateTime string          `json:"occurrenceDateTime"`
+		OccurrenceString   string          `json:"occurrenceString"`
 		Recorded           string          `json:"recorded"`
+		IsSubpotent        bool            `json:"isSubpotent"`
 		Performer          []actor         `json:"performer"`
 		ProtocolApplied    []struct {
-			DoseNumberPositiveInt int `json:"doseNumberPositiveInt"`
+			DoseNumberPositiveInt int    `json:"doseNumberPositiveInt"`
+			DoseNumberString      string `json:"doseNumberString"`
 		} `json:"protocolApplied"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", firstNonEmpty(v.OccurrenceDateTime, v.Recorded), v.Status)
-	it.Organisation, it.OrganisationRef = who(actorRefs(v.Performer)...)
-	if len(v.ProtocolApplied) > 0 && v.ProtocolApplied[0].DoseNumberPositiveInt > 0 {
-		it.Detail = fmt.Sprintf("Dose %d", v.ProtocolApplied[0].DoseNumberPositiveInt)
+	// When it was given; a time given only in words ("about 1990") is no
+	// date, and the day it was recorded is not when it was given (found by a
+	// clinical-safety review: a dose from about 1990 read as given in 2025).
+	date := v.OccurrenceDateTime
+	if date == "" && v.OccurrenceString == "" {
+		date = v.Recorded
 	}
+	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", date, v.Status)
+	it.Organisation, it.OrganisationRef = who(actorRefs(v.Performer)...)
+	var detail []string
+	if v.OccurrenceString != "" {
+		detail = append(detail, "Given "+strings.TrimSpace(v.OccurrenceString))
+	}
+	if len(v.ProtocolApplied) > 0 {
+		switch pa := v.ProtocolApplied[0]; {
+		case pa.DoseNumberPositiveInt > 0:
+			detail = append(detail, fmt.Sprintf("Dose %d", pa.DoseNumberPositiveInt))
+		case strings.TrimSpace(pa.DoseNumberString) != "":
+			detail = append(detail, "Dose "+strings.TrimSpace(pa.DoseNumberString))
+		}
+	}
+	if v.IsSubpotent {
+		detail = append(detail, "Less than a full dose: it may need to be given again")
+	}
+	if w := v.StatusReason.Words(); w != "" && v.Status == "not-done" {
+		detail = append(detail, "Why not: "+w)
+	}
+	it.Detail = strings.Join(detail, ". ")
 	return []Item{it}, v.about, nil
 }
 
@@ -1084,7 +1120,19 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 	if what.Words() == "" && len(v.Content) > 0 {
 		what.Text = v.Content[0].Attachment.Title
 	}
-	it := item(SectionDocuments, what, "Document", firstNonEmpty(v.Date, v.Context.Period.Start), v.Status)
+	status := v.Status
+	if v.Status == "current" {
+		// What the document itself is: a draft, or one recorded in error, is
+		// not the current word (found by a clinical-safety review: a draft
+		// discharge summary read as current).
+		switch v.DocStatus {
+		case "preliminary":
+			status = "draft"
+		case "entered-in-error":
+			status = v.DocStatus
+		}
+	}
+	it := item(SectionDocuments, what, "Document", firstNonEmpty(v.Date, v.Context.Period.Start), status)
 	it.Organisation, it.OrganisationRef = who(append([]Reference{v.Custodian}, v.Author...)...)
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
@@ -1230,11 +1278,13 @@ func ParseName(raw []byte) (string, error) {
 // would say (found by a clinical-safety review); a time with another offset
 // on the day as written.
 func dayOf(s string) string {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		if _, offset := t.Zone(); offset == 0 {
-			t = t.In(ukZone())
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} { // with seconds or without
+		if t, err := time.Parse(layout, s); err == nil {
+			if _, offset := t.Zone(); offset == 0 {
+				t = t.In(ukZone())
+			}
+			return t.Format("2006-01-02")
 		}
-		return t.Format("2006-01-02")
 	}
 	return s[:min(10, len(s))]
 }
