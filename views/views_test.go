@@ -98,8 +98,8 @@ func pages() []struct {
 			Code: "<script>alert(1)</script>", Day: "31", Month: "2", Year: "1957",
 			Errors: []views.FieldError{{"code", "Enter your enrolment code"}, {"dob-day", "Date of birth must be a real date"}},
 		}), false},
-		{"enrol passkey", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, ""), false},
-		{"enrol passkey, out of date", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, "Nothing was added. Use your passkey once more."), false},
+		{"enrol passkey", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{}), false},
+		{"enrol passkey, out of date", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{Message: "Nothing was added. Use your passkey once more.", UseOwn: true}), false},
 		{"record summary", views.RecordSummary(page("Your health record", "/record", true), jane, summary), true},
 		{"empty record summary", views.RecordSummary(page("Your health record", "/record", true), jane, store.Summary{}), true},
 		{"section, page 2 of 6", views.RecordSection(page("Test results", "/record/results", true), jane, manyPages), true},
@@ -242,7 +242,7 @@ func TestPasskeyPages(t *testing.T) {
 		c                           templ.Component
 	}{
 		{"sign in", "#passkey-signin", "/signin/begin", "/signin/finish", views.SignIn(page("Sign in", "/signin", false))},
-		{"enrol", "#passkey-create", "/enrol/passkey/begin", "/enrol/passkey/finish", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, "")},
+		{"enrol", "#passkey-create", "/enrol/passkey/begin", "/enrol/passkey/finish", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -289,7 +289,7 @@ func TestPasskeyPages(t *testing.T) {
 	if a := d.Find(`main a[href="/carers/accept"]`); strings.TrimSpace(a.Text()) != "Enter your invitation code" {
 		t.Errorf("sign-in page does not lead to accepting an invitation: %q", a.Text())
 	}
-	d, _ = render(t, views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, ""))
+	d, _ = render(t, views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{}))
 	if !strings.Contains(d.Find("main").Text(), "You are setting up My Care Record for Mrs Jane Example") {
 		t.Error("enrolment does not say whom it is for")
 	}

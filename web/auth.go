@@ -389,20 +389,20 @@ func (s *Server) enrolPasskeyPage(c echo.Context) error {
 	if acct, ok := c.Get(ctxAccount).(store.Account); ok && acct.PersonID == person.ID {
 		return c.Redirect(http.StatusSeeOther, "/record") // theirs already
 	}
-	return s.renderEnrolPasskey(c, http.StatusOK, person, "")
+	return s.renderEnrolPasskey(c, http.StatusOK, person, views.EnrolProblem{})
 }
 
 // renderEnrolPasskey shows the enrolment page, with a problem, if any, in
 // its error summary: someone who helps others may add the record to that
 // account, unless the record has one (a code for a lost passkey adds a
 // passkey to it).
-func (s *Server) renderEnrolPasskey(c echo.Context, status int, person store.Person, problem string) error {
+func (s *Server) renderEnrolPasskey(c echo.Context, status int, person store.Person, problem views.EnrolProblem) error {
 	_, err := s.db.AccountByPerson(c.Request().Context(), person.ID)
 	if err != nil && store.ErrorCode(err) != store.ENOTFOUND {
 		return err
 	}
 	p := s.page(c, "Create a passkey")
-	p.HasErrors = problem != ""
+	p.HasErrors = problem.Message != ""
 	return s.render(c, status, views.EnrolPasskey(p, person, err != nil, problem))
 }
 
@@ -511,12 +511,14 @@ func (s *Server) enrolLinkConfirm(c echo.Context) error {
 	// The account the page showed: a passkey used again in another tab since
 	// has put another in the session's place (found by a review).
 	if c.FormValue("account") != strconv.FormatInt(cer.Account, 10) {
-		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, "The page you confirmed on was out of date: you used a passkey again in another window. Nothing was added. Use your passkey once more.")
+		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, views.EnrolProblem{Message: `The page you confirmed on was out of date: you used a passkey again in another window. Nothing was added. Select "Add this record to my account" and use your passkey again.`, UseOwn: true})
 	}
 	person, id, ns, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account, cer.Credential, s.cfg.SessionPolicy)
 	if code := store.ErrorCode(err); code == store.ECONFLICT || code == store.EFORBIDDEN {
-		// What changed since the page was shown, said on the page to go on from.
-		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, store.ErrorMessage(err))
+		// What changed since the page was shown, said on the page to go on
+		// from: a passkey removed since is put right with another of the
+		// account's (EFORBIDDEN), the rest by creating a passkey.
+		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, views.EnrolProblem{Message: store.ErrorMessage(err), UseOwn: code == store.EFORBIDDEN})
 	}
 	if err != nil {
 		return err

@@ -79,8 +79,13 @@ function messageFor(err) {
 function showError(text) {
   const box = document.getElementById('passkey-error');
   if (!box) return;
-  const p = box.querySelector('.nhsuk-error-summary__body p') || box.querySelector('p');
-  if (p) p.textContent = text;
+  // In place of whatever the box says, a problem the server showed with
+  // a link to its fix among them.
+  const p = document.createElement('p');
+  p.id = 'passkey-error-message';
+  p.textContent = text;
+  const body = box.querySelector('.nhsuk-error-summary__body');
+  if (body) body.replaceChildren(p);
   box.hidden = false;
   // As a page with a form's errors is titled (WCAG 2.4.2): "Error: " first.
   if (!document.title.startsWith('Error: ')) document.title = `Error: ${document.title}`;

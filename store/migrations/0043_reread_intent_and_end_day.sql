@@ -8,7 +8,9 @@
 -- whom it is for (store/fhir ComparedRange), and a result's value is one
 -- fact however its numbers are written, "5.0" or "5", and on its UK day
 -- (store/fhir sameNumbers and dayOf, in its dedup key); a value compared
--- the same way with each of several ranges is flagged so (AgreedFlag). A re-read already under way starts again
+-- the same way with each of several ranges is flagged so (AgreedFlag); a
+-- draft document is no current one, a vaccination says what it is of
+-- itself, and what did not happen is another fact than what did. A re-read already under way starts again
 -- from the beginning, which covers it.
 DELETE FROM reread_backlog;
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
