@@ -69,7 +69,7 @@ func relatedWhen(r store.RecordItem) string {
 	if strings.TrimSpace(r.Date) == "" {
 		return ""
 	}
-	return ", " + formatDate(r.Date)
+	return ", " + itemDate(r)
 }
 
 // relatedMeta is what the related entry is, when, its value, and its status
@@ -78,7 +78,7 @@ func relatedWhen(r store.RecordItem) string {
 // result still early, must never read as standing (found by a
 // clinical-safety review).
 func relatedMeta(r store.RecordItem) string {
-	s := " – " + sectionTitle(r.Section) + ", " + formatDate(r.Date)
+	s := " – " + sectionTitle(r.Section) + ", " + itemDate(r)
 	if r.Value != "" {
 		s += ": " + itemValue(r)
 	}

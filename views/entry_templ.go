@@ -120,7 +120,7 @@ func RecordEntry(p Page, person store.Person, e store.Entry) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = summaryRow("Date", formatDate(e.Item.Date)).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = summaryRow("Date", itemDate(e.Item)).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -634,3 +634,23 @@ func unshownWords(k store.UnshownKind) string {
 func earlyResult(status string) bool {
 	return status == "preliminary" || status == "partial" || status == "registered"
 }
+
+// itemDate is when an entry was, as formatDate writes it, and for an
+// appointment the time too, in UK time when the source gave it in UTC:
+// "30 March 2026 at 9:30am" (found by a clinical-safety review: a booked
+// clinic showed only its day).
+func itemDate(it store.RecordItem) string {
+	d := formatDate(it.Date)
+	if it.ResourceType != "Appointment" {
+		return d
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		if t, err := time.Parse(layout, strings.TrimSpace(it.Date)); err == nil {
+			if _, offset := t.Zone(); offset == 0 && strings.HasSuffix(layout, "Z07:00") {
+				t = t.In(ukZone())
+			}
+			return d + " at " + strings.ToLower(t.Format("3:04PM"))
+		}
+	}
+	return d
+}

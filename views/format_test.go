@@ -441,3 +441,19 @@ func TestRelatedEntrySaysItsStatus(t *testing.T) {
 		}
 	}
 }
+
+// An appointment's date says its time too, in UK time when given in UTC.
+func TestItemDateOfAnAppointment(t *testing.T) {
+	for _, tt := range []struct{ typ, date, want string }{
+		{"Appointment", "2026-03-20T09:30:00Z", "20 March 2026 at 9:30am"},
+		{"Appointment", "2026-03-30T09:30:00Z", "30 March 2026 at 10:30am"}, // British Summer Time
+		{"Appointment", "2026-06-01T23:30Z", "2 June 2026 at 12:30am"},
+		{"Appointment", "2026-06-01T14:05:00+01:00", "1 June 2026 at 2:05pm"},
+		{"Appointment", "2026-06-01", "1 June 2026"},
+		{"Encounter", "2026-03-30T09:30:00Z", "30 March 2026"},
+	} {
+		if got := itemDate(store.RecordItem{ResourceType: tt.typ, Date: tt.date}); got != tt.want {
+			t.Errorf("%s at %s: %q, want %q", tt.typ, tt.date, got, tt.want)
+		}
+	}
+}
