@@ -67,7 +67,10 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // than the latest report of any source (a course completed, while another
 // source prescribed it again since): its entries would show the medicine as
 // it no longer is and hide the prescription that says how it is now, which
-// the summary's current medicines show; for an allergy or condition, the
+// the summary's current medicines show; for an appointment, a source that
+// says it was cancelled or missed (a cancellation is always later news than
+// the booking, and a person must not go to a clinic cancelled); for an
+// allergy or condition, the
 // latest report, but for an allergy one that says it holds now first
 // (heldFacts); then the source that reported it
 // most often (a
@@ -82,6 +85,7 @@ WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = 'refuted' AND record_items.section NOT IN ` + heldFacts + `)),
 CASE WHEN record_items.section = 'allergies' THEN substr(` + heldLatest + `, -1) = '4' END DESC,
+CASE WHEN record_items.resource_type = 'Appointment' THEN MAX(o.status IN ('cancelled', 'noshow')) END DESC,
 (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
 CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
 CASE WHEN record_items.section IN ` + heldFacts + ` THEN ` + heldLatest + ` END DESC,
@@ -103,11 +107,15 @@ COUNT(*) DESC, o.source_id LIMIT 1))`
 const heldFacts = `('allergies', 'conditions')`
 
 // heldLatest is the SQL for source o's latest report of a held fact, in
-// standsAside: its day (a date and a date-time on one day are one day), then
-// what it says, ranked as heldFacts says (4 holds now, 3 suspected, 2 over, 1
-// ruled out); a report recorded in error says nothing. Reports without a
-// date are the earliest.
-const heldLatest = `MAX(CASE WHEN record_items.section IN ` + heldFacts + ` AND o.status != 'entered-in-error' THEN substr(o.date, 1, 10) || char(31) ||
+// standsAside: its day as written (a date and a date-time on one day are one
+// day), the later of when it began and when it ended, for a condition that
+// says ("Ended 2024-01-05": a GP's asthma resolved in 2024 is later news
+// than a hospital's episode of 2020, though it began in 2015; found by a
+// review), then what it says, ranked as heldFacts says (4 holds now, 3
+// suspected, 2 over, 1 ruled out); a report recorded in error says nothing.
+// Reports without a date are the earliest.
+const heldLatest = `MAX(CASE WHEN record_items.section IN ` + heldFacts + ` AND o.status != 'entered-in-error' THEN
+MAX(substr(o.date, 1, 10), CASE WHEN o.detail GLOB 'Ended [0-9][0-9][0-9][0-9]*' THEN substr(o.detail, 7, 10) ELSE '' END) || char(31) ||
 CASE WHEN o.status IN ('active', 'recurrence', 'relapse') THEN '4' WHEN o.status = 'unconfirmed' THEN '3' WHEN o.status = 'refuted' THEN '1' ELSE '2' END END)`
 
 // latestOfSource is the SQL for the latest report of the fact by source o, in

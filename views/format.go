@@ -639,18 +639,36 @@ func earlyResult(status string) bool {
 // appointment the time too, in UK time when the source gave it in UTC:
 // "30 March 2026 at 9:30am" (found by a clinical-safety review: a booked
 // clinic showed only its day).
+//
+// An appointment happens in the UK: a time with any offset is UK time, and
+// so is its day; one at midnight exactly is a day without a time; in the
+// hour the clocks go back, which comes twice, the time says which ("1:30am
+// GMT"). Found by reviews.
 func itemDate(it store.RecordItem) string {
-	d := formatDate(it.Date)
 	if it.ResourceType != "Appointment" {
-		return d
+		return formatDate(it.Date)
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
-		if t, err := time.Parse(layout, strings.TrimSpace(it.Date)); err == nil {
-			if _, offset := t.Zone(); offset == 0 && strings.HasSuffix(layout, "Z07:00") {
-				t = t.In(ukZone())
-			}
-			return d + " at " + strings.ToLower(t.Format("3:04PM"))
+		t, err := time.Parse(layout, strings.TrimSpace(it.Date))
+		if err != nil {
+			continue
 		}
+		if strings.HasSuffix(layout, "Z07:00") {
+			t = t.In(ukZone())
+		}
+		d := t.Format("2 January 2006")
+		if t.Hour() == 0 && t.Minute() == 0 {
+			return d
+		}
+		d += " at " + strings.ToLower(t.Format("3:04PM"))
+		if strings.HasSuffix(layout, "Z07:00") {
+			for _, other := range []time.Time{t.Add(-time.Hour), t.Add(time.Hour)} {
+				if other.Format("15:04") == t.Format("15:04") {
+					d += " " + t.Format("MST") // the hour that comes twice
+				}
+			}
+		}
+		return d
 	}
-	return d
+	return formatDate(it.Date)
 }

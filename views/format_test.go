@@ -451,6 +451,15 @@ func TestItemDateOfAnAppointment(t *testing.T) {
 		{"Appointment", "2026-06-01T14:05:00+01:00", "1 June 2026 at 2:05pm"},
 		{"Appointment", "2026-06-01", "1 June 2026"},
 		{"Encounter", "2026-03-30T09:30:00Z", "30 March 2026"},
+		// Found by a review: any offset is UK time, and the day is its day.
+		{"Appointment", "2026-01-15T09:30:00+01:00", "15 January 2026 at 8:30am"},
+		{"Appointment", "2026-06-01T23:30:00-05:00", "2 June 2026 at 5:30am"},
+		{"Appointment", "2026-06-01T10:00:00+02:00", "1 June 2026 at 9:00am"},
+		// Midnight exactly is a day without a time; the hour that comes twice says which.
+		{"Appointment", "2026-06-01T00:00:00+01:00", "1 June 2026"},
+		{"Appointment", "2026-05-31T23:00:00Z", "1 June 2026"},
+		{"Appointment", "2026-10-25T00:30:00Z", "25 October 2026 at 1:30am BST"},
+		{"Appointment", "2026-10-25T01:30:00Z", "25 October 2026 at 1:30am GMT"},
 	} {
 		if got := itemDate(store.RecordItem{ResourceType: tt.typ, Date: tt.date}); got != tt.want {
 			t.Errorf("%s at %s: %q, want %q", tt.typ, tt.date, got, tt.want)

@@ -429,8 +429,10 @@ func TestDocumentAndVaccinationSayWhatTheyAre(t *testing.T) {
 			"completed", "2025-01-10", "Dose 2. Less than a full dose: it may need to be given again"},
 		{"a dose given about 1990", `{"resourceType":"Immunization","id":"i2","status":"completed","vaccineCode":{"text":"Tetanus"},"patient":{"reference":"Patient/p"},"occurrenceString":"About 1990","recorded":"2025-03-01"}`,
 			"completed", "", "Given About 1990"},
-		{"a dose not given, and why", `{"resourceType":"Immunization","id":"i3","status":"not-done","statusReason":{"text":"Patient refused"},"vaccineCode":{"text":"Flu vaccine"},"patient":{"reference":"Patient/p"},"occurrenceDateTime":"2025-10-01","protocolApplied":[{"doseNumberString":"Booster"}]}`,
-			"not-done", "2025-10-01", "Dose Booster. Why not: Patient refused"},
+		{"a dose not given, and why", `{"resourceType":"Immunization","id":"i3","status":"not-done","statusReason":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActReason","code":"PATOBJ"}],"text":"Patient refused"},"vaccineCode":{"text":"Flu vaccine"},"patient":{"reference":"Patient/p"},"occurrenceDateTime":"2025-10-01","protocolApplied":[{"doseNumberString":"Booster"}]}`,
+			"not-done", "2025-10-01", "Dose Booster. Why not: the person chose not to have it"},
+		{"a dose not given, for a reason in other words", `{"resourceType":"Immunization","id":"i5","status":"not-done","statusReason":{"text":"HIV infection"},"vaccineCode":{"text":"BCG"},"patient":{"reference":"Patient/p"},"occurrenceDateTime":"2025-10-01"}`,
+			"not-done", "2025-10-01", ""},
 		{"a dose with only a recorded date", `{"resourceType":"Immunization","id":"i4","status":"completed","vaccineCode":{"text":"MMR"},"patient":{"reference":"Patient/p"},"recorded":"2025-03-01"}`,
 			"completed", "2025-03-01", ""},
 	} {

@@ -310,12 +310,13 @@ func dedupKey(it Item) string {
 	}
 	day := dayOf(it.Date) // the UK day: 23:30 UTC and 00:30 BST are one day
 	key := strings.Join([]string{it.Section, what, day, sameNumbers(it.Value)}, "|")
-	switch it.Status {
-	case "not-done", "cancelled", "noshow":
-		// What did not happen is another fact than what did: a dose one
-		// source says was not given and another says was are two entries,
-		// never one whose word depends on which source came first (found by
-		// a clinical-safety review).
+	if it.Status == "not-done" {
+		// What was not done is another fact than what was: a dose one source
+		// says was not given and another says was are two entries, never one
+		// whose word depends on which source came first (found by a
+		// clinical-safety review). An appointment one source says was
+		// cancelled is the same appointment, whose cancellation stands
+		// (store/dedup.go standsAside).
 		key += "|" + it.Status
 	}
 	return key
@@ -566,10 +567,16 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 	if v.IsSubpotent {
 		detail = append(detail, "Less than a full dose: it may need to be given again")
 	}
-	if w := v.StatusReason.Words(); w != "" && v.Status == "not-done" {
+	if w := notGivenWords[v.StatusReason.Code()]; w != "" && v.Status == "not-done" {
 		detail = append(detail, "Why not: "+w)
 	}
 	it.Detail = strings.Join(detail, ". ")
+	if date == "" && v.OccurrenceString != "" && it.DedupKey != "" {
+		// A dose known only in words is its own fact: another source's dose
+		// of the vaccine, at another time in words, is another dose (found by
+		// a review: a booster hid behind a dose "about 1990").
+		it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.OccurrenceString), " "))
+	}
 	return []Item{it}, v.about, nil
 }
 
@@ -766,6 +773,17 @@ func (r ReferenceRange) label() string {
 	return strings.Join(words, ", ")
 }
 
+// notGivenWords are HL7's reasons a vaccination was not given, in words. A
+// reason in other words or codes is left out: it may name a condition the
+// person keeps out of sharing, which a carer shown vaccinations must not
+// read (found by a review).
+var notGivenWords = map[string]string{
+	"IMMUNE":  "already immune",
+	"MEDPREC": "a medical reason",
+	"OSTOCK":  "the vaccine was out of stock",
+	"PATOBJ":  "the person chose not to have it",
+}
+
 // AgreedFlag is how a value compares with several normal ranges (for women
 // and for men, for ages) when it compares with every one the same way: below
 // them all is low, above them all high, within them all normal, as an HL7
@@ -794,8 +812,8 @@ func AgreedFlag(q Quantity, ranges []ReferenceRange) []CodeableConcept {
 			if lim.q == nil {
 				continue
 			}
-			if u := lim.q.Code + lim.q.Unit; u != "" && lim.q.Code != q.Code && lim.q.Unit != q.Unit {
-				return nil // another unit: not compared here
+			if !sameUnit(*lim.q, q) {
+				return nil // another unit, or one not given: not compared here
 			}
 			l, err := strconv.ParseFloat(string(lim.q.Value), 64)
 			if err != nil {
@@ -814,6 +832,17 @@ func AgreedFlag(q Quantity, ranges []ReferenceRange) []CodeableConcept {
 		return nil
 	}
 	return []CodeableConcept{{Coding: []Coding{{System: "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation", Code: flag}}}}
+}
+
+// sameUnit says whether a limit is in the value's unit: by UCUM code when
+// both have one, else by the unit as written, in any case; a limit with a
+// unit the value lacks, or the other way round, is not (found by a review:
+// glucose in mmol/L was flagged against ranges in mg/dL).
+func sameUnit(limit, value Quantity) bool {
+	if limit.Code != "" && value.Code != "" {
+		return limit.Code == value.Code
+	}
+	return strings.EqualFold(strings.TrimSpace(limit.Unit), strings.TrimSpace(value.Unit))
 }
 
 // ComparedRange is the one normal range a value is compared with: the only
