@@ -165,3 +165,43 @@ func TestWhyNotGivenKeptFromACarer(t *testing.T) {
 		}
 	}
 }
+
+// A person who keeps sexual health out of sharing: a visit or a procedure
+// whose reason is an HIV infection is kept out too, from a carer's pages,
+// search and download, as its words name the reason; the person still sees
+// it (found by a review).
+func TestAVisitForAKeptOutReasonIsKeptOut(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	hiv := `"reasonCode":[{"coding":[{"system":"http://snomed.info/sct","code":"86406008","display":"Human immunodeficiency virus infection"}]}]`
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01T09:00:00Z"},` + hiv + `}`,
+		`{"resourceType":"Encounter","id":"e2","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-03-01T09:00:00Z"}}`,
+		`{"resourceType":"Procedure","id":"pr1","status":"completed","code":{"text":"Blood test"},"subject":{"reference":"Patient/%[1]s"},"performedDateTime":"2025-02-01T09:30:00Z",` + hiv + `}`,
+	})
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategorySexualHealth), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	carer := store.ForCarer(ctx, fhir.SectionEncounters, fhir.SectionProcedures)
+	for _, sec := range []string{fhir.SectionEncounters, fhir.SectionProcedures} {
+		for _, s := range shownIn(t, carer, db, p, sec) {
+			if strings.Contains(s, "immunodeficiency") {
+				t.Errorf("%s: a carer reads %q", sec, s)
+			}
+		}
+		if mine := shownIn(t, ctx, db, p, sec); !strings.Contains(strings.Join(mine, "|"), "immunodeficiency") {
+			t.Errorf("%s: the person no longer sees the reason: %q", sec, mine)
+		}
+	}
+	if got := shownIn(t, carer, db, p, fhir.SectionEncounters); len(got) != 1 {
+		t.Errorf("a carer's visits %q; want the other visit only", got)
+	}
+	found, err := db.SearchRecord(carer, p, "immunodeficiency", store.SearchOptions{})
+	if err != nil || len(found.Sections) != 0 {
+		t.Errorf("a carer's search finds %+v, %v", found.Sections, err)
+	}
+	var buf strings.Builder
+	if _, err := db.WriteBundle(carer, p, &buf); err != nil || strings.Contains(buf.String(), "86406008") {
+		t.Errorf("a carer's download holds the visit (%v)", err)
+	}
+}

@@ -590,7 +590,7 @@ func (im *importer) queueItem(ctx context.Context, out *ImportResult, p fhir.Pre
 	}
 	im.pending = append(im.pending, nil /* its id, given by flush */, im.sourceID, p.Type, p.ID, patientID, person, it.Section, it.CodeSystem, it.Code,
 		it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail, it.DedupKey,
-		sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part)
+		sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part, it.Reasons)
 	if len(im.pending) == itemsPerInsert*itemArgs {
 		if err := im.flush(ctx); err != nil {
 			return err
@@ -605,13 +605,13 @@ func (im *importer) queueItem(ctx context.Context, out *ImportResult, p fhir.Pre
 // cost a bulk load as much as the row itself.
 const (
 	itemsPerInsert = 32
-	itemArgs       = 20
+	itemArgs       = 21
 )
 
 func addItemsSQL(n int) string {
 	row := `(?` + strings.Repeat(", ?", itemArgs-1) + `)`
 	return `INSERT INTO record_items (id, source_id, resource_type, resource_id, patient_id, person_id, section, code_system, code,
-display, date, status, value, organisation, detail, dedup_key, exact, organisation_ref, display_ref, part) VALUES ` + row + strings.Repeat(", "+row, n-1)
+display, date, status, value, organisation, detail, dedup_key, exact, organisation_ref, display_ref, part, reason_codes) VALUES ` + row + strings.Repeat(", "+row, n-1)
 }
 
 // flush inserts the items put so far. Anything that reads or changes
@@ -900,8 +900,8 @@ func (im *importer) writeItems(ctx context.Context, out *ImportResult, p fhir.Pr
 		// An item that no longer has a key is no other's duplicate: nothing would mark it again.
 		if _, err := im.tx.ExecContext(ctx, `UPDATE record_items SET patient_id = ?, person_id = ?, section = ?, code_system = ?, code = ?,
 display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedup_key = ?, exact = ?, organisation_ref = ?, display_ref = ?, part = ?,
-dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
-			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part, s.id); err != nil {
+reason_codes = ?, dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
+			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part, it.Reasons, s.id); err != nil {
 			return fmt.Errorf("rewrite a record item: %w", err)
 		}
 		// Its old fact lost this report, or its words changed; the fact it

@@ -130,7 +130,7 @@ type storedItem struct {
 // readStoredItems reads the record items that where selects, in the order they were stored.
 func readStoredItems(ctx context.Context, tx *sql.Tx, where string, args ...any) ([]storedItem, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, patient_id, person_id, section, code_system, code, display, date, status, value,
-organisation, detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_ref, part FROM record_items WHERE `+where+` ORDER BY id`, args...)
+organisation, detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_ref, part, reason_codes FROM record_items WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +140,7 @@ organisation, detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_
 		var s storedItem
 		it := &s.it
 		if err := rows.Scan(&s.id, &s.patient, &s.person, &it.Section, &it.CodeSystem, &it.Code, &it.Display, &it.Date, &it.Status, &it.Value,
-			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef, &it.Part); err != nil {
+			&it.Organisation, &it.Detail, &it.DedupKey, &it.Exact, &it.OrganisationRef, &it.DisplayRef, &it.Part, &it.Reasons); err != nil {
 			return nil, err
 		}
 		out = append(out, s)

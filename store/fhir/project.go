@@ -40,6 +40,12 @@ type Item struct {
 	// with no name or code beside it, that reference ("Medication/5"): the
 	// store takes the item's name and code from that Medication (Named).
 	DisplayRef string
+	// Reasons are the codes of why it happened (an encounter's or a
+	// procedure's reasonCode), each as system|code and a unit separator
+	// (0x1F), so that keeping a kind of information out of sharing keeps out
+	// a visit whose reason is of that kind too, as its words show the reason
+	// ("Reason: HIV infection"; found by a review). "" when it gives none.
+	Reasons string
 	// Exact is, for an Observation, the parts of it a result's numbers come
 	// from, kept so that a trend page need not read thousands of resources
 	// (see ExactMeasures for the form). "" for other resources, and for an
@@ -773,6 +779,21 @@ func (r ReferenceRange) label() string {
 	return strings.Join(words, ", ")
 }
 
+// reasonCodes is Item.Reasons of a resource's reasons: every coding of each,
+// a code with a separator of its own left out.
+func reasonCodes(reasons []CodeableConcept) string {
+	var b strings.Builder
+	for _, r := range reasons {
+		for _, c := range r.Coding {
+			if c.System == "" || c.Code == "" || strings.ContainsAny(c.System+c.Code, "|\x1f") {
+				continue
+			}
+			b.WriteString(c.System + "|" + c.Code + "\x1f")
+		}
+	}
+	return b.String()
+}
+
 // notGivenWords are HL7's reasons a vaccination was not given, in words. A
 // reason in other words or codes is left out: it may name a condition the
 // person keeps out of sharing, which a carer shown vaccinations must not
@@ -1051,6 +1072,7 @@ func projectEncounter(raw []byte) ([]Item, about, error) {
 	if len(reasons) > 0 {
 		it.Detail = "Reason: " + strings.Join(reasons, ", ")
 	}
+	it.Reasons = reasonCodes(v.ReasonCode)
 	where := []Reference{v.ServiceProvider}
 	for _, l := range v.Location {
 		where = append(where, l.Location)
@@ -1115,6 +1137,7 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
 	it.Organisation, it.OrganisationRef = who(append(actorRefs(v.Performer), v.Location)...)
+	it.Reasons = reasonCodes(v.ReasonCode)
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
 		it.Detail = "Reason: " + v.ReasonCode[0].Words()
 	}
