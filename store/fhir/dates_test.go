@@ -61,19 +61,3 @@ func TestConditionEndsOnItsUKDay(t *testing.T) {
 		}
 	}
 }
-
-// An appointment's start is kept in UTC, so appointments sort by when they
-// are whatever offset each source wrote.
-func TestAppointmentStartsInUTC(t *testing.T) {
-	for _, tt := range []struct{ start, want string }{
-		{"2026-06-01T09:00:00+01:00", "2026-06-01T08:00:00Z"},
-		{"2026-06-01T08:30Z", "2026-06-01T08:30:00Z"},
-		{"2026-06-01", "2026-06-01"},
-	} {
-		raw := `{"resourceType":"Appointment","id":"a1","status":"booked","serviceType":[{"text":"Diabetes clinic"}],"start":"` + tt.start + `","participant":[{"actor":{"reference":"Patient/p"}}]}`
-		items, err := fhir.Project(fhir.Resource{Type: "Appointment", ID: "a1", Raw: []byte(raw)})
-		if err != nil || len(items) != 1 || items[0].Date != tt.want {
-			t.Errorf("start %s: %+v (%v); want date %s", tt.start, items, err, tt.want)
-		}
-	}
-}

@@ -1107,7 +1107,7 @@ func projectAppointment(raw []byte) ([]Item, about, error) {
 	if what.Words() == "" && v.Description != "" {
 		what.Text = v.Description
 	}
-	it := item(SectionEncounters, what, "Appointment", inUTC(v.Start), v.Status)
+	it := item(SectionEncounters, what, "Appointment", v.Start, v.Status)
 	var others []Reference
 	for _, p := range v.Participant {
 		if !strings.HasPrefix(p.Actor.Reference, "Patient") {
@@ -1339,20 +1339,6 @@ func dayOf(s string) string {
 		}
 	}
 	return s[:min(10, len(s))]
-}
-
-// inUTC is a date-time with an offset written in UTC, so that appointments
-// sort by when they are, whatever offset each source wrote (found by a
-// review: 09:00+01:00 was listed after 08:30Z, which is later); the pages
-// show an appointment in UK time whatever the offset (views itemDate), so
-// nothing shown changes. Anything else is as written.
-func inUTC(s string) string {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Format(time.RFC3339Nano)
-		}
-	}
-	return s
 }
 
 // ukZone is UK time, as store.UKZone, which this package cannot import.
