@@ -120,8 +120,8 @@ const (
 )
 
 // Sensitive categories a person may keep out of sharing. An entry is in a
-// category only by its own code, or a visit or procedure by its reason's
-// (fhir.Item.Reasons, migration 0045), listed in the sensitive_codes table that
+// category only by its own code, or by a reason's (fhir.Item.Reasons,
+// migration 0045), listed in the sensitive_codes table that
 // migration 0011 seeds (SNOMED CT, LOINC and RxNorm codes one by one, ICD-10
 // by prefix: F for mental health; A50-A64, B20-B24 and Z30 for sexual health),
 // or, for social care, by coming from a source marked as a social care service
@@ -1265,10 +1265,16 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs))+` AND ri.code_system = sc.system AND `+match)
 			args = append(append(append(args, cats...), personID), secs...)
 		}
-		// A visit or procedure whose reason is of the kind (fhir.Item.Reasons).
-		parts = append(parts, `SELECT ri.id FROM record_items ri JOIN sensitive_codes sc ON `+reasonIsSensitive+`
-WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.reason_codes != ''`)
-		args = append(append(args, cats...), personID)
+		// An entry whose reason is of the kind (fhir.Item.Reasons), looked up
+		// by code as the entry's own code is.
+		for _, match := range []string{
+			`sc.prefix = 0 AND r.code = sc.code`,
+			`sc.prefix = 1 AND r.code >= sc.code AND r.code < sc.code || char(1114111)`,
+		} {
+			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = sc.system AND `+match+`
+JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ?`)
+			args = append(append(args, cats...), personID)
+		}
 		if st.Withholds(CategorySocialCare) {
 			parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
 			args = append(args, personID)
@@ -1293,11 +1299,6 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.reason_codes 
 	return out, rows.Err()
 }
 
-// reasonIsSensitive is the SQL for whether one of item ri's reasons
-// (reason_codes: system|code and a unit separator each) is sensitive code
-// sc: the code itself, or, for a code listed by prefix, one starting so.
-const reasonIsSensitive = `instr(ri.reason_codes, sc.system || '|' || sc.code || CASE WHEN sc.prefix = 1 THEN '' ELSE char(31) END) > 0`
-
 // rowRule is an SQL condition over record_items ri, true for an entry kept
 // out of sharing, with its arguments; "" when nothing is. It classifies row by
 // row: for the few entries one page shows (withheldIDs is for whole records).
@@ -1316,8 +1317,9 @@ func rowRule(st ConsentState) withheldRule {
 	if len(st.Withheld) > 0 {
 		parts = append(parts, `EXISTS (SELECT 1 FROM sensitive_codes sc WHERE sc.system = ri.code_system AND sc.category IN (?`+
 			strings.Repeat(", ?", len(st.Withheld)-1)+`) AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code)))`,
-			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM sensitive_codes sc WHERE sc.category IN (?`+
-				strings.Repeat(", ?", len(st.Withheld)-1)+`) AND `+reasonIsSensitive+`))`)
+			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
+AND (sc.code = r.code OR (sc.prefix = 1 AND substr(r.code, 1, length(sc.code)) = sc.code)) WHERE r.item_id = ri.id AND sc.category IN (?`+
+				strings.Repeat(", ?", len(st.Withheld)-1)+`)))`)
 		for range 2 {
 			for _, c := range st.Withheld {
 				args = append(args, c)

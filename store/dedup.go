@@ -63,7 +63,8 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // source reports it as it is; nor a social care service while a health
 // service reports it too, since a person may keep social care out of sharing
 // and their carer must still see the fact as the GP reports it (migration
-// 0021); for a medicine, never a source whose latest report of it says other
+// 0021); nor, for the same reason, a source whose report gives a reason of
+// a kind a person may keep out (migration 0045) while another's does not; for a medicine, never a source whose latest report of it says other
 // than the latest report of any source (a course completed, while another
 // source prescribed it again since): its entries would show the medicine as
 // it no longer is and hide the prescription that says how it is now, which
@@ -87,6 +88,8 @@ GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = '
 CASE WHEN record_items.section = 'allergies' THEN substr(` + heldLatest + `, -1) = '4' END DESC,
 CASE WHEN record_items.resource_type = 'Appointment' THEN MAX(o.status IN ('cancelled', 'noshow')) END DESC,
 (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
+MAX(o.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
+    AND (sc.code = r.code OR (sc.prefix = 1 AND substr(r.code, 1, length(sc.code)) = sc.code)) WHERE r.item_id = o.id)),
 CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
 CASE WHEN record_items.section IN ` + heldFacts + ` THEN ` + heldLatest + ` END DESC,
 COUNT(*) DESC, o.source_id LIMIT 1))`

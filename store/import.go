@@ -248,22 +248,23 @@ const deleteItemsSQL = `DELETE FROM record_items WHERE source_id = ? AND resourc
 
 // importer holds one import's prepared statements.
 type importer struct {
-	tx       *sql.Tx
-	now      string
-	sourceID int64
-	opts     ImportOptions
-	insert   *sql.Stmt
-	update   *sql.Stmt
-	stored   *sql.Stmt
-	addItem  *sql.Stmt
-	addItems *sql.Stmt                // itemsPerInsert items in one statement
-	pending  []any                    // the arguments of items not yet inserted, itemArgs each
-	persons  map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
-	touched  touchedFacts             // facts whose entries may have changed
-	names    map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
-	renamed  []string                 // references to resources the record names who took part by, first named, renamed or left nameless here
-	consent  map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
-	held     map[string]bool          // patient id at this source → a new version of it set aside for its NHS number (heldAside)
+	tx        *sql.Tx
+	now       string
+	sourceID  int64
+	opts      ImportOptions
+	insert    *sql.Stmt
+	update    *sql.Stmt
+	stored    *sql.Stmt
+	addItem   *sql.Stmt
+	addItems  *sql.Stmt                // itemsPerInsert items in one statement
+	addReason *sql.Stmt                // one of an item's reasons (record_item_reasons)
+	pending   []any                    // the arguments of items not yet inserted, itemArgs each
+	persons   map[string]sql.NullInt64 // patient id at this source → linked person, as far as this import knows
+	touched   touchedFacts             // facts whose entries may have changed
+	names     map[string]*fhir.Named   // reference → its name at this source, as far as this import knows (nil: none)
+	renamed   []string                 // references to resources the record names who took part by, first named, renamed or left nameless here
+	consent   map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
+	held      map[string]bool          // patient id at this source → a new version of it set aside for its NHS number (heldAside)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -291,6 +292,7 @@ WHEN COALESCE(julianday(last_updated) > julianday(?6), 0) THEN ` + strconv.Itoa(
 FROM resources WHERE source_id = ?1 AND type = ?2 AND id = ?3`},
 		{&im.addItem, addItemsSQL(1)},
 		{&im.addItems, addItemsSQL(itemsPerInsert)},
+		{&im.addReason, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code) VALUES (?, ?, ?)`},
 	}
 	for _, s := range stmts {
 		if *s.dst, err = tx.PrepareContext(ctx, s.sql); err != nil {
@@ -302,7 +304,7 @@ FROM resources WHERE source_id = ?1 AND type = ?2 AND id = ?3`},
 }
 
 func (im *importer) close() {
-	for _, s := range []*sql.Stmt{im.insert, im.update, im.stored, im.addItem, im.addItems} {
+	for _, s := range []*sql.Stmt{im.insert, im.update, im.stored, im.addItem, im.addItems, im.addReason} {
 		if s != nil {
 			s.Close()
 		}
@@ -644,7 +646,28 @@ func (im *importer) flush(ctx context.Context) error {
 		}
 		done += n
 	}
+	for i := 0; i < len(im.pending); i += itemArgs {
+		if err := im.addReasons(ctx, im.pending[i].(int64), im.pending[i+itemArgs-1].(string)); err != nil {
+			return err
+		}
+	}
 	im.pending = im.pending[:0] // the same array for the next items
+	return nil
+}
+
+// addReasons stores an item's reasons (fhir.Item.Reasons) one a row, where
+// keeping a kind of information out of sharing looks them up by code
+// (store/consent.go reasonKeptOut).
+func (im *importer) addReasons(ctx context.Context, id int64, reasons string) error {
+	for r := range strings.SplitSeq(reasons, "\x1f") {
+		system, code, ok := strings.Cut(r, "|")
+		if !ok {
+			continue
+		}
+		if _, err := im.addReason.ExecContext(ctx, id, system, code); err != nil {
+			return fmt.Errorf("store an entry's reason: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -903,6 +926,14 @@ display = ?, date = ?, status = ?, value = ?, organisation = ?, detail = ?, dedu
 reason_codes = ?, dup = CASE WHEN ?12 = '' THEN 0 ELSE dup END WHERE id = ?`, patientID, person, it.Section, it.CodeSystem, it.Code, it.Display, it.Date, it.Status, it.Value, it.Organisation, it.Detail,
 			it.DedupKey, sql.NullString{String: it.Exact, Valid: it.Exact != ""}, it.OrganisationRef, it.DisplayRef, it.Part, it.Reasons, s.id); err != nil {
 			return fmt.Errorf("rewrite a record item: %w", err)
+		}
+		if it.Reasons != s.it.Reasons {
+			if _, err := im.tx.ExecContext(ctx, `DELETE FROM record_item_reasons WHERE item_id = ?`, s.id); err != nil {
+				return fmt.Errorf("rewrite an entry's reasons: %w", err)
+			}
+			if err := im.addReasons(ctx, s.id, it.Reasons); err != nil {
+				return err
+			}
 		}
 		// Its old fact lost this report, or its words changed; the fact it
 		// reports now may be another source's entry, whose words gain or lose its.

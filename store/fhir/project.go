@@ -40,8 +40,9 @@ type Item struct {
 	// with no name or code beside it, that reference ("Medication/5"): the
 	// store takes the item's name and code from that Medication (Named).
 	DisplayRef string
-	// Reasons are the codes of why it happened (an encounter's or a
-	// procedure's reasonCode), each as system|code and a unit separator
+	// Reasons are the codes of why it happened (a visit's, procedure's,
+	// appointment's, prescription's or vaccination's reasonCode, a report's
+	// conclusionCode; reasonedTypes), each as system|code and a unit separator
 	// (0x1F), so that keeping a kind of information out of sharing keeps out
 	// a visit whose reason is of that kind too, as its words show the reason
 	// ("Reason: HIV infection"; found by a review). "" when it gives none.
@@ -137,8 +138,37 @@ func Prepare(r Resource) Prepared {
 	return prepared(r, items, ab, err)
 }
 
+// withReasons gives the items of a resource of reasonedTypes its reasons.
+func withReasons(r Resource, items []Item) {
+	if !reasonedTypes[r.Type] || len(items) == 0 {
+		return
+	}
+	var why struct {
+		ReasonCode     []CodeableConcept `json:"reasonCode"`
+		ConclusionCode []CodeableConcept `json:"conclusionCode"`
+	}
+	if json.Unmarshal(r.Raw, &why) != nil {
+		return
+	}
+	reasons := reasonCodes(append(why.ReasonCode, why.ConclusionCode...))
+	for i := range items {
+		items[i].Reasons = reasons
+	}
+}
+
+// reasonedTypes are the resource types whose reasons (reasonCode, or a
+// report's conclusionCode) name what the entry was for, and so are kept in
+// Item.Reasons: keeping a kind of information out of sharing keeps out an
+// entry whose reason is of that kind (found by reviews). Migration 0045
+// reads the same fields of those stored before.
+var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
+	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true}
+
 // prepared puts together what a projector read from r.
 func prepared(r Resource, items []Item, ab about, err error) Prepared {
+	if err == nil {
+		withReasons(r, items)
+	}
 	out := Prepared{Resource: r}
 	if err != nil {
 		// No line and column: the JSON kept is compacted onto one line.
@@ -1072,7 +1102,6 @@ func projectEncounter(raw []byte) ([]Item, about, error) {
 	if len(reasons) > 0 {
 		it.Detail = "Reason: " + strings.Join(reasons, ", ")
 	}
-	it.Reasons = reasonCodes(v.ReasonCode)
 	where := []Reference{v.ServiceProvider}
 	for _, l := range v.Location {
 		where = append(where, l.Location)
@@ -1137,7 +1166,6 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
 	it.Organisation, it.OrganisationRef = who(append(actorRefs(v.Performer), v.Location)...)
-	it.Reasons = reasonCodes(v.ReasonCode)
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
 		it.Detail = "Reason: " + v.ReasonCode[0].Words()
 	}
