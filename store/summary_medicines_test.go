@@ -384,17 +384,7 @@ func TestProposedMedicineIsNotCurrent(t *testing.T) {
 		request("a1", "27658006", "Amoxicillin 500mg capsules", "proposal", "2025-06-10"),
 		request("r1", "318135008", "Ramipril 5mg capsules", "plan", "2025-06-10"),
 	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-		t.Fatal(err)
-	}
-	p, err := db.PersonByNHSNumber(ctx, "9434765870")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := db.RecordSummary(ctx, p.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, sum := summaryOf(t, db, res)
 	if len(sum.Medicines) != 2 || sum.Medicines[0].ResourceID != "r1" || sum.Medicines[1].ResourceID != "m1" {
 		t.Errorf("current medicines: %+v; want the ramipril planned (a repeat's authorisation) and the metformin prescribed", sum.Medicines)
 	}
@@ -444,24 +434,12 @@ func TestMigrationReadsProposalsAgain(t *testing.T) {
 // The summary lists the 10 most recent current medicines and says when more
 // are current (found by a clinical-safety review: a list of 10 read as all).
 func TestSummarySaysWhenMoreAreCurrent(t *testing.T) {
-	ctx := context.Background()
 	for _, n := range []int{10, 12} {
-		db := mustOpenDB(t)
 		res := []fhir.Resource{searchPatient("p", "9434765870", "Sam")}
 		for i := range n {
 			res = append(res, searchMedicine(fmt.Sprintf("m%d", i), "p", fmt.Sprintf("1000%02d", i), fmt.Sprintf("Medicine %d", i), fmt.Sprintf("2025-01-%02d", i+1), "Dr Alison Hughes"))
 		}
-		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-			t.Fatal(err)
-		}
-		p, err := db.PersonByNHSNumber(ctx, "9434765870")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sum, err := db.RecordSummary(ctx, p.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, sum := summaryOf(t, mustOpenDB(t), res)
 		if len(sum.Medicines) != 10 || sum.More[fhir.SectionMedicines] != (n > 10) || sum.More[fhir.SectionAllergies] {
 			t.Errorf("%d current: %d shown, more %v", n, len(sum.Medicines), sum.More)
 		}
