@@ -100,6 +100,7 @@ func pages() []struct {
 		}), false},
 		{"enrol passkey", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{}), false},
 		{"enrol passkey, out of date", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{Message: "Nothing was added. Use your passkey once more.", UseOwn: true}), false},
+		{"enrol passkey, out of date, the record with an account since", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, false, views.EnrolProblem{Message: "Use your own", UseOwn: true, Otherwise: "Create one"}), false},
 		{"record summary", views.RecordSummary(page("Your health record", "/record", true), jane, summary), true},
 		{"empty record summary", views.RecordSummary(page("Your health record", "/record", true), jane, store.Summary{}), true},
 		{"section, page 2 of 6", views.RecordSection(page("Test results", "/record/results", true), jane, manyPages), true},
@@ -625,6 +626,23 @@ func TestSecondsLeftRoundsUp(t *testing.T) {
 	}{{0, "0"}, {200 * time.Millisecond, "1"}, {5 * time.Second, "5"}, {5*time.Second + time.Nanosecond, "6"}, {30 * time.Minute, "1800"}} {
 		if got := views.SecondsLeft(tt.d); got != tt.want {
 			t.Errorf("SecondsLeft(%s) = %s, want %s", tt.d, got, tt.want)
+		}
+	}
+}
+
+// The enrolment page's error summary links to the button that puts the
+// problem right, and says what the page offers: a passkey of one's own to
+// use only while the record has no account of its own.
+func TestEnrolPasskeyProblemLinksToItsFix(t *testing.T) {
+	problem := views.EnrolProblem{Message: "Use your own", UseOwn: true, Otherwise: "Create one"}
+	for _, tt := range []struct {
+		canLink    bool
+		text, href string
+	}{{true, "Use your own", "#passkey-signin"}, {false, "Create one", "#passkey-create"}} {
+		d, _ := render(t, views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, tt.canLink, problem))
+		link := d.Find("#passkey-error:not([hidden]) .nhsuk-error-summary__list a#passkey-error-message")
+		if link.Text() != tt.text || link.AttrOr("href", "") != tt.href || d.Find(tt.href).Length() != 1 {
+			t.Errorf("can link %v: %q to %q, want %q to %q, which the page has", tt.canLink, link.Text(), link.AttrOr("href", ""), tt.text, tt.href)
 		}
 	}
 }

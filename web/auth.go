@@ -511,7 +511,8 @@ func (s *Server) enrolLinkConfirm(c echo.Context) error {
 	// The account the page showed: a passkey used again in another tab since
 	// has put another in the session's place (found by a review).
 	if c.FormValue("account") != strconv.FormatInt(cer.Account, 10) {
-		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, views.EnrolProblem{Message: `The page you confirmed on was out of date: you used a passkey again in another window. Nothing was added. Select "Add this record to my account" and use your passkey again.`, UseOwn: true})
+		return s.renderEnrolPasskey(c, http.StatusConflict, enrolling, views.EnrolProblem{Message: `The page you confirmed on was out of date: you used a passkey again in another window. Nothing was added. Select "Add this record to my account" and use your passkey again.`, UseOwn: true,
+			Otherwise: `The page you confirmed on was out of date, and this record has an account of its own now. Nothing was added. Select "Create a passkey": it will be added to that account.`})
 	}
 	person, id, ns, err := s.db.LinkEnrolment(ctx, sess.ID, cer.Account, cer.Credential, s.cfg.SessionPolicy)
 	if code := store.ErrorCode(err); code == store.ECONFLICT || code == store.EFORBIDDEN {
