@@ -109,3 +109,50 @@ func TestVisitReportedTwiceVanishesForCarer(t *testing.T) {
 		t.Errorf("a carer's visits: %q; want the hospital's report", got)
 	}
 }
+
+// Migration 0045 runs on stored resources whose reasons are not as FHIR
+// has them (a reason as a bare string, a coding as a string), which the
+// importer stored before it read reasons: one of them must not stop the
+// portal from starting (found by a review). It fills the reasons of those
+// that are well formed at once, marking their items as having reasons, so
+// the person's own pages label them kept out before the re-read (also found
+// by a review).
+func TestReasonsMigrationOnOddResources(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	appt := func(id, reason string) string {
+		return `{"resourceType":"Appointment","id":"` + id + `","status":"booked","serviceType":[{"text":"Clinic"}],"start":"2026-06-01T09:00:00Z",` +
+			`"participant":[{"actor":{"reference":"Patient/%[1]s"}}],"reasonCode":` + reason + `}`
+	}
+	p := importSources(t, db, []string{"gp",
+		appt("odd1", `["HIV"]`), appt("odd2", `[{"coding":"x"}]`), appt("odd3", `[{"coding":["x"]}]`),
+		appt("hiv", `[`+hivReason+`]`),
+	})
+	// As it was before 0045.
+	db = rerunMigration(t, db, path, 45, `DROP TABLE record_item_reasons`, `ALTER TABLE record_items DROP COLUMN reason_codes`)
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategorySexualHealth), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	// Before the re-read: hidden from a carer, and labelled on the person's own page.
+	for _, tt := range []struct {
+		ctx      context.Context
+		withheld bool
+		want     int
+	}{{store.ForCarer(ctx, fhir.SectionEncounters), false, 3}, {ctx, true, 4}} {
+		sp, err := db.RecordSection(tt.ctx, p, fhir.SectionEncounters, 1, 10)
+		if err != nil || len(sp.Items) != tt.want {
+			t.Fatalf("%d entries (%v), want %d", len(sp.Items), err, tt.want)
+		}
+		for _, it := range sp.Items {
+			if it.ResourceID == "hiv" && it.Withheld != tt.withheld {
+				t.Errorf("the visit for HIV: kept out %v, want %v", it.Withheld, tt.withheld)
+			}
+		}
+	}
+	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sp, err := db.RecordSection(store.ForCarer(ctx, fhir.SectionEncounters), p, fhir.SectionEncounters, 1, 10); err != nil || len(sp.Items) != 3 {
+		t.Errorf("after the re-read, a carer sees %d entries (%v), want 3", len(sp.Items), err)
+	}
+}

@@ -21,17 +21,28 @@ CREATE INDEX record_item_reasons_code ON record_item_reasons(system, code);
 
 -- Stored entries' reasons, at once, from their resources, so that nothing
 -- kept out shows to a carer while the re-read below goes through a large
--- cache: the fields the importer reads (store/fhir reasonCodes).
+-- cache: the fields the importer reads (store/fhir reasonCodes). Only JSON
+-- objects reach the JSON functions: a reason or coding written otherwise,
+-- which the importer stored before it read reasons, must not stop the
+-- migration, and so the portal, from starting (found by a review).
 INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
-SELECT ri.id, json_extract(c.value, '$.system'), json_extract(c.value, '$.code')
+SELECT ri.id, json_extract(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.system'),
+    json_extract(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.code')
 FROM record_items ri
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id,
-    json_each(CAST(r.json AS TEXT), CASE ri.resource_type WHEN 'DiagnosticReport' THEN '$.conclusionCode' ELSE '$.reasonCode' END) rc,
-    json_each(rc.value, '$.coding') c
+    json_each(CASE WHEN json_valid(CAST(r.json AS TEXT)) THEN CAST(r.json AS TEXT) ELSE '{}' END,
+        CASE ri.resource_type WHEN 'DiagnosticReport' THEN '$.conclusionCode' ELSE '$.reasonCode' END) rc,
+    json_each(CASE WHEN rc.type = 'object' THEN rc.value ELSE '{}' END, '$.coding') c
 WHERE ri.resource_type IN ('Encounter', 'Procedure', 'Appointment', 'MedicationRequest', 'MedicationStatement', 'Immunization', 'DiagnosticReport')
-AND json_valid(CAST(r.json AS TEXT))
-AND json_type(c.value, '$.system') = 'text' AND json_type(c.value, '$.code') = 'text'
-AND json_extract(c.value, '$.system') != '' AND json_extract(c.value, '$.code') != '';
+AND c.type = 'object'
+AND json_type(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.system') = 'text'
+AND json_type(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.code') = 'text'
+AND json_extract(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.system') != ''
+AND json_extract(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.code') != '';
+
+-- Marked as having reasons until the re-read writes them, so the person's own
+-- pages (store/consent.go rowRule) label them kept out meanwhile too.
+UPDATE record_items SET reason_codes = char(31) WHERE id IN (SELECT item_id FROM record_item_reasons);
 
 -- Every stored resource is read again, as 0027's were, to fill reason_codes.
 DELETE FROM reread_backlog;
