@@ -1266,7 +1266,9 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+
 			args = append(append(append(args, cats...), personID), secs...)
 		}
 		// An entry whose reason is of the kind (fhir.Item.Reasons), looked up
-		// by code as the entry's own code is.
+		// by code as the entry's own code is; or whose reason is a Condition
+		// of the kind at the same source ("ref|" and its id), found from the
+		// person's Conditions of the kind.
 		for _, match := range []string{
 			`sc.prefix = 0 AND r.code = sc.code`,
 			`sc.prefix = 1 AND r.code >= sc.code AND r.code < sc.code || char(1114111)`,
@@ -1274,6 +1276,16 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+
 			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = sc.system AND `+match+`
 JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ?`)
 			args = append(append(args, cats...), personID)
+		}
+		for _, match := range []string{
+			`sc.prefix = 0 AND ci.code = sc.code`,
+			`sc.prefix = 1 AND ci.code >= sc.code AND ci.code < sc.code || char(1114111)`,
+		} {
+			parts = append(parts, `SELECT r.item_id FROM sensitive_codes sc
+JOIN record_items ci ON ci.person_id = ? AND ci.section = 'conditions' AND ci.code_system = sc.system AND `+match+`
+JOIN record_item_reasons r ON r.system = 'ref' AND r.code = ci.resource_id
+JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE sc.category IN `+in(len(cats)))
+			args = append(append(args, personID), cats...)
 		}
 		if st.Withholds(CategorySocialCare) {
 			parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
@@ -1319,8 +1331,12 @@ func rowRule(st ConsentState) withheldRule {
 			strings.Repeat(", ?", len(st.Withheld)-1)+`) AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code)))`,
 			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
 AND (sc.code = r.code OR (sc.prefix = 1 AND substr(r.code, 1, length(sc.code)) = sc.code)) WHERE r.item_id = ri.id AND sc.category IN (?`+
-				strings.Repeat(", ?", len(st.Withheld)-1)+`)))`)
-		for range 2 {
+				strings.Repeat(", ?", len(st.Withheld)-1)+`)))`,
+			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r
+JOIN record_items ci ON ci.source_id = ri.source_id AND ci.resource_type = 'Condition' AND ci.resource_id = r.code
+JOIN sensitive_codes sc ON sc.system = ci.code_system AND (sc.code = ci.code OR (sc.prefix = 1 AND substr(ci.code, 1, length(sc.code)) = sc.code))
+WHERE r.item_id = ri.id AND r.system = 'ref' AND sc.category IN (?`+strings.Repeat(", ?", len(st.Withheld)-1)+`)))`)
+		for range 3 {
 			for _, c := range st.Withheld {
 				args = append(args, c)
 			}

@@ -2,7 +2,6 @@ package store_test
 
 // The cases of a review of keeping entries out by their reasons, each a
 // failing test when found (or, for those that held, a check that they do).
-// A reason given only by reference (reasonReference) is not yet followed.
 
 import (
 	"context"
@@ -154,5 +153,48 @@ func TestReasonsMigrationOnOddResources(t *testing.T) {
 	}
 	if sp, err := db.RecordSection(store.ForCarer(ctx, fhir.SectionEncounters), p, fhir.SectionEncounters, 1, 10); err != nil || len(sp.Items) != 3 {
 		t.Errorf("after the re-read, a carer sees %d entries (%v), want 3", len(sp.Items), err)
+	}
+}
+
+// A reason given by reference to a Condition of a kind kept out keeps the
+// entry out too, from a carer's pages and download, when the Condition is
+// at the same source: a visit's reasonReference or diagnosis, in a bundle
+// by urn:uuid or by id. The person still sees it.
+func TestAReasonByReferenceIsKeptOut(t *testing.T) {
+	ctx := context.Background()
+	condition := `{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},"code":` + hivReason + `,"recordedDate":"2025-01-01"}`
+	for name, link := range map[string]string{
+		"reasonReference":       `"reasonReference":[{"reference":"Condition/c1","display":"Human immunodeficiency virus infection"}]`,
+		"reasonReference, uuid": `"reasonReference":[{"reference":"urn:uuid:c1"}]`,
+		"diagnosis":             `"diagnosis":[{"condition":{"reference":"Condition/c1"}}]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := mustOpenDB(t)
+			p := importSources(t, db, []string{"gp", condition,
+				`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01T09:00:00Z"},` + link + `}`,
+				`{"resourceType":"Encounter","id":"e2","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-03-01T09:00:00Z"}}`,
+			})
+			if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategorySexualHealth), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+				t.Fatal(err)
+			}
+			carer := store.ForCarer(ctx, fhir.SectionEncounters)
+			sp, err := db.RecordSection(carer, p, fhir.SectionEncounters, 1, 10)
+			if err != nil || len(sp.Items) != 1 || sp.Items[0].ResourceID != "e2" {
+				t.Errorf("a carer's visits: %+v (%v); want only the other visit", sp.Items, err)
+			}
+			var buf strings.Builder
+			if _, err := db.WriteBundle(carer, p, &buf); err != nil || strings.Contains(buf.String(), `"e1"`) {
+				t.Errorf("a carer's download holds the visit (%v)", err)
+			}
+			mine, err := db.RecordSection(ctx, p, fhir.SectionEncounters, 1, 10)
+			if err != nil || len(mine.Items) != 2 {
+				t.Errorf("the person's visits: %d (%v), want 2", len(mine.Items), err)
+			}
+			for _, it := range mine.Items {
+				if it.ResourceID == "e1" && !it.Withheld {
+					t.Error("the person's own page does not say the visit is kept out")
+				}
+			}
+		})
 	}
 }

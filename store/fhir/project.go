@@ -144,16 +144,49 @@ func withReasons(r Resource, items []Item) {
 		return
 	}
 	var why struct {
-		ReasonCode     []CodeableConcept `json:"reasonCode"`
-		ConclusionCode []CodeableConcept `json:"conclusionCode"`
+		ReasonCode      []CodeableConcept `json:"reasonCode"`
+		ConclusionCode  []CodeableConcept `json:"conclusionCode"`
+		ReasonReference []Reference       `json:"reasonReference"`
+		Diagnosis       []struct {
+			Condition Reference `json:"condition"`
+		} `json:"diagnosis"`
 	}
 	if json.Unmarshal(r.Raw, &why) != nil {
 		return
 	}
-	reasons := reasonCodes(append(why.ReasonCode, why.ConclusionCode...))
+	refs := why.ReasonReference
+	for _, d := range why.Diagnosis {
+		refs = append(refs, d.Condition)
+	}
+	reasons := reasonCodes(append(why.ReasonCode, why.ConclusionCode...)) + conditionRefs(refs)
 	for i := range items {
 		items[i].Reasons = reasons
 	}
+}
+
+// conditionRefs is Item.Reasons of reasons given by reference to a
+// Condition ("Condition/7", or a bundle's "urn:uuid:…"): "ref|" and the
+// Condition's id, so that keeping a kind of information out of sharing
+// keeps out an entry whose reason is a Condition of that kind at the same
+// source (store/consent.go; found by a review: a visit's reasonReference
+// named a kept-out diagnosis in a carer's download).
+func conditionRefs(refs []Reference) string {
+	var b strings.Builder
+	for _, ref := range refs {
+		id, ok := strings.CutPrefix(strings.TrimSpace(ref.Reference), "urn:uuid:")
+		if !ok {
+			m := typeAndID.FindStringSubmatch(strings.TrimSpace(ref.Reference))
+			if m == nil || m[1] != "Condition" {
+				continue
+			}
+			id = m[2]
+		}
+		if id == "" || strings.ContainsAny(id, "|\x1f") {
+			continue
+		}
+		b.WriteString("ref|" + id + "\x1f")
+	}
+	return b.String()
 }
 
 // reasonedTypes are the resource types whose reasons (reasonCode, or a

@@ -40,6 +40,8 @@ AND json_type(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.code') 
 AND json_extract(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.system') != ''
 AND json_extract(CASE WHEN c.type = 'object' THEN c.value ELSE '{}' END, '$.code') != '';
 
+-- (Reasons given by reference to a Condition, "ref|" and its id, come with
+-- the re-read.)
 -- Marked as having reasons until the re-read writes them, so the person's own
 -- pages (store/consent.go rowRule) label them kept out meanwhile too.
 UPDATE record_items SET reason_codes = char(31) WHERE id IN (SELECT item_id FROM record_item_reasons);
