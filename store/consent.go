@@ -1257,10 +1257,7 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 			secs = append(secs, s.Slug)
 		}
 		in := func(n int) string { return `(?` + strings.Repeat(", ?", n-1) + `)` }
-		for _, match := range []string{
-			`sc.prefix = 0 AND ri.code = sc.code`,
-			`sc.prefix = 1 AND ri.code >= sc.code AND ri.code < sc.code || char(1114111)`,
-		} {
+		for _, match := range codeMatches("ri.code") {
 			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc CROSS JOIN record_items ri
 WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs))+` AND ri.code_system = sc.system AND `+match)
 			args = append(append(append(args, cats...), personID), secs...)
@@ -1269,18 +1266,12 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+
 		// by code as the entry's own code is; or whose reason is a Condition
 		// of the kind at the same source ("ref|" and its id), found from the
 		// person's Conditions of the kind.
-		for _, match := range []string{
-			`sc.prefix = 0 AND r.code = sc.code`,
-			`sc.prefix = 1 AND r.code >= sc.code AND r.code < sc.code || char(1114111)`,
-		} {
+		for _, match := range codeMatches("r.code") {
 			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = sc.system AND `+match+`
 JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ?`)
 			args = append(append(args, cats...), personID)
 		}
-		for _, match := range []string{
-			`sc.prefix = 0 AND ci.code = sc.code`,
-			`sc.prefix = 1 AND ci.code >= sc.code AND ci.code < sc.code || char(1114111)`,
-		} {
+		for _, match := range codeMatches("ci.code") {
 			parts = append(parts, `SELECT r.item_id FROM sensitive_codes sc
 JOIN record_items ci ON ci.person_id = ? AND ci.section = 'conditions' AND ci.code_system = sc.system AND `+match+`
 JOIN record_item_reasons r ON r.system = 'ref' AND r.code = ci.resource_id
@@ -1311,6 +1302,23 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 	return out, rows.Err()
 }
 
+// codeMatches are the SQL conditions, one for codes listed whole and one
+// for codes listed by prefix, under which column col holds sensitive code
+// sc, in the forms an index on col can answer: for whole records
+// (withheldIDs), each a query of its own joined by UNION.
+func codeMatches(col string) []string {
+	return []string{
+		`sc.prefix = 0 AND ` + col + ` = sc.code`,
+		`sc.prefix = 1 AND ` + col + ` >= sc.code AND ` + col + ` < sc.code || char(1114111)`,
+	}
+}
+
+// codeIsSensitive is the SQL condition under which column col holds
+// sensitive code sc, whole or by prefix: for one row at a time (rowRule).
+func codeIsSensitive(col string) string {
+	return `(sc.code = ` + col + ` OR (sc.prefix = 1 AND substr(` + col + `, 1, length(sc.code)) = sc.code))`
+}
+
 // rowRule is an SQL condition over record_items ri, true for an entry kept
 // out of sharing, with its arguments; "" when nothing is. It classifies row by
 // row: for the few entries one page shows (withheldIDs is for whole records).
@@ -1328,13 +1336,13 @@ func rowRule(st ConsentState) withheldRule {
 	}
 	if len(st.Withheld) > 0 {
 		parts = append(parts, `EXISTS (SELECT 1 FROM sensitive_codes sc WHERE sc.system = ri.code_system AND sc.category IN (?`+
-			strings.Repeat(", ?", len(st.Withheld)-1)+`) AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code)))`,
+			strings.Repeat(", ?", len(st.Withheld)-1)+`) AND `+codeIsSensitive("ri.code")+`)`,
 			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
-AND (sc.code = r.code OR (sc.prefix = 1 AND substr(r.code, 1, length(sc.code)) = sc.code)) WHERE r.item_id = ri.id AND sc.category IN (?`+
+AND `+codeIsSensitive("r.code")+` WHERE r.item_id = ri.id AND sc.category IN (?`+
 				strings.Repeat(", ?", len(st.Withheld)-1)+`)))`,
 			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r
 JOIN record_items ci ON ci.source_id = ri.source_id AND ci.resource_type = 'Condition' AND ci.resource_id = r.code
-JOIN sensitive_codes sc ON sc.system = ci.code_system AND (sc.code = ci.code OR (sc.prefix = 1 AND substr(ci.code, 1, length(sc.code)) = sc.code))
+JOIN sensitive_codes sc ON sc.system = ci.code_system AND `+codeIsSensitive("ci.code")+`
 WHERE r.item_id = ri.id AND r.system = 'ref' AND sc.category IN (?`+strings.Repeat(", ?", len(st.Withheld)-1)+`)))`)
 		for range 3 {
 			for _, c := range st.Withheld {

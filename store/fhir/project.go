@@ -1394,7 +1394,7 @@ func dayOf(s string) string {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} { // with seconds or without
 		if t, err := time.Parse(layout, s); err == nil {
 			if _, offset := t.Zone(); offset == 0 {
-				t = t.In(ukZone())
+				t = t.In(UKZone())
 			}
 			return t.Format("2006-01-02")
 		}
@@ -1402,8 +1402,11 @@ func dayOf(s string) string {
 	return s[:min(10, len(s))]
 }
 
-// ukZone is UK time, as store.UKZone, which this package cannot import.
-var ukZone = sync.OnceValue(func() *time.Location {
+// UKZone is UK time (Europe/London), in which people name days: the date a
+// carer's access ends begins at midnight there, not at midnight UTC, an hour
+// earlier in summer. The binary carries the zone data (time/tzdata in
+// cmd/portal), so it does not depend on the machine's. store.UKZone is it.
+var UKZone = sync.OnceValue(func() *time.Location {
 	if l, err := time.LoadLocation("Europe/London"); err == nil {
 		return l
 	}
