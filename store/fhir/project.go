@@ -461,19 +461,6 @@ func projectAllergy(raw []byte) ([]Item, about, error) {
 	return []Item{it}, v.about, nil
 }
 
-type dosage struct {
-	Text string `json:"text"`
-}
-
-func dosageText(ds []dosage) string {
-	for _, d := range ds {
-		if d.Text != "" {
-			return d.Text
-		}
-	}
-	return ""
-}
-
 // medicine is the medicine named by a concept, or by a reference's display
 // when the concept has no words. When neither gives a name or a code, it is
 // the reference to the Medication too, for the store to name the item from

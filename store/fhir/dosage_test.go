@@ -1,0 +1,60 @@
+package fhir_test
+
+import (
+	"testing"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// TestDosageInWords: a medicine's dosage instructions are all said, in
+// their sequence, in the patient's words when given, else as written, else
+// from their structured parts (Synthea's have no text).
+func TestDosageInWords(t *testing.T) {
+	tests := []struct {
+		name, dosage, want string
+	}{
+		{"text as written", `[{"text":"One tablet twice a day"}]`, "One tablet twice a day"},
+		{"the patient's instruction first", `[{"text":"1 tab BD PO","patientInstruction":"Take one tablet twice a day by mouth"}]`, "Take one tablet twice a day by mouth"},
+		{"Synthea: a dose once a day, no text", `[{"sequence":1,"timing":{"repeat":{"frequency":1,"period":1.0,"periodUnit":"d"}},"asNeededBoolean":false,
+"doseAndRate":[{"type":{"coding":[{"code":"ordered"}]},"doseQuantity":{"value":1.0}}]}]`, "1, once a day"},
+		{"Synthea: as needed alone", `[{"sequence":1,"asNeededBoolean":true}]`, "When needed"},
+		{"Synthea: with an additional instruction", `[{"sequence":1,"additionalInstruction":[{"coding":[{"system":"http://snomed.info/sct","code":"418577003",
+"display":"Take at regular intervals. Complete the prescribed course unless otherwise directed."}],"text":"Take at regular intervals. Complete the prescribed course unless otherwise directed."}],
+"timing":{"repeat":{"frequency":4,"period":1,"periodUnit":"d"}},"asNeededBoolean":false,"doseAndRate":[{"doseQuantity":{"value":1}}]}]`,
+			"1, 4 times a day. Take at regular intervals. Complete the prescribed course unless otherwise directed"},
+		{"units, hours, a range, a reason and a most", `[{"timing":{"repeat":{"frequency":1,"period":4,"periodMax":6,"periodUnit":"h"}},
+"asNeededCodeableConcept":{"text":"Pain"},"doseAndRate":[{"doseRange":{"low":{"value":1},"high":{"value":2,"unit":"tablets"}}}],
+"maxDosePerPeriod":{"numerator":{"value":8,"unit":"tablets"},"denominator":{"value":24,"unit":"hours","code":"h"}}}]`,
+			"1 to 2 tablets, every 4 to 6 hours, when needed for pain. No more than 8 tablets in 24 hours"},
+		{"UCUM's braces", `[{"timing":{"repeat":{"frequency":2,"period":1,"periodUnit":"d","when":["MORN","NIGHT"]}},"doseAndRate":[{"doseQuantity":{"value":1,"code":"{tablet}"}}]}]`,
+			"1 tablet, twice a day in the morning and at night"},
+		{"weekly on a day for a time", `[{"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"wk","dayOfWeek":["mon"],"boundsDuration":{"value":12,"code":"wk"}}},
+"doseAndRate":[{"doseQuantity":{"value":10,"unit":"mg"}}]}]`, "10 mg, once a week on Mondays for 12 weeks"},
+		{"a timing code", `[{"timing":{"code":{"coding":[{"code":"BID"}],"text":"BID"}},"doseAndRate":[{"doseQuantity":{"value":5,"unit":"mL"}}]}]`, "5 mL, twice a day"},
+		{"every other day", `[{"timing":{"repeat":{"frequency":1,"period":2,"periodUnit":"d"}}}]`, "Every 2 days"},
+		{"a split dose: at once, joined by and", `[{"sequence":1,"text":"One tablet in the morning"},{"sequence":1,"text":"Two tablets at night."}]`,
+			"One tablet in the morning and two tablets at night"},
+		{"a reducing dose: in turn, joined by then, in sequence order", `[{"sequence":2,"text":"Two tablets a day for 5 days"},{"sequence":1,"text":"Four tablets a day for 5 days"}]`,
+			"Four tablets a day for 5 days; then two tablets a day for 5 days"},
+		{"no sequence: each in turn as written", `[{"text":"Take 20 mg on day 1"},{"text":"INR check then 10 mg"}]`, "Take 20 mg on day 1; then INR check then 10 mg"},
+		{"malformed timing keeps its words", `[{"text":"One a day","timing":{"repeat":{"frequency":"often"}}}]`, "One a day"},
+		{"nothing said", `[{"sequence":1}]`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := `{"resourceType":"MedicationRequest","id":"m","status":"active","intent":"order","authoredOn":"2024-01-05",
+"medicationCodeableConcept":{"text":"Something"},"dosageInstruction":` + tt.dosage + `}`
+			items, err := fhir.Project(fhir.Resource{Type: "MedicationRequest", ID: "m", Raw: []byte(raw)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) != 1 || items[0].Detail != tt.want {
+				t.Fatalf("got %+v, want detail %q", items, tt.want)
+			}
+			st := `{"resourceType":"MedicationStatement","id":"s","status":"active","medicationCodeableConcept":{"text":"Something"},"dosage":` + tt.dosage + `}`
+			if items, err = fhir.Project(fhir.Resource{Type: "MedicationStatement", ID: "s", Raw: []byte(st)}); err != nil || len(items) != 1 || items[0].Detail != tt.want {
+				t.Fatalf("statement: got %+v, %v, want detail %q", items, err, tt.want)
+			}
+		})
+	}
+}
