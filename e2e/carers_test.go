@@ -281,6 +281,24 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("the confirmation does not name the account: %.500s", amir.text())
 	}
 	amir.checkPage()
+	// The confirmation goes out of date when a passkey is used again in
+	// another window (a race a browser cannot stage with one authenticator):
+	// the page's account then differs from the one the server holds, as
+	// here. The answer is an error summary whose link goes to the button
+	// that puts it right, and nothing is added.
+	amir.do("make the confirmation out of date", chromedp.Evaluate[chromedp.Void](
+		`document.querySelector('form[action="/enrol/link"] input[name="account"]').value = '0'`))
+	amir.allow("409")
+	if status := amir.press("add his record from an out-of-date page", `form[action="/enrol/link"] button[type=submit]`); status != 409 || amir.path() != "/enrol/link" {
+		t.Errorf("an out-of-date confirmation answered %d on %s, want 409 on /enrol/link", status, amir.path())
+	}
+	checkErrorSummary(amir)
+	if !strings.Contains(amir.text(), "Nothing was added") || !strings.HasPrefix(eval[string](amir, `document.title`), "Error: ") {
+		t.Errorf("the out-of-date confirmation does not say so: title %q: %.500s", eval[string](amir, `document.title`), amir.text())
+	}
+	amir.checkPage()
+	amir.waitVisible("#passkey-signin")
+	wantOn(amir, "/enrol/link", amir.clickThenLoad("use his passkey again", "#passkey-signin"))
 	wantOn(amir, "/record", amir.press("add his record", `form[action="/enrol/link"] button[type=submit]`))
 	amir.checkPage()
 	wantOn(amir, "/acting-for", int64(amir.navigate(p.BaseURL+"/acting-for").Status))
