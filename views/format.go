@@ -178,10 +178,12 @@ func readableWords(v string, round bool) string {
 		}
 		switch u, known := store.KnownUnit(core); {
 		case core == "":
+		case !afterNumber(out):
+			// Words, not a measurement: "reduced by %", "1 {tbl}" in a dose's
+			// text, and a word that only spells a unit: "Kidney stone" is no
+			// "Kidney st" (a clinical-safety review), "Meter reading" no "m reading".
 		case known && u != core:
 			w = u + w[len(core):]
-		case !afterNumber(out):
-			// Words, not a measurement: "reduced by %", "1 {tbl}" in a dose's text.
 		case countedOnly[strings.ToLower(core)]:
 			// What was counted ("8 {score}"), which the number says already.
 			// Others ("1 {tbl}" in a dose) say what the number counts: kept.
@@ -214,12 +216,17 @@ func afterNumber(words []string) bool {
 	if len(words) == 0 {
 		return false
 	}
-	w := strings.TrimLeft(words[len(words)-1], "<>=≤≥~-+")
+	w := strings.TrimLeft(words[len(words)-1], "<>=≤≥~-+(")
 	if w == "" {
 		return false
 	}
-	_, err := strconv.ParseFloat(w, 64)
-	return err == nil
+	// One number, or numbers a unit follows together: "120/80", "20-41", "20–41".
+	for _, n := range strings.FieldsFunc(w, func(r rune) bool { return r == '/' || r == '-' || r == '–' }) {
+		if _, err := strconv.ParseFloat(n, 64); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // itemValue is an item's value as readableValue writes it, a rate saying

@@ -466,3 +466,23 @@ func TestItemDateOfAnAppointment(t *testing.T) {
 		}
 	}
 }
+
+// TestUnitsOnlyAfterANumber: a unit's spelling is put as people read it only
+// where it follows a number, never in words that merely spell one ("Kidney
+// stone" read "Kidney st" on a procedure's reason, a clinical-safety review).
+func TestUnitsOnlyAfterANumber(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"Reason: Kidney stone", "Reason: Kidney stone"},
+		{"Stone in ureter", "Stone in ureter"},
+		{"Meter reading", "Meter reading"},
+		{"Normal range: 20 to 41 mmol/mol", "Normal range: 20 to 41 mmol/mol"},
+		{"Systolic 128 mm[Hg]", "Systolic 128 mmHg"},
+		{"120/80 mm[Hg]", "120/80 mmHg"},
+		{"(128 mm[Hg]) at rest", "(128 mmHg) at rest"},
+		{"Normal range 3.5-5.3 mmol/L", "Normal range 3.5-5.3 mmol/L"},
+	} {
+		if got := readableWords(tt.in, false); got != tt.want {
+			t.Errorf("readableWords(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
