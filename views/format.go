@@ -643,7 +643,7 @@ func earlyResult(status string) bool {
 }
 
 // itemDate is when an entry was, as formatDate writes it, and for an
-// appointment the time too, in UK time when the source gave it in UTC:
+// appointment, or a visit planned, the time too, in UK time when the source gave it in UTC:
 // "30 March 2026 at 9:30am" (found by a clinical-safety review: a booked
 // clinic showed only its day).
 //
@@ -652,8 +652,8 @@ func earlyResult(status string) bool {
 // hour the clocks go back, which comes twice, the time says which ("1:30am
 // GMT"). Found by reviews.
 func itemDate(it store.RecordItem) string {
-	if it.ResourceType != "Appointment" {
-		return formatDate(it.Date)
+	if it.ResourceType != "Appointment" && (it.ResourceType != "Encounter" || it.Status != "planned") {
+		return formatDate(it.Date) // a visit planned is said as an appointment is
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
 		t, err := time.Parse(layout, strings.TrimSpace(it.Date))

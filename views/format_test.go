@@ -465,6 +465,12 @@ func TestItemDateOfAnAppointment(t *testing.T) {
 			t.Errorf("%s at %s: %q, want %q", tt.typ, tt.date, got, tt.want)
 		}
 	}
+	// A visit planned says its time as an appointment does (a clinical-safety
+	// review: a planned 7:30 admission showed only its day).
+	planned := store.RecordItem{ResourceType: "Encounter", Status: "planned", Date: "2026-12-07T07:30:00Z"}
+	if got, want := itemDate(planned), "7 December 2026 at 7:30am"; got != want {
+		t.Errorf("a planned visit: %q, want %q", got, want)
+	}
 }
 
 // TestUnitsOnlyAfterANumber: a unit's spelling is put as people read it only

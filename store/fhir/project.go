@@ -378,6 +378,13 @@ func dedupKey(it Item) string {
 		return it.Section + "|" + what + "|" + strings.ToLower(strings.Join(strings.Fields(it.Detail), " "))
 	}
 	day := dayOf(it.Date) // the UK day: 23:30 UTC and 00:30 BST are one day
+	if it.Section == SectionEncounters {
+		// A visit or appointment at a time is one with another source's at
+		// that moment, not at another time that day: a hospital's 9:30
+		// clinic cancelled hid a community 15:00 booking of the same kind
+		// (a clinical-safety review).
+		day = momentOf(it.Date)
+	}
 	key := strings.Join([]string{it.Section, what, day, sameNumbers(it.Value)}, "|")
 	if it.Status == "not-done" {
 		// What was not done is another fact than what was: a dose one source
@@ -1139,12 +1146,13 @@ var encounterClass = map[string]string{
 func projectAppointment(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
-		Status          string            `json:"status"`
-		ServiceType     []CodeableConcept `json:"serviceType"`
-		AppointmentType CodeableConcept   `json:"appointmentType"`
-		Description     string            `json:"description"`
-		Start           string            `json:"start"`
-		Participant     []actor           `json:"participant"`
+		Status             string            `json:"status"`
+		ServiceType        []CodeableConcept `json:"serviceType"`
+		AppointmentType    CodeableConcept   `json:"appointmentType"`
+		Description        string            `json:"description"`
+		Start              string            `json:"start"`
+		Participant        []actor           `json:"participant"`
+		PatientInstruction string            `json:"patientInstruction"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
@@ -1164,9 +1172,16 @@ func projectAppointment(raw []byte) ([]Item, about, error) {
 		}
 	}
 	it.Organisation, it.OrganisationRef = who(others...)
-	if v.Description != "" && v.Description != it.Display {
-		it.Detail = v.Description
+	var said []string
+	if d := strings.TrimRight(strings.TrimSpace(v.Description), "."); d != "" && v.Description != it.Display {
+		said = append(said, d)
 	}
+	if w := strings.TrimRight(strings.TrimSpace(v.PatientInstruction), "."); w != "" {
+		// What to do before it: not eating, stopping a medicine, someone to
+		// drive home (a clinical-safety review found it dropped).
+		said = append(said, "Before your appointment: "+lowerFirst(w))
+	}
+	it.Detail = strings.Join(said, ". ")
 	return []Item{it}, v.about, nil
 }
 
@@ -1244,6 +1259,7 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
 		Status      string            `json:"status"`
+		Intent      string            `json:"intent"`
 		Title       string            `json:"title"`
 		Description string            `json:"description"`
 		Category    []CodeableConcept `json:"category"`
@@ -1252,8 +1268,10 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 		Author      Reference         `json:"author"`
 		Activity    []struct {
 			Detail struct {
-				Code   CodeableConcept `json:"code"`
-				Status string          `json:"status"`
+				Code         CodeableConcept `json:"code"`
+				Status       string          `json:"status"`
+				DoNotPerform bool            `json:"doNotPerform"`
+				Description  string          `json:"description"`
 			} `json:"detail"`
 		} `json:"activity"`
 	}
@@ -1270,20 +1288,45 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	if v.Title != "" {
 		what = CodeableConcept{Coding: what.Coding, Text: v.Title}
 	}
-	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), v.Status)
-	var acts []string
+	// A plan only proposed is "Proposed", never Active (requestStatus).
+	status, _ := requestStatus(v.Status, v.Intent)
+	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), status)
+	if it.DedupKey != "" && v.Title != "" {
+		// Two sources' plans of one category on one day are one plan only
+		// when their titles agree: an asthma action plan and an epilepsy
+		// rescue plan, both coded "Care plan", are two (a clinical-safety review).
+		it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.Title), " "))
+	}
+	// What the plan includes, and apart from it what it says not to do: a
+	// step marked doNotPerform ("Bending the hip past 90 degrees") listed as
+	// included reads as one to take (a clinical-safety review). A step
+	// cancelled, stopped or recorded in error is no longer in the plan.
+	var does, avoids []string
 	seen := map[string]bool{}
 	for _, a := range v.Activity {
-		if w := a.Detail.Code.Words(); w != "" && !seen[w] {
-			seen[w] = true
-			acts = append(acts, w)
+		d := a.Detail
+		w := firstNonEmpty(d.Code.Words(), d.Description)
+		if w == "" || seen[w] || d.Status == "cancelled" || d.Status == "stopped" || d.Status == "entered-in-error" {
+			continue
+		}
+		seen[w] = true
+		if d.DoNotPerform {
+			avoids = append(avoids, w)
+		} else {
+			does = append(does, w)
 		}
 	}
-	if len(acts) > 0 {
-		it.Detail = "Includes: " + strings.Join(acts, ", ")
-	} else {
-		it.Detail = v.Description
+	var said []string
+	if d := strings.TrimRight(strings.TrimSpace(v.Description), "."); d != "" {
+		said = append(said, d) // the plan's own words, say what to do in an emergency, always
 	}
+	if len(does) > 0 {
+		said = append(said, "Includes: "+strings.Join(does, ", "))
+	}
+	if len(avoids) > 0 {
+		said = append(said, "Avoid: "+strings.Join(avoids, ", "))
+	}
+	it.Detail = strings.Join(said, ". ")
 	it.Organisation, it.OrganisationRef = who(v.Author)
 	return []Item{it}, v.about, nil
 }
@@ -1387,6 +1430,21 @@ func dayOf(s string) string {
 		}
 	}
 	return s[:min(10, len(s))]
+}
+
+// momentOf is the moment a FHIR date-time names, to the minute in UTC, so
+// 09:30+01:00 and 08:30Z are one; a date, or a date-time at midnight UK time
+// (a day, as views.itemDate shows it), is its day (dayOf).
+func momentOf(s string) string {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			if uk := t.In(UKZone()); uk.Hour() == 0 && uk.Minute() == 0 {
+				return dayOf(s)
+			}
+			return t.UTC().Format("2006-01-02T15:04Z")
+		}
+	}
+	return dayOf(s)
 }
 
 // UKZone is UK time (Europe/London), in which people name days: the date a

@@ -1,0 +1,124 @@
+package store_test
+
+// The cases of a third clinical-safety review (care plans, appointments and
+// visits, documents, vaccinations, procedures and care teams), each a
+// failing test when found.
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+func carePlan(id, title, extra string) string {
+	return `{"resourceType":"CarePlan","id":"` + id + `","status":"active","intent":"plan","subject":{"reference":"Patient/%s"},` +
+		`"title":"` + title + `","category":[{"coding":[{"system":"http://snomed.info/sct","code":"734163000","display":"Care plan"}]}],` +
+		`"period":{"start":"2026-10-01"}` + extra + `}`
+}
+
+// Two sources' plans of one category on one day with different titles are
+// two plans; the same title from both is one.
+func TestCarePlansWithOtherTitlesAreTwo(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db,
+		[]string{"gp", carePlan("g1", "Asthma action plan", ""), carePlan("g2", "Falls prevention", "")},
+		[]string{"hospital", carePlan("h1", "Epilepsy rescue plan", ""), carePlan("h2", "Falls  prevention", "")})
+	got := shownIn(t, context.Background(), db, p, fhir.SectionCarePlans)
+	if len(got) != 3 {
+		t.Errorf("care plans %q; want the asthma, epilepsy and (one) falls plans", got)
+	}
+}
+
+// What a plan says not to do is said apart from what it includes, a step
+// cancelled is left out, a proposal is proposed, and the plan's own words
+// are kept beside its steps.
+func TestCarePlanSaysWhatToAvoid(t *testing.T) {
+	tests := []struct{ name, extra, status, detail string }{
+		{"do not perform", `,"activity":[{"detail":{"code":{"text":"Bending the hip past 90 degrees"},"doNotPerform":true,"status":"in-progress"}},` +
+			`{"detail":{"code":{"text":"Walking with frame"},"status":"in-progress"}},{"detail":{"code":{"coding":[{"display":"Non-steroidal anti-inflammatory agent"}]},"doNotPerform":true}}]`,
+			"active", "Includes: Walking with frame. Avoid: Bending the hip past 90 degrees, Non-steroidal anti-inflammatory agent"},
+		{"a proposal, with steps cancelled", `,"intent":"proposal","activity":[{"detail":{"code":{"text":"Chemotherapy"},"status":"not-started"}},` +
+			`{"detail":{"code":{"text":"Radiotherapy"},"status":"cancelled"}},{"detail":{"code":{"text":"Warfarin monitoring"},"status":"stopped"}}]`,
+			"proposed", "Includes: Chemotherapy"},
+		{"the plan's words and its steps", `,"description":"Call 999 if chest pain lasts more than 15 minutes.","activity":[{"detail":{"code":{"text":"Cardiac rehabilitation"}}}]`,
+			"active", "Call 999 if chest pain lasts more than 15 minutes. Includes: Cardiac rehabilitation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			raw := strings.Replace(carePlan("c", "Plan", tt.extra), `"intent":"plan",`, "", strings.Count(tt.extra, `"intent"`))
+			items, err := fhir.Project(fhir.Resource{Type: "CarePlan", ID: "c", Raw: []byte(strings.ReplaceAll(raw, "%s", "p"))})
+			if err != nil || len(items) != 1 {
+				t.Fatalf("%v %v", items, err)
+			}
+			if items[0].Status != tt.status || items[0].Detail != tt.detail {
+				t.Errorf("status %q, detail %q; want %q, %q", items[0].Status, items[0].Detail, tt.status, tt.detail)
+			}
+		})
+	}
+}
+
+func appointmentAt(id, st, start, extra string) string {
+	return `{"resourceType":"Appointment","id":"` + id + `","status":"` + st + `","serviceType":[{"coding":[{"system":"http://snomed.info/sct","code":"11429006","display":"Consultation"}]}],` +
+		`"start":"` + start + `","participant":[{"actor":{"reference":"Patient/%s"},"status":"accepted"}]` + extra + `}`
+}
+
+func encounterAt(id, st, start string) string {
+	return `{"resourceType":"Encounter","id":"` + id + `","status":"` + st + `","class":{"code":"AMB"},"subject":{"reference":"Patient/%s"},` +
+		`"type":[{"coding":[{"system":"http://snomed.info/sct","code":"185349003","display":"Encounter for check up"}]}],"period":{"start":"` + start + `"}}`
+}
+
+// Two sources' appointments or visits of one kind on one day are one only at
+// one moment, however each wrote its offset; at one moment, a cancellation
+// stands, for a visit as for an appointment, whichever source came first.
+func TestVisitsOnOneDayAtOtherTimesAreTwo(t *testing.T) {
+	tests := []struct {
+		name     string
+		gp, hosp string
+		want     []string
+	}{
+		{"a clinic cancelled in the morning, another booked in the afternoon",
+			appointmentAt("g1", "booked", "2026-12-03T15:00:00Z", ""), appointmentAt("h1", "cancelled", "2026-12-03T09:30:00Z", ""),
+			[]string{"booked 2026-12-03T15:00:00Z", "cancelled 2026-12-03T09:30:00Z"}},
+		{"one clinic, its offset written two ways: the cancellation stands",
+			appointmentAt("g1", "booked", "2026-06-03T09:30:00+01:00", ""), appointmentAt("h1", "cancelled", "2026-06-03T08:30:00Z", ""),
+			[]string{"cancelled 2026-06-03T08:30:00Z"}},
+		{"a visit planned at one source, cancelled at another",
+			encounterAt("g1", "planned", "2026-12-07T07:30:00Z"), encounterAt("h1", "cancelled", "2026-12-07T07:30:00Z"),
+			[]string{"cancelled 2026-12-07T07:30:00Z"}},
+		{"the same, the cancellation first",
+			encounterAt("g1", "cancelled", "2026-12-07T07:30:00Z"), encounterAt("h1", "planned", "2026-12-07T07:30:00Z"),
+			[]string{"cancelled 2026-12-07T07:30:00Z"}},
+		{"a day and a midnight are one day",
+			encounterAt("g1", "finished", "2026-01-07"), encounterAt("h1", "finished", "2026-01-07T00:00:00Z"),
+			[]string{"finished 2026-01-07"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := mustOpenDB(t)
+			p := importSources(t, db, []string{"gp", tt.gp}, []string{"hospital", tt.hosp})
+			var got []string
+			for _, s := range shownIn(t, context.Background(), db, p, fhir.SectionEncounters) {
+				f := strings.Fields(s)
+				got = append(got, f[0]+" "+f[1])
+			}
+			if strings.Join(got, ", ") != strings.Join(tt.want, ", ") {
+				t.Errorf("entries %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// An appointment's instructions to the patient are on its entry.
+func TestAppointmentSaysWhatToDoBefore(t *testing.T) {
+	raw := strings.ReplaceAll(appointmentAt("a", "booked", "2026-12-10T08:00:00Z",
+		`,"description":"Endoscopy","patientInstruction":"Do not eat anything for 6 hours before. Someone must drive you home."`), "%s", "p")
+	items, err := fhir.Project(fhir.Resource{Type: "Appointment", ID: "a", Raw: []byte(raw)})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%v %v", items, err)
+	}
+	if want := "Endoscopy. Before your appointment: do not eat anything for 6 hours before. Someone must drive you home"; items[0].Detail != want {
+		t.Errorf("detail %q, want %q", items[0].Detail, want)
+	}
+}
