@@ -6,6 +6,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -120,5 +121,39 @@ func TestAppointmentSaysWhatToDoBefore(t *testing.T) {
 	}
 	if want := "Endoscopy. Before your appointment: do not eat anything for 6 hours before. Someone must drive you home"; items[0].Detail != want {
 		t.Errorf("detail %q, want %q", items[0].Detail, want)
+	}
+}
+
+func letter(id, extra string) string {
+	return `{"resourceType":"DocumentReference","id":"` + id + `","status":"current","subject":{"reference":"Patient/%s"},` +
+		`"type":{"coding":[{"system":"http://loinc.org","code":"34133-9","display":"Summary of episode note"}]},"date":"2026-10-01T10:00:00Z"` + extra + `}`
+}
+
+// Two sources' documents of one type on one day, neither described, are one
+// letter only when they say so (a master identifier) or hold the same
+// content.
+func TestLettersOnOneDayAreOneOnlyWhenTheSame(t *testing.T) {
+	text := func(s string) string {
+		return `,"content":[{"attachment":{"contentType":"text/plain","data":"` + base64.StdEncoding.EncodeToString([]byte(s)) + `"}}]`
+	}
+	tests := []struct {
+		name     string
+		gp, hosp string
+		want     int
+	}{
+		{"other content", letter("g1", text("Stop taking aspirin.")), letter("h1", text("Start rivaroxaban 20 mg daily.")), 2},
+		{"the same content", letter("g1", text("Stop taking aspirin.")), letter("h1", text("Stop taking aspirin.")), 1},
+		{"one master identifier", letter("g1", `,"masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.3"}`+text("A")),
+			letter("h1", `,"masterIdentifier":{"system":"urn:ietf:rfc:3986","value":"urn:oid:1.2.3"}`+text("A, as printed")), 1},
+		{"each held where it is", letter("g1", `,"content":[{"attachment":{"url":"Binary/1"}}]`), letter("h1", `,"content":[{"attachment":{"url":"Binary/1"}}]`), 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := mustOpenDB(t)
+			p := importSources(t, db, []string{"gp", tt.gp}, []string{"hospital", tt.hosp})
+			if got := shownIn(t, context.Background(), db, p, fhir.SectionDocuments); len(got) != tt.want {
+				t.Errorf("documents %q, want %d", got, tt.want)
+			}
+		})
 	}
 }

@@ -646,3 +646,20 @@ func TestEnrolPasskeyProblemLinksToItsFix(t *testing.T) {
 		}
 	}
 }
+
+// A document recorded in error says so beside what it says, which may be
+// about someone else (a clinical-safety review); a current one does not.
+func TestADocumentRecordedInErrorWarns(t *testing.T) {
+	for _, status := range []string{"entered-in-error", "current"} {
+		it := items("documents", 1)[0]
+		it.Status = status
+		it.Source = gp
+		d, _ := render(t, views.RecordEntry(page("Letter", "/record/item/1", true), jane,
+			store.Entry{Item: it, Attachments: []store.Attachment{{Index: 0, ContentType: "text/plain", Text: "Diagnosis: something grave"}}}))
+		warns := d.Find(".nhsuk-warning-callout:contains('recorded in error')").Length() == 1 &&
+			strings.Contains(d.Find(".nhsuk-warning-callout").Text(), "It may be about someone else")
+		if warns != (status == "entered-in-error") || !strings.Contains(d.Find("main").Text(), "Diagnosis: something grave") {
+			t.Errorf("%s: warns %v: %q", status, warns, strings.Join(strings.Fields(d.Find("main").Text()), " "))
+		}
+	}
+}

@@ -2,6 +2,8 @@ package fhir
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -1218,8 +1220,13 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 		Description string            `json:"description"`
 		Author      []Reference       `json:"author"`
 		Custodian   Reference         `json:"custodian"`
+		Master      Identifier        `json:"masterIdentifier"`
 		Content     []struct {
-			Attachment Attachment `json:"attachment"`
+			Attachment struct {
+				Attachment
+				Hash string `json:"hash"`
+				Data string `json:"data"`
+			} `json:"attachment"`
 		} `json:"content"`
 		Context struct {
 			Period Period `json:"period"`
@@ -1251,6 +1258,25 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 	it.Organisation, it.OrganisationRef = who(append([]Reference{v.Custodian}, v.Author...)...)
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
+	}
+	if it.DedupKey != "" && len(v.Content) > 0 {
+		// Two sources' documents of one type on one day are one letter only
+		// when they say they are (the same master identifier) or hold the
+		// same content; else each is its own, never hiding the other (a
+		// clinical-safety review: a hospital's "Start rivaroxaban" letter was
+		// reachable only from the GP's "Stop taking aspirin" one).
+		a := v.Content[0].Attachment
+		switch {
+		case v.Master.Value != "":
+			it.DedupKey += "|id:" + v.Master.System + "|" + v.Master.Value
+		case a.Hash != "":
+			it.DedupKey += "|hash:" + a.Hash
+		case a.Data != "":
+			sum := sha256.Sum256([]byte(a.Data))
+			it.DedupKey += "|data:" + hex.EncodeToString(sum[:16])
+		default:
+			it.DedupKey = "" // each its own (store: keyed by the resource)
+		}
 	}
 	return []Item{it}, v.about, nil
 }
