@@ -157,3 +157,81 @@ func TestLettersOnOneDayAreOneOnlyWhenTheSame(t *testing.T) {
 		})
 	}
 }
+
+// A vaccination's reaction is said, and neither a reaction nor a part dose
+// hides behind another source's report of the dose without one.
+func TestVaccinationReactionAndPartDoseStand(t *testing.T) {
+	dose := func(id, extra string) string {
+		return `{"resourceType":"Immunization","id":"` + id + `","status":"completed","patient":{"reference":"Patient/%s"},` +
+			`"vaccineCode":{"coding":[{"system":"http://snomed.info/sct","code":"1119349007","display":"COVID-19 mRNA vaccine"}]},"occurrenceDateTime":"2025-10-01"` + extra + `}`
+	}
+	db := mustOpenDB(t)
+	p := importSources(t, db,
+		[]string{"gp", dose("g1", ""), strings.Replace(dose("g2", ""), "2025-10-01", "2025-11-01", 1)},
+		[]string{"pharmacy", dose("x1", `,"reaction":[{"detail":{"display":"Anaphylaxis"}}]`), strings.Replace(dose("x2", `,"isSubpotent":true`), "2025-10-01", "2025-11-01", 1)})
+	got := strings.Join(shownIn(t, context.Background(), db, p, fhir.SectionImmunisations), "\n")
+	if !strings.Contains(got, "Reaction: Anaphylaxis from pharmacy") || !strings.Contains(got, "Less than a full dose: it may need to be given again from pharmacy") {
+		t.Errorf("entries:\n%s", got)
+	}
+}
+
+// A procedure says where on the body, what went wrong, what was left in and
+// what comes next; one done at a time known only in words says it; a left
+// and a right one on one day are two.
+func TestProcedureSaysWhereAndWhatFollows(t *testing.T) {
+	proc := func(id, extra string) string {
+		return `{"resourceType":"Procedure","id":"` + id + `","status":"completed","subject":{"reference":"Patient/%s"},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"175905003","display":"Nephrectomy"}]}` + extra + `}`
+	}
+	items, err := fhir.Project(fhir.Resource{Type: "Procedure", ID: "n", Raw: []byte(strings.ReplaceAll(proc("n", `,"performedDateTime":"2024-05-01",`+
+		`"bodySite":[{"text":"Left kidney"}],"reasonCode":[{"text":"Kidney stone"}],"complication":[{"text":"Bleeding needing transfusion"}],`+
+		`"focalDevice":[{"manipulated":{"display":"Ureteric stent (remove within 6 weeks)"}}],"followUp":[{"text":"Stent removal"}]`), "%s", "p"))})
+	want := "Where: Left kidney. Reason: Kidney stone. Complications: Bleeding needing transfusion. Device: Ureteric stent (remove within 6 weeks). Follow-up: Stent removal"
+	if err != nil || len(items) != 1 || items[0].Detail != want {
+		t.Fatalf("%+v %v; want detail %q", items, err, want)
+	}
+	items, err = fhir.Project(fhir.Resource{Type: "Procedure", ID: "t", Raw: []byte(strings.ReplaceAll(proc("t", `,"performedString":"As a child, about 1975"`), "%s", "p"))})
+	if err != nil || len(items) != 1 || items[0].Detail != "Done as a child, about 1975" {
+		t.Fatalf("%+v %v", items, err)
+	}
+	db := mustOpenDB(t)
+	p := importSources(t, db,
+		[]string{"gp", proc("g1", `,"performedDateTime":"2024-05-01","bodySite":[{"text":"Left kidney"}]`)},
+		[]string{"hospital", proc("h1", `,"performedDateTime":"2024-05-01","bodySite":[{"text":"Right kidney"}]`)})
+	if got := shownIn(t, context.Background(), db, p, fhir.SectionProcedures); len(got) != 2 {
+		t.Errorf("procedures %q; want the left and the right", got)
+	}
+}
+
+// A care team's member is one entry a team: the same name and role in
+// another team is another, with its own status; a member who left, or a
+// plan whose period is over, has ended whatever the status says, and an end
+// to come is said.
+func TestCareTeamMembersAndPlansEnd(t *testing.T) {
+	team := func(id, status, name, extra string) string {
+		return `{"resourceType":"CareTeam","id":"` + id + `","status":"` + status + `","name":"` + name + `","subject":{"reference":"Patient/%s"},` +
+			`"participant":[{"role":[{"text":"Key worker"}],"member":{"reference":"Practitioner/9","display":"Sam Patel"}` + extra + `}]}`
+	}
+	db := mustOpenDB(t)
+	p := importSources(t, db,
+		[]string{"gp", team("g1", "inactive", "Stroke early supported discharge", `,"period":{"start":"2022-01-01"}`)},
+		[]string{"community", team("c1", "active", "District nursing", `,"period":{"start":"2026-01-01"}`),
+			team("c2", "active", "Falls team", `,"period":{"start":"2021-01-01","end":"2022-03-01"}`),
+			team("c3", "active", "Heart failure nurses", `,"period":{"start":"2026-01-01","end":"2999-03-01"}`)})
+	got := strings.Join(shownIn(t, context.Background(), db, p, fhir.SectionCareTeam), "\n")
+	for _, want := range []string{
+		"inactive 2022-01-01 Key worker · Stroke early supported discharge from gp",
+		"active 2026-01-01 Key worker · District nursing from community",
+		"ended 2021-01-01 Key worker · Falls team · Until 2022-03-01 from community",
+		"active 2026-01-01 Key worker · Heart failure nurses · Until 2999-03-01 from community",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("no %q in\n%s", want, got)
+		}
+	}
+	plan := `{"resourceType":"CarePlan","id":"c","status":"active","intent":"plan","title":"Diabetes plan","period":{"start":"2018-01-01","end":"2019-01-01"}}`
+	items, err := fhir.Project(fhir.Resource{Type: "CarePlan", ID: "c", Raw: []byte(plan)})
+	if err != nil || len(items) != 1 || items[0].Status != "ended" || items[0].Detail != "Until 2019-01-01" {
+		t.Errorf("a plan to 2019: %+v %v", items, err)
+	}
+}

@@ -93,6 +93,10 @@ func statusWord(code string) (string, bool) {
 		return "Replaced by a newer version", true
 	case "in-progress":
 		return "In progress", true
+	case "preparation":
+		return "Being prepared", true
+	case "ended":
+		return "Ended", true
 	case "booked":
 		return "Booked", true
 	case "arrived":

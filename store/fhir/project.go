@@ -600,7 +600,10 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 		Recorded           string          `json:"recorded"`
 		IsSubpotent        bool            `json:"isSubpotent"`
 		Performer          []actor         `json:"performer"`
-		ProtocolApplied    []struct {
+		Reaction           []struct {
+			Detail Reference `json:"detail"`
+		} `json:"reaction"`
+		ProtocolApplied []struct {
 			DoseNumberPositiveInt int    `json:"doseNumberPositiveInt"`
 			DoseNumberString      string `json:"doseNumberString"`
 		} `json:"protocolApplied"`
@@ -632,10 +635,31 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 	if v.IsSubpotent {
 		detail = append(detail, "Less than a full dose: it may need to be given again")
 	}
+	if len(v.Reaction) > 0 {
+		// A reaction matters before the next dose (a clinical-safety review
+		// found an anaphylaxis dropped).
+		var said []string
+		for _, r := range v.Reaction {
+			if w := strings.TrimSpace(r.Detail.Display); w != "" {
+				said = append(said, w)
+			}
+		}
+		if len(said) > 0 {
+			detail = append(detail, "Reaction: "+strings.Join(said, ", "))
+		} else {
+			detail = append(detail, "A reaction to it was recorded")
+		}
+	}
 	if w := notGivenWords[v.StatusReason.Code()]; w != "" && v.Status == "not-done" {
 		detail = append(detail, "Why not: "+w)
 	}
 	it.Detail = strings.Join(detail, ". ")
+	if it.DedupKey != "" && v.IsSubpotent {
+		it.DedupKey += "|subpotent" // never hidden behind another source's full dose
+	}
+	if it.DedupKey != "" && len(v.Reaction) > 0 {
+		it.DedupKey += "|reaction" // nor a reaction behind a report without one
+	}
 	if date == "" && v.OccurrenceString != "" && it.DedupKey != "" {
 		// A dose known only in words is its own fact: another source's dose
 		// of the vaccine, at another time in words, is another dose (found by
@@ -1194,17 +1218,69 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 		Code              CodeableConcept   `json:"code"`
 		PerformedDateTime string            `json:"performedDateTime"`
 		PerformedPeriod   Period            `json:"performedPeriod"`
+		PerformedString   string            `json:"performedString"`
 		Performer         []actor           `json:"performer"`
 		Location          Reference         `json:"location"`
 		ReasonCode        []CodeableConcept `json:"reasonCode"`
+		BodySite          []CodeableConcept `json:"bodySite"`
+		Complication      []CodeableConcept `json:"complication"`
+		FollowUp          []CodeableConcept `json:"followUp"`
+		FocalDevice       []struct {
+			Manipulated Reference `json:"manipulated"`
+		} `json:"focalDevice"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
 	it.Organisation, it.OrganisationRef = who(append(actorRefs(v.Performer), v.Location)...)
+	// Where on the body, what went wrong, what was left in and what comes
+	// next are what the next clinician asks (a clinical-safety review found
+	// a left nephrectomy's side, bleeding and stent dropped).
+	words := func(ccs []CodeableConcept) string {
+		var w []string
+		for _, c := range ccs {
+			if s := c.Words(); s != "" {
+				w = append(w, s)
+			}
+		}
+		return strings.Join(w, ", ")
+	}
+	var detail []string
+	if it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
+		detail = append(detail, "Done "+lowerFirst(strings.TrimSpace(v.PerformedString))) // a time in words, as a vaccination's
+	}
+	if w := words(v.BodySite); w != "" {
+		detail = append(detail, "Where: "+w)
+	}
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
-		it.Detail = "Reason: " + v.ReasonCode[0].Words()
+		detail = append(detail, "Reason: "+v.ReasonCode[0].Words())
+	}
+	if w := words(v.Complication); w != "" {
+		detail = append(detail, "Complications: "+w)
+	}
+	var devices []string
+	for _, d := range v.FocalDevice {
+		if w := strings.TrimSpace(d.Manipulated.Display); w != "" {
+			devices = append(devices, w)
+		}
+	}
+	if len(devices) > 0 {
+		detail = append(detail, "Device: "+strings.Join(devices, ", "))
+	}
+	if w := words(v.FollowUp); w != "" {
+		detail = append(detail, "Follow-up: "+w)
+	}
+	it.Detail = strings.Join(detail, ". ")
+	if it.DedupKey != "" {
+		// A left and a right knee replaced on one day are two; a procedure
+		// known only in words is its own, as a vaccination so known is.
+		if w := words(v.BodySite); w != "" {
+			it.DedupKey += "|site:" + strings.ToLower(w)
+		}
+		if it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
+			it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.PerformedString), " "))
+		}
 	}
 	return []Item{it}, v.about, nil
 }
@@ -1314,8 +1390,9 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	if v.Title != "" {
 		what = CodeableConcept{Coding: what.Coding, Text: v.Title}
 	}
-	// A plan only proposed is "Proposed", never Active (requestStatus).
-	status, _ := requestStatus(v.Status, v.Intent)
+	// A plan only proposed is "Proposed", never Active (requestStatus); one
+	// whose period is over has ended, whatever its status still says.
+	status, _ := requestStatus(endedBy(v.Status, v.Period.End), v.Intent)
 	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), status)
 	if it.DedupKey != "" && v.Title != "" {
 		// Two sources' plans of one category on one day are one plan only
@@ -1345,6 +1422,9 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	var said []string
 	if d := strings.TrimRight(strings.TrimSpace(v.Description), "."); d != "" {
 		said = append(said, d) // the plan's own words, say what to do in an emergency, always
+	}
+	if v.Period.End != "" && (v.Status == "active" || v.Status == "on-hold") {
+		said = append(said, "Until "+dayOf(v.Period.End)) // in words on the page
 	}
 	if len(does) > 0 {
 		said = append(said, "Includes: "+strings.Join(does, ", "))
@@ -1383,21 +1463,30 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		if len(p.Role) > 0 {
 			role = p.Role[0]
 		}
-		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
+		end := firstNonEmpty(p.Period.End, v.Period.End)
+		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), endedBy(v.Status, end))
 		it.Display = p.Member.Display
 		it.Part = p.Member.Reference
+		var detail []string
 		if r := role.Words(); r != "" {
-			it.Detail = r
+			detail = append(detail, r)
 		}
 		if v.Name != "" {
-			it.Detail = strings.TrimPrefix(it.Detail+" · "+v.Name, " · ")
+			detail = append(detail, v.Name)
 		}
+		if end != "" {
+			detail = append(detail, "Until "+dayOf(end)) // in words on the page
+		}
+		it.Detail = strings.Join(detail, " · ")
 		it.Organisation, it.OrganisationRef = org, orgRef
-		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code}, "|")
+		// One member of one team: the same name and role in another team
+		// (a stroke team ended, district nursing now) is another entry, whose
+		// status is its own (a clinical-safety review).
+		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code, strings.ToLower(strings.Join(strings.Fields(v.Name), " "))}, "|")
 		items = append(items, it)
 	}
 	if len(items) == 0 {
-		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, v.Status)
+		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, endedBy(v.Status, v.Period.End))
 		it.Organisation, it.OrganisationRef = org, orgRef
 		items = append(items, it)
 	}
@@ -1456,6 +1545,21 @@ func dayOf(s string) string {
 		}
 	}
 	return s[:min(10, len(s))]
+}
+
+// endedBy is an active (or on-hold) plan's or team member's status once the
+// period it gives has ended, before today in UK time: "ended", whatever the
+// status still says (a member who left a team in 2022, a plan to 2019, read
+// as current). An end still to come is said in the item's words, "Until …",
+// and read again when the resource changes.
+func endedBy(status, end string) string {
+	if end == "" || (status != "active" && status != "on-hold") {
+		return status
+	}
+	if dayOf(end) < time.Now().In(UKZone()).Format("2006-01-02") {
+		return "ended"
+	}
+	return status
 }
 
 // momentOf is the moment a FHIR date-time names, to the minute in UTC, so

@@ -1,0 +1,21 @@
+-- 0046: every stored resource is read again (as 0043's were: a part per
+-- transaction, store.rereadStored), so items stored before take what the
+-- importer now reads, from a third clinical-safety review: a medicine's
+-- dose says every dosage instruction, in its sequence, not the first alone
+-- (a split dose read as its first part), and one with no text is put in
+-- words from its parts ("1, once a day", "when needed"), where nothing
+-- showed (store/fhir dosageText); a care plan says what not to do apart
+-- from what it includes, leaves out steps cancelled, is proposed when only
+-- proposed, keeps its own words, has ended when its period has, and is one
+-- with another source's only under one title; a visit or appointment is
+-- one with another source's only at one moment, and says what to do before
+-- it; a document is one with another source's only with one master
+-- identifier or the same content; a vaccination says its reaction, and a
+-- reaction or part dose is its own report; a procedure says where on the
+-- body, what went wrong, what was left in and what follows, and a left and
+-- a right one are two; a care team member is one entry a team, and has
+-- left once their period has ended. Kept-out choices hold through the new
+-- keys (store holdKeptOutKey). A re-read already under way starts again
+-- from the beginning, which covers it.
+DELETE FROM reread_backlog;
+INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
