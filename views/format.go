@@ -168,6 +168,7 @@ func readableValue(v string) string { return readableWords(v, false) }
 func readableResult(v string) string { return readableWords(v, true) }
 
 func readableWords(v string, round bool) string {
+	v = semanticTagInWords.ReplaceAllString(v, "$2") // "Reason: Sinusitis (disorder), Cough (finding)"
 	var out []string
 	for _, w := range strings.Split(v, " ") {
 		core := strings.TrimRight(w, ",;:.)")
@@ -304,6 +305,10 @@ func ItemName(it store.RecordItem) string {
 // with, in brackets, which a coding system needs and a person does not:
 // "Osteoporosis (disorder)", "General examination of patient (procedure)".
 var semanticTag = regexp.MustCompile(`\s+\((disorder|finding|procedure|situation|record artifact|record artefact|regime/therapy|observable entity|substance|event|qualifier value|body structure|morphologic abnormality|physical object|product|medicinal product|medicinal product form|clinical drug|assessment scale|environment|occupation|person|specimen|disposition|social concept|staging scale|organism|cell|cell structure|life style|ethnic group)\)$`)
+
+// semanticTagInWords is a semanticTag within words, where a name ends: before
+// a comma, a stop, a semicolon, a middle dot or the end.
+var semanticTagInWords = regexp.MustCompile(strings.TrimSuffix(semanticTag.String(), "$") + `([,.;]|\s·|$)`)
 
 // plainName is a name as a source recorded it, without a SNOMED CT kind of
 // concept at its end, and in sentence case when it is all capitals with a

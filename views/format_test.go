@@ -475,7 +475,8 @@ func TestItemDateOfAnAppointment(t *testing.T) {
 
 // TestUnitsOnlyAfterANumber: a unit's spelling is put as people read it only
 // where it follows a number, never in words that merely spell one ("Kidney
-// stone" read "Kidney st" on a procedure's reason, a clinical-safety review).
+// stone" read "Kidney st" on a procedure's reason, a clinical-safety review);
+// and a SNOMED CT kind of concept is left out of words as out of names.
 func TestUnitsOnlyAfterANumber(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"Reason: Kidney stone", "Reason: Kidney stone"},
@@ -486,6 +487,10 @@ func TestUnitsOnlyAfterANumber(t *testing.T) {
 		{"120/80 mm[Hg]", "120/80 mmHg"},
 		{"(128 mm[Hg]) at rest", "(128 mmHg) at rest"},
 		{"Normal range 3.5-5.3 mmol/L", "Normal range 3.5-5.3 mmol/L"},
+		// A name's SNOMED CT kind of concept is left out in words, as in a name.
+		{"Reason: Viral sinusitis (disorder), Cough (finding). Where: Left kidney (body structure)", "Reason: Viral sinusitis, Cough. Where: Left kidney"},
+		{"Reason: Acute bronchitis (disorder) · Key worker", "Reason: Acute bronchitis · Key worker"},
+		{"Reason: a note (see the disorder) here", "Reason: a note (see the disorder) here"},
 	} {
 		if got := readableWords(tt.in, false); got != tt.want {
 			t.Errorf("readableWords(%q) = %q, want %q", tt.in, got, tt.want)
