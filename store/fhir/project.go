@@ -638,14 +638,12 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 	if len(v.Reaction) > 0 {
 		// A reaction matters before the next dose (a clinical-safety review
 		// found an anaphylaxis dropped).
-		var said []string
+		var refs []Reference
 		for _, r := range v.Reaction {
-			if w := strings.TrimSpace(r.Detail.Display); w != "" {
-				said = append(said, w)
-			}
+			refs = append(refs, r.Detail)
 		}
-		if len(said) > 0 {
-			detail = append(detail, "Reaction: "+strings.Join(said, ", "))
+		if w := displaysOf(refs...); w != "" {
+			detail = append(detail, "Reaction: "+w)
 		} else {
 			detail = append(detail, "A reaction to it was recorded")
 		}
@@ -1146,14 +1144,8 @@ func projectEncounter(raw []byte) ([]Item, about, error) {
 		fallback = firstNonEmpty(v.Class.Display, "Visit")
 	}
 	it := item(SectionEncounters, typ, fallback, v.Period.Start, v.Status)
-	var reasons []string
-	for _, r := range v.ReasonCode {
-		if w := r.Words(); w != "" {
-			reasons = append(reasons, w)
-		}
-	}
-	if len(reasons) > 0 {
-		it.Detail = "Reason: " + strings.Join(reasons, ", ")
+	if w := wordsOf(v.ReasonCode); w != "" {
+		it.Detail = "Reason: " + w
 	}
 	where := []Reference{v.ServiceProvider}
 	for _, l := range v.Location {
@@ -1237,45 +1229,34 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 	// Where on the body, what went wrong, what was left in and what comes
 	// next are what the next clinician asks (a clinical-safety review found
 	// a left nephrectomy's side, bleeding and stent dropped).
-	words := func(ccs []CodeableConcept) string {
-		var w []string
-		for _, c := range ccs {
-			if s := c.Words(); s != "" {
-				w = append(w, s)
-			}
-		}
-		return strings.Join(w, ", ")
-	}
 	var detail []string
 	if it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
 		detail = append(detail, "Done "+lowerFirst(strings.TrimSpace(v.PerformedString))) // a time in words, as a vaccination's
 	}
-	if w := words(v.BodySite); w != "" {
+	if w := wordsOf(v.BodySite); w != "" {
 		detail = append(detail, "Where: "+w)
 	}
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
 		detail = append(detail, "Reason: "+v.ReasonCode[0].Words())
 	}
-	if w := words(v.Complication); w != "" {
+	if w := wordsOf(v.Complication); w != "" {
 		detail = append(detail, "Complications: "+w)
 	}
-	var devices []string
+	var devices []Reference
 	for _, d := range v.FocalDevice {
-		if w := strings.TrimSpace(d.Manipulated.Display); w != "" {
-			devices = append(devices, w)
-		}
+		devices = append(devices, d.Manipulated)
 	}
-	if len(devices) > 0 {
-		detail = append(detail, "Device: "+strings.Join(devices, ", "))
+	if w := displaysOf(devices...); w != "" {
+		detail = append(detail, "Device: "+w)
 	}
-	if w := words(v.FollowUp); w != "" {
+	if w := wordsOf(v.FollowUp); w != "" {
 		detail = append(detail, "Follow-up: "+w)
 	}
 	it.Detail = strings.Join(detail, ". ")
 	if it.DedupKey != "" {
 		// A left and a right knee replaced on one day are two; a procedure
 		// known only in words is its own, as a vaccination so known is.
-		if w := words(v.BodySite); w != "" {
+		if w := wordsOf(v.BodySite); w != "" {
 			it.DedupKey += "|site:" + strings.ToLower(w)
 		}
 		if it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
@@ -1545,6 +1526,29 @@ func dayOf(s string) string {
 		}
 	}
 	return s[:min(10, len(s))]
+}
+
+// wordsOf is the words of each concept that has some, joined by commas.
+func wordsOf(ccs []CodeableConcept) string {
+	var w []string
+	for _, c := range ccs {
+		if s := c.Words(); s != "" {
+			w = append(w, s)
+		}
+	}
+	return strings.Join(w, ", ")
+}
+
+// displaysOf is the display text of each reference that has some, joined by
+// commas.
+func displaysOf(refs ...Reference) string {
+	var w []string
+	for _, r := range refs {
+		if s := strings.TrimSpace(r.Display); s != "" {
+			w = append(w, s)
+		}
+	}
+	return strings.Join(w, ", ")
 }
 
 // endedBy is an active (or on-hold) plan's or team member's status once the
