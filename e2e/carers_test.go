@@ -48,6 +48,10 @@ func navTexts(tb *tab) []string {
 // changes one of her choices on pages that name her, not him. Jane stops his
 // access; Amir's next click is refused. Keyboard only where a form allows
 // it; axe on every page.
+// carerRelationship is what Jane says Amir is to her: long, as people write
+// them, for the banner that says it on every page.
+const carerRelationship = "son, and my main carer at weekends"
+
 func TestCarerJourney(t *testing.T) {
 	p, jane, _ := signedIn(t)
 	who := p.Invites[0]
@@ -89,7 +93,7 @@ func TestCarerJourney(t *testing.T) {
 	jane.checkPage()
 
 	jane.typeInto("type the carer's name", "#carer-name", "Amir Khan")
-	jane.typeInto("type the relationship", "#relationship", "son")
+	jane.typeInto("type the relationship", "#relationship", carerRelationship)
 	jane.tick("tick medicines", "#scope-medicines")
 	jane.tick("tick conditions", "#scope-conditions")
 	jane.tick("tick choices", "#scope-choices")
@@ -102,7 +106,7 @@ func TestCarerJourney(t *testing.T) {
 	// Change: the form again, filled in as it was sent.
 	status = jane.press("change the relationship", `.nhsuk-summary-list__actions a[href$="#relationship"]`)
 	wantOn(jane, "/carers/invite", status)
-	if got, ticked := value(jane, "#relationship"), eval[bool](jane, `document.getElementById('scope-choices').checked`); got != "son" || !ticked || value(jane, "#carer-name") != "Amir Khan" {
+	if got, ticked := value(jane, "#relationship"), eval[bool](jane, `document.getElementById('scope-choices').checked`); got != carerRelationship || !ticked || value(jane, "#carer-name") != "Amir Khan" {
 		t.Errorf("after Change: relationship %q, choices ticked %v; want the answers kept", got, ticked)
 	}
 	jane.checkPage()
@@ -179,6 +183,13 @@ func TestCarerJourney(t *testing.T) {
 		t.Error("the summary offers a download Amir was not given")
 	}
 	amir.checkPage()
+	// On a 320 pixel wide screen the banner's long relationship wraps: kept on
+	// one line, it scrolled every page sideways (WCAG 1.4.10, a keyboard review).
+	amir.do("set a 320 pixel wide screen", chromedp.EmulateViewport(320, 640))
+	if wide := eval[int](amir, `document.documentElement.scrollWidth`); wide > 320 {
+		t.Errorf("acting for Jane at 320 pixels, the page is %dpx wide: it scrolls sideways", wide)
+	}
+	amir.do("set the wide screen again", chromedp.EmulateViewport(1280, 1024))
 	status = amir.press("open medicines", `.mcr-section-nav a[href="/record/medicines"]`)
 	wantOn(amir, "/record/medicines", status)
 	if !strings.Contains(amir.text(), "Metformin") {

@@ -3,8 +3,10 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // brokenWords lists the words on the page that a line break cuts in two
@@ -44,6 +46,7 @@ func TestNarrowScreens(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/record", "/record/medicines", "/record/conditions", "/record/encounters", "/record/results", "/record/search?q=diabetes",
+		"/record/search?q=metformin,atorvastatin,ramipril", // a long word typed, said back in a heading
 		"/choices", "/record/access-log", "/carers", "/account", "/record/print"} {
 		check(path)
 	}
@@ -62,6 +65,31 @@ func TestNarrowScreens(t *testing.T) {
 		t.Errorf("%s at 320 pixels: %d chart labels, these too small to read: %q", trend, n, small)
 	}
 	check(entry)
+
+	// The header's "More" menu, by keyboard: Escape closes it and the focus
+	// goes back to its button, not to nothing (WCAG 2.4.3, a keyboard review).
+	tb.navigate(p.BaseURL + "/record/medicines")
+	const toggle = `.nhsuk-header__menu-toggle`
+	if !eval[bool](tb, `document.querySelector('`+toggle+`')?.checkVisibility() ?? false`) {
+		t.Fatal("at 320 pixels the header has no \"More\" menu to open")
+	}
+	tb.focus("focus More", toggle)
+	tb.do("open More", chromedp.KeyEvent(kb.Enter))
+	tb.do("move into the menu", chromedp.KeyEvent(kb.Tab))
+	if in := eval[bool](tb, `!!document.activeElement.closest('.nhsuk-header__menu-list')`); !in {
+		t.Fatalf("Tab after opening More is on %s, not in the menu", tb.focused())
+	}
+	tb.do("close it with Escape", chromedp.KeyEvent(kb.Escape))
+	var focused string
+	for range 20 {
+		if focused = tb.focused(); strings.Contains(focused, "nhsuk-header__menu-toggle") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(focused, "nhsuk-header__menu-toggle") || eval[string](tb, `document.querySelector('`+toggle+`').getAttribute('aria-expanded')`) != "false" {
+		t.Errorf("after Escape in the menu the focus is on %s, want the closed menu's button", focused)
+	}
 }
 
 // tablesPastTheirColumn lists the tables in main wider than the grid column

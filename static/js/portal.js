@@ -15,6 +15,20 @@ if (script instanceof HTMLScriptElement && script.src) {
     .catch((err) => console.error('NHS.UK frontend did not start', err));
 }
 
+// Escape closes the header's "More" menu (NHS.UK frontend) but leaves the
+// focus on nothing when it was in the menu: it goes back to the menu's
+// button, as a menu's Escape should (WCAG 2.4.3, a keyboard review).
+const menuToggle = document.querySelector('.nhsuk-header__menu-toggle');
+if (menuToggle instanceof HTMLButtonElement) {
+  const menu = menuToggle.closest('.nhsuk-header__menu');
+  document.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && menu && menu.contains(document.activeElement) && document.activeElement !== menuToggle) {
+      // The library closes the menu on this same key; the focus follows.
+      setTimeout(() => menuToggle.focus(), 0);
+    }
+  });
+}
+
 // The warning before the session ends for want of use (views/layout.templ
 // sessionTimeout, WCAG 2.2.1): opened as a modal dialog two minutes before
 // the end (half the time left for a shorter session, never under 20 s), it
