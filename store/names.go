@@ -204,6 +204,7 @@ FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.rowid > ? AND r.ro
 			if im, err = newImporter(ctx, tx, now, ImportOptions{Source: st.source}); err != nil {
 				return false, err
 			}
+			im.rereading = true
 			importers[st.source] = im
 		}
 		if err := im.reproject(ctx, p, st.patient); err != nil {

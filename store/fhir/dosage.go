@@ -34,12 +34,14 @@ type dosage struct {
 	} `json:"timing"`
 	AsNeededBoolean         bool            `json:"asNeededBoolean"`
 	AsNeededCodeableConcept CodeableConcept `json:"asNeededCodeableConcept"`
+	Site                    CodeableConcept `json:"site"`
 	DoseAndRate             []struct {
 		DoseQuantity *Quantity `json:"doseQuantity"`
 		DoseRange    *struct {
 			Low  *Quantity `json:"low"`
 			High *Quantity `json:"high"`
 		} `json:"doseRange"`
+		RateQuantity *Quantity `json:"rateQuantity"`
 	} `json:"doseAndRate"`
 	MaxDosePerPeriod *struct {
 		Numerator   *Quantity `json:"numerator"`
@@ -47,10 +49,11 @@ type dosage struct {
 	} `json:"maxDosePerPeriod"`
 }
 
-// UnmarshalJSON reads a dosage instruction. One whose structured parts are
-// malformed keeps its words (text and patient instruction): a medicine is
-// better listed with the words its prescriber wrote than kept aside for a
-// timing the pages could only have put in other words.
+// UnmarshalJSON reads a dosage instruction. One whose structured parts, or
+// patient instruction, are malformed keeps its text, if that is text: a
+// medicine is better listed with the words its prescriber wrote than kept
+// aside for a part the pages could only have put in other words (a review:
+// a patient instruction written as an object set a new prescription aside).
 func (d *dosage) UnmarshalJSON(b []byte) error {
 	type plain dosage
 	var v plain
@@ -58,51 +61,56 @@ func (d *dosage) UnmarshalJSON(b []byte) error {
 		*d = dosage(v)
 		return nil
 	}
-	var words struct {
-		Text               string `json:"text"`
-		PatientInstruction string `json:"patientInstruction"`
-	}
-	if err := json.Unmarshal(b, &words); err != nil {
+	var parts map[string]json.RawMessage
+	if err := json.Unmarshal(b, &parts); err != nil {
 		return err
 	}
-	*d = dosage{Text: words.Text, PatientInstruction: words.PatientInstruction}
+	*d = dosage{}
+	_ = json.Unmarshal(parts["text"], &d.Text)
+	_ = json.Unmarshal(parts["patientInstruction"], &d.PatientInstruction)
 	return nil
 }
 
-// dosageText is a medicine's dosage instructions in words: each as its
-// prescriber wrote it for the patient, else as written, else put in words
-// from its structured parts (Synthea's, and some systems', have no text: "1,
-// once a day"). Several instructions are all said, in their sequence: ones
-// at once joined by "and", ones in turn by "then" (a split dose, "1 tablet in
-// the morning and 2 tablets at night"; a reducing dose, "4 tablets a day for
-// 5 days; then 2 tablets a day"). A clinical-safety review found a split dose
-// shown as its first part alone.
+// dosageText is a medicine's dosage instructions in words: each as written,
+// else put in words from its structured parts (Synthea's, and some
+// systems', have no text: "1, once a day"), then its patient instruction,
+// which UK Core gives as a further note ("Take with food"), never in the
+// dose's place. Several instructions are all said, in their sequence: ones
+// at once joined by "and", ones in a stated sequence by "then" (a split dose,
+// "1 tablet in the morning and 2 tablets at night"; a reducing dose, "4
+// tablets a day for 5 days; then 2 tablets a day"), ones whose order is not
+// stated by a semicolon. A clinical-safety review found a split dose shown as
+// its first part alone.
 func dosageText(ds []dosage) string {
 	type said struct {
 		seq   int
 		words string
 	}
 	var all []said
-	for i, d := range ds {
+	for _, d := range ds {
 		w := strings.TrimRight(strings.TrimSpace(d.words()), ".;, ")
 		if w == "" {
 			continue
 		}
-		seq := 1 << 30
+		seq := -1 // none given: in the order written, no order stated
 		if d.Sequence != nil {
 			seq = *d.Sequence
-		} else {
-			seq += i // none given: in the order written, each in turn
 		}
 		all = append(all, said{seq, w})
 	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	sort.SliceStable(all, func(i, j int) bool { return all[i].seq >= 0 && (all[j].seq < 0 || all[i].seq < all[j].seq) })
 	var b strings.Builder
 	for i, s := range all {
 		if i > 0 {
-			if s.seq == all[i-1].seq {
+			prev := all[i-1].seq
+			switch {
+			case s.seq < 0 || prev < 0:
+				b.WriteString("; ")
+			case s.seq == prev:
 				b.WriteString(" and ")
-			} else {
+			case strings.HasPrefix(strings.ToLower(s.words), "then "):
+				b.WriteString("; ")
+			default:
 				b.WriteString("; then ")
 			}
 			s.words = lowerFirst(s.words)
@@ -112,14 +120,30 @@ func dosageText(ds []dosage) string {
 	return b.String()
 }
 
-// words is one dosage instruction in words.
+// words is one dosage instruction in words: as written, else from its
+// parts, and its patient instruction after.
 func (d dosage) words() string {
-	if w := firstNonEmpty(d.PatientInstruction, d.Text); w != "" {
-		return w
+	said := strings.TrimRight(strings.TrimSpace(d.Text), ". ")
+	if said == "" {
+		said = d.structured()
 	}
+	if note := strings.TrimRight(strings.TrimSpace(d.PatientInstruction), ". "); note != "" && note != said {
+		if said == "" {
+			return note
+		}
+		return said + ". " + upperFirst(note)
+	}
+	return said
+}
+
+// structured is a dosage instruction put in words from its parts.
+func (d dosage) structured() string {
 	var parts []string
 	if dose := d.dose(); dose != "" {
 		parts = append(parts, dose)
+	}
+	if rate := d.rate(); rate != "" {
+		parts = append(parts, rate)
 	}
 	if when := d.when(); when != "" {
 		parts = append(parts, when)
@@ -129,6 +153,9 @@ func (d dosage) words() string {
 	}
 	said := strings.Join(parts, ", ")
 	var more []string
+	if w := d.Site.Words(); w != "" {
+		more = append(more, "Where: "+w)
+	}
 	if m := d.MaxDosePerPeriod; m != nil && m.Numerator != nil && m.Denominator != nil {
 		if most, per := doseAmount(m.Numerator), duration(m.Denominator); most != "" && per != "" {
 			more = append(more, "No more than "+most+" in "+per)
@@ -157,26 +184,70 @@ func (d dosage) dose() string {
 			}
 		}
 		if r := dr.DoseRange; r != nil && r.Low != nil && r.High != nil {
-			low, high := doseAmount(&Quantity{Value: r.Low.Value}), doseAmount(r.High)
-			if low != "" && high != "" {
-				return low + " to " + high
+			low, high := *r.Low, *r.High
+			if low.Unit == "" && low.Code == "" {
+				low.Unit, low.Code = high.Unit, high.Code
 			}
+			if high.Unit == "" && high.Code == "" {
+				high.Unit, high.Code = low.Unit, low.Code
+			}
+			l, h := doseAmount(&low), doseAmount(&high)
+			if l == "" || h == "" {
+				continue
+			}
+			if unit := doseUnit(&low); unit != "" && unit == doseUnit(&high) {
+				return strings.TrimSuffix(l, " "+unit) + " to " + h // "5 to 10 mL"
+			}
+			return l + " to " + h // "500 mg to 1 g"
+		}
+	}
+	return ""
+}
+
+// rate is how fast, for an infusion or oxygen: "at 2 L/min".
+func (d dosage) rate() string {
+	for _, dr := range d.DoseAndRate {
+		if s := doseAmount(dr.RateQuantity); s != "" {
+			return "at " + s
 		}
 	}
 	return ""
 }
 
 // doseAmount is an amount as a dose is said: its number as written, without
-// a trailing ".0", and its unit without UCUM's braces ("{tablet}").
+// a trailing ".0", and its unit (doseUnit).
 func doseAmount(q *Quantity) string {
 	if q == nil || q.Value == "" {
 		return ""
 	}
+	return strings.TrimSpace(q.Comparator + plainNumber(q.Value) + " " + doseUnit(q))
+}
+
+// doseUnit is an amount's unit in words: as written, else its code without
+// UCUM's braces ("{tablet}"), UCUM's international units as "units", and
+// never a code of digits alone (a SNOMED CT unit given without its name,
+// which would read as a number).
+func doseUnit(q *Quantity) string {
 	unit := strings.TrimSpace(q.Unit)
 	if unit == "" {
 		unit = strings.Trim(strings.TrimSpace(q.Code), "{}")
 	}
-	return strings.TrimSpace(q.Comparator + plainNumber(q.Value) + " " + unit)
+	switch {
+	case unit == "[iU]" || unit == "[IU]":
+		return "units"
+	case strings.Trim(unit, "0123456789") == "":
+		return ""
+	}
+	return unit
+}
+
+// wholeNumber is a count written as a whole number, "2" or "2.0"; else 0.
+func wholeNumber(n json.Number) int {
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || f != float64(int(f)) || f < 0 || f > 1e6 {
+		return 0
+	}
+	return int(f)
 }
 
 // plainNumber is a number as written, less a fraction of only zeros ("1.0" is
@@ -196,7 +267,7 @@ func (d dosage) when() string {
 	var parts []string
 	if often := howOften(r.Frequency, r.FrequencyMax, r.Period, r.PeriodMax, r.PeriodUnit); often != "" {
 		parts = append(parts, often)
-	} else if w := d.Timing.Code.Words(); w != "" {
+	} else if w := firstNonEmpty(d.Timing.Code.Words(), d.Timing.Code.First().Code); w != "" {
 		parts = append(parts, timingCodeWords(w))
 	}
 	var at []string
@@ -227,7 +298,7 @@ func (d dosage) when() string {
 			parts = append(parts, "for "+s)
 		}
 	}
-	if n, err := strconv.Atoi(string(r.Count)); err == nil && n > 0 {
+	if n := wholeNumber(r.Count); n > 0 {
 		parts = append(parts, fmt.Sprintf("(%d %s in all)", n, plural(n, "dose", "doses")))
 	}
 	return strings.Join(parts, " ")
@@ -259,11 +330,10 @@ func howOften(freq, freqMax, period, periodMax json.Number, unit string) string 
 	if !ok || err != nil || p <= 0 {
 		return ""
 	}
-	f, err := strconv.Atoi(string(freq))
-	if err != nil || f < 1 {
+	f, fMax := wholeNumber(freq), wholeNumber(freqMax) // "2.0" is 2
+	if f < 1 {
 		f = 1
 	}
-	fMax, _ := strconv.Atoi(string(freqMax))
 	pMax, _ := strconv.ParseFloat(string(periodMax), 64)
 	if f == 1 && fMax <= 1 && (p != 1 || pMax > p || unit == "h" || unit == "min" || unit == "s") {
 		// "every 4 hours", "every 4 to 6 hours", "every hour", "every 2 days"

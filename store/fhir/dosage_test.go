@@ -14,7 +14,10 @@ func TestDosageInWords(t *testing.T) {
 		name, dosage, want string
 	}{
 		{"text as written", `[{"text":"One tablet twice a day"}]`, "One tablet twice a day"},
-		{"the patient's instruction first", `[{"text":"1 tab BD PO","patientInstruction":"Take one tablet twice a day by mouth"}]`, "Take one tablet twice a day by mouth"},
+		// UK Core's patient instruction is a further note, never in the dose's place (a review).
+		{"the patient's instruction after", `[{"text":"One tablet twice a day","patientInstruction":"Take with or just after food."}]`, "One tablet twice a day. Take with or just after food"},
+		{"the patient's instruction alone", `[{"patientInstruction":"Take one tablet twice a day by mouth"}]`, "Take one tablet twice a day by mouth"},
+		{"a malformed patient instruction keeps the text", `[{"text":"One a day","patientInstruction":{"text":"With food"}}]`, "One a day"},
 		{"Synthea: a dose once a day, no text", `[{"sequence":1,"timing":{"repeat":{"frequency":1,"period":1.0,"periodUnit":"d"}},"asNeededBoolean":false,
 "doseAndRate":[{"type":{"coding":[{"code":"ordered"}]},"doseQuantity":{"value":1.0}}]}]`, "1, once a day"},
 		{"Synthea: as needed alone", `[{"sequence":1,"asNeededBoolean":true}]`, "When needed"},
@@ -36,7 +39,16 @@ func TestDosageInWords(t *testing.T) {
 			"One tablet in the morning and two tablets at night"},
 		{"a reducing dose: in turn, joined by then, in sequence order", `[{"sequence":2,"text":"Two tablets a day for 5 days"},{"sequence":1,"text":"Four tablets a day for 5 days"}]`,
 			"Four tablets a day for 5 days; then two tablets a day for 5 days"},
-		{"no sequence: each in turn as written", `[{"text":"Take 20 mg on day 1"},{"text":"INR check then 10 mg"}]`, "Take 20 mg on day 1; then INR check then 10 mg"},
+		{"no sequence: no order said", `[{"text":"1 tablet in the morning"},{"text":"2 tablets at night"}]`, "1 tablet in the morning; 2 tablets at night"},
+		{"a sequence and a note without one", `[{"sequence":1,"text":"1 tablet in the morning"},{"text":"Avoid grapefruit"}]`, "1 tablet in the morning; avoid grapefruit"},
+		{"a then written already", `[{"sequence":1,"text":"10 mg daily for a week"},{"sequence":2,"text":"then 5 mg daily"}]`, "10 mg daily for a week; then 5 mg daily"},
+		{"a dose range in two units", `[{"doseAndRate":[{"doseRange":{"low":{"value":500,"unit":"mg"},"high":{"value":1,"unit":"g"}}}]}]`, "500 mg to 1 g"},
+		{"a dose range with one unit", `[{"doseAndRate":[{"doseRange":{"low":{"value":5,"unit":"mL"},"high":{"value":10}}}]}]`, "5 to 10 mL"},
+		{"a frequency written 2.0", `[{"timing":{"repeat":{"frequency":2.0,"period":1,"periodUnit":"d"}},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"tablet"}}]}]`, "1 tablet, twice a day"},
+		{"a unit by SNOMED CT code alone, and a timing code without words", `[{"timing":{"code":{"coding":[{"code":"BID"}]}},"doseAndRate":[{"doseQuantity":{"value":1,"system":"http://snomed.info/sct","code":"428673006"}}]}]`, "1, twice a day"},
+		{"international units", `[{"timing":{"repeat":{"when":["ACM"]}},"doseAndRate":[{"doseQuantity":{"value":10,"code":"[iU]"}}]}]`, "10 units, before breakfast"},
+		{"oxygen: a rate", `[{"timing":{"repeat":{"boundsDuration":{"value":15,"code":"h"}}},"doseAndRate":[{"rateQuantity":{"value":2,"unit":"L/min"}}]}]`, "At 2 L/min, for 15 hours"},
+		{"eye drops: where", `[{"timing":{"repeat":{"frequency":4,"period":1,"periodUnit":"d"}},"site":{"text":"Left eye"},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"drop"}}]}]`, "1 drop, 4 times a day. Where: Left eye"},
 		{"malformed timing keeps its words", `[{"text":"One a day","timing":{"repeat":{"frequency":"often"}}}]`, "One a day"},
 		{"nothing said", `[{"sequence":1}]`, ""},
 	}
