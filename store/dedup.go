@@ -68,10 +68,14 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // than the latest report of any source (a course completed, while another
 // source prescribed it again since): its entries would show the medicine as
 // it no longer is and hide the prescription that says how it is now, which
-// the summary's current medicines show; for an appointment or a visit, a
-// source that says it was cancelled or missed (a cancellation is always
-// later news than the booking, and a person must not go to a clinic
-// cancelled); for an
+// the summary's current medicines show; for an appointment, a source that
+// says it was cancelled or missed (a cancellation is always later news than
+// the booking, and a person must not go to a clinic cancelled); for a visit,
+// one that says it took place, else one that says it was cancelled, over one
+// that only planned it (a review: a visit the GP says took place must not
+// read cancelled); for a vaccination, one that says there was a reaction or
+// the dose was less than full (store/fhir projectImmunization: a reaction
+// must not hide behind the national record's report of the dose); for an
 // allergy or condition, the
 // latest report, but for an allergy one that says it holds now first
 // (heldFacts); then the source that reported it
@@ -87,7 +91,11 @@ WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = 'refuted' AND record_items.section NOT IN ` + heldFacts + `)),
 CASE WHEN record_items.section = 'allergies' THEN substr(` + heldLatest + `, -1) = '4' END DESC,
-CASE WHEN record_items.resource_type IN ('Appointment', 'Encounter') THEN MAX(o.status IN ('cancelled', 'noshow')) END DESC,
+CASE WHEN record_items.resource_type = 'Appointment' THEN MAX(o.status IN ('cancelled', 'noshow')) END DESC,
+CASE WHEN record_items.resource_type = 'Encounter' THEN MAX(CASE WHEN o.status IN ('finished', 'in-progress', 'arrived', 'triaged', 'onleave') THEN 2
+    WHEN o.status = 'cancelled' THEN 1 ELSE 0 END) END DESC,
+CASE WHEN record_items.section = 'immunisations' THEN MAX(o.detail LIKE '%Reaction: %' OR o.detail LIKE '%A reaction to it was recorded%'
+    OR o.detail LIKE '%Less than a full dose%') END DESC,
 (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
 MAX(o.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
     AND (sc.code = r.code OR (sc.prefix = 1 AND substr(r.code, 1, length(sc.code)) = sc.code)) WHERE r.item_id = o.id)),

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -22,7 +23,11 @@ func reportText(r store.Report) string {
 	if r.Item.Value != "" {
 		parts = append(parts, itemValue(r.Item))
 	}
-	parts = append(parts, statusText(r.Item.Status))
+	if hasEnded(r.Item, time.Now().In(ukZone())) {
+		parts = append(parts, "Ended")
+	} else {
+		parts = append(parts, statusText(r.Item.Status))
+	}
 	if r.Item.Detail != "" {
 		parts = append(parts, readableValue(r.Item.Detail))
 	}

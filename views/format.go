@@ -95,8 +95,6 @@ func statusWord(code string) (string, bool) {
 		return "In progress", true
 	case "preparation":
 		return "Being prepared", true
-	case "ended":
-		return "Ended", true
 	case "booked":
 		return "Booked", true
 	case "arrived":
@@ -183,6 +181,9 @@ func readableWords(v string, round bool) string {
 		}
 		switch u, known := store.KnownUnit(core); {
 		case core == "":
+		case known && u != core && strings.ContainsAny(core, "[]{}*^"):
+			// A UCUM spelling no word has ("mm[Hg]", "10*9/L"), wherever it stands.
+			w = u + w[len(core):]
 		case !afterNumber(out):
 			// Words, not a measurement: "reduced by %", "1 {tbl}" in a dose's
 			// text, and a word that only spells a unit: "Kidney stone" is no
@@ -221,12 +222,13 @@ func afterNumber(words []string) bool {
 	if len(words) == 0 {
 		return false
 	}
-	w := strings.TrimLeft(words[len(words)-1], "<>=≤≥~-+(")
+	w := strings.TrimLeft(words[len(words)-1], "<>=≤≥~-+−(")
 	if w == "" {
 		return false
 	}
-	// One number, or numbers a unit follows together: "120/80", "20-41", "20–41".
-	for _, n := range strings.FieldsFunc(w, func(r rune) bool { return r == '/' || r == '-' || r == '–' }) {
+	// One number, or numbers a unit follows together: "120/80", "20-41",
+	// "20–41"; "1,200" with its thousands marked.
+	for _, n := range strings.FieldsFunc(strings.ReplaceAll(w, ",", ""), func(r rune) bool { return r == '/' || r == '-' || r == '–' }) {
 		if _, err := strconv.ParseFloat(n, 64); err != nil {
 			return false
 		}
@@ -255,7 +257,41 @@ func itemStatus(it store.RecordItem) string {
 	if it.PrescribedSince {
 		return "Prescribed again since"
 	}
+	if hasEnded(it, time.Now().In(ukZone())) {
+		return "Ended"
+	}
 	return statusText(it.Status)
+}
+
+// untilDay is the end a care plan or care team member gives, as the
+// importer says it: "Until 2026-03-01", "Until 2026-03", "Until 2026".
+var untilDay = regexp.MustCompile(`(?:^|· |\. )Until (\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:$| ·|\.)`)
+
+// hasEnded reports whether a care plan or care team member still active
+// (or on hold) gave an end that has passed by today (a UK day): a member who
+// left a team in 2022, a plan to 2019, read as current, whatever the status
+// still says (a clinical-safety review). Worked out as the page is shown,
+// so an end still to come when the source last changed it is seen to pass.
+// An end given as a month or a year lasts to its last day.
+func hasEnded(it store.RecordItem, today time.Time) bool {
+	if (it.Section != fhir.SectionCarePlans && it.Section != fhir.SectionCareTeam) || (it.Status != "active" && it.Status != "on-hold") {
+		return false
+	}
+	m := untilDay.FindStringSubmatch(it.Detail)
+	if m == nil {
+		return false
+	}
+	y, _ := strconv.Atoi(m[1])
+	end := time.Date(y+1, 1, 1, 0, 0, 0, 0, time.UTC) // the day after the end
+	if m[2] != "" {
+		mo, _ := strconv.Atoi(m[2])
+		end = time.Date(y, time.Month(mo)+1, 1, 0, 0, 0, 0, time.UTC)
+		if m[3] != "" {
+			d, _ := strconv.Atoi(m[3])
+			end = time.Date(y, time.Month(mo), d+1, 0, 0, 0, 0, time.UTC)
+		}
+	}
+	return !time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC).Before(end)
 }
 
 func statusText(code string) string {

@@ -491,9 +491,44 @@ func TestUnitsOnlyAfterANumber(t *testing.T) {
 		{"Reason: Viral sinusitis (disorder), Cough (finding). Where: Left kidney (body structure)", "Reason: Viral sinusitis, Cough. Where: Left kidney"},
 		{"Reason: Acute bronchitis (disorder) · Key worker", "Reason: Acute bronchitis · Key worker"},
 		{"Reason: a note (see the disorder) here", "Reason: a note (see the disorder) here"},
+		// Found by a review of the change: a Unicode minus, thousands, a UCUM spelling standing alone.
+		{"−2.5 kg/m2", "−2.5 kg/m²"},
+		{"1,200 mm[Hg]", "1,200 mmHg"},
+		{"Units: mm[Hg]", "Units: mmHg"},
 	} {
 		if got := readableWords(tt.in, false); got != tt.want {
 			t.Errorf("readableWords(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestHasEnded: a care plan or care team member still active whose end has
+// passed reads "Ended", worked out on the day the page is shown; an end given
+// as a month or a year lasts to its last day (a review: "2026-11" read as
+// ended in November 2026).
+func TestHasEnded(t *testing.T) {
+	today := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		section, status, detail string
+		want                    bool
+	}{
+		{fhir.SectionCareTeam, "active", "Key worker · Falls team · Until 2022-03-01", true},
+		{fhir.SectionCareTeam, "active", "Key worker · Until 2026-11-27", true},
+		{fhir.SectionCareTeam, "active", "Key worker · Until 2026-11-28", false},
+		{fhir.SectionCareTeam, "active", "Key worker · Until 2026-11", false},
+		{fhir.SectionCareTeam, "active", "Key worker · Until 2026-10", true},
+		{fhir.SectionCarePlans, "on-hold", "Until 2026", false},
+		{fhir.SectionCarePlans, "active", "Includes: Exercise. Until 2025", true},
+		{fhir.SectionCarePlans, "completed", "Until 2019-01-01", false},
+		{fhir.SectionConditions, "active", "Until 2019-01-01", false},
+		{fhir.SectionCarePlans, "active", "Stay active Until 2019 is over", false},
+	} {
+		it := store.RecordItem{Section: tt.section, Status: tt.status, Detail: tt.detail}
+		if got := hasEnded(it, today); got != tt.want {
+			t.Errorf("%s %s %q: ended %v, want %v", tt.section, tt.status, tt.detail, got, tt.want)
+		}
+	}
+	if got := itemStatus(store.RecordItem{Section: fhir.SectionCareTeam, Status: "active", Detail: "Until 2000-01-01"}); got != "Ended" {
+		t.Errorf("itemStatus of a member who left in 1999: %q", got)
 	}
 }

@@ -650,16 +650,23 @@ func TestEnrolPasskeyProblemLinksToItsFix(t *testing.T) {
 // A document recorded in error says so beside what it says, which may be
 // about someone else (a clinical-safety review); a current one does not.
 func TestADocumentRecordedInErrorWarns(t *testing.T) {
-	for _, status := range []string{"entered-in-error", "current"} {
+	for _, tt := range []struct {
+		status      string
+		attachments []store.Attachment
+	}{
+		{"entered-in-error", []store.Attachment{{Index: 0, ContentType: "text/plain", Text: "Diagnosis: something grave"}}},
+		{"current", []store.Attachment{{Index: 0, ContentType: "text/plain", Text: "Diagnosis: something grave"}}},
+		{"entered-in-error", nil}, // its description alone may be about someone else
+	} {
 		it := items("documents", 1)[0]
-		it.Status = status
+		it.Status = tt.status
 		it.Source = gp
-		d, _ := render(t, views.RecordEntry(page("Letter", "/record/item/1", true), jane,
-			store.Entry{Item: it, Attachments: []store.Attachment{{Index: 0, ContentType: "text/plain", Text: "Diagnosis: something grave"}}}))
+		d, _ := render(t, views.RecordEntry(page("Letter", "/record/item/1", true), jane, store.Entry{Item: it, Attachments: tt.attachments}))
 		warns := d.Find(".nhsuk-warning-callout:contains('recorded in error')").Length() == 1 &&
 			strings.Contains(d.Find(".nhsuk-warning-callout").Text(), "It may be about someone else")
-		if warns != (status == "entered-in-error") || !strings.Contains(d.Find("main").Text(), "Diagnosis: something grave") {
-			t.Errorf("%s: warns %v: %q", status, warns, strings.Join(strings.Fields(d.Find("main").Text()), " "))
+		shows := len(tt.attachments) == 0 || strings.Contains(d.Find("main").Text(), "Diagnosis: something grave")
+		if warns != (tt.status == "entered-in-error") || !shows {
+			t.Errorf("%s with %d attachments: warns %v: %q", tt.status, len(tt.attachments), warns, strings.Join(strings.Fields(d.Find("main").Text()), " "))
 		}
 	}
 }

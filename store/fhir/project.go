@@ -652,12 +652,9 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 		detail = append(detail, "Why not: "+w)
 	}
 	it.Detail = strings.Join(detail, ". ")
-	if it.DedupKey != "" && v.IsSubpotent {
-		it.DedupKey += "|subpotent" // never hidden behind another source's full dose
-	}
-	if it.DedupKey != "" && len(v.Reaction) > 0 {
-		it.DedupKey += "|reaction" // nor a reaction behind a report without one
-	}
+	// A report of the dose with a reaction or part dose stands over one
+	// without (store standsAside), so neither hides behind it, and the
+	// national record's report and the GP's are still one dose.
 	if date == "" && v.OccurrenceString != "" && it.DedupKey != "" {
 		// A dose known only in words is its own fact: another source's dose
 		// of the vaccine, at another time in words, is another dose (found by
@@ -1253,15 +1250,13 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 		detail = append(detail, "Follow-up: "+w)
 	}
 	it.Detail = strings.Join(detail, ". ")
-	if it.DedupKey != "" {
-		// A left and a right knee replaced on one day are two; a procedure
-		// known only in words is its own, as a vaccination so known is.
-		if w := wordsOf(v.BodySite); w != "" {
-			it.DedupKey += "|site:" + strings.ToLower(w)
-		}
-		if it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
-			it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.PerformedString), " "))
-		}
+	if it.DedupKey != "" && it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
+		// A procedure known only in words is its own, as a vaccination so
+		// known is. The body site is not in the key: one source's report with
+		// a site and another's without, or worded otherwise ("Left knee",
+		// "Structure of left knee joint"), are one procedure, and the entry's
+		// page lists each report's words.
+		it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.PerformedString), " "))
 	}
 	return []Item{it}, v.about, nil
 }
@@ -1371,9 +1366,8 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	if v.Title != "" {
 		what = CodeableConcept{Coding: what.Coding, Text: v.Title}
 	}
-	// A plan only proposed is "Proposed", never Active (requestStatus); one
-	// whose period is over has ended, whatever its status still says.
-	status, _ := requestStatus(endedBy(v.Status, v.Period.End), v.Intent)
+	// A plan only proposed is "Proposed", never Active (requestStatus).
+	status, _ := requestStatus(v.Status, v.Intent)
 	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), status)
 	if it.DedupKey != "" && v.Title != "" {
 		// Two sources' plans of one category on one day are one plan only
@@ -1405,7 +1399,8 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 		said = append(said, d) // the plan's own words, say what to do in an emergency, always
 	}
 	if v.Period.End != "" && (v.Status == "active" || v.Status == "on-hold") {
-		said = append(said, "Until "+dayOf(v.Period.End)) // in words on the page
+		// In words on the page, which says when it has ended (views itemStatus).
+		said = append(said, "Until "+dayOf(v.Period.End))
 	}
 	if len(does) > 0 {
 		said = append(said, "Includes: "+strings.Join(does, ", "))
@@ -1445,7 +1440,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 			role = p.Role[0]
 		}
 		end := firstNonEmpty(p.Period.End, v.Period.End)
-		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), endedBy(v.Status, end))
+		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
 		it.Display = p.Member.Display
 		it.Part = p.Member.Reference
 		var detail []string
@@ -1456,7 +1451,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 			detail = append(detail, v.Name)
 		}
 		if end != "" {
-			detail = append(detail, "Until "+dayOf(end)) // in words on the page
+			detail = append(detail, "Until "+dayOf(end)) // in words on the page, which says when it has ended (views itemStatus)
 		}
 		it.Detail = strings.Join(detail, " · ")
 		it.Organisation, it.OrganisationRef = org, orgRef
@@ -1467,7 +1462,10 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		items = append(items, it)
 	}
 	if len(items) == 0 {
-		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, endedBy(v.Status, v.Period.End))
+		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, v.Status)
+		if v.Period.End != "" {
+			it.Detail = "Until " + dayOf(v.Period.End)
+		}
 		it.Organisation, it.OrganisationRef = org, orgRef
 		items = append(items, it)
 	}
@@ -1551,27 +1549,14 @@ func displaysOf(refs ...Reference) string {
 	return strings.Join(w, ", ")
 }
 
-// endedBy is an active (or on-hold) plan's or team member's status once the
-// period it gives has ended, before today in UK time: "ended", whatever the
-// status still says (a member who left a team in 2022, a plan to 2019, read
-// as current). An end still to come is said in the item's words, "Until …",
-// and read again when the resource changes.
-func endedBy(status, end string) string {
-	if end == "" || (status != "active" && status != "on-hold") {
-		return status
-	}
-	if dayOf(end) < time.Now().In(UKZone()).Format("2006-01-02") {
-		return "ended"
-	}
-	return status
-}
-
 // momentOf is the moment a FHIR date-time names, to the minute in UTC, so
 // 09:30+01:00 and 08:30Z are one; a date, or a date-time at midnight UK time
 // (a day, as views.itemDate shows it), is its day (dayOf).
 func momentOf(s string) string {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00"} {
-		if t, err := time.Parse(layout, s); err == nil {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04Z07:00", "2006-01-02T15:04:05", "2006-01-02T15:04"} {
+		// A time without an offset, which FHIR does not allow, is UK time, as
+		// the pages show it (views itemDate).
+		if t, err := time.ParseInLocation(layout, s, UKZone()); err == nil {
 			if uk := t.In(UKZone()); uk.Hour() == 0 && uk.Minute() == 0 {
 				return dayOf(s)
 			}

@@ -10,12 +10,12 @@
 -- with another source's only under one title; a visit or appointment is
 -- one with another source's only at one moment, and says what to do before
 -- it; a document is one with another source's only with one master
--- identifier or the same content; a vaccination says its reaction, and a
--- reaction or part dose is its own report; a procedure says where on the
--- body, what went wrong, what was left in and what follows, and a left and
--- a right one are two; a care team member is one entry a team, and has
--- left once their period has ended. Kept-out choices hold through the new
--- keys (store holdKeptOutKey). A re-read already under way starts again
--- from the beginning, which covers it.
+-- identifier or the same content; a vaccination says its reaction; a
+-- procedure says where on the body, what went wrong, what was left in and
+-- what follows; a care team member is one entry a team, and a member's or
+-- a plan's end is said, for the page to say when it has passed. Kept-out
+-- choices hold through the new keys, for the reports that come after too
+-- (store holdKeptOutKey, migration 0047). A re-read already under way starts
+-- again from the beginning, which covers it.
 DELETE FROM reread_backlog;
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
