@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
@@ -242,5 +243,73 @@ func TestCareTeamMembersAndPlansEnd(t *testing.T) {
 	items, err := fhir.Project(fhir.Resource{Type: "CarePlan", ID: "c", Raw: []byte(plan)})
 	if err != nil || len(items) != 1 || items[0].Status != "active" || items[0].Detail != "Until 2019-01-01" {
 		t.Errorf("a plan to 2019: %+v %v", items, err)
+	}
+}
+
+// A visit and an appointment at one moment are ranked by one rule, whatever
+// each report's type: one entry, saying it took place, else cancelled, over
+// booked or planned (a review: each stood aside for the other, and the visit
+// vanished).
+func TestAnAppointmentAndAVisitAtOneMomentAreOne(t *testing.T) {
+	appt := func(id, st string) string {
+		return `{"resourceType":"Appointment","id":"` + id + `","status":"` + st + `","serviceType":[{"coding":[{"system":"http://snomed.info/sct","code":"185349003","display":"Encounter for check up"}]}],` +
+			`"start":"2026-12-07T07:30:00Z","participant":[{"actor":{"reference":"Patient/%s"},"status":"accepted"}]}`
+	}
+	for _, c := range []struct{ appt, visit, want string }{
+		{"arrived", "planned", "arrived"}, {"booked", "finished", "finished"}, {"cancelled", "finished", "finished"},
+		{"arrived", "cancelled", "arrived"}, {"booked", "cancelled", "cancelled"}, {"cancelled", "planned", "cancelled"},
+	} {
+		for _, gpFirst := range []bool{true, false} {
+			db := mustOpenDB(t)
+			a, v := []string{"gp", appt("g1", c.appt)}, []string{"hospital", encounterAt("h1", c.visit, "2026-12-07T07:30:00Z")}
+			if !gpFirst {
+				a[0], v[0] = "hospital", "gp"
+				a, v = v, a
+			}
+			p := importSources(t, db, a, v)
+			got := shownIn(t, context.Background(), db, p, fhir.SectionEncounters)
+			if len(got) != 1 || !strings.HasPrefix(got[0], c.want+" ") {
+				t.Errorf("appointment %s, visit %s (appointment first %v): entries %q, want one, %s", c.appt, c.visit, gpFirst, got, c.want)
+			}
+		}
+	}
+}
+
+// Of a part dose at one source and a reaction at another (a dose stopped for
+// anaphylaxis), the reaction stands; a report by a social care service, or
+// with a reason of a kind a person may keep out, never stands over the GP's
+// plain report for its reaction, so a carer still sees the dose.
+func TestAReactionStandsButNotOverTheCarersView(t *testing.T) {
+	ctx := context.Background()
+	dose := func(id, extra string) string {
+		return `{"resourceType":"Immunization","id":"` + id + `","status":"completed","patient":{"reference":"Patient/%s"},` +
+			`"vaccineCode":{"coding":[{"system":"http://snomed.info/sct","code":"1119349007","display":"COVID-19 mRNA vaccine"}]},"occurrenceDateTime":"2025-10-01"` + extra + `}`
+	}
+	db := mustOpenDB(t)
+	p := importSources(t, db,
+		[]string{"gp", dose("g1", `,"isSubpotent":true`)},
+		[]string{"pharmacy", dose("x1", `,"reaction":[{"detail":{"display":"Anaphylaxis"}}]`)})
+	if got := shownIn(t, ctx, db, p, fhir.SectionImmunisations); len(got) != 1 || !strings.Contains(got[0], "Anaphylaxis") {
+		t.Errorf("entries %q; want the anaphylaxis to stand", got)
+	}
+
+	db = mustOpenDB(t)
+	p = importSources(t, db,
+		[]string{"gp", dose("g1", "")},
+		[]string{"carehome", dose("c1", `,"reaction":[{"detail":{"display":"Sore arm"}}]`)},
+		[]string{"clinic", dose("k1", `,"reasonCode":[{"coding":[{"system":"http://snomed.info/sct","code":"86406008","display":"Human immunodeficiency virus infection"}]}],"reaction":[{"detail":{"display":"Sore arm"}}]`)})
+	if err := db.SetSourceSocialCare(ctx, "carehome", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, cat := range []string{store.CategorySocialCare, store.CategorySexualHealth} {
+		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(cat), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := shownIn(t, store.ForCarer(ctx, fhir.SectionImmunisations), db, p, fhir.SectionImmunisations); len(c) != 1 {
+		t.Errorf("the carer sees %q; want the GP's dose", c)
 	}
 }

@@ -68,14 +68,18 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // than the latest report of any source (a course completed, while another
 // source prescribed it again since): its entries would show the medicine as
 // it no longer is and hide the prescription that says how it is now, which
-// the summary's current medicines show; for an appointment, a source that
-// says it was cancelled or missed (a cancellation is always later news than
-// the booking, and a person must not go to a clinic cancelled); for a visit,
-// one that says it took place, else one that says it was cancelled, over one
-// that only planned it (a review: a visit the GP says took place must not
-// read cancelled); for a vaccination, one that says there was a reaction or
-// the dose was less than full (store/fhir projectImmunization: a reaction
-// must not hide behind the national record's report of the dose); for an
+// the summary's current medicines show; for a visit or an appointment, one
+// rule whatever each report's type (a review: an appointment and a visit at
+// one moment, each ranked by its own type's rule, each stood aside for the
+// other and the visit vanished): a source that says it took place, else one
+// that says it was cancelled or missed, over one that only booked or planned
+// it (a cancellation is always later news than the booking, and a person
+// must not go to a clinic cancelled; a visit the GP says took place must not
+// read cancelled); for a vaccination, after the rules for social care and
+// sensitive reasons (which keep the carer's view of the dose), one that says
+// there was a reaction, then one that says the dose was less than full
+// (store/fhir projectImmunization: a reaction must not hide behind the
+// national record's report of the dose, nor behind a part dose); for an
 // allergy or condition, the
 // latest report, but for an allergy one that says it holds now first
 // (heldFacts); then the source that reported it
@@ -91,14 +95,13 @@ WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = 'refuted' AND record_items.section NOT IN ` + heldFacts + `)),
 CASE WHEN record_items.section = 'allergies' THEN substr(` + heldLatest + `, -1) = '4' END DESC,
-CASE WHEN record_items.resource_type = 'Appointment' THEN MAX(o.status IN ('cancelled', 'noshow')) END DESC,
-CASE WHEN record_items.resource_type = 'Encounter' THEN MAX(CASE WHEN o.status IN ('finished', 'in-progress', 'arrived', 'triaged', 'onleave') THEN 2
-    WHEN o.status = 'cancelled' THEN 1 ELSE 0 END) END DESC,
-CASE WHEN record_items.section = 'immunisations' THEN MAX(o.detail LIKE '%Reaction: %' OR o.detail LIKE '%A reaction to it was recorded%'
-    OR o.detail LIKE '%Less than a full dose%') END DESC,
+CASE WHEN record_items.section = 'encounters' THEN MAX(CASE WHEN o.status IN ('finished', 'in-progress', 'arrived', 'triaged', 'onleave', 'fulfilled', 'checked-in') THEN 2
+    WHEN o.status IN ('cancelled', 'noshow') THEN 1 ELSE 0 END) END DESC,
 (SELECT s.social_care FROM sources s WHERE s.id = o.source_id),
 MAX(o.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
     AND (sc.code = r.code OR (sc.prefix = 1 AND substr(r.code, 1, length(sc.code)) = sc.code)) WHERE r.item_id = o.id)),
+CASE WHEN record_items.section = 'immunisations' THEN MAX(CASE WHEN o.detail LIKE '%Reaction: %' OR o.detail LIKE '%A reaction to it was recorded%' THEN 2
+    WHEN o.detail LIKE '%Less than a full dose%' THEN 1 ELSE 0 END) END DESC,
 CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
 CASE WHEN record_items.section IN ` + heldFacts + ` THEN ` + heldLatest + ` END DESC,
 COUNT(*) DESC, o.source_id LIMIT 1))`
