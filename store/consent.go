@@ -756,14 +756,6 @@ func itemKey(sourceID int64, resourceType, resourceID, dedupKey string) string {
 	return fmt.Sprintf("item:%d/%s/%s", sourceID, resourceType, resourceID)
 }
 
-// heldEntry joins to held_keys h the reports ri each held key keeps out: the
-// item that held it, and, when a re-read changed its key (h.whole, migration
-// 0047), every report of its fact now, so one that came after, next month's
-// prescription, is kept out with it (a review: a re-read changed a kept-out
-// medicine's key, and the next prescription reached the carer).
-const heldEntry = `JOIN record_items hi ON hi.id = h.item_id AND hi.person_id = h.person_id
-JOIN record_items ri ON ri.person_id = h.person_id AND (ri.id = hi.id OR (h.whole AND hi.dedup_key != '' AND ri.dedup_key = hi.dedup_key))`
-
 // itemKeySQL is ItemKey in SQL, over record_items ri.
 const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' || ri.source_id || '/' || ri.resource_type || '/' || ri.resource_id END`
 
@@ -773,7 +765,8 @@ const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' 
 func itemRefs(ctx context.Context, q querier, personID int64, key string, held bool) ([]itemRef, error) {
 	rows, err := q.QueryContext(ctx, `SELECT ri.id, ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
 FROM record_items ri WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2)
-OR (?3 AND ri.id IN (SELECT ri.id FROM held_keys h `+heldEntry+` WHERE h.person_id = ?1 AND h.key = ?2)))
+OR (?3 AND ri.id IN (SELECT item_id FROM held_keys WHERE person_id = ?1 AND key = ?2))
+OR (?3 AND `+itemKeySQL+` IN (SELECT new_key FROM key_aliases WHERE person_id = ?1 AND old_key = ?2)))
 ORDER BY ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2) DESC, ri.dup, ri.id`, personID, key, held)
 	if err != nil {
 		return nil, fmt.Errorf("read entry: %w", err)
@@ -1244,13 +1237,20 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 		dedupKeys = append(dedupKeys, it.Key)
 	}
 	// An entry kept out by a key it has since lost (held_keys, migration 0027) stays out,
-	// with the reports of its fact that came after, by the key it has now (heldEntry).
+	// and a fact by the key a re-read gave it (key_aliases, migration 0047).
 	if len(st.WithheldItems) > 0 {
-		parts = append(parts, `SELECT ri.id FROM held_keys h `+heldEntry+`
-WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
-		args = append(args, personID)
-		for _, it := range st.WithheldItems {
-			args = append(args, it.Key)
+		in := `(?` + strings.Repeat(", ?", len(st.WithheldItems)-1) + `)`
+		parts = append(parts, `SELECT h.item_id FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
+WHERE h.person_id = ? AND h.key IN `+in,
+			`SELECT ri.id FROM key_aliases a JOIN record_items ri ON ri.person_id = a.person_id AND ri.dedup_key = a.new_key
+WHERE a.person_id = ? AND a.old_key IN `+in,
+			`SELECT ri.id FROM key_aliases a JOIN record_items ri ON ri.person_id = a.person_id AND ri.dedup_key = '' AND `+itemKeySQL+` = a.new_key
+WHERE a.person_id = ? AND a.new_key LIKE 'item:%' AND a.old_key IN `+in)
+		for range 3 {
+			args = append(args, personID)
+			for _, it := range st.WithheldItems {
+				args = append(args, it.Key)
+			}
 		}
 	}
 	if len(dedupKeys) > 0 {
@@ -1336,8 +1336,9 @@ func rowRule(st ConsentState) withheldRule {
 	var args []any
 	if len(st.WithheldItems) > 0 {
 		in := `(?` + strings.Repeat(", ?", len(st.WithheldItems)-1) + `)`
-		parts = append(parts, itemKeySQL+` IN `+in, `ri.id IN (SELECT ri.id FROM held_keys h `+heldEntry+` WHERE h.person_id = ri.person_id AND h.key IN `+in+`)`)
-		for range 2 {
+		parts = append(parts, itemKeySQL+` IN `+in, `ri.id IN (SELECT item_id FROM held_keys WHERE person_id = ri.person_id AND key IN `+in+`)`,
+			itemKeySQL+` IN (SELECT new_key FROM key_aliases WHERE person_id = ri.person_id AND old_key IN `+in+`)`)
+		for range 3 {
 			for _, it := range st.WithheldItems {
 				args = append(args, it.Key)
 			}
@@ -1564,12 +1565,15 @@ func (db *DB) KeptOutKeyOf(ctx context.Context, personID int64, it RecordItem) (
 	return key, nil
 }
 
-// heldKeys are the keys the person's item, or another report of its fact
-// (heldEntry), had before upstream changed it, kept because the person kept
-// the entry out of sharing by them (held_keys).
+// heldKeys are the keys the person's item had before upstream changed it,
+// kept because the person kept the entry out of sharing by them (held_keys),
+// and those its fact had before a re-read gave it the key it has now
+// (key_aliases).
 func heldKeys(ctx context.Context, q querier, personID, itemID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT h.key FROM held_keys h `+heldEntry+`
-WHERE ri.id = ? AND h.person_id = ? ORDER BY h.key`, itemID, personID)
+	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
+WHERE h.item_id = ?1 AND h.person_id = ?2
+UNION SELECT a.old_key FROM key_aliases a JOIN record_items ri ON ri.id = ?1 AND ri.person_id = a.person_id
+WHERE a.person_id = ?2 AND a.new_key = `+itemKeySQL+` ORDER BY 1`, itemID, personID)
 	if err != nil {
 		return nil, fmt.Errorf("read kept-out keys: %w", err)
 	}

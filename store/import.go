@@ -265,7 +265,7 @@ type importer struct {
 	renamed   []string                 // references to resources the record names who took part by, first named, renamed or left nameless here
 	consent   map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
 	held      map[string]bool          // patient id at this source → a new version of it set aside for its NHS number (heldAside)
-	rereading bool                     // reading stored resources again (rereadStored): a key changed is our reading's, not the fact's
+	rereading bool                     // reading stored resources again (rereadStored): a key changed is our reading's, not the fact's (key_aliases)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -1054,18 +1054,32 @@ func pairItems(old []storedItem, items []fhir.Item) []int {
 // with the old key never catches this one.
 
 // holdKeptOutKey keeps the stored item's key when the person keeps it out of
-// sharing and the item is about to be known by another: for the whole entry
-// when a re-read changed it (migration 0047), else for this report alone.
+// sharing and the item is about to be known by another: for this report
+// (held_keys), and, when a re-read changed it, for the fact by its new key
+// (key_aliases, migration 0047).
 func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s storedItem, newKey string) error {
-	key := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)
-	if key == itemKey(im.sourceID, p.Type, p.ID, newKey) || !s.person.Valid {
+	key, nk := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey), itemKey(im.sourceID, p.Type, p.ID, newKey)
+	if key == nk || !s.person.Valid {
 		return nil
 	}
-	if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil || !out {
+	if im.rereading {
+		// Our reading renamed the fact: a choice made by a key it had before
+		// holds by the new one, for every report of it (migration 0047).
+		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO key_aliases (person_id, old_key, new_key)
+SELECT person_id, old_key, ?3 FROM key_aliases WHERE person_id = ?1 AND new_key = ?2`, s.person, key, nk); err != nil {
+			return fmt.Errorf("keep a fact's old key: %w", err)
+		}
+	}
+	out, err := im.keepsOut(ctx, s.person.Int64, key)
+	if err != nil || !out {
 		return err
 	}
-	if _, err := im.tx.ExecContext(ctx, `INSERT INTO held_keys (person_id, key, item_id, whole) VALUES (?, ?, ?, ?)
-ON CONFLICT DO UPDATE SET whole = whole OR excluded.whole`, s.person, key, s.id, im.rereading); err != nil {
+	if im.rereading {
+		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO key_aliases (person_id, old_key, new_key) VALUES (?, ?, ?)`, s.person, key, nk); err != nil {
+			return fmt.Errorf("keep a fact's old key: %w", err)
+		}
+	}
+	if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id) VALUES (?, ?, ?)`, s.person, key, s.id); err != nil {
 		return fmt.Errorf("keep an item's old key: %w", err)
 	}
 	return nil
