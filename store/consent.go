@@ -694,8 +694,12 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "no" {
 			// Shared again: the entries it was held to go back to their own keys,
 			// and none that comes back is kept out by it (held_keys_waiting).
-			for _, table := range []string{"held_keys", "held_keys_waiting"} {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE key = ? AND person_id = ?`,
+			for _, table := range []string{"held_keys", "held_keys_waiting", "key_aliases"} {
+				col := "key"
+				if table == "key_aliases" {
+					col = "old_key" // nor a fact by a key a re-read gave it (a review: a stale alias kept out a report shared again)
+				}
+				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+col+` = ? AND person_id = ?`,
 					strings.TrimPrefix(ch.Question, withholdItemPrefix), personID); err != nil {
 					return fmt.Errorf("share an entry again: %w", err)
 				}
@@ -761,13 +765,22 @@ const itemKeySQL = `CASE WHEN ri.dedup_key != '' THEN ri.dedup_key ELSE 'item:' 
 
 // itemRefs are the reports of the person's entry with this key: those known
 // by it now first, then, when held is set, those kept out of sharing by it
-// before their key changed (held_keys).
+// before their key changed (held_keys) or by the key a re-read gave their
+// fact (key_aliases).
 func itemRefs(ctx context.Context, q querier, personID int64, key string, held bool) ([]itemRef, error) {
+	var aliases []string
+	if held {
+		var err error
+		if aliases, err = aliasesOf(ctx, q, personID, []string{key}); err != nil {
+			return nil, err
+		}
+	}
+	list, _ := json.Marshal(aliases)
 	rows, err := q.QueryContext(ctx, `SELECT ri.id, ri.source_id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display
 FROM record_items ri WHERE ri.person_id = ?1 AND (ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2)
 OR (?3 AND ri.id IN (SELECT item_id FROM held_keys WHERE person_id = ?1 AND key = ?2))
-OR (?3 AND `+itemKeySQL+` IN (SELECT new_key FROM key_aliases WHERE person_id = ?1 AND old_key = ?2)))
-ORDER BY ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2) DESC, ri.dup, ri.id`, personID, key, held)
+OR (?3 AND `+itemKeySQL+` IN (SELECT value FROM json_each(?4))))
+ORDER BY ri.dedup_key = ?2 OR (ri.dedup_key = '' AND `+itemKeySQL+` = ?2) DESC, ri.dup, ri.id`, personID, key, held, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("read entry: %w", err)
 	}
@@ -1221,10 +1234,20 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 	var parts []string
 	var args []any
 	var dedupKeys []any
+	keys := make([]string, 0, len(st.WithheldItems))
 	for _, it := range st.WithheldItems {
+		keys = append(keys, it.Key)
+	}
+	// A fact kept out by a key a re-read changed is kept out by its new one
+	// (key_aliases, migration 0048), looked up as any kept-out key is.
+	aliases, err := aliasesOf(ctx, q, personID, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, key := range append(keys, aliases...) {
 		var src int64
 		var typ, id string
-		if rest, ok := strings.CutPrefix(it.Key, "item:"); ok {
+		if rest, ok := strings.CutPrefix(key, "item:"); ok {
 			if n, err := fmt.Sscanf(rest, "%d/", &src); n == 1 && err == nil {
 				if t, i, ok := strings.Cut(strings.SplitN(rest, "/", 2)[1], "/"); ok {
 					typ, id = t, i
@@ -1234,23 +1257,15 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 			args = append(args, src, typ, id, personID)
 			continue
 		}
-		dedupKeys = append(dedupKeys, it.Key)
+		dedupKeys = append(dedupKeys, key)
 	}
-	// An entry kept out by a key it has since lost (held_keys, migration 0027) stays out,
-	// and a fact by the key a re-read gave it (key_aliases, migration 0047).
+	// An entry kept out by a key it has since lost (held_keys, migration 0027) stays out.
 	if len(st.WithheldItems) > 0 {
-		in := `(?` + strings.Repeat(", ?", len(st.WithheldItems)-1) + `)`
 		parts = append(parts, `SELECT h.item_id FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
-WHERE h.person_id = ? AND h.key IN `+in,
-			`SELECT ri.id FROM key_aliases a JOIN record_items ri ON ri.person_id = a.person_id AND ri.dedup_key = a.new_key
-WHERE a.person_id = ? AND a.old_key IN `+in,
-			`SELECT ri.id FROM key_aliases a JOIN record_items ri ON ri.person_id = a.person_id AND ri.dedup_key = '' AND `+itemKeySQL+` = a.new_key
-WHERE a.person_id = ? AND a.new_key LIKE 'item:%' AND a.old_key IN `+in)
-		for range 3 {
-			args = append(args, personID)
-			for _, it := range st.WithheldItems {
-				args = append(args, it.Key)
-			}
+WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItems)-1)+`)`)
+		args = append(args, personID)
+		for _, it := range st.WithheldItems {
+			args = append(args, it.Key)
 		}
 	}
 	if len(dedupKeys) > 0 {
@@ -1563,6 +1578,29 @@ func (db *DB) KeptOutKeyOf(ctx context.Context, personID int64, it RecordItem) (
 		}
 	}
 	return key, nil
+}
+
+// aliasesOf are the keys a re-read gave the person's facts kept out by any
+// of keys (key_aliases, migration 0048).
+func aliasesOf(ctx context.Context, q querier, personID int64, keys []string) ([]string, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	list, _ := json.Marshal(keys)
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT new_key FROM key_aliases WHERE person_id = ? AND old_key IN (SELECT value FROM json_each(?)) ORDER BY new_key`, personID, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("read kept-out keys: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }
 
 // heldKeys are the keys the person's item had before upstream changed it,

@@ -16,6 +16,17 @@ import (
 // migration does. It returns the store, the person and the key chosen by.
 func keptOutThenReread(t *testing.T, first, sec string, oldKey func(string) string) (*store.DB, int64, string) {
 	t.Helper()
+	db, p, chosen := keptOutBeforeReread(t, first, sec, oldKey)
+	if err := db.FinishBulkLoad(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return db, p, chosen
+}
+
+// keptOutBeforeReread is keptOutThenReread with the re-read asked for, not
+// yet done.
+func keptOutBeforeReread(t *testing.T, first, sec string, oldKey func(string) string) (*store.DB, int64, string) {
+	t.Helper()
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
 	p := importSources(t, db, []string{"gp", first})
@@ -40,9 +51,6 @@ func keptOutThenReread(t *testing.T, first, sec string, oldKey func(string) stri
 		t.Fatal(err)
 	}
 	if _, err := raw.Exec(`DELETE FROM reread_backlog; INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources`); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.FinishBulkLoad(ctx); err != nil {
 		t.Fatal(err)
 	}
 	return db, p, chosen
@@ -147,6 +155,44 @@ func TestAKeptOutFactsNewKeyOutlivesItsReport(t *testing.T) {
 		importSources(t, db, []string{"gp", prepRequest("m1", "2026-09-01", prepCode, prepName)})
 		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 0 {
 			t.Errorf("m1 back; the carer sees %q", c)
+		}
+	})
+	t.Run("a sync before the re-read reaches the report", func(t *testing.T) {
+		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose)
+		noted := strings.Replace(prepRequest("m1", "2026-09-01", prepCode, prepName), `"status":"active",`, `"status":"active","meta":{"versionId":"2"},"note":[{"text":"Reviewed"}],`, 1)
+		importSources(t, db, []string{"gp", noted})
+		importSources(t, db, []string{"gp", prepRequest("m2", "2026-10-01", prepCode, prepName)})
+		if err := db.FinishBulkLoad(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 0 {
+			t.Errorf("the carer sees %q", c)
+		}
+	})
+	t.Run("a report kept out through the new key changed upstream", func(t *testing.T) {
+		db, p, _ := setup(t)
+		twice := strings.Replace(prepRequest("m2", "2026-10-01", prepCode, prepName), `"doseQuantity":{"value":1}`, `"doseQuantity":{"value":2}`, 1)
+		importSources(t, db, []string{"gp", twice})
+		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 0 {
+			t.Errorf("next month's dose changed upstream; the carer sees %q", c)
+		}
+	})
+	t.Run("shared again, then kept out again by the old key's words", func(t *testing.T) {
+		db, p, oldKey := setup(t)
+		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(oldKey), Answer: "no"}, store.ChoiceLogged(1)); err != nil {
+			t.Fatal(err)
+		}
+		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 2 {
+			t.Fatalf("shared again, the carer sees %q", c)
+		}
+		// A hospital's report with no dose has the old key under the new reading.
+		noDose := strings.Replace(prepRequest("h1", "2026-09-03", prepCode, prepName), `,"dosageInstruction":[{"sequence":1,"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d"}},"doseAndRate":[{"doseQuantity":{"value":1}}]}]`, "", 1)
+		importSources(t, db, []string{"hospital", noDose})
+		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(oldKey), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+			t.Fatal(err)
+		}
+		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 2 {
+			t.Errorf("the hospital's report kept out, the carer sees %q; want the GP's two, shared again", c)
 		}
 	})
 	t.Run("the report re-read recoded upstream", func(t *testing.T) {

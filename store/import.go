@@ -373,6 +373,9 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, 
 			out.OlderKept = append(out.OlderKept, why)
 			return nil
 		}
+		if err := im.rereadFirst(ctx, p); err != nil {
+			return err
+		}
 		if res, err = im.update.ExecContext(ctx, args...); err != nil {
 			return err
 		}
@@ -1046,6 +1049,37 @@ func pairItems(old []storedItem, items []fhir.Item) []int {
 	return out
 }
 
+// rereadFirst reads the stored version of p's resource again, as a
+// migration asked (reread_backlog), before a new version replaces it, when
+// the re-read has not reached it yet: what our reading changed is then told
+// apart from what upstream changed, and a choice made by the fact's old key
+// holds by its new one (key_aliases; a review found a sync that came first
+// left next month's prescription of a kept-out medicine to the carer).
+func (im *importer) rereadFirst(ctx context.Context, p fhir.Prepared) error {
+	var st fhir.Resource
+	var patientID string
+	err := im.tx.QueryRowContext(ctx, `SELECT r.type, r.id, r.version_id, r.last_updated, r.patient_id, r.json FROM resources r, reread_backlog b
+WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND r.rowid > b.after_rowid AND r.rowid <= b.upto_rowid`, im.sourceID, p.Type, p.ID).
+		Scan(&st.Type, &st.ID, &st.VersionID, &st.LastUpdated, &patientID, &st.Raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s/%s as stored: %w", p.Type, p.ID, err)
+	}
+	stored := fhir.Prepare(st)
+	if stored.Err != nil || st.Type == "Patient" {
+		return nil // what was stored stays as it is, as rereadStored leaves it
+	}
+	was := im.rereading
+	im.rereading = true
+	defer func() { im.rereading = was }()
+	if err := im.reproject(ctx, stored, patientID); err != nil {
+		return fmt.Errorf("read %s/%s again: %w", p.Type, p.ID, err)
+	}
+	return im.flush(ctx)
+}
+
 // Sharing choices about one entry are held by its key (ItemKey), which can
 // change when its resource does: a new dose, a corrected code. A stored item
 // kept out of sharing by a key it is about to lose keeps that key in
@@ -1056,7 +1090,7 @@ func pairItems(old []storedItem, items []fhir.Item) []int {
 // holdKeptOutKey keeps the stored item's key when the person keeps it out of
 // sharing and the item is about to be known by another: for this report
 // (held_keys), and, when a re-read changed it, for the fact by its new key
-// (key_aliases, migration 0047).
+// (key_aliases, migration 0048).
 func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s storedItem, newKey string) error {
 	key, nk := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey), itemKey(im.sourceID, p.Type, p.ID, newKey)
 	if key == nk || !s.person.Valid {
@@ -1064,23 +1098,44 @@ func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s store
 	}
 	if im.rereading {
 		// Our reading renamed the fact: a choice made by a key it had before
-		// holds by the new one, for every report of it (migration 0047).
+		// holds by the new one, for every report of it (migration 0048).
 		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO key_aliases (person_id, old_key, new_key)
 SELECT person_id, old_key, ?3 FROM key_aliases WHERE person_id = ?1 AND new_key = ?2`, s.person, key, nk); err != nil {
 			return fmt.Errorf("keep a fact's old key: %w", err)
 		}
 	}
 	out, err := im.keepsOut(ctx, s.person.Int64, key)
-	if err != nil || !out {
+	if err != nil {
 		return err
 	}
-	if im.rereading {
+	if out && im.rereading {
 		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO key_aliases (person_id, old_key, new_key) VALUES (?, ?, ?)`, s.person, key, nk); err != nil {
 			return fmt.Errorf("keep a fact's old key: %w", err)
 		}
 	}
-	if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id) VALUES (?, ?, ?)`, s.person, key, s.id); err != nil {
-		return fmt.Errorf("keep an item's old key: %w", err)
+	// The keys it is kept out by: its own, and those it had before, or its
+	// fact had before a re-read (heldKeys), which hold it through this change
+	// too (a review: a report kept out only through its fact's old key was
+	// shared once upstream changed its dose).
+	by := []string{}
+	if out {
+		by = append(by, key)
+	}
+	held, err := heldKeys(ctx, im.tx, s.person.Int64, s.id)
+	if err != nil {
+		return err
+	}
+	for _, k := range held {
+		if kept, err := im.keepsOut(ctx, s.person.Int64, k); err != nil {
+			return err
+		} else if kept {
+			by = append(by, k)
+		}
+	}
+	for _, k := range by {
+		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id) VALUES (?, ?, ?)`, s.person, k, s.id); err != nil {
+			return fmt.Errorf("keep an item's old key: %w", err)
+		}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
--- 0047: the keys a re-read of stored resources gave a person's facts kept
+-- 0048: the keys a re-read of stored resources gave a person's facts kept
 -- out of sharing (our reading changed, not the fact: a migration such as
 -- 0046 re-reads every resource). A choice made by the old key holds every
 -- report known by the new one, those that come after too (store

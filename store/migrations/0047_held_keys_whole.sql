@@ -1,0 +1,5 @@
+-- 0047 added a column to held_keys for a first way of holding a choice
+-- through keys a re-read changed; 0048 (key_aliases) replaced it within the
+-- same day's work. It does nothing now, so a database that ran it goes on
+-- to 0048 as every other does (a review found a reused number would have
+-- left such a database without key_aliases).
