@@ -148,6 +148,112 @@ organisation, detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_
 	return out, rows.Err()
 }
 
+// rereadKeptOutFirst reads again, before anything else is stored, the
+// resources of the entries people keep out of sharing that a re-read asked
+// for (reread_backlog) has not reached: a handful of rows, at open, so the
+// keys a re-read gives those facts are known (key_aliases) before a sync
+// brings a later report of one, or deletes the report itself. Left to the
+// background re-read, which may take hours on a large cache, next month's
+// prescription of a kept-out medicine reached the carer meanwhile (a review).
+// Read again later by the re-read, they change nothing.
+func rereadKeptOutFirst(ctx context.Context, tx *sql.Tx, now string) error {
+	var after, upto int64
+	err := tx.QueryRowContext(ctx, `SELECT after_rowid, upto_rowid FROM reread_backlog`).Scan(&after, &upto)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the reread backlog: %w", err)
+	}
+	// Those whose latest decision keeps an entry out (consentState reads the same row).
+	rows, err := tx.QueryContext(ctx, `SELECT d.person_id FROM consent_decisions d
+WHERE d.id = (SELECT MAX(l.id) FROM consent_decisions l WHERE l.person_id = d.person_id)
+AND json_array_length(d.state, '$.withheldItems') > 0`)
+	if err != nil {
+		return fmt.Errorf("read sharing choices: %w", err)
+	}
+	var persons []int64
+	for rows.Next() {
+		var p int64
+		if err := rows.Scan(&p); err != nil {
+			rows.Close()
+			return err
+		}
+		persons = append(persons, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	type resource struct {
+		source  int64
+		typ, id string
+	}
+	seen := map[resource]bool{}
+	var kept []resource
+	for _, p := range persons {
+		st, err := consentState(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		for _, it := range st.WithheldItems {
+			refs, err := itemRefs(ctx, tx, p, it.Key, true)
+			if err != nil {
+				return err
+			}
+			for _, r := range refs {
+				if res := (resource{r.SourceID, r.Type, r.ID}); !seen[res] {
+					seen[res] = true
+					kept = append(kept, res)
+				}
+			}
+		}
+	}
+	importers := map[int64]*importer{}
+	defer func() {
+		for _, im := range importers {
+			im.close()
+		}
+	}()
+	for _, r := range kept {
+		var source, patient string
+		var res fhir.Resource
+		err := tx.QueryRowContext(ctx, `SELECT s.name, r.type, r.id, r.version_id, r.last_updated, r.patient_id, r.json
+FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND r.rowid > ? AND r.rowid <= ?`,
+			r.source, r.typ, r.id, after, upto).Scan(&source, &res.Type, &res.ID, &res.VersionID, &res.LastUpdated, &patient, &res.Raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue // read again already, or stored since
+		}
+		if err != nil {
+			return fmt.Errorf("read %s/%s as stored: %w", r.typ, r.id, err)
+		}
+		prepared := fhir.Prepare(res)
+		if prepared.Err != nil || res.Type == "Patient" {
+			continue
+		}
+		im := importers[r.source]
+		if im == nil {
+			if im, err = newImporter(ctx, tx, now, ImportOptions{Source: source}); err != nil {
+				return err
+			}
+			im.rereading = true
+			importers[r.source] = im
+		}
+		if err := im.reproject(ctx, prepared, patient); err != nil {
+			return fmt.Errorf("read %s/%s again: %w", res.Type, res.ID, err)
+		}
+	}
+	for _, im := range importers {
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
+		if err := im.touched.settle(ctx, tx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // rereadBatch is how many stored resources one transaction reads again.
 const rereadBatch = 500
 

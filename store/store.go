@@ -130,6 +130,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
+	if err := db.tx(ctx, func(tx *sql.Tx) error { return rereadKeptOutFirst(ctx, tx, db.stamp()) }); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	if path != ":memory:" {
 		// Opened after the migrations, so it never sees a file without its tables.
 		db.reader, err = sql.Open("sqlite3", "file:"+URIPath(path)+"?_foreign_keys=on&_busy_timeout=5000&_txlock=deferred&_query_only=true"+connOptions)

@@ -8,10 +8,10 @@
 -- the carer after 0046. A key changed by upstream (a code corrected) holds
 -- only that report, as before (held_keys): another source's report of what
 -- it says now is an entry the person never chose about.
-CREATE TABLE key_aliases (
+CREATE TABLE IF NOT EXISTS key_aliases (
     person_id INTEGER NOT NULL REFERENCES persons(id) ON DELETE CASCADE,
     old_key   TEXT NOT NULL,
     new_key   TEXT NOT NULL,
     PRIMARY KEY (person_id, old_key, new_key)
 ) WITHOUT ROWID;
-CREATE INDEX key_aliases_new ON key_aliases(person_id, new_key);
+CREATE INDEX IF NOT EXISTS key_aliases_new ON key_aliases(person_id, new_key);
