@@ -729,6 +729,14 @@ performer_name, performer_carer, performer_relationship, question, answer, item_
 		if err := queueDeliveries(ctx, tx, person, d, in, formatTime(now)); err != nil {
 			return err
 		}
+		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "yes" {
+			// Kept out while a re-read goes on: the re-read carries the choice
+			// to the keys it gives the fact (a review found next month's
+			// prescription reaching the carer before the re-read got there).
+			if err := rereadEntry(ctx, tx, db.stamp(), items); err != nil {
+				return err
+			}
+		}
 		return db.logTx(ctx, tx, logAs(d))
 	})
 	return d, err

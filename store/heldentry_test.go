@@ -16,7 +16,7 @@ import (
 // migration does. It returns the store, the person and the key chosen by.
 func keptOutThenReread(t *testing.T, first, sec string, oldKey func(string) string) (*store.DB, int64, string) {
 	t.Helper()
-	db, p, chosen := keptOutBeforeReread(t, first, sec, oldKey)
+	db, p, chosen := keptOutBeforeReread(t, first, sec, oldKey, false)
 	if err := db.FinishBulkLoad(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -24,8 +24,9 @@ func keptOutThenReread(t *testing.T, first, sec string, oldKey func(string) stri
 }
 
 // keptOutBeforeReread is keptOutThenReread with the re-read asked for, not
-// yet done.
-func keptOutBeforeReread(t *testing.T, first, sec string, oldKey func(string) string) (*store.DB, int64, string) {
+// yet done; with afterOpen, the entry is kept out once the file has opened
+// with the re-read asked for.
+func keptOutBeforeReread(t *testing.T, first, sec string, oldKey func(string) string, afterOpen bool) (*store.DB, int64, string) {
 	t.Helper()
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
@@ -47,8 +48,13 @@ func keptOutBeforeReread(t *testing.T, first, sec string, oldKey func(string) st
 		t.Fatal(err)
 	}
 	chosen := store.ItemKey(sp.Items[0])
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(chosen), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
+	keepOut := func() {
+		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(chosen), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !afterOpen {
+		keepOut()
 	}
 	// A migration asks for the re-read; the portal opens the file.
 	if _, err := raw.Exec(`DELETE FROM reread_backlog; INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources`); err != nil {
@@ -59,6 +65,14 @@ func keptOutBeforeReread(t *testing.T, first, sec string, oldKey func(string) st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
+	// Read first once a re-read, not again at every open (migration 0049).
+	var done bool
+	if err := raw.QueryRow(`SELECT kept_out_first FROM reread_backlog`).Scan(&done); err != nil || !done {
+		t.Fatalf("the re-read's entries kept out first: %v, %v", done, err)
+	}
+	if afterOpen {
+		keepOut()
+	}
 	return db, p, chosen
 }
 
@@ -164,7 +178,7 @@ func TestAKeptOutFactsNewKeyOutlivesItsReport(t *testing.T) {
 		}
 	})
 	t.Run("a sync before the re-read reaches the report", func(t *testing.T) {
-		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose)
+		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose, false)
 		noted := strings.Replace(prepRequest("m1", "2026-09-01", prepCode, prepName), `"status":"active",`, `"status":"active","meta":{"versionId":"2"},"note":[{"text":"Reviewed"}],`, 1)
 		importSources(t, db, []string{"gp", noted})
 		importSources(t, db, []string{"gp", prepRequest("m2", "2026-10-01", prepCode, prepName)})
@@ -178,14 +192,21 @@ func TestAKeptOutFactsNewKeyOutlivesItsReport(t *testing.T) {
 	// Before the background re-read reaches it: the resources of entries kept
 	// out are read again as the file opens (a review found both reaching the carer).
 	t.Run("a later report before the re-read", func(t *testing.T) {
-		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose)
+		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose, false)
+		importSources(t, db, []string{"gp", prepRequest("m2", "2026-10-01", prepCode, prepName)})
+		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 0 {
+			t.Errorf("the carer sees %q", c)
+		}
+	})
+	t.Run("kept out while the re-read goes on, then a later report", func(t *testing.T) {
+		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose, true)
 		importSources(t, db, []string{"gp", prepRequest("m2", "2026-10-01", prepCode, prepName)})
 		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 0 {
 			t.Errorf("the carer sees %q", c)
 		}
 	})
 	t.Run("the report deleted before the re-read", func(t *testing.T) {
-		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose)
+		db, p, _ := keptOutBeforeReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose, false)
 		src, err := db.SourceByName(ctx, "gp")
 		if err != nil {
 			t.Fatal(err)

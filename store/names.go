@@ -150,16 +150,18 @@ organisation, detail, dedup_key, COALESCE(exact, ''), organisation_ref, display_
 
 // rereadKeptOutFirst reads again, before anything else is stored, the
 // resources of the entries people keep out of sharing that a re-read asked
-// for (reread_backlog) has not reached: a handful of rows, at open, so the
-// keys a re-read gives those facts are known (key_aliases) before a sync
-// brings a later report of one, or deletes the report itself. Left to the
-// background re-read, which may take hours on a large cache, next month's
-// prescription of a kept-out medicine reached the carer meanwhile (a review).
-// Read again later by the re-read, they change nothing.
+// for (reread_backlog) has not reached, once a re-read, as the file opens:
+// so the keys a re-read gives those facts are known (key_aliases) before a
+// sync brings a later report of one, or deletes the report itself. Left to
+// the background re-read, which may take hours on a large cache, next
+// month's prescription of a kept-out medicine reached the carer meanwhile
+// (a review). An entry kept out while the re-read goes on is read again as
+// it is kept out (rereadEntry). Read again later by the re-read, they change
+// nothing.
 func rereadKeptOutFirst(ctx context.Context, tx *sql.Tx, now string) error {
-	var after, upto int64
-	err := tx.QueryRowContext(ctx, `SELECT after_rowid, upto_rowid FROM reread_backlog`).Scan(&after, &upto)
-	if errors.Is(err, sql.ErrNoRows) {
+	var first bool
+	err := tx.QueryRowContext(ctx, `SELECT kept_out_first FROM reread_backlog`).Scan(&first)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && first) {
 		return nil
 	}
 	if err != nil {
@@ -185,51 +187,76 @@ AND json_array_length(d.state, '$.withheldItems') > 0`)
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	type resource struct {
-		source  int64
-		typ, id string
-	}
-	seen := map[resource]bool{}
-	var kept []resource
+	var refs []itemRef
 	for _, p := range persons {
 		st, err := consentState(ctx, tx, p)
 		if err != nil {
 			return err
 		}
 		for _, it := range st.WithheldItems {
-			refs, err := itemRefs(ctx, tx, p, it.Key, true)
+			r, err := itemRefs(ctx, tx, p, it.Key, true)
 			if err != nil {
 				return err
 			}
-			for _, r := range refs {
-				if res := (resource{r.SourceID, r.Type, r.ID}); !seen[res] {
-					seen[res] = true
-					kept = append(kept, res)
-				}
-			}
+			refs = append(refs, r...)
 		}
 	}
+	if err := rereadResources(ctx, tx, now, refs); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE reread_backlog SET kept_out_first = 1`)
+	return err
+}
+
+// rereadEntry reads again the resources of an entry just kept out of
+// sharing (refs), when a re-read has yet to reach them: the re-read then
+// carries the choice to the keys it gives the fact.
+func rereadEntry(ctx context.Context, tx *sql.Tx, now string, refs []itemRef) error {
+	var pending bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM reread_backlog)`).Scan(&pending); err != nil || !pending {
+		return err
+	}
+	return rereadResources(ctx, tx, now, refs)
+}
+
+// rereadResources reads again the stored resources of the reports refs
+// that the re-read asked for (reread_backlog) has not reached, as
+// rereadStored would.
+func rereadResources(ctx context.Context, tx *sql.Tx, now string, refs []itemRef) error {
+	type resource struct {
+		source  int64
+		typ, id string
+	}
+	seen := map[resource]bool{}
 	importers := map[int64]*importer{}
 	defer func() {
 		for _, im := range importers {
 			im.close()
 		}
 	}()
-	for _, r := range kept {
+	for _, ref := range refs {
+		r := resource{ref.SourceID, ref.Type, ref.ID}
+		if seen[r] {
+			continue
+		}
+		seen[r] = true
 		var source, patient string
 		var res fhir.Resource
+		var raw []byte // as stored, BLOB or TEXT
 		err := tx.QueryRowContext(ctx, `SELECT s.name, r.type, r.id, r.version_id, r.last_updated, r.patient_id, r.json
-FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND r.rowid > ? AND r.rowid <= ?`,
-			r.source, r.typ, r.id, after, upto).Scan(&source, &res.Type, &res.ID, &res.VersionID, &res.LastUpdated, &patient, &res.Raw)
+FROM resources r JOIN sources s ON s.id = r.source_id, reread_backlog b
+WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND r.rowid > b.after_rowid AND r.rowid <= b.upto_rowid`,
+			r.source, r.typ, r.id).Scan(&source, &res.Type, &res.ID, &res.VersionID, &res.LastUpdated, &patient, &raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // read again already, or stored since
 		}
 		if err != nil {
 			return fmt.Errorf("read %s/%s as stored: %w", r.typ, r.id, err)
 		}
+		res.Raw = raw
 		prepared := fhir.Prepare(res)
 		if prepared.Err != nil || res.Type == "Patient" {
-			continue
+			continue // what was stored stays as it is, as rereadStored leaves it
 		}
 		im := importers[r.source]
 		if im == nil {

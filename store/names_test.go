@@ -279,7 +279,7 @@ func before0027(t *testing.T, db *store.DB, path, update string, args ...any) *s
 	return rerunMigration(t, db, path, 27, `ALTER TABLE record_items DROP COLUMN part`, `DROP TABLE record_item_ids`, `DROP TABLE held_keys_waiting`, `DELETE FROM schema_migrations WHERE version = 28`,
 		`DROP TRIGGER record_search_update`, trigger, `DROP VIEW record_search_rows`, view,
 		`DROP INDEX record_items_display_ref`, `ALTER TABLE record_items DROP COLUMN organisation_ref`, `ALTER TABLE record_items DROP COLUMN display_ref`,
-		`DROP TABLE reference_names`, `DROP TABLE reread_backlog`, `DROP TABLE held_keys`)
+		`DROP TABLE reference_names`, `DROP TABLE reread_backlog`, `DROP TABLE held_keys`, `DELETE FROM schema_migrations WHERE version = 49`)
 }
 
 // An entry kept out of sharing stays out when its key changes: its resource
