@@ -1595,7 +1595,12 @@ func aliasesOf(ctx context.Context, q querier, personID int64, keys []string) ([
 		return nil, nil
 	}
 	list, _ := json.Marshal(keys)
-	rows, err := q.QueryContext(ctx, `SELECT DISTINCT new_key FROM key_aliases WHERE person_id = ? AND old_key IN (SELECT value FROM json_each(?)) ORDER BY new_key`, personID, string(list))
+	return keysFrom(ctx, q, `SELECT DISTINCT new_key FROM key_aliases WHERE person_id = ? AND old_key IN (SELECT value FROM json_each(?)) ORDER BY new_key`, personID, string(list))
+}
+
+// keysFrom is the one column of keys query gives.
+func keysFrom(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read kept-out keys: %w", err)
 	}
@@ -1616,23 +1621,10 @@ func aliasesOf(ctx context.Context, q querier, personID int64, keys []string) ([
 // and those its fact had before a re-read gave it the key it has now
 // (key_aliases).
 func heldKeys(ctx context.Context, q querier, personID, itemID int64) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
+	return keysFrom(ctx, q, `SELECT h.key FROM held_keys h JOIN record_items ri ON ri.id = h.item_id AND ri.person_id = h.person_id
 WHERE h.item_id = ?1 AND h.person_id = ?2
 UNION SELECT a.old_key FROM key_aliases a JOIN record_items ri ON ri.id = ?1 AND ri.person_id = a.person_id
 WHERE a.person_id = ?2 AND a.new_key = `+itemKeySQL+` ORDER BY 1`, itemID, personID)
-	if err != nil {
-		return nil, fmt.Errorf("read kept-out keys: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
 }
 
 // allHeldOut reports whether every one of the reports is kept out of sharing
