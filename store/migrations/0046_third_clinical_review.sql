@@ -15,7 +15,7 @@
 -- what follows; a care team member is one entry a team, and a member's or
 -- a plan's end is said, for the page to say when it has passed. Kept-out
 -- choices hold through the new keys, for the reports that come after too
--- (store holdKeptOutKey, migration 0047). A re-read already under way starts
+-- (store holdKeptOutKey, migration 0048). A re-read already under way starts
 -- again from the beginning, which covers it.
 DELETE FROM reread_backlog;
 INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
