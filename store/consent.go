@@ -693,14 +693,12 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 		}
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "no" {
 			// Shared again: the entries it was held to go back to their own keys,
-			// and none that comes back is kept out by it (held_keys_waiting).
-			for _, table := range []string{"held_keys", "held_keys_waiting", "key_aliases"} {
-				col := "key"
-				if table == "key_aliases" {
-					col = "old_key" // nor a fact by a key a re-read gave it (a review: a stale alias kept out a report shared again)
-				}
-				if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE `+col+` = ? AND person_id = ?`,
-					strings.TrimPrefix(ch.Question, withholdItemPrefix), personID); err != nil {
+			// none that comes back is kept out by it (held_keys_waiting), nor a
+			// fact by a key a re-read gave it (key_aliases; a review: a stale
+			// alias kept out a report shared again).
+			for _, forget := range []string{`DELETE FROM held_keys WHERE key = ? AND person_id = ?`,
+				`DELETE FROM held_keys_waiting WHERE key = ? AND person_id = ?`, `DELETE FROM key_aliases WHERE old_key = ? AND person_id = ?`} {
+				if _, err := tx.ExecContext(ctx, forget, strings.TrimPrefix(ch.Question, withholdItemPrefix), personID); err != nil {
 					return fmt.Errorf("share an entry again: %w", err)
 				}
 			}

@@ -1096,6 +1096,11 @@ func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s store
 	if key == nk || !s.person.Valid {
 		return nil
 	}
+	// Most people keep no entry out: then there is nothing to hold, and a
+	// re-read of the whole cache asks nothing more of each item.
+	if st, err := im.consentOf(ctx, s.person.Int64); err != nil || len(st.WithheldItems) == 0 {
+		return err
+	}
 	if im.rereading {
 		// Our reading renamed the fact: a choice made by a key it had before
 		// holds by the new one, for every report of it (migration 0048).
@@ -1142,6 +1147,12 @@ SELECT person_id, old_key, ?3 FROM key_aliases WHERE person_id = ?1 AND new_key 
 
 // keepsOut reports whether the person keeps the entry with this key out of sharing.
 func (im *importer) keepsOut(ctx context.Context, person int64, key string) (bool, error) {
+	st, err := im.consentOf(ctx, person)
+	return err == nil && st.WithholdsItem(key), err
+}
+
+// consentOf is the person's sharing choices, read once an import.
+func (im *importer) consentOf(ctx context.Context, person int64) (ConsentState, error) {
 	if im.consent == nil {
 		im.consent = map[int64]ConsentState{}
 	}
@@ -1149,9 +1160,9 @@ func (im *importer) keepsOut(ctx context.Context, person int64, key string) (boo
 	if !ok {
 		var err error
 		if st, err = consentState(ctx, im.tx, person); err != nil {
-			return false, err
+			return st, err
 		}
 		im.consent[person] = st
 	}
-	return st.WithholdsItem(key), nil
+	return st, nil
 }

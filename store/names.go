@@ -228,12 +228,8 @@ func rereadResources(ctx context.Context, tx *sql.Tx, now string, refs []itemRef
 		typ, id string
 	}
 	seen := map[resource]bool{}
-	importers := map[int64]*importer{}
-	defer func() {
-		for _, im := range importers {
-			im.close()
-		}
-	}()
+	rr := rereader{tx: tx, now: now, importers: map[string]*importer{}}
+	defer rr.close()
 	for _, ref := range refs {
 		r := resource{ref.SourceID, ref.Type, ref.ID}
 		if seen[r] {
@@ -254,31 +250,61 @@ WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND r.rowid > b.after_rowid AN
 			return fmt.Errorf("read %s/%s as stored: %w", r.typ, r.id, err)
 		}
 		res.Raw = raw
-		prepared := fhir.Prepare(res)
-		if prepared.Err != nil || res.Type == "Patient" {
-			continue // what was stored stays as it is, as rereadStored leaves it
-		}
-		im := importers[r.source]
-		if im == nil {
-			if im, err = newImporter(ctx, tx, now, ImportOptions{Source: source}); err != nil {
-				return err
-			}
-			im.rereading = true
-			importers[r.source] = im
-		}
-		if err := im.reproject(ctx, prepared, patient); err != nil {
-			return fmt.Errorf("read %s/%s again: %w", res.Type, res.ID, err)
+		if err := rr.reread(ctx, source, patient, res); err != nil {
+			return err
 		}
 	}
-	for _, im := range importers {
+	return rr.finish(ctx)
+}
+
+// rereader reads stored resources again (reproject), with an importer a
+// source, as a re-read asked for by a migration does: a key it changes is
+// our reading's, not the fact's (importer.rereading).
+type rereader struct {
+	tx        *sql.Tx
+	now       string
+	importers map[string]*importer // by source name
+}
+
+// reread reads one stored resource again; one that no longer reads, and a
+// Patient, stay as they are.
+func (rr *rereader) reread(ctx context.Context, source, patientID string, res fhir.Resource) error {
+	p := fhir.Prepare(res)
+	if p.Err != nil || res.Type == "Patient" {
+		return nil
+	}
+	im := rr.importers[source]
+	if im == nil {
+		var err error
+		if im, err = newImporter(ctx, rr.tx, rr.now, ImportOptions{Source: source}); err != nil {
+			return err
+		}
+		im.rereading = true
+		rr.importers[source] = im
+	}
+	if err := im.reproject(ctx, p, patientID); err != nil {
+		return fmt.Errorf("read %s/%s again: %w", res.Type, res.ID, err)
+	}
+	return nil
+}
+
+// finish stores what the re-reads left pending and settles the facts they touched.
+func (rr *rereader) finish(ctx context.Context) error {
+	for _, im := range rr.importers {
 		if err := im.flush(ctx); err != nil {
 			return err
 		}
-		if err := im.touched.settle(ctx, tx); err != nil {
+		if err := im.touched.settle(ctx, rr.tx); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func (rr *rereader) close() {
+	for _, im := range rr.importers {
+		im.close()
+	}
 }
 
 // rereadBatch is how many stored resources one transaction reads again.
@@ -321,36 +347,15 @@ FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.rowid > ? AND r.ro
 	if err := rows.Err(); err != nil {
 		return false, err
 	}
-	importers := map[string]*importer{}
-	defer func() {
-		for _, im := range importers {
-			im.close()
-		}
-	}()
+	rr := rereader{tx: tx, now: now, importers: map[string]*importer{}}
+	defer rr.close()
 	for _, st := range batch {
-		p := fhir.Prepare(st.res)
-		if p.Err != nil || st.res.Type == "Patient" {
-			continue // what was stored stays as it is
-		}
-		im := importers[st.source]
-		if im == nil {
-			if im, err = newImporter(ctx, tx, now, ImportOptions{Source: st.source}); err != nil {
-				return false, err
-			}
-			im.rereading = true
-			importers[st.source] = im
-		}
-		if err := im.reproject(ctx, p, st.patient); err != nil {
-			return false, fmt.Errorf("read %s/%s again: %w", st.res.Type, st.res.ID, err)
+		if err := rr.reread(ctx, st.source, st.patient, st.res); err != nil {
+			return false, err
 		}
 	}
-	for _, im := range importers {
-		if err := im.flush(ctx); err != nil {
-			return false, err
-		}
-		if err := im.touched.settle(ctx, tx); err != nil {
-			return false, err
-		}
+	if err := rr.finish(ctx); err != nil {
+		return false, err
 	}
 	if len(batch) < rereadBatch {
 		_, err = tx.ExecContext(ctx, `DELETE FROM reread_backlog`)

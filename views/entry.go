@@ -3,7 +3,6 @@ package views
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -23,11 +22,7 @@ func reportText(r store.Report) string {
 	if r.Item.Value != "" {
 		parts = append(parts, itemValue(r.Item))
 	}
-	if hasEnded(r.Item, time.Now().In(ukZone())) {
-		parts = append(parts, "Ended")
-	} else {
-		parts = append(parts, statusText(r.Item.Status))
-	}
+	parts = append(parts, reportStatus(r.Item))
 	if r.Item.Detail != "" {
 		parts = append(parts, readableValue(r.Item.Detail))
 	}

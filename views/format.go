@@ -257,6 +257,12 @@ func itemStatus(it store.RecordItem) string {
 	if it.PrescribedSince {
 		return "Prescribed again since"
 	}
+	return reportStatus(it)
+}
+
+// reportStatus is a report's status in words: "Ended" once a care plan's or
+// team member's end has passed (hasEnded), else its status.
+func reportStatus(it store.RecordItem) string {
 	if hasEnded(it, time.Now().In(ukZone())) {
 		return "Ended"
 	}

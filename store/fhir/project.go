@@ -377,7 +377,7 @@ func dedupKey(it Item) string {
 	case SectionAllergies, SectionConditions:
 		return it.Section + "|" + what
 	case SectionMedicines:
-		return it.Section + "|" + what + "|" + strings.ToLower(strings.Join(strings.Fields(it.Detail), " "))
+		return it.Section + "|" + what + "|" + keyWords(it.Detail)
 	}
 	day := dayOf(it.Date) // the UK day: 23:30 UTC and 00:30 BST are one day
 	if it.Section == SectionEncounters {
@@ -659,7 +659,7 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 		// A dose known only in words is its own fact: another source's dose
 		// of the vaccine, at another time in words, is another dose (found by
 		// a review: a booster hid behind a dose "about 1990").
-		it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.OccurrenceString), " "))
+		it.DedupKey += "|" + keyWords(v.OccurrenceString)
 	}
 	return []Item{it}, v.about, nil
 }
@@ -1256,7 +1256,7 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 		// a site and another's without, or worded otherwise ("Left knee",
 		// "Structure of left knee joint"), are one procedure, and the entry's
 		// page lists each report's words.
-		it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.PerformedString), " "))
+		it.DedupKey += "|" + keyWords(v.PerformedString)
 	}
 	return []Item{it}, v.about, nil
 }
@@ -1373,7 +1373,7 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 		// Two sources' plans of one category on one day are one plan only
 		// when their titles agree: an asthma action plan and an epilepsy
 		// rescue plan, both coded "Care plan", are two (a clinical-safety review).
-		it.DedupKey += "|" + strings.ToLower(strings.Join(strings.Fields(v.Title), " "))
+		it.DedupKey += "|" + keyWords(v.Title)
 	}
 	// What the plan includes, and apart from it what it says not to do: a
 	// step marked doNotPerform ("Bending the hip past 90 degrees") listed as
@@ -1458,7 +1458,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		// One member of one team: the same name and role in another team
 		// (a stroke team ended, district nursing now) is another entry, whose
 		// status is its own (a clinical-safety review).
-		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code, strings.ToLower(strings.Join(strings.Fields(v.Name), " "))}, "|")
+		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code, keyWords(v.Name)}, "|")
 		items = append(items, it)
 	}
 	if len(items) == 0 {
@@ -1524,6 +1524,12 @@ func dayOf(s string) string {
 		}
 	}
 	return s[:min(10, len(s))]
+}
+
+// keyWords is words as a key holds them: in lower case, one space between
+// each, so "Falls  Prevention" and "falls prevention" are one.
+func keyWords(s string) string {
+	return strings.ToLower(strings.Join(strings.Fields(s), " "))
 }
 
 // wordsOf is the words of each concept that has some, joined by commas.
