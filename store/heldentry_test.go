@@ -140,6 +140,18 @@ func TestAKeptOutFactsNewKeyOutlivesItsReport(t *testing.T) {
 	ctx := context.Background()
 	// A carer's reads, as a request makes them (the rule is worked out once a request).
 	carer := func() context.Context { return store.ForCarer(ctx, fhir.SectionMedicines) }
+	// deleteM1 has the GP's history say the first prescription was deleted.
+	deleteM1 := func(t *testing.T, db *store.DB, p int64) {
+		t.Helper()
+		src, err := db.SourceByName(ctx, "gp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", SourceID: src.ID, PersonID: p, ResourceType: "MedicationRequest", Origin: "history",
+			Deleted: []fhir.Resource{{Type: "MedicationRequest", ID: "m1"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	setup := func(t *testing.T) (*store.DB, int64, string) {
 		db, p, oldKey := keptOutThenReread(t, prepRequest("m1", "2026-09-01", prepCode, prepName), fhir.SectionMedicines, withoutDose)
 		importSources(t, db, []string{"gp", prepRequest("m2", "2026-10-01", prepCode, prepName)})
@@ -150,14 +162,7 @@ func TestAKeptOutFactsNewKeyOutlivesItsReport(t *testing.T) {
 	}
 	t.Run("the report re-read deleted upstream", func(t *testing.T) {
 		db, p, _ := setup(t)
-		src, err := db.SourceByName(ctx, "gp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", SourceID: src.ID, PersonID: p, ResourceType: "MedicationRequest", Origin: "history",
-			Deleted: []fhir.Resource{{Type: "MedicationRequest", ID: "m1"}}}); err != nil {
-			t.Fatal(err)
-		}
+		deleteM1(t, db, p)
 		if c := shownIn(t, carer(), db, p, fhir.SectionMedicines); len(c) != 0 {
 			t.Errorf("the carer sees %q", c)
 		}
@@ -210,14 +215,7 @@ func TestAKeptOutFactsNewKeyOutlivesItsReport(t *testing.T) {
 	})
 	t.Run("the report deleted before the re-read", func(t *testing.T) {
 		db, p, _ := keptOutBeforeReread(t, m1, fhir.SectionMedicines, withoutDose, false)
-		src, err := db.SourceByName(ctx, "gp")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", SourceID: src.ID, PersonID: p, ResourceType: "MedicationRequest", Origin: "history",
-			Deleted: []fhir.Resource{{Type: "MedicationRequest", ID: "m1"}}}); err != nil {
-			t.Fatal(err)
-		}
+		deleteM1(t, db, p)
 		nextMonthKeptOut(t, db, p, true)
 	})
 	t.Run("a report kept out through the new key changed upstream", func(t *testing.T) {
