@@ -18,7 +18,8 @@ import (
 // upstream rewrites no item however many point at it. A medicine's name and
 // code go into its item, since sharing choices and search read them there:
 // an item stored after its Medication takes them as it is stored (nameItem),
-// and the items stored before it there and then (nameStoredItems).
+// and the items stored before it there and then (nameStoredItems). A care
+// team member known only by a reference is its name, and takes it so too.
 
 // nameItem is the medicine item named by the Medication it points at, as far
 // as the cache knows.
@@ -86,8 +87,7 @@ ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_syst
 		return fmt.Errorf("note the name of %s: %w", ref, err)
 	}
 	if p.Type != "Medication" {
-		im.renamed = append(im.renamed, ref)
-		return nil // read through the note by the pages
+		im.renamed = append(im.renamed, ref) // who took part is read through the note by the pages
 	}
 	if err := im.flush(ctx); err != nil { // items of this batch that point at it are read below
 		return err
@@ -95,8 +95,8 @@ ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_syst
 	return nameStoredItems(ctx, im.tx, im.touched, im.sourceID, ref, n)
 }
 
-// nameStoredItems names the source's stored medicine items that point at
-// the Medication ref. Their keys stay as they are (fhir.Item.DedupKey); the
+// nameStoredItems names the source's stored items that point at ref (a
+// Medication's medicines, a Practitioner's care team members). Their keys stay as they are (fhir.Item.DedupKey); the
 // facts they report are noted, since another source's entry for one may
 // carry their words in the search index.
 func nameStoredItems(ctx context.Context, tx *sql.Tx, touched touchedFacts, sourceID int64, ref string, n fhir.Named) error {

@@ -83,6 +83,59 @@ func TestItemsTakeNamesFromWhatTheyPointAt(t *testing.T) {
 	}
 }
 
+// A care team member given only as a reference to a Practitioner is listed,
+// by the practitioner's name once the cache holds it, whichever arrives first,
+// keeps their role, and is found by search under the name; a member given as
+// the patient or a medicine is no member (the earlier rule dropped every
+// member without words beside the reference).
+func TestCareTeamMemberNamedByReference(t *testing.T) {
+	const (
+		team = `{"resourceType":"CareTeam","id":"ct1","status":"active","name":"Diabetes team","subject":{"reference":"Patient/p1"},` +
+			`"period":{"start":"2026-01-10"},"participant":[` +
+			`{"role":[{"coding":[{"system":"http://snomed.info/sct","code":"224535009","display":"Registered nurse"}]}],"member":{"reference":"Practitioner/n1"}},` +
+			`{"member":{"reference":"Patient/p1"}},{"member":{"reference":"Medication/m1"}}]}`
+		nurse   = `{"resourceType":"Practitioner","id":"n1","name":[{"use":"official","given":["Priya"],"family":"Shah"}]}`
+		renamed = `{"resourceType":"Practitioner","id":"n1","name":[{"use":"official","given":["Priya"],"family":"Shah-Evans"}]}`
+	)
+	for _, tc := range []struct {
+		name    string
+		batches [][]string
+		want    string
+	}{
+		{"no name yet", [][]string{{namesPatient, team}}, "Care team member (name not recorded)"},
+		{"the practitioner after", [][]string{{namesPatient, team}, {nurse}}, "Priya Shah"},
+		{"the practitioner before", [][]string{{nurse}, {namesPatient, team}}, "Priya Shah"},
+		{"in one batch, after", [][]string{{namesPatient, team, nurse}}, "Priya Shah"},
+		{"renamed later", [][]string{{namesPatient, team, nurse}, {renamed}}, "Priya Shah-Evans"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			for _, batch := range tc.batches {
+				importAs(t, db, "gp", batch...)
+			}
+			p, err := db.PersonByNHSNumber(ctx, "9434765919")
+			if err != nil {
+				t.Fatal(err)
+			}
+			page, err := db.RecordSection(ctx, p.ID, "care-team", 1, 10)
+			if err != nil || len(page.Items) != 1 {
+				t.Fatalf("care team: %+v, %v; want one member", page.Items, err)
+			}
+			it := page.Items[0]
+			if it.Display != tc.want || it.Code != "224535009" || !strings.Contains(it.Detail, "Registered nurse · Diabetes team") {
+				t.Errorf("member: %q (code %q, %q), want %q, a registered nurse in the diabetes team", it.Display, it.Code, it.Detail, tc.want)
+			}
+			if tc.want != "Care team member (name not recorded)" {
+				res, err := db.SearchRecord(ctx, p.ID, strings.Fields(tc.want)[1], store.SearchOptions{PerSection: 5})
+				if err != nil || res.Total != 1 {
+					t.Errorf("search for the member's name: %+v, %v; want them found", res, err)
+				}
+			}
+		})
+	}
+}
+
 const namesPatient = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}]}`
 
 // namesRequest is a MedicationRequest for p1 naming its medicine only as Medication/med.

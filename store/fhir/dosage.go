@@ -29,6 +29,7 @@ type dosage struct {
 			DayOfWeek      []string    `json:"dayOfWeek"`
 			TimeOfDay      []string    `json:"timeOfDay"`
 			When           []string    `json:"when"`
+			Offset         json.Number `json:"offset"`
 		} `json:"repeat"`
 		Code CodeableConcept `json:"code"`
 	} `json:"timing"`
@@ -273,7 +274,7 @@ func (d dosage) when() string {
 	var at []string
 	for _, w := range r.When {
 		if s, ok := eventTiming[w]; ok {
-			at = append(at, s)
+			at = append(at, offsetFrom(w, s, wholeNumber(r.Offset)))
 		}
 	}
 	for _, t := range r.TimeOfDay {
@@ -400,6 +401,35 @@ var eventTiming = map[string]string{
 	"C": "with a meal", "CM": "with breakfast", "CD": "with lunch", "CV": "with the evening meal",
 	"AC": "before a meal", "ACM": "before breakfast", "ACD": "before lunch", "ACV": "before the evening meal",
 	"PC": "after a meal", "PCM": "after breakfast", "PCD": "after lunch", "PCV": "after the evening meal",
+}
+
+// offsetFrom is an event timing said with its offset in minutes: "30
+// minutes before breakfast", "1 hour after a meal". FHIR counts the offset
+// before a meal or bedtime (AC, ACM, ACD, ACV, HS) and after every other
+// event; "at" one (a meal, noon) is then after it. An event said without a
+// moment to count from ("in the morning", "at night") keeps its words alone.
+func offsetFrom(code, words string, minutes int) string {
+	if minutes <= 0 {
+		return words
+	}
+	var event string
+	for _, p := range []string{"before ", "after ", "with ", "at ", "on "} {
+		if strings.HasPrefix(words, p) {
+			event = strings.TrimPrefix(words, p)
+			break
+		}
+	}
+	if event == "" || code == "NIGHT" {
+		return words
+	}
+	long := fmt.Sprintf("%d %s", minutes, plural(minutes, "minute", "minutes"))
+	if minutes%60 == 0 {
+		long = fmt.Sprintf("%d %s", minutes/60, plural(minutes/60, "hour", "hours"))
+	}
+	if strings.HasPrefix(code, "AC") || code == "HS" {
+		return long + " before " + event
+	}
+	return long + " after " + event
 }
 
 // weekdays say FHIR's days of the week (DaysOfWeek) in words.

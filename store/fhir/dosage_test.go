@@ -49,6 +49,12 @@ func TestDosageInWords(t *testing.T) {
 		{"international units", `[{"timing":{"repeat":{"when":["ACM"]}},"doseAndRate":[{"doseQuantity":{"value":10,"code":"[iU]"}}]}]`, "10 units, before breakfast"},
 		{"oxygen: a rate", `[{"timing":{"repeat":{"boundsDuration":{"value":15,"code":"h"}}},"doseAndRate":[{"rateQuantity":{"value":2,"unit":"L/min"}}]}]`, "At 2 L/min, for 15 hours"},
 		{"eye drops: where", `[{"timing":{"repeat":{"frequency":4,"period":1,"periodUnit":"d"}},"site":{"text":"Left eye"},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"drop"}}]}]`, "1 drop, 4 times a day. Where: Left eye"},
+		// The offset is counted before a meal or bedtime, and after any other event (FHIR's EventTiming).
+		{"an offset before breakfast", `[{"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d","when":["ACM"],"offset":30}},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"tablet"}}]}]`,
+			"1 tablet, once a day 30 minutes before breakfast"},
+		{"an offset in hours after a meal and before bedtime", `[{"timing":{"repeat":{"when":["PC","HS"],"offset":60}}}]`, "1 hour after a meal and 1 hour before bedtime"},
+		{"an offset after waking, at a meal", `[{"timing":{"repeat":{"when":["WAKE","CM"],"offset":15}}}]`, "15 minutes after waking and 15 minutes after breakfast"},
+		{"an offset from no moment", `[{"timing":{"repeat":{"when":["MORN","NIGHT"],"offset":30}}}]`, "In the morning and at night"},
 		{"malformed timing keeps its words", `[{"text":"One a day","timing":{"repeat":{"frequency":"often"}}}]`, "One a day"},
 		{"nothing said", `[{"sequence":1}]`, ""},
 	}

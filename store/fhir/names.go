@@ -200,7 +200,8 @@ func NameOf(typ string, raw []byte) *Named {
 }
 
 // Named is the item of a medicine known only as a reference to a Medication,
-// with that Medication's name and code as n gives them. Its key stays as it
+// with that Medication's name and code as n gives them (or of a care team
+// member known only as a reference, with the name). Its key stays as it
 // was stored (DedupKey says why), so a choice to keep it out of sharing,
 // held by that key, still holds. changed is false when n changes nothing.
 func (it Item) Named(n Named) (out Item, changed bool) {
@@ -211,6 +212,8 @@ func (it Item) Named(n Named) (out Item, changed bool) {
 	if n.Display != "" {
 		out.Display = n.Display
 	}
-	out.CodeSystem, out.Code = n.CodeSystem, n.Code
+	if strings.HasPrefix(it.DisplayRef, "Medication/") { // a practitioner's name leaves a team member's role as it is
+		out.CodeSystem, out.Code = n.CodeSystem, n.Code
+	}
 	return out, out != it
 }

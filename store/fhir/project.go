@@ -40,7 +40,9 @@ type Item struct {
 	Part string
 	// DisplayRef is, for a medicine given only as a reference to a Medication
 	// with no name or code beside it, that reference ("Medication/5"): the
-	// store takes the item's name and code from that Medication (Named).
+	// store takes the item's name and code from that Medication (Named). So
+	// too a care team member given only as a reference ("Practitioner/7"),
+	// who takes the name alone.
 	DisplayRef string
 	// Reasons are the codes of why it happened (a visit's, procedure's,
 	// appointment's, prescription's or vaccination's reasonCode, a report's
@@ -1432,7 +1434,16 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 	org, orgRef := who(v.ManagingOrganization...)
 	var items []Item
 	for _, p := range v.Participant {
-		if p.Member.Display == "" || strings.HasPrefix(p.Member.Reference, "Patient") {
+		// A member named only by a reference to a practitioner or an
+		// organisation takes its name from it (Item.DisplayRef); the patient,
+		// a relative or another team is no member to list.
+		display, named := strings.TrimSpace(p.Member.Display), ""
+		if display == "" {
+			if named = NamedRef(p.Member.Reference); named == "" || strings.HasPrefix(named, "Medication/") {
+				continue
+			}
+			display = "Care team member (name not recorded)"
+		} else if strings.HasPrefix(p.Member.Reference, "Patient") {
 			continue
 		}
 		var role CodeableConcept
@@ -1441,7 +1452,8 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		}
 		end := firstNonEmpty(p.Period.End, v.Period.End)
 		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
-		it.Display = p.Member.Display
+		it.Display = display
+		it.DisplayRef = named
 		it.Part = p.Member.Reference
 		var detail []string
 		if r := role.Words(); r != "" {
@@ -1459,6 +1471,9 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		// (a stroke team ended, district nursing now) is another entry, whose
 		// status is its own (a clinical-safety review).
 		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code, keyWords(v.Name)}, "|")
+		if named != "" {
+			it.DedupKey = "" // as a medicine named so (Item.DedupKey)
+		}
 		items = append(items, it)
 	}
 	if len(items) == 0 {
