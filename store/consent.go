@@ -345,6 +345,10 @@ const (
 	DeliveryWaiting = "waiting"
 	DeliverySent    = "sent"
 	DeliveryFailed  = "failed"
+	// DeliveryOrphaned counts (ConsentOutboxCounts) a delivery left waiting
+	// when its source was removed: it can never be sent, and the person's
+	// page says so ("Not sent: … is no longer connected").
+	DeliveryOrphaned = "source removed"
 )
 
 // ConsentDelivery is how sending a decision to one upstream source has gone.
@@ -1123,7 +1127,8 @@ func claimHeld(res sql.Result, err error) error {
 
 // ConsentOutboxCounts counts deliveries by status, for the command line and tests.
 func (db *DB) ConsentOutboxCounts(ctx context.Context) (map[string]int, error) {
-	rows, err := db.db.QueryContext(ctx, `SELECT status, COUNT(*) FROM consent_outbox GROUP BY status`)
+	rows, err := db.db.QueryContext(ctx, `SELECT CASE WHEN status = 'waiting' AND source_id IS NULL THEN '`+DeliveryOrphaned+`' ELSE status END, COUNT(*)
+FROM consent_outbox GROUP BY 1`)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ func TestASourceIDIsNeverGivenTwice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RemoveSource(ctx, "b"); err != nil {
+	if _, err := db.RemoveSource(ctx, "b", false); err != nil {
 		t.Fatal(err)
 	}
 	again, err := db.AddSource(ctx, store.Source{Name: "b", BaseURL: "https://b2.example/fhir"})
@@ -34,7 +34,7 @@ func TestASourceIDIsNeverGivenTwice(t *testing.T) {
 	if again.ID <= b.ID {
 		t.Errorf("b added again has id %d; the removed b had %d (a %d): want one above both", again.ID, b.ID, a.ID)
 	}
-	if err := db.RemoveSource(ctx, "b"); err != nil {
+	if _, err := db.RemoveSource(ctx, "b", false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "files"}, "test", []fhir.Resource{{Type: "Patient", ID: "p1", Raw: []byte(`{"resourceType":"Patient","id":"p1"}`)}}); err != nil {

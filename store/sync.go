@@ -270,9 +270,44 @@ func (db *DB) LiftHold(ctx context.Context, name string) (time.Time, error) {
 	return held, err
 }
 
-// RemoveSource removes a source and everything cached from it.
-func (db *DB) RemoveSource(ctx context.Context, name string) error {
-	return db.tx(ctx, func(tx *sql.Tx) error {
+// RemoveSource removes a source and everything cached from it. A fact
+// another source reports too stays in the record, by that source's report:
+// the removed source's may have been the one standing for it (a review: a
+// medicine both a GP and a hospital reported vanished with the GP).
+//
+// Changes to sharing choices still waiting to be sent to the source could
+// never be sent once it is removed, so it is refused (ECONFLICT) while any
+// wait, unless evenIfWaiting; unsent says how many were left so. They stay
+// in the outbox, as every delivery does, and the person's page says they
+// were not sent (a review: they were counted as waiting for ever).
+func (db *DB) RemoveSource(ctx context.Context, name string, evenIfWaiting bool) (unsent int, err error) {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM consent_outbox o JOIN sources s ON s.id = o.source_id
+WHERE s.name = ? AND o.status = 'waiting'`, name).Scan(&unsent); err != nil {
+			return fmt.Errorf("count the changes waiting to be sent: %w", err)
+		}
+		if unsent > 0 && !evenIfWaiting {
+			return Errorf(ECONFLICT, "Changes people made to their sharing choices (%d) are still waiting to be sent to %s: once it is removed, they could never be sent. "+
+				"Send them first (portal outbox push), or remove it all the same with --even-if-waiting.", unsent, name)
+		}
+		touched := touchedFacts{}
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT ri.person_id, ri.dedup_key FROM record_items ri JOIN sources s ON s.id = ri.source_id
+WHERE s.name = ? AND ri.person_id IS NOT NULL AND ri.dedup_key != ''`, name)
+		if err != nil {
+			return fmt.Errorf("find the facts the source reports: %w", err)
+		}
+		for rows.Next() {
+			var person sql.NullInt64
+			var key string
+			if err := rows.Scan(&person, &key); err != nil {
+				rows.Close()
+				return err
+			}
+			touched.removed(person, key)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return fmt.Errorf("find the facts the source reports: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM sources WHERE name = ?`, name)
 		if err != nil {
 			return fmt.Errorf("remove source: %w", err)
@@ -280,8 +315,9 @@ func (db *DB) RemoveSource(ctx context.Context, name string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return Errorf(ENOTFOUND, "There is no source called %q.", name)
 		}
-		return nil
+		return touched.settle(ctx, tx)
 	})
+	return unsent, err
 }
 
 // Checkpoint is how far the pull of one resource type has got.

@@ -44,7 +44,7 @@ func TestAddSource(t *testing.T) {
 			}
 		})
 	}
-	if err := db.RemoveSource(ctx, "gp"); err != nil {
+	if _, err := db.RemoveSource(ctx, "gp", false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.SourceByName(ctx, "gp"); store.ErrorCode(err) != store.ENOTFOUND {
@@ -161,7 +161,7 @@ func TestPageFromARemovedSourceIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.RemoveSource(ctx, "gp"); err != nil {
+	if _, err := db.RemoveSource(ctx, "gp", false); err != nil {
 		t.Fatal(err)
 	}
 	page := store.PageUpdate{Source: "gp", SourceID: old.ID, ResourceType: "Observation", Origin: "http://localhost:9/fhir/Observation"}

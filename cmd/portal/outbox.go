@@ -57,6 +57,10 @@ func runOutbox(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	fmt.Fprintf(stdout, "waiting %d, sent %d, not accepted %d\n", counts[store.DeliveryWaiting], counts[store.DeliverySent], counts[store.DeliveryFailed])
+	fmt.Fprintf(stdout, "waiting %d, sent %d, not accepted %d", counts[store.DeliveryWaiting], counts[store.DeliverySent], counts[store.DeliveryFailed])
+	if n := counts[store.DeliveryOrphaned]; n > 0 {
+		fmt.Fprintf(stdout, ", never to be sent (their source removed) %d", n)
+	}
+	fmt.Fprintln(stdout)
 	return nil
 }

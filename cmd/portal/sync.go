@@ -35,13 +35,17 @@ release NAME             call a source again now that asked us to wait (see list
 accept-nhs-number NAME PATIENT_ID
                          accept the new NHS number of a Patient the source corrected, which was set aside
                          as the number was not the one held for it, with what waited on it
-remove NAME              remove a source and everything cached from it
+remove NAME              remove a source and everything cached from it (refused while changes to
+                         sharing choices wait to be sent to it, unless --even-if-waiting)
 `
 
 // sourceFlags adds the flags of "source VERB" to fs.
-func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, getenv func(string) string) {
+func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, evenIfWaiting *bool, getenv func(string) string) {
 	commonFlags(fs, cfg, getenv)
 	fs.Usage = usageWith(fs, sourceUsage)
+	if verb == "remove" {
+		fs.BoolVar(evenIfWaiting, "even-if-waiting", false, "remove the source though changes to sharing choices are still waiting to be sent to it (they never will be)")
+	}
 	if verb != "add" {
 		return
 	}
@@ -99,9 +103,10 @@ func checkAuthFlags(src *store.Source) error {
 func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Every verb's flags, to find the verb among them.
 	var cfg Config
+	var evenIfWaiting bool
 	src := store.Source{AuthConfig: map[string]string{}}
 	all := flag.NewFlagSet("source", flag.ContinueOnError)
-	sourceFlags(all, "add", &cfg, &src, getenv)
+	sourceFlags(all, "add", &cfg, &src, &evenIfWaiting, getenv)
 	verb, args := splitVerb(all, args)
 	if verb == "" {
 		// Help, or a bad flag, is answered as such.
@@ -115,7 +120,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	cfg, src = Config{}, store.Source{AuthConfig: map[string]string{}}
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
-	sourceFlags(fs, verb, &cfg, &src, getenv)
+	sourceFlags(fs, verb, &cfg, &src, &evenIfWaiting, getenv)
 	rest, err := parseFlags(fs, args, stdout, stderr)
 	if err != nil {
 		return err
@@ -237,10 +242,15 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if len(rest) != 1 {
 			return errors.New("source remove: give the source's name")
 		}
-		if err := db.RemoveSource(ctx, rest[0]); err != nil {
+		unsent, err := db.RemoveSource(ctx, rest[0], evenIfWaiting)
+		if err != nil {
 			return fmt.Errorf("source remove: %w", err)
 		}
 		fmt.Fprintf(stdout, "Removed source %s and everything cached from it.\n", rest[0])
+		if unsent > 0 {
+			fmt.Fprintf(stdout, "%d %s to sharing choices will not be sent to it; the people who made them see that on their choices page.\n",
+				unsent, plural(unsent, "change", "changes"))
+		}
 	}
 	return nil
 }
