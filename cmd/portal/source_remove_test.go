@@ -49,7 +49,7 @@ func TestSourceRemoveWithAChangeWaiting(t *testing.T) {
 	}
 
 	out, _, err = portal(t, "source", "remove", "--even-if-waiting", "gp", "--db", path)
-	if err != nil || !strings.Contains(out, "Removed source gp") || !strings.Contains(out, "1 change to sharing choices will not be sent to it") {
+	if err != nil || !strings.Contains(out, "Removed source gp") || !strings.Contains(out, "\n1 change to sharing choices will not be sent to it") {
 		t.Fatalf("remove --even-if-waiting: %q, %v; want it removed, saying the change will not be sent", out, err)
 	}
 	counts, _, err := portal(t, "outbox", "--db", path)

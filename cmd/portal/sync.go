@@ -130,9 +130,23 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return err
 		}
 	}
-	if verb == "add" && len(rest) == 2 {
-		// Before the database is made: an address sync would refuse leaves no file behind.
+	if verb == "add" {
+		// All before the database is made: a source refused leaves no file
+		// behind, which later commands would open as if set up (a review).
+		if len(rest) != 2 {
+			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
+		}
 		if _, err := store.ParseBaseURL(rest[1]); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
+		src.Name, src.BaseURL = rest[0], rest[1] // the address checked as each sync will check it
+		if err := checkAuthFlags(&src); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
+		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
+			return fmt.Errorf("source add: %w", err)
+		}
+		if err := fhirsync.CheckSecretFiles(src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
 	}
@@ -148,19 +162,6 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	defer db.Close()
 	switch verb {
 	case "add":
-		if len(rest) != 2 {
-			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
-		}
-		src.Name, src.BaseURL = rest[0], rest[1] // the address checked above as each sync will check it
-		if err := checkAuthFlags(&src); err != nil {
-			return fmt.Errorf("source add: %w", err)
-		}
-		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
-			return fmt.Errorf("source add: %w", err)
-		}
-		if err := fhirsync.CheckSecretFiles(src); err != nil {
-			return fmt.Errorf("source add: %w", err)
-		}
 		if src, err = db.AddSource(ctx, src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
@@ -248,8 +249,8 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		fmt.Fprintf(stdout, "Removed source %s and everything cached from it.\n", rest[0])
 		if unsent > 0 {
-			fmt.Fprintf(stdout, "%d %s to sharing choices will not be sent to it; the people who made them see that on their choices page.\n",
-				unsent, plural(unsent, "change", "changes"))
+			fmt.Fprintf(stdout, "%s to sharing choices will not be sent to it; the people who made them see that on their choices page.\n",
+				plural(unsent, "change", "changes"))
 		}
 	}
 	return nil
@@ -448,10 +449,16 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		}
 		puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(getenv, fhirsync.ClientOptions{FilesFrom: filesFrom, Holds: db, Log: log}).Get, LinkSystems: cfg.LinkSystems, Runner: store.RunnerID("portal sync")}
 		start := time.Now()
-		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, msg) })
+		sum, err := puller.PullBulk(ctx, srcs[0], func(msg string) { fmt.Fprintf(stdout, "%s: %s\n", bulk, printable(msg)) })
 		fmt.Fprintf(stdout, "%s: %d added, %d updated, %d deleted, %d failed to read, in %s\n", bulk, sum.Added, sum.Updated, sum.Deleted, sum.Rejected, time.Since(start).Round(time.Millisecond))
+		for _, why := range sum.SetAside {
+			fmt.Fprintf(stderr, "sync --bulk %s: %s (set aside)\n", bulk, printable(why))
+		}
+		if more := sum.Rejected - len(sum.SetAside); more > 0 {
+			fmt.Fprintf(stderr, "sync --bulk %s: and %d more set aside\n", bulk, more)
+		}
 		if err != nil {
-			fmt.Fprintf(stdout, "%s: %s\n", bulk, fhirsync.Explain(err))
+			fmt.Fprintf(stdout, "%s: %s\n", bulk, printable(fhirsync.Explain(err)))
 			return fmt.Errorf("sync --bulk %s: %w", bulk, err)
 		}
 		return nil
@@ -523,7 +530,7 @@ type leftBehind struct {
 }
 
 func (l leftBehind) String() string {
-	s := fmt.Sprintf("%s (person %d) from %s", l.person.Name(), l.person.ID, l.source)
+	s := fmt.Sprintf("%s (person %d) from %s", printable(l.person.Name()), l.person.ID, l.source)
 	if t, err := time.Parse(time.RFC3339Nano, l.since); err == nil && l.since != "" {
 		s += ", marked running at " + t.UTC().Format("15:04:05 MST")
 	}
@@ -585,8 +592,11 @@ func (l *lines) say(format string, args ...any) { l.write(l.out, format, args...
 // warn writes a line on standard error.
 func (l *lines) warn(format string, args ...any) { l.write(l.errOut, format, args...) }
 
+// write writes one line: what it says from a record or a server (a name, a
+// server's words) is printed with no control characters (printable), so none
+// reaches the terminal as an escape (a review).
 func (l *lines) write(w io.Writer, format string, args ...any) {
-	line := fmt.Sprintf(format+"\n", args...)
+	line := printable(fmt.Sprintf(format, args...)) + "\n"
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	io.WriteString(w, line) //nolint:errcheck // nowhere better to say so
@@ -883,7 +893,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("export: %w", err)
 	}
 	if outPath != "" {
-		fmt.Fprintf(stdout, "Wrote %d resources for %s to %s\n", n, p.Name(), outPath)
+		fmt.Fprintf(stdout, "Wrote %s for %s to %s\n", plural(n, "resource", "resources"), printable(p.Name()), outPath)
 	}
 	return nil
 }

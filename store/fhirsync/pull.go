@@ -89,6 +89,17 @@ func (s *Summary) warn(words []string) {
 	}
 }
 
+// addFile adds what a bulk load stored from one file, with the lines it set
+// aside, each named by the file's address and line.
+func (s *Summary) addFile(b bulkResult) {
+	s.Added += b.Added
+	s.Updated += b.Updated
+	s.Deleted += b.Deleted
+	s.Rejected += b.Rejected
+	s.Pages += b.batches
+	s.SetAside = append(s.SetAside, b.SetAside[:min(len(b.SetAside), maxSetAside-len(s.SetAside))]...)
+}
+
 func (s *Summary) add(r store.ImportResult) {
 	s.Added += r.Added
 	s.Updated += r.Updated
