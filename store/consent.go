@@ -1283,6 +1283,19 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
 		args = append(append(args, personID), dedupKeys...)
 	}
+	if len(parts) > 0 {
+		// An entry whose reason is an entry kept out, by its code or, at the
+		// same source, as that Condition (fhir.Item.Reasons): a visit's
+		// "Reason: …" names it (a review: a carer read a diagnosis kept out
+		// on the visit for it, in search and in the download).
+		kept, keptArgs := strings.Join(parts, "\nUNION "), slices.Clone(args)
+		parts = append(parts, `SELECT r.item_id FROM record_items k JOIN record_item_reasons r ON r.system = k.code_system AND r.code = k.code
+JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id WHERE k.code != '' AND k.id IN (`+kept+`)`,
+			`SELECT r.item_id FROM record_items k JOIN record_item_reasons r ON r.system = 'ref' AND r.code = k.resource_id
+JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
+WHERE k.resource_type = 'Condition' AND k.id IN (`+kept+`)`)
+		args = append(append(args, keptArgs...), keptArgs...)
+	}
 	if len(st.Withheld) > 0 {
 		var cats, secs []any
 		for _, c := range st.Withheld {
@@ -1348,53 +1361,6 @@ func codeMatches(col string) []string {
 	}
 }
 
-// codeIsSensitive is the SQL condition under which column col holds
-// sensitive code sc, whole or by prefix: for one row at a time (rowRule).
-func codeIsSensitive(col string) string {
-	return `(sc.code = ` + col + ` OR (sc.prefix = 1 AND substr(` + col + `, 1, length(sc.code)) = sc.code))`
-}
-
-// rowRule is an SQL condition over record_items ri, true for an entry kept
-// out of sharing, with its arguments; "" when nothing is. It classifies row by
-// row: for the few entries one page shows (withheldIDs is for whole records).
-func rowRule(st ConsentState) withheldRule {
-	var parts []string
-	var args []any
-	if len(st.WithheldItems) > 0 {
-		in := `(?` + strings.Repeat(", ?", len(st.WithheldItems)-1) + `)`
-		parts = append(parts, itemKeySQL+` IN `+in, `ri.id IN (SELECT item_id FROM held_keys WHERE person_id = ri.person_id AND key IN `+in+`)`,
-			itemKeySQL+` IN (SELECT new_key FROM key_aliases WHERE person_id = ri.person_id AND old_key IN `+in+`)`)
-		for range 3 {
-			for _, it := range st.WithheldItems {
-				args = append(args, it.Key)
-			}
-		}
-	}
-	if len(st.Withheld) > 0 {
-		parts = append(parts, `EXISTS (SELECT 1 FROM sensitive_codes sc WHERE sc.system = ri.code_system AND sc.category IN (?`+
-			strings.Repeat(", ?", len(st.Withheld)-1)+`) AND `+codeIsSensitive("ri.code")+`)`,
-			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r JOIN sensitive_codes sc ON sc.system = r.system
-AND `+codeIsSensitive("r.code")+` WHERE r.item_id = ri.id AND sc.category IN (?`+
-				strings.Repeat(", ?", len(st.Withheld)-1)+`)))`,
-			`(ri.reason_codes != '' AND EXISTS (SELECT 1 FROM record_item_reasons r
-JOIN record_items ci ON ci.source_id = ri.source_id AND ci.resource_type = 'Condition' AND ci.resource_id = r.code
-JOIN sensitive_codes sc ON sc.system = ci.code_system AND `+codeIsSensitive("ci.code")+`
-WHERE r.item_id = ri.id AND r.system = 'ref' AND sc.category IN (?`+strings.Repeat(", ?", len(st.Withheld)-1)+`)))`)
-		for range 3 {
-			for _, c := range st.Withheld {
-				args = append(args, c)
-			}
-		}
-		if st.Withholds(CategorySocialCare) {
-			parts = append(parts, `ri.source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
-		}
-	}
-	if len(parts) == 0 {
-		return withheldRule{}
-	}
-	return withheldRule{cond: "(" + strings.Join(parts, " OR ") + ")", args: args}
-}
-
 // carerFilter is an SQL condition over record_items ri, " AND …", that
 // leaves out, when ctx reads for a carer, the person's withheld entries and
 // those in sections the grant leaves out; else "".
@@ -1421,37 +1387,19 @@ func (db *DB) markWithheld(ctx context.Context, personID int64, items []RecordIt
 	if len(items) == 0 || IsForCarer(ctx) {
 		return nil // a carer's reads have left them out already
 	}
-	st, err := consentState(ctx, db.db, personID)
-	if err != nil {
+	// The entries a carer's reads leave out, by the one rule (withheldIDs).
+	r, err := db.withheldRule(ctx, personID)
+	if err != nil || len(r.ids) == 0 {
 		return err
 	}
-	r := rowRule(st)
-	if r.cond == "" {
-		return nil
+	withheld := make(map[int64]bool, len(r.ids))
+	for _, id := range r.ids {
+		withheld[id] = true
 	}
-	byID := map[int64][]int{}
-	args := append([]any{}, r.args...)
-	args = append(args, personID)
 	for i := range items { // by field, not by copy: withSourcesAndLabels sets Sources meanwhile
-		byID[items[i].ID] = append(byID[items[i].ID], i)
-		args = append(args, items[i].ID)
+		items[i].Withheld = withheld[items[i].ID]
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT ri.id FROM record_items ri WHERE `+r.cond+` AND ri.person_id = ? AND ri.id IN (?`+
-		strings.Repeat(", ?", len(items)-1)+`)`, args...)
-	if err != nil {
-		return fmt.Errorf("withheld entries: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return err
-		}
-		for _, i := range byID[id] {
-			items[i].Withheld = true
-		}
-	}
-	return rows.Err()
+	return nil
 }
 
 // ConsentDecision returns one of the person's decisions with its deliveries.

@@ -22,7 +22,7 @@ func (db *DB) ActingGrant(ctx context.Context, sessionID string, accountID int64
 }
 
 // SensitiveCategoriesOf says which sensitive categories an entry falls in, by
-// its code and source, for tests: the portal decides with withheldIDs and rowRule.
+// its code and source, for tests: the portal decides with withheldIDs.
 func (db *DB) SensitiveCategoriesOf(ctx context.Context, personID, itemID int64) ([]string, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT sc.category FROM record_items ri JOIN sensitive_codes sc ON sc.system = ri.code_system
 AND (sc.code = ri.code OR (sc.prefix = 1 AND substr(ri.code, 1, length(sc.code)) = sc.code))

@@ -198,3 +198,54 @@ func TestAReasonByReferenceIsKeptOut(t *testing.T) {
 		})
 	}
 }
+
+// Why a vaccination or a medicine was not given or stopped, a procedure's
+// complications and follow-up, a result's coded value and an allergy's
+// reactions count among an entry's reasons (a review: a carer's download
+// held a vaccination not given for HIV infection, and the procedures page a
+// complication of a kept-out kind), from the moment migration 0051 runs on
+// a cache stored before, and after its re-read. The person still sees them.
+func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
+	ctx := context.Background()
+	const delirium = `{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F05.9","display":"Delirium, unspecified"}]}`
+	db, path := mustOpenDBFile(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Immunization","id":"i1","status":"not-done","patient":{"reference":"Patient/%[1]s"},"vaccineCode":{"coding":[{"system":"http://snomed.info/sct","code":"333621002","display":"Tetanus vaccine"}]},"occurrenceDateTime":"2025-01-10","statusReason":` + hivReason + `}`,
+		`{"resourceType":"MedicationStatement","id":"ms1","status":"stopped","subject":{"reference":"Patient/%[1]s"},"medicationCodeableConcept":{"text":"Sertraline 50mg tablets"},"effectiveDateTime":"2025-01-12","statusReason":[` + delirium + `]}`,
+		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"73761001","display":"Colonoscopy"}]},"performedDateTime":"2025-02-01T09:30:00Z","complication":[` + delirium + `]}`,
+		`{"resourceType":"Procedure","id":"pr2","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"80146002","display":"Appendicectomy"}]},"performedDateTime":"2025-03-01T09:30:00Z","followUp":[` + hivReason + `]}`,
+		`{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Screening result"},"effectiveDateTime":"2025-04-01","valueCodeableConcept":` + hivReason + `}`,
+		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/%[1]s"},"code":{"text":"Penicillin"},"recordedDate":"2025-05-01","reaction":[{"manifestation":[` + delirium + `]}]}`,
+	})
+	for _, cat := range []string{store.CategorySexualHealth, store.CategoryMentalHealth} {
+		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(cat), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sections := []string{fhir.SectionImmunisations, fhir.SectionMedicines, fhir.SectionProcedures, fhir.SectionResults, fhir.SectionAllergies}
+	check := func(when string) {
+		t.Helper()
+		for _, sec := range sections {
+			if got := shownIn(t, store.ForCarer(ctx, sec), db, p, sec); len(got) != 0 {
+				t.Errorf("%s, a carer's %s: %q; want none", when, sec, got)
+			}
+			sp, err := db.RecordSection(ctx, p, sec, 1, 10)
+			if err != nil || len(sp.Items) == 0 {
+				t.Fatalf("%s, the person's %s: %v; want their entries", when, sec, err)
+			}
+			for _, it := range sp.Items {
+				if !it.Withheld {
+					t.Errorf("%s, the person's %s: %s is not labelled kept out", when, sec, it.Display)
+				}
+			}
+		}
+	}
+	check("as stored")
+	// As it was before 0051: none of those fields among the reasons.
+	db = rerunMigration(t, db, path, 51, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`)
+	check("after the migration, before the re-read")
+	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the re-read")
+}

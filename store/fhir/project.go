@@ -154,6 +154,14 @@ func withReasons(r Resource, items []Item) {
 		Diagnosis       []struct {
 			Condition Reference `json:"condition"`
 		} `json:"diagnosis"`
+		// Why it was not done or stopped: one concept, or a list for a
+		// MedicationStatement. Pages say only HL7's words for it, but the
+		// carer's download holds the resource (a review: a vaccination not
+		// given for HIV infection).
+		StatusReason json.RawMessage `json:"statusReason"`
+		// A procedure's complications and follow-up, said in words.
+		Complication []CodeableConcept `json:"complication"`
+		FollowUp     []CodeableConcept `json:"followUp"`
 	}
 	if json.Unmarshal(r.Raw, &why) != nil {
 		return
@@ -162,7 +170,15 @@ func withReasons(r Resource, items []Item) {
 	for _, d := range why.Diagnosis {
 		refs = append(refs, d.Condition)
 	}
-	reasons := reasonCodes(append(why.ReasonCode, why.ConclusionCode...)) + conditionRefs(refs)
+	coded := append(append(append(why.ReasonCode, why.ConclusionCode...), why.Complication...), why.FollowUp...)
+	var one CodeableConcept
+	var many []CodeableConcept
+	if json.Unmarshal(why.StatusReason, &one) == nil {
+		coded = append(coded, one)
+	} else if json.Unmarshal(why.StatusReason, &many) == nil {
+		coded = append(coded, many...)
+	}
+	reasons := reasonCodes(coded) + conditionRefs(refs)
 	for i := range items {
 		items[i].Reasons = reasons
 	}
@@ -196,8 +212,11 @@ func conditionRefs(refs []Reference) string {
 // reasonedTypes are the resource types whose reasons (reasonCode, or a
 // report's conclusionCode) name what the entry was for, and so are kept in
 // Item.Reasons: keeping a kind of information out of sharing keeps out an
-// entry whose reason is of that kind (found by reviews). Migration 0045
-// reads the same fields of those stored before.
+// entry whose reason is of that kind (found by reviews). So do other coded
+// words it holds of what the person has: why it was not done (statusReason),
+// a procedure's complications and follow-up; a result's coded value and an
+// allergy's reactions are kept by their projectors. Migrations 0045 and 0051
+// read the same fields of those stored before.
 var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
 	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true}
 
@@ -455,13 +474,16 @@ func projectAllergy(raw []byte) ([]Item, about, error) {
 	status := verifiedStatus(v.ClinicalStatus.Code(), v.VerificationStatus.Code())
 	it := item(SectionAllergies, v.Code, "Allergy or reaction (not named)", firstNonEmpty(v.OnsetDateTime, v.RecordedDate), status)
 	var reactions []string
+	var manifestations []CodeableConcept
 	for _, r := range v.Reaction {
+		manifestations = append(manifestations, r.Manifestation...)
 		for _, m := range r.Manifestation {
 			if w := m.Words(); w != "" {
 				reactions = append(reactions, w)
 			}
 		}
 	}
+	it.Reasons = reasonCodes(manifestations) // a reaction may be of a kind kept out (reasonedTypes)
 	if len(reactions) > 0 {
 		it.Detail = "Reaction: " + strings.Join(reactions, ", ")
 	}
@@ -751,6 +773,9 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionResults, v.Code, "Test result (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
 	it.Value = v.observationValue.String()
+	if v.ValueCodeableConcept != nil {
+		it.Reasons = reasonCodes([]CodeableConcept{*v.ValueCodeableConcept}) // what was found may be of a kind kept out (reasonedTypes)
+	}
 	if it.Value == "" && len(v.Component) > 0 {
 		var parts []string
 		for _, c := range v.Component {
