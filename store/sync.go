@@ -466,8 +466,8 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		for _, r := range u.Rejected {
 			out.Rejected++
 			out.SetAside = append(out.SetAside, r.Error)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`, sourceID, u.Origin, r.Type, r.ID, r.Error, r.Raw, now); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO rejected_resources (source_id, origin, type, resource_id, error, json, created_at, person_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, sourceID, u.Origin, r.Type, r.ID, r.Error, r.Raw, now, sql.NullInt64{Int64: u.PersonID, Valid: u.PersonID != 0}); err != nil {
 				return err
 			}
 		}
@@ -1102,22 +1102,24 @@ const RetryRejectedAfter = time.Hour
 // Unresolved returns the resources from the source kept aside as unreadable and
 // not yet replaced by a readable version, at most limit of them (all for -1).
 func (db *DB) Unresolved(ctx context.Context, sourceID int64, limit int) ([]fhir.Resource, error) {
-	return db.unresolved(ctx, sourceID, "~", limit) // "~" sorts after every time
+	return db.unresolved(ctx, sourceID, 0, "~", limit) // "~" sorts after every time
 }
 
-// RetryDue is Unresolved for reading them again: first those never read
-// again, then those read again longest ago, leaving out any read again in
-// the last RetryRejectedAfter (RejectedRetried).
-func (db *DB) RetryDue(ctx context.Context, sourceID int64, limit int) ([]fhir.Resource, error) {
-	return db.unresolved(ctx, sourceID, formatTime(db.now().Add(-RetryRejectedAfter)), limit)
+// RetryDue is Unresolved for the person's sync to read again: those its
+// searches kept aside and those kept aside by no person's (migration 0052),
+// first those never read again, then those read again longest ago, leaving
+// out any read again in the last RetryRejectedAfter (RejectedRetried).
+func (db *DB) RetryDue(ctx context.Context, sourceID, personID int64, limit int) ([]fhir.Resource, error) {
+	return db.unresolved(ctx, sourceID, personID, formatTime(db.now().Add(-RetryRejectedAfter)), limit)
 }
 
-// unresolved is Unresolved for those last read again before retriedBefore.
-func (db *DB) unresolved(ctx context.Context, sourceID int64, retriedBefore string, limit int) ([]fhir.Resource, error) {
+// unresolved is Unresolved for those last read again before retriedBefore,
+// for the person's sync (all when personID is 0).
+func (db *DB) unresolved(ctx context.Context, sourceID, personID int64, retriedBefore string, limit int) ([]fhir.Resource, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT type, resource_id FROM rejected_resources
-WHERE source_id = ? AND resolved_at = '' AND resource_id != ''
-GROUP BY type, resource_id HAVING MAX(retried_at) < ? ORDER BY MAX(retried_at), type, resource_id LIMIT ?`,
-		sourceID, retriedBefore, limit)
+WHERE source_id = ?1 AND resolved_at = '' AND resource_id != '' AND (?2 = 0 OR person_id IS NULL OR person_id = ?2)
+GROUP BY type, resource_id HAVING MAX(retried_at) < ?3 ORDER BY MAX(retried_at), type, resource_id LIMIT ?4`,
+		sourceID, personID, retriedBefore, limit)
 	if err != nil {
 		return nil, fmt.Errorf("unresolved resources: %w", err)
 	}

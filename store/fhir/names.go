@@ -1,6 +1,7 @@
 package fhir
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"regexp"
@@ -141,7 +142,15 @@ var anyReference = regexp.MustCompile(`"reference"\s*:\s*"([^"]*)"`)
 func LocalRefs(raw []byte, base string) []string {
 	var out []string
 	for _, m := range anyReference.FindAllSubmatch(raw, -1) {
-		if r := LocalRef(string(m[1]), base); r != "" {
+		ref := string(m[1])
+		if bytes.IndexByte(m[1], '\\') >= 0 {
+			// Written with JSON's escapes ("Medication\/5", as PHP writes
+			// a slash): the reference is the string they stand for (a review).
+			if json.Unmarshal([]byte(`"`+ref+`"`), &ref) != nil {
+				continue
+			}
+		}
+		if r := LocalRef(ref, base); r != "" {
 			out = append(out, r)
 		}
 	}

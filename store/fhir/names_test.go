@@ -1,6 +1,7 @@
 package fhir_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/mycarerecord/portal/store/fhir"
@@ -108,5 +109,38 @@ func TestAtServer(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A medicine given as a Medication contained in the prescription ("#med1")
+// is named by it, as it is named by one the server holds (a review: it read
+// "Medicine (name not recorded)"); a reference's own words stand, and a
+// contained list that is not as FHIR has it costs nothing of the medicine. An
+// escaped slash in a reference ("Medication\/m1") is the reference it stands
+// for, for the sync to fetch.
+func TestContainedAndEscapedMedicines(t *testing.T) {
+	const amox = `{"resourceType":"Medication","id":"med1","code":{"coding":[{"system":"http://snomed.info/sct","code":"323509004","display":"Amoxicillin 500mg capsules"}]}}`
+	for _, tc := range []struct {
+		name, fields, want string
+	}{
+		{"contained", `"contained":[` + amox + `],"medicationReference":{"reference":"#med1"}`, "Amoxicillin 500mg capsules"},
+		{"contained, the reference's words first", `"contained":[` + amox + `],"medicationReference":{"reference":"#med1","display":"Amoxil"}`, "Amoxil"},
+		{"another id contained", `"contained":[` + amox + `],"medicationReference":{"reference":"#med2"}`, "Medicine (name not recorded)"},
+		{"contained not as FHIR has it", `"contained":[{"resourceType":"Medication","id":"med1","code":"amoxicillin"},"x"],"medicationReference":{"reference":"#med1"}`, "Medicine (name not recorded)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(`{"resourceType":"MedicationRequest","id":"mr1","status":"active","intent":"order","subject":{"reference":"Patient/p1"},` + tc.fields + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := fhir.Prepare(r)
+			if p.Err != nil || len(p.Items) != 1 || p.Items[0].Display != tc.want {
+				t.Errorf("%+v, %v; want one medicine, %q", p.Items, p.Err, tc.want)
+			}
+		})
+	}
+	raw := []byte(`{"resourceType":"MedicationRequest","id":"mr1","medicationReference":{"reference":"Medication\/m1"},"requester":{"reference":"https:\/\/fhir.example\/r4\/Practitioner\/dr1"}}`)
+	if got := fhir.LocalRefs(raw, "https://fhir.example/r4"); !slices.Equal(got, []string{"Medication/m1", "Practitioner/dr1"}) {
+		t.Errorf("references %q; want Medication/m1 and Practitioner/dr1", got)
 	}
 }

@@ -512,6 +512,32 @@ func medicine(cc CodeableConcept, ref Reference) (CodeableConcept, string) {
 	return cc, ""
 }
 
+// inline is the medicine cc names or, when it names none and ref points at a
+// Medication contained in the resource ("#med1"), that one's code: the
+// resource itself is all there is of it (a review: it read "Medicine (name
+// not recorded)").
+// Read leniently: contained resources were not read before, and one
+// malformed must not cost the medicine.
+func inline(cc CodeableConcept, ref Reference, contained json.RawMessage) CodeableConcept {
+	id, ok := strings.CutPrefix(strings.TrimSpace(ref.Reference), "#")
+	if !ok || cc.Words() != "" || cc.First().Code != "" || strings.TrimSpace(ref.Display) != "" {
+		return cc
+	}
+	var all []json.RawMessage
+	_ = json.Unmarshal(contained, &all)
+	for _, raw := range all {
+		var c struct {
+			ResourceType string          `json:"resourceType"`
+			ID           string          `json:"id"`
+			Code         CodeableConcept `json:"code"`
+		}
+		if json.Unmarshal(raw, &c) == nil && c.ResourceType == "Medication" && c.ID == id {
+			return c.Code
+		}
+	}
+	return cc
+}
+
 // medicineItem is the item of a medicine prescribed or taken.
 func medicineItem(cc CodeableConcept, ref Reference, date, status string, ds []dosage, by Reference) Item {
 	med, named := medicine(cc, ref)
@@ -535,12 +561,13 @@ func projectMedicationRequest(raw []byte) ([]Item, about, error) {
 		AuthoredOn                string          `json:"authoredOn"`
 		Requester                 Reference       `json:"requester"`
 		DosageInstruction         []dosage        `json:"dosageInstruction"`
+		Contained                 json.RawMessage `json:"contained"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
 	status, proposed := requestStatus(v.Status, v.Intent)
-	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference, v.AuthoredOn, status, v.DosageInstruction, v.Requester)
+	it := medicineItem(inline(v.MedicationCodeableConcept, v.MedicationReference, v.Contained), v.MedicationReference, v.AuthoredOn, status, v.DosageInstruction, v.Requester)
 	if proposed && it.DedupKey != "" {
 		it.DedupKey += "|proposal" // never one fact with a prescription of it
 	}
@@ -579,11 +606,12 @@ func projectMedicationStatement(raw []byte) ([]Item, about, error) {
 		DateAsserted              string          `json:"dateAsserted"`
 		InformationSource         Reference       `json:"informationSource"`
 		Dosage                    []dosage        `json:"dosage"`
+		Contained                 json.RawMessage `json:"contained"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
-	it := medicineItem(v.MedicationCodeableConcept, v.MedicationReference,
+	it := medicineItem(inline(v.MedicationCodeableConcept, v.MedicationReference, v.Contained), v.MedicationReference,
 		firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.DateAsserted), v.Status, v.Dosage, v.InformationSource)
 	return []Item{it}, v.about, nil
 }

@@ -314,6 +314,17 @@ func (c *Client) Next(ctx context.Context, pageURL string) (Page, error) {
 	return p, nil
 }
 
+// nextUnseen is Next, refusing a link back to a page the search has read
+// already (read notes each): a server's mistake that would have the sync
+// read the same pages for ever, saying "Updating…" all the while (a review).
+func (c *Client) nextUnseen(ctx context.Context, pageURL string, read map[string]bool) (Page, error) {
+	if read[pageURL] {
+		return Page{}, errors.New("the server's link to the next page leads back to a page already read, so the search cannot be finished")
+	}
+	read[pageURL] = true
+	return c.Next(ctx, pageURL)
+}
+
 // History runs GET base/resourceType/_history?_since=since (base/_history when
 // resourceType is ""; no _since when since is ""). Deletions come in Page.Deleted.
 func (c *Client) History(ctx context.Context, resourceType, since string, count int) (Page, error) {
@@ -858,6 +869,7 @@ func (c *Client) page(ctx context.Context, u *url.URL) (Page, error) {
 func parsePage(body []byte, pageURL *url.URL) (Page, error) {
 	var b struct {
 		ResourceType string            `json:"resourceType"`
+		Type         string            `json:"type"`
 		Total        *int              `json:"total"`
 		Link         []json.RawMessage `json:"link"`
 		Entry        []json.RawMessage `json:"entry"`
@@ -867,6 +879,11 @@ func parsePage(body []byte, pageURL *url.URL) (Page, error) {
 	}
 	switch b.ResourceType {
 	case "Bundle":
+		if b.Type != "searchset" && b.Type != "history" && b.Type != "" {
+			// Not results at all (a batch-response of failures, say): taken
+			// for a page, it read as a search that found nothing (a review).
+			return Page{}, &UpstreamError{Status: http.StatusOK, Message: badBundle(b.Type, b.Entry)}
+		}
 	case "OperationOutcome":
 		return Page{}, &UpstreamError{Status: http.StatusOK, Message: "The server said: " + clip(outcomeText(body))}
 	case "":
@@ -894,6 +911,29 @@ func parsePage(body []byte, pageURL *url.URL) (Page, error) {
 		p.addEntry(i+1, raw)
 	}
 	return p, nil
+}
+
+// badBundle says in words a Bundle of type typ given for a search's or a
+// history's page, with what its entries' outcomes say, if anything.
+func badBundle(typ string, entries []json.RawMessage) string {
+	msg := fmt.Sprintf("The server answered with a Bundle of type %s, not the results asked for.", clip(typ))
+	var said []string
+	for _, raw := range entries {
+		var e struct {
+			Response struct {
+				Outcome json.RawMessage `json:"outcome"`
+			} `json:"response"`
+		}
+		if json.Unmarshal(raw, &e) == nil && len(e.Response.Outcome) > 0 {
+			if s := outcomeText(e.Response.Outcome); s != "" && !slices.Contains(said, s) {
+				said = append(said, s)
+			}
+		}
+	}
+	if len(said) > 0 {
+		msg += " It said: " + clip(strings.Join(said, "; "))
+	}
+	return msg
 }
 
 // addEntry sorts one Bundle entry into resources, deletions, warnings or rejects.

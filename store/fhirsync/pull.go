@@ -304,24 +304,82 @@ func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, p
 		return "", false, ErrNoIdentifier
 	}
 	for _, ident := range ids {
-		page, err := c.Search(ctx, "Patient", url.Values{"identifier": {ident.System + "|" + ident.Value}})
-		if err != nil {
-			return "", false, err
-		}
-		for _, r := range page.Resources {
-			if r.Type != "Patient" {
-				continue
-			}
-			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
-				Origin: "Patient?identifier=" + ident.System + "|" + ident.Value, LinkSystems: p.linkSystems(ident.System), Resources: []fhir.Resource{r}})
-			if err != nil {
-				return "", false, err
-			}
-			sum.add(res)
-			return r.ID, true, nil
+		r, err := p.patientWith(ctx, c, src, personID, ident.System, ident.Value, sum)
+		if err != nil || r.ID != "" {
+			return r.ID, err == nil, err
 		}
 	}
 	return "", false, ErrNoRecord
+}
+
+// patientWith searches the source for the Patient with the identifier
+// system|value (escaped as FHIR's search asks: a value with "|" or "," in
+// it was read as two, and another person's Patient came back; a review),
+// and stores the first that carries it, for personID (0: whoever it is).
+// It returns none when the source has none. One that cannot be read is set
+// aside and is an error: that is not "no record" (a review: the source's
+// whole record of the person went missing without a word).
+func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, personID int64, system, value string, sum *Summary) (fhir.Resource, error) {
+	page, err := c.Search(ctx, "Patient", url.Values{"identifier": {searchToken(system) + "|" + searchToken(value)}})
+	if err != nil {
+		return fhir.Resource{}, err
+	}
+	origin := "Patient?identifier=" + system + "|" + value
+	for _, r := range page.Resources {
+		if r.Type != "Patient" || !carries(r, system, value) {
+			continue
+		}
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
+			Origin: origin, LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}})
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		if sum != nil {
+			sum.add(res)
+		}
+		if res.Rejected > 0 && personID == 0 {
+			return fhir.Resource{}, fmt.Errorf("the source's Patient/%s with that identifier is set aside: %w", r.ID, ErrSetAside)
+		}
+		return r, nil
+	}
+	for _, r := range page.Rejected {
+		if r.Type != "Patient" {
+			continue
+		}
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
+			Origin: origin, Rejected: toRejected([]Rejected{r})})
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		if sum != nil {
+			sum.add(res)
+		}
+		return fhir.Resource{}, fmt.Errorf("the source's Patient with that identifier could not be read (%s): it is set aside, and read again at the next sync", r.Error)
+	}
+	return fhir.Resource{}, nil
+}
+
+// searchToken escapes s for a token search parameter's system or value.
+func searchToken(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `|`, `\|`, `,`, `\,`, `$`, `\$`).Replace(s)
+}
+
+// carries reports whether the Patient r has the identifier system|value, an
+// NHS number however it is spaced: a server's search may match loosely.
+func carries(r fhir.Resource, system, value string) bool {
+	info, err := fhir.ParsePatient(r.Raw)
+	if err != nil {
+		return true // read as the store reads it, which sets it aside with why
+	}
+	for _, id := range info.Identifiers {
+		if id.System != system {
+			continue
+		}
+		if id.Value == value || system == fhir.NHSNumberSystem && strings.ReplaceAll(id.Value, " ", "") == strings.ReplaceAll(value, " ", "") {
+			return true
+		}
+	}
+	return false
 }
 
 // refreshPatient reads the person's Patient at the source again and stores
@@ -357,34 +415,22 @@ func (p *Puller) FindPerson(ctx context.Context, src store.Source, system, value
 	if err != nil {
 		return store.Person{}, err
 	}
-	page, err := c.Search(ctx, "Patient", url.Values{"identifier": {system + "|" + value}})
-	if err != nil {
+	r, err := p.patientWith(ctx, c, src, 0, system, value, nil)
+	switch {
+	case err != nil:
 		return store.Person{}, err
+	case r.ID == "":
+		return store.Person{}, ErrNoRecord
+	case system == fhir.NHSNumberSystem:
+		return p.DB.PersonByNHSNumber(ctx, value)
 	}
-	for _, r := range page.Resources {
-		if r.Type != "Patient" {
-			continue
-		}
-		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, ResourceType: "Patient", Origin: "Patient?identifier=" + system + "|" + value,
-			LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}})
-		if err != nil {
-			return store.Person{}, err
-		}
-		if res.Rejected > 0 {
-			return store.Person{}, fmt.Errorf("the source's Patient/%s with that identifier is set aside: %w", r.ID, ErrSetAside)
-		}
-		if system == fhir.NHSNumberSystem {
-			return p.DB.PersonByNHSNumber(ctx, value)
-		}
-		person, err := p.DB.PersonByIdentifier(ctx, system, value)
-		if store.ErrorCode(err) == store.ENOTFOUND {
-			// Stored before and unchanged, so the import linked nothing: the
-			// Patient is still the person it is linked to (found by a review).
-			return p.DB.LinkIdentifier(ctx, src.ID, r.ID, system, value)
-		}
-		return person, err
+	person, err := p.DB.PersonByIdentifier(ctx, system, value)
+	if store.ErrorCode(err) == store.ENOTFOUND {
+		// Stored before and unchanged, so the import linked nothing: the
+		// Patient is still the person it is linked to (found by a review).
+		return p.DB.LinkIdentifier(ctx, src.ID, r.ID, system, value)
 	}
-	return store.Person{}, ErrNoRecord
+	return person, err
 }
 
 // linkSystems makes sure the identifier a Patient was found by links it to the person.
@@ -431,11 +477,12 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 	// its first page was served cannot tell whether its pages shifted since:
 	// it runs again from where it started, as one seen to shift does.
 	shifted = cp.NextURL != "" && started.IsZero()
+	read := map[string]bool{} // the next links this search has followed
 	for {
 		var page Page
 		deletionsFrom := "" // set on the first page of the type's first search
 		if cp.NextURL != "" {
-			page, err = c.Next(ctx, cp.NextURL)
+			page, err = c.nextUnseen(ctx, cp.NextURL, read)
 			if err != nil && !worthRetrying(err) {
 				if restarted {
 					// The fresh search's own link fails too (it names another host, say):
@@ -455,6 +502,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			}
 		} else {
 			asked := p.now()
+			clear(read) // a search of its own
 			page, err = c.Search(ctx, typ, p.searchParams(typ, patientID, cp.Watermark))
 			started = page.Served
 			if checked == "" || (cp.Watermark == "" && !searchedAgain && !restarted) {
@@ -478,6 +526,10 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		// as an include is not: the total does not count it, and counted it
 		// would hide a match the pages skipped.
 		shifted = shifted || changedSince(seen, started, cp.NextURL != "")
+		// A server that does not say when it served the first page (no Date)
+		// cannot show its pages did not shift: a search of more than one page
+		// runs again, as one resumed without that time does (a review).
+		shifted = shifted || (started.IsZero() && page.Next != "")
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint, kept with
 		// what a sync that resumes the search needs to finish it as this one would.
@@ -596,7 +648,8 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 	// takes the overlap off too, for a Date header's whole seconds and skew.
 	began := stamp(earlier(asked, page.Served))
 	answers := 0
-	var refile *refiling // read once a page shows a version of the type, kept to the end
+	var refile *refiling      // read once a page shows a version of the type, kept to the end
+	read := map[string]bool{} // the next links followed
 	for {
 		// A later page that fails leaves checked where it is, and the next sync
 		// reads the history again from there: a source that is down or busy
@@ -635,7 +688,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		if page.Next == "" {
 			return nil
 		}
-		page, err = c.Next(ctx, page.Next)
+		page, err = c.nextUnseen(ctx, page.Next, read)
 	}
 }
 
@@ -869,7 +922,7 @@ func toRejected(rs []Rejected) []store.Rejected {
 // (often damaged on the way), since the watermark has moved past them: up to
 // 200 a sync, those not read again for longest first (store.RetryDue).
 func (p *Puller) retryRejected(ctx context.Context, c *Client, src store.Source, personID int64, sum *Summary) error {
-	todo, err := p.DB.RetryDue(ctx, src.ID, 200)
+	todo, err := p.DB.RetryDue(ctx, src.ID, personID, 200)
 	if err != nil || len(todo) == 0 {
 		return err
 	}
@@ -986,6 +1039,7 @@ func (p *Puller) resolveReferences(ctx context.Context, c *Client, src store.Sou
 // what is of the type and, when patientID is set, about that patient (onlyOf).
 func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, personID int64, typ, patientID string, q url.Values, sum *Summary, mu *sync.Mutex) error {
 	page, err := c.Search(ctx, typ, q)
+	read := map[string]bool{} // the next links followed
 	for {
 		if err != nil {
 			return err
@@ -1002,7 +1056,7 @@ func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, pers
 		if page.Next == "" {
 			return nil
 		}
-		page, err = c.Next(ctx, page.Next)
+		page, err = c.nextUnseen(ctx, page.Next, read)
 	}
 }
 
@@ -1046,6 +1100,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	began := stamp(earlier(asked, page.Served))
 	listed := map[string]bool{}
 	answers := 0
+	read := map[string]bool{} // the next links followed
 	for {
 		if err != nil {
 			return err
@@ -1062,7 +1117,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		if page.Next == "" {
 			break
 		}
-		page, err = c.Next(ctx, page.Next)
+		page, err = c.nextUnseen(ctx, page.Next, read)
 	}
 	refile, err := p.newRefiling(ctx, src, personID, patientID, typ)
 	if err != nil {

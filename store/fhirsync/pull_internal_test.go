@@ -110,7 +110,7 @@ func TestRetryRejectedTakesTurns(t *testing.T) {
 		t.Errorf("read again: Observation/zz %d times, Observation/a000 %d times; want each once in 3 syncs",
 			asked["/fhir/Observation/zz"], asked["/fhir/Observation/a000"])
 	}
-	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 0 {
+	if left, err := db.RetryDue(ctx, srcs[0].ID, 0, 1000); err != nil || len(left) != 0 {
 		t.Errorf("left to read again within the hour: %d (%v), want none", len(left), err)
 	}
 	// Reading them again, which stores nothing, keeps the sync marked running.
@@ -118,7 +118,7 @@ func TestRetryRejectedTakesTurns(t *testing.T) {
 		t.Errorf("after reading kept-aside resources again: %+v, %v; want the sync marked running since %v", sts, err, later)
 	}
 	db.SetClock(func() time.Time { return later.Add(store.RetryRejectedAfter + time.Minute) })
-	if left, err := db.RetryDue(ctx, srcs[0].ID, 1000); err != nil || len(left) != 200 {
+	if left, err := db.RetryDue(ctx, srcs[0].ID, 0, 1000); err != nil || len(left) != 200 {
 		t.Errorf("left to read again an hour later: %d (%v), want the 200 still unreadable", len(left), err)
 	}
 }
