@@ -188,7 +188,8 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	// Said only when something was imported: what failed is on standard error.
 	if files > 0 {
-		fmt.Fprintf(stdout, "Imported %s into source %q in %s:\n", plural(files, "file", "files"), source, time.Since(start).Round(time.Millisecond))
+		// ByType counts every resource read, stored or not (a review took them all for stored).
+		fmt.Fprintf(stdout, "Imported %s into source %q in %s. Resources read, by type (with any set aside):\n", plural(files, "file", "files"), source, time.Since(start).Round(time.Millisecond))
 		for _, t := range slices.Sorted(maps.Keys(total)) {
 			fmt.Fprintf(stdout, "  %-24s %7d\n", t, total[t])
 		}

@@ -90,12 +90,16 @@ func (c *Client) BulkExport(ctx context.Context, types []string, since string, p
 	if len(q) > 0 {
 		kickoff += "?" + q.Encode()
 	}
-	resp, _, err := c.Do(ctx, http.MethodGet, kickoff, nil, http.Header{"Prefer": {"respond-async"}, "Accept": {"application/fhir+json"}})
+	resp, body, err := c.Do(ctx, http.MethodGet, kickoff, nil, http.Header{"Prefer": {"respond-async"}, "Accept": {"application/fhir+json"}})
 	if err != nil {
 		return Manifest{}, fmt.Errorf("starting a bulk export: %w", err)
 	}
 	if resp.StatusCode != http.StatusAccepted {
-		return Manifest{}, fmt.Errorf("starting a bulk export: the server answered %s, not 202 Accepted", statusLine(resp.StatusCode))
+		msg := fmt.Sprintf("starting a bulk export: the server answered %s, not 202 Accepted", statusLine(resp.StatusCode))
+		if said := outcomeText(body); said != "" { // its reason, as a refusal's is (a review)
+			msg += ": it said: " + clip(c.redact(said))
+		}
+		return Manifest{}, errors.New(msg)
 	}
 	loc := resp.Header.Get("Content-Location")
 	if loc == "" {

@@ -317,3 +317,21 @@ func TestBulkExportOutlastsTheBreaker(t *testing.T) {
 		t.Errorf("export given up after %d tries of a busy status URL: %v", checks, err)
 	}
 }
+
+// A kick-off answered 200 with an OperationOutcome, a server that cannot
+// export saying why, fails with its words, not only its status (a review).
+func TestBulkKickOffRefusedIn200SaysWhy(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		fmt.Fprint(w, `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"System-level export is switched off"}]}`)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := fhirsync.NewClient(srv.URL+"/fhir", nil, fhirsync.ClientOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.BulkExport(context.Background(), nil, "", nil)
+	if err == nil || !strings.Contains(err.Error(), "not 202 Accepted: it said: System-level export is switched off") {
+		t.Errorf("kick-off answered 200 with an OperationOutcome: %v; want its words", err)
+	}
+}
