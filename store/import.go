@@ -35,6 +35,9 @@ type ImportOptions struct {
 	// source's Patient id → the number its new version may bring in place of
 	// the one held for it.
 	Accepted map[string]string
+	// NoteSeen has the import note every resource it reads, stored, unchanged
+	// or set aside, as listed by a full bulk export (SweepUnseen).
+	NoteSeen bool
 }
 
 // ImportResult counts what one import did.
@@ -182,6 +185,15 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 	defer im.close()
 	if err := settleSetAside(ctx, tx, im.now, im.sourceID, res); err != nil {
 		return out, err
+	}
+	if opts.NoteSeen {
+		refs := make([]fhir.Resource, len(res))
+		for i, p := range res {
+			refs[i] = p.Resource
+		}
+		if err := noteSeen(ctx, tx, im.sourceID, refs); err != nil {
+			return out, err
+		}
 	}
 	patients := patientsByURL(res)
 	// Patients first, so persons exist before anything about them.

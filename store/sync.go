@@ -320,6 +320,94 @@ WHERE s.name = ? AND ri.person_id IS NOT NULL AND ri.dedup_key != ''`, name)
 	return unsent, err
 }
 
+// A full bulk export lists what the source holds, and no deletions. Into a
+// cache that held some of the source's already (a load stopped half way, or
+// persons synced before), what it does not list was deleted upstream: the
+// load notes what each batch lists (ImportOptions.NoteSeen) and, once the
+// whole export is stored, removes what it did not list of the types it
+// exported (SweepUnseen). Migration 0053 says why.
+
+// StartSeen begins noting what a full bulk export of the source lists, and
+// returns when, for SweepUnseen; sweep is false, and nothing is noted, when
+// the cache holds nothing of the source's yet (a region's first load).
+func (db *DB) StartSeen(ctx context.Context, sourceID int64) (start string, sweep bool, err error) {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ?)`, sourceID).Scan(&sweep); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM bulk_seen WHERE source_id = ?`, sourceID)
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("start noting what the export lists: %w", err)
+	}
+	return db.stamp(), sweep, nil
+}
+
+// noteSeen notes resources a full bulk export listed.
+func noteSeen(ctx context.Context, tx *sql.Tx, sourceID int64, rs []fhir.Resource) error {
+	for _, r := range rs {
+		if r.Type == "" || r.ID == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bulk_seen (source_id, type, id) VALUES (?, ?, ?)`, sourceID, r.Type, r.ID); err != nil {
+			return fmt.Errorf("note what the export lists: %w", err)
+		}
+	}
+	return nil
+}
+
+// SweepUnseen removes, as deleted upstream, the source's cached resources
+// of the types a complete full bulk export exported that it did not list,
+// stored before it started (start, from StartSeen): whatever a sync stored
+// meanwhile may be newer than the export. Patients stay, as a sync leaves a
+// Patient the source no longer holds: the person and their record are kept
+// for someone to look into. A batch per transaction, each as a deleted
+// file's batch; the notes are then forgotten. It returns how many it removed.
+func (db *DB) SweepUnseen(ctx context.Context, src Source, types []string, start string) (int, error) {
+	list, err := json.Marshal(types)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for {
+		var gone []fhir.Resource
+		rows, err := db.db.QueryContext(ctx, `SELECT r.type, r.id FROM resources r
+WHERE r.source_id = ?1 AND r.type IN (SELECT value FROM json_each(?2)) AND r.type != 'Patient' AND r.stored_at < ?3
+AND NOT EXISTS (SELECT 1 FROM bulk_seen s WHERE s.source_id = r.source_id AND s.type = r.type AND s.id = r.id)
+LIMIT 1000`, src.ID, string(list), start)
+		if err != nil {
+			return removed, fmt.Errorf("find what the export did not list: %w", err)
+		}
+		for rows.Next() {
+			var r fhir.Resource
+			if err := rows.Scan(&r.Type, &r.ID); err != nil {
+				rows.Close()
+				return removed, err
+			}
+			gone = append(gone, r)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return removed, err
+		}
+		if len(gone) == 0 {
+			break
+		}
+		res, err := db.ApplyPage(ctx, PageUpdate{Source: src.Name, SourceID: src.ID, Origin: src.BaseURL + "/$export", Deleted: gone, Bulk: true})
+		if err != nil {
+			return removed, err
+		}
+		removed += res.Deleted
+		if res.Deleted < len(gone) {
+			break // what is left would be found again: never loop on it
+		}
+	}
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM bulk_seen WHERE source_id = ?`, src.ID); err != nil {
+		return removed, fmt.Errorf("forget what the export listed: %w", err)
+	}
+	return removed, nil
+}
+
 // Checkpoint is how far the pull of one resource type has got.
 type Checkpoint struct {
 	Watermark string // every resource last updated up to here is stored
@@ -396,6 +484,8 @@ type PageUpdate struct {
 	// Bulk says the page is one batch of a bulk load, stored as ImportBulk
 	// stores one: what the load leaves for its end is left for it.
 	Bulk bool
+	// NoteSeen is ImportOptions.NoteSeen, for what is stored and set aside.
+	NoteSeen bool
 }
 
 // renewRunningSQL moves a running sync's mark to now; it marks none that is not running.
@@ -449,9 +539,19 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 		if err := settleSetAside(ctx, tx, now, sourceID, deleted); err != nil {
 			return err
 		}
-		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, SourceID: u.SourceID, OrgName: u.OrgName, LinkSystems: u.LinkSystems, IndexNames: u.IndexNames}, u.Origin, prepared, u.Bulk)
+		out, err = importTxMode(ctx, tx, now, ImportOptions{Source: u.Source, SourceID: u.SourceID, OrgName: u.OrgName, LinkSystems: u.LinkSystems, IndexNames: u.IndexNames,
+			NoteSeen: u.NoteSeen}, u.Origin, prepared, u.Bulk)
 		if err != nil {
 			return err
+		}
+		if u.NoteSeen {
+			aside := make([]fhir.Resource, 0, len(u.Rejected))
+			for _, r := range u.Rejected {
+				aside = append(aside, fhir.Resource{Type: r.Type, ID: r.ID}) // still upstream, though unreadable
+			}
+			if err := noteSeen(ctx, tx, sourceID, aside); err != nil {
+				return err
+			}
 		}
 		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted, nil); err != nil {
 			return err

@@ -308,6 +308,16 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	if since != "" {
 		say("Asking for changes since %s", since)
 	}
+	// A full export into a cache that holds some of the source's already
+	// lists no deletions: what it does not list is swept away at its end
+	// (store.SweepUnseen).
+	var seenFrom string
+	sweep := false
+	if since == "" {
+		if seenFrom, sweep, err = p.DB.StartSeen(ctx, src.ID); err != nil {
+			return sum, err
+		}
+	}
 	m, err := c.BulkExport(ctx, nil, since, progress)
 	if err != nil {
 		return sum, err
@@ -318,7 +328,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	defer c.cancelExport(ctx, m.StatusURL)
 	files := importOrder(m.Output)
 	say("Export ready: %d files", len(files))
-	opts := store.ImportOptions{Source: src.Name, SourceID: src.ID, LinkSystems: p.LinkSystems}
+	opts := store.ImportOptions{Source: src.Name, SourceID: src.ID, LinkSystems: p.LinkSystems, NoteSeen: sweep}
 	for _, f := range files {
 		start, lastSaid := time.Now(), time.Now()
 		res, err := p.importExportFile(ctx, c, opts, f, func(r store.ImportResult) {
@@ -353,6 +363,19 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 			say("Could not read the export's list of problems: %v", err) // the data itself is stored
 		}
 		partial = partial || failed || err != nil
+	}
+	if sweep && !partial {
+		start := time.Now()
+		var types []string
+		for _, f := range m.Output {
+			types = append(types, f.Type)
+		}
+		n, err := p.DB.SweepUnseen(ctx, src, types, seenFrom)
+		sum.Deleted += n
+		if err != nil {
+			return sum, fmt.Errorf("removing what the export did not list: %w", err)
+		}
+		say("Not in this full export, so deleted upstream: %d removed from the cache, in %s", n, time.Since(start).Round(time.Millisecond))
 	}
 	// The files were stored without the search index or duplicate marks: both are worked out once, now.
 	say("Indexing for search and finding facts reported twice")
@@ -597,7 +620,7 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		case len(ch.rejected) > 0:
 			// The rare batch with a bad line: stored with its rejects in one transaction.
 			res, err = db.ApplyPage(ctx, store.PageUpdate{Source: opts.Source, SourceID: opts.SourceID, Origin: where, LinkSystems: opts.LinkSystems,
-				Resources: ch.resources(), Prepared: ch.prepared, Rejected: ch.rejected, Bulk: true})
+				Resources: ch.resources(), Prepared: ch.prepared, Rejected: ch.rejected, Bulk: true, NoteSeen: opts.NoteSeen})
 		case len(ch.prepared) > 0:
 			res, err = db.ImportBulk(ctx, opts, where, ch.prepared)
 		}

@@ -1,0 +1,64 @@
+package fhirsync_test
+
+import (
+	"context"
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+// A bulk load stopped part way (Ctrl-C, kill, a file that failed) and
+// run again ends with the cache holding what upstream holds: a resource
+// the stopped run stored and upstream deleted before the next run goes, though
+// a full export lists no deletions (a review; store SweepUnseen).
+func TestBulkRerunAfterAStopRemovesWhatUpstreamDeleted(t *testing.T) {
+	srv := bulkServer(t)
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(context.Background(), store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Timeout: 10 * time.Second, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}).Get}
+
+	// Run 1: stopped once the Condition file is stored (as Ctrl-C or kill -9 would).
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err = puller.PullBulk(ctx, src, func(s string) {
+		if strings.HasPrefix(s, "Condition: ") {
+			cancel()
+		}
+	})
+	if err == nil {
+		t.Fatal("the first run was not stopped")
+	}
+	// Upstream deletes one of the conditions the stopped run stored.
+	var cond struct{ ID string }
+	b := srv.Search(t, "Condition?_count=1")
+	if err := json.Unmarshal(b.Entry[0].Resource, &cond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	if status, body := srv.Do(t, "DELETE", "Condition/"+cond.ID, nil); status != 200 && status != 204 {
+		t.Fatalf("delete: %d %s", status, body)
+	}
+	// Run 2 and run 3 complete.
+	for run := 2; run <= 3; run++ {
+		if _, err := puller.PullBulk(context.Background(), src, nil); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	got := mustCounts(t, db)
+	want := serverCounts(t, srv, slices.Collect(maps.Keys(got)))
+	if got["Condition"] != want["Condition"] {
+		t.Errorf("after a stopped run and two complete ones: %d Conditions cached, %d upstream: Condition/%s, deleted upstream, is still in the record", got["Condition"], want["Condition"], cond.ID)
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("cached %v, upstream %v; want the same", got, want)
+	}
+}
