@@ -324,11 +324,12 @@ WHERE s.name = ? AND ri.person_id IS NOT NULL AND ri.dedup_key != ''`, name)
 // cache that held some of the source's already (a load stopped half way, or
 // persons synced before), what it does not list was deleted upstream: the
 // load notes what each batch lists (ImportOptions.NoteSeen) and, once the
-// whole export is stored, removes what it did not list of the types it
-// exported (SweepUnseen). Migration 0053 says why.
+// whole export is stored, reads again what it did not list of the types it
+// exported (Unseen) and removes what the source says is gone, as a sync's
+// listing does (fhirsync). Migration 0053 says why.
 
 // StartSeen begins noting what a full bulk export of the source lists, and
-// returns when, for SweepUnseen; sweep is false, and nothing is noted, when
+// returns when, for Unseen; sweep is false, and nothing is noted, when
 // the cache holds nothing of the source's yet (a region's first load).
 func (db *DB) StartSeen(ctx context.Context, sourceID int64) (start string, sweep bool, err error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
@@ -357,55 +358,43 @@ func noteSeen(ctx context.Context, tx *sql.Tx, sourceID int64, rs []fhir.Resourc
 	return nil
 }
 
-// SweepUnseen removes, as deleted upstream, the source's cached resources
-// of the types a complete full bulk export exported that it did not list,
-// stored before it started (start, from StartSeen): whatever a sync stored
-// meanwhile may be newer than the export. Patients stay, as a sync leaves a
-// Patient the source no longer holds: the person and their record are kept
-// for someone to look into. A batch per transaction, each as a deleted
-// file's batch; the notes are then forgotten. It returns how many it removed.
-func (db *DB) SweepUnseen(ctx context.Context, src Source, types []string, start string) (int, error) {
+// Unseen returns, at most limit of them, the source's cached resources of
+// the types a complete full bulk export exported that it did not list,
+// stored before it started (start, from StartSeen: whatever a sync stored
+// meanwhile may be newer than the export), in order of type and id after
+// after. Patients are left out: a sync leaves a Patient the source no
+// longer holds, and the person with it, for someone to look into.
+func (db *DB) Unseen(ctx context.Context, sourceID int64, types []string, start string, after fhir.Resource, limit int) ([]fhir.Resource, error) {
 	list, err := json.Marshal(types)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	removed := 0
-	for {
-		var gone []fhir.Resource
-		rows, err := db.db.QueryContext(ctx, `SELECT r.type, r.id FROM resources r
+	rows, err := db.db.QueryContext(ctx, `SELECT r.type, r.id FROM resources r
 WHERE r.source_id = ?1 AND r.type IN (SELECT value FROM json_each(?2)) AND r.type != 'Patient' AND r.stored_at < ?3
+AND (r.type, r.id) > (?4, ?5)
 AND NOT EXISTS (SELECT 1 FROM bulk_seen s WHERE s.source_id = r.source_id AND s.type = r.type AND s.id = r.id)
-LIMIT 1000`, src.ID, string(list), start)
-		if err != nil {
-			return removed, fmt.Errorf("find what the export did not list: %w", err)
-		}
-		for rows.Next() {
-			var r fhir.Resource
-			if err := rows.Scan(&r.Type, &r.ID); err != nil {
-				rows.Close()
-				return removed, err
-			}
-			gone = append(gone, r)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return removed, err
-		}
-		if len(gone) == 0 {
-			break
-		}
-		res, err := db.ApplyPage(ctx, PageUpdate{Source: src.Name, SourceID: src.ID, Origin: src.BaseURL + "/$export", Deleted: gone, Bulk: true})
-		if err != nil {
-			return removed, err
-		}
-		removed += res.Deleted
-		if res.Deleted < len(gone) {
-			break // what is left would be found again: never loop on it
-		}
+ORDER BY r.type, r.id LIMIT ?6`, sourceID, string(list), start, after.Type, after.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find what the export did not list: %w", err)
 	}
-	if _, err := db.db.ExecContext(ctx, `DELETE FROM bulk_seen WHERE source_id = ?`, src.ID); err != nil {
-		return removed, fmt.Errorf("forget what the export listed: %w", err)
+	defer rows.Close()
+	var out []fhir.Resource
+	for rows.Next() {
+		var r fhir.Resource
+		if err := rows.Scan(&r.Type, &r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
 	}
-	return removed, nil
+	return out, rows.Err()
+}
+
+// ForgetSeen forgets what a full bulk export of the source listed.
+func (db *DB) ForgetSeen(ctx context.Context, sourceID int64) error {
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM bulk_seen WHERE source_id = ?`, sourceID); err != nil {
+		return fmt.Errorf("forget what the export listed: %w", err)
+	}
+	return nil
 }
 
 // Checkpoint is how far the pull of one resource type has got.

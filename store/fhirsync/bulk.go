@@ -366,16 +366,12 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	}
 	if sweep && !partial {
 		start := time.Now()
-		var types []string
-		for _, f := range m.Output {
-			types = append(types, f.Type)
-		}
-		n, err := p.DB.SweepUnseen(ctx, src, types, seenFrom)
-		sum.Deleted += n
+		read, gone, err := p.sweepUnseen(ctx, c, src, m.Output, seenFrom)
+		sum.Deleted += gone
 		if err != nil {
-			return sum, fmt.Errorf("removing what the export did not list: %w", err)
+			return sum, fmt.Errorf("reading again what the export did not list: %w", err)
 		}
-		say("Not in this full export, so deleted upstream: %d removed from the cache, in %s", n, time.Since(start).Round(time.Millisecond))
+		say("Not in this full export: %d read again, %d of them gone upstream and removed from the cache, in %s", read, gone, time.Since(start).Round(time.Millisecond))
 	}
 	// The files were stored without the search index or duplicate marks: both are worked out once, now.
 	say("Indexing for search and finding facts reported twice")
@@ -395,6 +391,50 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		}
 	}
 	return sum, nil
+}
+
+// sweepUnseen reads again, one by one, the cached resources of the types
+// of files that a complete full export did not list, stored before it began
+// at seenFrom (store.Unseen), and removes those the source says are gone
+// (404 or 410), a batch per transaction: a full export lists no deletions,
+// and one after a load stopped half way left a resource deleted in between
+// in the record for good (a review). As a sync's listing does, absence alone
+// removes nothing: one still there, or that cannot be read, stays. It
+// returns how many it read and removed.
+func (p *Puller) sweepUnseen(ctx context.Context, c *Client, src store.Source, files []ExportFile, seenFrom string) (read, gone int, err error) {
+	var types []string
+	for _, f := range files {
+		if !slices.Contains(types, f.Type) {
+			types = append(types, f.Type)
+		}
+	}
+	var after fhir.Resource
+	for {
+		todo, err := p.DB.Unseen(ctx, src.ID, types, seenFrom, after, 500)
+		if err != nil || len(todo) == 0 {
+			return read, gone, errors.Join(err, p.DB.ForgetSeen(ctx, src.ID))
+		}
+		var deleted []fhir.Resource
+		for _, r := range todo {
+			_, err := c.Read(ctx, r.Type, r.ID)
+			read++
+			var ue *UpstreamError
+			switch {
+			case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
+				deleted = append(deleted, r)
+			case err != nil && worthRetrying(err) && !errors.Is(err, ErrMalformedResource):
+				return read, gone, err // the source is down or busy: the next full export reads them again
+			}
+		}
+		if len(deleted) > 0 {
+			res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, Origin: src.BaseURL + "/$export", Deleted: deleted, Bulk: true})
+			if err != nil {
+				return read, gone, err
+			}
+			gone += res.Deleted
+		}
+		after = todo[len(todo)-1]
+	}
 }
 
 // importOrder is the order a bulk export's files are imported in: Patients,

@@ -49,7 +49,7 @@ func TestBulkRerunAfterAStopRemovesWhatUpstreamDeleted(t *testing.T) {
 	}
 	// Run 2 and run 3 complete.
 	for run := 2; run <= 3; run++ {
-		if _, err := puller.PullBulk(context.Background(), src, nil); err != nil {
+		if _, err := puller.PullBulk(context.Background(), src, func(s string) { t.Log(s) }); err != nil {
 			t.Fatalf("run %d: %v", run, err)
 		}
 	}
