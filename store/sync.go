@@ -377,6 +377,11 @@ ORDER BY r.type, r.id LIMIT ?6`, sourceID, string(list), start, after.Type, afte
 	if err != nil {
 		return nil, fmt.Errorf("find what the export did not list: %w", err)
 	}
+	return scanRefs(rows)
+}
+
+// scanRefs reads rows of a type and an id as resources named so.
+func scanRefs(rows *sql.Rows) ([]fhir.Resource, error) {
 	defer rows.Close()
 	var out []fhir.Resource
 	for rows.Next() {
@@ -1212,16 +1217,7 @@ GROUP BY type, resource_id HAVING MAX(retried_at) < ?3 ORDER BY MAX(retried_at),
 	if err != nil {
 		return nil, fmt.Errorf("unresolved resources: %w", err)
 	}
-	defer rows.Close()
-	var out []fhir.Resource
-	for rows.Next() {
-		var r fhir.Resource
-		if err := rows.Scan(&r.Type, &r.ID); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return scanRefs(rows)
 }
 
 // SetAsideNow reports whether a version of the resource from the source is

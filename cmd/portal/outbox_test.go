@@ -13,8 +13,29 @@ import (
 // TestOutboxCommand counts deliveries, and a push to a server that does not
 // answer leaves the decision waiting to be tried again, never dropped.
 func TestOutboxCommand(t *testing.T) {
+	path := janeWithAChangeWaiting(t)
+
+	out, _, err := portal(t, "outbox", "--db", path)
+	if err != nil || strings.TrimSpace(out) != "waiting 1, sent 0, not accepted 0" {
+		t.Fatalf("status: %q %v", out, err)
+	}
+	out, _, err = portal(t, "outbox", "push", "--db", path)
+	if err != nil || !strings.Contains(out, "sent 0, to try again later 1, not accepted 0") || !strings.Contains(out, "waiting 1, sent 0, not accepted 0") {
+		t.Fatalf("push: %q %v", out, err)
+	}
+	if _, _, err := portal(t, "outbox", "resend", "--db", path); err == nil {
+		t.Fatal("an unknown subcommand was accepted")
+	}
+}
+
+// janeWithAChangeWaiting is a database file holding Jane from the source gp,
+// a FHIR server at an address nothing answers, and her choice about research
+// waiting in the outbox to be sent to it.
+func janeWithAChangeWaiting(t *testing.T) string {
+	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "portal.db")
+
 	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
@@ -36,16 +57,5 @@ func TestOutboxCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-
-	out, _, err := portal(t, "outbox", "--db", path)
-	if err != nil || strings.TrimSpace(out) != "waiting 1, sent 0, not accepted 0" {
-		t.Fatalf("status: %q %v", out, err)
-	}
-	out, _, err = portal(t, "outbox", "push", "--db", path)
-	if err != nil || !strings.Contains(out, "sent 0, to try again later 1, not accepted 0") || !strings.Contains(out, "waiting 1, sent 0, not accepted 0") {
-		t.Fatalf("push: %q %v", out, err)
-	}
-	if _, _, err := portal(t, "outbox", "resend", "--db", path); err == nil {
-		t.Fatal("an unknown subcommand was accepted")
-	}
+	return path
 }

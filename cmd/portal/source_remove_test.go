@@ -1,13 +1,8 @@
 package main
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mycarerecord/portal/store"
-	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // Removing a source to which a change to someone's sharing choices is still
@@ -16,29 +11,7 @@ import (
 // what will not be sent, which the outbox then counts apart from what waits
 // (a review: it was counted as waiting for ever, and remove said nothing).
 func TestSourceRemoveWithAChangeWaiting(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.AddSource(ctx, store.Source{Name: "gp", OrgName: "Meanwood Group Practice", BaseURL: "http://127.0.0.1:1/fhir"}); err != nil {
-		t.Fatal(err)
-	}
-	pt := fhir.Resource{Type: "Patient", ID: "p1", Raw: []byte(`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}]}`)}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{pt}); err != nil {
-		t.Fatal(err)
-	}
-	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ChangeConsent(ctx, jane.ID, store.Performer{AccountID: 1, Name: "Jane Example"}, store.ConsentChange{Question: store.QuestionResearch, Answer: "no"}, func(d store.ConsentDecision) store.Access {
-		return store.Access{AccountID: 1, PersonID: jane.ID, Action: "choice", What: "research: no"}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	path := janeWithAChangeWaiting(t)
 
 	out, _, err := portal(t, "source", "remove", "gp", "--db", path)
 	if err == nil || !strings.Contains(err.Error(), "still waiting to be sent to gp") || !strings.Contains(err.Error(), "--even-if-waiting") {
