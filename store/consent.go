@@ -1283,18 +1283,30 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
 		args = append(append(args, personID), dedupKeys...)
 	}
+	var out []int64
 	if len(parts) > 0 {
-		// An entry whose reason is an entry kept out, by its code or, at the
-		// same source, as that Condition (fhir.Item.Reasons): a visit's
-		// "Reason: …" names it (a review: a carer read a diagnosis kept out
-		// on the visit for it, in search and in the download).
-		kept, keptArgs := strings.Join(parts, "\nUNION "), slices.Clone(args)
-		parts = append(parts, `SELECT r.item_id FROM record_items k JOIN record_item_reasons r ON r.system = k.code_system AND r.code = k.code
-JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id WHERE k.code != '' AND k.id IN (`+kept+`)`,
-			`SELECT r.item_id FROM record_items k JOIN record_item_reasons r ON r.system = 'ref' AND r.code = k.resource_id
+		// The entries kept out one by one, then those whose reason is one of
+		// them, by its code or, at the same source, as that Condition
+		// (fhir.Item.Reasons): a visit's "Reason: …" names it (a review: a
+		// carer read a diagnosis kept out on the visit for it, in search and
+		// in the download). In two steps, each off its indexes: the first as
+		// a subquery of the second took a carer's page from 4 to 20 ms.
+		kept, err := idsOf(ctx, q, strings.Join(parts, "\nUNION "), args...)
+		if err != nil {
+			return nil, err
+		}
+		list, _ := json.Marshal(kept)
+		// Each code once: two sources' reports of a fact kept out share it.
+		parts = []string{`SELECT r.item_id FROM (SELECT DISTINCT k.code_system AS system, k.code AS code FROM json_each(?) e
+JOIN record_items k ON k.id = e.value WHERE k.code != '') c
+JOIN record_item_reasons r ON r.system = c.system AND r.code = c.code
+JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = ?`,
+			`SELECT r.item_id FROM json_each(?) e JOIN record_items k ON k.id = e.value
+JOIN record_item_reasons r ON r.system = 'ref' AND r.code = k.resource_id
 JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
-WHERE k.resource_type = 'Condition' AND k.id IN (`+kept+`)`)
-		args = append(append(args, keptArgs...), keptArgs...)
+WHERE k.resource_type = 'Condition'`}
+		args = []any{string(list), personID, string(list)}
+		out = kept
 	}
 	if len(st.Withheld) > 0 {
 		var cats, secs []any
@@ -1332,9 +1344,28 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 		}
 	}
 	if len(parts) == 0 {
-		return nil, nil
+		return out, nil
 	}
-	rows, err := q.QueryContext(ctx, strings.Join(parts, "\nUNION "), args...)
+	more, err := idsOf(ctx, q, strings.Join(parts, "\nUNION ALL "), args...) // made unique below
+	if err != nil {
+		return nil, err
+	}
+	seen := make(map[int64]bool, len(out))
+	for _, id := range out {
+		seen[id] = true
+	}
+	for _, id := range more {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// idsOf runs query, which selects ids.
+func idsOf(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("withheld entries: %w", err)
 	}
