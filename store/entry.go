@@ -87,7 +87,7 @@ WHERE ri.person_id = ?1 AND (ri.id = ?2 OR (ri.dedup_key = ?3 AND ri.dedup_key !
 		var j []byte
 		it := &r.Item
 		if err := rrows.Scan(&it.ID, &it.Section, &it.ResourceType, &it.ResourceID, &it.CodeSystem, &it.Code, &it.Display, &it.Date,
-			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.DedupKey,
+			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.DedupKey, &it.Part,
 			&r.VersionID, &r.LastUpdated, &r.StoredAt, &j); err != nil {
 			return e, err
 		}

@@ -986,7 +986,7 @@ func (im *importer) keepOutAgain(ctx context.Context, p fhir.Prepared) error {
 		if !s.person.Valid || (s.it.Part == "" && len(items) != 1) {
 			continue
 		}
-		args := []any{im.sourceID, p.Type, p.ID, s.it.Part, s.person.Int64, s.id, itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)}
+		args := []any{im.sourceID, p.Type, p.ID, s.it.Part, s.person.Int64, s.id, itemKey(im.sourceID, p.Type, p.ID, s.it.Part, s.it.DedupKey)}
 		const same = resource + ` AND part = ? AND person_id = ?`
 		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO held_keys (person_id, key, item_id)
 SELECT person_id, key, ?6 FROM held_keys_waiting WHERE source_id = ?1 AND resource_type = ?2 AND resource_id = ?3 AND part = ?4 AND person_id = ?5 AND key != ?7`, args...); err != nil {
@@ -1010,7 +1010,7 @@ func (im *importer) removeItem(ctx context.Context, p fhir.Prepared, s storedIte
 		if err != nil {
 			return err
 		}
-		key := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey)
+		key := itemKey(im.sourceID, p.Type, p.ID, s.it.Part, s.it.DedupKey)
 		if out, err := im.keepsOut(ctx, s.person.Int64, key); err != nil {
 			return err
 		} else if out {
@@ -1104,7 +1104,7 @@ WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND r.rowid > b.after_rowid AN
 // (held_keys), and, when a re-read changed it, for the fact by its new key
 // (key_aliases, migration 0048).
 func (im *importer) holdKeptOutKey(ctx context.Context, p fhir.Prepared, s storedItem, newKey string) error {
-	key, nk := itemKey(im.sourceID, p.Type, p.ID, s.it.DedupKey), itemKey(im.sourceID, p.Type, p.ID, newKey)
+	key, nk := itemKey(im.sourceID, p.Type, p.ID, s.it.Part, s.it.DedupKey), itemKey(im.sourceID, p.Type, p.ID, s.it.Part, newKey)
 	if key == nk || !s.person.Valid {
 		return nil
 	}

@@ -200,11 +200,12 @@ func TestAReasonByReferenceIsKeptOut(t *testing.T) {
 }
 
 // Why a vaccination or a medicine was not given or stopped, a procedure's
-// complications and follow-up, a result's coded value and an allergy's
-// reactions count among an entry's reasons (a review: a carer's download
-// held a vaccination not given for HIV infection, and the procedures page a
-// complication of a kept-out kind), from the moment migration 0051 runs on
-// a cache stored before, and after its re-read. The person still sees them.
+// complications and follow-up, and a result's coded value or a part's count
+// among an entry's reasons (a review: a carer's download held a vaccination
+// not given for HIV infection, and the procedures page a complication of a
+// kept-out kind), from the moment migration 0051 runs on a cache stored
+// before, and after its re-read. The person still sees them. An allergy's
+// reactions do not: an allergy is never hidden for what it caused.
 func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
 	ctx := context.Background()
 	const delirium = `{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F05.9","display":"Delirium, unspecified"}]}`
@@ -215,6 +216,7 @@ func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
 		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"73761001","display":"Colonoscopy"}]},"performedDateTime":"2025-02-01T09:30:00Z","complication":[` + delirium + `]}`,
 		`{"resourceType":"Procedure","id":"pr2","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"80146002","display":"Appendicectomy"}]},"performedDateTime":"2025-03-01T09:30:00Z","followUp":[` + hivReason + `]}`,
 		`{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Screening result"},"effectiveDateTime":"2025-04-01","valueCodeableConcept":` + hivReason + `}`,
+		`{"resourceType":"Observation","id":"o2","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Screening panel"},"effectiveDateTime":"2025-04-02","component":[{"code":{"text":"Finding"},"valueCodeableConcept":` + hivReason + `}]}`,
 		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/%[1]s"},"code":{"text":"Penicillin"},"recordedDate":"2025-05-01","reaction":[{"manifestation":[` + delirium + `]}]}`,
 	})
 	for _, cat := range []string{store.CategorySexualHealth, store.CategoryMentalHealth} {
@@ -222,9 +224,12 @@ func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sections := []string{fhir.SectionImmunisations, fhir.SectionMedicines, fhir.SectionProcedures, fhir.SectionResults, fhir.SectionAllergies}
+	sections := []string{fhir.SectionImmunisations, fhir.SectionMedicines, fhir.SectionProcedures, fhir.SectionResults}
 	check := func(when string) {
 		t.Helper()
+		if got := shownIn(t, store.ForCarer(ctx, fhir.SectionAllergies), db, p, fhir.SectionAllergies); len(got) != 1 {
+			t.Errorf("%s, a carer's allergies: %q; want the penicillin allergy", when, got)
+		}
 		for _, sec := range sections {
 			if got := shownIn(t, store.ForCarer(ctx, sec), db, p, sec); len(got) != 0 {
 				t.Errorf("%s, a carer's %s: %q; want none", when, sec, got)

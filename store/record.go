@@ -73,6 +73,7 @@ type RecordItem struct {
 	Source       Source   // the source whose report is shown
 	Sources      []Source // every source that reported the same fact, the shown one first
 	DedupKey     string
+	Part         string // what it is within its resource, when that gives several (fhir.Item.Part)
 	// Withheld: the person keeps this out of sharing (see ConsentState). Set on
 	// the person's own pages; a carer's reads leave such items out altogether.
 	Withheld bool
@@ -136,7 +137,7 @@ type Summary struct {
 // itemColumns are what pages read of an item. Who took part, when the resource
 // named them only by a reference, is the name of what it points at (migration 0027).
 const itemColumns = `ri.id, ri.section, ri.resource_type, ri.resource_id, ri.code_system, ri.code, ri.display, ri.date,
-ri.status, ri.value, ` + itemOrganisation + `, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), ri.dedup_key`
+ri.status, ri.value, ` + itemOrganisation + `, ri.detail, s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), ri.dedup_key, ri.part`
 
 // itemOrganisation is who took part in the item ri, as pages show it.
 const itemOrganisation = `CASE WHEN ri.organisation_ref = '' THEN ri.organisation ELSE COALESCE((SELECT n.display FROM reference_names n
@@ -290,7 +291,7 @@ func scanItems(rows *sql.Rows) ([]RecordItem, error) {
 	for rows.Next() {
 		var it RecordItem
 		if err := rows.Scan(&it.ID, &it.Section, &it.ResourceType, &it.ResourceID, &it.CodeSystem, &it.Code, &it.Display, &it.Date,
-			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.DedupKey); err != nil {
+			&it.Status, &it.Value, &it.Organisation, &it.Detail, &it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.DedupKey, &it.Part); err != nil {
 			return nil, err
 		}
 		items = append(items, it)

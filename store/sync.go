@@ -29,7 +29,7 @@ const (
 
 // AddSource adds a FHIR server as a source. Its name must be new.
 func (db *DB) AddSource(ctx context.Context, src Source) (Source, error) {
-	if err := validSource(src); err != nil {
+	if err := CheckSource(src); err != nil {
 		return Source{}, err
 	}
 	src.BaseURL = strings.TrimRight(src.BaseURL, "/") // trimmed only now, so "http://" is not refused as "http:/"
@@ -101,7 +101,9 @@ func ValidSourceName(name string) bool {
 
 var sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
-func validSource(src Source) error {
+// CheckSource refuses a source AddSource would refuse: its name, address or
+// kind of authentication (source add checks before making a database).
+func CheckSource(src Source) error {
 	if !ValidSourceName(src.Name) {
 		return Errorf(EINVALID, "A source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals.")
 	}

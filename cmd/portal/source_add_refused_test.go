@@ -12,6 +12,7 @@ import (
 func TestRefusedSourceAddLeavesNoDatabase(t *testing.T) {
 	for _, args := range [][]string{
 		{"source", "add", "lth"}, // the address left out
+		{"source", "add", "leeds hospitals", "http://127.0.0.1:1/fhir"},                                  // not one word
 		{"source", "add", "lth", "http://127.0.0.1:1/fhir", "--auth", "bearer"},                          // no token named
 		{"source", "add", "lth", "http://127.0.0.1:1/fhir", "--auth", "bearer", "--token-env", "NOPE_X"}, // variable not set
 	} {

@@ -136,10 +136,10 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if len(rest) != 2 {
 			return errors.New("source add: give a name and the FHIR server's address, e.g. portal source add lth https://fhir.lth.example/r4 --org \"Leeds Teaching Hospitals\"")
 		}
-		if _, err := store.ParseBaseURL(rest[1]); err != nil {
+		src.Name, src.BaseURL = rest[0], rest[1]
+		if err := store.CheckSource(src); err != nil { // the name, and the address as each sync will check it
 			return fmt.Errorf("source add: %w", err)
 		}
-		src.Name, src.BaseURL = rest[0], rest[1] // the address checked as each sync will check it
 		if err := checkAuthFlags(&src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}

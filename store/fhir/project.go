@@ -214,8 +214,10 @@ func conditionRefs(refs []Reference) string {
 // Item.Reasons: keeping a kind of information out of sharing keeps out an
 // entry whose reason is of that kind (found by reviews). So do other coded
 // words it holds of what the person has: why it was not done (statusReason),
-// a procedure's complications and follow-up; a result's coded value and an
-// allergy's reactions are kept by their projectors. Migrations 0045 and 0051
+// a procedure's complications and follow-up; a result's coded values are
+// kept by its projector. An allergy's reactions are not: an allergy is never
+// hidden for what it caused (a review: a rash kept out took a penicillin
+// allergy from the carer who gives medicines). Migrations 0045 and 0051
 // read the same fields of those stored before.
 var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
 	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true}
@@ -474,16 +476,13 @@ func projectAllergy(raw []byte) ([]Item, about, error) {
 	status := verifiedStatus(v.ClinicalStatus.Code(), v.VerificationStatus.Code())
 	it := item(SectionAllergies, v.Code, "Allergy or reaction (not named)", firstNonEmpty(v.OnsetDateTime, v.RecordedDate), status)
 	var reactions []string
-	var manifestations []CodeableConcept
 	for _, r := range v.Reaction {
-		manifestations = append(manifestations, r.Manifestation...)
 		for _, m := range r.Manifestation {
 			if w := m.Words(); w != "" {
 				reactions = append(reactions, w)
 			}
 		}
 	}
-	it.Reasons = reasonCodes(manifestations) // a reaction may be of a kind kept out (reasonedTypes)
 	if len(reactions) > 0 {
 		it.Detail = "Reaction: " + strings.Join(reactions, ", ")
 	}
@@ -801,9 +800,18 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionResults, v.Code, "Test result (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
 	it.Value = v.observationValue.String()
+	// What was found may be of a kind kept out (reasonedTypes), as the
+	// value or a part's (a review: a panel's part read "Finding: HIV infection").
+	var found []CodeableConcept
 	if v.ValueCodeableConcept != nil {
-		it.Reasons = reasonCodes([]CodeableConcept{*v.ValueCodeableConcept}) // what was found may be of a kind kept out (reasonedTypes)
+		found = append(found, *v.ValueCodeableConcept)
 	}
+	for _, c := range v.Component {
+		if c.ValueCodeableConcept != nil {
+			found = append(found, *c.ValueCodeableConcept)
+		}
+	}
+	it.Reasons = reasonCodes(found)
 	if it.Value == "" && len(v.Component) > 0 {
 		var parts []string
 		for _, c := range v.Component {

@@ -1,0 +1,128 @@
+package store_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// A result whose coded value is of a kind kept out is kept out (migration
+// 0051): so too one whose component's coded value is, which the results
+// page shows as the result's value.
+func TestAPartsCodedValueOfAKindKeptOut(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Screening panel"},"effectiveDateTime":"2025-04-01",` +
+			`"component":[{"code":{"text":"Finding"},"valueCodeableConcept":` + hivReason + `}]}`,
+	})
+	withholdSexualHealth(t, db, p)
+	for _, got := range shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults) {
+		t.Logf("carer sees: %s", got)
+	}
+	sp, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionResults), p, fhir.SectionResults, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range sp.Items {
+		if strings.Contains(it.Value, "immunodeficiency") {
+			t.Errorf("a carer's results page shows %q: %s", it.Display, it.Value)
+		}
+	}
+	if got := carerDownload(t, db, p); strings.Contains(got, "86406008") {
+		t.Error("a carer's download holds the kept-out finding")
+	}
+}
+
+// A care team of two members each given only by a reference to a
+// practitioner: keeping one of them out of sharing keeps out that one alone.
+func TestKeepOutOneCareTeamMemberByReference(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"CareTeam","id":"ct1","status":"active","name":"Community mental health team","subject":{"reference":"Patient/%[1]s"},"participant":[` +
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}},` +
+			`{"role":[{"text":"District nurse"}],"member":{"reference":"Practitioner/dr2"}}]}`,
+	})
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", parsed(t,
+		`{"resourceType":"Practitioner","id":"dr1","name":[{"given":["Ana"],"family":"Psych"}]}`,
+		`{"resourceType":"Practitioner","id":"dr2","name":[{"given":["Ben"],"family":"Nurse"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	sp, err := db.RecordSection(ctx, p, fhir.SectionCareTeam, 1, 10)
+	if err != nil || len(sp.Items) != 2 {
+		t.Fatalf("the person's care team: %d members (%v), want 2", len(sp.Items), err)
+	}
+	first := sp.Items[0]
+	t.Logf("keeping out %q (key %s); the other is %q (key %s)", first.Display, store.ItemKey(first), sp.Items[1].Display, store.ItemKey(sp.Items[1]))
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(first)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	carer, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionCareTeam), p, fhir.SectionCareTeam, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(carer.Items) != 1 {
+		t.Errorf("a carer sees %d care team members, want 1 (the one not kept out)", len(carer.Items))
+	}
+	mine, err := db.RecordSection(context.Background(), p, fhir.SectionCareTeam, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range mine.Items {
+		if it.Withheld != (it.ID == first.ID) {
+			t.Errorf("the person's page labels %q kept out: %v", it.Display, it.Withheld)
+		}
+	}
+}
+
+// A diagnosis kept out one by one, coded in SNOMED CT and ICD-10; the same
+// source's visit names it as its reason by its ICD-10 code: a carer must
+// not read it on the visit.
+func TestAKeptOutEntryByItsOtherCoding(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"191736004","display":"Obsessive-compulsive disorder"},{"system":"http://hl7.org/fhir/sid/icd-10","code":"F42.9"}]},"recordedDate":"2025-01-01"}`,
+		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},` +
+			`"period":{"start":"2025-02-01T09:00:00Z"},"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F42.9"}],"text":"Obsessive-compulsive disorder"}]}`,
+	})
+	sp, err := db.RecordSection(ctx, p, fhir.SectionConditions, 1, 10)
+	if err != nil || len(sp.Items) != 1 {
+		t.Fatalf("%d conditions (%v)", len(sp.Items), err)
+	}
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range shownIn(t, store.ForCarer(context.Background(), fhir.SectionEncounters), db, p, fhir.SectionEncounters) {
+		if strings.Contains(it, "Obsessive") {
+			t.Errorf("a carer reads the kept-out diagnosis on the visit: %s", it)
+		}
+	}
+}
+
+// Jane keeps one diagnosis out of sharing, a rash seen at a clinic. Her
+// penicillin allergy, whose reaction is a rash, is not that entry and says
+// nothing of it: her carer, who gives her medicines, must still see it.
+func TestAKeptOutRashLeavesTheAllergyItCaused(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	const rash = `{"coding":[{"system":"http://snomed.info/sct","code":"271807003","display":"Eruption of skin"}],"text":"Rash"}`
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"resolved"}]},"code":` + rash + `,"recordedDate":"2025-01-01"}`,
+		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"recordedDate":"2010-05-01","reaction":[{"manifestation":[` + rash + `]}]}`,
+	})
+	sp, err := db.RecordSection(ctx, p, fhir.SectionConditions, 1, 10)
+	if err != nil || len(sp.Items) != 1 {
+		t.Fatalf("%d conditions (%v)", len(sp.Items), err)
+	}
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionAllergies), db, p, fhir.SectionAllergies); len(got) != 1 {
+		t.Errorf("a carer's allergies: %q; want the penicillin allergy", got)
+	}
+}
