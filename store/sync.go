@@ -360,22 +360,19 @@ func noteSeen(ctx context.Context, tx *sql.Tx, sourceID int64, rs []fhir.Resourc
 	return nil
 }
 
-// Unseen returns, at most limit of them, the source's cached resources of
-// the types a complete full bulk export exported that it did not list,
+// Unseen returns, at most limit of them, the source's cached resources
+// that a complete full bulk export did not list, whatever their type (one
+// the source no longer holds any of has no file; a review),
 // stored before it started (start, from StartSeen: whatever a sync stored
 // meanwhile may be newer than the export), in order of type and id after
 // after. Patients are left out: a sync leaves a Patient the source no
 // longer holds, and the person with it, for someone to look into.
-func (db *DB) Unseen(ctx context.Context, sourceID int64, types []string, start string, after fhir.Resource, limit int) ([]fhir.Resource, error) {
-	list, err := json.Marshal(types)
-	if err != nil {
-		return nil, err
-	}
+func (db *DB) Unseen(ctx context.Context, sourceID int64, start string, after fhir.Resource, limit int) ([]fhir.Resource, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT r.type, r.id FROM resources r
-WHERE r.source_id = ?1 AND r.type IN (SELECT value FROM json_each(?2)) AND r.type != 'Patient' AND r.stored_at < ?3
-AND (r.type, r.id) > (?4, ?5)
+WHERE r.source_id = ?1 AND r.type != 'Patient' AND r.stored_at < ?2
+AND (r.type, r.id) > (?3, ?4)
 AND NOT EXISTS (SELECT 1 FROM bulk_seen s WHERE s.source_id = r.source_id AND s.type = r.type AND s.id = r.id)
-ORDER BY r.type, r.id LIMIT ?6`, sourceID, string(list), start, after.Type, after.ID, limit)
+ORDER BY r.type, r.id LIMIT ?5`, sourceID, start, after.Type, after.ID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find what the export did not list: %w", err)
 	}

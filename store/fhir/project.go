@@ -1494,6 +1494,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 	}
 	org, orgRef := who(v.ManagingOrganization...)
 	var items []Item
+	times := map[string]int{} // how often each member given only by reference came before
 	for _, p := range v.Participant {
 		// A member named only by a reference to a practitioner or an
 		// organisation takes its name from it (Item.DisplayRef); the patient,
@@ -1516,6 +1517,17 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		it.Display = display
 		it.DisplayRef = named
 		it.Part = p.Member.Reference
+		if named != "" {
+			// Such a member has no key, so its part is its key (store
+			// itemKey): the reference as Type/id, however written (a review:
+			// written in full, a member kept out was shared again), and for
+			// one in a second role here, which time (one kept out kept out both).
+			it.Part = named
+			if n := times[named]; n > 0 {
+				it.Part += " " + strconv.Itoa(n+1)
+			}
+			times[named]++
+		}
 		var detail []string
 		if r := role.Words(); r != "" {
 			detail = append(detail, r)

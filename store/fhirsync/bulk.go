@@ -366,7 +366,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	}
 	if sweep && !partial {
 		start := time.Now()
-		read, gone, err := p.sweepUnseen(ctx, c, src, m.Output, seenFrom)
+		read, gone, err := p.sweepUnseen(ctx, c, src, seenFrom)
 		sum.Deleted += gone
 		if err != nil {
 			return sum, fmt.Errorf("reading again what the export did not list: %w", err)
@@ -393,24 +393,18 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	return sum, nil
 }
 
-// sweepUnseen reads again, one by one, the cached resources of the types
-// of files that a complete full export did not list, stored before it began
-// at seenFrom (store.Unseen), and removes those the source says are gone
+// sweepUnseen reads again, one by one, the cached resources that a
+// complete full export did not list, of any type, stored before it began at
+// seenFrom (store.Unseen), and removes those the source says are gone
 // (404 or 410), a batch per transaction: a full export lists no deletions,
 // and one after a load stopped half way left a resource deleted in between
 // in the record for good (a review). As a sync's listing does, absence alone
 // removes nothing: one still there, or that cannot be read, stays. It
 // returns how many it read and removed.
-func (p *Puller) sweepUnseen(ctx context.Context, c *Client, src store.Source, files []ExportFile, seenFrom string) (read, gone int, err error) {
-	var types []string
-	for _, f := range files {
-		if !slices.Contains(types, f.Type) {
-			types = append(types, f.Type)
-		}
-	}
+func (p *Puller) sweepUnseen(ctx context.Context, c *Client, src store.Source, seenFrom string) (read, gone int, err error) {
 	var after fhir.Resource
 	for {
-		todo, err := p.DB.Unseen(ctx, src.ID, types, seenFrom, after, 500)
+		todo, err := p.DB.Unseen(ctx, src.ID, seenFrom, after, 500)
 		if err != nil || len(todo) == 0 {
 			return read, gone, errors.Join(err, p.DB.ForgetSeen(ctx, src.ID))
 		}

@@ -62,3 +62,47 @@ func TestBulkRerunAfterAStopRemovesWhatUpstreamDeleted(t *testing.T) {
 		t.Errorf("cached %v, upstream %v; want the same", got, want)
 	}
 }
+
+// A load stopped once the Conditions are stored; upstream then deletes
+// every Condition. The next full export has no Condition file (a server
+// lists only types it holds): the sweep reads again what it did not list of
+// every type, so the deleted diagnoses go (a review: they stayed for good).
+func TestBulkRerunRemovesATypeUpstreamNoLongerHolds(t *testing.T) {
+	srv := bulkServer(t)
+	db, _ := bulkDB(t)
+	src, err := db.AddSource(context.Background(), store.Source{Name: "lth", BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	puller := &fhirsync.Puller{DB: db, Client: fhirsync.NewClients(func(string) string { return "" },
+		fhirsync.ClientOptions{Timeout: 10 * time.Second, Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}).Get}
+	ctx, cancel := context.WithCancel(context.Background())
+	if _, err := puller.PullBulk(ctx, src, func(s string) {
+		if strings.HasPrefix(s, "Condition: ") {
+			cancel()
+		}
+	}); err == nil {
+		t.Fatal("the first run was not stopped")
+	}
+	if got := mustCounts(t, db)["Condition"]; got == 0 {
+		t.Fatal("the stopped run stored no Condition")
+	}
+	time.Sleep(5 * time.Millisecond)
+	for _, raw := range srv.Resources(t, "Condition", "") {
+		var c struct{ ID string }
+		if err := json.Unmarshal(raw, &c); err != nil {
+			t.Fatal(err)
+		}
+		if status, body := srv.Do(t, "DELETE", "Condition/"+c.ID, nil); status != 200 && status != 204 {
+			t.Fatalf("delete: %d %s", status, body)
+		}
+	}
+	for run := 2; run <= 3; run++ {
+		if _, err := puller.PullBulk(context.Background(), src, func(s string) { t.Log(s) }); err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+	}
+	if got := mustCounts(t, db)["Condition"]; got != 0 {
+		t.Errorf("after a stopped run and two complete ones: %d Conditions cached, none upstream", got)
+	}
+}

@@ -3,9 +3,8 @@
 -- out of sharing keeps out an entry that names something of that kind: why
 -- a vaccination, a prescription or a procedure was not done or was stopped
 -- (statusReason; a carer's download held a vaccination not given for HIV
--- infection), a procedure's complications and follow-up, and a result's
--- coded value or a part's (found by reviews). An allergy's reactions are
--- not: an allergy is never hidden for what it caused. Filled at once from
+-- infection), a procedure's complications and follow-up, a result's coded
+-- value and an allergy's reactions (found by a review). Filled at once from
 -- stored resources, as 0045 did, so nothing kept out reaches a carer while
 -- the re-read below goes through a large cache; only JSON objects and
 -- arrays reach the JSON functions, so a field written otherwise cannot stop
@@ -13,7 +12,7 @@
 WITH stored (item_id, type, doc) AS (
     SELECT ri.id, ri.resource_type, CASE WHEN json_valid(CAST(r.json AS TEXT)) THEN CAST(r.json AS TEXT) ELSE '{}' END
     FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
-    WHERE ri.resource_type IN ('Immunization', 'MedicationRequest', 'MedicationStatement', 'Procedure', 'Observation')
+    WHERE ri.resource_type IN ('Immunization', 'MedicationRequest', 'MedicationStatement', 'Procedure', 'Observation', 'AllergyIntolerance')
 ),
 concepts (item_id, cc) AS (
     -- one concept
@@ -33,9 +32,9 @@ concepts (item_id, cc) AS (
     SELECT s.item_id, j.value FROM stored s, json_each(s.doc, '$.followUp') j
     WHERE s.type = 'Procedure' AND json_type(s.doc, '$.followUp') = 'array' AND j.type = 'object'
     UNION ALL
-    SELECT s.item_id, json_extract(c.value, '$.valueCodeableConcept') FROM stored s, json_each(s.doc, '$.component') c
-    WHERE s.type = 'Observation' AND json_type(s.doc, '$.component') = 'array' AND c.type = 'object'
-        AND json_type(c.value, '$.valueCodeableConcept') = 'object'
+    SELECT s.item_id, m.value FROM stored s, json_each(s.doc, '$.reaction') rx, json_each(rx.value, '$.manifestation') m
+    WHERE s.type = 'AllergyIntolerance' AND json_type(s.doc, '$.reaction') = 'array' AND rx.type = 'object'
+        AND json_type(rx.value, '$.manifestation') = 'array' AND m.type = 'object'
 )
 INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
 SELECT k.item_id, json_extract(c.value, '$.system'), json_extract(c.value, '$.code')
