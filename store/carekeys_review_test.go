@@ -2,35 +2,12 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
 )
-
-// reopenWith closes db, runs stmts on its file, and opens it again.
-func reopenWith(t *testing.T, db *store.DB, path string, stmts ...string) *store.DB {
-	t.Helper()
-	db.Close()
-	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range stmts {
-		if _, err := raw.Exec(q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw.Close()
-	db, err = store.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 const twoMembersByReference = `{"resourceType":"CareTeam","id":"ct1","status":"active","name":"Community mental health team","subject":{"reference":"Patient/%[1]s"},"participant":[` +
 	`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}},` +
@@ -107,12 +84,10 @@ func TestKeepOutOneOfTwoRolesOfOneMemberByReference(t *testing.T) {
 func TestReasonsFixedForADatabaseMigratedBefore(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
-	const rash = `{"coding":[{"system":"http://snomed.info/sct","code":"271807003","display":"Eruption of skin"}],"text":"Rash"}`
 	p := importSources(t, db, []string{"gp",
 		`{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Screening panel"},"effectiveDateTime":"2025-04-01",` +
 			`"component":[{"code":{"text":"Finding"},"valueCodeableConcept":` + hivReason + `}]}`,
-		`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"resolved"}]},"code":` + rash + `,"recordedDate":"2025-01-01"}`,
-		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"recordedDate":"2010-05-01","reaction":[{"manifestation":[` + rash + `]}]}`,
+		rashCondition, penicillinRash,
 	})
 	db = reopenWith(t, db, path,
 		`INSERT INTO record_item_reasons (item_id, system, code) SELECT id, 'http://snomed.info/sct', '271807003' FROM record_items WHERE resource_type = 'AllergyIntolerance'`,

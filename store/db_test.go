@@ -52,12 +52,18 @@ func parsed(t testing.TB, raws ...string) []fhir.Resource {
 // opens the file again, which runs it once more.
 func rerunMigration(t *testing.T, db *store.DB, path string, version int, stmts ...string) *store.DB {
 	t.Helper()
+	return reopenWith(t, db, path, append(stmts, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, version))...)
+}
+
+// reopenWith closes db, runs stmts on its file, and opens it again.
+func reopenWith(t *testing.T, db *store.DB, path string, stmts ...string) *store.DB {
+	t.Helper()
 	db.Close()
 	raw, err := sql.Open("sqlite3", "file:"+store.URIPath(path))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range append(stmts, fmt.Sprintf(`DELETE FROM schema_migrations WHERE version = %d`, version)) {
+	for _, q := range stmts {
 		if _, err := raw.Exec(q); err != nil {
 			t.Fatal(err)
 		}

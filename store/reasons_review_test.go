@@ -110,11 +110,7 @@ func TestAKeptOutEntryByItsOtherCoding(t *testing.T) {
 func TestAKeptOutRashLeavesTheAllergyItCaused(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	const rash = `{"coding":[{"system":"http://snomed.info/sct","code":"271807003","display":"Eruption of skin"}],"text":"Rash"}`
-	p := importSources(t, db, []string{"gp",
-		`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"resolved"}]},"code":` + rash + `,"recordedDate":"2025-01-01"}`,
-		`{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"recordedDate":"2010-05-01","reaction":[{"manifestation":[` + rash + `]}]}`,
-	})
+	p := importSources(t, db, []string{"gp", rashCondition, penicillinRash})
 	sp, err := db.RecordSection(ctx, p, fhir.SectionConditions, 1, 10)
 	if err != nil || len(sp.Items) != 1 {
 		t.Fatalf("%d conditions (%v)", len(sp.Items), err)
@@ -126,3 +122,11 @@ func TestAKeptOutRashLeavesTheAllergyItCaused(t *testing.T) {
 		t.Errorf("a carer's allergies: %q; want the penicillin allergy", got)
 	}
 }
+
+// rash is a rash, coded; rashCondition a resolved rash the GP recorded, and
+// penicillinRash a penicillin allergy whose reaction is a rash.
+const (
+	rash           = `{"coding":[{"system":"http://snomed.info/sct","code":"271807003","display":"Eruption of skin"}],"text":"Rash"}`
+	rashCondition  = `{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"resolved"}]},"code":` + rash + `,"recordedDate":"2025-01-01"}`
+	penicillinRash = `{"resourceType":"AllergyIntolerance","id":"a1","patient":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://snomed.info/sct","code":"764146007","display":"Penicillin"}]},"recordedDate":"2010-05-01","reaction":[{"manifestation":[` + rash + `]}]}`
+)
