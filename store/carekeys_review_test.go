@@ -13,40 +13,6 @@ const twoMembersByReference = `{"resourceType":"CareTeam","id":"ct1","status":"a
 	`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}},` +
 	`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr2"}}]}`
 
-// A care team member known only by reference was kept out, for a while, by
-// "item:<source>/CareTeam/<id>" (no "#part"). A person who kept the team's
-// members out that way still has them kept out after the upgrade (a review).
-func TestCareTeamMemberKeptOutByTheKeyItHadBefore(t *testing.T) {
-	ctx := context.Background()
-	db, path := mustOpenDBFile(t)
-	p := importSources(t, db, []string{"gp", twoMembersByReference})
-	sp, err := db.RecordSection(ctx, p, fhir.SectionCareTeam, 1, 10)
-	if err != nil || len(sp.Items) != 2 {
-		t.Fatalf("%d members (%v), want 2", len(sp.Items), err)
-	}
-	newKey := store.ItemKey(sp.Items[0])
-	oldKey, _, _ := strings.Cut(newKey, "#")
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(newKey), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
-	// The decision as the version before this change recorded it.
-	// (Decisions are append-only: the latest, as the old version would have
-	// written it, is appended; the latest decision is the state.)
-	db = reopenWith(t, db, path, `INSERT INTO consent_decisions (person_id, identifier, made_at, effective_from, performer_account_id,
-performer_name, performer_carer, performer_relationship, question, answer, item_label, state, fhir)
-SELECT person_id, identifier || '-old', made_at, effective_from, performer_account_id, performer_name, performer_carer, performer_relationship,
-replace(question, '`+newKey+`', '`+oldKey+`'), answer, item_label, replace(state, '`+newKey+`', '`+oldKey+`'), fhir
-FROM consent_decisions ORDER BY id DESC LIMIT 1`)
-	t.Logf("kept out by %s (recorded before the upgrade)", oldKey)
-	carer, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionCareTeam), p, fhir.SectionCareTeam, 1, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range carer.Items {
-		t.Errorf("after the upgrade a carer sees %q (%s), kept out before it", it.Display, it.Detail)
-	}
-}
-
 // One practitioner in two roles in one team, known only by reference:
 // keeping one role out keeps out that one alone, as for two practitioners.
 func TestKeepOutOneOfTwoRolesOfOneMemberByReference(t *testing.T) {
@@ -143,6 +109,132 @@ func TestKeptOutMemberStaysOutWhenTheReferenceIsWrittenInFull(t *testing.T) {
 	for _, it := range carer.Items {
 		if strings.HasPrefix(it.Detail, "Psychiatrist") {
 			t.Errorf("a carer sees the kept-out member: %s (%s)", it.Display, it.Detail)
+		}
+	}
+}
+
+const oneMemberTwoRoles = `{"resourceType":"CareTeam","id":"ct1","status":"active","name":"Community mental health team","subject":{"reference":"Patient/%[1]s"},"participant":[` +
+	`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}},` +
+	`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}}]}`
+
+// keepOutRole keeps out the member's entry whose detail starts with role.
+func keepOutRole(t *testing.T, db *store.DB, p int64, role string) {
+	t.Helper()
+	sp, err := db.RecordSection(context.Background(), p, fhir.SectionCareTeam, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range sp.Items {
+		if strings.HasPrefix(it.Detail, role) {
+			t.Logf("keep out %s by %s", role, store.ItemKey(it))
+			if _, err := db.ChangeConsent(context.Background(), p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+	t.Fatalf("no %s", role)
+}
+
+// carerCareTeam is what a carer reads of the care team, member by member.
+func carerCareTeam(t *testing.T, db *store.DB, p int64) []string {
+	t.Helper()
+	sp, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionCareTeam), p, fhir.SectionCareTeam, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, it := range sp.Items {
+		out = append(out, it.Detail)
+	}
+	return out
+}
+
+// Jane keeps out Dr 1's second role (care coordinator). Upstream's next
+// version lists the same two roles the other way round: the care
+// coordinator role must stay out, the psychiatrist role shared.
+func TestAKeptOutRoleStaysOutWhenRolesAreReordered(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp", oneMemberTwoRoles})
+	keepOutRole(t, db, p, "Care coordinator")
+	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", parsed(t,
+		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}},`+
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range carerCareTeam(t, db, p) {
+		if strings.HasPrefix(d, "Care coordinator") {
+			t.Errorf("a carer sees the kept-out role: %s", d)
+		}
+	}
+}
+
+// Jane keeps out Dr 1's second role. Upstream ends the first role (the
+// psychiatrist role leaves the team): the care coordinator role, still in
+// the team, must stay out.
+func TestAKeptOutRoleStaysOutWhenTheOtherLeaves(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp", oneMemberTwoRoles})
+	keepOutRole(t, db, p, "Care coordinator")
+	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", parsed(t,
+		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range carerCareTeam(t, db, p) {
+		if strings.HasPrefix(d, "Care coordinator") {
+			t.Errorf("a carer sees the kept-out role: %s", d)
+		}
+	}
+}
+
+// Jane keeps out the team's psychiatrist, known only by a reference written
+// in full. The source's next version of the team gives the psychiatrist's
+// name beside the same reference: the same member, still kept out.
+func TestAKeptOutMemberStaysOutWhenTheSourceAddsTheName(t *testing.T) {
+	const full = "https://gp.example.nhs.uk/fhir/Practitioner/"
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"CareTeam","id":"ct1","status":"active","name":"Community mental health team","subject":{"reference":"Patient/%[1]s"},"participant":[` +
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"` + full + `dr1"}},` +
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"` + full + `dr2"}}]}`})
+	keepOutRole(t, db, p, "Psychiatrist")
+	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", parsed(t,
+		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"`+full+`dr1","display":"Dr Anita Rao"}},`+
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"`+full+`dr2"}}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range carerCareTeam(t, db, p) {
+		if strings.HasPrefix(d, "Psychiatrist") {
+			t.Errorf("a carer sees the kept-out member: %s", d)
+		}
+	}
+}
+
+// Jane keeps one procedure out of sharing, coded by the hospital in OPCS-4
+// and SNOMED CT. The follow-up visit names it as its reason by its SNOMED CT
+// code: a carer does not read it on the visit (a review).
+func TestAKeptOutProcedureByItsOtherCoding(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"hospital",
+		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"performedDateTime":"2025-01-10",` +
+			`"code":{"coding":[{"system":"http://fhir.nhs.uk/Id/opcs-4","code":"Q11.1"},{"system":"http://snomed.info/sct","code":"386639001","display":"Termination of pregnancy"}]}}`,
+		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},` +
+			`"period":{"start":"2025-02-01T09:00:00Z"},"reasonCode":[{"coding":[{"system":"http://snomed.info/sct","code":"386639001"}],"text":"Termination of pregnancy follow-up"}]}`,
+	})
+	sp, err := db.RecordSection(ctx, p, fhir.SectionProcedures, 1, 10)
+	if err != nil || len(sp.Items) != 1 {
+		t.Fatalf("%d procedures (%v)", len(sp.Items), err)
+	}
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range shownIn(t, store.ForCarer(context.Background(), fhir.SectionEncounters), db, p, fhir.SectionEncounters) {
+		if strings.Contains(it, "Termination") {
+			t.Errorf("a carer reads the kept-out procedure on the visit: %s", it)
 		}
 	}
 }

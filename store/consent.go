@@ -1274,12 +1274,9 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 					typ, id = t, i
 				}
 			}
-			// A key without a part, made before keys named one, covers every
-			// item of the resource, as it did then (a review).
 			id, part, _ := strings.Cut(id, "#") // itemKey
-			parts = append(parts, `SELECT id FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? AND person_id = ? AND dedup_key = ''
-AND (? = '' OR part = ?)`)
-			args = append(args, src, typ, id, personID, part, part)
+			parts = append(parts, `SELECT id FROM record_items WHERE source_id = ? AND resource_type = ? AND resource_id = ? AND person_id = ? AND dedup_key = '' AND part = ?`)
+			args = append(args, src, typ, id, personID, part)
 			continue
 		}
 		dedupKeys = append(dedupKeys, key)
@@ -1362,12 +1359,13 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 }
 
 // reasonIsKeptOut selects the person's (?2) entries whose reason is one of
-// the entries ?1 lists (ids, kept out one by one): by its code, and for a
-// diagnosis by any of the codes its Condition gives, not only the first (a
+// the entries ?1 lists (ids, kept out one by one): by its code, and by any
+// of the codes its resource gives for what it is, not only the first (a
 // review: a diagnosis kept out by its SNOMED CT code was named by a visit's
-// ICD-10 reason; only a Condition's JSON is read, as a letter's may hold a
-// PDF, and every page pays for this), each code once, as two sources'
-// reports of a fact share theirs;
+// ICD-10 reason), read only from the small resources a reason names (a
+// diagnosis, procedure, finding or allergy: a letter's JSON may hold a PDF,
+// and every page pays for this), each code once, as two sources' reports of
+// a fact share theirs;
 // or, at the same source, as that Condition ("ref|" and its id). CROSS JOIN
 // keeps the kept-out list the outer loop: else SQLite read every reason
 // given by reference against it (a review: 600 ms for 500 entries kept out).
@@ -1378,7 +1376,7 @@ const reasonIsKeptOut = `SELECT r.item_id FROM (
     WHERE k.code != ''
     UNION
     SELECT json_extract(cd.value, '$.system'), json_extract(cd.value, '$.code'), k.person_id FROM json_each(?1) e
-    CROSS JOIN record_items k ON k.id = e.value AND k.resource_type = 'Condition'
+    CROSS JOIN record_items k ON k.id = e.value AND k.resource_type IN ('Condition', 'Procedure', 'Observation', 'AllergyIntolerance')
     CROSS JOIN resources res ON res.source_id = k.source_id AND res.type = k.resource_type AND res.id = k.resource_id
     CROSS JOIN json_each(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') cd
     WHERE json_type(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') = 'array'

@@ -1033,7 +1033,8 @@ VALUES (?, ?, ?, ?, ?, ?)`, im.sourceID, p.Type, p.ID, s.it.Part, s.person, k); 
 // pairItems gives, for each of a resource's new items, the index of the
 // stored item it follows on from, or -1 for none: first one identical to it
 // (two reports with one key, reordered, keep theirs), then the same member
-// of a care team (Item.Part), then one with the same key, then the next left
+// of a care team (Item.Part) in the same role (its key), then the same
+// member, then one with the same key, then the next left
 // in order. Two items that are different members never pair, so a member who
 // joins never takes the entry of one who left; items with no part (a member
 // named by no reference, or one stored before migration 0028) pair as
@@ -1055,6 +1056,7 @@ func pairItems(old []storedItem, items []fhir.Item) []int {
 	}
 	mayBeOne := func(s, it fhir.Item) bool { return s.Part == "" || it.Part == "" || s.Part == it.Part }
 	pass(func(s, it fhir.Item) bool { return s == it })
+	pass(func(s, it fhir.Item) bool { return it.Part != "" && s.Part == it.Part && s.DedupKey == it.DedupKey }) // a member in two roles: each its own
 	pass(func(s, it fhir.Item) bool { return it.Part != "" && s.Part == it.Part })
 	pass(func(s, it fhir.Item) bool { return it.DedupKey != "" && s.DedupKey == it.DedupKey && mayBeOne(s, it) })
 	pass(mayBeOne)

@@ -42,7 +42,7 @@ type Item struct {
 	// with no name or code beside it, that reference ("Medication/5"): the
 	// store takes the item's name and code from that Medication (Named). So
 	// too a care team member given only as a reference ("Practitioner/7"),
-	// who takes the name alone.
+	// who takes the name alone, and whose key is made of the reference.
 	DisplayRef string
 	// Reasons are the codes of why it happened (a visit's, procedure's,
 	// appointment's, prescription's or vaccination's reasonCode, a report's
@@ -1494,7 +1494,6 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 	}
 	org, orgRef := who(v.ManagingOrganization...)
 	var items []Item
-	times := map[string]int{} // how often each member given only by reference came before
 	for _, p := range v.Participant {
 		// A member named only by a reference to a practitioner or an
 		// organisation takes its name from it (Item.DisplayRef); the patient,
@@ -1516,18 +1515,9 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
 		it.Display = display
 		it.DisplayRef = named
-		it.Part = p.Member.Reference
-		if named != "" {
-			// Such a member has no key, so its part is its key (store
-			// itemKey): the reference as Type/id, however written (a review:
-			// written in full, a member kept out was shared again), and for
-			// one in a second role here, which time (one kept out kept out both).
-			it.Part = named
-			if n := times[named]; n > 0 {
-				it.Part += " " + strconv.Itoa(n+1)
-			}
-			times[named]++
-		}
+		// The member, as Type/id however the reference is written (a review:
+		// written in full, a member kept out was shared again).
+		it.Part = firstNonEmpty(NamedRef(p.Member.Reference), p.Member.Reference)
 		var detail []string
 		if r := role.Words(); r != "" {
 			detail = append(detail, r)
@@ -1545,7 +1535,15 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		// status is its own (a clinical-safety review).
 		it.DedupKey = strings.Join([]string{SectionCareTeam, strings.ToLower(it.Display), it.Code, keyWords(v.Name)}, "|")
 		if named != "" {
-			it.DedupKey = "" // as a medicine named so (Item.DedupKey)
+			// Known by the reference, not by a name that may come later, and
+			// by the role, code or words: a choice to keep one out holds by
+			// its key whatever the order the roles come in (reviews: kept by
+			// the member's place in the list, it moved to another role).
+			// Another server's Practitioner/1 is another person: a reference
+			// stands only at its own server (Prepared.AtServer), so two
+			// sources share this key only with that too, the team's name and
+			// the role.
+			it.DedupKey = strings.Join([]string{SectionCareTeam, "ref " + strings.ToLower(named), firstNonEmpty(it.Code, keyWords(role.Words())), keyWords(v.Name)}, "|")
 		}
 		items = append(items, it)
 	}

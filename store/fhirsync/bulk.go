@@ -371,7 +371,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		if err != nil {
 			return sum, fmt.Errorf("reading again what the export did not list: %w", err)
 		}
-		say("Not in this full export: %d read again, %d of them gone upstream and removed from the cache, in %s", read, gone, time.Since(start).Round(time.Millisecond))
+		say("Not in this full export: looked for again in %d requests, %d gone upstream and removed from the cache, in %s", read, gone, time.Since(start).Round(time.Millisecond))
 	}
 	// The files were stored without the search index or duplicate marks: both are worked out once, now.
 	say("Indexing for search and finding facts reported twice")
@@ -393,10 +393,10 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	return sum, nil
 }
 
-// sweepUnseen reads again, one by one, the cached resources that a
-// complete full export did not list, of any type, stored before it began at
-// seenFrom (store.Unseen), and removes those the source says are gone
-// (404 or 410), a batch per transaction: a full export lists no deletions,
+// sweepUnseen looks again for the cached resources that a complete full
+// export did not list, of any type, stored before it began at seenFrom
+// (store.Unseen): by a search by id, then reading each it did not find, and
+// removes those the source says are gone (404 or 410), a batch per transaction: a full export lists no deletions,
 // and one after a load stopped half way left a resource deleted in between
 // in the record for good (a review). As a sync's listing does, absence alone
 // removes nothing: one still there, or that cannot be read, stays. It
@@ -409,15 +409,34 @@ func (p *Puller) sweepUnseen(ctx context.Context, c *Client, src store.Source, s
 			return read, gone, errors.Join(err, p.DB.ForgetSeen(ctx, src.ID))
 		}
 		var deleted []fhir.Resource
-		for _, r := range todo {
-			_, err := c.Read(ctx, r.Type, r.ID)
+		for len(todo) > 0 {
+			// A search by id, 50 at a time, finds those still there; only the
+			// rest are read, one by one (a review: a type the export leaves
+			// out took one request a resource).
+			n := 1
+			for n < min(len(todo), 50) && todo[n].Type == todo[0].Type {
+				n++
+			}
+			batch := todo[:n]
+			todo, after = todo[n:], batch[n-1]
+			there, err := c.stillThere(ctx, batch)
 			read++
-			var ue *UpstreamError
-			switch {
-			case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
-				deleted = append(deleted, r)
-			case err != nil && worthRetrying(err) && !errors.Is(err, ErrMalformedResource):
+			if err != nil && worthRetrying(err) {
 				return read, gone, err // the source is down or busy: the next full export reads them again
+			}
+			for _, r := range batch {
+				if there[r.ID] {
+					continue
+				}
+				_, err := c.Read(ctx, r.Type, r.ID)
+				read++
+				var ue *UpstreamError
+				switch {
+				case errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone):
+					deleted = append(deleted, r)
+				case err != nil && worthRetrying(err) && !errors.Is(err, ErrMalformedResource):
+					return read, gone, err
+				}
 			}
 		}
 		if len(deleted) > 0 {
@@ -427,8 +446,35 @@ func (p *Puller) sweepUnseen(ctx context.Context, c *Client, src store.Source, s
 			}
 			gone += res.Deleted
 		}
-		after = todo[len(todo)-1]
 	}
+}
+
+// stillThere is which of rs, all of one type, the server finds by a search
+// by id: those it lists, and those it lists but cannot be read. An answer
+// that is not a search's leaves them all to be read one by one.
+func (c *Client) stillThere(ctx context.Context, rs []fhir.Resource) (map[string]bool, error) {
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.ID
+	}
+	there := map[string]bool{}
+	page, err := c.Search(ctx, rs[0].Type, url.Values{"_id": {strings.Join(ids, ",")}, "_elements": {"id"}, "_count": {strconv.Itoa(len(ids))}})
+	read := map[string]bool{}
+	for err == nil {
+		for _, r := range page.Resources {
+			if r.Type == rs[0].Type {
+				there[r.ID] = true
+			}
+		}
+		for _, r := range page.Rejected {
+			there[r.ID] = true
+		}
+		if page.Next == "" {
+			return there, nil
+		}
+		page, err = c.nextUnseen(ctx, page.Next, read)
+	}
+	return there, err
 }
 
 // importOrder is the order a bulk export's files are imported in: Patients,
