@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -332,6 +333,29 @@ type putPlace struct {
 	earlier func() string
 }
 
+// ownKeys is p with the keys of its care team members known only by a
+// reference made the source's own (fhir projectCareTeam keys them by the
+// reference): another server's Practitioner/1 is another person (a review:
+// two GPs at two practices, each Practitioner/1 at their own, were one
+// entry). Done as the resource comes in, so that every key compared with a
+// stored one is made so.
+func (im *importer) ownKeys(p fhir.Prepared) fhir.Prepared {
+	var items []fhir.Item
+	for i, it := range p.Items {
+		if it.Section != fhir.SectionCareTeam || it.DisplayRef == "" || it.DedupKey == "" {
+			continue
+		}
+		if items == nil {
+			items = slices.Clone(p.Items) // the caller's are not changed
+		}
+		items[i].DedupKey += "|source " + strconv.FormatInt(im.sourceID, 10)
+	}
+	if items != nil {
+		p.Items = items
+	}
+	return p
+}
+
 // put stores one resource and its record items, unless it is unchanged.
 func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, p fhir.Prepared, patientID string) error {
 	out.ByType[p.Type]++
@@ -339,6 +363,7 @@ func (im *importer) put(ctx context.Context, out *ImportResult, place putPlace, 
 		// Keep what was stored before; set the new version aside with its reason.
 		return im.setAside(ctx, out, place, p, p.Err.Error(), "")
 	}
+	p = im.ownKeys(p)
 	if p.Type != "Patient" && patientID != "" {
 		if held, err := im.heldAside(ctx, patientID); err != nil {
 			return err
