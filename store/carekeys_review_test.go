@@ -214,32 +214,6 @@ func TestAKeptOutMemberStaysOutWhenTheSourceAddsTheName(t *testing.T) {
 	}
 }
 
-// Jane keeps one procedure out of sharing, coded by the hospital in OPCS-4
-// and SNOMED CT. The follow-up visit names it as its reason by its SNOMED CT
-// code: a carer does not read it on the visit (a review).
-func TestAKeptOutProcedureByItsOtherCoding(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	p := importSources(t, db, []string{"hospital",
-		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"performedDateTime":"2025-01-10",` +
-			`"code":{"coding":[{"system":"http://fhir.nhs.uk/Id/opcs-4","code":"Q11.1"},{"system":"http://snomed.info/sct","code":"386639001","display":"Termination of pregnancy"}]}}`,
-		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},` +
-			`"period":{"start":"2025-02-01T09:00:00Z"},"reasonCode":[{"coding":[{"system":"http://snomed.info/sct","code":"386639001"}],"text":"Termination of pregnancy follow-up"}]}`,
-	})
-	sp, err := db.RecordSection(ctx, p, fhir.SectionProcedures, 1, 10)
-	if err != nil || len(sp.Items) != 1 {
-		t.Fatalf("%d procedures (%v)", len(sp.Items), err)
-	}
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range shownIn(t, store.ForCarer(context.Background(), fhir.SectionEncounters), db, p, fhir.SectionEncounters) {
-		if strings.Contains(it, "Termination") {
-			t.Errorf("a carer reads the kept-out procedure on the visit: %s", it)
-		}
-	}
-}
-
 // Two sources' care teams each name their own Practitioner/1, a GP at each
 // practice, by reference alone: two people, two entries (a review: one key
 // made them one, and the second GP vanished from the list).

@@ -78,29 +78,41 @@ func TestKeepOutOneCareTeamMemberByReference(t *testing.T) {
 	}
 }
 
-// A diagnosis kept out one by one, coded in SNOMED CT and ICD-10; the same
-// source's visit names it as its reason by its ICD-10 code: a carer must
-// not read it on the visit.
+// An entry kept out one by one, coded two ways, keeps out a visit at the
+// same source whose reason names it by its second coding: a diagnosis coded
+// in SNOMED CT and ICD-10, a procedure in OPCS-4 and SNOMED CT (reviews).
 func TestAKeptOutEntryByItsOtherCoding(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	p := importSources(t, db, []string{"gp",
-		`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
-			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"191736004","display":"Obsessive-compulsive disorder"},{"system":"http://hl7.org/fhir/sid/icd-10","code":"F42.9"}]},"recordedDate":"2025-01-01"}`,
-		`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},` +
-			`"period":{"start":"2025-02-01T09:00:00Z"},"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F42.9"}],"text":"Obsessive-compulsive disorder"}]}`,
-	})
-	sp, err := db.RecordSection(ctx, p, fhir.SectionConditions, 1, 10)
-	if err != nil || len(sp.Items) != 1 {
-		t.Fatalf("%d conditions (%v)", len(sp.Items), err)
-	}
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range shownIn(t, store.ForCarer(context.Background(), fhir.SectionEncounters), db, p, fhir.SectionEncounters) {
-		if strings.Contains(it, "Obsessive") {
-			t.Errorf("a carer reads the kept-out diagnosis on the visit: %s", it)
-		}
+	for _, tc := range []struct {
+		name, section, entry, reason, words string
+	}{
+		{"a diagnosis", fhir.SectionConditions,
+			`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
+				`"code":{"coding":[{"system":"http://snomed.info/sct","code":"191736004","display":"Obsessive-compulsive disorder"},{"system":"http://hl7.org/fhir/sid/icd-10","code":"F42.9"}]},"recordedDate":"2025-01-01"}`,
+			`{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F42.9"}],"text":"Obsessive-compulsive disorder"}`, "Obsessive"},
+		{"a procedure", fhir.SectionProcedures,
+			`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"performedDateTime":"2025-01-10",` +
+				`"code":{"coding":[{"system":"http://fhir.nhs.uk/Id/opcs-4","code":"Q11.1"},{"system":"http://snomed.info/sct","code":"386639001","display":"Termination of pregnancy"}]}}`,
+			`{"coding":[{"system":"http://snomed.info/sct","code":"386639001"}],"text":"Termination of pregnancy follow-up"}`, "Termination"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db := mustOpenDB(t)
+			p := importSources(t, db, []string{"gp", tc.entry,
+				`{"resourceType":"Encounter","id":"e1","status":"finished","class":{"code":"AMB"},"type":[{"text":"Clinic visit"}],"subject":{"reference":"Patient/%[1]s"},` +
+					`"period":{"start":"2025-02-01T09:00:00Z"},"reasonCode":[` + tc.reason + `]}`,
+			})
+			sp, err := db.RecordSection(ctx, p, tc.section, 1, 10)
+			if err != nil || len(sp.Items) != 1 {
+				t.Fatalf("%d entries (%v)", len(sp.Items), err)
+			}
+			if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+				t.Fatal(err)
+			}
+			visits := shownIn(t, store.ForCarer(context.Background(), fhir.SectionEncounters), db, p, fhir.SectionEncounters)
+			if len(visits) != 0 {
+				t.Errorf("a carer reads the kept-out entry on the visit: %q", visits)
+			}
+		})
 	}
 }
 
