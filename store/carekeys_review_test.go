@@ -218,22 +218,11 @@ func TestAKeptOutMemberStaysOutWhenTheSourceAddsTheName(t *testing.T) {
 // practice, by reference alone: two people, two entries (a review: one key
 // made them one, and the second GP vanished from the list).
 func TestTwoServersPractitioner1AreTwoMembers(t *testing.T) {
-	const team = `{"resourceType":"CareTeam","id":"ct1","status":"active","subject":{"reference":"Patient/%[1]s"},"participant":[` +
-		`{"role":[{"coding":[{"system":"http://snomed.info/sct","code":"62247001","display":"General practitioner"}]}],"member":{"reference":"Practitioner/1"}}]}`
 	db := mustOpenDB(t)
 	p := importSources(t, db,
-		[]string{"gp", `{"resourceType":"Practitioner","id":"1","meta":{"source":"x-%[1]s"},"name":[{"text":"Dr Alice Smith"}]}`, team},
-		[]string{"hospital", `{"resourceType":"Practitioner","id":"1","meta":{"source":"x-%[1]s"},"name":[{"text":"Dr Bob Jones"}]}`, team})
-	sp, err := db.RecordSection(context.Background(), p, fhir.SectionCareTeam, 1, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, it := range sp.Items {
-		got = append(got, it.Display+" from "+it.SourceLabels())
-	}
-	slices.Sort(got)
-	if want := []string{"Dr Alice Smith from gp", "Dr Bob Jones from hospital"}; !slices.Equal(got, want) {
-		t.Errorf("care team: %q; want %q", got, want)
+		[]string{"gp", `{"resourceType":"Practitioner","id":"1","meta":{"source":"x-%[1]s"},"name":[{"text":"Dr Alice Smith"}]}`, gpTeam},
+		[]string{"hospital", `{"resourceType":"Practitioner","id":"1","meta":{"source":"x-%[1]s"},"name":[{"text":"Dr Bob Jones"}]}`, gpTeam})
+	if got, _ := careTeamMembers(t, db, p); !slices.Equal(got, []string{"Dr Alice Smith from gp", "Dr Bob Jones from hospital"}) {
+		t.Errorf("care team: %q; want Dr Alice Smith from gp and Dr Bob Jones from hospital", got)
 	}
 }

@@ -337,18 +337,19 @@ type putPlace struct {
 // reference made the source's own (fhir projectCareTeam keys them by the
 // reference): another server's Practitioner/1 is another person (a review:
 // two GPs at two practices, each Practitioner/1 at their own, were one
-// entry). Done as the resource comes in, so that every key compared with a
-// stored one is made so.
+// entry). Done as the resource comes in (put) and as a stored one is read
+// again (reproject), so that every key compared with a stored one is made so.
 func (im *importer) ownKeys(p fhir.Prepared) fhir.Prepared {
 	var items []fhir.Item
 	for i, it := range p.Items {
-		if it.Section != fhir.SectionCareTeam || it.DisplayRef == "" || it.DedupKey == "" {
+		own := "|source " + strconv.FormatInt(im.sourceID, 10)
+		if it.Section != fhir.SectionCareTeam || it.DisplayRef == "" || it.DedupKey == "" || strings.HasSuffix(it.DedupKey, own) {
 			continue
 		}
 		if items == nil {
 			items = slices.Clone(p.Items) // the caller's are not changed
 		}
-		items[i].DedupKey += "|source " + strconv.FormatInt(im.sourceID, 10)
+		items[i].DedupKey += own
 	}
 	if items != nil {
 		p.Items = items

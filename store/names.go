@@ -365,8 +365,11 @@ FROM resources r JOIN sources s ON s.id = r.source_id WHERE r.rowid > ? AND r.ro
 	return true, err
 }
 
-// reproject writes a stored resource's items again from what it gives now.
+// reproject writes a stored resource's items again from what it gives now,
+// with the keys put gives them (ownKeys: a review found a re-read made two
+// servers' Practitioner/1 one member again).
 func (im *importer) reproject(ctx context.Context, p fhir.Prepared, patientID string) error {
+	p = im.ownKeys(p)
 	if err := im.named(ctx, p); err != nil {
 		return err
 	}
