@@ -19,11 +19,7 @@ const twoMembersByReference = `{"resourceType":"CareTeam","id":"ct1","status":"a
 func TestKeepOutOneOfTwoRolesOfOneMemberByReference(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	p := importSources(t, db, []string{"gp",
-		`{"resourceType":"CareTeam","id":"ct1","status":"active","name":"Community mental health team","subject":{"reference":"Patient/%[1]s"},"participant":[` +
-			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}},` +
-			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}}]}`,
-	})
+	p := importSources(t, db, []string{"gp", oneMemberTwoRoles})
 	sp, err := db.RecordSection(ctx, p, fhir.SectionCareTeam, 1, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -32,9 +28,7 @@ func TestKeepOutOneOfTwoRolesOfOneMemberByReference(t *testing.T) {
 		t.Fatalf("the person's care team: %d entries, want 2 (one a role)", len(sp.Items))
 	}
 	t.Logf("keys: %s, %s", store.ItemKey(sp.Items[0]), store.ItemKey(sp.Items[1]))
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
+	keepOutItem(t, db, p, sp.Items[0])
 	carer, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionCareTeam), p, fhir.SectionCareTeam, 1, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -67,9 +61,7 @@ func TestReasonsFixedForADatabaseMigratedBefore(t *testing.T) {
 	if err != nil || len(sp.Items) != 1 {
 		t.Fatalf("%d conditions (%v)", len(sp.Items), err)
 	}
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
+	keepOutItem(t, db, p, sp.Items[0])
 	if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionAllergies), db, p, fhir.SectionAllergies); len(got) != 1 {
 		t.Errorf("a carer's allergies: %q; want the penicillin allergy", got)
 	}
@@ -92,17 +84,14 @@ func TestKeptOutMemberStaysOutWhenTheReferenceIsWrittenInFull(t *testing.T) {
 	}
 	for _, it := range sp.Items {
 		if strings.HasPrefix(it.Detail, "Psychiatrist") {
-			if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-				t.Fatal(err)
-			}
+			keepOutItem(t, db, p, it)
 		}
 	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", parsed(t,
-		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
-			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"https://gp.example.nhs.uk/fhir/Practitioner/dr1"}},`+
-			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"https://gp.example.nhs.uk/fhir/Practitioner/dr2"}}]}`)); err != nil {
-		t.Fatal(err)
-	}
+	importAs(t, db, "gp",
+		ct1Version2(
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"https://gp.example.nhs.uk/fhir/Practitioner/dr1"}}`,
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"https://gp.example.nhs.uk/fhir/Practitioner/dr2"}}`,
+		))
 	carer, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionCareTeam), p, fhir.SectionCareTeam, 1, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -128,13 +117,36 @@ func keepOutRole(t *testing.T, db *store.DB, p int64, role string) {
 	for _, it := range sp.Items {
 		if strings.HasPrefix(it.Detail, role) {
 			t.Logf("keep out %s by %s", role, store.ItemKey(it))
-			if _, err := db.ChangeConsent(context.Background(), p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-				t.Fatal(err)
-			}
+			keepOutItem(t, db, p, it)
 			return
 		}
 	}
 	t.Fatalf("no %s", role)
+}
+
+// ct1Version2 is the care team ct1's next version, with these participants.
+func ct1Version2(participants ...string) string {
+	return `{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[` +
+		strings.Join(participants, ",") + `]}`
+}
+
+// keepOutItem has Jane keep the entry out of sharing, on its own.
+func keepOutItem(t *testing.T, db *store.DB, p int64, it store.RecordItem) {
+	t.Helper()
+	if _, err := db.ChangeConsent(context.Background(), p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(it)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// carerSeesNone fails, saying what, when a carer reads a care team member
+// whose words begin with prefix.
+func carerSeesNone(t *testing.T, db *store.DB, p int64, prefix, what string) {
+	t.Helper()
+	for _, d := range carerCareTeam(t, db, p) {
+		if strings.HasPrefix(d, prefix) {
+			t.Errorf("%s: %s", what, d)
+		}
+	}
 }
 
 // carerCareTeam is what a carer reads of the care team, member by member.
@@ -158,17 +170,12 @@ func TestAKeptOutRoleStaysOutWhenRolesAreReordered(t *testing.T) {
 	db := mustOpenDB(t)
 	p := importSources(t, db, []string{"gp", oneMemberTwoRoles})
 	keepOutRole(t, db, p, "Care coordinator")
-	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", parsed(t,
-		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
-			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}},`+
-			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}}]}`)); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range carerCareTeam(t, db, p) {
-		if strings.HasPrefix(d, "Care coordinator") {
-			t.Errorf("a carer sees the kept-out role: %s", d)
-		}
-	}
+	importAs(t, db, "gp",
+		ct1Version2(
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}}`,
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}}`,
+		))
+	carerSeesNone(t, db, p, "Care coordinator", "a carer sees the kept-out role")
 }
 
 // Jane keeps out Dr 1's second role. Upstream ends the first role (the
@@ -178,16 +185,11 @@ func TestAKeptOutRoleStaysOutWhenTheOtherLeaves(t *testing.T) {
 	db := mustOpenDB(t)
 	p := importSources(t, db, []string{"gp", oneMemberTwoRoles})
 	keepOutRole(t, db, p, "Care coordinator")
-	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", parsed(t,
-		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
-			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}}]}`)); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range carerCareTeam(t, db, p) {
-		if strings.HasPrefix(d, "Care coordinator") {
-			t.Errorf("a carer sees the kept-out role: %s", d)
-		}
-	}
+	importAs(t, db, "gp",
+		ct1Version2(
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"Practitioner/dr1"}}`,
+		))
+	carerSeesNone(t, db, p, "Care coordinator", "a carer sees the kept-out role")
 }
 
 // Jane keeps out the team's psychiatrist, known only by a reference written
@@ -201,17 +203,12 @@ func TestAKeptOutMemberStaysOutWhenTheSourceAddsTheName(t *testing.T) {
 			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"` + full + `dr1"}},` +
 			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"` + full + `dr2"}}]}`})
 	keepOutRole(t, db, p, "Psychiatrist")
-	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", parsed(t,
-		`{"resourceType":"CareTeam","id":"ct1","meta":{"versionId":"2"},"status":"active","name":"Community mental health team","subject":{"reference":"Patient/p0"},"participant":[`+
-			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"`+full+`dr1","display":"Dr Anita Rao"}},`+
-			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"`+full+`dr2"}}]}`)); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range carerCareTeam(t, db, p) {
-		if strings.HasPrefix(d, "Psychiatrist") {
-			t.Errorf("a carer sees the kept-out member: %s", d)
-		}
-	}
+	importAs(t, db, "gp",
+		ct1Version2(
+			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"`+full+`dr1","display":"Dr Anita Rao"}}`,
+			`{"role":[{"text":"Care coordinator"}],"member":{"reference":"`+full+`dr2"}}`,
+		))
+	carerSeesNone(t, db, p, "Psychiatrist", "a carer sees the kept-out member")
 }
 
 // Two sources' care teams each name their own Practitioner/1, a GP at each

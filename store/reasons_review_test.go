@@ -46,20 +46,16 @@ func TestKeepOutOneCareTeamMemberByReference(t *testing.T) {
 			`{"role":[{"text":"Psychiatrist"}],"member":{"reference":"Practitioner/dr1"}},` +
 			`{"role":[{"text":"District nurse"}],"member":{"reference":"Practitioner/dr2"}}]}`,
 	})
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", parsed(t,
+	importAs(t, db, "gp",
 		`{"resourceType":"Practitioner","id":"dr1","name":[{"given":["Ana"],"family":"Psych"}]}`,
-		`{"resourceType":"Practitioner","id":"dr2","name":[{"given":["Ben"],"family":"Nurse"}]}`)); err != nil {
-		t.Fatal(err)
-	}
+		`{"resourceType":"Practitioner","id":"dr2","name":[{"given":["Ben"],"family":"Nurse"}]}`)
 	sp, err := db.RecordSection(ctx, p, fhir.SectionCareTeam, 1, 10)
 	if err != nil || len(sp.Items) != 2 {
 		t.Fatalf("the person's care team: %d members (%v), want 2", len(sp.Items), err)
 	}
 	first := sp.Items[0]
 	t.Logf("keeping out %q (key %s); the other is %q (key %s)", first.Display, store.ItemKey(first), sp.Items[1].Display, store.ItemKey(sp.Items[1]))
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(first)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
+	keepOutItem(t, db, p, first)
 	carer, err := db.RecordSection(store.ForCarer(context.Background(), fhir.SectionCareTeam), p, fhir.SectionCareTeam, 1, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +101,7 @@ func TestAKeptOutEntryByItsOtherCoding(t *testing.T) {
 			if err != nil || len(sp.Items) != 1 {
 				t.Fatalf("%d entries (%v)", len(sp.Items), err)
 			}
-			if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-				t.Fatal(err)
-			}
+			keepOutItem(t, db, p, sp.Items[0])
 			visits := shownIn(t, store.ForCarer(context.Background(), fhir.SectionEncounters), db, p, fhir.SectionEncounters)
 			if len(visits) != 0 {
 				t.Errorf("a carer reads the kept-out entry on the visit: %q", visits)
@@ -127,9 +121,7 @@ func TestAKeptOutRashLeavesTheAllergyItCaused(t *testing.T) {
 	if err != nil || len(sp.Items) != 1 {
 		t.Fatalf("%d conditions (%v)", len(sp.Items), err)
 	}
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[0])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
+	keepOutItem(t, db, p, sp.Items[0])
 	if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionAllergies), db, p, fhir.SectionAllergies); len(got) != 1 {
 		t.Errorf("a carer's allergies: %q; want the penicillin allergy", got)
 	}
