@@ -1365,8 +1365,8 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 // ICD-10 reason), read only from the small resources a reason names (a
 // diagnosis, procedure, finding or allergy: a letter's JSON may hold a PDF,
 // and every page pays for this), each code once, as two sources' reports of
-// a fact share theirs;
-// or, at the same source, as that Condition ("ref|" and its id). CROSS JOIN
+// a fact share theirs; or, at the same source, as that Condition ("ref|" and
+// its id). CROSS JOIN
 // keeps the kept-out list the outer loop: else SQLite read every reason
 // given by reference against it (a review: 600 ms for 500 entries kept out).
 // An allergy's reactions are no reason here, nor anywhere: an allergy is

@@ -37,7 +37,7 @@ type ImportOptions struct {
 	// the one held for it.
 	Accepted map[string]string
 	// NoteSeen has the import note every resource it reads, stored, unchanged
-	// or set aside, as listed by a full bulk export (SweepUnseen).
+	// or set aside, as listed by a full bulk export (StartSeen).
 	NoteSeen bool
 }
 
@@ -342,8 +342,11 @@ type putPlace struct {
 func (im *importer) ownKeys(p fhir.Prepared) fhir.Prepared {
 	var items []fhir.Item
 	for i, it := range p.Items {
+		if it.Section != fhir.SectionCareTeam || it.DisplayRef == "" || it.DedupKey == "" {
+			continue // every other item, on the import's hot path, costs a compare
+		}
 		own := "|source " + strconv.FormatInt(im.sourceID, 10)
-		if it.Section != fhir.SectionCareTeam || it.DisplayRef == "" || it.DedupKey == "" || strings.HasSuffix(it.DedupKey, own) {
+		if strings.HasSuffix(it.DedupKey, own) {
 			continue
 		}
 		if items == nil {

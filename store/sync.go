@@ -326,9 +326,9 @@ WHERE s.name = ? AND ri.person_id IS NOT NULL AND ri.dedup_key != ''`, name)
 // cache that held some of the source's already (a load stopped half way, or
 // persons synced before), what it does not list was deleted upstream: the
 // load notes what each batch lists (ImportOptions.NoteSeen) and, once the
-// whole export is stored, reads again what it did not list of the types it
-// exported (Unseen) and removes what the source says is gone, as a sync's
-// listing does (fhirsync). Migration 0053 says why.
+// whole export is stored, looks again for what it did not list (Unseen) and
+// removes what the source says is gone, as a sync's listing does
+// (fhirsync). Migration 0053 says why.
 
 // StartSeen begins noting what a full bulk export of the source lists, and
 // returns when, for Unseen; sweep is false, and nothing is noted, when
@@ -347,13 +347,21 @@ func (db *DB) StartSeen(ctx context.Context, sourceID int64) (start string, swee
 	return db.stamp(), sweep, nil
 }
 
-// noteSeen notes resources a full bulk export listed.
+// noteSeen notes resources a full bulk export listed, a batch's with one statement prepared.
 func noteSeen(ctx context.Context, tx *sql.Tx, sourceID int64, rs []fhir.Resource) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	note, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO bulk_seen (source_id, type, id) VALUES (?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("note what the export lists: %w", err)
+	}
+	defer note.Close()
 	for _, r := range rs {
 		if r.Type == "" || r.ID == "" {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bulk_seen (source_id, type, id) VALUES (?, ?, ?)`, sourceID, r.Type, r.ID); err != nil {
+		if _, err := note.ExecContext(ctx, sourceID, r.Type, r.ID); err != nil {
 			return fmt.Errorf("note what the export lists: %w", err)
 		}
 	}

@@ -309,8 +309,8 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		say("Asking for changes since %s", since)
 	}
 	// A full export into a cache that holds some of the source's already
-	// lists no deletions: what it does not list is swept away at its end
-	// (store.SweepUnseen).
+	// lists no deletions: what it does not list is looked for again at its
+	// end (sweepUnseen).
 	var seenFrom string
 	sweep := false
 	if since == "" {
@@ -396,9 +396,10 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 // sweepUnseen looks again for the cached resources that a complete full
 // export did not list, of any type, stored before it began at seenFrom
 // (store.Unseen): by a search by id, then reading each it did not find, and
-// removes those the source says are gone (404 or 410), a batch per transaction: a full export lists no deletions,
-// and one after a load stopped half way left a resource deleted in between
-// in the record for good (a review). As a sync's listing does, absence alone
+// removes those the source says are gone (404 or 410), a batch per
+// transaction: a full export lists no deletions, and one after a load
+// stopped half way left a resource deleted in between in the record for good
+// (a review). As a sync's listing does, absence alone
 // removes nothing: one still there, or that cannot be read, stays. It
 // returns how many it read and removed.
 func (p *Puller) sweepUnseen(ctx context.Context, c *Client, src store.Source, seenFrom string) (read, gone int, err error) {
@@ -526,7 +527,7 @@ func (b *bulkResult) merge(o bulkResult) {
 	b.ImportResult.Add(o.ImportResult)
 	b.batches += o.batches
 	b.listed += o.listed
-	b.SetAside = append(b.SetAside, o.SetAside[:min(len(o.SetAside), maxSetAside-len(b.SetAside))]...)
+	b.SetAside = keepSetAside(b.SetAside, o.SetAside)
 }
 
 // importExportFile streams one export file into the store.

@@ -97,7 +97,12 @@ func (s *Summary) addFile(b bulkResult) {
 	s.Deleted += b.Deleted
 	s.Rejected += b.Rejected
 	s.Pages += b.batches
-	s.SetAside = append(s.SetAside, b.SetAside[:min(len(b.SetAside), maxSetAside-len(s.SetAside))]...)
+	s.SetAside = keepSetAside(s.SetAside, b.SetAside)
+}
+
+// keepSetAside is kept with as many of more as maxSetAside leaves room for.
+func keepSetAside(kept, more []string) []string {
+	return append(kept, more[:min(len(more), maxSetAside-len(kept))]...)
 }
 
 func (s *Summary) add(r store.ImportResult) {
