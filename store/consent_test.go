@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -901,5 +902,80 @@ func TestSameChangeTwiceIsMadeOnce(t *testing.T) {
 				t.Errorf("sent again, it left %s; was %s", got, before)
 			}
 		})
+	}
+}
+
+// Each entry kept out is named in the Consent by its own reports, all read at
+// once (itemRefsOf): diabetes by both its reports, and pharyngitis, whose code
+// upstream corrected to tonsillitis after it was kept out, by the report held
+// to it (held_keys), with the code it has now; neither by the other's.
+func TestConsentNamesEachKeptOutEntryByItsOwnReports(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	keepOut := func(code string) store.ConsentDecision {
+		t.Helper()
+		sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionConditions, 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(sec.Items, func(it store.RecordItem) bool { return it.Code == code })
+		if i < 0 {
+			t.Fatalf("no condition coded %s", code)
+		}
+		d, err := f.db.ChangeConsent(ctx, f.jane.ID, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sec.Items[i])), Answer: "yes"}, store.ChoiceLogged(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	keepOut("195662009")
+	sent, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(sent) != 1 {
+		t.Fatalf("claimed %d, %v; want the first decision's delivery", len(sent), err)
+	}
+	if err := f.db.ConsentDelivered(ctx, sent[0], "consent-1", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{
+		condition("c5", "http://snomed.info/sct", "17741008", "Tonsillitis"),
+		condition("c6", "http://snomed.info/sct", "44054006", "Type 2 diabetes"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	last := keepOut("44054006")
+	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(items, func(it store.OutboxItem) bool { return it.DecisionID == last.ID })
+	if i < 0 {
+		t.Fatalf("claimed %d deliveries; none is the last decision's", len(items))
+	}
+	var body struct {
+		Provision struct {
+			Provision []struct {
+				Code []struct{ Coding []struct{ Code string } }
+				Data []struct{ Reference struct{ Reference string } }
+			}
+		}
+	}
+	if err := json.Unmarshal(items[i].Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, p := range body.Provision.Provision {
+		if len(p.Code) != 1 || len(p.Code[0].Coding) != 1 {
+			continue // a kind of information, not an entry
+		}
+		var refs []string
+		for _, d := range p.Data {
+			refs = append(refs, d.Reference.Reference)
+		}
+		slices.Sort(refs)
+		got[p.Code[0].Coding[0].Code] = strings.Join(refs, " ")
+	}
+	want := map[string]string{"44054006": "Condition/c1 Condition/c6", "17741008": "Condition/c5"}
+	if !maps.Equal(got, want) {
+		t.Errorf("the Consent names entries by %v; want %v\n%s", got, want, items[i].Body)
 	}
 }

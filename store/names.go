@@ -193,11 +193,11 @@ AND json_array_length(d.state, '$.withheldItems') > 0`)
 		if err != nil {
 			return err
 		}
-		for _, it := range st.WithheldItems {
-			r, err := itemRefs(ctx, tx, p, it.Key, true)
-			if err != nil {
-				return err
-			}
+		each, err := itemRefsOf(ctx, tx, p, st.itemKeys(), true)
+		if err != nil {
+			return err
+		}
+		for _, r := range each {
 			refs = append(refs, r...)
 		}
 	}
