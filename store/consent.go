@@ -1355,9 +1355,10 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+
 			args = append(append(append(args, cats...), personID), secs...)
 		}
 		// An entry whose reason is of the kind (fhir.Item.Reasons), looked up
-		// by code as the entry's own code is; or whose reason is a Condition
-		// of the kind at the same source ("ref|" and its id), found from the
-		// person's Conditions of the kind.
+		// by code as the entry's own code is; or that names an entry of the
+		// kind at the same source by reference ("ref|" and the reference: a
+		// visit for a diagnosis, a report for its result, a plan for what it
+		// addresses), found from the person's entries of the kind.
 		for _, match := range codeMatches("r.code") {
 			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = sc.system AND `+match+`
 JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ?`)
@@ -1365,10 +1366,10 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 		}
 		for _, match := range codeMatches("ci.code") {
 			parts = append(parts, `SELECT r.item_id FROM sensitive_codes sc
-JOIN record_items ci ON ci.person_id = ? AND ci.section = 'conditions' AND ci.code_system = sc.system AND `+match+`
-JOIN record_item_reasons r ON r.system = 'ref' AND r.code = ci.resource_id
+JOIN record_items ci ON ci.person_id = ? AND ci.section IN `+in(len(secs))+` AND ci.code_system = sc.system AND `+match+`
+JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (ci.resource_type || '/' || ci.resource_id, 'urn:uuid:' || ci.resource_id)
 JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE sc.category IN `+in(len(cats)))
-			args = append(append(args, personID), cats...)
+			args = append(append(append(args, personID), secs...), cats...)
 		}
 		if st.Withholds(CategorySocialCare) {
 			parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
@@ -1393,8 +1394,9 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 // ICD-10 reason), read only from the small resources a reason names (a
 // diagnosis, procedure, finding or allergy: a letter's JSON may hold a PDF,
 // and every page pays for this), each code once, as two sources' reports of
-// a fact share theirs; or, at the same source, as that Condition ("ref|" and
-// its id). CROSS JOIN
+// a fact share theirs; or that names it by reference at the same source
+// ("ref|" and the reference: a report its result, a visit its diagnosis).
+// CROSS JOIN
 // keeps the kept-out list the outer loop: else SQLite read every reason
 // given by reference against it (a review: 600 ms for 500 entries kept out).
 // An allergy's reactions are no reason here, nor anywhere: an allergy is
@@ -1415,9 +1417,8 @@ CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = c.person
 WHERE c.person = ?2
 UNION ALL
 SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
-CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code = k.resource_id
-CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
-WHERE k.resource_type = 'Condition'`
+CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
+CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id`
 
 // idsOf runs query, which selects ids.
 func idsOf(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {

@@ -5,6 +5,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -251,6 +252,78 @@ func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
 	// that ran the first runs only the second.
 	db = rerunMigration(t, db, path, 51, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`,
 		`DELETE FROM schema_migrations WHERE version = 54`)
+	check("after the migration, before the re-read")
+	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after the re-read")
+}
+
+// An entry that names another by reference for what it is about is kept out
+// with it (a review found both in a carer's download): a report and a
+// procedure naming a result kept out one by one, by "Observation/id" and by
+// a bundle's "urn:uuid:…"; a visit naming a diagnosis kept out one by one;
+// and, with mental health kept out, a care plan addressing a depression and
+// a care team whose reason is one. So from the moment migration 0055 runs on
+// a cache stored before (references to a Condition alone, as its bare id),
+// and after its re-read. The person sees them all, labelled kept out.
+func TestEntriesNamingAKeptOutOneThroughTheMigration(t *testing.T) {
+	ctx := context.Background()
+	const test = "6e0b5d3c-4b3a-4e57-9a55-0d3c1e2f4a10"
+	db, path := mustOpenDBFile(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Observation","id":"` + test + `","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Pregnancy test"},"effectiveDateTime":"2025-03-01","valueCodeableConcept":{"text":"Positive"}}`,
+		`{"resourceType":"DiagnosticReport","id":"r1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine tests"},"effectiveDateTime":"2025-03-01","result":[{"reference":"urn:uuid:` + test + `","display":"Pregnancy test: Positive"}]}`,
+		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Ultrasound scan"},"performedDateTime":"2025-03-02T09:30:00Z","reasonReference":[{"reference":"Observation/` + test + `","display":"Pregnancy test: Positive"}]}`,
+		`{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},"code":{"text":"Back pain"},"recordedDate":"2025-01-01"}`,
+		`{"resourceType":"Encounter","id":"e1","status":"finished","subject":{"reference":"Patient/%[1]s"},"class":{"code":"AMB"},"type":[{"text":"Physiotherapy"}],"period":{"start":"2025-01-05T09:00:00Z"},"reasonReference":[{"reference":"Condition/c1","display":"Back pain"}]}`,
+		`{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9","display":"Depressive episode, unspecified"}]},"recordedDate":"2025-02-01"}`,
+		`{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","title":"Support plan","subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01"},"addresses":[{"reference":"Condition/c2","display":"Depressive episode"}]}`,
+		`{"resourceType":"CareTeam","id":"t1","status":"active","name":"Community team","subject":{"reference":"Patient/%[1]s"},"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9"}]}],"participant":[{"role":[{"text":"Care coordinator"}],"member":{"display":"Sam Jones"}}]}`,
+	})
+	keepOut := func(sec, display string) {
+		t.Helper()
+		sp, err := db.RecordSection(ctx, p, sec, 1, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(sp.Items, func(it store.RecordItem) bool { return it.Display == display })
+		if i < 0 {
+			t.Fatalf("no %q in %s", display, sec)
+		}
+		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[i])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keepOut(fhir.SectionResults, "Pregnancy test")
+	keepOut(fhir.SectionConditions, "Back pain")
+	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	sections := []string{fhir.SectionResults, fhir.SectionProcedures, fhir.SectionEncounters, fhir.SectionConditions, fhir.SectionCarePlans, fhir.SectionCareTeam}
+	check := func(when string) {
+		t.Helper()
+		for _, sec := range sections {
+			if got := shownIn(t, store.ForCarer(ctx, sec), db, p, sec); len(got) != 0 {
+				t.Errorf("%s, a carer's %s: %q; want none", when, sec, got)
+			}
+			sp, err := db.RecordSection(ctx, p, sec, 1, 10)
+			if err != nil || len(sp.Items) == 0 {
+				t.Fatalf("%s, the person's %s: %v; want their entries", when, sec, err)
+			}
+			for _, it := range sp.Items {
+				if !it.Withheld {
+					t.Errorf("%s, the person's %s: %s is not labelled kept out", when, sec, it.Display)
+				}
+			}
+		}
+	}
+	check("as stored")
+	// As it was before 0055: a reference counted only to a Condition, by its
+	// bare id; a care team's reasons not at all.
+	db = rerunMigration(t, db, path, 55, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`,
+		`INSERT INTO record_item_reasons (item_id, system, code) SELECT id, 'ref', 'c1' FROM record_items WHERE resource_type = 'Encounter'`,
+		`UPDATE record_items SET reason_codes = 'ref|c1'||char(31) WHERE resource_type = 'Encounter'`)
 	check("after the migration, before the re-read")
 	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -142,18 +143,29 @@ func Prepare(r Resource) Prepared {
 	return prepared(r, items, ab, err)
 }
 
-// withReasons gives the items of a resource of reasonedTypes its reasons.
+// withReasons gives the items of a resource of reasonedTypes its reasons,
+// and those of one of refTypes the entries it names (entryRefs).
 func withReasons(r Resource, items []Item) {
-	if !reasonedTypes[r.Type] || len(items) == 0 {
+	if len(items) == 0 {
 		return
 	}
+	var reasons string
+	if reasonedTypes[r.Type] {
+		reasons = reasonCodes(reasonConcepts(r.Raw))
+	}
+	if refTypes[r.Type] {
+		reasons += entryRefs(r.Raw)
+	}
+	for i := range items {
+		items[i].Reasons += reasons
+	}
+}
+
+// reasonConcepts are the coded reasons a resource of reasonedTypes gives.
+func reasonConcepts(raw []byte) []CodeableConcept {
 	var why struct {
-		ReasonCode      []CodeableConcept `json:"reasonCode"`
-		ConclusionCode  []CodeableConcept `json:"conclusionCode"`
-		ReasonReference []Reference       `json:"reasonReference"`
-		Diagnosis       []struct {
-			Condition Reference `json:"condition"`
-		} `json:"diagnosis"`
+		ReasonCode     []CodeableConcept `json:"reasonCode"`
+		ConclusionCode []CodeableConcept `json:"conclusionCode"`
 		// Why it was not done or stopped: one concept, or a list for a
 		// MedicationStatement. Pages say only HL7's words for it, but the
 		// carer's download holds the resource (a review: a vaccination not
@@ -162,15 +174,24 @@ func withReasons(r Resource, items []Item) {
 		// A procedure's complications and follow-up, said in words.
 		Complication []CodeableConcept `json:"complication"`
 		FollowUp     []CodeableConcept `json:"followUp"`
+		// What a care plan's activities are for, read apart: one written
+		// wrongly loses no other reason.
+		Activity json.RawMessage `json:"activity"`
 	}
-	if json.Unmarshal(r.Raw, &why) != nil {
-		return
-	}
-	refs := why.ReasonReference
-	for _, d := range why.Diagnosis {
-		refs = append(refs, d.Condition)
+	if json.Unmarshal(raw, &why) != nil {
+		return nil
 	}
 	coded := append(append(append(why.ReasonCode, why.ConclusionCode...), why.Complication...), why.FollowUp...)
+	var activities []struct {
+		Detail struct {
+			ReasonCode []CodeableConcept `json:"reasonCode"`
+		} `json:"detail"`
+	}
+	if json.Unmarshal(why.Activity, &activities) == nil {
+		for _, a := range activities {
+			coded = append(coded, a.Detail.ReasonCode...)
+		}
+	}
 	var one CodeableConcept
 	var many []CodeableConcept
 	if json.Unmarshal(why.StatusReason, &one) == nil {
@@ -178,35 +199,92 @@ func withReasons(r Resource, items []Item) {
 	} else if json.Unmarshal(why.StatusReason, &many) == nil {
 		coded = append(coded, many...)
 	}
-	reasons := reasonCodes(coded) + conditionRefs(refs)
-	for i := range items {
-		items[i].Reasons = reasons
-	}
+	return coded
 }
 
-// conditionRefs is Item.Reasons of reasons given by reference to a
-// Condition ("Condition/7", or a bundle's "urn:uuid:…"): "ref|" and the
-// Condition's id, so that keeping a kind of information out of sharing
-// keeps out an entry whose reason is a Condition of that kind at the same
-// source (store/consent.go; found by a review: a visit's reasonReference
-// named a kept-out diagnosis in a carer's download).
-func conditionRefs(refs []Reference) string {
-	var b strings.Builder
-	for _, ref := range refs {
-		id, ok := strings.CutPrefix(strings.TrimSpace(ref.Reference), "urn:uuid:")
-		if !ok {
-			m := typeAndID.FindStringSubmatch(strings.TrimSpace(ref.Reference))
-			if m == nil || m[1] != "Condition" {
-				continue
-			}
-			id = m[2]
-		}
-		if id == "" || strings.ContainsAny(id, "|\x1f") {
+// entryRefs is Item.Reasons of the entries a resource names by reference
+// for what it is about: its reasons, diagnoses, complications, results,
+// parts, what it was derived from and what a plan addresses (refFields):
+// "ref|" and the reference, "Type/id" or a bundle's "urn:uuid:…". Keeping
+// an entry out of sharing keeps out those naming it at the same source, and
+// keeping a kind of information out, those naming an entry of that kind
+// (store/consent.go): a reference's display names what it points at
+// (reviews: a visit's reason named a kept-out diagnosis, a report its
+// kept-out result, a care plan the depression it addressed, all in a
+// carer's download). Each field is read alone, so one written wrongly
+// neither refuses the resource nor loses the others.
+func entryRefs(raw []byte) string {
+	if !slices.ContainsFunc(refFields, func(f refField) bool { return bytes.Contains(raw, []byte(`"`+f.name+`"`)) }) {
+		return "" // most results: read no further
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return ""
+	}
+	var refs []Reference
+	for _, f := range refFields {
+		var list []json.RawMessage
+		if json.Unmarshal(fields[f.name], &list) != nil {
 			continue
 		}
-		b.WriteString("ref|" + id + "\x1f")
+		for _, el := range list {
+			var ref Reference
+			if f.inner != "" {
+				var in map[string]json.RawMessage
+				if json.Unmarshal(el, &in) != nil {
+					continue
+				}
+				el = in[f.inner]
+			}
+			if f.innerList != "" {
+				var detail map[string]json.RawMessage
+				var more []Reference
+				if json.Unmarshal(el, &detail) == nil && json.Unmarshal(detail[f.innerList], &more) == nil {
+					refs = append(refs, more...)
+				}
+				continue
+			}
+			if json.Unmarshal(el, &ref) == nil {
+				refs = append(refs, ref)
+			}
+		}
+	}
+	var b strings.Builder
+	for _, ref := range refs {
+		if r := reasonRef(ref.Reference); r != "" {
+			b.WriteString("ref|" + r + "\x1f")
+		}
 	}
 	return b.String()
+}
+
+// refFields are the lists of references that say what an entry is about:
+// each element a Reference, or, with inner, an object holding one there
+// (a visit's diagnosis), or, with innerList, one holding a list of them (a
+// care plan activity's detail). Migration 0055 reads the same.
+var refFields = []refField{
+	{name: "reasonReference"}, {name: "diagnosis", inner: "condition"}, {name: "complicationDetail"},
+	{name: "result"}, {name: "hasMember"}, {name: "derivedFrom"}, {name: "addresses"},
+	{name: "activity", inner: "detail", innerList: "reasonReference"},
+}
+
+type refField struct{ name, inner, innerList string }
+
+// reasonRef is a reference as a reason stores it: "Type/id" for a relative
+// one, "urn:uuid:…" for a bundle's, or "" for any other (another server's,
+// a version's, or a malformed one).
+func reasonRef(ref string) string {
+	ref = strings.TrimSpace(ref)
+	if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
+		if id == "" || strings.ContainsAny(id, "|\x1f") {
+			return ""
+		}
+		return ref
+	}
+	if typeAndID.MatchString(ref) {
+		return ref
+	}
+	return ""
 }
 
 // reasonedTypes are the resource types whose reasons (reasonCode, or a
@@ -220,7 +298,15 @@ func conditionRefs(refs []Reference) string {
 // allergy from the carer who gives medicines). Migrations 0045 and 0051
 // read the same fields of those stored before.
 var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
-	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true}
+	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
+	"CareTeam": true, "CarePlan": true}
+
+// refTypes are the resource types whose entries name others by reference
+// for what they are about (entryRefs): those of reasonedTypes, and a result
+// naming its parts or what it was derived from.
+var refTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
+	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
+	"CareTeam": true, "CarePlan": true, "Observation": true}
 
 // prepared puts together what a projector read from r.
 func prepared(r Resource, items []Item, ab about, err error) Prepared {

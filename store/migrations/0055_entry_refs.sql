@@ -1,0 +1,76 @@
+-- 0055: an entry that names another by reference for what it is about
+-- counts it among its reasons (fhir.Item.Reasons, "ref|" and the reference,
+-- "Type/id" or "urn:uuid:…"), whatever its type: a report its results, a
+-- result its parts and what it was derived from, a visit, procedure or
+-- prescription its reasons of any kind, a procedure its complications, a
+-- care plan what it addresses and its activities' reasons, a care team its
+-- reasons. Keeping an entry out of sharing then keeps out those naming it
+-- at the same source, and keeping a kind of information out, those naming
+-- an entry of that kind (a review: a carer's download held a report naming
+-- a kept-out result, and a care plan the depression kept out). A care
+-- team's reasons and a care plan activity's count as codes too. Before,
+-- only a reference to a Condition counted, stored as its bare id.
+--
+-- Filled at once from stored resources, as 0045 and 0051 did, so nothing
+-- kept out reaches a carer while the re-read below goes through a large
+-- cache; only JSON objects and arrays reach the JSON functions, so a field
+-- written otherwise cannot stop the portal from starting.
+DELETE FROM record_item_reasons WHERE system = 'ref';
+
+WITH stored (item_id, type, doc) AS (
+    SELECT ri.id, ri.resource_type, CASE WHEN json_valid(CAST(r.json AS TEXT)) THEN CAST(r.json AS TEXT) ELSE '{}' END
+    FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+    WHERE ri.resource_type IN ('Encounter', 'Procedure', 'Appointment', 'MedicationRequest', 'MedicationStatement', 'Immunization',
+        'DiagnosticReport', 'CareTeam', 'CarePlan', 'Observation')
+    -- most results name nothing: their JSON is read no further (fhir entryRefs)
+    AND (instr(CAST(r.json AS TEXT), '"reasonReference"') OR instr(CAST(r.json AS TEXT), '"diagnosis"')
+        OR instr(CAST(r.json AS TEXT), '"complicationDetail"') OR instr(CAST(r.json AS TEXT), '"result"')
+        OR instr(CAST(r.json AS TEXT), '"hasMember"') OR instr(CAST(r.json AS TEXT), '"derivedFrom"')
+        OR instr(CAST(r.json AS TEXT), '"addresses"') OR instr(CAST(r.json AS TEXT), '"activity"'))
+),
+fields (name) AS (VALUES ('reasonReference'), ('complicationDetail'), ('result'), ('hasMember'), ('derivedFrom'), ('addresses')),
+refs (item_id, ref) AS (
+    SELECT s.item_id, trim(json_extract(j.value, '$.reference')) FROM stored s, fields f, json_each(s.doc, '$.' || f.name) j
+    WHERE json_type(s.doc, '$.' || f.name) = 'array' AND j.type = 'object' AND json_type(j.value, '$.reference') = 'text'
+    UNION ALL
+    SELECT s.item_id, trim(json_extract(d.value, '$.condition.reference')) FROM stored s, json_each(s.doc, '$.diagnosis') d
+    WHERE json_type(s.doc, '$.diagnosis') = 'array' AND d.type = 'object' AND json_type(d.value, '$.condition.reference') = 'text'
+    UNION ALL
+    SELECT s.item_id, trim(json_extract(rr.value, '$.reference')) FROM stored s, json_each(s.doc, '$.activity') a,
+        json_each(a.value, '$.detail.reasonReference') rr
+    WHERE json_type(s.doc, '$.activity') = 'array' AND a.type = 'object' AND json_type(a.value, '$.detail.reasonReference') = 'array'
+        AND rr.type = 'object' AND json_type(rr.value, '$.reference') = 'text'
+)
+INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
+SELECT item_id, 'ref', ref FROM refs
+WHERE (ref LIKE 'urn:uuid:_%' AND instr(ref, '|') = 0 AND instr(ref, char(31)) = 0)
+OR (ref GLOB '[A-Z][A-Za-z]*/[A-Za-z0-9.-]*' AND NOT ref GLOB '*/*/*' AND NOT ref GLOB '*/*[^A-Za-z0-9.-]*'
+    AND length(substr(ref, instr(ref, '/') + 1)) BETWEEN 1 AND 64);
+
+-- A care team's reasons and a care plan activity's, as codes.
+WITH stored (item_id, type, doc) AS (
+    SELECT ri.id, ri.resource_type, CASE WHEN json_valid(CAST(r.json AS TEXT)) THEN CAST(r.json AS TEXT) ELSE '{}' END
+    FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+    WHERE ri.resource_type IN ('CareTeam', 'CarePlan')
+),
+concepts (item_id, cc) AS (
+    SELECT s.item_id, j.value FROM stored s, json_each(s.doc, '$.reasonCode') j
+    WHERE s.type = 'CareTeam' AND json_type(s.doc, '$.reasonCode') = 'array' AND j.type = 'object'
+    UNION ALL
+    SELECT s.item_id, rc.value FROM stored s, json_each(s.doc, '$.activity') a, json_each(a.value, '$.detail.reasonCode') rc
+    WHERE s.type = 'CarePlan' AND json_type(s.doc, '$.activity') = 'array' AND a.type = 'object'
+        AND json_type(a.value, '$.detail.reasonCode') = 'array' AND rc.type = 'object'
+)
+INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
+SELECT k.item_id, json_extract(c.value, '$.system'), json_extract(c.value, '$.code')
+FROM concepts k, json_each(k.cc, '$.coding') c
+WHERE json_type(k.cc, '$.coding') = 'array' AND c.type = 'object'
+AND json_type(c.value, '$.system') = 'text' AND json_type(c.value, '$.code') = 'text'
+AND json_extract(c.value, '$.system') != '' AND json_extract(c.value, '$.code') != '';
+
+-- Marked as having reasons until the re-read writes them, as 0045 did.
+UPDATE record_items SET reason_codes = char(31) WHERE reason_codes = '' AND id IN (SELECT item_id FROM record_item_reasons);
+
+-- Every stored resource is read again, to fill reason_codes (the re-read, started again, covers it).
+DELETE FROM reread_backlog;
+INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0;
