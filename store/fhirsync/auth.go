@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -40,8 +41,10 @@ type secretHolder interface {
 
 // invalidator is implemented by Auths that cache a token, so the Client can
 // drop a token the server has just refused (401) and try once with a new one.
+// It reports whether token was the one held: a refusal of one already
+// replaced drops nothing.
 type invalidator interface {
-	invalidate(token string)
+	invalidate(token string) bool
 }
 
 // redacted replaces what must never be shown.
@@ -183,12 +186,14 @@ func (s *smartAuth) secrets() []string {
 	return []string{s.token, s.assertion}
 }
 
-func (s *smartAuth) invalidate(token string) {
+func (s *smartAuth) invalidate(token string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.token == token {
-		s.token = ""
+	if s.token != token || token == "" {
+		return false
 	}
+	s.token = ""
+	return true
 }
 
 // cached returns the token if it is still good for a while.
@@ -312,7 +317,7 @@ func (s *smartAuth) fetch(ctx context.Context) (string, time.Duration, error) {
 			}
 		}
 		secs, err := n.Float64()
-		if err != nil || secs <= 0 {
+		if err != nil || !(secs > 0) || math.IsInf(secs, 1) { // NaN is not > 0 (a review: "NaN" was taken, and no token kept)
 			return "", 0, &UpstreamError{Status: resp.StatusCode, Message: "the answer's expires_in is not a positive number"}
 		}
 		// A day at most: a larger figure would overflow, and no token should be kept longer.
