@@ -26,11 +26,15 @@ func syncLines(p Page) []syncLine {
 		org := st.Source.Label()
 		var l syncLine
 		success, okSuccess := parseStamp(st.LastSuccessAt)
+		running := st.Running(p.Now)
 		switch {
 		case st.NoRecord && recordElsewhere:
 			continue
-		case st.Running(p.Now):
+		case running && st.LastError == "":
 			l = syncLine{Text: "Updating from " + org + "…", Running: true}
+			if okSuccess && !st.NoRecord {
+				l.Text += " Last updated " + ago(p.Now, success) + "."
+			}
 		case st.LastError != "" && okSuccess && !st.NoRecord: // "what it sent" is nothing when it had no record
 			l = syncLine{Text: fmt.Sprintf("We could not update %s from %s. %s You are seeing what it sent %s.", p.Record(), org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":
@@ -43,6 +47,11 @@ func syncLines(p Page) []syncLine {
 			l = syncLine{Text: "Waiting to update from " + org + "."}
 		}
 		out = append(out, l)
+		if running && l.Warning {
+			// Trying again: the warning stands until it works (a review: a
+			// retry against a hanging server hid it for minutes at a time).
+			out = append(out, syncLine{Text: "Trying again to update from " + org + "…", Running: true})
+		}
 	}
 	return out
 }

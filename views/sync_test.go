@@ -19,7 +19,15 @@ func TestSyncLines(t *testing.T) {
 		warn, again bool
 	}{
 		{"updated", store.SyncStatus{Source: lth, LastSuccessAt: stamp(4 * time.Minute)}, "Updated from Leeds Teaching Hospitals 4 minutes ago.", false, false},
-		{"running", store.SyncStatus{Source: lth, RunningSince: stamp(time.Minute), LastSuccessAt: stamp(time.Hour)}, "Updating from Leeds Teaching Hospitals…", false, true},
+		{"running", store.SyncStatus{Source: lth, RunningSince: stamp(time.Minute), LastSuccessAt: stamp(time.Hour)}, "Updating from Leeds Teaching Hospitals… Last updated 1 hour ago.", false, true},
+		{"running the first time", store.SyncStatus{Source: lth, RunningSince: stamp(time.Minute)}, "Updating from Leeds Teaching Hospitals…", false, true},
+		// Tried again: the warning stands (a review: a retry against a hanging
+		// server hid it, and when the record was last updated, for minutes).
+		{"failing, being tried again", store.SyncStatus{Source: lth, RunningSince: stamp(30 * time.Second), LastSuccessAt: stamp(5 * time.Hour),
+			LastError: "Their system did not answer. We will try again soon.", FailingSince: stamp(4 * time.Hour)},
+			"We could not update your record from Leeds Teaching Hospitals. Their system did not answer. We will try again soon. You are seeing what it sent 5 hours ago. | Trying again to update from Leeds Teaching Hospitals…", true, true},
+		{"never reached, being tried again", store.SyncStatus{Source: lth, RunningSince: stamp(30 * time.Second), LastError: "Their system did not answer."},
+			"We could not get your record from Leeds Teaching Hospitals yet. Their system did not answer. | Trying again to update from Leeds Teaching Hospitals…", true, true},
 		{"running mark left by a stopped process", store.SyncStatus{Source: lth, RunningSince: stamp(time.Hour), LastSuccessAt: stamp(2 * time.Hour)}, "Updated from Leeds Teaching Hospitals 2 hours ago.", false, false},
 		{"failing with data", store.SyncStatus{Source: lth, LastSuccessAt: stamp(26 * time.Hour), LastError: "Their system did not answer. We will try again soon.", FailingSince: stamp(time.Hour)},
 			"We could not update your record from Leeds Teaching Hospitals. Their system did not answer. We will try again soon. You are seeing what it sent on 24 November 2026.", true, false},
@@ -40,11 +48,14 @@ func TestSyncLines(t *testing.T) {
 				}
 				return
 			}
-			if len(lines) != 1 {
-				t.Fatalf("got %d lines", len(lines))
+			var texts []string
+			warned := false
+			for _, l := range lines {
+				texts = append(texts, l.Text)
+				warned = warned || l.Warning
 			}
-			if got := lines[0]; got.Text != tt.want || got.Warning != tt.warn || anyRunning(lines) != tt.again {
-				t.Errorf("got %+v\nwant %q warning=%v running=%v", got, tt.want, tt.warn, tt.again)
+			if got := strings.Join(texts, " | "); got != tt.want || warned != tt.warn || anyRunning(lines) != tt.again {
+				t.Errorf("got %+v\nwant %q warning=%v running=%v", lines, tt.want, tt.warn, tt.again)
 			}
 		})
 	}
