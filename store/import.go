@@ -59,6 +59,10 @@ type ImportResult struct {
 	Items      int      // record items written
 	NewPersons int
 	Deleted    int // resources removed because upstream deleted them
+	// DeletedOthers are those removed, besides Deleted, that were not the
+	// person's whose sync read them (PageUpdate.PersonID): a type's history
+	// lists every deletion at the source.
+	DeletedOthers int
 }
 
 // Add adds o's counts to r (not the lines saying what was set aside or kept).
@@ -78,6 +82,7 @@ func (r *ImportResult) Add(o ImportResult) {
 	r.Items += o.Items
 	r.NewPersons += o.NewPersons
 	r.Deleted += o.Deleted
+	r.DeletedOthers += o.DeletedOthers
 }
 
 // ImportResources stores resources from one origin (a file or a page of a
@@ -207,7 +212,7 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 				return out, err
 			}
 			place := putPlace{origin: fmt.Sprintf("%s, resource %d", origin, i+1), earlier: func() string { return earlierPlace(res, i) }}
-			if err := im.put(ctx, &out, place, p, resolvePatient(p.PatientRef, patients)); err != nil {
+			if err := im.put(ctx, &out, place, p, resolvePatient(patientRef(p, patients), patients)); err != nil {
 				return out, fmt.Errorf("%s %s/%s: %w", origin, p.Type, p.ID, err)
 			}
 		}
@@ -840,6 +845,21 @@ func patientsByURL(res []fhir.Prepared) map[string]string {
 		}
 	}
 	return m
+}
+
+// patientRef is the reference to the patient p is about; for a Provenance
+// whose targets name none by type, the first that is the address of a
+// Patient in the same batch (patientsByURL).
+func patientRef(p fhir.Prepared, patients map[string]string) string {
+	if p.PatientRef != "" || p.Type != "Provenance" {
+		return p.PatientRef
+	}
+	for _, t := range fhir.ProvenanceTargets(p.Raw) {
+		if _, ok := patients[t]; ok {
+			return t
+		}
+	}
+	return ""
 }
 
 // resolvePatient turns a reference into the Patient id at the source.

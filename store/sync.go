@@ -554,11 +554,11 @@ func (db *DB) ApplyPage(ctx context.Context, u PageUpdate) (ImportResult, error)
 				return err
 			}
 		}
-		if out.Deleted, err = deleteResources(ctx, tx, sourceID, u.Deleted, nil); err != nil {
+		if out.Deleted, out.DeletedOthers, err = deleteResources(ctx, tx, sourceID, u.PersonID, u.Deleted, nil); err != nil {
 			return err
 		}
 		if len(u.Moved) > 0 {
-			moved, err := deleteResources(ctx, tx, sourceID, u.Moved, u.MovedFrom)
+			moved, _, err := deleteResources(ctx, tx, sourceID, 0, u.Moved, u.MovedFrom)
 			if err != nil {
 				return err
 			}
@@ -653,25 +653,25 @@ func (db *DB) texts(ctx context.Context, query string, args ...any) ([]string, e
 // report stands for each, and the words search finds the entry by, which
 // included theirs. A deletion older than the version stored is left alone
 // (storedSince). Given patients (PageUpdate.Moved), only those cached about
-// one of them are removed. It returns how many resources there were.
-func deleteResources(ctx context.Context, tx *sql.Tx, sourceID int64, refs []fhir.Resource, patients []string) (int, error) {
+// one of them are removed. It returns how many resources there were: the
+// person's (every one when personID is 0), and others'.
+func deleteResources(ctx context.Context, tx *sql.Tx, sourceID, personID int64, refs []fhir.Resource, patients []string) (deleted, others int, err error) {
 	if len(refs) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
 	delItems, err := tx.PrepareContext(ctx, deleteItemsSQL)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer delItems.Close()
 	touched := touchedFacts{}
-	deleted := 0
 	for _, r := range refs {
 		if patients != nil {
 			ids, _ := json.Marshal(patients)
 			var about bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM resources WHERE source_id = ? AND type = ? AND id = ?
 AND patient_id IN (SELECT value FROM json_each(?)))`, sourceID, r.Type, r.ID, string(ids)).Scan(&about); err != nil {
-				return 0, fmt.Errorf("remove %s/%s: %w", r.Type, r.ID, err)
+				return 0, 0, fmt.Errorf("remove %s/%s: %w", r.Type, r.ID, err)
 			}
 			if !about {
 				continue // cached about someone else, or not at all
@@ -679,22 +679,35 @@ AND patient_id IN (SELECT value FROM json_each(?)))`, sourceID, r.Type, r.ID, st
 		}
 		recreated, err := storedSince(ctx, tx, sourceID, r)
 		if err != nil {
-			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+			return 0, 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
 		}
 		if recreated {
 			continue
 		}
+		// Whose it was: a type's history lists every deletion at the source,
+		// and one person's sync removes them all, counted apart from its own.
+		theirs := true
+		if personID != 0 {
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM resources r JOIN source_patients sp ON sp.source_id = r.source_id AND sp.patient_id = r.patient_id
+WHERE r.source_id = ? AND r.type = ? AND r.id = ? AND sp.person_id = ?)`, sourceID, r.Type, r.ID, personID).Scan(&theirs); err != nil {
+				return 0, 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+			}
+		}
 		if err := touched.deleted(ctx, delItems, sourceID, r.Type, r.ID); err != nil {
-			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+			return 0, 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
 		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM resources WHERE source_id = ? AND type = ? AND id = ?`, sourceID, r.Type, r.ID)
 		if err != nil {
-			return 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
+			return 0, 0, fmt.Errorf("delete %s/%s: %w", r.Type, r.ID, err)
 		}
 		n, _ := res.RowsAffected()
-		deleted += int(n)
+		if theirs {
+			deleted += int(n)
+		} else {
+			others += int(n)
+		}
 	}
-	return deleted, touched.settle(ctx, tx)
+	return deleted, others, touched.settle(ctx, tx)
 }
 
 // storedSince reports whether the version of a deleted resource the cache
@@ -772,6 +785,25 @@ func (db *DB) PersonByIdentifier(ctx context.Context, system, value string) (Per
 FROM persons p JOIN person_identifiers pi ON pi.person_id = p.id WHERE pi.system = ? AND pi.value = ?`, system, value))
 }
 
+// PersonByPatientIdentifier returns the person one of whose Patients, as
+// cached from any source, carries the identifier. ENOTFOUND when none does;
+// ECONFLICT when the Patients of two or more people do.
+func (db *DB) PersonByPatientIdentifier(ctx context.Context, system, value string) (Person, error) {
+	ids, err := idsOf(ctx, db.db, `SELECT DISTINCT sp.person_id FROM source_patients sp
+JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id,
+json_each(CASE WHEN json_valid(CAST(r.json AS TEXT)) AND json_type(CAST(r.json AS TEXT), '$.identifier') = 'array' THEN CAST(r.json AS TEXT) ELSE '{"identifier":[]}' END, '$.identifier') i
+WHERE i.type = 'object' AND json_extract(i.value, '$.system') = ? AND json_extract(i.value, '$.value') = ? ORDER BY 1`, system, value)
+	switch {
+	case err != nil:
+		return Person{}, err
+	case len(ids) == 0:
+		return Person{}, Errorf(ENOTFOUND, "We could not find that person.")
+	case len(ids) > 1:
+		return Person{}, Errorf(ECONFLICT, "The records of %d people carry identifier %s|%s: name the one meant with --person.", len(ids), system, value)
+	}
+	return db.Person(ctx, ids[0])
+}
+
 // LinkIdentifier links the identifier to the person the source's Patient
 // is linked to, and returns that person: a Patient found by an identifier
 // the portal did not hold, already stored unchanged (so the import, leaving
@@ -830,6 +862,9 @@ type SyncStatus struct {
 	LastReconciledAt string
 	LastError        string // in plain words
 	FailingSince     string
+	// Partial says the last sync brought all but a part up to date: the
+	// part LastError says failed.
+	Partial bool
 	// NoRecord says the last sync found that the source holds no record of
 	// the person: not a failure, and nothing to tell them.
 	NoRecord bool
@@ -959,13 +994,30 @@ func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, by, er
 	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
 		var err error
 		if errText == "" {
-			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = '', failing_since = '',
+			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = '', failing_since = '', partial = 0,
 last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, now, rec, rec, sourceID, personID)
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_error = ?,
+			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_error = ?, partial = 0,
 failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
 last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, errText, now, rec, rec, sourceID, personID)
 		}
+		return err
+	})
+}
+
+// SyncFinishedInPart records a sync that brought the record up to date but
+// for a part that failed (errText, in plain words): the record was last
+// updated now, and the part is failing (SyncStatus.Partial).
+func (db *DB) SyncFinishedInPart(ctx context.Context, sourceID, personID int64, by, errText string, reconciled bool) error {
+	now := db.stamp()
+	rec := ""
+	if reconciled {
+		rec = now
+	}
+	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = ?, partial = 1,
+failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
+last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, now, errText, now, rec, rec, sourceID, personID)
 		return err
 	})
 }
@@ -1035,7 +1087,7 @@ func (db *DB) ClearRunning(ctx context.Context) error {
 func (db *DB) SyncStatuses(ctx context.Context, personID int64) ([]SyncStatus, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
 COALESCE(st.running_since, ''), COALESCE(st.running_by, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''), COALESCE(st.last_reconciled_at, ''),
-COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''),
+COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''), COALESCE(st.partial, 0),
 COALESCE(st.last_success_at, '') != '' AND NOT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?)
 FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?
 WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
@@ -1052,7 +1104,7 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
 		var st SyncStatus
 		var cfg, by string
 		if err := rows.Scan(&st.Source.ID, &st.Source.Name, &st.Source.OrgName, &st.Source.LastImportAt, &st.Source.BaseURL, &st.Source.AuthKind, &cfg,
-			&st.RunningSince, &by, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince, &st.NoRecord); err != nil {
+			&st.RunningSince, &by, &st.LastAttemptAt, &st.LastSuccessAt, &st.LastReconciledAt, &st.LastError, &st.FailingSince, &st.Partial, &st.NoRecord); err != nil {
 			return nil, err
 		}
 		if st.RunningSince != "" && runnerGone(by) {

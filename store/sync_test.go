@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -198,5 +199,31 @@ func TestCheckpointKeepsWhenTheSearchStarted(t *testing.T) {
 		if got, err := db.Checkpoint(ctx, src.ID, person.ID, "Observation"); err != nil || got != want {
 			t.Errorf("checkpoint %+v, %v; want %+v", got, err, want)
 		}
+	}
+}
+
+// A person is found by an identifier one of their cached Patients carries;
+// two people whose Patients carry it are not told apart, and it says so.
+func TestPersonByPatientIdentifier(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	patient := func(id, nhs string) string {
+		return `{"resourceType":"Patient","id":"` + id + `","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + nhs + `"},` +
+			`{"system":"https://hospital.example/mrn","value":"` + id + `"},{"system":"https://hospital.example/shared","value":"S1"}]}`
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", parsed(t, patient("m1", "9434765919"), patient("m2", "9434765870"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		value string
+		want  string // the person's NHS number, or the error code
+	}{{"m1", "9434765919"}, {"m2", "9434765870"}, {"m3", store.ENOTFOUND}} {
+		p, err := db.PersonByPatientIdentifier(ctx, "https://hospital.example/mrn", tt.value)
+		if got := cmp.Or(store.ErrorCode(err), p.NHSNumber); got != tt.want {
+			t.Errorf("mrn %s: %q; want %q", tt.value, got, tt.want)
+		}
+	}
+	if _, err := db.PersonByPatientIdentifier(ctx, "https://hospital.example/shared", "S1"); store.ErrorCode(err) != store.ECONFLICT {
+		t.Errorf("an identifier two people's Patients carry: %v; want a conflict", err)
 	}
 }

@@ -35,6 +35,8 @@ func syncLines(p Page) []syncLine {
 			if okSuccess && !st.NoRecord {
 				l.Text += " Last updated " + ago(p.Now, success) + "."
 			}
+		case st.LastError != "" && st.Partial && okSuccess && !st.NoRecord:
+			l = syncLine{Text: fmt.Sprintf("We could not update all of %s from %s. %s The rest was updated %s.", p.Record(), org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "" && okSuccess && !st.NoRecord: // "what it sent" is nothing when it had no record
 			l = syncLine{Text: fmt.Sprintf("We could not update %s from %s. %s You are seeing what it sent %s.", p.Record(), org, sentence(st.LastError), ago(p.Now, success)), Warning: true}
 		case st.LastError != "":

@@ -31,6 +31,9 @@ func TestSyncLines(t *testing.T) {
 		{"running mark left by a stopped process", store.SyncStatus{Source: lth, RunningSince: stamp(time.Hour), LastSuccessAt: stamp(2 * time.Hour)}, "Updated from Leeds Teaching Hospitals 2 hours ago.", false, false},
 		{"failing with data", store.SyncStatus{Source: lth, LastSuccessAt: stamp(26 * time.Hour), LastError: "Their system did not answer. We will try again soon.", FailingSince: stamp(time.Hour)},
 			"We could not update your record from Leeds Teaching Hospitals. Their system did not answer. We will try again soon. You are seeing what it sent on 24 November 2026.", true, false},
+		// A part failed, the rest came (a review: the page said the record was weeks old).
+		{"failing in part", store.SyncStatus{Source: lth, LastSuccessAt: stamp(4 * time.Minute), LastError: "Their system would not let us read the record.", FailingSince: stamp(time.Hour), Partial: true},
+			"We could not update all of your record from Leeds Teaching Hospitals. Their system would not let us read the record. The rest was updated 4 minutes ago.", true, false},
 		{"never reached", store.SyncStatus{Source: lth, LastError: "their system has not been answering"}, "We could not get your record from Leeds Teaching Hospitals yet. Their system has not been answering.", true, false},
 		{"not tried yet", store.SyncStatus{Source: lth}, "Waiting to update from Leeds Teaching Hospitals.", false, false},
 		{"no record there", store.SyncStatus{Source: lth, LastSuccessAt: stamp(time.Minute), NoRecord: true}, "", false, false},

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +115,62 @@ func TestSourceAddCredentialFiles(t *testing.T) {
 			}
 			if strings.Contains(out+stderr+errString(err), "sekr3t") {
 				t.Errorf("the name given was repeated: %q %q %v", out, stderr, err)
+			}
+		})
+	}
+}
+
+// A SMART source added without --token-url has its token endpoint read from
+// the server's .well-known/smart-configuration, as SMART Backend Services has
+// a client find it (a review); a server with none, or one that says its
+// token endpoint takes no client assertion or grants no client credentials,
+// is refused saying so, and nothing is made.
+func TestSourceAddFindsTheTokenEndpoint(t *testing.T) {
+	dir := t.TempDir()
+	ec, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := writeKey(t, dir, "ec.pem", ec, 0o600)
+	tests := []struct {
+		name, config string // "" answers 404
+		want         string // printed, or the error
+		added        bool
+	}{
+		{"named", `{"token_endpoint":"http://127.0.0.1:1/auth/token","token_endpoint_auth_methods_supported":["private_key_jwt"],"grant_types_supported":["client_credentials"]}`,
+			"Its token endpoint, from its SMART configuration: http://127.0.0.1:1/auth/token", true},
+		{"no configuration", "", "/.well-known/smart-configuration answered 404 Not Found: give the token endpoint with --token-url", false},
+		{"none named", `{"issuer":"x"}`, "/.well-known/smart-configuration names no token_endpoint: give it with --token-url", false},
+		{"no client assertions", `{"token_endpoint":"http://127.0.0.1:1/token","token_endpoint_auth_methods_supported":["client_secret_basic"]}`,
+			"says its token endpoint takes no private_key_jwt client assertion", false},
+		{"no client credentials", `{"token_endpoint":"http://127.0.0.1:1/token","grant_types_supported":["authorization_code"]}`,
+			"says its token endpoint gives no client_credentials grant", false},
+		{"elsewhere over http", `{"token_endpoint":"http://auth.example/token"}`, "--token-url must be https", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/fhir/.well-known/smart-configuration" || tt.config == "" {
+					http.NotFound(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.Write([]byte(tt.config))
+			}))
+			defer srv.Close()
+			db := filepath.Join(t.TempDir(), "portal.db")
+			out, _, err := portal(t, "source", "add", "gp", srv.URL+"/fhir", "--db", db, "--auth", "smart-backend", "--client-id", "c", "--key-id", "k", "--key-file", key)
+			if tt.added {
+				if err != nil || !strings.Contains(out, tt.want) {
+					t.Fatalf("%v\n%s; want it added, saying %q", err, out, tt.want)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%v; want it refused, saying %q", err, tt.want)
+			}
+			if _, serr := os.Stat(db); !os.IsNotExist(serr) {
+				t.Errorf("a refused source left a database: %v", serr)
 			}
 		})
 	}

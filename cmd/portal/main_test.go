@@ -559,6 +559,9 @@ func TestPersonArguments(t *testing.T) {
 		{"three ways", []string{"--db", none, "--person", "1", "--nhs-number", "9434765919", "--identifier", "a|b"}, "give only one of --person, --nhs-number or --identifier"},
 		{"wrong check digit", []string{"--db", none, "--nhs-number", "943 476 5918"}, "NHS number 943 476 5918 is not valid: its check digit is wrong"},
 		{"too short", []string{"--db", none, "--nhs-number", "123"}, `--nhs-number "123": an NHS number is 10 digits`},
+		// The same written out as an identifier (a review: it went to the source unchecked).
+		{"wrong check digit as an identifier", []string{"--db", none, "--identifier", "https://fhir.nhs.uk/Id/nhs-number|9434765918"}, "NHS number 943 476 5918 is not valid: its check digit is wrong"},
+		{"too short as an identifier", []string{"--db", none, "--identifier", "https://fhir.nhs.uk/Id/nhs-number|123"}, `--identifier "123": an NHS number is 10 digits`},
 		{"identifier without a system", []string{"--db", none, "--identifier", "nopipe"}, `--identifier "nopipe": write it as SYSTEM|VALUE`},
 		{"negative id", []string{"--db", none, "--person", "-3"}, "--person -3: a person's id is a number above 0"},
 		{"id 0", []string{"--db", none, "--person", "0"}, "--person 0: a person's id is a number above 0"},

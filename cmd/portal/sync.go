@@ -56,7 +56,7 @@ func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, 
 		{"token-file", "bearer: file holding the token"},
 		{"token-env", "bearer: environment variable holding the token"},
 		{"client-id", "smart-backend: the client id registered with the server"},
-		{"token-url", "smart-backend: the token endpoint"},
+		{"token-url", "smart-backend: the token endpoint (default: the one the server names in .well-known/smart-configuration)"},
 		{"key-file", "smart-backend: PEM file with the private key (RSA for RS384, EC P-384 for ES384)"},
 		{"key-id", "smart-backend: the key's kid"},
 		{"alg", "smart-backend: RS384 or ES384 (default from the key)"},
@@ -104,6 +104,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	// Every verb's flags, to find the verb among them.
 	var cfg Config
 	var evenIfWaiting bool
+	var discovered string // the token endpoint found in the server's SMART configuration
 	src := store.Source{AuthConfig: map[string]string{}}
 	all := flag.NewFlagSet("source", flag.ContinueOnError)
 	sourceFlags(all, "add", &cfg, &src, &evenIfWaiting, getenv)
@@ -143,6 +144,16 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if err := checkAuthFlags(&src); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
+		c := src.AuthConfig
+		if src.AuthKind == store.AuthSMARTBackend && c["token-url"] == "" && c["client-id"] != "" && c["key-file"] != "" && c["key-id"] != "" {
+			// As SMART Backend Services has a client find it (a review).
+			tokenURL, err := fhirsync.DiscoverTokenURL(ctx, src.BaseURL)
+			if err != nil {
+				return fmt.Errorf("source add: no --token-url, and %w", err)
+			}
+			src.AuthConfig["token-url"] = tokenURL
+			discovered = tokenURL
+		}
 		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
@@ -166,6 +177,9 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("source add: %w", err)
 		}
 		fmt.Fprintf(stdout, "Added source %s (%s).\n", src.Name, src.BaseURL)
+		if discovered != "" {
+			fmt.Fprintf(stdout, "Its token endpoint, from its SMART configuration: %s\n", discovered)
+		}
 	case "social-care":
 		// For a source made by `portal import` too, which has no add of its own.
 		if len(rest) != 2 || (rest[1] != "yes" && rest[1] != "no") {
@@ -316,20 +330,32 @@ func (pf personFlags) check() error {
 // system and value of the identifier given, turning --nhs-number into one.
 func (pf personFlags) systemValue() (string, string, error) {
 	if pf.nhs != "" {
-		nhs := strings.NewReplacer(" ", "", "-", "").Replace(pf.nhs)
-		if len(nhs) != 10 || strings.Trim(nhs, "0123456789") != "" {
-			return "", "", fmt.Errorf("--nhs-number %q: an NHS number is 10 digits", pf.nhs)
-		}
-		if !fhir.ValidNHSNumber(nhs) {
-			return "", "", fmt.Errorf("NHS number %s is not valid: its check digit is wrong", formatNHS(nhs))
-		}
-		return fhir.NHSNumberSystem, nhs, nil
+		nhs, err := nhsNumber("--nhs-number", pf.nhs)
+		return fhir.NHSNumberSystem, nhs, err
 	}
 	system, value, ok := strings.Cut(pf.identifier, "|")
 	if !ok || system == "" || value == "" {
 		return "", "", fmt.Errorf("--identifier %q: write it as SYSTEM|VALUE, e.g. https://fhir.nhs.uk/Id/nhs-number|9434765919", pf.identifier)
 	}
+	if system == fhir.NHSNumberSystem {
+		// --nhs-number written out: checked as it is (a review: a wrong
+		// check digit went to the source this way).
+		nhs, err := nhsNumber("--identifier", value)
+		return system, nhs, err
+	}
 	return system, value, nil
+}
+
+// nhsNumber is the NHS number given to flag as ten digits, or why it is not one.
+func nhsNumber(flag, given string) (string, error) {
+	nhs := strings.NewReplacer(" ", "", "-", "").Replace(given)
+	if len(nhs) != 10 || strings.Trim(nhs, "0123456789") != "" {
+		return "", fmt.Errorf("%s %q: an NHS number is 10 digits", flag, given)
+	}
+	if !fhir.ValidNHSNumber(nhs) {
+		return "", fmt.Errorf("NHS number %s is not valid: its check digit is wrong", formatNHS(nhs))
+	}
+	return nhs, nil
 }
 
 // formatNHS writes ten digits as an NHS number is read out: 943 476 5919.
@@ -348,6 +374,11 @@ func (pf personFlags) find(ctx context.Context, db *store.DB, path string) (stor
 		p, err = db.PersonByNHSNumber(ctx, value)
 	default:
 		p, err = db.PersonByIdentifier(ctx, system, value)
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			// One their cached Patient carries, such as a hospital's record
+			// number, names them too (a review: export could not find them by it).
+			p, err = db.PersonByPatientIdentifier(ctx, system, value)
+		}
 	}
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return p, &store.Error{Code: store.ENOTFOUND, Message: fmt.Sprintf("No person with %s in %s", pf.describe(), path)}
@@ -652,7 +683,7 @@ func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) (int, []left
 		left = append(left, r.left...)
 		if r.ran {
 			t := r.total
-			ss.out.say("%s: %d added, %d updated, %d deleted, %d failed to read", srcs[i].Name, t.Added, t.Updated, t.Deleted, t.Rejected)
+			ss.out.say("%s: %d added, %d updated, %d deleted, %d failed to read%s", srcs[i].Name, t.Added, t.Updated, t.Deleted, t.Rejected, othersDeleted(t.DeletedOthers))
 		}
 		if n := len(r.left); n > 0 {
 			ss.out.say("%s: %d not synced: left to a sync of them already under way in another process", srcs[i].Name, n)
@@ -666,7 +697,7 @@ func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) (int, []left
 // as far as its persons.
 func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync.Summary, failed int, left []leftBehind, ran bool) {
 	total.Source = src.Name
-	persons, err := syncPersons(ctx, ss.db, ss.path, ss.puller, src, ss.pf)
+	persons, err := syncPersons(ctx, ss.db, ss.path, ss.puller, src, ss.pf, &total)
 	if errors.Is(err, fhirsync.ErrNoRecord) {
 		// Most sources hold nothing of most people: only no source at all is a failure (ss.named).
 		ss.out.say("%s: no record of this person", src.Name)
@@ -679,6 +710,9 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 	}
 	if ss.pf.given() {
 		ss.foundAt.Add(1)
+	}
+	if total.NewPersons > 0 && len(persons) == 1 {
+		ss.out.say("%s: new person, id %d: %s", src.Name, persons[0].ID, describePerson(persons[0]))
 	}
 	for _, p := range persons {
 		if ctx.Err() != nil {
@@ -697,6 +731,7 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		total.Added += sum.Added
 		total.Updated += sum.Updated
 		total.Deleted += sum.Deleted
+		total.DeletedOthers += sum.DeletedOthers
 		total.Rejected += sum.Rejected
 		// Kept aside, as portal import names them: the rest is stored, and the
 		// next sync reads them again (a damaged copy may come whole next time).
@@ -793,7 +828,7 @@ func syncSources(ctx context.Context, db *store.DB, name string) ([]store.Source
 
 // syncPersons returns the person the flags name (finding them at the source
 // and adding them when new), or every person.
-func syncPersons(ctx context.Context, db *store.DB, path string, puller *fhirsync.Puller, src store.Source, pf personFlags) ([]store.Person, error) {
+func syncPersons(ctx context.Context, db *store.DB, path string, puller *fhirsync.Puller, src store.Source, pf personFlags, found *fhirsync.Summary) ([]store.Person, error) {
 	if !pf.given() {
 		// Everyone the portal knows: those not yet linked at this source are looked for there by identifier.
 		return db.Persons(ctx)
@@ -804,7 +839,7 @@ func syncPersons(ctx context.Context, db *store.DB, path string, puller *fhirsyn
 		if verr != nil {
 			return nil, verr
 		}
-		p, err = puller.FindPerson(ctx, src, system, value)
+		p, err = puller.FindPersonCounted(ctx, src, system, value, found)
 	}
 	if err != nil {
 		return nil, err
@@ -1020,4 +1055,14 @@ func operatorName(getenv func(string) string) string {
 		return u.Username
 	}
 	return getenv("USER")
+}
+
+// othersDeleted says how many resources of people not synced a sync removed:
+// a server's list of a type's deletions names everyone's, and each is
+// removed when first read, so the person whose it was may show none.
+func othersDeleted(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; and %d deleted from other people's records, which the source's lists of deletions also named", n)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -477,5 +478,32 @@ func TestSyncByIdentifierNeedsOnlyOneSource(t *testing.T) {
 	}
 	if out, _, err := portal(t, "sync", "--db", db, "--person", ""); err == nil || out != "" {
 		t.Errorf("sync --person '': %v\n%s", err, out)
+	}
+}
+
+// A sync that finds a new person at a source counts the Patient it stored
+// among what it added, and names the person made, as import does (a review:
+// the total said one fewer than it stored, and nothing of the person).
+func TestSyncOfANewPersonCountsTheirPatient(t *testing.T) {
+	srv, patientID := startFHIR(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "lth", srv.URL, "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID)
+	if err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errOut)
+	}
+	if !regexp.MustCompile(`(?m)^lth: new person, id 1: `).MatchString(out) {
+		t.Errorf("no line naming the person made:\n%s", out)
+	}
+	bundle, _, err := portal(t, "export", "--db", db, "--person", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := strings.Count(bundle, `"fullUrl"`) // each resource the sync stored, the Patient among them
+	total := regexp.MustCompile(`(?m)^lth: (\d+) added`).FindStringSubmatch(out)
+	if total == nil || total[1] != strconv.Itoa(stored) {
+		t.Errorf("total %v; want the %d resources stored:\n%s", total, stored, out)
 	}
 }

@@ -85,6 +85,16 @@ func PatientRef(r Resource) string {
 	if r.Type == "AuditEvent" {
 		return AuditEventPatientRef(r.Raw) // names the patient among its entities
 	}
+	if r.Type == "Provenance" {
+		// Names the patient among its targets: by type, or, in a bundle, by
+		// the Patient entry's address (the importer looks those up).
+		for _, t := range ProvenanceTargets(r.Raw) {
+			if strings.Contains(t, "Patient/") {
+				return t
+			}
+		}
+		return ""
+	}
 	var v patientRefs
 	if json.Unmarshal(r.Raw, &v) != nil {
 		return ""
@@ -120,4 +130,24 @@ func (v patientRefs) ref(resourceType string) string {
 		}
 	}
 	return ""
+}
+
+// ProvenanceTargets are the references a Provenance's targets give, in order
+// (a Synthea bundle's name every resource it holds, its Patient among them,
+// by "urn:uuid:…"; a review found such Provenance cached about nobody, and
+// so in no export).
+func ProvenanceTargets(raw []byte) []string {
+	var v struct {
+		Target []Reference `json:"target"`
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	out := make([]string, 0, len(v.Target))
+	for _, t := range v.Target {
+		if ref := strings.TrimSpace(t.Reference); ref != "" {
+			out = append(out, ref)
+		}
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package fhirsync
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -66,14 +67,18 @@ type Progress struct {
 
 // Summary counts one person's pull from one source.
 type Summary struct {
-	Source   string
-	Added    int
-	Updated  int
-	Deleted  int
-	Rejected int
-	SetAside []string // what was kept aside and why, the first maxSetAside of Rejected
-	Pages    int
-	Warnings []string // what the server said beside its answers (e.g. that some results were withheld), each once
+	Source  string
+	Added   int
+	Updated int
+	Deleted int
+	// DeletedOthers are resources of other people's records the source's
+	// lists of deletions named, removed by the same read.
+	DeletedOthers int
+	Rejected      int
+	NewPersons    int      // people added, their Patient found here
+	SetAside      []string // what was kept aside and why, the first maxSetAside of Rejected
+	Pages         int
+	Warnings      []string // what the server said beside its answers (e.g. that some results were withheld), each once
 }
 
 // maxSetAside bounds Summary.SetAside: a source that sends thousands of
@@ -109,7 +114,9 @@ func (s *Summary) add(r store.ImportResult) {
 	s.Added += r.Added
 	s.Updated += r.Updated
 	s.Deleted += r.Deleted
+	s.DeletedOthers += r.DeletedOthers
 	s.Rejected += r.Rejected
+	s.NewPersons += r.NewPersons
 	for _, why := range r.SetAside {
 		if len(s.SetAside) < maxSetAside {
 			// Where in a page of an answer it was ("entry 7") tells an operator
@@ -176,7 +183,11 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		// and that is no failure to warn them of (store.SyncStatus.NoRecord).
 		msg = Explain(err)
 	}
-	if ferr := p.DB.SyncFinished(finishCtx, src.ID, personID, runner, msg, reconciled); ferr != nil && err == nil {
+	finish := p.DB.SyncFinished
+	if partial := (*partialError)(nil); errors.As(err, &partial) {
+		finish = p.DB.SyncFinishedInPart // the rest is up to date: the pages say so, and warn of the part
+	}
+	if ferr := finish(finishCtx, src.ID, personID, runner, msg, reconciled); ferr != nil && err == nil {
 		err = ferr
 	}
 	return sum, err
@@ -320,7 +331,8 @@ func (p *Puller) findPatient(ctx context.Context, c *Client, src store.Source, p
 // patientWith searches the source for the Patient with the identifier
 // system|value (escaped as FHIR's search asks: a value with "|" or "," in
 // it was read as two, and another person's Patient came back; a review),
-// and stores the first that carries it, for personID (0: whoever it is).
+// and stores the one that carries it, for personID (0: whoever it is);
+// two or more, apart from records merged into another, are an error.
 // It returns none when the source has none. One that cannot be read is set
 // aside and is an error: that is not "no record" (a review: the source's
 // whole record of the person went missing without a word).
@@ -330,10 +342,30 @@ func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, p
 		return fhir.Resource{}, err
 	}
 	origin := "Patient?identifier=" + system + "|" + value
+	var found []fhir.Resource
 	for _, r := range page.Resources {
-		if r.Type != "Patient" || !carries(r, system, value) {
-			continue
+		if r.Type == "Patient" && carries(r, system, value) && !slices.ContainsFunc(found, func(f fhir.Resource) bool { return f.ID == r.ID }) {
+			found = append(found, r)
 		}
+	}
+	if len(found) > 1 {
+		// A record merged into another stays, marked so: the one it was
+		// merged into is the person's.
+		if kept := slices.DeleteFunc(slices.Clone(found), superseded); len(kept) > 0 {
+			found = kept
+		}
+	}
+	if len(found) > 1 && !onePerson(found) {
+		// Two people, or one registered twice with nothing to say so, which
+		// only the source can settle: linking either could show one person
+		// another's record (a review: the first listed was taken).
+		ids := make([]string, len(found))
+		for i, r := range found {
+			ids[i] = "Patient/" + r.ID
+		}
+		return fhir.Resource{}, fmt.Errorf("the source holds %d Patients with that identifier (%s), so none is linked: which is the person's is for the source to settle", len(found), strings.Join(ids, ", "))
+	}
+	for _, r := range found {
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 			Origin: origin, LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}})
 		if err != nil {
@@ -362,6 +394,40 @@ func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, p
 		return fhir.Resource{}, fmt.Errorf("the source's Patient with that identifier could not be read (%s): it is set aside, and read again at the next sync", r.Error)
 	}
 	return fhir.Resource{}, nil
+}
+
+// onePerson reports whether the Patients are one person's: they carry one
+// NHS number, the identifier the NHS gives a person once (the same person
+// registered twice; the sync follows their records under each).
+func onePerson(patients []fhir.Resource) bool {
+	nhs := ""
+	for _, r := range patients {
+		info, err := fhir.ParsePatient(r.Raw)
+		if err != nil || info.NHSNumber == "" || nhs != "" && info.NHSNumber != nhs {
+			return false
+		}
+		nhs = info.NHSNumber
+	}
+	return true
+}
+
+// superseded reports whether the Patient r is a record merged into another:
+// not active, or replaced by another (Patient.link).
+func superseded(r fhir.Resource) bool {
+	var p struct {
+		Active *bool `json:"active"`
+		Link   []struct {
+			Type string `json:"type"`
+		} `json:"link"`
+	}
+	if json.Unmarshal(r.Raw, &p) != nil {
+		return false
+	}
+	replaced := false
+	for _, l := range p.Link {
+		replaced = replaced || l.Type == "replaced-by"
+	}
+	return replaced || p.Active != nil && !*p.Active
 }
 
 // searchToken escapes s for a token search parameter's system or value.
@@ -416,11 +482,17 @@ func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source
 // FindPerson searches the source for a Patient with the identifier, stores it
 // (adding the person when new) and returns the person.
 func (p *Puller) FindPerson(ctx context.Context, src store.Source, system, value string) (store.Person, error) {
+	return p.FindPersonCounted(ctx, src, system, value, &Summary{})
+}
+
+// FindPersonCounted is FindPerson, adding what it stored to sum (a review:
+// portal sync said "0 added" of the Patient it had just stored).
+func (p *Puller) FindPersonCounted(ctx context.Context, src store.Source, system, value string, sum *Summary) (store.Person, error) {
 	c, err := p.Client(src)
 	if err != nil {
 		return store.Person{}, err
 	}
-	r, err := p.patientWith(ctx, c, src, 0, system, value, nil)
+	r, err := p.patientWith(ctx, c, src, 0, system, value, sum)
 	switch {
 	case err != nil:
 		return store.Person{}, err
@@ -687,6 +759,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 				return err
 			}
 			sum.Deleted += res.Deleted
+			sum.DeletedOthers += res.DeletedOthers
 		} else {
 			p.stillRunning(ctx, src, personID, &answers) // a page of others' changes: nothing stored
 		}

@@ -271,7 +271,7 @@ func (w *Worker) pullOne(ctx context.Context, src store.Source, personID int64) 
 		return
 	}
 	w.log.Info("synced", "source", src.Name, "person", personID, "added", sum.Added, "updated", sum.Updated,
-		"deleted", sum.Deleted, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
+		"deleted", sum.Deleted, "deleted_from_others", sum.DeletedOthers, "rejected", sum.Rejected, "took", time.Since(start).Round(time.Millisecond))
 	for _, words := range sum.Warnings {
 		w.log.Warn("the server warned", "source", src.Name, "person", personID, "said", words)
 	}
