@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/store"
-	"github.com/mycarerecord/portal/store/demo"
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
@@ -18,20 +17,7 @@ import (
 // kept out, and the figure to watch is how much more the second costs.
 func BenchmarkConsentChange(b *testing.B) {
 	ctx := context.Background()
-	db := mustOpenDB(b)
-	res, err := fhir.ParseBundle(demo.Large(3334).Bundle)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, name := range []string{"meanwood-gp", "leeds-hospitals", "leeds-community"} {
-		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: name, OrgName: name}, "large", res); err != nil {
-			b.Fatal(err)
-		}
-	}
-	p, err := db.PersonByNHSNumber(ctx, demo.LargePerson().NHSNumber)
-	if err != nil {
-		b.Fatal(err)
-	}
+	db, p := largeRecord(b)
 	change := func(q, a string) {
 		if _, err := db.ChangeConsent(ctx, p.ID, janeHerself, store.ConsentChange{Question: q, Answer: a}, store.ChoiceLogged(1)); err != nil {
 			b.Fatal(err)

@@ -231,20 +231,7 @@ func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
 		if got := shownIn(t, store.ForCarer(ctx, fhir.SectionAllergies), db, p, fhir.SectionAllergies); len(got) != 1 {
 			t.Errorf("%s, a carer's allergies: %q; want the penicillin allergy", when, got)
 		}
-		for _, sec := range sections {
-			if got := shownIn(t, store.ForCarer(ctx, sec), db, p, sec); len(got) != 0 {
-				t.Errorf("%s, a carer's %s: %q; want none", when, sec, got)
-			}
-			sp, err := db.RecordSection(ctx, p, sec, 1, 10)
-			if err != nil || len(sp.Items) == 0 {
-				t.Fatalf("%s, the person's %s: %v; want their entries", when, sec, err)
-			}
-			for _, it := range sp.Items {
-				if !it.Withheld {
-					t.Errorf("%s, the person's %s: %s is not labelled kept out", when, sec, it.Display)
-				}
-			}
-		}
+		keptOutOfEach(t, db, p, when, sections...)
 	}
 	check("as stored")
 	// As it was before 0051: none of those fields among the reasons.
@@ -303,20 +290,7 @@ func TestEntriesNamingAKeptOutOneThroughTheMigration(t *testing.T) {
 	sections := []string{fhir.SectionResults, fhir.SectionProcedures, fhir.SectionEncounters, fhir.SectionConditions, fhir.SectionCarePlans, fhir.SectionCareTeam}
 	check := func(when string) {
 		t.Helper()
-		for _, sec := range sections {
-			if got := shownIn(t, store.ForCarer(ctx, sec), db, p, sec); len(got) != 0 {
-				t.Errorf("%s, a carer's %s: %q; want none", when, sec, got)
-			}
-			sp, err := db.RecordSection(ctx, p, sec, 1, 10)
-			if err != nil || len(sp.Items) == 0 {
-				t.Fatalf("%s, the person's %s: %v; want their entries", when, sec, err)
-			}
-			for _, it := range sp.Items {
-				if !it.Withheld {
-					t.Errorf("%s, the person's %s: %s is not labelled kept out", when, sec, it.Display)
-				}
-			}
-		}
+		keptOutOfEach(t, db, p, when, sections...)
 	}
 	check("as stored")
 	// As it was before 0055: a reference counted only to a Condition, by its
@@ -329,4 +303,25 @@ func TestEntriesNamingAKeptOutOneThroughTheMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("after the re-read")
+}
+
+// keptOutOfEach fails unless a carer sees nothing in each section, and the
+// person sees entries there, each labelled kept out.
+func keptOutOfEach(t *testing.T, db *store.DB, p int64, when string, sections ...string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, sec := range sections {
+		if got := shownIn(t, store.ForCarer(ctx, sec), db, p, sec); len(got) != 0 {
+			t.Errorf("%s, a carer's %s: %q; want none", when, sec, got)
+		}
+		sp, err := db.RecordSection(ctx, p, sec, 1, 10)
+		if err != nil || len(sp.Items) == 0 {
+			t.Fatalf("%s, the person's %s: %v; want their entries", when, sec, err)
+		}
+		for _, it := range sp.Items {
+			if !it.Withheld {
+				t.Errorf("%s, the person's %s: %s is not labelled kept out", when, sec, it.Display)
+			}
+		}
+	}
 }

@@ -986,38 +986,28 @@ ON CONFLICT (source_id, person_id) DO UPDATE SET running_since = excluded.runnin
 // is still by's: one taken over by another process (this one's grew old,
 // its pull stalled) stays, so that one is not run a third time beside it.
 func (db *DB) SyncFinished(ctx context.Context, sourceID, personID int64, by, errText string, reconciled bool) error {
-	now := db.stamp()
-	rec := ""
-	if reconciled {
-		rec = now
-	}
-	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
-		var err error
-		if errText == "" {
-			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = '', failing_since = '', partial = 0,
-last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, now, rec, rec, sourceID, personID)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_error = ?, partial = 0,
-failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
-last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, errText, now, rec, rec, sourceID, personID)
-		}
-		return err
-	})
+	return db.syncFinished(ctx, sourceID, personID, by, errText, false, reconciled)
 }
 
 // SyncFinishedInPart records a sync that brought the record up to date but
 // for a part that failed (errText, in plain words): the record was last
 // updated now, and the part is failing (SyncStatus.Partial).
 func (db *DB) SyncFinishedInPart(ctx context.Context, sourceID, personID int64, by, errText string, reconciled bool) error {
+	return db.syncFinished(ctx, sourceID, personID, by, errText, true, reconciled)
+}
+
+func (db *DB) syncFinished(ctx context.Context, sourceID, personID int64, by, errText string, partial, reconciled bool) error {
 	now := db.stamp()
 	rec := ""
 	if reconciled {
 		rec = now
 	}
 	return db.txUntilDone(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`, last_success_at = ?, last_error = ?, partial = 1,
-failing_since = CASE WHEN failing_since = '' THEN ? ELSE failing_since END,
-last_reconciled_at = CASE WHEN ? = '' THEN last_reconciled_at ELSE ? END WHERE source_id = ? AND person_id = ?`, by, now, errText, now, rec, rec, sourceID, personID)
+		_, err := tx.ExecContext(ctx, `UPDATE sync_status SET `+ownMarkCleared+`,
+last_success_at = CASE WHEN ?2 THEN ?3 ELSE last_success_at END, last_error = ?4, partial = ?5,
+failing_since = CASE WHEN ?4 = '' THEN '' WHEN failing_since = '' THEN ?3 ELSE failing_since END,
+last_reconciled_at = CASE WHEN ?6 = '' THEN last_reconciled_at ELSE ?6 END WHERE source_id = ?7 AND person_id = ?8`,
+			by, errText == "" || partial, now, errText, partial, rec, sourceID, personID)
 		return err
 	})
 }
