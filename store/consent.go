@@ -1355,21 +1355,11 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+
 			args = append(append(append(args, cats...), personID), secs...)
 		}
 		// An entry whose reason is of the kind (fhir.Item.Reasons), looked up
-		// by code as the entry's own code is; or that names an entry of the
-		// kind at the same source by reference ("ref|" and the reference: a
-		// visit for a diagnosis, a report for its result, a plan for what it
-		// addresses), found from the person's entries of the kind.
+		// by code as the entry's own code is.
 		for _, match := range codeMatches("r.code") {
 			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = sc.system AND `+match+`
 JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ?`)
 			args = append(append(args, cats...), personID)
-		}
-		for _, match := range codeMatches("ci.code") {
-			parts = append(parts, `SELECT r.item_id FROM sensitive_codes sc
-JOIN record_items ci ON ci.person_id = ? AND ci.section IN `+in(len(secs))+` AND ci.code_system = sc.system AND `+match+`
-JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (ci.resource_type || '/' || ci.resource_id, 'urn:uuid:' || ci.resource_id)
-JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE sc.category IN `+in(len(cats)))
-			args = append(append(append(args, personID), secs...), cats...)
 		}
 		if st.Withholds(CategorySocialCare) {
 			parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND source_id IN (SELECT id FROM sources WHERE social_care = 1)`)
@@ -1384,7 +1374,29 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 		out = append(out, more...)
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	out = slices.Compact(out)
+	// Then every entry that names one of those by reference at the same
+	// source ("ref|" and the reference: a visit its diagnosis, a report its
+	// result, a plan what it addresses), and so on down a chain (a report
+	// naming a panel naming a result), whyever the one it names is kept out:
+	// its reference's display says what it points at (reviews: a report
+	// named a result kept out for its value, and a report a panel whose
+	// part was kept out).
+	for frontier := out; len(frontier) > 0; {
+		list, _ := json.Marshal(frontier)
+		naming, err := idsOf(ctx, q, namesOneOf, string(list))
+		if err != nil {
+			return nil, err
+		}
+		frontier = nil
+		for _, id := range naming {
+			if i, found := slices.BinarySearch(out, id); !found {
+				out = slices.Insert(out, i, id)
+				frontier = append(frontier, id)
+			}
+		}
+	}
+	return out, nil
 }
 
 // reasonIsKeptOut selects the person's (?2) entries whose reason is one of
@@ -1394,8 +1406,7 @@ JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ci.source_id WHERE 
 // ICD-10 reason), read only from the small resources a reason names (a
 // diagnosis, procedure, finding or allergy: a letter's JSON may hold a PDF,
 // and every page pays for this), each code once, as two sources' reports of
-// a fact share theirs; or that names it by reference at the same source
-// ("ref|" and the reference: a report its result, a visit its diagnosis).
+// a fact share theirs (withheldIDs then adds those naming it by reference).
 // CROSS JOIN
 // keeps the kept-out list the outer loop: else SQLite read every reason
 // given by reference against it (a review: 600 ms for 500 entries kept out).
@@ -1414,10 +1425,19 @@ const reasonIsKeptOut = `SELECT r.item_id FROM (
 ) c
 CROSS JOIN record_item_reasons r ON r.system = c.system AND r.code = c.code
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = c.person
-WHERE c.person = ?2
+WHERE c.person = ?2`
+
+// namesOneOf selects the entries that name one of the entries ?1 lists (ids)
+// by reference, at the same source (fhir.EntryRefs), the list the outer loop:
+// by its type and id, by a bundle's "urn:uuid:" and its id, or by the
+// address its bundle gave it (bundle_urls).
+const namesOneOf = `SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
+CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
+CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
 UNION ALL
 SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
-CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
+CROSS JOIN bundle_urls b ON b.source_id = k.source_id AND b.type = k.resource_type AND b.id = k.resource_id
+CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code = b.url
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id`
 
 // idsOf runs query, which selects ids.

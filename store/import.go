@@ -202,6 +202,9 @@ func importTxMode(ctx context.Context, tx *sql.Tx, now string, opts ImportOption
 		}
 	}
 	patients := patientsByURL(res)
+	if err := noteBundleURLs(ctx, tx, im.sourceID, res); err != nil {
+		return out, err
+	}
 	// Patients first, so persons exist before anything about them.
 	for pass := 0; pass < 2; pass++ {
 		for i, p := range res {
@@ -847,19 +850,48 @@ func patientsByURL(res []fhir.Prepared) map[string]string {
 	return m
 }
 
-// patientRef is the reference to the patient p is about; for a Provenance
-// whose targets name none by type, the first that is the address of a
-// Patient in the same batch (patientsByURL).
+// patientRef is the reference to the patient p is about; for a Provenance,
+// the one Patient its targets name, by type or by the address of a Patient
+// in the same batch (patientsByURL). One naming two or more is about none:
+// filed under one, it would put another's name and records in that one's
+// export (a review).
 func patientRef(p fhir.Prepared, patients map[string]string) string {
-	if p.PatientRef != "" || p.Type != "Provenance" {
+	if p.Type != "Provenance" {
 		return p.PatientRef
 	}
+	one := ""
 	for _, t := range fhir.ProvenanceTargets(p.Raw) {
-		if _, ok := patients[t]; ok {
-			return t
+		id, ok := patients[t]
+		if !ok && strings.Contains(t, "Patient/") {
+			id, ok = PatientIDOf(t), true
+		}
+		switch {
+		case !ok || id == one:
+		case one != "":
+			return ""
+		default:
+			one = id
 		}
 	}
-	return ""
+	if one == "" {
+		return ""
+	}
+	return "Patient/" + one
+}
+
+// noteBundleURLs keeps the "urn:uuid:…" address a bundle entry gave a
+// resource when it is not the resource's own id (bundle_urls), so that
+// another entry naming it so names it (consent.go namesOneOf).
+func noteBundleURLs(ctx context.Context, tx *sql.Tx, sourceID int64, res []fhir.Prepared) error {
+	for _, r := range res {
+		if !strings.HasPrefix(r.FullURL, "urn:uuid:") || r.FullURL == "urn:uuid:"+r.ID || r.ID == "" {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bundle_urls (source_id, type, id, url) VALUES (?, ?, ?, ?)`, sourceID, r.Type, r.ID, r.FullURL); err != nil {
+			return fmt.Errorf("note %s/%s's address in its bundle: %w", r.Type, r.ID, err)
+		}
+	}
+	return nil
 }
 
 // resolvePatient turns a reference into the Patient id at the source.

@@ -86,13 +86,8 @@ func PatientRef(r Resource) string {
 		return AuditEventPatientRef(r.Raw) // names the patient among its entities
 	}
 	if r.Type == "Provenance" {
-		// Names the patient among its targets: by type, or, in a bundle, by
-		// the Patient entry's address (the importer looks those up).
-		for _, t := range ProvenanceTargets(r.Raw) {
-			if strings.Contains(t, "Patient/") {
-				return t
-			}
-		}
+		// Names the patient among its targets, by type or, in a bundle, by
+		// the Patient entry's address: the importer looks (store patientRef).
 		return ""
 	}
 	var v patientRefs

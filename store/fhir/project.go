@@ -182,14 +182,23 @@ func reasonConcepts(raw []byte) []CodeableConcept {
 		return nil
 	}
 	coded := append(append(append(why.ReasonCode, why.ConclusionCode...), why.Complication...), why.FollowUp...)
-	var activities []struct {
-		Detail struct {
-			ReasonCode []CodeableConcept `json:"reasonCode"`
-		} `json:"detail"`
-	}
+	var activities []json.RawMessage
 	if json.Unmarshal(why.Activity, &activities) == nil {
 		for _, a := range activities {
-			coded = append(coded, a.Detail.ReasonCode...)
+			var act struct {
+				Detail struct {
+					ReasonCode []json.RawMessage `json:"reasonCode"`
+				} `json:"detail"`
+			}
+			if json.Unmarshal(a, &act) != nil {
+				continue
+			}
+			for _, rc := range act.Detail.ReasonCode {
+				var cc CodeableConcept
+				if json.Unmarshal(rc, &cc) == nil {
+					coded = append(coded, cc)
+				}
+			}
 		}
 	}
 	var one CodeableConcept
@@ -203,76 +212,87 @@ func reasonConcepts(raw []byte) []CodeableConcept {
 }
 
 // entryRefs is Item.Reasons of the entries a resource names by reference
-// for what it is about: its reasons, diagnoses, complications, results,
-// parts, what it was derived from and what a plan addresses (refFields):
-// "ref|" and the reference, "Type/id" or a bundle's "urn:uuid:…". Keeping
-// an entry out of sharing keeps out those naming it at the same source, and
+// for what it is about (EntryRefs): "ref|" and each reference. Keeping an
+// entry out of sharing keeps out those naming it at the same source, and
 // keeping a kind of information out, those naming an entry of that kind
 // (store/consent.go): a reference's display names what it points at
 // (reviews: a visit's reason named a kept-out diagnosis, a report its
 // kept-out result, a care plan the depression it addressed, all in a
-// carer's download). Each field is read alone, so one written wrongly
-// neither refuses the resource nor loses the others.
+// carer's download).
 func entryRefs(raw []byte) string {
-	if !slices.ContainsFunc(refFields, func(f refField) bool { return bytes.Contains(raw, []byte(`"`+f.name+`"`)) }) {
-		return "" // most results: read no further
-	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
-		return ""
-	}
-	var refs []Reference
-	for _, f := range refFields {
-		var list []json.RawMessage
-		if json.Unmarshal(fields[f.name], &list) != nil {
-			continue
-		}
-		for _, el := range list {
-			var ref Reference
-			if f.inner != "" {
-				var in map[string]json.RawMessage
-				if json.Unmarshal(el, &in) != nil {
-					continue
-				}
-				el = in[f.inner]
-			}
-			if f.innerList != "" {
-				var detail map[string]json.RawMessage
-				var more []Reference
-				if json.Unmarshal(el, &detail) == nil && json.Unmarshal(detail[f.innerList], &more) == nil {
-					refs = append(refs, more...)
-				}
-				continue
-			}
-			if json.Unmarshal(el, &ref) == nil {
-				refs = append(refs, ref)
-			}
-		}
-	}
 	var b strings.Builder
-	for _, ref := range refs {
-		if r := reasonRef(ref.Reference); r != "" {
-			b.WriteString("ref|" + r + "\x1f")
-		}
+	for _, r := range EntryRefs(raw) {
+		b.WriteString("ref|" + r + "\x1f")
 	}
 	return b.String()
 }
 
-// refFields are the lists of references that say what an entry is about:
-// each element a Reference, or, with inner, an object holding one there
-// (a visit's diagnosis), or, with innerList, one holding a list of them (a
-// care plan activity's detail). Migration 0055 reads the same.
-var refFields = []refField{
-	{name: "reasonReference"}, {name: "diagnosis", inner: "condition"}, {name: "complicationDetail"},
-	{name: "result"}, {name: "hasMember"}, {name: "derivedFrom"}, {name: "addresses"},
-	{name: "activity", inner: "detail", innerList: "reasonReference"},
+// EntryRefs are the references a resource makes, at refPaths, to what it
+// is about: its reasons, diagnoses, complications and their evidence,
+// results, parts, focus, what it is part of or derived from, what a plan
+// addresses and its activities are, and a document's related entries; each
+// as reasonRef gives it, once. Each list and each element is read alone,
+// so one written wrongly neither refuses the resource nor loses the others
+// (a review: one odd care plan activity lost the rest). Migration 0055
+// reads stored resources through it (the SQL function mcr_entry_refs).
+func EntryRefs(raw []byte) []string {
+	if !slices.ContainsFunc(refPaths, func(p []string) bool { return bytes.Contains(raw, []byte(`"`+p[0]+`"`)) }) {
+		return nil // most results: read no further
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
+		return nil
+	}
+	var out []string
+	for _, p := range refPaths {
+		collectRefs(fields[p[0]], p[1:], &out)
+	}
+	return out
 }
 
-type refField struct{ name, inner, innerList string }
+// collectRefs adds to out the references at path under v, going into every
+// element of each list on the way.
+func collectRefs(v json.RawMessage, path []string, out *[]string) {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return
+	}
+	if v[0] == '[' {
+		var list []json.RawMessage
+		if json.Unmarshal(v, &list) == nil {
+			for _, el := range list {
+				collectRefs(el, path, out)
+			}
+		}
+		return
+	}
+	if len(path) == 0 {
+		var ref Reference
+		if json.Unmarshal(v, &ref) == nil {
+			if r := reasonRef(ref.Reference); r != "" && !slices.Contains(*out, r) {
+				*out = append(*out, r)
+			}
+		}
+		return
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(v, &obj) == nil {
+		collectRefs(obj[path[0]], path[1:], out)
+	}
+}
 
-// reasonRef is a reference as a reason stores it: "Type/id" for a relative
-// one, "urn:uuid:…" for a bundle's, or "" for any other (another server's,
-// a version's, or a malformed one).
+// refPaths are where a resource names, by reference, what it is about.
+var refPaths = [][]string{
+	{"reasonReference"}, {"diagnosis", "condition"}, {"complicationDetail"}, {"result"}, {"hasMember"},
+	{"derivedFrom"}, {"addresses"}, {"focus"}, {"partOf"}, {"activity", "detail", "reasonReference"},
+	{"activity", "reference"}, {"evidence", "detail"}, {"context", "related"},
+}
+
+// reasonRef is a reference as a reason stores it: "Type/id", from a
+// relative one, one to a version ("Type/id/_history/2") or an absolute one
+// (its last "Type/id": only an entry at the same source is matched, so
+// another server's is no match but in the odd case of one id at both), or
+// "urn:uuid:…" for a bundle's; "" for any other.
 func reasonRef(ref string) string {
 	ref = strings.TrimSpace(ref)
 	if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
@@ -280,6 +300,16 @@ func reasonRef(ref string) string {
 			return ""
 		}
 		return ref
+	}
+	if i := strings.Index(ref, "/_history/"); i > 0 {
+		ref = ref[:i]
+	}
+	if strings.Contains(ref, "://") {
+		parts := strings.Split(ref, "/")
+		if len(parts) < 2 {
+			return ""
+		}
+		ref = parts[len(parts)-2] + "/" + parts[len(parts)-1]
 	}
 	if typeAndID.MatchString(ref) {
 		return ref
@@ -306,7 +336,7 @@ var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appoi
 // naming its parts or what it was derived from.
 var refTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
 	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
-	"CareTeam": true, "CarePlan": true, "Observation": true}
+	"CareTeam": true, "CarePlan": true, "Observation": true, "Condition": true, "DocumentReference": true}
 
 // prepared puts together what a projector read from r.
 func prepared(r Resource, items []Item, ab about, err error) Prepared {

@@ -184,7 +184,7 @@ func (p *Puller) PullPerson(ctx context.Context, src store.Source, personID int6
 		msg = Explain(err)
 	}
 	finish := p.DB.SyncFinished
-	if partial := (*partialError)(nil); errors.As(err, &partial) {
+	if partial := (*partialError)(nil); errors.As(err, &partial) && !partial.whole {
 		finish = p.DB.SyncFinishedInPart // the rest is up to date: the pages say so, and warn of the part
 	}
 	if ferr := finish(finishCtx, src.ID, personID, runner, msg, reconciled); ferr != nil && err == nil {
@@ -286,13 +286,19 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 		}
 	}
 	if len(failures.errs) > 0 {
+		failures.whole = len(failed) == len(pullTypes)
 		return reconciled, &failures
 	}
 	return reconciled, nil
 }
 
-// partialError is what failed in a pull that brought the rest up to date.
-type partialError struct{ errs []error }
+// partialError is what failed in a pull that brought the rest up to date;
+// whole says no type's search went through, so nothing was brought (a
+// source refusing every read: a review found that taken for a partial sync).
+type partialError struct {
+	errs  []error
+	whole bool
+}
 
 func (e *partialError) Error() string {
 	words := make([]string, len(e.errs))
@@ -341,11 +347,32 @@ func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, p
 	if err != nil {
 		return fhir.Resource{}, err
 	}
+	// Every page of the answer, a few at most: a second Patient with the
+	// identifier on the next page is as much a rival (a review).
+	pages, read := []Page{page}, map[string]bool{}
+	for next := page.Next; next != "" && len(pages) < maxPatientPages; next = pages[len(pages)-1].Next {
+		more, err := c.nextUnseen(ctx, next, read)
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		pages = append(pages, more)
+	}
+	if pages[len(pages)-1].Next != "" {
+		return fhir.Resource{}, fmt.Errorf("the source's answer to a search for that identifier goes on past %d pages, so none of its Patients is linked: which is the person's is for the source to settle", maxPatientPages)
+	}
 	origin := "Patient?identifier=" + system + "|" + value
 	var found []fhir.Resource
-	for _, r := range page.Resources {
-		if r.Type == "Patient" && carries(r, system, value) && !slices.ContainsFunc(found, func(f fhir.Resource) bool { return f.ID == r.ID }) {
-			found = append(found, r)
+	var unread []Rejected
+	for _, pg := range pages {
+		for _, r := range pg.Resources {
+			if r.Type == "Patient" && carries(r, system, value) && !slices.ContainsFunc(found, func(f fhir.Resource) bool { return f.ID == r.ID }) {
+				found = append(found, r)
+			}
+		}
+		for _, r := range pg.Rejected {
+			if r.Type == "Patient" {
+				unread = append(unread, r)
+			}
 		}
 	}
 	if len(found) > 1 {
@@ -355,16 +382,38 @@ func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, p
 			found = kept
 		}
 	}
-	if len(found) > 1 && !onePerson(found) {
+	if len(unread) > 0 {
+		// Set aside, and read again at the next sync; one that cannot be read
+		// is no "no record" (a review: the source's whole record of the person
+		// went missing without a word), nor can it be told from a rival.
+		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
+			Origin: origin, Rejected: toRejected(unread)})
+		if err != nil {
+			return fhir.Resource{}, err
+		}
+		if sum != nil {
+			sum.add(res)
+		}
+	}
+	if len(found)+len(unread) > 1 && (len(unread) > 0 || !onePerson(found)) {
 		// Two people, or one registered twice with nothing to say so, which
 		// only the source can settle: linking either could show one person
 		// another's record (a review: the first listed was taken).
-		ids := make([]string, len(found))
-		for i, r := range found {
-			ids[i] = "Patient/" + r.ID
+		var ids []string
+		for _, r := range found {
+			ids = append(ids, "Patient/"+r.ID)
 		}
-		return fhir.Resource{}, fmt.Errorf("the source holds %d Patients with that identifier (%s), so none is linked: which is the person's is for the source to settle", len(found), strings.Join(ids, ", "))
+		for _, r := range unread {
+			ids = append(ids, fmt.Sprintf("Patient/%s, which could not be read (%s)", r.ID, r.Error))
+		}
+		return fhir.Resource{}, fmt.Errorf("the source holds %d Patients with that identifier (%s), so none is linked: which is the person's is for the source to settle", len(ids), strings.Join(ids, "; "))
 	}
+	if len(unread) > 0 {
+		return fhir.Resource{}, fmt.Errorf("the source's Patient with that identifier could not be read (%s): it is set aside, and read again at the next sync", unread[0].Error)
+	}
+	// One, or one person's (one NHS number): the first is linked, as the
+	// person's Patient here; what the source files under the other is not
+	// searched for.
 	for _, r := range found {
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 			Origin: origin, LinkSystems: p.linkSystems(system), Resources: []fhir.Resource{r}})
@@ -379,26 +428,16 @@ func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, p
 		}
 		return r, nil
 	}
-	for _, r := range page.Rejected {
-		if r.Type != "Patient" {
-			continue
-		}
-		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
-			Origin: origin, Rejected: toRejected([]Rejected{r})})
-		if err != nil {
-			return fhir.Resource{}, err
-		}
-		if sum != nil {
-			sum.add(res)
-		}
-		return fhir.Resource{}, fmt.Errorf("the source's Patient with that identifier could not be read (%s): it is set aside, and read again at the next sync", r.Error)
-	}
 	return fhir.Resource{}, nil
 }
 
+// maxPatientPages bounds the pages of a search for a Patient by identifier
+// that are read: a handful of Patients share one at most.
+const maxPatientPages = 5
+
 // onePerson reports whether the Patients are one person's: they carry one
 // NHS number, the identifier the NHS gives a person once (the same person
-// registered twice; the sync follows their records under each).
+// registered twice).
 func onePerson(patients []fhir.Resource) bool {
 	nhs := ""
 	for _, r := range patients {

@@ -9,7 +9,9 @@
 -- an entry of that kind (a review: a carer's download held a report naming
 -- a kept-out result, and a care plan the depression kept out). A care
 -- team's reasons and a care plan activity's count as codes too. Before,
--- only a reference to a Condition counted, stored as its bare id.
+-- only a reference to a Condition counted, stored as its bare id. The fields
+-- read are fhir refPaths: a result's focus and what it is part of, a
+-- diagnosis's evidence and a document's related entries among them.
 --
 -- Filled at once from stored resources, as 0045 and 0051 did, so nothing
 -- kept out reaches a carer while the re-read below goes through a large
@@ -17,35 +19,15 @@
 -- written otherwise cannot stop the portal from starting.
 DELETE FROM record_item_reasons WHERE system = 'ref';
 
-WITH stored (item_id, type, doc) AS (
-    SELECT ri.id, ri.resource_type, CASE WHEN json_valid(CAST(r.json AS TEXT)) THEN CAST(r.json AS TEXT) ELSE '{}' END
-    FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
-    WHERE ri.resource_type IN ('Encounter', 'Procedure', 'Appointment', 'MedicationRequest', 'MedicationStatement', 'Immunization',
-        'DiagnosticReport', 'CareTeam', 'CarePlan', 'Observation')
-    -- most results name nothing: their JSON is read no further (fhir entryRefs)
-    AND (instr(CAST(r.json AS TEXT), '"reasonReference"') OR instr(CAST(r.json AS TEXT), '"diagnosis"')
-        OR instr(CAST(r.json AS TEXT), '"complicationDetail"') OR instr(CAST(r.json AS TEXT), '"result"')
-        OR instr(CAST(r.json AS TEXT), '"hasMember"') OR instr(CAST(r.json AS TEXT), '"derivedFrom"')
-        OR instr(CAST(r.json AS TEXT), '"addresses"') OR instr(CAST(r.json AS TEXT), '"activity"'))
-),
-fields (name) AS (VALUES ('reasonReference'), ('complicationDetail'), ('result'), ('hasMember'), ('derivedFrom'), ('addresses')),
-refs (item_id, ref) AS (
-    SELECT s.item_id, trim(json_extract(j.value, '$.reference')) FROM stored s, fields f, json_each(s.doc, '$.' || f.name) j
-    WHERE json_type(s.doc, '$.' || f.name) = 'array' AND j.type = 'object' AND json_type(j.value, '$.reference') = 'text'
-    UNION ALL
-    SELECT s.item_id, trim(json_extract(d.value, '$.condition.reference')) FROM stored s, json_each(s.doc, '$.diagnosis') d
-    WHERE json_type(s.doc, '$.diagnosis') = 'array' AND d.type = 'object' AND json_type(d.value, '$.condition.reference') = 'text'
-    UNION ALL
-    SELECT s.item_id, trim(json_extract(rr.value, '$.reference')) FROM stored s, json_each(s.doc, '$.activity') a,
-        json_each(a.value, '$.detail.reasonReference') rr
-    WHERE json_type(s.doc, '$.activity') = 'array' AND a.type = 'object' AND json_type(a.value, '$.detail.reasonReference') = 'array'
-        AND rr.type = 'object' AND json_type(rr.value, '$.reference') = 'text'
-)
+-- The references, as the importer reads them (fhir.EntryRefs, through the
+-- writer's SQL function mcr_entry_refs): one reading, so none is missed here
+-- that an import finds (a review: a reference written with a new line).
 INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
-SELECT item_id, 'ref', ref FROM refs
-WHERE (ref LIKE 'urn:uuid:_%' AND instr(ref, '|') = 0 AND instr(ref, char(31)) = 0)
-OR (ref GLOB '[A-Z][A-Za-z]*/[A-Za-z0-9.-]*' AND NOT ref GLOB '*/*/*' AND NOT ref GLOB '*/*[^A-Za-z0-9.-]*'
-    AND length(substr(ref, instr(ref, '/') + 1)) BETWEEN 1 AND 64);
+SELECT ri.id, 'ref', j.value
+FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id,
+    json_each(mcr_entry_refs(CAST(r.json AS BLOB))) j
+WHERE ri.resource_type IN ('Encounter', 'Procedure', 'Appointment', 'MedicationRequest', 'MedicationStatement', 'Immunization',
+    'DiagnosticReport', 'CareTeam', 'CarePlan', 'Observation', 'Condition', 'DocumentReference');
 
 -- A care team's reasons and a care plan activity's, as codes.
 WITH stored (item_id, type, doc) AS (
