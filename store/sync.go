@@ -865,6 +865,9 @@ type SyncStatus struct {
 	// Partial says the last sync brought all but a part up to date: the
 	// part LastError says failed.
 	Partial bool
+	// Unnamed is a source failing that a carer hears of without its name
+	// (SyncStatuses): only that it is failing, and why.
+	Unnamed bool
 	// NoRecord says the last sync found that the source holds no record of
 	// the person: not a failure, and nothing to tell them.
 	NoRecord bool
@@ -1106,7 +1109,16 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
 			st.RunningSince, st.LastAttemptAt = "", st.LastSuccessAt
 		}
 		if forCarer && !shown[st.Source.ID] {
-			continue // a carer hears only of sources that show them something
+			// A carer hears by name only of sources that show them something:
+			// the name of one whose only part is kept from them may say what
+			// that part is (a sexual health service). One that is failing is
+			// still warned of, unnamed: a carer reading "No medicines have been
+			// recorded" must know a source could not be reached (a review).
+			if st.LastError == "" || st.NoRecord {
+				continue
+			}
+			out = append(out, SyncStatus{Source: Source{ID: st.Source.ID}, Unnamed: true, LastError: st.LastError, FailingSince: st.FailingSince})
+			continue
 		}
 		if err := json.Unmarshal([]byte(cfg), &st.Source.AuthConfig); err != nil {
 			return nil, err

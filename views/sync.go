@@ -28,6 +28,10 @@ func syncLines(p Page) []syncLine {
 		success, okSuccess := parseStamp(st.LastSuccessAt)
 		running := st.Running(p.Now)
 		switch {
+		case st.Unnamed:
+			l = syncLine{Text: fmt.Sprintf("We could not get all of %s from one of the organisations that hold it. %s", p.Record(), sentence(st.LastError)), Warning: true}
+			out = append(out, l)
+			continue
 		case st.NoRecord && recordElsewhere:
 			continue
 		case running && st.LastError == "":

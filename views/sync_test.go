@@ -101,6 +101,17 @@ func TestSyncStatusMarkup(t *testing.T) {
 	}
 }
 
+// A source failing that a carer hears of without its name (store
+// SyncStatus.Unnamed) is a warning naming no organisation.
+func TestSyncLinesOfAnUnnamedSource(t *testing.T) {
+	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
+	p := Page{Now: now, Acting: &Acting{Name: "Mrs Jane Example"}, Sync: []store.SyncStatus{{Unnamed: true, LastError: "Their system has not been answering. We will try again soon."}}}
+	lines := syncLines(p)
+	if len(lines) != 1 || !lines[0].Warning || lines[0].Text != "We could not get all of Mrs Jane Example's record from one of the organisations that hold it. Their system has not been answering. We will try again soon." {
+		t.Errorf("a carer reads %+v", lines)
+	}
+}
+
 // A carer's pages say whose record could not be updated: the person's, not "your".
 func TestSyncLinesForACarer(t *testing.T) {
 	now := time.Date(2026, 11, 25, 10, 42, 0, 0, time.UTC)
