@@ -1215,9 +1215,10 @@ WHERE source_id = (SELECT id FROM sources WHERE name = ?) AND person_id IS NOT N
 // person's entries kept out of sharing, with its arguments; cond is "" when
 // nothing is kept out.
 type withheldRule struct {
-	cond string
-	args []any
-	ids  []int64 // the entries themselves
+	cond   string
+	args   []any
+	ids    []int64 // the entries themselves
+	chosen []int64 // of those, the ones kept out one by one and for nothing else, sorted
 }
 
 func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, error) {
@@ -1225,12 +1226,12 @@ func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, e
 	if err != nil {
 		return withheldRule{}, err
 	}
-	ids, err := withheldIDs(ctx, db.db, personID, st)
+	ids, chosen, err := withheldIDs(ctx, db.db, personID, st)
 	if err != nil || len(ids) == 0 {
 		return withheldRule{}, err
 	}
 	list, _ := json.Marshal(ids)
-	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}, ids: ids}, nil
+	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}, ids: ids, chosen: chosen}, nil
 }
 
 // carerRule is withheldRule when ctx reads for a carer (worked out once per
@@ -1279,7 +1280,7 @@ func consentState(ctx context.Context, q querier, personID int64) (ConsentState,
 // look-ups only: each sensitive code is sought in each section (prefixes as
 // ranges), each kept-out entry by its key. A carer's pages then leave out a
 // short list of ids, instead of classifying every entry they read.
-func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState) ([]int64, error) {
+func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState) (ids, chosen []int64, err error) {
 	var parts []string
 	var args []any
 	var dedupKeys []any
@@ -1291,7 +1292,7 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 	// (key_aliases, migration 0048), looked up as any kept-out key is.
 	aliases, err := aliasesOf(ctx, q, personID, keys)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, key := range append(keys, aliases...) {
 		var src int64
@@ -1322,7 +1323,7 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
 		args = append(append(args, personID), dedupKeys...)
 	}
-	var out []int64
+	var out, others []int64 // others: kept out for what they are or name, not one by one
 	if len(parts) > 0 {
 		// The entries kept out one by one, then those whose reason is one of
 		// them (reasonIsKeptOut): a visit's "Reason: …" names it (a review: a
@@ -1331,13 +1332,16 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		// a subquery of the second took a carer's page from 4 to 20 ms.
 		kept, err := idsOf(ctx, q, strings.Join(parts, "\nUNION "), args...)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		list, _ := json.Marshal(kept)
 		named, err := idsOf(ctx, q, reasonIsKeptOut, string(list), personID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		chosen = slices.Clone(kept)
+		slices.Sort(chosen)
+		others = append(others, named...)
 		parts, args, out = nil, nil, append(kept, named...)
 	}
 	if len(st.Withheld) > 0 {
@@ -1369,9 +1373,10 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 	if len(parts) > 0 {
 		more, err := idsOf(ctx, q, strings.Join(parts, "\nUNION ALL "), args...) // made unique below
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, more...)
+		others = append(others, more...)
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
@@ -1386,9 +1391,10 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 		list, _ := json.Marshal(frontier)
 		naming, err := idsOf(ctx, q, namesOneOf, string(list))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		frontier = nil
+		others = append(others, naming...)
 		for _, id := range naming {
 			if i, found := slices.BinarySearch(out, id); !found {
 				out = slices.Insert(out, i, id)
@@ -1396,7 +1402,12 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 			}
 		}
 	}
-	return out, nil
+	// Chosen: kept out one by one, and for nothing else.
+	slices.Sort(others)
+	return out, slices.DeleteFunc(chosen, func(id int64) bool {
+		_, found := slices.BinarySearch(others, id)
+		return found
+	}), nil
 }
 
 // reasonIsKeptOut selects the person's (?2) entries whose reason is one of
@@ -1429,10 +1440,12 @@ WHERE c.person = ?2`
 
 // namesOneOf selects the entries that name one of the entries ?1 lists (ids)
 // by reference, at the same source (fhir.EntryRefs), the list the outer loop:
-// by its type and id, by a bundle's "urn:uuid:" and its id, or by the
-// address its bundle gave it (bundle_urls).
+// by its type and id, alone or under the source's address, by a bundle's
+// "urn:uuid:" and its id, or by the address its bundle gave it (bundle_urls).
 const namesOneOf = `SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
-CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
+CROSS JOIN sources s ON s.id = k.source_id
+CROSS JOIN record_item_reasons r ON r.system = 'ref'
+    AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id, s.base_url || '/' || k.resource_type || '/' || k.resource_id)
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
 UNION ALL
 SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
@@ -1506,6 +1519,8 @@ func (db *DB) markWithheld(ctx context.Context, personID int64, items []RecordIt
 	}
 	for i := range items { // by field, not by copy: withSourcesAndLabels sets Sources meanwhile
 		items[i].Withheld = withheld[items[i].ID]
+		_, chosen := slices.BinarySearch(r.chosen, items[i].ID)
+		items[i].WithheldWithOther = items[i].Withheld && !chosen
 	}
 	return nil
 }

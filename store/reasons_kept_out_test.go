@@ -5,7 +5,6 @@ package store_test
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"testing"
 
@@ -268,25 +267,9 @@ func TestEntriesNamingAKeptOutOneThroughTheMigration(t *testing.T) {
 		`{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","title":"Support plan","subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01"},"addresses":[{"reference":"Condition/c2","display":"Depressive episode"}]}`,
 		`{"resourceType":"CareTeam","id":"t1","status":"active","name":"Community team","subject":{"reference":"Patient/%[1]s"},"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9"}]}],"participant":[{"role":[{"text":"Care coordinator"}],"member":{"display":"Sam Jones"}}]}`,
 	})
-	keepOut := func(sec, display string) {
-		t.Helper()
-		sp, err := db.RecordSection(ctx, p, sec, 1, 50)
-		if err != nil {
-			t.Fatal(err)
-		}
-		i := slices.IndexFunc(sp.Items, func(it store.RecordItem) bool { return it.Display == display })
-		if i < 0 {
-			t.Fatalf("no %q in %s", display, sec)
-		}
-		if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(sp.Items[i])), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keepOut(fhir.SectionResults, "Pregnancy test")
-	keepOut(fhir.SectionConditions, "Back pain")
-	if _, err := db.ChangeConsent(ctx, p, janeHerself, store.ConsentChange{Question: store.WithholdQuestion(store.CategoryMentalHealth), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
-		t.Fatal(err)
-	}
+	keepOutEntryNamed(t, db, p, fhir.SectionResults, "Pregnancy test")
+	keepOutEntryNamed(t, db, p, fhir.SectionConditions, "Back pain")
+	keepOutKind(t, db, p, store.CategoryMentalHealth)
 	sections := []string{fhir.SectionResults, fhir.SectionProcedures, fhir.SectionEncounters, fhir.SectionConditions, fhir.SectionCarePlans, fhir.SectionCareTeam}
 	check := func(when string) {
 		t.Helper()

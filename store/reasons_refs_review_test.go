@@ -1,7 +1,7 @@
 package store_test
 
-// A review of keeping out the entries that name a kept-out one by
-// reference: each test failed on the defect it names, before its fix.
+// Keeping out the entries that name a kept-out one by reference (fhir
+// EntryRefs, store withheldIDs): each test failed when a review wrote it.
 
 import (
 	"context"
@@ -57,10 +57,9 @@ func keepOutEntryNamed(t *testing.T, db *store.DB, p int64, sec, display string)
 	}
 }
 
-// Fields that name what an entry is about, outside refFields/refTypes:
-// with mental health kept out, each names the kept-out depression (or an
-// entry of the kind) by reference, and its reference's display reaches a
-// carer's download.
+// With mental health kept out, an entry naming the kept-out depression (or
+// an entry of the kind) by reference in any of these fields is kept out
+// too: its reference's display reached a carer's download.
 func TestMoreFieldsNamingAKeptOutEntry(t *testing.T) {
 	for _, tc := range []struct{ name, raw, never string }{
 		{"Observation.focus", `{"resourceType":"Observation","id":"o9","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Symptom severity"},` +
@@ -89,10 +88,10 @@ func TestMoreFieldsNamingAKeptOutEntry(t *testing.T) {
 	}
 }
 
-// References the same source writes to the kept-out result other
-// than "Type/id": absolute under the source's own base URL, versioned, and
-// by a bundle entry's urn:uuid fullUrl whose resource has its own id. Each
-// report names the kept-out pregnancy test and reaches a carer.
+// A report naming the kept-out pregnancy test is kept out however it writes
+// the reference: absolute under the source's own base URL, versioned, or by
+// a bundle entry's urn:uuid fullUrl whose resource has its own id
+// (bundle_urls). Each reached a carer.
 func TestReferenceFormsToAKeptOutEntry(t *testing.T) {
 	report := func(ref string) string {
 		return `{"resourceType":"DiagnosticReport","id":"r1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine tests"},` +
@@ -143,9 +142,9 @@ func TestReferenceFormsToAKeptOutEntry(t *testing.T) {
 	})
 }
 
-// Kept out by reference goes one step only: an entry naming an entry
-// kept out because it names a kept-out one is shared, and its reference's
-// display with it.
+// Kept out by reference goes down a chain, whyever the entry named is kept
+// out: it went one step, and only from entries kept out one by one or by
+// their own code.
 func TestChainsOfReferencesToAKeptOutEntry(t *testing.T) {
 	t.Run("report -> panel -> kept-out result (one by one)", func(t *testing.T) {
 		db := mustOpenDB(t)
@@ -241,34 +240,6 @@ func TestMigrationReadsReferencesAsTheImportDoes(t *testing.T) {
 	}
 }
 
-// entryRefs reads a care plan activity's reasonReference as one list:
-// one element written wrongly loses the others (its own comment promises
-// the opposite), though migration 0055 reads each alone. So the plan for
-// the depression is kept out from the migration, then shared again by the
-// re-read, and from an import.
-func TestOneOddActivityReferenceLosesNoOther(t *testing.T) {
-	ctx := context.Background()
-	db, path := mustOpenDBFile(t)
-	p := importSources(t, db, []string{"gp", refDepression,
-		`{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","title":"Support plan","subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01"},` +
-			`"activity":[{"detail":{"status":"in-progress","code":{"text":"Weekly talk"},"reasonReference":[{"reference":"Condition/c1","display":"Depressive episode"},{"reference":"Condition/c2","display":["Low mood"]}]}}]}`,
-	})
-	keepOutKind(t, db, p, store.CategoryMentalHealth)
-	check := func(when string) {
-		t.Helper()
-		if got := shownIn(t, store.ForCarer(ctx, fhir.SectionCarePlans), db, p, fhir.SectionCarePlans); len(got) != 0 {
-			t.Errorf("%s, a carer's care plans: %q; want none", when, got)
-		}
-	}
-	check("as imported")
-	db = rerunMigration(t, db, path, 55, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`)
-	check("after migration 0055, before the re-read")
-	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
-		t.Fatal(err)
-	}
-	check("after the re-read")
-}
-
 // What the review found held: a reference that names no entry, or another source's, keeps nothing out.
 func TestReferencesThatKeepNothingOut(t *testing.T) {
 	t.Run("Encounter.diagnosis naming a procedure, Immunization.reasonReference a result", func(t *testing.T) {
@@ -300,33 +271,39 @@ func TestReferencesThatKeepNothingOut(t *testing.T) {
 	})
 }
 
-// reasonConcepts reads all a care plan's activities as one list: one
-// activity whose reasonCode is written wrongly loses every other activity's
-// reason (its comment: "read apart: one written wrongly loses no other
-// reason"), though migration 0055 reads each alone.
-func TestOneOddActivityCodeLosesNoOther(t *testing.T) {
-	ctx := context.Background()
-	db, path := mustOpenDBFile(t)
-	p := importSources(t, db, []string{"gp",
-		`{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","title":"Support plan","subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01"},` +
-			`"activity":[{"detail":{"status":"in-progress","code":{"text":"Weekly talk"},"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9","display":"Depressive episode, unspecified"}]}]}},` +
-			`{"detail":{"status":"in-progress","code":{"text":"Walking group"},"reasonCode":[{"coding":"exercise"}]}}]}`,
-	})
-	keepOutKind(t, db, p, store.CategoryMentalHealth)
-	check := func(when string) {
-		t.Helper()
-		if got := shownIn(t, store.ForCarer(ctx, fhir.SectionCarePlans), db, p, fhir.SectionCarePlans); len(got) != 0 {
-			t.Errorf("%s, a carer's care plans: %q; want none", when, got)
-		}
-		if leaks := carerDownloadHolds(t, db, p, "Depressive"); len(leaks) != 0 {
-			t.Errorf("%s, a carer's download: %q", when, leaks)
-		}
+// One care plan activity, or one element of it, written wrongly loses no
+// other's reason, by reference or by code: the plan for the depression is
+// kept out as imported, from migration 0055, and after the re-read. Read as
+// one list, one odd element lost them all.
+func TestOneOddActivityLosesNoOtherReason(t *testing.T) {
+	for _, tc := range []struct{ name, activity string }{
+		{"a reference written wrongly beside one to the depression", `[{"detail":{"status":"in-progress","code":{"text":"Weekly talk"},"reasonReference":[{"reference":"Condition/c1","display":"Depressive episode"},{"reference":"Condition/c2","display":["Low mood"]}]}}]`},
+		{"a code written wrongly in another activity", `[{"detail":{"status":"in-progress","code":{"text":"Weekly talk"},"reasonCode":[{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9","display":"Depressive episode, unspecified"}]}]}},` +
+			`{"detail":{"status":"in-progress","code":{"text":"Walking group"},"reasonCode":[{"coding":"exercise"}]}}]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, path := mustOpenDBFile(t)
+			p := importSources(t, db, []string{"gp", refDepression,
+				`{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","title":"Support plan","subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01"},"activity":` + tc.activity + `}`,
+			})
+			keepOutKind(t, db, p, store.CategoryMentalHealth)
+			check := func(when string) {
+				t.Helper()
+				if got := shownIn(t, store.ForCarer(ctx, fhir.SectionCarePlans), db, p, fhir.SectionCarePlans); len(got) != 0 {
+					t.Errorf("%s, a carer's care plans: %q; want none", when, got)
+				}
+				if leaks := carerDownloadHolds(t, db, p, "Depressive"); len(leaks) != 0 {
+					t.Errorf("%s, a carer's download: %q", when, leaks)
+				}
+			}
+			check("as imported")
+			db = rerunMigration(t, db, path, 55, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`)
+			check("after migration 0055, before the re-read")
+			if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+				t.Fatal(err)
+			}
+			check("after the re-read")
+		})
 	}
-	check("as imported")
-	db = rerunMigration(t, db, path, 55, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`)
-	check("after migration 0055, before the re-read")
-	if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
-		t.Fatal(err)
-	}
-	check("after the re-read")
 }

@@ -77,6 +77,11 @@ type RecordItem struct {
 	// Withheld: the person keeps this out of sharing (see ConsentState). Set on
 	// the person's own pages; a carer's reads leave such items out altogether.
 	Withheld bool
+	// WithheldWithOther: kept out not by a choice about it alone but with
+	// what it is of (a kind kept out) or names (an entry kept out): sharing
+	// it again is a matter for that choice (a review: "Share it again" on
+	// such an entry changed nothing).
+	WithheldWithOther bool
 	// PrescribedSince: a medicine prescribed again later, so this prescription
 	// is not the one that holds now, whatever status it still carries (a repeat
 	// prescription's earlier issues often stay "active" upstream). Set on the

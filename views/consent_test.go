@@ -201,3 +201,24 @@ func TestChoicesSayWhatTheyChange(t *testing.T) {
 		t.Errorf("the check page says: %s", main)
 	}
 }
+
+// An entry kept out with another (of a kind kept out, or naming an entry
+// kept out) says so, with no "Share it again", which would ask about it
+// alone and change nothing; one kept out by itself offers it.
+func TestKeepOutOfSharingSaysWhy(t *testing.T) {
+	for _, tc := range []struct {
+		it         store.RecordItem
+		want, lack string
+	}{
+		{store.RecordItem{ID: 7, Withheld: true, WithheldWithOther: true}, `because of another choice you made`, "Share it again"},
+		{store.RecordItem{ID: 7, Withheld: true}, `href="/choices/entry?item=7">Share it again`, "another choice"},
+	} {
+		var b strings.Builder
+		if err := views.KeepOutOfSharing(tc.it).Render(t.Context(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if html := b.String(); !strings.Contains(html, tc.want) || strings.Contains(html, tc.lack) {
+			t.Errorf("%+v: %s; want %q, not %q", tc.it, html, tc.want, tc.lack)
+		}
+	}
+}

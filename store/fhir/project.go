@@ -177,11 +177,24 @@ func reasonConcepts(raw []byte) []CodeableConcept {
 		// What a care plan's activities are for, read apart: one written
 		// wrongly loses no other reason.
 		Activity json.RawMessage `json:"activity"`
+		// Resources held inside it, such as a Condition given as its reason
+		// by "#id" (a review: a prescription's contained depression reached
+		// a carer): what each is, read apart.
+		Contained []json.RawMessage `json:"contained"`
 	}
 	if json.Unmarshal(raw, &why) != nil {
 		return nil
 	}
 	coded := append(append(append(why.ReasonCode, why.ConclusionCode...), why.Complication...), why.FollowUp...)
+	for _, c := range why.Contained {
+		var held struct {
+			Code json.RawMessage `json:"code"`
+		}
+		var cc CodeableConcept
+		if json.Unmarshal(c, &held) == nil && json.Unmarshal(held.Code, &cc) == nil {
+			coded = append(coded, cc)
+		}
+	}
 	var activities []json.RawMessage
 	if json.Unmarshal(why.Activity, &activities) == nil {
 		for _, a := range activities {
@@ -227,72 +240,130 @@ func entryRefs(raw []byte) string {
 	return b.String()
 }
 
-// EntryRefs are the references a resource makes, at refPaths, to what it
-// is about: its reasons, diagnoses, complications and their evidence,
-// results, parts, focus, what it is part of or derived from, what a plan
-// addresses and its activities are, and a document's related entries; each
-// as reasonRef gives it, once. Each list and each element is read alone,
-// so one written wrongly neither refuses the resource nor loses the others
-// (a review: one odd care plan activity lost the rest). Migration 0055
-// reads stored resources through it (the SQL function mcr_entry_refs).
+// EntryRefs are the references a resource makes to other entries of the
+// record, as reasonRef gives them, sorted, each once: wherever they are in
+// it (its reasons, diagnoses and their evidence, complications, results,
+// parts, focus, what it is part of, based on or derived from, what a plan
+// addresses and its activities, a document's related entries, and every
+// other place FHIR has one), but for where they say whom it is about and
+// who or where (notAbout) and the visit it belongs to: keeping a visit out
+// of sharing does not keep out all that was done in it. A reference to a
+// type that is no entry (a Practitioner, a Location, a Medication) is left
+// out. Reviews found one field after another that a list of fields missed,
+// each naming a kept-out entry in a carer's download. Migration 0055 reads
+// stored resources through it (the SQL function mcr_entry_refs).
 func EntryRefs(raw []byte) []string {
-	if !slices.ContainsFunc(refPaths, func(p []string) bool { return bytes.Contains(raw, []byte(`"`+p[0]+`"`)) }) {
+	if !mayNameEntries(raw) {
 		return nil // most results: read no further
 	}
-	var fields map[string]json.RawMessage
-	if json.Unmarshal(raw, &fields) != nil {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
 		return nil
 	}
 	var out []string
-	for _, p := range refPaths {
-		collectRefs(fields[p[0]], p[1:], &out)
-	}
-	return out
+	walkRefs(v, "", &out)
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
-// collectRefs adds to out the references at path under v, going into every
-// element of each list on the way.
-func collectRefs(v json.RawMessage, path []string, out *[]string) {
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 {
-		return
-	}
-	if v[0] == '[' {
-		var list []json.RawMessage
-		if json.Unmarshal(v, &list) == nil {
-			for _, el := range list {
-				collectRefs(el, path, out)
-			}
+// walkRefs adds to out the references to entries under v, the value of key.
+func walkRefs(v any, key string, out *[]string) {
+	switch x := v.(type) {
+	case []any:
+		for _, el := range x {
+			walkRefs(el, key, out)
 		}
-		return
-	}
-	if len(path) == 0 {
-		var ref Reference
-		if json.Unmarshal(v, &ref) == nil {
-			if r := reasonRef(ref.Reference); r != "" && !slices.Contains(*out, r) {
+	case map[string]any:
+		if ref, ok := x["reference"].(string); ok {
+			if r := reasonRef(ref); r != "" && !notAbout[key] && refToEntry(r) {
 				*out = append(*out, r)
 			}
+			return
 		}
-		return
-	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(v, &obj) == nil {
-		collectRefs(obj[path[0]], path[1:], out)
+		for k, el := range x {
+			walkRefs(el, k, out)
+		}
 	}
 }
 
-// refPaths are where a resource names, by reference, what it is about.
-var refPaths = [][]string{
-	{"reasonReference"}, {"diagnosis", "condition"}, {"complicationDetail"}, {"result"}, {"hasMember"},
-	{"derivedFrom"}, {"addresses"}, {"focus"}, {"partOf"}, {"activity", "detail", "reasonReference"},
-	{"activity", "reference"}, {"evidence", "detail"}, {"context", "related"},
+// notAbout are the fields whose references say whom a resource is about,
+// who made or holds it, where, and the visit it belongs to: none names what
+// it is about.
+var notAbout = map[string]bool{"subject": true, "patient": true, "encounter": true, "context": true, "performer": true,
+	"requester": true, "recorder": true, "asserter": true, "author": true, "custodian": true, "location": true,
+	"organization": true, "managingOrganization": true, "serviceProvider": true, "individual": true, "actor": true,
+	"member": true, "onBehalfOf": true, "practitioner": true, "resultsInterpreter": true, "generalPractitioner": true,
+	"informationSource": true, "dispenser": true, "beneficiary": true, "insurer": true, "payor": true, "who": true,
+	"sender": true, "recipient": true, "source": true, "specimen": true, "device": true, "medicationReference": true,
+	"manufacturer": true, "origin": true, "destination": true, "episodeOfCare": true, "participant": true, "attester": true}
+
+// mayNameEntries reports whether raw may hold a reference outside notAbout:
+// not when each "reference" in it is the first thing in the value of one of
+// notAbout's fields (a result's subject and visit), told from the bytes
+// alone, so that most results are not read into a tree. Any other place, or
+// one it cannot tell, says it may.
+func mayNameEntries(raw []byte) bool {
+	const ref = `"reference"`
+	for rest, at := raw, 0; ; {
+		i := bytes.Index(rest, []byte(ref))
+		if i < 0 {
+			return false
+		}
+		at += i
+		if key, ok := fieldBefore(raw[:at]); !ok || !notAbout[key] {
+			return true
+		}
+		at += len(ref)
+		rest = raw[at:]
+	}
 }
 
-// reasonRef is a reference as a reason stores it: "Type/id", from a
-// relative one, one to a version ("Type/id/_history/2") or an absolute one
-// (its last "Type/id": only an entry at the same source is matched, so
-// another server's is no match but in the odd case of one id at both), or
-// "urn:uuid:…" for a bundle's; "" for any other.
+// fieldBefore is the name of the field whose value begins with what follows
+// b: b ends `"name": {` or `"name": [ {`, white space aside.
+func fieldBefore(b []byte) (string, bool) {
+	b = bytes.TrimRight(b, " \t\r\n")
+	if !bytes.HasSuffix(b, []byte("{")) {
+		return "", false
+	}
+	b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
+	if bytes.HasSuffix(b, []byte("[")) {
+		b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
+	}
+	if !bytes.HasSuffix(b, []byte(":")) {
+		return "", false
+	}
+	b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
+	if !bytes.HasSuffix(b, []byte(`"`)) {
+		return "", false
+	}
+	b = b[:len(b)-1]
+	start := bytes.LastIndexByte(b, '"')
+	if start < 0 || bytes.ContainsAny(b[start+1:], "\\") {
+		return "", false
+	}
+	return string(b[start+1:]), true
+}
+
+// entryTypes are the types whose resources are entries of the record.
+var entryTypes = map[string]bool{"AllergyIntolerance": true, "MedicationRequest": true, "MedicationStatement": true,
+	"Condition": true, "Immunization": true, "Observation": true, "DiagnosticReport": true, "Encounter": true,
+	"Appointment": true, "Procedure": true, "DocumentReference": true, "CarePlan": true, "CareTeam": true}
+
+// refToEntry reports whether a reference as reasonRef gives it may be to an
+// entry: one of entryTypes, or a bundle's address.
+func refToEntry(r string) bool {
+	if strings.HasPrefix(r, "urn:uuid:") {
+		return true
+	}
+	parts := strings.Split(r, "/")
+	return len(parts) >= 2 && entryTypes[parts[len(parts)-2]]
+}
+
+// reasonRef is a reference as a reason stores it: "Type/id" from a relative
+// one or one to a version ("Type/id/_history/2"); an absolute one whole, but
+// for its version (store/consent.go matches it with the source's address: a
+// review found another server's Observation/1234 taken for the source's
+// own); "urn:uuid:…" for a bundle's; "" for any other.
 func reasonRef(ref string) string {
 	ref = strings.TrimSpace(ref)
 	if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
@@ -305,11 +376,14 @@ func reasonRef(ref string) string {
 		ref = ref[:i]
 	}
 	if strings.Contains(ref, "://") {
-		parts := strings.Split(ref, "/")
-		if len(parts) < 2 {
+		if strings.ContainsAny(ref, "|\x1f?#") {
 			return ""
 		}
-		ref = parts[len(parts)-2] + "/" + parts[len(parts)-1]
+		parts := strings.Split(ref, "/")
+		if len(parts) < 2 || !typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
+			return ""
+		}
+		return ref
 	}
 	if typeAndID.MatchString(ref) {
 		return ref
@@ -331,9 +405,9 @@ var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appoi
 	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
 	"CareTeam": true, "CarePlan": true}
 
-// refTypes are the resource types whose entries name others by reference
-// for what they are about (entryRefs): those of reasonedTypes, and a result
-// naming its parts or what it was derived from.
+// refTypes are the resource types whose entries are kept out with an entry
+// they name by reference (entryRefs): every entry but an allergy, which is
+// never hidden for what it caused.
 var refTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
 	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
 	"CareTeam": true, "CarePlan": true, "Observation": true, "Condition": true, "DocumentReference": true}

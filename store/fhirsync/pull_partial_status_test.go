@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/e2e/upstream"
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
 // A source that refuses only AuditEvent (who looked at the record upstream,
@@ -18,20 +20,10 @@ import (
 // pages saying "You are seeing what it sent on <that day>" of data that came
 // minutes ago.
 func TestPartialSyncIsTheRecordsLastUpdate(t *testing.T) {
-	srv, patientID := startServer(t)
 	ctx := context.Background()
-	var refusing atomic.Bool
-	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
-		if refusing.Load() && strings.HasPrefix(r.URL.Path, upstream.BasePath+"/AuditEvent") {
-			refuse(w)
-			return true
-		}
-		return false
-	}, nil)
-	db, src, puller, person := foundPerson(t, stub.URL, patientID)
-	if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
-		t.Fatal(err)
-	}
+	srv, patientID, db, src, puller, person, refusing := syncedThenRefused(t, func(r *http.Request) bool {
+		return strings.HasPrefix(r.URL.Path, upstream.BasePath+"/AuditEvent")
+	})
 	first := statusOf(t, db, person.ID, "lth").LastSuccessAt
 	time.Sleep(20 * time.Millisecond)
 
@@ -67,4 +59,46 @@ func TestPartialSyncIsTheRecordsLastUpdate(t *testing.T) {
 	if st := statusOf(t, db, person.ID, "lth"); st.Partial || st.LastError != "" {
 		t.Errorf("after a whole sync: %+v; want no failure noted", st)
 	}
+}
+
+// A source that refuses every request (its credentials revoked, a 403 for
+// every read) brings nothing: a failure, not a partial sync, so the pages do
+// not say "The rest was updated just now" (a review found they did: each
+// part failing alone made the pull look partial).
+func TestEverythingRefusedIsNoPartialSync(t *testing.T) {
+	ctx := context.Background()
+	_, _, db, src, puller, person, refusing := syncedThenRefused(t, func(*http.Request) bool { return true })
+	before := statusOf(t, db, person.ID, "lth")
+	time.Sleep(20 * time.Millisecond)
+	refusing.Store(true)
+	_, err := puller.PullPerson(ctx, src, person.ID, nil)
+	if err == nil {
+		t.Fatal("a sync refused everything succeeded")
+	}
+	st := statusOf(t, db, person.ID, "lth")
+	t.Logf("error: %v", err)
+	t.Logf("before: last success %s; after: last success %s partial=%v error=%q", before.LastSuccessAt, st.LastSuccessAt, st.Partial, st.LastError)
+	if st.Partial || st.LastSuccessAt != before.LastSuccessAt {
+		t.Errorf("nothing came from the source, yet the status says the sync was partial (%v) and the record was last updated %s (was %s)", st.Partial, st.LastSuccessAt, before.LastSuccessAt)
+	}
+}
+
+// syncedThenRefused is a person synced from the real server through a proxy
+// that, once refusing is set, refuses (403) the requests refuses picks.
+func syncedThenRefused(t *testing.T, refuses func(*http.Request) bool) (*upstream.Server, string, *store.DB, store.Source, *fhirsync.Puller, store.Person, *atomic.Bool) {
+	t.Helper()
+	srv, patientID := startServer(t)
+	refusing := new(atomic.Bool)
+	stub := newStubProxy(t, srv.URL, func(w http.ResponseWriter, r *http.Request) bool {
+		if refusing.Load() && refuses(r) {
+			refuse(w)
+			return true
+		}
+		return false
+	}, nil)
+	db, src, puller, person := foundPerson(t, stub.URL, patientID)
+	if _, err := puller.PullPerson(context.Background(), src, person.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	return srv, patientID, db, src, puller, person, refusing
 }
