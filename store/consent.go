@@ -1323,7 +1323,7 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
 		args = append(append(args, personID), dedupKeys...)
 	}
-	var out, others []int64 // others: kept out for what they are or name, not one by one
+	var out, others []int64 // others: kept out for what they are or give as their reason, not one by one
 	if len(parts) > 0 {
 		// The entries kept out one by one, then those whose reason is one of
 		// them (reasonIsKeptOut): a visit's "Reason: …" names it (a review: a
@@ -1380,13 +1380,12 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
-	// Then every entry that names one of those by reference at the same
-	// source ("ref|" and the reference: a visit its diagnosis, a report its
-	// result, a plan what it addresses), and so on down a chain (a report
-	// naming a panel naming a result), whyever the one it names is kept out:
-	// its reference's display says what it points at (reviews: a report
-	// named a result kept out for its value, and a report a panel whose
-	// part was kept out).
+	// Then every entry that gives one of those as its reason by reference
+	// at the same source ("ref|" and the reference: a visit or a
+	// prescription for a diagnosis), and so on down a chain (a visit for a
+	// therapy for a depression), whyever the one it gives is kept out (a
+	// review: a visit for a therapy kept out for its reason). Any other
+	// reference to one is masked in a carer's download (fhir.MaskRefs).
 	for frontier := out; len(frontier) > 0; {
 		list, _ := json.Marshal(frontier)
 		naming, err := idsOf(ctx, q, namesOneOf, string(list))
@@ -1438,14 +1437,12 @@ CROSS JOIN record_item_reasons r ON r.system = c.system AND r.code = c.code
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = c.person
 WHERE c.person = ?2`
 
-// namesOneOf selects the entries that name one of the entries ?1 lists (ids)
-// by reference, at the same source (fhir.EntryRefs), the list the outer loop:
-// by its type and id, alone or under the source's address, by a bundle's
-// "urn:uuid:" and its id, or by the address its bundle gave it (bundle_urls).
+// namesOneOf selects the entries that give one of the entries ?1 lists
+// (ids) as their reason by reference, at the same source (fhir.EntryRefs),
+// the list the outer loop: by its type and id, by a bundle's "urn:uuid:" and
+// its id, or by the address its bundle gave it (bundle_urls).
 const namesOneOf = `SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
-CROSS JOIN sources s ON s.id = k.source_id
-CROSS JOIN record_item_reasons r ON r.system = 'ref'
-    AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id, s.base_url || '/' || k.resource_type || '/' || k.resource_id)
+CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
 UNION ALL
 SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value

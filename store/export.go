@@ -65,11 +65,22 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return 0, err
 		}
 	}
+	masked, err := db.maskedRefs(ctx, hidden) // for a carer: references to what is kept out, masked (fhir.MaskRefs)
+	if err != nil {
+		return 0, err
+	}
 	given := map[string]bool{} // fullUrls given so far: a Bundle's are each its own (bdl-7)
 	written := map[resourceKey]bool{}
 	named := namedBy{} // the organisations, people, places and medicines what is written points at
 	write := func(c CachedResource) error {
-		raw, err := fhir.WithMetaSource(c.Raw, c.Source.URI())
+		raw := c.Raw
+		if len(masked) > 0 {
+			var err error
+			if raw, err = fhir.MaskRefs(raw, func(ref string) bool { return masked[ref] }); err != nil {
+				return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
+			}
+		}
+		raw, err := fhir.WithMetaSource(raw, c.Source.URI())
 		if err != nil {
 			return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
 		}
@@ -200,4 +211,37 @@ func isUUID(s string) bool {
 		}
 	}
 	return true
+}
+
+// maskedRefs is how the resources hidden may be referred to, for a carer's
+// download to mask (fhir.MaskRefs): as "Type/id", as a bundle's
+// "urn:uuid:" and the id, and by the address their bundle gave them
+// (bundle_urls); at any source, so a reference to another server's, which
+// cannot be told from the source's own, is masked too. Nil when none is.
+func (db *DB) maskedRefs(ctx context.Context, hidden map[resourceKey]bool) (map[string]bool, error) {
+	if len(hidden) == 0 {
+		return nil, nil
+	}
+	masked := make(map[string]bool, 2*len(hidden))
+	keys := make([][3]any, 0, len(hidden))
+	for k := range hidden {
+		masked[k.typ+"/"+k.id] = true
+		masked["urn:uuid:"+k.id] = true
+		keys = append(keys, [3]any{k.sourceID, k.typ, k.id})
+	}
+	list, _ := json.Marshal(keys)
+	rows, err := db.db.QueryContext(ctx, `SELECT b.url FROM json_each(?) e JOIN bundle_urls b
+ON b.source_id = json_extract(e.value, '$[0]') AND b.type = json_extract(e.value, '$[1]') AND b.id = json_extract(e.value, '$[2]')`, string(list))
+	if err != nil {
+		return nil, fmt.Errorf("addresses of what is kept out: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var url string
+		if err := rows.Scan(&url); err != nil {
+			return nil, err
+		}
+		masked[url] = true
+	}
+	return masked, rows.Err()
 }

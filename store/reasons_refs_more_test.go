@@ -120,26 +120,28 @@ func TestAnotherServersAbsoluteReferenceHidesNothing(t *testing.T) {
 	}
 }
 
-// A report kept out for naming a kept-out result is labelled so on the
-// person's pages, not as one they chose to keep out: "Share it again" there
-// asked about the report alone, and changed nothing (a review). The result
+// A procedure kept out for its reason, a kept-out result, is labelled so on
+// the person's pages, not as one they chose to keep out: "Share it again"
+// there asked about it alone, and changed nothing (a review). The result
 // itself is their choice alone.
 func TestAnEntryKeptOutWithAnotherIsLabelledSo(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
 	p := importSources(t, db, []string{"gp", refPregnancyTest,
-		`{"resourceType":"DiagnosticReport","id":"r1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine tests"},"effectiveDateTime":"2025-03-01",` +
-			`"result":[{"reference":"Observation/o1","display":"Pregnancy test: Positive"}]}`})
+		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Ultrasound scan"},"performedDateTime":"2025-03-02T09:30:00Z",` +
+			`"reasonReference":[{"reference":"Observation/o1","display":"Pregnancy test: Positive"}]}`})
 	keepOutEntryNamed(t, db, p, fhir.SectionResults, "Pregnancy test")
-	sp, err := db.RecordSection(ctx, p, fhir.SectionResults, 1, 50)
-	if err != nil {
-		t.Fatal(err)
-	}
 	got := map[string]string{}
-	for _, it := range sp.Items {
-		got[it.Display] = fmt.Sprintf("withheld %v, with another %v", it.Withheld, it.WithheldWithOther)
+	for _, sec := range []string{fhir.SectionResults, fhir.SectionProcedures} {
+		sp, err := db.RecordSection(ctx, p, sec, 1, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range sp.Items {
+			got[it.Display] = fmt.Sprintf("withheld %v, with another %v", it.Withheld, it.WithheldWithOther)
+		}
 	}
-	want := map[string]string{"Urine tests": "withheld true, with another true", "Pregnancy test": "withheld true, with another false"}
+	want := map[string]string{"Ultrasound scan": "withheld true, with another true", "Pregnancy test": "withheld true, with another false"}
 	if !maps.Equal(got, want) {
 		t.Errorf("labels %v; want %v", got, want)
 	}

@@ -26,7 +26,7 @@ const (
 func carerDownloadHolds(t *testing.T, db *store.DB, p int64, never string) []string {
 	t.Helper()
 	var leaks []string
-	for _, part := range strings.Split(carerDownload(t, db, p), `{"resource":`)[1:] {
+	for _, part := range strings.Split(carerDownload(t, db, p), `"resource":`)[1:] { // an entry may begin with its fullUrl (a review)
 		if strings.Contains(part, never) {
 			leaks = append(leaks, fmt.Sprintf("%.200s", part))
 		}
@@ -88,31 +88,37 @@ func TestMoreFieldsNamingAKeptOutEntry(t *testing.T) {
 	}
 }
 
-// A report naming the kept-out pregnancy test is kept out however it writes
-// the reference: absolute under the source's own base URL, versioned, or by
-// a bundle entry's urn:uuid fullUrl whose resource has its own id
-// (bundle_urls). Each reached a carer.
+// A report naming the kept-out pregnancy test among its results stays a
+// carer's, but their download masks the reference however it is written:
+// absolute under the source's own address (written otherwise too), in a
+// file imported with no address, versioned, or by a bundle entry's urn:uuid
+// fullUrl whose resource has its own id (bundle_urls). Each named the test
+// to a carer (reviews).
 func TestReferenceFormsToAKeptOutEntry(t *testing.T) {
 	report := func(ref string) string {
 		return `{"resourceType":"DiagnosticReport","id":"r1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine tests"},` +
 			`"effectiveDateTime":"2025-03-01","result":[{"reference":"` + ref + `","display":"Pregnancy test: Positive"}]}`
 	}
-	for _, tc := range []struct{ name, ref string }{
-		{"absolute, at the source's own server", "https://gp.example.org/fhir/Observation/o1"},
-		{"versioned", "Observation/o1/_history/1"},
+	for _, tc := range []struct{ name, base, ref string }{
+		{"absolute, at the source's own server", "https://gp.example.org/fhir", "https://gp.example.org/fhir/Observation/o1"},
+		{"absolute, written otherwise", "https://gp.example.org/fhir", "http://GP.example.org:443/fhir/Observation/o1"},
+		{"absolute, in a file imported", "", "https://gp.example.org/fhir/Observation/o1"},
+		{"versioned", "https://gp.example.org/fhir", "Observation/o1/_history/1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpenDB(t)
-			if _, err := db.AddSource(context.Background(), store.Source{Name: "gp", BaseURL: "https://gp.example.org/fhir"}); err != nil {
-				t.Fatal(err)
+			if tc.base != "" {
+				if _, err := db.AddSource(context.Background(), store.Source{Name: "gp", BaseURL: tc.base}); err != nil {
+					t.Fatal(err)
+				}
 			}
 			p := importSources(t, db, []string{"gp", refPregnancyTest, report(tc.ref)})
 			keepOutEntryNamed(t, db, p, fhir.SectionResults, "Pregnancy test")
 			if leaks := carerDownloadHolds(t, db, p, "Pregnancy"); len(leaks) != 0 {
 				t.Errorf("a carer's download names the kept-out pregnancy test in: %q", leaks)
 			}
-			if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 0 {
-				t.Errorf("a carer's results: %q; want none", got)
+			if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 1 {
+				t.Errorf("a carer's results: %q; want the report", got)
 			}
 		})
 	}
@@ -142,9 +148,10 @@ func TestReferenceFormsToAKeptOutEntry(t *testing.T) {
 	})
 }
 
-// Kept out by reference goes down a chain, whyever the entry named is kept
-// out: it went one step, and only from entries kept out one by one or by
-// their own code.
+// A reference to a kept-out entry is masked in a carer's download, and an
+// entry giving one as its reason kept out, down a chain and whyever the one
+// named is kept out: it went one step, and only from entries kept out one by
+// one or by their own code (a review).
 func TestChainsOfReferencesToAKeptOutEntry(t *testing.T) {
 	t.Run("report -> panel -> kept-out result (one by one)", func(t *testing.T) {
 		db := mustOpenDB(t)
@@ -152,13 +159,13 @@ func TestChainsOfReferencesToAKeptOutEntry(t *testing.T) {
 			`{"resourceType":"Observation","id":"p1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine panel"},"effectiveDateTime":"2025-03-01",` +
 				`"hasMember":[{"reference":"Observation/o1","display":"Pregnancy test: Positive"}]}`,
 			`{"resourceType":"DiagnosticReport","id":"r1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine tests"},"effectiveDateTime":"2025-03-01",` +
-				`"result":[{"reference":"Observation/p1","display":"Urine panel (pregnancy test)"}]}`,
+				`"result":[{"reference":"Observation/p1","display":"Urine panel"}]}`,
 		})
 		keepOutEntryNamed(t, db, p, fhir.SectionResults, "Pregnancy test")
-		if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 0 {
-			t.Errorf("a carer's results: %q; want none (the panel is kept out for its part, the report for the panel)", got)
+		if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 2 {
+			t.Errorf("a carer's results: %q; want the panel and the report, their references masked", got)
 		}
-		if leaks := carerDownloadHolds(t, db, p, "pregnancy"); len(leaks) != 0 {
+		if leaks := carerDownloadHolds(t, db, p, "Pregnancy"); len(leaks) != 0 {
 			t.Errorf("a carer's download names the kept-out pregnancy test in: %q", leaks)
 		}
 	})
@@ -170,8 +177,8 @@ func TestChainsOfReferencesToAKeptOutEntry(t *testing.T) {
 				`"result":[{"reference":"Observation/o1","display":"Screening result: HIV infection"}]}`,
 		})
 		withholdSexualHealth(t, db, p)
-		if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 0 {
-			t.Errorf("a carer's results: %q; want none (the report's one result is kept out)", got)
+		if got := shownIn(t, store.ForCarer(context.Background(), fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 1 {
+			t.Errorf("a carer's results: %q; want the report, its result's reference masked", got)
 		}
 		if leaks := carerDownloadHolds(t, db, p, "HIV"); len(leaks) != 0 {
 			t.Errorf("a carer's download names HIV in: %q", leaks)
@@ -197,15 +204,16 @@ func TestChainsOfReferencesToAKeptOutEntry(t *testing.T) {
 
 // Migration 0055 and entryRefs store different references for the same
 // resource: the SQL trims only spaces (trim()), Go all white space
-// (strings.TrimSpace). A report whose result is written "Observation/o1\n"
-// is kept out after an import and after the re-read, but not from the
-// moment the migration runs until the re-read reaches it.
+// (strings.TrimSpace): a procedure whose reason is written "Observation/o1\n"
+// was kept out after an import and after the re-read, but not from the
+// moment the migration ran until the re-read reached it. The migration now
+// reads through the importer's code (mcr_entry_refs).
 func TestMigrationReadsReferencesAsTheImportDoes(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
 	p := importSources(t, db, []string{"gp", refPregnancyTest,
-		`{"resourceType":"DiagnosticReport","id":"r1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Urine tests"},"effectiveDateTime":"2025-03-01",` +
-			`"result":[{"reference":"Observation/o1\n","display":"Pregnancy test: Positive"}]}`,
+		`{"resourceType":"Procedure","id":"pr1","status":"completed","subject":{"reference":"Patient/%[1]s"},"code":{"text":"Ultrasound scan"},"performedDateTime":"2025-03-02T09:30:00Z",` +
+			`"reasonReference":[{"reference":"Observation/o1\n","display":"Pregnancy test: Positive"}]}`,
 	})
 	keepOutEntryNamed(t, db, p, fhir.SectionResults, "Pregnancy test")
 	stored := func() []string {
@@ -228,15 +236,15 @@ func TestMigrationReadsReferencesAsTheImportDoes(t *testing.T) {
 		return out
 	}
 	imported := stored()
-	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 0 {
-		t.Fatalf("as imported, a carer's results: %q; want none", got)
+	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionProcedures), db, p, fhir.SectionProcedures); len(got) != 0 {
+		t.Fatalf("as imported, a carer's procedures: %q; want none", got)
 	}
 	db = rerunMigration(t, db, path, 55, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`)
 	if migrated := stored(); !slices.Equal(migrated, imported) {
 		t.Errorf("references stored: %q by the import (entryRefs), %q by migration 0055", imported, migrated)
 	}
-	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionResults), db, p, fhir.SectionResults); len(got) != 0 {
-		t.Errorf("after migration 0055, before the re-read, a carer's results: %q; want none", got)
+	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionProcedures), db, p, fhir.SectionProcedures); len(got) != 0 {
+		t.Errorf("after migration 0055, before the re-read, a carer's procedures: %q; want none", got)
 	}
 }
 

@@ -224,14 +224,8 @@ func reasonConcepts(raw []byte) []CodeableConcept {
 	return coded
 }
 
-// entryRefs is Item.Reasons of the entries a resource names by reference
-// for what it is about (EntryRefs): "ref|" and each reference. Keeping an
-// entry out of sharing keeps out those naming it at the same source, and
-// keeping a kind of information out, those naming an entry of that kind
-// (store/consent.go): a reference's display names what it points at
-// (reviews: a visit's reason named a kept-out diagnosis, a report its
-// kept-out result, a care plan the depression it addressed, all in a
-// carer's download).
+// entryRefs is Item.Reasons of the entries a resource gives as its reasons
+// by reference (EntryRefs): "ref|" and each reference.
 func entryRefs(raw []byte) string {
 	var b strings.Builder
 	for _, r := range EntryRefs(raw) {
@@ -240,130 +234,155 @@ func entryRefs(raw []byte) string {
 	return b.String()
 }
 
-// EntryRefs are the references a resource makes to other entries of the
-// record, as reasonRef gives them, sorted, each once: wherever they are in
-// it (its reasons, diagnoses and their evidence, complications, results,
-// parts, focus, what it is part of, based on or derived from, what a plan
-// addresses and its activities, a document's related entries, and every
-// other place FHIR has one), but for where they say whom it is about and
-// who or where (notAbout) and the visit it belongs to: keeping a visit out
-// of sharing does not keep out all that was done in it. A reference to a
-// type that is no entry (a Practitioner, a Location, a Medication) is left
-// out. Reviews found one field after another that a list of fields missed,
-// each naming a kept-out entry in a carer's download. Migration 0055 reads
-// stored resources through it (the SQL function mcr_entry_refs).
+// EntryRefs are the entries a resource gives as what it was for, by
+// reference (reasonPaths): its reasons, its diagnoses, a care plan
+// activity's reasons, and a vaccination's reactions, which its page names
+// ("Reaction: …"). Keeping an entry out of sharing keeps out those giving
+// it so at the same source, and keeping a kind of information out, those
+// giving an entry of that kind (store/consent.go): a visit, prescription or
+// procedure for a kept-out diagnosis says it. Every other reference to a
+// kept-out entry (a report's results, a plan's addresses, a result's visit)
+// keeps nothing out: a carer's download masks it (MaskRefs), as a review
+// found one kept-out result hiding a whole report, and one kept-out
+// prescription every other in its care plan. Each as reasonRef gives it,
+// sorted, once; each list and element read alone, so one written wrongly
+// loses no other. Migration 0055 reads stored resources through it (the SQL
+// function mcr_entry_refs).
 func EntryRefs(raw []byte) []string {
-	if !mayNameEntries(raw) {
+	if !slices.ContainsFunc(reasonPaths, func(p []string) bool { return bytes.Contains(raw, []byte(`"`+p[0]+`"`)) }) {
 		return nil // most results: read no further
 	}
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil {
 		return nil
 	}
 	var out []string
-	walkRefs(v, "", &out)
+	for _, p := range reasonPaths {
+		collectRefs(fields[p[0]], p[1:], &out)
+	}
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
-// walkRefs adds to out the references to entries under v, the value of key.
-func walkRefs(v any, key string, out *[]string) {
-	switch x := v.(type) {
-	case []any:
-		for _, el := range x {
-			walkRefs(el, key, out)
+// collectRefs adds to out the references at path under v, going into every
+// element of each list on the way.
+func collectRefs(v json.RawMessage, path []string, out *[]string) {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return
+	}
+	if v[0] == '[' {
+		var list []json.RawMessage
+		if json.Unmarshal(v, &list) == nil {
+			for _, el := range list {
+				collectRefs(el, path, out)
+			}
 		}
-	case map[string]any:
-		if ref, ok := x["reference"].(string); ok {
-			if r := reasonRef(ref); r != "" && !notAbout[key] && refToEntry(r) {
+		return
+	}
+	if len(path) == 0 {
+		var ref Reference
+		if json.Unmarshal(v, &ref) == nil {
+			if r := reasonRef(ref.Reference); r != "" {
 				*out = append(*out, r)
 			}
-			return
 		}
+		return
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(v, &obj) == nil {
+		collectRefs(obj[path[0]], path[1:], out)
+	}
+}
+
+// reasonPaths are where a resource gives, by reference, what it was for.
+var reasonPaths = [][]string{
+	{"reasonReference"}, {"diagnosis", "condition"}, {"activity", "detail", "reasonReference"}, {"reaction", "detail"},
+}
+
+// MaskRefs is a resource with every reference that masked says is to an
+// entry kept from the reader replaced by the data-absent-reason "masked",
+// FHIR's way of saying something is there and withheld: its display names
+// what it points at (reviews found a kept-out result named by its report, a
+// kept-out visit by the results taken at it, a kept-out care team as a
+// performer, in a carer's download). masked is asked of each reference as
+// "Type/id" (relative, to a version, or absolute, at any server: masking
+// another server's of the same type and id hides nothing but a name) and as
+// written ("urn:uuid:…"). raw comes back as it was when nothing is masked.
+func MaskRefs(raw []byte, masked func(ref string) bool) ([]byte, error) {
+	if !bytes.Contains(raw, []byte(`reference`)) && !bytes.Contains(raw, []byte(`\u`)) { // a key may be written in escapes
+		return raw, nil
+	}
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber() // numbers as written
+	var v any
+	if err := d.Decode(&v); err != nil {
+		return nil, err
+	}
+	if !maskRefs(v, masked) {
+		return raw, nil
+	}
+	return json.Marshal(v)
+}
+
+// maskRefs masks the references under v (a Reference anywhere, however deep:
+// in a list, in another's extension), reporting whether it masked any.
+func maskRefs(v any, masked func(string) bool) bool {
+	did := false
+	switch x := v.(type) {
+	case []any:
+		for i, el := range x {
+			if isMaskedRef(el, masked) {
+				x[i], did = maskedRef(), true
+				continue
+			}
+			did = maskRefs(el, masked) || did
+		}
+	case map[string]any:
 		for k, el := range x {
-			walkRefs(el, k, out)
+			if isMaskedRef(el, masked) {
+				x[k], did = maskedRef(), true
+				continue
+			}
+			did = maskRefs(el, masked) || did
 		}
 	}
+	return did
 }
 
-// notAbout are the fields whose references say whom a resource is about,
-// who made or holds it, where, and the visit it belongs to: none names what
-// it is about.
-var notAbout = map[string]bool{"subject": true, "patient": true, "encounter": true, "context": true, "performer": true,
-	"requester": true, "recorder": true, "asserter": true, "author": true, "custodian": true, "location": true,
-	"organization": true, "managingOrganization": true, "serviceProvider": true, "individual": true, "actor": true,
-	"member": true, "onBehalfOf": true, "practitioner": true, "resultsInterpreter": true, "generalPractitioner": true,
-	"informationSource": true, "dispenser": true, "beneficiary": true, "insurer": true, "payor": true, "who": true,
-	"sender": true, "recipient": true, "source": true, "specimen": true, "device": true, "medicationReference": true,
-	"manufacturer": true, "origin": true, "destination": true, "episodeOfCare": true, "participant": true, "attester": true}
-
-// mayNameEntries reports whether raw may hold a reference outside notAbout:
-// not when each "reference" in it is the first thing in the value of one of
-// notAbout's fields (a result's subject and visit), told from the bytes
-// alone, so that most results are not read into a tree. Any other place, or
-// one it cannot tell, says it may.
-func mayNameEntries(raw []byte) bool {
-	const ref = `"reference"`
-	for rest, at := raw, 0; ; {
-		i := bytes.Index(rest, []byte(ref))
-		if i < 0 {
-			return false
-		}
-		at += i
-		if key, ok := fieldBefore(raw[:at]); !ok || !notAbout[key] {
-			return true
-		}
-		at += len(ref)
-		rest = raw[at:]
+// isMaskedRef reports whether v is a Reference masked says is kept out:
+// asked as "Type/id" (relative, to a version, or absolute at any server)
+// and as written.
+func isMaskedRef(v any, masked func(string) bool) bool {
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return false
 	}
-}
-
-// fieldBefore is the name of the field whose value begins with what follows
-// b: b ends `"name": {` or `"name": [ {`, white space aside.
-func fieldBefore(b []byte) (string, bool) {
-	b = bytes.TrimRight(b, " \t\r\n")
-	if !bytes.HasSuffix(b, []byte("{")) {
-		return "", false
+	ref, ok := obj["reference"].(string)
+	if !ok {
+		return false
 	}
-	b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
-	if bytes.HasSuffix(b, []byte("[")) {
-		b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
-	}
-	if !bytes.HasSuffix(b, []byte(":")) {
-		return "", false
-	}
-	b = bytes.TrimRight(b[:len(b)-1], " \t\r\n")
-	if !bytes.HasSuffix(b, []byte(`"`)) {
-		return "", false
-	}
-	b = b[:len(b)-1]
-	start := bytes.LastIndexByte(b, '"')
-	if start < 0 || bytes.ContainsAny(b[start+1:], "\\") {
-		return "", false
-	}
-	return string(b[start+1:]), true
-}
-
-// entryTypes are the types whose resources are entries of the record.
-var entryTypes = map[string]bool{"AllergyIntolerance": true, "MedicationRequest": true, "MedicationStatement": true,
-	"Condition": true, "Immunization": true, "Observation": true, "DiagnosticReport": true, "Encounter": true,
-	"Appointment": true, "Procedure": true, "DocumentReference": true, "CarePlan": true, "CareTeam": true}
-
-// refToEntry reports whether a reference as reasonRef gives it may be to an
-// entry: one of entryTypes, or a bundle's address.
-func refToEntry(r string) bool {
-	if strings.HasPrefix(r, "urn:uuid:") {
+	ref = strings.TrimSpace(ref)
+	if masked(ref) {
 		return true
 	}
-	parts := strings.Split(r, "/")
-	return len(parts) >= 2 && entryTypes[parts[len(parts)-2]]
+	if i := strings.Index(ref, "/_history/"); i > 0 {
+		ref = ref[:i]
+	}
+	parts := strings.Split(strings.TrimRight(ref, "/"), "/")
+	return len(parts) >= 2 && masked(parts[len(parts)-2]+"/"+parts[len(parts)-1])
+}
+
+// maskedRef is a Reference that says only that it is withheld.
+func maskedRef() map[string]any {
+	return map[string]any{"extension": []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "masked"}}}
 }
 
 // reasonRef is a reference as a reason stores it: "Type/id" from a relative
-// one or one to a version ("Type/id/_history/2"); an absolute one whole, but
-// for its version (store/consent.go matches it with the source's address: a
-// review found another server's Observation/1234 taken for the source's
-// own); "urn:uuid:…" for a bundle's; "" for any other.
+// one, one to a version ("Type/id/_history/2") or an absolute one (its last
+// "Type/id": only an entry at the same source is matched, and a reason is
+// almost always the source's own), or "urn:uuid:…" for a bundle's; "" for
+// any other.
 func reasonRef(ref string) string {
 	ref = strings.TrimSpace(ref)
 	if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
@@ -376,14 +395,11 @@ func reasonRef(ref string) string {
 		ref = ref[:i]
 	}
 	if strings.Contains(ref, "://") {
-		if strings.ContainsAny(ref, "|\x1f?#") {
-			return ""
-		}
 		parts := strings.Split(ref, "/")
-		if len(parts) < 2 || !typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
+		if len(parts) < 2 {
 			return ""
 		}
-		return ref
+		ref = parts[len(parts)-2] + "/" + parts[len(parts)-1]
 	}
 	if typeAndID.MatchString(ref) {
 		return ref

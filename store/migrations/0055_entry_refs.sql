@@ -1,17 +1,13 @@
--- 0055: an entry that names another by reference for what it is about
--- counts it among its reasons (fhir.Item.Reasons, "ref|" and the reference,
--- "Type/id" or "urn:uuid:…"), whatever its type: a report its results, a
--- result its parts and what it was derived from, a visit, procedure or
--- prescription its reasons of any kind, a procedure its complications, a
--- care plan what it addresses and its activities' reasons, a care team its
--- reasons. Keeping an entry out of sharing then keeps out those naming it
--- at the same source, and keeping a kind of information out, those naming
--- an entry of that kind (a review: a carer's download held a report naming
--- a kept-out result, and a care plan the depression kept out). A care
--- team's reasons and a care plan activity's count as codes too. Before,
--- only a reference to a Condition counted, stored as its bare id. The fields
--- read are fhir refPaths: a result's focus and what it is part of, a
--- diagnosis's evidence and a document's related entries among them.
+-- 0055: an entry that gives another as its reason by reference counts it
+-- among its reasons (fhir.Item.Reasons, "ref|" and the reference, "Type/id"
+-- or "urn:uuid:…"), whatever the other's type (fhir.EntryRefs: reasons, a
+-- visit's diagnoses, a care plan activity's reasons, a vaccination's
+-- reactions). Keeping an entry out of sharing then keeps out those giving it
+-- so at the same source, and keeping a kind of information out, those
+-- giving an entry of that kind. Before, only a reference to a Condition
+-- counted, stored as its bare id. A care team's reasons and a care plan
+-- activity's count as codes too. Other references to a kept-out entry keep
+-- nothing out: a carer's download masks them (fhir.MaskRefs).
 --
 -- Filled at once from stored resources, as 0045 and 0051 did, so nothing
 -- kept out reaches a carer while the re-read below goes through a large

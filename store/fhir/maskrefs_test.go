@@ -1,0 +1,41 @@
+package fhir_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store/fhir"
+)
+
+// MaskRefs masks every reference to what is kept out, however it is written
+// and wherever it is (in a list, in another reference's extension, under a
+// key written in escapes), keeps the rest as it was, numbers too, and gives
+// back the very bytes when there is nothing to mask.
+func TestMaskRefs(t *testing.T) {
+	kept := map[string]bool{"Observation/o1": true, "urn:uuid:abc": true}
+	masked := func(ref string) bool { return kept[ref] }
+	for _, tc := range []struct{ name, in, gone, stays string }{
+		{"relative", `{"result":[{"reference":"Observation/o1","display":"Pregnancy test"}]}`, "Pregnancy", ""},
+		{"versioned", `{"result":[{"reference":"Observation/o1/_history/3","display":"Pregnancy test"}]}`, "Pregnancy", ""},
+		{"absolute", `{"focus":[{"reference":"https://gp.example/fhir/Observation/o1","display":"Pregnancy test"}]}`, "Pregnancy", ""},
+		{"a bundle's address", `{"hasMember":[{"reference":"urn:uuid:abc","display":"Pregnancy test"}]}`, "Pregnancy", ""},
+		{"single, under a key", `{"encounter":{"reference":"Observation/o1","display":"Pregnancy test"}}`, "Pregnancy", ""},
+		{"in a reference's extension", `{"subject":{"reference":"Patient/p","extension":[{"url":"x","valueReference":{"reference":"Observation/o1","display":"Pregnancy test"}}]}}`, "Pregnancy", "Patient/p"},
+		{"a key in escapes", `{"result":[{"refer\u0065nce":"Observation/o1","display":"Pregnancy test"}]}`, "Pregnancy", ""},
+		{"the rest kept, numbers as written", `{"valueQuantity":{"value":72.97763358096024},"result":[{"reference":"Observation/o1","display":"Pregnancy test"},{"reference":"Observation/o2","display":"Glucose"}]}`, "Pregnancy", "72.97763358096024"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := fhir.MaskRefs([]byte(tc.in), masked)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := string(out); strings.Contains(s, tc.gone) || !strings.Contains(s, "data-absent-reason") || !strings.Contains(s, tc.stays) {
+				t.Errorf("%s; want %q masked (data-absent-reason) and %q kept", s, tc.gone, tc.stays)
+			}
+		})
+	}
+	same := []byte(`{"result": [{"reference": "Observation/o2", "display": "Glucose"}]}`)
+	if out, err := fhir.MaskRefs(same, masked); err != nil || string(out) != string(same) {
+		t.Errorf("nothing to mask: %s, %v; want the very bytes", out, err)
+	}
+}
