@@ -1218,7 +1218,7 @@ type withheldRule struct {
 	cond   string
 	args   []any
 	ids    []int64 // the entries themselves
-	chosen []int64 // of those, the ones kept out one by one and for nothing else, sorted
+	chosen []int64 // of those, the ones kept out one by one, sorted (whatever else keeps them out)
 }
 
 func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, error) {
@@ -1280,6 +1280,9 @@ func consentState(ctx context.Context, q querier, personID int64) (ConsentState,
 // look-ups only: each sensitive code is sought in each section (prefixes as
 // ranges), each kept-out entry by its key. A carer's pages then leave out a
 // short list of ids, instead of classifying every entry they read.
+// chosen are those of them kept out one by one, by their own key: the
+// person's pages offer to share those again, and say of the rest that
+// another choice keeps them out.
 func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState) (ids, chosen []int64, err error) {
 	var parts []string
 	var args []any
@@ -1323,7 +1326,7 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		parts = append(parts, `SELECT id FROM record_items WHERE person_id = ? AND dedup_key IN (?`+strings.Repeat(", ?", len(dedupKeys)-1)+`)`)
 		args = append(append(args, personID), dedupKeys...)
 	}
-	var out, others []int64 // others: kept out for what they are or give as their reason, not one by one
+	var out []int64
 	if len(parts) > 0 {
 		// The entries kept out one by one, then those whose reason is one of
 		// them (reasonIsKeptOut): a visit's "Reason: …" names it (a review: a
@@ -1341,7 +1344,6 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		}
 		chosen = slices.Clone(kept)
 		slices.Sort(chosen)
-		others = append(others, named...)
 		parts, args, out = nil, nil, append(kept, named...)
 	}
 	if len(st.Withheld) > 0 {
@@ -1376,7 +1378,6 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 			return nil, nil, err
 		}
 		out = append(out, more...)
-		others = append(others, more...)
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
@@ -1393,7 +1394,6 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 			return nil, nil, err
 		}
 		frontier = nil
-		others = append(others, naming...)
 		for _, id := range naming {
 			if i, found := slices.BinarySearch(out, id); !found {
 				out = slices.Insert(out, i, id)
@@ -1401,12 +1401,7 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 			}
 		}
 	}
-	// Chosen: kept out one by one, and for nothing else.
-	slices.Sort(others)
-	return out, slices.DeleteFunc(chosen, func(id int64) bool {
-		_, found := slices.BinarySearch(others, id)
-		return found
-	}), nil
+	return out, chosen, nil
 }
 
 // reasonIsKeptOut selects the person's (?2) entries whose reason is one of

@@ -78,9 +78,10 @@ type RecordItem struct {
 	// the person's own pages; a carer's reads leave such items out altogether.
 	Withheld bool
 	// WithheldWithOther: kept out not by a choice about it alone but with
-	// what it is of (a kind kept out) or names (an entry kept out): sharing
-	// it again is a matter for that choice (a review: "Share it again" on
-	// such an entry changed nothing).
+	// what it is of (a kind kept out) or gives as its reason (an entry kept
+	// out): sharing it again is a matter for that choice (a review: "Share it
+	// again" on such an entry changed nothing). One also chosen alone is
+	// labelled as chosen.
 	WithheldWithOther bool
 	// PrescribedSince: a medicine prescribed again later, so this prescription
 	// is not the one that holds now, whatever status it still carries (a repeat
