@@ -74,9 +74,9 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	named := namedBy{} // the organisations, people, places and medicines what is written points at
 	write := func(c CachedResource) error {
 		raw := c.Raw
-		if len(masked) > 0 {
+		if masked != nil {
 			var err error
-			if raw, err = fhir.MaskRefs(raw, func(ref string) bool { return masked[ref] }); err != nil {
+			if raw, err = fhir.MaskRefs(raw, func(ref string) bool { return masked.has(c.Source, ref) }); err != nil {
 				return fmt.Errorf("%s/%s: %w", c.Type, c.ID, err)
 			}
 		}
@@ -213,35 +213,89 @@ func isUUID(s string) bool {
 	return true
 }
 
-// maskedRefs is how the resources hidden may be referred to, for a carer's
-// download to mask (fhir.MaskRefs): as "Type/id", as a bundle's
-// "urn:uuid:" and the id, and by the address their bundle gave them
-// (bundle_urls); at any source, so a reference to another server's, which
-// cannot be told from the source's own, is masked too. Nil when none is.
-func (db *DB) maskedRefs(ctx context.Context, hidden map[resourceKey]bool) (map[string]bool, error) {
+// maskedRefs is what a carer's download masks (fhir.MaskRefs): by source,
+// how the resources hidden from them may be referred to there, as
+// "Type/id", as a bundle's "urn:uuid:" and the id, and by the address their
+// bundle gave them (bundle_urls). Nil when nothing is hidden.
+type maskedRefs struct {
+	bySource map[int64]map[string]bool
+	sources  []Source // those with an address, to tell whose an absolute reference is
+}
+
+func (db *DB) maskedRefs(ctx context.Context, hidden map[resourceKey]bool) (*maskedRefs, error) {
 	if len(hidden) == 0 {
 		return nil, nil
 	}
-	masked := make(map[string]bool, 2*len(hidden))
+	m := &maskedRefs{bySource: map[int64]map[string]bool{}}
+	add := func(source int64, ref string) {
+		if m.bySource[source] == nil {
+			m.bySource[source] = map[string]bool{}
+		}
+		m.bySource[source][ref] = true
+	}
 	keys := make([][3]any, 0, len(hidden))
 	for k := range hidden {
-		masked[k.typ+"/"+k.id] = true
-		masked["urn:uuid:"+k.id] = true
+		add(k.sourceID, k.typ+"/"+k.id)
+		add(k.sourceID, "urn:uuid:"+k.id)
 		keys = append(keys, [3]any{k.sourceID, k.typ, k.id})
 	}
 	list, _ := json.Marshal(keys)
-	rows, err := db.db.QueryContext(ctx, `SELECT b.url FROM json_each(?) e JOIN bundle_urls b
+	rows, err := db.db.QueryContext(ctx, `SELECT b.source_id, b.url FROM json_each(?) e JOIN bundle_urls b
 ON b.source_id = json_extract(e.value, '$[0]') AND b.type = json_extract(e.value, '$[1]') AND b.id = json_extract(e.value, '$[2]')`, string(list))
 	if err != nil {
 		return nil, fmt.Errorf("addresses of what is kept out: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
+		var source int64
 		var url string
-		if err := rows.Scan(&url); err != nil {
+		if err := rows.Scan(&source, &url); err != nil {
 			return nil, err
 		}
-		masked[url] = true
+		add(source, url)
 	}
-	return masked, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	srcs, err := db.Sources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range srcs {
+		if s.BaseURL != "" {
+			m.sources = append(m.sources, s)
+		}
+	}
+	return m, nil
+}
+
+// has reports whether ref, in a resource from the source from, refers to
+// something hidden: at that source when it is relative, a bundle's address,
+// or absolute under its address; at the source whose address an absolute
+// one is under; and, from a source of files, which has no address, at that
+// source by its last "Type/id" (another source's of the same id is never
+// masked: a review found a GP's own result masked for a hospital's).
+func (m *maskedRefs) has(from Source, ref string) bool {
+	if m == nil {
+		return false
+	}
+	if i := strings.Index(ref, "/_history/"); i > 0 {
+		ref = ref[:i]
+	}
+	if strings.HasPrefix(ref, "urn:uuid:") || !strings.Contains(ref, "://") {
+		return m.bySource[from.ID][ref]
+	}
+	if local := fhir.LocalRef(ref, from.BaseURL); local != "" {
+		return m.bySource[from.ID][local]
+	}
+	for _, s := range m.sources {
+		if local := fhir.LocalRef(ref, s.BaseURL); local != "" {
+			return m.bySource[s.ID][local]
+		}
+	}
+	if from.BaseURL == "" {
+		parts := strings.Split(ref, "/")
+		return len(parts) >= 2 && m.bySource[from.ID][parts[len(parts)-2]+"/"+parts[len(parts)-1]]
+	}
+	return m.bySource[from.ID][ref]
 }

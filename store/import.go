@@ -287,6 +287,7 @@ type importer struct {
 	consent   map[int64]ConsentState   // persons' sharing choices, read when an item kept out may lose its key
 	held      map[string]bool          // patient id at this source → a new version of it set aside for its NHS number (heldAside)
 	rereading bool                     // reading stored resources again (rereadStored): a key changed is our reading's, not the fact's (key_aliases)
+	base      string                   // the source's address, "" for one of files: whose an absolute reference is (fhir.LocalReason)
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -296,6 +297,9 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 	}
 	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{},
 		names: map[string]*fhir.Named{}, held: map[string]bool{}}
+	if err := tx.QueryRowContext(ctx, `SELECT base_url FROM sources WHERE id = ?`, id).Scan(&im.base); err != nil {
+		return nil, fmt.Errorf("the source's address: %w", err)
+	}
 	stmts := []struct {
 		dst **sql.Stmt
 		sql string
@@ -716,6 +720,9 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 		system, code, ok := strings.Cut(r, "|")
 		if !ok {
 			continue
+		}
+		if system == "ref" {
+			code = fhir.LocalReason(code, im.base)
 		}
 		if _, err := im.addReason.ExecContext(ctx, id, system, code); err != nil {
 			return fmt.Errorf("store an entry's reason: %w", err)

@@ -99,19 +99,24 @@ type DB struct {
 }
 
 // writerConnector opens the writer's connections, on which migrations run,
-// with the SQL functions they call: mcr_entry_refs(json) is what the importer
-// reads of a resource's references to what it is about (fhir.EntryRefs), as
-// a JSON list, so that a migration filling stored entries stores exactly
-// that (a review: one written in SQL trimmed less, and missed some).
+// with the SQL functions they call: mcr_entry_refs(json, base) is what the
+// importer stores of a resource's references to what it is about
+// (fhir.EntryRefs, fhir.LocalReason at the source's address), as a JSON
+// list, so that a migration filling stored entries stores exactly that (a
+// review: one written in SQL trimmed less, and missed some).
 type writerConnector struct{ dsn string }
 
 func (c writerConnector) Connect(context.Context) (driver.Conn, error) { return c.Driver().Open(c.dsn) }
 
 func (c writerConnector) Driver() driver.Driver {
 	return &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-		return conn.RegisterFunc("mcr_entry_refs", func(raw []byte) string {
-			refs, _ := json.Marshal(append([]string{}, fhir.EntryRefs(raw)...)) // [] for none
-			return string(refs)
+		return conn.RegisterFunc("mcr_entry_refs", func(raw []byte, base string) string {
+			refs := []string{} // [] for none
+			for _, r := range fhir.EntryRefs(raw) {
+				refs = append(refs, fhir.LocalReason(r, base))
+			}
+			out, _ := json.Marshal(refs)
+			return string(out)
 		}, true)
 	}}
 }

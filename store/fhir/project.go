@@ -188,11 +188,17 @@ func reasonConcepts(raw []byte) []CodeableConcept {
 	coded := append(append(append(why.ReasonCode, why.ConclusionCode...), why.Complication...), why.FollowUp...)
 	for _, c := range why.Contained {
 		var held struct {
-			Code json.RawMessage `json:"code"`
+			Code  json.RawMessage `json:"code"`
+			Value json.RawMessage `json:"valueCodeableConcept"` // a result held inside a report (a review)
 		}
-		var cc CodeableConcept
-		if json.Unmarshal(c, &held) == nil && json.Unmarshal(held.Code, &cc) == nil {
-			coded = append(coded, cc)
+		if json.Unmarshal(c, &held) != nil {
+			continue
+		}
+		for _, f := range []json.RawMessage{held.Code, held.Value} {
+			var cc CodeableConcept
+			if json.Unmarshal(f, &cc) == nil {
+				coded = append(coded, cc)
+			}
 		}
 	}
 	var activities []json.RawMessage
@@ -234,17 +240,16 @@ func entryRefs(raw []byte) string {
 	return b.String()
 }
 
-// EntryRefs are the entries a resource gives as what it was for, by
-// reference (reasonPaths): its reasons, its diagnoses, a care plan
-// activity's reasons, and a vaccination's reactions, which its page names
-// ("Reaction: …"). Keeping an entry out of sharing keeps out those giving
-// it so at the same source, and keeping a kind of information out, those
-// giving an entry of that kind (store/consent.go): a visit, prescription or
-// procedure for a kept-out diagnosis says it. Every other reference to a
-// kept-out entry (a report's results, a plan's addresses, a result's visit)
-// keeps nothing out: a carer's download masks it (MaskRefs), as a review
-// found one kept-out result hiding a whole report, and one kept-out
-// prescription every other in its care plan. Each as reasonRef gives it,
+// EntryRefs are the entries a resource names, by reference, as what it is
+// for or about, or as the team that did or wrote it (reasonPaths). Keeping
+// an entry out of sharing keeps out those naming it so at the same source,
+// and keeping a kind of information out, those naming an entry of that kind
+// (store/consent.go): a visit, prescription or procedure for a kept-out
+// diagnosis says it. Every other reference to a kept-out entry (what a plan
+// includes or a prescription is based on, a result's visit, what a visit is
+// part of, a problem's related content) keeps nothing out: a carer's
+// download masks it (MaskRefs), as reviews found one kept-out prescription
+// hiding every other in its care plan, and one weight reading a diabetes. Each as reasonRef gives it,
 // sorted, once; each list and element read alone, so one written wrongly
 // loses no other. Migration 0055 reads stored resources through it (the SQL
 // function mcr_entry_refs).
@@ -283,7 +288,7 @@ func collectRefs(v json.RawMessage, path []string, out *[]string) {
 	if len(path) == 0 {
 		var ref Reference
 		if json.Unmarshal(v, &ref) == nil {
-			if r := reasonRef(ref.Reference); r != "" {
+			if r := reasonRef(ref.Reference); r != "" && refToEntry(r) {
 				*out = append(*out, r)
 			}
 		}
@@ -295,22 +300,46 @@ func collectRefs(v json.RawMessage, path []string, out *[]string) {
 	}
 }
 
-// reasonPaths are where a resource gives, by reference, what it was for.
+// entryTypes are the types whose resources are entries of the record.
+var entryTypes = map[string]bool{"AllergyIntolerance": true, "MedicationRequest": true, "MedicationStatement": true,
+	"Condition": true, "Immunization": true, "Observation": true, "DiagnosticReport": true, "Encounter": true,
+	"Appointment": true, "Procedure": true, "DocumentReference": true, "CarePlan": true, "CareTeam": true}
+
+// refToEntry reports whether a reference as reasonRef gives it may be to an
+// entry: one of entryTypes (a performer who is a Practitioner is none), or
+// a bundle's address.
+func refToEntry(r string) bool {
+	if strings.HasPrefix(r, "urn:uuid:") {
+		return true
+	}
+	parts := strings.Split(r, "/")
+	return len(parts) >= 2 && entryTypes[parts[len(parts)-2]]
+}
+
+// reasonPaths are where a resource gives, by reference, what it is for or
+// about, or the team that did or wrote it: its reasons and diagnoses, a
+// report's results (its conclusion, narrative and attached report speak of
+// them), a plan's addresses (what it is for), a result's focus, a
+// document's related entries (its letter speaks of them), a vaccination's
+// reactions (its page names them), and a care team as performer, author or
+// member (pages name it: "by Community mental health team"). Reviews found
+// each of those naming a kept-out entry where a carer could read it.
 var reasonPaths = [][]string{
 	{"reasonReference"}, {"diagnosis", "condition"}, {"activity", "detail", "reasonReference"}, {"reaction", "detail"},
+	{"result"}, {"addresses"}, {"focus"}, {"context", "related"},
+	{"performer"}, {"performer", "actor"}, {"author"}, {"contributor"}, {"participant", "member"},
 }
 
 // MaskRefs is a resource with every reference that masked says is to an
-// entry kept from the reader replaced by the data-absent-reason "masked",
-// FHIR's way of saying something is there and withheld: its display names
-// what it points at (reviews found a kept-out result named by its report, a
-// kept-out visit by the results taken at it, a kept-out care team as a
-// performer, in a carer's download). masked is asked of each reference as
-// "Type/id" (relative, to a version, or absolute, at any server: masking
-// another server's of the same type and id hides nothing but a name) and as
-// written ("urn:uuid:…"). raw comes back as it was when nothing is masked.
+// entry kept from the reader (masked is asked each reference as written)
+// replaced by the data-absent-reason "masked", FHIR's way of saying
+// something is there and withheld: its display names what it points at
+// (reviews found a kept-out visit named by the results taken at it, in a
+// carer's download). A resource with one masked loses its narrative too,
+// which may quote it (a review). raw comes back as it was when nothing is
+// masked; most resources are told so from their bytes alone.
 func MaskRefs(raw []byte, masked func(ref string) bool) ([]byte, error) {
-	if !bytes.Contains(raw, []byte(`reference`)) && !bytes.Contains(raw, []byte(`\u`)) { // a key may be written in escapes
+	if !mayMask(raw, masked) {
 		return raw, nil
 	}
 	d := json.NewDecoder(bytes.NewReader(raw))
@@ -322,7 +351,43 @@ func MaskRefs(raw []byte, masked func(ref string) bool) ([]byte, error) {
 	if !maskRefs(v, masked) {
 		return raw, nil
 	}
+	if res, ok := v.(map[string]any); ok {
+		delete(res, "text")
+	}
 	return json.Marshal(v)
+}
+
+// mayMask reports whether raw may hold a reference masked says is kept out:
+// each "reference" string in it, read from the bytes, is asked; one written
+// with escapes, or anything it cannot read so, says it may.
+func mayMask(raw []byte, masked func(string) bool) bool {
+	if bytes.Contains(raw, []byte(`\u`)) {
+		return true // a key or a reference written in escapes
+	}
+	const key = `"reference"`
+	for rest := raw; ; {
+		i := bytes.Index(rest, []byte(key))
+		if i < 0 {
+			return false
+		}
+		rest = bytes.TrimLeft(rest[i+len(key):], " \t\r\n")
+		if len(rest) == 0 || rest[0] != ':' {
+			continue // a string's words, not a key
+		}
+		rest = bytes.TrimLeft(rest[1:], " \t\r\n")
+		if len(rest) == 0 || rest[0] != '"' {
+			continue // not a string: not a reference, and nothing to mask
+		}
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 {
+			return true
+		}
+		s := rest[1 : 1+end]
+		if bytes.IndexByte(s, '\\') >= 0 || masked(strings.TrimSpace(string(s))) {
+			return true
+		}
+		rest = rest[1+end:]
+	}
 }
 
 // maskRefs masks the references under v (a Reference anywhere, however deep:
@@ -350,27 +415,14 @@ func maskRefs(v any, masked func(string) bool) bool {
 	return did
 }
 
-// isMaskedRef reports whether v is a Reference masked says is kept out:
-// asked as "Type/id" (relative, to a version, or absolute at any server)
-// and as written.
+// isMaskedRef reports whether v is a Reference masked says is kept out.
 func isMaskedRef(v any, masked func(string) bool) bool {
 	obj, ok := v.(map[string]any)
 	if !ok {
 		return false
 	}
 	ref, ok := obj["reference"].(string)
-	if !ok {
-		return false
-	}
-	ref = strings.TrimSpace(ref)
-	if masked(ref) {
-		return true
-	}
-	if i := strings.Index(ref, "/_history/"); i > 0 {
-		ref = ref[:i]
-	}
-	parts := strings.Split(strings.TrimRight(ref, "/"), "/")
-	return len(parts) >= 2 && masked(parts[len(parts)-2]+"/"+parts[len(parts)-1])
+	return ok && masked(strings.TrimSpace(ref))
 }
 
 // maskedRef is a Reference that says only that it is withheld.
@@ -378,11 +430,10 @@ func maskedRef() map[string]any {
 	return map[string]any{"extension": []any{map[string]any{"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "masked"}}}
 }
 
-// reasonRef is a reference as a reason stores it: "Type/id" from a relative
-// one, one to a version ("Type/id/_history/2") or an absolute one (its last
-// "Type/id": only an entry at the same source is matched, and a reason is
-// almost always the source's own), or "urn:uuid:…" for a bundle's; "" for
-// any other.
+// reasonRef is a reference as a reason reads it: "Type/id" from a relative
+// one or one to a version ("Type/id/_history/2"), an absolute one whole but
+// for its version (LocalReason tells whose it is), "urn:uuid:…" for a
+// bundle's; "" for any other.
 func reasonRef(ref string) string {
 	ref = strings.TrimSpace(ref)
 	if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
@@ -395,16 +446,38 @@ func reasonRef(ref string) string {
 		ref = ref[:i]
 	}
 	if strings.Contains(ref, "://") {
-		parts := strings.Split(ref, "/")
-		if len(parts) < 2 {
+		if strings.ContainsAny(ref, "|\x1f") {
 			return ""
 		}
-		ref = parts[len(parts)-2] + "/" + parts[len(parts)-1]
+		return ref
 	}
 	if typeAndID.MatchString(ref) {
 		return ref
 	}
 	return ""
+}
+
+// LocalReason is a reason's reference as stored at the source whose address
+// is base: an absolute one under it as "Type/id" (however the address is
+// written: SameServer), one from a source with no address (files) by its
+// last "Type/id", and one to another server whole, which names no entry of
+// this source (a review found another server's Observation/1234 taken for
+// the source's own). Any other as it is.
+func LocalReason(ref, base string) string {
+	if !strings.Contains(ref, "://") || strings.HasPrefix(ref, "urn:uuid:") {
+		return ref
+	}
+	if base == "" {
+		parts := strings.Split(ref, "/")
+		if len(parts) >= 2 && typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
+			return parts[len(parts)-2] + "/" + parts[len(parts)-1]
+		}
+		return ref
+	}
+	if local := LocalRef(ref, base); local != "" {
+		return local
+	}
+	return ref
 }
 
 // reasonedTypes are the resource types whose reasons (reasonCode, or a

@@ -20,8 +20,9 @@ DELETE FROM record_item_reasons WHERE system = 'ref';
 -- that an import finds (a review: a reference written with a new line).
 INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
 SELECT ri.id, 'ref', j.value
-FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id,
-    json_each(mcr_entry_refs(CAST(r.json AS BLOB))) j
+FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+    JOIN sources s ON s.id = ri.source_id,
+    json_each(mcr_entry_refs(CAST(r.json AS BLOB), s.base_url)) j
 WHERE ri.resource_type IN ('Encounter', 'Procedure', 'Appointment', 'MedicationRequest', 'MedicationStatement', 'Immunization',
     'DiagnosticReport', 'CareTeam', 'CarePlan', 'Observation', 'Condition', 'DocumentReference');
 
