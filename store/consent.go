@@ -1218,7 +1218,8 @@ type withheldRule struct {
 	cond   string
 	args   []any
 	ids    []int64 // the entries themselves
-	chosen []int64 // of those, the ones kept out one by one, sorted (whatever else keeps them out)
+	chosen []int64 // of those, the ones kept out one by one, sorted
+	others []int64 // and those kept out by another choice (a kind, or an entry they name), sorted
 }
 
 func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, error) {
@@ -1226,12 +1227,12 @@ func (db *DB) withheldRule(ctx context.Context, personID int64) (withheldRule, e
 	if err != nil {
 		return withheldRule{}, err
 	}
-	ids, chosen, err := withheldIDs(ctx, db.db, personID, st)
+	ids, chosen, others, err := withheldIDs(ctx, db.db, personID, st)
 	if err != nil || len(ids) == 0 {
 		return withheldRule{}, err
 	}
 	list, _ := json.Marshal(ids)
-	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}, ids: ids, chosen: chosen}, nil
+	return withheldRule{cond: `ri.id IN (SELECT value FROM json_each(?))`, args: []any{string(list)}, ids: ids, chosen: chosen, others: others}, nil
 }
 
 // carerRule is withheldRule when ctx reads for a carer (worked out once per
@@ -1283,7 +1284,7 @@ func consentState(ctx context.Context, q querier, personID int64) (ConsentState,
 // chosen are those of them kept out one by one, by their own key: the
 // person's pages offer to share those again, and say of the rest that
 // another choice keeps them out.
-func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState) (ids, chosen []int64, err error) {
+func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState) (ids, chosen, others []int64, err error) {
 	var parts []string
 	var args []any
 	var dedupKeys []any
@@ -1295,7 +1296,7 @@ func withheldIDs(ctx context.Context, q querier, personID int64, st ConsentState
 	// (key_aliases, migration 0048), looked up as any kept-out key is.
 	aliases, err := aliasesOf(ctx, q, personID, keys)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, key := range append(keys, aliases...) {
 		var src int64
@@ -1335,15 +1336,16 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		// a subquery of the second took a carer's page from 4 to 20 ms.
 		kept, err := idsOf(ctx, q, strings.Join(parts, "\nUNION "), args...)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		list, _ := json.Marshal(kept)
 		named, err := idsOf(ctx, q, reasonIsKeptOut, string(list), personID)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		chosen = slices.Clone(kept)
 		slices.Sort(chosen)
+		others = append(others, named...)
 		parts, args, out = nil, nil, append(kept, named...)
 	}
 	if len(st.Withheld) > 0 {
@@ -1375,9 +1377,10 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 	if len(parts) > 0 {
 		more, err := idsOf(ctx, q, strings.Join(parts, "\nUNION ALL "), args...) // made unique below
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		out = append(out, more...)
+		others = append(others, more...)
 	}
 	slices.Sort(out)
 	out = slices.Compact(out)
@@ -1389,11 +1392,13 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 	// reference to one is masked in a carer's download (fhir.MaskRefs).
 	for frontier := out; len(frontier) > 0; {
 		list, _ := json.Marshal(frontier)
-		naming, err := idsOf(ctx, q, namesOneOf, string(list))
+		all, _ := json.Marshal(out)
+		naming, err := idsOf(ctx, q, namesOneOf, string(list), string(all))
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		frontier = nil
+		others = append(others, naming...)
 		for _, id := range naming {
 			if i, found := slices.BinarySearch(out, id); !found {
 				out = slices.Insert(out, i, id)
@@ -1401,7 +1406,8 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 			}
 		}
 	}
-	return out, chosen, nil
+	slices.Sort(others)
+	return out, chosen, slices.Compact(others), nil
 }
 
 // reasonIsKeptOut selects the person's (?2) entries whose reason is one of
@@ -1432,15 +1438,21 @@ CROSS JOIN record_item_reasons r ON r.system = c.system AND r.code = c.code
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = c.person
 WHERE c.person = ?2`
 
-// namesOneOf selects the entries that give one of the entries ?1 lists
-// (ids) as their reason by reference, at the same source (fhir.EntryRefs),
-// the list the outer loop: by its type and id, by a bundle's "urn:uuid:" and
-// its id, or by the address its bundle gave it (bundle_urls).
-const namesOneOf = `SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
+// namesOneOf selects the entries that name one of the entries ?1 lists
+// (ids) by reference as what they are for or about, at the same source
+// (fhir.EntryRefs), the list the outer loop: by its type and id, by a
+// bundle's "urn:uuid:" and its id, or by the address its bundle gave it
+// (bundle_urls). Only when its resource is kept out whole (?2 lists every
+// entry kept out): one member of a care team kept out keeps out nothing the
+// team did (a review found a carer losing a current insulin so).
+const namesOneOf = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
+    WHERE NOT EXISTS (SELECT 1 FROM record_items o WHERE o.source_id = k.source_id AND o.resource_type = k.resource_type
+        AND o.resource_id = k.resource_id AND o.id NOT IN (SELECT value FROM json_each(?2))))
+SELECT r.item_id FROM k
 CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
 UNION ALL
-SELECT r.item_id FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
+SELECT r.item_id FROM k
 CROSS JOIN bundle_urls b ON b.source_id = k.source_id AND b.type = k.resource_type AND b.id = k.resource_id
 CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code = b.url
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id`
@@ -1512,7 +1524,9 @@ func (db *DB) markWithheld(ctx context.Context, personID int64, items []RecordIt
 	for i := range items { // by field, not by copy: withSourcesAndLabels sets Sources meanwhile
 		items[i].Withheld = withheld[items[i].ID]
 		_, chosen := slices.BinarySearch(r.chosen, items[i].ID)
-		items[i].WithheldWithOther = items[i].Withheld && !chosen
+		_, other := slices.BinarySearch(r.others, items[i].ID)
+		items[i].WithheldChosen = items[i].Withheld && chosen
+		items[i].WithheldWithOther = items[i].Withheld && (other || !chosen)
 	}
 	return nil
 }

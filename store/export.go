@@ -289,13 +289,15 @@ func (m *maskedRefs) has(from Source, ref string) bool {
 		return m.bySource[from.ID][local]
 	}
 	for _, s := range m.sources {
-		if local := fhir.LocalRef(ref, s.BaseURL); local != "" {
-			return m.bySource[s.ID][local]
+		if local := fhir.LocalRef(ref, s.BaseURL); local != "" && s.ID != from.ID {
+			return m.bySource[s.ID][local] // another source's: masked as its own
 		}
 	}
 	if from.BaseURL == "" {
+		// From files, at no other source's address: by its last "Type/id"
+		// at this source, as the importer reads it (fhir.LocalReason).
 		parts := strings.Split(ref, "/")
 		return len(parts) >= 2 && m.bySource[from.ID][parts[len(parts)-2]+"/"+parts[len(parts)-1]]
 	}
-	return m.bySource[from.ID][ref]
+	return false
 }

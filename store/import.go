@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -288,6 +289,7 @@ type importer struct {
 	held      map[string]bool          // patient id at this source → a new version of it set aside for its NHS number (heldAside)
 	rereading bool                     // reading stored resources again (rereadStored): a key changed is our reading's, not the fact's (key_aliases)
 	base      string                   // the source's address, "" for one of files: whose an absolute reference is (fhir.LocalReason)
+	others    []string                 // the other sources' addresses, for the same
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -297,8 +299,13 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 	}
 	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{},
 		names: map[string]*fhir.Named{}, held: map[string]bool{}}
-	if err := tx.QueryRowContext(ctx, `SELECT base_url FROM sources WHERE id = ?`, id).Scan(&im.base); err != nil {
-		return nil, fmt.Errorf("the source's address: %w", err)
+	var others string
+	if err := tx.QueryRowContext(ctx, `SELECT base_url, COALESCE((SELECT json_group_array(base_url) FROM sources WHERE id != ?1 AND base_url != ''), '[]')
+FROM sources WHERE id = ?1`, id).Scan(&im.base, &others); err != nil {
+		return nil, fmt.Errorf("the sources' addresses: %w", err)
+	}
+	if err := json.Unmarshal([]byte(others), &im.others); err != nil {
+		return nil, fmt.Errorf("the sources' addresses: %w", err)
 	}
 	stmts := []struct {
 		dst **sql.Stmt
@@ -722,7 +729,7 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 			continue
 		}
 		if system == "ref" {
-			code = fhir.LocalReason(code, im.base)
+			code = fhir.LocalReason(code, im.base, im.others)
 		}
 		if _, err := im.addReason.ExecContext(ctx, id, system, code); err != nil {
 			return fmt.Errorf("store an entry's reason: %w", err)

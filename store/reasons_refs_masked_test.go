@@ -76,8 +76,9 @@ func TestOnePrescriptionKeptOutInACarePlanHidesNoOther(t *testing.T) {
 }
 
 // A report and its result each kept out one by one are each labelled as
-// chosen alone, with "Share it again" (a review found the report labelled
-// as kept out with another).
+// chosen (a review found the report labelled as kept out only with
+// another), the report also as kept out with its result, so that "Share it
+// again" is not taken to share it (a later review).
 func TestTwoEntriesEachChosenAloneAreLabelledSo(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -92,9 +93,9 @@ func TestTwoEntriesEachChosenAloneAreLabelledSo(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, it := range sp.Items {
-		got[it.Display] = fmt.Sprintf("withheld %v, with another %v", it.Withheld, it.WithheldWithOther)
+		got[it.Display] = fmt.Sprintf("withheld %v, chosen %v, with another %v", it.Withheld, it.WithheldChosen, it.WithheldWithOther)
 	}
-	want := map[string]string{"Urine tests": "withheld true, with another false", "Pregnancy test": "withheld true, with another false"}
+	want := map[string]string{"Urine tests": "withheld true, chosen true, with another true", "Pregnancy test": "withheld true, chosen true, with another false"}
 	if !maps.Equal(got, want) {
 		t.Errorf("labels %v; want %v (each was chosen alone)", got, want)
 	}

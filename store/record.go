@@ -77,12 +77,12 @@ type RecordItem struct {
 	// Withheld: the person keeps this out of sharing (see ConsentState). Set on
 	// the person's own pages; a carer's reads leave such items out altogether.
 	Withheld bool
-	// WithheldWithOther: kept out not by a choice about it alone but with
-	// what it is of (a kind kept out) or gives as its reason (an entry kept
-	// out): sharing it again is a matter for that choice (a review: "Share it
-	// again" on such an entry changed nothing). One also chosen alone is
-	// labelled as chosen.
-	WithheldWithOther bool
+	// WithheldChosen: kept out by a choice about it alone, which "Share it
+	// again" undoes. WithheldWithOther: kept out by another choice too, or
+	// only (a kind kept out, or an entry it names): sharing it again alone
+	// does not share it (reviews: "Share it again" on such an entry changed
+	// nothing, and once said it was shared).
+	WithheldChosen, WithheldWithOther bool
 	// PrescribedSince: a medicine prescribed again later, so this prescription
 	// is not the one that holds now, whatever status it still carries (a repeat
 	// prescription's earlier issues often stay "active" upstream). Set on the

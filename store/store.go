@@ -99,7 +99,7 @@ type DB struct {
 }
 
 // writerConnector opens the writer's connections, on which migrations run,
-// with the SQL functions they call: mcr_entry_refs(json, base) is what the
+// with the SQL functions they call: mcr_entry_refs(json, base, others) is what the
 // importer stores of a resource's references to what it is about
 // (fhir.EntryRefs, fhir.LocalReason at the source's address), as a JSON
 // list, so that a migration filling stored entries stores exactly that (a
@@ -110,10 +110,12 @@ func (c writerConnector) Connect(context.Context) (driver.Conn, error) { return 
 
 func (c writerConnector) Driver() driver.Driver {
 	return &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-		return conn.RegisterFunc("mcr_entry_refs", func(raw []byte, base string) string {
+		return conn.RegisterFunc("mcr_entry_refs", func(raw []byte, base, others string) string {
+			var bases []string
+			json.Unmarshal([]byte(others), &bases)
 			refs := []string{} // [] for none
 			for _, r := range fhir.EntryRefs(raw) {
-				refs = append(refs, fhir.LocalReason(r, base))
+				refs = append(refs, fhir.LocalReason(r, base, bases))
 			}
 			out, _ := json.Marshal(refs)
 			return string(out)

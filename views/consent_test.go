@@ -211,7 +211,8 @@ func TestKeepOutOfSharingSaysWhy(t *testing.T) {
 		want, lack string
 	}{
 		{store.RecordItem{ID: 7, Withheld: true, WithheldWithOther: true}, `because of another choice you made`, "Share it again"},
-		{store.RecordItem{ID: 7, Withheld: true}, `href="/choices/entry?item=7">Share it again`, "another choice"},
+		{store.RecordItem{ID: 7, Withheld: true, WithheldChosen: true}, `href="/choices/entry?item=7">Share it again`, "another choice"},
+		{store.RecordItem{ID: 7, Withheld: true, WithheldChosen: true, WithheldWithOther: true}, `Another choice you made keeps it out too`, "Share it again"},
 	} {
 		var b strings.Builder
 		if err := views.KeepOutOfSharing(tc.it).Render(t.Context(), &b); err != nil {

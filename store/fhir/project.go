@@ -254,7 +254,8 @@ func entryRefs(raw []byte) string {
 // loses no other. Migration 0055 reads stored resources through it (the SQL
 // function mcr_entry_refs).
 func EntryRefs(raw []byte) []string {
-	if !slices.ContainsFunc(reasonPaths, func(p []string) bool { return bytes.Contains(raw, []byte(`"`+p[0]+`"`)) }) {
+	if !slices.ContainsFunc(reasonPaths, func(p []string) bool { return bytes.Contains(raw, []byte(`"`+p[0]+`"`)) }) &&
+		!(bytes.Contains(raw, []byte(`"encounter"`)) && (bytes.Contains(raw, []byte("DocumentReference")) || bytes.Contains(raw, []byte("DiagnosticReport")))) {
 		return nil // most results: read no further
 	}
 	var fields map[string]json.RawMessage
@@ -264,6 +265,17 @@ func EntryRefs(raw []byte) []string {
 	var out []string
 	for _, p := range reasonPaths {
 		collectRefs(fields[p[0]], p[1:], &out)
+	}
+	// A note is about its visit: a letter, or a report that is a note (its
+	// text and no results), of a visit kept out is kept out with it (a review
+	// found a carer reading the note of a sexual health clinic visit).
+	var typ string
+	json.Unmarshal(fields["resourceType"], &typ)
+	switch {
+	case typ == "DocumentReference":
+		collectRefs(fields["context"], []string{"encounter"}, &out)
+	case typ == "DiagnosticReport" && fields["presentedForm"] != nil && fields["result"] == nil:
+		collectRefs(fields["encounter"], nil, &out)
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
@@ -458,24 +470,30 @@ func reasonRef(ref string) string {
 }
 
 // LocalReason is a reason's reference as stored at the source whose address
-// is base: an absolute one under it as "Type/id" (however the address is
-// written: SameServer), one from a source with no address (files) by its
-// last "Type/id", and one to another server whole, which names no entry of
+// is base, others the addresses of the other sources: an absolute one under
+// base as "Type/id" (however the address is written: SameServer); one under
+// another source's, or any other server's, whole, which names no entry of
 // this source (a review found another server's Observation/1234 taken for
-// the source's own). Any other as it is.
-func LocalReason(ref, base string) string {
+// the source's own); one from a source of files, with no address, under no
+// other source's, by its last "Type/id". Any other as it is.
+func LocalReason(ref, base string, others []string) string {
 	if !strings.Contains(ref, "://") || strings.HasPrefix(ref, "urn:uuid:") {
 		return ref
 	}
-	if base == "" {
-		parts := strings.Split(ref, "/")
-		if len(parts) >= 2 && typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
-			return parts[len(parts)-2] + "/" + parts[len(parts)-1]
+	if base != "" {
+		if local := LocalRef(ref, base); local != "" {
+			return local
 		}
 		return ref
 	}
-	if local := LocalRef(ref, base); local != "" {
-		return local
+	for _, o := range others {
+		if LocalRef(ref, o) != "" {
+			return ref
+		}
+	}
+	parts := strings.Split(ref, "/")
+	if len(parts) >= 2 && typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
+		return parts[len(parts)-2] + "/" + parts[len(parts)-1]
 	}
 	return ref
 }

@@ -22,7 +22,8 @@ INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
 SELECT ri.id, 'ref', j.value
 FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
     JOIN sources s ON s.id = ri.source_id,
-    json_each(mcr_entry_refs(CAST(r.json AS BLOB), s.base_url)) j
+    json_each(mcr_entry_refs(CAST(r.json AS BLOB), s.base_url,
+        COALESCE((SELECT json_group_array(o.base_url) FROM sources o WHERE o.id != s.id AND o.base_url != ''), '[]'))) j
 WHERE ri.resource_type IN ('Encounter', 'Procedure', 'Appointment', 'MedicationRequest', 'MedicationStatement', 'Immunization',
     'DiagnosticReport', 'CareTeam', 'CarePlan', 'Observation', 'Condition', 'DocumentReference');
 
