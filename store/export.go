@@ -296,8 +296,8 @@ func (m *maskedRefs) has(from Source, ref string) bool {
 	if from.BaseURL == "" {
 		// From files, at no other source's address: by its last "Type/id"
 		// at this source, as the importer reads it (fhir.LocalReason).
-		parts := strings.Split(ref, "/")
-		return len(parts) >= 2 && m.bySource[from.ID][parts[len(parts)-2]+"/"+parts[len(parts)-1]]
+		last := fhir.LastTypeID(ref)
+		return last != "" && m.bySource[from.ID][last]
 	}
 	return false
 }

@@ -153,7 +153,9 @@ func withReasons(r Resource, items []Item) {
 	if reasonedTypes[r.Type] {
 		reasons = reasonCodes(reasonConcepts(r.Raw))
 	}
-	if refTypes[r.Type] {
+	// Every entry is kept out with one it names so, but an allergy, which is
+	// never hidden for what it caused.
+	if entryTypes[r.Type] && r.Type != "AllergyIntolerance" {
 		reasons += entryRefs(r.Raw)
 	}
 	for i := range items {
@@ -324,8 +326,18 @@ func refToEntry(r string) bool {
 	if strings.HasPrefix(r, "urn:uuid:") {
 		return true
 	}
-	parts := strings.Split(r, "/")
-	return len(parts) >= 2 && entryTypes[parts[len(parts)-2]]
+	typ, _, _ := strings.Cut(LastTypeID(r), "/")
+	return entryTypes[typ]
+}
+
+// LastTypeID is the "Type/id" an address ends in ("https://host/fhir/Observation/1"
+// gives "Observation/1"), or "" when it ends in none.
+func LastTypeID(ref string) string {
+	parts := strings.Split(ref, "/")
+	if len(parts) < 2 || !typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
+		return ""
+	}
+	return parts[len(parts)-2] + "/" + parts[len(parts)-1]
 }
 
 // reasonPaths are where a resource gives, by reference, what it is for or
@@ -491,9 +503,8 @@ func LocalReason(ref, base string, others []string) string {
 			return ref
 		}
 	}
-	parts := strings.Split(ref, "/")
-	if len(parts) >= 2 && typeAndID.MatchString(parts[len(parts)-2]+"/"+parts[len(parts)-1]) {
-		return parts[len(parts)-2] + "/" + parts[len(parts)-1]
+	if last := LastTypeID(ref); last != "" {
+		return last
 	}
 	return ref
 }
@@ -511,13 +522,6 @@ func LocalReason(ref, base string, others []string) string {
 var reasonedTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
 	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
 	"CareTeam": true, "CarePlan": true}
-
-// refTypes are the resource types whose entries are kept out with an entry
-// they name by reference (entryRefs): every entry but an allergy, which is
-// never hidden for what it caused.
-var refTypes = map[string]bool{"Encounter": true, "Procedure": true, "Appointment": true,
-	"MedicationRequest": true, "MedicationStatement": true, "Immunization": true, "DiagnosticReport": true,
-	"CareTeam": true, "CarePlan": true, "Observation": true, "Condition": true, "DocumentReference": true}
 
 // prepared puts together what a projector read from r.
 func prepared(r Resource, items []Item, ab about, err error) Prepared {
