@@ -36,10 +36,8 @@ func (s *Server) showActingFor(c echo.Context, status int, errs []views.FieldErr
 	if g, ok := actingGrant(c); ok {
 		current = g.ID
 		if !g.Active() {
-			// The grant has ended: stop acting under it, so the banner goes and the choice is fresh.
-			if err := s.db.SetActingFor(c.Request().Context(), sessionOf(c).ID, acct.ID, 0); err != nil {
-				return err
-			}
+			// The grant has ended: this page shows no banner and no choice made. The session
+			// stops acting under it when a choice is sent, never on a GET, which changes nothing.
 			c.Set(ctxGrant, nil)
 			current = 0
 		}
@@ -56,6 +54,12 @@ func (s *Server) actingForSubmit(c echo.Context) error {
 	acct := signedInAccount(c)
 	var grantID int64
 	switch who := c.FormValue("who"); who {
+	case "none":
+		// From the page saying an access has ended: stop acting under it, then choose.
+		if err := s.db.SetActingFor(c.Request().Context(), sessionOf(c).ID, acct.ID, 0); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/acting-for")
 	case "self":
 		if acct.PersonID == 0 {
 			return store.Errorf(store.EINVALID, "There is no health record linked to your account.")

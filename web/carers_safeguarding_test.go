@@ -100,12 +100,24 @@ func TestEndedAccessSaysSoWithoutAskingThePerson(t *testing.T) {
 	if text := mainText(t, resp); resp.StatusCode != http.StatusForbidden || !strings.Contains(text, "Your access has ended") || !strings.Contains(text, "Your access to Jane Example's record has been stopped.") || strings.Contains(text, "ask ") {
 		t.Errorf("stopped carer: %d %q", resp.StatusCode, text)
 	}
-	if d := doc(t, f.get(t, "/record", john.cookie)); d.Find(`main a[href="/acting-for"]`).Length() != 1 {
+	d := doc(t, f.get(t, "/record", john.cookie))
+	form := d.Find(`main form[action="/acting-for"]`)
+	if form.Find(`input[name="who"][value="none"]`).Length() != 1 || strings.TrimSpace(form.Find("button").Text()) != "Choose whose record to use" {
 		t.Error("the page does not lead to the choice of whose record to use")
 	}
-	// That page stops the session acting under the access, so the record
-	// pages lead on again.
-	f.get(t, "/acting-for", john.cookie)
+	// Looking at the choice changes nothing (a GET never does): the record
+	// pages still say the access has ended.
+	if resp := f.get(t, "/acting-for", john.cookie); resp.StatusCode != http.StatusOK || strings.Contains(mainText(t, resp), "Jane Example") {
+		t.Errorf("the choice of whose record, after the access ended: %d", resp.StatusCode)
+	}
+	if resp := f.get(t, "/record", john.cookie); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a record page after only looking at the choice: %d, want 403 saying the access ended", resp.StatusCode)
+	}
+	// Sending the page's form stops the session acting under the access, so
+	// the record pages lead on again.
+	if rec := f.post(t, "/acting-for", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "who": {"none"}}); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/acting-for" {
+		t.Fatalf("choosing whose record: %d to %q", rec.Code, rec.Header().Get("Location"))
+	}
 	if resp := f.get(t, "/record", john.cookie); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/acting-for" {
 		t.Errorf("a record page after choosing: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
