@@ -1397,6 +1397,11 @@ JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+`
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		elsewhere, err := namedAtOtherSources(ctx, q, string(list), string(all))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		naming = append(naming, elsewhere...)
 		frontier = nil
 		others = append(others, naming...)
 		for _, id := range naming {
@@ -1445,9 +1450,7 @@ WHERE c.person = ?2`
 // (bundle_urls). Only when its resource is kept out whole (?2 lists every
 // entry kept out): one member of a care team kept out keeps out nothing the
 // team did (a review found a carer losing a current insulin so).
-const namesOneOf = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
-    WHERE NOT EXISTS (SELECT 1 FROM record_items o WHERE o.source_id = k.source_id AND o.resource_type = k.resource_type
-        AND o.resource_id = k.resource_id AND o.id NOT IN (SELECT value FROM json_each(?2))))
+const namesOneOf = keptOutWhole + `
 SELECT r.item_id FROM k
 CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code IN (k.resource_type || '/' || k.resource_id, 'urn:uuid:' || k.resource_id)
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id
@@ -1456,6 +1459,43 @@ SELECT r.item_id FROM k
 CROSS JOIN bundle_urls b ON b.source_id = k.source_id AND b.type = k.resource_type AND b.id = k.resource_id
 CROSS JOIN record_item_reasons r ON r.system = 'ref' AND r.code = b.url
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id = k.source_id`
+
+// keptOutWhole is k, the entries ?1 lists whose resource is kept out whole
+// (?2 lists every entry kept out).
+const keptOutWhole = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
+    WHERE NOT EXISTS (SELECT 1 FROM record_items o WHERE o.source_id = k.source_id AND o.resource_type = k.resource_type
+        AND o.resource_id = k.resource_id AND o.id NOT IN (SELECT value FROM json_each(?2))))`
+
+// namedAtOtherSources selects, as namesOneOf does, the person's entries at
+// other sources that name one of the entries ?1 lists by its address at its
+// own source's server, however that is written (fhir.LocalRef): a hospital's
+// report giving the GP's kept-out test among its results (a review found its
+// pages showing it). The importer keeps such a reference whole, keyed by its
+// "Type/id" (crossRef), which finds it here; whose it is is told in Go.
+func namedAtOtherSources(ctx context.Context, q querier, list, all string) ([]int64, error) {
+	rows, err := q.QueryContext(ctx, keptOutWhole+`
+SELECT r.item_id, substr(r.code, instr(r.code, ' ') + 1), s.base_url, k.resource_type || '/' || k.resource_id FROM k
+CROSS JOIN sources s ON s.id = k.source_id AND s.base_url != ''
+CROSS JOIN record_item_reasons r ON r.system = 'xref' AND r.code > k.resource_type || '/' || k.resource_id || ' '
+    AND r.code < k.resource_type || '/' || k.resource_id || '!'
+CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = k.person_id AND ri.source_id != k.source_id`, list, all)
+	if err != nil {
+		return nil, fmt.Errorf("withheld entries: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		var ref, base, named string
+		if err := rows.Scan(&id, &ref, &base, &named); err != nil {
+			return nil, err
+		}
+		if fhir.LocalRef(ref, base) == named {
+			out = append(out, id)
+		}
+	}
+	return out, rows.Err()
+}
 
 // idsOf runs query, which selects ids.
 func idsOf(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {

@@ -730,12 +730,34 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 		}
 		if system == "ref" {
 			code = fhir.LocalReason(code, im.base, im.others)
+			if x := crossRef(code); x != "" {
+				if _, err := im.addReason.ExecContext(ctx, id, "xref", x); err != nil {
+					return fmt.Errorf("store an entry's reason: %w", err)
+				}
+			}
 		}
 		if _, err := im.addReason.ExecContext(ctx, id, system, code); err != nil {
 			return fmt.Errorf("store an entry's reason: %w", err)
 		}
 	}
 	return nil
+}
+
+// crossRef is the key under which a reason's reference kept whole, one under
+// another source's address or another server's, is found from the entry it
+// may name: "Type/id", a space, and the reference ("" for any other).
+// withheldIDs looks it up by the kept-out entry's type and id, then keeps
+// the entries whose reference is under that entry's source's address
+// (namedAtOtherSources).
+func crossRef(code string) string {
+	if !strings.Contains(code, "://") {
+		return ""
+	}
+	last := fhir.LastTypeID(code)
+	if last == "" {
+		return ""
+	}
+	return last + " " + code
 }
 
 // personOf is the person the source's Patient is linked to, if any yet.

@@ -103,14 +103,15 @@ type DB struct {
 // importer stores of a resource's references to what it is about
 // (fhir.EntryRefs, fhir.LocalReason at the source's address), as a JSON
 // list, so that a migration filling stored entries stores exactly that (a
-// review: one written in SQL trimmed less, and missed some).
+// review: one written in SQL trimmed less, and missed some); and
+// mcr_other_source_ref(code), its key for a reference kept whole.
 type writerConnector struct{ dsn string }
 
 func (c writerConnector) Connect(context.Context) (driver.Conn, error) { return c.Driver().Open(c.dsn) }
 
 func (c writerConnector) Driver() driver.Driver {
 	return &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-		return conn.RegisterFunc("mcr_entry_refs", func(raw []byte, base, others string) string {
+		if err := conn.RegisterFunc("mcr_entry_refs", func(raw []byte, base, others string) string {
 			var bases []string
 			json.Unmarshal([]byte(others), &bases)
 			refs := []string{} // [] for none
@@ -119,7 +120,12 @@ func (c writerConnector) Driver() driver.Driver {
 			}
 			out, _ := json.Marshal(refs)
 			return string(out)
-		}, true)
+		}, true); err != nil {
+			return err
+		}
+		// mcr_other_source_ref(code) is what the importer stores beside a
+		// reference kept whole (crossRef): "Type/id" and the reference.
+		return conn.RegisterFunc("mcr_other_source_ref", crossRef, true)
 	}}
 }
 
