@@ -108,8 +108,8 @@ func TestAMemberKeptOutByAKeyWithoutItsSourceIsSharedAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		label, _, err := db.ItemLabelByKey(context.Background(), p, k)
-		t.Logf("item key %s; kept out by %s; label %q %v", store.ItemKey(it), k, label, err)
+		label, err := db.ItemLabelByKey(context.Background(), p, k)
+		t.Logf("item key %s; kept out by %s; label %q %v", store.ItemKey(it), k, label.Display, err)
 		if err != nil {
 			t.Errorf("ItemLabelByKey(%s): %v", k, err)
 		}

@@ -269,6 +269,10 @@ func ValidQuestion(q string) bool {
 // Label names the entry when the question is about one entry.
 type ConsentChange struct {
 	Question, Answer, Label string
+	// Name names an entry as its pages do (views.ItemName), for the label
+	// a choice about it keeps; nil keeps the entry's display as stored,
+	// which may read "(disorder)" or a test's full coded name (a review).
+	Name func(RecordItem) string
 }
 
 // itemKeys are the keys of the entries kept out one by one.
@@ -690,6 +694,9 @@ func (db *DB) ChangeConsent(ctx context.Context, personID int64, by Performer, c
 			ch.Label = ""
 			if len(items) > 0 {
 				ch.Label = items[0].Display
+				if ch.Name != nil {
+					ch.Label = ch.Name(items[0].item())
+				}
 			}
 			for _, w := range current.WithheldItems {
 				if w.Key == key && ch.Label == "" {
@@ -761,6 +768,11 @@ type itemRef struct {
 	Type, ID     string
 	System, Code string
 	Display      string
+}
+
+// item is as much of the entry as its name is made of (views.ItemName).
+func (r itemRef) item() RecordItem {
+	return RecordItem{Section: r.Section, CodeSystem: r.System, Code: r.Code, Display: r.Display}
 }
 
 // ItemKey is the key an entry is kept out of sharing by: the fact's
@@ -1362,6 +1374,12 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs))+` AND ri.code_system = sc.system AND `+match)
 			args = append(append(append(args, cats...), personID), secs...)
 		}
+		// An entry any other of whose own codes is of the kind (fhir ownCodes).
+		for _, match := range codeMatches("r.code") {
+			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = 'own:' || sc.system AND `+match+`
+JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs)))
+			args = append(append(append(args, cats...), personID), secs...)
+		}
 		// An entry whose reason is of the kind (fhir.Item.Reasons), looked up
 		// by code as the entry's own code is.
 		for _, match := range codeMatches("r.code") {
@@ -1650,26 +1668,26 @@ func withheldResults(ctx context.Context, tx *sql.Tx, r withheldRule, filter str
 // its section, or says there is none: a key never names another person's
 // entry, nor, when ctx reads for a carer, one kept out of sharing (keys are
 // made of codes, so telling which exist would tell what the record holds).
-func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (label, section string, err error) {
+func (db *DB) ItemLabelByKey(ctx context.Context, personID int64, key string) (RecordItem, error) {
 	notFound := Errorf(ENOTFOUND, "There is no such entry in this record.")
 	// Keys are made of codes: a carer is never told an entry once had one.
 	refs, err := itemRefs(ctx, db.db, personID, key, !IsForCarer(ctx))
 	if err != nil {
-		return "", "", err
+		return RecordItem{}, err
 	}
 	if len(refs) == 0 {
-		return "", "", notFound
+		return RecordItem{}, notFound
 	}
 	rule, err := db.carerRule(ctx, personID)
 	if err != nil {
-		return "", "", err
+		return RecordItem{}, err
 	}
 	for _, r := range refs {
 		if !slices.Contains(rule.ids, r.ItemID) { // the first report the reader may see
-			return r.Display, r.Section, nil
+			return r.item(), nil
 		}
 	}
-	return "", "", notFound
+	return RecordItem{}, notFound
 }
 
 // withheldItemIDs is, when ctx reads for a carer, the ids of the person's

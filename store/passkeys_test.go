@@ -182,3 +182,35 @@ func TestDeleteOtherSessions(t *testing.T) {
 		t.Fatalf("other sessions after: %d, want 0", n)
 	}
 }
+
+// Passkeys added on one day, named alike ("Passkey added 28 November
+// 2026"), are told apart by a number: their Rename and Remove links read the
+// same (a review, WCAG 2.4.4). Another account's passkey of that name counts
+// for nothing.
+func TestPasskeysAddedAlikeAreNumbered(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	jane, amir := addPerson(t, db, "9434765919", "1957-03-14"), addPerson(t, db, "9000000009", "1980-07-01")
+	acct, _ := accountWithPasskeys(t, db, jane, 1)
+	other, _ := accountWithPasskeys(t, db, amir, 1)
+	if err := db.AddPasskey(ctx, other.ID, store.Passkey{CredentialID: []byte("amir-2"), PublicKey: []byte("k"), Nickname: "Passkey added 28 November 2026"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := db.AddPasskey(ctx, acct.ID, store.Passkey{CredentialID: []byte{'j', byte(i)}, PublicKey: []byte("k"), Nickname: "Passkey added 28 November 2026"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pks, err := db.Passkeys(ctx, acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, pk := range pks {
+		names = append(names, pk.Nickname)
+	}
+	want := "First|Passkey added 28 November 2026|Passkey added 28 November 2026 (2)|Passkey added 28 November 2026 (3)"
+	if got := strings.Join(names, "|"); got != want {
+		t.Errorf("names: %q, want %q", got, want)
+	}
+}

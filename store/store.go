@@ -125,7 +125,19 @@ func (c writerConnector) Driver() driver.Driver {
 		}
 		// mcr_other_source_ref(code) is what the importer stores beside a
 		// reference kept whole (crossRef): "Type/id" and the reference.
-		return conn.RegisterFunc("mcr_other_source_ref", crossRef, true)
+		if err := conn.RegisterFunc("mcr_other_source_ref", crossRef, true); err != nil {
+			return err
+		}
+		// mcr_own_codes(type, json, part) is what the importer stores of an
+		// entry's own codes besides its first (fhir.OwnCodes), as a JSON list.
+		return conn.RegisterFunc("mcr_own_codes", func(typ string, raw []byte, part string) string {
+			codes := fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part)
+			if codes == nil {
+				codes = []string{}
+			}
+			out, _ := json.Marshal(codes)
+			return string(out)
+		}, true)
 	}}
 }
 

@@ -42,6 +42,11 @@ func (s *Server) showActingFor(c echo.Context, status int, errs []views.FieldErr
 			current = 0
 		}
 	}
+	if len(grants) == 0 && errs != nil {
+		// Nothing left to choose (the access ended while the form was open): the page
+		// says so, with no form, so no error either; its title said "Error: " (a review).
+		errs = nil
+	}
 	if current == 0 && acct.PersonID == 0 && len(grants) == 1 && errs == nil {
 		current = grants[0].ID // the one choice there is, chosen already
 	}

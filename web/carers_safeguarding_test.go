@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 var spaces = regexp.MustCompile(`\s+`)
@@ -227,5 +228,27 @@ func TestAnInvitationWhoseAccessEndedCannotBeAccepted(t *testing.T) {
 	grants, err := f.db.GrantsForPerson(ctx, f.jane.ID)
 	if err != nil || len(grants) != 1 || grants[0].Status != store.GrantExpired {
 		t.Errorf("grants: %+v %v", grants, err)
+	}
+}
+
+// A carer sends the "Whose record do you want to use?" form without a
+// choice after their last access was stopped: the page says nobody has
+// given them access, with no form; it was titled "Error: " with no error on
+// it (a review, WCAG 3.3.1, 2.4.2).
+func TestNothingLeftToChooseIsNoError(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	jane := f.ownAccount(t, f.jane)
+	g := f.grant(t, f.jane, jane, john, fhir.SectionMedicines)
+	tok := sessionCSRF(t, f, john.id)
+	if _, err := f.db.RevokeGrant(context.Background(), f.jane.ID, g.ID, jane.ID, grantLogged(jane, "stopped John's access")); err != nil {
+		t.Fatal(err)
+	}
+	rec := f.post(t, "/acting-for", john.cookie, url.Values{"csrf": {tok}, "for": {itoa(g.ID)}})
+	d := docOf(t, rec.Body.String())
+	title := d.Find("title").Text()
+	if strings.HasPrefix(title, "Error: ") || d.Find(".nhsuk-error-summary").Length() != 0 || !strings.Contains(d.Find("main").Text(), "Nobody has given you access") {
+		t.Errorf("%d, titled %q: %q", rec.Code, title, strings.Join(strings.Fields(d.Find("main").Text()), " "))
 	}
 }

@@ -91,7 +91,7 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 				return "", "", "", err
 			}
 		}
-		return store.WithholdItemQuestion(key), key, e.Item.Display, nil
+		return store.WithholdItemQuestion(key), key, views.ItemName(e.Item), nil
 	}
 	key = c.FormValue("key")
 	if key == "" {
@@ -111,14 +111,14 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 	}
 	if key != "" && c.Request().Method == http.MethodPost && store.ValidQuestion(store.WithholdItemQuestion(key)) {
 		// Keeping an entry out: only one of the person's own entries (for a carer, one they can see).
-		name, section, err := s.db.ItemLabelByKey(c.Request().Context(), a.Person.ID, key)
+		it, err := s.db.ItemLabelByKey(c.Request().Context(), a.Person.ID, key)
 		if err != nil {
 			return "", "", "", err
 		}
-		if !a.May(section) {
+		if !a.May(it.Section) {
 			return "", "", "", notFound
 		}
-		return store.WithholdItemQuestion(key), key, name, nil
+		return store.WithholdItemQuestion(key), key, views.ItemName(it), nil
 	}
 	return "", "", "", notFound
 }
@@ -230,7 +230,7 @@ func (s *Server) choiceConfirm(c echo.Context) error {
 	if answer != "yes" && answer != "no" {
 		return store.Errorf(store.EINVALID, "Choose yes or no.")
 	}
-	d, err := s.db.ChangeConsent(ctx, a.Person.ID, s.performer(c), store.ConsentChange{Question: q, Answer: answer},
+	d, err := s.db.ChangeConsent(ctx, a.Person.ID, s.performer(c), store.ConsentChange{Question: q, Answer: answer, Name: views.ItemName},
 		func(d store.ConsentDecision) store.Access {
 			return s.accessEntry(c, a.Person, "choice", choiceLogWords(q, d.ItemLabel, answer))
 		})

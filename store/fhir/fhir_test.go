@@ -451,3 +451,29 @@ func TestDocumentAndVaccinationSayWhatTheyAre(t *testing.T) {
 		})
 	}
 }
+
+// A vaccination says where it was given when it does not say who gave it:
+// every Synthea vaccination names only its practice, as its location (a
+// review); who gave it, when said, comes first.
+func TestVaccinationSaysWhereItWasGiven(t *testing.T) {
+	for _, tt := range []struct{ name, more, wantOrg, wantRef string }{
+		{"its location's name", `"location":{"reference":"Location/l1","display":"PCP3958"}`, "PCP3958", ""},
+		{"its location, by reference alone", `"location":{"reference":"Location/l1"}`, "", "Location/l1"},
+		{"who gave it, and where", `"performer":[{"actor":{"display":"Dr A Nurse"}}],"location":{"display":"PCP3958"}`, "Dr A Nurse", ""},
+		{"who gave it, by reference, and where", `"performer":[{"actor":{"reference":"Practitioner/p1"}}],"location":{"display":"PCP3958"}`, "", "Practitioner/p1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := fhir.ParseResource([]byte(`{"resourceType":"Immunization","id":"i1","status":"completed","vaccineCode":{"text":"Flu vaccine"},"patient":{"reference":"Patient/p"},"occurrenceDateTime":"2025-10-01",` + tt.more + `}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := fhir.Project(r)
+			if err != nil || len(items) != 1 {
+				t.Fatalf("%+v, %v", items, err)
+			}
+			if it := items[0]; it.Organisation != tt.wantOrg || it.OrganisationRef != tt.wantRef {
+				t.Errorf("organisation %q, ref %q; want %q, %q", it.Organisation, it.OrganisationRef, tt.wantOrg, tt.wantRef)
+			}
+		})
+	}
+}

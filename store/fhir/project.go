@@ -671,7 +671,7 @@ func item(section string, code CodeableConcept, fallback, date, status string) I
 	if display == "" {
 		display = fallback
 	}
-	it := Item{Section: section, CodeSystem: c.System, Code: c.Code, Display: display, Date: date, Status: status}
+	it := Item{Section: section, CodeSystem: c.System, Code: c.Code, Display: display, Date: date, Status: status, Reasons: ownCodes(code)}
 	if !unnamed {
 		// One with neither words nor code has no key: keyed by its fallback
 		// ("Condition (not named)"), every such fact would merge with every
@@ -679,6 +679,47 @@ func item(section string, code CodeableConcept, fallback, date, status string) I
 		it.DedupKey = dedupKey(it)
 	}
 	return it
+}
+
+// ownCodes is Item.Reasons of the codes an entry gives for what it is
+// besides its first, the one its item keeps: "own:" and each's system, "|"
+// and its code. Keeping a kind of information out of sharing keeps out an
+// entry any of whose codes is of that kind (store/consent.go): a diagnosis
+// a hospital coded in SNOMED CT, then in ICD-10 as F42.9, reached a carer
+// once mental health was kept out (a review). Apart from its reasons, as
+// keeping out one entry keeps out those giving its code as their reason,
+// never those that are the same thing.
+func ownCodes(code CodeableConcept) string {
+	first := code.First()
+	var b strings.Builder
+	for _, cd := range code.Coding {
+		if cd.System == "" || cd.Code == "" || cd == first || strings.ContainsAny(cd.System+cd.Code, "|\x1f") {
+			continue
+		}
+		b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
+	}
+	return b.String()
+}
+
+// OwnCodes are the codes, as ownCodes stores them, of the item of r whose
+// part is part: what migration 0060 stores of an entry stored before.
+func OwnCodes(r Resource, part string) []string {
+	items, err := Project(r)
+	if err != nil {
+		return nil
+	}
+	for _, it := range items {
+		if it.Part == part {
+			var out []string
+			for r := range strings.SplitSeq(it.Reasons, "\x1f") {
+				if strings.HasPrefix(r, "own:") {
+					out = append(out, r)
+				}
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 // dedupKey names a fact independently of its source, so the same fact from two
@@ -952,6 +993,7 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 		Recorded           string          `json:"recorded"`
 		IsSubpotent        bool            `json:"isSubpotent"`
 		Performer          []actor         `json:"performer"`
+		Location           Reference       `json:"location"`
 		Reaction           []struct {
 			Detail Reference `json:"detail"`
 		} `json:"reaction"`
@@ -972,6 +1014,11 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", date, v.Status)
 	it.Organisation, it.OrganisationRef = who(actorRefs(v.Performer)...)
+	if it.Organisation == "" && it.OrganisationRef == "" {
+		// Where it was given, when who gave it is not said (a review: every
+		// Synthea vaccination named only its practice, as its location).
+		it.Organisation, it.OrganisationRef = who(v.Location)
+	}
 	var detail []string
 	if v.OccurrenceString != "" {
 		detail = append(detail, "Given "+strings.TrimSpace(v.OccurrenceString))
@@ -1112,7 +1159,7 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 			found = append(found, *c.ValueCodeableConcept)
 		}
 	}
-	it.Reasons = reasonCodes(found)
+	it.Reasons += reasonCodes(found)
 	if it.Value == "" && len(v.Component) > 0 {
 		var parts []string
 		for _, c := range v.Component {
