@@ -103,7 +103,8 @@ FROM passkeys WHERE account_id = ? ORDER BY id`, accountID)
 
 // EnrolPasskey registers a passkey for the person's own account, creating the
 // account (with the given user handle and name) when the person has none yet.
-// It returns the account the passkey now belongs to.
+// It returns the account the passkey now belongs to. The person's enrolment
+// codes proved are spent with it (completeEnrolment).
 func (db *DB) EnrolPasskey(ctx context.Context, personID int64, userHandle []byte, displayName string, pk Passkey) (Account, error) {
 	var acct Account
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -122,7 +123,10 @@ func (db *DB) EnrolPasskey(ctx context.Context, personID int64, userHandle []byt
 			return err
 		}
 		pk.AccountID = acct.ID
-		return db.insertPasskey(ctx, tx, pk)
+		if err := db.insertPasskey(ctx, tx, pk); err != nil {
+			return err
+		}
+		return db.completeEnrolment(ctx, tx, personID)
 	})
 	return acct, err
 }

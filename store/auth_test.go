@@ -53,7 +53,9 @@ func TestEnrolmentCode(t *testing.T) {
 		wantCode []string // error code after each attempt ("" = success)
 	}{
 		{"right date of birth", []string{"1957-03-14"}, 0, []string{""}},
-		{"single use", []string{"1957-03-14", "1957-03-14"}, 0, []string{"", store.EEXPIRED}},
+		// Proved again while no passkey came of it (a session that ran out on
+		// "Create a passkey"); spent once one does (TestEnrolmentCodeSpent).
+		{"proved twice", []string{"1957-03-14", "1957-03-14"}, 0, []string{"", ""}},
 		{"expired", []string{"1957-03-14"}, 73 * time.Hour, []string{store.EEXPIRED}},
 		{"wrong then right", []string{"1957-03-15", "1957-03-14"}, 0, []string{store.EINVALID, ""}},
 		{"locks after five wrong tries", []string{"1900-01-01", "1900-01-02", "1900-01-03", "1900-01-04", "1900-01-05", "1957-03-14"}, 0,
@@ -97,6 +99,35 @@ func TestEnrolmentCode(t *testing.T) {
 			}
 		})
 	}
+	// A code is spent when a passkey comes of it: it cannot be proved again,
+	// and another session that proved it meanwhile cannot add a passkey.
+	t.Run("spent once a passkey comes of it", func(t *testing.T) {
+		db := mustOpenDB(t)
+		p := addPerson(t, db, "9434765919", "1957-03-14")
+		code, _, err := db.CreateEnrolmentCode(ctx, p.ID, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, first, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, other, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14")
+		if err != nil {
+			t.Fatalf("proved again before any passkey: %v", err)
+		}
+		if _, err := db.EnrolPasskey(ctx, p.ID, []byte("handle"), p.Name(), store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")}); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{first, other} {
+			if s, err := db.Session(ctx, id, store.DefaultSessionPolicy()); err != nil || s.EnrolPersonID != 0 {
+				t.Errorf("a session that proved the code may still enrol: %+v, %v", s, err)
+			}
+		}
+		if _, _, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14"); store.ErrorCode(err) != store.EEXPIRED || !strings.Contains(err.Error(), "already been used") {
+			t.Errorf("proved after a passkey came of it: %v, want already used", err)
+		}
+	})
 	t.Run("typed loosely", func(t *testing.T) {
 		db := mustOpenDB(t)
 		p := addPerson(t, db, "9434765919", "1957-03-14")

@@ -890,6 +890,9 @@ func TestACodeSaysNothingOfItselfBeforeTheDateOfBirth(t *testing.T) {
 			if err := redeem(right); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := s.db.EnrolPasskey(ctx, s.patient.ID, []byte("used-handle"), s.patient.Name(), store.Passkey{CredentialID: []byte("used-code"), PublicKey: []byte("k")}); err != nil {
+				t.Fatal(err)
+			}
 			return redeem
 		}, "already been used"},
 		{"an enrolment code expired", func(t *testing.T, s carerSetup) func(string) error {

@@ -74,12 +74,16 @@ func (db *DB) CreateEnrolmentCode(ctx context.Context, personID int64, ttl time.
 }
 
 // RedeemEnrolmentCode checks a code and date of birth (YYYY-MM-DD) together.
-// On a match it uses the code up, records on the session (sessionID) that it
+// On a match it marks the code used, records on the session (sessionID) that it
 // may enrol for the person, gives the session a new id, and returns the
 // person and the new id, in one transaction: a code is never spent without a
 // session holding what it proved, and what it proved is never held by an id
 // from before (renewSessionID). A wrong date of birth counts against the
-// code, which locks after MaxEnrolmentAttempts.
+// code, which locks after MaxEnrolmentAttempts. The code is spent only when
+// a passkey or an account's record comes of it (completeEnrolment): until
+// then it may be proved again, by a session that ran out on "Create a
+// passkey" (a review: the code was used up, and only the GP practice could
+// give another).
 func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDate string) (Person, string, error) {
 	var (
 		person Person
@@ -91,11 +95,12 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 			id, personID int64
 			expires      string
 			used, locked sql.NullString
+			completed    sql.NullString
 			attempts     int
 		)
 		keyed, plain := db.codeHashes(code)
-		err := tx.QueryRowContext(ctx, `SELECT id, person_id, expires_at, used_at, locked_at, failed_attempts FROM enrolment_codes WHERE code_hash IN (?, ?)`,
-			keyed, plain).Scan(&id, &personID, &expires, &used, &locked, &attempts)
+		err := tx.QueryRowContext(ctx, `SELECT id, person_id, expires_at, used_at, locked_at, failed_attempts, completed_at FROM enrolment_codes WHERE code_hash IN (?, ?)`,
+			keyed, plain).Scan(&id, &personID, &expires, &used, &locked, &attempts, &completed)
 		if errors.Is(err, sql.ErrNoRows) {
 			failed = Errorf(EINVALID, "We do not recognise that enrolment code. Check it and try again.")
 			return nil
@@ -126,7 +131,7 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 			return err
 		}
 		switch {
-		case used.Valid:
+		case completed.Valid:
 			failed = Errorf(EEXPIRED, "This enrolment code has already been used. Sign in with your passkey, or ask your GP practice for a new code.")
 			return nil
 		case !db.now().Before(parseTime(expires)):
@@ -190,6 +195,9 @@ func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int
 		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET person_id = ? WHERE id = ?`, person.ID, accountID); err != nil {
 			return fmt.Errorf("link enrolment: %w", err)
 		}
+		if err := db.completeEnrolment(ctx, tx, person.ID); err != nil {
+			return err
+		}
 		newID, sess, _, err = db.rotateSession(ctx, tx, sessionID, accountID, credentialID, p)
 		return err
 	})
@@ -243,4 +251,19 @@ func (db *DB) linkEnrolment(ctx context.Context, tx *sql.Tx, sessionID string, a
 		return Person{}, Errorf(ECONFLICT, "%s's record already has an account: create a passkey, and it will be added to that account.", person.Name())
 	}
 	return person, nil
+}
+
+// completeEnrolment spends, in tx, the codes proved for the person, as a
+// passkey or an account's record came of one: none may be proved again, and
+// no other session that proved one may go on to add a passkey to the
+// account now made.
+func (db *DB) completeEnrolment(ctx context.Context, tx *sql.Tx, personID int64) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE enrolment_codes SET completed_at = ? WHERE person_id = ? AND used_at IS NOT NULL AND completed_at IS NULL`,
+		db.stamp(), personID); err != nil {
+		return fmt.Errorf("spend enrolment code: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sessions SET enrol_person_id = NULL WHERE enrol_person_id = ?`, personID); err != nil {
+		return fmt.Errorf("spend enrolment code: %w", err)
+	}
+	return nil
 }

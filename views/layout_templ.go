@@ -217,7 +217,7 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.SignedIn && p.SessionLeft > 0 {
+		if (p.SignedIn || p.Enrolling) && p.SessionLeft > 0 {
 			templ_7745c5c3_Err = sessionTimeout(p).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -814,20 +814,76 @@ func sessionTimeout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "\"><div data-session-live><h2 class=\"nhsuk-heading-m\" id=\"session-timeout-heading\">You will be signed out soon</h2><div id=\"session-timeout-text\"><p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "\" data-session-ends=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var34 string
-		templ_7745c5c3_Var34, templ_7745c5c3_Err = templ.JoinStringErrs("For your security, we sign you out when you have not done anything for " + durationWords(p.SessionIdle) + ".")
+		templ_7745c5c3_Var34, templ_7745c5c3_Err = templruntime.NewAttributeExpression(countdownLead(p)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 253, Col: 119}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 249, Col: 340}
 		}
-		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var34))
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var34)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "</p><p><span data-session-countdown>You will be signed out in 2 minutes.</span> Anything you have typed on this page will stay here.</p><p data-session-unreachable hidden>We could not reach My Care Record. Try again.</p></div><form method=\"post\" action=\"/session/extend\" data-session-extend>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 63, "\">")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if p.Enrolling {
+			templ_7745c5c3_Err = enrolTimeout(p).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		} else {
+			templ_7745c5c3_Err = signedInTimeout(p).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<p class=\"nhsuk-u-visually-hidden\" aria-live=\"polite\" data-session-announce></p></dialog>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// enrolTimeout is sessionTimeout's words while setting up an account, the
+// code proved: a passkey not made in time costs only typing the code and
+// date of birth again (store.RedeemEnrolmentCode).
+func enrolTimeout(p Page) templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 65, "<div data-session-live><h2 class=\"nhsuk-heading-m\" id=\"session-timeout-heading\">Setting up your account will stop soon</h2><div id=\"session-timeout-text\"><p>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var36 string
+		templ_7745c5c3_Var36, templ_7745c5c3_Err = templ.JoinStringErrs("For your security, we stop setting up an account when nothing has been done for " + durationWords(p.SessionIdle) + ".")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 266, Col: 127}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var36))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "</p><p><span data-session-countdown>Setting up will stop in 2 minutes.</span> If it stops, your enrolment code will still work.</p><p data-session-unreachable hidden>We could not reach My Care Record. Try again.</p></div><form method=\"post\" action=\"/session/extend\" data-session-extend>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -835,7 +891,54 @@ func sessionTimeout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 64, "<button class=\"nhsuk-button nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"submit\">Stay signed in</button></form></div><div data-session-last hidden><h2 class=\"nhsuk-heading-m\" id=\"session-last-heading\" tabindex=\"-1\">You cannot stay signed in any longer</h2><div id=\"session-last-text\"><p><span data-session-countdown>You will be signed out in 2 minutes.</span> You can be signed in for 12 hours at most.</p><p>Copy anything you need from this page, then sign in again.</p></div><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div><div data-session-ended hidden><h2 class=\"nhsuk-heading-m\" id=\"session-ended-heading\" tabindex=\"-1\">You have been signed out</h2><p id=\"session-ended-text\">Anything you typed on this page is still here, but has not been saved. Copy it if you need it, then sign in again.</p><p><a href=\"/signin\">Sign in again</a></p><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div><p class=\"nhsuk-u-visually-hidden\" aria-live=\"polite\" data-session-announce></p></dialog>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<button class=\"nhsuk-button nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"submit\">I need more time</button></form></div><div data-session-last hidden><h2 class=\"nhsuk-heading-m\" id=\"session-last-heading\" tabindex=\"-1\">Setting up your account will stop soon</h2><div id=\"session-last-text\"><p><span data-session-countdown>Setting up will stop in 2 minutes.</span> If it stops, your enrolment code will still work.</p></div><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div><div data-session-ended hidden><h2 class=\"nhsuk-heading-m\" id=\"session-ended-heading\" tabindex=\"-1\">Setting up your account has stopped</h2><p id=\"session-ended-text\">Your enrolment code still works. Enter it and your date of birth again to carry on.</p><p><a href=\"/enrol\">Enter your enrolment code</a></p><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		return nil
+	})
+}
+
+// signedInTimeout is sessionTimeout's words for a signed-in session.
+func signedInTimeout(p Page) templ.Component {
+	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
+		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
+			return templ_7745c5c3_CtxErr
+		}
+		templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
+		if !templ_7745c5c3_IsBuffer {
+			defer func() {
+				templ_7745c5c3_BufErr := templruntime.ReleaseBuffer(templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err == nil {
+					templ_7745c5c3_Err = templ_7745c5c3_BufErr
+				}
+			}()
+		}
+		ctx = templ.InitializeContext(ctx)
+		ctx = templ.ClearChildren(ctx)
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 68, "<div data-session-live><h2 class=\"nhsuk-heading-m\" id=\"session-timeout-heading\">You will be signed out soon</h2><div id=\"session-timeout-text\"><p>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		var templ_7745c5c3_Var38 string
+		templ_7745c5c3_Var38, templ_7745c5c3_Err = templ.JoinStringErrs("For your security, we sign you out when you have not done anything for " + durationWords(p.SessionIdle) + ".")
+		if templ_7745c5c3_Err != nil {
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `layout.templ`, Line: 295, Col: 118}
+		}
+		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var38))
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 69, "</p><p><span data-session-countdown>You will be signed out in 2 minutes.</span> Anything you have typed on this page will stay here.</p><p data-session-unreachable hidden>We could not reach My Care Record. Try again.</p></div><form method=\"post\" action=\"/session/extend\" data-session-extend>")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = formFields(p).Render(ctx, templ_7745c5c3_Buffer)
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 70, "<button class=\"nhsuk-button nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"submit\">Stay signed in</button></form></div><div data-session-last hidden><h2 class=\"nhsuk-heading-m\" id=\"session-last-heading\" tabindex=\"-1\">You cannot stay signed in any longer</h2><div id=\"session-last-text\"><p><span data-session-countdown>You will be signed out in 2 minutes.</span> You can be signed in for 12 hours at most.</p><p>Copy anything you need from this page, then sign in again.</p></div><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div><div data-session-ended hidden><h2 class=\"nhsuk-heading-m\" id=\"session-ended-heading\" tabindex=\"-1\">You have been signed out</h2><p id=\"session-ended-text\">Anything you typed on this page is still here, but has not been saved. Copy it if you need it, then sign in again.</p><p><a href=\"/signin\">Sign in again</a></p><button class=\"nhsuk-button nhsuk-button--secondary nhsuk-u-margin-bottom-0\" data-module=\"nhsuk-button\" type=\"button\" data-session-close>Close this message</button></div>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

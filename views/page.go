@@ -28,12 +28,17 @@ type Page struct {
 	// SessionFinal says SessionLeft is the time to the session's absolute
 	// end, which staying signed in cannot put off.
 	SessionFinal bool
-	AccountName  string
-	CSRF         string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
-	For          string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
-	Assets       AssetURLs
-	Path         string // the current URL path, to mark the current navigation item
-	Query        string // the current URL's query, without "?", so a link to this same page keeps it (Here)
+	// Enrolling says the session proved an enrolment code and is signed in to
+	// nobody: its time-out warning says setting up will stop, and that the
+	// code will work again (store.RedeemEnrolmentCode), not that they will be
+	// signed out.
+	Enrolling   bool
+	AccountName string
+	CSRF        string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
+	For         string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
+	Assets      AssetURLs
+	Path        string // the current URL path, to mark the current navigation item
+	Query       string // the current URL's query, without "?", so a link to this same page keeps it (Here)
 
 	// Passkey loads passkey.js. SignIn and EnrolPasskey set it themselves; handlers need not.
 	Passkey bool
@@ -235,4 +240,13 @@ func durationWords(d time.Duration) string {
 // early, and a form sent then was taken).
 func SecondsLeft(d time.Duration) string {
 	return strconv.Itoa(int(math.Ceil(d.Seconds())))
+}
+
+// countdownLead is how the time-out warning's countdown begins (static/js/portal.js
+// ends it with the time left).
+func countdownLead(p Page) string {
+	if p.Enrolling {
+		return "Setting up will stop in"
+	}
+	return "You will be signed out in"
 }

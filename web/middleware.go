@@ -216,6 +216,19 @@ func (s *Server) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requireSignInOrEnrolling lets through a signed-in session, or one that has
+// proved an enrolment code and is setting up a passkey: both are warned
+// before they end, and may be kept going (views sessionTimeout).
+func (s *Server) requireSignInOrEnrolling(next echo.HandlerFunc) echo.HandlerFunc {
+	signedIn := s.requireSignIn(next)
+	return func(c echo.Context) error {
+		if sess := sessionOf(c); sess != nil && sess.EnrolPersonID != 0 && c.Get(ctxAccount) == nil {
+			return next(c)
+		}
+		return signedIn(c)
+	}
+}
+
 // limitBody caps request bodies: nothing the portal accepts is large.
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

@@ -140,13 +140,22 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 	if sess := sessionOf(c); sess != nil {
 		p.CSRF = sess.CSRFToken
 	}
-	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
-		p.SignedIn = true
+	// How long the session has, for the warning before it ends (views sessionTimeout).
+	timeLeft := func() {
 		if sess := sessionOf(c); sess != nil {
 			p.SessionIdle = s.cfg.SessionPolicy.Idle
 			idleLeft, absoluteLeft := time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt)
 			p.SessionLeft, p.SessionFinal = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft
 		}
+	}
+	if sess := sessionOf(c); sess != nil && sess.EnrolPersonID != 0 && c.Get(ctxAccount) == nil {
+		// Setting up, with the code proved: warned before it stops (WCAG 2.2.1; a review).
+		p.Enrolling = true
+		timeLeft()
+	}
+	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
+		p.SignedIn = true
+		timeLeft()
 		p.AccountName = acct.DisplayName
 		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner
 		p.For = subject(c)

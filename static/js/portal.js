@@ -106,7 +106,7 @@ function sessionTimeout(dialog) {
       end();
       return;
     }
-    const text = `You will be signed out in ${words(left)}.`;
+    const text = `${dialog.dataset.sessionEnds || 'You will be signed out in'} ${words(left)}.`;
     if (countdowns[0].textContent !== text) {
       for (const c of countdowns) c.textContent = text;
       // said once a minute, then every 15 seconds, while the message shows

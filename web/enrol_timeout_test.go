@@ -1,0 +1,63 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The "Create a passkey" page, the code proved, warns before setting up
+// stops for want of use, and "I need more time" keeps it going; if it stops,
+// the code works again. Before, nothing warned, and the code was used up
+// (a review, WCAG 2.2.1).
+func TestEnrolPasskeyPageWarnsBeforeItStops(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.db.SetClock(func() time.Time { return now })
+	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.jane.ID, 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// enrol proves the code from a fresh session, returning its cookie.
+	enrol := func() *http.Cookie {
+		t.Helper()
+		resp := f.get(t, "/enrol", nil)
+		token, _ := doc(t, resp).Find(`input[name="csrf"]`).Attr("value")
+		form := url.Values{"csrf": {token}, "code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}
+		req := httptest.NewRequest(http.MethodPost, "/enrol", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(resp.Cookies()[0])
+		rec := httptest.NewRecorder()
+		f.handler.ServeHTTP(rec, req)
+		if rec.Code != http.StatusSeeOther {
+			t.Fatalf("enrol: %d %s", rec.Code, docOf(t, rec.Body.String()).Find(".nhsuk-error-summary").Text())
+		}
+		return rec.Result().Cookies()[0]
+	}
+	cookie := enrol()
+	page := doc(t, f.get(t, "/enrol/passkey", cookie))
+	dialog := page.Find("dialog#session-timeout")
+	if dialog.Length() != 1 || !strings.Contains(dialog.Text(), "Setting up your account will stop soon") || strings.Contains(dialog.Text(), "signed out") ||
+		dialog.AttrOr("data-session-ends", "") != "Setting up will stop in" || strings.TrimSpace(dialog.Find("form[action='/session/extend'] button").Text()) != "I need more time" {
+		t.Fatalf("the Create a passkey page's warning: %q", strings.Join(strings.Fields(dialog.Text()), " "))
+	}
+	token, _ := dialog.Find(`input[name="csrf"]`).Attr("value")
+	now = now.Add(29 * time.Minute)
+	if rec := f.post(t, "/session/extend", cookie, url.Values{"csrf": {token}}); rec.Code != http.StatusNoContent {
+		t.Fatalf("I need more time: %d", rec.Code)
+	}
+	now = now.Add(29 * time.Minute)
+	if resp := f.get(t, "/enrol/passkey", cookie); resp.StatusCode != http.StatusOK {
+		t.Fatalf("58 minutes in, having asked for more time: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// Left for longer than it allows: it stops, and the code works again.
+	now = now.Add(31 * time.Minute)
+	if resp := f.get(t, "/enrol/passkey", cookie); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("31 minutes idle: %d, want sent back to enter the code", resp.StatusCode)
+	}
+	enrol()
+}
