@@ -222,14 +222,24 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		}
 		t := ResultTest{Key: ref.key(), CodeSystem: ref.system, Code: ref.code, Latest: mergeResults(items)[0]}
 		// Two different numbers make a trend; copies of one result from two sources do not.
+		// Two values a chart can draw, read as the chart reads them: a value
+		// the SQL takes for a number may be words ("1HRZE", a TB treatment,
+		// was promised a chart: a review).
 		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT ri.date, ri.value FROM record_items ri WHERE ri.person_id = ?`+f+
-			` AND `+strings.ReplaceAll(numericValue, "value", "ri.value")+` ORDER BY ri.date DESC, ri.value DESC LIMIT 2`, args...)
+			` AND `+strings.ReplaceAll(numericValue, "value", "ri.value"), args...)
 		if err != nil {
 			return nil, fmt.Errorf("result tests: %w", err)
 		}
 		n := 0
-		for rows.Next() {
-			n++
+		for n < 2 && rows.Next() {
+			var date, value string
+			if err := rows.Scan(&date, &value); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("result tests: %w", err)
+			}
+			if ms, _ := parseValue(value); len(ms) > 0 && date != "" {
+				n++
+			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
@@ -1333,8 +1343,8 @@ func buildSeries(rows []lightRow, lookup func(lightRow) (Result, error)) ([]Seri
 				bestUnit, best = rw.unit, n
 			}
 		}
-		if bestUnit == "" {
-			continue // no value with a date
+		if best == 0 {
+			continue // no value with a date; one with no unit is charted as it is (a review: an HIV viral load, 13 results, had none)
 		}
 		s.Unit = DisplayUnit(bestUnit)
 		factors := map[string]float64{}

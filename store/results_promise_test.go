@@ -1,0 +1,60 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
+)
+
+// A test the results page says has a chart has one on its page, and one it
+// does not chart is not promised one, on real data: an HIV viral load given
+// with no unit had no chart (its series was dropped), and a TB treatment
+// given in words ("1HRZE") was promised one (a review).
+func TestAChartPromisedIsDrawn(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, f.Path, f.Resources); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.Persons(ctx)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("persons: %d, %v", len(ps), err)
+	}
+	tests, err := db.ResultTests(ctx, ps[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"HIV viral load": true, "CURRENT TB TREATMENT": false}
+	for _, rt := range tests {
+		tr, err := db.ResultTrend(ctx, ps[0].ID, rt.Key, 1, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		points := 0
+		for _, s := range tr.Series {
+			points += len(s.Points)
+		}
+		if rt.Trend != (points >= 2) {
+			t.Errorf("%s: the results page says a chart (%v); its page charts %d points in %d series", rt.Name, rt.Trend, points, len(tr.Series))
+		}
+		for name, chart := range want {
+			if strings.Contains(rt.Name, name) {
+				if rt.Trend != chart {
+					t.Errorf("%s: a chart %v, want %v", rt.Name, rt.Trend, chart)
+				}
+				delete(want, name)
+			}
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("not found: %v", want)
+	}
+}
