@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -64,6 +65,16 @@ func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
 		return nil
 	}
 	ref := p.Type + "/" + p.ID
+	// Who took part may be named by a bundle's address for it (fhir who):
+	// "urn:uuid:" and its id, or the one its bundle gave it. Noted under
+	// each, as under its type and id (migration 0062).
+	var aliases []string
+	if p.Type != "Medication" {
+		aliases = append(aliases, "urn:uuid:"+p.ID)
+		if u := strings.TrimSpace(p.FullURL); strings.HasPrefix(u, "urn:uuid:") && u != aliases[0] {
+			aliases = append(aliases, u)
+		}
+	}
 	if p.Named == nil {
 		im.names[ref] = nil
 		res, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)
@@ -73,7 +84,25 @@ func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
 		if n, _ := res.RowsAffected(); n > 0 && p.Type != "Medication" {
 			im.renamed = append(im.renamed, ref)
 		}
+		for _, a := range aliases {
+			if res, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, a); err != nil {
+				return err
+			} else if n, _ := res.RowsAffected(); n > 0 {
+				im.renamed = append(im.renamed, a)
+			}
+		}
 		return nil
+	}
+	for _, a := range aliases {
+		res, err := im.tx.ExecContext(ctx, `INSERT INTO reference_names (source_id, ref, display, code_system, code) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_system = excluded.code_system, code = excluded.code
+WHERE display IS NOT excluded.display`, im.sourceID, a, p.Named.Display, p.Named.CodeSystem, p.Named.Code)
+		if err != nil {
+			return fmt.Errorf("note the name of %s: %w", a, err)
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			im.renamed = append(im.renamed, a) // the search index holds who took part by name
+		}
 	}
 	old, err := im.nameOf(ctx, ref)
 	if err != nil || (old != nil && *old == *p.Named) {

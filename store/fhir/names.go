@@ -168,6 +168,13 @@ func who(refs ...Reference) (name, ref string) {
 		if n := NamedRef(r.Reference); n != "" && !strings.HasPrefix(n, "Medication/") {
 			return "", n
 		}
+		// A bundle's address for a resource in it: named as "urn:uuid:" and
+		// its id, or the address its bundle gave it (store names.go named).
+		// Every visit and prescription of a set of Synthea bundles named its
+		// hospital so, and showed none (a review).
+		if u := strings.TrimSpace(r.Reference); strings.HasPrefix(u, "urn:uuid:") && len(u) > len("urn:uuid:") {
+			return "", u
+		}
 	}
 	return "", ""
 }
