@@ -89,8 +89,10 @@ func (t touchedFacts) deleted(ctx context.Context, del *sql.Stmt, sourceID int64
 // items decides, never the order they arrived in. Documents merge only when
 // they also say the same about themselves (migration 0020): two sources'
 // letters of one type on one day may be two letters, and one must never hide
-// the other.
-const standsAside = `(source_id != (SELECT o.source_id FROM record_items o
+// the other. A source's document that is its report's note too (one key: the
+// same content) stands aside for the report, at the same source: Synthea
+// sends every note as both, and each showed twice (a review).
+const standsAside = `(` + noteAlsoReported + ` OR source_id != (SELECT o.source_id FROM record_items o
 WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
 AND (record_items.section != 'documents' OR o.detail = record_items.detail)
 GROUP BY o.source_id ORDER BY MIN(o.status = 'entered-in-error' OR (o.status = 'refuted' AND record_items.section NOT IN ` + heldFacts + `)),
@@ -105,6 +107,12 @@ CASE WHEN record_items.section = 'immunisations' THEN MAX(CASE WHEN o.detail LIK
 CASE WHEN record_items.section = 'medicines' THEN ` + sourceStatus + ` IS NOT ` + factStatus + ` END,
 CASE WHEN record_items.section IN ` + heldFacts + ` THEN ` + heldLatest + ` END DESC,
 COUNT(*) DESC, o.source_id LIMIT 1))`
+
+// noteAlsoReported is SQL true for a document its source also sends as a
+// report holding the same content (fhir projectDiagnosticReport).
+const noteAlsoReported = `(record_items.resource_type = 'DocumentReference' AND record_items.section = 'documents'
+AND EXISTS (SELECT 1 FROM record_items o WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
+AND o.source_id = record_items.source_id AND o.resource_type = 'DiagnosticReport' AND o.detail = record_items.detail))`
 
 // heldFacts are the sections whose facts a person has, or has had, or was
 // thought to have: allergies and conditions. Of two sources' reports of one,
@@ -155,6 +163,7 @@ const markDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person
 // the others are worked out (most of a bulk-loaded region's facts have one source).
 const markAllDups = `UPDATE record_items SET dup = ` + standsAside + ` WHERE person_id = ?1 AND dedup_key IN (
 SELECT dedup_key FROM record_items WHERE person_id = ?1 AND dedup_key != '' GROUP BY dedup_key HAVING COUNT(DISTINCT source_id) > 1 OR MAX(dup) = 1
+    OR (MAX(resource_type = 'DocumentReference') AND MAX(resource_type = 'DiagnosticReport'))
 ) AND dup != ` + standsAside
 
 // An entry's words in the search index include those of the other sources'
@@ -179,10 +188,15 @@ type refresher struct {
 }
 
 // sharedFacts is false when all a person's items come from one source and none
-// is marked: then every item stands for its fact and no entry has other
-// reports' words, so there is nothing to work out (most persons of a bulk load).
+// is marked, nor is a note sent both as a document and as a report
+// (noteAlsoReported): then every item stands for its fact and no entry has
+// other reports' words, so there is nothing to work out (most persons of a
+// bulk load).
 const sharedFacts = `SELECT EXISTS (SELECT 1 FROM record_items WHERE person_id = ?1 AND dup = 1)
-OR (SELECT COUNT(DISTINCT source_id) FROM record_items WHERE person_id = ?1) > 1`
+OR (SELECT COUNT(DISTINCT source_id) FROM record_items WHERE person_id = ?1) > 1
+OR EXISTS (SELECT 1 FROM record_items d JOIN record_items r ON r.person_id = d.person_id AND r.dedup_key = d.dedup_key
+    AND r.source_id = d.source_id AND r.resource_type = 'DiagnosticReport'
+    WHERE d.person_id = ?1 AND d.section = 'documents' AND d.resource_type = 'DocumentReference' AND d.dedup_key != '')`
 
 func newRefresher(ctx context.Context, tx *sql.Tx) (*refresher, error) {
 	r := &refresher{}

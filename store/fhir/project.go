@@ -1505,7 +1505,11 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 		Performer         []Reference     `json:"performer"`
 		Result            []Reference     `json:"result"`
 		Conclusion        string          `json:"conclusion"`
-		PresentedForm     []Attachment    `json:"presentedForm"`
+		PresentedForm     []struct {
+			Attachment
+			Hash string `json:"hash"`
+			Data string `json:"data"`
+		} `json:"presentedForm"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
@@ -1524,6 +1528,19 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 		it.Detail = fmt.Sprintf("%d results", len(v.Result))
 	}
 	it.Organisation, it.OrganisationRef = who(v.Performer...)
+	if section == SectionDocuments && it.DedupKey != "" {
+		// A note is one with a document only when it holds the same content,
+		// as two documents are (projectDocument): Synthea sends each note as
+		// a report and as a document, and each showed twice (a review; the
+		// document stands aside for the report: store/dedup.go standsAside).
+		switch a := v.PresentedForm[0]; {
+		case a.Hash != "":
+			it.DedupKey += "|hash:" + a.Hash
+		case a.Data != "":
+			sum := sha256.Sum256([]byte(a.Data))
+			it.DedupKey += "|data:" + hex.EncodeToString(sum[:16])
+		}
+	}
 	return []Item{it}, v.about, nil
 }
 
