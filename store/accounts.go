@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -109,29 +110,85 @@ func (db *DB) EnrolPasskey(ctx context.Context, personID int64, userHandle []byt
 	var acct Account
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		acct, err = scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE person_id = ?`, personID))
-		if ErrorCode(err) == ENOTFOUND {
-			now := db.stamp()
-			res, err := tx.ExecContext(ctx, `INSERT INTO accounts (user_handle, person_id, display_name, created_at) VALUES (?, ?, ?, ?)`,
-				userHandle, personID, displayName, now)
-			if err != nil {
-				return fmt.Errorf("create account: %w", err)
-			}
-			id, _ := res.LastInsertId()
-			acct = Account{ID: id, UserHandle: userHandle, PersonID: personID, DisplayName: displayName, CreatedAt: parseTime(now)}
-		} else if err != nil {
-			return err
-		}
-		pk.AccountID = acct.ID
-		if err := db.insertPasskey(ctx, tx, pk); err != nil {
-			return err
-		}
-		return db.completeEnrolment(ctx, tx, personID)
+		acct, err = db.enrolPasskey(ctx, tx, personID, userHandle, displayName, pk)
+		return err
 	})
 	return acct, err
 }
 
+// EnrolSessionPasskey is EnrolPasskey for the person whose enrolment code the
+// session (sessionID) proved, checked in the same transaction: that it still
+// holds it, and that the person's account is still the one the passkey was
+// made for (userHandle), or there is none yet. Checked before, a session
+// whose hold ended while its passkey was on its way (the person adding their
+// record to their own carer account meanwhile) added that passkey to the
+// carer account, and acted for whom it helps (a review).
+func (db *DB) EnrolSessionPasskey(ctx context.Context, sessionID string, userHandle []byte, displayName string, pk Passkey) (Account, error) {
+	var acct Account
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		s, err := db.readSession(ctx, tx, sessionID)
+		if err != nil {
+			return err
+		}
+		if s.EnrolPersonID == 0 || s.AccountID != 0 {
+			return Errorf(EFORBIDDEN, "Enter your enrolment code and date of birth first.")
+		}
+		var handle []byte
+		err = tx.QueryRowContext(ctx, `SELECT user_handle FROM accounts WHERE person_id = ?`, s.EnrolPersonID).Scan(&handle)
+		switch {
+		case err == nil && !bytes.Equal(handle, userHandle):
+			return Errorf(ECONFLICT, "Your account changed while you were setting up. Try again.")
+		case err != nil && !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("enrol: %w", err)
+		}
+		acct, err = db.enrolPasskey(ctx, tx, s.EnrolPersonID, userHandle, displayName, pk)
+		return err
+	})
+	return acct, err
+}
+
+// enrolPasskey is EnrolPasskey in tx.
+func (db *DB) enrolPasskey(ctx context.Context, tx *sql.Tx, personID int64, userHandle []byte, displayName string, pk Passkey) (Account, error) {
+	acct, err := scanAccount(tx.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts WHERE person_id = ?`, personID))
+	switch {
+	case ErrorCode(err) == ENOTFOUND:
+		now := db.stamp()
+		res, err := tx.ExecContext(ctx, `INSERT INTO accounts (user_handle, person_id, display_name, created_at) VALUES (?, ?, ?, ?)`,
+			userHandle, personID, displayName, now)
+		if err != nil {
+			return Account{}, fmt.Errorf("create account: %w", err)
+		}
+		id, _ := res.LastInsertId()
+		acct = Account{ID: id, UserHandle: userHandle, PersonID: personID, DisplayName: displayName, CreatedAt: parseTime(now)}
+	case err != nil:
+		return Account{}, err
+	}
+	pk.AccountID = acct.ID
+	if err := db.insertPasskey(ctx, tx, pk); err != nil {
+		return Account{}, err
+	}
+	return acct, db.completeEnrolment(ctx, tx, personID)
+}
+
+// insertPasskey adds pk to its account. A name one of the account's passkeys
+// has already gets a number, "(2)" and on, within MaxPasskeyNickname: two
+// passkeys added on one day, on a phone and a security key, were both
+// "Passkey added 28 November 2026", and so were their Rename and Remove
+// links (a review, WCAG 2.4.4); so too a passkey made by a second enrolment.
 func (db *DB) insertPasskey(ctx context.Context, tx *sql.Tx, pk Passkey) error {
+	base := []rune(pk.Nickname)
+	for n := 2; len(base) > 0; n++ {
+		var taken bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = ? AND nickname = ?)`, pk.AccountID, pk.Nickname).Scan(&taken); err != nil {
+			return fmt.Errorf("add passkey: %w", err)
+		}
+		if !taken {
+			break
+		}
+		suffix := fmt.Sprintf(" (%d)", n)
+		keep := min(len(base), MaxPasskeyNickname-len([]rune(suffix)))
+		pk.Nickname = strings.TrimSpace(string(base[:keep])) + suffix
+	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO passkeys (account_id, credential_id, public_key, attestation_type, sign_count, aaguid,
 transports, backup_eligible, backup_state, user_verified, nickname, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		pk.AccountID, pk.CredentialID, pk.PublicKey, pk.AttestationType, pk.SignCount, pk.AAGUID,

@@ -60,24 +60,10 @@ func (db *DB) AccountPasskey(ctx context.Context, accountID, passkeyID int64) (P
 }
 
 // AddPasskey registers another passkey for an account that already has one
-// or more. A name one of them has already gets a number, "(2)" and on: two
-// passkeys added on one day, on a phone and a security key, were both
-// "Passkey added 28 November 2026", and so were their Rename and Remove
-// links (a review, WCAG 2.4.4).
+// or more (numbered if its name is taken: insertPasskey).
 func (db *DB) AddPasskey(ctx context.Context, accountID int64, pk Passkey) error {
 	pk.AccountID = accountID
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		base := pk.Nickname
-		for n := 2; base != ""; n++ {
-			var taken bool
-			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM passkeys WHERE account_id = ? AND nickname = ?)`, accountID, pk.Nickname).Scan(&taken); err != nil {
-				return fmt.Errorf("add passkey: %w", err)
-			}
-			if !taken {
-				break
-			}
-			pk.Nickname = fmt.Sprintf("%s (%d)", base, n)
-		}
 		return db.insertPasskey(ctx, tx, pk)
 	})
 }

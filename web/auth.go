@@ -601,7 +601,7 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 		return store.Errorf(store.EINVALID, "We could not save your passkey. Try again.")
 	}
 	pk := passkeyOf(cred, "Passkey created "+time.Now().In(store.UKZone()).Format("2 January 2006"))
-	acct, err := s.db.EnrolPasskey(ctx, person.ID, user.handle, person.Name(), pk)
+	acct, err := s.db.EnrolSessionPasskey(ctx, sess.ID, user.handle, person.Name(), pk) // still held, for the same account, checked as it is stored
 	if err != nil {
 		return err
 	}
