@@ -43,8 +43,8 @@ func (im *importer) nameOf(ctx context.Context, ref string) (*fhir.Named, error)
 		return n, nil
 	}
 	var n fhir.Named
-	err := im.tx.QueryRowContext(ctx, `SELECT display, code_system, code FROM reference_names WHERE source_id = ? AND ref = ?`,
-		im.sourceID, ref).Scan(&n.Display, &n.CodeSystem, &n.Code)
+	err := im.tx.QueryRowContext(ctx, `SELECT display, code_system, code, other_codes FROM reference_names WHERE source_id = ? AND ref = ?`,
+		im.sourceID, ref).Scan(&n.Display, &n.CodeSystem, &n.Code, &n.Others)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		im.names[ref] = nil
@@ -110,9 +110,10 @@ WHERE display IS NOT excluded.display`, im.sourceID, a, p.Named.Display, p.Named
 	}
 	n := *p.Named
 	im.names[ref] = &n
-	if _, err := im.tx.ExecContext(ctx, `INSERT INTO reference_names (source_id, ref, display, code_system, code) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_system = excluded.code_system, code = excluded.code`,
-		im.sourceID, ref, n.Display, n.CodeSystem, n.Code); err != nil {
+	if _, err := im.tx.ExecContext(ctx, `INSERT INTO reference_names (source_id, ref, display, code_system, code, other_codes) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_system = excluded.code_system, code = excluded.code,
+other_codes = excluded.other_codes`,
+		im.sourceID, ref, n.Display, n.CodeSystem, n.Code, n.Others); err != nil {
 		return fmt.Errorf("note the name of %s: %w", ref, err)
 	}
 	if p.Type != "Medication" {
@@ -142,6 +143,13 @@ func nameStoredItems(ctx context.Context, tx *sql.Tx, touched touchedFacts, sour
 		if _, err := tx.ExecContext(ctx, `UPDATE record_items SET display = ?, code_system = ?, code = ? WHERE id = ?`,
 			named.Display, named.CodeSystem, named.Code, s.id); err != nil {
 			return fmt.Errorf("name an item from %s: %w", ref, err)
+		}
+		for r := range strings.SplitSeq(n.Others, "\x1f") { // its other codes, among the item's reasons (fhir.Named.Others)
+			if system, code, ok := strings.Cut(r, "|"); ok {
+				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code) VALUES (?, ?, ?)`, s.id, system, code); err != nil {
+					return fmt.Errorf("name an item from %s: %w", ref, err)
+				}
+			}
 		}
 		touched.add(s.person, s.it.DedupKey)
 	}

@@ -130,15 +130,30 @@ func (c writerConnector) Driver() driver.Driver {
 		}
 		// mcr_own_codes(type, json, part) is what the importer stores of an
 		// entry's own codes besides its first (fhir.OwnCodes), as a JSON list.
-		return conn.RegisterFunc("mcr_own_codes", func(typ string, raw []byte, part string) string {
-			codes := fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part)
-			if codes == nil {
-				codes = []string{}
+		if err := conn.RegisterFunc("mcr_own_codes", func(typ string, raw []byte, part string) string {
+			return jsonList(fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part))
+		}, true); err != nil {
+			return err
+		}
+		// mcr_named_codes(type, json) is a Medication's other codes, as the
+		// items it names hold them (fhir.Named.Others), as a JSON list.
+		return conn.RegisterFunc("mcr_named_codes", func(typ string, raw []byte) string {
+			var codes []string
+			if n := fhir.NameOf(typ, raw); n != nil {
+				codes = strings.FieldsFunc(n.Others, func(r rune) bool { return r == 0x1f })
 			}
-			out, _ := json.Marshal(codes)
-			return string(out)
+			return jsonList(codes)
 		}, true)
 	}}
+}
+
+// jsonList is codes as a JSON list, [] for none.
+func jsonList(codes []string) string {
+	if codes == nil {
+		codes = []string{}
+	}
+	out, _ := json.Marshal(codes)
+	return string(out)
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with

@@ -168,15 +168,36 @@ func who(refs ...Reference) (name, ref string) {
 		if n := NamedRef(r.Reference); n != "" && !strings.HasPrefix(n, "Medication/") {
 			return "", n
 		}
-		// A bundle's address for a resource in it: named as "urn:uuid:" and
-		// its id, or the address its bundle gave it (store names.go named).
-		// Every visit and prescription of a set of Synthea bundles named its
-		// hospital so, and showed none (a review).
-		if u := strings.TrimSpace(r.Reference); strings.HasPrefix(u, "urn:uuid:") && len(u) > len("urn:uuid:") {
-			return "", u
+	}
+	// Else a bundle's address for a resource in it: named as "urn:uuid:" and
+	// its id, or the address its bundle gave it (store names.go named).
+	// Every visit and prescription of a set of Synthea bundles named its
+	// hospital so, and showed none (a review). Which type each is cannot be
+	// told here: all are kept, space apart, and the item's own patient's
+	// left out as it is prepared (withoutPatient), not taken for who took
+	// part (a review: a condition the patient recorded hid its clinician).
+	var urns []string
+	for _, r := range refs {
+		if u := strings.TrimSpace(r.Reference); strings.HasPrefix(u, "urn:uuid:") && len(u) > len("urn:uuid:") &&
+			!strings.ContainsAny(u, " \t") && !slices.Contains(urns, u) {
+			urns = append(urns, u)
 		}
 	}
-	return "", ""
+	return "", strings.Join(urns, " ")
+}
+
+// withoutPatient is an item's OrganisationRef of bundle addresses (who)
+// without patient's, the first of the rest.
+func withoutPatient(ref, patient string) string {
+	if !strings.HasPrefix(ref, "urn:uuid:") {
+		return ref
+	}
+	for u := range strings.FieldsSeq(ref) {
+		if u != patient {
+			return u
+		}
+	}
+	return ""
 }
 
 // Named is what a resource items point at says it is: a name in plain words
@@ -185,6 +206,11 @@ type Named struct {
 	Display    string
 	CodeSystem string
 	Code       string
+	// Others are a Medication's other codes, as Item.Reasons holds an
+	// entry's own (ownCodes): a medicine named by it is kept out for any of
+	// them, as one giving them itself is (a review: a Fluoxetine named
+	// through a Medication reached a carer with mental health kept out).
+	Others string
 }
 
 // NameOf reads what an Organization, Practitioner, Location or Medication is
@@ -210,7 +236,7 @@ func NameOf(typ string, raw []byte) *Named {
 			return nil
 		}
 		// A code alone still names it for sharing choices, though not in words.
-		return &Named{Display: v.Code.Words(), CodeSystem: c.System, Code: c.Code}
+		return &Named{Display: v.Code.Words(), CodeSystem: c.System, Code: c.Code, Others: ownCodes(v.Code)}
 	}
 	return nil
 }
@@ -230,6 +256,9 @@ func (it Item) Named(n Named) (out Item, changed bool) {
 	}
 	if strings.HasPrefix(it.DisplayRef, "Medication/") { // a practitioner's name leaves a team member's role as it is
 		out.CodeSystem, out.Code = n.CodeSystem, n.Code
+		if n.Others != "" && !strings.Contains(out.Reasons, n.Others) {
+			out.Reasons += n.Others
+		}
 	}
 	return out, out != it
 }

@@ -550,6 +550,9 @@ func prepared(r Resource, items []Item, ab about, err error) Prepared {
 	default:
 		out.PatientRef = ab.ref()
 	}
+	for i := range out.Items {
+		out.Items[i].OrganisationRef = withoutPatient(out.Items[i].OrganisationRef, out.PatientRef)
+	}
 	return out
 }
 
@@ -697,6 +700,26 @@ func ownCodes(code CodeableConcept) string {
 			continue
 		}
 		b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
+	}
+	return b.String()
+}
+
+// otherCodes is Item.Reasons, as ownCodes gives them, of the codes of a
+// resource's other concepts that say what it is, as the one its item is
+// named from does: a visit's other types, an appointment's service types
+// and type, a plan's, document's, report's or team's categories, a team
+// member's other roles (a review: a visit's second type, a psychiatric
+// interview, and a plan's mental health category reached a carer with
+// mental health kept out). The item's own code is left out.
+func otherCodes(it Item, concepts ...CodeableConcept) string {
+	var b strings.Builder
+	for _, c := range concepts {
+		for _, cd := range c.Coding {
+			if cd.System == "" || cd.Code == "" || (cd.System == it.CodeSystem && cd.Code == it.Code) || strings.ContainsAny(cd.System+cd.Code, "|\x1f") {
+				continue
+			}
+			b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
+		}
 	}
 	return b.String()
 }
@@ -1497,14 +1520,15 @@ func writeExact(b *strings.Builder, name string, q Quantity, ranges []ReferenceR
 func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
-		Status            string          `json:"status"`
-		Code              CodeableConcept `json:"code"`
-		EffectiveDateTime string          `json:"effectiveDateTime"`
-		EffectivePeriod   Period          `json:"effectivePeriod"`
-		Issued            string          `json:"issued"`
-		Performer         []Reference     `json:"performer"`
-		Result            []Reference     `json:"result"`
-		Conclusion        string          `json:"conclusion"`
+		Status            string            `json:"status"`
+		Category          []CodeableConcept `json:"category"`
+		Code              CodeableConcept   `json:"code"`
+		EffectiveDateTime string            `json:"effectiveDateTime"`
+		EffectivePeriod   Period            `json:"effectivePeriod"`
+		Issued            string            `json:"issued"`
+		Performer         []Reference       `json:"performer"`
+		Result            []Reference       `json:"result"`
+		Conclusion        string            `json:"conclusion"`
 		PresentedForm     []struct {
 			Attachment
 			Hash string `json:"hash"`
@@ -1519,6 +1543,7 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 		section = SectionDocuments // a written report, such as a clinic note
 	}
 	it := item(section, v.Code, "Report (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
+	it.Reasons += otherCodes(it, v.Category...)
 	switch {
 	case v.Conclusion != "":
 		it.Detail = v.Conclusion
@@ -1539,6 +1564,11 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 		case a.Data != "":
 			sum := sha256.Sum256([]byte(a.Data))
 			it.DedupKey += "|data:" + hex.EncodeToString(sum[:16])
+		default:
+			it.DedupKey = "" // only a link: each its own, as a document is (a review: two sources' letters were one)
+		}
+		if n := len(v.PresentedForm); n > 1 && it.DedupKey != "" {
+			it.DedupKey += fmt.Sprintf("|parts:%d", n)
 		}
 	}
 	return []Item{it}, v.about, nil
@@ -1569,6 +1599,7 @@ func projectEncounter(raw []byte) ([]Item, about, error) {
 		fallback = firstNonEmpty(v.Class.Display, "Visit")
 	}
 	it := item(SectionEncounters, typ, fallback, v.Period.Start, v.Status)
+	it.Reasons += otherCodes(it, v.Type...)
 	if w := wordsOf(v.ReasonCode); w != "" {
 		it.Detail = "Reason: " + w
 	}
@@ -1608,6 +1639,7 @@ func projectAppointment(raw []byte) ([]Item, about, error) {
 		what.Text = v.Description
 	}
 	it := item(SectionEncounters, what, "Appointment", v.Start, v.Status)
+	it.Reasons += otherCodes(it, append(slices.Clone(v.ServiceType), v.AppointmentType)...)
 	var others []Reference
 	for _, p := range v.Participant {
 		if !strings.HasPrefix(p.Actor.Reference, "Patient") {
@@ -1735,6 +1767,7 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 		}
 	}
 	it := item(SectionDocuments, what, "Document", firstNonEmpty(v.Date, v.Context.Period.Start), status)
+	it.Reasons += otherCodes(it, v.Category...)
 	it.Organisation, it.OrganisationRef = who(append([]Reference{v.Custodian}, v.Author...)...)
 	if v.Description != "" && v.Description != it.Display {
 		it.Detail = v.Description
@@ -1756,6 +1789,12 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 			it.DedupKey += "|data:" + hex.EncodeToString(sum[:16])
 		default:
 			it.DedupKey = "" // each its own (store: keyed by the resource)
+		}
+		if n := len(v.Content); n > 1 && it.DedupKey != "" && v.Master.Value == "" {
+			// More parts than the first: never one with a note of the first
+			// alone, whose page would not offer the others (a review: a signed
+			// PDF beside the note was lost).
+			it.DedupKey += fmt.Sprintf("|parts:%d", n)
 		}
 	}
 	return []Item{it}, v.about, nil
@@ -1797,6 +1836,7 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	// A plan only proposed is "Proposed", never Active (requestStatus).
 	status, _ := requestStatus(v.Status, v.Intent)
 	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), status)
+	it.Reasons += otherCodes(it, v.Category...)
 	if it.DedupKey != "" && v.Title != "" {
 		// Two sources' plans of one category on one day are one plan only
 		// when their titles agree: an asthma action plan and an epilepsy
@@ -1844,9 +1884,10 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 func projectCareTeam(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
-		Status      string `json:"status"`
-		Name        string `json:"name"`
-		Period      Period `json:"period"`
+		Status      string            `json:"status"`
+		Name        string            `json:"name"`
+		Period      Period            `json:"period"`
+		Category    []CodeableConcept `json:"category"`
 		Participant []struct {
 			Role   []CodeableConcept `json:"role"`
 			Member Reference         `json:"member"`
@@ -1878,6 +1919,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		}
 		end := firstNonEmpty(p.Period.End, v.Period.End)
 		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
+		it.Reasons += otherCodes(it, append(slices.Clone(p.Role), v.Category...)...)
 		it.Display = display
 		it.DisplayRef = named
 		// The member, as Type/id however the reference is written (a review:
@@ -1914,6 +1956,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 	}
 	if len(items) == 0 {
 		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, v.Status)
+		it.Reasons += otherCodes(it, v.Category...)
 		if v.Period.End != "" {
 			it.Detail = "Until " + dayOf(v.Period.End)
 		}
