@@ -109,10 +109,15 @@ CASE WHEN record_items.section IN ` + heldFacts + ` THEN ` + heldLatest + ` END 
 COUNT(*) DESC, o.source_id LIMIT 1))`
 
 // noteAlsoReported is SQL true for a document its source also sends as a
-// report holding the same content (fhir projectDiagnosticReport).
+// report holding the same content (fhir projectDiagnosticReport), the report
+// standing: a current document never stands aside for a report recorded in
+// error or not yet final (a review: the valid note vanished behind
+// "Recorded in error"). A document of more parts than its note is keyed
+// apart (fhir projectDocument), so none of its files is lost.
 const noteAlsoReported = `(record_items.resource_type = 'DocumentReference' AND record_items.section = 'documents'
 AND EXISTS (SELECT 1 FROM record_items o WHERE o.person_id = record_items.person_id AND o.dedup_key = record_items.dedup_key
-AND o.source_id = record_items.source_id AND o.resource_type = 'DiagnosticReport' AND o.detail = record_items.detail))`
+AND o.source_id = record_items.source_id AND o.resource_type = 'DiagnosticReport' AND o.detail = record_items.detail
+AND o.status IN ('final', 'amended', 'corrected', 'appended')))`
 
 // heldFacts are the sections whose facts a person has, or has had, or was
 // thought to have: allergies and conditions. Of two sources' reports of one,

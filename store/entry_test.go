@@ -91,7 +91,8 @@ func TestRecordEntry(t *testing.T) {
 		t.Error("no encounter links to what was found or done during it")
 	}
 
-	doc := first(fhir.SectionDocuments, func(it store.RecordItem) bool { return it.ResourceType == "DocumentReference" })
+	// A note Synthea sends as a report and as a document is listed as the report, which offers it.
+	doc := first(fhir.SectionDocuments, func(it store.RecordItem) bool { return it.ResourceType == "DiagnosticReport" })
 	e, err = db.RecordEntry(ctx, p.ID, doc.ID)
 	if err != nil {
 		t.Fatal(err)

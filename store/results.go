@@ -230,24 +230,24 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		if err != nil {
 			return nil, fmt.Errorf("result tests: %w", err)
 		}
-		n := 0
-		for n < 2 && rows.Next() {
+		var kinds chartKinds
+		for !kinds.chart() && rows.Next() {
 			var date, value string
 			if err := rows.Scan(&date, &value); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("result tests: %w", err)
 			}
-			if ms, _ := parseValue(value); len(ms) > 0 && date != "" {
-				n++
+			if ms, _ := parseValue(value); date != "" {
+				kinds.add(ms)
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("result tests: %w", err)
 		}
-		t.Trend = n >= 2
+		t.Trend = kinds.chart()
 		if len(hide) > 0 {
-			t.Trend = numericCount(mergeResults(items)) >= 2
+			t.Trend = chartsOf(mergeResults(items))
 		}
 		out = append(out, t)
 	}
@@ -272,15 +272,7 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	}
 	for _, k := range names {
 		rs := mergeResults(byName[k])
-		t := ResultTest{Key: k, Latest: rs[0]}
-		n := 0
-		for _, r := range rs {
-			if len(r.Measures) > 0 {
-				n++
-			}
-		}
-		t.Trend = n >= 2
-		out = append(out, t)
+		out = append(out, ResultTest{Key: k, Latest: rs[0], Trend: chartsOf(rs)})
 	}
 	latest := make([]Result, len(out))
 	for i := range out {
@@ -1584,13 +1576,36 @@ func dropResults(items []RecordItem, hide map[string]bool) []RecordItem {
 	return kept
 }
 
-// numericCount counts results with a number, for whether a test has a trend.
-func numericCount(rs []Result) int {
-	n := 0
-	for _, r := range rs {
-		if len(r.Measures) > 0 {
-			n++
+// chartKinds counts values as a trend page charts them: a series a part
+// and a kind of unit (buildSeries), drawn with two values or more
+// (views/chart.go). An HbA1c once in % and once in mmol/mol is two values
+// and no chart (a review: one was promised).
+type chartKinds struct {
+	counts map[string]int
+	two    bool
+}
+
+func (k *chartKinds) add(ms []Measure) {
+	if k.counts == nil {
+		k.counts = map[string]int{}
+	}
+	for _, m := range ms {
+		key := m.Name + "\x1f" + UnitKind(firstNonBlank(m.UnitCode, m.Unit))
+		if k.counts[key]++; k.counts[key] >= 2 {
+			k.two = true
 		}
 	}
-	return n
+}
+
+func (k *chartKinds) chart() bool { return k.two }
+
+// chartsOf says whether results' page draws a chart (chartKinds), of those dated.
+func chartsOf(rs []Result) bool {
+	var k chartKinds
+	for _, r := range rs {
+		if r.Item.Date != "" {
+			k.add(r.Measures)
+		}
+	}
+	return k.chart()
 }
