@@ -2,12 +2,10 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
-	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
 // A visit naming its hospital by the bundle's address for it ("urn:uuid:…",
@@ -17,20 +15,10 @@ import (
 func TestAnOrganisationNamedByItsBundleAddressIsShown(t *testing.T) {
 	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
-	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, "Wendell_Lesch_853767e6-14a5-400e-8b95-636f87701943.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, f.Path, f.Resources); err != nil {
-		t.Fatal(err)
-	}
-	ps, err := db.Persons(ctx)
-	if err != nil || len(ps) != 1 {
-		t.Fatalf("persons: %d, %v", len(ps), err)
-	}
+	person := importSynthea(t, db, "Wendell_Lesch_853767e6-14a5-400e-8b95-636f87701943.json")
 	visit := func(db *store.DB) string {
 		t.Helper()
-		sp, err := db.RecordSection(ctx, ps[0].ID, fhir.SectionEncounters, 1, 100000)
+		sp, err := db.RecordSection(ctx, person, fhir.SectionEncounters, 1, 100000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,25 @@ import (
 // syntheaDir is the shared, third-party Synthea data set (see ../shared/fhir/README.md).
 const syntheaDir = "../../shared/fhir/synthea"
 
+// importSynthea imports one Synthea bundle of syntheaDir from the source
+// "gp" into db, which holds no other person, and returns its person.
+func importSynthea(t *testing.T, db *store.DB, name string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, f.Path, f.Resources); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := db.Persons(ctx)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("persons: %d, %v", len(ps), err)
+	}
+	return ps[0].ID
+}
+
 // openDBAt opens a fresh database at a known path, so the test can also read the file directly.
 func openDBAt(t *testing.T) (*store.DB, string) {
 	t.Helper()

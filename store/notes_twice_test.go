@@ -2,12 +2,9 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
-	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
-	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
 // Synthea sends each clinical note as a report and as a document holding the
@@ -17,18 +14,8 @@ import (
 func TestANoteSentAsReportAndDocumentIsListedOnce(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, f.Path, f.Resources); err != nil {
-		t.Fatal(err)
-	}
-	ps, err := db.Persons(ctx)
-	if err != nil || len(ps) != 1 {
-		t.Fatalf("persons: %d, %v", len(ps), err)
-	}
-	sp, err := db.RecordSection(ctx, ps[0].ID, fhir.SectionDocuments, 1, 100000)
+	person := importSynthea(t, db, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json")
+	sp, err := db.RecordSection(ctx, person, fhir.SectionDocuments, 1, 100000)
 	if err != nil {
 		t.Fatal(err)
 	}

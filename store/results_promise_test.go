@@ -2,12 +2,8 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/mycarerecord/portal/store"
-	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
 // A test the results page says has a chart has one on its page, and one it
@@ -17,24 +13,14 @@ import (
 func TestAChartPromisedIsDrawn(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	f, err := fhirsync.ReadFile(filepath.Join(syntheaDir, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, f.Path, f.Resources); err != nil {
-		t.Fatal(err)
-	}
-	ps, err := db.Persons(ctx)
-	if err != nil || len(ps) != 1 {
-		t.Fatalf("persons: %d, %v", len(ps), err)
-	}
-	tests, err := db.ResultTests(ctx, ps[0].ID)
+	person := importSynthea(t, db, "Lawerence6_Baumbach677_ea8d2576-4a23-4906-c353-bfed5adb23bd.json")
+	tests, err := db.ResultTests(ctx, person)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]bool{"HIV viral load": true, "CURRENT TB TREATMENT": false}
 	for _, rt := range tests {
-		tr, err := db.ResultTrend(ctx, ps[0].ID, rt.Key, 1, 10)
+		tr, err := db.ResultTrend(ctx, person, rt.Key, 1, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -242,11 +242,37 @@ func SecondsLeft(d time.Duration) string {
 	return strconv.Itoa(int(math.Ceil(d.Seconds())))
 }
 
-// countdownLead is how the time-out warning's countdown begins (static/js/portal.js
-// ends it with the time left).
-func countdownLead(p Page) string {
+// timeoutWords are the words of the warning before a session ends
+// (sessionTimeout): signed in, or setting up an account with a code proved
+// (Page.Enrolling), when a passkey not made in time costs only typing the
+// code and date of birth again (store.RedeemEnrolmentCode). countdown begins
+// the count static/js/portal.js keeps, which ends it with the time left.
+type timeoutWords struct {
+	heading, why, countdown, after, stay  string
+	lastHeading, lastAfter, lastMore      string
+	endedHeading, ended, again, againHref string
+}
+
+func timeoutWordsOf(p Page) timeoutWords {
 	if p.Enrolling {
-		return "Setting up will stop in"
+		return timeoutWords{
+			heading:   "Setting up your account will stop soon",
+			why:       "For your security, we stop setting up an account when nothing has been done for " + durationWords(p.SessionIdle) + ".",
+			countdown: "Setting up will stop in", after: "If it stops, your enrolment code will still work.", stay: "I need more time",
+			lastHeading: "Setting up your account will stop soon", lastAfter: "If it stops, your enrolment code will still work.",
+			endedHeading: "Setting up your account has stopped",
+			ended:        "Your enrolment code still works. Enter it and your date of birth again to carry on.",
+			again:        "Enter your enrolment code", againHref: "/enrol",
+		}
 	}
-	return "You will be signed out in"
+	return timeoutWords{
+		heading:   "You will be signed out soon",
+		why:       "For your security, we sign you out when you have not done anything for " + durationWords(p.SessionIdle) + ".",
+		countdown: "You will be signed out in", after: "Anything you have typed on this page will stay here.", stay: "Stay signed in",
+		lastHeading: "You cannot stay signed in any longer", lastAfter: "You can be signed in for 12 hours at most.",
+		lastMore:     "Copy anything you need from this page, then sign in again.",
+		endedHeading: "You have been signed out",
+		ended:        "Anything you typed on this page is still here, but has not been saved. Copy it if you need it, then sign in again.",
+		again:        "Sign in again", againHref: "/signin",
+	}
 }

@@ -1558,20 +1558,32 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 		// as two documents are (projectDocument): Synthea sends each note as
 		// a report and as a document, and each showed twice (a review; the
 		// document stands aside for the report: store/dedup.go standsAside).
-		switch a := v.PresentedForm[0]; {
-		case a.Hash != "":
-			it.DedupKey += "|hash:" + a.Hash
-		case a.Data != "":
-			sum := sha256.Sum256([]byte(a.Data))
-			it.DedupKey += "|data:" + hex.EncodeToString(sum[:16])
-		default:
-			it.DedupKey = "" // only a link: each its own, as a document is (a review: two sources' letters were one)
-		}
-		if n := len(v.PresentedForm); n > 1 && it.DedupKey != "" {
-			it.DedupKey += fmt.Sprintf("|parts:%d", n)
-		}
+		// Only a link: each its own, as a document is (a review: two sources' letters were one).
+		it.DedupKey = withContent(it.DedupKey, v.PresentedForm[0].Hash, v.PresentedForm[0].Data, len(v.PresentedForm))
 	}
 	return []Item{it}, v.about, nil
+}
+
+// withContent is a note's or document's key with what it holds: its first
+// part's hash, else its data's, and how many parts there are when more than
+// one, so that one of more parts is never one with a note of the first alone,
+// whose page would not offer the others (a review: a signed PDF beside the
+// note was lost). "" with neither hash nor data: each its own (store: keyed
+// by the resource).
+func withContent(key, hash, data string, parts int) string {
+	switch {
+	case hash != "":
+		key += "|hash:" + hash
+	case data != "":
+		sum := sha256.Sum256([]byte(data))
+		key += "|data:" + hex.EncodeToString(sum[:16])
+	default:
+		return ""
+	}
+	if parts > 1 {
+		key += fmt.Sprintf("|parts:%d", parts)
+	}
+	return key
 }
 
 func projectEncounter(raw []byte) ([]Item, about, error) {
@@ -1778,23 +1790,10 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 		// same content; else each is its own, never hiding the other (a
 		// clinical-safety review: a hospital's "Start rivaroxaban" letter was
 		// reachable only from the GP's "Stop taking aspirin" one).
-		a := v.Content[0].Attachment
-		switch {
-		case v.Master.Value != "":
+		if a := v.Content[0].Attachment; v.Master.Value != "" {
 			it.DedupKey += "|id:" + v.Master.System + "|" + v.Master.Value
-		case a.Hash != "":
-			it.DedupKey += "|hash:" + a.Hash
-		case a.Data != "":
-			sum := sha256.Sum256([]byte(a.Data))
-			it.DedupKey += "|data:" + hex.EncodeToString(sum[:16])
-		default:
-			it.DedupKey = "" // each its own (store: keyed by the resource)
-		}
-		if n := len(v.Content); n > 1 && it.DedupKey != "" && v.Master.Value == "" {
-			// More parts than the first: never one with a note of the first
-			// alone, whose page would not offer the others (a review: a signed
-			// PDF beside the note was lost).
-			it.DedupKey += fmt.Sprintf("|parts:%d", n)
+		} else {
+			it.DedupKey = withContent(it.DedupKey, a.Hash, a.Data, len(v.Content))
 		}
 	}
 	return []Item{it}, v.about, nil
