@@ -141,6 +141,9 @@ func (db *DB) EnrolSessionPasskey(ctx context.Context, sessionID string, userHan
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("enrol: %w", err)
 		}
+		if err := db.heldCodeInDate(ctx, tx, s.EnrolPersonID); err != nil {
+			return err
+		}
 		acct, err = db.enrolPasskey(ctx, tx, s.EnrolPersonID, userHandle, displayName, pk)
 		return err
 	})

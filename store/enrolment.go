@@ -225,6 +225,9 @@ func (db *DB) linkEnrolment(ctx context.Context, tx *sql.Tx, sessionID string, a
 	if s.EnrolPersonID == 0 || s.AccountID != 0 {
 		return Person{}, Errorf(EFORBIDDEN, "Enter your enrolment code and date of birth first.")
 	}
+	if err := db.heldCodeInDate(ctx, tx, s.EnrolPersonID); err != nil {
+		return Person{}, err
+	}
 	var own sql.NullInt64
 	var name string
 	if err := tx.QueryRowContext(ctx, `SELECT person_id, display_name FROM accounts WHERE id = ?`, accountID).Scan(&own, &name); err != nil {
@@ -251,6 +254,30 @@ func (db *DB) linkEnrolment(ctx context.Context, tx *sql.Tx, sessionID string, a
 		return Person{}, Errorf(ECONFLICT, "%s's record already has an account: create a passkey, and it will be added to that account.", person.Name())
 	}
 	return person, nil
+}
+
+// heldCodeInDate refuses, in tx, when no code proved for the person is
+// held and still in date: a session kept going by "I need more time" stored
+// a passkey from a code that had expired hours before (a review).
+func (db *DB) heldCodeInDate(ctx context.Context, tx *sql.Tx, personID int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT expires_at FROM enrolment_codes WHERE person_id = ? AND used_at IS NOT NULL AND completed_at IS NULL AND locked_at IS NULL`, personID)
+	if err != nil {
+		return fmt.Errorf("read enrolment codes: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var expires string
+		if err := rows.Scan(&expires); err != nil {
+			return err
+		}
+		if db.now().Before(parseTime(expires)) {
+			return nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return Errorf(EEXPIRED, "Your enrolment code has expired. Ask your GP practice for a new one.")
 }
 
 // completeEnrolment spends, in tx, the codes proved for the person, as a

@@ -24,7 +24,20 @@ import (
 
 // nameItem is the medicine item named by the Medication it points at, as far
 // as the cache knows.
+// A medicine naming a Medication ("medref" among its reasons) takes that
+// Medication's codes among its own, whatever names it, so a kind kept out
+// keeps it out for them (fhir.Named.Codes; migration 0063).
 func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, error) {
+	if i := strings.Index(it.Reasons, "medref|"); i >= 0 {
+		ref, _, _ := strings.Cut(it.Reasons[i+len("medref|"):], "\x1f")
+		n, err := im.nameOf(ctx, ref)
+		if err != nil {
+			return it, err
+		}
+		if n != nil && !strings.Contains(it.Reasons, n.Codes()) {
+			it.Reasons += n.Codes()
+		}
+	}
 	if it.DisplayRef == "" {
 		return it, nil
 	}
@@ -122,7 +135,27 @@ other_codes = excluded.other_codes`,
 	if err := im.flush(ctx); err != nil { // items of this batch that point at it are read below
 		return err
 	}
-	return nameStoredItems(ctx, im.tx, im.touched, im.sourceID, ref, n)
+	if err := nameStoredItems(ctx, im.tx, im.touched, im.sourceID, ref, n); err != nil {
+		return err
+	}
+	return medicinesTakeCodes(ctx, im.tx, im.sourceID, ref, n)
+}
+
+// medicinesTakeCodes gives the source's stored medicines naming the
+// Medication ref ("medref") its codes among their own (nameItem).
+func medicinesTakeCodes(ctx context.Context, tx *sql.Tx, sourceID int64, ref string, n fhir.Named) error {
+	for r := range strings.SplitSeq(n.Codes(), "\x1f") {
+		system, code, ok := strings.Cut(r, "|")
+		if !ok {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
+SELECT r.item_id, ?, ? FROM record_item_reasons r JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ?
+WHERE r.system = 'medref' AND r.code = ?`, system, code, sourceID, ref); err != nil {
+			return fmt.Errorf("give the medicines naming %s its codes: %w", ref, err)
+		}
+	}
+	return nil
 }
 
 // nameStoredItems names the source's stored items that point at ref (a
@@ -143,13 +176,6 @@ func nameStoredItems(ctx context.Context, tx *sql.Tx, touched touchedFacts, sour
 		if _, err := tx.ExecContext(ctx, `UPDATE record_items SET display = ?, code_system = ?, code = ? WHERE id = ?`,
 			named.Display, named.CodeSystem, named.Code, s.id); err != nil {
 			return fmt.Errorf("name an item from %s: %w", ref, err)
-		}
-		for r := range strings.SplitSeq(n.Others, "\x1f") { // its other codes, among the item's reasons (fhir.Named.Others)
-			if system, code, ok := strings.Cut(r, "|"); ok {
-				if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code) VALUES (?, ?, ?)`, s.id, system, code); err != nil {
-					return fmt.Errorf("name an item from %s: %w", ref, err)
-				}
-			}
 		}
 		touched.add(s.person, s.it.DedupKey)
 	}

@@ -137,10 +137,21 @@ func (c writerConnector) Driver() driver.Driver {
 		}
 		// mcr_named_codes(type, json) is a Medication's other codes, as the
 		// items it names hold them (fhir.Named.Others), as a JSON list.
-		return conn.RegisterFunc("mcr_named_codes", func(typ string, raw []byte) string {
+		if err := conn.RegisterFunc("mcr_named_codes", func(typ string, raw []byte) string {
 			var codes []string
 			if n := fhir.NameOf(typ, raw); n != nil {
 				codes = strings.FieldsFunc(n.Others, func(r rune) bool { return r == 0x1f })
+			}
+			return jsonList(codes)
+		}, true); err != nil {
+			return err
+		}
+		// mcr_medication_codes(json) is every code of a Medication, as the
+		// medicines naming it hold them (fhir.Named.Codes), as a JSON list.
+		return conn.RegisterFunc("mcr_medication_codes", func(raw []byte) string {
+			var codes []string
+			if n := fhir.NameOf("Medication", raw); n != nil {
+				codes = strings.FieldsFunc(n.Codes(), func(r rune) bool { return r == 0x1f })
 			}
 			return jsonList(codes)
 		}, true)

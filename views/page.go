@@ -258,10 +258,10 @@ func timeoutWordsOf(p Page) timeoutWords {
 		return timeoutWords{
 			heading:   "Setting up your account will stop soon",
 			why:       "For your security, we stop setting up an account when nothing has been done for " + durationWords(p.SessionIdle) + ".",
-			countdown: "Setting up will stop in", after: "If it stops, your enrolment code will still work.", stay: "I need more time",
-			lastHeading: "Setting up your account will stop soon", lastAfter: "If it stops, your enrolment code will still work.",
+			countdown: "Setting up will stop in", after: "If it stops, you can enter your enrolment code again until it expires.", stay: "I need more time",
+			lastHeading: "Setting up your account will stop soon", lastAfter: "If it stops, you can enter your enrolment code again until it expires.",
 			endedHeading: "Setting up your account has stopped",
-			ended:        "Your enrolment code still works. Enter it and your date of birth again to carry on.",
+			ended:        "You can enter your enrolment code and date of birth again to carry on, until the code expires.",
 			again:        "Enter your enrolment code", againHref: "/enrol",
 		}
 	}

@@ -213,6 +213,15 @@ type Named struct {
 	Others string
 }
 
+// Codes are a Medication's codes, its first and Others, as Item.Reasons
+// holds an entry's own: what a medicine naming it is kept out for ("medref").
+func (n Named) Codes() string {
+	if n.CodeSystem == "" || n.Code == "" || strings.ContainsAny(n.CodeSystem+n.Code, "|\x1f") {
+		return n.Others
+	}
+	return "own:" + n.CodeSystem + "|" + n.Code + "\x1f" + n.Others
+}
+
 // NameOf reads what an Organization, Practitioner, Location or Medication is
 // called; nil for another type, or one that gives no name (or cannot be read:
 // the resource itself is kept or refused as its type's rules say).

@@ -696,12 +696,21 @@ func ownCodes(code CodeableConcept) string {
 	first := code.First()
 	var b strings.Builder
 	for _, cd := range code.Coding {
-		if cd.System == "" || cd.Code == "" || cd == first || strings.ContainsAny(cd.System+cd.Code, "|\x1f") {
-			continue
+		if cd != first && ownCode(cd) {
+			b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
 		}
-		b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
 	}
 	return b.String()
+}
+
+// ownCode says whether an entry keeps cd among its own codes: one with a
+// system and a code, but none of HL7's own code systems, which name kinds
+// of record (a vital sign, a laboratory test, a clinical note), never a
+// kind of information a person keeps out, and would add a row to every
+// result of a bulk load.
+func ownCode(cd Coding) bool {
+	return cd.System != "" && cd.Code != "" && !strings.HasPrefix(cd.System, "http://terminology.hl7.org/") &&
+		!strings.ContainsAny(cd.System+cd.Code, "|\x1f")
 }
 
 // otherCodes is Item.Reasons, as ownCodes gives them, of the codes of a
@@ -715,17 +724,32 @@ func otherCodes(it Item, concepts ...CodeableConcept) string {
 	var b strings.Builder
 	for _, c := range concepts {
 		for _, cd := range c.Coding {
-			if cd.System == "" || cd.Code == "" || (cd.System == it.CodeSystem && cd.Code == it.Code) || strings.ContainsAny(cd.System+cd.Code, "|\x1f") {
-				continue
+			if ownCode(cd) && (cd.System != it.CodeSystem || cd.Code != it.Code) {
+				b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
 			}
-			b.WriteString("own:" + cd.System + "|" + cd.Code + "\x1f")
 		}
 	}
 	return b.String()
 }
 
-// OwnCodes are the codes, as ownCodes stores them, of the item of r whose
-// part is part: what migration 0060 stores of an entry stored before.
+// lenientConcepts reads a concept or a list of them, as written; a field
+// written otherwise gives none rather than refusing the resource, as it is
+// read only for what it keeps out (otherCodes).
+func lenientConcepts(raw json.RawMessage) []CodeableConcept {
+	var many []CodeableConcept
+	if json.Unmarshal(raw, &many) == nil {
+		return many
+	}
+	var one CodeableConcept
+	if json.Unmarshal(raw, &one) == nil {
+		return []CodeableConcept{one}
+	}
+	return nil
+}
+
+// OwnCodes are the codes, as ownCodes and otherCodes store them, of the
+// item of r whose part is part, and the Medication a medicine names
+// ("medref"): what migration 0063 stores of an entry stored before.
 func OwnCodes(r Resource, part string) []string {
 	items, err := Project(r)
 	if err != nil {
@@ -735,7 +759,7 @@ func OwnCodes(r Resource, part string) []string {
 		if it.Part == part {
 			var out []string
 			for r := range strings.SplitSeq(it.Reasons, "\x1f") {
-				if strings.HasPrefix(r, "own:") {
+				if strings.HasPrefix(r, "own:") || strings.HasPrefix(r, "medref|") {
 					out = append(out, r)
 				}
 			}
@@ -876,6 +900,27 @@ func medicine(cc CodeableConcept, ref Reference) (CodeableConcept, string) {
 	return cc, ""
 }
 
+// medicationRef is "Medication/id" when ref points at a Medication by type
+// and id, relative or absolute; else "".
+func medicationRef(ref Reference) string {
+	if r := NamedRef(ref.Reference); strings.HasPrefix(r, "Medication/") {
+		return r
+	}
+	return ""
+}
+
+// MedicationRefIn is medicationRef of a resource's medicationReference, as
+// its medicine's item holds it: what migration 0063 reads of one stored before.
+func MedicationRefIn(raw []byte) string {
+	var v struct {
+		MedicationReference Reference `json:"medicationReference"`
+	}
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	return medicationRef(v.MedicationReference)
+}
+
 // inline is the medicine cc names or, when it names none and ref points at a
 // Medication contained in the resource ("#med1"), that one's code: the
 // resource itself is all there is of it (a review: it read "Medicine (name
@@ -908,6 +953,12 @@ func medicineItem(cc CodeableConcept, ref Reference, date, status string, ds []d
 	it := item(SectionMedicines, med, "Medicine (name not recorded)", date, status)
 	it.Detail = dosageText(ds)
 	it.DisplayRef = named
+	if m := medicationRef(ref); m != "" {
+		// The Medication it names, whose codes keep it out as its own do,
+		// whatever names it (store names.go; a review: a Fluoxetine whose
+		// reference gave its name reached a carer with mental health kept out).
+		it.Reasons += "medref|" + m + "\x1f"
+	}
 	if it.DedupKey != "" {
 		it.DedupKey = dedupKey(it) // with the dosage; an unnamed medicine has none (item)
 	}
@@ -1158,6 +1209,7 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 		Performer         []Reference       `json:"performer"`
 		ReferenceRange    []ReferenceRange  `json:"referenceRange"`
 		Interpretation    []CodeableConcept `json:"interpretation"`
+		Category          json.RawMessage   `json:"category"`
 		Component         []struct {
 			observationValue
 			Code CodeableConcept `json:"code"`
@@ -1183,6 +1235,13 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 		}
 	}
 	it.Reasons += reasonCodes(found)
+	// And what it and its parts are: a screening whose part is a PHQ-9
+	// score reached a carer with mental health kept out (a review).
+	parts := lenientConcepts(v.Category)
+	for _, c := range v.Component {
+		parts = append(parts, c.Code)
+	}
+	it.Reasons += otherCodes(it, parts...)
 	if it.Value == "" && len(v.Component) > 0 {
 		var parts []string
 		for _, c := range v.Component {
@@ -1520,15 +1579,15 @@ func writeExact(b *strings.Builder, name string, q Quantity, ranges []ReferenceR
 func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
-		Status            string            `json:"status"`
-		Category          []CodeableConcept `json:"category"`
-		Code              CodeableConcept   `json:"code"`
-		EffectiveDateTime string            `json:"effectiveDateTime"`
-		EffectivePeriod   Period            `json:"effectivePeriod"`
-		Issued            string            `json:"issued"`
-		Performer         []Reference       `json:"performer"`
-		Result            []Reference       `json:"result"`
-		Conclusion        string            `json:"conclusion"`
+		Status            string          `json:"status"`
+		Category          json.RawMessage `json:"category"`
+		Code              CodeableConcept `json:"code"`
+		EffectiveDateTime string          `json:"effectiveDateTime"`
+		EffectivePeriod   Period          `json:"effectivePeriod"`
+		Issued            string          `json:"issued"`
+		Performer         []Reference     `json:"performer"`
+		Result            []Reference     `json:"result"`
+		Conclusion        string          `json:"conclusion"`
 		PresentedForm     []struct {
 			Attachment
 			Hash string `json:"hash"`
@@ -1543,7 +1602,7 @@ func projectDiagnosticReport(raw []byte) ([]Item, about, error) {
 		section = SectionDocuments // a written report, such as a clinic note
 	}
 	it := item(section, v.Code, "Report (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
-	it.Reasons += otherCodes(it, v.Category...)
+	it.Reasons += otherCodes(it, lenientConcepts(v.Category)...)
 	switch {
 	case v.Conclusion != "":
 		it.Detail = v.Conclusion
@@ -1676,6 +1735,7 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
 		Status            string            `json:"status"`
+		Category          json.RawMessage   `json:"category"`
 		Code              CodeableConcept   `json:"code"`
 		PerformedDateTime string            `json:"performedDateTime"`
 		PerformedPeriod   Period            `json:"performedPeriod"`
@@ -1694,6 +1754,7 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 		return nil, about{}, err
 	}
 	it := item(SectionProcedures, v.Code, "Procedure (not named)", firstNonEmpty(v.PerformedDateTime, v.PerformedPeriod.Start), v.Status)
+	it.Reasons += otherCodes(it, lenientConcepts(v.Category)...) // a social service procedure, say (a review)
 	it.Organisation, it.OrganisationRef = who(append(actorRefs(v.Performer), v.Location)...)
 	// Where on the body, what went wrong, what was left in and what comes
 	// next are what the next clinician asks (a clinical-safety review found
@@ -1835,7 +1896,13 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	// A plan only proposed is "Proposed", never Active (requestStatus).
 	status, _ := requestStatus(v.Status, v.Intent)
 	it := item(SectionCarePlans, what, "Care plan", firstNonEmpty(v.Period.Start, v.Created), status)
-	it.Reasons += otherCodes(it, v.Category...)
+	// Its categories, and what its activities are, which its detail names
+	// ("Includes: …"; a review: a plan of a psychiatric interview reached a carer).
+	kinds := slices.Clone(v.Category)
+	for _, a := range v.Activity {
+		kinds = append(kinds, a.Detail.Code)
+	}
+	it.Reasons += otherCodes(it, kinds...)
 	if it.DedupKey != "" && v.Title != "" {
 		// Two sources' plans of one category on one day are one plan only
 		// when their titles agree: an asthma action plan and an epilepsy
@@ -1883,10 +1950,10 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 func projectCareTeam(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
-		Status      string            `json:"status"`
-		Name        string            `json:"name"`
-		Period      Period            `json:"period"`
-		Category    []CodeableConcept `json:"category"`
+		Status      string          `json:"status"`
+		Name        string          `json:"name"`
+		Period      Period          `json:"period"`
+		Category    json.RawMessage `json:"category"`
 		Participant []struct {
 			Role   []CodeableConcept `json:"role"`
 			Member Reference         `json:"member"`
@@ -1918,7 +1985,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 		}
 		end := firstNonEmpty(p.Period.End, v.Period.End)
 		it := item(SectionCareTeam, role, "", firstNonEmpty(p.Period.Start, v.Period.Start), v.Status)
-		it.Reasons += otherCodes(it, append(slices.Clone(p.Role), v.Category...)...)
+		it.Reasons += otherCodes(it, append(slices.Clone(p.Role), lenientConcepts(v.Category)...)...)
 		it.Display = display
 		it.DisplayRef = named
 		// The member, as Type/id however the reference is written (a review:
@@ -1955,7 +2022,7 @@ func projectCareTeam(raw []byte) ([]Item, about, error) {
 	}
 	if len(items) == 0 {
 		it := item(SectionCareTeam, CodeableConcept{Text: v.Name}, "Care team", v.Period.Start, v.Status)
-		it.Reasons += otherCodes(it, v.Category...)
+		it.Reasons += otherCodes(it, lenientConcepts(v.Category)...)
 		if v.Period.End != "" {
 			it.Detail = "Until " + dayOf(v.Period.End)
 		}
