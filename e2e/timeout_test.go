@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -220,4 +221,51 @@ func sessionIDOf(t *testing.T, p *portal, tb *tab) string {
 		t.Fatalf("%s's session cookie does not open with the portal's keys: %v", tb.location(), err)
 	}
 	return id
+}
+
+// TestEnrolmentWarnsBeforeItStops: on "Create a passkey", the code proved,
+// the same warning comes before setting up stops for want of use, in its
+// own words, passing axe; "I need more time" keeps it going; left alone, it
+// says setting up has stopped and leads back to the code, which works again
+// (a review: nothing warned, and the code was used up). The portal runs with
+// the shortest idle time it takes, 30 s.
+func TestEnrolmentWarnsBeforeItStops(t *testing.T) {
+	p := startPortalIn(t, t.TempDir(), "--session-idle", "30s")
+	inv := p.Invites[0]
+	tb := newTab(t)
+	tb.navigate(p.BaseURL + "/")
+	enrol := func() {
+		t.Helper()
+		wantPage(tb, "/enrol", tb.navigate(inv.URL).Status)
+		tb.do("enter the code and date of birth",
+			chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
+			chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
+			chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
+			chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
+		)
+		wantPage(tb, "/enrol/passkey", tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit))).Status)
+	}
+	enrol()
+	const open = `document.getElementById('session-timeout').matches(':modal')`
+	tb.until("the warning", open, 25*time.Second)
+	if text := eval[string](tb, `document.getElementById('session-timeout').innerText`); !strings.Contains(text, "Setting up your account will stop soon") ||
+		!strings.Contains(text, "Setting up will stop in") || strings.Contains(text, "signed out") {
+		t.Errorf("the warning while setting up says %q", text)
+	}
+	tb.checkPage()
+	tb.do("I need more time", chromedp.Focus(chromedp.CSS(`#session-timeout form button`)), chromedp.KeyEvent(kb.Enter))
+	tb.until("the warning closing", `!document.getElementById('session-timeout').open`, 10*time.Second)
+	if tb.path() != "/enrol/passkey" {
+		t.Errorf("after I need more time: on %s", tb.path())
+	}
+	tb.until("setting up has stopped", `!document.querySelector('#session-timeout [data-session-ended]').hidden`, 60*time.Second)
+	tb.checkPage()
+	if !eval[bool](tb, `document.activeElement.id === 'session-ended-heading'`) {
+		t.Errorf("once stopped the focus is on %s; want the heading saying so", tb.focused())
+	}
+	if href := eval[string](tb, `document.querySelector('#session-timeout [data-session-ended] a')?.getAttribute('href') ?? ''`); href != "/enrol" {
+		t.Errorf("once stopped the warning leads to %q; want /enrol", href)
+	}
+	time.Sleep(2 * time.Second)
+	enrol() // the code works again
 }
