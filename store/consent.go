@@ -1374,10 +1374,16 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs))+` AND ri.code_system = sc.system AND `+match)
 			args = append(append(append(args, cats...), personID), secs...)
 		}
-		// An entry any other of whose own codes is of the kind (fhir ownCodes).
+		// An entry any other of whose own codes is of the kind (fhir ownCodes,
+		// otherCodes), or of its medicine's Medication (fhir Named.Codes), and
+		// every other source's report of its fact, which says what it is too
+		// (a review: the GP's Fluoxetine reached a carer as only the
+		// hospital's gave its RxNorm code).
 		for _, match := range codeMatches("r.code") {
-			parts = append(parts, `SELECT ri.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system = 'own:' || sc.system AND `+match+`
-JOIN record_items ri ON ri.id = r.item_id WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs)))
+			parts = append(parts, `SELECT p.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system IN ('own:' || sc.system, 'med:' || sc.system) AND `+match+`
+JOIN record_items ri ON ri.id = r.item_id
+JOIN record_items p ON p.person_id = ri.person_id AND (p.id = ri.id OR (ri.dedup_key != '' AND p.dedup_key = ri.dedup_key))
+WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs)))
 			args = append(append(append(args, cats...), personID), secs...)
 		}
 		// An entry whose reason is of the kind (fhir.Item.Reasons), looked up

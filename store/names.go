@@ -73,53 +73,48 @@ func (im *importer) nameOf(ctx context.Context, ref string) (*fhir.Named, error)
 // names the medicine items stored before it that point at it. A Medication
 // that no longer gives a name leaves its items named as they were; pages
 // show no one for an organisation or person that no longer gives a name.
+// It is noted under its type and id, and under a bundle's address for it:
+// "urn:uuid:" and its id, or the one its bundle gave it, by which who took
+// part, or a medicine's Medication, may be named (fhir who, medicationRef;
+// migrations 0062 and 0063).
 func (im *importer) named(ctx context.Context, p fhir.Prepared) error {
 	if !fhir.NamesItems(p.Type) {
 		return nil
 	}
-	ref := p.Type + "/" + p.ID
-	// Who took part may be named by a bundle's address for it (fhir who):
-	// "urn:uuid:" and its id, or the one its bundle gave it. Noted under
-	// each, as under its type and id (migration 0062).
-	var aliases []string
-	if p.Type != "Medication" {
-		aliases = append(aliases, "urn:uuid:"+p.ID)
-		if u := strings.TrimSpace(p.FullURL); strings.HasPrefix(u, "urn:uuid:") && u != aliases[0] {
-			aliases = append(aliases, u)
+	refs := []string{p.Type + "/" + p.ID, "urn:uuid:" + p.ID}
+	if u := strings.TrimSpace(p.FullURL); strings.HasPrefix(u, "urn:uuid:") && u != refs[1] {
+		refs = append(refs, u)
+	}
+	for _, ref := range refs {
+		if err := im.namedAs(ctx, p, ref); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// namedAs is named under one reference, ref.
+func (im *importer) namedAs(ctx context.Context, p fhir.Prepared, ref string) error {
+	old, err := im.nameOf(ctx, ref)
+	if err != nil {
+		return err
 	}
 	if p.Named == nil {
 		im.names[ref] = nil
-		res, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref)
-		if err != nil {
+		if old == nil {
+			return nil
+		}
+		if _, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, ref); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n > 0 && p.Type != "Medication" {
+		if p.Type != "Medication" {
 			im.renamed = append(im.renamed, ref)
+			return nil
 		}
-		for _, a := range aliases {
-			if res, err := im.tx.ExecContext(ctx, `DELETE FROM reference_names WHERE source_id = ? AND ref = ?`, im.sourceID, a); err != nil {
-				return err
-			} else if n, _ := res.RowsAffected(); n > 0 {
-				im.renamed = append(im.renamed, a)
-			}
-		}
+		return medicinesTakeCodes(ctx, im.tx, im.sourceID, ref, fhir.Named{}) // its codes it no longer gives keep nothing out
+	}
+	if old != nil && *old == *p.Named {
 		return nil
-	}
-	for _, a := range aliases {
-		res, err := im.tx.ExecContext(ctx, `INSERT INTO reference_names (source_id, ref, display, code_system, code) VALUES (?, ?, ?, ?, ?)
-ON CONFLICT (source_id, ref) DO UPDATE SET display = excluded.display, code_system = excluded.code_system, code = excluded.code
-WHERE display IS NOT excluded.display`, im.sourceID, a, p.Named.Display, p.Named.CodeSystem, p.Named.Code)
-		if err != nil {
-			return fmt.Errorf("note the name of %s: %w", a, err)
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			im.renamed = append(im.renamed, a) // the search index holds who took part by name
-		}
-	}
-	old, err := im.nameOf(ctx, ref)
-	if err != nil || (old != nil && *old == *p.Named) {
-		return err
 	}
 	n := *p.Named
 	im.names[ref] = &n
@@ -138,20 +133,29 @@ other_codes = excluded.other_codes`,
 	if err := nameStoredItems(ctx, im.tx, im.touched, im.sourceID, ref, n); err != nil {
 		return err
 	}
+	if p.Type != "Medication" {
+		return nil
+	}
 	return medicinesTakeCodes(ctx, im.tx, im.sourceID, ref, n)
 }
 
 // medicinesTakeCodes gives the source's stored medicines naming the
-// Medication ref ("medref") its codes among their own (nameItem).
+// Medication ref ("medref") its codes among their own (nameItem), in place
+// of those it gave before: a Medication recoded upstream, a wrong
+// Fluoxetine corrected to insulin, kept the insulin from a carer (a review).
 func medicinesTakeCodes(ctx context.Context, tx *sql.Tx, sourceID int64, ref string, n fhir.Named) error {
+	const naming = `SELECT r.item_id FROM record_item_reasons r JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ?
+WHERE r.system = 'medref' AND r.code = ?`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM record_item_reasons WHERE system GLOB 'med:*' AND item_id IN (`+naming+`)`, sourceID, ref); err != nil {
+		return fmt.Errorf("give the medicines naming %s its codes: %w", ref, err)
+	}
 	for r := range strings.SplitSeq(n.Codes(), "\x1f") {
 		system, code, ok := strings.Cut(r, "|")
 		if !ok {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
-SELECT r.item_id, ?, ? FROM record_item_reasons r JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ?
-WHERE r.system = 'medref' AND r.code = ?`, system, code, sourceID, ref); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code) SELECT item_id, ?, ? FROM (`+naming+`)`,
+			system, code, sourceID, ref); err != nil {
 			return fmt.Errorf("give the medicines naming %s its codes: %w", ref, err)
 		}
 	}

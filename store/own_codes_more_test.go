@@ -34,7 +34,7 @@ func TestAMedicationsOtherCodesKeepTheMedicineOut(t *testing.T) {
 			if got := carerMedicines(db, p); len(got) != 0 {
 				t.Errorf("mental health kept out; a carer's medicines: %q; want none (both prescriptions give RxNorm 406022, Fluoxetine, among their codes)", got)
 			}
-			db = reopenWith(t, db, path, `DELETE FROM record_item_reasons WHERE system GLOB 'own:*' OR system = 'medref'`)
+			db = reopenWith(t, db, path, `DELETE FROM record_item_reasons WHERE system GLOB 'own:*' OR system GLOB 'med:*' OR system = 'medref'`)
 			if got := carerMedicines(db, p); len(got) != 2 {
 				t.Fatalf("as stored before 0063, a carer's medicines: %q; want both", got)
 			}

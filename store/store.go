@@ -146,14 +146,12 @@ func (c writerConnector) Driver() driver.Driver {
 		}, true); err != nil {
 			return err
 		}
-		// mcr_medication_codes(json) is every code of a Medication, as the
-		// medicines naming it hold them (fhir.Named.Codes), as a JSON list.
-		return conn.RegisterFunc("mcr_medication_codes", func(raw []byte) string {
-			var codes []string
-			if n := fhir.NameOf("Medication", raw); n != nil {
-				codes = strings.FieldsFunc(n.Codes(), func(r rune) bool { return r == 0x1f })
-			}
-			return jsonList(codes)
+		// mcr_medication_codes(code_system, code, other_codes) is every code
+		// of a Medication as reference_names notes it, as the medicines naming
+		// it hold them (fhir.Named.Codes), as a JSON list.
+		return conn.RegisterFunc("mcr_medication_codes", func(system, code, others string) string {
+			n := fhir.Named{CodeSystem: system, Code: code, Others: others}
+			return jsonList(strings.FieldsFunc(n.Codes(), func(r rune) bool { return r == 0x1f }))
 		}, true)
 	}}
 }

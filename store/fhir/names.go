@@ -214,12 +214,20 @@ type Named struct {
 }
 
 // Codes are a Medication's codes, its first and Others, as Item.Reasons
-// holds an entry's own: what a medicine naming it is kept out for ("medref").
+// holds them of a medicine naming it ("medref"): "med:" and the system, "|"
+// and the code, each ended by 0x1F. Apart from the medicine's own ("own:"),
+// as they change when the Medication does (store names.go medicinesTakeCodes).
 func (n Named) Codes() string {
-	if n.CodeSystem == "" || n.Code == "" || strings.ContainsAny(n.CodeSystem+n.Code, "|\x1f") {
-		return n.Others
+	var b strings.Builder
+	if ownCode(Coding{System: n.CodeSystem, Code: n.Code}) {
+		b.WriteString("med:" + n.CodeSystem + "|" + n.Code + "\x1f")
 	}
-	return "own:" + n.CodeSystem + "|" + n.Code + "\x1f" + n.Others
+	for r := range strings.SplitSeq(n.Others, "\x1f") {
+		if rest, ok := strings.CutPrefix(r, "own:"); ok {
+			b.WriteString("med:" + rest + "\x1f")
+		}
+	}
+	return b.String()
 }
 
 // NameOf reads what an Organization, Practitioner, Location or Medication is
@@ -263,11 +271,8 @@ func (it Item) Named(n Named) (out Item, changed bool) {
 	if n.Display != "" {
 		out.Display = n.Display
 	}
-	if strings.HasPrefix(it.DisplayRef, "Medication/") { // a practitioner's name leaves a team member's role as it is
-		out.CodeSystem, out.Code = n.CodeSystem, n.Code
-		if n.Others != "" && !strings.Contains(out.Reasons, n.Others) {
-			out.Reasons += n.Others
-		}
+	if it.Section == SectionMedicines { // a practitioner's name leaves a team member's role as it is
+		out.CodeSystem, out.Code = n.CodeSystem, n.Code // and its codes come as "med:" (store nameItem)
 	}
 	return out, out != it
 }

@@ -894,17 +894,31 @@ func medicine(cc CodeableConcept, ref Reference) (CodeableConcept, string) {
 		cc.Text = d
 		return cc, ""
 	}
-	if r := NamedRef(ref.Reference); strings.HasPrefix(r, "Medication/") && cc.First().Code == "" {
+	if cc.First().Code != "" {
+		return cc, ""
+	}
+	if r := NamedRef(ref.Reference); strings.HasPrefix(r, "Medication/") {
 		return cc, r
+	}
+	if r := medicationRef(ref); strings.HasPrefix(r, "urn:uuid:") {
+		return cc, r // a bundle's address for its Medication, named as it is noted (store names.go named)
 	}
 	return cc, ""
 }
 
 // medicationRef is "Medication/id" when ref points at a Medication by type
-// and id, relative or absolute; else "".
+// and id, relative or absolute, of any version, or a bundle's "urn:uuid:"
+// address, which may be one; else "".
 func medicationRef(ref Reference) string {
-	if r := NamedRef(ref.Reference); strings.HasPrefix(r, "Medication/") {
-		return r
+	r := strings.TrimSpace(ref.Reference)
+	if i := strings.Index(r, "/_history/"); i > 0 {
+		r = r[:i] // its codes count whichever version is named (a review)
+	}
+	if strings.HasPrefix(r, "urn:uuid:") && len(r) > len("urn:uuid:") && !strings.ContainsAny(r, " |\x1f") {
+		return r // a bundle's address for it (a review: such a Fluoxetine reached a carer)
+	}
+	if n := NamedRef(r); strings.HasPrefix(n, "Medication/") {
+		return n
 	}
 	return ""
 }
