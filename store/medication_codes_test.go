@@ -18,40 +18,34 @@ const (
 )
 
 // A Medication recorded wrongly as Fluoxetine and corrected upstream to
-// insulin: the medicine naming it is no longer of mental health, and the
-// carer who gives it sees it (a review: the old codes stayed among the
-// medicine's own, medicinesTakeCodes only adding).
+// insulin, arriving before the request or after it: the medicine naming it
+// is no longer of mental health, and the carer who gives it sees it (a
+// review: the old codes stayed among the medicine's own, medicinesTakeCodes
+// only adding).
 func TestARecodedMedicationsOldCodesKeepNothingOut(t *testing.T) {
 	ctx := context.Background()
-	db := mustOpenDB(t)
-	p := importSources(t, db, []string{"hospital", medFmt(fluoxetineMed), insulinRequest})
-	keepOutKind(t, db, p, store.CategoryMentalHealth)
-	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 0 {
-		t.Fatalf("precondition: carer sees %q while the Medication is Fluoxetine", got)
-	}
-	// The correction: the same Medication, now insulin (only it is sent, as an incremental sync would).
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "hospital"}, "test", parsed(t, insulinMed)); err != nil {
-		t.Fatal(err)
-	}
-	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 1 {
-		t.Errorf("Medication corrected to insulin; a carer's medicines: %q; want the insulin prescription", got)
-	}
-}
-
-// The Medication arriving after the request, then corrected: the same.
-func TestARecodedMedicationArrivingLateKeepsNothingOut(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	p := importSources(t, db, []string{"hospital", insulinRequest, medFmt(fluoxetineMed)})
-	keepOutKind(t, db, p, store.CategoryMentalHealth)
-	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 0 {
-		t.Fatalf("precondition: carer sees %q while the Medication is Fluoxetine", got)
-	}
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "hospital"}, "test", parsed(t, insulinMed)); err != nil {
-		t.Fatal(err)
-	}
-	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 1 {
-		t.Errorf("Medication corrected to insulin; a carer's medicines: %q; want the insulin prescription", got)
+	for _, tc := range []struct {
+		name string
+		srcs []string
+	}{
+		{"the Medication first", []string{"hospital", medFmt(fluoxetineMed), insulinRequest}},
+		{"the Medication after", []string{"hospital", insulinRequest, medFmt(fluoxetineMed)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := mustOpenDB(t)
+			p := importSources(t, db, tc.srcs)
+			keepOutKind(t, db, p, store.CategoryMentalHealth)
+			if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 0 {
+				t.Fatalf("precondition: carer sees %q while the Medication is Fluoxetine", got)
+			}
+			// The correction: the same Medication, now insulin (only it is sent, as an incremental sync would).
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "hospital"}, "test", parsed(t, insulinMed)); err != nil {
+				t.Fatal(err)
+			}
+			if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 1 {
+				t.Errorf("Medication corrected to insulin; a carer's medicines: %q; want the insulin prescription", got)
+			}
+		})
 	}
 }
 
@@ -147,24 +141,14 @@ func TestAMedicationNamedByItsBundleAddressKeepsItOut(t *testing.T) {
   "medicationReference":{"reference":"urn:uuid:33333333-3333-4333-8333-333333333333"` + display + `},"subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
   "authoredOn":"2025-01-01","dosageInstruction":[{"text":"One a day"}]},"request":{"method":"POST","url":"MedicationRequest"}}
 ]}`
-			res, _, err := fhir.ReadBundle([]byte(bundle))
-			if err != nil {
-				t.Fatal(err)
-			}
 			db := mustOpenDB(t)
-			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "bundle.json", res); err != nil {
-				t.Fatal(err)
-			}
-			p, err := db.PersonByNHSNumber(ctx, "9434765919")
-			if err != nil {
-				t.Fatal(err)
-			}
-			all, _ := db.RecordSection(ctx, p.ID, fhir.SectionMedicines, 1, 50)
+			pid := importBundle(t, db, bundle)
+			all, _ := db.RecordSection(ctx, pid, fhir.SectionMedicines, 1, 50)
 			for _, it := range all.Items {
 				t.Logf("the person's own view: %q code %s|%s", it.Display, it.CodeSystem, it.Code)
 			}
-			keepOutKind(t, db, p.ID, store.CategoryMentalHealth)
-			carerSees(t, db, p.ID, fhir.SectionMedicines, 0, "Fluoxetine")
+			keepOutKind(t, db, pid, store.CategoryMentalHealth)
+			carerSees(t, db, pid, fhir.SectionMedicines, 0, "Fluoxetine")
 		})
 	}
 }

@@ -24,20 +24,10 @@ func TestAPatientsBundleAddressHidesNoClinician(t *testing.T) {
   "code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},"subject":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},
   "recordedDate":"2025-01-01","recorder":{"reference":"urn:uuid:11111111-1111-4111-8111-111111111111"},"asserter":{"reference":"` + asserter + `"}},"request":{"method":"POST","url":"Condition"}}
 ]}`
-			res, _, err := fhir.ReadBundle([]byte(bundle))
-			if err != nil {
-				t.Fatal(err)
-			}
 			db := mustOpenDB(t)
-			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "bundle.json", res); err != nil {
-				t.Fatal(err)
-			}
-			p, err := db.PersonByNHSNumber(ctx, "9434765919")
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := importBundle(t, db, bundle)
 			for _, sec := range []string{fhir.SectionConditions} {
-				sp, err := db.RecordSection(ctx, p.ID, sec, 1, 50)
+				sp, err := db.RecordSection(ctx, p, sec, 1, 50)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -50,4 +40,23 @@ func TestAPatientsBundleAddressHidesNoClinician(t *testing.T) {
 			}
 		})
 	}
+}
+
+// importBundle imports a bundle's JSON from the source "gp" and returns the
+// person of NHS number 9434765919 it holds.
+func importBundle(t *testing.T, db *store.DB, bundle string) int64 {
+	t.Helper()
+	ctx := context.Background()
+	res, _, err := fhir.ReadBundle([]byte(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "bundle.json", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.ID
 }
