@@ -728,6 +728,9 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 		if !ok {
 			continue
 		}
+		if system == "medref" {
+			code = fhir.LocalReason(code, im.base, im.others) // as nameItem read it
+		}
 		if system == "ref" {
 			code = fhir.LocalReason(code, im.base, im.others)
 			if x := crossRef(code); x != "" {

@@ -30,12 +30,16 @@ import (
 func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, error) {
 	if i := strings.Index(it.Reasons, "medref|"); i >= 0 {
 		ref, _, _ := strings.Cut(it.Reasons[i+len("medref|"):], "\x1f")
-		n, err := im.nameOf(ctx, ref)
-		if err != nil {
-			return it, err
-		}
-		if n != nil && !strings.Contains(it.Reasons, n.Codes()) {
-			it.Reasons += n.Codes()
+		// Under the source's own address as its type and id; another
+		// server's, whole, names none of the source's (addReasons stores it so).
+		if ref = fhir.LocalReason(ref, im.base, im.others); !strings.Contains(ref, "://") {
+			n, err := im.nameOf(ctx, ref)
+			if err != nil {
+				return it, err
+			}
+			if n != nil && !strings.Contains(it.Reasons, n.Codes()) {
+				it.Reasons += n.Codes()
+			}
 		}
 	}
 	if it.DisplayRef == "" {

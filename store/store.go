@@ -128,10 +128,21 @@ func (c writerConnector) Driver() driver.Driver {
 		if err := conn.RegisterFunc("mcr_other_source_ref", crossRef, true); err != nil {
 			return err
 		}
-		// mcr_own_codes(type, json, part) is what the importer stores of an
-		// entry's own codes besides its first (fhir.OwnCodes), as a JSON list.
-		if err := conn.RegisterFunc("mcr_own_codes", func(typ string, raw []byte, part string) string {
-			return jsonList(fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part))
+		// mcr_own_codes(type, json, part, base, others) is what the importer
+		// stores of an entry's own codes besides its first (fhir.OwnCodes), as
+		// a JSON list.
+		// Its Medication ("medref") read at the source's address, as the
+		// importer stores it (addReasons).
+		if err := conn.RegisterFunc("mcr_own_codes", func(typ string, raw []byte, part, base, others string) string {
+			var bases []string
+			json.Unmarshal([]byte(others), &bases)
+			codes := fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part)
+			for i, c := range codes {
+				if ref, ok := strings.CutPrefix(c, "medref|"); ok {
+					codes[i] = "medref|" + fhir.LocalReason(ref, base, bases)
+				}
+			}
+			return jsonList(codes)
 		}, true); err != nil {
 			return err
 		}

@@ -907,20 +907,30 @@ func medicine(cc CodeableConcept, ref Reference) (CodeableConcept, string) {
 }
 
 // medicationRef is "Medication/id" when ref points at a Medication by type
-// and id, relative or absolute, of any version, or a bundle's "urn:uuid:"
-// address, which may be one; else "".
+// and id, of any version, the whole address when absolute, or a bundle's
+// "urn:uuid:" address, which may be one; else "".
 func medicationRef(ref Reference) string {
 	r := strings.TrimSpace(ref.Reference)
 	if i := strings.Index(r, "/_history/"); i > 0 {
 		r = r[:i] // its codes count whichever version is named (a review)
 	}
-	if strings.HasPrefix(r, "urn:uuid:") && len(r) > len("urn:uuid:") && !strings.ContainsAny(r, " |\x1f") {
+	if strings.ContainsAny(r, " |\x1f") {
+		return ""
+	}
+	if strings.HasPrefix(r, "urn:uuid:") && len(r) > len("urn:uuid:") {
 		return r // a bundle's address for it (a review: such a Fluoxetine reached a carer)
 	}
-	if n := NamedRef(r); strings.HasPrefix(n, "Medication/") {
-		return n
+	n := NamedRef(r)
+	if !strings.HasPrefix(n, "Medication/") {
+		return ""
 	}
-	return ""
+	if strings.Contains(r, "://") {
+		// Whole: whose it is the store tells (LocalReason), as another
+		// server's Medication/1 is not the source's own (a review: a trust's
+		// insulin took the codes of its own Medication of the GP's id).
+		return r
+	}
+	return n
 }
 
 // MedicationRefIn is medicationRef of a resource's medicationReference, as

@@ -31,8 +31,10 @@ WHERE b.type = 'Medication' AND b.url GLOB 'urn:uuid:*';
 -- Each entry's own codes besides its first, and a medicine's Medication.
 INSERT OR IGNORE INTO record_item_reasons (item_id, system, code)
 SELECT ri.id, substr(j.value, 1, instr(j.value, '|') - 1), substr(j.value, instr(j.value, '|') + 1)
-FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id,
-    json_each(mcr_own_codes(ri.resource_type, CAST(r.json AS BLOB), ri.part)) j
+FROM record_items ri JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
+    JOIN sources s ON s.id = ri.source_id,
+    json_each(mcr_own_codes(ri.resource_type, CAST(r.json AS BLOB), ri.part, s.base_url,
+        COALESCE((SELECT json_group_array(o.base_url) FROM sources o WHERE o.id != s.id AND o.base_url != ''), '[]'))) j
 WHERE instr(j.value, '|') > 0;
 
 -- That Medication's codes, among its medicines' reasons.
