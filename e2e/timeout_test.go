@@ -269,3 +269,40 @@ func TestEnrolmentWarnsBeforeItStops(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	enrol() // the code works again
 }
+
+// TestAPasskeyRequestCountsAsActivity: on "Create a passkey" the one action
+// is the passkey button, whose requests (passkey.js post) keep the session
+// going at the server; they tell the warning too (the event
+// "mcr-session-used"), so it does not open seconds after the button is
+// pressed, nor say setting up has stopped while it has not (a review). The
+// portal runs with the shortest idle time it takes, 30 s.
+func TestAPasskeyRequestCountsAsActivity(t *testing.T) {
+	p := startPortalIn(t, t.TempDir(), "--session-idle", "30s")
+	inv := p.Invites[0]
+	tb := newTab(t)
+	tb.navigate(p.BaseURL + "/")
+	wantPage(tb, "/enrol", tb.navigate(inv.URL).Status)
+	tb.do("enter the code and date of birth",
+		chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
+		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
+		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
+		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
+	)
+	wantPage(tb, "/enrol/passkey", tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit))).Status)
+	// The page's passkey script tells the warning of each request it sends.
+	script := eval[string](tb, `[...document.scripts].map(s => s.src).find(s => s.includes('passkey')) ?? ''`)
+	if src := evalAsync[string](tb, `fetch(`+jsString(script)+`).then(r => r.text())`); !strings.Contains(src, "dispatchEvent(new Event('mcr-session-used'))") {
+		t.Fatalf("the passkey script (%s) does not tell the warning of its requests", script)
+	}
+	// What "Create a passkey" does first, 8 s after the page came: its request, and the event.
+	time.Sleep(8 * time.Second)
+	const begin = `fetch('/enrol/passkey/begin', {method: 'POST', credentials: 'same-origin', headers: {'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]').content}, body: '{}'}).then(r => { document.dispatchEvent(new Event('mcr-session-used')); return r.status })`
+	if got := evalAsync[int](tb, begin); got != 200 {
+		t.Fatalf("Create a passkey's first request: %d", got)
+	}
+	pressed := time.Now()
+	tb.until("the warning", `document.getElementById('session-timeout').matches(':modal')`, 25*time.Second)
+	if since := time.Since(pressed); since < 8*time.Second {
+		t.Errorf("the warning opened %.1f s after the passkey request; the session had 30 s from it", since.Seconds())
+	}
+}

@@ -217,7 +217,7 @@ func Layout(p Page) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if (p.SignedIn || p.Enrolling) && p.SessionLeft > 0 {
+		if (p.SignedIn || p.SettingUp != "") && p.SessionLeft > 0 {
 			templ_7745c5c3_Err = sessionTimeout(p).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -758,7 +758,7 @@ func lastSessionNotice(p Page) templ.Component {
 // closed. At the end it says they have been signed out, no longer modal, so
 // what they typed can still be copied. Without script it never shows. The
 // live region is outside the three parts, so it is heard whichever shows.
-// Its words are timeoutWordsOf's: signed in, or setting up an account.
+// Its words are timeoutWordsOf's: signed in, or setting up a passkey.
 func sessionTimeout(p Page) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context

@@ -28,11 +28,12 @@ type Page struct {
 	// SessionFinal says SessionLeft is the time to the session's absolute
 	// end, which staying signed in cannot put off.
 	SessionFinal bool
-	// Enrolling says the session proved an enrolment code and is signed in to
-	// nobody: its time-out warning says setting up will stop, and that the
-	// code will work again (store.RedeemEnrolmentCode), not that they will be
-	// signed out.
-	Enrolling   bool
+	// SettingUp is, on a page where someone signed in to nobody sets up a
+	// passkey with a code their session holds, which code: "enrolment" or
+	// "invitation". Its time-out warning says setting up will stop, and that
+	// the code works again until it expires (store.RedeemEnrolmentCode,
+	// store.HeldInvitation), not that they will be signed out.
+	SettingUp   string
 	AccountName string
 	CSRF        string // in <meta name="csrf-token"> and in every POST form as the hidden field "csrf"
 	For         string // whose record the page is for ("self", or the carer's grant id): every POST form sends it as "for"
@@ -243,10 +244,10 @@ func SecondsLeft(d time.Duration) string {
 }
 
 // timeoutWords are the words of the warning before a session ends
-// (sessionTimeout): signed in, or setting up an account with a code proved
-// (Page.Enrolling), when a passkey not made in time costs only typing the
-// code and date of birth again (store.RedeemEnrolmentCode). countdown begins
-// the count static/js/portal.js keeps, which ends it with the time left.
+// (sessionTimeout): signed in, or setting up a passkey with a code held
+// (Page.SettingUp), when a passkey not made in time costs only typing the
+// code again. countdown begins the count static/js/portal.js keeps, which
+// ends it with the time left.
 type timeoutWords struct {
 	heading, why, countdown, after, stay  string
 	lastHeading, lastAfter, lastMore      string
@@ -254,15 +255,20 @@ type timeoutWords struct {
 }
 
 func timeoutWordsOf(p Page) timeoutWords {
-	if p.Enrolling {
+	if p.SettingUp != "" {
+		code, doing, verb, href := "enrolment code", "Setting up your account", "Setting up", "/enrol"
+		if p.SettingUp == "invitation" {
+			code, doing, verb, href = "invitation code", "Accepting the invitation", "Accepting", "/carers/accept"
+		}
+		again := "If " + strings.ToLower(verb) + " stops, you can enter your " + code + " again, as long as it has not expired."
 		return timeoutWords{
-			heading:   "Setting up your account will stop soon",
-			why:       "For your security, we stop setting up an account when nothing has been done for " + durationWords(p.SessionIdle) + ".",
-			countdown: "Setting up will stop in", after: "If it stops, you can enter your enrolment code again until it expires.", stay: "I need more time",
-			lastHeading: "Setting up your account will stop soon", lastAfter: "If it stops, you can enter your enrolment code again until it expires.",
-			endedHeading: "Setting up your account has stopped",
-			ended:        "You can enter your enrolment code and date of birth again to carry on, until the code expires.",
-			again:        "Enter your enrolment code", againHref: "/enrol",
+			heading:   doing + " will stop soon",
+			why:       "For your security, we stop when you have not done anything for " + durationWords(p.SessionIdle) + ".",
+			countdown: verb + " will stop in", after: again, stay: "I need more time",
+			lastHeading: "You cannot have more time", lastAfter: "This can go on for 12 hours at most.", lastMore: again,
+			endedHeading: doing + " has stopped",
+			ended:        "You can enter your " + code + " again to carry on, as long as it has not expired.",
+			again:        "Enter your " + code, againHref: href,
 		}
 	}
 	return timeoutWords{

@@ -401,7 +401,7 @@ func (s *Server) renderEnrolPasskey(c echo.Context, status int, person store.Per
 	if err != nil && store.ErrorCode(err) != store.ENOTFOUND {
 		return err
 	}
-	p := s.page(c, "Create a passkey")
+	p := s.settingUpPage(c, "Create a passkey", "enrolment")
 	p.HasErrors = problem.Message != ""
 	return s.render(c, status, views.EnrolPasskey(p, person, err != nil, problem))
 }
@@ -492,7 +492,7 @@ func (s *Server) enrolLinkPage(c echo.Context) error {
 	for _, g := range grants {
 		helps = append(helps, g.Person.Name())
 	}
-	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.page(c, "Add "+person.Name()+"'s record to this account?"), person, acct, helps))
+	return s.render(c, http.StatusOK, views.EnrolLinkConfirm(s.settingUpPage(c, "Add "+person.Name()+"'s record to this account?", "enrolment"), person, acct, helps))
 }
 
 // enrolLinkConfirm adds the record to the account the person confirmed

@@ -556,7 +556,7 @@ func (s *Server) acceptConfirmPage(c echo.Context) error {
 		return err
 	}
 	_, signedIn := c.Get(ctxAccount).(store.Account)
-	return s.render(c, http.StatusOK, views.AcceptConfirm(s.page(c, "Check this is the right person"), g, signedIn, !signedIn && c.QueryParam("signed-out") == "1"))
+	return s.render(c, http.StatusOK, views.AcceptConfirm(s.settingUpPage(c, "Check this is the right person", "invitation"), g, signedIn, !signedIn && c.QueryParam("signed-out") == "1"))
 }
 
 // acceptConfirmSubmit turns the invitation the page showed, which the session

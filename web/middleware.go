@@ -216,14 +216,19 @@ func (s *Server) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requireSignInOrEnrolling lets through a signed-in session, or one that has
-// proved an enrolment code and is setting up a passkey: both are warned
-// before they end, and may be kept going (views sessionTimeout).
-func (s *Server) requireSignInOrEnrolling(next echo.HandlerFunc) echo.HandlerFunc {
+// requireSignInOrSettingUp lets through a signed-in session, or one that
+// holds an enrolment or invitation code and is setting up a passkey: both
+// are warned before they end, and may be kept going (views sessionTimeout).
+func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFunc {
 	signedIn := s.requireSignIn(next)
 	return func(c echo.Context) error {
-		if sess := sessionOf(c); sess != nil && sess.EnrolPersonID != 0 && c.Get(ctxAccount) == nil {
-			return next(c)
+		if sess := sessionOf(c); sess != nil && c.Get(ctxAccount) == nil {
+			if sess.EnrolPersonID != 0 {
+				return next(c)
+			}
+			if _, err := s.db.HeldInvitation(c.Request().Context(), sess.ID); err == nil {
+				return next(c)
+			}
 		}
 		return signedIn(c)
 	}

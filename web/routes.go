@@ -60,8 +60,8 @@ func (s *Server) routes() {
 	app.POST("/carers/accept/passkey/finish", s.acceptPasskeyFinish, setupLimit)
 
 	// Staying signed in when warned the session is ending (views.sessionTimeout): for the
-	// session, whoever's record the page was for; or going on setting up, with a code proved.
-	app.POST("/session/extend", s.extendSession, s.requireSignInOrEnrolling)
+	// session, whoever's record the page was for; or going on setting up a passkey, with a code held.
+	app.POST("/session/extend", s.extendSession, s.requireSignInOrSettingUp)
 
 	// Signed in: the account's own record, or the record of someone it acts for (web/actor.go).
 	// Each record route names what a carer's grant must cover; the grant is read afresh on every request.

@@ -140,22 +140,9 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 	if sess := sessionOf(c); sess != nil {
 		p.CSRF = sess.CSRFToken
 	}
-	// How long the session has, for the warning before it ends (views sessionTimeout).
-	timeLeft := func() {
-		if sess := sessionOf(c); sess != nil {
-			p.SessionIdle = s.cfg.SessionPolicy.Idle
-			idleLeft, absoluteLeft := time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt)
-			p.SessionLeft, p.SessionFinal = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft
-		}
-	}
-	if sess := sessionOf(c); sess != nil && sess.EnrolPersonID != 0 && c.Get(ctxAccount) == nil {
-		// Setting up, with the code proved: warned before it stops (WCAG 2.2.1; a review).
-		p.Enrolling = true
-		timeLeft()
-	}
 	if acct, ok := c.Get(ctxAccount).(store.Account); ok {
 		p.SignedIn = true
-		timeLeft()
+		s.sessionTimes(c, &p)
 		p.AccountName = acct.DisplayName
 		p.Acting = actingView(c) // web/actor.go: the "You are acting for" banner
 		p.For = subject(c)
@@ -166,6 +153,29 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 			grants, err := s.db.ActiveGrantsForAccount(c.Request().Context(), acct.ID)
 			p.HelpsOthers = err == nil && len(grants) > 0
 		}
+	}
+	return p
+}
+
+// sessionTimes gives p how long the session has, for the warning before it
+// ends (views sessionTimeout).
+func (s *Server) sessionTimes(c echo.Context, p *views.Page) {
+	if sess := sessionOf(c); sess != nil {
+		p.SessionIdle = s.cfg.SessionPolicy.Idle
+		idleLeft, absoluteLeft := time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt)
+		p.SessionLeft, p.SessionFinal = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft
+	}
+}
+
+// settingUpPage is the page where someone signed in to nobody sets up a
+// passkey with the code (enrolment or invitation) their session holds: it
+// warns before the session stops, in words for that (WCAG 2.2.1; a review:
+// nothing warned, and then the warning came on every page the session saw).
+func (s *Server) settingUpPage(c echo.Context, title, code string) views.Page {
+	p := s.page(c, title)
+	if !p.SignedIn {
+		p.SettingUp = code
+		s.sessionTimes(c, &p)
 	}
 	return p
 }

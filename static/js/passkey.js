@@ -44,6 +44,9 @@ async function post(url, body) {
   } catch {
     throw new ServerError(messages.network);
   }
+  // The portal heard from the person: the time-out warning counts from now
+  // (portal.js; a review: it came two seconds after "Create a passkey").
+  document.dispatchEvent(new Event('mcr-session-used'));
   let data = null;
   try {
     data = await resp.json();

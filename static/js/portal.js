@@ -156,6 +156,12 @@ function sessionTimeout(dialog) {
     tabs.onmessage = (e) => later(Number(e.data?.endsAt));
     tabs.postMessage({ endsAt });
   }
+  // A request of the page's own (passkey.js) was activity, as a page load is.
+  document.addEventListener('mcr-session-used', () => {
+    if (final) return; // the absolute end stands
+    later(Date.now() + idle);
+    tabs?.postMessage({ endsAt });
+  });
   dialog.addEventListener('cancel', (e) => {
     // Escape stays signed in, as the button does: it never leaves the session to end unwarned.
     e.preventDefault();
