@@ -23,6 +23,20 @@ func signedInTo(t *testing.T, p *portal) (*portal, *tab, webauthn.AuthenticatorI
 	return p, tb, auth
 }
 
+// proveCode enters the invitation's enrolment code and date of birth on
+// its link's page, leaving the tab on "Create a passkey".
+func proveCode(tb *tab, inv invite) {
+	tb.t.Helper()
+	wantPage(tb, "/enrol", tb.navigate(inv.URL).Status)
+	tb.do("enter the code and date of birth",
+		chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
+		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
+		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
+		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
+	)
+	wantPage(tb, "/enrol/passkey", tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit))).Status)
+}
+
 // enrolledTab enrols the demo person of the invitation with a passkey in a
 // new tab, returning the tab on /record.
 func enrolledTab(t *testing.T, p *portal, inv invite) (*tab, webauthn.AuthenticatorID) {
@@ -30,16 +44,7 @@ func enrolledTab(t *testing.T, p *portal, inv invite) (*tab, webauthn.Authentica
 	tb := newTab(t)
 	tb.navigate(p.BaseURL + "/")
 	auth := tb.addPasskeyAuthenticator()
-	resp := tb.navigate(inv.URL)
-	wantPage(tb, "/enrol", resp.Status)
-	tb.do("enter the date of birth",
-		chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
-		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
-		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
-		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
-	)
-	resp = tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit)))
-	wantPage(tb, "/enrol/passkey", resp.Status)
+	proveCode(tb, inv)
 	tb.waitVisible("#passkey-create")
 	status := tb.clickThenLoad("create a passkey", "#passkey-create")
 	wantPage(tb, "/record", status)

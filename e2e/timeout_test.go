@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"net/http"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -234,18 +233,7 @@ func TestEnrolmentWarnsBeforeItStops(t *testing.T) {
 	inv := p.Invites[0]
 	tb := newTab(t)
 	tb.navigate(p.BaseURL + "/")
-	enrol := func() {
-		t.Helper()
-		wantPage(tb, "/enrol", tb.navigate(inv.URL).Status)
-		tb.do("enter the code and date of birth",
-			chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
-			chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
-			chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
-			chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
-		)
-		wantPage(tb, "/enrol/passkey", tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit))).Status)
-	}
-	enrol()
+	proveCode(tb, inv)
 	const open = `document.getElementById('session-timeout').matches(':modal')`
 	tb.until("the warning", open, 25*time.Second)
 	if text := eval[string](tb, `document.getElementById('session-timeout').innerText`); !strings.Contains(text, "Setting up your account will stop soon") ||
@@ -267,7 +255,7 @@ func TestEnrolmentWarnsBeforeItStops(t *testing.T) {
 		t.Errorf("once stopped the warning leads to %q; want /enrol", href)
 	}
 	time.Sleep(2 * time.Second)
-	enrol() // the code works again
+	proveCode(tb, inv) // the code works again
 }
 
 // TestAPasskeyRequestCountsAsActivity: on "Create a passkey" the one action
@@ -281,14 +269,7 @@ func TestAPasskeyRequestCountsAsActivity(t *testing.T) {
 	inv := p.Invites[0]
 	tb := newTab(t)
 	tb.navigate(p.BaseURL + "/")
-	wantPage(tb, "/enrol", tb.navigate(inv.URL).Status)
-	tb.do("enter the code and date of birth",
-		chromedp.SetValue(chromedp.CSS("#code"), inv.Code),
-		chromedp.SetValue(chromedp.CSS("#dob-day"), strconv.Itoa(inv.BirthDate.Day())),
-		chromedp.SetValue(chromedp.CSS("#dob-month"), strconv.Itoa(int(inv.BirthDate.Month()))),
-		chromedp.SetValue(chromedp.CSS("#dob-year"), strconv.Itoa(inv.BirthDate.Year())),
-	)
-	wantPage(tb, "/enrol/passkey", tb.follow("submit the enrolment form", chromedp.Click(chromedp.CSS(enrolSubmit))).Status)
+	proveCode(tb, inv)
 	// The page's passkey script tells the warning of each request it sends.
 	script := eval[string](tb, `[...document.scripts].map(s => s.src).find(s => s.includes('passkey')) ?? ''`)
 	if src := evalAsync[string](tb, `fetch(`+jsString(script)+`).then(r => r.text())`); !strings.Contains(src, "dispatchEvent(new Event('mcr-session-used'))") {

@@ -22,23 +22,7 @@ func TestEnrolPasskeyPageWarnsBeforeItStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// enrol proves the code from a fresh session, returning its cookie.
-	enrol := func() *http.Cookie {
-		t.Helper()
-		resp := f.get(t, "/enrol", nil)
-		token, _ := doc(t, resp).Find(`input[name="csrf"]`).Attr("value")
-		form := url.Values{"csrf": {token}, "code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}
-		req := httptest.NewRequest(http.MethodPost, "/enrol", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.AddCookie(resp.Cookies()[0])
-		rec := httptest.NewRecorder()
-		f.handler.ServeHTTP(rec, req)
-		if rec.Code != http.StatusSeeOther {
-			t.Fatalf("enrol: %d %s", rec.Code, docOf(t, rec.Body.String()).Find(".nhsuk-error-summary").Text())
-		}
-		return rec.Result().Cookies()[0]
-	}
-	cookie := enrol()
+	cookie := proveEnrolmentCode(t, f, code)
 	page := doc(t, f.get(t, "/enrol/passkey", cookie))
 	dialog := page.Find("dialog#session-timeout")
 	if dialog.Length() != 1 || !strings.Contains(dialog.Text(), "Setting up your account will stop soon") || strings.Contains(dialog.Text(), "signed out") ||
@@ -59,5 +43,23 @@ func TestEnrolPasskeyPageWarnsBeforeItStops(t *testing.T) {
 	if resp := f.get(t, "/enrol/passkey", cookie); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("31 minutes idle: %d, want sent back to enter the code", resp.StatusCode)
 	}
-	enrol()
+	proveEnrolmentCode(t, f, code)
+}
+
+// proveEnrolmentCode proves Jane's enrolment code through the /enrol form
+// from a fresh session, returning its cookie.
+func proveEnrolmentCode(t *testing.T, f *fixture, code string) *http.Cookie {
+	t.Helper()
+	resp := f.get(t, "/enrol", nil)
+	token, _ := doc(t, resp).Find(`input[name="csrf"]`).Attr("value")
+	form := url.Values{"csrf": {token}, "code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}
+	req := httptest.NewRequest(http.MethodPost, "/enrol", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(resp.Cookies()[0])
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("enrol: %d %s", rec.Code, docOf(t, rec.Body.String()).Find(".nhsuk-error-summary").Text())
+	}
+	return rec.Result().Cookies()[0]
 }

@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -22,18 +21,7 @@ func TestTheSettingUpWarningIsOnlyWhereAPasskeyIsSetUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := f.get(t, "/enrol", nil)
-	token, _ := doc(t, resp).Find(`input[name="csrf"]`).Attr("value")
-	form := url.Values{"csrf": {token}, "code": {code}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}
-	req := httptest.NewRequest(http.MethodPost, "/enrol", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(resp.Cookies()[0])
-	rec := httptest.NewRecorder()
-	f.handler.ServeHTTP(rec, req)
-	if rec.Code != http.StatusSeeOther {
-		t.Fatalf("enrol: %d", rec.Code)
-	}
-	cookie := rec.Result().Cookies()[0]
+	cookie := proveEnrolmentCode(t, f, code)
 	for _, path := range []string{"/enrol/passkey", "/signin", "/enrol", "/carers/accept", "/no-such-page", "/help"} {
 		d := doc(t, f.get(t, path, cookie))
 		if got, want := d.Find("dialog#session-timeout").Length(), map[bool]int{true: 1}[path == "/enrol/passkey"]; got != want {
