@@ -31,8 +31,14 @@ func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, erro
 	if i := strings.Index(it.Reasons, "medref|"); i >= 0 {
 		ref, _, _ := strings.Cut(it.Reasons[i+len("medref|"):], "\x1f")
 		// Under the source's own address as its type and id; another
-		// server's, whole, names none of the source's (addReasons stores it so).
-		if ref = fhir.LocalReason(ref, im.base, im.others); !strings.Contains(ref, "://") {
+		// server's, whole, names none of the source's (addReasons stores it
+		// so), nor its words: a file's insulin naming the GP's Medication/med1
+		// read as the file's own Fluoxetine med1 (a review), as a sync never
+		// did (fhir.Prepared.AtServer).
+		if ref = fhir.LocalReason(ref, im.base, im.others); strings.Contains(ref, "://") && it.DisplayRef != "" {
+			it.DisplayRef, it.DedupKey = "", "" // unnamed: no key, or it would merge with every medicine unnamed so
+		}
+		if !strings.Contains(ref, "://") {
 			n, err := im.nameOf(ctx, ref)
 			if err != nil {
 				return it, err
