@@ -25,6 +25,9 @@ type Page struct {
 	// (or at its absolute end, if sooner), and SessionIdle how long a request
 	// gives it: the layout warns before it ends (sessionTimeout).
 	SessionLeft, SessionIdle time.Duration
+	// SessionEnd is how long the session has to its absolute end, which no
+	// use puts off: the script never counts past it (static/js/portal.js).
+	SessionEnd time.Duration
 	// SessionFinal says SessionLeft is the time to the session's absolute
 	// end, which staying signed in cannot put off.
 	SessionFinal bool

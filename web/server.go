@@ -163,7 +163,7 @@ func (s *Server) sessionTimes(c echo.Context, p *views.Page) {
 	if sess := sessionOf(c); sess != nil {
 		p.SessionIdle = s.cfg.SessionPolicy.Idle
 		idleLeft, absoluteLeft := time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt)
-		p.SessionLeft, p.SessionFinal = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft
+		p.SessionLeft, p.SessionFinal, p.SessionEnd = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft, absoluteLeft
 	}
 }
 

@@ -46,7 +46,8 @@ async function post(url, body) {
   }
   // The portal heard from the person: the time-out warning counts from now
   // (portal.js; a review: it came two seconds after "Create a passkey").
-  document.dispatchEvent(new Event('mcr-session-used'));
+  // Not when refused: the session may have ended (a review).
+  if (resp.ok) document.dispatchEvent(new Event('mcr-session-used'));
   let data = null;
   try {
     data = await resp.json();

@@ -156,10 +156,18 @@ function sessionTimeout(dialog) {
     tabs.onmessage = (e) => later(Number(e.data?.endsAt));
     tabs.postMessage({ endsAt });
   }
-  // A request of the page's own (passkey.js) was activity, as a page load is.
+  // A request of the page's own (passkey.js) was activity, as a page load
+  // is. The server notes use at most once a minute (a tenth of a shorter
+  // idle time), so the count goes from the earliest it may have, and never
+  // past the session's absolute end (data-session-end; a review: a request
+  // moved it past, and the session ended unwarned).
+  const endLeft = Number(dialog.dataset.sessionEnd);
+  const absoluteEnd = Number.isFinite(endLeft) && endLeft > 0 ? Date.now() + endLeft * 1000 : Infinity;
   document.addEventListener('mcr-session-used', () => {
     if (final) return; // the absolute end stands
-    later(Date.now() + idle);
+    const by = Date.now() + idle - Math.min(60000, idle / 10);
+    later(Math.min(by, absoluteEnd));
+    if (by >= absoluteEnd) final = true; // the warning at the end is the last
     tabs?.postMessage({ endsAt });
   });
   dialog.addEventListener('cancel', (e) => {
