@@ -283,7 +283,10 @@ func TestAPasskeyRequestCountsAsActivity(t *testing.T) {
 	}
 	pressed := time.Now()
 	tb.until("the warning", `document.getElementById('session-timeout').matches(':modal')`, 25*time.Second)
-	if since := time.Since(pressed); since < 8*time.Second {
-		t.Errorf("the warning opened %.1f s after the passkey request; the session had 30 s from it", since.Seconds())
+	// From the request the page counts 27 s (the server notes use at most every
+	// 3 s at this idle time) and warns 20 s before the end: 7 s on, where
+	// without the request it warned 2 s after it.
+	if since := time.Since(pressed); since < 5*time.Second {
+		t.Errorf("the warning opened %.1f s after the passkey request; the session had 27 s or more from it", since.Seconds())
 	}
 }
