@@ -5,9 +5,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // The "Create a passkey" page, the code proved, warns before setting up
@@ -62,4 +65,34 @@ func proveEnrolmentCode(t *testing.T, f *fixture, code string) *http.Cookie {
 		t.Fatalf("enrol: %d %s", rec.Code, docOf(t, rec.Body.String()).Find(".nhsuk-error-summary").Text())
 	}
 	return rec.Result().Cookies()[0]
+}
+
+// Every answer to a page's own request says how long the session has, as
+// stored (X-Session-Left): the passkey script tells the time-out warning so
+// (a review: the page guessed, and a busy database could leave the use
+// unnoted).
+func TestAnswersSayHowLongTheSessionHas(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.db.SetClock(func() time.Time { return now })
+	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.jane.ID, 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := proveEnrolmentCode(t, f, code)
+	csrf, _ := doc(t, f.get(t, "/enrol/passkey", cookie)).Find(`meta[name="csrf-token"]`).Attr("content")
+	req := httptest.NewRequest(http.MethodPost, "/enrol/passkey/begin", strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("X-CSRF-Token", csrf)
+	req.AddCookie(cookie)
+	rec := httptest.NewRecorder()
+	f.handler.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("begin: %d %s", rec.Code, rec.Body.String())
+	}
+	left, err := strconv.Atoi(rec.Header().Get("X-Session-Left"))
+	if idle := int(store.DefaultSessionPolicy().Idle.Seconds()); err != nil || left < idle-61 || left > idle {
+		t.Errorf("X-Session-Left %q (%v); want about %d", rec.Header().Get("X-Session-Left"), err, idle)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -105,6 +106,11 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		c.Set(ctxSession, &requestSession{Session: sess, ID: id})
+		// How long the session has now, as stored (marking it seen may have
+		// waited for a busy database): a page's own requests (passkey.js)
+		// tell its time-out warning so, rather than guess (a review).
+		left := min(time.Until(sess.LastSeenAt.Add(s.cfg.SessionPolicy.Idle)), time.Until(sess.ExpiresAt))
+		c.Response().Header().Set("X-Session-Left", views.SecondsLeft(max(left, 0)))
 		if sess.AccountID != 0 {
 			acct, err := s.db.Account(c.Request().Context(), sess.AccountID)
 			if err != nil {

@@ -111,7 +111,7 @@ func TestAPasskeyRequestNeverCountsPastTheSessionsEnd(t *testing.T) {
 const dialog = makeDialog({ sessionIdle: '1800', sessionLeft: '1800', sessionFinal: 'false', sessionEnd: '2400', sessionEnds: 'Setting up will stop in' });
 sessionTimeout(dialog);        // loaded: 30 min idle left, absolute end at 40 min
 advance(15 * 60 * 1000);
-document.dispatchEvent(new Event('mcr-session-used')); // "Create a passkey" at 15 min
+document.dispatchEvent(new CustomEvent('mcr-session-used', { detail: 1800 })); // "Create a passkey" at 15 min, a server saying 30 min
 advance(40 * 60 * 1000);       // the session's absolute end
 console.log(JSON.stringify({ shownByTheEnd: shown.slice(), countdown: parts.countdown.textContent }));
 `)
@@ -140,5 +140,25 @@ post('/enrol/passkey/begin', {}).catch(() => {}).then(() => {
 `)
 	if strings.Contains(got, `"used":1`) || strings.Contains(got, `"openAfter":false`) {
 		t.Errorf("a passkey request refused 403 (the session over) counted as use: %s", got)
+	}
+}
+
+// A request whose answer does not say how long the session has (no
+// X-Session-Left, as when nothing could be read of it) counts nothing: the
+// warning comes when the page load said (a review: the page guessed the
+// server had noted the use, which a busy database can put off, and the
+// session ended unwarned).
+func TestAUseTheServerDidNotSayCountsNothing(t *testing.T) {
+	fn := jsBetween(t, "../static/js/portal.js", "function sessionTimeout(dialog) {", "// What is asked beneath a choice")
+	got := runScript(t, fn+`
+const dialog = makeDialog({ sessionIdle: '1800', sessionLeft: '1800', sessionFinal: 'false', sessionEnd: '43200', sessionEnds: 'Setting up will stop in' });
+sessionTimeout(dialog);
+advance(10 * 60 * 1000);
+document.dispatchEvent(new CustomEvent('mcr-session-used', { detail: NaN })); // no X-Session-Left
+advance(30 * 60 * 1000);
+console.log(JSON.stringify({ shown: shown.slice() }));
+`)
+	if !strings.Contains(got, `"modal@1680"`) {
+		t.Errorf("want the warning at 28 minutes, as the page load said: %s", got)
 	}
 }

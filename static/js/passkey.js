@@ -44,10 +44,13 @@ async function post(url, body) {
   } catch {
     throw new ServerError(messages.network);
   }
-  // The portal heard from the person: the time-out warning counts from now
-  // (portal.js; a review: it came two seconds after "Create a passkey").
-  // Not when refused: the session may have ended (a review).
-  if (resp.ok) document.dispatchEvent(new Event('mcr-session-used'));
+  // The portal heard from the person: the time-out warning counts on by
+  // what the server says the session has now (portal.js; a review: it came
+  // two seconds after "Create a passkey"). Not when refused: the session may
+  // have ended (a review).
+  if (resp.ok) {
+    document.dispatchEvent(new CustomEvent('mcr-session-used', { detail: Number(resp.headers.get('X-Session-Left')) }));
+  }
   let data = null;
   try {
     data = await resp.json();

@@ -157,17 +157,19 @@ function sessionTimeout(dialog) {
     tabs.postMessage({ endsAt });
   }
   // A request of the page's own (passkey.js) was activity, as a page load
-  // is. The server notes use at most once a minute (a tenth of a shorter
-  // idle time), so the count goes from the earliest it may have, and never
-  // past the session's absolute end (data-session-end; a review: a request
-  // moved it past, and the session ended unwarned).
+  // is: the count goes on to what the server said the session has now (its
+  // X-Session-Left, in the event), never past the session's absolute end
+  // (data-session-end); said nothing, it counts nothing (reviews: a guess
+  // moved it past the end, or past a use the server had not noted, and the
+  // session ended unwarned).
   const endLeft = Number(dialog.dataset.sessionEnd);
   const absoluteEnd = Number.isFinite(endLeft) && endLeft > 0 ? Date.now() + endLeft * 1000 : Infinity;
-  document.addEventListener('mcr-session-used', () => {
-    if (final) return; // the absolute end stands
-    const by = Date.now() + idle - Math.min(60000, idle / 10);
-    later(Math.min(by, absoluteEnd));
-    if (by >= absoluteEnd) final = true; // the warning at the end is the last
+  document.addEventListener('mcr-session-used', (e) => {
+    const left = Number(e.detail) * 1000;
+    if (final || !(left > 0)) return; // the absolute end stands, or nothing was said
+    const by = Math.min(Date.now() + left, absoluteEnd);
+    later(by);
+    if (by >= absoluteEnd - 1000) final = true; // the warning at the end is the last
     tabs?.postMessage({ endsAt });
   });
   dialog.addEventListener('cancel', (e) => {

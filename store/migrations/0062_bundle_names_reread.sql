@@ -15,7 +15,7 @@ WHERE b.type IN ('Organization', 'Practitioner', 'Location') AND b.url GLOB 'urn
 -- Every stored resource is read again (the re-read, started again, covers
 -- it): items take such a reference to name who took part; a vaccination,
 -- where it was given when it names no one who gave it; an entry, its other
--- codes (0060 stored those at once); and a report that is a note, a key
+-- codes (0063 stores those at once); and a report that is a note, a key
 -- with its content, so a document of the same content at its source stands
 -- aside for it (store/dedup.go noteAlsoReported: Synthea's notes showed twice).
 DELETE FROM reread_backlog;
