@@ -18,14 +18,7 @@ import (
 // the code works again. Before, nothing warned, and the code was used up
 // (a review, WCAG 2.2.1).
 func TestEnrolPasskeyPageWarnsBeforeItStops(t *testing.T) {
-	f := newFixture(t)
-	now := time.Now()
-	f.db.SetClock(func() time.Time { return now })
-	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.jane.ID, 72*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := proveEnrolmentCode(t, f, code)
+	f, now, code, cookie := enrolling(t)
 	page := doc(t, f.get(t, "/enrol/passkey", cookie))
 	dialog := page.Find("dialog#session-timeout")
 	if dialog.Length() != 1 || !strings.Contains(dialog.Text(), "Setting up your account will stop soon") || strings.Contains(dialog.Text(), "signed out") ||
@@ -33,16 +26,16 @@ func TestEnrolPasskeyPageWarnsBeforeItStops(t *testing.T) {
 		t.Fatalf("the Create a passkey page's warning: %q", strings.Join(strings.Fields(dialog.Text()), " "))
 	}
 	token, _ := dialog.Find(`input[name="csrf"]`).Attr("value")
-	now = now.Add(29 * time.Minute)
+	*now = now.Add(29 * time.Minute)
 	if rec := f.post(t, "/session/extend", cookie, url.Values{"csrf": {token}}); rec.Code != http.StatusNoContent {
 		t.Fatalf("I need more time: %d", rec.Code)
 	}
-	now = now.Add(29 * time.Minute)
+	*now = now.Add(29 * time.Minute)
 	if resp := f.get(t, "/enrol/passkey", cookie); resp.StatusCode != http.StatusOK {
 		t.Fatalf("58 minutes in, having asked for more time: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Left for longer than it allows: it stops, and the code works again.
-	now = now.Add(31 * time.Minute)
+	*now = now.Add(31 * time.Minute)
 	if resp := f.get(t, "/enrol/passkey", cookie); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("31 minutes idle: %d, want sent back to enter the code", resp.StatusCode)
 	}
@@ -72,14 +65,7 @@ func proveEnrolmentCode(t *testing.T, f *fixture, code string) *http.Cookie {
 // (a review: the page guessed, and a busy database could leave the use
 // unnoted).
 func TestAnswersSayHowLongTheSessionHas(t *testing.T) {
-	f := newFixture(t)
-	now := time.Now()
-	f.db.SetClock(func() time.Time { return now })
-	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.jane.ID, 72*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := proveEnrolmentCode(t, f, code)
+	f, _, _, cookie := enrolling(t)
 	csrf, _ := doc(t, f.get(t, "/enrol/passkey", cookie)).Find(`meta[name="csrf-token"]`).Attr("content")
 	req := httptest.NewRequest(http.MethodPost, "/enrol/passkey/begin", strings.NewReader("{}"))
 	req.Header.Set("Content-Type", "application/json")
@@ -95,4 +81,18 @@ func TestAnswersSayHowLongTheSessionHas(t *testing.T) {
 	if idle := int(store.DefaultSessionPolicy().Idle.Seconds()); err != nil || left < idle-61 || left > idle {
 		t.Errorf("X-Session-Left %q (%v); want about %d", rec.Header().Get("X-Session-Left"), err, idle)
 	}
+}
+
+// enrolling is a fixture on a clock the test moves (*now), with Jane's
+// enrolment code proved in a session (cookie).
+func enrolling(t *testing.T) (f *fixture, now *time.Time, code string, cookie *http.Cookie) {
+	t.Helper()
+	f = newFixture(t)
+	at := time.Now()
+	f.db.SetClock(func() time.Time { return at })
+	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.jane.ID, 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f, &at, code, proveEnrolmentCode(t, f, code)
 }
