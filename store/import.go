@@ -728,11 +728,10 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 		if !ok {
 			continue
 		}
-		if system == "medref" {
-			code = fhir.LocalReason(code, im.base, im.others) // as nameItem read it
+		if system == "ref" || system == "medref" { // a medicine's Medication as nameItem read it
+			code = fhir.LocalReason(code, im.base, im.others)
 		}
 		if system == "ref" {
-			code = fhir.LocalReason(code, im.base, im.others)
 			if x := crossRef(code); x != "" {
 				if _, err := im.addReason.ExecContext(ctx, id, "xref", x); err != nil {
 					return fmt.Errorf("store an entry's reason: %w", err)

@@ -103,77 +103,88 @@ type DB struct {
 // importer stores of a resource's references to what it is about
 // (fhir.EntryRefs, fhir.LocalReason at the source's address), as a JSON
 // list, so that a migration filling stored entries stores exactly that (a
-// review: one written in SQL trimmed less, and missed some); and
-// mcr_other_source_ref(code), its key for a reference kept whole.
+// review: one written in SQL trimmed less, and missed some); the others
+// likewise, each said beside it below.
 type writerConnector struct{ dsn string }
 
 func (c writerConnector) Connect(context.Context) (driver.Conn, error) { return c.Driver().Open(c.dsn) }
 
 func (c writerConnector) Driver() driver.Driver {
 	return &sqlite3.SQLiteDriver{ConnectHook: func(conn *sqlite3.SQLiteConn) error {
-		if err := conn.RegisterFunc("mcr_entry_refs", func(raw []byte, base, others string) string {
-			var bases []string
-			json.Unmarshal([]byte(others), &bases)
-			refs := []string{} // [] for none
-			for _, r := range fhir.EntryRefs(raw) {
-				refs = append(refs, fhir.LocalReason(r, base, bases))
-			}
-			out, _ := json.Marshal(refs)
-			return string(out)
-		}, true); err != nil {
-			return err
-		}
-		// mcr_other_source_ref(code) is what the importer stores beside a
-		// reference kept whole (crossRef): "Type/id" and the reference.
-		if err := conn.RegisterFunc("mcr_other_source_ref", crossRef, true); err != nil {
-			return err
-		}
-		// mcr_own_codes(type, json, part, base, others) is what the importer
-		// stores of an entry's own codes besides its first (fhir.OwnCodes), as
-		// a JSON list.
-		// Its Medication ("medref") read at the source's address, as the
-		// importer stores it (addReasons).
-		if err := conn.RegisterFunc("mcr_own_codes", func(typ string, raw []byte, part, base, others string) string {
-			var bases []string
-			json.Unmarshal([]byte(others), &bases)
-			codes := fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part)
-			for i, c := range codes {
-				if ref, ok := strings.CutPrefix(c, "medref|"); ok {
-					codes[i] = "medref|" + fhir.LocalReason(ref, base, bases)
+		for _, f := range []struct {
+			name string
+			fn   any
+		}{
+			{"mcr_entry_refs", func(raw []byte, base, others string) string {
+				bases := basesOf(others)
+				refs := []string{}
+				for _, r := range fhir.EntryRefs(raw) {
+					refs = append(refs, fhir.LocalReason(r, base, bases))
 				}
+				return jsonList(refs)
+			}},
+			// mcr_other_source_ref(code) is what the importer stores beside a
+			// reference kept whole (crossRef): "Type/id" and the reference.
+			{"mcr_other_source_ref", crossRef},
+			// mcr_own_codes(type, json, part, base, others) is what the importer
+			// stores of an entry's own codes besides its first (fhir.OwnCodes),
+			// its Medication ("medref") read at the source's address (addReasons).
+			{"mcr_own_codes", func(typ string, raw []byte, part, base, others string) string {
+				bases := basesOf(others)
+				codes := fhir.OwnCodes(fhir.Resource{Type: typ, Raw: raw}, part)
+				for i, c := range codes {
+					if ref, ok := strings.CutPrefix(c, "medref|"); ok {
+						codes[i] = "medref|" + fhir.LocalReason(ref, base, bases)
+					}
+				}
+				return jsonList(codes)
+			}},
+			// mcr_named_codes(type, json) is a Medication's other codes, as the
+			// items it names hold them (fhir.Named.Others).
+			{"mcr_named_codes", func(typ string, raw []byte) string {
+				var codes []string
+				if n := fhir.NameOf(typ, raw); n != nil {
+					codes = unitList(n.Others)
+				}
+				return jsonList(codes)
+			}},
+			// mcr_medication_codes(code_system, code, other_codes) is every code
+			// of a Medication as reference_names notes it, as the medicines
+			// naming it hold them (fhir.Named.Codes).
+			{"mcr_medication_codes", func(system, code, others string) string {
+				return jsonList(unitList(fhir.Named{CodeSystem: system, Code: code, Others: others}.Codes()))
+			}},
+		} {
+			if err := conn.RegisterFunc(f.name, f.fn, true); err != nil {
+				return err
 			}
-			return jsonList(codes)
-		}, true); err != nil {
-			return err
 		}
-		// mcr_named_codes(type, json) is a Medication's other codes, as the
-		// items it names hold them (fhir.Named.Others), as a JSON list.
-		if err := conn.RegisterFunc("mcr_named_codes", func(typ string, raw []byte) string {
-			var codes []string
-			if n := fhir.NameOf(typ, raw); n != nil {
-				codes = strings.FieldsFunc(n.Others, func(r rune) bool { return r == 0x1f })
-			}
-			return jsonList(codes)
-		}, true); err != nil {
-			return err
-		}
-		// mcr_medication_codes(code_system, code, other_codes) is every code
-		// of a Medication as reference_names notes it, as the medicines naming
-		// it hold them (fhir.Named.Codes), as a JSON list.
-		return conn.RegisterFunc("mcr_medication_codes", func(system, code, others string) string {
-			n := fhir.Named{CodeSystem: system, Code: code, Others: others}
-			return jsonList(strings.FieldsFunc(n.Codes(), func(r rune) bool { return r == 0x1f }))
-		}, true)
+		return nil
 	}}
 }
 
-// jsonList is codes as a JSON list, [] for none.
+// jsonList is codes as a JSON list, [] for none: what the SQL functions
+// above return, for json_each.
 func jsonList(codes []string) string {
 	if codes == nil {
 		codes = []string{}
 	}
 	out, _ := json.Marshal(codes)
 	return string(out)
+}
+
+// basesOf is a JSON list of the other sources' addresses, as the migrations
+// pass it; none when it cannot be read.
+func basesOf(others string) []string {
+	var bases []string
+	json.Unmarshal([]byte(others), &bases)
+	return bases
+}
+
+// unitList is a list of reasons as fhir.Item.Reasons writes them, each
+// ended by the unit separator (0x1F).
+func unitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == 0x1f })
 }
 
 // Open opens (creating if needed) the SQLite file at path in WAL mode with

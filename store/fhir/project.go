@@ -222,14 +222,7 @@ func reasonConcepts(raw []byte) []CodeableConcept {
 			}
 		}
 	}
-	var one CodeableConcept
-	var many []CodeableConcept
-	if json.Unmarshal(why.StatusReason, &one) == nil {
-		coded = append(coded, one)
-	} else if json.Unmarshal(why.StatusReason, &many) == nil {
-		coded = append(coded, many...)
-	}
-	return coded
+	return append(coded, lenientConcepts(why.StatusReason)...)
 }
 
 // entryRefs is Item.Reasons of the entries a resource gives as its reasons
