@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -290,6 +289,7 @@ type importer struct {
 	rereading bool                     // reading stored resources again (rereadStored): a key changed is our reading's, not the fact's (key_aliases)
 	base      string                   // the source's address, "" for one of files: whose an absolute reference is (fhir.LocalReason)
 	others    []string                 // the other sources' addresses, for the same
+	otherIDs  []int64                  // their ids, in the same order
 }
 
 func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions) (*importer, error) {
@@ -299,12 +299,7 @@ func newImporter(ctx context.Context, tx *sql.Tx, now string, opts ImportOptions
 	}
 	im := &importer{tx: tx, now: now, sourceID: id, opts: opts, persons: map[string]sql.NullInt64{}, touched: touchedFacts{},
 		names: map[string]*fhir.Named{}, held: map[string]bool{}}
-	var others string
-	if err := tx.QueryRowContext(ctx, `SELECT base_url, COALESCE((SELECT json_group_array(base_url) FROM sources WHERE id != ?1 AND base_url != ''), '[]')
-FROM sources WHERE id = ?1`, id).Scan(&im.base, &others); err != nil {
-		return nil, fmt.Errorf("the sources' addresses: %w", err)
-	}
-	if err := json.Unmarshal([]byte(others), &im.others); err != nil {
+	if err := im.readAddresses(ctx, id); err != nil {
 		return nil, fmt.Errorf("the sources' addresses: %w", err)
 	}
 	stmts := []struct {
@@ -731,9 +726,12 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 		if system == "ref" || system == "medref" { // a medicine's Medication as nameItem read it
 			code = fhir.LocalReason(code, im.base, im.others)
 		}
-		if system == "ref" {
+		if system == "ref" || system == "medref" {
+			// Beside it, how an entry at another source finds it: a
+			// kept-out entry the ref names (namedAtOtherSources), a
+			// Medication the medref names (medicinesTakeCodes).
 			if x := crossRef(code); x != "" {
-				if _, err := im.addReason.ExecContext(ctx, id, "xref", x); err != nil {
+				if _, err := im.addReason.ExecContext(ctx, id, "x"+system, x); err != nil {
 					return fmt.Errorf("store an entry's reason: %w", err)
 				}
 			}
@@ -760,6 +758,39 @@ func crossRef(code string) string {
 		return ""
 	}
 	return last + " " + code
+}
+
+// readAddresses reads the source's address and the other sources'.
+func (im *importer) readAddresses(ctx context.Context, id int64) error {
+	rows, err := im.tx.QueryContext(ctx, `SELECT id, base_url FROM sources WHERE id = ?1 OR base_url != '' ORDER BY id`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sid int64
+		var base string
+		if err := rows.Scan(&sid, &base); err != nil {
+			return err
+		}
+		if sid == id {
+			im.base = base
+			continue
+		}
+		im.others, im.otherIDs = append(im.others, base), append(im.otherIDs, sid)
+	}
+	return rows.Err()
+}
+
+// atOtherSource is the other source whose address ref, kept whole, is
+// under, and ref as that source's own "Type/id"; 0 for none.
+func (im *importer) atOtherSource(ref string) (int64, string) {
+	for i, o := range im.others {
+		if local := fhir.LocalRef(ref, o); local != "" {
+			return im.otherIDs[i], local
+		}
+	}
+	return 0, ""
 }
 
 // personOf is the person the source's Patient is linked to, if any yet.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/mycarerecord/portal/store/fhir"
@@ -38,8 +39,16 @@ func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, erro
 		if ref = fhir.LocalReason(ref, im.base, im.others); strings.Contains(ref, "://") && it.DisplayRef != "" {
 			it.DisplayRef, it.DedupKey = "", "" // unnamed: no key, or it would merge with every medicine unnamed so
 		}
-		if !strings.Contains(ref, "://") {
-			n, err := im.nameOf(ctx, ref)
+		// Another source's Medication, named by its address there, lends
+		// its codes all the same (not its words): a hospital's medicine
+		// naming the GP's Fluoxetine so reached a carer with mental health
+		// kept out.
+		sourceID := im.sourceID
+		if strings.Contains(ref, "://") {
+			sourceID, ref = im.atOtherSource(ref)
+		}
+		if sourceID != 0 {
+			n, err := im.nameAt(ctx, sourceID, ref)
 			if err != nil {
 				return it, err
 			}
@@ -62,20 +71,30 @@ func (im *importer) nameItem(ctx context.Context, it fhir.Item) (fhir.Item, erro
 // nameOf is what the source's resource ref is called, or nil when the cache
 // does not know.
 func (im *importer) nameOf(ctx context.Context, ref string) (*fhir.Named, error) {
-	if n, ok := im.names[ref]; ok {
+	return im.nameAt(ctx, im.sourceID, ref)
+}
+
+// nameAt is the name of ref at the source sourceID (this import's, or
+// another's) as far as the cache knows.
+func (im *importer) nameAt(ctx context.Context, sourceID int64, ref string) (*fhir.Named, error) {
+	key := ref
+	if sourceID != im.sourceID {
+		key = strconv.FormatInt(sourceID, 10) + " " + ref // not one of this source's, which named keeps
+	}
+	if n, ok := im.names[key]; ok {
 		return n, nil
 	}
 	var n fhir.Named
 	err := im.tx.QueryRowContext(ctx, `SELECT display, code_system, code, other_codes FROM reference_names WHERE source_id = ? AND ref = ?`,
-		im.sourceID, ref).Scan(&n.Display, &n.CodeSystem, &n.Code, &n.Others)
+		sourceID, ref).Scan(&n.Display, &n.CodeSystem, &n.Code, &n.Others)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		im.names[ref] = nil
+		im.names[key] = nil
 		return nil, nil
 	case err != nil:
 		return nil, fmt.Errorf("read the name of %s: %w", ref, err)
 	}
-	im.names[ref] = &n
+	im.names[key] = &n
 	return &n, nil
 }
 
@@ -121,7 +140,7 @@ func (im *importer) namedAs(ctx context.Context, p fhir.Prepared, ref string) er
 			im.renamed = append(im.renamed, ref)
 			return nil
 		}
-		return medicinesTakeCodes(ctx, im.tx, im.sourceID, ref, fhir.Named{}) // its codes it no longer gives keep nothing out
+		return medicinesTakeCodes(ctx, im.tx, im.sourceID, im.base, ref, fhir.Named{}) // its codes it no longer gives keep nothing out
 	}
 	if old != nil && *old == *p.Named {
 		return nil
@@ -146,17 +165,20 @@ other_codes = excluded.other_codes`,
 	if p.Type != "Medication" {
 		return nil
 	}
-	return medicinesTakeCodes(ctx, im.tx, im.sourceID, ref, n)
+	return medicinesTakeCodes(ctx, im.tx, im.sourceID, im.base, ref, n)
 }
 
-// medicinesTakeCodes gives the source's stored medicines naming the
-// Medication ref ("medref") its codes among their own (nameItem), in place
-// of those it gave before: a Medication recoded upstream, a wrong
-// Fluoxetine corrected to insulin, kept the insulin from a carer (a review).
-func medicinesTakeCodes(ctx context.Context, tx *sql.Tx, sourceID int64, ref string, n fhir.Named) error {
-	const naming = `SELECT r.item_id FROM record_item_reasons r JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ?
-WHERE r.system = 'medref' AND r.code = ?`
-	if _, err := tx.ExecContext(ctx, `DELETE FROM record_item_reasons WHERE system GLOB 'med:*' AND item_id IN (`+naming+`)`, sourceID, ref); err != nil {
+// medicinesTakeCodes gives the stored medicines naming the source's
+// Medication ref its codes among their own (nameItem), in place of those it
+// gave before: a Medication recoded upstream, a wrong Fluoxetine corrected
+// to insulin, kept the insulin from a carer (a review).
+func medicinesTakeCodes(ctx context.Context, tx *sql.Tx, sourceID int64, base, ref string, n fhir.Named) error {
+	ids, err := medicinesNaming(ctx, tx, sourceID, base, ref)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	list, _ := json.Marshal(ids)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM record_item_reasons WHERE system GLOB 'med:*' AND item_id IN (SELECT value FROM json_each(?))`, list); err != nil {
 		return fmt.Errorf("give the medicines naming %s its codes: %w", ref, err)
 	}
 	for r := range strings.SplitSeq(n.Codes(), "\x1f") {
@@ -164,12 +186,41 @@ WHERE r.system = 'medref' AND r.code = ?`
 		if !ok {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code) SELECT item_id, ?, ? FROM (`+naming+`)`,
-			system, code, sourceID, ref); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO record_item_reasons (item_id, system, code) SELECT value, ?, ? FROM json_each(?)`,
+			system, code, list); err != nil {
 			return fmt.Errorf("give the medicines naming %s its codes: %w", ref, err)
 		}
 	}
 	return nil
+}
+
+// medicinesNaming are the stored medicines naming the source's Medication
+// ref: the source's own ("medref"), and, by its address at the source's
+// server, other sources' ("xmedref", crossRef).
+func medicinesNaming(ctx context.Context, tx *sql.Tx, sourceID int64, base, ref string) ([]int64, error) {
+	ids, err := idsOf(ctx, tx, `SELECT r.item_id FROM record_item_reasons r JOIN record_items ri ON ri.id = r.item_id AND ri.source_id = ?
+WHERE r.system = 'medref' AND r.code = ?`, sourceID, ref)
+	if err != nil || base == "" || !strings.HasPrefix(ref, "Medication/") {
+		return ids, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT r.item_id, substr(r.code, instr(r.code, ' ') + 1) FROM record_item_reasons r
+JOIN record_items ri ON ri.id = r.item_id AND ri.source_id != ?1
+WHERE r.system = 'xmedref' AND r.code > ?2 || ' ' AND r.code < ?2 || '!'`, sourceID, ref)
+	if err != nil {
+		return nil, fmt.Errorf("the medicines naming %s: %w", ref, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var at string
+		if err := rows.Scan(&id, &at); err != nil {
+			return nil, err
+		}
+		if fhir.LocalRef(at, base) == ref {
+			ids = append(ids, id)
+		}
+	}
+	return ids, rows.Err()
 }
 
 // nameStoredItems names the source's stored items that point at ref (a

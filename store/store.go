@@ -126,6 +126,9 @@ func (c writerConnector) Driver() driver.Driver {
 			// mcr_other_source_ref(code) is what the importer stores beside a
 			// reference kept whole (crossRef): "Type/id" and the reference.
 			{"mcr_other_source_ref", crossRef},
+			// mcr_local_ref(ref, base) is ref as "Type/id" when it is under
+			// the server at base, else "" (fhir.LocalRef).
+			{"mcr_local_ref", fhir.LocalRef},
 			// mcr_own_codes(type, json, part, base, others) is what the importer
 			// stores of an entry's own codes besides its first (fhir.OwnCodes),
 			// its Medication ("medref") read at the source's address (addReasons).
