@@ -70,6 +70,18 @@ func TestExportJourney(t *testing.T) {
 	}
 	tb.checkConsole("download")
 
+	// 1b. A link to the download on another website (a page at 127.0.0.1, another site than
+	// localhost): nothing is sent, a page asks whether it was meant, and passes axe.
+	tb.navigate(strings.Replace(p.BaseURL, "localhost", "127.0.0.1", 1) + "/")
+	tb.do("a link to the download on another site", chromedp.Evaluate[chromedp.Void](
+		`document.body.insertAdjacentHTML('beforeend', '<a id="mcr-e2e-away" href="`+p.BaseURL+`/record/download">away</a>')`))
+	away := tb.follow("follow the other site's link", chromedp.Click(chromedp.CSS("#mcr-e2e-away")))
+	wantOn(tb, "/record/download", away.Status)
+	if h1 := strings.TrimSpace(eval[string](tb, `document.querySelector('h1').textContent`)); h1 != "Another website sent you here" || away.MimeType != "text/html" {
+		t.Errorf("another site's link to the download loads %q (%s); want the page asking first", h1, away.MimeType)
+	}
+	tb.checkPage()
+
 	// 2. The printable record, by keyboard from nowhere in particular: the address is the way in for now.
 	resp := tb.navigate(p.BaseURL + "/record/print")
 	wantOn(tb, "/record/print", resp.Status)

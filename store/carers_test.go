@@ -57,7 +57,7 @@ func (s carerSetup) hold(t *testing.T, scopes ...string) string {
 	if _, sess, err = s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, moved, err := s.db.RotateSession(ctx, sess, s.carer.ID, nil, store.DefaultSessionPolicy())
+	signedIn, _, moved, err := s.db.RotateSessionKeepingInvitation(ctx, sess, s.carer.ID, nil, store.DefaultSessionPolicy())
 	if err != nil || !moved {
 		t.Fatalf("rotate: held invitation moved %v, %v; want true", moved, err)
 	}
@@ -740,7 +740,7 @@ func setupParental(t *testing.T, now *time.Time) (db *store.DB, path string, chi
 	if _, sess, err = db.CheckInvitation(ctx, code, child.BirthDate, sess); err != nil {
 		t.Fatal(err)
 	}
-	if signedIn, _, _, err = db.RotateSession(ctx, sess, carer.ID, nil, store.DefaultSessionPolicy()); err != nil {
+	if signedIn, _, _, err = db.RotateSessionKeepingInvitation(ctx, sess, carer.ID, nil, store.DefaultSessionPolicy()); err != nil {
 		t.Fatal(err)
 	}
 	if g, err = db.AcceptInvitation(ctx, signedIn, carer.ID, heldInvitation(t, db, signedIn), store.GrantLogged(carer.ID)); err != nil || !g.Active() {
@@ -1054,7 +1054,7 @@ func TestAcceptedByTheirOwnRecord(t *testing.T) {
 		if _, sess, err = s.db.CheckInvitation(ctx, code, s.patient.BirthDate, sess); err != nil {
 			t.Fatal(err)
 		}
-		signedIn, _, _, err := s.db.RotateSession(ctx, sess, acct.ID, nil, store.DefaultSessionPolicy())
+		signedIn, _, _, err := s.db.RotateSessionKeepingInvitation(ctx, sess, acct.ID, nil, store.DefaultSessionPolicy())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -198,7 +198,7 @@ func (db *DB) LinkEnrolment(ctx context.Context, sessionID string, accountID int
 		if err := db.completeEnrolment(ctx, tx, person.ID); err != nil {
 			return err
 		}
-		newID, sess, _, err = db.rotateSession(ctx, tx, sessionID, accountID, credentialID, p)
+		newID, sess, _, err = db.rotateSession(ctx, tx, sessionID, accountID, credentialID, p, false)
 		return err
 	})
 	return person, newID, sess, err

@@ -215,27 +215,42 @@ FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &
 // so an id known before sign-in is useless after it (no session fixation),
 // signed in with the passkey credentialID: removing it ends the session. A
 // carer's invitation the old session holds, part way through being
-// accepted, passes to the new one in the same transaction; held says
-// whether there was one. An enrolment code proved in the old session does
-// not pass: a sign-in by someone else at the same computer must not pick up
-// an enrolment they did not start (LinkEnrolment is its own ceremony). So
-// does the person the account was acting for, when the old session was the
-// same account's (confirming it's them) and the grant is still live: a
-// carer stays with the person they were helping.
+// accepted, does not pass to the new one, and is let go, unless the old
+// session was the same account's (RotateSessionKeepingInvitation passes it):
+// a sign-in by someone else at the same computer must not pick up an
+// invitation they did not prove (a review: it was offered to them, one click
+// from a grant). Nor does an enrolment code proved in the old session pass,
+// for the same reason (LinkEnrolment is its own ceremony). The person the
+// account was acting for does, when the old session was the same account's
+// (confirming it's them) and the grant is still live: a carer stays with the
+// person they were helping. held says whether the new session holds an
+// invitation.
 func (db *DB) RotateSession(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
 	err = db.tx(ctx, func(tx *sql.Tx) error {
-		id, s, held, err = db.rotateSession(ctx, tx, oldID, accountID, credentialID, p)
+		id, s, held, err = db.rotateSession(ctx, tx, oldID, accountID, credentialID, p, false)
 		return err
 	})
 	return id, s, held, err
 }
 
-// rotateSession is RotateSession in tx.
-func (db *DB) rotateSession(ctx context.Context, tx *sql.Tx, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
+// RotateSessionKeepingInvitation is RotateSession for a sign-in begun from
+// the invitation the old session holds (web/carers.go): the invitation
+// passes to the new session in the same transaction.
+func (db *DB) RotateSessionKeepingInvitation(ctx context.Context, oldID string, accountID int64, credentialID []byte, p SessionPolicy) (id string, s Session, held bool, err error) {
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		id, s, held, err = db.rotateSession(ctx, tx, oldID, accountID, credentialID, p, true)
+		return err
+	})
+	return id, s, held, err
+}
+
+// rotateSession is RotateSession in tx; invitation says the held invitation passes whoever signs in.
+func (db *DB) rotateSession(ctx context.Context, tx *sql.Tx, oldID string, accountID int64, credentialID []byte, p SessionPolicy, invitation bool) (id string, s Session, held bool, err error) {
 	err = func() error {
 		var acting sql.NullInt64
-		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ? RETURNING CASE WHEN account_id = ? THEN acting_grant_id END`,
-			hashToken(oldID), accountID).Scan(&acting)
+		var same bool
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id_hash = ? RETURNING CASE WHEN account_id = ?2 THEN acting_grant_id END, account_id IS ?2`,
+			hashToken(oldID), accountID).Scan(&acting, &same)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("end old session: %w", err)
 		}
@@ -250,6 +265,12 @@ func (db *DB) rotateSession(ctx context.Context, tx *sql.Tx, oldID string, accou
 			case ErrorCode(err) != EFORBIDDEN:
 				return err
 			}
+		}
+		if !invitation && !same {
+			if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = NULL WHERE held_by_session = ? AND accepted_at IS NULL`, hashToken(oldID)); err != nil {
+				return fmt.Errorf("let go of the invitation: %w", err)
+			}
+			return nil
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ? AND accepted_at IS NULL`,
 			hashToken(id), hashToken(oldID))

@@ -25,6 +25,13 @@ const ceremonyAdd = "add"
 // session part way through both never finishes one with the other's data.
 const ceremonyCarer = "carer"
 
+// ceremonySignIn is a sign-in, and ceremonyCarerSignIn one begun from a
+// carer's invitation the session holds, which the new session takes along.
+const (
+	ceremonySignIn      = "login"
+	ceremonyCarerSignIn = "carer-login"
+)
+
 // signedInAccount is the account the request is signed in to (requireSignIn guarantees one).
 func signedInAccount(c echo.Context) store.Account {
 	return c.Get(ctxAccount).(store.Account)
@@ -317,7 +324,7 @@ func (s *Server) confirmFinish(c echo.Context) error {
 	// An invitation the person was part way through accepting stays theirs to
 	// accept, and a carer stays with the person they were acting for:
 	// newSession passes both on.
-	if _, err := s.newSession(c, sess, acct.ID, cred.ID); err != nil {
+	if _, err := s.newSession(c, sess, acct.ID, cred.ID, false); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"redirect": "/account?done=" + views.DoneConfirmed})

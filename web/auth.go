@@ -141,22 +141,27 @@ func (s *Server) signInPage(c echo.Context) error {
 }
 
 // signInBegin starts a discoverable passkey sign-in: no username, the browser offers the person's passkeys.
-func (s *Server) signInBegin(c echo.Context) error {
-	sess := sessionOf(c)
+func (s *Server) signInBegin(c echo.Context) error { return s.beginSignIn(c, ceremonySignIn) }
+
+func (s *Server) signInFinish(c echo.Context) error { return s.finishSignIn(c, ceremonySignIn, false) }
+
+// beginSignIn starts a sign-in ceremony of the kind with any passkey.
+func (s *Server) beginSignIn(c echo.Context, kind string) error {
 	assertion, data, err := s.webauthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
 	if err != nil {
 		return fmt.Errorf("begin sign-in: %w", err)
 	}
-	if err := s.saveCeremony(c, sess, "login", data); err != nil {
+	if err := s.saveCeremony(c, sessionOf(c), kind, data); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, assertion)
 }
 
-func (s *Server) signInFinish(c echo.Context) error {
-	ctx := c.Request().Context()
+// finishSignIn checks the answer to a sign-in ceremony of the kind and
+// signs in (signIn; invitation as there).
+func (s *Server) finishSignIn(c echo.Context, kind string, invitation bool) error {
 	sess := sessionOf(c)
-	data, err := s.takeCeremony(c, sess, "login")
+	data, err := s.takeCeremony(c, sess, kind)
 	if err != nil {
 		return err
 	}
@@ -165,9 +170,9 @@ func (s *Server) signInFinish(c echo.Context) error {
 		return err
 	}
 	if s.cfg.Sync != nil && acct.PersonID != 0 {
-		s.cfg.Sync.EnqueueIfStale(ctx, acct.PersonID)
+		s.cfg.Sync.EnqueueIfStale(c.Request().Context(), acct.PersonID)
 	}
-	return s.signIn(c, sess, acct.ID, cred.ID)
+	return s.signIn(c, sess, acct.ID, cred.ID, invitation)
 }
 
 // finishDiscoverable checks an answer to a discoverable sign-in ceremony
@@ -206,9 +211,15 @@ func (s *Server) passkeyUsed(ctx context.Context, cred *webauthn.Credential, acc
 
 // newSession replaces the session with a new one for the account (a new id
 // defeats fixation), signed in with the passkey credentialID, and sets its
-// cookie. It returns whether the new session holds a carer's invitation.
-func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) (bool, error) {
-	id, ns, held, err := s.db.RotateSession(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
+// cookie; invitation says the sign-in was begun from the carer's invitation
+// the old session holds, which passes to the new one (store.RotateSession).
+// It returns whether the new session holds a carer's invitation.
+func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, invitation bool) (bool, error) {
+	rotate := s.db.RotateSession
+	if invitation {
+		rotate = s.db.RotateSessionKeepingInvitation
+	}
+	id, ns, held, err := rotate(c.Request().Context(), sess.ID, accountID, credentialID, s.cfg.SessionPolicy)
 	if err != nil {
 		return false, err
 	}
@@ -219,13 +230,13 @@ func (s *Server) newSession(c echo.Context, sess *requestSession, accountID int6
 }
 
 // signIn starts a new session for the account (newSession) and says where to go.
-func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte) error {
-	return s.signInTo(c, sess, accountID, credentialID, "/record")
+func (s *Server) signIn(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, invitation bool) error {
+	return s.signInTo(c, sess, accountID, credentialID, "/record", invitation)
 }
 
 // signInTo is signIn, going on to next.
-func (s *Server) signInTo(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, next string) error {
-	held, err := s.newSession(c, sess, accountID, credentialID)
+func (s *Server) signInTo(c echo.Context, sess *requestSession, accountID int64, credentialID []byte, next string, invitation bool) error {
+	held, err := s.newSession(c, sess, accountID, credentialID, invitation)
 	if err != nil {
 		return err
 	}
@@ -615,16 +626,16 @@ func (s *Server) enrolPasskeyFinish(c echo.Context) error {
 		// passkey and sign out elsewhere, which the new session may do now.
 		next = "/account?done=" + views.DoneEnrolledAgain
 	}
-	return s.signInWithNew(c, sess, acct.ID, cred, next)
+	return s.signInWithNew(c, sess, acct.ID, cred, next, false)
 }
 
 // signInWithNew signs in with a passkey just created. Creating it took the
 // person's fingerprint, face or screen lock, and the session it starts is
 // signed in with it, so it is recorded as used now: their account page
 // must not say it has not been used to sign in.
-func (s *Server) signInWithNew(c echo.Context, sess *requestSession, accountID int64, cred *webauthn.Credential, next string) error {
+func (s *Server) signInWithNew(c echo.Context, sess *requestSession, accountID int64, cred *webauthn.Credential, next string, invitation bool) error {
 	if err := s.db.PasskeyUsed(c.Request().Context(), cred.ID, cred.Authenticator.SignCount, cred.Flags.BackupState); err != nil {
 		return err
 	}
-	return s.signInTo(c, sess, accountID, cred.ID, next)
+	return s.signInTo(c, sess, accountID, cred.ID, next, invitation)
 }

@@ -180,6 +180,8 @@ func authzCases() []authzCase {
 		public(g, "/carers/accept", "/carers/accept", ok),
 		publicPost("/carers/accept", bad),
 		public(g, "/carers/accept/confirm", "/carers/accept/confirm", seeOther),
+		publicPost("/carers/accept/signin/begin", refused),
+		publicPost("/carers/accept/signin/finish", refused),
 		publicPost("/carers/accept/passkey/begin", refused),
 		publicPost("/carers/accept/passkey/finish", refused),
 

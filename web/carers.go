@@ -609,5 +609,24 @@ func (s *Server) acceptPasskeyFinish(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.signInWithNew(c, sess, acct.ID, cred, "/record")
+	return s.signInWithNew(c, sess, acct.ID, cred, "/record", true)
+}
+
+// acceptSignInBegin starts signing in with a passkey someone who has proved
+// an invitation (the session holds it) and already uses My Care Record;
+// only a sign-in begun here takes the invitation along (store.RotateSession).
+func (s *Server) acceptSignInBegin(c echo.Context) error {
+	if _, err := s.heldInvitation(c); err != nil {
+		return err
+	}
+	return s.beginSignIn(c, ceremonyCarerSignIn)
+}
+
+// acceptSignInFinish signs them in, bringing the held invitation along, and
+// sends them back to accept it.
+func (s *Server) acceptSignInFinish(c echo.Context) error {
+	if _, err := s.heldInvitation(c); err != nil {
+		return err
+	}
+	return s.finishSignIn(c, ceremonyCarerSignIn, true)
 }

@@ -69,7 +69,7 @@ func proveInvitation(t testing.TB, f *fixture, code, dob, sessionID string, acct
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _, held, err := f.db.RotateSession(ctx, proved, acct.ID, nil, store.DefaultSessionPolicy())
+	id, _, held, err := f.db.RotateSessionKeepingInvitation(ctx, proved, acct.ID, nil, store.DefaultSessionPolicy())
 	if err != nil || !held {
 		t.Fatalf("signing in again: held %v, %v", held, err)
 	}
@@ -349,12 +349,12 @@ func TestInviteAcceptSwitch(t *testing.T) {
 		t.Fatal("confirm page lacks the name or the passkey buttons")
 	}
 
-	// Signing in (as the passkey ceremony would) brings the invitation along.
+	// Signing in from the invitation (as its passkey ceremony would) brings it along.
 	john, err := f.db.CreateCarerAccount(ctx, []byte("john"), "John Smith", store.Passkey{CredentialID: []byte("john"), PublicKey: []byte("k")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	signedIn, _, moved, err := f.db.RotateSession(ctx, anon, john.ID, nil, store.DefaultSessionPolicy())
+	signedIn, _, moved, err := f.db.RotateSessionKeepingInvitation(ctx, anon, john.ID, nil, store.DefaultSessionPolicy())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,6 +240,26 @@ func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFun
 	}
 }
 
+// fromThisSite lets through a request to download, print or open part of a
+// record (what says which, as "download this record") only when the person
+// asked for it here, or typed or bookmarked its address (Fetch Metadata's
+// Sec-Fetch-Site: same-origin, none, or not sent by an older browser). One
+// another website started is asked about first (views.FromAnotherSite):
+// the SameSite=Lax cookie goes with a top-level navigation, and the record
+// was saved to the device's downloads, and the look written to the access
+// log, without the person asking (a review).
+func (s *Server) fromThisSite(what string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			switch c.Request().Header.Get("Sec-Fetch-Site") {
+			case "", "same-origin", "none":
+				return next(c)
+			}
+			return s.render(c, http.StatusOK, views.FromAnotherSite(s.page(c, "Another website sent you here"), what, c.Request().URL.RequestURI()))
+		}
+	}
+}
+
 // limitBody caps request bodies: nothing the portal accepts is large.
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {

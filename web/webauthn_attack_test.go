@@ -433,8 +433,8 @@ func TestACodeSignsOutWhoeverWasSignedIn(t *testing.T) {
 	if !strings.Contains(d.Find("main").Text(), "We signed you out when you entered the code") {
 		t.Errorf("the page does not say the code signed them out: %s", d.Find("main").Text())
 	}
-	opts := a.must(a.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
-	if rec := a.json("/signin/finish", keyGet(t, amirKey, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "/carers/accept/confirm") {
+	opts := a.must(a.json("/carers/accept/signin/begin", nil), http.StatusOK, "sign-in begin") // the page's button
+	if rec := a.json("/carers/accept/signin/finish", keyGet(t, amirKey, opts)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "/carers/accept/confirm") {
 		t.Fatalf("sign in: %d %s", rec.Code, rec.Body.String())
 	}
 	if d := docOf(t, a.page("/carers/accept/confirm").Body.String()); d.Find("#accept-invitation").Length() != 1 {
