@@ -629,6 +629,25 @@ func (db *DB) CachedIDs(ctx context.Context, sourceID int64, patientID, resource
 	return ids, nil
 }
 
+// CachedVersions is the version of each resource of the type cached about
+// the source's Patient, by id ("" where upstream gave none).
+func (db *DB) CachedVersions(ctx context.Context, sourceID int64, patientID, resourceType string) (map[string]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT id, version_id FROM resources WHERE source_id = ? AND patient_id = ? AND type = ?`, sourceID, patientID, resourceType)
+	if err != nil {
+		return nil, fmt.Errorf("cached versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, v string
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("cached versions: %w", err)
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
 // texts is the one column of text query returns, row by row.
 func (db *DB) texts(ctx context.Context, query string, args ...any) ([]string, error) {
 	rows, err := db.db.QueryContext(ctx, query, args...)
@@ -751,6 +770,57 @@ func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, 
 	return id, err
 }
 
+// PatientMerged makes the Patient to, linked to the person already, the one
+// their record at the source is searched by (PatientAt), in place of one the
+// source merged into it, and has every type searched again from the start,
+// as for a Patient first found: what the source filed under to before is
+// not newer than the watermarks kept (a review: a record merged upstream
+// emptied here).
+func (db *DB) PatientMerged(ctx context.Context, sourceID, personID int64, to string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var whose int64
+		err := tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, to).Scan(&whose)
+		if err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("the Patient merged into: %w", err)
+		}
+		if whose != personID {
+			return fmt.Errorf("Patient/%s is not linked to person %d", to, personID)
+		}
+		// The others go after it, linked as they were (PatientAt takes the first).
+		var others []string
+		rows, err := tx.QueryContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? AND patient_id != ? ORDER BY rowid`,
+			sourceID, personID, to)
+		if err != nil {
+			return fmt.Errorf("the Patient merged into: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			others = append(others, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range others {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, id); err != nil {
+				return fmt.Errorf("the Patient merged into: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id) VALUES (?, ?, ?)`, sourceID, id, personID); err != nil {
+				return fmt.Errorf("the Patient merged into: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_checkpoints SET watermark = '', next_url = '', pending = '', search_total = 0, search_received = 0,
+search_started = '', search_repeat = 0 WHERE source_id = ? AND person_id = ?`, sourceID, personID); err != nil {
+			return fmt.Errorf("the Patient merged into: %w", err)
+		}
+		return nil
+	})
+}
+
 // PatientIDsAt returns every Patient id at the source linked to the person
 // (more than one when the source holds them twice, say before a merge).
 func (db *DB) PatientIDsAt(ctx context.Context, sourceID, personID int64) ([]string, error) {
@@ -802,6 +872,29 @@ WHERE i.type = 'object' AND json_extract(i.value, '$.system') = ? AND json_extra
 		return Person{}, Errorf(ECONFLICT, "The records of %d people carry identifier %s|%s: name the one meant with --person.", len(ids), system, value)
 	}
 	return db.Person(ctx, ids[0])
+}
+
+// LinkPersonIdentifier makes system|value one the person is looked for by
+// at sources that do not hold them yet (PersonIdentifiers), as an operator
+// asks when they name the person by it; ECONFLICT when it names another
+// person here already.
+func (db *DB) LinkPersonIdentifier(ctx context.Context, personID int64, system, value string) error {
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		var other int64
+		err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, system, value).Scan(&other)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := tx.ExecContext(ctx, `INSERT INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, personID, system, value); err != nil {
+				return fmt.Errorf("link identifier: %w", err)
+			}
+			return nil
+		case err != nil:
+			return fmt.Errorf("link identifier: %w", err)
+		case other != personID:
+			return Errorf(ECONFLICT, "That identifier names another person here (id %d).", other)
+		}
+		return nil
+	})
 }
 
 // LinkIdentifier links the identifier to the person the source's Patient

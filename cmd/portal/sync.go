@@ -840,6 +840,16 @@ func syncPersons(ctx context.Context, db *store.DB, path string, puller *fhirsyn
 			return nil, verr
 		}
 		p, err = puller.FindPersonCounted(ctx, src, system, value, found)
+	} else if err == nil && pf.id == 0 {
+		// Known here by the identifier given (one a cached Patient of theirs
+		// carries, say): it becomes one they are looked for by at sources
+		// that do not hold them yet (a review: the sync said they could not
+		// be looked for, or searched only by an NHS number this one lacks).
+		system, value, verr := pf.systemValue()
+		if verr != nil {
+			return nil, verr
+		}
+		err = db.LinkPersonIdentifier(ctx, p.ID, system, value)
 	}
 	if err != nil {
 		return nil, err

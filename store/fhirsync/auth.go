@@ -168,8 +168,13 @@ type smartAuth struct {
 	mu        sync.Mutex // guards the fields below
 	token     string
 	expires   time.Time
-	assertion string // the last one sent, kept only to scrub it from errors
+	assertion string   // the last one sent, kept only to scrub it from errors
+	earlier   []string // the tokens held before, newest last: a request sent with one may still be answered (a review: a 200's words showed it)
 }
+
+// keptTokens is how many tokens held before are scrubbed from what servers
+// say: a request outlives at most a refresh or two.
+const keptTokens = 4
 
 func (s *smartAuth) Authorize(ctx context.Context, req *http.Request) error {
 	tok, err := s.accessToken(ctx)
@@ -183,7 +188,18 @@ func (s *smartAuth) Authorize(ctx context.Context, req *http.Request) error {
 func (s *smartAuth) secrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return []string{s.token, s.assertion}
+	return append([]string{s.token, s.assertion}, s.earlier...)
+}
+
+// replaced notes the token held until now as one held before (s.mu held).
+func (s *smartAuth) replaced() {
+	if s.token == "" {
+		return
+	}
+	s.earlier = append(s.earlier, s.token)
+	if len(s.earlier) > keptTokens {
+		s.earlier = s.earlier[len(s.earlier)-keptTokens:]
+	}
 }
 
 func (s *smartAuth) invalidate(token string) bool {
@@ -192,6 +208,7 @@ func (s *smartAuth) invalidate(token string) bool {
 	if s.token != token || token == "" {
 		return false
 	}
+	s.replaced()
 	s.token = ""
 	return true
 }
@@ -236,6 +253,7 @@ func (s *smartAuth) accessToken(ctx context.Context) (string, error) {
 	}
 	margin := min(tokenRefreshMargin, lifetime/2)
 	s.mu.Lock()
+	s.replaced()
 	s.token, s.expires = tok, s.cfg.Now().Add(lifetime-margin)
 	s.mu.Unlock()
 	return tok, nil

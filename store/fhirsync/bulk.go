@@ -29,8 +29,12 @@ import (
 const DefaultBulkBatch = 1000
 
 const (
-	// maxPollDelay caps one wait between status checks, whatever Retry-After says.
-	maxPollDelay = 5 * time.Minute
+	// maxPollDelay caps one wait between status checks the server gave no
+	// Retry-After for; maxRetryAfterPoll one it did (a review: a server's
+	// "check again in 10 minutes" was checked after 5), so that one saying
+	// a day is still asked hourly.
+	maxPollDelay      = 5 * time.Minute
+	maxRetryAfterPoll = time.Hour
 	// minPollDelay keeps a server answering Retry-After: 0 from being polled in a tight loop.
 	minPollDelay = 100 * time.Millisecond
 	// maxExportWait bounds the total time spent waiting for one export to finish.
@@ -170,10 +174,11 @@ func (c *Client) pollExport(ctx context.Context, status *url.URL, progress func(
 // in step; half the wait is kept, so the waits still grow.
 func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 	d, ok := retryAfter(retryAfterHeader, c.opts.Now())
-	if !ok {
-		d = time.Second << min(n-1, 6) // 1s, 2s, 4s … 64s
-		d = d/2 + c.jitter(d/2)
+	if ok {
+		return min(max(d, minPollDelay), maxRetryAfterPoll)
 	}
+	d = time.Second << min(n-1, 6) // 1s, 2s, 4s … 64s
+	d = d/2 + c.jitter(d/2)
 	return min(max(d, minPollDelay), maxPollDelay)
 }
 
@@ -200,7 +205,7 @@ func busy(err error) bool {
 func (c *Client) busyDelay(n int, err error) time.Duration {
 	var we *WaitError
 	if errors.As(err, &we) {
-		return min(max(we.Until.Sub(c.opts.Now()), minPollDelay), maxPollDelay)
+		return min(max(we.Until.Sub(c.opts.Now()), minPollDelay), maxRetryAfterPoll)
 	}
 	if errors.Is(err, ErrCircuitOpen) { // busy checks in a row opened it: wait till it lets one through
 		return min(max(c.pollDelay(n, ""), c.opts.BreakerCooldown), maxPollDelay)

@@ -1070,8 +1070,23 @@ type outcomeIssue struct {
 	Code        string `json:"code"`
 	Diagnostics string `json:"diagnostics"`
 	Details     struct {
-		Text string `json:"text"`
+		Text   string `json:"text"`
+		Coding []struct {
+			Display string `json:"display"`
+		} `json:"coding"`
 	} `json:"details"`
+}
+
+// words are what the issue says in words: its details' text, or else their
+// codings' displays (NHS England's APIs give only those), and its diagnostics.
+func (is outcomeIssue) words() []string {
+	said := []string{is.Details.Text}
+	if strings.TrimSpace(is.Details.Text) == "" {
+		for _, c := range is.Details.Coding {
+			said = append(said, c.Display)
+		}
+	}
+	return append(said, is.Diagnostics)
 }
 
 // outcomeIssues reads an OperationOutcome's issues; ok is false if body is not one.
@@ -1092,7 +1107,7 @@ func outcomeText(body []byte) string {
 	var said []string
 	seen := map[string]bool{}
 	for _, is := range issues {
-		for _, s := range []string{is.Details.Text, is.Diagnostics} {
+		for _, s := range is.words() {
 			s = strings.TrimSpace(s)
 			if s != "" && !seen[s] {
 				seen[s] = true

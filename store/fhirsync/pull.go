@@ -202,6 +202,7 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	if err != nil {
 		return false, err
 	}
+	switched := false // to the Patient the source merged the one found before into
 	// A part the source will not give (a type it refuses, a link that cannot be
 	// followed) fails alone, and the rest is still brought up to date; the pull
 	// then reports the source as failing. Deletions that cannot be read are no
@@ -230,8 +231,18 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 			return false, err
 		}
 		if !held {
-			if err := goOn("Patient", p.refreshPatient(ctx, client, src, personID, patientID, sum)); err != nil {
+			merged, err := p.refreshPatient(ctx, client, src, personID, patientID, sum)
+			if err := goOn("Patient", err); err != nil {
 				return false, err
+			}
+			if merged {
+				to, err := p.mergedInto(ctx, client, src, personID, patientID, sum)
+				if err := goOn("Patient", err); err != nil {
+					return false, err
+				}
+				if to != "" {
+					patientID, switched = to, true
+				}
 			}
 		}
 	}
@@ -254,7 +265,7 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 	}
 	// When a full reconciliation is due, every referenced resource is fetched
 	// again, not only those the cache lacks: the names the record shows come from them.
-	reconciled = p.dueForReconcile(ctx, src, personID)
+	reconciled = switched || p.dueForReconcile(ctx, src, personID)
 	if err := goOn("referenced resources", p.resolveReferences(ctx, client, src, personID, reconciled, sum)); err != nil {
 		return false, err
 	}
@@ -364,6 +375,9 @@ func (p *Puller) patientWith(ctx context.Context, c *Client, src store.Source, p
 	var found []fhir.Resource
 	var unread []Rejected
 	for _, pg := range pages {
+		if sum != nil {
+			sum.warn(pg.Warnings) // what the server said beside every page, as a type's search's (a review)
+		}
 		for _, r := range pg.Resources {
 			if r.Type == "Patient" && carries(r, system, value) && !slices.ContainsFunc(found, func(f fhir.Resource) bool { return f.ID == r.ID }) {
 				found = append(found, r)
@@ -496,26 +510,56 @@ func carries(r fhir.Resource, system, value string) bool {
 // it if it changed (the importer leaves one that did not untouched). One the
 // source no longer holds (deleted, or merged into another) is a failure to
 // look into, not a deletion: the person and what is stored of them stay.
-func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) error {
+func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) (merged bool, err error) {
 	got, err := c.Read(ctx, "Patient", patientID)
 	var ue *UpstreamError
 	if errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone) {
-		return fmt.Errorf("the source no longer holds their Patient/%s (deleted, or merged into another): what was stored of them is kept; ask the source", patientID)
+		return false, fmt.Errorf("the source no longer holds their Patient/%s (deleted, or merged into another): what was stored of them is kept; ask the source", patientID)
 	}
 	if err != nil {
-		return err
+		return false, err
 	}
 	res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 		Origin: src.BaseURL + "/Patient/" + patientID, LinkSystems: p.LinkSystems, Resources: []fhir.Resource{got}})
 	if err != nil {
-		return err
+		return false, err
 	}
 	sum.add(res)
 	if res.Rejected > 0 {
 		// Set aside (another NHS number): read again in its turn, as all that is.
-		return p.DB.RejectedRetried(ctx, src.ID, personID, "Patient", patientID)
+		return false, p.DB.RejectedRetried(ctx, src.ID, personID, "Patient", patientID)
 	}
-	return nil
+	return superseded(got), nil
+}
+
+// mergedInto looks again, by the person's identifiers, for their Patient at
+// the source, the one found before being merged into another (superseded),
+// and returns the one found in its place, "" for none: the record is read
+// from there from now on (store.PatientMerged), as the source files it
+// there. A Patient merely no longer active is found again, and changes
+// nothing.
+func (p *Puller) mergedInto(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) (string, error) {
+	ids, err := p.DB.PersonIdentifiers(ctx, personID)
+	if err != nil {
+		return "", err
+	}
+	for _, ident := range ids {
+		r, err := p.patientWith(ctx, c, src, personID, ident.System, ident.Value, sum)
+		switch {
+		case err != nil:
+			return "", err
+		case r.ID == "":
+			continue
+		case r.ID == patientID:
+			return "", nil
+		}
+		if err := p.DB.PatientMerged(ctx, src.ID, personID, r.ID); err != nil {
+			return "", err
+		}
+		sum.warn([]string{fmt.Sprintf("the source merged Patient/%s into Patient/%s: the record is read from there now", patientID, r.ID)})
+		return r.ID, nil
+	}
+	return "", nil
 }
 
 // FindPerson searches the source for a Patient with the identifier, stores it
@@ -774,6 +818,7 @@ func (p *Puller) pullDeletions(ctx context.Context, c *Client, src store.Source,
 		if err != nil {
 			return err
 		}
+		sum.warn(page.Warnings)
 		if refile == nil && slices.ContainsFunc(page.Resources, func(r fhir.Resource) bool { return r.Type == typ }) {
 			if refile, err = p.newRefiling(ctx, src, personID, patientID, typ); err != nil {
 				return err
@@ -1169,6 +1214,7 @@ func (p *Puller) fetchAll(ctx context.Context, c *Client, src store.Source, pers
 		}
 		mu.Lock()
 		sum.add(res)
+		sum.warn(page.Warnings)
 		mu.Unlock()
 		if page.Next == "" {
 			return nil
@@ -1203,10 +1249,12 @@ func (p *Puller) dueForReconcile(ctx context.Context, src store.Source, personID
 // then a listing read while upstream changes (by offset pages that shift) can
 // leave out a resource that is there, or a search can have skipped one. So a
 // cached resource the listing leaves out is read again, and removed only when
-// upstream says it is gone; one the listing names that the cache lacks is
-// fetched.
+// upstream says it is gone; one the listing names that the cache lacks, or
+// holds at another version than the listing gives, is fetched: a search
+// whose pages shifted even when it ran again may have skipped an update,
+// which its watermark has passed (a review).
 func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source, personID int64, patientID, typ string, sum *Summary) error {
-	q := url.Values{"_elements": {"id"}, "_count": {"500"}}
+	q := url.Values{"_elements": {"id,meta"}, "_count": {"500"}}
 	q.Set(patientParam(typ), "Patient/"+patientID)
 	asked := p.now()
 	page, err := c.Search(ctx, typ, q)
@@ -1216,6 +1264,7 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	// (deletionsUnread) is not read from further back on every sync.
 	began := stamp(earlier(asked, page.Served))
 	listed := map[string]bool{}
+	versions := map[string]string{} // the version the listing gives each, where it does
 	answers := 0
 	read := map[string]bool{} // the next links followed
 	for {
@@ -1223,9 +1272,10 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 			return err
 		}
 		p.stillRunning(ctx, src, personID, &answers)
+		sum.warn(page.Warnings)
 		for _, r := range page.Resources {
 			if r.Type == typ {
-				listed[r.ID] = true
+				listed[r.ID], versions[r.ID] = true, r.VersionID
 			}
 		}
 		for _, r := range page.Rejected {
@@ -1242,12 +1292,18 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	}
 	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems,
 		DeletionsChecked: began, MovedFrom: refile.patients}
+	cachedAt, err := p.DB.CachedVersions(ctx, src.ID, patientID, typ)
+	if err != nil {
+		return err
+	}
 	var unlisted []string
 	first := map[string]bool{}
 	for _, id := range refile.searched {
 		first[id] = true
 		if listed[id] {
-			delete(listed, id)
+			if v := versions[id]; v == "" || cachedAt[id] == "" || v == cachedAt[id] {
+				delete(listed, id) // cached as it is upstream, as far as the listing tells
+			}
 			continue
 		}
 		unlisted = append(unlisted, id)
@@ -1284,9 +1340,9 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 		return err
 	}
 	sum.add(res)
-	// What is left was listed and is not cached, but for resources kept aside as
-	// unreadable: retryRejected reads those again, and fetching them here would
-	// only keep them aside once more.
+	// What is left was listed and is not cached, or cached at another
+	// version, but for resources kept aside as unreadable: retryRejected reads
+	// those again, and fetching them here would only keep them aside once more.
 	aside, err := p.DB.Unresolved(ctx, src.ID, -1)
 	if err != nil {
 		return err
