@@ -650,7 +650,12 @@ func (db *DB) CachedVersions(ctx context.Context, sourceID int64, patientID, res
 
 // texts is the one column of text query returns, row by row.
 func (db *DB) texts(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := db.db.QueryContext(ctx, query, args...)
+	return textsOf(ctx, db.db, query, args...)
+}
+
+// textsOf is texts, asked of q (a transaction, say).
+func textsOf(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -787,23 +792,10 @@ func (db *DB) PatientMerged(ctx context.Context, sourceID, personID int64, to st
 			return fmt.Errorf("Patient/%s is not linked to person %d", to, personID)
 		}
 		// The others go after it, linked as they were (PatientAt takes the first).
-		var others []string
-		rows, err := tx.QueryContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? AND patient_id != ? ORDER BY rowid`,
+		others, err := textsOf(ctx, tx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? AND patient_id != ? ORDER BY rowid`,
 			sourceID, personID, to)
 		if err != nil {
 			return fmt.Errorf("the Patient merged into: %w", err)
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			others = append(others, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		for _, id := range others {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, id); err != nil {
@@ -880,21 +872,31 @@ WHERE i.type = 'object' AND json_extract(i.value, '$.system') = ? AND json_extra
 // person here already.
 func (db *DB) LinkPersonIdentifier(ctx context.Context, personID int64, system, value string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		var other int64
-		err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, system, value).Scan(&other)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, personID, system, value); err != nil {
-				return fmt.Errorf("link identifier: %w", err)
-			}
-			return nil
-		case err != nil:
-			return fmt.Errorf("link identifier: %w", err)
-		case other != personID:
-			return Errorf(ECONFLICT, "That identifier names another person here (id %d).", other)
+		other, err := linkIdentifierTx(ctx, tx, personID, system, value)
+		if err != nil || other == 0 {
+			return err
 		}
-		return nil
+		return Errorf(ECONFLICT, "That identifier names another person here (id %d).", other)
 	})
+}
+
+// linkIdentifierTx links system|value to the person in tx, unless it names
+// another person already, whom it returns (0: linked, or theirs already).
+func linkIdentifierTx(ctx context.Context, tx *sql.Tx, personID int64, system, value string) (int64, error) {
+	var other int64
+	err := tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, system, value).Scan(&other)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, `INSERT INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, personID, system, value); err != nil {
+			return 0, fmt.Errorf("link identifier: %w", err)
+		}
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("link identifier: %w", err)
+	case other != personID:
+		return other, nil
+	}
+	return 0, nil
 }
 
 // LinkIdentifier links the identifier to the person the source's Patient
@@ -928,16 +930,11 @@ WHERE sp.source_id = ? AND sp.patient_id = ?`, sourceID, patientID).Scan(&id, &r
 		if !slices.ContainsFunc(info.Identifiers, func(i fhir.Identifier) bool { return i.System == system && i.Value == value }) {
 			return Errorf(ECONFLICT, "The source's Patient/%s as stored here does not carry that identifier: its latest version may be set aside for another NHS number (portal source accept-nhs-number).", patientID)
 		}
-		var other int64
-		err = tx.QueryRowContext(ctx, `SELECT person_id FROM person_identifiers WHERE system = ? AND value = ?`, system, value).Scan(&other)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if _, err := tx.ExecContext(ctx, `INSERT INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, id, system, value); err != nil {
-				return fmt.Errorf("link identifier: %w", err)
-			}
-		case err != nil:
-			return fmt.Errorf("link identifier: %w", err)
-		case other != id:
+		other, err := linkIdentifierTx(ctx, tx, id, system, value)
+		if err != nil {
+			return err
+		}
+		if other != 0 {
 			return Errorf(ECONFLICT, "That identifier names another person here (id %d), not the one the source's Patient/%s is linked to (id %d).", other, patientID, id)
 		}
 		person, err = db.personTx(ctx, tx, id)
