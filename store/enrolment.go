@@ -256,11 +256,19 @@ func (db *DB) linkEnrolment(ctx context.Context, tx *sql.Tx, sessionID string, a
 	return person, nil
 }
 
-// heldCodeInDate refuses, in tx, when no code proved for the person is
-// held and still in date: a session kept going by "I need more time" stored
-// a passkey from a code that had expired hours before (a review).
-func (db *DB) heldCodeInDate(ctx context.Context, tx *sql.Tx, personID int64) error {
-	rows, err := tx.QueryContext(ctx, `SELECT expires_at FROM enrolment_codes WHERE person_id = ? AND used_at IS NOT NULL AND completed_at IS NULL AND locked_at IS NULL`, personID)
+// EnrolmentInDate refuses, as heldCodeInDate does, a session setting up a
+// passkey whose code has expired since it was proved: "I need more time"
+// does not keep it going (a review).
+func (db *DB) EnrolmentInDate(ctx context.Context, personID int64) error {
+	return db.heldCodeInDate(ctx, db.db, personID)
+}
+
+// heldCodeInDate refuses, asking q (the transaction that stores what comes
+// of it), when no code proved for the person is held and still in date: a
+// session kept going by "I need more time" stored a passkey from a code that
+// had expired hours before (a review).
+func (db *DB) heldCodeInDate(ctx context.Context, q querier, personID int64) error {
+	rows, err := q.QueryContext(ctx, `SELECT expires_at FROM enrolment_codes WHERE person_id = ? AND used_at IS NOT NULL AND completed_at IS NULL AND locked_at IS NULL`, personID)
 	if err != nil {
 		return fmt.Errorf("read enrolment codes: %w", err)
 	}

@@ -96,3 +96,27 @@ func enrolling(t *testing.T) (f *fixture, now *time.Time, code string, cookie *h
 	}
 	return f, &at, code, proveEnrolmentCode(t, f, code)
 }
+
+// "I need more time" keeps setting up going only while the code proved is
+// in date: past its end, it says the code has expired, as creating the
+// passkey would (a review: more time was given, to no end).
+func TestNoMoreTimeOnceTheCodeHasExpired(t *testing.T) {
+	f := newFixture(t)
+	now := time.Now()
+	f.db.SetClock(func() time.Time { return now })
+	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.jane.ID, 40*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := proveEnrolmentCode(t, f, code)
+	token, _ := doc(t, f.get(t, "/enrol/passkey", cookie)).Find(`dialog#session-timeout input[name="csrf"]`).Attr("value")
+	now = now.Add(29 * time.Minute)
+	if rec := f.post(t, "/session/extend", cookie, url.Values{"csrf": {token}}); rec.Code != http.StatusNoContent {
+		t.Fatalf("I need more time, the code in date: %d", rec.Code)
+	}
+	now = now.Add(29 * time.Minute)
+	rec := f.post(t, "/session/extend", cookie, url.Values{"csrf": {token}})
+	if rec.Code == http.StatusNoContent || !strings.Contains(rec.Body.String(), "Your enrolment code has expired") {
+		t.Errorf("I need more time, the code expired 18 minutes ago: %d %q", rec.Code, docOf(t, rec.Body.String()).Find("h1").Text())
+	}
+}

@@ -230,6 +230,10 @@ func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFun
 	return func(c echo.Context) error {
 		if sess := sessionOf(c); sess != nil && c.Get(ctxAccount) == nil {
 			if sess.EnrolPersonID != 0 {
+				// Not past the code's own end: more time would only lead to "expired".
+				if err := s.db.EnrolmentInDate(c.Request().Context(), sess.EnrolPersonID); err != nil {
+					return err
+				}
 				return next(c)
 			}
 			if _, err := s.db.HeldInvitation(c.Request().Context(), sess.ID); err == nil {
