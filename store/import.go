@@ -723,14 +723,16 @@ func (im *importer) addReasons(ctx context.Context, id int64, reasons string) er
 		if !ok {
 			continue
 		}
-		if system == "ref" || system == "medref" { // a medicine's Medication as nameItem read it
-			code = fhir.LocalReason(code, im.base, im.others)
-		}
 		if system == "ref" || system == "medref" {
 			// Beside it, how an entry at another source finds it: a
 			// kept-out entry the ref names (namedAtOtherSources), a
-			// Medication the medref names (medicinesTakeCodes).
-			if x := crossRef(code); x != "" {
+			// Medication the medref names (medicinesTakeCodes), by the
+			// address as written, though a file's source reads it as its
+			// own (a review: a GP added as a source after the hospital's
+			// file lent its Fluoxetine nothing).
+			written := code
+			code = fhir.LocalReason(code, im.base, im.others) // a medicine's Medication as nameItem read it
+			if x := crossRef(written); x != "" {
 				if _, err := im.addReason.ExecContext(ctx, id, "x"+system, x); err != nil {
 					return fmt.Errorf("store an entry's reason: %w", err)
 				}

@@ -56,3 +56,22 @@ func TestAMedicineNamingAnotherSourcesMedicationKeepsItOut(t *testing.T) {
 		})
 	}
 }
+
+// A hospital file's medicine naming the GP's Medication by its address, stored
+// before the GP was a source, is kept out for it once the GP is, and its
+// Medication stored (a review).
+func TestAFilesMedicineNamingAGPAddedLaterKeepsItOut(t *testing.T) {
+	ctx := context.Background()
+	byAddress := `{"resourceType":"MedicationRequest","id":"mr1","status":"active","intent":"order","subject":{"reference":"Patient/%[1]s"},` +
+		`"medicationReference":{"reference":"https://gp.example.org/fhir/Medication/med1","display":"Capsules"},"authoredOn":"2025-01-01","dosageInstruction":[{"text":"One a day"}]}`
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"hospital", byAddress}) // a source of files; the GP is not a source yet
+	if _, err := db.AddSource(ctx, store.Source{Name: "gp", BaseURL: "https://gp.example.org/fhir"}); err != nil {
+		t.Fatal(err)
+	}
+	importSources(t, db, []string{"hospital", byAddress}, []string{"gp", medFmt(fluoxetineMed)})
+	keepOutKind(t, db, p, store.CategoryMentalHealth)
+	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 0 {
+		t.Errorf("mental health kept out; a carer's medicines: %q; want none (the hospital's names the GP's Fluoxetine)", got)
+	}
+}

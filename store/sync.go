@@ -779,8 +779,8 @@ func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, 
 // their record at the source is searched by (PatientAt), in place of one the
 // source merged into it, and has every type searched again from the start,
 // as for a Patient first found: what the source filed under to before is
-// not newer than the watermarks kept (a review: a record merged upstream
-// emptied here).
+// not newer than the watermarks kept, and listed (a review: a record merged
+// upstream emptied here).
 func (db *DB) PatientMerged(ctx context.Context, sourceID, personID int64, to string) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
 		var whose int64
@@ -807,6 +807,12 @@ func (db *DB) PatientMerged(ctx context.Context, sourceID, personID int64, to st
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sync_checkpoints SET watermark = '', next_url = '', pending = '', search_total = 0, search_received = 0,
 search_started = '', search_repeat = 0 WHERE source_id = ? AND person_id = ?`, sourceID, personID); err != nil {
+			return fmt.Errorf("the Patient merged into: %w", err)
+		}
+		// And every type listed, by this sync or, stopped before it could, the
+		// next (a review: a restart lost the listing, and with it what the
+		// merge deleted upstream).
+		if _, err := tx.ExecContext(ctx, `UPDATE sync_status SET last_reconciled_at = '' WHERE source_id = ? AND person_id = ?`, sourceID, personID); err != nil {
 			return fmt.Errorf("the Patient merged into: %w", err)
 		}
 		return nil

@@ -235,13 +235,28 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 			if err := goOn("Patient", err); err != nil {
 				return false, err
 			}
-			if merged {
+			if merged != nil {
 				to, err := p.mergedInto(ctx, client, src, personID, patientID, sum)
-				if err := goOn("Patient", err); err != nil {
+				switch {
+				case worthRetrying(err):
 					return false, err
-				}
-				if to != "" {
+				case to != "":
 					patientID, switched = to, true
+				case *merged != "":
+					// Merged into one the person's identifiers do not find (another
+					// NHS number, say), or cannot tell: not followed, and nothing
+					// more read, as the history would take what was filed there
+					// away from them (a review: the record emptied, the sync
+					// saying it was up to date).
+					why := "which is not found by their NHS number or other identifiers"
+					if err != nil {
+						why = "which could not be told apart: " + err.Error()
+					}
+					return false, fmt.Errorf("the source merged their Patient/%s into %s, %s: what was stored of them is kept; ask the source", patientID, *merged, why)
+				default:
+					if err := goOn("Patient", err); err != nil {
+						return false, err
+					}
 				}
 			}
 		}
@@ -483,6 +498,28 @@ func superseded(r fhir.Resource) bool {
 	return replaced || p.Active != nil && !*p.Active
 }
 
+// replacedBy is the reference of the Patient the Patient r says replaced it
+// (Patient.link of type replaced-by), "" for none.
+func replacedBy(r fhir.Resource) string {
+	var p struct {
+		Link []struct {
+			Type  string `json:"type"`
+			Other struct {
+				Reference string `json:"reference"`
+			} `json:"other"`
+		} `json:"link"`
+	}
+	if json.Unmarshal(r.Raw, &p) != nil {
+		return ""
+	}
+	for _, l := range p.Link {
+		if l.Type == "replaced-by" {
+			return cmp.Or(strings.TrimSpace(l.Other.Reference), "another Patient")
+		}
+	}
+	return ""
+}
+
 // searchToken escapes s for a token search parameter's system or value.
 func searchToken(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `|`, `\|`, `,`, `\,`, `$`, `\$`).Replace(s)
@@ -510,26 +547,34 @@ func carries(r fhir.Resource, system, value string) bool {
 // it if it changed (the importer leaves one that did not untouched). One the
 // source no longer holds (deleted, or merged into another) is a failure to
 // look into, not a deletion: the person and what is stored of them stay.
-func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) (merged bool, err error) {
+// refreshPatient reads the person's Patient at the source again and stores
+// it. merged is not nil when it is no longer the one in use (superseded),
+// and then the Patient it was replaced by ("" when it names none: merely
+// no longer active).
+func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) (merged *string, err error) {
 	got, err := c.Read(ctx, "Patient", patientID)
 	var ue *UpstreamError
 	if errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone) {
-		return false, fmt.Errorf("the source no longer holds their Patient/%s (deleted, or merged into another): what was stored of them is kept; ask the source", patientID)
+		return nil, fmt.Errorf("the source no longer holds their Patient/%s (deleted, or merged into another): what was stored of them is kept; ask the source", patientID)
 	}
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: "Patient",
 		Origin: src.BaseURL + "/Patient/" + patientID, LinkSystems: p.LinkSystems, Resources: []fhir.Resource{got}})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	sum.add(res)
 	if res.Rejected > 0 {
 		// Set aside (another NHS number): read again in its turn, as all that is.
-		return false, p.DB.RejectedRetried(ctx, src.ID, personID, "Patient", patientID)
+		return nil, p.DB.RejectedRetried(ctx, src.ID, personID, "Patient", patientID)
 	}
-	return superseded(got), nil
+	if !superseded(got) {
+		return nil, nil
+	}
+	by := replacedBy(got)
+	return &by, nil
 }
 
 // mergedInto looks again, by the person's identifiers, for their Patient at
