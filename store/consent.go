@@ -744,7 +744,7 @@ performer_name, performer_carer, performer_relationship, question, answer, item_
 		if d.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if err := queueDeliveries(ctx, tx, person, d, in, refs, formatTime(now)); err != nil {
+		if err := queueDeliveries(ctx, tx, person, d, in, refs, formatTime(now), 0); err != nil {
 			return err
 		}
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "yes" {
@@ -903,11 +903,16 @@ func consentItem(w WithheldItem, refs []itemRef, sourceID int64) fhir.ConsentIte
 }
 
 // queueDeliveries writes one outbox row per upstream FHIR server holding the
-// person, each with the Consent as that server will receive it: the patient and
-// withheld entries named by that server's own ids.
-func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, refs [][]itemRef, now string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, MIN(sp.patient_id) FROM sources s JOIN source_patients sp ON sp.source_id = s.id
-WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
+// person (or only the source only, when not 0), each with the Consent as
+// that server will receive it: the patient and withheld entries named by
+// that server's own ids.
+func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, refs [][]itemRef, now string, only int64) error {
+	// The Patient the record there is read by (PatientAt: the first linked, the
+	// one merged into after a merge), not the least id (a review: the choices
+	// were filed under a merged, inactive Patient, or a stray one).
+	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, (SELECT sp.patient_id FROM source_patients sp
+    WHERE sp.source_id = s.id AND sp.person_id = ?1 ORDER BY sp.rowid LIMIT 1) AS patient FROM sources s
+WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 	if err != nil {
 		return fmt.Errorf("sources of person: %w", err)
 	}
@@ -929,6 +934,9 @@ WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
 		return err
 	}
 	for _, t := range targets {
+		if only != 0 && t.src.ID != only {
+			continue
+		}
 		at := in
 		at.PatientRef = "Patient/" + t.patient
 		at.WithheldItems = nil
@@ -942,6 +950,61 @@ WHERE sp.person_id = ? AND s.base_url != '' GROUP BY s.id ORDER BY s.id`, p.ID)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_outbox (decision_id, person_id, source_id, source_name, patient_id, fhir, next_attempt_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, p.ID, t.src.ID, t.src.Label(), t.patient, string(body), now); err != nil {
 			return fmt.Errorf("queue delivery: %w", err)
+		}
+	}
+	return nil
+}
+
+// queueLateDeliveries queues, in tx, each person's latest decision for a
+// source that came to hold them after they made it (consent_catchup, noted
+// as its Patient was linked to them; migration 0065), unless one was sent or
+// queued there already: the choices pages say every organisation holding
+// the record is sent them (a review: mental health kept out never reached
+// a hospital connected later).
+func (db *DB) queueLateDeliveries(ctx context.Context, tx *sql.Tx, now string) error {
+	type pair struct{ person, source int64 }
+	var pairs []pair
+	rows, err := tx.QueryContext(ctx, `DELETE FROM consent_catchup RETURNING person_id, source_id`)
+	if err != nil {
+		return fmt.Errorf("choices for sources connected later: %w", err)
+	}
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.person, &p.source); err != nil {
+			rows.Close()
+			return err
+		}
+		pairs = append(pairs, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		var queued bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consent_outbox WHERE person_id = ? AND source_id = ?)`, p.person, p.source).Scan(&queued); err != nil {
+			return err
+		}
+		if queued {
+			continue
+		}
+		d, err := scanDecision(tx.QueryRowContext(ctx, `SELECT `+decisionColumns+` FROM consent_decisions WHERE person_id = ? ORDER BY id DESC LIMIT 1`, p.person))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		person, err := db.personTx(ctx, tx, p.person)
+		if err != nil {
+			return err
+		}
+		in, refs, err := consentInput(ctx, tx, person, d)
+		if err != nil {
+			return err
+		}
+		if err := queueDeliveries(ctx, tx, person, d, in, refs, now, p.source); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -1026,6 +1089,9 @@ func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Dura
 	var out []OutboxItem
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
+		if err := db.queueLateDeliveries(ctx, tx, formatTime(now)); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.decision_id, o.person_id, d.identifier, o.patient_id, o.fhir, o.attempts,
 s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config, s.held_until,
 COALESCE(c.upstream_id, ''), COALESCE(c.upstream_version, '')

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +20,9 @@ import (
 // Pusher sends people's consent decisions from the outbox to their upstream
 // sources as FHIR Consent resources. A delivery is sent at least once and
 // recorded upstream exactly once: a first delivery to a source is a
-// conditional create (If-None-Exist on the decision's identifier), so sending
-// it again after a crash finds the Consent already there; later deliveries
+// conditional create (If-None-Exist on any Consent of the portal's for the
+// patient), so sending it again after a crash finds the Consent already
+// there, and one held up past its lease finds the newer one; later deliveries
 // update that Consent with PUT, which is idempotent, and only while the
 // source still holds the version last sent (If-Match), so a sender that lost
 // its claim never puts back an older decision over a newer one. Outages,
@@ -146,7 +148,9 @@ func (p *Pusher) push(ctx context.Context, it store.OutboxItem, sum *PushSummary
 	// A refusal the source will give again (4xx, or a 501 for a request it
 	// does not serve) is shown to the person, for them to send again; a
 	// stale version (errChangedUpstream) is read again and sent once more.
-	if errors.As(err, &ue) && !ue.Retryable && ue.Status >= 400 && !errors.Is(err, errChangedUpstream) {
+	// So is an OperationOutcome in a 200 (a review: a read answered so went
+	// round for ever, holding up every later change to the source).
+	if errors.As(err, &ue) && !ue.Retryable && (ue.Status >= 400 || ue.Status == http.StatusOK) && !errors.Is(err, errChangedUpstream) {
 		sum.Refused++
 		p.log().Warn("consent refused", "source", it.Source.Name, "decision", it.DecisionID, "err", err)
 		return p.DB.ConsentNotDelivered(ctx, it, reason, time.Time{})
@@ -222,12 +226,53 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		}
 		// The Consent has gone from the source: record this decision afresh.
 	}
-	cond := url.Values{"identifier": {fhir.SystemURI + "|" + it.Identifier}}.Encode()
-	resp, rbody, err := c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {cond}})
+	// Created only if the source holds no Consent of the portal's for the
+	// patient: not this decision's, sent before a crash, nor another's (a
+	// review: a first create held up in the network past its sender's lease
+	// made a second Consent after a newer choice had replaced the first; a
+	// source removed and added again was given a second).
+	cond := url.Values{"identifier": {fhir.SystemURI + "|" + it.Identifier}}
+	if it.PatientID != "" {
+		cond = url.Values{"patient": {"Patient/" + it.PatientID}, "identifier": {fhir.SystemURI + "|"}}
+	}
+	resp, rbody, err := c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {cond.Encode()}})
 	if err != nil {
 		return "", "", err
 	}
-	return resultOf(resp, rbody, "")
+	id, version, err = p.stored(ctx, c, resp, rbody, "")
+	if err != nil || resp.StatusCode == http.StatusCreated {
+		return id, version, err
+	}
+	// One was there: this decision, sent before, is delivered; another is
+	// updated with this, by a sender that still holds its claim.
+	it.CurrentID = id
+	id, version, ours, err := p.readConsent(ctx, c, it)
+	if err != nil || ours {
+		return id, version, err
+	}
+	if held, err := p.DB.RenewConsentClaim(ctx, it, p.lease()); err != nil {
+		return "", "", err
+	} else if !held {
+		return "", "", store.ErrClaimLost
+	}
+	return p.put(ctx, c, it, version, true)
+}
+
+// stored is the id and version of the Consent the server says it holds
+// (resultOf); when it gives no version, the Consent is read for it, so the
+// next change's PUT still carries If-Match (a review: it went without).
+func (p *Pusher) stored(ctx context.Context, c *Client, resp *http.Response, body []byte, fallbackID string) (string, string, error) {
+	id, version, err := resultOf(resp, body, fallbackID)
+	if ue := (*UpstreamError)(nil); errors.As(err, &ue) {
+		ue.Message = c.redact(ue.Message)
+	}
+	if err != nil || version != "" {
+		return id, version, err
+	}
+	if r, rerr := c.Read(ctx, "Consent", id); rerr == nil {
+		version = r.VersionID
+	}
+	return id, version, nil
 }
 
 // put updates the person's Consent at the source with this decision, only
@@ -246,7 +291,7 @@ func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match 
 	}
 	resp, rbody, err := c.Do(ctx, http.MethodPut, "Consent/"+url.PathEscape(it.CurrentID), body, header)
 	if err == nil {
-		return resultOf(resp, rbody, it.CurrentID)
+		return p.stored(ctx, c, resp, rbody, it.CurrentID)
 	}
 	// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
 	// answer 409.
@@ -306,7 +351,9 @@ func withID(body []byte, id string) ([]byte, error) {
 }
 
 // resultOf reads the id and version of the Consent the server holds, from
-// the body it returned, else the Location and ETag headers.
+// the body it returned, else the Location and ETag headers. An
+// OperationOutcome with an error in it, though in a 200, is the server
+// refusing, in its words (a review: it was taken for the Consent stored).
 func resultOf(resp *http.Response, body []byte, fallbackID string) (string, string, error) {
 	var r struct {
 		ResourceType string
@@ -315,6 +362,9 @@ func resultOf(resp *http.Response, body []byte, fallbackID string) (string, stri
 	}
 	if len(body) > 0 && json.Unmarshal(body, &r) == nil && r.ResourceType == "Consent" && r.ID != "" {
 		return r.ID, r.Meta.VersionID, nil
+	}
+	if issues, ok := outcomeIssues(body); ok && slices.ContainsFunc(issues, func(is outcomeIssue) bool { return is.Severity == "error" || is.Severity == "fatal" }) {
+		return "", "", &UpstreamError{Status: http.StatusOK, Message: "The server said: " + clip(outcomeText(body))}
 	}
 	id, version := fallbackID, ""
 	if resp != nil {

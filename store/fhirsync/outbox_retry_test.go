@@ -25,8 +25,9 @@ func TestRetryCannotOvertakeALaterChange(t *testing.T) {
 	ctx := context.Background()
 	f := newPushFixture(t)
 	older := f.change(t, store.QuestionPlanning, "no")
-	// Two Consents carrying its identifier already: the conditional create is refused (412).
+	// Two Consents of the portal's for the patient already: the conditional create is refused (412).
 	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"urn:ietf:rfc:3986","value":"` + older.Identifier + `"}],` +
+		`"patient":{"reference":"Patient/` + f.patientID + `"},` +
 		`"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"text":"clash"}]}`
 	for range 2 {
 		if status, body := f.srv.Do(t, "POST", "/Consent", []byte(clash)); status != http.StatusCreated {

@@ -391,14 +391,15 @@ func TestPushFirstSendWithDroppedAnswers(t *testing.T) {
 }
 
 // TestPushSurfacesARefusal: the source refuses the Consent with a 4xx (two
-// Consents there already carry the decision's identifier, so a conditional
-// create cannot say which it means). The refusal is kept with the server's
+// Consents of the portal's there already are the patient's, so a
+// conditional create cannot say which it means). The refusal is kept with the server's
 // words, not retried on its own, and can be retried by the person.
 func TestPushSurfacesARefusal(t *testing.T) {
 	ctx := context.Background()
 	f := newPushFixture(t)
 	dec := f.change(t, store.QuestionPlanning, "no")
 	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"urn:ietf:rfc:3986","value":"` + dec.Identifier + `"}],` +
+		`"patient":{"reference":"Patient/` + f.patientID + `"},` +
 		`"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"text":"clash"}]}`
 	for range 2 {
 		if status, body := f.srv.Do(t, "POST", "/Consent", []byte(clash)); status != http.StatusCreated {
