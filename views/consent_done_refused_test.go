@@ -30,3 +30,18 @@ func TestSavedPageDoesNotPromiseToRetryARefusal(t *testing.T) {
 		t.Errorf("the page does not say how to send it again: %s", main)
 	}
 }
+
+// With one refused and another still waiting, it says only those waiting are
+// tried again.
+func TestSavedPageSaysOnlyThoseWaitingAreTriedAgain(t *testing.T) {
+	when := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	decision := store.ConsentDecision{ID: 3, Question: store.QuestionResearch, Answer: "no", MadeAt: when, EffectiveFrom: when,
+		Performer: store.Performer{AccountID: 9, Name: "Jane Example"},
+		Deliveries: []store.ConsentDelivery{{ID: 1, DecisionID: 3, SourceID: 1, SourceName: "Leeds Teaching Hospitals", Status: store.DeliveryFailed, Attempts: 1},
+			{ID: 2, DecisionID: 3, SourceID: 2, SourceName: "Leeds GP", Status: store.DeliveryWaiting, Attempts: 1}}}
+	d, _ := render(t, views.ChoiceDone(page("", "/choices/done/3", true), views.ChoiceDoneView{Person: jane, Decision: decision, ViewerID: 9}))
+	main := strings.Join(strings.Fields(d.Find("main").Text()), " ")
+	if strings.Contains(main, "until each one has it") || !strings.Contains(main, "We keep trying to send it to those still waiting for it.") {
+		t.Errorf("one refused, one waiting: %s", main)
+	}
+}

@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // A page on another website navigates the signed-in person's browser to
@@ -27,7 +30,12 @@ func TestAnotherWebsiteCannotDownloadTheRecord(t *testing.T) {
 		f.handler.ServeHTTP(rec, req)
 		return rec
 	}
-	for _, path := range []string{"/record/download", "/record/print"} {
+	addSodiumAndLetter(t, f) // a letter, whose text is a document to open
+	docs, err := f.db.RecordSection(context.Background(), f.jane.ID, fhir.SectionDocuments, 1, 10)
+	if err != nil || len(docs.Items) == 0 {
+		t.Fatalf("Jane's documents: %v", err)
+	}
+	for _, path := range []string{"/record/download", "/record/print", "/record/item/" + itoa(docs.Items[0].ID) + "/attachment/0"} {
 		before := len(accessLog(t, f, f.jane))
 		for _, site := range []string{"cross-site", "same-site"} {
 			rec := get(path, site)

@@ -11,10 +11,6 @@ import (
 	"github.com/mycarerecord/portal/store/fhir"
 )
 
-// A PUT answered 200 with an OperationOutcome of severity error (a gateway
-// or façade that reports failure in the body) did not store the decision.
-// resultOf falls back to the id it PUT to, so the delivery is recorded as
-// sent, with no version, and the next decision's PUT goes without If-Match.
 // A PUT answered 200 with an OperationOutcome error is not recorded as sent,
 // and the next change's PUT still carries If-Match (a review: both failed).
 func TestPutAnswered200OperationOutcomeIsNotSent(t *testing.T) {
@@ -67,5 +63,40 @@ func TestPutAnswered200OperationOutcomeIsNotSent(t *testing.T) {
 	defer mu.Unlock()
 	if slices.Contains(ifMatch, "") {
 		t.Errorf("the next decision's PUT went without If-Match (If-Match of each: %q)", ifMatch)
+	}
+}
+
+// A PUT answered 200 with nothing to say which version the source now holds
+// (no body, no ETag, no Location) is read for it, so the next change's PUT
+// still carries If-Match (a review: it went without).
+func TestAnUpdateAnsweredWithNoVersionIsReadForIt(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var ifMatch []string
+	f := newPushFixtureVia(t, func(u string) string {
+		return newStubProxy(t, u, func(w http.ResponseWriter, r *http.Request) bool {
+			if r.Method == http.MethodPut {
+				mu.Lock()
+				ifMatch = append(ifMatch, r.Header.Get("If-Match"))
+				mu.Unlock()
+			}
+			return false
+		}, func(r *http.Request, body []byte) []byte {
+			if r.Method == http.MethodPut {
+				return nil // the stub proxy passes on no ETag or Location either
+			}
+			return body
+		}).URL
+	})
+	for _, ch := range []struct{ q, a string }{{store.QuestionResearch, "no"}, {store.QuestionResearch, "yes"}, {store.QuestionPlanning, "no"}} {
+		f.change(t, ch.q, ch.a)
+		if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+			t.Fatalf("push: %+v %v", sum, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ifMatch) != 2 || slices.Contains(ifMatch, "") {
+		t.Errorf("the updates' If-Match: %q; want both to carry one", ifMatch)
 	}
 }

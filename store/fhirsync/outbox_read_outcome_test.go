@@ -33,7 +33,7 @@ func TestAReadAnswered200OperationOutcomeIsARefusal(t *testing.T) {
 		}
 	}
 	d, dn := f.delivery(t, later.ID), f.delivery(t, newest.ID)
-	if d.Status == store.DeliveryWaiting {
+	if d.Status != store.DeliveryFailed || dn.Status == store.DeliveryFailed {
 		t.Errorf("80 hours on, the delivery is still %q after %d tries (%q), and the newer change is %q after %d tries",
 			d.Status, d.Attempts, d.LastError, dn.Status, dn.Attempts)
 	}

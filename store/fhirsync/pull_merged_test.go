@@ -73,8 +73,11 @@ func TestAPatientMergedUpstreamKeepsTheRecord(t *testing.T) {
 			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, newID, "HbA1c"))
 			o2 := post(t, srv, "/Observation", obs("", newID, "Cholesterol"))
 
-			_, err := puller.PullPerson(ctx, src, person.ID, nil)
+			sum, err := puller.PullPerson(ctx, src, person.ID, nil)
 			got := cachedObservations(t, db, person.ID)
+			if warned := slices.ContainsFunc(sum.Warnings, func(w string) bool { return strings.Contains(w, "merged Patient/"+oldID+" into Patient/"+newID) }); warned != tc.follows {
+				t.Errorf("the sync's warnings: %q", sum.Warnings)
+			}
 			want := []string{o1}
 			if tc.follows {
 				want = append(want, o2)
