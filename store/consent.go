@@ -1062,8 +1062,9 @@ type OutboxItem struct {
 	Identifier string // the decision's urn:uuid
 	Source     Source
 	PatientID  string
-	Body       []byte // the Consent, without id
-	Attempts   int    // including this one
+	PatientIDs []string // every Patient of the person's at the source (one merged into another, say), PatientID among them
+	Body       []byte   // the Consent, without id
+	Attempts   int      // including this one
 	// CurrentID is the person's Consent at the source from an earlier delivery,
 	// to update with PUT; "" means create it (conditionally, by Identifier).
 	// CurrentVersion is its version then, which the update must still find
@@ -1094,7 +1095,8 @@ func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Dura
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.decision_id, o.person_id, d.identifier, o.patient_id, o.fhir, o.attempts,
 s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config, s.held_until,
-COALESCE(c.upstream_id, ''), COALESCE(c.upstream_version, '')
+COALESCE(c.upstream_id, ''), COALESCE(c.upstream_version, ''),
+COALESCE((SELECT group_concat(sp.patient_id, ' ') FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = o.person_id), '')
 FROM consent_outbox o JOIN consent_decisions d ON d.id = o.decision_id JOIN sources s ON s.id = o.source_id
 LEFT JOIN consent_outbox c ON c.id = (SELECT p.id FROM consent_outbox p WHERE p.person_id = o.person_id AND p.source_id = o.source_id
   AND p.id < o.id AND p.status = 'sent' AND p.upstream_id != '' ORDER BY p.id DESC LIMIT 1)
@@ -1106,13 +1108,14 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 		}
 		for rows.Next() {
 			var it OutboxItem
-			var body, cfg, held string
+			var body, cfg, held, patients string
 			if err := rows.Scan(&it.ID, &it.DecisionID, &it.PersonID, &it.Identifier, &it.PatientID, &body, &it.Attempts,
 				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &held,
-				&it.CurrentID, &it.CurrentVersion); err != nil {
+				&it.CurrentID, &it.CurrentVersion, &patients); err != nil {
 				rows.Close()
 				return err
 			}
+			it.PatientIDs = strings.Fields(patients)
 			it.Body = []byte(body)
 			it.Source.HeldUntil = parseTime(held) // zero for none
 			if err := json.Unmarshal([]byte(cfg), &it.Source.AuthConfig); err != nil {

@@ -226,16 +226,28 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		}
 		// The Consent has gone from the source: record this decision afresh.
 	}
-	// Created only if the source holds no Consent of the portal's for the
-	// patient: not this decision's, sent before a crash, nor another's (a
-	// review: a first create held up in the network past its sender's lease
-	// made a second Consent after a newer choice had replaced the first; a
-	// source removed and added again was given a second).
-	cond := url.Values{"identifier": {fhir.SystemURI + "|" + it.Identifier}}
-	if it.PatientID != "" {
-		cond = url.Values{"patient": {"Patient/" + it.PatientID}, "identifier": {fhir.SystemURI + "|"}}
+	// Created only if the source holds no active Consent of the portal's for
+	// the person's Patients there: not this decision's, sent before a crash,
+	// nor another's (a review: a first create held up in the network past its
+	// sender's lease made a second Consent after a newer choice had replaced
+	// the first; a source removed and added again was given a second, after
+	// a merge too). One the source withdrew (entered-in-error, inactive) is
+	// left so. Two or more already there (made before this was so) cannot
+	// say which to update: this decision's own is made, as before.
+	own := url.Values{"identifier": {fhir.SystemURI + "|" + it.Identifier}}
+	cond := own
+	if len(it.PatientIDs) > 0 {
+		refs := make([]string, len(it.PatientIDs))
+		for i, id := range it.PatientIDs {
+			refs[i] = "Patient/" + id
+		}
+		cond = url.Values{"patient": {strings.Join(refs, ",")}, "identifier": {fhir.SystemURI + "|"}, "status": {"active"}}
 	}
 	resp, rbody, err := c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {cond.Encode()}})
+	var ue *UpstreamError
+	if errors.As(err, &ue) && ue.Status == http.StatusPreconditionFailed && len(it.PatientIDs) > 0 {
+		resp, rbody, err = c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {own.Encode()}})
+	}
 	if err != nil {
 		return "", "", err
 	}
