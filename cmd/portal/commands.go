@@ -31,6 +31,9 @@ func openExisting(ctx context.Context, path string) (*store.DB, error) {
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):
 		return nil, fmt.Errorf("no database at %s (run portal migrate --db %s to create one)", path, path)
+	case errors.Is(err, store.ErrNotPortal) && err != store.ErrNotPortal:
+		// It could not be read at all (damaged, say): why, not "not ours" (a review).
+		return nil, fmt.Errorf("%s could not be read as a database: %s", path, strings.TrimPrefix(err.Error(), store.ErrNotPortal.Error()+": "))
 	case errors.Is(err, store.ErrNotPortal):
 		return nil, fmt.Errorf("%s is not a My Care Record database", path)
 	}
@@ -112,6 +115,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	total := map[string]int{}
 	var files, failed, skipped, rejected, unknown int
 	start := time.Now()
+paths:
 	for _, path := range paths {
 		names, err := fhirsync.ListFiles(path)
 		var skip *fhirsync.SkippedError
@@ -129,7 +133,7 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		for _, name := range names {
 			if ctx.Err() != nil {
-				return ctx.Err()
+				break paths // stopped: what was stored is said below
 			}
 			f, err := fhirsync.ReadFile(name)
 			if err != nil {
@@ -137,8 +141,10 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 				failed++
 				continue
 			}
+			// What a file says is printed without its control characters: a
+			// request's url or a versionId can carry a terminal's escapes (a review).
 			for _, why := range f.Skipped {
-				fmt.Fprintf(stderr, "import: %s: %s\n", f.Path, why)
+				fmt.Fprintf(stderr, "import: %s: %s\n", f.Path, printable(why))
 			}
 			if len(f.Resources)+len(f.Rejected) == 0 && len(f.Skipped) > 0 {
 				fmt.Fprintf(stderr, "import: %s: none of its entries holds a resource to import (see above)\n", f.Path)
@@ -147,6 +153,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			last, err := db.LastPersonID(ctx)
 			if err != nil {
+				if ctx.Err() != nil {
+					break paths
+				}
 				return fmt.Errorf("import: %w", err)
 			}
 			// Entries stored from files before this one may name who took part by a
@@ -154,6 +163,9 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			res, err := db.ApplyPage(ctx, store.PageUpdate{Source: source, OrgName: org, Origin: f.Path, LinkSystems: cfg.LinkSystems,
 				Resources: f.Resources, Rejected: f.Rejected, IndexNames: true})
 			if err != nil {
+				if ctx.Err() != nil {
+					break paths // stopped while storing it: nothing of it was stored
+				}
 				fmt.Fprintf(stderr, "import: %s: %v (nothing from this file was stored)\n", f.Path, err)
 				failed++
 				continue
@@ -171,20 +183,25 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintf(stdout, "%s: %s (%d added, %d updated, %d unchanged%s, %d set aside)\n",
 				f.Path, plural(res.Added+res.Updated+res.Unchanged+res.Rejected, "resource", "resources"), res.Added, res.Updated, res.Unchanged-res.Older, older, res.Rejected)
 			for _, why := range res.OlderKept {
-				fmt.Fprintf(stderr, "import: %s: %s\n", f.Path, why)
+				fmt.Fprintf(stderr, "import: %s: %s\n", f.Path, printable(why))
 			}
 			for _, why := range res.SetAside {
-				fmt.Fprintf(stderr, "import: %s: %s (set aside)\n", f.Path, why)
+				fmt.Fprintf(stderr, "import: %s: %s (set aside)\n", f.Path, printable(why))
 			}
 			if res.NewPersons > 0 {
 				if err := printNewPersons(ctx, db, last, source, res.NewPersons, stdout); err != nil {
+					if ctx.Err() != nil {
+						break paths
+					}
 					return fmt.Errorf("import: %w", err)
 				}
 			}
 		}
 	}
-	if err := finishStalledLoad(ctx, db, stdout); err != nil {
-		return fmt.Errorf("import: %w", err)
+	if ctx.Err() == nil {
+		if err := finishStalledLoad(ctx, db, stdout); err != nil {
+			return fmt.Errorf("import: %w", err)
+		}
 	}
 	// Said only when something was imported: what failed is on standard error.
 	if files > 0 {
@@ -208,6 +225,10 @@ func runImport(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if rejected > 0 {
 		wrong = append(wrong, plural(rejected, "resource was", "resources were")+" set aside (see above)")
+	}
+	if ctx.Err() != nil {
+		// Stopped (Ctrl-C, a signal): said as a sync says it, not "context canceled" (a review).
+		wrong = append([]string{"stopped before it was finished: each file is stored whole or not at all, and what was stored is kept; import the same files again to finish"}, wrong...)
 	}
 	if len(wrong) == 0 {
 		return nil

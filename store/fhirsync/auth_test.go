@@ -565,7 +565,7 @@ func TestAuthForRefuses(t *testing.T) {
 		{"a token file", bearer(tok), ""},
 		{"a token file not there", bearer(missing), "bearer token: cannot read the file --token-file names: no such file or directory"},
 		{"a token file its group may read", bearer(groupTok), ""},
-		{"a token file that is a folder", bearer(dir), "bearer token: cannot read the file --token-file names: is a directory"},
+		{"a token file that is a folder", bearer(dir), "bearer token: cannot read the file --token-file names: it is a folder, not a file"},
 		{"a key file", smart("https://gp.example/fhir", "https://gp.example/token", key), ""},
 		{"a key file not there", smart("https://gp.example/fhir", "https://gp.example/token", missing), "private key: cannot read the file --key-file names: no such file or directory"},
 		{"a key file others may read", smart("https://gp.example/fhir", "https://gp.example/token", openKey), "private key: the file --key-file names can be read by every user of this machine (mode 0604): chmod 600 it, so that only its owner can (or 640, for its group too; for a Kubernetes secret, a defaultMode of 0400)"},

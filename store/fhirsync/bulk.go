@@ -310,6 +310,12 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	if err != nil {
 		return sum, err
 	}
+	if _, perr := time.Parse(time.RFC3339Nano, since); since != "" && perr != nil {
+		// Noted by a version that took the server's word for it (a review):
+		// everything is asked for, rather than every export refused.
+		say("The last export's time, %q, is not a date-time: asking for everything", since)
+		since = ""
+	}
 	if since != "" {
 		say("Asking for changes since %s", since)
 	}
@@ -334,6 +340,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	files := importOrder(m.Output)
 	say("Export ready: %d files", len(files))
 	opts := store.ImportOptions{Source: src.Name, SourceID: src.ID, LinkSystems: p.LinkSystems, NoteSeen: sweep}
+	var unreadable []string // files none of whose lines read as a resource: no NDJSON (a login page, say)
 	for _, f := range files {
 		start, lastSaid := time.Now(), time.Now()
 		res, err := p.importExportFile(ctx, c, opts, f, func(r store.ImportResult) {
@@ -348,6 +355,13 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 		}
 		say("%s: %d read, %d added, %d updated, %d unchanged, %d set aside, in %s", f.Type, total(res.ImportResult),
 			res.Added, res.Updated, res.Unchanged, res.Rejected, time.Since(start).Round(time.Millisecond))
+		if res.unread > 0 && res.readable == 0 {
+			name := f.Type + " file"
+			if u, err := url.Parse(f.URL); err == nil {
+				name += " " + safeURL(u) // without a query, which may be a signature
+			}
+			unreadable = append(unreadable, name)
+		}
 	}
 	// Deletions after every output file, so a resource changed and then deleted
 	// while the export ran ends deleted.
@@ -383,11 +397,21 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	if err := p.DB.FinishBulkLoad(ctx); err != nil {
 		return sum, err
 	}
+	if len(unreadable) > 0 {
+		// Not marked complete: what the file held would never be asked for
+		// again by an export of what changed since (a review: a sign-in page
+		// served as the Observations passed, exit 0).
+		return sum, fmt.Errorf("%s: no line of it reads as a resource, so it is not NDJSON; the next export asks again for everything since the last complete one", strings.Join(unreadable, "; "))
+	}
 	if partial {
 		// What the server could not export would never be asked for again
 		// by an export of what changed since (found by a review).
 		say("The export left out resources it could not export: the next export asks again for everything since the last complete one")
 		return sum, nil
+	}
+	if _, err := time.Parse(time.RFC3339Nano, m.TransactionTime); m.TransactionTime != "" && err != nil {
+		// Kept, it would be asked about on every export after (a review).
+		return sum, fmt.Errorf("the export's manifest gives its time (transactionTime) as %q, which is not a date-time: the next export asks again for everything since the last complete one", m.TransactionTime)
 	}
 	// Every file is stored: the next export can start from this one's time.
 	if m.TransactionTime != "" {
@@ -512,8 +536,10 @@ func total(r store.ImportResult) int {
 // bulkResult is an import's counts and how many transactions it took.
 type bulkResult struct {
 	store.ImportResult
-	batches int
-	listed  int // resources a deleted file named, whether the cache held them or not
+	batches  int
+	listed   int // resources a deleted file named, whether the cache held them or not
+	unread   int // lines that do not read as a resource
+	readable int // lines that do
 }
 
 // add adds what one batch of the file at origin stored, and, up to
@@ -532,6 +558,8 @@ func (b *bulkResult) merge(o bulkResult) {
 	b.ImportResult.Add(o.ImportResult)
 	b.batches += o.batches
 	b.listed += o.listed
+	b.unread += o.unread
+	b.readable += o.readable
 	b.SetAside = keepSetAside(b.SetAside, o.SetAside)
 }
 
@@ -717,6 +745,8 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		}
 		out.add(origin, res)
 		out.batches++
+		out.unread += len(ch.rejected)
+		out.readable += len(ch.prepared)
 		done = ch.last
 		if onBatch != nil {
 			onBatch(out.ImportResult)

@@ -1144,7 +1144,9 @@ func (c *Client) underBase(raw string) (*url.URL, error) {
 	basePath := c.base.Path
 	underPath := basePath == "" || clean == basePath || strings.HasPrefix(clean, basePath+"/")
 	if u.User != nil || !sameOrigin(u, c.base) || !underPath {
-		return nil, fmt.Errorf("refused %s: %w (%s)", safeURL(u), ErrForeignURL, c.base)
+		// Without the source's secrets, as all a server says (a review: a link
+		// carrying the token in its path printed it).
+		return nil, fmt.Errorf("refused %s: %w (%s)", c.redact(safeURL(u)), ErrForeignURL, c.base)
 	}
 	return u, nil
 }

@@ -170,21 +170,28 @@ func readRegular(path string) ([]byte, error) {
 
 // regular refuses what is not a regular file, saying what it is.
 func regular(info fs.FileInfo) error {
+	if what := notRegular(info); what != "" {
+		return fmt.Errorf("this is %s, not a regular file: import reads only files saved on disk, so save what it gives to a file first", what)
+	}
+	return nil
+}
+
+// notRegular says what info is when it is not a regular file ("" when it is).
+func notRegular(info fs.FileInfo) string {
 	m := info.Mode()
-	what := "a special file"
 	switch {
 	case m.IsRegular():
-		return nil
+		return ""
 	case m.IsDir():
-		what = "a folder"
+		return "a folder"
 	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
+		return "a named pipe"
 	case m&fs.ModeSocket != 0:
-		what = "a socket"
+		return "a socket"
 	case m&fs.ModeDevice != 0:
-		what = "a device"
+		return "a device"
 	}
-	return fmt.Errorf("this is %s, not a regular file: import reads only files saved on disk, so save what it gives to a file first", what)
+	return "a special file"
 }
 
 // unwrapPathError drops the path an *fs.PathError repeats, since the caller already names it.

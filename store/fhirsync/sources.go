@@ -203,15 +203,32 @@ func secret(file, env string, getenv func(string) string) (string, error) {
 }
 
 // readPrivate reads a file of secrets (a bearer token, a private key) that
-// flag names. Its errors name the flag, never the file: the name given may
-// be the secret itself, given in its place.
+// flag names, only a regular file of at most maxSecretFile bytes, as import
+// reads (readRegular): a named pipe waited for ever, unstoppable, and
+// /dev/zero took every byte of memory (a review). Its errors name the flag,
+// never the file: the name given may be the secret itself, given in its
+// place.
 func readPrivate(file, flag string) ([]byte, error) {
-	b, err := os.ReadFile(file)
+	info, err := os.Stat(file)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, unwrapPathError(err))
 	}
+	if what := notRegular(info); what != "" {
+		return nil, fmt.Errorf("cannot read the file %s names: it is %s, not a file", flag, what)
+	}
+	b, err := readRegular(file) // which looks again, as the file opened may not be the one looked at
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the file %s names: %w", flag, err)
+	}
+	if len(b) > maxSecretFile {
+		return nil, fmt.Errorf("the file %s names holds %d bytes, more than a token or key ever does (%d)", flag, len(b), maxSecretFile)
+	}
 	return b, nil
 }
+
+// maxSecretFile bounds a token or key file: a 16384-bit RSA key in PEM is
+// under 13 kB.
+const maxSecretFile = 64 << 10
 
 // CheckSecretFiles refuses a source whose token or key file every user of
 // the machine may read, as its secret is theirs too; one its group may read
