@@ -13,7 +13,7 @@ import (
 )
 
 // reconnect removes the fixture's source and adds it again (a new id), the
-// person found there again, as TestASourceConnectedAgainUpdatesItsConsent does.
+// person found there again.
 func (f *pushFixture) reconnect(t *testing.T) store.Source {
 	t.Helper()
 	ctx := context.Background()
