@@ -3418,7 +3418,7 @@ func AcceptConfirm(p Page, g store.Grant, signedIn, signedOut bool) templ.Compon
 						return templ_7745c5c3_Err
 					}
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 265, " <h2 class=\"nhsuk-heading-m\">If you already use My Care Record</h2><p>Sign in with your passkey. Then you can accept.</p>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 265, " <h2 class=\"nhsuk-heading-m\">If you already use My Care Record</h2><p>Use the button below to sign in with your passkey. Then you can accept. If you sign in another way, you will need to enter the invitation code again.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -41,7 +41,7 @@ func TestSavedPageSaysOnlyThoseWaitingAreTriedAgain(t *testing.T) {
 			{ID: 2, DecisionID: 3, SourceID: 2, SourceName: "Leeds GP", Status: store.DeliveryWaiting, Attempts: 1}}}
 	d, _ := render(t, views.ChoiceDone(page("", "/choices/done/3", true), views.ChoiceDoneView{Person: jane, Decision: decision, ViewerID: 9}))
 	main := strings.Join(strings.Fields(d.Find("main").Text()), " ")
-	if strings.Contains(main, "until each one has it") || !strings.Contains(main, "We keep trying to send it to those still waiting for it.") {
+	if strings.Contains(main, "until each one has it") || !strings.Contains(main, "We keep trying to send it where it is still waiting.") {
 		t.Errorf("one refused, one waiting: %s", main)
 	}
 }

@@ -1562,18 +1562,18 @@ func ChoiceDone(p Page, v ChoiceDoneView) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if deliveriesIn(v.Decision.Deliveries, store.DeliveryWaiting) && deliveriesIn(v.Decision.Deliveries, store.DeliveryFailed) {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 130, "<p>We keep trying to send it to those still waiting for it.</p>")
+			if deliveriesAll(v.Decision.Deliveries, stillTried) {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 130, "<p>We keep trying until each one has it.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-			} else if deliveriesIn(v.Decision.Deliveries, store.DeliveryWaiting) {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 131, "<p>We keep trying until each one has it.</p>")
+			} else if slices.ContainsFunc(v.Decision.Deliveries, stillTried) {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 131, "<p>We keep trying to send it where it is still waiting.</p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			if deliveriesIn(v.Decision.Deliveries, store.DeliveryFailed) {
+			if slices.ContainsFunc(v.Decision.Deliveries, mayTryAgain) {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 132, "<p>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -2303,11 +2303,21 @@ func deliveryWords(p Page, d store.ConsentDelivery) string {
 	return "Waiting to send to " + d.SourceName + " — we will keep trying"
 }
 
-// deliveriesIn says whether any of the deliveries is in the status: only
-// one still waiting is tried again by itself (a review: a page said so of
-// one refused, which waits for the person to send it again).
-func deliveriesIn(ds []store.ConsentDelivery, status string) bool {
-	return slices.ContainsFunc(ds, func(d store.ConsentDelivery) bool { return d.Status == status })
+// stillTried is a delivery tried again by itself: waiting, to a source still
+// connected. mayTryAgain is one the history offers to send again: not
+// accepted, to a source still connected, with no later change queued
+// there. Reviews found the page promising either of the others.
+func stillTried(d store.ConsentDelivery) bool {
+	return d.Status == store.DeliveryWaiting && d.SourceID != 0
+}
+
+func mayTryAgain(d store.ConsentDelivery) bool {
+	return d.Status == store.DeliveryFailed && d.SourceID != 0 && !d.Overtaken
+}
+
+// deliveriesAll says whether there are deliveries and every one is so.
+func deliveriesAll(ds []store.ConsentDelivery, so func(store.ConsentDelivery) bool) bool {
+	return len(ds) > 0 && !slices.ContainsFunc(ds, func(d store.ConsentDelivery) bool { return !so(d) })
 }
 
 var _ = templruntime.GeneratedTemplate

@@ -507,9 +507,10 @@ func printTable(sp store.SectionPage) templ.Component {
 	})
 }
 
-// FromAnotherSite asks someone another website sent to download, print or
-// open part of a record (what says which, as "download this record") to go
-// on only if they meant to: following the button is their own request.
+// FromAnotherSite asks someone another website sent to download or print a
+// record, or download one of its documents (what: "download", "print" or
+// "document"), to go on only if they meant to: following the button is
+// their own request. It names whose record (a carer may help several).
 func FromAnotherSite(p Page, what, href string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -544,22 +545,22 @@ func FromAnotherSite(p Page, what, href string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var30 string
-			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("It asked to " + what + ". We have not done that, in case you did not mean to.")
+			templ_7745c5c3_Var30, templ_7745c5c3_Err = templ.JoinStringErrs("It asked to " + fromAnotherSiteAction(p, what) + ". We did not do that when it asked, in case you did not mean to.")
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 109, Col: 88}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 110, Col: 125}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var30))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</p><p>If you want to, use the button.</p><a class=\"nhsuk-button\" data-module=\"nhsuk-button\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "</p><p>If you meant to, select the button.</p><a class=\"nhsuk-button\" data-module=\"nhsuk-button\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var31 string
 			templ_7745c5c3_Var31, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(href)).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 111, Col: 81}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 112, Col: 81}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var31)
 			if templ_7745c5c3_Err != nil {
@@ -570,15 +571,28 @@ func FromAnotherSite(p Page, what, href string) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var32 string
-			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(capitalise(what))
+			templ_7745c5c3_Var32, templ_7745c5c3_Err = templ.JoinStringErrs(capitalise(fromAnotherSiteAction(p, what)))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 111, Col: 134}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 112, Col: 160}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var32))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "</a><p><a href=\"/record\">Go to the record</a></p></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "</a><p><a href=\"/record\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var33 string
+			templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs("Go to " + p.Record())
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `export.templ`, Line: 113, Col: 48}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "</a></p></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -590,6 +604,17 @@ func FromAnotherSite(p Page, what, href string) templ.Component {
 		}
 		return nil
 	})
+}
+
+// fromAnotherSiteAction is what another website asked for, in words.
+func fromAnotherSiteAction(p Page, what string) string {
+	switch what {
+	case "print":
+		return "print " + p.Record()
+	case "document":
+		return "download a document from " + p.Record()
+	}
+	return "download " + p.Record()
 }
 
 var _ = templruntime.GeneratedTemplate

@@ -259,9 +259,9 @@ type timeoutWords struct {
 
 func timeoutWordsOf(p Page) timeoutWords {
 	if p.SettingUp != "" {
-		code, doing, verb, href := "enrolment code", "Setting up your account", "Setting up", "/enrol"
+		code, doing, verb, href, gives := "enrolment code", "Setting up your account", "Setting up", "/enrol", "your GP practice"
 		if p.SettingUp == "invitation" {
-			code, doing, verb, href = "invitation code", "Accepting the invitation", "Accepting", "/carers/accept"
+			code, doing, verb, href, gives = "invitation code", "Accepting the invitation", "Accepting", "/carers/accept", "the person who invited you"
 		}
 		again := "If " + strings.ToLower(verb) + " stops, you can enter your " + code + " again, as long as it has not expired."
 		return timeoutWords{
@@ -270,8 +270,9 @@ func timeoutWordsOf(p Page) timeoutWords {
 			countdown: verb + " will stop in", after: again, stay: "I need more time",
 			lastHeading: "You cannot have more time", lastAfter: "This can go on for 12 hours at most.", lastMore: again,
 			endedHeading: doing + " has stopped",
-			ended:        "You can enter your " + code + " again to carry on, as long as it has not expired.",
-			again:        "Enter your " + code, againHref: href,
+			// Also what "I need more time" ends with once the code has expired (a review).
+			ended: "You can enter your " + code + " again to carry on. If it has expired, ask " + gives + " for a new one.",
+			again: "Enter your " + code, againHref: href,
 		}
 	}
 	return timeoutWords{

@@ -231,7 +231,12 @@ func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFun
 		if sess := sessionOf(c); sess != nil && c.Get(ctxAccount) == nil {
 			if sess.EnrolPersonID != 0 {
 				// Not past the code's own end: more time would only lead to "expired".
-				if err := s.db.EnrolmentInDate(c.Request().Context(), sess.EnrolPersonID); err != nil {
+				// Refused as a session that has ended is, so the warning's script
+				// says setting up has stopped, and what to do (a review: it said
+				// the site could not be reached).
+				if err := s.db.EnrolmentInDate(c.Request().Context(), sess.EnrolPersonID); store.ErrorCode(err) == store.EEXPIRED {
+					return store.Errorf(store.EFORBIDDEN, "Your enrolment code has expired. Ask your GP practice for a new one.")
+				} else if err != nil {
 					return err
 				}
 				return next(c)
@@ -244,8 +249,9 @@ func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFun
 	}
 }
 
-// fromThisSite lets through a request to download, print or open part of a
-// record (what says which, as "download this record") only when the person
+// fromThisSite lets through a request to download or print a record, or
+// download a document of it (what: "download", "print" or "document"),
+// only when the person
 // asked for it here, or typed or bookmarked its address (Fetch Metadata's
 // Sec-Fetch-Site: same-origin, none, or not sent by an older browser). One
 // another website started is asked about first (views.FromAnotherSite):

@@ -68,18 +68,18 @@ func (s *Server) routes() {
 	// Signed in: the account's own record, or the record of someone it acts for (web/actor.go).
 	// Each record route names what a carer's grant must cover; the grant is read afresh on every request.
 	signedIn := app.Group("", s.requireSignIn, s.loadActing)
-	signedIn.GET("/record", s.recordSummary, s.mayAny())                                                                  // only granted sections shown
-	signedIn.GET("/record/:section", s.recordSection, s.maySection())                                                     // the section in the address
-	signedIn.GET("/record/item/:id", s.recordEntry, s.mayItem())                                                          // the item's section
-	signedIn.GET("/record/item/:id/attachment/:n", s.recordAttachment, s.mayItem(), s.fromThisSite("open this document")) // the item's section
-	signedIn.GET("/record/search", s.recordSearch, s.maySearch())                                                         // web/search.go: granted sections' hits only
-	signedIn.GET("/record/results", s.resultTests, s.may(fhir.SectionResults))                                            // web/results.go: before /record/:section
-	signedIn.GET("/record/results/:code", s.resultTrend, s.may(fhir.SectionResults))                                      // one test's results, charted
+	signedIn.GET("/record", s.recordSummary, s.mayAny())                                                        // only granted sections shown
+	signedIn.GET("/record/:section", s.recordSection, s.maySection())                                           // the section in the address
+	signedIn.GET("/record/item/:id", s.recordEntry, s.mayItem())                                                // the item's section
+	signedIn.GET("/record/item/:id/attachment/:n", s.recordAttachment, s.mayItem(), s.fromThisSite("document")) // the item's section
+	signedIn.GET("/record/search", s.recordSearch, s.maySearch())                                               // web/search.go: granted sections' hits only
+	signedIn.GET("/record/results", s.resultTests, s.may(fhir.SectionResults))                                  // web/results.go: before /record/:section
+	signedIn.GET("/record/results/:code", s.resultTrend, s.may(fhir.SectionResults))                            // one test's results, charted
 
 	// Taking the record away, the account's passkeys and sessions (web/export.go, web/account.go).
 	// Not when another website sent them: it could leave the record in the device's downloads (fromThisSite).
-	signedIn.GET("/record/download", s.recordDownload, s.may(store.ScopeDownload), s.fromThisSite("download this record"))
-	signedIn.GET("/record/print", s.recordPrint, s.may(store.ScopeDownload), s.fromThisSite("print this record"))
+	signedIn.GET("/record/download", s.recordDownload, s.may(store.ScopeDownload), s.fromThisSite("download"))
+	signedIn.GET("/record/print", s.recordPrint, s.may(store.ScopeDownload), s.fromThisSite("print"))
 	signedIn.GET("/account", s.accountPage)
 	signedIn.POST("/account/passkeys/begin", s.addPasskeyBegin)
 	signedIn.POST("/account/passkeys/finish", s.addPasskeyFinish)
