@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -109,8 +108,8 @@ func (s *Server) loadSession(next echo.HandlerFunc) echo.HandlerFunc {
 		// How long the session has now, as stored (marking it seen may have
 		// waited for a busy database): a page's own requests (passkey.js)
 		// tell its time-out warning so, rather than guess (a review).
-		left := min(time.Until(sess.LastSeenAt.Add(s.cfg.SessionPolicy.Idle)), time.Until(sess.ExpiresAt))
-		c.Response().Header().Set("X-Session-Left", views.SecondsLeft(max(left, 0)))
+		idleLeft, absoluteLeft := s.timesLeft(sess)
+		c.Response().Header().Set("X-Session-Left", views.SecondsLeft(max(min(idleLeft, absoluteLeft), 0)))
 		if sess.AccountID != 0 {
 			acct, err := s.db.Account(c.Request().Context(), sess.AccountID)
 			if err != nil {
@@ -234,9 +233,11 @@ func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFun
 				// Refused as a session that has ended is, so the warning's script
 				// says setting up has stopped, and what to do (a review: it said
 				// the site could not be reached).
-				if err := s.db.EnrolmentInDate(c.Request().Context(), sess.EnrolPersonID); store.ErrorCode(err) == store.EEXPIRED {
-					return store.Errorf(store.EFORBIDDEN, "Your enrolment code has expired. Ask your GP practice for a new one.")
-				} else if err != nil {
+				var expired *store.Error
+				switch err := s.db.EnrolmentInDate(c.Request().Context(), sess.EnrolPersonID); {
+				case errors.As(err, &expired) && expired.Code == store.EEXPIRED:
+					return &store.Error{Code: store.EFORBIDDEN, Message: expired.Message}
+				case err != nil:
 					return err
 				}
 				return next(c)
@@ -250,10 +251,10 @@ func (s *Server) requireSignInOrSettingUp(next echo.HandlerFunc) echo.HandlerFun
 }
 
 // fromThisSite lets through a request to download or print a record, or
-// download a document of it (what: "download", "print" or "document"),
-// only when the person
-// asked for it here, or typed or bookmarked its address (Fetch Metadata's
-// Sec-Fetch-Site: same-origin, none, or not sent by an older browser). One
+// download a document of it (what: "download", "print" or "document"), only
+// when the person asked for it here, or typed or bookmarked its address
+// (Fetch Metadata's Sec-Fetch-Site: same-origin, none, or not sent by an
+// older browser). One
 // another website started is asked about first (views.FromAnotherSite):
 // the SameSite=Lax cookie goes with a top-level navigation, and the record
 // was saved to the device's downloads, and the look written to the access

@@ -162,9 +162,15 @@ func (s *Server) page(c echo.Context, title string) views.Page {
 func (s *Server) sessionTimes(c echo.Context, p *views.Page) {
 	if sess := sessionOf(c); sess != nil {
 		p.SessionIdle = s.cfg.SessionPolicy.Idle
-		idleLeft, absoluteLeft := time.Until(sess.LastSeenAt.Add(p.SessionIdle)), time.Until(sess.ExpiresAt)
+		idleLeft, absoluteLeft := s.timesLeft(sess.Session)
 		p.SessionLeft, p.SessionFinal, p.SessionEnd = min(idleLeft, absoluteLeft), absoluteLeft < idleLeft, absoluteLeft
 	}
+}
+
+// timesLeft is how long the session has until it ends for want of use, and
+// until its absolute end, as stored.
+func (s *Server) timesLeft(sess store.Session) (idleLeft, absoluteLeft time.Duration) {
+	return time.Until(sess.LastSeenAt.Add(s.cfg.SessionPolicy.Idle)), time.Until(sess.ExpiresAt)
 }
 
 // settingUpPage is the page where someone signed in to nobody sets up a

@@ -251,13 +251,15 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	if err != nil {
 		return "", "", err
 	}
-	id, version, err = p.stored(ctx, c, resp, rbody, "")
-	if err != nil || resp.StatusCode == http.StatusCreated {
-		return id, version, err
+	if resp.StatusCode == http.StatusCreated {
+		return p.stored(ctx, c, resp, rbody, "")
 	}
 	// One was there: this decision, sent before, is delivered; another is
-	// updated with this, by a sender that still holds its claim.
-	it.CurrentID = id
+	// updated with this, by a sender that still holds its claim. Read for
+	// which, and its version, once.
+	if it.CurrentID, _, err = resultOf(resp, rbody, ""); err != nil {
+		return "", "", withoutSecrets(c, err)
+	}
 	id, version, ours, err := p.readConsent(ctx, c, it)
 	if err != nil || ours {
 		return id, version, err
@@ -275,16 +277,21 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 // next change's PUT still carries If-Match (a review: it went without).
 func (p *Pusher) stored(ctx context.Context, c *Client, resp *http.Response, body []byte, fallbackID string) (string, string, error) {
 	id, version, err := resultOf(resp, body, fallbackID)
-	if ue := (*UpstreamError)(nil); errors.As(err, &ue) {
-		ue.Message = c.redact(ue.Message)
-	}
 	if err != nil || version != "" {
-		return id, version, err
+		return id, version, withoutSecrets(c, err)
 	}
 	if r, rerr := c.Read(ctx, "Consent", id); rerr == nil {
 		version = r.VersionID
 	}
 	return id, version, nil
+}
+
+// withoutSecrets is err with what the server said kept without the source's secrets.
+func withoutSecrets(c *Client, err error) error {
+	if ue := (*UpstreamError)(nil); errors.As(err, &ue) {
+		ue.Message = c.redact(ue.Message)
+	}
+	return err
 }
 
 // put updates the person's Consent at the source with this decision, only

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -547,10 +548,9 @@ func carries(r fhir.Resource, system, value string) bool {
 // it if it changed (the importer leaves one that did not untouched). One the
 // source no longer holds (deleted, or merged into another) is a failure to
 // look into, not a deletion: the person and what is stored of them stay.
-// refreshPatient reads the person's Patient at the source again and stores
-// it. merged is not nil when it is no longer the one in use (superseded),
-// and then the Patient it was replaced by ("" when it names none: merely
-// no longer active).
+// merged is not nil when it is no longer the one in use (superseded), and
+// then the Patient it was replaced by ("" when it names none: merely no
+// longer active).
 func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source, personID int64, patientID string, sum *Summary) (merged *string, err error) {
 	got, err := c.Read(ctx, "Patient", patientID)
 	var ue *UpstreamError
@@ -911,6 +911,7 @@ type refiling struct {
 	ours     map[string]bool          // the same, to look up
 	cached   map[string]bool          // the type's resources cached about any of them, by id
 	searched []string                 // those cached about the Patient searched, in id order
+	versions map[string]string        // their versions as cached, by id ("" where upstream gave none)
 	newest   map[string]fhir.Resource // of those, the newest version shown so far
 }
 
@@ -929,14 +930,14 @@ func (p *Puller) newRefiling(ctx context.Context, src store.Source, personID int
 		r.patients = append(r.patients, id)
 		// Cached about a second Patient id too (stored there by the listing):
 		// a move on from there is seen as well.
-		cached, err := p.DB.CachedIDs(ctx, src.ID, id, typ)
+		cached, err := p.DB.CachedVersions(ctx, src.ID, id, typ)
 		if err != nil {
 			return nil, err
 		}
 		if id == patientID {
-			r.searched = cached
+			r.searched, r.versions = slices.Sorted(maps.Keys(cached)), cached
 		}
-		for _, c := range cached {
+		for c := range cached {
 			r.cached[c] = true
 		}
 	}
@@ -1337,16 +1338,12 @@ func (p *Puller) reconcileType(ctx context.Context, c *Client, src store.Source,
 	}
 	update := store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ, Origin: src.BaseURL + "/" + typ + " (reconciliation)", LinkSystems: p.LinkSystems,
 		DeletionsChecked: began, MovedFrom: refile.patients}
-	cachedAt, err := p.DB.CachedVersions(ctx, src.ID, patientID, typ)
-	if err != nil {
-		return err
-	}
 	var unlisted []string
 	first := map[string]bool{}
 	for _, id := range refile.searched {
 		first[id] = true
 		if listed[id] {
-			if v := versions[id]; v == "" || cachedAt[id] == "" || v == cachedAt[id] {
+			if v := versions[id]; v == "" || refile.versions[id] == "" || v == refile.versions[id] {
 				delete(listed, id) // cached as it is upstream, as far as the listing tells
 			}
 			continue
