@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // MaxEnrolmentAttempts is how many wrong dates of birth lock an enrolment code.
@@ -37,11 +38,14 @@ func newCode(n int) string {
 	return b.String()
 }
 
-// NormaliseCode makes a typed code comparable: upper case, no spaces or dashes.
+// NormaliseCode makes a typed code comparable: upper case, no white space
+// (of any kind, as a form may bring) or dashes (of any kind, as a phone may
+// type). The rate limit on each code counts its tries by this form, so no
+// way of typing one code is counted apart from another (found by a review).
 func NormaliseCode(code string) string {
 	return strings.Map(func(r rune) rune {
 		switch {
-		case r == ' ' || r == '-' || r == '\t':
+		case unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '\u2212' || r == '\u00ad' || r == '\u200b' || r == '\ufeff':
 			return -1
 		case r >= 'a' && r <= 'z':
 			return r - 'a' + 'A'

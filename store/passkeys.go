@@ -114,7 +114,7 @@ func (db *DB) RemovePasskey(ctx context.Context, accountID, passkeyID int64, las
 		}
 		left = total - 1
 		if left == 0 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ?`, accountID); err != nil {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ?1 OR pending_account_id = ?1`, accountID); err != nil {
 				return fmt.Errorf("sign out everywhere: %w", err)
 			}
 		}
@@ -136,11 +136,13 @@ func (db *DB) OtherSessions(ctx context.Context, accountID int64, keepID string,
 }
 
 // DeleteOtherSessions ends every session of the account except the one with
-// id keepID (the one asking), and returns how many it ended.
+// id keepID (the one asking), and returns how many it ended. That includes a
+// session holding one of its passkeys' answers for the person to confirm
+// (SetSessionCeremony), which would otherwise be signed in to it later.
 func (db *DB) DeleteOtherSessions(ctx context.Context, accountID int64, keepID string) (int64, error) {
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE account_id = ? AND id_hash <> ?`, accountID, hashToken(keepID))
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE (account_id = ?1 OR pending_account_id = ?1) AND id_hash <> ?2`, accountID, hashToken(keepID))
 		if err != nil {
 			return fmt.Errorf("sign out other sessions: %w", err)
 		}

@@ -285,9 +285,13 @@ func (db *DB) rotateSession(ctx context.Context, tx *sql.Tx, oldID string, accou
 }
 
 // SetSessionCeremony keeps in-flight WebAuthn data with the session (nil clears it).
-func (db *DB) SetSessionCeremony(ctx context.Context, id string, data []byte) error {
+//
+// pendingAccount, when not 0, is the account a passkey's answer held in data
+// is for, waiting for the person to confirm: signing out the account's other
+// sessions, or removing its last passkey, ends this session too.
+func (db *DB) SetSessionCeremony(ctx context.Context, id string, data []byte, pendingAccount int64) error {
 	return db.tx(ctx, func(tx *sql.Tx) error {
-		return updateSession(ctx, tx, `UPDATE sessions SET ceremony = ? WHERE id_hash = ?`, data, hashToken(id))
+		return updateSession(ctx, tx, `UPDATE sessions SET ceremony = ?, pending_account_id = NULLIF(?, 0) WHERE id_hash = ?`, data, pendingAccount, hashToken(id))
 	})
 }
 
@@ -316,7 +320,7 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 		case data == nil:
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE sessions SET ceremony = NULL WHERE id_hash = ?`, hashToken(id))
+		_, err = tx.ExecContext(ctx, `UPDATE sessions SET ceremony = NULL, pending_account_id = NULL WHERE id_hash = ?`, hashToken(id))
 		return err
 	})
 	return data, err
@@ -337,7 +341,8 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
 	id := randomToken()
 	// A new CSRF token too, as it comes from the id: whoever planted the id knew the old one.
-	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, account_id = NULL, passkey_id = NULL, acting_grant_id = NULL WHERE id_hash = ?`,
+	// Nor does a ceremony begun before go on: what it would finish was begun by whoever held the old id.
+	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, account_id = NULL, passkey_id = NULL, acting_grant_id = NULL, ceremony = NULL, pending_account_id = NULL WHERE id_hash = ?`,
 		hashToken(id), hashToken(oldID)); err != nil {
 		return "", err
 	}

@@ -74,7 +74,7 @@ func (s *Server) keepCeremony(c echo.Context, sess *requestSession, cer ceremony
 	if err != nil {
 		return err
 	}
-	return s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b)
+	return s.db.SetSessionCeremony(c.Request().Context(), sess.ID, b, cer.Account)
 }
 
 // readCeremony reads a ceremony as kept (none when b is empty).

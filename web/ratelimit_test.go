@@ -182,3 +182,34 @@ func TestRateLimitsBehindATrustedProxy(t *testing.T) {
 		t.Errorf("a client not behind the proxy escaped its limit by writing X-Forwarded-For: %d", code)
 	}
 }
+
+// TestCodeRateLimitCountsEveryWayOfTypingIt: the same code followed by any
+// white space a form can bring (a new line, a no-break space, an ideographic
+// space) or typed with another kind of dash is the one code to the store, so
+// the limit on each code counts it as one too (a review: each was a new
+// count, so the limit did not hold against a guesser spread over addresses).
+func TestCodeRateLimitCountsEveryWayOfTypingIt(t *testing.T) {
+	f := newFixture(t)
+	code, _, err := f.db.CreateEnrolmentCode(context.Background(), f.amir.ID, 3600e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pads := []string{"\n", "\r", "\v", "\f", "\u00a0", "\u0085", "\u2003", "\u3000"}
+	refusedAt := 0
+	for i := 1; i <= 50 && refusedAt == 0; i++ {
+		c := newPasskeyBrowser(t, f.handler)
+		c.addr = fmt.Sprintf("203.0.113.%d:1000", i)
+		c.page("/enrol")
+		typed := code + strings.Repeat(pads[i%len(pads)], 1+i/len(pads))
+		if i%2 == 0 {
+			typed = strings.ReplaceAll(code, "-", "\u2013") // an en dash, as a phone may type
+		}
+		rec := c.form("/enrol", url.Values{"code": {typed}, "day": {"2"}, "month": {"7"}, "year": {"1980"}})
+		if rec.Code == http.StatusTooManyRequests {
+			refusedAt = i
+		}
+	}
+	if refusedAt == 0 || refusedAt > 20 {
+		t.Fatalf("one code, typed in 50 ways from 50 addresses: refused at try %d, want within 20 (the limit on each code)", refusedAt)
+	}
+}
