@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -329,5 +331,35 @@ func TestDamagedLineKeptOnceAcrossRetries(t *testing.T) {
 	kept, _ := os.ReadFile(DamagedSpoolPath(spool))
 	if string(kept) != damaged {
 		t.Errorf("kept aside %q, want the damaged line once %q", kept, damaged)
+	}
+}
+
+// TestARefusedLookIsNotMovedIntoTheLog: once syncing the spool has failed
+// (Linux reports a failed fdatasync once, so syncTo keeps the error), every
+// page logged from then on is refused, so no line written for one may reach
+// the access log as a look that happened; a look logged before the failure
+// still does (a review: the lines stayed in the file and were moved).
+func TestARefusedLookIsNotMovedIntoTheLog(t *testing.T) {
+	ctx := context.Background()
+	db := spoolDB(t, t.TempDir())
+	defer db.Close()
+	if err := db.LogAccess(ctx, Access{AccountID: 1, PersonID: 7, Action: "view", What: "summary"}); err != nil {
+		t.Fatal(err)
+	}
+	db.spool.syncErr = fmt.Errorf("log access: syncing the spool %s: %w", db.spool.path, syscall.EIO) // what syncTo keeps after a failed fdatasync
+	for i := range 3 {
+		err := db.LogAccess(ctx, Access{AccountID: 1, PersonID: 7, Action: "view", What: fmt.Sprint("medicines page ", i)})
+		if !errors.Is(err, syscall.EIO) {
+			t.Fatalf("LogAccess = %v; want the sync's error, so the page is not shown", err)
+		}
+	}
+	if _, err := db.MoveAccessSpool(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := tableWhats(t, db); len(got) != 1 || got[0] != "summary" {
+		t.Errorf("the access log holds %q; want only the look logged before the sync failed", got)
+	}
+	if n := db.AccessesWaiting(); n != 0 {
+		t.Errorf("%d entries waiting; want none", n)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 
@@ -18,13 +20,15 @@ import (
 // details are already printed.
 var errAccessLogBroken = errors.New("audit verify: the access log has been changed")
 
-const auditUsage = `Usage: portal audit verify [--db PATH] [--head N:HASH]
+const auditUsage = `Usage: portal audit verify [--db PATH] [--access-spool DIR] [--head N:HASH]
        portal audit head [--db PATH]
 
 verify  recompute the access log's hash chain and report the first entry that does not match.
         Removing the newest entries leaves a shorter chain that still verifies: with
         --head N:HASH, as audit head printed it, verify also checks the log still holds
-        entry N with that hash
+        entry N with that hash. It also fails while lines of the access log spool that
+        could not be read are kept aside (the looks they record are not in the log), and
+        says how many looks wait in the spool to be added
 head    verify, then print the newest entry as N:HASH (its number and hash), to keep
         where those who can change the database cannot, for verify --head later
 `
@@ -38,6 +42,7 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	flags := func(name string) *flag.FlagSet {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
 		commonFlags(fs, &cfg, getenv)
+		fs.StringVar(&cfg.AccessSpool, "access-spool", getenv("PORTAL_ACCESS_SPOOL"), "verify: the folder of the access log spool, as given to serve (PORTAL_ACCESS_SPOOL; default beside the database)")
 		fs.StringVar(&head, "head", "", "verify: the newest entry as audit head printed it, `N:HASH`, kept elsewhere: verify fails unless the log still holds entry N with that hash")
 		fs.Usage = usageWith(fs, auditUsage)
 		return fs
@@ -102,13 +107,45 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 			return errAccessLogBroken
 		}
 	}
+	spool := store.SpoolPath(cfg.DB, cfg.AccessSpool)
+	aside, waiting, err := spoolLines(spool)
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	if aside > 0 {
+		// Looks that happened, written to the spool, that no longer read: the
+		// chain is whole but the log misses them (found by a review).
+		fmt.Fprintf(stdout, "access log incomplete: %s written to the access log spool could not be read, so %s not in the log; kept, as written, in %s (move it away once examined)\n",
+			plural(aside, "look", "looks"), map[bool]string{true: "it is", false: "they are"}[aside == 1], store.DamagedSpoolPath(spool))
+		return errAccessLogBroken
+	}
 	fmt.Fprintf(stdout, "access log intact: %d entries\n", check.Entries)
 	if check.Entries > 0 {
 		// Removing the newest entries leaves a shorter chain that still verifies; a copy of
 		// this line kept elsewhere shows it.
 		fmt.Fprintf(stdout, "newest entry %d has hash %s\n", check.LastID, hex.EncodeToString(check.LastHash))
 	}
+	if waiting > 0 {
+		fmt.Fprintf(stdout, "%s in the access log spool %s, to be added by portal serve\n", plural(waiting, "more look waits", "more looks wait"), spool)
+	}
 	return nil
+}
+
+// spoolLines counts the lines kept aside from the access log spool at path,
+// as they did not read, and the lines waiting in it. No file is none.
+func spoolLines(path string) (aside, waiting int, err error) {
+	count := func(p string) (int, error) {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return 0, nil
+		}
+		return bytes.Count(b, []byte{'\n'}), err
+	}
+	if aside, err = count(store.DamagedSpoolPath(path)); err != nil {
+		return 0, 0, err
+	}
+	waiting, err = count(path)
+	return aside, waiting, err
 }
 
 // headEntry is an access log entry as audit head printed it: its number and hash.

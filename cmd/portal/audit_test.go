@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
+	"errors"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -102,4 +105,49 @@ func TestAuditVerify(t *testing.T) {
 			t.Error("unknown subcommand accepted")
 		}
 	})
+}
+
+// TestAuditVerifyNoticesLooksLeftOutOfTheChain: a look written to the access
+// log spool whose line no longer reads (a damaged disk, an edit) is kept
+// aside, out of the hash chain, so the log misses a look that happened:
+// audit verify fails, naming the file, rather than saying the log is intact
+// (a review). Looks still waiting in the spool are counted, and are no failure.
+func TestAuditVerifyNoticesLooksLeftOutOfTheChain(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spool := store.SpoolPath(path, "")
+	if err := db.OpenAccessSpool(spool); err != nil {
+		t.Fatal(err)
+	}
+	for _, what := range []string{"summary", "mental health entry 12", "medicines"} {
+		if err := db.LogAccess(ctx, store.Access{AccountID: 2, PersonID: 7, Action: "view", What: what, ActorKind: store.ActorCarer, ActorName: "John Smith", Relationship: "son"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Looks waiting in the spool: counted, no failure.
+	out, _, err := portal(t, "audit", "verify", "--db", path)
+	if err != nil || !strings.Contains(out, "access log intact: 0 entries") || !strings.Contains(out, "3 more looks wait in the access log spool") {
+		t.Fatalf("with 3 looks waiting: %v\n%s", err, out)
+	}
+	// One byte of the second look's line changes on the spool's disk before it is moved.
+	data, err := os.ReadFile(spool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	lines[1][0] = 'X'
+	if err := os.WriteFile(spool, bytes.Join(lines, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // moves the spool into the table, as serve does
+		t.Fatal(err)
+	}
+	out, _, err = portal(t, "audit", "verify", "--db", path)
+	if !errors.Is(err, errAccessLogBroken) || !strings.Contains(out, "access log incomplete: 1 look written") || !strings.Contains(out, store.DamagedSpoolPath(spool)) {
+		t.Errorf("3 looks were shown, 2 are in the access log, and audit verify says:\n%s(err %v)", out, err)
+	}
 }
