@@ -110,7 +110,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return err
 		}
 		written[resourceKey{c.Source.ID, c.Type, c.ID}] = true
-		named.add(c)
+		named.add(c, forCarer)
 		n++
 		return nil
 	}
@@ -172,10 +172,18 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 // (fhir.LocalRef).
 type namedBy map[resourceKey]Source
 
-// add notes what c points at.
-func (nb namedBy) add(c CachedResource) {
+// add notes what c points at. For a carer, a Medication only when c is a
+// medicine, whose entry is kept out for that Medication's codes when they
+// are of a kind kept out (fhir Named.Codes): one named only by what else
+// was used, a care plan's product or a procedure's device, was added
+// whatever it was (a review: a kept-out Fluoxetine, through the plan to
+// review it).
+func (nb namedBy) add(c CachedResource, forCarer bool) {
 	for _, ref := range fhir.LocalRefs(c.Raw, c.Source.BaseURL) {
 		typ, id, _ := strings.Cut(ref, "/")
+		if typ == "Medication" && forCarer && c.Type != "MedicationRequest" && c.Type != "MedicationStatement" {
+			continue
+		}
 		if fhir.NamesItems(typ) {
 			nb[resourceKey{c.Source.ID, typ, id}] = c.Source
 		}

@@ -161,6 +161,7 @@ func withReasons(r Resource, items []Item) {
 	for i := range items {
 		items[i].Reasons += reasons
 	}
+	withEveryCoding(r, items)
 }
 
 // reasonConcepts are the coded reasons a resource of reasonedTypes gives.

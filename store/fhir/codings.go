@@ -1,0 +1,268 @@
+package fhir
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// withEveryCoding adds to each item, as one of its own codes (ownCodes'
+// "own:" form), every other Coding its resource holds anywhere (in a
+// dosage's "when needed for", a normal range's population, a procedure's
+// outcome, a visit's service type, a resource held inside it, an extension)
+// that the item does not hold already: keeping a kind of information out
+// of sharing keeps out an entry any of whose codes is of that kind
+// (store/consent.go). Before, only the fields the projectors read counted,
+// and reviews kept finding others that named a kept-out condition on a
+// carer's page or in their download ("1 tablet, when needed for anxiety
+// disorder"). Codes of HL7's own systems are left out (ownCode), as are a
+// quantity's unit, the codes another item of the resource is named by
+// (the other parts of a panel), and the fields walkSkip names for the type.
+func withEveryCoding(r Resource, items []Item) {
+	skip := walkSkip[r.Type]
+	seen := make(map[string]bool, len(items))
+	for _, it := range items {
+		if it.Code != "" {
+			seen[it.CodeSystem+"|"+it.Code] = true
+		}
+	}
+	var found []string
+	inside := map[string]bool{} // found in a resource held inside it
+	codingsIn(r.Raw, skip, func(field, system, code string) {
+		k := system + "|" + code
+		if seen[k] || !ownCode(Coding{System: system, Code: code}) || notAKind[system] {
+			return
+		}
+		seen[k] = true
+		found = append(found, k)
+		inside[k] = field == "contained"
+	})
+	if len(found) == 0 {
+		return
+	}
+	for i := range items {
+		// Codes it holds already, as its own or as reasons: a reason keeps
+		// out only its entry, an own code every other source's report of the
+		// same fact too (a hospital's report of a visit that names no
+		// reason stays shared). But a code of a resource held inside it is
+		// its own, even where it is read as a reason too: a Medication held
+		// inside a prescription is what the prescription is (a review: the
+		// hospital's report of the same Fluoxetine stayed shared).
+		held := make(map[string]bool)
+		for _, r := range strings.Split(items[i].Reasons, "\x1f") {
+			if sys, code, ok := strings.Cut(r, ":"); ok && (sys == "own" || sys == "med") {
+				held[code] = true
+			} else if !inside[r] {
+				held[r] = true
+			}
+		}
+		var b strings.Builder
+		for _, k := range found {
+			if !held[k] && k != items[i].CodeSystem+"|"+items[i].Code {
+				b.WriteString("own:" + k + "\x1f")
+			}
+		}
+		items[i].Reasons += b.String()
+	}
+}
+
+// walkSkip names, for a type, the top-level fields withEveryCoding does not
+// read: what only says who and what the record is (meta, the narrative, the
+// patient), an allergy's reactions (an allergy is never hidden for what it
+// caused: a review found a rash kept out taking a penicillin allergy from
+// the carer who gives medicines), and a care team's members, each an item
+// of its own with its own roles (one member kept out keeps out no other).
+var walkSkip = func() map[string]map[string]bool {
+	common := []string{"meta", "text", "id", "subject", "patient", "identifier"}
+	out := make(map[string]map[string]bool)
+	for t := range entryTypes {
+		m := make(map[string]bool)
+		for _, f := range common {
+			m[f] = true
+		}
+		out[t] = m
+	}
+	out["AllergyIntolerance"]["reaction"] = true
+	out["CareTeam"]["participant"] = true
+	return out
+}()
+
+// notAKind are code systems whose codes never say what a person has: units
+// of measure, languages and currencies.
+var notAKind = map[string]bool{"http://unitsofmeasure.org": true, "urn:ietf:bcp:47": true, "urn:iso:std:iso:4217": true}
+
+// codingsIn calls f with the top-level field it is in, and the system and
+// code, of each Coding anywhere in the JSON object raw, but in the top-level
+// fields skip names: each object
+// holding a "system" and a "code" string, but not a quantity (one with a
+// "value" or "unit" beside them). raw has been read as JSON already; should
+// it not scan, the walk ends there. One pass over the bytes, with no
+// decoding but of keys and of the strings it gives f: every resource stored
+// goes through it.
+func codingsIn(raw []byte, skip map[string]bool, f func(field, system, code string)) {
+	s := codingScanner{b: raw, f: f}
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '{' {
+		s.object(true, skip)
+	}
+}
+
+type codingScanner struct {
+	b     []byte
+	i     int
+	quiet int    // inside a field skipped: no codings given
+	field string // the top-level field being read
+	f     func(field, system, code string)
+}
+
+func (s *codingScanner) space() {
+	for s.i < len(s.b) && (s.b[s.i] == ' ' || s.b[s.i] == '\t' || s.b[s.i] == '\n' || s.b[s.i] == '\r') {
+		s.i++
+	}
+}
+
+// value scans one JSON value at s.i, reporting whether it scanned.
+func (s *codingScanner) value() bool {
+	s.space()
+	if s.i >= len(s.b) {
+		return false
+	}
+	switch s.b[s.i] {
+	case '{':
+		return s.object(false, nil)
+	case '[':
+		s.i++
+		s.space()
+		if s.i < len(s.b) && s.b[s.i] == ']' {
+			s.i++
+			return true
+		}
+		for {
+			if !s.value() {
+				return false
+			}
+			s.space()
+			if s.i >= len(s.b) {
+				return false
+			}
+			c := s.b[s.i]
+			s.i++
+			if c == ']' {
+				return true
+			}
+			if c != ',' {
+				return false
+			}
+		}
+	case '"':
+		_, _, ok := s.str()
+		return ok
+	default: // a number, true, false or null
+		start := s.i
+		for s.i < len(s.b) && !strings.ContainsRune(",]} \t\n\r", rune(s.b[s.i])) {
+			s.i++
+		}
+		return s.i > start
+	}
+}
+
+// str scans the string at s.i and returns its bytes as written, and
+// whether it holds an escape.
+func (s *codingScanner) str() (raw []byte, escaped, ok bool) {
+	start := s.i + 1
+	for j := start; j < len(s.b); j++ {
+		switch s.b[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			s.i = j + 1
+			return s.b[start:j], escaped, true
+		}
+	}
+	return nil, false, false
+}
+
+// text is the string at s.i, decoded.
+func (s *codingScanner) text() (string, bool) {
+	raw, escaped, ok := s.str()
+	if !ok || !escaped {
+		return string(raw), ok
+	}
+	var v string
+	if json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &v) != nil {
+		return "", false
+	}
+	return v, true
+}
+
+// object scans the object at s.i, giving f its system and code if it is a
+// Coding, after the codings inside it; skip names fields not to read, of
+// the resource itself (top).
+func (s *codingScanner) object(top bool, skip map[string]bool) bool {
+	s.i++
+	var system, code string
+	var hasSystem, hasCode, quantity bool
+	s.space()
+	if s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+		return true
+	}
+	for {
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != '"' {
+			return false
+		}
+		key, ok := s.text()
+		if !ok {
+			return false
+		}
+		s.space()
+		if s.i >= len(s.b) || s.b[s.i] != ':' {
+			return false
+		}
+		s.i++
+		s.space()
+		if s.i >= len(s.b) {
+			return false
+		}
+		if top {
+			s.field = key
+		}
+		switch {
+		case skip[key]:
+			s.quiet++
+			ok = s.value()
+			s.quiet--
+		case (key == "system" || key == "code") && s.b[s.i] == '"':
+			var v string
+			v, ok = s.text()
+			if key == "system" {
+				system, hasSystem = v, true
+			} else {
+				code, hasCode = v, true
+			}
+		default:
+			quantity = quantity || key == "value" || key == "unit"
+			ok = s.value()
+		}
+		if !ok {
+			return false
+		}
+		s.space()
+		if s.i >= len(s.b) {
+			return false
+		}
+		c := s.b[s.i]
+		s.i++
+		if c == '}' {
+			break
+		}
+		if c != ',' {
+			return false
+		}
+	}
+	if hasSystem && hasCode && !quantity && s.quiet == 0 && !top {
+		s.f(s.field, system, code)
+	}
+	return true
+}
