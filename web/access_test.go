@@ -346,3 +346,41 @@ func TestAccessLogFilterDaysAreUKDays(t *testing.T) {
 		}
 	}
 }
+
+// TestAFailedPageIsNotLogged: a page of the record that fails after its
+// main read (here, reading how up to date each source is) shows nothing of
+// the record, so the access log gains no look (a review: the look was
+// logged as the handler began, and stayed).
+func TestAFailedPageIsNotLogged(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	raw, err := sql.Open("sqlite3", "file:"+f.path+"?_busy_timeout=5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE sources SET base_url = 'https://gp.example/fhir', auth_config = 'not json' WHERE name = 'gp'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/record", "/record/medicines", "/record/print", "/record/results"} {
+		before := accessLog(t, f, f.jane)
+		resp := f.get(t, path, jane)
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK || strings.Contains(string(body), "Metformin") {
+			t.Fatalf("%s: %d, shows the record: the check below proves nothing", path, resp.StatusCode)
+		}
+		if after := accessLog(t, f, f.jane); len(after) != len(before) {
+			t.Errorf("%s answered %d and showed nothing of the record, yet the access log gained %q", path, resp.StatusCode, after[len(before):])
+		}
+	}
+	if _, err := raw.Exec(`UPDATE sources SET auth_config = '{}' WHERE name = 'gp'`); err != nil {
+		t.Fatal(err)
+	}
+	before := accessLog(t, f, f.jane)
+	if resp := f.get(t, "/record/medicines", jane); resp.StatusCode != http.StatusOK {
+		t.Fatalf("medicines once the source reads again: %d", resp.StatusCode)
+	}
+	if after := accessLog(t, f, f.jane); len(after) != len(before)+1 {
+		t.Errorf("the medicines page shown: the log gained %q; want its look", after[len(before):])
+	}
+}

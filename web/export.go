@@ -65,9 +65,7 @@ func (s *Server) recordPrint(c echo.Context) error {
 		all.Page, all.PerPage = 1, len(all.Items)
 		sections = append(sections, all)
 	}
-	if err := s.logRecordUse(c, person, "print", "whole record"); err != nil {
-		return err
-	}
+	s.logOnShow(c, person, "print", "whole record")
 	p, err := s.recordPage(c, "", person)
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ import (
 const (
 	ctxSession = "session"
 	ctxAccount = "account"
-	ctxLogging = "logging" // chan error: the access log entry logView is writing (web/record.go)
+	ctxLogging = "logging" // *store.Access: the look logView noted, for render to log (web/record.go)
 	// ctxSignedOut: the request's cookie is for a signed-in session that has
 	// ended (timed out, or signed out elsewhere), so a form it sends is
 	// answered by the "You have been signed out" page (csrf).

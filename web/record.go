@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -77,25 +76,27 @@ func (s *Server) recordPage(c echo.Context, title string, person store.Person) (
 	return p, err
 }
 
-// logView appends a look at the person's record to the access log before the
-// page is shown. The entry is written while the handler reads the record, and
-// render waits for it: no page is sent until its look is on the disk, and one
-// that cannot be logged is not sent at all. Only for handlers that answer
-// with render.
+// logView notes a look at the person's record, which render writes to the
+// access log once the page is made and before it is sent: no page is sent
+// until its look is on the disk, one that cannot be logged is not sent at
+// all, and a page that fails, or that nobody is waiting for any more, is not
+// logged as a look (a review: a look was logged as the handler began, and
+// stayed when a read after it failed). Only for handlers that answer with
+// render.
 func (s *Server) logView(c echo.Context, person store.Person, what string) {
-	a := s.accessEntry(c, person, "view", what)
-	ctx := context.WithoutCancel(c.Request().Context())
-	done := make(chan error, 1)
-	go func() { done <- s.db.LogAccess(ctx, a) }()
-	c.Set(ctxLogging, done)
+	s.logOnShow(c, person, "view", what)
 }
 
-// logged waits for the access log entry logView started, if any.
-func logged(c echo.Context) error {
-	done, ok := c.Get(ctxLogging).(chan error)
-	if !ok || done == nil {
-		return nil
-	}
+// logOnShow is logView for any use of the record that render shows.
+func (s *Server) logOnShow(c echo.Context, person store.Person, action, what string) {
+	a := s.accessEntry(c, person, action, what)
+	c.Set(ctxLogging, &a)
+}
+
+// pendingLook is the look logView noted and render has yet to log, and
+// forgets it: an error page shows nothing of the record (handleError).
+func pendingLook(c echo.Context) *store.Access {
+	a, _ := c.Get(ctxLogging).(*store.Access)
 	c.Set(ctxLogging, nil)
-	return <-done
+	return a
 }

@@ -2,6 +2,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -126,12 +127,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.Serv
 
 // render writes a templ component as the response with the given status.
 func (s *Server) render(c echo.Context, status int, page templ.Component) error {
-	if err := logged(c); err != nil {
+	ctx := c.Request().Context()
+	look := pendingLook(c)
+	if look == nil {
+		c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
+		c.Response().WriteHeader(status)
+		return page.Render(ctx, c.Response().Writer)
+	}
+	// A page of the record: made whole first, then its look logged, then sent.
+	var buf bytes.Buffer
+	if err := page.Render(ctx, &buf); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err // nobody is waiting for it: not shown, so not logged
+	}
+	if err := s.db.LogAccess(context.WithoutCancel(ctx), *look); err != nil {
 		return err // the look could not be logged: the page is not shown
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)
-	return page.Render(c.Request().Context(), c.Response().Writer)
+	_, err := c.Response().Write(buf.Bytes())
+	return err
 }
 
 // page fills in what the layout of every page needs.
@@ -189,6 +206,7 @@ func (s *Server) settingUpPage(c echo.Context, title, code string) views.Page {
 // handleError turns any error into an NHS-styled page (or JSON for the passkey
 // endpoints), logging only what is internal: people never see internals.
 func (s *Server) handleError(err error, c echo.Context) {
+	pendingLook(c) // the page of the record was not shown: no look
 	if c.Response().Committed {
 		return
 	}
