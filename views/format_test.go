@@ -271,6 +271,7 @@ func TestReadableValue(t *testing.T) {
 		{"1.0625 mg twice a day", "1.0625 mg twice a day"}, // a dose: never rounded
 		{"Ended 2020-09-01", "Ended 1 September 2020"},
 		{"Ended 2020-09-01.", "Ended 1 September 2020."},
+		{"Until 1990-06-19. Reason: Appendicitis", "Until 19 June 1990. Reason: Appendicitis"}, // a hospital stay
 		{"Code 2020-99-01", "Code 2020-99-01"},
 	} {
 		if got := readableValue(tt.in); got != tt.want {

@@ -1689,9 +1689,16 @@ func projectEncounter(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionEncounters, typ, fallback, v.Period.Start, v.Status)
 	it.Reasons += otherCodes(it, v.Type...)
-	if w := wordsOf(v.ReasonCode); w != "" {
-		it.Detail = "Reason: " + w
+	var said []string
+	if start, end := dayOf(v.Period.Start), dayOf(v.Period.End); start != "" && len(end) >= len(start) && end[:len(start)] > start {
+		// A stay over days says when it ended (a review: a three-night
+		// hospital stay read as one day), in words on the page.
+		said = append(said, "Until "+end)
 	}
+	if w := wordsOf(v.ReasonCode); w != "" {
+		said = append(said, "Reason: "+w)
+	}
+	it.Detail = strings.Join(said, ". ")
 	where := []Reference{v.ServiceProvider}
 	for _, l := range v.Location {
 		where = append(where, l.Location)
