@@ -138,6 +138,47 @@ type Summary struct {
 	// sent about them. Not the source's last import for anyone, which could
 	// be days after the record shown.
 	Updated map[int64]string
+	// Died is when the person died, as a source holding their record says
+	// (Died).
+	Died string
+}
+
+// Died is when the person died, as the Patient at a source holding their
+// record says (deceasedDateTime, as that source wrote it; the earliest, if
+// sources differ), "yes" when one says only that they have died
+// (deceasedBoolean), or "" when none says so. To a carer, only from sources
+// that show them something. A record read as current, of someone who died
+// years ago, read as the medicines they take now (a review).
+func (db *DB) Died(ctx context.Context, personID int64) (string, error) {
+	shown, forCarer, err := db.carerSources(ctx, personID)
+	if err != nil {
+		return "", err
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT sp.source_id,
+    COALESCE(json_extract(CAST(r.json AS TEXT), '$.deceasedDateTime'), ''), COALESCE(json_extract(CAST(r.json AS TEXT), '$.deceasedBoolean'), 0)
+FROM source_patients sp JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
+WHERE sp.person_id = ? AND json_valid(CAST(r.json AS TEXT))`, personID)
+	if err != nil {
+		return "", fmt.Errorf("whether the person has died: %w", err)
+	}
+	defer rows.Close()
+	died := ""
+	for rows.Next() {
+		var source int64
+		var when string
+		var dead any
+		if err := rows.Scan(&source, &when, &dead); err != nil {
+			return "", err
+		}
+		switch {
+		case forCarer && !shown[source]:
+		case when != "" && fhir.IsDate(when[:min(10, len(when))]) && (died == "" || died == "yes" || when < died):
+			died = when
+		case when == "" && fmt.Sprint(dead) == "1" && died == "":
+			died = "yes"
+		}
+	}
+	return died, rows.Err()
 }
 
 // itemColumns are what pages read of an item. Who took part, when the resource
@@ -583,5 +624,9 @@ FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id
 		}
 		sum.Sources = append(sum.Sources, s)
 	}
-	return sum, srows.Err()
+	if err := srows.Err(); err != nil {
+		return sum, err
+	}
+	sum.Died, err = db.Died(ctx, personID)
+	return sum, err
 }

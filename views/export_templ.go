@@ -25,7 +25,7 @@ func printSectionID(slug string) string {
 // RecordPrint is the whole record on one page, every section and every item
 // newest first, laid out to print: the print stylesheet hides the header's
 // controls, the footer and the buttons, and starts each section on a new page.
-func RecordPrint(p Page, person store.Person, sections []store.SectionPage) templ.Component {
+func RecordPrint(p Page, person store.Person, died string, sections []store.SectionPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -131,7 +131,7 @@ func RecordPrint(p Page, person store.Person, sections []store.SectionPage) temp
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = personCard(p, person).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = personCard(p, person, died).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

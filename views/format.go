@@ -730,3 +730,13 @@ func itemDate(it store.RecordItem) string {
 	}
 	return formatDate(it.Date)
 }
+
+// diedWords says that the record says the person has died, and when: "The
+// record says Mr Fletcher Hyatt died on 21 January 1996." died is as
+// store.Died gives it.
+func diedWords(person store.Person, died string) string {
+	if died == "yes" {
+		return "The record says " + person.Name() + " has died."
+	}
+	return "The record says " + person.Name() + " died on " + formatDate(died) + "."
+}

@@ -103,6 +103,7 @@ func pages() []struct {
 		{"enrol passkey, out of date, the record with an account since", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, false, views.EnrolProblem{Message: "Use your own", UseOwn: true, Otherwise: "Create one"}), false},
 		{"record summary", views.RecordSummary(page("Your health record", "/record", true), jane, summary), true},
 		{"empty record summary", views.RecordSummary(page("Your health record", "/record", true), jane, store.Summary{}), true},
+		{"summary of someone who died", views.RecordSummary(page("Your health record", "/record", true), jane, store.Summary{Died: "1996-01-21T19:20:06+00:00"}), true},
 		{"section, page 2 of 6", views.RecordSection(page("Test results", "/record/results", true), jane, manyPages), true},
 		{"empty section", views.RecordSection(page("Allergies", "/record/allergies", true), jane, store.SectionPage{Section: section("allergies"), Page: 1, PerPage: 25}), true},
 		{"section with blank fields", views.RecordSection(page("Medicines", "/record/medicines", true), jane, odd), true},
@@ -543,7 +544,7 @@ func TestPagesLeaveOutWhatSaysNothing(t *testing.T) {
 	for i := range allergies {
 		allergies[i].Value = ""
 	}
-	d, _ := render(t, views.RecordPrint(page("Your health record", "/record/print", true), jane,
+	d, _ := render(t, views.RecordPrint(page("Your health record", "/record/print", true), jane, "",
 		[]store.SectionPage{{Section: section("allergies"), Items: allergies, Total: 2, Page: 1, PerPage: 100}}))
 	if strings.Contains(d.Find("main").Text(), "Not recorded") || d.Find("main thead th").Length() != 4 {
 		t.Errorf("print page: %d columns, %q", d.Find("main thead th").Length(), strings.Join(strings.Fields(d.Find("main table").Text()), " "))

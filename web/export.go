@@ -71,5 +71,9 @@ func (s *Server) recordPrint(c echo.Context) error {
 		return err
 	}
 	p.Title = p.Whose() + " health record to print"
-	return s.render(c, http.StatusOK, views.RecordPrint(p, person, sections))
+	died, err := s.db.Died(ctx, person.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, views.RecordPrint(p, person, died, sections))
 }
