@@ -93,6 +93,29 @@ func (db *DB) LogAccess(ctx context.Context, a Access) error {
 	return db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, []spooled{{Access: a}}) })
 }
 
+// LogAccesses is LogAccess for many entries, in one transaction: an
+// operator's list of people is a look at each.
+func (db *DB) LogAccesses(ctx context.Context, all []Access) error {
+	entries := make([]spooled, 0, len(all))
+	for _, a := range all {
+		a, err := db.stamped(a)
+		if err != nil {
+			return err
+		}
+		if db.spool != nil {
+			if err := db.spoolAccess(a); err != nil {
+				return err
+			}
+			continue
+		}
+		entries = append(entries, spooled{Access: a})
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error { return insertAccesses(ctx, tx, entries) })
+}
+
 // Logged makes, from what a change to a person's record did, the access log
 // entry that says so. The store writes the entry in the change's own
 // transaction (logTx): a change is never stored without its entry, nor an
@@ -311,6 +334,11 @@ func CarerLabel(name, relationship string) string {
 	}
 	return "Your carer " + name
 }
+
+// PersonsListed is what an operator's "portal persons" looked at of each
+// person listed: name, date of birth, NHS number and the sources holding
+// their record.
+const PersonsListed = "persons list"
 
 // OperatorDevice is the device of an operator's entries.
 const OperatorDevice = "The portal's command line, on its server"

@@ -339,6 +339,8 @@ func TestViewedWhat(t *testing.T) {
 		Entries: map[int64]store.RecordItem{
 			12: {ID: 12, Section: fhir.SectionMedicines, Display: "Metformin 500mg tablets"},
 			14: {ID: 14, Section: fhir.SectionDocuments, Display: "Discharge summary"},
+			16: {ID: 16, Section: fhir.SectionResults, ResourceType: "DiagnosticReport", Display: "Full blood count"},
+			17: {ID: 17, Section: fhir.SectionResults, ResourceType: "Observation", Display: "Haemoglobin"},
 		},
 		Tests: map[string]string{"loinc-2951-2": "Sodium [Moles/volume] in Serum or Plasma"},
 	}
@@ -349,6 +351,11 @@ func TestViewedWhat(t *testing.T) {
 		{"download document 14/1", "Discharge summary, a document (downloaded)"},
 		{"download document 15/1", "a document (downloaded)"},
 		{"download document 12/1", "a document (downloaded)"}, // its id taken since by an entry elsewhere
+		{"download document 16/0", "Full blood count, in your test results (its document downloaded)"},
+		{"download document 17/0", "a document (downloaded)"}, // a result has no document: its id taken since
+		{"choices entry 12", "your sharing choices about Metformin 500mg tablets"},
+		{"choices entry 13", "your sharing choices about an entry"}, // no longer in the record
+		{store.PersonsListed, "your name, date of birth, NHS number and which organisations hold your record, in the list of people this portal holds"},
 		{"medicines entry 12", "Metformin 500mg tablets, in your medicines"},
 		{"medicines entry 13", "an entry in medicines"},   // no longer in the record
 		{"conditions entry 12", "an entry in conditions"}, // its id taken since by an entry elsewhere

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -382,5 +383,71 @@ func TestAFailedPageIsNotLogged(t *testing.T) {
 	}
 	if after := accessLog(t, f, f.jane); len(after) != len(before)+1 {
 		t.Errorf("the medicines page shown: the log gained %q; want its look", after[len(before):])
+	}
+}
+
+// TestChoicesLookNamesTheEntryAsTheRecordDoesNow: a look at the sharing
+// choices about an entry is logged by the entry's id, and named as the
+// record names it now, so the log never keeps a name the source corrected
+// (a review: "Metformin" stayed in the log after the GP changed the entry).
+func TestChoicesLookNamesTheEntryAsTheRecordDoesNow(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	meds, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(meds.Items) != 1 {
+		t.Fatalf("medicines: %v", err)
+	}
+	id := strconv.FormatInt(meds.Items[0].ID, 10)
+	for _, p := range []string{"/record/item/" + id, "/choices/entry?item=" + id} {
+		if resp := f.get(t, p, jane); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", p, resp.StatusCode)
+		}
+	}
+	if rows := strings.Join(accessRows(doc(t, f.get(t, "/record/access-log", jane))), "\n"); !strings.Contains(rows, "Viewed your sharing choices about Metformin") {
+		t.Fatalf("the log does not name the entry the choices were about:\n%s", rows)
+	}
+	// The GP corrects the entry: the record no longer holds "Metformin".
+	f.importJSON(t, "gp", `{"resourceType":"MedicationRequest","id":"m1","meta":{"versionId":"2"},"status":"active","intent":"order","subject":{"reference":"Patient/jane"},"medicationCodeableConcept":{"text":"Gliclazide 40mg tablets"},"authoredOn":"2025-01-10"}`)
+	if resp := f.get(t, "/record/medicines", jane); resp.StatusCode != http.StatusOK {
+		t.Fatal(resp.StatusCode)
+	} else if b, _ := io.ReadAll(resp.Body); strings.Contains(string(b), "Metformin") {
+		t.Fatal("the record still holds Metformin: the check below proves nothing")
+	}
+	rows := strings.Join(accessRows(doc(t, f.get(t, "/record/access-log", jane))), "\n")
+	if strings.Contains(rows, "Metformin") || !strings.Contains(rows, "Viewed your sharing choices about Gliclazide") {
+		t.Errorf("the access log names an entry the record no longer holds, or not the one it holds:\n%s", rows)
+	}
+}
+
+// TestReportDocumentDownloadIsNamed: a test report's PDF downloaded is
+// logged naming the report and where it is, not only "a document" (a review).
+func TestReportDocumentDownloadIsNamed(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	pdf := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 viral load report"))
+	f.importJSON(t, "gp",
+		`{"resourceType":"Observation","id":"vl1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"text":"Viral load"},"subject":{"reference":"Patient/jane"},"effectiveDateTime":"2025-03-01","valueQuantity":{"value":20,"unit":"copies/mL"}}`,
+		`{"resourceType":"DiagnosticReport","id":"r1","status":"final","code":{"text":"Viral load report"},"subject":{"reference":"Patient/jane"},"effectiveDateTime":"2025-03-01","result":[{"reference":"Observation/vl1"}],"presentedForm":[{"contentType":"application/pdf","title":"Report","data":"`+pdf+`"}]}`)
+	res, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionResults, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var report int64
+	for _, it := range res.Items {
+		if it.ResourceType == "DiagnosticReport" {
+			report = it.ID
+		}
+	}
+	if report == 0 {
+		t.Fatalf("no report among the results: %+v", res.Items)
+	}
+	if resp := f.get(t, "/record/item/"+strconv.FormatInt(report, 10)+"/attachment/0", jane); resp.StatusCode != http.StatusOK {
+		t.Fatalf("report PDF: %d", resp.StatusCode)
+	}
+	rows := strings.Join(accessRows(doc(t, f.get(t, "/record/access-log", jane))), "\n")
+	if !strings.Contains(rows, "Viral load report, in your test results (its document downloaded)") {
+		t.Errorf("the log does not say which report's document was downloaded:\n%s", rows)
 	}
 }

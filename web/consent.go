@@ -125,9 +125,16 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 
 // logChoiceView logs a look at one of the person's choices: about the
 // entry named, or, with none, their sharing choices.
+//
+// An entry asked about from its page (?item=, which choiceQuestionOf has
+// checked) is logged by its id, which the log page names as the record
+// names it then; one asked about by its key, kept out already and perhaps
+// no longer in the record, by the name the person's choices keep for it.
 func (s *Server) logChoiceView(c echo.Context, person store.Person, name string) {
 	what := "choices"
-	if name != "" {
+	if id := c.QueryParam("item"); id != "" && c.Request().Method == http.MethodGet {
+		what += " entry " + id
+	} else if name != "" {
 		what += ": " + name
 	}
 	s.logView(c, person, what)

@@ -16,7 +16,8 @@ import (
 const personsUsage = `Usage: portal persons [--db PATH]
 
 List each person in the cache: their id (for --person), name, date of birth,
-NHS number (when known) and the sources holding their records. It only reads.
+NHS number (when known) and the sources holding their records. Each person
+listed has it on their access log, as a look by someone who runs the portal.
 `
 
 // runPersons is "portal persons": the people in the cache, so an operator
@@ -38,9 +39,24 @@ func runPersons(ctx context.Context, args []string, getenv func(string) string, 
 		return err
 	}
 	defer db.Close()
+	var listed []store.PersonListing
+	if err := db.EachPerson(ctx, 0, func(p store.PersonListing) error { listed = append(listed, p); return nil }); err != nil {
+		return fmt.Errorf("persons: %w", err)
+	}
+	// Logged before a line is printed, as an export is: which organisations
+	// hold someone's record can say as much as the record (a review: a
+	// sexual health clinic's name was listed, and no log said so).
+	looks := make([]store.Access, 0, len(listed))
+	for _, p := range listed {
+		looks = append(looks, store.Access{PersonID: p.ID, Action: "view", What: store.PersonsListed, Device: store.OperatorDevice,
+			ActorKind: store.ActorOperator, ActorName: operatorName(getenv)})
+	}
+	if err := db.LogAccesses(ctx, looks); err != nil {
+		return fmt.Errorf("persons: %w", err)
+	}
 	w := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	n := 0
-	err = db.EachPerson(ctx, 0, func(p store.PersonListing) error {
+	for _, p := range listed {
 		if n == 0 {
 			fmt.Fprintln(w, "ID\tNAME\tBORN\tNHS NUMBER\tSOURCES")
 		}
@@ -53,11 +69,9 @@ func runPersons(ctx context.Context, args []string, getenv func(string) string, 
 		if sources == "" {
 			sources = "-"
 		}
-		_, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", p.ID, printable(p.Name()), printable(p.BirthDate), printable(nhs), printable(sources))
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("persons: %w", err)
+		if _, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", p.ID, printable(p.Name()), printable(p.BirthDate), printable(nhs), printable(sources)); err != nil {
+			return err
+		}
 	}
 	if n == 0 {
 		fmt.Fprintf(stdout, "No people in %s yet: import files with portal import, or add a FHIR server with portal source add and run portal sync.\n", cfg.DB)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/store"
 )
 
 // writePatient writes a Bundle holding one Patient, with an NHS number when nhs is not "".
@@ -93,5 +96,40 @@ func TestPersonsCommand(t *testing.T) {
 	}
 	if out != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestPersonsListingIsLogged: portal persons prints each person's NHS
+// number, date of birth and the sources holding their record (a sexual
+// health clinic's name says what that part is), so each person listed has
+// it on their access log, as a look by someone who runs the portal (a
+// review: nothing was logged).
+func TestPersonsListingIsLogged(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	clinic := filepath.Join(dir, "clinic.json")
+	writePatient(t, clinic, "p1", "Example", "9434765919")
+	if _, stderr, err := portal(t, "import", "--db", db, "--source", "leeds-sexual-health", clinic); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	out, _, err := portal(t, "persons", "--db", db)
+	if err != nil || !strings.Contains(out, "leeds-sexual-health") || !strings.Contains(out, "943 476 5919") {
+		t.Fatalf("persons: %v\n%s", err, out)
+	}
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, err := s.PersonByNHSNumber(context.Background(), "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := s.AccessLog(context.Background(), p.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != 1 || log[0].What != store.PersonsListed || log[0].ActorKind != store.ActorOperator {
+		t.Errorf("portal persons printed Jane's NHS number, birth date and that a sexual health clinic holds her record; her access log holds %+v", log)
 	}
 }
