@@ -1424,6 +1424,11 @@ WHERE h.person_id = ? AND h.key IN (?`+strings.Repeat(", ?", len(st.WithheldItem
 		if err != nil {
 			return nil, nil, nil, err
 		}
+		same, err := idsOf(ctx, q, sameHeldFact, string(list), personID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		named = append(named, same...)
 		chosen = slices.Clone(kept)
 		slices.Sort(chosen)
 		others = append(others, named...)
@@ -1535,6 +1540,24 @@ const reasonIsKeptOut = `SELECT r.item_id FROM (
 CROSS JOIN record_item_reasons r ON r.system = c.system AND r.code = c.code
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = c.person
 WHERE c.person = ?2`
+
+// sameHeldFact selects the person's (?2) allergies and conditions that are
+// one of the entries ?1 lists (ids, kept out one by one) as another source
+// reports it: of the same part of the record, with a code of it among
+// their own, first or not. Reports of one fact are one entry only when
+// their first codes agree (dedupKey), so a hospital's pregnancy coded in
+// ICD-10 first and SNOMED CT second stayed shared when the GP's, in SNOMED
+// CT, was kept out (a review). Not results or visits: two of the same test
+// or kind of visit are two facts.
+const sameHeldFact = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
+    WHERE k.section IN ` + heldFacts + `),
+c AS (SELECT k.section, k.code_system AS system, k.code AS code FROM k WHERE k.code != ''
+    UNION
+    SELECT k.section, substr(r.system, 5), r.code FROM k CROSS JOIN record_item_reasons r ON r.item_id = k.id AND r.system GLOB 'own:*')
+SELECT ri.id FROM c CROSS JOIN record_items ri ON ri.person_id = ?2 AND ri.section = c.section AND ri.code_system = c.system AND ri.code = c.code
+UNION
+SELECT ri.id FROM c CROSS JOIN record_item_reasons r ON r.system = 'own:' || c.system AND r.code = c.code
+CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = ?2 AND ri.section = c.section`
 
 // namesOneOf selects the entries that name one of the entries ?1 lists
 // (ids) by reference as what they are for or about, at the same source

@@ -170,3 +170,24 @@ func TestACarePlansMedicationOfAKeptOutKindStaysOut(t *testing.T) {
 		t.Errorf("a carer's care plans: %q; want the review plan, which names no kind kept out", got)
 	}
 }
+
+// TestOneEntryKeptOutAsAnotherSourceCodesIt: keeping the GP's pregnancy out
+// keeps out the hospital's report of it, which codes it in ICD-10 first and
+// gives the GP's SNOMED CT code second, and so is not one entry with it (a
+// review: the carer read "Pregnant state"). Not a result of the same test.
+func TestOneEntryKeptOutAsAnotherSourceCodesIt(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db,
+		[]string{"gp", `{"resourceType":"Condition","id":"c1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"77386006","display":"Pregnancy"}]},"recordedDate":"2025-02-01"}`,
+			`{"resourceType":"Observation","id":"o1","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"effectiveDateTime":"2025-02-01","valueQuantity":{"value":48,"unit":"mmol/mol"}}`},
+		[]string{"hospital", `{"resourceType":"Condition","id":"h1","subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
+			`"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"Z33","display":"Pregnant state"},{"system":"http://snomed.info/sct","code":"77386006","display":"Pregnancy"}]},"recordedDate":"2025-02-03"}`,
+			`{"resourceType":"Observation","id":"o2","status":"final","subject":{"reference":"Patient/%[1]s"},"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"effectiveDateTime":"2025-05-01","valueQuantity":{"value":52,"unit":"mmol/mol"}}`})
+	keepOutEntryNamed(t, db, p, fhir.SectionConditions, "Pregnancy")
+	carerSees(t, db, p, fhir.SectionConditions, 0, "regnan")
+	keepOutEntryNamed(t, db, p, fhir.SectionResults, "HbA1c")
+	if got := carerDetails(t, db, p, fhir.SectionResults); len(got) != 1 {
+		t.Errorf("one HbA1c result kept out; a carer's results: %q; want the other", got)
+	}
+}
