@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -189,5 +190,32 @@ func TestOneEntryKeptOutAsAnotherSourceCodesIt(t *testing.T) {
 	keepOutEntryNamed(t, db, p, fhir.SectionResults, "HbA1c")
 	if got := carerDetails(t, db, p, fhir.SectionResults); len(got) != 1 {
 		t.Errorf("one HbA1c result kept out; a carer's results: %q; want the other", got)
+	}
+}
+
+// TestATestWhoseNewestResultsAreKeptOutIsStillListed: a carer's list of
+// tests reads further back when every result it read is kept out, so a test
+// whose 8 newest results are of a kind kept out still shows, with the newest
+// shared one (a review: it vanished from the list).
+func TestATestWhoseNewestResultsAreKeptOutIsStillListed(t *testing.T) {
+	ctx := context.Background()
+	res := []string{"gp"}
+	for i := 1; i <= 10; i++ {
+		method := ""
+		if i > 1 {
+			method = `,"method":{"coding":[{"system":"http://snomed.info/sct","code":"197480006","display":"Anxiety disorder"}]}`
+		}
+		res = append(res, fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","subject":{"reference":"Patient/%%[1]s"},`+
+			`"code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"effectiveDateTime":"2025-%02d-01","valueQuantity":{"value":%d,"unit":"mmol/mol"}%s}`, i, i, 40+i, method))
+	}
+	db := mustOpenDB(t)
+	p := importSources(t, db, res)
+	keepOutKind(t, db, p, store.CategoryMentalHealth)
+	tests, err := db.ResultTests(store.ForCarer(ctx, fhir.SectionResults), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tests) != 1 || tests[0].Latest.Item.Value != "41 mmol/mol" {
+		t.Fatalf("a carer's tests: %+v; want HbA1c, its newest shared result 41 mmol/mol", tests)
 	}
 }

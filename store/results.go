@@ -208,16 +208,25 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	}
 	var out []ResultTest
 	for _, ref := range refs {
-		items, err := testItems(ctx, tx, personID, ref, 8)
-		if err != nil {
-			return nil, err
-		}
 		f, args := ref.sameTest(personID)
 		hide, err := withheldResults(ctx, tx, rule, f, args)
 		if err != nil {
 			return nil, err
 		}
-		if items = dropResults(items, hide); len(items) == 0 {
+		// Further back while all read are kept out from a carer, so the
+		// newest they may see is found (a review: a test whose 8 newest were
+		// kept out vanished from the list, older results shared and all).
+		var items []RecordItem
+		for n := 8; ; n *= 2 {
+			read, err := testItems(ctx, tx, personID, ref, n)
+			if err != nil {
+				return nil, err
+			}
+			if items = dropResults(read, hide); len(items) > 0 || len(read) < n {
+				break
+			}
+		}
+		if len(items) == 0 {
 			continue
 		}
 		t := ResultTest{Key: ref.key(), CodeSystem: ref.system, Code: ref.code, Latest: mergeResults(items)[0]}
