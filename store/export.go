@@ -65,6 +65,9 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return 0, err
 		}
 	}
+	if err := db.hideTheirMedications(ctx, hidden); err != nil {
+		return 0, err
+	}
 	masked, err := db.maskedRefs(ctx, hidden) // for a carer: references to what is kept out, masked (fhir.MaskRefs)
 	if err != nil {
 		return 0, err
@@ -110,7 +113,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return err
 		}
 		written[resourceKey{c.Source.ID, c.Type, c.ID}] = true
-		named.add(c, forCarer)
+		named.add(c)
 		n++
 		return nil
 	}
@@ -129,7 +132,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	// record. Only what the resources written point at, so a carer's holds
 	// no organisation of an entry kept from them.
 	for _, c := range named.sorted() {
-		if written[resourceKey{c.Source.ID, c.Type, c.ID}] {
+		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] {
 			continue
 		}
 		var raw []byte
@@ -167,23 +170,55 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	return n, err
 }
 
+// hideTheirMedications adds to hidden (a carer's: what the person keeps out
+// of sharing) the Medications its medicines name (medref), so a carer's
+// download holds none of them, nor a reference to one, though a shared care
+// plan or procedure names it too (a review: a kept-out Fluoxetine came in
+// through the plan to review it).
+func (db *DB) hideTheirMedications(ctx context.Context, hidden map[resourceKey]bool) error {
+	var meds []resourceKey
+	for k := range hidden {
+		if k.typ != "MedicationRequest" && k.typ != "MedicationStatement" {
+			continue
+		}
+		rows, err := db.db.QueryContext(ctx, `SELECT r.code FROM record_items ri JOIN record_item_reasons r ON r.item_id = ri.id AND r.system = 'medref'
+WHERE ri.source_id = ? AND ri.resource_type = ? AND ri.resource_id = ?`, k.sourceID, k.typ, k.id)
+		if err != nil {
+			return fmt.Errorf("the Medications of what is kept out: %w", err)
+		}
+		for rows.Next() {
+			var ref string
+			if err := rows.Scan(&ref); err != nil {
+				rows.Close()
+				return err
+			}
+			if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
+				ref = "Medication/" + id // a bundle's address for it: Synthea's ids are those
+			}
+			if id, ok := strings.CutPrefix(ref, "Medication/"); ok && id != "" {
+				meds = append(meds, resourceKey{k.sourceID, "Medication", id})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	for _, m := range meds {
+		hidden[m] = true
+	}
+	return nil
+}
+
 // namedBy collects, by source, the Organizations, Practitioners, Locations
 // and Medications resources point at (fhir.NamesItems), as the source's own
 // (fhir.LocalRef).
 type namedBy map[resourceKey]Source
 
-// add notes what c points at. For a carer, a Medication only when c is a
-// medicine, whose entry is kept out for that Medication's codes when they
-// are of a kind kept out (fhir Named.Codes): one named only by what else
-// was used, a care plan's product or a procedure's device, was added
-// whatever it was (a review: a kept-out Fluoxetine, through the plan to
-// review it).
-func (nb namedBy) add(c CachedResource, forCarer bool) {
+// add notes what c points at.
+func (nb namedBy) add(c CachedResource) {
 	for _, ref := range fhir.LocalRefs(c.Raw, c.Source.BaseURL) {
 		typ, id, _ := strings.Cut(ref, "/")
-		if typ == "Medication" && forCarer && c.Type != "MedicationRequest" && c.Type != "MedicationStatement" {
-			continue
-		}
 		if fhir.NamesItems(typ) {
 			nb[resourceKey{c.Source.ID, typ, id}] = c.Source
 		}

@@ -219,3 +219,23 @@ func TestATestWhoseNewestResultsAreKeptOutIsStillListed(t *testing.T) {
 		t.Fatalf("a carer's tests: %+v; want HbA1c, its newest shared result 41 mmol/mol", tests)
 	}
 }
+
+// TestACarePlansOrdinaryMedicationStaysInTheCarersDownload: a Medication a
+// shared care plan names, that no kept-out medicine names, stays in a
+// carer's download, so the plan's reference points at it (a review: the
+// fix above left out every Medication a medicine did not name).
+func TestACarePlansOrdinaryMedicationStaysInTheCarersDownload(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Medication","id":"met1","meta":{"tag":[{"code":"%[1]s"}]},"code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"860975","display":"Metformin 500 MG"}]}}`,
+		`{"resourceType":"CarePlan","id":"cp1","status":"active","intent":"plan","title":"Diabetes plan","subject":{"reference":"Patient/%[1]s"},"period":{"start":"2025-02-01"},` +
+			`"activity":[{"detail":{"status":"in-progress","description":"Take with food","productReference":{"reference":"Medication/met1"}}}]}`})
+	keepOutKind(t, db, p, store.CategoryMentalHealth) // of another kind: nothing here is of it
+	dl := carerDownload(t, db, p)
+	if !strings.Contains(dl, `"Medication/met1"`) {
+		t.Fatalf("the plan is not in the carer's download: %.400s", dl)
+	}
+	if !strings.Contains(dl, `"resourceType":"Medication"`) {
+		t.Errorf("the carer's download holds the care plan naming Medication/met1 (Metformin), but not the Medication: a reference to nothing")
+	}
+}
