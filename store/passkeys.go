@@ -123,11 +123,14 @@ func (db *DB) RemovePasskey(ctx context.Context, accountID, passkeyID int64, las
 	return left, err
 }
 
-// OtherSessions counts the account's live sessions besides the one with id keepID.
+// OtherSessions counts the account's live sessions besides the one with id
+// keepID, and those holding one of its passkeys' answers, which would sign
+// in to it (SetSessionCeremony): "Sign out of all other sessions" ends
+// those too, and is offered for them (a review).
 func (db *DB) OtherSessions(ctx context.Context, accountID int64, keepID string, p SessionPolicy) (int, error) {
 	var n int
 	now := db.now()
-	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE account_id = ? AND id_hash <> ? AND expires_at > ? AND last_seen_at > ?`,
+	err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM sessions WHERE (account_id = ?1 OR pending_account_id = ?1) AND id_hash <> ?2 AND expires_at > ?3 AND last_seen_at > ?4`,
 		accountID, hashToken(keepID), formatTime(now), formatTime(now.Add(-p.Idle))).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count sessions: %w", err)

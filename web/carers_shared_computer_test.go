@@ -134,3 +134,46 @@ func TestSignOutOthersEndsAPendingLinkSignIn(t *testing.T) {
 		t.Fatalf("signing out the other sessions ended the phone's own: /account answered %d", rec.Code)
 	}
 }
+
+// TestAccountPageCountsAPendingLinkSignIn: the account page counts a
+// session at another computer holding one of the account's passkeys'
+// answers to "Add this record to my account", which would sign in to it,
+// and so offers "Sign out of all other sessions" (a review: it said "not
+// signed in anywhere else").
+func TestAccountPageCountsAPendingLinkSignIn(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	_, invitation, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "Amir Khan", Relationship: "neighbour", Scopes: []string{"medicines"}},
+		grantLogged(f.ownAccount(t, f.jane), "invited Amir Khan (neighbour)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newPasskeyBrowser(t, f.handler)
+	a.page("/carers/accept")
+	a.must(a.form("/carers/accept", url.Values{"code": {invitation}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}), http.StatusSeeOther, "invitation code")
+	a.page("/carers/accept/confirm")
+	key := newSoftKey(t, "http://localhost:8080", "localhost")
+	opts := a.must(a.json("/carers/accept/passkey/begin", nil), http.StatusOK, "carer passkey begin")
+	a.must(a.json("/carers/accept/passkey/finish", keyCreate(t, key, opts)), http.StatusOK, "carer passkey finish")
+	code, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.page("/enrol")
+	a.must(a.form("/enrol", url.Values{"code": {code}, "day": {"01"}, "month": {"07"}, "year": {"1980"}}), http.StatusSeeOther, "enrolment code")
+	a.page("/enrol/passkey")
+	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin")
+	a.must(a.json("/enrol/link/finish", keyGet(t, key, opts)), http.StatusOK, "link finish")
+	a.page("/enrol/link") // waiting at the shared computer for "Add"
+
+	b := newPasskeyBrowser(t, f.handler)
+	b.addr = "198.51.100.9:1"
+	b.page("/signin")
+	opts = b.must(b.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
+	b.must(b.json("/signin/finish", keyGet(t, key, opts)), http.StatusOK, "sign-in finish")
+	rec := b.do(http.MethodGet, "/account", "", nil)
+	if strings.Contains(rec.Body.String(), "not signed in to My Care Record anywhere else") || !strings.Contains(rec.Body.String(), "signout-others") {
+		t.Errorf("a passkey answer of this account waits at another computer, ready to sign in to it, yet the account page offers no way to end it:\n%s", rec.Body.String())
+	}
+}
