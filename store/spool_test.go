@@ -363,3 +363,38 @@ func TestARefusedLookIsNotMovedIntoTheLog(t *testing.T) {
 		t.Errorf("%d entries waiting; want none", n)
 	}
 }
+
+// TestASyncedLookIsNotRefusedByALaterFailedSync: a page whose look another
+// page's sync took to disk is shown, though a later sync fails before it
+// asks; so it belongs in the log (a review: it was refused, yet moved). And
+// a look written before the spool was emptied is not synced again.
+func TestASyncedLookIsNotRefusedByALaterFailedSync(t *testing.T) {
+	ctx := context.Background()
+	db := spoolDB(t, t.TempDir())
+	defer db.Close()
+	line := func(what string) []byte {
+		b, _ := json.Marshal(spooled{SpoolID: what, Access: Access{AccountID: 1, PersonID: 7, Action: "view", What: what}})
+		return append(b, '\n')
+	}
+	endX, err := db.spool.append(line("page X"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	endG, err := db.spool.append(line("page G"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.spool.syncTo(endX); err != nil { // X's sync takes in G's line as well
+		t.Fatal(err)
+	}
+	if _, err := db.MoveAccessSpool(ctx); err != nil { // both moved, and the file emptied
+		t.Fatal(err)
+	}
+	db.spool.syncMu.Lock() // a third page's fdatasync fails
+	db.spool.syncErr = fmt.Errorf("log access: syncing the spool %s: %w", db.spool.path, syscall.EIO)
+	db.spool.forgetUnsynced()
+	db.spool.syncMu.Unlock()
+	if err := db.spool.syncTo(endG); err != nil {
+		t.Errorf("page G's look is on disk and in the log (%q), yet its page is refused: %v", tableWhats(t, db), err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/a-h/templ"
@@ -57,6 +58,9 @@ type Server struct {
 	log      *slog.Logger
 	echo     *echo.Echo
 	secure   bool // origin is https: HSTS and Secure cookies
+	// pages are the buffers record pages are made in before they are sent
+	// (render), reused: a page to print of a large record is half a megabyte.
+	pages sync.Pool
 }
 
 // ceremonyTimeout is how long a passkey challenge may be answered.
@@ -134,16 +138,26 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 		c.Response().WriteHeader(status)
 		return page.Render(ctx, c.Response().Writer)
 	}
-	// A page of the record: made whole first, then its look logged, then sent.
-	var buf bytes.Buffer
-	if err := page.Render(ctx, &buf); err != nil {
-		return err
-	}
+	// A page of the record: every read it needs done, its look is logged
+	// (synced to disk) while the page is made, and it is sent once both are.
+	// Making it reads nothing, so it fails only as a program's mistake.
 	if err := ctx.Err(); err != nil {
 		return err // nobody is waiting for it: not shown, so not logged
 	}
-	if err := s.db.LogAccess(context.WithoutCancel(ctx), *look); err != nil {
+	logged := make(chan error, 1)
+	go func() { logged <- s.db.LogAccess(context.WithoutCancel(ctx), *look) }()
+	buf, _ := s.pages.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer s.pages.Put(buf)
+	buf.Reset()
+	rerr := page.Render(ctx, buf)
+	if err := <-logged; err != nil {
 		return err // the look could not be logged: the page is not shown
+	}
+	if rerr != nil {
+		return rerr
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)

@@ -108,7 +108,11 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	spool := store.SpoolPath(cfg.DB, cfg.AccessSpool)
-	aside, waiting, err := spoolLines(spool)
+	aside, err := linesIn(store.DamagedSpoolPath(spool))
+	if err != nil {
+		return fmt.Errorf("audit verify: %w", err)
+	}
+	waiting, err := db.SpoolWaiting(ctx, spool)
 	if err != nil {
 		return fmt.Errorf("audit verify: %w", err)
 	}
@@ -131,21 +135,13 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// spoolLines counts the lines kept aside from the access log spool at path,
-// as they did not read, and the lines waiting in it. No file is none.
-func spoolLines(path string) (aside, waiting int, err error) {
-	count := func(p string) (int, error) {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, fs.ErrNotExist) {
-			return 0, nil
-		}
-		return bytes.Count(b, []byte{'\n'}), err
+// linesIn counts the lines of the file at path; no file is none.
+func linesIn(path string) (int, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
 	}
-	if aside, err = count(store.DamagedSpoolPath(path)); err != nil {
-		return 0, 0, err
-	}
-	waiting, err = count(path)
-	return aside, waiting, err
+	return bytes.Count(b, []byte{'\n'}), err
 }
 
 // headEntry is an access log entry as audit head printed it: its number and hash.
