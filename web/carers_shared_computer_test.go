@@ -76,21 +76,20 @@ func TestOnlyASignInFromTheInvitationTakesItAlong(t *testing.T) {
 	}
 }
 
-// A carer at a shared computer answers "Add this record to my account" with
-// his passkey and walks away before confirming. From his phone he signs out
-// of all other sessions: that ends the answer waiting at the shared computer
-// too, so whoever presses "Add" there next is not signed in to his account
-// (a review: it was, as the waiting answer was in a session not yet his).
-func TestSignOutOthersEndsAPendingLinkSignIn(t *testing.T) {
+// linkAnswerWaiting has Amir accept Jane's invitation as a new carer, with a
+// passkey made for it, then, at a shared computer, type a code for his own
+// record and answer "Add this record to my account" with that passkey,
+// leaving the answer waiting there; then sign in on his phone. It returns
+// the two browsers and his account.
+func linkAnswerWaiting(t *testing.T, f *fixture) (shared, phone *passkeyBrowser, carer store.Account) {
+	t.Helper()
 	ctx := context.Background()
-	f := newFixture(t)
 	f.signIn(t, f.jane)
 	_, invitation, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "Amir Khan", Relationship: "neighbour", Scopes: []string{"medicines"}},
 		grantLogged(f.ownAccount(t, f.jane), "invited Amir Khan (neighbour)"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Amir accepts as a new carer, with a passkey made for it.
 	a := newPasskeyBrowser(t, f.handler)
 	a.page("/carers/accept")
 	a.must(a.form("/carers/accept", url.Values{"code": {invitation}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}), http.StatusSeeOther, "invitation code")
@@ -98,12 +97,10 @@ func TestSignOutOthersEndsAPendingLinkSignIn(t *testing.T) {
 	key := newSoftKey(t, "http://localhost:8080", "localhost")
 	opts := a.must(a.json("/carers/accept/passkey/begin", nil), http.StatusOK, "carer passkey begin")
 	a.must(a.json("/carers/accept/passkey/finish", keyCreate(t, key, opts)), http.StatusOK, "carer passkey finish")
-	carer, _, err := f.db.AccountByUserHandle(ctx, key.UserHandle)
+	carer, _, err = f.db.AccountByUserHandle(ctx, key.UserHandle)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// At the shared computer he types a code for his own record and answers
-	// "Add this record to my account" with his passkey.
 	code, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -114,23 +111,33 @@ func TestSignOutOthersEndsAPendingLinkSignIn(t *testing.T) {
 	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin")
 	a.must(a.json("/enrol/link/finish", keyGet(t, key, opts)), http.StatusOK, "link finish")
 	a.page("/enrol/link")
-
-	// From his phone he signs in and signs out of every other session.
+	// From his phone, he signs in.
 	b := newPasskeyBrowser(t, f.handler)
 	b.addr = "198.51.100.9:1"
 	b.page("/signin")
 	opts = b.must(b.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
 	b.must(b.json("/signin/finish", keyGet(t, key, opts)), http.StatusOK, "sign-in finish")
-	b.page("/account")
-	b.must(b.form("/account/sessions/signout-others", url.Values{}), http.StatusSeeOther, "sign out others")
+	return a, b, carer
+}
+
+// A carer at a shared computer answers "Add this record to my account" with
+// his passkey and walks away before confirming. From his phone he signs out
+// of all other sessions: that ends the answer waiting at the shared computer
+// too, so whoever presses "Add" there next is not signed in to his account
+// (a review: it was, as the waiting answer was in a session not yet his).
+func TestSignOutOthersEndsAPendingLinkSignIn(t *testing.T) {
+	f := newFixture(t)
+	shared, phone, carer := linkAnswerWaiting(t, f)
+	phone.page("/account")
+	phone.must(phone.form("/account/sessions/signout-others", url.Values{}), http.StatusSeeOther, "sign out others")
 
 	// Whoever sits down at the shared computer next presses "Add".
-	rec := a.form("/enrol/link", url.Values{"account": {itoa(carer.ID)}})
-	if rec.Code == http.StatusSeeOther && rec.Header().Get("Location") == "/record" && opensRecord(a) {
+	rec := shared.form("/enrol/link", url.Values{"account": {itoa(carer.ID)}})
+	if rec.Code == http.StatusSeeOther && rec.Header().Get("Location") == "/record" && opensRecord(shared) {
 		t.Fatalf("after Amir signed out of all other sessions, the answer waiting at the shared computer still signed in to his account (%d to %q)", rec.Code, rec.Header().Get("Location"))
 	}
 	// His phone is still signed in.
-	if rec := b.do(http.MethodGet, "/account", "", nil); rec.Code != http.StatusOK {
+	if rec := phone.do(http.MethodGet, "/account", "", nil); rec.Code != http.StatusOK {
 		t.Fatalf("signing out the other sessions ended the phone's own: /account answered %d", rec.Code)
 	}
 }
@@ -141,38 +148,8 @@ func TestSignOutOthersEndsAPendingLinkSignIn(t *testing.T) {
 // and so offers "Sign out of all other sessions" (a review: it said "not
 // signed in anywhere else").
 func TestAccountPageCountsAPendingLinkSignIn(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t)
-	f.signIn(t, f.jane)
-	_, invitation, err := f.db.CreateInvitation(ctx, f.jane.ID, f.ownAccount(t, f.jane).ID, store.Invitation{CarerName: "Amir Khan", Relationship: "neighbour", Scopes: []string{"medicines"}},
-		grantLogged(f.ownAccount(t, f.jane), "invited Amir Khan (neighbour)"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newPasskeyBrowser(t, f.handler)
-	a.page("/carers/accept")
-	a.must(a.form("/carers/accept", url.Values{"code": {invitation}, "day": {"14"}, "month": {"3"}, "year": {"1957"}}), http.StatusSeeOther, "invitation code")
-	a.page("/carers/accept/confirm")
-	key := newSoftKey(t, "http://localhost:8080", "localhost")
-	opts := a.must(a.json("/carers/accept/passkey/begin", nil), http.StatusOK, "carer passkey begin")
-	a.must(a.json("/carers/accept/passkey/finish", keyCreate(t, key, opts)), http.StatusOK, "carer passkey finish")
-	code, _, err := f.db.CreateEnrolmentCode(ctx, f.amir.ID, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.page("/enrol")
-	a.must(a.form("/enrol", url.Values{"code": {code}, "day": {"01"}, "month": {"07"}, "year": {"1980"}}), http.StatusSeeOther, "enrolment code")
-	a.page("/enrol/passkey")
-	opts = a.must(a.json("/enrol/link/begin", nil), http.StatusOK, "link begin")
-	a.must(a.json("/enrol/link/finish", keyGet(t, key, opts)), http.StatusOK, "link finish")
-	a.page("/enrol/link") // waiting at the shared computer for "Add"
-
-	b := newPasskeyBrowser(t, f.handler)
-	b.addr = "198.51.100.9:1"
-	b.page("/signin")
-	opts = b.must(b.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
-	b.must(b.json("/signin/finish", keyGet(t, key, opts)), http.StatusOK, "sign-in finish")
-	rec := b.do(http.MethodGet, "/account", "", nil)
+	_, phone, _ := linkAnswerWaiting(t, newFixture(t))
+	rec := phone.do(http.MethodGet, "/account", "", nil)
 	if strings.Contains(rec.Body.String(), "not signed in to My Care Record anywhere else") || !strings.Contains(rec.Body.String(), "signout-others") {
 		t.Errorf("a passkey answer of this account waits at another computer, ready to sign in to it, yet the account page offers no way to end it:\n%s", rec.Body.String())
 	}

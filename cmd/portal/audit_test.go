@@ -113,21 +113,7 @@ func TestAuditVerify(t *testing.T) {
 // audit verify fails, naming the file, rather than saying the log is intact
 // (a review). Looks still waiting in the spool are counted, and are no failure.
 func TestAuditVerifyNoticesLooksLeftOutOfTheChain(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spool := store.SpoolPath(path, "")
-	if err := db.OpenAccessSpool(spool); err != nil {
-		t.Fatal(err)
-	}
-	for _, what := range []string{"summary", "mental health entry 12", "medicines"} {
-		if err := db.LogAccess(ctx, store.Access{AccountID: 2, PersonID: 7, Action: "view", What: what, ActorKind: store.ActorCarer, ActorName: "John Smith", Relationship: "son"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, spool, db := spooledLooks(t, "summary", "mental health entry 12", "medicines")
 	// Looks waiting in the spool: counted, no failure.
 	out, _, err := portal(t, "audit", "verify", "--db", path)
 	if err != nil || !strings.Contains(out, "access log intact: 0 entries") || !strings.Contains(out, "3 more looks wait in the access log spool") {
@@ -156,21 +142,7 @@ func TestAuditVerifyNoticesLooksLeftOutOfTheChain(t *testing.T) {
 // are in the access log already (a stop between moving them and emptying
 // the file) are not counted as waiting (a review).
 func TestAuditVerifyDoesNotCountMovedLooksAsWaiting(t *testing.T) {
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "portal.db")
-	db, err := store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spool := store.SpoolPath(path, "")
-	if err := db.OpenAccessSpool(spool); err != nil {
-		t.Fatal(err)
-	}
-	for _, what := range []string{"summary", "medicines", "results"} {
-		if err := db.LogAccess(ctx, store.Access{AccountID: 2, PersonID: 7, Action: "view", What: what, ActorKind: store.ActorCarer, ActorName: "John Smith", Relationship: "son"}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	path, spool, db := spooledLooks(t, "summary", "medicines", "results")
 	kept, err := os.ReadFile(spool)
 	if err != nil {
 		t.Fatal(err)
@@ -186,4 +158,26 @@ func TestAuditVerifyDoesNotCountMovedLooksAsWaiting(t *testing.T) {
 	if err != nil || !strings.Contains(out, "access log intact: 3 entries") || strings.Contains(out, "wait") {
 		t.Errorf("all three looks are in the access log; audit verify says:\n%s(err %v)", out, err)
 	}
+}
+
+// spooledLooks is a database in a fresh folder with its access log spool
+// open, holding a carer's looks at each of whats, not yet moved.
+func spooledLooks(t *testing.T, whats ...string) (path, spool string, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+	path = filepath.Join(t.TempDir(), "portal.db")
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spool = store.SpoolPath(path, "")
+	if err := db.OpenAccessSpool(spool); err != nil {
+		t.Fatal(err)
+	}
+	for _, what := range whats {
+		if err := db.LogAccess(ctx, store.Access{AccountID: 2, PersonID: 7, Action: "view", What: what, ActorKind: store.ActorCarer, ActorName: "John Smith", Relationship: "son"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path, spool, db
 }

@@ -140,17 +140,8 @@ func (s *codingScanner) value() bool {
 			if !s.value() {
 				return false
 			}
-			s.space()
-			if s.i >= len(s.b) {
-				return false
-			}
-			c := s.b[s.i]
-			s.i++
-			if c == ']' {
-				return true
-			}
-			if c != ',' {
-				return false
+			if more, ok := s.after(']'); !more {
+				return ok
 			}
 		}
 	case '"':
@@ -163,6 +154,19 @@ func (s *codingScanner) value() bool {
 		}
 		return s.i > start
 	}
+}
+
+// after reads what follows a member of an object or an array that ends
+// with end: a comma (more to come), or end (the last), reporting whether it
+// scanned.
+func (s *codingScanner) after(end byte) (more, ok bool) {
+	s.space()
+	if s.i >= len(s.b) {
+		return false, false
+	}
+	c := s.b[s.i]
+	s.i++
+	return c == ',', c == ',' || c == end
 }
 
 // str scans the string at s.i and returns its bytes as written, and
@@ -248,17 +252,12 @@ func (s *codingScanner) object(top bool, skip map[string]bool) bool {
 		if !ok {
 			return false
 		}
-		s.space()
-		if s.i >= len(s.b) {
+		more, ok := s.after('}')
+		if !ok {
 			return false
 		}
-		c := s.b[s.i]
-		s.i++
-		if c == '}' {
+		if !more {
 			break
-		}
-		if c != ',' {
-			return false
 		}
 	}
 	if hasSystem && hasCode && !quantity && s.quiet == 0 && !top {
