@@ -1454,7 +1454,7 @@ WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+
 		// (a review: the GP's Fluoxetine reached a carer as only the
 		// hospital's gave its RxNorm code).
 		for _, match := range codeMatches("r.code") {
-			parts = append(parts, `SELECT p.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system IN ('own:' || sc.system, 'med:' || sc.system) AND `+match+`
+			parts = append(parts, `SELECT p.id FROM sensitive_codes sc JOIN record_item_reasons r ON r.system IN ('own:' || sc.system, 'med:' || sc.system, 'any:' || sc.system) AND `+match+`
 JOIN record_items ri ON ri.id = r.item_id
 JOIN record_items p ON p.person_id = ri.person_id AND (p.id = ri.id OR (ri.dedup_key != '' AND p.dedup_key = ri.dedup_key))
 WHERE sc.category IN `+in(len(cats))+` AND ri.person_id = ? AND ri.section IN `+in(len(secs)))
@@ -1543,17 +1543,24 @@ WHERE c.person = ?2`
 
 // sameHeldFact selects the person's (?2) allergies and conditions that are
 // one of the entries ?1 lists (ids, kept out one by one) as another source
-// reports it: of the same part of the record, with a code of it among
-// their own, first or not. Reports of one fact are one entry only when
+// reports it: of the same part of the record, first coded, or coding what
+// it is (fhir ownCodes), as one of the codings of what the kept-out entry
+// is (its resource's code). Reports of one fact are one entry only when
 // their first codes agree (dedupKey), so a hospital's pregnancy coded in
 // ICD-10 first and SNOMED CT second stayed shared when the GP's, in SNOMED
-// CT, was kept out (a review). Not results or visits: two of the same test
-// or kind of visit are two facts.
+// CT, was kept out (a review). Never by a code found anywhere else in them
+// ("any:", fhir withEveryCoding): a severity or a body site is shared by
+// unrelated entries (a review: every other condition coded Severe went).
+// Not results or visits: two of the same test or kind of visit are two facts.
 const sameHeldFact = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
     WHERE k.section IN ` + heldFacts + `),
 c AS (SELECT k.section, k.code_system AS system, k.code AS code FROM k WHERE k.code != ''
     UNION
-    SELECT k.section, substr(r.system, 5), r.code FROM k CROSS JOIN record_item_reasons r ON r.item_id = k.id AND r.system GLOB 'own:*')
+    SELECT k.section, json_extract(cd.value, '$.system'), json_extract(cd.value, '$.code') FROM k
+    CROSS JOIN resources res ON res.source_id = k.source_id AND res.type = k.resource_type AND res.id = k.resource_id
+    CROSS JOIN json_each(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') cd
+    WHERE json_type(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') = 'array'
+    AND cd.type = 'object' AND json_type(cd.value, '$.code') = 'text' AND json_type(cd.value, '$.system') = 'text')
 SELECT ri.id FROM c CROSS JOIN record_items ri ON ri.person_id = ?2 AND ri.section = c.section AND ri.code_system = c.system AND ri.code = c.code
 UNION
 SELECT ri.id FROM c CROSS JOIN record_item_reasons r ON r.system = 'own:' || c.system AND r.code = c.code

@@ -33,6 +33,25 @@ func TestTheRecordSaysWhenThePersonDied(t *testing.T) {
 		{"said not to have died", `,"deceasedBoolean":false`, ""},
 		{"a date", `,"deceasedDateTime":"2024-05-01"`, "2024-05-01"},
 	}
+	// Of two sources, the earlier date, and of one date the more exact.
+	for _, tc := range []struct{ gp, hospital, want string }{
+		{"1996", "1996-01-21", "1996-01-21"},
+		{"1996-02-01", "1996-01-21", "1996-01-21"},
+		{"1995", "1996-01-21", "1995"},
+	} {
+		db := mustOpenDB(t)
+		p := importSources(t, db, []string{"gp"}, []string{"hospital"})
+		for src, when := range map[string]string{"gp": tc.gp, "hospital": tc.hospital} {
+			id := map[string]string{"gp": "p0", "hospital": "p1"}[src]
+			if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src}, "test", parsed(t,
+				`{"resourceType":"Patient","id":"`+id+`","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"deceasedDateTime":"`+when+`"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := db.Died(ctx, p); err != nil || got != tc.want {
+			t.Errorf("the GP says %s, the hospital %s: Died = %q, %v; want %q", tc.gp, tc.hospital, got, err, tc.want)
+		}
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			db := mustOpenDB(t)

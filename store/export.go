@@ -65,7 +65,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			return 0, err
 		}
 	}
-	if err := db.hideTheirMedications(ctx, hidden); err != nil {
+	if err := db.hideTheirMedications(ctx, personID, hidden); err != nil {
 		return 0, err
 	}
 	masked, err := db.maskedRefs(ctx, hidden) // for a carer: references to what is kept out, masked (fhir.MaskRefs)
@@ -171,41 +171,50 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 }
 
 // hideTheirMedications adds to hidden (a carer's: what the person keeps out
-// of sharing) the Medications its medicines name (medref), so a carer's
-// download holds none of them, nor a reference to one, though a shared care
-// plan or procedure names it too (a review: a kept-out Fluoxetine came in
-// through the plan to review it).
-func (db *DB) hideTheirMedications(ctx context.Context, hidden map[resourceKey]bool) error {
-	var meds []resourceKey
-	for k := range hidden {
-		if k.typ != "MedicationRequest" && k.typ != "MedicationStatement" {
-			continue
-		}
-		rows, err := db.db.QueryContext(ctx, `SELECT r.code FROM record_items ri JOIN record_item_reasons r ON r.item_id = ri.id AND r.system = 'medref'
-WHERE ri.source_id = ? AND ri.resource_type = ? AND ri.resource_id = ?`, k.sourceID, k.typ, k.id)
-		if err != nil {
-			return fmt.Errorf("the Medications of what is kept out: %w", err)
-		}
-		for rows.Next() {
-			var ref string
-			if err := rows.Scan(&ref); err != nil {
-				rows.Close()
-				return err
-			}
-			if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
-				ref = "Medication/" + id // a bundle's address for it: Synthea's ids are those
-			}
-			if id, ok := strings.CutPrefix(ref, "Medication/"); ok && id != "" {
-				meds = append(meds, resourceKey{k.sourceID, "Medication", id})
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+// of sharing) the Medications that kept-out medicines name (medref) and no
+// shared one does, so a carer's download holds none of them, nor a
+// reference to one, though a shared care plan names it too (a review: a
+// kept-out Fluoxetine came in through the plan to review it); one a shared
+// medicine names stays, as that medicine's name (a review of that: an old
+// Metformin kept out took the current one's name with it).
+func (db *DB) hideTheirMedications(ctx context.Context, personID int64, hidden map[resourceKey]bool) error {
+	if len(hidden) == 0 {
+		return nil
+	}
+	rows, err := db.db.QueryContext(ctx, `SELECT DISTINCT ri.source_id, ri.resource_type, ri.resource_id, r.code FROM record_items ri
+JOIN record_item_reasons r ON r.item_id = ri.id AND r.system = 'medref' WHERE ri.person_id = ?`, personID)
+	if err != nil {
+		return fmt.Errorf("the Medications of what is kept out: %w", err)
+	}
+	defer rows.Close()
+	keptOut, shared := map[resourceKey]bool{}, map[resourceKey]bool{}
+	for rows.Next() {
+		var k resourceKey
+		var ref string
+		if err := rows.Scan(&k.sourceID, &k.typ, &k.id, &ref); err != nil {
 			return err
 		}
+		if id, ok := strings.CutPrefix(ref, "urn:uuid:"); ok {
+			ref = "Medication/" + id // a bundle's address for it: Synthea's ids are those
+		}
+		id, ok := strings.CutPrefix(ref, "Medication/")
+		if !ok || id == "" {
+			continue
+		}
+		med := resourceKey{k.sourceID, "Medication", id}
+		if hidden[k] {
+			keptOut[med] = true
+		} else {
+			shared[med] = true
+		}
 	}
-	for _, m := range meds {
-		hidden[m] = true
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for med := range keptOut {
+		if !shared[med] {
+			hidden[med] = true
+		}
 	}
 	return nil
 }

@@ -149,7 +149,7 @@ func TestAnUpgradeKeepsOutStoredEntriesByEveryCoding(t *testing.T) {
 		t.Fatalf("imported now, a carer's medicines: %q; want none", got)
 	}
 	// As the importer before 0067 stored it: no code of the dosage among its own.
-	db = rerunMigration(t, db, path, 67, `DELETE FROM record_item_reasons WHERE system = 'own:http://snomed.info/sct' AND code = '197480006'`)
+	db = rerunMigration(t, db, path, 67, `DELETE FROM record_item_reasons WHERE system = 'any:http://snomed.info/sct' AND code = '197480006'`)
 	if got := shownIn(t, store.ForCarer(ctx, fhir.SectionMedicines), db, p, fhir.SectionMedicines); len(got) != 0 {
 		t.Errorf("stored before and upgraded (0067), mental health kept out; a carer's medicines: %q; want none", got)
 	}
@@ -237,5 +237,66 @@ func TestACarePlansOrdinaryMedicationStaysInTheCarersDownload(t *testing.T) {
 	}
 	if !strings.Contains(dl, `"resourceType":"Medication"`) {
 		t.Errorf("the carer's download holds the care plan naming Medication/met1 (Metformin), but not the Medication: a reference to nothing")
+	}
+}
+
+// TestOneEntryKeptOutKeepsNoOtherThatOnlySharesADetail: keeping one
+// condition out keeps out no other that only shares a severity, a body site
+// or an extension's code with it, at the same source or another (a review
+// of the rule above: every other condition coded Severe went).
+func TestOneEntryKeptOutKeepsNoOtherThatOnlySharesADetail(t *testing.T) {
+	cond := func(id, detail, code, display, date string) string {
+		return `{"resourceType":"Condition","id":"` + id + `",` + detail + `,"subject":{"reference":"Patient/%[1]s"},"clinicalStatus":{"coding":[{"code":"active"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"` + code + `","display":"` + display + `"}]},"recordedDate":"` + date + `"}`
+	}
+	for name, detail := range map[string]string{
+		"severity":  `"severity":{"coding":[{"system":"http://snomed.info/sct","code":"24484000","display":"Severe"}]}`,
+		"body site": `"bodySite":[{"coding":[{"system":"http://snomed.info/sct","code":"368208006","display":"Left upper arm structure"}]}]`,
+		"extension": `"extension":[{"url":"https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-ConditionEpisode","valueCodeableConcept":{"coding":[{"system":"https://fhir.hl7.org.uk/CodeSystem/UKCore-ConditionEpisodicity","code":"first","display":"First"}]}}]`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := mustOpenDB(t)
+			p := importSources(t, db,
+				[]string{"gp", cond("c1", detail, "35489007", "Depressive disorder", "2025-02-01"), cond("c2", detail, "195967001", "Asthma", "2025-02-02")},
+				[]string{"hospital", cond("h1", detail, "65966004", "Fracture of forearm", "2025-02-03")})
+			keepOutEntryNamed(t, db, p, fhir.SectionConditions, "Depressive disorder")
+			if got := carerDetails(t, db, p, fhir.SectionConditions); len(got) != 2 {
+				t.Errorf("Depressive disorder kept out; a carer's conditions: %q; want Asthma and the fracture, which only share a %s", got, name)
+			}
+		})
+	}
+}
+
+// TestASharedMedicinesMedicationStaysWhenAnotherNamingItIsKeptOut: an old
+// prescription kept out leaves its Medication in a carer's download while a
+// shared one names it too, as that one's name (a review).
+func TestASharedMedicinesMedicationStaysWhenAnotherNamingItIsKeptOut(t *testing.T) {
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"Medication","id":"met1","meta":{"tag":[{"code":"%[1]s"}]},"code":{"coding":[{"system":"http://www.nlm.nih.gov/research/umls/rxnorm","code":"860975","display":"Metformin 500 MG"}]}}`,
+		`{"resourceType":"MedicationRequest","id":"m1","status":"stopped","intent":"order","subject":{"reference":"Patient/%[1]s"},"medicationReference":{"reference":"Medication/met1"},"authoredOn":"2020-02-01","dosageInstruction":[{"text":"Three a day"}]}`,
+		`{"resourceType":"MedicationRequest","id":"m2","status":"active","intent":"order","subject":{"reference":"Patient/%[1]s"},"medicationReference":{"reference":"Medication/met1"},"authoredOn":"2025-02-01","dosageInstruction":[{"text":"One daily"}]}`})
+	sp, err := db.RecordSection(context.Background(), p, fhir.SectionMedicines, 1, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old store.RecordItem
+	for _, it := range sp.Items {
+		if it.ResourceID == "m1" {
+			old = it
+		}
+	}
+	if old.ID == 0 {
+		t.Fatalf("no m1 among %+v", sp.Items)
+	}
+	if _, err := db.ChangeConsent(context.Background(), p, janeHerself, store.ConsentChange{Question: store.WithholdItemQuestion(store.ItemKey(old)), Answer: "yes"}, store.ChoiceLogged(1)); err != nil {
+		t.Fatal(err)
+	}
+	dl := carerDownload(t, db, p)
+	if !strings.Contains(dl, `"id":"m2"`) || strings.Contains(dl, `"id":"m1"`) {
+		t.Fatalf("the carer's download should hold m2 and not m1: %.600s", dl)
+	}
+	if !strings.Contains(dl, `"Medication/met1"`) || !strings.Contains(dl, `"resourceType":"Medication"`) {
+		t.Errorf("the shared prescription m2 names Medication/met1, but the carer's download masks the reference or leaves out the Medication:\n%s", dl)
 	}
 }

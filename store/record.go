@@ -172,13 +172,20 @@ WHERE sp.person_id = ? AND json_valid(CAST(r.json AS TEXT))`, personID)
 		}
 		switch {
 		case forCarer && !shown[source]:
-		case when != "" && fhir.IsDate(when[:min(10, len(when))]) && (died == "" || died == "yes" || when < died):
+		case when != "" && fhir.IsDate(when[:min(10, len(when))]) && (died == "" || died == "yes" || earlierOrExacter(when, died)):
 			died = when
 		case when == "" && fmt.Sprint(dead) == "1" && died == "":
 			died = "yes"
 		}
 	}
 	return died, rows.Err()
+}
+
+// earlierOrExacter reports whether the date a is before b, or the same as
+// far as both go and said more exactly ("1996-01-21" over "1996").
+func earlierOrExacter(a, b string) bool {
+	n := min(len(a), len(b), 10)
+	return a[:n] < b[:n] || (a[:n] == b[:n] && len(a) > len(b))
 }
 
 // itemColumns are what pages read of an item. Who took part, when the resource

@@ -735,8 +735,11 @@ func itemDate(it store.RecordItem) string {
 // record says Mr Fletcher Hyatt died on 21 January 1996." died is as
 // store.Died gives it.
 func diedWords(person store.Person, died string) string {
-	if died == "yes" {
-		return "The record says " + person.Name() + " has died."
+	switch {
+	case died == "yes":
+		return "The record says " + person.Name() + " has died. Medicines and health conditions shown as current may not have been current when they died."
+	case len(died) < len("2006-01-02"):
+		return "The record says " + person.Name() + " died in " + formatDate(died) + ". Medicines and health conditions shown as current were current then." // a year, or a month
 	}
-	return "The record says " + person.Name() + " died on " + formatDate(died) + "."
+	return "The record says " + person.Name() + " died on " + formatDate(died) + ". Medicines and health conditions shown as current were current then."
 }

@@ -540,3 +540,20 @@ func TestHasEnded(t *testing.T) {
 		t.Errorf("itemStatus of a member who left in 1999: %q", got)
 	}
 }
+
+// TestDiedWords: a death given as a year or a month is said "in", and one
+// with no date says what shows as current may not have been then (a review).
+func TestDiedWords(t *testing.T) {
+	p := store.Person{Prefix: "Mr", Given: "Fletcher", Family: "Hyatt"}
+	for _, tt := range []struct{ died, want string }{
+		{"1996-01-21T19:20:06+00:00", "The record says Mr Fletcher Hyatt died on 21 January 1996. Medicines and health conditions shown as current were current then."},
+		{"1996-01-21", "The record says Mr Fletcher Hyatt died on 21 January 1996. Medicines and health conditions shown as current were current then."},
+		{"1996-01", "The record says Mr Fletcher Hyatt died in January 1996. Medicines and health conditions shown as current were current then."},
+		{"1996", "The record says Mr Fletcher Hyatt died in 1996. Medicines and health conditions shown as current were current then."},
+		{"yes", "The record says Mr Fletcher Hyatt has died. Medicines and health conditions shown as current may not have been current when they died."},
+	} {
+		if got := diedWords(p, tt.died); got != tt.want {
+			t.Errorf("diedWords(%q) = %q; want %q", tt.died, got, tt.want)
+		}
+	}
+}

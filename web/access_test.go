@@ -451,3 +451,23 @@ func TestReportDocumentDownloadIsNamed(t *testing.T) {
 		t.Errorf("the log does not say which report's document was downloaded:\n%s", rows)
 	}
 }
+
+// TestAnotherChoicesPageGivenAnEntryIsNoLookAtIt: only the page about an
+// entry reads ?item=; another choice's page given one is logged as a look
+// at that choice, not at the entry (a review).
+func TestAnotherChoicesPageGivenAnEntryIsNoLookAtIt(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	meds, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil || len(meds.Items) != 1 {
+		t.Fatalf("medicines: %v", err)
+	}
+	slug := store.ConsentQuestionSlug(store.QuestionResearch)
+	if resp := f.get(t, "/choices/"+slug+"?item="+strconv.FormatInt(meds.Items[0].ID, 10), jane); resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %d", slug, resp.StatusCode)
+	}
+	if rows := strings.Join(accessRows(doc(t, f.get(t, "/record/access-log", jane))), "\n"); strings.Contains(rows, "sharing choices about Metformin") {
+		t.Errorf("a look at the %s choice is logged as one at the choices about Metformin:\n%s", slug, rows)
+	}
+}

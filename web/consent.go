@@ -132,8 +132,10 @@ func (s *Server) choiceQuestionOf(c echo.Context, a actor, st store.ConsentState
 // no longer in the record, by the name the person's choices keep for it.
 func (s *Server) logChoiceView(c echo.Context, person store.Person, name string) {
 	what := "choices"
-	if id := c.QueryParam("item"); id != "" && c.Request().Method == http.MethodGet {
-		what += " entry " + id
+	if id, err := strconv.ParseInt(c.QueryParam("item"), 10, 64); err == nil && c.Param("question") == "" && c.Request().Method == http.MethodGet {
+		// Only /choices/entry reads ?item= (choiceQuestionOf); another
+		// choice's page given one is no look at that entry (a review).
+		what += " entry " + strconv.FormatInt(id, 10)
 	} else if name != "" {
 		what += ": " + name
 	}

@@ -138,26 +138,24 @@ func (s *Server) render(c echo.Context, status int, page templ.Component) error 
 		c.Response().WriteHeader(status)
 		return page.Render(ctx, c.Response().Writer)
 	}
-	// A page of the record: every read it needs done, its look is logged
-	// (synced to disk) while the page is made, and it is sent once both are.
-	// Making it reads nothing, so it fails only as a program's mistake.
-	if err := ctx.Err(); err != nil {
-		return err // nobody is waiting for it: not shown, so not logged
-	}
-	logged := make(chan error, 1)
-	go func() { logged <- s.db.LogAccess(context.WithoutCancel(ctx), *look) }()
+	// A page of the record: every read it needs done, it is made whole,
+	// then its look is logged (synced to disk), then it is sent. A page
+	// nobody waits for any more is not shown, so not logged: one left while
+	// it was made too (a review: logging it while it was made logged those).
 	buf, _ := s.pages.Get().(*bytes.Buffer)
 	if buf == nil {
 		buf = new(bytes.Buffer)
 	}
 	defer s.pages.Put(buf)
 	buf.Reset()
-	rerr := page.Render(ctx, buf)
-	if err := <-logged; err != nil {
-		return err // the look could not be logged: the page is not shown
+	if err := page.Render(ctx, buf); err != nil {
+		return err
 	}
-	if rerr != nil {
-		return rerr
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.db.LogAccess(context.WithoutCancel(ctx), *look); err != nil {
+		return err // the look could not be logged: the page is not shown
 	}
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
 	c.Response().WriteHeader(status)

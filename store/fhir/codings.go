@@ -5,8 +5,8 @@ import (
 	"strings"
 )
 
-// withEveryCoding adds to each item, as one of its own codes (ownCodes'
-// "own:" form), every other Coding its resource holds anywhere (in a
+// withEveryCoding adds to each item, as "any:" and the system, "|" and the
+// code, every other Coding its resource holds anywhere (in a
 // dosage's "when needed for", a normal range's population, a procedure's
 // outcome, a visit's service type, a resource held inside it, an extension)
 // that the item does not hold already: keeping a kind of information out
@@ -17,6 +17,10 @@ import (
 // disorder"). Codes of HL7's own systems are left out (ownCode), as are a
 // quantity's unit, the codes another item of the resource is named by
 // (the other parts of a panel), and the fields walkSkip names for the type.
+// Not "own:": those say what the entry is (store/consent.go sameHeldFact
+// matches two sources' reports of one fact by them), where these may be a
+// severity or a body site many entries share (a review: keeping one
+// condition out hid every other coded Severe).
 func withEveryCoding(r Resource, items []Item) {
 	skip := walkSkip[r.Type]
 	seen := make(map[string]bool, len(items))
@@ -49,7 +53,7 @@ func withEveryCoding(r Resource, items []Item) {
 		// hospital's report of the same Fluoxetine stayed shared).
 		held := make(map[string]bool)
 		for _, r := range strings.Split(items[i].Reasons, "\x1f") {
-			if sys, code, ok := strings.Cut(r, ":"); ok && (sys == "own" || sys == "med") {
+			if sys, code, ok := strings.Cut(r, ":"); ok && (sys == "own" || sys == "med" || sys == "any") {
 				held[code] = true
 			} else if !inside[r] {
 				held[r] = true
@@ -58,7 +62,7 @@ func withEveryCoding(r Resource, items []Item) {
 		var b strings.Builder
 		for _, k := range found {
 			if !held[k] && k != items[i].CodeSystem+"|"+items[i].Code {
-				b.WriteString("own:" + k + "\x1f")
+				b.WriteString("any:" + k + "\x1f")
 			}
 		}
 		items[i].Reasons += b.String()

@@ -112,17 +112,17 @@ func TestEveryCodingIsAnOwnCode(t *testing.T) {
 		never     []string // codes it must not hold at all
 	}{
 		{"when needed for", `{"resourceType":"MedicationRequest","id":"m","status":"active","intent":"order",` + p + `,"medicationCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"321180003"}]},"dosageInstruction":[{"asNeededCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"197480006"}]},"additionalInstruction":[{"coding":[{"system":"http://snomed.info/sct","code":"111"}]}]}]}`,
-			[]string{"own:http://snomed.info/sct|197480006", "own:http://snomed.info/sct|111"}, []string{"own:http://snomed.info/sct|321180003"}},
+			[]string{"any:http://snomed.info/sct|197480006", "any:http://snomed.info/sct|111"}, []string{"any:http://snomed.info/sct|321180003", "own:http://snomed.info/sct|321180003"}},
 		{"normal range for", `{"resourceType":"Observation","id":"o","status":"final",` + p + `,"code":{"text":"CD4"},"valueQuantity":{"value":500,"unit":"cells/uL","system":"http://unitsofmeasure.org","code":"/uL"},"referenceRange":[{"low":{"value":350},"appliesTo":[{"coding":[{"system":"http://snomed.info/sct","code":"86406008"}]}]}]}`,
-			[]string{"own:http://snomed.info/sct|86406008"}, []string{"/uL"}},
+			[]string{"any:http://snomed.info/sct|86406008"}, []string{"/uL"}},
 		{"held inside", `{"resourceType":"DocumentReference","id":"d","status":"current",` + p + `,"type":{"text":"Letter"},"content":[{"attachment":{"title":"x"}}],"contained":[{"resourceType":"Condition","id":"c1","code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"F32.9"}]}}]}`,
-			[]string{"own:http://hl7.org/fhir/sid/icd-10|F32.9"}, nil},
+			[]string{"any:http://hl7.org/fhir/sid/icd-10|F32.9"}, nil},
 		{"a visit's service", `{"resourceType":"Encounter","id":"e","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},` + p + `,"serviceType":{"coding":[{"system":"http://snomed.info/sct","code":"79094001"}]},"hospitalization":{"reAdmission":{"coding":[{"system":"http://snomed.info/sct","code":"55680006"}]}},"period":{"start":"2025-02-01"}}`,
-			[]string{"own:http://snomed.info/sct|79094001", "own:http://snomed.info/sct|55680006"}, []string{"AMB"}},
+			[]string{"any:http://snomed.info/sct|79094001", "any:http://snomed.info/sct|55680006"}, []string{"AMB"}},
 		{"an allergy's reaction", `{"resourceType":"AllergyIntolerance","id":"a",` + p + `,"code":{"coding":[{"system":"http://snomed.info/sct","code":"91936005"}]},"reaction":[{"manifestation":[{"coding":[{"system":"http://snomed.info/sct","code":"271807003"}]}]}]}`,
 			nil, []string{"271807003"}},
 		{"the record's own tags", `{"resourceType":"Procedure","id":"pr","status":"completed",` + p + `,"meta":{"security":[{"system":"http://example.org/labels","code":"R"}]},"code":{"text":"Procedure"},"performedDateTime":"2025-02-02","outcome":{"coding":[{"system":"http://snomed.info/sct","code":"35489007"}]}}`,
-			[]string{"own:http://snomed.info/sct|35489007"}, []string{"labels|R"}},
+			[]string{"any:http://snomed.info/sct|35489007"}, []string{"labels|R"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

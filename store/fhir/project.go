@@ -753,7 +753,7 @@ func OwnCodes(r Resource, part string) []string {
 		if it.Part == part {
 			var out []string
 			for r := range strings.SplitSeq(it.Reasons, "\x1f") {
-				if strings.HasPrefix(r, "own:") || strings.HasPrefix(r, "medref|") {
+				if strings.HasPrefix(r, "own:") || strings.HasPrefix(r, "any:") || strings.HasPrefix(r, "medref|") {
 					out = append(out, r)
 				}
 			}
