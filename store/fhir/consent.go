@@ -10,13 +10,20 @@ import (
 
 // Code systems and codes a Consent is written with (FHIR R4 and its terminology).
 const (
-	SystemConsentScope     = "http://terminology.hl7.org/CodeSystem/consentscope"
-	SystemLOINC            = "http://loinc.org"
-	SystemActReason        = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-	SystemActCode          = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-	SystemRoleCode         = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
-	SystemResourceTypes    = "http://hl7.org/fhir/resource-types"
-	SystemURI              = "urn:ietf:rfc:3986"
+	SystemConsentScope  = "http://terminology.hl7.org/CodeSystem/consentscope"
+	SystemLOINC         = "http://loinc.org"
+	SystemActReason     = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
+	SystemActCode       = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+	SystemRoleCode      = "http://terminology.hl7.org/CodeSystem/v3-RoleCode"
+	SystemResourceTypes = "http://hl7.org/fhir/resource-types"
+	SystemURI           = "urn:ietf:rfc:3986"
+	// SystemConsentDecision is the system of the identifier each Consent
+	// the portal sends carries (a decision's urn:uuid): the portal's own,
+	// so that its search for the portal's Consent at a source finds no
+	// other system's (a review: urn:ietf:rfc:3986, which any system uses
+	// for a URI, had another app's Consent taken for the portal's and
+	// written over). Consents sent before carry SystemURI.
+	SystemConsentDecision  = "https://mycarerecord.nhs.uk/fhir/Id/consent-decision"
 	SystemNHSNumber        = "https://fhir.nhs.uk/Id/nhs-number"
 	ConsentPolicyURI       = "https://www.nhs.uk/your-nhs-data-matters/"
 	ConsentPolicyAuthority = "https://www.england.nhs.uk"
@@ -110,7 +117,7 @@ func BuildConsent(in ConsentInput) ([]byte, error) {
 	}
 	c := map[string]any{
 		"resourceType": "Consent",
-		"identifier":   []any{map[string]any{"system": SystemURI, "value": in.Identifier}},
+		"identifier":   []any{map[string]any{"system": SystemConsentDecision, "value": in.Identifier}},
 		"status":       "active",
 		"scope":        concept(SystemConsentScope, "patient-privacy", "Privacy Consent", ""),
 		"category":     []any{concept(SystemLOINC, "59284-0", "Patient Consent", "")},

@@ -234,14 +234,14 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	// a merge too). One the source withdrew (entered-in-error, inactive) is
 	// left so. Two or more already there (made before this was so) cannot
 	// say which to update: this decision's own is made, as before.
-	own := url.Values{"identifier": {fhir.SystemURI + "|" + it.Identifier}}
+	own := url.Values{"identifier": {fhir.SystemConsentDecision + "|" + it.Identifier}}
 	cond := own
 	if len(it.PatientIDs) > 0 {
 		refs := make([]string, len(it.PatientIDs))
 		for i, id := range it.PatientIDs {
 			refs[i] = "Patient/" + id
 		}
-		cond = url.Values{"patient": {strings.Join(refs, ",")}, "identifier": {fhir.SystemURI + "|"}, "status": {"active"}}
+		cond = url.Values{"patient": {strings.Join(refs, ",")}, "identifier": {fhir.SystemConsentDecision + "|"}, "status": {"active"}}
 	}
 	resp, rbody, err := c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {cond.Encode()}})
 	var ue *UpstreamError
@@ -352,7 +352,9 @@ func (p *Pusher) readConsent(ctx context.Context, c *Client, it store.OutboxItem
 		return "", "", false, fmt.Errorf("reading Consent/%s: %w", it.CurrentID, err)
 	}
 	for _, ident := range ids.Identifier {
-		if ident.System == fhir.SystemURI && ident.Value == it.Identifier {
+		// This decision's own urn:uuid, under the portal's system or, sent
+		// before that was so, the URI system.
+		if (ident.System == fhir.SystemConsentDecision || ident.System == fhir.SystemURI) && ident.Value == it.Identifier {
 			return r.ID, r.VersionID, true, nil
 		}
 	}

@@ -51,7 +51,7 @@ func TestTwoPortalConsentsUpstreamStillTakeTheChoices(t *testing.T) {
 	}
 	delete(c, "id")
 	delete(c, "meta")
-	c["identifier"] = []any{map[string]any{"system": fhir.SystemURI, "value": "urn:uuid:0b7c4f0e-1111-4222-8333-944455556666"}}
+	c["identifier"] = []any{map[string]any{"system": fhir.SystemConsentDecision, "value": "urn:uuid:0b7c4f0e-1111-4222-8333-944455556666"}}
 	dup, _ := json.Marshal(c)
 	if status, body := f.srv.Do(t, "POST", "/Consent", dup); status != http.StatusCreated {
 		t.Fatalf("seed: %d %s", status, body)

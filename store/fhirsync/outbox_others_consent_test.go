@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -31,5 +32,37 @@ func TestPushLeavesTheSourcesOwnConsentAlone(t *testing.T) {
 	}
 	if all := f.srv.Resources(t, "Consent", url.Values{"patient": {"Patient/" + f.patientID}}.Encode()); len(all) != 2 {
 		t.Errorf("%d Consents for the patient upstream; want the GP's and the portal's", len(all))
+	}
+}
+
+// TestPushLeavesAnotherAppsURIIdentifiedConsentAlone: another app's active
+// Consent for the patient, identified under urn:ietf:rfc:3986 (which any
+// system uses for a URI), is not taken for the portal's and written over:
+// the portal's Consents carry a system of its own (a review: the first
+// delivery found it, read it and updated it with the person's choice).
+func TestPushLeavesAnotherAppsURIIdentifiedConsentAlone(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	theirs := `{"resourceType":"Consent","status":"active","identifier":[{"system":"urn:ietf:rfc:3986","value":"urn:uuid:9f1c7e0a-2b3d-4c5e-8f6a-7b8c9d0e1f2a"}],` +
+		`"patient":{"reference":"Patient/` + f.patientID + `"},` +
+		`"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"text":"another app's record of the patient's wishes"}]}`
+	if status, body := f.srv.Do(t, "POST", "/Consent", []byte(theirs)); status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", status, body)
+	}
+	dec := f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	all := f.srv.Resources(t, "Consent", url.Values{"patient": {"Patient/" + f.patientID}}.Encode())
+	if len(all) != 2 {
+		t.Fatalf("%d Consents for the patient upstream; want the other app's and the portal's", len(all))
+	}
+	for _, raw := range all {
+		if strings.Contains(string(raw), "9f1c7e0a-2b3d-4c5e-8f6a-7b8c9d0e1f2a") && (strings.Contains(string(raw), dec.Identifier) || !strings.Contains(string(raw), "another app's record")) {
+			t.Errorf("the other app's Consent was written over: %s", raw)
+		}
+	}
+	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
+		t.Errorf("%d Consents upstream carry the decision; want 1", n)
 	}
 }

@@ -26,7 +26,7 @@ func TestRetryCannotOvertakeALaterChange(t *testing.T) {
 	f := newPushFixture(t)
 	older := f.change(t, store.QuestionPlanning, "no")
 	// Two Consents of the portal's for the patient already: the conditional create is refused (412).
-	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"urn:ietf:rfc:3986","value":"` + older.Identifier + `"}],` +
+	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"` + fhir.SystemConsentDecision + `","value":"` + older.Identifier + `"}],` +
 		`"patient":{"reference":"Patient/` + f.patientID + `"},` +
 		`"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"text":"clash"}]}`
 	for range 2 {
@@ -39,7 +39,7 @@ func TestRetryCannotOvertakeALaterChange(t *testing.T) {
 		t.Fatalf("push the older change: %+v %v", sum, err)
 	}
 	refused := f.delivery(t, older.ID)
-	for _, raw := range f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemURI + "|" + older.Identifier}}.Encode()) {
+	for _, raw := range f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemConsentDecision + "|" + older.Identifier}}.Encode()) {
 		var r struct{ ID string }
 		json.Unmarshal(raw, &r)
 		f.srv.Do(t, "DELETE", "/Consent/"+r.ID, nil)

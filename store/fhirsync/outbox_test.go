@@ -101,7 +101,7 @@ func (f *pushFixture) consents(t *testing.T) map[string]json.RawMessage {
 
 func (f *pushFixture) withIdentifier(t *testing.T, identifier string) int {
 	t.Helper()
-	return len(f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemURI + "|" + identifier}}.Encode()))
+	return len(f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemConsentDecision + "|" + identifier}}.Encode()))
 }
 
 func (f *pushFixture) change(t *testing.T, q, a string) store.ConsentDecision {
@@ -322,7 +322,7 @@ func TestPushAfterACrashIsExactlyOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cond := url.Values{"identifier": {fhir.SystemURI + "|" + claimed[0].Identifier}}.Encode()
+	cond := url.Values{"identifier": {fhir.SystemConsentDecision + "|" + claimed[0].Identifier}}.Encode()
 	if resp, body, err := c.Do(ctx, http.MethodPost, "Consent", claimed[0].Body, http.Header{"If-None-Exist": {cond}}); err != nil || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("the first process's POST: %v %s", err, body)
 	}
@@ -398,7 +398,7 @@ func TestPushSurfacesARefusal(t *testing.T) {
 	ctx := context.Background()
 	f := newPushFixture(t)
 	dec := f.change(t, store.QuestionPlanning, "no")
-	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"urn:ietf:rfc:3986","value":"` + dec.Identifier + `"}],` +
+	clash := `{"resourceType":"Consent","status":"active","identifier":[{"system":"` + fhir.SystemConsentDecision + `","value":"` + dec.Identifier + `"}],` +
 		`"patient":{"reference":"Patient/` + f.patientID + `"},` +
 		`"scope":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/consentscope","code":"patient-privacy"}]},"category":[{"text":"clash"}]}`
 	for range 2 {
@@ -421,7 +421,7 @@ func TestPushSurfacesARefusal(t *testing.T) {
 		t.Fatalf("a refusal was retried without the person asking: %+v", sum)
 	}
 	// The person retries once the source has been put right.
-	for _, raw := range f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemURI + "|" + dec.Identifier}}.Encode()) {
+	for _, raw := range f.srv.Resources(t, "Consent", url.Values{"identifier": {fhir.SystemConsentDecision + "|" + dec.Identifier}}.Encode()) {
 		var r struct{ ID string }
 		json.Unmarshal(raw, &r)
 		f.srv.Do(t, "DELETE", "/Consent/"+r.ID, nil)
