@@ -66,7 +66,10 @@ func BuildCarerAccess(a CarerAccess) ([]BundleEntry, error) {
 		return nil, fmt.Errorf("build carer access: no id")
 	}
 	rpURL, consentURL := stableUUID(a.ID), stableUUID(a.ID+"-consent")
-	patient := map[string]any{"display": a.PatientName}
+	patient := map[string]any{}
+	if a.PatientName != "" {
+		patient["display"] = a.PatientName // never "": FHIR JSON has no empty strings (a review)
+	}
 	if a.NHSNumber != "" {
 		patient["identifier"] = map[string]any{"system": SystemNHSNumber, "value": a.NHSNumber}
 	}
@@ -92,35 +95,44 @@ func BuildCarerAccess(a CarerAccess) ([]BundleEntry, error) {
 		"name":         []any{map[string]any{"text": a.CarerName}},
 		"period":       period,
 	}
-	var classes, codes []any
+	// One permit for each thing the carer may do, each naming the carer and
+	// the time: reading the parts of the record given (consentaction
+	// "access", with their resource types), and the portal's own actions
+	// (carer-action), as actions: as provision.code, as they were, another
+	// system reads them as a test on the data, which nothing meets, so the
+	// grant read as covering nothing (a review).
+	actor := []any{map[string]any{
+		"role":      concept(SystemParticipationType, "IRCP", "information recipient", ""),
+		"reference": map[string]any{"reference": rpURL, "display": a.CarerName},
+	}}
+	permit := func(action map[string]any) map[string]any {
+		return map[string]any{"type": "permit", "period": period, "actor": actor, "action": []any{action}}
+	}
+	var classes, nested []any
 	for _, s := range a.Scopes {
 		if types, ok := sectionTypes[s]; ok {
 			for _, t := range types {
 				classes = append(classes, map[string]any{"system": SystemResourceTypes, "code": t})
 			}
-			continue
 		}
-		switch s {
-		case "choices":
-			codes = append(codes, map[string]any{"coding": []any{coding(SystemCarerAction, "choices", "Manage the person's sharing choices")}})
-		case "download":
-			codes = append(codes, map[string]any{"coding": []any{coding(SystemCarerAction, "download", "Download or print the whole record")}})
-		}
-	}
-	provision := map[string]any{
-		"type":   "permit",
-		"period": period,
-		"actor": []any{map[string]any{
-			"role":      concept(SystemParticipationType, "IRCP", "information recipient", ""),
-			"reference": map[string]any{"reference": rpURL, "display": a.CarerName},
-		}},
-		"action": []any{concept(SystemConsentAction, "access", "Access", "")},
 	}
 	if len(classes) > 0 {
-		provision["class"] = classes
+		access := permit(concept(SystemConsentAction, "access", "Access", ""))
+		access["class"] = classes
+		nested = append(nested, access)
 	}
-	if len(codes) > 0 {
-		provision["code"] = codes
+	for _, s := range a.Scopes {
+		switch s {
+		case "choices":
+			nested = append(nested, permit(map[string]any{"coding": []any{coding(SystemCarerAction, "choices", "Manage the person's sharing choices")}}))
+		case "download":
+			nested = append(nested, permit(map[string]any{"coding": []any{coding(SystemCarerAction, "download", "Download or print the whole record")}}))
+		}
+	}
+	// Nothing else: the policy is opt-in, so what no permit names is not given.
+	provision := map[string]any{"type": "deny", "period": period, "actor": actor}
+	if len(nested) > 0 {
+		provision["provision"] = nested
 	}
 	c := map[string]any{
 		"resourceType": "Consent",

@@ -131,7 +131,9 @@ func BuildConsent(in ConsentInput) ([]byte, error) {
 			"id":           "carer",
 			"active":       true,
 			"patient":      patient,
-			"name":         []any{map[string]any{"text": in.PerformerName}},
+		}
+		if in.PerformerName != "" {
+			rp["name"] = []any{map[string]any{"text": in.PerformerName}}
 		}
 		if in.PerformerRelationship != "" {
 			rel := map[string]any{"text": in.PerformerRelationship}
@@ -141,9 +143,16 @@ func BuildConsent(in ConsentInput) ([]byte, error) {
 			rp["relationship"] = []any{rel}
 		}
 		c["contained"] = []any{rp}
-		c["performer"] = []any{map[string]any{"reference": "#carer", "display": in.PerformerName}}
+		perf := map[string]any{"reference": "#carer"}
+		if in.PerformerName != "" {
+			perf["display"] = in.PerformerName
+		}
+		c["performer"] = []any{perf}
 	} else {
-		perf := map[string]any{"display": in.PerformerName}
+		perf := map[string]any{}
+		if in.PerformerName != "" {
+			perf["display"] = in.PerformerName // never "": FHIR JSON has no empty strings (a review)
+		}
 		if in.PatientRef != "" {
 			perf["reference"] = in.PatientRef
 		} else if in.NHSNumber != "" {
