@@ -102,6 +102,14 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			// From a file whose entries were named urn:uuid:<id>, as Synthea's are:
 			// its references to them ("urn:uuid:…") then resolve in the download too.
 			fullURL = "urn:uuid:" + c.ID
+		default:
+			// From a file that gave it an address of its own ("urn:uuid:…" for
+			// id pt1): its file's references to it resolve so (a review: they
+			// pointed at nothing, the entry having no fullUrl).
+			if err := db.db.QueryRowContext(ctx, `SELECT url FROM bundle_urls WHERE source_id = ? AND type = ? AND id = ? ORDER BY url LIMIT 1`,
+				c.Source.ID, c.Type, c.ID).Scan(&fullURL); err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
 		}
 		field := ""
 		if fullURL != "" && !given[fullURL] {
@@ -131,17 +139,32 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	// the download holds what the pages show, and what upstream holds for the
 	// record. Only what the resources written point at, so a carer's holds
 	// no organisation of an entry kept from them.
+	// One named by a bundle's "urn:uuid:" address for it, as Synthea's older
+	// bundles name practices and clinicians, is whichever of those kinds
+	// the source holds with that id (a review: every such reference in a
+	// download pointed at nothing).
+	writtenID := map[resourceKey]bool{}
+	for k := range written {
+		writtenID[resourceKey{k.sourceID, "", k.id}] = true
+	}
 	for _, c := range named.sorted() {
 		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] {
 			continue
 		}
+		query := `SELECT type, json FROM resources WHERE source_id = ?1 AND type = ?2 AND id = ?3`
+		if c.Type == "" {
+			query = `SELECT type, json FROM resources WHERE source_id = ?1 AND id = ?3 AND ?2 = '' AND type IN ('Organization', 'Practitioner', 'Location', 'Medication') LIMIT 1`
+		}
 		var raw []byte
-		err := db.db.QueryRowContext(ctx, `SELECT json FROM resources WHERE source_id = ? AND type = ? AND id = ?`, c.Source.ID, c.Type, c.ID).Scan(&raw)
+		err := db.db.QueryRowContext(ctx, query, c.Source.ID, c.Type, c.ID).Scan(&c.Type, &raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue // not fetched yet, or never
 		}
 		if err != nil {
 			return n, err
+		}
+		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] {
+			continue // named both ways
 		}
 		c.Raw = raw
 		if err := write(c); err != nil {
@@ -224,13 +247,17 @@ JOIN record_item_reasons r ON r.item_id = ri.id AND r.system = 'medref' WHERE ri
 // (fhir.LocalRef).
 type namedBy map[resourceKey]Source
 
-// add notes what c points at.
+// add notes what c points at; by a bundle's "urn:uuid:" address, with no
+// type, as the address does not say.
 func (nb namedBy) add(c CachedResource) {
 	for _, ref := range fhir.LocalRefs(c.Raw, c.Source.BaseURL) {
 		typ, id, _ := strings.Cut(ref, "/")
 		if fhir.NamesItems(typ) {
 			nb[resourceKey{c.Source.ID, typ, id}] = c.Source
 		}
+	}
+	for _, id := range fhir.UUIDRefs(c.Raw) {
+		nb[resourceKey{c.Source.ID, "", id}] = c.Source
 	}
 }
 

@@ -46,6 +46,10 @@ func TestMaskRefs(t *testing.T) {
 			if s := string(out); strings.Contains(s, tc.gone) || !strings.Contains(s, "data-absent-reason") || !strings.Contains(s, tc.stays) {
 				t.Errorf("%s; want %q masked (data-absent-reason) and %q kept", s, tc.gone, tc.stays)
 			}
+			// Labelled as altered, so it is not taken for the source's version (a review).
+			if s := string(out); !strings.Contains(s, `"security":[{"code":"REDACTED"`) {
+				t.Errorf("%s; want the REDACTED security label", s)
+			}
 		})
 	}
 	same := []byte(`{"result": [{"reference": "Observation/o2", "display": "Glucose"}]}`)

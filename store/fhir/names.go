@@ -157,6 +157,20 @@ func LocalRefs(raw []byte, base string) []string {
 	return out
 }
 
+// UUIDRefs are the ids of what raw points at by a bundle's "urn:uuid:"
+// address ("urn:uuid:1b7c…" is 1b7c…), each once.
+func UUIDRefs(raw []byte) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, m := range anyReference.FindAllSubmatch(raw, -1) {
+		if id, ok := bytes.CutPrefix(m[1], []byte("urn:uuid:")); ok && len(id) > 0 && !seen[string(id)] {
+			seen[string(id)] = true
+			out = append(out, string(id))
+		}
+	}
+	return out
+}
+
 // who is the first name given among refs and, when none gives one, the first
 // of them that points at an Organization, Practitioner or Location, for the
 // store to name later (Item.OrganisationRef).

@@ -371,6 +371,15 @@ func MaskRefs(raw []byte, masked func(ref string) bool) ([]byte, error) {
 	}
 	if res, ok := v.(map[string]any); ok {
 		delete(res, "text")
+		// Said in the resource, so no system takes this copy for the
+		// source's version of it (a review): v3 ObservationValue REDACTED.
+		meta, _ := res["meta"].(map[string]any)
+		if meta == nil {
+			meta = map[string]any{}
+		}
+		labels, _ := meta["security"].([]any)
+		meta["security"] = append(labels, map[string]any{"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "REDACTED", "display": "redacted"})
+		res["meta"] = meta
 	}
 	return json.Marshal(v)
 }
