@@ -1532,14 +1532,19 @@ const reasonIsKeptOut = `SELECT r.item_id FROM (
     UNION
     SELECT json_extract(cd.value, '$.system'), json_extract(cd.value, '$.code'), k.person_id FROM json_each(?1) e
     CROSS JOIN record_items k ON k.id = e.value AND k.resource_type IN ('Condition', 'Procedure', 'Observation', 'AllergyIntolerance')
-    CROSS JOIN resources res ON res.source_id = k.source_id AND res.type = k.resource_type AND res.id = k.resource_id
-    CROSS JOIN json_each(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') cd
-    WHERE json_type(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') = 'array'
-    AND cd.type = 'object' AND json_type(cd.value, '$.code') = 'text'
+    ` + codeCodings + `
 ) c
 CROSS JOIN record_item_reasons r ON r.system = c.system AND r.code = c.code
 CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = c.person
 WHERE c.person = ?2`
+
+// codeCodings joins to each entry k its resource's code's codings, cd, as
+// objects with a code (one written otherwise is left out: only a JSON
+// object reaches the JSON functions).
+const codeCodings = `CROSS JOIN resources res ON res.source_id = k.source_id AND res.type = k.resource_type AND res.id = k.resource_id
+    CROSS JOIN json_each(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') cd
+    WHERE json_type(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') = 'array'
+    AND cd.type = 'object' AND json_type(cd.value, '$.code') = 'text'`
 
 // sameHeldFact selects the person's (?2) allergies and conditions that are
 // one of the entries ?1 lists (ids, kept out one by one) as another source
@@ -1557,10 +1562,7 @@ const sameHeldFact = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN reco
 c AS (SELECT k.section, k.code_system AS system, k.code AS code FROM k WHERE k.code != ''
     UNION
     SELECT k.section, json_extract(cd.value, '$.system'), json_extract(cd.value, '$.code') FROM k
-    CROSS JOIN resources res ON res.source_id = k.source_id AND res.type = k.resource_type AND res.id = k.resource_id
-    CROSS JOIN json_each(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') cd
-    WHERE json_type(CASE WHEN json_valid(CAST(res.json AS TEXT)) THEN CAST(res.json AS TEXT) ELSE '{}' END, '$.code.coding') = 'array'
-    AND cd.type = 'object' AND json_type(cd.value, '$.code') = 'text' AND json_type(cd.value, '$.system') = 'text')
+    ` + codeCodings + ` AND json_type(cd.value, '$.system') = 'text')
 SELECT ri.id FROM c CROSS JOIN record_items ri ON ri.person_id = ?2 AND ri.section = c.section AND ri.code_system = c.system AND ri.code = c.code
 UNION
 SELECT ri.id FROM c CROSS JOIN record_item_reasons r ON r.system = 'own:' || c.system AND r.code = c.code

@@ -143,10 +143,6 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	// bundles name practices and clinicians, is whichever of those kinds
 	// the source holds with that id (a review: every such reference in a
 	// download pointed at nothing).
-	writtenID := map[resourceKey]bool{}
-	for k := range written {
-		writtenID[resourceKey{k.sourceID, "", k.id}] = true
-	}
 	for _, c := range named.sorted() {
 		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] {
 			continue

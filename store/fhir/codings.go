@@ -2,6 +2,7 @@ package fhir
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -22,23 +23,24 @@ import (
 // severity or a body site many entries share (a review: keeping one
 // condition out hid every other coded Severe).
 func withEveryCoding(r Resource, items []Item) {
-	skip := walkSkip[r.Type]
-	seen := make(map[string]bool, len(items))
-	for _, it := range items {
-		if it.Code != "" {
-			seen[it.CodeSystem+"|"+it.Code] = true
-		}
-	}
 	var found []string
-	inside := map[string]bool{} // found in a resource held inside it
-	codingsIn(r.Raw, skip, func(field, system, code string) {
-		k := system + "|" + code
-		if seen[k] || !ownCode(Coding{System: system, Code: code}) || notAKind[system] {
+	var inside map[string]bool // found in a resource held inside it
+	codingsIn(r.Raw, walkSkip[r.Type], func(contained bool, system, code string) {
+		if !ownCode(Coding{System: system, Code: code}) || notAKind[system] ||
+			slices.ContainsFunc(items, func(it Item) bool { return it.CodeSystem == system && it.Code == code }) {
 			return
 		}
-		seen[k] = true
+		k := system + "|" + code
+		if slices.Contains(found, k) {
+			return
+		}
 		found = append(found, k)
-		inside[k] = field == "contained"
+		if contained {
+			if inside == nil {
+				inside = map[string]bool{}
+			}
+			inside[k] = true
+		}
 	})
 	if len(found) == 0 {
 		return
@@ -94,15 +96,15 @@ var walkSkip = func() map[string]map[string]bool {
 // of measure, languages and currencies.
 var notAKind = map[string]bool{"http://unitsofmeasure.org": true, "urn:ietf:bcp:47": true, "urn:iso:std:iso:4217": true}
 
-// codingsIn calls f with the top-level field it is in, and the system and
-// code, of each Coding anywhere in the JSON object raw, but in the top-level
-// fields skip names: each object
+// codingsIn calls f with whether it is in a resource held inside (the
+// top-level field "contained"), and the system and code, of each Coding
+// anywhere in the JSON object raw, but in the top-level fields skip names: each object
 // holding a "system" and a "code" string, but not a quantity (one with a
 // "value" or "unit" beside them). raw has been read as JSON already; should
 // it not scan, the walk ends there. One pass over the bytes, with no
 // decoding but of keys and of the strings it gives f: every resource stored
 // goes through it.
-func codingsIn(raw []byte, skip map[string]bool, f func(field, system, code string)) {
+func codingsIn(raw []byte, skip map[string]bool, f func(contained bool, system, code string)) {
 	s := codingScanner{b: raw, f: f}
 	s.space()
 	if s.i < len(s.b) && s.b[s.i] == '{' {
@@ -111,11 +113,11 @@ func codingsIn(raw []byte, skip map[string]bool, f func(field, system, code stri
 }
 
 type codingScanner struct {
-	b     []byte
-	i     int
-	quiet int    // inside a field skipped: no codings given
-	field string // the top-level field being read
-	f     func(field, system, code string)
+	b         []byte
+	i         int
+	quiet     int  // inside a field skipped: no codings given
+	contained bool // reading the top-level field "contained"
+	f         func(contained bool, system, code string)
 }
 
 func (s *codingScanner) space() {
@@ -220,9 +222,17 @@ func (s *codingScanner) object(top bool, skip map[string]bool) bool {
 		if s.i >= len(s.b) || s.b[s.i] != '"' {
 			return false
 		}
-		key, ok := s.text()
+		raw, escaped, ok := s.str()
 		if !ok {
 			return false
+		}
+		key := raw // compared and looked up as it is, with no copy made
+		if escaped {
+			var k string
+			if json.Unmarshal(s.b[s.i-len(raw)-2:s.i], &k) != nil {
+				return false
+			}
+			key = []byte(k)
 		}
 		s.space()
 		if s.i >= len(s.b) || s.b[s.i] != ':' {
@@ -234,23 +244,23 @@ func (s *codingScanner) object(top bool, skip map[string]bool) bool {
 			return false
 		}
 		if top {
-			s.field = key
+			s.contained = string(key) == "contained"
 		}
 		switch {
-		case skip[key]:
+		case skip[string(key)]:
 			s.quiet++
 			ok = s.value()
 			s.quiet--
-		case (key == "system" || key == "code") && s.b[s.i] == '"':
+		case (string(key) == "system" || string(key) == "code") && s.b[s.i] == '"':
 			var v string
 			v, ok = s.text()
-			if key == "system" {
+			if string(key) == "system" {
 				system, hasSystem = v, true
 			} else {
 				code, hasCode = v, true
 			}
 		default:
-			quantity = quantity || key == "value" || key == "unit"
+			quantity = quantity || string(key) == "value" || string(key) == "unit"
 			ok = s.value()
 		}
 		if !ok {
@@ -265,7 +275,7 @@ func (s *codingScanner) object(top bool, skip map[string]bool) bool {
 		}
 	}
 	if hasSystem && hasCode && !quantity && s.quiet == 0 && !top {
-		s.f(s.field, system, code)
+		s.f(s.contained, system, code)
 	}
 	return true
 }

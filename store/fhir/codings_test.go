@@ -45,7 +45,7 @@ func refCodings(raw []byte, skip map[string]bool) []string {
 
 func scanned(raw []byte, skip map[string]bool) []string {
 	var out []string
-	codingsIn(raw, skip, func(_, system, code string) { out = append(out, system+"|"+code) })
+	codingsIn(raw, skip, func(_ bool, system, code string) { out = append(out, system+"|"+code) })
 	return out
 }
 
