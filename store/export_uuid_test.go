@@ -30,29 +30,14 @@ func TestExportKeepsWhatABundleNamesByUUID(t *testing.T) {
  "class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},"type":[{"coding":[{"system":"http://snomed.info/sct","code":"185345009","display":"Encounter for symptom"}],"text":"Encounter for symptom"}],
  "subject":{"reference":"urn:uuid:` + pt + `"},"participant":[{"individual":{"reference":"urn:uuid:` + prac + `"}}],"period":{"start":"2020-01-27T03:43:05+00:00","end":"2020-01-27T03:58:05+00:00"},
  "serviceProvider":{"reference":"urn:uuid:` + org + `"}},"request":{"method":"POST","url":"Encounter"}}]}`
-	db := mustOpenDB(t)
-	res, err := fhir.ParseBundle([]byte(bundle))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", res); err != nil {
-		t.Fatal(err)
-	}
-	ps, err := db.Persons(context.Background())
-	if err != nil || len(ps) != 1 {
-		t.Fatalf("persons %v, %v", ps, err)
-	}
-	var buf bytes.Buffer
-	if _, err := db.WriteBundle(context.Background(), ps[0].ID, &buf); err != nil {
-		t.Fatal(err)
-	}
+	buf := exportOfFile(t, bundle)
 	var b struct {
 		Entry []struct {
 			FullURL  string          `json:"fullUrl"`
 			Resource json.RawMessage `json:"resource"`
 		} `json:"entry"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &b); err != nil {
+	if err := json.Unmarshal([]byte(buf), &b); err != nil {
 		t.Fatal(err)
 	}
 	full := map[string]bool{}
@@ -67,7 +52,7 @@ func TestExportKeepsWhatABundleNamesByUUID(t *testing.T) {
 			}
 		}
 	}
-	if n := strings.Count(buf.String(), `"resourceType":"Organization"`) + strings.Count(buf.String(), `"resourceType":"Practitioner"`); n != 2 {
+	if n := strings.Count(buf, `"resourceType":"Organization"`) + strings.Count(buf, `"resourceType":"Practitioner"`); n != 2 {
 		t.Errorf("%d Organizations and Practitioners in the download; want the 2 the visit names", n)
 	}
 }
@@ -82,23 +67,32 @@ func TestExportGivesAFilesOwnAddress(t *testing.T) {
 {"fullUrl":"` + ptURL + `","resource":{"resourceType":"Patient","id":"pt1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}},
 {"fullUrl":"urn:uuid:66666666-6666-4666-8666-666666666666","resource":{"resourceType":"Condition","id":"c1","subject":{"reference":"` + ptURL + `"},
  "clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},"recordedDate":"2025-01-01"}}]}`
+	buf := exportOfFile(t, bundle)
+	if !strings.Contains(buf, `"fullUrl":"`+ptURL+`","resource":{"birthDate"`) {
+		t.Errorf("the Patient the Condition names by %s is not under that address in the download:\n%s", ptURL, buf)
+	}
+}
+
+// exportOfFile is the download of the one person the bundle, imported for
+// a source "gp" into a fresh cache, is about.
+func exportOfFile(t *testing.T, bundle string) string {
+	t.Helper()
+	ctx := context.Background()
 	db := mustOpenDB(t)
 	res, err := fhir.ParseBundle([]byte(bundle))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
 		t.Fatal(err)
 	}
-	p, err := db.PersonByNHSNumber(context.Background(), "9434765919")
-	if err != nil {
-		t.Fatal(err)
+	ps, err := db.Persons(ctx)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("persons %v, %v", ps, err)
 	}
 	var buf bytes.Buffer
-	if _, err := db.WriteBundle(context.Background(), p.ID, &buf); err != nil {
+	if _, err := db.WriteBundle(ctx, ps[0].ID, &buf); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), `"fullUrl":"`+ptURL+`","resource":{"birthDate"`) {
-		t.Errorf("the Patient the Condition names by %s is not under that address in the download:\n%s", ptURL, buf.String())
-	}
+	return buf.String()
 }
