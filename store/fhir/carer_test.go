@@ -57,6 +57,11 @@ func TestCarerConsentSaysActionsAsActions(t *testing.T) {
 	if got[`"choices"`] != 0 || got[`"download"`] != 0 {
 		t.Errorf("choices or download narrowed to resource types: %v", got)
 	}
+	// Read back, as a source's Consent is, it is no statement of the
+	// person's choices (a review: it read as opting out of everything).
+	if got, ok := fhir.ReadConsent(entries[1].Raw); ok {
+		t.Errorf("ReadConsent of a carer's grant: %+v; want it not taken for the person's choices", got)
+	}
 }
 
 // TestBuiltResourcesHoldNoEmptyString: a person or carer with no name on

@@ -298,7 +298,11 @@ func ReadConsent(raw []byte) (ConsentChoices, bool) {
 			privacy = true
 		}
 	}
-	if !privacy {
+	// One whose base rule names who it is for (a carer's grant, as
+	// BuildCarerAccess writes it) says what that one may do, not the
+	// person's choices for everyone (a review: read so, a carer's grant
+	// turned every choice to "no").
+	if !privacy || len(c.Provision.Actor) > 0 {
 		return ConsentChoices{}, false
 	}
 	out := ConsentChoices{Status: c.Status, DateTime: c.DateTime}
