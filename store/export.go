@@ -95,20 +95,19 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		// sources, or two sources added for one server (sources made before
 		// AddSource refused that); a repeat goes without.
 		fullURL := ""
-		switch {
-		case c.Source.BaseURL != "":
+		if c.Source.BaseURL != "" {
 			fullURL = c.Source.BaseURL + "/" + c.Type + "/" + c.ID
-		case isUUID(c.ID):
-			// From a file whose entries were named urn:uuid:<id>, as Synthea's are:
-			// its references to them ("urn:uuid:…") then resolve in the download too.
-			fullURL = "urn:uuid:" + c.ID
-		default:
-			// From a file that gave it an address of its own ("urn:uuid:…" for
-			// id pt1): its file's references to it resolve so (a review: they
-			// pointed at nothing, the entry having no fullUrl).
+		} else {
+			// From a file that gave it an address ("urn:uuid:…"): its file's
+			// references to it resolve so (a review: one whose address was
+			// not its id had none, and they pointed at nothing).
 			if err := db.db.QueryRowContext(ctx, `SELECT url FROM bundle_urls WHERE source_id = ? AND type = ? AND id = ? ORDER BY url LIMIT 1`,
 				c.Source.ID, c.Type, c.ID).Scan(&fullURL); err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
+			}
+			if fullURL == "" && isUUID(c.ID) {
+				// From a file whose entries were named urn:uuid:<id>, as Synthea's are.
+				fullURL = "urn:uuid:" + c.ID
 			}
 		}
 		field := ""
@@ -143,13 +142,20 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 	// bundles name practices and clinicians, is whichever of those kinds
 	// the source holds with that id (a review: every such reference in a
 	// download pointed at nothing).
+	writtenAs := map[resourceKey]bool{} // by type and id alone
 	for _, c := range named.sorted() {
 		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] {
 			continue
 		}
 		query := `SELECT type, json FROM resources WHERE source_id = ?1 AND type = ?2 AND id = ?3`
 		if c.Type == "" {
-			query = `SELECT type, json FROM resources WHERE source_id = ?1 AND id = ?3 AND ?2 = '' AND type IN ('Organization', 'Practitioner', 'Location', 'Medication') LIMIT 1`
+			// The resource its file gave that address, else one whose id it
+			// is that its file gave no other (a review: ids are unique only
+			// within a type, and the Patient's address was a clinician's id).
+			query = `SELECT r.type, r.json FROM resources r WHERE r.source_id = ?1 AND ?2 = '' AND r.type IN ('Organization', 'Practitioner', 'Location', 'Medication')
+AND ((r.type, r.id) IN (SELECT b.type, b.id FROM bundle_urls b WHERE b.source_id = ?1 AND b.url = 'urn:uuid:' || ?3)
+    OR (r.id = ?3 AND NOT EXISTS (SELECT 1 FROM bundle_urls b WHERE b.source_id = ?1 AND b.type = r.type AND b.id = r.id AND b.url != 'urn:uuid:' || ?3)))
+ORDER BY r.type LIMIT 1`
 		}
 		var raw []byte
 		err := db.db.QueryRowContext(ctx, query, c.Source.ID, c.Type, c.ID).Scan(&c.Type, &raw)
@@ -159,8 +165,15 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		if err != nil {
 			return n, err
 		}
-		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] {
-			continue // named both ways
+		if k := (resourceKey{c.Source.ID, c.Type, c.ID}); written[k] || hidden[k] || (c.Source.BaseURL == "" && writtenAs[resourceKey{0, c.Type, c.ID}]) {
+			// Named both ways; or, from files, the one another file's source
+			// gave already: two files of one Synthea run name one hospital
+			// by one id (a review: the download then did not import again).
+			// Servers' ids are their own: two may mean two organisations.
+			continue
+		}
+		if c.Source.BaseURL == "" {
+			writtenAs[resourceKey{0, c.Type, c.ID}] = true
 		}
 		c.Raw = raw
 		if err := write(c); err != nil {

@@ -96,3 +96,87 @@ func exportOfFile(t *testing.T, bundle string) string {
 	}
 	return buf.String()
 }
+
+// TestAUUIDReferenceIsResolvedByItsAddress: "urn:uuid:X" names what its file
+// gave that address, not any resource whose id is X (ids are unique only
+// within a type): a carer's download took the clinician only a kept-out
+// visit names, whose id was the Patient's address (a review).
+func TestAUUIDReferenceIsResolvedByItsAddress(t *testing.T) {
+	const (
+		aaa = "11111111-1111-4111-8111-111111111111"
+		bbb = "22222222-2222-4222-8222-222222222222"
+	)
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	bundle := `{"resourceType":"Bundle","type":"collection","entry":[
+{"fullUrl":"urn:uuid:` + aaa + `","resource":{"resourceType":"Patient","id":"pt1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}},
+{"fullUrl":"urn:uuid:` + bbb + `","resource":{"resourceType":"Practitioner","id":"` + aaa + `","name":[{"text":"Dr Genitourinary Clinic"}]}},
+{"fullUrl":"urn:uuid:33333333-3333-4333-8333-333333333333","resource":{"resourceType":"Encounter","id":"e1","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+ "type":[{"text":"Sexual health clinic visit"}],"subject":{"reference":"urn:uuid:` + aaa + `"},"participant":[{"individual":{"reference":"urn:uuid:` + bbb + `"}}],"period":{"start":"2025-01-27T03:43:05+00:00"}}},
+{"fullUrl":"urn:uuid:44444444-4444-4444-8444-444444444444","resource":{"resourceType":"Condition","id":"c1","subject":{"reference":"urn:uuid:` + aaa + `"},
+ "clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},"code":{"coding":[{"system":"http://snomed.info/sct","code":"195967001","display":"Asthma"}]},"recordedDate":"2025-01-01"}}]}`
+	res, err := fhir.ParseBundle([]byte(bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", res); err != nil {
+		t.Fatal(err)
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keepOutEntryNamed(t, db, p.ID, fhir.SectionEncounters, "Sexual health clinic visit")
+	var buf bytes.Buffer
+	if _, err := db.WriteBundle(store.ForCarer(ctx), p.ID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Asthma") {
+		t.Fatalf("the shared asthma is not in the carer's download:\n%s", buf.String())
+	}
+	if strings.Contains(buf.String(), "Genitourinary") {
+		t.Errorf("the carer's download holds the clinician only the kept-out visit names:\n%s", buf.String())
+	}
+}
+
+// TestADownloadOfTwoFilesSourcesImportsAgain: two files of one Synthea run
+// name one hospital by one id; the download holds it once, so it imports
+// again (a review: it held it twice, with two sources, and was refused).
+func TestADownloadOfTwoFilesSourcesImportsAgain(t *testing.T) {
+	const org = "22222222-2222-4222-8222-222222222222"
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	file := func(pt, enc, when string) string {
+		return `{"resourceType":"Bundle","type":"transaction","entry":[
+{"fullUrl":"urn:uuid:` + pt + `","resource":{"resourceType":"Patient","id":"` + pt + `","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"},"request":{"method":"POST","url":"Patient"}},
+{"fullUrl":"urn:uuid:` + org + `","resource":{"resourceType":"Organization","id":"` + org + `","name":"LEEDS TEACHING HOSPITALS"},"request":{"method":"POST","url":"Organization"}},
+{"fullUrl":"urn:uuid:` + enc + `","resource":{"resourceType":"Encounter","id":"` + enc + `","status":"finished","class":{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"AMB"},
+ "type":[{"text":"Check up"}],"subject":{"reference":"urn:uuid:` + pt + `"},"period":{"start":"` + when + `"},"serviceProvider":{"reference":"urn:uuid:` + org + `"}},"request":{"method":"POST","url":"Encounter"}}]}`
+	}
+	for i, f := range []string{
+		file("11111111-1111-4111-8111-111111111111", "44444444-4444-4444-8444-444444444444", "2020-01-27T03:43:05+00:00"),
+		file("55555555-5555-4555-8555-555555555555", "66666666-6666-4666-8666-666666666666", "2021-02-27T03:43:05+00:00"),
+	} {
+		res, err := fhir.ParseBundle([]byte(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: []string{"gp", "hospital"}[i]}, "test", res); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := db.WriteBundle(ctx, p.ID, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fhir.ParseBundle(buf.Bytes()); err != nil {
+		t.Errorf("the person's download does not import again: %v", err)
+	}
+	if n := strings.Count(buf.String(), `"resourceType":"Organization"`); n != 1 {
+		t.Errorf("%d Organizations in the download; want the hospital once", n)
+	}
+}
