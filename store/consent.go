@@ -1076,6 +1076,26 @@ type OutboxItem struct {
 	Claim string
 }
 
+// ConsentIdentifiers are the identifiers of the person's newest decisions,
+// up to limit: a Consent the portal sent before its identifier system was
+// its own is known by one of them (fhirsync outbox).
+func (db *DB) ConsentIdentifiers(ctx context.Context, personID int64, limit int) ([]string, error) {
+	rows, err := db.db.QueryContext(ctx, `SELECT identifier FROM consent_decisions WHERE person_id = ? ORDER BY id DESC LIMIT ?`, personID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("the person's decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // ErrClaimLost means a delivery's claim is no longer this sender's: its lease
 // ran out and another sender claimed it. Nothing was recorded.
 var ErrClaimLost = errors.New("the delivery was claimed by another sender after this one's lease ran out")

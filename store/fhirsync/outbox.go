@@ -234,14 +234,26 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 	// a merge too). One the source withdrew (entered-in-error, inactive) is
 	// left so. Two or more already there (made before this was so) cannot
 	// say which to update: this decision's own is made, as before.
-	own := url.Values{"identifier": {fhir.SystemConsentDecision + "|" + it.Identifier}}
+	// Under the portal's system, or, sent before that was its own, under
+	// the URI system with one of the person's decisions' identifiers (never
+	// any URI: another app's Consent is not the portal's): a review found a
+	// Consent sent before the change left beside a second.
+	own := url.Values{"identifier": {fhir.SystemConsentDecision + "|" + it.Identifier + "," + fhir.SystemURI + "|" + it.Identifier}}
 	cond := own
 	if len(it.PatientIDs) > 0 {
 		refs := make([]string, len(it.PatientIDs))
 		for i, id := range it.PatientIDs {
 			refs[i] = "Patient/" + id
 		}
-		cond = url.Values{"patient": {strings.Join(refs, ",")}, "identifier": {fhir.SystemConsentDecision + "|"}, "status": {"active"}}
+		ids, err := p.DB.ConsentIdentifiers(ctx, it.PersonID, 50)
+		if err != nil {
+			return "", "", err
+		}
+		idents := []string{fhir.SystemConsentDecision + "|"}
+		for _, id := range ids {
+			idents = append(idents, fhir.SystemURI+"|"+id)
+		}
+		cond = url.Values{"patient": {strings.Join(refs, ",")}, "identifier": {strings.Join(idents, ",")}, "status": {"active"}}
 	}
 	resp, rbody, err := c.Do(ctx, http.MethodPost, "Consent", it.Body, http.Header{"If-None-Exist": {cond.Encode()}})
 	var ue *UpstreamError

@@ -2,12 +2,14 @@ package fhirsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // A Consent the source holds for the patient that is not the portal's (its
@@ -64,5 +66,69 @@ func TestPushLeavesAnotherAppsURIIdentifiedConsentAlone(t *testing.T) {
 	}
 	if n := f.withIdentifier(t, dec.Identifier); n != 1 {
 		t.Errorf("%d Consents upstream carry the decision; want 1", n)
+	}
+}
+
+// TestASourceConnectedAgainUpdatesAConsentSentUnderTheOldSystem: a Consent
+// the portal sent before its identifier system was its own is still found
+// by its decision's urn:uuid, and updated, not left beside a second (a
+// review of the change of system).
+func TestASourceConnectedAgainUpdatesAConsentSentUnderTheOldSystem(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	f.change(t, store.QuestionResearch, "no")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	for id, raw := range f.consents(t) { // as the portal sent it before
+		old := strings.Replace(string(raw), fhir.SystemConsentDecision, fhir.SystemURI, 1)
+		if status, body := f.srv.Do(t, "PUT", "/Consent/"+id, []byte(old)); status != http.StatusOK && status != http.StatusCreated {
+			t.Fatalf("seed: %d %s", status, body)
+		}
+	}
+	f.reconnect(t)
+	f.change(t, store.QuestionResearch, "yes")
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push after reconnecting: %+v %v", sum, err)
+	}
+	active := 0
+	for _, raw := range f.consents(t) {
+		if _, ok := fhir.ReadConsent(raw); ok {
+			active++
+		}
+	}
+	if active != 1 {
+		t.Errorf("%d active portal Consents for the patient after the newer choice was sent; want 1, the one sent before, updated", active)
+	}
+}
+
+// TestARetryFindsItsFirstTryUnderTheOldSystem: a first try that reached the
+// source before the change of system, its delivery never recorded, is found
+// again rather than made twice (a review).
+func TestARetryFindsItsFirstTryUnderTheOldSystem(t *testing.T) {
+	ctx := context.Background()
+	f := newPushFixture(t)
+	dec := f.change(t, store.QuestionResearch, "no")
+	var c map[string]any
+	if err := json.Unmarshal(dec.FHIR, &c); err != nil {
+		t.Fatal(err)
+	}
+	c["patient"] = map[string]any{"reference": "Patient/" + f.patientID}
+	raw, _ := json.Marshal(c)
+	firstTry := strings.Replace(string(raw), fhir.SystemConsentDecision, fhir.SystemURI, 1)
+	if status, body := f.srv.Do(t, "POST", "/Consent", []byte(firstTry)); status != http.StatusCreated {
+		t.Fatalf("seed: %d %s", status, body)
+	}
+	if sum, err := f.pusher().PushDue(ctx); err != nil || sum.Sent != 1 {
+		t.Fatalf("push: %+v %v", sum, err)
+	}
+	n := 0
+	for _, raw := range f.srv.Resources(t, "Consent", "") {
+		if strings.Contains(string(raw), dec.Identifier) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d Consents upstream carry the decision; want 1, its first try found again", n)
 	}
 }
