@@ -27,9 +27,7 @@ func TestPutAnswered200OperationOutcomeIsNotSent(t *testing.T) {
 			}
 			if ooPut && r.Method == http.MethodPut {
 				ooPut = false
-				w.Header().Set("Content-Type", "application/fhir+json")
-				w.WriteHeader(http.StatusOK)
-				w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"Consent could not be stored"}]}`))
+				writeOutcome(w, http.StatusOK, "processing", "Consent could not be stored")
 				return true
 			}
 			return false

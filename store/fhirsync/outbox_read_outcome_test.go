@@ -20,8 +20,7 @@ import (
 func TestAReadAnswered200OperationOutcomeIsARefusal(t *testing.T) {
 	ctx := context.Background()
 	f, mu, failPut, _ := readingFixture(t, func(w http.ResponseWriter, r *http.Request) bool {
-		w.Header().Set("Content-Type", "application/fhir+json")
-		w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"forbidden","diagnostics":"Read of Consent is not permitted for this client"}]}`))
+		writeOutcome(w, http.StatusOK, "forbidden", "Read of Consent is not permitted for this client")
 		return true
 	}, nil)
 	later := firstThenFailedPut(t, f, mu, failPut)

@@ -70,9 +70,7 @@ func firstThenFailedPut(t *testing.T, f *pushFixture, mu *sync.Mutex, failPut *b
 func TestPushReadAnswered404StillUpdates(t *testing.T) {
 	ctx := context.Background()
 	f, mu, failPut, _ := readingFixture(t, func(w http.ResponseWriter, r *http.Request) bool {
-		w.Header().Set("Content-Type", "application/fhir+json")
-		w.WriteHeader(http.StatusNotFound)
-		w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported","diagnostics":"Unknown route"}]}`))
+		writeOutcome(w, http.StatusNotFound, "not-supported", "Unknown route")
 		return true
 	}, nil)
 	later := firstThenFailedPut(t, f, mu, failPut)
@@ -100,8 +98,7 @@ func TestPushNeverUpdatesBlind(t *testing.T) {
 		rewrite func(r *http.Request, body []byte) []byte
 	}{
 		"200 OperationOutcome": {get: func(w http.ResponseWriter, r *http.Request) bool {
-			w.Header().Set("Content-Type", "application/fhir+json")
-			w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"processing","diagnostics":"backend unavailable"}]}`))
+			writeOutcome(w, http.StatusOK, "processing", "backend unavailable")
 			return true
 		}},
 		"Consent without meta": {rewrite: func(r *http.Request, body []byte) []byte {

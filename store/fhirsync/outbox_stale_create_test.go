@@ -3,7 +3,6 @@ package fhirsync_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,29 +24,17 @@ import (
 // older choice).
 func TestAStaleFirstCreateLeavesTheNewerChoice(t *testing.T) {
 	ctx := context.Background()
-	var mu sync.Mutex
-	blockNext := true
-	held := make(chan struct{})
-	release := make(chan struct{})
+	hold := newHoldOnce(true, func(r *http.Request) bool { return r.Method == http.MethodPost })
 	f := newPushFixtureVia(t, func(upstreamURL string) string {
 		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
-			mu.Lock()
-			block := blockNext && r.Method == http.MethodPost
-			if block {
-				blockNext = false
-			}
-			mu.Unlock()
-			if block {
-				close(held)
-				<-release
-			}
+			hold.wait(r)
 			return false
 		}, nil).URL
 	})
 	older := f.change(t, store.QuestionResearch, "no")
 	aDone := make(chan error, 1)
 	go func() { _, err := f.pusher().PushDue(ctx); aDone <- err }() // serve's pusher
-	<-held
+	<-hold.held
 	f.advance(3 * time.Minute) // A's lease (2 minutes) runs out while its POST is under way
 
 	newer := f.change(t, store.QuestionResearch, "yes")
@@ -55,7 +42,7 @@ func TestAStaleFirstCreateLeavesTheNewerChoice(t *testing.T) {
 	if err != nil || sumB.Sent != 2 {
 		t.Fatalf("B: %+v %v", sumB, err)
 	}
-	close(release)
+	close(hold.release)
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
 	}

@@ -487,22 +487,10 @@ func TestUpstreamConsentPulledIsTheStartingState(t *testing.T) {
 func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
 	ctx := context.Background()
 
-	var mu sync.Mutex
-	blockNext := false
-	held := make(chan struct{})    // A's PUT has arrived and is held
-	release := make(chan struct{}) // let A's PUT through
+	hold := newHoldOnce(false, func(r *http.Request) bool { return r.Method == http.MethodPut }) // A's PUT
 	f := newPushFixtureVia(t, func(upstreamURL string) string {
 		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
-			mu.Lock()
-			block := blockNext && r.Method == http.MethodPut
-			if block {
-				blockNext = false
-			}
-			mu.Unlock()
-			if block {
-				close(held)
-				<-release
-			}
+			hold.wait(r)
 			return false // forward to the real server
 		}, nil).URL
 	})
@@ -514,12 +502,10 @@ func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
 	}
 	older := f.change(t, store.QuestionResearch, "yes")
 
-	mu.Lock()
-	blockNext = true
-	mu.Unlock()
+	hold.arm()
 	aDone := make(chan error, 1)
 	go func() { _, err := f.pusher().PushDue(ctx); aDone <- err }() // serve's pusher
-	<-held
+	<-hold.held
 	f.advance(3 * time.Minute) // A's lease (2 minutes) runs out while its PUT is under way
 
 	newer := f.change(t, store.QuestionResearch, "no") // the person changes their mind
@@ -530,7 +516,7 @@ func TestStaleSenderNeverPutsBackAnOlderDecision(t *testing.T) {
 	if sumB.Sent != 2 {
 		t.Errorf("B sent %+v; want both decisions", sumB)
 	}
-	close(release)
+	close(hold.release)
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
 	}
@@ -562,9 +548,7 @@ func TestPushRetriesAVersionConflict(t *testing.T) {
 			defer mu.Unlock()
 			if r.Method == http.MethodPut && r.Header.Get("If-Match") != "" && conflicts == 0 {
 				conflicts++
-				w.Header().Set("Content-Type", "application/fhir+json")
-				w.WriteHeader(http.StatusConflict)
-				w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"conflict","diagnostics":"Version conflict"}]}`))
+				writeOutcome(w, http.StatusConflict, "conflict", "Version conflict")
 				return true
 			}
 			return false
@@ -597,9 +581,7 @@ func TestPushGivesUpOnAConflictThatStays(t *testing.T) {
 	f := newPushFixtureVia(t, func(upstreamURL string) string {
 		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
 			if r.Method == http.MethodPut {
-				w.Header().Set("Content-Type", "application/fhir+json")
-				w.WriteHeader(http.StatusConflict)
-				w.Write([]byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"Consent for this patient is locked"}]}`))
+				writeOutcome(w, http.StatusConflict, "business-rule", "Consent for this patient is locked")
 				return true
 			}
 			return false
@@ -684,26 +666,20 @@ func TestPushDoesNotUpdateAConsentItCannotRead(t *testing.T) {
 func TestStaleSenderHeldInItsRead(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
-	failPut, blockGet := false, false
-	held := make(chan struct{})
-	release := make(chan struct{})
+	failPut := false
+	hold := newHoldOnce(false, func(r *http.Request) bool {
+		return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/Consent/")
+	})
 	f := newPushFixtureVia(t, func(upstreamURL string) string {
 		return newStubProxy(t, upstreamURL, func(w http.ResponseWriter, r *http.Request) bool {
 			mu.Lock()
 			fail := failPut && r.Method == http.MethodPut
-			block := blockGet && r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/Consent/")
-			if block {
-				blockGet = false
-			}
 			mu.Unlock()
 			if fail {
 				w.WriteHeader(http.StatusServiceUnavailable)
 				return true
 			}
-			if block {
-				close(held)
-				<-release
-			}
+			hold.wait(r)
 			return false
 		}, nil).URL
 	})
@@ -719,8 +695,9 @@ func TestStaleSenderHeldInItsRead(t *testing.T) {
 		t.Fatalf("first try of older: %+v %v", sum, err)
 	}
 	mu.Lock()
-	failPut, blockGet = false, true
+	failPut = false
 	mu.Unlock()
+	hold.arm()
 	f.advance(time.Hour)
 	aDone := make(chan error, 1)
 	var sumA fhirsync.PushSummary
@@ -729,14 +706,14 @@ func TestStaleSenderHeldInItsRead(t *testing.T) {
 		sumA, err = f.pusher().PushDue(ctx)
 		aDone <- err
 	}()
-	<-held
+	<-hold.held
 	f.advance(3 * time.Minute)
 	newer := f.change(t, store.QuestionResearch, "no")
 	sumB, err := f.pusher().PushDue(ctx)
 	if err != nil || sumB.Sent != 2 {
 		t.Fatalf("B: %+v %v", sumB, err)
 	}
-	close(release)
+	close(hold.release)
 	if err := <-aDone; err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package fhirsync_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -127,4 +128,49 @@ func (ct *countingTransport) sent() ([]*url.URL, []int) {
 	ct.mu.Lock()
 	defer ct.mu.Unlock()
 	return append([]*url.URL(nil), ct.urls...), append([]int(nil), ct.sizes...)
+}
+
+// writeOutcome answers with an OperationOutcome holding one error, as a
+// FHIR server says why it refused.
+func writeOutcome(w http.ResponseWriter, status int, code, diagnostics string) {
+	w.Header().Set("Content-Type", "application/fhir+json")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]any{"resourceType": "OperationOutcome",
+		"issue": []any{map[string]any{"severity": "error", "code": code, "diagnostics": diagnostics}}})
+	w.Write(b)
+}
+
+// holdOnce holds, once armed, the first request match takes, until release
+// is closed; held is closed as it arrives: a request held up in the network.
+type holdOnce struct {
+	mu      sync.Mutex
+	armed   bool
+	match   func(*http.Request) bool
+	held    chan struct{}
+	release chan struct{}
+}
+
+func newHoldOnce(armed bool, match func(*http.Request) bool) *holdOnce {
+	return &holdOnce{armed: armed, match: match, held: make(chan struct{}), release: make(chan struct{})}
+}
+
+// arm makes the next request match takes the one held.
+func (h *holdOnce) arm() {
+	h.mu.Lock()
+	h.armed = true
+	h.mu.Unlock()
+}
+
+// wait holds r if it is the one to hold.
+func (h *holdOnce) wait(r *http.Request) {
+	h.mu.Lock()
+	hold := h.armed && h.match(r)
+	if hold {
+		h.armed = false
+	}
+	h.mu.Unlock()
+	if hold {
+		close(h.held)
+		<-h.release
+	}
 }
