@@ -154,6 +154,11 @@ func (db *DB) Died(ctx context.Context, personID int64) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return db.died(ctx, personID, shown, forCarer)
+}
+
+// died is Died with the sources a carer is shown (carerSources) read already.
+func (db *DB) died(ctx context.Context, personID int64, shown map[int64]bool, forCarer bool) (string, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT sp.source_id,
     COALESCE(json_extract(CAST(r.json AS TEXT), '$.deceasedDateTime'), ''), COALESCE(json_extract(CAST(r.json AS TEXT), '$.deceasedBoolean'), 0)
 FROM source_patients sp JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
@@ -634,6 +639,6 @@ FROM sources s JOIN source_patients sp ON sp.source_id = s.id WHERE sp.person_id
 	if err := srows.Err(); err != nil {
 		return sum, err
 	}
-	sum.Died, err = db.Died(ctx, personID)
+	sum.Died, err = db.died(ctx, personID, shown, forCarer)
 	return sum, err
 }
