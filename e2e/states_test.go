@@ -3,6 +3,8 @@ package e2e
 import (
 	"database/sql"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -10,7 +12,8 @@ import (
 // TestEmptyRecordAndServiceError has axe check two states a person can meet
 // that no other browser test shows: parts of a record with nothing in them
 // (Chloe Taylor, the demo person with almost no data: her summary, her
-// allergies and her test results), and the service's own error page, which
+// allergies and her test results), her summary and print view once a
+// hospital's record says she has died, and the service's own error page, which
 // the portal shows with a 500 when a page fails inside. The failure is a real
 // one: a table the access log page reads is renamed under the running
 // portal, as a bad upgrade or a damaged file would leave it, and then put
@@ -36,6 +39,33 @@ func TestEmptyRecordAndServiceError(t *testing.T) {
 		}
 		if n := tb.nodeCount("main .nhsuk-inset-text"); n == 0 {
 			t.Errorf("%s does not say that nothing is recorded: %.400s", path, tb.text())
+		}
+		tb.checkPage()
+	}
+
+	// The record saying she has died, from a hospital's Patient: the summary
+	// says so in an inset, and its card and the print view's give the date;
+	// axe checks both.
+	died := `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"died-chloe",
+"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765935"}],"name":[{"family":"Taylor","given":["Chloe"]}],
+"birthDate":"1995-07-30","deceasedDateTime":"2026-03-04T10:00:00Z"}}]}`
+	file := filepath.Join(t.TempDir(), "died.json")
+	if err := os.WriteFile(file, []byte(died), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := portalCmd(t, "import", "--db", p.DB, "--source", "died", "--org", "Pennine Hospital", file); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	for _, path := range []string{"/record", "/record/print"} {
+		resp := tb.navigate(p.BaseURL + path)
+		wantOn(tb, path, resp.Status)
+		death := eval[string](tb, `[...document.querySelectorAll('main .nhsuk-summary-list__row')].filter(r => r.innerText.startsWith('Date of death')).map(r => r.querySelector('dd').innerText).join(' | ')`)
+		if death != "4 March 2026" {
+			t.Errorf("%s gives Chloe's date of death as %q, want 4 March 2026", path, death)
+		}
+		inset := eval[string](tb, `[...document.querySelectorAll('main .nhsuk-inset-text')].map(e => e.innerText).join(' | ')`)
+		if path == "/record" && !strings.Contains(inset, "The record says Ms Chloe Taylor died on 4 March 2026.") {
+			t.Errorf("%s does not say the record says Chloe died on 4 March 2026; its insets read %q", path, inset)
 		}
 		tb.checkPage()
 	}
