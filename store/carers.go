@@ -1020,7 +1020,8 @@ func (db *DB) ItemSection(ctx context.Context, personID, itemID int64) (string, 
 // carerResources writes the person's active carer grants as FHIR RelatedPerson
 // and Consent resources, for the record download. A carer's own download
 // leaves them out: who else helps the person is not theirs to take away.
-func (db *DB) carerResources(ctx context.Context, personID int64) ([]fhir.BundleEntry, error) {
+// patientURL is the fullUrl of the person's Patient in the download, or "".
+func (db *DB) carerResources(ctx context.Context, personID int64, patientURL string) ([]fhir.BundleEntry, error) {
 	if IsForCarer(ctx) {
 		return nil, nil
 	}
@@ -1034,7 +1035,7 @@ func (db *DB) carerResources(ctx context.Context, personID int64) ([]fhir.Bundle
 			continue
 		}
 		entries, err := fhir.BuildCarerAccess(fhir.CarerAccess{
-			ID: fmt.Sprintf("carer-%d", g.ID), NHSNumber: g.Person.NHSNumber, PatientName: g.Person.Name(),
+			ID: fmt.Sprintf("carer-%d", g.ID), PatientRef: patientURL, NHSNumber: g.Person.NHSNumber, PatientName: g.Person.Name(),
 			CarerName: g.CarerName, Relationship: g.Relationship, Scopes: g.Scopes,
 			Start: g.AcceptedAt, End: g.EndsAt, Parental: g.Parental,
 		})

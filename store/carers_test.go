@@ -530,6 +530,24 @@ func TestCarerAccessInDownload(t *testing.T) {
 	if strings.Contains(string(raw), `"Condition"`) {
 		t.Errorf("Consent grants a section not given: %s", raw)
 	}
+	// Both name the person by the Patient the download holds, once it has
+	// an address there: its file's.
+	if ref := rp["patient"].(map[string]any)["reference"]; ref != nil || got["Patient"][0]["_fullUrl"] != "" {
+		t.Errorf("with no address for the Patient, the RelatedPerson names %v, the Patient's address is %q; want neither", ref, got["Patient"][0]["_fullUrl"])
+	}
+	const address = "urn:uuid:5d3f2a8e-7b1c-4e6d-9a0f-2c4b6d8e0f1a"
+	raw = []byte(`{"resourceType":"Patient","id":"p-9000000009","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}],` +
+		`"name":[{"use":"official","prefix":["Mrs"],"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`)
+	if _, err := s.db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "Meanwood Group Practice"}, "test",
+		[]fhir.Resource{{Type: "Patient", ID: "p-9000000009", FullURL: address, Raw: raw}}); err != nil {
+		t.Fatal(err)
+	}
+	got = bundle(ctx)
+	for _, c := range append(carerConsents(got), got["RelatedPerson"]...) {
+		if ref, _ := c["patient"].(map[string]any)["reference"].(string); ref != address || got["Patient"][0]["_fullUrl"] != address {
+			t.Errorf("%s names the person as %q, the Patient's address is %q; want both %s", c["resourceType"], ref, got["Patient"][0]["_fullUrl"], address)
+		}
+	}
 	if got := bundle(store.ForCarer(ctx)); len(got["RelatedPerson"]) != 0 {
 		t.Error("a carer's download names the person's carers")
 	}

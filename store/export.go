@@ -73,6 +73,7 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 		return 0, err
 	}
 	given := map[string]bool{} // fullUrls given so far: a Bundle's are each its own (bdl-7)
+	patientURL := ""           // the first Patient's, which the carers' resources refer to
 	written := map[resourceKey]bool{}
 	named := namedBy{} // the organisations, people, places and medicines what is written points at
 	write := func(c CachedResource) error {
@@ -115,6 +116,9 @@ func (db *DB) WriteBundle(ctx context.Context, personID int64, w io.Writer) (int
 			given[fullURL] = true
 			u, _ := json.Marshal(fullURL)
 			field = `"fullUrl":` + string(u) + `,`
+			if c.Type == "Patient" && patientURL == "" {
+				patientURL = fullURL
+			}
 		}
 		if _, err := fmt.Fprintf(w, `%s{%s"resource":%s}`, sep, field, raw); err != nil {
 			return err
@@ -183,7 +187,7 @@ ORDER BY r.type LIMIT 1`
 	// Who the person lets act for them, as RelatedPerson and Consent (store/carers.go).
 	var carers []fhir.BundleEntry
 	if !forCarer {
-		if carers, err = db.carerResources(ctx, personID); err != nil {
+		if carers, err = db.carerResources(ctx, personID, patientURL); err != nil {
 			return n, err
 		}
 	}

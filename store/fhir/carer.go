@@ -34,6 +34,7 @@ var sectionTypes = map[string][]string{
 // RelatedPerson, and the person's permission as a Consent naming them.
 type CarerAccess struct {
 	ID           string // stable local id, e.g. "carer-12"
+	PatientRef   string // the fullUrl of the person's Patient in the same Bundle, or ""
 	NHSNumber    string
 	PatientName  string
 	CarerName    string
@@ -67,11 +68,19 @@ func BuildCarerAccess(a CarerAccess) ([]BundleEntry, error) {
 	}
 	rpURL, consentURL := stableUUID(a.ID), stableUUID(a.ID+"-consent")
 	patient := map[string]any{}
+	if a.PatientRef != "" {
+		patient["reference"] = a.PatientRef
+	}
 	if a.PatientName != "" {
 		patient["display"] = a.PatientName // never "": FHIR JSON has no empty strings (a review)
 	}
 	if a.NHSNumber != "" {
 		patient["identifier"] = map[string]any{"system": SystemNHSNumber, "value": a.NHSNumber}
+	}
+	if len(patient) == 0 {
+		// A person known by a hospital's number alone, with no name, whose
+		// Patient had no address in the download: never {} (ele-1).
+		patient["display"] = "The person whose record this is"
 	}
 	period := map[string]any{"start": a.Start.UTC().Format(time.RFC3339)}
 	if !a.End.IsZero() {

@@ -109,6 +109,14 @@ func TestBuiltResourcesHoldNoEmptyString(t *testing.T) {
 	}
 	check("RelatedPerson", entries[0].Raw)
 	check("carer Consent", entries[1].Raw)
+	// A person known by neither name nor NHS number (a hospital's number alone).
+	entries, err = fhir.BuildCarerAccess(fhir.CarerAccess{ID: "carer-2", CarerName: "John Smith", Relationship: "son",
+		Scopes: []string{fhir.SectionMedicines}, Start: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("RelatedPerson of a person with no name", entries[0].Raw)
+	check("carer Consent of a person with no name", entries[1].Raw)
 	for _, carer := range []bool{false, true} {
 		raw, err := fhir.BuildConsent(fhir.ConsentInput{Identifier: "urn:uuid:0b7a3c2e-1f4d-4e5a-9c6b-7d8e9f0a1b2c", PatientRef: "Patient/pt1",
 			NHSNumber: "9000000009", PerformerCarer: carer, DateTime: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), DirectCare: true})
