@@ -93,11 +93,38 @@ func TestSecurityHeadersOnEveryRoute(t *testing.T) {
 				case !srv.hsts && hsts != "":
 					t.Errorf("http origin: HSTS %q sent", hsts)
 				}
-				if !strings.HasPrefix(r.path, "/static/") && !strings.HasPrefix(r.path, "/assets/") && h.Get("Cache-Control") != "no-store" {
-					t.Errorf("Cache-Control %q on a page that may hold health data", h.Get("Cache-Control"))
+				if file := rec.Code == http.StatusOK && (strings.HasPrefix(r.path, "/static/") || strings.HasPrefix(r.path, "/assets/")); !file && h.Get("Cache-Control") != "no-store" {
+					t.Errorf("%d: Cache-Control %q on an answer that is no file and may hold health data", rec.Code, h.Get("Cache-Control"))
 				}
 			})
 		}
+	}
+}
+
+// TestPagesUnderAnEncodedStaticPrefixAreNotStored: Echo routes on the
+// address still encoded, so /%73tatic/… is no file but the signed-in 404
+// page, with the person's name, whom a carer acts for and the session's CSRF
+// token: no-store like every page (a review: it went out with no
+// Cache-Control, which a cache keying on ".css" keeps).
+func TestPagesUnderAnEncodedStaticPrefixAreNotStored(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	for _, path := range []string{"/%73tatic/portal.css", "/%61ssets/logo.png", "/static%2F..%2Frecord"} {
+		t.Run(path, func(t *testing.T) {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.AddCookie(john.cookie)
+			rec := httptest.NewRecorder()
+			f.handler.ServeHTTP(rec, req)
+			body := rec.Body.String()
+			if !strings.Contains(body, "Jane Example") || !strings.Contains(body, `name="csrf-token"`) {
+				t.Fatalf("status %d: not the signed-in page this test is about", rec.Code)
+			}
+			if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+				t.Errorf("status %d, a page naming Jane Example and holding the CSRF token, has Cache-Control %q; want no-store", rec.Code, got)
+			}
+		})
 	}
 }
 
@@ -242,15 +269,17 @@ func TestCSRFOnEveryStateChangingRoute(t *testing.T) {
 			st.form = url.Values{"code": {"ABCD-EFGH-JKMN"}, "name": {"x"}, "for": {"self"}}
 		}
 		for _, tt := range []struct {
-			name, field, header, origin string
-			want                        string // the refusal; "" for the right request, last
+			name, field, query, header, origin string
+			want                               string // the refusal; "" for the right request, last
 		}{
-			{"no token", "", "", "", csrfTokenRefusal},
-			{"wrong token in the form", "not-the-token", "", "", csrfTokenRefusal},
-			{"wrong token in the header", "", "not-the-token", "", csrfTokenRefusal},
-			{"right token from another site", st.token, "", "https://evil.example", csrfOriginRefusal},
-			{"right token from a null origin", st.token, "", "null", csrfOriginRefusal},
-			{"right token from the portal", st.token, "", "http://localhost:8080", ""},
+			{"no token", "", "", "", "", csrfTokenRefusal},
+			{"wrong token in the form", "not-the-token", "", "", "", csrfTokenRefusal},
+			{"wrong token in the header", "", "", "not-the-token", "", csrfTokenRefusal},
+			// An address goes into history, logs and Referer (a review).
+			{"right token in the address only", "", st.token, "", "", csrfTokenRefusal},
+			{"right token from another site", st.token, "", "", "https://evil.example", csrfOriginRefusal},
+			{"right token from a null origin", st.token, "", "", "null", csrfOriginRefusal},
+			{"right token from the portal", st.token, "", "", "http://localhost:8080", ""},
 		} {
 			t.Run(r.method+" "+r.path+" "+tt.name, func(t *testing.T) {
 				form := url.Values{}
@@ -260,7 +289,15 @@ func TestCSRFOnEveryStateChangingRoute(t *testing.T) {
 				if tt.field != "" {
 					form.Set("csrf", tt.field)
 				}
-				req := httptest.NewRequest(r.method, st.path, strings.NewReader(form.Encode()))
+				path := st.path
+				if tt.query != "" {
+					sep := "?"
+					if strings.Contains(path, "?") {
+						sep = "&"
+					}
+					path += sep + "csrf=" + url.QueryEscape(tt.query)
+				}
+				req := httptest.NewRequest(r.method, path, strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.RemoteAddr = nextClientAddr()
 				if tt.header != "" {

@@ -73,10 +73,12 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 		if s.secure {
 			h.Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
 		}
-		if !strings.HasPrefix(c.Request().URL.Path, "/static/") && !strings.HasPrefix(c.Request().URL.Path, "/assets/") {
-			// Health records must not linger in shared caches or the back-button cache after sign-out.
-			h.Set("Cache-Control", "no-store")
-		}
+		// Health records must not linger in shared caches or the back-button
+		// cache after sign-out. Every answer is no-store unless it is a file
+		// the assets handler found, which says how long it keeps: not judged
+		// by the address, which the router reads still encoded (a review:
+		// "/%73tatic/x.css", a signed-in 404 page, went out with none).
+		h.Set("Cache-Control", "no-store")
 		return next(c)
 	}
 }
@@ -164,7 +166,7 @@ func (s *Server) clearSessionCookie(c echo.Context) {
 }
 
 // csrf refuses any state-changing request that does not carry its session's
-// token (form field "csrf" or header X-CSRF-Token) or that comes from another origin.
+// token (form field "csrf" in the body, or header X-CSRF-Token) or that comes from another origin.
 func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		switch c.Request().Method {
@@ -184,7 +186,9 @@ func (s *Server) csrf(next echo.HandlerFunc) echo.HandlerFunc {
 		sess := sessionOf(c)
 		token := c.Request().Header.Get("X-CSRF-Token")
 		if token == "" {
-			token = c.FormValue("csrf")
+			// The body's only: a token in the address goes into history,
+			// logs and Referer, and makes a change one link (a review).
+			token = c.Request().PostFormValue("csrf")
 		}
 		if sess == nil && c.Get(ctxSignedOut) == true {
 			return s.signedOutByTimeout(c)
