@@ -124,6 +124,10 @@ func (s *Server) accountPage(c echo.Context) error {
 		return err
 	}
 	v := views.AccountView{Passkeys: pks, OtherSessions: others, Done: c.QueryParam("done"), Recent: s.signedInRecently(c)}
+	// Only what holds now: the address is anyone's to write (a review).
+	if (v.Done == views.DoneSignedOutOthers && others > 0) || (v.Done == views.DoneConfirmed && !v.Recent) {
+		v.Done = ""
+	}
 	return s.render(c, http.StatusOK, views.Account(s.page(c, "Your account"), v))
 }
 

@@ -308,6 +308,10 @@ func TestSignOutOtherSessions(t *testing.T) {
 	if got := d.Find("#other-sessions").Text(); got != "You are also signed in on 2 other devices or browsers." {
 		t.Errorf("before: %q", got)
 	}
+	// An address saying so while others are signed in confirms nothing (a review).
+	if got := doc(t, f.get(t, "/account?done=signed-out-others", jane)).Find(".nhsuk-notification-banner--success").Text(); got != "" {
+		t.Errorf("signed in on 2 others, yet the page confirms signing out of them: %q", strings.TrimSpace(got))
+	}
 	token, _ := d.Find(`form[action="/account/sessions/signout-others"] input[name="csrf"]`).Attr("value")
 	rec := f.post(t, "/account/sessions/signout-others", jane, url.Values{"csrf": {token}})
 	if rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != "/account?done=signed-out-others" {

@@ -118,29 +118,24 @@ func doneGrant(c echo.Context, grants []store.Grant) *store.Grant {
 }
 
 // carersDone is the confirmation after a change to a grant, naming the
-// carer (to the person) or the person (to the carer) when g is known.
+// carer (to the person) or the person (to the carer). It says only what the
+// grant as stored bears out: the address is anyone's to write (a review: a
+// link saying "You have stopped John Smith's access" on a grant still active
+// was a false reassurance a carer could send).
 func carersDone(done string, g *store.Grant) string {
-	switch done {
-	case "changed":
-		if g != nil {
-			return "You have changed " + g.CarerName + "'s access. It applies from their next click."
-		}
-		return "You have changed their access. It applies from their next click."
-	case "revoked":
-		switch {
-		case g != nil && g.AcceptedAt.IsZero():
-			return "You have cancelled the invitation to " + g.CarerName + ". The code you gave them no longer works."
-		case g != nil:
-			return "You have stopped " + g.CarerName + "'s access. They can no longer see your record."
-		}
-		return "You have stopped their access. They can no longer see your record."
-	case "gave-up":
-		if g != nil {
-			return "You have given up your access to " + g.Person.Name() + "'s record. You can no longer see it."
-		}
-		return "You have given up your access. You can no longer see their record."
-	case "sent-before":
+	switch {
+	case done == "sent-before":
 		return "You have already made this invitation, so we have not made another. Its code was shown once. If you did not keep it, stop this invitation and make a new one."
+	case g == nil:
+		return ""
+	case done == "changed" && g.Open():
+		return "You have changed " + g.CarerName + "'s access. It applies from their next click."
+	case done == "revoked" && !g.RevokedAt.IsZero() && g.AcceptedAt.IsZero():
+		return "You have cancelled the invitation to " + g.CarerName + ". The code you gave them no longer works."
+	case done == "revoked" && !g.RevokedAt.IsZero():
+		return "You have stopped " + g.CarerName + "'s access. They can no longer see your record."
+	case done == "gave-up" && !g.GivenUpAt.IsZero():
+		return "You have given up your access to " + g.Person.Name() + "'s record. You can no longer see it."
 	}
 	return ""
 }

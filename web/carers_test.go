@@ -463,6 +463,14 @@ func TestChangeAndRevokePages(t *testing.T) {
 	if got := f.get(t, path, amir).StatusCode; got != http.StatusNotFound {
 		t.Errorf("Amir reads Jane's grant: %d", got)
 	}
+	// An address saying it was stopped, while it is not, confirms nothing
+	// (a review: a link from John read "You have stopped John's access").
+	if got := doc(t, f.get(t, "/carers?done=revoked&grant="+strconv.FormatInt(g.ID, 10), janeCookie)).Find("#done-message").Text(); got != "" {
+		t.Errorf("John's access is active, yet the banner says %q", got)
+	}
+	if got := doc(t, f.get(t, "/caring?done=gave-up&grant="+strconv.FormatInt(g.ID, 10), john.cookie)).Find("#done-message").Text(); got != "" {
+		t.Errorf("John has not given up his access, yet his banner says %q", got)
+	}
 	if got := f.get(t, path+"/revoke", janeCookie).StatusCode; got != 200 {
 		t.Errorf("revoke page: %d", got)
 	}
@@ -480,9 +488,9 @@ func TestChangeAndRevokePages(t *testing.T) {
 	if !strings.Contains(card, "Could see and doMedicines") || !strings.Contains(card, "Access ended") || strings.Contains(card, "Access ends") || strings.Contains(card, "Can see and do") {
 		t.Errorf("the stopped access's card: %s", card)
 	}
-	// Someone else's grant in the address is not named.
-	if got := doc(t, f.get(t, "/carers?done=revoked&grant=999", janeCookie)).Find("#done-message").Text(); got != "You have stopped their access. They can no longer see your record." {
-		t.Errorf("a grant not Jane's named in the banner: %q", got)
+	// Someone else's grant in the address is not named, nor confirmed.
+	if got := doc(t, f.get(t, "/carers?done=revoked&grant=999", janeCookie)).Find("#done-message").Text(); got != "" {
+		t.Errorf("a grant not Jane's confirmed in the banner: %q", got)
 	}
 	d := doc(t, f.get(t, path, janeCookie))
 	if !strings.Contains(d.Find("main").Text(), "Stopped John's access") || d.Find("form[action='"+path+"']").Length() != 0 {
