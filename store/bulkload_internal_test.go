@@ -24,7 +24,7 @@ func TestFinishBacklogInParts(t *testing.T) {
 		var res []fhir.Resource
 		for p := range 5 {
 			for _, raw := range []string{
-				fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"94347659%02d"}]}`, p, p),
+				fmt.Sprintf(`{"resourceType":"Patient","id":"p%d","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"%s"}]}`, p, testNHS(p)),
 				fmt.Sprintf(`{"resourceType":"Observation","id":"o%d","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"4548-4","display":"HbA1c"}]},"subject":{"reference":"Patient/p%d"},"effectiveDateTime":"2026-03-01","valueQuantity":{"value":48,"unit":"mmol/mol"}}`, p, p),
 			} {
 				r, err := fhir.ParseResource([]byte(raw))
@@ -66,7 +66,7 @@ func TestFinishBacklogInParts(t *testing.T) {
 	}
 	for p := range 5 {
 		var person int64
-		if err := db.db.QueryRowContext(ctx, `SELECT id FROM persons WHERE nhs_number = ?`, fmt.Sprintf("94347659%02d", p)).Scan(&person); err != nil {
+		if err := db.db.QueryRowContext(ctx, `SELECT id FROM persons WHERE nhs_number = ?`, testNHS(p)).Scan(&person); err != nil {
 			t.Fatal(err)
 		}
 		// Each fact is in the index once, as its entry, with the other source's words.
@@ -75,6 +75,15 @@ func TestFinishBacklogInParts(t *testing.T) {
 		}
 		if got := count(`SELECT COUNT(*) FROM record_search WHERE record_search MATCH ?`, fmt.Sprintf(`scope : "0p%dv" AND others : (gp OR lth)`, person)); got != 1 {
 			t.Errorf("person %d: %d entries found by the other source's name, want 1", p, got)
+		}
+	}
+}
+
+// testNHS is a valid NHS number of its own for each p from 0 to 9.
+func testNHS(p int) string {
+	for k := 0; ; k++ {
+		if n, ok := fhir.NHSNumberFrom(fmt.Sprintf("9434765%d%d", p, k)); ok {
+			return n
 		}
 	}
 }

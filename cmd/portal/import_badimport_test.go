@@ -244,3 +244,30 @@ func TestImportReadsUTF8WithAMarkAndNamesUTF16(t *testing.T) {
 		t.Errorf("got %v\n%s%s", err, out, stderr)
 	}
 }
+
+// TestImportLinksNoOneByANumberThatIsNotAnNHSNumber: two sources' Patients
+// whose NHS-number identifier is not an NHS number ("UNKNOWN", or ten digits
+// with a wrong check digit) were made one person, with the second one's name
+// and date of birth and the first one's record: exit 0, nothing said (a
+// review). Each is set aside, saying why.
+func TestImportLinksNoOneByANumberThatIsNotAnNHSNumber(t *testing.T) {
+	for _, value := range []string{"UNKNOWN", "1234567890"} {
+		t.Run(value, func(t *testing.T) {
+			patient := func(id, family, born string) string {
+				return `{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"` + id +
+					`","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + value + `"}],"name":[{"family":"` + family + `","given":["A"]}],"birthDate":"` + born + `"}}]}`
+			}
+			dir := importFiles(t, map[string]string{"clinic.json": patient("pa", "Alpha", "1950-01-01"), "gp.json": patient("pb", "Beta", "1970-05-05")})
+			db := filepath.Join(dir, "portal.db")
+			for _, source := range []string{"clinic", "gp"} {
+				_, stderr, err := portal(t, "import", "--db", db, "--source", source, filepath.Join(dir, source+".json"))
+				if err == nil || !strings.Contains(stderr, source+".json: entry 1: Patient/") || !strings.Contains(stderr, `"`+value+`" is not an NHS number`) {
+					t.Errorf("%s: got %v, want the file, the entry and the value said not to be an NHS number:\n%s", source, err, stderr)
+				}
+			}
+			if n := importCount(t, db, `SELECT COUNT(*) FROM source_patients`); n != 0 {
+				t.Errorf("%d Patients linked to people; want none, each set aside", n)
+			}
+		})
+	}
+}

@@ -14,14 +14,8 @@ func Populace(n int) []Person {
 	family := []string{"Smith", "Jones", "Patel", "Brown", "Ahmed", "Wilson", "Taylor", "Evans", "Begum", "Walker"}
 	out := make([]Person, 0, n)
 	for stem := 945000000; len(out) < n; stem++ {
-		nhs := fmt.Sprintf("%d0", stem)
-		for d := 0; d <= 9; d++ {
-			if c := nhs[:9] + string(rune('0'+d)); fhir.ValidNHSNumber(c) {
-				nhs = c
-				break
-			}
-		}
-		if !fhir.ValidNHSNumber(nhs) {
+		nhs, ok := fhir.NHSNumberFrom(fmt.Sprint(stem))
+		if !ok {
 			continue // this stem's check digit would be 10: never issued
 		}
 		i := len(out)

@@ -28,3 +28,35 @@ func TestValidNHSNumber(t *testing.T) {
 		})
 	}
 }
+
+// A Patient's NHS number is read however it is spaced or dashed, and one
+// that is not an NHS number sets the Patient aside: people are linked by it
+// (a review: two Patients numbered "UNKNOWN" were made one person).
+func TestPatientNHSNumber(t *testing.T) {
+	for _, tt := range []struct {
+		value, want string
+		bad         bool
+	}{
+		{"9434765919", "9434765919", false},
+		{"943 476 5919", "9434765919", false},
+		{"943-476-5919", "9434765919", false},
+		{"943\u00a0476\u2013 5919", "9434765919", false},
+		{"UNKNOWN", "", true},
+		{"1234567890", "", true}, // a wrong check digit
+		{"", "", true},
+	} {
+		t.Run(tt.value, func(t *testing.T) {
+			raw := `{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + tt.value + `"}]}`
+			got, err := fhir.ParsePatient([]byte(raw))
+			if (err != nil) != tt.bad || got.NHSNumber != tt.want {
+				t.Errorf("NHS number %q, error %v; want %q, an error %v", got.NHSNumber, err, tt.want, tt.bad)
+			}
+		})
+	}
+	if n, ok := fhir.NHSNumberFrom("943476591"); !ok || n != "9434765919" {
+		t.Errorf("NHSNumberFrom(943476591) = %q, %v; want 9434765919", n, ok)
+	}
+	if _, ok := fhir.NHSNumberFrom("943476596"); ok {
+		t.Error("NHSNumberFrom(943476596) made a number whose check digit is 10")
+	}
+}

@@ -42,8 +42,17 @@ func ParsePatient(raw []byte) (PatientInfo, error) {
 		}
 	}
 	for _, id := range p.Identifier {
-		if id.System == NHSNumberSystem {
-			info.NHSNumber = strings.ReplaceAll(id.Value, " ", "")
+		if id.System != NHSNumberSystem {
+			continue
+		}
+		n := NormaliseNHSNumber(id.Value)
+		if !ValidNHSNumber(n) {
+			// People are linked by it: "UNKNOWN" or a wrong check digit
+			// given to two Patients made them one person (a review).
+			return PatientInfo{}, fmt.Errorf("identifier: %q is not an NHS number (10 digits, the last a check digit that fits the others), and records are linked by it", id.Value)
+		}
+		if info.NHSNumber == "" {
+			info.NHSNumber = n
 		}
 	}
 	return info, nil

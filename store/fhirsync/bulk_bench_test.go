@@ -18,6 +18,7 @@ import (
 
 	"github.com/mycarerecord/portal/e2e/upstream"
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
@@ -163,9 +164,14 @@ func writeNDJSON(patientsFile, observationsFile string, patients, perPatient int
 	}
 	given := []string{"Ann", "Ben", "Cara", "Dev", "Eli", "Fay", "Gus", "Hana"}
 	family := []string{"Smith", "Jones", "Patel", "Khan", "Brown", "Taylor", "Wilson", "Evans"}
+	stem := 900000000
 	err := write(patientsFile, func(w *bufio.Writer) error {
 		for p := 0; p < patients; p++ {
-			nhs := fmt.Sprintf("9%09d", p)
+			nhs, ok := fhir.NHSNumberFrom(fmt.Sprint(stem))
+			for ; !ok; nhs, ok = fhir.NHSNumberFrom(fmt.Sprint(stem)) {
+				stem++ // a check digit of 10: never issued
+			}
+			stem++
 			_, err := fmt.Fprintf(w, `{"resourceType":"Patient","id":"pat-%06d","meta":{"versionId":"1","lastUpdated":"2024-03-01T09:00:00.000Z"},`+
 				`"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"%s"},{"system":"https://github.com/synthetichealth/synthea","value":"pat-%06d"}],`+
 				`"name":[{"use":"official","family":"%s","given":["%s"],"prefix":["Mx"]}],"gender":"unknown","birthDate":"19%02d-%02d-%02d",`+

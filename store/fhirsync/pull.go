@@ -537,7 +537,7 @@ func carries(r fhir.Resource, system, value string) bool {
 		if id.System != system {
 			continue
 		}
-		if id.Value == value || system == fhir.NHSNumberSystem && strings.ReplaceAll(id.Value, " ", "") == strings.ReplaceAll(value, " ", "") {
+		if id.Value == value || system == fhir.NHSNumberSystem && fhir.NormaliseNHSNumber(id.Value) == fhir.NormaliseNHSNumber(value) {
 			return true
 		}
 	}
