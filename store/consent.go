@@ -1577,16 +1577,18 @@ const codeCodings = `CROSS JOIN resources res ON res.source_id = k.source_id AND
 // ("any:", fhir withEveryCoding): a severity or a body site is shared by
 // unrelated entries (a review: every other condition coded Severe went).
 // Not results or visits: two of the same test or kind of visit are two facts.
+// Not the kept-out entry itself, which its own codes would find: it would
+// read as kept out by another choice too (a review: no "Share it again").
 const sameHeldFact = `WITH k AS (SELECT k.* FROM json_each(?1) e CROSS JOIN record_items k ON k.id = e.value
     WHERE k.section IN ` + heldFacts + `),
-c AS (SELECT k.section, k.code_system AS system, k.code AS code FROM k WHERE k.code != ''
+c AS (SELECT k.id AS kid, k.section, k.code_system AS system, k.code AS code FROM k WHERE k.code != ''
     UNION
-    SELECT k.section, json_extract(cd.value, '$.system'), json_extract(cd.value, '$.code') FROM k
+    SELECT k.id, k.section, json_extract(cd.value, '$.system'), json_extract(cd.value, '$.code') FROM k
     ` + codeCodings + ` AND json_type(cd.value, '$.system') = 'text')
-SELECT ri.id FROM c CROSS JOIN record_items ri ON ri.person_id = ?2 AND ri.section = c.section AND ri.code_system = c.system AND ri.code = c.code
+SELECT ri.id FROM c CROSS JOIN record_items ri ON ri.person_id = ?2 AND ri.section = c.section AND ri.code_system = c.system AND ri.code = c.code AND ri.id != c.kid
 UNION
 SELECT ri.id FROM c CROSS JOIN record_item_reasons r ON r.system = 'own:' || c.system AND r.code = c.code
-CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = ?2 AND ri.section = c.section`
+CROSS JOIN record_items ri ON ri.id = r.item_id AND ri.person_id = ?2 AND ri.section = c.section AND ri.id != c.kid`
 
 // namesOneOf selects the entries that name one of the entries ?1 lists
 // (ids) by reference as what they are for or about, at the same source

@@ -132,3 +132,34 @@ func TestAVisitWithinAKeptOutAdmissionStays(t *testing.T) {
 		t.Errorf("a carer's results %q (the blood pressure taken in the admission, shared) and visits %q; want the physiotherapy visit too, as the result is", results, visits)
 	}
 }
+
+// An allergy or a condition kept out alone is labelled as chosen alone: its
+// own code is no other choice (a review: "Another choice you made keeps it
+// out too" and no "Share it again" for a penicillin allergy, the only
+// choice made, as the rule for another source's report of the same fact
+// found the entry itself).
+func TestACodedFactKeptOutAloneIsChosenAlone(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	p := importSources(t, db, []string{"gp",
+		`{"resourceType":"AllergyIntolerance","id":"a1","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical","code":"active"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"91936005","display":"Allergy to penicillin"}]},"patient":{"reference":"Patient/%[1]s"},"recordedDate":"2020-01-01"}`,
+		`{"resourceType":"Condition","id":"c1","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},` +
+			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"59621000","display":"Essential hypertension"},{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10","display":"Essential (primary) hypertension"}]},` +
+			`"subject":{"reference":"Patient/%[1]s"},"recordedDate":"2019-05-01"}`})
+	for _, tc := range []struct{ section, display string }{
+		{fhir.SectionAllergies, "Allergy to penicillin"},
+		{fhir.SectionConditions, "Essential hypertension"},
+	} {
+		keepOutEntryNamed(t, db, p, tc.section, tc.display)
+		sp, err := db.RecordSection(ctx, p, tc.section, 1, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range sp.Items {
+			if got := fmt.Sprintf("withheld %v, chosen %v, with another %v", it.Withheld, it.WithheldChosen, it.WithheldWithOther); got != "withheld true, chosen true, with another false" {
+				t.Errorf("%s, the only entry kept out of its kind: %s; want chosen alone (Share it again)", it.Display, got)
+			}
+		}
+	}
+}
