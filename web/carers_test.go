@@ -143,7 +143,7 @@ func sessionCSRF(t testing.TB, f *fixture, id string) string {
 
 func TestCarerSeesOnlyWhatIsGranted(t *testing.T) {
 	f := newFixture(t)
-	f.signIn(t, f.jane)
+	jane := f.signIn(t, f.jane)
 	john := f.newCarer(t, "John Smith")
 	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines", "conditions")
 
@@ -160,6 +160,17 @@ func TestCarerSeesOnlyWhatIsGranted(t *testing.T) {
 	}
 	if !strings.Contains(d.Find("main").Text(), "Metformin") {
 		t.Error("granted medicines not shown")
+	}
+	// Every record page tells a carer it may not be all of it, and that the
+	// person sees their looks, with nothing kept out; the person is not told so.
+	const note = "Jane Example chooses which parts of their record you can see, and can keep single entries out, so this may not be all of it. They can see each time you look at their record."
+	for _, path := range []string{"/record", "/record/medicines", "/record/search?q=metformin"} {
+		if got := doc(t, f.get(t, path, john.cookie)).Find("#carer-note").Text(); got != note {
+			t.Errorf("%s tells the carer %q; want %q", path, got, note)
+		}
+		if n := doc(t, f.get(t, path, jane)).Find("#carer-note").Length(); n != 0 {
+			t.Errorf("%s tells Jane, on her own record, what a carer is told", path)
+		}
 	}
 	var nav []string
 	d.Find(".mcr-section-nav a").Each(func(_ int, s *goquery.Selection) { nav = append(nav, strings.TrimSpace(s.Text())) })
@@ -347,6 +358,9 @@ func TestInviteAcceptSwitch(t *testing.T) {
 	conf := doc(t, f.get(t, "/carers/accept/confirm", anonCookie))
 	if conf.Find("#inviter-name").Text() != "Jane Example" || conf.Find("#passkey-create").Length() != 1 || conf.Find("#passkey-signin").Length() != 1 {
 		t.Fatal("confirm page lacks the name or the passkey buttons")
+	}
+	if got := conf.Find("#looks-shown").Text(); got != "Jane Example can see each time you look at or change their record, and can change or stop your access at any time." {
+		t.Errorf("the confirm page tells the carer %q about their looks being shown", got)
 	}
 
 	// Signing in from the invitation (as its passkey ceremony would) brings it along.
