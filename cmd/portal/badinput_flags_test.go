@@ -66,6 +66,20 @@ func TestFlagGivenTwiceOrWithoutItsValue(t *testing.T) {
 			`invite: --valid "abc": not a length of time such as 90s, 15m or 168h (7 days)`},
 		{"a period in days", []string{"serve", "--demo", "--db", db, "--enrol-valid", "7d"},
 			`serve: --enrol-valid "7d": not a length of time such as 90s, 15m or 168h (7 days)`},
+		// An empty value, as an unset variable gives, is no flag left out (a
+		// review: each of these did what the flag left out does).
+		{"an empty out file", []string{"export", "--db", db, "--person", "1", "--out", ""},
+			"export: --out is empty (an unset variable?): give it a value, or leave it out"},
+		{"an empty origin", []string{"invite", "--db", db, "--person", "1", "--origin="},
+			"invite: --origin is empty (an unset variable?): give it a value, or leave it out"},
+		{"an empty address", []string{"serve", "--demo", "--db", db, "--addr", ""},
+			"serve: --addr is empty (an unset variable?): give it a value, or leave it out"},
+		{"an empty head", []string{"audit", "verify", "--db", db, "--head", " "},
+			"audit verify: --head is empty (an unset variable?): give it a value, or leave it out"},
+		{"an empty organisation", []string{"import", "--db", db, "--org", "", bundle},
+			"import: --org is empty (an unset variable?): give it a value, or leave it out"},
+		{"an empty identifier to export", []string{"export", "--db", db, "--identifier", ""},
+			"export: --identifier is empty (an unset variable?): give it a value, or leave it out"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

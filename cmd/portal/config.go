@@ -425,6 +425,14 @@ func checkArgs(fs *flag.FlagSet, args []string) error {
 
 // checkValue refuses a value of flag f that checkArgs refuses.
 func checkValue(fs *flag.FlagSet, f *flag.Flag, v string) error {
+	// An empty value (an unset variable in a script) is refused, not taken
+	// as the flag left out (a review: --out "" printed the record, --origin
+	// "" made a localhost link for a patient, --head "" skipped the check,
+	// --addr "" listened on every interface). --db and sync's person and
+	// source say so in words of their own.
+	if strings.TrimSpace(v) == "" && f.Name != "db" && !(fs.Name() == "sync" && slices.Contains([]string{"source", "bulk", "identifier", "nhs-number"}, f.Name)) {
+		return fmt.Errorf("--%s is empty (an unset variable?): give it a value, or leave it out", f.Name)
+	}
 	if other, _, _ := strings.Cut(strings.TrimLeft(v, "-"), "="); strings.HasPrefix(v, "-") && fs.Lookup(other) != nil {
 		return fmt.Errorf("--%s has no value: the word after it, %s, is another of its flags", f.Name, v)
 	}

@@ -662,8 +662,8 @@ func TestImportSourceName(t *testing.T) {
 		wantErr string // "" for a name both accept
 	}{
 		{"two words", "bad name", `import: --source "bad name": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
-		{"none", "", `import: --source "": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
-		{"only a space", " ", `import: --source " ": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"none", "", `import: --source is empty (an unset variable?): give it a value, or leave it out`},
+		{"only a space", " ", `import: --source is empty (an unset variable?): give it a value, or leave it out`},
 		{"a tab", "gp\tpractice", `import: --source "gp\tpractice": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
 		{"a new line", "gp\n", `import: --source "gp\n": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
 		{"a slash", "gp/x", `import: --source "gp/x": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
