@@ -243,3 +243,25 @@ func TestDatabaseInAFolderItMayNotWrite(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressesWithAPasswordAreNotRepeated: source add never repeats an
+// address holding a user name and password, but --files-from and --origin
+// (or PORTAL_ORIGIN) printed the password back, in the refusal that says
+// an address must not hold one (a review).
+func TestAddressesWithAPasswordAreNotRepeated(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"sync", "--db", db, "--bulk", "lth", "--files-from", "https://exports:S3CRETPW@exports.example.nhs.uk"},
+		{"sync", "--db", db, "--bulk", "lth", "--files-from", "https://exports.example.nhs.uk/?sig=S3CRETPW"},
+		{"invite", "--db", db, "--person", "1", "--origin", "https://admin:S3CRETPW@care.example.org"},
+		{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0", "--origin", "https://admin:S3CRETPW@care.example.org"},
+	} {
+		out, stderr, err := portal(t, args...)
+		if err == nil || strings.Contains(out+stderr+err.Error(), "S3CRETPW") {
+			t.Errorf("%v: %v; the password is repeated:\n%s%s", args[:1], err, out, stderr)
+		}
+	}
+}

@@ -195,18 +195,39 @@ func envFlag(fs *flag.FlagSet, getenv func(string) string, name, key string) err
 		return nil
 	}
 	if err := fs.Lookup(name).Value.Set(v); err != nil {
-		return fmt.Errorf("%s=%q: %w", key, v, err)
+		return fmt.Errorf("%s=%q: %w", key, withoutSecrets(v), err)
 	}
 	return nil
 }
 
 // named is how a message names a setting and its value: as the flag
-// (--origin "x") or as the environment variable it came from (PORTAL_ORIGIN="x").
+// (--origin "x") or as the environment variable it came from
+// (PORTAL_ORIGIN="x"), an address without its password or query.
 func named(from, value string) string {
 	if strings.HasPrefix(from, "-") {
-		return fmt.Sprintf("%s %q", from, value)
+		return fmt.Sprintf("%s %q", from, withoutSecrets(value))
 	}
-	return fmt.Sprintf("%s=%q", from, value)
+	return fmt.Sprintf("%s=%q", from, withoutSecrets(value))
+}
+
+// withoutSecrets is v to repeat in a message: an address with its user
+// name, password and query (a signed address's signature) written as "…"
+// (a review: --origin https://admin:PASSWORD@… was printed back).
+func withoutSecrets(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.User == nil && u.RawQuery == "") {
+		return v
+	}
+	hadUser, hadQuery := u.User != nil, u.RawQuery != ""
+	u.User, u.RawQuery, u.ForceQuery = nil, "", false
+	out := u.String()
+	if hadUser {
+		out = strings.Replace(out, "://", "://…@", 1)
+	}
+	if hadQuery {
+		out += "?…"
+	}
+	return out
 }
 
 // whence says where a flag's value came from, for messages: the flag when it
@@ -432,6 +453,12 @@ func checkValue(fs *flag.FlagSet, f *flag.Flag, v string) error {
 	// source say so in words of their own.
 	if strings.TrimSpace(v) == "" && f.Name != "db" && !(fs.Name() == "sync" && slices.Contains([]string{"source", "bulk", "identifier", "nhs-number"}, f.Name)) {
 		return fmt.Errorf("--%s is empty (an unset variable?): give it a value, or leave it out", f.Name)
+	}
+	// An address holding a password or a signature is refused here, not
+	// repeated by the flag package's own message (a review).
+	if w := withoutSecrets(v); w != v && (f.Name == "files-from" || f.Name == "origin") {
+		u, _ := url.Parse(v) // it parsed in withoutSecrets
+		return fmt.Errorf("--%s %q: an origin is scheme://host[:port] only, without a user name, password or query: write %s://%s", f.Name, w, u.Scheme, u.Host)
 	}
 	if other, _, _ := strings.Cut(strings.TrimLeft(v, "-"), "="); strings.HasPrefix(v, "-") && fs.Lookup(other) != nil {
 		return fmt.Errorf("--%s has no value: the word after it, %s, is another of its flags", f.Name, v)
