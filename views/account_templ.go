@@ -636,20 +636,45 @@ func RemoveLastPasskey(p Page, pk store.Passkey) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "\" is the only passkey you can sign in to My Care Record with.</p><div class=\"nhsuk-warning-callout\"><h2 class=\"nhsuk-warning-callout__label\"><span role=\"text\"><span class=\"nhsuk-u-visually-hidden\">Important: </span>You will not be able to sign in</span></h2><p>If you remove it, you will be signed out on every device straight away. To use My Care Record again, you will need a new enrolment code from your GP practice to set up your account again.</p></div><p>Your health record is not deleted. It will be waiting when you set up your account again.</p><form method=\"post\" action=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "\" is the only passkey you can sign in to My Care Record with.</p><div class=\"nhsuk-warning-callout\"><h2 class=\"nhsuk-warning-callout__label\"><span role=\"text\"><span class=\"nhsuk-u-visually-hidden\">Important: </span>You will not be able to sign in</span></h2>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if p.OwnRecord {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<p>If you remove it, you will be signed out on every device straight away. To use My Care Record again, you will need a new enrolment code from your GP practice to set up your account again.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			} else {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<p>If you remove it, you will be signed out on every device straight away. To help someone with their record again, they will need to invite you again.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "</div>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			if p.OwnRecord {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<p>Your health record is not deleted. It will be waiting when you set up your account again.</p>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<form method=\"post\" action=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var29 string
 			templ_7745c5c3_Var29, templ_7745c5c3_Err = templruntime.NewAttributeExpression(templ.SafeURL(passkeyURL(pk, "remove"))).ResolveURL(ctx)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `account.templ`, Line: 229, Col: 72}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `account.templ`, Line: 235, Col: 72}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var29)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "\" novalidate>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "\" novalidate>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -657,7 +682,7 @@ func RemoveLastPasskey(p Page, pk store.Passkey) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<input type=\"hidden\" name=\"confirm\" value=\"yes\"> <button class=\"nhsuk-button nhsuk-button--warning\" data-module=\"nhsuk-button\" type=\"submit\">Remove passkey and sign out</button></form><p><a href=\"/account\">Keep my passkey</a></p></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<input type=\"hidden\" name=\"confirm\" value=\"yes\"> <button class=\"nhsuk-button nhsuk-button--warning\" data-module=\"nhsuk-button\" type=\"submit\">Remove passkey and sign out</button></form><p><a href=\"/account\">Keep my passkey</a></p></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -701,7 +726,7 @@ func PasskeysRemoved(p Page) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<div class=\"nhsuk-grid-row\"><div class=\"nhsuk-grid-column-two-thirds\"><h1 class=\"nhsuk-heading-l\">You have removed your passkey</h1><p>You have been signed out of My Care Record on every device.</p><h2 class=\"nhsuk-heading-m\">To use My Care Record again</h2><ol class=\"nhsuk-list nhsuk-list--number\"><li>Ask your GP practice for a new enrolment code.</li><li><a href=\"/enrol\">Set up your account</a> with the code and your date of birth.</li><li>Create a new passkey.</li></ol><p>Your health record has not been deleted.</p></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div class=\"nhsuk-grid-row\"><div class=\"nhsuk-grid-column-two-thirds\"><h1 class=\"nhsuk-heading-l\">You have removed your passkey</h1><p>You have been signed out of My Care Record on every device.</p><h2 class=\"nhsuk-heading-m\">To use My Care Record again</h2><ol class=\"nhsuk-list nhsuk-list--number\"><li>Ask your GP practice for a new enrolment code.</li><li><a href=\"/enrol\">Set up your account</a> with the code and your date of birth.</li><li>Create a new passkey.</li></ol><p>Your health record has not been deleted.</p><h2 class=\"nhsuk-heading-m\">If you only helped someone else with their record</h2><p>Ask each person you helped to invite you again. Their records have not been changed.</p></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -746,7 +771,7 @@ func ConfirmItsYou(p Page) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<a class=\"nhsuk-back-link\" href=\"/account\">Back to your account</a><div class=\"nhsuk-grid-row\"><div class=\"nhsuk-grid-column-two-thirds\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "<a class=\"nhsuk-back-link\" href=\"/account\">Back to your account</a><div class=\"nhsuk-grid-row\"><div class=\"nhsuk-grid-column-two-thirds\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -754,7 +779,7 @@ func ConfirmItsYou(p Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<h1 class=\"nhsuk-heading-l\">Confirm it's you</h1><p>Before you add or remove a passkey, use one of the passkeys you already have. Your device will ask for your fingerprint, face or screen lock.</p><p>This stops anyone who finds your device signed in from changing how you sign in.</p>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 48, "<h1 class=\"nhsuk-heading-l\">Confirm it's you</h1><p>Before you add or remove a passkey, use one of the passkeys you already have. Your device will ask for your fingerprint, face or screen lock.</p><p>This stops anyone who finds your device signed in from changing how you sign in.</p>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -762,7 +787,7 @@ func ConfirmItsYou(p Page) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<button class=\"nhsuk-button\" id=\"passkey-signin\" type=\"button\" data-begin=\"/account/confirm/begin\" data-finish=\"/account/confirm/finish\" hidden>Confirm with a passkey</button></div></div>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 49, "<button class=\"nhsuk-button\" id=\"passkey-signin\" type=\"button\" data-begin=\"/account/confirm/begin\" data-finish=\"/account/confirm/finish\" hidden>Confirm with a passkey</button></div></div>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

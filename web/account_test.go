@@ -268,6 +268,18 @@ func TestRemovePasskeys(t *testing.T) {
 	if d.Find(`form[action="`+last+`"] input[name="confirm"][value="yes"]`).Length() != 1 {
 		t.Fatal("no confirming form")
 	}
+	// A carer with no record here is told to be invited again: no GP
+	// practice gives them a code for it (a review).
+	john := f.newCarer(t, "John Smith")
+	jpks, err := f.db.Passkeys(ctx, john.acct.ID)
+	if err != nil || len(jpks) != 1 {
+		t.Fatalf("John's passkeys: %v, %v", jpks, err)
+	}
+	resp = f.get(t, "/account/passkeys/"+itoa(jpks[0].ID)+"/remove", john.cookie)
+	if text := strings.Join(strings.Fields(doc(t, resp).Find("main").Text()), " "); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(text, "To help someone with their record again, they will need to invite you again.") || strings.Contains(text, "enrolment code") || strings.Contains(text, "health record is not deleted") {
+		t.Errorf("a carer's confirmation page (%d) says: %s", resp.StatusCode, text)
+	}
 	if pks, _ := f.db.Passkeys(ctx, acct.ID); len(pks) != 1 {
 		t.Fatalf("%d passkeys before confirming, want 1", len(pks))
 	}

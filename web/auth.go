@@ -191,7 +191,7 @@ func (s *Server) finishDiscoverable(c echo.Context, data webauthn.SessionData) (
 	_, cred, err := s.webauthn.FinishPasskeyLogin(findUser, data, c.Request())
 	if err != nil {
 		s.log.Info("passkey sign-in refused", "err", err)
-		return store.Account{}, nil, store.Errorf(store.EINVALID, "We could not sign you in with that passkey. Try again, or set up your account again with a new enrolment code.")
+		return store.Account{}, nil, store.Errorf(store.EINVALID, "We could not sign you in with that passkey. Try again, or set up your account again with a new enrolment code from your GP practice. If you only help someone else with their record, ask them to invite you again.")
 	}
 	if err := s.passkeyUsed(ctx, cred, acct.ID, "This passkey may have been copied, so we did not sign you in. Contact your GP practice for a new enrolment code."); err != nil {
 		return store.Account{}, nil, err
