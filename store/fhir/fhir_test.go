@@ -51,6 +51,16 @@ func TestProjectExamples(t *testing.T) {
 			want: fhir.Item{Section: "results", Display: "Blood pressure", Date: "2026-03-01", Status: "final", Value: "Systolic: 128 mmHg; Diastolic: 82 mmHg"},
 		},
 		{
+			// Synthea lists diastolic first; people read blood pressure top
+			// number first, so 107/74 read as 74/107 (a review).
+			name: "blood pressure, systolic first however listed",
+			raw: `{"resourceType":"Observation","id":"bp","status":"final","code":{"text":"Blood pressure"},"effectiveDateTime":"2026-03-01",
+"component":[{"code":{"coding":[{"system":"http://loinc.org","code":"8462-4","display":"Diastolic Blood Pressure"}]},"valueQuantity":{"value":74,"unit":"mm[Hg]"}},
+{"code":{"coding":[{"system":"http://loinc.org","code":"8480-6","display":"Systolic Blood Pressure"}]},"valueQuantity":{"value":107,"unit":"mm[Hg]"}}]}`,
+			want: fhir.Item{Section: "results", Display: "Blood pressure", Date: "2026-03-01", Status: "final", Value: "Systolic Blood Pressure: 107 mm[Hg]; Diastolic Blood Pressure: 74 mm[Hg]",
+				Reasons: "own:http://loinc.org|8480-6\x1fown:http://loinc.org|8462-4\x1f"},
+		},
+		{
 			name: "encounter without type uses its class in words",
 			raw:  `{"resourceType":"Encounter","id":"e","status":"finished","class":{"code":"EMER"},"period":{"start":"2025-12-24"},"serviceProvider":{"display":"Leeds General Infirmary"}}`,
 			want: fhir.Item{Section: "encounters", Display: "Emergency visit", Date: "2025-12-24", Status: "finished", Organisation: "Leeds General Infirmary"},

@@ -1224,30 +1224,55 @@ func (o observationValue) String() string {
 	return o.ValueString
 }
 
+// observationComponent is one part of an Observation, such as a blood
+// pressure's systolic.
+type observationComponent struct {
+	observationValue
+	Code CodeableConcept `json:"code"`
+	// Read only for Item.Exact, so a malformed one never refuses the resource.
+	ReferenceRange json.RawMessage `json:"referenceRange"`
+	Interpretation json.RawMessage `json:"interpretation"`
+}
+
+// pressureRank puts a systolic blood pressure (LOINC 8480-6) before a
+// diastolic one (8462-4), and anything else after both, in its own order.
+func pressureRank(c CodeableConcept) int {
+	for _, cd := range c.Coding {
+		if cd.System == SystemLOINC {
+			switch cd.Code {
+			case "8480-6":
+				return 0
+			case "8462-4":
+				return 1
+			}
+		}
+	}
+	return 2
+}
+
 func projectObservation(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
 		observationValue
-		Status            string            `json:"status"`
-		Code              CodeableConcept   `json:"code"`
-		EffectiveDateTime string            `json:"effectiveDateTime"`
-		EffectivePeriod   Period            `json:"effectivePeriod"`
-		Issued            string            `json:"issued"`
-		Performer         []Reference       `json:"performer"`
-		ReferenceRange    []ReferenceRange  `json:"referenceRange"`
-		Interpretation    []CodeableConcept `json:"interpretation"`
-		Category          json.RawMessage   `json:"category"`
-		Component         []struct {
-			observationValue
-			Code CodeableConcept `json:"code"`
-			// Read only for Item.Exact, so a malformed one never refuses the resource.
-			ReferenceRange json.RawMessage `json:"referenceRange"`
-			Interpretation json.RawMessage `json:"interpretation"`
-		} `json:"component"`
+		Status            string                 `json:"status"`
+		Code              CodeableConcept        `json:"code"`
+		EffectiveDateTime string                 `json:"effectiveDateTime"`
+		EffectivePeriod   Period                 `json:"effectivePeriod"`
+		Issued            string                 `json:"issued"`
+		Performer         []Reference            `json:"performer"`
+		ReferenceRange    []ReferenceRange       `json:"referenceRange"`
+		Interpretation    []CodeableConcept      `json:"interpretation"`
+		Category          json.RawMessage        `json:"category"`
+		Component         []observationComponent `json:"component"`
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil, about{}, err
 	}
+	// Blood pressure's top number first, however the source lists them:
+	// Synthea lists diastolic first, and 107/74 read as 74/107 (a review).
+	slices.SortStableFunc(v.Component, func(a, b observationComponent) int {
+		return pressureRank(a.Code) - pressureRank(b.Code)
+	})
 	it := item(SectionResults, v.Code, "Test result (not named)", firstNonEmpty(v.EffectiveDateTime, v.EffectivePeriod.Start, v.Issued), v.Status)
 	it.Value = v.observationValue.String()
 	// What was found may be of a kind kept out (reasonedTypes), as the
