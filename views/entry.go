@@ -2,9 +2,11 @@ package views
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // reportsHeading heads the list of reports: by how many organisations, when
@@ -53,12 +55,18 @@ func attachmentLabel(a store.Attachment) string {
 	return fmt.Sprintf("Download %s (%s)", name, kind)
 }
 
-func relatedHeading(it store.RecordItem) string {
+// relatedHeading heads the entries related to it by what they are: a
+// report's results, unless it names other entries too, such as its visit
+// (a review: "Results in this report" listed an emergency visit, and a
+// Synthea note's "Well child visit" alone).
+func relatedHeading(it store.RecordItem, related []store.RecordItem) string {
 	switch it.ResourceType {
 	case "Encounter":
 		return "Found or done at this visit"
 	case "DiagnosticReport":
-		return "Results in this report"
+		if !slices.ContainsFunc(related, func(r store.RecordItem) bool { return r.Section != fhir.SectionResults }) {
+			return "Results in this report"
+		}
 	}
 	return "Related"
 }
