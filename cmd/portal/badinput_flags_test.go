@@ -80,6 +80,12 @@ func TestFlagGivenTwiceOrWithoutItsValue(t *testing.T) {
 			"import: --org is empty (an unset variable?): give it a value, or leave it out"},
 		{"an empty identifier to export", []string{"export", "--db", db, "--identifier", ""},
 			"export: --identifier is empty (an unset variable?): give it a value, or leave it out"},
+		{"a database path ending as a folder's does", []string{"migrate", "--db", "x.db/"},
+			`migrate: --db "x.db/" ends in /, as a folder does: give the database file's path, e.g. --db x.db`},
+		{"an organisation with a new line and an escape", []string{"source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db, "--org", "Leeds\nTeaching\x1b[31m"},
+			"source add: --org holds a control character, such as a new line, a tab or an escape: give it without"},
+		{"a token file with a new line", []string{"source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db, "--auth", "bearer", "--token-file", "sekr3t\n"},
+			"source add: --token-file holds a control character, such as a new line, a tab or an escape: give it without"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +268,29 @@ func TestAddressesWithAPasswordAreNotRepeated(t *testing.T) {
 		out, stderr, err := portal(t, args...)
 		if err == nil || strings.Contains(out+stderr+err.Error(), "S3CRETPW") {
 			t.Errorf("%v: %v; the password is repeated:\n%s%s", args[:1], err, out, stderr)
+		}
+	}
+}
+
+// TestSessionKeySaysWhyItIsRefused: a key with a new line after it, as an
+// env file leaves, is the key; one refused says what is wrong with it, by
+// count or place, never repeating it (a review: each was told it needed "at
+// least 64 hex characters", having 64 or more).
+func TestSessionKeySaysWhyItIsRefused(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	for _, tt := range []struct{ key, wantErr string }{
+		{key + "\n", ""},
+		{" " + key + " ", ""},
+		{key + "c", "PORTAL_SESSION_KEY has 65 hex characters: it needs an even number, at least 64, for example from `openssl rand -hex 32`"},
+		{key[:62], "PORTAL_SESSION_KEY has 62 hex characters: it needs at least 64 (32 bytes), for example from `openssl rand -hex 32`"},
+		{key[:10] + "g" + key[11:], "PORTAL_SESSION_KEY must be hex characters only (0 to 9 and a to f): character 11 is not one"},
+	} {
+		secret, err := Config{SessionKey: tt.key}.sessionSecret()
+		switch {
+		case tt.wantErr == "" && (err != nil || len(secret) != 32):
+			t.Errorf("%q: %d bytes, %v; want the key's 32", tt.key, len(secret), err)
+		case tt.wantErr != "" && (err == nil || err.Error() != tt.wantErr):
+			t.Errorf("%q: %v; want %q", tt.key, err, tt.wantErr)
 		}
 	}
 }

@@ -454,6 +454,14 @@ func checkValue(fs *flag.FlagSet, f *flag.Flag, v string) error {
 	if strings.TrimSpace(v) == "" && f.Name != "db" && !(fs.Name() == "sync" && slices.Contains([]string{"source", "bulk", "identifier", "nhs-number"}, f.Name)) {
 		return fmt.Errorf("--%s is empty (an unset variable?): give it a value, or leave it out", f.Name)
 	}
+	// A control character (a new line, a terminal's escape) is in no name,
+	// address or path an operator means, and printed later it would change
+	// what a terminal shows (a review: --org "Leeds\nTeaching\x1b[31m"
+	// broke source list's lines and coloured them). The value is not
+	// repeated: it may be a secret given in a name's place.
+	if strings.ContainsFunc(v, unicode.IsControl) {
+		return fmt.Errorf("--%s holds a control character, such as a new line, a tab or an escape: give it without", f.Name)
+	}
 	// An address holding a password or a signature is refused here, not
 	// repeated by the flag package's own message (a review).
 	if w := withoutSecrets(v); w != v && (f.Name == "files-from" || f.Name == "origin") {
@@ -502,6 +510,10 @@ func checkDB(fs *flag.FlagSet) error {
 	}
 	if strings.TrimSpace(path) == "" {
 		return fmt.Errorf("%s: %s names no file: give the database's path, e.g. --db %s", fs.Name(), named(from, path), defaultDB)
+	}
+	if strings.HasSuffix(path, string(filepath.Separator)) {
+		// Made as a folder, it would be in the way of the file (a review).
+		return fmt.Errorf("%s: %s ends in %s, as a folder does: give the database file's path, e.g. --db %s", fs.Name(), named(from, path), string(filepath.Separator), strings.TrimRight(path, string(filepath.Separator)))
 	}
 	st, err := os.Stat(path)
 	switch {
@@ -588,17 +600,26 @@ func defaultOrigin(addr string) (string, error) {
 // missing secret is made up, which only means sessions, and codes not yet
 // used, end at restart.
 func (cfg Config) sessionSecret() ([]byte, error) {
-	secret, err := hex.DecodeString(cfg.SessionKey)
+	// A new line or space around it, as an env file leaves, is no part of it.
+	key := strings.TrimSpace(cfg.SessionKey)
+	secret, err := hex.DecodeString(key)
+	var bad hex.InvalidByteError
 	switch {
-	case cfg.SessionKey == "" && cfg.Demo:
+	case key == "" && cfg.Demo:
 		secret = make([]byte, 32)
 		if _, err := rand.Read(secret); err != nil {
 			return nil, err
 		}
-	case cfg.SessionKey == "":
+	case key == "":
 		return nil, errors.New("PORTAL_SESSION_KEY is not set: it must be 64 hex characters, for example from `openssl rand -hex 32` (or start with --demo to try the portal with made-up data)")
-	case err != nil || len(secret) < 32:
-		return nil, errors.New("PORTAL_SESSION_KEY must be at least 64 hex characters (32 bytes), for example from `openssl rand -hex 32`")
+	case errors.As(err, &bad):
+		// Which character, by place only: the key is a secret (a review:
+		// every refusal said "at least 64", to a key of 64 or more).
+		return nil, fmt.Errorf("PORTAL_SESSION_KEY must be hex characters only (0 to 9 and a to f): character %d is not one", strings.IndexByte(key, byte(bad))+1)
+	case err != nil:
+		return nil, fmt.Errorf("PORTAL_SESSION_KEY has %d hex characters: it needs an even number, at least 64, for example from `openssl rand -hex 32`", len(key))
+	case len(secret) < 32:
+		return nil, fmt.Errorf("PORTAL_SESSION_KEY has %d hex characters: it needs at least 64 (32 bytes), for example from `openssl rand -hex 32`", len(key))
 	}
 	return secret, nil
 }
