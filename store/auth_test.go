@@ -211,7 +211,13 @@ func TestSessions(t *testing.T) {
 			db := mustOpenDB(t)
 			clk := &clock{t: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
 			db.SetClock(clk.now)
-			id, _, err := db.CreateSession(ctx, 0, policy)
+			// Signed in: a bare session lasts longer (TestABareSessionOutlastsTheIdleTime).
+			p := addPerson(t, db, "9434765919", "1957-03-14")
+			acct, err := db.EnrolPasskey(ctx, p.ID, []byte("handle"), p.Name(), store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _, err := db.CreateSession(ctx, acct.ID, policy)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -20,7 +20,36 @@ type Session struct {
 	CreatedAt     time.Time
 	LastSeenAt    time.Time
 	ExpiresAt     time.Time
+	// Bare: nobody signed in, no code or invitation held, no answer
+	// waiting: the session only carries a form's CSRF token. It lasts
+	// BareIdle without a request, and no absolute end applies (a code
+	// proved gives a new session, which they do).
+	Bare bool
 }
+
+// BareIdle is how long a bare session lasts without a request: longer than
+// WCAG 2.2.1's 20 hours, so a page to sign in, enrol or accept an invitation
+// left open while someone finds their letter still works when sent (a
+// review: after 30 minutes it was refused, and what was typed lost). It
+// holds nothing to take.
+const BareIdle = 24 * time.Hour
+
+// idleFor is how long s lasts without a request under p.
+func (p SessionPolicy) idleFor(s Session) time.Duration {
+	if s.Bare {
+		return max(p.Idle, BareIdle)
+	}
+	return p.Idle
+}
+
+// endedAt says whether s has ended at now under p.
+func (p SessionPolicy) endedAt(s Session, now time.Time) bool {
+	return (!s.Bare && !now.Before(s.ExpiresAt)) || !now.Before(s.LastSeenAt.Add(p.idleFor(s)))
+}
+
+// bareSession is the SQL condition on a sessions row that Session.Bare is.
+const bareSession = `(account_id IS NULL AND enrol_person_id IS NULL AND pending_account_id IS NULL
+AND NOT EXISTS (SELECT 1 FROM carer_grants g WHERE g.held_by_session = sessions.id_hash))`
 
 // SessionPolicy says how long sessions last.
 type SessionPolicy struct {
@@ -115,7 +144,7 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 	now := db.now()
 	// Marked seen once a minute, or a tenth of the idle time for a shorter one.
 	every := min(time.Minute, p.Idle/10)
-	ended := !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle))
+	ended := p.endedAt(s, now)
 	if !ended && now.Sub(s.LastSeenAt) < every {
 		return s, nil
 	}
@@ -133,7 +162,7 @@ func (db *DB) Session(ctx context.Context, id string, p SessionPolicy) (Session,
 		if s, err = db.readSession(ctx, tx, id); err != nil {
 			return err
 		}
-		if ended = !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle)); ended {
+		if ended = p.endedAt(s, now); ended {
 			// Returning nil commits the delete; the caller still hears that the session ended.
 			_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hashToken(id))
 			return err
@@ -177,11 +206,11 @@ func (db *DB) TouchSession(ctx context.Context, id string, p SessionPolicy) (tim
 		if err != nil {
 			return err
 		}
-		if !now.Before(s.ExpiresAt) || !now.Before(s.LastSeenAt.Add(p.Idle)) {
+		if p.endedAt(s, now) {
 			return Errorf(ENOTFOUND, "Your session has ended.")
 		}
-		ends = now.Add(p.Idle)
-		if s.ExpiresAt.Before(ends) {
+		ends = now.Add(p.idleFor(s))
+		if !s.Bare && s.ExpiresAt.Before(ends) {
 			ends = s.ExpiresAt
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, formatTime(now), hashToken(id))
@@ -197,8 +226,8 @@ func (db *DB) readSession(ctx context.Context, q interface {
 	var s Session
 	var acct, enrol, acting sql.NullInt64
 	var created, seen, expires string
-	err := q.QueryRowContext(ctx, `SELECT account_id, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id
-FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &seen, &expires, &acting)
+	err := q.QueryRowContext(ctx, `SELECT account_id, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id, `+bareSession+`
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &seen, &expires, &acting, &s.Bare)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
 	}
@@ -378,8 +407,8 @@ func (db *DB) DeleteExpiredSessions(ctx context.Context, p SessionPolicy) (int64
 	var n int64
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		now := db.now()
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at <= ?`,
-			formatTime(now), formatTime(now.Add(-p.Idle)))
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE (expires_at <= ?1 OR last_seen_at <= ?2) AND NOT (`+bareSession+` AND last_seen_at > ?3)`,
+			formatTime(now), formatTime(now.Add(-p.Idle)), formatTime(now.Add(-max(p.Idle, BareIdle))))
 		if err != nil {
 			return err
 		}

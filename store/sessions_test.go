@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/mycarerecord/portal/store"
 )
@@ -102,5 +103,73 @@ func TestCSRFTokenIsNotStored(t *testing.T) {
 	keyed, err := db.Session(ctx, id, store.DefaultSessionPolicy())
 	if err != nil || keyed.CSRFToken == s.CSRFToken {
 		t.Errorf("under the server's secret the token is %q (%v); want another than %q", keyed.CSRFToken, err, s.CSRFToken)
+	}
+}
+
+// TestABareSessionOutlastsTheIdleTime: a session that only carries a form's
+// CSRF token (nobody signed in, nothing held) lasts a day without a request,
+// past its absolute end too, so a page to sign in, enrol or accept an
+// invitation left open still works when sent (a review: refused after 30
+// minutes, what was typed lost, WCAG 2.2.1); one signed in, or holding a
+// code proved, ends after the idle time as before; the sweep keeps them so.
+func TestABareSessionOutlastsTheIdleTime(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	db.SetClock(clk.now)
+	p := store.DefaultSessionPolicy()
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	code, _, err := db.CreateEnrolmentCode(ctx, person.ID, 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := newSession(t, db)
+	_, proved, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := addPerson(t, db, "9434765927", "1968-09-22")
+	acct, err := db.EnrolPasskey(ctx, other.ID, []byte("handle"), other.Name(), store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedIn, _, err := db.CreateSession(ctx, acct.ID, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := func(id string) bool {
+		_, err := db.Session(ctx, id, p)
+		if err != nil && store.ErrorCode(err) != store.ENOTFOUND {
+			t.Fatal(err)
+		}
+		return err == nil
+	}
+	clk.t = clk.t.Add(31 * time.Minute)
+	if _, err := db.DeleteExpiredSessions(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		id   string
+		want bool
+	}{"bare": {bare, true}, "holding a code proved": {proved, false}, "signed in": {signedIn, false}} {
+		if got := live(tc.id); got != tc.want {
+			t.Errorf("31 minutes on, the %s session is live %v; want %v", name, got, tc.want)
+		}
+	}
+	// 13 hours on, with a request every 11 hours: past the 12-hour end.
+	clk.t = clk.t.Add(11 * time.Hour)
+	if !live(bare) {
+		t.Fatal("the bare session ended within a day of its last request")
+	}
+	clk.t = clk.t.Add(2 * time.Hour)
+	if !live(bare) {
+		t.Error("the bare session ended at the absolute end, which binds only what it could take")
+	}
+	clk.t = clk.t.Add(24*time.Hour + time.Minute)
+	if n, err := db.DeleteExpiredSessions(ctx, p); err != nil || n != 1 {
+		t.Errorf("a day after its last request, the sweep removed %d sessions, %v; want the bare one", n, err)
+	}
+	if live(bare) {
+		t.Error("the bare session outlived a day without a request")
 	}
 }
