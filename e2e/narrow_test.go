@@ -1,6 +1,10 @@
 package e2e
 
 import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +69,31 @@ func TestNarrowScreens(t *testing.T) {
 		t.Errorf("%s at 320 pixels: %d chart labels, these too small to read: %q", trend, n, small)
 	}
 	check(entry)
+
+	// A document's file name, as systems name files (no spaces), in its
+	// download link (a review: the entry page was 478 pixels wide).
+	const title = "discharge_summary_LTH_ward32_20261120.pdf"
+	bundle := fmt.Sprintf(`{"resourceType":"Bundle","type":"collection","entry":[
+{"resource":{"resourceType":"Patient","id":"lab-jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"family":"Example","given":["Jane"]}]}},
+{"resource":{"resourceType":"DocumentReference","id":"lab-letter","status":"current","type":{"text":"Discharge summary"},"subject":{"reference":"Patient/lab-jane"},"date":"2026-11-20T10:00:00Z",
+"content":[{"attachment":{"contentType":"text/plain","title":%q,"data":%q}}]}}]}`,
+		title, base64.StdEncoding.EncodeToString([]byte("Discharged home. Review in clinic.")))
+	file := filepath.Join(t.TempDir(), "lab.json")
+	if err := os.WriteFile(file, []byte(bundle), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := portalCmd(t, "import", "--db", p.DB, "--source", "lab", "--org", "Leeds Pathology", file); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	tb.navigate(p.BaseURL + "/record/documents")
+	letter := eval[string](tb, `[...document.querySelectorAll('main a')].find(a => a.textContent.includes('Discharge summary'))?.getAttribute('href') ?? ''`)
+	if letter == "" {
+		t.Fatal("no link to the discharge summary")
+	}
+	check(letter)
+	if !strings.Contains(tb.text(), title) {
+		t.Errorf("%s does not name its file %s", letter, title)
+	}
 
 	// The header's "More" menu, by keyboard: Escape closes it and the focus
 	// goes back to its button, not to nothing (WCAG 2.4.3, a keyboard review).
