@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -203,4 +204,24 @@ func youAreTheir(relationship string) string {
 		return ""
 	}
 	return "You are their " + relationship + ". "
+}
+
+// grantWhich tells grants[i] apart from the others to one name on the page,
+// as ", invitation 2 of 2", and is "" when the name is the only one: a
+// second invitation to someone who lost the first read the same as it, in
+// its heading and its link (WCAG 2.4.4, 2.4.6; a review).
+func grantWhich(grants []store.Grant, i int) string {
+	n, of := 0, 0
+	for j, g := range grants {
+		if g.CarerName == grants[i].CarerName {
+			of++
+			if j <= i {
+				n++
+			}
+		}
+	}
+	if of < 2 {
+		return ""
+	}
+	return ", invitation " + strconv.Itoa(n) + " of " + strconv.Itoa(of)
 }

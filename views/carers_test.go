@@ -197,3 +197,24 @@ func TestCarerSummarySaysWhatIsNotShared(t *testing.T) {
 		t.Errorf("medicines card: %q", cards["Current medicines"])
 	}
 }
+
+// Two invitations to one name are told apart in their headings and links
+// (WCAG 2.4.4, 2.4.6; a review: a second invitation to someone who lost the
+// first read the same as it); one name alone is not numbered.
+func TestTwoInvitationsToOneNameAreToldApart(t *testing.T) {
+	ends := time.Date(2027, 11, 27, 0, 0, 0, 0, time.UTC)
+	grant := func(id int64, name string) store.Grant {
+		return store.Grant{ID: id, CarerName: name, Relationship: "son", Scopes: []string{fhir.SectionMedicines}, EndsAt: ends, Status: store.GrantInvited}
+	}
+	d, _ := render(t, views.Carers(page("People who can act for you", "/carers", true), []store.Grant{grant(2, "Amir Khan"), grant(1, "Amir Khan"), grant(3, "John Smith")}, ""))
+	var links, headings []string
+	d.Find(".nhsuk-card").Each(func(_ int, c *goquery.Selection) {
+		headings = append(headings, strings.Join(strings.Fields(c.Find("h2").Text()), " "))
+		links = append(links, strings.Join(strings.Fields(c.Find(`a[href^="/carers/"]`).Text()), " "))
+	})
+	wantHeadings := []string{"Amir Khan (son), invitation 1 of 2", "Amir Khan (son), invitation 2 of 2", "John Smith (son)"}
+	wantLinks := []string{"Change or stop access for Amir Khan, invitation 1 of 2", "Change or stop access for Amir Khan, invitation 2 of 2", "Change or stop access for John Smith"}
+	if strings.Join(headings, "|") != strings.Join(wantHeadings, "|") || strings.Join(links, "|") != strings.Join(wantLinks, "|") {
+		t.Errorf("headings %q, links %q; want %q, %q", headings, links, wantHeadings, wantLinks)
+	}
+}
