@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -231,7 +232,9 @@ func TestAccessLogPagesMergeInTimeOrder(t *testing.T) {
 }
 
 // BenchmarkPersonAccessLog reads pages of a long log (20,000 entries of the
-// portal's own and 200 AuditEvents from a source): the first page, and one far back.
+// portal's own and 200 AuditEvents from a source): the first page, and one
+// far back, each reported as a multiple of a one-row read by key in the
+// same run (referenceRead); and the whole chain's check.
 func BenchmarkPersonAccessLog(b *testing.B) {
 	ctx := context.Background()
 	db := mustOpenDB(b)
@@ -256,21 +259,32 @@ func BenchmarkPersonAccessLog(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	ref := referenceRead(b, db, jane.ID)
 	for _, page := range []int{1, 400} {
 		b.Run(fmt.Sprintf("page %d", page), func(b *testing.B) {
+			var took []time.Duration
 			for b.Loop() {
+				start := time.Now()
 				lp, err := db.PersonAccessLog(ctx, jane.ID, store.AccessFilter{}, page, 25)
 				if err != nil || len(lp.Entries) != 25 {
 					b.Fatalf("%d entries, %v", len(lp.Entries), err)
 				}
+				took = append(took, time.Since(start))
 			}
+			slices.Sort(took)
+			reportAgainst(b, took[len(took)/2], ref, "one-row-read")
 		})
 	}
 	b.Run("verify", func(b *testing.B) {
+		var took []time.Duration
 		for b.Loop() {
+			start := time.Now()
 			if c, err := db.CheckAccessLog(ctx); err != nil || !c.Intact() {
 				b.Fatal(c, err)
 			}
+			took = append(took, time.Since(start))
 		}
+		slices.Sort(took)
+		reportAgainst(b, took[len(took)/2], ref, "one-row-read")
 	})
 }
