@@ -263,10 +263,24 @@ func itemStatus(it store.RecordItem) string {
 // reportStatus is a report's status in words: "Ended" once a care plan's or
 // team member's end has passed (hasEnded), else its status.
 func reportStatus(it store.RecordItem) string {
-	if hasEnded(it, time.Now().In(ukZone())) {
+	today := time.Now().In(ukZone())
+	if hasEnded(it, today) {
 		return "Ended"
 	}
+	if bookedBefore(it, today) {
+		return "Booked, not known if it took place"
+	}
 	return statusText(it.Status)
+}
+
+// bookedBefore reports whether it is an appointment still "booked" on a day
+// before today (a UK day): the source never said whether it took place, and
+// "Booked" alone left a person wondering if they had missed it (a review).
+func bookedBefore(it store.RecordItem, today time.Time) bool {
+	if it.ResourceType != "Appointment" || it.Status != "booked" || len(it.Date) < len("2006-01-02") {
+		return false
+	}
+	return it.Date[:10] < today.Format("2006-01-02")
 }
 
 // untilDay is the end a care plan or care team member gives, as the

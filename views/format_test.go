@@ -541,6 +541,32 @@ func TestHasEnded(t *testing.T) {
 	}
 }
 
+// TestPastBookedAppointment: an appointment still "booked" on a day gone
+// says it is not known whether it took place; one today or to come, or one
+// whose status moved on, says its status (a review: "Booked" ten days on).
+func TestPastBookedAppointment(t *testing.T) {
+	today := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		typ, status, date string
+		want              bool
+	}{
+		{"Appointment", "booked", "2026-11-18T10:20:00Z", true},
+		{"Appointment", "booked", "2026-11-28T08:00:00Z", false},
+		{"Appointment", "booked", "2026-12-01", false},
+		{"Appointment", "fulfilled", "2026-11-18", false},
+		{"Encounter", "booked", "2026-11-18", false},
+		{"Appointment", "booked", "2026", false},
+	} {
+		it := store.RecordItem{ResourceType: tt.typ, Status: tt.status, Date: tt.date}
+		if got := bookedBefore(it, today); got != tt.want {
+			t.Errorf("%s %s on %s: booked before today %v, want %v", tt.typ, tt.status, tt.date, got, tt.want)
+		}
+	}
+	if got := itemStatus(store.RecordItem{ResourceType: "Appointment", Status: "booked", Date: "2020-01-01"}); got != "Booked, not known if it took place" {
+		t.Errorf("itemStatus of an appointment booked for 2020: %q", got)
+	}
+}
+
 // TestDiedWords: a death given as a year or a month is said "in", and one
 // with no date says what shows as current may not have been then (a review).
 func TestDiedWords(t *testing.T) {
