@@ -68,6 +68,9 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if len(rest) > 0 {
 		return fmt.Errorf("audit %s: unexpected argument %q", verb, rest[0])
 	}
+	if err := checkSpoolFolder("audit "+verb, cfg.AccessSpool, whence(fs, "access-spool", "PORTAL_ACCESS_SPOOL", getenv), verb == "verify"); err != nil {
+		return err
+	}
 	var kept headEntry
 	switch {
 	case verb == "head" && head != "":

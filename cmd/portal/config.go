@@ -242,6 +242,26 @@ func whence(fs *flag.FlagSet, name, key string, getenv func(string) string) stri
 	return "--" + name
 }
 
+// checkSpoolFolder refuses an access log spool folder (--access-spool or
+// PORTAL_ACCESS_SPOOL, from) that is a file, or, when it must be there (to
+// verify what it holds), is not there: a typo was verified as "intact",
+// and a file given made serve blame the database (a review).
+func checkSpoolFolder(cmd, dir, from string, mustExist bool) error {
+	if dir == "" {
+		return nil // beside the database
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case err == nil && !st.IsDir():
+		return fmt.Errorf("%s: %s is a file: give the folder the access log spool is in", cmd, named(from, dir))
+	case errors.Is(err, fs.ErrNotExist) && mustExist:
+		return fmt.Errorf("%s: %s: no such folder: give the folder serve was given for the access log spool", cmd, named(from, dir))
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: %s: %w", cmd, named(from, dir), unwrapPath(err))
+	}
+	return nil
+}
+
 // checkOrigin refuses an origin people could not use the portal at, before
 // anything is made or printed with it; serve and invite both check by it. An
 // origin is scheme://host[:port] only: http or https, with no user, path,

@@ -57,6 +57,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return unexpectedArgs("serve", rest)
 	}
+	if err := checkSpoolFolder("serve", cfg.AccessSpool, whence(fs, "access-spool", "PORTAL_ACCESS_SPOOL", getenv), false); err != nil {
+		return err
+	}
 	if err := checkValid("--enrol-valid", cfg.EnrolTTL); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -54,12 +54,18 @@ func TestCleanSessionsByTheIdleTimeSet(t *testing.T) {
 	policy.Idle = 2 * time.Hour
 	now := time.Now()
 	db.SetClock(func() time.Time { return now })
-	recent, _, err := db.CreateSession(ctx, 0, policy)
+	// Signed in: a session that only carries a form's token lasts a day
+	// (store.BareIdle).
+	acct, err := db.CreateCarerAccount(ctx, []byte("handle"), "John Smith", store.Passkey{CredentialID: []byte("c1"), PublicKey: []byte("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recent, _, err := db.CreateSession(ctx, acct.ID, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
 	now = now.Add(-3 * time.Hour)
-	old, _, err := db.CreateSession(ctx, 0, policy)
+	old, _, err := db.CreateSession(ctx, acct.ID, policy)
 	if err != nil {
 		t.Fatal(err)
 	}
