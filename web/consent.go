@@ -169,8 +169,11 @@ func (s *Server) choiceQuestion(c echo.Context) error {
 	if name != "" {
 		p.Title += " – " + name // which entry: every entry's question is the same
 	}
-	return s.render(c, http.StatusOK, views.ChoiceQuestion(p,
-		views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}))
+	v := views.QuestionView{Person: a.Person, Question: q, Answer: answer, ItemKey: key, ItemName: name, Receivers: ch.Receivers}
+	if id, err := strconv.ParseInt(c.QueryParam("item"), 10, 64); err == nil && name != "" {
+		v.ItemID = id // come from the entry's page (mayItem let it through): back goes there
+	}
+	return s.render(c, http.StatusOK, views.ChoiceQuestion(p, v))
 }
 
 // choiceCheck reads the answer and shows "Check your change", or the question again with an error.

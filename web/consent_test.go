@@ -196,6 +196,10 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 	if d.Find(`input[name="answer"][checked]`).Length() != 0 {
 		t.Error("an answer is chosen before the person chose one")
 	}
+	// Back goes to the entry it came from (a review: only to the choices).
+	if back := d.Find("a.nhsuk-back-link"); back.AttrOr("href", "") != "/record/item/"+itoa(item.ID) || !strings.Contains(back.Text(), "Back to Metformin") {
+		t.Errorf("the question's back link: %q to %q; want back to the entry", back.Text(), back.AttrOr("href", ""))
+	}
 	before := len(accessLog(t, f, f.jane))
 	// The answer it has now changes nothing, shows nothing of the entry, and logs nothing.
 	if rec := f.post(t, "/choices/entry", jane, url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "answer": {"no"}}); rec.Code != http.StatusSeeOther ||
