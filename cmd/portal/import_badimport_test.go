@@ -271,3 +271,29 @@ func TestImportLinksNoOneByANumberThatIsNotAnNHSNumber(t *testing.T) {
 		})
 	}
 }
+
+// TestImportNDJSONLineHoldingABundle: a patient's Bundle written on one line
+// of an .ndjson file (as jq -c writes it) was stored whole, as one resource
+// no page shows, and the import said it had added it (a review). The line is
+// set aside saying what to do instead, with or without an id.
+func TestImportNDJSONLineHoldingABundle(t *testing.T) {
+	for name, bundle := range map[string]string{
+		"with an id":    strings.ReplaceAll(importGPA, `"type":"collection"`, `"id":"b1","type":"collection"`),
+		"without an id": importGPA,
+	} {
+		t.Run(name, func(t *testing.T) {
+			if strings.Contains(strings.TrimSpace(bundle), "\n") {
+				t.Fatal("the Bundle is more than one line: this test needs it on one")
+			}
+			dir := importFiles(t, map[string]string{"a.ndjson": bundle + "\n"})
+			db := filepath.Join(dir, "portal.db")
+			_, stderr, err := portal(t, "import", "--db", db, filepath.Join(dir, "a.ndjson"))
+			if err == nil || !strings.Contains(stderr, "line 1: a Bundle (collection) of ") || !strings.Contains(stderr, "an NDJSON line holds one resource; to import what a Bundle holds, save it as a .json file") {
+				t.Errorf("got %v; want line 1 set aside saying an NDJSON line holds one resource:\n%s", err, stderr)
+			}
+			if n := importCount(t, db, `SELECT COUNT(*) FROM resources`); n != 0 {
+				t.Errorf("%d resources stored; want none", n)
+			}
+		})
+	}
+}

@@ -327,6 +327,8 @@ func ReadNDJSON(data []byte) ([]Resource, []BadLine) {
 		switch {
 		case err != nil && !placed(err):
 			err = fmt.Errorf("line %d: %w", n+1, err)
+		case err == nil && r.Type == "Bundle" && BundleOnALine(r.Raw) != nil:
+			err = fmt.Errorf("line %d: %w", n+1, BundleOnALine(r.Raw))
 		case err == nil && r.ID == "":
 			err = fmt.Errorf("line %d: the %s has no id", n+1, r.Type)
 		}
@@ -340,6 +342,30 @@ func ReadNDJSON(data []byte) ([]Resource, []BadLine) {
 		out = append(out, r)
 	}
 	return out, bad
+}
+
+// BundleOnALine refuses a Bundle on an NDJSON line that holds resources to
+// import (a patient's Bundle written on one line, as jq -c writes it): it was
+// stored whole, as a resource no page shows, and the import said it had
+// added one resource (a review). A document or a message, which is a
+// resource in its own right, is kept as one.
+func BundleOnALine(raw []byte) error {
+	var b struct {
+		Type  string            `json:"type"`
+		Entry []json.RawMessage `json:"entry"`
+	}
+	if json.Unmarshal(raw, &b) != nil || b.Type == "document" || b.Type == "message" {
+		return nil
+	}
+	kind := b.Type
+	if kind == "" {
+		kind = "of no type"
+	}
+	entries := fmt.Sprintf("%d entries", len(b.Entry))
+	if len(b.Entry) == 1 {
+		entries = "1 entry"
+	}
+	return fmt.Errorf("a Bundle (%s) of %s: an NDJSON line holds one resource; to import what a Bundle holds, save it as a .json file", kind, entries)
 }
 
 // UTF8 is data without the byte order mark a UTF-8 file may begin with, or

@@ -875,6 +875,9 @@ func (l *ndjsonLines) read(ch *ndjsonChunk) {
 	}
 	store.OnEveryCore(len(res), func(i int) {
 		p, err := fhir.ReadResource(line(i))
+		if err == nil && p.Type == "Bundle" {
+			err = fhir.BundleOnALine(p.Raw)
+		}
 		if err == nil && p.ID == "" {
 			err = fmt.Errorf("the %s has no id", p.Type)
 		}

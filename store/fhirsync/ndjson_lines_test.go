@@ -27,6 +27,9 @@ func TestNDJSONLinesAsWritten(t *testing.T) {
 		{"a byte order mark", "\ufeff" + patient + "\n" + condition + "\n", 2, 1, ""},
 		{"a byte order mark and CRLF", "\ufeff" + patient + "\r\n" + condition + "\r\n", 2, 1, ""},
 		{"not JSON on line 2", patient + "\n" + `{"resourceType":"Condition",` + "\n", 1, 1, "line 2: column "},
+		// A patient's Bundle on one line is no resource to store (a review).
+		{"a Bundle on line 2", patient + "\n" + `{"resourceType":"Bundle","id":"b1","type":"collection","entry":[{"resource":` + condition + `}]}` + "\n", 1, 1,
+			"line 2: a Bundle (collection) of 1 entry: an NDJSON line holds one resource"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
