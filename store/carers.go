@@ -627,7 +627,7 @@ func (db *DB) CheckInvitation(ctx context.Context, code, birthDate, sessionID st
 		if _, err = tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE id = ?`, hashToken(sessionID), id); err != nil {
 			return err
 		}
-		newID, err = renewSessionID(ctx, tx, sessionID)
+		newID, err = renewSessionID(ctx, tx, sessionID, db.now())
 		return err
 	})
 	if err != nil {

@@ -149,7 +149,7 @@ func (db *DB) RedeemEnrolmentCode(ctx context.Context, sessionID, code, birthDat
 		if err := updateSession(ctx, tx, `UPDATE sessions SET enrol_person_id = ? WHERE id_hash = ?`, personID, hashToken(sessionID)); err != nil {
 			return err
 		}
-		newID, err = renewSessionID(ctx, tx, sessionID)
+		newID, err = renewSessionID(ctx, tx, sessionID, db.now())
 		return err
 	})
 	if err != nil {

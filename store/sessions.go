@@ -356,7 +356,7 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 }
 
 // renewSessionID gives a session a new id and CSRF token, signed out,
-// keeping its times and what it holds, and returns the id: once a code has
+// starting its times anew and keeping what it holds, and returns the id: once a code has
 // proved who someone is, the id from before, which another could have
 // planted in their browser, is worth nothing. That holds for a signed-in
 // session too: one planted by someone signed in to their own account would
@@ -367,12 +367,24 @@ func (db *DB) TakeSessionCeremony(ctx context.Context, id string) ([]byte, error
 // one click, a record added to it); the one who typed the code signs in
 // again, or creates a passkey, after it. A session that has ended gives
 // ENOTFOUND.
-func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string) (string, error) {
+func renewSessionID(ctx context.Context, tx *sql.Tx, oldID string, now time.Time) (string, error) {
 	id := randomToken()
+	// It starts anew, as long as it was given to last: a bare session,
+	// which no absolute end binds, may be older than that, and what it now
+	// holds would end at once (a review: a code proved on a page left open
+	// 13 hours was lost at the next click).
+	var created, expires string
+	if err := tx.QueryRowContext(ctx, `SELECT created_at, expires_at FROM sessions WHERE id_hash = ?`, hashToken(oldID)).Scan(&created, &expires); errors.Is(err, sql.ErrNoRows) {
+		return "", Errorf(ENOTFOUND, "Your session has ended.")
+	} else if err != nil {
+		return "", fmt.Errorf("read session: %w", err)
+	}
+	span := parseTime(expires).Sub(parseTime(created))
 	// A new CSRF token too, as it comes from the id: whoever planted the id knew the old one.
 	// Nor does a ceremony begun before go on: what it would finish was begun by whoever held the old id.
-	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, account_id = NULL, passkey_id = NULL, acting_grant_id = NULL, ceremony = NULL, pending_account_id = NULL WHERE id_hash = ?`,
-		hashToken(id), hashToken(oldID)); err != nil {
+	if err := updateSession(ctx, tx, `UPDATE sessions SET id_hash = ?, account_id = NULL, passkey_id = NULL, acting_grant_id = NULL, ceremony = NULL, pending_account_id = NULL,
+created_at = ?, last_seen_at = ?, expires_at = ? WHERE id_hash = ?`,
+		hashToken(id), formatTime(now), formatTime(now), formatTime(now.Add(span)), hashToken(oldID)); err != nil {
 		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE carer_grants SET held_by_session = ? WHERE held_by_session = ?`, hashToken(id), hashToken(oldID)); err != nil {

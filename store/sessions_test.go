@@ -173,3 +173,37 @@ func TestABareSessionOutlastsTheIdleTime(t *testing.T) {
 		t.Error("the bare session outlived a day without a request")
 	}
 }
+
+// TestACodeProvedInAnOldBareSessionKeepsItGoing: a page to enrol left open
+// 13 hours (its bare session past the absolute end a signed-in one has)
+// still takes the code, and the session that then holds it starts its
+// times anew, to set up a passkey (a review: it had ended already, and the
+// person was sent to sign in with their code used).
+func TestACodeProvedInAnOldBareSessionKeepsItGoing(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	db.SetClock(clk.now)
+	p := store.DefaultSessionPolicy()
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	code, _, err := db.CreateEnrolmentCode(ctx, person.ID, 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := newSession(t, db) // the enrolment page, opened at 09:00
+	clk.t = clk.t.Add(13 * time.Hour)
+	if _, err := db.Session(ctx, bare, p); err != nil {
+		t.Fatalf("the bare session, 13 hours on: %v; want it live, as it is bare", err)
+	}
+	_, proved, err := db.RedeemEnrolmentCode(ctx, bare, code, "1957-03-14")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.Session(ctx, proved, p)
+	if err != nil {
+		t.Fatalf("the session that has just proved the code: %v; want it live to set up a passkey", err)
+	}
+	if want := clk.t.Add(p.Absolute); !s.ExpiresAt.Equal(want) {
+		t.Errorf("it ends at %s; want %s, the absolute end from now", s.ExpiresAt, want)
+	}
+}
