@@ -158,7 +158,7 @@ WHERE sp.person_id = ? AND NOT (sp.source_id = ? AND sp.patient_id = ?) ORDER BY
 				continue
 			}
 		}
-		if p, err := fhir.ParsePatient(l.stored); err == nil && p.NHSNumber != "" && p.NHSNumber == out.Was {
+		if was := fhir.StatedNHSNumber(l.stored); was != "" && was == out.Was {
 			return nil, Errorf(ECONFLICT, "Person %d is also linked to Patient/%s at %s, which still gives NHS number %s: accepting %s now would leave them with both. Nothing was changed. Ask %s to correct it too; once a sync or import of it holds the corrected Patient, accepting this one accepts both.",
 				out.PersonID, l.patient, l.source, nhsNumber(out.Was), nhsNumber(out.Now), l.source)
 		}

@@ -43,7 +43,7 @@ func TestPatientNHSNumber(t *testing.T) {
 		{"943\u00a0476\u2013 5919", "9434765919", false},
 		{"UNKNOWN", "", true},
 		{"1234567890", "", true}, // a wrong check digit
-		{"", "", true},
+		{"", "", false},          // not known: no number, as an identifier with its value absent says
 	} {
 		t.Run(tt.value, func(t *testing.T) {
 			raw := `{"resourceType":"Patient","id":"p","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"` + tt.value + `"}]}`
@@ -58,5 +58,18 @@ func TestPatientNHSNumber(t *testing.T) {
 	}
 	if _, ok := fhir.NHSNumberFrom("943476596"); ok {
 		t.Error("NHSNumberFrom(943476596) made a number whose check digit is 10")
+	}
+}
+
+// TestAnNHSNumberNotKnownIsNoWrongNumber: a Patient whose NHS-number
+// identifier says the number is not known (no value, a data-absent-reason
+// on _value, as FHIR allows) holds no number to link by; it is not one
+// whose number is wrong, to be set aside with all the person's record from
+// that source (a review).
+func TestAnNHSNumberNotKnownIsNoWrongNumber(t *testing.T) {
+	raw := []byte(`{"resourceType":"Patient","id":"a1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","_value":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/data-absent-reason","valueCode":"unknown"}]}},{"system":"https://trust.example.nhs.uk/mrn","value":"RX1234"}],"name":[{"family":"Smith","given":["Ann"]}],"birthDate":"1950-01-01"}`)
+	info, err := fhir.ParsePatient(raw)
+	if err != nil || info.NHSNumber != "" {
+		t.Errorf("a Patient whose NHS number is not known: %+v, %v; want it read, with no NHS number", info, err)
 	}
 }

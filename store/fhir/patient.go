@@ -46,6 +46,9 @@ func ParsePatient(raw []byte) (PatientInfo, error) {
 			continue
 		}
 		n := NormaliseNHSNumber(id.Value)
+		if n == "" {
+			continue // not known (a value absent, with its reason): no number, as before (a review)
+		}
 		if !ValidNHSNumber(n) {
 			// People are linked by it: "UNKNOWN" or a wrong check digit
 			// given to two Patients made them one person (a review).
@@ -56,6 +59,26 @@ func ParsePatient(raw []byte) (PatientInfo, error) {
 		}
 	}
 	return info, nil
+}
+
+// StatedNHSNumber is the NHS number a stored Patient gives, however wrong
+// (ParsePatient refuses one that is no NHS number), spaces and dashes
+// dropped; "" when it gives none. A Patient stored before that check, as
+// "UNKNOWN", still gives it: accepting another source's new number must not
+// take it for one giving none (a review).
+func StatedNHSNumber(raw []byte) string {
+	var p struct {
+		Identifier []Identifier `json:"identifier"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return ""
+	}
+	for _, id := range p.Identifier {
+		if n := NormaliseNHSNumber(id.Value); id.System == NHSNumberSystem && n != "" {
+			return n
+		}
+	}
+	return ""
 }
 
 // officialName picks the name in use: official, then usual, then the first.
