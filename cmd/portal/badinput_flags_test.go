@@ -298,3 +298,29 @@ func TestSessionKeySaysWhyItIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestAPasswordAnAddressCannotParseIsNotRepeated: a password holding "/",
+// "%", "#" or "?" makes the address fail to parse, and the message that
+// refused it printed it whole (a review of the redaction).
+func TestAPasswordAnAddressCannotParseIsNotRepeated(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{"S3CRET/PW", "S3CRET%PW", "S3CRET#PW", "S3CRET?PW"} {
+		for _, args := range [][]string{
+			{"invite", "--db", db, "--person", "1", "--origin", "https://admin:" + pw + "@care.example.org"},
+			{"serve", "--demo", "--db", db, "--addr", "127.0.0.1:0", "--origin", "https://admin:" + pw + "@care.example.org"},
+			{"sync", "--db", db, "--bulk", "lth", "--files-from", "https://exports:" + pw + "@exports.example.nhs.uk"},
+		} {
+			out, stderr, err := portal(t, args...)
+			msg := out + stderr
+			if err != nil {
+				msg += err.Error()
+			}
+			if err == nil || strings.Contains(msg, "S3CRET") {
+				t.Errorf("%s %q: the password is repeated: %s", args[0], pw, msg)
+			}
+		}
+	}
+}

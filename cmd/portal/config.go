@@ -214,20 +214,20 @@ func named(from, value string) string {
 // name, password and query (a signed address's signature) written as "…"
 // (a review: --origin https://admin:PASSWORD@… was printed back).
 func withoutSecrets(v string) string {
-	u, err := url.Parse(v)
-	if err != nil || u.Host == "" || (u.User == nil && u.RawQuery == "") {
+	scheme, rest, ok := strings.Cut(v, "://")
+	if !ok {
 		return v
 	}
-	hadUser, hadQuery := u.User != nil, u.RawQuery != ""
-	u.User, u.RawQuery, u.ForceQuery = nil, "", false
-	out := u.String()
-	if hadUser {
-		out = strings.Replace(out, "://", "://…@", 1)
+	// By the text, not url.Parse: a password holding "/", "%", "#" or "?"
+	// does not parse, and was printed whole (a review). Everything to the
+	// last "@" is taken for a user name and password.
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		rest = "…" + rest[at:]
 	}
-	if hadQuery {
-		out += "?…"
+	if q := strings.IndexByte(rest, '?'); q >= 0 && q < len(rest)-1 {
+		rest = rest[:q] + "?…"
 	}
-	return out
+	return scheme + "://" + rest
 }
 
 // whence says where a flag's value came from, for messages: the flag when it
@@ -484,9 +484,14 @@ func checkValue(fs *flag.FlagSet, f *flag.Flag, v string) error {
 	}
 	// An address holding a password or a signature is refused here, not
 	// repeated by the flag package's own message (a review).
-	if w := withoutSecrets(v); w != v && (f.Name == "files-from" || f.Name == "origin") {
-		u, _ := url.Parse(v) // it parsed in withoutSecrets
-		return fmt.Errorf("--%s %q: an origin is scheme://host[:port] only, without a user name, password or query: write %s://%s", f.Name, w, u.Scheme, u.Host)
+	if w := withoutSecrets(v); w != v {
+		if f.Name == "files-from" || f.Name == "origin" {
+			scheme, rest, _ := strings.Cut(w, "://")
+			host, _, _ := strings.Cut(strings.TrimPrefix(rest, "…@"), "/")
+			host, _, _ = strings.Cut(host, "?")
+			return fmt.Errorf("--%s %q: an origin is scheme://host[:port] only, without a user name, password or query: write %s://%s", f.Name, w, scheme, host)
+		}
+		return fmt.Errorf("--%s %q: give the address without a user name, password or query (not repeated here)", f.Name, w)
 	}
 	if other, _, _ := strings.Cut(strings.TrimLeft(v, "-"), "="); strings.HasPrefix(v, "-") && fs.Lookup(other) != nil {
 		return fmt.Errorf("--%s has no value: the word after it, %s, is another of its flags", f.Name, v)
