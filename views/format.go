@@ -280,7 +280,11 @@ func bookedBefore(it store.RecordItem, today time.Time) bool {
 	if it.ResourceType != "Appointment" || it.Status != "booked" || len(it.Date) < len("2006-01-02") {
 		return false
 	}
-	return it.Date[:10] < today.Format("2006-01-02")
+	day := it.Date[:10]
+	if at, err := time.Parse(time.RFC3339, it.Date); err == nil {
+		day = at.In(ukZone()).Format("2006-01-02") // the day the page shows it on (a review: 23:30Z is tomorrow in summer)
+	}
+	return day < today.In(ukZone()).Format("2006-01-02")
 }
 
 // untilDay is the end a care plan or care team member gives, as the

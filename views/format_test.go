@@ -556,11 +556,18 @@ func TestPastBookedAppointment(t *testing.T) {
 		{"Appointment", "fulfilled", "2026-11-18", false},
 		{"Encounter", "booked", "2026-11-18", false},
 		{"Appointment", "booked", "2026", false},
+		{"Appointment", "booked", "2026-11-27T23:30:00Z", true}, // 27 November in the UK in winter
 	} {
 		it := store.RecordItem{ResourceType: tt.typ, Status: tt.status, Date: tt.date}
 		if got := bookedBefore(it, today); got != tt.want {
 			t.Errorf("%s %s on %s: booked before today %v, want %v", tt.typ, tt.status, tt.date, got, tt.want)
 		}
+	}
+	// In summer, 23:30Z is the next day's half past midnight: 20 minutes
+	// before it, it is no appointment gone (a review).
+	summer := time.Date(2026, 7, 1, 23, 10, 0, 0, time.UTC).In(ukZone()) // as reportStatus gives it
+	if bookedBefore(store.RecordItem{ResourceType: "Appointment", Status: "booked", Date: "2026-07-01T23:30:00Z"}, summer) {
+		t.Error("an appointment at 00:30 on 2 July (UK) is taken as gone at 00:10 on 2 July")
 	}
 	if got := itemStatus(store.RecordItem{ResourceType: "Appointment", Status: "booked", Date: "2020-01-01"}); got != "Booked, not known if it took place" {
 		t.Errorf("itemStatus of an appointment booked for 2020: %q", got)

@@ -206,9 +206,12 @@ func (s *Server) choiceCheck(c echo.Context) error {
 		if name != "" && name != "This entry" {
 			p.Title += " – " + name
 		}
-		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(p,
-			views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name, Receivers: ch.Receivers,
-				Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no to answer “" + question + "”"}}}))
+		v := views.QuestionView{Person: a.Person, Question: q, ItemKey: key, ItemName: name, Receivers: ch.Receivers,
+			Errors: []views.FieldError{{Field: "answer", Message: "Select yes or no to answer “" + question + "”"}}}
+		if id, err := strconv.ParseInt(c.FormValue("item"), 10, 64); err == nil && key != "" {
+			v.ItemID = id // asked from the entry's page: back still goes there (a review)
+		}
+		return s.render(c, http.StatusBadRequest, views.ChoiceQuestion(p, v))
 	}
 	if answer == ch.State.Answer(q) {
 		return c.Redirect(http.StatusSeeOther, "/choices?done=unchanged") // the same answer as now: nothing to change, and it says so

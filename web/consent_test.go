@@ -196,9 +196,15 @@ func TestKeepAnEntryOutOfSharing(t *testing.T) {
 	if d.Find(`input[name="answer"][checked]`).Length() != 0 {
 		t.Error("an answer is chosen before the person chose one")
 	}
-	// Back goes to the entry it came from (a review: only to the choices).
+	// Back goes to the entry it came from (a review: only to the choices),
+	// and still does once sent with no answer (a later review).
 	if back := d.Find("a.nhsuk-back-link"); back.AttrOr("href", "") != "/record/item/"+itoa(item.ID) || !strings.Contains(back.Text(), "Back to Metformin") {
 		t.Errorf("the question's back link: %q to %q; want back to the entry", back.Text(), back.AttrOr("href", ""))
+	}
+	unanswered := url.Values{"csrf": {token}, "for": {"self"}, "key": {key}, "item": {d.Find(`input[name="item"]`).AttrOr("value", "")}}
+	if rec := f.post(t, "/choices/entry", jane, unanswered); rec.Code != http.StatusBadRequest ||
+		docOf(t, rec.Body.String()).Find("a.nhsuk-back-link").AttrOr("href", "") != "/record/item/"+itoa(item.ID) {
+		t.Errorf("sent with no answer (%d), the question goes back to %q; want the entry", rec.Code, docOf(t, rec.Body.String()).Find("a.nhsuk-back-link").AttrOr("href", ""))
 	}
 	before := len(accessLog(t, f, f.jane))
 	// The answer it has now changes nothing, shows nothing of the entry, and logs nothing.

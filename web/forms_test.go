@@ -242,6 +242,9 @@ var badAnswers = func() []badAnswer {
 		// about an entry the record holds.
 		{action: re("/choices/.*"), field: "for", want: formOtherRecord},
 		{action: re("/choices/entry(/confirm)?"), field: "key", want: formNoSuchEntry},
+		// The entry the question was asked from is read only for the way back
+		// to it should the question be shown again: no number, no way back.
+		{action: re("/choices/entry"), field: "item", want: formAccepted},
 	}
 }()
 
