@@ -166,6 +166,11 @@ paths:
 				if ctx.Err() != nil {
 					break paths // stopped while storing it: nothing of it was stored
 				}
+				if store.IsReadOnly(err) {
+					// The database's fault, not the file's: said once (a
+					// review: each file was blamed in turn).
+					return fmt.Errorf("import: the database %s cannot be written (read-only): nothing from %s or the files after it was stored", cfg.DB, f.Path)
+				}
 				fmt.Fprintf(stderr, "import: %s: %v (nothing from this file was stored)\n", f.Path, err)
 				failed++
 				continue

@@ -172,3 +172,25 @@ func TestImportSkipsAFolderItMayNotRead(t *testing.T) {
 		t.Errorf("stderr %q, want %q", stderr, want)
 	}
 }
+
+// TestImportIntoAReadOnlyDatabaseNamesIt: a database file the user may read
+// but not write is named once, as the fault, not each file in turn as if it
+// were theirs ("a.json: add source: attempt to write a readonly database",
+// then b.json's, a review).
+func TestImportIntoAReadOnlyDatabaseNamesIt(t *testing.T) {
+	if !asNobody(t) {
+		return
+	}
+	dir := importFiles(t, map[string]string{"a.json": importGPA, "b.json": importGPA})
+	db := filepath.Join(dir, "portal.db")
+	if _, _, err := portal(t, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(db, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := portal(t, "import", "--db", db, filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json"))
+	if err == nil || !strings.Contains(err.Error(), "the database "+db+" cannot be written (read-only)") || strings.Contains(stderr, "b.json") {
+		t.Errorf("got %v, want the read-only database %s named once, and b.json not blamed:\n%s", err, db, stderr)
+	}
+}
