@@ -334,7 +334,10 @@ func testName(t store.ResultTest) string {
 	if n, ok := store.PlainTestName(t.CodeSystem, t.Code); ok {
 		return n
 	}
-	if n := strings.TrimSpace(t.Name); n != "" {
+	// As entries' names are (plainName): "ANTIRETROVIRALS STARTED" read so
+	// on the results pages and "Antiretrovirals started" on the summary (a
+	// review).
+	if n := plainName(strings.TrimSpace(t.Name)); n != "" {
 		return n
 	}
 	return "test"

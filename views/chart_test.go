@@ -219,6 +219,9 @@ func TestTestNames(t *testing.T) {
 		{store.ResultTest{CodeSystem: "http://loinc.org", Code: "62238-1"}, "eGFR (kidney function)", "eGFR (kidney function)"},
 		{store.ResultTest{CodeSystem: "http://snomed.info/sct", Code: "59261-8", Name: "something else"}, "something else", "Something else"},
 		{store.ResultTest{Name: "Urine dipstick"}, "Urine dipstick", "Urine dipstick"},
+		// In capitals, as Synthea records some: as the summary names it (a review).
+		{store.ResultTest{Name: "ANTIRETROVIRALS STARTED"}, "Antiretrovirals started", "Antiretrovirals started"},
+		{store.ResultTest{Name: "TEMPERATURE"}, "Temperature", "Temperature"},
 	}
 	for _, tt := range tests {
 		if got := testName(tt.t); got != tt.name {
