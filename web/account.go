@@ -123,7 +123,7 @@ func (s *Server) accountPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v := views.AccountView{Passkeys: pks, OtherSessions: others, Done: c.QueryParam("done"), Recent: s.signedInRecently(c)}
+	v := views.AccountView{Passkeys: pks, OtherSessions: others, Done: doneOf(c), Recent: s.signedInRecently(c)}
 	// Only what holds now: the address is anyone's to write (a review).
 	if (v.Done == views.DoneSignedOutOthers && others > 0) || (v.Done == views.DoneConfirmed && !v.Recent) {
 		v.Done = ""

@@ -469,3 +469,31 @@ func TestEnrollingAgainSaysToRemoveTheLostPasskey(t *testing.T) {
 		t.Errorf("the account page after enrolling again says: %s", main)
 	}
 }
+
+// TestABannerNeedsTheRedirectFromThisSite: a confirmation the address asks
+// for ("done") is shown after a form's redirect, which is same-origin, and
+// not from a link in a message or another site, which could confirm what
+// nobody did: "You have removed the passkey", "You have changed John's
+// access" (a review).
+func TestABannerNeedsTheRedirectFromThisSite(t *testing.T) {
+	f := newFixture(t)
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	g := f.grant(t, f.jane, f.ownAccount(t, f.jane), john, "medicines")
+	for _, path := range []string{"/account?done=removed", "/account?done=added", "/carers?done=changed&grant=" + itoa(g.ID), "/choices?done=saved-before"} {
+		for _, tc := range []struct {
+			site string
+			want bool
+		}{{"same-origin", true}, {"none", false}, {"cross-site", false}, {"same-site", false}} {
+			req := httptest.NewRequest(http.MethodGet, path, nil)
+			req.Header.Set("Sec-Fetch-Site", tc.site)
+			req.AddCookie(jane)
+			rec := httptest.NewRecorder()
+			f.handler.ServeHTTP(rec, req)
+			banner := docOf(t, rec.Body.String()).Find(".nhsuk-notification-banner").Length() > 0
+			if rec.Code != http.StatusOK || banner != tc.want {
+				t.Errorf("%s from %s: status %d, banner %v; want 200, banner %v", path, tc.site, rec.Code, banner, tc.want)
+			}
+		}
+	}
+}

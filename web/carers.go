@@ -98,7 +98,7 @@ func (s *Server) carersPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.Carers(s.page(c, "People who can act for you"), grants, carersDone(c.QueryParam("done"), doneGrant(c, grants))))
+	return s.render(c, http.StatusOK, views.Carers(s.page(c, "People who can act for you"), grants, carersDone(doneOf(c), doneGrant(c, grants))))
 }
 
 // doneGrant is the grant the confirmation after a change is about (its id
@@ -434,7 +434,7 @@ func (s *Server) caringPage(c echo.Context) error {
 		}
 		list = append(list, views.GrantView{Grant: g, Events: ev})
 	}
-	return s.render(c, http.StatusOK, views.Caring(s.page(c, "People you help"), list, carersDone(c.QueryParam("done"), doneGrant(c, grants))))
+	return s.render(c, http.StatusOK, views.Caring(s.page(c, "People you help"), list, carersDone(doneOf(c), doneGrant(c, grants))))
 }
 
 // carerGrant is the grant named in the address, only if the account holds

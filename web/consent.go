@@ -38,7 +38,7 @@ func (s *Server) choicesPage(c echo.Context) error {
 	p := s.page(c, "")
 	p.Title = views.ChoicesTitle(p) // a carer's: "Mrs Jane Example's choices"
 	return s.render(c, http.StatusOK, views.Choices(p, views.ChoicesView{Person: a.Person, Choices: ch, ViewerID: a.Account.ID, Carer: a.Carer(),
-		Unchanged: c.QueryParam("done") == "unchanged", SavedBefore: c.QueryParam("done") == "saved-before"}))
+		Unchanged: doneOf(c) == "unchanged", SavedBefore: doneOf(c) == "saved-before"}))
 }
 
 // choicesHistory lists every change to the person's choices.
@@ -55,7 +55,7 @@ func (s *Server) choicesHistory(c echo.Context) error {
 	p := s.page(c, "")
 	p.Title = views.ChoicesHistoryTitle(p)
 	return s.render(c, http.StatusOK, views.ChoicesHistory(p, views.ChoicesHistoryView{Person: a.Person, Decisions: hist, ViewerID: a.Account.ID, Carer: a.Carer(),
-		Retried: c.QueryParam("done") == "retried"}))
+		Retried: doneOf(c) == "retried"}))
 }
 
 // choiceQuestionOf reads the question a choices address names: a slug, or

@@ -275,6 +275,21 @@ func (s *Server) fromThisSite(what string) echo.MiddlewareFunc {
 	}
 }
 
+// doneOf is what the page is to confirm was just done (the "done" query
+// parameter a form's redirect adds), only when the browser came here from
+// this site: a redirect after one of its forms is same-origin. From a link
+// in a message or on another site (Sec-Fetch-Site none or cross-site) it
+// confirms nothing: a carer could send "You have removed the passkey" or
+// "You have changed John's access" when nothing was done (a review). An
+// older browser that sends no Fetch Metadata is taken at its word.
+func doneOf(c echo.Context) string {
+	switch c.Request().Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin":
+		return c.QueryParam("done")
+	}
+	return ""
+}
+
 // limitBody caps request bodies: nothing the portal accepts is large.
 func limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
