@@ -113,16 +113,8 @@ func TestCSRFTokenIsNotStored(t *testing.T) {
 // minutes, what was typed lost, WCAG 2.2.1); one signed in, or holding a
 // code proved, ends after the idle time as before; the sweep keeps them so.
 func TestABareSessionOutlastsTheIdleTime(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	db.SetClock(clk.now)
-	p := store.DefaultSessionPolicy()
-	person := addPerson(t, db, "9434765919", "1957-03-14")
-	code, _, err := db.CreateEnrolmentCode(ctx, person.ID, 72*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, p := context.Background(), store.DefaultSessionPolicy()
+	db, clk, code := enrolmentCodeAt9(t)
 	bare := newSession(t, db)
 	_, proved, err := db.RedeemEnrolmentCode(ctx, newSession(t, db), code, "1957-03-14")
 	if err != nil {
@@ -180,16 +172,8 @@ func TestABareSessionOutlastsTheIdleTime(t *testing.T) {
 // times anew, to set up a passkey (a review: it had ended already, and the
 // person was sent to sign in with their code used).
 func TestACodeProvedInAnOldBareSessionKeepsItGoing(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	db.SetClock(clk.now)
-	p := store.DefaultSessionPolicy()
-	person := addPerson(t, db, "9434765919", "1957-03-14")
-	code, _, err := db.CreateEnrolmentCode(ctx, person.ID, 72*time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx, p := context.Background(), store.DefaultSessionPolicy()
+	db, clk, code := enrolmentCodeAt9(t)
 	bare := newSession(t, db) // the enrolment page, opened at 09:00
 	clk.t = clk.t.Add(13 * time.Hour)
 	if _, err := db.Session(ctx, bare, p); err != nil {
@@ -206,4 +190,19 @@ func TestACodeProvedInAnOldBareSessionKeepsItGoing(t *testing.T) {
 	if want := clk.t.Add(p.Absolute); !s.ExpiresAt.Equal(want) {
 		t.Errorf("it ends at %s; want %s, the absolute end from now", s.ExpiresAt, want)
 	}
+}
+
+// enrolmentCodeAt9 is a store whose clock reads 09:00 on 28 November 2026,
+// holding Jane, 9434765919, with an enrolment code for her good for 72 hours.
+func enrolmentCodeAt9(t *testing.T) (*store.DB, *clock, string) {
+	t.Helper()
+	db := mustOpenDB(t)
+	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	db.SetClock(clk.now)
+	person := addPerson(t, db, "9434765919", "1957-03-14")
+	code, _, err := db.CreateEnrolmentCode(context.Background(), person.ID, 72*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, clk, code
 }
