@@ -569,7 +569,7 @@ func (db *DB) RecordSummary(ctx context.Context, personID int64) (Summary, error
 		{&sum.Allergies, fhir.SectionAllergies, ` AND ri.status NOT IN ('entered-in-error', 'refuted', 'inactive', 'resolved')`, 10},
 		{&sum.Medicines, fhir.SectionMedicines, ` AND ri.status IN ('active', 'on-hold')`, 10},
 		{&sum.Conditions, fhir.SectionConditions, ` AND ri.status IN ('active', 'recurrence', 'relapse')`, 10},
-		{&sum.RecentResults, fhir.SectionResults, resultShown, 5},
+		{&sum.RecentResults, fhir.SectionResults, resultShown + notAnAnswer, 5},
 	}
 	var all []RecordItem
 	counts := make([]int, len(lists))

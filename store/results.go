@@ -185,6 +185,11 @@ func (t testRef) sameTest(personID int64) (string, []any) {
 // results index holds the status (migration 0017), so this costs no look-up.
 const resultShown = ` AND ri.status NOT IN ('entered-in-error', 'cancelled')`
 
+// notAnAnswer leaves out, of the summary's recent test results, answers to
+// questionnaires and about how someone lives (fhir.KindAnswer): the results
+// pages list them still.
+const notAnAnswer = ` AND NOT EXISTS (SELECT 1 FROM record_item_reasons ka WHERE ka.item_id = ri.id AND ka.system = 'kind' AND ka.code = 'answer')`
+
 // ResultTests returns the person's results grouped by test (code system and
 // code; by name when there is no code), the test with the newest result first.
 func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, error) {

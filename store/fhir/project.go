@@ -1224,6 +1224,26 @@ func (o observationValue) String() string {
 	return o.ValueString
 }
 
+// KindAnswer marks, among an entry's reasons, a result that is an answer
+// to a questionnaire or about how someone lives (an Observation of HL7's
+// category survey or social-history), not a test: the summary's recent
+// test results leave it out (a review: "PCP prophylaxis plan – Start
+// drugs" and "Tobacco smoking status" were listed as tests).
+const KindAnswer = "kind|answer"
+
+// answerNotTest says whether an Observation's categories make it an answer
+// rather than a test (KindAnswer).
+func answerNotTest(categories []CodeableConcept) bool {
+	for _, c := range categories {
+		for _, cd := range c.Coding {
+			if cd.System == "http://terminology.hl7.org/CodeSystem/observation-category" && (cd.Code == "survey" || cd.Code == "social-history") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // observationComponent is one part of an Observation, such as a blood
 // pressure's systolic.
 type observationComponent struct {
@@ -1294,6 +1314,9 @@ func projectObservation(raw []byte) ([]Item, about, error) {
 		parts = append(parts, c.Code)
 	}
 	it.Reasons += otherCodes(it, parts...)
+	if answerNotTest(parts[:len(parts)-len(v.Component)]) {
+		it.Reasons += KindAnswer + "\x1f"
+	}
 	if it.Value == "" && len(v.Component) > 0 {
 		var parts []string
 		for _, c := range v.Component {
