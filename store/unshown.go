@@ -10,6 +10,7 @@ import (
 type UnshownKind struct {
 	Type  string // the FHIR resource type, e.g. "Device"
 	Count int
+	From  []string // the organisations that sent them, by name (a review: "ask the organisation that recorded them" named none)
 }
 
 // unshownTypes are the clinical resource types the record may hold but no
@@ -28,20 +29,27 @@ func (db *DB) UnshownKinds(ctx context.Context, personID int64) ([]UnshownKind, 
 	if IsForCarer(ctx) {
 		return nil, nil
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT r.type, COUNT(*) FROM source_patients sp
+	rows, err := db.db.QueryContext(ctx, `SELECT r.type, COALESCE(NULLIF(s.org_name, ''), s.name) AS org, COUNT(*) FROM source_patients sp
 JOIN resources r INDEXED BY resources_unshown ON r.source_id = sp.source_id AND r.patient_id = sp.patient_id AND r.type IN `+unshownTypes+`
-WHERE sp.person_id = ? GROUP BY r.type ORDER BY r.type`, personID)
+JOIN sources s ON s.id = sp.source_id
+WHERE sp.person_id = ? GROUP BY r.type, org ORDER BY r.type, org`, personID)
 	if err != nil {
 		return nil, fmt.Errorf("kinds not shown: %w", err)
 	}
 	defer rows.Close()
 	var out []UnshownKind
 	for rows.Next() {
-		var k UnshownKind
-		if err := rows.Scan(&k.Type, &k.Count); err != nil {
+		var typ, org string
+		var n int
+		if err := rows.Scan(&typ, &org, &n); err != nil {
 			return nil, err
 		}
-		out = append(out, k)
+		if len(out) == 0 || out[len(out)-1].Type != typ {
+			out = append(out, UnshownKind{Type: typ})
+		}
+		k := &out[len(out)-1]
+		k.Count += n
+		k.From = append(k.From, org)
 	}
 	return out, rows.Err()
 }

@@ -27,7 +27,7 @@ func TestUnshownKinds(t *testing.T) {
 		if src.name == "lth" {
 			res = res[:len(res)-3] // the hospital holds the device only
 		}
-		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name}, "test", res); err != nil {
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: src.name, OrgName: map[string]string{"gp": "Meanwood Group Practice"}[src.name]}, "test", res); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,8 +39,9 @@ func TestUnshownKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(sum.Unshown); got != "[{Device 2} {ImagingStudy 1}]" {
-		t.Errorf("not shown: %s; want the two sources' devices and the GP's scan", got)
+	// Who sent them, by name (the source's own where it was given none).
+	if got := fmt.Sprint(sum.Unshown); got != "[{Device 2 [Meanwood Group Practice lth]} {ImagingStudy 1 [Meanwood Group Practice]}]" {
+		t.Errorf("not shown: %s; want the two sources' devices and the GP's scan, each with who sent it", got)
 	}
 	if kinds, err := db.UnshownKinds(store.ForCarer(ctx, "medicines"), p.ID); err != nil || kinds != nil {
 		t.Errorf("to a carer: %v, %v; want nothing", kinds, err)

@@ -698,10 +698,22 @@ func unshownWords(k store.UnshownKind) string {
 	if !ok {
 		w = [2]string{k.Type, k.Type}
 	}
-	if k.Count == 1 {
-		return "1 " + w[0]
+	from := ""
+	if len(k.From) > 0 {
+		from = ", from " + andList(k.From)
 	}
-	return strconv.Itoa(k.Count) + " " + w[1]
+	if k.Count == 1 {
+		return "1 " + w[0] + from
+	}
+	return strconv.Itoa(k.Count) + " " + w[1] + from
+}
+
+// andList is names as a sentence says them: "A", "A and B", "A, B and C".
+func andList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // earlyResult says whether a result's status is that it is not final yet:

@@ -415,10 +415,12 @@ func TestRecordSummary(t *testing.T) {
 // The summary says what the record holds that no page shows, in words, and
 // where it is.
 func TestRecordSummarySaysWhatItCannotShow(t *testing.T) {
-	sum := store.Summary{Unshown: []store.UnshownKind{{Type: "Device", Count: 1}, {Type: "ImagingStudy", Count: 6}}}
+	sum := store.Summary{Unshown: []store.UnshownKind{{Type: "Device", Count: 1, From: []string{"Leeds Teaching Hospitals"}},
+		{Type: "ImagingStudy", Count: 6, From: []string{"Leeds Teaching Hospitals", "Meanwood Group Practice", "Pennine Community Care"}}}}
 	d, _ := render(t, views.RecordSummary(page("Your health record", "/record", true), jane, sum))
 	text := strings.Join(strings.Fields(d.Find("main #unshown").Text()), " ")
-	for _, want := range []string{"Your record also holds things these pages cannot show yet:", "1 device, such as an implant, a pacemaker or a meter you use at home", "6 scans or X-rays", "in the file you can download below"} {
+	for _, want := range []string{"Your record also holds things these pages cannot show yet:", "1 device, such as an implant, a pacemaker or a meter you use at home, from Leeds Teaching Hospitals",
+		"6 scans or X-rays, from Leeds Teaching Hospitals, Meanwood Group Practice and Pennine Community Care", "in the file you can download below"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lacks %q: %s", want, text)
 		}
