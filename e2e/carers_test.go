@@ -169,7 +169,7 @@ func TestCarerJourney(t *testing.T) {
 		t.Errorf("banner says %q", banner)
 	}
 	nav := navTexts(amir)
-	for _, want := range []string{"Medicines", "Conditions"} {
+	for _, want := range []string{"Medicines", "Health conditions"} {
 		if !strings.Contains(strings.Join(nav, "|"), want) {
 			t.Errorf("navigation %q lacks %s", nav, want)
 		}

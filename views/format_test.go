@@ -357,8 +357,8 @@ func TestViewedWhat(t *testing.T) {
 		{"choices entry 13", "your sharing choices about an entry"}, // no longer in the record
 		{store.PersonsListed, "your name, date of birth, NHS number and which organisations hold your record, in the list of people this portal holds"},
 		{"medicines entry 12", "Metformin 500mg tablets, in your medicines"},
-		{"medicines entry 13", "an entry in medicines"},   // no longer in the record
-		{"conditions entry 12", "an entry in conditions"}, // its id taken since by an entry elsewhere
+		{"medicines entry 13", "an entry in medicines"},          // no longer in the record
+		{"conditions entry 12", "an entry in health conditions"}, // its id taken since by an entry elsewhere
 		{"medicines", "your medicines"},
 	} {
 		if got := viewedWhat(tt.what, named); got != tt.want {
@@ -437,11 +437,11 @@ func TestRelatedEntrySaysItsStatus(t *testing.T) {
 		it   store.RecordItem
 		want string
 	}{
-		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "entered-in-error"}, " – Conditions, 1 May 2025. Recorded in error"},
-		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "refuted"}, " – Conditions, 1 May 2025. Ruled out"},
+		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "entered-in-error"}, " – Health conditions, 1 May 2025. Recorded in error"},
+		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "refuted"}, " – Health conditions, 1 May 2025. Ruled out"},
 		{store.RecordItem{Section: fhir.SectionProcedures, Date: "2025-05-01", Status: "not-done"}, " – Procedures, 1 May 2025. Not done"},
 		{store.RecordItem{Section: fhir.SectionResults, Date: "2025-05-01", Status: "preliminary", Value: "118 mmol/L"}, " – Test results, 1 May 2025: 118 mmol/L. Early result: it may change"},
-		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "active"}, " – Conditions, 1 May 2025"},
+		{store.RecordItem{Section: fhir.SectionConditions, Date: "2025-05-01", Status: "active"}, " – Health conditions, 1 May 2025"},
 		{store.RecordItem{Section: fhir.SectionResults, Date: "2025-05-01", Status: "final", Value: "4.1 mmol/L"}, " – Test results, 1 May 2025: 4.1 mmol/L"},
 	} {
 		if got := relatedMeta(tt.it); got != tt.want {

@@ -27,7 +27,7 @@ func Sections() []Section {
 	return []Section{
 		{SectionAllergies, "Allergies", "No allergies or reactions have been recorded for you."},
 		{SectionMedicines, "Medicines", "No medicines have been recorded for you."},
-		{SectionConditions, "Conditions", "No health conditions have been recorded for you."},
+		{SectionConditions, "Health conditions", "No health conditions have been recorded for you."},
 		{SectionImmunisations, "Vaccinations", "No vaccinations have been recorded for you."},
 		{SectionResults, "Test results", "You do not have any test results yet."},
 		{SectionEncounters, "Appointments and visits", "No visits or appointments have been recorded for you."},
