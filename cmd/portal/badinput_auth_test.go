@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -173,5 +174,23 @@ func TestSourceAddFindsTheTokenEndpoint(t *testing.T) {
 				t.Errorf("a refused source left a database: %v", serr)
 			}
 		})
+	}
+}
+
+// TestSyncNamesTheMissingTokenVariable: source add checked LTH_TOKEN was set;
+// a sync run without it said only "the environment variable --token-env
+// names is not set", naming neither the variable nor where to look (a
+// review). It is named as source add was given it.
+func TestSyncNamesTheMissingTokenVariable(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	env := map[string]string{"LTH_TOKEN": "t0ken"}
+	var out, stderr strings.Builder
+	if err := run(context.Background(), []string{"source", "add", "--db", db, "lth", "http://127.0.0.1:1/fhir", "--auth", "bearer", "--token-env", "LTH_TOKEN"},
+		func(k string) string { return env[k] }, &out, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	o, e, err := portal(t, "sync", "--db", db, "--identifier", "urn:x|1")
+	if err == nil || !strings.Contains(o+e, "(source add gave --token-env LTH_TOKEN)") || strings.Contains(o+e, "t0ken") {
+		t.Errorf("got %v, want the variable LTH_TOKEN named:\n%s%s", err, o, e)
 	}
 }

@@ -301,6 +301,24 @@ func NewClients(getenv func(string) string, opts ClientOptions) *Clients {
 	return &Clients{getenv: getenv, opts: opts, made: map[int64]*Client{}}
 }
 
+// secretsNamed says where a stored source's secrets are to be read from,
+// " (source add gave --token-env LTH_TOKEN)", so that an operator told a
+// sync cannot read them knows which (a review: "the environment variable
+// --token-env names is not set" named none). Safe to name now: source add
+// read each then, so each is a variable or a file, not the secret itself.
+func secretsNamed(src store.Source) string {
+	var named []string
+	for _, f := range []string{"token-env", "token-file", "key-file"} {
+		if v := src.AuthConfig[f]; v != "" {
+			named = append(named, "--"+f+" "+v)
+		}
+	}
+	if len(named) == 0 {
+		return ""
+	}
+	return " (source add gave " + strings.Join(named, ", ") + ")"
+}
+
 // Get returns the source's client, making it the first time.
 func (c *Clients) Get(src store.Source) (*Client, error) {
 	c.mu.Lock()
@@ -311,7 +329,7 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 	}
 	auth, err := AuthFor(src, c.getenv)
 	if err != nil {
-		return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		return nil, fmt.Errorf("source %s: %w%s", src.Name, err, secretsNamed(src))
 	}
 	cl, err := NewClient(src.BaseURL, auth, c.opts)
 	if err != nil {
