@@ -361,6 +361,11 @@ func ItemName(it store.RecordItem) string {
 	return "Unnamed item"
 }
 
+// encounterWord is FHIR's and SNOMED CT's word for a visit, which people do
+// not use: "Encounter for check up" is "Visit for check up", "Telephone
+// encounter" "Telephone visit" (a review, against the NHS content style).
+var encounterWord = regexp.MustCompile(`\b[Ee]ncounter\b`)
+
 // semanticTag is the kind of concept a SNOMED CT fully specified name ends
 // with, in brackets, which a coding system needs and a person does not:
 // "Osteoporosis (disorder)", "General examination of patient (procedure)".
@@ -380,6 +385,9 @@ var semanticTagInWords = regexp.MustCompile(strings.TrimSuffix(semanticTag.Strin
 // only ("HEP A", "FLU JAB") is left as it is.
 func plainName(name string) string {
 	name = semanticTag.ReplaceAllString(strings.TrimSpace(name), "")
+	name = encounterWord.ReplaceAllStringFunc(name, func(w string) string {
+		return map[bool]string{true: "Visit", false: "visit"}[w[0] == 'E']
+	})
 	if strings.ToUpper(name) != name || strings.ToLower(name) == name {
 		return name
 	}

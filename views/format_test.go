@@ -122,6 +122,10 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"an abbreviation without a vowel", store.RecordItem{Display: "VDRL"}, "VDRL", "Not recorded"},
 		{"a single letter in capitals", store.RecordItem{Display: "HEPATITIS A VACCINE"}, "Hepatitis A vaccine", "Not recorded"},
 		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Albuterol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
+		// FHIR's word for a visit, which people do not use (a review).
+		{"an encounter", store.RecordItem{Section: fhir.SectionEncounters, Display: "Encounter for check up (procedure)"}, "Visit for check up", "Not recorded"},
+		{"an encounter within", store.RecordItem{Section: fhir.SectionDocuments, Display: "Report of clinic encounter"}, "Report of clinic visit", "Not recorded"},
+		{"encountered is no encounter", store.RecordItem{Display: "Problems encountered at school"}, "Problems encountered at school", "Not recorded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -33,7 +33,7 @@ func TestLinksToEntriesSayWhichOne(t *testing.T) {
 		return out
 	}
 	got := names("/record/encounters", "tbody th a")
-	if strings.Join(got, " | ") != "Encounter for check up, 2 April 2025 | Encounter for check up, 1 March 2024" {
+	if strings.Join(got, " | ") != "Visit for check up, 2 April 2025 | Visit for check up, 1 March 2024" {
 		t.Errorf("the appointments' links read %q; want each to say its date", got)
 	}
 	// The summary's lists of a few entries too (its results, the latest of each test).
