@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 )
 
 // UnshownKind is a kind of clinical resource the person's record holds that
@@ -29,19 +30,20 @@ func (db *DB) UnshownKinds(ctx context.Context, personID int64) ([]UnshownKind, 
 	if IsForCarer(ctx) {
 		return nil, nil
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT r.type, COALESCE(NULLIF(s.org_name, ''), s.name) AS org, COUNT(*) FROM source_patients sp
+	rows, err := db.db.QueryContext(ctx, `SELECT r.type, s.org_name, s.name, COUNT(*) FROM source_patients sp
 JOIN resources r INDEXED BY resources_unshown ON r.source_id = sp.source_id AND r.patient_id = sp.patient_id AND r.type IN `+unshownTypes+`
 JOIN sources s ON s.id = sp.source_id
-WHERE sp.person_id = ? GROUP BY r.type, org ORDER BY r.type, org`, personID)
+WHERE sp.person_id = ? GROUP BY r.type, s.id ORDER BY r.type, s.id`, personID)
 	if err != nil {
 		return nil, fmt.Errorf("kinds not shown: %w", err)
 	}
 	defer rows.Close()
 	var out []UnshownKind
 	for rows.Next() {
-		var typ, org string
+		var typ string
+		var src Source
 		var n int
-		if err := rows.Scan(&typ, &org, &n); err != nil {
+		if err := rows.Scan(&typ, &src.OrgName, &src.Name, &n); err != nil {
 			return nil, err
 		}
 		if len(out) == 0 || out[len(out)-1].Type != typ {
@@ -49,7 +51,9 @@ WHERE sp.person_id = ? GROUP BY r.type, org ORDER BY r.type, org`, personID)
 		}
 		k := &out[len(out)-1]
 		k.Count += n
-		k.From = append(k.From, org)
+		if !slices.Contains(k.From, src.Label()) {
+			k.From = append(k.From, src.Label()) // as the pages name the source
+		}
 	}
 	return out, rows.Err()
 }

@@ -348,7 +348,7 @@ func (pf personFlags) systemValue() (string, string, error) {
 
 // nhsNumber is the NHS number given to flag as ten digits, or why it is not one.
 func nhsNumber(flag, given string) (string, error) {
-	nhs := strings.NewReplacer(" ", "", "-", "").Replace(given)
+	nhs := fhir.NormaliseNHSNumber(given) // as a Patient's is read
 	if len(nhs) != 10 || strings.Trim(nhs, "0123456789") != "" {
 		return "", fmt.Errorf("%s %q: an NHS number is 10 digits", flag, given)
 	}
