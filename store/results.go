@@ -26,6 +26,7 @@ type ResultTest struct {
 	Name       string // the newest result's name for the test
 	Latest     Result
 	Trend      bool // two or more results with a number: enough to draw how it changed
+	Answer     bool // its newest result is an answer to a question, such as whether the person smokes (fhir.KindAnswer), not a test
 }
 
 // Result is one result of a test. When several sources sent the same result
@@ -187,7 +188,7 @@ const resultShown = ` AND ri.status NOT IN ('entered-in-error', 'cancelled')`
 
 // notAnAnswer leaves out, of the summary's recent test results, answers to
 // questionnaires and about how someone lives (fhir.KindAnswer): the results
-// pages list them still.
+// page lists them apart (ResultTest.Answer).
 const notAnAnswer = ` AND NOT EXISTS (SELECT 1 FROM record_item_reasons ka WHERE ka.item_id = ri.id AND ka.system = 'kind' AND ka.code = 'answer')`
 
 // ResultTests returns the person's results grouped by test (code system and
@@ -303,6 +304,16 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		sayWhatIsCounted(out[i], nil, &out[i].Latest)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })
+	// Answers are listed apart from tests (a review: "Tobacco smoking status:
+	// Never smoked" and "PCP prophylaxis plan" were among the tests, with a
+	// column for a normal range they can never have).
+	for i := range out {
+		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM record_item_reasons ka WHERE ka.item_id = ?`+
+			` AND ka.system = 'kind' AND ka.code = 'answer')`, out[i].Latest.Item.ID).Scan(&out[i].Answer)
+		if err != nil {
+			return nil, fmt.Errorf("result tests: %w", err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}

@@ -55,7 +55,7 @@ func TestResultTestsPage(t *testing.T) {
 		}
 	}
 	// Every test says in words how its newest result compares with the range.
-	d.Find("tbody tr").Each(func(i int, s *goquery.Selection) {
+	d.Find("table").First().Find("tbody tr").Each(func(i int, s *goquery.Selection) {
 		cell := strings.TrimSpace(s.Find("td").Eq(2).Text())
 		if cell == "" {
 			t.Errorf("row %d has no words for how it compares with the normal range", i)
@@ -192,5 +192,60 @@ func TestResultPagesGuarded(t *testing.T) {
 	resp := f.get(t, "/record/results", amir)
 	if body := doc(t, resp).Find("main").Text(); strings.Contains(body, "HbA1c") || !strings.Contains(body, "You do not have any test results yet") {
 		t.Errorf("Amir's results page shows someone else's results or no empty message: %.300q", body)
+	}
+}
+
+// TestAnswersAreListedApartFromTests: an answer to a question (HL7's
+// observation categories survey and social-history), such as a smoking
+// status, is listed under "Answers to questions", not among the tests with a
+// normal range it can never have (a review: "Tobacco smoking status: Never
+// smoked" was a test). With no tests, the page says so and still lists them.
+func TestAnswersAreListedApartFromTests(t *testing.T) {
+	obs := func(id, category, name, value string) string {
+		return `{"resourceType":"Observation","id":"` + id + `","status":"final","subject":{"reference":"Patient/jane"},` +
+			`"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"` + category + `"}]}],` +
+			`"code":{"text":"` + name + `"},"effectiveDateTime":"2026-03-01","valueString":"` + value + `"}`
+	}
+	patient := `{"resourceType":"Patient","id":"jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`
+	for _, tc := range []struct {
+		name      string
+		resources []string
+		tests     []string // the tests table's row headers' links
+	}{
+		{"tests and answers", []string{patient, obs("lab", "laboratory", "Ferritin", "Low"), obs("smoke", "social-history", "Tobacco smoking status", "Never smoked"),
+			obs("plan", "survey", "PCP prophylaxis plan", "Start drugs")}, []string{"Ferritin"}},
+		{"answers alone", []string{patient, obs("smoke", "social-history", "Tobacco smoking status", "Never smoked")}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.importJSON(t, "gp", tc.resources...)
+			d := doc(t, f.get(t, "/record/results", f.signIn(t, f.jane)))
+			answers := d.Find("h2#answers")
+			if answers.Length() != 1 || strings.TrimSpace(answers.Text()) != "Answers to questions" {
+				t.Fatalf("no heading 'Answers to questions': %q", answers.Text())
+			}
+			var tests, listed []string
+			d.Find("table").Each(func(_ int, table *goquery.Selection) {
+				table.Find("tbody th a").Each(func(_ int, a *goquery.Selection) {
+					if table.Find("thead th").First().Text() == "Question" {
+						listed = append(listed, strings.TrimSpace(a.Text()))
+					} else {
+						tests = append(tests, strings.TrimSpace(a.Text()))
+					}
+				})
+			})
+			if !slices.Equal(tests, tc.tests) {
+				t.Errorf("tests %q; want %q", tests, tc.tests)
+			}
+			if !slices.Contains(listed, "Tobacco smoking status") {
+				t.Errorf("answers %q; want the smoking status among them", listed)
+			}
+			if got := d.Find("main").Text(); (len(tc.tests) == 0) != strings.Contains(got, "You do not have any test results yet.") {
+				t.Errorf("with tests %q, the page says it has none: %v", tc.tests, !strings.Contains(got, "You do not have any test results yet."))
+			}
+			if d.Find("th:contains('Normal range')").Length() > 0 && len(tc.tests) == 0 {
+				t.Error("a normal range column with no tests")
+			}
+		})
 	}
 }

@@ -380,6 +380,22 @@ func interpret(v, low, high float64) obj {
 	}
 }
 
+// answer is an answer to a question asked at an appointment, such as
+// whether the person smokes: an Observation of HL7's category social-history.
+func (c chart) answer(question, answer code, when time.Time, by clinician) {
+	c.b.add(obj{
+		"resourceType":         "Observation",
+		"id":                   c.b.id("sh"),
+		"status":               "final",
+		"category":             []obj{hl7("observation-category", "social-history", "Social History")},
+		"code":                 question.concept(),
+		"subject":              c.patient,
+		"effectiveDateTime":    dateTime(when),
+		"performer":            []obj{by.ref()},
+		"valueCodeableConcept": answer.concept(),
+	}, when.Add(10*time.Minute))
+}
+
 func (c chart) bloodPressure(when time.Time, systolic, diastolic float64, by clinician) {
 	component := func(what code, v, high float64) obj {
 		return obj{

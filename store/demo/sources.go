@@ -120,6 +120,7 @@ func meanwoodGP(r *rand.Rand, people []Person, janeHbA1c []result) Source {
 			{exerciseTherapy(), "in-progress", "Walk for 30 minutes on most days"},
 		})
 	jane.careTeam("Meanwood diabetes team", day(2012, time.September, 18, 0, 0), []clinician{whitaker, clarke, nwosu})
+	jane.answer(loinc("72166-2", "Tobacco smoking status"), sct("8517006", "Ex-smoker"), day(2025, time.March, 12, 9, 50), clarke)
 
 	// Mr Amir Khan: high blood pressure, seen now and then.
 	amir := b.addPatient(people[1], "gp-2", org, org, "4 Stainbeck Lane")
