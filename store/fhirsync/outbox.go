@@ -327,7 +327,16 @@ func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match 
 	// 412 is R4's answer to a stale If-Match; HAPI and STU3-style servers
 	// answer 409.
 	var ue *UpstreamError
-	if errors.As(err, &ue) && header != nil && !read && (ue.Status == http.StatusPreconditionFailed || ue.Status == http.StatusConflict) {
+	if !errors.As(err, &ue) || header == nil || (ue.Status != http.StatusPreconditionFailed && ue.Status != http.StatusConflict) {
+		return "", "", err
+	}
+	// The PUT may have been taken, and its answer lost: the client's retry
+	// of it then found the version it had made (a review: a delivery the
+	// source held was shown as refused). Read for this decision first.
+	if id, version, ours, rerr := p.readConsent(ctx, c, it); rerr == nil && ours {
+		return id, version, nil
+	}
+	if !read {
 		return "", "", fmt.Errorf("%w: %w", errChangedUpstream, err)
 	}
 	return "", "", err
