@@ -414,7 +414,7 @@ type Checkpoint struct {
 	Watermark string // every resource last updated up to here is stored
 	NextURL   string // the next page of a search in progress, or ""
 	Pending   string // the newest lastUpdated the search in progress has seen
-	Total     int    // the Bundle.total of the search in progress's first page; 0 when not given
+	Total     int    // the Bundle.total of the search in progress's first page; -1 (0 before migration 0071's time) when not given
 	Received  int    // the resources the search in progress has received, stored and set aside
 	// Started is when the server served the first page of the search in
 	// progress ("" when not known), so a sync that resumes it can still tell
@@ -424,17 +424,31 @@ type Checkpoint struct {
 	// the watermark: kept, so that a search stopped and resumed is not run
 	// again, and again, for ever.
 	Repeat bool
+	// ListDue says a search of the type shifted even when run again, so it
+	// may have skipped a resource the watermark has passed: the type is to be
+	// listed (fetching what the cache lacks), by this sync or, stopped first,
+	// the next. ListingDone clears it.
+	ListDue bool
 }
 
 // Checkpoint returns the checkpoint of a person's pull of a resource type from a source.
 func (db *DB) Checkpoint(ctx context.Context, sourceID, personID int64, resourceType string) (Checkpoint, error) {
 	var cp Checkpoint
-	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending, search_total, search_received, search_started, search_repeat FROM sync_checkpoints
-WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending, &cp.Total, &cp.Received, &cp.Started, &cp.Repeat)
+	err := db.db.QueryRowContext(ctx, `SELECT watermark, next_url, pending, search_total, search_received, search_started, search_repeat, list_due FROM sync_checkpoints
+WHERE source_id = ? AND person_id = ? AND resource_type = ?`, sourceID, personID, resourceType).Scan(&cp.Watermark, &cp.NextURL, &cp.Pending, &cp.Total, &cp.Received, &cp.Started, &cp.Repeat, &cp.ListDue)
 	if err == sql.ErrNoRows {
 		return Checkpoint{}, nil
 	}
 	return cp, err
+}
+
+// ListingDone clears a type's ListDue once it has been listed to its end.
+func (db *DB) ListingDone(ctx context.Context, sourceID, personID int64, resourceType string) error {
+	if _, err := db.db.ExecContext(ctx, `UPDATE sync_checkpoints SET list_due = 0 WHERE source_id = ? AND person_id = ? AND resource_type = ? AND list_due`,
+		sourceID, personID, resourceType); err != nil {
+		return fmt.Errorf("listing done: %w", err)
+	}
+	return nil
 }
 
 // DeletionsChecked returns when the last read of the type's history for
@@ -585,12 +599,12 @@ ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET deletions_checke
 		}
 		cp := u.Checkpoint
 		_, err = tx.ExecContext(ctx, `INSERT INTO sync_checkpoints (source_id, person_id, resource_type, watermark, next_url, pending, search_total, search_received,
-search_started, search_repeat, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+search_started, search_repeat, list_due, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (source_id, person_id, resource_type) DO UPDATE SET watermark = excluded.watermark, next_url = excluded.next_url,
 pending = excluded.pending, search_total = excluded.search_total, search_received = excluded.search_received,
-search_started = excluded.search_started, search_repeat = excluded.search_repeat, updated_at = excluded.updated_at`,
-			sourceID, u.PersonID, u.ResourceType, cp.Watermark, cp.NextURL, cp.Pending, cp.Total, cp.Received, cp.Started, cp.Repeat, now)
+search_started = excluded.search_started, search_repeat = excluded.search_repeat, list_due = excluded.list_due, updated_at = excluded.updated_at`,
+			sourceID, u.PersonID, u.ResourceType, cp.Watermark, cp.NextURL, cp.Pending, cp.Total, cp.Received, cp.Started, cp.Repeat, cp.ListDue, now)
 		return err
 	})
 	if err != nil {

@@ -305,7 +305,11 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 		}
 	}
 	for _, typ := range toList {
-		if err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum); err != nil {
+		err := p.reconcileType(ctx, client, src, personID, patientID, typ, sum)
+		if err == nil {
+			err = p.DB.ListingDone(ctx, src.ID, personID, typ)
+		}
+		if err != nil {
 			reconciled = false
 			if err := goOn(typ+" deletions", err); err != nil {
 				return false, err
@@ -702,7 +706,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 				// The new search's first page gives the time its pages are compared with;
 				// one that was the search run again still is.
 				restarted, shifted = true, false
-				cp = store.Checkpoint{Watermark: cp.Watermark, Repeat: cp.Repeat}
+				cp = store.Checkpoint{Watermark: cp.Watermark, Repeat: cp.Repeat, ListDue: cp.ListDue}
 				continue
 			}
 		} else {
@@ -735,14 +739,19 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		// cannot show its pages did not shift: a search of more than one page
 		// runs again, as one resumed without that time does (a review).
 		shifted = shifted || (started.IsZero() && page.Next != "")
+		// Nor can one that gives no total (R4 makes it optional) show none
+		// was skipped: a deletion while it was read moves the next offset page
+		// on one (a review). A checkpoint from before migration 0071 holds 0
+		// for no total, which no search of more than one page has.
+		shifted = shifted || (cp.NextURL == "" && page.Total < 0 && page.Next != "") || (cp.NextURL != "" && cp.Total <= 0)
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint, kept with
 		// what a sync that resumes the search needs to finish it as this one would.
 		next := store.Checkpoint{Watermark: cp.Watermark, NextURL: page.Next, Pending: maxTime(cp.Pending, seen),
 			Total: cp.Total, Received: cp.Received + matched + len(page.Rejected),
-			Started: cp.Started, Repeat: searchedAgain}
+			Started: cp.Started, Repeat: searchedAgain, ListDue: cp.ListDue}
 		if cp.NextURL == "" {
-			next.Total = max(page.Total, 0) // the first page's: later ones may count what changed since
+			next.Total = page.Total // the first page's (-1 when not given): later ones may count what changed since
 			next.Started = stampIfKnown(started)
 		}
 		again := false
@@ -767,9 +776,13 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			short := next.Received < next.Total
 			if (short || shifted) && !searchedAgain {
 				searchedAgain, again, shifted = true, true, false
-				next = store.Checkpoint{Watermark: cp.Watermark, Repeat: true}
+				next = store.Checkpoint{Watermark: cp.Watermark, Repeat: true, ListDue: cp.ListDue}
 			} else {
-				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served))}
+				// A search that shifted even when run again is listed: said
+				// with the watermark that passes what it may have skipped, so
+				// a sync stopped before the listing leaves it to the next (a
+				// review: it was only in memory, and the update was lost).
+				next = store.Checkpoint{Watermark: maxTime(cp.Watermark, notAfter(next.Pending, page.Served)), ListDue: shifted || cp.ListDue}
 			}
 		}
 		res, err := p.DB.ApplyPage(ctx, store.PageUpdate{Source: src.Name, SourceID: src.ID, PersonID: personID, ResourceType: typ,
@@ -785,7 +798,7 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		}
 		cp = next
 		if cp.NextURL == "" && !again {
-			return shifted, nil
+			return cp.ListDue, nil
 		}
 	}
 }

@@ -361,8 +361,10 @@ func TestPullSearchesAgainOnceThoughStoppedEveryTwoPages(t *testing.T) {
 			if run != 3 {
 				t.Errorf("the search ended in sync %d, want 3", run)
 			}
-			if cp != (store.Checkpoint{Watermark: cp.Watermark}) {
-				t.Errorf("checkpoint %+v; want a watermark alone", cp)
+			// The watermark, and, stopped before the listing the shift asks
+			// for, that it is due (migration 0071).
+			if cp != (store.Checkpoint{Watermark: cp.Watermark, ListDue: cp.ListDue}) || (err == nil && cp.ListDue) {
+				t.Errorf("checkpoint %+v after %v; want a watermark alone, and the listing due only if stopped", cp, err)
 			}
 			// The third sync may have been stopped as the last page was stored:
 			// the next finishes, and the cache is whole.
@@ -370,6 +372,9 @@ func TestPullSearchesAgainOnceThoughStoppedEveryTwoPages(t *testing.T) {
 				t.Fatal(err)
 			}
 			sameCopy(t, upstreamCopy(t, srv, patientID), localCopy(t, db, person.ID))
+			if cp, err := db.Checkpoint(context.Background(), src.ID, person.ID, "Observation"); err != nil || cp.ListDue {
+				t.Errorf("after the listing, checkpoint %+v, %v; want it no longer due", cp, err)
+			}
 			return
 		}
 		if !errors.Is(err, context.Canceled) {
