@@ -94,7 +94,8 @@ func (c *Client) BulkExport(ctx context.Context, types []string, since string, p
 	if len(q) > 0 {
 		kickoff += "?" + q.Encode()
 	}
-	resp, body, err := c.Do(ctx, http.MethodGet, kickoff, nil, http.Header{"Prefer": {"respond-async"}, "Accept": {"application/fhir+json"}})
+	resp, body, err := c.do(ctx, request{method: http.MethodGet, header: http.Header{"Prefer": {"respond-async"}, "Accept": {"application/fhir+json"}},
+		auth: true, startsWork: true}, kickoff)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("starting a bulk export: %w", err)
 	}
@@ -134,7 +135,7 @@ func (c *Client) pollExport(ctx context.Context, status *url.URL, progress func(
 		switch {
 		case err != nil && (ctx.Err() != nil || !busy(err)):
 			return Manifest{}, fmt.Errorf("checking on the bulk export: %w", err)
-		case err != nil && resp != nil && exportFailed(body):
+		case err != nil && resp != nil && resp.StatusCode != http.StatusTooManyRequests && exportFailed(body):
 			// The Bulk Data "error status": the export has failed, and only an
 			// issue coded transient is worth checking on again (found by a
 			// review: a failed export was checked on for a day, its words lost).
@@ -183,10 +184,19 @@ func (c *Client) pollDelay(n int, retryAfterHeader string) time.Duration {
 }
 
 // exportFailed says whether a status check's answer is an OperationOutcome
-// saying the export failed: one with issues, none of them coded transient.
+// saying the export failed: one with issues, none of them coded transient or
+// one of its kinds in FHIR's IssueType (a review: 429 "throttled" ended an
+// export hours long, and cancelled it). exception, a kind of transient too,
+// is left out: servers give it for a job that failed.
 func exportFailed(body []byte) bool {
 	issues, _ := outcomeIssues(body)
-	return len(issues) > 0 && !slices.ContainsFunc(issues, func(is outcomeIssue) bool { return is.Code == "transient" })
+	return len(issues) > 0 && !slices.ContainsFunc(issues, func(is outcomeIssue) bool {
+		switch is.Code {
+		case "transient", "lock-error", "no-store", "timeout", "incomplete", "throttled":
+			return true
+		}
+		return false
+	})
 }
 
 // busy says whether a failed status check is the server being busy, which
@@ -240,8 +250,10 @@ func (c *Client) readManifest(body []byte) (Manifest, error) {
 		}
 	}
 	for i, f := range m.Deleted {
-		if f.Type != "" && f.Type != "Bundle" {
-			return Manifest{}, fmt.Errorf("deleted file %d: of %q, not Bundle", i+1, clip(f.Type))
+		// Bundles of deletions, typed Bundle, or, as SMART's reference
+		// server types them, by what they delete (a review).
+		if f.Type != "" && !validType(f.Type) {
+			return Manifest{}, fmt.Errorf("deleted file %d: %q is not a FHIR resource type", i+1, clip(f.Type))
 		}
 		u, err := c.fileURL(f.URL, m.RequiresAccessToken)
 		if err != nil {
@@ -367,7 +379,7 @@ func (p *Puller) PullBulk(ctx context.Context, src store.Source, progress func(s
 	// while the export ran ends deleted.
 	for _, f := range m.Deleted {
 		start := time.Now()
-		res, err := p.deleteExportFile(ctx, c, opts, f)
+		res, err := p.deleteExportFile(ctx, c, opts, f, m.TransactionTime)
 		sum.addFile(res)
 		if err != nil {
 			return sum, fmt.Errorf("deleted file: %w", err)
@@ -538,8 +550,8 @@ type bulkResult struct {
 	store.ImportResult
 	batches  int
 	listed   int // resources a deleted file named, whether the cache held them or not
-	unread   int // lines that do not read as a resource
-	readable int // lines that do
+	unread   int // lines that do not read as a resource, nor name one
+	readable int // lines that do, stored or set aside
 }
 
 // add adds what one batch of the file at origin stored, and, up to
@@ -581,10 +593,12 @@ func (p *Puller) importExportFile(ctx context.Context, c *Client, opts store.Imp
 }
 
 // deleteExportFile removes from the cache the resources an export's deleted
-// file names.
-func (p *Puller) deleteExportFile(ctx context.Context, c *Client, opts store.ImportOptions, f ExportFile) (bulkResult, error) {
+// file names. Each was deleted by the export's time (transactionTime): a
+// version stored since then was made again after, and is kept (a review: a
+// sync had stored a resource made again with its id, which the load removed).
+func (p *Puller) deleteExportFile(ctx context.Context, c *Client, opts store.ImportOptions, f ExportFile, deletedBy string) (bulkResult, error) {
 	return c.readExportFile(ctx, f, func(body io.Reader, origin string, skip int) (bulkResult, int, error) {
-		return deleteNDJSON(ctx, p.DB, opts, origin, body, DefaultBulkBatch, skip)
+		return deleteNDJSON(ctx, p.DB, opts, origin, body, DefaultBulkBatch, skip, deletedBy)
 	})
 }
 
@@ -745,8 +759,18 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		}
 		out.add(origin, res)
 		out.batches++
-		out.unread += len(ch.rejected)
 		out.readable += len(ch.prepared)
+		for _, r := range ch.rejected {
+			// A line that names a resource, or is too long to look at, is
+			// NDJSON set aside (a Bundle on a line, a 65 MB photo), not a
+			// sign-in page: a file of only those is no failure of the
+			// export (a review: such a file failed every run for ever).
+			if r.Type != "" || r.Raw == nil {
+				out.readable++
+			} else {
+				out.unread++
+			}
+		}
 		done = ch.last
 		if onBatch != nil {
 			onBatch(out.ImportResult)
@@ -907,7 +931,7 @@ func (l *ndjsonLines) read(ch *ndjsonChunk) {
 // earlier attempt: deleting again is harmless). A line or entry that does not
 // say what was deleted is kept aside as rejected. It returns the counts and
 // the number of the last line whose deletions are all stored.
-func deleteNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch, skip int) (bulkResult, int, error) {
+func deleteNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, origin string, r io.Reader, batch, skip int, deletedBy string) (bulkResult, int, error) {
 	if batch <= 0 {
 		batch = DefaultBulkBatch
 	}
@@ -946,6 +970,9 @@ func deleteNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 				first = n
 			}
 			dels, rej := readDeletions(n, ndjsonLine(n, line))
+			for i := range dels {
+				dels[i].LastUpdated = deletedBy // at the latest
+			}
 			rejected = append(rejected, rej...)
 			for len(dels) > 0 {
 				k := min(max(batch-len(refs)-len(rejected), 0), len(dels))

@@ -84,7 +84,7 @@ func TestDeleteNDJSON(t *testing.T) {
 		``,
 		del("https://fhir.example.org/r4/Observation/o5/_history/2", "Observation/gone"),
 	}
-	res, done, err := deleteNDJSON(ctx, db, store.ImportOptions{Source: "region"}, "deleted.ndjson", strings.NewReader(strings.Join(lines, "\n")), 2, 0)
+	res, done, err := deleteNDJSON(ctx, db, store.ImportOptions{Source: "region"}, "deleted.ndjson", strings.NewReader(strings.Join(lines, "\n")), 2, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,13 +98,13 @@ func TestDeleteNDJSON(t *testing.T) {
 	// Broken off in line 3: lines 1 and 2 are done, line 3 is asked for again.
 	broken := io.MultiReader(strings.NewReader(del("Observation/o6")+"\n"+del("Observation/o7")+"\n"+del("Observation/o8")+"\n"+`{"resourceType":"Bun`),
 		iotest.ErrReader(errors.New("connection reset")))
-	res, done, err = deleteNDJSON(ctx, db, store.ImportOptions{Source: "region"}, "deleted.ndjson", broken, 2, 0)
+	res, done, err = deleteNDJSON(ctx, db, store.ImportOptions{Source: "region"}, "deleted.ndjson", broken, 2, 0, "")
 	var se *streamError
 	if !errors.As(err, &se) || done != 2 || res.Deleted != 2 {
 		t.Fatalf("broken file: %d deleted, %d lines done, %v; want 2, 2 and a stream error", res.Deleted, done, err)
 	}
 	all := del("Observation/o6") + "\n" + del("Observation/o7") + "\n" + del("Observation/o8")
-	res, done, err = deleteNDJSON(ctx, db, store.ImportOptions{Source: "region"}, "deleted.ndjson", strings.NewReader(all), 2, done)
+	res, done, err = deleteNDJSON(ctx, db, store.ImportOptions{Source: "region"}, "deleted.ndjson", strings.NewReader(all), 2, done, "")
 	if err != nil || done != 3 || res.Deleted != 1 || res.listed != 1 {
 		t.Errorf("asked again: %d deleted of %d listed, %d lines done, %v; want 1 of 1, 3", res.Deleted, res.listed, done, err)
 	}

@@ -390,6 +390,12 @@ func (c *Client) Read(ctx context.Context, resourceType, id string) (fhir.Resour
 // is already read and returned; on a status outside 2xx the response and body
 // come back with the *UpstreamError.
 func (c *Client) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, []byte, error) {
+	return c.do(ctx, request{method: method, body: body, header: header, auth: true}, path)
+}
+
+// do is Do of rq, to path.
+func (c *Client) do(ctx context.Context, rq request, path string) (*http.Response, []byte, error) {
+	method := rq.method
 	if method == "" || strings.ContainsAny(method, " \t\r\n") {
 		return nil, nil, fmt.Errorf("%q is not an HTTP method", method)
 	}
@@ -397,7 +403,8 @@ func (c *Client) Do(ctx context.Context, method, path string, body []byte, heade
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", method, err)
 	}
-	resp, rbody, err := c.call(ctx, request{method: method, url: u, body: body, header: header, auth: true})
+	rq.url = u
+	resp, rbody, err := c.call(ctx, rq)
 	if err != nil {
 		return resp, rbody, fmt.Errorf("%s %s: %w", method, safeURL(u), err)
 	}
@@ -417,6 +424,12 @@ type request struct {
 	// itself would want sent, one at a time, such as cancelling an export
 	// (cancelExport).
 	despiteHold bool
+	// startsWork marks a request that starts work at the server, such as a
+	// bulk export's kick-off: tried again only when it was answered 429 or
+	// 503 with a Retry-After, which started nothing. After a timeout or any
+	// other failure the work may have begun, and a second try would begin it
+	// twice, the first never to be known or cancelled (a review).
+	startsWork bool
 }
 
 // call runs one call through the breaker and the retries.
@@ -516,6 +529,9 @@ func (c *Client) retry(ctx context.Context, rq request, trial bool) (*http.Respo
 			return resp, body, err
 		}
 		asked := waitAsked(resp, ue)
+		if rq.startsWork && (asked == "" || ue.Status != http.StatusTooManyRequests && ue.Status != http.StatusServiceUnavailable) {
+			return resp, body, err
+		}
 		wait, tooLong := c.delay(attempt, asked)
 		if tooLong {
 			return resp, body, c.holdOff(err, wait)
