@@ -153,6 +153,14 @@ func TestAccountJourney(t *testing.T) {
 	if title := eval[string](tb, `document.title`); !strings.HasPrefix(title, "Error: ") {
 		t.Errorf("with the passkey error shown the title is %q; want it to start Error:", title)
 	}
+	// As every NHS error summary does, it links to what puts it right, and
+	// following the link puts the focus on the button (a review: the box,
+	// far above it, could not be followed back).
+	if href := eval[string](tb, `document.querySelector('#passkey-error a')?.getAttribute('href') ?? ''`); href != "#passkey-create" {
+		t.Errorf("the passkey error links to %q; want #passkey-create", href)
+	} else if eval[any](tb, `document.querySelector('#passkey-error a').click()`); !eval[bool](tb, `document.activeElement.id === 'passkey-create'`) {
+		t.Errorf("following the passkey error's link puts the focus on %s", tb.focused())
+	}
 	if n := len(tb.credentials(auth)); n != 1 {
 		t.Errorf("the first authenticator holds %d credentials, want still 1", n)
 	}

@@ -226,7 +226,7 @@ func chartDesc(s store.Series) string {
 		r.Unit = s.Unit
 		d += " The shaded band is the normal range, " + r.String() + "."
 	}
-	return d + " The table below lists every result."
+	return d + " The results are also in a table below."
 }
 
 // niceTicks picks about n round values for an axis that covers lo to hi,

@@ -83,6 +83,11 @@ func TestResultTrendPage(t *testing.T) {
 	if len(ids) == 0 || d.Find("#"+ids[0]).Text() == "" || svg.Find("title").Length() != 1 || svg.Find("desc").Length() != 1 {
 		t.Errorf("the chart has no accessible name: aria-labelledby %q", ids)
 	}
+	// Named by its title and described by its desc, each once: named by both,
+	// a screen reader read the desc twice (a review).
+	if desc := svg.Find("desc").AttrOr("id", ""); len(ids) != 1 || svg.AttrOr("aria-describedby", "") != desc {
+		t.Errorf("the chart is named by %q and described by %q; want its title, and its desc %q", ids, svg.AttrOr("aria-describedby", ""), desc)
+	}
 	if svg.Find("rect.mcr-chart__band").Length() != 1 || svg.Find("path.mcr-chart__line").Length() != 1 {
 		t.Errorf("the chart lacks the normal range band or the line")
 	}

@@ -54,7 +54,7 @@ func TestResultPagesWording(t *testing.T) {
 		{"a percentage's sentence", "/record/results/loinc-59408-5", ".mcr-chart-summary",
 			"Your Oxygen saturation in Arterial blood by Pulse oximetry went from 97 to 98% between April 2024 and April 2025."},
 		{"a percentage in the chart's description", "/record/results/loinc-59408-5", "svg desc",
-			"2 results between April 2024 and April 2025. Lowest 97% in April 2024, highest 98% in April 2025. The table below lists every result."},
+			"2 results between April 2024 and April 2025. Lowest 97% in April 2024, highest 98% in April 2025. The results are also in a table below."},
 		{"an abbreviation keeps its case for a screen reader", "/record/results/loinc-62238-1", "tbody th a .nhsuk-u-visually-hidden", "eGFR (kidney function) result of"},
 		{"no normal range is a dash", "/record/results/loinc-29463-7", "tbody tr td:nth-of-type(2)", "– Not given"},
 		{"nothing to compare is a dash", "/record/results/loinc-29463-7", "tbody tr td:nth-of-type(3)", "– Not known"},

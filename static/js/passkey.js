@@ -83,16 +83,32 @@ function messageFor(err) {
   }
 }
 
-function showError(text) {
+function showError(text, button) {
   const box = document.getElementById('passkey-error');
   if (!box) return;
   // In place of whatever the box says, a problem the server showed with
-  // a link to its fix among them.
-  const p = document.createElement('p');
-  p.id = 'passkey-error-message';
-  p.textContent = text;
+  // a link to its fix among them. As the NHS error summary does, it links
+  // to the button that tries again, which may be far below (a review: a
+  // keyboard could not follow it back).
+  let said = document.createElement('p');
+  if (button?.id) {
+    const a = document.createElement('a');
+    a.href = `#${button.id}`;
+    a.addEventListener('click', (event) => {
+      event.preventDefault();
+      button.focus();
+    });
+    said = document.createElement('ul');
+    said.className = 'nhsuk-list nhsuk-error-summary__list';
+    said.appendChild(document.createElement('li')).appendChild(a);
+    a.id = 'passkey-error-message';
+    a.textContent = text;
+  } else {
+    said.id = 'passkey-error-message';
+    said.textContent = text;
+  }
   const body = box.querySelector('.nhsuk-error-summary__body');
-  if (body) body.replaceChildren(p);
+  if (body) body.replaceChildren(said);
   box.hidden = false;
   // As a page with a form's errors is titled (WCAG 2.4.2): "Error: " first.
   if (!document.title.startsWith('Error: ')) document.title = `Error: ${document.title}`;
@@ -157,7 +173,7 @@ async function ceremony(button, kind, beforeBegin) {
   } catch (err) {
     button.disabled = false;
     button.removeAttribute('aria-disabled');
-    showError(messageFor(err));
+    showError(messageFor(err), button);
   }
 }
 
@@ -225,7 +241,7 @@ function setUpSignIn(button) {
     } catch (err) {
       button.disabled = false;
       button.removeAttribute('aria-disabled');
-      showError(messageFor(err));
+      showError(messageFor(err), button);
     }
   }
 }

@@ -184,13 +184,21 @@ function sessionTimeout(dialog) {
   });
   dialog.addEventListener('close', () => {
     if (dialog.open) return; // shown again, as another part
+    announce.textContent = ''; // what it last said is not the next warning's
+    // Back where the person was, on every way out (Escape too). NHS.UK
+    // frontend's setFocus (the skip link's target, an error summary, a
+    // banner) takes away the tabindex it gave once the focus left: given
+    // back, or the focus fell to the top of the page (a review).
+    const at = document.activeElement;
+    if (returnTo?.isConnected && (!at || at === document.body || dialog.contains(at))) {
+      if (returnTo.tabIndex < 0 && !returnTo.hasAttribute('tabindex')) returnTo.setAttribute('tabindex', '-1');
+      returnTo.focus();
+    }
     if (modal && !done && endsAt - Date.now() <= lead(endsAt - Date.now())) {
       form.requestSubmit();
       return;
     }
     modal = false;
-    const at = document.activeElement;
-    if (returnTo?.isConnected && (!at || at === document.body || dialog.contains(at))) returnTo.focus();
   });
   for (const b of dialog.querySelectorAll('[data-session-close]')) {
     b.addEventListener('click', () => dialog.close());
