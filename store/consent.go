@@ -905,7 +905,7 @@ func consentItem(w WithheldItem, refs []itemRef, sourceID int64) fhir.ConsentIte
 // queueDeliveries writes one outbox row per upstream FHIR server holding the
 // person (or only the source only, when not 0), each with the Consent as
 // that server will receive it: the patient and withheld entries named by
-// that server's own ids.
+// that server's own ids, only those it holds.
 func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, refs [][]itemRef, now string, only int64) error {
 	// The Patient the record there is read by (PatientAt: the first linked, the
 	// one merged into after a merge), not the least id (a review: the choices
@@ -941,7 +941,13 @@ WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 		at.PatientRef = "Patient/" + t.patient
 		at.WithheldItems = nil
 		for i, w := range d.State.WithheldItems {
-			at.WithheldItems = append(at.WithheldItems, consentItem(w, refs[i], t.src.ID))
+			// Only to a source that holds a report of it: naming it to
+			// one that does not would tell them what the person chose to
+			// share less (a review: a sexual health clinic's diagnosis,
+			// kept out, was sent to the GP by its code and words).
+			if it := consentItem(w, refs[i], t.src.ID); len(it.Resources) > 0 {
+				at.WithheldItems = append(at.WithheldItems, it)
+			}
 		}
 		body, err := fhir.BuildConsent(at)
 		if err != nil {
