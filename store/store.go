@@ -196,7 +196,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// synchronous=FULL: a commit is on the disk before it returns, so a change
 	// a person saw confirmed survives a power cut or a failing disk, not only
 	// a crash of the portal (NORMAL, in WAL mode, would lose the last ones).
-	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=FULL&_txlock=immediate" + connOptions
+	// secure_delete: what is deleted (a source removed, a resource deleted
+	// upstream, a session ended) is overwritten, not left in free pages for
+	// a copy of the file to carry (a privacy review).
+	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=FULL&_txlock=immediate&_secure_delete=true" + connOptions
 	if err := refuseForeign(ctx, path); err != nil {
 		return nil, err
 	}

@@ -317,7 +317,16 @@ WHERE s.name = ? AND ri.person_id IS NOT NULL AND ri.dedup_key != ''`, name)
 		if n, _ := res.RowsAffected(); n == 0 {
 			return Errorf(ENOTFOUND, "There is no source called %q.", name)
 		}
-		return touched.settle(ctx, tx)
+		if err := touched.settle(ctx, tx); err != nil {
+			return err
+		}
+		// The search index only marks what is deleted from it, its words
+		// kept until its parts are merged: merged now, so nothing the
+		// source said stays in the file (a privacy review).
+		if _, err := tx.ExecContext(ctx, `INSERT INTO record_search (record_search) VALUES ('optimize')`); err != nil {
+			return fmt.Errorf("remove source: the search index: %w", err)
+		}
+		return nil
 	})
 	return unsent, err
 }
