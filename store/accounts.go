@@ -144,11 +144,33 @@ func (db *DB) EnrolSessionPasskey(ctx context.Context, sessionID string, userHan
 		if err := db.heldCodeInDate(ctx, tx, s.EnrolPersonID); err != nil {
 			return err
 		}
-		acct, err = db.enrolPasskey(ctx, tx, s.EnrolPersonID, userHandle, displayName, pk)
-		return err
+		var had bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM passkeys p JOIN accounts a ON a.id = p.account_id WHERE a.person_id = ?)`,
+			s.EnrolPersonID).Scan(&had); err != nil {
+			return fmt.Errorf("enrol: %w", err)
+		}
+		if acct, err = db.enrolPasskey(ctx, tx, s.EnrolPersonID, userHandle, displayName, pk); err != nil || !had {
+			return err
+		}
+		// A code adds a passkey to an account that has one: the person sees
+		// it in who has looked at their record, as whoever holds it can
+		// read it as them from now on (a privacy review: nothing said so).
+		return db.logTx(ctx, tx, Access{PersonID: s.EnrolPersonID, AccountID: acct.ID, Action: ActionAccount, What: PasskeyAddedByCode,
+			ActorKind: ActorSelf, ActorName: acct.DisplayName})
 	})
 	return acct, err
 }
+
+// ActionAccount is the access log's action for a change to how the record
+// can be reached: a passkey added with a code, a code made by an operator.
+const ActionAccount = "account"
+
+// What the access log says of a passkey added with a code, and of a code
+// an operator made.
+const (
+	PasskeyAddedByCode = "added a passkey using an enrolment code"
+	CodeMade           = "made an enrolment code"
+)
 
 // enrolPasskey is EnrolPasskey in tx.
 func (db *DB) enrolPasskey(ctx context.Context, tx *sql.Tx, personID int64, userHandle []byte, displayName string, pk Passkey) (Account, error) {

@@ -715,8 +715,15 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		ss.out.say("%s: new person, id %d: %s", src.Name, persons[0].ID, describePerson(persons[0]))
 	}
 	for _, p := range persons {
+		// A sync of everyone names people by id, as its other lines do: by
+		// name, beside the source, each line would say who is treated where,
+		// for everyone (a privacy review); one named is named.
+		who := fmt.Sprintf("person %d", p.ID)
+		if ss.pf.given() {
+			who = p.Name()
+		}
 		if ctx.Err() != nil {
-			ss.out.say("%s: stopped before %s was synced", src.Name, p.Name())
+			ss.out.say("%s: stopped before %s was synced", src.Name, who)
 			failed++
 			break
 		}
@@ -742,7 +749,7 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 			ss.out.warn("sync: %s, person %d: and %d more set aside", src.Name, p.ID, more)
 		}
 		for _, w := range sum.Warnings {
-			ss.out.say("%s: %s: %s", src.Name, p.Name(), w)
+			ss.out.say("%s: %s: %s", src.Name, who, w)
 		}
 		if errors.Is(err, fhirsync.ErrNoIdentifier) {
 			// Not asked: "no record" would say the source was. A failure of the
@@ -751,25 +758,25 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 			if ss.pf.given() {
 				failed++
 			}
-			ss.out.say("%s: %s was not looked for: the portal holds no NHS number or other identifier to look for them by (import them with --link-system SYSTEM, or sync with --identifier SYSTEM|VALUE)", src.Name, p.Name())
+			ss.out.say("%s: %s was not looked for: the portal holds no NHS number or other identifier to look for them by (import them with --link-system SYSTEM, or sync with --identifier SYSTEM|VALUE)", src.Name, who)
 			continue
 		}
 		if errors.Is(err, fhirsync.ErrNoRecord) {
-			ss.out.say("%s: no record for %s", src.Name, p.Name())
+			ss.out.say("%s: no record for %s", src.Name, who)
 			continue
 		}
 		if errors.Is(err, store.ErrSyncUnderWay) {
-			ss.out.say("%s: %s is being synced already, by serve or another portal sync: left to that one", src.Name, p.Name())
+			ss.out.say("%s: %s is being synced already, by serve or another portal sync: left to that one", src.Name, who)
 			left = append(left, leftBehind{source: src.Name, person: p, since: ss.runningSince(ctx, src.ID, p.ID)})
 			continue
 		}
 		if err != nil {
 			failed++
-			ss.out.say("%s: %s: %s", src.Name, p.Name(), explain(ctx, err))
+			ss.out.say("%s: %s: %s", src.Name, who, explain(ctx, err))
 			ss.out.warn("sync: %s, person %d: %v", src.Name, p.ID, err)
 			continue
 		}
-		ss.out.say("%s: %s brought up to date in %s", src.Name, p.Name(), time.Since(start).Round(time.Millisecond))
+		ss.out.say("%s: %s brought up to date in %s", src.Name, who, time.Since(start).Round(time.Millisecond))
 	}
 	return total, failed, left, true
 }
@@ -1059,12 +1066,22 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// operatorName is who runs the command, by their login name on this machine.
+// operatorName is who runs the command, by their login name on this machine,
+// and, run through sudo as the portal's own user, who ran sudo: "alice (as
+// portal)" (a privacy review: every entry named the service account, and no
+// one was accountable).
 func operatorName(getenv func(string) string) string {
+	name := getenv("USER")
 	if u, err := user.Current(); err == nil && u.Username != "" {
-		return u.Username
+		name = u.Username
 	}
-	return getenv("USER")
+	if by := getenv("SUDO_USER"); by != "" && by != name {
+		if name == "" {
+			return by
+		}
+		return by + " (as " + name + ")"
+	}
+	return name
 }
 
 // othersDeleted says how many resources of people not synced a sync removed:

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestInviteIsLogged: portal invite puts on the person's access log that an
+// operator made an enrolment code, which with their date of birth opens
+// their record (a privacy review: nothing said so).
+func TestInviteIsLogged(t *testing.T) {
+	dir := importFiles(t, map[string]string{"a.json": importGPA})
+	db := filepath.Join(dir, "portal.db")
+	portal(t, "import", "--db", db, filepath.Join(dir, "a.json"))
+	if _, _, err := portal(t, "invite", "--db", db, "--person", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := importCount(t, db, `SELECT COUNT(*) FROM access_log WHERE person_id = 1 AND actor_kind = 'operator' AND action = 'account' AND what = 'made an enrolment code'`); n != 1 {
+		t.Errorf("after portal invite: %d operator entries saying a code was made, want 1", n)
+	}
+}
+
+// TestOperatorNamedThroughSudo: the portal's files are its own user's, so
+// operators run commands through sudo: the log names who ran sudo, as whom
+// (a privacy review: every entry named the service account).
+func TestOperatorNamedThroughSudo(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SUDO_USER": "alice", "USER": "portal"}, "alice (as "},
+		{map[string]string{"USER": "portal"}, ""},
+	} {
+		env := func(k string) string { return tc.env[k] }
+		got := operatorName(env)
+		if tc.want != "" && !strings.HasPrefix(got, tc.want) || tc.want == "" && strings.Contains(got, "(as") {
+			t.Errorf("with %v, the operator is %q; want it to start %q", tc.env, got, tc.want)
+		}
+	}
+	db := filepath.Join(t.TempDir(), "portal.db")
+	portal(t, "import", "--db", db, "--source", "synthea", largestBundle)
+	env := func(k string) string { return map[string]string{"SUDO_USER": "alice", "USER": "portal"}[k] }
+	if err := run(context.Background(), []string{"export", "--db", db, "--person", "1"}, env, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if n := importCount(t, db, `SELECT COUNT(*) FROM access_log WHERE actor_name LIKE 'alice (as %'`); n != 1 {
+		t.Errorf("alice exported the record through sudo; %d access log entries name her, want 1", n)
+	}
+}
+
+// TestSyncOfEveryoneNamesNoOne: a sync of everyone names each person by id,
+// not by name beside the source, which would say who is treated where (a
+// privacy review: "leeds-sexual-health: Ms. Cecelia Romaguera brought up to
+// date", and no log said it had been printed); a sync of a person named
+// names them.
+func TestSyncOfEveryoneNamesNoOne(t *testing.T) {
+	srv, patientID := startFHIR(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	portal(t, "source", "add", "leeds-sexual-health", srv.URL, "--db", db)
+	named, _, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := portal(t, "sync", "--db", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	raw, err := sql.Open("sqlite3", "file:"+db+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if err := raw.QueryRow(`SELECT json_extract(json, '$.name[0].family') FROM resources WHERE type = 'Patient'`).Scan(&name); err != nil {
+		t.Fatal(err)
+	}
+	name = strings.TrimRight(name, "0123456789") // Synthea numbers its names; the portal shows them without
+	if name == "" || !strings.Contains(named, name) {
+		t.Fatalf("the sync of the person named does not name them (%q):\n%s", name, named)
+	}
+	if strings.Contains(out, name) || !strings.Contains(out, "leeds-sexual-health: person 1 brought up to date") {
+		t.Errorf("a sync of everyone said:\n%s\nwant person 1, not %s", out, name)
+	}
+}
