@@ -42,7 +42,11 @@ type heldPatient struct {
 // the old number (the person would hold both): that source is asked to
 // correct it first, and its corrected Patient, held the same way, is then
 // accepted with this one.
-func (db *DB) AcceptNHSNumber(ctx context.Context, source, patientID string) (Accepted, error) {
+//
+// by is who accepts it (an operator): the person's access log says so, in
+// the same transaction (a privacy review: it changed whose record it is, and
+// nothing said so).
+func (db *DB) AcceptNHSNumber(ctx context.Context, source, patientID string, by Access) (Accepted, error) {
 	var out Accepted
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var sourceID int64
@@ -109,7 +113,8 @@ OR id IN (SELECT person_id FROM person_identifiers WHERE system = ?3 AND value =
 			out.Stored.Add(res)
 			out.Stored.SetAside = append(out.Stored.SetAside, res.SetAside...)
 		}
-		return nil
+		by.PersonID, by.Action, by.What = out.PersonID, ActionAccount, NHSNumberAccepted
+		return db.logTx(ctx, tx, by)
 	})
 	if err != nil {
 		return Accepted{}, err

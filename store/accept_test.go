@@ -35,12 +35,12 @@ func TestAcceptNHSNumber(t *testing.T) {
 		{"gp", "2", "Nothing from gp is set aside for Patient/2's NHS number"},
 		{"nowhere", "1", `No source is named "nowhere"`},
 	} {
-		if _, err := db.AcceptNHSNumber(ctx, c.source, c.patient); err == nil || !strings.Contains(err.Error(), c.want) || store.ErrorCode(err) != store.ENOTFOUND {
+		if _, err := db.AcceptNHSNumber(ctx, c.source, c.patient, store.Access{ActorKind: store.ActorOperator, ActorName: "ops"}); err == nil || !strings.Contains(err.Error(), c.want) || store.ErrorCode(err) != store.ENOTFOUND {
 			t.Errorf("accept %s %s: %v; want %q", c.source, c.patient, err, c.want)
 		}
 	}
 
-	done, err := db.AcceptNHSNumber(ctx, "gp", "1")
+	done, err := db.AcceptNHSNumber(ctx, "gp", "1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +73,14 @@ func TestAcceptNHSNumber(t *testing.T) {
 	if res := page(patientWith("1", "9434765927", "Smith", "1950-01-01"), weight("w3", "1", "84")); res.Rejected != 0 || res.Added != 1 {
 		t.Errorf("the next page after accepting: %+v; want w3 stored", res)
 	}
-	if _, err := db.AcceptNHSNumber(ctx, "gp", "1"); store.ErrorCode(err) != store.ENOTFOUND {
+	if _, err := db.AcceptNHSNumber(ctx, "gp", "1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"}); store.ErrorCode(err) != store.ENOTFOUND {
 		t.Errorf("accepting again: %v; want nothing to accept", err)
 	}
 
 	// A number another person holds would make two people one.
 	page(patientWith("1", "9434765870", "Smith", "1950-01-01"))
 	before := fingerprint(t, path)
-	_, err = db.AcceptNHSNumber(ctx, "gp", "1")
+	_, err = db.AcceptNHSNumber(ctx, "gp", "1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"})
 	if store.ErrorCode(err) != store.ECONFLICT || !strings.Contains(err.Error(), "NHS number 943 476 5870 is person 2's (A Brown)") {
 		t.Errorf("accepting another person's number: %v; want it refused, naming them", err)
 	}
@@ -103,7 +103,7 @@ func TestHeldForFromTheWordsOfOlderRows(t *testing.T) {
 	if res, err := db.ApplyPage(ctx, store.PageUpdate{Source: "gp", Origin: "test", Resources: parsed(t, weight("w2", "p-1", "82"))}); err != nil || res.Rejected != 1 {
 		t.Errorf("a page about the Patient held before 0037: %+v, %v; want it set aside", res, err)
 	}
-	done, err := db.AcceptNHSNumber(ctx, "gp", "p-1")
+	done, err := db.AcceptNHSNumber(ctx, "gp", "p-1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"})
 	if err != nil || done.Stored.Updated != 1 || done.Stored.Added != 2 {
 		t.Errorf("accepting a hold made before 0037: %+v, %v; want the Patient updated, w1 and w2 added", done, err)
 	}
@@ -129,7 +129,7 @@ func TestAcceptNHSNumberAcrossSources(t *testing.T) {
 	apply("hospital", patientWith("h1", "9434765919", "Smith", "1950-01-01"), weight("hw1", "h1", "80"))
 	apply("gp", patientWith("1", "9434765927", "Smith", "1950-01-01"))
 	before := fingerprint(t, path)
-	if _, err := db.AcceptNHSNumber(ctx, "gp", "1"); store.ErrorCode(err) != store.ECONFLICT ||
+	if _, err := db.AcceptNHSNumber(ctx, "gp", "1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"}); store.ErrorCode(err) != store.ECONFLICT ||
 		!strings.Contains(err.Error(), "Person 1 is also linked to Patient/h1 at hospital, which still gives NHS number 943 476 5919") {
 		t.Fatalf("accepting while the hospital gives the old number: %v; want it refused, naming the hospital", err)
 	}
@@ -140,7 +140,7 @@ func TestAcceptNHSNumberAcrossSources(t *testing.T) {
 	if res := apply("hospital", patientWith("h1", "9434765927", "Smith", "1950-01-01"), weight("hw2", "h1", "81")); res.Rejected != 2 {
 		t.Fatalf("the hospital's corrected Patient: %+v; want it and its Observation held", res)
 	}
-	done, err := db.AcceptNHSNumber(ctx, "gp", "1")
+	done, err := db.AcceptNHSNumber(ctx, "gp", "1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestARemovedPatientComesBackWithTheOldNumber(t *testing.T) {
 	apply(store.PageUpdate{Source: "hospital", Resources: parsed(t, patientWith("h1", "9434765919", "Smith", "1950-01-01"))})
 	apply(store.PageUpdate{Source: "hospital", Deleted: []fhir.Resource{{Type: "Patient", ID: "h1"}}})
 	apply(store.PageUpdate{Source: "gp", Resources: parsed(t, patientWith("1", "9434765927", "Smith", "1950-01-01"))})
-	if _, err := db.AcceptNHSNumber(ctx, "gp", "1"); err != nil {
+	if _, err := db.AcceptNHSNumber(ctx, "gp", "1", store.Access{ActorKind: store.ActorOperator, ActorName: "ops"}); err != nil {
 		t.Fatalf("accept: %v", err)
 	}
 	res := apply(store.PageUpdate{Source: "hospital", Resources: parsed(t, patientWith("h1", "9434765919", "Smith", "1950-01-01"))})

@@ -52,7 +52,7 @@ func TestAcceptingANumberDoesNotKeepTwoPeopleMergedByUNKNOWN(t *testing.T) {
 	if err != nil || res.Rejected != 1 {
 		t.Fatalf("the corrected Patient: %+v, %v; want it set aside", res, err)
 	}
-	acc, err := db.AcceptNHSNumber(ctx, "clinic", "pa")
+	acc, err := db.AcceptNHSNumber(ctx, "clinic", "pa", Access{ActorKind: ActorOperator, ActorName: "ops"})
 	if err == nil {
 		var nhs string
 		_ = db.db.QueryRowContext(ctx, `SELECT nhs_number FROM persons WHERE id = ?`, acc.PersonID).Scan(&nhs)

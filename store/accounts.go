@@ -162,14 +162,16 @@ func (db *DB) EnrolSessionPasskey(ctx context.Context, sessionID string, userHan
 }
 
 // ActionAccount is the access log's action for a change to how the record
-// can be reached: a passkey added with a code, a code made by an operator.
+// can be reached: a passkey added with a code, a code made by an operator,
+// an NHS number accepted.
 const ActionAccount = "account"
 
-// What the access log says of a passkey added with a code, and of a code
-// an operator made.
+// What the access log says of a passkey added with a code, of a code an
+// operator made, and of an NHS number an operator accepted.
 const (
 	PasskeyAddedByCode = "added a passkey using an enrolment code"
 	CodeMade           = "made an enrolment code"
+	NHSNumberAccepted  = "changed the NHS number your record is found by, as an organisation that holds it corrected it"
 )
 
 // enrolPasskey is EnrolPasskey in tx.

@@ -86,3 +86,19 @@ func TestSyncOfEveryoneNamesNoOne(t *testing.T) {
 		t.Errorf("a sync of everyone said:\n%s\nwant person 1, not %s", out, name)
 	}
 }
+
+// TestAcceptNHSNumberIsLogged: an operator accepting a source's new NHS
+// number for a person changes what their record is found by, and files what
+// was held into it: their access log says so (a privacy review).
+func TestAcceptNHSNumberIsLogged(t *testing.T) {
+	dir := importFiles(t, map[string]string{"a.json": importGPA, "b.json": importGPB})
+	db := filepath.Join(dir, "portal.db")
+	portal(t, "import", "--db", db, filepath.Join(dir, "a.json"))
+	portal(t, "import", "--db", db, filepath.Join(dir, "b.json")) // set aside: another NHS number
+	if _, _, err := portal(t, "source", "accept-nhs-number", "--db", db, "files", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := importCount(t, db, `SELECT COUNT(*) FROM access_log WHERE person_id = 1 AND actor_kind = 'operator' AND action = 'account' AND what LIKE 'changed the NHS number%'`); n != 1 {
+		t.Errorf("after accept-nhs-number: %d operator entries saying the NHS number changed, want 1", n)
+	}
+}

@@ -237,7 +237,8 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if len(rest) != 2 {
 			return errors.New("source accept-nhs-number: give the source's name and the id of its Patient, as the sync or import that set it aside named it, e.g. portal source accept-nhs-number lth 1234")
 		}
-		done, err := db.AcceptNHSNumber(ctx, rest[0], strings.TrimPrefix(rest[1], "Patient/"))
+		done, err := db.AcceptNHSNumber(ctx, rest[0], strings.TrimPrefix(rest[1], "Patient/"),
+			store.Access{Device: store.OperatorDevice, ActorKind: store.ActorOperator, ActorName: operatorName(getenv)})
 		if err != nil {
 			return fmt.Errorf("source accept-nhs-number: %w", err)
 		}
