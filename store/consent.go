@@ -883,10 +883,20 @@ func consentInput(ctx context.Context, q querier, p Person, d ConsentDecision) (
 // consentItem is how a Consent names an entry kept out of sharing: by the
 // code and words of the first of its reports (itemRefs) with a code, as it
 // has them now, since upstream may have changed them since the choice; and by
-// every one of its resources at the source the Consent goes to (none when
-// sourceID is 0).
+// every one of its resources at the source the Consent goes to. For a source
+// (sourceID not 0), only its own reports are read.
 func consentItem(w WithheldItem, refs []itemRef, sourceID int64) fhir.ConsentItem {
 	it := fhir.ConsentItem{Display: w.Label}
+	if sourceID != 0 {
+		// In the receiving source's own code and words, never another's:
+		// a clinic's words about a diagnosis are not the GP's to read (a
+		// review of the fix that sends it only to sources holding it).
+		refs = slices.DeleteFunc(slices.Clone(refs), func(r itemRef) bool { return r.SourceID != sourceID })
+		it.Display = ""
+		if i := slices.IndexFunc(refs, func(r itemRef) bool { return r.Display != "" }); i >= 0 {
+			it.Display = refs[i].Display
+		}
+	}
 	if i := slices.IndexFunc(refs, func(r itemRef) bool { return r.Code != "" }); i >= 0 {
 		it.System, it.Code = refs[i].System, refs[i].Code
 		if refs[i].Display != "" {
