@@ -192,3 +192,20 @@ func TestBulkKickOffIsNotRepeated(t *testing.T) {
 		t.Errorf("kick-off sent %d times (%v): %d whole-server export jobs, only the last known (and ever cancelled)", n, err, n)
 	}
 }
+
+// TestBulkFileOfAnErrorIsNoCompleteExport: an output file that holds only an
+// OperationOutcome (a gateway's 200 error page in FHIR's words) is not the
+// Observations the manifest promised: the export is not complete (a review
+// of the fix that takes a file of lines set aside by choice as NDJSON).
+func TestBulkFileOfAnErrorIsNoCompleteExport(t *testing.T) {
+	srv := manifestExport(t, func(base string) string {
+		return `{"transactionTime":"2024-06-01T09:00:00Z","requiresAccessToken":true,"output":[{"type":"Observation","url":"` + base + `/files/1.ndjson"}],"error":[]}`
+	}, map[string]string{"1.ndjson": `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"expired","diagnostics":"the link has expired"}]}` + "\n"})
+	db, _ := bulkDB(t)
+	src := confSource(t, db, srv.URL+"/fhir", "2024-05-02T00:00:00Z", "2024-05-01T00:00:00Z")
+	_, err := confPuller(db).PullBulk(context.Background(), src, nil)
+	since, _ := db.BulkSince(context.Background(), src.ID)
+	if err == nil || since == "2024-06-01T09:00:00Z" {
+		t.Errorf("an Observation file holding only an error: %v, the next export from %q; want a failure, and everything since 2024-05-01 asked for again", err, since)
+	}
+}
