@@ -198,7 +198,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// a crash of the portal (NORMAL, in WAL mode, would lose the last ones).
 	// secure_delete: what is deleted (a source removed, a resource deleted
 	// upstream, a session ended) is overwritten, not left in free pages for
-	// a copy of the file to carry (a privacy review).
+	// a copy of the file to carry (a privacy review). The search index keeps
+	// a deleted entry's words in its blocks until they are merged, which
+	// removing a source does at once (RemoveSource).
 	dsn := "file:" + URIPath(path) + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=5000&_synchronous=FULL&_txlock=immediate&_secure_delete=true" + connOptions
 	if err := refuseForeign(ctx, path); err != nil {
 		return nil, err

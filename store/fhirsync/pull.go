@@ -686,6 +686,13 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 	// its first page was served cannot tell whether its pages shifted since:
 	// it runs again from where it started, as one seen to shift does.
 	shifted = cp.NextURL != "" && started.IsZero()
+	// unsure: a search of more than one page from a server that does not
+	// say when it served a page (no Date), so cannot show its pages did not
+	// shift, or gives no total (R4 makes it optional), so cannot show a
+	// deletion while it was read did not make the next offset page skip one.
+	// Running it again could show no more: the type is listed when it ends
+	// (a review: a search with no total was read twice, and then listed).
+	unsure := false
 	read := map[string]bool{} // the next links this search has followed
 	for {
 		var page Page
@@ -735,15 +742,15 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 		// as an include is not: the total does not count it, and counted it
 		// would hide a match the pages skipped.
 		shifted = shifted || changedSince(seen, started, cp.NextURL != "")
-		// A server that does not say when it served the first page (no Date)
-		// cannot show its pages did not shift: a search of more than one page
-		// runs again, as one resumed without that time does (a review).
-		shifted = shifted || (started.IsZero() && page.Next != "")
-		// Nor can one that gives no total (R4 makes it optional) show none
-		// was skipped: a deletion while it was read moves the next offset page
-		// on one (a review). A checkpoint from before migration 0071 holds 0
-		// for no total, which no search of more than one page has.
-		shifted = shifted || (cp.NextURL == "" && page.Total < 0 && page.Next != "") || (cp.NextURL != "" && cp.Total <= 0)
+		// A checkpoint from before migration 0071 holds 0 for no total, which
+		// no search of more than one page has.
+		if page.Next != "" || cp.NextURL != "" {
+			noTotal := page.Total < 0
+			if cp.NextURL != "" {
+				noTotal = cp.Total <= 0
+			}
+			unsure = unsure || page.Served.IsZero() || noTotal
+		}
 		// The watermark only moves when a whole search is stored, to the newest
 		// change it saw; until then the next link is the checkpoint, kept with
 		// what a sync that resumes the search needs to finish it as this one would.
@@ -774,10 +781,11 @@ func (p *Puller) pullType(ctx context.Context, c *Client, src store.Source, pers
 			// an older version, and leave it. The checkpoint says the search
 			// runs again, so a sync that resumes it does not run it a third time.
 			short := next.Received < next.Total
-			if (short || shifted) && !searchedAgain {
+			if (short || shifted) && !searchedAgain && !unsure {
 				searchedAgain, again, shifted = true, true, false
 				next = store.Checkpoint{Watermark: cp.Watermark, Repeat: true, ListDue: cp.ListDue}
 			} else {
+				shifted = shifted || unsure
 				// A search that shifted even when run again is listed: said
 				// with the watermark that passes what it may have skipped, so
 				// a sync stopped before the listing leaves it to the next (a
