@@ -384,6 +384,9 @@ type ConsentDelivery struct {
 	// or not, and it carries every choice: this one is never sent again
 	// (RetryConsentDelivery), so the pages do not offer to.
 	Overtaken bool
+	// Refresh: the decision sent again, as the source has come to hold an
+	// entry kept out (migration 0072).
+	Refresh bool
 }
 
 // UpstreamConsent is a Consent recorded elsewhere (e.g. by the GP) and synced in.
@@ -579,7 +582,7 @@ func deliveriesOf(ctx context.Context, q querier, personID int64, ids []int64) (
 	rows, err := q.QueryContext(ctx, `SELECT o.id, o.decision_id, COALESCE(o.source_id, 0), o.source_name, o.status, o.attempts,
 o.last_attempt_at, o.next_attempt_at, o.last_error, o.sent_at, o.upstream_id, o.upstream_version,
 EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id AND l.status = 'sent'),
-EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id)
+EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id), o.refresh
 FROM consent_outbox o WHERE o.person_id = ? AND o.decision_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY o.decision_id, o.source_name, o.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries: %w", err)
@@ -590,7 +593,7 @@ FROM consent_outbox o WHERE o.person_id = ? AND o.decision_id IN (?`+strings.Rep
 		var d ConsentDelivery
 		var last, next, sent string
 		if err := rows.Scan(&d.ID, &d.DecisionID, &d.SourceID, &d.SourceName, &d.Status, &d.Attempts, &last, &next,
-			&d.LastError, &sent, &d.UpstreamID, &d.UpstreamVersion, &d.Superseded, &d.Overtaken); err != nil {
+			&d.LastError, &sent, &d.UpstreamID, &d.UpstreamVersion, &d.Superseded, &d.Overtaken, &d.Refresh); err != nil {
 			return nil, err
 		}
 		d.LastAttemptAt, d.NextAttemptAt, d.SentAt = parseTime(last), parseTime(next), parseTime(sent)
@@ -744,7 +747,7 @@ performer_name, performer_carer, performer_relationship, question, answer, item_
 		if d.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		if err := queueDeliveries(ctx, tx, person, d, in, refs, formatTime(now), 0); err != nil {
+		if err := queueDeliveries(ctx, tx, person, d, in, refs, formatTime(now), 0, false); err != nil {
 			return err
 		}
 		if strings.HasPrefix(ch.Question, withholdItemPrefix) && ch.Answer == "yes" {
@@ -916,7 +919,12 @@ func consentItem(w WithheldItem, refs []itemRef, sourceID int64) fhir.ConsentIte
 // person (or only the source only, when not 0), each with the Consent as
 // that server will receive it: the patient and withheld entries named by
 // that server's own ids, only those it holds.
-func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, refs [][]itemRef, now string, only int64) error {
+//
+// refresh queues the decision's delivery there again, where the Consent is
+// not the one queued (the source has come to hold an entry kept out), marked,
+// once sent before, so the sender updates the Consent that carries it
+// (migration 0072).
+func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, refs [][]itemRef, now string, only int64, refresh bool) error {
 	// The Patient the record there is read by (PatientAt: the first linked, the
 	// one merged into after a merge), not the least id (a review: the choices
 	// were filed under a merged, inactive Patient, or a stray one).
@@ -963,6 +971,18 @@ WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 		if err != nil {
 			return err
 		}
+		if refresh {
+			// The delivery of this decision there, sent or not, goes again
+			// with the Consent as it is now, if that has changed: once sent,
+			// as a refresh, updating the Consent it made. A sender holding it
+			// meanwhile records nothing (its claim is gone), and it goes again.
+			_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET fhir = ?1, status = 'waiting', attempts = 0, next_attempt_at = ?2, last_error = '',
+claimed_by = '', refresh = (status = 'sent' OR refresh) WHERE decision_id = ?3 AND source_id = ?4 AND fhir != ?1`, string(body), now, d.ID, t.src.ID)
+			if err != nil {
+				return fmt.Errorf("queue delivery again: %w", err)
+			}
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO consent_outbox (decision_id, person_id, source_id, source_name, patient_id, fhir, next_attempt_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, p.ID, t.src.ID, t.src.Label(), t.patient, string(body), now); err != nil {
 			return fmt.Errorf("queue delivery: %w", err)
@@ -997,19 +1017,25 @@ func (db *DB) queueLateDeliveries(ctx context.Context, tx *sql.Tx, now string) e
 		return err
 	}
 	for _, p := range pairs {
-		var queued bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consent_outbox WHERE person_id = ? AND source_id = ?)`, p.person, p.source).Scan(&queued); err != nil {
-			return err
-		}
-		if queued {
-			continue
-		}
 		d, err := scanDecision(tx.QueryRowContext(ctx, `SELECT `+decisionColumns+` FROM consent_decisions WHERE person_id = ? ORDER BY id DESC LIMIT 1`, p.person))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return err
+		}
+		// Sent or queued there already: again only if the Consent has
+		// changed since, as when the source has come to hold an entry kept
+		// out (migration 0072). An older decision queued there last is
+		// followed by this one.
+		var last int64
+		err = tx.QueryRowContext(ctx, `SELECT decision_id FROM consent_outbox WHERE person_id = ? AND source_id = ? ORDER BY id DESC LIMIT 1`, p.person, p.source).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		refresh := last == d.ID
+		if refresh && len(d.State.WithheldItems) == 0 {
+			continue // no entry kept out, so nothing that holding one changes
 		}
 		person, err := db.personTx(ctx, tx, p.person)
 		if err != nil {
@@ -1019,7 +1045,7 @@ func (db *DB) queueLateDeliveries(ctx context.Context, tx *sql.Tx, now string) e
 		if err != nil {
 			return err
 		}
-		if err := queueDeliveries(ctx, tx, person, d, in, refs, now, p.source); err != nil {
+		if err := queueDeliveries(ctx, tx, person, d, in, refs, now, p.source, refresh); err != nil {
 			return err
 		}
 	}
@@ -1090,6 +1116,10 @@ type OutboxItem struct {
 	// Claim is this sender's hold on the delivery (consent_outbox.claimed_by):
 	// only with it are tries renewed and results recorded.
 	Claim string
+	// Refresh is a decision sent again, as the Consent changed since it was
+	// sent (migration 0072): the Consent that carries it is updated, not
+	// taken as delivered.
+	Refresh bool
 }
 
 // ConsentIdentifiers are the identifiers of the person's newest decisions,
@@ -1131,8 +1161,9 @@ func (db *DB) ClaimConsentOutbox(ctx context.Context, limit int, lease time.Dura
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.decision_id, o.person_id, d.identifier, o.patient_id, o.fhir, o.attempts,
 s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config, s.held_until,
-COALESCE(c.upstream_id, ''), COALESCE(c.upstream_version, ''),
-COALESCE((SELECT group_concat(sp.patient_id, ' ') FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = o.person_id), '')
+CASE WHEN o.upstream_id != '' THEN o.upstream_id ELSE COALESCE(c.upstream_id, '') END,
+CASE WHEN o.upstream_id != '' THEN o.upstream_version ELSE COALESCE(c.upstream_version, '') END,
+COALESCE((SELECT group_concat(sp.patient_id, ' ') FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = o.person_id), ''), o.refresh
 FROM consent_outbox o JOIN consent_decisions d ON d.id = o.decision_id JOIN sources s ON s.id = o.source_id
 LEFT JOIN consent_outbox c ON c.id = (SELECT p.id FROM consent_outbox p WHERE p.person_id = o.person_id AND p.source_id = o.source_id
   AND p.id < o.id AND p.status = 'sent' AND p.upstream_id != '' ORDER BY p.id DESC LIMIT 1)
@@ -1147,7 +1178,7 @@ ORDER BY o.next_attempt_at, o.id LIMIT ?`, formatTime(now), limit)
 			var body, cfg, held, patients string
 			if err := rows.Scan(&it.ID, &it.DecisionID, &it.PersonID, &it.Identifier, &it.PatientID, &body, &it.Attempts,
 				&it.Source.ID, &it.Source.Name, &it.Source.OrgName, &it.Source.LastImportAt, &it.Source.BaseURL, &it.Source.AuthKind, &cfg, &held,
-				&it.CurrentID, &it.CurrentVersion, &patients); err != nil {
+				&it.CurrentID, &it.CurrentVersion, &patients, &it.Refresh); err != nil {
 				rows.Close()
 				return err
 			}

@@ -107,3 +107,62 @@ func TestAConsentNamesAnEntryInTheWordsOfItsReceiver(t *testing.T) {
 		t.Errorf("the GP's Consent names the entry in the clinic's words, or not by the GP's own report: %s", body)
 	}
 }
+
+// TestAKeptOutEntryReachesASourceThatComesToHoldIt: kept out while only the
+// clinic held it, then filed by the GP: the GP is sent the choice again,
+// naming its own report, marked as sent again; a source whose Consent would
+// not change is not (a review of the fix that names an entry only to the
+// sources holding it: the GP that came to hold it was never told).
+func TestAKeptOutEntryReachesASourceThatComesToHoldIt(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	addSHC(t, f, "Chlamydial infection")
+	keepOutCode(t, f, "105629000")
+	first, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range first {
+		if it.Source.Name == "gp" && strings.Contains(string(it.Body), "105629000") {
+			t.Fatalf("the GP's first Consent names the clinic's diagnosis: %s", it.Body)
+		}
+		if err := f.db.ConsentDelivered(ctx, it, "consent-"+it.Source.Name, "1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{
+		condition("g1", "http://snomed.info/sct", "105629000", "Chlamydial infection")}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Source.Name != "gp" || !items[0].Refresh || !strings.Contains(string(items[0].Body), "Condition/g1") || items[0].CurrentID != "consent-gp" {
+		t.Fatalf("after the GP filed the kept-out diagnosis, %d deliveries claimed; want the GP's, sent again to update consent-gp, naming Condition/g1", len(items))
+	}
+	if err := f.db.ConsentDelivered(ctx, items[0], "consent-gp", "2"); err != nil {
+		t.Fatal(err)
+	}
+	// Stored again as it is: nothing changes, nothing is sent.
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{
+		condition("g1", "http://snomed.info/sct", "105629000", "Chlamydial infection")}); err != nil {
+		t.Fatal(err)
+	}
+	if items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute); err != nil || len(items) != 0 {
+		t.Errorf("the same report stored again: %d deliveries claimed, %v; want none", len(items), err)
+	}
+	h, err := f.db.ConsentHistory(ctx, f.jane.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again := 0
+	for _, d := range h[0].Deliveries {
+		if d.Refresh {
+			again++
+		}
+	}
+	if again != 1 {
+		t.Errorf("the history shows %d deliveries sent again; want 1", again)
+	}
+}

@@ -2343,6 +2343,12 @@ func deliveryTagClass(d store.ConsentDelivery) string {
 
 // deliveryWords says how sending a change to one organisation has gone.
 func deliveryWords(p Page, d store.ConsentDelivery) string {
+	switch {
+	case d.Refresh && d.Status == store.DeliverySent:
+		return "Sent again to " + d.SourceName + " on " + dateTime(d.SentAt) + ", as they now hold an entry kept out of sharing"
+	case d.Refresh && d.Status == store.DeliveryWaiting && d.SourceID != 0:
+		return "Waiting to send again to " + d.SourceName + ", as they now hold an entry kept out of sharing — we will keep trying"
+	}
 	switch d.Status {
 	case store.DeliverySent:
 		return "Sent to " + d.SourceName + " on " + dateTime(d.SentAt)

@@ -200,7 +200,7 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 			id, version, ours, err := p.readConsent(ctx, c, it)
 			var ue *UpstreamError
 			switch {
-			case err == nil && ours:
+			case err == nil && ours && !it.Refresh:
 				return id, version, nil
 			case err == nil && version != "":
 				match = version
@@ -273,7 +273,7 @@ func (p *Pusher) send(ctx context.Context, it store.OutboxItem) (id, version str
 		return "", "", withoutSecrets(c, err)
 	}
 	id, version, ours, err := p.readConsent(ctx, c, it)
-	if err != nil || ours {
+	if err != nil || ours && !it.Refresh {
 		return id, version, err
 	}
 	if held, err := p.DB.RenewConsentClaim(ctx, it, p.lease()); err != nil {
@@ -333,7 +333,7 @@ func (p *Pusher) put(ctx context.Context, c *Client, it store.OutboxItem, match 
 	// The PUT may have been taken, and its answer lost: the client's retry
 	// of it then found the version it had made (a review: a delivery the
 	// source held was shown as refused). Read for this decision first.
-	if id, version, ours, rerr := p.readConsent(ctx, c, it); rerr == nil && ours {
+	if id, version, ours, rerr := p.readConsent(ctx, c, it); rerr == nil && ours && !it.Refresh {
 		return id, version, nil
 	}
 	if !read {
