@@ -191,6 +191,14 @@ const resultShown = ` AND ri.status NOT IN ('entered-in-error', 'cancelled')`
 // page lists them apart (ResultTest.Answer).
 const notAnAnswer = ` AND NOT EXISTS (SELECT 1 FROM record_item_reasons ka WHERE ka.item_id = ri.id AND ka.system = 'kind' AND ka.code = 'answer')`
 
+// isAnswer says whether the result item is an answer to a question, not a
+// test (fhir.KindAnswer).
+func isAnswer(ctx context.Context, tx *sql.Tx, itemID int64) (bool, error) {
+	var answer bool
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM record_item_reasons WHERE item_id = ? AND system = 'kind' AND code = 'answer')`, itemID).Scan(&answer)
+	return answer, err
+}
+
 // ResultTests returns the person's results grouped by test (code system and
 // code; by name when there is no code), the test with the newest result first.
 func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, error) {
@@ -308,9 +316,7 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	// Never smoked" and "PCP prophylaxis plan" were among the tests, with a
 	// column for a normal range they can never have).
 	for i := range out {
-		err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM record_item_reasons ka WHERE ka.item_id = ?`+
-			` AND ka.system = 'kind' AND ka.code = 'answer')`, out[i].Latest.Item.ID).Scan(&out[i].Answer)
-		if err != nil {
+		if out[i].Answer, err = isAnswer(ctx, tx, out[i].Latest.Item.ID); err != nil {
 			return nil, fmt.Errorf("result tests: %w", err)
 		}
 	}
@@ -658,6 +664,15 @@ func (db *DB) ResultTrend(ctx context.Context, personID int64, key string, page,
 		return Trend{}, err
 	}
 	tr.Test = ResultTest{Key: key, CodeSystem: ref.system, Code: ref.code, Name: TidyTestName(latest.Item.Display), Latest: latest, Trend: numeric >= 2}
+	if latest.Item.ID != 0 {
+		tr.Test.Answer, err = isAnswer(ctx, tx, latest.Item.ID)
+	} else { // a result with no code, read by its day and value alone
+		err = tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM record_items ri JOIN record_item_reasons ka ON ka.item_id = ri.id AND ka.system = 'kind' AND ka.code = 'answer'
+WHERE ri.person_id = ?`+f+` AND ri.date = ? AND ri.value = ?)`, append(append([]any{}, args...), latest.Item.Date, latest.Item.Value)...).Scan(&tr.Test.Answer)
+	}
+	if err != nil {
+		return Trend{}, fmt.Errorf("result trend: %w", err)
+	}
 	// Last, as the series were built from the units as written.
 	shown := []*Result{&tr.Test.Latest}
 	for i := range tr.Results {

@@ -254,3 +254,28 @@ func TestAnswersAreListedApartFromTests(t *testing.T) {
 		})
 	}
 }
+
+// TestAnAnswersPageHasNoNormalRange: the page an answer to a question links
+// to lists its answers as the results page lists them, headed "All answers",
+// without the normal range columns an answer can never fill (a review of
+// the fix that lists answers apart).
+func TestAnAnswersPageHasNoNormalRange(t *testing.T) {
+	f := newFixture(t)
+	f.importJSON(t, "gp",
+		`{"resourceType":"Patient","id":"jane","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`,
+		`{"resourceType":"Observation","id":"smoke","status":"final","subject":{"reference":"Patient/jane"},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"social-history"}]}],"code":{"text":"Tobacco smoking status"},"effectiveDateTime":"2026-03-01","valueString":"Never smoked"}`)
+	cookie := f.signIn(t, f.jane)
+	link, ok := doc(t, f.get(t, "/record/results", cookie)).Find("h2#answers ~ table tbody th a").Attr("href")
+	if !ok {
+		t.Fatal("no link from the answer")
+	}
+	page := doc(t, f.get(t, link, cookie))
+	var heads []string
+	page.Find("table thead th").Each(func(_ int, s *goquery.Selection) { heads = append(heads, strings.TrimSpace(s.Text())) })
+	if got := strings.Join(heads, "|"); got != "Date|Answer|From" {
+		t.Errorf("%s, an answer's page, has the columns %q; want Date, Answer and From", link, heads)
+	}
+	if h := strings.TrimSpace(page.Find("h2#results-table").Text()); h != "All answers" || !strings.Contains(page.Find("main").Text(), "1 answer.") {
+		t.Errorf("an answer's page is headed %q; want All answers, saying 1 answer", h)
+	}
+}
