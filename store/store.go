@@ -229,9 +229,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqldb.Close()
 		return nil, fmt.Errorf("migrate %s: %w", path, err)
 	}
-	if err := db.tx(ctx, func(tx *sql.Tx) error { return rereadKeptOutFirst(ctx, tx, db.stamp()) }); err != nil {
+	var keptOutFirst bool // a re-read waits to read kept-out entries first: read with no lock, as migrate reads
+	if err := sqldb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM reread_backlog WHERE NOT kept_out_first)`).Scan(&keptOutFirst); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if keptOutFirst {
+		if err := db.tx(ctx, func(tx *sql.Tx) error { return rereadKeptOutFirst(ctx, tx, db.stamp()) }); err != nil {
+			sqldb.Close()
+			return nil, fmt.Errorf("open %s: %w", path, err)
+		}
 	}
 	if path != ":memory:" {
 		// Opened after the migrations, so it never sees a file without its tables.
@@ -551,7 +558,31 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Read first, with no lock: a file whose schema is up to date is opened
+	// without taking the write lock once a migration, so a command started
+	// while serve works through a long write (the re-read after an upgrade)
+	// is not refused as locked (an operator review).
+	applied := map[int]bool{}
+	rows, err := db.db.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return err
+		}
+		applied[n] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
 	for _, m := range ms {
+		if applied[m.n] {
+			continue
+		}
 		if err := db.applyMigration(ctx, m.n, m.name); err != nil {
 			return fmt.Errorf("migration %s: %w", strings.TrimPrefix(m.name, "migrations/"), err)
 		}

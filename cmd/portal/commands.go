@@ -338,11 +338,8 @@ func runInvite(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	// On the person's log before the code is printed: with their date of
 	// birth, it opens their record (a privacy review: nothing said one was made).
-	if err := db.LogAccesses(ctx, []store.Access{{PersonID: p.ID, Action: store.ActionAccount, What: store.CodeMade, Device: store.OperatorDevice,
-		ActorKind: store.ActorOperator, ActorName: operatorName(getenv)}}); err != nil {
-		return fmt.Errorf("invite: %w", err)
-	}
-	return printInvite(ctx, db, p, cfg.Origin, cfg.EnrolTTL, stdout)
+	return printInvite(ctx, db, p, cfg.Origin, cfg.EnrolTTL, stdout, store.Access{PersonID: p.ID, Action: store.ActionAccount, What: store.CodeMade,
+		Device: store.OperatorDevice, ActorKind: store.ActorOperator, ActorName: operatorName(getenv)})
 }
 
 // useCodeKey stores the code portal invite makes under the secret serve

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -100,5 +102,27 @@ func TestAcceptNHSNumberIsLogged(t *testing.T) {
 	}
 	if n := importCount(t, db, `SELECT COUNT(*) FROM access_log WHERE person_id = 1 AND actor_kind = 'operator' AND action = 'account' AND what LIKE 'changed the NHS number%'`); n != 1 {
 		t.Errorf("after accept-nhs-number: %d operator entries saying the NHS number changed, want 1", n)
+	}
+}
+
+// TestStoppedBulkSaysSo: sync --bulk stopped (Ctrl-C, a signal) says it was
+// stopped and that the next --bulk finishes the load, not the pages' "we will
+// try again soon", which nothing would (an operator review).
+func TestStoppedBulkSaysSo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "portal.db")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cancel() // stopped while the export is asked for
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	if _, _, err := portal(t, "source", "add", "lth", srv.URL+"/fhir", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut strings.Builder
+	err := run(ctx, []string{"sync", "--bulk", "lth", "--db", db}, func(string) string { return "" }, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "stopped before it was finished") || strings.Contains(out.String()+errOut.String()+err.Error(), "We will try again") {
+		t.Errorf("sync --bulk stopped: %v\n%s%s", err, out.String(), errOut.String())
 	}
 }

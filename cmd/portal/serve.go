@@ -282,9 +282,14 @@ func demoDB(path string) string {
 }
 
 // printInvite makes an enrolment code for the person and prints the line an operator hands on.
-func printInvite(ctx context.Context, db *store.DB, p store.Person, origin string, ttl time.Duration, stdout io.Writer) error {
+func printInvite(ctx context.Context, db *store.DB, p store.Person, origin string, ttl time.Duration, stdout io.Writer, logged ...store.Access) error {
 	code, expires, err := db.CreateEnrolmentCode(ctx, p.ID, ttl)
 	if err != nil {
+		return err
+	}
+	// Logged once the code is made, before it is printed: a code made and
+	// not logged is never printed, and none is logged that was not made.
+	if err := db.LogAccesses(ctx, logged); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Enrol %s: %s/enrol?code=%s (code %s, valid until %s)\n", describePerson(p), origin, code, code, expires.UTC().Format("2 January 2006 15:04 MST"))

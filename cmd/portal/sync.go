@@ -60,7 +60,7 @@ func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, 
 		{"key-file", "smart-backend: PEM file with the private key (RSA for RS384, EC P-384 for ES384)"},
 		{"key-id", "smart-backend: the key's kid"},
 		{"alg", "smart-backend: RS384 or ES384 (default from the key)"},
-		{"scope", "smart-backend: scopes to ask for (default system/*.read)"},
+		{"scope", "smart-backend: scopes to ask for (default " + fhirsync.DefaultSMARTScope + ": Consent is written to send people's sharing choices)"},
 	} {
 		fs.Func(f.name, f.usage, func(v string) error { src.AuthConfig[f.name] = v; return nil })
 	}
@@ -489,8 +489,12 @@ func runSync(ctx context.Context, args []string, getenv func(string) string, std
 		if more := sum.Rejected - len(sum.SetAside); more > 0 {
 			fmt.Fprintf(stderr, "sync --bulk %s: and %d more set aside\n", bulk, more)
 		}
-		if err != nil {
-			fmt.Fprintf(stdout, "%s: %s\n", bulk, printable(fhirsync.Explain(err)))
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Stopped: no "we will try again", which is the pages' word for
+			// people (an operator review): the next --bulk finishes it.
+			return fmt.Errorf("sync --bulk %s: stopped before it was finished; what was stored is kept, and the next portal sync --bulk %s finishes the load", bulk, bulk)
+		case err != nil:
 			return fmt.Errorf("sync --bulk %s: %w", bulk, err)
 		}
 		return nil

@@ -166,13 +166,19 @@ func authFor(src store.Source, getenv func(string) string) (Auth, error) {
 		}
 		scope := c["scope"]
 		if scope == "" {
-			scope = "system/*.read"
+			scope = DefaultSMARTScope
 		}
 		return SMARTBackendAuth(SMARTConfig{TokenURL: c["token-url"], ClientID: c["client-id"], Scope: scope,
 			KeyID: c["key-id"], PrivateKeyPEM: key, Alg: c["alg"]})
 	}
 	return nil, fmt.Errorf("unknown authentication %q", src.AuthKind)
 }
+
+// DefaultSMARTScope is what a SMART Backend Services source is asked for
+// when source add names no --scope: reading the record, and writing the
+// person's Consent, which every change of their choices sends (an operator
+// review: with reads alone, every choice sent was refused).
+const DefaultSMARTScope = "system/*.read system/Consent.write"
 
 // envName is what an environment variable's name may be.
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)

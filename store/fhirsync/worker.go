@@ -145,9 +145,11 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 		case finishing <- struct{}{}:
 			go func() {
 				defer func() { <-finishing }()
-				if done, err := w.puller.DB.FinishStalledBulkLoad(ctx); err != nil && ctx.Err() == nil {
+				switch done, err := w.puller.DB.FinishStalledBulkLoad(ctx); {
+				case err != nil && ctx.Err() == nil:
 					w.log.Error("finish a stalled bulk load", "err", err)
-				} else if done {
+				case err == nil && done:
+					// Not when stopped part way (an operator review: it said finished).
 					w.log.Info("finished work left for later: a bulk load that had stopped half way, or stored records read again after an update")
 				}
 			}()
