@@ -831,6 +831,20 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 			return false, err
 		}
 	}
+	merged := false
+	if personID == 0 && info.ReplacedBy != "" {
+		// Merged into another Patient of the source's (a system-level export
+		// holds both), and found by no identifier: the record of the person that one is, as a sync
+		// follows a merge, not a person of its own (a review of Bulk Data:
+		// one person was made two, the record split between them). Only
+		// when that one is linked already; stored before it, it is a person
+		// of its own still.
+		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID)
+		if err != nil && err != sql.ErrNoRows {
+			return false, err
+		}
+		merged = personID != 0
+	}
 	if personID == 0 {
 		var nhs any
 		if info.NHSNumber != "" {
@@ -845,7 +859,7 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 			return false, err
 		}
 		created = true
-	} else {
+	} else if !merged { // the record merged away says nothing of who they are now
 		var oldBirth string
 		if err := im.tx.QueryRowContext(ctx, `SELECT birth_date FROM persons WHERE id = ?`, personID).Scan(&oldBirth); err != nil {
 			return false, fmt.Errorf("read person: %w", err)

@@ -15,6 +15,9 @@ type PatientInfo struct {
 	BirthDate   string // YYYY-MM-DD, or a partial date as given
 	NHSNumber   string // ten digits, or ""
 	Identifiers []Identifier
+	// ReplacedBy is the id of the Patient at the same server this one says
+	// replaced it (Patient.link of type replaced-by, a merge), "" for none.
+	ReplacedBy string
 }
 
 // ParsePatient reads a Patient resource.
@@ -24,6 +27,12 @@ func ParsePatient(raw []byte) (PatientInfo, error) {
 		Identifier []Identifier `json:"identifier"`
 		Name       []HumanName  `json:"name"`
 		BirthDate  string       `json:"birthDate"`
+		Link       []struct {
+			Type  string `json:"type"`
+			Other struct {
+				Reference string `json:"reference"`
+			} `json:"other"`
+		} `json:"link"`
 	}
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return PatientInfo{}, fmt.Errorf("Patient: %w", jsonError(raw, err))
@@ -33,6 +42,11 @@ func ParsePatient(raw []byte) (PatientInfo, error) {
 		return PatientInfo{}, fmt.Errorf("birthDate should be a date such as 1957-03-14, not %q", p.BirthDate)
 	}
 	info := PatientInfo{ID: p.ID, BirthDate: p.BirthDate, Identifiers: p.Identifier}
+	for _, l := range p.Link {
+		if id, ok := strings.CutPrefix(strings.TrimSpace(l.Other.Reference), "Patient/"); ok && l.Type == "replaced-by" && !strings.Contains(id, "/") {
+			info.ReplacedBy = id
+		}
+	}
 	if n, ok := officialName(p.Name); ok {
 		info.Prefix = cleanName(strings.Join(n.Prefix, " "))
 		info.Given = cleanName(strings.Join(n.Given, " "))

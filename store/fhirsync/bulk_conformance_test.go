@@ -2,6 +2,7 @@ package fhirsync_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -207,5 +208,39 @@ func TestBulkFileOfAnErrorIsNoCompleteExport(t *testing.T) {
 	since, _ := db.BulkSince(context.Background(), src.ID)
 	if err == nil || since == "2024-06-01T09:00:00Z" {
 		t.Errorf("an Observation file holding only an error: %v, the next export from %q; want a failure, and everything since 2024-05-01 asked for again", err, since)
+	}
+}
+
+// TestBulkMergedPatientIsNotAPersonOfItsOwn: a system-level export holds
+// every Patient, records merged into another among them (not active,
+// replaced-by, often without the identifiers): one whose survivor is linked
+// is that person's record, not a person of its own (a review against the
+// Bulk Data IG: one person was made two, the record split between them).
+func TestBulkMergedPatientIsNotAPersonOfItsOwn(t *testing.T) {
+	ctx := context.Background()
+	srv := bulkServer(t)
+	var kept struct {
+		ID        string          `json:"id"`
+		Name      json.RawMessage `json:"name"`
+		BirthDate string          `json:"birthDate"`
+	}
+	if err := json.Unmarshal(srv.Search(t, "Patient?_count=1").Entry[0].Resource, &kept); err != nil {
+		t.Fatal(err)
+	}
+	for path, body := range map[string]string{
+		"Patient/merged-dup": fmt.Sprintf(`{"resourceType":"Patient","id":"merged-dup","active":false,"name":%s,"birthDate":%q,"link":[{"type":"replaced-by","other":{"reference":"Patient/%s"}}]}`, kept.Name, kept.BirthDate, kept.ID),
+		"Observation/on-dup": `{"resourceType":"Observation","id":"on-dup","status":"final","code":{"text":"Body weight"},"subject":{"reference":"Patient/merged-dup"}}`,
+	} {
+		if st, b := srv.Do(t, "PUT", path, []byte(body)); st != 200 && st != 201 {
+			t.Fatalf("PUT %s: %d %s", path, st, b)
+		}
+	}
+	db, _ := bulkDB(t)
+	src, _ := db.AddSource(ctx, store.Source{Name: "lth", BaseURL: srv.URL})
+	if _, err := confPuller(db).PullBulk(ctx, src, nil); err != nil {
+		t.Fatal(err)
+	}
+	if persons, _ := db.PersonsAt(ctx, src.ID); len(persons) != 1 {
+		t.Errorf("%d persons from one person and a record merged into theirs: %+v", len(persons), persons)
 	}
 }
