@@ -973,11 +973,13 @@ WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 		}
 		if refresh {
 			// The delivery of this decision there, sent or not, goes again
-			// with the Consent as it is now, if that has changed: once sent,
-			// as a refresh, updating the Consent it made. A sender holding it
-			// meanwhile records nothing (its claim is gone), and it goes again.
+			// with the Consent as it is now, if that has changed: once sent or
+			// tried, as a refresh, updating the Consent it may have made. A
+			// sender holding it meanwhile records nothing (its claim is gone),
+			// and it goes again (a review: a try under way when the row was
+			// reset made the old Consent, which the next took as delivered).
 			_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET fhir = ?1, status = 'waiting', attempts = 0, next_attempt_at = ?2, last_error = '',
-claimed_by = '', refresh = (status = 'sent' OR refresh) WHERE decision_id = ?3 AND source_id = ?4 AND fhir != ?1`, string(body), now, d.ID, t.src.ID)
+claimed_by = '', refresh = (status = 'sent' OR refresh OR attempts > 0) WHERE decision_id = ?3 AND source_id = ?4 AND fhir != ?1`, string(body), now, d.ID, t.src.ID)
 			if err != nil {
 				return fmt.Errorf("queue delivery again: %w", err)
 			}

@@ -520,12 +520,13 @@ OR EXISTS (SELECT 1 FROM deferred_indexes) OR EXISTS (SELECT 1 FROM reread_backl
 // FinishBulkLoad does. It reports whether there was such a load.
 //
 // Stored records read again after an update (reread_backlog), with nothing
-// else left, are read on at once: each batch is its own transaction, so
-// another process at the same work does no harm, and an upgrade's re-read
-// stopped half way (serve restarted) waited the quiet period for nothing (an
-// operator review: the pages showed what the old version made of the
-// records meanwhile).
-func (db *DB) FinishStalledBulkLoad(ctx context.Context) (bool, error) {
+// else left, are read on at once by serve's worker (resumeReread): each
+// batch is its own transaction, so another process at the same work does no
+// harm, and an upgrade's re-read stopped half way (serve restarted) waited
+// the quiet period for nothing (an operator review: the pages showed what
+// the old version made of the records meanwhile). A command leaves it to
+// serve, as it may take hours (a review: portal sync ran all of it).
+func (db *DB) FinishStalledBulkLoad(ctx context.Context, resumeReread bool) (bool, error) {
 	var stalled, onlyReread bool
 	err := db.db.QueryRowContext(ctx, `SELECT COALESCE((SELECT at FROM bulk_load_alive), '') < ?,
 NOT EXISTS (SELECT 1 FROM search_backlog) AND NOT EXISTS (SELECT 1 FROM dedup_backlog) AND NOT EXISTS (SELECT 1 FROM deferred_indexes)
@@ -534,7 +535,7 @@ AND EXISTS (SELECT 1 FROM reread_backlog)`,
 	if err != nil {
 		return false, fmt.Errorf("look for a stalled bulk load: %w", err)
 	}
-	if !stalled && !onlyReread {
+	if !stalled && !(onlyReread && resumeReread) {
 		return false, nil
 	}
 	if left, err := bulkWorkLeft(ctx, db.db); err != nil || !left {

@@ -2345,9 +2345,9 @@ func deliveryTagClass(d store.ConsentDelivery) string {
 func deliveryWords(p Page, d store.ConsentDelivery) string {
 	switch {
 	case d.Refresh && d.Status == store.DeliverySent:
-		return "Sent again to " + d.SourceName + " on " + dateTime(d.SentAt) + ", as they now hold an entry kept out of sharing"
+		return "Sent again to " + d.SourceName + " on " + dateTime(d.SentAt) + ", naming what they now hold"
 	case d.Refresh && d.Status == store.DeliveryWaiting && d.SourceID != 0:
-		return "Waiting to send again to " + d.SourceName + ", as they now hold an entry kept out of sharing — we will keep trying"
+		return "Waiting to send again to " + d.SourceName + ", naming what they now hold — we will keep trying"
 	}
 	switch d.Status {
 	case store.DeliverySent:

@@ -782,7 +782,7 @@ func TestCarerIsNotToldOfWhatIsKeptOut(t *testing.T) {
 			if err := f.db.SetSourceSocialCare(ctx, "sc", true); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.db.FinishStalledBulkLoad(ctx); err != nil { // as portal source social-care does
+			if _, err := f.db.FinishStalledBulkLoad(ctx, false); err != nil { // as portal source social-care does
 				t.Fatal(err)
 			}
 			keepOut(f, jane, store.CategorySocialCare)

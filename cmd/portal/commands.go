@@ -67,7 +67,7 @@ func runMigrate(ctx context.Context, args []string, getenv func(string) string, 
 // finishStalledLoad finishes the work of a bulk load that stopped half way
 // and has been quiet since (store.FinishStalledBulkLoad), saying so.
 func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) error {
-	done, err := db.FinishStalledBulkLoad(ctx)
+	done, err := db.FinishStalledBulkLoad(ctx, false)
 	if done && err == nil {
 		fmt.Fprintln(stdout, "Finished work left for later (a bulk load that had stopped half way, or stored records read again after an update): its records are now in search, with facts reported twice shown once.")
 	}

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"database/sql"
 	"io"
 	"net/http"
@@ -9,6 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
 // TestInviteIsLogged: portal invite puts on the person's access log that an
@@ -124,5 +130,43 @@ func TestStoppedBulkSaysSo(t *testing.T) {
 	err := run(ctx, []string{"sync", "--bulk", "lth", "--db", db}, func(string) string { return "" }, &out, &errOut)
 	if err == nil || !strings.Contains(err.Error(), "stopped before it was finished") || strings.Contains(out.String()+errOut.String()+err.Error(), "We will try again") {
 		t.Errorf("sync --bulk stopped: %v\n%s%s", err, out.String(), errOut.String())
+	}
+}
+
+// TestSourceAddSavesTheScope: a SMART source added with no --scope is saved
+// asking to read the record and write Consent (fhirsync.DefaultSMARTScope),
+// and one given --scope keeps it; a source saved with none, added before,
+// still asks only to read (an operator review, and a review of that fix: an
+// upgrade that asked such a source for more could have every sync refused).
+func TestSourceAddSavesTheScope(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	ec, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := writeKey(t, dir, "ec.pem", ec, 0o600)
+	for name, scope := range map[string][]string{"gp": nil, "lth": {"--scope", "system/*.rs"}} {
+		args := append([]string{"source", "add", name, "http://127.0.0.1:1/" + name, "--db", db, "--auth", "smart-backend", "--client-id", "c",
+			"--key-id", "k", "--token-url", "http://localhost:2/token", "--key-file", key}, scope...)
+		if _, _, err := portal(t, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srcs, err := s.Sources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, src := range srcs {
+		got[src.Name] = src.AuthConfig["scope"]
+	}
+	if got["gp"] != fhirsync.DefaultSMARTScope || got["lth"] != "system/*.rs" {
+		t.Errorf("scopes saved: %q; want gp %q and lth system/*.rs", got, fhirsync.DefaultSMARTScope)
 	}
 }

@@ -154,6 +154,12 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			src.AuthConfig["token-url"] = tokenURL
 			discovered = tokenURL
 		}
+		if src.AuthKind == store.AuthSMARTBackend && c["scope"] == "" {
+			// Saved with the source, so sources added before this default keep
+			// the scope they were added with (a review: asked for more on an
+			// upgrade, a client let only read had every sync refused).
+			src.AuthConfig["scope"] = fhirsync.DefaultSMARTScope
+		}
 		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
@@ -190,7 +196,7 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		// Which report stands for each fact the source shares is worked out again now, a
 		// part per transaction (a bulk load still running does it at its end).
-		if _, err := db.FinishStalledBulkLoad(ctx); err != nil {
+		if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
 			return fmt.Errorf("source social-care: %w", err)
 		}
 		fmt.Fprintf(stdout, "Source %s %s a social care service.\n", rest[0], map[bool]string{true: "is now", false: "is no longer"}[rest[1] == "yes"])

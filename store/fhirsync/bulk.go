@@ -761,12 +761,13 @@ func importNDJSON(ctx context.Context, db *store.DB, opts store.ImportOptions, o
 		out.batches++
 		out.readable += len(ch.prepared)
 		for _, r := range ch.rejected {
-			// A line set aside by choice, a Bundle on a line or one too long
-			// to look at (a 65 MB photo), is NDJSON, not a sign-in page: a
-			// file of only those is no failure of the export (a review: such
-			// a file failed every run for ever). Any other line that does not
-			// read, an OperationOutcome in place of the file among them, is.
-			if r.Raw == nil || r.Type == "Bundle" {
+			// A line that names a resource, or is too long to look at (a 65
+			// MB photo), is NDJSON set aside (a Bundle on a line, one with
+			// no id), not a sign-in page: a file of only those is no failure
+			// of the export (a review: such a file failed every run for
+			// ever). An OperationOutcome in place of the file's resources is
+			// (a review of that fix: it marked the export complete).
+			if r.Raw == nil || r.Type != "" && r.Type != "OperationOutcome" {
 				out.readable++
 			} else {
 				out.unread++

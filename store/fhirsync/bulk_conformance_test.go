@@ -244,3 +244,27 @@ func TestBulkMergedPatientIsNotAPersonOfItsOwn(t *testing.T) {
 		t.Errorf("%d persons from one person and a record merged into theirs: %+v", len(persons), persons)
 	}
 }
+
+// TestBulkFileOfOneSetAsideResourceCompletes: an export whose file holds
+// one resource the portal sets aside as it reads the line (a value of the
+// wrong kind, a type R4 does not have, no id) completes: the line names a
+// resource, so the file is NDJSON, not a sign-in page (a review of the fix
+// that counted only a Bundle or a line too long).
+func TestBulkFileOfOneSetAsideResourceCompletes(t *testing.T) {
+	for name, c := range map[string]struct{ typ, line string }{
+		"wrong-typed code": {"Observation", `{"resourceType":"Observation","id":"o9","meta":{"lastUpdated":"2024-05-20T10:00:00Z"},"status":"final","code":12,"subject":{"reference":"Patient/p1"}}`},
+		"not R4":           {"DeviceUsage", `{"resourceType":"DeviceUsage","id":"d1","status":"active","patient":{"reference":"Patient/p1"}}`},
+		"no id":            {"Observation", `{"resourceType":"Observation","status":"final","code":{"text":"Weight"},"subject":{"reference":"Patient/p1"}}`},
+	} {
+		srv := manifestExport(t, func(base string) string {
+			return `{"transactionTime":"2024-06-01T09:00:00Z","requiresAccessToken":true,"output":[{"type":"` + c.typ + `","url":"` + base + `/files/1.ndjson"}],"error":[]}`
+		}, map[string]string{"1.ndjson": c.line + "\n"})
+		db, _ := bulkDB(t)
+		src := confSource(t, db, srv.URL+"/fhir", "2024-05-02T00:00:00Z", "2024-05-01T00:00:00Z")
+		_, err := confPuller(db).PullBulk(context.Background(), src, nil)
+		got, _ := db.BulkSince(context.Background(), src.ID)
+		if err != nil || got != "2024-06-01T09:00:00Z" {
+			t.Errorf("%s: %v; the next export from %q, want the export complete", name, err, got)
+		}
+	}
+}

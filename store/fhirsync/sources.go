@@ -166,7 +166,7 @@ func authFor(src store.Source, getenv func(string) string) (Auth, error) {
 		}
 		scope := c["scope"]
 		if scope == "" {
-			scope = DefaultSMARTScope
+			scope = "system/*.read" // a source added before source add saved DefaultSMARTScope
 		}
 		return SMARTBackendAuth(SMARTConfig{TokenURL: c["token-url"], ClientID: c["client-id"], Scope: scope,
 			KeyID: c["key-id"], PrivateKeyPEM: key, Alg: c["alg"]})
@@ -174,10 +174,11 @@ func authFor(src store.Source, getenv func(string) string) (Auth, error) {
 	return nil, fmt.Errorf("unknown authentication %q", src.AuthKind)
 }
 
-// DefaultSMARTScope is what a SMART Backend Services source is asked for
-// when source add names no --scope: reading the record, and writing the
-// person's Consent, which every change of their choices sends (an operator
-// review: with reads alone, every choice sent was refused).
+// DefaultSMARTScope is what source add saves for a SMART Backend Services
+// source given no --scope: reading the record, and writing the person's
+// Consent, which every change of their choices sends (an operator review:
+// with reads alone, every choice sent was refused). A source saved with no
+// scope, added before, is asked for system/*.read, as it was.
 const DefaultSMARTScope = "system/*.read system/Consent.write"
 
 // envName is what an environment variable's name may be.

@@ -145,7 +145,7 @@ func (w *Worker) RunPeriodic(ctx context.Context, every, active time.Duration) {
 		case finishing <- struct{}{}:
 			go func() {
 				defer func() { <-finishing }()
-				switch done, err := w.puller.DB.FinishStalledBulkLoad(ctx); {
+				switch done, err := w.puller.DB.FinishStalledBulkLoad(ctx, true); {
 				case err != nil && ctx.Err() == nil:
 					w.log.Error("finish a stalled bulk load", "err", err)
 				case err == nil && done:

@@ -18,3 +18,9 @@ CREATE TRIGGER record_items_consent_catchup_relinked AFTER UPDATE OF person_id, 
 WHEN new.person_id IS NOT NULL AND EXISTS (SELECT 1 FROM consent_decisions WHERE person_id = new.person_id) BEGIN
     INSERT OR IGNORE INTO consent_catchup (person_id, source_id) VALUES (new.person_id, new.source_id);
 END;
+
+-- And every pair sent to before, so a source that came to hold a kept-out
+-- entry under the version before this one is sent its choice again now (a
+-- review: only items stored from now on were noted).
+INSERT OR IGNORE INTO consent_catchup (person_id, source_id)
+SELECT DISTINCT person_id, source_id FROM consent_outbox WHERE source_id IS NOT NULL;
