@@ -839,9 +839,16 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 		// one person was made two, the record split between them). Only
 		// when that one is linked already; stored before it, it is a person
 		// of its own still.
-		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID)
+		// Never across NHS numbers: a record merged into another person's
+		// (a wrong merge, a wrong link) is a person of its own.
+		var held string
+		err := im.tx.QueryRowContext(ctx, `SELECT sp.person_id, COALESCE(p.nhs_number, '') FROM source_patients sp JOIN persons p ON p.id = sp.person_id
+WHERE sp.source_id = ? AND sp.patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID, &held)
 		if err != nil && err != sql.ErrNoRows {
 			return false, err
+		}
+		if info.NHSNumber != "" && held != "" && info.NHSNumber != held {
+			personID = 0
 		}
 		merged = personID != 0
 	}
@@ -879,6 +886,9 @@ nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
 		}
 	}
 	for _, id := range links {
+		if merged {
+			break // the record merged away says nothing of who they are now
+		}
 		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, personID, id.System, id.Value); err != nil {
 			return false, err
 		}
