@@ -122,11 +122,11 @@ func TestBulkLoadFinishes(t *testing.T) {
 				want  bool
 			}{{store.BulkLoadQuiet - time.Second, false}, {store.BulkLoadQuiet + time.Second, true}} {
 				clk.t = time.Now().Add(tt.after)
-				if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || done != tt.want {
+				if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || done != tt.want {
 					t.Fatalf("FinishStalledBulkLoad after %s quiet = %v, %v; want %v", tt.after, done, err, tt.want)
 				}
 			}
-			if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || done {
+			if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || done {
 				t.Fatalf("FinishStalledBulkLoad with nothing left = %v, %v; want false", done, err)
 			}
 			return db

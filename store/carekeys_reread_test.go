@@ -40,7 +40,7 @@ func TestTwoServersPractitioner1StayTwoAfterAReread(t *testing.T) {
 	got, keys := careTeamMembers(t, db, p)
 	t.Logf("before: %q %q", got, keys)
 	db = rerunMigration(t, db, path, 54)
-	if _, err := db.FinishStalledBulkLoad(context.Background(), false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
 	got, keys = careTeamMembers(t, db, p)
@@ -63,7 +63,7 @@ func TestAMemberKeptOutByAKeyWithoutItsSourceStaysOut(t *testing.T) {
 		t.Fatalf("before upgrade carer sees %q", got)
 	}
 	db = rerunMigration(t, db, path, 54)
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	_, keys := careTeamMembers(t, db, p)
@@ -88,7 +88,7 @@ func TestAMemberKeptOutByAKeyWithoutItsSourceIsSharedAgain(t *testing.T) {
 	db = reopenWith(t, db, path, `UPDATE record_items SET dedup_key = substr(dedup_key, 1, instr(dedup_key, '|source ') - 1) WHERE dedup_key LIKE '%|source %'`)
 	keepOutRole(t, db, p, "Psychiatrist")
 	db = rerunMigration(t, db, path, 54)
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	importAs(t, db, "gp",
@@ -129,7 +129,7 @@ func TestAMemberKeptOutStaysOutThroughARereadAndASync(t *testing.T) {
 	p := importSources(t, db, []string{"gp", twoMembersByReference})
 	keepOutRole(t, db, p, "Psychiatrist")
 	db = rerunMigration(t, db, path, 54)
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	carerSeesNone(t, db, p, "Psychiatrist", "after re-read a carer sees the kept-out member")

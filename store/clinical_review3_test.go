@@ -301,7 +301,7 @@ func TestAReactionStandsButNotOverTheCarersView(t *testing.T) {
 	if err := db.SetSourceSocialCare(ctx, "carehome", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	for _, cat := range []string{store.CategorySocialCare, store.CategorySexualHealth} {

@@ -132,7 +132,7 @@ func TestASocialCareCurrentAllergyStands(t *testing.T) {
 	if err := db.SetSourceSocialCare(ctx, "carehome", true); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := db.RecordSummary(ctx, p)

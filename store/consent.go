@@ -978,8 +978,19 @@ WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 			// sender holding it meanwhile records nothing (its claim is gone),
 			// and it goes again (a review: a try under way when the row was
 			// reset made the old Consent, which the next took as delivered).
-			_, err := tx.ExecContext(ctx, `UPDATE consent_outbox SET fhir = ?1, status = 'waiting', attempts = 0, next_attempt_at = ?2, last_error = '',
-claimed_by = '', refresh = (status = 'sent' OR refresh OR attempts > 0) WHERE decision_id = ?3 AND source_id = ?4 AND fhir != ?1`, string(body), now, d.ID, t.src.ID)
+			// Only when what it names of the source's own has changed, not its
+			// words or the person's name (a review: an upgrade sent many again
+			// for nothing they hold).
+			var queued string
+			err := tx.QueryRowContext(ctx, `SELECT fhir FROM consent_outbox WHERE decision_id = ? AND source_id = ?`, d.ID, t.src.ID).Scan(&queued)
+			if errors.Is(err, sql.ErrNoRows) || err == nil && namedResources(queued) == namedResources(string(body)) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("queue delivery again: %w", err)
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET fhir = ?1, status = 'waiting', attempts = 0, next_attempt_at = ?2, last_error = '',
+claimed_by = '', refresh = (status = 'sent' OR refresh OR attempts > 0) WHERE decision_id = ?3 AND source_id = ?4`, string(body), now, d.ID, t.src.ID)
 			if err != nil {
 				return fmt.Errorf("queue delivery again: %w", err)
 			}
@@ -991,6 +1002,31 @@ VALUES (?, ?, ?, ?, ?, ?, ?)`, d.ID, p.ID, t.src.ID, t.src.Label(), t.patient, s
 		}
 	}
 	return nil
+}
+
+// namedResources is the resources a Consent's provisions name, sorted: what
+// the source it goes to is asked, by its own ids, not to share.
+func namedResources(consent string) string {
+	var c struct {
+		Provision struct {
+			Provision []struct {
+				Data []struct {
+					Reference struct{ Reference string }
+				}
+			}
+		}
+	}
+	if json.Unmarshal([]byte(consent), &c) != nil {
+		return consent // unreadable: as it is, so any change sends it again
+	}
+	var refs []string
+	for _, p := range c.Provision.Provision {
+		for _, d := range p.Data {
+			refs = append(refs, d.Reference.Reference)
+		}
+	}
+	slices.Sort(refs)
+	return strings.Join(refs, " ")
 }
 
 // queueLateDeliveries queues, in tx, each person's latest decision for a

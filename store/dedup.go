@@ -535,7 +535,10 @@ AND EXISTS (SELECT 1 FROM reread_backlog)`,
 	if err != nil {
 		return false, fmt.Errorf("look for a stalled bulk load: %w", err)
 	}
-	if !stalled && !(onlyReread && resumeReread) {
+	switch {
+	case onlyReread && !resumeReread:
+		return false, nil // a command leaves it to serve, however old the mark (a review)
+	case !stalled && !onlyReread:
 		return false, nil
 	}
 	if left, err := bulkWorkLeft(ctx, db.db); err != nil || !left {

@@ -353,7 +353,7 @@ func TestMigrationWorksOutStandingReportsAgain(t *testing.T) {
 	}
 	// As the marks stood before 0018: the hospital's report, recorded in error, stood for the fact.
 	db = rerunMigration(t, db, path, 18, `UPDATE record_items SET dup = (resource_id = 'a-g')`)
-	if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || !done {
+	if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || !done {
 		t.Fatalf("finishing the queue the migration filled: %v, %v", done, err)
 	}
 	p, err := db.PersonByNHSNumber(ctx, "9434765919")
@@ -398,7 +398,7 @@ func TestDifferentDocumentsAreNotMerged(t *testing.T) {
 	}
 	// As they were marked before 0020: the GP's letter behind the hospital's.
 	db = rerunMigration(t, db, path, 20, `UPDATE record_items SET dup = (resource_id = 'd-g') WHERE section = 'documents'`)
-	if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || !done {
+	if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || !done {
 		t.Fatalf("finishing the queue the migration filled: %v, %v", done, err)
 	}
 	if n := shown(db); n != 2 {

@@ -832,23 +832,19 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 		}
 	}
 	merged := false
-	if personID == 0 && info.ReplacedBy != "" {
+	if personID == 0 && info.ReplacedBy != "" && info.NHSNumber == "" {
 		// Merged into another Patient of the source's (a system-level export
 		// holds both), and found by no identifier: the record of the person that one is, as a sync
 		// follows a merge, not a person of its own (a review of Bulk Data:
 		// one person was made two, the record split between them). Only
 		// when that one is linked already; stored before it, it is a person
 		// of its own still.
-		// Never across NHS numbers: a record merged into another person's
-		// (a wrong merge, a wrong link) is a person of its own.
-		var held string
-		err := im.tx.QueryRowContext(ctx, `SELECT sp.person_id, COALESCE(p.nhs_number, '') FROM source_patients sp JOIN persons p ON p.id = sp.person_id
-WHERE sp.source_id = ? AND sp.patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID, &held)
+		// Never one with an NHS number: found by no identifier, it is a
+		// number no one here holds, and people are never joined across NHS
+		// numbers (a review: a wrong merge would have given one person two).
+		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID)
 		if err != nil && err != sql.ErrNoRows {
 			return false, err
-		}
-		if info.NHSNumber != "" && held != "" && info.NHSNumber != held {
-			personID = 0
 		}
 		merged = personID != 0
 	}
@@ -866,7 +862,7 @@ WHERE sp.source_id = ? AND sp.patient_id = ?`, im.sourceID, info.ReplacedBy).Sca
 			return false, err
 		}
 		created = true
-	} else if !merged { // the record merged away says nothing of who they are now
+	} else if !merged && info.ReplacedBy == "" { // a record merged away says nothing of who they are now, when it comes again too
 		var oldBirth string
 		if err := im.tx.QueryRowContext(ctx, `SELECT birth_date FROM persons WHERE id = ?`, personID).Scan(&oldBirth); err != nil {
 			return false, fmt.Errorf("read person: %w", err)
@@ -886,8 +882,8 @@ nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
 		}
 	}
 	for _, id := range links {
-		if merged {
-			break // the record merged away says nothing of who they are now
+		if info.ReplacedBy != "" && !created {
+			break // a record merged away says nothing of who the person it is linked to is
 		}
 		if _, err := im.tx.ExecContext(ctx, `INSERT OR IGNORE INTO person_identifiers (person_id, system, value) VALUES (?, ?, ?)`, personID, id.System, id.Value); err != nil {
 			return false, err

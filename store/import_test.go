@@ -207,7 +207,7 @@ func TestImportSynthea(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || !done {
+	if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || !done {
 		t.Fatalf("read everything again: %v, %v", done, err)
 	}
 	if fingerprint(t, path) != before {

@@ -286,7 +286,7 @@ organisation = '', dedup_key = ?`, legacyKey)
 	if got := medicinesShown(t, ctx, db); len(got) != 1 || got[0].Display != "Medicine (name not recorded)" {
 		t.Fatalf("before the re-read: %+v; the test did not put the item back as it was", got)
 	}
-	done, err := db.FinishStalledBulkLoad(ctx, false)
+	done, err := db.FinishStalledBulkLoad(ctx, true)
 	if err != nil || !done {
 		t.Fatalf("finish: %v, %v; want the re-read done", done, err)
 	}
@@ -297,7 +297,7 @@ organisation = '', dedup_key = ?`, legacyKey)
 	if got := medicinesShown(t, store.ForCarer(ctx), db); len(got) != 0 {
 		t.Errorf("after the re-read a carer sees the entry kept out of sharing: %+v", got)
 	}
-	if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || done {
+	if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || done {
 		t.Errorf("a second finish: %v, %v; want nothing left", done, err)
 	}
 }
@@ -363,7 +363,7 @@ func TestKeptOutEntryStaysOutWhenItsKeyChanges(t *testing.T) {
 			if tc.legacy {
 				db = before0027(t, db, path, `UPDATE record_items SET display = 'Medicine (name not recorded)', code_system = '', code = '', dedup_key = ?`, legacyKey)
 				keepOut(t, db, store.WithholdItemQuestion(legacyKey), "Medicine (name not recorded)")
-				if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+				if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -397,7 +397,7 @@ dup = (source_id != (SELECT MIN(id) FROM sources))`, legacyKey)
 	if got := medicinesShown(t, ctx, db); len(got) != 1 {
 		t.Fatalf("before the re-read: %d medicines shown; the test did not merge them as before 0027", len(got))
 	}
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if got := medicinesShown(t, ctx, db); len(got) != 2 {

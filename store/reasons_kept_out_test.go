@@ -148,7 +148,7 @@ func TestReasonsMigrationOnOddResources(t *testing.T) {
 			}
 		}
 	}
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	if sp, err := db.RecordSection(store.ForCarer(ctx, fhir.SectionEncounters), p, fhir.SectionEncounters, 1, 10); err != nil || len(sp.Items) != 3 {
@@ -239,7 +239,7 @@ func TestMoreReasonsKeptOutThroughTheMigration(t *testing.T) {
 	db = rerunMigration(t, db, path, 51, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`,
 		`DELETE FROM schema_migrations WHERE version = 54`)
 	check("after the migration, before the re-read")
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	check("after the re-read")
@@ -287,7 +287,7 @@ func TestEntriesNamingAKeptOutOneThroughTheMigration(t *testing.T) {
 		`INSERT INTO record_item_reasons (item_id, system, code) SELECT id, 'ref', 'c1' FROM record_items WHERE resource_type = 'Encounter'`,
 		`UPDATE record_items SET reason_codes = 'ref|c1'||char(31) WHERE resource_type = 'Encounter'`)
 	check("after the migration, before the re-read")
-	if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+	if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 		t.Fatal(err)
 	}
 	check("after the re-read")

@@ -288,7 +288,7 @@ func TestOneOddActivityLosesNoOtherReason(t *testing.T) {
 			check("as imported")
 			db = rerunMigration(t, db, path, 55, `DELETE FROM record_item_reasons`, `UPDATE record_items SET reason_codes = ''`)
 			check("after migration 0055, before the re-read")
-			if _, err := db.FinishStalledBulkLoad(ctx, false); err != nil {
+			if _, err := db.FinishStalledBulkLoad(ctx, true); err != nil {
 				t.Fatal(err)
 			}
 			check("after the re-read")

@@ -48,3 +48,27 @@ func TestARereadStoppedHalfWayGoesOnAtOnce(t *testing.T) {
 		t.Errorf("after the finish, %d re-reads left, %v; want none", left, err)
 	}
 }
+
+// TestACommandLeavesAFreshUpgradesRereadToServe: just after a migration
+// queued a re-read, with no load marked alive, a command's finish leaves it
+// to serve, as it may take hours (a review: only a fresh mark kept it out).
+func TestACommandLeavesAFreshUpgradesRereadToServe(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", parsed(t,
+		`{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"birthDate":"1957-03-14"}`)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	// What migration 0070 does, and nothing else.
+	if _, err := raw.ExecContext(ctx, `INSERT INTO reread_backlog (after_rowid, upto_rowid) SELECT 0, MAX(rowid) FROM resources HAVING COUNT(*) > 0`); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || done {
+		t.Errorf("a command's finish right after an upgrade: %v, %v; want the re-read left to serve", done, err)
+	}
+}

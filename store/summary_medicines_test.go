@@ -418,7 +418,7 @@ func TestMigrationReadsProposalsAgain(t *testing.T) {
 	}
 	// As it was stored before: the request's status, whatever its intent.
 	db = rerunMigration(t, db, path, 43, `UPDATE record_items SET status = 'active', dedup_key = substr(dedup_key, 1, length(dedup_key) - length('|proposal')) WHERE resource_id = 'a1'`)
-	if done, err := db.FinishStalledBulkLoad(ctx, false); err != nil || !done {
+	if done, err := db.FinishStalledBulkLoad(ctx, true); err != nil || !done {
 		t.Fatalf("finishing the re-read the migration queued: %v, %v", done, err)
 	}
 	p, err := db.PersonByNHSNumber(ctx, "9434765870")
