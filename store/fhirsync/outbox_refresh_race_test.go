@@ -2,7 +2,6 @@ package fhirsync_test
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/mycarerecord/portal/store"
-	"github.com/mycarerecord/portal/store/fhir"
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
@@ -49,34 +47,9 @@ func TestRefreshWhileTheFirstSendIsInFlight(t *testing.T) {
 		t.Cleanup(srv.Close)
 		return srv.URL
 	})
-	const code, display = "105629000", "Chlamydial infection"
-	condition := func(id, patient string) string {
-		return `{"resourceType":"Condition","id":"` + id + `","clinicalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/condition-clinical","code":"active"}]},` +
-			`"code":{"coding":[{"system":"http://snomed.info/sct","code":"` + code + `","display":"` + display + `"}],"text":"` + display + `"},` +
-			`"subject":{"reference":"Patient/` + patient + `"},"onsetDateTime":"2024-01-01"}`
-	}
-	clinic, err := fhir.ParseBundle([]byte(`{"resourceType":"Bundle","type":"collection","entry":[` +
-		`{"resource":{"resourceType":"Patient","id":"c1","identifier":[{"system":"` + syntheaSystem + `","value":"` + f.patientID + `"}]}},` +
-		`{"resource":` + condition("x1", "c1") + `}]}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "shc", LinkSystems: []string{syntheaSystem}}, "clinic", clinic); err != nil {
-		t.Fatal(err)
-	}
-	sec, _ := f.db.RecordSection(ctx, f.person.ID, fhir.SectionConditions, 1, 500)
-	var key string
-	for _, it := range sec.Items {
-		if it.Code == code {
-			key = store.ItemKey(it)
-		}
-	}
+	key := clinicDiagnosisKey(t, f)
 	// The GP's own report is on the server, not yet synced.
-	var made struct{ ID string }
-	status, body := f.srv.Do(t, "POST", "/Condition", []byte(condition("", f.patientID)))
-	if status != http.StatusCreated || json.Unmarshal(body, &made) != nil {
-		t.Fatalf("the server's own report: %d %s", status, body)
-	}
+	made := serverReport(t, f)
 	f.change(t, store.WithholdItemQuestion(key), "yes")
 	for i := 0; i < 3; i++ {
 		if _, err := f.pusher().PushDue(ctx); err != nil {
@@ -95,8 +68,8 @@ func TestRefreshWhileTheFirstSendIsInFlight(t *testing.T) {
 		t.Fatalf("%d Consents upstream; want 1", len(all))
 	}
 	for _, raw := range all {
-		if !strings.Contains(string(raw), "Condition/"+made.ID) {
-			t.Errorf("the GP's Consent does not name its own report Condition/%s, though the outbox says delivered:\n%s", made.ID, raw)
+		if !strings.Contains(string(raw), "Condition/"+made) {
+			t.Errorf("the GP's Consent does not name its own report Condition/%s, though the outbox says delivered:\n%s", made, raw)
 		}
 	}
 }
