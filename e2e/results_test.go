@@ -29,6 +29,20 @@ func TestResultTrends(t *testing.T) {
 	}
 	tb.checkPage()
 
+	// An answer to a question (the demo's smoking status) has a page of its
+	// own, with no normal range: axe checks it too.
+	answer := eval[string](tb, `document.querySelector('#answers ~ table a[href^="/record/results/"]')?.getAttribute('href') ?? ''`)
+	if answer == "" {
+		t.Fatal("/record/results lists no answer to a question")
+	}
+	resp = tb.navigate(p.BaseURL + answer)
+	wantPage(tb, answer, resp.Status)
+	if text := tb.text(); !strings.Contains(text, "All answers") || strings.Contains(text, "Normal range") {
+		t.Errorf("%s, an answer's page: %.300s; want All answers, with no normal range", answer, text)
+	}
+	tb.checkPage()
+	tb.navigate(p.BaseURL + "/record/results")
+
 	const trend = "/record/results/loinc-59261-8"
 	resp = tb.follow("open the HbA1c trend", chromedp.Click(chromedp.CSS(`main a[href="`+trend+`"]`)))
 	wantPage(tb, trend, resp.Status)
