@@ -384,8 +384,8 @@ type ConsentDelivery struct {
 	// or not, and it carries every choice: this one is never sent again
 	// (RetryConsentDelivery), so the pages do not offer to.
 	Overtaken bool
-	// Refresh: the decision sent again, as the source has come to hold an
-	// entry kept out (migration 0072).
+	// Refresh: the decision sent again, after it had reached the source, as
+	// the source has come to hold an entry kept out (migrations 0072, 0073).
 	Refresh bool
 }
 
@@ -582,7 +582,8 @@ func deliveriesOf(ctx context.Context, q querier, personID int64, ids []int64) (
 	rows, err := q.QueryContext(ctx, `SELECT o.id, o.decision_id, COALESCE(o.source_id, 0), o.source_name, o.status, o.attempts,
 o.last_attempt_at, o.next_attempt_at, o.last_error, o.sent_at, o.upstream_id, o.upstream_version,
 EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id AND l.status = 'sent'),
-EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id), o.refresh
+EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id),
+o.refresh AND o.sent_before
 FROM consent_outbox o WHERE o.person_id = ? AND o.decision_id IN (?`+strings.Repeat(", ?", len(ids)-1)+`) ORDER BY o.decision_id, o.source_name, o.id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read deliveries: %w", err)
@@ -990,7 +991,8 @@ WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 				return fmt.Errorf("queue delivery again: %w", err)
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE consent_outbox SET fhir = ?1, status = 'waiting', attempts = 0, next_attempt_at = ?2, last_error = '',
-claimed_by = '', refresh = (status = 'sent' OR refresh OR attempts > 0) WHERE decision_id = ?3 AND source_id = ?4`, string(body), now, d.ID, t.src.ID)
+claimed_by = '', refresh = (status = 'sent' OR refresh OR attempts > 0), sent_before = (status = 'sent' OR sent_before)
+WHERE decision_id = ?3 AND source_id = ?4`, string(body), now, d.ID, t.src.ID)
 			if err != nil {
 				return fmt.Errorf("queue delivery again: %w", err)
 			}

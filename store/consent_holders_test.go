@@ -166,3 +166,52 @@ func TestAKeptOutEntryReachesASourceThatComesToHoldIt(t *testing.T) {
 		t.Errorf("the history shows %d deliveries sent again; want 1", again)
 	}
 }
+
+// TestAFirstSendQueuedAgainIsNotSentAgain: the GP's first Consent was tried
+// and never arrived when the GP came to hold the kept-out diagnosis. It goes
+// again as a refresh, as the try may have made the Consent there, but the
+// history says it was sent, not "sent again", which would tell the person
+// the GP had had the choice before (a review).
+func TestAFirstSendQueuedAgainIsNotSentAgain(t *testing.T) {
+	ctx := context.Background()
+	f := newConsentFixture(t)
+	addSHC(t, f, "Chlamydial infection")
+	keepOutCode(t, f, "105629000")
+	first, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range first {
+		if it.Source.Name == "gp" {
+			err = f.db.ConsentNotDelivered(ctx, it, "connection reset", time.Now())
+		} else {
+			err = f.db.ConsentDelivered(ctx, it, "consent-"+it.Source.Name, "1")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{
+		condition("g1", "http://snomed.info/sct", "105629000", "Chlamydial infection")}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Source.Name != "gp" || !items[0].Refresh || !strings.Contains(string(items[0].Body), "Condition/g1") {
+		t.Fatalf("after the GP filed the kept-out diagnosis, %d deliveries claimed; want the GP's, as a refresh naming Condition/g1", len(items))
+	}
+	if err := f.db.ConsentDelivered(ctx, items[0], "consent-gp", "1"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.db.ConsentHistory(ctx, f.jane.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range h[0].Deliveries {
+		if d.Refresh {
+			t.Errorf("the delivery to %s, first arriving now, is shown as sent again", d.SourceName)
+		}
+	}
+}
