@@ -154,7 +154,7 @@ func (d dosage) structured() string {
 	}
 	said := strings.Join(parts, ", ")
 	var more []string
-	if w := d.Site.Words(); w != "" {
+	if w := bodySiteWords([]CodeableConcept{d.Site}); w != "" {
 		more = append(more, "Where: "+w)
 	}
 	if m := d.MaxDosePerPeriod; m != nil && m.Numerator != nil && m.Denominator != nil {

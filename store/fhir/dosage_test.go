@@ -49,6 +49,7 @@ func TestDosageInWords(t *testing.T) {
 		{"international units", `[{"timing":{"repeat":{"when":["ACM"]}},"doseAndRate":[{"doseQuantity":{"value":10,"code":"[iU]"}}]}]`, "10 units, before breakfast"},
 		{"oxygen: a rate", `[{"timing":{"repeat":{"boundsDuration":{"value":15,"code":"h"}}},"doseAndRate":[{"rateQuantity":{"value":2,"unit":"L/min"}}]}]`, "At 2 L/min, for 15 hours"},
 		{"eye drops: where", `[{"timing":{"repeat":{"frequency":4,"period":1,"periodUnit":"d"}},"site":{"text":"Left eye"},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"drop"}}]}]`, "1 drop, 4 times a day. Where: Left eye"},
+		{"eye drops: where, as SNOMED CT names it", `[{"timing":{"repeat":{"frequency":4,"period":1,"periodUnit":"d"}},"site":{"coding":[{"system":"http://snomed.info/sct","code":"8966001","display":"Left eye structure"}]},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"drop"}}]}]`, "1 drop, 4 times a day. Where: Left eye"},
 		// The offset is counted before a meal or bedtime, and after any other event (FHIR's EventTiming).
 		{"an offset before breakfast", `[{"timing":{"repeat":{"frequency":1,"period":1,"periodUnit":"d","when":["ACM"],"offset":30}},"doseAndRate":[{"doseQuantity":{"value":1,"unit":"tablet"}}]}]`,
 			"1 tablet, once a day 30 minutes before breakfast"},

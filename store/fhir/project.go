@@ -1845,7 +1845,7 @@ func projectProcedure(raw []byte) ([]Item, about, error) {
 	if it.Date == "" && strings.TrimSpace(v.PerformedString) != "" {
 		detail = append(detail, "Done "+lowerFirst(strings.TrimSpace(v.PerformedString))) // a time in words, as a vaccination's
 	}
-	if w := wordsOf(v.BodySite); w != "" {
+	if w := bodySiteWords(v.BodySite); w != "" {
 		detail = append(detail, "Where: "+w)
 	}
 	if len(v.ReasonCode) > 0 && v.ReasonCode[0].Words() != "" {
@@ -2183,6 +2183,36 @@ func wordsOf(ccs []CodeableConcept) string {
 		}
 	}
 	return strings.Join(w, ", ")
+}
+
+// bodySiteWords is wordsOf for parts of the body, in the words a person
+// uses: SNOMED CT names each as a body structure ("Left eye structure",
+// "Structure of right knee", "Entire heart"), which a patient reads as
+// jargon (a plain-English review: "Where: Left eye structure").
+func bodySiteWords(ccs []CodeableConcept) string {
+	var w []string
+	for _, c := range ccs {
+		s := c.Words()
+		if rest, ok := cutPrefixFold(s, "structure of "); ok {
+			s = rest
+		} else if rest, ok := cutPrefixFold(s, "entire "); ok {
+			s = rest
+		} else if len(s) > len(" structure") && strings.EqualFold(s[len(s)-len(" structure"):], " structure") {
+			s = s[:len(s)-len(" structure")]
+		}
+		if s = upperFirst(strings.TrimSpace(s)); s != "" {
+			w = append(w, s)
+		}
+	}
+	return strings.Join(w, ", ")
+}
+
+// cutPrefixFold is strings.CutPrefix, ignoring case.
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) > len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
 }
 
 // displaysOf is the display text of each reference that has some, joined by
