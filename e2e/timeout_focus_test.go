@@ -20,6 +20,7 @@ import (
 // NHS.UK frontend takes away the tabindex it gave those, and the focus fell
 // to the page's body).
 func TestWarningGivesTheFocusBack(t *testing.T) {
+	t.Parallel()
 	p, tb, _ := signedInTo(t, startPortalIn(t, t.TempDir(), "--session-idle", "30s"))
 	const open = `document.getElementById('session-timeout').matches(':modal')`
 	const closed = `!document.getElementById('session-timeout').open`

@@ -26,6 +26,7 @@ import (
 // it takes, 30 s, so each warning comes 10 s after the last activity and
 // gives 20 s.
 func TestSessionTimeoutWarning(t *testing.T) {
+	t.Parallel()
 	p, tb, _ := signedInTo(t, startPortalIn(t, t.TempDir(), "--session-idle", "30s"))
 	wantPage(tb, "/carers/invite", tb.navigate(p.BaseURL+"/carers/invite").Status)
 	tb.do("type a name", chromedp.SendKeys(chromedp.CSS("#carer-name"), "Mary Smith"))
@@ -80,6 +81,7 @@ func TestSessionTimeoutWarning(t *testing.T) {
 // on a page that did not know the end was near. The portal runs with the
 // shortest idle time it takes, 30 s.
 func TestWarningNearTheLongestSession(t *testing.T) {
+	t.Parallel()
 	p, tb, _ := signedInTo(t, startPortalIn(t, t.TempDir(), "--session-idle", "30s"))
 	const (
 		dialog = `document.getElementById('session-timeout')`
@@ -229,6 +231,7 @@ func sessionIDOf(t *testing.T, p *portal, tb *tab) string {
 // (a review: nothing warned, and the code was used up). The portal runs with
 // the shortest idle time it takes, 30 s.
 func TestEnrolmentWarnsBeforeItStops(t *testing.T) {
+	t.Parallel()
 	p := startPortalIn(t, t.TempDir(), "--session-idle", "30s")
 	inv := p.Invites[0]
 	tb := newTab(t)
@@ -265,6 +268,7 @@ func TestEnrolmentWarnsBeforeItStops(t *testing.T) {
 // pressed, nor say setting up has stopped while it has not (a review). The
 // portal runs with the shortest idle time it takes, 30 s.
 func TestAPasskeyRequestCountsAsActivity(t *testing.T) {
+	t.Parallel()
 	p := startPortalIn(t, t.TempDir(), "--session-idle", "30s")
 	inv := p.Invites[0]
 	tb := newTab(t)
