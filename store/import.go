@@ -836,17 +836,44 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 		// Merged into another Patient of the source's (a system-level export
 		// holds both), and found by no identifier: the record of the person that one is, as a sync
 		// follows a merge, not a person of its own (a review of Bulk Data:
-		// one person was made two, the record split between them). Only
-		// when that one is linked already; stored before it, it is a person
-		// of its own still.
+		// one person was made two, the record split between them). Stored
+		// before that one, it is taken for a person the survivor joins when
+		// it comes (below).
 		// Never one with an NHS number: found by no identifier, it is a
 		// number no one here holds, and people are never joined across NHS
 		// numbers (a review: a wrong merge would have given one person two).
 		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID)
+		if err == sql.ErrNoRows {
+			// Not yet: another record merged into the same one came first,
+			// and is taken for the person that one is (migration 0075).
+			err = im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND replaced_by = ? AND patient_id != ?
+ORDER BY rowid LIMIT 1`, im.sourceID, info.ReplacedBy, r.ID).Scan(&personID)
+		}
 		if err != nil && err != sql.ErrNoRows {
 			return false, err
 		}
 		merged = personID != 0
+	}
+	if personID == 0 && info.ReplacedBy == "" {
+		// The survivor of records merged into it that came before it, each
+		// then taken for a person of its own: that person is theirs, not
+		// another made beside them with the record split between the two (a
+		// review of Bulk Data: an export's order decided it). Never across
+		// NHS numbers.
+		var nhs sql.NullString
+		err := im.tx.QueryRowContext(ctx, `SELECT sp.person_id, p.nhs_number FROM source_patients sp JOIN persons p ON p.id = sp.person_id
+WHERE sp.source_id = ? AND sp.replaced_by = ? ORDER BY sp.rowid LIMIT 1`, im.sourceID, r.ID).Scan(&personID, &nhs)
+		if err != nil && err != sql.ErrNoRows {
+			return false, err
+		}
+		if nhs.Valid && nhs.String != info.NHSNumber {
+			personID = 0
+		}
+		if personID != 0 {
+			if err := im.forgetMergedIdentifiers(ctx, personID, r.ID); err != nil {
+				return false, err
+			}
+		}
 	}
 	if personID == 0 {
 		var nhs any
@@ -889,8 +916,8 @@ nhs_number = COALESCE(nhs_number, NULLIF(?, '')) WHERE id = ?`,
 			return false, err
 		}
 	}
-	if _, err = im.tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id) VALUES (?, ?, ?)
-ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id`, im.sourceID, r.ID, personID); err != nil {
+	if _, err = im.tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id, replaced_by) VALUES (?, ?, ?, ?)
+ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id, replaced_by = excluded.replaced_by`, im.sourceID, r.ID, personID, info.ReplacedBy); err != nil {
 		return false, err
 	}
 	im.persons[r.ID] = sql.NullInt64{Int64: personID, Valid: true}
@@ -899,6 +926,41 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 	_, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
 		personID, im.sourceID, r.ID, personID)
 	return created, err
+}
+
+// forgetMergedIdentifiers takes from the person the identifiers by which
+// the records merged into the survivor linked them, when the survivor joins
+// the person those records were taken for: a record merged away says
+// nothing of who the person is (TestAMergedPatientJoinsItsSurvivor). The
+// survivor's own are linked after.
+func (im *importer) forgetMergedIdentifiers(ctx context.Context, personID int64, survivor string) error {
+	rows, err := im.tx.QueryContext(ctx, `SELECT r.json FROM source_patients sp
+JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
+WHERE sp.source_id = ? AND sp.replaced_by = ? AND sp.person_id = ?`, im.sourceID, survivor, personID)
+	if err != nil {
+		return fmt.Errorf("read records merged into %s: %w", survivor, err)
+	}
+	var ids []fhir.Identifier
+	for rows.Next() {
+		var raw []byte
+		if err := rows.Scan(&raw); err != nil {
+			rows.Close()
+			return err
+		}
+		if info, err := fhir.ParsePatient(raw); err == nil {
+			ids = append(ids, linkIdentifiers(info, im.opts.LinkSystems)...)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, err := im.tx.ExecContext(ctx, `DELETE FROM person_identifiers WHERE person_id = ? AND system = ? AND value = ?`, personID, id.System, id.Value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // linkIdentifiers are the patient's identifiers that say who the person is across sources.

@@ -1,0 +1,97 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/mycarerecord/portal/store"
+)
+
+// mergedInto is a Patient with no NHS number that the source merged into Patient/p1.
+func mergedInto(id, mrn string) string {
+	return `{"resourceType":"Patient","id":"` + id + `","active":false,"identifier":[{"system":"https://mrn.example","value":"` + mrn + `"}],` +
+		`"name":[{"family":"Exampel","given":["Jayne"]}],"birthDate":"1957-03-14","link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]}`
+}
+
+const janeSurvivor = `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"family":"Example","given":["Jane"]}],"birthDate":"1957-03-14"}`
+
+// importLTH imports the resources, one call each group, as the source "lth"
+// linking by the hospital's record numbers.
+func importLTH(t *testing.T, db *store.DB, groups ...[]string) {
+	t.Helper()
+	for _, g := range groups {
+		if _, err := db.ImportResources(context.Background(), store.ImportOptions{Source: "lth", LinkSystems: []string{"https://mrn.example"}}, "test", parsed(t, g...)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// wantOneJane checks that the source's Patients are one person, Jane
+// Example, found by none of the merged records' numbers, whose record holds
+// the n conditions filed under them.
+func wantOneJane(t *testing.T, db *store.DB, n int, mrns ...string) {
+	t.Helper()
+	ctx := context.Background()
+	srcs, err := db.Sources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	persons, err := db.PersonsAt(ctx, srcs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(persons) != 1 || persons[0].Given != "Jane" || persons[0].NHSNumber != "9434765919" {
+		t.Fatalf("persons %+v; want one, Jane Example with her NHS number", persons)
+	}
+	for _, mrn := range mrns {
+		if found, err := db.PersonByIdentifier(ctx, "https://mrn.example", mrn); err == nil && found.ID != 0 {
+			t.Errorf("the merged record's number %s links the person: %+v", mrn, found)
+		}
+	}
+	if sec, err := db.RecordSection(ctx, persons[0].ID, "conditions", 1, 10); err != nil || len(sec.Items) != n {
+		t.Errorf("Jane's record holds %d conditions (%v); want the %d filed under the merged records", len(sec.Items), err, n)
+	}
+}
+
+func conditionOf(id, patient, text string) string {
+	return `{"resourceType":"Condition","id":"` + id + `","subject":{"reference":"Patient/` + patient + `"},"code":{"text":"` + text + `"},"recordedDate":"2024-01-05"}`
+}
+
+// TestTwoRecordsMergedIntoOneBeforeItCame: two records merged into Jane's,
+// both stored before hers, are one person, and hers when it comes (a review
+// of Bulk Data: each was a person, and Jane a third).
+func TestTwoRecordsMergedIntoOneBeforeItCame(t *testing.T) {
+	db := mustOpenDB(t)
+	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")},
+		[]string{mergedInto("p3", "M-3"), conditionOf("c3", "p3", "Eczema")}, []string{janeSurvivor})
+	wantOneJane(t, db, 2, "M-2", "M-3")
+}
+
+// TestMigration0075NotesRecordsMergedBefore: a record merged into Jane's,
+// stored under a portal before migration 0075, is still found when hers
+// comes after the upgrade.
+func TestMigration0075NotesRecordsMergedBefore(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")})
+	db.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP INDEX source_patients_replaced_by`, `ALTER TABLE source_patients DROP COLUMN replaced_by`,
+		`DELETE FROM schema_migrations WHERE version = 75`} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	raw.Close()
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	importLTH(t, db, []string{janeSurvivor})
+	wantOneJane(t, db, 1, "M-2")
+}
