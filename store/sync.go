@@ -64,6 +64,31 @@ ON CONFLICT (name) DO NOTHING`, src.Name, src.OrgName, src.BaseURL, src.AuthKind
 	return src, err
 }
 
+// SetSourceAuth replaces how the portal signs in to the FHIR server source
+// (portal source auth): a key, client id, scope or token changed, with
+// everything cached from it kept, which removing and adding it again would
+// lose. The serve workers' clients take it at their next call
+// (fhirsync.Clients).
+func (db *DB) SetSourceAuth(ctx context.Context, name, kind string, config map[string]string) error {
+	if err := CheckSource(Source{Name: name, BaseURL: "https://fhir.example", AuthKind: kind}); err != nil {
+		return err
+	}
+	cfg, err := json.Marshal(config)
+	if err != nil {
+		return err
+	}
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sources SET auth_kind = ?, auth_config = ? WHERE name = ? AND base_url != ''`, kind, string(cfg), name)
+		if err != nil {
+			return fmt.Errorf("set source authentication: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return Errorf(ENOTFOUND, "There is no FHIR server source called %q.", name)
+		}
+		return nil
+	})
+}
+
 // sourceAt is the name and address of a source other than name whose
 // address names the server at base (fhir.SameServer), if any.
 func sourceAt(ctx context.Context, tx *sql.Tx, base, name string) (string, string, error) {

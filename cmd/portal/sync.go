@@ -26,9 +26,11 @@ import (
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
-const sourceUsage = `Usage: portal source add|list|social-care|release|accept-nhs-number|remove [flags] [arguments]
+const sourceUsage = `Usage: portal source add|auth|list|social-care|release|accept-nhs-number|remove [flags] [arguments]
 
 add NAME URL             add a FHIR server records come from
+auth NAME --auth KIND    change how the portal signs in to a source (a new key, client id, scope or
+                         token), keeping everything cached from it; give every flag of the kind again
 list                     list the sources: organisation, address, authentication, social care
 social-care NAME yes|no  say whether a source is a social care service
 release NAME             call a source again now that asked us to wait (see list)
@@ -46,11 +48,13 @@ func sourceFlags(fs *flag.FlagSet, verb string, cfg *Config, src *store.Source, 
 	if verb == "remove" {
 		fs.BoolVar(evenIfWaiting, "even-if-waiting", false, "remove the source though changes to sharing choices are still waiting to be sent to it (they never will be)")
 	}
-	if verb != "add" {
+	if verb != "add" && verb != "auth" {
 		return
 	}
-	fs.BoolVar(&src.SocialCare, "social-care", false, "a social care service: everything it sends counts as social care, which people may keep out of sharing")
-	fs.StringVar(&src.OrgName, "org", "", "organisation people see, e.g. \"Leeds Teaching Hospitals\"")
+	if verb == "add" {
+		fs.BoolVar(&src.SocialCare, "social-care", false, "a social care service: everything it sends counts as social care, which people may keep out of sharing")
+		fs.StringVar(&src.OrgName, "org", "", "organisation people see, e.g. \"Leeds Teaching Hospitals\"")
+	}
 	fs.StringVar(&src.AuthKind, "auth", store.AuthNone, "none, bearer or smart-backend")
 	for _, f := range []struct{ name, usage string }{
 		{"token-file", "bearer: file holding the token"},
@@ -99,6 +103,35 @@ func checkAuthFlags(src *store.Source) error {
 	return nil
 }
 
+// checkAuth checks the source's authentication as add and auth take it:
+// the flags for its kind, the token endpoint found when not given (returned,
+// to be printed), the default scope saved, and each secret read once.
+func checkAuth(ctx context.Context, src *store.Source, getenv func(string) string) (discovered string, err error) {
+	if err := checkAuthFlags(src); err != nil {
+		return "", err
+	}
+	c := src.AuthConfig
+	if src.AuthKind == store.AuthSMARTBackend && c["token-url"] == "" && c["client-id"] != "" && c["key-file"] != "" && c["key-id"] != "" {
+		// As SMART Backend Services has a client find it (a review).
+		tokenURL, err := fhirsync.DiscoverTokenURL(ctx, src.BaseURL)
+		if err != nil {
+			return "", fmt.Errorf("no --token-url, and %w", err)
+		}
+		c["token-url"] = tokenURL
+		discovered = tokenURL
+	}
+	if src.AuthKind == store.AuthSMARTBackend && c["scope"] == "" {
+		// Saved with the source, so sources added before this default keep
+		// the scope they were added with (a review: asked for more on an
+		// upgrade, a client let only read had every sync refused).
+		c["scope"] = fhirsync.DefaultSMARTScope
+	}
+	if _, err := fhirsync.AuthFor(*src, getenv); err != nil {
+		return "", err
+	}
+	return discovered, fhirsync.CheckSecretFiles(*src)
+}
+
 // runSource adds, lists and removes FHIR server sources.
 func runSource(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	// Every verb's flags, to find the verb among them.
@@ -114,10 +147,10 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if _, err := parseFlags(all, args, stdout, stderr); err != nil {
 			return err
 		}
-		return errors.New("source: say add, list, social-care, release, accept-nhs-number or remove, e.g. portal source list")
+		return errors.New("source: say add, auth, list, social-care, release, accept-nhs-number or remove, e.g. portal source list")
 	}
-	if !slices.Contains([]string{"add", "list", "social-care", "release", "accept-nhs-number", "remove"}, verb) {
-		return fmt.Errorf("source: unknown action %q: say add, list, social-care, release, accept-nhs-number or remove", verb)
+	if !slices.Contains([]string{"add", "auth", "list", "social-care", "release", "accept-nhs-number", "remove"}, verb) {
+		return fmt.Errorf("source: unknown action %q: say add, auth, list, social-care, release, accept-nhs-number or remove", verb)
 	}
 	cfg, src = Config{}, store.Source{AuthConfig: map[string]string{}}
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
@@ -141,30 +174,16 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if err := store.CheckSource(src); err != nil { // the name, and the address as each sync will check it
 			return fmt.Errorf("source add: %w", err)
 		}
-		if err := checkAuthFlags(&src); err != nil {
+		if discovered, err = checkAuth(ctx, &src, getenv); err != nil {
 			return fmt.Errorf("source add: %w", err)
 		}
-		c := src.AuthConfig
-		if src.AuthKind == store.AuthSMARTBackend && c["token-url"] == "" && c["client-id"] != "" && c["key-file"] != "" && c["key-id"] != "" {
-			// As SMART Backend Services has a client find it (a review).
-			tokenURL, err := fhirsync.DiscoverTokenURL(ctx, src.BaseURL)
-			if err != nil {
-				return fmt.Errorf("source add: no --token-url, and %w", err)
-			}
-			src.AuthConfig["token-url"] = tokenURL
-			discovered = tokenURL
-		}
-		if src.AuthKind == store.AuthSMARTBackend && c["scope"] == "" {
-			// Saved with the source, so sources added before this default keep
-			// the scope they were added with (a review: asked for more on an
-			// upgrade, a client let only read had every sync refused).
-			src.AuthConfig["scope"] = fhirsync.DefaultSMARTScope
-		}
-		if _, err := fhirsync.AuthFor(src, getenv); err != nil {
-			return fmt.Errorf("source add: %w", err)
-		}
-		if err := fhirsync.CheckSecretFiles(src); err != nil {
-			return fmt.Errorf("source add: %w", err)
+	}
+	if verb == "auth" {
+		given := false
+		fs.Visit(func(f *flag.Flag) { given = given || f.Name == "auth" })
+		if len(rest) != 1 || !given {
+			// --auth is never left to its default here, which would sign in to the source with nothing.
+			return errors.New("source auth: give the source's name and --auth with its flags, e.g. portal source auth lth --auth bearer --token-file /etc/portal/lth-token")
 		}
 	}
 	// Only adding a source may make the database; the rest need one there.
@@ -178,6 +197,25 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer db.Close()
 	switch verb {
+	case "auth":
+		was, err := db.SourceByName(ctx, rest[0])
+		if err != nil {
+			return fmt.Errorf("source auth: %w", err)
+		}
+		if was.BaseURL == "" {
+			return fmt.Errorf("source auth: %s is a source of imported files, not a FHIR server: the portal never signs in to it", was.Name)
+		}
+		src.Name, src.BaseURL = was.Name, was.BaseURL
+		if discovered, err = checkAuth(ctx, &src, getenv); err != nil {
+			return fmt.Errorf("source auth: %w", err)
+		}
+		if err := db.SetSourceAuth(ctx, src.Name, src.AuthKind, src.AuthConfig); err != nil {
+			return fmt.Errorf("source auth: %w", err)
+		}
+		fmt.Fprintf(stdout, "Source %s now signs in with %s; everything cached from it is kept. A serve running uses it from its next call to the source.\n", src.Name, src.AuthKind)
+		if discovered != "" {
+			fmt.Fprintf(stdout, "Its token endpoint, from its SMART configuration: %s\n", discovered)
+		}
 	case "add":
 		if src, err = db.AddSource(ctx, src); err != nil {
 			return fmt.Errorf("source add: %w", err)

@@ -160,6 +160,7 @@ type Client struct {
 	trial      bool      // a half-open trial call is in flight
 	heldTill   time.Time // the source asked, with Retry-After, not to be called before this
 	sourceID   int64     // the source's id in the store, for ClientOptions.Holds; set by Clients
+	signIn     string    // the source's kind of authentication and its configuration when made, set by Clients
 	unkeptTill time.Time // the latest hold heard here that ClientOptions.Holds does not keep yet, or could not: it stands whatever they say
 	holdGen    uint64    // raised each time this process raises heldTill, so a read of Holds begun before does not undo it
 }

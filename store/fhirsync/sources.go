@@ -2,6 +2,7 @@ package fhirsync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -330,10 +331,16 @@ func secretsNamed(src store.Source) string {
 func (c *Clients) Get(src store.Source) (*Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cl, ok := c.made[src.ID]; ok {
+	signIn, err := json.Marshal([]any{src.AuthKind, src.AuthConfig}) // a map marshals in key order
+	if err != nil {
+		return nil, err
+	}
+	if cl, ok := c.made[src.ID]; ok && cl.signIn == string(signIn) {
 		cl.raiseHold(src.HeldUntil, false) // another process may have heard the source ask to wait
 		return cl, nil
 	}
+	// New, or signing in otherwise since (portal source auth): made again,
+	// so a serve running takes a new key or client id without a restart.
 	auth, err := AuthFor(src, c.getenv)
 	if err != nil {
 		return nil, fmt.Errorf("source %s: %w%s", src.Name, err, secretsNamed(src))
@@ -343,7 +350,7 @@ func (c *Clients) Get(src store.Source) (*Client, error) {
 		return nil, fmt.Errorf("source %s: %w", src.Name, err)
 	}
 	cl.raiseHold(src.HeldUntil, false)
-	cl.sourceID = src.ID
+	cl.sourceID, cl.signIn = src.ID, string(signIn)
 	c.made[src.ID] = cl
 	return cl, nil
 }
