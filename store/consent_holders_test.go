@@ -116,30 +116,9 @@ func TestAConsentNamesAnEntryInTheWordsOfItsReceiver(t *testing.T) {
 func TestAKeptOutEntryReachesASourceThatComesToHoldIt(t *testing.T) {
 	ctx := context.Background()
 	f := newConsentFixture(t)
-	addSHC(t, f, "Chlamydial infection")
-	keepOutCode(t, f, "105629000")
-	first, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range first {
-		if it.Source.Name == "gp" && strings.Contains(string(it.Body), "105629000") {
-			t.Fatalf("the GP's first Consent names the clinic's diagnosis: %s", it.Body)
-		}
-		if err := f.db.ConsentDelivered(ctx, it, "consent-"+it.Source.Name, "1"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", []fhir.Resource{
-		condition("g1", "http://snomed.info/sct", "105629000", "Chlamydial infection")}); err != nil {
-		t.Fatal(err)
-	}
-	items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 1 || items[0].Source.Name != "gp" || !items[0].Refresh || !strings.Contains(string(items[0].Body), "Condition/g1") || items[0].CurrentID != "consent-gp" {
-		t.Fatalf("after the GP filed the kept-out diagnosis, %d deliveries claimed; want the GP's, sent again to update consent-gp, naming Condition/g1", len(items))
+	items := keptOutThenFiledByTheGP(t, f, func(it store.OutboxItem) error { return f.db.ConsentDelivered(ctx, it, "consent-gp", "1") })
+	if items[0].CurrentID != "consent-gp" {
+		t.Fatalf("the GP's Consent sent again updates %q; want consent-gp", items[0].CurrentID)
 	}
 	if err := f.db.ConsentDelivered(ctx, items[0], "consent-gp", "2"); err != nil {
 		t.Fatal(err)
@@ -175,6 +154,29 @@ func TestAKeptOutEntryReachesASourceThatComesToHoldIt(t *testing.T) {
 func TestAFirstSendQueuedAgainIsNotSentAgain(t *testing.T) {
 	ctx := context.Background()
 	f := newConsentFixture(t)
+	items := keptOutThenFiledByTheGP(t, f, func(it store.OutboxItem) error {
+		return f.db.ConsentNotDelivered(ctx, it, "connection reset", time.Now())
+	})
+	if err := f.db.ConsentDelivered(ctx, items[0], "consent-gp", "1"); err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.db.ConsentHistory(ctx, f.jane.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range h[0].Deliveries {
+		if d.Refresh {
+			t.Errorf("the delivery to %s, first arriving now, is shown as sent again", d.SourceName)
+		}
+	}
+}
+
+// keptOutThenFiledByTheGP keeps the clinic's diagnosis out, settles the
+// first deliveries (the GP's by gp, the clinic's delivered), has the GP file
+// the diagnosis, and returns the deliveries claimed then.
+func keptOutThenFiledByTheGP(t *testing.T, f *consentFixture, gp func(store.OutboxItem) error) []store.OutboxItem {
+	t.Helper()
+	ctx := context.Background()
 	addSHC(t, f, "Chlamydial infection")
 	keepOutCode(t, f, "105629000")
 	first, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
@@ -182,8 +184,11 @@ func TestAFirstSendQueuedAgainIsNotSentAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, it := range first {
+		if it.Source.Name == "gp" && strings.Contains(string(it.Body), "105629000") {
+			t.Fatalf("the GP's first Consent names the clinic's diagnosis: %s", it.Body)
+		}
 		if it.Source.Name == "gp" {
-			err = f.db.ConsentNotDelivered(ctx, it, "connection reset", time.Now())
+			err = gp(it)
 		} else {
 			err = f.db.ConsentDelivered(ctx, it, "consent-"+it.Source.Name, "1")
 		}
@@ -202,16 +207,5 @@ func TestAFirstSendQueuedAgainIsNotSentAgain(t *testing.T) {
 	if len(items) != 1 || items[0].Source.Name != "gp" || !items[0].Refresh || !strings.Contains(string(items[0].Body), "Condition/g1") {
 		t.Fatalf("after the GP filed the kept-out diagnosis, %d deliveries claimed; want the GP's, as a refresh naming Condition/g1", len(items))
 	}
-	if err := f.db.ConsentDelivered(ctx, items[0], "consent-gp", "1"); err != nil {
-		t.Fatal(err)
-	}
-	h, err := f.db.ConsentHistory(ctx, f.jane.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range h[0].Deliveries {
-		if d.Refresh {
-			t.Errorf("the delivery to %s, first arriving now, is shown as sent again", d.SourceName)
-		}
-	}
+	return items
 }

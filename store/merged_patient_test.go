@@ -3,8 +3,6 @@ package store_test
 import (
 	"context"
 	"testing"
-
-	"github.com/mycarerecord/portal/store"
 )
 
 // TestAMergedPatientJoinsItsSurvivor: a Patient the source merged into
@@ -15,8 +13,7 @@ import (
 // numbers (a review of Bulk Data).
 func TestAMergedPatientJoinsItsSurvivor(t *testing.T) {
 	ctx := context.Background()
-	const condition = `{"resourceType":"Condition","id":"c2","subject":{"reference":"Patient/p2"},"code":{"text":"Asthma"},"recordedDate":"2024-01-05"}`
-	survivor := `{"resourceType":"Patient","id":"p1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"family":"Example","given":["Jane"]}],"birthDate":"1957-03-14"}`
+	condition := conditionOf("c2", "p2", "Asthma")
 	for _, tc := range []struct {
 		name    string
 		merged  string
@@ -29,41 +26,24 @@ func TestAMergedPatientJoinsItsSurvivor(t *testing.T) {
 		for _, order := range []string{"survivor first", "merged first"} {
 			t.Run(tc.name+", "+order, func(t *testing.T) {
 				db := mustOpenDB(t)
-				files := [][]string{{survivor, tc.merged, condition}}
+				groups := [][]string{{janeSurvivor, tc.merged, condition}}
 				if order == "merged first" {
 					// As a Bulk Data export may send them, in files stored
 					// a batch at a time (a review: the survivor was made a
 					// person beside the one the merged record was taken for).
-					files = [][]string{{tc.merged, condition}, {survivor}}
+					groups = [][]string{{tc.merged, condition}, {janeSurvivor}}
 				}
-				for _, f := range files {
-					if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "lth", LinkSystems: []string{"https://mrn.example"}}, "test", parsed(t, f...)); err != nil {
-						t.Fatal(err)
-					}
+				importLTH(t, db, groups...)
+				if tc.persons == 1 {
+					wantOneJane(t, db, 1, "M-2")
+					return
 				}
 				srcs, err := db.Sources(ctx)
 				if err != nil {
 					t.Fatal(err)
 				}
-				persons, err := db.PersonsAt(ctx, srcs[0].ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(persons) != tc.persons {
-					t.Fatalf("%d persons: %+v; want %d", len(persons), persons, tc.persons)
-				}
-				if tc.persons == 1 {
-					p := persons[0]
-					if p.Given != "Jane" || p.Family != "Example" {
-						t.Errorf("the person is %s %s; want Jane Example, the merged record's name left out", p.Given, p.Family)
-					}
-					if found, err := db.PersonByIdentifier(ctx, "https://mrn.example", "M-2"); err == nil && found.ID != 0 {
-						t.Errorf("the merged record's identifier links the person: %+v", found)
-					}
-					sec, err := db.RecordSection(ctx, p.ID, "conditions", 1, 10)
-					if err != nil || len(sec.Items) != 1 {
-						t.Errorf("the merged record's condition is not in the person's record: %v, %d", err, len(sec.Items))
-					}
+				if persons, err := db.PersonsAt(ctx, srcs[0].ID); err != nil || len(persons) != tc.persons {
+					t.Fatalf("%d persons: %+v, %v; want %d", len(persons), persons, err, tc.persons)
 				}
 			})
 		}
