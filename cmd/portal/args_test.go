@@ -84,7 +84,7 @@ func TestVerbAfterFlags(t *testing.T) {
 	if want := "gp    list          http://127.0.0.1:1/fhir"; err != nil || !strings.Contains(out, want) {
 		t.Errorf("the organisation given before the verb was not kept: %v, want %q in\n%s", err, want, out)
 	}
-	if _, _, err := portal(t, "source", "--db", db, "frobnicate"); err == nil || err.Error() != `source: unknown action "frobnicate": say add, list, social-care, release, accept-nhs-number or remove` {
+	if _, _, err := portal(t, "source", "--db", db, "frobnicate"); err == nil || err.Error() != `source: unknown action "frobnicate": say add, auth, list, social-care, release, accept-nhs-number or remove` {
 		t.Errorf("an unknown verb after flags: %v", err)
 	}
 }
