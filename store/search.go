@@ -118,12 +118,14 @@ func (db *DB) SearchRecord(ctx context.Context, personID int64, text string, opt
 	}
 	// The words typed are looked for in the text columns only, never in scope;
 	// a test's plain name ("HbA1c") finds it by its codes too. An entry's
-	// "others" are the words of other sources' reports of its fact: while the
-	// person keeps any out of sharing, a carer's search leaves them out, as
-	// one of those reports may be kept out (a social care service's, naming
-	// it), and finding the entry by its words would say it exists.
+	// "others" are the words of other sources' reports of its fact: a
+	// carer's search leaves them out, as one of those reports may be kept
+	// out (a social care service's, naming it), and finding the entry by its
+	// words would say it exists; always, not only while the person keeps
+	// something out, or a search that stopped finding an entry would tell
+	// the carer that something now was (a product review).
 	columns := `{display code value detail organisation source others}`
-	if len(hidden) > 0 {
+	if IsForCarer(ctx) {
 		columns = `{display code value detail organisation source}`
 	}
 	words := columns + ` : (` + terms + `)`

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,15 @@ func (s *Server) choicesActor(c echo.Context) (actor, error) {
 	return a, nil
 }
 
+// seesDecision says whether the actor is shown a change to the person's
+// choices: a carer is not shown a single entry kept out or shared again but
+// by themselves, which would say such entries exist, and how many, and when
+// (a product review: "One single entry is kept out of sharing").
+func (a actor) seesDecision(d store.ConsentDecision) bool {
+	_, item := store.ItemQuestionKey(d.Question)
+	return !a.Carer() || !item || d.Performer.AccountID == a.Account.ID
+}
+
 // choicesPage shows the person's choices and where each came from.
 func (s *Server) choicesPage(c echo.Context) error {
 	a, err := s.choicesActor(c)
@@ -33,6 +43,17 @@ func (s *Server) choicesPage(c echo.Context) error {
 	ch, err := s.db.ConsentChoices(c.Request().Context(), a.Person.ID)
 	if err != nil {
 		return err
+	}
+	if ch.Latest != nil && !a.seesDecision(*ch.Latest) {
+		// The newest change a carer may see stands for the latest.
+		hist, err := s.db.ConsentHistory(c.Request().Context(), a.Person.ID)
+		if err != nil {
+			return err
+		}
+		ch.Latest = nil
+		if i := slices.IndexFunc(hist, a.seesDecision); i >= 0 {
+			ch.Latest = &hist[i]
+		}
 	}
 	s.logView(c, a.Person, "choices")
 	p := s.page(c, "")
@@ -51,6 +72,7 @@ func (s *Server) choicesHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	hist = slices.DeleteFunc(hist, func(d store.ConsentDecision) bool { return !a.seesDecision(d) })
 	s.logView(c, a.Person, "history of choices")
 	p := s.page(c, "")
 	p.Title = views.ChoicesHistoryTitle(p)
@@ -297,6 +319,12 @@ func (s *Server) choiceDone(c echo.Context) error {
 	d, err := s.db.ConsentDecision(c.Request().Context(), a.Person.ID, id)
 	if err != nil {
 		return err
+	}
+	if d.Performer.AccountID != a.Account.ID {
+		// The confirmation of the viewer's own change: anyone else's is in
+		// the history, in words that say whose (a product review: a carer
+		// read the person's change as "What you changed").
+		return store.Errorf(store.ENOTFOUND, "There is no such change to your choices.")
 	}
 	s.logView(c, a.Person, "choices")
 	p := s.page(c, "")
