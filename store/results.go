@@ -397,7 +397,7 @@ func testItems(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, lim
 
 func queryTestItems(ctx context.Context, tx *sql.Tx, ref testRef, filter, limit string, args ...any) ([]RecordItem, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.person_id = ?`+filter+` ORDER BY ri.date DESC, ri.value DESC `+limit, args...)
+WHERE ri.person_id = ?`+filter+` ORDER BY ri.date DESC, ri.value DESC, ri.dup `+limit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
@@ -419,7 +419,9 @@ WHERE ri.person_id = ?`+filter+` ORDER BY ri.date DESC, ri.value DESC `+limit, a
 
 // mergeResults makes one Result of copies of the same result from several
 // sources: the same test at the same time with the same value. Items come
-// newest first and stay so.
+// newest first and stay so, the report that stands for a fact before its
+// copies (queryTestItems), so a Result opens the entry search and the
+// record open (a product review: the trend opened the hospital's copy).
 func mergeResults(items []RecordItem) []Result {
 	var out []Result
 	seen := map[string]int{}
