@@ -61,7 +61,7 @@ func TestChoicesPagesNameThePersonToACarer(t *testing.T) {
 		{"entry question", func(p views.Page) templ.Component {
 			return views.ChoiceQuestion(p, views.QuestionView{Person: jane, Question: store.WithholdItemQuestion("medicines|x|1"), ItemKey: "medicines|x|1", ItemName: "Metformin"})
 		}, "Do you want to keep this entry out of sharing?", "Does Mrs Jane Example want to keep this entry out of sharing?",
-			[]string{"You and anyone else who acts for Mrs Jane Example will not see it."}},
+			[]string{"You and anyone else who acts for Mrs Jane Example will not see it, and only Mrs Jane Example can share it again."}},
 		{"check", func(p views.Page) templ.Component {
 			return views.ChoiceCheck(p, views.CheckView{Person: jane, Question: store.QuestionDirectCare, Before: "yes", Answer: "no"})
 		}, "Check your change", "Check your change", []string{
