@@ -17,6 +17,7 @@ type Session struct {
 	CSRFToken     string
 	EnrolPersonID int64 // set once an enrolment code and date of birth matched
 	ActingGrantID int64 // the grant the account acts under; 0 for its own record (see ActingGrantFor)
+	PasskeyID     int64 // the passkey it was signed in with, whose removal ends it; 0 for none
 	CreatedAt     time.Time
 	LastSeenAt    time.Time
 	ExpiresAt     time.Time
@@ -224,17 +225,17 @@ func (db *DB) readSession(ctx context.Context, q interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 }, id string) (Session, error) {
 	var s Session
-	var acct, enrol, acting sql.NullInt64
+	var acct, enrol, acting, passkey sql.NullInt64
 	var created, seen, expires string
-	err := q.QueryRowContext(ctx, `SELECT account_id, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id, `+bareSession+`
-FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &seen, &expires, &acting, &s.Bare)
+	err := q.QueryRowContext(ctx, `SELECT account_id, enrol_person_id, created_at, last_seen_at, expires_at, acting_grant_id, passkey_id, `+bareSession+`
+FROM sessions WHERE id_hash = ?`, hashToken(id)).Scan(&acct, &enrol, &created, &seen, &expires, &acting, &passkey, &s.Bare)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, Errorf(ENOTFOUND, "Your session has ended.")
 	}
 	if err != nil {
 		return Session{}, fmt.Errorf("read session: %w", err)
 	}
-	s.AccountID, s.EnrolPersonID, s.ActingGrantID = acct.Int64, enrol.Int64, acting.Int64
+	s.AccountID, s.EnrolPersonID, s.ActingGrantID, s.PasskeyID = acct.Int64, enrol.Int64, acting.Int64, passkey.Int64
 	s.CSRFToken = db.csrfFor(id)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = parseTime(created), parseTime(seen), parseTime(expires)
 	return s, nil

@@ -220,7 +220,7 @@ func (s *Server) removePasskeyPage(c echo.Context) error {
 		return err
 	}
 	if len(pks) > 1 {
-		return s.render(c, http.StatusOK, views.RemovePasskey(s.page(c, "Remove this passkey?"), pk))
+		return s.render(c, http.StatusOK, views.RemovePasskey(s.page(c, "Remove this passkey?"), pk, sessionOf(c).PasskeyID == pk.ID))
 	}
 	return s.render(c, http.StatusOK, views.RemoveLastPasskey(s.page(c, "Remove your only passkey?"), pk))
 }
