@@ -56,8 +56,8 @@ func TestCarerJourney(t *testing.T) {
 	p, jane, _ := signedIn(t)
 	who := p.Invites[0]
 
-	// 1. Jane: "Your carers" in the header, then "Invite someone".
-	status := jane.press("open Your carers", `.nhsuk-header__navigation a[href="/carers"]`)
+	// 1. Jane: "People who can act for you" in the header, then "Invite someone".
+	status := jane.press("open People who can act for you", `.nhsuk-header__navigation a[href="/carers"]`)
 	wantOn(jane, "/carers", status)
 	jane.checkPage()
 	status = jane.press("invite someone", `a[href="/carers/invite"]`)
@@ -261,7 +261,7 @@ func TestCarerJourney(t *testing.T) {
 	wantOn(amir, "/acting-for", status)
 	amir.checkPage()
 	amir.navigate(p.BaseURL + "/caring")
-	if !strings.Contains(amir.text(), "Stopped") || !strings.Contains(amir.text(), "Stopped your access") {
+	if !strings.Contains(amir.text(), "Stopped") || !strings.Contains(amir.text(), "stopped your access") {
 		t.Errorf("Amir's side does not show the revocation: %.500s", amir.text())
 	}
 	amir.checkPage()
@@ -414,7 +414,7 @@ func carerChoices(tb *tab, name string) {
 // by a review). Another choice hides and disables it.
 func TestEndDateRefusedThenAnotherChoice(t *testing.T) {
 	_, jane, _ := signedIn(t)
-	wantOn(jane, "/carers", jane.press("open Your carers", `.nhsuk-header__navigation a[href="/carers"]`))
+	wantOn(jane, "/carers", jane.press("open People who can act for you", `.nhsuk-header__navigation a[href="/carers"]`))
 	wantOn(jane, "/carers/invite", jane.press("invite someone", `a[href="/carers/invite"]`))
 	jane.typeInto("name", "#carer-name", "John Smith")
 	jane.typeInto("relationship", "#relationship", "son")

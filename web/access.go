@@ -92,7 +92,7 @@ func (s *Server) accessLog(c echo.Context) error {
 		// Who looked at a record, and from where, is the person's own business, whatever else they share.
 		return store.Errorf(store.EFORBIDDEN, "Only %s can see who has looked at their record.", a.Person.Name())
 	}
-	page, err := pageParam(c, "your access log")
+	page, err := pageParam(c, "the list of who has looked at your record")
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) accessLog(c echo.Context) error {
 		}
 	}
 	if page > lp.Pages() {
-		return store.Errorf(store.ENOTFOUND, "There is no such page of your access log.")
+		return store.Errorf(store.ENOTFOUND, "There is no such page of the list of who has looked at your record.")
 	}
 	status := http.StatusOK
 	if len(form.Errors) > 0 {

@@ -400,11 +400,11 @@ func (s *Server) revokePage(c echo.Context) error {
 		return err
 	}
 	path := "/carers/" + strconv.FormatInt(g.ID, 10)
-	heading, text, button := "Stop "+g.CarerName+"'s access?", g.CarerName+" will not be able to see or do anything with your record from their next click. To let them again, you would need to send a new invitation.", "Stop access"
+	heading, text, button, keep := "Stop "+g.CarerName+"'s access?", g.CarerName+" will not be able to see or do anything with your record from their next click. To let them again, you would need to send a new invitation.", "Stop access", "Keep their access"
 	if g.Pending() {
-		heading, text, button = "Cancel the invitation to "+g.CarerName+"?", "The code you gave them will stop working.", "Cancel invitation"
+		heading, text, button, keep = "Cancel the invitation to "+g.CarerName+"?", "The code you gave them will stop working.", "Cancel invitation", "Keep the invitation"
 	}
-	return s.render(c, http.StatusOK, views.ConfirmEnd(s.page(c, heading), heading, text, path+"/revoke", button, path))
+	return s.render(c, http.StatusOK, views.ConfirmEnd(s.page(c, heading), heading, text, path+"/revoke", button, path, keep))
 }
 
 func (s *Server) revokeSubmit(c echo.Context) error {
@@ -464,7 +464,7 @@ func (s *Server) giveUpPage(c echo.Context) error {
 	heading := "Give up your access to " + g.Person.Name() + "'s record?"
 	return s.render(c, http.StatusOK, views.ConfirmEnd(s.page(c, heading), heading,
 		"You will no longer be able to see or do anything with their record. To help them again, they would need to invite you again.",
-		"/caring/"+strconv.FormatInt(g.ID, 10)+"/give-up", "Give up access", "/caring"))
+		"/caring/"+strconv.FormatInt(g.ID, 10)+"/give-up", "Give up access", "/caring", "Keep your access"))
 }
 
 func (s *Server) giveUpSubmit(c echo.Context) error {

@@ -1196,7 +1196,7 @@ func TestInvitationFormSentAgainWithAnotherEnd(t *testing.T) {
 
 // The invitation form leads to "Check your answers before sending the
 // invitation": it shows every answer, each Change link fills the form in
-// again, and only "Send invitation" makes the invitation, once, after
+// again, and only "Create invitation" makes the invitation, once, after
 // checking its hidden fields again.
 func TestInvitationCheckYourAnswers(t *testing.T) {
 	ctx := context.Background()
@@ -1257,8 +1257,8 @@ func TestInvitationCheckYourAnswers(t *testing.T) {
 
 	// The check page's form, as sent, with its fields tampered with: checked again.
 	sendForm := d.Find(`form[action="/carers/invite/confirm"]`)
-	if sendForm.Find(`button[type=submit]`).Text() != "Send invitation" || sendForm.Find(`input[name="csrf"]`).AttrOr("value", "") == "" {
-		t.Fatal("the check page has no Send invitation form with a CSRF token")
+	if sendForm.Find(`button[type=submit]`).Text() != "Create invitation" || sendForm.Find(`input[name="csrf"]`).AttrOr("value", "") == "" {
+		t.Fatal("the check page has no Create invitation form with a CSRF token")
 	}
 	sent := url.Values{}
 	sendForm.Find("input").Each(func(_ int, in *goquery.Selection) {
@@ -1286,7 +1286,7 @@ func TestInvitationCheckYourAnswers(t *testing.T) {
 		t.Fatalf("tampered sendings made %d invitations, want none", len(grants))
 	}
 
-	// Send invitation: exactly one invitation, its code shown once, logged.
+	// Create invitation: exactly one invitation, its code shown once, logged.
 	rec = f.post(t, "/carers/invite/confirm", jane, sent)
 	if rec.Code != http.StatusOK || docOf(t, rec.Body.String()).Find("#invite-code").Length() != 1 {
 		t.Fatalf("send invitation: %d, want the code", rec.Code)
