@@ -264,6 +264,16 @@ func (db *DB) checkTerms(person Person, scopes []string, ends time.Time, parenta
 	return ends, nil
 }
 
+// InvitationEnds is when access given on these terms ends: the end asked
+// for, or for parental responsibility the person's 16th birthday when that
+// comes first, as CreateInvitation stores it. Zero for no end.
+func InvitationEnds(person Person, ends time.Time, parental bool) time.Time {
+	if parental {
+		return parentalEnd(person, ends)
+	}
+	return ends
+}
+
 // parentalEnd is when parental responsibility for person ends, given the end
 // stored: no later than the 16th birthday by the date of birth held now. An
 // end at midnight UTC of the birthday, as stored before ends began at UK
@@ -452,10 +462,14 @@ func (db *DB) CreateInvitation(ctx context.Context, personID, byAccount int64, i
 			}
 		}
 		now := db.now()
+		expires := now.Add(InvitationTTL)
+		if !ends.IsZero() && ends.Before(expires) {
+			expires = ends // the code works no longer than the access it gives (a product review)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO carer_grants (person_id, invited_by, carer_name, relationship, scopes, ends_at, parental,
 code_hash, code_expires_at, created_at, form_once) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			personID, byAccount, inv.CarerName, inv.Relationship, strings.Join(scopes, " "), optStamp(ends), inv.Parental,
-			db.hashCode(code), formatTime(now.Add(InvitationTTL)), formatTime(now), once)
+			db.hashCode(code), formatTime(expires), formatTime(now), once)
 		if err != nil {
 			return fmt.Errorf("create invitation: %w", err)
 		}

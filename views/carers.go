@@ -103,9 +103,12 @@ type InviteForm struct {
 	Ends               string // "12m" (default), "date" or "never"
 	Day, Month, Year   string // the end date when Ends is "date"
 	Parental           bool
-	Child              bool   // the person is under 16: the form asks about parental responsibility
-	Once               string // the form's own random token: sent twice, it makes one invitation
-	Errors             []FieldError
+	Child              bool // the person is under 16: the form asks about parental responsibility
+	// AtSixteen: the access ends sooner than the form's choice, on the
+	// person's 16th birthday, as parental responsibility does.
+	AtSixteen bool
+	Once      string // the form's own random token: sent twice, it makes one invitation
+	Errors    []FieldError
 }
 
 // Has says whether the form has the scope ticked.

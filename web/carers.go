@@ -292,6 +292,9 @@ func (s *Server) inviteCheck(c echo.Context) error {
 	if len(f.Errors) > 0 {
 		return s.render(c, http.StatusBadRequest, views.Invite(s.page(c, "Invite someone to act for you"), f))
 	}
+	if at := store.InvitationEnds(person, ends, f.Parental); !at.Equal(ends) {
+		ends, f.AtSixteen = at, true
+	}
 	return s.render(c, http.StatusOK, views.InviteCheck(s.page(c, "Check your answers before sending the invitation"), f, ends))
 }
 

@@ -1464,3 +1464,32 @@ func TestOnlyAChildIsAskedAboutParentalResponsibility(t *testing.T) {
 		}
 	}
 }
+
+// TestParentalInvitationSaysItEndsAtSixteen: a child turning 16 in three
+// days invites a parent, access for 12 months asked: the check page says it
+// ends on the 16th birthday, as the grant does, and the code works no longer
+// than that (a product review: "In 12 months, on …" on the check page, the
+// birthday on the next, and a code working past both).
+func TestParentalInvitationSaysItEndsAtSixteen(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sixteen := time.Now().AddDate(0, 0, 3)
+	lily := addLily(t, f, sixteen.AddDate(-16, 0, 0).Format("2006-01-02"))
+	cookie := f.signIn(t, lily)
+	form := url.Values{"csrf": {csrfToken(t, f, cookie)}, "name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines"}, "ends": {"12m"}, "parental": {"yes"}}
+	rec := f.post(t, "/carers/invite", cookie, form)
+	want := "On your 16th birthday, " + sixteen.In(store.UKZone()).Format("2 January 2006")
+	if got := docOf(t, rec.Body.String()).Find("main").Text(); rec.Code != http.StatusOK || !strings.Contains(got, want) || strings.Contains(got, "In 12 months") {
+		t.Errorf("the check page: %d, %q; want it to say %q", rec.Code, got, want)
+	}
+	if rec := f.post(t, "/carers/invite/confirm", cookie, form); rec.Code != http.StatusOK {
+		t.Fatalf("create the invitation: %d", rec.Code)
+	}
+	grants, err := f.db.GrantsForPerson(ctx, lily.ID)
+	if err != nil || len(grants) != 1 {
+		t.Fatal(grants, err)
+	}
+	if g := grants[0]; g.EndsAt.In(store.UKZone()).Format("2006-01-02") != sixteen.In(store.UKZone()).Format("2006-01-02") || g.CodeExpiresAt.After(g.EndsAt) {
+		t.Errorf("the invitation ends %s, its code works until %s; want both by the 16th birthday, %s", g.EndsAt, g.CodeExpiresAt, sixteen.Format("2 January 2006"))
+	}
+}
