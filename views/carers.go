@@ -79,6 +79,24 @@ func notShared(ctx context.Context) string {
 	return ""
 }
 
+// notSearched is the parts of the record the carer acting now may not
+// see, by title, none when acting for no one or seeing every part: a search that finds nothing says it did not look there, so a
+// carer never reads "nothing" as "not in the record" (a product review: a
+// carer not given allergies searched "penicillin").
+func notSearched(ctx context.Context) []string {
+	a, _ := ctx.Value(actingKey{}).(*Acting)
+	if a == nil {
+		return nil
+	}
+	var parts []string
+	for _, s := range fhir.Sections() {
+		if !a.May(s.Slug) {
+			parts = append(parts, s.Title)
+		}
+	}
+	return parts
+}
+
 // scopeTitle names a scope in plain words.
 func scopeTitle(scope string) string {
 	switch scope {
