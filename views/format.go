@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"html"
 	"regexp"
 	"slices"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/a-h/templ"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -714,6 +717,19 @@ func unshownWords(k store.UnshownKind) string {
 		return "1 " + w[0] + from
 	}
 	return strconv.Itoa(k.Count) + " " + w[1] + from
+}
+
+// slashBreaks writes s, escaped, with a place to break the line after each
+// "/" (<wbr>, which adds no space), so a unit such as "mL/min/1.73m²" never
+// holds a results table wider than its column: with text spaced out for
+// reading (WCAG 1.4.12) it ran under the record's menu, text over text (a
+// WCAG 2.2 review).
+func slashBreaks(s string) templ.Component {
+	parts := strings.Split(s, "/")
+	for i, p := range parts {
+		parts[i] = html.EscapeString(p)
+	}
+	return templ.Raw(strings.Join(parts, "/<wbr>"))
 }
 
 // andList is names as a sentence says them: "A", "A and B", "A, B and C".
