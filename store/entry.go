@@ -107,8 +107,25 @@ WHERE ri.person_id = ?1 AND (ri.id = ?2 OR (ri.dedup_key = ?3 AND ri.dedup_key !
 		}
 	}
 	e.Attachments = attachments(raw)
-	e.Related, err = db.related(ctx, personID, e.Item, raw, cf, cargs)
-	return e, err
+	if e.Related, err = db.related(ctx, personID, e.Item, raw, cf, cargs); err != nil {
+		return e, err
+	}
+	// A result's normal range in the words of the results pages, as its
+	// flag is worked out ("5 mmol/L or lower. Normal", not the source's
+	// "below 5 mmol/L. Normal", which read as a contradiction: a product
+	// review). The source's own words are in the resource it keeps.
+	shown := []RecordItem{e.Item}
+	for _, r := range e.Reports {
+		shown = append(shown, r.Item)
+	}
+	if err := db.resultRangeWords(ctx, shown); err != nil {
+		return e, err
+	}
+	e.Item.Detail = shown[0].Detail
+	for i := range e.Reports {
+		e.Reports[i].Item.Detail = shown[i+1].Detail
+	}
+	return e, nil
 }
 
 // attachments lists a DocumentReference's content or a DiagnosticReport's presented form.

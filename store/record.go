@@ -445,6 +445,9 @@ func (db *DB) RecordSection(ctx context.Context, personID int64, section string,
 	if err := db.markPrescribedSince(ctx, personID, out.Items, cf, cargs); err != nil {
 		return out, err
 	}
+	if err := db.resultRangeWords(ctx, out.Items); err != nil { // a printed result in the results pages' words
+		return out, err
+	}
 	return out, db.withSourcesAndLabels(ctx, personID, out.Items)
 }
 

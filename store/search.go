@@ -311,8 +311,9 @@ WHERE ri.id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)`, ids...)
 
 // resultRangeWords says a test result's normal range, in its detail, in the
 // words of the results pages ("60 mL/min/1.73m² or higher"), rather than in
-// the source's own ("above 60 mL/min/1.73m²"): a search finds the same result
-// the results pages show, and must not describe it in other words. A result
+// the source's own ("above 60 mL/min/1.73m²"): search, an entry's page and
+// print show the same result the results pages show, and must not describe
+// it in other words. A result
 // with parts, or no range but its words, keeps its detail as it is.
 func (db *DB) resultRangeWords(ctx context.Context, items []RecordItem) error {
 	var rs []Result

@@ -557,7 +557,7 @@ func showing(sp store.SectionPage) string {
 // anyValue reports whether any item has a value, so the table needs a column for it.
 func anyValue(items []store.RecordItem) bool {
 	for _, it := range items {
-		if strings.TrimSpace(it.Value) != "" {
+		if strings.TrimSpace(it.Value) != "" || conclusionIsValue(it) {
 			return true
 		}
 	}
@@ -730,6 +730,15 @@ func slashBreaks(s string) templ.Component {
 		parts[i] = html.EscapeString(p)
 	}
 	return templ.Raw(strings.Join(parts, "/<wbr>"))
+}
+
+// conclusionIsValue says whether a test report's conclusion is what a
+// table shows as its result, as the results pages do (store newResult): a
+// report with no value of its own ("Full blood count": "Slightly raised
+// white cell count"), which print and search said was "Not recorded" (a
+// product review).
+func conclusionIsValue(it store.RecordItem) bool {
+	return it.Value == "" && it.Detail != "" && it.ResourceType == "DiagnosticReport" && it.Section == fhir.SectionResults
 }
 
 // andList is names as a sentence says them: "A", "A and B", "A, B and C".
