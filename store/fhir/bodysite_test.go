@@ -18,6 +18,8 @@ func TestProcedureBodySiteInPlainWords(t *testing.T) {
 		{`{"coding":[{"system":"http://snomed.info/sct","code":"39607008","display":"Lung structure"}]},{"text":"Left kidney"}`, "Where: Lung, Left kidney"},
 		{`{"text":"Bone structure of femur"}`, "Where: Bone structure of femur"},
 		{`{"text":"structure"}`, "Where: Structure"},
+		{`{"coding":[{"system":"http://snomed.info/sct","code":"51185008","display":"Thoracic structure"}]}`, "Where: Chest"},
+		{`{"coding":[{"system":"http://snomed.info/sct","code":"71854001","display":"Cervical structure"}]}`, "Where: Cervical"},
 	} {
 		raw := `{"resourceType":"Procedure","id":"p1","status":"completed","subject":{"reference":"Patient/p"},` +
 			`"code":{"text":"Cataract surgery"},"performedDateTime":"2025-09-15","bodySite":[` + tc.site + `]}`

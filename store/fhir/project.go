@@ -2200,11 +2200,23 @@ func bodySiteWords(ccs []CodeableConcept) string {
 		} else if len(s) > len(" structure") && strings.EqualFold(s[len(s)-len(" structure"):], " structure") {
 			s = s[:len(s)-len(" structure")]
 		}
-		if s = upperFirst(strings.TrimSpace(s)); s != "" {
+		s = strings.TrimSpace(s)
+		if plain, ok := bodyNouns[strings.ToLower(s)]; ok {
+			s = plain // "Thoracic structure" is the chest (a product review: "Where: Thoracic")
+		}
+		if s = upperFirst(s); s != "" {
 			w = append(w, s)
 		}
 	}
 	return strings.Join(w, ", ")
+}
+
+// bodyNouns are the parts of the body SNOMED CT names by an adjective or a
+// Latin word, in the words a person uses; only those that can mean nothing
+// else ("Cervical" is the neck or the cervix, so it stays).
+var bodyNouns = map[string]string{
+	"thoracic": "Chest", "thorax": "Chest", "abdominal": "Abdomen", "cardiac": "Heart",
+	"pulmonary": "Lung", "renal": "Kidney", "hepatic": "Liver", "gastric": "Stomach",
 }
 
 // cutPrefixFold is strings.CutPrefix, ignoring case.
