@@ -25,3 +25,18 @@ func TestACarersSearchSaysWhatItDidNotSearch(t *testing.T) {
 		t.Errorf("the person's own search says parts were not searched: %q", own)
 	}
 }
+
+// TestACarerRefusedAPartIsLedBackToTheRecord: a carer opening a part of the
+// record they were not given is refused with a way back to what they may
+// see, not only to choosing whose record to use (a product review: a dead
+// end).
+func TestACarerRefusedAPartIsLedBackToTheRecord(t *testing.T) {
+	f := newFixture(t)
+	f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	f.grant(t, f.jane, f.ownAccount(t, f.jane), john, fhir.SectionMedicines)
+	resp := f.get(t, "/record/allergies", john.cookie)
+	if d := doc(t, resp); resp.StatusCode != 403 || d.Find(`main a[href="/record"]`).Length() != 1 {
+		t.Errorf("John opens the allergies he was not given: %d, links %q; want 403 with a link back to Jane's record", resp.StatusCode, d.Find("main a").Text())
+	}
+}
