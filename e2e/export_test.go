@@ -53,7 +53,7 @@ func TestExportJourney(t *testing.T) {
 	if err != nil {
 		t.Fatalf("fetch /record/download: %v", err)
 	}
-	wantDisp := `attachment; filename="my-care-record-` + time.Now().In(store.UKZone()).Format("2006-01-02") + `.json"`
+	wantDisp := `attachment; filename="my-care-record-jane-` + time.Now().In(store.UKZone()).Format("2006-01-02") + `.json"`
 	if got.Status != 200 || got.Type != "application/fhir+json" || got.Disposition != wantDisp {
 		t.Errorf("download answered %d, %q, %q; want 200, application/fhir+json, %q", got.Status, got.Type, got.Disposition, wantDisp)
 	}

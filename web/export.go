@@ -3,9 +3,11 @@ package web
 import (
 	"bufio"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/mycarerecord/portal/store"
 	"github.com/mycarerecord/portal/store/fhir"
@@ -24,7 +26,7 @@ func (s *Server) recordDownload(c echo.Context) error {
 	}
 	h := c.Response().Header()
 	h.Set(echo.HeaderContentType, "application/fhir+json")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="my-care-record-`+time.Now().In(store.UKZone()).Format("2006-01-02")+`.json"`)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+downloadName(person, time.Now())+`"`)
 	c.Response().WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(c.Response(), 64<<10)
 	if _, err := s.db.WriteBundle(c.Request().Context(), person.ID, bw); err != nil {
@@ -76,4 +78,34 @@ func (s *Server) recordPrint(c echo.Context) error {
 		return err
 	}
 	return s.render(c, http.StatusOK, views.RecordPrint(p, person, died, sections))
+}
+
+// downloadName is the file a record downloads as, named by the person's
+// given name and the day, "my-care-record-jane-2026-11-29.json", so a parent's
+// own record and their child's are two files (a product review: every
+// download was my-care-record-DATE.json). Letters with accents lose them;
+// what is not a letter or digit of the basic Latin alphabet is left out.
+func downloadName(p store.Person, now time.Time) string {
+	var b strings.Builder
+	for _, r := range norm.NFD.String(strings.ToLower(firstWord(p.Given))) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	name := b.String()
+	if len(name) > 30 {
+		name = name[:30]
+	}
+	if name != "" {
+		name += "-"
+	}
+	return "my-care-record-" + name + now.In(store.UKZone()).Format("2006-01-02") + ".json"
+}
+
+// firstWord is s's first word, "" for none.
+func firstWord(s string) string {
+	if f := strings.Fields(s); len(f) > 0 {
+		return f[0]
+	}
+	return ""
 }

@@ -152,7 +152,7 @@ func TestDownloadRecordRoundTrip(t *testing.T) {
 	if got, want := resp.Header.Get("Content-Type"), "application/fhir+json"; got != want {
 		t.Errorf("Content-Type %q, want %q", got, want)
 	}
-	wantDisp := `attachment; filename="my-care-record-` + time.Now().In(store.UKZone()).Format("2006-01-02") + `.json"`
+	wantDisp := `attachment; filename="my-care-record-jane-` + time.Now().In(store.UKZone()).Format("2006-01-02") + `.json"`
 	if got := resp.Header.Get("Content-Disposition"); got != wantDisp {
 		t.Errorf("Content-Disposition %q, want %q", got, wantDisp)
 	}
