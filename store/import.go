@@ -845,9 +845,14 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&personID)
 		if err == sql.ErrNoRows {
 			// Not yet: another record merged into the same one came first,
-			// and is taken for the person that one is (migration 0075).
-			err = im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND replaced_by = ? AND patient_id != ?
-ORDER BY rowid LIMIT 1`, im.sourceID, info.ReplacedBy, r.ID).Scan(&personID)
+			// and is taken for the person that one is (migration 0075), but
+			// only one that gave no NHS number: one that gave one is a person
+			// of their own, perhaps not the survivor's (a review: a record
+			// joined a person with another NHS number, then the survivor came
+			// and was not them).
+			err = im.tx.QueryRowContext(ctx, `SELECT sp.person_id FROM source_patients sp JOIN persons p ON p.id = sp.person_id
+WHERE sp.source_id = ? AND sp.replaced_by = ? AND sp.patient_id != ? AND p.nhs_number IS NULL ORDER BY sp.rowid LIMIT 1`,
+				im.sourceID, info.ReplacedBy, r.ID).Scan(&personID)
 		}
 		if err != nil && err != sql.ErrNoRows {
 			return false, err
@@ -860,14 +865,11 @@ ORDER BY rowid LIMIT 1`, im.sourceID, info.ReplacedBy, r.ID).Scan(&personID)
 		// another made beside them with the record split between the two (a
 		// review of Bulk Data: an export's order decided it). Never across
 		// NHS numbers.
-		var nhs sql.NullString
-		err := im.tx.QueryRowContext(ctx, `SELECT sp.person_id, p.nhs_number FROM source_patients sp JOIN persons p ON p.id = sp.person_id
-WHERE sp.source_id = ? AND sp.replaced_by = ? ORDER BY sp.rowid LIMIT 1`, im.sourceID, r.ID).Scan(&personID, &nhs)
+		err := im.tx.QueryRowContext(ctx, `SELECT sp.person_id FROM source_patients sp JOIN persons p ON p.id = sp.person_id
+WHERE sp.source_id = ? AND sp.replaced_by = ? AND (p.nhs_number IS NULL OR p.nhs_number = ?) ORDER BY sp.rowid LIMIT 1`,
+			im.sourceID, r.ID, info.NHSNumber).Scan(&personID)
 		if err != nil && err != sql.ErrNoRows {
 			return false, err
-		}
-		if nhs.Valid && nhs.String != info.NHSNumber {
-			personID = 0
 		}
 		if personID != 0 {
 			if err := im.forgetMergedIdentifiers(ctx, personID, r.ID); err != nil {
@@ -934,6 +936,14 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 // nothing of who the person is (TestAMergedPatientJoinsItsSurvivor). The
 // survivor's own are linked after.
 func (im *importer) forgetMergedIdentifiers(ctx context.Context, personID int64, survivor string) error {
+	// Only for a person the merged records alone are: another record linked
+	// to them, at another source or this one, may carry the same number, as
+	// theirs (a review: a hospital's live record's number was dropped).
+	var others bool
+	if err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM source_patients WHERE person_id = ?
+AND NOT (source_id = ? AND replaced_by = ?))`, personID, im.sourceID, survivor).Scan(&others); err != nil || others {
+		return err
+	}
 	rows, err := im.tx.QueryContext(ctx, `SELECT r.json FROM source_patients sp
 JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
 WHERE sp.source_id = ? AND sp.replaced_by = ? AND sp.person_id = ?`, im.sourceID, survivor, personID)

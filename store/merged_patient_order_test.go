@@ -95,3 +95,48 @@ func TestMigration0075NotesRecordsMergedBefore(t *testing.T) {
 	importLTH(t, db, []string{janeSurvivor})
 	wantOneJane(t, db, 1, "M-2")
 }
+
+// TestAMergedRecordNeverJoinsAnotherNHSNumber: of two records merged into
+// Jane's, stored before hers, one giving another NHS number is a person of
+// its own, and the other, giving none, does not join that person: Jane's
+// eczema stays out of someone else's record (a review of the merge fix).
+func TestAMergedRecordNeverJoinsAnotherNHSNumber(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	other := `{"resourceType":"Patient","id":"p2","active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}],` +
+		`"birthDate":"1968-09-22","link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]}`
+	importLTH(t, db, []string{other}, []string{mergedInto("p3", "M-3"), conditionOf("c3", "p3", "Eczema")}, []string{janeSurvivor})
+	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	someone, err := db.PersonByNHSNumber(ctx, "9000000009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec, err := db.RecordSection(ctx, someone.ID, "conditions", 1, 10); err != nil || len(sec.Items) != 0 {
+		t.Errorf("the person with NHS number 9000000009 holds %d conditions (%v); want none of Jane's", len(sec.Items), err)
+	}
+	if sec, err := db.RecordSection(ctx, jane.ID, "conditions", 1, 10); err != nil || len(sec.Items) != 1 {
+		t.Errorf("Jane holds %d conditions (%v); want the eczema filed under her merged record", len(sec.Items), err)
+	}
+}
+
+// TestAMergedRecordsNumberStaysWhereAnotherRecordHoldsIt: a hospital's live
+// record of Jane gives her number M-2; a record another source merged into
+// hers, with the same number, comes before her; when hers comes, M-2 still
+// finds Jane, as the hospital still says it (a review of the merge fix: it
+// was dropped).
+func TestAMergedRecordsNumberStaysWhereAnotherRecordHoldsIt(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "hosp2", LinkSystems: []string{"https://mrn.example"}}, "test", parsed(t,
+		`{"resourceType":"Patient","id":"h1","identifier":[{"system":"https://mrn.example","value":"M-2"}],"name":[{"family":"Example","given":["Jane"]}],"birthDate":"1957-03-14"}`)); err != nil {
+		t.Fatal(err)
+	}
+	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{janeSurvivor})
+	found, err := db.PersonByIdentifier(ctx, "https://mrn.example", "M-2")
+	if err != nil || found.NHSNumber != "9434765919" {
+		t.Errorf("M-2 finds %+v (%v); want Jane, as the hospital's record still gives it", found, err)
+	}
+}

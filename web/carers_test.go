@@ -1473,7 +1473,7 @@ func TestOnlyAChildIsAskedAboutParentalResponsibility(t *testing.T) {
 func TestParentalInvitationSaysItEndsAtSixteen(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	sixteen := time.Now().AddDate(0, 0, 3)
+	sixteen := time.Now().In(store.UKZone()).AddDate(0, 0, 3) // dates as the UK has them, on any machine (a review)
 	lily := addLily(t, f, sixteen.AddDate(-16, 0, 0).Format("2006-01-02"))
 	cookie := f.signIn(t, lily)
 	form := url.Values{"csrf": {csrfToken(t, f, cookie)}, "name": {"Jane Example"}, "relationship": {"mother"}, "scope": {"medicines"}, "ends": {"12m"}, "parental": {"yes"}}
