@@ -34,6 +34,29 @@ func (a actor) seesDecision(d store.ConsentDecision) bool {
 	return !a.Carer() || !item || d.Performer.AccountID == a.Account.ID
 }
 
+// laterSeen works out again, from the decisions a carer is shown (newest
+// first), which deliveries a later change to the same organisation has
+// overtaken or superseded: one the carer is not shown must not say "A later
+// change … has been sent to them since", nor take away "Try sending again"
+// (a review: a single entry kept out did both). Retrying one overtaken so is
+// answered as any retry (store.RetryConsentDelivery).
+func laterSeen(hist []store.ConsentDecision) {
+	sentTo, queuedTo := map[int64]bool{}, map[int64]bool{}
+	for i := range hist {
+		for j := range hist[i].Deliveries {
+			d := &hist[i].Deliveries[j]
+			d.Overtaken, d.Superseded = queuedTo[d.SourceID], sentTo[d.SourceID]
+		}
+		for _, d := range hist[i].Deliveries {
+			if d.SourceID == 0 {
+				continue // a source since removed: none of its deliveries overtakes another
+			}
+			queuedTo[d.SourceID] = true
+			sentTo[d.SourceID] = sentTo[d.SourceID] || d.Status == store.DeliverySent
+		}
+	}
+}
+
 // choicesPage shows the person's choices and where each came from.
 func (s *Server) choicesPage(c echo.Context) error {
 	a, err := s.choicesActor(c)
@@ -50,9 +73,11 @@ func (s *Server) choicesPage(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		hist = slices.DeleteFunc(hist, func(d store.ConsentDecision) bool { return !a.seesDecision(d) })
+		laterSeen(hist)
 		ch.Latest = nil
-		if i := slices.IndexFunc(hist, a.seesDecision); i >= 0 {
-			ch.Latest = &hist[i]
+		if len(hist) > 0 {
+			ch.Latest = &hist[0]
 		}
 	}
 	s.logView(c, a.Person, "choices")
@@ -72,7 +97,10 @@ func (s *Server) choicesHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hist = slices.DeleteFunc(hist, func(d store.ConsentDecision) bool { return !a.seesDecision(d) })
+	if a.Carer() {
+		hist = slices.DeleteFunc(hist, func(d store.ConsentDecision) bool { return !a.seesDecision(d) })
+		laterSeen(hist)
+	}
 	s.logView(c, a.Person, "history of choices")
 	p := s.page(c, "")
 	p.Title = views.ChoicesHistoryTitle(p)
