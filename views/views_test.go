@@ -92,7 +92,8 @@ func pages() []struct {
 		signedIn bool
 	}{
 		{"start", views.Start(page("My Care Record", "/", false)), false},
-		{"sign in", views.SignIn(page("Sign in", "/signin", false)), false},
+		{"sign in", views.SignIn(page("Sign in", "/signin", false), ""), false},
+		{"sign in, going on to a page", views.SignIn(page("Sign in", "/signin", false), "/record/results"), false},
 		{"enrol", views.Enrol(page("Set up your account", "/enrol", false), views.EnrolForm{Code: "ABCD"}), false},
 		{"enrol with errors", views.Enrol(page("Set up your account", "/enrol", false), views.EnrolForm{
 			Code: "<script>alert(1)</script>", Day: "31", Month: "2", Year: "1957",
@@ -223,7 +224,7 @@ func TestEveryPage(t *testing.T) {
 func TestNoDemoBannerWhenNotDemo(t *testing.T) {
 	p := page("Sign in", "/signin", false)
 	p.Demo = false
-	d, _ := render(t, views.SignIn(p))
+	d, _ := render(t, views.SignIn(p, ""))
 	if d.Find(".mcr-demo-banner").Length() != 0 {
 		t.Fatal("demo banner on a real service")
 	}
@@ -232,7 +233,7 @@ func TestNoDemoBannerWhenNotDemo(t *testing.T) {
 func TestLayoutWithoutAssets(t *testing.T) {
 	p := page("Sign in", "/signin", false)
 	p.Assets = nil
-	d, _ := render(t, views.SignIn(p))
+	d, _ := render(t, views.SignIn(p, ""))
 	if n := d.Find(`link[rel="stylesheet"], script`).Length(); n != 0 {
 		t.Fatalf("%d asset tags with no assets", n)
 	}
@@ -243,7 +244,7 @@ func TestPasskeyPages(t *testing.T) {
 		name, button, begin, finish string
 		c                           templ.Component
 	}{
-		{"sign in", "#passkey-signin", "/signin/begin", "/signin/finish", views.SignIn(page("Sign in", "/signin", false))},
+		{"sign in", "#passkey-signin", "/signin/begin", "/signin/finish", views.SignIn(page("Sign in", "/signin", false), "")},
 		{"enrol", "#passkey-create", "/enrol/passkey/begin", "/enrol/passkey/finish", views.EnrolPasskey(page("Create a passkey", "/enrol/passkey", false), jane, true, views.EnrolProblem{})},
 	}
 	for _, tt := range tests {
@@ -270,7 +271,7 @@ func TestPasskeyPages(t *testing.T) {
 			}
 		})
 	}
-	d, _ := render(t, views.SignIn(page("Sign in", "/signin", false)))
+	d, _ := render(t, views.SignIn(page("Sign in", "/signin", false), ""))
 	in := d.Find("#passkey-username")
 	if in.AttrOr("autocomplete", "") != "username webauthn" || d.Find(`label[for="passkey-username"]`).Length() != 1 {
 		t.Error("no labelled #passkey-username with autocomplete 'username webauthn'")

@@ -137,7 +137,7 @@ func (s *Server) signInPage(c echo.Context) error {
 	if _, err := s.ensureSession(c); err != nil {
 		return err
 	}
-	return s.render(c, http.StatusOK, views.SignIn(s.page(c, "Sign in")))
+	return s.render(c, http.StatusOK, views.SignIn(s.page(c, "Sign in"), safeNext(c.QueryParam("next"))))
 }
 
 // signInBegin starts a discoverable passkey sign-in: no username, the browser offers the person's passkeys.
@@ -172,7 +172,11 @@ func (s *Server) finishSignIn(c echo.Context, kind string, invitation bool) erro
 	if s.cfg.Sync != nil && acct.PersonID != 0 {
 		s.cfg.Sync.EnqueueIfStale(c.Request().Context(), acct.PersonID)
 	}
-	return s.signIn(c, sess, acct.ID, cred.ID, invitation)
+	next := "/record"
+	if n := safeNext(c.QueryParam("next")); n != "" && kind == ceremonySignIn {
+		next = n // the page asked for before signing in (requireSignIn)
+	}
+	return s.signInTo(c, sess, acct.ID, cred.ID, next, invitation)
 }
 
 // finishDiscoverable checks an answer to a discoverable sign-in ceremony

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"path"
 	"runtime/debug"
 	"strings"
 
@@ -212,11 +214,42 @@ func (s *Server) signedOutByTimeout(c echo.Context) error {
 	return s.render(c, http.StatusForbidden, views.SignedOutByTimeout(s.page(c, views.SignedOutByTimeoutTitle)))
 }
 
+// safeNext is raw, a page to go on to after signing in, when it is one of
+// the signed-in pages of this site: a path under one of nextPrefixes, with
+// no scheme, host or backslash, so a link can never send someone elsewhere
+// (an open redirect); "" otherwise, and for the summary, where signing in
+// goes anyway.
+func safeNext(raw string) string {
+	if len(raw) > 512 || !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\\r\n") {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" || path.Clean(u.Path) != u.Path || u.Path == "/record" && u.RawQuery == "" {
+		return ""
+	}
+	for _, p := range nextPrefixes {
+		if u.Path == p || strings.HasPrefix(u.Path, p+"/") {
+			return u.RequestURI()
+		}
+	}
+	return ""
+}
+
+// nextPrefixes are where signing in may go on to (safeNext): pages that
+// show something, never an action or a ceremony.
+var nextPrefixes = []string{"/record", "/choices", "/carers", "/caring", "/account", "/acting-for"}
+
 // requireSignIn sends anyone not signed in to the sign-in page.
 func (s *Server) requireSignIn(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if _, ok := c.Get(ctxAccount).(store.Account); !ok {
 			if c.Request().Method == http.MethodGet {
+				// Back to the page asked for once signed in: a bookmark, or a
+				// page open when the session ended (a product review: every
+				// sign-in went to the record's summary).
+				if next := safeNext(c.Request().URL.RequestURI()); next != "" {
+					return c.Redirect(http.StatusSeeOther, "/signin?next="+url.QueryEscape(next))
+				}
 				return c.Redirect(http.StatusSeeOther, "/signin")
 			}
 			return echo.NewHTTPError(http.StatusForbidden, "You need to sign in first.")
