@@ -1108,12 +1108,11 @@ func newUUID() string {
 // and this one, sent after it, would reach the source last and win. The
 // entry is written to the access log with the change.
 func (db *DB) RetryConsentDelivery(ctx context.Context, personID, deliveryID int64, entry Access) error {
-	// A carer retries only what the choices pages show them (deliveries).
-	shown, forCarer, err := db.carerSources(ctx, personID)
-	if err != nil {
+	// A carer retries only what the choices pages show them (deliveries;
+	// and web shownHistory).
+	if shown, forCarer, err := db.carerSources(ctx, personID); err != nil {
 		return err
-	}
-	if forCarer {
+	} else if forCarer {
 		var src int64
 		err := db.db.QueryRowContext(ctx, `SELECT COALESCE(source_id, 0) FROM consent_outbox WHERE id = ? AND person_id = ?`, deliveryID, personID).Scan(&src)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -1132,22 +1131,7 @@ AND NOT EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = consent_outbo
 			return fmt.Errorf("retry delivery: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			// To a carer, one a later change has overtaken is retried as
-			// any other: that change, which carries every choice, may be one
-			// they are not shown (a single entry kept out), and refusing
-			// would say it exists (a review). It is being sent.
-			var overtaken bool
-			if forCarer {
-				err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM consent_outbox o WHERE o.id = ? AND o.person_id = ? AND o.status = 'failed'
-AND o.source_id IS NOT NULL AND EXISTS (SELECT 1 FROM consent_outbox l WHERE l.person_id = o.person_id AND l.source_id = o.source_id AND l.id > o.id))`,
-					deliveryID, personID).Scan(&overtaken)
-				if err != nil {
-					return fmt.Errorf("retry delivery: %w", err)
-				}
-			}
-			if !overtaken {
-				return Errorf(ENOTFOUND, "There is no change waiting to be sent again.")
-			}
+			return Errorf(ENOTFOUND, "There is no change waiting to be sent again.")
 		}
 		return db.logTx(ctx, tx, entry)
 	})

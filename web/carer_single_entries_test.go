@@ -74,11 +74,12 @@ func TestACarerIsNotToldOfSingleEntriesKeptOut(t *testing.T) {
 
 // TestACarerIsNotToldOfSingleEntriesByTheirDeliveries: John's change was not
 // accepted by the hospital; Jane then keeps one of her own entries out, a
-// change sent to the hospital too. John's pages still offer to send his
-// change again, never saying that a later change has been sent, and sending
-// it again is answered as ever (a review: the delivery said "A later
-// change, with all Jane Example's choices, has been sent to them since" and
-// lost its button).
+// change sent to the hospital too, carrying every choice. John's pages never
+// say a later change was sent: his change is shown as that one stands at
+// the hospital, so once the hospital has refused it too his pages read as
+// before, and sending his again sends it (reviews: "A later change, with all
+// Jane Example's choices, has been sent to them since", "Try sending again"
+// gone, and a retry answered but nothing sent).
 func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
@@ -131,13 +132,44 @@ func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("Jane keeps the entry out: %d", rec.Code)
 	}
+	waiting := pages()
+	if h := waiting["/choices/history"]; strings.Contains(h, "A later change") || !strings.Contains(h, "Waiting to send to Leeds Teaching Hospitals") {
+		t.Errorf("John's history, Jane's change waiting to be sent: %q; want his shown as waiting, no later change named", h)
+	}
+	// The hospital refuses Jane's change too: John's pages read as before.
+	jane2, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(jane2) != 1 {
+		t.Fatalf("claimed %d deliveries (%v); want Jane's to the hospital", len(jane2), err)
+	}
+	if err := f.db.ConsentNotDelivered(ctx, jane2[0], "refused", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
 	after := pages()
 	for path, was := range before {
 		if after[path] != was {
 			t.Errorf("John's %s changed when Jane kept an entry out:\nbefore %q\nafter  %q", path, was, after[path])
 		}
 	}
+	// Sending his again sends the change that carries every choice, his among them.
 	if rec := f.post(t, "/choices/deliveries/"+itoa(items[0].ID)+"/retry", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}}); rec.Code != http.StatusSeeOther {
-		t.Errorf("John sends his change again: %d, want it answered as any retry", rec.Code)
+		t.Fatalf("John sends his change again: %d", rec.Code)
+	}
+	again, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(again) != 1 || again[0].ID != jane2[0].ID {
+		t.Errorf("after John's retry, %d deliveries claimed (%v); want the hospital's newest, which carries every choice", len(again), err)
+	}
+	// The confirmation of his own change names no later change either.
+	if got := strings.Join(strings.Fields(doc(t, f.get(t, "/choices/done/"+itoa(items[0].DecisionID), john.cookie)).Find("main").Text()), " "); strings.Contains(got, "A later change") {
+		t.Errorf("John's confirmation of his change names a later change: %q", got)
+	}
+	// A later change he is shown (Jane's planning) overtakes his, as it does for Jane.
+	if rec := f.post(t, "/choices/planning/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("Jane's planning change: %d", rec.Code)
+	}
+	if h, err := f.db.ConsentHistory(ctx, f.jane.ID); err != nil || len(h) != 3 || len(h[0].Deliveries) != 1 {
+		t.Fatalf("after Jane's planning change, %d changes (%v); want 3, the newest sent to the hospital", len(h), err)
+	}
+	if rec := f.post(t, "/choices/deliveries/"+itoa(items[0].ID)+"/retry", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}}); rec.Code != http.StatusNotFound {
+		t.Errorf("John sends again a change Jane's later one, which he is shown, overtook: %d, want 404 as for Jane", rec.Code)
 	}
 }

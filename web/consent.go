@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -34,27 +35,50 @@ func (a actor) seesDecision(d store.ConsentDecision) bool {
 	return !a.Carer() || !item || d.Performer.AccountID == a.Account.ID
 }
 
-// laterSeen works out again, from the decisions a carer is shown (newest
-// first), which deliveries a later change to the same organisation has
-// overtaken or superseded: one the carer is not shown must not say "A later
-// change … has been sent to them since", nor take away "Try sending again"
-// (a review: a single entry kept out did both). Retrying one overtaken so is
-// answered as any retry (store.RetryConsentDelivery).
-func laterSeen(hist []store.ConsentDecision) {
-	sentTo, queuedTo := map[int64]bool{}, map[int64]bool{}
-	for i := range hist {
-		for j := range hist[i].Deliveries {
-			d := &hist[i].Deliveries[j]
-			d.Overtaken, d.Superseded = queuedTo[d.SourceID], sentTo[d.SourceID]
-		}
-		for _, d := range hist[i].Deliveries {
-			if d.SourceID == 0 {
-				continue // a source since removed: none of its deliveries overtakes another
+// shownHistory is the history of the person's choices, newest first, as
+// the actor is shown it. To a carer, changes they are not shown
+// (seesDecision) are left out, and so is any trace of them in the
+// deliveries of those they are: a delivery a later change to the same
+// organisation has overtaken says so only when the carer is shown that
+// change; one overtaken only by changes they are not shown is shown as the
+// newest delivery there stands, which carries every choice, theirs among
+// them (a review: "A later change … has been sent to them since", and "Try
+// sending again" gone, told of a single entry kept out). stands maps such a
+// delivery to the one it is shown as, which sending again sends.
+func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.ConsentDecision, stands map[int64]int64, err error) {
+	all, err := s.db.ConsentHistory(ctx, a.Person.ID)
+	if err != nil || !a.Carer() {
+		return all, nil, err
+	}
+	stands = map[int64]int64{}
+	newest := map[int64]store.ConsentDelivery{} // by source: the newest delivery of any change
+	shownLater, sentLater := map[int64]bool{}, map[int64]bool{}
+	for _, d := range all {
+		if a.seesDecision(d) {
+			for j := range d.Deliveries {
+				dl := &d.Deliveries[j]
+				dl.Overtaken, dl.Superseded = shownLater[dl.SourceID], sentLater[dl.SourceID]
+				if n, ok := newest[dl.SourceID]; ok && !dl.Overtaken {
+					stands[dl.ID] = n.ID
+					dl.Status, dl.SentAt, dl.Attempts, dl.LastAttemptAt, dl.NextAttemptAt, dl.LastError, dl.Refresh =
+						n.Status, n.SentAt, n.Attempts, n.LastAttemptAt, n.NextAttemptAt, n.LastError, false
+				}
 			}
-			queuedTo[d.SourceID] = true
-			sentTo[d.SourceID] = sentTo[d.SourceID] || d.Status == store.DeliverySent
+			for _, dl := range d.Deliveries {
+				if dl.SourceID != 0 { // a source since removed: none of its deliveries overtakes another
+					shownLater[dl.SourceID] = true
+					sentLater[dl.SourceID] = sentLater[dl.SourceID] || dl.Status == store.DeliverySent
+				}
+			}
+			hist = append(hist, d)
+		}
+		for _, dl := range d.Deliveries {
+			if _, ok := newest[dl.SourceID]; !ok && dl.SourceID != 0 {
+				newest[dl.SourceID] = dl
+			}
 		}
 	}
+	return hist, stands, nil
 }
 
 // choicesPage shows the person's choices and where each came from.
@@ -67,14 +91,12 @@ func (s *Server) choicesPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if ch.Latest != nil && !a.seesDecision(*ch.Latest) {
-		// The newest change a carer may see stands for the latest.
-		hist, err := s.db.ConsentHistory(c.Request().Context(), a.Person.ID)
+	if a.Carer() && ch.Latest != nil {
+		// The newest change a carer is shown stands for the latest, with its deliveries as they are shown it.
+		hist, _, err := s.shownHistory(c.Request().Context(), a)
 		if err != nil {
 			return err
 		}
-		hist = slices.DeleteFunc(hist, func(d store.ConsentDecision) bool { return !a.seesDecision(d) })
-		laterSeen(hist)
 		ch.Latest = nil
 		if len(hist) > 0 {
 			ch.Latest = &hist[0]
@@ -93,13 +115,9 @@ func (s *Server) choicesHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hist, err := s.db.ConsentHistory(c.Request().Context(), a.Person.ID)
+	hist, _, err := s.shownHistory(c.Request().Context(), a)
 	if err != nil {
 		return err
-	}
-	if a.Carer() {
-		hist = slices.DeleteFunc(hist, func(d store.ConsentDecision) bool { return !a.seesDecision(d) })
-		laterSeen(hist)
 	}
 	s.logView(c, a.Person, "history of choices")
 	p := s.page(c, "")
@@ -354,6 +372,16 @@ func (s *Server) choiceDone(c echo.Context) error {
 		// read the person's change as "What you changed").
 		return store.Errorf(store.ENOTFOUND, "There is no such change to your choices.")
 	}
+	if a.Carer() {
+		// Its deliveries as the carer's history shows them (a review).
+		hist, _, err := s.shownHistory(c.Request().Context(), a)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(hist, func(h store.ConsentDecision) bool { return h.ID == d.ID }); i >= 0 {
+			d.Deliveries = hist[i].Deliveries
+		}
+	}
 	s.logView(c, a.Person, "choices")
 	p := s.page(c, "")
 	p.Title = views.ChoiceSavedTitle(p)
@@ -369,6 +397,23 @@ func (s *Server) choiceRetry(c echo.Context) error {
 	id, err := idParam(c, "id", "There is no change waiting to be sent again.")
 	if err != nil {
 		return err
+	}
+	if a.Carer() {
+		// Only a delivery the carer is shown; one shown as a later one
+		// stands sends that one (shownHistory).
+		hist, stands, err := s.shownHistory(c.Request().Context(), a)
+		if err != nil {
+			return err
+		}
+		shown := slices.ContainsFunc(hist, func(d store.ConsentDecision) bool {
+			return slices.ContainsFunc(d.Deliveries, func(dl store.ConsentDelivery) bool { return dl.ID == id })
+		})
+		if !shown {
+			return store.Errorf(store.ENOTFOUND, "There is no change waiting to be sent again.")
+		}
+		if later, ok := stands[id]; ok {
+			id = later
+		}
 	}
 	entry := s.accessEntry(c, a.Person, "choice", "send a change again to an organisation that did not accept it")
 	if err := s.db.RetryConsentDelivery(c.Request().Context(), a.Person.ID, id, entry); err != nil {
