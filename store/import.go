@@ -872,7 +872,7 @@ WHERE sp.source_id = ? AND sp.replaced_by = ? AND (p.nhs_number IS NULL OR p.nhs
 			return false, err
 		}
 		if personID != 0 {
-			if err := im.forgetMergedIdentifiers(ctx, personID, r.ID); err != nil {
+			if err := im.forgetMergedIdentifiers(ctx, personID); err != nil {
 				return false, err
 			}
 		}
@@ -923,6 +923,9 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 		return false, err
 	}
 	im.persons[r.ID] = sql.NullInt64{Int64: personID, Valid: true}
+	if err := im.foldMergedInto(ctx, personID, r.ID); err != nil {
+		return false, err
+	}
 	im.touched.all(personID) // items linked now may repeat what another source said
 	// Items stored before their Patient arrived (or linked to someone else before) follow the link.
 	_, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
@@ -930,47 +933,73 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 	return created, err
 }
 
-// forgetMergedIdentifiers takes from the person the identifiers by which
-// the records merged into the survivor linked them, when the survivor joins
-// the person those records were taken for: a record merged away says
-// nothing of who the person is (TestAMergedPatientJoinsItsSurvivor). The
-// survivor's own are linked after.
-func (im *importer) forgetMergedIdentifiers(ctx context.Context, personID int64, survivor string) error {
-	// Only for a person the merged records alone are: another record linked
-	// to them, at another source or this one, may carry the same number, as
-	// theirs (a review: a hospital's live record's number was dropped).
-	var others bool
-	if err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM source_patients WHERE person_id = ?
-AND NOT (source_id = ? AND replaced_by = ?))`, personID, im.sourceID, survivor).Scan(&others); err != nil || others {
-		return err
-	}
-	rows, err := im.tx.QueryContext(ctx, `SELECT r.json FROM source_patients sp
-JOIN resources r ON r.source_id = sp.source_id AND r.type = 'Patient' AND r.id = sp.patient_id
-WHERE sp.source_id = ? AND sp.replaced_by = ? AND sp.person_id = ?`, im.sourceID, survivor, personID)
+// foldMergedInto brings to the person the records of this source merged
+// into its Patient patientID that were taken for a person of their own:
+// stored before it, when it was found by an identifier (known from another
+// source), or before migration 0075, or when it was itself merged into
+// another since (a review: each order split the record). Only a person who
+// is those merged records alone, with no NHS number, and whom nobody has
+// used: no account, no carer, no choices. Their identifiers go with them,
+// as a record merged away says nothing of who the person is. The person
+// left holds nothing, and is not deleted: the access log keeps its id.
+func (im *importer) foldMergedInto(ctx context.Context, personID int64, patientID string) error {
+	rows, err := im.tx.QueryContext(ctx, `SELECT DISTINCT sp.person_id FROM source_patients sp JOIN persons p ON p.id = sp.person_id
+WHERE sp.source_id = ?1 AND sp.replaced_by = ?2 AND sp.person_id != ?3 AND p.nhs_number IS NULL
+AND NOT EXISTS (SELECT 1 FROM source_patients o WHERE o.person_id = sp.person_id AND NOT (o.source_id = ?1 AND o.replaced_by = ?2))
+AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = sp.person_id)
+AND NOT EXISTS (SELECT 1 FROM carer_grants g WHERE g.person_id = sp.person_id)
+AND NOT EXISTS (SELECT 1 FROM consent_decisions d WHERE d.person_id = sp.person_id)`, im.sourceID, patientID, personID)
 	if err != nil {
-		return fmt.Errorf("read records merged into %s: %w", survivor, err)
+		return fmt.Errorf("look for records merged into %s: %w", patientID, err)
 	}
-	var ids []fhir.Identifier
+	var split []int64
 	for rows.Next() {
-		var raw []byte
-		if err := rows.Scan(&raw); err != nil {
+		var q int64
+		if err := rows.Scan(&q); err != nil {
 			rows.Close()
 			return err
 		}
-		if info, err := fhir.ParsePatient(raw); err == nil {
-			ids = append(ids, linkIdentifiers(info, im.opts.LinkSystems)...)
-		}
+		split = append(split, q)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if _, err := im.tx.ExecContext(ctx, `DELETE FROM person_identifiers WHERE person_id = ? AND system = ? AND value = ?`, personID, id.System, id.Value); err != nil {
-			return err
+	for _, q := range split {
+		for _, stmt := range []string{
+			`DELETE FROM person_identifiers WHERE person_id = ?2`,
+			`UPDATE source_patients SET person_id = ?1 WHERE person_id = ?2`,
+			`UPDATE record_items SET person_id = ?1 WHERE person_id = ?2`,
+		} {
+			if _, err := im.tx.ExecContext(ctx, stmt, personID, q); err != nil {
+				return fmt.Errorf("bring records merged into %s together: %w", patientID, err)
+			}
+		}
+		for pid, p := range im.persons {
+			if p.Valid && p.Int64 == q {
+				im.persons[pid] = sql.NullInt64{Int64: personID, Valid: true}
+			}
 		}
 	}
 	return nil
+}
+
+// forgetMergedIdentifiers takes from the person the identifiers by which
+// records merged away linked them, when a record they were merged into
+// joins them: a record merged away says nothing of who the person is
+// (TestAMergedPatientJoinsItsSurvivor). Only from a person this source's
+// merged records alone are, whose every identifier is theirs: another
+// record linked to them, at another source or this one, may carry the same
+// number, as theirs (a review: a hospital's live record's number was
+// dropped). The survivor's own are linked after.
+func (im *importer) forgetMergedIdentifiers(ctx context.Context, personID int64) error {
+	var others bool
+	if err := im.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM source_patients WHERE person_id = ?
+AND (source_id != ? OR replaced_by = ''))`, personID, im.sourceID).Scan(&others); err != nil || others {
+		return err
+	}
+	_, err := im.tx.ExecContext(ctx, `DELETE FROM person_identifiers WHERE person_id = ?`, personID)
+	return err
 }
 
 // linkIdentifiers are the patient's identifiers that say who the person is across sources.

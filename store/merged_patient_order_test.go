@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"testing"
 
 	"github.com/mycarerecord/portal/store"
@@ -139,4 +140,84 @@ func TestAMergedRecordsNumberStaysWhereAnotherRecordHoldsIt(t *testing.T) {
 	if err != nil || found.NHSNumber != "9434765919" {
 		t.Errorf("M-2 finds %+v (%v); want Jane, as the hospital's record still gives it", found, err)
 	}
+}
+
+// TestMergedRecordsJoinASurvivorKnownElsewhere: records merged into Jane's
+// hospital record, stored before it, join her when it comes, though it is
+// found by her NHS number, the GP's record being stored first; and so do
+// records merged into one that was itself merged into hers since (a second
+// review of the merge fix: each stayed a person of its own).
+func TestMergedRecordsJoinASurvivorKnownElsewhere(t *testing.T) {
+	ctx := context.Background()
+	t.Run("known from the GP", func(t *testing.T) {
+		db := mustOpenDB(t)
+		if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp"}, "test", parsed(t,
+			`{"resourceType":"Patient","id":"g1","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9434765919"}],"name":[{"family":"Example","given":["Jane"]}],"birthDate":"1957-03-14"}`)); err != nil {
+			t.Fatal(err)
+		}
+		importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{janeSurvivor})
+		wantJaneHolds(t, db, 1, "M-2")
+	})
+	t.Run("a chain of merges", func(t *testing.T) {
+		db := mustOpenDB(t)
+		p1 := strings.Replace(strings.Replace(mergedInto("p1", "M-1"), `"Patient/p1"`, `"Patient/p9"`, 1), `"id":"p1"`, `"id":"p1"`, 1)
+		p9 := strings.Replace(janeSurvivor, `"id":"p1"`, `"id":"p9"`, 1)
+		importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")},
+			[]string{p1, conditionOf("c1", "p1", "Eczema")}, []string{p9})
+		wantJaneHolds(t, db, 2, "M-1", "M-2")
+	})
+}
+
+// wantJaneHolds checks that Jane's record holds n conditions, and that none
+// of the merged records' numbers finds anyone.
+func wantJaneHolds(t *testing.T, db *store.DB, n int, mrns ...string) {
+	t.Helper()
+	ctx := context.Background()
+	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sec, err := db.RecordSection(ctx, jane.ID, "conditions", 1, 10); err != nil || len(sec.Items) != n {
+		t.Errorf("Jane holds %d conditions (%v); want the %d filed under records merged into hers", len(sec.Items), err, n)
+	}
+	for _, mrn := range mrns {
+		if found, err := db.PersonByIdentifier(ctx, "https://mrn.example", mrn); err == nil && found.ID != 0 {
+			t.Errorf("the merged record's number %s still finds %+v", mrn, found)
+		}
+	}
+}
+
+// TestMigration0075BringsTogetherEveryRecordMergedBefore: two records merged
+// into Jane's, each taken for a person of its own by a portal before
+// migration 0075, both join her when her record comes after the upgrade (a
+// second review of the merge fix: only the first did).
+func TestMigration0075BringsTogetherEveryRecordMergedBefore(t *testing.T) {
+	ctx := context.Background()
+	db, path := mustOpenDBFile(t)
+	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{mergedInto("p3", "M-3"), conditionOf("c3", "p3", "Eczema")})
+	db.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		// As a portal before 0075 left them: p3 a person of its own.
+		`INSERT INTO persons (id, given, family, birth_date, created_at) VALUES (99, 'Jayne', 'Exampel', '1957-03-14', '2026-01-01T00:00:00.000000000Z')`,
+		`UPDATE source_patients SET person_id = 99 WHERE patient_id = 'p3'`,
+		`UPDATE record_items SET person_id = 99 WHERE patient_id = 'p3'`,
+		`UPDATE person_identifiers SET person_id = 99 WHERE value = 'M-3'`,
+		`DROP INDEX source_patients_replaced_by`, `ALTER TABLE source_patients DROP COLUMN replaced_by`, `DELETE FROM schema_migrations WHERE version = 75`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	raw.Close()
+	db, err = store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	importLTH(t, db, []string{janeSurvivor})
+	wantJaneHolds(t, db, 2, "M-2", "M-3")
 }
