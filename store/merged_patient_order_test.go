@@ -73,26 +73,10 @@ func TestTwoRecordsMergedIntoOneBeforeItCame(t *testing.T) {
 // stored under a portal before migration 0075, is still found when hers
 // comes after the upgrade.
 func TestMigration0075NotesRecordsMergedBefore(t *testing.T) {
-	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
 	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")})
 	db.Close()
-	raw, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{`DROP INDEX source_patients_replaced_by`, `ALTER TABLE source_patients DROP COLUMN replaced_by`,
-		`DELETE FROM schema_migrations WHERE version = 75`} {
-		if _, err := raw.ExecContext(ctx, q); err != nil {
-			t.Fatal(q, err)
-		}
-	}
-	raw.Close()
-	db, err = store.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db = before0075(t, path)
 	importLTH(t, db, []string{janeSurvivor})
 	wantOneJane(t, db, 1, "M-2")
 }
@@ -192,32 +176,39 @@ func wantJaneHolds(t *testing.T, db *store.DB, n int, mrns ...string) {
 // migration 0075, both join her when her record comes after the upgrade (a
 // second review of the merge fix: only the first did).
 func TestMigration0075BringsTogetherEveryRecordMergedBefore(t *testing.T) {
-	ctx := context.Background()
 	db, path := mustOpenDBFile(t)
 	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{mergedInto("p3", "M-3"), conditionOf("c3", "p3", "Eczema")})
 	db.Close()
+	// As a portal before 0075 left them: p3 a person of its own.
+	db = before0075(t, path,
+		`INSERT INTO persons (id, given, family, birth_date, created_at) VALUES (99, 'Jayne', 'Exampel', '1957-03-14', '2026-01-01T00:00:00.000000000Z')`,
+		`UPDATE source_patients SET person_id = 99 WHERE patient_id = 'p3'`,
+		`UPDATE record_items SET person_id = 99 WHERE patient_id = 'p3'`,
+		`UPDATE person_identifiers SET person_id = 99 WHERE value = 'M-3'`)
+	importLTH(t, db, []string{janeSurvivor})
+	wantJaneHolds(t, db, 2, "M-2", "M-3")
+}
+
+// before0075 makes the closed file at path as a portal before migration
+// 0075 left it, after the statements given, and opens it, upgrading it.
+func before0075(t *testing.T, path string, stmts ...string) *store.DB {
+	t.Helper()
+	ctx := context.Background()
 	raw, err := sql.Open("sqlite3", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
-		// As a portal before 0075 left them: p3 a person of its own.
-		`INSERT INTO persons (id, given, family, birth_date, created_at) VALUES (99, 'Jayne', 'Exampel', '1957-03-14', '2026-01-01T00:00:00.000000000Z')`,
-		`UPDATE source_patients SET person_id = 99 WHERE patient_id = 'p3'`,
-		`UPDATE record_items SET person_id = 99 WHERE patient_id = 'p3'`,
-		`UPDATE person_identifiers SET person_id = 99 WHERE value = 'M-3'`,
-		`DROP INDEX source_patients_replaced_by`, `ALTER TABLE source_patients DROP COLUMN replaced_by`, `DELETE FROM schema_migrations WHERE version = 75`,
-	} {
+	for _, q := range append(stmts, `DROP INDEX source_patients_replaced_by`, `ALTER TABLE source_patients DROP COLUMN replaced_by`,
+		`DELETE FROM schema_migrations WHERE version = 75`) {
 		if _, err := raw.ExecContext(ctx, q); err != nil {
 			t.Fatal(q, err)
 		}
 	}
 	raw.Close()
-	db, err = store.Open(ctx, path)
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	importLTH(t, db, []string{janeSurvivor})
-	wantJaneHolds(t, db, 2, "M-2", "M-3")
+	t.Cleanup(func() { db.Close() })
+	return db
 }
