@@ -928,9 +928,28 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 	}
 	im.touched.all(personID) // items linked now may repeat what another source said
 	// Items stored before their Patient arrived (or linked to someone else before) follow the link.
-	_, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
-		personID, im.sourceID, r.ID, personID)
-	return created, err
+	if _, err = im.tx.ExecContext(ctx, `UPDATE record_items SET person_id = ? WHERE source_id = ? AND patient_id = ? AND person_id IS NOT ?`,
+		personID, im.sourceID, r.ID, personID); err != nil {
+		return created, err
+	}
+	if info.ReplacedBy != "" {
+		// Merged since it was stored, into a Patient linked already: the
+		// person it was taken for joins that one's, as it would have had it
+		// come merged (a third review of the merge fix: it stayed apart,
+		// however the two came).
+		var survivor int64
+		err := im.tx.QueryRowContext(ctx, `SELECT person_id FROM source_patients WHERE source_id = ? AND patient_id = ?`, im.sourceID, info.ReplacedBy).Scan(&survivor)
+		if err != nil && err != sql.ErrNoRows {
+			return created, err
+		}
+		if survivor != 0 && survivor != personID {
+			if err := im.foldMergedInto(ctx, survivor, info.ReplacedBy); err != nil {
+				return created, err
+			}
+			im.touched.all(survivor)
+		}
+	}
+	return created, nil
 }
 
 // foldMergedInto brings to the person the records of this source merged

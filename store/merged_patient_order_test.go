@@ -212,3 +212,21 @@ func before0075(t *testing.T, path string, stmts ...string) *store.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestARecordMergedSinceJoinsItsSurvivor: Jane's record and another of the
+// hospital's, taken for a person of its own, are stored; later the hospital
+// merges the second into hers: it joins her, whether hers comes again or not
+// (a third review of the merge fix: it stayed apart).
+func TestARecordMergedSinceJoinsItsSurvivor(t *testing.T) {
+	for _, again := range []bool{false, true} {
+		db := mustOpenDB(t)
+		own := strings.Replace(strings.Replace(mergedInto("p2", "M-2"), `,"link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]`, "", 1), `"active":false,`, "", 1)
+		importLTH(t, db, []string{janeSurvivor}, []string{own, conditionOf("c2", "p2", "Asthma")})
+		later := []string{strings.Replace(mergedInto("p2", "M-2"), `"Exampel"`, `"Exampell"`, 1)}
+		if again {
+			later = append(later, strings.Replace(janeSurvivor, `"Jane"`, `"Jane Mary"`, 1))
+		}
+		importLTH(t, db, later)
+		wantJaneHolds(t, db, 1, "M-2")
+	}
+}

@@ -173,3 +173,60 @@ func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 		t.Errorf("John sends again a change Jane's later one, which he is shown, overtook: %d, want 404 as for Jane", rec.Code)
 	}
 }
+
+// TestACarersSentChangeStaysSent: John's change reached the hospital; a
+// later change of Jane's he is not shown is refused there: his change still
+// says it was sent (a third review: "Not accepted", with "Try sending
+// again", for a change that had reached them).
+func TestACarersSentChangeStaysSent(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if _, err := f.db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://127.0.0.1:1/lth"}); err != nil {
+		t.Fatal(err)
+	}
+	med, err := fhir.ParseResource([]byte(`{"resourceType":"MedicationRequest","id":"m-lth","status":"active","intent":"order","subject":{"reference":"Patient/jane-lth"},` +
+		`"medicationCodeableConcept":{"text":"Ramipril 5mg capsules"},"authoredOn":"2025-01-10"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{patient("jane-lth", "9434765919", "Jane", "Example", "1957-03-14"), med}); err != nil {
+		t.Fatal(err)
+	}
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
+	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("John's change: %d", rec.Code)
+	}
+	settle := func(deliver bool) {
+		t.Helper()
+		items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+		if err != nil || len(items) != 1 {
+			t.Fatalf("claimed %d (%v)", len(items), err)
+		}
+		if deliver {
+			err = f.db.ConsentDelivered(ctx, items[0], "consent-lth", "1")
+		} else {
+			err = f.db.ConsentNotDelivered(ctx, items[0], "refused", time.Time{})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle(true)
+	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gp := slices.IndexFunc(sec.Items, func(it store.RecordItem) bool { return it.Source.Name == "gp" })
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("Jane keeps the entry out: %d", rec.Code)
+	}
+	settle(false)
+	for _, path := range []string{"/choices", "/choices/history"} {
+		got := strings.Join(strings.Fields(doc(t, f.get(t, path, john.cookie)).Find("main").Text()), " ")
+		if !strings.Contains(got, "Sent to Leeds Teaching Hospitals on") || strings.Contains(got, "Not accepted") {
+			t.Errorf("John's %s: %q; want his change still sent", path, got)
+		}
+	}
+}

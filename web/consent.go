@@ -51,14 +51,22 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 		return all, nil, err
 	}
 	stands = map[int64]int64{}
-	newest := map[int64]store.ConsentDelivery{} // by source: the newest delivery of any change
+	// By source: the newest delivery of any change, and the newest sent,
+	// which carries every choice as far as it goes.
+	newest, newestSent := map[int64]store.ConsentDelivery{}, map[int64]store.ConsentDelivery{}
 	shownLater, sentLater := map[int64]bool{}, map[int64]bool{}
 	for _, d := range all {
 		if a.seesDecision(d) {
 			for j := range d.Deliveries {
 				dl := &d.Deliveries[j]
 				dl.Overtaken, dl.Superseded = shownLater[dl.SourceID], sentLater[dl.SourceID]
-				if n, ok := newest[dl.SourceID]; ok && !dl.Overtaken {
+				n, ok := newestSent[dl.SourceID]
+				if !ok {
+					n, ok = newest[dl.SourceID]
+				}
+				// One sent stays so: it reached them (a third review: shown
+				// "Not accepted" once a later change was refused).
+				if ok && !dl.Overtaken && dl.Status != store.DeliverySent {
 					stands[dl.ID] = n.ID
 					dl.Status, dl.SentAt, dl.Attempts, dl.LastAttemptAt, dl.NextAttemptAt, dl.LastError, dl.Refresh =
 						n.Status, n.SentAt, n.Attempts, n.LastAttemptAt, n.NextAttemptAt, n.LastError, false
@@ -75,6 +83,9 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 		for _, dl := range d.Deliveries {
 			if _, ok := newest[dl.SourceID]; !ok && dl.SourceID != 0 {
 				newest[dl.SourceID] = dl
+			}
+			if _, ok := newestSent[dl.SourceID]; !ok && dl.SourceID != 0 && dl.Status == store.DeliverySent {
+				newestSent[dl.SourceID] = dl
 			}
 		}
 	}

@@ -227,8 +227,23 @@ func safeNext(raw string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" || path.Clean(u.Path) != u.Path || u.Path == "/record" && u.RawQuery == "" {
 		return ""
 	}
+	if u.Path == "/record/download" || u.Path == "/record/print" || strings.Contains(u.Path, "/attachment/") {
+		// Each asks, when another site sent someone there, before it opens
+		// (fromThisSite): after signing in, the request is this site's (a review).
+		return ""
+	}
+	// Nor a confirmation: "done" is shown only after this site's own
+	// request, which the page after signing in is (doneOf; a review: a link
+	// said a passkey had been removed).
+	q := u.Query()
+	q.Del("done")
+	q.Del("grant")
+	u.RawQuery = q.Encode()
 	for _, p := range nextPrefixes {
 		if u.Path == p || strings.HasPrefix(u.Path, p+"/") {
+			if u.Path == "/record" && u.RawQuery == "" {
+				return ""
+			}
 			return u.RequestURI()
 		}
 	}

@@ -34,6 +34,20 @@ func TestSignInGoesBackToThePageAskedFor(t *testing.T) {
 	if err := json.Unmarshal(c.must(c.json(finish, keyGet(t, k, opts)), http.StatusOK, "sign-in finish"), &got); err != nil || got.Redirect != "/record/results?page=1" {
 		t.Errorf("signing in from %q goes to %q (%v); want /record/results?page=1", finish, got.Redirect, err)
 	}
+	// Never a confirmation a link could fake, nor a page that asks before
+	// opening for another site, which the page after signing in is not.
+	for path, want := range map[string]string{
+		"/account?done=removed":            "/signin?next=" + url.QueryEscape("/account"),
+		"/carers?done=revoked&grant=1":     "/signin?next=" + url.QueryEscape("/carers"),
+		"/record/print":                    "/signin",
+		"/record/download":                 "/signin",
+		"/record/item/1/attachment/0":      "/signin",
+		"/record/results?page=2&done=nope": "/signin?next=" + url.QueryEscape("/record/results?page=2"),
+	} {
+		if rec := newPasskeyBrowser(t, f.handler).page(path); rec.Header().Get("Location") != want {
+			t.Errorf("%s without a session: to %q, want %q", path, rec.Header().Get("Location"), want)
+		}
+	}
 	for _, next := range []string{"https://evil.example/record", "//evil.example/record", "/\\evil.example", "/record/../signout", "/signout", "/enrol", "/choices/research/confirm?x=1#y"} {
 		c := newPasskeyBrowser(t, f.handler)
 		c.page("/signin")
