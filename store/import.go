@@ -958,13 +958,14 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 // source), or before migration 0075, or when it was itself merged into
 // another since (a review: each order split the record). Only a person who
 // is those merged records alone, with no NHS number, and whom nobody has
-// used: no account, no carer, no choices, no enrolment code. Their identifiers go with them,
+// used: no account, no carer, no choices, no enrolment code; records merged
+// into those are merged away too, a chain (a fourth review). Their identifiers go with them,
 // as a record merged away says nothing of who the person is. The person
 // left holds nothing, and is not deleted: the access log keeps its id.
 func (im *importer) foldMergedInto(ctx context.Context, personID int64, patientID string) error {
 	rows, err := im.tx.QueryContext(ctx, `SELECT DISTINCT sp.person_id FROM source_patients sp JOIN persons p ON p.id = sp.person_id
 WHERE sp.source_id = ?1 AND sp.replaced_by = ?2 AND sp.person_id != ?3 AND p.nhs_number IS NULL
-AND NOT EXISTS (SELECT 1 FROM source_patients o WHERE o.person_id = sp.person_id AND NOT (o.source_id = ?1 AND o.replaced_by = ?2))
+AND NOT EXISTS (SELECT 1 FROM source_patients o WHERE o.person_id = sp.person_id AND (o.source_id != ?1 OR o.replaced_by = ''))
 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = sp.person_id)
 AND NOT EXISTS (SELECT 1 FROM carer_grants g WHERE g.person_id = sp.person_id)
 AND NOT EXISTS (SELECT 1 FROM consent_decisions d WHERE d.person_id = sp.person_id)

@@ -230,3 +230,30 @@ func TestARecordMergedSinceJoinsItsSurvivor(t *testing.T) {
 		wantJaneHolds(t, db, 1, "M-2")
 	}
 }
+
+// TestAChainMergedSinceJoinsItsSurvivor: Jane's record, and another of the
+// hospital's taken for a person of its own, with a third merged into that
+// one, are stored; later the second is merged into Jane's: both join her,
+// and Jane's own record stays the one hers is read and sent choices by (a
+// fourth review of the merge fix: the chain stayed apart, and the merged
+// record, linked first, took her record's place).
+func TestAChainMergedSinceJoinsItsSurvivor(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	own := strings.Replace(strings.Replace(mergedInto("p2", "M-2"), `,"link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]`, "", 1), `"active":false,`, "", 1)
+	p3 := strings.Replace(mergedInto("p3", "M-3"), `"Patient/p1"`, `"Patient/p2"`, 1)
+	importLTH(t, db, []string{own, conditionOf("c2", "p2", "Asthma")}, []string{janeSurvivor}, []string{p3, conditionOf("c3", "p3", "Eczema")})
+	importLTH(t, db, []string{strings.Replace(mergedInto("p2", "M-2"), `"Exampel"`, `"Exampell"`, 1)})
+	wantJaneHolds(t, db, 2, "M-2", "M-3")
+	srcs, err := db.Sources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err := db.PatientAt(ctx, srcs[0].ID, jane.ID); err != nil || at != "p1" {
+		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1, hers, not one merged into it", at, err)
+	}
+}

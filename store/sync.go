@@ -812,10 +812,12 @@ FROM resources WHERE source_id = ?2 AND type = ?3 AND id = ?4`,
 // (one the server added to a page of results, even with the same NHS
 // number) must not take its place, whatever its id. A link's rowid tells
 // the order: a row keeps it when relinked, and a new row's is above every
-// other's.
+// other's. One the source merged into another (replaced_by) comes after
+// every other, whenever it was linked (a review: a record merged since it
+// was stored, brought to the survivor's person, took its place).
 func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, error) {
 	var id string
-	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY rowid LIMIT 1`,
+	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY replaced_by != '', rowid LIMIT 1`,
 		sourceID, personID).Scan(&id)
 	if err == sql.ErrNoRows {
 		return "", nil

@@ -2350,6 +2350,11 @@ func deliveryWords(p Page, d store.ConsentDelivery) string {
 	}
 	switch d.Status {
 	case store.DeliverySent:
+		if p.Acting != nil {
+			// No date to a carer: a change sent again, as an organisation came
+			// to hold an entry kept out, would move it (web shownHistory).
+			return "Sent to " + d.SourceName
+		}
 		return "Sent to " + d.SourceName + " on " + dateTime(d.SentAt)
 	case store.DeliveryFailed:
 		// Why is for the operators (the outbox logs each refusal with it): the patient is told what happened.

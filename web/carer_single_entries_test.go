@@ -225,8 +225,81 @@ func TestACarersSentChangeStaysSent(t *testing.T) {
 	settle(false)
 	for _, path := range []string{"/choices", "/choices/history"} {
 		got := strings.Join(strings.Fields(doc(t, f.get(t, path, john.cookie)).Find("main").Text()), " ")
-		if !strings.Contains(got, "Sent to Leeds Teaching Hospitals on") || strings.Contains(got, "Not accepted") {
+		if !strings.Contains(got, "Sent to Leeds Teaching Hospitals") || strings.Contains(got, "Not accepted") {
 			t.Errorf("John's %s: %q; want his change still sent", path, got)
+		}
+	}
+}
+
+// TestACarerIsNotToldOfAResendForAnEntryKeptOut: Jane keeps her GP's
+// Metformin out; John's change reaches the hospital; the hospital then comes
+// to hold the Metformin too, so John's change, the latest, is sent there
+// again, naming it. John's pages read as before throughout (a fourth review:
+// "Waiting to send again … naming what they now hold", then "Sent again").
+func TestACarerIsNotToldOfAResendForAnEntryKeptOut(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if _, err := f.db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://127.0.0.1:1/lth"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{patient("jane-lth", "9434765919", "Jane", "Example", "1957-03-14"),
+		medicine("m-lth", "jane-lth", "Ramipril 5mg capsules")}); err != nil {
+		t.Fatal(err)
+	}
+	jane := f.signIn(t, f.jane)
+	john := f.newCarer(t, "John Smith")
+	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
+	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gp := slices.IndexFunc(sec.Items, func(it store.RecordItem) bool { return it.Source.Name == "gp" })
+	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("Jane keeps the entry out: %d", rec.Code)
+	}
+	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("John's change: %d", rec.Code)
+	}
+	deliverAll := func(ok bool) int {
+		t.Helper()
+		items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			if ok {
+				err = f.db.ConsentDelivered(ctx, it, "consent-lth", "1")
+			} else {
+				err = f.db.ConsentNotDelivered(ctx, it, "refused", time.Time{})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return len(items)
+	}
+	for deliverAll(true) > 0 { // one at a time to each organisation, in order
+	}
+	pages := func() map[string]string {
+		t.Helper()
+		out := map[string]string{}
+		for _, path := range []string{"/choices", "/choices/history"} {
+			out[path] = strings.Join(strings.Fields(doc(t, f.get(t, path, john.cookie)).Find("main").Text()), " ")
+		}
+		return out
+	}
+	before := pages()
+	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"waiting", "refused"} {
+		if step == "refused" && deliverAll(false) == 0 {
+			t.Fatal("the hospital was not sent John's change again, naming the Metformin it now holds")
+		}
+		for path, was := range before {
+			if got := pages()[path]; got != was {
+				t.Errorf("John's %s, the resend %s:\nbefore %q\nafter  %q", path, step, was, got)
+			}
 		}
 	}
 }

@@ -66,6 +66,14 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 				}
 				// One sent stays so: it reached them (a third review: shown
 				// "Not accepted" once a later change was refused).
+				if dl.Refresh {
+					// Sent before, and queued again as an organisation came to
+					// hold an entry kept out: to a carer it was sent, and stays
+					// so (a fourth review: "Waiting to send again … naming what
+					// they now hold" told them). Carers are told no dates of
+					// sending (views deliveryWords), which a resend moves.
+					dl.Status, dl.Refresh = store.DeliverySent, false
+				}
 				if ok && !dl.Overtaken && dl.Status != store.DeliverySent {
 					stands[dl.ID] = n.ID
 					dl.Status, dl.SentAt, dl.Attempts, dl.LastAttemptAt, dl.NextAttemptAt, dl.LastError, dl.Refresh =

@@ -227,6 +227,9 @@ func safeNext(raw string) string {
 	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Fragment != "" || path.Clean(u.Path) != u.Path || u.Path == "/record" && u.RawQuery == "" {
 		return ""
 	}
+	if u.Path == "/account/removed" || strings.HasPrefix(u.Path, "/carers/accept") || strings.HasPrefix(u.Path, "/account/confirm") {
+		return "" // a page for the signed out, or a ceremony (a review: "You have removed your passkey" after signing in)
+	}
 	if u.Path == "/record/download" || u.Path == "/record/print" || strings.Contains(u.Path, "/attachment/") {
 		// Each asks, when another site sent someone there, before it opens
 		// (fromThisSite): after signing in, the request is this site's (a review).

@@ -48,7 +48,7 @@ func TestSignInGoesBackToThePageAskedFor(t *testing.T) {
 			t.Errorf("%s without a session: to %q, want %q", path, rec.Header().Get("Location"), want)
 		}
 	}
-	for _, next := range []string{"https://evil.example/record", "//evil.example/record", "/\\evil.example", "/record/../signout", "/signout", "/enrol", "/choices/research/confirm?x=1#y"} {
+	for _, next := range []string{"/account/removed", "/carers/accept", "/account/confirm", "https://evil.example/record", "//evil.example/record", "/\\evil.example", "/record/../signout", "/signout", "/enrol", "/choices/research/confirm?x=1#y"} {
 		c := newPasskeyBrowser(t, f.handler)
 		c.page("/signin")
 		opts := c.must(c.json("/signin/begin", nil), http.StatusOK, "sign-in begin")
