@@ -82,22 +82,8 @@ func TestACarerIsNotToldOfSingleEntriesKeptOut(t *testing.T) {
 // gone, and a retry answered but nothing sent).
 func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
-	if _, err := f.db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://127.0.0.1:1/lth"}); err != nil {
-		t.Fatal(err)
-	}
-	// The hospital shows John a medicine, so his pages name it.
-	med, err := fhir.ParseResource([]byte(`{"resourceType":"MedicationRequest","id":"m-lth","status":"active","intent":"order","subject":{"reference":"Patient/jane-lth"},` +
-		`"medicationCodeableConcept":{"text":"Ramipril 5mg capsules"},"authoredOn":"2025-01-10"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{patient("jane-lth", "9434765919", "Jane", "Example", "1957-03-14"), med}); err != nil {
-		t.Fatal(err)
-	}
-	jane := f.signIn(t, f.jane)
-	john := f.newCarer(t, "John Smith")
-	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
+	sc := newHospitalScene(t)
+	f, jane, john, forJane := sc.f, sc.jane, sc.john, sc.forJane
 	johnToken := sessionCSRF(t, f, john.id)
 	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {johnToken}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("John's change: %d", rec.Code)
@@ -109,30 +95,13 @@ func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 	if err := f.db.ConsentNotDelivered(ctx, items[0], "refused", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	pages := func() map[string]string {
-		t.Helper()
-		out := map[string]string{}
-		for _, path := range []string{"/choices", "/choices/history"} {
-			out[path] = strings.Join(strings.Fields(doc(t, f.get(t, path, john.cookie)).Find("main").Text()), " ")
-		}
-		return out
-	}
-	before := pages()
+	pages := sc.johnsPages
+	before := pages(t)
 	if !strings.Contains(before["/choices/history"], "Try sending again") {
 		t.Fatalf("John's history does not offer to send his change again: %q", before["/choices/history"])
 	}
-	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gp := slices.IndexFunc(sec.Items, func(it store.RecordItem) bool { return it.Source.Name == "gp" })
-	if gp < 0 {
-		t.Fatalf("Jane has no medicine from the GP: %+v", sec.Items)
-	}
-	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("Jane keeps the entry out: %d", rec.Code)
-	}
-	waiting := pages()
+	sc.janeKeepsOutTheGPsMedicine(t)
+	waiting := pages(t)
 	if h := waiting["/choices/history"]; strings.Contains(h, "A later change") || !strings.Contains(h, "Waiting to send to Leeds Teaching Hospitals") {
 		t.Errorf("John's history, Jane's change waiting to be sent: %q; want his shown as waiting, no later change named", h)
 	}
@@ -144,7 +113,7 @@ func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 	if err := f.db.ConsentNotDelivered(ctx, jane2[0], "refused", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	after := pages()
+	after := pages(t)
 	for path, was := range before {
 		if after[path] != was {
 			t.Errorf("John's %s changed when Jane kept an entry out:\nbefore %q\nafter  %q", path, was, after[path])
@@ -179,52 +148,16 @@ func TestACarerIsNotToldOfSingleEntriesByTheirDeliveries(t *testing.T) {
 // says it was sent (a third review: "Not accepted", with "Try sending
 // again", for a change that had reached them).
 func TestACarersSentChangeStaysSent(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t)
-	if _, err := f.db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://127.0.0.1:1/lth"}); err != nil {
-		t.Fatal(err)
+	sc := newHospitalScene(t)
+	sc.johnChangesResearch(t)
+	if sc.settle(t, true) != 1 {
+		t.Fatal("John's change was not sent to the hospital")
 	}
-	med, err := fhir.ParseResource([]byte(`{"resourceType":"MedicationRequest","id":"m-lth","status":"active","intent":"order","subject":{"reference":"Patient/jane-lth"},` +
-		`"medicationCodeableConcept":{"text":"Ramipril 5mg capsules"},"authoredOn":"2025-01-10"}`))
-	if err != nil {
-		t.Fatal(err)
+	sc.janeKeepsOutTheGPsMedicine(t)
+	if sc.settle(t, false) != 1 {
+		t.Fatal("Jane's change was not sent to the hospital")
 	}
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{patient("jane-lth", "9434765919", "Jane", "Example", "1957-03-14"), med}); err != nil {
-		t.Fatal(err)
-	}
-	jane := f.signIn(t, f.jane)
-	john := f.newCarer(t, "John Smith")
-	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
-	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("John's change: %d", rec.Code)
-	}
-	settle := func(deliver bool) {
-		t.Helper()
-		items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
-		if err != nil || len(items) != 1 {
-			t.Fatalf("claimed %d (%v)", len(items), err)
-		}
-		if deliver {
-			err = f.db.ConsentDelivered(ctx, items[0], "consent-lth", "1")
-		} else {
-			err = f.db.ConsentNotDelivered(ctx, items[0], "refused", time.Time{})
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	settle(true)
-	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gp := slices.IndexFunc(sec.Items, func(it store.RecordItem) bool { return it.Source.Name == "gp" })
-	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("Jane keeps the entry out: %d", rec.Code)
-	}
-	settle(false)
-	for _, path := range []string{"/choices", "/choices/history"} {
-		got := strings.Join(strings.Fields(doc(t, f.get(t, path, john.cookie)).Find("main").Text()), " ")
+	for path, got := range sc.johnsPages(t) {
 		if !strings.Contains(got, "Sent to Leeds Teaching Hospitals") || strings.Contains(got, "Not accepted") {
 			t.Errorf("John's %s: %q; want his change still sent", path, got)
 		}
@@ -238,6 +171,40 @@ func TestACarersSentChangeStaysSent(t *testing.T) {
 // "Waiting to send again … naming what they now hold", then "Sent again").
 func TestACarerIsNotToldOfAResendForAnEntryKeptOut(t *testing.T) {
 	ctx := context.Background()
+	sc := newHospitalScene(t)
+	sc.janeKeepsOutTheGPsMedicine(t)
+	sc.johnChangesResearch(t)
+	for sc.settle(t, true) > 0 { // one at a time to each organisation, in order
+	}
+	before := sc.johnsPages(t)
+	if _, err := sc.f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []string{"waiting", "refused"} {
+		if step == "refused" && sc.settle(t, false) == 0 {
+			t.Fatal("the hospital was not sent John's change again, naming the Metformin it now holds")
+		}
+		for path, was := range before {
+			if got := sc.johnsPages(t)[path]; got != was {
+				t.Errorf("John's %s, the resend %s:\nbefore %q\nafter  %q", path, step, was, got)
+			}
+		}
+	}
+}
+
+// hospitalScene is Jane, known to a hospital too: a FHIR server, sent her
+// choices, that shows John, her carer for her choices and medicines, a
+// medicine of its own, so his pages name it.
+type hospitalScene struct {
+	f       *fixture
+	jane    *http.Cookie
+	john    carerSession
+	forJane string
+}
+
+func newHospitalScene(t *testing.T) hospitalScene {
+	t.Helper()
+	ctx := context.Background()
 	f := newFixture(t)
 	if _, err := f.db.AddSource(ctx, store.Source{Name: "lth", OrgName: "Leeds Teaching Hospitals", BaseURL: "http://127.0.0.1:1/lth"}); err != nil {
 		t.Fatal(err)
@@ -246,60 +213,63 @@ func TestACarerIsNotToldOfAResendForAnEntryKeptOut(t *testing.T) {
 		medicine("m-lth", "jane-lth", "Ramipril 5mg capsules")}); err != nil {
 		t.Fatal(err)
 	}
-	jane := f.signIn(t, f.jane)
-	john := f.newCarer(t, "John Smith")
-	forJane := itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), john, store.ScopeChoices, fhir.SectionMedicines).ID)
-	sec, err := f.db.RecordSection(ctx, f.jane.ID, fhir.SectionMedicines, 1, 10)
+	sc := hospitalScene{f: f, jane: f.signIn(t, f.jane), john: f.newCarer(t, "John Smith")}
+	sc.forJane = itoa(f.grant(t, f.jane, f.ownAccount(t, f.jane), sc.john, store.ScopeChoices, fhir.SectionMedicines).ID)
+	return sc
+}
+
+// johnChangesResearch: John answers no to research for Jane.
+func (sc hospitalScene) johnChangesResearch(t *testing.T) {
+	t.Helper()
+	if rec := sc.f.post(t, "/choices/research/confirm", sc.john.cookie, url.Values{"csrf": {sessionCSRF(t, sc.f, sc.john.id)}, "for": {sc.forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
+		t.Fatalf("John's change: %d", rec.Code)
+	}
+}
+
+// janeKeepsOutTheGPsMedicine: Jane keeps her GP's Metformin out of sharing, which John is not shown.
+func (sc hospitalScene) janeKeepsOutTheGPsMedicine(t *testing.T) {
+	t.Helper()
+	sec, err := sc.f.db.RecordSection(context.Background(), sc.f.jane.ID, fhir.SectionMedicines, 1, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	gp := slices.IndexFunc(sec.Items, func(it store.RecordItem) bool { return it.Source.Name == "gp" })
-	if rec := f.post(t, "/choices/entry/confirm", jane, url.Values{"csrf": {csrfOf(t, f, jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
+	if gp < 0 {
+		t.Fatalf("Jane has no medicine from the GP: %+v", sec.Items)
+	}
+	if rec := sc.f.post(t, "/choices/entry/confirm", sc.jane, url.Values{"csrf": {csrfOf(t, sc.f, sc.jane)}, "for": {"self"}, "key": {store.ItemKey(sec.Items[gp])}, "answer": {"yes"}}); rec.Code != http.StatusSeeOther {
 		t.Fatalf("Jane keeps the entry out: %d", rec.Code)
 	}
-	if rec := f.post(t, "/choices/research/confirm", john.cookie, url.Values{"csrf": {sessionCSRF(t, f, john.id)}, "for": {forJane}, "answer": {"no"}}); rec.Code != http.StatusSeeOther {
-		t.Fatalf("John's change: %d", rec.Code)
+}
+
+// settle claims the deliveries waiting and has each delivered, or refused,
+// returning how many there were.
+func (sc hospitalScene) settle(t *testing.T, deliver bool) int {
+	t.Helper()
+	ctx := context.Background()
+	items, err := sc.f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
 	}
-	deliverAll := func(ok bool) int {
-		t.Helper()
-		items, err := f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	for _, it := range items {
+		if deliver {
+			err = sc.f.db.ConsentDelivered(ctx, it, "consent-lth", "1")
+		} else {
+			err = sc.f.db.ConsentNotDelivered(ctx, it, "refused", time.Time{})
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, it := range items {
-			if ok {
-				err = f.db.ConsentDelivered(ctx, it, "consent-lth", "1")
-			} else {
-				err = f.db.ConsentNotDelivered(ctx, it, "refused", time.Time{})
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		return len(items)
 	}
-	for deliverAll(true) > 0 { // one at a time to each organisation, in order
+	return len(items)
+}
+
+// johnsPages are John's choices page and history, as their words read.
+func (sc hospitalScene) johnsPages(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, path := range []string{"/choices", "/choices/history"} {
+		out[path] = strings.Join(strings.Fields(doc(t, sc.f.get(t, path, sc.john.cookie)).Find("main").Text()), " ")
 	}
-	pages := func() map[string]string {
-		t.Helper()
-		out := map[string]string{}
-		for _, path := range []string{"/choices", "/choices/history"} {
-			out[path] = strings.Join(strings.Fields(doc(t, f.get(t, path, john.cookie)).Find("main").Text()), " ")
-		}
-		return out
-	}
-	before := pages()
-	if _, err := f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
-		t.Fatal(err)
-	}
-	for _, step := range []string{"waiting", "refused"} {
-		if step == "refused" && deliverAll(false) == 0 {
-			t.Fatal("the hospital was not sent John's change again, naming the Metformin it now holds")
-		}
-		for path, was := range before {
-			if got := pages()[path]; got != was {
-				t.Errorf("John's %s, the resend %s:\nbefore %q\nafter  %q", path, step, was, got)
-			}
-		}
-	}
+	return out
 }
