@@ -927,10 +927,10 @@ func consentItem(w WithheldItem, refs []itemRef, sourceID int64) fhir.ConsentIte
 // (migration 0072).
 func queueDeliveries(ctx context.Context, tx *sql.Tx, p Person, d ConsentDecision, in fhir.ConsentInput, refs [][]itemRef, now string, only int64, refresh bool) error {
 	// The Patient the record there is read by (PatientAt: the first linked, the
-	// one merged into after a merge, never one merged away), not the least id (a review: the choices
+	// one merged into after a merge), not the least id (a review: the choices
 	// were filed under a merged, inactive Patient, or a stray one).
 	rows, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, (SELECT sp.patient_id FROM source_patients sp
-    WHERE sp.source_id = s.id AND sp.person_id = ?1 ORDER BY sp.replaced_by != '', sp.rowid LIMIT 1) AS patient FROM sources s
+    WHERE sp.source_id = s.id AND sp.person_id = ?1 ORDER BY sp.rowid LIMIT 1) AS patient FROM sources s
 WHERE s.base_url != '' AND patient IS NOT NULL ORDER BY s.id`, p.ID)
 	if err != nil {
 		return fmt.Errorf("sources of person: %w", err)

@@ -831,7 +831,7 @@ func (im *importer) linkPatient(ctx context.Context, r fhir.Resource) (created b
 			return false, err
 		}
 	}
-	merged := false
+	merged, joinedMerged := false, false
 	if personID == 0 && info.ReplacedBy != "" && info.NHSNumber == "" {
 		// Merged into another Patient of the source's (a system-level export
 		// holds both), and found by no identifier: the record of the person that one is, as a sync
@@ -875,6 +875,7 @@ WHERE sp.source_id = ? AND sp.replaced_by = ? AND (p.nhs_number IS NULL OR p.nhs
 			if err := im.forgetMergedIdentifiers(ctx, personID); err != nil {
 				return false, err
 			}
+			joinedMerged = true
 		}
 	}
 	if personID == 0 {
@@ -923,6 +924,19 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 		return false, err
 	}
 	im.persons[r.ID] = sql.NullInt64{Int64: personID, Valid: true}
+	if joinedMerged {
+		// The records merged into it, linked before it, after it: it is the
+		// Patient their record there is read and sent choices by (PatientAt;
+		// a review: the merged record, linked first, took its place).
+		ids, err := textsOf(ctx, im.tx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? AND replaced_by != '' ORDER BY rowid`,
+			im.sourceID, personID)
+		if err != nil {
+			return false, err
+		}
+		if err := linkAfter(ctx, im.tx, im.sourceID, personID, ids); err != nil {
+			return false, err
+		}
+	}
 	if err := im.foldMergedInto(ctx, personID, r.ID); err != nil {
 		return false, err
 	}
@@ -959,13 +973,15 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 // another since (a review: each order split the record). Only a person who
 // is those merged records alone, with no NHS number, and whom nobody has
 // used: no account, no carer, no choices, no enrolment code; records merged
-// into those are merged away too, a chain (a fourth review). Their identifiers go with them,
+// into one of those are merged away too, a chain (a fourth review), but
+// never one merged into another's record (a fifth: it took another's). Their identifiers go with them,
 // as a record merged away says nothing of who the person is. The person
 // left holds nothing, and is not deleted: the access log keeps its id.
 func (im *importer) foldMergedInto(ctx context.Context, personID int64, patientID string) error {
 	rows, err := im.tx.QueryContext(ctx, `SELECT DISTINCT sp.person_id FROM source_patients sp JOIN persons p ON p.id = sp.person_id
 WHERE sp.source_id = ?1 AND sp.replaced_by = ?2 AND sp.person_id != ?3 AND p.nhs_number IS NULL
-AND NOT EXISTS (SELECT 1 FROM source_patients o WHERE o.person_id = sp.person_id AND (o.source_id != ?1 OR o.replaced_by = ''))
+AND NOT EXISTS (SELECT 1 FROM source_patients o WHERE o.person_id = sp.person_id AND (o.source_id != ?1 OR o.replaced_by = ''
+	OR o.replaced_by != ?2 AND o.replaced_by NOT IN (SELECT x.patient_id FROM source_patients x WHERE x.person_id = sp.person_id AND x.source_id = ?1)))
 AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.person_id = sp.person_id)
 AND NOT EXISTS (SELECT 1 FROM carer_grants g WHERE g.person_id = sp.person_id)
 AND NOT EXISTS (SELECT 1 FROM consent_decisions d WHERE d.person_id = sp.person_id)
@@ -987,9 +1003,18 @@ AND NOT EXISTS (SELECT 1 FROM enrolment_codes e WHERE e.person_id = sp.person_id
 		return err
 	}
 	for _, q := range split {
+		// Linked again after the person's own, so the survivor stays the
+		// Patient their record there is read and sent choices by (a review:
+		// the merged record, linked first, took its place).
+		ids, err := textsOf(ctx, im.tx, `SELECT patient_id FROM source_patients WHERE person_id = ? ORDER BY rowid`, q)
+		if err != nil {
+			return err
+		}
+		if err := linkAfter(ctx, im.tx, im.sourceID, personID, ids); err != nil {
+			return fmt.Errorf("bring records merged into %s together: %w", patientID, err)
+		}
 		for _, stmt := range []string{
 			`DELETE FROM person_identifiers WHERE person_id = ?2`,
-			`UPDATE source_patients SET person_id = ?1 WHERE person_id = ?2`,
 			`UPDATE record_items SET person_id = ?1 WHERE person_id = ?2`,
 		} {
 			if _, err := im.tx.ExecContext(ctx, stmt, personID, q); err != nil {

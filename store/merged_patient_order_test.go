@@ -257,3 +257,48 @@ func TestAChainMergedSinceJoinsItsSurvivor(t *testing.T) {
 		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1, hers, not one merged into it", at, err)
 	}
 }
+
+// TestAFoldNeverTakesARecordMergedIntoAnothers: two records merged into
+// Jane's, stored before hers, are one person; the hospital then merges one
+// of them into Yusuf's instead: Yusuf is not given Jane's asthma (a fifth
+// review of the merge fix: the whole person went to him).
+func TestAFoldNeverTakesARecordMergedIntoAnothers(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	yusuf := `{"resourceType":"Patient","id":"p9","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}],"name":[{"family":"Ahmed","given":["Yusuf"]}],"birthDate":"1968-09-22"}`
+	importLTH(t, db, []string{yusuf}, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{mergedInto("p3", "M-3"), conditionOf("c3", "p3", "Eczema")},
+		[]string{strings.Replace(mergedInto("p3", "M-3"), `"Patient/p1"`, `"Patient/p9"`, 1)})
+	him, err := db.PersonByNHSNumber(ctx, "9000000009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := db.RecordSection(ctx, him.ID, "conditions", 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range sec.Items {
+		if it.Display == "Asthma" {
+			t.Errorf("Yusuf holds the asthma filed under a record merged into Jane's: %+v", sec.Items)
+		}
+	}
+}
+
+// TestTheSurvivorIsThePatientReadAfterAMergedRecordCameFirst: a record
+// merged into Jane's, stored before hers, leaves hers the Patient her record
+// at the hospital is read and sent choices by (a fourth review).
+func TestTheSurvivorIsThePatientReadAfterAMergedRecordCameFirst(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{janeSurvivor})
+	srcs, err := db.Sources(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, err := db.PatientAt(ctx, srcs[0].ID, jane.ID); err != nil || at != "p1" {
+		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1", at, err)
+	}
+}

@@ -812,17 +812,36 @@ FROM resources WHERE source_id = ?2 AND type = ?3 AND id = ?4`,
 // (one the server added to a page of results, even with the same NHS
 // number) must not take its place, whatever its id. A link's rowid tells
 // the order: a row keeps it when relinked, and a new row's is above every
-// other's. One the source merged into another (replaced_by) comes after
-// every other, whenever it was linked (a review: a record merged since it
-// was stored, brought to the survivor's person, took its place).
+// other's. Rows brought to the person from another (a record merged into
+// theirs, store foldMergedInto) are linked again after theirs (linkAfter).
 func (db *DB) PatientAt(ctx context.Context, sourceID, personID int64) (string, error) {
 	var id string
-	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY replaced_by != '', rowid LIMIT 1`,
+	err := db.db.QueryRowContext(ctx, `SELECT patient_id FROM source_patients WHERE source_id = ? AND person_id = ? ORDER BY rowid LIMIT 1`,
 		sourceID, personID).Scan(&id)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
 	return id, err
+}
+
+// linkAfter links the source's Patients ids to the person again, after
+// every Patient linked to them now, as they were otherwise (replaced_by
+// kept): PatientAt takes the first linked.
+func linkAfter(ctx context.Context, tx *sql.Tx, sourceID, personID int64, ids []string) error {
+	for _, id := range ids {
+		var replacedBy string
+		if err := tx.QueryRowContext(ctx, `SELECT replaced_by FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, id).Scan(&replacedBy); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id, replaced_by) VALUES (?, ?, ?, ?)`,
+			sourceID, id, personID, replacedBy); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // PatientMerged makes the Patient to, linked to the person already, the one
@@ -847,13 +866,8 @@ func (db *DB) PatientMerged(ctx context.Context, sourceID, personID int64, to st
 		if err != nil {
 			return fmt.Errorf("the Patient merged into: %w", err)
 		}
-		for _, id := range others {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM source_patients WHERE source_id = ? AND patient_id = ?`, sourceID, id); err != nil {
-				return fmt.Errorf("the Patient merged into: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO source_patients (source_id, patient_id, person_id) VALUES (?, ?, ?)`, sourceID, id, personID); err != nil {
-				return fmt.Errorf("the Patient merged into: %w", err)
-			}
+		if err := linkAfter(ctx, tx, sourceID, personID, others); err != nil {
+			return fmt.Errorf("the Patient merged into: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE sync_checkpoints SET watermark = '', next_url = '', pending = '', search_total = 0, search_received = 0,
 search_started = '', search_repeat = 0 WHERE source_id = ? AND person_id = ?`, sourceID, personID); err != nil {

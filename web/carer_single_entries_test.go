@@ -180,9 +180,16 @@ func TestACarerIsNotToldOfAResendForAnEntryKeptOut(t *testing.T) {
 	if _, err := sc.f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
 		t.Fatal(err)
 	}
+	// Claiming queues the resend; claimed, it is waiting, then refused.
+	items, err := sc.f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(items) != 1 || !items[0].Refresh {
+		t.Fatalf("claimed %d deliveries (%v); want John's change, sent to the hospital again naming the Metformin it now holds", len(items), err)
+	}
 	for _, step := range []string{"waiting", "refused"} {
-		if step == "refused" && sc.settle(t, false) == 0 {
-			t.Fatal("the hospital was not sent John's change again, naming the Metformin it now holds")
+		if step == "refused" {
+			if err := sc.f.db.ConsentNotDelivered(ctx, items[0], "refused", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for path, was := range before {
 			if got := sc.johnsPages(t)[path]; got != was {
@@ -272,4 +279,40 @@ func (sc hospitalScene) johnsPages(t *testing.T) map[string]string {
 		out[path] = strings.Join(strings.Fields(doc(t, sc.f.get(t, path, sc.john.cookie)).Find("main").Text()), " ")
 	}
 	return out
+}
+
+// TestACarerIsNotToldOfAResendOfAChangeTheyAreNotShown: John's change was
+// refused; Jane's later change, which John is not shown, reached the
+// hospital, so John's reads as sent; the hospital then comes to hold the
+// entry Jane keeps out, and her change is sent again: John's pages stay as
+// they were (a fifth review: "Waiting", then "Not accepted").
+func TestACarerIsNotToldOfAResendOfAChangeTheyAreNotShown(t *testing.T) {
+	ctx := context.Background()
+	sc := newHospitalScene(t)
+	sc.johnChangesResearch(t)
+	sc.settle(t, false)
+	sc.janeKeepsOutTheGPsMedicine(t)
+	if sc.settle(t, true) != 1 {
+		t.Fatal("Jane's change was not sent to the hospital")
+	}
+	before := sc.johnsPages(t)
+	if _, err := sc.f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
+		t.Fatal(err)
+	}
+	items, err := sc.f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
+	if err != nil || len(items) != 1 || !items[0].Refresh {
+		t.Fatalf("claimed %d deliveries (%v); want Jane's change, sent to the hospital again", len(items), err)
+	}
+	for _, step := range []string{"waiting", "refused"} {
+		if step == "refused" {
+			if err := sc.f.db.ConsentNotDelivered(ctx, items[0], "refused", time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for path, was := range before {
+			if got := sc.johnsPages(t)[path]; got != was {
+				t.Errorf("John's %s, Jane's change sent again and %s:\nbefore %q\nafter  %q", path, step, was, got)
+			}
+		}
+	}
 }

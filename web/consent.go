@@ -89,6 +89,12 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 			hist = append(hist, d)
 		}
 		for _, dl := range d.Deliveries {
+			if dl.Refresh {
+				// Sent, and queued again as the organisation came to hold an
+				// entry kept out: what it holds still carries every choice (a
+				// fifth review: another's resend showed through).
+				dl.Status = store.DeliverySent
+			}
 			if _, ok := newest[dl.SourceID]; !ok && dl.SourceID != 0 {
 				newest[dl.SourceID] = dl
 			}
