@@ -601,6 +601,12 @@ func (p *Puller) mergedInto(ctx context.Context, c *Client, src store.Source, pe
 			continue
 		case r.ID == patientID:
 			return "", nil
+		case superseded(r):
+			// Every Patient the identifier finds is merged away too (one
+			// followed before, say): none is theirs to follow, and following
+			// one emptied the record (a review). Not followed: the caller
+			// stops, saying so.
+			return "", nil
 		}
 		if err := p.DB.PatientMerged(ctx, src.ID, personID, r.ID); err != nil {
 			return "", err

@@ -1,0 +1,73 @@
+package fhirsync_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+)
+
+// TestASecondMergeIntoAnotherNumberKeepsTheRecordRunAfterRun: Jane's p1 is
+// merged into p2 (her number) and the sync follows; later the
+// hospital merges p2 into p3, which gives another NHS number, moving her
+// HbA1c there: the sync must stop saying so, and keep what was stored, run
+// after run (TestAPatientMergedUpstreamKeepsTheRecord's second case).
+func TestASecondMergeIntoAnotherNumberKeepsTheRecordRunAfterRun(t *testing.T) {
+	for _, deleteOld := range []bool{false, true} {
+		t.Run(fmt.Sprintf("p1 deleted upstream=%v", deleteOld), func(t *testing.T) {
+			ctx := context.Background()
+			srv, p1 := serverWithJane(t)
+			obs := func(id, subject, text string) string {
+				return fmt.Sprintf(`{"resourceType":"Observation",%s"status":"final","code":{"text":%q},"subject":{"reference":"Patient/%s"},`+
+					`"effectiveDateTime":"2026-01-01T00:00:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`, id, text, subject)
+			}
+			o1 := post(t, srv, "/Observation", obs("", p1, "HbA1c"))
+			db, src, puller, person := janeFound(t, srv.URL)
+			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+				t.Fatal(err)
+			}
+			put := func(path, body string) {
+				t.Helper()
+				if status, b := srv.Do(t, "PUT", path, []byte(body)); status != http.StatusOK {
+					t.Fatalf("PUT %s: %d %s", path, status, b)
+				}
+			}
+			merged := func(id, into, nhs string) string {
+				return fmt.Sprintf(`{"resourceType":"Patient","id":%q,"active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":%q}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14","link":[{"other":{"reference":"Patient/%s"},"type":"replaced-by"}]}`, id, nhs, into)
+			}
+			time.Sleep(1100 * time.Millisecond)
+			p2 := post(t, srv, "/Patient", `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`)
+			put("/Patient/"+p1, merged(p1, p2, janeNHS))
+			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, p2, "HbA1c"))
+			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
+				t.Fatalf("following the first merge: %v", err)
+			}
+			if got := cachedObservations(t, db, person.ID); !slices.Equal(got, []string{o1}) {
+				t.Fatalf("after the first merge: %v", got)
+			}
+			ids, _ := db.PatientIDsAt(ctx, src.ID, person.ID)
+			t.Logf("p1 %s p2 %s; linked %v", p1, p2, ids)
+			time.Sleep(1100 * time.Millisecond)
+			p3 := post(t, srv, "/Patient", `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}],"name":[{"given":["Someone"],"family":"Else"}],"birthDate":"1968-09-22"}`)
+			put("/Patient/"+p2, merged(p2, p3, janeNHS))
+			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, p3, "HbA1c"))
+			if deleteOld {
+				if status, b := srv.Do(t, "DELETE", "/Patient/"+p1, nil); status >= 300 {
+					t.Fatalf("DELETE: %d %s", status, b)
+				}
+			}
+			for run := 1; run <= 3; run++ {
+				_, err := puller.PullPerson(ctx, src, person.ID, nil)
+				at, _ := db.PatientAt(ctx, src.ID, person.ID)
+				got := cachedObservations(t, db, person.ID)
+				t.Logf("run %d: PatientAt %s; err %v; observations %v", run, at, err, got)
+				if !slices.Equal(got, []string{o1}) {
+					t.Errorf("run %d: Jane's record holds %v; want her HbA1c %s kept (the sync stops at a merge into another NHS number)", run, got, o1)
+				}
+			}
+		})
+	}
+}
