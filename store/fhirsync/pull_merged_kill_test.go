@@ -64,14 +64,8 @@ func TestStoppedAfterFollowingAMergeTheNextSyncLists(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 	nid := post(t, srv, "/Patient", `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`)
-	put := func(path, body string) {
-		t.Helper()
-		if status, b := srv.Do(t, "PUT", path, []byte(body)); status != http.StatusOK {
-			t.Fatalf("PUT %s: %d %s", path, status, b)
-		}
-	}
-	put("/Patient/"+oldID, fmt.Sprintf(`{"resourceType":"Patient","id":%q,"active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14","link":[{"other":{"reference":"Patient/%s"},"type":"replaced-by"}]}`, oldID, nid))
-	put("/Observation/"+o1, strings.Replace(obs(nid, "HbA1c"), `{"resourceType":"Observation",`, `{"resourceType":"Observation","id":"`+o1+`",`, 1))
+	putOK(t, srv, "/Patient/"+oldID, mergedPatient(oldID, nid, janeNHS))
+	putOK(t, srv, "/Observation/"+o1, strings.Replace(obs(nid, "HbA1c"), `{"resourceType":"Observation",`, `{"resourceType":"Observation","id":"`+o1+`",`, 1))
 	if status, b := srv.Do(t, "DELETE", "/Observation/"+dup, nil); status >= 300 {
 		t.Fatalf("DELETE: %d %s", status, b)
 	}

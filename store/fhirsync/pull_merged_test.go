@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mycarerecord/portal/e2e/upstream"
 	"github.com/mycarerecord/portal/store"
 )
 
@@ -46,11 +47,7 @@ func TestAPatientMergedUpstreamKeepsTheRecord(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
 			srv, oldID := serverWithJane(t)
-			obs := func(id, subject, text string) string {
-				return fmt.Sprintf(`{"resourceType":"Observation",%s"status":"final","code":{"text":%q},"subject":{"reference":"Patient/%s"},`+
-					`"effectiveDateTime":"2026-01-01T00:00:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`, id, text, subject)
-			}
-			o1 := post(t, srv, "/Observation", obs("", oldID, "HbA1c"))
+			o1 := post(t, srv, "/Observation", observationAt("", oldID, "HbA1c"))
 			db, src, puller, person := janeFound(t, srv.URL)
 			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
 				t.Fatal(err)
@@ -62,16 +59,9 @@ func TestAPatientMergedUpstreamKeepsTheRecord(t *testing.T) {
 
 			newID := post(t, srv, "/Patient", `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+tc.intoNHS+`"}],
 "name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`)
-			put := func(path, body string) {
-				t.Helper()
-				if status, b := srv.Do(t, "PUT", path, []byte(body)); status != http.StatusOK {
-					t.Fatalf("PUT %s: %d %s", path, status, b)
-				}
-			}
-			put("/Patient/"+oldID, fmt.Sprintf(`{"resourceType":"Patient","id":%q,"active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],
-"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14","link":[{"other":{"reference":"Patient/%s"},"type":"replaced-by"}]}`, oldID, newID))
-			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, newID, "HbA1c"))
-			o2 := post(t, srv, "/Observation", obs("", newID, "Cholesterol"))
+			putOK(t, srv, "/Patient/"+oldID, mergedPatient(oldID, newID, janeNHS))
+			putOK(t, srv, "/Observation/"+o1, observationAt(`"id":"`+o1+`",`, newID, "HbA1c"))
+			o2 := post(t, srv, "/Observation", observationAt("", newID, "Cholesterol"))
 
 			sum, err := puller.PullPerson(ctx, src, person.ID, nil)
 			got := cachedObservations(t, db, person.ID)
@@ -87,5 +77,27 @@ func TestAPatientMergedUpstreamKeepsTheRecord(t *testing.T) {
 				t.Errorf("merged upstream into Patient/%s: the record holds Observations %v, want %v; the sync said %v", newID, got, want, err)
 			}
 		})
+	}
+}
+
+// observationAt is an HbA1c-like Observation named text, filed under the
+// Patient; idField is `"id":"…",` to PUT one in place, "" to POST a new one.
+func observationAt(idField, patient, text string) string {
+	return fmt.Sprintf(`{"resourceType":"Observation",%s"status":"final","code":{"text":%q},"subject":{"reference":"Patient/%s"},`+
+		`"effectiveDateTime":"2026-01-01T00:00:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`, idField, text, patient)
+}
+
+// mergedPatient is Jane's Patient id, giving the NHS number, no longer
+// active and replaced by the Patient into: a merge, as a source writes it.
+func mergedPatient(id, into, nhs string) string {
+	return fmt.Sprintf(`{"resourceType":"Patient","id":%q,"active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":%q}],
+"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14","link":[{"other":{"reference":"Patient/%s"},"type":"replaced-by"}]}`, id, nhs, into)
+}
+
+// putOK puts body at path on the server, failing the test unless it answers 200.
+func putOK(t *testing.T, srv *upstream.Server, path, body string) {
+	t.Helper()
+	if status, b := srv.Do(t, "PUT", path, []byte(body)); status != http.StatusOK {
+		t.Fatalf("PUT %s: %d %s", path, status, b)
 	}
 }

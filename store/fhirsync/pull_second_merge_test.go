@@ -3,7 +3,6 @@ package fhirsync_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -19,29 +18,15 @@ func TestASecondMergeIntoAnotherNumberKeepsTheRecordRunAfterRun(t *testing.T) {
 		t.Run(fmt.Sprintf("p1 deleted upstream=%v", deleteOld), func(t *testing.T) {
 			ctx := context.Background()
 			srv, p1 := serverWithJane(t)
-			obs := func(id, subject, text string) string {
-				return fmt.Sprintf(`{"resourceType":"Observation",%s"status":"final","code":{"text":%q},"subject":{"reference":"Patient/%s"},`+
-					`"effectiveDateTime":"2026-01-01T00:00:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`, id, text, subject)
-			}
-			o1 := post(t, srv, "/Observation", obs("", p1, "HbA1c"))
+			o1 := post(t, srv, "/Observation", observationAt("", p1, "HbA1c"))
 			db, src, puller, person := janeFound(t, srv.URL)
 			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
 				t.Fatal(err)
 			}
-			put := func(path, body string) {
-				t.Helper()
-				if status, b := srv.Do(t, "PUT", path, []byte(body)); status != http.StatusOK {
-					t.Fatalf("PUT %s: %d %s", path, status, b)
-				}
-			}
-			merged := func(id, into, nhs string) string {
-				return fmt.Sprintf(`{"resourceType":"Patient","id":%q,"active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":%q}],
-"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14","link":[{"other":{"reference":"Patient/%s"},"type":"replaced-by"}]}`, id, nhs, into)
-			}
 			time.Sleep(1100 * time.Millisecond)
 			p2 := post(t, srv, "/Patient", `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`)
-			put("/Patient/"+p1, merged(p1, p2, janeNHS))
-			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, p2, "HbA1c"))
+			putOK(t, srv, "/Patient/"+p1, mergedPatient(p1, p2, janeNHS))
+			putOK(t, srv, "/Observation/"+o1, observationAt(`"id":"`+o1+`",`, p2, "HbA1c"))
 			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
 				t.Fatalf("following the first merge: %v", err)
 			}
@@ -52,8 +37,8 @@ func TestASecondMergeIntoAnotherNumberKeepsTheRecordRunAfterRun(t *testing.T) {
 			t.Logf("p1 %s p2 %s; linked %v", p1, p2, ids)
 			time.Sleep(1100 * time.Millisecond)
 			p3 := post(t, srv, "/Patient", `{"resourceType":"Patient","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"9000000009"}],"name":[{"given":["Someone"],"family":"Else"}],"birthDate":"1968-09-22"}`)
-			put("/Patient/"+p2, merged(p2, p3, janeNHS))
-			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, p3, "HbA1c"))
+			putOK(t, srv, "/Patient/"+p2, mergedPatient(p2, p3, janeNHS))
+			putOK(t, srv, "/Observation/"+o1, observationAt(`"id":"`+o1+`",`, p3, "HbA1c"))
 			if deleteOld {
 				if status, b := srv.Do(t, "DELETE", "/Patient/"+p1, nil); status >= 300 {
 					t.Fatalf("DELETE: %d %s", status, b)

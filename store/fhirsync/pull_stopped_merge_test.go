@@ -3,7 +3,6 @@ package fhirsync_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -24,30 +23,19 @@ func TestAStopBeforeFollowingAMergeLosesNothing(t *testing.T) {
 		t.Run(fmt.Sprintf("stopped=%v", stopped), func(t *testing.T) {
 			ctx := context.Background()
 			srv, oldID := serverWithJane(t)
-			obs := func(id, subject, text string) string {
-				return fmt.Sprintf(`{"resourceType":"Observation",%s"status":"final","code":{"text":%q},"subject":{"reference":"Patient/%s"},`+
-					`"effectiveDateTime":"2026-01-01T00:00:00Z","valueQuantity":{"value":48,"unit":"mmol/mol"}}`, id, text, subject)
-			}
 			newID := post(t, srv, "/Patient", `{"resourceType":"Patient","name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`)
-			o0 := post(t, srv, "/Observation", obs("", newID, "Cholesterol"))
+			o0 := post(t, srv, "/Observation", observationAt("", newID, "Cholesterol"))
 			time.Sleep(2100 * time.Millisecond)
-			o1 := post(t, srv, "/Observation", obs("", oldID, "HbA1c"))
+			o1 := post(t, srv, "/Observation", observationAt("", oldID, "HbA1c"))
 			db, src, puller, person := janeFound(t, srv.URL)
 			puller.Reconcile = 24 * time.Hour
 			if _, err := puller.PullPerson(ctx, src, person.ID, nil); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(1100 * time.Millisecond)
-			put := func(path, body string) {
-				t.Helper()
-				if status, b := srv.Do(t, "PUT", path, []byte(body)); status != http.StatusOK {
-					t.Fatalf("PUT %s: %d %s", path, status, b)
-				}
-			}
-			put("/Patient/"+newID, fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`, newID))
-			put("/Patient/"+oldID, fmt.Sprintf(`{"resourceType":"Patient","id":%q,"active":false,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],
-"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14","link":[{"other":{"reference":"Patient/%s"},"type":"replaced-by"}]}`, oldID, newID))
-			put("/Observation/"+o1, obs(`"id":"`+o1+`",`, newID, "HbA1c"))
+			putOK(t, srv, "/Patient/"+newID, fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+janeNHS+`"}],"name":[{"given":["Jane"],"family":"Example"}],"birthDate":"1957-03-14"}`, newID))
+			putOK(t, srv, "/Patient/"+oldID, mergedPatient(oldID, newID, janeNHS))
+			putOK(t, srv, "/Observation/"+o1, observationAt(`"id":"`+o1+`",`, newID, "HbA1c"))
 			if stopped {
 				for _, id := range []string{oldID, newID} {
 					r, err := fhir.ParseResource(srv.Search(t, "Patient?_id="+id).Entry[0].Resource)
