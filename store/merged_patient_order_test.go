@@ -220,7 +220,7 @@ func before0075(t *testing.T, path string, stmts ...string) *store.DB {
 func TestARecordMergedSinceJoinsItsSurvivor(t *testing.T) {
 	for _, again := range []bool{false, true} {
 		db := mustOpenDB(t)
-		own := strings.Replace(strings.Replace(mergedInto("p2", "M-2"), `,"link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]`, "", 1), `"active":false,`, "", 1)
+		own := notMerged("p2", "M-2")
 		importLTH(t, db, []string{janeSurvivor}, []string{own, conditionOf("c2", "p2", "Asthma")})
 		later := []string{strings.Replace(mergedInto("p2", "M-2"), `"Exampel"`, `"Exampell"`, 1)}
 		if again {
@@ -238,24 +238,13 @@ func TestARecordMergedSinceJoinsItsSurvivor(t *testing.T) {
 // fourth review of the merge fix: the chain stayed apart, and the merged
 // record, linked first, took her record's place).
 func TestAChainMergedSinceJoinsItsSurvivor(t *testing.T) {
-	ctx := context.Background()
 	db := mustOpenDB(t)
-	own := strings.Replace(strings.Replace(mergedInto("p2", "M-2"), `,"link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]`, "", 1), `"active":false,`, "", 1)
+	own := notMerged("p2", "M-2")
 	p3 := strings.Replace(mergedInto("p3", "M-3"), `"Patient/p1"`, `"Patient/p2"`, 1)
 	importLTH(t, db, []string{own, conditionOf("c2", "p2", "Asthma")}, []string{janeSurvivor}, []string{p3, conditionOf("c3", "p3", "Eczema")})
 	importLTH(t, db, []string{strings.Replace(mergedInto("p2", "M-2"), `"Exampel"`, `"Exampell"`, 1)})
 	wantJaneHolds(t, db, 2, "M-2", "M-3")
-	srcs, err := db.Sources(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if at, err := db.PatientAt(ctx, srcs[0].ID, jane.ID); err != nil || at != "p1" {
-		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1, hers, not one merged into it", at, err)
-	}
+	wantJaneReadByHers(t, db)
 }
 
 // TestAFoldNeverTakesARecordMergedIntoAnothers: two records merged into
@@ -287,9 +276,21 @@ func TestAFoldNeverTakesARecordMergedIntoAnothers(t *testing.T) {
 // merged into Jane's, stored before hers, leaves hers the Patient her record
 // at the hospital is read and sent choices by (a fourth review).
 func TestTheSurvivorIsThePatientReadAfterAMergedRecordCameFirst(t *testing.T) {
-	ctx := context.Background()
 	db := mustOpenDB(t)
 	importLTH(t, db, []string{mergedInto("p2", "M-2"), conditionOf("c2", "p2", "Asthma")}, []string{janeSurvivor})
+	wantJaneReadByHers(t, db)
+}
+
+// notMerged is the hospital's Patient as mergedInto writes it, before it was merged: active, with no link.
+func notMerged(id, mrn string) string {
+	return strings.Replace(strings.Replace(mergedInto(id, mrn), `,"link":[{"type":"replaced-by","other":{"reference":"Patient/p1"}}]`, "", 1), `"active":false,`, "", 1)
+}
+
+// wantJaneReadByHers checks that Jane's record at the hospital is read, and
+// sent choices, by her own Patient, p1, not one merged into it.
+func wantJaneReadByHers(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
 	srcs, err := db.Sources(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -299,6 +300,6 @@ func TestTheSurvivorIsThePatientReadAfterAMergedRecordCameFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	if at, err := db.PatientAt(ctx, srcs[0].ID, jane.ID); err != nil || at != "p1" {
-		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1", at, err)
+		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1, hers, not one merged into it", at, err)
 	}
 }
