@@ -170,33 +170,12 @@ func TestACarersSentChangeStaysSent(t *testing.T) {
 // again, naming it. John's pages read as before throughout (a fourth review:
 // "Waiting to send again … naming what they now hold", then "Sent again").
 func TestACarerIsNotToldOfAResendForAnEntryKeptOut(t *testing.T) {
-	ctx := context.Background()
 	sc := newHospitalScene(t)
 	sc.janeKeepsOutTheGPsMedicine(t)
 	sc.johnChangesResearch(t)
 	for sc.settle(t, true) > 0 { // one at a time to each organisation, in order
 	}
-	before := sc.johnsPages(t)
-	if _, err := sc.f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
-		t.Fatal(err)
-	}
-	// Claiming queues the resend; claimed, it is waiting, then refused.
-	items, err := sc.f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
-	if err != nil || len(items) != 1 || !items[0].Refresh {
-		t.Fatalf("claimed %d deliveries (%v); want John's change, sent to the hospital again naming the Metformin it now holds", len(items), err)
-	}
-	for _, step := range []string{"waiting", "refused"} {
-		if step == "refused" {
-			if err := sc.f.db.ConsentNotDelivered(ctx, items[0], "refused", time.Time{}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for path, was := range before {
-			if got := sc.johnsPages(t)[path]; got != was {
-				t.Errorf("John's %s, the resend %s:\nbefore %q\nafter  %q", path, step, was, got)
-			}
-		}
-	}
+	sc.resendUnseen(t, "John's change")
 }
 
 // hospitalScene is Jane, known to a hospital too: a FHIR server, sent her
@@ -287,7 +266,6 @@ func (sc hospitalScene) johnsPages(t *testing.T) map[string]string {
 // entry Jane keeps out, and her change is sent again: John's pages stay as
 // they were (a fifth review: "Waiting", then "Not accepted").
 func TestACarerIsNotToldOfAResendOfAChangeTheyAreNotShown(t *testing.T) {
-	ctx := context.Background()
 	sc := newHospitalScene(t)
 	sc.johnChangesResearch(t)
 	sc.settle(t, false)
@@ -295,13 +273,23 @@ func TestACarerIsNotToldOfAResendOfAChangeTheyAreNotShown(t *testing.T) {
 	if sc.settle(t, true) != 1 {
 		t.Fatal("Jane's change was not sent to the hospital")
 	}
+	sc.resendUnseen(t, "Jane's change")
+}
+
+// resendUnseen has the hospital come to hold the Metformin Jane keeps out,
+// so the latest change, whose (what), is sent there again naming it, and
+// checks that John's pages read as they did before, while it waits and once
+// refused: claiming queues the resend, and claimed it is waiting.
+func (sc hospitalScene) resendUnseen(t *testing.T, what string) {
+	t.Helper()
+	ctx := context.Background()
 	before := sc.johnsPages(t)
 	if _, err := sc.f.db.ImportResources(ctx, store.ImportOptions{Source: "lth"}, "test", []fhir.Resource{medicine("m-lth2", "jane-lth", "Metformin 500mg tablets")}); err != nil {
 		t.Fatal(err)
 	}
 	items, err := sc.f.db.ClaimConsentOutbox(ctx, 10, time.Minute)
 	if err != nil || len(items) != 1 || !items[0].Refresh {
-		t.Fatalf("claimed %d deliveries (%v); want Jane's change, sent to the hospital again", len(items), err)
+		t.Fatalf("claimed %d deliveries (%v); want %s, sent to the hospital again naming the Metformin it now holds", len(items), err, what)
 	}
 	for _, step := range []string{"waiting", "refused"} {
 		if step == "refused" {
@@ -311,7 +299,7 @@ func TestACarerIsNotToldOfAResendOfAChangeTheyAreNotShown(t *testing.T) {
 		}
 		for path, was := range before {
 			if got := sc.johnsPages(t)[path]; got != was {
-				t.Errorf("John's %s, Jane's change sent again and %s:\nbefore %q\nafter  %q", path, step, was, got)
+				t.Errorf("John's %s, %s sent again and %s:\nbefore %q\nafter  %q", path, what, step, was, got)
 			}
 		}
 	}
