@@ -56,6 +56,17 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 	newest, newestSent := map[int64]store.ConsentDelivery{}, map[int64]store.ConsentDelivery{}
 	shownLater, sentLater := map[int64]bool{}, map[int64]bool{}
 	for _, d := range all {
+		for j := range d.Deliveries {
+			if dl := &d.Deliveries[j]; dl.Refresh {
+				// Sent before, and queued again as the organisation came to
+				// hold an entry kept out: what it holds still carries every
+				// choice, so to a carer it was sent, and stays so, the carer's
+				// own or another's (fourth and fifth reviews: "Waiting to send
+				// again … naming what they now hold"). Carers are told no dates
+				// of sending (views deliveryWords), which a resend moves.
+				dl.Status, dl.Refresh = store.DeliverySent, false
+			}
+		}
 		if a.seesDecision(d) {
 			for j := range d.Deliveries {
 				dl := &d.Deliveries[j]
@@ -66,18 +77,10 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 				}
 				// One sent stays so: it reached them (a third review: shown
 				// "Not accepted" once a later change was refused).
-				if dl.Refresh {
-					// Sent before, and queued again as an organisation came to
-					// hold an entry kept out: to a carer it was sent, and stays
-					// so (a fourth review: "Waiting to send again … naming what
-					// they now hold" told them). Carers are told no dates of
-					// sending (views deliveryWords), which a resend moves.
-					dl.Status, dl.Refresh = store.DeliverySent, false
-				}
 				if ok && !dl.Overtaken && dl.Status != store.DeliverySent {
 					stands[dl.ID] = n.ID
-					dl.Status, dl.SentAt, dl.Attempts, dl.LastAttemptAt, dl.NextAttemptAt, dl.LastError, dl.Refresh =
-						n.Status, n.SentAt, n.Attempts, n.LastAttemptAt, n.NextAttemptAt, n.LastError, false
+					dl.Status, dl.SentAt, dl.Attempts, dl.LastAttemptAt, dl.NextAttemptAt, dl.LastError =
+						n.Status, n.SentAt, n.Attempts, n.LastAttemptAt, n.NextAttemptAt, n.LastError
 				}
 			}
 			for _, dl := range d.Deliveries {
@@ -89,16 +92,13 @@ func (s *Server) shownHistory(ctx context.Context, a actor) (hist []store.Consen
 			hist = append(hist, d)
 		}
 		for _, dl := range d.Deliveries {
-			if dl.Refresh {
-				// Sent, and queued again as the organisation came to hold an
-				// entry kept out: what it holds still carries every choice (a
-				// fifth review: another's resend showed through).
-				dl.Status = store.DeliverySent
+			if dl.SourceID == 0 {
+				continue
 			}
-			if _, ok := newest[dl.SourceID]; !ok && dl.SourceID != 0 {
+			if _, ok := newest[dl.SourceID]; !ok {
 				newest[dl.SourceID] = dl
 			}
-			if _, ok := newestSent[dl.SourceID]; !ok && dl.SourceID != 0 && dl.Status == store.DeliverySent {
+			if _, ok := newestSent[dl.SourceID]; !ok && dl.Status == store.DeliverySent {
 				newestSent[dl.SourceID] = dl
 			}
 		}
