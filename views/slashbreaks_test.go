@@ -2,6 +2,8 @@ package views
 
 import (
 	"context"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -26,5 +28,35 @@ func TestUnitsBreakAfterASlash(t *testing.T) {
 		if n := strings.Count(got, "/"); n == 0 || strings.Count(got, "/<wbr>") != n || strings.Contains(got, "/<wbr> ") || strings.Contains(got, " /") {
 			t.Errorf("the %s of an eGFR: %q; want a place to break after each slash, and no space beside one", name, got)
 		}
+	}
+}
+
+// TestResultPartsApartWithoutStyles: with the site's styles off, a blood
+// pressure's parts share a line, so something must stand between them
+// (a WCAG 2.2 review: "121 mmHgDiastolic: 80 mmHg"); with them on, each
+// is a line of its own and the separator is not shown.
+func TestResultPartsApartWithoutStyles(t *testing.T) {
+	bp := store.Result{Measures: []store.Measure{
+		{Name: "Systolic blood pressure", Value: 121, Number: "121", Unit: "mmHg", Range: store.Range{High: 140, HasHigh: true, Unit: "mmHg"}},
+		{Name: "Diastolic blood pressure", Value: 80, Number: "80", Unit: "mmHg", Range: store.Range{High: 90, HasHigh: true, Unit: "mmHg"}},
+	}}
+	tags := regexp.MustCompile(`<[^>]*>`)
+	for name, c := range map[string]templ.Component{"value": resultValue(bp), "normal range": resultRange(bp), "flag": resultFlag(bp)} {
+		var b strings.Builder
+		if err := c.Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		html := b.String()
+		text := strings.Join(strings.Fields(tags.ReplaceAllString(html, "")), " ")
+		if !regexp.MustCompile(`\S; Diastolic`).MatchString(text) || strings.Count(html, `<span class="mcr-part-sep">; </span>`) != 1 {
+			t.Errorf("the %s of a blood pressure, without styles: %q (from %q); want its parts apart, as \"…; Diastolic…\"", name, text, html)
+		}
+	}
+	css, err := os.ReadFile("../static/css/portal.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`\.mcr-part-sep \{\s*display: none;\s*\}`).Match(css) {
+		t.Error("portal.css does not hide .mcr-part-sep: with the styles on, a part's separator would show at the start of its line")
 	}
 }
