@@ -976,7 +976,8 @@ ON CONFLICT (source_id, patient_id) DO UPDATE SET person_id = excluded.person_id
 // into one of those are merged away too, a chain (a fourth review), but
 // never one merged into another's record (a fifth: it took another's). Their identifiers go with them,
 // as a record merged away says nothing of who the person is. The person
-// left holds nothing, and is not deleted: the access log keeps its id.
+// left holds nothing, and is not deleted: the access log keeps its id. It
+// names the person it was merged into, for operators (merged_into).
 func (im *importer) foldMergedInto(ctx context.Context, personID int64, patientID string) error {
 	rows, err := im.tx.QueryContext(ctx, `SELECT DISTINCT sp.person_id FROM source_patients sp JOIN persons p ON p.id = sp.person_id
 WHERE sp.source_id = ?1 AND sp.replaced_by = ?2 AND sp.person_id != ?3 AND p.nhs_number IS NULL
@@ -1016,6 +1017,7 @@ AND NOT EXISTS (SELECT 1 FROM enrolment_codes e WHERE e.person_id = sp.person_id
 		for _, stmt := range []string{
 			`DELETE FROM person_identifiers WHERE person_id = ?2`,
 			`UPDATE record_items SET person_id = ?1 WHERE person_id = ?2`,
+			`UPDATE persons SET merged_into = ?1 WHERE id = ?2`, // operators are pointed on (MergedInto)
 		} {
 			if _, err := im.tx.ExecContext(ctx, stmt, personID, q); err != nil {
 				return fmt.Errorf("bring records merged into %s together: %w", patientID, err)

@@ -303,3 +303,53 @@ func wantJaneReadByHers(t *testing.T, db *store.DB) {
 		t.Errorf("Jane's record at the hospital is read by Patient/%s (%v); want p1, hers, not one merged into it", at, err)
 	}
 }
+
+// TestAPersonMergedAwayNamesWhoTheyJoined: two of the hospital's records,
+// each taken for a person of their own, are merged, the first into the
+// second and the second into Jane's: the two left holding nothing name whom
+// they joined, to the end of the chain, and are no longer among those synced
+// (before, operators were shown them with no source and no pointer on).
+func TestAPersonMergedAwayNamesWhoTheyJoined(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t)
+	importLTH(t, db, []string{janeSurvivor}, []string{notMerged("p2", "M-2"), conditionOf("c2", "p2", "Asthma")},
+		[]string{notMerged("p4", "M-4"), conditionOf("c4", "p4", "Eczema")})
+	personOf := func(mrn string) int64 {
+		p, err := db.PersonByIdentifier(ctx, "https://mrn.example", mrn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.ID
+	}
+	first, second := personOf("M-2"), personOf("M-4")
+	importLTH(t, db, []string{strings.Replace(mergedInto("p2", "M-2"), `"Patient/p1"`, `"Patient/p4"`, 1)})
+	importLTH(t, db, []string{mergedInto("p4", "M-4")})
+	wantJaneHolds(t, db, 2, "M-2", "M-4")
+	jane, err := db.PersonByNHSNumber(ctx, "9434765919")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{first, second, jane.ID} {
+		want := jane.ID
+		if id == jane.ID {
+			want = 0
+		}
+		if into, err := db.MergedInto(ctx, id); err != nil || into != want {
+			t.Errorf("MergedInto(%d) = %d, %v; want %d", id, into, err, want)
+		}
+	}
+	listed := map[int64]int64{}
+	if err := db.EachPerson(ctx, 0, func(p store.PersonListing) error { listed[p.ID] = p.MergedInto; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if listed[first] != second || listed[second] != jane.ID || listed[jane.ID] != 0 {
+		t.Errorf("listed as merged into %v; want person %d into %d, and %d into Jane's (%d)", listed, first, second, second, jane.ID)
+	}
+	persons, err := db.Persons(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(persons) != 1 || persons[0].ID != jane.ID {
+		t.Errorf("Persons = %+v; want Jane alone: the others hold nothing", persons)
+	}
+}

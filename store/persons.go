@@ -10,7 +10,8 @@ import (
 // and the sources that hold a record of them.
 type PersonListing struct {
 	Person
-	Sources []string // the names of the sources holding them, in name order
+	Sources    []string // the names of the sources holding them, in name order
+	MergedInto int64    // the person their records were all merged into (foldMergedInto), or 0
 }
 
 // EachPerson calls fn for each person with an id above after (0 for
@@ -18,7 +19,7 @@ type PersonListing struct {
 // it goes rather than all at once. It only reads; an error from fn stops it
 // and is returned.
 func (db *DB) EachPerson(ctx context.Context, after int64, fn func(PersonListing) error) error {
-	rows, err := db.db.QueryContext(ctx, `SELECT p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, ''), s.name
+	rows, err := db.db.QueryContext(ctx, `SELECT p.id, p.prefix, p.given, p.family, p.birth_date, COALESCE(p.nhs_number, ''), COALESCE(p.merged_into, 0), s.name
 FROM persons p
 LEFT JOIN (SELECT DISTINCT person_id, source_id FROM source_patients) sp ON sp.person_id = p.id
 LEFT JOIN sources s ON s.id = sp.source_id
@@ -30,8 +31,9 @@ WHERE p.id > ? ORDER BY p.id, s.name`, after)
 	var cur PersonListing
 	for rows.Next() {
 		var p Person
+		var mergedInto int64
 		var source sql.NullString
-		if err := rows.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber, &source); err != nil {
+		if err := rows.Scan(&p.ID, &p.Prefix, &p.Given, &p.Family, &p.BirthDate, &p.NHSNumber, &mergedInto, &source); err != nil {
 			return fmt.Errorf("list persons: %w", err)
 		}
 		if p.ID != cur.ID {
@@ -40,7 +42,7 @@ WHERE p.id > ? ORDER BY p.id, s.name`, after)
 					return err
 				}
 			}
-			cur = PersonListing{Person: p}
+			cur = PersonListing{Person: p, MergedInto: mergedInto}
 		}
 		if source.Valid {
 			cur.Sources = append(cur.Sources, source.String)
@@ -53,6 +55,21 @@ WHERE p.id > ? ORDER BY p.id, s.name`, after)
 		return fn(cur)
 	}
 	return nil
+}
+
+// MergedInto is the person whose records now hold all of person id's (a
+// source merged their Patient into another, store foldMergedInto), to the
+// end of a chain of such merges, or 0 when id's are their own.
+func (db *DB) MergedInto(ctx context.Context, id int64) (int64, error) {
+	var into int64
+	err := db.db.QueryRowContext(ctx, `WITH RECURSIVE chain(id, depth) AS (
+	SELECT merged_into, 1 FROM persons WHERE id = ?1 AND merged_into IS NOT NULL
+	UNION ALL SELECT p.merged_into, c.depth + 1 FROM persons p JOIN chain c ON p.id = c.id WHERE p.merged_into IS NOT NULL AND c.depth < 100)
+SELECT COALESCE((SELECT id FROM chain ORDER BY depth DESC LIMIT 1), 0)`, id).Scan(&into)
+	if err != nil {
+		return 0, fmt.Errorf("whom person %d was merged into: %w", id, err)
+	}
+	return into, nil
 }
 
 // LastPersonID is the highest person id given yet, or 0 when there is no

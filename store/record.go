@@ -375,9 +375,10 @@ func (db *DB) PersonByNHSNumber(ctx context.Context, nhs string) (Person, error)
 	return scanPerson(db.db.QueryRowContext(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE nhs_number = ?`, nhs))
 }
 
-// Persons returns every person, by id.
+// Persons returns every person, by id, but those whose records were all
+// merged into another's (MergedInto), who hold nothing.
 func (db *DB) Persons(ctx context.Context) ([]Person, error) {
-	return db.queryPersons(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons ORDER BY id`)
+	return db.queryPersons(ctx, `SELECT id, prefix, given, family, birth_date, COALESCE(nhs_number, '') FROM persons WHERE merged_into IS NULL ORDER BY id`)
 }
 
 // PersonsAt returns every person who has a Patient at the source.

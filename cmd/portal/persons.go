@@ -18,6 +18,8 @@ const personsUsage = `Usage: portal persons [--db PATH]
 List each person in the cache: their id (for --person), name, date of birth,
 NHS number (when known) and the sources holding their records. Each person
 listed has it on their access log, as a look by someone who runs the portal.
+A person whose records a source merged into another person's holds nothing
+now, and names that person: "- (merged into 12)".
 `
 
 // runPersons is "portal persons": the people in the cache, so an operator
@@ -66,7 +68,11 @@ func runPersons(ctx context.Context, args []string, getenv func(string) string, 
 			nhs = "-"
 		}
 		sources := strings.Join(p.Sources, ", ")
-		if sources == "" {
+		switch {
+		case sources == "" && p.MergedInto != 0:
+			// Left holding nothing, under their id for the access log.
+			sources = fmt.Sprintf("- (merged into %d)", p.MergedInto)
+		case sources == "":
 			sources = "-"
 		}
 		if _, err := fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", p.ID, printable(p.Name()), printable(p.BirthDate), printable(nhs), printable(sources)); err != nil {

@@ -428,6 +428,16 @@ func (pf personFlags) find(ctx context.Context, db *store.DB, path string) (stor
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return p, &store.Error{Code: store.ENOTFOUND, Message: fmt.Sprintf("No person with %s in %s", pf.describe(), path)}
 	}
+	if err == nil && pf.id != 0 {
+		// Only an id names someone left holding nothing: their identifiers went too.
+		into, err := db.MergedInto(ctx, p.ID)
+		if err != nil {
+			return p, err
+		}
+		if into != 0 {
+			return p, &store.Error{Code: store.EINVALID, Message: fmt.Sprintf("Person %d holds nothing now: a source merged their records into person %d's, so name that person with --person %d", p.ID, into, into)}
+		}
+	}
 	return p, err
 }
 
