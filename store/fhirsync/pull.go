@@ -233,6 +233,9 @@ func (p *Puller) pull(ctx context.Context, src store.Source, personID int64, pro
 		}
 		if !held {
 			merged, err := p.refreshPatient(ctx, client, src, personID, patientID, sum)
+			if gone := patientGone(""); errors.As(err, &gone) {
+				return false, fmt.Errorf("Patient: %w", err)
+			}
 			if err := goOn("Patient", err); err != nil {
 				return false, err
 			}
@@ -548,6 +551,17 @@ func carries(r fhir.Resource, system, value string) bool {
 	return false
 }
 
+// patientGone is refreshPatient's error when the source no longer holds
+// the person's Patient (its id): the pull stops there, as nothing more it
+// read could be told from a source emptied or rebuilt, whose listing would
+// find nothing and take the whole record away (an operator review: a sync
+// saying what was stored is kept deleted 303 of 310 resources).
+type patientGone string
+
+func (id patientGone) Error() string {
+	return fmt.Sprintf("the source no longer holds their Patient/%s (deleted, or merged into another), so nothing more was read from it: what was stored of them is kept; ask the source", string(id))
+}
+
 // refreshPatient reads the person's Patient at the source again and stores
 // it if it changed (the importer leaves one that did not untouched). One the
 // source no longer holds (deleted, or merged into another) is a failure to
@@ -559,7 +573,7 @@ func (p *Puller) refreshPatient(ctx context.Context, c *Client, src store.Source
 	got, err := c.Read(ctx, "Patient", patientID)
 	var ue *UpstreamError
 	if errors.As(err, &ue) && (ue.Status == http.StatusNotFound || ue.Status == http.StatusGone) {
-		return nil, fmt.Errorf("the source no longer holds their Patient/%s (deleted, or merged into another): what was stored of them is kept; ask the source", patientID)
+		return nil, patientGone(patientID)
 	}
 	if err != nil {
 		return nil, err
