@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/mycarerecord/portal/store/fhir"
 )
@@ -126,11 +127,35 @@ func ValidSourceName(name string) bool {
 
 var sourceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// SourceNameProblem says why name cannot name a source (ValidSourceName),
+// "" when it can: the rule, then what in name breaks it, so an operator
+// need not guess (an operator review: a trailing space, a 65th character
+// and a slash were each told only the rule).
+func SourceNameProblem(name string) string {
+	const rule = "a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals"
+	if ValidSourceName(name) {
+		return ""
+	}
+	for i, r := range []rune(name) {
+		ok := r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || i > 0 && strings.ContainsRune("._-", r))
+		switch {
+		case !ok && i == 0 && strings.ContainsRune("._-", r):
+			return fmt.Sprintf("%s, starting with a letter or digit: it starts with %q", rule, r)
+		case !ok:
+			return fmt.Sprintf("%s: character %d, %q, is not one of those", rule, i+1, r)
+		}
+	}
+	if n := utf8.RuneCountInString(name); n > 64 {
+		return fmt.Sprintf("%s, of at most 64 characters: this one has %d", rule, n)
+	}
+	return rule
+}
+
 // CheckSource refuses a source AddSource would refuse: its name, address or
 // kind of authentication (source add checks before making a database).
 func CheckSource(src Source) error {
-	if !ValidSourceName(src.Name) {
-		return Errorf(EINVALID, "A source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals.")
+	if why := SourceNameProblem(src.Name); why != "" {
+		return Errorf(EINVALID, "%s.", strings.ToUpper(why[:1])+why[1:])
 	}
 	if _, err := ParseBaseURL(src.BaseURL); err != nil {
 		return err

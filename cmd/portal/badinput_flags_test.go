@@ -87,9 +87,11 @@ func TestFlagGivenTwiceOrWithoutItsValue(t *testing.T) {
 		{"a database path ending as a folder's does", []string{"migrate", "--db", "x.db/"},
 			`migrate: --db "x.db/" ends in /, as a folder does: give the database file's path, e.g. --db x.db`},
 		{"an organisation with a new line and an escape", []string{"source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db, "--org", "Leeds\nTeaching\x1b[31m"},
-			"source add: --org holds a control character, such as a new line, a tab or an escape: give it without"},
+			"source add: --org holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without"},
+		{"an organisation whose text turns backwards", []string{"source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db, "--org", "Leeds \u202e latipsoH"},
+			"source add: --org holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without"},
 		{"a token file with a new line", []string{"source", "add", "gp", "http://127.0.0.1:1/fhir", "--db", db, "--auth", "bearer", "--token-file", "sekr3t\n"},
-			"source add: --token-file holds a control character, such as a new line, a tab or an escape: give it without"},
+			"source add: --token-file holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

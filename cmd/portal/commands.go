@@ -78,8 +78,8 @@ func finishStalledLoad(ctx context.Context, db *store.DB, stdout io.Writer) erro
 // (store.ValidSourceName): none, more than one word, or other characters
 // than letters, digits, dots, hyphens and underscores.
 func checkSourceName(name string) error {
-	if !store.ValidSourceName(name) {
-		return errors.New("a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals")
+	if why := store.SourceNameProblem(name); why != "" {
+		return errors.New(why)
 	}
 	return nil
 }

@@ -479,8 +479,8 @@ func checkValue(fs *flag.FlagSet, f *flag.Flag, v string) error {
 	// what a terminal shows (a review: --org "Leeds\nTeaching\x1b[31m"
 	// broke source list's lines and coloured them). The value is not
 	// repeated: it may be a secret given in a name's place.
-	if strings.ContainsFunc(v, unicode.IsControl) {
-		return fmt.Errorf("--%s holds a control character, such as a new line, a tab or an escape: give it without", f.Name)
+	if strings.ContainsFunc(v, unprintable) {
+		return fmt.Errorf("--%s holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without", f.Name)
 	}
 	// An address holding a password or a signature is refused here, not
 	// repeated by the flag package's own message (a review).

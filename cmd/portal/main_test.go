@@ -661,13 +661,16 @@ func TestImportSourceName(t *testing.T) {
 		source  string
 		wantErr string // "" for a name both accept
 	}{
-		{"two words", "bad name", `import: --source "bad name": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"two words", "bad name", `import: --source "bad name": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals: character 4, ' ', is not one of those`},
 		{"none", "", `import: --source is empty (an unset variable?): give it a value, or leave it out`},
 		{"only a space", " ", `import: --source is empty (an unset variable?): give it a value, or leave it out`},
-		{"a tab", "gp\tpractice", `import: --source holds a control character, such as a new line, a tab or an escape: give it without`},
-		{"a new line", "gp\n", `import: --source holds a control character, such as a new line, a tab or an escape: give it without`},
-		{"a slash", "gp/x", `import: --source "gp/x": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
-		{"a character a URI escapes", "gp#2", `import: --source "gp#2": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals`},
+		{"a tab", "gp\tpractice", `import: --source holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without`},
+		{"a new line", "gp\n", `import: --source holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without`},
+		{"a slash", "gp/x", `import: --source "gp/x": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals: character 3, '/', is not one of those`},
+		{"a character a URI escapes", "gp#2", `import: --source "gp#2": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals: character 3, '#', is not one of those`},
+		{"a space after it", "leeds-hospitals ", `import: --source "leeds-hospitals ": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals: character 16, ' ', is not one of those`},
+		{"65 characters", strings.Repeat("a", 65), `import: --source "` + strings.Repeat("a", 65) + `": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals, of at most 64 characters: this one has 65`},
+		{"a dot first", ".gp", `import: --source ".gp": a source name must be one word of letters, digits, dots, hyphens or underscores, like leeds-hospitals, starting with a letter or digit: it starts with '.'`},
 		{"one word", "leeds-hospitals", ""},
 		{"dots and digits", "gp.2", ""},
 	}

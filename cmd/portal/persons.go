@@ -87,14 +87,30 @@ func runPersons(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 // printable is text from a record made safe to print in a line or a table:
-// control characters (a tab, a new line, a terminal's escape) as spaces.
+// control characters (a tab, a new line, a terminal's escape) and those that
+// turn text's direction (unprintable) as spaces.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unprintable(r) {
 			return ' '
 		}
 		return r
 	}, s)
+}
+
+// unprintable reports whether r is a control character or one that turns
+// the direction of the text after it (U+202E and its kind): printed, either
+// changes what a terminal shows, "Leeds \u202e latipsoH" reading "Leeds
+// Hospital" backwards round (an operator review). Joiners, which some
+// scripts' names need, are kept.
+func unprintable(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069', r == '\u200e', r == '\u200f', r == '\u061c':
+		return true
+	}
+	return false
 }
 
 // describePerson names a person as an operator's lines do, e.g.

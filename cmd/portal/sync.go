@@ -742,7 +742,7 @@ func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) (int, []left
 		left = append(left, r.left...)
 		if r.ran {
 			t := r.total
-			ss.out.say("%s: %d added, %d updated, %d deleted, %d failed to read%s", srcs[i].Name, t.Added, t.Updated, t.Deleted, t.Rejected, othersDeleted(t.DeletedOthers))
+			ss.out.say("%s: %d added, %d updated, %d deleted, %d failed to read%s%s", srcs[i].Name, t.Added, t.Updated, t.Deleted, t.Rejected, othersDeleted(t.DeletedOthers), peopleFailed(r.failed))
 		}
 		if n := len(r.left); n > 0 {
 			ss.out.say("%s: %d not synced: left to a sync of them already under way in another process", srcs[i].Name, n)
@@ -751,11 +751,31 @@ func (ss *sourceSync) all(ctx context.Context, srcs []store.Source) (int, []left
 	return failed, left
 }
 
+// peopleFailed is what a source's summary line adds for the people whose
+// sync from it failed, "" for none: a source down for everyone otherwise
+// read as one with nothing new (an operator review).
+func peopleFailed(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return "; 1 person not synced, as above"
+	}
+	return fmt.Sprintf("; %d people not synced, as above", n)
+}
+
 // one syncs the persons from one source, returning their totals, how many
 // failed, who was left to another process's sync, and whether the source got
 // as far as its persons.
 func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync.Summary, failed int, left []leftBehind, ran bool) {
 	total.Source = src.Name
+	if _, err := ss.puller.Client(src); err != nil {
+		// How it signs in cannot be read (a variable unset, a key file gone):
+		// said once for the source, not once a person (an operator review).
+		ss.out.say("%s: not synced: its sign-in could not be read, as below", src.Name)
+		ss.out.warn("sync: %v", err)
+		return total, 1, nil, false
+	}
 	persons, err := syncPersons(ctx, ss.db, ss.path, ss.puller, src, ss.pf, &total)
 	if errors.Is(err, fhirsync.ErrNoRecord) {
 		// Most sources hold nothing of most people: only no source at all is a failure (ss.named).
@@ -861,7 +881,13 @@ func explain(ctx context.Context, err error) string {
 	if ctx.Err() != nil {
 		return "Stopped before it was finished."
 	}
-	return fhirsync.Explain(err)
+	// The words patients are shown, but for the promise to try again, which
+	// is serve's, not a command's (an operator review); why is on standard error.
+	why := fhirsync.Explain(err)
+	for _, again := range []string{" We will try again soon.", " We will try again later."} {
+		why = strings.TrimSuffix(why, again)
+	}
+	return why
 }
 
 // syncSources returns the named FHIR server source, or all of them.
@@ -964,6 +990,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	var f *os.File
 	if outPath != "" {
 		// Write beside the target and rename, so a failed export never leaves half a file.
+		removeStaleExports(filepath.Dir(outPath), stderr)
 		if f, err = os.CreateTemp(filepath.Dir(outPath), ".export-*"); err != nil {
 			return fmt.Errorf("export: --out %s: %s", outPath, cannotMakeIn(filepath.Dir(outPath), err))
 		}
@@ -1000,6 +1027,13 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 			err = fmt.Errorf("--out %s: %w", outPath, unwrapPath(err))
 		}
 	}
+	if err != nil && ctx.Err() != nil {
+		// Stopped by Ctrl-C or a signal, as import and sync say (an operator review: "context canceled").
+		if outPath != "" {
+			return fmt.Errorf("export: stopped before it was finished: nothing was written to %s, and a file there before is as it was", outPath)
+		}
+		return errors.New("export: stopped before it was finished: what was written above is not the whole record")
+	}
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
@@ -1007,6 +1041,27 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 		fmt.Fprintf(stdout, "Wrote %s for %s to %s\n", plural(n, "resource", "resources"), printable(p.Name()), outPath)
 	}
 	return nil
+}
+
+// staleExport is how long an export's file beside its target (.export-*)
+// has gone unwritten before it is taken for one left by an export killed
+// before it could remove it: a running export writes as it goes.
+const staleExport = time.Hour
+
+// removeStaleExports removes from dir the part-written records that exports
+// killed there (kill -9, a power cut) left beside their targets, saying so:
+// otherwise nothing ever would (an operator review found eight).
+func removeStaleExports(dir string, stderr io.Writer) {
+	names, _ := filepath.Glob(filepath.Join(dir, ".export-*"))
+	for _, name := range names {
+		st, err := os.Lstat(name)
+		if err != nil || !st.Mode().IsRegular() || time.Since(st.ModTime()) < staleExport {
+			continue
+		}
+		if err := os.Remove(name); err == nil {
+			fmt.Fprintf(stderr, "export: removed %s, part of a record an export stopped before it finished left there\n", name)
+		}
+	}
 }
 
 // checkOut refuses an --out path export must not replace: a folder, or
