@@ -104,11 +104,26 @@ func (w *Worker) EnqueueIfStale(ctx context.Context, personID int64) {
 }
 
 // stale says whether the person's data from the source is older than the
-// freshness, or was never pulled, and no pull of it is under way.
+// freshness, or was never brought, and no pull of it is under way nor was
+// tried within retryGap. By when it was last brought, not last tried (a
+// review: signing in with data five hours old, minutes after a try failed,
+// pulled nothing, for up to the freshness again).
 func (w *Worker) stale(st store.SyncStatus, now time.Time) bool {
-	last, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
-	return !st.Running(now) && (err != nil || now.Sub(last) >= w.freshness)
+	if st.Running(now) {
+		return false
+	}
+	if brought, err := time.Parse(time.RFC3339Nano, st.LastSuccessAt); err == nil && now.Sub(brought) < w.freshness {
+		return false
+	}
+	tried, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
+	return err != nil || now.Sub(tried) >= retryGap
 }
+
+// retryGap is the least time between tries of a source whose last failed,
+// on sign-in or in the periodic round: as long as a source's breaker stays
+// open (ClientOptions.BreakerCooldown), so a source down is not asked on
+// every sign-in, nor is anyone kept waiting the freshness for one back up.
+const retryGap = time.Minute
 
 // Run pulls queued persons until ctx ends. A pull in progress is cancelled;
 // its last stored page and checkpoint stand, so the next run resumes there.

@@ -160,3 +160,52 @@ func tempStore(t *testing.T) *store.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// TestEnqueueIfStaleGoesByWhenLastBrought: on sign-in, data is stale by when
+// it was last brought, not last tried, though a source is not tried again
+// within a minute of a try that failed (a review: signing in with data five
+// hours old, three minutes after a try failed, queued nothing).
+func TestEnqueueIfStaleGoesByWhenLastBrought(t *testing.T) {
+	tests := []struct {
+		name    string
+		brought time.Duration // how long ago the last sync that worked ended, 0 for never
+		failed  time.Duration // how long ago the last try failed, 0 for none since
+		want    bool
+	}{
+		{"brought 5 hours ago, a try failed 3 minutes ago", 5 * time.Hour, 3 * time.Minute, true},
+		{"brought 5 hours ago, a try failed 30 seconds ago", 5 * time.Hour, 30 * time.Second, false},
+		{"never brought, a try failed 3 minutes ago", 0, 3 * time.Minute, true},
+		{"brought 5 minutes ago, a try failed 3 minutes ago", 5 * time.Minute, 3 * time.Minute, false},
+		{"brought 5 minutes ago", 5 * time.Minute, 0, false},
+		{"brought 20 minutes ago", 20 * time.Minute, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := t.Context()
+			db, srcs, person := personWithSources(t, "lth")
+			src, by, now := srcs[0], store.RunnerID("serve"), time.Now()
+			sync := func(ago time.Duration, why string) {
+				db.SetClock(func() time.Time { return now.Add(-ago) })
+				if err := db.SyncStarted(ctx, src.ID, person.ID, by); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.SyncFinished(ctx, src.ID, person.ID, by, why, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.brought != 0 {
+				sync(tt.brought, "")
+			}
+			if tt.failed != 0 {
+				sync(tt.failed, "Their system did not answer. We will try again soon.")
+			}
+			db.SetClock(time.Now)
+			w := NewWorker(&Puller{DB: db}, slog.New(slog.NewTextHandler(io.Discard, nil)), WorkerOptions{Freshness: 15 * time.Minute})
+			w.now = func() time.Time { return now }
+			w.EnqueueIfStale(ctx, person.ID)
+			if got := len(w.queue) == 1; got != tt.want {
+				t.Errorf("queued: got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
