@@ -169,14 +169,28 @@ func (s *Server) finishSignIn(c echo.Context, kind string, invitation bool) erro
 	if err != nil {
 		return err
 	}
-	if s.cfg.Sync != nil && acct.PersonID != 0 {
-		s.cfg.Sync.EnqueueIfStale(c.Request().Context(), acct.PersonID)
-	}
 	next := "/record"
 	if n := safeNext(c.QueryParam("next")); n != "" && kind == ceremonySignIn {
 		next = n // the page asked for before signing in (requireSignIn)
 	}
-	return s.signInTo(c, sess, acct.ID, cred.ID, next, invitation)
+	if err := s.signInTo(c, sess, acct.ID, cred.ID, next, invitation); err != nil {
+		return err
+	}
+	// The record the new session opens: of the person it still acts for,
+	// when signing in again while acting for someone (a review: the carer's
+	// own was queued), or the account's own.
+	if s.cfg.Sync != nil {
+		whose := acct.PersonID
+		if ns := sessionOf(c); ns != nil && ns.ActingGrantID != 0 {
+			if g, err := s.db.Grant(c.Request().Context(), ns.ActingGrantID); err == nil {
+				whose = g.PersonID
+			}
+		}
+		if whose != 0 {
+			s.cfg.Sync.EnqueueIfStale(c.Request().Context(), whose)
+		}
+	}
+	return nil
 }
 
 // finishDiscoverable checks an answer to a discoverable sign-in ceremony
