@@ -1262,13 +1262,18 @@ func (db *DB) ClearRunning(ctx context.Context) error {
 }
 
 // SyncStatuses returns the person's sync state with every FHIR server source.
+// A source whose sync of them never worked, that holds them from a Bulk Data
+// load, is said to have last brought their record as that load's export
+// (bulk_since): a review found pages listing its entries and "Waiting to
+// update from" it, as if it had sent nothing.
 func (db *DB) SyncStatuses(ctx context.Context, personID int64) ([]SyncStatus, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
-COALESCE(st.running_since, ''), COALESCE(st.running_by, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''), COALESCE(st.last_reconciled_at, ''),
-COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''), COALESCE(st.partial, 0),
-COALESCE(st.last_success_at, '') != '' AND NOT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?)
-FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?
-WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
+COALESCE(st.running_since, ''), COALESCE(st.running_by, ''), COALESCE(st.last_attempt_at, ''),
+COALESCE(NULLIF(st.last_success_at, ''), CASE WHEN EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?1) THEN NULLIF(s.bulk_since, '') END, ''),
+COALESCE(st.last_reconciled_at, ''), COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''), COALESCE(st.partial, 0),
+COALESCE(st.last_success_at, '') != '' AND NOT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?1)
+FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?1
+WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID)
 	if err != nil {
 		return nil, fmt.Errorf("sync status: %w", err)
 	}
@@ -1299,10 +1304,15 @@ WHERE s.base_url != '' ORDER BY s.org_name, s.name`, personID, personID)
 			// that part is (a sexual health service). One that is failing is
 			// still warned of, unnamed: a carer reading "No medicines have been
 			// recorded" must know a source could not be reached (a review).
-			if st.LastError == "" || st.NoRecord {
+			// So is one syncing, unnamed, as the carer may yet be shown
+			// something of it (a review: the page said nothing of a first sync).
+			// When it last brought the record is not said, but tells the page
+			// whether its failing is worth a warning yet (views.failingLong).
+			if (st.LastError == "" || st.NoRecord) && st.RunningSince == "" {
 				continue
 			}
-			out = append(out, SyncStatus{Source: Source{ID: st.Source.ID}, Unnamed: true, LastError: st.LastError, FailingSince: st.FailingSince})
+			out = append(out, SyncStatus{Source: Source{ID: st.Source.ID}, Unnamed: true, LastError: st.LastError, FailingSince: st.FailingSince,
+				RunningSince: st.RunningSince, LastSuccessAt: st.LastSuccessAt, NoRecord: st.NoRecord})
 			continue
 		}
 		if err := json.Unmarshal([]byte(cfg), &st.Source.AuthConfig); err != nil {
