@@ -1372,6 +1372,19 @@ FROM consent_outbox GROUP BY 1`)
 	return out, rows.Err()
 }
 
+// SetSourceOrg sets the organisation people see the source as (Label),
+// keeping everything cached from it.
+func (db *DB) SetSourceOrg(ctx context.Context, name, org string) error {
+	res, err := db.db.ExecContext(ctx, `UPDATE sources SET org_name = ? WHERE name = ?`, org, name)
+	if err != nil {
+		return fmt.Errorf("set source organisation: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return Errorf(ENOTFOUND, "There is no source called %q.", name)
+	}
+	return nil
+}
+
 // SetSourceSocialCare marks a source as a social care service (or not):
 // everything it sends then counts as social care. The persons it holds are
 // queued for their duplicates to be worked out again, which

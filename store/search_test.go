@@ -528,3 +528,26 @@ func TestSearchRecordByPlainTestName(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchFindsASourceByItsNewOrganisation: once a source's organisation
+// is changed (portal source org), search finds its entries by the new name,
+// and no longer by the old.
+func TestSearchFindsASourceByItsNewOrganisation(t *testing.T) {
+	ctx := context.Background()
+	db, sam, _ := searchDB(t)
+	if err := db.SetSourceOrg(ctx, "hospital", "St James's University Hospital"); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int{"james": 2, "leeds teaching": 0} {
+		r, err := db.SearchRecord(ctx, sam.ID, q, store.SearchOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Total != want {
+			t.Errorf("search %q after the hospital was renamed: %q; want %d found", q, found(r), want)
+		}
+	}
+	if err := db.SetSourceOrg(ctx, "nowhere", "Nowhere"); store.ErrorCode(err) != store.ENOTFOUND {
+		t.Errorf("renaming no source: %v; want not found", err)
+	}
+}

@@ -34,9 +34,9 @@ func TestHelp(t *testing.T) {
 		{[]string{"invite", "-h"}, "Usage of invite:"},
 		{[]string{"migrate", "-h"}, "Usage of migrate:"},
 		{[]string{"persons", "-h"}, "Usage: portal persons [--db PATH]"},
-		{[]string{"source", "-h"}, "Usage: portal source add|auth|list|social-care|release|accept-nhs-number|remove"},
-		{[]string{"source", "add", "-h"}, "Usage: portal source add|auth|list|social-care|release|accept-nhs-number|remove"},
-		{[]string{"source", "--db", db, "list", "--help"}, "Usage: portal source add|auth|list|social-care|release|accept-nhs-number|remove"},
+		{[]string{"source", "-h"}, "Usage: portal source add|auth|org|list|social-care|release|accept-nhs-number|remove"},
+		{[]string{"source", "add", "-h"}, "Usage: portal source add|auth|org|list|social-care|release|accept-nhs-number|remove"},
+		{[]string{"source", "--db", db, "list", "--help"}, "Usage: portal source add|auth|org|list|social-care|release|accept-nhs-number|remove"},
 		{[]string{"audit", "-h"}, "Usage: portal audit verify"},
 		{[]string{"audit", "verify", "-h"}, "Usage: portal audit verify"},
 		{[]string{"outbox", "--help"}, "Usage: portal outbox [status|push]"},
@@ -84,7 +84,7 @@ func TestVerbAfterFlags(t *testing.T) {
 	if want := "gp    list          http://127.0.0.1:1/fhir"; err != nil || !strings.Contains(out, want) {
 		t.Errorf("the organisation given before the verb was not kept: %v, want %q in\n%s", err, want, out)
 	}
-	if _, _, err := portal(t, "source", "--db", db, "frobnicate"); err == nil || err.Error() != `source: unknown action "frobnicate": say add, auth, list, social-care, release, accept-nhs-number or remove` {
+	if _, _, err := portal(t, "source", "--db", db, "frobnicate"); err == nil || err.Error() != `source: unknown action "frobnicate": say add, auth, org, list, social-care, release, accept-nhs-number or remove` {
 		t.Errorf("an unknown verb after flags: %v", err)
 	}
 }

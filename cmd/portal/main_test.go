@@ -535,7 +535,7 @@ func TestSourceAddAddress(t *testing.T) {
 	if _, err := os.Stat(db); !os.IsNotExist(err) {
 		t.Errorf("a refused source left a database behind: %v", err)
 	}
-	out, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:1/fhir/", "--db", db)
+	out, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:1/fhir/", "--db", db, "--org", "Meanwood Group Practice")
 	if err != nil || out != "Added source gp (http://127.0.0.1:1/fhir).\n" {
 		t.Errorf("got %v, %q", err, out)
 	}

@@ -26,11 +26,12 @@ import (
 	"github.com/mycarerecord/portal/store/fhirsync"
 )
 
-const sourceUsage = `Usage: portal source add|auth|list|social-care|release|accept-nhs-number|remove [flags] [arguments]
+const sourceUsage = `Usage: portal source add|auth|org|list|social-care|release|accept-nhs-number|remove [flags] [arguments]
 
 add NAME URL             add a FHIR server records come from
 auth NAME --auth KIND    change how the portal signs in to a source (a new key, client id, scope or
                          token), keeping everything cached from it; give every flag of the kind again
+org NAME "ORGANISATION"  change the organisation people see a source as, keeping everything cached from it
 list                     list the sources: organisation, address, authentication, social care
 social-care NAME yes|no  say whether a source is a social care service
 release NAME             call a source again now that asked us to wait (see list)
@@ -147,10 +148,10 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 		if _, err := parseFlags(all, args, stdout, stderr); err != nil {
 			return err
 		}
-		return errors.New("source: say add, auth, list, social-care, release, accept-nhs-number or remove, e.g. portal source list")
+		return errors.New("source: say add, auth, org, list, social-care, release, accept-nhs-number or remove, e.g. portal source list")
 	}
-	if !slices.Contains([]string{"add", "auth", "list", "social-care", "release", "accept-nhs-number", "remove"}, verb) {
-		return fmt.Errorf("source: unknown action %q: say add, auth, list, social-care, release, accept-nhs-number or remove", verb)
+	if !slices.Contains([]string{"add", "auth", "org", "list", "social-care", "release", "accept-nhs-number", "remove"}, verb) {
+		return fmt.Errorf("source: unknown action %q: say add, auth, org, list, social-care, release, accept-nhs-number or remove", verb)
 	}
 	cfg, src = Config{}, store.Source{AuthConfig: map[string]string{}}
 	fs := flag.NewFlagSet("source "+verb, flag.ContinueOnError)
@@ -221,9 +222,27 @@ func runSource(ctx context.Context, args []string, getenv func(string) string, s
 			return fmt.Errorf("source add: %w", err)
 		}
 		fmt.Fprintf(stdout, "Added source %s (%s).\n", src.Name, src.BaseURL)
+		if src.OrgName == "" {
+			// Pages name a source by its organisation: without one, patients
+			// read "Updated from lth" (a sync review).
+			fmt.Fprintf(stdout, "People will see it as %q until you name the organisation, e.g. portal source org %s \"Leeds Teaching Hospitals\"\n", src.Name, src.Name)
+		}
 		if discovered != "" {
 			fmt.Fprintf(stdout, "Its token endpoint, from its SMART configuration: %s\n", discovered)
 		}
+	case "org":
+		// For a source made by `portal import` too.
+		if len(rest) != 2 || strings.TrimSpace(rest[1]) == "" {
+			return errors.New("source org: give the source's name and the organisation people see it as, e.g. portal source org lth \"Leeds Teaching Hospitals\"")
+		}
+		if strings.ContainsFunc(rest[1], unprintable) {
+			return errors.New("source org: the organisation holds a control character, such as a new line, a tab, an escape or one that turns the text's direction: give it without")
+		}
+		org := strings.Join(strings.Fields(rest[1]), " ")
+		if err := db.SetSourceOrg(ctx, rest[0], org); err != nil {
+			return fmt.Errorf("source org: %w", err)
+		}
+		fmt.Fprintf(stdout, "People now see source %s as %q; everything cached from it is kept.\n", rest[0], org)
 	case "social-care":
 		// For a source made by `portal import` too, which has no add of its own.
 		if len(rest) != 2 || (rest[1] != "yes" && rest[1] != "no") {
