@@ -4,7 +4,25 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mycarerecord/portal/e2e/upstream"
 )
+
+// syncedFromLTH starts the test FHIR server holding one Synthea patient,
+// adds it as the source lth to a new database and syncs that patient,
+// returning the server and the database's path.
+func syncedFromLTH(t *testing.T) (*upstream.Server, string) {
+	t.Helper()
+	srv, patientID := startFHIR(t)
+	db := filepath.Join(t.TempDir(), "portal.db")
+	if _, _, err := portal(t, "source", "add", "lth", srv.URL, "--db", db, "--org", "Leeds Teaching Hospitals"); err != nil {
+		t.Fatal(err)
+	}
+	if out, errOut, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID); err != nil {
+		t.Fatalf("%v\n%s%s", err, out, errOut)
+	}
+	return srv, db
+}
 
 // TestAPatientGoneUpstreamKeepsTheRecord: the source no longer holds the
 // person's Patient, as when its store was rebuilt or restored empty. The
@@ -12,14 +30,7 @@ import (
 // when the full listing is due (an operator review: the listing went on,
 // found nothing, and took 303 of 310 resources away).
 func TestAPatientGoneUpstreamKeepsTheRecord(t *testing.T) {
-	srv, patientID := startFHIR(t)
-	db := filepath.Join(t.TempDir(), "portal.db")
-	if _, _, err := portal(t, "source", "add", "lth", srv.URL, "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	if out, errOut, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID); err != nil {
-		t.Fatalf("%v\n%s%s", err, out, errOut)
-	}
+	srv, db := syncedFromLTH(t)
 	before, _, err := portal(t, "export", "--db", db, "--person", "1")
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,14 +12,7 @@ import (
 // ("gp: 0 added, 0 updated, 0 deleted, 0 failed to read"), and a command's
 // output makes no promise to try again (an operator review).
 func TestSyncSummaryCountsPeopleNotSynced(t *testing.T) {
-	srv, patientID := startFHIR(t)
-	db := filepath.Join(t.TempDir(), "portal.db")
-	if _, _, err := portal(t, "source", "add", "lth", srv.URL, "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	if out, errOut, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID); err != nil {
-		t.Fatalf("%v\n%s%s", err, out, errOut)
-	}
+	_, db := syncedFromLTH(t)
 	// A second source, holding them by the same identifier, that is down (nothing listens on port 9 here).
 	if _, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:9", "--db", db); err != nil {
 		t.Fatal(err)
@@ -42,14 +34,7 @@ func TestSyncSummaryCountsPeopleNotSynced(t *testing.T) {
 // be read is named once, not once for each person (an operator review: 2
 // lines a person).
 func TestSyncSaysOnceASourcesSignInCannotBeRead(t *testing.T) {
-	srv, patientID := startFHIR(t)
-	db := filepath.Join(t.TempDir(), "portal.db")
-	if _, _, err := portal(t, "source", "add", "lth", srv.URL, "--db", db); err != nil {
-		t.Fatal(err)
-	}
-	if out, errOut, err := portal(t, "sync", "--db", db, "--identifier", syntheaSystem+"|"+patientID); err != nil {
-		t.Fatalf("%v\n%s%s", err, out, errOut)
-	}
+	_, db := syncedFromLTH(t)
 	if out, errOut, err := portal(t, "import", largestBundle, "--db", db, "--source", "files"); err != nil {
 		t.Fatalf("%v\n%s%s", err, out, errOut)
 	}
