@@ -1262,14 +1262,9 @@ func (db *DB) ClearRunning(ctx context.Context) error {
 }
 
 // SyncStatuses returns the person's sync state with every FHIR server source.
-// A source whose sync of them never worked, that holds them from a Bulk Data
-// load, is said to have last brought their record as that load's export
-// (bulk_since): a review found pages listing its entries and "Waiting to
-// update from" it, as if it had sent nothing.
 func (db *DB) SyncStatuses(ctx context.Context, personID int64) ([]SyncStatus, error) {
 	rows, err := db.db.QueryContext(ctx, `SELECT s.id, s.name, s.org_name, COALESCE(s.last_import_at, ''), s.base_url, s.auth_kind, s.auth_config,
-COALESCE(st.running_since, ''), COALESCE(st.running_by, ''), COALESCE(st.last_attempt_at, ''),
-COALESCE(NULLIF(st.last_success_at, ''), CASE WHEN EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?1) THEN NULLIF(s.bulk_since, '') END, ''),
+COALESCE(st.running_since, ''), COALESCE(st.running_by, ''), COALESCE(st.last_attempt_at, ''), COALESCE(st.last_success_at, ''),
 COALESCE(st.last_reconciled_at, ''), COALESCE(st.last_error, ''), COALESCE(st.failing_since, ''), COALESCE(st.partial, 0),
 COALESCE(st.last_success_at, '') != '' AND NOT EXISTS (SELECT 1 FROM source_patients sp WHERE sp.source_id = s.id AND sp.person_id = ?1)
 FROM sources s LEFT JOIN sync_status st ON st.source_id = s.id AND st.person_id = ?1
@@ -1512,8 +1507,36 @@ func (db *DB) BulkSince(ctx context.Context, sourceID int64) (string, error) {
 	return since, err
 }
 
-// SetBulkSince records that everything up to the export's transactionTime is stored.
+// earlier is whichever of a and b is earlier.
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// SetBulkSince records that everything up to the export's transactionTime is
+// stored. A system-level export holds everyone at the source, so everyone
+// linked there now has their record from it as of then: their sync status
+// says so, unless a sync brought it later (a review: pages listed a bulk
+// load's entries and said "Waiting to update from" the source, as if it had
+// sent nothing). A time ahead of this clock, a server's running fast, is
+// taken as now: it would hold off syncs on sign-in and say "just now" (a
+// review).
 func (db *DB) SetBulkSince(ctx context.Context, sourceID int64, since string) error {
-	_, err := db.db.ExecContext(ctx, `UPDATE sources SET bulk_since = ? WHERE id = ?`, since, sourceID)
-	return err
+	return db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE sources SET bulk_since = ? WHERE id = ?`, since, sourceID); err != nil {
+			return err
+		}
+		at, err := time.Parse(time.RFC3339Nano, since)
+		if err != nil {
+			return nil // not a time: nobody's record is said to be from it
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, last_success_at)
+SELECT DISTINCT ?1, person_id, ?2 FROM source_patients WHERE source_id = ?1
+ON CONFLICT (source_id, person_id) DO UPDATE SET last_success_at = excluded.last_success_at
+WHERE sync_status.last_success_at = '' OR julianday(sync_status.last_success_at) < julianday(excluded.last_success_at)`,
+			sourceID, formatTime(earlier(at, db.now())))
+		return err
+	})
 }
