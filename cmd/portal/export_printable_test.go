@@ -89,7 +89,7 @@ func TestExportRemovesWhatAKilledExportLeft(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	stale, live := filepath.Join(out, ".export-1111244180"), filepath.Join(out, ".export-2222")
+	stale, live := filepath.Join(out, ".portal-export-1111244180.part"), filepath.Join(out, ".portal-export-2222.part")
 	for _, name := range []string{stale, live} {
 		if err := os.WriteFile(name, []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient"`), 0o600); err != nil {
 			t.Fatal(err)
@@ -108,5 +108,46 @@ func TestExportRemovesWhatAKilledExportLeft(t *testing.T) {
 	}
 	if _, err := os.Stat(live); err != nil {
 		t.Errorf("a file written to within the hour, maybe another export's under way, was removed: %v", err)
+	}
+}
+
+// TestExportRemovesOnlyItsOwnLeftovers: an export removes only files named
+// as exports name their part-written files, in the folder itself: not the
+// operator's own file beginning ".export-", nor one in another folder that
+// the folder's name, read as a pattern, would match (a review: both were).
+func TestExportRemovesOnlyItsOwnLeftovers(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	if _, _, err := portal(t, "import", largestBundle, "--db", db, "--source", "synthea"); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	plant := func(name string) {
+		if err := os.WriteFile(name, []byte("keep me\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(name, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := t.TempDir()
+	out, other := filepath.Join(base, "reports[1]"), filepath.Join(base, "reports1")
+	for _, d := range []string{out, other} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keep := []string{filepath.Join(out, ".export-settings"), filepath.Join(out, ".portal-export-notes.part"), filepath.Join(other, ".portal-export-12345.part")}
+	for _, name := range keep {
+		plant(name)
+	}
+	_, errOut, err := portal(t, "export", "--db", db, "--person", "1", "--out", filepath.Join(out, "record.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(name); err != nil {
+			t.Errorf("export into %s removed %s: %v\nstderr: %s", out, name, err, errOut)
+		}
 	}
 }

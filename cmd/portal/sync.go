@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -812,7 +813,7 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 	if total.NewPersons > 0 && len(persons) == 1 {
 		ss.out.say("%s: new person, id %d: %s", src.Name, persons[0].ID, describePerson(persons[0]))
 	}
-	for _, p := range persons {
+	for i, p := range persons {
 		// A sync of everyone names people by id, as its other lines do: by
 		// name, beside the source, each line would say who is treated where,
 		// for everyone (a privacy review); one named is named.
@@ -822,7 +823,7 @@ func (ss *sourceSync) one(ctx context.Context, src store.Source) (total fhirsync
 		}
 		if ctx.Err() != nil {
 			ss.out.say("%s: stopped before %s was synced", src.Name, who)
-			failed++
+			failed += len(persons) - i // each left, not only this one (a review)
 			break
 		}
 		start := time.Now()
@@ -1010,7 +1011,7 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	if outPath != "" {
 		// Write beside the target and rename, so a failed export never leaves half a file.
 		removeStaleExports(filepath.Dir(outPath), stderr)
-		if f, err = os.CreateTemp(filepath.Dir(outPath), ".export-*"); err != nil {
+		if f, err = os.CreateTemp(filepath.Dir(outPath), exportPartPattern); err != nil {
 			return fmt.Errorf("export: --out %s: %s", outPath, cannotMakeIn(filepath.Dir(outPath), err))
 		}
 		defer os.Remove(f.Name())
@@ -1062,19 +1063,32 @@ func runExport(ctx context.Context, args []string, getenv func(string) string, s
 	return nil
 }
 
-// staleExport is how long an export's file beside its target (.export-*)
+// staleExport is how long an export's file beside its target (exportPart)
 // has gone unwritten before it is taken for one left by an export killed
 // before it could remove it: a running export writes as it goes.
 const staleExport = time.Hour
 
+// exportPartPattern names the file an export writes beside its target
+// before it takes the target's place (os.CreateTemp puts digits for the *),
+// and exportPart is it read back: distinct, so that nothing of anyone
+// else's is taken for one (a review: .export-settings was removed).
+const exportPartPattern = ".portal-export-*.part"
+
+var exportPart = regexp.MustCompile(`^\.portal-export-[0-9]+\.part$`)
+
 // removeStaleExports removes from dir the part-written records that exports
 // killed there (kill -9, a power cut) left beside their targets, saying so:
-// otherwise nothing ever would (an operator review found eight).
+// otherwise nothing ever would (an operator review found eight). Only files
+// named as exports name theirs, read from dir itself, not as a pattern (a
+// review: a folder named reports[1] matched reports1).
 func removeStaleExports(dir string, stderr io.Writer) {
-	names, _ := filepath.Glob(filepath.Join(dir, ".export-*"))
-	for _, name := range names {
-		st, err := os.Lstat(name)
-		if err != nil || !st.Mode().IsRegular() || time.Since(st.ModTime()) < staleExport {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !exportPart.MatchString(e.Name()) {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if st, err := os.Lstat(name); err != nil || time.Since(st.ModTime()) < staleExport {
 			continue
 		}
 		if err := os.Remove(name); err == nil {

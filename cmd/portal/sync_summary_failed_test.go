@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -47,5 +50,37 @@ func TestSyncSaysOnceASourcesSignInCannotBeRead(t *testing.T) {
 	o, e, err := portal(t, "sync", "--db", db, "--source", "up")
 	if err == nil || strings.Count(o+e, "UP_TOKEN") != 1 || !strings.Contains(o, "up: not synced: its sign-in could not be read") || strings.Contains(o+e, "t0ken") {
 		t.Errorf("sync of two people from a source whose token is unset: %v\n%s%s\nwant it said once, naming UP_TOKEN", err, o, e)
+	}
+}
+
+// TestSyncSummaryCountsEveryoneAStopLeftUnsynced: a sync of everyone stopped
+// part way counts each person it left, not only the one it stopped before
+// (a review: 2 of 3 were counted).
+func TestSyncSummaryCountsEveryoneAStopLeftUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "portal.db")
+	var lines []string
+	for i, nhs := range []string{"9434765919", "9434765927", "9434765935"} {
+		lines = append(lines, `{"resourceType":"Patient","id":"p`+strconv.Itoa(i+1)+`","identifier":[{"system":"https://fhir.nhs.uk/Id/nhs-number","value":"`+nhs+`"}],"name":[{"family":"Example","given":["A"]}],"birthDate":"1957-03-14"}`)
+	}
+	file := filepath.Join(dir, "p.ndjson")
+	if err := os.WriteFile(file, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "import", "--db", db, "--source", "files", file); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := portal(t, "source", "add", "gp", "http://127.0.0.1:9", "--db", db, "--org", "GP"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &cancelOnWrite{cancel: cancel} // stopped at its first line
+	var errOut strings.Builder
+	if err := run(ctx, []string{"sync", "--db", db, "--source", "gp"}, noEnv, out, &errOut); err == nil {
+		t.Fatalf("a stopped sync: no error\n%s", out.String())
+	}
+	if m := regexp.MustCompile(`(?m)^gp: .*; (\d+) (?:person|people) not synced, as above$`).FindStringSubmatch(out.String()); m == nil || m[1] != "3" {
+		t.Errorf("summary after a stop that left all 3 people unsynced:\n%s\nwant 3 people not synced", out.String())
 	}
 }
