@@ -10,6 +10,7 @@ import (
 	"github.com/a-h/templ"
 
 	"github.com/mycarerecord/portal/store"
+	"github.com/mycarerecord/portal/store/fhir"
 )
 
 // TestUnitsBreakAfterASlash: a result's value and normal range may break
@@ -58,5 +59,24 @@ func TestResultPartsApartWithoutStyles(t *testing.T) {
 	}
 	if !regexp.MustCompile(`\.mcr-part-sep \{\s*display: none;\s*\}`).Match(css) {
 		t.Error("portal.css does not hide .mcr-part-sep: with the styles on, a part's separator would show at the start of its line")
+	}
+}
+
+// TestSectionTablesKeepAnItemsNameApartFromItsDetail: in the record's and
+// print's section tables, an item's name and its detail read apart with the
+// site's styles off, or copied (a review: "Type 2 diabetesDiet controlled").
+func TestSectionTablesKeepAnItemsNameApartFromItsDetail(t *testing.T) {
+	it := store.RecordItem{ID: 1, Section: "conditions", Display: "Type 2 diabetes", Date: "2026-01-02", Status: "active",
+		Detail: "Diet controlled", Source: store.Source{Name: "lth", OrgName: "Leeds"}}
+	sp := store.SectionPage{Section: fhir.Section{Slug: "conditions", Title: "Conditions"}, Items: []store.RecordItem{it}, Total: 1, Page: 1, PerPage: 20}
+	tags := regexp.MustCompile(`<[^>]*>`)
+	for name, c := range map[string]templ.Component{"print": printTable(sp), "record": itemTable(sp)} {
+		var b strings.Builder
+		if err := c.Render(context.Background(), &b); err != nil {
+			t.Fatal(err)
+		}
+		if text := tags.ReplaceAllString(b.String(), ""); !strings.Contains(text, " Diet controlled") || !strings.Contains(text, "Type 2 diabetes") {
+			t.Errorf("the %s table's row reads %q: want the name and its detail apart", name, text)
+		}
 	}
 }
