@@ -1017,7 +1017,7 @@ AND NOT EXISTS (SELECT 1 FROM enrolment_codes e WHERE e.person_id = sp.person_id
 		for _, stmt := range []string{
 			`DELETE FROM person_identifiers WHERE person_id = ?2`,
 			`UPDATE record_items SET person_id = ?1 WHERE person_id = ?2`,
-			`UPDATE persons SET merged_into = ?1 WHERE id = ?2`, // operators are pointed on (MergedInto)
+			`UPDATE persons SET merged_into = ?1 WHERE id = ?2 OR merged_into = ?2`, // operators are pointed on to who holds the records now (MergedInto)
 		} {
 			if _, err := im.tx.ExecContext(ctx, stmt, personID, q); err != nil {
 				return fmt.Errorf("bring records merged into %s together: %w", patientID, err)

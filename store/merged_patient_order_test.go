@@ -306,9 +306,11 @@ func wantJaneReadByHers(t *testing.T, db *store.DB) {
 
 // TestAPersonMergedAwayNamesWhoTheyJoined: two of the hospital's records,
 // each taken for a person of their own, are merged, the first into the
-// second and the second into Jane's: the two left holding nothing name whom
-// they joined, to the end of the chain, and are no longer among those synced
-// (before, operators were shown them with no source and no pointer on).
+// second and the second into Jane's: the two left holding nothing name
+// Jane, who holds their records now, at the end of the chain, in the listing
+// too (a review: it named the next in the chain, who held nothing either),
+// and are no longer among those synced (before, operators were shown them
+// with no source and no pointer on).
 func TestAPersonMergedAwayNamesWhoTheyJoined(t *testing.T) {
 	ctx := context.Background()
 	db := mustOpenDB(t)
@@ -342,8 +344,8 @@ func TestAPersonMergedAwayNamesWhoTheyJoined(t *testing.T) {
 	if err := db.EachPerson(ctx, 0, func(p store.PersonListing) error { listed[p.ID] = p.MergedInto; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if listed[first] != second || listed[second] != jane.ID || listed[jane.ID] != 0 {
-		t.Errorf("listed as merged into %v; want person %d into %d, and %d into Jane's (%d)", listed, first, second, second, jane.ID)
+	if listed[first] != jane.ID || listed[second] != jane.ID || listed[jane.ID] != 0 {
+		t.Errorf("listed as merged into %v; want persons %d and %d into Jane's (%d), who holds their records, though %d went first into %d", listed, first, second, jane.ID, first, second)
 	}
 	persons, err := db.Persons(ctx)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 type PersonListing struct {
 	Person
 	Sources    []string // the names of the sources holding them, in name order
-	MergedInto int64    // the person their records were all merged into (foldMergedInto), or 0
+	MergedInto int64    // the person who holds the records theirs were all merged into (foldMergedInto), or 0
 }
 
 // EachPerson calls fn for each person with an id above after (0 for
@@ -58,15 +58,12 @@ WHERE p.id > ? ORDER BY p.id, s.name`, after)
 }
 
 // MergedInto is the person whose records now hold all of person id's (a
-// source merged their Patient into another, store foldMergedInto), to the
-// end of a chain of such merges, or 0 when id's are their own.
+// source merged their Patient into another, store foldMergedInto), or 0 when
+// id's are their own. Through a chain of such merges, it is the person at
+// its end: each fold points on those that pointed at the person folded.
 func (db *DB) MergedInto(ctx context.Context, id int64) (int64, error) {
 	var into int64
-	err := db.db.QueryRowContext(ctx, `WITH RECURSIVE chain(id, depth) AS (
-	SELECT merged_into, 1 FROM persons WHERE id = ?1 AND merged_into IS NOT NULL
-	UNION ALL SELECT p.merged_into, c.depth + 1 FROM persons p JOIN chain c ON p.id = c.id WHERE p.merged_into IS NOT NULL AND c.depth < 100)
-SELECT COALESCE((SELECT id FROM chain ORDER BY depth DESC LIMIT 1), 0)`, id).Scan(&into)
-	if err != nil {
+	if err := db.db.QueryRowContext(ctx, `SELECT COALESCE(merged_into, 0) FROM persons WHERE id = ?`, id).Scan(&into); err != nil {
 		return 0, fmt.Errorf("whom person %d was merged into: %w", id, err)
 	}
 	return into, nil
