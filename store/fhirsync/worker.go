@@ -104,8 +104,8 @@ func (w *Worker) EnqueueIfStale(ctx context.Context, personID int64) {
 }
 
 // stale says whether the person's data from the source is older than the
-// freshness, or was never brought, and no pull of it is under way nor was
-// tried within retryGap. By when it was last brought, not last tried (a
+// freshness, or was never brought, and no pull of it is under way nor
+// failed within retryGap. By when it was last brought, not last tried (a
 // review: signing in with data five hours old, minutes after a try failed,
 // pulled nothing, for up to the freshness again).
 func (w *Worker) stale(st store.SyncStatus, now time.Time) bool {
@@ -115,8 +115,10 @@ func (w *Worker) stale(st store.SyncStatus, now time.Time) bool {
 	if brought, err := time.Parse(time.RFC3339Nano, st.LastSuccessAt); err == nil && now.Sub(brought) < w.freshness {
 		return false
 	}
+	// A try that failed is not made again within retryGap; one that worked
+	// is, once the freshness has passed.
 	tried, err := time.Parse(time.RFC3339Nano, st.LastAttemptAt)
-	return err != nil || now.Sub(tried) >= retryGap
+	return err != nil || st.LastError == "" || now.Sub(tried) >= retryGap
 }
 
 // retryGap is the least time between tries of a source whose last failed,
