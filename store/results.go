@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,8 +27,9 @@ type ResultTest struct {
 	Code       string
 	Name       string // the newest result's name for the test
 	Latest     Result
-	Trend      bool // two or more results with a number: enough to draw how it changed
-	Answer     bool // its newest result is an answer to a question, such as whether the person smokes (fhir.KindAnswer), not a test
+	SameTime   []Result // other results of the test at the latest one's time (several answers to a question, a test done twice), each its own value
+	Trend      bool     // two or more results with a number: enough to draw how it changed
+	Answer     bool     // its newest result is an answer to a question, such as whether the person smokes (fhir.KindAnswer), not a test
 }
 
 // Result is one result of a test. When several sources sent the same result
@@ -243,7 +246,8 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		if len(items) == 0 {
 			continue
 		}
-		t := ResultTest{Key: ref.key(), CodeSystem: ref.system, Code: ref.code, Latest: mergeResults(items)[0]}
+		latest := latestAtOnce(mergeResults(items))
+		t := ResultTest{Key: ref.key(), CodeSystem: ref.system, Code: ref.code, Latest: latest[0], SameTime: latest[1:]}
 		// Two different numbers make a trend; copies of one result from two sources do not.
 		// Two values a chart can draw, read as the chart reads them: a value
 		// the SQL takes for a number may be words ("1HRZE", a TB treatment,
@@ -311,6 +315,7 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		out[i].Name = TidyTestName(out[i].Latest.Item.Display)
 		sayWhatIsCounted(out[i], nil, &out[i].Latest)
 	}
+	tellApart(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })
 	// Answers are listed apart from tests (a review: "Tobacco smoking status:
 	// Never smoked" and "PCP prophylaxis plan" were among the tests, with a
@@ -436,6 +441,26 @@ func mergeResults(items []RecordItem) []Result {
 		seen[k] = len(out)
 		out = append(out, newResult(it))
 	}
+	return out
+}
+
+// latestAtOnce is the results of merged (newest first) at the newest one's
+// time, in order of value, numbers by size: every answer given to a question
+// at once, a test done twice at one time. Before, the list gave only the
+// one whose value came last as text (a review: 8.852 beside 10 mg/dL
+// calcium, and one of seven antiretroviral drugs).
+func latestAtOnce(merged []Result) []Result {
+	n := 1
+	for n < len(merged) && merged[n].Item.Date == merged[0].Item.Date && merged[0].Item.Date != "" {
+		n++
+	}
+	out := slices.Clone(merged[:n])
+	slices.SortStableFunc(out, func(a, b Result) int {
+		if len(a.Measures) == 1 && len(b.Measures) == 1 {
+			return cmp.Compare(a.Measures[0].Value, b.Measures[0].Value)
+		}
+		return cmp.Compare(strings.ToLower(a.Item.Value), strings.ToLower(b.Item.Value))
+	})
 	return out
 }
 
@@ -685,6 +710,54 @@ WHERE ri.person_id = ?`+f+` AND ri.date = ? AND ri.value = ?)`, append(append([]
 		return Trend{}, err
 	}
 	return tr, db.markResultsWithheld(ctx, personID, shown)
+}
+
+// tellApart names two tests alike by TidyTestName apart by what kind of
+// quantity each gives, from the brackets TidyTestName leaves out, in words:
+// "Bilirubin.total in Urine by Test strip (present or not)" and "(amount)"
+// (a review: four pairs of urine tests read alike on one list).
+func tellApart(tests []ResultTest) {
+	byName := map[string][]int{}
+	for i, t := range tests {
+		byName[t.Name] = append(byName[t.Name], i)
+	}
+	for _, is := range byName {
+		if len(is) < 2 {
+			continue
+		}
+		for _, i := range is {
+			if kind := quantityKind(tests[i].Latest.Item.Display); kind != "" {
+				tests[i].Name += " (" + kind + ")"
+			}
+		}
+	}
+}
+
+// quantityKind is the kind of quantity a LOINC name's brackets give, in
+// words ("[Presence]" is "present or not"), or "" when it has none.
+func quantityKind(name string) string {
+	i := strings.Index(name, " [")
+	if i < 0 {
+		return ""
+	}
+	kind, _, ok := strings.Cut(name[i+2:], "]")
+	if !ok {
+		return ""
+	}
+	switch k := strings.ToLower(kind); k {
+	case "presence":
+		return "present or not"
+	case "mass/volume", "moles/volume", "units/volume", "mass", "moles":
+		return "amount"
+	case "#/volume", "#/area", "#":
+		return "count"
+	case "volume fraction", "mass fraction":
+		return "percentage"
+	case "mass ratio", "ratio", "molar ratio":
+		return "ratio"
+	default:
+		return k
+	}
 }
 
 // TidyTestName is a test's name as the pages show it: without the LOINC
