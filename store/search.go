@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -454,7 +455,7 @@ func ftsQuery(text string) string {
 		if n == 0 {
 			continue
 		}
-		terms = append(terms, `"`+strings.ReplaceAll(w, `"`, `""`)+`"`)
+		terms = append(terms, w)
 		lastLen = n
 	}
 	if len(terms) == 0 {
@@ -462,11 +463,95 @@ func ftsQuery(text string) string {
 	}
 	// A one-letter prefix would match most of a record and tells us little;
 	// from two letters on ("hb" finds HbA1c) the last word may be unfinished.
-	if lastLen >= 2 {
-		terms[len(terms)-1] += "*"
+	out := make([]string, len(terms))
+	for i, w := range terms {
+		prefix := ""
+		if i == len(terms)-1 && lastLen >= 2 {
+			prefix = "*"
+		}
+		alts := make([]string, 0, 2)
+		for _, v := range searchVariants(w) {
+			alts = append(alts, `"`+strings.ReplaceAll(v, `"`, `""`)+`"`+prefix)
+		}
+		out[i] = alts[0]
+		if len(alts) > 1 {
+			out[i] = "(" + strings.Join(alts, " OR ") + ")"
+		}
 	}
-	return strings.Join(terms, " ")
+	return strings.Join(out, " ")
 }
+
+// searchVariants are a word typed and the other ways a record may write it:
+// the US spelling of a British one ("anaemia" finds "Anemia", "tumour"
+// "tumor", "immunisation" "immunization"), the US or UK name for the same
+// medicine or vaccine ("paracetamol" finds "Acetaminophen", "flu"
+// "Influenza"), and a name with its number apart ("B12" finds "Vitamin B
+// 12"). Records from US systems (Synthea, many suppliers' terminologies) use
+// US words; a UK patient types their own (a review of real records found
+// each of these finding nothing).
+func searchVariants(w string) []string {
+	out := []string{w}
+	add := func(v string) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	low := strings.ToLower(w)
+	for _, v := range searchSynonyms[low] {
+		add(v)
+	}
+	letters := len([]rune(low))
+	if letters >= 5 {
+		v := strings.NewReplacer("ae", "e", "oe", "e").Replace(low) // anaemia, haem-, oedema, oesophagus, diarrhoea
+		v = strings.Replace(v, "isation", "ization", 1)
+		if letters >= 6 {
+			v = ukEndings.ReplaceAllString(v, "${1}or${2}") // tumour(s), colour, behaviour
+		}
+		if stem, ok := strings.CutSuffix(v, "tre"); ok {
+			v = stem + "ter" // centre, litre
+		} else if stem, ok := strings.CutSuffix(v, "yse"); ok {
+			v = stem + "yze" // analyse
+		}
+		if v != low {
+			add(v)
+		}
+	}
+	if m := letterThenNumber.FindStringSubmatch(low); m != nil {
+		add(m[1] + " " + m[2]) // b12 as "b 12"
+	}
+	return out
+}
+
+// ukEndings is a word ending "our" (or "ours", "oured"), as British spelling
+// has where US spelling has "or".
+var ukEndings = regexp.MustCompile(`^(\p{L}{3,})our(s|ed|ing)?$`)
+
+// letterThenNumber is a word of letters then digits ("b12", "d3").
+var letterThenNumber = regexp.MustCompile(`^(\p{L}{1,3})(\d{1,3})$`)
+
+// searchSynonyms are, by a word as typed (lower case), the other words a
+// record may use for the same thing: US names for UK ones, and the other way.
+// A phrase of several words finds them side by side.
+var searchSynonyms = func() map[string][]string {
+	pairs := [][2]string{
+		{"paracetamol", "acetaminophen"}, {"salbutamol", "albuterol"}, {"adrenaline", "epinephrine"},
+		{"noradrenaline", "norepinephrine"}, {"frusemide", "furosemide"}, {"lignocaine", "lidocaine"},
+		{"ciclosporin", "cyclosporine"}, {"pethidine", "meperidine"}, {"glibenclamide", "glyburide"},
+		{"co-amoxiclav", "amoxicillin clavulanate"}, {"aciclovir", "acyclovir"}, {"amoxycillin", "amoxicillin"},
+		{"flu", "influenza"}, {"shingles", "zoster"}, {"chickenpox", "varicella"}, {"whooping", "pertussis"},
+		{"tetanus", "td"}, {"copd", "chronic obstructive"}, {"mmr", "measles"}, {"hpv", "papillomavirus"},
+		{"bp", "blood pressure"}, {"bmi", "body mass index"}, {"gp", "general practice"}, {"a&e", "emergency"},
+		{"stroke", "cerebrovascular"}, {"nappy", "diaper"},
+	}
+	m := map[string][]string{}
+	for _, p := range pairs {
+		m[p[0]] = append(m[p[0]], p[1])
+		if !strings.Contains(p[1], " ") {
+			m[p[1]] = append(m[p[1]], p[0])
+		}
+	}
+	return m
+}()
 
 // plainTestNames are plain names for common tests, by LOINC code: what people
 // call them, not how a laboratory catalogue spells them.
