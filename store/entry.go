@@ -200,7 +200,7 @@ WHERE ri.id = ? AND ri.person_id = ?`+cf, append([]any{itemID, personID}, cargs.
 }
 
 // references finds the resources a resource points at, by type and id.
-var references = regexp.MustCompile(`"reference"\s*:\s*"(?:[^"]*/)?(Observation|Condition|Procedure|DiagnosticReport|MedicationRequest|Immunization|DocumentReference|CarePlan|Encounter)/([A-Za-z0-9\-.]{1,64})"`)
+var references = regexp.MustCompile(`"reference"\s*:\s*"(?:[^"]*/)?(Observation|Condition|Procedure|DiagnosticReport|MedicationRequest|Immunization|DocumentReference|CarePlan|Goal|Encounter)/([A-Za-z0-9\-.]{1,64})"`)
 
 var uuidReferences = regexp.MustCompile(`"reference"\s*:\s*"urn:uuid:([A-Za-z0-9\-.]{1,64})"`)
 
@@ -241,14 +241,26 @@ WHERE ri.person_id = ? AND ri.source_id = ? AND ri.resource_id = ? AND ri.resour
 			return nil, err
 		}
 	}
-	if it.ResourceType == "Encounter" {
-		// Items made during the encounter name it, by id or (in bundles) by urn:uuid.
+	// Entries that point at this one: what was done and written during a
+	// visit (each names it), and what was prescribed, done or planned for a
+	// condition (its reason, or what a plan addresses). Before, a visit's note
+	// and vaccination, and a diabetes's metformin, were linked one way only
+	// (a review of real records).
+	var pointing []any
+	switch it.ResourceType {
+	case "Encounter":
+		pointing = []any{fhir.SectionConditions, fhir.SectionProcedures, fhir.SectionMedicines, fhir.SectionImmunisations, fhir.SectionDocuments}
+	case "Condition":
+		pointing = []any{fhir.SectionMedicines, fhir.SectionProcedures, fhir.SectionCarePlans}
+	}
+	if len(pointing) > 0 {
+		// By id or (in bundles) by urn:uuid.
+		args := append([]any{personID, it.Source.ID}, pointing...)
+		args = append(args, `"`+it.ResourceType+`/`+it.ResourceID+`"`, `"urn:uuid:`+it.ResourceID+`"`)
 		if err := add(`SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
 JOIN resources r ON r.source_id = ri.source_id AND r.type = ri.resource_type AND r.id = ri.resource_id
-WHERE ri.person_id = ? AND ri.source_id = ? AND ri.section IN (?, ?, ?) AND ri.dup = 0
-AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0)`+cf+` ORDER BY ri.date DESC LIMIT 50`,
-			personID, it.Source.ID, fhir.SectionConditions, fhir.SectionProcedures, fhir.SectionMedicines,
-			`"Encounter/`+it.ResourceID+`"`, `"urn:uuid:`+it.ResourceID+`"`); err != nil {
+WHERE ri.person_id = ? AND ri.source_id = ? AND ri.section IN (?`+strings.Repeat(", ?", len(pointing)-1)+`) AND ri.dup = 0
+AND (instr(r.json, ?) > 0 OR instr(r.json, ?) > 0)`+cf+` ORDER BY ri.date DESC LIMIT 50`, args...); err != nil {
 			return nil, err
 		}
 	}

@@ -22,8 +22,10 @@ type Person struct {
 }
 
 // Name is the person's name as written on a letter, e.g. "Mrs Jane Example".
+// A title is written without a full stop, in NHS style ("Mr." is "Mr", as
+// US systems such as Synthea write it; a review of real records).
 func (p Person) Name() string {
-	return strings.Join(strings.Fields(p.Prefix+" "+p.Given+" "+p.Family), " ")
+	return strings.Join(strings.Fields(fhir.PlainTitles(p.Prefix)+" "+p.Given+" "+p.Family), " ")
 }
 
 // FormattedNHSNumber writes the NHS number in the 3-3-4 groups people know, e.g. "943 476 5919".

@@ -96,6 +96,20 @@ func statusWord(code string) (string, bool) {
 		return "Replaced by a newer version", true
 	case "in-progress":
 		return "In progress", true
+	case "achieved":
+		return "Achieved", true
+	case "not-achieved":
+		return "Not achieved", true
+	case "sustaining":
+		return "Keeping it up", true
+	case "improving":
+		return "Improving", true
+	case "worsening":
+		return "Getting worse", true
+	case "no-change":
+		return "No change", true
+	case "accepted":
+		return "Agreed", true
 	case "preparation":
 		return "Being prepared", true
 	case "booked":
@@ -352,6 +366,9 @@ func ItemName(it store.RecordItem) string {
 			return testHeading(store.ResultTest{CodeSystem: it.CodeSystem, Code: it.Code, Name: it.Display})
 		}
 	}
+	if uk, ok := ukName(it); ok {
+		return uk
+	}
 	if d := plainName(it.Display); d != "" {
 		if it.Section == fhir.SectionResults {
 			return store.TidyTestName(d) // no "[Mass Ratio]", as on the results pages
@@ -363,6 +380,64 @@ func ItemName(it store.RecordItem) string {
 	}
 	return "Unnamed item"
 }
+
+// ukName is the name a UK patient knows an item by, where the record gives a
+// US one (a review of real records): a vaccine by its CVX code ("Influenza,
+// seasonal, injectable, preservative free" is "Flu vaccine"), and a medicine
+// whose ingredient has another name here ("Acetaminophen 325 MG Oral Tablet"
+// is "Paracetamol 325 mg oral tablet"). The entry's page gives the record's
+// own words too (recordedName).
+func ukName(it store.RecordItem) (string, bool) {
+	switch it.Section {
+	case fhir.SectionImmunisations:
+		if n, ok := ukVaccineNames[it.Code]; ok && it.CodeSystem == "http://hl7.org/fhir/sid/cvx" {
+			return n, true
+		}
+	case fhir.SectionMedicines:
+		if d := plainName(it.Display); usDrugNames.MatchString(d) {
+			return medicineName(usDrugNames.ReplaceAllStringFunc(d, func(w string) string {
+				uk := ukDrugNames[strings.ToLower(w)]
+				if w[0] >= 'A' && w[0] <= 'Z' {
+					uk = strings.ToUpper(uk[:1]) + uk[1:]
+				}
+				return uk
+			})), true
+		}
+	}
+	return "", false
+}
+
+// recordedName is the record's own name for an item the pages call by its UK
+// name (ukName), "" for any other.
+func recordedName(it store.RecordItem) string {
+	if _, ok := ukName(it); !ok {
+		return ""
+	}
+	return plainName(it.Display)
+}
+
+// ukVaccineNames are vaccines' names in the NHS's words, by CVX code: those
+// records from US systems (Synthea) give.
+var ukVaccineNames = map[string]string{
+	"140": "Flu vaccine", "141": "Flu vaccine", "150": "Flu vaccine", "158": "Flu vaccine", "161": "Flu vaccine",
+	"10": "Polio vaccine (IPV)", "113": "Tetanus and diphtheria vaccine (Td)", "09": "Tetanus and diphtheria vaccine (Td)",
+	"115": "Tetanus, diphtheria and whooping cough vaccine (Tdap)", "20": "Diphtheria, tetanus and whooping cough vaccine (DTaP)",
+	"49": "Hib vaccine", "48": "Hib vaccine", "08": "Hepatitis B vaccine (child)", "43": "Hepatitis B vaccine (adult)",
+	"83": "Hepatitis A vaccine (child)", "52": "Hepatitis A vaccine (adult)", "03": "MMR vaccine (measles, mumps and rubella)",
+	"114": "MenACWY vaccine (meningitis)", "62": "HPV vaccine", "165": "HPV vaccine", "21": "Chickenpox vaccine (varicella)",
+	"121": "Shingles vaccine", "187": "Shingles vaccine", "33": "Pneumococcal vaccine (PPV23)", "133": "Pneumococcal vaccine (PCV13)",
+	"119": "Rotavirus vaccine", "116": "Rotavirus vaccine", "207": "COVID-19 vaccine", "208": "COVID-19 vaccine", "212": "COVID-19 vaccine",
+	"213": "COVID-19 vaccine", "19": "BCG vaccine (tuberculosis)",
+}
+
+// ukDrugNames are medicines' ingredients by their US names, lower case, and
+// their names here; usDrugNames finds them as whole words.
+var ukDrugNames = map[string]string{
+	"acetaminophen": "paracetamol", "albuterol": "salbutamol", "epinephrine": "adrenaline", "norepinephrine": "noradrenaline",
+	"meperidine": "pethidine", "glyburide": "glibenclamide", "acyclovir": "aciclovir",
+}
+
+var usDrugNames = regexp.MustCompile(`(?i)\b(acetaminophen|albuterol|norepinephrine|epinephrine|meperidine|glyburide|acyclovir)\b`)
 
 // encounterWord is FHIR's and SNOMED CT's word for a visit, which people do
 // not use: "Encounter for check up" is "Visit for check up", "Telephone

@@ -103,7 +103,7 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"brackets that say more", store.RecordItem{Display: "Fracture (left wrist)"}, "Fracture (left wrist)", "Not recorded"},
 		{"all capitals", store.RecordItem{Display: "CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT"}, "Current antiretroviral drugs used for treatment", "Not recorded"},
 		{"an abbreviation", store.RecordItem{Display: "HIV"}, "HIV", "Not recorded"},
-		{"a medicine's strength", store.RecordItem{Section: fhir.SectionMedicines, Display: "NDA020800 0.3 ML Epinephrine 1 MG/ML Auto-Injector"}, "0.3 ml Epinephrine 1 mg/ml Auto-Injector", "Not recorded"},
+		{"a medicine's strength", store.RecordItem{Section: fhir.SectionMedicines, Display: "NDA020800 0.3 ML Epinephrine 1 MG/ML Auto-Injector"}, "0.3 ml Adrenaline 1 mg/ml Auto-Injector", "Not recorded"}, // the UK name (ukName)
 		{"Tall Man lettering", store.RecordItem{Section: fhir.SectionMedicines, Display: "diphenhydrAMINE Hydrochloride 25 MG Oral Tablet"}, "diphenhydrAMINE Hydrochloride 25 mg Oral Tablet", "Not recorded"},
 		// Abbreviations in capitals, and units with no lower case of their own (found by a review).
 		{"an abbreviation in capitals", store.RecordItem{Display: "MMR VACCINE"}, "MMR vaccine", "Not recorded"},
@@ -121,7 +121,11 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"an abbreviation among words in capitals", store.RecordItem{Display: "PATIENT REPORTED CURRENT TB TREATMENT"}, "Patient reported current TB treatment", "Not recorded"},
 		{"an abbreviation without a vowel", store.RecordItem{Display: "VDRL"}, "VDRL", "Not recorded"},
 		{"a single letter in capitals", store.RecordItem{Display: "HEPATITIS A VACCINE"}, "Hepatitis A vaccine", "Not recorded"},
-		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Albuterol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
+		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Salbutamol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
+		// UK names for US ones (a review of real records).
+		{"a US medicine name", store.RecordItem{Section: fhir.SectionMedicines, Display: "Acetaminophen 325 MG Oral Tablet"}, "Paracetamol 325 mg Oral Tablet", "Not recorded"},
+		{"a vaccine by its CVX code", store.RecordItem{Section: fhir.SectionImmunisations, CodeSystem: "http://hl7.org/fhir/sid/cvx", Code: "140", Display: "Influenza, seasonal, injectable, preservative free"}, "Flu vaccine", "Not recorded"},
+		{"a vaccine by a CVX code not known", store.RecordItem{Section: fhir.SectionImmunisations, CodeSystem: "http://hl7.org/fhir/sid/cvx", Code: "999", Display: "Some vaccine"}, "Some vaccine", "Not recorded"},
 		// FHIR's word for a visit, which people do not use (a review).
 		{"an encounter", store.RecordItem{Section: fhir.SectionEncounters, Display: "Encounter for check up (procedure)"}, "Visit for check up", "Not recorded"},
 		{"an encounter within", store.RecordItem{Section: fhir.SectionDocuments, Display: "Report of clinic encounter"}, "Report of clinic visit", "Not recorded"},

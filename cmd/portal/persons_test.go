@@ -48,7 +48,7 @@ func TestImportNamesNewPersons(t *testing.T) {
 		{"the same file again", []string{"--source", "gp", gp}, nil},
 		{"the same person from another source", []string{"--source", "hosp", hosp}, nil},
 		{"two files, one new person each", []string{"--source", "synthea", largestBundle, "../../../shared/fhir/synthea/Alix_Reilly_b5598b1a-2e02-493b-86bf-d6446851fcf4.json"},
-			[]string{"  new person, id 2: Mr. Lawerence Baumbach (born 24 October 1941)", "  new person, id 3: Ms. Alix Reilly (born 4 December 1985)"}},
+			[]string{"  new person, id 2: Mr Lawerence Baumbach (born 24 October 1941)", "  new person, id 3: Ms Alix Reilly (born 4 December 1985)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -89,7 +89,7 @@ func TestPersonsCommand(t *testing.T) {
 	want := "" +
 		"ID  NAME                          BORN        NHS NUMBER    SOURCES\n" +
 		"1   Mrs Jane Example              1957-03-14  943 476 5919  gp, hosp\n" +
-		"2   Mr. Lawerence Baumbach        1941-10-24  -             synthea\n" +
+		"2   Mr Lawerence Baumbach         1941-10-24  -             synthea\n" +
 		"3   Mrs Jane Evil [31m Name Next  1957-03-14  -             odd\n"
 	if err != nil || stderr != "" {
 		t.Fatalf("%v\n%s", err, stderr)

@@ -110,6 +110,26 @@ func officialName(names []HumanName) (HumanName, bool) {
 	return HumanName{}, false
 }
 
+// PlainTitles writes the titles in s without a full stop, in NHS style:
+// "Mrs." is "Mrs", "Dr." "Dr". Other words are left as they are.
+func PlainTitles(s string) string {
+	words := strings.Fields(s)
+	for i, w := range words {
+		if t, ok := strings.CutSuffix(w, "."); ok && plainTitles[strings.ToLower(t)] {
+			words[i] = t
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+var plainTitles = map[string]bool{"mr": true, "mrs": true, "ms": true, "miss": true, "mx": true, "dr": true, "prof": true, "rev": true}
+
+// clinicianName is a clinician's name as a reference's display gives it,
+// as a Practitioner's own is read (ParseName): without Synthea's digits, and
+// titles without a full stop ("Dr. Ivey393 Friesen796" is "Dr Ivey
+// Friesen"; a review of real records).
+func clinicianName(s string) string { return PlainTitles(cleanName(s)) }
+
 // cleanName removes the digits Synthea appends to made-up names ("Lawerence6" → "Lawerence").
 func cleanName(s string) string {
 	words := strings.Fields(s)

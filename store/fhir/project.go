@@ -96,6 +96,7 @@ var projectors = map[string]projector{
 	"Procedure":           projectProcedure,
 	"DocumentReference":   projectDocument,
 	"CarePlan":            projectCarePlan,
+	"Goal":                projectGoal,
 	"CareTeam":            projectCareTeam,
 	"Patient":             checkPatient,
 	"Organization":        checkNamed,
@@ -1942,6 +1943,33 @@ func projectDocument(raw []byte) ([]Item, about, error) {
 	return []Item{it}, v.about, nil
 }
 
+// projectGoal is a health goal, with the care plans: "Goal: Maintain blood
+// pressure below 140/90 mmHg", in progress or achieved. A plan's page links
+// the goals it names (store related). Before, no page showed goals (a
+// review of real records: a diabetes plan's five).
+func projectGoal(raw []byte) ([]Item, about, error) {
+	var v struct {
+		about
+		LifecycleStatus   string          `json:"lifecycleStatus"`
+		AchievementStatus CodeableConcept `json:"achievementStatus"`
+		Description       CodeableConcept `json:"description"`
+		StartDate         string          `json:"startDate"`
+		StatusDate        string          `json:"statusDate"`
+		ExpressedBy       Reference       `json:"expressedBy"`
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, about{}, err
+	}
+	status := v.LifecycleStatus
+	if a := v.AchievementStatus.First().Code; a != "" && (status == "active" || status == "accepted" || status == "completed") {
+		status = a // in-progress, achieved, not-achieved…: what a person asks of a goal
+	}
+	it := item(SectionCarePlans, v.Description, "Health goal (not described)", firstNonEmpty(v.StartDate, v.StatusDate), status)
+	it.Display = "Goal: " + it.Display
+	it.Organisation, it.OrganisationRef = who(v.ExpressedBy)
+	return []Item{it}, v.about, nil
+}
+
 func projectCarePlan(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
@@ -2014,9 +2042,14 @@ func projectCarePlan(raw []byte) ([]Item, about, error) {
 	if d := strings.TrimRight(strings.TrimSpace(v.Description), "."); d != "" {
 		said = append(said, d) // the plan's own words, say what to do in an emergency, always
 	}
-	if v.Period.End != "" && (v.Status == "active" || v.Status == "on-hold") {
+	switch {
+	case v.Period.End != "" && (v.Status == "active" || v.Status == "on-hold"):
 		// In words on the page, which says when it has ended (views itemStatus).
 		said = append(said, "Until "+dayOf(v.Period.End))
+	case v.Period.End != "" && v.Status == "completed":
+		// When it ended, as a condition's page says (a review: a respiratory
+		// therapy plan gave only when it began).
+		said = append(said, "Ended "+dayOf(v.Period.End))
 	}
 	if len(does) > 0 {
 		said = append(said, "Includes: "+strings.Join(does, ", "))
@@ -2146,9 +2179,9 @@ func ParseName(raw []byte) (string, error) {
 	}
 	n, _ := officialName(names)
 	if n.Text != "" {
-		return cleanName(n.Text), nil
+		return clinicianName(n.Text), nil
 	}
-	return cleanName(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " ")), nil
+	return clinicianName(strings.Join(append(append(append([]string{}, n.Prefix...), n.Given...), n.Family), " ")), nil
 }
 
 // dayOf is the day a FHIR date or date-time falls on, as the pages name

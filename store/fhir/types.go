@@ -154,6 +154,9 @@ func actorRefs(as []actor) []Reference {
 func firstDisplay(refs ...Reference) string {
 	for _, r := range refs {
 		if d := strings.TrimSpace(r.Display); d != "" {
+			if strings.HasPrefix(strings.TrimSpace(r.Reference), "Practitioner") {
+				return clinicianName(d) // as the Practitioner's own name is read
+			}
 			return d
 		}
 	}
