@@ -469,19 +469,29 @@ func ftsQuery(text string) string {
 		if i == len(terms)-1 && lastLen >= 2 {
 			prefix = "*"
 		}
+		spellings, names := searchVariants(w)
 		alts := make([]string, 0, 2)
-		for _, v := range searchVariants(w) {
+		for _, v := range spellings {
 			alts = append(alts, `"`+strings.ReplaceAll(v, `"`, `""`)+`"`+prefix)
+		}
+		// Another name is a whole word, never the start of one: "influenza"
+		// finds "flu", not Fluticasone (a review).
+		for _, v := range names {
+			alts = append(alts, `"`+strings.ReplaceAll(v, `"`, `""`)+`"`)
 		}
 		out[i] = alts[0]
 		if len(alts) > 1 {
 			out[i] = "(" + strings.Join(alts, " OR ") + ")"
 		}
 	}
-	return strings.Join(out, " ")
+	// AND between them: FTS5 joins phrases side by side, not a bracketed
+	// OR and a phrase (a review: "flu vaccine" was a syntax error, a 500).
+	return strings.Join(out, " AND ")
 }
 
-// searchVariants are a word typed and the other ways a record may write it:
+// searchVariants are a word typed and the other ways a record may write it,
+// spellings (looked for, as the word typed is, as the start of a word when
+// it is the last) and names (whole words):
 // the US spelling of a British one ("anaemia" finds "Anemia", "tumour"
 // "tumor", "immunisation" "immunization"), the US or UK name for the same
 // medicine or vaccine ("paracetamol" finds "Acetaminophen", "flu"
@@ -489,7 +499,7 @@ func ftsQuery(text string) string {
 // 12"). Records from US systems (Synthea, many suppliers' terminologies) use
 // US words; a UK patient types their own (a review of real records found
 // each of these finding nothing).
-func searchVariants(w string) []string {
+func searchVariants(w string) (spellings, names []string) {
 	out := []string{w}
 	add := func(v string) {
 		if v != "" && !slices.Contains(out, v) {
@@ -497,9 +507,6 @@ func searchVariants(w string) []string {
 		}
 	}
 	low := strings.ToLower(w)
-	for _, v := range searchSynonyms[low] {
-		add(v)
-	}
 	letters := len([]rune(low))
 	if letters >= 5 {
 		v := strings.NewReplacer("ae", "e", "oe", "e").Replace(low) // anaemia, haem-, oedema, oesophagus, diarrhoea
@@ -519,7 +526,12 @@ func searchVariants(w string) []string {
 	if m := letterThenNumber.FindStringSubmatch(low); m != nil {
 		add(m[1] + " " + m[2]) // b12 as "b 12"
 	}
-	return out
+	for _, v := range searchSynonyms[low] {
+		if !slices.Contains(out, v) && !slices.Contains(names, v) {
+			names = append(names, v)
+		}
+	}
+	return out, names
 }
 
 // ukEndings is a word ending "our" (or "ours", "oured"), as British spelling
