@@ -312,7 +312,7 @@ func collectRefs(v json.RawMessage, path []string, out *[]string) {
 // entryTypes are the types whose resources are entries of the record.
 var entryTypes = map[string]bool{"AllergyIntolerance": true, "MedicationRequest": true, "MedicationStatement": true,
 	"Condition": true, "Immunization": true, "Observation": true, "DiagnosticReport": true, "Encounter": true,
-	"Appointment": true, "Procedure": true, "DocumentReference": true, "CarePlan": true, "CareTeam": true}
+	"Appointment": true, "Procedure": true, "DocumentReference": true, "CarePlan": true, "CareTeam": true, "Goal": true}
 
 // refToEntry reports whether a reference as reasonRef gives it may be to an
 // entry: one of entryTypes (a performer who is a Practitioner is none), or
@@ -1084,6 +1084,20 @@ func projectCondition(raw []byte) ([]Item, about, error) {
 	return []Item{it}, v.about, nil
 }
 
+// ukVaccineNames are vaccines' names in the NHS's words, by CVX code: those
+// records from US systems (Synthea) give (projectImmunization).
+var ukVaccineNames = map[string]string{
+	"140": "Flu vaccine", "141": "Flu vaccine", "150": "Flu vaccine", "158": "Flu vaccine", "161": "Flu vaccine",
+	"10": "Polio vaccine (IPV)", "113": "Tetanus and diphtheria vaccine (Td)", "09": "Tetanus and diphtheria vaccine (Td)",
+	"115": "Tetanus, diphtheria and whooping cough vaccine (Tdap)", "20": "Diphtheria, tetanus and whooping cough vaccine (DTaP)",
+	"49": "Hib vaccine", "48": "Hib vaccine", "08": "Hepatitis B vaccine (child)", "43": "Hepatitis B vaccine (adult)",
+	"83": "Hepatitis A vaccine (child)", "52": "Hepatitis A vaccine (adult)", "03": "MMR vaccine (measles, mumps and rubella)",
+	"114": "MenACWY vaccine (meningitis)", "62": "HPV vaccine", "165": "HPV vaccine", "21": "Chickenpox vaccine (varicella)",
+	"121": "Shingles vaccine", "187": "Shingles vaccine", "33": "Pneumococcal vaccine (PPV23)", "133": "Pneumococcal vaccine (PCV13)",
+	"119": "Rotavirus vaccine", "116": "Rotavirus vaccine", "207": "COVID-19 vaccine", "208": "COVID-19 vaccine", "212": "COVID-19 vaccine",
+	"213": "COVID-19 vaccine", "19": "BCG vaccine (tuberculosis)",
+}
+
 func projectImmunization(raw []byte) ([]Item, about, error) {
 	var v struct {
 		about
@@ -1115,13 +1129,20 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 		date = v.Recorded
 	}
 	it := item(SectionImmunisations, v.VaccineCode, "Vaccination (not named)", date, v.Status)
+	var detail []string
+	if uk, ok := ukVaccineNames[it.Code]; ok && it.CodeSystem == "http://hl7.org/fhir/sid/cvx" {
+		// Named as the NHS names it, the record's words kept beside (a review
+		// of real records: "Influenza, seasonal, injectable, preservative
+		// free" for a flu vaccine); in the item, so search finds both.
+		detail = append(detail, "Recorded as "+it.Display)
+		it.Display = uk
+	}
 	it.Organisation, it.OrganisationRef = who(actorRefs(v.Performer)...)
 	if it.Organisation == "" && it.OrganisationRef == "" {
 		// Where it was given, when who gave it is not said (a review: every
 		// Synthea vaccination named only its practice, as its location).
 		it.Organisation, it.OrganisationRef = who(v.Location)
 	}
-	var detail []string
 	if v.OccurrenceString != "" {
 		detail = append(detail, "Given "+strings.TrimSpace(v.OccurrenceString))
 	}
@@ -1966,6 +1987,10 @@ func projectGoal(raw []byte) ([]Item, about, error) {
 	}
 	it := item(SectionCarePlans, v.Description, "Health goal (not described)", firstNonEmpty(v.StartDate, v.StatusDate), status)
 	it.Display = "Goal: " + it.Display
+	// A goal is its plan's, not a fact two reports of are one: its words
+	// come again in a later plan, achieved in one and not yet in the other,
+	// and keeping one out must not keep out the other (a review).
+	it.DedupKey = ""
 	it.Organisation, it.OrganisationRef = who(v.ExpressedBy)
 	return []Item{it}, v.about, nil
 }
