@@ -233,13 +233,16 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 		// Further back while all read are kept out from a carer, so the
 		// newest they may see is found (a review: a test whose 8 newest were
 		// kept out vanished from the list, older results shared and all).
+		// And further while every one read is at the newest's time, so that
+		// all the results at that time are shown (a review: 8 of 21 answers).
 		var items []RecordItem
 		for n := 8; ; n *= 2 {
 			read, err := testItems(ctx, tx, personID, ref, n)
 			if err != nil {
 				return nil, err
 			}
-			if items = dropResults(read, hide); len(items) > 0 || len(read) < n {
+			items = dropResults(read, hide)
+			if len(read) < n || len(items) > 0 && read[len(read)-1].Date != items[0].Date {
 				break
 			}
 		}
@@ -299,21 +302,29 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	}
 	for _, k := range names {
 		rs := mergeResults(byName[k])
-		out = append(out, ResultTest{Key: k, Latest: rs[0], Trend: chartsOf(rs)})
+		at := latestAtOnce(rs)
+		out = append(out, ResultTest{Key: k, Latest: at[0], SameTime: at[1:], Trend: chartsOf(rs)})
 	}
-	latest := make([]Result, len(out))
+	// Each result shown read exactly, with its range and flag: the others at
+	// the latest's time as the latest (a review: a high potassium beside a
+	// normal one read "Not known").
+	var latest []Result
 	for i := range out {
-		latest[i] = out[i].Latest
+		latest = append(append(latest, out[i].Latest), out[i].SameTime...)
 	}
 	if err := q.prefetch(ctx, latest); err != nil {
 		return nil, err
 	}
 	for i := range out {
-		if err := readExact(ctx, q, &out[i].Latest); err != nil {
-			return nil, err
+		for _, r := range out[i].shown() {
+			if err := readExact(ctx, q, r); err != nil {
+				return nil, err
+			}
 		}
 		out[i].Name = TidyTestName(out[i].Latest.Item.Display)
-		sayWhatIsCounted(out[i], nil, &out[i].Latest)
+		for _, r := range out[i].shown() {
+			sayWhatIsCounted(out[i], nil, r)
+		}
 	}
 	tellApart(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })
@@ -328,11 +339,21 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 	if err := tx.Commit(); err != nil {
 		return nil, err
 	}
-	latestOf := make([]*Result, len(out))
+	var shown []*Result
 	for i := range out {
-		latestOf[i] = &out[i].Latest
+		shown = append(shown, out[i].shown()...)
 	}
-	return out, db.markResultsWithheld(ctx, personID, latestOf)
+	return out, db.markResultsWithheld(ctx, personID, shown)
+}
+
+// shown are the results the list shows of the test: its latest, and the
+// others at that time.
+func (t *ResultTest) shown() []*Result {
+	out := []*Result{&t.Latest}
+	for j := range t.SameTime {
+		out = append(out, &t.SameTime[j])
+	}
+	return out
 }
 
 // markResultsWithheld labels the results the person keeps out of sharing, for their own pages.
@@ -431,7 +452,12 @@ func mergeResults(items []RecordItem) []Result {
 	var out []Result
 	seen := map[string]int{}
 	for _, it := range items {
+		// One fact two sources wrote apart ("5.0" and "5") is one result,
+		// by its key, which reads numbers as numbers (a review).
 		k := it.Date + "|" + it.Value
+		if it.DedupKey != "" {
+			k = it.Date + "|" + it.DedupKey
+		}
 		if i, ok := seen[k]; ok && it.Date != "" {
 			if !hasSource(out[i].Sources, it.Source.ID) {
 				out[i].Sources = append(out[i].Sources, it.Source)
@@ -725,12 +751,32 @@ func tellApart(tests []ResultTest) {
 		if len(is) < 2 {
 			continue
 		}
+		kinds := map[string]int{}
 		for _, i := range is {
-			if kind := quantityKind(tests[i].Latest.Item.Display); kind != "" {
-				tests[i].Name += " (" + kind + ")"
+			kinds[quantityKind(tests[i].Latest.Item.Display)]++
+		}
+		for _, i := range is {
+			t := &tests[i]
+			kind := quantityKind(t.Latest.Item.Display)
+			// Alike in kind too (glucose by weight and by moles are each an
+			// amount): by the unit, which says which (a review).
+			if unit := t.unit(); kinds[kind] > 1 && unit != "" {
+				kind = unit
+			}
+			if kind != "" {
+				t.Name += " (" + kind + ")"
 			}
 		}
 	}
+}
+
+// unit is the unit of a test's latest result, "" when it has none or more
+// than one part.
+func (t ResultTest) unit() string {
+	if len(t.Latest.Measures) != 1 {
+		return ""
+	}
+	return t.Latest.Measures[0].Unit
 }
 
 // quantityKind is the kind of quantity a LOINC name's brackets give, in

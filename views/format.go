@@ -382,17 +382,13 @@ func ItemName(it store.RecordItem) string {
 }
 
 // ukName is the name a UK patient knows an item by, where the record gives a
-// US one (a review of real records): a vaccine by its CVX code ("Influenza,
-// seasonal, injectable, preservative free" is "Flu vaccine"), and a medicine
-// whose ingredient has another name here ("Acetaminophen 325 MG Oral Tablet"
-// is "Paracetamol 325 mg oral tablet"). The entry's page gives the record's
-// own words too (recordedName).
+// US one (a review of real records): a medicine whose ingredient has another
+// name here ("Acetaminophen 325 MG Oral Tablet" is "Paracetamol 325 mg oral
+// tablet"). The entry's page gives the record's own words too
+// (recordedName). A vaccine by its CVX code is named so as it is read (fhir
+// ukVaccineName), so that search finds it by that name too.
 func ukName(it store.RecordItem) (string, bool) {
 	switch it.Section {
-	case fhir.SectionImmunisations:
-		if n, ok := ukVaccineNames[it.Code]; ok && it.CodeSystem == "http://hl7.org/fhir/sid/cvx" {
-			return n, true
-		}
 	case fhir.SectionMedicines:
 		if d := plainName(it.Display); usDrugNames.MatchString(d) {
 			return medicineName(usDrugNames.ReplaceAllStringFunc(d, func(w string) string {
@@ -414,20 +410,6 @@ func recordedName(it store.RecordItem) string {
 		return ""
 	}
 	return plainName(it.Display)
-}
-
-// ukVaccineNames are vaccines' names in the NHS's words, by CVX code: those
-// records from US systems (Synthea) give.
-var ukVaccineNames = map[string]string{
-	"140": "Flu vaccine", "141": "Flu vaccine", "150": "Flu vaccine", "158": "Flu vaccine", "161": "Flu vaccine",
-	"10": "Polio vaccine (IPV)", "113": "Tetanus and diphtheria vaccine (Td)", "09": "Tetanus and diphtheria vaccine (Td)",
-	"115": "Tetanus, diphtheria and whooping cough vaccine (Tdap)", "20": "Diphtheria, tetanus and whooping cough vaccine (DTaP)",
-	"49": "Hib vaccine", "48": "Hib vaccine", "08": "Hepatitis B vaccine (child)", "43": "Hepatitis B vaccine (adult)",
-	"83": "Hepatitis A vaccine (child)", "52": "Hepatitis A vaccine (adult)", "03": "MMR vaccine (measles, mumps and rubella)",
-	"114": "MenACWY vaccine (meningitis)", "62": "HPV vaccine", "165": "HPV vaccine", "21": "Chickenpox vaccine (varicella)",
-	"121": "Shingles vaccine", "187": "Shingles vaccine", "33": "Pneumococcal vaccine (PPV23)", "133": "Pneumococcal vaccine (PCV13)",
-	"119": "Rotavirus vaccine", "116": "Rotavirus vaccine", "207": "COVID-19 vaccine", "208": "COVID-19 vaccine", "212": "COVID-19 vaccine",
-	"213": "COVID-19 vaccine", "19": "BCG vaccine (tuberculosis)",
 }
 
 // ukDrugNames are medicines' ingredients by their US names, lower case, and

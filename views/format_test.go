@@ -124,8 +124,6 @@ func TestItemNameAndFrom(t *testing.T) {
 		{"puffs", store.RecordItem{Section: fhir.SectionMedicines, Display: "120 ACTUAT Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler"}, "120 puffs Salbutamol 0.09 mg/puff Metered Dose Inhaler", "Not recorded"},
 		// UK names for US ones (a review of real records).
 		{"a US medicine name", store.RecordItem{Section: fhir.SectionMedicines, Display: "Acetaminophen 325 MG Oral Tablet"}, "Paracetamol 325 mg Oral Tablet", "Not recorded"},
-		{"a vaccine by its CVX code", store.RecordItem{Section: fhir.SectionImmunisations, CodeSystem: "http://hl7.org/fhir/sid/cvx", Code: "140", Display: "Influenza, seasonal, injectable, preservative free"}, "Flu vaccine", "Not recorded"},
-		{"a vaccine by a CVX code not known", store.RecordItem{Section: fhir.SectionImmunisations, CodeSystem: "http://hl7.org/fhir/sid/cvx", Code: "999", Display: "Some vaccine"}, "Some vaccine", "Not recorded"},
 		// FHIR's word for a visit, which people do not use (a review).
 		{"an encounter", store.RecordItem{Section: fhir.SectionEncounters, Display: "Encounter for check up (procedure)"}, "Visit for check up", "Not recorded"},
 		{"an encounter within", store.RecordItem{Section: fhir.SectionDocuments, Display: "Report of clinic encounter"}, "Report of clinic visit", "Not recorded"},
