@@ -83,6 +83,21 @@ func rvMain(t *testing.T, f *fixture, path string, ck *http.Cookie) string {
 	return rvSpace.ReplaceAllString(doc(t, resp).Find("main").Text(), " ")
 }
 
+// rvRow is the text of the first row of the results page whose text holds name.
+func rvRow(t *testing.T, f *fixture, ck *http.Cookie, name string) string {
+	t.Helper()
+	var row string
+	doc(t, f.get(t, "/record/results", ck)).Find("main tr").Each(func(_ int, tr *goquery.Selection) {
+		if txt := rvSpace.ReplaceAllString(tr.Text(), " "); strings.Contains(txt, name) && row == "" {
+			row = txt
+		}
+	})
+	if row == "" {
+		t.Fatalf("no row for %s", name)
+	}
+	return row
+}
+
 // rvLink is the address of the first link on path whose text holds words.
 func rvLink(t *testing.T, f *fixture, path string, ck *http.Cookie, words string) string {
 	t.Helper()
@@ -174,27 +189,15 @@ func TestCarerNeverReadsHIVCareAsOpenMRSSendsIt(t *testing.T) {
 // (d1704ec5-… 10.00 mg/dL, 7b4a32c7-… 8.852 mg/dL) and the page says only
 // 8.852, as "8" sorts after "1".
 func TestLatestResultShowsEveryValueAtItsTime(t *testing.T) {
-	row := func(t *testing.T, f *fixture, ck *http.Cookie, name string) string {
-		var row string
-		doc(t, f.get(t, "/record/results", ck)).Find("main tr").Each(func(_ int, tr *goquery.Selection) {
-			if txt := rvSpace.ReplaceAllString(tr.Text(), " "); strings.Contains(txt, name) && row == "" {
-				row = txt
-			}
-		})
-		if row == "" {
-			t.Fatalf("no row for %s", name)
-		}
-		return row
-	}
 	f, _, ck := rvWorld(t, rvLawerence)
-	arv := row(t, f, ck, "Current antiretroviral drugs used for treatment")
+	arv := rvRow(t, f, ck, "Current antiretroviral drugs used for treatment")
 	for _, drug := range []string{"Didanosine", "Nevirapine", "Tenofovir", "Lamivudine / zidovudine"} {
 		if !strings.Contains(arv, drug) {
 			t.Errorf("latest answer (4 January 2002) leaves out %s: %q", drug, arv)
 		}
 	}
 	f, _, ck = rvWorld(t, rvJosue)
-	if calcium := row(t, f, ck, "Test Calcium"); !strings.Contains(calcium, "10 mg") {
+	if calcium := rvRow(t, f, ck, "Test Calcium"); !strings.Contains(calcium, "10 mg") {
 		t.Errorf("latest calcium (13 March 2021) leaves out 10 mg/dL: %q", calcium)
 	}
 }

@@ -8,25 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/PuerkitoBio/goquery"
-
 	"github.com/mycarerecord/portal/store"
 )
-
-// rvRow is the text of the first row of the results page whose text holds name.
-func rvRow(t *testing.T, f *fixture, ck *http.Cookie, name string) string {
-	t.Helper()
-	var row string
-	doc(t, f.get(t, "/record/results", ck)).Find("main tr").Each(func(_ int, tr *goquery.Selection) {
-		if txt := rvSpace.ReplaceAllString(tr.Text(), " "); strings.Contains(txt, name) && row == "" {
-			row = txt
-		}
-	})
-	if row == "" {
-		t.Fatalf("no row for %s", name)
-	}
-	return row
-}
 
 // A search of two words, one of which has another spelling or name
 // (searchVariants), is an FTS5 syntax error: "(a OR b) c" has no implicit
