@@ -17,23 +17,9 @@ import (
 // no flag, "Compared with normal range: Not known". Before, the list showed
 // 6.4 with "High".
 func TestSameTimeResultKeepsItsRangeAndFlag(t *testing.T) {
-	ctx := context.Background()
-	db := mustOpenDB(t)
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "GP"}, "test", []fhir.Resource{
-		searchPatient("sam", "9434765870", "Sam"),
+	tests := samsResultTests(t,
 		resObs("k1", "sam", resLOINC, "2823-3", "Potassium", "2026-03-10T09:00:00Z", 4.1, "mmol/L", "3.5-5.3", "N"),
-		resObs("k2", "sam", resLOINC, "2823-3", "Potassium", "2026-03-10T09:00:00Z", 6.4, "mmol/L", "3.5-5.3", "H"),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	sam, err := db.PersonByNHSNumber(ctx, "9434765870")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tests, err := db.ResultTests(ctx, sam.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+		resObs("k2", "sam", resLOINC, "2823-3", "Potassium", "2026-03-10T09:00:00Z", 6.4, "mmol/L", "3.5-5.3", "H"))
 	if len(tests) != 1 || len(tests[0].SameTime) != 1 {
 		t.Fatalf("want one test with two results at its time: %+v", tests)
 	}
@@ -78,18 +64,13 @@ func TestOneResultFromTwoSourcesIsOneLatestValue(t *testing.T) {
 	}
 }
 
-// tellApart names two tests alike by the kind of quantity each gives, but
-// [Mass/volume] and [Moles/volume] are both "amount": glucose in mg/dL
-// (2345-7) and in mmol/L (14749-6), as US and UK laboratories send it, were
-// both "Glucose in Serum or Plasma (amount)"; now each is named by its unit.
-func TestTwoTestsAlikeAreToldApartEverywhere(t *testing.T) {
+// samsResultTests imports Sam and the observations, and returns his tests
+// as the results page lists them.
+func samsResultTests(t *testing.T, obs ...fhir.Resource) []store.ResultTest {
+	t.Helper()
 	ctx := context.Background()
 	db := mustOpenDB(t)
-	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "GP"}, "test", []fhir.Resource{
-		searchPatient("sam", "9434765870", "Sam"),
-		resObs("g1", "sam", resLOINC, "2345-7", "Glucose [Mass/volume] in Serum or Plasma", "2026-03-01", 90, "mg/dL", "", ""),
-		resObs("g2", "sam", resLOINC, "14749-6", "Glucose [Moles/volume] in Serum or Plasma", "2026-03-02", 5, "mmol/L", "", ""),
-	}); err != nil {
+	if _, err := db.ImportResources(ctx, store.ImportOptions{Source: "gp", OrgName: "GP"}, "test", append([]fhir.Resource{searchPatient("sam", "9434765870", "Sam")}, obs...)); err != nil {
 		t.Fatal(err)
 	}
 	sam, err := db.PersonByNHSNumber(ctx, "9434765870")
@@ -100,6 +81,17 @@ func TestTwoTestsAlikeAreToldApartEverywhere(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return tests
+}
+
+// tellApart names two tests alike by the kind of quantity each gives, but
+// [Mass/volume] and [Moles/volume] are both "amount": glucose in mg/dL
+// (2345-7) and in mmol/L (14749-6), as US and UK laboratories send it, were
+// both "Glucose in Serum or Plasma (amount)"; now each is named by its unit.
+func TestTwoTestsAlikeAreToldApartEverywhere(t *testing.T) {
+	tests := samsResultTests(t,
+		resObs("g1", "sam", resLOINC, "2345-7", "Glucose [Mass/volume] in Serum or Plasma", "2026-03-01", 90, "mg/dL", "", ""),
+		resObs("g2", "sam", resLOINC, "14749-6", "Glucose [Moles/volume] in Serum or Plasma", "2026-03-02", 5, "mmol/L", "", ""))
 	if len(tests) != 2 {
 		t.Fatalf("%d tests", len(tests))
 	}
