@@ -423,7 +423,7 @@ func testItems(ctx context.Context, tx *sql.Tx, personID int64, ref testRef, lim
 
 func queryTestItems(ctx context.Context, tx *sql.Tx, ref testRef, filter, limit string, args ...any) ([]RecordItem, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+itemColumns+` FROM record_items ri JOIN sources s ON s.id = ri.source_id
-WHERE ri.person_id = ?`+filter+` ORDER BY ri.date DESC, ri.value DESC, ri.dup `+limit, args...)
+WHERE ri.person_id = ?`+filter+` ORDER BY ri.date DESC, ri.dup, ri.value DESC `+limit, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read results: %w", err)
 	}
@@ -452,12 +452,7 @@ func mergeResults(items []RecordItem) []Result {
 	var out []Result
 	seen := map[string]int{}
 	for _, it := range items {
-		// One fact two sources wrote apart ("5.0" and "5") is one result,
-		// by its key, which reads numbers as numbers (a review).
 		k := it.Date + "|" + it.Value
-		if it.DedupKey != "" {
-			k = it.Date + "|" + it.DedupKey
-		}
 		if i, ok := seen[k]; ok && it.Date != "" {
 			if !hasSource(out[i].Sources, it.Source.ID) {
 				out[i].Sources = append(out[i].Sources, it.Source)
@@ -480,7 +475,22 @@ func latestAtOnce(merged []Result) []Result {
 	for n < len(merged) && merged[n].Item.Date == merged[0].Item.Date && merged[0].Item.Date != "" {
 		n++
 	}
-	out := slices.Clone(merged[:n])
+	// One fact two sources wrote apart ("5.0" and "5") is one result, by its
+	// key, which reads numbers as numbers (a review), shown as the report
+	// that stands (read first: testItems puts those standing aside after).
+	var out []Result
+	for _, r := range merged[:n] {
+		i := slices.IndexFunc(out, func(o Result) bool { return r.Item.DedupKey != "" && o.Item.DedupKey == r.Item.DedupKey })
+		if i < 0 {
+			out = append(out, r)
+			continue
+		}
+		for _, src := range r.Sources {
+			if !hasSource(out[i].Sources, src.ID) {
+				out[i].Sources = append(out[i].Sources, src)
+			}
+		}
+	}
 	slices.SortStableFunc(out, func(a, b Result) int {
 		if len(a.Measures) == 1 && len(b.Measures) == 1 {
 			return cmp.Compare(a.Measures[0].Value, b.Measures[0].Value)
