@@ -271,7 +271,7 @@ func EntryRefs(raw []byte) []string {
 	switch {
 	case typ == "DocumentReference":
 		collectRefs(fields["context"], []string{"encounter"}, &out)
-	case typ == "DiagnosticReport" && fields["presentedForm"] != nil && fields["result"] == nil:
+	case typ == "DiagnosticReport" && fields["presentedForm"] != nil && noResults(fields["result"]):
 		collectRefs(fields["encounter"], nil, &out)
 	}
 	slices.Sort(out)
@@ -307,6 +307,14 @@ func collectRefs(v json.RawMessage, path []string, out *[]string) {
 	if json.Unmarshal(v, &obj) == nil {
 		collectRefs(obj[path[0]], path[1:], out)
 	}
+}
+
+// noResults reports whether a report's "result" lists none: left out, null,
+// or an empty list, as projectDiagnosticReport files a report as a note
+// when it has none (a review: "result": [] lost the note its visit).
+func noResults(raw json.RawMessage) bool {
+	var results []json.RawMessage
+	return len(raw) == 0 || json.Unmarshal(raw, &results) == nil && len(results) == 0
 }
 
 // entryTypes are the types whose resources are entries of the record.
@@ -1133,8 +1141,11 @@ func projectImmunization(raw []byte) ([]Item, about, error) {
 	if uk, ok := ukVaccineNames[it.Code]; ok && it.CodeSystem == "http://hl7.org/fhir/sid/cvx" {
 		// Named as the NHS names it, the record's words kept beside (a review
 		// of real records: "Influenza, seasonal, injectable, preservative
-		// free" for a flu vaccine); in the item, so search finds both.
-		detail = append(detail, "Recorded as "+it.Display)
+		// free" for a flu vaccine); in the item, so search finds both. Not
+		// the fallback, when the record gave it no words (a review).
+		if v.VaccineCode.Words() != "" {
+			detail = append(detail, "Recorded as "+it.Display)
+		}
 		it.Display = uk
 	}
 	it.Organisation, it.OrganisationRef = who(actorRefs(v.Performer)...)

@@ -28,3 +28,19 @@ func TestVaccinesByCVXCodeHaveNHSNames(t *testing.T) {
 		}
 	}
 }
+
+// TestVaccineByCodeAloneIsNotSaidRecordedAsTheFallback: a vaccine the
+// record gives a CVX code and no words is not said to be "Recorded as" the
+// name the portal falls back to (a review of fixes).
+func TestVaccineByCodeAloneIsNotSaidRecordedAsTheFallback(t *testing.T) {
+	raw := `{"resourceType":"Immunization","id":"i1","status":"completed","patient":{"reference":"Patient/p1"},"occurrenceDateTime":"2024-10-01",` +
+		`"vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"140"}]}}`
+	items, err := fhir.Project(fhir.Resource{Type: "Immunization", ID: "i1", Raw: []byte(raw)})
+	if err != nil || len(items) != 1 {
+		t.Fatalf("%v, %d items", err, len(items))
+	}
+	t.Logf("named %q, detail %q", items[0].Display, items[0].Detail)
+	if items[0].Detail == "Recorded as Vaccination (not named)" {
+		t.Errorf("detail %q: the record named it nothing", items[0].Detail)
+	}
+}
