@@ -320,11 +320,9 @@ func (db *DB) ResultTests(ctx context.Context, personID int64) ([]ResultTest, er
 			if err := readExact(ctx, q, r); err != nil {
 				return nil, err
 			}
-		}
-		out[i].Name = TidyTestName(out[i].Latest.Item.Display)
-		for _, r := range out[i].shown() {
 			sayWhatIsCounted(out[i], nil, r)
 		}
+		out[i].Name = TidyTestName(out[i].Latest.Item.Display)
 	}
 	tellApart(out)
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Latest.Item.Date > out[j].Latest.Item.Date })

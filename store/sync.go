@@ -1507,14 +1507,6 @@ func (db *DB) BulkSince(ctx context.Context, sourceID int64) (string, error) {
 	return since, err
 }
 
-// earlier is whichever of a and b is earlier.
-func earlier(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
-}
-
 // SetBulkSince records that everything up to the export's transactionTime is
 // stored. A system-level export holds everyone at the source, so everyone
 // linked there now has their record from it as of then: their sync status
@@ -1532,11 +1524,14 @@ func (db *DB) SetBulkSince(ctx context.Context, sourceID int64, since string) er
 		if err != nil {
 			return nil // not a time: nobody's record is said to be from it
 		}
+		if now := db.now(); at.After(now) {
+			at = now
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO sync_status (source_id, person_id, last_success_at)
 SELECT DISTINCT ?1, person_id, ?2 FROM source_patients WHERE source_id = ?1
 ON CONFLICT (source_id, person_id) DO UPDATE SET last_success_at = excluded.last_success_at
 WHERE sync_status.last_success_at = '' OR julianday(sync_status.last_success_at) < julianday(excluded.last_success_at)`,
-			sourceID, formatTime(earlier(at, db.now())))
+			sourceID, formatTime(at))
 		return err
 	})
 }

@@ -386,7 +386,7 @@ func ItemName(it store.RecordItem) string {
 // name here ("Acetaminophen 325 MG Oral Tablet" is "Paracetamol 325 mg oral
 // tablet"). The entry's page gives the record's own words too
 // (recordedName). A vaccine by its CVX code is named so as it is read (fhir
-// ukVaccineName), so that search finds it by that name too.
+// ukVaccineNames), so that search finds it by that name too.
 func ukName(it store.RecordItem) (string, bool) {
 	switch it.Section {
 	case fhir.SectionMedicines:
